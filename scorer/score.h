@@ -1,0 +1,101 @@
+/*
+ * score.h - the risk score of an order: a pure function of the event and a
+ *           history snapshot
+ *
+ * history.c fills a struct features from LMDB as it stood *before* the
+ * event (point-in-time); score_compute() turns (event, features, params)
+ * into a 0-100 score, a decision and the reasons that moved it. No I/O,
+ * no clock, no globals: replaying the same events gives the same scores,
+ * which is what makes journal recovery and model training sound.
+ *
+ * Invariants:
+ *  - score_compute() depends only on its arguments.
+ *  - every reason code is listed in score_reason_table and documented in
+ *    scorer/scorer.8 and the README.
+ *
+ * See also: history.h (how features are computed), scorer.8 "REASONS"
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SCORER_SCORE_H
+#define SCORER_SCORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "common/proto.h"
+
+/*
+ * The entities history keeps per event. An order links all that are
+ * present; ENT_IP24 is the /24 (IPv4) or /48 (IPv6) prefix.
+ */
+enum entity_kind {
+    ENT_ACCOUNT = 0,
+    ENT_DEVICE,
+    ENT_IP,
+    ENT_IP24,
+    ENT_CARD,
+    ENT_EMAIL,
+    ENT_COUNT
+};
+
+/* "account", "device", ... (static). */
+const char *score_entity_name(enum entity_kind k);
+
+/*
+ * What history knew about one entity just before the event. Window
+ * counts are over event time (ts - window, ts], at the bucket resolution
+ * documented in history.h; they never include the event being scored.
+ */
+struct entity_features {
+    bool present;             /* the event names this entity */
+    bool known;               /* history had seen it before this event */
+    int64_t age_ms;           /* ts - first seen; -1 when not known */
+    uint32_t orders_1h;       /* order.placed in the last hour */
+    uint32_t orders_24h;      /* ... last 24 hours */
+    uint32_t failed_pay_1h;   /* payment.result ok=false, last hour */
+    uint32_t failed_pay_24h;
+    uint32_t failed_login_1h; /* account.login ok=false, last hour */
+    uint32_t accounts;        /* distinct accounts seen with it (capped) */
+    bool fraud_linked;        /* a label marked a linked account as fraud */
+};
+
+/* The history snapshot an order is scored against. */
+struct features {
+    struct entity_features ent[ENT_COUNT];
+    int64_t account_age_ms;    /* ts - account signup; -1 no signup known */
+    uint32_t account_orders;   /* previous orders of the account, all time */
+    uint64_t account_amount_mean; /* mean amount of those, minor units */
+    uint64_t account_amount_max;
+    char account_country[3];   /* last IP country seen for the account */
+};
+
+/* Tunables of the rule set; thresholds come from the daemon's config. */
+struct score_params {
+    unsigned review_threshold; /* score >= this: review (default 50) */
+    unsigned block_threshold;  /* score >= this: block (default 80) */
+};
+
+/* Static description of one reason code, for docs and tests. */
+struct score_reason_info {
+    const char *code; /* stable wire code */
+    const char *text; /* printf format taking the value */
+};
+
+/* The table of every reason code (static), and its length. */
+extern const struct score_reason_info score_reason_table[];
+extern const unsigned score_reason_count;
+
+/* Fill `p` with the defaults (review 50, block 80). */
+void score_params_default(struct score_params *p) NONNULL(1);
+
+/*
+ * Score order `ev` against `f`: sets r->has_score, r->score (0-100),
+ * r->decision and up to PROTO_MAX_REASONS reasons, strongest first.
+ * Leaves r->id, r->code and r->msg alone. Pure; cannot fail.
+ */
+void score_compute(const struct event *ev, const struct features *f,
+    const struct score_params *p, struct reply *r) NONNULL(1, 2, 3, 4);
+
+#endif
