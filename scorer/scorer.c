@@ -1,0 +1,699 @@
+/*
+ * scorer.c - vigil-scorer: main(), start-up and the group-commit loop
+ *
+ * main() reads as the start-up checklist: parse arguments, load and check
+ * the configuration, open the store, history and journal, bring history
+ * up to date from the journal, bind the collector socket, loop. The loop
+ * drains up to batch_max events per group, journals and applies them,
+ * makes them durable with one fdatasync, replies, and commits LMDB every
+ * commit_interval_ms. See scorer.h for the invariants.
+ *
+ * Single-threaded: LMDB's single writer is this loop.
+ *
+ * See also: scorer.8, scorer.conf.5, scorer.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "scorer/scorer.h"
+
+#define SCORER_STATS_INTERVAL_MS 10000
+#define SCORER_JOURNAL_ACTOR_MAX 255
+
+static volatile sig_atomic_t scorer_quit;
+
+static void
+scorer_on_signal(int sig)
+{
+    (void)sig;
+    scorer_quit = 1;
+}
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+NORETURN static void
+usage(FILE *fp, int status)
+{
+    fprintf(fp,
+        "usage: vigil-scorer [-dhnVv] [-f file] [-o key=value]\n"
+        "  -d            stay in the foreground and log to stderr\n"
+        "  -f file       read the configuration from file\n"
+        "  -h            show this help\n"
+        "  -n            check the configuration, print it, and exit\n"
+        "  -o key=value  override one configuration key (repeatable)\n"
+        "  -V            print the version and exit\n"
+        "  -v            more verbose logging (repeatable)\n"
+        "See vigil-scorer(8) and scorer.conf(5).\n");
+    exit(status);
+}
+
+/* ------------------------------------------------------ applying events */
+
+/*
+ * Encode the journal record of one event: u8 actor length, the actor,
+ * then the internal event bytes exactly as the collector sent them.
+ */
+static int
+scorer_record_encode(struct scorer *s, const char *actor, const uint8_t *raw,
+    size_t rawlen)
+{
+    size_t alen = strlen(actor);
+    uint8_t alen8;
+    int rc;
+
+    if (alen > SCORER_JOURNAL_ACTOR_MAX)
+        return ERR_INVAL;
+    alen8 = (uint8_t)alen;
+    buf_reset(&s->rec);
+    rc = buf_append(&s->rec, &alen8, 1);
+    if (rc == 0)
+        rc = buf_append(&s->rec, actor, alen);
+    if (rc == 0)
+        rc = buf_append(&s->rec, raw, rawlen);
+    return rc;
+}
+
+/* Begin the write transaction if none is open. */
+static int
+scorer_wtxn(struct scorer *s)
+{
+    int rc;
+
+    if (s->wtxn != NULL)
+        return 0;
+    rc = store_txn_begin(s->store, true, &s->wtxn);
+    if (rc != 0)
+        return rc;
+    s->wtxn_opened_ms = now_ms();
+    s->wtxn_events = 0;
+    return 0;
+}
+
+/*
+ * Apply one event: answer a repeat with its first reply, otherwise score
+ * it (orders), apply it to history and store its reply, all inside the
+ * open write transaction. With `journal` set the event is also appended
+ * to the journal (not yet synced); during replay it is already there.
+ *
+ * Returns 0 with `r` filled, or an ERR_* from the store or the journal;
+ * a store error leaves the write transaction unusable (the caller then
+ * recovers it from the journal).
+ */
+static int
+scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
+    const uint8_t *raw, size_t rawlen, bool journal, uint64_t seq,
+    struct reply *r)
+{
+    struct features f;
+    int rc;
+
+    rc = scorer_wtxn(s);
+    if (rc != 0)
+        return rc;
+    rc = history_reply_get(s->hist, s->wtxn, actor, ev->id, r);
+    if (rc == 0) {
+        s->stats.duplicates++;
+        return 0;
+    }
+    if (rc != ERR_NOTFOUND)
+        return rc;
+
+    memset(r, 0, sizeof(*r));
+    memcpy(r->id, ev->id, sizeof(r->id));
+    if (ev->type == EVENT_ORDER_PLACED) {
+        rc = history_features(s->hist, s->wtxn, actor, ev, &f);
+        if (rc != 0)
+            return rc;
+        score_compute(ev, &f, &s->params, r);
+        s->stats.orders++;
+    }
+    rc = history_apply(s->hist, s->wtxn, actor, ev, r);
+    if (rc != 0)
+        return rc;
+    rc = history_reply_put(s->hist, s->wtxn, actor, r);
+    if (rc != 0)
+        return rc;
+
+    if (journal) {
+        rc = scorer_record_encode(s, actor, raw, rawlen);
+        if (rc != 0)
+            return rc;
+        rc = journal_append(s->journal, s->rec.data, s->rec.len, &seq);
+        if (rc != 0)
+            return rc;
+    }
+    s->applied_seq = seq;
+    s->wtxn_events++;
+    s->stats.events++;
+    return 0;
+}
+
+/* Replay one journal record (journal_replay callback). */
+static int
+scorer_replay_record(void *arg, uint64_t seq, const void *payload, size_t len)
+{
+    struct scorer *s = arg;
+    const uint8_t *p = payload;
+    char actor[SCORER_JOURNAL_ACTOR_MAX + 1];
+    struct event ev;
+    struct reply r;
+    size_t alen;
+    int rc;
+
+    if (len < 1 || (alen = p[0]) + 1 > len) {
+        log_warnx("journal record %" PRIu64 ": bad actor field", seq);
+        return ERR_CORRUPT;
+    }
+    memcpy(actor, p + 1, alen);
+    actor[alen] = '\0';
+    rc = proto_event_decode(&ev, p + 1 + alen, len - 1 - alen);
+    if (rc != 0) {
+        log_warnx("journal record %" PRIu64 ": event does not decode: %s",
+            seq, err_str(rc));
+        return ERR_CORRUPT;
+    }
+    rc = scorer_apply(s, actor, &ev, NULL, 0, false, seq, &r);
+    if (rc != 0)
+        return rc;
+    s->stats.replayed++;
+    return 0;
+}
+
+/* Commit the write transaction with the journal position it covers. */
+static int
+scorer_commit(struct scorer *s)
+{
+    int rc;
+
+    if (s->wtxn == NULL)
+        return 0;
+    rc = history_set_applied_seq(s->hist, s->wtxn, s->applied_seq);
+    if (rc != 0)
+        goto fail;
+    rc = store_txn_commit(s->wtxn);
+    s->wtxn = NULL;
+    if (rc != 0)
+        goto fail;
+    s->stats.commits++;
+    rc = journal_release_upto(s->journal, s->applied_seq);
+    if (rc != 0)
+        log_warnx("cannot release old journal segments: %s", err_str(rc));
+    return 0;
+
+fail:
+    if (s->wtxn != NULL)
+        store_txn_abort(s->wtxn);
+    s->wtxn = NULL;
+    s->needs_recovery = true;
+    log_warnx("history commit failed: %s", err_str(rc));
+    return rc;
+}
+
+/*
+ * Throw away the write transaction and rebuild it from the committed
+ * history plus the durable journal. Used at start-up and whenever a
+ * store or journal error leaves the in-memory state ahead of what is
+ * durable. Returns 0 or the ERR_* that prevented recovery.
+ */
+static int
+scorer_recover(struct scorer *s)
+{
+    struct store_txn *txn;
+    uint64_t seq;
+    int rc;
+
+    if (s->wtxn != NULL)
+        store_txn_abort(s->wtxn);
+    s->wtxn = NULL;
+
+    rc = store_txn_begin(s->store, false, &txn);
+    if (rc != 0)
+        return rc;
+    rc = history_applied_seq(s->hist, txn, &seq);
+    store_txn_abort(txn);
+    if (rc != 0)
+        return rc;
+    s->applied_seq = seq;
+    if (journal_next_seq(s->journal) <= seq) {
+        /* The journal lost records that LMDB already covers: never
+         * reuse their sequence numbers. */
+        rc = journal_skip_to(s->journal, seq + 1);
+        if (rc != 0)
+            return rc;
+    }
+    rc = journal_replay(s->journal, seq + 1, scorer_replay_record, s);
+    if (rc != 0)
+        goto fail;
+    rc = scorer_commit(s);
+    if (rc != 0)
+        return rc;
+    s->needs_recovery = false;
+    return 0;
+
+fail:
+    if (s->wtxn != NULL)
+        store_txn_abort(s->wtxn);
+    s->wtxn = NULL;
+    return rc;
+}
+
+/* ------------------------------------------------------- the group loop */
+
+/*
+ * Take one collector message into the group: decode its envelope and, unless
+ * `refuse` is set, apply each event, writing one reply per event. With
+ * `refuse` (an earlier failure in this group) every event gets a `refuse`
+ * error reply instead. Returns 0, or an ERR_* from the store/journal (the
+ * group must then be failed).
+ */
+static int
+scorer_take_msg(struct scorer *s, struct scorer_msg *m, uint32_t *nreplies,
+    int refuse)
+{
+    static struct proto_events_view v;
+    const char *why = NULL;
+    struct event ev;
+    uint32_t i;
+    int rc;
+
+    m->valid = false;
+    m->n = 0;
+    if (m->zm.nparts != 2 || m->zm.overflow) {
+        why = "expected [identity, body]";
+        goto drop;
+    }
+    rc = proto_events_view(&v, zsock_msg_data(&m->zm, 1),
+        zsock_msg_size(&m->zm, 1));
+    if (rc != 0) {
+        why = "envelope does not decode";
+        goto drop;
+    }
+    if (v.n > s->replies_cap - *nreplies) {
+        why = "too many events";
+        goto drop;
+    }
+    m->valid = true;
+    m->tag = v.tag;
+    m->first = *nreplies;
+    m->n = v.n;
+    *nreplies += v.n;
+    for (i = 0; i < v.n; i++) {
+        struct reply *r = &s->replies[m->first + i];
+
+        rc = proto_event_decode(&ev, v.raw[i], v.rawlen[i]);
+        if (rc != 0) {
+            proto_reply_error(r, NULL, rc, "event does not decode");
+            s->stats.rejected++;
+            continue;
+        }
+        if (refuse != 0) {
+            proto_reply_error(r, ev.id, refuse,
+                "not acknowledged: could not be made durable, resend later");
+            s->stats.rejected++;
+            continue;
+        }
+        rc = scorer_apply(s, v.actor, &ev, v.raw[i], v.rawlen[i], true, 0,
+            r);
+        if (rc != 0) {
+            /* The rest of this message and group is refused by the
+             * caller; the events before it are failed with the group. */
+            proto_reply_error(r, ev.id, rc, "not stored: history error");
+            refuse = rc;
+        }
+    }
+    return refuse;
+
+drop:
+    s->stats.rejected++;
+    log_warnx("dropping a collector message: %s", why);
+    return refuse;
+}
+
+/* Send the replies of one message: [identity, PROTO_MSG_REPLIES frame]. */
+static void
+scorer_send_replies(struct scorer *s, struct scorer_msg *m)
+{
+    struct iovec iov[2];
+    uint32_t i;
+    int rc;
+
+    buf_reset(&s->out);
+    rc = proto_replies_begin(&s->out, m->tag, m->n);
+    for (i = 0; rc == 0 && i < m->n; i++)
+        rc = proto_reply_encode(&s->out, &s->replies[m->first + i]);
+    if (rc != 0) {
+        log_warnx("cannot encode replies: %s", err_str(rc));
+        return;
+    }
+    iov[0].iov_base = (void *)(uintptr_t)zsock_msg_data(&m->zm, 0);
+    iov[0].iov_len = zsock_msg_size(&m->zm, 0);
+    iov[1].iov_base = s->out.data;
+    iov[1].iov_len = s->out.len;
+    rc = zsock_send_parts(s->events_sock, iov, 2, ZMQ_DONTWAIT);
+    if (rc != 0)
+        log_warnx("cannot send replies to the collector: %s", err_str(rc));
+}
+
+/*
+ * Refuse every event of the group that was not acknowledged: the replies
+ * become `code` errors; nothing of them is durable.
+ */
+static void
+scorer_fail_group(struct scorer *s, uint32_t nmsgs, int code)
+{
+    uint32_t i, j;
+
+    for (i = 0; i < nmsgs; i++) {
+        struct scorer_msg *m = &s->msgs[i];
+
+        for (j = 0; m->valid && j < m->n; j++) {
+            struct reply *r = &s->replies[m->first + j];
+            char id[PROTO_ID_MAX + 1];
+
+            memcpy(id, r->id, sizeof(id));
+            proto_reply_error(r, id, code,
+                "not acknowledged: could not be made durable, resend later");
+            s->stats.rejected++;
+        }
+    }
+}
+
+/* Drain, apply, sync and answer one group of collector messages. */
+static void
+scorer_group(struct scorer *s)
+{
+    uint32_t nmsgs = 0, nreplies = 0, i;
+    int rc = 0, src;
+
+    if (s->needs_recovery) {
+        rc = scorer_recover(s);
+        if (rc != 0)
+            log_warnx("recovery failed, refusing events: %s", err_str(rc));
+    }
+    while (nmsgs < SCORER_GROUP_MSGS &&
+        nreplies + PROTO_MAX_BATCH <= s->replies_cap) {
+        struct scorer_msg *m = &s->msgs[nmsgs];
+        int rrc = zsock_recv_msg(s->events_sock, &m->zm, ZMQ_DONTWAIT);
+
+        if (rrc != 0)
+            break;
+        nmsgs++;
+        rc = scorer_take_msg(s, m, &nreplies,
+            rc != 0 ? rc : (s->needs_recovery ? ERR_IO : 0));
+        if (nreplies >= (uint32_t)s->cfg.batch_max)
+            break;
+    }
+    if (nmsgs == 0)
+        return;
+
+    /* Events applied before any failure are valid: make them durable
+     * (one fdatasync for the whole group). If that fails, nothing of the
+     * group is acknowledged. */
+    src = journal_sync(s->journal);
+    s->stats.groups++;
+    if (src != 0) {
+        log_warnx("group of %u events not durable: %s", nreplies,
+            err_str(src));
+        scorer_fail_group(s, nmsgs, src == ERR_FULL ? ERR_FULL : ERR_IO);
+        s->needs_recovery = true;
+    }
+    if (rc != 0)
+        s->needs_recovery = true;
+    /* Rebuild the write transaction from the durable journal: it may
+     * hold events that are not durable, or be unusable after an error. */
+    if (s->needs_recovery && scorer_recover(s) != 0)
+        log_warnx("recovery failed; will retry with the next group");
+    for (i = 0; i < nmsgs; i++) {
+        if (s->msgs[i].valid)
+            scorer_send_replies(s, &s->msgs[i]);
+        zsock_msg_close(&s->msgs[i].zm);
+    }
+}
+
+/* ------------------------------------------------------------ start-up */
+
+static void
+scorer_load_config(struct scorer *s, int argc, char **argv, bool *check)
+{
+    char err[256];
+    const char *file = NULL;
+    int ch, rc, verbose = 0;
+    bool fg = false;
+
+    cfg_defaults(&s->cfg);
+    *check = false;
+    /* First pass: the config file; -o overrides apply on top of it. */
+    while ((ch = getopt(argc, argv, "df:hno:Vv")) != -1) {
+        switch (ch) {
+        case 'd':
+            fg = true;
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'h':
+            usage(stdout, 0);
+        case 'n':
+            *check = true;
+            break;
+        case 'o':
+            break;
+        case 'V':
+            printf("vigil-scorer %s\n", VIGIL_VERSION);
+            exit(0);
+        case 'v':
+            verbose++;
+            break;
+        default:
+            usage(stderr, 2);
+        }
+    }
+    if (optind != argc)
+        usage(stderr, 2);
+    log_init("vigil-scorer", fg || *check);
+    log_setverbose(verbose);
+    if (file != NULL) {
+        rc = cfg_load_file(&s->cfg, file, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "vigil-scorer: %s\n", err);
+            exit(*check ? 1 : 2);
+        }
+    }
+    optind = 1;
+    while ((ch = getopt(argc, argv, "df:hno:Vv")) != -1) {
+        if (ch != 'o')
+            continue;
+        rc = cfg_set(&s->cfg, optarg, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "vigil-scorer: -o %s\n", err);
+            exit(*check ? 1 : 2);
+        }
+    }
+    rc = cfg_check(&s->cfg, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "vigil-scorer: %s\n", err);
+        exit(*check ? 1 : 2);
+    }
+    score_params_default(&s->params);
+    s->params.review_threshold = (unsigned)s->cfg.review_threshold;
+    s->params.block_threshold = (unsigned)s->cfg.block_threshold;
+}
+
+static void
+scorer_open_storage(struct scorer *s)
+{
+    char path[4096];
+    int rc;
+
+    rc = cfg_make_data_dir(&s->cfg);
+    if (rc != 0)
+        fatalx("cannot create data directory '%s': %s", s->cfg.data_dir,
+            err_str(rc));
+    rc = cfg_path(&s->cfg, "history", path, sizeof(path));
+    if (rc == 0)
+        rc = store_open(path, (size_t)s->cfg.lmdb_map_mb << 20,
+            HISTORY_DBS + 2, &s->store);
+    if (rc != 0)
+        fatalx("cannot open history '%s': %s", path, err_str(rc));
+    rc = history_open(s->store, &s->hist);
+    if (rc != 0)
+        fatalx("cannot open history databases: %s", err_str(rc));
+    rc = cfg_path(&s->cfg, "journal", path, sizeof(path));
+    if (rc == 0)
+        rc = journal_open(path, (uint64_t)s->cfg.journal_segment_mb << 20,
+            &s->journal);
+    if (rc != 0)
+        fatalx("cannot open journal '%s': %s", path, err_str(rc));
+}
+
+static void
+scorer_bring_up_to_date(struct scorer *s)
+{
+    int rc = scorer_recover(s);
+
+    if (rc != 0)
+        fatalx("cannot bring history up to date from the journal: %s",
+            err_str(rc));
+    log_info("history at journal seq %" PRIu64 " (%" PRIu64
+             " records replayed)",
+        s->applied_seq, s->stats.replayed);
+}
+
+static void
+scorer_open_sockets(struct scorer *s)
+{
+    char ep[256];
+    int rc;
+
+    rc = cfg_scorer_ipc(&s->cfg, ep, sizeof(ep));
+    if (rc != 0)
+        fatalx("data directory path too long for an ipc endpoint: %s",
+            err_str(rc));
+    s->zctx = zsock_ctx_new();
+    rc = zsock_open(s->zctx, ZMQ_ROUTER, &s->events_sock);
+    if (rc == 0)
+        rc = zsock_setopt_int(s->events_sock, ZMQ_RCVHWM, 0);
+    if (rc == 0)
+        rc = zsock_setopt_int(s->events_sock, ZMQ_SNDHWM, 0);
+    if (rc == 0)
+        rc = zsock_setopt_i64(s->events_sock, ZMQ_MAXMSGSIZE,
+            PROTO_MAX_IPC_BYTES);
+    if (rc == 0)
+        rc = zsock_bind(s->events_sock, ep);
+    if (rc != 0)
+        fatalx("cannot bind '%s': %s", ep, err_str(rc));
+    log_info("listening for collectors on '%s'", ep);
+}
+
+static void
+scorer_alloc(struct scorer *s)
+{
+    s->replies_cap = (uint32_t)s->cfg.batch_max + PROTO_MAX_BATCH;
+    s->replies = xcalloc(s->replies_cap, sizeof(*s->replies));
+    s->msgs = xcalloc(SCORER_GROUP_MSGS, sizeof(*s->msgs));
+    buf_init(&s->out, PROTO_MAX_IPC_BYTES);
+    buf_init(&s->rec, JOURNAL_MAX_PAYLOAD);
+}
+
+#define SCORER_STATS_FMT                                                      \
+    "events %" PRIu64 " orders %" PRIu64 " duplicates %" PRIu64               \
+    " rejected %" PRIu64 " groups %" PRIu64 " commits %" PRIu64               \
+    " seq %" PRIu64
+#define SCORER_STATS_ARGS(s)                                                  \
+    (s)->stats.events, (s)->stats.orders, (s)->stats.duplicates,              \
+        (s)->stats.rejected, (s)->stats.groups, (s)->stats.commits,           \
+        (s)->applied_seq
+
+static void
+scorer_log_stats(const struct scorer *s, bool final)
+{
+    if (final)
+        log_info(SCORER_STATS_FMT, SCORER_STATS_ARGS(s));
+    else
+        log_debug(SCORER_STATS_FMT, SCORER_STATS_ARGS(s));
+}
+
+static void
+scorer_loop(struct scorer *s)
+{
+    uint64_t next_stats = now_ms() + SCORER_STATS_INTERVAL_MS;
+
+    while (!scorer_quit) {
+        zmq_pollitem_t items[1] = { { s->events_sock, 0, ZMQ_POLLIN, 0 } };
+        uint64_t now = now_ms();
+        long timeout = 1000;
+        int rc, nready = 0;
+
+        if (s->wtxn != NULL) {
+            uint64_t due = s->wtxn_opened_ms +
+                (uint64_t)s->cfg.commit_interval_ms;
+
+            timeout = due > now ? (long)(due - now) : 0;
+        }
+        rc = zsock_poll(items, 1, timeout, &nready);
+        if (rc == ERR_SHUTDOWN)
+            break;
+        if (nready > 0)
+            scorer_group(s);
+
+        now = now_ms();
+        if (s->wtxn != NULL &&
+            (now >= s->wtxn_opened_ms + (uint64_t)s->cfg.commit_interval_ms ||
+                s->wtxn_events >= SCORER_TXN_MAX_EVENTS))
+            (void)scorer_commit(s);
+        if (now >= next_stats) {
+            scorer_log_stats(s, false);
+            next_stats = now + SCORER_STATS_INTERVAL_MS;
+        }
+    }
+}
+
+static void
+scorer_shutdown(struct scorer *s)
+{
+    int rc = scorer_commit(s);
+
+    if (rc != 0)
+        log_warnx("final commit failed (the journal still holds every "
+                  "acknowledged event): %s",
+            err_str(rc));
+    scorer_log_stats(s, true);
+    zsock_close(s->events_sock);
+    zsock_ctx_term(s->zctx);
+    journal_close(s->journal);
+    history_close(s->hist);
+    store_close(s->store);
+    buf_release(&s->out);
+    buf_release(&s->rec);
+    free(s->msgs);
+    free(s->replies);
+    cfg_release(&s->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+    static struct scorer s;
+    struct sigaction sa;
+    bool check;
+
+    scorer_load_config(&s, argc, argv, &check);
+    if (check) {
+        cfg_print(&s.cfg, stdout);
+        cfg_release(&s.cfg);
+        return 0;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = scorer_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    scorer_open_storage(&s);
+    scorer_bring_up_to_date(&s);
+    scorer_alloc(&s);
+    scorer_open_sockets(&s);
+    log_info("vigil-scorer %s ready (review >= %u, block >= %u)",
+        VIGIL_VERSION, s.params.review_threshold, s.params.block_threshold);
+    scorer_loop(&s);
+    scorer_shutdown(&s);
+    return 0;
+}
