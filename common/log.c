@@ -41,7 +41,7 @@ log_getverbose(void)
     return log_verbose;
 }
 
-static void
+PRINTF_LIKE(3, 0) static void
 log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)
 {
     char msg[1024];

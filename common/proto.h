@@ -349,7 +349,7 @@ void proto_reply_error(struct reply *r, const char *id, int code,
 /* ----------------------------------------------- collector <-> scorer */
 
 /*
- * Append the start of a PROTO_MSG_EVENTS frame: [1, 2, tag, actor, [ with
+ * Append the start of a PROTO_MSG_EVENTS frame: [1, 1, tag, actor, [ with
  * room for `nevents`; then append each event with proto_event_encode.
  */
 int proto_events_begin(struct buf *out, uint64_t tag, const char *actor,
