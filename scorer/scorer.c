@@ -483,18 +483,18 @@ scorer_load_config(struct scorer *s, int argc, char **argv, bool *check)
             verbose++;
             break;
         default:
-            usage(stderr, 2);
+            usage(stderr, 1);
         }
     }
     if (optind != argc)
-        usage(stderr, 2);
+        usage(stderr, 1);
     log_init("vigil-scorer", fg || *check);
     log_setverbose(verbose);
     if (file != NULL) {
         rc = cfg_load_file(&s->cfg, file, err, sizeof(err));
         if (rc != 0) {
             fprintf(stderr, "vigil-scorer: %s\n", err);
-            exit(*check ? 1 : 2);
+            exit(1);
         }
     }
     optind = 1;
@@ -504,13 +504,21 @@ scorer_load_config(struct scorer *s, int argc, char **argv, bool *check)
         rc = cfg_set(&s->cfg, optarg, err, sizeof(err));
         if (rc != 0) {
             fprintf(stderr, "vigil-scorer: -o %s\n", err);
-            exit(*check ? 1 : 2);
+            exit(1);
         }
     }
     rc = cfg_check(&s->cfg, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "vigil-scorer: %s\n", err);
-        exit(*check ? 1 : 2);
+        exit(1);
+    }
+    if (!s->cfg.insecure_dev && !cfg_endpoint_is_local(s->cfg.query_endpoint)) {
+        fprintf(stderr,
+            "vigil-scorer: query_endpoint '%s' is not on a loopback address "
+            "or ipc://: CURVE encryption is not implemented yet, so plain "
+            "sockets stay on this machine; set insecure_dev=1 to allow it\n",
+            s->cfg.query_endpoint);
+        exit(1);
     }
     score_params_default(&s->params);
     s->params.review_threshold = (unsigned)s->cfg.review_threshold;
