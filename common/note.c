@@ -1,0 +1,669 @@
+/*
+ * note.c - C2SP signed notes (Ed25519) and tlog-checkpoint bodies
+ *
+ * Key strings, signing and opening follow c2sp.org/signed-note and the
+ * behaviour of Go's golang.org/x/mod/sumdb/note (whose keys and notes
+ * this code reads and writes byte for byte). All input is untrusted:
+ * notes and keys are decoded strictly and bounded in size; errors are
+ * returned, never fatal.
+ *
+ * Invariants:
+ *  - secret material (seeds, secret keys, skey strings being built) is
+ *    wiped with sodium_memzero before its storage goes out of scope.
+ *  - base64 is decoded with libsodium's original variant, which rejects
+ *    missing or extra padding and non-zero pad bits.
+ *
+ * See also: note.h, c2sp.org/signed-note, c2sp.org/tlog-checkpoint
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/err.h"
+#include "common/note.h"
+#include "common/xmalloc.h"
+
+#define SKEY_PREFIX   "PRIVATE+KEY+"
+#define EM_DASH_SPACE "\xe2\x80\x94 " /* U+2014 then U+0020 */
+#define EM_DASH_LEN   4
+#define SIG_BYTES     (4 + crypto_sign_ed25519_BYTES)
+#define KEY_B64_LEN   44 /* base64 of 33 bytes, no NUL */
+#define ROOT_B64_LEN  44 /* base64 of 32 bytes, no NUL */
+
+/* ---------------------------------------------------------------------
+ * Text checks.
+ * ------------------------------------------------------------------- */
+
+/*
+ * Decode one UTF-8 sequence at s[0..len) strictly (no overlong forms,
+ * no surrogates, nothing above U+10FFFF). Store the code point in *cp
+ * and return its byte length, or 0 if it is invalid.
+ */
+static size_t
+utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+    uint32_t c;
+    size_t n, i;
+
+    if (len == 0)
+        return 0;
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    } else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        c = s[0] & 0x1f;
+        n = 2;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        c = s[0] & 0x0f;
+        n = 3;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        c = s[0] & 0x07;
+        n = 4;
+    } else {
+        return 0;
+    }
+    if (len < n)
+        return 0;
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
+        (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+/* True if code point c is a space by Go's unicode.IsSpace. */
+static bool
+is_unicode_space(uint32_t c)
+{
+    switch (c) {
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xa0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202f:
+    case 0x205f:
+    case 0x3000:
+        return true;
+    default:
+        return c >= 0x2000 && c <= 0x200a;
+    }
+}
+
+/*
+ * True if s[0..len) is valid UTF-8 with no code point below U+0020
+ * other than (if allow_nl) newline.
+ */
+static bool
+text_is_clean(const char *s, size_t len, bool allow_nl)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, n;
+    uint32_t c;
+
+    while (i < len) {
+        n = utf8_decode(p + i, len - i, &c);
+        if (n == 0)
+            return false;
+        if (c < 0x20 && !(allow_nl && c == '\n'))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+/* Key name rules on name[0..len) (see note_name_is_valid()). */
+static bool
+name_is_valid(const char *name, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)name;
+    size_t i = 0, n;
+    uint32_t c;
+
+    if (len == 0 || len > NOTE_MAX_NAME)
+        return false;
+    while (i < len) {
+        n = utf8_decode(p + i, len - i, &c);
+        if (n == 0 || c < 0x20 || c == '+' || is_unicode_space(c))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+bool
+note_name_is_valid(const char *name)
+{
+    return name_is_valid(name, strnlen(name, NOTE_MAX_NAME + 1));
+}
+
+/* ---------------------------------------------------------------------
+ * Encodings.
+ * ------------------------------------------------------------------- */
+
+/*
+ * Decode base64 b64[0..b64len) into exactly `want` bytes at dst.
+ * Return 0 or ERR_MALFORMED.
+ */
+static int
+b64_decode_exact(const char *b64, size_t b64len, uint8_t *dst, size_t want)
+{
+    const char *end = NULL;
+    size_t got = 0;
+
+    if (b64len !=
+        sodium_base64_ENCODED_LEN(want, sodium_base64_VARIANT_ORIGINAL) - 1)
+        return ERR_MALFORMED;
+    if (sodium_base642bin(dst, want, b64, b64len, NULL, &got, &end,
+            sodium_base64_VARIANT_ORIGINAL) != 0)
+        return ERR_MALFORMED;
+    if (got != want || end != b64 + b64len)
+        return ERR_MALFORMED;
+    return 0;
+}
+
+/* Parse exactly 8 lowercase hex digits at s into *out. */
+static int
+hex8_parse(const char *s, size_t len, uint32_t *out)
+{
+    uint32_t v = 0;
+    size_t i;
+
+    if (len != 8)
+        return ERR_MALFORMED;
+    for (i = 0; i < 8; i++) {
+        char ch = s[i];
+
+        if (ch >= '0' && ch <= '9')
+            v = (v << 4) | (uint32_t)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f')
+            v = (v << 4) | (uint32_t)(ch - 'a' + 10);
+        else
+            return ERR_MALFORMED;
+    }
+    *out = v;
+    return 0;
+}
+
+static uint32_t
+be32_get(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+        ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+static void
+be32_put(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t
+key_id_n(const char *name, size_t len, const uint8_t pk[32])
+{
+    crypto_hash_sha256_state st;
+    uint8_t h[crypto_hash_sha256_BYTES];
+    static const uint8_t sep[2] = { '\n', NOTE_ALG_ED25519 };
+
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)name, len);
+    crypto_hash_sha256_update(&st, sep, sizeof(sep));
+    crypto_hash_sha256_update(&st, pk, 32);
+    crypto_hash_sha256_final(&st, h);
+    return be32_get(h);
+}
+
+uint32_t
+note_key_id(const char *name, const uint8_t pk[32])
+{
+    return key_id_n(name, strlen(name), pk);
+}
+
+/*
+ * Split a key string after its optional "PRIVATE+KEY+" prefix into
+ * name, hex and base64 parts (one trailing "\n" dropped). Return 0 or
+ * ERR_MALFORMED.
+ */
+struct key_parts {
+    const char *name, *hex, *b64;
+    size_t name_len, hex_len, b64_len;
+};
+
+static int
+key_split(const char *key, struct key_parts *kp)
+{
+    const char *p1, *p2;
+    size_t len = strnlen(key, NOTE_MAX_KEY + 1);
+
+    if (len > NOTE_MAX_KEY)
+        return ERR_MALFORMED;
+    if (len > 0 && key[len - 1] == '\n')
+        len--;
+    p1 = memchr(key, '+', len);
+    if (p1 == NULL)
+        return ERR_MALFORMED;
+    p2 = memchr(p1 + 1, '+', len - (size_t)(p1 + 1 - key));
+    if (p2 == NULL)
+        return ERR_MALFORMED;
+    kp->name = key;
+    kp->name_len = (size_t)(p1 - key);
+    kp->hex = p1 + 1;
+    kp->hex_len = (size_t)(p2 - kp->hex);
+    kp->b64 = p2 + 1;
+    kp->b64_len = len - (size_t)(kp->b64 - key);
+    if (!name_is_valid(kp->name, kp->name_len))
+        return ERR_MALFORMED;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Keys.
+ * ------------------------------------------------------------------- */
+
+/* Format "name+hex+base64(0x01 || key32)" after `prefix` into out. */
+static int
+key_format(const char *prefix, const char *name, uint32_t id,
+    const uint8_t key32[32], char *out, size_t outlen)
+{
+    uint8_t raw[33];
+    char b64[KEY_B64_LEN + 1];
+    int n;
+
+    raw[0] = NOTE_ALG_ED25519;
+    memcpy(raw + 1, key32, 32);
+    sodium_bin2base64(
+        b64, sizeof(b64), raw, sizeof(raw), sodium_base64_VARIANT_ORIGINAL);
+    n = snprintf(out, outlen, "%s%s+%08" PRIx32 "+%s", prefix, name, id, b64);
+    sodium_memzero(raw, sizeof(raw));
+    sodium_memzero(b64, sizeof(b64));
+    if (n < 0 || (size_t)n >= outlen) {
+        sodium_memzero(out, outlen);
+        return ERR_TOOBIG;
+    }
+    return 0;
+}
+
+int
+note_key_generate(const char *name, char *signer_out, size_t signer_len,
+    char *verifier_out, size_t verifier_len)
+{
+    uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
+    uint8_t sk[crypto_sign_ed25519_SECRETKEYBYTES];
+    uint8_t seed[crypto_sign_ed25519_SEEDBYTES];
+    uint32_t id;
+    int rc;
+
+    if (signer_len > 0)
+        signer_out[0] = '\0';
+    if (verifier_len > 0)
+        verifier_out[0] = '\0';
+    if (!note_name_is_valid(name))
+        return ERR_INVAL;
+    if (sodium_init() < 0)
+        return ERR_IO;
+    crypto_sign_ed25519_keypair(pk, sk);
+    crypto_sign_ed25519_sk_to_seed(seed, sk);
+    id = note_key_id(name, pk);
+    rc = key_format(SKEY_PREFIX, name, id, seed, signer_out, signer_len);
+    if (rc != 0)
+        goto out;
+    rc = key_format("", name, id, pk, verifier_out, verifier_len);
+    if (rc != 0)
+        sodium_memzero(signer_out, signer_len);
+out:
+    sodium_memzero(sk, sizeof(sk));
+    sodium_memzero(seed, sizeof(seed));
+    return rc;
+}
+
+int
+note_signer_parse(const char *skey, struct note_signer *out)
+{
+    struct key_parts kp;
+    uint8_t raw[33];
+    uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
+    uint32_t id;
+    int rc;
+
+    sodium_memzero(out, sizeof(*out));
+    if (strncmp(skey, SKEY_PREFIX, strlen(SKEY_PREFIX)) != 0)
+        return ERR_MALFORMED;
+    rc = key_split(skey + strlen(SKEY_PREFIX), &kp);
+    if (rc != 0)
+        return rc;
+    rc = hex8_parse(kp.hex, kp.hex_len, &id);
+    if (rc != 0)
+        return rc;
+    rc = b64_decode_exact(kp.b64, kp.b64_len, raw, sizeof(raw));
+    if (rc != 0)
+        goto fail;
+    if (raw[0] != NOTE_ALG_ED25519) {
+        rc = ERR_MALFORMED;
+        goto fail;
+    }
+    crypto_sign_ed25519_seed_keypair(pk, out->sk, raw + 1);
+    if (key_id_n(kp.name, kp.name_len, pk) != id) {
+        rc = ERR_MALFORMED;
+        goto fail;
+    }
+    memcpy(out->name, kp.name, kp.name_len);
+    out->name[kp.name_len] = '\0';
+    out->key_id = id;
+    sodium_memzero(raw, sizeof(raw));
+    return 0;
+
+fail:
+    sodium_memzero(raw, sizeof(raw));
+    sodium_memzero(out, sizeof(*out));
+    return rc;
+}
+
+void
+note_signer_wipe(struct note_signer *s)
+{
+    sodium_memzero(s, sizeof(*s));
+}
+
+int
+note_signer_vkey(const struct note_signer *s, char *out, size_t len)
+{
+    uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
+
+    crypto_sign_ed25519_sk_to_pk(pk, s->sk);
+    return key_format("", s->name, s->key_id, pk, out, len);
+}
+
+int
+note_verifier_parse(const char *vkey, struct note_verifier *out)
+{
+    struct key_parts kp;
+    uint8_t raw[33];
+    uint32_t id;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = key_split(vkey, &kp);
+    if (rc != 0)
+        return rc;
+    rc = hex8_parse(kp.hex, kp.hex_len, &id);
+    if (rc != 0)
+        return rc;
+    rc = b64_decode_exact(kp.b64, kp.b64_len, raw, sizeof(raw));
+    if (rc != 0)
+        return rc;
+    if (raw[0] != NOTE_ALG_ED25519)
+        return ERR_MALFORMED;
+    if (key_id_n(kp.name, kp.name_len, raw + 1) != id)
+        return ERR_MALFORMED;
+    memcpy(out->name, kp.name, kp.name_len);
+    out->name[kp.name_len] = '\0';
+    out->key_id = id;
+    memcpy(out->pk, raw + 1, 32);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Signing and opening.
+ * ------------------------------------------------------------------- */
+
+int
+note_sign(const struct note_signer *s, const char *text, size_t len, char *out,
+    size_t outlen, size_t *outn)
+{
+    uint8_t sig[SIG_BYTES];
+    char b64[sodium_base64_ENCODED_LEN(
+        SIG_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+    size_t name_len = strlen(s->name), b64_len, need, off;
+
+    *outn = 0;
+    if (len > NOTE_MAX_BYTES)
+        return ERR_TOOBIG;
+    if (len == 0 || text[len - 1] != '\n' || !text_is_clean(text, len, true))
+        return ERR_INVAL;
+    if (!name_is_valid(s->name, name_len))
+        return ERR_INVAL;
+    be32_put(sig, s->key_id);
+    crypto_sign_ed25519_detached(
+        sig + 4, NULL, (const unsigned char *)text, len, s->sk);
+    sodium_bin2base64(
+        b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+    b64_len = strlen(b64);
+    /* text "\n" "— " name " " b64 "\n" NUL */
+    need = len + 1 + EM_DASH_LEN + name_len + 1 + b64_len + 1 + 1;
+    if (outlen < need)
+        return ERR_TOOBIG;
+    off = 0;
+    memcpy(out + off, text, len);
+    off += len;
+    out[off++] = '\n';
+    memcpy(out + off, EM_DASH_SPACE, EM_DASH_LEN);
+    off += EM_DASH_LEN;
+    memcpy(out + off, s->name, name_len);
+    off += name_len;
+    out[off++] = ' ';
+    memcpy(out + off, b64, b64_len);
+    off += b64_len;
+    out[off++] = '\n';
+    out[off] = '\0';
+    *outn = off;
+    return 0;
+}
+
+/* Find the verifier with this name and key ID, or return -1. */
+static long
+verifier_find(const struct note_verifier *v, size_t nv, const char *name,
+    size_t name_len, uint32_t id)
+{
+    size_t i;
+
+    for (i = 0; i < nv; i++) {
+        if (v[i].key_id == id && strlen(v[i].name) == name_len &&
+            memcmp(v[i].name, name, name_len) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+int
+note_open(const char *msg, size_t len, const struct note_verifier *v, size_t nv,
+    size_t *text_len, bool *verified)
+{
+    const char *sigs, *end, *line, *nl, *sp, *b64;
+    uint8_t *scratch = NULL;
+    size_t split, nsigs = 0, nok = 0, i, b64_len, got;
+    int rc;
+
+    *text_len = 0;
+    if (verified != NULL) {
+        for (i = 0; i < nv; i++)
+            verified[i] = false;
+    }
+    if (len > NOTE_MAX_BYTES)
+        return ERR_TOOBIG;
+    if (len < 2 || msg[len - 1] != '\n' || !text_is_clean(msg, len, true))
+        return ERR_CORRUPT;
+    /* The text ends at the last blank line: the last "\n\n". */
+    split = len - 1;
+    while (split > 0 && !(msg[split - 1] == '\n' && msg[split] == '\n'))
+        split--;
+    if (split == 0)
+        return ERR_CORRUPT;
+    split--; /* msg[split] and msg[split + 1] are the "\n\n" */
+    sigs = msg + split + 2;
+    end = msg + len;
+    if (sigs == end)
+        return ERR_CORRUPT;
+
+    scratch = xmalloc(len);
+    for (line = sigs; line < end; line = nl + 1) {
+        long vi;
+        uint32_t id;
+
+        nl = memchr(line, '\n', (size_t)(end - line));
+        /* msg ends in "\n", so nl is never NULL. */
+        if ((size_t)(nl - line) < EM_DASH_LEN ||
+            memcmp(line, EM_DASH_SPACE, EM_DASH_LEN) != 0) {
+            rc = ERR_CORRUPT;
+            goto out;
+        }
+        line += EM_DASH_LEN;
+        sp = memchr(line, ' ', (size_t)(nl - line));
+        if (sp == NULL || !name_is_valid(line, (size_t)(sp - line))) {
+            rc = ERR_CORRUPT;
+            goto out;
+        }
+        b64 = sp + 1;
+        b64_len = (size_t)(nl - b64);
+        if (b64_len == 0 ||
+            sodium_base642bin(scratch, len, b64, b64_len, NULL, &got, NULL,
+                sodium_base64_VARIANT_ORIGINAL) != 0 ||
+            got < 5) {
+            rc = ERR_CORRUPT;
+            goto out;
+        }
+        if (++nsigs > NOTE_MAX_SIGS) {
+            rc = ERR_TOOBIG;
+            goto out;
+        }
+        id = be32_get(scratch);
+        vi = verifier_find(v, nv, line, (size_t)(sp - line), id);
+        if (vi < 0)
+            continue; /* unknown key: ignored, as the spec requires */
+        /*
+         * Every signature of a known key is checked, repeated ones too
+         * (the spec's MUST; Go's note skips repeats of a key).
+         */
+        if (got != SIG_BYTES ||
+            crypto_sign_ed25519_verify_detached(scratch + 4,
+                (const unsigned char *)msg, split + 1, v[vi].pk) != 0) {
+            rc = ERR_CORRUPT;
+            goto out;
+        }
+        if (verified != NULL)
+            verified[vi] = true;
+        nok++;
+    }
+    if (nok == 0) {
+        rc = ERR_NOTFOUND;
+        goto out;
+    }
+    *text_len = split + 1;
+    rc = 0;
+out:
+    if (rc != 0 && verified != NULL) {
+        for (i = 0; i < nv; i++)
+            verified[i] = false;
+    }
+    free(scratch);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Checkpoints.
+ * ------------------------------------------------------------------- */
+
+int
+note_checkpoint_format(const char *origin, uint64_t size,
+    const uint8_t root[32], char *out, size_t outlen, size_t *outn)
+{
+    char b64[ROOT_B64_LEN + 1];
+    size_t olen = strnlen(origin, NOTE_MAX_ORIGIN + 1);
+    int n;
+
+    *outn = 0;
+    if (olen == 0 || olen > NOTE_MAX_ORIGIN ||
+        !text_is_clean(origin, olen, false))
+        return ERR_INVAL;
+    sodium_bin2base64(
+        b64, sizeof(b64), root, 32, sodium_base64_VARIANT_ORIGINAL);
+    n = snprintf(out, outlen, "%s\n%" PRIu64 "\n%s\n", origin, size, b64);
+    if (n < 0 || (size_t)n >= outlen)
+        return ERR_TOOBIG;
+    *outn = (size_t)n;
+    return 0;
+}
+
+/* Parse a decimal uint64 without sign or leading zeros. */
+static int
+parse_u64_strict(const char *s, size_t len, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    if (len == 0 || (len > 1 && s[0] == '0'))
+        return ERR_MALFORMED;
+    for (i = 0; i < len; i++) {
+        unsigned d;
+
+        if (s[i] < '0' || s[i] > '9')
+            return ERR_MALFORMED;
+        d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return ERR_MALFORMED;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int
+note_checkpoint_parse(const char *text, size_t len, char *origin,
+    size_t originlen, uint64_t *size, uint8_t root[32])
+{
+    const char *p = text, *end = text + len, *nl[3];
+    size_t olen, i;
+    int rc;
+
+    if (originlen > 0)
+        origin[0] = '\0';
+    if (len == 0 || len > NOTE_MAX_BYTES || text[len - 1] != '\n' ||
+        !text_is_clean(text, len, true))
+        return ERR_MALFORMED;
+    for (i = 0; i < 3; i++) {
+        nl[i] = memchr(p, '\n', (size_t)(end - p));
+        if (nl[i] == NULL || nl[i] == p)
+            return ERR_MALFORMED; /* missing or empty line */
+        p = nl[i] + 1;
+    }
+    /* Extension lines: each non-empty. */
+    while (p < end) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+
+        if (e == p)
+            return ERR_MALFORMED;
+        p = e + 1;
+    }
+    olen = (size_t)(nl[0] - text);
+    rc = parse_u64_strict(nl[0] + 1, (size_t)(nl[1] - nl[0] - 1), size);
+    if (rc != 0)
+        return rc;
+    rc = b64_decode_exact(nl[1] + 1, (size_t)(nl[2] - nl[1] - 1), root, 32);
+    if (rc != 0)
+        return rc;
+    if (olen > NOTE_MAX_ORIGIN || olen + 1 > originlen)
+        return ERR_TOOBIG;
+    memcpy(origin, text, olen);
+    origin[olen] = '\0';
+    return 0;
+}
