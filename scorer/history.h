@@ -1,0 +1,221 @@
+/*
+ * history.h - the fraud history in LMDB and its point-in-time features
+ *
+ * The scorer's main loop, inside one long-lived write transaction, asks
+ * history_reply_get() whether an event was already answered, then
+ * history_features() (what history knew just before the event),
+ * score_compute(), then history_apply() and history_reply_put(). The
+ * LMDB commit carries history_set_applied_seq() (the journal seq it
+ * covers). Readers (queries) use the same getters in read transactions.
+ * Work per event is bounded: a handful of point gets and puts, no scans.
+ *
+ * Databases (HISTORY_DBS of them; size store_open's max_dbs with it):
+ *  "entity"  key: kind byte + identifier -> fixed-size entity record
+ *            'A' actor \0 account   (accounts are per storefront)
+ *            'D' 16-byte device pseudonym     'I' 16-byte ip pseudonym
+ *            'P' ip prefix text ("a.b.c.0/24" or the IPv6 /48)
+ *            'C' 16-byte card pseudonym       'E' 16-byte email pseudonym
+ *            Pseudonymous entities are shared by all storefronts.
+ *  "link"    'A' account key -> up to HISTORY_MAX_LINKS entity keys the
+ *            account was seen with (FIFO): who to flag on a fraud label.
+ *  "order"   actor \0 order id -> the order's entity keys, ts, amount,
+ *            score, decision (so payment.result and label find them).
+ *  "reply"   actor \0 event id -> the encoded reply (dedup of resends).
+ *  "meta"    "applied_seq" -> u64.
+ *
+ * Entity record: HISTORY_ENTITY_RECORD_BYTES, little-endian, version 1:
+ * first/last seen ts, signup ts, flags (fraud, linked fraud), last IP
+ * country, order count / amount sum / max, 16 distinct-account hashes
+ * plus a 64-bit overflow bitmap, and two rings of counters over EVENT
+ * time (not arrival time):
+ *  - 1h ring: 12 buckets of 5 minutes (orders, failed payments, failed
+ *    logins);
+ *  - 24h ring: 24 buckets of 1 hour (orders, failed payments).
+ * Each bucket is stamped with its epoch (ts / bucket width); per-bucket
+ * counts saturate at 65535.
+ *
+ * Window semantics (what a feature for an event at time t counts), with
+ * B the bucket width, N the number of buckets and cur = t / B:
+ *  - an event with epoch e = ts / B counts iff cur - N < e <= cur. So an
+ *    event older than t by less than W - B (55 min / 23 h) always counts,
+ *    one older than W (60 min / 24 h) never does, and in between it
+ *    depends on alignment to the bucket grid (resolution B).
+ *  - no event with a later epoch than t's is ever counted: an event
+ *    that arrived earlier but happened later is visible to an earlier-ts
+ *    event only if it falls in the same bucket as t (resolution B).
+ *  - out-of-order arrivals: an event is added to its bucket if the ring
+ *    slot (e mod N) holds epoch e or an older one (stale: reset); if the
+ *    slot already holds a newer epoch (>= e + N) the event is outside
+ *    every window the entity will be asked about at its newest times and
+ *    is dropped from the counters. Hence a count is exact (equal to
+ *    counting every applied event with the rule above) unless a later
+ *    event at least one full window newer landed in the same slot, in
+ *    which case older events of that slot are undercounted, never
+ *    overcounted.
+ *  - the event being scored is never included: history_features() is
+ *    called before history_apply().
+ * Other features: known/age use first_seen (known iff first seen at an
+ * event time <= t); account_age_ms uses the signup ts (-1 if none or
+ * later than t); account order count/mean/max and accounts-per-entity
+ * are all-time (as of arrival), not windowed; account_country is the
+ * IP country of the last event carrying one whose ts was not older than
+ * anything the account had seen. fraud_linked: the account itself was
+ * labelled fraud, or the entity was linked to an account labelled fraud
+ * (named by its order, in its link list, or used by it after the label).
+ * A label can create a record for an entity never seen: it stays
+ * known == false. Distinct accounts (0 for the account entity itself):
+ * exact up to 16; beyond that 16 plus a linear-counting estimate from
+ * the 64-bit bitmap (capped at HISTORY_MAX_ACCOUNTS).
+ * Event times outside PROTO_MIN_TS..PROTO_MAX_TS are refused (ERR_INVAL).
+ *
+ * Invariants:
+ *  - every function here is deterministic in (stored state, arguments):
+ *    replaying the same events in the same order gives the same state,
+ *    features and replies.
+ *  - no raw direct identifier is stored (keys hold pseudonyms; account
+ *    and order ids are the storefront's opaque ids).
+ *
+ * See also: scorer/score.h (struct features), common/store.h,
+ * common/journal.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SCORER_HISTORY_H
+#define SCORER_HISTORY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "common/proto.h"
+#include "common/store.h"
+#include "scorer/score.h"
+
+#define HISTORY_DBS                 5    /* named databases it opens */
+#define HISTORY_ENTITY_RECORD_BYTES 504  /* one entity value */
+#define HISTORY_MAX_LINKS           32   /* entity keys kept per account */
+#define HISTORY_MAX_ACCOUNTS        1000 /* cap of the accounts feature */
+#define HISTORY_BUCKET_1H_MS        (5 * 60 * 1000ULL)
+#define HISTORY_BUCKETS_1H          12
+#define HISTORY_BUCKET_24H_MS       (60 * 60 * 1000ULL)
+#define HISTORY_BUCKETS_24H         24
+
+struct history;
+
+/* A stored order, as history_order_get() returns it. */
+struct history_order {
+    uint64_t ts;     /* event time of the order.placed */
+    uint64_t amount; /* minor units */
+    bool has_score;
+    uint8_t score;
+    enum decision decision;
+    char account[PROTO_ID_MAX + 1]; /* "" when the order named none */
+};
+
+/*
+ * Open (creating) history's databases in `st` in a write transaction of
+ * its own and commit it. Call it before beginning any other write
+ * transaction (LMDB would block). On a STORE_RDONLY store it opens the
+ * existing databases in a read transaction instead. `st` is borrowed and
+ * must outlive `*out`; free `*out` with history_close(). Thread-safe to
+ * use from several threads afterwards (each with its own txn).
+ * Returns 0, ERR_NOTFOUND (read-only and never created), ERR_FULL
+ * (max_dbs too small or map full) or ERR_IO.
+ */
+int history_open(struct store *st, struct history **out) WARN_UNUSED
+    NONNULL(1, 2);
+
+/* Free `h` (the store stays open). NULL is a no-op. */
+void history_close(struct history *h);
+
+/*
+ * Look up the stored reply to event `event_id` of storefront `actor` and
+ * copy it to `*out`, restoring the struct exactly (out->id is set to
+ * `event_id`; bytes after each string's NUL are zero, as after a memset).
+ * Any txn. Returns 0, ERR_NOTFOUND, ERR_INVAL (id too long), ERR_CORRUPT
+ * (undecodable value) or ERR_IO.
+ */
+int history_reply_get(struct history *h, struct store_txn *txn,
+    const char *actor, const char *event_id, struct reply *out) WARN_UNUSED
+    NONNULL(1, 2, 3, 4, 5);
+
+/*
+ * Store reply `r` under (actor, r->id), replacing any earlier one.
+ * Write txn. Returns 0, ERR_INVAL (id too long or not terminated, code >
+ * 0, decision or nreasons out of range), ERR_FULL or ERR_IO.
+ */
+int history_reply_put(struct history *h, struct store_txn *txn,
+    const char *actor, const struct reply *r) WARN_UNUSED NONNULL(1, 2, 3, 4);
+
+/*
+ * Fill `*out` with what history knew about the entities `ev` names just
+ * before `ev` (see the window semantics above); reads only. Entities the
+ * event does not name have present == false. Any txn.
+ * Returns 0, ERR_INVAL (ts out of range, actor or account too long),
+ * ERR_CORRUPT (a stored record is undecodable) or ERR_IO.
+ */
+int history_features(struct history *h, struct store_txn *txn,
+    const char *actor, const struct event *ev, struct features *out) WARN_UNUSED
+    NONNULL(1, 2, 3, 4, 5);
+
+/*
+ * Apply `ev` to history in write txn `txn`. Every event but a label
+ * updates first/last seen of the entities it names, links its account to
+ * them (distinct accounts, the account's link list), records the IP
+ * country of the account, and spreads an existing fraud flag of the
+ * account to them. Then by type: account.signup sets signup ts;
+ * account.login ok=false counts a failed login on every named entity;
+ * order.placed counts an order on every named entity, updates the
+ * account's order count/amount and stores the order record with r's
+ * score and decision; payment.result ok=false counts a failed payment on
+ * every entity of the order (unknown order: on the event's own
+ * entities); label fraud=true flags the account (the order's account for
+ * an order label), every entity of the order and every entity in the
+ * account's link list; fraud=false clears the account's own label.
+ * `r` is the reply sent for `ev` (its score is stored with an order; it
+ * may be NULL for other types).
+ * Returns 0, ERR_INVAL (read txn, key too long), ERR_CORRUPT, ERR_FULL
+ * (map full: abort the txn) or ERR_IO. On error the txn may hold part of
+ * the changes: the caller must abort it.
+ */
+int history_apply(struct history *h, struct store_txn *txn, const char *actor,
+    const struct event *ev, const struct reply *r) WARN_UNUSED
+    NONNULL(1, 2, 3, 4);
+
+/*
+ * Set `*seq` to the journal seq the store covers (0 when never set).
+ * Any txn. Returns 0, ERR_CORRUPT or ERR_IO.
+ */
+int history_applied_seq(struct history *h, struct store_txn *txn,
+    uint64_t *seq) WARN_UNUSED NONNULL(1, 2, 3);
+
+/*
+ * Record that the store covers journal records up to `seq` (commit the
+ * txn to make it so). Write txn. Returns 0, ERR_INVAL, ERR_FULL, ERR_IO.
+ */
+int history_set_applied_seq(struct history *h, struct store_txn *txn,
+    uint64_t seq) WARN_UNUSED NONNULL(1, 2);
+
+/*
+ * Look up order `order` of storefront `actor` into `*out`. Any txn.
+ * Returns 0, ERR_NOTFOUND, ERR_INVAL, ERR_CORRUPT or ERR_IO.
+ */
+int history_order_get(struct history *h, struct store_txn *txn,
+    const char *actor, const char *order, struct history_order *out) WARN_UNUSED
+    NONNULL(1, 2, 3, 4, 5);
+
+/*
+ * Fill `*out` for one entity as of event time `ts` (for queries): kind
+ * and identifier as in the entity keys above (`id` is the account id
+ * text for ENT_ACCOUNT, with `actor`; the 16 pseudonym bytes for device,
+ * ip, card, email; the prefix text for ENT_IP24; `actor` is ignored
+ * except for accounts). out->present is set. Any txn.
+ * Returns 0 (out->known false if never seen), ERR_INVAL, ERR_CORRUPT or
+ * ERR_IO.
+ */
+int history_entity_features(struct history *h, struct store_txn *txn,
+    const char *actor, enum entity_kind kind, const void *id, size_t idlen,
+    uint64_t ts, struct entity_features *out) WARN_UNUSED
+    NONNULL(1, 2, 3, 5, 8);
+
+#endif
