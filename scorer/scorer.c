@@ -512,14 +512,6 @@ scorer_load_config(struct scorer *s, int argc, char **argv, bool *check)
         fprintf(stderr, "vigil-scorer: %s\n", err);
         exit(1);
     }
-    if (!s->cfg.insecure_dev && !cfg_endpoint_is_local(s->cfg.query_endpoint)) {
-        fprintf(stderr,
-            "vigil-scorer: query_endpoint '%s' is not on a loopback address "
-            "or ipc://: CURVE encryption is not implemented yet, so plain "
-            "sockets stay on this machine; set insecure_dev=1 to allow it\n",
-            s->cfg.query_endpoint);
-        exit(1);
-    }
     score_params_default(&s->params);
     s->params.review_threshold = (unsigned)s->cfg.review_threshold;
     s->params.block_threshold = (unsigned)s->cfg.block_threshold;

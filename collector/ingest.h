@@ -1,0 +1,119 @@
+/*
+ * ingest.h - the collector's request path: storefront frames in, scorer
+ *            batches out, replies merged back
+ *
+ * One struct ingest per collector process, driven by the single-threaded
+ * poll loop in collector.c. A storefront frame is decoded strictly
+ * (proto.h), its valid events pseudonymized (pseudo.h) and forwarded to
+ * the scorer as one PROTO_MSG_EVENTS frame under a fresh 64-bit tag;
+ * invalid events get their error reply at once, kept aside until the
+ * scorer answers, then merged back in the storefront's order.
+ *
+ * Workload: thousands of requests in flight, batches of up to
+ * PROTO_MAX_BATCH events. The hot path does no per-event allocation: the
+ * decode batch, the encode buffers and the pending slots are reused.
+ *
+ * Invariants:
+ *  - every storefront request gets exactly one reply: the scorer's
+ *    (merged), a local error, ERR_UNAVAIL at its deadline, or
+ *    ERR_SHUTDOWN when the collector stops first.
+ *  - pending deadlines grow with the tag (one timeout for all), so
+ *    expiry scans from the oldest tag and stops at the first live one.
+ *  - raw identifiers never leave ingest_on_front(): every item's pii is
+ *    wiped before the function returns.
+ *
+ * See also: collector/collector.8, proto.h sections 1-3, pseudo.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COLLECTOR_INGEST_H
+#define COLLECTOR_INGEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "common/pseudo.h"
+
+/*
+ * The actor stamped on every forwarded batch. XXX(curve-auth): becomes
+ * the name mapped from the storefront's CURVE key once ZAP is in.
+ */
+#define INGEST_ACTOR "storefront"
+
+/* Requests in flight to the scorer at most (slots of the pending ring). */
+#define INGEST_MAX_PENDING 16384
+/* Encoded local error replies held across all pending requests at most. */
+#define INGEST_MAX_HELD_BYTES (64u * 1024 * 1024)
+/* Frames handled per ingest_on_front/ingest_on_back call, for fairness. */
+#define INGEST_BURST 256
+
+/* Counters since start; see ingest_log_stats(). */
+struct ingest_stats {
+    uint64_t frames;          /* storefront frames received */
+    uint64_t frames_rejected; /* whole frames refused (envelope, decode) */
+    uint64_t events_ok;       /* events decoded and valid */
+    uint64_t events_rejected; /* events refused by the decoder */
+    uint64_t forwarded;       /* events sent to the scorer */
+    uint64_t batches;         /* PROTO_MSG_EVENTS frames sent */
+    uint64_t replies;         /* storefront reply frames sent */
+    uint64_t timeouts;        /* requests answered ERR_UNAVAIL at deadline */
+    uint64_t busy;            /* requests refused: too many in flight */
+    uint64_t late;            /* scorer replies for unknown/expired tags */
+    uint64_t bad_scorer;      /* undecodable frames from the scorer */
+};
+
+struct ingest;
+
+/*
+ * Create the request path over the two open sockets: `front` (ROUTER,
+ * storefronts) and `back` (DEALER, the scorer). All three pointers are
+ * borrowed and must outlive the ingest. `timeout_ms` is how long a
+ * request may wait for the scorer. Caller frees with ingest_free().
+ */
+struct ingest *ingest_new(void *front, void *back, const struct pseudo_key *key,
+    long timeout_ms) NONNULL(1, 2, 3);
+
+/* Free everything, wiping buffers. NULL is a no-op. */
+void ingest_free(struct ingest *in);
+
+/*
+ * Handle up to INGEST_BURST storefront frames waiting on `front`. Bad
+ * input is answered and counted, never returned as an error.
+ *
+ * Returns 0, or ERR_SHUTDOWN / ERR_IO when the socket itself failed.
+ */
+int ingest_on_front(struct ingest *in) WARN_UNUSED NONNULL(1);
+
+/*
+ * Handle up to INGEST_BURST scorer frames waiting on `back`: match each
+ * PROTO_MSG_REPLIES frame to its pending request and answer it.
+ *
+ * Returns 0, or ERR_SHUTDOWN / ERR_IO when the socket itself failed.
+ */
+int ingest_on_back(struct ingest *in) WARN_UNUSED NONNULL(1);
+
+/*
+ * Answer every request whose deadline has passed with ERR_UNAVAIL.
+ * Returns the milliseconds until the next deadline, or -1 when nothing
+ * is pending.
+ */
+long ingest_expire(struct ingest *in) NONNULL(1);
+
+/* Return the monotonic clock in milliseconds (the deadlines' clock). */
+uint64_t ingest_now_ms(void);
+
+/* Answer every pending request with ERR_SHUTDOWN (before closing). */
+void ingest_drain(struct ingest *in) NONNULL(1);
+
+/* Copy the counters into `out`. */
+void ingest_get_stats(const struct ingest *in, struct ingest_stats *out)
+    NONNULL(1, 2);
+
+/* Return the number of requests waiting for the scorer. */
+uint32_t ingest_pending(const struct ingest *in) NONNULL(1);
+
+/* Log the counters on one line, at debug level unless `info`. */
+void ingest_log_stats(const struct ingest *in, bool info) NONNULL(1);
+
+#endif

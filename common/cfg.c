@@ -1,0 +1,614 @@
+/*
+ * cfg.c - the configuration table shared by both daemons
+ *
+ * One static table (cfg_table) describes every key: its type, where it
+ * is stored in struct vigil_config, its default, range and help. The
+ * file loader and the -o overrides both go through cfg_apply(), so a
+ * key is checked the same way wherever it comes from. Called once at
+ * start-up by each daemon (and by -n); not on any hot path.
+ *
+ * Invariants:
+ *  - every field of struct vigil_config has exactly one table entry,
+ *    and scorer/scorer.conf.5 lists the same keys in the same order.
+ *
+ * See also: cfg.h, scorer/scorer.conf.5
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "common/cfg.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+/* sizeof(sockaddr_un.sun_path) on Linux, minus the NUL. */
+#define CFG_IPC_PATH_MAX 107
+
+enum cfg_type {
+    CFG_STRING,
+    CFG_INT,
+    CFG_BOOL,
+};
+
+struct cfg_entry {
+    const char *key;
+    enum cfg_type type;
+    size_t offset;       /* of the field in struct vigil_config */
+    const char *def_str; /* CFG_STRING default */
+    long long def_int;   /* CFG_INT default; CFG_BOOL: 0 or 1 */
+    long long min, max;  /* CFG_INT range */
+    const char *help;
+};
+
+#define CFG_STR(k, def, help)                                                  \
+    {                                                                          \
+#k, CFG_STRING, offsetof(struct vigil_config, k), def, 0, 0, 0, help   \
+    }
+#define CFG_INT(k, def, lo, hi, help)                                          \
+    {                                                                          \
+#k, CFG_INT, offsetof(struct vigil_config, k), NULL, def, lo, hi, help \
+    }
+#define CFG_BOOL(k, def, help)                                                 \
+    {                                                                          \
+#k, CFG_BOOL, offsetof(struct vigil_config, k), NULL, def, 0, 1, help  \
+    }
+
+static const struct cfg_entry cfg_table[] = {
+    CFG_STR(data_dir, "./var",
+        "directory of LMDB, journal, keys and the scorer ipc socket"),
+    CFG_STR(events_endpoint, "tcp://127.0.0.1:7010",
+        "storefront endpoint the collector binds"),
+    CFG_STR(query_endpoint, "tcp://127.0.0.1:7011",
+        "query endpoint the scorer binds"),
+    CFG_INT(review_threshold, 50, 0, 100,
+        "score at or above which an order is sent to review"),
+    CFG_INT(block_threshold, 80, 0, 100,
+        "score at or above which an order is blocked"),
+    CFG_INT(
+        batch_max, 4096, 1, 100000, "most events in one scorer group commit"),
+    CFG_INT(commit_interval_ms, 200, 1, 60000,
+        "longest wait before the scorer commits to LMDB, in ms"),
+    CFG_INT(journal_segment_mb, 64, 1, 4096,
+        "size of one journal segment file, in MiB"),
+    CFG_INT(lmdb_map_mb, 65536, 16, 1048576,
+        "LMDB map size (largest database), in MiB"),
+    CFG_INT(request_timeout_ms, 10000, 100, 600000,
+        "how long the collector waits for the scorer's reply, in ms"),
+    CFG_BOOL(insecure_dev, 0,
+        "allow plain-text endpoints off the loopback interface"),
+};
+
+static char **
+cfg_str_field(struct vigil_config *c, const struct cfg_entry *e)
+{
+    return (char **)(void *)((char *)c + e->offset);
+}
+
+static int *
+cfg_int_field(struct vigil_config *c, const struct cfg_entry *e)
+{
+    return (int *)(void *)((char *)c + e->offset);
+}
+
+static bool *
+cfg_bool_field(struct vigil_config *c, const struct cfg_entry *e)
+{
+    return (bool *)(void *)((char *)c + e->offset);
+}
+
+static const struct cfg_entry *
+cfg_find(const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(cfg_table); i++)
+        if (strcmp(cfg_table[i].key, key) == 0)
+            return &cfg_table[i];
+    return NULL;
+}
+
+void
+cfg_defaults(struct vigil_config *c)
+{
+    size_t i;
+
+    memset(c, 0, sizeof(*c));
+    for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
+        const struct cfg_entry *e = &cfg_table[i];
+
+        switch (e->type) {
+        case CFG_STRING:
+            *cfg_str_field(c, e) = xstrdup(e->def_str);
+            break;
+        case CFG_INT:
+            *cfg_int_field(c, e) = (int)e->def_int;
+            break;
+        case CFG_BOOL:
+            *cfg_bool_field(c, e) = e->def_int != 0;
+            break;
+        }
+    }
+}
+
+void
+cfg_release(struct vigil_config *c)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
+        const struct cfg_entry *e = &cfg_table[i];
+
+        if (e->type == CFG_STRING)
+            free(*cfg_str_field(c, e));
+    }
+    memset(c, 0, sizeof(*c));
+}
+
+static int
+cfg_parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = { "1", "yes", "true", "on" };
+    static const char *const no[] = { "0", "no", "false", "off" };
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(yes); i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return ERR_INVAL;
+}
+
+static int
+cfg_parse_int(const char *v, long long *out)
+{
+    char *end;
+    long long n;
+
+    /* Decimal only: reject "", "0x10", " 5", "5k" and overflow. */
+    if (*v == '\0' || !(*v == '-' || (*v >= '0' && *v <= '9')))
+        return ERR_INVAL;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return ERR_INVAL;
+    *out = n;
+    return 0;
+}
+
+/*
+ * Apply key = value (both already trimmed) to `c`. On failure write the
+ * reason (without location) into `why`.
+ */
+static int
+cfg_apply(struct vigil_config *c, const char *key, const char *value, char *why,
+    size_t whylen)
+{
+    const struct cfg_entry *e;
+    long long n;
+    bool b;
+    int rc;
+
+    e = cfg_find(key);
+    if (e == NULL) {
+        snprintf(why, whylen, "unknown key '%s'", key);
+        return ERR_INVAL;
+    }
+    switch (e->type) {
+    case CFG_STRING:
+        if (*value == '\0') {
+            snprintf(why, whylen, "'%s' must not be empty", key);
+            return ERR_INVAL;
+        }
+        if (strlen(value) > CFG_VALUE_MAX) {
+            snprintf(why, whylen, "'%s' is longer than %d bytes", key,
+                CFG_VALUE_MAX);
+            return ERR_INVAL;
+        }
+        free(*cfg_str_field(c, e));
+        *cfg_str_field(c, e) = xstrdup(value);
+        break;
+    case CFG_INT:
+        rc = cfg_parse_int(value, &n);
+        if (rc != 0) {
+            snprintf(why, whylen, "'%s' wants a decimal integer, got '%s'", key,
+                value);
+            return ERR_INVAL;
+        }
+        if (n < e->min || n > e->max) {
+            snprintf(why, whylen, "'%s' must be in %lld..%lld, got %lld", key,
+                e->min, e->max, n);
+            return ERR_INVAL;
+        }
+        *cfg_int_field(c, e) = (int)n;
+        break;
+    case CFG_BOOL:
+        rc = cfg_parse_bool(value, &b);
+        if (rc != 0) {
+            snprintf(why, whylen,
+                "'%s' wants a boolean (1/0, yes/no, true/false, on/off), "
+                "got '%s'",
+                key, value);
+            return ERR_INVAL;
+        }
+        *cfg_bool_field(c, e) = b;
+        break;
+    }
+    return 0;
+}
+
+static char *
+cfg_trim(char *s)
+{
+    char *end;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    end = s + strlen(s);
+    while (end > s &&
+        (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
+            end[-1] == '\n'))
+        end--;
+    *end = '\0';
+    return s;
+}
+
+/*
+ * Split one line (modified in place) into key and value and apply it.
+ * Comments and blank lines are accepted and change nothing.
+ */
+static int
+cfg_line(struct vigil_config *c, char *line, char *why, size_t whylen)
+{
+    char *hash, *eq, *key, *value;
+
+    hash = strchr(line, '#');
+    if (hash != NULL)
+        *hash = '\0';
+    line = cfg_trim(line);
+    if (*line == '\0')
+        return 0;
+    eq = strchr(line, '=');
+    if (eq == NULL) {
+        snprintf(why, whylen, "expected 'key = value'");
+        return ERR_INVAL;
+    }
+    *eq = '\0';
+    key = cfg_trim(line);
+    value = cfg_trim(eq + 1);
+    if (*key == '\0') {
+        snprintf(why, whylen, "missing key before '='");
+        return ERR_INVAL;
+    }
+    return cfg_apply(c, key, value, why, whylen);
+}
+
+/*
+ * Read one line of `fp` into `line` (size `size`) without its newline.
+ * Returns 1 for a line, 0 at end of file, ERR_TOOBIG for a line that does
+ * not fit, ERR_MALFORMED for a NUL byte, ERR_IO for a read error.
+ */
+static int
+cfg_read_line(FILE *fp, char *line, size_t size)
+{
+    size_t len = 0;
+    int ch;
+
+    for (;;) {
+        ch = getc(fp);
+        if (ch == EOF) {
+            if (ferror(fp))
+                return ERR_IO;
+            if (len == 0)
+                return 0;
+            break;
+        }
+        if (ch == '\n')
+            break;
+        if (ch == '\0')
+            return ERR_MALFORMED;
+        if (len + 1 >= size)
+            return ERR_TOOBIG;
+        line[len++] = (char)ch;
+    }
+    line[len] = '\0';
+    return 1;
+}
+
+int
+cfg_load_file(
+    struct vigil_config *c, const char *path, char *err, size_t errlen)
+{
+    char line[CFG_LINE_MAX + 1];
+    char why[256];
+    unsigned long lineno = 0;
+    FILE *fp;
+    int rc;
+
+    fp = fopen(path, "r");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return ERR_IO;
+    }
+    for (;;) {
+        rc = cfg_read_line(fp, line, sizeof(line));
+        if (rc == 0)
+            break;
+        lineno++;
+        if (rc == ERR_IO) {
+            snprintf(err, errlen, "%s:%lu: read error: %s", path, lineno,
+                strerror(errno));
+            goto done;
+        }
+        if (rc == ERR_TOOBIG) {
+            snprintf(err, errlen, "%s:%lu: line longer than %d bytes", path,
+                lineno, CFG_LINE_MAX);
+            rc = ERR_INVAL;
+            goto done;
+        }
+        if (rc == ERR_MALFORMED) {
+            snprintf(err, errlen, "%s:%lu: NUL byte in line", path, lineno);
+            rc = ERR_INVAL;
+            goto done;
+        }
+        rc = cfg_line(c, line, why, sizeof(why));
+        if (rc != 0) {
+            snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    fclose(fp);
+    return rc;
+}
+
+int
+cfg_set(
+    struct vigil_config *c, const char *key_eq_value, char *err, size_t errlen)
+{
+    char line[CFG_LINE_MAX + 1];
+    char why[256];
+    char *eq, *key, *value;
+    size_t len = strlen(key_eq_value);
+    int rc;
+
+    if (len > CFG_LINE_MAX) {
+        snprintf(
+            err, errlen, "-o: argument longer than %d bytes", CFG_LINE_MAX);
+        return ERR_INVAL;
+    }
+    memcpy(line, key_eq_value, len + 1);
+    /* A '#' in an override is data, not a comment: no cfg_line(). */
+    eq = strchr(line, '=');
+    if (eq == NULL) {
+        snprintf(err, errlen, "-o %s: expected key=value", key_eq_value);
+        return ERR_INVAL;
+    }
+    *eq = '\0';
+    key = cfg_trim(line);
+    value = cfg_trim(eq + 1);
+    if (*key == '\0') {
+        snprintf(err, errlen, "-o %s: missing key before '='", key_eq_value);
+        return ERR_INVAL;
+    }
+    rc = cfg_apply(c, key, value, why, sizeof(why));
+    if (rc != 0)
+        snprintf(err, errlen, "-o %s: %s", key_eq_value, why);
+    return rc;
+}
+
+static bool
+cfg_endpoint_scheme_ok(const char *ep)
+{
+    return (strncmp(ep, "tcp://", 6) == 0 && ep[6] != '\0') ||
+        (strncmp(ep, "ipc://", 6) == 0 && ep[6] != '\0') ||
+        (strncmp(ep, "inproc://", 9) == 0 && ep[9] != '\0');
+}
+
+int
+cfg_check(const struct vigil_config *c, char *err, size_t errlen)
+{
+    if (c->data_dir == NULL || c->data_dir[0] == '\0') {
+        snprintf(err, errlen, "data_dir must not be empty");
+        return ERR_INVAL;
+    }
+    if (c->events_endpoint == NULL ||
+        !cfg_endpoint_scheme_ok(c->events_endpoint)) {
+        snprintf(err, errlen,
+            "events_endpoint must be tcp://HOST:PORT, ipc://PATH or "
+            "inproc://NAME");
+        return ERR_INVAL;
+    }
+    if (c->query_endpoint == NULL ||
+        !cfg_endpoint_scheme_ok(c->query_endpoint)) {
+        snprintf(err, errlen,
+            "query_endpoint must be tcp://HOST:PORT, ipc://PATH or "
+            "inproc://NAME");
+        return ERR_INVAL;
+    }
+    if (strcmp(c->events_endpoint, c->query_endpoint) == 0) {
+        snprintf(err, errlen, "events_endpoint and query_endpoint must differ");
+        return ERR_INVAL;
+    }
+    /* Plain sockets stay on this machine until CURVE is in place
+     * (DESIGN.md promise 4). */
+    if (!c->insecure_dev && !cfg_endpoint_is_local(c->events_endpoint)) {
+        snprintf(err, errlen,
+            "events_endpoint '%s' is not on a loopback address or ipc://: "
+            "CURVE encryption is not implemented yet, so plain sockets stay "
+            "on this machine; set insecure_dev=1 to allow it anyway",
+            c->events_endpoint);
+        return ERR_DENIED;
+    }
+    if (!c->insecure_dev && !cfg_endpoint_is_local(c->query_endpoint)) {
+        snprintf(err, errlen,
+            "query_endpoint '%s' is not on a loopback address or ipc://: "
+            "CURVE encryption is not implemented yet, so plain sockets stay "
+            "on this machine; set insecure_dev=1 to allow it anyway",
+            c->query_endpoint);
+        return ERR_DENIED;
+    }
+    if (c->block_threshold < c->review_threshold) {
+        snprintf(err, errlen,
+            "block_threshold (%d) must be >= review_threshold (%d)",
+            c->block_threshold, c->review_threshold);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
+void
+cfg_print(const struct vigil_config *c, FILE *fp)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
+        const struct cfg_entry *e = &cfg_table[i];
+        const char *p = (const char *)c + e->offset;
+
+        switch (e->type) {
+        case CFG_STRING: {
+            const char *s;
+
+            memcpy(&s, p, sizeof(s));
+            fprintf(fp, "%s = %s\n", e->key, s != NULL ? s : "");
+            break;
+        }
+        case CFG_INT: {
+            int v;
+
+            memcpy(&v, p, sizeof(v));
+            fprintf(fp, "%s = %d\n", e->key, v);
+            break;
+        }
+        case CFG_BOOL: {
+            bool v;
+
+            memcpy(&v, p, sizeof(v));
+            fprintf(fp, "%s = %d\n", e->key, v ? 1 : 0);
+            break;
+        }
+        }
+    }
+}
+
+int
+cfg_path(
+    const struct vigil_config *c, const char *name, char *out, size_t outlen)
+{
+    int n;
+
+    n = snprintf(out, outlen, "%s/%s", c->data_dir, name);
+    if (n < 0 || (size_t)n >= outlen) {
+        if (outlen > 0)
+            out[0] = '\0';
+        return ERR_TOOBIG;
+    }
+    return 0;
+}
+
+int
+cfg_make_data_dir(const struct vigil_config *c)
+{
+    struct stat st;
+
+    if (mkdir(c->data_dir, 0700) == 0)
+        return 0;
+    if (errno != EEXIST) {
+        log_warn(
+            "%s: cannot create data directory '%s'", __func__, c->data_dir);
+        return ERR_IO;
+    }
+    if (stat(c->data_dir, &st) != 0) {
+        log_warn("%s: cannot stat '%s'", __func__, c->data_dir);
+        return ERR_IO;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        log_warnx(
+            "%s: '%s' exists and is not a directory", __func__, c->data_dir);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
+int
+cfg_scorer_ipc(const struct vigil_config *c, char *out, size_t len)
+{
+    char real[PATH_MAX];
+    int n;
+
+    if (realpath(c->data_dir, real) == NULL) {
+        log_warn(
+            "%s: cannot resolve data directory '%s'", __func__, c->data_dir);
+        return ERR_IO;
+    }
+    n = snprintf(out, len, "ipc://%s/scorer.ipc", real);
+    if (n < 0 || (size_t)n >= len) {
+        if (len > 0)
+            out[0] = '\0';
+        return ERR_TOOBIG;
+    }
+    if ((size_t)n - strlen("ipc://") > CFG_IPC_PATH_MAX) {
+        log_warnx("%s: socket path under '%s' is longer than %d bytes",
+            __func__, real, CFG_IPC_PATH_MAX);
+        out[0] = '\0';
+        return ERR_TOOBIG;
+    }
+    return 0;
+}
+
+bool
+cfg_endpoint_is_local(const char *endpoint)
+{
+    char host[256];
+    const char *h, *colon;
+    size_t hlen;
+    struct in_addr a4;
+
+    if (strncmp(endpoint, "ipc://", 6) == 0 ||
+        strncmp(endpoint, "inproc://", 9) == 0)
+        return true;
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return false;
+    h = endpoint + 6;
+    /* A source-address form "tcp://src;dst" is not local by this test. */
+    if (strchr(h, ';') != NULL)
+        return false;
+    if (h[0] == '[') {
+        const char *close = strchr(h, ']');
+
+        if (close == NULL)
+            return false;
+        hlen = (size_t)(close - h - 1);
+        return hlen == 3 && memcmp(h + 1, "::1", 3) == 0 && close[1] == ':';
+    }
+    colon = strrchr(h, ':');
+    if (colon == NULL)
+        return false;
+    hlen = (size_t)(colon - h);
+    if (hlen == 0 || hlen >= sizeof(host))
+        return false;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return false;
+}

@@ -1,0 +1,140 @@
+/*
+ * cfg.h - the configuration shared by both daemons: one table, one file
+ *
+ * vigil-collector and vigil-scorer read the same file format and the
+ * same keys (a key one daemon does not use is accepted and ignored by
+ * it, so one file can serve both). Every key lives in one static table
+ * in cfg.c with its type, storage, default, range and a one-line help;
+ * the loader, the -o overrides, cfg_print() and scorer.conf.5 are all
+ * written from that table.
+ *
+ * File format: one "key = value" per line; '#' starts a comment that
+ * runs to the end of the line; blank lines are ignored; whitespace
+ * around key and value is trimmed; values are not quoted. Booleans are
+ * 1/0, yes/no, true/false, on/off. Integers are decimal.
+ *
+ * Invariants:
+ *  - a loaded struct vigil_config always passed the table's per-key
+ *    range checks; cross-field rules are checked by cfg_check().
+ *  - string fields are heap-owned (xstrdup) and freed by cfg_release().
+ *
+ * See also: scorer/scorer.conf.5, collector/collector.8, scorer/scorer.8
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COMMON_CFG_H
+#define COMMON_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "common/compiler.h"
+
+/* Longest accepted config line and string value, in bytes. */
+#define CFG_LINE_MAX  1024
+#define CFG_VALUE_MAX 512
+
+/*
+ * The whole configuration. Fields change only through this API
+ * (cfg_defaults, cfg_load_file, cfg_set, cfg_release).
+ */
+struct vigil_config {
+    char *data_dir;         /* "./var": LMDB, journal, keys, ipc socket */
+    char *events_endpoint;  /* "tcp://127.0.0.1:7010": collector binds */
+    char *query_endpoint;   /* "tcp://127.0.0.1:7011": scorer binds */
+    int review_threshold;   /* 0..100 (50): score >= this -> review */
+    int block_threshold;    /* 0..100 (80): score >= this -> block */
+    int batch_max;          /* 1..100000 (4096): events per group commit */
+    int commit_interval_ms; /* 1..60000 (200): LMDB commit interval */
+    int journal_segment_mb; /* 1..4096 (64): journal segment size */
+    int lmdb_map_mb;        /* 16..1048576 (65536): LMDB map size */
+    int request_timeout_ms; /* 100..600000 (10000): collector waits */
+    bool insecure_dev;      /* false: allow plain non-loopback sockets */
+};
+
+/*
+ * Fill `c` with the defaults of every key (strings are xstrdup'd).
+ * Release with cfg_release(). Never fails.
+ */
+void cfg_defaults(struct vigil_config *c) NONNULL(1);
+
+/*
+ * Free the strings held by `c` and zero it. Safe on a config filled by
+ * cfg_defaults() and after a failed load; a no-op on a zeroed struct.
+ */
+void cfg_release(struct vigil_config *c) NONNULL(1);
+
+/*
+ * Read `path` and apply every "key = value" line to `c` (which should
+ * hold the defaults). Unknown keys, malformed lines, bad numbers and
+ * out-of-range values are rejected; `err` (size `errlen`) then receives
+ * "path:line: reason". Keys applied before the bad line stay applied.
+ *
+ * Returns 0, ERR_INVAL (bad content, also a line over CFG_LINE_MAX) or
+ * ERR_IO (cannot open or read the file).
+ */
+int cfg_load_file(struct vigil_config *c, const char *path, char *err,
+    size_t errlen) WARN_UNUSED NONNULL(1, 2, 3);
+
+/*
+ * Apply one "key=value" override (the argument of -o). Same rules as
+ * one file line; `err` receives "-o key=value: reason".
+ *
+ * Returns 0 or ERR_INVAL.
+ */
+int cfg_set(struct vigil_config *c, const char *key_eq_value, char *err,
+    size_t errlen) WARN_UNUSED NONNULL(1, 2, 3);
+
+/*
+ * Check the rules that span several keys (block_threshold >=
+ * review_threshold, non-empty data_dir and endpoints, endpoint schemes)
+ * and the endpoint policy: without insecure_dev both endpoints must stay
+ * on this machine (loopback or ipc://), since CURVE is not in place yet.
+ * `err` receives the first problem found.
+ *
+ * Returns 0, ERR_INVAL, or ERR_DENIED (the endpoint policy).
+ */
+int cfg_check(const struct vigil_config *c, char *err,
+    size_t errlen) WARN_UNUSED NONNULL(1, 2);
+
+/* Print every key as "key = value", one per line, in table order. */
+void cfg_print(const struct vigil_config *c, FILE *fp) NONNULL(1, 2);
+
+/*
+ * Write "<data_dir>/<name>" into `out` (size `outlen`).
+ *
+ * Returns 0 or ERR_TOOBIG if it does not fit (out is then "").
+ */
+int cfg_path(const struct vigil_config *c, const char *name, char *out,
+    size_t outlen) WARN_UNUSED NONNULL(1, 2, 3);
+
+/*
+ * Create data_dir with mode 0700 if it does not exist (the parent must
+ * exist). An existing directory is left as it is.
+ *
+ * Returns 0, ERR_INVAL (data_dir exists but is not a directory) or
+ * ERR_IO (logged with the errno reason).
+ */
+int cfg_make_data_dir(const struct vigil_config *c) WARN_UNUSED NONNULL(1);
+
+/*
+ * Write the collector<->scorer endpoint "ipc://<realpath of
+ * data_dir>/scorer.ipc" into `out` (size `len`). data_dir must exist
+ * (call cfg_make_data_dir() first).
+ *
+ * Returns 0, ERR_IO (realpath failed, logged) or ERR_TOOBIG (the
+ * endpoint does not fit in `len`, or exceeds the 107-byte limit of a
+ * Unix socket path).
+ */
+int cfg_scorer_ipc(const struct vigil_config *c, char *out,
+    size_t len) WARN_UNUSED NONNULL(1, 2);
+
+/*
+ * Return true if `endpoint` stays on this machine: ipc://, inproc://,
+ * or tcp:// on 127.0.0.0/8, "localhost" or [::1]. Daemons refuse any
+ * other endpoint unless insecure_dev is set (no CURVE yet).
+ */
+bool cfg_endpoint_is_local(const char *endpoint) NONNULL(1);
+
+#endif
