@@ -16,6 +16,8 @@
  * SPDX-License-Identifier: MIT
  */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,8 +37,9 @@ struct store {
 
 struct store_txn {
     struct store *st;
-    MDB_txn *txn;
+    MDB_txn *txn;              /* LMDB txn; for an overlay: its snapshot */
     bool write;
+    struct store_overlay *ov;  /* non-NULL: the handle of this overlay */
 };
 
 struct store_cursor {
@@ -73,6 +76,236 @@ static bool
 store_key_ok(size_t klen)
 {
     return klen >= 1 && klen <= STORE_MAX_KEY;
+}
+
+/* ------------------------------------------------------------- overlay */
+
+/*
+ * One generation of the overlay: an open-addressing hash table (linear
+ * probing, power-of-two capacity, at most half full) of items allocated
+ * from an arena of large chunks, so a generation costs a few mallocs, not
+ * one per write, and is dropped in one sweep.
+ */
+#define OV_CHUNK_BYTES   (1u << 20)
+#define OV_MIN_SLOTS     4096
+#define OV_SPARE_CHUNKS  64
+
+struct ov_item {
+    uint32_t dbi;
+    uint32_t vlen;     /* value bytes in use */
+    uint32_t vcap;     /* value bytes allocated */
+    uint16_t klen;
+    uint8_t tomb;      /* a deletion */
+    uint8_t data[];    /* key, then value */
+};
+
+struct ov_slot {
+    uint64_t hash;
+    struct ov_item *item; /* NULL: empty */
+};
+
+struct ov_chunk {
+    struct ov_chunk *next;
+    size_t size, used;
+    /* the chunk's bytes follow the header, 16-byte aligned */
+    max_align_t data[];
+};
+
+struct ov_gen {
+    struct ov_slot *slots;
+    size_t cap, n;
+    struct ov_chunk *chunks; /* newest first */
+    size_t bytes;
+};
+
+struct store_overlay {
+    struct store *st;
+    struct store_txn handle;  /* what store_overlay_txn hands out */
+    struct ov_gen gen[2];     /* the current and the frozen generation */
+    struct ov_gen *cur;
+    struct ov_gen *frozen;    /* NULL when none */
+    struct ov_chunk *spare;   /* freed chunks kept for reuse */
+    unsigned nspare;
+};
+
+static uint64_t
+ov_hash(unsigned dbi, const void *k, size_t klen)
+{
+    const uint8_t *p = k;
+    uint64_t h = 0xcbf29ce484222325ULL ^ dbi;
+    size_t i;
+
+    for (i = 0; i < klen; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+static struct ov_slot *
+ov_find(struct ov_gen *g, uint64_t h, unsigned dbi, const void *k,
+    size_t klen)
+{
+    size_t i, mask = g->cap - 1;
+
+    if (g->cap == 0)
+        return NULL;
+    for (i = h & mask;; i = (i + 1) & mask) {
+        struct ov_slot *sl = &g->slots[i];
+
+        if (sl->item == NULL)
+            return sl;
+        if (sl->hash == h && sl->item->dbi == dbi && sl->item->klen == klen &&
+            memcmp(sl->item->data, k, klen) == 0)
+            return sl;
+    }
+}
+
+static void
+ov_grow(struct ov_gen *g)
+{
+    size_t ncap = g->cap ? g->cap * 2 : OV_MIN_SLOTS, i;
+    struct ov_slot *ns = xcalloc(ncap, sizeof(*ns));
+
+    for (i = 0; i < g->cap; i++) {
+        struct ov_slot *sl = &g->slots[i];
+        size_t j;
+
+        if (sl->item == NULL)
+            continue;
+        for (j = sl->hash & (ncap - 1); ns[j].item != NULL;
+             j = (j + 1) & (ncap - 1))
+            ;
+        ns[j] = *sl;
+    }
+    free(g->slots);
+    g->bytes += (ncap - g->cap) * sizeof(*ns);
+    g->slots = ns;
+    g->cap = ncap;
+}
+
+static void *
+ov_alloc(struct store_overlay *ov, struct ov_gen *g, size_t n)
+{
+    struct ov_chunk *c = g->chunks;
+    void *p;
+
+    n = (n + 15) & ~(size_t)15;
+    if (c == NULL || c->size - c->used < n) {
+        if (n <= OV_CHUNK_BYTES && ov->spare != NULL) {
+            c = ov->spare;
+            ov->spare = c->next;
+            ov->nspare--;
+        } else {
+            size_t size = n > OV_CHUNK_BYTES ? n : OV_CHUNK_BYTES;
+
+            c = xmalloc(sizeof(*c) + size);
+            c->size = size;
+        }
+        c->used = 0;
+        c->next = g->chunks;
+        g->chunks = c;
+        g->bytes += c->size;
+    }
+    p = (uint8_t *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static void
+ov_gen_drop(struct store_overlay *ov, struct ov_gen *g)
+{
+    while (g->chunks != NULL) {
+        struct ov_chunk *c = g->chunks;
+
+        g->chunks = c->next;
+        if (c->size == OV_CHUNK_BYTES && ov->nspare < OV_SPARE_CHUNKS) {
+            c->next = ov->spare;
+            ov->spare = c;
+            ov->nspare++;
+        } else {
+            free(c);
+        }
+    }
+    if (g->cap > OV_MIN_SLOTS * 64) {
+        /* Do not keep a huge table around after a burst. */
+        free(g->slots);
+        g->slots = NULL;
+        g->cap = 0;
+    } else if (g->cap > 0) {
+        memset(g->slots, 0, g->cap * sizeof(*g->slots));
+    }
+    g->n = 0;
+    g->bytes = g->cap * sizeof(*g->slots);
+}
+
+static int
+ov_get(struct store_overlay *ov, unsigned dbi, const void *k, size_t klen,
+    const void **v, size_t *vlen)
+{
+    uint64_t h = ov_hash(dbi, k, klen);
+    struct ov_gen *gens[2] = { ov->cur, ov->frozen };
+    MDB_val key, val;
+    unsigned i;
+    int mrc;
+
+    for (i = 0; i < 2; i++) {
+        struct ov_slot *sl;
+
+        if (gens[i] == NULL)
+            continue;
+        sl = ov_find(gens[i], h, dbi, k, klen);
+        if (sl == NULL || sl->item == NULL)
+            continue;
+        if (sl->item->tomb)
+            return ERR_NOTFOUND;
+        *v = sl->item->data + sl->item->klen;
+        *vlen = sl->item->vlen;
+        return 0;
+    }
+    key.mv_data = (void *)(uintptr_t)k;
+    key.mv_size = klen;
+    mrc = mdb_get(ov->handle.txn, dbi, &key, &val);
+    if (mrc != 0)
+        return store_err("mdb_get", mrc);
+    *v = val.mv_data;
+    *vlen = val.mv_size;
+    return 0;
+}
+
+static int
+ov_put(struct store_overlay *ov, unsigned dbi, const void *k, size_t klen,
+    const void *v, size_t vlen, bool tomb)
+{
+    struct ov_gen *g = ov->cur;
+    uint64_t h = ov_hash(dbi, k, klen);
+    struct ov_slot *sl;
+    struct ov_item *it;
+
+    if (vlen > UINT32_MAX / 2)
+        return ERR_TOOBIG;
+    if ((g->n + 1) * 2 > g->cap)
+        ov_grow(g);
+    sl = ov_find(g, h, dbi, k, klen);
+    it = sl->item;
+    if (it == NULL || it->vcap < vlen) {
+        size_t vcap = (vlen + 15) & ~(size_t)15;
+
+        if (it == NULL)
+            g->n++;
+        it = ov_alloc(ov, g, sizeof(*it) + klen + vcap);
+        it->dbi = dbi;
+        it->klen = (uint16_t)klen;
+        it->vcap = (uint32_t)vcap;
+        memcpy(it->data, k, klen);
+        sl->hash = h;
+        sl->item = it;
+    }
+    it->tomb = tomb;
+    it->vlen = (uint32_t)vlen;
+    if (vlen > 0)
+        memcpy(it->data + klen, v, vlen);
+    return 0;
 }
 
 int
@@ -171,6 +404,9 @@ store_txn_commit(struct store_txn *txn)
 {
     int mrc;
 
+    if (txn->ov != NULL)
+        return ERR_INVAL;
+
     mrc = mdb_txn_commit(txn->txn);
     free(txn);
     return store_err("mdb_txn_commit", mrc);
@@ -179,7 +415,7 @@ store_txn_commit(struct store_txn *txn)
 void
 store_txn_abort(struct store_txn *txn)
 {
-    if (txn == NULL)
+    if (txn == NULL || txn->ov != NULL)
         return;
     mdb_txn_abort(txn->txn);
     free(txn);
@@ -199,7 +435,7 @@ store_dbi(struct store *st, struct store_txn *txn, const char *name,
     int mrc;
 
     (void)st;
-    if (create && !txn->write)
+    if ((create && !txn->write) || txn->ov != NULL)
         return ERR_INVAL;
     mrc = mdb_dbi_open(txn->txn, name, create ? MDB_CREATE : 0, &d);
     if (mrc == MDB_NOTFOUND)
@@ -219,6 +455,8 @@ store_get_view(struct store_txn *txn, unsigned dbi, const void *k, size_t klen,
 
     if (!store_key_ok(klen))
         return ERR_INVAL;
+    if (txn->ov != NULL)
+        return ov_get(txn->ov, dbi, k, klen, v, vlen);
     key.mv_data = (void *)(uintptr_t)k;
     key.mv_size = klen;
     mrc = mdb_get(txn->txn, dbi, &key, &val);
@@ -238,6 +476,8 @@ store_put(struct store_txn *txn, unsigned dbi, const void *k, size_t klen,
 
     if (!txn->write || !store_key_ok(klen) || (v == NULL && vlen != 0))
         return ERR_INVAL;
+    if (txn->ov != NULL)
+        return ov_put(txn->ov, dbi, k, klen, v, vlen, false);
     key.mv_data = (void *)(uintptr_t)k;
     key.mv_size = klen;
     val.mv_data = (void *)(uintptr_t)(v != NULL ? v : &empty);
@@ -253,6 +493,15 @@ store_del(struct store_txn *txn, unsigned dbi, const void *k, size_t klen)
 
     if (!txn->write || !store_key_ok(klen))
         return ERR_INVAL;
+    if (txn->ov != NULL) {
+        const void *old;
+        size_t oldlen;
+
+        mrc = ov_get(txn->ov, dbi, k, klen, &old, &oldlen);
+        if (mrc != 0)
+            return mrc;
+        return ov_put(txn->ov, dbi, k, klen, NULL, 0, true);
+    }
     key.mv_data = (void *)(uintptr_t)k;
     key.mv_size = klen;
     mrc = mdb_del(txn->txn, dbi, &key, NULL);
@@ -267,6 +516,8 @@ store_stat_entries(struct store_txn *txn, unsigned dbi, uint64_t *n)
     MDB_stat ms;
     int mrc;
 
+    if (txn->ov != NULL)
+        return ERR_INVAL;
     mrc = mdb_stat(txn->txn, dbi, &ms);
     if (mrc != 0)
         return store_err("mdb_stat", mrc);
@@ -282,7 +533,8 @@ store_cursor_open(struct store_txn *txn, unsigned dbi, const void *start,
     int mrc;
 
     *out = NULL;
-    if (startlen > STORE_MAX_KEY || (start == NULL && startlen != 0))
+    if (startlen > STORE_MAX_KEY || (start == NULL && startlen != 0) ||
+        txn->ov != NULL)
         return ERR_INVAL;
     c = xcalloc(1, sizeof(*c));
     mrc = mdb_cursor_open(txn->txn, dbi, &c->cur);
@@ -345,4 +597,153 @@ store_cursor_close(struct store_cursor *c)
         return;
     mdb_cursor_close(c->cur);
     free(c);
+}
+
+int
+store_overlay_open(struct store *st, struct store_overlay **out)
+{
+    struct store_overlay *ov;
+    int mrc;
+
+    *out = NULL;
+    if (st->flags & STORE_RDONLY)
+        return ERR_INVAL;
+    ov = xcalloc(1, sizeof(*ov));
+    ov->st = st;
+    ov->handle.st = st;
+    ov->handle.write = true;
+    ov->handle.ov = ov;
+    mrc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &ov->handle.txn);
+    if (mrc != 0) {
+        free(ov);
+        return store_err("mdb_txn_begin", mrc);
+    }
+    ov->cur = &ov->gen[0];
+    *out = ov;
+    return 0;
+}
+
+void
+store_overlay_close(struct store_overlay *ov)
+{
+    unsigned i;
+
+    if (ov == NULL)
+        return;
+    mdb_txn_abort(ov->handle.txn);
+    for (i = 0; i < 2; i++) {
+        ov_gen_drop(ov, &ov->gen[i]);
+        free(ov->gen[i].slots);
+    }
+    while (ov->spare != NULL) {
+        struct ov_chunk *c = ov->spare;
+
+        ov->spare = c->next;
+        free(c);
+    }
+    free(ov);
+}
+
+struct store_txn *
+store_overlay_txn(struct store_overlay *ov)
+{
+    return &ov->handle;
+}
+
+size_t
+store_overlay_bytes(const struct store_overlay *ov)
+{
+    return ov->cur->bytes;
+}
+
+size_t
+store_overlay_entries(const struct store_overlay *ov)
+{
+    return ov->cur->n;
+}
+
+bool
+store_overlay_has_frozen(const struct store_overlay *ov)
+{
+    return ov->frozen != NULL;
+}
+
+int
+store_overlay_freeze(struct store_overlay *ov)
+{
+    if (ov->frozen != NULL)
+        return ERR_AGAIN;
+    ov->frozen = ov->cur;
+    ov->cur = ov->cur == &ov->gen[0] ? &ov->gen[1] : &ov->gen[0];
+    return 0;
+}
+
+int
+store_overlay_flush(struct store_overlay *ov)
+{
+    struct ov_gen *g = ov->frozen;
+    MDB_txn *txn;
+    size_t i;
+    int mrc;
+
+    if (g == NULL || g->n == 0)
+        return 0;
+    mrc = mdb_txn_begin(ov->st->env, NULL, 0, &txn);
+    if (mrc != 0)
+        return store_err("mdb_txn_begin", mrc);
+    for (i = 0; i < g->cap; i++) {
+        const struct ov_item *it = g->slots[i].item;
+        MDB_val key, val;
+
+        if (it == NULL)
+            continue;
+        key.mv_data = (void *)(uintptr_t)it->data;
+        key.mv_size = it->klen;
+        if (it->tomb) {
+            mrc = mdb_del(txn, it->dbi, &key, NULL);
+            if (mrc == MDB_NOTFOUND)
+                mrc = 0;
+        } else {
+            val.mv_data = (void *)(uintptr_t)(it->data + it->klen);
+            val.mv_size = it->vlen;
+            mrc = mdb_put(txn, it->dbi, &key, &val, 0);
+        }
+        if (mrc != 0) {
+            mdb_txn_abort(txn);
+            return store_err(it->tomb ? "mdb_del" : "mdb_put", mrc);
+        }
+    }
+    return store_err("mdb_txn_commit", mdb_txn_commit(txn));
+}
+
+/* Move the read snapshot to the newest committed state. */
+static int
+ov_renew(struct store_overlay *ov)
+{
+    mdb_txn_reset(ov->handle.txn);
+    return store_err("mdb_txn_renew", mdb_txn_renew(ov->handle.txn));
+}
+
+int
+store_overlay_settle(struct store_overlay *ov)
+{
+    int rc = ov_renew(ov);
+
+    /* Drop the frozen generation only once the snapshot holds it. */
+    if (rc != 0)
+        return rc;
+    if (ov->frozen != NULL)
+        ov_gen_drop(ov, ov->frozen);
+    ov->frozen = NULL;
+    return 0;
+}
+
+int
+store_overlay_discard(struct store_overlay *ov)
+{
+    if (ov->frozen != NULL)
+        ov_gen_drop(ov, ov->frozen);
+    ov->frozen = NULL;
+    ov_gen_drop(ov, ov->cur);
+    return ov_renew(ov);
 }

@@ -169,4 +169,75 @@ int store_cursor_next(struct store_cursor *c, const void **k, size_t *klen,
 /* Close and free a cursor. NULL is a no-op. */
 void store_cursor_close(struct store_cursor *c);
 
+/* ------------------------------------------------------------- overlay */
+
+/*
+ * A write-back overlay: lets one writer thread apply many small writes at
+ * memory speed while LMDB absorbs them in large batches, committed by
+ * another thread.
+ *
+ * The overlay hands out one long-lived transaction handle (a struct
+ * store_txn of its own kind). Through it, store_get_view() reads the
+ * current generation, then the frozen generation, then an LMDB read
+ * snapshot; store_put() and store_del() write the current generation
+ * only. store_overlay_freeze() turns the current generation into the
+ * frozen one; store_overlay_flush() (any thread) writes the frozen
+ * generation to LMDB in one synced write transaction while the writer
+ * thread keeps reading and writing; store_overlay_settle() (writer
+ * thread) then renews the snapshot and drops the frozen generation.
+ *
+ * Thread rules: every function except store_overlay_flush() runs on the
+ * writer thread. store_overlay_flush() may run concurrently with them; it
+ * only reads the frozen generation, which nothing changes until settle.
+ * Views from the overlay txn are valid until the next write through it,
+ * or settle/discard.
+ * The overlay txn cannot be committed, aborted or iterated with a cursor
+ * (ERR_INVAL; abort is a no-op).
+ */
+struct store_overlay;
+
+/* Open an overlay over `st` (not read-only). Free with store_overlay_close. */
+int store_overlay_open(struct store *st, struct store_overlay **out)
+    WARN_UNUSED NONNULL(1, 2);
+
+/* Free the overlay and everything not flushed. NULL is a no-op. */
+void store_overlay_close(struct store_overlay *ov);
+
+/* The overlay's transaction handle. Borrowed; valid until close. */
+struct store_txn *store_overlay_txn(struct store_overlay *ov) NONNULL(1);
+
+/* Bytes held by the current generation (keys, values, table). */
+size_t store_overlay_bytes(const struct store_overlay *ov) NONNULL(1);
+
+/* Entries in the current generation. */
+size_t store_overlay_entries(const struct store_overlay *ov) NONNULL(1);
+
+/* Whether a frozen generation is waiting to be flushed or settled. */
+bool store_overlay_has_frozen(const struct store_overlay *ov) NONNULL(1);
+
+/*
+ * Freeze the current generation for flushing; a new, empty one becomes
+ * current. Returns 0, or ERR_AGAIN if a frozen generation exists.
+ */
+int store_overlay_freeze(struct store_overlay *ov) WARN_UNUSED NONNULL(1);
+
+/*
+ * Write the frozen generation to LMDB in one write transaction and commit
+ * it (durable on return). Any thread. Returns 0 (also when nothing is
+ * frozen), ERR_FULL (map full) or ERR_IO; on failure LMDB is unchanged.
+ */
+int store_overlay_flush(struct store_overlay *ov) WARN_UNUSED NONNULL(1);
+
+/*
+ * After a successful flush: renew the snapshot so that it holds the
+ * flushed data, then drop the frozen generation. Returns 0 or ERR_IO.
+ */
+int store_overlay_settle(struct store_overlay *ov) WARN_UNUSED NONNULL(1);
+
+/*
+ * Drop both generations unflushed (a rollback) and renew the snapshot.
+ * No flush may be running. Returns 0 or ERR_IO.
+ */
+int store_overlay_discard(struct store_overlay *ov) WARN_UNUSED NONNULL(1);
+
 #endif

@@ -4,11 +4,14 @@
  * main() reads as the start-up checklist: parse arguments, load and check
  * the configuration, open the store, history and journal, bring history
  * up to date from the journal, bind the collector socket, loop. The loop
- * drains up to batch_max events per group, journals and applies them,
- * makes them durable with one fdatasync, replies, and commits LMDB every
- * commit_interval_ms. See scorer.h for the invariants.
+ * drains up to batch_max events per group, journals and applies them to
+ * the history overlay, makes them durable with one fdatasync, replies,
+ * and every commit_interval_ms hands the overlay's generation to the
+ * flusher thread, which commits it to LMDB. See scorer.h for the
+ * invariants.
  *
- * Single-threaded: LMDB's single writer is this loop.
+ * Two threads: this loop (sockets, journal, history reads and writes in
+ * the overlay) and the flusher (LMDB write transactions only).
  *
  * See also: scorer.8, scorer.conf.5, scorer.h
  *
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,30 +95,15 @@ scorer_record_encode(struct scorer *s, const char *actor, const uint8_t *raw,
     return rc;
 }
 
-/* Begin the write transaction if none is open. */
-static int
-scorer_wtxn(struct scorer *s)
-{
-    int rc;
-
-    if (s->wtxn != NULL)
-        return 0;
-    rc = store_txn_begin(s->store, true, &s->wtxn);
-    if (rc != 0)
-        return rc;
-    s->wtxn_opened_ms = now_ms();
-    s->wtxn_events = 0;
-    return 0;
-}
-
 /*
  * Apply one event: answer a repeat with its first reply, otherwise score
- * it (orders), apply it to history and store its reply, all inside the
- * open write transaction. With `journal` set the event is also appended
- * to the journal (not yet synced); during replay it is already there.
+ * it (orders), apply it to history and store its reply, all in the
+ * overlay's current generation. With `journal` set the event is also
+ * appended to the journal (not yet synced); during replay it is already
+ * there.
  *
  * Returns 0 with `r` filled, or an ERR_* from the store or the journal;
- * a store error leaves the write transaction unusable (the caller then
+ * after an error the overlay may hold part of the event (the caller then
  * recovers it from the journal).
  */
 static int
@@ -125,10 +114,7 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
     struct features f;
     int rc;
 
-    rc = scorer_wtxn(s);
-    if (rc != 0)
-        return rc;
-    rc = history_reply_get(s->hist, s->wtxn, actor, ev->id, r);
+    rc = history_reply_get(s->hist, s->otxn, actor, ev->id, r);
     if (rc == 0) {
         s->stats.duplicates++;
         return 0;
@@ -139,16 +125,16 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
     memset(r, 0, sizeof(*r));
     memcpy(r->id, ev->id, sizeof(r->id));
     if (ev->type == EVENT_ORDER_PLACED) {
-        rc = history_features(s->hist, s->wtxn, actor, ev, &f);
+        rc = history_features(s->hist, s->otxn, actor, ev, &f);
         if (rc != 0)
             return rc;
         score_compute(ev, &f, &s->params, r);
         s->stats.orders++;
     }
-    rc = history_apply(s->hist, s->wtxn, actor, ev, r);
+    rc = history_apply(s->hist, s->otxn, actor, ev, r);
     if (rc != 0)
         return rc;
-    rc = history_reply_put(s->hist, s->wtxn, actor, r);
+    rc = history_reply_put(s->hist, s->otxn, actor, r);
     if (rc != 0)
         return rc;
 
@@ -161,7 +147,8 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
             return rc;
     }
     s->applied_seq = seq;
-    s->wtxn_events++;
+    if (s->gen_events++ == 0)
+        s->gen_opened_ms = now_ms();
     s->stats.events++;
     return 0;
 }
@@ -197,81 +184,180 @@ scorer_replay_record(void *arg, uint64_t seq, const void *payload, size_t len)
     return 0;
 }
 
-/* Commit the write transaction with the journal position it covers. */
-static int
-scorer_commit(struct scorer *s)
+/* ------------------------------------------------------------ flushing */
+
+/*
+ * The flusher thread: waits for a frozen generation, commits it to LMDB
+ * (one synced write transaction), reports the result and rings the bell.
+ */
+static void *
+scorer_flusher_main(void *arg)
 {
-    int rc;
+    struct scorer *s = arg;
+    uint64_t one = 1;
 
-    if (s->wtxn == NULL)
-        return 0;
-    rc = history_set_applied_seq(s->hist, s->wtxn, s->applied_seq);
-    if (rc != 0)
-        goto fail;
-    rc = store_txn_commit(s->wtxn);
-    s->wtxn = NULL;
-    if (rc != 0)
-        goto fail;
-    s->stats.commits++;
-    rc = journal_release_upto(s->journal, s->applied_seq);
-    if (rc != 0)
-        log_warnx("cannot release old journal segments: %s", err_str(rc));
-    return 0;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        int rc;
 
-fail:
-    if (s->wtxn != NULL)
-        store_txn_abort(s->wtxn);
-    s->wtxn = NULL;
-    s->needs_recovery = true;
-    log_warnx("history commit failed: %s", err_str(rc));
-    return rc;
+        while (!s->flush_request && !s->flusher_quit)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->flush_request)
+            break;
+        s->flush_request = false;
+        pthread_mutex_unlock(&s->mu);
+        rc = store_overlay_flush(s->ov);
+        pthread_mutex_lock(&s->mu);
+        s->flush_rc = rc;
+        s->flush_done = true;
+        pthread_cond_broadcast(&s->cv);
+        if (write(s->flush_efd, &one, sizeof(one)) < 0)
+            log_warn("cannot ring the flush bell");
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
 }
 
 /*
- * Throw away the write transaction and rebuild it from the committed
- * history plus the durable journal. Used at start-up and whenever a
- * store or journal error leaves the in-memory state ahead of what is
- * durable. Returns 0 or the ERR_* that prevented recovery.
+ * Finish a flush whose result is in: settle the overlay and release the
+ * journal it covers, or after a failure mark the overlay for recovery
+ * (the journal still holds every acknowledged event).
+ */
+static void
+scorer_flush_finish(struct scorer *s, int rc)
+{
+    s->flushing = false;
+    if (rc == 0)
+        rc = store_overlay_settle(s->ov);
+    if (rc != 0) {
+        log_warnx("history commit failed: %s", err_str(rc));
+        s->needs_recovery = true;
+        return;
+    }
+    s->stats.commits++;
+    rc = journal_release_upto(s->journal, s->flush_seq);
+    if (rc != 0)
+        log_warnx("cannot release old journal segments: %s", err_str(rc));
+}
+
+/* If the flusher has finished, take its result (main thread, no wait). */
+static void
+scorer_flush_poll(struct scorer *s)
+{
+    uint64_t n;
+    bool done;
+    int rc;
+
+    if (read(s->flush_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        log_warn("cannot read the flush bell");
+    pthread_mutex_lock(&s->mu);
+    done = s->flush_done;
+    rc = s->flush_rc;
+    s->flush_done = false;
+    pthread_mutex_unlock(&s->mu);
+    if (done)
+        scorer_flush_finish(s, rc);
+}
+
+/* Wait for the flush in flight, if any, and take its result. */
+static void
+scorer_flush_wait(struct scorer *s)
+{
+    int rc;
+
+    if (!s->flushing)
+        return;
+    pthread_mutex_lock(&s->mu);
+    while (!s->flush_done)
+        pthread_cond_wait(&s->cv, &s->mu);
+    s->flush_done = false;
+    rc = s->flush_rc;
+    pthread_mutex_unlock(&s->mu);
+    scorer_flush_finish(s, rc);
+}
+
+/*
+ * Freeze the current generation with the journal position it covers and
+ * hand it to the flusher. Only after a group's journal sync, so that the
+ * generation holds durable events only. No-op while a flush is running.
+ */
+static void
+scorer_flush_start(struct scorer *s)
+{
+    int rc;
+
+    if (s->flushing || s->gen_events == 0 || s->needs_recovery)
+        return;
+    rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
+    if (rc == 0)
+        rc = store_overlay_freeze(s->ov);
+    if (rc != 0) {
+        log_warnx("cannot freeze history for commit: %s", err_str(rc));
+        s->needs_recovery = true;
+        return;
+    }
+    s->flush_seq = s->applied_seq;
+    s->gen_events = 0;
+    s->gen_opened_ms = 0;
+    s->flushing = true;
+    pthread_mutex_lock(&s->mu);
+    s->flush_request = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Freeze and commit everything now, waiting for it (start-up, stop). */
+static int
+scorer_flush_sync(struct scorer *s)
+{
+    scorer_flush_wait(s);
+    if (s->needs_recovery)
+        return ERR_IO;
+    scorer_flush_start(s);
+    scorer_flush_wait(s);
+    return s->needs_recovery ? ERR_IO : 0;
+}
+
+/*
+ * Throw away the overlay and rebuild it from the committed history plus
+ * the durable journal, then commit. Used at start-up and whenever a store
+ * or journal error leaves the overlay ahead of what is durable. Returns 0
+ * or the ERR_* that prevented recovery.
  */
 static int
 scorer_recover(struct scorer *s)
 {
-    struct store_txn *txn;
     uint64_t seq;
     int rc;
 
-    if (s->wtxn != NULL)
-        store_txn_abort(s->wtxn);
-    s->wtxn = NULL;
-
-    rc = store_txn_begin(s->store, false, &txn);
+    scorer_flush_wait(s);
+    rc = store_overlay_discard(s->ov);
     if (rc != 0)
         return rc;
-    rc = history_applied_seq(s->hist, txn, &seq);
-    store_txn_abort(txn);
+    s->gen_events = 0;
+    s->gen_opened_ms = 0;
+    s->needs_recovery = false;
+    rc = history_applied_seq(s->hist, s->otxn, &seq);
     if (rc != 0)
-        return rc;
+        goto fail;
     s->applied_seq = seq;
     if (journal_next_seq(s->journal) <= seq) {
         /* The journal lost records that LMDB already covers: never
          * reuse their sequence numbers. */
         rc = journal_skip_to(s->journal, seq + 1);
         if (rc != 0)
-            return rc;
+            goto fail;
     }
     rc = journal_replay(s->journal, seq + 1, scorer_replay_record, s);
     if (rc != 0)
         goto fail;
-    rc = scorer_commit(s);
+    rc = scorer_flush_sync(s);
     if (rc != 0)
-        return rc;
-    s->needs_recovery = false;
+        goto fail;
     return 0;
 
 fail:
-    if (s->wtxn != NULL)
-        store_txn_abort(s->wtxn);
-    s->wtxn = NULL;
+    s->needs_recovery = true;
     return rc;
 }
 
@@ -536,6 +622,18 @@ scorer_open_storage(struct scorer *s)
     rc = history_open(s->store, &s->hist);
     if (rc != 0)
         fatalx("cannot open history databases: %s", err_str(rc));
+    rc = store_overlay_open(s->store, &s->ov);
+    if (rc != 0)
+        fatalx("cannot open the history overlay: %s", err_str(rc));
+    s->otxn = store_overlay_txn(s->ov);
+    s->flush_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->flush_efd < 0)
+        fatal("eventfd");
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    rc = pthread_create(&s->flusher, NULL, scorer_flusher_main, s);
+    if (rc != 0)
+        fatalx("cannot start the flusher thread: %s", strerror(rc));
     rc = cfg_path(&s->cfg, "journal", path, sizeof(path));
     if (rc == 0)
         rc = journal_open(path, (uint64_t)s->cfg.journal_segment_mb << 20,
@@ -617,28 +715,37 @@ scorer_loop(struct scorer *s)
     uint64_t next_stats = now_ms() + SCORER_STATS_INTERVAL_MS;
 
     while (!scorer_quit) {
-        zmq_pollitem_t items[1] = { { s->events_sock, 0, ZMQ_POLLIN, 0 } };
+        zmq_pollitem_t items[2] = {
+            { s->events_sock, 0, ZMQ_POLLIN, 0 },
+            { NULL, s->flush_efd, ZMQ_POLLIN, 0 },
+        };
         uint64_t now = now_ms();
         long timeout = 1000;
         int rc, nready = 0;
 
-        if (s->wtxn != NULL) {
-            uint64_t due = s->wtxn_opened_ms +
+        if (s->gen_events > 0 && !s->flushing) {
+            uint64_t due = s->gen_opened_ms +
                 (uint64_t)s->cfg.commit_interval_ms;
 
             timeout = due > now ? (long)(due - now) : 0;
         }
-        rc = zsock_poll(items, 1, timeout, &nready);
+        rc = zsock_poll(items, 2, timeout, &nready);
         if (rc == ERR_SHUTDOWN)
             break;
-        if (nready > 0)
+        if (items[1].revents & ZMQ_POLLIN)
+            scorer_flush_poll(s);
+        if (items[0].revents & ZMQ_POLLIN)
             scorer_group(s);
 
+        /* Back-pressure: a generation may not outgrow memory while the
+         * previous one is still being written. */
+        if (s->flushing && store_overlay_bytes(s->ov) > SCORER_GEN_MAX_BYTES)
+            scorer_flush_wait(s);
         now = now_ms();
-        if (s->wtxn != NULL &&
-            (now >= s->wtxn_opened_ms + (uint64_t)s->cfg.commit_interval_ms ||
-                s->wtxn_events >= SCORER_TXN_MAX_EVENTS))
-            (void)scorer_commit(s);
+        if (s->gen_events > 0 &&
+            (now >= s->gen_opened_ms + (uint64_t)s->cfg.commit_interval_ms ||
+                s->gen_events >= SCORER_GEN_MAX_EVENTS))
+            scorer_flush_start(s);
         if (now >= next_stats) {
             scorer_log_stats(s, false);
             next_stats = now + SCORER_STATS_INTERVAL_MS;
@@ -649,18 +756,27 @@ scorer_loop(struct scorer *s)
 static void
 scorer_shutdown(struct scorer *s)
 {
-    int rc = scorer_commit(s);
+    int rc = s->needs_recovery ? ERR_IO : scorer_flush_sync(s);
 
     if (rc != 0)
         log_warnx("final commit failed (the journal still holds every "
                   "acknowledged event): %s",
             err_str(rc));
     scorer_log_stats(s, true);
+    pthread_mutex_lock(&s->mu);
+    s->flusher_quit = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->flusher, NULL);
     zsock_close(s->events_sock);
     zsock_ctx_term(s->zctx);
     journal_close(s->journal);
+    store_overlay_close(s->ov);
     history_close(s->hist);
     store_close(s->store);
+    close(s->flush_efd);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
     buf_release(&s->out);
     buf_release(&s->rec);
     free(s->msgs);

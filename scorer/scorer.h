@@ -8,16 +8,22 @@
  * scores orders against history as it stood before each event, applies
  * the events to history inside one long-lived LMDB write transaction,
  * makes the journal durable with ONE fdatasync, and only then replies.
- * LMDB is committed (synced) every commit_interval_ms together with the
- * journal sequence number it covers; after a crash the journal records
- * past that number are replayed through the same pure path, which gives
- * the same history and the same replies.
+ * History writes land in an in-memory overlay (store.h); every
+ * commit_interval_ms the overlay's generation is frozen and a flusher
+ * thread commits it to LMDB (synced) together with the journal sequence
+ * number it covers, while the loop goes on. After a crash the journal
+ * records past that number are replayed through the same pure path,
+ * which gives the same history and the same replies.
  *
  * Invariants:
  *  - an event is acknowledged only after its journal record is durable.
  *  - LMDB never holds an event whose journal record is not durable: a
- *    failed journal sync aborts the write transaction and rebuilds it
- *    from the durable journal (scorer_recover).
+ *    generation is frozen only after the journal sync of its last group,
+ *    and a failed journal sync discards the overlay and rebuilds it from
+ *    the durable journal (scorer_recover).
+ *  - only the flusher thread writes LMDB, and only the frozen generation;
+ *    everything else in this struct belongs to the main thread, except
+ *    the fields under `mu`.
  *  - applied_seq in LMDB is the last journal seq reflected in the
  *    committed history; records after it are replayed on start.
  *
@@ -28,6 +34,7 @@
 #ifndef SCORER_SCORER_H
 #define SCORER_SCORER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,8 +49,11 @@
 /* Messages drained from the socket into one group commit, at most. */
 #define SCORER_GROUP_MSGS 512
 
-/* Events applied to one LMDB write transaction before it is committed. */
-#define SCORER_TXN_MAX_EVENTS 65536
+/* Events in one overlay generation before it is frozen and flushed. */
+#define SCORER_GEN_MAX_EVENTS 200000
+
+/* Bytes of one overlay generation past which the loop waits for a flush. */
+#define SCORER_GEN_MAX_BYTES (1024u * 1024 * 1024)
 
 /* One collector message of the group being processed. */
 struct scorer_msg {
@@ -73,11 +83,24 @@ struct scorer {
     struct store *store;          /* LMDB environment DATA_DIR/history */
     struct history *hist;         /* history over `store`; owned */
     struct journal *journal;      /* DATA_DIR/journal; owned */
-    struct store_txn *wtxn;       /* open write txn, or NULL */
-    uint64_t wtxn_opened_ms;      /* monotonic time wtxn was begun */
-    uint32_t wtxn_events;         /* events applied into wtxn */
-    uint64_t applied_seq;         /* last journal seq applied into wtxn */
-    bool needs_recovery;          /* a store error left wtxn unusable */
+    struct store_overlay *ov;     /* write-back overlay over `store` */
+    struct store_txn *otxn;       /* the overlay's txn; borrowed from ov */
+    uint64_t gen_opened_ms;       /* monotonic time of the generation's
+                                     first event, 0 while it is empty */
+    uint32_t gen_events;          /* events applied into the generation */
+    uint64_t applied_seq;         /* last journal seq applied to history */
+    bool needs_recovery;          /* overlay ahead of what is durable */
+    /* The flusher thread and what it shares with the main thread. */
+    pthread_t flusher;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int flush_efd;                /* eventfd: the flusher's "done" bell */
+    bool flushing;                /* a flush was requested (main thread) */
+    uint64_t flush_seq;           /* applied_seq of the frozen generation */
+    bool flush_request;           /* under mu: work for the flusher */
+    bool flush_done;              /* under mu: result ready */
+    int flush_rc;                 /* under mu: its result */
+    bool flusher_quit;            /* under mu: stop the thread */
     struct scorer_msg *msgs;      /* SCORER_GROUP_MSGS slots; owned */
     struct reply *replies;        /* reply slots of one group; owned */
     uint32_t replies_cap;         /* batch_max + PROTO_MAX_BATCH */

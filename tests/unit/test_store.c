@@ -8,6 +8,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +264,258 @@ test_map_full(void)
     store_close(st);
 }
 
+/* Read key `k` straight from LMDB (a fresh read txn), into `out`. */
+static int
+committed_get(struct store *st, unsigned dbi, const char *k, char *out,
+    size_t outlen)
+{
+    struct store_txn *txn;
+    const void *v;
+    size_t vlen;
+    int rc;
+
+    ASSERT_OK(store_txn_begin(st, false, &txn));
+    rc = store_get_view(txn, dbi, k, strlen(k), &v, &vlen);
+    if (rc == 0) {
+        ASSERT(vlen < outlen);
+        memcpy(out, v, vlen);
+        out[vlen] = '\0';
+    }
+    store_txn_abort(txn);
+    return rc;
+}
+
+/* Read key `k` through the overlay's txn into `out`. */
+static int
+overlay_get(struct store_txn *otxn, unsigned dbi, const char *k, char *out,
+    size_t outlen)
+{
+    const void *v;
+    size_t vlen;
+    int rc = store_get_view(otxn, dbi, k, strlen(k), &v, &vlen);
+
+    if (rc == 0) {
+        ASSERT(vlen < outlen);
+        memcpy(out, v, vlen);
+        out[vlen] = '\0';
+    }
+    return rc;
+}
+
+/* Writes stay in memory until freeze + flush + settle; reads layer. */
+static void
+test_overlay_layers(void)
+{
+    struct store *st;
+    struct store_txn *txn, *otxn;
+    struct store_overlay *ov;
+    struct store_cursor *cur;
+    unsigned dbi;
+    char dir[256], val[64];
+
+    envdir(dir, sizeof(dir), "overlay");
+    ASSERT_OK(store_open(dir, 1 << 24, 4, &st));
+    ASSERT_OK(store_txn_begin(st, true, &txn));
+    ASSERT_OK(store_dbi(st, txn, "kv", true, &dbi));
+    ASSERT_OK(store_put(txn, dbi, "old", 3, "lmdb", 4));
+    ASSERT_OK(store_put(txn, dbi, "gone", 4, "lmdb", 4));
+    ASSERT_OK(store_txn_commit(txn));
+
+    ASSERT_OK(store_overlay_open(st, &ov));
+    otxn = store_overlay_txn(ov);
+    ASSERT(store_txn_is_write(otxn));
+    ASSERT_EQ(store_txn_commit(otxn), ERR_INVAL);
+    ASSERT_EQ(store_cursor_open(otxn, dbi, NULL, 0, false, &cur), ERR_INVAL);
+    ASSERT_OK(overlay_get(otxn, dbi, "old", val, sizeof(val)));
+    ASSERT_STR_EQ(val, "lmdb");
+
+    /* Generation 1: an overwrite, a new key, a delete. */
+    ASSERT_OK(store_put(otxn, dbi, "old", 3, "gen1", 4));
+    ASSERT_OK(store_put(otxn, dbi, "new", 3, "gen1", 4));
+    ASSERT_OK(store_del(otxn, dbi, "gone", 4));
+    ASSERT_EQ(store_del(otxn, dbi, "never", 5), ERR_NOTFOUND);
+    ASSERT_EQ(store_overlay_entries(ov), 3);
+    ASSERT_OK(overlay_get(otxn, dbi, "old", val, sizeof(val)));
+    ASSERT_STR_EQ(val, "gen1");
+    ASSERT_EQ(overlay_get(otxn, dbi, "gone", val, sizeof(val)), ERR_NOTFOUND);
+    ASSERT_OK(committed_get(st, dbi, "old", val, sizeof(val)));
+    ASSERT_STR_EQ(val, "lmdb"); /* nothing reached LMDB yet */
+
+    /* Freeze it; generation 2 overrides it on reads. */
+    ASSERT_OK(store_overlay_freeze(ov));
+    ASSERT(store_overlay_has_frozen(ov));
+    ASSERT_EQ(store_overlay_freeze(ov), ERR_AGAIN);
+    ASSERT_OK(store_put(otxn, dbi, "new", 3, "gen2-longer-value", 17));
+    ASSERT_OK(overlay_get(otxn, dbi, "new", val, sizeof(val)));
+    ASSERT_STR_EQ(val, "gen2-longer-value");
+    ASSERT_OK(overlay_get(otxn, dbi, "old", val, sizeof(val)));
+    ASSERT_STR_EQ(val, "gen1"); /* from the frozen generation */
+
+    ASSERT_OK(store_overlay_flush(ov));
+    ASSERT_OK(committed_get(st, dbi, "old", val, sizeof(val)));
+    ASSERT_STR_EQ(val, "gen1");
+    ASSERT_OK(committed_get(st, dbi, "new", val, sizeof(val)));
+    ASSERT_STR_EQ(val, "gen1"); /* generation 2 is not flushed */
+    ASSERT_EQ(committed_get(st, dbi, "gone", val, sizeof(val)), ERR_NOTFOUND);
+    ASSERT_OK(store_overlay_settle(ov));
+    ASSERT(!store_overlay_has_frozen(ov));
+    ASSERT_OK(overlay_get(otxn, dbi, "old", val, sizeof(val)));
+    ASSERT_STR_EQ(val, "gen1"); /* now from the renewed snapshot */
+
+    /* Discard rolls generation 2 back to what LMDB holds. */
+    ASSERT_OK(store_overlay_discard(ov));
+    ASSERT_OK(overlay_get(otxn, dbi, "new", val, sizeof(val)));
+    ASSERT_STR_EQ(val, "gen1");
+    store_overlay_close(ov);
+    store_close(st);
+}
+
+/*
+ * Random puts, deletes, gets, freezes, flushes (on a second thread, while
+ * the writer goes on), settles and discards, checked against a model:
+ * `committed` is what LMDB must hold, `frozen` and `current` the two
+ * generations. Keys are few, so every path is hit often.
+ */
+#define OVR_KEYS 64
+#define OVR_ABSENT (-1)
+
+struct ovr_flush {
+    struct store_overlay *ov;
+    int rc;
+};
+
+static void *
+ovr_flush_main(void *arg)
+{
+    struct ovr_flush *f = arg;
+
+    f->rc = store_overlay_flush(f->ov);
+    return NULL;
+}
+
+static int
+ovr_visible(const int *current, const int *frozen, const int *committed,
+    int k)
+{
+    /* -2: not written in that layer. */
+    if (current[k] != -2)
+        return current[k];
+    if (frozen[k] != -2)
+        return frozen[k];
+    return committed[k];
+}
+
+static void
+test_overlay_random(void)
+{
+    int committed[OVR_KEYS], frozen[OVR_KEYS], current[OVR_KEYS];
+    struct store *st;
+    struct store_txn *txn, *otxn;
+    struct store_overlay *ov;
+    struct ovr_flush fl;
+    pthread_t th;
+    bool has_frozen = false, flushing = false;
+    unsigned dbi, seed = 12345;
+    char dir[256], key[16], val[64], want[64];
+    int i, k, step;
+
+    envdir(dir, sizeof(dir), "overlay-random");
+    ASSERT_OK(store_open(dir, 1 << 26, 4, &st));
+    ASSERT_OK(store_txn_begin(st, true, &txn));
+    ASSERT_OK(store_dbi(st, txn, "kv", true, &dbi));
+    ASSERT_OK(store_txn_commit(txn));
+    ASSERT_OK(store_overlay_open(st, &ov));
+    otxn = store_overlay_txn(ov);
+    for (i = 0; i < OVR_KEYS; i++) {
+        committed[i] = OVR_ABSENT;
+        frozen[i] = current[i] = -2;
+    }
+    fl.ov = ov;
+    for (step = 0; step < 200000; step++) {
+        int op = (int)(rand_r(&seed) % 1000);
+
+        k = (int)(rand_r(&seed) % OVR_KEYS);
+        snprintf(key, sizeof(key), "key%d", k);
+        if (op < 450) {
+            /* Values of varying length exercise in-place and moved items. */
+            int v = step;
+
+            snprintf(val, sizeof(val), "%d-%.*s", v,
+                (int)(rand_r(&seed) % 40), "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+            ASSERT_OK(store_put(otxn, dbi, key, strlen(key), val, strlen(val)));
+            current[k] = v;
+        } else if (op < 550) {
+            int vis = ovr_visible(current, frozen, committed, k);
+            int rc = store_del(otxn, dbi, key, strlen(key));
+
+            ASSERT_EQ(rc, vis == OVR_ABSENT ? ERR_NOTFOUND : 0);
+            if (rc == 0)
+                current[k] = OVR_ABSENT;
+        } else if (op < 990) {
+            int vis = ovr_visible(current, frozen, committed, k);
+            int rc = overlay_get(otxn, dbi, key, val, sizeof(val));
+
+            if (vis == OVR_ABSENT) {
+                ASSERT_EQ(rc, ERR_NOTFOUND);
+            } else {
+                ASSERT_OK(rc);
+                snprintf(want, sizeof(want), "%d-", vis);
+                ASSERT(strncmp(val, want, strlen(want)) == 0);
+            }
+        } else if (op < 994 && !has_frozen) {
+            ASSERT_OK(store_overlay_freeze(ov));
+            memcpy(frozen, current, sizeof(frozen));
+            for (i = 0; i < OVR_KEYS; i++)
+                current[i] = -2;
+            has_frozen = true;
+        } else if (op < 997 && has_frozen && !flushing) {
+            ASSERT_EQ(pthread_create(&th, NULL, ovr_flush_main, &fl), 0);
+            flushing = true;
+        } else if (op < 999 && flushing) {
+            ASSERT_EQ(pthread_join(th, NULL), 0);
+            ASSERT_OK(fl.rc);
+            flushing = false;
+            ASSERT_OK(store_overlay_settle(ov));
+            for (i = 0; i < OVR_KEYS; i++) {
+                if (frozen[i] != -2)
+                    committed[i] = frozen[i];
+                frozen[i] = -2;
+            }
+            has_frozen = false;
+        } else if (op == 999 && !flushing) {
+            ASSERT_OK(store_overlay_discard(ov));
+            for (i = 0; i < OVR_KEYS; i++)
+                frozen[i] = current[i] = -2;
+            has_frozen = false;
+        }
+    }
+    if (flushing)
+        ASSERT_EQ(pthread_join(th, NULL), 0);
+    /* LMDB holds exactly the model's committed state. */
+    if (flushing) {
+        ASSERT_OK(fl.rc);
+        ASSERT_OK(store_overlay_settle(ov));
+        for (i = 0; i < OVR_KEYS; i++)
+            if (frozen[i] != -2)
+                committed[i] = frozen[i];
+    }
+    for (k = 0; k < OVR_KEYS; k++) {
+        int rc;
+
+        snprintf(key, sizeof(key), "key%d", k);
+        rc = committed_get(st, dbi, key, val, sizeof(val));
+        if (committed[k] == OVR_ABSENT) {
+            ASSERT_EQ(rc, ERR_NOTFOUND);
+        } else {
+            ASSERT_OK(rc);
+            snprintf(want, sizeof(want), "%d-", committed[k]);
+            ASSERT(strncmp(val, want, strlen(want)) == 0);
+        }
+    }
+    store_overlay_close(ov);
+    store_close(st);
+}
+
 int
 main(void)
 {
@@ -273,6 +526,8 @@ main(void)
     RUN(test_view_lifetime_and_readers);
     RUN(test_cursor);
     RUN(test_map_full);
+    RUN(test_overlay_layers);
+    RUN(test_overlay_random);
     rm_rf(root);
     return 0;
 }
