@@ -1,0 +1,520 @@
+/*
+ * audit.h - the personal-data audit log: record format, append-only
+ *           writer, reader and verifier core
+ *
+ * The scorer is the only writer: it appends one record for every access
+ * to personal data (each event stored, each query answered, labels,
+ * exports, erasures, key changes, repairs) through the same group commit
+ * as its journal, and makes the records durable BEFORE the data they
+ * cover is acknowledged or returned. `vigilctl audit` reads the files
+ * directly, read-only (it works on a copy too). Sizes: records are about
+ * 150-400 bytes; millions of them; verification is linear and runs at
+ * well over 500,000 records/s.
+ *
+ * THE FAIL-CLOSED RULE. Any function that stores, returns or erases
+ * personal data calls audit_append() and then audit_sync() (or shares a
+ * group commit that calls it) first; if either fails it refuses the
+ * access with ERR_AUDIT and returns no data. Nothing is ever returned
+ * "and audited later".
+ *
+ * Invariants:
+ *  - record i (0-based) is leaf i of one RFC 9162 Merkle tree over the
+ *    whole log; its "i" field equals its position: a gap, a repeat or a
+ *    swap is corruption, never "a missing record".
+ *  - files only grow, except that the writer cuts a torn tail of the
+ *    last segment (a write that was never synced, hence never covered
+ *    an acknowledged access) and then logs a "log.repair" record.
+ *  - every checkpoint in checkpoints.log is signed, names a strictly
+ *    larger size than the one before it, and its root is the root of
+ *    the first `size` records.
+ *  - no raw direct identifier is ever in a record: subjects are
+ *    16-byte keyed pseudonyms (common/pseudo.h).
+ *
+ * Deviation: the record decoder is a small strict reader of its own (not
+ * msgpack_unpack*): the format is fixed, and an independent reader keeps
+ * it independent of any library's leniency.
+ *
+ * See also: tools/vigil-audit.5 (the same specification as a man page),
+ *           tools/vigilctl.1, common/merkle.h, common/note.h,
+ *           c2sp.org/tlog-checkpoint, c2sp.org/signed-note, RFC 9162
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+/*
+ * ======================================================================
+ * FORMAT SPECIFICATION (version 1)
+ * ======================================================================
+ *
+ * 1. Record payload
+ *
+ * A record is a MessagePack map of exactly 11 entries, with the keys in
+ * this order and every value in its SHORTEST MessagePack encoding (so a
+ * record has exactly one valid byte string: decoding and re-encoding
+ * gives the same bytes; anything else is rejected):
+ *
+ *   #  key       value
+ *   1  "v"       positive integer 1 (the format version)
+ *   2  "i"       unsigned integer: the record's index, 0-based, equal to
+ *                its Merkle leaf index and its position in the log
+ *   3  "ts"      unsigned integer: wall-clock time of the access, in
+ *                milliseconds since 1970-01-01T00:00:00Z
+ *   4  "actor"   string, 1..128 bytes: the authenticated actor's name
+ *   5  "role"    string, one of: storefront analyst auditor dpo admin
+ *                system
+ *   6  "op"      string, 1..64 bytes of [a-z0-9._-]: the operation, e.g.
+ *                event.store score.get account.get label.put export
+ *                erasure key.change log.repair service.start
+ *   7  "cats"    array of 0..8 strings: the data categories touched, each
+ *                one of (in this order) device ip contact address
+ *                payment account order score; listed in that order with
+ *                no repeats
+ *   8  "subj"    array of 0..16 binaries of exactly 16 bytes: the data
+ *                subjects' pseudonyms, in the order the writer gave
+ *   9  "purpose" string, 1..64 bytes of [a-z0-9._-]: the stated purpose,
+ *                e.g. fraud-prevention chargeback-review audit
+ *                erasure-request
+ *  10  "outcome" string, one of: allowed denied error
+ *  11  "ref"     string, 0..128 bytes: the request or event id
+ *
+ * "actor" and "ref" are UTF-8 without control characters (no byte
+ * < 0x20 and no 0x7F). MessagePack encodings used (all integers in the
+ * encoding are big-endian, as MessagePack requires):
+ *   map of 11      0x8b
+ *   key strings    fixstr (0xa0 | len) then the bytes
+ *   unsigned int   0x00-0x7f (value < 128), 0xcc u8 (< 2^8), 0xcd u16
+ *                  (< 2^16), 0xce u32 (< 2^32), 0xcf u64; the shortest
+ *                  that fits
+ *   string         fixstr (len <= 31), else 0xd9 u8 len (<= 255)
+ *   array          fixarray 0x90 | n (n <= 15), else 0xdc u16 n
+ *   binary         0xc4 0x10 then 16 bytes
+ * No other type appears. Nothing follows the map. A payload is at most
+ * AUDIT_MAX_RECORD_BYTES (1024) bytes.
+ *
+ * 2. Files, in the audit directory (DATA_DIR/audit)
+ *
+ *   records-<N>.log   record segments; <N> is the index of the
+ *                     segment's first record as 20 decimal digits. The
+ *                     segments, sorted by N, hold records 0, 1, 2, ...
+ *                     with no gap: each segment's N is the previous one's
+ *                     N plus its record count. Only the last may be
+ *                     empty. Each record is framed as
+ *                         u32 LE  len   payload length, 1..1024
+ *                         u32 LE  crc   CRC32C (Castagnoli, reflected,
+ *                                       poly 0x82F63B78, init and final
+ *                                       xor 0xFFFFFFFF) of the payload
+ *                         len bytes     the payload (section 1)
+ *                     with no file header and no padding.
+ *   checkpoints.log   every checkpoint the writer signed, in order, each
+ *                     framed as u32 LE len (1..4096) then len bytes: a
+ *                     C2SP signed note whose text is a C2SP checkpoint
+ *                         <origin>\n<size>\n<base64 root>\n
+ *                     (size in decimal, root = the RFC 9162 Merkle tree
+ *                     hash of records 0..size-1), followed by "\n" and
+ *                     one signature line "\u2014 <key name> <base64(
+ *                     4-byte key id || 64-byte Ed25519 signature)>\n".
+ *                     Sizes are strictly increasing.
+ *   signing.key       the C2SP signed-note signer key, one line (mode
+ *                     0600): "PRIVATE+KEY+<name>+<id>+<base64(0x01 ||
+ *                     32-byte Ed25519 seed)>"; name = origin.
+ *   verifier.key      the matching verifier key, one line (mode 0644):
+ *                     "<name>+<id>+<base64(0x01 || 32-byte public key)>",
+ *                     <id> = 8 lowercase hex digits of the key ID,
+ *                     SHA-256(name || 0x0A || 0x01 || public key)[:4]. An
+ * auditor should hold their own copy and pass it explicitly (vigilctl audit
+ * verify
+ *                     --key).
+ *   LOCK              held with flock() while a writer has the log open.
+ *
+ * 3. Merkle tree
+ *
+ * Leaf hash = SHA-256(0x00 || payload) over the payload bytes exactly as
+ * stored (not the frame). Node hash = SHA-256(0x01 || left || right).
+ * Tree shape and proofs as RFC 9162 section 2.1.
+ *
+ * 4. What a verifier checks (audit_verify(), in this order)
+ *
+ *   a. checkpoints.log: every frame whole; every note signed by the
+ *      given verifier key; the checkpoint's origin equals the key name;
+ *      sizes strictly increasing.
+ *   b. the segments, in order: names well-formed and contiguous; each
+ *      frame whole, len within bounds, CRC matching; the payload decodes
+ *      strictly (section 1); its "i" equals its position.
+ *   c. when the record count reaches a checkpoint's size, the root of the
+ *      records so far equals the checkpoint's root (a mismatch means a
+ *      record after the previous checkpoint was changed without its CRC
+ *      failing, i.e. deliberately).
+ *   d. no checkpoint's size exceeds the record count ("log truncated").
+ * Records after the last checkpoint are reported as not yet covered by a
+ * signature: they pass checks a and b only.
+ * ======================================================================
+ */
+#ifndef COMMON_AUDIT_H
+#define COMMON_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "common/merkle.h"
+
+#define AUDIT_VERSION          1
+#define AUDIT_MAX_RECORD_BYTES 1024 /* payload bytes of one record */
+#define AUDIT_FRAME_BYTES      8    /* len + crc before each payload */
+#define AUDIT_MAX_ACTOR        128
+#define AUDIT_MAX_OP           64
+#define AUDIT_MAX_PURPOSE      64
+#define AUDIT_MAX_REF          128
+#define AUDIT_MAX_SUBJECTS     16
+#define AUDIT_SUBJECT_BYTES    16   /* == PSEUDO_BYTES */
+#define AUDIT_MAX_NOTE_BYTES   4096 /* one signed checkpoint note */
+#define AUDIT_MAX_ORIGIN       128
+#define AUDIT_SEGMENT_BYTES    (64u * 1024 * 1024) /* default roll size */
+#define AUDIT_MAX_PENDING      (16u * 1024 * 1024) /* unsynced bytes */
+
+/* The role of the actor ("role"). */
+enum audit_role {
+    AUDIT_ROLE_STOREFRONT,
+    AUDIT_ROLE_ANALYST,
+    AUDIT_ROLE_AUDITOR,
+    AUDIT_ROLE_DPO,
+    AUDIT_ROLE_ADMIN,
+    AUDIT_ROLE_SYSTEM,
+    AUDIT_ROLE_COUNT
+};
+
+/* The outcome of the access ("outcome"). */
+enum audit_outcome {
+    AUDIT_OUTCOME_ALLOWED,
+    AUDIT_OUTCOME_DENIED,
+    AUDIT_OUTCOME_ERROR,
+    AUDIT_OUTCOME_COUNT
+};
+
+/* Data categories ("cats"), as bits of audit_record.cats. Encoded in
+ * bit order: device first, score last. */
+enum audit_cat {
+    AUDIT_CAT_DEVICE = 1u << 0,
+    AUDIT_CAT_IP = 1u << 1,
+    AUDIT_CAT_CONTACT = 1u << 2,
+    AUDIT_CAT_ADDRESS = 1u << 3,
+    AUDIT_CAT_PAYMENT = 1u << 4,
+    AUDIT_CAT_ACCOUNT = 1u << 5,
+    AUDIT_CAT_ORDER = 1u << 6,
+    AUDIT_CAT_SCORE = 1u << 7,
+};
+#define AUDIT_CAT_COUNT 8
+#define AUDIT_CAT_ALL   0xffu
+
+/*
+ * One audit record, decoded. Plain data, no pointers: copy it with `=`.
+ * Strings are NUL-terminated within their arrays.
+ */
+struct audit_record {
+    uint64_t index;                  /* "i": set by audit_append() */
+    uint64_t ts_ms;                  /* "ts": wall clock, ms */
+    char actor[AUDIT_MAX_ACTOR + 1]; /* "actor": 1..128 bytes */
+    enum audit_role role;            /* "role" */
+    char op[AUDIT_MAX_OP + 1];       /* "op": 1..64, [a-z0-9._-] */
+    uint32_t cats;                   /* "cats": AUDIT_CAT_* bits */
+    uint8_t subj[AUDIT_MAX_SUBJECTS][AUDIT_SUBJECT_BYTES]; /* "subj" */
+    unsigned nsubj;                      /* entries of subj in use, 0..16 */
+    char purpose[AUDIT_MAX_PURPOSE + 1]; /* "purpose": 1..64, token */
+    enum audit_outcome outcome;          /* "outcome" */
+    char ref[AUDIT_MAX_REF + 1];         /* "ref": 0..128 bytes */
+};
+
+/* ---------------------------------------------------------------------
+ * Names and the record codec (pure; any thread).
+ * ------------------------------------------------------------------- */
+
+/* Return the wire name of `role` ("storefront"...), or NULL if out of
+ * range. Static string. */
+const char *audit_role_name(enum audit_role role);
+
+/* Parse a role name into `*out`. Returns 0 or ERR_INVAL. */
+int audit_role_parse(const char *name, enum audit_role *out) WARN_UNUSED
+    NONNULL(1, 2);
+
+/* Return the wire name of `outcome` ("allowed"...), or NULL if out of
+ * range. Static string. */
+const char *audit_outcome_name(enum audit_outcome outcome);
+
+/* Parse an outcome name into `*out`. Returns 0 or ERR_INVAL. */
+int audit_outcome_parse(const char *name, enum audit_outcome *out) WARN_UNUSED
+    NONNULL(1, 2);
+
+/* Return the wire name of the single category bit `cat` ("device"...),
+ * or NULL if `cat` is not exactly one known bit. Static string. */
+const char *audit_cat_name(uint32_t cat);
+
+/* Parse a category name into its bit in `*out`. Returns 0 or ERR_INVAL. */
+int audit_cat_parse(const char *name, uint32_t *out) WARN_UNUSED NONNULL(1, 2);
+
+/*
+ * Check every field of `r` against the format (lengths, character sets,
+ * enums, at most 16 subjects, no unknown category bit).
+ * Returns 0 or ERR_INVAL.
+ */
+int audit_record_check(const struct audit_record *r) WARN_UNUSED NONNULL(1);
+
+/*
+ * Encode `r` canonically (format section 1) into out[0..*outlen), where
+ * `cap` is the room in `out` (AUDIT_MAX_RECORD_BYTES always suffices).
+ * Returns 0, ERR_INVAL (a field breaks the format) or ERR_TOOBIG.
+ */
+int audit_record_encode(const struct audit_record *r, uint8_t *out, size_t cap,
+    size_t *outlen) WARN_UNUSED NONNULL(1, 2, 4);
+
+/*
+ * Decode a payload strictly into `*r`: exact key order, shortest
+ * encodings only, every bound and enum checked, no trailing byte.
+ * `*r` is unspecified after an error. If `why` is not NULL, a static
+ * one-line reason is stored there on error.
+ * Returns 0 or ERR_MALFORMED.
+ */
+int audit_record_decode(const uint8_t *p, size_t len, struct audit_record *r,
+    const char **why) WARN_UNUSED NONNULL(1, 3);
+
+/* ---------------------------------------------------------------------
+ * Writer (the scorer's main thread only; not thread-safe).
+ * ------------------------------------------------------------------- */
+
+struct audit_log;
+
+/* What audit_log_open() had to repair; all zero when nothing. */
+struct audit_repair {
+    uint64_t bytes_cut;      /* bytes cut from the last segment */
+    uint64_t at_index;       /* records kept (the next index) */
+    uint64_t note_bytes_cut; /* bytes cut from checkpoints.log */
+    char segment[64];        /* name of the segment that was cut */
+};
+
+/*
+ * Open (creating if needed) the audit log in `dir` for appending, as
+ * the log named `origin` (1..128 bytes of [A-Za-z0-9._/:-], e.g.
+ * "vigil.example/audit"). On first use creates `dir` (0700), a signer
+ * key named `origin` in signing.key (0600) and verifier.key (0644).
+ * Takes the LOCK. Scans every record (CRC, strict decode, index), and
+ * checks every checkpoint in checkpoints.log against its own key and the
+ * records. A torn tail of the LAST segment (an incomplete or bad frame
+ * followed by at most AUDIT_MAX_PENDING bytes, and not below the latest
+ * checkpoint's size) is cut back to the last whole record, as is a torn
+ * last frame of checkpoints.log; then audit_log_repair() describes it and
+ * the caller MUST append a "log.repair" record saying so.
+ * `*out` is closed with audit_log_close().
+ * Returns 0; ERR_INVAL (bad origin, or the key's name differs from
+ * `origin`); ERR_AGAIN (another process holds the lock); ERR_CORRUPT
+ * (any damage other than a torn tail: the scorer must refuse to start;
+ * the reason is logged); ERR_IO.
+ */
+int audit_log_open(const char *dir, const char *origin,
+    struct audit_log **out) WARN_UNUSED NONNULL(1, 2, 3);
+
+/* Close the log, dropping records appended but not synced.
+ * audit_log_close(NULL) is a no-op. */
+void audit_log_close(struct audit_log *log);
+
+/* Set the size at which a new segment is started at the next sync
+ * (default AUDIT_SEGMENT_BYTES; minimum 4096, smaller values are raised
+ * to it). For tests and operators. */
+void audit_log_set_segment_bytes(struct audit_log *log, uint64_t bytes)
+    NONNULL(1);
+
+/* Return what audit_log_open() repaired; borrowed, valid until close. */
+const struct audit_repair *audit_log_repair(const struct audit_log *log)
+    NONNULL(1);
+
+/*
+ * Buffer one record: sets r->index to the next index (also returned in
+ * `*index`), checks and encodes it. Nothing is durable until
+ * audit_sync() returns 0. `r` is borrowed.
+ * Returns 0; ERR_INVAL (a field breaks the format: the access must be
+ * refused); ERR_TOOBIG (AUDIT_MAX_PENDING bytes pending: sync first);
+ * ERR_AUDIT (the log failed and must be reopened).
+ */
+int audit_append(struct audit_log *log, struct audit_record *r,
+    uint64_t *index) WARN_UNUSED NONNULL(1, 2);
+
+/*
+ * Make every record appended since the last sync durable: one pwrite()
+ * at the end of the current segment (rolling to a new segment first
+ * when it has reached the segment size) and one fdatasync(). With
+ * nothing pending returns 0 at once.
+ * On failure the pending records are dropped (the file is truncated back
+ * to its last durable length and the next index goes back to the first
+ * dropped one): the caller must refuse every access they covered.
+ * Returns 0 or ERR_AUDIT; a later call may succeed again (e.g. once disk
+ * space returns), unless even the truncation failed: then every call
+ * returns ERR_AUDIT until the log is reopened.
+ */
+int audit_sync(struct audit_log *log) WARN_UNUSED NONNULL(1);
+
+/*
+ * Sign a C2SP checkpoint of the durable size and root and append it to
+ * checkpoints.log with one write and one fsync. Pending (unsynced)
+ * records are not covered. `wall_ms` is only used to log when the
+ * checkpoint was made. A no-op returning 0 when the durable size equals
+ * the last checkpoint's (sizes strictly increase).
+ * Returns 0 or ERR_AUDIT (the checkpoint was not made durable; the file
+ * is cut back; records are unaffected).
+ */
+int audit_checkpoint(struct audit_log *log, uint64_t wall_ms) WARN_UNUSED
+    NONNULL(1);
+
+/* Return the number of durable records (the next index when nothing is
+ * pending). */
+uint64_t audit_size(const struct audit_log *log) NONNULL(1);
+
+/* Return the index the next audit_append() will assign. */
+uint64_t audit_next_index(const struct audit_log *log) NONNULL(1);
+
+/* Write the Merkle root of the durable records into `out`. */
+void audit_root(const struct audit_log *log, uint8_t out[MERKLE_HASH_BYTES])
+    NONNULL(1, 2);
+
+/* Return the size of the latest checkpoint (0 when none). */
+uint64_t audit_checkpoint_size(const struct audit_log *log) NONNULL(1);
+
+/* Return the verifier key string ("<name>+<id>+<base64>"); borrowed,
+ * valid until audit_log_close(). */
+const char *audit_verifier_key(const struct audit_log *log) NONNULL(1);
+
+/* ---------------------------------------------------------------------
+ * Reader and verifier (tools; read-only; any process).
+ * ------------------------------------------------------------------- */
+
+/* Where and why verification stopped, and what it covered. */
+struct audit_verify_result {
+    uint64_t records;                /* records that passed checks a and b */
+    uint64_t checkpoints;            /* checkpoints whose root was matched */
+    uint64_t checkpoint_size;        /* size of the latest matched checkpoint */
+    uint64_t segments;               /* segment files read */
+    uint8_t root[MERKLE_HASH_BYTES]; /* root of `records` records */
+    bool key_from_dir;               /* the key came from DIR/verifier.key */
+    char key[256];                   /* the verifier key used */
+    /* The latest signed checkpoint note, verbatim (note_len 0: none). */
+    char note[AUDIT_MAX_NOTE_BYTES + 1];
+    size_t note_len;
+    /* The first failure (ok true: none). */
+    bool ok;
+    uint64_t bad_record;     /* its record number, or UINT64_MAX */
+    uint64_t bad_record_end; /* bad_record + 1 when exact; larger when
+                                only a range is known (a root mismatch:
+                                one of [bad_record, bad_record_end)) */
+    uint64_t bad_checkpoint; /* its checkpoint number, or UINT64_MAX */
+    char file[64];           /* file it is in ("" if none) */
+    uint64_t offset;         /* byte offset in that file */
+    char reason[320];        /* one line, English */
+};
+
+/* Filters of audit_replay(); zero-initialise for "everything". */
+struct audit_filter {
+    uint64_t from_ms;    /* ts >= from_ms */
+    uint64_t to_ms;      /* ts < to_ms; 0 means no upper bound */
+    const char *actor;   /* exact actor, or NULL */
+    const char *purpose; /* exact purpose, or NULL */
+    bool has_subject;
+    uint8_t subject[AUDIT_SUBJECT_BYTES]; /* one of subj[] */
+};
+
+/* One record handed to an audit_replay_cb; borrowed for the call. */
+struct audit_entry {
+    const struct audit_record *rec;
+    const uint8_t *raw; /* the exact payload (leaf bytes) */
+    size_t raw_len;
+    uint8_t leaf_hash[MERKLE_HASH_BYTES];
+    const char *file; /* segment name */
+    uint64_t offset;  /* of the frame in that file */
+};
+
+/* Called for each record that passes the filter. Return 0 to go on,
+ * nonzero to stop (audit_replay() then returns that value). */
+typedef int (*audit_replay_cb)(void *arg, const struct audit_entry *e);
+
+/*
+ * Verify the log in `dir` (format section 4), in one linear pass, with
+ * the verifier key `key` ("<name>+<id>+<base64>"), or with
+ * dir/verifier.key when `key` is NULL (res->key_from_dir says so).
+ * Fills `*res` in all cases.
+ * Returns 0 if everything verifies; ERR_CORRUPT if the data is bad
+ * (res->bad_record / bad_checkpoint, file, offset, reason say where and
+ * why); ERR_INVAL (bad key string) or ERR_IO (dir or a file cannot be
+ * read; res->reason says which).
+ */
+int audit_verify(const char *dir, const char *key,
+    struct audit_verify_result *res) WARN_UNUSED NONNULL(1, 3);
+
+/*
+ * Verify as audit_verify() and call `cb` for every record that passes
+ * `filter` (NULL: all), in index order, as it is read. Records before a
+ * failure are delivered; the caller learns of the failure from the
+ * return value and `*res` once the pass ends.
+ * Returns as audit_verify(), or the first nonzero value of `cb`.
+ */
+int audit_replay(const char *dir, const char *key,
+    const struct audit_filter *filter, audit_replay_cb cb, void *arg,
+    struct audit_verify_result *res) WARN_UNUSED NONNULL(1, 4, 6);
+
+/* An inclusion or consistency proof, with the checkpoints that sign its
+ * roots when the log has checkpoints at those sizes. */
+struct audit_proof {
+    uint64_t index;    /* inclusion: the leaf */
+    uint64_t old_size; /* consistency: the old size */
+    uint64_t size;     /* inclusion: tree size; consistency: new */
+    uint8_t leaf_hash[MERKLE_HASH_BYTES]; /* inclusion */
+    uint8_t raw[AUDIT_MAX_RECORD_BYTES];  /* inclusion: the record */
+    size_t raw_len;
+    uint8_t old_root[MERKLE_HASH_BYTES]; /* consistency */
+    uint8_t root[MERKLE_HASH_BYTES];     /* of `size` leaves */
+    uint8_t hashes[MERKLE_MAX_PROOF][MERKLE_HASH_BYTES];
+    size_t n;
+    char old_note[AUDIT_MAX_NOTE_BYTES + 1]; /* checkpoint at old_size */
+    char note[AUDIT_MAX_NOTE_BYTES + 1];     /* checkpoint at size */
+};
+
+/*
+ * Verify the log (as audit_verify()) and build the inclusion proof of
+ * record `index` in the tree of `size` records; `size` 0 means the
+ * latest checkpoint's size. `proof->note` is the checkpoint of that size
+ * ("" if none has it).
+ * Returns 0; ERR_CORRUPT (verification failed: see `*res`); ERR_NOTFOUND
+ * (index >= size, size > records, or size 0 and no checkpoint covers
+ * index); ERR_INVAL; ERR_IO.
+ */
+int audit_prove_inclusion(const char *dir, const char *key, uint64_t index,
+    uint64_t size, struct audit_proof *proof,
+    struct audit_verify_result *res) WARN_UNUSED NONNULL(1, 5, 6);
+
+/*
+ * Verify the log and build the consistency proof between its first
+ * `old_size` and `new_size` records (0 < old_size <= new_size <=
+ * records), with the checkpoints of those sizes when they exist.
+ * Returns as audit_prove_inclusion().
+ */
+int audit_prove_consistency(const char *dir, const char *key, uint64_t old_size,
+    uint64_t new_size, struct audit_proof *proof,
+    struct audit_verify_result *res) WARN_UNUSED NONNULL(1, 5, 6);
+
+/*
+ * Read dir/verifier.key into out[0..cap) without the trailing newline.
+ * Returns 0, ERR_NOTFOUND, ERR_TOOBIG or ERR_IO.
+ */
+int audit_read_verifier_key(const char *dir, char *out, size_t cap) WARN_UNUSED
+    NONNULL(1, 2);
+
+/*
+ * Check a signed checkpoint note against verifier key `key`, and return
+ * its origin (copied into origin[0..AUDIT_MAX_ORIGIN]), size and root.
+ * The origin must equal the key's name. `why` (may be NULL) gets a static
+ * reason on failure.
+ * Returns 0, ERR_INVAL (bad key string) or ERR_CORRUPT (bad signature,
+ * malformed checkpoint, origin differs).
+ */
+int audit_checkpoint_open(const char *key, const uint8_t *note, size_t note_len,
+    char origin[AUDIT_MAX_ORIGIN + 1], uint64_t *size,
+    uint8_t root[MERKLE_HASH_BYTES], const char **why) WARN_UNUSED
+    NONNULL(1, 2, 4, 5, 6);
+
+#endif

@@ -1,0 +1,1070 @@
+/*
+ * test_audit.c - unit tests of common/audit: record codec, writer, verifier
+ *
+ * Codec: round trips, canonical form, every strict-decode rejection.
+ * Writer: append/sync/reopen, torn-tail repair at every cut length, sync
+ * failure through RLIMIT_FSIZE (nothing half-written, recovers later),
+ * checkpoints, lock, origin. Verifier: damaged logs made from a valid one
+ * (bit flip, dropped, swapped, duplicated record, truncated tail, forged
+ * checkpoint, other key, CRC recomputed after an edit, missing segment)
+ * give the right record number and reason; proofs check.
+ *
+ * Invariants:
+ *  - every test works in its own mkdtemp directory, removed at the end.
+ *
+ * See also: common/audit.h, tests/integration/test_audit_verify.py
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common/audit.h"
+#include "common/err.h"
+#include "common/journal.h"
+#include "common/log.h"
+#include "common/merkle.h"
+#include "common/note.h"
+#include "tests/harness/test.h"
+
+#define ORIGIN "vigil.test/audit"
+#define SEG0   "records-00000000000000000000.log"
+
+static char tmproot[] = "/tmp/vigil-test-audit-XXXXXX";
+static int ndirs;
+
+/* ------------------------------------------------------------ helpers */
+
+static char *
+newdir(void)
+{
+    static char path[256];
+
+    snprintf(path, sizeof(path), "%s/d%d", tmproot, ndirs++);
+    return path;
+}
+
+static void
+rmrf(const char *dir)
+{
+    char cmd[600];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ASSERT_EQ(system(cmd), 0);
+}
+
+static void
+copydir(const char *from, const char *to)
+{
+    char cmd[600];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
+    ASSERT_EQ(system(cmd), 0);
+}
+
+/* Send stderr to /dev/null (on) or back (off). */
+static void
+quiet(bool on)
+{
+    static int saved = -1;
+    int fd;
+
+    fflush(stderr);
+    if (on) {
+        saved = dup(2);
+        fd = open("/dev/null", O_WRONLY);
+        ASSERT(saved != -1 && fd != -1);
+        ASSERT_EQ(dup2(fd, 2), 2);
+        close(fd);
+    } else {
+        ASSERT_EQ(dup2(saved, 2), 2);
+        close(saved);
+    }
+}
+
+/* The name of the segment with the largest first index. */
+static void
+last_segment(const char *dir, char *out, size_t outlen)
+{
+    struct dirent *de;
+    DIR *d = opendir(dir);
+
+    ASSERT(d != NULL);
+    out[0] = '\0';
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "records-", 8) == 0 &&
+            strcmp(de->d_name, out) > 0)
+            snprintf(out, outlen, "%s", de->d_name);
+    }
+    closedir(d);
+    ASSERT(out[0] != '\0');
+}
+
+static uint8_t *
+slurp(const char *dir, const char *name, size_t *len)
+{
+    char path[512];
+    struct stat st;
+    uint8_t *p;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "rb");
+    ASSERT(f != NULL);
+    ASSERT_EQ(fstat(fileno(f), &st), 0);
+    p = malloc((size_t)st.st_size + 1);
+    ASSERT(p != NULL);
+    *len = fread(p, 1, (size_t)st.st_size, f);
+    ASSERT_EQ(*len, st.st_size);
+    fclose(f);
+    return p;
+}
+
+static void
+spit(const char *dir, const char *name, const uint8_t *p, size_t len)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "wb");
+    ASSERT(f != NULL);
+    ASSERT_EQ(fwrite(p, 1, len, f), len);
+    ASSERT_EQ(fclose(f), 0);
+}
+
+static void
+rmfile(const char *dir, const char *name)
+{
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    ASSERT_EQ(unlink(path), 0);
+}
+
+static void
+make_record(uint64_t i, struct audit_record *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->ts_ms = 1764115200000ULL + i;
+    snprintf(r->actor, sizeof(r->actor), "shop-%" PRIu64, i % 3);
+    r->role = (enum audit_role)(i % AUDIT_ROLE_COUNT);
+    snprintf(r->op, sizeof(r->op), "%s", i % 2 ? "score.get" : "event.store");
+    r->cats = (uint32_t)(i * 37) & AUDIT_CAT_ALL;
+    r->nsubj = (unsigned)(i % 4);
+    for (unsigned k = 0; k < r->nsubj; k++)
+        memset(r->subj[k], (int)(i + k), AUDIT_SUBJECT_BYTES);
+    snprintf(r->purpose, sizeof(r->purpose), "fraud-prevention");
+    r->outcome = (enum audit_outcome)(i % AUDIT_OUTCOME_COUNT);
+    snprintf(r->ref, sizeof(r->ref), "evt-%" PRIu64, i);
+}
+
+/* Append records [from, to) to an open log, syncing every `every`. */
+static void
+append_n(struct audit_log *log, uint64_t from, uint64_t to, uint64_t every)
+{
+    struct audit_record r;
+    uint64_t idx;
+
+    for (uint64_t i = from; i < to; i++) {
+        make_record(i, &r);
+        ASSERT_OK(audit_append(log, &r, &idx));
+        ASSERT_EQ(idx, i);
+        ASSERT_EQ(r.index, i);
+        if ((i + 1) % every == 0)
+            ASSERT_OK(audit_sync(log));
+    }
+    ASSERT_OK(audit_sync(log));
+}
+
+/* A log of n records with a checkpoint every `every` and at the end. */
+static void
+make_log(const char *dir, uint64_t n, uint64_t every, uint64_t segbytes)
+{
+    struct audit_log *log;
+
+    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    if (segbytes)
+        audit_log_set_segment_bytes(log, segbytes);
+    for (uint64_t i = 0; i < n; i += every) {
+        append_n(log, i, i + every < n ? i + every : n, 7);
+        ASSERT_OK(audit_checkpoint(log, 0));
+    }
+    ASSERT_EQ(audit_size(log), n);
+    audit_log_close(log);
+}
+
+/* Offsets of the frames of one segment file. */
+static size_t
+frames(const uint8_t *p, size_t len, size_t *off, size_t max)
+{
+    size_t n = 0, o = 0;
+
+    while (o + 8 <= len && n < max) {
+        uint32_t l = (uint32_t)p[o] | (uint32_t)p[o + 1] << 8 |
+            (uint32_t)p[o + 2] << 16 | (uint32_t)p[o + 3] << 24;
+
+        off[n++] = o;
+        o += 8 + l;
+    }
+    off[n] = o;
+    return n;
+}
+
+static void
+expect_fail(const char *dir, const char *key, uint64_t record, uint64_t ckpt,
+    const char *needle)
+{
+    struct audit_verify_result res;
+    int rc;
+
+    rc = audit_verify(dir, key, &res);
+    if (rc != ERR_CORRUPT)
+        TEST_FAIL("verify '%s' returned %d (%s), want ERR_CORRUPT", dir, rc,
+            res.reason);
+    ASSERT(!res.ok);
+    if (res.bad_record != record || res.bad_checkpoint != ckpt ||
+        strstr(res.reason, needle) == NULL)
+        TEST_FAIL("verify '%s': record %" PRIu64 " checkpoint %" PRIu64
+                  " reason '%s'; want record %" PRIu64 " checkpoint %" PRIu64
+                  " and '%s'",
+            dir, res.bad_record, res.bad_checkpoint, res.reason, record, ckpt,
+            needle);
+}
+
+static void
+expect_ok(const char *dir, const char *key, uint64_t records)
+{
+    struct audit_verify_result res;
+    int rc;
+
+    rc = audit_verify(dir, key, &res);
+    if (rc != 0)
+        TEST_FAIL("verify '%s': %d: %s %s@%" PRIu64, dir, rc, res.reason,
+            res.file, res.offset);
+    ASSERT(res.ok);
+    ASSERT_EQ(res.records, records);
+}
+
+/* -------------------------------------------------------------- codec */
+
+static void
+test_roundtrip(void)
+{
+    static const uint64_t idx[] = { 0, 1, 127, 128, 255, 256, 65535, 65536,
+        UINT32_MAX, (uint64_t)UINT32_MAX + 1, UINT64_MAX };
+    uint8_t buf[AUDIT_MAX_RECORD_BYTES], buf2[AUDIT_MAX_RECORD_BYTES];
+    struct audit_record r, d;
+    size_t n, n2;
+
+    for (size_t k = 0; k < ARRAY_LEN(idx); k++) {
+        make_record(k, &r);
+        r.index = idx[k];
+        r.ts_ms = idx[ARRAY_LEN(idx) - 1 - k];
+        ASSERT_OK(audit_record_encode(&r, buf, sizeof(buf), &n));
+        ASSERT_OK(audit_record_decode(buf, n, &d, NULL));
+        ASSERT_EQ(d.index, r.index);
+        ASSERT_EQ(d.ts_ms, r.ts_ms);
+        ASSERT_STR_EQ(d.actor, r.actor);
+        ASSERT_EQ(d.role, r.role);
+        ASSERT_STR_EQ(d.op, r.op);
+        ASSERT_EQ(d.cats, r.cats);
+        ASSERT_EQ(d.nsubj, r.nsubj);
+        ASSERT_MEM_EQ(d.subj, r.subj, r.nsubj * AUDIT_SUBJECT_BYTES);
+        ASSERT_STR_EQ(d.purpose, r.purpose);
+        ASSERT_EQ(d.outcome, r.outcome);
+        ASSERT_STR_EQ(d.ref, r.ref);
+        ASSERT_OK(audit_record_encode(&d, buf2, sizeof(buf2), &n2));
+        ASSERT_EQ(n2, n);
+        ASSERT_MEM_EQ(buf2, buf, n);
+    }
+
+    /* The largest record: every field at its maximum. */
+    memset(&r, 0, sizeof(r));
+    r.index = UINT64_MAX;
+    r.ts_ms = UINT64_MAX;
+    memset(r.actor, 'a', AUDIT_MAX_ACTOR);
+    memset(r.op, 'o', AUDIT_MAX_OP);
+    r.cats = AUDIT_CAT_ALL;
+    r.nsubj = AUDIT_MAX_SUBJECTS;
+    memset(r.purpose, 'p', AUDIT_MAX_PURPOSE);
+    memset(r.ref, 'r', AUDIT_MAX_REF);
+    ASSERT_OK(audit_record_encode(&r, buf, sizeof(buf), &n));
+    ASSERT(n <= AUDIT_MAX_RECORD_BYTES);
+    ASSERT_OK(audit_record_decode(buf, n, &d, NULL));
+    ASSERT_EQ(d.nsubj, 16);
+    ASSERT_EQ(d.cats, AUDIT_CAT_ALL);
+    ASSERT_EQ(audit_record_encode(&r, buf, n - 1, &n2), ERR_TOOBIG);
+
+    /* UTF-8 actor and empty ref are allowed. */
+    make_record(1, &r);
+    snprintf(r.actor, sizeof(r.actor), "analyst-J\xc3\xb6rg");
+    r.ref[0] = '\0';
+    ASSERT_OK(audit_record_encode(&r, buf, sizeof(buf), &n));
+    ASSERT_OK(audit_record_decode(buf, n, &d, NULL));
+    ASSERT_STR_EQ(d.actor, r.actor);
+    ASSERT_STR_EQ(d.ref, "");
+
+    /* Exact bytes of a small record (the spec's worked example). */
+    memset(&r, 0, sizeof(r));
+    r.index = 0;
+    r.ts_ms = 1;
+    snprintf(r.actor, sizeof(r.actor), "a");
+    r.role = AUDIT_ROLE_SYSTEM;
+    snprintf(r.op, sizeof(r.op), "x");
+    r.cats = AUDIT_CAT_IP;
+    snprintf(r.purpose, sizeof(r.purpose), "p");
+    r.outcome = AUDIT_OUTCOME_ALLOWED;
+    ASSERT_OK(audit_record_encode(&r, buf, sizeof(buf), &n));
+    {
+        static const uint8_t want[] = { 0x8b, 0xa1, 'v', 0x01, 0xa1, 'i', 0x00,
+            0xa2, 't', 's', 0x01, 0xa5, 'a', 'c', 't', 'o', 'r', 0xa1, 'a',
+            0xa4, 'r', 'o', 'l', 'e', 0xa6, 's', 'y', 's', 't', 'e', 'm', 0xa2,
+            'o', 'p', 0xa1, 'x', 0xa4, 'c', 'a', 't', 's', 0x91, 0xa2, 'i', 'p',
+            0xa4, 's', 'u', 'b', 'j', 0x90, 0xa7, 'p', 'u', 'r', 'p', 'o', 's',
+            'e', 0xa1, 'p', 0xa7, 'o', 'u', 't', 'c', 'o', 'm', 'e', 0xa7, 'a',
+            'l', 'l', 'o', 'w', 'e', 'd', 0xa3, 'r', 'e', 'f', 0xa0 };
+
+        ASSERT_EQ(n, sizeof(want));
+        ASSERT_MEM_EQ(buf, want, n);
+    }
+}
+
+static void
+test_encode_rejects(void)
+{
+    uint8_t buf[AUDIT_MAX_RECORD_BYTES];
+    struct audit_record r;
+    size_t n;
+
+#define REJECT(mutation)                                                       \
+    do {                                                                       \
+        make_record(3, &r);                                                    \
+        mutation;                                                              \
+        ASSERT_EQ(audit_record_encode(&r, buf, sizeof(buf), &n), ERR_INVAL);   \
+    } while (0)
+    REJECT(r.actor[0] = '\0');
+    REJECT(r.actor[1] = '\n');
+    REJECT(r.actor[1] = '\x7f');
+    REJECT(r.actor[1] = '\xc3'); /* truncated UTF-8 */
+    REJECT(memset(r.actor, 'a', sizeof(r.actor)));
+    REJECT(r.role = AUDIT_ROLE_COUNT);
+    REJECT(r.op[0] = 'A');
+    REJECT(r.op[0] = '\0');
+    REJECT(r.op[2] = ' ');
+    REJECT(r.cats = 1u << 8);
+    REJECT(r.nsubj = 17);
+    REJECT(r.purpose[0] = '\0');
+    REJECT(r.purpose[0] = '/');
+    REJECT(r.outcome = AUDIT_OUTCOME_COUNT);
+    REJECT(r.ref[0] = '\t');
+    REJECT(memset(r.ref, 'r', sizeof(r.ref)));
+#undef REJECT
+}
+
+/* Splice: replace bytes [at, at+cut) of a valid record by `ins`. */
+static int
+decode_spliced(
+    size_t at, size_t cut, const char *ins, size_t inslen, const char **why)
+{
+    uint8_t buf[AUDIT_MAX_RECORD_BYTES], out[AUDIT_MAX_RECORD_BYTES + 64];
+    struct audit_record r;
+    size_t n;
+
+    make_record(2, &r);
+    ASSERT_OK(audit_record_encode(&r, buf, sizeof(buf), &n));
+    ASSERT(at + cut <= n);
+    memcpy(out, buf, at);
+    memcpy(out + at, ins, inslen);
+    memcpy(out + at + inslen, buf + at + cut, n - at - cut);
+    return audit_record_decode(out, n - cut + inslen, &r, why);
+}
+
+/* Offset of the value of `key` in the encoding of make_record(2). */
+static size_t
+value_at(const char *key)
+{
+    uint8_t buf[AUDIT_MAX_RECORD_BYTES];
+    struct audit_record r;
+    size_t n, kl = strlen(key);
+
+    make_record(2, &r);
+    ASSERT_OK(audit_record_encode(&r, buf, sizeof(buf), &n));
+    for (size_t i = 0; i + kl + 1 < n; i++) {
+        if (buf[i] == (0xa0 | kl) && memcmp(buf + i + 1, key, kl) == 0)
+            return i + 1 + kl;
+    }
+    TEST_FAIL("key %s not found", key);
+}
+
+static void
+test_decode_rejects(void)
+{
+    uint8_t buf[AUDIT_MAX_RECORD_BYTES];
+    struct audit_record r, d;
+    const char *why;
+    size_t n;
+
+    make_record(2, &r); /* index 2, role auditor, cats, 2 subjects */
+    ASSERT_OK(audit_record_encode(&r, buf, sizeof(buf), &n));
+    ASSERT_OK(audit_record_decode(buf, n, &d, &why));
+
+    /* Every strict prefix and a trailing byte are rejected. */
+    for (size_t k = 0; k < n; k++)
+        ASSERT_EQ(audit_record_decode(buf, k, &d, NULL), ERR_MALFORMED);
+    buf[n] = 0xc0;
+    ASSERT_EQ(audit_record_decode(buf, n + 1, &d, &why), ERR_MALFORMED);
+    ASSERT(strstr(why, "after") != NULL);
+    ASSERT_EQ(audit_record_decode(buf, AUDIT_MAX_RECORD_BYTES + 1, &d, &why),
+        ERR_MALFORMED);
+
+#define BAD(at, cut, ins, needle)                                              \
+    do {                                                                       \
+        why = NULL;                                                            \
+        ASSERT_EQ(decode_spliced((at), (cut), (ins), sizeof(ins) - 1, &why),   \
+            ERR_MALFORMED);                                                    \
+        if (strstr(why, (needle)) == NULL)                                     \
+            TEST_FAIL("reason '%s' lacks '%s'", why, (needle));                \
+    } while (0)
+    BAD(0, 1, "\x8c", "11 entries");         /* 12 entries */
+    BAD(0, 1, "\xde\x00\x0b", "11 entries"); /* map16 */
+    BAD(1, 2, "\xa1w", "\"v\"");             /* wrong key */
+    BAD(value_at("v"), 1, "\x02", "version");
+    BAD(value_at("v"), 1, "\xcc\x01", "shortest"); /* non-shortest */
+    BAD(value_at("i"), 1, "\xcd\x00\x02", "shortest");
+    BAD(value_at("i"), 1, "\xd0\x02", "\"i\""); /* int8 */
+    BAD(value_at("i"), 1, "\xc2", "\"i\"");     /* false */
+    BAD(value_at("actor"), 0,
+        "\xd9\x03"
+        "abc",
+        "shortest");
+    BAD(value_at("actor"), 7, "\xa0", "actor");           /* "shop-2" */
+    BAD(value_at("actor"), 7, "\xc4\x06shop-2", "actor"); /* bin */
+    BAD(value_at("role"), 8, "\xa4root", "role");         /* "auditor" */
+    BAD(value_at("op"), 12,
+        "\xab"
+        "Event.store",
+        "op");
+    BAD(value_at("cats"), 0,
+        "\x92\xa2ip\xa6"
+        "device",
+        "order");
+    BAD(value_at("cats"), 0, "\x92\xa2ip\xa2ip", "order");
+    BAD(value_at("cats"), 0,
+        "\x91\xa4"
+        "disk",
+        "category");
+    BAD(value_at("subj"), 1,
+        "\x91\xc4\x0f"
+        "123456789012345",
+        "16-byte");
+    BAD(value_at("subj"), 1, "\xdc\x00\x01", "shortest");
+    BAD(value_at("subj"), 1, "\x91\xa0", "16-byte");
+    BAD(value_at("purpose"), 17, "\xa0", "purpose");
+    BAD(value_at("outcome"), 8, "\xa2ok", "outcome");
+#undef BAD
+
+    /* Random single-byte corruptions never crash and either fail or
+     * still decode to a record that re-encodes to the same bytes. */
+    for (size_t k = 0; k < n; k++) {
+        for (unsigned bit = 0; bit < 8; bit++) {
+            uint8_t m[AUDIT_MAX_RECORD_BYTES], e[AUDIT_MAX_RECORD_BYTES];
+            size_t en;
+
+            memcpy(m, buf, n);
+            m[k] ^= (uint8_t)(1u << bit);
+            if (audit_record_decode(m, n, &d, NULL) != 0)
+                continue;
+            ASSERT_OK(audit_record_encode(&d, e, sizeof(e), &en));
+            ASSERT_EQ(en, n);
+            ASSERT_MEM_EQ(e, m, n);
+        }
+    }
+}
+
+/* ------------------------------------------------------------- writer */
+
+static void
+test_writer_reopen(void)
+{
+    char *dir = newdir();
+    uint8_t root1[32], root2[32];
+    struct audit_log *log, *log2;
+    char vkey[NOTE_MAX_KEY];
+    struct stat st;
+    char path[512];
+
+    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_EQ(audit_size(log), 0);
+    ASSERT_EQ(audit_log_repair(log)->bytes_cut, 0);
+    snprintf(vkey, sizeof(vkey), "%s", audit_verifier_key(log));
+    ASSERT(strncmp(vkey, ORIGIN "+", strlen(ORIGIN) + 1) == 0);
+    snprintf(path, sizeof(path), "%s/signing.key", dir);
+    ASSERT_EQ(stat(path, &st), 0);
+    ASSERT_EQ(st.st_mode & 0777, 0600);
+
+    /* A second writer is refused while the first holds the lock. */
+    ASSERT_EQ(audit_log_open(dir, ORIGIN, &log2), ERR_AGAIN);
+
+    append_n(log, 0, 250, 10);
+    ASSERT_EQ(audit_size(log), 250);
+    ASSERT_EQ(audit_next_index(log), 250);
+    audit_root(log, root1);
+    /* Pending records are dropped by close. */
+    {
+        struct audit_record r;
+        uint64_t idx;
+
+        make_record(250, &r);
+        ASSERT_OK(audit_append(log, &r, &idx));
+        ASSERT_EQ(audit_next_index(log), 251);
+        ASSERT_EQ(audit_size(log), 250);
+    }
+    audit_log_close(log);
+
+    ASSERT_EQ(audit_log_open(dir, "other.origin", &log), ERR_INVAL);
+    ASSERT_EQ(audit_log_open(dir, "bad origin", &log), ERR_INVAL);
+    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_EQ(audit_size(log), 250);
+    ASSERT_STR_EQ(audit_verifier_key(log), vkey);
+    audit_root(log, root2);
+    ASSERT_MEM_EQ(root1, root2, 32);
+    append_n(log, 250, 300, 1000);
+    ASSERT_OK(audit_checkpoint(log, 1));
+    ASSERT_EQ(audit_checkpoint_size(log), 300);
+    audit_log_close(log);
+    expect_ok(dir, vkey, 300);
+    expect_ok(dir, NULL, 300);
+    rmrf(dir);
+}
+
+static void
+test_checkpoints(void)
+{
+    char *dir = newdir(), origin[AUDIT_MAX_ORIGIN + 1];
+    char skey[NOTE_MAX_KEY], other[NOTE_MAX_KEY];
+    struct audit_verify_result res;
+    struct audit_log *log;
+    uint8_t root[32], lroot[32], *ck;
+    const char *why;
+    uint64_t size;
+    size_t len;
+
+    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_OK(audit_checkpoint(log, 0)); /* empty: no-op */
+    append_n(log, 0, 10, 100);
+    ASSERT_OK(audit_checkpoint(log, 0));
+    ASSERT_OK(audit_checkpoint(log, 0)); /* same size: no-op */
+    append_n(log, 10, 20, 100);
+    ASSERT_OK(audit_checkpoint(log, 0));
+    audit_root(log, lroot);
+
+    ASSERT_OK(audit_verify(dir, audit_verifier_key(log), &res));
+    ASSERT_EQ(res.checkpoints, 2);
+    ASSERT_EQ(res.checkpoint_size, 20);
+    ASSERT_MEM_EQ(res.root, lroot, 32);
+    ASSERT(res.note_len > 0);
+    ASSERT_OK(audit_checkpoint_open(audit_verifier_key(log),
+        (const uint8_t *)res.note, res.note_len, origin, &size, root, &why));
+    ASSERT_STR_EQ(origin, ORIGIN);
+    ASSERT_EQ(size, 20);
+    ASSERT_MEM_EQ(root, lroot, 32);
+
+    /* Another key with the same name does not open it. */
+    ASSERT_OK(
+        note_key_generate(ORIGIN, skey, sizeof(skey), other, sizeof(other)));
+    ASSERT_EQ(audit_checkpoint_open(other, (const uint8_t *)res.note,
+                  res.note_len, origin, &size, root, &why),
+        ERR_CORRUPT);
+    ASSERT_EQ(audit_checkpoint_open("garbage", (const uint8_t *)res.note,
+                  res.note_len, origin, &size, root, &why),
+        ERR_INVAL);
+    expect_fail(dir, other, UINT64_MAX, 0, "not signed by the verifier key");
+
+    /* The file holds exactly two frames. */
+    ck = slurp(dir, "checkpoints.log", &len);
+    ASSERT(len > 8);
+    free(ck);
+    audit_log_close(log);
+    sodium_memzero(skey, sizeof(skey));
+    rmrf(dir);
+}
+
+/* Cut the last segment at every length; reopen repairs; verify passes. */
+static void
+test_torn_tail(void)
+{
+    char *dir = newdir(), work[300];
+    size_t len, off[64], nf;
+    uint8_t *seg;
+
+    make_log(dir, 6, 6, 0);
+    rmfile(dir, "checkpoints.log"); /* else a cut below it is refused */
+    seg = slurp(dir, SEG0, &len);
+    nf = frames(seg, len, off, 63);
+    ASSERT_EQ(nf, 6);
+    snprintf(work, sizeof(work), "%s-w", dir);
+    quiet(true); /* one "cutting a torn tail" warning per length */
+    for (size_t cut = 0; cut <= len; cut++) {
+        struct audit_log *log;
+        const struct audit_repair *rep;
+        struct audit_record r;
+        uint64_t whole = 0, idx;
+
+        char ckpath[400];
+
+        while (whole < nf && off[whole + 1] <= cut)
+            whole++;
+        if (cut == 0)
+            copydir(dir, work);
+        snprintf(ckpath, sizeof(ckpath), "%s/checkpoints.log", work);
+        (void)unlink(ckpath);
+        spit(work, SEG0, seg, cut);
+        ASSERT_OK(audit_log_open(work, ORIGIN, &log));
+        ASSERT_EQ(audit_size(log), whole);
+        rep = audit_log_repair(log);
+        ASSERT_EQ(rep->bytes_cut, cut - off[whole]);
+        if (rep->bytes_cut > 0) {
+            ASSERT_EQ(rep->at_index, whole);
+            ASSERT_STR_EQ(rep->segment, SEG0);
+        }
+        make_record(whole, &r);
+        snprintf(r.op, sizeof(r.op), "log.repair");
+        r.role = AUDIT_ROLE_SYSTEM;
+        ASSERT_OK(audit_append(log, &r, &idx));
+        ASSERT_EQ(idx, whole);
+        ASSERT_OK(audit_sync(log));
+        ASSERT_OK(audit_checkpoint(log, 0));
+        audit_log_close(log);
+        expect_ok(work, NULL, whole + 1);
+    }
+    quiet(false);
+    free(seg);
+
+    /* A bad CRC in the last segment's tail is cut too; a bad index with a
+     * good CRC is not a torn write: ERR_CORRUPT. */
+    {
+        struct audit_log *log;
+        uint8_t *s2;
+
+        copydir(dir, work);
+        s2 = slurp(work, SEG0, &len);
+        s2[off[5] + 20] ^= 1;
+        spit(work, SEG0, s2, len);
+        ASSERT_OK(audit_log_open(work, ORIGIN, &log));
+        ASSERT_EQ(audit_size(log), 5);
+        audit_log_close(log);
+        free(s2);
+
+        copydir(dir, work);
+        s2 = slurp(work, SEG0, &len);
+        memmove(s2 + off[4], s2 + off[5], len - off[5]); /* drop rec 4 */
+        spit(work, SEG0, s2, len - (off[5] - off[4]));
+        ASSERT_EQ(audit_log_open(work, ORIGIN, &log), ERR_CORRUPT);
+        free(s2);
+    }
+    rmrf(work);
+    rmrf(dir);
+}
+
+static void
+test_repair_limits(void)
+{
+    char *dir = newdir(), work[300];
+    struct audit_log *log;
+    size_t len;
+    uint8_t *s;
+
+    /* Several segments: damage in a segment before the last one. */
+    make_log(dir, 200, 50, 4096);
+    snprintf(work, sizeof(work), "%s-w", dir);
+    copydir(dir, work);
+    s = slurp(work, SEG0, &len);
+    spit(work, SEG0, s, len - 3);
+    ASSERT_EQ(audit_log_open(work, ORIGIN, &log), ERR_CORRUPT);
+    free(s);
+
+    /* A torn tail below the latest checkpoint is not a repair. */
+    {
+        char last[300];
+
+        last_segment(dir, last, sizeof(last));
+        copydir(dir, work);
+        s = slurp(work, last, &len);
+        spit(work, last, s, len - 3);
+        ASSERT_EQ(audit_log_open(work, ORIGIN, &log), ERR_CORRUPT);
+        free(s);
+    }
+    copydir(dir, work);
+    {
+        /* Truncate checkpoints.log mid-frame: the writer cuts it. */
+        s = slurp(work, "checkpoints.log", &len);
+        spit(work, "checkpoints.log", s, len - 5);
+        ASSERT_OK(audit_log_open(work, ORIGIN, &log));
+        ASSERT(audit_log_repair(log)->note_bytes_cut > 0);
+        ASSERT_EQ(audit_checkpoint_size(log), 150);
+        ASSERT_OK(audit_checkpoint(log, 0));
+        audit_log_close(log);
+        expect_ok(work, NULL, 200);
+        free(s);
+    }
+    rmrf(work);
+    rmrf(dir);
+}
+
+static void
+test_sync_failure(void)
+{
+    char *dir = newdir(), path[512];
+    struct audit_log *log;
+    struct audit_record r;
+    struct rlimit old, lim;
+    uint8_t root1[32], root2[32];
+    struct stat st;
+    uint64_t idx;
+    off_t before;
+
+    signal(SIGXFSZ, SIG_IGN);
+    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    append_n(log, 0, 20, 100);
+    audit_root(log, root1);
+    snprintf(path, sizeof(path), "%s/" SEG0, dir);
+    ASSERT_EQ(stat(path, &st), 0);
+    before = st.st_size;
+
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)before + 100; /* room for part of one record */
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    for (uint64_t i = 20; i < 30; i++) {
+        make_record(i, &r);
+        ASSERT_OK(audit_append(log, &r, &idx));
+    }
+    ASSERT_EQ(audit_sync(log), ERR_AUDIT);
+    ASSERT_EQ(stat(path, &st), 0);
+    ASSERT_EQ(st.st_size, before); /* nothing half-written */
+    ASSERT_EQ(audit_size(log), 20);
+    ASSERT_EQ(audit_next_index(log), 20); /* pending dropped */
+    audit_root(log, root2);
+    ASSERT_MEM_EQ(root1, root2, 32);
+    ASSERT_OK(audit_sync(log)); /* nothing pending */
+
+    /* A checkpoint that cannot be written fails and leaves no trace. */
+    snprintf(path, sizeof(path), "%s/checkpoints.log", dir);
+    lim.rlim_cur = 10;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    ASSERT_EQ(audit_checkpoint(log, 0), ERR_AUDIT);
+    ASSERT_EQ(stat(path, &st), 0);
+    ASSERT_EQ(st.st_size, 0);
+
+    /* Space returns: the same indexes are assigned again and succeed. */
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+    make_record(20, &r);
+    ASSERT_OK(audit_append(log, &r, &idx));
+    ASSERT_EQ(idx, 20);
+    ASSERT_OK(audit_sync(log));
+    ASSERT_OK(audit_checkpoint(log, 0));
+    audit_log_close(log);
+    expect_ok(dir, NULL, 21);
+    signal(SIGXFSZ, SIG_DFL);
+    rmrf(dir);
+}
+
+/* ----------------------------------------------------------- verifier */
+
+static void
+damaged(const char *good, const char *work, const char *seg, size_t at,
+    size_t cut, const uint8_t *ins, size_t inslen)
+{
+    uint8_t *s, *o;
+    size_t len;
+
+    copydir(good, work);
+    s = slurp(work, seg, &len);
+    o = malloc(len + inslen + 1);
+    ASSERT(o != NULL);
+    memcpy(o, s, at);
+    if (inslen > 0)
+        memcpy(o + at, ins, inslen);
+    memcpy(o + at + inslen, s + at + cut, len - at - cut);
+    spit(work, seg, o, len - cut + inslen);
+    free(o);
+    free(s);
+}
+
+static void
+test_verify_damage(void)
+{
+    char *dir = newdir(), work[300], key[NOTE_MAX_KEY];
+    size_t len, off[200], nf;
+    uint8_t *seg, *ck;
+
+    make_log(dir, 100, 25, 0);
+    ASSERT_OK(audit_read_verifier_key(dir, key, sizeof(key)));
+    expect_ok(dir, key, 100);
+    seg = slurp(dir, SEG0, &len);
+    nf = frames(seg, len, off, 199);
+    ASSERT_EQ(nf, 100);
+    snprintf(work, sizeof(work), "%s-w", dir);
+
+    /* Flipped bit in record 37's payload. */
+    {
+        uint8_t b = seg[off[37] + 30] ^ 0x10;
+
+        damaged(dir, work, SEG0, off[37] + 30, 1, &b, 1);
+        expect_fail(work, key, 37, UINT64_MAX, "CRC mismatch");
+    }
+    /* Flipped bit in record 37's length. */
+    {
+        uint8_t b = seg[off[37] + 1] ^ 0x40;
+
+        damaged(dir, work, SEG0, off[37] + 1, 1, &b, 1);
+        expect_fail(work, key, 37, UINT64_MAX, "record 37");
+    }
+    /* Dropped record 40. */
+    damaged(dir, work, SEG0, off[40], off[41] - off[40], NULL, 0);
+    expect_fail(work, key, 40, UINT64_MAX, "index field says 41");
+    /* Records 50 and 51 swapped. */
+    {
+        size_t a = off[51] - off[50], b = off[52] - off[51];
+        uint8_t sw[2048];
+
+        memcpy(sw, seg + off[51], b);
+        memcpy(sw + b, seg + off[50], a);
+        damaged(dir, work, SEG0, off[50], a + b, sw, a + b);
+        expect_fail(work, key, 50, UINT64_MAX, "index field says 51");
+    }
+    /* Duplicated record 60. */
+    damaged(dir, work, SEG0, off[61], 0, seg + off[60], off[61] - off[60]);
+    expect_fail(work, key, 61, UINT64_MAX, "index field says 60");
+    /* Truncated inside record 99, and at the boundary before it. */
+    damaged(dir, work, SEG0, off[99] + 20, len - off[99] - 20, NULL, 0);
+    expect_fail(work, key, 99, UINT64_MAX, "truncated record");
+    damaged(dir, work, SEG0, off[99], len - off[99], NULL, 0);
+    expect_fail(work, key, 99, 3,
+        "log truncated: checkpoint 3 covers 100 "
+        "records, only 99 present");
+    /* Record 80 edited with its CRC recomputed: the root catches it. */
+    {
+        uint8_t rec[2048];
+        size_t rl = off[81] - off[80], p;
+        uint32_t crc;
+
+        memcpy(rec, seg + off[80], rl);
+        /* The ref "evt-80" ends the record: change its last digit. */
+        p = rl - 1;
+        rec[p] = rec[p] == '0' ? '1' : '0';
+        crc = journal_crc32c(0, rec + 8, rl - 8);
+        rec[4] = (uint8_t)crc;
+        rec[5] = (uint8_t)(crc >> 8);
+        rec[6] = (uint8_t)(crc >> 16);
+        rec[7] = (uint8_t)(crc >> 24);
+        damaged(dir, work, SEG0, off[80], rl, rec, rl);
+        expect_fail(work, key, 75, 3, "75..99 was altered");
+    }
+    /* Forged checkpoint: the root line of the last note changed. */
+    ck = slurp(dir, "checkpoints.log", &len);
+    {
+        uint8_t *c2 = malloc(len);
+        size_t last = 0, o = 0, nl = 0;
+
+        ASSERT(c2 != NULL);
+        memcpy(c2, ck, len);
+        while (o + 4 <= len) {
+            last = o;
+            o += 4 + ((size_t)ck[o] | (size_t)ck[o + 1] << 8);
+        }
+        /* The third line of the note holds the root: change one char. */
+        for (o = last + 4; nl < 2; o++)
+            nl += c2[o] == '\n';
+        c2[o] = c2[o] == 'A' ? 'B' : 'A';
+        copydir(dir, work);
+        spit(work, "checkpoints.log", c2, len);
+        expect_fail(work, key, UINT64_MAX, 3, "signature");
+        free(c2);
+    }
+    free(ck);
+    /* A missing middle segment (several segments). */
+    {
+        char d2[300], name[64];
+
+        snprintf(d2, sizeof(d2), "%s-seg", dir);
+        make_log(d2, 300, 100, 4096);
+        expect_ok(d2, NULL, 300);
+        /* Segments roll at 4096 bytes at a sync (every 7 records). */
+        for (uint64_t i = 1; i < 300; i++) {
+            char path[512];
+
+            snprintf(name, sizeof(name), "records-%020" PRIu64 ".log", i);
+            snprintf(path, sizeof(path), "%s/%s", d2, name);
+            if (access(path, F_OK) == 0) {
+                ASSERT_EQ(unlink(path), 0);
+                expect_fail(d2, NULL, i, UINT64_MAX, "segment");
+                break;
+            }
+        }
+        rmrf(d2);
+    }
+    free(seg);
+    rmrf(work);
+    rmrf(dir);
+}
+
+/* ------------------------------------------------------------- proofs */
+
+static void
+test_proofs(void)
+{
+    char *dir = newdir(), key[NOTE_MAX_KEY];
+    struct audit_verify_result res;
+    struct audit_proof *p = malloc(sizeof(*p));
+    char origin[AUDIT_MAX_ORIGIN + 1];
+    uint8_t root[32], leaf[32];
+    const char *why;
+    uint64_t size;
+
+    ASSERT(p != NULL);
+    make_log(dir, 37, 10, 0); /* checkpoints at 10, 20, 30, 37 */
+    ASSERT_OK(audit_read_verifier_key(dir, key, sizeof(key)));
+    for (uint64_t i = 0; i < 37; i++) {
+        ASSERT_OK(audit_prove_inclusion(dir, key, i, 0, p, &res));
+        ASSERT_EQ(p->size, 37);
+        ASSERT(p->note[0] != '\0');
+        ASSERT_OK(audit_checkpoint_open(key, (const uint8_t *)p->note,
+            strlen(p->note), origin, &size, root, &why));
+        ASSERT_EQ(size, 37);
+        merkle_leaf_hash(p->raw, p->raw_len, leaf);
+        ASSERT_MEM_EQ(leaf, p->leaf_hash, 32);
+        ASSERT_OK(merkle_verify_inclusion(
+            i, size, leaf, (const uint8_t(*)[32])p->hashes, p->n, root));
+        if (p->n > 0) {
+            p->hashes[0][0] ^= 1;
+            ASSERT_NE(merkle_verify_inclusion(i, size, leaf,
+                          (const uint8_t(*)[32])p->hashes, p->n, root),
+                0);
+        }
+    }
+    ASSERT_OK(audit_prove_inclusion(dir, key, 3, 20, p, &res));
+    ASSERT_EQ(p->size, 20);
+    ASSERT(p->note[0] != '\0');
+    ASSERT_OK(audit_prove_inclusion(dir, key, 3, 21, p, &res));
+    ASSERT_EQ(p->note[0], '\0'); /* no checkpoint of size 21 */
+    ASSERT_EQ(audit_prove_inclusion(dir, key, 37, 0, p, &res), ERR_NOTFOUND);
+    ASSERT_EQ(audit_prove_inclusion(dir, key, 3, 38, p, &res), ERR_NOTFOUND);
+
+    ASSERT_OK(audit_prove_consistency(dir, key, 10, 37, p, &res));
+    {
+        uint8_t r1[32], r2[32];
+
+        ASSERT_OK(audit_checkpoint_open(key, (const uint8_t *)p->old_note,
+            strlen(p->old_note), origin, &size, r1, &why));
+        ASSERT_EQ(size, 10);
+        ASSERT_OK(audit_checkpoint_open(key, (const uint8_t *)p->note,
+            strlen(p->note), origin, &size, r2, &why));
+        ASSERT_EQ(size, 37);
+        ASSERT_OK(merkle_verify_consistency(
+            10, 37, r1, r2, (const uint8_t(*)[32])p->hashes, p->n));
+        ASSERT_NE(merkle_verify_consistency(
+                      10, 37, r2, r1, (const uint8_t(*)[32])p->hashes, p->n),
+            0);
+    }
+    ASSERT_EQ(audit_prove_consistency(dir, key, 0, 37, p, &res), ERR_NOTFOUND);
+    ASSERT_EQ(audit_prove_consistency(dir, key, 20, 38, p, &res), ERR_NOTFOUND);
+    free(p);
+    rmrf(dir);
+}
+
+/* ------------------------------------------------------------- replay */
+
+struct count_ctx {
+    uint64_t n;
+    uint64_t last;
+};
+
+static int
+count_cb(void *arg, const struct audit_entry *e)
+{
+    struct count_ctx *c = arg;
+    uint8_t leaf[32];
+
+    merkle_leaf_hash(e->raw, e->raw_len, leaf);
+    ASSERT_MEM_EQ(leaf, e->leaf_hash, 32);
+    c->n++;
+    c->last = e->rec->index;
+    return 0;
+}
+
+static void
+test_replay(void)
+{
+    char *dir = newdir();
+    struct audit_verify_result res;
+    struct audit_filter f;
+    struct count_ctx c = { 0, 0 };
+
+    make_log(dir, 60, 60, 0);
+    ASSERT_OK(audit_replay(dir, NULL, NULL, count_cb, &c, &res));
+    ASSERT_EQ(c.n, 60);
+    ASSERT_EQ(c.last, 59);
+
+    memset(&f, 0, sizeof(f));
+    f.from_ms = 1764115200000ULL + 10;
+    f.to_ms = 1764115200000ULL + 20;
+    c.n = 0;
+    ASSERT_OK(audit_replay(dir, NULL, &f, count_cb, &c, &res));
+    ASSERT_EQ(c.n, 10);
+    ASSERT_EQ(c.last, 19);
+
+    memset(&f, 0, sizeof(f));
+    f.actor = "shop-1";
+    c.n = 0;
+    ASSERT_OK(audit_replay(dir, NULL, &f, count_cb, &c, &res));
+    ASSERT_EQ(c.n, 20);
+
+    memset(&f, 0, sizeof(f));
+    f.has_subject = true;
+    memset(f.subject, 7, sizeof(f.subject)); /* records 6 (k 1), 7 (k 0) */
+    c.n = 0;
+    ASSERT_OK(audit_replay(dir, NULL, &f, count_cb, &c, &res));
+    ASSERT_EQ(c.n, 2);
+
+    memset(&f, 0, sizeof(f));
+    f.purpose = "audit";
+    c.n = 0;
+    ASSERT_OK(audit_replay(dir, NULL, &f, count_cb, &c, &res));
+    ASSERT_EQ(c.n, 0);
+    rmrf(dir);
+}
+
+int
+main(void)
+{
+    log_init("test_audit", true);
+    ASSERT(sodium_init() >= 0);
+    ASSERT(mkdtemp(tmproot) != NULL);
+    RUN(test_roundtrip);
+    RUN(test_encode_rejects);
+    RUN(test_decode_rejects);
+    RUN(test_writer_reopen);
+    RUN(test_checkpoints);
+    RUN(test_torn_tail);
+    RUN(test_repair_limits);
+    RUN(test_sync_failure);
+    RUN(test_verify_damage);
+    RUN(test_proofs);
+    RUN(test_replay);
+    rmrf(tmproot);
+    return 0;
+}
