@@ -38,9 +38,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/audit.h"
 #include "common/cfg.h"
 #include "common/journal.h"
 #include "common/proto.h"
+#include "common/pseudo.h"
 #include "common/store.h"
 #include "common/zsock.h"
 #include "scorer/history.h"
@@ -107,6 +109,43 @@ struct scorer {
     struct buf out;               /* reply frame being encoded */
     struct buf rec;               /* journal record being encoded */
     struct scorer_stats stats;
+    /* The audit log (issue 4): every access to personal data. */
+    struct audit_log *audit;      /* DATA_DIR/audit; owned */
+    struct pseudo_key *pkey;      /* DATA_DIR/pseudonym.key; owned: the
+                                     subject pseudonym of an account id */
+    unsigned dbi_subject;         /* history db "audit_subject": key =
+                                     subject (16) || record index (8, BE),
+                                     empty value; rebuilt from the log */
+    uint64_t indexed;             /* audit records indexed so far */
+    uint64_t ckpt_ms;             /* monotonic time of the last checkpoint */
+    void *query_sock;             /* ROUTER at query_endpoint */
 };
+
+/* ------------------------------------------- shared inside scorer/ only */
+
+/*
+ * Append `r` to the audit log, make it durable (its own fdatasync), and
+ * index its subjects. For accesses answered one at a time (queries);
+ * events share the group commit instead. Main thread.
+ * Returns 0, or ERR_AUDIT: the caller must then refuse the access.
+ */
+int scorer_audit_now(struct scorer *s, struct audit_record *r)
+    WARN_UNUSED NONNULL(1, 2);
+
+/*
+ * The audit subject of account `account`: its keyed pseudonym (domain
+ * "account", the raw account id), as `vigilctl audit subject report
+ * --account` computes it.
+ */
+void scorer_account_subject(const struct scorer *s, const char *account,
+    uint8_t out[AUDIT_SUBJECT_BYTES]) NONNULL(1, 2, 3);
+
+/*
+ * query.c: answer one message from the query socket ([identity, empty
+ * delimiter (REQ clients) or nothing, body]) and send the reply. Every
+ * answer that carries personal data is audited first (scorer_audit_now);
+ * if that fails the answer is refused with code "audit". Main thread.
+ */
+void query_handle(struct scorer *s, struct zsock_msg *m) NONNULL(1, 2);
 
 #endif
