@@ -86,6 +86,12 @@ static const struct cfg_entry cfg_table[] = {
         "how long the collector waits for the scorer's reply, in ms"),
     CFG_BOOL(insecure_dev, 0,
         "allow plain-text endpoints off the loopback interface"),
+    CFG_STR(audit_origin, "vigil.localhost/audit",
+        "origin line of the audit log's checkpoints and its key name"),
+    CFG_INT(checkpoint_records, 10000, 1, 100000000,
+        "audit records after which the scorer signs a checkpoint"),
+    CFG_INT(checkpoint_interval_ms, 1000, 10, 3600000,
+        "longest wait before new audit records get a checkpoint, in ms"),
 };
 
 static char **

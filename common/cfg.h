@@ -51,6 +51,10 @@ struct vigil_config {
     int lmdb_map_mb;        /* 16..1048576 (65536): LMDB map size */
     int request_timeout_ms; /* 100..600000 (10000): collector waits */
     bool insecure_dev;      /* false: allow plain non-loopback sockets */
+    char *audit_origin;     /* "vigil.localhost/audit": checkpoint origin
+                               and the audit signing key's name */
+    int checkpoint_records; /* 1..10^8 (10000): records per checkpoint */
+    int checkpoint_interval_ms; /* 10..3600000 (1000): checkpoint delay */
 };
 
 /*

@@ -29,6 +29,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/note.h"
 #include "common/xmalloc.h"
 #include "scorer/scorer.h"
 
@@ -67,6 +68,220 @@ usage(FILE *fp, int status)
         "  -v            more verbose logging (repeatable)\n"
         "See vigil-scorer(8) and scorer.conf(5).\n");
     exit(status);
+}
+
+/* ----------------------------------------------------------- the audit */
+
+#define SCORER_ACTOR "vigil-scorer"
+#define SCORER_INDEXED_KEY "indexed" /* in dbi_subject: records indexed */
+
+static uint64_t
+wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+copy_str(char *dst, size_t dstsize, const char *src)
+{
+    size_t n = strnlen(src, dstsize - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+void
+scorer_account_subject(const struct scorer *s, const char *account,
+    uint8_t out[AUDIT_SUBJECT_BYTES])
+{
+    struct pseudo p;
+
+    pseudo_compute(s->pkey, "account", account, strlen(account), &p);
+    memcpy(out, p.b, AUDIT_SUBJECT_BYTES);
+}
+
+/* Index the subjects of record `index` (through the overlay). */
+static int
+scorer_index_record(struct scorer *s, const struct audit_record *r,
+    uint64_t index)
+{
+    uint8_t key[AUDIT_SUBJECT_BYTES + 8];
+    unsigned i, b;
+    int rc;
+
+    for (b = 0; b < 8; b++)
+        key[AUDIT_SUBJECT_BYTES + b] = (uint8_t)(index >> (56 - 8 * b));
+    for (i = 0; i < r->nsubj; i++) {
+        memcpy(key, r->subj[i], AUDIT_SUBJECT_BYTES);
+        rc = store_put(s->otxn, s->dbi_subject, key, sizeof(key), NULL, 0);
+        if (rc != 0)
+            return rc;
+    }
+    s->indexed = index + 1;
+    return 0;
+}
+
+int
+scorer_audit_now(struct scorer *s, struct audit_record *r)
+{
+    uint64_t index;
+    int rc;
+
+    r->ts_ms = wall_ms();
+    rc = audit_append(s->audit, r, &index);
+    if (rc == 0)
+        rc = audit_sync(s->audit);
+    if (rc != 0) {
+        log_warnx("audit record for '%s' not written: %s", r->op,
+            err_str(rc));
+        return ERR_AUDIT;
+    }
+    if (scorer_index_record(s, r, index) != 0)
+        s->needs_recovery = true; /* the index is rebuilt from the log */
+    else if (s->gen_events++ == 0)
+        s->gen_opened_ms = now_ms(); /* the index entries need a flush */
+    return 0;
+}
+
+/* Add subject `p` to `r` unless it is full or already there. */
+static void
+scorer_add_subject(struct audit_record *r, const uint8_t *p)
+{
+    unsigned i;
+
+    if (r->nsubj >= AUDIT_MAX_SUBJECTS)
+        return;
+    for (i = 0; i < r->nsubj; i++)
+        if (memcmp(r->subj[i], p, AUDIT_SUBJECT_BYTES) == 0)
+            return;
+    memcpy(r->subj[r->nsubj++], p, AUDIT_SUBJECT_BYTES);
+}
+
+/*
+ * The audit record of storing event `ev` for `actor`: the data categories
+ * it carries and the pseudonyms of every data subject it names.
+ */
+static void
+scorer_event_record(const struct scorer *s, const char *actor,
+    const struct event *ev, struct audit_record *r)
+{
+    static const struct {
+        uint32_t has;
+        uint32_t cat;
+        size_t off; /* of the struct pseudo in struct event, or 0 */
+    } map[] = {
+        { EV_DEVICE, AUDIT_CAT_DEVICE, offsetof(struct event, device) },
+        { EV_IP, AUDIT_CAT_IP, offsetof(struct event, ip) },
+        { EV_EMAIL, AUDIT_CAT_CONTACT, offsetof(struct event, email) },
+        { EV_PHONE, AUDIT_CAT_CONTACT, offsetof(struct event, phone) },
+        { EV_NAME, AUDIT_CAT_CONTACT, offsetof(struct event, name) },
+        { EV_CARD, AUDIT_CAT_PAYMENT, offsetof(struct event, card) },
+        { EV_CARD_BIN, AUDIT_CAT_PAYMENT, 0 },
+        { EV_BILLING, AUDIT_CAT_ADDRESS, offsetof(struct event, billing) },
+        { EV_SHIPPING, AUDIT_CAT_ADDRESS, offsetof(struct event, shipping) },
+        { EV_VALUE, AUDIT_CAT_CONTACT, offsetof(struct event, value) },
+        { EV_ORDER, AUDIT_CAT_ORDER, 0 },
+    };
+    uint8_t subj[AUDIT_SUBJECT_BYTES];
+    size_t i;
+
+    memset(r, 0, sizeof(*r));
+    r->ts_ms = wall_ms();
+    copy_str(r->actor, sizeof(r->actor), actor);
+    r->role = AUDIT_ROLE_STOREFRONT;
+    copy_str(r->op, sizeof(r->op), "event.store");
+    copy_str(r->purpose, sizeof(r->purpose), "fraud-prevention");
+    r->outcome = AUDIT_OUTCOME_ALLOWED;
+    copy_str(r->ref, sizeof(r->ref), ev->id);
+    if (ev->has & EV_ACCOUNT) {
+        r->cats |= AUDIT_CAT_ACCOUNT;
+        scorer_account_subject(s, ev->account, subj);
+        scorer_add_subject(r, subj);
+    }
+    for (i = 0; i < ARRAY_LEN(map); i++) {
+        if (!(ev->has & map[i].has))
+            continue;
+        r->cats |= map[i].cat;
+        if (map[i].off != 0)
+            scorer_add_subject(r, (const uint8_t *)ev + map[i].off);
+    }
+    if (ev->type == EVENT_ORDER_PLACED)
+        r->cats |= AUDIT_CAT_ORDER | AUDIT_CAT_SCORE;
+    if (ev->type == EVENT_PAYMENT_RESULT)
+        r->cats |= AUDIT_CAT_PAYMENT | AUDIT_CAT_ORDER;
+}
+
+/*
+ * Sign a checkpoint when enough records or time have gone by since the
+ * last one (or always, with `force`). A failure is logged: the records
+ * stay durable and the next checkpoint covers them.
+ */
+static void
+scorer_checkpoint(struct scorer *s, bool force)
+{
+    uint64_t size = audit_size(s->audit), now = now_ms();
+    uint64_t last = audit_checkpoint_size(s->audit);
+    int rc;
+
+    if (size == last)
+        return;
+    if (!force && size - last < (uint64_t)s->cfg.checkpoint_records &&
+        now < s->ckpt_ms + (uint64_t)s->cfg.checkpoint_interval_ms)
+        return;
+    rc = audit_checkpoint(s->audit, wall_ms());
+    if (rc != 0)
+        log_warnx("cannot write an audit checkpoint: %s", err_str(rc));
+    s->ckpt_ms = now;
+}
+
+/* Index the records past `indexed` again (audit_replay callback). */
+static int
+scorer_reindex_cb(void *arg, const struct audit_entry *e)
+{
+    struct scorer *s = arg;
+
+    if (e->rec->index < s->indexed)
+        return 0;
+    return scorer_index_record(s, e->rec, e->rec->index);
+}
+
+/*
+ * Bring the subject index up to the audit log: after a crash the log may
+ * hold records whose index entries were in an overlay generation that
+ * never reached LMDB. One verified pass over the log.
+ */
+static int
+scorer_reindex(struct scorer *s)
+{
+    struct audit_verify_result res;
+    const void *v;
+    size_t vlen;
+    char dir[4096];
+    int rc;
+
+    s->indexed = 0;
+    rc = store_get_view(s->otxn, s->dbi_subject, SCORER_INDEXED_KEY,
+        strlen(SCORER_INDEXED_KEY), &v, &vlen);
+    if (rc == 0 && vlen == sizeof(s->indexed))
+        memcpy(&s->indexed, v, sizeof(s->indexed));
+    else if (rc != 0 && rc != ERR_NOTFOUND)
+        return rc;
+    if (s->indexed >= audit_size(s->audit))
+        return 0;
+    log_info("indexing audit records %" PRIu64 "..%" PRIu64 " by subject",
+        s->indexed, audit_size(s->audit) - 1);
+    rc = cfg_path(&s->cfg, "audit", dir, sizeof(dir));
+    if (rc != 0)
+        return rc;
+    rc = audit_replay(dir, audit_verifier_key(s->audit), NULL,
+        scorer_reindex_cb, s, &res);
+    if (rc != 0)
+        log_warnx("cannot index the audit log: %s (%s)", err_str(rc),
+            res.reason);
+    return rc;
 }
 
 /* ------------------------------------------------------ applying events */
@@ -139,14 +354,27 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
         return rc;
 
     if (journal) {
-        rc = scorer_record_encode(s, actor, raw, rawlen);
+        struct audit_record ar;
+        uint64_t index;
+        struct scorer_jent *je = &s->jpend[s->njpend++];
+
+        /* Write-ahead audit: the record goes first; the journal append
+         * waits until the group's records are durable. */
+        scorer_event_record(s, actor, ev, &ar);
+        rc = audit_append(s->audit, &ar, &index);
+        if (rc != 0) {
+            s->njpend--;
+            return rc == ERR_INVAL ? rc : ERR_AUDIT;
+        }
+        rc = scorer_index_record(s, &ar, index);
         if (rc != 0)
             return rc;
-        rc = journal_append(s->journal, s->rec.data, s->rec.len, &seq);
-        if (rc != 0)
-            return rc;
+        je->actor = actor;
+        je->raw = raw;
+        je->rawlen = rawlen;
+    } else {
+        s->applied_seq = seq;
     }
-    s->applied_seq = seq;
     if (s->gen_events++ == 0)
         s->gen_opened_ms = now_ms();
     s->stats.events++;
@@ -290,6 +518,9 @@ scorer_flush_start(struct scorer *s)
         return;
     rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)
+        rc = store_put(s->otxn, s->dbi_subject, SCORER_INDEXED_KEY,
+            strlen(SCORER_INDEXED_KEY), &s->indexed, sizeof(s->indexed));
+    if (rc == 0)
         rc = store_overlay_freeze(s->ov);
     if (rc != 0) {
         log_warnx("cannot freeze history for commit: %s", err_str(rc));
@@ -336,6 +567,7 @@ scorer_recover(struct scorer *s)
         return rc;
     s->gen_events = 0;
     s->gen_opened_ms = 0;
+    s->njpend = 0;
     s->needs_recovery = false;
     rc = history_applied_seq(s->hist, s->otxn, &seq);
     if (rc != 0)
@@ -351,6 +583,13 @@ scorer_recover(struct scorer *s)
     rc = journal_replay(s->journal, seq + 1, scorer_replay_record, s);
     if (rc != 0)
         goto fail;
+    rc = scorer_reindex(s);
+    if (rc != 0)
+        goto fail;
+    /* scorer_flush_start() skips an empty generation; `indexed` must
+     * still reach LMDB when only the index moved. */
+    if (s->gen_events == 0)
+        s->gen_events = 1;
     rc = scorer_flush_sync(s);
     if (rc != 0)
         goto fail;
@@ -421,7 +660,10 @@ scorer_take_msg(struct scorer *s, struct scorer_msg *m, uint32_t *nreplies,
         if (rc != 0) {
             /* The rest of this message and group is refused by the
              * caller; the events before it are failed with the group. */
-            proto_reply_error(r, ev.id, rc, "not stored: history error");
+            proto_reply_error(r, ev.id, rc, rc == ERR_AUDIT
+                    ? "not stored: the audit record could not be written; "
+                      "resend later"
+                    : "not stored: history error");
             refuse = rc;
         }
     }
@@ -475,11 +717,53 @@ scorer_fail_group(struct scorer *s, uint32_t nmsgs, int code)
             char id[PROTO_ID_MAX + 1];
 
             memcpy(id, r->id, sizeof(id));
+            if (r->code != 0)
+                continue; /* already an error of its own */
             proto_reply_error(r, id, code,
-                "not acknowledged: could not be made durable, resend later");
+                code == ERR_AUDIT
+                    ? "not stored: the audit record could not be written; "
+                      "resend later"
+                    : "not acknowledged: could not be made durable, "
+                      "resend later");
             s->stats.rejected++;
         }
     }
+}
+
+/*
+ * Make the group durable: its audit records (one fdatasync), then, and
+ * only then, its events in the journal (one fdatasync). Returns 0,
+ * ERR_AUDIT (nothing of the group reached the journal), ERR_FULL or
+ * ERR_IO (the journal dropped the group's records).
+ */
+static int
+scorer_group_commit(struct scorer *s)
+{
+    uint32_t i;
+    uint64_t seq = s->applied_seq;
+    int rc;
+
+    rc = audit_sync(s->audit);
+    if (rc != 0) {
+        s->njpend = 0;
+        return ERR_AUDIT;
+    }
+    for (i = 0; i < s->njpend; i++) {
+        const struct scorer_jent *je = &s->jpend[i];
+
+        rc = scorer_record_encode(s, je->actor, je->raw, je->rawlen);
+        if (rc == 0)
+            rc = journal_append(s->journal, s->rec.data, s->rec.len, &seq);
+        if (rc != 0)
+            break;
+    }
+    s->njpend = 0;
+    if (rc == 0)
+        rc = journal_sync(s->journal);
+    if (rc != 0)
+        return rc == ERR_FULL ? ERR_FULL : ERR_IO;
+    s->applied_seq = seq;
+    return 0;
 }
 
 /* Drain, apply, sync and answer one group of collector messages. */
@@ -510,21 +794,22 @@ scorer_group(struct scorer *s)
     if (nmsgs == 0)
         return;
 
-    /* Events applied before any failure are valid: make them durable
-     * (one fdatasync for the whole group). If that fails, nothing of the
-     * group is acknowledged. */
-    src = journal_sync(s->journal);
+    /* Events applied before any failure are valid: make their audit
+     * records durable, then the events themselves (one fdatasync each for
+     * the whole group). If either fails, nothing of the group is
+     * acknowledged. */
+    src = scorer_group_commit(s);
     s->stats.groups++;
     if (src != 0) {
         log_warnx("group of %u events not durable: %s", nreplies,
             err_str(src));
-        scorer_fail_group(s, nmsgs, src == ERR_FULL ? ERR_FULL : ERR_IO);
+        scorer_fail_group(s, nmsgs, src);
         s->needs_recovery = true;
     }
     if (rc != 0)
         s->needs_recovery = true;
-    /* Rebuild the write transaction from the durable journal: it may
-     * hold events that are not durable, or be unusable after an error. */
+    /* Rebuild the overlay from the durable journal: it may hold events
+     * that are not durable, or be unusable after an error. */
     if (s->needs_recovery && scorer_recover(s) != 0)
         log_warnx("recovery failed; will retry with the next group");
     for (i = 0; i < nmsgs; i++) {
@@ -603,6 +888,54 @@ scorer_load_config(struct scorer *s, int argc, char **argv, bool *check)
     s->params.block_threshold = (unsigned)s->cfg.block_threshold;
 }
 
+/* Open (creating) the audit subject index database in the history env. */
+static int
+scorer_open_subject_index(struct scorer *s)
+{
+    struct store_txn *txn;
+    int rc;
+
+    rc = store_txn_begin(s->store, true, &txn);
+    if (rc != 0)
+        return rc;
+    rc = store_dbi(s->store, txn, "audit_subject", true, &s->dbi_subject);
+    if (rc != 0) {
+        store_txn_abort(txn);
+        return rc;
+    }
+    return store_txn_commit(txn);
+}
+
+/*
+ * If opening the audit log cut a torn tail, say so in the log itself
+ * (a "log.repair" record), then sign a checkpoint.
+ */
+static void
+scorer_record_repair(struct scorer *s)
+{
+    const struct audit_repair *rep = audit_log_repair(s->audit);
+    struct audit_record r;
+    int rc;
+
+    if (rep->bytes_cut == 0 && rep->note_bytes_cut == 0)
+        return;
+    memset(&r, 0, sizeof(r));
+    copy_str(r.actor, sizeof(r.actor), SCORER_ACTOR);
+    r.role = AUDIT_ROLE_SYSTEM;
+    copy_str(r.op, sizeof(r.op), "log.repair");
+    copy_str(r.purpose, sizeof(r.purpose), "audit");
+    r.outcome = AUDIT_OUTCOME_ALLOWED;
+    snprintf(r.ref, sizeof(r.ref),
+        "cut %" PRIu64 " bytes of '%s' after record %" PRIu64
+        ", %" PRIu64 " bytes of checkpoints.log",
+        rep->bytes_cut, rep->segment, rep->at_index, rep->note_bytes_cut);
+    log_warnx("audit log repaired: %s", r.ref);
+    rc = scorer_audit_now(s, &r);
+    if (rc != 0)
+        fatalx("cannot record the audit log repair: %s", err_str(rc));
+    scorer_checkpoint(s, true);
+}
+
 static void
 scorer_open_storage(struct scorer *s)
 {
@@ -622,6 +955,9 @@ scorer_open_storage(struct scorer *s)
     rc = history_open(s->store, &s->hist);
     if (rc != 0)
         fatalx("cannot open history databases: %s", err_str(rc));
+    rc = scorer_open_subject_index(s);
+    if (rc != 0)
+        fatalx("cannot open the audit subject index: %s", err_str(rc));
     rc = store_overlay_open(s->store, &s->ov);
     if (rc != 0)
         fatalx("cannot open the history overlay: %s", err_str(rc));
@@ -640,6 +976,16 @@ scorer_open_storage(struct scorer *s)
             &s->journal);
     if (rc != 0)
         fatalx("cannot open journal '%s': %s", path, err_str(rc));
+    rc = cfg_path(&s->cfg, PSEUDO_KEY_FILE, path, sizeof(path));
+    if (rc == 0)
+        rc = pseudo_key_open(path, true, &s->pkey);
+    if (rc != 0)
+        fatalx("cannot open the pseudonym key '%s': %s", path, err_str(rc));
+    rc = cfg_path(&s->cfg, "audit", path, sizeof(path));
+    if (rc == 0)
+        rc = audit_log_open(path, s->cfg.audit_origin, &s->audit);
+    if (rc != 0)
+        fatalx("cannot open the audit log '%s': %s", path, err_str(rc));
 }
 
 static void
@@ -650,6 +996,8 @@ scorer_bring_up_to_date(struct scorer *s)
     if (rc != 0)
         fatalx("cannot bring history up to date from the journal: %s",
             err_str(rc));
+    scorer_record_repair(s);
+    scorer_checkpoint(s, true);
     log_info("history at journal seq %" PRIu64 " (%" PRIu64
              " records replayed)",
         s->applied_seq, s->stats.replayed);
@@ -679,6 +1027,17 @@ scorer_open_sockets(struct scorer *s)
     if (rc != 0)
         fatalx("cannot bind '%s': %s", ep, err_str(rc));
     log_info("listening for collectors on '%s'", ep);
+
+    rc = zsock_open(s->zctx, ZMQ_ROUTER, &s->query_sock);
+    if (rc == 0)
+        rc = zsock_setopt_i64(s->query_sock, ZMQ_MAXMSGSIZE,
+            PROTO_MAX_MSG_BYTES * 2);
+    if (rc == 0)
+        rc = zsock_bind(s->query_sock, s->cfg.query_endpoint);
+    if (rc != 0)
+        fatalx("cannot bind the query endpoint '%s': %s",
+            s->cfg.query_endpoint, err_str(rc));
+    log_info("answering queries on '%s'", s->cfg.query_endpoint);
 }
 
 static void
@@ -687,6 +1046,7 @@ scorer_alloc(struct scorer *s)
     s->replies_cap = (uint32_t)s->cfg.batch_max + PROTO_MAX_BATCH;
     s->replies = xcalloc(s->replies_cap, sizeof(*s->replies));
     s->msgs = xcalloc(SCORER_GROUP_MSGS, sizeof(*s->msgs));
+    s->jpend = xcalloc(s->replies_cap, sizeof(*s->jpend));
     buf_init(&s->out, PROTO_MAX_IPC_BYTES);
     buf_init(&s->rec, JOURNAL_MAX_PAYLOAD);
 }
@@ -709,15 +1069,34 @@ scorer_log_stats(const struct scorer *s, bool final)
         log_debug(SCORER_STATS_FMT, SCORER_STATS_ARGS(s));
 }
 
+/* Answer the queries waiting on the query socket (a bounded batch). */
+static void
+scorer_queries(struct scorer *s)
+{
+    struct zsock_msg m;
+    int i;
+
+    if (s->needs_recovery && scorer_recover(s) != 0)
+        log_warnx("recovery failed; queries are answered from what is "
+                  "committed");
+    for (i = 0; i < 64; i++) {
+        if (zsock_recv_msg(s->query_sock, &m, ZMQ_DONTWAIT) != 0)
+            break;
+        query_handle(s, &m);
+        zsock_msg_close(&m);
+    }
+}
+
 static void
 scorer_loop(struct scorer *s)
 {
     uint64_t next_stats = now_ms() + SCORER_STATS_INTERVAL_MS;
 
     while (!scorer_quit) {
-        zmq_pollitem_t items[2] = {
+        zmq_pollitem_t items[3] = {
             { s->events_sock, 0, ZMQ_POLLIN, 0 },
             { NULL, s->flush_efd, ZMQ_POLLIN, 0 },
+            { s->query_sock, 0, ZMQ_POLLIN, 0 },
         };
         uint64_t now = now_ms();
         long timeout = 1000;
@@ -729,13 +1108,25 @@ scorer_loop(struct scorer *s)
 
             timeout = due > now ? (long)(due - now) : 0;
         }
-        rc = zsock_poll(items, 2, timeout, &nready);
+        if (audit_size(s->audit) > audit_checkpoint_size(s->audit)) {
+            uint64_t due = s->ckpt_ms +
+                (uint64_t)s->cfg.checkpoint_interval_ms;
+
+            if (due <= now)
+                timeout = 0;
+            else if ((long)(due - now) < timeout)
+                timeout = (long)(due - now);
+        }
+        rc = zsock_poll(items, 3, timeout, &nready);
         if (rc == ERR_SHUTDOWN)
             break;
         if (items[1].revents & ZMQ_POLLIN)
             scorer_flush_poll(s);
         if (items[0].revents & ZMQ_POLLIN)
             scorer_group(s);
+        if (items[2].revents & ZMQ_POLLIN)
+            scorer_queries(s);
+        scorer_checkpoint(s, false);
 
         /* Back-pressure: a generation may not outgrow memory while the
          * previous one is still being written. */
@@ -762,6 +1153,7 @@ scorer_shutdown(struct scorer *s)
         log_warnx("final commit failed (the journal still holds every "
                   "acknowledged event): %s",
             err_str(rc));
+    scorer_checkpoint(s, true);
     scorer_log_stats(s, true);
     pthread_mutex_lock(&s->mu);
     s->flusher_quit = true;
@@ -769,7 +1161,10 @@ scorer_shutdown(struct scorer *s)
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->flusher, NULL);
     zsock_close(s->events_sock);
+    zsock_close(s->query_sock);
     zsock_ctx_term(s->zctx);
+    audit_log_close(s->audit);
+    pseudo_key_close(s->pkey);
     journal_close(s->journal);
     store_overlay_close(s->ov);
     history_close(s->hist);
@@ -780,6 +1175,7 @@ scorer_shutdown(struct scorer *s)
     buf_release(&s->out);
     buf_release(&s->rec);
     free(s->msgs);
+    free(s->jpend);
     free(s->replies);
     cfg_release(&s->cfg);
 }

@@ -1,13 +1,14 @@
 /*
  * scorer.h - the scorer process: its state, field by field
  *
- * vigil-scorer is the only writer of LMDB history and of the journal. It
- * receives pseudonymized events from collectors over ipc://, and for each
- * group of events drained from the socket it: drops repeats by (actor,
- * event id) with the first reply, appends the new events to the journal,
- * scores orders against history as it stood before each event, applies
- * the events to history inside one long-lived LMDB write transaction,
- * makes the journal durable with ONE fdatasync, and only then replies.
+ * vigil-scorer is the only writer of LMDB history, of the journal and of
+ * the audit log. It receives pseudonymized events from collectors over
+ * ipc://, and for each group of events drained from the socket it: drops
+ * repeats by (actor, event id) with the first reply, scores orders
+ * against history as it stood before each event, applies the events to
+ * history, appends one audit record per new event, makes the audit
+ * records durable (one fdatasync), then appends the events to the
+ * journal and makes it durable (one fdatasync), and only then replies.
  * History writes land in an in-memory overlay (store.h); every
  * commit_interval_ms the overlay's generation is frozen and a flusher
  * thread commits it to LMDB (synced) together with the journal sequence
@@ -16,7 +17,12 @@
  * which gives the same history and the same replies.
  *
  * Invariants:
- *  - an event is acknowledged only after its journal record is durable.
+ *  - an event is acknowledged only after its journal record is durable,
+ *    and it reaches the journal only after its audit record is durable:
+ *    if the audit log cannot be written, nothing of the group is stored
+ *    and every event of it is refused with code "audit" (fail closed).
+ *  - the subject index (dbi_subject) is derived from the audit log; the
+ *    records past `indexed` are indexed again on start.
  *  - LMDB never holds an event whose journal record is not durable: a
  *    generation is frozen only after the journal sync of its last group,
  *    and a failed journal sync discards the overlay and rebuilds it from
@@ -66,6 +72,17 @@ struct scorer_msg {
     bool valid;             /* envelope decoded; reply to it */
 };
 
+/*
+ * A new event of the group waiting for its journal append, which happens
+ * only once the group's audit records are durable (write-ahead audit).
+ * Borrowed pointers into the group's messages.
+ */
+struct scorer_jent {
+    const char *actor;
+    const uint8_t *raw;     /* the internal event bytes */
+    size_t rawlen;
+};
+
 /* Counters, logged every 10 s at debug level and at shutdown. */
 struct scorer_stats {
     uint64_t events;        /* events applied (new) */
@@ -106,6 +123,8 @@ struct scorer {
     struct scorer_msg *msgs;      /* SCORER_GROUP_MSGS slots; owned */
     struct reply *replies;        /* reply slots of one group; owned */
     uint32_t replies_cap;         /* batch_max + PROTO_MAX_BATCH */
+    struct scorer_jent *jpend;    /* replies_cap slots; owned */
+    uint32_t njpend;              /* new events of the group so far */
     struct buf out;               /* reply frame being encoded */
     struct buf rec;               /* journal record being encoded */
     struct scorer_stats stats;
