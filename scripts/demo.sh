@@ -7,7 +7,8 @@
 # query endpoint tcp://127.0.0.1:7011), waits until they answer, sends a
 # storefront's events (examples/storefront.py), runs vigil-load for 10 s
 # with 5% fraud-looking traffic (printing a few order decisions with their
-# reasons and a summary), then stops both with SIGTERM.
+# reasons and a summary), then stops both with SIGTERM and verifies the
+# audit log they wrote (vigilctl audit verify) and shows its last records.
 #
 # Daemon logs: var/scorer.log, var/collector.log.
 # Exit status: 0 all went well, 1 a step failed (its output says which).
@@ -110,14 +111,19 @@ echo "== vigil-load: 4 connections, batches of 50, 5000 events/s, 10 s," \
 "$BIN/vigil-load" --endpoint "$ENDPOINT" --connections 4 --batch 50 \
     --rate 5000 --duration 10 --fraud-share 0.05 --show 8 --strict
 
-# The audit log check (vigilctl audit verify over var/) goes here once
-# the audit log lands.
-
 echo
-echo "== stopping the service"
+echo "== stopping the service (the scorer signs a final audit checkpoint)"
 status=0
 stop_daemons || status=1
 if [ "$status" -eq 0 ]; then
     echo "demo: both daemons stopped cleanly; logs in $DATA/*.log"
 fi
+
+echo
+echo "== the audit log: every access to personal data, verified offline"
+echo "verifier key (hand this out): $("$BIN/vigilctl" audit pubkey "$DATA/audit")"
+"$BIN/vigilctl" audit verify "$DATA/audit" \
+    --key "$("$BIN/vigilctl" audit pubkey "$DATA/audit")" || status=1
+echo "last records:"
+"$BIN/vigilctl" audit replay "$DATA/audit" | tail -n 3 | cut -c 1-160
 exit "$status"
