@@ -2326,3 +2326,683 @@ fail:
     *n = 0;
     return ERR_MALFORMED;
 }
+
+/* ================================================================ query */
+
+/*
+ * The query protocol of proto.h sections 4 and 5: requests from the
+ * fraud team's tools to the scorer's query endpoint and their replies.
+ * Decoded with the same raw scanner (mp_*) as the IPC frames.
+ */
+
+static const char *const qop_names[PROTO_QOP_COUNT] = {
+    [PROTO_QOP_NONE] = "",
+    [PROTO_QOP_SCORE_GET] = "score.get",
+    [PROTO_QOP_ACCOUNT_GET] = "account.get",
+};
+
+const char *
+proto_qop_name(enum proto_qop op)
+{
+    if ((unsigned)op >= PROTO_QOP_COUNT)
+        return "";
+    return qop_names[op];
+}
+
+enum proto_qop
+proto_qop_parse(const char *name)
+{
+    int k;
+
+    for (k = PROTO_QOP_NONE + 1; k < PROTO_QOP_COUNT; k++)
+        if (strcmp(name, qop_names[k]) == 0)
+            return (enum proto_qop)k;
+    return PROTO_QOP_NONE;
+}
+
+static const char *const query_keys[] = { "v", "op", "id", "purpose",
+    "storefront", "order", "account" };
+enum { Q_V, Q_OP, Q_ID, Q_PURPOSE, Q_STOREFRONT, Q_ORDER, Q_ACCOUNT, Q_COUNT };
+
+/* True when s[0..n) is 1..max bytes of [a-z0-9._-]. */
+static bool
+token_ok(const uint8_t *s, size_t n, size_t max)
+{
+    size_t i;
+
+    if (n < 1 || n > max)
+        return false;
+    for (i = 0; i < n; i++) {
+        uint8_t c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Copy a str token of 1..dstsize-1 bytes of text into dst. */
+static int
+query_str(const struct mp_tok *t, char *dst, size_t dstsize, bool token)
+{
+    if (t->kind != MP_STR || t->u < 1 || t->u > dstsize - 1)
+        return ERR_INVAL;
+    if (token ? !token_ok(t->ptr, (size_t)t->u, dstsize - 1) :
+                !text_ok(t->ptr, (size_t)t->u))
+        return ERR_INVAL;
+    memcpy(dst, t->ptr, (size_t)t->u);
+    dst[t->u] = '\0';
+    return 0;
+}
+
+/*
+ * Best effort after an error: find a well-formed "id" of the top map
+ * so the error reply can echo it.
+ */
+static void
+query_find_id(struct proto_query *q, const void *data, size_t len)
+{
+    struct mp_cur c;
+    struct mp_tok t, v;
+    uint64_t i, n;
+
+    mp_cur_init(&c, data, len);
+    if (mp_next(&c, &t) != 0 || t.kind != MP_MAP)
+        return;
+    n = t.u;
+    for (i = 0; i < n; i++) {
+        if (mp_next(&c, &t) != 0 || t.kind != MP_STR)
+            return;
+        if (t.u == 2 && memcmp(t.ptr, "id", 2) == 0) {
+            if (mp_next(&c, &v) != 0)
+                return;
+            if (query_str(&v, q->id, sizeof(q->id), false) != 0)
+                q->id[0] = '\0';
+            return;
+        }
+        if (mp_skip(&c, 1, 4) != 0)
+            return;
+    }
+}
+
+static int
+query_fail(struct proto_query *q, const void *data, size_t len, int rc,
+    char *msg, size_t msglen, const char *why)
+{
+    set_msg(msg, msglen, "%s", why);
+    if (q->id[0] == '\0')
+        query_find_id(q, data, len);
+    return rc;
+}
+
+int
+proto_query_decode(struct proto_query *q, const void *data, size_t len,
+    char *msg, size_t msglen)
+{
+    static const char *const field_err[Q_COUNT] = {
+        "v: must be the integer 1",
+        "op: must be a string naming an operation",
+        "id: must be a string of 1..128 bytes of text",
+        "purpose: must be a string of 1..64 bytes of [a-z0-9._-]",
+        "storefront: must be a string of 1..128 bytes of text",
+        "order: must be a string of 1..128 bytes of text",
+        "account: must be a string of 1..128 bytes of text",
+    };
+    bool seen[Q_COUNT] = { false };
+    char opname[PROTO_OP_MAX + 1];
+    char why[PROTO_MSG_MAX + 1];
+    struct mp_cur c;
+    struct mp_tok t, v;
+    uint64_t i, n;
+    int k, rc;
+
+    memset(q, 0, sizeof(*q));
+    set_msg(msg, msglen, "%s", "");
+    if (len > PROTO_QUERY_MAX_BYTES) {
+        set_msg(
+            msg, msglen, "request larger than %d bytes", PROTO_QUERY_MAX_BYTES);
+        return ERR_TOOBIG;
+    }
+    if (data == NULL || len == 0)
+        return query_fail(
+            q, data, 0, ERR_MALFORMED, msg, msglen, "request: empty frame");
+    mp_cur_init(&c, data, len);
+    rc = mp_next(&c, &t);
+    if (rc != 0 || t.kind != MP_MAP)
+        return query_fail(q, data, len, ERR_MALFORMED, msg, msglen,
+            "request: not a msgpack map");
+    n = t.u;
+    if (n > Q_COUNT)
+        return query_fail(q, data, len, ERR_INVAL, msg, msglen,
+            "request: too many keys (unknown or repeated keys)");
+    for (i = 0; i < n; i++) {
+        rc = mp_next(&c, &t);
+        if (rc != 0)
+            return query_fail(q, data, len, ERR_MALFORMED, msg, msglen,
+                "request: truncated map");
+        if (t.kind != MP_STR)
+            return query_fail(q, data, len, ERR_INVAL, msg, msglen,
+                "request: a key is not a string");
+        k = str_key_lookup(&t, query_keys, Q_COUNT);
+        if (k < 0) {
+            if (token_ok(t.ptr, (size_t)t.u, 32))
+                snprintf(why, sizeof(why), "%.*s: unknown key", (int)t.u,
+                    (const char *)t.ptr);
+            else
+                snprintf(why, sizeof(why), "request: unknown key");
+            return query_fail(q, data, len, ERR_INVAL, msg, msglen, why);
+        }
+        if (seen[k]) {
+            snprintf(why, sizeof(why), "%s: repeated key", query_keys[k]);
+            return query_fail(q, data, len, ERR_INVAL, msg, msglen, why);
+        }
+        seen[k] = true;
+        rc = mp_next(&c, &v);
+        if (rc != 0)
+            return query_fail(q, data, len, ERR_MALFORMED, msg, msglen,
+                "request: truncated map");
+        switch (k) {
+        case Q_V:
+            rc =
+                v.kind == MP_UINT && v.u == PROTO_QUERY_VERSION ? 0 : ERR_INVAL;
+            break;
+        case Q_OP:
+            rc = query_str(&v, opname, sizeof(opname), true);
+            if (rc == 0) {
+                q->op = proto_qop_parse(opname);
+                if (q->op == PROTO_QOP_NONE)
+                    return query_fail(q, data, len, ERR_INVAL, msg, msglen,
+                        "op: unknown operation");
+            }
+            break;
+        case Q_ID:
+            rc = query_str(&v, q->id, sizeof(q->id), false);
+            if (rc != 0)
+                q->id[0] = '\0';
+            break;
+        case Q_PURPOSE:
+            rc = query_str(&v, q->purpose, sizeof(q->purpose), true);
+            break;
+        case Q_STOREFRONT:
+            rc = query_str(&v, q->storefront, sizeof(q->storefront), false);
+            break;
+        case Q_ORDER:
+            rc = query_str(&v, q->order, sizeof(q->order), false);
+            break;
+        default:
+            rc = query_str(&v, q->account, sizeof(q->account), false);
+            break;
+        }
+        if (rc != 0)
+            return query_fail(
+                q, data, len, ERR_INVAL, msg, msglen, field_err[k]);
+    }
+    if (c.off != len)
+        return query_fail(q, data, len, ERR_MALFORMED, msg, msglen,
+            "request: trailing bytes after the map");
+    for (k = 0; k < Q_STOREFRONT; k++) {
+        if (!seen[k]) {
+            snprintf(why, sizeof(why), "%s: required", query_keys[k]);
+            return query_fail(q, data, len, ERR_INVAL, msg, msglen, why);
+        }
+    }
+    if (!seen[Q_STOREFRONT])
+        COPY_STR(q->storefront, PROTO_DEFAULT_STOREFRONT);
+    switch (q->op) {
+    case PROTO_QOP_SCORE_GET:
+        if (seen[Q_ACCOUNT])
+            return query_fail(q, data, len, ERR_INVAL, msg, msglen,
+                "account: not an argument of score.get");
+        if (!seen[Q_ORDER])
+            return query_fail(q, data, len, ERR_INVAL, msg, msglen,
+                "order: required by score.get");
+        break;
+    case PROTO_QOP_ACCOUNT_GET:
+        if (seen[Q_ORDER])
+            return query_fail(q, data, len, ERR_INVAL, msg, msglen,
+                "order: not an argument of account.get");
+        if (!seen[Q_ACCOUNT])
+            return query_fail(q, data, len, ERR_INVAL, msg, msglen,
+                "account: required by account.get");
+        break;
+    default:
+        return query_fail(
+            q, data, len, ERR_INVAL, msg, msglen, "op: unknown operation");
+    }
+    return 0;
+}
+
+int
+proto_query_encode(struct buf *out, const struct proto_query *q)
+{
+    msgpack_packer pk;
+    struct stage s;
+    bool sf;
+    const char *argk, *argv;
+    uint32_t n;
+
+    if (q->op == PROTO_QOP_NONE || (unsigned)q->op >= PROTO_QOP_COUNT ||
+        q->id[0] == '\0' || q->purpose[0] == '\0')
+        return ERR_INVAL;
+    if (q->op == PROTO_QOP_SCORE_GET) {
+        argk = "order";
+        argv = q->order;
+    } else {
+        argk = "account";
+        argv = q->account;
+    }
+    sf = q->storefront[0] != '\0' &&
+        strcmp(q->storefront, PROTO_DEFAULT_STOREFRONT) != 0;
+    n = sf ? 6 : 5;
+    stage_init(&s, &pk);
+    (void)msgpack_pack_map(&pk, n);
+    pk_key(&pk, "v");
+    pk_uint(&pk, PROTO_QUERY_VERSION);
+    pk_key(&pk, "op");
+    pk_key(&pk, proto_qop_name(q->op));
+    pk_key(&pk, "id");
+    PK_STR(&pk, q->id);
+    pk_key(&pk, "purpose");
+    PK_STR(&pk, q->purpose);
+    if (sf) {
+        pk_key(&pk, "storefront");
+        PK_STR(&pk, q->storefront);
+    }
+    pk_key(&pk, argk);
+    pk_str(&pk, argv, PROTO_ID_MAX);
+    return stage_flush(&s, out);
+}
+
+void
+proto_query_reply_error(
+    struct proto_query_reply *r, const char *id, int code, const char *msg)
+{
+    memset(r, 0, sizeof(*r));
+    if (id != NULL)
+        COPY_STR(r->id, id);
+    r->code = code;
+    COPY_STR(r->msg, msg);
+}
+
+static void
+pack_score_result(msgpack_packer *pk, const struct proto_score_result *s)
+{
+    uint32_t n = 6; /* order storefront ts amount scored reasons_known */
+    uint8_t i, nr;
+
+    if (s->account[0] != '\0')
+        n++;
+    if (s->scored)
+        n += 2;
+    if (s->reasons_known)
+        n++;
+    (void)msgpack_pack_map(pk, n);
+    pk_key(pk, "order");
+    PK_STR(pk, s->order);
+    pk_key(pk, "storefront");
+    PK_STR(pk, s->storefront);
+    if (s->account[0] != '\0') {
+        pk_key(pk, "account");
+        PK_STR(pk, s->account);
+    }
+    pk_key(pk, "ts");
+    pk_uint(pk, s->ts);
+    pk_key(pk, "amount");
+    pk_uint(pk, s->amount);
+    pk_key(pk, "scored");
+    pk_bool(pk, s->scored);
+    if (s->scored) {
+        pk_key(pk, "score");
+        pk_uint(pk, s->score);
+        pk_key(pk, "decision");
+        pk_key(pk, proto_decision_name(s->decision));
+    }
+    pk_key(pk, "reasons_known");
+    pk_bool(pk, s->reasons_known);
+    if (!s->reasons_known)
+        return;
+    nr = s->nreasons <= PROTO_MAX_REASONS ? s->nreasons : PROTO_MAX_REASONS;
+    pk_key(pk, "reasons");
+    (void)msgpack_pack_array(pk, nr);
+    for (i = 0; i < nr; i++) {
+        (void)msgpack_pack_map(pk, 3);
+        pk_key(pk, "code");
+        PK_STR(pk, s->reasons[i].code);
+        pk_key(pk, "text");
+        PK_STR(pk, s->reasons[i].text);
+        pk_key(pk, "value");
+        (void)msgpack_pack_double(pk, s->reasons[i].value);
+    }
+}
+
+static void
+pack_account_result(msgpack_packer *pk, const struct proto_account_result *a)
+{
+    uint32_t n = 13;
+
+    if (a->first_seen_age_ms >= 0)
+        n++;
+    if (a->account_age_ms >= 0)
+        n++;
+    if (a->country[0] != '\0')
+        n++;
+    (void)msgpack_pack_map(pk, n);
+    pk_key(pk, "account");
+    PK_STR(pk, a->account);
+    pk_key(pk, "storefront");
+    PK_STR(pk, a->storefront);
+    pk_key(pk, "as_of");
+    pk_uint(pk, a->as_of);
+    pk_key(pk, "known");
+    pk_bool(pk, a->known);
+    if (a->first_seen_age_ms >= 0) {
+        pk_key(pk, "first_seen_age_ms");
+        pk_uint(pk, (uint64_t)a->first_seen_age_ms);
+    }
+    if (a->account_age_ms >= 0) {
+        pk_key(pk, "account_age_ms");
+        pk_uint(pk, (uint64_t)a->account_age_ms);
+    }
+    pk_key(pk, "orders_1h");
+    pk_uint(pk, a->orders_1h);
+    pk_key(pk, "orders_24h");
+    pk_uint(pk, a->orders_24h);
+    pk_key(pk, "failed_payments_1h");
+    pk_uint(pk, a->failed_payments_1h);
+    pk_key(pk, "failed_payments_24h");
+    pk_uint(pk, a->failed_payments_24h);
+    pk_key(pk, "failed_logins_1h");
+    pk_uint(pk, a->failed_logins_1h);
+    pk_key(pk, "orders_total");
+    pk_uint(pk, a->orders_total);
+    pk_key(pk, "amount_mean");
+    pk_uint(pk, a->amount_mean);
+    pk_key(pk, "amount_max");
+    pk_uint(pk, a->amount_max);
+    if (a->country[0] != '\0') {
+        pk_key(pk, "country");
+        PK_STR(pk, a->country);
+    }
+    pk_key(pk, "fraud");
+    pk_bool(pk, a->fraud);
+}
+
+int
+proto_query_reply_encode(struct buf *out, const struct proto_query_reply *r)
+{
+    msgpack_packer pk;
+    struct stage *s;
+    bool res = r->code == 0 && r->has_result;
+    int rc;
+
+    if (res && r->op != PROTO_QOP_SCORE_GET && r->op != PROTO_QOP_ACCOUNT_GET)
+        return ERR_INVAL;
+    s = xmalloc(sizeof(*s));
+    stage_init(s, &pk);
+    (void)msgpack_pack_map(&pk, res ? 5 : 4);
+    pk_key(&pk, "id");
+    PK_STR(&pk, r->id);
+    pk_key(&pk, "ok");
+    pk_bool(&pk, r->code == 0);
+    pk_key(&pk, "code");
+    pk_key(&pk, err_name(r->code));
+    pk_key(&pk, "msg");
+    PK_STR(&pk, r->msg);
+    if (res) {
+        pk_key(&pk, "result");
+        if (r->op == PROTO_QOP_SCORE_GET)
+            pack_score_result(&pk, &r->score);
+        else
+            pack_account_result(&pk, &r->account);
+    }
+    rc = stage_flush(s, out);
+    free(s);
+    return rc;
+}
+
+/* Read a bool into *b. */
+static int
+mp_read_bool(struct mp_cur *c, bool *b)
+{
+    struct mp_tok t;
+    int rc;
+
+    rc = mp_want(c, MP_BOOL, &t);
+    if (rc == 0)
+        *b = t.u != 0;
+    return rc;
+}
+
+static int
+read_score_result(struct mp_cur *c, struct proto_score_result *s)
+{
+    static const char *const keys[] = { "order", "storefront", "account", "ts",
+        "amount", "scored", "score", "decision", "reasons_known", "reasons" };
+    bool seen[10] = { false };
+    char tmp[PROTO_SHORT_MAX + 1];
+    struct mp_tok t;
+    uint64_t i, n, u = 0;
+    int k, rc;
+
+    rc = mp_want(c, MP_MAP, &t);
+    if (rc != 0 || t.u > 10)
+        return mp_bad(c, "result: not a map of at most 10 keys");
+    n = t.u;
+    for (i = 0; i < n; i++) {
+        rc = mp_want(c, MP_STR, &t);
+        if (rc != 0)
+            return rc;
+        k = str_key_lookup(&t, keys, 10);
+        if (k < 0 || seen[k])
+            return mp_bad(c, "result: unknown or repeated key");
+        seen[k] = true;
+        switch (k) {
+        case 0:
+            rc = READ_STR(c, s->order);
+            break;
+        case 1:
+            rc = READ_STR(c, s->storefront);
+            break;
+        case 2:
+            rc = READ_STR(c, s->account);
+            break;
+        case 3:
+            rc = mp_read_uint(c, 0, UINT64_MAX, &s->ts);
+            break;
+        case 4:
+            rc = mp_read_uint(c, 0, UINT64_MAX, &s->amount);
+            break;
+        case 5:
+            rc = mp_read_bool(c, &s->scored);
+            break;
+        case 6:
+            rc = mp_read_uint(c, 0, 100, &u);
+            s->score = (uint8_t)u;
+            break;
+        case 7:
+            rc = READ_STR(c, tmp);
+            if (rc != 0)
+                break;
+            for (u = DECISION_ALLOW; u <= DECISION_BLOCK; u++)
+                if (strcmp(tmp, proto_decision_name((enum decision)u)) == 0)
+                    s->decision = (enum decision)u;
+            if (s->decision == DECISION_NONE)
+                rc = mp_bad(c, "result: bad decision");
+            break;
+        case 8:
+            rc = mp_read_bool(c, &s->reasons_known);
+            break;
+        default:
+            rc = mp_want(c, MP_ARRAY, &t);
+            if (rc != 0 || t.u > PROTO_MAX_REASONS) {
+                rc = mp_bad(c, "result: bad reasons");
+                break;
+            }
+            s->nreasons = (uint8_t)t.u;
+            for (u = 0; u < s->nreasons && rc == 0; u++)
+                rc = read_reason(c, &s->reasons[u]);
+            if (rc != 0)
+                rc = mp_bad(c, "result: bad reason");
+            break;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (!seen[0] || !seen[3] || !seen[4] || !seen[5] || seen[6] != s->scored ||
+        seen[7] != s->scored || seen[9] != (seen[8] && s->reasons_known))
+        return mp_bad(c, "result: keys missing for score.get");
+    return 0;
+}
+
+static int
+read_account_result(struct mp_cur *c, struct proto_account_result *a)
+{
+    static const char *const keys[] = { "account", "storefront", "as_of",
+        "known", "first_seen_age_ms", "account_age_ms", "orders_1h",
+        "orders_24h", "failed_payments_1h", "failed_payments_24h",
+        "failed_logins_1h", "orders_total", "amount_mean", "amount_max",
+        "country", "fraud" };
+    enum { NK = 16 };
+    bool seen[NK] = { false };
+    uint32_t *u32[NK] = { NULL };
+    struct mp_tok t;
+    uint64_t i, n, u = 0;
+    int k, rc;
+
+    u32[6] = &a->orders_1h;
+    u32[7] = &a->orders_24h;
+    u32[8] = &a->failed_payments_1h;
+    u32[9] = &a->failed_payments_24h;
+    u32[10] = &a->failed_logins_1h;
+    u32[11] = &a->orders_total;
+    a->first_seen_age_ms = -1;
+    a->account_age_ms = -1;
+    rc = mp_want(c, MP_MAP, &t);
+    if (rc != 0 || t.u > NK)
+        return mp_bad(c, "result: not a map of at most 16 keys");
+    n = t.u;
+    for (i = 0; i < n; i++) {
+        rc = mp_want(c, MP_STR, &t);
+        if (rc != 0)
+            return rc;
+        k = str_key_lookup(&t, keys, NK);
+        if (k < 0 || seen[k])
+            return mp_bad(c, "result: unknown or repeated key");
+        seen[k] = true;
+        if (u32[k] != NULL) {
+            rc = mp_read_uint(c, 0, UINT32_MAX, &u);
+            *u32[k] = (uint32_t)u;
+        } else if (k == 0) {
+            rc = READ_STR(c, a->account);
+        } else if (k == 1) {
+            rc = READ_STR(c, a->storefront);
+        } else if (k == 2) {
+            rc = mp_read_uint(c, 0, UINT64_MAX, &a->as_of);
+        } else if (k == 3) {
+            rc = mp_read_bool(c, &a->known);
+        } else if (k == 4 || k == 5) {
+            rc = mp_read_uint(c, 0, INT64_MAX, &u);
+            if (k == 4)
+                a->first_seen_age_ms = (int64_t)u;
+            else
+                a->account_age_ms = (int64_t)u;
+        } else if (k == 12) {
+            rc = mp_read_uint(c, 0, UINT64_MAX, &a->amount_mean);
+        } else if (k == 13) {
+            rc = mp_read_uint(c, 0, UINT64_MAX, &a->amount_max);
+        } else if (k == 14) {
+            rc = READ_STR(c, a->country);
+        } else {
+            rc = mp_read_bool(c, &a->fraud);
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (!seen[0] || !seen[2] || !seen[3] || !seen[15])
+        return mp_bad(c, "result: keys missing for account.get");
+    return 0;
+}
+
+int
+proto_query_reply_decode(struct proto_query_reply *r, enum proto_qop op,
+    const void *data, size_t len, char *msg, size_t msglen)
+{
+    static const char *const keys[] = { "id", "ok", "code", "msg", "result" };
+    bool seen[5] = { false };
+    char tmp[PROTO_SHORT_MAX + 1];
+    struct mp_cur c;
+    struct mp_tok t;
+    bool ok = false;
+    uint64_t i, n;
+    int k, rc = 0;
+
+    memset(r, 0, sizeof(*r));
+    r->op = op;
+    set_msg(msg, msglen, "%s", "");
+    mp_cur_init(&c, data, len);
+    if (len > PROTO_QUERY_MAX_BYTES) {
+        c.why = "reply too big";
+        goto fail;
+    }
+    rc = mp_want(&c, MP_MAP, &t);
+    if (rc != 0 || t.u < 4 || t.u > 5) {
+        c.why = "reply: not a map of 4 or 5 keys";
+        goto fail;
+    }
+    n = t.u;
+    for (i = 0; i < n; i++) {
+        rc = mp_want(&c, MP_STR, &t);
+        if (rc != 0)
+            goto fail;
+        k = str_key_lookup(&t, keys, 5);
+        if (k < 0 || seen[k]) {
+            c.why = "reply: unknown or repeated key";
+            goto fail;
+        }
+        seen[k] = true;
+        switch (k) {
+        case 0:
+            rc = READ_STR(&c, r->id);
+            break;
+        case 1:
+            rc = mp_read_bool(&c, &ok);
+            break;
+        case 2:
+            rc = READ_STR(&c, tmp);
+            if (rc == 0) {
+                r->code = code_of_name(tmp);
+                if (r->code > 0)
+                    rc = mp_bad(&c, "reply: unknown code");
+            }
+            break;
+        case 3:
+            rc = READ_STR(&c, r->msg);
+            break;
+        default:
+            if (op == PROTO_QOP_SCORE_GET)
+                rc = read_score_result(&c, &r->score);
+            else if (op == PROTO_QOP_ACCOUNT_GET)
+                rc = read_account_result(&c, &r->account);
+            else
+                rc = mp_bad(&c, "reply: a result for an unknown op");
+            r->has_result = rc == 0;
+            break;
+        }
+        if (rc != 0)
+            goto fail;
+    }
+    if (c.off != len) {
+        c.why = "reply: trailing bytes";
+        goto fail;
+    }
+    if (!seen[0] || !seen[1] || !seen[2] || !seen[3] || ok != (r->code == 0) ||
+        (seen[4] && !ok)) {
+        c.why = "reply: keys missing or ok and code disagree";
+        goto fail;
+    }
+    return 0;
+fail:
+    set_msg(msg, msglen, "%s", c.why != NULL ? c.why : "reply: malformed");
+    return ERR_MALFORMED;
+}

@@ -389,3 +389,187 @@ int proto_replies_decode(const void *data, size_t len, uint64_t *tag,
     NONNULL(1, 3, 4, 6);
 
 #endif
+
+/*
+ * ======================================================================
+ * QUERY PROTOCOL (version 1): fraud team -> scorer query endpoint
+ * ======================================================================
+ *
+ * (A section of its own with its own guard, appended after the event
+ * protocol; everything above is unchanged.)
+ *
+ * 4. Client -> scorer (cfg query_endpoint, default tcp://127.0.0.1:7011;
+ *    the scorer binds a ROUTER; clients use REQ, or DEALER with or
+ *    without the empty delimiter frame). A request is exactly ONE frame
+ *    of at most PROTO_QUERY_MAX_BYTES holding one msgpack map; keys in
+ *    any order, each at most once:
+ *      v          uint, must be 1                           required
+ *      op         str, one of the ops below                 required
+ *      id         str 1..128, the request id (echoed)        required
+ *      purpose    str 1..64 of [a-z0-9._-], the stated       required
+ *                 purpose (checked against the role's row of the
+ *                 authorization table in scorer/query.c)
+ *      storefront str 1..128: whose order/account ids these are
+ *                 (default "storefront", the collector's actor name)
+ *    Per op (a key of another op is rejected as unknown):
+ *      score.get    order   str 1..128                      required
+ *      account.get  account str 1..128                      required
+ *    Unknown keys, a repeated key, wrong types, out-of-range values, a
+ *    non-map, trailing bytes -> ERR_MALFORMED (not a msgpack map) or
+ *    ERR_INVAL (a field), with a message naming the field and the rule,
+ *    never the value. An unknown op is ERR_INVAL ("op: unknown
+ *    operation").
+ *
+ * 5. Scorer -> client: one frame, one map:
+ *      id      str (the request id; "" when it could not be read)
+ *      ok      bool
+ *      code    str, err_name(): "ok", "invalid", "malformed",
+ *              "too_big", "denied" (purpose not allowed for the role),
+ *              "not_found", "audit" (the access could not be audited:
+ *              refused, no data), "unavailable", "io", ...
+ *      msg     str, one line (names the field and rule, never a value)
+ *      result  map, only when ok:
+ *        score.get:   order str, storefront str, account str (omitted
+ *                     when the order named none), ts uint (event time,
+ *                     ms), amount uint (minor units), scored bool, and
+ *                     when scored: score uint 0..100, decision str;
+ *                     reasons array of {code, text, value float64}
+ *                     only when the reasons are known (reasons_known
+ *                     bool says which).
+ *        account.get: account str, storefront str, as_of uint (the
+ *                     wall-clock ms the summary is computed at), known
+ *                     bool, first_seen_age_ms uint (omitted when not
+ *                     known), account_age_ms uint (since signup;
+ *                     omitted when no signup), orders_1h, orders_24h,
+ *                     failed_payments_1h, failed_payments_24h,
+ *                     failed_logins_1h, orders_total uint, amount_mean,
+ *                     amount_max uint (minor units), country str
+ *                     (alpha-2, omitted when none), fraud bool (the
+ *                     account or a linked one was labelled fraud).
+ *
+ * Invariants:
+ *  - proto_query_decode() fills q->id whenever it could be read, so an
+ *    error reply can still echo it.
+ *  - a reply with ok false never carries `result`.
+ */
+#ifndef COMMON_PROTO_QUERY_H
+#define COMMON_PROTO_QUERY_H
+
+#define PROTO_QUERY_VERSION   1
+#define PROTO_QUERY_MAX_BYTES (64 * 1024) /* one request frame */
+#define PROTO_QUERY_REPLY_MAX (16 * 1024) /* one reply frame */
+#define PROTO_OP_MAX          64
+#define PROTO_PURPOSE_MAX     64
+#define PROTO_DEFAULT_STOREFRONT "storefront"
+
+/* The query operations. */
+enum proto_qop {
+    PROTO_QOP_NONE = 0,
+    PROTO_QOP_SCORE_GET,   /* "score.get": order */
+    PROTO_QOP_ACCOUNT_GET, /* "account.get": account */
+    PROTO_QOP_COUNT
+};
+
+/* "score.get"... for an op; static; "" for PROTO_QOP_NONE or a bad value. */
+const char *proto_qop_name(enum proto_qop op);
+
+/* Parse an op name; returns PROTO_QOP_NONE when unknown. */
+enum proto_qop proto_qop_parse(const char *name) NONNULL(1);
+
+/* One decoded query request. Strings NUL-terminated; "" when absent. */
+struct proto_query {
+    enum proto_qop op;
+    char id[PROTO_ID_MAX + 1];
+    char purpose[PROTO_PURPOSE_MAX + 1];
+    char storefront[PROTO_ID_MAX + 1]; /* defaulted on decode */
+    char order[PROTO_ID_MAX + 1];      /* score.get */
+    char account[PROTO_ID_MAX + 1];    /* account.get */
+};
+
+/*
+ * Strictly decode one request frame of `len` bytes (section 4) into
+ * `*q`. On error `msg` (size `msglen`, may be 0) gets a one-line reason
+ * naming the field, and q->id holds the request id if it was read.
+ * Returns 0, ERR_TOOBIG (over PROTO_QUERY_MAX_BYTES), ERR_MALFORMED (not
+ * one msgpack map, trailing bytes) or ERR_INVAL (a field: missing,
+ * unknown, repeated, wrong type or out of range; unknown op).
+ */
+int proto_query_decode(struct proto_query *q, const void *data, size_t len,
+    char *msg, size_t msglen) WARN_UNUSED NONNULL(1, 4);
+
+/*
+ * Append the request `q` (section 4; storefront only when it is not the
+ * default) to `out`. For clients. Returns 0, ERR_INVAL (op unknown, id
+ * or purpose empty) or ERR_TOOBIG.
+ */
+int proto_query_encode(struct buf *out, const struct proto_query *q)
+    WARN_UNUSED NONNULL(1, 2);
+
+/* The result of score.get (section 5). */
+struct proto_score_result {
+    char order[PROTO_ID_MAX + 1];
+    char storefront[PROTO_ID_MAX + 1];
+    char account[PROTO_ID_MAX + 1]; /* "" when none */
+    uint64_t ts;
+    uint64_t amount;
+    bool scored;
+    uint8_t score;
+    enum decision decision;
+    bool reasons_known;
+    uint8_t nreasons;
+    struct reason reasons[PROTO_MAX_REASONS];
+};
+
+/* The result of account.get (section 5). */
+struct proto_account_result {
+    char account[PROTO_ID_MAX + 1];
+    char storefront[PROTO_ID_MAX + 1];
+    uint64_t as_of;
+    bool known;
+    int64_t first_seen_age_ms; /* -1: not known (omitted on the wire) */
+    int64_t account_age_ms;    /* -1: no signup (omitted) */
+    uint32_t orders_1h;
+    uint32_t orders_24h;
+    uint32_t failed_payments_1h;
+    uint32_t failed_payments_24h;
+    uint32_t failed_logins_1h;
+    uint32_t orders_total;
+    uint64_t amount_mean;
+    uint64_t amount_max;
+    char country[3]; /* "" when none */
+    bool fraud;
+};
+
+/* One query reply. `op` selects the result; has_result only when ok. */
+struct proto_query_reply {
+    char id[PROTO_ID_MAX + 1];
+    int code;                  /* 0 or ERR_* */
+    char msg[PROTO_MSG_MAX + 1];
+    enum proto_qop op;
+    bool has_result;           /* code == 0 and a result follows */
+    struct proto_score_result score;     /* op == PROTO_QOP_SCORE_GET */
+    struct proto_account_result account; /* op == PROTO_QOP_ACCOUNT_GET */
+};
+
+/* Fill `r` as an error reply (no result) to request `id` (NULL: ""). */
+void proto_query_reply_error(struct proto_query_reply *r, const char *id,
+    int code, const char *msg) NONNULL(1, 4);
+
+/*
+ * Append reply `r` (section 5) to `out`; the result map is written when
+ * r->code == 0 and r->has_result. Returns 0, ERR_INVAL (bad op with a
+ * result) or ERR_TOOBIG.
+ */
+int proto_query_reply_encode(struct buf *out,
+    const struct proto_query_reply *r) WARN_UNUSED NONNULL(1, 2);
+
+/*
+ * Strictly decode a reply frame to a request of `op` into `*r` (for
+ * clients). Returns 0 or ERR_MALFORMED (`msg`, may be 0-sized, says
+ * why).
+ */
+int proto_query_reply_decode(struct proto_query_reply *r, enum proto_qop op,
+    const void *data, size_t len, char *msg, size_t msglen) WARN_UNUSED
+    NONNULL(1, 3);
+
+#endif /* COMMON_PROTO_QUERY_H */

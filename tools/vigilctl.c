@@ -1,13 +1,15 @@
 /*
  * vigilctl.c - Vigil's command-line tool: audit log verification, replay,
- *              proofs and export (and, later, the fraud team's queries)
+ *              proofs, export and subject reports, and the fraud team's
+ *              queries to the scorer (score, account)
  *
  * Subcommands are rows of one table, `cmds[]`: a name of one or more
  * words ("audit verify"), the synopsis of its arguments, a handler and a
  * one-line help. main() finds the longest row whose words start argv and
  * calls its handler with the remaining arguments. The audit commands read
  * the audit directory directly and read-only (CONVENTIONS.md ownership
- * rule 7); they work on a copy as well as on the live log.
+ * rule 7); they work on a copy as well as on the live log. The query
+ * commands go through the scorer's query endpoint, which audits them.
  *
  * Invariants:
  *  - exit status 0 ok, 1 the data is bad (verification failed, a proof
@@ -28,7 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
 
 #include <sodium.h>
 
@@ -38,6 +44,10 @@
 #include "common/log.h"
 #include "common/merkle.h"
 #include "common/note.h"
+#include "common/proto.h"
+#include "common/pseudo.h"
+#include "common/store.h"
+#include "common/zsock.h"
 #include "common/xmalloc.h"
 
 #define PROGNAME       "vigilctl"
@@ -1369,6 +1379,772 @@ static int cmd_help(const struct cmd *c, int argc, char **argv);
  * Every command. Add a row (and a section in vigilctl.1) for a new one;
  * rows sharing a first word are listed together by "vigilctl help".
  */
+/* ----------------------------------------------------------- queries */
+
+/*
+ * `vigilctl score` and `vigilctl account`: one request to the scorer's
+ * query endpoint (common/proto.h sections 4 and 5). Until CURVE lands
+ * the scorer treats every peer as actor "local-operator", role analyst.
+ */
+
+#define QUERY_DEFAULT_ENDPOINT "tcp://127.0.0.1:7011"
+#define QUERY_TIMEOUT_MS       5000
+
+/* Options of the query commands and of `audit subject report`. */
+struct qopts {
+    const char *purpose;
+    const char *endpoint;
+    const char *storefront;
+    const char *key;
+    const char *kind;  /* subject report: "account", "email", ... */
+    const char *ident; /* subject report: the identifier typed */
+    bool json;
+    bool help;
+};
+
+enum {
+    QOPT_PURPOSE = 512,
+    QOPT_ENDPOINT,
+    QOPT_STOREFRONT,
+    QOPT_JSON,
+    QOPT_KEY,
+    QOPT_ACCOUNT,
+    QOPT_EMAIL,
+    QOPT_PHONE,
+    QOPT_CARD,
+    QOPT_DEVICE,
+    QOPT_IP,
+};
+
+/* Parse the options of a query command (`subject` false) or of the
+ * subject report (`subject` true). Returns 0 or EXIT_USAGE. */
+static int
+get_qopts(
+    const struct cmd *c, int argc, char **argv, bool subject, struct qopts *o)
+{
+    static const struct option qlong[] = {
+        { "purpose", required_argument, NULL, QOPT_PURPOSE },
+        { "endpoint", required_argument, NULL, QOPT_ENDPOINT },
+        { "storefront", required_argument, NULL, QOPT_STOREFRONT },
+        { "json", no_argument, NULL, QOPT_JSON },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    static const struct option slong[] = {
+        { "key", required_argument, NULL, QOPT_KEY },
+        { "json", no_argument, NULL, QOPT_JSON },
+        { "account", required_argument, NULL, QOPT_ACCOUNT },
+        { "email", required_argument, NULL, QOPT_EMAIL },
+        { "phone", required_argument, NULL, QOPT_PHONE },
+        { "card", required_argument, NULL, QOPT_CARD },
+        { "device", required_argument, NULL, QOPT_DEVICE },
+        { "ip", required_argument, NULL, QOPT_IP },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    static const char *const kinds[] = { "account", "email", "phone", "card",
+        "device", "ip" };
+    int ch;
+
+    memset(o, 0, sizeof(*o));
+    o->endpoint = QUERY_DEFAULT_ENDPOINT;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", subject ? slong : qlong, NULL)) !=
+        -1) {
+        switch (ch) {
+        case 'h':
+            o->help = true;
+            break;
+        case QOPT_PURPOSE:
+            o->purpose = optarg;
+            break;
+        case QOPT_ENDPOINT:
+            o->endpoint = optarg;
+            break;
+        case QOPT_STOREFRONT:
+            o->storefront = optarg;
+            break;
+        case QOPT_JSON:
+            o->json = true;
+            break;
+        case QOPT_KEY:
+            o->key = optarg;
+            break;
+        case QOPT_ACCOUNT:
+        case QOPT_EMAIL:
+        case QOPT_PHONE:
+        case QOPT_CARD:
+        case QOPT_DEVICE:
+        case QOPT_IP:
+            if (o->kind != NULL)
+                return usage_error(c, "give exactly one identifier option");
+            o->kind = kinds[ch - QOPT_ACCOUNT];
+            o->ident = optarg;
+            break;
+        default:
+            return usage_error(
+                c, "unknown or misplaced option '%s'", argv[optind - 1]);
+        }
+    }
+    return 0;
+}
+
+static void
+json_result_str(FILE *f, const char *key, const char *v, bool comma)
+{
+    fprintf(f, "%s\"%s\":", comma ? "," : "", key);
+    json_cstr(f, v);
+}
+
+static void
+print_score_result(const struct proto_score_result *r, bool json)
+{
+    char t[64];
+
+    fmt_time(r->ts, t, sizeof(t));
+    if (json) {
+        json_result_str(stdout, "order", r->order, false);
+        json_result_str(stdout, "storefront", r->storefront, true);
+        if (r->account[0] != '\0')
+            json_result_str(stdout, "account", r->account, true);
+        printf(",\"ts\":%" PRIu64 ",\"time\":\"%s\",\"amount\":%" PRIu64
+               ",\"scored\":%s",
+            r->ts, t, r->amount, r->scored ? "true" : "false");
+        if (r->scored)
+            printf(",\"score\":%u,\"decision\":\"%s\"", (unsigned)r->score,
+                proto_decision_name(r->decision));
+        printf(",\"reasons_known\":%s", r->reasons_known ? "true" : "false");
+        if (r->reasons_known) {
+            fputs(",\"reasons\":[", stdout);
+            for (unsigned i = 0; i < r->nreasons; i++) {
+                fputs(i ? ",{" : "{", stdout);
+                json_result_str(stdout, "code", r->reasons[i].code, false);
+                json_result_str(stdout, "text", r->reasons[i].text, true);
+                printf(",\"value\":%.17g}", r->reasons[i].value);
+            }
+            fputc(']', stdout);
+        }
+        return;
+    }
+    printf("order:      %s (storefront %s)\n", r->order, r->storefront);
+    printf("account:    %s\n", r->account[0] ? r->account : "-");
+    printf("time:       %s\n", t);
+    printf("amount:     %" PRIu64 " (minor units)\n", r->amount);
+    if (r->scored)
+        printf("score:      %u\ndecision:   %s\n", (unsigned)r->score,
+            proto_decision_name(r->decision));
+    else
+        printf("score:      - (not scored)\n");
+    if (!r->reasons_known) {
+        printf("reasons:    not available from the order record\n");
+        return;
+    }
+    for (unsigned i = 0; i < r->nreasons; i++)
+        printf("reason:     %s (%g): %s\n", r->reasons[i].code,
+            r->reasons[i].value, r->reasons[i].text);
+}
+
+static void
+print_age(const char *label, int64_t ms)
+{
+    if (ms < 0)
+        printf("%-22s -\n", label);
+    else
+        printf("%-22s %" PRId64 " s\n", label, ms / 1000);
+}
+
+static void
+print_account_result(const struct proto_account_result *a, bool json)
+{
+    char t[64];
+
+    fmt_time(a->as_of, t, sizeof(t));
+    if (json) {
+        json_result_str(stdout, "account", a->account, false);
+        json_result_str(stdout, "storefront", a->storefront, true);
+        printf(",\"as_of\":%" PRIu64 ",\"known\":%s", a->as_of,
+            a->known ? "true" : "false");
+        if (a->first_seen_age_ms >= 0)
+            printf(",\"first_seen_age_ms\":%" PRId64, a->first_seen_age_ms);
+        if (a->account_age_ms >= 0)
+            printf(",\"account_age_ms\":%" PRId64, a->account_age_ms);
+        printf(",\"orders_1h\":%u,\"orders_24h\":%u,\"failed_payments_1h\":%u"
+               ",\"failed_payments_24h\":%u,\"failed_logins_1h\":%u"
+               ",\"orders_total\":%u,\"amount_mean\":%" PRIu64
+               ",\"amount_max\":%" PRIu64,
+            a->orders_1h, a->orders_24h, a->failed_payments_1h,
+            a->failed_payments_24h, a->failed_logins_1h, a->orders_total,
+            a->amount_mean, a->amount_max);
+        if (a->country[0] != '\0')
+            json_result_str(stdout, "country", a->country, true);
+        printf(",\"fraud\":%s", a->fraud ? "true" : "false");
+        return;
+    }
+    printf("%-22s %s (storefront %s)\n", "account:", a->account, a->storefront);
+    printf("%-22s %s\n", "as of:", t);
+    print_age("first seen (age):", a->first_seen_age_ms);
+    print_age("signed up (age):", a->account_age_ms);
+    printf("%-22s %u / %u\n", "orders 1h / 24h:", a->orders_1h, a->orders_24h);
+    printf("%-22s %u / %u\n", "failed payments 1h/24h:", a->failed_payments_1h,
+        a->failed_payments_24h);
+    printf("%-22s %u\n", "failed logins 1h:", a->failed_logins_1h);
+    printf("%-22s %u (mean %" PRIu64 ", max %" PRIu64 ")\n",
+        "orders total:", a->orders_total, a->amount_mean, a->amount_max);
+    printf("%-22s %s\n", "last IP country:", a->country[0] ? a->country : "-");
+    printf("%-22s %s\n", "fraud flag:", a->fraud ? "yes" : "no");
+}
+
+/*
+ * Send `q` to `endpoint` and wait QUERY_TIMEOUT_MS for the reply frame,
+ * copied into `*reply` (caller frees reply->data with buf_release).
+ * Returns 0, ERR_AGAIN (timeout), ERR_MALFORMED (not one frame) or
+ * another ERR_* of the socket layer.
+ */
+static int
+query_roundtrip(
+    const char *endpoint, const struct proto_query *q, struct buf *reply)
+{
+    struct buf req;
+    struct iovec iov;
+    struct zsock_msg m;
+    zmq_pollitem_t pi;
+    void *ctx, *sock = NULL;
+    int rc, nready = 0;
+
+    memset(&m, 0, sizeof(m));
+    buf_init(&req, PROTO_QUERY_MAX_BYTES);
+    rc = proto_query_encode(&req, q);
+    if (rc != 0)
+        goto out_buf;
+    ctx = zsock_ctx_new();
+    if (ctx == NULL) {
+        rc = ERR_IO;
+        goto out_buf;
+    }
+    rc = zsock_open(ctx, ZMQ_REQ, &sock);
+    if (rc != 0)
+        goto out_ctx;
+    rc = zsock_connect(sock, endpoint);
+    if (rc != 0)
+        goto out_sock;
+    iov.iov_base = req.data;
+    iov.iov_len = req.len;
+    rc = zsock_send_parts(sock, &iov, 1, ZMQ_DONTWAIT);
+    if (rc == ERR_AGAIN) /* not connected yet: queue it, bounded below */
+        rc = zsock_send_parts(sock, &iov, 1, 0);
+    if (rc != 0)
+        goto out_sock;
+    pi.socket = sock;
+    pi.fd = 0;
+    pi.events = ZMQ_POLLIN;
+    pi.revents = 0;
+    rc = zsock_poll(&pi, 1, QUERY_TIMEOUT_MS, &nready);
+    if (rc != 0)
+        goto out_sock;
+    if (nready == 0) {
+        rc = ERR_AGAIN;
+        goto out_sock;
+    }
+    rc = zsock_recv_msg(sock, &m, 0);
+    if (rc != 0)
+        goto out_sock;
+    if (m.nparts != 1 || m.overflow) {
+        rc = ERR_MALFORMED;
+        goto out_msg;
+    }
+    rc = buf_append(reply, zsock_msg_data(&m, 0), zsock_msg_size(&m, 0));
+out_msg:
+    zsock_msg_close(&m);
+out_sock:
+    zsock_close(sock);
+out_ctx:
+    zsock_ctx_term(ctx);
+out_buf:
+    buf_release(&req);
+    return rc;
+}
+
+static int
+run_query(const struct cmd *c, int argc, char **argv, enum proto_qop op)
+{
+    struct proto_query q;
+    struct proto_query_reply *r = NULL;
+    struct qopts o;
+    struct buf reply;
+    char msg[PROTO_MSG_MAX + 1];
+    uint8_t rnd[6];
+    const char *arg;
+    int rc, status;
+
+    rc = get_qopts(c, argc, argv, false, &o);
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        cmd_usage(c, stdout);
+        return EXIT_OK;
+    }
+    if (argc - optind != 1)
+        return usage_error(c, "wrong number of arguments");
+    if (o.purpose == NULL)
+        return usage_error(c, "--purpose is required (e.g. fraud-prevention)");
+    arg = argv[optind];
+    memset(&q, 0, sizeof(q));
+    q.op = op;
+    randombytes_buf(rnd, sizeof(rnd));
+    snprintf(q.id, sizeof(q.id), "vigilctl-%ld-%02x%02x%02x%02x%02x%02x",
+        (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+    if (strlen(o.purpose) >= sizeof(q.purpose) ||
+        (o.storefront != NULL &&
+            strlen(o.storefront) >= sizeof(q.storefront)) ||
+        strlen(arg) >= sizeof(q.order))
+        return usage_error(c, "an argument is too long");
+    memcpy(q.purpose, o.purpose, strlen(o.purpose) + 1);
+    if (o.storefront != NULL)
+        memcpy(q.storefront, o.storefront, strlen(o.storefront) + 1);
+    if (op == PROTO_QOP_SCORE_GET)
+        memcpy(q.order, arg, strlen(arg) + 1);
+    else
+        memcpy(q.account, arg, strlen(arg) + 1);
+    buf_init(&reply, PROTO_QUERY_MAX_BYTES);
+    rc = query_roundtrip(o.endpoint, &q, &reply);
+    if (rc == ERR_AGAIN) {
+        fprintf(stderr,
+            "%s: no reply from %s within %d s (is vigil-scorer running "
+            "with that query_endpoint?)\n",
+            PROGNAME, o.endpoint, QUERY_TIMEOUT_MS / 1000);
+        status = EXIT_USAGE;
+        goto done;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s: %s\n", PROGNAME, o.endpoint, err_str(rc));
+        status = EXIT_USAGE;
+        goto done;
+    }
+    r = xmalloc(sizeof(*r));
+    rc = proto_query_reply_decode(
+        r, op, reply.data, reply.len, msg, sizeof(msg));
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s: bad reply: %s\n", PROGNAME, o.endpoint, msg);
+        status = EXIT_USAGE;
+        goto done;
+    }
+    if (o.json) {
+        fputs("{\"id\":", stdout);
+        json_cstr(stdout, r->id);
+        printf(",\"ok\":%s,\"code\":\"%s\",\"msg\":",
+            r->code == 0 ? "true" : "false", err_name(r->code));
+        json_cstr(stdout, r->msg);
+        if (r->has_result) {
+            fputs(",\"result\":{", stdout);
+            if (op == PROTO_QOP_SCORE_GET)
+                print_score_result(&r->score, true);
+            else
+                print_account_result(&r->account, true);
+            fputc('}', stdout);
+        }
+        fputs("}\n", stdout);
+    } else if (r->code == 0 && r->has_result) {
+        if (op == PROTO_QOP_SCORE_GET)
+            print_score_result(&r->score, false);
+        else
+            print_account_result(&r->account, false);
+    }
+    if (r->code != 0) {
+        fprintf(stderr, "%s: %s: %s\n", PROGNAME, err_name(r->code), r->msg);
+        status = EXIT_BAD;
+    } else {
+        status = EXIT_OK;
+    }
+done:
+    if (r != NULL) {
+        sodium_memzero(r, sizeof(*r));
+        free(r);
+    }
+    buf_wipe_release(&reply);
+    return status;
+}
+
+static int
+cmd_score(const struct cmd *c, int argc, char **argv)
+{
+    return run_query(c, argc, argv, PROTO_QOP_SCORE_GET);
+}
+
+static int
+cmd_account(const struct cmd *c, int argc, char **argv)
+{
+    return run_query(c, argc, argv, PROTO_QOP_ACCOUNT_GET);
+}
+
+/* ---------------------------------------------- audit subject report */
+
+#define SUBJECT_DB      "audit_subject"
+#define SUBJECT_MAX_DBS 16
+#define SUBJECT_MAP     ((size_t)65536 << 20)
+
+/* One access found for the subject. */
+struct subj_hit {
+    struct audit_record rec;
+    uint8_t leaf[MERKLE_HASH_BYTES];
+    bool in_index; /* the index named it */
+    bool in_scan;  /* the scan found the subject in it */
+};
+
+struct subj_ctx {
+    uint8_t subject[AUDIT_SUBJECT_BYTES];
+    const uint64_t *idx; /* sorted record indices from the index */
+    size_t nidx;
+    size_t next;                 /* first idx entry not yet passed */
+    struct merkle_levels levels; /* every leaf: proofs without re-reading */
+    struct subj_hit *hits;
+    size_t nhits;
+    size_t cap;
+};
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Read every record index of `subject` from DATA_DIR/history's
+ * "audit_subject" database (read-only). Returns 0 (sorted, *out freed by
+ * the caller), ERR_NOTFOUND (no environment or no database) or ERR_IO.
+ */
+static int
+subject_index_read(
+    const char *data_dir, const uint8_t *subject, uint64_t **out, size_t *n)
+{
+    struct store *st = NULL;
+    struct store_txn *txn = NULL;
+    struct store_cursor *cur = NULL;
+    const void *k, *v;
+    size_t klen, vlen, cap = 0;
+    char path[4096];
+    unsigned dbi;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((size_t)snprintf(path, sizeof(path), "%s/history", data_dir) >=
+        sizeof(path))
+        return ERR_INVAL;
+    rc =
+        store_open_flags(path, SUBJECT_MAP, SUBJECT_MAX_DBS, STORE_RDONLY, &st);
+    if (rc != 0)
+        return rc;
+    rc = store_txn_begin(st, false, &txn);
+    if (rc != 0)
+        goto out;
+    rc = store_dbi(st, txn, SUBJECT_DB, false, &dbi);
+    if (rc != 0)
+        goto out;
+    rc = store_cursor_open(txn, dbi, subject, AUDIT_SUBJECT_BYTES, true, &cur);
+    if (rc != 0)
+        goto out;
+    for (;;) {
+        const uint8_t *kb;
+        uint64_t idx = 0;
+
+        rc = store_cursor_next(cur, &k, &klen, &v, &vlen);
+        if (rc == ERR_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc != 0)
+            goto out;
+        if (klen != AUDIT_SUBJECT_BYTES + 8) {
+            rc = ERR_CORRUPT;
+            goto out;
+        }
+        kb = k;
+        for (int b = 0; b < 8; b++)
+            idx = (idx << 8) | kb[AUDIT_SUBJECT_BYTES + b];
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *out = xreallocarray(*out, cap, sizeof(**out));
+        }
+        (*out)[(*n)++] = idx;
+    }
+    if (*n > 0)
+        qsort(*out, *n, sizeof(**out), u64_cmp);
+out:
+    store_cursor_close(cur);
+    store_txn_abort(txn);
+    store_close(st);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static int
+subject_cb(void *arg, const struct audit_entry *e)
+{
+    struct subj_ctx *x = arg;
+    const struct audit_record *r = e->rec;
+    bool in_index = false, in_scan = false;
+    struct subj_hit *h;
+
+    merkle_levels_append(&x->levels, e->leaf_hash);
+    while (x->next < x->nidx && x->idx[x->next] < r->index)
+        x->next++;
+    if (x->next < x->nidx && x->idx[x->next] == r->index)
+        in_index = true;
+    for (unsigned i = 0; i < r->nsubj; i++)
+        if (memcmp(r->subj[i], x->subject, AUDIT_SUBJECT_BYTES) == 0)
+            in_scan = true;
+    if (!in_index && !in_scan)
+        return 0;
+    if (x->nhits == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 64;
+        x->hits = xreallocarray(x->hits, x->cap, sizeof(*x->hits));
+    }
+    h = &x->hits[x->nhits++];
+    h->rec = *r;
+    memcpy(h->leaf, e->leaf_hash, MERKLE_HASH_BYTES);
+    h->in_index = in_index;
+    h->in_scan = in_scan;
+    return 0;
+}
+
+/* Compute the subject of `kind` ("account", "email", ...) and `ident`.
+ * Returns 0, ERR_NOTFOUND/ERR_DENIED/ERR_IO (the key) or ERR_INVAL. */
+static int
+subject_compute(const char *data_dir, const char *kind, const char *ident,
+    uint8_t out[AUDIT_SUBJECT_BYTES])
+{
+    struct pseudo_key *pk = NULL;
+    struct pseudo p;
+    char path[4096];
+    int rc;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", data_dir,
+            PSEUDO_KEY_FILE) >= sizeof(path))
+        return ERR_INVAL;
+    rc = pseudo_key_open(path, false, &pk);
+    if (rc != 0)
+        return rc;
+    if (strcmp(kind, "account") == 0)
+        pseudo_compute(pk, "account", ident, strlen(ident), &p);
+    else
+        rc = pseudo_identifier(pk, kind, ident, &p);
+    pseudo_key_close(pk);
+    if (rc == 0)
+        memcpy(out, p.b, AUDIT_SUBJECT_BYTES);
+    sodium_memzero(&p, sizeof(p));
+    return rc;
+}
+
+static int
+cmd_audit_subject_report(const struct cmd *c, int argc, char **argv)
+{
+    struct audit_verify_result *res = NULL;
+    struct subj_ctx x;
+    struct qopts o;
+    char dir[4096], origin[AUDIT_MAX_ORIGIN + 1], t[64], cats[128];
+    char subjhex[2 * AUDIT_SUBJECT_BYTES + 1];
+    uint8_t root[MERKLE_HASH_BYTES];
+    uint8_t(*proof)[MERKLE_HASH_BYTES] = NULL;
+    uint64_t *idx = NULL, ck_size = 0;
+    size_t nidx = 0, only_scan = 0, only_index = 0, nproof;
+    const char *why = NULL, *index_state;
+    const char *data_dir;
+    bool have_ckpt = false;
+    int rc, status = EXIT_OK;
+
+    memset(&x, 0, sizeof(x));
+    rc = get_qopts(c, argc, argv, true, &o);
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        cmd_usage(c, stdout);
+        return EXIT_OK;
+    }
+    if (argc - optind != 1)
+        return usage_error(c, "wrong number of arguments");
+    if (o.kind == NULL)
+        return usage_error(c,
+            "name the subject: --account, --email, --phone, --card, "
+            "--device or --ip");
+    data_dir = argv[optind];
+    rc = subject_compute(data_dir, o.kind, o.ident, x.subject);
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s/%s: cannot compute the subject: %s\n", PROGNAME,
+            data_dir, PSEUDO_KEY_FILE, err_str(rc));
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < AUDIT_SUBJECT_BYTES; i++)
+        snprintf(subjhex + 2 * i, 3, "%02x", x.subject[i]);
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/audit", data_dir) >= sizeof(dir))
+        return usage_error(c, "data directory path too long");
+
+    /* 1. The index: which records name the subject. */
+    rc = subject_index_read(data_dir, x.subject, &idx, &nidx);
+    if (rc == 0) {
+        index_state = "used";
+    } else {
+        index_state = "missing";
+        fprintf(stderr,
+            "%s: warning: the subject index in %s/history cannot be read "
+            "(%s): falling back to a full scan of the log\n",
+            PROGNAME, data_dir, err_str(rc));
+    }
+    x.idx = idx;
+    x.nidx = nidx;
+
+    /*
+     * 2. One verifying pass over the whole log: it collects the records
+     * (from the index, cross-checked by subject) and keeps every leaf
+     * hash (merkle_levels, about 64 bytes per record), so that each
+     * inclusion proof is then O(log n) lookups, not a rebuild.
+     */
+    merkle_levels_init(&x.levels);
+    res = xmalloc(sizeof(*res));
+    rc = audit_replay(dir, o.key, NULL, subject_cb, &x, res);
+    if (rc != 0) {
+        print_failure(dir, rc, res);
+        status = exit_for(rc);
+        goto out;
+    }
+    for (size_t i = 0; i < x.nhits; i++) {
+        if (!x.hits[i].in_index)
+            only_scan++;
+        if (!x.hits[i].in_scan)
+            only_index++;
+    }
+    if (rc == 0 && strcmp(index_state, "used") == 0 && only_scan > 0) {
+        index_state = "behind";
+        fprintf(stderr,
+            "%s: warning: the subject index is behind the log (%zu "
+            "record(s) found only by the scan): they are listed too\n",
+            PROGNAME, only_scan);
+    }
+    if (only_index > 0)
+        fprintf(stderr,
+            "%s: warning: %zu index entr%s name records that do not hold "
+            "the subject: ignored (the index is rebuilt by the scorer)\n",
+            PROGNAME, only_index, only_index == 1 ? "y" : "ies");
+
+    /* 3. The latest signed checkpoint (verified by the pass). */
+    if (res->note_len > 0) {
+        rc = audit_checkpoint_open(res->key, (const uint8_t *)res->note,
+            res->note_len, origin, &ck_size, root, &why);
+        if (rc != 0) {
+            fprintf(stderr, "%s: %s: latest checkpoint: %s\n", PROGNAME, dir,
+                why ? why : err_str(rc));
+            status = EXIT_BAD;
+            goto out;
+        }
+        have_ckpt = true;
+    }
+
+    if (o.json) {
+        printf("{\"kind\":\"%s\",\"subject\":\"%s\",\"index\":\"%s\","
+               "\"records_verified\":%" PRIu64 ",\"checkpoint_size\":%" PRIu64
+               ",\"checkpoint\":",
+            o.kind, subjhex, index_state, res->records, ck_size);
+        if (have_ckpt)
+            json_str(stdout, res->note, res->note_len);
+        else
+            fputs("null", stdout);
+        fputs(",\"accesses\":[", stdout);
+    } else {
+        printf("subject report for %s '%s' (subject %s)\n", o.kind, o.ident,
+            subjhex);
+        printf("log: %s: %" PRIu64 " records verified; ", dir, res->records);
+        print_key_source(res, stdout);
+        if (have_ckpt)
+            printf("latest signed checkpoint: size %" PRIu64 "\n", ck_size);
+        else
+            printf("warning: no signed checkpoint yet\n");
+        printf("index: %s\n", index_state);
+        printf("INDEX\tTIME\tACTOR\tROLE\tOP\tCATS\tPURPOSE\tOUTCOME\tREF"
+               "\tPROOF\n");
+    }
+    proof = xcalloc(MERKLE_MAX_PROOF, sizeof(*proof));
+    size_t shown = 0;
+    for (size_t i = 0; i < x.nhits; i++) {
+        const struct subj_hit *h = &x.hits[i];
+        const struct audit_record *r = &h->rec;
+        uint64_t size;
+        const uint8_t *against;
+        bool signed_ck, ok;
+
+        if (!h->in_scan)
+            continue;
+        /* Against the signed checkpoint when it covers the record, else
+         * against the (unsigned) root of every verified record. */
+        signed_ck = have_ckpt && r->index < ck_size;
+        size = signed_ck ? ck_size : res->records;
+        against = signed_ck ? root : res->root;
+        rc = merkle_inclusion_proof(
+            merkle_levels_subtree, &x.levels, r->index, size, proof, &nproof);
+        ok = rc == 0 &&
+            merkle_verify_inclusion(r->index, size, h->leaf,
+                (const uint8_t(*)[MERKLE_HASH_BYTES])proof, nproof,
+                against) == 0;
+        if (!ok)
+            status = EXIT_BAD;
+        if (o.json) {
+            fputs(shown ? ",\n{" : "\n{", stdout);
+            json_record_fields(stdout, r);
+            printf(",\"leaf_hash\":");
+            json_hex(stdout, h->leaf, MERKLE_HASH_BYTES);
+            printf(",\"proof\":{\"size\":%" PRIu64 ",\"signed\":%s,"
+                   "\"verified\":%s,\"hashes\":[",
+                size, signed_ck ? "true" : "false", ok ? "true" : "false");
+            for (size_t j = 0; ok && j < nproof; j++) {
+                if (j)
+                    fputc(',', stdout);
+                json_hex(stdout, proof[j], MERKLE_HASH_BYTES);
+            }
+            fputs("]}}", stdout);
+        } else {
+            fmt_time(r->ts_ms, t, sizeof(t));
+            cats_list(r->cats, cats, sizeof(cats));
+            printf("%" PRIu64 "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", r->index, t,
+                r->actor, audit_role_name(r->role), r->op, cats[0] ? cats : "-",
+                r->purpose, audit_outcome_name(r->outcome),
+                r->ref[0] ? r->ref : "-");
+            if (!ok)
+                printf("FAILED\n");
+            else if (signed_ck)
+                printf(
+                    "ok (%zu hashes, checkpoint %" PRIu64 ")\n", nproof, size);
+            else
+                printf("ok (%zu hashes, unsigned root of %" PRIu64
+                       ": no checkpoint covers it yet)\n",
+                    nproof, size);
+        }
+        shown++;
+    }
+    if (o.json)
+        printf("\n],\"count\":%zu,\"proofs_ok\":%s}\n", shown,
+            status == EXIT_OK ? "true" : "false");
+    else
+        printf("accesses: %zu%s\n", shown,
+            status == EXIT_OK ? ", every proof verified" :
+                                "; SOME PROOFS FAILED");
+out:
+    free(proof);
+    free(res);
+    free(idx);
+    if (x.hits != NULL) {
+        sodium_memzero(x.hits, x.cap * sizeof(*x.hits));
+        free(x.hits);
+    }
+    merkle_levels_release(&x.levels);
+    sodium_memzero(x.subject, sizeof(x.subject));
+    return status;
+}
+
 static const struct cmd cmds[] = {
     { "help", "[COMMAND ...]", cmd_help,
         "show the commands, or one command's usage" },
@@ -1393,6 +2169,17 @@ static const struct cmd cmds[] = {
         "print the whole log as one JSON object (verifying it)" },
     { "audit pubkey", "DIR", cmd_audit_pubkey,
         "print the log's verifier key (verifier.key)" },
+    { "audit subject report",
+        "DATA_DIR (--account ID | --email ADDR | --phone P | --card NUMBER "
+        "| --device ID | --ip ADDR) [--key VERIFIER] [--json]",
+        cmd_audit_subject_report,
+        "list every audited access to one data subject, each with a "
+        "verified inclusion proof" },
+    { "score", "ORDER --purpose P [--endpoint E] [--storefront S] [--json]",
+        cmd_score, "ask the scorer for an order's score (audited query)" },
+    { "account", "ACCOUNT --purpose P [--endpoint E] [--storefront S] [--json]",
+        cmd_account,
+        "ask the scorer for an account's history summary (audited query)" },
 };
 
 static void

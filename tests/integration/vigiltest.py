@@ -655,3 +655,79 @@ def scan_files_for(root, needles):
                 if n.encode() in data:
                     hits.append((p, n))
     return hits
+
+
+# ------------------------------------------------ query endpoint (scorer)
+
+def query_raw(svc, frames, timeout_ms=RECV_TIMEOUT_MS):
+    """Send bytes (one frame) or a list of frames to the scorer's query
+    endpoint on a fresh REQ socket (closed before returning, so a late
+    reply can never be taken for another request's); return the decoded
+    reply map. Raises Timeout if none comes."""
+    s = svc.ctx.socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    try:
+        s.connect(svc.query_endpoint)
+        if isinstance(frames, (bytes, bytearray)):
+            frames = [bytes(frames)]
+        s.send_multipart(frames)
+        if not s.poll(timeout_ms, zmq.POLLIN):
+            raise Timeout("no query reply within %d ms" % timeout_ms)
+        parts = s.recv_multipart()
+    finally:
+        s.close(0)
+    if len(parts) != 1:
+        raise TestFailure("query reply has %d frames, want 1" % len(parts))
+    try:
+        return msgpack.unpackb(parts[0], raw=False, strict_map_key=True)
+    except Exception as e:
+        raise TestFailure("query reply is not valid msgpack: %s (%r)"
+                          % (e, parts[0][:64]))
+
+
+def query(svc, op, qid, purpose="fraud-prevention", timeout_ms=RECV_TIMEOUT_MS,
+          **args):
+    """Send one query request {v, op, id, purpose, **args} (purpose None
+    drops it); return the reply map (common/proto.h section 5)."""
+    req = {"v": 1, "op": op, "id": qid}
+    if purpose is not None:
+        req["purpose"] = purpose
+    req.update(args)
+    return query_raw(svc, pack(req), timeout_ms)
+
+
+def vigilctl(bindir, *args, timeout=30):
+    """Run build/bin/vigilctl with `args`; return (status, out, err)."""
+    return run([os.path.join(bindir, "vigilctl")] + [str(a) for a in args],
+               timeout=timeout)
+
+
+def audit_records(bindir, data_dir):
+    """Every record of DATA_DIR/audit as dicts (`vigilctl audit replay
+    --json`, which verifies the log; a failure raises TestFailure)."""
+    import json
+    rc, out, err = vigilctl(bindir, "audit", "replay",
+                            os.path.join(data_dir, "audit"), "--json")
+    if rc != 0:
+        raise TestFailure("audit replay exited %d: %s" % (rc, err.strip()))
+    return json.loads(out)["records"]
+
+
+def wait_checkpoint(bindir, data_dir, timeout=10.0):
+    """Wait (bounded) until a signed checkpoint covers every record of
+    the audit log; return the record count."""
+    import json
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        rc, out, err = vigilctl(bindir, "audit", "replay",
+                                os.path.join(data_dir, "audit"), "--json",
+                                "--from", "0", "--to", "1")
+        if rc == 0:
+            doc = json.loads(out)
+            last = (doc["records_verified"], doc["checkpoint_size"])
+            if last[0] > 0 and last[0] == last[1]:
+                return last[0]
+        time.sleep(0.2)
+    raise TestFailure("no checkpoint covers the whole audit log within "
+                      "%.0f s (records, checkpoint size: %r)" % (timeout, last))

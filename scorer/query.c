@@ -1,0 +1,377 @@
+/*
+ * query.c - the scorer's query endpoint: authorization, audit, answers
+ *
+ * The fraud team's tools (vigilctl score / account) send one request
+ * frame (common/proto.h section 4) to the ROUTER at cfg query_endpoint;
+ * scorer.c polls it on the main thread and calls query_handle() for
+ * each message. A request is decoded strictly, checked against the
+ * authorization table below (op, role, allowed purposes, data
+ * categories), audited with scorer_audit_now() (its own fdatasync), and
+ * only then read from history through the overlay transaction and
+ * answered (proto.h section 5). Work per request: a few point reads.
+ *
+ * Invariants:
+ *  - THE FAIL-CLOSED RULE: no answer carrying personal data is sent
+ *    unless its audit record is durable; when scorer_audit_now() fails
+ *    the reply is code "audit" and carries no result.
+ *  - every decoded request naming a known op leaves exactly one audit
+ *    record: allowed (also when nothing was found), denied (purpose not
+ *    in the role's row) or error (history could not be read).
+ *  - until CURVE authentication lands every peer of the query socket is
+ *    the actor QUERY_ACTOR with role QUERY_ROLE.
+ *
+ * See also: common/proto.h (sections 4 and 5), common/audit.h,
+ *           scorer/scorer.h, tools/vigilctl.1 ("score", "account")
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#include "common/audit.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/proto.h"
+#include "common/xmalloc.h"
+#include "common/zsock.h"
+#include "scorer/history.h"
+#include "scorer/scorer.h"
+
+/*
+ * The actor and role of every query-socket peer. XXX(curve-auth): the
+ * name and role become those mapped from the client's CURVE key.
+ */
+#define QUERY_ACTOR "local-operator"
+#define QUERY_ROLE  AUDIT_ROLE_ANALYST
+
+#define QUERY_MAX_PURPOSES 4
+#define QUERY_IDENT_MAX    255 /* a ROUTER identity frame */
+
+/* One row of the authorization table. */
+struct query_rule {
+    enum proto_qop op;
+    enum audit_role role;
+    const char *purposes[QUERY_MAX_PURPOSES]; /* NULL-terminated */
+    uint32_t cats;                            /* AUDIT_CAT_* touched */
+};
+
+/* THE authorization table: what each role may do, and why. */
+static const struct query_rule query_rules[] = {
+    { PROTO_QOP_SCORE_GET, AUDIT_ROLE_ANALYST,
+        { "fraud-prevention", "chargeback-review", NULL },
+        AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
+    { PROTO_QOP_ACCOUNT_GET, AUDIT_ROLE_ANALYST,
+        { "fraud-prevention", "chargeback-review", NULL }, AUDIT_CAT_ACCOUNT },
+};
+
+/* Where to send the reply: [identity, (empty delimiter)?, body]. */
+struct query_env {
+    const void *ident;
+    size_t identlen;
+    bool delim;
+};
+
+static uint64_t
+query_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void
+query_copy(char *dst, size_t dstsize, const char *src)
+{
+    size_t n = strnlen(src, dstsize - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* The row for (op, role), or NULL when the role may not do op at all. */
+static const struct query_rule *
+query_rule_find(enum proto_qop op, enum audit_role role)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(query_rules) / sizeof(query_rules[0]); i++)
+        if (query_rules[i].op == op && query_rules[i].role == role)
+            return &query_rules[i];
+    return NULL;
+}
+
+static bool
+query_purpose_allowed(const struct query_rule *rule, const char *purpose)
+{
+    unsigned i;
+
+    if (rule == NULL)
+        return false;
+    for (i = 0; i < QUERY_MAX_PURPOSES && rule->purposes[i] != NULL; i++)
+        if (strcmp(rule->purposes[i], purpose) == 0)
+            return true;
+    return false;
+}
+
+/* Encode `r` and send it to the peer behind `env` (dropped if it left). */
+static void
+query_send(struct scorer *s, const struct query_env *env,
+    const struct proto_query_reply *r)
+{
+    struct iovec iov[3];
+    struct buf out;
+    int n = 0, rc;
+
+    buf_init(&out, PROTO_QUERY_REPLY_MAX);
+    rc = proto_query_reply_encode(&out, r);
+    if (rc != 0) {
+        /* Cannot happen with the struct's bounds; answer plainly. */
+        struct proto_query_reply e;
+
+        log_warnx("%s: reply not encodable: %s", __func__, err_str(rc));
+        proto_query_reply_error(&e, r->id, ERR_IO, "reply not encodable");
+        buf_reset(&out);
+        rc = proto_query_reply_encode(&out, &e);
+        if (rc != 0)
+            goto done;
+    }
+    iov[n].iov_base = (void *)(uintptr_t)env->ident;
+    iov[n++].iov_len = env->identlen;
+    if (env->delim) {
+        iov[n].iov_base = NULL;
+        iov[n++].iov_len = 0;
+    }
+    iov[n].iov_base = out.data;
+    iov[n++].iov_len = out.len;
+    rc = zsock_send_parts(s->query_sock, iov, n, ZMQ_DONTWAIT);
+    if (rc != 0)
+        log_debug("%s: reply not sent: %s", __func__, err_str(rc));
+done:
+    /* The reply may hold personal data (account ids, amounts). */
+    buf_wipe_release(&out);
+}
+
+static void
+query_send_error(struct scorer *s, const struct query_env *env, const char *id,
+    int code, const char *msg)
+{
+    struct proto_query_reply r;
+
+    proto_query_reply_error(&r, id, code, msg);
+    query_send(s, env, &r);
+}
+
+/* The audit record of request `q` with `outcome`; subject when `account`
+ * is not NULL and not empty. */
+static void
+query_record(struct scorer *s, const struct proto_query *q,
+    const struct query_rule *rule, const char *account,
+    enum audit_outcome outcome, struct audit_record *r)
+{
+    memset(r, 0, sizeof(*r));
+    query_copy(r->actor, sizeof(r->actor), QUERY_ACTOR);
+    r->role = QUERY_ROLE;
+    query_copy(r->op, sizeof(r->op), proto_qop_name(q->op));
+    r->cats = rule != NULL ? rule->cats : 0;
+    if (account != NULL && account[0] != '\0') {
+        scorer_account_subject(s, account, r->subj[0]);
+        r->nsubj = 1;
+    }
+    query_copy(r->purpose, sizeof(r->purpose), q->purpose);
+    r->outcome = outcome;
+    query_copy(r->ref, sizeof(r->ref), q->id);
+}
+
+/*
+ * score.get: find the order (to know whose data it is), audit, answer.
+ * The order record does not keep its event id, so the reasons (stored
+ * with the event's dedup reply) are not reachable: reasons_known false.
+ */
+static void
+query_score_get(struct scorer *s, const struct query_env *env,
+    const struct proto_query *q, const struct query_rule *rule, bool allowed)
+{
+    struct proto_query_reply rep;
+    struct history_order ho;
+    struct audit_record rec;
+    enum audit_outcome outcome;
+    const char *account = NULL;
+    int rc, lookup;
+
+    memset(&ho, 0, sizeof(ho));
+    lookup = history_order_get(s->hist, s->otxn, q->storefront, q->order, &ho);
+    if (lookup == 0)
+        account = ho.account;
+    if (!allowed)
+        outcome = AUDIT_OUTCOME_DENIED;
+    else if (lookup == 0 || lookup == ERR_NOTFOUND)
+        outcome = AUDIT_OUTCOME_ALLOWED;
+    else
+        outcome = AUDIT_OUTCOME_ERROR;
+    query_record(s, q, rule, account, outcome, &rec);
+    rc = scorer_audit_now(s, &rec);
+    if (rc != 0) {
+        query_send_error(s, env, q->id, ERR_AUDIT,
+            "access refused: the audit record could not be written");
+        goto done;
+    }
+    if (!allowed) {
+        query_send_error(s, env, q->id, ERR_DENIED,
+            "purpose: not allowed for score.get by role analyst");
+        goto done;
+    }
+    if (lookup == ERR_NOTFOUND) {
+        query_send_error(s, env, q->id, ERR_NOTFOUND, "order: not found");
+        goto done;
+    }
+    if (lookup != 0) {
+        log_warnx("%s: order lookup failed: %s", __func__, err_str(lookup));
+        query_send_error(s, env, q->id, lookup, "order: history lookup failed");
+        goto done;
+    }
+    proto_query_reply_error(&rep, q->id, 0, "");
+    rep.op = PROTO_QOP_SCORE_GET;
+    rep.has_result = true;
+    query_copy(rep.score.order, sizeof(rep.score.order), q->order);
+    query_copy(
+        rep.score.storefront, sizeof(rep.score.storefront), q->storefront);
+    query_copy(rep.score.account, sizeof(rep.score.account), ho.account);
+    rep.score.ts = ho.ts;
+    rep.score.amount = ho.amount;
+    rep.score.scored = ho.has_score;
+    rep.score.score = ho.score;
+    rep.score.decision = ho.decision;
+    rep.score.reasons_known = false;
+    query_send(s, env, &rep);
+done:
+    memset(&ho, 0, sizeof(ho));
+}
+
+/* account.get: audit, then read the account's summary as of now. */
+static void
+query_account_get(struct scorer *s, const struct query_env *env,
+    const struct proto_query *q, const struct query_rule *rule, bool allowed)
+{
+    struct proto_query_reply rep;
+    struct proto_account_result *a = &rep.account;
+    const struct entity_features *ef;
+    struct audit_record rec;
+    struct features *f = NULL;
+    struct event *ev = NULL;
+    uint64_t now = query_wall_ms();
+    int rc;
+
+    query_record(s, q, rule, q->account,
+        allowed ? AUDIT_OUTCOME_ALLOWED : AUDIT_OUTCOME_DENIED, &rec);
+    rc = scorer_audit_now(s, &rec);
+    if (rc != 0) {
+        query_send_error(s, env, q->id, ERR_AUDIT,
+            "access refused: the audit record could not be written");
+        return;
+    }
+    if (!allowed) {
+        query_send_error(s, env, q->id, ERR_DENIED,
+            "purpose: not allowed for account.get by role analyst");
+        return;
+    }
+    /* What history knows about the account just before "now". */
+    ev = xcalloc(1, sizeof(*ev));
+    f = xcalloc(1, sizeof(*f));
+    ev->type = EVENT_DEVICE_SEEN;
+    ev->has = EV_ACCOUNT;
+    ev->ts = now;
+    query_copy(ev->id, sizeof(ev->id), q->id);
+    query_copy(ev->account, sizeof(ev->account), q->account);
+    rc = history_features(s->hist, s->otxn, q->storefront, ev, f);
+    if (rc != 0) {
+        log_warnx("%s: account lookup failed: %s", __func__, err_str(rc));
+        query_send_error(s, env, q->id, rc, "account: history lookup failed");
+        goto done;
+    }
+    ef = &f->ent[ENT_ACCOUNT];
+    if (!ef->known) {
+        query_send_error(s, env, q->id, ERR_NOTFOUND, "account: not found");
+        goto done;
+    }
+    proto_query_reply_error(&rep, q->id, 0, "");
+    rep.op = PROTO_QOP_ACCOUNT_GET;
+    rep.has_result = true;
+    query_copy(a->account, sizeof(a->account), q->account);
+    query_copy(a->storefront, sizeof(a->storefront), q->storefront);
+    a->as_of = now;
+    a->known = true;
+    a->first_seen_age_ms = ef->age_ms;
+    a->account_age_ms = f->account_age_ms;
+    a->orders_1h = ef->orders_1h;
+    a->orders_24h = ef->orders_24h;
+    a->failed_payments_1h = ef->failed_pay_1h;
+    a->failed_payments_24h = ef->failed_pay_24h;
+    a->failed_logins_1h = ef->failed_login_1h;
+    a->orders_total = f->account_orders;
+    a->amount_mean = f->account_amount_mean;
+    a->amount_max = f->account_amount_max;
+    query_copy(a->country, sizeof(a->country), f->account_country);
+    a->fraud = ef->fraud_linked;
+    query_send(s, env, &rep);
+done:
+    free(ev);
+    free(f);
+}
+
+void
+query_handle(struct scorer *s, struct zsock_msg *m)
+{
+    struct query_env env = { NULL, 0, false };
+    char msg[PROTO_MSG_MAX + 1];
+    const struct query_rule *rule;
+    struct proto_query q;
+    bool allowed;
+    int k = 1, rc;
+
+    if (m->nparts < 1 || zsock_msg_size(m, 0) > QUERY_IDENT_MAX)
+        return; /* not from a ROUTER peer: nobody to answer */
+    env.ident = zsock_msg_data(m, 0);
+    env.identlen = zsock_msg_size(m, 0);
+    if (m->nparts >= 3 && zsock_msg_size(m, 1) == 0) {
+        env.delim = true;
+        k = 2;
+    }
+    if (m->overflow || m->nparts - k != 1) {
+        query_send_error(
+            s, &env, "", ERR_MALFORMED, "request: expected exactly one frame");
+        return;
+    }
+    rc = proto_query_decode(
+        &q, zsock_msg_data(m, k), zsock_msg_size(m, k), msg, sizeof(msg));
+    if (rc != 0) {
+        query_send_error(s, &env, q.id, rc, msg[0] ? msg : err_str(rc));
+        goto done;
+    }
+    if (s->otxn == NULL || s->hist == NULL || s->audit == NULL) {
+        query_send_error(s, &env, q.id, ERR_UNAVAIL,
+            "history is not available (recovering); try again");
+        goto done;
+    }
+    rule = query_rule_find(q.op, QUERY_ROLE);
+    allowed = query_purpose_allowed(rule, q.purpose);
+    log_debug("query '%s' purpose '%s': %s", proto_qop_name(q.op), q.purpose,
+        allowed ? "allowed" : "denied");
+    switch (q.op) {
+    case PROTO_QOP_SCORE_GET:
+        query_score_get(s, &env, &q, rule, allowed);
+        break;
+    case PROTO_QOP_ACCOUNT_GET:
+        query_account_get(s, &env, &q, rule, allowed);
+        break;
+    default:
+        query_send_error(s, &env, q.id, ERR_INVAL, "op: unknown operation");
+        break;
+    }
+done:
+    memset(&q, 0, sizeof(q));
+}
