@@ -365,6 +365,27 @@ pseudo_norm_raw(const char *in, char *out, size_t cap, size_t *len)
         pseudo_put(out, cap, len, *in);
 }
 
+/* Dotted-quad text of IPv4 address `a`, exactly as inet_ntop() writes
+ * it (decimal, no leading zeros); `text` holds at least 16 bytes. */
+static void
+pseudo_ipv4_text(const unsigned char a[4], char *text)
+{
+    size_t n = 0;
+    unsigned i, v;
+
+    for (i = 0; i < 4; i++) {
+        v = a[i];
+        if (i > 0)
+            text[n++] = '.';
+        if (v >= 100)
+            text[n++] = (char)('0' + v / 100);
+        if (v >= 10)
+            text[n++] = (char)('0' + v / 10 % 10);
+        text[n++] = (char)('0' + v % 10);
+    }
+    text[n] = '\0';
+}
+
 /* IP: canonical inet_ntop text. Returns 0 or ERR_INVAL (not an address). */
 static int
 pseudo_norm_ip(const char *in, char *out, size_t cap, size_t *len)
@@ -379,8 +400,12 @@ pseudo_norm_ip(const char *in, char *out, size_t cap, size_t *len)
         af = AF_INET6;
     else
         return ERR_INVAL;
-    if (inet_ntop(af, addr, text, sizeof(text)) == NULL)
+    if (af == AF_INET) {
+        /* inet_ntop()'s "%u.%u.%u.%u", without its snprintf. */
+        pseudo_ipv4_text(addr, text);
+    } else if (inet_ntop(af, addr, text, sizeof(text)) == NULL) {
         return ERR_INVAL;
+    }
     pseudo_norm_raw(text, out, cap, len);
     sodium_memzero(addr, sizeof(addr));
     sodium_memzero(text, sizeof(text));
@@ -473,8 +498,9 @@ pseudo_identifier(const struct pseudo_key *k, const char *kind, const char *raw,
     return rc;
 }
 
-/* Pseudonym of account.update's new value, by the rule of its field. */
-static void
+/* Pseudonym of account.update's new value, by the rule of its field;
+ * returns how many bytes of `norm` it used. */
+static size_t
 pseudo_apply_value(const struct pseudo_key *k, struct event *ev,
     const char *value, char *norm, size_t cap)
 {
@@ -507,6 +533,7 @@ pseudo_apply_value(const struct pseudo_key *k, struct event *ev,
         break;
     }
     pseudo_compute(k, domain, norm, len, &ev->value);
+    return len;
 }
 
 void
@@ -514,12 +541,13 @@ pseudo_apply(
     const struct pseudo_key *k, struct event *ev, struct event_pii *pii)
 {
     char norm[PSEUDO_NORM_MAX];
-    size_t len;
+    size_t len, used = 0; /* norm[0..used) may hold personal data */
 
     if (ev->has & EV_DEVICE) {
         len = 0;
         pseudo_norm_raw(pii->device, norm, sizeof(norm), &len);
         pseudo_compute(k, "device", norm, len, &ev->device);
+        used = len;
     }
     if (ev->has & EV_IP) {
         len = 0;
@@ -528,21 +556,25 @@ pseudo_apply(
             pseudo_norm_raw(pii->ip, norm, sizeof(norm), &len);
         }
         pseudo_compute(k, "ip", norm, len, &ev->ip);
+        used = len > used ? len : used;
     }
     if (ev->has & EV_EMAIL) {
         len = 0;
         pseudo_norm_email(pii->email, norm, sizeof(norm), &len);
         pseudo_compute(k, "email", norm, len, &ev->email);
+        used = len > used ? len : used;
     }
     if (ev->has & EV_PHONE) {
         len = 0;
         pseudo_norm_phone(pii->phone, norm, sizeof(norm), &len);
         pseudo_compute(k, "phone", norm, len, &ev->phone);
+        used = len > used ? len : used;
     }
     if (ev->has & EV_NAME) {
         len = 0;
         pseudo_norm_name(pii->name, norm, sizeof(norm), &len);
         pseudo_compute(k, "name", norm, len, &ev->name);
+        used = len > used ? len : used;
     }
     if (ev->has & EV_CARD) {
         len = 0;
@@ -551,21 +583,28 @@ pseudo_apply(
         else
             pseudo_norm_raw(pii->card_fingerprint, norm, sizeof(norm), &len);
         pseudo_compute(k, "card", norm, len, &ev->card);
+        used = len > used ? len : used;
     }
     if (ev->has & EV_BILLING) {
         len = 0;
         pseudo_norm_address(
             &pii->billing, ev->billing_country, norm, sizeof(norm), &len);
         pseudo_compute(k, "address", norm, len, &ev->billing);
+        used = len > used ? len : used;
     }
     if (ev->has & EV_SHIPPING) {
         len = 0;
         pseudo_norm_address(
             &pii->shipping, ev->shipping_country, norm, sizeof(norm), &len);
         pseudo_compute(k, "address", norm, len, &ev->shipping);
+        used = len > used ? len : used;
     }
-    if (ev->has & EV_VALUE)
-        pseudo_apply_value(k, ev, pii->value, norm, sizeof(norm));
-    sodium_memzero(norm, sizeof(norm));
+    if (ev->has & EV_VALUE) {
+        len = pseudo_apply_value(k, ev, pii->value, norm, sizeof(norm));
+        used = len > used ? len : used;
+    }
+    /* pseudo_put() never writes past *len: only the used prefix of norm
+     * was written. */
+    sodium_memzero(norm, used);
     sodium_memzero(pii, sizeof(*pii));
 }

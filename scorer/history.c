@@ -12,10 +12,15 @@
  * Invariants:
  *  - deterministic: no clock, no randomness; the same events in the same
  *    order give byte-identical databases, features and replies.
- *  - an entity record is exactly HISTORY_ENTITY_RECORD_BYTES bytes;
- *    anything else in the "entity" db is ERR_CORRUPT.
+ *  - an entity record is a canonical version 2 record (at most
+ *    HISTORY_ENTITY_RECORD_BYTES bytes, its length implied by its head)
+ *    or a 504-byte version 1 record; anything else in the "entity" db is
+ *    ERR_CORRUPT. Records are always written as version 2.
  *  - first_seen == 0 means "never seen by an event" (the record exists
  *    only because a label flagged it); valid event times are >= 2000.
+ *  - the features -> apply cache (struct ev_cache) is used and changed
+ *    only by calls with a write txn; read-txn callers (queries, in other
+ *    threads) never touch it.
  *
  * See also: history.h (layout and window semantics), score.h
  *
@@ -33,7 +38,7 @@
 #include "common/xmalloc.h"
 #include "scorer/history.h"
 
-#define ENT_VERSION   1
+#define ENT_VERSION   2 /* written; version 1 is still read */
 #define ORDER_VERSION 1
 #define REPLY_VERSION 1
 #define LINK_VERSION  1
@@ -44,28 +49,44 @@
 #define F_SIGNUP       0x04u /* signup_ts is set */
 #define F_COUNTRY      0x08u /* country is set */
 
-/* Byte offsets of the entity record (version 1). */
-#define OFF_VERSION  0
-#define OFF_KIND     1
-#define OFF_FLAGS    2
-#define OFF_NACC     3
-#define OFF_COUNTRY  4
-#define OFF_FIRST    8
-#define OFF_LAST     16
-#define OFF_SIGNUP   24
-#define OFF_ORDERS   32
-#define OFF_AMT_SUM  40
-#define OFF_AMT_MAX  48
-#define OFF_ACC_BITS 56
-#define OFF_ACC      64
-#define OFF_RING1    (OFF_ACC + ACC_SET * 8)
-#define RING1_SLOT   10 /* u32 epoch, u16 orders, failpay, faillogin */
-#define OFF_RING24   (OFF_RING1 + HISTORY_BUCKETS_1H * RING1_SLOT)
-#define RING24_SLOT  8 /* u32 epoch, u16 orders, failpay */
-#define ENT_BYTES    (OFF_RING24 + HISTORY_BUCKETS_24H * RING24_SLOT)
+/* Byte offsets of the version 1 entity record (fixed 504 bytes). */
+#define V1_OFF_VERSION  0
+#define V1_OFF_KIND     1
+#define V1_OFF_FLAGS    2
+#define V1_OFF_NACC     3
+#define V1_OFF_COUNTRY  4
+#define V1_OFF_FIRST    8
+#define V1_OFF_LAST     16
+#define V1_OFF_SIGNUP   24
+#define V1_OFF_ORDERS   32
+#define V1_OFF_AMT_SUM  40
+#define V1_OFF_AMT_MAX  48
+#define V1_OFF_ACC_BITS 56
+#define V1_OFF_ACC      64
+#define V1_OFF_RING1    (V1_OFF_ACC + ACC_SET * 8)
+#define RING1_SLOT      10 /* u32 epoch, u16 orders, failpay, faillogin */
+#define V1_OFF_RING24   (V1_OFF_RING1 + HISTORY_BUCKETS_1H * RING1_SLOT)
+#define RING24_SLOT     8 /* u32 epoch, u16 orders, failpay */
+#define V1_BYTES        (V1_OFF_RING24 + HISTORY_BUCKETS_24H * RING24_SLOT)
 
-_Static_assert(ENT_BYTES == HISTORY_ENTITY_RECORD_BYTES,
+/*
+ * Version 2 (variable length, see history.h): a 26-byte head, then the
+ * account part ('A': 30 bytes) or the distinct-account part (other
+ * kinds: nacc hashes, plus the bitmap when nacc == ACC_SET), then the
+ * non-empty slots of each ring in slot order.
+ */
+#define V2_HEAD         26
+#define V2_ACCT_PART    30
+#define V2_ACC_PART_MAX (ACC_SET * 8 + 8)
+#define ENT_MAX_BYTES                                                          \
+    (V2_HEAD + V2_ACC_PART_MAX + HISTORY_BUCKETS_1H * RING1_SLOT +             \
+        HISTORY_BUCKETS_24H * RING24_SLOT)
+
+_Static_assert(V1_BYTES == 504, "version 1 entity record is 504 bytes");
+_Static_assert(ENT_MAX_BYTES == HISTORY_ENTITY_RECORD_BYTES,
     "entity record size changed: bump ENT_VERSION and the header");
+_Static_assert(HISTORY_BUCKETS_1H <= 16 && HISTORY_BUCKETS_24H <= 32,
+    "ring masks are u16 and u32");
 
 /* Largest entity key: 'A' actor \0 account. */
 #define KEY_MAX (1 + 2 * (PROTO_ID_MAX + 1))
@@ -111,6 +132,38 @@ struct ekey {
     uint8_t b[KEY_MAX];
 };
 
+/* The entities one history_apply() touches, loaded once, stored once. */
+#define WS_MAX (2 * ENT_COUNT)
+struct workset {
+    unsigned n;
+    struct {
+        struct ekey key;
+        enum entity_kind kind;
+        struct ent_rec rec;
+        bool dirty;
+    } s[WS_MAX];
+};
+
+/*
+ * The entity records history_features() read for one event in a write
+ * txn, kept for the history_apply() of the same event that follows it
+ * (the scorer's features -> score -> apply), so that apply does not look
+ * up and decode them again. Only calls with a write txn use or touch it
+ * (there is one write txn at a time, used by one thread); every such call
+ * but that apply drops it, and apply uses it only if the txn, the event
+ * (id, ts) and every entity key match. Nothing writes the entity db
+ * between the two calls but history itself, so the records are current.
+ */
+struct ev_cache {
+    bool valid;
+    const struct store_txn *txn;
+    uint64_t ts;
+    char id[PROTO_ID_MAX + 1];
+    struct ekey keys[ENT_COUNT];
+    bool exists[ENT_COUNT];
+    struct ent_rec rec[ENT_COUNT];
+};
+
 struct history {
     struct store *st;
     unsigned dbi_entity;
@@ -118,6 +171,8 @@ struct history {
     unsigned dbi_order;
     unsigned dbi_reply;
     unsigned dbi_meta;
+    struct ev_cache cache; /* write txns only, see above */
+    struct workset ws;     /* history_apply()'s (write txns only) */
 };
 
 /* A decoded order record. */
@@ -208,79 +263,221 @@ hash64(const uint8_t *p, size_t len)
 
 /* ------------------------------------------------------ entity codec */
 
-static void
-ent_encode(const struct ent_rec *r, uint8_t out[ENT_BYTES])
+static bool
+slot1_empty(const struct ring1_slot *x)
 {
-    uint8_t *p;
-    unsigned i;
-
-    memset(out, 0, ENT_BYTES);
-    out[OFF_VERSION] = ENT_VERSION;
-    out[OFF_KIND] = r->kind;
-    out[OFF_FLAGS] = r->flags;
-    out[OFF_NACC] = r->nacc;
-    memcpy(out + OFF_COUNTRY, r->country, 2);
-    put64(out + OFF_FIRST, r->first_seen);
-    put64(out + OFF_LAST, r->last_seen);
-    put64(out + OFF_SIGNUP, r->signup_ts);
-    put32(out + OFF_ORDERS, r->order_count);
-    put64(out + OFF_AMT_SUM, r->amount_sum);
-    put64(out + OFF_AMT_MAX, r->amount_max);
-    put64(out + OFF_ACC_BITS, r->acc_bits);
-    for (i = 0; i < ACC_SET; i++)
-        put64(out + OFF_ACC + 8 * i, r->acc[i]);
-    for (i = 0; i < HISTORY_BUCKETS_1H; i++) {
-        p = out + OFF_RING1 + RING1_SLOT * i;
-        put32(p, r->r1[i].epoch);
-        put16(p + 4, r->r1[i].orders);
-        put16(p + 6, r->r1[i].failpay);
-        put16(p + 8, r->r1[i].faillogin);
-    }
-    for (i = 0; i < HISTORY_BUCKETS_24H; i++) {
-        p = out + OFF_RING24 + RING24_SLOT * i;
-        put32(p, r->r24[i].epoch);
-        put16(p + 4, r->r24[i].orders);
-        put16(p + 6, r->r24[i].failpay);
-    }
+    return x->epoch == 0 && x->orders == 0 && x->failpay == 0 &&
+        x->faillogin == 0;
 }
 
+static bool
+slot24_empty(const struct ring24_slot *x)
+{
+    return x->epoch == 0 && x->orders == 0 && x->failpay == 0;
+}
+
+/* Encode `r` as a version 2 record into `out`; returns its length. */
+static size_t
+ent_encode(const struct ent_rec *r, uint8_t out[ENT_MAX_BYTES])
+{
+    uint32_t m1 = 0, m24 = 0;
+    size_t n;
+    unsigned i;
+
+    for (i = 0; i < HISTORY_BUCKETS_1H; i++) {
+        if (!slot1_empty(&r->r1[i]))
+            m1 |= 1u << i;
+    }
+    for (i = 0; i < HISTORY_BUCKETS_24H; i++) {
+        if (!slot24_empty(&r->r24[i]))
+            m24 |= 1u << i;
+    }
+    out[0] = ENT_VERSION;
+    out[1] = r->kind;
+    out[2] = r->flags;
+    out[3] = r->nacc;
+    put64(out + 4, r->first_seen);
+    put64(out + 12, r->last_seen);
+    put16(out + 20, (uint16_t)m1);
+    put32(out + 22, m24);
+    n = V2_HEAD;
+    if (r->kind == 'A') {
+        memcpy(out + n, r->country, 2);
+        put64(out + n + 2, r->signup_ts);
+        put32(out + n + 10, r->order_count);
+        put64(out + n + 14, r->amount_sum);
+        put64(out + n + 22, r->amount_max);
+        n += V2_ACCT_PART;
+    } else {
+        for (i = 0; i < r->nacc; i++, n += 8)
+            put64(out + n, r->acc[i]);
+        if (r->nacc == ACC_SET) {
+            put64(out + n, r->acc_bits);
+            n += 8;
+        }
+    }
+    for (i = 0; i < HISTORY_BUCKETS_1H; i++) {
+        if (!(m1 & (1u << i)))
+            continue;
+        put32(out + n, r->r1[i].epoch);
+        put16(out + n + 4, r->r1[i].orders);
+        put16(out + n + 6, r->r1[i].failpay);
+        put16(out + n + 8, r->r1[i].faillogin);
+        n += RING1_SLOT;
+    }
+    for (i = 0; i < HISTORY_BUCKETS_24H; i++) {
+        if (!(m24 & (1u << i)))
+            continue;
+        put32(out + n, r->r24[i].epoch);
+        put16(out + n + 4, r->r24[i].orders);
+        put16(out + n + 6, r->r24[i].failpay);
+        n += RING24_SLOT;
+    }
+    return n;
+}
+
+static bool
+kind_byte_ok(uint8_t b)
+{
+    unsigned k;
+
+    for (k = 0; k < ENT_COUNT; k++) {
+        if (kind_byte[k] == b)
+            return true;
+    }
+    return false;
+}
+
+/* Decode a version 2 record (strict: canonical and exactly `len`). */
 static int
-ent_decode(const uint8_t *in, size_t len, struct ent_rec *r)
+ent_decode_v2(const uint8_t *in, size_t len, struct ent_rec *r)
+{
+    uint32_t m1, m24;
+    size_t n, need;
+    unsigned i;
+
+    if (len < V2_HEAD || !kind_byte_ok(in[1]) || in[3] > ACC_SET ||
+        (in[1] == 'A' && in[3] != 0))
+        return ERR_CORRUPT;
+    m1 = get16(in + 20);
+    m24 = get32(in + 22);
+    if ((m1 >> HISTORY_BUCKETS_1H) != 0 || (m24 >> HISTORY_BUCKETS_24H) != 0)
+        return ERR_CORRUPT;
+    need = V2_HEAD +
+        (in[1] == 'A' ? V2_ACCT_PART :
+                        8u * in[3] + (in[3] == ACC_SET ? 8u : 0u)) +
+        (size_t)__builtin_popcount(m1) * RING1_SLOT +
+        (size_t)__builtin_popcount(m24) * RING24_SLOT;
+    if (len != need)
+        return ERR_CORRUPT;
+    memset(r, 0, sizeof(*r));
+    r->kind = in[1];
+    r->flags = in[2];
+    r->nacc = in[3];
+    r->first_seen = get64(in + 4);
+    r->last_seen = get64(in + 12);
+    n = V2_HEAD;
+    if (r->kind == 'A') {
+        memcpy(r->country, in + n, 2);
+        r->signup_ts = get64(in + n + 2);
+        r->order_count = get32(in + n + 10);
+        r->amount_sum = get64(in + n + 14);
+        r->amount_max = get64(in + n + 22);
+        n += V2_ACCT_PART;
+    } else {
+        for (i = 0; i < r->nacc; i++, n += 8)
+            r->acc[i] = get64(in + n);
+        if (r->nacc == ACC_SET) {
+            r->acc_bits = get64(in + n);
+            n += 8;
+        }
+    }
+    for (i = 0; i < HISTORY_BUCKETS_1H; i++) {
+        if (!(m1 & (1u << i)))
+            continue;
+        r->r1[i].epoch = get32(in + n);
+        r->r1[i].orders = get16(in + n + 4);
+        r->r1[i].failpay = get16(in + n + 6);
+        r->r1[i].faillogin = get16(in + n + 8);
+        if (slot1_empty(&r->r1[i]))
+            return ERR_CORRUPT; /* not canonical */
+        n += RING1_SLOT;
+    }
+    for (i = 0; i < HISTORY_BUCKETS_24H; i++) {
+        if (!(m24 & (1u << i)))
+            continue;
+        r->r24[i].epoch = get32(in + n);
+        r->r24[i].orders = get16(in + n + 4);
+        r->r24[i].failpay = get16(in + n + 6);
+        if (slot24_empty(&r->r24[i]))
+            return ERR_CORRUPT;
+        n += RING24_SLOT;
+    }
+    return 0;
+}
+
+/* Decode a version 1 record (fixed 504 bytes; rewritten as version 2
+ * the next time the entity is stored). */
+static int
+ent_decode_v1(const uint8_t *in, size_t len, struct ent_rec *r)
 {
     const uint8_t *p;
     unsigned i;
 
-    if (len != ENT_BYTES || in[OFF_VERSION] != ENT_VERSION ||
-        in[OFF_NACC] > ACC_SET)
+    if (len != V1_BYTES || in[V1_OFF_NACC] > ACC_SET)
         return ERR_CORRUPT;
     memset(r, 0, sizeof(*r));
-    r->kind = in[OFF_KIND];
-    r->flags = in[OFF_FLAGS];
-    r->nacc = in[OFF_NACC];
-    memcpy(r->country, in + OFF_COUNTRY, 2);
-    r->first_seen = get64(in + OFF_FIRST);
-    r->last_seen = get64(in + OFF_LAST);
-    r->signup_ts = get64(in + OFF_SIGNUP);
-    r->order_count = get32(in + OFF_ORDERS);
-    r->amount_sum = get64(in + OFF_AMT_SUM);
-    r->amount_max = get64(in + OFF_AMT_MAX);
-    r->acc_bits = get64(in + OFF_ACC_BITS);
+    r->kind = in[V1_OFF_KIND];
+    r->flags = in[V1_OFF_FLAGS];
+    r->nacc = in[V1_OFF_NACC];
+    memcpy(r->country, in + V1_OFF_COUNTRY, 2);
+    r->first_seen = get64(in + V1_OFF_FIRST);
+    r->last_seen = get64(in + V1_OFF_LAST);
+    r->signup_ts = get64(in + V1_OFF_SIGNUP);
+    r->order_count = get32(in + V1_OFF_ORDERS);
+    r->amount_sum = get64(in + V1_OFF_AMT_SUM);
+    r->amount_max = get64(in + V1_OFF_AMT_MAX);
+    r->acc_bits = get64(in + V1_OFF_ACC_BITS);
     for (i = 0; i < ACC_SET; i++)
-        r->acc[i] = get64(in + OFF_ACC + 8 * i);
+        r->acc[i] = get64(in + V1_OFF_ACC + 8 * i);
     for (i = 0; i < HISTORY_BUCKETS_1H; i++) {
-        p = in + OFF_RING1 + RING1_SLOT * i;
+        p = in + V1_OFF_RING1 + RING1_SLOT * i;
         r->r1[i].epoch = get32(p);
         r->r1[i].orders = get16(p + 4);
         r->r1[i].failpay = get16(p + 6);
         r->r1[i].faillogin = get16(p + 8);
     }
     for (i = 0; i < HISTORY_BUCKETS_24H; i++) {
-        p = in + OFF_RING24 + RING24_SLOT * i;
+        p = in + V1_OFF_RING24 + RING24_SLOT * i;
         r->r24[i].epoch = get32(p);
         r->r24[i].orders = get16(p + 4);
         r->r24[i].failpay = get16(p + 6);
     }
+    /* What version 2 cannot hold was never written by version 1. */
+    if (!kind_byte_ok(r->kind) ||
+        (r->kind == 'A' ? r->nacc != 0 || r->acc_bits != 0 :
+                          r->signup_ts != 0 || r->order_count != 0 ||
+                    r->amount_sum != 0 || r->amount_max != 0 ||
+                    (r->flags & (F_SIGNUP | F_COUNTRY)) != 0) ||
+        (r->nacc < ACC_SET && r->acc_bits != 0))
+        return ERR_CORRUPT;
+    for (i = r->nacc; i < ACC_SET; i++) {
+        if (r->acc[i] != 0)
+            return ERR_CORRUPT;
+    }
     return 0;
+}
+
+static int
+ent_decode(const uint8_t *in, size_t len, struct ent_rec *r)
+{
+    if (len < 1)
+        return ERR_CORRUPT;
+    if (in[0] == ENT_VERSION)
+        return ent_decode_v2(in, len, r);
+    if (in[0] == 1)
+        return ent_decode_v1(in, len, r);
+    return ERR_CORRUPT;
 }
 
 /* ------------------------------------------------ rings and counters */
@@ -556,23 +753,12 @@ static int
 ent_store(struct history *h, struct store_txn *txn, const struct ekey *k,
     const struct ent_rec *r)
 {
-    uint8_t buf[ENT_BYTES];
+    uint8_t buf[ENT_MAX_BYTES];
+    size_t n;
 
-    ent_encode(r, buf);
-    return store_put(txn, h->dbi_entity, k->b, k->len, buf, sizeof(buf));
+    n = ent_encode(r, buf);
+    return store_put(txn, h->dbi_entity, k->b, k->len, buf, n);
 }
-
-/* The entities one history_apply() touches, loaded once, stored once. */
-#define WS_MAX (2 * ENT_COUNT)
-struct workset {
-    unsigned n;
-    struct {
-        struct ekey key;
-        enum entity_kind kind;
-        struct ent_rec rec;
-        bool dirty;
-    } s[WS_MAX];
-};
 
 static int
 ws_get(struct history *h, struct store_txn *txn, struct workset *ws,
@@ -617,6 +803,49 @@ ws_flush(struct history *h, struct store_txn *txn, struct workset *ws)
             return rc;
     }
     return 0;
+}
+
+/* Forget the features -> apply cache (write txns only: see ev_cache). */
+static void
+cache_drop(struct history *h, const struct store_txn *txn)
+{
+    if (store_txn_is_write(txn))
+        h->cache.valid = false;
+}
+
+/*
+ * Seed `ws` with the records history_features() read for this very event
+ * (same txn, id, ts and keys), then drop the cache in any case.
+ */
+static void
+cache_take(struct history *h, const struct store_txn *txn,
+    const struct event *ev, const struct ekey keys[ENT_COUNT],
+    struct workset *ws)
+{
+    struct ev_cache *c = &h->cache;
+    unsigned k;
+    bool hit;
+
+    hit = c->valid && c->txn == txn && c->ts == ev->ts &&
+        strncmp(c->id, ev->id, sizeof(c->id)) == 0;
+    for (k = 0; hit && k < ENT_COUNT; k++) {
+        hit = c->keys[k].present == keys[k].present &&
+            (!keys[k].present ||
+                (c->keys[k].len == keys[k].len &&
+                    memcmp(c->keys[k].b, keys[k].b, keys[k].len) == 0));
+    }
+    c->valid = false;
+    if (!hit)
+        return;
+    for (k = 0; k < ENT_COUNT; k++) {
+        if (!keys[k].present)
+            continue;
+        ws->s[ws->n].key = keys[k];
+        ws->s[ws->n].kind = (enum entity_kind)k;
+        ws->s[ws->n].rec = c->rec[k];
+        ws->s[ws->n].dirty = true;
+        ws->n++;
+    }
 }
 
 /* Set `flag` on one entity (creating a label-only record if absent). */
@@ -997,6 +1226,7 @@ history_reply_get(struct history *h, struct store_txn *txn, const char *actor,
     size_t vlen;
     int rc;
 
+    cache_drop(h, txn);
     rc = key_actor(&k, -1, actor, event_id);
     if (rc != 0)
         return rc;
@@ -1023,6 +1253,7 @@ history_reply_put(struct history *h, struct store_txn *txn, const char *actor,
     size_t n;
     int rc;
 
+    cache_drop(h, txn);
     if (strnlen(r->id, sizeof(r->id)) == sizeof(r->id) || r->code > 0 ||
         r->decision > DECISION_BLOCK || r->nreasons > PROTO_MAX_REASONS)
         return ERR_INVAL;
@@ -1040,11 +1271,16 @@ history_features(struct history *h, struct store_txn *txn, const char *actor,
     const struct event *ev, struct features *out)
 {
     struct ekey keys[ENT_COUNT];
-    struct ent_rec r;
+    struct ev_cache *c = &h->cache;
+    struct ent_rec local;
+    const struct ent_rec *r;
     unsigned k;
-    bool exists;
+    bool exists, keep;
     int rc;
 
+    keep = store_txn_is_write(txn);
+    if (keep)
+        c->valid = false;
     memset(out, 0, sizeof(*out));
     out->account_age_ms = -1;
     for (k = 0; k < ENT_COUNT; k++)
@@ -1057,24 +1293,36 @@ history_features(struct history *h, struct store_txn *txn, const char *actor,
     for (k = 0; k < ENT_COUNT; k++) {
         if (!keys[k].present)
             continue;
-        rc = ent_load(h, txn, &keys[k], (enum entity_kind)k, &r, &exists);
+        /* In a write txn, read straight into the cache for apply. */
+        r = keep ? &c->rec[k] : &local;
+        rc = ent_load(h, txn, &keys[k], (enum entity_kind)k,
+            keep ? &c->rec[k] : &local, &exists);
         if (rc != 0)
             return rc;
+        if (keep)
+            c->exists[k] = exists;
         if (!exists) {
             ent_features_unknown(&out->ent[k]);
             continue;
         }
-        ent_features(&r, (enum entity_kind)k, ev->ts, &out->ent[k]);
+        ent_features(r, (enum entity_kind)k, ev->ts, &out->ent[k]);
         if (k != ENT_ACCOUNT)
             continue;
-        if ((r.flags & F_SIGNUP) && r.signup_ts <= ev->ts)
-            out->account_age_ms = (int64_t)(ev->ts - r.signup_ts);
-        out->account_orders = r.order_count;
+        if ((r->flags & F_SIGNUP) && r->signup_ts <= ev->ts)
+            out->account_age_ms = (int64_t)(ev->ts - r->signup_ts);
+        out->account_orders = r->order_count;
         out->account_amount_mean =
-            r.order_count ? r.amount_sum / r.order_count : 0;
-        out->account_amount_max = r.amount_max;
-        if (r.flags & F_COUNTRY)
-            memcpy(out->account_country, r.country, 3);
+            r->order_count ? r->amount_sum / r->order_count : 0;
+        out->account_amount_max = r->amount_max;
+        if (r->flags & F_COUNTRY)
+            memcpy(out->account_country, r->country, 3);
+    }
+    if (keep) {
+        memcpy(c->keys, keys, sizeof(c->keys));
+        c->txn = txn;
+        c->ts = ev->ts;
+        memcpy(c->id, ev->id, sizeof(c->id));
+        c->valid = true;
     }
     return 0;
 }
@@ -1090,6 +1338,7 @@ history_entity_features(struct history *h, struct store_txn *txn,
     bool exists;
     int rc;
 
+    cache_drop(h, txn);
     memset(out, 0, sizeof(*out));
     out->age_ms = -1;
     if (!ts_ok(ts) || (unsigned)kind >= ENT_COUNT)
@@ -1201,16 +1450,23 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
     unsigned k;
     int rc;
 
-    if (!store_txn_is_write(txn) || !ts_ok(ev->ts))
+    if (!store_txn_is_write(txn))
         return ERR_INVAL;
+    ws = &h->ws;
+    ws->n = 0;
+    if (!ts_ok(ev->ts)) {
+        h->cache.valid = false;
+        return ERR_INVAL;
+    }
     rc = event_keys(actor, ev, keys);
-    if (rc != 0)
+    if (rc != 0) {
+        h->cache.valid = false;
         return rc;
+    }
+    cache_take(h, txn, ev, keys, ws);
     if (ev->type == EVENT_LABEL)
         return apply_label(h, txn, actor, ev, keys);
 
-    ws = xmalloc(sizeof(*ws));
-    ws->n = 0;
     if (keys[ENT_ACCOUNT].present) {
         rc = ws_get(h, txn, ws, &keys[ENT_ACCOUNT], ENT_ACCOUNT, &acct);
         if (rc != 0)
@@ -1324,7 +1580,6 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
     if (rc == 0 && acct != NULL)
         rc = link_update(h, txn, keys);
 out:
-    free(ws);
     return rc;
 }
 
@@ -1339,6 +1594,7 @@ history_order_get(struct history *h, struct store_txn *txn, const char *actor,
     size_t al;
     int rc;
 
+    cache_drop(h, txn);
     memset(out, 0, sizeof(*out));
     rc = order_load(h, txn, actor, order, &o);
     if (rc != 0)
@@ -1369,6 +1625,7 @@ history_applied_seq(struct history *h, struct store_txn *txn, uint64_t *seq)
     size_t vlen;
     int rc;
 
+    cache_drop(h, txn);
     *seq = 0;
     rc = store_get_view(
         txn, h->dbi_meta, meta_applied, sizeof(meta_applied) - 1, &v, &vlen);
@@ -1387,6 +1644,7 @@ history_set_applied_seq(struct history *h, struct store_txn *txn, uint64_t seq)
 {
     uint8_t b[8];
 
+    cache_drop(h, txn);
     put64(b, seq);
     return store_put(
         txn, h->dbi_meta, meta_applied, sizeof(meta_applied) - 1, b, sizeof(b));

@@ -7,6 +7,8 @@
  * score_compute(), then history_apply() and history_reply_put(). The
  * LMDB commit carries history_set_applied_seq() (the journal seq it
  * covers). Readers (queries) use the same getters in read transactions.
+ * In a write txn, history_apply() right after history_features() of the
+ * same event reuses the entity records features read (no second lookup).
  * Work per event is bounded: a handful of point gets and puts, no scans.
  *
  * Databases (HISTORY_DBS of them; size store_open's max_dbs with it):
@@ -23,14 +25,25 @@
  *  "reply"   actor \0 event id -> the encoded reply (dedup of resends).
  *  "meta"    "applied_seq" -> u64.
  *
- * Entity record: HISTORY_ENTITY_RECORD_BYTES, little-endian, version 1:
- * first/last seen ts, signup ts, flags (fraud, linked fraud), last IP
- * country, order count / amount sum / max, 16 distinct-account hashes
- * plus a 64-bit overflow bitmap, and two rings of counters over EVENT
- * time (not arrival time):
- *  - 1h ring: 12 buckets of 5 minutes (orders, failed payments, failed
- *    logins);
- *  - 24h ring: 24 buckets of 1 hour (orders, failed payments).
+ * Entity record, little-endian, version 2 (variable length, at most
+ * HISTORY_ENTITY_RECORD_BYTES; version 1, a fixed 504-byte layout of the
+ * same fields, is still read and is rewritten as version 2 when the
+ * entity next changes). Head (26 bytes): version, kind byte, flags
+ * (fraud, linked fraud, signup set, country set), nacc, first/last seen
+ * ts (u64), u16 mask of the non-empty 1h slots, u32 mask of the
+ * non-empty 24h slots. Then for an account ('A', nacc == 0): last IP
+ * country (2), signup ts (u64), order count (u32), amount sum and max
+ * (u64); for any other kind: nacc (<= 16) distinct-account hashes (u64)
+ * and, only when nacc == 16, the 64-bit overflow bitmap. Then each
+ * non-empty slot in slot order, of two rings of counters over EVENT time
+ * (not arrival time):
+ *  - 1h ring: 12 buckets of 5 minutes (u32 epoch, u16 orders, failed
+ *    payments, failed logins);
+ *  - 24h ring: 24 buckets of 1 hour (u32 epoch, u16 orders, failed
+ *    payments).
+ * A slot is empty when its epoch and counts are all 0 (it is then left
+ * out); decoding is strict: the length must be exactly what the head
+ * implies and a listed slot must not be empty.
  * Each bucket is stamped with its epoch (ts / bucket width); per-bucket
  * counts saturate at 65535.
  *
@@ -92,7 +105,7 @@
 #include "scorer/score.h"
 
 #define HISTORY_DBS                 5    /* named databases it opens */
-#define HISTORY_ENTITY_RECORD_BYTES 504  /* one entity value */
+#define HISTORY_ENTITY_RECORD_BYTES 474  /* largest entity value */
 #define HISTORY_MAX_LINKS           32   /* entity keys kept per account */
 #define HISTORY_MAX_ACCOUNTS        1000 /* cap of the accounts feature */
 #define HISTORY_BUCKET_1H_MS        (5 * 60 * 1000ULL)

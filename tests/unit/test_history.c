@@ -5,7 +5,10 @@
  * bucket expiry and out-of-order arrivals, distinct accounts, failed
  * payments through the order record, fraud_linked after labels, account
  * age and amounts, the event never counting itself, reply round trip,
- * applied_seq, a randomized comparison against a slow reference model,
+ * applied_seq, record versions (v2 size, v1 still read, strict decode),
+ * the features -> apply record cache, a randomized comparison against a
+ * slow reference model (features then apply on each event in one run,
+ * apply only in the other: the databases must be byte-identical),
  * byte-identical state from two runs of the same events, and a small
  * benchmark (printed, not asserted).
  *
@@ -590,6 +593,166 @@ test_reply_and_applied_seq(void)
     env_close(&e);
 }
 
+/* The stored entity value of device d (its length into *len). */
+static const uint8_t *
+device_value(struct env *e, unsigned d, size_t *len)
+{
+    struct pseudo p = pseudo_of('d', d);
+    uint8_t k[1 + PSEUDO_BYTES];
+    const void *v;
+    unsigned dbi;
+
+    k[0] = 'D';
+    memcpy(k + 1, p.b, PSEUDO_BYTES);
+    ASSERT_OK(store_dbi(e->st, e->txn, "entity", false, &dbi));
+    ASSERT_OK(store_get_view(e->txn, dbi, k, sizeof(k), &v, len));
+    return v;
+}
+
+static void
+put_device_value(struct env *e, unsigned d, const uint8_t *v, size_t len)
+{
+    struct pseudo p = pseudo_of('d', d);
+    uint8_t k[1 + PSEUDO_BYTES];
+    unsigned dbi;
+
+    k[0] = 'D';
+    memcpy(k + 1, p.b, PSEUDO_BYTES);
+    ASSERT_OK(store_dbi(e->st, e->txn, "entity", false, &dbi));
+    ASSERT_OK(store_put(e->txn, dbi, k, sizeof(k), v, len));
+}
+
+static void
+le_put(uint8_t *p, uint64_t v, unsigned n)
+{
+    unsigned i;
+
+    for (i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Records are small (version 2); a version 1 record is still read and
+ * rewritten; a malformed one is refused. */
+static void
+test_record_versions(void)
+{
+    struct env e;
+    struct event ev;
+    struct features f;
+    uint8_t v1[504], bad[HISTORY_ENTITY_RECORD_BYTES + 1];
+    const uint8_t *v;
+    size_t len;
+
+    env_open(&e);
+    order_at(&e, 1, 1, T0);
+    v = device_value(&e, 1, &len);
+    ASSERT_EQ(v[0], 2);
+    /* head 26 + one account hash + one slot in each ring */
+    ASSERT_EQ(len, 26 + 8 + 10 + 8);
+    ASSERT(len <= HISTORY_ENTITY_RECORD_BYTES);
+
+    /* A version 1 device record: seen at T0, 2 orders in the 5-minute
+     * bucket of T0 and in its hour, 1 account, fraud-linked. */
+    memset(v1, 0, sizeof(v1));
+    v1[0] = 1;
+    v1[1] = 'D';
+    v1[2] = 0x02;
+    v1[3] = 1;
+    le_put(v1 + 8, T0, 8);
+    le_put(v1 + 16, T0, 8);
+    le_put(v1 + 64, 12345, 8);
+    le_put(v1 + 192 + 10 * ((T0 / HISTORY_BUCKET_1H_MS) % 12),
+        T0 / HISTORY_BUCKET_1H_MS, 4);
+    le_put(v1 + 192 + 10 * ((T0 / HISTORY_BUCKET_1H_MS) % 12) + 4, 2, 2);
+    le_put(v1 + 312 + 8 * ((T0 / HISTORY_BUCKET_24H_MS) % 24),
+        T0 / HISTORY_BUCKET_24H_MS, 4);
+    le_put(v1 + 312 + 8 * ((T0 / HISTORY_BUCKET_24H_MS) % 24) + 4, 2, 2);
+    put_device_value(&e, 7, v1, sizeof(v1));
+    f = probe(&e, 2, 7, T0 + MIN_MS);
+    ASSERT(f.ent[ENT_DEVICE].known);
+    ASSERT_EQ(f.ent[ENT_DEVICE].orders_1h, 2);
+    ASSERT_EQ(f.ent[ENT_DEVICE].orders_24h, 2);
+    ASSERT_EQ(f.ent[ENT_DEVICE].accounts, 1);
+    ASSERT(f.ent[ENT_DEVICE].fraud_linked);
+    order_at(&e, 2, 7, T0 + MIN_MS);
+    v = device_value(&e, 7, &len);
+    ASSERT_EQ(v[0], 2);
+    ASSERT_EQ(len, 26 + 2 * 8 + 10 + 8);
+    f = probe(&e, 3, 7, T0 + 2 * MIN_MS);
+    ASSERT_EQ(f.ent[ENT_DEVICE].orders_1h, 3);
+    ASSERT_EQ(f.ent[ENT_DEVICE].accounts, 2);
+    ASSERT(f.ent[ENT_DEVICE].fraud_linked);
+
+    /* Strict decoding: a trailing byte, a wrong version, a bad v1. */
+    v = device_value(&e, 1, &len);
+    memcpy(bad, v, len);
+    bad[len] = 0;
+    put_device_value(&e, 8, bad, len + 1);
+    ev = ev_make(EVENT_DEVICE_SEEN, T0);
+    ev_device(&ev, 8);
+    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, &f), ERR_CORRUPT);
+    bad[0] = 3;
+    put_device_value(&e, 8, bad, len);
+    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, &f), ERR_CORRUPT);
+    v1[3] = 0; /* nacc 0 but a hash present */
+    put_device_value(&e, 8, v1, sizeof(v1));
+    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, &f), ERR_CORRUPT);
+    env_close(&e);
+}
+
+/* history_apply() after history_features() of ANOTHER event (or with
+ * calls in between) must not use the records features read. */
+static void
+test_features_apply_cache(void)
+{
+    struct env e;
+    struct event a, b;
+    struct features f;
+
+    env_open(&e);
+    order_at(&e, 1, 1, T0);
+    a = ev_make(EVENT_ORDER_PLACED, T0 + MIN_MS);
+    ev_account(&a, 1);
+    ev_device(&a, 1);
+    ev_order(&a, "o-a", 10);
+    b = ev_make(EVENT_ORDER_PLACED, T0 + MIN_MS);
+    ev_account(&b, 1);
+    ev_device(&b, 1);
+    ev_order(&b, "o-b", 10);
+    /* features(a), apply(b), apply(a): a's apply must see b's order. */
+    f = feat(&e, &a);
+    ASSERT_EQ(f.ent[ENT_DEVICE].orders_1h, 1);
+    apply(&e, &b);
+    apply(&e, &a);
+    f = probe(&e, 1, 1, T0 + 2 * MIN_MS);
+    ASSERT_EQ(f.ent[ENT_DEVICE].orders_1h, 3);
+    ASSERT_EQ(f.account_orders, 3);
+    /* features(a'), another write call, features of a read, apply(a'). */
+    a = ev_make(EVENT_ORDER_PLACED, T0 + MIN_MS);
+    ev_account(&a, 1);
+    ev_device(&a, 1);
+    ev_order(&a, "o-c", 10);
+    f = feat(&e, &a);
+    ASSERT_EQ(f.ent[ENT_DEVICE].orders_1h, 3);
+    apply(&e, &b); /* b again: counts again (no dedup at this level) */
+    apply(&e, &a);
+    f = probe(&e, 1, 1, T0 + 2 * MIN_MS);
+    ASSERT_EQ(f.ent[ENT_DEVICE].orders_1h, 5);
+    ASSERT_EQ(f.account_orders, 5);
+    /* Same event, features then apply: the normal path. */
+    a = ev_make(EVENT_ORDER_PLACED, T0 + MIN_MS);
+    ev_account(&a, 1);
+    ev_device(&a, 2);
+    ev_order(&a, "o-d", 10);
+    f = feat(&e, &a);
+    ASSERT(!f.ent[ENT_DEVICE].known);
+    apply(&e, &a);
+    f = probe(&e, 1, 2, T0 + 2 * MIN_MS);
+    ASSERT_EQ(f.ent[ENT_DEVICE].orders_1h, 1);
+    ASSERT_EQ(f.ent[ENT_ACCOUNT].orders_1h, 6);
+    env_close(&e);
+}
+
 /* ------------------------------------------------ randomized reference */
 
 #define NACC 3
@@ -898,6 +1061,8 @@ main(void)
     RUN(test_account_age_amounts_country);
     RUN(test_never_self);
     RUN(test_reply_and_applied_seq);
+    RUN(test_record_versions);
+    RUN(test_features_apply_cache);
     RUN(test_random_vs_reference);
     RUN(test_bench);
     rm_rf(root);
