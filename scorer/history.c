@@ -39,7 +39,7 @@
 #include "scorer/history.h"
 
 #define ENT_VERSION   2 /* written; version 1 is still read */
-#define ORDER_VERSION 1
+#define ORDER_VERSION 2 /* 2 adds the event id; 1 is still read */
 #define REPLY_VERSION 1
 #define LINK_VERSION  1
 #define ACC_SET       16 /* exact distinct-account hashes per entity */
@@ -179,6 +179,7 @@ struct history {
 struct order_rec {
     uint64_t ts;
     uint64_t amount;
+    char event_id[PROTO_ID_MAX + 1]; /* the order.placed event ("" in v1) */
     bool has_score;
     uint8_t score;
     uint8_t decision;
@@ -893,6 +894,13 @@ order_encode(const struct order_rec *o, uint8_t *out)
     n += 8;
     put64(out + n, o->amount);
     n += 8;
+    {
+        size_t idl = strnlen(o->event_id, PROTO_ID_MAX);
+
+        out[n++] = (uint8_t)idl;
+        memcpy(out + n, o->event_id, idl);
+        n += idl;
+    }
     for (k = 0; k < ENT_COUNT; k++) {
         if (o->keys[k].present)
             mask |= (uint8_t)(1u << k);
@@ -908,7 +916,7 @@ order_encode(const struct order_rec *o, uint8_t *out)
     return n;
 }
 
-#define ORDER_MAX_BYTES (21 + ENT_COUNT * (1 + KEY_MAX))
+#define ORDER_MAX_BYTES (22 + PROTO_ID_MAX + ENT_COUNT * (1 + KEY_MAX))
 
 static int
 order_decode(const uint8_t *in, size_t len, struct order_rec *o)
@@ -918,7 +926,7 @@ order_decode(const uint8_t *in, size_t len, struct order_rec *o)
     uint8_t mask;
 
     memset(o, 0, sizeof(*o));
-    if (len < 21 || in[0] != ORDER_VERSION || in[1] > 1 ||
+    if (len < 21 || (in[0] != ORDER_VERSION && in[0] != 1) || in[1] > 1 ||
         in[3] > DECISION_BLOCK)
         return ERR_CORRUPT;
     o->has_score = in[1] != 0;
@@ -926,8 +934,17 @@ order_decode(const uint8_t *in, size_t len, struct order_rec *o)
     o->decision = in[3];
     o->ts = get64(in + 4);
     o->amount = get64(in + 12);
-    mask = in[20];
-    n = 21;
+    n = 20;
+    if (in[0] >= 2) {
+        size_t idl = in[n++];
+
+        if (idl > PROTO_ID_MAX || idl >= len - n)
+            return ERR_CORRUPT;
+        memcpy(o->event_id, in + n, idl);
+        o->event_id[idl] = '\0';
+        n += idl;
+    }
+    mask = in[n++];
     for (k = 0; k < ENT_COUNT; k++) {
         if (!(mask & (1u << k)))
             continue;
@@ -1538,6 +1555,7 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
         memset(&o, 0, sizeof(o));
         o.ts = ev->ts;
         o.amount = ev->amount;
+        memcpy(o.event_id, ev->id, sizeof(o.event_id));
         if (r != NULL && r->has_score) {
             o.has_score = true;
             o.score = r->score;
@@ -1601,6 +1619,7 @@ history_order_get(struct history *h, struct store_txn *txn, const char *actor,
         return rc;
     out->ts = o.ts;
     out->amount = o.amount;
+    memcpy(out->event_id, o.event_id, sizeof(out->event_id));
     out->has_score = o.has_score;
     out->score = o.score;
     out->decision = (enum decision)o.decision;

@@ -189,8 +189,9 @@ query_record(struct scorer *s, const struct proto_query *q,
 
 /*
  * score.get: find the order (to know whose data it is), audit, answer.
- * The order record does not keep its event id, so the reasons (stored
- * with the event's dedup reply) are not reachable: reasons_known false.
+ * The reasons come from the order event's stored reply (the dedup
+ * record); orders stored before history kept the event id have none
+ * (reasons_known false).
  */
 static void
 query_score_get(struct scorer *s, const struct query_env *env,
@@ -247,6 +248,17 @@ query_score_get(struct scorer *s, const struct query_env *env,
     rep.score.score = ho.score;
     rep.score.decision = ho.decision;
     rep.score.reasons_known = false;
+    if (ho.event_id[0] != '\0') {
+        struct reply first;
+
+        rc = history_reply_get(s->hist, s->otxn, q->storefront, ho.event_id,
+            &first);
+        if (rc == 0) {
+            rep.score.reasons_known = true;
+            rep.score.nreasons = first.nreasons;
+            memcpy(rep.score.reasons, first.reasons, sizeof(first.reasons));
+        }
+    }
     query_send(s, env, &rep);
 done:
     memset(&ho, 0, sizeof(ho));

@@ -62,10 +62,11 @@ def body(args):
         check_eq(res.get("account"), a.account, "result names the account")
         check_eq(res.get("amount"), 12345, "result carries the amount")
         check_eq(res.get("ts"), sent[-1]["ts"], "result carries the event time")
-        check(res.get("reasons_known") is False or
-              [r["code"] for r in res.get("reasons", [])] ==
-              [r["code"] for r in orep["reasons"]],
-              "reasons, when given, are the order's", res)
+        check(res.get("reasons_known") is True, "score.get knows the "
+              "reasons of an order stored now", res)
+        check([(r["code"], r["value"]) for r in res.get("reasons", [])] ==
+              [(r["code"], r["value"]) for r in orep["reasons"]],
+              "score.get gives the order's reasons, codes and values", res)
         rep = query(svc, "score.get", "q-score-cb", purpose="chargeback-review",
                     order="QA-ORD-1")
         check(rep.get("ok") is True, "chargeback-review is allowed too", rep)

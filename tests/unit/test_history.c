@@ -85,17 +85,20 @@ pseudo_of(char tag, unsigned n)
     return p;
 }
 
+/* Event ids count up from here; random_run() resets it so that two runs
+ * of the same events carry the same ids (order records store them). */
+static unsigned ev_next_id;
+
 /* An event of `type` at `ts`; fields added by the helpers below. */
 static struct event
 ev_make(enum event_type type, uint64_t ts)
 {
-    static unsigned idn;
     struct event ev;
 
     memset(&ev, 0, sizeof(ev));
     ev.type = type;
     ev.ts = ts;
-    snprintf(ev.id, sizeof(ev.id), "ev-%u", idn++);
+    snprintf(ev.id, sizeof(ev.id), "ev-%u", ev_next_id++);
     return ev;
 }
 
@@ -852,6 +855,8 @@ random_run(struct env *e, bool check)
     unsigned norders = 0, a, d, o, kind, i, q;
     char name[32];
     struct pseudo dp;
+
+    ev_next_id = 0;
 
     rng_state = 0x9e3779b97f4a7c15ULL;
     nrefs = 0;
