@@ -48,8 +48,8 @@
 #define COLLECTOR_POLL_MS 1000
 
 /* Exit statuses (collector.8 "EXIT STATUS"). */
-#define COLLECTOR_EXIT_OK      0
-#define COLLECTOR_EXIT_FAIL    1 /* bad config, start-up or run failure */
+#define COLLECTOR_EXIT_OK   0
+#define COLLECTOR_EXIT_FAIL 1 /* bad config, start-up or run failure */
 
 /* The command line, as parsed. */
 struct collector_args {

@@ -43,7 +43,6 @@ void buf_reset(struct buf *b) NONNULL(1);
  * Append `len` bytes from `p`. Returns 0, or ERR_TOOBIG if the cap would
  * be exceeded (the buffer is then unchanged).
  */
-int buf_append(struct buf *b, const void *p, size_t len) WARN_UNUSED
-    NONNULL(1);
+int buf_append(struct buf *b, const void *p, size_t len) WARN_UNUSED NONNULL(1);
 
 #endif

@@ -40,20 +40,20 @@
  * (cfg_defaults, cfg_load_file, cfg_set, cfg_release).
  */
 struct vigil_config {
-    char *data_dir;         /* "./var": LMDB, journal, keys, ipc socket */
-    char *events_endpoint;  /* "tcp://127.0.0.1:7010": collector binds */
-    char *query_endpoint;   /* "tcp://127.0.0.1:7011": scorer binds */
-    int review_threshold;   /* 0..100 (50): score >= this -> review */
-    int block_threshold;    /* 0..100 (80): score >= this -> block */
-    int batch_max;          /* 1..100000 (4096): events per group commit */
-    int commit_interval_ms; /* 1..60000 (200): LMDB commit interval */
-    int journal_segment_mb; /* 1..4096 (64): journal segment size */
-    int lmdb_map_mb;        /* 16..1048576 (65536): LMDB map size */
-    int request_timeout_ms; /* 100..600000 (10000): collector waits */
-    bool insecure_dev;      /* false: allow plain non-loopback sockets */
-    char *audit_origin;     /* "vigil.localhost/audit": checkpoint origin
-                               and the audit signing key's name */
-    int checkpoint_records; /* 1..10^8 (10000): records per checkpoint */
+    char *data_dir;             /* "./var": LMDB, journal, keys, ipc socket */
+    char *events_endpoint;      /* "tcp://127.0.0.1:7010": collector binds */
+    char *query_endpoint;       /* "tcp://127.0.0.1:7011": scorer binds */
+    int review_threshold;       /* 0..100 (50): score >= this -> review */
+    int block_threshold;        /* 0..100 (80): score >= this -> block */
+    int batch_max;              /* 1..100000 (4096): events per group commit */
+    int commit_interval_ms;     /* 1..60000 (200): LMDB commit interval */
+    int journal_segment_mb;     /* 1..4096 (64): journal segment size */
+    int lmdb_map_mb;            /* 16..1048576 (65536): LMDB map size */
+    int request_timeout_ms;     /* 100..600000 (10000): collector waits */
+    bool insecure_dev;          /* false: allow plain non-loopback sockets */
+    char *audit_origin;         /* "vigil.localhost/audit": checkpoint origin
+                                   and the audit signing key's name */
+    int checkpoint_records;     /* 1..10^8 (10000): records per checkpoint */
     int checkpoint_interval_ms; /* 10..3600000 (1000): checkpoint delay */
 };
 

@@ -41,7 +41,8 @@ log_getverbose(void)
     return log_verbose;
 }
 
-PRINTF_LIKE(3, 0) static void
+PRINTF_LIKE(3, 0)
+static void
 log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)
 {
     char msg[1024];
@@ -59,8 +60,8 @@ log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)
             fprintf(stderr, "%s.%03ldZ %s: %s: %s\n", when,
                 ts.tv_nsec / 1000000, log_progname, msg, errstr);
         else
-            fprintf(stderr, "%s.%03ldZ %s: %s\n", when,
-                ts.tv_nsec / 1000000, log_progname, msg);
+            fprintf(stderr, "%s.%03ldZ %s: %s\n", when, ts.tv_nsec / 1000000,
+                log_progname, msg);
         fflush(stderr);
     } else if (errstr != NULL) {
         syslog(pri, "%s: %s", msg, errstr);
@@ -69,12 +70,12 @@ log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)
     }
 }
 
-#define LOG_BODY(pri, errstr)                                                 \
-    do {                                                                      \
-        va_list ap;                                                           \
-        va_start(ap, fmt);                                                    \
-        log_vwrite((pri), (errstr), fmt, ap);                                 \
-        va_end(ap);                                                           \
+#define LOG_BODY(pri, errstr)                                                  \
+    do {                                                                       \
+        va_list ap;                                                            \
+        va_start(ap, fmt);                                                     \
+        log_vwrite((pri), (errstr), fmt, ap);                                  \
+        va_end(ap);                                                            \
     } while (0)
 
 void

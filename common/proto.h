@@ -91,30 +91,32 @@
 
 #define PROTO_VERSION       1
 #define PROTO_MAX_MSG_BYTES (64 * 1024) /* one frame from a storefront */
-#define PROTO_MAX_IPC_BYTES (4 * 1024 * 1024) /* one collector<->scorer frame */
-#define PROTO_MAX_BATCH     1000 /* events in one frame */
-#define PROTO_MAX_DEPTH     3 /* batch array > event map > card/address map */
-#define PROTO_ID_MAX        128 /* id, account, session, order, device */
-#define PROTO_SHORT_MAX     32 /* source, method, reason, browser */
-#define PROTO_TZ_MAX        64
-#define PROTO_LANG_MAX      35
-#define PROTO_UA_MAX        512
-#define PROTO_TEXT_MAX      256 /* name, street, referrer, update value */
-#define PROTO_EMAIL_MAX     254
-#define PROTO_DOMAIN_MAX    253
-#define PROTO_PHONE_MAX     32
-#define PROTO_IP_MAX        45 /* longest IPv6 text */
-#define PROTO_PREFIX_MAX    50 /* "ffff:ffff:ffff::/48" or "a.b.c.0/24" */
-#define PROTO_CITY_MAX      64
-#define PROTO_POSTAL_MAX    16
-#define PROTO_MAX_AMOUNT    1000000000000ULL /* minor units */
-#define PROTO_MAX_ITEMS     10000
-#define PROTO_MIN_TS        946684800000ULL /* 2000-01-01 */
-#define PROTO_MAX_TS        4102444800000ULL /* 2100-01-01 */
-#define PROTO_MAX_REASONS   8
+#define PROTO_MAX_IPC_BYTES                                                    \
+    (4 * 1024 * 1024)              /* one collector<->scorer frame             \
+                                    */
+#define PROTO_MAX_BATCH       1000 /* events in one frame */
+#define PROTO_MAX_DEPTH       3 /* batch array > event map > card/address map */
+#define PROTO_ID_MAX          128 /* id, account, session, order, device */
+#define PROTO_SHORT_MAX       32  /* source, method, reason, browser */
+#define PROTO_TZ_MAX          64
+#define PROTO_LANG_MAX        35
+#define PROTO_UA_MAX          512
+#define PROTO_TEXT_MAX        256 /* name, street, referrer, update value */
+#define PROTO_EMAIL_MAX       254
+#define PROTO_DOMAIN_MAX      253
+#define PROTO_PHONE_MAX       32
+#define PROTO_IP_MAX          45 /* longest IPv6 text */
+#define PROTO_PREFIX_MAX      50 /* "ffff:ffff:ffff::/48" or "a.b.c.0/24" */
+#define PROTO_CITY_MAX        64
+#define PROTO_POSTAL_MAX      16
+#define PROTO_MAX_AMOUNT      1000000000000ULL /* minor units */
+#define PROTO_MAX_ITEMS       10000
+#define PROTO_MIN_TS          946684800000ULL  /* 2000-01-01 */
+#define PROTO_MAX_TS          4102444800000ULL /* 2100-01-01 */
+#define PROTO_MAX_REASONS     8
 #define PROTO_REASON_CODE_MAX 32
 #define PROTO_REASON_TEXT_MAX 160
-#define PROTO_MSG_MAX       160 /* a reply's msg */
+#define PROTO_MSG_MAX         160 /* a reply's msg */
 
 /* ------------------------------------------------------------- messages */
 
@@ -157,21 +159,21 @@ struct pseudo {
 enum event_has {
     EV_ACCOUNT = 1u << 0,
     EV_SESSION = 1u << 1,
-    EV_DEVICE = 1u << 2,     /* device pseudonym */
-    EV_IP = 1u << 3,         /* ip pseudonym and ip_prefix */
+    EV_DEVICE = 1u << 2, /* device pseudonym */
+    EV_IP = 1u << 3,     /* ip pseudonym and ip_prefix */
     EV_IP_COUNTRY = 1u << 4,
-    EV_EMAIL = 1u << 5,      /* email pseudonym and email_domain */
+    EV_EMAIL = 1u << 5, /* email pseudonym and email_domain */
     EV_PHONE = 1u << 6,
     EV_NAME = 1u << 7,
     EV_AGE = 1u << 8,
-    EV_CARD_BIN = 1u << 9,   /* card_bin and card_last4 */
-    EV_CARD = 1u << 10,      /* card pseudonym (fingerprint or number) */
-    EV_BILLING = 1u << 11,   /* billing address pseudonym; country may be set */
-    EV_SHIPPING = 1u << 12,  /* shipping address pseudonym */
+    EV_CARD_BIN = 1u << 9,  /* card_bin and card_last4 */
+    EV_CARD = 1u << 10,     /* card pseudonym (fingerprint or number) */
+    EV_BILLING = 1u << 11,  /* billing address pseudonym; country may be set */
+    EV_SHIPPING = 1u << 12, /* shipping address pseudonym */
     EV_ITEMS = 1u << 13,
-    EV_VALUE = 1u << 14,     /* account.update new value pseudonym */
+    EV_VALUE = 1u << 14, /* account.update new value pseudonym */
     EV_ORDER = 1u << 15,
-    EV_OK = 1u << 16,        /* login / payment.result / label: `ok`/`fraud` */
+    EV_OK = 1u << 16, /* login / payment.result / label: `ok`/`fraud` */
 };
 
 /*
@@ -181,17 +183,18 @@ enum event_has {
  */
 struct event {
     enum event_type type;
-    uint32_t has;                       /* EV_* bits */
-    uint64_t ts;                        /* event time, ms since epoch */
-    char id[PROTO_ID_MAX + 1];          /* storefront event id */
+    uint32_t has;              /* EV_* bits */
+    uint64_t ts;               /* event time, ms since epoch */
+    char id[PROTO_ID_MAX + 1]; /* storefront event id */
     char account[PROTO_ID_MAX + 1];
     char session[PROTO_ID_MAX + 1];
     char order[PROTO_ID_MAX + 1];
     struct pseudo device;
     struct pseudo ip;
-    char ip_prefix[PROTO_PREFIX_MAX + 1]; /* "203.0.113.0/24", "2001:db8:1::/48" */
+    char ip_prefix[PROTO_PREFIX_MAX +
+        1]; /* "203.0.113.0/24", "2001:db8:1::/48" */
     char ip_country[3];
-    char browser[PROTO_SHORT_MAX + 1];  /* family derived from ua */
+    char browser[PROTO_SHORT_MAX + 1]; /* family derived from ua */
     char tz[PROTO_TZ_MAX + 1];
     char lang[PROTO_LANG_MAX + 1];
     char carrier[PROTO_TZ_MAX + 1];
@@ -200,12 +203,12 @@ struct event {
     char email_domain[PROTO_DOMAIN_MAX + 1];
     struct pseudo phone;
     struct pseudo name;
-    char source[PROTO_SHORT_MAX + 1];   /* signup source / label source */
+    char source[PROTO_SHORT_MAX + 1]; /* signup source / label source */
     uint32_t age;
     char referrer[PROTO_TEXT_MAX + 1];
     /* account.login, payment.result, label */
-    bool ok;                            /* login ok, payment ok, label fraud */
-    char method[PROTO_SHORT_MAX + 1];   /* login method / payment reason */
+    bool ok;                          /* login ok, payment ok, label fraud */
+    char method[PROTO_SHORT_MAX + 1]; /* login method / payment reason */
     /* account.update */
     enum update_field field;
     struct pseudo value;
@@ -216,7 +219,7 @@ struct event {
     char card_bin[9];
     char card_last4[5];
     struct pseudo card;
-    struct pseudo billing;              /* whole billing address */
+    struct pseudo billing; /* whole billing address */
     char billing_country[3];
     struct pseudo shipping;
     char shipping_country[3];
@@ -241,7 +244,7 @@ struct event_pii {
     char email[PROTO_EMAIL_MAX + 1];
     char phone[PROTO_PHONE_MAX + 1];
     char name[PROTO_TEXT_MAX + 1];
-    char value[PROTO_TEXT_MAX + 1];     /* account.update new value */
+    char value[PROTO_TEXT_MAX + 1]; /* account.update new value */
     char card_number[20];
     char card_fingerprint[PROTO_ID_MAX + 1];
     struct event_address_pii billing;
@@ -272,10 +275,10 @@ struct reason {
 /* One reply, storefront-visible. */
 struct reply {
     char id[PROTO_ID_MAX + 1];
-    int code;                 /* 0 or ERR_*; ok == (code == 0) */
+    int code; /* 0 or ERR_*; ok == (code == 0) */
     char msg[PROTO_MSG_MAX + 1];
-    bool has_score;           /* order.placed accepted */
-    uint8_t score;            /* 0..100 */
+    bool has_score; /* order.placed accepted */
+    uint8_t score;  /* 0..100 */
     enum decision decision;
     uint8_t nreasons;
     struct reason reasons[PROTO_MAX_REASONS];
@@ -285,18 +288,18 @@ struct reply {
 
 /* One event of a decoded storefront frame. */
 struct proto_item {
-    int rc;                    /* 0, or the ERR_* that rejects this event */
+    int rc;                      /* 0, or the ERR_* that rejects this event */
     char msg[PROTO_MSG_MAX + 1]; /* why, naming the field and the rule */
-    struct event ev;           /* valid when rc == 0 (pii not yet applied) */
-    struct event_pii pii;      /* raw identifiers; wipe with pseudo_apply */
+    struct event ev;             /* valid when rc == 0 (pii not yet applied) */
+    struct event_pii pii;        /* raw identifiers; wipe with pseudo_apply */
 };
 
 /* A decoded storefront frame. Fields change only through this API. */
 struct proto_batch {
-    size_t n;                  /* events in the frame */
-    bool is_array;             /* the frame was an array: reply with one */
-    struct proto_item *items;  /* owned, PROTO_MAX_BATCH entries */
-    void *priv;                /* owned decoder state (msgpack zone) */
+    size_t n;                 /* events in the frame */
+    bool is_array;            /* the frame was an array: reply with one */
+    struct proto_item *items; /* owned, PROTO_MAX_BATCH entries */
+    void *priv;               /* owned decoder state (msgpack zone) */
 };
 
 /* Prepare an empty batch; allocates its item array once. */
@@ -330,8 +333,8 @@ int proto_event_encode(struct buf *out, const struct event *ev) WARN_UNUSED
  * Strictly decode one internal event from exactly `len` bytes.
  * Returns 0, ERR_MALFORMED or ERR_INVAL.
  */
-int proto_event_decode(struct event *ev, const void *data, size_t len)
-    WARN_UNUSED NONNULL(1, 2);
+int proto_event_decode(
+    struct event *ev, const void *data, size_t len) WARN_UNUSED NONNULL(1, 2);
 
 /* ------------------------------------------------------ reply encoding */
 
@@ -343,8 +346,8 @@ int proto_reply_encode(struct buf *out, const struct reply *r) WARN_UNUSED
 int proto_array_header(struct buf *out, uint32_t n) WARN_UNUSED NONNULL(1);
 
 /* Fill `r` as an error reply for event `id` (may be NULL for ""). */
-void proto_reply_error(struct reply *r, const char *id, int code,
-    const char *msg) NONNULL(1, 4);
+void proto_reply_error(
+    struct reply *r, const char *id, int code, const char *msg) NONNULL(1, 4);
 
 /* ----------------------------------------------- collector <-> scorer */
 
@@ -377,8 +380,8 @@ int proto_events_view(struct proto_events_view *v, const void *data,
     size_t len) WARN_UNUSED NONNULL(1, 2);
 
 /* Append the start of a PROTO_MSG_REPLIES frame with room for `n`. */
-int proto_replies_begin(struct buf *out, uint64_t tag, uint32_t n)
-    WARN_UNUSED NONNULL(1);
+int proto_replies_begin(struct buf *out, uint64_t tag, uint32_t n) WARN_UNUSED
+    NONNULL(1);
 
 /*
  * Decode a PROTO_MSG_REPLIES frame into `tag` and up to `max` replies.
@@ -455,11 +458,11 @@ int proto_replies_decode(const void *data, size_t len, uint64_t *tag,
 #ifndef COMMON_PROTO_QUERY_H
 #define COMMON_PROTO_QUERY_H
 
-#define PROTO_QUERY_VERSION   1
-#define PROTO_QUERY_MAX_BYTES (64 * 1024) /* one request frame */
-#define PROTO_QUERY_REPLY_MAX (16 * 1024) /* one reply frame */
-#define PROTO_OP_MAX          64
-#define PROTO_PURPOSE_MAX     64
+#define PROTO_QUERY_VERSION      1
+#define PROTO_QUERY_MAX_BYTES    (64 * 1024) /* one request frame */
+#define PROTO_QUERY_REPLY_MAX    (16 * 1024) /* one reply frame */
+#define PROTO_OP_MAX             64
+#define PROTO_PURPOSE_MAX        64
 #define PROTO_DEFAULT_STOREFRONT "storefront"
 
 /* The query operations. */
@@ -502,8 +505,8 @@ int proto_query_decode(struct proto_query *q, const void *data, size_t len,
  * default) to `out`. For clients. Returns 0, ERR_INVAL (op unknown, id
  * or purpose empty) or ERR_TOOBIG.
  */
-int proto_query_encode(struct buf *out, const struct proto_query *q)
-    WARN_UNUSED NONNULL(1, 2);
+int proto_query_encode(struct buf *out, const struct proto_query *q) WARN_UNUSED
+    NONNULL(1, 2);
 
 /* The result of score.get (section 5). */
 struct proto_score_result {
@@ -543,10 +546,10 @@ struct proto_account_result {
 /* One query reply. `op` selects the result; has_result only when ok. */
 struct proto_query_reply {
     char id[PROTO_ID_MAX + 1];
-    int code;                  /* 0 or ERR_* */
+    int code; /* 0 or ERR_* */
     char msg[PROTO_MSG_MAX + 1];
     enum proto_qop op;
-    bool has_result;           /* code == 0 and a result follows */
+    bool has_result;                     /* code == 0 and a result follows */
     struct proto_score_result score;     /* op == PROTO_QOP_SCORE_GET */
     struct proto_account_result account; /* op == PROTO_QOP_ACCOUNT_GET */
 };

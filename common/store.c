@@ -37,9 +37,9 @@ struct store {
 
 struct store_txn {
     struct store *st;
-    MDB_txn *txn;              /* LMDB txn; for an overlay: its snapshot */
+    MDB_txn *txn; /* LMDB txn; for an overlay: its snapshot */
     bool write;
-    struct store_overlay *ov;  /* non-NULL: the handle of this overlay */
+    struct store_overlay *ov; /* non-NULL: the handle of this overlay */
 };
 
 struct store_cursor {
@@ -86,17 +86,17 @@ store_key_ok(size_t klen)
  * from an arena of large chunks, so a generation costs a few mallocs, not
  * one per write, and is dropped in one sweep.
  */
-#define OV_CHUNK_BYTES   (1u << 20)
-#define OV_MIN_SLOTS     4096
-#define OV_SPARE_CHUNKS  64
+#define OV_CHUNK_BYTES  (1u << 20)
+#define OV_MIN_SLOTS    4096
+#define OV_SPARE_CHUNKS 64
 
 struct ov_item {
     uint32_t dbi;
-    uint32_t vlen;     /* value bytes in use */
-    uint32_t vcap;     /* value bytes allocated */
+    uint32_t vlen; /* value bytes in use */
+    uint32_t vcap; /* value bytes allocated */
     uint16_t klen;
-    uint8_t tomb;      /* a deletion */
-    uint8_t data[];    /* key, then value */
+    uint8_t tomb;   /* a deletion */
+    uint8_t data[]; /* key, then value */
 };
 
 struct ov_slot {
@@ -120,11 +120,11 @@ struct ov_gen {
 
 struct store_overlay {
     struct store *st;
-    struct store_txn handle;  /* what store_overlay_txn hands out */
-    struct ov_gen gen[2];     /* the current and the frozen generation */
+    struct store_txn handle; /* what store_overlay_txn hands out */
+    struct ov_gen gen[2];    /* the current and the frozen generation */
     struct ov_gen *cur;
-    struct ov_gen *frozen;    /* NULL when none */
-    struct ov_chunk *spare;   /* freed chunks kept for reuse */
+    struct ov_gen *frozen;  /* NULL when none */
+    struct ov_chunk *spare; /* freed chunks kept for reuse */
     unsigned nspare;
 };
 
@@ -143,8 +143,7 @@ ov_hash(unsigned dbi, const void *k, size_t klen)
 }
 
 static struct ov_slot *
-ov_find(struct ov_gen *g, uint64_t h, unsigned dbi, const void *k,
-    size_t klen)
+ov_find(struct ov_gen *g, uint64_t h, unsigned dbi, const void *k, size_t klen)
 {
     size_t i, mask = g->cap - 1;
 

@@ -197,8 +197,8 @@ void store_cursor_close(struct store_cursor *c);
 struct store_overlay;
 
 /* Open an overlay over `st` (not read-only). Free with store_overlay_close. */
-int store_overlay_open(struct store *st, struct store_overlay **out)
-    WARN_UNUSED NONNULL(1, 2);
+int store_overlay_open(struct store *st, struct store_overlay **out) WARN_UNUSED
+    NONNULL(1, 2);
 
 /* Free the overlay and everything not flushed. NULL is a no-op. */
 void store_overlay_close(struct store_overlay *ov);

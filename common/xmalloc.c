@@ -39,8 +39,8 @@ xreallocarray(void *p, size_t n, size_t size)
         fatalx("xreallocarray: %zu x %zu overflows", n, size);
     q = realloc(p, (n * size) != 0 ? n * size : 1);
     if (q == NULL)
-        fatalx("xreallocarray: out of memory allocating %zu x %zu bytes", n,
-            size);
+        fatalx(
+            "xreallocarray: out of memory allocating %zu x %zu bytes", n, size);
     return q;
 }
 

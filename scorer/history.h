@@ -122,7 +122,7 @@ struct history_order {
     bool has_score;
     uint8_t score;
     enum decision decision;
-    char account[PROTO_ID_MAX + 1]; /* "" when the order named none */
+    char account[PROTO_ID_MAX + 1];  /* "" when the order named none */
     char event_id[PROTO_ID_MAX + 1]; /* its order.placed event; "" for
                                         records written before version 2 */
 };

@@ -251,8 +251,8 @@ query_score_get(struct scorer *s, const struct query_env *env,
     if (ho.event_id[0] != '\0') {
         struct reply first;
 
-        rc = history_reply_get(s->hist, s->otxn, q->storefront, ho.event_id,
-            &first);
+        rc = history_reply_get(
+            s->hist, s->otxn, q->storefront, ho.event_id, &first);
         if (rc == 0) {
             rep.score.reasons_known = true;
             rep.score.nreasons = first.nreasons;

@@ -49,12 +49,12 @@ const char *score_entity_name(enum entity_kind k);
  * documented in history.h; they never include the event being scored.
  */
 struct entity_features {
-    bool present;             /* the event names this entity */
-    bool known;               /* history had seen it before this event */
-    int64_t age_ms;           /* ts - first seen; -1 when not known */
-    uint32_t orders_1h;       /* order.placed in the last hour */
-    uint32_t orders_24h;      /* ... last 24 hours */
-    uint32_t failed_pay_1h;   /* payment.result ok=false, last hour */
+    bool present;           /* the event names this entity */
+    bool known;             /* history had seen it before this event */
+    int64_t age_ms;         /* ts - first seen; -1 when not known */
+    uint32_t orders_1h;     /* order.placed in the last hour */
+    uint32_t orders_24h;    /* ... last 24 hours */
+    uint32_t failed_pay_1h; /* payment.result ok=false, last hour */
     uint32_t failed_pay_24h;
     uint32_t failed_login_1h; /* account.login ok=false, last hour */
     uint32_t accounts;        /* distinct accounts seen with it (capped) */
@@ -64,11 +64,11 @@ struct entity_features {
 /* The history snapshot an order is scored against. */
 struct features {
     struct entity_features ent[ENT_COUNT];
-    int64_t account_age_ms;    /* ts - account signup; -1 no signup known */
-    uint32_t account_orders;   /* previous orders of the account, all time */
+    int64_t account_age_ms;       /* ts - account signup; -1 no signup known */
+    uint32_t account_orders;      /* previous orders of the account, all time */
     uint64_t account_amount_mean; /* mean amount of those, minor units */
     uint64_t account_amount_max;
-    char account_country[3];   /* last IP country seen for the account */
+    char account_country[3]; /* last IP country seen for the account */
 };
 
 /* Tunables of the rule set; thresholds come from the daemon's config. */

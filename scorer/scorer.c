@@ -72,7 +72,7 @@ usage(FILE *fp, int status)
 
 /* ----------------------------------------------------------- the audit */
 
-#define SCORER_ACTOR "vigil-scorer"
+#define SCORER_ACTOR       "vigil-scorer"
 #define SCORER_INDEXED_KEY "indexed" /* in dbi_subject: records indexed */
 
 static uint64_t
@@ -105,8 +105,8 @@ scorer_account_subject(const struct scorer *s, const char *account,
 
 /* Index the subjects of record `index` (through the overlay). */
 static int
-scorer_index_record(struct scorer *s, const struct audit_record *r,
-    uint64_t index)
+scorer_index_record(
+    struct scorer *s, const struct audit_record *r, uint64_t index)
 {
     uint8_t key[AUDIT_SUBJECT_BYTES + 8];
     unsigned i, b;
@@ -135,8 +135,7 @@ scorer_audit_now(struct scorer *s, struct audit_record *r)
     if (rc == 0)
         rc = audit_sync(s->audit);
     if (rc != 0) {
-        log_warnx("audit record for '%s' not written: %s", r->op,
-            err_str(rc));
+        log_warnx("audit record for '%s' not written: %s", r->op, err_str(rc));
         return ERR_AUDIT;
     }
     if (scorer_index_record(s, r, index) != 0)
@@ -276,11 +275,11 @@ scorer_reindex(struct scorer *s)
     rc = cfg_path(&s->cfg, "audit", dir, sizeof(dir));
     if (rc != 0)
         return rc;
-    rc = audit_replay(dir, audit_verifier_key(s->audit), NULL,
-        scorer_reindex_cb, s, &res);
+    rc = audit_replay(
+        dir, audit_verifier_key(s->audit), NULL, scorer_reindex_cb, s, &res);
     if (rc != 0)
-        log_warnx("cannot index the audit log: %s (%s)", err_str(rc),
-            res.reason);
+        log_warnx(
+            "cannot index the audit log: %s (%s)", err_str(rc), res.reason);
     return rc;
 }
 
@@ -291,8 +290,8 @@ scorer_reindex(struct scorer *s)
  * then the internal event bytes exactly as the collector sent them.
  */
 static int
-scorer_record_encode(struct scorer *s, const char *actor, const uint8_t *raw,
-    size_t rawlen)
+scorer_record_encode(
+    struct scorer *s, const char *actor, const uint8_t *raw, size_t rawlen)
 {
     size_t alen = strlen(actor);
     uint8_t alen8;
@@ -401,8 +400,8 @@ scorer_replay_record(void *arg, uint64_t seq, const void *payload, size_t len)
     actor[alen] = '\0';
     rc = proto_event_decode(&ev, p + 1 + alen, len - 1 - alen);
     if (rc != 0) {
-        log_warnx("journal record %" PRIu64 ": event does not decode: %s",
-            seq, err_str(rc));
+        log_warnx("journal record %" PRIu64 ": event does not decode: %s", seq,
+            err_str(rc));
         return ERR_CORRUPT;
     }
     rc = scorer_apply(s, actor, &ev, NULL, 0, false, seq, &r);
@@ -610,8 +609,8 @@ fail:
  * group must then be failed).
  */
 static int
-scorer_take_msg(struct scorer *s, struct scorer_msg *m, uint32_t *nreplies,
-    int refuse)
+scorer_take_msg(
+    struct scorer *s, struct scorer_msg *m, uint32_t *nreplies, int refuse)
 {
     static struct proto_events_view v;
     const char *why = NULL;
@@ -625,8 +624,8 @@ scorer_take_msg(struct scorer *s, struct scorer_msg *m, uint32_t *nreplies,
         why = "expected [identity, body]";
         goto drop;
     }
-    rc = proto_events_view(&v, zsock_msg_data(&m->zm, 1),
-        zsock_msg_size(&m->zm, 1));
+    rc = proto_events_view(
+        &v, zsock_msg_data(&m->zm, 1), zsock_msg_size(&m->zm, 1));
     if (rc != 0) {
         why = "envelope does not decode";
         goto drop;
@@ -655,15 +654,15 @@ scorer_take_msg(struct scorer *s, struct scorer_msg *m, uint32_t *nreplies,
             s->stats.rejected++;
             continue;
         }
-        rc = scorer_apply(s, v.actor, &ev, v.raw[i], v.rawlen[i], true, 0,
-            r);
+        rc = scorer_apply(s, v.actor, &ev, v.raw[i], v.rawlen[i], true, 0, r);
         if (rc != 0) {
             /* The rest of this message and group is refused by the
              * caller; the events before it are failed with the group. */
-            proto_reply_error(r, ev.id, rc, rc == ERR_AUDIT
-                    ? "not stored: the audit record could not be written; "
-                      "resend later"
-                    : "not stored: history error");
+            proto_reply_error(r, ev.id, rc,
+                rc == ERR_AUDIT ?
+                    "not stored: the audit record could not be written; "
+                    "resend later" :
+                    "not stored: history error");
             refuse = rc;
         }
     }
@@ -720,11 +719,11 @@ scorer_fail_group(struct scorer *s, uint32_t nmsgs, int code)
             if (r->code != 0)
                 continue; /* already an error of its own */
             proto_reply_error(r, id, code,
-                code == ERR_AUDIT
-                    ? "not stored: the audit record could not be written; "
-                      "resend later"
-                    : "not acknowledged: could not be made durable, "
-                      "resend later");
+                code == ERR_AUDIT ?
+                    "not stored: the audit record could not be written; "
+                    "resend later" :
+                    "not acknowledged: could not be made durable, "
+                    "resend later");
             s->stats.rejected++;
         }
     }
@@ -786,8 +785,8 @@ scorer_group(struct scorer *s)
         if (rrc != 0)
             break;
         nmsgs++;
-        rc = scorer_take_msg(s, m, &nreplies,
-            rc != 0 ? rc : (s->needs_recovery ? ERR_IO : 0));
+        rc = scorer_take_msg(
+            s, m, &nreplies, rc != 0 ? rc : (s->needs_recovery ? ERR_IO : 0));
         if (nreplies >= (uint32_t)s->cfg.batch_max)
             break;
     }
@@ -801,8 +800,7 @@ scorer_group(struct scorer *s)
     src = scorer_group_commit(s);
     s->stats.groups++;
     if (src != 0) {
-        log_warnx("group of %u events not durable: %s", nreplies,
-            err_str(src));
+        log_warnx("group of %u events not durable: %s", nreplies, err_str(src));
         scorer_fail_group(s, nmsgs, src);
         s->needs_recovery = true;
     }
@@ -926,8 +924,8 @@ scorer_record_repair(struct scorer *s)
     copy_str(r.purpose, sizeof(r.purpose), "audit");
     r.outcome = AUDIT_OUTCOME_ALLOWED;
     snprintf(r.ref, sizeof(r.ref),
-        "cut %" PRIu64 " bytes of '%s' after record %" PRIu64
-        ", %" PRIu64 " bytes of checkpoints.log",
+        "cut %" PRIu64 " bytes of '%s' after record %" PRIu64 ", %" PRIu64
+        " bytes of checkpoints.log",
         rep->bytes_cut, rep->segment, rep->at_index, rep->note_bytes_cut);
     log_warnx("audit log repaired: %s", r.ref);
     rc = scorer_audit_now(s, &r);
@@ -948,8 +946,8 @@ scorer_open_storage(struct scorer *s)
             err_str(rc));
     rc = cfg_path(&s->cfg, "history", path, sizeof(path));
     if (rc == 0)
-        rc = store_open(path, (size_t)s->cfg.lmdb_map_mb << 20,
-            HISTORY_DBS + 2, &s->store);
+        rc = store_open(
+            path, (size_t)s->cfg.lmdb_map_mb << 20, HISTORY_DBS + 2, &s->store);
     if (rc != 0)
         fatalx("cannot open history '%s': %s", path, err_str(rc));
     rc = history_open(s->store, &s->hist);
@@ -972,8 +970,8 @@ scorer_open_storage(struct scorer *s)
         fatalx("cannot start the flusher thread: %s", strerror(rc));
     rc = cfg_path(&s->cfg, "journal", path, sizeof(path));
     if (rc == 0)
-        rc = journal_open(path, (uint64_t)s->cfg.journal_segment_mb << 20,
-            &s->journal);
+        rc = journal_open(
+            path, (uint64_t)s->cfg.journal_segment_mb << 20, &s->journal);
     if (rc != 0)
         fatalx("cannot open journal '%s': %s", path, err_str(rc));
     rc = cfg_path(&s->cfg, PSEUDO_KEY_FILE, path, sizeof(path));
@@ -1020,8 +1018,8 @@ scorer_open_sockets(struct scorer *s)
     if (rc == 0)
         rc = zsock_setopt_int(s->events_sock, ZMQ_SNDHWM, 0);
     if (rc == 0)
-        rc = zsock_setopt_i64(s->events_sock, ZMQ_MAXMSGSIZE,
-            PROTO_MAX_IPC_BYTES);
+        rc = zsock_setopt_i64(
+            s->events_sock, ZMQ_MAXMSGSIZE, PROTO_MAX_IPC_BYTES);
     if (rc == 0)
         rc = zsock_bind(s->events_sock, ep);
     if (rc != 0)
@@ -1030,13 +1028,13 @@ scorer_open_sockets(struct scorer *s)
 
     rc = zsock_open(s->zctx, ZMQ_ROUTER, &s->query_sock);
     if (rc == 0)
-        rc = zsock_setopt_i64(s->query_sock, ZMQ_MAXMSGSIZE,
-            PROTO_MAX_MSG_BYTES * 2);
+        rc = zsock_setopt_i64(
+            s->query_sock, ZMQ_MAXMSGSIZE, PROTO_MAX_MSG_BYTES * 2);
     if (rc == 0)
         rc = zsock_bind(s->query_sock, s->cfg.query_endpoint);
     if (rc != 0)
-        fatalx("cannot bind the query endpoint '%s': %s",
-            s->cfg.query_endpoint, err_str(rc));
+        fatalx("cannot bind the query endpoint '%s': %s", s->cfg.query_endpoint,
+            err_str(rc));
     log_info("answering queries on '%s'", s->cfg.query_endpoint);
 }
 
@@ -1051,13 +1049,13 @@ scorer_alloc(struct scorer *s)
     buf_init(&s->rec, JOURNAL_MAX_PAYLOAD);
 }
 
-#define SCORER_STATS_FMT                                                      \
-    "events %" PRIu64 " orders %" PRIu64 " duplicates %" PRIu64               \
-    " rejected %" PRIu64 " groups %" PRIu64 " commits %" PRIu64               \
+#define SCORER_STATS_FMT                                                       \
+    "events %" PRIu64 " orders %" PRIu64 " duplicates %" PRIu64                \
+    " rejected %" PRIu64 " groups %" PRIu64 " commits %" PRIu64                \
     " seq %" PRIu64
-#define SCORER_STATS_ARGS(s)                                                  \
-    (s)->stats.events, (s)->stats.orders, (s)->stats.duplicates,              \
-        (s)->stats.rejected, (s)->stats.groups, (s)->stats.commits,           \
+#define SCORER_STATS_ARGS(s)                                                   \
+    (s)->stats.events, (s)->stats.orders, (s)->stats.duplicates,               \
+        (s)->stats.rejected, (s)->stats.groups, (s)->stats.commits,            \
         (s)->applied_seq
 
 static void
@@ -1103,14 +1101,13 @@ scorer_loop(struct scorer *s)
         int rc, nready = 0;
 
         if (s->gen_events > 0 && !s->flushing) {
-            uint64_t due = s->gen_opened_ms +
-                (uint64_t)s->cfg.commit_interval_ms;
+            uint64_t due =
+                s->gen_opened_ms + (uint64_t)s->cfg.commit_interval_ms;
 
             timeout = due > now ? (long)(due - now) : 0;
         }
         if (audit_size(s->audit) > audit_checkpoint_size(s->audit)) {
-            uint64_t due = s->ckpt_ms +
-                (uint64_t)s->cfg.checkpoint_interval_ms;
+            uint64_t due = s->ckpt_ms + (uint64_t)s->cfg.checkpoint_interval_ms;
 
             if (due <= now)
                 timeout = 0;
@@ -1203,8 +1200,8 @@ main(int argc, char **argv)
     scorer_bring_up_to_date(&s);
     scorer_alloc(&s);
     scorer_open_sockets(&s);
-    log_info("vigil-scorer %s ready (review >= %u, block >= %u)",
-        VIGIL_VERSION, s.params.review_threshold, s.params.block_threshold);
+    log_info("vigil-scorer %s ready (review >= %u, block >= %u)", VIGIL_VERSION,
+        s.params.review_threshold, s.params.block_threshold);
     scorer_loop(&s);
     scorer_shutdown(&s);
     return 0;

@@ -65,11 +65,11 @@
 
 /* One collector message of the group being processed. */
 struct scorer_msg {
-    struct zsock_msg zm;    /* [collector identity, body]; owned */
-    uint64_t tag;           /* the collector's tag, echoed in the reply */
-    uint32_t first;         /* index of its first reply in s->replies */
-    uint32_t n;             /* its events (and replies) */
-    bool valid;             /* envelope decoded; reply to it */
+    struct zsock_msg zm; /* [collector identity, body]; owned */
+    uint64_t tag;        /* the collector's tag, echoed in the reply */
+    uint32_t first;      /* index of its first reply in s->replies */
+    uint32_t n;          /* its events (and replies) */
+    bool valid;          /* envelope decoded; reply to it */
 };
 
 /*
@@ -79,65 +79,65 @@ struct scorer_msg {
  */
 struct scorer_jent {
     const char *actor;
-    const uint8_t *raw;     /* the internal event bytes */
+    const uint8_t *raw; /* the internal event bytes */
     size_t rawlen;
 };
 
 /* Counters, logged every 10 s at debug level and at shutdown. */
 struct scorer_stats {
-    uint64_t events;        /* events applied (new) */
-    uint64_t duplicates;    /* resent events answered with the first reply */
-    uint64_t orders;        /* orders scored */
-    uint64_t rejected;      /* events refused (bad envelope, not durable) */
-    uint64_t groups;        /* group commits (journal fdatasyncs) */
-    uint64_t commits;       /* LMDB commits */
-    uint64_t replayed;      /* journal records replayed at start/recovery */
+    uint64_t events;     /* events applied (new) */
+    uint64_t duplicates; /* resent events answered with the first reply */
+    uint64_t orders;     /* orders scored */
+    uint64_t rejected;   /* events refused (bad envelope, not durable) */
+    uint64_t groups;     /* group commits (journal fdatasyncs) */
+    uint64_t commits;    /* LMDB commits */
+    uint64_t replayed;   /* journal records replayed at start/recovery */
 };
 
 struct scorer {
-    struct vigil_config cfg;      /* loaded configuration; owned */
-    struct score_params params;   /* thresholds from cfg */
-    void *zctx;                   /* libzmq context; owned */
-    void *events_sock;            /* ROUTER at ipc://DATA_DIR/scorer.ipc */
-    struct store *store;          /* LMDB environment DATA_DIR/history */
-    struct history *hist;         /* history over `store`; owned */
-    struct journal *journal;      /* DATA_DIR/journal; owned */
-    struct store_overlay *ov;     /* write-back overlay over `store` */
-    struct store_txn *otxn;       /* the overlay's txn; borrowed from ov */
-    uint64_t gen_opened_ms;       /* monotonic time of the generation's
-                                     first event, 0 while it is empty */
-    uint32_t gen_events;          /* events applied into the generation */
-    uint64_t applied_seq;         /* last journal seq applied to history */
-    bool needs_recovery;          /* overlay ahead of what is durable */
+    struct vigil_config cfg;    /* loaded configuration; owned */
+    struct score_params params; /* thresholds from cfg */
+    void *zctx;                 /* libzmq context; owned */
+    void *events_sock;          /* ROUTER at ipc://DATA_DIR/scorer.ipc */
+    struct store *store;        /* LMDB environment DATA_DIR/history */
+    struct history *hist;       /* history over `store`; owned */
+    struct journal *journal;    /* DATA_DIR/journal; owned */
+    struct store_overlay *ov;   /* write-back overlay over `store` */
+    struct store_txn *otxn;     /* the overlay's txn; borrowed from ov */
+    uint64_t gen_opened_ms;     /* monotonic time of the generation's
+                                   first event, 0 while it is empty */
+    uint32_t gen_events;        /* events applied into the generation */
+    uint64_t applied_seq;       /* last journal seq applied to history */
+    bool needs_recovery;        /* overlay ahead of what is durable */
     /* The flusher thread and what it shares with the main thread. */
     pthread_t flusher;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int flush_efd;                /* eventfd: the flusher's "done" bell */
-    bool flushing;                /* a flush was requested (main thread) */
-    uint64_t flush_seq;           /* applied_seq of the frozen generation */
-    bool flush_request;           /* under mu: work for the flusher */
-    bool flush_done;              /* under mu: result ready */
-    int flush_rc;                 /* under mu: its result */
-    bool flusher_quit;            /* under mu: stop the thread */
-    struct scorer_msg *msgs;      /* SCORER_GROUP_MSGS slots; owned */
-    struct reply *replies;        /* reply slots of one group; owned */
-    uint32_t replies_cap;         /* batch_max + PROTO_MAX_BATCH */
-    struct scorer_jent *jpend;    /* replies_cap slots; owned */
-    uint32_t njpend;              /* new events of the group so far */
-    struct buf out;               /* reply frame being encoded */
-    struct buf rec;               /* journal record being encoded */
+    int flush_efd;             /* eventfd: the flusher's "done" bell */
+    bool flushing;             /* a flush was requested (main thread) */
+    uint64_t flush_seq;        /* applied_seq of the frozen generation */
+    bool flush_request;        /* under mu: work for the flusher */
+    bool flush_done;           /* under mu: result ready */
+    int flush_rc;              /* under mu: its result */
+    bool flusher_quit;         /* under mu: stop the thread */
+    struct scorer_msg *msgs;   /* SCORER_GROUP_MSGS slots; owned */
+    struct reply *replies;     /* reply slots of one group; owned */
+    uint32_t replies_cap;      /* batch_max + PROTO_MAX_BATCH */
+    struct scorer_jent *jpend; /* replies_cap slots; owned */
+    uint32_t njpend;           /* new events of the group so far */
+    struct buf out;            /* reply frame being encoded */
+    struct buf rec;            /* journal record being encoded */
     struct scorer_stats stats;
     /* The audit log (issue 4): every access to personal data. */
-    struct audit_log *audit;      /* DATA_DIR/audit; owned */
-    struct pseudo_key *pkey;      /* DATA_DIR/pseudonym.key; owned: the
-                                     subject pseudonym of an account id */
-    unsigned dbi_subject;         /* history db "audit_subject": key =
-                                     subject (16) || record index (8, BE),
-                                     empty value; rebuilt from the log */
-    uint64_t indexed;             /* audit records indexed so far */
-    uint64_t ckpt_ms;             /* monotonic time of the last checkpoint */
-    void *query_sock;             /* ROUTER at query_endpoint */
+    struct audit_log *audit; /* DATA_DIR/audit; owned */
+    struct pseudo_key *pkey; /* DATA_DIR/pseudonym.key; owned: the
+                                subject pseudonym of an account id */
+    unsigned dbi_subject;    /* history db "audit_subject": key =
+                                subject (16) || record index (8, BE),
+                                empty value; rebuilt from the log */
+    uint64_t indexed;        /* audit records indexed so far */
+    uint64_t ckpt_ms;        /* monotonic time of the last checkpoint */
+    void *query_sock;        /* ROUTER at query_endpoint */
 };
 
 /* ------------------------------------------- shared inside scorer/ only */
@@ -148,8 +148,8 @@ struct scorer {
  * events share the group commit instead. Main thread.
  * Returns 0, or ERR_AUDIT: the caller must then refuse the access.
  */
-int scorer_audit_now(struct scorer *s, struct audit_record *r)
-    WARN_UNUSED NONNULL(1, 2);
+int scorer_audit_now(struct scorer *s, struct audit_record *r) WARN_UNUSED
+    NONNULL(1, 2);
 
 /*
  * The audit subject of account `account`: its keyed pseudonym (domain

@@ -279,17 +279,17 @@ test_endpoint_policy(void)
 
     cfg_defaults(&c);
     ASSERT_OK(cfg_check(&c, err, sizeof(err)));
-    ASSERT_OK(cfg_set(&c, "events_endpoint=tcp://0.0.0.0:7010", err,
-        sizeof(err)));
+    ASSERT_OK(
+        cfg_set(&c, "events_endpoint=tcp://0.0.0.0:7010", err, sizeof(err)));
     ASSERT_EQ(cfg_check(&c, err, sizeof(err)), ERR_DENIED);
     ASSERT(strstr(err, "events_endpoint") != NULL);
     ASSERT_OK(cfg_set(&c, "insecure_dev=1", err, sizeof(err)));
     ASSERT_OK(cfg_check(&c, err, sizeof(err)));
     ASSERT_OK(cfg_set(&c, "insecure_dev=0", err, sizeof(err)));
-    ASSERT_OK(cfg_set(&c, "events_endpoint=ipc:///tmp/x.ipc", err,
-        sizeof(err)));
-    ASSERT_OK(cfg_set(&c, "query_endpoint=tcp://192.0.2.1:7011", err,
-        sizeof(err)));
+    ASSERT_OK(
+        cfg_set(&c, "events_endpoint=ipc:///tmp/x.ipc", err, sizeof(err)));
+    ASSERT_OK(
+        cfg_set(&c, "query_endpoint=tcp://192.0.2.1:7011", err, sizeof(err)));
     ASSERT_EQ(cfg_check(&c, err, sizeof(err)), ERR_DENIED);
     ASSERT(strstr(err, "query_endpoint") != NULL);
     cfg_release(&c);

@@ -266,8 +266,8 @@ test_map_full(void)
 
 /* Read key `k` straight from LMDB (a fresh read txn), into `out`. */
 static int
-committed_get(struct store *st, unsigned dbi, const char *k, char *out,
-    size_t outlen)
+committed_get(
+    struct store *st, unsigned dbi, const char *k, char *out, size_t outlen)
 {
     struct store_txn *txn;
     const void *v;
@@ -376,7 +376,7 @@ test_overlay_layers(void)
  * `committed` is what LMDB must hold, `frozen` and `current` the two
  * generations. Keys are few, so every path is hit often.
  */
-#define OVR_KEYS 64
+#define OVR_KEYS   64
 #define OVR_ABSENT (-1)
 
 struct ovr_flush {
@@ -394,8 +394,7 @@ ovr_flush_main(void *arg)
 }
 
 static int
-ovr_visible(const int *current, const int *frozen, const int *committed,
-    int k)
+ovr_visible(const int *current, const int *frozen, const int *committed, int k)
 {
     /* -2: not written in that layer. */
     if (current[k] != -2)
@@ -440,8 +439,8 @@ test_overlay_random(void)
             /* Values of varying length exercise in-place and moved items. */
             int v = step;
 
-            snprintf(val, sizeof(val), "%d-%.*s", v,
-                (int)(rand_r(&seed) % 40), "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+            snprintf(val, sizeof(val), "%d-%.*s", v, (int)(rand_r(&seed) % 40),
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
             ASSERT_OK(store_put(otxn, dbi, key, strlen(key), val, strlen(val)));
             current[k] = v;
         } else if (op < 550) {
