@@ -52,6 +52,7 @@
 #include "common/audit.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/fileio.h"
 #include "common/journal.h"
 #include "common/log.h"
 #include "common/merkle.h"
@@ -699,47 +700,6 @@ u64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int
-pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-    ssize_t n;
-
-    while (len > 0) {
-        n = pwrite(fd, p, len, (off_t)off);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            return -1;
-        if (n == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
-static ssize_t
-pread_full(int fd, uint8_t *p, size_t len, uint64_t off)
-{
-    size_t got = 0;
-
-    while (got < len) {
-        ssize_t n = pread(fd, p + got, len - got, (off_t)(off + got));
-
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            return -1;
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
-}
-
 /*
  * Read the whole small file `name` under `dirfd` into a NUL-terminated
  * heap buffer (caller frees; wipes first if it holds a secret).
@@ -764,7 +724,7 @@ read_small(int dirfd, const char *name, size_t max, char **out, size_t *len)
         return ERR_TOOBIG;
     }
     p = xmalloc((size_t)st.st_size + 1);
-    n = pread_full(fd, (uint8_t *)p, (size_t)st.st_size, 0);
+    n = fileio_pread_full(fd, (uint8_t *)p, (size_t)st.st_size, 0);
     close(fd);
     if (n < 0) {
         free(p);
@@ -1693,8 +1653,8 @@ write_file(int dirfd, const char *name, const char *text, mode_t mode)
     if (fd == -1)
         return ERR_IO;
     if (fchmod(fd, mode) == -1 ||
-        pwrite_all(fd, (const uint8_t *)text, len, 0) == -1 ||
-        pwrite_all(fd, (const uint8_t *)"\n", 1, len) == -1 ||
+        fileio_pwrite_all(fd, (const uint8_t *)text, len, 0) == -1 ||
+        fileio_pwrite_all(fd, (const uint8_t *)"\n", 1, len) == -1 ||
         fsync(fd) == -1) {
         close(fd);
         unlinkat(dirfd, tmp, 0);
@@ -2035,7 +1995,7 @@ audit_sync(struct audit_log *log)
             return ERR_AUDIT;
         }
     }
-    if (pwrite_all(
+    if (fileio_pwrite_all(
             log->fd, log->pending.data, log->pending.len, log->seg_len) == -1 ||
         fdatasync(log->fd) == -1) {
         log_warn("%s: cannot make %zu audit records durable in '%s'", __func__,
@@ -2090,7 +2050,7 @@ audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
         return ERR_AUDIT;
     }
     put_le32(frame, (uint32_t)nlen);
-    if (pwrite_all(log->ckfd, frame, 4 + nlen, log->ck_len) == -1 ||
+    if (fileio_pwrite_all(log->ckfd, frame, 4 + nlen, log->ck_len) == -1 ||
         fdatasync(log->ckfd) == -1) {
         log_warn("%s: cannot append a checkpoint to '%s/%s'", __func__,
             log->dir, CKPT_FILE);

@@ -35,6 +35,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/fileio.h"
 #include "common/journal.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -261,29 +262,6 @@ dir_sync(struct journal *j)
     if (fsync(j->dirfd) == -1) {
         log_warn("%s: fsync '%s'", __func__, j->dir);
         return ERR_IO;
-    }
-    return 0;
-}
-
-/* Write all of `len` bytes at `off`; sets errno on failure. */
-static int
-pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-    ssize_t n;
-
-    while (len > 0) {
-        n = pwrite(fd, p, len, (off_t)off);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            return -1;
-        if (n == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
     }
     return 0;
 }
@@ -732,7 +710,8 @@ journal_sync(struct journal *j)
             return rc;
         }
     }
-    if (pwrite_all(j->fd, j->pending.data, j->pending.len, j->size) == -1) {
+    if (fileio_pwrite_all(j->fd, j->pending.data, j->pending.len, j->size) ==
+        -1) {
         e = errno;
         log_warnx(
             "%s: write to '%s' failed: %s", __func__, j->dir, strerror(e));
