@@ -677,40 +677,90 @@ store_overlay_freeze(struct store_overlay *ov)
     return 0;
 }
 
+/* LMDB's default key order: memcmp over the shorter length, then length. */
+static int
+ov_item_cmp(const void *pa, const void *pb)
+{
+    const struct ov_item *a = *(const struct ov_item *const *)pa;
+    const struct ov_item *b = *(const struct ov_item *const *)pb;
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c;
+
+    if (a->dbi != b->dbi)
+        return a->dbi < b->dbi ? -1 : 1;
+    c = memcmp(a->data, b->data, n);
+    if (c != 0)
+        return c;
+    return (int)a->klen - (int)b->klen;
+}
+
+/*
+ * Apply one item through `cur`. Keys arrive sorted, so LMDB's cursor
+ * finds most of them on the page it is already on instead of descending
+ * from the root.
+ */
+static int
+ov_flush_item(MDB_cursor *cur, const struct ov_item *it)
+{
+    MDB_val key, val;
+    int mrc;
+
+    key.mv_data = (void *)(uintptr_t)it->data;
+    key.mv_size = it->klen;
+    if (!it->tomb) {
+        val.mv_data = (void *)(uintptr_t)(it->data + it->klen);
+        val.mv_size = it->vlen;
+        return store_err("mdb_cursor_put", mdb_cursor_put(cur, &key, &val, 0));
+    }
+    mrc = mdb_cursor_get(cur, &key, &val, MDB_SET);
+    if (mrc == MDB_NOTFOUND)
+        return 0;
+    if (mrc == 0)
+        mrc = mdb_cursor_del(cur, 0);
+    return store_err("mdb_cursor_del", mrc);
+}
+
 int
 store_overlay_flush(struct store_overlay *ov)
 {
     struct ov_gen *g = ov->frozen;
+    const struct ov_item **items;
+    MDB_cursor *cur = NULL;
     MDB_txn *txn;
-    size_t i;
-    int mrc;
+    unsigned dbi = 0;
+    size_t i, n = 0;
+    int mrc, rc = 0;
 
     if (g == NULL || g->n == 0)
         return 0;
+    items = xreallocarray(NULL, g->n, sizeof(*items));
+    for (i = 0; i < g->cap; i++)
+        if (g->slots[i].item != NULL)
+            items[n++] = g->slots[i].item;
+    qsort(items, n, sizeof(*items), ov_item_cmp);
     mrc = mdb_txn_begin(ov->st->env, NULL, 0, &txn);
-    if (mrc != 0)
+    if (mrc != 0) {
+        free(items);
         return store_err("mdb_txn_begin", mrc);
-    for (i = 0; i < g->cap; i++) {
-        const struct ov_item *it = g->slots[i].item;
-        MDB_val key, val;
-
-        if (it == NULL)
-            continue;
-        key.mv_data = (void *)(uintptr_t)it->data;
-        key.mv_size = it->klen;
-        if (it->tomb) {
-            mrc = mdb_del(txn, it->dbi, &key, NULL);
-            if (mrc == MDB_NOTFOUND)
-                mrc = 0;
-        } else {
-            val.mv_data = (void *)(uintptr_t)(it->data + it->klen);
-            val.mv_size = it->vlen;
-            mrc = mdb_put(txn, it->dbi, &key, &val, 0);
+    }
+    for (i = 0; i < n && rc == 0; i++) {
+        if (cur == NULL || items[i]->dbi != dbi) {
+            mdb_cursor_close(cur);
+            cur = NULL;
+            dbi = items[i]->dbi;
+            mrc = mdb_cursor_open(txn, dbi, &cur);
+            if (mrc != 0) {
+                rc = store_err("mdb_cursor_open", mrc);
+                break;
+            }
         }
-        if (mrc != 0) {
-            mdb_txn_abort(txn);
-            return store_err(it->tomb ? "mdb_del" : "mdb_put", mrc);
-        }
+        rc = ov_flush_item(cur, items[i]);
+    }
+    mdb_cursor_close(cur);
+    free(items);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
     }
     return store_err("mdb_txn_commit", mdb_txn_commit(txn));
 }

@@ -1125,14 +1125,15 @@ scorer_loop(struct scorer *s)
             scorer_queries(s);
         scorer_checkpoint(s, false);
 
-        /* Back-pressure: a generation may not outgrow memory while the
-         * previous one is still being written. */
-        if (s->flushing && store_overlay_bytes(s->ov) > SCORER_GEN_MAX_BYTES)
+        /* Back-pressure: a generation may not outgrow one LMDB write
+         * transaction (or memory) while the previous one is being written. */
+        if (s->flushing &&
+            store_overlay_entries(s->ov) >= SCORER_GEN_HARD_ENTRIES)
             scorer_flush_wait(s);
         now = now_ms();
         if (s->gen_events > 0 &&
             (now >= s->gen_opened_ms + (uint64_t)s->cfg.commit_interval_ms ||
-                s->gen_events >= SCORER_GEN_MAX_EVENTS))
+                store_overlay_entries(s->ov) >= SCORER_GEN_MAX_ENTRIES))
             scorer_flush_start(s);
         if (now >= next_stats) {
             scorer_log_stats(s, false);

@@ -57,11 +57,21 @@
 /* Messages drained from the socket into one group commit, at most. */
 #define SCORER_GROUP_MSGS 512
 
-/* Events in one overlay generation before it is frozen and flushed. */
-#define SCORER_GEN_MAX_EVENTS 200000
+/*
+ * Entries (distinct keys written) in one overlay generation at which it
+ * is frozen and flushed even before commit_interval_ms. One LMDB write
+ * transaction may dirty at most ~131k pages (MDB_TXN_FULL beyond), and
+ * each entry dirties at most one leaf: this keeps every flush well inside
+ * that limit, and memory bounded.
+ */
+#define SCORER_GEN_MAX_ENTRIES 60000
 
-/* Bytes of one overlay generation past which the loop waits for a flush. */
-#define SCORER_GEN_MAX_BYTES (1024u * 1024 * 1024)
+/*
+ * Entries past which the loop stops taking events and waits for the
+ * running flush (back-pressure): the service then runs at the rate LMDB
+ * absorbs, instead of growing memory.
+ */
+#define SCORER_GEN_HARD_ENTRIES 120000
 
 /* One collector message of the group being processed. */
 struct scorer_msg {
