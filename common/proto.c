@@ -1155,8 +1155,17 @@ dec_address(struct proto_item *it, const msgpack_object *o, const char *which,
     struct event_address_pii *pa, char *country, uint32_t bit)
 {
     const msgpack_object *v[A_COUNT] = { NULL };
+    const struct {
+        char *dst;
+        size_t max;
+    } part[A_COUNTRY] = {
+        [A_NAME] = { pa->name, sizeof(pa->name) - 1 },
+        [A_STREET] = { pa->street, sizeof(pa->street) - 1 },
+        [A_CITY] = { pa->city, sizeof(pa->city) - 1 },
+        [A_POSTAL] = { pa->postal, sizeof(pa->postal) - 1 },
+    };
     char prefix[16], name[32];
-    int rc;
+    int i, rc;
 
     (void)snprintf(prefix, sizeof(prefix), "%s.", which);
     if (o->type != MSGPACK_OBJECT_MAP)
@@ -1164,29 +1173,14 @@ dec_address(struct proto_item *it, const msgpack_object *o, const char *which,
     rc = collect_keys(it, o, prefix, addr_names, A_COUNT, v);
     if (rc != 0)
         return rc;
-    if (v[A_NAME] != NULL) {
-        (void)snprintf(name, sizeof(name), "%s.name", which);
-        rc = GET_STR(it, name, v[A_NAME], 1, pa->name);
+    for (i = A_NAME; i <= A_POSTAL; i++) {
+        if (v[i] == NULL)
+            continue;
+        (void)snprintf(name, sizeof(name), "%s.%s", which, addr_names[i]);
+        rc = get_str(it, name, v[i], 1, part[i].max, part[i].dst);
         if (rc != 0)
             return rc;
-    }
-    if (v[A_STREET] != NULL) {
-        (void)snprintf(name, sizeof(name), "%s.street", which);
-        rc = GET_STR(it, name, v[A_STREET], 1, pa->street);
-        if (rc != 0)
-            return rc;
-    }
-    if (v[A_CITY] != NULL) {
-        (void)snprintf(name, sizeof(name), "%s.city", which);
-        rc = GET_STR(it, name, v[A_CITY], 1, pa->city);
-        if (rc != 0)
-            return rc;
-    }
-    if (v[A_POSTAL] != NULL) {
-        (void)snprintf(name, sizeof(name), "%s.postal", which);
-        rc = GET_STR(it, name, v[A_POSTAL], 1, pa->postal);
-        if (rc != 0)
-            return rc;
+        it->ev.has |= bit;
     }
     if (v[A_COUNTRY] != NULL) {
         (void)snprintf(name, sizeof(name), "%s.country", which);
@@ -1194,9 +1188,6 @@ dec_address(struct proto_item *it, const msgpack_object *o, const char *which,
         if (rc != 0)
             return rc;
     }
-    if (v[A_NAME] != NULL || v[A_STREET] != NULL || v[A_CITY] != NULL ||
-        v[A_POSTAL] != NULL)
-        it->ev.has |= bit;
     return 0;
 }
 
