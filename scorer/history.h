@@ -23,6 +23,9 @@
  *  "order"   actor \0 order id -> the order's entity keys, ts, amount,
  *            score, decision (so payment.result and label find them).
  *  "reply"   actor \0 event id -> the encoded reply (dedup of resends).
+ *            XXX(dedup-prune): kept forever; storefronts resend within
+ *            minutes, so replies older than a retention window (days)
+ *            should be pruned, which needs an index by time.
  *  "meta"    "applied_seq" -> u64.
  *
  * Entity record, little-endian, version 2 (variable length, at most
