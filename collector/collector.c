@@ -31,6 +31,7 @@
 #include "collector/ingest.h"
 #include "common/cfg.h"
 #include "common/err.h"
+#include "common/ipcproto.h"
 #include "common/log.h"
 #include "common/pseudo.h"
 #include "common/zsock.h"
@@ -193,7 +194,7 @@ open_sockets(struct collector *c)
         return rc;
     /*
      * libzmq drops the connection of a peer that sends a frame over
-     * COLLECTOR_MAXMSGSIZE; frames between PROTO_MAX_MSG_BYTES and that
+     * COLLECTOR_MAXMSGSIZE; frames between SFPROTO_MAX_MSG_BYTES and that
      * get a clear too_big reply from ingest.c instead.
      */
     rc = zsock_setopt_i64(c->front, ZMQ_MAXMSGSIZE, COLLECTOR_MAXMSGSIZE);
@@ -212,7 +213,7 @@ open_sockets(struct collector *c)
     rc = zsock_open(c->ctx, ZMQ_DEALER, &c->back);
     if (rc != 0)
         return rc;
-    rc = zsock_setopt_i64(c->back, ZMQ_MAXMSGSIZE, PROTO_MAX_IPC_BYTES);
+    rc = zsock_setopt_i64(c->back, ZMQ_MAXMSGSIZE, IPCPROTO_MAX_BYTES);
     if (rc != 0)
         return rc;
     return zsock_connect(c->back, c->scorer_ep);

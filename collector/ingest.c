@@ -5,7 +5,7 @@
  * Runs in the collector's single thread. A storefront frame arrives on
  * the ROUTER as [identity, (empty delimiter)?, body]; the body is
  * decoded into the reused proto_batch, valid events are pseudonymized
- * and forwarded as one PROTO_MSG_EVENTS frame, and a pending slot keeps
+ * and forwarded as one IPCPROTO_EVENTS frame, and a pending slot keeps
  * what is needed to answer: the envelope, the positions and encoded
  * bytes of the local error replies, the ids of the forwarded events and
  * the deadline. Pending slots form a ring indexed by tag modulo
@@ -17,7 +17,7 @@
  *  - every tag below in->oldest_tag has been answered.
  *  - held_bytes is the sum of `held` over used slots.
  *
- * See also: ingest.h, collector.8, proto.h
+ * See also: ingest.h, collector.8, sfproto.h, ipcproto.h
  *
  * SPDX-License-Identifier: MIT
  */
@@ -32,7 +32,8 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "common/proto.h"
+#include "common/ipcproto.h"
+#include "common/sfproto.h"
 #include "common/pseudo.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
@@ -77,12 +78,13 @@ struct ingest {
     void *back;                   /* DEALER, the scorer (borrowed) */
     const struct pseudo_key *key; /* borrowed */
     uint64_t timeout_ms;
-    struct proto_batch batch; /* reused decode target */
-    struct buf out;           /* reused PROTO_MSG_EVENTS frame */
-    struct buf rep;           /* reused storefront reply frame */
-    struct reply scratch;     /* one reply being encoded */
-    struct reply *sreplies;   /* PROTO_MAX_BATCH decoded replies */
-    struct pending *slots;    /* INGEST_MAX_PENDING */
+    struct sfproto_batch batch; /* reused decode target */
+    struct wire_dec rdec;       /* decodes the scorer's reply frames */
+    struct buf out;             /* reused IPCPROTO_EVENTS frame */
+    struct buf rep;             /* reused storefront reply frame */
+    struct reply scratch;       /* one reply being encoded */
+    struct reply *sreplies;     /* SFPROTO_MAX_BATCH decoded replies */
+    struct pending *slots;      /* INGEST_MAX_PENDING */
     uint64_t next_tag;
     uint64_t oldest_tag;
     uint32_t npending;
@@ -112,14 +114,15 @@ ingest_new(
     in->back = back;
     in->key = key;
     in->timeout_ms = timeout_ms > 0 ? (uint64_t)timeout_ms : 1;
-    proto_batch_init(&in->batch);
-    buf_init(&in->out, PROTO_MAX_IPC_BYTES);
-    buf_init(&in->rep, PROTO_MAX_IPC_BYTES);
-    in->sreplies = xcalloc(PROTO_MAX_BATCH, sizeof(*in->sreplies));
+    sfproto_batch_init(&in->batch);
+    wire_dec_init(&in->rdec, 64 * 1024);
+    buf_init(&in->out, IPCPROTO_MAX_BYTES);
+    buf_init(&in->rep, IPCPROTO_MAX_BYTES);
+    in->sreplies = xcalloc(SFPROTO_MAX_BATCH, sizeof(*in->sreplies));
     in->slots = xcalloc(INGEST_MAX_PENDING, sizeof(*in->slots));
     for (i = 0; i < INGEST_MAX_PENDING; i++) {
-        buf_init(&in->slots[i].errs, PROTO_MAX_IPC_BYTES);
-        buf_init(&in->slots[i].ids, PROTO_MAX_IPC_BYTES);
+        buf_init(&in->slots[i].errs, IPCPROTO_MAX_BYTES);
+        buf_init(&in->slots[i].ids, IPCPROTO_MAX_BYTES);
     }
     /*
      * Start the tags at a random point so a restarted collector never
@@ -148,7 +151,8 @@ ingest_free(struct ingest *in)
     free(in->sreplies);
     buf_release(&in->out);
     buf_release(&in->rep);
-    proto_batch_release(&in->batch);
+    sfproto_batch_release(&in->batch);
+    wire_dec_release(&in->rdec);
     sodium_memzero(in, sizeof(*in));
     free(in);
 }
@@ -239,8 +243,8 @@ static int
 ingest_encode_error(
     struct ingest *in, struct buf *b, const char *id, int code, const char *msg)
 {
-    proto_reply_error(&in->scratch, id, code, msg);
-    return proto_reply_encode(b, &in->scratch);
+    reply_error(&in->scratch, id, code, msg);
+    return reply_encode(b, &in->scratch);
 }
 
 /* Answer with one error reply map (frame-level problems). */
@@ -271,15 +275,15 @@ static void
 ingest_reply_now(
     struct ingest *in, const struct envelope *env, int code, const char *msg)
 {
-    const struct proto_batch *b = &in->batch;
+    const struct sfproto_batch *b = &in->batch;
     size_t i;
     int rc = 0;
 
     buf_reset(&in->rep);
     if (b->is_array)
-        rc = proto_array_header(&in->rep, (uint32_t)b->n);
+        rc = wire_array_header(&in->rep, (uint32_t)b->n);
     for (i = 0; i < b->n && rc == 0; i++) {
-        const struct proto_item *it = &b->items[i];
+        const struct sfproto_item *it = &b->items[i];
 
         if (it->rc != 0)
             rc = ingest_encode_error(in, &in->rep, it->ev.id, it->rc, it->msg);
@@ -353,7 +357,7 @@ ingest_slot_free(struct ingest *in, struct pending *p)
 /* Record the local error reply of position `pos` in `p`. */
 static int
 ingest_slot_add_error(struct ingest *in, struct pending *p, uint32_t pos,
-    const struct proto_item *it)
+    const struct sfproto_item *it)
 {
     uint32_t off = (uint32_t)p->errs.len;
     int rc;
@@ -390,7 +394,7 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
 
     buf_reset(&in->rep);
     if (p->is_array)
-        rc = proto_array_header(&in->rep, p->n);
+        rc = wire_array_header(&in->rep, p->n);
     for (i = 0; i < p->n && rc == 0; i++) {
         if (e < p->nerr && p->err_pos[e] == i) {
             size_t end = e + 1 < p->nerr ? p->err_off[e + 1] : p->errs.len;
@@ -401,7 +405,7 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
             continue;
         }
         if (sr != NULL && j < ns)
-            rc = proto_reply_encode(&in->rep, &sr[j]);
+            rc = reply_encode(&in->rep, &sr[j]);
         else
             rc = ingest_encode_error(in, &in->rep, id, code, msg);
         id += strlen(id) + 1;
@@ -427,7 +431,7 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
 static int
 ingest_forward(struct ingest *in, const struct envelope *env, uint32_t nvalid)
 {
-    const struct proto_batch *b = &in->batch;
+    const struct sfproto_batch *b = &in->batch;
     struct pending *p;
     struct iovec iov;
     uint32_t i;
@@ -441,15 +445,15 @@ ingest_forward(struct ingest *in, const struct envelope *env, uint32_t nvalid)
         return 0;
     }
     buf_reset(&in->out);
-    rc = proto_events_begin(&in->out, p->tag, INGEST_ACTOR, nvalid);
+    rc = ipcproto_events_begin(&in->out, p->tag, INGEST_ACTOR, nvalid);
     for (i = 0; i < b->n && rc == 0; i++) {
-        const struct proto_item *it = &b->items[i];
+        const struct sfproto_item *it = &b->items[i];
 
         if (it->rc != 0) {
             rc = ingest_slot_add_error(in, p, i, it);
             continue;
         }
-        rc = proto_event_encode(&in->out, &it->ev);
+        rc = ipcproto_events_add(&in->out, &it->ev);
         if (rc == 0)
             rc = buf_append(&p->ids, it->ev.id, strlen(it->ev.id) + 1);
     }
@@ -490,7 +494,7 @@ static int
 ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
 {
     struct envelope env = { NULL, 0, false };
-    char msg[PROTO_MSG_MAX + 1];
+    char msg[REPLY_MSG_MAX + 1];
     const void *body;
     size_t len;
     uint32_t nvalid = 0;
@@ -516,14 +520,14 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
     }
     body = zsock_msg_data(m, k);
     len = zsock_msg_size(m, k);
-    if (len > PROTO_MAX_MSG_BYTES) {
+    if (len > SFPROTO_MAX_MSG_BYTES) {
         snprintf(msg, sizeof(msg), "frame larger than %d bytes",
-            PROTO_MAX_MSG_BYTES);
+            SFPROTO_MAX_MSG_BYTES);
         ingest_reply_frame_error(in, &env, ERR_TOOBIG, msg);
         return 0;
     }
     msg[0] = '\0';
-    rc = proto_batch_decode(&in->batch, body, len, msg, sizeof(msg));
+    rc = sfproto_batch_decode(&in->batch, body, len, msg, sizeof(msg));
     if (rc != 0) {
         ingest_reply_frame_error(
             in, &env, rc, msg[0] != '\0' ? msg : err_str(rc));
@@ -531,7 +535,7 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
     }
     /* Pseudonymize now: no raw identifier survives this loop. */
     for (i = 0; i < in->batch.n; i++) {
-        struct proto_item *it = &in->batch.items[i];
+        struct sfproto_item *it = &in->batch.items[i];
 
         if (it->rc == 0) {
             pseudo_apply(in->key, &it->ev, &it->pii);
@@ -588,8 +592,8 @@ ingest_back_msg(struct ingest *in, const struct zsock_msg *m)
             "%s: scorer sent %d frames, expected one", __func__, m->total);
         return;
     }
-    rc = proto_replies_decode(zsock_msg_data(m, k), zsock_msg_size(m, k), &tag,
-        in->sreplies, PROTO_MAX_BATCH, &n);
+    rc = ipcproto_replies_decode(&in->rdec, zsock_msg_data(m, k),
+        zsock_msg_size(m, k), &tag, in->sreplies, SFPROTO_MAX_BATCH, &n);
     if (rc != 0) {
         in->st.bad_scorer++;
         log_warnx(

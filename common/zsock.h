@@ -15,7 +15,8 @@
  *  - a receive always consumes the whole multipart message, even when it
  *    has too many parts, so the socket is never left mid-message.
  *
- * See also: proto.h (what the frames hold), DESIGN.md "Interfaces"
+ * See also: sfproto.h, ipcproto.h, qproto.h (what the frames hold),
+ *           DESIGN.md "Interfaces"
  *
  * SPDX-License-Identifier: MIT
  */

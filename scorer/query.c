@@ -2,13 +2,13 @@
  * query.c - the scorer's query endpoint: authorization, audit, answers
  *
  * The fraud team's tools (vigilctl score / account) send one request
- * frame (common/proto.h section 4) to the ROUTER at cfg query_endpoint;
+ * frame (common/qproto.h section 1) to the ROUTER at cfg query_endpoint;
  * scorer.c polls it on the main thread and calls query_handle() for
  * each message. A request is decoded strictly, checked against the
  * authorization table below (op, role, allowed purposes, data
  * categories), audited with scorer_audit_now() (its own fdatasync), and
  * only then read from history through the overlay transaction and
- * answered (proto.h section 5). Work per request: a few point reads.
+ * answered (qproto.h section 2). Work per request: a few point reads.
  *
  * Invariants:
  *  - THE FAIL-CLOSED RULE: no answer carrying personal data is sent
@@ -20,7 +20,7 @@
  *  - until CURVE authentication lands every peer of the query socket is
  *    the actor QUERY_ACTOR with role QUERY_ROLE.
  *
- * See also: common/proto.h (sections 4 and 5), common/audit.h,
+ * See also: common/qproto.h, common/audit.h,
  *           scorer/scorer.h, tools/vigilctl.1 ("score", "account")
  *
  * SPDX-License-Identifier: MIT
@@ -35,7 +35,7 @@
 #include "common/audit.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "common/proto.h"
+#include "common/qproto.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
 #include "scorer/history.h"
@@ -53,7 +53,7 @@
 
 /* One row of the authorization table. */
 struct query_rule {
-    enum proto_qop op;
+    enum qproto_op op;
     enum audit_role role;
     const char *purposes[QUERY_MAX_PURPOSES]; /* NULL-terminated */
     uint32_t cats;                            /* AUDIT_CAT_* touched */
@@ -61,10 +61,10 @@ struct query_rule {
 
 /* THE authorization table: what each role may do, and why. */
 static const struct query_rule query_rules[] = {
-    { PROTO_QOP_SCORE_GET, AUDIT_ROLE_ANALYST,
+    { QPROTO_OP_SCORE_GET, AUDIT_ROLE_ANALYST,
         { "fraud-prevention", "chargeback-review", NULL },
         AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
-    { PROTO_QOP_ACCOUNT_GET, AUDIT_ROLE_ANALYST,
+    { QPROTO_OP_ACCOUNT_GET, AUDIT_ROLE_ANALYST,
         { "fraud-prevention", "chargeback-review", NULL }, AUDIT_CAT_ACCOUNT },
 };
 
@@ -95,7 +95,7 @@ query_copy(char *dst, size_t dstsize, const char *src)
 
 /* The row for (op, role), or NULL when the role may not do op at all. */
 static const struct query_rule *
-query_rule_find(enum proto_qop op, enum audit_role role)
+query_rule_find(enum qproto_op op, enum audit_role role)
 {
     size_t i;
 
@@ -120,23 +120,23 @@ query_purpose_allowed(const struct query_rule *rule, const char *purpose)
 
 /* Encode `r` and send it to the peer behind `env` (dropped if it left). */
 static void
-query_send(struct scorer *s, const struct query_env *env,
-    const struct proto_query_reply *r)
+query_send(
+    struct scorer *s, const struct query_env *env, const struct qproto_reply *r)
 {
     struct iovec iov[3];
     struct buf out;
     int n = 0, rc;
 
-    buf_init(&out, PROTO_QUERY_REPLY_MAX);
-    rc = proto_query_reply_encode(&out, r);
+    buf_init(&out, QPROTO_REPLY_MAX);
+    rc = qproto_reply_encode(&out, r);
     if (rc != 0) {
         /* Cannot happen with the struct's bounds; answer plainly. */
-        struct proto_query_reply e;
+        struct qproto_reply e;
 
         log_warnx("%s: reply not encodable: %s", __func__, err_str(rc));
-        proto_query_reply_error(&e, r->id, ERR_IO, "reply not encodable");
+        qproto_reply_error(&e, r->id, ERR_IO, "reply not encodable");
         buf_reset(&out);
-        rc = proto_query_reply_encode(&out, &e);
+        rc = qproto_reply_encode(&out, &e);
         if (rc != 0)
             goto done;
     }
@@ -160,23 +160,23 @@ static void
 query_send_error(struct scorer *s, const struct query_env *env, const char *id,
     int code, const char *msg)
 {
-    struct proto_query_reply r;
+    struct qproto_reply r;
 
-    proto_query_reply_error(&r, id, code, msg);
+    qproto_reply_error(&r, id, code, msg);
     query_send(s, env, &r);
 }
 
 /* The audit record of request `q` with `outcome`; subject when `account`
  * is not NULL and not empty. */
 static void
-query_record(struct scorer *s, const struct proto_query *q,
+query_record(struct scorer *s, const struct qproto_request *q,
     const struct query_rule *rule, const char *account,
     enum audit_outcome outcome, struct audit_record *r)
 {
     memset(r, 0, sizeof(*r));
     query_copy(r->actor, sizeof(r->actor), QUERY_ACTOR);
     r->role = QUERY_ROLE;
-    query_copy(r->op, sizeof(r->op), proto_qop_name(q->op));
+    query_copy(r->op, sizeof(r->op), qproto_op_name(q->op));
     r->cats = rule != NULL ? rule->cats : 0;
     if (account != NULL && account[0] != '\0') {
         scorer_account_subject(s, account, r->subj[0]);
@@ -195,9 +195,9 @@ query_record(struct scorer *s, const struct proto_query *q,
  */
 static void
 query_score_get(struct scorer *s, const struct query_env *env,
-    const struct proto_query *q, const struct query_rule *rule, bool allowed)
+    const struct qproto_request *q, const struct query_rule *rule, bool allowed)
 {
-    struct proto_query_reply rep;
+    struct qproto_reply rep;
     struct history_order ho;
     struct audit_record rec;
     enum audit_outcome outcome;
@@ -235,8 +235,8 @@ query_score_get(struct scorer *s, const struct query_env *env,
         query_send_error(s, env, q->id, lookup, "order: history lookup failed");
         goto done;
     }
-    proto_query_reply_error(&rep, q->id, 0, "");
-    rep.op = PROTO_QOP_SCORE_GET;
+    qproto_reply_error(&rep, q->id, 0, "");
+    rep.op = QPROTO_OP_SCORE_GET;
     rep.has_result = true;
     query_copy(rep.score.order, sizeof(rep.score.order), q->order);
     query_copy(
@@ -267,10 +267,10 @@ done:
 /* account.get: audit, then read the account's summary as of now. */
 static void
 query_account_get(struct scorer *s, const struct query_env *env,
-    const struct proto_query *q, const struct query_rule *rule, bool allowed)
+    const struct qproto_request *q, const struct query_rule *rule, bool allowed)
 {
-    struct proto_query_reply rep;
-    struct proto_account_result *a = &rep.account;
+    struct qproto_reply rep;
+    struct qproto_account_result *a = &rep.account;
     const struct entity_features *ef;
     struct audit_record rec;
     struct features *f = NULL;
@@ -295,7 +295,7 @@ query_account_get(struct scorer *s, const struct query_env *env,
     ev = xcalloc(1, sizeof(*ev));
     f = xcalloc(1, sizeof(*f));
     ev->type = EVENT_DEVICE_SEEN;
-    ev->has = EV_ACCOUNT;
+    ev->has = EVENT_HAS_ACCOUNT;
     ev->ts = now;
     query_copy(ev->id, sizeof(ev->id), q->id);
     query_copy(ev->account, sizeof(ev->account), q->account);
@@ -310,8 +310,8 @@ query_account_get(struct scorer *s, const struct query_env *env,
         query_send_error(s, env, q->id, ERR_NOTFOUND, "account: not found");
         goto done;
     }
-    proto_query_reply_error(&rep, q->id, 0, "");
-    rep.op = PROTO_QOP_ACCOUNT_GET;
+    qproto_reply_error(&rep, q->id, 0, "");
+    rep.op = QPROTO_OP_ACCOUNT_GET;
     rep.has_result = true;
     query_copy(a->account, sizeof(a->account), q->account);
     query_copy(a->storefront, sizeof(a->storefront), q->storefront);
@@ -339,9 +339,9 @@ void
 query_handle(struct scorer *s, struct zsock_msg *m)
 {
     struct query_env env = { NULL, 0, false };
-    char msg[PROTO_MSG_MAX + 1];
+    char msg[REPLY_MSG_MAX + 1];
     const struct query_rule *rule;
-    struct proto_query q;
+    struct qproto_request q;
     bool allowed;
     int k = 1, rc;
 
@@ -358,8 +358,8 @@ query_handle(struct scorer *s, struct zsock_msg *m)
             s, &env, "", ERR_MALFORMED, "request: expected exactly one frame");
         return;
     }
-    rc = proto_query_decode(
-        &q, zsock_msg_data(m, k), zsock_msg_size(m, k), msg, sizeof(msg));
+    rc = qproto_request_decode(&s->q_dec, &q, zsock_msg_data(m, k),
+        zsock_msg_size(m, k), msg, sizeof(msg));
     if (rc != 0) {
         query_send_error(s, &env, q.id, rc, msg[0] ? msg : err_str(rc));
         goto done;
@@ -371,13 +371,13 @@ query_handle(struct scorer *s, struct zsock_msg *m)
     }
     rule = query_rule_find(q.op, QUERY_ROLE);
     allowed = query_purpose_allowed(rule, q.purpose);
-    log_debug("query '%s' purpose '%s': %s", proto_qop_name(q.op), q.purpose,
+    log_debug("query '%s' purpose '%s': %s", qproto_op_name(q.op), q.purpose,
         allowed ? "allowed" : "denied");
     switch (q.op) {
-    case PROTO_QOP_SCORE_GET:
+    case QPROTO_OP_SCORE_GET:
         query_score_get(s, &env, &q, rule, allowed);
         break;
-    case PROTO_QOP_ACCOUNT_GET:
+    case QPROTO_OP_ACCOUNT_GET:
         query_account_get(s, &env, &q, rule, allowed);
         break;
     default:

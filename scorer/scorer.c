@@ -172,17 +172,19 @@ scorer_event_record(const struct scorer *s, const char *actor,
         uint32_t cat;
         size_t off; /* of the struct pseudo in struct event, or 0 */
     } map[] = {
-        { EV_DEVICE, AUDIT_CAT_DEVICE, offsetof(struct event, device) },
-        { EV_IP, AUDIT_CAT_IP, offsetof(struct event, ip) },
-        { EV_EMAIL, AUDIT_CAT_CONTACT, offsetof(struct event, email) },
-        { EV_PHONE, AUDIT_CAT_CONTACT, offsetof(struct event, phone) },
-        { EV_NAME, AUDIT_CAT_CONTACT, offsetof(struct event, name) },
-        { EV_CARD, AUDIT_CAT_PAYMENT, offsetof(struct event, card) },
-        { EV_CARD_BIN, AUDIT_CAT_PAYMENT, 0 },
-        { EV_BILLING, AUDIT_CAT_ADDRESS, offsetof(struct event, billing) },
-        { EV_SHIPPING, AUDIT_CAT_ADDRESS, offsetof(struct event, shipping) },
-        { EV_VALUE, AUDIT_CAT_CONTACT, offsetof(struct event, value) },
-        { EV_ORDER, AUDIT_CAT_ORDER, 0 },
+        { EVENT_HAS_DEVICE, AUDIT_CAT_DEVICE, offsetof(struct event, device) },
+        { EVENT_HAS_IP, AUDIT_CAT_IP, offsetof(struct event, ip) },
+        { EVENT_HAS_EMAIL, AUDIT_CAT_CONTACT, offsetof(struct event, email) },
+        { EVENT_HAS_PHONE, AUDIT_CAT_CONTACT, offsetof(struct event, phone) },
+        { EVENT_HAS_NAME, AUDIT_CAT_CONTACT, offsetof(struct event, name) },
+        { EVENT_HAS_CARD, AUDIT_CAT_PAYMENT, offsetof(struct event, card) },
+        { EVENT_HAS_CARD_BIN, AUDIT_CAT_PAYMENT, 0 },
+        { EVENT_HAS_BILLING, AUDIT_CAT_ADDRESS,
+            offsetof(struct event, billing) },
+        { EVENT_HAS_SHIPPING, AUDIT_CAT_ADDRESS,
+            offsetof(struct event, shipping) },
+        { EVENT_HAS_VALUE, AUDIT_CAT_CONTACT, offsetof(struct event, value) },
+        { EVENT_HAS_ORDER, AUDIT_CAT_ORDER, 0 },
     };
     uint8_t subj[AUDIT_SUBJECT_BYTES];
     size_t i;
@@ -195,7 +197,7 @@ scorer_event_record(const struct scorer *s, const char *actor,
     copy_str(r->purpose, sizeof(r->purpose), "fraud-prevention");
     r->outcome = AUDIT_OUTCOME_ALLOWED;
     copy_str(r->ref, sizeof(r->ref), ev->id);
-    if (ev->has & EV_ACCOUNT) {
+    if (ev->has & EVENT_HAS_ACCOUNT) {
         r->cats |= AUDIT_CAT_ACCOUNT;
         scorer_account_subject(s, ev->account, subj);
         scorer_add_subject(r, subj);
@@ -398,7 +400,7 @@ scorer_replay_record(void *arg, uint64_t seq, const void *payload, size_t len)
     }
     memcpy(actor, p + 1, alen);
     actor[alen] = '\0';
-    rc = proto_event_decode(&ev, p + 1 + alen, len - 1 - alen);
+    rc = event_decode(&s->ev_dec, &ev, p + 1 + alen, len - 1 - alen);
     if (rc != 0) {
         log_warnx("journal record %" PRIu64 ": event does not decode: %s", seq,
             err_str(rc));
@@ -612,7 +614,7 @@ static int
 scorer_take_msg(
     struct scorer *s, struct scorer_msg *m, uint32_t *nreplies, int refuse)
 {
-    static struct proto_events_view v;
+    static struct ipcproto_events v;
     const char *why = NULL;
     struct event ev;
     uint32_t i;
@@ -624,8 +626,8 @@ scorer_take_msg(
         why = "expected [identity, body]";
         goto drop;
     }
-    rc = proto_events_view(
-        &v, zsock_msg_data(&m->zm, 1), zsock_msg_size(&m->zm, 1));
+    rc = ipcproto_events_decode(
+        &s->env_dec, &v, zsock_msg_data(&m->zm, 1), zsock_msg_size(&m->zm, 1));
     if (rc != 0) {
         why = "envelope does not decode";
         goto drop;
@@ -642,14 +644,14 @@ scorer_take_msg(
     for (i = 0; i < v.n; i++) {
         struct reply *r = &s->replies[m->first + i];
 
-        rc = proto_event_decode(&ev, v.raw[i], v.rawlen[i]);
+        rc = event_decode(&s->ev_dec, &ev, v.raw[i], v.rawlen[i]);
         if (rc != 0) {
-            proto_reply_error(r, NULL, rc, "event does not decode");
+            reply_error(r, NULL, rc, "event does not decode");
             s->stats.rejected++;
             continue;
         }
         if (refuse != 0) {
-            proto_reply_error(r, ev.id, refuse,
+            reply_error(r, ev.id, refuse,
                 "not acknowledged: could not be made durable, resend later");
             s->stats.rejected++;
             continue;
@@ -658,7 +660,7 @@ scorer_take_msg(
         if (rc != 0) {
             /* The rest of this message and group is refused by the
              * caller; the events before it are failed with the group. */
-            proto_reply_error(r, ev.id, rc,
+            reply_error(r, ev.id, rc,
                 rc == ERR_AUDIT ?
                     "not stored: the audit record could not be written; "
                     "resend later" :
@@ -674,7 +676,7 @@ drop:
     return refuse;
 }
 
-/* Send the replies of one message: [identity, PROTO_MSG_REPLIES frame]. */
+/* Send the replies of one message: [identity, IPCPROTO_REPLIES frame]. */
 static void
 scorer_send_replies(struct scorer *s, struct scorer_msg *m)
 {
@@ -683,9 +685,9 @@ scorer_send_replies(struct scorer *s, struct scorer_msg *m)
     int rc;
 
     buf_reset(&s->out);
-    rc = proto_replies_begin(&s->out, m->tag, m->n);
+    rc = ipcproto_replies_begin(&s->out, m->tag, m->n);
     for (i = 0; rc == 0 && i < m->n; i++)
-        rc = proto_reply_encode(&s->out, &s->replies[m->first + i]);
+        rc = reply_encode(&s->out, &s->replies[m->first + i]);
     if (rc != 0) {
         log_warnx("cannot encode replies: %s", err_str(rc));
         return;
@@ -713,12 +715,12 @@ scorer_fail_group(struct scorer *s, uint32_t nmsgs, int code)
 
         for (j = 0; m->valid && j < m->n; j++) {
             struct reply *r = &s->replies[m->first + j];
-            char id[PROTO_ID_MAX + 1];
+            char id[EVENT_ID_MAX + 1];
 
             memcpy(id, r->id, sizeof(id));
             if (r->code != 0)
                 continue; /* already an error of its own */
-            proto_reply_error(r, id, code,
+            reply_error(r, id, code,
                 code == ERR_AUDIT ?
                     "not stored: the audit record could not be written; "
                     "resend later" :
@@ -778,7 +780,7 @@ scorer_group(struct scorer *s)
             log_warnx("recovery failed, refusing events: %s", err_str(rc));
     }
     while (nmsgs < SCORER_GROUP_MSGS &&
-        nreplies + PROTO_MAX_BATCH <= s->replies_cap) {
+        nreplies + SFPROTO_MAX_BATCH <= s->replies_cap) {
         struct scorer_msg *m = &s->msgs[nmsgs];
         int rrc = zsock_recv_msg(s->events_sock, &m->zm, ZMQ_DONTWAIT);
 
@@ -1019,7 +1021,7 @@ scorer_open_sockets(struct scorer *s)
         rc = zsock_setopt_int(s->events_sock, ZMQ_SNDHWM, 0);
     if (rc == 0)
         rc = zsock_setopt_i64(
-            s->events_sock, ZMQ_MAXMSGSIZE, PROTO_MAX_IPC_BYTES);
+            s->events_sock, ZMQ_MAXMSGSIZE, IPCPROTO_MAX_BYTES);
     if (rc == 0)
         rc = zsock_bind(s->events_sock, ep);
     if (rc != 0)
@@ -1029,7 +1031,7 @@ scorer_open_sockets(struct scorer *s)
     rc = zsock_open(s->zctx, ZMQ_ROUTER, &s->query_sock);
     if (rc == 0)
         rc = zsock_setopt_i64(
-            s->query_sock, ZMQ_MAXMSGSIZE, PROTO_MAX_MSG_BYTES * 2);
+            s->query_sock, ZMQ_MAXMSGSIZE, SFPROTO_MAX_MSG_BYTES * 2);
     if (rc == 0)
         rc = zsock_bind(s->query_sock, s->cfg.query_endpoint);
     if (rc != 0)
@@ -1041,11 +1043,11 @@ scorer_open_sockets(struct scorer *s)
 static void
 scorer_alloc(struct scorer *s)
 {
-    s->replies_cap = (uint32_t)s->cfg.batch_max + PROTO_MAX_BATCH;
+    s->replies_cap = (uint32_t)s->cfg.batch_max + SFPROTO_MAX_BATCH;
     s->replies = xcalloc(s->replies_cap, sizeof(*s->replies));
     s->msgs = xcalloc(SCORER_GROUP_MSGS, sizeof(*s->msgs));
     s->jpend = xcalloc(s->replies_cap, sizeof(*s->jpend));
-    buf_init(&s->out, PROTO_MAX_IPC_BYTES);
+    buf_init(&s->out, IPCPROTO_MAX_BYTES);
     buf_init(&s->rec, JOURNAL_MAX_PAYLOAD);
 }
 
@@ -1171,6 +1173,9 @@ scorer_shutdown(struct scorer *s)
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     buf_release(&s->out);
+    wire_dec_release(&s->env_dec);
+    wire_dec_release(&s->ev_dec);
+    wire_dec_release(&s->q_dec);
     buf_release(&s->rec);
     free(s->msgs);
     free(s->jpend);
@@ -1197,6 +1202,10 @@ main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The journal replay decodes events: the decoders come first. */
+    wire_dec_init(&s.env_dec, 64 * 1024);
+    wire_dec_init(&s.ev_dec, 8 * 1024);
+    wire_dec_init(&s.q_dec, 8 * 1024);
     scorer_open_storage(&s);
     scorer_bring_up_to_date(&s);
     scorer_alloc(&s);

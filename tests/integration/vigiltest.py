@@ -16,7 +16,7 @@ Invariants:
  - checks print what they check; the first failure raises TestFailure,
    and `main()` turns it into exit status 1 with the message.
 
-See also: common/proto.h sections 1 and 2 (wire format), tests/README.md
+See also: common/sfproto.h (wire format), tests/README.md
 
 SPDX-License-Identifier: MIT
 """
@@ -420,7 +420,7 @@ def now_ms():
 
 
 # All scenarios share one time base so relative times are exact: "ts=at(-3600)"
-# is an hour before the base. Events are ms since the epoch (proto.h).
+# is an hour before the base. Events are ms since the epoch (sfproto.h).
 T0 = now_ms() - 60 * 1000
 
 
@@ -549,7 +549,7 @@ def reasons_by_code(rep):
 
 
 def check_order_reply(rep, what):
-    """Check the shape of an accepted order.placed reply (proto.h s. 2)."""
+    """Check the shape of an accepted order.placed reply (reply.h)."""
     check(isinstance(rep, dict), what + ": reply is a map", rep)
     check(rep.get("ok") is True and rep.get("code") == "ok",
           what + ": ok true, code \"ok\"", rep)
@@ -688,7 +688,7 @@ def query_raw(svc, frames, timeout_ms=RECV_TIMEOUT_MS):
 def query(svc, op, qid, purpose="fraud-prevention", timeout_ms=RECV_TIMEOUT_MS,
           **args):
     """Send one query request {v, op, id, purpose, **args} (purpose None
-    drops it); return the reply map (common/proto.h section 5)."""
+    drops it); return the reply map (common/qproto.h section 2)."""
     req = {"v": 1, "op": op, "id": qid}
     if purpose is not None:
         req["purpose"] = purpose
