@@ -30,6 +30,7 @@
 
 #include "collector/ingest.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/ipcproto.h"
@@ -42,24 +43,14 @@
 #define INGEST_KEEP_BYTES (16 * 1024)
 #define INGEST_KEEP_ERRS  64
 /* Longest ROUTER routing id libzmq produces or accepts. */
-#define INGEST_IDENT_MAX 255
 /* At most one line per this many ms about rejected input. */
 #define INGEST_LOG_EVERY_MS 1000
-
-/* Where a storefront reply goes: the ROUTER envelope. */
-struct envelope {
-    const uint8_t *ident;
-    size_t identlen;
-    bool delim; /* the client sent an empty delimiter frame (REQ) */
-};
 
 /* One request waiting for the scorer. */
 struct pending {
     bool used;
-    bool delim;    /* reply with an empty delimiter frame */
-    bool is_array; /* reply with an array, else one map */
-    uint8_t identlen;
-    uint8_t ident[INGEST_IDENT_MAX];
+    bool is_array;            /* reply with an array, else one map */
+    struct zsock_route route; /* where the reply goes */
     uint64_t tag;
     uint64_t deadline_ms; /* monotonic */
     uint32_t n;           /* events in the storefront's frame */
@@ -93,15 +84,6 @@ struct ingest {
     uint64_t last_note_ms; /* rate limit of input notes */
     uint64_t notes_suppressed;
 };
-
-uint64_t
-ingest_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct ingest *
 ingest_new(
@@ -197,7 +179,7 @@ ingest_log_stats(const struct ingest *in, bool info)
 static void
 ingest_note(struct ingest *in, int rc, const char *what, const char *msg)
 {
-    uint64_t now = ingest_now_ms();
+    uint64_t now = clock_mono_ms();
 
     if (in->last_note_ms != 0 && now - in->last_note_ms < INGEST_LOG_EVERY_MS) {
         in->notes_suppressed++;
@@ -213,25 +195,16 @@ ingest_note(struct ingest *in, int rc, const char *what, const char *msg)
 
 /* Send `body` to the storefront behind `env`. */
 static void
-ingest_send_reply(
-    struct ingest *in, const struct envelope *env, const void *body, size_t len)
+ingest_send_reply(struct ingest *in, const struct zsock_route *env,
+    const void *body, size_t len)
 {
-    struct iovec iov[3];
-    int n = 0, rc;
+    int rc;
 
-    iov[n].iov_base = (void *)(uintptr_t)env->ident;
-    iov[n++].iov_len = env->identlen;
-    if (env->delim) {
-        iov[n].iov_base = NULL;
-        iov[n++].iov_len = 0;
-    }
-    iov[n].iov_base = (void *)(uintptr_t)body;
-    iov[n++].iov_len = len;
     /*
      * A ROUTER drops a reply to a peer that is gone or over its
      * high-water mark instead of blocking, so this never stalls the loop.
      */
-    rc = zsock_send_parts(in->front, iov, n, ZMQ_DONTWAIT);
+    rc = zsock_send_routed(in->front, env, body, len);
     if (rc == 0)
         in->st.replies++;
     else
@@ -250,7 +223,7 @@ ingest_encode_error(
 /* Answer with one error reply map (frame-level problems). */
 static void
 ingest_reply_frame_error(
-    struct ingest *in, const struct envelope *env, int code, const char *msg)
+    struct ingest *in, const struct zsock_route *env, int code, const char *msg)
 {
     int rc;
 
@@ -273,7 +246,7 @@ ingest_reply_frame_error(
  */
 static void
 ingest_reply_now(
-    struct ingest *in, const struct envelope *env, int code, const char *msg)
+    struct ingest *in, const struct zsock_route *env, int code, const char *msg)
 {
     const struct sfproto_batch *b = &in->batch;
     size_t i;
@@ -387,7 +360,7 @@ static void
 ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
     uint32_t ns, int code, const char *msg)
 {
-    struct envelope env = { p->ident, p->identlen, p->delim };
+    const struct zsock_route *env = &p->route;
     const char *id = (const char *)p->ids.data;
     uint32_t i, e = 0, j = 0;
     int rc = 0;
@@ -418,7 +391,7 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
             in, &in->rep, "", rc, "reply too big to encode");
     }
     if (rc == 0)
-        ingest_send_reply(in, &env, in->rep.data, in->rep.len);
+        ingest_send_reply(in, env, in->rep.data, in->rep.len);
     ingest_slot_free(in, p);
 }
 
@@ -429,7 +402,8 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
  * and remember how to answer. Answers at once when it cannot forward.
  */
 static int
-ingest_forward(struct ingest *in, const struct envelope *env, uint32_t nvalid)
+ingest_forward(
+    struct ingest *in, const struct zsock_route *env, uint32_t nvalid)
 {
     const struct sfproto_batch *b = &in->batch;
     struct pending *p;
@@ -467,7 +441,7 @@ ingest_forward(struct ingest *in, const struct envelope *env, uint32_t nvalid)
     }
     iov.iov_base = in->out.data;
     iov.iov_len = in->out.len;
-    rc = zsock_send_parts(in->back, &iov, 1, ZMQ_DONTWAIT);
+    rc = zsock_send_parts(in->back, &iov, 1, ZSOCK_DONTWAIT);
     if (rc != 0) {
         ingest_slot_free(in, p);
         in->st.busy++;
@@ -480,10 +454,8 @@ ingest_forward(struct ingest *in, const struct envelope *env, uint32_t nvalid)
     p->n = (uint32_t)b->n;
     p->nfwd = nvalid;
     p->is_array = b->is_array;
-    p->delim = env->delim;
-    p->identlen = (uint8_t)env->identlen;
-    memcpy(p->ident, env->ident, env->identlen);
-    p->deadline_ms = ingest_now_ms() + in->timeout_ms;
+    p->route = *env;
+    p->deadline_ms = clock_mono_ms() + in->timeout_ms;
     p->held = p->errs.len + p->ids.len;
     in->held_bytes += p->held;
     return 0;
@@ -493,27 +465,20 @@ ingest_forward(struct ingest *in, const struct envelope *env, uint32_t nvalid)
 static int
 ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
 {
-    struct envelope env = { NULL, 0, false };
+    struct zsock_route env;
     char msg[REPLY_MSG_MAX + 1];
     const void *body;
     size_t len;
     uint32_t nvalid = 0;
     size_t i;
-    int k = 1, rc;
+    int k, rc;
 
     in->st.frames++;
-    if (m->nparts < 1 || zsock_msg_size(m, 0) > INGEST_IDENT_MAX) {
-        in->st.frames_rejected++;
-        return 0; /* not from a ROUTER peer: nobody to answer */
-    }
-    env.ident = zsock_msg_data(m, 0);
-    env.identlen = zsock_msg_size(m, 0);
-    /* [identity, "", body] from REQ (or a polite DEALER). */
-    if (m->nparts >= 3 && zsock_msg_size(m, 1) == 0) {
-        env.delim = true;
-        k = 2;
-    }
-    if (m->overflow || m->nparts - k != 1) {
+    if (zsock_msg_route(m, &env, &k) != 0) {
+        if (env.identlen == 0) {
+            in->st.frames_rejected++;
+            return 0; /* not from a ROUTER peer: nobody to answer */
+        }
         ingest_reply_frame_error(
             in, &env, ERR_MALFORMED, "expected exactly one frame");
         return 0;
@@ -561,7 +526,7 @@ ingest_on_front(struct ingest *in)
     int i, rc = 0;
 
     for (i = 0; i < INGEST_BURST; i++) {
-        rc = zsock_recv_msg(in->front, &m, ZMQ_DONTWAIT);
+        rc = zsock_recv_msg(in->front, &m, ZSOCK_DONTWAIT);
         if (rc == ERR_AGAIN)
             return 0;
         if (rc != 0)
@@ -622,7 +587,7 @@ ingest_on_back(struct ingest *in)
     int i, rc;
 
     for (i = 0; i < INGEST_BURST; i++) {
-        rc = zsock_recv_msg(in->back, &m, ZMQ_DONTWAIT);
+        rc = zsock_recv_msg(in->back, &m, ZSOCK_DONTWAIT);
         if (rc == ERR_AGAIN)
             return 0;
         if (rc != 0)
@@ -638,7 +603,7 @@ ingest_on_back(struct ingest *in)
 long
 ingest_expire(struct ingest *in)
 {
-    uint64_t now = ingest_now_ms();
+    uint64_t now = clock_mono_ms();
 
     while (in->oldest_tag < in->next_tag) {
         struct pending *p = ingest_slot(in, in->oldest_tag);

@@ -100,9 +100,6 @@ int ingest_on_back(struct ingest *in) WARN_UNUSED NONNULL(1);
  */
 long ingest_expire(struct ingest *in) NONNULL(1);
 
-/* Return the monotonic clock in milliseconds (the deadlines' clock). */
-uint64_t ingest_now_ms(void);
-
 /* Answer every pending request with ERR_SHUTDOWN (before closing). */
 void ingest_drain(struct ingest *in) NONNULL(1);
 

@@ -40,6 +40,28 @@ zsock_err(const char *what)
     }
 }
 
+_Static_assert(sizeof(zmq_msg_t) <= ZSOCK_PART_BYTES,
+    "struct zsock_msg must hold a zmq_msg_t per part");
+
+/* The libzmq message handle of part i. */
+static zmq_msg_t *
+part_of(struct zsock_msg *m, int i)
+{
+    return (zmq_msg_t *)(void *)m->part[i];
+}
+
+static const zmq_msg_t *
+cpart_of(const struct zsock_msg *m, int i)
+{
+    return (const zmq_msg_t *)(const void *)m->part[i];
+}
+
+static int
+zmq_flags(int flags)
+{
+    return (flags & ZSOCK_DONTWAIT) ? ZMQ_DONTWAIT : 0;
+}
+
 void *
 zsock_ctx_new(void)
 {
@@ -62,39 +84,74 @@ zsock_ctx_term(void *ctx)
     } while (rc != 0 && zmq_errno() == EINTR);
 }
 
-int
-zsock_setopt_int(void *s, int opt, int v)
+/* The libzmq option of `opt`, or -1. */
+static int
+zmq_opt(enum zsock_opt opt)
 {
-    if (zmq_setsockopt(s, opt, &v, sizeof(v)) != 0)
+    switch (opt) {
+    case ZSOCK_OPT_SNDHWM:
+        return ZMQ_SNDHWM;
+    case ZSOCK_OPT_RCVHWM:
+        return ZMQ_RCVHWM;
+    case ZSOCK_OPT_MAXMSGSIZE:
+        return ZMQ_MAXMSGSIZE;
+    }
+    return -1;
+}
+
+int
+zsock_setopt_int(void *s, enum zsock_opt opt, int v)
+{
+    int o = zmq_opt(opt);
+
+    if (o < 0 || opt == ZSOCK_OPT_MAXMSGSIZE)
+        return ERR_INVAL;
+    if (zmq_setsockopt(s, o, &v, sizeof(v)) != 0)
         return zsock_err("zmq_setsockopt");
     return 0;
 }
 
 int
-zsock_setopt_i64(void *s, int opt, int64_t v)
+zsock_setopt_i64(void *s, enum zsock_opt opt, int64_t v)
 {
-    if (zmq_setsockopt(s, opt, &v, sizeof(v)) != 0)
+    if (opt != ZSOCK_OPT_MAXMSGSIZE)
+        return ERR_INVAL;
+    if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &v, sizeof(v)) != 0)
+        return zsock_err("zmq_setsockopt");
+    return 0;
+}
+
+static int
+raw_setopt_int(void *s, int o, int v)
+{
+    if (zmq_setsockopt(s, o, &v, sizeof(v)) != 0)
         return zsock_err("zmq_setsockopt");
     return 0;
 }
 
 int
-zsock_open(void *ctx, int type, void **out)
+zsock_open(void *ctx, enum zsock_type type, void **out)
 {
+    static const int types[] = { [ZSOCK_ROUTER] = ZMQ_ROUTER,
+        [ZSOCK_DEALER] = ZMQ_DEALER,
+        [ZSOCK_REQ] = ZMQ_REQ,
+        [ZSOCK_REP] = ZMQ_REP };
     void *s;
     int rc;
 
     *out = NULL;
-    s = zmq_socket(ctx, type);
+    if ((unsigned)type >= ARRAY_LEN(types))
+        return ERR_INVAL;
+    s = zmq_socket(ctx, types[type]);
     if (s == NULL)
         return zsock_err("zmq_socket");
-    rc = zsock_setopt_int(s, ZMQ_LINGER, 0);
+    rc = raw_setopt_int(s, ZMQ_LINGER, 0);
     if (rc != 0)
         goto fail;
-    rc = zsock_setopt_int(s, ZMQ_SNDHWM, ZSOCK_HWM);
+    rc = raw_setopt_int(s, ZMQ_SNDHWM, ZSOCK_HWM);
     if (rc != 0)
         goto fail;
-    rc = zsock_setopt_int(s, ZMQ_RCVHWM, ZSOCK_HWM);
+    rc = raw_setopt_int(s, ZMQ_RCVHWM, ZSOCK_HWM);
     if (rc != 0)
         goto fail;
     *out = s;
@@ -164,12 +221,12 @@ zsock_recv_msg(void *s, struct zsock_msg *m, int flags)
     m->total = 0;
     m->overflow = false;
     for (;;) {
-        zmq_msg_t *p = &m->part[m->nparts];
+        zmq_msg_t *p = part_of(m, m->nparts);
 
         zmq_msg_init(p);
         /* Only the first part may wait; the rest arrive together. */
-        if (zsock_recv_part(p, s, m->nparts == 0 ? flags : 0, m->nparts > 0) <
-            0) {
+        if (zsock_recv_part(p, s, m->nparts == 0 ? zmq_flags(flags) : 0,
+                m->nparts > 0) < 0) {
             rc = zsock_err("zmq_msg_recv");
             zmq_msg_close(p);
             zsock_msg_close(m);
@@ -204,13 +261,13 @@ const void *
 zsock_msg_data(const struct zsock_msg *m, int i)
 {
     /* zmq_msg_data() takes a non-const pointer but does not modify. */
-    return zmq_msg_data((zmq_msg_t *)(uintptr_t)&m->part[i]);
+    return zmq_msg_data((zmq_msg_t *)(uintptr_t)cpart_of(m, i));
 }
 
 size_t
 zsock_msg_size(const struct zsock_msg *m, int i)
 {
-    return zmq_msg_size(&m->part[i]);
+    return zmq_msg_size(cpart_of(m, i));
 }
 
 void
@@ -219,8 +276,52 @@ zsock_msg_close(struct zsock_msg *m)
     int i;
 
     for (i = 0; i < m->nparts; i++)
-        zmq_msg_close(&m->part[i]);
+        zmq_msg_close(part_of(m, i));
     m->nparts = 0;
+}
+
+int
+zsock_msg_route(const struct zsock_msg *m, struct zsock_route *route, int *body)
+{
+    size_t n;
+    int k = 1;
+
+    route->identlen = 0;
+    route->delim = false;
+    *body = -1;
+    if (m->nparts < 1)
+        return ERR_MALFORMED;
+    n = zsock_msg_size(m, 0);
+    if (n == 0 || n > ZSOCK_IDENT_MAX)
+        return ERR_MALFORMED;
+    memcpy(route->ident, zsock_msg_data(m, 0), n);
+    route->identlen = (uint8_t)n;
+    if (m->nparts >= 3 && zsock_msg_size(m, 1) == 0) {
+        route->delim = true;
+        k = 2;
+    }
+    if (m->overflow || m->nparts - k != 1)
+        return ERR_MALFORMED;
+    *body = k;
+    return 0;
+}
+
+int
+zsock_send_routed(
+    void *s, const struct zsock_route *route, const void *body, size_t len)
+{
+    struct iovec iov[3];
+    int n = 0;
+
+    iov[n].iov_base = (void *)(uintptr_t)route->ident;
+    iov[n++].iov_len = route->identlen;
+    if (route->delim) {
+        iov[n].iov_base = NULL;
+        iov[n++].iov_len = 0;
+    }
+    iov[n].iov_base = (void *)(uintptr_t)body;
+    iov[n++].iov_len = len;
+    return zsock_send_parts(s, iov, n, ZSOCK_DONTWAIT);
 }
 
 int
@@ -231,7 +332,7 @@ zsock_send_parts(void *s, const struct iovec *parts, int n, int flags)
     if (n < 1)
         return ERR_INVAL;
     for (i = 0; i < n; i++) {
-        int f = flags | (i + 1 < n ? ZMQ_SNDMORE : 0);
+        int f = zmq_flags(flags) | (i + 1 < n ? ZMQ_SNDMORE : 0);
 
         if (zmq_send(s, parts[i].iov_base, parts[i].iov_len, f) < 0)
             return zsock_err("zmq_send");
@@ -239,16 +340,34 @@ zsock_send_parts(void *s, const struct iovec *parts, int n, int flags)
     return 0;
 }
 
+/* Most items one zsock_poll() takes; the daemons poll three. */
+#define ZSOCK_MAX_POLL 8
+
 int
-zsock_poll(zmq_pollitem_t *items, int n, long timeout_ms, int *nready)
+zsock_poll(struct zsock_pollitem *items, int n, long timeout_ms, int *nready)
 {
-    int rc;
+    zmq_pollitem_t zi[ZSOCK_MAX_POLL];
+    int i, rc;
 
     if (nready != NULL)
         *nready = 0;
-    rc = zmq_poll(items, n, timeout_ms);
+    if (n < 0 || n > ZSOCK_MAX_POLL)
+        return ERR_INVAL;
+    for (i = 0; i < n; i++) {
+        zi[i].socket = items[i].sock;
+        zi[i].fd = items[i].fd;
+        zi[i].events =
+            (short)(((items[i].events & ZSOCK_POLLIN) ? ZMQ_POLLIN : 0) |
+                ((items[i].events & ZSOCK_POLLOUT) ? ZMQ_POLLOUT : 0));
+        zi[i].revents = 0;
+    }
+    rc = zmq_poll(zi, n, timeout_ms);
     if (rc < 0)
         return zsock_err("zmq_poll");
+    for (i = 0; i < n; i++)
+        items[i].revents =
+            (short)(((zi[i].revents & ZMQ_POLLIN) ? ZSOCK_POLLIN : 0) |
+                ((zi[i].revents & ZMQ_POLLOUT) ? ZSOCK_POLLOUT : 0));
     if (nready != NULL)
         *nready = rc;
     return 0;

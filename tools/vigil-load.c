@@ -2203,7 +2203,7 @@ conn_send(struct run *r, struct conn *c, uint64_t t0, uint32_t *nsent)
     }
     iov[n].iov_len = build_request(r, &data, sl);
     iov[n++].iov_base = (void *)(uintptr_t)data;
-    rc = zsock_send_parts(c->sock, iov, n, ZMQ_DONTWAIT);
+    rc = zsock_send_parts(c->sock, iov, n, ZSOCK_DONTWAIT);
     if (rc != 0)
         goto fail;
     sl->used = true;
@@ -2419,7 +2419,7 @@ conn_drain(struct run *r, struct conn *c)
     int rc;
 
     for (;;) {
-        rc = zsock_recv_msg(c->sock, &m, ZMQ_DONTWAIT);
+        rc = zsock_recv_msg(c->sock, &m, ZSOCK_DONTWAIT);
         if (rc == ERR_AGAIN)
             return 0;
         if (rc != 0)
@@ -2493,7 +2493,7 @@ timer_arm(struct run *r, uint64_t at)
 static int
 probe(struct run *r)
 {
-    zmq_pollitem_t *items = xcalloc(r->nconns, sizeof(*items));
+    struct zsock_pollitem *items = xcalloc(r->nconns, sizeof(*items));
     bool *done = xcalloc(r->nconns, sizeof(*done));
     uint64_t deadline = now_ns() + 5 * NS_PER_S;
     unsigned ndone = 0;
@@ -2504,8 +2504,8 @@ probe(struct run *r)
         void *s = r->conns[i].sock;
         struct iovec iov[2] = { { NULL, 0 }, { r->ev.p, 0 } };
 
-        items[i].socket = s;
-        items[i].events = ZMQ_POLLIN;
+        items[i].sock = s;
+        items[i].events = ZSOCK_POLLIN;
         gen_probe(&r->g, &r->ev, wall_ms());
         iov[1].iov_len = r->ev.len;
         /* Blocking sends: a DEALER queues until it is connected. */
@@ -2540,9 +2540,9 @@ probe(struct run *r)
             struct mp m;
             bool ok;
 
-            if (!(items[i].revents & ZMQ_POLLIN) || done[i])
+            if (!(items[i].revents & ZSOCK_POLLIN) || done[i])
                 continue;
-            if (zsock_recv_msg(s, &msg, ZMQ_DONTWAIT) != 0)
+            if (zsock_recv_msg(s, &msg, ZSOCK_DONTWAIT) != 0)
                 continue;
             m.p = zsock_msg_data(&msg, msg.nparts - 1);
             m.end = m.p + zsock_msg_size(&msg, msg.nparts - 1);
@@ -2630,7 +2630,7 @@ static int
 run_loop(struct run *r, uint64_t *elapsed)
 {
     struct opts *o = r->o;
-    zmq_pollitem_t *items = xcalloc(r->nconns + 1, sizeof(*items));
+    struct zsock_pollitem *items = xcalloc(r->nconns + 1, sizeof(*items));
     uint64_t start = now_ns();
     uint64_t end = start + (uint64_t)(o->duration * (double)NS_PER_S);
     uint64_t next_tick = start + NS_PER_S, armed = 0, stop_at = 0;
@@ -2641,11 +2641,11 @@ run_loop(struct run *r, uint64_t *elapsed)
     int rc = 0;
 
     for (unsigned i = 0; i < r->nconns; i++) {
-        items[i].socket = r->conns[i].sock;
-        items[i].events = ZMQ_POLLIN;
+        items[i].sock = r->conns[i].sock;
+        items[i].events = ZSOCK_POLLIN;
     }
     items[r->nconns].fd = r->tfd;
-    items[r->nconns].events = ZMQ_POLLIN;
+    items[r->nconns].events = ZSOCK_POLLIN;
 
     for (;;) {
         uint64_t now = now_ns(), deadline;
@@ -2697,7 +2697,7 @@ run_loop(struct run *r, uint64_t *elapsed)
             goto out;
         }
         rc = 0;
-        if (items[r->nconns].revents & ZMQ_POLLIN) {
+        if (items[r->nconns].revents & ZSOCK_POLLIN) {
             uint64_t expirations;
 
             if (read(r->tfd, &expirations, sizeof(expirations)) < 0 &&
@@ -2706,7 +2706,7 @@ run_loop(struct run *r, uint64_t *elapsed)
             armed = 0;
         }
         for (unsigned i = 0; i < r->nconns; i++) {
-            if (items[i].revents & ZMQ_POLLIN) {
+            if (items[i].revents & ZSOCK_POLLIN) {
                 rc = conn_drain(r, &r->conns[i]);
                 if (rc != 0)
                     goto out;
@@ -3016,7 +3016,7 @@ open_conns(struct run *r)
         struct conn *c = &r->conns[i];
 
         c->slots = xcalloc(r->o->inflight, sizeof(*c->slots));
-        if (zsock_open(r->ctx, ZMQ_DEALER, &c->sock) != 0)
+        if (zsock_open(r->ctx, ZSOCK_DEALER, &c->sock) != 0)
             return 2;
         r->nconns++;
         /* zsock logs the reason, naming the endpoint. */

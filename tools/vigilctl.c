@@ -1608,7 +1608,7 @@ query_roundtrip(
     struct buf req;
     struct iovec iov;
     struct zsock_msg m;
-    zmq_pollitem_t pi;
+    struct zsock_pollitem pi;
     void *ctx, *sock = NULL;
     int rc, nready = 0;
 
@@ -1622,7 +1622,7 @@ query_roundtrip(
         rc = ERR_IO;
         goto out_buf;
     }
-    rc = zsock_open(ctx, ZMQ_REQ, &sock);
+    rc = zsock_open(ctx, ZSOCK_REQ, &sock);
     if (rc != 0)
         goto out_ctx;
     rc = zsock_connect(sock, endpoint);
@@ -1630,14 +1630,14 @@ query_roundtrip(
         goto out_sock;
     iov.iov_base = req.data;
     iov.iov_len = req.len;
-    rc = zsock_send_parts(sock, &iov, 1, ZMQ_DONTWAIT);
+    rc = zsock_send_parts(sock, &iov, 1, ZSOCK_DONTWAIT);
     if (rc == ERR_AGAIN) /* not connected yet: queue it, bounded below */
         rc = zsock_send_parts(sock, &iov, 1, 0);
     if (rc != 0)
         goto out_sock;
-    pi.socket = sock;
+    pi.sock = sock;
     pi.fd = 0;
-    pi.events = ZMQ_POLLIN;
+    pi.events = ZSOCK_POLLIN;
     pi.revents = 0;
     rc = zsock_poll(&pi, 1, QUERY_TIMEOUT_MS, &nready);
     if (rc != 0)
