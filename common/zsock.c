@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <zmq.h>
+#include <sodium.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -55,6 +56,17 @@ cpart_of(const struct zsock_msg *m, int i)
 {
     return (const zmq_msg_t *)(const void *)m->part[i];
 }
+
+/*
+ * ZMQ_ZAP_ENFORCE_DOMAIN is still in libzmq 4.3's draft section of zmq.h
+ * (Debian builds without the draft API), but the library implements and
+ * accepts it: with it, a peer is refused when the ZAP handler does not
+ * approve it, or when no handler is bound at all (without it, libzmq
+ * lets every peer in when no handler is there).
+ */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
 
 static int
 zmq_flags(int flags)
@@ -371,4 +383,144 @@ zsock_poll(struct zsock_pollitem *items, int n, long timeout_ms, int *nready)
     if (nready != NULL)
         *nready = rc;
     return 0;
+}
+
+/* ------------------------------------------------------------ CURVE */
+
+static int
+set_bytes(void *s, int opt, const void *v, size_t n)
+{
+    if (zmq_setsockopt(s, opt, v, n) != 0)
+        return zsock_err("zmq_setsockopt");
+    return 0;
+}
+
+/* The ZAP domain, enforced: shared by CURVE and plain servers. */
+static int
+zap_enforce(void *s, const char *domain)
+{
+    int rc;
+
+    rc = set_bytes(s, ZMQ_ZAP_DOMAIN, domain, strlen(domain));
+    if (rc == 0)
+        rc = raw_setopt_int(s, ZMQ_ZAP_ENFORCE_DOMAIN, 1);
+    return rc;
+}
+
+int
+zsock_curve_server(
+    void *s, const uint8_t secret[ZSOCK_KEY_BYTES], const char *domain)
+{
+    int rc;
+
+    rc = raw_setopt_int(s, ZMQ_CURVE_SERVER, 1);
+    if (rc == 0)
+        rc = set_bytes(s, ZMQ_CURVE_SECRETKEY, secret, ZSOCK_KEY_BYTES);
+    if (rc == 0)
+        rc = zap_enforce(s, domain);
+    return rc;
+}
+
+int
+zsock_curve_client(void *s, const uint8_t server[ZSOCK_KEY_BYTES],
+    const uint8_t pub[ZSOCK_KEY_BYTES], const uint8_t secret[ZSOCK_KEY_BYTES])
+{
+    int rc;
+
+    rc = set_bytes(s, ZMQ_CURVE_SERVERKEY, server, ZSOCK_KEY_BYTES);
+    if (rc == 0)
+        rc = set_bytes(s, ZMQ_CURVE_PUBLICKEY, pub, ZSOCK_KEY_BYTES);
+    if (rc == 0)
+        rc = set_bytes(s, ZMQ_CURVE_SECRETKEY, secret, ZSOCK_KEY_BYTES);
+    return rc;
+}
+
+int
+zsock_zap_plain(void *s, const char *domain)
+{
+    return zap_enforce(s, domain);
+}
+
+int
+zsock_curve_keypair(
+    uint8_t pub[ZSOCK_KEY_BYTES], uint8_t secret[ZSOCK_KEY_BYTES])
+{
+    /* libzmq's CURVE is crypto_box (Curve25519): the same key pairs. */
+    if (crypto_box_keypair(pub, secret) != 0) {
+        log_warnx("%s: crypto_box_keypair failed", __func__);
+        return ERR_IO;
+    }
+    return 0;
+}
+
+int
+zsock_curve_public(
+    uint8_t pub[ZSOCK_KEY_BYTES], const uint8_t secret[ZSOCK_KEY_BYTES])
+{
+    if (crypto_scalarmult_base(pub, secret) != 0) {
+        log_warnx("%s: crypto_scalarmult_base failed", __func__);
+        return ERR_IO;
+    }
+    return 0;
+}
+
+void
+zsock_z85_encode(
+    char out[ZSOCK_Z85_KEY + 1], const uint8_t key[ZSOCK_KEY_BYTES])
+{
+    /* 32 bytes is a multiple of 4: zmq_z85_encode cannot fail. */
+    if (zmq_z85_encode(out, key, ZSOCK_KEY_BYTES) == NULL)
+        fatalx("%s: invariant: zmq_z85_encode failed", __func__);
+}
+
+int
+zsock_z85_decode(uint8_t key[ZSOCK_KEY_BYTES], const char *text)
+{
+    static const char z85[] =
+        "0123456789abcdefghijklmnopqrstuvwxyz"
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+    size_t i;
+
+    /* zmq_z85_decode does not check the alphabet of every character. */
+    if (strlen(text) != ZSOCK_Z85_KEY)
+        return ERR_INVAL;
+    for (i = 0; i < ZSOCK_Z85_KEY; i++)
+        if (text[i] == '\0' || strchr(z85, text[i]) == NULL)
+            return ERR_INVAL;
+    if (zmq_z85_decode(key, text) == NULL)
+        return ERR_INVAL;
+    return 0;
+}
+
+const char *
+zsock_msg_user(const struct zsock_msg *m)
+{
+    return zsock_msg_property(m, "User-Id");
+}
+
+const char *
+zsock_msg_property(const struct zsock_msg *m, const char *name)
+{
+    if (m->nparts < 1)
+        return NULL;
+    /*
+     * The last part: a ROUTER's identity frame is made by the socket and
+     * carries no peer metadata; frames read from the peer's pipe do.
+     * zmq_msg_gets() takes a non-const pointer but does not modify.
+     */
+    return zmq_msg_gets(
+        (zmq_msg_t *)(uintptr_t)cpart_of(m, m->nparts - 1), name);
+}
+
+void
+zsock_msg_wipe_close(struct zsock_msg *m)
+{
+    int i;
+
+    for (i = 0; i < m->nparts; i++) {
+        zmq_msg_t *p = part_of(m, i);
+
+        sodium_memzero(zmq_msg_data(p), zmq_msg_size(p));
+    }
+    zsock_msg_close(m);
 }

@@ -96,6 +96,79 @@ struct zsock_route {
     bool delim;
 };
 
+/* ------------------------------------------------------------ CURVE */
+
+#define ZSOCK_KEY_BYTES 32 /* a CURVE (Curve25519) key */
+#define ZSOCK_Z85_KEY   40 /* its Z85 text, without the NUL */
+
+/* The ZAP domains: the public endpoints, and the collector->scorer link. */
+#define ZSOCK_DOMAIN_PUBLIC   "vigil"
+#define ZSOCK_DOMAIN_INTERNAL "vigil-internal"
+
+/*
+ * Make `s` a CURVE server with secret key `secret`, asking the ZAP
+ * handler of its context (zauth.h) about every peer in ZAP domain
+ * `domain`, with ZMQ_ZAP_ENFORCE_DOMAIN set: a peer the handler does not
+ * answer with 200 is refused, and so is every peer when no handler runs.
+ * Call before zsock_bind(). Returns 0 or ERR_IO.
+ */
+int zsock_curve_server(void *s, const uint8_t secret[ZSOCK_KEY_BYTES],
+    const char *domain) WARN_UNUSED NONNULL(1, 2, 3);
+
+/*
+ * Make `s` a CURVE client of the server whose public key is `server`,
+ * with its own key pair `pub`/`secret`. Call before zsock_connect().
+ * Returns 0 or ERR_IO.
+ */
+int zsock_curve_client(void *s, const uint8_t server[ZSOCK_KEY_BYTES],
+    const uint8_t pub[ZSOCK_KEY_BYTES],
+    const uint8_t secret[ZSOCK_KEY_BYTES]) WARN_UNUSED NONNULL(1, 2, 3, 4);
+
+/*
+ * For plain sockets (insecure_dev only): still ask the ZAP handler about
+ * every peer (NULL mechanism) with the domain enforced, so that peers
+ * are named, counted and refused by the same rules, and a peer that
+ * cannot speak ZAP at all (a ZMTP 1.0 greeting, raw bytes) is dropped.
+ * Call before zsock_bind(). Returns 0 or ERR_IO.
+ */
+int zsock_zap_plain(void *s, const char *domain) WARN_UNUSED NONNULL(1, 2);
+
+/* Make a new CURVE key pair (libsodium). Returns 0 or ERR_IO. */
+int zsock_curve_keypair(uint8_t pub[ZSOCK_KEY_BYTES],
+    uint8_t secret[ZSOCK_KEY_BYTES]) WARN_UNUSED NONNULL(1, 2);
+
+/* Derive the public key of `secret`. Returns 0 or ERR_IO. */
+int zsock_curve_public(uint8_t pub[ZSOCK_KEY_BYTES],
+    const uint8_t secret[ZSOCK_KEY_BYTES]) WARN_UNUSED NONNULL(1, 2);
+
+/* Write the Z85 text of a key and a NUL into `out`. */
+void zsock_z85_encode(char out[ZSOCK_Z85_KEY + 1],
+    const uint8_t key[ZSOCK_KEY_BYTES]) NONNULL(1, 2);
+
+/*
+ * Decode exactly ZSOCK_Z85_KEY characters of Z85 text (`text` must be
+ * that long and NUL-terminated) into `key`. Returns 0 or ERR_INVAL.
+ */
+int zsock_z85_decode(uint8_t key[ZSOCK_KEY_BYTES], const char *text) WARN_UNUSED
+    NONNULL(1, 2);
+
+/*
+ * The authenticated name of the peer that sent `m`: the user id its ZAP
+ * handler gave (zauth.h), or NULL when the socket has no ZAP (never for
+ * Vigil's own sockets). Borrowed; valid until the message is closed.
+ */
+const char *zsock_msg_user(const struct zsock_msg *m) NONNULL(1);
+
+/*
+ * A metadata property of the peer that sent `m`: one the ZAP handler
+ * set (e.g. "X-Role") or libzmq's own ("Peer-Address"), or NULL.
+ * Borrowed; valid until the message is closed.
+ */
+const char *zsock_msg_property(const struct zsock_msg *m, const char *name)
+    NONNULL(1, 2);
+
+/* ---------------------------------------------------------- contexts */
+
 /*
  * Create a libzmq context (one I/O thread). Returns NULL on failure
  * (logged). Caller frees with zsock_ctx_term().
@@ -159,6 +232,12 @@ size_t zsock_msg_size(const struct zsock_msg *m, int i) NONNULL(1);
 
 /* Close every kept part of `m`; afterwards nparts == 0. */
 void zsock_msg_close(struct zsock_msg *m) NONNULL(1);
+
+/*
+ * Overwrite every kept part's bytes with zeros, then close them: for
+ * frames that held raw personal data (storefront events).
+ */
+void zsock_msg_wipe_close(struct zsock_msg *m) NONNULL(1);
 
 /*
  * Split a message received on a ROUTER into its route and body:
