@@ -47,6 +47,7 @@
 #include "common/proto.h"
 #include "common/pseudo.h"
 #include "common/store.h"
+#include "common/utctime.h"
 #include "common/zsock.h"
 #include "common/xmalloc.h"
 
@@ -125,16 +126,7 @@ json_hex(FILE *f, const uint8_t *p, size_t n)
 static void
 fmt_time(uint64_t ms, char *out, size_t outlen)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL) {
-        snprintf(out, outlen, "%" PRIu64, ms);
-        return;
-    }
-    snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-        tm.tm_sec, (unsigned)(ms % 1000));
+    utctime_format(ms, out, outlen);
 }
 
 static void
@@ -295,79 +287,6 @@ parse_u64(const char *s, uint64_t *out)
 }
 
 static int
-parse_digits(const char **s, int n, int *out)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++) {
-        if ((*s)[i] < '0' || (*s)[i] > '9')
-            return ERR_INVAL;
-        v = v * 10 + ((*s)[i] - '0');
-    }
-    *s += n;
-    *out = v;
-    return 0;
-}
-
-/* Parse ms since the epoch, or ISO 8601 UTC: YYYY-MM-DD, optionally
- * followed by THH:MM, :SS, .fff (1-3 digits) and Z. */
-static int
-parse_time(const char *s, uint64_t *out)
-{
-    struct tm tm;
-    int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
-    time_t t;
-
-    if (strchr(s, '-') == NULL)
-        return parse_u64(s, out);
-    memset(&tm, 0, sizeof(tm));
-    if (parse_digits(&s, 4, &y) != 0 || *s++ != '-' ||
-        parse_digits(&s, 2, &mo) != 0 || *s++ != '-' ||
-        parse_digits(&s, 2, &d) != 0)
-        return ERR_INVAL;
-    if (*s == 'T' || *s == ' ') {
-        s++;
-        if (parse_digits(&s, 2, &h) != 0 || *s++ != ':' ||
-            parse_digits(&s, 2, &mi) != 0)
-            return ERR_INVAL;
-        if (*s == ':') {
-            s++;
-            if (parse_digits(&s, 2, &sec) != 0)
-                return ERR_INVAL;
-            if (*s == '.') {
-                int k = 0;
-
-                s++;
-                while (*s >= '0' && *s <= '9' && k < 3) {
-                    ms = ms * 10 + (*s++ - '0');
-                    k++;
-                }
-                if (k == 0)
-                    return ERR_INVAL;
-                while (k++ < 3)
-                    ms *= 10;
-            }
-        }
-        if (*s == 'Z')
-            s++;
-    }
-    if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-        mi > 59 || sec > 60 || y < 1970)
-        return ERR_INVAL;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    t = timegm(&tm);
-    if (t == (time_t)-1 || t < 0)
-        return ERR_INVAL;
-    *out = (uint64_t)t * 1000 + (uint64_t)ms;
-    return 0;
-}
-
-static int
 parse_hex(const char *s, uint8_t *out, size_t n)
 {
     size_t bin_len;
@@ -463,12 +382,12 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
             o->key = optarg;
             break;
         case OPT_FROM:
-            if (parse_time(optarg, &o->filter.from_ms) != 0)
+            if (utctime_parse(optarg, &o->filter.from_ms) != 0)
                 return usage_error(
                     c, "bad time '%s' (ms or ISO 8601 UTC)", optarg);
             break;
         case OPT_TO:
-            if (parse_time(optarg, &o->filter.to_ms) != 0)
+            if (utctime_parse(optarg, &o->filter.to_ms) != 0)
                 return usage_error(
                     c, "bad time '%s' (ms or ISO 8601 UTC)", optarg);
             break;
