@@ -98,8 +98,14 @@ scorer_account_subject(const struct scorer *s, const char *account,
     uint8_t out[AUDIT_SUBJECT_BYTES])
 {
     struct pseudo p;
+    int rc;
 
-    pseudo_compute(s->pkey, "account", account, strlen(account), &p);
+    /* The decoders hand out account ids of 1..PROTO_ID_MAX bytes, well
+     * inside what pseudo_identifier() takes. */
+    rc = pseudo_identifier(s->pkey, "account", account, &p);
+    if (rc != 0)
+        fatalx("%s: invariant: account id of %zu bytes: %s", __func__,
+            strlen(account), err_str(rc));
     memcpy(out, p.b, AUDIT_SUBJECT_BYTES);
 }
 

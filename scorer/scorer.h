@@ -162,9 +162,9 @@ int scorer_audit_now(struct scorer *s, struct audit_record *r) WARN_UNUSED
     NONNULL(1, 2);
 
 /*
- * The audit subject of account `account`: its keyed pseudonym (domain
- * "account", the raw account id), as `vigilctl audit subject report
- * --account` computes it.
+ * The audit subject of account `account` (1..PROTO_ID_MAX bytes): its
+ * keyed pseudonym, pseudo_identifier(kind "account"), which is also how
+ * `vigilctl audit subject report --account` computes it.
  */
 void scorer_account_subject(const struct scorer *s, const char *account,
     uint8_t out[AUDIT_SUBJECT_BYTES]) NONNULL(1, 2, 3);

@@ -1833,8 +1833,9 @@ subject_cb(void *arg, const struct audit_entry *e)
     return 0;
 }
 
-/* Compute the subject of `kind` ("account", "email", ...) and `ident`.
- * Returns 0, ERR_NOTFOUND/ERR_DENIED/ERR_IO (the key) or ERR_INVAL. */
+/* Compute the subject of `kind` ("account", "email", ...) and `ident`
+ * with DATA_DIR's pseudonym key; says why not on stderr. Returns
+ * EXIT_OK or EXIT_USAGE. */
 static int
 subject_compute(const char *data_dir, const char *kind, const char *ident,
     uint8_t out[AUDIT_SUBJECT_BYTES])
@@ -1845,20 +1846,29 @@ subject_compute(const char *data_dir, const char *kind, const char *ident,
     int rc;
 
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", data_dir,
-            PSEUDO_KEY_FILE) >= sizeof(path))
-        return ERR_INVAL;
+            PSEUDO_KEY_FILE) >= sizeof(path)) {
+        fprintf(stderr, "%s: %s: path too long\n", PROGNAME, data_dir);
+        return EXIT_USAGE;
+    }
     rc = pseudo_key_open(path, false, &pk);
-    if (rc != 0)
-        return rc;
-    if (strcmp(kind, "account") == 0)
-        pseudo_compute(pk, "account", ident, strlen(ident), &p);
-    else
-        rc = pseudo_identifier(pk, kind, ident, &p);
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s: cannot load the pseudonym key: %s\n", PROGNAME,
+            path, err_str(rc));
+        return EXIT_USAGE;
+    }
+    rc = pseudo_identifier(pk, kind, ident, &p);
     pseudo_key_close(pk);
     if (rc == 0)
         memcpy(out, p.b, AUDIT_SUBJECT_BYTES);
     sodium_memzero(&p, sizeof(p));
-    return rc;
+    if (rc != 0) {
+        fprintf(stderr,
+            "%s: --%s: not a usable %s identifier (%s): nothing is left "
+            "after normalization, or it does not parse\n",
+            PROGNAME, kind, kind, err_str(rc));
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
 }
 
 static int
@@ -1894,11 +1904,8 @@ cmd_audit_subject_report(const struct cmd *c, int argc, char **argv)
             "--device or --ip");
     data_dir = argv[optind];
     rc = subject_compute(data_dir, o.kind, o.ident, x.subject);
-    if (rc != 0) {
-        fprintf(stderr, "%s: %s/%s: cannot compute the subject: %s\n", PROGNAME,
-            data_dir, PSEUDO_KEY_FILE, err_str(rc));
-        return EXIT_USAGE;
-    }
+    if (rc != EXIT_OK)
+        return rc;
     for (size_t i = 0; i < AUDIT_SUBJECT_BYTES; i++)
         snprintf(subjhex + 2 * i, 3, "%02x", x.subject[i]);
     if ((size_t)snprintf(dir, sizeof(dir), "%s/audit", data_dir) >= sizeof(dir))
