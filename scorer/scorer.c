@@ -30,6 +30,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/note.h"
+#include "common/subjidx.h"
 #include "common/xmalloc.h"
 #include "scorer/scorer.h"
 
@@ -72,8 +73,7 @@ usage(FILE *fp, int status)
 
 /* ----------------------------------------------------------- the audit */
 
-#define SCORER_ACTOR       "vigil-scorer"
-#define SCORER_INDEXED_KEY "indexed" /* in dbi_subject: records indexed */
+#define SCORER_ACTOR "vigil-scorer"
 
 static uint64_t
 wall_ms(void)
@@ -114,15 +114,11 @@ static int
 scorer_index_record(
     struct scorer *s, const struct audit_record *r, uint64_t index)
 {
-    uint8_t key[AUDIT_SUBJECT_BYTES + 8];
-    unsigned i, b;
+    unsigned i;
     int rc;
 
-    for (b = 0; b < 8; b++)
-        key[AUDIT_SUBJECT_BYTES + b] = (uint8_t)(index >> (56 - 8 * b));
     for (i = 0; i < r->nsubj; i++) {
-        memcpy(key, r->subj[i], AUDIT_SUBJECT_BYTES);
-        rc = store_put(s->otxn, s->dbi_subject, key, sizeof(key), NULL, 0);
+        rc = subjidx_put(s->otxn, s->dbi_subject, r->subj[i], index);
         if (rc != 0)
             return rc;
     }
@@ -262,17 +258,11 @@ static int
 scorer_reindex(struct scorer *s)
 {
     struct audit_verify_result res;
-    const void *v;
-    size_t vlen;
     char dir[4096];
     int rc;
 
-    s->indexed = 0;
-    rc = store_get_view(s->otxn, s->dbi_subject, SCORER_INDEXED_KEY,
-        strlen(SCORER_INDEXED_KEY), &v, &vlen);
-    if (rc == 0 && vlen == sizeof(s->indexed))
-        memcpy(&s->indexed, v, sizeof(s->indexed));
-    else if (rc != 0 && rc != ERR_NOTFOUND)
+    rc = subjidx_indexed_get(s->otxn, s->dbi_subject, &s->indexed);
+    if (rc != 0)
         return rc;
     if (s->indexed >= audit_size(s->audit))
         return 0;
@@ -523,8 +513,7 @@ scorer_flush_start(struct scorer *s)
         return;
     rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)
-        rc = store_put(s->otxn, s->dbi_subject, SCORER_INDEXED_KEY,
-            strlen(SCORER_INDEXED_KEY), &s->indexed, sizeof(s->indexed));
+        rc = subjidx_indexed_put(s->otxn, s->dbi_subject, s->indexed);
     if (rc == 0)
         rc = store_overlay_freeze(s->ov);
     if (rc != 0) {
@@ -902,7 +891,7 @@ scorer_open_subject_index(struct scorer *s)
     rc = store_txn_begin(s->store, true, &txn);
     if (rc != 0)
         return rc;
-    rc = store_dbi(s->store, txn, "audit_subject", true, &s->dbi_subject);
+    rc = subjidx_dbi(s->store, txn, true, &s->dbi_subject);
     if (rc != 0) {
         store_txn_abort(txn);
         return rc;

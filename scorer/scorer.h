@@ -142,9 +142,9 @@ struct scorer {
     struct audit_log *audit; /* DATA_DIR/audit; owned */
     struct pseudo_key *pkey; /* DATA_DIR/pseudonym.key; owned: the
                                 subject pseudonym of an account id */
-    unsigned dbi_subject;    /* history db "audit_subject": key =
-                                subject (16) || record index (8, BE),
-                                empty value; rebuilt from the log */
+    unsigned dbi_subject;    /* the subject index database in history
+                                (layout: common/subjidx.h); rebuilt
+                                from the log */
     uint64_t indexed;        /* audit records indexed so far */
     uint64_t ckpt_ms;        /* monotonic time of the last checkpoint */
     void *query_sock;        /* ROUTER at query_endpoint */

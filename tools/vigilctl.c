@@ -46,7 +46,7 @@
 #include "common/note.h"
 #include "common/proto.h"
 #include "common/pseudo.h"
-#include "common/store.h"
+#include "common/subjidx.h"
 #include "common/utctime.h"
 #include "common/zsock.h"
 #include "common/xmalloc.h"
@@ -1698,10 +1698,6 @@ cmd_account(const struct cmd *c, int argc, char **argv)
 
 /* ---------------------------------------------- audit subject report */
 
-#define SUBJECT_DB      "audit_subject"
-#define SUBJECT_MAX_DBS 16
-#define SUBJECT_MAP     ((size_t)65536 << 20)
-
 /* One access found for the subject. */
 struct subj_hit {
     struct audit_record rec;
@@ -1720,88 +1716,6 @@ struct subj_ctx {
     size_t nhits;
     size_t cap;
 };
-
-static int
-u64_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-/*
- * Read every record index of `subject` from DATA_DIR/history's
- * "audit_subject" database (read-only). Returns 0 (sorted, *out freed by
- * the caller), ERR_NOTFOUND (no environment or no database) or ERR_IO.
- */
-static int
-subject_index_read(
-    const char *data_dir, const uint8_t *subject, uint64_t **out, size_t *n)
-{
-    struct store *st = NULL;
-    struct store_txn *txn = NULL;
-    struct store_cursor *cur = NULL;
-    const void *k, *v;
-    size_t klen, vlen, cap = 0;
-    char path[4096];
-    unsigned dbi;
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    if ((size_t)snprintf(path, sizeof(path), "%s/history", data_dir) >=
-        sizeof(path))
-        return ERR_INVAL;
-    rc =
-        store_open_flags(path, SUBJECT_MAP, SUBJECT_MAX_DBS, STORE_RDONLY, &st);
-    if (rc != 0)
-        return rc;
-    rc = store_txn_begin(st, false, &txn);
-    if (rc != 0)
-        goto out;
-    rc = store_dbi(st, txn, SUBJECT_DB, false, &dbi);
-    if (rc != 0)
-        goto out;
-    rc = store_cursor_open(txn, dbi, subject, AUDIT_SUBJECT_BYTES, true, &cur);
-    if (rc != 0)
-        goto out;
-    for (;;) {
-        const uint8_t *kb;
-        uint64_t idx = 0;
-
-        rc = store_cursor_next(cur, &k, &klen, &v, &vlen);
-        if (rc == ERR_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        if (rc != 0)
-            goto out;
-        if (klen != AUDIT_SUBJECT_BYTES + 8) {
-            rc = ERR_CORRUPT;
-            goto out;
-        }
-        kb = k;
-        for (int b = 0; b < 8; b++)
-            idx = (idx << 8) | kb[AUDIT_SUBJECT_BYTES + b];
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            *out = xreallocarray(*out, cap, sizeof(**out));
-        }
-        (*out)[(*n)++] = idx;
-    }
-    if (*n > 0)
-        qsort(*out, *n, sizeof(**out), u64_cmp);
-out:
-    store_cursor_close(cur);
-    store_txn_abort(txn);
-    store_close(st);
-    if (rc != 0) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
-    return rc;
-}
 
 static int
 subject_cb(void *arg, const struct audit_entry *e)
@@ -1912,15 +1826,15 @@ cmd_audit_subject_report(const struct cmd *c, int argc, char **argv)
         return usage_error(c, "data directory path too long");
 
     /* 1. The index: which records name the subject. */
-    rc = subject_index_read(data_dir, x.subject, &idx, &nidx);
+    rc = subjidx_read(data_dir, x.subject, &idx, &nidx);
     if (rc == 0) {
         index_state = "used";
     } else {
         index_state = "missing";
         fprintf(stderr,
-            "%s: warning: the subject index in %s/history cannot be read "
+            "%s: warning: the subject index in %s/%s cannot be read "
             "(%s): falling back to a full scan of the log\n",
-            PROGNAME, data_dir, err_str(rc));
+            PROGNAME, data_dir, SUBJIDX_ENV_DIR, err_str(rc));
     }
     x.idx = idx;
     x.nidx = nidx;
