@@ -1,5 +1,5 @@
 /*
- * vigilctl.c - Vigil's command-line tool: audit log verification, replay,
+ * main.c - Vigil's command-line tool: audit log verification, replay,
  *              proofs, export and subject reports, and the fraud team's
  *              queries to the scorer (score, account)
  *
