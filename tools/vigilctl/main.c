@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <zmq.h>
 
 #include <sodium.h>
@@ -51,12 +53,11 @@
 #include "common/zsock.h"
 #include "common/xmalloc.h"
 
-#define PROGNAME       "vigilctl"
-#define EXIT_OK        0
-#define EXIT_BAD       1
-#define EXIT_USAGE     2
-#define MAX_JSON_BYTES (1024 * 1024)
-#define MAX_JSON_DEPTH 16
+#define PROGNAME        "vigilctl"
+#define EXIT_OK         0
+#define EXIT_BAD        1
+#define EXIT_USAGE      2
+#define MAX_PROOF_BYTES (1024 * 1024) /* a proof file is ~3 KB */
 
 struct cmd {
     const char *name; /* words, space-separated: "audit verify" */
@@ -714,316 +715,316 @@ cmd_audit_prove_consistency(const struct cmd *c, int argc, char **argv)
     return prove_done(argv[optind], rc, res);
 }
 
-/* ------------------------------------------------------- JSON reader */
+/* ------------------------------------------------------- proof files */
 
-enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+/*
+ * A proof file is what `audit prove` prints: one JSON object (format in
+ * vigilctl.1). It comes from whoever hands the auditor the proof, so it
+ * is read as hostile: at most MAX_PROOF_BYTES, parsed by jansson with
+ * duplicate keys rejected, then every member checked against this table
+ * (known name, allowed for the proof's type, exact type and size) before
+ * anything is verified. Any problem is one "not a valid proof file"
+ * line and exit 1.
+ */
 
-struct jv {
-    enum jtype type;
-    bool b;
-    uint64_t num; /* J_NUM: non-negative integers only */
-    char *s;      /* J_STR: NUL-terminated, may hold no NUL */
-    size_t slen;
-    struct jv *items; /* J_ARR, J_OBJ */
-    char **keys;      /* J_OBJ */
-    size_t n;
+enum pf_kind {
+    PF_TYPE,   /* "inclusion" or "consistency" */
+    PF_U64,    /* a non-negative integer */
+    PF_HASH,   /* 64 hex digits */
+    PF_RECORD, /* hex of 1..AUDIT_MAX_RECORD_BYTES bytes */
+    PF_HASHES, /* array of at most MERKLE_MAX_PROOF hashes */
+    PF_NOTE,   /* a signed note (string) or null */
 };
 
-struct jp {
-    const char *p;
-    const char *end;
-    const char *err;
+#define PF_INCL 1u /* allowed in (or required by) an inclusion proof */
+#define PF_CONS 2u /* ... in a consistency proof */
+
+enum pf_id {
+    PF_ID_TYPE,
+    PF_ID_INDEX,
+    PF_ID_OLD_SIZE,
+    PF_ID_SIZE,
+    PF_ID_RECORD,
+    PF_ID_LEAF_HASH,
+    PF_ID_PROOF,
+    PF_ID_OLD_ROOT,
+    PF_ID_ROOT,
+    PF_ID_OLD_CHECKPOINT,
+    PF_ID_CHECKPOINT,
+    PF_ID_COUNT
 };
 
-static void
-jv_free(struct jv *v)
-{
-    for (size_t i = 0; i < v->n; i++) {
-        jv_free(&v->items[i]);
-        if (v->keys != NULL)
-            free(v->keys[i]);
-    }
-    free(v->items);
-    free(v->keys);
-    free(v->s);
-    memset(v, 0, sizeof(*v));
-}
+static const struct pf_field {
+    const char *name;
+    enum pf_kind kind;
+    unsigned allowed;  /* PF_INCL | PF_CONS */
+    unsigned required; /* PF_INCL | PF_CONS */
+} pf_fields[PF_ID_COUNT] = {
+    [PF_ID_TYPE] = { "type", PF_TYPE, PF_INCL | PF_CONS, PF_INCL | PF_CONS },
+    [PF_ID_INDEX] = { "index", PF_U64, PF_INCL, PF_INCL },
+    [PF_ID_OLD_SIZE] = { "old_size", PF_U64, PF_CONS, PF_CONS },
+    [PF_ID_SIZE] = { "size", PF_U64, PF_INCL | PF_CONS, PF_INCL | PF_CONS },
+    [PF_ID_RECORD] = { "record", PF_RECORD, PF_INCL, 0 },
+    [PF_ID_LEAF_HASH] = { "leaf_hash", PF_HASH, PF_INCL, 0 },
+    [PF_ID_PROOF] = { "proof", PF_HASHES, PF_INCL | PF_CONS,
+        PF_INCL | PF_CONS },
+    [PF_ID_OLD_ROOT] = { "old_root", PF_HASH, PF_CONS, 0 },
+    [PF_ID_ROOT] = { "root", PF_HASH, PF_INCL | PF_CONS, 0 },
+    [PF_ID_OLD_CHECKPOINT] = { "old_checkpoint", PF_NOTE, PF_CONS, 0 },
+    [PF_ID_CHECKPOINT] = { "checkpoint", PF_NOTE, PF_INCL | PF_CONS, 0 },
+};
 
-static void
-jp_ws(struct jp *j)
-{
-    while (j->p < j->end &&
-        (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
-}
+/* A proof file, decoded and checked. The roots are read (and checked)
+ * but never used: only signed checkpoints are trusted. */
+struct proof_file {
+    unsigned type;  /* PF_INCL or PF_CONS */
+    unsigned found; /* 1u << PF_ID_x for each member present */
+    uint64_t index, old_size, size;
+    uint8_t record[AUDIT_MAX_RECORD_BYTES];
+    size_t record_len;
+    uint8_t leaf_hash[MERKLE_HASH_BYTES];
+    uint8_t hashes[MERKLE_MAX_PROOF][MERKLE_HASH_BYTES];
+    size_t nhashes;
+    const char *note[2]; /* old_checkpoint, checkpoint: borrowed from the
+                            parsed document, NULL when absent or null */
+    size_t note_len[2];
+};
 
-static bool
-jp_fail(struct jp *j, const char *why)
-{
-    if (j->err == NULL)
-        j->err = why;
-    return false;
-}
-
-static void
-utf8_put(char *out, size_t *n, uint32_t cp)
-{
-    if (cp < 0x80) {
-        out[(*n)++] = (char)cp;
-    } else if (cp < 0x800) {
-        out[(*n)++] = (char)(0xc0 | (cp >> 6));
-        out[(*n)++] = (char)(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        out[(*n)++] = (char)(0xe0 | (cp >> 12));
-        out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[(*n)++] = (char)(0x80 | (cp & 0x3f));
-    } else {
-        out[(*n)++] = (char)(0xf0 | (cp >> 18));
-        out[(*n)++] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[(*n)++] = (char)(0x80 | (cp & 0x3f));
-    }
-}
-
-static bool
-jp_hex4(struct jp *j, uint32_t *v)
-{
-    *v = 0;
-    if (j->end - j->p < 4)
-        return jp_fail(j, "truncated \\u escape");
-    for (int i = 0; i < 4; i++) {
-        char c = *j->p++;
-
-        *v <<= 4;
-        if (c >= '0' && c <= '9')
-            *v |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            *v |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            *v |= (uint32_t)(c - 'A' + 10);
-        else
-            return jp_fail(j, "bad \\u escape");
-    }
-    return true;
-}
-
-static bool
-jp_string(struct jp *j, char **out, size_t *outlen)
-{
-    /* Escapes only shrink, so the input length bounds the output. */
-    const char *start = ++j->p;
-    char *s;
-    size_t n = 0;
-
-    while (j->p < j->end && *j->p != '"') {
-        if (*j->p == '\\')
-            j->p++;
-        j->p++;
-    }
-    if (j->p >= j->end)
-        return jp_fail(j, "unterminated string");
-    s = xmalloc((size_t)(j->p - start) + 1);
-    j->p = start;
-    while (*j->p != '"') {
-        unsigned char c = (unsigned char)*j->p++;
-        uint32_t cp, lo;
-
-        if (c < 0x20) {
-            free(s);
-            return jp_fail(j, "control character in a string");
-        }
-        if (c != '\\') {
-            s[n++] = (char)c;
-            continue;
-        }
-        c = (unsigned char)*j->p++;
-        switch (c) {
-        case '"':
-        case '\\':
-        case '/':
-            s[n++] = (char)c;
-            break;
-        case 'b':
-            s[n++] = '\b';
-            break;
-        case 'f':
-            s[n++] = '\f';
-            break;
-        case 'n':
-            s[n++] = '\n';
-            break;
-        case 'r':
-            s[n++] = '\r';
-            break;
-        case 't':
-            s[n++] = '\t';
-            break;
-        case 'u':
-            if (!jp_hex4(j, &cp)) {
-                free(s);
-                return false;
-            }
-            if (cp >= 0xd800 && cp <= 0xdbff) {
-                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u') {
-                    free(s);
-                    return jp_fail(j, "lone surrogate");
-                }
-                j->p += 2;
-                if (!jp_hex4(j, &lo) || lo < 0xdc00 || lo > 0xdfff) {
-                    free(s);
-                    return jp_fail(j, "bad surrogate pair");
-                }
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-                free(s);
-                return jp_fail(j, "lone surrogate");
-            }
-            if (cp == 0) {
-                free(s);
-                return jp_fail(j, "NUL in a string");
-            }
-            utf8_put(s, &n, cp);
-            break;
-        default:
-            free(s);
-            return jp_fail(j, "bad escape");
-        }
-    }
-    j->p++;
-    s[n] = '\0';
-    *out = s;
-    *outlen = n;
-    return true;
-}
-
-static bool
-jp_value(struct jp *j, struct jv *v, int depth)
-{
-    memset(v, 0, sizeof(*v));
-    if (depth > MAX_JSON_DEPTH)
-        return jp_fail(j, "nested too deeply");
-    jp_ws(j);
-    if (j->p >= j->end)
-        return jp_fail(j, "unexpected end");
-    if (*j->p == '"') {
-        v->type = J_STR;
-        return jp_string(j, &v->s, &v->slen);
-    }
-    if (*j->p == '[' || *j->p == '{') {
-        bool obj = *j->p == '{';
-        size_t cap = 0;
-
-        v->type = obj ? J_OBJ : J_ARR;
-        j->p++;
-        jp_ws(j);
-        if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
-            j->p++;
-            return true;
-        }
-        for (;;) {
-            if (v->n == cap) {
-                cap = cap ? 2 * cap : 8;
-                v->items = xreallocarray(v->items, cap, sizeof(*v->items));
-                if (obj)
-                    v->keys = xreallocarray(v->keys, cap, sizeof(char *));
-            }
-            if (obj) {
-                size_t kl;
-
-                jp_ws(j);
-                if (j->p >= j->end || *j->p != '"')
-                    return jp_fail(j, "expected a key");
-                if (!jp_string(j, &v->keys[v->n], &kl))
-                    return false;
-                jp_ws(j);
-                if (j->p >= j->end || *j->p++ != ':') {
-                    v->items[v->n++].type = J_NULL;
-                    return jp_fail(j, "expected ':'");
-                }
-            }
-            if (!jp_value(j, &v->items[v->n++], depth + 1))
-                return false;
-            jp_ws(j);
-            if (j->p < j->end && *j->p == ',') {
-                j->p++;
-                continue;
-            }
-            if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
-                j->p++;
-                return true;
-            }
-            return jp_fail(j, "expected ',' or a closing bracket");
-        }
-    }
-    if (*j->p >= '0' && *j->p <= '9') {
-        uint64_t x = 0;
-
-        v->type = J_NUM;
-        while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
-            unsigned d = (unsigned)(*j->p++ - '0');
-
-            if (x > (UINT64_MAX - d) / 10)
-                return jp_fail(j, "number too large");
-            x = x * 10 + d;
-        }
-        if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E'))
-            return jp_fail(j, "only integers are expected");
-        v->num = x;
-        return true;
-    }
-    if (j->end - j->p >= 4 && memcmp(j->p, "null", 4) == 0) {
-        j->p += 4;
-        v->type = J_NULL;
-        return true;
-    }
-    if (j->end - j->p >= 4 && memcmp(j->p, "true", 4) == 0) {
-        j->p += 4;
-        v->type = J_BOOL;
-        v->b = true;
-        return true;
-    }
-    if (j->end - j->p >= 5 && memcmp(j->p, "false", 5) == 0) {
-        j->p += 5;
-        v->type = J_BOOL;
-        return true;
-    }
-    return jp_fail(j, "unexpected character");
-}
-
-static const struct jv *
-jv_get(const struct jv *o, const char *key, enum jtype type)
-{
-    if (o->type != J_OBJ)
-        return NULL;
-    for (size_t i = 0; i < o->n; i++) {
-        if (strcmp(o->keys[i], key) == 0)
-            return o->items[i].type == type ? &o->items[i] : NULL;
-    }
-    return NULL;
-}
-
-/* Read a whole file ("-": stdin) up to `max` bytes; caller frees. */
-static char *
-slurp(const char *path, size_t max, size_t *len)
+/*
+ * Read a whole file ("-": stdin) of at most `max` bytes into a buffer the
+ * caller frees. Returns 0, ERR_TOOBIG (more than `max` bytes; only max+1
+ * are read) or ERR_IO (errno says why).
+ */
+static int
+slurp(const char *path, size_t max, char **out, size_t *len)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     char *p;
     size_t n;
+    int err = 0;
 
+    *out = NULL;
     if (f == NULL)
-        return NULL;
+        return ERR_IO;
     p = xmalloc(max + 1);
     n = fread(p, 1, max + 1, f);
+    if (ferror(f))
+        err = errno != 0 ? errno : EIO;
     if (f != stdin)
         fclose(f);
-    if (n > max) {
+    if (err != 0 || n > max) {
         free(p);
-        errno = EFBIG;
-        return NULL;
+        errno = err;
+        return err != 0 ? ERR_IO : ERR_TOOBIG;
     }
     p[n] = '\0';
+    *out = p;
     *len = n;
-    return p;
+    return 0;
+}
+
+/*
+ * Copy `s` into out[0..cap) for an error line: at most `cap` - 4 bytes,
+ * anything but printable ASCII as '?', "..." when cut. Hostile input
+ * must not reach the terminal raw or split the one-line error.
+ */
+static void
+printable(const char *s, char *out, size_t cap)
+{
+    size_t i = 0;
+
+    for (; s[i] != '\0' && i + 4 < cap; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    if (s[i] != '\0') {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+}
+
+static int proof_invalid(const char *path, const char *fmt, ...)
+    PRINTF_LIKE(2, 3);
+
+/* Print the one line "FAIL: PATH: not a valid proof file: ..."; returns
+ * EXIT_BAD. */
+static int
+proof_invalid(const char *path, const char *fmt, ...)
+{
+    char shown[256];
+    va_list ap;
+
+    printable(path, shown, sizeof(shown));
+    printf("FAIL: %s: not a valid proof file: ", shown);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    return EXIT_BAD;
+}
+
+/* Decode a string of exactly 2 * n hex digits into out[0..n). */
+static bool
+hex_exact(const json_t *v, uint8_t *out, size_t n)
+{
+    return json_is_string(v) && json_string_length(v) == 2 * n &&
+        parse_hex(json_string_value(v), out, n) == 0;
+}
+
+/* Check member `v`, field `id` of pf_fields[], and store it in `*p`.
+ * Returns NULL or what is wrong with it (static). */
+static const char *
+proof_member(enum pf_id id, const json_t *v, struct proof_file *p)
+{
+    uint8_t hash[MERKLE_HASH_BYTES];
+    size_t i, len;
+    json_t *h;
+
+    switch (pf_fields[id].kind) {
+    case PF_TYPE:
+        return NULL; /* read first, in proof_decode() */
+    case PF_U64:
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return "must be a non-negative integer";
+        if (id == PF_ID_INDEX)
+            p->index = (uint64_t)json_integer_value(v);
+        else if (id == PF_ID_OLD_SIZE)
+            p->old_size = (uint64_t)json_integer_value(v);
+        else
+            p->size = (uint64_t)json_integer_value(v);
+        return NULL;
+    case PF_HASH:
+        if (!hex_exact(v, hash, MERKLE_HASH_BYTES))
+            return "must be a string of 64 hex digits";
+        if (id == PF_ID_LEAF_HASH)
+            memcpy(p->leaf_hash, hash, MERKLE_HASH_BYTES);
+        return NULL;
+    case PF_RECORD:
+        len = json_is_string(v) ? json_string_length(v) : 0;
+        if (len == 0 || len % 2 != 0 || len / 2 > AUDIT_MAX_RECORD_BYTES ||
+            !hex_exact(v, p->record, len / 2))
+            return "must be a string of hex digits (a record of 1..1024 "
+                   "bytes)";
+        p->record_len = len / 2;
+        return NULL;
+    case PF_HASHES:
+        if (!json_is_array(v) || json_array_size(v) > MERKLE_MAX_PROOF)
+            return "must be an array of at most 64 hashes";
+        json_array_foreach(v, i, h)
+        {
+            if (!hex_exact(h, p->hashes[i], MERKLE_HASH_BYTES))
+                return "must hold only strings of 64 hex digits";
+        }
+        p->nhashes = json_array_size(v);
+        return NULL;
+    case PF_NOTE:
+        if (json_is_null(v))
+            return NULL;
+        if (!json_is_string(v) || json_string_length(v) == 0 ||
+            json_string_length(v) > AUDIT_MAX_NOTE_BYTES)
+            return "must be a signed note (a string of 1..4096 bytes) or "
+                   "null";
+        i = id == PF_ID_OLD_CHECKPOINT ? 0 : 1;
+        p->note[i] = json_string_value(v);
+        p->note_len[i] = json_string_length(v);
+        return NULL;
+    }
+    return "has an unknown kind";
+}
+
+/*
+ * Check the parsed document `doc` against pf_fields[] into `*p` (whose
+ * notes then borrow from `doc`). Returns EXIT_OK or EXIT_BAD (after the
+ * one error line).
+ */
+static int
+proof_decode(const char *path, json_t *doc, struct proof_file *p)
+{
+    const json_t *type;
+    const char *key, *why;
+    json_t *v;
+    char shown[64];
+    size_t i;
+
+    if (!json_is_object(doc))
+        return proof_invalid(path, "not a JSON object");
+    type = json_object_get(doc, "type");
+    if (type == NULL)
+        return proof_invalid(path, "missing field \"type\"");
+    if (json_is_string(type) &&
+        strcmp(json_string_value(type), "inclusion") == 0)
+        p->type = PF_INCL;
+    else if (json_is_string(type) &&
+        strcmp(json_string_value(type), "consistency") == 0)
+        p->type = PF_CONS;
+    else
+        return proof_invalid(
+            path, "\"type\" must be \"inclusion\" or \"consistency\"");
+    json_object_foreach(doc, key, v)
+    {
+        for (i = 0; i < PF_ID_COUNT; i++)
+            if (strcmp(key, pf_fields[i].name) == 0)
+                break;
+        if (i == PF_ID_COUNT || !(pf_fields[i].allowed & p->type)) {
+            printable(key, shown, sizeof(shown));
+            return proof_invalid(path, "unknown field \"%s\" in %s proof",
+                shown, p->type == PF_INCL ? "an inclusion" : "a consistency");
+        }
+        why = proof_member((enum pf_id)i, v, p);
+        if (why != NULL)
+            return proof_invalid(path, "\"%s\" %s", key, why);
+        p->found |= 1u << i;
+    }
+    for (i = 0; i < PF_ID_COUNT; i++) {
+        if ((pf_fields[i].required & p->type) && !(p->found & (1u << i)))
+            return proof_invalid(
+                path, "missing field \"%s\"", pf_fields[i].name);
+    }
+    if (p->type == PF_INCL &&
+        !(p->found & (1u << PF_ID_RECORD | 1u << PF_ID_LEAF_HASH)))
+        return proof_invalid(
+            path, "an inclusion proof needs \"record\" or \"leaf_hash\"");
+    return EXIT_OK;
+}
+
+/*
+ * Read, parse and check the proof file at `path` ("-": stdin) into `*p`.
+ * On EXIT_OK `*doc` holds the parsed document (the notes in `*p` borrow
+ * from it; caller frees with json_decref). Returns EXIT_OK, EXIT_BAD
+ * (not a valid proof file, said on one line) or EXIT_USAGE (cannot be
+ * read).
+ */
+static int
+proof_load(const char *path, struct proof_file *p, json_t **doc)
+{
+    json_error_t jerr;
+    char *text, why[160];
+    size_t len;
+    int rc;
+
+    *doc = NULL;
+    rc = slurp(path, MAX_PROOF_BYTES, &text, &len);
+    if (rc == ERR_TOOBIG)
+        return proof_invalid(
+            path, "larger than %d bytes", (int)MAX_PROOF_BYTES);
+    if (rc != 0) {
+        fprintf(stderr, "%s: cannot read '%s': %s\n", PROGNAME, path,
+            strerror(errno));
+        return EXIT_USAGE;
+    }
+    *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (*doc == NULL) {
+        printable(jerr.text, why, sizeof(why));
+        return proof_invalid(
+            path, "line %d, column %d: %s", jerr.line, jerr.column, why);
+    }
+    memset(p, 0, sizeof(*p));
+    rc = proof_decode(path, *doc, p);
+    if (rc != EXIT_OK) {
+        json_decref(*doc);
+        *doc = NULL;
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------- check-proof */
@@ -1076,140 +1077,121 @@ trusted_root(const struct checker *k, uint64_t size)
     return NULL;
 }
 
-/* Decode the proof's hash array; returns false if malformed. */
-static bool
-get_hashes(const struct jv *doc, uint8_t out[MERKLE_MAX_PROOF][32], size_t *n)
-{
-    const struct jv *a = jv_get(doc, "proof", J_ARR);
-
-    if (a == NULL || a->n > MERKLE_MAX_PROOF)
-        return false;
-    for (size_t i = 0; i < a->n; i++) {
-        if (a->items[i].type != J_STR ||
-            parse_hex(a->items[i].s, out[i], MERKLE_HASH_BYTES) != 0)
-            return false;
-    }
-    *n = a->n;
-    return true;
-}
-
 static int
-check_inclusion(const struct jv *doc, const struct checker *k)
+check_inclusion(const struct proof_file *p, const struct checker *k)
 {
-    static uint8_t hashes[MERKLE_MAX_PROOF][32];
-    uint8_t leaf[32], raw[AUDIT_MAX_RECORD_BYTES];
-    const struct jv *index = jv_get(doc, "index", J_NUM);
-    const struct jv *size = jv_get(doc, "size", J_NUM);
-    const struct jv *rec = jv_get(doc, "record", J_STR);
-    const struct jv *lh = jv_get(doc, "leaf_hash", J_STR);
+    uint8_t leaf[MERKLE_HASH_BYTES];
     const uint8_t *root;
-    size_t n, raw_len = 0;
+    bool has_record = p->found & (1u << PF_ID_RECORD);
+    bool has_leaf = p->found & (1u << PF_ID_LEAF_HASH);
 
-    if (index == NULL || size == NULL || !get_hashes(doc, hashes, &n) ||
-        (rec == NULL && lh == NULL)) {
-        printf("FAIL: malformed inclusion proof\n");
-        return EXIT_BAD;
-    }
-    if (rec != NULL) {
+    if (has_record) {
         struct audit_record r;
         const char *why;
 
-        raw_len = rec->slen / 2;
-        if (raw_len > sizeof(raw) || parse_hex(rec->s, raw, raw_len) != 0) {
-            printf("FAIL: \"record\" is not the hex of a record\n");
-            return EXIT_BAD;
-        }
-        merkle_leaf_hash(raw, raw_len, leaf);
-        if (audit_record_decode(raw, raw_len, &r, &why) != 0) {
+        merkle_leaf_hash(p->record, p->record_len, leaf);
+        if (audit_record_decode(p->record, p->record_len, &r, &why) != 0) {
             printf("FAIL: \"record\" does not decode: %s\n", why);
             return EXIT_BAD;
         }
-        if (r.index != index->num) {
+        if (r.index != p->index) {
             printf("FAIL: the record's index is %" PRIu64 ", the proof is "
                    "for %" PRIu64 "\n",
-                r.index, index->num);
+                r.index, p->index);
             return EXIT_BAD;
         }
         printf("record: ");
         tsv_record(stdout, &r);
     }
-    if (lh != NULL) {
-        uint8_t l2[32];
-
-        if (parse_hex(lh->s, l2, 32) != 0 ||
-            (rec != NULL && memcmp(l2, leaf, 32) != 0)) {
+    if (has_leaf) {
+        if (has_record && memcmp(p->leaf_hash, leaf, MERKLE_HASH_BYTES) != 0) {
             printf("FAIL: \"leaf_hash\" is not the hash of \"record\"\n");
             return EXIT_BAD;
         }
-        memcpy(leaf, l2, 32);
+        memcpy(leaf, p->leaf_hash, MERKLE_HASH_BYTES);
     }
-    root = trusted_root(k, size->num);
+    root = trusted_root(k, p->size);
     if (root == NULL) {
         printf("FAIL: no checkpoint signed by the key has size %" PRIu64
                " (pass one with --checkpoint)\n",
-            size->num);
+            p->size);
         return EXIT_BAD;
     }
-    if (merkle_verify_inclusion(index->num, size->num, leaf,
-            (const uint8_t(*)[32])hashes, n, root) != 0) {
+    if (merkle_verify_inclusion(p->index, p->size, leaf,
+            (const uint8_t(*)[MERKLE_HASH_BYTES])p->hashes, p->nhashes,
+            root) != 0) {
         printf("FAIL: the inclusion proof does not verify: record %" PRIu64
                " is not leaf %" PRIu64 " of the signed tree of %" PRIu64
                " records\n",
-            index->num, index->num, size->num);
+            p->index, p->index, p->size);
         return EXIT_BAD;
     }
     printf("OK: record %" PRIu64 " is included in the signed log of %" PRIu64
            " records\n",
-        index->num, size->num);
+        p->index, p->size);
     return EXIT_OK;
 }
 
 static int
-check_consistency(const struct jv *doc, const struct checker *k)
+check_consistency(const struct proof_file *p, const struct checker *k)
 {
-    static uint8_t hashes[MERKLE_MAX_PROOF][32];
-    const struct jv *old = jv_get(doc, "old_size", J_NUM);
-    const struct jv *size = jv_get(doc, "size", J_NUM);
     const uint8_t *r1, *r2;
-    size_t n;
 
-    if (old == NULL || size == NULL || !get_hashes(doc, hashes, &n)) {
-        printf("FAIL: malformed consistency proof\n");
-        return EXIT_BAD;
-    }
-    r1 = trusted_root(k, old->num);
-    r2 = trusted_root(k, size->num);
+    r1 = trusted_root(k, p->old_size);
+    r2 = trusted_root(k, p->size);
     if (r1 == NULL || r2 == NULL) {
         printf("FAIL: no checkpoint signed by the key has size %" PRIu64
                " (pass one with --checkpoint)\n",
-            r1 == NULL ? old->num : size->num);
+            r1 == NULL ? p->old_size : p->size);
         return EXIT_BAD;
     }
-    if (merkle_verify_consistency(old->num, size->num, r1, r2,
-            (const uint8_t(*)[32])hashes, n) != 0) {
+    if (merkle_verify_consistency(p->old_size, p->size, r1, r2,
+            (const uint8_t(*)[MERKLE_HASH_BYTES])p->hashes, p->nhashes) != 0) {
         printf(
             "FAIL: the consistency proof does not verify: the log of %" PRIu64
             " records is not an extension of the log of %" PRIu64 " records\n",
-            size->num, old->num);
+            p->size, p->old_size);
         return EXIT_BAD;
     }
     printf("OK: the signed log of %" PRIu64 " records extends the signed "
            "log of %" PRIu64 " records (append-only)\n",
-        size->num, old->num);
+        p->size, p->old_size);
     return EXIT_OK;
+}
+
+/* Trust the checkpoint in the file `path` (--checkpoint); returns EXIT_*. */
+static int
+trust_note_file(struct checker *k, const char *path)
+{
+    char *note, shown[256];
+    size_t len;
+    int rc;
+
+    rc = slurp(path, AUDIT_MAX_NOTE_BYTES, &note, &len);
+    if (rc == ERR_TOOBIG) {
+        printable(path, shown, sizeof(shown));
+        printf("FAIL: %s: not a checkpoint: larger than %d bytes\n", shown,
+            AUDIT_MAX_NOTE_BYTES);
+        return EXIT_BAD;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "%s: cannot read '%s': %s\n", PROGNAME, path,
+            strerror(errno));
+        return EXIT_USAGE;
+    }
+    rc = trust_note(k, path, note, len);
+    free(note);
+    return rc;
 }
 
 static int
 cmd_audit_check_proof(const struct cmd *c, int argc, char **argv)
 {
     struct checker k = { NULL, NULL, 0 };
-    struct jv doc;
-    struct jp j;
+    struct proof_file *p;
     struct opts o;
-    const struct jv *type, *note;
-    char *text;
-    size_t len;
-    int rc = EXIT_OK;
+    json_t *doc = NULL;
+    int rc;
 
     PROLOGUE(A_KEY A_CKPT, 1, 1);
     if (o.key == NULL) {
@@ -1217,57 +1199,23 @@ cmd_audit_check_proof(const struct cmd *c, int argc, char **argv)
         return usage_error(c, "check-proof needs --key VERIFIER");
     }
     k.key = o.key;
-    text = slurp(argv[optind], MAX_JSON_BYTES, &len);
-    if (text == NULL) {
-        fprintf(stderr, "%s: cannot read '%s': %s\n", PROGNAME, argv[optind],
-            strerror(errno));
-        free(o.ckpts);
-        return EXIT_USAGE;
-    }
-    j.p = text;
-    j.end = text + len;
-    j.err = NULL;
-    if (!jp_value(&j, &doc, 0) || (jp_ws(&j), j.p != j.end) ||
-        doc.type != J_OBJ) {
-        printf("FAIL: the proof is not a JSON object: %s\n",
-            j.err != NULL ? j.err : "trailing data");
-        jv_free(&doc);
-        free(text);
-        free(o.ckpts);
-        return EXIT_BAD;
-    }
-    note = jv_get(&doc, "old_checkpoint", J_STR);
-    if (note != NULL)
-        rc = trust_note(&k, "old_checkpoint in the proof", note->s, note->slen);
-    note = jv_get(&doc, "checkpoint", J_STR);
-    if (rc == EXIT_OK && note != NULL)
-        rc = trust_note(&k, "checkpoint in the proof", note->s, note->slen);
-    for (int i = 0; rc == EXIT_OK && i < o.nckpts; i++) {
-        char *nt = slurp(o.ckpts[i], AUDIT_MAX_NOTE_BYTES, &len);
-
-        if (nt == NULL) {
-            fprintf(stderr, "%s: cannot read '%s': %s\n", PROGNAME, o.ckpts[i],
-                strerror(errno));
-            rc = EXIT_USAGE;
-            break;
-        }
-        rc = trust_note(&k, o.ckpts[i], nt, len);
-        free(nt);
-    }
-    type = jv_get(&doc, "type", J_STR);
-    if (rc == EXIT_OK) {
-        if (type != NULL && strcmp(type->s, "inclusion") == 0) {
-            rc = check_inclusion(&doc, &k);
-        } else if (type != NULL && strcmp(type->s, "consistency") == 0) {
-            rc = check_consistency(&doc, &k);
-        } else {
-            printf("FAIL: \"type\" is not inclusion or consistency\n");
-            rc = EXIT_BAD;
-        }
-    }
+    p = xmalloc(sizeof(*p));
+    rc = proof_load(argv[optind], p, &doc);
+    if (rc == EXIT_OK && p->note[0] != NULL)
+        rc = trust_note(
+            &k, "old_checkpoint in the proof", p->note[0], p->note_len[0]);
+    if (rc == EXIT_OK && p->note[1] != NULL)
+        rc = trust_note(
+            &k, "checkpoint in the proof", p->note[1], p->note_len[1]);
+    for (int i = 0; rc == EXIT_OK && i < o.nckpts; i++)
+        rc = trust_note_file(&k, o.ckpts[i]);
+    if (rc == EXIT_OK && p->type == PF_INCL)
+        rc = check_inclusion(p, &k);
+    else if (rc == EXIT_OK)
+        rc = check_consistency(p, &k);
     free(k.t);
-    jv_free(&doc);
-    free(text);
+    free(p);
+    json_decref(doc);
     free(o.ckpts);
     return rc;
 }
@@ -2133,6 +2081,40 @@ find_cmd(int argc, char **argv, int *words)
     return best;
 }
 
+/*
+ * jansson allocates through these: out of memory is fatal, as for every
+ * allocation here (xmalloc), and each block is wiped before it is freed,
+ * since a JSON document may hold personal data (a query's reply).
+ */
+union wiped_hdr {
+    size_t n;
+    max_align_t align;
+};
+
+static void *
+wiped_alloc(size_t n)
+{
+    union wiped_hdr *h;
+
+    if (n > SIZE_MAX - sizeof(*h))
+        fatalx("%s: %zu bytes", __func__, n);
+    h = xmalloc(sizeof(*h) + n);
+    h->n = n;
+    return h + 1;
+}
+
+static void
+wiped_free(void *p)
+{
+    union wiped_hdr *h;
+
+    if (p == NULL)
+        return;
+    h = (union wiped_hdr *)p - 1;
+    sodium_memzero(p, h->n);
+    free(h);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2144,6 +2126,7 @@ main(int argc, char **argv)
         fprintf(stderr, "%s: cannot initialise libsodium\n", PROGNAME);
         return EXIT_USAGE;
     }
+    json_set_alloc_funcs(wiped_alloc, wiped_free);
     if (argc < 2) {
         usage_all(stderr);
         return EXIT_USAGE;
