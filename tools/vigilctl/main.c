@@ -14,8 +14,9 @@
  * Invariants:
  *  - exit status 0 ok, 1 the data is bad (verification failed, a proof
  *    does not check), 2 usage or environment error.
- *  - every JSON output is one valid JSON value with escaped strings, even
- *    when verification fails half-way (the failure is then part of it).
+ *  - every JSON output is one valid JSON value encoded by jansson, even
+ *    when verification fails half-way (the failure is then part of it);
+ *    long record lists are streamed one record at a time.
  *
  * See also: tools/vigilctl.1, tools/vigil-audit.5, common/audit.h
  *
@@ -82,45 +83,221 @@ put_hex(FILE *f, const uint8_t *p, size_t n)
     }
 }
 
-/* Write `s` as a JSON string: quotes, backslashes and control characters
- * escaped; other bytes (valid UTF-8 in our data) as they are. */
-static void
-json_str(FILE *f, const char *s, size_t n)
-{
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+/*
+ * jansson allocates through these: out of memory is fatal, as for every
+ * allocation here (xmalloc), and each block is wiped before it is freed,
+ * since a JSON document may hold personal data (a query's reply).
+ */
+union wiped_hdr {
+    size_t n;
+    max_align_t align;
+};
 
-        if (c == '"' || c == '\\') {
-            fputc('\\', f);
-            fputc(c, f);
-        } else if (c == '\n') {
-            fputs("\\n", f);
-        } else if (c == '\t') {
-            fputs("\\t", f);
-        } else if (c == '\r') {
-            fputs("\\r", f);
-        } else if (c < 0x20 || c == 0x7f) {
-            fprintf(f, "\\u%04x", c);
-        } else {
-            fputc(c, f);
-        }
+static void *
+wiped_alloc(size_t n)
+{
+    union wiped_hdr *h;
+
+    if (n > SIZE_MAX - sizeof(*h))
+        fatalx("%s: %zu bytes", __func__, n);
+    h = xmalloc(sizeof(*h) + n);
+    h->n = n;
+    return h + 1;
+}
+
+static void
+wiped_free(void *p)
+{
+    union wiped_hdr *h;
+
+    if (p == NULL)
+        return;
+    h = (union wiped_hdr *)p - 1;
+    sodium_memzero(p, h->n);
+    free(h);
+}
+
+/*
+ * JSON values for the output, built with jansson. None returns NULL:
+ * allocation failure is fatal (wiped_alloc), and the strings given to
+ * them are the decoders' output, which is valid UTF-8 (checked by
+ * audit_record_decode(), proto_*_decode() and the note verifier).
+ */
+
+/* A string of n bytes. Bytes that are not UTF-8 (which the decoders
+ * never let through) are shown as '?' rather than dropping the value. */
+static json_t *
+jstrn(const char *s, size_t n)
+{
+    json_t *v = json_stringn(s, n);
+    char *copy;
+
+    if (v != NULL)
+        return v;
+    copy = xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        copy[i] = (unsigned char)s[i] < 0x80 && s[i] != '\0' ? s[i] : '?';
+    v = json_stringn(copy, n);
+    free(copy);
+    if (v == NULL)
+        fatalx("%s: invariant: ASCII string refused", __func__);
+    return v;
+}
+
+static json_t *
+jstr(const char *s)
+{
+    return jstrn(s, strlen(s));
+}
+
+/* A string, or null when it is empty. */
+static json_t *
+jstr_or_null(const char *s)
+{
+    return s[0] != '\0' ? jstr(s) : json_null();
+}
+
+/* Lower-case hex of p[0..n). */
+static json_t *
+jhex(const uint8_t *p, size_t n)
+{
+    char *s = xmalloc(2 * n + 1);
+    json_t *v;
+
+    sodium_bin2hex(s, 2 * n + 1, p, n);
+    v = jstrn(s, 2 * n);
+    free(s);
+    return v;
+}
+
+/* An unsigned integer. jansson's integers are signed 64-bit: a value
+ * above INT64_MAX (no field reaches it in practice) becomes a JSON
+ * number in exponent form, still a number to every reader. */
+static json_t *
+ju64(uint64_t v)
+{
+    if (v <= (uint64_t)INT64_MAX)
+        return json_integer((json_int_t)v);
+    return json_real((double)v);
+}
+
+/* A double; null for NaN and infinities, which JSON cannot hold. */
+static json_t *
+jreal(double v)
+{
+    json_t *r = json_real(v);
+
+    return r != NULL ? r : json_null();
+}
+
+/* Set obj[key] = v, taking over v. */
+static void
+jset(json_t *obj, const char *key, json_t *v)
+{
+    if (v == NULL || json_object_set_new(obj, key, v) != 0)
+        fatalx("%s: invariant: cannot set '%s'", __func__, key);
+}
+
+/* Append v to the array arr, taking over v. */
+static void
+jpush(json_t *arr, json_t *v)
+{
+    if (v == NULL || json_array_append_new(arr, v) != 0)
+        fatalx("%s: invariant: cannot append", __func__);
+}
+
+/* Print v compactly, then a newline; takes over v. */
+static void
+jprint(FILE *f, json_t *v)
+{
+    if (json_dumpf(v, f, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+        fatalx("%s: invariant: cannot encode", __func__);
+    fputc('\n', f);
+    json_decref(v);
+}
+
+/* Print the members of the object v without its braces; takes over v.
+ * Returns how many were printed. */
+static size_t
+jprint_members(FILE *f, json_t *v)
+{
+    size_t n = json_object_size(v);
+    char *s;
+
+    if (n > 0) {
+        s = json_dumps(v, JSON_COMPACT);
+        if (s == NULL)
+            fatalx("%s: invariant: cannot encode", __func__);
+        /* A compact object is "{" members "}". */
+        fwrite(s + 1, 1, strlen(s) - 2, f);
+        wiped_free(s);
     }
-    fputc('"', f);
+    json_decref(v);
+    return n;
+}
+
+/*
+ * One JSON object whose array member `key` is written one element at a
+ * time, so that replaying millions of records never holds them all:
+ *     {HEAD MEMBERS,"key":[
+ *     ITEM,
+ *     ITEM
+ *     ],TAIL MEMBERS}
+ * `head` and `tail` are objects (taken over; NULL for none).
+ */
+struct jstream {
+    FILE *f;
+    uint64_t n; /* items written */
+    char *buf;  /* one encoded item: jansson's json_dumpf() would call
+                   fwrite() once per token, several times slower */
+    size_t cap;
+};
+
+static void
+jstream_open(struct jstream *js, FILE *f, json_t *head, const char *key)
+{
+    js->f = f;
+    js->n = 0;
+    js->cap = 4096;
+    js->buf = xmalloc(js->cap);
+    fputc('{', f);
+    if (head != NULL && jprint_members(f, head) > 0)
+        fputc(',', f);
+    json_dumpf(jstr(key), f, JSON_ENCODE_ANY);
+    fputs(":[", f);
+}
+
+/* Write one item; takes over `item`. */
+static void
+jstream_item(struct jstream *js, json_t *item)
+{
+    size_t n;
+
+    n = json_dumpb(item, js->buf, js->cap, JSON_COMPACT);
+    if (n > js->cap) {
+        js->cap = n;
+        js->buf = xreallocarray(js->buf, 1, js->cap);
+        n = json_dumpb(item, js->buf, js->cap, JSON_COMPACT);
+    }
+    if (n == 0 || n > js->cap)
+        fatalx("%s: invariant: cannot encode", __func__);
+    fputs(js->n++ ? ",\n" : "\n", js->f);
+    fwrite(js->buf, 1, n, js->f);
+    json_decref(item);
 }
 
 static void
-json_cstr(FILE *f, const char *s)
+jstream_close(struct jstream *js, json_t *tail)
 {
-    json_str(f, s, strlen(s));
-}
-
-static void
-json_hex(FILE *f, const uint8_t *p, size_t n)
-{
-    fputc('"', f);
-    put_hex(f, p, n);
-    fputc('"', f);
+    fputs("\n]", js->f);
+    if (tail != NULL && json_object_size(tail) > 0)
+        fputc(',', js->f);
+    if (tail != NULL)
+        jprint_members(js->f, tail);
+    fputs("}\n", js->f);
+    sodium_memzero(js->buf, js->cap);
+    free(js->buf);
+    js->buf = NULL;
 }
 
 /* Format ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
@@ -145,38 +322,31 @@ cats_list(uint32_t cats, char *out, size_t outlen)
     }
 }
 
-/* The decoded fields of `r` as JSON members (no braces). */
-static void
-json_record_fields(FILE *f, const struct audit_record *r)
+/* The decoded fields of `r` as a new JSON object. */
+static json_t *
+json_record(const struct audit_record *r)
 {
-    char t[64];
-    bool first = true;
+    json_t *o = json_object(), *cats = json_array(), *subj = json_array();
+    char t[UTCTIME_TEXT_MAX];
 
-    fmt_time(r->ts_ms, t, sizeof(t));
-    fprintf(f,
-        "\"index\":%" PRIu64 ",\"ts\":%" PRIu64 ",\"time\":\"%s\","
-        "\"actor\":",
-        r->index, r->ts_ms, t);
-    json_cstr(f, r->actor);
-    fprintf(f, ",\"role\":\"%s\",\"op\":", audit_role_name(r->role));
-    json_cstr(f, r->op);
-    fputs(",\"cats\":[", f);
-    for (unsigned i = 0; i < AUDIT_CAT_COUNT; i++) {
-        if (r->cats & (1u << i)) {
-            fprintf(f, "%s\"%s\"", first ? "" : ",", audit_cat_name(1u << i));
-            first = false;
-        }
-    }
-    fputs("],\"subj\":[", f);
-    for (unsigned i = 0; i < r->nsubj; i++) {
-        if (i > 0)
-            fputc(',', f);
-        json_hex(f, r->subj[i], AUDIT_SUBJECT_BYTES);
-    }
-    fputs("],\"purpose\":", f);
-    json_cstr(f, r->purpose);
-    fprintf(f, ",\"outcome\":\"%s\",\"ref\":", audit_outcome_name(r->outcome));
-    json_cstr(f, r->ref);
+    utctime_format(r->ts_ms, t, sizeof(t));
+    jset(o, "index", ju64(r->index));
+    jset(o, "ts", ju64(r->ts_ms));
+    jset(o, "time", jstr(t));
+    jset(o, "actor", jstr(r->actor));
+    jset(o, "role", jstr(audit_role_name(r->role)));
+    jset(o, "op", jstr(r->op));
+    for (unsigned i = 0; i < AUDIT_CAT_COUNT; i++)
+        if (r->cats & (1u << i))
+            jpush(cats, jstr(audit_cat_name(1u << i)));
+    jset(o, "cats", cats);
+    for (unsigned i = 0; i < r->nsubj; i++)
+        jpush(subj, jhex(r->subj[i], AUDIT_SUBJECT_BYTES));
+    jset(o, "subj", subj);
+    jset(o, "purpose", jstr(r->purpose));
+    jset(o, "outcome", jstr(audit_outcome_name(r->outcome)));
+    jset(o, "ref", jstr(r->ref));
+    return o;
 }
 
 /* One record as a TSV line (actor and ref hold no tab or newline). */
@@ -200,40 +370,35 @@ tsv_record(FILE *f, const struct audit_record *r)
         r->ref[0] ? r->ref : "-");
 }
 
-/* The verification failure as JSON members ("verified" and "error"). */
+/* Add the verification outcome to `o`: "verified", counts, "key_source"
+ * and "error" (null, or where and why verification failed). */
 static void
-json_result(FILE *f, int rc, const struct audit_verify_result *res)
+json_result(json_t *o, int rc, const struct audit_verify_result *res)
 {
-    fprintf(f,
-        "\"verified\":%s,\"records_verified\":%" PRIu64
-        ",\"checkpoints_verified\":%" PRIu64 ",\"checkpoint_size\":%" PRIu64
-        ",\"key_source\":\"%s\",\"error\":",
-        rc == 0 ? "true" : "false", res->records, res->checkpoints,
-        res->checkpoint_size, res->key_from_dir ? "dir" : "argument");
+    json_t *e;
+
+    jset(o, "verified", json_boolean(rc == 0));
+    jset(o, "records_verified", ju64(res->records));
+    jset(o, "checkpoints_verified", ju64(res->checkpoints));
+    jset(o, "checkpoint_size", ju64(res->checkpoint_size));
+    jset(o, "key_source", jstr(res->key_from_dir ? "dir" : "argument"));
     if (rc == 0) {
-        fputs("null", f);
+        jset(o, "error", json_null());
         return;
     }
-    fputs("{\"record\":", f);
-    if (res->bad_record == UINT64_MAX)
-        fputs("null", f);
-    else
-        fprintf(f, "%" PRIu64, res->bad_record);
-    fputs(",\"record_end\":", f);
-    if (res->bad_record == UINT64_MAX)
-        fputs("null", f);
-    else
-        fprintf(f, "%" PRIu64, res->bad_record_end);
-    fputs(",\"checkpoint\":", f);
-    if (res->bad_checkpoint == UINT64_MAX)
-        fputs("null", f);
-    else
-        fprintf(f, "%" PRIu64, res->bad_checkpoint);
-    fputs(",\"file\":", f);
-    json_cstr(f, res->file);
-    fprintf(f, ",\"offset\":%" PRIu64 ",\"reason\":", res->offset);
-    json_cstr(f, res->reason);
-    fputc('}', f);
+    e = json_object();
+    jset(e, "record",
+        res->bad_record == UINT64_MAX ? json_null() : ju64(res->bad_record));
+    jset(e, "record_end",
+        res->bad_record == UINT64_MAX ? json_null() :
+                                        ju64(res->bad_record_end));
+    jset(e, "checkpoint",
+        res->bad_checkpoint == UINT64_MAX ? json_null() :
+                                            ju64(res->bad_checkpoint));
+    jset(e, "file", jstr(res->file));
+    jset(e, "offset", ju64(res->offset));
+    jset(e, "reason", jstr(res->reason));
+    jset(o, "error", e);
 }
 
 /* Print a verification failure the redis-check-aof way. */
@@ -523,8 +688,8 @@ cmd_audit_verify(const struct cmd *c, int argc, char **argv)
 }
 
 struct replay_ctx {
-    bool json;
     bool export;
+    struct jstream *js; /* --json, else NULL (TSV) */
     uint64_t n;
 };
 
@@ -532,25 +697,21 @@ static int
 replay_cb(void *arg, const struct audit_entry *e)
 {
     struct replay_ctx *x = arg;
+    json_t *o;
 
-    if (!x->json) {
+    x->n++;
+    if (x->js == NULL) {
         tsv_record(stdout, e->rec);
-        x->n++;
         return 0;
     }
-    fputs(x->n ? ",\n{" : "\n{", stdout);
-    json_record_fields(stdout, e->rec);
+    o = json_record(e->rec);
     if (x->export) {
-        fputs(",\"raw\":", stdout);
-        json_hex(stdout, e->raw, e->raw_len);
-        fputs(",\"leaf_hash\":", stdout);
-        json_hex(stdout, e->leaf_hash, MERKLE_HASH_BYTES);
-        fputs(",\"file\":", stdout);
-        json_cstr(stdout, e->file);
-        fprintf(stdout, ",\"offset\":%" PRIu64, e->offset);
+        jset(o, "raw", jhex(e->raw, e->raw_len));
+        jset(o, "leaf_hash", jhex(e->leaf_hash, MERKLE_HASH_BYTES));
+        jset(o, "file", jstr(e->file));
+        jset(o, "offset", ju64(e->offset));
     }
-    fputc('}', stdout);
-    x->n++;
+    jstream_item(x->js, o);
     return 0;
 }
 
@@ -558,32 +719,33 @@ static int
 run_replay(const char *dir, struct opts *o, bool export)
 {
     struct audit_verify_result *res = xmalloc(sizeof(*res));
-    struct replay_ctx x = { o->json, export, 0 };
+    struct replay_ctx x = { export, NULL, 0 };
+    struct jstream js;
+    json_t *tail;
     int rc;
 
-    if (o->json)
-        fputs("{\"records\":[", stdout);
+    if (o->json) {
+        jstream_open(&js, stdout, NULL, "records");
+        x.js = &js;
+    }
     rc = audit_replay(
         dir, o->key, export ? NULL : &o->filter, replay_cb, &x, res);
     if (o->json) {
-        fprintf(stdout, "\n],\"count\":%" PRIu64 ",", x.n);
+        tail = json_object();
+        jset(tail, "count", ju64(x.n));
         if (export) {
             char key[NOTE_MAX_KEY];
 
-            fputs("\"verifier_key\":", stdout);
-            if (audit_read_verifier_key(dir, key, sizeof(key)) == 0)
-                json_cstr(stdout, key);
-            else
-                fputs("null", stdout);
-            fputs(",\"checkpoint\":", stdout);
-            if (res->note_len > 0)
-                json_str(stdout, res->note, res->note_len);
-            else
-                fputs("null", stdout);
-            fputc(',', stdout);
+            jset(tail, "verifier_key",
+                audit_read_verifier_key(dir, key, sizeof(key)) == 0 ?
+                    jstr(key) :
+                    json_null());
+            jset(tail, "checkpoint",
+                res->note_len > 0 ? jstrn(res->note, res->note_len) :
+                                    json_null());
         }
-        json_result(stdout, rc, res);
-        fputs("}\n", stdout);
+        json_result(tail, rc, res);
+        jstream_close(&js, tail);
     }
     if (rc != 0) {
         fflush(stdout);
@@ -614,26 +776,15 @@ cmd_audit_export(const struct cmd *c, int argc, char **argv)
     return run_replay(argv[optind], &o, true);
 }
 
-static void
-json_note(FILE *f, const char *name, const char *note)
+/* The proof's hashes as a new JSON array. */
+static json_t *
+json_hashes(const struct audit_proof *p)
 {
-    fprintf(f, ",\"%s\":", name);
-    if (note[0] != '\0')
-        json_cstr(f, note);
-    else
-        fputs("null", f);
-}
+    json_t *a = json_array();
 
-static void
-json_hashes(FILE *f, const struct audit_proof *p)
-{
-    fputs(",\"proof\":[", f);
-    for (size_t i = 0; i < p->n; i++) {
-        if (i > 0)
-            fputc(',', f);
-        json_hex(f, p->hashes[i], MERKLE_HASH_BYTES);
-    }
-    fputc(']', f);
+    for (size_t i = 0; i < p->n; i++)
+        jpush(a, jhex(p->hashes[i], MERKLE_HASH_BYTES));
+    return a;
 }
 
 static int
@@ -665,17 +816,17 @@ cmd_audit_prove_inclusion(const struct cmd *c, int argc, char **argv)
     rc = audit_prove_inclusion(
         argv[optind], o.key, index, o.has_size ? o.size : 0, p, res);
     if (rc == 0) {
-        printf("{\"type\":\"inclusion\",\"index\":%" PRIu64 ",\"size\":%" PRIu64
-               ",\"record\":",
-            p->index, p->size);
-        json_hex(stdout, p->raw, p->raw_len);
-        fputs(",\"leaf_hash\":", stdout);
-        json_hex(stdout, p->leaf_hash, MERKLE_HASH_BYTES);
-        json_hashes(stdout, p);
-        fputs(",\"root\":", stdout);
-        json_hex(stdout, p->root, MERKLE_HASH_BYTES);
-        json_note(stdout, "checkpoint", p->note);
-        fputs("}\n", stdout);
+        json_t *j = json_object();
+
+        jset(j, "type", jstr("inclusion"));
+        jset(j, "index", ju64(p->index));
+        jset(j, "size", ju64(p->size));
+        jset(j, "record", jhex(p->raw, p->raw_len));
+        jset(j, "leaf_hash", jhex(p->leaf_hash, MERKLE_HASH_BYTES));
+        jset(j, "proof", json_hashes(p));
+        jset(j, "root", jhex(p->root, MERKLE_HASH_BYTES));
+        jset(j, "checkpoint", jstr_or_null(p->note));
+        jprint(stdout, j);
     }
     free(p);
     return prove_done(argv[optind], rc, res);
@@ -699,17 +850,17 @@ cmd_audit_prove_consistency(const struct cmd *c, int argc, char **argv)
     rc = audit_prove_consistency(
         argv[optind], o.key, old_size, new_size, p, res);
     if (rc == 0) {
-        printf("{\"type\":\"consistency\",\"old_size\":%" PRIu64
-               ",\"size\":%" PRIu64,
-            p->old_size, p->size);
-        json_hashes(stdout, p);
-        fputs(",\"old_root\":", stdout);
-        json_hex(stdout, p->old_root, MERKLE_HASH_BYTES);
-        fputs(",\"root\":", stdout);
-        json_hex(stdout, p->root, MERKLE_HASH_BYTES);
-        json_note(stdout, "old_checkpoint", p->old_note);
-        json_note(stdout, "checkpoint", p->note);
-        fputs("}\n", stdout);
+        json_t *j = json_object();
+
+        jset(j, "type", jstr("consistency"));
+        jset(j, "old_size", ju64(p->old_size));
+        jset(j, "size", ju64(p->size));
+        jset(j, "proof", json_hashes(p));
+        jset(j, "old_root", jhex(p->old_root, MERKLE_HASH_BYTES));
+        jset(j, "root", jhex(p->root, MERKLE_HASH_BYTES));
+        jset(j, "old_checkpoint", jstr_or_null(p->old_note));
+        jset(j, "checkpoint", jstr_or_null(p->note));
+        jprint(stdout, j);
     }
     free(p);
     return prove_done(argv[optind], rc, res);
@@ -1357,43 +1508,47 @@ get_qopts(
     return 0;
 }
 
-static void
-json_result_str(FILE *f, const char *key, const char *v, bool comma)
+/* The score.get result as a new JSON object. */
+static json_t *
+json_score_result(const struct proto_score_result *r)
 {
-    fprintf(f, "%s\"%s\":", comma ? "," : "", key);
-    json_cstr(f, v);
+    json_t *o = json_object(), *reasons, *x;
+    char t[UTCTIME_TEXT_MAX];
+
+    utctime_format(r->ts, t, sizeof(t));
+    jset(o, "order", jstr(r->order));
+    jset(o, "storefront", jstr(r->storefront));
+    if (r->account[0] != '\0')
+        jset(o, "account", jstr(r->account));
+    jset(o, "ts", ju64(r->ts));
+    jset(o, "time", jstr(t));
+    jset(o, "amount", ju64(r->amount));
+    jset(o, "scored", json_boolean(r->scored));
+    if (r->scored) {
+        jset(o, "score", ju64(r->score));
+        jset(o, "decision", jstr(proto_decision_name(r->decision)));
+    }
+    jset(o, "reasons_known", json_boolean(r->reasons_known));
+    if (r->reasons_known) {
+        reasons = json_array();
+        for (unsigned i = 0; i < r->nreasons; i++) {
+            x = json_object();
+            jset(x, "code", jstr(r->reasons[i].code));
+            jset(x, "text", jstr(r->reasons[i].text));
+            jset(x, "value", jreal(r->reasons[i].value));
+            jpush(reasons, x);
+        }
+        jset(o, "reasons", reasons);
+    }
+    return o;
 }
 
 static void
-print_score_result(const struct proto_score_result *r, bool json)
+print_score_result(const struct proto_score_result *r)
 {
-    char t[64];
+    char t[UTCTIME_TEXT_MAX];
 
     fmt_time(r->ts, t, sizeof(t));
-    if (json) {
-        json_result_str(stdout, "order", r->order, false);
-        json_result_str(stdout, "storefront", r->storefront, true);
-        if (r->account[0] != '\0')
-            json_result_str(stdout, "account", r->account, true);
-        printf(",\"ts\":%" PRIu64 ",\"time\":\"%s\",\"amount\":%" PRIu64
-               ",\"scored\":%s",
-            r->ts, t, r->amount, r->scored ? "true" : "false");
-        if (r->scored)
-            printf(",\"score\":%u,\"decision\":\"%s\"", (unsigned)r->score,
-                proto_decision_name(r->decision));
-        printf(",\"reasons_known\":%s", r->reasons_known ? "true" : "false");
-        if (r->reasons_known) {
-            fputs(",\"reasons\":[", stdout);
-            for (unsigned i = 0; i < r->nreasons; i++) {
-                fputs(i ? ",{" : "{", stdout);
-                json_result_str(stdout, "code", r->reasons[i].code, false);
-                json_result_str(stdout, "text", r->reasons[i].text, true);
-                printf(",\"value\":%.17g}", r->reasons[i].value);
-            }
-            fputc(']', stdout);
-        }
-        return;
-    }
     printf("order:      %s (storefront %s)\n", r->order, r->storefront);
     printf("account:    %s\n", r->account[0] ? r->account : "-");
     printf("time:       %s\n", t);
@@ -1421,33 +1576,40 @@ print_age(const char *label, int64_t ms)
         printf("%-22s %" PRId64 " s\n", label, ms / 1000);
 }
 
-static void
-print_account_result(const struct proto_account_result *a, bool json)
+/* The account.get result as a new JSON object. */
+static json_t *
+json_account_result(const struct proto_account_result *a)
 {
-    char t[64];
+    json_t *o = json_object();
+
+    jset(o, "account", jstr(a->account));
+    jset(o, "storefront", jstr(a->storefront));
+    jset(o, "as_of", ju64(a->as_of));
+    jset(o, "known", json_boolean(a->known));
+    if (a->first_seen_age_ms >= 0)
+        jset(o, "first_seen_age_ms", json_integer(a->first_seen_age_ms));
+    if (a->account_age_ms >= 0)
+        jset(o, "account_age_ms", json_integer(a->account_age_ms));
+    jset(o, "orders_1h", ju64(a->orders_1h));
+    jset(o, "orders_24h", ju64(a->orders_24h));
+    jset(o, "failed_payments_1h", ju64(a->failed_payments_1h));
+    jset(o, "failed_payments_24h", ju64(a->failed_payments_24h));
+    jset(o, "failed_logins_1h", ju64(a->failed_logins_1h));
+    jset(o, "orders_total", ju64(a->orders_total));
+    jset(o, "amount_mean", ju64(a->amount_mean));
+    jset(o, "amount_max", ju64(a->amount_max));
+    if (a->country[0] != '\0')
+        jset(o, "country", jstr(a->country));
+    jset(o, "fraud", json_boolean(a->fraud));
+    return o;
+}
+
+static void
+print_account_result(const struct proto_account_result *a)
+{
+    char t[UTCTIME_TEXT_MAX];
 
     fmt_time(a->as_of, t, sizeof(t));
-    if (json) {
-        json_result_str(stdout, "account", a->account, false);
-        json_result_str(stdout, "storefront", a->storefront, true);
-        printf(",\"as_of\":%" PRIu64 ",\"known\":%s", a->as_of,
-            a->known ? "true" : "false");
-        if (a->first_seen_age_ms >= 0)
-            printf(",\"first_seen_age_ms\":%" PRId64, a->first_seen_age_ms);
-        if (a->account_age_ms >= 0)
-            printf(",\"account_age_ms\":%" PRId64, a->account_age_ms);
-        printf(",\"orders_1h\":%u,\"orders_24h\":%u,\"failed_payments_1h\":%u"
-               ",\"failed_payments_24h\":%u,\"failed_logins_1h\":%u"
-               ",\"orders_total\":%u,\"amount_mean\":%" PRIu64
-               ",\"amount_max\":%" PRIu64,
-            a->orders_1h, a->orders_24h, a->failed_payments_1h,
-            a->failed_payments_24h, a->failed_logins_1h, a->orders_total,
-            a->amount_mean, a->amount_max);
-        if (a->country[0] != '\0')
-            json_result_str(stdout, "country", a->country, true);
-        printf(",\"fraud\":%s", a->fraud ? "true" : "false");
-        return;
-    }
     printf("%-22s %s (storefront %s)\n", "account:", a->account, a->storefront);
     printf("%-22s %s\n", "as of:", t);
     print_age("first seen (age):", a->first_seen_age_ms);
@@ -1597,25 +1759,22 @@ run_query(const struct cmd *c, int argc, char **argv, enum proto_qop op)
         goto done;
     }
     if (o.json) {
-        fputs("{\"id\":", stdout);
-        json_cstr(stdout, r->id);
-        printf(",\"ok\":%s,\"code\":\"%s\",\"msg\":",
-            r->code == 0 ? "true" : "false", err_name(r->code));
-        json_cstr(stdout, r->msg);
-        if (r->has_result) {
-            fputs(",\"result\":{", stdout);
-            if (op == PROTO_QOP_SCORE_GET)
-                print_score_result(&r->score, true);
-            else
-                print_account_result(&r->account, true);
-            fputc('}', stdout);
-        }
-        fputs("}\n", stdout);
+        json_t *j = json_object();
+
+        jset(j, "id", jstr(r->id));
+        jset(j, "ok", json_boolean(r->code == 0));
+        jset(j, "code", jstr(err_name(r->code)));
+        jset(j, "msg", jstr(r->msg));
+        if (r->has_result)
+            jset(j, "result",
+                op == PROTO_QOP_SCORE_GET ? json_score_result(&r->score) :
+                                            json_account_result(&r->account));
+        jprint(stdout, j);
     } else if (r->code == 0 && r->has_result) {
         if (op == PROTO_QOP_SCORE_GET)
-            print_score_result(&r->score, false);
+            print_score_result(&r->score);
         else
-            print_account_result(&r->account, false);
+            print_account_result(&r->account);
     }
     if (r->code != 0) {
         fprintf(stderr, "%s: %s: %s\n", PROGNAME, err_name(r->code), r->msg);
@@ -1738,6 +1897,7 @@ cmd_audit_subject_report(const struct cmd *c, int argc, char **argv)
 {
     struct audit_verify_result *res = NULL;
     struct subj_ctx x;
+    struct jstream js;
     struct qopts o;
     char dir[4096], origin[AUDIT_MAX_ORIGIN + 1], t[64], cats[128];
     char subjhex[2 * AUDIT_SUBJECT_BYTES + 1];
@@ -1834,15 +1994,16 @@ cmd_audit_subject_report(const struct cmd *c, int argc, char **argv)
     }
 
     if (o.json) {
-        printf("{\"kind\":\"%s\",\"subject\":\"%s\",\"index\":\"%s\","
-               "\"records_verified\":%" PRIu64 ",\"checkpoint_size\":%" PRIu64
-               ",\"checkpoint\":",
-            o.kind, subjhex, index_state, res->records, ck_size);
-        if (have_ckpt)
-            json_str(stdout, res->note, res->note_len);
-        else
-            fputs("null", stdout);
-        fputs(",\"accesses\":[", stdout);
+        json_t *head = json_object();
+
+        jset(head, "kind", jstr(o.kind));
+        jset(head, "subject", jstr(subjhex));
+        jset(head, "index", jstr(index_state));
+        jset(head, "records_verified", ju64(res->records));
+        jset(head, "checkpoint_size", ju64(ck_size));
+        jset(head, "checkpoint",
+            have_ckpt ? jstrn(res->note, res->note_len) : json_null());
+        jstream_open(&js, stdout, head, "accesses");
     } else {
         printf("subject report for %s '%s' (subject %s)\n", o.kind, o.ident,
             subjhex);
@@ -1881,19 +2042,18 @@ cmd_audit_subject_report(const struct cmd *c, int argc, char **argv)
         if (!ok)
             status = EXIT_BAD;
         if (o.json) {
-            fputs(shown ? ",\n{" : "\n{", stdout);
-            json_record_fields(stdout, r);
-            printf(",\"leaf_hash\":");
-            json_hex(stdout, h->leaf, MERKLE_HASH_BYTES);
-            printf(",\"proof\":{\"size\":%" PRIu64 ",\"signed\":%s,"
-                   "\"verified\":%s,\"hashes\":[",
-                size, signed_ck ? "true" : "false", ok ? "true" : "false");
-            for (size_t j = 0; ok && j < nproof; j++) {
-                if (j)
-                    fputc(',', stdout);
-                json_hex(stdout, proof[j], MERKLE_HASH_BYTES);
-            }
-            fputs("]}}", stdout);
+            json_t *a = json_record(r), *pr = json_object();
+            json_t *hashes = json_array();
+
+            jset(a, "leaf_hash", jhex(h->leaf, MERKLE_HASH_BYTES));
+            jset(pr, "size", ju64(size));
+            jset(pr, "signed", json_boolean(signed_ck));
+            jset(pr, "verified", json_boolean(ok));
+            for (size_t j = 0; ok && j < nproof; j++)
+                jpush(hashes, jhex(proof[j], MERKLE_HASH_BYTES));
+            jset(pr, "hashes", hashes);
+            jset(a, "proof", pr);
+            jstream_item(&js, a);
         } else {
             fmt_time(r->ts_ms, t, sizeof(t));
             cats_list(r->cats, cats, sizeof(cats));
@@ -1913,10 +2073,13 @@ cmd_audit_subject_report(const struct cmd *c, int argc, char **argv)
         }
         shown++;
     }
-    if (o.json)
-        printf("\n],\"count\":%zu,\"proofs_ok\":%s}\n", shown,
-            status == EXIT_OK ? "true" : "false");
-    else
+    if (o.json) {
+        json_t *tail = json_object();
+
+        jset(tail, "count", ju64(shown));
+        jset(tail, "proofs_ok", json_boolean(status == EXIT_OK));
+        jstream_close(&js, tail);
+    } else
         printf("accesses: %zu%s\n", shown,
             status == EXIT_OK ? ", every proof verified" :
                                 "; SOME PROOFS FAILED");
@@ -2079,40 +2242,6 @@ find_cmd(int argc, char **argv, int *words)
     }
     *words = bestw;
     return best;
-}
-
-/*
- * jansson allocates through these: out of memory is fatal, as for every
- * allocation here (xmalloc), and each block is wiped before it is freed,
- * since a JSON document may hold personal data (a query's reply).
- */
-union wiped_hdr {
-    size_t n;
-    max_align_t align;
-};
-
-static void *
-wiped_alloc(size_t n)
-{
-    union wiped_hdr *h;
-
-    if (n > SIZE_MAX - sizeof(*h))
-        fatalx("%s: %zu bytes", __func__, n);
-    h = xmalloc(sizeof(*h) + n);
-    h->n = n;
-    return h + 1;
-}
-
-static void
-wiped_free(void *p)
-{
-    union wiped_hdr *h;
-
-    if (p == NULL)
-        return;
-    h = (union wiped_hdr *)p - 1;
-    sodium_memzero(p, h->n);
-    free(h);
 }
 
 int
