@@ -209,6 +209,8 @@ print_members(FILE *f, json_t *v)
 void
 out_stream_open(struct out_stream *js, FILE *f, json_t *head, const char *key)
 {
+    json_t *k;
+
     js->f = f;
     js->n = 0;
     js->cap = 4096;
@@ -216,7 +218,10 @@ out_stream_open(struct out_stream *js, FILE *f, json_t *head, const char *key)
     fputc('{', f);
     if (head != NULL && print_members(f, head) > 0)
         fputc(',', f);
-    json_dumpf(out_str(key), f, JSON_ENCODE_ANY);
+    k = out_str(key);
+    if (json_dumpf(k, f, JSON_ENCODE_ANY) != 0)
+        fatalx("%s: invariant: cannot encode", __func__);
+    json_decref(k);
     fputs(":[", f);
 }
 
