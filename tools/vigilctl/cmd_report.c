@@ -213,7 +213,8 @@ cmd_audit_subject_report(const struct cmd *c, int argc, char **argv)
     struct subj_ctx x;
     struct out_stream js;
     struct ropts o;
-    char dir[4096], origin[AUDIT_MAX_ORIGIN + 1], t[64], cats[128];
+    char dir[4096], origin[AUDIT_MAX_ORIGIN + 1], t[UTCTIME_TEXT_MAX];
+    char cats[OUT_CATS_MAX];
     char subjhex[2 * AUDIT_SUBJECT_BYTES + 1];
     uint8_t root[MERKLE_HASH_BYTES];
     uint8_t(*proof)[MERKLE_HASH_BYTES] = NULL;

@@ -233,8 +233,11 @@ out_stream_item(struct out_stream *js, json_t *item)
 
     n = json_dumpb(item, js->buf, js->cap, JSON_COMPACT);
     if (n > js->cap) {
+        /* Not realloc(): the old buffer is wiped like every other. */
+        sodium_memzero(js->buf, js->cap);
+        free(js->buf);
         js->cap = n;
-        js->buf = xreallocarray(js->buf, 1, js->cap);
+        js->buf = xmalloc(js->cap);
         n = json_dumpb(item, js->buf, js->cap, JSON_COMPACT);
     }
     if (n == 0 || n > js->cap)
@@ -323,7 +326,7 @@ out_record_json(const struct audit_record *r)
 void
 out_record_tsv(FILE *f, const struct audit_record *r)
 {
-    char t[64], cats[128];
+    char t[UTCTIME_TEXT_MAX], cats[OUT_CATS_MAX];
 
     out_time(r->ts_ms, t, sizeof(t));
     out_cats(r->cats, cats, sizeof(cats));
