@@ -484,7 +484,7 @@ pseudo_identifier(const struct pseudo_key *k, const char *kind, const char *raw,
             pseudo_norm_digits(raw, norm, sizeof(norm), &len);
         else
             pseudo_norm_raw(raw, norm, sizeof(norm), &len);
-    } else if (strcmp(kind, "device") == 0) {
+    } else if (strcmp(kind, "device") == 0 || strcmp(kind, "account") == 0) {
         pseudo_norm_raw(raw, norm, sizeof(norm), &len);
     } else if (strcmp(kind, "ip") == 0) {
         rc = pseudo_norm_ip(raw, norm, sizeof(norm), &len);

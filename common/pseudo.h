@@ -12,9 +12,9 @@
  * 32-byte pseudonym key, output PSEUDO_BYTES (16) bytes, over
  *     domain || 0x00 || normalized value
  * where domain is one of the ASCII strings "email", "phone", "name",
- * "address", "card", "device", "ip", "value". The domain separates
- * kinds: the same string as an email and as a name gives different
- * pseudonyms. In Python:
+ * "address", "card", "device", "ip", "value", "account". The domain
+ * separates kinds: the same string as an email and as a name gives
+ * different pseudonyms. In Python:
  *     hashlib.blake2b(domain.encode() + b"\0" + value, key=key,
  *                     digest_size=16).hexdigest()
  *
@@ -38,6 +38,10 @@
  *   value    account.update's new value uses the domain of its field
  *            (email, phone, name, address) with that field's rule, so a
  *            new email matches the same email given at signup.
+ *   account  the storefront's account id exactly as given. Domain
+ *            "account". Not a field of struct event_pii (the account id
+ *            travels in clear): it is the audit subject the scorer
+ *            records for the account, computed by pseudo_identifier().
  *
  * Key file "<data_dir>/pseudonym.key": exactly 32 random bytes, mode
  * 0600, a regular file. Losing it makes old pseudonyms unmatchable;
@@ -102,11 +106,13 @@ void pseudo_compute(const struct pseudo_key *k, const char *domain,
 
 /*
  * Normalize one raw identifier of `kind` ("email", "phone", "name",
- * "address", "card", "device", "ip") by the rules above and compute its
- * pseudonym. For "address" `raw` is the already '\n'-joined parts (each
- * part normalized as a name). For "card", `raw` with at least one digit
- * and only digits, spaces and dashes is a number; anything else is a
- * fingerprint. Used by the auditor's tools. Temporary copies are wiped.
+ * "address", "card", "device", "ip", "account") by the rules above and
+ * compute its pseudonym. For "address" `raw` is the already '\n'-joined
+ * parts (each part normalized as a name). For "card", `raw` with at
+ * least one digit and only digits, spaces and dashes is a number;
+ * anything else is a fingerprint. Used by the auditor's tools, and by
+ * the scorer for the audit subject of an account id (the same bytes on
+ * both sides). Temporary copies are wiped.
  *
  * Returns 0, ERR_INVAL (unknown kind, unparsable IP address, empty
  * result) or ERR_TOOBIG (raw longer than 1024 bytes).

@@ -31,6 +31,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/note.h"
+#include "common/subjidx.h"
 #include "common/text.h"
 #include "common/xmalloc.h"
 #include "scorer/scorer.h"
@@ -49,16 +50,21 @@ scorer_on_signal(int sig)
 
 /* ----------------------------------------------------------- the audit */
 
-#define SCORER_ACTOR       "vigil-scorer"
-#define SCORER_INDEXED_KEY "indexed" /* in dbi_subject: records indexed */
+#define SCORER_ACTOR "vigil-scorer"
 
 void
 scorer_account_subject(const struct scorer *s, const char *account,
     uint8_t out[AUDIT_SUBJECT_BYTES])
 {
     struct pseudo p;
+    int rc;
 
-    pseudo_compute(s->pkey, "account", account, strlen(account), &p);
+    /* The decoders hand out account ids of 1..PROTO_ID_MAX bytes, well
+     * inside what pseudo_identifier() takes. */
+    rc = pseudo_identifier(s->pkey, "account", account, &p);
+    if (rc != 0)
+        fatalx("%s: invariant: account id of %zu bytes: %s", __func__,
+            strlen(account), err_str(rc));
     memcpy(out, p.b, AUDIT_SUBJECT_BYTES);
 }
 
@@ -67,15 +73,11 @@ static int
 scorer_index_record(
     struct scorer *s, const struct audit_record *r, uint64_t index)
 {
-    uint8_t key[AUDIT_SUBJECT_BYTES + 8];
-    unsigned i, b;
+    unsigned i;
     int rc;
 
-    for (b = 0; b < 8; b++)
-        key[AUDIT_SUBJECT_BYTES + b] = (uint8_t)(index >> (56 - 8 * b));
     for (i = 0; i < r->nsubj; i++) {
-        memcpy(key, r->subj[i], AUDIT_SUBJECT_BYTES);
-        rc = store_put(s->otxn, s->dbi_subject, key, sizeof(key), NULL, 0);
+        rc = subjidx_put(s->otxn, s->dbi_subject, r->subj[i], index);
         if (rc != 0)
             return rc;
     }
@@ -217,17 +219,11 @@ static int
 scorer_reindex(struct scorer *s)
 {
     struct audit_verify_result res;
-    const void *v;
-    size_t vlen;
     char dir[4096];
     int rc;
 
-    s->indexed = 0;
-    rc = store_get_view(s->otxn, s->dbi_subject, SCORER_INDEXED_KEY,
-        strlen(SCORER_INDEXED_KEY), &v, &vlen);
-    if (rc == 0 && vlen == sizeof(s->indexed))
-        memcpy(&s->indexed, v, sizeof(s->indexed));
-    else if (rc != 0 && rc != ERR_NOTFOUND)
+    rc = subjidx_indexed_get(s->otxn, s->dbi_subject, &s->indexed);
+    if (rc != 0)
         return rc;
     if (s->indexed >= audit_size(s->audit))
         return 0;
@@ -478,8 +474,7 @@ scorer_flush_start(struct scorer *s)
         return;
     rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)
-        rc = store_put(s->otxn, s->dbi_subject, SCORER_INDEXED_KEY,
-            strlen(SCORER_INDEXED_KEY), &s->indexed, sizeof(s->indexed));
+        rc = subjidx_indexed_put(s->otxn, s->dbi_subject, s->indexed);
     if (rc == 0)
         rc = store_overlay_freeze(s->ov);
     if (rc != 0) {
@@ -811,7 +806,7 @@ scorer_open_subject_index(struct scorer *s)
     rc = store_txn_begin(s->store, true, &txn);
     if (rc != 0)
         return rc;
-    rc = store_dbi(s->store, txn, "audit_subject", true, &s->dbi_subject);
+    rc = subjidx_dbi(s->store, txn, true, &s->dbi_subject);
     if (rc != 0) {
         store_txn_abort(txn);
         return rc;

@@ -148,9 +148,9 @@ struct scorer {
     struct audit_log *audit; /* DATA_DIR/audit; owned */
     struct pseudo_key *pkey; /* DATA_DIR/pseudonym.key; owned: the
                                 subject pseudonym of an account id */
-    unsigned dbi_subject;    /* history db "audit_subject": key =
-                                subject (16) || record index (8, BE),
-                                empty value; rebuilt from the log */
+    unsigned dbi_subject;    /* the subject index database in history
+                                (layout: common/subjidx.h); rebuilt
+                                from the log */
     uint64_t indexed;        /* audit records indexed so far */
     uint64_t ckpt_ms;        /* monotonic time of the last checkpoint */
     void *query_sock;        /* ROUTER at query_endpoint */
@@ -168,9 +168,9 @@ int scorer_audit_now(struct scorer *s, struct audit_record *r) WARN_UNUSED
     NONNULL(1, 2);
 
 /*
- * The audit subject of account `account`: its keyed pseudonym (domain
- * "account", the raw account id), as `vigilctl audit subject report
- * --account` computes it.
+ * The audit subject of account `account` (1..PROTO_ID_MAX bytes): its
+ * keyed pseudonym, pseudo_identifier(kind "account"), which is also how
+ * `vigilctl audit subject report --account` computes it.
  */
 void scorer_account_subject(const struct scorer *s, const char *account,
     uint8_t out[AUDIT_SUBJECT_BYTES]) NONNULL(1, 2, 3);

@@ -194,6 +194,14 @@ def body(args):
         rc, _, _ = vigilctl(args.bin, "audit", "subject", "report",
                             svc.data_dir, "--account", "x", "--email", "y@z.com")
         check_eq(rc, 2, "two identifier options: exit 2")
+        rc, _, err = vigilctl(args.bin, "audit", "subject", "report",
+                              svc.data_dir, "--ip", "999.1.1.1")
+        check_eq(rc, 2, "an identifier that does not parse: exit 2")
+        check("--ip" in err and "999.1.1.1" not in err,
+              "the error names the option, not the identifier", err)
+        rc, _, err = vigilctl(args.bin, "audit", "subject", "report",
+                              svc.data_dir, "--account", "")
+        check_eq(rc, 2, "an empty account id: exit 2")
 
 
 if __name__ == "__main__":

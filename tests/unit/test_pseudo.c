@@ -172,6 +172,26 @@ test_known_answer(void)
         k, "address", " Alice  SMITH\n1 High St\nLondon\nSW1A 1AA\nGB", &p));
     pseudo_hex(&p, hex);
     ASSERT_STR_EQ(hex, "038b37a2fb5ba0396fae135cf3736b43");
+
+    /* "account": the id exactly as given (no trimming, no case folding),
+     * the same bytes as pseudo_compute() over the raw id, which is what
+     * the scorer recorded before pseudo_identifier() knew the kind. */
+    ASSERT_OK(pseudo_identifier(k, "account", "cust-4711", &p));
+    pseudo_hex(&p, hex);
+    ASSERT_STR_EQ(hex, "f099cd7457f5bd3d18e873a1927f282f");
+    {
+        struct pseudo q;
+
+        pseudo_compute(k, "account", "cust-4711", 9, &q);
+        ASSERT_MEM_EQ(p.b, q.b, PSEUDO_BYTES);
+    }
+    ASSERT_OK(pseudo_identifier(k, "account", " Cust-4711 ", &p));
+    pseudo_hex(&p, hex);
+    ASSERT_STR_EQ(hex, "a51b64c3543bc3378cca5d3eac2bebdb");
+    /* The domain separates it from the same string as a device id. */
+    ASSERT_OK(pseudo_identifier(k, "device", "cust-4711", &p));
+    pseudo_hex(&p, hex);
+    ASSERT_STR_EQ(hex, "15ec229b941d9976512ca8d1c3b768aa");
     pseudo_key_close(k);
 }
 

@@ -158,18 +158,24 @@ client_close(struct client *cl)
     cert_secret_free(cl->sk);
 }
 
-/* Send "hi" from `cl`; return whether `srv` got it within 1 s. */
+/* Send "hi" from `cl`; return whether `srv` got it (waits up to 4 s). */
 static bool
 delivered(void *srv, struct client *cl, char *user, char *role)
 {
     struct zsock_pollitem pi = { srv, -1, ZSOCK_POLLIN, 0 };
+    struct zsock_pollitem po = { cl->sock, -1, ZSOCK_POLLOUT, 0 };
     struct iovec iov = { (void *)(uintptr_t) "hi", 2 };
     struct zsock_msg m;
     const char *u, *r;
     int n = 0;
 
+    /* A DEALER can send once a handshake completed: a refused peer never
+     * gets there. Wait up to 2 s (the machine may be busy). */
+    ASSERT_OK(zsock_poll(&po, 1, 2000, &n));
+    if (n == 0)
+        return false;
     ASSERT_OK(zsock_send_parts(cl->sock, &iov, 1, ZSOCK_DONTWAIT));
-    ASSERT_OK(zsock_poll(&pi, 1, 1000, &n));
+    ASSERT_OK(zsock_poll(&pi, 1, 2000, &n));
     if (n == 0)
         return false;
     ASSERT_OK(zsock_recv_msg(srv, &m, 0));

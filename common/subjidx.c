@@ -1,0 +1,173 @@
+/*
+ * subjidx.c - the audit subject index: key codec, writes, read-only lookup
+ *
+ * The scorer writes entries and the watermark through its overlay
+ * transaction (main thread); vigilctl reads one subject's entries with
+ * subjidx_read(), which opens the history environment read-only for the
+ * one lookup. A subject has one entry per record naming it: a few to a
+ * few thousand entries, read with one prefix cursor.
+ *
+ * Invariants:
+ *  - keys are built and parsed only here (subjidx.h, ON-DISK LAYOUT).
+ *
+ * See also: subjidx.h, store.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/store.h"
+#include "common/subjidx.h"
+#include "common/xmalloc.h"
+
+/*
+ * How subjidx_read() opens the environment. The map size only reserves
+ * address space (LMDB raises it to what the environment's data needs),
+ * so a large value costs nothing and is never smaller than what the
+ * scorer's lmdb_map_mb configured; max_dbs only has to cover the
+ * databases this process opens (one).
+ */
+#define SUBJIDX_READ_MAP_BYTES ((size_t)65536 << 20)
+#define SUBJIDX_READ_MAX_DBS   16
+
+void
+subjidx_key_encode(const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index,
+    uint8_t out[SUBJIDX_KEY_BYTES])
+{
+    memcpy(out, subject, AUDIT_SUBJECT_BYTES);
+    for (unsigned b = 0; b < 8; b++)
+        out[AUDIT_SUBJECT_BYTES + b] = (uint8_t)(index >> (56 - 8 * b));
+}
+
+int
+subjidx_key_decode(const void *k, size_t klen,
+    uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t *index)
+{
+    const uint8_t *kb = k;
+    uint64_t v = 0;
+
+    if (klen != SUBJIDX_KEY_BYTES)
+        return ERR_CORRUPT;
+    if (subject != NULL)
+        memcpy(subject, kb, AUDIT_SUBJECT_BYTES);
+    for (unsigned b = 0; b < 8; b++)
+        v = (v << 8) | kb[AUDIT_SUBJECT_BYTES + b];
+    *index = v;
+    return 0;
+}
+
+int
+subjidx_dbi(struct store *st, struct store_txn *txn, bool create, unsigned *dbi)
+{
+    return store_dbi(st, txn, SUBJIDX_DB, create, dbi);
+}
+
+int
+subjidx_put(struct store_txn *txn, unsigned dbi,
+    const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index)
+{
+    uint8_t key[SUBJIDX_KEY_BYTES];
+
+    subjidx_key_encode(subject, index, key);
+    return store_put(txn, dbi, key, sizeof(key), NULL, 0);
+}
+
+int
+subjidx_indexed_get(struct store_txn *txn, unsigned dbi, uint64_t *indexed)
+{
+    const void *v;
+    size_t vlen;
+    int rc;
+
+    *indexed = 0;
+    rc = store_get_view(
+        txn, dbi, SUBJIDX_INDEXED_KEY, strlen(SUBJIDX_INDEXED_KEY), &v, &vlen);
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (vlen == sizeof(*indexed))
+        memcpy(indexed, v, sizeof(*indexed));
+    return 0;
+}
+
+int
+subjidx_indexed_put(struct store_txn *txn, unsigned dbi, uint64_t indexed)
+{
+    return store_put(txn, dbi, SUBJIDX_INDEXED_KEY, strlen(SUBJIDX_INDEXED_KEY),
+        &indexed, sizeof(indexed));
+}
+
+int
+subjidx_read(const char *data_dir, const uint8_t subject[AUDIT_SUBJECT_BYTES],
+    uint64_t **indexes, size_t *n)
+{
+    struct store *st = NULL;
+    struct store_txn *txn = NULL;
+    struct store_cursor *cur = NULL;
+    uint64_t *out = NULL;
+    size_t count = 0, cap = 0;
+    char path[4096];
+    unsigned dbi;
+    int len, rc;
+
+    *indexes = NULL;
+    *n = 0;
+    len = snprintf(path, sizeof(path), "%s/%s", data_dir, SUBJIDX_ENV_DIR);
+    if (len < 0 || (size_t)len >= sizeof(path))
+        return ERR_TOOBIG;
+    rc = store_open_flags(
+        path, SUBJIDX_READ_MAP_BYTES, SUBJIDX_READ_MAX_DBS, STORE_RDONLY, &st);
+    if (rc != 0)
+        return rc;
+    rc = store_txn_begin(st, false, &txn);
+    if (rc != 0)
+        goto out;
+    rc = subjidx_dbi(st, txn, false, &dbi);
+    if (rc != 0)
+        goto out;
+    rc = store_cursor_open(txn, dbi, subject, AUDIT_SUBJECT_BYTES, true, &cur);
+    if (rc != 0)
+        goto out;
+    for (;;) {
+        const void *k, *v;
+        size_t klen, vlen;
+        uint64_t index;
+
+        rc = store_cursor_next(cur, &k, &klen, &v, &vlen);
+        if (rc == ERR_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc != 0)
+            goto out;
+        rc = subjidx_key_decode(k, klen, NULL, &index);
+        if (rc != 0)
+            goto out;
+        /* LMDB's order is the keys' byte order: big-endian indexes come
+         * out ascending, and a repeat would be a broken database. */
+        if (count > 0 && index <= out[count - 1]) {
+            rc = ERR_CORRUPT;
+            goto out;
+        }
+        if (count == cap) {
+            cap = cap ? cap * 2 : 64;
+            out = xreallocarray(out, cap, sizeof(*out));
+        }
+        out[count++] = index;
+    }
+out:
+    store_cursor_close(cur);
+    store_txn_abort(txn);
+    store_close(st);
+    if (rc != 0) {
+        free(out);
+        return rc;
+    }
+    *indexes = out;
+    *n = count;
+    return 0;
+}

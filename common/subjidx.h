@@ -1,0 +1,114 @@
+/*
+ * subjidx.h - the audit subject index: which audit records name a subject
+ *
+ * The scorer indexes every audit record it appends by each of the
+ * record's subjects (16-byte pseudonyms), in one LMDB database of its
+ * history environment, so that `vigilctl audit subject report` finds one
+ * person's records without reading the whole log first. The index is
+ * derived data: the audit log is the truth, the scorer rebuilds the
+ * index from it on start (scorer_reindex), and the report cross-checks
+ * every record it lists against the log.
+ *
+ * ON-DISK LAYOUT (this module is its only reader and writer):
+ *   environment  DATA_DIR/history (SUBJIDX_ENV_DIR), the scorer's
+ *                history LMDB environment
+ *   database     "audit_subject" (SUBJIDX_DB)
+ *   entry        key   = subject (16 bytes) || record index (8 bytes,
+ *                        big-endian), SUBJIDX_KEY_BYTES in all
+ *                value = empty
+ *                Big-endian, so that LMDB's byte order lists one
+ *                subject's records in ascending index order.
+ *   watermark    key   = the 7 ASCII bytes "indexed" (SUBJIDX_INDEXED_KEY)
+ *                value = 8 bytes, uint64_t in the host's byte order: the
+ *                        number of audit records indexed so far
+ *                (It cannot collide with an entry: it is 7 bytes long.)
+ *
+ * Writes go through the caller's write transaction (the scorer's overlay
+ * transaction, main thread); subjidx_read() opens the environment
+ * read-only on its own, from any process.
+ *
+ * Invariants:
+ *  - every key of the database is either SUBJIDX_KEY_BYTES long (an
+ *    entry) or the watermark; anything else is corruption.
+ *  - an entry may only name a record that holds its subject; the index
+ *    may lag the log (records past the watermark), never lead it.
+ *
+ * See also: common/store.h, common/audit.h (subjects), scorer/scorer.h
+ *           (dbi_subject, indexed), tools/vigilctl.1 (subject report)
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COMMON_SUBJIDX_H
+#define COMMON_SUBJIDX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/audit.h"
+#include "common/compiler.h"
+#include "common/store.h"
+
+#define SUBJIDX_ENV_DIR     "history"       /* inside the data directory */
+#define SUBJIDX_DB          "audit_subject" /* the database's name */
+#define SUBJIDX_INDEXED_KEY "indexed"       /* the watermark's key */
+#define SUBJIDX_KEY_BYTES   (AUDIT_SUBJECT_BYTES + 8)
+
+/* Encode the key of the entry (subject, index) into `out`. */
+void subjidx_key_encode(const uint8_t subject[AUDIT_SUBJECT_BYTES],
+    uint64_t index, uint8_t out[SUBJIDX_KEY_BYTES]) NONNULL(1, 3);
+
+/*
+ * Decode an entry's key of `klen` bytes into its subject (when `subject`
+ * is not NULL) and record index.
+ * Returns 0, or ERR_CORRUPT (not SUBJIDX_KEY_BYTES long).
+ */
+int subjidx_key_decode(const void *k, size_t klen,
+    uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t *index) WARN_UNUSED
+    NONNULL(1, 4);
+
+/*
+ * Open the index database in `txn` into `*dbi`; with `create` (a write
+ * txn) it is created when missing. The handle outlives `txn` once that
+ * commits (store_dbi()). Returns as store_dbi().
+ */
+int subjidx_dbi(struct store *st, struct store_txn *txn, bool create,
+    unsigned *dbi) WARN_UNUSED NONNULL(1, 2, 4);
+
+/*
+ * Record that audit record `index` names `subject`, in write txn `txn`
+ * (the scorer's overlay txn). Idempotent. Returns as store_put().
+ */
+int subjidx_put(struct store_txn *txn, unsigned dbi,
+    const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index) WARN_UNUSED
+    NONNULL(1, 3);
+
+/*
+ * Read the watermark (audit records indexed so far) into `*indexed`: 0
+ * when there is none yet, or when it is not 8 bytes long (then every
+ * record is indexed again, which is harmless: puts are idempotent).
+ * Returns 0 or ERR_IO.
+ */
+int subjidx_indexed_get(struct store_txn *txn, unsigned dbi,
+    uint64_t *indexed) WARN_UNUSED NONNULL(1, 3);
+
+/* Store the watermark `indexed` in write txn `txn`. Returns as
+ * store_put(). */
+int subjidx_indexed_put(struct store_txn *txn, unsigned dbi,
+    uint64_t indexed) WARN_UNUSED NONNULL(1);
+
+/*
+ * Read every record index the index holds for `subject`, opening
+ * DATA_DIR/history read-only (never creating it) for this one lookup.
+ * On success `*indexes` holds `*n` indexes in ascending order; caller
+ * frees it with free() (NULL when *n is 0). On failure *indexes is NULL
+ * and *n 0.
+ * Returns 0; ERR_NOTFOUND (no environment, or no index database in it);
+ * ERR_CORRUPT (a key of the wrong length, or keys out of order);
+ * ERR_TOOBIG (data_dir path too long); ERR_IO.
+ */
+int subjidx_read(const char *data_dir,
+    const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t **indexes,
+    size_t *n) WARN_UNUSED NONNULL(1, 2, 3, 4);
+
+#endif

@@ -1,0 +1,971 @@
+/*
+ * cmd_audit.c - the auditor's commands on the audit log directory:
+ *               verify, replay, export, prove, check-proof, pubkey
+ *
+ * Each handler reads DIR (normally DATA_DIR/audit) directly and
+ * read-only through the audit.h reader, which verifies every record and
+ * checkpoint in the same pass (CONVENTIONS.md ownership rule 7): they
+ * work on a live log and on a copy alike. check-proof needs no log at
+ * all, only a proof file, the verifier key and signed checkpoints; the
+ * proof file is hostile input and is read through a size cap, jansson
+ * and a table of the fields it may hold.
+ *
+ * Invariants:
+ *  - a command whose data fails verification exits 1 (EXIT_BAD), even
+ *    after printing some records.
+ *  - check-proof trusts no root from the proof file: only checkpoints
+ *    whose signature verifies with --key.
+ *
+ * See also: vigilctl.h, tools/vigilctl.1, tools/vigil-audit.5,
+ *           common/audit.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include <sodium.h>
+
+#include "common/audit.h"
+#include "common/err.h"
+#include "common/merkle.h"
+#include "common/note.h"
+#include "common/utctime.h"
+#include "common/xmalloc.h"
+#include "tools/vigilctl/vigilctl.h"
+
+#define MAX_PROOF_BYTES (1024 * 1024) /* a proof file is ~3 KB */
+
+/* -------------------------------------------------------- arguments */
+
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+
+    if (s[0] < '0' || s[0] > '9')
+        return ERR_INVAL;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return ERR_INVAL;
+    return 0;
+}
+
+static int
+parse_hex(const char *s, uint8_t *out, size_t n)
+{
+    size_t bin_len;
+
+    if (strlen(s) != 2 * n ||
+        sodium_hex2bin(out, n, s, 2 * n, NULL, &bin_len, NULL) != 0 ||
+        bin_len != n)
+        return ERR_INVAL;
+    return 0;
+}
+
+/* Options shared by the audit commands. */
+struct opts {
+    const char *key;
+    const char *actor;
+    const char *purpose;
+    const char **ckpts;
+    int nckpts;
+    bool json;
+    bool help;
+    bool has_size;
+    uint64_t size;
+    struct audit_filter filter;
+};
+
+enum {
+    OPT_KEY = 256,
+    OPT_FROM,
+    OPT_TO,
+    OPT_ACTOR,
+    OPT_SUBJECT,
+    OPT_PURPOSE,
+    OPT_JSON,
+    OPT_SIZE,
+    OPT_CHECKPOINT
+};
+
+/*
+ * Parse the options of `c` that `allowed` (a string of OPT_* letters
+ * offset by OPT_KEY) lists; leaves the operands in argv[optind..argc).
+ * Returns 0 or EXIT_USAGE (after printing why).
+ */
+static int
+get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
+    struct opts *o)
+{
+    static const struct option longopts[] = {
+        { "key", required_argument, NULL, OPT_KEY },
+        { "from", required_argument, NULL, OPT_FROM },
+        { "to", required_argument, NULL, OPT_TO },
+        { "actor", required_argument, NULL, OPT_ACTOR },
+        { "subject", required_argument, NULL, OPT_SUBJECT },
+        { "purpose", required_argument, NULL, OPT_PURPOSE },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "size", required_argument, NULL, OPT_SIZE },
+        { "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+
+    memset(o, 0, sizeof(*o));
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (ch == 'h') {
+            o->help = true;
+            continue;
+        }
+        if (ch == '?' || ch < OPT_KEY ||
+            strchr(allowed, 'a' + (ch - OPT_KEY)) == NULL)
+            return cmd_usage_error(
+                c, "unknown or misplaced option '%s'", argv[optind - 1]);
+        switch (ch) {
+        case OPT_KEY:
+            o->key = optarg;
+            break;
+        case OPT_FROM:
+            if (utctime_parse(optarg, &o->filter.from_ms) != 0)
+                return cmd_usage_error(
+                    c, "bad time '%s' (ms or ISO 8601 UTC)", optarg);
+            break;
+        case OPT_TO:
+            if (utctime_parse(optarg, &o->filter.to_ms) != 0)
+                return cmd_usage_error(
+                    c, "bad time '%s' (ms or ISO 8601 UTC)", optarg);
+            break;
+        case OPT_ACTOR:
+            o->filter.actor = optarg;
+            break;
+        case OPT_SUBJECT:
+            if (parse_hex(optarg, o->filter.subject, AUDIT_SUBJECT_BYTES) != 0)
+                return cmd_usage_error(
+                    c, "bad subject '%s' (32 hex digits)", optarg);
+            o->filter.has_subject = true;
+            break;
+        case OPT_PURPOSE:
+            o->filter.purpose = optarg;
+            break;
+        case OPT_JSON:
+            o->json = true;
+            break;
+        case OPT_SIZE:
+            if (parse_u64(optarg, &o->size) != 0 || o->size == 0)
+                return cmd_usage_error(c, "bad size '%s'", optarg);
+            o->has_size = true;
+            break;
+        case OPT_CHECKPOINT:
+            o->ckpts = xreallocarray(
+                o->ckpts, (size_t)o->nckpts + 1, sizeof(*o->ckpts));
+            o->ckpts[o->nckpts++] = optarg;
+            break;
+        default:
+            return cmd_usage_error(c, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    return 0;
+}
+
+/* Letters for get_opts(): 'a' + (OPT_x - OPT_KEY). */
+#define A_KEY  "a"
+#define A_FILT "bcdef"
+#define A_JSON "g"
+#define A_SIZE "h"
+#define A_CKPT "i"
+
+/* Parse options and check the operand count; 0 to go on, else an exit
+ * status (help printed: EXIT_OK). */
+static int
+prologue(const struct cmd *c, int argc, char **argv, const char *allowed,
+    int min_ops, int max_ops, struct opts *o)
+{
+    int rc, nops;
+
+    rc = get_opts(c, argc, argv, allowed, o);
+    if (rc != 0)
+        return rc;
+    if (o->help) {
+        cmd_usage(c, stdout);
+        return -1;
+    }
+    nops = argc - optind;
+    if (nops < min_ops || nops > max_ops)
+        return cmd_usage_error(c, "wrong number of arguments");
+    return 0;
+}
+
+#define PROLOGUE(allowed, min, max)                                            \
+    do {                                                                       \
+        int prc_ = prologue(c, argc, argv, (allowed), (min), (max), &o);       \
+        if (prc_ != 0) {                                                       \
+            free(o.ckpts);                                                     \
+            return prc_ < 0 ? EXIT_OK : prc_;                                  \
+        }                                                                      \
+    } while (0)
+
+/* ------------------------------------------------------------- audit */
+
+int
+cmd_audit_verify(const struct cmd *c, int argc, char **argv)
+{
+    struct audit_verify_result *res;
+    struct opts o;
+    struct timespec t0, t1;
+    double secs;
+    int rc;
+
+    PROLOGUE(A_KEY, 1, 1);
+    res = xmalloc(sizeof(*res));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = audit_verify(argv[optind], o.key, res);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) +
+        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (rc != 0 && rc != ERR_CORRUPT) {
+        out_verify_failure(argv[optind], rc, res);
+        free(res);
+        return EXIT_USAGE;
+    }
+    printf("audit log %s\n", argv[optind]);
+    out_key_source(res, stdout);
+    if (rc != 0) {
+        out_verify_failure(argv[optind], rc, res);
+        free(res);
+        return EXIT_BAD;
+    }
+    printf("OK: %" PRIu64 " records in %" PRIu64 " segment(s), %" PRIu64
+           " checkpoint(s) verified\n",
+        res->records, res->segments, res->checkpoints);
+    printf("root: ");
+    out_put_hex(stdout, res->root, MERKLE_HASH_BYTES);
+    printf("\n");
+    if (res->checkpoints == 0)
+        printf("warning: no signed checkpoint: no record is covered by a "
+               "signature\n");
+    else if (res->records > res->checkpoint_size)
+        printf("note: records %" PRIu64 "..%" PRIu64 " are after the latest "
+               "checkpoint and not yet covered by a signature\n",
+            res->checkpoint_size, res->records - 1);
+    printf("time: %.3f s (%.0f records/s)\n", secs,
+        secs > 0 ? (double)res->records / secs : 0.0);
+    free(res);
+    return EXIT_OK;
+}
+
+struct replay_ctx {
+    bool export;
+    struct out_stream *js; /* --json, else NULL (TSV) */
+    uint64_t n;
+};
+
+static int
+replay_cb(void *arg, const struct audit_entry *e)
+{
+    struct replay_ctx *x = arg;
+    json_t *o;
+
+    x->n++;
+    if (x->js == NULL) {
+        out_record_tsv(stdout, e->rec);
+        return 0;
+    }
+    o = out_record_json(e->rec);
+    if (x->export) {
+        out_set(o, "raw", out_hex(e->raw, e->raw_len));
+        out_set(o, "leaf_hash", out_hex(e->leaf_hash, MERKLE_HASH_BYTES));
+        out_set(o, "file", out_str(e->file));
+        out_set(o, "offset", out_u64(e->offset));
+    }
+    out_stream_item(x->js, o);
+    return 0;
+}
+
+static int
+run_replay(const char *dir, struct opts *o, bool export)
+{
+    struct audit_verify_result *res = xmalloc(sizeof(*res));
+    struct replay_ctx x = { export, NULL, 0 };
+    struct out_stream js;
+    json_t *tail;
+    int rc;
+
+    if (o->json) {
+        out_stream_open(&js, stdout, NULL, "records");
+        x.js = &js;
+    }
+    rc = audit_replay(
+        dir, o->key, export ? NULL : &o->filter, replay_cb, &x, res);
+    if (o->json) {
+        tail = json_object();
+        out_set(tail, "count", out_u64(x.n));
+        if (export) {
+            char key[NOTE_MAX_KEY];
+
+            out_set(tail, "verifier_key",
+                audit_read_verifier_key(dir, key, sizeof(key)) == 0 ?
+                    out_str(key) :
+                    json_null());
+            out_set(tail, "checkpoint",
+                res->note_len > 0 ? out_strn(res->note, res->note_len) :
+                                    json_null());
+        }
+        out_verify_json(tail, rc, res);
+        out_stream_close(&js, tail);
+    }
+    if (rc != 0) {
+        fflush(stdout);
+        fprintf(stderr, "%s: %s: %s%s%s\n", PROGNAME, dir, res->file,
+            res->file[0] ? ": " : "", res->reason);
+    }
+    free(res);
+    return cmd_exit_for(rc);
+}
+
+int
+cmd_audit_replay(const struct cmd *c, int argc, char **argv)
+{
+    struct opts o;
+
+    PROLOGUE(A_KEY A_FILT A_JSON, 1, 1);
+    return run_replay(argv[optind], &o, false);
+}
+
+int
+cmd_audit_export(const struct cmd *c, int argc, char **argv)
+{
+    struct opts o;
+
+    PROLOGUE(A_KEY A_JSON, 1, 1);
+    if (!o.json)
+        return cmd_usage_error(c, "export needs --json");
+    return run_replay(argv[optind], &o, true);
+}
+
+/* The proof's hashes as a new JSON array. */
+static json_t *
+hashes_json(const struct audit_proof *p)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < p->n; i++)
+        out_push(a, out_hex(p->hashes[i], MERKLE_HASH_BYTES));
+    return a;
+}
+
+static int
+prove_done(const char *dir, int rc, struct audit_verify_result *res)
+{
+    if (rc == ERR_CORRUPT)
+        out_verify_failure(dir, rc, res);
+    else if (rc != 0)
+        fprintf(stderr, "%s: %s: %s\n", PROGNAME, dir,
+            res->reason[0] ? res->reason : err_str(rc));
+    free(res);
+    return cmd_exit_for(rc);
+}
+
+int
+cmd_audit_prove_inclusion(const struct cmd *c, int argc, char **argv)
+{
+    struct audit_verify_result *res;
+    struct audit_proof *p;
+    struct opts o;
+    uint64_t index;
+    int rc;
+
+    PROLOGUE(A_KEY A_SIZE, 2, 2);
+    if (parse_u64(argv[optind + 1], &index) != 0)
+        return cmd_usage_error(c, "bad record number '%s'", argv[optind + 1]);
+    res = xmalloc(sizeof(*res));
+    p = xmalloc(sizeof(*p));
+    rc = audit_prove_inclusion(
+        argv[optind], o.key, index, o.has_size ? o.size : 0, p, res);
+    if (rc == 0) {
+        json_t *j = json_object();
+
+        out_set(j, "type", out_str("inclusion"));
+        out_set(j, "index", out_u64(p->index));
+        out_set(j, "size", out_u64(p->size));
+        out_set(j, "record", out_hex(p->raw, p->raw_len));
+        out_set(j, "leaf_hash", out_hex(p->leaf_hash, MERKLE_HASH_BYTES));
+        out_set(j, "proof", hashes_json(p));
+        out_set(j, "root", out_hex(p->root, MERKLE_HASH_BYTES));
+        out_set(j, "checkpoint", out_str_or_null(p->note));
+        out_print(stdout, j);
+    }
+    free(p);
+    return prove_done(argv[optind], rc, res);
+}
+
+int
+cmd_audit_prove_consistency(const struct cmd *c, int argc, char **argv)
+{
+    struct audit_verify_result *res;
+    struct audit_proof *p;
+    struct opts o;
+    uint64_t old_size, new_size;
+    int rc;
+
+    PROLOGUE(A_KEY, 3, 3);
+    if (parse_u64(argv[optind + 1], &old_size) != 0 ||
+        parse_u64(argv[optind + 2], &new_size) != 0)
+        return cmd_usage_error(c, "bad size");
+    res = xmalloc(sizeof(*res));
+    p = xmalloc(sizeof(*p));
+    rc = audit_prove_consistency(
+        argv[optind], o.key, old_size, new_size, p, res);
+    if (rc == 0) {
+        json_t *j = json_object();
+
+        out_set(j, "type", out_str("consistency"));
+        out_set(j, "old_size", out_u64(p->old_size));
+        out_set(j, "size", out_u64(p->size));
+        out_set(j, "proof", hashes_json(p));
+        out_set(j, "old_root", out_hex(p->old_root, MERKLE_HASH_BYTES));
+        out_set(j, "root", out_hex(p->root, MERKLE_HASH_BYTES));
+        out_set(j, "old_checkpoint", out_str_or_null(p->old_note));
+        out_set(j, "checkpoint", out_str_or_null(p->note));
+        out_print(stdout, j);
+    }
+    free(p);
+    return prove_done(argv[optind], rc, res);
+}
+
+/* ------------------------------------------------------- proof files */
+
+/*
+ * A proof file is what `audit prove` prints: one JSON object (format in
+ * vigilctl.1). It comes from whoever hands the auditor the proof, so it
+ * is read as hostile: at most MAX_PROOF_BYTES, parsed by jansson with
+ * duplicate keys rejected, then every member checked against this table
+ * (known name, allowed for the proof's type, exact type and size) before
+ * anything is verified. Any problem is one "not a valid proof file"
+ * line and exit 1.
+ */
+
+enum pf_kind {
+    PF_TYPE,   /* "inclusion" or "consistency" */
+    PF_U64,    /* a non-negative integer */
+    PF_HASH,   /* 64 hex digits */
+    PF_RECORD, /* hex of 1..AUDIT_MAX_RECORD_BYTES bytes */
+    PF_HASHES, /* array of at most MERKLE_MAX_PROOF hashes */
+    PF_NOTE,   /* a signed note (string) or null */
+};
+
+#define PF_INCL 1u /* allowed in (or required by) an inclusion proof */
+#define PF_CONS 2u /* ... in a consistency proof */
+
+enum pf_id {
+    PF_ID_TYPE,
+    PF_ID_INDEX,
+    PF_ID_OLD_SIZE,
+    PF_ID_SIZE,
+    PF_ID_RECORD,
+    PF_ID_LEAF_HASH,
+    PF_ID_PROOF,
+    PF_ID_OLD_ROOT,
+    PF_ID_ROOT,
+    PF_ID_OLD_CHECKPOINT,
+    PF_ID_CHECKPOINT,
+    PF_ID_COUNT
+};
+
+static const struct pf_field {
+    const char *name;
+    enum pf_kind kind;
+    unsigned allowed;  /* PF_INCL | PF_CONS */
+    unsigned required; /* PF_INCL | PF_CONS */
+} pf_fields[PF_ID_COUNT] = {
+    [PF_ID_TYPE] = { "type", PF_TYPE, PF_INCL | PF_CONS, PF_INCL | PF_CONS },
+    [PF_ID_INDEX] = { "index", PF_U64, PF_INCL, PF_INCL },
+    [PF_ID_OLD_SIZE] = { "old_size", PF_U64, PF_CONS, PF_CONS },
+    [PF_ID_SIZE] = { "size", PF_U64, PF_INCL | PF_CONS, PF_INCL | PF_CONS },
+    [PF_ID_RECORD] = { "record", PF_RECORD, PF_INCL, 0 },
+    [PF_ID_LEAF_HASH] = { "leaf_hash", PF_HASH, PF_INCL, 0 },
+    [PF_ID_PROOF] = { "proof", PF_HASHES, PF_INCL | PF_CONS,
+        PF_INCL | PF_CONS },
+    [PF_ID_OLD_ROOT] = { "old_root", PF_HASH, PF_CONS, 0 },
+    [PF_ID_ROOT] = { "root", PF_HASH, PF_INCL | PF_CONS, 0 },
+    [PF_ID_OLD_CHECKPOINT] = { "old_checkpoint", PF_NOTE, PF_CONS, 0 },
+    [PF_ID_CHECKPOINT] = { "checkpoint", PF_NOTE, PF_INCL | PF_CONS, 0 },
+};
+
+/* A proof file, decoded and checked. The roots are read (and checked)
+ * but never used: only signed checkpoints are trusted. */
+struct proof_file {
+    unsigned type;  /* PF_INCL or PF_CONS */
+    unsigned found; /* 1u << PF_ID_x for each member present */
+    uint64_t index, old_size, size;
+    uint8_t record[AUDIT_MAX_RECORD_BYTES];
+    size_t record_len;
+    uint8_t leaf_hash[MERKLE_HASH_BYTES];
+    uint8_t hashes[MERKLE_MAX_PROOF][MERKLE_HASH_BYTES];
+    size_t nhashes;
+    const char *note[2]; /* old_checkpoint, checkpoint: borrowed from the
+                            parsed document, NULL when absent or null */
+    size_t note_len[2];
+};
+
+/*
+ * Read a whole file ("-": stdin) of at most `max` bytes into a buffer the
+ * caller frees. Returns 0, ERR_TOOBIG (more than `max` bytes; only max+1
+ * are read) or ERR_IO (errno says why).
+ */
+static int
+slurp(const char *path, size_t max, char **out, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char *p;
+    size_t n;
+    int err = 0;
+
+    *out = NULL;
+    if (f == NULL)
+        return ERR_IO;
+    p = xmalloc(max + 1);
+    n = fread(p, 1, max + 1, f);
+    if (ferror(f))
+        err = errno != 0 ? errno : EIO;
+    if (f != stdin)
+        fclose(f);
+    if (err != 0 || n > max) {
+        free(p);
+        errno = err;
+        return err != 0 ? ERR_IO : ERR_TOOBIG;
+    }
+    p[n] = '\0';
+    *out = p;
+    *len = n;
+    return 0;
+}
+
+/*
+ * Copy `s` into out[0..cap) for an error line: at most `cap` - 4 bytes,
+ * anything but printable ASCII as '?', "..." when cut. Hostile input
+ * must not reach the terminal raw or split the one-line error.
+ */
+static void
+printable(const char *s, char *out, size_t cap)
+{
+    size_t i = 0;
+
+    for (; s[i] != '\0' && i + 4 < cap; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    if (s[i] != '\0') {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+}
+
+static int proof_invalid(const char *path, const char *fmt, ...)
+    PRINTF_LIKE(2, 3);
+
+/* Print the one line "FAIL: PATH: not a valid proof file: ..."; returns
+ * EXIT_BAD. */
+static int
+proof_invalid(const char *path, const char *fmt, ...)
+{
+    char shown[256];
+    va_list ap;
+
+    printable(path, shown, sizeof(shown));
+    printf("FAIL: %s: not a valid proof file: ", shown);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    return EXIT_BAD;
+}
+
+/* Decode a string of exactly 2 * n hex digits into out[0..n). */
+static bool
+hex_exact(const json_t *v, uint8_t *out, size_t n)
+{
+    return json_is_string(v) && json_string_length(v) == 2 * n &&
+        parse_hex(json_string_value(v), out, n) == 0;
+}
+
+/* Check member `v`, field `id` of pf_fields[], and store it in `*p`.
+ * Returns NULL or what is wrong with it (static). */
+static const char *
+proof_member(enum pf_id id, const json_t *v, struct proof_file *p)
+{
+    uint8_t hash[MERKLE_HASH_BYTES];
+    size_t i, len;
+    json_t *h;
+
+    switch (pf_fields[id].kind) {
+    case PF_TYPE:
+        return NULL; /* read first, in proof_decode() */
+    case PF_U64:
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return "must be a non-negative integer";
+        if (id == PF_ID_INDEX)
+            p->index = (uint64_t)json_integer_value(v);
+        else if (id == PF_ID_OLD_SIZE)
+            p->old_size = (uint64_t)json_integer_value(v);
+        else
+            p->size = (uint64_t)json_integer_value(v);
+        return NULL;
+    case PF_HASH:
+        if (!hex_exact(v, hash, MERKLE_HASH_BYTES))
+            return "must be a string of 64 hex digits";
+        if (id == PF_ID_LEAF_HASH)
+            memcpy(p->leaf_hash, hash, MERKLE_HASH_BYTES);
+        return NULL;
+    case PF_RECORD:
+        len = json_is_string(v) ? json_string_length(v) : 0;
+        if (len == 0 || len % 2 != 0 || len / 2 > AUDIT_MAX_RECORD_BYTES ||
+            !hex_exact(v, p->record, len / 2))
+            return "must be a string of hex digits (a record of 1..1024 "
+                   "bytes)";
+        p->record_len = len / 2;
+        return NULL;
+    case PF_HASHES:
+        if (!json_is_array(v) || json_array_size(v) > MERKLE_MAX_PROOF)
+            return "must be an array of at most 64 hashes";
+        json_array_foreach(v, i, h)
+        {
+            if (!hex_exact(h, p->hashes[i], MERKLE_HASH_BYTES))
+                return "must hold only strings of 64 hex digits";
+        }
+        p->nhashes = json_array_size(v);
+        return NULL;
+    case PF_NOTE:
+        if (json_is_null(v))
+            return NULL;
+        if (!json_is_string(v) || json_string_length(v) == 0 ||
+            json_string_length(v) > AUDIT_MAX_NOTE_BYTES)
+            return "must be a signed note (a string of 1..4096 bytes) or "
+                   "null";
+        i = id == PF_ID_OLD_CHECKPOINT ? 0 : 1;
+        p->note[i] = json_string_value(v);
+        p->note_len[i] = json_string_length(v);
+        return NULL;
+    }
+    return "has an unknown kind";
+}
+
+/*
+ * Check the parsed document `doc` against pf_fields[] into `*p` (whose
+ * notes then borrow from `doc`). Returns EXIT_OK or EXIT_BAD (after the
+ * one error line).
+ */
+static int
+proof_decode(const char *path, json_t *doc, struct proof_file *p)
+{
+    const json_t *type;
+    const char *key, *why;
+    json_t *v;
+    char shown[64];
+    size_t i;
+
+    if (!json_is_object(doc))
+        return proof_invalid(path, "not a JSON object");
+    type = json_object_get(doc, "type");
+    if (type == NULL)
+        return proof_invalid(path, "missing field \"type\"");
+    if (json_is_string(type) &&
+        strcmp(json_string_value(type), "inclusion") == 0)
+        p->type = PF_INCL;
+    else if (json_is_string(type) &&
+        strcmp(json_string_value(type), "consistency") == 0)
+        p->type = PF_CONS;
+    else
+        return proof_invalid(
+            path, "\"type\" must be \"inclusion\" or \"consistency\"");
+    json_object_foreach(doc, key, v)
+    {
+        for (i = 0; i < PF_ID_COUNT; i++)
+            if (strcmp(key, pf_fields[i].name) == 0)
+                break;
+        if (i == PF_ID_COUNT || !(pf_fields[i].allowed & p->type)) {
+            printable(key, shown, sizeof(shown));
+            return proof_invalid(path, "unknown field \"%s\" in %s proof",
+                shown, p->type == PF_INCL ? "an inclusion" : "a consistency");
+        }
+        why = proof_member((enum pf_id)i, v, p);
+        if (why != NULL)
+            return proof_invalid(path, "\"%s\" %s", key, why);
+        p->found |= 1u << i;
+    }
+    for (i = 0; i < PF_ID_COUNT; i++) {
+        if ((pf_fields[i].required & p->type) && !(p->found & (1u << i)))
+            return proof_invalid(
+                path, "missing field \"%s\"", pf_fields[i].name);
+    }
+    if (p->type == PF_INCL &&
+        !(p->found & (1u << PF_ID_RECORD | 1u << PF_ID_LEAF_HASH)))
+        return proof_invalid(
+            path, "an inclusion proof needs \"record\" or \"leaf_hash\"");
+    return EXIT_OK;
+}
+
+/*
+ * Read, parse and check the proof file at `path` ("-": stdin) into `*p`.
+ * On EXIT_OK `*doc` holds the parsed document (the notes in `*p` borrow
+ * from it; caller frees with json_decref). Returns EXIT_OK, EXIT_BAD
+ * (not a valid proof file, said on one line) or EXIT_USAGE (cannot be
+ * read).
+ */
+static int
+proof_load(const char *path, struct proof_file *p, json_t **doc)
+{
+    json_error_t jerr;
+    char *text, why[160];
+    size_t len;
+    int rc;
+
+    *doc = NULL;
+    rc = slurp(path, MAX_PROOF_BYTES, &text, &len);
+    if (rc == ERR_TOOBIG)
+        return proof_invalid(
+            path, "larger than %d bytes", (int)MAX_PROOF_BYTES);
+    if (rc != 0) {
+        fprintf(stderr, "%s: cannot read '%s': %s\n", PROGNAME, path,
+            strerror(errno));
+        return EXIT_USAGE;
+    }
+    *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (*doc == NULL) {
+        printable(jerr.text, why, sizeof(why));
+        return proof_invalid(
+            path, "line %d, column %d: %s", jerr.line, jerr.column, why);
+    }
+    memset(p, 0, sizeof(*p));
+    rc = proof_decode(path, *doc, p);
+    if (rc != EXIT_OK) {
+        json_decref(*doc);
+        *doc = NULL;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------- check-proof */
+
+/* A checkpoint the key verified. */
+struct trusted {
+    uint64_t size;
+    uint8_t root[MERKLE_HASH_BYTES];
+};
+
+struct checker {
+    const char *key;
+    struct trusted *t;
+    size_t n;
+};
+
+/* Verify a checkpoint note and remember it; returns EXIT_* */
+static int
+trust_note(struct checker *k, const char *what, const char *note, size_t len)
+{
+    char origin[AUDIT_MAX_ORIGIN + 1];
+    struct trusted t;
+    const char *why;
+    int rc;
+
+    rc = audit_checkpoint_open(
+        k->key, (const uint8_t *)note, len, origin, &t.size, t.root, &why);
+    if (rc == ERR_INVAL) {
+        fprintf(stderr, "%s: --key: %s\n", PROGNAME, why);
+        return EXIT_USAGE;
+    }
+    if (rc != 0) {
+        printf("FAIL: %s: %s\n", what, why);
+        return EXIT_BAD;
+    }
+    printf("checkpoint ok: %s: origin %s, size %" PRIu64 "\n", what, origin,
+        t.size);
+    k->t = xreallocarray(k->t, k->n + 1, sizeof(*k->t));
+    k->t[k->n++] = t;
+    return EXIT_OK;
+}
+
+static const uint8_t *
+trusted_root(const struct checker *k, uint64_t size)
+{
+    for (size_t i = 0; i < k->n; i++) {
+        if (k->t[i].size == size)
+            return k->t[i].root;
+    }
+    return NULL;
+}
+
+static int
+check_inclusion(const struct proof_file *p, const struct checker *k)
+{
+    uint8_t leaf[MERKLE_HASH_BYTES];
+    const uint8_t *root;
+    bool has_record = p->found & (1u << PF_ID_RECORD);
+    bool has_leaf = p->found & (1u << PF_ID_LEAF_HASH);
+
+    if (has_record) {
+        struct audit_record r;
+        const char *why;
+
+        merkle_leaf_hash(p->record, p->record_len, leaf);
+        if (audit_record_decode(p->record, p->record_len, &r, &why) != 0) {
+            printf("FAIL: \"record\" does not decode: %s\n", why);
+            return EXIT_BAD;
+        }
+        if (r.index != p->index) {
+            printf("FAIL: the record's index is %" PRIu64 ", the proof is "
+                   "for %" PRIu64 "\n",
+                r.index, p->index);
+            return EXIT_BAD;
+        }
+        printf("record: ");
+        out_record_tsv(stdout, &r);
+    }
+    if (has_leaf) {
+        if (has_record && memcmp(p->leaf_hash, leaf, MERKLE_HASH_BYTES) != 0) {
+            printf("FAIL: \"leaf_hash\" is not the hash of \"record\"\n");
+            return EXIT_BAD;
+        }
+        memcpy(leaf, p->leaf_hash, MERKLE_HASH_BYTES);
+    }
+    root = trusted_root(k, p->size);
+    if (root == NULL) {
+        printf("FAIL: no checkpoint signed by the key has size %" PRIu64
+               " (pass one with --checkpoint)\n",
+            p->size);
+        return EXIT_BAD;
+    }
+    if (merkle_verify_inclusion(p->index, p->size, leaf,
+            (const uint8_t(*)[MERKLE_HASH_BYTES])p->hashes, p->nhashes,
+            root) != 0) {
+        printf("FAIL: the inclusion proof does not verify: record %" PRIu64
+               " is not leaf %" PRIu64 " of the signed tree of %" PRIu64
+               " records\n",
+            p->index, p->index, p->size);
+        return EXIT_BAD;
+    }
+    printf("OK: record %" PRIu64 " is included in the signed log of %" PRIu64
+           " records\n",
+        p->index, p->size);
+    return EXIT_OK;
+}
+
+static int
+check_consistency(const struct proof_file *p, const struct checker *k)
+{
+    const uint8_t *r1, *r2;
+
+    r1 = trusted_root(k, p->old_size);
+    r2 = trusted_root(k, p->size);
+    if (r1 == NULL || r2 == NULL) {
+        printf("FAIL: no checkpoint signed by the key has size %" PRIu64
+               " (pass one with --checkpoint)\n",
+            r1 == NULL ? p->old_size : p->size);
+        return EXIT_BAD;
+    }
+    if (merkle_verify_consistency(p->old_size, p->size, r1, r2,
+            (const uint8_t(*)[MERKLE_HASH_BYTES])p->hashes, p->nhashes) != 0) {
+        printf(
+            "FAIL: the consistency proof does not verify: the log of %" PRIu64
+            " records is not an extension of the log of %" PRIu64 " records\n",
+            p->size, p->old_size);
+        return EXIT_BAD;
+    }
+    printf("OK: the signed log of %" PRIu64 " records extends the signed "
+           "log of %" PRIu64 " records (append-only)\n",
+        p->size, p->old_size);
+    return EXIT_OK;
+}
+
+/* Trust the checkpoint in the file `path` (--checkpoint); returns EXIT_*. */
+static int
+trust_note_file(struct checker *k, const char *path)
+{
+    char *note, shown[256];
+    size_t len;
+    int rc;
+
+    rc = slurp(path, AUDIT_MAX_NOTE_BYTES, &note, &len);
+    if (rc == ERR_TOOBIG) {
+        printable(path, shown, sizeof(shown));
+        printf("FAIL: %s: not a checkpoint: larger than %d bytes\n", shown,
+            AUDIT_MAX_NOTE_BYTES);
+        return EXIT_BAD;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "%s: cannot read '%s': %s\n", PROGNAME, path,
+            strerror(errno));
+        return EXIT_USAGE;
+    }
+    rc = trust_note(k, path, note, len);
+    free(note);
+    return rc;
+}
+
+int
+cmd_audit_check_proof(const struct cmd *c, int argc, char **argv)
+{
+    struct checker k = { NULL, NULL, 0 };
+    struct proof_file *p;
+    struct opts o;
+    json_t *doc = NULL;
+    int rc;
+
+    PROLOGUE(A_KEY A_CKPT, 1, 1);
+    if (o.key == NULL) {
+        free(o.ckpts);
+        return cmd_usage_error(c, "check-proof needs --key VERIFIER");
+    }
+    k.key = o.key;
+    p = xmalloc(sizeof(*p));
+    rc = proof_load(argv[optind], p, &doc);
+    if (rc == EXIT_OK && p->note[0] != NULL)
+        rc = trust_note(
+            &k, "old_checkpoint in the proof", p->note[0], p->note_len[0]);
+    if (rc == EXIT_OK && p->note[1] != NULL)
+        rc = trust_note(
+            &k, "checkpoint in the proof", p->note[1], p->note_len[1]);
+    for (int i = 0; rc == EXIT_OK && i < o.nckpts; i++)
+        rc = trust_note_file(&k, o.ckpts[i]);
+    if (rc == EXIT_OK && p->type == PF_INCL)
+        rc = check_inclusion(p, &k);
+    else if (rc == EXIT_OK)
+        rc = check_consistency(p, &k);
+    free(k.t);
+    free(p);
+    json_decref(doc);
+    free(o.ckpts);
+    return rc;
+}
+
+int
+cmd_audit_pubkey(const struct cmd *c, int argc, char **argv)
+{
+    char key[NOTE_MAX_KEY];
+    struct opts o;
+    int rc;
+
+    PROLOGUE("", 1, 1);
+    rc = audit_read_verifier_key(argv[optind], key, sizeof(key));
+    if (rc != 0) {
+        fprintf(stderr, "%s: cannot read '%s/verifier.key': %s\n", PROGNAME,
+            argv[optind], err_str(rc));
+        return EXIT_USAGE;
+    }
+    printf("%s\n", key);
+    return EXIT_OK;
+}

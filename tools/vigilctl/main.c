@@ -1,0 +1,249 @@
+/*
+ * main.c - vigilctl: Vigil's command-line tool; the command table and
+ *          dispatch
+ *
+ * Subcommands are rows of one table, `cmds[]`: a name of one or more
+ * words ("audit verify"), the synopsis of its arguments, a handler and a
+ * one-line help. main() finds the longest row whose words start argv and
+ * calls its handler with the remaining arguments; "help", -h and a
+ * partial name ("vigilctl audit") list the rows. The audit commands
+ * (cmd_audit.c, cmd_report.c) read the audit directory directly and
+ * read-only (CONVENTIONS.md ownership rule 7); the query commands
+ * (cmd_query.c) go through the scorer's query endpoint, which audits
+ * them.
+ *
+ * Invariants:
+ *  - exit status 0 ok, 1 the data is bad (verification failed, a proof
+ *    does not check), 2 usage or environment error.
+ *  - every JSON output is one valid JSON value encoded by jansson, even
+ *    when verification fails half-way (the failure is then part of it);
+ *    long record lists are streamed one record at a time (out.c).
+ *
+ * See also: vigilctl.h, tools/vigilctl.1, tools/vigil-audit.5,
+ *           common/audit.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "tools/vigilctl/vigilctl.h"
+
+static const struct cmd *find_cmd(int argc, char **argv, int *words);
+static int cmd_help(const struct cmd *c, int argc, char **argv);
+
+/*
+ * Every command. Add a row (and a section in vigilctl.1) for a new one;
+ * rows sharing a first word are listed together by "vigilctl help".
+ */
+static const struct cmd cmds[] = {
+    { "help", "[COMMAND ...]", cmd_help,
+        "show the commands, or one command's usage" },
+    { "audit verify", "DIR [--key VERIFIER]", cmd_audit_verify,
+        "verify every record and signed checkpoint of the audit log" },
+    { "audit replay",
+        "DIR [--from T] [--to T] [--actor A] [--subject HEX] "
+        "[--purpose P] [--json] [--key VERIFIER]",
+        cmd_audit_replay,
+        "list the records (verifying them) that pass the filters" },
+    { "audit prove inclusion", "DIR N [--size M] [--key VERIFIER]",
+        cmd_audit_prove_inclusion,
+        "print the JSON proof that record N is in the tree of M records" },
+    { "audit prove consistency", "DIR OLD NEW [--key VERIFIER]",
+        cmd_audit_prove_consistency,
+        "print the JSON proof that the log of NEW extends the log of OLD" },
+    { "audit check-proof",
+        "PROOF.json|- --key VERIFIER [--checkpoint FILE ...]",
+        cmd_audit_check_proof,
+        "check a proof with only the verifier key and signed checkpoints" },
+    { "audit export", "--json DIR [--key VERIFIER]", cmd_audit_export,
+        "print the whole log as one JSON object (verifying it)" },
+    { "audit pubkey", "DIR", cmd_audit_pubkey,
+        "print the log's verifier key (verifier.key)" },
+    { "audit subject report",
+        "DATA_DIR (--account ID | --email ADDR | --phone P | --card NUMBER "
+        "| --device ID | --ip ADDR) [--key VERIFIER] [--json]",
+        cmd_audit_subject_report,
+        "list every audited access to one data subject, each with a "
+        "verified inclusion proof" },
+    { "score", "ORDER --purpose P [--endpoint E] [--storefront S] [--json]",
+        cmd_score, "ask the scorer for an order's score (audited query)" },
+    { "account", "ACCOUNT --purpose P [--endpoint E] [--storefront S] [--json]",
+        cmd_account,
+        "ask the scorer for an account's history summary (audited query)" },
+};
+
+void
+cmd_usage(const struct cmd *c, FILE *f)
+{
+    fprintf(f, "usage: %s %s %s\n  %s\n", PROGNAME, c->name, c->args, c->help);
+}
+
+int
+cmd_usage_error(const struct cmd *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", PROGNAME);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    cmd_usage(c, stderr);
+    return EXIT_USAGE;
+}
+
+int
+cmd_exit_for(int rc)
+{
+    if (rc == 0)
+        return EXIT_OK;
+    return rc == ERR_CORRUPT ? EXIT_BAD : EXIT_USAGE;
+}
+
+static void
+usage_all(FILE *f)
+{
+    fprintf(f,
+        "usage: %s COMMAND [ARGS...]\n       %s -h | help "
+        "[COMMAND]\n\ncommands:\n",
+        PROGNAME, PROGNAME);
+    for (size_t i = 0; i < ARRAY_LEN(cmds); i++)
+        fprintf(
+            f, "  %s %s\n      %s\n", cmds[i].name, cmds[i].args, cmds[i].help);
+    fprintf(f,
+        "\nexit status: 0 ok, 1 the data is bad (e.g. verification "
+        "failed), 2 usage or environment error\nsee vigilctl(1), "
+        "vigil-audit(5)\n");
+}
+
+/* Does `name` start with the words argv[0..argc)? (prefix listing) */
+static bool
+name_has_prefix(const char *name, int argc, char **argv)
+{
+    const char *p = name;
+
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+
+        if (strncmp(p, argv[i], n) != 0 || (p[n] != ' ' && p[n] != '\0'))
+            return false;
+        p += n;
+        if (*p == ' ')
+            p++;
+        else if (i + 1 < argc)
+            return false;
+    }
+    return true;
+}
+
+/* List the rows that start with argv's words; returns how many. */
+static int
+list_prefix(FILE *f, int argc, char **argv)
+{
+    int n = 0;
+
+    for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
+        if (name_has_prefix(cmds[i].name, argc, argv)) {
+            cmd_usage(&cmds[i], f);
+            n++;
+        }
+    }
+    return n;
+}
+
+static int
+cmd_help(const struct cmd *c, int argc, char **argv)
+{
+    const struct cmd *t;
+    int words;
+
+    (void)c;
+    if (argc <= 1) {
+        usage_all(stdout);
+        return EXIT_OK;
+    }
+    t = find_cmd(argc - 1, argv + 1, &words);
+    if (t != NULL && words == argc - 1) {
+        cmd_usage(t, stdout);
+        return EXIT_OK;
+    }
+    if (list_prefix(stdout, argc - 1, argv + 1) > 0)
+        return EXIT_OK;
+    fprintf(stderr, "%s: no command '%s'\n", PROGNAME, argv[1]);
+    return EXIT_USAGE;
+}
+
+/* The longest row whose words start argv; *words gets its word count. */
+static const struct cmd *
+find_cmd(int argc, char **argv, int *words)
+{
+    const struct cmd *best = NULL;
+    int bestw = 0;
+
+    for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
+        const char *p = cmds[i].name;
+        int w = 0;
+
+        while (*p != '\0' && w < argc) {
+            size_t n = strcspn(p, " ");
+
+            if (strlen(argv[w]) != n || strncmp(p, argv[w], n) != 0)
+                break;
+            p += n;
+            w++;
+            if (*p == ' ')
+                p++;
+            else if (*p != '\0')
+                break;
+        }
+        if (*p == '\0' && w > bestw) {
+            best = &cmds[i];
+            bestw = w;
+        }
+    }
+    *words = bestw;
+    return best;
+}
+
+int
+main(int argc, char **argv)
+{
+    const struct cmd *c;
+    int words;
+
+    log_init(PROGNAME, true);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "%s: cannot initialise libsodium\n", PROGNAME);
+        return EXIT_USAGE;
+    }
+    out_init();
+    if (argc < 2) {
+        usage_all(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage_all(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("%s %s\n", PROGNAME, VIGIL_VERSION);
+        return EXIT_OK;
+    }
+    c = find_cmd(argc - 1, argv + 1, &words);
+    if (c == NULL) {
+        if (list_prefix(stderr, argc - 1, argv + 1) == 0) {
+            fprintf(stderr, "%s: unknown command '%s'\n", PROGNAME, argv[1]);
+            usage_all(stderr);
+        }
+        return EXIT_USAGE;
+    }
+    /* The handler sees argv[0] = the command's last word. */
+    return c->handler(c, argc - words, argv + words);
+}
