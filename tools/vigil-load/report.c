@@ -9,7 +9,8 @@
  * (OUTPUT) and are only ever added to, never renamed.
  *
  * Invariants:
- *  - errors == rejected + timeouts + malformed_events, in every output.
+ *  - events == acked_ok + rejected, and
+ *    errors == rejected + timeouts + malformed_events, in every output.
  *  - personal data never reaches the output: --show prints order ids,
  *    amounts and the scorer's reasons only.
  *
@@ -129,7 +130,8 @@ summary_json(const struct load_opts *o, const struct load_stats *st,
     double eps = secs > 0 ? (double)st->answered / secs : 0;
     uint64_t errors = st->rejected + st->timeouts + st->lost;
 
-    printf("{\"events\":%" PRIu64 ",\"errors\":%" PRIu64
+    printf("{\"events\":%" PRIu64 ",\"acked_ok\":%" PRIu64
+           ",\"errors\":%" PRIu64
            ",\"events_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f"
            ",\"p999_us\":%.1f,\"max_us\":%.1f,\"orders\":%" PRIu64
            ",\"order_p50_us\":%.1f,\"order_p99_us\":%.1f"
@@ -141,7 +143,7 @@ summary_json(const struct load_opts *o, const struct load_stats *st,
            ",\"malformed_events\":%" PRIu64 ",\"late\":%" PRIu64
            ",\"bytes_per_event\":%.1f"
            ",\"seed\":%" PRIu64 "}\n",
-        st->answered, errors, eps, us(hist_quantile(&st->all, 0.5)),
+        st->answered, st->ok, errors, eps, us(hist_quantile(&st->all, 0.5)),
         us(hist_quantile(&st->all, 0.99)), us(hist_quantile(&st->all, 0.999)),
         us(st->all.max), st->orders, us(hist_quantile(&st->order, 0.5)),
         us(hist_quantile(&st->order, 0.99)),
