@@ -919,11 +919,14 @@ sfproto_batch_decode(struct sfproto_batch *b, const void *data, size_t len,
 
 /* ======================================================= client side */
 
-/* Pack key `k` and string array `v` when v is not empty; counts in *n. */
+/* Pack the string literal `k` as a key: its length is known here. */
+#define PUT_KEY(e, k) wire_put_strn((e), "" k "", sizeof(k) - 1)
+
+/* Pack key `k` (a literal) and string array `v` when v is not empty. */
 #define KV_ARR(e, k, v)                                                        \
     do {                                                                       \
         if ((v)[0] != '\0') {                                                  \
-            wire_put_str((e), (k));                                            \
+            PUT_KEY((e), k);                                                   \
             WIRE_PUT_ARR((e), (v));                                            \
         }                                                                      \
     } while (0)
@@ -942,17 +945,17 @@ address_parts(const struct event_address_pii *a, const char *country)
 }
 
 static void
-pack_address(struct wire_enc *e, const char *key,
+pack_address(struct wire_enc *e, const struct wire_key *key,
     const struct event_address_pii *a, const char *country)
 {
-    wire_put_str(e, key);
+    wire_put_strn(e, key->name, key->len);
     wire_put_map(e, address_parts(a, country));
     KV_ARR(e, "name", a->name);
     KV_ARR(e, "street", a->street);
     KV_ARR(e, "city", a->city);
     KV_ARR(e, "postal", a->postal);
     if (country[0] != '\0') {
-        wire_put_str(e, "country");
+        PUT_KEY(e, "country");
         wire_put_strn(e, country, strnlen(country, 2));
     }
 }
@@ -1017,7 +1020,7 @@ sfproto_event_pack(
         if (!has[f])
             continue;
         if (f != F_CARD && f != F_BILLING && f != F_SHIPPING)
-            wire_put_str(e, field_names[f].name);
+            wire_put_strn(e, field_names[f].name, field_names[f].len);
         switch (f) {
         case F_V:
             wire_put_uint(e, SFPROTO_VERSION);
@@ -1107,7 +1110,7 @@ sfproto_event_pack(
             bool bin = !num && (ev->has & EVENT_HAS_CARD_BIN);
             bool fp = pii->card_fingerprint[0] != '\0';
 
-            wire_put_str(e, "card");
+            PUT_KEY(e, "card");
             wire_put_map(e, (unsigned)num + 2u * bin + fp);
             KV_ARR(e, "number", pii->card_number);
             if (bin) {
@@ -1118,10 +1121,12 @@ sfproto_event_pack(
             break;
         }
         case F_BILLING:
-            pack_address(e, "billing", &pii->billing, ev->billing_country);
+            pack_address(
+                e, &field_names[F_BILLING], &pii->billing, ev->billing_country);
             break;
         case F_SHIPPING:
-            pack_address(e, "shipping", &pii->shipping, ev->shipping_country);
+            pack_address(e, &field_names[F_SHIPPING], &pii->shipping,
+                ev->shipping_country);
             break;
         default:
             fatalx("%s: invariant: field %d has no encoder", __func__, f);

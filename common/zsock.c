@@ -352,9 +352,6 @@ zsock_send_parts(void *s, const struct iovec *parts, int n, int flags)
     return 0;
 }
 
-/* Most items one zsock_poll() takes; the daemons poll three. */
-#define ZSOCK_MAX_POLL 8
-
 int
 zsock_poll(struct zsock_pollitem *items, int n, long timeout_ms, int *nready)
 {

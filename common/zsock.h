@@ -57,6 +57,12 @@ enum zsock_opt {
 /* Flags of zsock_recv_msg() and zsock_send_parts(). */
 #define ZSOCK_DONTWAIT 1
 
+/*
+ * Most items one zsock_poll() takes (they are translated on the stack):
+ * the daemons poll three, vigil-load up to 256 connections and a timer.
+ */
+#define ZSOCK_MAX_POLL 300
+
 /* Poll events (zsock_poll). */
 #define ZSOCK_POLLIN  1
 #define ZSOCK_POLLOUT 2
@@ -275,7 +281,8 @@ int zsock_send_parts(void *s, const struct iovec *parts, int n,
  * items; `*nready` (may be NULL) receives how many are ready.
  *
  * Returns 0 (also on timeout, with *nready 0), ERR_AGAIN (interrupted by
- * a signal), ERR_SHUTDOWN or ERR_IO.
+ * a signal), ERR_INVAL (n < 0 or n > ZSOCK_MAX_POLL), ERR_SHUTDOWN or
+ * ERR_IO.
  */
 int zsock_poll(struct zsock_pollitem *items, int n, long timeout_ms,
     int *nready) WARN_UNUSED NONNULL(1);

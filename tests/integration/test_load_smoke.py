@@ -3,9 +3,9 @@
 
 Runs `vigil-load --json` for 3 s at a modest rate against a fresh
 service and checks: exit status 0, one JSON object on stdout with the
-expected fields, events > 0, errors == 0, no malformed reply, every
-scored order with a decision; both daemons still running and
-answering afterwards, and both stop with status 0.
+expected fields, events > 0, errors == 0, acked_ok == events - rejected,
+no malformed reply, every scored order with a decision; both daemons
+still running and answering afterwards, and both stop with status 0.
 
 SPDX-License-Identifier: MIT
 """
@@ -19,8 +19,8 @@ from vigiltest import (Persona, Service, TestFailure, at, check,  # noqa
                        check_eq, main, run, say)
 
 # Fields the --json summary must carry (tools/vigil-load.1).
-FIELDS = ("events", "errors", "events_per_s", "p50_us", "p99_us", "orders",
-          "decisions", "sent", "rejected", "timeouts", "malformed")
+FIELDS = ("events", "acked_ok", "errors", "events_per_s", "p50_us", "p99_us",
+          "orders", "decisions", "sent", "rejected", "timeouts", "malformed")
 
 
 def parse_json(out):
@@ -60,6 +60,8 @@ def body(args):
         check(isinstance(res["events"], int) and res["events"] > 0,
               "events > 0 (%r)" % res["events"])
         check_eq(res["errors"], 0, "errors == 0")
+        check_eq(res["acked_ok"], res["events"] - res["rejected"],
+                 "acked_ok == events - rejected")
         check_eq(res["malformed"], 0, "no malformed reply")
         check(res["orders"] > 0, "orders were scored (%r)" % res["orders"])
         dec = res["decisions"]

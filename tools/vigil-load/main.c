@@ -1,0 +1,290 @@
+/*
+ * main.c - vigil-load: load generator and benchmark client for
+ *          vigil-collector
+ *
+ * Plays a population of simulated shoppers (gen.c, world.c) against the
+ * storefront endpoint over N DEALER sockets, flat out or paced to
+ * --rate events/s (run.c), and reports acknowledgement latency
+ * percentiles, throughput and the order decisions (report.c). This file
+ * holds the command line and the start-up checklist: parse options →
+ * make the generator → open the connections → probe → run → report.
+ *
+ * Exit status (tools/vigil-load.1): 0 the run completed; 1 a reply was
+ * malformed, or with --strict an event was rejected or timed out; 2
+ * usage or environment error (bad option or endpoint, no answer).
+ *
+ * Invariants:
+ *  - every exit after start-up goes through one cleanup path, which
+ *    wipes the frames and identities the run held.
+ *
+ * See also: tools/vigil-load.1, load.h, tests/bench/README.md
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/compiler.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/sfproto.h"
+#include "tools/vigil-load/gen.h"
+#include "tools/vigil-load/load.h"
+
+#define DEFAULT_INFLIGHT 64   /* requests per connection, at most ... */
+#define INFLIGHT_EVENTS  2048 /* ... and about this many events */
+
+/* Exit statuses. */
+enum {
+    EXIT_DONE = 0,
+    EXIT_DATA = 1,  /* malformed replies; with --strict, errors */
+    EXIT_USAGE = 2, /* usage or environment error */
+};
+
+volatile sig_atomic_t load_stop;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    load_stop = load_stop + 1;
+}
+
+/* ------------------------------------------------------------ options */
+
+NORETURN static void
+usage(void)
+{
+    fprintf(stderr,
+        "usage: " LOAD_PROGNAME
+        " [--endpoint E] [--connections N] [--batch B]\n"
+        "       [--rate R] [--duration S] [--events N] [--fraud-share F]\n"
+        "       [--seed N] [--inflight N] [--timeout S] [--show N]\n"
+        "       [--orders-only] [--json] [--quiet] [--strict] [--req]\n"
+        "       [--dry-run]\n");
+    exit(EXIT_USAGE);
+}
+
+static bool
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    return errno == 0 && *end == '\0' && *out >= min && *out <= max;
+}
+
+static bool
+parse_double(const char *s, double min, double max, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(s, &end);
+    return errno == 0 && end != s && *end == '\0' && isfinite(*out) &&
+        *out >= min && *out <= max;
+}
+
+NORETURN static void
+bad_opt(const char *name, const char *val, const char *rule)
+{
+    fprintf(stderr, LOAD_PROGNAME ": --%s '%s': %s\n", name, val, rule);
+    exit(EXIT_USAGE);
+}
+
+static void
+parse_args(int argc, char **argv, struct load_opts *o)
+{
+    static const struct option lopts[] = {
+        { "batch", required_argument, NULL, 'b' },
+        { "connections", required_argument, NULL, 'c' },
+        { "duration", required_argument, NULL, 'd' },
+        { "endpoint", required_argument, NULL, 'e' },
+        { "fraud-share", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { "inflight", required_argument, NULL, 'i' },
+        { "json", no_argument, NULL, 'j' },
+        { "events", required_argument, NULL, 'n' },
+        { "orders-only", no_argument, NULL, 'o' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "rate", required_argument, NULL, 'r' },
+        { "req", no_argument, NULL, 'R' },
+        { "seed", required_argument, NULL, 's' },
+        { "show", required_argument, NULL, 'S' },
+        { "strict", no_argument, NULL, 'x' },
+        { "timeout", required_argument, NULL, 't' },
+        { "dry-run", no_argument, NULL, 'D' },
+        { NULL, 0, NULL, 0 },
+    };
+    uint64_t u;
+    int ch;
+
+    memset(o, 0, sizeof(*o));
+    o->endpoint = "tcp://127.0.0.1:7010";
+    o->connections = 1;
+    o->batch = 1;
+    o->duration = 10;
+    o->fraud_share = 0.05;
+    o->seed = 1;
+    o->inflight = 0;
+    o->timeout = 5;
+
+    while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+        switch (ch) {
+        case 'b':
+            if (!parse_u64(optarg, 1, SFPROTO_MAX_BATCH, &u))
+                bad_opt("batch", optarg, "must be 1..1000");
+            o->batch = (unsigned)u;
+            break;
+        case 'c':
+            if (!parse_u64(optarg, 1, LOAD_MAX_CONNECTIONS, &u))
+                bad_opt("connections", optarg, "must be 1..256");
+            o->connections = (unsigned)u;
+            break;
+        case 'd':
+            if (!parse_double(optarg, 0.01, 86400, &o->duration))
+                bad_opt("duration", optarg, "must be 0.01..86400 seconds");
+            break;
+        case 'e':
+            o->endpoint = optarg;
+            break;
+        case 'f':
+            if (!parse_double(optarg, 0, 1, &o->fraud_share))
+                bad_opt("fraud-share", optarg, "must be 0..1");
+            break;
+        case 'i':
+            if (!parse_u64(optarg, 1, LOAD_MAX_INFLIGHT, &u))
+                bad_opt("inflight", optarg, "must be 1..1024");
+            o->inflight = (unsigned)u;
+            break;
+        case 'j':
+            o->json = true;
+            break;
+        case 'n':
+            if (!parse_u64(optarg, 1, UINT64_MAX / 2, &o->max_events))
+                bad_opt("events", optarg, "must be a positive count");
+            break;
+        case 'o':
+            o->orders_only = true;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'r':
+            if (!parse_double(optarg, 0, 1e8, &o->rate))
+                bad_opt("rate", optarg, "must be 0 (flat out) or events/s");
+            break;
+        case 'R':
+            o->envelope = true;
+            break;
+        case 's':
+            if (!parse_u64(optarg, 0, UINT64_MAX, &o->seed))
+                bad_opt("seed", optarg, "must be an unsigned integer");
+            break;
+        case 'S':
+            if (!parse_u64(optarg, 0, LOAD_MAX_SHOW, &u))
+                bad_opt("show", optarg, "must be 0..1000");
+            o->show = (unsigned)u;
+            break;
+        case 't':
+            if (!parse_double(optarg, 0.01, 600, &o->timeout))
+                bad_opt("timeout", optarg, "must be 0.01..600 seconds");
+            break;
+        case 'x':
+            o->strict = true;
+            break;
+        case 'D':
+            o->dry_run = true;
+            break;
+        default:
+            usage();
+        }
+    }
+    if (optind != argc)
+        usage();
+    if (o->inflight == 0) {
+        /* Deep enough to keep a group-committing service busy, shallow
+         * enough that big batches do not queue for seconds. */
+        o->inflight = INFLIGHT_EVENTS / o->batch;
+        if (o->inflight > DEFAULT_INFLIGHT)
+            o->inflight = DEFAULT_INFLIGHT;
+        if (o->inflight < 2)
+            o->inflight = 2;
+    }
+}
+
+/* --------------------------------------------------------------- main */
+
+static void
+signals_install(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+    static struct load_stats st;
+    struct load_opts o;
+    struct gen *g;
+    struct run *r;
+    uint64_t elapsed = 0;
+    int rc, status = EXIT_DONE;
+
+    log_init(LOAD_PROGNAME, true);
+    parse_args(argc, argv, &o);
+    if (sodium_init() < 0) {
+        fprintf(stderr, LOAD_PROGNAME ": sodium_init failed\n");
+        return EXIT_USAGE;
+    }
+    g = gen_new(o.seed, o.fraud_share, o.orders_only);
+    r = run_new(&o, g, &st);
+    signals_install();
+
+    if (o.dry_run) {
+        run_dry(r, &elapsed);
+        report_summary(&o, &st, g, run_connections(r), elapsed);
+        goto done;
+    }
+    rc = run_open(r);
+    if (rc != 0) {
+        status = EXIT_USAGE;
+        goto done;
+    }
+    rc = run_probe(r);
+    if (rc != 0) {
+        status = rc == ERR_MALFORMED ? EXIT_DATA : EXIT_USAGE;
+        goto done;
+    }
+    rc = run_loop(r, &elapsed);
+    report_summary(&o, &st, g, run_connections(r), elapsed);
+    if (rc != 0)
+        status = EXIT_USAGE;
+    else if (st.malformed > 0)
+        status = EXIT_DATA;
+    else if (o.strict && st.rejected + st.timeouts + st.lost > 0)
+        status = EXIT_DATA;
+
+done:
+    run_free(r);
+    gen_free(g);
+    return status;
+}
