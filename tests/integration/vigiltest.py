@@ -14,7 +14,9 @@ Invariants:
  - every process a scenario starts is stopped (SIGTERM, then SIGKILL)
    when the Service closes, even when the check failed;
  - checks print what they check; the first failure raises TestFailure,
-   and `main()` turns it into exit status 1 with the message.
+   and `main()` turns it into exit status 1 with the message; a scenario
+   that cannot run here raises Skip, which `main()` turns into exit
+   status 77 (ctest: skipped).
 
 See also: common/proto.h sections 1 and 2 (wire format), tests/README.md
 
@@ -63,6 +65,15 @@ class Timeout(TestFailure):
     """No reply came within the receive timeout."""
 
 
+class Skip(Exception):
+    """The scenario cannot run here (say why): `main()` exits SKIP_EXIT,
+    which tests/CMakeLists.txt declares as ctest's SKIP_RETURN_CODE, so
+    ctest reports the test as skipped, never as passed."""
+
+
+SKIP_EXIT = 77
+
+
 # ------------------------------------------------------------- checking
 
 def say(msg):
@@ -108,6 +119,9 @@ def main(description, body):
     t0 = time.monotonic()
     try:
         body(args)
+    except Skip as e:
+        say("SKIP %s: %s" % (name, e))
+        sys.exit(SKIP_EXIT)
     except TestFailure as e:
         say("FAIL %s: %s" % (name, e))
         sys.exit(1)
