@@ -589,13 +589,19 @@ def check_order_reply(rep, what):
 
 
 def check_error_reply(rep, what, codes=ERROR_CODES, field=None, eid=None):
-    """Check an error reply: ok false, code in `codes`, msg naming
-    `field` (a name or a tuple of acceptable names) when given, id equal
-    to `eid` when given."""
+    """Check an error reply: ok false, code in `codes` (None: any string;
+    the caller checks the exact code itself), msg naming `field` (a name
+    or a tuple of acceptable names) when given, id equal to `eid` when
+    given."""
     check(isinstance(rep, dict), what + ": one reply map", rep)
     check(rep.get("ok") is False, what + ": ok false", rep)
-    check(rep.get("code") in codes,
-          what + ": code %r in %s" % (rep.get("code"), "/".join(codes)), rep)
+    if codes is None:
+        check(isinstance(rep.get("code"), str) and rep.get("code") != "ok",
+              what + ": an error code (%r)" % (rep.get("code"),), rep)
+    else:
+        check(rep.get("code") in codes,
+              what + ": code %r in %s" % (rep.get("code"), "/".join(codes)),
+              rep)
     msg = rep.get("msg")
     check(isinstance(msg, str) and msg != "",
           what + ": msg explains (%r)" % (msg,))
