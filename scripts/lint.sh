@@ -122,9 +122,15 @@ tidy)
     mapfile -t files < <(source_db "$build" "$tmp/compile_commands.json")
     [ "${#files[@]}" -gt 0 ] || { echo "lint: no sources in $build" >&2; exit 2; }
     # One clang-tidy per file, JOBS at a time; each file's output goes to
-    # its own log so parallel runs do not interleave.
+    # its own log so parallel runs do not interleave. The analyzer's path
+    # budget is cut from 225000 to 75000 nodes per function: that halves
+    # its CPU time (about 28 s instead of 53 s for the tree, on one core)
+    # and on today's code it misses one finding of the 20, a duplicate
+    # path to the same false positive.
     printf '%s\n' "${files[@]}" | xargs -P "$JOBS" -I{} sh -c '
-        clang-tidy -p "$2" --config-file="$4/.clang-tidy" --quiet "$1" \
+        clang-tidy -p "$2" --config-file="$4/.clang-tidy" --quiet \
+            --extra-arg=-Xclang --extra-arg=-analyzer-config \
+            --extra-arg=-Xclang --extra-arg=max-nodes=75000 "$1" \
             >"$3/$(echo "$1" | tr / _).log" 2>&1 || true' _ {} "$build" \
         "$tmp" "$ROOT"
     # Drop the findings .clang-tidy-suppressions lists (check:path-glob);
