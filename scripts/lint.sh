@@ -7,6 +7,10 @@
 #                                 # strtok, and no raw malloc/calloc/realloc/
 #                                 # strdup outside xmalloc.c and buf.c, in
 #                                 # common/, collector/ and scorer/
+#   bash scripts/lint.sh testdocs [BUILD]   # tests/README.md lists every
+#                                 # ctest test of BUILD (and the fuzz.*
+#                                 # harnesses, built only by the fuzz
+#                                 # preset), and no test that does not exist
 #   bash scripts/lint.sh cppcheck [BUILD]   # cppcheck over the .c files of
 #   bash scripts/lint.sh tidy [BUILD]       # clang-tidy  common/, collector/,
 #                                 # scorer/ and tools/ (any depth), compiled
@@ -14,8 +18,8 @@
 #                                 # (default build/); configuration in
 #                                 # .cppcheck-suppressions and .clang-tidy
 #
-# Registered with ctest as lint.format, lint.banned, lint.cppcheck and
-# lint.tidy (label lint). Any finding fails. VIGIL_LINT_JOBS (default 2)
+# Registered with ctest as lint.format, lint.banned, lint.testdocs,
+# lint.cppcheck and lint.tidy (label lint). Any finding fails. VIGIL_LINT_JOBS (default 2)
 # sets how many files cppcheck and clang-tidy analyse at once.
 # Exit status: 0 clean, 1 findings (printed), 2 usage or environment error
 # (e.g. no compile_commands.json), 77 the tool is not installed (ctest
@@ -86,6 +90,35 @@ banned)
     fi
     [ "$status" -ne 0 ] || echo "lint: no banned functions"
     exit "$status"
+    ;;
+testdocs)
+    build=${2:-build}
+    if ! names=$(ctest --test-dir "$build" -N 2>/dev/null |
+        sed -n 's/^ *Test *#[0-9]*: //p'); then
+        echo "lint: ctest -N failed in $build: configure it first" >&2
+        exit 2
+    fi
+    /usr/bin/python3 - tests/README.md "$names" tests/fuzz <<'PYEOF'
+import glob, os, re, sys
+readme, names, fuzzdir = sys.argv[1], sys.argv[2].split(), sys.argv[3]
+have = set(names)
+# The fuzz harnesses are registered only when VIGIL_FUZZ is on.
+for f in glob.glob(os.path.join(fuzzdir, "fuzz_*.c")):
+    have.add("fuzz." + os.path.basename(f)[len("fuzz_"):-2])
+text = open(readme).read()
+listed = set(re.findall(r"`((?:unit|integ|lint|fuzz|bench)\.[a-z0-9_]+)`",
+                        text))
+status = 0
+for n in sorted(have - listed):
+    print("lint: %s: no line for the test %s" % (readme, n))
+    status = 1
+for n in sorted(listed - have):
+    print("lint: %s: names %s, which is not a test (any more?)" % (readme, n))
+    status = 1
+if status == 0:
+    print("lint: %s lists all %d tests" % (readme, len(have)))
+sys.exit(status)
+PYEOF
     ;;
 cppcheck)
     need cppcheck
@@ -201,7 +234,7 @@ PYEOF
     echo "lint: clang-tidy: ${#files[@]} files clean"
     ;;
 *)
-    echo "usage: lint.sh format|banned|cppcheck [BUILD]|tidy [BUILD]" >&2
+    echo "usage: lint.sh format|banned|testdocs [BUILD]|cppcheck [BUILD]|tidy [BUILD]" >&2
     exit 2
     ;;
 esac
