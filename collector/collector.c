@@ -30,14 +30,15 @@
 
 #include "collector/ingest.h"
 #include "common/cfg.h"
+#include "common/clock.h"
 #include "common/err.h"
+#include "common/ipcproto.h"
 #include "common/log.h"
 #include "common/pseudo.h"
 #include "common/zsock.h"
 
 #define COLLECTOR_NAME "vigil-collector"
 /* Most -o overrides on one command line. */
-#define COLLECTOR_MAX_OVERRIDES 64
 /* Largest storefront frame libzmq accepts; larger drops the connection. */
 #define COLLECTOR_MAXMSGSIZE (1024 * 1024)
 /* Storefront messages queued per peer before libzmq stops reading. */
@@ -50,16 +51,6 @@
 /* Exit statuses (collector.8 "EXIT STATUS"). */
 #define COLLECTOR_EXIT_OK   0
 #define COLLECTOR_EXIT_FAIL 1 /* bad config, start-up or run failure */
-
-/* The command line, as parsed. */
-struct collector_args {
-    bool foreground;                                /* -d: log to stderr */
-    bool check_only;                                /* -n */
-    int verbose;                                    /* -v count */
-    const char *conf;                               /* -f file, or NULL */
-    const char *overrides[COLLECTOR_MAX_OVERRIDES]; /* -o, in order */
-    int noverrides;
-};
 
 /* The process state, owned by main(). */
 struct collector {
@@ -79,86 +70,6 @@ collector_on_signal(int sig)
 {
     (void)sig;
     collector_stop = 1;
-}
-
-static void
-usage_print(FILE *fp)
-{
-    fprintf(
-        fp, "usage: %s [-dhnVv] [-f file] [-o key=value]\n", COLLECTOR_NAME);
-}
-
-NORETURN static void
-usage(void)
-{
-    usage_print(stderr);
-    exit(COLLECTOR_EXIT_FAIL);
-}
-
-static void
-parse_args(int argc, char **argv, struct collector_args *a)
-{
-    int ch;
-
-    memset(a, 0, sizeof(*a));
-    while ((ch = getopt(argc, argv, "Vdf:hno:v")) != -1) {
-        switch (ch) {
-        case 'V':
-            printf("%s %s\n", COLLECTOR_NAME, VIGIL_VERSION);
-            exit(COLLECTOR_EXIT_OK);
-        case 'd':
-            a->foreground = true;
-            break;
-        case 'f':
-            a->conf = optarg;
-            break;
-        case 'h':
-            usage_print(stdout);
-            exit(COLLECTOR_EXIT_OK);
-        case 'n':
-            a->check_only = true;
-            break;
-        case 'o':
-            if (a->noverrides == COLLECTOR_MAX_OVERRIDES) {
-                fprintf(stderr, "%s: more than %d -o options\n", COLLECTOR_NAME,
-                    COLLECTOR_MAX_OVERRIDES);
-                usage();
-            }
-            a->overrides[a->noverrides++] = optarg;
-            break;
-        case 'v':
-            a->verbose++;
-            break;
-        default:
-            usage();
-        }
-    }
-    if (optind != argc)
-        usage();
-}
-
-/*
- * Load the defaults, then the file, then the -o overrides in order, and
- * check the whole. Writes the first problem to `err`.
- */
-static int
-load_config(const struct collector_args *a, struct vigil_config *cfg, char *err,
-    size_t errlen)
-{
-    int i, rc;
-
-    cfg_defaults(cfg);
-    if (a->conf != NULL) {
-        rc = cfg_load_file(cfg, a->conf, err, errlen);
-        if (rc != 0)
-            return rc;
-    }
-    for (i = 0; i < a->noverrides; i++) {
-        rc = cfg_set(cfg, a->overrides[i], err, errlen);
-        if (rc != 0)
-            return rc;
-    }
-    return cfg_check(cfg, err, errlen);
 }
 
 /* Create the data directory if needed and load (or create) the key. */
@@ -188,18 +99,18 @@ open_sockets(struct collector *c)
     c->ctx = zsock_ctx_new();
     if (c->ctx == NULL)
         return ERR_IO;
-    rc = zsock_open(c->ctx, ZMQ_ROUTER, &c->front);
+    rc = zsock_open(c->ctx, ZSOCK_ROUTER, &c->front);
     if (rc != 0)
         return rc;
     /*
      * libzmq drops the connection of a peer that sends a frame over
-     * COLLECTOR_MAXMSGSIZE; frames between PROTO_MAX_MSG_BYTES and that
+     * COLLECTOR_MAXMSGSIZE; frames between SFPROTO_MAX_MSG_BYTES and that
      * get a clear too_big reply from ingest.c instead.
      */
-    rc = zsock_setopt_i64(c->front, ZMQ_MAXMSGSIZE, COLLECTOR_MAXMSGSIZE);
+    rc = zsock_setopt_i64(c->front, ZSOCK_OPT_MAXMSGSIZE, COLLECTOR_MAXMSGSIZE);
     if (rc != 0)
         return rc;
-    rc = zsock_setopt_int(c->front, ZMQ_RCVHWM, COLLECTOR_FRONT_RCVHWM);
+    rc = zsock_setopt_int(c->front, ZSOCK_OPT_RCVHWM, COLLECTOR_FRONT_RCVHWM);
     if (rc != 0)
         return rc;
     rc = zsock_bind(c->front, c->cfg.events_endpoint);
@@ -209,10 +120,10 @@ open_sockets(struct collector *c)
     rc = cfg_scorer_ipc(&c->cfg, c->scorer_ep, sizeof(c->scorer_ep));
     if (rc != 0)
         return rc;
-    rc = zsock_open(c->ctx, ZMQ_DEALER, &c->back);
+    rc = zsock_open(c->ctx, ZSOCK_DEALER, &c->back);
     if (rc != 0)
         return rc;
-    rc = zsock_setopt_i64(c->back, ZMQ_MAXMSGSIZE, PROTO_MAX_IPC_BYTES);
+    rc = zsock_setopt_i64(c->back, ZSOCK_OPT_MAXMSGSIZE, IPCPROTO_MAX_BYTES);
     if (rc != 0)
         return rc;
     return zsock_connect(c->back, c->scorer_ep);
@@ -226,7 +137,7 @@ install_signals(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = collector_on_signal;
     sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: zmq_poll must return EINTR so the loop sees it. */
+    /* No SA_RESTART: zsock_poll must return EINTR so the loop sees it. */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sa.sa_handler = SIG_IGN;
@@ -237,15 +148,15 @@ install_signals(void)
 static int
 run_loop(struct collector *c)
 {
-    zmq_pollitem_t items[2];
-    uint64_t next_stats = ingest_now_ms() + COLLECTOR_STATS_MS;
+    struct zsock_pollitem items[2];
+    uint64_t next_stats = clock_mono_ms() + COLLECTOR_STATS_MS;
     int rc = 0;
 
     memset(items, 0, sizeof(items));
-    items[0].socket = c->back;
-    items[0].events = ZMQ_POLLIN;
-    items[1].socket = c->front;
-    items[1].events = ZMQ_POLLIN;
+    items[0].sock = c->back;
+    items[0].events = ZSOCK_POLLIN;
+    items[1].sock = c->front;
+    items[1].events = ZSOCK_POLLIN;
     while (!collector_stop) {
         long wait = ingest_expire(c->ingest);
         uint64_t now;
@@ -260,17 +171,17 @@ run_loop(struct collector *c)
         if (rc != 0)
             break;
         /* Scorer replies first: they free pending slots. */
-        if (items[0].revents & ZMQ_POLLIN) {
+        if (items[0].revents & ZSOCK_POLLIN) {
             rc = ingest_on_back(c->ingest);
             if (rc != 0)
                 break;
         }
-        if (items[1].revents & ZMQ_POLLIN) {
+        if (items[1].revents & ZSOCK_POLLIN) {
             rc = ingest_on_front(c->ingest);
             if (rc != 0)
                 break;
         }
-        now = ingest_now_ms();
+        now = clock_mono_ms();
         if (now >= next_stats) {
             ingest_log_stats(c->ingest, false);
             next_stats = now + COLLECTOR_STATS_MS;
@@ -301,17 +212,17 @@ collector_close(struct collector *c)
 int
 main(int argc, char **argv)
 {
-    struct collector_args args;
+    struct cfg_args args;
     struct collector c;
     char err[512];
     int rc;
 
     memset(&c, 0, sizeof(c));
-    parse_args(argc, argv, &args);
+    cfg_parse_args(argc, argv, COLLECTOR_NAME, &args);
     log_init(COLLECTOR_NAME, args.foreground || args.check_only);
     log_setverbose(args.verbose);
 
-    rc = load_config(&args, &c.cfg, err, sizeof(err));
+    rc = cfg_load(&c.cfg, &args, err, sizeof(err));
     if (args.check_only) {
         if (rc != 0) {
             fprintf(stderr, "%s: %s\n", COLLECTOR_NAME, err);

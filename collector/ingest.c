@@ -5,7 +5,7 @@
  * Runs in the collector's single thread. A storefront frame arrives on
  * the ROUTER as [identity, (empty delimiter)?, body]; the body is
  * decoded into the reused proto_batch, valid events are pseudonymized
- * and forwarded as one PROTO_MSG_EVENTS frame, and a pending slot keeps
+ * and forwarded as one IPCPROTO_EVENTS frame, and a pending slot keeps
  * what is needed to answer: the envelope, the positions and encoded
  * bytes of the local error replies, the ids of the forwarded events and
  * the deadline. Pending slots form a ring indexed by tag modulo
@@ -17,7 +17,7 @@
  *  - every tag below in->oldest_tag has been answered.
  *  - held_bytes is the sum of `held` over used slots.
  *
- * See also: ingest.h, collector.8, proto.h
+ * See also: ingest.h, collector.8, sfproto.h, ipcproto.h
  *
  * SPDX-License-Identifier: MIT
  */
@@ -30,9 +30,11 @@
 
 #include "collector/ingest.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "common/proto.h"
+#include "common/ipcproto.h"
+#include "common/sfproto.h"
 #include "common/pseudo.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
@@ -41,24 +43,14 @@
 #define INGEST_KEEP_BYTES (16 * 1024)
 #define INGEST_KEEP_ERRS  64
 /* Longest ROUTER routing id libzmq produces or accepts. */
-#define INGEST_IDENT_MAX 255
 /* At most one line per this many ms about rejected input. */
 #define INGEST_LOG_EVERY_MS 1000
-
-/* Where a storefront reply goes: the ROUTER envelope. */
-struct envelope {
-    const uint8_t *ident;
-    size_t identlen;
-    bool delim; /* the client sent an empty delimiter frame (REQ) */
-};
 
 /* One request waiting for the scorer. */
 struct pending {
     bool used;
-    bool delim;    /* reply with an empty delimiter frame */
-    bool is_array; /* reply with an array, else one map */
-    uint8_t identlen;
-    uint8_t ident[INGEST_IDENT_MAX];
+    bool is_array;            /* reply with an array, else one map */
+    struct zsock_route route; /* where the reply goes */
     uint64_t tag;
     uint64_t deadline_ms; /* monotonic */
     uint32_t n;           /* events in the storefront's frame */
@@ -77,12 +69,13 @@ struct ingest {
     void *back;                   /* DEALER, the scorer (borrowed) */
     const struct pseudo_key *key; /* borrowed */
     uint64_t timeout_ms;
-    struct proto_batch batch; /* reused decode target */
-    struct buf out;           /* reused PROTO_MSG_EVENTS frame */
-    struct buf rep;           /* reused storefront reply frame */
-    struct reply scratch;     /* one reply being encoded */
-    struct reply *sreplies;   /* PROTO_MAX_BATCH decoded replies */
-    struct pending *slots;    /* INGEST_MAX_PENDING */
+    struct sfproto_batch batch; /* reused decode target */
+    struct wire_dec rdec;       /* decodes the scorer's reply frames */
+    struct buf out;             /* reused IPCPROTO_EVENTS frame */
+    struct buf rep;             /* reused storefront reply frame */
+    struct reply scratch;       /* one reply being encoded */
+    struct reply *sreplies;     /* SFPROTO_MAX_BATCH decoded replies */
+    struct pending *slots;      /* INGEST_MAX_PENDING */
     uint64_t next_tag;
     uint64_t oldest_tag;
     uint32_t npending;
@@ -91,15 +84,6 @@ struct ingest {
     uint64_t last_note_ms; /* rate limit of input notes */
     uint64_t notes_suppressed;
 };
-
-uint64_t
-ingest_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct ingest *
 ingest_new(
@@ -112,14 +96,15 @@ ingest_new(
     in->back = back;
     in->key = key;
     in->timeout_ms = timeout_ms > 0 ? (uint64_t)timeout_ms : 1;
-    proto_batch_init(&in->batch);
-    buf_init(&in->out, PROTO_MAX_IPC_BYTES);
-    buf_init(&in->rep, PROTO_MAX_IPC_BYTES);
-    in->sreplies = xcalloc(PROTO_MAX_BATCH, sizeof(*in->sreplies));
+    sfproto_batch_init(&in->batch);
+    wire_dec_init(&in->rdec, 64 * 1024);
+    buf_init(&in->out, IPCPROTO_MAX_BYTES);
+    buf_init(&in->rep, IPCPROTO_MAX_BYTES);
+    in->sreplies = xcalloc(SFPROTO_MAX_BATCH, sizeof(*in->sreplies));
     in->slots = xcalloc(INGEST_MAX_PENDING, sizeof(*in->slots));
     for (i = 0; i < INGEST_MAX_PENDING; i++) {
-        buf_init(&in->slots[i].errs, PROTO_MAX_IPC_BYTES);
-        buf_init(&in->slots[i].ids, PROTO_MAX_IPC_BYTES);
+        buf_init(&in->slots[i].errs, IPCPROTO_MAX_BYTES);
+        buf_init(&in->slots[i].ids, IPCPROTO_MAX_BYTES);
     }
     /*
      * Start the tags at a random point so a restarted collector never
@@ -148,7 +133,8 @@ ingest_free(struct ingest *in)
     free(in->sreplies);
     buf_release(&in->out);
     buf_release(&in->rep);
-    proto_batch_release(&in->batch);
+    sfproto_batch_release(&in->batch);
+    wire_dec_release(&in->rdec);
     sodium_memzero(in, sizeof(*in));
     free(in);
 }
@@ -193,7 +179,7 @@ ingest_log_stats(const struct ingest *in, bool info)
 static void
 ingest_note(struct ingest *in, int rc, const char *what, const char *msg)
 {
-    uint64_t now = ingest_now_ms();
+    uint64_t now = clock_mono_ms();
 
     if (in->last_note_ms != 0 && now - in->last_note_ms < INGEST_LOG_EVERY_MS) {
         in->notes_suppressed++;
@@ -209,25 +195,16 @@ ingest_note(struct ingest *in, int rc, const char *what, const char *msg)
 
 /* Send `body` to the storefront behind `env`. */
 static void
-ingest_send_reply(
-    struct ingest *in, const struct envelope *env, const void *body, size_t len)
+ingest_send_reply(struct ingest *in, const struct zsock_route *env,
+    const void *body, size_t len)
 {
-    struct iovec iov[3];
-    int n = 0, rc;
+    int rc;
 
-    iov[n].iov_base = (void *)(uintptr_t)env->ident;
-    iov[n++].iov_len = env->identlen;
-    if (env->delim) {
-        iov[n].iov_base = NULL;
-        iov[n++].iov_len = 0;
-    }
-    iov[n].iov_base = (void *)(uintptr_t)body;
-    iov[n++].iov_len = len;
     /*
      * A ROUTER drops a reply to a peer that is gone or over its
      * high-water mark instead of blocking, so this never stalls the loop.
      */
-    rc = zsock_send_parts(in->front, iov, n, ZMQ_DONTWAIT);
+    rc = zsock_send_routed(in->front, env, body, len);
     if (rc == 0)
         in->st.replies++;
     else
@@ -239,14 +216,14 @@ static int
 ingest_encode_error(
     struct ingest *in, struct buf *b, const char *id, int code, const char *msg)
 {
-    proto_reply_error(&in->scratch, id, code, msg);
-    return proto_reply_encode(b, &in->scratch);
+    reply_error(&in->scratch, id, code, msg);
+    return reply_encode(b, &in->scratch);
 }
 
 /* Answer with one error reply map (frame-level problems). */
 static void
 ingest_reply_frame_error(
-    struct ingest *in, const struct envelope *env, int code, const char *msg)
+    struct ingest *in, const struct zsock_route *env, int code, const char *msg)
 {
     int rc;
 
@@ -269,17 +246,17 @@ ingest_reply_frame_error(
  */
 static void
 ingest_reply_now(
-    struct ingest *in, const struct envelope *env, int code, const char *msg)
+    struct ingest *in, const struct zsock_route *env, int code, const char *msg)
 {
-    const struct proto_batch *b = &in->batch;
+    const struct sfproto_batch *b = &in->batch;
     size_t i;
     int rc = 0;
 
     buf_reset(&in->rep);
     if (b->is_array)
-        rc = proto_array_header(&in->rep, (uint32_t)b->n);
+        rc = wire_array_header(&in->rep, (uint32_t)b->n);
     for (i = 0; i < b->n && rc == 0; i++) {
-        const struct proto_item *it = &b->items[i];
+        const struct sfproto_item *it = &b->items[i];
 
         if (it->rc != 0)
             rc = ingest_encode_error(in, &in->rep, it->ev.id, it->rc, it->msg);
@@ -353,7 +330,7 @@ ingest_slot_free(struct ingest *in, struct pending *p)
 /* Record the local error reply of position `pos` in `p`. */
 static int
 ingest_slot_add_error(struct ingest *in, struct pending *p, uint32_t pos,
-    const struct proto_item *it)
+    const struct sfproto_item *it)
 {
     uint32_t off = (uint32_t)p->errs.len;
     int rc;
@@ -383,14 +360,14 @@ static void
 ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
     uint32_t ns, int code, const char *msg)
 {
-    struct envelope env = { p->ident, p->identlen, p->delim };
+    const struct zsock_route *env = &p->route;
     const char *id = (const char *)p->ids.data;
     uint32_t i, e = 0, j = 0;
     int rc = 0;
 
     buf_reset(&in->rep);
     if (p->is_array)
-        rc = proto_array_header(&in->rep, p->n);
+        rc = wire_array_header(&in->rep, p->n);
     for (i = 0; i < p->n && rc == 0; i++) {
         if (e < p->nerr && p->err_pos[e] == i) {
             size_t end = e + 1 < p->nerr ? p->err_off[e + 1] : p->errs.len;
@@ -401,7 +378,7 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
             continue;
         }
         if (sr != NULL && j < ns)
-            rc = proto_reply_encode(&in->rep, &sr[j]);
+            rc = reply_encode(&in->rep, &sr[j]);
         else
             rc = ingest_encode_error(in, &in->rep, id, code, msg);
         id += strlen(id) + 1;
@@ -414,7 +391,7 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
             in, &in->rep, "", rc, "reply too big to encode");
     }
     if (rc == 0)
-        ingest_send_reply(in, &env, in->rep.data, in->rep.len);
+        ingest_send_reply(in, env, in->rep.data, in->rep.len);
     ingest_slot_free(in, p);
 }
 
@@ -425,9 +402,10 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
  * and remember how to answer. Answers at once when it cannot forward.
  */
 static int
-ingest_forward(struct ingest *in, const struct envelope *env, uint32_t nvalid)
+ingest_forward(
+    struct ingest *in, const struct zsock_route *env, uint32_t nvalid)
 {
-    const struct proto_batch *b = &in->batch;
+    const struct sfproto_batch *b = &in->batch;
     struct pending *p;
     struct iovec iov;
     uint32_t i;
@@ -441,15 +419,15 @@ ingest_forward(struct ingest *in, const struct envelope *env, uint32_t nvalid)
         return 0;
     }
     buf_reset(&in->out);
-    rc = proto_events_begin(&in->out, p->tag, INGEST_ACTOR, nvalid);
+    rc = ipcproto_events_begin(&in->out, p->tag, INGEST_ACTOR, nvalid);
     for (i = 0; i < b->n && rc == 0; i++) {
-        const struct proto_item *it = &b->items[i];
+        const struct sfproto_item *it = &b->items[i];
 
         if (it->rc != 0) {
             rc = ingest_slot_add_error(in, p, i, it);
             continue;
         }
-        rc = proto_event_encode(&in->out, &it->ev);
+        rc = ipcproto_events_add(&in->out, &it->ev);
         if (rc == 0)
             rc = buf_append(&p->ids, it->ev.id, strlen(it->ev.id) + 1);
     }
@@ -463,7 +441,7 @@ ingest_forward(struct ingest *in, const struct envelope *env, uint32_t nvalid)
     }
     iov.iov_base = in->out.data;
     iov.iov_len = in->out.len;
-    rc = zsock_send_parts(in->back, &iov, 1, ZMQ_DONTWAIT);
+    rc = zsock_send_parts(in->back, &iov, 1, ZSOCK_DONTWAIT);
     if (rc != 0) {
         ingest_slot_free(in, p);
         in->st.busy++;
@@ -476,10 +454,8 @@ ingest_forward(struct ingest *in, const struct envelope *env, uint32_t nvalid)
     p->n = (uint32_t)b->n;
     p->nfwd = nvalid;
     p->is_array = b->is_array;
-    p->delim = env->delim;
-    p->identlen = (uint8_t)env->identlen;
-    memcpy(p->ident, env->ident, env->identlen);
-    p->deadline_ms = ingest_now_ms() + in->timeout_ms;
+    p->route = *env;
+    p->deadline_ms = clock_mono_ms() + in->timeout_ms;
     p->held = p->errs.len + p->ids.len;
     in->held_bytes += p->held;
     return 0;
@@ -489,41 +465,34 @@ ingest_forward(struct ingest *in, const struct envelope *env, uint32_t nvalid)
 static int
 ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
 {
-    struct envelope env = { NULL, 0, false };
-    char msg[PROTO_MSG_MAX + 1];
+    struct zsock_route env;
+    char msg[REPLY_MSG_MAX + 1];
     const void *body;
     size_t len;
     uint32_t nvalid = 0;
     size_t i;
-    int k = 1, rc;
+    int k, rc;
 
     in->st.frames++;
-    if (m->nparts < 1 || zsock_msg_size(m, 0) > INGEST_IDENT_MAX) {
-        in->st.frames_rejected++;
-        return 0; /* not from a ROUTER peer: nobody to answer */
-    }
-    env.ident = zsock_msg_data(m, 0);
-    env.identlen = zsock_msg_size(m, 0);
-    /* [identity, "", body] from REQ (or a polite DEALER). */
-    if (m->nparts >= 3 && zsock_msg_size(m, 1) == 0) {
-        env.delim = true;
-        k = 2;
-    }
-    if (m->overflow || m->nparts - k != 1) {
+    if (zsock_msg_route(m, &env, &k) != 0) {
+        if (env.identlen == 0) {
+            in->st.frames_rejected++;
+            return 0; /* not from a ROUTER peer: nobody to answer */
+        }
         ingest_reply_frame_error(
             in, &env, ERR_MALFORMED, "expected exactly one frame");
         return 0;
     }
     body = zsock_msg_data(m, k);
     len = zsock_msg_size(m, k);
-    if (len > PROTO_MAX_MSG_BYTES) {
+    if (len > SFPROTO_MAX_MSG_BYTES) {
         snprintf(msg, sizeof(msg), "frame larger than %d bytes",
-            PROTO_MAX_MSG_BYTES);
+            SFPROTO_MAX_MSG_BYTES);
         ingest_reply_frame_error(in, &env, ERR_TOOBIG, msg);
         return 0;
     }
     msg[0] = '\0';
-    rc = proto_batch_decode(&in->batch, body, len, msg, sizeof(msg));
+    rc = sfproto_batch_decode(&in->batch, body, len, msg, sizeof(msg));
     if (rc != 0) {
         ingest_reply_frame_error(
             in, &env, rc, msg[0] != '\0' ? msg : err_str(rc));
@@ -531,7 +500,7 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
     }
     /* Pseudonymize now: no raw identifier survives this loop. */
     for (i = 0; i < in->batch.n; i++) {
-        struct proto_item *it = &in->batch.items[i];
+        struct sfproto_item *it = &in->batch.items[i];
 
         if (it->rc == 0) {
             pseudo_apply(in->key, &it->ev, &it->pii);
@@ -557,7 +526,7 @@ ingest_on_front(struct ingest *in)
     int i, rc = 0;
 
     for (i = 0; i < INGEST_BURST; i++) {
-        rc = zsock_recv_msg(in->front, &m, ZMQ_DONTWAIT);
+        rc = zsock_recv_msg(in->front, &m, ZSOCK_DONTWAIT);
         if (rc == ERR_AGAIN)
             return 0;
         if (rc != 0)
@@ -588,8 +557,8 @@ ingest_back_msg(struct ingest *in, const struct zsock_msg *m)
             "%s: scorer sent %d frames, expected one", __func__, m->total);
         return;
     }
-    rc = proto_replies_decode(zsock_msg_data(m, k), zsock_msg_size(m, k), &tag,
-        in->sreplies, PROTO_MAX_BATCH, &n);
+    rc = ipcproto_replies_decode(&in->rdec, zsock_msg_data(m, k),
+        zsock_msg_size(m, k), &tag, in->sreplies, SFPROTO_MAX_BATCH, &n);
     if (rc != 0) {
         in->st.bad_scorer++;
         log_warnx(
@@ -618,7 +587,7 @@ ingest_on_back(struct ingest *in)
     int i, rc;
 
     for (i = 0; i < INGEST_BURST; i++) {
-        rc = zsock_recv_msg(in->back, &m, ZMQ_DONTWAIT);
+        rc = zsock_recv_msg(in->back, &m, ZSOCK_DONTWAIT);
         if (rc == ERR_AGAIN)
             return 0;
         if (rc != 0)
@@ -634,7 +603,7 @@ ingest_on_back(struct ingest *in)
 long
 ingest_expire(struct ingest *in)
 {
-    uint64_t now = ingest_now_ms();
+    uint64_t now = clock_mono_ms();
 
     while (in->oldest_tag < in->next_tag) {
         struct pending *p = ingest_slot(in, in->oldest_tag);

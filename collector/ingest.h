@@ -4,13 +4,13 @@
  *
  * One struct ingest per collector process, driven by the single-threaded
  * poll loop in collector.c. A storefront frame is decoded strictly
- * (proto.h), its valid events pseudonymized (pseudo.h) and forwarded to
- * the scorer as one PROTO_MSG_EVENTS frame under a fresh 64-bit tag;
+ * (sfproto.h), its valid events pseudonymized (pseudo.h) and forwarded to
+ * the scorer as one IPCPROTO_EVENTS frame under a fresh 64-bit tag;
  * invalid events get their error reply at once, kept aside until the
  * scorer answers, then merged back in the storefront's order.
  *
  * Workload: thousands of requests in flight, batches of up to
- * PROTO_MAX_BATCH events. The hot path does no per-event allocation: the
+ * SFPROTO_MAX_BATCH events. The hot path does no per-event allocation: the
  * decode batch, the encode buffers and the pending slots are reused.
  *
  * Invariants:
@@ -22,7 +22,7 @@
  *  - raw identifiers never leave ingest_on_front(): every item's pii is
  *    wiped before the function returns.
  *
- * See also: collector/collector.8, proto.h sections 1-3, pseudo.h
+ * See also: collector/collector.8, sfproto.h, ipcproto.h, pseudo.h
  *
  * SPDX-License-Identifier: MIT
  */
@@ -55,7 +55,7 @@ struct ingest_stats {
     uint64_t events_ok;       /* events decoded and valid */
     uint64_t events_rejected; /* events refused by the decoder */
     uint64_t forwarded;       /* events sent to the scorer */
-    uint64_t batches;         /* PROTO_MSG_EVENTS frames sent */
+    uint64_t batches;         /* IPCPROTO_EVENTS frames sent */
     uint64_t replies;         /* storefront reply frames sent */
     uint64_t timeouts;        /* requests answered ERR_UNAVAIL at deadline */
     uint64_t busy;            /* requests refused: too many in flight */
@@ -87,7 +87,7 @@ int ingest_on_front(struct ingest *in) WARN_UNUSED NONNULL(1);
 
 /*
  * Handle up to INGEST_BURST scorer frames waiting on `back`: match each
- * PROTO_MSG_REPLIES frame to its pending request and answer it.
+ * IPCPROTO_REPLIES frame to its pending request and answer it.
  *
  * Returns 0, or ERR_SHUTDOWN / ERR_IO when the socket itself failed.
  */
@@ -99,9 +99,6 @@ int ingest_on_back(struct ingest *in) WARN_UNUSED NONNULL(1);
  * is pending.
  */
 long ingest_expire(struct ingest *in) NONNULL(1);
-
-/* Return the monotonic clock in milliseconds (the deadlines' clock). */
-uint64_t ingest_now_ms(void);
 
 /* Answer every pending request with ERR_SHUTDOWN (before closing). */
 void ingest_drain(struct ingest *in) NONNULL(1);

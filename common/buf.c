@@ -42,8 +42,15 @@ buf_reset(struct buf *b)
     b->len = 0;
 }
 
+void
+buf_truncate(struct buf *b, size_t len)
+{
+    if (len < b->len)
+        b->len = len;
+}
+
 int
-buf_append(struct buf *b, const void *p, size_t len)
+buf_append_grow(struct buf *b, const void *p, size_t len)
 {
     if (len > b->limit - b->len)
         return ERR_TOOBIG;

@@ -2,8 +2,8 @@
  * buf.h - a growable byte buffer with a hard size cap
  *
  * Buffers fed from the network get their cap when initialised
- * (buf_init(&b, PROTO_MAX_MSG_BYTES)); exceeding it is ERR_TOOBIG, never
- * a silent reallocation past the cap. Used by proto.c to encode replies
+ * (buf_init(&b, SFPROTO_MAX_MSG_BYTES)); exceeding it is ERR_TOOBIG, never
+ * a silent reallocation past the cap. Used by wire.c to encode messages
  * and events, and by the journal to stage records.
  *
  * Invariants:
@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/compiler.h"
 
@@ -39,10 +40,29 @@ void buf_wipe_release(struct buf *b) NONNULL(1);
 /* Forget the contents but keep the storage for reuse. */
 void buf_reset(struct buf *b) NONNULL(1);
 
+/* Cut the contents back to their first `len` bytes (len <= b->len). */
+void buf_truncate(struct buf *b, size_t len) NONNULL(1);
+
+/* The growing path of buf_append(); call buf_append() instead. */
+int buf_append_grow(struct buf *b, const void *p, size_t len) WARN_UNUSED
+    NONNULL(1);
+
 /*
  * Append `len` bytes from `p`. Returns 0, or ERR_TOOBIG if the cap would
- * be exceeded (the buffer is then unchanged).
+ * be exceeded (the buffer is then unchanged). Inline: the msgpack
+ * encoder appends every token through here. `alloc` never exceeds the
+ * cap, so fitting in it means fitting under the cap.
  */
-int buf_append(struct buf *b, const void *p, size_t len) WARN_UNUSED NONNULL(1);
+static inline WARN_UNUSED NONNULL(1) int buf_append(
+    struct buf *b, const void *p, size_t len)
+{
+    if (len <= b->alloc - b->len) {
+        if (len > 0)
+            memcpy(b->data + b->len, p, len);
+        b->len += len;
+        return 0;
+    }
+    return buf_append_grow(b, p, len);
+}
 
 #endif

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -617,4 +618,86 @@ cfg_endpoint_is_local(const char *endpoint)
     if (inet_pton(AF_INET, host, &a4) == 1)
         return (ntohl(a4.s_addr) >> 24) == 127;
     return false;
+}
+
+static void
+cfg_usage(FILE *fp, const char *progname)
+{
+    fprintf(fp,
+        "usage: %s [-dhnVv] [-f file] [-o key=value]\n"
+        "  -d            stay in the foreground and log to stderr\n"
+        "  -f file       read the configuration from file\n"
+        "  -h            show this help\n"
+        "  -n            check the configuration and exit (0 good, 1 bad)\n"
+        "  -o key=value  override one configuration key (repeatable)\n"
+        "  -V            print the version and exit\n"
+        "  -v            more verbose logging (repeatable)\n"
+        "See %s(8) and scorer.conf(5).\n",
+        progname, progname);
+}
+
+void
+cfg_parse_args(int argc, char **argv, const char *progname, struct cfg_args *a)
+{
+    int ch;
+
+    memset(a, 0, sizeof(*a));
+    while ((ch = getopt(argc, argv, "df:hno:Vv")) != -1) {
+        switch (ch) {
+        case 'd':
+            a->foreground = true;
+            break;
+        case 'f':
+            a->file = optarg;
+            break;
+        case 'h':
+            cfg_usage(stdout, progname);
+            exit(0);
+        case 'n':
+            a->check_only = true;
+            break;
+        case 'o':
+            if (a->noverrides == CFG_MAX_OVERRIDES) {
+                fprintf(stderr, "%s: more than %d -o options\n", progname,
+                    CFG_MAX_OVERRIDES);
+                cfg_usage(stderr, progname);
+                exit(1);
+            }
+            a->overrides[a->noverrides++] = optarg;
+            break;
+        case 'V':
+            printf("%s %s\n", progname, VIGIL_VERSION);
+            exit(0);
+        case 'v':
+            a->verbose++;
+            break;
+        default:
+            cfg_usage(stderr, progname);
+            exit(1);
+        }
+    }
+    if (optind != argc) {
+        cfg_usage(stderr, progname);
+        exit(1);
+    }
+}
+
+int
+cfg_load(
+    struct vigil_config *c, const struct cfg_args *a, char *err, size_t errlen)
+{
+    int i, rc;
+
+    cfg_defaults(c);
+    if (a->file != NULL) {
+        rc = cfg_load_file(c, a->file, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    for (i = 0; i < a->noverrides; i++) {
+        rc = cfg_set(c, a->overrides[i], err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    return cfg_check(c, err, errlen);
 }

@@ -57,6 +57,39 @@ struct vigil_config {
     int checkpoint_interval_ms; /* 10..3600000 (1000): checkpoint delay */
 };
 
+/* Most -o overrides on one command line. */
+#define CFG_MAX_OVERRIDES 64
+
+/* The daemons' shared command line: [-dhnVv] [-f file] [-o key=value]. */
+struct cfg_args {
+    bool foreground;                          /* -d: log to stderr */
+    bool check_only;                          /* -n: check and exit */
+    int verbose;                              /* -v count */
+    const char *file;                         /* -f file, or NULL */
+    const char *overrides[CFG_MAX_OVERRIDES]; /* -o, in order; borrowed */
+    int noverrides;
+};
+
+/*
+ * Parse a daemon's command line into `a` (getopt, option string
+ * "df:hno:Vv"; strings borrowed from argv). -h prints the usage to
+ * stdout and -V the version, and exit 0; a bad option, an operand or
+ * too many -o print the usage to stderr and exit 1 (style(9)). Call
+ * once, from main().
+ */
+void cfg_parse_args(int argc, char **argv, const char *progname,
+    struct cfg_args *a) NONNULL(2, 3, 4);
+
+/*
+ * Fill `c` with the defaults, then the file of `a`, then its overrides
+ * in order, then check the whole (cfg_check). `err` gets the first
+ * problem as "file:line: reason", "-o key=value: reason" or the rule.
+ * Release `c` with cfg_release() in every case.
+ * Returns 0, ERR_INVAL, ERR_DENIED or ERR_IO (as the calls it makes).
+ */
+int cfg_load(struct vigil_config *c, const struct cfg_args *a, char *err,
+    size_t errlen) WARN_UNUSED NONNULL(1, 2, 3);
+
 /*
  * Fill `c` with the defaults of every key (strings are xstrdup'd).
  * Release with cfg_release(). Never fails.

@@ -9,7 +9,7 @@
  * Invariants:
  *  - the names are part of the wire protocol: never rename one, only add.
  *
- * See also: DESIGN.md "Events", proto.h (reply format)
+ * See also: DESIGN.md "Events", reply.h (reply format)
  *
  * SPDX-License-Identifier: MIT
  */

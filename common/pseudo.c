@@ -13,7 +13,7 @@
  *  - every stack buffer that held a raw identifier is wiped before the
  *    function returns.
  *
- * See also: pseudo.h, proto.h (struct event_pii)
+ * See also: pseudo.h, event.h (struct event_pii)
  *
  * SPDX-License-Identifier: MIT
  */
@@ -32,6 +32,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/event.h"
 #include "common/pseudo.h"
 #include "common/xmalloc.h"
 
@@ -508,24 +509,24 @@ pseudo_apply_value(const struct pseudo_key *k, struct event *ev,
     const char *domain;
 
     switch (ev->field) {
-    case UPDATE_EMAIL:
+    case EVENT_UPDATE_EMAIL:
         domain = "email";
         pseudo_norm_email(value, norm, cap, &len);
         break;
-    case UPDATE_PHONE:
+    case EVENT_UPDATE_PHONE:
         domain = "phone";
         pseudo_norm_phone(value, norm, cap, &len);
         break;
-    case UPDATE_NAME:
+    case EVENT_UPDATE_NAME:
         domain = "name";
         pseudo_norm_name(value, norm, cap, &len);
         break;
-    case UPDATE_ADDRESS:
+    case EVENT_UPDATE_ADDRESS:
         domain = "address";
         pseudo_norm_name(value, norm, cap, &len);
         break;
-    case UPDATE_NONE:
-    case UPDATE_PASSWORD:
+    case EVENT_UPDATE_NONE:
+    case EVENT_UPDATE_PASSWORD:
     default:
         /* The decoder never lets these carry a value; hash as given. */
         domain = "value";
@@ -543,13 +544,13 @@ pseudo_apply(
     char norm[PSEUDO_NORM_MAX];
     size_t len, used = 0; /* norm[0..used) may hold personal data */
 
-    if (ev->has & EV_DEVICE) {
+    if (ev->has & EVENT_HAS_DEVICE) {
         len = 0;
         pseudo_norm_raw(pii->device, norm, sizeof(norm), &len);
         pseudo_compute(k, "device", norm, len, &ev->device);
         used = len;
     }
-    if (ev->has & EV_IP) {
+    if (ev->has & EVENT_HAS_IP) {
         len = 0;
         if (pseudo_norm_ip(pii->ip, norm, sizeof(norm), &len) != 0) {
             len = 0;
@@ -558,25 +559,25 @@ pseudo_apply(
         pseudo_compute(k, "ip", norm, len, &ev->ip);
         used = len > used ? len : used;
     }
-    if (ev->has & EV_EMAIL) {
+    if (ev->has & EVENT_HAS_EMAIL) {
         len = 0;
         pseudo_norm_email(pii->email, norm, sizeof(norm), &len);
         pseudo_compute(k, "email", norm, len, &ev->email);
         used = len > used ? len : used;
     }
-    if (ev->has & EV_PHONE) {
+    if (ev->has & EVENT_HAS_PHONE) {
         len = 0;
         pseudo_norm_phone(pii->phone, norm, sizeof(norm), &len);
         pseudo_compute(k, "phone", norm, len, &ev->phone);
         used = len > used ? len : used;
     }
-    if (ev->has & EV_NAME) {
+    if (ev->has & EVENT_HAS_NAME) {
         len = 0;
         pseudo_norm_name(pii->name, norm, sizeof(norm), &len);
         pseudo_compute(k, "name", norm, len, &ev->name);
         used = len > used ? len : used;
     }
-    if (ev->has & EV_CARD) {
+    if (ev->has & EVENT_HAS_CARD) {
         len = 0;
         if (pii->card_number[0] != '\0')
             pseudo_norm_digits(pii->card_number, norm, sizeof(norm), &len);
@@ -585,21 +586,21 @@ pseudo_apply(
         pseudo_compute(k, "card", norm, len, &ev->card);
         used = len > used ? len : used;
     }
-    if (ev->has & EV_BILLING) {
+    if (ev->has & EVENT_HAS_BILLING) {
         len = 0;
         pseudo_norm_address(
             &pii->billing, ev->billing_country, norm, sizeof(norm), &len);
         pseudo_compute(k, "address", norm, len, &ev->billing);
         used = len > used ? len : used;
     }
-    if (ev->has & EV_SHIPPING) {
+    if (ev->has & EVENT_HAS_SHIPPING) {
         len = 0;
         pseudo_norm_address(
             &pii->shipping, ev->shipping_country, norm, sizeof(norm), &len);
         pseudo_compute(k, "address", norm, len, &ev->shipping);
         used = len > used ? len : used;
     }
-    if (ev->has & EV_VALUE) {
+    if (ev->has & EVENT_HAS_VALUE) {
         len = pseudo_apply_value(k, ev, pii->value, norm, sizeof(norm));
         used = len > used ? len : used;
     }

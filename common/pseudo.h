@@ -48,7 +48,7 @@
  *    wiped by pseudo_key_close().
  *  - pseudo_apply() leaves no raw identifier in struct event_pii.
  *
- * See also: proto.h (struct event, struct event_pii), DESIGN.md promise 3
+ * See also: event.h (struct event, struct event_pii), DESIGN.md promise 3
  *
  * SPDX-License-Identifier: MIT
  */
@@ -58,8 +58,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include "common/compiler.h"
-#include "common/proto.h"
+
+/* A keyed pseudonym: BLAKE2b-128 of a normalized identifier. */
+#define PSEUDO_BYTES 16
+struct pseudo {
+    uint8_t b[PSEUDO_BYTES];
+};
+
+struct event;
+struct event_pii;
 
 #define PSEUDO_KEY_BYTES 32
 #define PSEUDO_KEY_FILE  "pseudonym.key" /* inside data_dir */
@@ -106,11 +116,12 @@ int pseudo_identifier(const struct pseudo_key *k, const char *kind,
 
 /*
  * Replace the raw identifiers of one decoded event by their pseudonyms:
- * for each bit of EV_DEVICE, EV_IP, EV_EMAIL, EV_PHONE, EV_NAME, EV_CARD,
- * EV_BILLING, EV_SHIPPING and EV_VALUE set in ev->has, compute the
- * pseudonym from `pii` into the matching field of `ev`; then wipe the
- * whole of `pii` (sodium_memzero), also when no bit is set. An IP that
- * does not parse is hashed as given (the decoder already checked it).
+ * for each bit of EVENT_HAS_DEVICE, EVENT_HAS_IP, EVENT_HAS_EMAIL,
+ * EVENT_HAS_PHONE, EVENT_HAS_NAME, EVENT_HAS_CARD, EVENT_HAS_BILLING,
+ * EVENT_HAS_SHIPPING and EVENT_HAS_VALUE set in ev->has, compute the pseudonym
+ * from `pii` into the matching field of `ev`; then wipe the whole of `pii`
+ * (sodium_memzero), also when no bit is set. An IP that does not parse is
+ * hashed as given (the decoder already checked it).
  */
 void pseudo_apply(const struct pseudo_key *k, struct event *ev,
     struct event_pii *pii) NONNULL(1, 2, 3);

@@ -89,7 +89,7 @@ _Static_assert(HISTORY_BUCKETS_1H <= 16 && HISTORY_BUCKETS_24H <= 32,
     "ring masks are u16 and u32");
 
 /* Largest entity key: 'A' actor \0 account. */
-#define KEY_MAX (1 + 2 * (PROTO_ID_MAX + 1))
+#define KEY_MAX (1 + 2 * (EVENT_ID_MAX + 1))
 /* The kind byte of each entity key, by enum entity_kind. */
 static const uint8_t kind_byte[ENT_COUNT] = { 'A', 'D', 'I', 'P', 'C', 'E' };
 /* For log lines (score_entity_name() lives in score.c). */
@@ -158,7 +158,7 @@ struct ev_cache {
     bool valid;
     const struct store_txn *txn;
     uint64_t ts;
-    char id[PROTO_ID_MAX + 1];
+    char id[EVENT_ID_MAX + 1];
     struct ekey keys[ENT_COUNT];
     bool exists[ENT_COUNT];
     struct ent_rec rec[ENT_COUNT];
@@ -179,7 +179,7 @@ struct history {
 struct order_rec {
     uint64_t ts;
     uint64_t amount;
-    char event_id[PROTO_ID_MAX + 1]; /* the order.placed event ("" in v1) */
+    char event_id[EVENT_ID_MAX + 1]; /* the order.placed event ("" in v1) */
     bool has_score;
     uint8_t score;
     uint8_t decision;
@@ -240,7 +240,7 @@ sat16_inc(uint16_t *v)
 static bool
 ts_ok(uint64_t ts)
 {
-    return ts >= PROTO_MIN_TS && ts <= PROTO_MAX_TS;
+    return ts >= EVENT_MIN_TS && ts <= EVENT_MAX_TS;
 }
 
 /* 64-bit FNV-1a with a final avalanche (splitmix64). */
@@ -639,8 +639,8 @@ ent_features_unknown(struct entity_features *f)
 static int
 actor_len(const char *actor, size_t *len)
 {
-    *len = strnlen(actor, PROTO_ID_MAX + 1);
-    return *len > PROTO_ID_MAX ? ERR_INVAL : 0;
+    *len = strnlen(actor, EVENT_ID_MAX + 1);
+    return *len > EVENT_ID_MAX ? ERR_INVAL : 0;
 }
 
 /* Build `tag` actor \0 `id` into k (used for accounts, orders, replies). */
@@ -652,8 +652,8 @@ key_actor(struct ekey *k, int tag, const char *actor, const char *id)
 
     if (actor_len(actor, &al) != 0)
         return ERR_INVAL;
-    il = strnlen(id, PROTO_ID_MAX + 1);
-    if (il > PROTO_ID_MAX)
+    il = strnlen(id, EVENT_ID_MAX + 1);
+    if (il > EVENT_ID_MAX)
         return ERR_INVAL;
     if (tag >= 0)
         k->b[o++] = (uint8_t)tag;
@@ -685,14 +685,14 @@ event_keys(
     int rc;
 
     memset(keys, 0, sizeof(*keys) * ENT_COUNT);
-    if ((ev->has & EV_ACCOUNT) && ev->account[0] != '\0') {
+    if ((ev->has & EVENT_HAS_ACCOUNT) && ev->account[0] != '\0') {
         rc = key_actor(&keys[ENT_ACCOUNT], 'A', actor, ev->account);
         if (rc != 0)
             return rc;
     }
-    if (ev->has & EV_DEVICE)
+    if (ev->has & EVENT_HAS_DEVICE)
         key_bytes(&keys[ENT_DEVICE], ENT_DEVICE, ev->device.b, PSEUDO_BYTES);
-    if (ev->has & EV_IP) {
+    if (ev->has & EVENT_HAS_IP) {
         key_bytes(&keys[ENT_IP], ENT_IP, ev->ip.b, PSEUDO_BYTES);
         n = strnlen(ev->ip_prefix, sizeof(ev->ip_prefix));
         if (n == sizeof(ev->ip_prefix))
@@ -700,9 +700,9 @@ event_keys(
         if (n > 0)
             key_bytes(&keys[ENT_IP24], ENT_IP24, ev->ip_prefix, n);
     }
-    if (ev->has & EV_CARD)
+    if (ev->has & EVENT_HAS_CARD)
         key_bytes(&keys[ENT_CARD], ENT_CARD, ev->card.b, PSEUDO_BYTES);
-    if (ev->has & EV_EMAIL)
+    if (ev->has & EVENT_HAS_EMAIL)
         key_bytes(&keys[ENT_EMAIL], ENT_EMAIL, ev->email.b, PSEUDO_BYTES);
     return 0;
 }
@@ -895,7 +895,7 @@ order_encode(const struct order_rec *o, uint8_t *out)
     put64(out + n, o->amount);
     n += 8;
     {
-        size_t idl = strnlen(o->event_id, PROTO_ID_MAX);
+        size_t idl = strnlen(o->event_id, EVENT_ID_MAX);
 
         out[n++] = (uint8_t)idl;
         memcpy(out + n, o->event_id, idl);
@@ -916,7 +916,7 @@ order_encode(const struct order_rec *o, uint8_t *out)
     return n;
 }
 
-#define ORDER_MAX_BYTES (22 + PROTO_ID_MAX + ENT_COUNT * (1 + KEY_MAX))
+#define ORDER_MAX_BYTES (22 + EVENT_ID_MAX + ENT_COUNT * (1 + KEY_MAX))
 
 static int
 order_decode(const uint8_t *in, size_t len, struct order_rec *o)
@@ -927,7 +927,7 @@ order_decode(const uint8_t *in, size_t len, struct order_rec *o)
 
     memset(o, 0, sizeof(*o));
     if (len < 21 || (in[0] != ORDER_VERSION && in[0] != 1) || in[1] > 1 ||
-        in[3] > DECISION_BLOCK)
+        in[3] > REPLY_DECISION_BLOCK)
         return ERR_CORRUPT;
     o->has_score = in[1] != 0;
     o->score = in[2];
@@ -938,7 +938,7 @@ order_decode(const uint8_t *in, size_t len, struct order_rec *o)
     if (in[0] >= 2) {
         size_t idl = in[n++];
 
-        if (idl > PROTO_ID_MAX || idl >= len - n)
+        if (idl > EVENT_ID_MAX || idl >= len - n)
             return ERR_CORRUPT;
         memcpy(o->event_id, in + n, idl);
         o->event_id[idl] = '\0';
@@ -1142,12 +1142,12 @@ history_close(struct history *h)
 
 /* Size of the longest encoded reply. */
 #define REPLY_MAX_BYTES                                                        \
-    (10 + PROTO_MSG_MAX +                                                      \
-        PROTO_MAX_REASONS *                                                    \
-            (2 + PROTO_REASON_CODE_MAX + PROTO_REASON_TEXT_MAX + 8))
+    (10 + REPLY_MSG_MAX +                                                      \
+        REPLY_MAX_REASONS *                                                    \
+            (2 + REPLY_REASON_CODE_MAX + REPLY_REASON_TEXT_MAX + 8))
 
 static size_t
-reply_encode(const struct reply *r, uint8_t *out)
+stored_reply_encode(const struct reply *r, uint8_t *out)
 {
     size_t n = 0, l;
     uint64_t bits;
@@ -1159,18 +1159,18 @@ reply_encode(const struct reply *r, uint8_t *out)
     out[n++] = r->has_score ? 1 : 0;
     out[n++] = r->score;
     out[n++] = (uint8_t)r->decision;
-    nr = r->nreasons > PROTO_MAX_REASONS ? PROTO_MAX_REASONS : r->nreasons;
+    nr = r->nreasons > REPLY_MAX_REASONS ? REPLY_MAX_REASONS : r->nreasons;
     out[n++] = (uint8_t)nr;
-    l = strnlen(r->msg, PROTO_MSG_MAX);
+    l = strnlen(r->msg, REPLY_MSG_MAX);
     out[n++] = (uint8_t)l;
     memcpy(out + n, r->msg, l);
     n += l;
     for (i = 0; i < nr; i++) {
-        l = strnlen(r->reasons[i].code, PROTO_REASON_CODE_MAX);
+        l = strnlen(r->reasons[i].code, REPLY_REASON_CODE_MAX);
         out[n++] = (uint8_t)l;
         memcpy(out + n, r->reasons[i].code, l);
         n += l;
-        l = strnlen(r->reasons[i].text, PROTO_REASON_TEXT_MAX);
+        l = strnlen(r->reasons[i].text, REPLY_REASON_TEXT_MAX);
         out[n++] = (uint8_t)l;
         memcpy(out + n, r->reasons[i].text, l);
         n += l;
@@ -1199,7 +1199,7 @@ take_str(const uint8_t *in, size_t len, size_t *n, char *dst, size_t max)
 }
 
 static int
-reply_decode(const uint8_t *in, size_t len, struct reply *r)
+stored_reply_decode(const uint8_t *in, size_t len, struct reply *r)
 {
     uint64_t bits;
     size_t n;
@@ -1207,7 +1207,7 @@ reply_decode(const uint8_t *in, size_t len, struct reply *r)
     int32_t code;
 
     if (len < 10 || in[0] != REPLY_VERSION || in[5] > 1 ||
-        in[7] > DECISION_BLOCK || in[8] > PROTO_MAX_REASONS)
+        in[7] > REPLY_DECISION_BLOCK || in[8] > REPLY_MAX_REASONS)
         return ERR_CORRUPT;
     code = (int32_t)get32(in + 1);
     if (code > 0)
@@ -1215,15 +1215,15 @@ reply_decode(const uint8_t *in, size_t len, struct reply *r)
     r->code = code;
     r->has_score = in[5] != 0;
     r->score = in[6];
-    r->decision = (enum decision)in[7];
+    r->decision = (enum reply_decision)in[7];
     r->nreasons = in[8];
     n = 9;
-    if (take_str(in, len, &n, r->msg, PROTO_MSG_MAX) != 0)
+    if (take_str(in, len, &n, r->msg, REPLY_MSG_MAX) != 0)
         return ERR_CORRUPT;
     for (i = 0; i < r->nreasons; i++) {
-        if (take_str(in, len, &n, r->reasons[i].code, PROTO_REASON_CODE_MAX) !=
+        if (take_str(in, len, &n, r->reasons[i].code, REPLY_REASON_CODE_MAX) !=
                 0 ||
-            take_str(in, len, &n, r->reasons[i].text, PROTO_REASON_TEXT_MAX) !=
+            take_str(in, len, &n, r->reasons[i].text, REPLY_REASON_TEXT_MAX) !=
                 0 ||
             len - n < 8)
             return ERR_CORRUPT;
@@ -1251,7 +1251,7 @@ history_reply_get(struct history *h, struct store_txn *txn, const char *actor,
     if (rc != 0)
         return rc;
     memset(out, 0, sizeof(*out));
-    rc = reply_decode(v, vlen, out);
+    rc = stored_reply_decode(v, vlen, out);
     if (rc != 0) {
         log_warnx("%s: undecodable stored reply", __func__);
         memset(out, 0, sizeof(*out));
@@ -1272,12 +1272,12 @@ history_reply_put(struct history *h, struct store_txn *txn, const char *actor,
 
     cache_drop(h, txn);
     if (strnlen(r->id, sizeof(r->id)) == sizeof(r->id) || r->code > 0 ||
-        r->decision > DECISION_BLOCK || r->nreasons > PROTO_MAX_REASONS)
+        r->decision > REPLY_DECISION_BLOCK || r->nreasons > REPLY_MAX_REASONS)
         return ERR_INVAL;
     rc = key_actor(&k, -1, actor, r->id);
     if (rc != 0)
         return rc;
-    n = reply_encode(r, buf);
+    n = stored_reply_encode(r, buf);
     return store_put(txn, h->dbi_reply, k.b, k.len, buf, n);
 }
 
@@ -1351,7 +1351,7 @@ history_entity_features(struct history *h, struct store_txn *txn,
 {
     struct ekey k;
     struct ent_rec r;
-    char acct[PROTO_ID_MAX + 1];
+    char acct[EVENT_ID_MAX + 1];
     bool exists;
     int rc;
 
@@ -1362,7 +1362,7 @@ history_entity_features(struct history *h, struct store_txn *txn,
         return ERR_INVAL;
     switch (kind) {
     case ENT_ACCOUNT:
-        if (idlen == 0 || idlen > PROTO_ID_MAX || memchr(id, 0, idlen) != NULL)
+        if (idlen == 0 || idlen > EVENT_ID_MAX || memchr(id, 0, idlen) != NULL)
             return ERR_INVAL;
         memcpy(acct, id, idlen);
         acct[idlen] = '\0';
@@ -1371,7 +1371,7 @@ history_entity_features(struct history *h, struct store_txn *txn,
             return rc;
         break;
     case ENT_IP24:
-        if (idlen == 0 || idlen > PROTO_PREFIX_MAX)
+        if (idlen == 0 || idlen > EVENT_PREFIX_MAX)
             return ERR_INVAL;
         key_bytes(&k, kind, id, idlen);
         break;
@@ -1406,7 +1406,7 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
     int rc;
 
     memset(&acct, 0, sizeof(acct));
-    if ((ev->has & EV_ORDER) && ev->order[0] != '\0') {
+    if ((ev->has & EVENT_HAS_ORDER) && ev->order[0] != '\0') {
         rc = order_load(h, txn, actor, ev->order, &o);
         if (rc == 0)
             have_order = true;
@@ -1417,7 +1417,7 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
         acct = o.keys[ENT_ACCOUNT];
     else if (own[ENT_ACCOUNT].present)
         acct = own[ENT_ACCOUNT];
-    if (!(ev->has & EV_OK) || !ev->ok) {
+    if (!(ev->has & EVENT_HAS_OK) || !ev->ok) {
         /* fraud=false: clear the account's own label only. */
         if (!acct.present)
             return 0;
@@ -1505,7 +1505,7 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
         if (fraud_acct)
             e->flags |= F_FRAUD_LINKED;
     }
-    if (acct != NULL && (ev->has & EV_IP_COUNTRY) &&
+    if (acct != NULL && (ev->has & EVENT_HAS_IP_COUNTRY) &&
         ev->ip_country[0] != '\0' && ev->ts >= prev_last) {
         memcpy(acct->country, ev->ip_country, 2);
         acct->country[2] = '\0';
@@ -1521,7 +1521,7 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
         }
         break;
     case EVENT_ACCOUNT_LOGIN:
-        if (!(ev->has & EV_OK) || ev->ok)
+        if (!(ev->has & EVENT_HAS_OK) || ev->ok)
             break;
         for (k = 0; k < ENT_COUNT; k++) {
             if (!keys[k].present)
@@ -1550,7 +1550,7 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
             if (ev->amount > acct->amount_max)
                 acct->amount_max = ev->amount;
         }
-        if (!(ev->has & EV_ORDER) || ev->order[0] == '\0')
+        if (!(ev->has & EVENT_HAS_ORDER) || ev->order[0] == '\0')
             break;
         memset(&o, 0, sizeof(o));
         o.ts = ev->ts;
@@ -1571,9 +1571,9 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
             goto out;
         break;
     case EVENT_PAYMENT_RESULT:
-        if (!(ev->has & EV_OK) || ev->ok)
+        if (!(ev->has & EVENT_HAS_OK) || ev->ok)
             break;
-        if ((ev->has & EV_ORDER) && ev->order[0] != '\0') {
+        if ((ev->has & EVENT_HAS_ORDER) && ev->order[0] != '\0') {
             rc = order_load(h, txn, actor, ev->order, &o);
             if (rc == 0)
                 have_order = true;
@@ -1622,12 +1622,12 @@ history_order_get(struct history *h, struct store_txn *txn, const char *actor,
     memcpy(out->event_id, o.event_id, sizeof(out->event_id));
     out->has_score = o.has_score;
     out->score = o.score;
-    out->decision = (enum decision)o.decision;
+    out->decision = (enum reply_decision)o.decision;
     a = &o.keys[ENT_ACCOUNT];
     if (a->present) {
         /* 'A' actor \0 account */
         if (actor_len(actor, &al) != 0 || a->len < 2 + al ||
-            a->len - 2 - al > PROTO_ID_MAX)
+            a->len - 2 - al > EVENT_ID_MAX)
             return ERR_CORRUPT;
         memcpy(out->account, a->b + 2 + al, a->len - 2 - al);
         out->account[a->len - 2 - al] = '\0';

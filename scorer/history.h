@@ -82,7 +82,7 @@
  * known == false. Distinct accounts (0 for the account entity itself):
  * exact up to 16; beyond that 16 plus a linear-counting estimate from
  * the 64-bit bitmap (capped at HISTORY_MAX_ACCOUNTS).
- * Event times outside PROTO_MIN_TS..PROTO_MAX_TS are refused (ERR_INVAL).
+ * Event times outside EVENT_MIN_TS..EVENT_MAX_TS are refused (ERR_INVAL).
  *
  * Invariants:
  *  - every function here is deterministic in (stored state, arguments):
@@ -103,7 +103,8 @@
 #include <stdint.h>
 
 #include "common/compiler.h"
-#include "common/proto.h"
+#include "common/event.h"
+#include "common/reply.h"
 #include "common/store.h"
 #include "scorer/score.h"
 
@@ -124,9 +125,9 @@ struct history_order {
     uint64_t amount; /* minor units */
     bool has_score;
     uint8_t score;
-    enum decision decision;
-    char account[PROTO_ID_MAX + 1];  /* "" when the order named none */
-    char event_id[PROTO_ID_MAX + 1]; /* its order.placed event; "" for
+    enum reply_decision decision;
+    char account[EVENT_ID_MAX + 1];  /* "" when the order named none */
+    char event_id[EVENT_ID_MAX + 1]; /* its order.placed event; "" for
                                         records written before version 2 */
 };
 

@@ -2,13 +2,13 @@
  * query.c - the scorer's query endpoint: authorization, audit, answers
  *
  * The fraud team's tools (vigilctl score / account) send one request
- * frame (common/proto.h section 4) to the ROUTER at cfg query_endpoint;
+ * frame (common/qproto.h section 1) to the ROUTER at cfg query_endpoint;
  * scorer.c polls it on the main thread and calls query_handle() for
  * each message. A request is decoded strictly, checked against the
  * authorization table below (op, role, allowed purposes, data
  * categories), audited with scorer_audit_now() (its own fdatasync), and
  * only then read from history through the overlay transaction and
- * answered (proto.h section 5). Work per request: a few point reads.
+ * answered (qproto.h section 2). Work per request: a few point reads.
  *
  * Invariants:
  *  - THE FAIL-CLOSED RULE: no answer carrying personal data is sent
@@ -20,7 +20,7 @@
  *  - until CURVE authentication lands every peer of the query socket is
  *    the actor QUERY_ACTOR with role QUERY_ROLE.
  *
- * See also: common/proto.h (sections 4 and 5), common/audit.h,
+ * See also: common/qproto.h, common/audit.h,
  *           scorer/scorer.h, tools/vigilctl.1 ("score", "account")
  *
  * SPDX-License-Identifier: MIT
@@ -35,7 +35,9 @@
 #include "common/audit.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "common/proto.h"
+#include "common/clock.h"
+#include "common/qproto.h"
+#include "common/text.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
 #include "scorer/history.h"
@@ -49,11 +51,10 @@
 #define QUERY_ROLE  AUDIT_ROLE_ANALYST
 
 #define QUERY_MAX_PURPOSES 4
-#define QUERY_IDENT_MAX    255 /* a ROUTER identity frame */
 
 /* One row of the authorization table. */
 struct query_rule {
-    enum proto_qop op;
+    enum qproto_op op;
     enum audit_role role;
     const char *purposes[QUERY_MAX_PURPOSES]; /* NULL-terminated */
     uint32_t cats;                            /* AUDIT_CAT_* touched */
@@ -61,41 +62,16 @@ struct query_rule {
 
 /* THE authorization table: what each role may do, and why. */
 static const struct query_rule query_rules[] = {
-    { PROTO_QOP_SCORE_GET, AUDIT_ROLE_ANALYST,
+    { QPROTO_OP_SCORE_GET, AUDIT_ROLE_ANALYST,
         { "fraud-prevention", "chargeback-review", NULL },
         AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
-    { PROTO_QOP_ACCOUNT_GET, AUDIT_ROLE_ANALYST,
+    { QPROTO_OP_ACCOUNT_GET, AUDIT_ROLE_ANALYST,
         { "fraud-prevention", "chargeback-review", NULL }, AUDIT_CAT_ACCOUNT },
 };
 
-/* Where to send the reply: [identity, (empty delimiter)?, body]. */
-struct query_env {
-    const void *ident;
-    size_t identlen;
-    bool delim;
-};
-
-static uint64_t
-query_wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void
-query_copy(char *dst, size_t dstsize, const char *src)
-{
-    size_t n = strnlen(src, dstsize - 1);
-
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 /* The row for (op, role), or NULL when the role may not do op at all. */
 static const struct query_rule *
-query_rule_find(enum proto_qop op, enum audit_role role)
+query_rule_find(enum qproto_op op, enum audit_role role)
 {
     size_t i;
 
@@ -120,35 +96,26 @@ query_purpose_allowed(const struct query_rule *rule, const char *purpose)
 
 /* Encode `r` and send it to the peer behind `env` (dropped if it left). */
 static void
-query_send(struct scorer *s, const struct query_env *env,
-    const struct proto_query_reply *r)
+query_send(struct scorer *s, const struct zsock_route *env,
+    const struct qproto_reply *r)
 {
-    struct iovec iov[3];
     struct buf out;
-    int n = 0, rc;
+    int rc;
 
-    buf_init(&out, PROTO_QUERY_REPLY_MAX);
-    rc = proto_query_reply_encode(&out, r);
+    buf_init(&out, QPROTO_REPLY_MAX);
+    rc = qproto_reply_encode(&out, r);
     if (rc != 0) {
         /* Cannot happen with the struct's bounds; answer plainly. */
-        struct proto_query_reply e;
+        struct qproto_reply e;
 
         log_warnx("%s: reply not encodable: %s", __func__, err_str(rc));
-        proto_query_reply_error(&e, r->id, ERR_IO, "reply not encodable");
+        qproto_reply_error(&e, r->id, ERR_IO, "reply not encodable");
         buf_reset(&out);
-        rc = proto_query_reply_encode(&out, &e);
+        rc = qproto_reply_encode(&out, &e);
         if (rc != 0)
             goto done;
     }
-    iov[n].iov_base = (void *)(uintptr_t)env->ident;
-    iov[n++].iov_len = env->identlen;
-    if (env->delim) {
-        iov[n].iov_base = NULL;
-        iov[n++].iov_len = 0;
-    }
-    iov[n].iov_base = out.data;
-    iov[n++].iov_len = out.len;
-    rc = zsock_send_parts(s->query_sock, iov, n, ZMQ_DONTWAIT);
+    rc = zsock_send_routed(s->query_sock, env, out.data, out.len);
     if (rc != 0)
         log_debug("%s: reply not sent: %s", __func__, err_str(rc));
 done:
@@ -157,34 +124,34 @@ done:
 }
 
 static void
-query_send_error(struct scorer *s, const struct query_env *env, const char *id,
-    int code, const char *msg)
+query_send_error(struct scorer *s, const struct zsock_route *env,
+    const char *id, int code, const char *msg)
 {
-    struct proto_query_reply r;
+    struct qproto_reply r;
 
-    proto_query_reply_error(&r, id, code, msg);
+    qproto_reply_error(&r, id, code, msg);
     query_send(s, env, &r);
 }
 
 /* The audit record of request `q` with `outcome`; subject when `account`
  * is not NULL and not empty. */
 static void
-query_record(struct scorer *s, const struct proto_query *q,
+query_record(struct scorer *s, const struct qproto_request *q,
     const struct query_rule *rule, const char *account,
     enum audit_outcome outcome, struct audit_record *r)
 {
     memset(r, 0, sizeof(*r));
-    query_copy(r->actor, sizeof(r->actor), QUERY_ACTOR);
+    text_copy(r->actor, sizeof(r->actor), QUERY_ACTOR);
     r->role = QUERY_ROLE;
-    query_copy(r->op, sizeof(r->op), proto_qop_name(q->op));
+    text_copy(r->op, sizeof(r->op), qproto_op_name(q->op));
     r->cats = rule != NULL ? rule->cats : 0;
     if (account != NULL && account[0] != '\0') {
         scorer_account_subject(s, account, r->subj[0]);
         r->nsubj = 1;
     }
-    query_copy(r->purpose, sizeof(r->purpose), q->purpose);
+    text_copy(r->purpose, sizeof(r->purpose), q->purpose);
     r->outcome = outcome;
-    query_copy(r->ref, sizeof(r->ref), q->id);
+    text_copy(r->ref, sizeof(r->ref), q->id);
 }
 
 /*
@@ -194,10 +161,10 @@ query_record(struct scorer *s, const struct proto_query *q,
  * (reasons_known false).
  */
 static void
-query_score_get(struct scorer *s, const struct query_env *env,
-    const struct proto_query *q, const struct query_rule *rule, bool allowed)
+query_score_get(struct scorer *s, const struct zsock_route *env,
+    const struct qproto_request *q, const struct query_rule *rule, bool allowed)
 {
-    struct proto_query_reply rep;
+    struct qproto_reply rep;
     struct history_order ho;
     struct audit_record rec;
     enum audit_outcome outcome;
@@ -235,13 +202,13 @@ query_score_get(struct scorer *s, const struct query_env *env,
         query_send_error(s, env, q->id, lookup, "order: history lookup failed");
         goto done;
     }
-    proto_query_reply_error(&rep, q->id, 0, "");
-    rep.op = PROTO_QOP_SCORE_GET;
+    qproto_reply_error(&rep, q->id, 0, "");
+    rep.op = QPROTO_OP_SCORE_GET;
     rep.has_result = true;
-    query_copy(rep.score.order, sizeof(rep.score.order), q->order);
-    query_copy(
+    text_copy(rep.score.order, sizeof(rep.score.order), q->order);
+    text_copy(
         rep.score.storefront, sizeof(rep.score.storefront), q->storefront);
-    query_copy(rep.score.account, sizeof(rep.score.account), ho.account);
+    text_copy(rep.score.account, sizeof(rep.score.account), ho.account);
     rep.score.ts = ho.ts;
     rep.score.amount = ho.amount;
     rep.score.scored = ho.has_score;
@@ -266,16 +233,16 @@ done:
 
 /* account.get: audit, then read the account's summary as of now. */
 static void
-query_account_get(struct scorer *s, const struct query_env *env,
-    const struct proto_query *q, const struct query_rule *rule, bool allowed)
+query_account_get(struct scorer *s, const struct zsock_route *env,
+    const struct qproto_request *q, const struct query_rule *rule, bool allowed)
 {
-    struct proto_query_reply rep;
-    struct proto_account_result *a = &rep.account;
+    struct qproto_reply rep;
+    struct qproto_account_result *a = &rep.account;
     const struct entity_features *ef;
     struct audit_record rec;
     struct features *f = NULL;
     struct event *ev = NULL;
-    uint64_t now = query_wall_ms();
+    uint64_t now = clock_wall_ms();
     int rc;
 
     query_record(s, q, rule, q->account,
@@ -295,10 +262,10 @@ query_account_get(struct scorer *s, const struct query_env *env,
     ev = xcalloc(1, sizeof(*ev));
     f = xcalloc(1, sizeof(*f));
     ev->type = EVENT_DEVICE_SEEN;
-    ev->has = EV_ACCOUNT;
+    ev->has = EVENT_HAS_ACCOUNT;
     ev->ts = now;
-    query_copy(ev->id, sizeof(ev->id), q->id);
-    query_copy(ev->account, sizeof(ev->account), q->account);
+    text_copy(ev->id, sizeof(ev->id), q->id);
+    text_copy(ev->account, sizeof(ev->account), q->account);
     rc = history_features(s->hist, s->otxn, q->storefront, ev, f);
     if (rc != 0) {
         log_warnx("%s: account lookup failed: %s", __func__, err_str(rc));
@@ -310,11 +277,11 @@ query_account_get(struct scorer *s, const struct query_env *env,
         query_send_error(s, env, q->id, ERR_NOTFOUND, "account: not found");
         goto done;
     }
-    proto_query_reply_error(&rep, q->id, 0, "");
-    rep.op = PROTO_QOP_ACCOUNT_GET;
+    qproto_reply_error(&rep, q->id, 0, "");
+    rep.op = QPROTO_OP_ACCOUNT_GET;
     rep.has_result = true;
-    query_copy(a->account, sizeof(a->account), q->account);
-    query_copy(a->storefront, sizeof(a->storefront), q->storefront);
+    text_copy(a->account, sizeof(a->account), q->account);
+    text_copy(a->storefront, sizeof(a->storefront), q->storefront);
     a->as_of = now;
     a->known = true;
     a->first_seen_age_ms = ef->age_ms;
@@ -327,7 +294,7 @@ query_account_get(struct scorer *s, const struct query_env *env,
     a->orders_total = f->account_orders;
     a->amount_mean = f->account_amount_mean;
     a->amount_max = f->account_amount_max;
-    query_copy(a->country, sizeof(a->country), f->account_country);
+    text_copy(a->country, sizeof(a->country), f->account_country);
     a->fraud = ef->fraud_linked;
     query_send(s, env, &rep);
 done:
@@ -338,28 +305,21 @@ done:
 void
 query_handle(struct scorer *s, struct zsock_msg *m)
 {
-    struct query_env env = { NULL, 0, false };
-    char msg[PROTO_MSG_MAX + 1];
+    struct zsock_route env;
+    char msg[REPLY_MSG_MAX + 1];
     const struct query_rule *rule;
-    struct proto_query q;
+    struct qproto_request q;
     bool allowed;
-    int k = 1, rc;
+    int k, rc;
 
-    if (m->nparts < 1 || zsock_msg_size(m, 0) > QUERY_IDENT_MAX)
-        return; /* not from a ROUTER peer: nobody to answer */
-    env.ident = zsock_msg_data(m, 0);
-    env.identlen = zsock_msg_size(m, 0);
-    if (m->nparts >= 3 && zsock_msg_size(m, 1) == 0) {
-        env.delim = true;
-        k = 2;
-    }
-    if (m->overflow || m->nparts - k != 1) {
-        query_send_error(
-            s, &env, "", ERR_MALFORMED, "request: expected exactly one frame");
+    if (zsock_msg_route(m, &env, &k) != 0) {
+        if (env.identlen > 0) /* else not a ROUTER peer: nobody to answer */
+            query_send_error(s, &env, "", ERR_MALFORMED,
+                "request: expected exactly one frame");
         return;
     }
-    rc = proto_query_decode(
-        &q, zsock_msg_data(m, k), zsock_msg_size(m, k), msg, sizeof(msg));
+    rc = qproto_request_decode(&s->q_dec, &q, zsock_msg_data(m, k),
+        zsock_msg_size(m, k), msg, sizeof(msg));
     if (rc != 0) {
         query_send_error(s, &env, q.id, rc, msg[0] ? msg : err_str(rc));
         goto done;
@@ -371,13 +331,13 @@ query_handle(struct scorer *s, struct zsock_msg *m)
     }
     rule = query_rule_find(q.op, QUERY_ROLE);
     allowed = query_purpose_allowed(rule, q.purpose);
-    log_debug("query '%s' purpose '%s': %s", proto_qop_name(q.op), q.purpose,
+    log_debug("query '%s' purpose '%s': %s", qproto_op_name(q.op), q.purpose,
         allowed ? "allowed" : "denied");
     switch (q.op) {
-    case PROTO_QOP_SCORE_GET:
+    case QPROTO_OP_SCORE_GET:
         query_score_get(s, &env, &q, rule, allowed);
         break;
-    case PROTO_QOP_ACCOUNT_GET:
+    case QPROTO_OP_ACCOUNT_GET:
         query_account_get(s, &env, &q, rule, allowed);
         break;
     default:

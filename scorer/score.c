@@ -537,7 +537,7 @@ hit_before(const struct hit *a, const struct hit *b)
 }
 
 static void
-reason_fill(struct reason *out, enum rule r, double value)
+reason_fill(struct reply_reason *out, enum rule r, double value)
 {
     const struct score_reason_info *info = &score_reason_table[r];
 
@@ -568,7 +568,7 @@ score_compute(const struct event *ev, const struct features *f,
     if (ev->type != EVENT_ORDER_PLACED) {
         r->has_score = false;
         r->score = 0;
-        r->decision = DECISION_NONE;
+        r->decision = REPLY_DECISION_NONE;
         return;
     }
 
@@ -599,13 +599,13 @@ score_compute(const struct event *ev, const struct features *f,
     r->has_score = true;
     r->score = (uint8_t)score;
     if (score >= p->block_threshold)
-        r->decision = DECISION_BLOCK;
+        r->decision = REPLY_DECISION_BLOCK;
     else if (score >= p->review_threshold)
-        r->decision = DECISION_REVIEW;
+        r->decision = REPLY_DECISION_REVIEW;
     else
-        r->decision = DECISION_ALLOW;
+        r->decision = REPLY_DECISION_ALLOW;
 
-    for (i = 0; i < nhits && i < PROTO_MAX_REASONS; i++)
+    for (i = 0; i < nhits && i < REPLY_MAX_REASONS; i++)
         reason_fill(&r->reasons[i], hits[i].rule, t.value[hits[i].rule]);
     r->nreasons = (uint8_t)i;
 }

@@ -24,7 +24,8 @@
 #include <stdint.h>
 
 #include "common/compiler.h"
-#include "common/proto.h"
+#include "common/event.h"
+#include "common/reply.h"
 
 /*
  * The entities history keeps per event. An order links all that are
@@ -92,7 +93,7 @@ void score_params_default(struct score_params *p) NONNULL(1);
 
 /*
  * Score order `ev` against `f`: sets r->has_score, r->score (0-100),
- * r->decision and up to PROTO_MAX_REASONS reasons, strongest first.
+ * r->decision and up to REPLY_MAX_REASONS reasons, strongest first.
  * Leaves r->id, r->code and r->msg alone. Pure; cannot fail.
  */
 void score_compute(const struct event *ev, const struct features *f,

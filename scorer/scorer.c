@@ -27,9 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/note.h"
+#include "common/text.h"
 #include "common/xmalloc.h"
 #include "scorer/scorer.h"
 
@@ -45,53 +47,10 @@ scorer_on_signal(int sig)
     scorer_quit = 1;
 }
 
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-NORETURN static void
-usage(FILE *fp, int status)
-{
-    fprintf(fp,
-        "usage: vigil-scorer [-dhnVv] [-f file] [-o key=value]\n"
-        "  -d            stay in the foreground and log to stderr\n"
-        "  -f file       read the configuration from file\n"
-        "  -h            show this help\n"
-        "  -n            check the configuration, print it, and exit\n"
-        "  -o key=value  override one configuration key (repeatable)\n"
-        "  -V            print the version and exit\n"
-        "  -v            more verbose logging (repeatable)\n"
-        "See vigil-scorer(8) and scorer.conf(5).\n");
-    exit(status);
-}
-
 /* ----------------------------------------------------------- the audit */
 
 #define SCORER_ACTOR       "vigil-scorer"
 #define SCORER_INDEXED_KEY "indexed" /* in dbi_subject: records indexed */
-
-static uint64_t
-wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-copy_str(char *dst, size_t dstsize, const char *src)
-{
-    size_t n = strnlen(src, dstsize - 1);
-
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 void
 scorer_account_subject(const struct scorer *s, const char *account,
@@ -130,7 +89,7 @@ scorer_audit_now(struct scorer *s, struct audit_record *r)
     uint64_t index;
     int rc;
 
-    r->ts_ms = wall_ms();
+    r->ts_ms = clock_wall_ms();
     rc = audit_append(s->audit, r, &index);
     if (rc == 0)
         rc = audit_sync(s->audit);
@@ -141,7 +100,7 @@ scorer_audit_now(struct scorer *s, struct audit_record *r)
     if (scorer_index_record(s, r, index) != 0)
         s->needs_recovery = true; /* the index is rebuilt from the log */
     else if (s->gen_events++ == 0)
-        s->gen_opened_ms = now_ms(); /* the index entries need a flush */
+        s->gen_opened_ms = clock_mono_ms(); /* the index entries need a flush */
     return 0;
 }
 
@@ -172,30 +131,32 @@ scorer_event_record(const struct scorer *s, const char *actor,
         uint32_t cat;
         size_t off; /* of the struct pseudo in struct event, or 0 */
     } map[] = {
-        { EV_DEVICE, AUDIT_CAT_DEVICE, offsetof(struct event, device) },
-        { EV_IP, AUDIT_CAT_IP, offsetof(struct event, ip) },
-        { EV_EMAIL, AUDIT_CAT_CONTACT, offsetof(struct event, email) },
-        { EV_PHONE, AUDIT_CAT_CONTACT, offsetof(struct event, phone) },
-        { EV_NAME, AUDIT_CAT_CONTACT, offsetof(struct event, name) },
-        { EV_CARD, AUDIT_CAT_PAYMENT, offsetof(struct event, card) },
-        { EV_CARD_BIN, AUDIT_CAT_PAYMENT, 0 },
-        { EV_BILLING, AUDIT_CAT_ADDRESS, offsetof(struct event, billing) },
-        { EV_SHIPPING, AUDIT_CAT_ADDRESS, offsetof(struct event, shipping) },
-        { EV_VALUE, AUDIT_CAT_CONTACT, offsetof(struct event, value) },
-        { EV_ORDER, AUDIT_CAT_ORDER, 0 },
+        { EVENT_HAS_DEVICE, AUDIT_CAT_DEVICE, offsetof(struct event, device) },
+        { EVENT_HAS_IP, AUDIT_CAT_IP, offsetof(struct event, ip) },
+        { EVENT_HAS_EMAIL, AUDIT_CAT_CONTACT, offsetof(struct event, email) },
+        { EVENT_HAS_PHONE, AUDIT_CAT_CONTACT, offsetof(struct event, phone) },
+        { EVENT_HAS_NAME, AUDIT_CAT_CONTACT, offsetof(struct event, name) },
+        { EVENT_HAS_CARD, AUDIT_CAT_PAYMENT, offsetof(struct event, card) },
+        { EVENT_HAS_CARD_BIN, AUDIT_CAT_PAYMENT, 0 },
+        { EVENT_HAS_BILLING, AUDIT_CAT_ADDRESS,
+            offsetof(struct event, billing) },
+        { EVENT_HAS_SHIPPING, AUDIT_CAT_ADDRESS,
+            offsetof(struct event, shipping) },
+        { EVENT_HAS_VALUE, AUDIT_CAT_CONTACT, offsetof(struct event, value) },
+        { EVENT_HAS_ORDER, AUDIT_CAT_ORDER, 0 },
     };
     uint8_t subj[AUDIT_SUBJECT_BYTES];
     size_t i;
 
     memset(r, 0, sizeof(*r));
-    r->ts_ms = wall_ms();
-    copy_str(r->actor, sizeof(r->actor), actor);
+    r->ts_ms = clock_wall_ms();
+    text_copy(r->actor, sizeof(r->actor), actor);
     r->role = AUDIT_ROLE_STOREFRONT;
-    copy_str(r->op, sizeof(r->op), "event.store");
-    copy_str(r->purpose, sizeof(r->purpose), "fraud-prevention");
+    text_copy(r->op, sizeof(r->op), "event.store");
+    text_copy(r->purpose, sizeof(r->purpose), "fraud-prevention");
     r->outcome = AUDIT_OUTCOME_ALLOWED;
-    copy_str(r->ref, sizeof(r->ref), ev->id);
-    if (ev->has & EV_ACCOUNT) {
+    text_copy(r->ref, sizeof(r->ref), ev->id);
+    if (ev->has & EVENT_HAS_ACCOUNT) {
         r->cats |= AUDIT_CAT_ACCOUNT;
         scorer_account_subject(s, ev->account, subj);
         scorer_add_subject(r, subj);
@@ -221,7 +182,7 @@ scorer_event_record(const struct scorer *s, const char *actor,
 static void
 scorer_checkpoint(struct scorer *s, bool force)
 {
-    uint64_t size = audit_size(s->audit), now = now_ms();
+    uint64_t size = audit_size(s->audit), now = clock_mono_ms();
     uint64_t last = audit_checkpoint_size(s->audit);
     int rc;
 
@@ -230,7 +191,7 @@ scorer_checkpoint(struct scorer *s, bool force)
     if (!force && size - last < (uint64_t)s->cfg.checkpoint_records &&
         now < s->ckpt_ms + (uint64_t)s->cfg.checkpoint_interval_ms)
         return;
-    rc = audit_checkpoint(s->audit, wall_ms());
+    rc = audit_checkpoint(s->audit, clock_wall_ms());
     if (rc != 0)
         log_warnx("cannot write an audit checkpoint: %s", err_str(rc));
     s->ckpt_ms = now;
@@ -375,7 +336,7 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
         s->applied_seq = seq;
     }
     if (s->gen_events++ == 0)
-        s->gen_opened_ms = now_ms();
+        s->gen_opened_ms = clock_mono_ms();
     s->stats.events++;
     return 0;
 }
@@ -398,7 +359,7 @@ scorer_replay_record(void *arg, uint64_t seq, const void *payload, size_t len)
     }
     memcpy(actor, p + 1, alen);
     actor[alen] = '\0';
-    rc = proto_event_decode(&ev, p + 1 + alen, len - 1 - alen);
+    rc = event_decode(&s->ev_dec, &ev, p + 1 + alen, len - 1 - alen);
     if (rc != 0) {
         log_warnx("journal record %" PRIu64 ": event does not decode: %s", seq,
             err_str(rc));
@@ -612,7 +573,7 @@ static int
 scorer_take_msg(
     struct scorer *s, struct scorer_msg *m, uint32_t *nreplies, int refuse)
 {
-    static struct proto_events_view v;
+    static struct ipcproto_events v;
     const char *why = NULL;
     struct event ev;
     uint32_t i;
@@ -624,8 +585,8 @@ scorer_take_msg(
         why = "expected [identity, body]";
         goto drop;
     }
-    rc = proto_events_view(
-        &v, zsock_msg_data(&m->zm, 1), zsock_msg_size(&m->zm, 1));
+    rc = ipcproto_events_decode(
+        &s->env_dec, &v, zsock_msg_data(&m->zm, 1), zsock_msg_size(&m->zm, 1));
     if (rc != 0) {
         why = "envelope does not decode";
         goto drop;
@@ -642,14 +603,14 @@ scorer_take_msg(
     for (i = 0; i < v.n; i++) {
         struct reply *r = &s->replies[m->first + i];
 
-        rc = proto_event_decode(&ev, v.raw[i], v.rawlen[i]);
+        rc = event_decode(&s->ev_dec, &ev, v.raw[i], v.rawlen[i]);
         if (rc != 0) {
-            proto_reply_error(r, NULL, rc, "event does not decode");
+            reply_error(r, NULL, rc, "event does not decode");
             s->stats.rejected++;
             continue;
         }
         if (refuse != 0) {
-            proto_reply_error(r, ev.id, refuse,
+            reply_error(r, ev.id, refuse,
                 "not acknowledged: could not be made durable, resend later");
             s->stats.rejected++;
             continue;
@@ -658,7 +619,7 @@ scorer_take_msg(
         if (rc != 0) {
             /* The rest of this message and group is refused by the
              * caller; the events before it are failed with the group. */
-            proto_reply_error(r, ev.id, rc,
+            reply_error(r, ev.id, rc,
                 rc == ERR_AUDIT ?
                     "not stored: the audit record could not be written; "
                     "resend later" :
@@ -674,7 +635,7 @@ drop:
     return refuse;
 }
 
-/* Send the replies of one message: [identity, PROTO_MSG_REPLIES frame]. */
+/* Send the replies of one message: [identity, IPCPROTO_REPLIES frame]. */
 static void
 scorer_send_replies(struct scorer *s, struct scorer_msg *m)
 {
@@ -683,9 +644,9 @@ scorer_send_replies(struct scorer *s, struct scorer_msg *m)
     int rc;
 
     buf_reset(&s->out);
-    rc = proto_replies_begin(&s->out, m->tag, m->n);
+    rc = ipcproto_replies_begin(&s->out, m->tag, m->n);
     for (i = 0; rc == 0 && i < m->n; i++)
-        rc = proto_reply_encode(&s->out, &s->replies[m->first + i]);
+        rc = reply_encode(&s->out, &s->replies[m->first + i]);
     if (rc != 0) {
         log_warnx("cannot encode replies: %s", err_str(rc));
         return;
@@ -694,7 +655,7 @@ scorer_send_replies(struct scorer *s, struct scorer_msg *m)
     iov[0].iov_len = zsock_msg_size(&m->zm, 0);
     iov[1].iov_base = s->out.data;
     iov[1].iov_len = s->out.len;
-    rc = zsock_send_parts(s->events_sock, iov, 2, ZMQ_DONTWAIT);
+    rc = zsock_send_parts(s->events_sock, iov, 2, ZSOCK_DONTWAIT);
     if (rc != 0)
         log_warnx("cannot send replies to the collector: %s", err_str(rc));
 }
@@ -713,12 +674,12 @@ scorer_fail_group(struct scorer *s, uint32_t nmsgs, int code)
 
         for (j = 0; m->valid && j < m->n; j++) {
             struct reply *r = &s->replies[m->first + j];
-            char id[PROTO_ID_MAX + 1];
+            char id[EVENT_ID_MAX + 1];
 
             memcpy(id, r->id, sizeof(id));
             if (r->code != 0)
                 continue; /* already an error of its own */
-            proto_reply_error(r, id, code,
+            reply_error(r, id, code,
                 code == ERR_AUDIT ?
                     "not stored: the audit record could not be written; "
                     "resend later" :
@@ -778,9 +739,9 @@ scorer_group(struct scorer *s)
             log_warnx("recovery failed, refusing events: %s", err_str(rc));
     }
     while (nmsgs < SCORER_GROUP_MSGS &&
-        nreplies + PROTO_MAX_BATCH <= s->replies_cap) {
+        nreplies + SFPROTO_MAX_BATCH <= s->replies_cap) {
         struct scorer_msg *m = &s->msgs[nmsgs];
-        int rrc = zsock_recv_msg(s->events_sock, &m->zm, ZMQ_DONTWAIT);
+        int rrc = zsock_recv_msg(s->events_sock, &m->zm, ZSOCK_DONTWAIT);
 
         if (rrc != 0)
             break;
@@ -819,66 +780,20 @@ scorer_group(struct scorer *s)
 
 /* ------------------------------------------------------------ start-up */
 
+/* Parse the command line and load the configuration; exit 1 on error. */
 static void
 scorer_load_config(struct scorer *s, int argc, char **argv, bool *check)
 {
+    struct cfg_args a;
     char err[256];
-    const char *file = NULL;
-    int ch, rc, verbose = 0;
-    bool fg = false;
 
-    cfg_defaults(&s->cfg);
-    *check = false;
-    /* First pass: the config file; -o overrides apply on top of it. */
-    while ((ch = getopt(argc, argv, "df:hno:Vv")) != -1) {
-        switch (ch) {
-        case 'd':
-            fg = true;
-            break;
-        case 'f':
-            file = optarg;
-            break;
-        case 'h':
-            usage(stdout, 0);
-        case 'n':
-            *check = true;
-            break;
-        case 'o':
-            break;
-        case 'V':
-            printf("vigil-scorer %s\n", VIGIL_VERSION);
-            exit(0);
-        case 'v':
-            verbose++;
-            break;
-        default:
-            usage(stderr, 1);
-        }
-    }
-    if (optind != argc)
-        usage(stderr, 1);
-    log_init("vigil-scorer", fg || *check);
-    log_setverbose(verbose);
-    if (file != NULL) {
-        rc = cfg_load_file(&s->cfg, file, err, sizeof(err));
-        if (rc != 0) {
-            fprintf(stderr, "vigil-scorer: %s\n", err);
-            exit(1);
-        }
-    }
-    optind = 1;
-    while ((ch = getopt(argc, argv, "df:hno:Vv")) != -1) {
-        if (ch != 'o')
-            continue;
-        rc = cfg_set(&s->cfg, optarg, err, sizeof(err));
-        if (rc != 0) {
-            fprintf(stderr, "vigil-scorer: -o %s\n", err);
-            exit(1);
-        }
-    }
-    rc = cfg_check(&s->cfg, err, sizeof(err));
-    if (rc != 0) {
+    cfg_parse_args(argc, argv, "vigil-scorer", &a);
+    *check = a.check_only;
+    log_init("vigil-scorer", a.foreground || a.check_only);
+    log_setverbose(a.verbose);
+    if (cfg_load(&s->cfg, &a, err, sizeof(err)) != 0) {
         fprintf(stderr, "vigil-scorer: %s\n", err);
+        cfg_release(&s->cfg);
         exit(1);
     }
     score_params_default(&s->params);
@@ -918,10 +833,10 @@ scorer_record_repair(struct scorer *s)
     if (rep->bytes_cut == 0 && rep->note_bytes_cut == 0)
         return;
     memset(&r, 0, sizeof(r));
-    copy_str(r.actor, sizeof(r.actor), SCORER_ACTOR);
+    text_copy(r.actor, sizeof(r.actor), SCORER_ACTOR);
     r.role = AUDIT_ROLE_SYSTEM;
-    copy_str(r.op, sizeof(r.op), "log.repair");
-    copy_str(r.purpose, sizeof(r.purpose), "audit");
+    text_copy(r.op, sizeof(r.op), "log.repair");
+    text_copy(r.purpose, sizeof(r.purpose), "audit");
     r.outcome = AUDIT_OUTCOME_ALLOWED;
     snprintf(r.ref, sizeof(r.ref),
         "cut %" PRIu64 " bytes of '%s' after record %" PRIu64 ", %" PRIu64
@@ -1012,24 +927,24 @@ scorer_open_sockets(struct scorer *s)
         fatalx("data directory path too long for an ipc endpoint: %s",
             err_str(rc));
     s->zctx = zsock_ctx_new();
-    rc = zsock_open(s->zctx, ZMQ_ROUTER, &s->events_sock);
+    rc = zsock_open(s->zctx, ZSOCK_ROUTER, &s->events_sock);
     if (rc == 0)
-        rc = zsock_setopt_int(s->events_sock, ZMQ_RCVHWM, 0);
+        rc = zsock_setopt_int(s->events_sock, ZSOCK_OPT_RCVHWM, 0);
     if (rc == 0)
-        rc = zsock_setopt_int(s->events_sock, ZMQ_SNDHWM, 0);
+        rc = zsock_setopt_int(s->events_sock, ZSOCK_OPT_SNDHWM, 0);
     if (rc == 0)
         rc = zsock_setopt_i64(
-            s->events_sock, ZMQ_MAXMSGSIZE, PROTO_MAX_IPC_BYTES);
+            s->events_sock, ZSOCK_OPT_MAXMSGSIZE, IPCPROTO_MAX_BYTES);
     if (rc == 0)
         rc = zsock_bind(s->events_sock, ep);
     if (rc != 0)
         fatalx("cannot bind '%s': %s", ep, err_str(rc));
     log_info("listening for collectors on '%s'", ep);
 
-    rc = zsock_open(s->zctx, ZMQ_ROUTER, &s->query_sock);
+    rc = zsock_open(s->zctx, ZSOCK_ROUTER, &s->query_sock);
     if (rc == 0)
         rc = zsock_setopt_i64(
-            s->query_sock, ZMQ_MAXMSGSIZE, PROTO_MAX_MSG_BYTES * 2);
+            s->query_sock, ZSOCK_OPT_MAXMSGSIZE, SFPROTO_MAX_MSG_BYTES * 2);
     if (rc == 0)
         rc = zsock_bind(s->query_sock, s->cfg.query_endpoint);
     if (rc != 0)
@@ -1041,11 +956,11 @@ scorer_open_sockets(struct scorer *s)
 static void
 scorer_alloc(struct scorer *s)
 {
-    s->replies_cap = (uint32_t)s->cfg.batch_max + PROTO_MAX_BATCH;
+    s->replies_cap = (uint32_t)s->cfg.batch_max + SFPROTO_MAX_BATCH;
     s->replies = xcalloc(s->replies_cap, sizeof(*s->replies));
     s->msgs = xcalloc(SCORER_GROUP_MSGS, sizeof(*s->msgs));
     s->jpend = xcalloc(s->replies_cap, sizeof(*s->jpend));
-    buf_init(&s->out, PROTO_MAX_IPC_BYTES);
+    buf_init(&s->out, IPCPROTO_MAX_BYTES);
     buf_init(&s->rec, JOURNAL_MAX_PAYLOAD);
 }
 
@@ -1078,7 +993,7 @@ scorer_queries(struct scorer *s)
         log_warnx("recovery failed; queries are answered from what is "
                   "committed");
     for (i = 0; i < 64; i++) {
-        if (zsock_recv_msg(s->query_sock, &m, ZMQ_DONTWAIT) != 0)
+        if (zsock_recv_msg(s->query_sock, &m, ZSOCK_DONTWAIT) != 0)
             break;
         query_handle(s, &m);
         zsock_msg_close(&m);
@@ -1088,15 +1003,15 @@ scorer_queries(struct scorer *s)
 static void
 scorer_loop(struct scorer *s)
 {
-    uint64_t next_stats = now_ms() + SCORER_STATS_INTERVAL_MS;
+    uint64_t next_stats = clock_mono_ms() + SCORER_STATS_INTERVAL_MS;
 
     while (!scorer_quit) {
-        zmq_pollitem_t items[3] = {
-            { s->events_sock, 0, ZMQ_POLLIN, 0 },
-            { NULL, s->flush_efd, ZMQ_POLLIN, 0 },
-            { s->query_sock, 0, ZMQ_POLLIN, 0 },
+        struct zsock_pollitem items[3] = {
+            { s->events_sock, 0, ZSOCK_POLLIN, 0 },
+            { NULL, s->flush_efd, ZSOCK_POLLIN, 0 },
+            { s->query_sock, 0, ZSOCK_POLLIN, 0 },
         };
-        uint64_t now = now_ms();
+        uint64_t now = clock_mono_ms();
         long timeout = 1000;
         int rc, nready = 0;
 
@@ -1117,11 +1032,11 @@ scorer_loop(struct scorer *s)
         rc = zsock_poll(items, 3, timeout, &nready);
         if (rc == ERR_SHUTDOWN)
             break;
-        if (items[1].revents & ZMQ_POLLIN)
+        if (items[1].revents & ZSOCK_POLLIN)
             scorer_flush_poll(s);
-        if (items[0].revents & ZMQ_POLLIN)
+        if (items[0].revents & ZSOCK_POLLIN)
             scorer_group(s);
-        if (items[2].revents & ZMQ_POLLIN)
+        if (items[2].revents & ZSOCK_POLLIN)
             scorer_queries(s);
         scorer_checkpoint(s, false);
 
@@ -1130,7 +1045,7 @@ scorer_loop(struct scorer *s)
         if (s->flushing &&
             store_overlay_entries(s->ov) >= SCORER_GEN_HARD_ENTRIES)
             scorer_flush_wait(s);
-        now = now_ms();
+        now = clock_mono_ms();
         if (s->gen_events > 0 &&
             (now >= s->gen_opened_ms + (uint64_t)s->cfg.commit_interval_ms ||
                 store_overlay_entries(s->ov) >= SCORER_GEN_MAX_ENTRIES))
@@ -1171,6 +1086,9 @@ scorer_shutdown(struct scorer *s)
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     buf_release(&s->out);
+    wire_dec_release(&s->env_dec);
+    wire_dec_release(&s->ev_dec);
+    wire_dec_release(&s->q_dec);
     buf_release(&s->rec);
     free(s->msgs);
     free(s->jpend);
@@ -1197,6 +1115,10 @@ main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The journal replay decodes events: the decoders come first. */
+    wire_dec_init(&s.env_dec, 64 * 1024);
+    wire_dec_init(&s.ev_dec, 8 * 1024);
+    wire_dec_init(&s.q_dec, 8 * 1024);
     scorer_open_storage(&s);
     scorer_bring_up_to_date(&s);
     scorer_alloc(&s);

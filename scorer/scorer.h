@@ -47,7 +47,10 @@
 #include "common/audit.h"
 #include "common/cfg.h"
 #include "common/journal.h"
-#include "common/proto.h"
+#include "common/event.h"
+#include "common/ipcproto.h"
+#include "common/reply.h"
+#include "common/wire.h"
 #include "common/pseudo.h"
 #include "common/store.h"
 #include "common/zsock.h"
@@ -132,9 +135,12 @@ struct scorer {
     bool flusher_quit;         /* under mu: stop the thread */
     struct scorer_msg *msgs;   /* SCORER_GROUP_MSGS slots; owned */
     struct reply *replies;     /* reply slots of one group; owned */
-    uint32_t replies_cap;      /* batch_max + PROTO_MAX_BATCH */
+    uint32_t replies_cap;      /* batch_max + SFPROTO_MAX_BATCH */
     struct scorer_jent *jpend; /* replies_cap slots; owned */
     uint32_t njpend;           /* new events of the group so far */
+    struct wire_dec env_dec;   /* decodes collector envelopes */
+    struct wire_dec ev_dec;    /* decodes one internal event at a time */
+    struct wire_dec q_dec;     /* decodes query requests */
     struct buf out;            /* reply frame being encoded */
     struct buf rec;            /* journal record being encoded */
     struct scorer_stats stats;

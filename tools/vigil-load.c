@@ -15,7 +15,7 @@
  * busy-waits on a 2-core machine shared with the service.
  *
  * Invariants:
- *  - no frame exceeds PROTO_MAX_MSG_BYTES or PROTO_MAX_BATCH events; a
+ *  - no frame exceeds SFPROTO_MAX_MSG_BYTES or SFPROTO_MAX_BATCH events; a
  *    batch that would not fit is cut short and the rest carried over.
  *  - every event id is "<run tag>-<counter>" and unique per run; replies
  *    are matched to their request by the first reply's id, so reordered
@@ -28,7 +28,7 @@
  *
  * Sockets go through common/zsock (the only caller of zmq_*).
  *
- * See also: tools/vigil-load.1, common/proto.h sections 1 and 2,
+ * See also: tools/vigil-load.1, common/sfproto.h, common/reply.h,
  *           tests/bench/README.md
  *
  * SPDX-License-Identifier: MIT
@@ -53,7 +53,7 @@
 #include "common/compiler.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "common/proto.h"
+#include "common/sfproto.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
 
@@ -1067,7 +1067,7 @@ enc_common(struct gen *g, struct enc *e, unsigned *n, const char *type,
     sb_str(&b, g->prefix);
     sb_mem(&b, "-", 1);
     sb_u64(&b, g->seq);
-    kv_u64(e, n, "v", PROTO_VERSION);
+    kv_u64(e, n, "v", SFPROTO_VERSION);
     kv_str(e, n, "type", type);
     kv_str(e, n, "id", id);
     kv_u64(e, n, "ts", ts);
@@ -1883,7 +1883,7 @@ mp_copy_str(const struct mp_obj *o, char *out, size_t outlen)
 }
 
 static bool
-mp_read_reason(struct mp *m, struct reason *rs)
+mp_read_reason(struct mp *m, struct reply_reason *rs)
 {
     struct mp_obj o, k, v;
 
@@ -1936,7 +1936,7 @@ mp_read_reply(struct mp *m, struct reply *r)
     r->code = 0;
     r->has_score = false;
     r->score = 0;
-    r->decision = DECISION_NONE;
+    r->decision = REPLY_DECISION_NONE;
     r->nreasons = 0;
     for (uint32_t i = 0; i < o.len; i++) {
         if (!mp_next(m, &k) || !mp_next(m, &v))
@@ -1958,19 +1958,19 @@ mp_read_reply(struct mp *m, struct reply *r)
             r->score = (uint8_t)v.u;
         } else if (mp_key_is(&k, "decision") && v.kind == MP_STR) {
             if (mp_key_is(&v, "allow"))
-                r->decision = DECISION_ALLOW;
+                r->decision = REPLY_DECISION_ALLOW;
             else if (mp_key_is(&v, "review"))
-                r->decision = DECISION_REVIEW;
+                r->decision = REPLY_DECISION_REVIEW;
             else if (mp_key_is(&v, "block"))
-                r->decision = DECISION_BLOCK;
+                r->decision = REPLY_DECISION_BLOCK;
             else
                 return false;
         } else if (mp_key_is(&k, "reasons") && v.kind == MP_ARRAY) {
             if (v.len > (uint32_t)(m->end - m->p))
                 return false;
             for (uint32_t j = 0; j < v.len; j++) {
-                struct reason tmp;
-                struct reason *rs = r->nreasons < PROTO_MAX_REASONS ?
+                struct reply_reason tmp;
+                struct reply_reason *rs = r->nreasons < REPLY_MAX_REASONS ?
                     &r->reasons[r->nreasons] :
                     &tmp;
 
@@ -1989,7 +1989,7 @@ mp_read_reply(struct mp *m, struct reply *r)
         return false;
     if (!have_code)
         r->code = ok ? 0 : ERR_INVAL;
-    if (r->decision != DECISION_NONE && !r->has_score)
+    if (r->decision != REPLY_DECISION_NONE && !r->has_score)
         return false;
     return true;
 }
@@ -2069,7 +2069,7 @@ struct run {
     struct conn *conns;
     unsigned nconns;
     unsigned total_inflight;
-    uint8_t *frame; /* FRAME_HDR + PROTO_MAX_MSG_BYTES */
+    uint8_t *frame; /* FRAME_HDR + SFPROTO_MAX_MSG_BYTES */
     struct obuf ev; /* one encoded event */
     struct evinfo evi;
     bool carry; /* ev holds an event not yet sent */
@@ -2136,7 +2136,7 @@ static size_t
 build_request(struct run *r, const uint8_t **data, struct slot *sl)
 {
     uint8_t *body = r->frame + FRAME_HDR;
-    size_t len = 0, cap = PROTO_MAX_MSG_BYTES - FRAME_HDR;
+    size_t len = 0, cap = SFPROTO_MAX_MSG_BYTES - FRAME_HDR;
     uint64_t ts = wall_ms();
     uint32_t n = 0, want = r->o->batch;
 
@@ -2203,7 +2203,7 @@ conn_send(struct run *r, struct conn *c, uint64_t t0, uint32_t *nsent)
     }
     iov[n].iov_len = build_request(r, &data, sl);
     iov[n++].iov_base = (void *)(uintptr_t)data;
-    rc = zsock_send_parts(c->sock, iov, n, ZMQ_DONTWAIT);
+    rc = zsock_send_parts(c->sock, iov, n, ZSOCK_DONTWAIT);
     if (rc != 0)
         goto fail;
     sl->used = true;
@@ -2335,7 +2335,7 @@ handle_reply(
     array = head.kind == MP_ARRAY;
     if (array) {
         count = head.len;
-        if (count == 0 || count > PROTO_MAX_BATCH)
+        if (count == 0 || count > SFPROTO_MAX_BATCH)
             goto malformed;
     } else {
         m.p = p;
@@ -2419,7 +2419,7 @@ conn_drain(struct run *r, struct conn *c)
     int rc;
 
     for (;;) {
-        rc = zsock_recv_msg(c->sock, &m, ZMQ_DONTWAIT);
+        rc = zsock_recv_msg(c->sock, &m, ZSOCK_DONTWAIT);
         if (rc == ERR_AGAIN)
             return 0;
         if (rc != 0)
@@ -2493,7 +2493,7 @@ timer_arm(struct run *r, uint64_t at)
 static int
 probe(struct run *r)
 {
-    zmq_pollitem_t *items = xcalloc(r->nconns, sizeof(*items));
+    struct zsock_pollitem *items = xcalloc(r->nconns, sizeof(*items));
     bool *done = xcalloc(r->nconns, sizeof(*done));
     uint64_t deadline = now_ns() + 5 * NS_PER_S;
     unsigned ndone = 0;
@@ -2504,8 +2504,8 @@ probe(struct run *r)
         void *s = r->conns[i].sock;
         struct iovec iov[2] = { { NULL, 0 }, { r->ev.p, 0 } };
 
-        items[i].socket = s;
-        items[i].events = ZMQ_POLLIN;
+        items[i].sock = s;
+        items[i].events = ZSOCK_POLLIN;
         gen_probe(&r->g, &r->ev, wall_ms());
         iov[1].iov_len = r->ev.len;
         /* Blocking sends: a DEALER queues until it is connected. */
@@ -2540,9 +2540,9 @@ probe(struct run *r)
             struct mp m;
             bool ok;
 
-            if (!(items[i].revents & ZMQ_POLLIN) || done[i])
+            if (!(items[i].revents & ZSOCK_POLLIN) || done[i])
                 continue;
-            if (zsock_recv_msg(s, &msg, ZMQ_DONTWAIT) != 0)
+            if (zsock_recv_msg(s, &msg, ZSOCK_DONTWAIT) != 0)
                 continue;
             m.p = zsock_msg_data(&msg, msg.nparts - 1);
             m.end = m.p + zsock_msg_size(&msg, msg.nparts - 1);
@@ -2630,7 +2630,7 @@ static int
 run_loop(struct run *r, uint64_t *elapsed)
 {
     struct opts *o = r->o;
-    zmq_pollitem_t *items = xcalloc(r->nconns + 1, sizeof(*items));
+    struct zsock_pollitem *items = xcalloc(r->nconns + 1, sizeof(*items));
     uint64_t start = now_ns();
     uint64_t end = start + (uint64_t)(o->duration * (double)NS_PER_S);
     uint64_t next_tick = start + NS_PER_S, armed = 0, stop_at = 0;
@@ -2641,11 +2641,11 @@ run_loop(struct run *r, uint64_t *elapsed)
     int rc = 0;
 
     for (unsigned i = 0; i < r->nconns; i++) {
-        items[i].socket = r->conns[i].sock;
-        items[i].events = ZMQ_POLLIN;
+        items[i].sock = r->conns[i].sock;
+        items[i].events = ZSOCK_POLLIN;
     }
     items[r->nconns].fd = r->tfd;
-    items[r->nconns].events = ZMQ_POLLIN;
+    items[r->nconns].events = ZSOCK_POLLIN;
 
     for (;;) {
         uint64_t now = now_ns(), deadline;
@@ -2697,7 +2697,7 @@ run_loop(struct run *r, uint64_t *elapsed)
             goto out;
         }
         rc = 0;
-        if (items[r->nconns].revents & ZMQ_POLLIN) {
+        if (items[r->nconns].revents & ZSOCK_POLLIN) {
             uint64_t expirations;
 
             if (read(r->tfd, &expirations, sizeof(expirations)) < 0 &&
@@ -2706,7 +2706,7 @@ run_loop(struct run *r, uint64_t *elapsed)
             armed = 0;
         }
         for (unsigned i = 0; i < r->nconns; i++) {
-            if (items[i].revents & ZMQ_POLLIN) {
+            if (items[i].revents & ZSOCK_POLLIN) {
                 rc = conn_drain(r, &r->conns[i]);
                 if (rc != 0)
                     goto out;
@@ -2797,8 +2797,9 @@ report(struct run *r, uint64_t elapsed)
         fprintf(f,
             "  decisions   allow %" PRIu64 "  review %" PRIu64
             "  block %" PRIu64 "\n",
-            st->decisions[DECISION_ALLOW], st->decisions[DECISION_REVIEW],
-            st->decisions[DECISION_BLOCK]);
+            st->decisions[REPLY_DECISION_ALLOW],
+            st->decisions[REPLY_DECISION_REVIEW],
+            st->decisions[REPLY_DECISION_BLOCK]);
         fprintf(f,
             "  generated   normal %" PRIu64 "; fraud: card testing %" PRIu64
             ", account farm %" PRIu64 ", country mismatch %" PRIu64
@@ -2826,11 +2827,13 @@ report(struct run *r, uint64_t elapsed)
             us(hist_quantile(&st->all, 0.999)), us(st->all.max), st->orders,
             us(hist_quantile(&st->order, 0.5)),
             us(hist_quantile(&st->order, 0.99)),
-            us(hist_quantile(&st->order, 0.999)), st->decisions[DECISION_ALLOW],
-            st->decisions[DECISION_REVIEW], st->decisions[DECISION_BLOCK],
-            r->nconns, o->batch, o->rate, secs, st->sent, st->rejected,
-            st->timeouts, st->malformed, st->lost, st->late,
-            st->sent > 0 ? (double)st->bytes / (double)st->sent : 0.0, o->seed);
+            us(hist_quantile(&st->order, 0.999)),
+            st->decisions[REPLY_DECISION_ALLOW],
+            st->decisions[REPLY_DECISION_REVIEW],
+            st->decisions[REPLY_DECISION_BLOCK], r->nconns, o->batch, o->rate,
+            secs, st->sent, st->rejected, st->timeouts, st->malformed, st->lost,
+            st->late, st->sent > 0 ? (double)st->bytes / (double)st->sent : 0.0,
+            o->seed);
     }
     fflush(stdout);
 }
@@ -2919,7 +2922,7 @@ parse_args(int argc, char **argv, struct opts *o)
     while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
         switch (ch) {
         case 'b':
-            if (!parse_u64(optarg, 1, PROTO_MAX_BATCH, &u))
+            if (!parse_u64(optarg, 1, SFPROTO_MAX_BATCH, &u))
                 bad_opt("batch", optarg, "must be 1..1000");
             o->batch = (unsigned)u;
             break;
@@ -3013,7 +3016,7 @@ open_conns(struct run *r)
         struct conn *c = &r->conns[i];
 
         c->slots = xcalloc(r->o->inflight, sizeof(*c->slots));
-        if (zsock_open(r->ctx, ZMQ_DEALER, &c->sock) != 0)
+        if (zsock_open(r->ctx, ZSOCK_DEALER, &c->sock) != 0)
             return 2;
         r->nconns++;
         /* zsock logs the reason, naming the endpoint. */
@@ -3055,7 +3058,7 @@ main(int argc, char **argv)
     r.o = &o;
     r.tfd = -1;
     gen_init(&r.g, o.seed, o.fraud_share, o.orders_only);
-    r.frame = xmalloc(FRAME_HDR + PROTO_MAX_MSG_BYTES);
+    r.frame = xmalloc(FRAME_HDR + SFPROTO_MAX_MSG_BYTES);
     r.ev.p = xmalloc(EV_SCRATCH);
     r.ev.cap = EV_SCRATCH;
     r.show = o.show > 0 ? xcalloc(o.show, sizeof(*r.show)) : NULL;
@@ -3098,7 +3101,7 @@ done:
     if (r.tfd >= 0)
         close(r.tfd);
     /* The frames held synthetic personal data: wipe them all the same. */
-    sodium_memzero(r.frame, FRAME_HDR + PROTO_MAX_MSG_BYTES);
+    sodium_memzero(r.frame, FRAME_HDR + SFPROTO_MAX_MSG_BYTES);
     sodium_memzero(r.ev.p, EV_SCRATCH);
     free(r.frame);
     free(r.ev.p);

@@ -44,7 +44,7 @@
 #include "common/log.h"
 #include "common/merkle.h"
 #include "common/note.h"
-#include "common/proto.h"
+#include "common/qproto.h"
 #include "common/pseudo.h"
 #include "common/store.h"
 #include "common/zsock.h"
@@ -1383,7 +1383,7 @@ static int cmd_help(const struct cmd *c, int argc, char **argv);
 
 /*
  * `vigilctl score` and `vigilctl account`: one request to the scorer's
- * query endpoint (common/proto.h sections 4 and 5). Until CURVE lands
+ * query endpoint (common/qproto.h). Until CURVE lands
  * the scorer treats every peer as actor "local-operator", role analyst.
  */
 
@@ -1498,7 +1498,7 @@ json_result_str(FILE *f, const char *key, const char *v, bool comma)
 }
 
 static void
-print_score_result(const struct proto_score_result *r, bool json)
+print_score_result(const struct qproto_score_result *r, bool json)
 {
     char t[64];
 
@@ -1513,7 +1513,7 @@ print_score_result(const struct proto_score_result *r, bool json)
             r->ts, t, r->amount, r->scored ? "true" : "false");
         if (r->scored)
             printf(",\"score\":%u,\"decision\":\"%s\"", (unsigned)r->score,
-                proto_decision_name(r->decision));
+                reply_decision_name(r->decision));
         printf(",\"reasons_known\":%s", r->reasons_known ? "true" : "false");
         if (r->reasons_known) {
             fputs(",\"reasons\":[", stdout);
@@ -1533,7 +1533,7 @@ print_score_result(const struct proto_score_result *r, bool json)
     printf("amount:     %" PRIu64 " (minor units)\n", r->amount);
     if (r->scored)
         printf("score:      %u\ndecision:   %s\n", (unsigned)r->score,
-            proto_decision_name(r->decision));
+            reply_decision_name(r->decision));
     else
         printf("score:      - (not scored)\n");
     if (!r->reasons_known) {
@@ -1555,7 +1555,7 @@ print_age(const char *label, int64_t ms)
 }
 
 static void
-print_account_result(const struct proto_account_result *a, bool json)
+print_account_result(const struct qproto_account_result *a, bool json)
 {
     char t[64];
 
@@ -1603,18 +1603,18 @@ print_account_result(const struct proto_account_result *a, bool json)
  */
 static int
 query_roundtrip(
-    const char *endpoint, const struct proto_query *q, struct buf *reply)
+    const char *endpoint, const struct qproto_request *q, struct buf *reply)
 {
     struct buf req;
     struct iovec iov;
     struct zsock_msg m;
-    zmq_pollitem_t pi;
+    struct zsock_pollitem pi;
     void *ctx, *sock = NULL;
     int rc, nready = 0;
 
     memset(&m, 0, sizeof(m));
-    buf_init(&req, PROTO_QUERY_MAX_BYTES);
-    rc = proto_query_encode(&req, q);
+    buf_init(&req, QPROTO_MAX_BYTES);
+    rc = qproto_request_encode(&req, q);
     if (rc != 0)
         goto out_buf;
     ctx = zsock_ctx_new();
@@ -1622,7 +1622,7 @@ query_roundtrip(
         rc = ERR_IO;
         goto out_buf;
     }
-    rc = zsock_open(ctx, ZMQ_REQ, &sock);
+    rc = zsock_open(ctx, ZSOCK_REQ, &sock);
     if (rc != 0)
         goto out_ctx;
     rc = zsock_connect(sock, endpoint);
@@ -1630,14 +1630,14 @@ query_roundtrip(
         goto out_sock;
     iov.iov_base = req.data;
     iov.iov_len = req.len;
-    rc = zsock_send_parts(sock, &iov, 1, ZMQ_DONTWAIT);
+    rc = zsock_send_parts(sock, &iov, 1, ZSOCK_DONTWAIT);
     if (rc == ERR_AGAIN) /* not connected yet: queue it, bounded below */
         rc = zsock_send_parts(sock, &iov, 1, 0);
     if (rc != 0)
         goto out_sock;
-    pi.socket = sock;
+    pi.sock = sock;
     pi.fd = 0;
-    pi.events = ZMQ_POLLIN;
+    pi.events = ZSOCK_POLLIN;
     pi.revents = 0;
     rc = zsock_poll(&pi, 1, QUERY_TIMEOUT_MS, &nready);
     if (rc != 0)
@@ -1666,13 +1666,14 @@ out_buf:
 }
 
 static int
-run_query(const struct cmd *c, int argc, char **argv, enum proto_qop op)
+run_query(const struct cmd *c, int argc, char **argv, enum qproto_op op)
 {
-    struct proto_query q;
-    struct proto_query_reply *r = NULL;
+    struct qproto_request q;
+    struct qproto_reply *r = NULL;
+    struct wire_dec dec;
     struct qopts o;
     struct buf reply;
-    char msg[PROTO_MSG_MAX + 1];
+    char msg[REPLY_MSG_MAX + 1];
     uint8_t rnd[6];
     const char *arg;
     int rc, status;
@@ -1702,11 +1703,11 @@ run_query(const struct cmd *c, int argc, char **argv, enum proto_qop op)
     memcpy(q.purpose, o.purpose, strlen(o.purpose) + 1);
     if (o.storefront != NULL)
         memcpy(q.storefront, o.storefront, strlen(o.storefront) + 1);
-    if (op == PROTO_QOP_SCORE_GET)
+    if (op == QPROTO_OP_SCORE_GET)
         memcpy(q.order, arg, strlen(arg) + 1);
     else
         memcpy(q.account, arg, strlen(arg) + 1);
-    buf_init(&reply, PROTO_QUERY_MAX_BYTES);
+    buf_init(&reply, QPROTO_MAX_BYTES);
     rc = query_roundtrip(o.endpoint, &q, &reply);
     if (rc == ERR_AGAIN) {
         fprintf(stderr,
@@ -1722,8 +1723,10 @@ run_query(const struct cmd *c, int argc, char **argv, enum proto_qop op)
         goto done;
     }
     r = xmalloc(sizeof(*r));
-    rc = proto_query_reply_decode(
-        r, op, reply.data, reply.len, msg, sizeof(msg));
+    wire_dec_init(&dec, 16 * 1024);
+    rc = qproto_reply_decode(
+        &dec, r, op, reply.data, reply.len, msg, sizeof(msg));
+    wire_dec_release(&dec);
     if (rc != 0) {
         fprintf(stderr, "%s: %s: bad reply: %s\n", PROGNAME, o.endpoint, msg);
         status = EXIT_USAGE;
@@ -1737,7 +1740,7 @@ run_query(const struct cmd *c, int argc, char **argv, enum proto_qop op)
         json_cstr(stdout, r->msg);
         if (r->has_result) {
             fputs(",\"result\":{", stdout);
-            if (op == PROTO_QOP_SCORE_GET)
+            if (op == QPROTO_OP_SCORE_GET)
                 print_score_result(&r->score, true);
             else
                 print_account_result(&r->account, true);
@@ -1745,7 +1748,7 @@ run_query(const struct cmd *c, int argc, char **argv, enum proto_qop op)
         }
         fputs("}\n", stdout);
     } else if (r->code == 0 && r->has_result) {
-        if (op == PROTO_QOP_SCORE_GET)
+        if (op == QPROTO_OP_SCORE_GET)
             print_score_result(&r->score, false);
         else
             print_account_result(&r->account, false);
@@ -1768,13 +1771,13 @@ done:
 static int
 cmd_score(const struct cmd *c, int argc, char **argv)
 {
-    return run_query(c, argc, argv, PROTO_QOP_SCORE_GET);
+    return run_query(c, argc, argv, QPROTO_OP_SCORE_GET);
 }
 
 static int
 cmd_account(const struct cmd *c, int argc, char **argv)
 {
-    return run_query(c, argc, argv, PROTO_QOP_ACCOUNT_GET);
+    return run_query(c, argc, argv, QPROTO_OP_ACCOUNT_GET);
 }
 
 /* ---------------------------------------------- audit subject report */

@@ -18,7 +18,7 @@ Invariants:
    that cannot run here raises Skip, which `main()` turns into exit
    status 77 (ctest: skipped).
 
-See also: common/proto.h sections 1 and 2 (wire format), tests/README.md
+See also: common/sfproto.h (wire format), tests/README.md
 
 SPDX-License-Identifier: MIT
 """
@@ -434,7 +434,7 @@ def now_ms():
 
 
 # All scenarios share one time base so relative times are exact: "ts=at(-3600)"
-# is an hour before the base. Events are ms since the epoch (proto.h).
+# is an hour before the base. Events are ms since the epoch (sfproto.h).
 T0 = now_ms() - 60 * 1000
 
 
@@ -563,7 +563,7 @@ def reasons_by_code(rep):
 
 
 def check_order_reply(rep, what):
-    """Check the shape of an accepted order.placed reply (proto.h s. 2)."""
+    """Check the shape of an accepted order.placed reply (reply.h)."""
     check(isinstance(rep, dict), what + ": reply is a map", rep)
     check(rep.get("ok") is True and rep.get("code") == "ok",
           what + ": ok true, code \"ok\"", rep)
@@ -708,7 +708,7 @@ def query_raw(svc, frames, timeout_ms=RECV_TIMEOUT_MS):
 def query(svc, op, qid, purpose="fraud-prevention", timeout_ms=RECV_TIMEOUT_MS,
           **args):
     """Send one query request {v, op, id, purpose, **args} (purpose None
-    drops it); return the reply map (common/proto.h section 5)."""
+    drops it); return the reply map (common/qproto.h section 2)."""
     req = {"v": 1, "op": op, "id": qid}
     if purpose is not None:
         req["purpose"] = purpose

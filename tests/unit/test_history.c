@@ -105,21 +105,21 @@ ev_make(enum event_type type, uint64_t ts)
 static void
 ev_account(struct event *ev, unsigned a)
 {
-    ev->has |= EV_ACCOUNT;
+    ev->has |= EVENT_HAS_ACCOUNT;
     snprintf(ev->account, sizeof(ev->account), "acct-%u", a);
 }
 
 static void
 ev_device(struct event *ev, unsigned d)
 {
-    ev->has |= EV_DEVICE;
+    ev->has |= EVENT_HAS_DEVICE;
     ev->device = pseudo_of('d', d);
 }
 
 static void
 ev_ip(struct event *ev, unsigned i)
 {
-    ev->has |= EV_IP;
+    ev->has |= EVENT_HAS_IP;
     ev->ip = pseudo_of('i', i);
     snprintf(ev->ip_prefix, sizeof(ev->ip_prefix), "203.0.%u.0/24", i / 4);
 }
@@ -127,14 +127,14 @@ ev_ip(struct event *ev, unsigned i)
 static void
 ev_card(struct event *ev, unsigned c)
 {
-    ev->has |= EV_CARD;
+    ev->has |= EVENT_HAS_CARD;
     ev->card = pseudo_of('c', c);
 }
 
 static void
 ev_order(struct event *ev, const char *order, uint64_t amount)
 {
-    ev->has |= EV_ORDER;
+    ev->has |= EVENT_HAS_ORDER;
     snprintf(ev->order, sizeof(ev->order), "%s", order);
     ev->amount = amount;
 }
@@ -142,7 +142,7 @@ ev_order(struct event *ev, const char *order, uint64_t amount)
 static void
 ev_ok(struct event *ev, bool ok)
 {
-    ev->has |= EV_OK;
+    ev->has |= EVENT_HAS_OK;
     ev->ok = ok;
 }
 
@@ -156,7 +156,7 @@ apply(struct env *e, const struct event *ev)
     if (ev->type == EVENT_ORDER_PLACED) {
         r.has_score = true;
         r.score = 42;
-        r.decision = DECISION_ALLOW;
+        r.decision = REPLY_DECISION_ALLOW;
     }
     ASSERT_OK(history_apply(e->h, e->txn, "shop", ev, &r));
 }
@@ -175,7 +175,7 @@ static void
 order_at(struct env *e, unsigned a, unsigned d, uint64_t ts)
 {
     struct event ev = ev_make(EVENT_ORDER_PLACED, ts);
-    char o[PROTO_ID_MAX + 1];
+    char o[EVENT_ID_MAX + 1];
 
     snprintf(o, sizeof(o), "o-%.100s", ev.id);
     ev_account(&ev, a);
@@ -319,7 +319,7 @@ test_failed_payments(void)
     ASSERT_EQ(ho.amount, 5000);
     ASSERT(ho.has_score);
     ASSERT_EQ(ho.score, 42);
-    ASSERT_EQ(ho.decision, DECISION_ALLOW);
+    ASSERT_EQ(ho.decision, REPLY_DECISION_ALLOW);
     ASSERT_STR_EQ(ho.account, "acct-1");
     ASSERT_EQ(history_order_get(e.h, e.txn, "shop", "o-2", &ho), ERR_NOTFOUND);
     ASSERT_EQ(history_order_get(e.h, e.txn, "other", "o-1", &ho), ERR_NOTFOUND);
@@ -479,13 +479,13 @@ test_account_age_amounts_country(void)
     ASSERT(!f.ent[ENT_ACCOUNT].known);
     ev = ev_make(EVENT_ACCOUNT_SIGNUP, T0);
     ev_account(&ev, 1);
-    ev.has |= EV_EMAIL;
+    ev.has |= EVENT_HAS_EMAIL;
     ev.email = pseudo_of('e', 1);
     apply(&e, &ev);
     ev = ev_make(EVENT_DEVICE_SEEN, T0 + MIN_MS);
     ev_account(&ev, 1);
     ev_device(&ev, 1);
-    ev.has |= EV_IP_COUNTRY;
+    ev.has |= EVENT_HAS_IP_COUNTRY;
     memcpy(ev.ip_country, "FR", 3);
     apply(&e, &ev);
     order_at(&e, 1, 1, T0 + HOUR_MS);
@@ -558,7 +558,7 @@ test_reply_and_applied_seq(void)
     r.code = 0;
     r.has_score = true;
     r.score = 87;
-    r.decision = DECISION_BLOCK;
+    r.decision = REPLY_DECISION_BLOCK;
     r.nreasons = 2;
     snprintf(r.reasons[0].code, sizeof(r.reasons[0].code), "device_many");
     snprintf(r.reasons[0].text, sizeof(r.reasons[0].text), "7 accounts");
@@ -1021,10 +1021,10 @@ test_bench(void)
         ev_device(&ev, i % 3000);
         ev_ip(&ev, i % 5000);
         ev_card(&ev, i % 2500);
-        ev.has |= EV_EMAIL;
+        ev.has |= EVENT_HAS_EMAIL;
         ev.email = pseudo_of('e', i % 2000);
         snprintf(ev.order, sizeof(ev.order), "bench-%u", i);
-        ev.has |= EV_ORDER;
+        ev.has |= EVENT_HAS_ORDER;
         ev.amount = 1000 + i;
         memcpy(r.id, ev.id, sizeof(r.id));
         clock_gettime(CLOCK_MONOTONIC, &a);

@@ -19,7 +19,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
-#include "common/proto.h"
+#include "common/event.h"
 #include "common/pseudo.h"
 #include "tests/harness/test.h"
 
@@ -280,8 +280,9 @@ test_apply_wipes_and_matches(void)
     memset(&ev, 0, sizeof(ev));
     memset(&pii, 0x5a, sizeof(pii));
     ev.type = EVENT_ORDER_PLACED;
-    ev.has = EV_DEVICE | EV_IP | EV_EMAIL | EV_PHONE | EV_NAME | EV_CARD |
-        EV_BILLING | EV_SHIPPING;
+    ev.has = EVENT_HAS_DEVICE | EVENT_HAS_IP | EVENT_HAS_EMAIL |
+        EVENT_HAS_PHONE | EVENT_HAS_NAME | EVENT_HAS_CARD | EVENT_HAS_BILLING |
+        EVENT_HAS_SHIPPING;
     snprintf(pii.device, sizeof(pii.device), "dev-1");
     snprintf(pii.ip, sizeof(pii.ip), "2001:DB8::1");
     snprintf(pii.email, sizeof(pii.email), " Alice@Example.COM");
@@ -320,7 +321,7 @@ test_apply_wipes_and_matches(void)
     /* Card by fingerprint when there is no number. */
     memset(&ev, 0, sizeof(ev));
     memset(&pii, 0, sizeof(pii));
-    ev.has = EV_CARD;
+    ev.has = EVENT_HAS_CARD;
     snprintf(pii.card_fingerprint, sizeof(pii.card_fingerprint), "fp-77");
     pseudo_apply(k, &ev, &pii);
     ASSERT_OK(pseudo_identifier(k, "card", "fp-77", &p));
@@ -329,8 +330,8 @@ test_apply_wipes_and_matches(void)
     /* account.update: the value follows its field's domain and rule. */
     memset(&ev, 0, sizeof(ev));
     ev.type = EVENT_ACCOUNT_UPDATE;
-    ev.has = EV_VALUE;
-    ev.field = UPDATE_EMAIL;
+    ev.has = EVENT_HAS_VALUE;
+    ev.field = EVENT_UPDATE_EMAIL;
     snprintf(pii.value, sizeof(pii.value), "ALICE@example.com ");
     pseudo_apply(k, &ev, &pii);
     pseudo_hex(&ev.value, hex);

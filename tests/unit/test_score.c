@@ -142,7 +142,7 @@ test_reason_table(void)
         ASSERT(c != NULL);
         ASSERT(score_reason_table[i].text != NULL);
         ASSERT(strlen(c) >= 1 && strlen(c) <= 32);
-        ASSERT(strlen(c) <= PROTO_REASON_CODE_MAX);
+        ASSERT(strlen(c) <= REPLY_REASON_CODE_MAX);
         ASSERT(islower((unsigned char)c[0]));
         ASSERT(c[strlen(c) - 1] != '_');
         for (j = 0; c[j] != '\0'; j++) {
@@ -158,12 +158,12 @@ test_reason_table(void)
             TEST_FAIL("'%s': format must take at most one double", c);
         /* The longest sentence must fit the wire's text field. */
         format_text(text, sizeof(text), score_reason_table[i].text,
-            (double)PROTO_MAX_AMOUNT * 1000.0);
-        if (strlen(text) > PROTO_REASON_TEXT_MAX)
+            (double)EVENT_MAX_AMOUNT * 1000.0);
+        if (strlen(text) > REPLY_REASON_TEXT_MAX)
             TEST_FAIL("'%s': text too long (%zu)", c, strlen(text));
         format_text(
             text, sizeof(text), score_reason_table[i].text, 4294967295.0);
-        ASSERT(strlen(text) <= PROTO_REASON_TEXT_MAX);
+        ASSERT(strlen(text) <= REPLY_REASON_TEXT_MAX);
     }
 }
 
@@ -479,7 +479,7 @@ check_case(const struct rule_case *c, size_t idx)
     struct event ev;
     struct features f;
     struct reply r;
-    char want[PROTO_REASON_TEXT_MAX + 1];
+    char want[REPLY_REASON_TEXT_MAX + 1];
     const char *fmt;
     double diff;
     int i, at;
@@ -630,45 +630,45 @@ test_decisions(void)
     p.block_threshold = 60;
     score_compute(&ev, &f, &p, &r);
     ASSERT_EQ(r.score, 30);
-    ASSERT_EQ(r.decision, DECISION_REVIEW);
+    ASSERT_EQ(r.decision, REPLY_DECISION_REVIEW);
     p.review_threshold = 31;
     score_compute(&ev, &f, &p, &r);
-    ASSERT_EQ(r.decision, DECISION_ALLOW);
+    ASSERT_EQ(r.decision, REPLY_DECISION_ALLOW);
     p.review_threshold = 10;
     p.block_threshold = 30;
     score_compute(&ev, &f, &p, &r);
-    ASSERT_EQ(r.decision, DECISION_BLOCK);
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
     p.block_threshold = 31;
     score_compute(&ev, &f, &p, &r);
-    ASSERT_EQ(r.decision, DECISION_REVIEW);
+    ASSERT_EQ(r.decision, REPLY_DECISION_REVIEW);
     p.review_threshold = 0;
     p.block_threshold = 101;
     quiet(&ev, &f);
     score_compute(&ev, &f, &p, &r);
     ASSERT_EQ(r.score, 0);
-    ASSERT_EQ(r.decision, DECISION_REVIEW);
+    ASSERT_EQ(r.decision, REPLY_DECISION_REVIEW);
 
     /* Default thresholds at 45/50 and 75/80. */
     quiet(&ev, &f);
     f.ent[ENT_CARD].accounts = 3; /* 45 */
     run(&ev, &f, &r);
     ASSERT_EQ(r.score, 45);
-    ASSERT_EQ(r.decision, DECISION_ALLOW);
+    ASSERT_EQ(r.decision, REPLY_DECISION_ALLOW);
     f.ent[ENT_CARD].accounts = 1;
     f.ent[ENT_DEVICE].accounts = 5; /* 50 */
     run(&ev, &f, &r);
     ASSERT_EQ(r.score, 50);
-    ASSERT_EQ(r.decision, DECISION_REVIEW);
+    ASSERT_EQ(r.decision, REPLY_DECISION_REVIEW);
     f.ent[ENT_DEVICE].accounts = 1;
     f.ent[ENT_CARD].accounts = 5; /* 75 */
     run(&ev, &f, &r);
     ASSERT_EQ(r.score, 75);
-    ASSERT_EQ(r.decision, DECISION_REVIEW);
+    ASSERT_EQ(r.decision, REPLY_DECISION_REVIEW);
     f.ent[ENT_CARD].accounts = 1;
     f.ent[ENT_DEVICE].fraud_linked = true; /* 80 */
     run(&ev, &f, &r);
     ASSERT_EQ(r.score, 80);
-    ASSERT_EQ(r.decision, DECISION_BLOCK);
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
 }
 
 static void
@@ -683,7 +683,7 @@ test_calibration(void)
     quiet(&ev, &f);
     run(&ev, &f, &r);
     ASSERT(r.score < 20);
-    ASSERT_EQ(r.decision, DECISION_ALLOW);
+    ASSERT_EQ(r.decision, REPLY_DECISION_ALLOW);
     ASSERT_EQ(r.nreasons, 0);
 
     /* Brand-new account, new device, big first order, country mismatch. */
@@ -702,12 +702,12 @@ test_calibration(void)
     ev.amount = 60000;
     run(&ev, &f, &r);
     ASSERT_EQ(r.score, 60);
-    ASSERT_EQ(r.decision, DECISION_REVIEW);
+    ASSERT_EQ(r.decision, REPLY_DECISION_REVIEW);
     memcpy(ev.ip_country, "DE", 3);
     memcpy(ev.shipping_country, "DE", 3);
     run(&ev, &f, &r);
     ASSERT_EQ(r.score, 85);
-    ASSERT_EQ(r.decision, DECISION_BLOCK);
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
     ASSERT_STR_EQ(r.reasons[0].code, "account_new_1h");
     ASSERT_STR_EQ(r.reasons[1].code, "first_order_large");
     ASSERT_STR_EQ(r.reasons[2].code, "ip_billing_country_mismatch");
@@ -718,26 +718,27 @@ test_calibration(void)
     memcpy(ev.ip_country, "US", 3);
     run(&ev, &f, &r);
     ASSERT_EQ(r.score, 80);
-    ASSERT_EQ(r.decision, DECISION_BLOCK);
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
 
     /* Card testing: 5 failed payments on the card in the last hour. */
     quiet(&ev, &f);
     f.ent[ENT_CARD].failed_pay_1h = 5;
     f.ent[ENT_CARD].failed_pay_24h = 5;
     run(&ev, &f, &r);
-    ASSERT_EQ(r.decision, DECISION_BLOCK);
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
     ASSERT_STR_EQ(r.reasons[0].code, "card_failed_payments_1h");
     /* ... and from one device, many cards. */
     quiet(&ev, &f);
     f.ent[ENT_DEVICE].failed_pay_1h = 6;
     run(&ev, &f, &r);
-    ASSERT_EQ(r.decision, DECISION_BLOCK);
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
 
     /* A device with 5 accounts: at least review. */
     quiet(&ev, &f);
     f.ent[ENT_DEVICE].accounts = 5;
     run(&ev, &f, &r);
-    ASSERT(r.decision == DECISION_REVIEW || r.decision == DECISION_BLOCK);
+    ASSERT(r.decision == REPLY_DECISION_REVIEW ||
+        r.decision == REPLY_DECISION_BLOCK);
 
     /* Fraud-linked account, device, card or email: block. */
     for (k = 0; k < ENT_COUNT; k++) {
@@ -746,7 +747,7 @@ test_calibration(void)
         quiet(&ev, &f);
         f.ent[k].fraud_linked = true;
         run(&ev, &f, &r);
-        ASSERT_EQ(r.decision, DECISION_BLOCK);
+        ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
     }
     /* IP and its prefix both linked: review at least. */
     quiet(&ev, &f);
@@ -772,7 +773,7 @@ test_not_an_order(void)
     score_compute(&ev, &f, &p, &r);
     ASSERT(!r.has_score);
     ASSERT_EQ(r.score, 0);
-    ASSERT_EQ(r.decision, DECISION_NONE);
+    ASSERT_EQ(r.decision, REPLY_DECISION_NONE);
     ASSERT_EQ(r.nreasons, 0);
 }
 
@@ -829,8 +830,8 @@ test_ties_and_limit(void)
     }
     run(&ev, &f, &r);
     ASSERT_EQ(r.score, 100);
-    ASSERT_EQ(r.decision, DECISION_BLOCK);
-    ASSERT_EQ(r.nreasons, PROTO_MAX_REASONS);
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
+    ASSERT_EQ(r.nreasons, REPLY_MAX_REASONS);
     ASSERT_STR_EQ(r.reasons[0].code, "card_failed_payments_1h");
     ASSERT_STR_EQ(r.reasons[1].code, "device_failed_payments_1h");
 }
@@ -907,7 +908,7 @@ rnd_amount(void)
     case 2:
         return rnd_below(1000000);
     case 3:
-        return rnd_below(PROTO_MAX_AMOUNT + 1);
+        return rnd_below(EVENT_MAX_AMOUNT + 1);
     default:
         return rnd_below(100000);
     }
@@ -930,7 +931,7 @@ random_input(struct event *ev, struct features *f)
     rng_calm = rnd_below(3) == 0;
     ev->type = rnd_below(30) ? EVENT_ORDER_PLACED :
                                (enum event_type)rnd_below(EVENT_TYPE_COUNT);
-    ev->ts = PROTO_MIN_TS + rnd_below(PROTO_MAX_TS - PROTO_MIN_TS);
+    ev->ts = EVENT_MIN_TS + rnd_below(EVENT_MAX_TS - EVENT_MIN_TS);
     ev->amount = rnd_amount();
     rnd_country(ev->ip_country);
     rnd_country(ev->billing_country);
@@ -986,7 +987,7 @@ struct ref_hit {
 struct ref_result {
     bool has_score;
     unsigned score;
-    enum decision decision;
+    enum reply_decision decision;
     int n;
     struct ref_hit hit[64];
 };
@@ -1050,7 +1051,7 @@ ref_model(const struct event *ev, const struct features *f,
 
     memset(res, 0, sizeof(*res));
     if (ev->type != EVENT_ORDER_PLACED) {
-        res->decision = DECISION_NONE;
+        res->decision = REPLY_DECISION_NONE;
         return;
     }
     res->has_score = true;
@@ -1186,11 +1187,11 @@ ref_model(const struct event *ev, const struct features *f,
         total += res->hit[i].points;
     res->score = total > 100 ? 100 : (unsigned)total;
     if (res->score >= p->block_threshold)
-        res->decision = DECISION_BLOCK;
+        res->decision = REPLY_DECISION_BLOCK;
     else if (res->score >= p->review_threshold)
-        res->decision = DECISION_REVIEW;
+        res->decision = REPLY_DECISION_REVIEW;
     else
-        res->decision = DECISION_ALLOW;
+        res->decision = REPLY_DECISION_ALLOW;
 }
 
 /* Bubble sort: more points first, then code order. */
@@ -1222,7 +1223,7 @@ compare_with_reference(const struct event *ev, const struct features *f,
     struct ref_result ref;
     struct reply r;
     int i, want_n;
-    char text[PROTO_REASON_TEXT_MAX + 1];
+    char text[REPLY_REASON_TEXT_MAX + 1];
 
     ref_model(ev, f, p, &ref);
     ref_sort(&ref);
@@ -1234,7 +1235,7 @@ compare_with_reference(const struct event *ev, const struct features *f,
         TEST_FAIL("iteration %lu: score %u/%d/%d, reference %u/%d/%d", iter,
             (unsigned)r.score, (int)r.decision, (int)r.has_score, ref.score,
             (int)ref.decision, (int)ref.has_score);
-    want_n = ref.n < PROTO_MAX_REASONS ? ref.n : PROTO_MAX_REASONS;
+    want_n = ref.n < REPLY_MAX_REASONS ? ref.n : REPLY_MAX_REASONS;
     if (r.nreasons != want_n)
         TEST_FAIL("iteration %lu: %u reasons, reference %d", iter,
             (unsigned)r.nreasons, want_n);
@@ -1274,9 +1275,9 @@ test_reference_model(void)
         memset(&r, 0, sizeof(r));
         score_compute(&ev, &f, &p, &r);
         fired += r.nreasons;
-        capped += r.nreasons == PROTO_MAX_REASONS;
-        blocks += r.decision == DECISION_BLOCK;
-        allows += r.decision == DECISION_ALLOW;
+        capped += r.nreasons == REPLY_MAX_REASONS;
+        blocks += r.decision == REPLY_DECISION_BLOCK;
+        allows += r.decision == REPLY_DECISION_ALLOW;
     }
     /* The inputs must cover both quiet and busy orders. */
     printf("# reference: 100000 vectors, %lu reasons, %lu with 8, "
@@ -1291,7 +1292,7 @@ test_reference_model(void)
     score_params_default(&p);
     quiet(&ev, &f);
     compare_with_reference(&ev, &f, &p, 100000);
-    ev.amount = PROTO_MAX_AMOUNT;
+    ev.amount = EVENT_MAX_AMOUNT;
     f.account_amount_mean = 1;
     compare_with_reference(&ev, &f, &p, 100001);
 }
@@ -1382,8 +1383,8 @@ worsen(struct event *ev, struct features *f, const char fresh[3])
             f->account_age_ms = (int64_t)rnd_below((uint64_t)f->account_age_ms);
         break;
     case 11:
-        if (ev->amount < PROTO_MAX_AMOUNT)
-            ev->amount += 1 + rnd_below(PROTO_MAX_AMOUNT - ev->amount);
+        if (ev->amount < EVENT_MAX_AMOUNT)
+            ev->amount += 1 + rnd_below(EVENT_MAX_AMOUNT - ev->amount);
         break;
     case 12:
         if (f->account_amount_mean > 0)

@@ -1,0 +1,181 @@
+/*
+ * harden.c - process hardening and trust checks (see harden.h)
+ *
+ * SPDX-License-Identifier: MIT
+ */
+/* setresuid(2), setresgid(2) are GNU extensions in glibc. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/harden.h"
+#include "common/log.h"
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (errlen == 0)
+        return;
+    va_start(ap, fmt);
+    (void)vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+int
+harden_process(void)
+{
+    struct rlimit rl = { 0, 0 };
+
+    (void)umask(077);
+    if (setrlimit(RLIMIT_CORE, &rl) != 0) {
+        log_warn("setrlimit(RLIMIT_CORE)");
+        return ERR_IO;
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        log_warn("prctl(PR_SET_DUMPABLE)");
+        return ERR_IO;
+    }
+    return 0;
+}
+
+/* The common owner and mode rule of harden_dir() and harden_file(). */
+static int
+check_stat(const char *path, const struct stat *st, uid_t owner, char *err,
+    size_t errlen)
+{
+    uid_t want = owner != (uid_t)-1 ? owner : geteuid();
+
+    if (st->st_uid != want) {
+        set_err(err, errlen,
+            "%s: owned by uid %u, not by uid %u (the user this daemon runs "
+            "as): refused; chown it",
+            path, (unsigned)st->st_uid, (unsigned)want);
+        return ERR_DENIED;
+    }
+    if ((st->st_mode & 077) != 0) {
+        set_err(err, errlen,
+            "%s: mode %03o gives group or others access: refused; chmod %s",
+            path, (unsigned)(st->st_mode & 0777),
+            S_ISDIR(st->st_mode) ? "700" : "600");
+        return ERR_DENIED;
+    }
+    return 0;
+}
+
+int
+harden_dir(const char *path, bool create, uid_t owner, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        if (errno != ENOENT) {
+            set_err(err, errlen, "%s: %s", path, strerror(errno));
+            return ERR_IO;
+        }
+        if (!create) {
+            set_err(err, errlen, "%s: no such directory", path);
+            return ERR_NOTFOUND;
+        }
+        if (mkdir(path, 0700) != 0) {
+            set_err(
+                err, errlen, "%s: cannot create: %s", path, strerror(errno));
+            return errno == EACCES ? ERR_DENIED : ERR_IO;
+        }
+        if (lstat(path, &st) != 0) {
+            set_err(err, errlen, "%s: %s", path, strerror(errno));
+            return ERR_IO;
+        }
+    }
+    if (S_ISLNK(st.st_mode)) {
+        set_err(err, errlen, "%s: a symbolic link: refused", path);
+        return ERR_DENIED;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        set_err(err, errlen, "%s: not a directory", path);
+        return ERR_DENIED;
+    }
+    return check_stat(path, &st, owner, err, errlen);
+}
+
+int
+harden_file(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT) {
+            set_err(err, errlen, "%s: no such file", path);
+            return ERR_NOTFOUND;
+        }
+        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        return ERR_IO;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        set_err(err, errlen, "%s: a symbolic link: refused", path);
+        return ERR_DENIED;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        set_err(err, errlen, "%s: not a regular file", path);
+        return ERR_DENIED;
+    }
+    return check_stat(path, &st, (uid_t)-1, err, errlen);
+}
+
+int
+harden_lookup_user(const char *name, uid_t *uid, gid_t *gid)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    int rc;
+
+    rc = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+    if (rc != 0) {
+        log_warnx("cannot look up user '%s': %s", name, strerror(rc));
+        return ERR_IO;
+    }
+    if (res == NULL)
+        return ERR_NOTFOUND;
+    *uid = pw.pw_uid;
+    *gid = pw.pw_gid;
+    return 0;
+}
+
+int
+harden_drop(uid_t uid, gid_t gid)
+{
+    if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+        setresuid(uid, uid, uid) != 0) {
+        log_warn("cannot drop privileges to uid %u gid %u", (unsigned)uid,
+            (unsigned)gid);
+        return ERR_IO;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        log_warn("prctl(PR_SET_NO_NEW_PRIVS)");
+        return ERR_IO;
+    }
+    /* The drop must be for good. */
+    if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+        log_warnx("regained root after dropping privileges");
+        return ERR_IO;
+    }
+    /* Setting PR_SET_DUMPABLE again: a uid change re-enables it. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        log_warn("prctl(PR_SET_DUMPABLE)");
+        return ERR_IO;
+    }
+    return 0;
+}

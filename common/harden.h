@@ -1,0 +1,67 @@
+/*
+ * harden.h - what a daemon does to itself and checks of what it trusts
+ *
+ * Called in the daemons' start-up checklist (main): harden_process()
+ * first (umask 077, no core dumps, not dumpable: a dump would hold raw
+ * identifiers and keys), harden_dir()/harden_file() on every directory
+ * and secret they use (the StrictModes rule of sshd: owned by the
+ * effective user, nothing for group or others, no symbolic links), and
+ * harden_drop() to the configured unprivileged user once the keys are
+ * read. Any thread; no state.
+ *
+ * See also: scorer/scorer.8 and collector/collector.8 "SECURITY",
+ *           examples/systemd/
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COMMON_HARDEN_H
+#define COMMON_HARDEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/compiler.h"
+
+/*
+ * Set umask 077, forbid core dumps (RLIMIT_CORE 0) and ptrace-style
+ * dumps (PR_SET_DUMPABLE 0). Returns 0 or ERR_IO (logged).
+ */
+int harden_process(void) WARN_UNUSED;
+
+/*
+ * Check directory `path`: a directory (not a symbolic link), owned by
+ * the effective user (or, when `owner` is not (uid_t)-1, by `owner`),
+ * with no permission for group or others. With `create`, a missing
+ * directory is made with mode 0700 (its parent must exist). `err` (size
+ * `errlen`) gets "<path>: <what is wrong and how to fix it>".
+ * Returns 0, ERR_NOTFOUND (missing, !create), ERR_DENIED (wrong owner,
+ * mode or type) or ERR_IO.
+ */
+int harden_dir(const char *path, bool create, uid_t owner, char *err,
+    size_t errlen) WARN_UNUSED NONNULL(1, 4);
+
+/*
+ * Check file `path` like harden_dir() (a regular file, owned by the
+ * effective user, no permission for group or others).
+ * Returns 0, ERR_NOTFOUND, ERR_DENIED or ERR_IO.
+ */
+int harden_file(const char *path, char *err, size_t errlen) WARN_UNUSED
+    NONNULL(1, 2);
+
+/*
+ * Look up user `name` for harden_drop(): `*uid`/`*gid` get its ids.
+ * Returns 0, ERR_NOTFOUND (no such user) or ERR_IO.
+ */
+int harden_lookup_user(const char *name, uid_t *uid, gid_t *gid) WARN_UNUSED
+    NONNULL(1, 2, 3);
+
+/*
+ * Drop from root to `uid`/`gid` for good (supplementary groups cleared,
+ * real, effective and saved ids all set, PR_SET_NO_NEW_PRIVS), then
+ * check that regaining root fails. Returns 0 or ERR_IO (logged: the
+ * caller must exit).
+ */
+int harden_drop(uid_t uid, gid_t gid) WARN_UNUSED;
+
+#endif

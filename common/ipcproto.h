@@ -1,0 +1,99 @@
+/*
+ * ipcproto.h - the collector <-> scorer protocol
+ *
+ * Over ipc://DATA_DIR/scorer.ipc: the scorer binds a ROUTER, each
+ * collector connects a DEALER. Every frame is one msgpack array that
+ * starts [version, type, ...]; both ends are built from the same tree,
+ * but the scorer still decodes every frame strictly (wire.h) since the
+ * socket is a local attack surface.
+ *
+ *   collector -> scorer   [1, IPCPROTO_EVENTS, tag uint64, actor str,
+ *                          [bin, ...]]
+ *       each bin is one event's internal encoding (event.h), byte for
+ *       byte what the scorer journals; 1..SFPROTO_MAX_BATCH of them.
+ *   scorer -> collector   [1, IPCPROTO_REPLIES, tag, [reply, ...]]
+ *       one reply map (reply.h) per forwarded event, in order.
+ *
+ * `tag` is the collector's own number for the request, echoed so it can
+ * match replies to waiting storefronts; the scorer does not interpret it.
+ *
+ * Invariants:
+ *  - a decoded events frame borrows the frame's bytes: each raw event
+ *    points into it (no copy on the scorer's hot path).
+ *
+ * See also: event.h, reply.h, scorer/scorer.h (the group commit),
+ *           collector/ingest.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COMMON_IPCPROTO_H
+#define COMMON_IPCPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/compiler.h"
+#include "common/event.h"
+#include "common/reply.h"
+#include "common/sfproto.h"
+#include "common/wire.h"
+
+#define IPCPROTO_VERSION    1
+#define IPCPROTO_MAX_BYTES  (4 * 1024 * 1024) /* one frame, either way */
+#define IPCPROTO_MAX_EVENTS SFPROTO_MAX_BATCH
+
+/* Every collector<->scorer message type (the frame's second element). */
+enum ipcproto_msg {
+    IPCPROTO_EVENTS = 1,  /* collector -> scorer: tag, actor, events[] */
+    IPCPROTO_REPLIES = 2, /* scorer -> collector: tag, replies[] */
+};
+
+/*
+ * Append the start of an IPCPROTO_EVENTS frame for `nevents` events;
+ * then append each with ipcproto_events_add().
+ * Returns 0 or ERR_TOOBIG.
+ */
+int ipcproto_events_begin(struct buf *out, uint64_t tag, const char *actor,
+    uint32_t nevents) WARN_UNUSED NONNULL(1, 3);
+
+/* Append one event of the frame. Returns 0 or ERR_TOOBIG. */
+int ipcproto_events_add(struct buf *out, const struct event *ev) WARN_UNUSED
+    NONNULL(1, 2);
+
+/*
+ * A decoded IPCPROTO_EVENTS frame. raw[i][0..rawlen[i]) are the exact
+ * internal-event bytes of event i (decode each with event_decode()).
+ * Borrowed from the frame; valid while the frame is.
+ */
+struct ipcproto_events {
+    uint64_t tag;
+    char actor[EVENT_ID_MAX + 1];
+    uint32_t n;
+    const uint8_t *raw[IPCPROTO_MAX_EVENTS];
+    size_t rawlen[IPCPROTO_MAX_EVENTS];
+};
+
+/*
+ * Decode the envelope of an IPCPROTO_EVENTS frame with decoder `d`.
+ * Returns 0 or ERR_MALFORMED (v is then emptied).
+ */
+int ipcproto_events_decode(struct wire_dec *d, struct ipcproto_events *v,
+    const void *data, size_t len) WARN_UNUSED NONNULL(1, 2, 3);
+
+/*
+ * Append the start of an IPCPROTO_REPLIES frame for `n` replies; then
+ * append each with reply_encode(). Returns 0 or ERR_TOOBIG.
+ */
+int ipcproto_replies_begin(
+    struct buf *out, uint64_t tag, uint32_t n) WARN_UNUSED NONNULL(1);
+
+/*
+ * Decode an IPCPROTO_REPLIES frame into `tag` and up to `max` replies;
+ * `*n` receives the count. Returns 0 or ERR_MALFORMED.
+ */
+int ipcproto_replies_decode(struct wire_dec *d, const void *data, size_t len,
+    uint64_t *tag, struct reply *replies, uint32_t max, uint32_t *n) WARN_UNUSED
+    NONNULL(1, 2, 4, 5, 7);
+
+#endif

@@ -1,0 +1,251 @@
+/*
+ * test_qproto.c - unit tests of the query protocol (common/qproto.c)
+ *
+ * Requests built with msgpack-c's packer are decoded with the right
+ * code and a message naming the key for every rule of qproto.h section
+ * 1; the id is echoed when it could be read, trailing bytes included.
+ * Requests and replies round-trip through the encoders; hostile reply
+ * frames are refused.
+ *
+ * See also: common/qproto.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/qproto.h"
+#include "common/text.h"
+#include "common/wire.h"
+#include "tests/harness/msgframe.h"
+#include "tests/harness/test.h"
+
+static struct wire_dec dec;
+
+static const struct tf base[] = { U("v", 1), S("op", "score.get"),
+    S("id", "q-1"), S("purpose", "fraud-prevention"), S("order", "o-1"), END };
+
+/* Decode `base` changed by `chg`; check the code, message and id. */
+static void
+expect(const struct tf *chg, int code, const char *needle, const char *id,
+    int line)
+{
+    struct qproto_request q;
+    struct tf f[MAXF];
+    msgpack_sbuffer sb;
+    char msg[REPLY_MSG_MAX + 1];
+    int rc;
+
+    tf_with(f, base, chg);
+    frame_of(&sb, f);
+    rc = qproto_request_decode(&dec, &q, sb.data, sb.size, msg, sizeof(msg));
+    msgpack_sbuffer_destroy(&sb);
+    if (rc != code || (needle != NULL && strstr(msg, needle) == NULL) ||
+        strcmp(q.id, id) != 0) {
+        fprintf(stderr, "%s:%d: rc %d msg '%s' id '%s'\n", __FILE__, line, rc,
+            msg, q.id);
+        exit(1);
+    }
+}
+
+#define EXPECT(chg, code, needle, id)                                          \
+    expect((chg), (code), (needle), (id), __LINE__)
+
+static void
+test_requests(void)
+{
+    static const struct tf ok_acct[] = { S("op", "account.get"), DEL("order"),
+        S("account", "a-1"), S("storefront", "shop-b"), END };
+    static const struct tf v2[] = { U("v", 2), END };
+    static const struct tf nov[] = { DEL("v"), END };
+    static const struct tf noop[] = { DEL("op"), END };
+    static const struct tf badop[] = { S("op", "order.delete"), END };
+    static const struct tf nopurpose[] = { DEL("purpose"), END };
+    static const struct tf badpurpose[] = { S("purpose", "Fraud Prevention"),
+        END };
+    static const struct tf colour[] = { S("colour", "blue"), END };
+    static const struct tf ordint[] = { U("order", 42), END };
+    static const struct tf noorder[] = { DEL("order"), END };
+    static const struct tf wrongarg[] = { S("op", "account.get"), END };
+    static const struct tf idint[] = { U("id", 7), END };
+    static const struct tf idrlo[] = { S("id", "q\xe2\x80\xae"), END };
+    static const struct tf c1[] = { S("order", "o\xc2\x85"), END };
+    struct qproto_request q;
+    struct buf out;
+    msgpack_sbuffer sb;
+
+    EXPECT(NULL, 0, NULL, "q-1");
+    EXPECT(ok_acct, 0, NULL, "q-1");
+    EXPECT(v2, ERR_INVAL, "v:", "q-1");
+    EXPECT(nov, ERR_INVAL, "v: required", "q-1");
+    EXPECT(noop, ERR_INVAL, "op: required", "q-1");
+    EXPECT(badop, ERR_INVAL, "op: unknown operation", "q-1");
+    EXPECT(nopurpose, ERR_INVAL, "purpose: required", "q-1");
+    EXPECT(badpurpose, ERR_INVAL, "purpose", "q-1");
+    EXPECT(colour, ERR_INVAL, "colour", "q-1");
+    EXPECT(ordint, ERR_INVAL, "order", "q-1");
+    EXPECT(noorder, ERR_INVAL, "order: required by score.get", "q-1");
+    EXPECT(wrongarg, ERR_INVAL, "order: not an argument of account.get", "q-1");
+    EXPECT(idint, ERR_INVAL, "id", "");
+    EXPECT(idrlo, ERR_INVAL, "id", "");
+    EXPECT(c1, ERR_INVAL, "order", "q-1");
+
+    /* Frame-level: trailing bytes (id still echoed), not a map, junk. */
+    {
+        char msg[REPLY_MSG_MAX + 1];
+        uint8_t junk[] = { 0xc1, 0x00 };
+
+        frame_of(&sb, base);
+        msgpack_sbuffer_write(&sb, "\xc0", 1);
+        ASSERT_EQ(
+            qproto_request_decode(&dec, &q, sb.data, sb.size, msg, sizeof(msg)),
+            ERR_MALFORMED);
+        ASSERT(strstr(msg, "trailing") != NULL);
+        ASSERT_STR_EQ(q.id, "q-1");
+        msgpack_sbuffer_destroy(&sb);
+        ASSERT_EQ(qproto_request_decode(
+                      &dec, &q, "\x92\x01\x02", 3, msg, sizeof(msg)),
+            ERR_MALFORMED);
+        ASSERT(strstr(msg, "map") != NULL);
+        ASSERT_EQ(qproto_request_decode(
+                      &dec, &q, junk, sizeof(junk), msg, sizeof(msg)),
+            ERR_MALFORMED);
+        ASSERT(strstr(msg, "request") != NULL);
+        ASSERT_EQ(qproto_request_decode(
+                      &dec, &q, junk, QPROTO_MAX_BYTES + 1, msg, sizeof(msg)),
+            ERR_TOOBIG);
+    }
+
+    /* Encode, decode: the same request (storefront defaulted). */
+    buf_init(&out, QPROTO_MAX_BYTES);
+    memset(&q, 0, sizeof(q));
+    q.op = QPROTO_OP_ACCOUNT_GET;
+    TEXT_COPY(q.id, "q-9");
+    TEXT_COPY(q.purpose, "chargeback-review");
+    TEXT_COPY(q.account, "acct-\xc3\xa9");
+    ASSERT_OK(qproto_request_encode(&out, &q));
+    {
+        struct qproto_request back;
+
+        ASSERT_OK(
+            qproto_request_decode(&dec, &back, out.data, out.len, NULL, 0));
+        ASSERT_EQ(back.op, QPROTO_OP_ACCOUNT_GET);
+        ASSERT_STR_EQ(back.account, q.account);
+        ASSERT_STR_EQ(back.storefront, QPROTO_DEFAULT_STOREFRONT);
+    }
+    q.id[0] = '\0';
+    buf_reset(&out);
+    ASSERT_EQ(qproto_request_encode(&out, &q), ERR_INVAL);
+    buf_release(&out);
+}
+
+static void
+test_replies(void)
+{
+    struct qproto_reply r, back;
+    struct buf out;
+    char msg[REPLY_MSG_MAX + 1];
+    size_t k;
+
+    buf_init(&out, QPROTO_MAX_BYTES);
+    /* score.get with reasons. */
+    qproto_reply_error(&r, "q-1", 0, "");
+    r.op = QPROTO_OP_SCORE_GET;
+    r.has_result = true;
+    TEXT_COPY(r.score.order, "o-1");
+    TEXT_COPY(r.score.storefront, "shop-a");
+    TEXT_COPY(r.score.account, "acct-1");
+    r.score.ts = 1700000000000ULL;
+    r.score.amount = 12999;
+    r.score.scored = true;
+    r.score.score = 64;
+    r.score.decision = REPLY_DECISION_REVIEW;
+    r.score.reasons_known = true;
+    r.score.nreasons = 2;
+    TEXT_COPY(r.score.reasons[0].code, "device_new");
+    TEXT_COPY(r.score.reasons[0].text, "The device was first seen today.");
+    r.score.reasons[0].value = 1;
+    TEXT_COPY(r.score.reasons[1].code, "amount_high");
+    r.score.reasons[1].value = 3.5;
+    ASSERT_OK(qproto_reply_encode(&out, &r));
+    ASSERT_OK(qproto_reply_decode(
+        &dec, &back, QPROTO_OP_SCORE_GET, out.data, out.len, msg, sizeof(msg)));
+    ASSERT_MEM_EQ(&back.score, &r.score, sizeof(r.score));
+    ASSERT(back.has_result);
+    /* Every prefix is refused. */
+    for (k = 0; k < out.len; k++)
+        ASSERT_EQ(qproto_reply_decode(&dec, &back, QPROTO_OP_SCORE_GET,
+                      out.data, k, msg, sizeof(msg)),
+            ERR_MALFORMED);
+    /* A result for the wrong op is refused. */
+    ASSERT_EQ(qproto_reply_decode(&dec, &back, QPROTO_OP_ACCOUNT_GET, out.data,
+                  out.len, msg, sizeof(msg)),
+        ERR_MALFORMED);
+
+    /* account.get with the optional keys absent. */
+    buf_reset(&out);
+    qproto_reply_error(&r, "q-2", 0, "");
+    r.op = QPROTO_OP_ACCOUNT_GET;
+    r.has_result = true;
+    TEXT_COPY(r.account.account, "acct-1");
+    TEXT_COPY(r.account.storefront, "shop-a");
+    r.account.as_of = 1;
+    r.account.first_seen_age_ms = -1;
+    r.account.account_age_ms = 5;
+    r.account.orders_24h = 3;
+    r.account.amount_max = 99;
+    r.account.fraud = true;
+    ASSERT_OK(qproto_reply_encode(&out, &r));
+    ASSERT_OK(qproto_reply_decode(&dec, &back, QPROTO_OP_ACCOUNT_GET, out.data,
+        out.len, msg, sizeof(msg)));
+    ASSERT_MEM_EQ(&back.account, &r.account, sizeof(r.account));
+
+    /* An error reply carries no result; ok and code must agree. */
+    buf_reset(&out);
+    qproto_reply_error(&r, "q-3", ERR_DENIED, "purpose: not allowed");
+    ASSERT_OK(qproto_reply_encode(&out, &r));
+    ASSERT_OK(qproto_reply_decode(
+        &dec, &back, QPROTO_OP_SCORE_GET, out.data, out.len, msg, sizeof(msg)));
+    ASSERT_EQ(back.code, ERR_DENIED);
+    ASSERT(!back.has_result);
+    {
+        /* {id, ok: true, code: "denied", msg} */
+        static const uint8_t bad[] = { 0x84, 0xa2, 'i', 'd', 0xa0, 0xa2, 'o',
+            'k', 0xc3, 0xa4, 'c', 'o', 'd', 'e', 0xa6, 'd', 'e', 'n', 'i', 'e',
+            'd', 0xa3, 'm', 's', 'g', 0xa0 };
+
+        ASSERT_EQ(qproto_reply_decode(&dec, &back, QPROTO_OP_SCORE_GET, bad,
+                      sizeof(bad), msg, sizeof(msg)),
+            ERR_MALFORMED);
+    }
+    buf_release(&out);
+}
+
+static void
+test_ops(void)
+{
+    int op;
+
+    for (op = QPROTO_OP_NONE + 1; op < QPROTO_OP_COUNT; op++)
+        ASSERT_EQ(qproto_op_parse(qproto_op_name((enum qproto_op)op)), op);
+    ASSERT_EQ(qproto_op_parse("score"), QPROTO_OP_NONE);
+    ASSERT_STR_EQ(qproto_op_name(QPROTO_OP_COUNT), "");
+}
+
+int
+main(void)
+{
+    wire_dec_init(&dec, 4096);
+    RUN(test_ops);
+    RUN(test_requests);
+    RUN(test_replies);
+    wire_dec_release(&dec);
+    return 0;
+}
