@@ -8,7 +8,7 @@ missing field, out-of-range values, unknown key, password field, a batch
 with one bad event) checks:
  - the reply is an error (ok false, a msg naming the field where there
    is one, the event id when it could be read) with exactly the code
-   common/proto.h and common/err.h give that input (table below);
+   common/sfproto.h section 1 ("Error codes") gives that input;
  - every case runs even when an earlier one has the wrong code, and the
    scenario then fails listing each wrong code beside the pinned one and
    the rule it comes from;
@@ -18,19 +18,17 @@ with one bad event) checks:
    order scores exactly as a twin account's that never sent bad input;
  - the refused password value never appears in stderr or the data dir.
 
-The pinned codes (proto.h section 1 and proto_batch_decode(); err.h):
- - malformed: not msgpack, trailing bytes, an empty frame, a frame that
-   is neither a map nor an array of maps (an integer, an empty array,
-   arrays inside the batch, nesting past PROTO_MAX_DEPTH), more than one
-   frame ("one frame holding ..."), a non-string key ("keys are strings");
- - too_big: a frame over PROTO_MAX_MSG_BYTES, more than PROTO_MAX_BATCH
-   events (err.h: "a size cap was exceeded");
- - invalid: a field that is missing, of the wrong type, out of range,
-   unknown, or breaking a rule of its type (err.h: "a value is out of
-   range or of the wrong type");
- - denied: a key named "password" anywhere ("refused outright"), and a
-   password carried as account.update's value (which "must be absent for
-   password": "Vigil never accepts account passwords").
+The pinned codes (common/sfproto.h section 1, "Error codes"; err.h):
+ - malformed: not one msgpack item (truncated, random bytes, an empty
+   frame), trailing bytes, nesting deeper than SFPROTO_MAX_DEPTH, an empty
+   array, neither map nor array (an integer), an event that is not a map
+   (a batch inside a batch), a non-string key; and more than one frame
+   (section 1: "One frame holding ...");
+ - too_big: over SFPROTO_MAX_MSG_BYTES, or over SFPROTO_MAX_BATCH events;
+ - invalid: a missing required field, an unknown field, a field not
+   allowed for the type, a wrong type or an out-of-range value;
+ - denied: a password: a key named "password" anywhere, and a password
+   sent as account.update's value (which "must be absent for password").
 
 SPDX-License-Identifier: MIT
 """
@@ -49,25 +47,20 @@ DAY = 86400
 SECRET = "hunter2-Very-Secret"
 
 # Where each pinned code comes from (printed when the service differs).
-MALFORMED = "proto_batch_decode(): not msgpack, trailing bytes, neither " \
-    "map nor array -> ERR_MALFORMED"
-ONE_FRAME = "proto.h s.1: ONE frame holding a map or an array of maps"
-KEYS_STR = "proto.h s.1: keys are strings (not an event encoding)"
-BATCH_MAPS = "proto.h s.1: an array of 1..PROTO_MAX_BATCH maps; " \
-    "PROTO_MAX_DEPTH = batch > event > card/address map"
-TOO_BIG = "proto.h s.1: at most PROTO_MAX_MSG_BYTES per frame; err.h " \
-    "ERR_TOOBIG: a size cap was exceeded"
-BATCH_CAP = "proto.h s.1: at most PROTO_MAX_BATCH events; err.h " \
-    "ERR_TOOBIG: a size cap was exceeded"
-FIELD = "proto.h s.1 field rules; err.h ERR_INVAL: a value is out of " \
-    "range or of the wrong type"
-# proto.h pins ERR_DENIED for a key named password, and for a password
-# value says only "must be absent"; the reason it gives ("Vigil never
-# accepts account passwords") is the one that applies, so: denied.
-PW_VALUE = "proto.h s.1: Vigil never accepts account passwords " \
-    "(ERR_DENIED); account.update's value must be absent for password"
-PASSWORD = "proto.h s.1: a key named \"password\" anywhere is refused " \
-    "outright (ERR_DENIED)"
+SPEC = "sfproto.h s.1 error codes: "
+MALFORMED = SPEC + "not one msgpack item, trailing bytes, neither map " \
+    "nor array -> malformed"
+ONE_FRAME = "sfproto.h s.1: ONE frame holding a map or an array of maps"
+KEYS_STR = SPEC + "a non-string key -> malformed"
+BATCH_MAPS = SPEC + "an empty array, an event that is not a map, nesting " \
+    "deeper than SFPROTO_MAX_DEPTH -> malformed"
+TOO_BIG = SPEC + "over SFPROTO_MAX_MSG_BYTES -> too_big"
+BATCH_CAP = SPEC + "over SFPROTO_MAX_BATCH events -> too_big"
+FIELD = SPEC + "missing, unknown or not allowed field, wrong type, out " \
+    "of range -> invalid"
+PW_VALUE = SPEC + "a password is denied (account.update's value must be " \
+    "absent for password)"
+PASSWORD = SPEC + "a key named \"password\" anywhere -> denied"
 
 
 class Codes:
@@ -90,9 +83,9 @@ class Codes:
 
     def finish(self):
         if not self.wrong:
-            say("  ok   every bad input got the code proto.h pins")
+            say("  ok   every bad input got the code sfproto.h pins")
             return
-        lines = ["%s: got %r (msg %r), proto.h pins %r: %s"
+        lines = ["%s: got %r (msg %r), sfproto.h pins %r: %s"
                  % (w, g, m, p, r) for w, g, p, r, m in self.wrong]
         raise TestFailure("%d bad input(s) got another code than the spec "
                           "pins (a product/spec disagreement, not a flaky "
