@@ -50,6 +50,31 @@ if ! cmake --preset coverage >/dev/null ||
 fi
 # Counts of this run only.
 find "$BUILD" -name '*.gcda' -delete
+# Drop the notes (and objects) of sources that no longer exist: CMake
+# keeps them when a file is removed or renamed, and gcovr would report
+# them. <sub>/CMakeFiles/<target>.dir/<path>.gcno is from <sub>/<path>.
+/usr/bin/python3 - "$BUILD" <<'PYEOF'
+import os, sys
+build = sys.argv[1]
+for d, _, files in os.walk(build):
+    for f in files:
+        if not f.endswith(".gcno"):
+            continue
+        parts = os.path.relpath(os.path.join(d, f), build).split(os.sep)
+        if "CMakeFiles" not in parts:
+            continue
+        i = parts.index("CMakeFiles")
+        if i + 2 >= len(parts) or not parts[i + 1].endswith(".dir"):
+            continue
+        src = os.path.join(*(parts[:i] + parts[i + 2:]))[:-len(".gcno")]
+        if not os.path.exists(src):
+            gcno = os.path.join(d, f)
+            print("coverage: %s is gone: dropping %s" % (src, gcno))
+            os.remove(gcno)
+            obj = gcno[:-len(".gcno")] + ".o"
+            if os.path.exists(obj):
+                os.remove(obj)
+PYEOF
 
 status=0
 ctest --preset coverage -j2 "$@" || status=1
