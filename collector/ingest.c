@@ -37,6 +37,7 @@
 #include "common/sfproto.h"
 #include "common/pseudo.h"
 #include "common/xmalloc.h"
+#include "common/text.h"
 #include "common/zsock.h"
 
 /* Slot buffers larger than this are freed, not kept, when a slot ends. */
@@ -259,9 +260,9 @@ ingest_reply_now(
         const struct sfproto_item *it = &b->items[i];
 
         if (it->rc != 0)
-            rc = ingest_encode_error(in, &in->rep, it->ev.id, it->rc, it->msg);
+            rc = ingest_encode_error(in, &in->rep, it->id, it->rc, it->msg);
         else
-            rc = ingest_encode_error(in, &in->rep, it->ev.id, code, msg);
+            rc = ingest_encode_error(in, &in->rep, it->id, code, msg);
     }
     if (rc != 0) {
         log_warnx("%s: cannot encode replies: %s", __func__, err_str(rc));
@@ -311,6 +312,9 @@ ingest_slot_free(struct ingest *in, struct pending *p)
 {
     in->held_bytes -= p->held;
     p->held = 0;
+    /* Event ids are the storefront's words: they may be anything. */
+    if (p->ids.len > 0)
+        sodium_memzero(p->ids.data, p->ids.len);
     if (p->errs.alloc > INGEST_KEEP_BYTES)
         buf_release(&p->errs);
     if (p->ids.alloc > INGEST_KEEP_BYTES)
@@ -342,7 +346,7 @@ ingest_slot_add_error(struct ingest *in, struct pending *p, uint32_t pos,
         p->err_off = xreallocarray(p->err_off, cap, sizeof(*p->err_off));
         p->errcap = cap;
     }
-    rc = ingest_encode_error(in, &p->errs, it->ev.id, it->rc, it->msg);
+    rc = ingest_encode_error(in, &p->errs, it->id, it->rc, it->msg);
     if (rc != 0)
         return rc;
     p->err_pos[p->nerr] = pos;
@@ -377,9 +381,13 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
             e++;
             continue;
         }
-        if (sr != NULL && j < ns)
-            rc = reply_encode(&in->rep, &sr[j]);
-        else
+        if (sr != NULL && j < ns) {
+            /* The scorer knows only the id's pseudonym: the storefront
+             * gets its own id back from here. */
+            in->scratch = sr[j];
+            TEXT_COPY(in->scratch.id, id);
+            rc = reply_encode(&in->rep, &in->scratch);
+        } else
             rc = ingest_encode_error(in, &in->rep, id, code, msg);
         id += strlen(id) + 1;
         j++;
@@ -429,7 +437,7 @@ ingest_forward(
         }
         rc = ipcproto_events_add(&in->out, &it->ev);
         if (rc == 0)
-            rc = buf_append(&p->ids, it->ev.id, strlen(it->ev.id) + 1);
+            rc = buf_append(&p->ids, it->id, strlen(it->id) + 1);
     }
     if (rc != 0) {
         log_warnx("%s: cannot encode the batch for the scorer: %s", __func__,
@@ -503,7 +511,7 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
         struct sfproto_item *it = &in->batch.items[i];
 
         if (it->rc == 0) {
-            pseudo_apply(in->key, &it->ev, &it->pii);
+            pseudo_apply(in->key, INGEST_ACTOR, &it->ev, &it->pii);
             nvalid++;
         } else {
             sodium_memzero(&it->pii, sizeof(it->pii));

@@ -36,6 +36,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/clock.h"
+#include "common/pseudo.h"
 #include "common/qproto.h"
 #include "common/text.h"
 #include "common/xmalloc.h"
@@ -133,25 +134,31 @@ query_send_error(struct scorer *s, const struct zsock_route *env,
     query_send(s, env, &r);
 }
 
-/* The audit record of request `q` with `outcome`; subject when `account`
- * is not NULL and not empty. */
+/*
+ * The audit record of request `q` with `outcome`, naming the `n`
+ * subjects `subj` (pseudonyms). Its ref is the hex of the request id's
+ * keyed hash (pseudo_scoped "request"): a client may put anything in an
+ * id, and the log keeps what it holds forever.
+ */
 static void
-query_record(struct scorer *s, const struct qproto_request *q,
-    const struct query_rule *rule, const char *account,
+query_record(const struct scorer *s, const struct qproto_request *q,
+    const struct query_rule *rule, const struct pseudo *subj, unsigned n,
     enum audit_outcome outcome, struct audit_record *r)
 {
+    struct pseudo ref;
+    unsigned i;
+
     memset(r, 0, sizeof(*r));
     text_copy(r->actor, sizeof(r->actor), QUERY_ACTOR);
     r->role = QUERY_ROLE;
     text_copy(r->op, sizeof(r->op), qproto_op_name(q->op));
     r->cats = rule != NULL ? rule->cats : 0;
-    if (account != NULL && account[0] != '\0') {
-        scorer_account_subject(s, account, r->subj[0]);
-        r->nsubj = 1;
-    }
+    for (i = 0; i < n && i < AUDIT_MAX_SUBJECTS; i++)
+        memcpy(r->subj[r->nsubj++], subj[i].b, AUDIT_SUBJECT_BYTES);
     text_copy(r->purpose, sizeof(r->purpose), q->purpose);
     r->outcome = outcome;
-    text_copy(r->ref, sizeof(r->ref), q->id);
+    if (pseudo_scoped(s->pkey, "request", QUERY_ACTOR, q->id, &ref) == 0)
+        pseudo_hex(&ref, r->ref);
 }
 
 /*
@@ -168,20 +175,26 @@ query_score_get(struct scorer *s, const struct zsock_route *env,
     struct history_order ho;
     struct audit_record rec;
     enum audit_outcome outcome;
-    const char *account = NULL;
+    struct pseudo subj[2];
+    unsigned nsubj = 0;
     int rc, lookup;
 
     memset(&ho, 0, sizeof(ho));
-    lookup = history_order_get(s->hist, s->otxn, q->storefront, q->order, &ho);
-    if (lookup == 0)
-        account = ho.account;
+    lookup = pseudo_scoped(s->pkey, "order", q->storefront, q->order, &subj[0]);
+    if (lookup == 0) {
+        nsubj = 1;
+        lookup =
+            history_order_get(s->hist, s->otxn, q->storefront, &subj[0], &ho);
+    }
+    if (lookup == 0 && ho.has_account)
+        subj[nsubj++] = ho.account;
     if (!allowed)
         outcome = AUDIT_OUTCOME_DENIED;
     else if (lookup == 0 || lookup == ERR_NOTFOUND)
         outcome = AUDIT_OUTCOME_ALLOWED;
     else
         outcome = AUDIT_OUTCOME_ERROR;
-    query_record(s, q, rule, account, outcome, &rec);
+    query_record(s, q, rule, subj, nsubj, outcome, &rec);
     rc = scorer_audit_now(s, &rec);
     if (rc != 0) {
         query_send_error(s, env, q->id, ERR_AUDIT,
@@ -208,18 +221,17 @@ query_score_get(struct scorer *s, const struct zsock_route *env,
     text_copy(rep.score.order, sizeof(rep.score.order), q->order);
     text_copy(
         rep.score.storefront, sizeof(rep.score.storefront), q->storefront);
-    text_copy(rep.score.account, sizeof(rep.score.account), ho.account);
     rep.score.ts = ho.ts;
     rep.score.amount = ho.amount;
     rep.score.scored = ho.has_score;
     rep.score.score = ho.score;
     rep.score.decision = ho.decision;
     rep.score.reasons_known = false;
-    if (ho.event_id[0] != '\0') {
+    {
         struct reply first;
 
         rc = history_reply_get(
-            s->hist, s->otxn, q->storefront, ho.event_id, &first);
+            s->hist, s->otxn, q->storefront, &ho.event_id, NULL, &first);
         if (rc == 0) {
             rep.score.reasons_known = true;
             rep.score.nreasons = first.nreasons;
@@ -242,10 +254,16 @@ query_account_get(struct scorer *s, const struct zsock_route *env,
     struct audit_record rec;
     struct features *f = NULL;
     struct event *ev = NULL;
+    struct pseudo acct;
     uint64_t now = clock_wall_ms();
     int rc;
 
-    query_record(s, q, rule, q->account,
+    rc = pseudo_scoped(s->pkey, "account", q->storefront, q->account, &acct);
+    if (rc != 0) {
+        query_send_error(s, env, q->id, ERR_INVAL, "account: not an id");
+        return;
+    }
+    query_record(s, q, rule, &acct, 1,
         allowed ? AUDIT_OUTCOME_ALLOWED : AUDIT_OUTCOME_DENIED, &rec);
     rc = scorer_audit_now(s, &rec);
     if (rc != 0) {
@@ -264,8 +282,7 @@ query_account_get(struct scorer *s, const struct zsock_route *env,
     ev->type = EVENT_DEVICE_SEEN;
     ev->has = EVENT_HAS_ACCOUNT;
     ev->ts = now;
-    text_copy(ev->id, sizeof(ev->id), q->id);
-    text_copy(ev->account, sizeof(ev->account), q->account);
+    ev->account = acct;
     rc = history_features(s->hist, s->otxn, q->storefront, ev, f);
     if (rc != 0) {
         log_warnx("%s: account lookup failed: %s", __func__, err_str(rc));

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -51,22 +53,6 @@ scorer_on_signal(int sig)
 /* ----------------------------------------------------------- the audit */
 
 #define SCORER_ACTOR "vigil-scorer"
-
-void
-scorer_account_subject(const struct scorer *s, const char *account,
-    uint8_t out[AUDIT_SUBJECT_BYTES])
-{
-    struct pseudo p;
-    int rc;
-
-    /* The decoders hand out account ids of 1..PROTO_ID_MAX bytes, well
-     * inside what pseudo_identifier() takes. */
-    rc = pseudo_identifier(s->pkey, "account", account, &p);
-    if (rc != 0)
-        fatalx("%s: invariant: account id of %zu bytes: %s", __func__,
-            strlen(account), err_str(rc));
-    memcpy(out, p.b, AUDIT_SUBJECT_BYTES);
-}
 
 /* Index the subjects of record `index` (through the overlay). */
 static int
@@ -121,12 +107,15 @@ scorer_add_subject(struct audit_record *r, const uint8_t *p)
 }
 
 /*
- * The audit record of storing event `ev` for `actor`: the data categories
- * it carries and the pseudonyms of every data subject it names.
+ * The audit record of operation `op` on event `ev` for `actor` (storing
+ * it, answering a resend from the stored reply, refusing a conflicting
+ * resend): the data categories it carries, the pseudonyms of every data
+ * subject it names, and as `ref` the hex of the event id's pseudonym
+ * (never the id itself: a storefront may put anything in an id).
  */
 static void
-scorer_event_record(const struct scorer *s, const char *actor,
-    const struct event *ev, struct audit_record *r)
+scorer_event_record(const char *actor, const char *op,
+    enum audit_outcome outcome, const struct event *ev, struct audit_record *r)
 {
     static const struct {
         uint32_t has;
@@ -145,24 +134,20 @@ scorer_event_record(const struct scorer *s, const char *actor,
         { EVENT_HAS_SHIPPING, AUDIT_CAT_ADDRESS,
             offsetof(struct event, shipping) },
         { EVENT_HAS_VALUE, AUDIT_CAT_CONTACT, offsetof(struct event, value) },
-        { EVENT_HAS_ORDER, AUDIT_CAT_ORDER, 0 },
+        { EVENT_HAS_ORDER, AUDIT_CAT_ORDER, offsetof(struct event, order) },
+        { EVENT_HAS_ACCOUNT, AUDIT_CAT_ACCOUNT,
+            offsetof(struct event, account) },
     };
-    uint8_t subj[AUDIT_SUBJECT_BYTES];
     size_t i;
 
     memset(r, 0, sizeof(*r));
     r->ts_ms = clock_wall_ms();
     text_copy(r->actor, sizeof(r->actor), actor);
     r->role = AUDIT_ROLE_STOREFRONT;
-    text_copy(r->op, sizeof(r->op), "event.store");
+    text_copy(r->op, sizeof(r->op), op);
     text_copy(r->purpose, sizeof(r->purpose), "fraud-prevention");
-    r->outcome = AUDIT_OUTCOME_ALLOWED;
-    text_copy(r->ref, sizeof(r->ref), ev->id);
-    if (ev->has & EVENT_HAS_ACCOUNT) {
-        r->cats |= AUDIT_CAT_ACCOUNT;
-        scorer_account_subject(s, ev->account, subj);
-        scorer_add_subject(r, subj);
-    }
+    r->outcome = outcome;
+    pseudo_hex(&ev->id, r->ref);
     for (i = 0; i < ARRAY_LEN(map); i++) {
         if (!(ev->has & map[i].has))
             continue;
@@ -267,14 +252,69 @@ scorer_record_encode(
 }
 
 /*
- * Apply one event: answer a repeat with its first reply, otherwise score
- * it (orders), apply it to history and store its reply, all in the
- * overlay's current generation. With `journal` set the event is also
- * appended to the journal (not yet synced); during replay it is already
- * there.
+ * Buffer the audit record of `op` on `ev` in the group (made durable by
+ * the group commit, before any reply leaves) and index it.
+ * Returns 0, ERR_INVAL or ERR_AUDIT.
+ */
+static int
+scorer_audit_event(struct scorer *s, const char *actor, const char *op,
+    enum audit_outcome outcome, const struct event *ev)
+{
+    struct audit_record ar;
+    uint64_t index;
+    int rc;
+
+    scorer_event_record(actor, op, outcome, ev, &ar);
+    rc = audit_append(s->audit, &ar, &index);
+    if (rc != 0)
+        return rc == ERR_INVAL ? rc : ERR_AUDIT;
+    return scorer_index_record(s, &ar, index);
+}
+
+/*
+ * Answer a repeat of a stored event id: the stored reply when the event
+ * is the same one (same digest), after an audit record of that read;
+ * ERR_CONFLICT when the id was first used for a different event (an
+ * idempotency key cannot be hijacked to read or suppress an order).
+ * Returns 0 with `r` filled, or ERR_CONFLICT / ERR_AUDIT / ERR_INVAL.
+ */
+static int
+scorer_repeat(struct scorer *s, const char *actor, const struct event *ev,
+    const uint8_t digest[HISTORY_DIGEST_BYTES],
+    const uint8_t first[HISTORY_DIGEST_BYTES], bool live, struct reply *r)
+{
+    bool same = sodium_memcmp(digest, first, HISTORY_DIGEST_BYTES) == 0;
+    int rc;
+
+    if (live) {
+        rc = scorer_audit_event(s, actor,
+            same ? "event.resend" : "event.conflict",
+            same ? AUDIT_OUTCOME_ALLOWED : AUDIT_OUTCOME_DENIED, ev);
+        if (rc != 0)
+            return rc;
+    }
+    if (!same) {
+        s->stats.conflicts++;
+        reply_error(r, NULL, ERR_CONFLICT,
+            "id: already used for a different event; not stored");
+        return ERR_CONFLICT;
+    }
+    s->stats.duplicates++;
+    return 0;
+}
+
+/*
+ * Apply one event whose internal encoding is raw[0..rawlen): answer a
+ * repeat with its first reply (scorer_repeat), otherwise score it
+ * (orders), apply it to history and store its reply with its digest,
+ * all in the overlay's current generation. With `journal` set (live) the
+ * event's audit record is buffered and the event queued for the journal
+ * append that follows the group's audit sync; during replay (`seq`) it
+ * is already in the journal.
  *
- * Returns 0 with `r` filled, or an ERR_* from the store or the journal;
- * after an error the overlay may hold part of the event (the caller then
+ * Returns 0 with `r` filled; ERR_CONFLICT with `r` the error reply (not
+ * a failure of the group); or an ERR_* from the store or the audit log,
+ * after which the overlay may hold part of the event (the caller then
  * recovers it from the journal).
  */
 static int
@@ -282,19 +322,18 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
     const uint8_t *raw, size_t rawlen, bool journal, uint64_t seq,
     struct reply *r)
 {
+    uint8_t digest[HISTORY_DIGEST_BYTES], first[HISTORY_DIGEST_BYTES];
     struct features f;
     int rc;
 
-    rc = history_reply_get(s->hist, s->otxn, actor, ev->id, r);
-    if (rc == 0) {
-        s->stats.duplicates++;
-        return 0;
-    }
+    crypto_generichash(digest, sizeof(digest), raw, rawlen, NULL, 0);
+    rc = history_reply_get(s->hist, s->otxn, actor, &ev->id, first, r);
+    if (rc == 0)
+        return scorer_repeat(s, actor, ev, digest, first, journal, r);
     if (rc != ERR_NOTFOUND)
         return rc;
 
     memset(r, 0, sizeof(*r));
-    memcpy(r->id, ev->id, sizeof(r->id));
     if (ev->type == EVENT_ORDER_PLACED) {
         rc = history_features(s->hist, s->otxn, actor, ev, &f);
         if (rc != 0)
@@ -305,26 +344,20 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
     rc = history_apply(s->hist, s->otxn, actor, ev, r);
     if (rc != 0)
         return rc;
-    rc = history_reply_put(s->hist, s->otxn, actor, r);
+    rc = history_reply_put(s->hist, s->otxn, actor, &ev->id, digest, r);
     if (rc != 0)
         return rc;
 
     if (journal) {
-        struct audit_record ar;
-        uint64_t index;
-        struct scorer_jent *je = &s->jpend[s->njpend++];
+        struct scorer_jent *je;
 
         /* Write-ahead audit: the record goes first; the journal append
          * waits until the group's records are durable. */
-        scorer_event_record(s, actor, ev, &ar);
-        rc = audit_append(s->audit, &ar, &index);
-        if (rc != 0) {
-            s->njpend--;
-            return rc == ERR_INVAL ? rc : ERR_AUDIT;
-        }
-        rc = scorer_index_record(s, &ar, index);
+        rc = scorer_audit_event(
+            s, actor, "event.store", AUDIT_OUTCOME_ALLOWED, ev);
         if (rc != 0)
             return rc;
+        je = &s->jpend[s->njpend++];
         je->actor = actor;
         je->raw = raw;
         je->rawlen = rawlen;
@@ -361,7 +394,10 @@ scorer_replay_record(void *arg, uint64_t seq, const void *payload, size_t len)
             err_str(rc));
         return ERR_CORRUPT;
     }
-    rc = scorer_apply(s, actor, &ev, NULL, 0, false, seq, &r);
+    rc = scorer_apply(
+        s, actor, &ev, p + 1 + alen, len - 1 - alen, false, seq, &r);
+    if (rc == ERR_CONFLICT)
+        rc = 0; /* refused live too: nothing of it was applied */
     if (rc != 0)
         return rc;
     s->stats.replayed++;
@@ -592,6 +628,7 @@ scorer_take_msg(
     }
     m->valid = true;
     m->tag = v.tag;
+    text_copy(m->actor, sizeof(m->actor), v.actor);
     m->first = *nreplies;
     m->n = v.n;
     *nreplies += v.n;
@@ -605,16 +642,20 @@ scorer_take_msg(
             continue;
         }
         if (refuse != 0) {
-            reply_error(r, ev.id, refuse,
+            reply_error(r, NULL, refuse,
                 "not acknowledged: could not be made durable, resend later");
             s->stats.rejected++;
             continue;
         }
-        rc = scorer_apply(s, v.actor, &ev, v.raw[i], v.rawlen[i], true, 0, r);
+        rc = scorer_apply(s, m->actor, &ev, v.raw[i], v.rawlen[i], true, 0, r);
+        if (rc == ERR_CONFLICT) {
+            s->stats.rejected++;
+            continue;
+        }
         if (rc != 0) {
             /* The rest of this message and group is refused by the
              * caller; the events before it are failed with the group. */
-            reply_error(r, ev.id, rc,
+            reply_error(r, NULL, rc,
                 rc == ERR_AUDIT ?
                     "not stored: the audit record could not be written; "
                     "resend later" :

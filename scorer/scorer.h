@@ -78,11 +78,13 @@
 
 /* One collector message of the group being processed. */
 struct scorer_msg {
-    struct zsock_msg zm; /* [collector identity, body]; owned */
-    uint64_t tag;        /* the collector's tag, echoed in the reply */
-    uint32_t first;      /* index of its first reply in s->replies */
-    uint32_t n;          /* its events (and replies) */
-    bool valid;          /* envelope decoded; reply to it */
+    struct zsock_msg zm;          /* [collector identity, body]; owned */
+    uint64_t tag;                 /* the collector's tag, echoed in the reply */
+    char actor[EVENT_ID_MAX + 1]; /* the storefront its events are from:
+                                     the journal entries point here */
+    uint32_t first;               /* index of its first reply in s->replies */
+    uint32_t n;                   /* its events (and replies) */
+    bool valid;                   /* envelope decoded; reply to it */
 };
 
 /*
@@ -100,6 +102,7 @@ struct scorer_jent {
 struct scorer_stats {
     uint64_t events;     /* events applied (new) */
     uint64_t duplicates; /* resent events answered with the first reply */
+    uint64_t conflicts;  /* resent ids carrying a different event */
     uint64_t orders;     /* orders scored */
     uint64_t rejected;   /* events refused (bad envelope, not durable) */
     uint64_t groups;     /* group commits (journal fdatasyncs) */

@@ -185,20 +185,23 @@ def asker(svc, ledger, stop, errors):
         errors.append(e)
 
 
-def store_counts(bindir, data_dir):
-    """{event id: number of event.store records}, and the set of refs."""
-    records = audit_records(bindir, data_dir)
-    counts = {}
+def store_counts(svc, bindir, ids):
+    """{event id: number of event.store records} for `ids`, the set of
+    refs of every record, and the records. A record's ref is the keyed
+    hash of the id (Service.event_ref), never the id itself."""
+    records = audit_records(bindir, svc.data_dir)
+    by_ref = {}
     for rec in records:
         if rec["op"] == "event.store":
-            counts[rec["ref"]] = counts.get(rec["ref"], 0) + 1
+            by_ref[rec["ref"]] = by_ref.get(rec["ref"], 0) + 1
+    counts = {i: by_ref.get(svc.event_ref(i), 0) for i in ids}
     return counts, {rec["ref"] for rec in records}, records
 
 
 def check_after_kill(svc, bindir, ledger, k):
     """The audit and dedup checks run after kill number k."""
     acked = ledger.acked_ids()
-    counts, refs, records = store_counts(bindir, svc.data_dir)
+    counts, refs, records = store_counts(svc, bindir, acked)
     say("  after kill %d: %d events acknowledged, %d audit records"
         % (k, len(acked), len(records)))
     missing = [i for i in acked if counts.get(i, 0) < 1]
@@ -215,7 +218,7 @@ def check_after_kill(svc, bindir, ledger, k):
         "(sends that got no reply)" % extra)
     with ledger.lock:
         answered = list(ledger.answered)
-    missing_q = [q for q in answered if q not in refs]
+    missing_q = [q for q in answered if svc.query_ref(q) not in refs]
     check(not missing_q, "kill %d: every answered query (%d) has its record "
           "(%d missing)" % (k, len(answered), len(missing_q)))
 
@@ -230,7 +233,7 @@ def check_after_kill(svc, bindir, ledger, k):
           "first reply again (%d differ, e.g. %s)"
           % (k, len(first), len(diff),
              [(i, first[i], again.get(i)) for i in diff[:2]]))
-    counts2, _, _ = store_counts(bindir, svc.data_dir)
+    counts2, _, _ = store_counts(svc, bindir, list(first))
     stored_again = [(i, counts[i], counts2.get(i)) for i in first
                     if counts2.get(i) != counts[i]]
     check(not stored_again, "kill %d: the resends added no event.store "

@@ -24,6 +24,7 @@ SPDX-License-Identifier: MIT
 """
 
 import argparse
+import hashlib
 import os
 import re
 import shlex
@@ -356,6 +357,26 @@ class Service:
 
     # -- client
 
+    def key(self):
+        """The pseudonym key the daemons use (32 bytes)."""
+        with open(os.path.join(self.data_dir, "pseudonym.key"), "rb") as f:
+            return f.read()
+
+    def scoped(self, kind, id_, storefront="storefront"):
+        """The hex pseudonym of an id a client chose (pseudo.h
+        pseudo_scoped: domain `kind`, value storefront + newline + id):
+        what audit records carry as `ref` (kinds "event", "request") and
+        as subjects (kinds "account", "order")."""
+        return pseudo_hex(self.key(), kind, storefront + "\n" + id_)
+
+    def event_ref(self, id_, storefront="storefront"):
+        """The `ref` of an event's audit records."""
+        return self.scoped("event", id_, storefront)
+
+    def query_ref(self, id_, client="local-operator"):
+        """The `ref` of a query's audit record."""
+        return self.scoped("request", id_, client)
+
     def close_socket(self):
         if self.sock is not None:
             self.sock.close(0)
@@ -421,6 +442,12 @@ class Service:
                                       % (e["id"], e["type"], r))
             out += reps
         return out
+
+
+def pseudo_hex(key, domain, value):
+    """A keyed pseudonym as common/pseudo.h computes it, in hex."""
+    return hashlib.blake2b(domain.encode() + b"\0" + value.encode(),
+                           key=key, digest_size=16).hexdigest()
 
 
 def pack(obj):
@@ -491,8 +518,8 @@ class Persona:
                         "city": city, "postal": postal, "country": country}
         # Luhn-valid-looking 16 digits; unique per persona.
         self.card_number = "4%03d%012d" % (n % 1000, 400000000000 + n)
+        # What a payment provider hands a shop: a card token and the BIN.
         self.card = {"bin": self.card_number[:6],
-                     "last4": self.card_number[-4:],
                      "fingerprint": "fp-%s-%05d" % (tag, n)}
         self.ua = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
                    "(KHTML, like Gecko) Chrome/120.0 Safari/537.36")

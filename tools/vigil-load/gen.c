@@ -199,21 +199,22 @@ static void
 fill_common(struct gen *g, struct event *ev, struct event_pii *pii,
     enum event_type type, uint64_t ts, const struct actor *a)
 {
-    struct sb b = sb_at(ev->id, sizeof(ev->id));
+    struct sb b;
 
     memset(ev, 0, sizeof(*ev));
     memset(pii, 0, sizeof(*pii));
+    b = sb_at(pii->id, sizeof(pii->id));
     ev->type = type;
     ev->ts = ts;
     sb_str(&b, g->prefix);
     sb_mem(&b, "-", 1);
     sb_u64(&b, g->seq);
     if (a->account != NULL) {
-        TEXT_COPY(ev->account, a->account);
+        TEXT_COPY(pii->account, a->account);
         ev->has |= EVENT_HAS_ACCOUNT;
     }
     if (a->session[0] != '\0') {
-        TEXT_COPY(ev->session, a->session);
+        TEXT_COPY(pii->session, a->session);
         ev->has |= EVENT_HAS_SESSION;
     }
     if (a->device != NULL)
@@ -253,8 +254,8 @@ fill_card(struct event *ev, struct event_pii *pii, const struct world_card *cd)
         TEXT_COPY(pii->card_number, cd->number);
         return;
     }
+    /* A provider's fingerprint with the BIN; never the last 4. */
     TEXT_COPY(ev->card_bin, cd->bin);
-    TEXT_COPY(ev->card_last4, cd->last4);
     ev->has |= EVENT_HAS_CARD_BIN;
     TEXT_COPY(pii->card_fingerprint, cd->fp);
 }
@@ -304,7 +305,7 @@ ev_order(struct gen *g, struct event *ev, struct event_pii *pii, uint64_t ts,
     sb_mem(&b, "-o", 2);
     sb_u64(&b, g->norders++);
     fill_common(g, ev, pii, EVENT_ORDER_PLACED, ts, os->a);
-    TEXT_COPY(ev->order, info->order);
+    TEXT_COPY(pii->order, info->order);
     ev->has |= EVENT_HAS_ORDER;
     ev->amount = info->amount;
     TEXT_COPY(ev->currency, os->p->c->currency);
@@ -382,10 +383,10 @@ ev_pending(struct gen *g, struct event *ev, struct event_pii *pii, uint64_t ts)
     if (pd->is_label) {
         fill_common(g, ev, pii, EVENT_LABEL, ts, &a);
         if (pd->order[0] != '\0') {
-            TEXT_COPY(ev->order, pd->order);
+            TEXT_COPY(pii->order, pd->order);
             ev->has |= EVENT_HAS_ORDER;
         } else {
-            TEXT_COPY(ev->account, pd->account);
+            TEXT_COPY(pii->account, pd->account);
             ev->has |= EVENT_HAS_ACCOUNT;
         }
         ev->ok = pd->ok;
@@ -393,7 +394,7 @@ ev_pending(struct gen *g, struct event *ev, struct event_pii *pii, uint64_t ts)
     } else {
         a.account = pd->account;
         fill_common(g, ev, pii, EVENT_PAYMENT_RESULT, ts, &a);
-        TEXT_COPY(ev->order, pd->order);
+        TEXT_COPY(pii->order, pd->order);
         ev->has |= EVENT_HAS_ORDER;
         ev->ok = pd->ok;
         if (!pd->ok)

@@ -39,6 +39,7 @@
 #include "common/err.h"
 #include "common/merkle.h"
 #include "common/pseudo.h"
+#include "common/qproto.h"
 #include "common/subjidx.h"
 #include "common/utctime.h"
 #include "common/xmalloc.h"
@@ -46,9 +47,10 @@
 
 /* Options of the subject report. */
 struct ropts {
-    const char *key;   /* --key VERIFIER, or NULL */
-    const char *kind;  /* "account", "email", ... */
-    const char *ident; /* the identifier typed */
+    const char *key;        /* --key VERIFIER, or NULL */
+    const char *kind;       /* "account", "email", ... */
+    const char *ident;      /* the identifier typed */
+    const char *storefront; /* whose account or order id it is */
     bool json;
     bool help;
 };
@@ -56,6 +58,7 @@ struct ropts {
 enum {
     ROPT_KEY = 256,
     ROPT_JSON,
+    ROPT_STOREFRONT,
     ROPT_ACCOUNT, /* the identifier options, in the order of kinds[] */
     ROPT_EMAIL,
     ROPT_PHONE,
@@ -72,6 +75,7 @@ get_ropts(const struct cmd *c, int argc, char **argv, struct ropts *o)
     static const struct option longopts[] = {
         { "key", required_argument, NULL, ROPT_KEY },
         { "json", no_argument, NULL, ROPT_JSON },
+        { "storefront", required_argument, NULL, ROPT_STOREFRONT },
         { "account", required_argument, NULL, ROPT_ACCOUNT },
         { "email", required_argument, NULL, ROPT_EMAIL },
         { "phone", required_argument, NULL, ROPT_PHONE },
@@ -99,6 +103,9 @@ get_ropts(const struct cmd *c, int argc, char **argv, struct ropts *o)
             break;
         case ROPT_JSON:
             o->json = true;
+            break;
+        case ROPT_STOREFRONT:
+            o->storefront = optarg;
             break;
         case ROPT_ACCOUNT:
         case ROPT_EMAIL:
@@ -173,7 +180,7 @@ subject_cb(void *arg, const struct audit_entry *e)
  * EXIT_OK or EXIT_USAGE. */
 static int
 subject_compute(const char *data_dir, const char *kind, const char *ident,
-    uint8_t out[AUDIT_SUBJECT_BYTES])
+    const char *storefront, uint8_t out[AUDIT_SUBJECT_BYTES])
 {
     struct pseudo_key *pk = NULL;
     struct pseudo p;
@@ -191,7 +198,11 @@ subject_compute(const char *data_dir, const char *kind, const char *ident,
             path, err_str(rc));
         return EXIT_USAGE;
     }
-    rc = pseudo_identifier(pk, kind, ident, &p);
+    /* An account id is the storefront's own: scoped to it (pseudo.h). */
+    if (strcmp(kind, "account") == 0)
+        rc = pseudo_scoped(pk, kind, storefront, ident, &p);
+    else
+        rc = pseudo_identifier(pk, kind, ident, &p);
     pseudo_key_close(pk);
     if (rc == 0)
         memcpy(out, p.b, AUDIT_SUBJECT_BYTES);
@@ -235,12 +246,14 @@ cmd_audit_subject_report(const struct cmd *c, int argc, char **argv)
     }
     if (argc - optind != 1)
         return cmd_usage_error(c, "wrong number of arguments");
-    if (o.kind == NULL)
+    if (o.kind == NULL || o.ident == NULL)
         return cmd_usage_error(c,
             "name the subject: --account, --email, --phone, --card, "
             "--device or --ip");
     data_dir = argv[optind];
-    rc = subject_compute(data_dir, o.kind, o.ident, x.subject);
+    rc = subject_compute(data_dir, o.kind, o.ident,
+        o.storefront != NULL ? o.storefront : QPROTO_DEFAULT_STOREFRONT,
+        x.subject);
     if (rc != EXIT_OK)
         return rc;
     for (size_t i = 0; i < AUDIT_SUBJECT_BYTES; i++)
