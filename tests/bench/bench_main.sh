@@ -68,7 +68,7 @@ if [[ $# -gt 1 || ${1:-} == -h || ${1:-} == --help ]]; then
     sed -n '2,/^# SPDX/p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
-for b in vigil-scorer vigil-collector vigil-load bench-floor-zmq \
+for b in vigil-scorer vigil-collector vigil-load vigilctl bench-floor-zmq \
     bench-floor-lmdb; do
     [[ -x $BIN/$b ]] || die "'$BIN/$b' is missing: build first (cmake --build $BUILD)"
 done
@@ -154,12 +154,18 @@ say "floors: lmdb put (synced, unsynced), append+fdatasync"
 EPORT=$(free_port)
 QPORT=$(free_port)
 EP=tcp://127.0.0.1:$EPORT
-say "start vigil-scorer and vigil-collector (events $EP)"
-"$BIN/vigil-scorer" -d -o "data_dir=$DATA" \
+KEYS=$WORK/keys
+# The storefront identity vigil-load connects with (CURVE, as in
+# production).
+"$BIN/vigilctl" client add bench-shop --role storefront --keys-dir "$KEYS" --user= \
+    >/dev/null || die "cannot make the bench client's certificate"
+CONN=(--cert "$KEYS/secrets/bench-shop.key_secret" --keys-dir "$KEYS")
+say "start vigil-scorer and vigil-collector (events $EP, CURVE)"
+"$BIN/vigil-scorer" -d -o "data_dir=$DATA" -o "keys_dir=$KEYS" -o user= \
     -o "query_endpoint=tcp://127.0.0.1:$QPORT" >"$WORK/scorer.log" 2>&1 &
 SCORER_PID=$!
-"$BIN/vigil-collector" -d -o "data_dir=$DATA" -o "events_endpoint=$EP" \
-    >"$WORK/collector.log" 2>&1 &
+"$BIN/vigil-collector" -d -o "data_dir=$DATA" -o "keys_dir=$KEYS" -o user= \
+    -o "events_endpoint=$EP" >"$WORK/collector.log" 2>&1 &
 COLLECTOR_PID=$!
 
 ready=0
@@ -171,7 +177,7 @@ for _ in $(seq 20); do
         fi
     done
     # vigil-load's own probe waits up to 5 s for the first answer.
-    if "$BIN/vigil-load" --endpoint "$EP" --rate 10 --duration 0.1 \
+    if "$BIN/vigil-load" --endpoint "$EP" "${CONN[@]}" --rate 10 --duration 0.1 \
         --quiet --json >/dev/null 2>&1; then
         ready=1
         break
@@ -197,7 +203,7 @@ print(r["ok"] if "ok" in r else r["events"] - r["rejected"])' "$1"
 load() {
     local name=$1 rc=0
     shift
-    "$BIN/vigil-load" --endpoint "$EP" --quiet --json "$@" \
+    "$BIN/vigil-load" --endpoint "$EP" "${CONN[@]}" --quiet --json "$@" \
         >"$RES/$name.json" 2>"$RES/$name.err" || rc=$?
     if [[ $rc == 2 || ! -s $RES/$name.json ]]; then
         cat "$RES/$name.err" >&2
