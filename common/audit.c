@@ -51,9 +51,9 @@
 
 #include "common/audit.h"
 #include "common/buf.h"
+#include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
-#include "common/journal.h"
 #include "common/log.h"
 #include "common/merkle.h"
 #include "common/note.h"
@@ -1141,7 +1141,7 @@ batch_work(void *arg)
         struct batch_item *e = &j->it[i];
 
         e->why = NULL;
-        e->crc_got = journal_crc32c(0, e->payload, e->len);
+        e->crc_got = crc32c(0, e->payload, e->len);
         if (e->crc_got != e->crc)
             continue;
         if (audit_record_decode(e->payload, e->len, &j->rec[i], &e->why) != 0)
@@ -1949,7 +1949,7 @@ audit_append(struct audit_log *log, struct audit_record *r, uint64_t *index)
     if (rc != 0)
         return ERR_INVAL;
     put_le32(frame, (uint32_t)len);
-    put_le32(frame + 4, journal_crc32c(0, frame + AUDIT_FRAME_BYTES, len));
+    put_le32(frame + 4, crc32c(0, frame + AUDIT_FRAME_BYTES, len));
     rc = buf_append(&log->pending, frame, AUDIT_FRAME_BYTES + len);
     if (rc != 0)
         return ERR_TOOBIG;

@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,18 +33,12 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/journal.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <nmmintrin.h>
-#define CRC32C_HAVE_SSE42 1
-#else
-#define CRC32C_HAVE_SSE42 0
-#endif
 
 #define JOURNAL_NAME_DIGITS 20
 #define JOURNAL_NAME_LEN    (JOURNAL_NAME_DIGITS + 4) /* digits + ".seg" */
@@ -84,80 +77,10 @@ struct journal_reader {
 
 /* --------------------------------------------------------------- crc */
 
-/*
- * CRC32C (Castagnoli, reflected polynomial 0x82F63B78). On x86-64 with
- * SSE4.2 the crc32 instruction does 8 bytes per step; elsewhere a
- * byte-wise table. Both give the same results (journal_crc32c() is part
- * of the journal and audit formats). The choice and the table are made
- * once, thread-safely, by pthread_once.
- */
-static uint32_t crc32c_table[256];
-static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
-static bool crc32c_hw;
-
-static void
-crc32c_init(void)
-{
-    uint32_t c;
-    unsigned i, k;
-
-    for (i = 0; i < 256; i++) {
-        c = i;
-        for (k = 0; k < 8; k++)
-            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        crc32c_table[i] = c;
-    }
-#if CRC32C_HAVE_SSE42
-    __builtin_cpu_init();
-    crc32c_hw = __builtin_cpu_supports("sse4.2") != 0;
-#endif
-}
-
-static uint32_t
-crc32c_sw(uint32_t crc, const uint8_t *s, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++)
-        crc = crc32c_table[(crc ^ s[i]) & 0xff] ^ (crc >> 8);
-    return crc;
-}
-
-#if CRC32C_HAVE_SSE42
-/* `crc` is the running (inverted) value, as in crc32c_sw(). */
-__attribute__((target("sse4.2"))) static uint32_t
-crc32c_sse42(uint32_t crc, const uint8_t *s, size_t len)
-{
-    uint64_t c = crc, w;
-
-    while (len > 0 && ((uintptr_t)s & 7) != 0) {
-        c = _mm_crc32_u8((uint32_t)c, *s++);
-        len--;
-    }
-    while (len >= 8) {
-        memcpy(&w, s, sizeof(w));
-        c = _mm_crc32_u64(c, w);
-        s += 8;
-        len -= 8;
-    }
-    while (len > 0) {
-        c = _mm_crc32_u8((uint32_t)c, *s++);
-        len--;
-    }
-    return (uint32_t)c;
-}
-#endif
-
 uint32_t
 journal_crc32c(uint32_t crc, const void *p, size_t len)
 {
-    pthread_once(&crc32c_once, crc32c_init);
-    crc = ~crc;
-#if CRC32C_HAVE_SSE42
-    if (crc32c_hw)
-        return ~crc32c_sse42(crc, p, len);
-#endif
-    return ~crc32c_sw(crc, p, len);
+    return crc32c(crc, p, len);
 }
 
 /* ----------------------------------------------------------- helpers */
@@ -198,8 +121,8 @@ record_crc(uint64_t seq, const void *payload, size_t len)
 
     put_le64(sb, seq);
     if (len == 0)
-        return journal_crc32c(0, sb, 8);
-    return journal_crc32c(journal_crc32c(0, sb, 8), payload, len);
+        return crc32c(0, sb, 8);
+    return crc32c(crc32c(0, sb, 8), payload, len);
 }
 
 /* Map a write-side errno to ERR_FULL or ERR_IO. */
