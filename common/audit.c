@@ -700,42 +700,6 @@ u64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/*
- * Read the whole small file `name` under `dirfd` into a NUL-terminated
- * heap buffer (caller frees; wipes first if it holds a secret).
- */
-static int
-read_small(int dirfd, const char *name, size_t max, char **out, size_t *len)
-{
-    struct stat st;
-    char *p;
-    ssize_t n;
-    int fd;
-
-    fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd == -1)
-        return errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
-    if (fstat(fd, &st) == -1) {
-        close(fd);
-        return ERR_IO;
-    }
-    if ((uint64_t)st.st_size > max) {
-        close(fd);
-        return ERR_TOOBIG;
-    }
-    p = xmalloc((size_t)st.st_size + 1);
-    n = fileio_pread_full(fd, (uint8_t *)p, (size_t)st.st_size, 0);
-    close(fd);
-    if (n < 0) {
-        free(p);
-        return ERR_IO;
-    }
-    p[n] = '\0';
-    *out = p;
-    *len = (size_t)n;
-    return 0;
-}
-
 static void
 strip_newline(char *s)
 {
@@ -755,7 +719,7 @@ audit_read_verifier_key(const char *dir, char *out, size_t cap)
     dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd == -1)
         return errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
-    rc = read_small(dirfd, VERIFIER_FILE, NOTE_MAX_KEY, &p, &len);
+    rc = fileio_read_small(dirfd, VERIFIER_FILE, NOTE_MAX_KEY, &p, &len);
     close(dirfd);
     if (rc != 0)
         return rc;
@@ -914,7 +878,7 @@ scan_checkpoints(struct scan *s)
     char *p = NULL;
     int rc;
 
-    rc = read_small(s->dirfd, CKPT_FILE, MAX_CKPT_FILE, &p, &s->cklen);
+    rc = fileio_read_small(s->dirfd, CKPT_FILE, MAX_CKPT_FILE, &p, &s->cklen);
     if (rc == ERR_NOTFOUND) {
         s->cklen = 0;
         return 0;
@@ -1653,8 +1617,8 @@ write_file(int dirfd, const char *name, const char *text, mode_t mode)
     if (fd == -1)
         return ERR_IO;
     if (fchmod(fd, mode) == -1 ||
-        fileio_pwrite_all(fd, (const uint8_t *)text, len, 0) == -1 ||
-        fileio_pwrite_all(fd, (const uint8_t *)"\n", 1, len) == -1 ||
+        fileio_pwrite_all(fd, (const uint8_t *)text, len, 0) != 0 ||
+        fileio_pwrite_all(fd, (const uint8_t *)"\n", 1, len) != 0 ||
         fsync(fd) == -1) {
         close(fd);
         unlinkat(dirfd, tmp, 0);
@@ -1676,7 +1640,7 @@ log_keys(struct audit_log *log)
     size_t len;
     int rc;
 
-    rc = read_small(log->dirfd, SIGNER_FILE, NOTE_MAX_KEY, &p, &len);
+    rc = fileio_read_small(log->dirfd, SIGNER_FILE, NOTE_MAX_KEY, &p, &len);
     if (rc == ERR_NOTFOUND) {
         rc = note_key_generate(
             log->origin, skey, sizeof(skey), log->vkey, sizeof(log->vkey));
@@ -1722,7 +1686,7 @@ log_keys(struct audit_log *log)
     rc = note_signer_vkey(&log->signer, log->vkey, sizeof(log->vkey));
     if (rc != 0)
         return ERR_CORRUPT;
-    rc = read_small(log->dirfd, VERIFIER_FILE, NOTE_MAX_KEY, &v, &len);
+    rc = fileio_read_small(log->dirfd, VERIFIER_FILE, NOTE_MAX_KEY, &v, &len);
     if (rc == ERR_NOTFOUND)
         return write_file(log->dirfd, VERIFIER_FILE, log->vkey, 0644);
     if (rc != 0)
@@ -1996,7 +1960,7 @@ audit_sync(struct audit_log *log)
         }
     }
     if (fileio_pwrite_all(
-            log->fd, log->pending.data, log->pending.len, log->seg_len) == -1 ||
+            log->fd, log->pending.data, log->pending.len, log->seg_len) != 0 ||
         fdatasync(log->fd) == -1) {
         log_warn("%s: cannot make %zu audit records durable in '%s'", __func__,
             log->nleaves, log->dir);
@@ -2050,7 +2014,7 @@ audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
         return ERR_AUDIT;
     }
     put_le32(frame, (uint32_t)nlen);
-    if (fileio_pwrite_all(log->ckfd, frame, 4 + nlen, log->ck_len) == -1 ||
+    if (fileio_pwrite_all(log->ckfd, frame, 4 + nlen, log->ck_len) != 0 ||
         fdatasync(log->ckfd) == -1) {
         log_warn("%s: cannot append a checkpoint to '%s/%s'", __func__,
             log->dir, CKPT_FILE);

@@ -125,13 +125,6 @@ record_crc(uint64_t seq, const void *payload, size_t len)
     return crc32c(crc32c(0, sb, 8), payload, len);
 }
 
-/* Map a write-side errno to ERR_FULL or ERR_IO. */
-static int
-errno_rc(int e)
-{
-    return (e == ENOSPC || e == EDQUOT || e == EFBIG) ? ERR_FULL : ERR_IO;
-}
-
 static void
 seg_name(char *out, size_t outlen, uint64_t first)
 {
@@ -330,7 +323,7 @@ seg_create(struct journal *j, uint64_t first, int *fdout)
     fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd == -1) {
         log_warn("%s: cannot create '%s/%s'", __func__, j->dir, name);
-        return errno_rc(errno);
+        return fileio_error(errno);
     }
     if (dir_sync(j) != 0) {
         close(fd);
@@ -633,12 +626,9 @@ journal_sync(struct journal *j)
             return rc;
         }
     }
-    if (fileio_pwrite_all(j->fd, j->pending.data, j->pending.len, j->size) ==
-        -1) {
-        e = errno;
-        log_warnx(
-            "%s: write to '%s' failed: %s", __func__, j->dir, strerror(e));
-        rc = errno_rc(e);
+    rc = fileio_pwrite_all(j->fd, j->pending.data, j->pending.len, j->size);
+    if (rc != 0) {
+        log_warn("%s: write to '%s' failed", __func__, j->dir);
         goto undo;
     }
     if (fdatasync(j->fd) == -1) {
@@ -649,7 +639,7 @@ journal_sync(struct journal *j)
          * After a failed fdatasync the kernel may have dropped the dirty
          * pages: do not trust this descriptor's view again.
          */
-        rc = errno_rc(e);
+        rc = fileio_error(e);
         j->failed = true;
         goto undo;
     }
