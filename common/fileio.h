@@ -2,8 +2,9 @@
  * fileio.h - positional reads and writes that finish the job
  *
  * pread(2) and pwrite(2) may transfer less than asked or be interrupted;
- * the append-only files (journal.c, audit.c) need all or an error. These
- * retry on EINTR and short transfers. Any thread; no state.
+ * the append-only files (segfile.c under the journal and the audit log,
+ * and audit.c's checkpoints and keys) need all or an error. These retry
+ * on EINTR and short transfers. Any thread; no state.
  *
  * Errors are ERR_* codes (common/err.h), translated here once from errno:
  * ERR_FULL when the disk, a quota or the file-size limit is full (ENOSPC,

@@ -40,7 +40,8 @@
  *
  * Not thread-safe: one thread (the scorer's main loop) uses a journal.
  *
- * See also: scorer/scorer.h (group commit), scorer/history.h (applied_seq)
+ * See also: scorer/scorer.h (group commit), scorer/history.h (applied_seq),
+ *           common/segfile.h (the segment files, LOCK, sync and cut)
  *
  * SPDX-License-Identifier: MIT
  */
