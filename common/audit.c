@@ -12,12 +12,14 @@
  * reaches a checkpoint's size. Frames are checked in batches of
  * SCAN_BATCH: found in order, then CRC, decode and leaf hash on two
  * threads (the hashing dominates), then applied in order, so the first
- * failure reported is always the first in the log.
+ * failure reported is always the first in the log. The segment files
+ * themselves (names, LOCK, pending frames, pwrite + fdatasync, rolling,
+ * the torn-tail cut, the read window) are common/segfile.c's.
  *
  * Invariants:
- *  - log->seg_len is the durable length of the current segment and
- *    log->size the durable record count; after a failed sync neither the
- *    file nor the frontier keeps anything past them.
+ *  - log->size is the durable record count; after a failed sync neither
+ *    the segment (segfile truncates it back) nor the frontier keeps
+ *    anything past it.
  *  - log->fr is the frontier of exactly log->size records.
  *  - the scanner in writer mode forgives only a torn tail: an incomplete
  *    or bad frame (length, CRC) in the last segment with at most
@@ -28,11 +30,11 @@
  * Deviation: a strict reader of its own instead of msgpack_unpack* (see
  * audit.h).
  *
- * See also: audit.h (format specification), tools/vigil-audit.5
+ * See also: audit.h (format specification), tools/vigil-audit.5,
+ *           segfile.h
  *
  * SPDX-License-Identifier: MIT
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -42,7 +44,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -50,23 +51,19 @@
 #include <sodium.h>
 
 #include "common/audit.h"
-#include "common/buf.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/merkle.h"
 #include "common/note.h"
+#include "common/segfile.h"
 #include "common/xmalloc.h"
 
-#define SEG_PREFIX        "records-"
-#define SEG_SUFFIX        ".log"
-#define SEG_DIGITS        20
-#define SEG_NAME_LEN      (8 + SEG_DIGITS + 4)
 #define CKPT_FILE         "checkpoints.log"
 #define SIGNER_FILE       "signing.key"
 #define VERIFIER_FILE     "verifier.key"
-#define READ_CHUNK        (4u * 1024 * 1024)
+#define READ_WINDOW       (4u * 1024 * 1024) /* bytes read at a time */
 #define MIN_SEGMENT       4096u
 #define MAX_CKPT_FILE     (256u * 1024 * 1024)
 #define SCAN_BATCH        4096 /* frames checked together */
@@ -663,42 +660,31 @@ get_le32(const uint8_t *p)
         ((uint32_t)p[3] << 24);
 }
 
-static void
-seg_name(char *out, size_t outlen, uint64_t first)
+/* The whole length of the frame whose header is at `hdr`, or 0. */
+static size_t
+frame_len(const uint8_t *hdr)
 {
-    snprintf(out, outlen, SEG_PREFIX "%020" PRIu64 SEG_SUFFIX, first);
+    uint32_t len = get_le32(hdr);
+
+    if (len == 0 || len > AUDIT_MAX_RECORD_BYTES)
+        return 0;
+    return AUDIT_FRAME_BYTES + (size_t)len;
 }
 
-/* Parse "records-<20 digits>.log"; returns false for any other name. */
-static bool
-seg_parse(const char *name, uint64_t *first)
-{
-    uint64_t v = 0;
-
-    if (strlen(name) != SEG_NAME_LEN || strncmp(name, SEG_PREFIX, 8) != 0 ||
-        strcmp(name + 8 + SEG_DIGITS, SEG_SUFFIX) != 0)
-        return false;
-    for (size_t i = 8; i < 8 + SEG_DIGITS; i++) {
-        unsigned d;
-
-        if (name[i] < '0' || name[i] > '9')
-            return false;
-        d = (unsigned)(name[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *first = v;
-    return true;
-}
-
-static int
-u64_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
+/* records-<N>.log (format section 2). */
+static const struct segfile_format seg_format = {
+    .prefix = "records-",
+    .suffix = ".log",
+    .mode = 0640,
+    .header_bytes = AUDIT_FRAME_BYTES,
+    .max_frame = AUDIT_FRAME_BYTES + AUDIT_MAX_RECORD_BYTES,
+    .frame_len = frame_len,
+    .max_pending = AUDIT_MAX_PENDING,
+    /* The verifier reads what it can name and ignores other files. */
+    .reject_unknown = false,
+    /* A failed sync may succeed later (disk space returns). */
+    .sync_error_sticks = false,
+};
 
 static void
 strip_newline(char *s)
@@ -822,7 +808,7 @@ struct scan {
     uint64_t count;
     uint64_t *segs;
     size_t nsegs;
-    uint8_t *buf;              /* READ_CHUNK bytes of a segment */
+    struct segfile_reader rd;  /* reads each segment in turn */
     struct batch_item *items;  /* SCAN_BATCH frames */
     struct audit_record *recs; /* their decoded records */
     /* Writer: where the last segment's torn tail starts. */
@@ -943,35 +929,9 @@ scan_checkpoints(struct scan *s)
 static int
 scan_list(struct scan *s)
 {
-    struct dirent *de;
-    size_t cap = 0;
-    DIR *d;
-    int fd;
-
-    fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd == -1)
+    if (segfile_list(s->dirfd, &seg_format, &s->segs, &s->nsegs) != 0)
         return env_fail(
             s, ERR_IO, "cannot list the directory: %s", strerror(errno));
-    d = fdopendir(fd);
-    if (d == NULL) {
-        close(fd);
-        return env_fail(
-            s, ERR_IO, "cannot list the directory: %s", strerror(errno));
-    }
-    while ((de = readdir(d)) != NULL) {
-        uint64_t first;
-
-        if (!seg_parse(de->d_name, &first))
-            continue;
-        if (s->nsegs == cap) {
-            cap = cap ? 2 * cap : 16;
-            s->segs = xreallocarray(s->segs, cap, sizeof(*s->segs));
-        }
-        s->segs[s->nsegs++] = first;
-    }
-    closedir(d);
-    if (s->nsegs > 1)
-        qsort(s->segs, s->nsegs, sizeof(*s->segs), u64_cmp);
     return 0;
 }
 
@@ -999,34 +959,6 @@ scan_match(struct scan *s)
         s->res->checkpoints++;
         s->res->checkpoint_size = c->size;
         s->ck_next++;
-    }
-    return 0;
-}
-
-/* Fill the window so that at least `need` bytes follow buf[*pos], unless
- * the file ends first. */
-static int
-scan_refill(int fd, uint8_t *buf, size_t *pos, size_t *blen, uint64_t *base,
-    size_t need)
-{
-    size_t avail = *blen - *pos;
-    ssize_t n;
-
-    if (avail >= need)
-        return 0;
-    memmove(buf, buf + *pos, avail);
-    *base += *pos;
-    *pos = 0;
-    *blen = avail;
-    while (*blen < READ_CHUNK) {
-        n = read(fd, buf + *blen, READ_CHUNK - *blen);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            return ERR_IO;
-        if (n == 0)
-            break;
-        *blen += (size_t)n;
     }
     return 0;
 }
@@ -1136,29 +1068,23 @@ batch_check(struct batch_item *it, struct audit_record *rec, size_t n)
 static int
 scan_segment(struct scan *s, size_t i, struct audit_proof *want)
 {
-    char name[SEG_NAME_LEN + 1];
+    char name[SEGFILE_NAME_MAX];
     bool last = i + 1 == s->nsegs, done = false;
-    size_t pos = 0, blen = 0;
-    uint64_t base = 0, fsize;
-    struct stat st;
+    struct segfile_frame f;
+    uint64_t fsize;
     int fd, rc = 0;
 
-    seg_name(name, sizeof(name), s->segs[i]);
+    segfile_name(&seg_format, s->segs[i], name);
     if (s->segs[i] != s->count)
         return scan_fail(s, s->count, UINT64_MAX, name, 0,
             "record %" PRIu64 ": segment '%s' starts at index %" PRIu64
             " but %" PRIu64 " records precede it (a segment is missing "
             "or extra)",
             s->count, name, s->segs[i], s->count);
-    fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd == -1)
+    if (segfile_open_segment(s->dirfd, &seg_format, s->segs[i], &fd, &fsize) !=
+        0)
         return env_fail(
             s, ERR_IO, "cannot open '%s': %s", name, strerror(errno));
-    if (fstat(fd, &st) == -1) {
-        rc = env_fail(s, ERR_IO, "cannot stat '%s': %s", name, strerror(errno));
-        goto out;
-    }
-    fsize = (uint64_t)st.st_size;
     s->last_len = fsize;
     s->res->segments++;
     if (fsize == 0 && !last) {
@@ -1168,59 +1094,26 @@ scan_segment(struct scan *s, size_t i, struct audit_proof *want)
             s->count, name);
         goto out;
     }
+    segfile_reader_start(&s->rd, fd, fsize);
     while (!done) {
-        enum { STOP_NONE, STOP_HDR, STOP_LEN, STOP_TRUNC } stop = STOP_NONE;
-        size_t n = 0, avail = 0;
-        uint32_t len = 0;
+        size_t n = 0;
 
-        /* 1. Find whole frames in the window (refill only when empty). */
+        /* 1. Find whole frames in the window (read only when none is). */
         while (n < SCAN_BATCH) {
             struct batch_item *e;
 
-            avail = blen - pos;
-            if (avail == 0 || avail < AUDIT_FRAME_BYTES ||
-                avail < AUDIT_FRAME_BYTES + (size_t)get_le32(s->buf + pos)) {
-                size_t need = avail < AUDIT_FRAME_BYTES ?
-                    AUDIT_FRAME_BYTES :
-                    AUDIT_FRAME_BYTES + (size_t)get_le32(s->buf + pos);
-
-                if (n > 0)
-                    break;
-                if (need > AUDIT_FRAME_BYTES + AUDIT_MAX_RECORD_BYTES)
-                    need = AUDIT_FRAME_BYTES; /* bad length: see below */
-                if (scan_refill(fd, s->buf, &pos, &blen, &base,
-                        avail == 0 ? READ_CHUNK : need) != 0) {
-                    rc = env_fail(s, ERR_IO, "cannot read '%s': %s", name,
-                        strerror(errno));
-                    goto out;
-                }
-                avail = blen - pos;
-                if (avail == 0) {
-                    done = true;
-                    break;
-                }
-                if (avail < AUDIT_FRAME_BYTES) {
-                    stop = STOP_HDR;
-                    break;
-                }
+            if (segfile_reader_next(&s->rd, n == 0, &f) != 0) {
+                rc = env_fail(
+                    s, ERR_IO, "cannot read '%s': %s", name, strerror(errno));
+                goto out;
             }
-            len = get_le32(s->buf + pos);
-            if (len == 0 || len > AUDIT_MAX_RECORD_BYTES) {
-                stop = STOP_LEN;
+            if (f.kind != SEGFILE_FRAME_WHOLE)
                 break;
-            }
-            if (avail < AUDIT_FRAME_BYTES + len) {
-                if (n > 0)
-                    break;
-                stop = STOP_TRUNC;
-                break;
-            }
             e = &s->items[n++];
-            e->off = base + pos;
-            e->payload = s->buf + pos + AUDIT_FRAME_BYTES;
-            e->len = len;
-            e->crc = get_le32(s->buf + pos + 4);
-            pos += AUDIT_FRAME_BYTES + len;
+            e->off = f.off;
+            e->payload = f.p + AUDIT_FRAME_BYTES;
+            e->len = (uint32_t)(f.len - AUDIT_FRAME_BYTES);
+            e->crc = get_le32(f.p + 4);
         }
 
         /* 2. CRC, strict decode and leaf hash, in parallel. */
@@ -1279,27 +1172,31 @@ scan_segment(struct scan *s, size_t i, struct audit_proof *want)
         }
 
         /* 4. A frame that cannot be whole ends the segment. */
-        switch (stop) {
-        case STOP_HDR:
-            rc = scan_torn(s, last, fsize, name, base + pos,
+        switch (f.kind) {
+        case SEGFILE_FRAME_TORN_HEADER:
+            rc = scan_torn(s, last, fsize, name, f.off,
                 "truncated "
                 "frame header (the file ends %zu bytes into it)",
-                avail);
+                f.avail);
             goto out;
-        case STOP_LEN:
-            rc = scan_torn(s, last, fsize, name, base + pos,
+        case SEGFILE_FRAME_BAD_HEADER:
+            rc = scan_torn(s, last, fsize, name, f.off,
                 "bad frame "
                 "length %" PRIu32 " (must be 1..%d)",
-                len, AUDIT_MAX_RECORD_BYTES);
+                get_le32(f.p), AUDIT_MAX_RECORD_BYTES);
             goto out;
-        case STOP_TRUNC:
-            rc = scan_torn(s, last, fsize, name, base + pos,
+        case SEGFILE_FRAME_TORN:
+            rc = scan_torn(s, last, fsize, name, f.off,
                 "truncated "
-                "record (the file ends after %zu of its %" PRIu32
+                "record (the file ends after %zu of its %zu"
                 " payload bytes)",
-                avail - AUDIT_FRAME_BYTES, len);
+                f.avail - AUDIT_FRAME_BYTES, f.len - AUDIT_FRAME_BYTES);
             goto out;
-        case STOP_NONE:
+        case SEGFILE_FRAME_END:
+            done = true;
+            break;
+        case SEGFILE_FRAME_WHOLE:
+        case SEGFILE_FRAME_AGAIN:
             break;
         }
     }
@@ -1314,7 +1211,7 @@ scan_release(struct scan *s)
     free(s->ckbuf);
     free(s->ck);
     free(s->segs);
-    free(s->buf);
+    segfile_reader_release(&s->rd);
     free(s->items);
     free(s->recs);
     memset(s, 0, sizeof(*s));
@@ -1337,7 +1234,7 @@ scan_run(struct scan *s, struct audit_proof *want)
     rc = scan_list(s);
     if (rc != 0)
         return rc;
-    s->buf = xmalloc(READ_CHUNK);
+    segfile_reader_init(&s->rd, &seg_format, READ_WINDOW);
     s->items = xcalloc(SCAN_BATCH, sizeof(*s->items));
     s->recs = xcalloc(SCAN_BATCH, sizeof(*s->recs));
     rc = scan_match(s);
@@ -1355,10 +1252,10 @@ scan_run(struct scan *s, struct audit_proof *want)
         s->res->note_len = c->note_len;
     }
     if (s->ck_next < s->nck) {
-        char name[SEG_NAME_LEN + 1] = "";
+        char name[SEGFILE_NAME_MAX] = "";
 
         if (s->nsegs > 0)
-            seg_name(name, sizeof(name), s->segs[s->nsegs - 1]);
+            segfile_name(&seg_format, s->segs[s->nsegs - 1], name);
         return scan_fail(s, s->count, s->ck_next, name,
             s->torn ? s->torn_off : s->last_len,
             "log truncated: checkpoint %zu covers %" PRIu64 " records, "
@@ -1562,17 +1459,12 @@ out:
 
 struct audit_log {
     char *dir;
-    int dirfd;
-    int lockfd;
-    int fd;             /* current (last) segment, O_RDWR */
-    uint64_t seg_first; /* its first index */
-    uint64_t seg_len;   /* its durable length */
-    uint64_t segment_bytes;
+    struct segfile *sf;        /* the record segments, LOCK, pending frames */
+    int dirfd;                 /* segfile_dirfd(sf), borrowed */
     uint64_t size;             /* durable records */
     uint64_t next;             /* index of the next append */
     struct merkle_frontier fr; /* of `size` records */
-    struct buf pending;        /* framed records since the last sync */
-    uint8_t (*leaves)[MERKLE_HASH_BYTES]; /* their leaf hashes */
+    uint8_t (*leaves)[MERKLE_HASH_BYTES]; /* of the pending records */
     size_t nleaves;
     size_t aleaves;
     int ckfd;         /* checkpoints.log, O_RDWR */
@@ -1583,7 +1475,6 @@ struct audit_log {
     struct note_signer signer; /* secret: wiped on close */
     char vkey[NOTE_MAX_KEY];
     struct audit_repair repair;
-    bool failed; /* a failed sync could not be undone */
 };
 
 static bool
@@ -1700,38 +1591,13 @@ log_keys(struct audit_log *log)
     return rc;
 }
 
-/* Open (or create) the current segment `first` for writing. */
-static int
-log_open_segment(struct audit_log *log, uint64_t first, uint64_t len)
-{
-    char name[SEG_NAME_LEN + 1];
-    int fd;
-
-    seg_name(name, sizeof(name), first);
-    fd = openat(log->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (fd == -1) {
-        log_warn("%s: cannot open '%s/%s'", __func__, log->dir, name);
-        return ERR_IO;
-    }
-    if (ftruncate(fd, (off_t)len) == -1) {
-        log_warn("%s: cannot truncate '%s/%s'", __func__, log->dir, name);
-        close(fd);
-        return ERR_IO;
-    }
-    if (log->fd != -1)
-        close(log->fd);
-    log->fd = fd;
-    log->seg_first = first;
-    log->seg_len = len;
-    return 0;
-}
-
 /* Scan the existing log, cut a torn tail, open the files for writing. */
 static int
 log_load(struct audit_log *log)
 {
     struct audit_verify_result res;
     struct scan s;
+    uint64_t cut;
     int rc;
 
     memset(&res, 0, sizeof(res));
@@ -1757,7 +1623,7 @@ log_load(struct audit_log *log)
     if (s.torn) {
         uint64_t first = s.segs[s.nsegs - 1];
 
-        seg_name(log->repair.segment, sizeof(log->repair.segment), first);
+        segfile_name(&seg_format, first, log->repair.segment);
         log->repair.bytes_cut = s.last_len - s.torn_off;
         log->repair.at_index = s.count;
         log_warnx("audit log '%s': cutting a torn tail of %" PRIu64
@@ -1766,18 +1632,14 @@ log_load(struct audit_log *log)
             log->dir, log->repair.bytes_cut, log->repair.segment, s.torn_off,
             s.count, res.reason);
     }
+    /* The scan and segfile_open() listed the same segments: we hold the
+     * lock. The scan has already refused a tail too long to be torn. */
     if (s.nsegs > 0)
-        rc = log_open_segment(
-            log, s.segs[s.nsegs - 1], s.torn ? s.torn_off : s.last_len);
+        rc = segfile_resume(log->sf, s.torn ? s.torn_off : s.last_len, &cut);
     else
-        rc = log_open_segment(log, 0, 0);
+        rc = segfile_start(log->sf, 0);
     if (rc != 0)
         goto out;
-    if (s.torn && fdatasync(log->fd) == -1) {
-        log_warn("%s: fdatasync '%s'", __func__, log->dir);
-        rc = ERR_IO;
-        goto out;
-    }
     log->ckfd =
         openat(log->dirfd, CKPT_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (log->ckfd == -1) {
@@ -1823,36 +1685,12 @@ audit_log_open(const char *dir, const char *origin, struct audit_log **out)
     }
     log = xcalloc(1, sizeof(*log));
     log->dir = xstrdup(dir);
-    log->dirfd = -1;
-    log->lockfd = -1;
-    log->fd = -1;
     log->ckfd = -1;
-    log->segment_bytes = AUDIT_SEGMENT_BYTES;
     memcpy(log->origin, origin, strlen(origin) + 1);
-    buf_init(&log->pending, AUDIT_MAX_PENDING);
-    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-        log_warn("%s: cannot create '%s'", __func__, dir);
-        rc = ERR_IO;
+    rc = segfile_open(dir, &seg_format, AUDIT_SEGMENT_BYTES, &log->sf);
+    if (rc != 0)
         goto fail;
-    }
-    log->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (log->dirfd == -1) {
-        log_warn("%s: cannot open '%s'", __func__, dir);
-        rc = ERR_IO;
-        goto fail;
-    }
-    log->lockfd =
-        openat(log->dirfd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (log->lockfd == -1) {
-        log_warn("%s: cannot open '%s/LOCK'", __func__, dir);
-        rc = ERR_IO;
-        goto fail;
-    }
-    if (flock(log->lockfd, LOCK_EX | LOCK_NB) == -1) {
-        rc = errno == EWOULDBLOCK ? ERR_AGAIN : ERR_IO;
-        log_warn("%s: cannot lock '%s/LOCK'", __func__, dir);
-        goto fail;
-    }
+    log->dirfd = segfile_dirfd(log->sf);
     rc = log_keys(log);
     if (rc != 0)
         goto fail;
@@ -1873,14 +1711,8 @@ audit_log_close(struct audit_log *log)
         return;
     if (log->ckfd != -1)
         close(log->ckfd);
-    if (log->fd != -1)
-        close(log->fd);
-    if (log->lockfd != -1)
-        close(log->lockfd);
-    if (log->dirfd != -1)
-        close(log->dirfd);
+    segfile_close(log->sf); /* drops the lock */
     note_signer_wipe(&log->signer);
-    buf_release(&log->pending);
     free(log->leaves);
     free(log->dir);
     free(log);
@@ -1889,7 +1721,8 @@ audit_log_close(struct audit_log *log)
 void
 audit_log_set_segment_bytes(struct audit_log *log, uint64_t bytes)
 {
-    log->segment_bytes = bytes < MIN_SEGMENT ? MIN_SEGMENT : bytes;
+    segfile_set_segment_bytes(
+        log->sf, bytes < MIN_SEGMENT ? MIN_SEGMENT : bytes);
 }
 
 const struct audit_repair *
@@ -1905,7 +1738,7 @@ audit_append(struct audit_log *log, struct audit_record *r, uint64_t *index)
     size_t len;
     int rc;
 
-    if (log->failed)
+    if (segfile_is_failed(log->sf))
         return ERR_AUDIT;
     r->index = log->next;
     rc = audit_record_encode(
@@ -1914,7 +1747,7 @@ audit_append(struct audit_log *log, struct audit_record *r, uint64_t *index)
         return ERR_INVAL;
     put_le32(frame, (uint32_t)len);
     put_le32(frame + 4, crc32c(0, frame + AUDIT_FRAME_BYTES, len));
-    rc = buf_append(&log->pending, frame, AUDIT_FRAME_BYTES + len);
+    rc = segfile_append(log->sf, frame, AUDIT_FRAME_BYTES + len, NULL, 0);
     if (rc != 0)
         return ERR_TOOBIG;
     if (log->nleaves == log->aleaves) {
@@ -1928,10 +1761,10 @@ audit_append(struct audit_log *log, struct audit_record *r, uint64_t *index)
     return 0;
 }
 
+/* Forget the pending records (the segfile has dropped their frames). */
 static void
 drop_pending(struct audit_log *log)
 {
-    buf_reset(&log->pending);
     log->nleaves = 0;
     log->next = log->size;
 }
@@ -1941,43 +1774,26 @@ audit_sync(struct audit_log *log)
 {
     int rc;
 
-    if (log->failed) {
+    if (segfile_is_failed(log->sf)) {
         drop_pending(log);
         return ERR_AUDIT;
     }
     if (log->nleaves == 0)
         return 0;
-    if (log->seg_len >= log->segment_bytes) {
-        /* log_open_segment() closes the old one only on success. */
-        rc = log_open_segment(log, log->size, 0);
-        if (rc == 0 && fsync(log->dirfd) == -1) {
-            log_warn("%s: fsync '%s'", __func__, log->dir);
-            rc = ERR_IO;
-        }
-        if (rc != 0) {
-            drop_pending(log);
-            return ERR_AUDIT;
-        }
-    }
-    if (fileio_pwrite_all(
-            log->fd, log->pending.data, log->pending.len, log->seg_len) != 0 ||
-        fdatasync(log->fd) == -1) {
-        log_warn("%s: cannot make %zu audit records durable in '%s'", __func__,
-            log->nleaves, log->dir);
-        if (ftruncate(log->fd, (off_t)log->seg_len) == -1) {
-            log_warn("%s: cannot cut '%s' back: the audit log is failed "
-                     "until reopened",
-                __func__, log->dir);
-            log->failed = true;
-        }
+    /* A new segment is named after the first pending record. */
+    rc = segfile_sync(log->sf, log->size);
+    if (rc != 0) {
+        log_warnx("%s: cannot make %zu audit records durable in '%s': %s%s",
+            __func__, log->nleaves, log->dir, err_str(rc),
+            segfile_is_failed(log->sf) ? "; the audit log is failed until "
+                                         "reopened" :
+                                         "");
         drop_pending(log);
         return ERR_AUDIT;
     }
-    log->seg_len += log->pending.len;
     for (size_t i = 0; i < log->nleaves; i++)
         merkle_frontier_append(&log->fr, log->leaves[i]);
     log->size = log->next;
-    buf_reset(&log->pending);
     log->nleaves = 0;
     return 0;
 }
@@ -1991,7 +1807,7 @@ audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
     size_t tlen, nlen;
     int rc;
 
-    if (log->failed)
+    if (segfile_is_failed(log->sf))
         return ERR_AUDIT;
     if (log->size == 0 || log->size == log->ck_size)
         return 0;
