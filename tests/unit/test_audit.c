@@ -1,5 +1,5 @@
 /*
- * test_audit.c - unit tests of common/audit: record codec, writer, verifier
+ * test_audit.c - unit tests of common/audit_*: record codec, writer, verifier
  *
  * Codec: round trips, canonical form, every strict-decode rejection.
  * Writer: append/sync/reopen, torn-tail repair at every cut length, sync
