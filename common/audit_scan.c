@@ -469,9 +469,12 @@ scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
                 }
             }
             s->count++;
-            rc = scan_match(s);
-            if (rc != 0)
-                goto out;
+            /* Checked here: this loop runs once per record, serially. */
+            if (s->ck_next < s->nck && s->ck[s->ck_next].size == s->count) {
+                rc = scan_match(s);
+                if (rc != 0)
+                    goto out;
+            }
         }
 
         /* 4. A frame that cannot be whole ends the segment. */

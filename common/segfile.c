@@ -256,51 +256,50 @@ reader_fill(struct segfile_reader *r)
 }
 
 int
-segfile_reader_next(
+segfile_reader_next_slow(
     struct segfile_reader *r, bool may_read, struct segfile_frame *f)
 {
-    size_t hdr = r->fmt->header_bytes, avail, flen;
-    bool at_end;
+    const struct segfile_format *fmt = r->fmt;
+    size_t avail, flen;
     int rc;
 
-    memset(f, 0, sizeof(*f));
     for (;;) {
         avail = r->len - r->pos;
-        at_end = r->base + r->len == r->size;
-        f->off = r->base + r->pos;
+        flen = 0;
         f->p = r->buf + r->pos;
-        if (avail >= hdr) {
-            flen = r->fmt->frame_len(f->p);
-            if (flen == 0 || flen > r->fmt->max_frame) {
+        f->off = r->base + r->pos;
+        if (avail >= fmt->header_bytes) {
+            flen = fmt->frame_len(f->p);
+            if (flen == 0 || flen > fmt->max_frame) {
                 f->kind = SEGFILE_FRAME_BAD_HEADER;
-                return 0;
+                break;
             }
             if (avail >= flen) {
                 f->kind = SEGFILE_FRAME_WHOLE;
-                f->len = flen;
                 r->pos += flen;
-                return 0;
+                break;
             }
-            if (at_end) {
+        }
+        if (r->base + r->len == r->size) {
+            if (flen != 0)
                 f->kind = SEGFILE_FRAME_TORN;
-                f->len = flen;
-                f->avail = avail;
-                return 0;
-            }
-        } else if (at_end) {
-            f->kind =
-                avail == 0 ? SEGFILE_FRAME_END : SEGFILE_FRAME_TORN_HEADER;
-            f->avail = avail;
-            return 0;
+            else if (avail == 0)
+                f->kind = SEGFILE_FRAME_END;
+            else
+                f->kind = SEGFILE_FRAME_TORN_HEADER;
+            break;
         }
         if (!may_read) {
             f->kind = SEGFILE_FRAME_AGAIN;
-            return 0;
+            break;
         }
         rc = reader_fill(r);
         if (rc != 0)
             return rc;
     }
+    f->len = flen;
+    f->avail = avail;
+    return 0;
 }
 
 /* ------------------------------------------------------------ writer */

@@ -178,6 +178,10 @@ void segfile_reader_init(struct segfile_reader *r,
 void segfile_reader_start(struct segfile_reader *r, int fd, uint64_t size)
     NONNULL(1);
 
+/* The rest of segfile_reader_next(), for its inline part only. */
+int segfile_reader_next_slow(struct segfile_reader *r, bool may_read,
+    struct segfile_frame *f) WARN_UNUSED NONNULL(1, 3);
+
 /*
  * Find the next frame and fill `*f`; a WHOLE frame is consumed, anything
  * else is not (END, TORN_HEADER, BAD_HEADER and TORN stay where they
@@ -186,9 +190,32 @@ void segfile_reader_start(struct segfile_reader *r, int fd, uint64_t size)
  * last reading call stays valid (so a caller can collect a batch).
  * Returns 0, or ERR_IO (errno set; EIO if the segment is shorter than
  * the `size` it was started with, i.e. it shrank while being read).
+ *
+ * Inline because the verifier calls it once per record on its serial
+ * path: the common case (a whole frame already in the window) is
+ * handled here, everything else by segfile_reader_next_slow().
  */
-int segfile_reader_next(struct segfile_reader *r, bool may_read,
-    struct segfile_frame *f) WARN_UNUSED NONNULL(1, 3);
+static inline int WARN_UNUSED
+segfile_reader_next(
+    struct segfile_reader *r, bool may_read, struct segfile_frame *f)
+{
+    const uint8_t *p = r->buf + r->pos;
+    size_t avail = r->len - r->pos, flen;
+
+    if (avail >= r->fmt->header_bytes) {
+        flen = r->fmt->frame_len(p);
+        if (flen != 0 && flen <= r->fmt->max_frame && avail >= flen) {
+            f->kind = SEGFILE_FRAME_WHOLE;
+            f->p = p;
+            f->len = flen;
+            f->avail = avail;
+            f->off = r->base + r->pos;
+            r->pos += flen;
+            return 0;
+        }
+    }
+    return segfile_reader_next_slow(r, may_read, f);
+}
 
 /* Free the window; the reader may be initialised again. */
 void segfile_reader_release(struct segfile_reader *r) NONNULL(1);
