@@ -37,10 +37,11 @@
 #include "common/store.h"
 #include "common/xmalloc.h"
 #include "scorer/history.h"
+#include "scorer/history_int.h"
 
 #define ENT_VERSION   2 /* written; version 1 is still read */
 #define ORDER_VERSION 3 /* 3: the event id and account as pseudonyms */
-#define REPLY_VERSION 2 /* 2 leads with the event digest */
+#define REPLY_VERSION 3 /* 3: the digest, then the arrival time */
 #define LINK_VERSION  1
 #define ACC_SET       16 /* exact distinct-account hashes per entity */
 
@@ -89,7 +90,7 @@ _Static_assert(HISTORY_BUCKETS_1H <= 16 && HISTORY_BUCKETS_24H <= 32,
     "ring masks are u16 and u32");
 
 /* Largest entity key: 'A' actor \0 account pseudonym. */
-#define KEY_MAX (1 + EVENT_ID_MAX + 1 + PSEUDO_BYTES)
+#define KEY_MAX HISTORY_KEY_MAX
 /* The kind byte of each entity key, by enum entity_kind. */
 static const uint8_t kind_byte[ENT_COUNT] = { 'A', 'D', 'I', 'P', 'C', 'E' };
 /* For log lines (score_entity_name() lives in score.c). */
@@ -171,6 +172,7 @@ struct history {
     unsigned dbi_order;
     unsigned dbi_reply;
     unsigned dbi_meta;
+    unsigned dbi_reply_time;
     struct ev_cache cache; /* write txns only, see above */
     struct workset ws;     /* history_apply()'s (write txns only) */
 };
@@ -845,10 +847,14 @@ cache_take(struct history *h, const struct store_txn *txn,
     }
 }
 
-/* Set `flag` on one entity (creating a label-only record if absent). */
+/*
+ * Set `flag` on one entity, creating a label-only record if absent: its
+ * first_seen stays 0 (never seen by an event), its last_seen is the
+ * label's time `ts`, which is what retention ages it by.
+ */
 static int
 ent_flag(struct history *h, struct store_txn *txn, const struct ekey *k,
-    uint8_t flag)
+    uint8_t flag, uint64_t ts)
 {
     struct ent_rec r;
     enum entity_kind kind;
@@ -863,6 +869,8 @@ ent_flag(struct history *h, struct store_txn *txn, const struct ekey *k,
         return rc;
     if (exists && (r.flags & flag) == flag)
         return 0;
+    if (!exists)
+        r.last_seen = ts;
     r.flags |= flag;
     return ent_store(h, txn, k, &r);
 }
@@ -1075,7 +1083,7 @@ int
 history_open(struct store *st, struct history **out)
 {
     static const char *const names[HISTORY_DBS] = { "entity", "link", "order",
-        "reply", "meta" };
+        "reply", "meta", "reply_time" };
     struct store_txn *txn;
     struct history *h;
     unsigned *dbis[HISTORY_DBS];
@@ -1091,6 +1099,7 @@ history_open(struct store *st, struct history **out)
     dbis[2] = &h->dbi_order;
     dbis[3] = &h->dbi_reply;
     dbis[4] = &h->dbi_meta;
+    dbis[5] = &h->dbi_reply_time;
     /* A read-only store (tools): open the existing databases only. */
     rc = store_txn_begin(st, true, &txn);
     if (rc == ERR_INVAL) {
@@ -1126,13 +1135,19 @@ history_close(struct history *h)
 
 /* Size of the longest encoded reply. */
 #define REPLY_MAX_BYTES                                                        \
-    (10 + HISTORY_DIGEST_BYTES + REPLY_MSG_MAX +                               \
+    (18 + HISTORY_DIGEST_BYTES + REPLY_MSG_MAX +                               \
         REPLY_MAX_REASONS *                                                    \
             (2 + REPLY_REASON_CODE_MAX + REPLY_REASON_TEXT_MAX + 8))
 
+/*
+ * A stored reply, version 3: u8 version, the event's digest, u64 its
+ * arrival time (the scorer's wall clock, ms), i32 code, u8 has_score,
+ * score, decision, nreasons, then the message and each reason (code,
+ * text: u8 length and bytes; value: the double's bits as u64).
+ */
 static size_t
 stored_reply_encode(const uint8_t digest[HISTORY_DIGEST_BYTES],
-    const struct reply *r, uint8_t *out)
+    uint64_t arrival_ms, const struct reply *r, uint8_t *out)
 {
     size_t n = 0, l;
     uint64_t bits;
@@ -1141,6 +1156,8 @@ stored_reply_encode(const uint8_t digest[HISTORY_DIGEST_BYTES],
     out[n++] = REPLY_VERSION;
     memcpy(out + n, digest, HISTORY_DIGEST_BYTES);
     n += HISTORY_DIGEST_BYTES;
+    put64(out + n, arrival_ms);
+    n += 8;
     put32(out + n, (uint32_t)r->code);
     n += 4;
     out[n++] = r->has_score ? 1 : 0;
@@ -1187,9 +1204,9 @@ take_str(const uint8_t *in, size_t len, size_t *n, char *dst, size_t max)
 
 static int
 stored_reply_decode(const uint8_t *in, size_t len,
-    uint8_t digest[HISTORY_DIGEST_BYTES], struct reply *r)
+    uint8_t digest[HISTORY_DIGEST_BYTES], uint64_t *arrival_ms, struct reply *r)
 {
-    const size_t d = HISTORY_DIGEST_BYTES;
+    const size_t d = HISTORY_DIGEST_BYTES + 8; /* digest, arrival */
     uint64_t bits;
     size_t n;
     unsigned i;
@@ -1198,7 +1215,8 @@ stored_reply_decode(const uint8_t *in, size_t len,
     if (len < 10 + d || in[0] != REPLY_VERSION || in[5 + d] > 1 ||
         in[7 + d] > REPLY_DECISION_BLOCK || in[8 + d] > REPLY_MAX_REASONS)
         return ERR_CORRUPT;
-    memcpy(digest, in + 1, d);
+    memcpy(digest, in + 1, HISTORY_DIGEST_BYTES);
+    *arrival_ms = get64(in + 1 + HISTORY_DIGEST_BYTES);
     code = (int32_t)get32(in + 1 + d);
     if (code > 0)
         return ERR_CORRUPT;
@@ -1230,6 +1248,7 @@ history_reply_get(struct history *h, struct store_txn *txn, const char *actor,
     struct reply *out)
 {
     uint8_t d[HISTORY_DIGEST_BYTES];
+    uint64_t arrival;
     struct ekey k;
     const void *v;
     size_t vlen;
@@ -1243,7 +1262,8 @@ history_reply_get(struct history *h, struct store_txn *txn, const char *actor,
     if (rc != 0)
         return rc;
     memset(out, 0, sizeof(*out));
-    rc = stored_reply_decode(v, vlen, digest != NULL ? digest : d, out);
+    rc = stored_reply_decode(
+        v, vlen, digest != NULL ? digest : d, &arrival, out);
     if (rc != 0) {
         log_warnx("%s: undecodable stored reply", __func__);
         memset(out, 0, sizeof(*out));
@@ -1255,9 +1275,9 @@ history_reply_get(struct history *h, struct store_txn *txn, const char *actor,
 int
 history_reply_put(struct history *h, struct store_txn *txn, const char *actor,
     const struct pseudo *event_id, const uint8_t digest[HISTORY_DIGEST_BYTES],
-    const struct reply *r)
+    uint64_t arrival_ms, const struct reply *r)
 {
-    uint8_t buf[REPLY_MAX_BYTES];
+    uint8_t buf[REPLY_MAX_BYTES], tk[HISTORY_REPLY_TIME_KEY_MAX];
     struct ekey k;
     size_t n;
     int rc;
@@ -1269,8 +1289,33 @@ history_reply_put(struct history *h, struct store_txn *txn, const char *actor,
     rc = key_actor(&k, -1, actor, event_id);
     if (rc != 0)
         return rc;
-    n = stored_reply_encode(digest, r, buf);
-    return store_put(txn, h->dbi_reply, k.b, k.len, buf, n);
+    n = stored_reply_encode(digest, arrival_ms, r, buf);
+    rc = store_put(txn, h->dbi_reply, k.b, k.len, buf, n);
+    if (rc != 0)
+        return rc;
+    n = history_reply_time_key(arrival_ms, k.b, k.len, tk);
+    return store_put(txn, h->dbi_reply_time, tk, n, NULL, 0);
+}
+
+size_t
+history_reply_time_key(uint64_t arrival_ms, const uint8_t *reply_key,
+    size_t klen, uint8_t out[HISTORY_REPLY_TIME_KEY_MAX])
+{
+    for (unsigned b = 0; b < 8; b++)
+        out[b] = (uint8_t)(arrival_ms >> (56 - 8 * b));
+    memcpy(out + 8, reply_key, klen);
+    return 8 + klen;
+}
+
+int
+history_reply_arrival(const void *v, size_t vlen, uint64_t *arrival_ms)
+{
+    const uint8_t *p = v;
+
+    if (vlen < 1 + HISTORY_DIGEST_BYTES + 8 || p[0] != REPLY_VERSION)
+        return ERR_CORRUPT;
+    *arrival_ms = get64(p + 1 + HISTORY_DIGEST_BYTES);
+    return 0;
 }
 
 /* ---------------------------------------------------------- features */
@@ -1414,7 +1459,7 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
         return ent_store(h, txn, &acct, &r);
     }
     if (acct.present) {
-        rc = ent_flag(h, txn, &acct, F_FRAUD_SELF);
+        rc = ent_flag(h, txn, &acct, F_FRAUD_SELF, ev->ts);
         if (rc != 0)
             return rc;
     }
@@ -1422,7 +1467,7 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
         for (k = 1; k < ENT_COUNT; k++) {
             if (!o.keys[k].present)
                 continue;
-            rc = ent_flag(h, txn, &o.keys[k], F_FRAUD_LINKED);
+            rc = ent_flag(h, txn, &o.keys[k], F_FRAUD_LINKED, ev->ts);
             if (rc != 0)
                 return rc;
         }
@@ -1432,7 +1477,7 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
     l = xmalloc(sizeof(*l));
     rc = link_load(h, txn, &acct, l);
     for (k = 0; rc == 0 && k < l->n; k++)
-        rc = ent_flag(h, txn, &l->keys[k], F_FRAUD_LINKED);
+        rc = ent_flag(h, txn, &l->keys[k], F_FRAUD_LINKED, ev->ts);
     free(l);
     return rc;
 }
@@ -1652,4 +1697,72 @@ history_set_applied_seq(struct history *h, struct store_txn *txn, uint64_t seq)
     put64(b, seq);
     return store_put(
         txn, h->dbi_meta, meta_applied, sizeof(meta_applied) - 1, b, sizeof(b));
+}
+
+/* ------------------------------------------- lent to history_purge.c */
+
+unsigned
+history_dbi(const struct history *h, enum history_db which)
+{
+    switch (which) {
+    case HISTORY_DB_ENTITY:
+        return h->dbi_entity;
+    case HISTORY_DB_LINK:
+        return h->dbi_link;
+    case HISTORY_DB_ORDER:
+        return h->dbi_order;
+    case HISTORY_DB_REPLY:
+        return h->dbi_reply;
+    case HISTORY_DB_META:
+        return h->dbi_meta;
+    case HISTORY_DB_REPLY_TIME:
+        return h->dbi_reply_time;
+    }
+    fatalx("%s: invariant: no database %d", __func__, (int)which);
+}
+
+struct store *
+history_store(const struct history *h)
+{
+    return h->st;
+}
+
+int
+history_actor_key(uint8_t out[HISTORY_KEY_MAX], size_t *len, int tag,
+    const char *actor, const struct pseudo *id)
+{
+    struct ekey k;
+    int rc = key_actor(&k, tag, actor, id);
+
+    if (rc != 0)
+        return rc;
+    memcpy(out, k.b, k.len);
+    *len = k.len;
+    return 0;
+}
+
+int
+history_entity_last_seen(const void *v, size_t len, uint64_t *last)
+{
+    struct ent_rec r;
+    int rc = ent_decode(v, len, &r);
+
+    if (rc != 0)
+        return rc;
+    *last = r.last_seen;
+    return 0;
+}
+
+int
+history_order_peek(
+    const void *v, size_t len, uint64_t *ts, struct pseudo *event_id)
+{
+    struct order_rec o;
+    int rc = order_decode(v, len, &o);
+
+    if (rc != 0)
+        return rc;
+    *ts = o.ts;
+    *event_id = o.event_id;
+    return 0;
 }

@@ -336,19 +336,26 @@ put_bool(struct wire_enc *e, const char *k, bool v)
 }
 
 /*
- * Look up order `q->order` of q->storefront: its subjects (the order's
- * pseudonym and, when it names one, the account's) into subj[0..*n).
+ * Look up order `q->order` of q->storefront: its pseudonym into
+ * `*order_p`, its subjects (the order's token and, when it names one,
+ * the account's) into subj[0..*n). An order Vigil never saw has no
+ * token: ERR_NOTFOUND with no subject (there is nobody to name).
  * Returns 0, ERR_NOTFOUND, ERR_INVAL (not an id) or a history error.
  */
 static int
 query_find_order(struct scorer *s, const struct qproto_request *q,
-    struct history_order *ho, struct pseudo subj[2], unsigned *n)
+    struct history_order *ho, struct pseudo *order_p, struct pseudo subj[2],
+    unsigned *n)
 {
     int rc;
 
     *n = 0;
     memset(ho, 0, sizeof(*ho));
-    rc = pseudo_scoped(s->pkey, "order", q->storefront, q->order, &subj[0]);
+    rc = pseudo_scoped(s->pkey, "order", q->storefront, q->order, order_p);
+    if (rc != 0)
+        return rc;
+    rc =
+        vault_token(s->vault, order_p, VAULT_KIND_ORDER, false, &subj[0], NULL);
     if (rc != 0)
         return rc;
     *n = 1;
@@ -368,7 +375,7 @@ query_score_get(
     struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
 {
     struct history_order ho;
-    struct pseudo subj[2];
+    struct pseudo subj[2], order_p;
     struct reply first;
     struct wire_enc e;
     struct buf out;
@@ -376,7 +383,7 @@ query_score_get(
     bool reasons;
     int lookup;
 
-    lookup = query_find_order(s, q, &ho, subj, &nsubj);
+    lookup = query_find_order(s, q, &ho, &order_p, subj, &nsubj);
     if (query_bad_id(s, c, q, lookup, "order") != 0)
         goto done;
     if (query_gate(s, c, q, subj, nsubj, lookup, "order") != 0)
@@ -417,11 +424,18 @@ query_account_get(
     struct wire_enc e;
     struct buf out;
     uint64_t now = clock_wall_ms();
+    unsigned nsubj = 0;
     int rc;
 
     rc = pseudo_scoped(s->pkey, "account", q->storefront, q->account, &acct);
     if (query_bad_id(s, c, q, rc, "account") != 0)
         return;
+    /* At rest the account is its token; one never seen has none. */
+    if (rc == 0)
+        rc = vault_token(
+            s->vault, &acct, VAULT_KIND_ACCOUNT, false, &acct, NULL);
+    if (rc == 0)
+        nsubj = 1;
     /* What history knows about the account just before "now". */
     ev = xcalloc(1, sizeof(*ev));
     f = xcalloc(1, sizeof(*f));
@@ -433,7 +447,7 @@ query_account_get(
         rc = history_features(s->hist, s->otxn, q->storefront, ev, f);
     if (rc == 0 && c->allowed && !f->ent[ENT_ACCOUNT].known)
         rc = ERR_NOTFOUND;
-    if (query_gate(s, c, q, &acct, rc == ERR_INVAL ? 0 : 1, rc, "account") != 0)
+    if (query_gate(s, c, q, &acct, nsubj, rc, "account") != 0)
         goto done;
     ef = &f->ent[ENT_ACCOUNT];
     buf_init(&out, 1024);
@@ -489,20 +503,32 @@ query_label(
     char idsrc[3 * (EVENT_ID_MAX + 1) + 8];
     const char *what = (q->args & QPROTO_ARG_ORDER) ? "order" : "account";
     unsigned nsubj = 0;
+    bool created = false;
     int n, rc = 0;
 
     memset(&ho, 0, sizeof(ho));
     ev = xcalloc(1, sizeof(*ev));
     if (q->args & QPROTO_ARG_ORDER) {
-        rc = query_find_order(s, q, &ho, subj, &nsubj);
+        rc = query_find_order(s, q, &ho, &ev->order, subj, &nsubj);
         ev->has = EVENT_HAS_ORDER;
-        ev->order = subj[0];
     } else {
         rc = pseudo_scoped(
-            s->pkey, "account", q->storefront, q->account, &subj[0]);
-        nsubj = rc == 0 ? 1 : 0;
+            s->pkey, "account", q->storefront, q->account, &ev->account);
         ev->has = EVENT_HAS_ACCOUNT;
-        ev->account = subj[0];
+        /* A label writes about the account even when no event named it
+         * yet: it gets its salt now, durable before the record names
+         * its token (vault.h). */
+        if (rc == 0 && c->allowed)
+            rc = vault_token(s->vault, &ev->account, VAULT_KIND_ACCOUNT, true,
+                &subj[0], &created);
+        else if (rc == 0)
+            rc = vault_token(s->vault, &ev->account, VAULT_KIND_ACCOUNT, false,
+                &subj[0], NULL);
+        if (rc == 0 && created)
+            rc = vault_sync(s->vault);
+        nsubj = rc == 0 ? 1 : 0;
+        if (rc == ERR_NOTFOUND)
+            rc = 0; /* denied, and never seen: recorded with no subject */
     }
     if (query_bad_id(s, c, q, rc, what) != 0)
         goto done;

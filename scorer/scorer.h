@@ -57,7 +57,9 @@
 #include "common/zauth.h"
 #include "common/zsock.h"
 #include "scorer/history.h"
+#include "scorer/jrec.h"
 #include "scorer/score.h"
+#include "scorer/vault.h"
 
 /* Messages drained from the socket into one group commit, at most. */
 #define SCORER_GROUP_MSGS 512
@@ -98,6 +100,8 @@ struct scorer_jent {
     const char *actor;
     const uint8_t *raw; /* the internal event bytes */
     size_t rawlen;
+    uint64_t arrival_ms;    /* when the scorer took it (wall clock) */
+    struct vault_made made; /* the salts it made (scorer/vault.h) */
 };
 
 /* Counters, logged every 10 s at debug level and at shutdown. */
@@ -160,6 +164,9 @@ struct scorer {
     uint64_t indexed;        /* audit records indexed so far */
     uint64_t ckpt_ms;        /* monotonic time of the last checkpoint */
     void *query_sock;        /* ROUTER at query_endpoint */
+    /* Crypto-shredding (issue 9): every subject is a token at rest. */
+    struct vault *vault; /* DATA_DIR/subjects.vault; owned */
+    struct jrec jrec;    /* the journal record being replayed */
 };
 
 /* ------------------------------------------- shared inside scorer/ only */

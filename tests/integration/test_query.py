@@ -204,15 +204,16 @@ def body(args):
         check_eq(len(queries), len(want) + 1, "no other query records")
         q = q_recs("q-score")[0]
         check_eq(q["cats"], ["order", "score"], "score.get categories")
-        check_eq(q["subj"], [svc.scoped("order", "QA-ORD-1"),
-                             svc.scoped("account", a.account)],
-                 "score.get names the order and its account")
+        check_eq(q["subj"], [svc.token(svc.scoped("order", "QA-ORD-1")),
+                             svc.token(svc.scoped("account", a.account))],
+                 "score.get names the order and its account (tokens)")
         check_eq(q_recs("q-acct")[0]["subj"],
-                 [svc.scoped("account", a.account)],
-                 "account.get names the account")
-        check_eq(q_recs("q-nf-order")[0]["subj"],
-                 [svc.scoped("order", "NO-SUCH-ORDER")],
-                 "an unknown order is named: the request was about it")
+                 [svc.token(svc.scoped("account", a.account))],
+                 "account.get names the account (its token)")
+        check(svc.scoped("account", a.account) not in
+              json.dumps(recs), "no record holds the account's pseudonym")
+        check_eq(q_recs("q-nf-order")[0]["subj"], [],
+                 "an order never seen has no token: no subject is named")
         stores = [r for r in recs if r["op"] == "event.store"]
         refs = [r["ref"] for r in stores]
         sent_refs = [svc.event_ref(e["id"]) for e in sent]
