@@ -31,6 +31,12 @@ static const struct {
     [QPROTO_OP_ACCOUNT_GET] = { "account.get", QPROTO_ARG_ACCOUNT, 0, 0 },
     [QPROTO_OP_LABEL] = { "label", QPROTO_ARG_FRAUD, QPROTO_ARG_SOURCE,
         QPROTO_ARG_ORDER | QPROTO_ARG_ACCOUNT },
+    [QPROTO_OP_SUBJECT_REPORT] = { "subject.report",
+        QPROTO_ARG_KIND | QPROTO_ARG_VALUE, QPROTO_ARG_FROM, 0 },
+    [QPROTO_OP_SUBJECT_ERASE] = { "subject.erase",
+        QPROTO_ARG_KIND | QPROTO_ARG_VALUE, 0, 0 },
+    [QPROTO_OP_SUBJECT_EXPORT] = { "subject.export",
+        QPROTO_ARG_KIND | QPROTO_ARG_VALUE, 0, 0 },
 };
 
 const char *
@@ -81,6 +87,9 @@ enum {
     Q_ACCOUNT,
     Q_FRAUD,
     Q_SOURCE,
+    Q_KIND,
+    Q_VALUE,
+    Q_FROM,
     Q_COUNT
 };
 #define Q_FIRST_ARG  Q_ORDER
@@ -89,7 +98,7 @@ enum {
 static const struct wire_key request_keys[Q_COUNT] = { WIRE_KEY("v"),
     WIRE_KEY("op"), WIRE_KEY("id"), WIRE_KEY("purpose"), WIRE_KEY("storefront"),
     WIRE_KEY("case"), WIRE_KEY("order"), WIRE_KEY("account"), WIRE_KEY("fraud"),
-    WIRE_KEY("source") };
+    WIRE_KEY("source"), WIRE_KEY("kind"), WIRE_KEY("value"), WIRE_KEY("from") };
 
 static const char *const field_err[Q_COUNT] = {
     "v: must be the integer 2",
@@ -102,7 +111,15 @@ static const char *const field_err[Q_COUNT] = {
     "account: must be a string of 1..128 bytes of text",
     "fraud: must be a boolean",
     "source: must be a string of 1..32 bytes of [a-z0-9._-]",
+    "kind: must be one of account, order, email, phone, name, address, "
+    "card, device, ip",
+    "value: must be a string of 1..512 bytes of text",
+    "from: must be an unsigned integer",
 };
+
+/* The identifier kinds of the subject ops (qproto.h section 1). */
+static const char *const subject_kinds[] = { "account", "order", "email",
+    "phone", "name", "address", "card", "device", "ip" };
 
 /* True when `s` is 1..128 bytes of [A-Za-z0-9._-] (a client's name). */
 static bool
@@ -156,6 +173,17 @@ read_key(struct qproto_request *q, int k, const msgpack_object *o)
         return wire_get_bool(o, &q->fraud);
     case Q_SOURCE:
         return WIRE_GET_STR(o, WIRE_TOKEN, 1, q->source);
+    case Q_KIND:
+        if (WIRE_GET_STR(o, WIRE_TOKEN, 1, q->kind) != 0)
+            return ERR_INVAL;
+        for (size_t i = 0; i < ARRAY_LEN(subject_kinds); i++)
+            if (strcmp(q->kind, subject_kinds[i]) == 0)
+                return 0;
+        return ERR_INVAL;
+    case Q_VALUE:
+        return WIRE_GET_STR(o, WIRE_TEXT, 1, q->value);
+    case Q_FROM:
+        return wire_get_uint(o, 0, UINT64_MAX, &q->from);
     default:
         return ERR_INVAL;
     }
@@ -330,6 +358,14 @@ qproto_request_encode(struct buf *out, const struct qproto_request *q)
     }
     if (q->args & QPROTO_ARG_SOURCE)
         put_opt_str(&e, Q_SOURCE, q->source);
+    if (q->args & QPROTO_ARG_KIND)
+        put_opt_str(&e, Q_KIND, q->kind);
+    if (q->args & QPROTO_ARG_VALUE)
+        put_opt_str(&e, Q_VALUE, q->value);
+    if (q->args & QPROTO_ARG_FROM) {
+        wire_put_str(&e, "from");
+        wire_put_uint(&e, q->from);
+    }
     return wire_enc_end(&e);
 }
 

@@ -30,6 +30,16 @@
  *                   (required), source str 1..32 of [a-z0-9._-]
  *                   (optional, default "analyst": who established it,
  *                   e.g. "chargeback", "manual-review")
+ *      subject.report  kind str (required), value str (required), from
+ *                   uint (optional: list records with index >= from, for
+ *                   the next page)
+ *      subject.erase   kind, value (required)
+ *      subject.export  kind, value (required)
+ *    kind is one of account, order (ids a storefront chose: storefront
+ *    required), email, phone, name, address, card, device, ip; value is
+ *    the identifier, 1..512 bytes of text, normalized by the scorer as
+ *    common/pseudo.h says (an address is its parts, name|street|city|
+ *    postal|country, joined with '|').
  *    Unknown keys, a repeated key, wrong types, out-of-range values, a
  *    non-map, trailing bytes -> ERR_MALFORMED (not a msgpack map) or
  *    ERR_INVAL (a field), with a message naming the field and the rule,
@@ -59,6 +69,25 @@
  *        label:       storefront, order or account (as sent), fraud,
  *                     source, stored bool (false: an equal label was
  *                     there already).
+ *        subject.report: kind, subject (bin 16: the subject's token, the
+ *                     bytes its records name; absent when Vigil holds no
+ *                     salt for it: never seen, or erased), checkpoint
+ *                     (str: the signed C2SP checkpoint note every proof
+ *                     is against), size (its tree size), count, records
+ *                     [{index uint, raw bin (the record's exact bytes:
+ *                     its Merkle leaf), proof [bin 32, ...] (RFC 9162
+ *                     inclusion path in the tree of `size`)}], ascending
+ *                     by index, and next uint (the `from` of the next
+ *                     page) when there are more.
+ *        subject.erase: kind, erased bool (false: no salt, nothing
+ *                     held), subjects (salts destroyed), entities,
+ *                     links, orders, replies, index (subject index
+ *                     entries), journal_segments (removed).
+ *        subject.export: kind, subjects [{kind, token bin 16}], account
+ *                     (map, when one of them is an account: as
+ *                     account.get), orders [{ts, amount, scored, score,
+ *                     decision}], entities [{kind, first_seen,
+ *                     last_seen, orders_24h, fraud}].
  *    Clients read `result` as a generic msgpack map (qproto_reply.result)
  *    and show it; adding a key to a result is not a protocol change.
  *
@@ -92,13 +121,18 @@
 #define QPROTO_PURPOSE_MAX 64
 #define QPROTO_CASE_MAX    64
 #define QPROTO_SOURCE_MAX  32
+#define QPROTO_KIND_MAX    16
+#define QPROTO_VALUE_MAX   512
 
 /* The query operations. */
 enum qproto_op {
     QPROTO_OP_NONE = 0,
-    QPROTO_OP_SCORE_GET,   /* "score.get": order */
-    QPROTO_OP_ACCOUNT_GET, /* "account.get": account */
-    QPROTO_OP_LABEL,       /* "label": order | account, fraud, [source] */
+    QPROTO_OP_SCORE_GET,      /* "score.get": order */
+    QPROTO_OP_ACCOUNT_GET,    /* "account.get": account */
+    QPROTO_OP_LABEL,          /* "label": order | account, fraud, [source] */
+    QPROTO_OP_SUBJECT_REPORT, /* "subject.report": kind, value, [from] */
+    QPROTO_OP_SUBJECT_ERASE,  /* "subject.erase": kind, value */
+    QPROTO_OP_SUBJECT_EXPORT, /* "subject.export": kind, value */
     QPROTO_OP_COUNT
 };
 
@@ -108,6 +142,9 @@ enum qproto_arg {
     QPROTO_ARG_ACCOUNT = 1u << 1,
     QPROTO_ARG_FRAUD = 1u << 2,
     QPROTO_ARG_SOURCE = 1u << 3,
+    QPROTO_ARG_KIND = 1u << 4,
+    QPROTO_ARG_VALUE = 1u << 5,
+    QPROTO_ARG_FROM = 1u << 6,
 };
 
 /* "score.get"... for an op; static; "" for QPROTO_OP_NONE or a bad value. */
@@ -128,6 +165,10 @@ struct qproto_request {
     char account[EVENT_ID_MAX + 1];     /* QPROTO_ARG_ACCOUNT */
     bool fraud;                         /* QPROTO_ARG_FRAUD */
     char source[QPROTO_SOURCE_MAX + 1]; /* QPROTO_ARG_SOURCE */
+    char kind[QPROTO_KIND_MAX + 1];     /* QPROTO_ARG_KIND */
+    char value[QPROTO_VALUE_MAX + 1];   /* QPROTO_ARG_VALUE: may be a raw
+                                           identifier: wipe it */
+    uint64_t from;                      /* QPROTO_ARG_FROM */
 };
 
 /*

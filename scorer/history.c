@@ -1699,6 +1699,59 @@ history_set_applied_seq(struct history *h, struct store_txn *txn, uint64_t seq)
         txn, h->dbi_meta, meta_applied, sizeof(meta_applied) - 1, b, sizeof(b));
 }
 
+static bool
+meta_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n >= 1 && n <= 64 && strcmp(name, meta_applied) != 0;
+}
+
+int
+history_meta_get(struct history *h, struct store_txn *txn, const char *name,
+    void *out, size_t cap, size_t *len)
+{
+    const void *v;
+    size_t vlen;
+    int rc;
+
+    cache_drop(h, txn);
+    *len = 0;
+    if (!meta_name_ok(name))
+        return ERR_INVAL;
+    rc = store_get_view(txn, h->dbi_meta, name, strlen(name), &v, &vlen);
+    if (rc != 0)
+        return rc;
+    if (vlen > cap)
+        return ERR_TOOBIG;
+    if (vlen > 0)
+        memcpy(out, v, vlen);
+    *len = vlen;
+    return 0;
+}
+
+int
+history_meta_put(struct history *h, struct store_txn *txn, const char *name,
+    const void *v, size_t len)
+{
+    cache_drop(h, txn);
+    if (!meta_name_ok(name))
+        return ERR_INVAL;
+    return store_put(txn, h->dbi_meta, name, strlen(name), v, len);
+}
+
+int
+history_meta_del(struct history *h, struct store_txn *txn, const char *name)
+{
+    int rc;
+
+    cache_drop(h, txn);
+    if (!meta_name_ok(name))
+        return ERR_INVAL;
+    rc = store_del(txn, h->dbi_meta, name, strlen(name));
+    return rc == ERR_NOTFOUND ? 0 : rc;
+}
+
 /* ------------------------------------------- lent to history_purge.c */
 
 unsigned

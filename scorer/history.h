@@ -31,7 +31,7 @@
  *  "reply_time"  u64 big-endian arrival ms || the reply's key -> empty:
  *            the replies in arrival order, so that the retention sweep
  *            drops those older than the dedup window (history_purge.c).
- *  "meta"    "applied_seq" -> u64.
+ *  "meta"    "applied_seq" -> u64; other names: history_meta_get().
  *
  * Subjects are TOKENS (scorer/vault.h), not pseudonyms: the scorer
  * swaps each pseudonym of an event for its per-subject token before
@@ -243,6 +243,23 @@ int history_applied_seq(struct history *h, struct store_txn *txn,
  */
 int history_set_applied_seq(struct history *h, struct store_txn *txn,
     uint64_t seq) WARN_UNUSED NONNULL(1, 2);
+
+/*
+ * Named values of the scorer's own in the "meta" database, beside
+ * "applied_seq" (which has its functions above): e.g. "erase_pending"
+ * (scorer/erase.c). `name` is 1..64 bytes and not "applied_seq".
+ * history_meta_get copies at most `cap` bytes into `out` and sets
+ * `*len` to the value's length (ERR_TOOBIG when longer than cap). Any
+ * txn for get; write txn for put and del (del of a missing name is no
+ * error). Return 0, ERR_NOTFOUND (get), ERR_INVAL, ERR_TOOBIG, ERR_FULL
+ * or ERR_IO.
+ */
+int history_meta_get(struct history *h, struct store_txn *txn, const char *name,
+    void *out, size_t cap, size_t *len) WARN_UNUSED NONNULL(1, 2, 3, 6);
+int history_meta_put(struct history *h, struct store_txn *txn, const char *name,
+    const void *v, size_t len) WARN_UNUSED NONNULL(1, 2, 3);
+int history_meta_del(struct history *h, struct store_txn *txn,
+    const char *name) WARN_UNUSED NONNULL(1, 2, 3);
 
 /*
  * Look up order `order` of storefront `actor` into `*out`. Any txn.

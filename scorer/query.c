@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "common/audit.h"
 #include "common/clock.h"
 #include "common/err.h"
@@ -46,30 +48,8 @@
 #include "common/zsock.h"
 #include "scorer/history.h"
 #include "scorer/record.h"
+#include "scorer/query_int.h"
 #include "scorer/scorer.h"
-
-#define QUERY_MAX_PURPOSES 4
-
-/* A purpose a row allows, and whether it needs a case reference. */
-struct query_purpose {
-    const char *name;
-    bool needs_case;
-};
-
-/* Which storefronts' data a row reaches. */
-enum query_scope {
-    QUERY_OWN,   /* the caller's own (storefront role) */
-    QUERY_NAMED, /* the one the request names (required) */
-};
-
-/* One row of the authorization table. */
-struct query_rule {
-    enum qproto_op op;
-    enum audit_role role;
-    enum query_scope scope;
-    struct query_purpose purposes[QUERY_MAX_PURPOSES]; /* name NULL ends */
-    uint32_t cats;                                     /* AUDIT_CAT_* */
-};
 
 #define FRAUD_PURPOSES                                                         \
     {                                                                          \
@@ -94,16 +74,16 @@ static const struct query_rule query_rules[] = {
         AUDIT_CAT_ACCOUNT },
     { QPROTO_OP_LABEL, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
         AUDIT_CAT_ACCOUNT | AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
-};
-
-/* Who is asking (from the ZAP handler) and what the table says. */
-struct query_ctx {
-    struct zsock_route env;
-    char actor[AUDIT_MAX_ACTOR + 1];
-    enum audit_role role;
-    const struct query_rule *rule; /* NULL: the role may not run the op */
-    bool allowed;
-    char why[REPLY_MSG_MAX + 1]; /* when !allowed: the denial's reason */
+    /* The data-protection officer: access and erasure requests, each
+     * under a case reference. A report lists accesses (no data
+     * category of the person is returned); an export returns and an
+     * erasure removes all of them. */
+    { QPROTO_OP_SUBJECT_REPORT, AUDIT_ROLE_DPO, QUERY_ANY,
+        { { "access-request", true }, { NULL, false } }, 0 },
+    { QPROTO_OP_SUBJECT_EXPORT, AUDIT_ROLE_DPO, QUERY_ANY,
+        { { "access-request", true }, { NULL, false } }, AUDIT_CAT_ALL },
+    { QPROTO_OP_SUBJECT_ERASE, AUDIT_ROLE_DPO, QUERY_ANY,
+        { { "erasure-request", true }, { NULL, false } }, AUDIT_CAT_ALL },
 };
 
 static const struct query_rule *
@@ -145,7 +125,7 @@ query_authorize(struct query_ctx *c, struct qproto_request *q)
                 "own data");
             return 0;
         }
-    } else if (q->storefront[0] == '\0') {
+    } else if (c->rule->scope == QUERY_NAMED && q->storefront[0] == '\0') {
         TEXT_COPY(c->why, "storefront: required (whose ids these are)");
         return ERR_INVAL;
     }
@@ -181,7 +161,7 @@ query_send(struct scorer *s, const struct zsock_route *env, struct buf *out)
     buf_wipe_release(out);
 }
 
-static void
+void
 query_send_error(struct scorer *s, const struct zsock_route *env,
     const char *id, int code, const char *msg)
 {
@@ -196,8 +176,8 @@ query_send_error(struct scorer *s, const struct zsock_route *env,
     query_send(s, env, &out);
 }
 
-/* End a result started with qproto_reply_begin() and send it. */
-static void
+/* End a result and send it (query_int.h). */
+void
 query_send_result(struct scorer *s, const struct zsock_route *env,
     const char *id, struct wire_enc *e, struct buf *out)
 {
@@ -212,16 +192,11 @@ query_send_result(struct scorer *s, const struct zsock_route *env,
     query_send(s, env, out);
 }
 
-/*
- * Write the audit record of request `q` by `c` with `outcome`, naming
- * the `n` subjects `subj`. Its ref is the hex of the request id's keyed
- * hash, and of the case reference's when there is one. Returns as
- * record_now(); on failure the caller's request is answered "audit".
- */
-static int
+/* The audit record of a request (query_int.h). */
+int
 query_audit(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
-    enum audit_outcome outcome)
+    enum audit_outcome outcome, const char *extra)
 {
     char req[2 * PSEUDO_BYTES + 1], cas[2 * PSEUDO_BYTES + 1];
     struct audit_record r;
@@ -244,22 +219,20 @@ query_audit(struct scorer *s, const struct query_ctx *c,
         pseudo_scoped(s->pkey, "case", q->storefront[0] ? q->storefront : "-",
             q->case_ref, &h) == 0) {
         pseudo_hex(&h, cas);
-        snprintf(r.ref, sizeof(r.ref), "%s case %s", req, cas);
+        snprintf(r.ref, sizeof(r.ref), "%s case %s%s%s", req, cas,
+            extra ? " " : "", extra ? extra : "");
     } else {
-        TEXT_COPY(r.ref, req);
+        snprintf(r.ref, sizeof(r.ref), "%s%s%s", req, extra ? " " : "",
+            extra ? extra : "");
     }
+    sodium_memzero(&h, sizeof(h));
     if (record_now(s, &r) != 0)
         return ERR_AUDIT;
     return 0;
 }
 
-/*
- * The common tail of every handler once the subjects are known: audit
- * with the outcome `lookup` implies, then refuse when denied, audit
- * failed, not found or the lookup failed. Returns 0 when the handler
- * may answer, else 1 (an error reply was sent).
- */
-static int
+/* Audit, then refuse or let the handler answer (query_int.h). */
+int
 query_gate(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
     int lookup, const char *what)
@@ -271,7 +244,7 @@ query_gate(struct scorer *s, const struct query_ctx *c,
         outcome = AUDIT_OUTCOME_DENIED;
     else if (lookup != 0 && lookup != ERR_NOTFOUND)
         outcome = AUDIT_OUTCOME_ERROR;
-    if (query_audit(s, c, q, subj, n, outcome) != 0) {
+    if (query_audit(s, c, q, subj, n, outcome, NULL) != 0) {
         query_send_error(s, &c->env, q->id, ERR_AUDIT,
             "access refused: the audit record could not be written");
         return 1;
@@ -294,14 +267,8 @@ query_gate(struct scorer *s, const struct query_ctx *c,
     return 0;
 }
 
-/*
- * After computing a subject's pseudonym with result `rc`: an id that is
- * not one (ERR_INVAL, ERR_TOOBIG) is the caller's error when the request
- * is allowed (answered "invalid", returns 1). A denied request may name
- * no storefront at all; it goes on to be recorded as denied (0), and so
- * does every other result.
- */
-static int
+/* An identifier that is not one (query_int.h). */
+int
 query_bad_id(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, int rc, const char *what)
 {
@@ -314,22 +281,22 @@ query_bad_id(struct scorer *s, const struct query_ctx *c,
     return 1;
 }
 
-static void
-put_str(struct wire_enc *e, const char *k, const char *v)
+void
+query_put_str(struct wire_enc *e, const char *k, const char *v)
 {
     wire_put_str(e, k);
     wire_put_str(e, v);
 }
 
-static void
-put_uint(struct wire_enc *e, const char *k, uint64_t v)
+void
+query_put_uint(struct wire_enc *e, const char *k, uint64_t v)
 {
     wire_put_str(e, k);
     wire_put_uint(e, v);
 }
 
-static void
-put_bool(struct wire_enc *e, const char *k, bool v)
+void
+query_put_bool(struct wire_enc *e, const char *k, bool v)
 {
     wire_put_str(e, k);
     wire_put_bool(e, v);
@@ -393,16 +360,16 @@ query_score_get(
     buf_init(&out, 2048);
     qproto_reply_begin(&e, &out, q->id);
     wire_put_map(&e, 6 + (ho.has_score ? 2u : 0u) + (reasons ? 1u : 0u));
-    put_str(&e, "order", q->order);
-    put_str(&e, "storefront", q->storefront);
-    put_uint(&e, "ts", ho.ts);
-    put_uint(&e, "amount", ho.amount);
-    put_bool(&e, "scored", ho.has_score);
+    query_put_str(&e, "order", q->order);
+    query_put_str(&e, "storefront", q->storefront);
+    query_put_uint(&e, "ts", ho.ts);
+    query_put_uint(&e, "amount", ho.amount);
+    query_put_bool(&e, "scored", ho.has_score);
     if (ho.has_score) {
-        put_uint(&e, "score", ho.score);
-        put_str(&e, "decision", reply_decision_name(ho.decision));
+        query_put_uint(&e, "score", ho.score);
+        query_put_str(&e, "decision", reply_decision_name(ho.decision));
     }
-    put_bool(&e, "reasons_known", reasons);
+    query_put_bool(&e, "reasons_known", reasons);
     if (reasons) {
         wire_put_str(&e, "reasons");
         reply_pack_reasons(&e, first.reasons, first.nreasons);
@@ -455,24 +422,24 @@ query_account_get(
     wire_put_map(&e,
         14 + (f->account_age_ms >= 0 ? 1u : 0u) +
             (f->account_country[0] != '\0' ? 1u : 0u));
-    put_str(&e, "account", q->account);
-    put_str(&e, "storefront", q->storefront);
-    put_uint(&e, "as_of", now);
-    put_bool(&e, "known", true);
-    put_uint(&e, "first_seen_age_ms", (uint64_t)ef->age_ms);
+    query_put_str(&e, "account", q->account);
+    query_put_str(&e, "storefront", q->storefront);
+    query_put_uint(&e, "as_of", now);
+    query_put_bool(&e, "known", true);
+    query_put_uint(&e, "first_seen_age_ms", (uint64_t)ef->age_ms);
     if (f->account_age_ms >= 0)
-        put_uint(&e, "account_age_ms", (uint64_t)f->account_age_ms);
-    put_uint(&e, "orders_1h", ef->orders_1h);
-    put_uint(&e, "orders_24h", ef->orders_24h);
-    put_uint(&e, "failed_payments_1h", ef->failed_pay_1h);
-    put_uint(&e, "failed_payments_24h", ef->failed_pay_24h);
-    put_uint(&e, "failed_logins_1h", ef->failed_login_1h);
-    put_uint(&e, "orders_total", f->account_orders);
-    put_uint(&e, "amount_mean", f->account_amount_mean);
-    put_uint(&e, "amount_max", f->account_amount_max);
+        query_put_uint(&e, "account_age_ms", (uint64_t)f->account_age_ms);
+    query_put_uint(&e, "orders_1h", ef->orders_1h);
+    query_put_uint(&e, "orders_24h", ef->orders_24h);
+    query_put_uint(&e, "failed_payments_1h", ef->failed_pay_1h);
+    query_put_uint(&e, "failed_payments_24h", ef->failed_pay_24h);
+    query_put_uint(&e, "failed_logins_1h", ef->failed_login_1h);
+    query_put_uint(&e, "orders_total", f->account_orders);
+    query_put_uint(&e, "amount_mean", f->account_amount_mean);
+    query_put_uint(&e, "amount_max", f->account_amount_max);
     if (f->account_country[0] != '\0')
-        put_str(&e, "country", f->account_country);
-    put_bool(&e, "fraud", ef->fraud_linked);
+        query_put_str(&e, "country", f->account_country);
+    query_put_bool(&e, "fraud", ef->fraud_linked);
     query_send_result(s, &c->env, q->id, &e, &out);
 done:
     free(ev);
@@ -557,14 +524,14 @@ query_label(
     buf_init(&out, 512);
     qproto_reply_begin(&e, &out, q->id);
     wire_put_map(&e, 5);
-    put_str(&e, "storefront", q->storefront);
+    query_put_str(&e, "storefront", q->storefront);
     if (q->args & QPROTO_ARG_ORDER)
-        put_str(&e, "order", q->order);
+        query_put_str(&e, "order", q->order);
     else
-        put_str(&e, "account", q->account);
-    put_bool(&e, "fraud", q->fraud);
-    put_str(&e, "source", ev->source);
-    put_bool(&e, "stored", rc == 0);
+        query_put_str(&e, "account", q->account);
+    query_put_bool(&e, "fraud", q->fraud);
+    query_put_str(&e, "source", ev->source);
+    query_put_bool(&e, "stored", rc == 0);
     query_send_result(s, &c->env, q->id, &e, &out);
 done:
     memset(&ho, 0, sizeof(ho));
@@ -638,10 +605,19 @@ query_handle(struct scorer *s, struct zsock_msg *m)
     case QPROTO_OP_LABEL:
         query_label(s, &c, &q);
         break;
+    case QPROTO_OP_SUBJECT_REPORT:
+        query_dpo_report(s, &c, &q);
+        break;
+    case QPROTO_OP_SUBJECT_ERASE:
+        query_dpo_erase(s, &c, &q);
+        break;
+    case QPROTO_OP_SUBJECT_EXPORT:
+        query_dpo_export(s, &c, &q);
+        break;
     default:
         query_send_error(s, &c.env, q.id, ERR_INVAL, "op: unknown operation");
         break;
     }
 done:
-    memset(&q, 0, sizeof(q));
+    sodium_memzero(&q, sizeof(q)); /* a DPO value may be an identifier */
 }

@@ -44,6 +44,7 @@
 #include "common/text.h"
 #include "common/xmalloc.h"
 #include "common/zauth.h"
+#include "scorer/erase.h"
 #include "scorer/jrec.h"
 #include "scorer/record.h"
 #include "scorer/scorer.h"
@@ -430,6 +431,27 @@ scorer_flush_sync(struct scorer *s)
     scorer_flush_start(s);
     scorer_flush_wait(s);
     return s->needs_recovery ? ERR_IO : 0;
+}
+
+int
+scorer_commit(struct scorer *s)
+{
+    if (s->needs_recovery)
+        return ERR_IO;
+    if (s->gen_events == 0)
+        s->gen_events = 1; /* deletions and index entries count too */
+    if (s->gen_opened_ms == 0)
+        s->gen_opened_ms = clock_mono_ms();
+    return scorer_flush_sync(s);
+}
+
+int
+scorer_journal_shred(struct scorer *s, size_t *segments)
+{
+    *segments = 0;
+    if (s->applied_seq == 0 || s->applied_seq >= journal_next_seq(s->journal))
+        return 0; /* never held a record */
+    return journal_shred_upto(s->journal, s->applied_seq, segments);
 }
 
 /*
@@ -957,6 +979,11 @@ scorer_bring_up_to_date(struct scorer *s)
     if (rc != 0)
         fatalx("cannot bring history up to date from the journal: %s",
             err_str(rc));
+    /* An erasure a stop interrupted is finished before anything else
+     * (its history is gone already; its salts and journal go now). */
+    rc = erase_resume(s);
+    if (rc != 0)
+        fatalx("cannot finish a pending erasure: %s", err_str(rc));
     rc = record_bind_key(s);
     if (rc == 0)
         rc = scorer_flush_sync(s);

@@ -192,6 +192,25 @@ int scorer_apply_local(struct scorer *s, const char *storefront,
     const struct event *ev, struct reply *r) WARN_UNUSED NONNULL(1, 2, 3, 4);
 
 /*
+ * Commit everything now and wait for it: the running flush, then the
+ * current generation (even when it holds only index entries or
+ * deletions). Afterwards LMDB holds every event of the journal
+ * (applied_seq is the journal's last durable seq) and every subject
+ * index entry. Main thread, between groups. Returns 0 or ERR_IO (the
+ * overlay is marked for recovery).
+ */
+int scorer_commit(struct scorer *s) WARN_UNUSED NONNULL(1);
+
+/*
+ * After scorer_commit(): remove every journal segment, overwriting it
+ * first (journal_shred_upto), so that no journal file holds an event
+ * (or a salt) that is already in LMDB. `*segments` gets how many went.
+ * Main thread. Returns 0 or the journal's ERR_*.
+ */
+int scorer_journal_shred(struct scorer *s, size_t *segments) WARN_UNUSED
+    NONNULL(1, 2);
+
+/*
  * query.c: answer one message from the query socket ([identity, empty
  * delimiter (REQ clients) or nothing, body]) and send the reply. Every
  * answer that carries personal data is audited first (scorer_audit_now);
