@@ -68,6 +68,7 @@ struct erase_plan {
     size_t nikeys, capikeys;
     struct history_batch batch;
     struct erase_counts counts;
+    uint64_t size; /* the log's size when planned */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -275,6 +276,7 @@ erase_plan_new(struct scorer *s, const struct pseudo *root,
     if (size != audit_size(s->audit))
         return ERR_AUDIT;
     p = xcalloc(1, sizeof(*p));
+    p->size = size;
     history_batch_init(&p->batch);
     add_subject(p, root, kind);
     if (storefront != NULL && storefront[0] != '\0')
@@ -387,9 +389,9 @@ erase_finish(
         rc = scorer_journal_shred(s, segments);
     if (rc == 0)
         rc = history_meta_del(s->hist, s->otxn, ERASE_PENDING);
-    /* Committed with the next generation. */
-    if (rc == 0 && s->gen_events++ == 0)
-        s->gen_opened_ms = clock_mono_ms();
+    /* Committed now: the pending list names the erased tokens. */
+    if (rc == 0)
+        rc = scorer_commit(s);
     return rc;
 }
 
@@ -406,6 +408,11 @@ erase_plan_apply(
     for (size_t i = 0; rc == 0 && i < p->nikeys; i++)
         rc = subjidx_del(
             s->otxn, s->dbi_subject, p->ikeys[i].t.b, p->ikeys[i].index);
+    /* The records written since the plan (the erasure's own) were
+     * indexed under the tokens too: those entries go as well. */
+    for (uint64_t x = p->size; rc == 0 && x < audit_size(s->audit); x++)
+        for (size_t i = 0; rc == 0 && i < p->nsubj; i++)
+            rc = subjidx_del(s->otxn, s->dbi_subject, p->subj[i].b, x);
     if (rc == 0)
         rc = history_meta_put(s->hist, s->otxn, ERASE_PENDING, p->subj,
             p->nsubj * sizeof(*p->subj));
@@ -451,8 +458,6 @@ erase_resume(struct scorer *s)
             len / sizeof(*t));
         rc = erase_finish(s, t, len / sizeof(*t), &segments);
     }
-    if (rc == 0)
-        rc = scorer_commit(s);
     sodium_memzero(t, len);
     free(t);
     return rc;

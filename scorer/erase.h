@@ -24,7 +24,7 @@
  *      syncs: from here the tokens in the log point to nobody;
  *   3. the journal is shredded: every segment (all of them are covered
  *      by the commit of 1) is overwritten with zeros and removed;
- *   4. "erase_pending" is removed (with the next commit).
+ *   4. "erase_pending" is removed (one more commit).
  * A crash after 1 leaves "erase_pending": erase_resume() at start-up
  * does 2 to 4 again (each is idempotent).
  *
