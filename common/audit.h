@@ -50,18 +50,20 @@
 
 /*
  * ======================================================================
- * FORMAT SPECIFICATION (version 1)
+ * FORMAT SPECIFICATION (record version 2; version 1 is still read)
  * ======================================================================
  *
  * 1. Record payload
  *
- * A record is a MessagePack map of exactly 11 entries, with the keys in
- * this order and every value in its SHORTEST MessagePack encoding (so a
+ * A record is a MessagePack map of exactly 13 entries (version 2; 11 in
+ * version 1, which has no "peer" and "size"), with the keys in this
+ * order and every value in its SHORTEST MessagePack encoding (so a
  * record has exactly one valid byte string: decoding and re-encoding
  * gives the same bytes; anything else is rejected):
  *
  *   #  key       value
- *   1  "v"       positive integer 1 (the format version)
+ *   1  "v"       positive integer 2 (the format version; 1 in a map of
+ *                11 entries)
  *   2  "i"       unsigned integer: the record's index, 0-based, equal to
  *                its Merkle leaf index and its position in the log
  *   3  "ts"      unsigned integer: wall-clock time of the access, in
@@ -82,12 +84,17 @@
  *                e.g. fraud-prevention chargeback-review audit
  *                erasure-request
  *  10  "outcome" string, one of: allowed denied error
- *  11  "ref"     string, 0..128 bytes: the request or event id
+ *  11  "ref"     string, 0..128 bytes: the request or event id, as the
+ *                hex of a keyed hash when a client chose it
+ *  12  "peer"    string, 0..64 bytes of [A-Za-z0-9.:%_[]-]: the network
+ *                address of the client ("" when not known)
+ *  13  "size"    unsigned integer: bytes of the answer returned (0 when
+ *                none)
  *
  * "actor" and "ref" are UTF-8 without control characters (no byte
  * < 0x20 and no 0x7F). MessagePack encodings used (all integers in the
  * encoding are big-endian, as MessagePack requires):
- *   map of 11      0x8b
+ *   map            0x8d (13 entries, version 2), 0x8b (11, version 1)
  *   key strings    fixstr (0xa0 | len) then the bytes
  *   unsigned int   0x00-0x7f (value < 128), 0xcc u8 (< 2^8), 0xcd u16
  *                  (< 2^16), 0xce u32 (< 2^32), 0xcf u64; the shortest
@@ -166,13 +173,14 @@
 #include "common/compiler.h"
 #include "common/merkle.h"
 
-#define AUDIT_VERSION          1
+#define AUDIT_VERSION          2    /* written; version 1 is still read */
 #define AUDIT_MAX_RECORD_BYTES 1024 /* payload bytes of one record */
 #define AUDIT_FRAME_BYTES      8    /* len + crc before each payload */
 #define AUDIT_MAX_ACTOR        128
 #define AUDIT_MAX_OP           64
 #define AUDIT_MAX_PURPOSE      64
 #define AUDIT_MAX_REF          128
+#define AUDIT_MAX_PEER         64
 #define AUDIT_MAX_SUBJECTS     16
 #define AUDIT_SUBJECT_BYTES    16   /* == PSEUDO_BYTES */
 #define AUDIT_MAX_NOTE_BYTES   4096 /* one signed checkpoint note */
@@ -230,6 +238,15 @@ struct audit_record {
     char purpose[AUDIT_MAX_PURPOSE + 1]; /* "purpose": 1..64, token */
     enum audit_outcome outcome;          /* "outcome" */
     char ref[AUDIT_MAX_REF + 1];         /* "ref": 0..128 bytes */
+    /* Version 2. */
+    char peer[AUDIT_MAX_PEER + 1]; /* "peer": the client's network
+                                      address, "" when not known */
+    uint64_t size;                 /* "size": bytes of the answer, 0 when
+                                      nothing was returned */
+    /* The format version: set by audit_record_decode(); for
+     * audit_record_encode() 0 means AUDIT_VERSION, and 1 writes a
+     * version-1 record (peer "" and size 0 only; tests and tools). */
+    unsigned version;
 };
 
 /* ---------------------------------------------------------------------

@@ -327,7 +327,7 @@ def test_replay_export(c):
     check_eq(rc, 0, "replay exits 0")
     lines = out.splitlines()
     check_eq(len(lines), N, "replay prints one line per record")
-    check_eq(len(lines[0].split("\t")), 10, "of 10 tab-separated columns")
+    check_eq(len(lines[0].split("\t")), 12, "of 12 tab-separated columns")
 
     rc, out, err = c.vctl("audit", "replay", c.good, "--json")
     check_eq(rc, 0, "replay --json exits 0")

@@ -169,6 +169,11 @@ make_record(uint64_t i, struct audit_record *r)
     snprintf(r->purpose, sizeof(r->purpose), "fraud-prevention");
     r->outcome = (enum audit_outcome)(i % AUDIT_OUTCOME_COUNT);
     snprintf(r->ref, sizeof(r->ref), "evt-%" PRIu64, i);
+    if (i % 3 != 0) {
+        snprintf(r->peer, sizeof(r->peer), "%s",
+            i % 2 ? "[fe80::1%eth0]" : "127.0.0.1");
+        r->size = i * 1000;
+    }
 }
 
 /* Append records [from, to) to an open log, syncing every `every`. */
@@ -286,6 +291,9 @@ test_roundtrip(void)
         ASSERT_STR_EQ(d.purpose, r.purpose);
         ASSERT_EQ(d.outcome, r.outcome);
         ASSERT_STR_EQ(d.ref, r.ref);
+        ASSERT_STR_EQ(d.peer, r.peer);
+        ASSERT_EQ(d.size, r.size);
+        ASSERT_EQ(d.version, AUDIT_VERSION);
         ASSERT_OK(audit_record_encode(&d, buf2, sizeof(buf2), &n2));
         ASSERT_EQ(n2, n);
         ASSERT_MEM_EQ(buf2, buf, n);
@@ -301,6 +309,8 @@ test_roundtrip(void)
     r.nsubj = AUDIT_MAX_SUBJECTS;
     memset(r.purpose, 'p', AUDIT_MAX_PURPOSE);
     memset(r.ref, 'r', AUDIT_MAX_REF);
+    memset(r.peer, '9', AUDIT_MAX_PEER);
+    r.size = UINT64_MAX;
     ASSERT_OK(audit_record_encode(&r, buf, sizeof(buf), &n));
     ASSERT(n <= AUDIT_MAX_RECORD_BYTES);
     ASSERT_OK(audit_record_decode(buf, n, &d, NULL));
@@ -317,8 +327,10 @@ test_roundtrip(void)
     ASSERT_STR_EQ(d.actor, r.actor);
     ASSERT_STR_EQ(d.ref, "");
 
-    /* Exact bytes of a small record (the spec's worked example). */
+    /* Exact bytes of a small version-1 record (the spec's worked example,
+     * vigil-audit.5): logs written before version 2 still decode. */
     memset(&r, 0, sizeof(r));
+    r.version = 1;
     r.index = 0;
     r.ts_ms = 1;
     snprintf(r.actor, sizeof(r.actor), "a");
@@ -339,7 +351,33 @@ test_roundtrip(void)
 
         ASSERT_EQ(n, sizeof(want));
         ASSERT_MEM_EQ(buf, want, n);
+        ASSERT_OK(audit_record_decode(want, sizeof(want), &d, NULL));
+        ASSERT_EQ(d.version, 1);
+        ASSERT_STR_EQ(d.peer, "");
+        ASSERT_EQ(d.size, 0);
     }
+    /* The same record in version 2, with a peer and a size. */
+    r.version = 0;
+    snprintf(r.peer, sizeof(r.peer), "10.0.0.1");
+    r.size = 300;
+    ASSERT_OK(audit_record_encode(&r, buf, sizeof(buf), &n));
+    {
+        static const uint8_t want[] = { 0x8d, 0xa1, 'v', 0x02, 0xa1, 'i', 0x00,
+            0xa2, 't', 's', 0x01, 0xa5, 'a', 'c', 't', 'o', 'r', 0xa1, 'a',
+            0xa4, 'r', 'o', 'l', 'e', 0xa6, 's', 'y', 's', 't', 'e', 'm', 0xa2,
+            'o', 'p', 0xa1, 'x', 0xa4, 'c', 'a', 't', 's', 0x91, 0xa2, 'i', 'p',
+            0xa4, 's', 'u', 'b', 'j', 0x90, 0xa7, 'p', 'u', 'r', 'p', 'o', 's',
+            'e', 0xa1, 'p', 0xa7, 'o', 'u', 't', 'c', 'o', 'm', 'e', 0xa7, 'a',
+            'l', 'l', 'o', 'w', 'e', 'd', 0xa3, 'r', 'e', 'f', 0xa0, 0xa4, 'p',
+            'e', 'e', 'r', 0xa8, '1', '0', '.', '0', '.', '0', '.', '1', 0xa4,
+            's', 'i', 'z', 'e', 0xcd, 0x01, 0x2c };
+
+        ASSERT_EQ(n, sizeof(want));
+        ASSERT_MEM_EQ(buf, want, n);
+    }
+    /* Version 1 cannot carry the version-2 fields. */
+    r.version = 1;
+    ASSERT_EQ(audit_record_encode(&r, buf, sizeof(buf), &n), ERR_INVAL);
 }
 
 static void
@@ -371,6 +409,10 @@ test_encode_rejects(void)
     REJECT(r.outcome = AUDIT_OUTCOME_COUNT);
     REJECT(r.ref[0] = '\t');
     REJECT(memset(r.ref, 'r', sizeof(r.ref)));
+    REJECT(snprintf(r.peer, sizeof(r.peer), "1.2.3.4 x"));
+    REJECT(snprintf(r.peer, sizeof(r.peer), "a/b"));
+    REJECT(memset(r.peer, '1', sizeof(r.peer)));
+    REJECT(r.version = 3);
 #undef REJECT
 }
 
@@ -438,10 +480,12 @@ test_decode_rejects(void)
         if (strstr(why, (needle)) == NULL)                                     \
             TEST_FAIL("reason '%s' lacks '%s'", why, (needle));                \
     } while (0)
-    BAD(0, 1, "\x8c", "11 entries");         /* 12 entries */
-    BAD(0, 1, "\xde\x00\x0b", "11 entries"); /* map16 */
+    BAD(0, 1, "\x8c", "13 entries");         /* 12 entries */
+    BAD(0, 1, "\xde\x00\x0d", "13 entries"); /* map16 */
+    BAD(0, 1, "\x8b", "version");            /* 11 entries, version 2 */
     BAD(1, 2, "\xa1w", "\"v\"");             /* wrong key */
-    BAD(value_at("v"), 1, "\x02", "version");
+    BAD(value_at("v"), 1, "\x03", "version");
+    BAD(value_at("v"), 1, "\x01", "version");      /* 13 entries, version 1 */
     BAD(value_at("v"), 1, "\xcc\x01", "shortest"); /* non-shortest */
     BAD(value_at("i"), 1, "\xcd\x00\x02", "shortest");
     BAD(value_at("i"), 1, "\xd0\x02", "\"i\""); /* int8 */
@@ -474,6 +518,13 @@ test_decode_rejects(void)
     BAD(value_at("subj"), 1, "\x91\xa0", "16-byte");
     BAD(value_at("purpose"), 17, "\xa0", "purpose");
     BAD(value_at("outcome"), 8, "\xa2ok", "outcome");
+    BAD(value_at("peer"), 10,
+        "\xa5"
+        "a b c",
+        "peer"); /* "127.0.0.1" */
+    BAD(value_at("peer") - 5, 5, "\xa4paer", "key 12");
+    BAD(value_at("size"), 3, "\xd0\x01", "\"size\""); /* 2000 -> int8 */
+    BAD(value_at("size"), 3, "\xcc\x07", "shortest");
 #undef BAD
 
     /* Random single-byte corruptions never crash and either fail or
