@@ -172,6 +172,7 @@
 
 #include "common/compiler.h"
 #include "common/merkle.h"
+#include "common/note.h"
 
 #define AUDIT_VERSION          2    /* written; version 1 is still read */
 #define AUDIT_MAX_RECORD_BYTES 1024 /* payload bytes of one record */
@@ -185,6 +186,8 @@
 #define AUDIT_SUBJECT_BYTES    16   /* == PSEUDO_BYTES */
 #define AUDIT_MAX_NOTE_BYTES   4096 /* one signed checkpoint note */
 #define AUDIT_MAX_ORIGIN       128
+#define AUDIT_MAX_PATH         4096
+#define AUDIT_KEY_FILE         "audit-signing.key" /* in the keys dir */
 #define AUDIT_SEGMENT_BYTES    (64u * 1024 * 1024) /* default roll size */
 #define AUDIT_MAX_PENDING      (16u * 1024 * 1024) /* unsynced bytes */
 
@@ -302,6 +305,39 @@ int audit_record_decode(const uint8_t *p, size_t len, struct audit_record *r,
     const char **why) WARN_UNUSED NONNULL(1, 3);
 
 /* ---------------------------------------------------------------------
+ * Signing key (any thread; no state). audit_key.c
+ * ------------------------------------------------------------------- */
+
+/* Return true if `origin` is 1..128 bytes of [A-Za-z0-9._/:-]. */
+bool audit_origin_is_valid(const char *origin) NONNULL(1);
+
+/*
+ * Write this installation's default origin into out[0..cap): the host
+ * name (lower-cased; other characters than [a-z0-9.-] as '-'), then
+ * "/vigil-audit/" and 8 random hex digits. It is fixed by becoming the
+ * name of the signing key made with it. Returns 0 or ERR_TOOBIG.
+ */
+int audit_key_default_origin(char *out, size_t cap) WARN_UNUSED NONNULL(1);
+
+/*
+ * Load the audit log's signing key from `path` (one line, the C2SP skey
+ * "PRIVATE+KEY+<origin>+<id>+<base64>") into `*out`. The file must be a
+ * regular file owned by the effective user with no access for group or
+ * others (harden_file()): anything else is refused. When it is missing
+ * and `create`, make a new key (0600, O_EXCL, synced) named `origin`, or
+ * the default origin when `origin` is NULL or "", and set *created (may
+ * be NULL). An existing key named otherwise than a non-empty `origin` is
+ * refused. `err` (size `errlen`) says what is wrong. The caller wipes
+ * `*out` with note_signer_wipe().
+ * Returns 0, ERR_NOTFOUND (missing, !create), ERR_DENIED (owner or
+ * mode), ERR_MALFORMED (not a key), ERR_INVAL (the name), ERR_TOOBIG or
+ * ERR_IO.
+ */
+int audit_key_load(const char *path, const char *origin, bool create,
+    struct note_signer *out, bool *created, char *err,
+    size_t errlen) WARN_UNUSED NONNULL(1, 4, 6);
+
+/* ---------------------------------------------------------------------
  * Writer (the scorer's main thread only; not thread-safe). audit_log.c
  * ------------------------------------------------------------------- */
 
@@ -316,25 +352,47 @@ struct audit_repair {
 };
 
 /*
- * Open (creating if needed) the audit log in `dir` for appending, as
- * the log named `origin` (1..128 bytes of [A-Za-z0-9._/:-], e.g.
- * "vigil.example/audit"). On first use creates `dir` (0700), a signer
- * key named `origin` in signing.key (0600) and verifier.key (0644).
- * Takes the LOCK. Scans every record (CRC, strict decode, index), and
- * checks every checkpoint in checkpoints.log against its own key and the
- * records. A torn tail of the LAST segment (an incomplete or bad frame
- * followed by at most AUDIT_MAX_PENDING bytes, and not below the latest
- * checkpoint's size) is cut back to the last whole record, as is a torn
- * last frame of checkpoints.log; then audit_log_repair() describes it and
- * the caller MUST append a "log.repair" record saying so.
- * `*out` is closed with audit_log_close().
- * Returns 0; ERR_INVAL (bad origin, or the key's name differs from
- * `origin`); ERR_AGAIN (another process holds the lock); ERR_CORRUPT
- * (any damage other than a torn tail: the scorer must refuse to start;
- * the reason is logged); ERR_IO.
+ * What the writer's owner knows of the log from outside its directory
+ * (the scorer keeps it in its LMDB and journal): the size and root of the
+ * newest checkpoint it signed, and whether it stopped cleanly after it.
+ * Zero-initialise for "nothing known".
  */
-int audit_log_open(const char *dir, const char *origin,
-    struct audit_log **out) WARN_UNUSED NONNULL(1, 2, 3);
+struct audit_anchor {
+    uint64_t size;                   /* records signed; 0: none known */
+    uint8_t root[MERKLE_HASH_BYTES]; /* their root */
+    bool clean;                      /* the writer stopped cleanly at size */
+};
+
+/*
+ * Open (creating if needed) the audit log in `dir` for appending, signed
+ * by `signer` (copied; its name is the log's origin, which must be
+ * valid). On first use creates `dir` (0700). Refuses to open a directory
+ * that holds a secret key file ("signing.key": a key copied with the
+ * log is no key). Writes verifier.key (0644, the public key, a
+ * convenience: auditors pin their own copy) or checks that it matches.
+ * Takes the LOCK. Scans every record (CRC, strict decode, index), and
+ * checks every checkpoint against the signer's public key and the
+ * records, and the records against `anchor` (may be NULL): the root of
+ * its first `size` records must be its root, and after a clean stop the
+ * log must hold exactly `size` records.
+ * A torn tail of the LAST segment (an incomplete or bad frame followed
+ * by at most AUDIT_MAX_PENDING bytes) is cut back to the last whole
+ * record only where it lies past every signed size the writer knows
+ * (the latest checkpoint's, the anchor's): there it is a write that was
+ * never acknowledged; anywhere else it is corruption. A torn last frame
+ * of checkpoints.log is cut too. Then audit_log_repair() describes it
+ * and the caller MUST append a "log.repair" record saying so.
+ * `*out` is closed with audit_log_close().
+ * Returns 0; ERR_INVAL (bad origin); ERR_DENIED (a secret key in `dir`,
+ * or verifier.key names another key); ERR_AGAIN (another process holds
+ * the lock); ERR_CORRUPT (any damage other than a torn tail, a log
+ * shorter than the anchor or disagreeing with its root, or records past
+ * a clean stop: the scorer must refuse to start; the reason is logged
+ * with both sizes); ERR_IO.
+ */
+int audit_log_open(const char *dir, const struct note_signer *signer,
+    const struct audit_anchor *anchor, struct audit_log **out) WARN_UNUSED
+    NONNULL(1, 2, 4);
 
 /* Close the log, dropping records appended but not synced.
  * audit_log_close(NULL) is a no-op. */

@@ -44,6 +44,7 @@
 
 static char tmproot[] = "/tmp/vigil-test-audit-XXXXXX";
 static int ndirs;
+static struct note_signer signer; /* the log's key, made in main() */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -200,7 +201,7 @@ make_log(const char *dir, uint64_t n, uint64_t every, uint64_t segbytes)
 {
     struct audit_log *log;
 
-    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
     if (segbytes)
         audit_log_set_segment_bytes(log, segbytes);
     for (uint64_t i = 0; i < n; i += every) {
@@ -545,6 +546,72 @@ test_decode_rejects(void)
     }
 }
 
+/* -------------------------------------------------------- signing key */
+
+static void
+test_signing_key(void)
+{
+    char *dir = newdir(), path[512], err[512], origin[AUDIT_MAX_ORIGIN + 1];
+    struct note_signer a, b;
+    bool created;
+    size_t len;
+    uint8_t *p;
+
+    ASSERT_EQ(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/audit-signing.key", dir);
+    ASSERT_EQ(audit_key_load(path, NULL, false, &a, &created, err, sizeof(err)),
+        ERR_NOTFOUND);
+
+    /* Made on first use with the default origin, 0600, then reloaded. */
+    ASSERT_OK(audit_key_load(path, "", true, &a, &created, err, sizeof(err)));
+    ASSERT(created);
+    ASSERT(audit_origin_is_valid(a.name));
+    ASSERT(strstr(a.name, "/vigil-audit/") != NULL);
+    ASSERT_OK(audit_key_load(path, NULL, true, &b, &created, err, sizeof(err)));
+    ASSERT(!created);
+    ASSERT_STR_EQ(a.name, b.name);
+    ASSERT_MEM_EQ(a.sk, b.sk, sizeof(a.sk));
+    note_signer_wipe(&b);
+    /* The origin is fixed by the key. */
+    ASSERT_OK(
+        audit_key_load(path, a.name, false, &b, &created, err, sizeof(err)));
+    note_signer_wipe(&b);
+    ASSERT_EQ(audit_key_load(path, "other.example/log", false, &b, &created,
+                  err, sizeof(err)),
+        ERR_INVAL);
+    ASSERT(strstr(err, "other.example/log") != NULL);
+    /* Readable by others: refused, not repaired. */
+    ASSERT_EQ(chmod(path, 0640), 0);
+    ASSERT_EQ(audit_key_load(path, NULL, false, &b, &created, err, sizeof(err)),
+        ERR_DENIED);
+    ASSERT_EQ(chmod(path, 0604), 0);
+    ASSERT_EQ(audit_key_load(path, NULL, false, &b, &created, err, sizeof(err)),
+        ERR_DENIED);
+    ASSERT_EQ(chmod(path, 0600), 0);
+    /* Not a key. */
+    p = slurp(dir, "audit-signing.key", &len);
+    spit(dir, "audit-signing.key", (const uint8_t *)"PRIVATE+KEY+x\n", 14);
+    ASSERT_EQ(audit_key_load(path, NULL, false, &b, &created, err, sizeof(err)),
+        ERR_MALFORMED);
+    sodium_memzero(p, len);
+    free(p);
+    /* A chosen origin; a bad one refused. */
+    snprintf(path, sizeof(path), "%s/chosen.key", dir);
+    ASSERT_OK(audit_key_load(
+        path, "shop.example/audit", true, &b, &created, err, sizeof(err)));
+    ASSERT_STR_EQ(b.name, "shop.example/audit");
+    note_signer_wipe(&b);
+    snprintf(path, sizeof(path), "%s/bad.key", dir);
+    ASSERT_EQ(audit_key_load(
+                  path, "bad origin", true, &b, &created, err, sizeof(err)),
+        ERR_INVAL);
+    ASSERT_OK(audit_key_default_origin(origin, sizeof(origin)));
+    ASSERT(audit_origin_is_valid(origin));
+    ASSERT_EQ(audit_key_default_origin(origin, 8), ERR_TOOBIG);
+    note_signer_wipe(&a);
+    rmrf(dir);
+}
+
 /* ------------------------------------------------------------- writer */
 
 static void
@@ -557,17 +624,21 @@ test_writer_reopen(void)
     struct stat st;
     char path[512];
 
-    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
     ASSERT_EQ(audit_size(log), 0);
     ASSERT_EQ(audit_log_repair(log)->bytes_cut, 0);
     snprintf(vkey, sizeof(vkey), "%s", audit_verifier_key(log));
     ASSERT(strncmp(vkey, ORIGIN "+", strlen(ORIGIN) + 1) == 0);
+    /* The secret never lands in the log's directory; the public key
+     * does, for convenience. */
     snprintf(path, sizeof(path), "%s/signing.key", dir);
+    ASSERT_EQ(stat(path, &st), -1);
+    snprintf(path, sizeof(path), "%s/verifier.key", dir);
     ASSERT_EQ(stat(path, &st), 0);
-    ASSERT_EQ(st.st_mode & 0777, 0600);
+    ASSERT_EQ(st.st_mode & 0777, 0644);
 
     /* A second writer is refused while the first holds the lock. */
-    ASSERT_EQ(audit_log_open(dir, ORIGIN, &log2), ERR_AGAIN);
+    ASSERT_EQ(audit_log_open(dir, &signer, NULL, &log2), ERR_AGAIN);
 
     append_n(log, 0, 250, 10);
     ASSERT_EQ(audit_size(log), 250);
@@ -585,9 +656,30 @@ test_writer_reopen(void)
     }
     audit_log_close(log);
 
-    ASSERT_EQ(audit_log_open(dir, "other.origin", &log), ERR_INVAL);
-    ASSERT_EQ(audit_log_open(dir, "bad origin", &log), ERR_INVAL);
-    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    {
+        /* Another key, a bad origin, a secret key file in the directory:
+         * each refused. */
+        char sk[NOTE_MAX_KEY], vk[NOTE_MAX_KEY];
+        struct note_signer other;
+        int fd;
+
+        ASSERT_OK(note_key_generate(ORIGIN, sk, sizeof(sk), vk, sizeof(vk)));
+        ASSERT_OK(note_signer_parse(sk, &other));
+        quiet(true);
+        ASSERT_EQ(audit_log_open(dir, &other, NULL, &log), ERR_DENIED);
+        snprintf(other.name, sizeof(other.name), "bad origin");
+        ASSERT_EQ(audit_log_open(dir, &other, NULL, &log), ERR_INVAL);
+        snprintf(path, sizeof(path), "%s/signing.key", dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        ASSERT(fd >= 0);
+        close(fd);
+        ASSERT_EQ(audit_log_open(dir, &signer, NULL, &log), ERR_DENIED);
+        ASSERT_EQ(unlink(path), 0);
+        quiet(false);
+        note_signer_wipe(&other);
+        sodium_memzero(sk, sizeof(sk));
+    }
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
     ASSERT_EQ(audit_size(log), 250);
     ASSERT_STR_EQ(audit_verifier_key(log), vkey);
     audit_root(log, root2);
@@ -613,7 +705,7 @@ test_checkpoints(void)
     uint64_t size;
     size_t len;
 
-    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
     ASSERT_OK(audit_checkpoint(log, 0)); /* empty: no-op */
     append_n(log, 0, 10, 100);
     ASSERT_OK(audit_checkpoint(log, 0));
@@ -683,7 +775,7 @@ test_torn_tail(void)
         snprintf(ckpath, sizeof(ckpath), "%s/checkpoints.log", work);
         (void)unlink(ckpath);
         spit(work, SEG0, seg, cut);
-        ASSERT_OK(audit_log_open(work, ORIGIN, &log));
+        ASSERT_OK(audit_log_open(work, &signer, NULL, &log));
         ASSERT_EQ(audit_size(log), whole);
         rep = audit_log_repair(log);
         ASSERT_EQ(rep->bytes_cut, cut - off[whole]);
@@ -714,7 +806,7 @@ test_torn_tail(void)
         s2 = slurp(work, SEG0, &len);
         s2[off[5] + 20] ^= 1;
         spit(work, SEG0, s2, len);
-        ASSERT_OK(audit_log_open(work, ORIGIN, &log));
+        ASSERT_OK(audit_log_open(work, &signer, NULL, &log));
         ASSERT_EQ(audit_size(log), 5);
         audit_log_close(log);
         free(s2);
@@ -723,7 +815,7 @@ test_torn_tail(void)
         s2 = slurp(work, SEG0, &len);
         memmove(s2 + off[4], s2 + off[5], len - off[5]); /* drop rec 4 */
         spit(work, SEG0, s2, len - (off[5] - off[4]));
-        ASSERT_EQ(audit_log_open(work, ORIGIN, &log), ERR_CORRUPT);
+        ASSERT_EQ(audit_log_open(work, &signer, NULL, &log), ERR_CORRUPT);
         free(s2);
     }
     rmrf(work);
@@ -744,7 +836,7 @@ test_repair_limits(void)
     copydir(dir, work);
     s = slurp(work, SEG0, &len);
     spit(work, SEG0, s, len - 3);
-    ASSERT_EQ(audit_log_open(work, ORIGIN, &log), ERR_CORRUPT);
+    ASSERT_EQ(audit_log_open(work, &signer, NULL, &log), ERR_CORRUPT);
     free(s);
 
     /* A torn tail below the latest checkpoint is not a repair. */
@@ -755,7 +847,7 @@ test_repair_limits(void)
         copydir(dir, work);
         s = slurp(work, last, &len);
         spit(work, last, s, len - 3);
-        ASSERT_EQ(audit_log_open(work, ORIGIN, &log), ERR_CORRUPT);
+        ASSERT_EQ(audit_log_open(work, &signer, NULL, &log), ERR_CORRUPT);
         free(s);
     }
     copydir(dir, work);
@@ -763,7 +855,7 @@ test_repair_limits(void)
         /* Truncate checkpoints.log mid-frame: the writer cuts it. */
         s = slurp(work, "checkpoints.log", &len);
         spit(work, "checkpoints.log", s, len - 5);
-        ASSERT_OK(audit_log_open(work, ORIGIN, &log));
+        ASSERT_OK(audit_log_open(work, &signer, NULL, &log));
         ASSERT(audit_log_repair(log)->note_bytes_cut > 0);
         ASSERT_EQ(audit_checkpoint_size(log), 150);
         ASSERT_OK(audit_checkpoint(log, 0));
@@ -788,7 +880,7 @@ test_sync_failure(void)
     off_t before;
 
     signal(SIGXFSZ, SIG_IGN);
-    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
     append_n(log, 0, 20, 100);
     audit_root(log, root1);
     snprintf(path, sizeof(path), "%s/" SEG0, dir);
@@ -1103,11 +1195,18 @@ int
 main(void)
 {
     log_init("test_audit", true);
+    {
+        char sk[NOTE_MAX_KEY], vk[NOTE_MAX_KEY];
+
+        ASSERT_OK(note_key_generate(ORIGIN, sk, sizeof(sk), vk, sizeof(vk)));
+        ASSERT_OK(note_signer_parse(sk, &signer));
+    }
     ASSERT(sodium_init() >= 0);
     ASSERT(mkdtemp(tmproot) != NULL);
     RUN(test_roundtrip);
     RUN(test_encode_rejects);
     RUN(test_decode_rejects);
+    RUN(test_signing_key);
     RUN(test_writer_reopen);
     RUN(test_checkpoints);
     RUN(test_torn_tail);
