@@ -230,6 +230,11 @@ run_loop(struct collector *c)
         if (wait < 0 || wait > COLLECTOR_POLL_MS)
             wait = COLLECTOR_POLL_MS;
         rc = zsock_poll(items, 2, wait, NULL);
+        if (collector_reload) {
+            collector_reload = 0;
+            if (zauth_reload(c->zauth, NULL) != 0)
+                log_warnx("SIGHUP: the allow-list was not reloaded");
+        }
         if (rc == ERR_AGAIN) {
             rc = 0; /* a signal: the loop condition decides */
             continue;
@@ -246,11 +251,6 @@ run_loop(struct collector *c)
             rc = ingest_on_front(c->ingest);
             if (rc != 0)
                 break;
-        }
-        if (collector_reload) {
-            collector_reload = 0;
-            if (zauth_reload(c->zauth, NULL) != 0)
-                log_warnx("SIGHUP: the allow-list was not reloaded");
         }
         forward_refusals(c);
         now = clock_mono_ms();
