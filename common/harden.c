@@ -230,8 +230,9 @@ int
 harden_become_owner(const char *dir, const char *name, char *err, size_t errlen)
 {
     struct harden_user u;
-    struct passwd *pw;
+    struct passwd pw, *res = NULL;
     struct stat st;
+    char buf[4096];
     int rc;
 
     if (geteuid() != 0)
@@ -239,17 +240,16 @@ harden_become_owner(const char *dir, const char *name, char *err, size_t errlen)
     if (lstat(dir, &st) == 0) {
         if (st.st_uid == 0)
             return 0;
-        errno = 0;
-        pw = getpwuid(st.st_uid);
-        if (pw == NULL) {
+        if (getpwuid_r(st.st_uid, &pw, buf, sizeof(buf), &res) != 0 ||
+            res == NULL) {
             set_err(err, errlen,
                 "%s: owned by uid %u, which is no user: "
                 "refused",
                 dir, (unsigned)st.st_uid);
             return ERR_DENIED;
         }
-        u.uid = pw->pw_uid;
-        u.gid = pw->pw_gid;
+        u.uid = pw.pw_uid;
+        u.gid = pw.pw_gid;
     } else {
         if (name[0] == '\0' || harden_lookup_user(name, &u.uid, &u.gid) != 0 ||
             u.uid == 0)

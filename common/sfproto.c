@@ -246,7 +246,7 @@ enum fid {
     F_SOURCE,
     F_AGE,
     F_REFERRER,
-    F_OK,
+    F_OKAY,
     F_METHOD,
     F_FIELD,
     F_VALUE,
@@ -289,7 +289,7 @@ static const unsigned field_types[F_COUNT] = {
     [F_SOURCE] = T(EVENT_ACCOUNT_SIGNUP) | T(EVENT_LABEL),
     [F_AGE] = T(EVENT_ACCOUNT_SIGNUP),
     [F_REFERRER] = T(EVENT_ACCOUNT_SIGNUP),
-    [F_OK] = T(EVENT_ACCOUNT_LOGIN) | T(EVENT_PAYMENT_RESULT),
+    [F_OKAY] = T(EVENT_ACCOUNT_LOGIN) | T(EVENT_PAYMENT_RESULT),
     [F_METHOD] = T(EVENT_ACCOUNT_LOGIN),
     [F_FIELD] = T(EVENT_ACCOUNT_UPDATE),
     [F_VALUE] = T(EVENT_ACCOUNT_UPDATE),
@@ -465,7 +465,7 @@ static int
 get_country(struct sfproto_item *it, const char *name, const msgpack_object *o,
     char *dst)
 {
-    char tmp[3];
+    char tmp[3] = "";
     int rc;
 
     rc = GET_TEXT(it, name, o, 2, tmp);
@@ -494,7 +494,7 @@ dec_card(struct sfproto_item *it, const msgpack_object *o)
 {
     const msgpack_object *v[C_COUNT] = { NULL };
     struct event *ev = &it->ev;
-    char bin[9];
+    char bin[9] = "";
     int rc;
 
     if (o->type != MSGPACK_OBJECT_MAP)
@@ -697,7 +697,7 @@ dec_field(struct sfproto_item *it, int f, const msgpack_object *o)
         ev->has |= EVENT_HAS_AGE;
         break;
     case F_REFERRER: {
-        char url[EVENT_TEXT_MAX + 1];
+        char url[EVENT_TEXT_MAX + 1] = "";
 
         rc = GET_TEXT(it, name, o, 0, url);
         if (rc == 0)
@@ -705,7 +705,7 @@ dec_field(struct sfproto_item *it, int f, const msgpack_object *o)
         sodium_memzero(url, sizeof(url));
         break;
     }
-    case F_OK:
+    case F_OKAY:
     case F_FRAUD:
         rc = get_bool(it, name, o, &ev->ok);
         ev->has |= EVENT_HAS_OK;
@@ -777,13 +777,13 @@ check_required(struct sfproto_item *it, const msgpack_object **v)
         enum event_type type;
         int f;
     } req[] = {
-        { EVENT_ACCOUNT_LOGIN, F_OK },
+        { EVENT_ACCOUNT_LOGIN, F_OKAY },
         { EVENT_ACCOUNT_UPDATE, F_FIELD },
         { EVENT_ORDER_PLACED, F_ORDER },
         { EVENT_ORDER_PLACED, F_AMOUNT },
         { EVENT_ORDER_PLACED, F_CURRENCY },
         { EVENT_PAYMENT_RESULT, F_ORDER },
-        { EVENT_PAYMENT_RESULT, F_OK },
+        { EVENT_PAYMENT_RESULT, F_OKAY },
         { EVENT_LABEL, F_FRAUD },
     };
     size_t i;
@@ -1024,7 +1024,7 @@ client_fields(
     has[F_SOURCE] = ev->source[0] != '\0';
     has[F_AGE] = (ev->has & EVENT_HAS_AGE) != 0;
     has[F_REFERRER] = ev->referrer[0] != '\0';
-    has[F_OK] =
+    has[F_OKAY] =
         ev->type == EVENT_ACCOUNT_LOGIN || ev->type == EVENT_PAYMENT_RESULT;
     has[F_FRAUD] = ev->type == EVENT_LABEL;
     has[F_METHOD] = ev->type == EVENT_ACCOUNT_LOGIN && ev->method[0] != '\0';
@@ -1117,7 +1117,7 @@ sfproto_event_pack(
         case F_REFERRER:
             WIRE_PUT_ARR(e, ev->referrer);
             break;
-        case F_OK:
+        case F_OKAY:
         case F_FRAUD:
             wire_put_bool(e, ev->ok);
             break;

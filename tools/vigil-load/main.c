@@ -278,7 +278,8 @@ main(int argc, char **argv)
 
     if (o.dry_run) {
         run_dry(r, &elapsed);
-        report_summary(&o, &st, g, run_connections(r), elapsed);
+        if (report_summary(&o, &st, g, run_connections(r), elapsed) != 0)
+            status = EXIT_USAGE;
         goto done;
     }
     rc = run_open(r);
@@ -292,7 +293,8 @@ main(int argc, char **argv)
         goto done;
     }
     rc = run_loop(r, &elapsed);
-    report_summary(&o, &st, g, run_connections(r), elapsed);
+    if (report_summary(&o, &st, g, run_connections(r), elapsed) != 0)
+        rc = ERR_IO;
     if (rc != 0)
         status = EXIT_USAGE;
     else if (st.malformed > 0)
