@@ -56,21 +56,6 @@ sfproto_batch_release(struct sfproto_batch *b)
     b->is_array = false;
 }
 
-static void set_msg(char *msg, size_t msglen, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-
-static void
-set_msg(char *msg, size_t msglen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (msg == NULL || msglen == 0)
-        return;
-    va_start(ap, fmt);
-    (void)vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-}
-
 static int item_fail(struct sfproto_item *it, int rc, const char *fmt, ...)
     PRINTF_LIKE(3, 4);
 
@@ -904,23 +889,23 @@ sfproto_batch_decode(struct sfproto_batch *b, const void *data, size_t len,
         sodium_memzero(b->items, b->n * sizeof(*b->items));
     b->n = 0;
     b->is_array = false;
-    set_msg(msg, msglen, "ok");
+    text_fmt(msg, msglen, "ok");
 
     if (len == 0 || data == NULL) {
-        set_msg(msg, msglen, "empty frame");
+        text_fmt(msg, msglen, "empty frame");
         return ERR_MALFORMED;
     }
     if (len > SFPROTO_MAX_MSG_BYTES) {
-        set_msg(
+        text_fmt(
             msg, msglen, "frame larger than %d bytes", SFPROTO_MAX_MSG_BYTES);
         return ERR_TOOBIG;
     }
     rc = wire_decode(&b->dec, data, len, SFPROTO_MAX_DEPTH, &top, &why);
     if (rc != 0) {
         if (strncmp(why, "trailing", 8) == 0)
-            set_msg(msg, msglen, "%s", why);
+            text_fmt(msg, msglen, "%s", why);
         else
-            set_msg(msg, msglen, "not a valid message: %s", why);
+            text_fmt(msg, msglen, "not a valid message: %s", why);
         return ERR_MALFORMED;
     }
 
@@ -930,11 +915,11 @@ sfproto_batch_decode(struct sfproto_batch *b, const void *data, size_t len,
         (void)decode_event(&b->items[0], &top);
     } else if (top.type == MSGPACK_OBJECT_ARRAY) {
         if (top.via.array.size == 0) {
-            set_msg(msg, msglen, "empty batch");
+            text_fmt(msg, msglen, "empty batch");
             return ERR_MALFORMED;
         }
         if (top.via.array.size > SFPROTO_MAX_BATCH) {
-            set_msg(msg, msglen, "more than %d events in a batch",
+            text_fmt(msg, msglen, "more than %d events in a batch",
                 SFPROTO_MAX_BATCH);
             return ERR_TOOBIG;
         }
@@ -944,7 +929,7 @@ sfproto_batch_decode(struct sfproto_batch *b, const void *data, size_t len,
         for (i = 0; i < b->n; i++)
             (void)decode_event(&b->items[i], &top.via.array.ptr[i]);
     } else {
-        set_msg(msg, msglen, "frame must be a map or an array of maps");
+        text_fmt(msg, msglen, "frame must be a map or an array of maps");
         return ERR_MALFORMED;
     }
 

@@ -36,6 +36,7 @@
 #include "common/compiler.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/sig.h"
 #include "common/sfproto.h"
 #include "tools/vigil-load/gen.h"
 #include "tools/vigil-load/load.h"
@@ -244,18 +245,6 @@ parse_args(int argc, char **argv, struct load_opts *o)
 
 /* --------------------------------------------------------------- main */
 
-static void
-signals_install(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -274,7 +263,7 @@ main(int argc, char **argv)
     }
     g = gen_new(o.seed, o.fraud_share, o.orders_only);
     r = run_new(&o, g, &st);
-    signals_install();
+    sig_install(on_signal, false);
 
     if (o.dry_run) {
         run_dry(r, &elapsed);
