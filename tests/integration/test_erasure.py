@@ -115,7 +115,7 @@ def body(args):
               "score.get of A's order")
         wait_checkpoint(args.bin, svc.data_dir)
         rc, key, _ = vigilctl(args.bin, "audit", "pubkey",
-                              os.path.join(svc.data_dir, "audit"))
+                              "--keys-dir", svc.keys_dir)
         key = key.strip()
 
         # A's subjects: every token A's event records name (B shares

@@ -69,7 +69,7 @@ def checkpoint_root(note):
 
 def verifier_key(bindir, svc):
     rc, out, err = vigilctl(bindir, "audit", "pubkey",
-                            os.path.join(svc.data_dir, "audit"))
+                            "--keys-dir", svc.keys_dir)
     check_eq(rc, 0, "audit pubkey exits 0")
     return out.strip()
 

@@ -64,8 +64,9 @@ static const struct cmd cmds[] = {
         "check a proof with only the verifier key and signed checkpoints" },
     { "audit export", "--json DIR [--key VERIFIER]", cmd_audit_export,
         "print the whole log as one JSON object (verifying it)" },
-    { "audit pubkey", "DIR", cmd_audit_pubkey,
-        "print the log's verifier key (verifier.key)" },
+    { "audit pubkey", "[--keys-dir DIR | --signing-key FILE]", cmd_audit_pubkey,
+        "print the verifier key of the audit signing key (keys_dir), to "
+        "hand to auditors" },
     { "subject report",
         "IDENTIFIER --purpose access-request --case REF --key VERIFIER "
         "[--kind K] [--storefront S] [--proofs DIR] [CONNECTION] [--json]",
@@ -251,7 +252,7 @@ int
 main(int argc, char **argv)
 {
     const struct cmd *c;
-    int words;
+    int words, status;
 
     log_init(PROGNAME, true);
     if (sodium_init() < 0) {
@@ -280,5 +281,12 @@ main(int argc, char **argv)
         return EXIT_USAGE;
     }
     /* The handler sees argv[0] = the command's last word. */
-    return c->handler(c, argc - words, argv + words);
+    status = c->handler(c, argc - words, argv + words);
+    /* A --json document cut short (full disk, closed pipe) must not
+     * exit 0: every write to stdout is checked here, once. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: cannot write the output\n", PROGNAME);
+        return EXIT_USAGE;
+    }
+    return status;
 }
