@@ -518,7 +518,7 @@ vault_open(const char *path, bool create, struct vault **out)
     struct vault *v;
     struct stat st;
     uint64_t tail;
-    int rc;
+    int fd, rc;
 
     *out = NULL;
     v = xcalloc(1, sizeof(*v));
@@ -526,20 +526,22 @@ vault_open(const char *path, bool create, struct vault **out)
     v->fd = -1;
     index_init(&v->by_p, VAULT_MIN_INDEX);
     index_init(&v->by_t, VAULT_MIN_INDEX);
-    v->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (v->fd == -1 && errno == ENOENT) {
+    fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
         if (!create) {
             rc = ERR_NOTFOUND;
             goto fail;
         }
-        rc = vault_create(path, &v->fd);
+        rc = vault_create(path, &fd);
         if (rc != 0)
             goto fail;
-    } else if (v->fd == -1) {
+    }
+    if (fd < 0) {
         log_warn("%s: cannot open '%s'", __func__, path);
         rc = ERR_IO;
         goto fail;
     }
+    v->fd = fd;
     if (fstat(v->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
         log_warnx("%s: '%s' is not a regular file", __func__, path);
         rc = ERR_IO;

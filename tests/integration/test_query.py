@@ -172,11 +172,16 @@ def body(args):
         check_eq(rc, 0, "vigilctl audit verify exits 0 (%d records)" % n)
         recs = audit_records(args.bin, svc.data_dir)
         queries = [r for r in recs if r["actor"] == "analyst"]
-        # A query's ref is the keyed hash of its id (never the id).
+        # A query's ref is the keyed hash of its id (never the id), then
+        # "case" and the keyed hash of its case reference when it has one.
         ids = {}
         by_ref = {}
         for r in queries:
-            by_ref.setdefault(r["ref"], []).append(r)
+            by_ref.setdefault(r["ref"].split()[0], []).append(r)
+        cb = by_ref.get(svc.query_ref("q-score-cb"), [{"ref": ""}])[0]
+        check_eq(cb["ref"].split()[1:],
+                 ["case", svc.scoped("case", "CB-2026-0042", "storefront")],
+                 "a case reference is recorded as its keyed hash")
 
         def q_recs(qid):
             return by_ref.get(svc.query_ref(qid), [])
