@@ -97,14 +97,14 @@ static const char *const field_err[Q_COUNT] = {
     "fraud: must be a boolean",
     "source: must be a string of 1..32 bytes of [a-z0-9._-]",
     "kind: must be one of account, order, email, phone, name, address, "
-    "card, device, ip",
+    "card, device, ip, storefront",
     "value: must be a string of 1..512 bytes of text",
     "from: must be an unsigned integer",
 };
 
 /* The identifier kinds of the subject ops (qproto.h section 1). */
 static const char *const subject_kinds[] = { "account", "order", "email",
-    "phone", "name", "address", "card", "device", "ip" };
+    "phone", "name", "address", "card", "device", "ip", "storefront" };
 
 /* True when `s` is 1..128 bytes of [A-Za-z0-9._-] (a client's name). */
 static bool

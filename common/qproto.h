@@ -36,7 +36,9 @@
  *      subject.erase   kind, value (required)
  *      subject.export  kind, value (required)
  *    kind is one of account, order (ids a storefront chose: storefront
- *    required), email, phone, name, address, card, device, ip; value is
+ *    required), email, phone, name, address, card, device, ip, and for
+ *    subject.erase only storefront (value: the storefront's client name,
+ *    equal to `storefront`: all of that storefront's data); value is
  *    the identifier, 1..512 bytes of text, normalized by the scorer as
  *    common/pseudo.h says (an address is its parts, name|street|city|
  *    postal|country, joined with '|').
@@ -70,24 +72,30 @@
  *                     source, stored bool (false: an equal label was
  *                     there already).
  *        subject.report: kind, subject (bin 16: the subject's token, the
- *                     bytes its records name; absent when Vigil holds no
- *                     salt for it: never seen, or erased), checkpoint
- *                     (str: the signed C2SP checkpoint note every proof
- *                     is against), size (its tree size), count, records
- *                     [{index uint, raw bin (the record's exact bytes:
- *                     its Merkle leaf), proof [bin 32, ...] (RFC 9162
- *                     inclusion path in the tree of `size`)}], ascending
- *                     by index, and next uint (the `from` of the next
- *                     page) when there are more.
+ *                     bytes its records name) and total (records naming
+ *                     it) when Vigil holds a salt for it (absent: never
+ *                     seen, or erased), checkpoint (str: the signed C2SP
+ *                     checkpoint note every proof is against), size (its
+ *                     tree size), count, records [{index uint, raw bin
+ *                     (the record's exact bytes: its Merkle leaf), proof
+ *                     [bin 32, ...] (RFC 9162 inclusion path in the tree
+ *                     of `size`)}], ascending by index, at most 64, and
+ *                     next uint (the `from` of the next page) when there
+ *                     are more. The report's own record is listed too.
  *        subject.erase: kind, erased bool (false: no salt, nothing
  *                     held), subjects (salts destroyed), entities,
  *                     links, orders, replies, index (subject index
- *                     entries), journal_segments (removed).
- *        subject.export: kind, subjects [{kind, token bin 16}], account
- *                     (map, when one of them is an account: as
- *                     account.get), orders [{ts, amount, scored, score,
- *                     decision}], entities [{kind, first_seen,
- *                     last_seen, orders_24h, fraud}].
+ *                     entries), records_kept (audit records that named
+ *                     it: kept, now unlinkable), journal_segments
+ *                     (shredded). kind "storefront": the same counts for
+ *                     every subject only that storefront's records name.
+ *        subject.export: kind, as_of, subjects [{kind, token bin 16}],
+ *                     accounts [{storefront, known, first_seen_age_ms,
+ *                     orders_total, amount_mean, amount_max, country,
+ *                     fraud}], orders [{storefront, ts, amount, scored,
+ *                     [score, decision]}], entities [{kind, known,
+ *                     first_seen_age_ms, orders_24h, failed_payments_24h,
+ *                     accounts, fraud}].
  *    Clients read `result` as a generic msgpack map (qproto_reply.result)
  *    and show it; adding a key to a result is not a protocol change.
  *

@@ -41,8 +41,8 @@
 #include "scorer/scorer.h"
 
 #define ERASE_PENDING      "erase_pending" /* history meta name */
-#define ERASE_CHUNK        1024  /* records read per pass over the log */
-#define ERASE_MAX_SUBJECTS 65536 /* subjects one erasure may destroy */
+#define ERASE_CHUNK        1024       /* records read per pass over the log */
+#define ERASE_MAX_SUBJECTS (1u << 20) /* subjects one erasure may destroy */
 
 /* An event of the root: its dedup reply goes too. */
 struct erase_ref {
@@ -314,6 +314,171 @@ erase_plan_new(struct scorer *s, const struct pseudo *root,
     free(r);
     if (rc != 0) {
         log_warnx("cannot plan an erasure: %s", err_str(rc));
+        erase_plan_free(p);
+        return rc;
+    }
+    p->counts.subjects = p->nsubj;
+    p->counts.entities = p->batch.rows[HISTORY_ROW_ENTITY];
+    p->counts.links = p->batch.rows[HISTORY_ROW_LINK];
+    p->counts.orders = p->batch.rows[HISTORY_ROW_ORDER];
+    p->counts.replies = p->batch.rows[HISTORY_ROW_REPLY];
+    p->counts.index = p->nikeys;
+    *out = p;
+    return 0;
+}
+
+/* ------------------------------------------------- a whole storefront */
+
+/* What one pass over the log learns about a storefront's records. */
+struct sf_pass {
+    struct erase_plan *p;
+    const char *actor;
+    uint64_t size;
+    uint8_t *foreign;     /* bitmap: another storefront's event records */
+    struct pseudo *cands; /* subjects its records name (may repeat) */
+    size_t ncands, capcands;
+};
+
+/* audit_replay callback: sort each record of the tree into the pass. */
+static int
+sf_cb(void *arg, const struct audit_entry *e)
+{
+    struct sf_pass *x = arg;
+    const struct audit_record *rec = e->rec;
+    struct erase_plan *p = x->p;
+    struct pseudo eid;
+
+    if (rec->index >= x->size || rec->role != AUDIT_ROLE_STOREFRONT)
+        return 0;
+    if (strcmp(rec->actor, x->actor) != 0) {
+        x->foreign[rec->index / 8] |= (uint8_t)(1u << (rec->index % 8));
+        return 0;
+    }
+    for (unsigned j = 0; j < rec->nsubj; j++) {
+        if (x->ncands == x->capcands) {
+            x->capcands = x->capcands ? x->capcands * 2 : 256;
+            x->cands = xreallocarray(x->cands, x->capcands, sizeof(*x->cands));
+        }
+        memcpy(x->cands[x->ncands++].b, rec->subj[j], PSEUDO_BYTES);
+    }
+    if (strncmp(rec->op, "event.", 6) == 0 && ref_event_id(rec->ref, &eid)) {
+        if (p->nrefs == p->caprefs) {
+            p->caprefs = p->caprefs ? p->caprefs * 2 : 64;
+            p->refs = xreallocarray(p->refs, p->caprefs, sizeof(*p->refs));
+        }
+        snprintf(p->refs[p->nrefs].actor, sizeof(p->refs[0].actor), "%s",
+            rec->actor);
+        p->refs[p->nrefs++].eid = eid;
+    }
+    return 0;
+}
+
+/*
+ * Take each candidate (sorted, unique) that still has a salt and is the
+ * storefront's own: an account or order (their pseudonyms are scoped to
+ * the storefront that chose the id), or any other subject no other
+ * storefront's event names. Their index entries are planned too.
+ */
+static int
+sf_own_subjects(struct scorer *s, struct store_txn *rd, struct sf_pass *x)
+{
+    struct erase_plan *p = x->p;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < x->ncands; i++) {
+        enum vault_kind kind;
+        uint64_t *ix = NULL;
+        size_t nx = 0;
+        bool own;
+
+        if (vault_lookup_token(s->vault, &x->cands[i], NULL, &kind) != 0)
+            continue;
+        own = kind == VAULT_KIND_ACCOUNT || kind == VAULT_KIND_ORDER;
+        rc = subjidx_list(rd, s->dbi_subject, x->cands[i].b, &ix, &nx);
+        if (rc == 0 && !own) {
+            own = true;
+            for (size_t j = 0; own && j < nx; j++)
+                own = ix[j] >= x->size ||
+                    !(x->foreign[ix[j] / 8] & (1u << (ix[j] % 8)));
+        }
+        if (rc == 0 && own) {
+            if (p->nsubj >= ERASE_MAX_SUBJECTS)
+                rc = ERR_TOOBIG;
+            else {
+                add_subject(p, &x->cands[i], kind);
+                add_ikeys(p, &x->cands[i], ix, nx);
+                p->counts.records += nx;
+            }
+        }
+        free(ix);
+    }
+    return rc;
+}
+
+int
+erase_plan_storefront(
+    struct scorer *s, const char *storefront, struct erase_plan **out)
+{
+    struct audit_verify_result *res = NULL;
+    struct store_txn *rd = NULL;
+    struct sf_pass x;
+    struct erase_plan *p;
+    const char *actors[1];
+    char dir[4096];
+    size_t i, k;
+    int rc;
+
+    *out = NULL;
+    rc = scorer_commit(s);
+    if (rc != 0)
+        return rc;
+    record_checkpoint(s, true);
+    memset(&x, 0, sizeof(x));
+    x.size = audit_checkpoint_size(s->audit);
+    if (x.size != audit_size(s->audit))
+        return ERR_AUDIT;
+    p = xcalloc(1, sizeof(*p));
+    p->size = x.size;
+    history_batch_init(&p->batch);
+    add_actor(p, storefront);
+    x.p = p;
+    x.actor = storefront;
+    x.foreign = xcalloc(x.size / 8 + 1, 1);
+    res = xcalloc(1, sizeof(*res));
+    rc = cfg_path(&s->cfg, "audit", dir, sizeof(dir));
+    if (rc == 0)
+        rc = audit_replay(
+            dir, audit_verifier_key(s->audit), NULL, sf_cb, &x, res);
+    if (rc != 0)
+        log_warnx("cannot plan a storefront erasure: the audit log does "
+                  "not verify: %s",
+            res->reason);
+    if (rc == 0) {
+        qsort(x.cands, x.ncands, sizeof(*x.cands), pseudo_cmp);
+        for (i = 0, k = 0; i < x.ncands; i++)
+            if (k == 0 ||
+                memcmp(&x.cands[k - 1], &x.cands[i], PSEUDO_BYTES) != 0)
+                x.cands[k++] = x.cands[i];
+        x.ncands = k;
+        rc = store_txn_begin(s->store, false, &rd);
+    }
+    if (rc == 0)
+        rc = sf_own_subjects(s, rd, &x);
+    store_txn_abort(rd);
+    actors[0] = p->actors[0];
+    for (i = 0; rc == 0 && i < p->nsubj; i++)
+        rc = history_erase_plan(
+            s->hist, s->otxn, &p->subj[i], actors, 1, &p->batch);
+    for (i = 0; rc == 0 && i < p->nrefs; i++)
+        rc = history_erase_reply_plan(
+            s->hist, s->otxn, p->refs[i].actor, &p->refs[i].eid, &p->batch);
+    if (x.cands != NULL)
+        sodium_memzero(x.cands, x.capcands * sizeof(*x.cands));
+    free(x.cands);
+    free(x.foreign);
+    free(res);
+    if (rc != 0) {
+        log_warnx("cannot plan a storefront erasure: %s", err_str(rc));
         erase_plan_free(p);
         return rc;
     }

@@ -81,6 +81,21 @@ int erase_plan_new(struct scorer *s, const struct pseudo *root,
     const char *storefront, struct erase_plan **out) WARN_UNUSED
     NONNULL(1, 2, 4);
 
+/*
+ * Plan the erasure of everything storefront `storefront` sent (Shopify's
+ * shop/redact): every subject its event records name that is its own
+ * (an account or order, whose pseudonyms are scoped to it, or a subject
+ * no other storefront's event names: a device or email seen elsewhere
+ * stays, with its history), their history rows of this storefront and
+ * their index entries, and the stored replies of its events. One
+ * verifying pass over the log. `*out` is freed with erase_plan_free(),
+ * applied with erase_plan_apply(). The subjects come in no particular
+ * order (no root). Returns as erase_plan_new(); ERR_TOOBIG over
+ * 1,048,576 subjects.
+ */
+int erase_plan_storefront(struct scorer *s, const char *storefront,
+    struct erase_plan **out) WARN_UNUSED NONNULL(1, 2, 3);
+
 /* The counts the plan will remove; borrowed, valid until free. */
 const struct erase_counts *erase_plan_counts(const struct erase_plan *p)
     NONNULL(1);

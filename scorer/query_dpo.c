@@ -273,43 +273,73 @@ counts_text(const struct erase_counts *k, char *out, size_t cap)
         k->subjects, k->entities, k->links, k->orders, k->replies, k->index);
 }
 
+/* kind "storefront": the storefront named in the request, all of it. */
+static bool
+dpo_is_storefront(const struct qproto_request *q)
+{
+    return strcmp(q->kind, "storefront") == 0;
+}
+
 void
 query_dpo_erase(
     struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
 {
     struct erase_plan *plan = NULL;
     struct erase_counts done;
-    const struct pseudo *subj;
+    const struct pseudo *subj = NULL;
     struct dpo_subject d;
     struct wire_enc e;
     struct buf out;
     char extra[AUDIT_MAX_REF + 1];
+    bool whole = dpo_is_storefront(q);
     unsigned nsubj;
     int rc;
 
     memset(&done, 0, sizeof(done));
-    dpo_subject(s, q, &d);
-    if (dpo_bad_subject(s, c, q, &d))
-        return;
-    if (!c->allowed || !d.have) {
-        /* Denied; or nothing held: recorded, and nothing to erase. */
-        if (query_gate(s, c, q, &d.t, d.have ? 1 : 0, 0, "subject") != 0)
+    memset(&d, 0, sizeof(d));
+    if (whole) {
+        if (c->allowed &&
+            (q->storefront[0] == '\0' ||
+                strcmp(q->value, q->storefront) != 0)) {
+            query_send_error(s, &c->env, q->id, ERR_INVAL,
+                "value: a storefront erasure names the request's "
+                "storefront (value equal to storefront)");
             return;
-        goto reply;
+        }
+        if (!c->allowed) {
+            if (query_gate(s, c, q, NULL, 0, 0, "storefront") != 0)
+                return;
+            goto reply; /* not reached: a denied request is refused */
+        }
+        rc = erase_plan_storefront(s, q->storefront, &plan);
+    } else {
+        dpo_subject(s, q, &d);
+        if (dpo_bad_subject(s, c, q, &d))
+            return;
+        if (!c->allowed || !d.have) {
+            /* Denied; or nothing held: recorded, nothing to erase. */
+            if (query_gate(s, c, q, &d.t, d.have ? 1 : 0, 0, "subject") != 0)
+                return;
+            goto reply;
+        }
+        rc = erase_plan_new(s, &d.t, q->storefront, &plan);
     }
-    rc = erase_plan_new(s, &d.t, q->storefront, &plan);
     if (rc != 0) {
         log_warnx("cannot plan an erasure: %s", err_str(rc));
-        if (query_audit(s, c, q, &d.t, 1, AUDIT_OUTCOME_ERROR, "plan failed") !=
-            0)
+        if (query_audit(s, c, q, d.have ? &d.t : NULL, d.have ? 1 : 0,
+                AUDIT_OUTCOME_ERROR, "plan failed") != 0)
             rc = ERR_AUDIT;
         query_send_error(s, &c->env, q->id, rc,
             "not erased: the erasure could not be planned");
-        return;
+        goto out;
     }
-    /* Write-ahead: the record of what goes, durable before it goes. */
+    /* Write-ahead: the record of what goes, durable before it goes. A
+     * person's erasure names their tokens; a storefront's names none
+     * (its name is the record's storefront, in ref's counts). */
     counts_text(erase_plan_counts(plan), extra, sizeof(extra));
     nsubj = plan_record_subjects(plan, &subj);
+    if (whole)
+        nsubj = 0;
     if (query_audit(s, c, q, subj, nsubj, AUDIT_OUTCOME_ALLOWED, extra) != 0) {
         query_send_error(s, &c->env, q->id, ERR_AUDIT,
             "not erased: the audit record could not be written");
@@ -330,7 +360,10 @@ reply:
     qproto_reply_begin(&e, &out, q->id);
     wire_put_map(&e, 10);
     query_put_str(&e, "kind", q->kind);
-    query_put_bool(&e, "erased", plan != NULL);
+    query_put_bool(&e, "erased",
+        plan != NULL &&
+            (done.subjects > 0 || done.entities > 0 || done.orders > 0 ||
+                done.replies > 0 || !whole));
     query_put_uint(&e, "subjects", done.subjects);
     query_put_uint(&e, "entities", done.entities);
     query_put_uint(&e, "links", done.links);
