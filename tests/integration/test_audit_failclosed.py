@@ -89,7 +89,11 @@ def orders_total(svc, account, qid):
 
 def body(args):
     a = Persona(21, tag="fc")
-    svc = Service(args.bin, scorer_opts=["checkpoint_interval_ms=50"])
+    # No headroom mark (disk_min_free_mb=0): this scenario is about the
+    # last byte, where the audit write itself fails and must fail closed;
+    # integ.full covers refusing events at the mark, before that.
+    svc = Service(args.bin, scorer_opts=["checkpoint_interval_ms=50",
+                                         "disk_min_free_mb=0"])
     audit_dir = os.path.join(svc.data_dir, "audit")
     os.makedirs(audit_dir)
     why = try_mount(audit_dir)
