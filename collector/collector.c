@@ -42,6 +42,7 @@
 #include "collector/ingest.h"
 #include "common/cfg.h"
 #include "common/clock.h"
+#include "common/crashpoint.h"
 #include "common/err.h"
 #include "common/harden.h"
 #include "common/ipcproto.h"
@@ -485,6 +486,7 @@ main(int argc, char **argv)
     log_setverbose(args.verbose);
     if (harden_process() != 0)
         return COLLECTOR_EXIT_FAIL;
+    crashpoint_init();
     load_config(&c, &args);
     rc = harden_user_resolve(c.cfg.user, &user, err, sizeof(err));
     if (rc != 0) {

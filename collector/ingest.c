@@ -42,6 +42,7 @@
 #include "common/buf.h"
 #include "common/cert.h"
 #include "common/clock.h"
+#include "common/crashpoint.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/ipcproto.h"
@@ -760,8 +761,10 @@ ingest_dispatch(struct ingest *in)
         in->ring = c->rnext;
         ingest_unqueue(in, p);
         rc = ingest_send(in, p);
-        if (rc == 0)
+        if (rc == 0) {
+            crashpoint("collector.sent");
             continue;
+        }
         in->st.busy++;
         ingest_answer(in, p, NULL, 0, ERR_UNAVAIL,
             rc == ERR_AGAIN ? "scorer queue full" : "cannot reach the scorer");

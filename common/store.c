@@ -25,6 +25,7 @@
 
 #include <lmdb.h>
 
+#include "common/crashpoint.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/store.h"
@@ -779,6 +780,7 @@ store_overlay_flush(struct store_overlay *ov)
         mdb_txn_abort(txn);
         return rc;
     }
+    crashpoint("lmdb.commit");
     return store_err("mdb_txn_commit", mdb_txn_commit(txn));
 }
 

@@ -15,6 +15,7 @@
 
 #include "common/audit.h"
 #include "common/clock.h"
+#include "common/crashpoint.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/subjidx.h"
@@ -164,9 +165,12 @@ record_checkpoint(struct scorer *s, bool force)
     if (!force && size - last < (uint64_t)s->cfg.checkpoint_records &&
         now < s->ckpt_ms + (uint64_t)s->cfg.checkpoint_interval_ms)
         return;
+    crashpoint("checkpoint");
     rc = audit_checkpoint(s->audit, clock_wall_ms());
     if (rc != 0)
         log_warnx("cannot write an audit checkpoint: %s", err_str(rc));
+    else
+        crashpoint("checkpoint.after");
     s->ckpt_ms = now;
 }
 

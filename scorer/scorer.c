@@ -35,6 +35,7 @@
 #include <sodium.h>
 
 #include "common/clock.h"
+#include "common/crashpoint.h"
 #include "common/err.h"
 #include "common/harden.h"
 #include "common/keys.h"
@@ -332,6 +333,7 @@ scorer_flush_finish(struct scorer *s, int rc)
     }
     s->stats.commits++;
     s->committed_seq = s->flush_seq;
+    crashpoint("journal.trim");
     rc = journal_release_upto(s->journal, s->flush_seq);
     if (rc != 0)
         log_warnx("cannot release old journal segments: %s", err_str(rc));
@@ -737,6 +739,8 @@ scorer_group_commit(struct scorer *s)
         s->njpend = 0;
         return ERR_AUDIT;
     }
+    if (s->njpend > 0)
+        crashpoint("group.audited");
     for (i = 0; i < s->njpend; i++) {
         const struct scorer_jent *je = &s->jpend[i];
 
@@ -751,6 +755,8 @@ scorer_group_commit(struct scorer *s)
         rc = journal_sync(s->journal);
     if (rc != 0)
         return rc == ERR_FULL ? ERR_FULL : ERR_IO;
+    if (seq != s->applied_seq)
+        crashpoint("group.journaled");
     s->applied_seq = seq;
     return 0;
 }
@@ -1354,6 +1360,7 @@ main(int argc, char **argv)
     s.lock_fd = -1;
     s.status = status_new();
     scorer_load_config(&s, argc, argv);
+    crashpoint_init(); /* before the flusher thread */
     /* The journal replay decodes events: the decoders come first. */
     wire_dec_init(&s.env_dec, 64 * 1024);
     wire_dec_init(&s.ev_dec, 8 * 1024);
