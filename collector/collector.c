@@ -52,6 +52,7 @@
 #include "common/promsrv.h"
 #include "common/pseudo.h"
 #include "common/quota.h"
+#include "common/sig.h"
 #include "common/zauth.h"
 #include "common/zsock.h"
 
@@ -175,22 +176,6 @@ open_sockets(struct collector *c)
     if (rc != 0)
         return rc;
     return zsock_connect(c->back, c->scorer_ep);
-}
-
-static void
-install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = collector_on_signal;
-    sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: zsock_poll must return EINTR so the loop sees it. */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
 }
 
 /*
@@ -510,17 +495,15 @@ main(int argc, char **argv)
         log_warnx("cannot open the sockets: %s", err_str(rc));
         goto fail;
     }
-    if (collector_quotas(&c) != 0) {
-        rc = ERR_INVAL;
+    if (collector_quotas(&c) != 0)
         goto fail;
-    }
     rc = open_metrics(&c);
     if (rc != 0)
         goto fail;
     collector_limits(&c, &lim);
     c.ingest =
         ingest_new(c.front, c.back, c.keys.pseudo, &lim, &c.quotas, c.reg);
-    install_signals();
+    sig_install(collector_on_signal, true);
     log_info("collector %s listening on '%s' (%s), scorer at '%s'",
         VIGIL_VERSION, c.cfg.events_endpoint,
         c.cfg.insecure_dev ? "plain, insecure_dev" : "CURVE", c.scorer_ep);

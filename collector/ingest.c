@@ -898,14 +898,14 @@ ingest_admit(struct ingest *in, struct ingest_client *c,
     retry = quota_take(&qc->events, &qc->events_rate, nvalid, clock_mono_ns());
     if (retry > 0) {
         snprintf(msg, sizeof(msg),
-            "busy: over this storefront's quota of %.0f events/s (burst "
+            "over this storefront's quota of %.0f events/s (burst "
             "%.0f); retry later",
             qc->events_rate.per_s, qc->events_rate.burst);
         prom_inc(c->busy_rate, 1);
     } else if (c->nqueued >= in->queue_max) {
         retry = ingest_queue_retry(in, c);
         snprintf(msg, sizeof(msg),
-            "busy: %u requests of this storefront are waiting for the "
+            "%u requests of this storefront are waiting for the "
             "scorer; retry later",
             c->nqueued);
         prom_inc(c->busy_queue, 1);

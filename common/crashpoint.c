@@ -46,5 +46,5 @@ crashpoint(const char *name)
     if (crash_name[0] == '\0' || strcmp(name, crash_name) != 0)
         return;
     if (__atomic_add_fetch(&crash_seen, 1, __ATOMIC_SEQ_CST) == crash_at)
-        raise(SIGKILL);
+        (void)raise(SIGKILL);
 }

@@ -17,8 +17,10 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,8 +143,8 @@ prom_family_add(struct prom *p, enum prom_type type, const char *name,
     f->nlabels = nlabels;
     for (i = 0; i < nlabels; i++)
         f->label_names[i] = label_names[i];
-    f->series = xcalloc(PROM_MAX_SERIES, sizeof(*f->series));
-    f->slots = xcalloc(PROM_HASH_SLOTS, sizeof(*f->slots));
+    f->series = xcalloc(PROM_MAX_SERIES, sizeof(struct prom_series *));
+    f->slots = xcalloc(PROM_HASH_SLOTS, sizeof(struct prom_series *));
     if (p->last != NULL)
         p->last->next = f;
     else
@@ -158,11 +160,15 @@ prom_hash(const char *const *values, unsigned n)
     uint64_t h = 0xcbf29ce484222325ULL;
     unsigned i;
 
+    if (values == NULL) /* a family without labels */
+        return h;
+    if (n > PROM_MAX_LABELS) /* never: prom_family_add checks */
+        n = PROM_MAX_LABELS;
     for (i = 0; i < n; i++) {
         const unsigned char *p = (const unsigned char *)values[i];
         size_t k;
 
-        for (k = 0; p[k] != '\0' && k < PROM_LABEL_MAX; k++) {
+        for (k = 0; k < PROM_LABEL_MAX && p[k] != '\0'; k++) {
             h ^= p[k];
             h *= 0x100000001b3ULL;
         }
@@ -179,6 +185,8 @@ prom_same(const struct prom_series *s, const char *const *values, unsigned n)
 
     /* Stored values are cut at PROM_LABEL_MAX bytes, and so is this
      * comparison: longer values that share those bytes share a series. */
+    if (values == NULL)
+        return n == 0;
     for (i = 0; i < n; i++)
         if (strncmp(s->values[i], values[i], PROM_LABEL_MAX) != 0)
             return false;
@@ -204,7 +212,7 @@ prom_new_series(struct prom_family *f, const char *const *values, uint64_t h)
 
     s->fam = f;
     s->hash = h;
-    for (i = 0; i < f->nlabels; i++)
+    for (i = 0; i < f->nlabels && i < PROM_MAX_LABELS; i++)
         s->values[i] = prom_dup_label(values[i]);
     f->series[f->nseries++] = s;
     return s;
@@ -243,7 +251,8 @@ prom_get0(struct prom_family *f)
 struct prom_series *
 prom_get1(struct prom_family *f, const char *v)
 {
-    const char *vals[1] = { v };
+    /* Every slot set: the family may have fewer labels, never more. */
+    const char *vals[PROM_MAX_LABELS] = { v, PROM_OTHER, PROM_OTHER };
 
     return prom_get(f, vals);
 }
@@ -251,7 +260,7 @@ prom_get1(struct prom_family *f, const char *v)
 struct prom_series *
 prom_get2(struct prom_family *f, const char *v1, const char *v2)
 {
-    const char *vals[2] = { v1, v2 };
+    const char *vals[PROM_MAX_LABELS] = { v1, v2, PROM_OTHER };
 
     return prom_get(f, vals);
 }
@@ -520,13 +529,19 @@ prom_rss_bytes(void)
     unsigned long long size = 0, resident = 0;
     long page = sysconf(_SC_PAGESIZE);
     FILE *fp = fopen("/proc/self/statm", "r");
-    int n;
+    char line[128], *end;
+    bool got;
 
     if (fp == NULL)
         return 0;
-    n = fscanf(fp, "%llu %llu", &size, &resident);
-    fclose(fp);
-    if (n != 2 || page <= 0)
+    got = fgets(line, sizeof(line), fp) != NULL;
+    (void)fclose(fp);
+    if (!got || page <= 0)
+        return 0;
+    errno = 0;
+    size = strtoull(line, &end, 10);
+    resident = strtoull(end, NULL, 10);
+    if (errno != 0 || size == 0)
         return 0;
     return (uint64_t)resident * (uint64_t)page;
 }

@@ -136,6 +136,7 @@ promsrv_text(struct MHD_Connection *conn, unsigned status, const char *text)
 static enum MHD_Result
 promsrv_handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
+    /* cppcheck-suppress constParameter ; libmicrohttpd's callback type */
     size_t *upload_data_size, void **con_cls)
 {
     struct promsrv *ps = cls;

@@ -61,7 +61,7 @@ quota_rule_parse(
     const char *s, size_t len, struct quota_rule *r, char *why, size_t whylen)
 {
     double f[4] = { -1, -1, -1, -1 };
-    const char *p = s, *end = s + len, *colon;
+    const char *p, *end = s + len, *colon;
     size_t nlen;
     unsigned i;
 
@@ -249,8 +249,8 @@ quota_table_new(const struct quota_config *q)
     struct quota_table *t = xcalloc(1, sizeof(*t));
 
     t->q = q;
-    t->clients = xcalloc(QUOTA_MAX_CLIENTS, sizeof(*t->clients));
-    t->slots = xcalloc(QUOTA_SLOTS, sizeof(*t->slots));
+    t->clients = xcalloc(QUOTA_MAX_CLIENTS, sizeof(struct quota_client *));
+    t->slots = xcalloc(QUOTA_SLOTS, sizeof(struct quota_client *));
     return t;
 }
 

@@ -158,7 +158,7 @@ reply_read_reasons(
 
 enum {
     R_ID,
-    R_OK,
+    R_OKAY,
     R_CODE,
     R_MSG,
     R_SCORE,
@@ -187,12 +187,12 @@ reply_read(const msgpack_object *o, struct reply *r)
         n += v[i] != NULL;
     /* The four common keys, and either none or all of the score keys,
      * or retry_after_ms alone. */
-    if (v[R_ID] == NULL || v[R_OK] == NULL || v[R_CODE] == NULL ||
+    if (v[R_ID] == NULL || v[R_OKAY] == NULL || v[R_CODE] == NULL ||
         v[R_MSG] == NULL || (n != 4 && n != 7 && n != 5) ||
         (n == 5 && v[R_RETRY] == NULL) || (n == 7 && v[R_RETRY] != NULL))
         return ERR_MALFORMED;
     if (WIRE_GET_STR(v[R_ID], WIRE_TEXT, 0, r->id) != 0 ||
-        wire_get_bool(v[R_OK], &ok) != 0 ||
+        wire_get_bool(v[R_OKAY], &ok) != 0 ||
         WIRE_GET_STR(v[R_CODE], WIRE_TOKEN, 1, tmp) != 0 ||
         WIRE_GET_STR(v[R_MSG], WIRE_TEXT, 0, r->msg) != 0)
         return ERR_MALFORMED;
