@@ -154,6 +154,14 @@ def body(args):
         rep = query(svc, "account.get", "fc-q2", account=a.account)
         check_eq(rep.get("code"), "audit", "account.get is refused: audit")
         check("result" not in rep, "and returns no data", rep)
+        # A denial's record is smaller still (and batched, scorer/qbatch.c):
+        # use up what room is left for one the same way.
+        for j in range(50):
+            rep = query(svc, "account.get", "fc-dpad-%d" % j,
+                        purpose="marketing", account=a.account)
+            if rep.get("code") != "denied":
+                break
+        say("  %d denials audited before the disk was full" % j)
         rep = query(svc, "account.get", "fc-q3", purpose="marketing",
                     account=a.account)
         check_eq(rep.get("code"), "audit",
