@@ -574,6 +574,7 @@ config_print(const struct config *c, FILE *fp)
         const struct config_entry *e = &config_table[i];
         const char *p = (const char *)c + e->offset;
 
+        fprintf(fp, "%s# %s\n", i > 0 ? "\n" : "", e->help);
         switch (e->type) {
         case CONFIG_STRING:
         case CONFIG_OPTSTR: {

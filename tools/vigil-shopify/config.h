@@ -101,7 +101,8 @@ void config_release(struct config *c) NONNULL(1);
 int config_check(const struct config *c, char *err, size_t errlen) WARN_UNUSED
     NONNULL(1, 2);
 
-/* Print every key as "key = value" in table order. */
+/* Print every key as "key = value" after its help as a comment, in
+ * table order: a configuration file of the effective values. */
 void config_print(const struct config *c, FILE *fp) NONNULL(1, 2);
 
 /*

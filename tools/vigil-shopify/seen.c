@@ -437,7 +437,8 @@ seen_open(const char *path, uint32_t capacity, uint64_t ttl_ms, uint64_t now_ms,
         s->w = n > 0 ? (newest + 1) % capacity : 0;
     } else {
         /* Another capacity: keep the newest entries that fit. */
-        qsort(recs, n, sizeof(*recs), cmp_exp);
+        if (n > 0)
+            qsort(recs, n, sizeof(*recs), cmp_exp);
         skip = n > capacity ? n - capacity : 0;
         rc = rewrite(path, capacity, recs + skip, n - skip, &fd, err, errlen);
         if (rc != 0) {

@@ -188,7 +188,7 @@ int uplink_submit(struct uplink *u, struct req *r) WARN_UNUSED NONNULL(1, 2);
  * expire budgets, sync the dedup set each second. Main thread.
  * Returns 0 or ERR_IO (a socket failed).
  */
-int uplink_run(struct uplink *u, volatile sig_atomic_t *stop) WARN_UNUSED
+int uplink_run(struct uplink *u, const volatile sig_atomic_t *stop) WARN_UNUSED
     NONNULL(1, 2);
 
 /*

@@ -170,15 +170,24 @@ cmp_domain(const void *a, const void *b)
         ((const struct shop *)a)->domain, ((const struct shop *)b)->domain);
 }
 
+/* The shop of `domain` in the sorted v[0..n), or NULL. */
 static struct shop *
 find(struct shop *v, size_t n, const char *domain)
 {
-    struct shop key;
+    size_t lo = 0, hi = n, mid;
+    int c;
 
-    if (strlen(domain) > SHOPS_DOMAIN_MAX)
-        return NULL;
-    memcpy(key.domain, domain, strlen(domain) + 1);
-    return bsearch(&key, v, n, sizeof(*v), cmp_domain);
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        c = strcmp(domain, v[mid].domain);
+        if (c == 0)
+            return &v[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
 }
 
 static int

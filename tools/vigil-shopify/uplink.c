@@ -68,6 +68,12 @@ struct ident {
     char name[CERT_NAME_MAX + 1]; /* certificate name, or "plain" */
 };
 
+/* One entry of the submission ring or the index (a struct, not a bare
+ * pointer, so the arrays are sized by their element). */
+struct slot {
+    struct req *r;
+};
+
 struct uplink {
     struct shopify *sh;
     void *ctx;
@@ -76,14 +82,14 @@ struct uplink {
     unsigned *ident_of; /* per shop index */
     /* Submissions, from the HTTP threads. */
     pthread_mutex_t mu;
-    struct req **q; /* ring of qcap */
+    struct slot *q; /* ring of qcap */
     size_t qcap, qhead, qlen;
     size_t total; /* queued + waiting, under mu */
     bool closed;
     int efd;
     /* Waiting for replies (main thread only). */
     struct req *head, *tail;
-    struct req **index; /* open addressing by first event id */
+    struct slot *index; /* open addressing by first event id */
     uint32_t imask;
     struct wire_dec dec;
     struct reply replies[TOPICS_MAX_EVENTS];
@@ -106,9 +112,9 @@ index_put(struct uplink *u, struct req *r)
 {
     uint32_t i = id_hash(r->first_id) & u->imask;
 
-    while (u->index[i] != NULL)
+    while (u->index[i].r != NULL)
         i = (i + 1) & u->imask;
-    u->index[i] = r;
+    u->index[i].r = r;
 }
 
 static uint32_t
@@ -116,8 +122,8 @@ index_find(const struct uplink *u, const char *id)
 {
     uint32_t i = id_hash(id) & u->imask;
 
-    while (u->index[i] != NULL) {
-        if (strcmp(u->index[i]->first_id, id) == 0)
+    while (u->index[i].r != NULL) {
+        if (strcmp(u->index[i].r->first_id, id) == 0)
             return i;
         i = (i + 1) & u->imask;
     }
@@ -130,20 +136,20 @@ index_del(struct uplink *u, const struct req *r)
 {
     uint32_t i = id_hash(r->first_id) & u->imask, j, k;
 
-    while (u->index[i] != r)
+    while (u->index[i].r != r)
         i = (i + 1) & u->imask;
     j = i;
     for (;;) {
         j = (j + 1) & u->imask;
-        if (u->index[j] == NULL)
+        if (u->index[j].r == NULL)
             break;
-        k = id_hash(u->index[j]->first_id) & u->imask;
+        k = id_hash(u->index[j].r->first_id) & u->imask;
         if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
             continue;
         u->index[i] = u->index[j];
         i = j;
     }
-    u->index[i] = NULL;
+    u->index[i].r = NULL;
 }
 
 /* ----------------------------------------------------------- answers */
@@ -298,7 +304,7 @@ drain_queue(struct uplink *u)
             pthread_mutex_unlock(&u->mu);
             return;
         }
-        r = u->q[u->qhead];
+        r = u->q[u->qhead].r;
         u->qhead = (u->qhead + 1) % u->qcap;
         u->qlen--;
         pthread_mutex_unlock(&u->mu);
@@ -327,7 +333,7 @@ on_frame(struct uplink *u, const void *data, size_t len)
         STAT_INC(u->sh, late_replies);
         return;
     }
-    r = u->index[slot];
+    r = u->index[slot].r;
     if (n != r->nevents) {
         STAT_INC(u->sh, malformed_replies);
         return; /* its deadline answers it */
@@ -407,7 +413,7 @@ uplink_log_stats(struct shopify *sh, bool final)
 }
 
 int
-uplink_run(struct uplink *u, volatile sig_atomic_t *stop)
+uplink_run(struct uplink *u, const volatile sig_atomic_t *stop)
 {
     struct zsock_pollitem items[ZSOCK_MAX_POLL];
     uint64_t now = clock_mono_ms(), next_sync = now + UPLINK_SYNC_MS;
@@ -479,7 +485,7 @@ uplink_submit(struct uplink *u, struct req *r)
     else if (u->total >= (size_t)u->sh->cfg.max_inflight || u->qlen == u->qcap)
         rc = ERR_FULL;
     if (rc == 0) {
-        u->q[(u->qhead + u->qlen) % u->qcap] = r;
+        u->q[(u->qhead + u->qlen) % u->qcap].r = r;
         u->qlen++;
         u->total++;
     }
@@ -503,7 +509,7 @@ uplink_shutdown(struct uplink *u)
             pthread_mutex_unlock(&u->mu);
             break;
         }
-        r = u->q[u->qhead];
+        r = u->q[u->qhead].r;
         u->qhead = (u->qhead + 1) % u->qcap;
         u->qlen--;
         pthread_mutex_unlock(&u->mu);
