@@ -25,6 +25,8 @@ stands in for the shop's Admin GraphQL API. Checks:
  - the privacy topics get 501 (phase A), malformed bodies 400/422;
  - Vigil down (collector stopped, then scorer stopped) gives 503 at
    once, and the retry after it is back gets 200, applied once;
+ - examples/shopify/replay.py records a signed delivery and replays it
+   (applied, then answered from the dedup file);
  - every answer within Shopify's 5 s; SIGTERM exits 0; no personal
    value of any payload, no secret and no token in the bridge's log.
 
@@ -46,9 +48,9 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vigiltest import (Daemon, Service, TestFailure, audit_records,  # noqa
-                       check, check_eq, free_port, main, query, say,
-                       wait_checkpoint)
+from vigiltest import (REPO, Daemon, Service, TestFailure,  # noqa: E402
+                       audit_records, check, check_eq, free_port, main,
+                       query, run, say, wait_checkpoint)
 
 SHOP = "vigil-test.myshopify.com"
 SECRET = "shpss_1f2e3d4c5b6a79880123456789abcdef"
@@ -616,6 +618,28 @@ def scenario(args, svc, br, api):
     counts = stored(args, svc, [w3 + ":2", w4 + ":1", w4 + ":2"])
     check(all(v == 1 for v in counts.values()),
           "each retried order applied once", counts)
+
+    say("-- examples/shopify/replay.py records and replays deliveries")
+    replay = os.path.join(REPO, "examples", "shopify", "replay.py")
+    folder = os.path.join(svc.dir, "recorded")
+    pay = os.path.join(svc.dir, "customer.json")
+    with open(pay, "w") as f:
+        json.dump(dict(CUSTOMER, id=706405506930370099,
+                       email="zoe@example.org"), f)
+    PERSONAL.extend(["zoe@example.org", "706405506930370099"])
+    rc, out, err = run(["/usr/bin/python3", replay, "record", "--secrets",
+                        br.secrets, "--shop", SHOP, "--topic",
+                        "customers/create", pay, folder])
+    check(rc == 0, "replay.py record signs a payload", err)
+    url = "http://127.0.0.1:%d/webhooks" % br.port
+    rc, out, err = run(["/usr/bin/python3", replay, "send", folder, "--url",
+                        url])
+    check(rc == 0 and " 200 " in out and "ok\n" in out + "\n",
+          "replay.py send: the recorded delivery is applied", out + err)
+    rc, out, err = run(["/usr/bin/python3", replay, "send", folder, "--url",
+                        url])
+    check(rc == 0 and "already applied" in out,
+          "replayed again: answered from the dedup file", out + err)
 
     say("-- dedup across a restart, and Vigil's own dedup behind it")
     check_eq(br.stop(), 0, "vigil-shopify exits 0 on SIGTERM")
