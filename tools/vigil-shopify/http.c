@@ -61,6 +61,7 @@
 #include <sodium.h>
 
 #include "common/clock.h"
+#include "common/compiler.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/sfproto.h"
@@ -518,6 +519,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req_free(*con_cls);
     *con_cls = NULL;
 }
+
+/* libmicrohttpd's own messages (no request content) to our log. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    PRINTF_LIKE(2, 0);
 
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
