@@ -12,9 +12,10 @@
  *
  * Start-up reads top to bottom: parse arguments -> load and check the
  * config (-n stops here) -> harden the process -> libraries -> shops
- * (secrets, tokens) -> dedup set -> uplink (Vigil identities, sockets)
- * -> risk worker -> HTTP server -> serve until SIGINT/SIGTERM -> stop
- * taking connections, answer everything waiting, stop.
+ * (secrets, tokens) -> dedup set -> uplink (Vigil identities, sockets;
+ * wait up to 3 s for the connections) -> risk worker -> HTTP server -> serve
+ * until SIGINT/SIGTERM -> stop taking connections, answer everything waiting,
+ * stop.
  *
  * Exit status (vigil-shopify.8): 0 stopped on a signal; 1 bad
  * configuration, a start-up failure or a socket failure.
@@ -50,6 +51,9 @@
 
 #define EXIT_OK   0
 #define EXIT_FAIL 1
+
+/* Longest wait at start for the connections to the collector. */
+#define SHOPIFY_CONNECT_WAIT_MS 3000
 
 static volatile sig_atomic_t shopify_stop;
 
@@ -199,6 +203,10 @@ main(int argc, char **argv)
         log_warnx("cannot open the uplink to Vigil: %s", err_str(rc));
         goto out_close;
     }
+    /* Serve only once Vigil is reachable, or after a bounded wait. */
+    rc = uplink_wait_connected(sh.uplink, SHOPIFY_CONNECT_WAIT_MS);
+    if (rc != 0 && rc != ERR_UNAVAIL)
+        goto out_close;
     rc = risk_open(&sh, &sh.risk);
     if (rc != 0)
         goto out_close;

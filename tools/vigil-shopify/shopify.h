@@ -176,6 +176,15 @@ int uplink_open(struct shopify *sh, struct uplink **out) WARN_UNUSED
     NONNULL(1, 2);
 
 /*
+ * Wait up to `timeout_ms` until every identity's connection to the
+ * collector is up, so that the first deliveries after a start are not
+ * answered 503 for want of a connection. Returns 0, ERR_UNAVAIL (some
+ * are not up; logged: the bridge serves anyway) or ERR_IO. Main thread.
+ */
+int uplink_wait_connected(struct uplink *u, long timeout_ms) WARN_UNUSED
+    NONNULL(1);
+
+/*
  * Hand a mapped delivery to the uplink (from an HTTP thread, after its
  * connection was suspended). Returns 0, or ERR_FULL (cfg.max_inflight
  * deliveries are waiting) / ERR_SHUTDOWN (closing): the caller then

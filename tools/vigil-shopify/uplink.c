@@ -618,6 +618,44 @@ open_idents(struct uplink *u)
 }
 
 int
+uplink_wait_connected(struct uplink *u, long timeout_ms)
+{
+    struct zsock_pollitem items[ZSOCK_MAX_POLL];
+    uint64_t deadline = clock_mono_ms() + (uint64_t)timeout_ms, now;
+    unsigned i, left;
+    int rc;
+
+    /* With ZMQ_IMMEDIATE a DEALER is writable only once a connection is
+     * up: poll for that, socket by socket. */
+    memset(items, 0, sizeof(items));
+    for (i = 0; i < u->nids; i++) {
+        items[i].sock = u->ids[i].sock;
+        items[i].events = ZSOCK_POLLOUT;
+    }
+    for (;;) {
+        rc = zsock_poll(items, (int)u->nids, 0, NULL);
+        if (rc != 0 && rc != ERR_AGAIN)
+            return rc;
+        left = 0;
+        for (i = 0; i < u->nids; i++)
+            if (!(items[i].revents & ZSOCK_POLLOUT))
+                left++;
+        now = clock_mono_ms();
+        if (left == 0)
+            return 0;
+        if (now >= deadline) {
+            log_warnx("%u of %u Vigil connections not up yet at '%s': "
+                      "their deliveries get 503 until they are",
+                left, u->nids, u->sh->cfg.collector_endpoint);
+            return ERR_UNAVAIL;
+        }
+        rc = zsock_poll(items, (int)u->nids, (long)(deadline - now), NULL);
+        if (rc != 0 && rc != ERR_AGAIN)
+            return rc;
+    }
+}
+
+int
 uplink_open(struct shopify *sh, struct uplink **out)
 {
     struct uplink *u;
