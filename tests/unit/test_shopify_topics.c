@@ -159,7 +159,7 @@ collector_view(const struct topics_out *out, struct sfproto_batch *b)
     char msg[256];
     size_t i;
 
-    buf_init(&frame, SFPROTO_MAX_MSG_BYTES);
+    buf_init(&frame, TOPICS_FRAME_MAX);
     ASSERT_OK(topics_pack(out, &frame));
     sfproto_batch_init(b);
     if (sfproto_batch_decode(b, frame.data, frame.len, msg, sizeof(msg)) != 0)
@@ -542,6 +542,62 @@ test_topic_table(void)
     ASSERT(topics_token_ok("abc", 3));
 }
 
+/* Every field at the longest the rules keep: the batch still fits
+ * TOPICS_FRAME_MAX (http.c allocates exactly that). */
+static void
+test_worst_case_size(void)
+{
+    static char json[16384];
+    char ua[700], name[257], street[257], email[255], city[65], tok[129];
+    struct topics_out out;
+    struct sfproto_batch b;
+
+    memset(ua, 'a', sizeof(ua) - 1);
+    ua[sizeof(ua) - 1] = '\0';
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    memset(street, 's', sizeof(street) - 1);
+    street[sizeof(street) - 1] = '\0';
+    memset(email, 'e', sizeof(email) - 1);
+    memcpy(email + sizeof(email) - 1 - 12, "@example.com", 12);
+    email[sizeof(email) - 1] = '\0';
+    memset(city, 'c', sizeof(city) - 1);
+    city[sizeof(city) - 1] = '\0';
+    memset(tok, 't', sizeof(tok) - 1);
+    tok[sizeof(tok) - 1] = '\0';
+    snprintf(json, sizeof(json),
+        "{\"id\":9223372036854775807,\"total_price\":\"10000000000.00\","
+        "\"currency\":\"USD\",\"created_at\":\"2024-05-01T09:00:00Z\","
+        "\"browser_ip\":\"ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255\","
+        "\"cart_token\":\"%s\",\"email\":\"%s\",\"customer\":{\"id\":"
+        "9223372036854775807},\"client_details\":{\"user_agent\":\"%s\","
+        "\"accept_language\":\"abcdefghijklmnopqrstuvwxyz-abcdefgh\"},"
+        "\"line_items\":[{\"quantity\":10000}],"
+        "\"payment_details\":{\"credit_card_bin\":\"12345678\"},"
+        "\"billing_address\":{\"name\":\"%s\",\"address1\":\"%s\","
+        "\"city\":\"%s\",\"zip\":\"1234567890123456\","
+        "\"country_code\":\"US\"},\"shipping_address\":{\"name\":\"%s\","
+        "\"address1\":\"%s\",\"city\":\"%s\",\"zip\":"
+        "\"1234567890123456\",\"country_code\":\"US\"}}",
+        tok, email, ua, name, street, city, name, street, city);
+    ASSERT_OK(map(TOPICS_ORDERS_CREATE, json, 0, &out));
+    ASSERT_EQ(out.dropped, 0);
+    ASSERT_EQ(strlen(out.ev[1].pii.ua), EVENT_UA_MAX);
+    collector_view(&out, &b); /* packs into TOPICS_FRAME_MAX */
+    sfproto_batch_release(&b);
+
+    snprintf(json, sizeof(json),
+        "{\"id\":9223372036854775807,\"email\":\"%s\",\"phone\":"
+        "\"+123456789012345678901234567890\",\"first_name\":\"%.127s\","
+        "\"last_name\":\"%.128s\",\"updated_at\":\"2024-05-01T09:00:00Z\"}",
+        email, name, name);
+    ASSERT_OK(map(TOPICS_CUSTOMERS_UPDATE, json, 0, &out));
+    ASSERT_EQ(out.n, 3);
+    collector_view(&out, &b);
+    sfproto_batch_release(&b);
+    topics_wipe(&out);
+}
+
 /* topics_wipe leaves no byte of a raw identifier. */
 static void
 test_wipe(void)
@@ -567,6 +623,7 @@ main(void)
     RUN(test_order_status);
     RUN(test_disputes_refunds);
     RUN(test_topic_table);
+    RUN(test_worst_case_size);
     RUN(test_wipe);
     return 0;
 }

@@ -64,7 +64,6 @@
 #include "common/compiler.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "common/sfproto.h"
 #include "common/text.h"
 #include "common/xmalloc.h"
 #include "tools/vigil-shopify/rfc3339.h"
@@ -281,7 +280,7 @@ on_headers(struct http *h, struct MHD_Connection *conn, const char *url,
         r->triggered_ms = 0;
     memcpy(r->hmac, hm, HMAC_B64_LEN + 1);
     r->body.cap = (size_t)sh->cfg.max_body;
-    buf_init(&r->frame, SFPROTO_MAX_MSG_BYTES);
+    buf_init(&r->frame, TOPICS_FRAME_MAX);
     if (cl != NULL && len > 0)
         body_reserve(r, (size_t)len);
     *con_cls = r;
@@ -350,15 +349,13 @@ map_delivery(struct http *h, struct req *r, json_t *root, const char **why)
             r->shop->domain, r->topic, r->webhook_id, out->why);
         goto done;
     }
-    /* Allocate the frame's whole cap once, so that packing never
+    /* Allocate the frame's whole cap at once, so that packing never
      * reallocates (and leaves no unwiped copy behind). */
     {
-        static const uint8_t zero[1024];
-        size_t k;
+        static const uint8_t zero[TOPICS_FRAME_MAX];
 
-        for (k = 0; k < SFPROTO_MAX_MSG_BYTES / sizeof(zero); k++)
-            if (buf_append(&r->frame, zero, sizeof(zero)) != 0)
-                break;
+        if (buf_append(&r->frame, zero, sizeof(zero)) != 0)
+            fatalx("%s: invariant: the frame cap", __func__);
         buf_reset(&r->frame);
     }
     rc = topics_pack(out, &r->frame);

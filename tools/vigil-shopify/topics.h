@@ -55,6 +55,9 @@
 #define TOPICS_TOPIC_MAX      64
 #define TOPICS_GID_MAX        64 /* "gid://shopify/Order/<20 digits>" */
 #define TOPICS_WHY_MAX        127
+/* The largest batch topics_pack() makes: 3 events with every field at
+ * its longest fit (unit.shopify_topics packs the worst case). */
+#define TOPICS_FRAME_MAX (16 * 1024)
 
 /* The topics the bridge knows (X-Shopify-Topic). */
 enum topics_kind {
