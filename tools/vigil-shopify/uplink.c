@@ -62,6 +62,7 @@
 #define UPLINK_POLL_MS   1000  /* longest poll wait */
 #define UPLINK_RECV_MAX  256   /* frames read per socket per wake-up */
 #define UPLINK_REPLY_MAX (64 * 1024)
+#define UPLINK_WARN_MS   10000 /* 503 warnings, at most this often */
 
 struct ident {
     void *sock;
@@ -93,6 +94,8 @@ struct uplink {
     uint32_t imask;
     struct wire_dec dec;
     struct reply replies[TOPICS_MAX_EVENTS];
+    uint64_t unavail_since_warn; /* 503s not yet logged */
+    uint64_t next_unavail_warn;  /* monotonic ms */
 };
 
 /* --------------------------------------------------------- the index */
@@ -186,7 +189,18 @@ answer(struct uplink *u, struct req *r, int status, const char *why)
 static void
 answer_unavailable(struct uplink *u, struct req *r, const char *why)
 {
+    uint64_t now = clock_mono_ms();
+
     STAT_INC(u->sh, unavailable);
+    /* Say so at the default verbosity, at most once per interval. */
+    u->unavail_since_warn++;
+    if (now >= u->next_unavail_warn) {
+        log_warnx("%llu deliveries answered 503 in the last %d s: %.*s",
+            (unsigned long long)u->unavail_since_warn, UPLINK_WARN_MS / 1000,
+            (int)strcspn(why, "\n"), why);
+        u->unavail_since_warn = 0;
+        u->next_unavail_warn = now + UPLINK_WARN_MS;
+    }
     answer(u, r, 503, why);
 }
 
