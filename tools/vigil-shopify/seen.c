@@ -6,10 +6,10 @@
  * open-addressing index (linear probing, backward-shift deletion) over
  * the keys, which are already uniform hashes. seen_has() runs on the
  * HTTP threads for every verified delivery, seen_add() on the uplink
- * thread for every acknowledged one: both are a few probes and, for an
- * add, one 32-byte pwrite. The file is synced once a second at most
- * (uplink.c), since losing the last second of adds only sends those
- * repeats on to Vigil's own dedup.
+ * thread for every acknowledged one: both are a few probes in memory.
+ * The slots added are consecutive, so seen_sync(), once a second at most
+ * (uplink.c), writes them with one pwrite and syncs: losing the last
+ * second of adds only sends those repeats on to Vigil's own dedup.
  *
  * Invariants:
  *  - index[] holds pos + 1 for every occupied ring slot pos, exactly once.
@@ -55,9 +55,11 @@ struct seen {
     uint64_t *exp;                   /* cap, owned; 0 = empty */
     uint32_t *index;                 /* mask + 1, owned; pos + 1 or 0 */
     uint32_t mask;
-    uint32_t w;     /* next ring slot to write */
-    uint32_t count; /* occupied slots */
-    bool dirty;     /* written since the last sync */
+    uint32_t w;          /* next ring slot to write */
+    uint32_t count;      /* occupied slots */
+    uint32_t dirty_from; /* first ring slot added since the last sync */
+    uint32_t ndirty;     /* slots added since then, not yet written */
+    bool dirty;          /* written since the last sync */
     uint64_t evicted_live;
 };
 
@@ -489,44 +491,87 @@ seen_add(struct seen *s, const uint8_t key[SEEN_KEY_BYTES], uint64_t now_ms)
         pos = s->index[i] - 1;
         if (s->exp[pos] > now_ms)
             goto out;
-        s->exp[pos] = exp; /* expired: renew it in its own slot */
-    } else {
-        pos = s->w;
-        if (s->exp[pos] > now_ms)
-            s->evicted_live++;
-        ring_put(s, pos, key, exp);
-        s->w = (pos + 1) % s->cap;
+        /* Expired: renew it in its own slot, written now (rare). */
+        s->exp[pos] = exp;
+        rec_encode(rec, key, exp);
+        if (fileio_pwrite_all(s->fd, rec, sizeof(rec),
+                SEEN_HDR + (uint64_t)pos * SEEN_REC) != 0) {
+            log_warn("%s: cannot write the dedup file", __func__);
+            rc = ERR_IO;
+        }
+        s->dirty = true;
+        goto out;
     }
-    rec_encode(rec, key, exp);
-    if (fileio_pwrite_all(s->fd, rec, sizeof(rec),
-            SEEN_HDR + (uint64_t)pos * SEEN_REC) != 0) {
-        log_warn("%s: cannot write the dedup file", __func__);
-        rc = ERR_IO;
-    }
+    pos = s->w;
+    if (s->exp[pos] > now_ms)
+        s->evicted_live++;
+    ring_put(s, pos, key, exp);
+    s->w = (pos + 1) % s->cap;
+    /* Appends are consecutive slots: seen_sync() writes them at once. */
+    if (s->ndirty == 0)
+        s->dirty_from = pos;
+    if (s->ndirty < s->cap)
+        s->ndirty++;
+    else
+        s->dirty_from = s->w; /* the whole ring: oldest first */
     s->dirty = true;
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
+/* Write n slots from ring slot `from` (wrapping) out of buf. */
+static int
+write_slots(int fd, uint32_t cap, uint32_t from, uint32_t n, const uint8_t *buf)
+{
+    uint32_t first = cap - from < n ? cap - from : n;
+
+    if (fileio_pwrite_all(fd, buf, (size_t)first * SEEN_REC,
+            SEEN_HDR + (uint64_t)from * SEEN_REC) != 0)
+        return ERR_IO;
+    if (n > first &&
+        fileio_pwrite_all(fd, buf + (size_t)first * SEEN_REC,
+            (size_t)(n - first) * SEEN_REC, SEEN_HDR) != 0)
+        return ERR_IO;
+    return 0;
+}
+
 int
 seen_sync(struct seen *s)
 {
+    uint8_t *buf = NULL;
+    uint32_t from, n, k, pos;
     bool dirty;
-    int fd;
+    int fd, rc = 0;
 
     pthread_mutex_lock(&s->mu);
     dirty = s->dirty;
     s->dirty = false;
     fd = s->fd;
+    from = s->dirty_from;
+    n = s->ndirty;
+    s->ndirty = 0;
+    if (n > 0) {
+        /* Encode under the lock (a consistent copy), write after. */
+        buf = xmalloc((size_t)n * SEEN_REC);
+        for (k = 0; k < n; k++) {
+            pos = (from + k) % s->cap;
+            rec_encode(buf + (size_t)k * SEEN_REC, s->keys[pos], s->exp[pos]);
+        }
+    }
     pthread_mutex_unlock(&s->mu);
     if (!dirty || fd < 0)
-        return 0;
-    if (fdatasync(fd) != 0) {
+        goto out;
+    if (n > 0 && write_slots(fd, s->cap, from, n, buf) != 0) {
+        log_warn("%s: cannot write the dedup file", __func__);
+        rc = ERR_IO;
+    } else if (fdatasync(fd) != 0) {
         log_warn("%s: cannot sync the dedup file", __func__);
-        return ERR_IO;
+        rc = ERR_IO;
     }
-    return 0;
+out:
+    free(buf);
+    return rc;
 }
 
 uint32_t

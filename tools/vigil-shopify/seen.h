@@ -74,15 +74,16 @@ bool seen_has(struct seen *s, const uint8_t key[SEEN_KEY_BYTES],
     uint64_t now_ms) NONNULL(1, 2);
 
 /*
- * Add `key` (expiring at now_ms + ttl) and write its slot (no sync: see
- * seen_sync). Adding a present key refreshes nothing and writes nothing.
- * Returns 0 or ERR_IO (the entry is still in memory; logged).
+ * Add `key` (expiring at now_ms + ttl), in memory: its slot reaches the
+ * file at the next seen_sync(). Adding a present key changes nothing;
+ * re-adding an expired one renews it (written at once). Returns 0 or
+ * ERR_IO (a renewal could not be written; logged; still in memory).
  */
 int seen_add(struct seen *s, const uint8_t key[SEEN_KEY_BYTES],
     uint64_t now_ms) WARN_UNUSED NONNULL(1, 2);
 
-/* fdatasync the file if an add happened since the last sync. Returns 0
- * or ERR_IO (logged). */
+/* Write the slots added since the last sync (one pwrite, two when the
+ * ring wrapped) and fdatasync the file. Returns 0 or ERR_IO (logged). */
 int seen_sync(struct seen *s) WARN_UNUSED NONNULL(1);
 
 /* Entries held (expired ones included until overwritten). */

@@ -491,6 +491,7 @@ int
 uplink_submit(struct uplink *u, struct req *r)
 {
     uint64_t one = 1;
+    bool wake = false;
     int rc = 0;
 
     pthread_mutex_lock(&u->mu);
@@ -499,12 +500,15 @@ uplink_submit(struct uplink *u, struct req *r)
     else if (u->total >= (size_t)u->sh->cfg.max_inflight || u->qlen == u->qcap)
         rc = ERR_FULL;
     if (rc == 0) {
+        /* Only the first of a burst wakes the uplink, which drains the
+         * queue until it finds it empty (under the lock). */
+        wake = u->qlen == 0;
         u->q[(u->qhead + u->qlen) % u->qcap].r = r;
         u->qlen++;
         u->total++;
     }
     pthread_mutex_unlock(&u->mu);
-    if (rc == 0 && write(u->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+    if (wake && write(u->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
         log_warn("%s: eventfd write", __func__);
     return rc;
 }
