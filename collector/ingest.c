@@ -30,6 +30,7 @@
 
 #include "collector/ingest.h"
 #include "common/buf.h"
+#include "common/cert.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -410,8 +411,8 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
  * and remember how to answer. Answers at once when it cannot forward.
  */
 static int
-ingest_forward(
-    struct ingest *in, const struct zsock_route *env, uint32_t nvalid)
+ingest_forward(struct ingest *in, const struct zsock_route *env,
+    const char *storefront, uint32_t nvalid)
 {
     const struct sfproto_batch *b = &in->batch;
     struct pending *p;
@@ -427,7 +428,7 @@ ingest_forward(
         return 0;
     }
     buf_reset(&in->out);
-    rc = ipcproto_events_begin(&in->out, p->tag, INGEST_ACTOR, nvalid);
+    rc = ipcproto_events_begin(&in->out, p->tag, storefront, nvalid);
     for (i = 0; i < b->n && rc == 0; i++) {
         const struct sfproto_item *it = &b->items[i];
 
@@ -475,6 +476,7 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
 {
     struct zsock_route env;
     char msg[REPLY_MSG_MAX + 1];
+    const char *storefront;
     const void *body;
     size_t len;
     uint32_t nvalid = 0;
@@ -489,6 +491,17 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
         }
         ingest_reply_frame_error(
             in, &env, ERR_MALFORMED, "expected exactly one frame");
+        return 0;
+    }
+    /*
+     * Who sent it: the name the allow-list gives the peer's CURVE key
+     * (zauth.h). The ZAP handler admits storefronts only, so a frame
+     * without a name cannot come from the network; refuse it anyway.
+     */
+    storefront = zsock_msg_user(m);
+    if (storefront == NULL || !cert_name_ok(storefront)) {
+        ingest_reply_frame_error(
+            in, &env, ERR_DENIED, "not an authenticated storefront");
         return 0;
     }
     body = zsock_msg_data(m, k);
@@ -510,8 +523,14 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
     for (i = 0; i < in->batch.n; i++) {
         struct sfproto_item *it = &in->batch.items[i];
 
+        if (it->rc == 0 && it->ev.type == EVENT_LABEL) {
+            it->rc = ERR_DENIED;
+            text_copy(it->msg, sizeof(it->msg),
+                "type: label is the fraud team's operation (vigilctl "
+                "label), not accepted from storefronts");
+        }
         if (it->rc == 0) {
-            pseudo_apply(in->key, INGEST_ACTOR, &it->ev, &it->pii);
+            pseudo_apply(in->key, storefront, &it->ev, &it->pii);
             nvalid++;
         } else {
             sodium_memzero(&it->pii, sizeof(it->pii));
@@ -524,7 +543,7 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
         ingest_reply_now(in, &env, 0, "");
         return 0;
     }
-    return ingest_forward(in, &env, nvalid);
+    return ingest_forward(in, &env, storefront, nvalid);
 }
 
 int
@@ -540,7 +559,8 @@ ingest_on_front(struct ingest *in)
         if (rc != 0)
             return rc;
         rc = ingest_front_msg(in, &m);
-        zsock_msg_close(&m);
+        /* The frame held raw identifiers: nothing of it stays in memory. */
+        zsock_msg_wipe_close(&m);
         if (rc != 0)
             return rc;
     }

@@ -272,6 +272,15 @@ pseudo_compute(const struct pseudo_key *k, const char *domain,
 }
 
 void
+pseudo_key_id(const struct pseudo_key *k, char out[PSEUDO_KEY_ID_HEX + 1])
+{
+    struct pseudo id;
+
+    pseudo_compute(k, "key-id", "", 0, &id);
+    pseudo_hex(&id, out);
+}
+
+void
 pseudo_hex(const struct pseudo *p, char out[2 * PSEUDO_BYTES + 1])
 {
     sodium_bin2hex(out, 2 * PSEUDO_BYTES + 1, p->b, PSEUDO_BYTES);

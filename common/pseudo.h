@@ -79,7 +79,7 @@ struct event;
 struct event_pii;
 
 #define PSEUDO_KEY_BYTES 32
-#define PSEUDO_KEY_FILE  "pseudonym.key" /* inside data_dir */
+#define PSEUDO_KEY_FILE  "pseudonym.key" /* inside keys_dir */
 
 /* An opaque loaded key. */
 struct pseudo_key;
@@ -149,6 +149,16 @@ int pseudo_scoped(const struct pseudo_key *k, const char *kind,
  */
 void pseudo_apply(const struct pseudo_key *k, const char *storefront,
     struct event *ev, struct event_pii *pii) NONNULL(1, 2, 3, 4);
+
+/*
+ * The key's id: pseudo_compute(k, "key-id", "") in hex. It names the key
+ * (a keyed hash of a constant) without revealing anything of it: the
+ * scorer commits it to the audit log and to history, so that data
+ * pseudonymized under one key is never read or reported with another.
+ */
+#define PSEUDO_KEY_ID_HEX (2 * PSEUDO_BYTES)
+void pseudo_key_id(const struct pseudo_key *k, char out[PSEUDO_KEY_ID_HEX + 1])
+    NONNULL(1, 2);
 
 /* Write the lower-case hex of `p` and a NUL into `out`. */
 void pseudo_hex(const struct pseudo *p, char out[2 * PSEUDO_BYTES + 1])

@@ -97,6 +97,7 @@ def send_until_acked(svc, events, ledger=None, deadline_s=DEADLINE_S):
     checks' resends), touch nothing."""
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
+    svc.curve(sock, "storefront")
     sock.connect(svc.events_endpoint)
     pending = {e["id"]: e for e in events}
     got = {}
@@ -143,13 +144,14 @@ def query_round(svc, n, ledger):
     """Ask account.get n times; remember the ids of answered requests."""
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
+    svc.curve(sock, "analyst")
     sock.connect(svc.query_endpoint)
     try:
         for i in range(n):
             with ledger.lock:
                 rid = "q-%d-%d" % (len(ledger.answered), time.monotonic_ns())
-            req = {"v": 1, "op": "account.get", "id": rid,
-                   "purpose": "fraud-prevention",
+            req = {"v": 2, "op": "account.get", "id": rid,
+                   "purpose": "fraud-prevention", "storefront": "storefront",
                    "account": persona(i).account}
             sock.send(msgpack.packb(req, use_bin_type=True))
             if not sock.poll(2000):

@@ -17,6 +17,7 @@ SPDX-License-Identifier: MIT
 
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -69,8 +70,16 @@ def body(args):
               [(r["code"], r["value"]) for r in orep["reasons"]],
               "score.get gives the order's reasons, codes and values", res)
         rep = query(svc, "score.get", "q-score-cb", purpose="chargeback-review",
-                    order="QA-ORD-1")
+                    order="QA-ORD-1", case="CB-2026-0042")
         check(rep.get("ok") is True, "chargeback-review is allowed too", rep)
+        rep = query(svc, "score.get", "q-score-nocase",
+                    purpose="chargeback-review", order="QA-ORD-1")
+        check_refused(rep, "chargeback-review without a case reference",
+                      "invalid", "case", "q-score-nocase")
+        rep = query(svc, "score.get", "q-nosf", order="QA-ORD-1",
+                    storefront=None)
+        check_refused(rep, "an analyst query naming no storefront",
+                      "invalid", "storefront", "q-nosf")
 
         say("account.get")
         rep = query(svc, "account.get", "q-acct", account=a.account)
@@ -106,8 +115,9 @@ def body(args):
         rep = query(svc, "account.get", "q-wrongarg", order="QA-ORD-1")
         check_refused(rep, "an argument of another op", "invalid", "order",
                       "q-wrongarg")
-        rep = query_raw(svc, pack({"v": 1, "op": "score.get", "id": "q-trail",
+        rep = query_raw(svc, pack({"v": 2, "op": "score.get", "id": "q-trail",
                                    "purpose": "fraud-prevention",
+                                   "storefront": "storefront",
                                    "order": "QA-ORD-1"}) + b"\xc0")
         check_refused(rep, "trailing bytes", "malformed", "trailing",
                       "q-trail")
@@ -124,28 +134,34 @@ def body(args):
                       "q-nf-acct")
 
         say("vigilctl score / account")
+        conn = svc.ctl_conn("analyst") + ["--storefront", "storefront"]
         rc, out, err = vigilctl(args.bin, "score", "QA-ORD-1", "--purpose",
-                                "fraud-prevention", "--endpoint", ep)
+                                "fraud-prevention", *conn)
         check_eq(rc, 0, "vigilctl score exits 0")
-        check("score:      %d" % orep["score"] in out and
+        check(re.search(r"^score +%d$" % orep["score"], out, re.M) and
               orep["decision"] in out, "human output shows score and decision",
               out)
         rc, out, err = vigilctl(args.bin, "account", a.account, "--purpose",
-                                "fraud-prevention", "--endpoint", ep, "--json")
+                                "fraud-prevention", "--json", *conn)
         check_eq(rc, 0, "vigilctl account --json exits 0")
         doc = json.loads(out)
         check(doc["ok"] is True and doc["result"]["orders_total"] == 1,
               "JSON output carries the result", doc)
         ctl_ids = [doc["id"]]
         rc, out, err = vigilctl(args.bin, "score", "QA-ORD-1", "--purpose",
-                                "marketing", "--endpoint", ep, "--json")
+                                "marketing", "--json", *conn)
         check_eq(rc, 1, "vigilctl score with a denied purpose exits 1")
         doc = json.loads(out)
         check_eq(doc["code"], "denied", "and says denied")
         ctl_denied = doc["id"]
-        rc, out, err = vigilctl(args.bin, "score", "QA-ORD-1",
-                                "--endpoint", ep)
+        rc, out, err = vigilctl(args.bin, "score", "QA-ORD-1", *conn)
         check_eq(rc, 2, "vigilctl score without --purpose exits 2")
+        rc, out, err = vigilctl(args.bin, "score", "QA-ORD-1", "--purpose",
+                                "fraud-prevention", "--endpoint", ep,
+                                "--keys-dir", svc.keys_dir)
+        check(rc == 2 and "--cert" in err,
+              "vigilctl score without a certificate exits 2 naming --cert",
+              (rc, err))
         check(all(s.alive() for s in (svc.scorer, svc.collector)),
               "both daemons are still up")
 
@@ -155,7 +171,7 @@ def body(args):
                                 os.path.join(svc.data_dir, "audit"))
         check_eq(rc, 0, "vigilctl audit verify exits 0 (%d records)" % n)
         recs = audit_records(args.bin, svc.data_dir)
-        queries = [r for r in recs if r["actor"] == "local-operator"]
+        queries = [r for r in recs if r["actor"] == "analyst"]
         # A query's ref is the keyed hash of its id (never the id).
         ids = {}
         by_ref = {}
@@ -182,7 +198,7 @@ def body(args):
                      (op, purpose, outcome, "analyst"),
                      "record of %s: op, purpose, outcome, role" % ref)
         for ref in ("q-nopurpose", "q-badop", "q-badkey", "q-badtype",
-                    "q-wrongarg", "q-trail"):
+                    "q-wrongarg", "q-trail", "q-score-nocase", "q-nosf"):
             check(not q_recs(ref), "no record for refused request %s" % ref)
         # 8 above + the first vigilctl score (allowed).
         check_eq(len(queries), len(want) + 1, "no other query records")

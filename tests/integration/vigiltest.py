@@ -55,6 +55,9 @@ if WRAPPER:
     READY_TIMEOUT_S = 60.0
 
 ERROR_CODES = ("invalid", "malformed", "too_big", "denied")
+
+# Clients every Service admits before it starts: (name, role).
+DEFAULT_CLIENTS = (("storefront", "storefront"), ("analyst", "analyst"))
 DECISIONS = ("allow", "review", "block")
 
 
@@ -230,26 +233,30 @@ class Service:
     """
 
     def __init__(self, bindir, scorer_opts=(), collector_opts=(),
-                 keep=False, data_dir=None):
+                 keep=False, data_dir=None, insecure=False):
         self.bindir = bindir
         self.keep = keep
+        self.insecure = insecure
         self.dir = tempfile.mkdtemp(prefix="vigil-integ-")
         self.data_dir = data_dir or os.path.join(self.dir, "data")
-        os.makedirs(self.data_dir, exist_ok=True)
+        self.keys_dir = os.path.join(self.dir, "keys")
+        os.makedirs(self.data_dir, mode=0o700, exist_ok=True)
         self.events_port = free_port()
         self.query_port = free_port()
         self.events_endpoint = "tcp://127.0.0.1:%d" % self.events_port
         self.query_endpoint = "tcp://127.0.0.1:%d" % self.query_port
-        sargv = [os.path.join(bindir, "vigil-scorer"), "-d",
-                 "-o", "data_dir=" + self.data_dir,
-                 "-o", "query_endpoint=" + self.query_endpoint]
+        common = ["-d", "-o", "data_dir=" + self.data_dir,
+                  "-o", "keys_dir=" + self.keys_dir, "-o", "user="]
+        if insecure:
+            common.append("--insecure-dev")
+        sargv = [os.path.join(bindir, "vigil-scorer")] + common + [
+            "-o", "query_endpoint=" + self.query_endpoint]
         for o in scorer_opts:
             sargv += ["-o", o]
         if WRAPPER and "valgrind" in " ".join(WRAPPER):
             sargv += ["-o", "lmdb_map_mb=1024"]
-        cargv = [os.path.join(bindir, "vigil-collector"), "-d",
-                 "-o", "data_dir=" + self.data_dir,
-                 "-o", "events_endpoint=" + self.events_endpoint]
+        cargv = [os.path.join(bindir, "vigil-collector")] + common + [
+            "-o", "events_endpoint=" + self.events_endpoint]
         for o in collector_opts:
             cargv += ["-o", o]
         self.scorer = Daemon("scorer", WRAPPER + sargv, self.dir)
@@ -258,6 +265,9 @@ class Service:
         self.sock = None
         self.probes = 0
         self.failed = False
+        # The clients every scenario has: one storefront, one analyst.
+        for name, role in DEFAULT_CLIENTS:
+            self.add_client(name, role)
 
     # -- lifecycle
 
@@ -359,8 +369,69 @@ class Service:
 
     def key(self):
         """The pseudonym key the daemons use (32 bytes)."""
-        with open(os.path.join(self.data_dir, "pseudonym.key"), "rb") as f:
+        with open(os.path.join(self.keys_dir, "pseudonym.key"), "rb") as f:
             return f.read()
+
+    def add_client(self, name, role):
+        """Admit a client: `vigilctl client add NAME --role ROLE` (the
+        daemons see it at start or after reload()). Returns the path of
+        its secret certificate."""
+        path = self.cert_path(name)
+        if not os.path.exists(path):
+            rc, out, err = vigilctl(self.bindir, "client", "add", name,
+                                    "--role", role, "--keys-dir",
+                                    self.keys_dir, "--user=")
+            if rc != 0:
+                raise TestFailure("client add %s: exit %d: %s"
+                                  % (name, rc, err.strip()))
+        return path
+
+    def revoke_client(self, name):
+        rc, out, err = vigilctl(self.bindir, "client", "revoke", name,
+                                "--keys-dir", self.keys_dir, "--user=")
+        if rc != 0:
+            raise TestFailure("client revoke %s: exit %d: %s"
+                              % (name, rc, err.strip()))
+
+    def reload(self, settle=0.5):
+        """SIGHUP both daemons (allow-list reload); wait `settle` s."""
+        for d in (self.scorer, self.collector):
+            if d.alive():
+                d.proc.send_signal(signal.SIGHUP)
+        time.sleep(settle)
+
+    def cert_path(self, name):
+        return os.path.join(self.keys_dir, "secrets", name + ".key_secret")
+
+    def server_public(self):
+        import zmq.auth
+        pub, _ = zmq.auth.load_certificate(
+            os.path.join(self.keys_dir, "server.key"))
+        return pub
+
+    def curve(self, sock, client):
+        """Make `sock` a CURVE client as `client` (a name given to
+        add_client, or a (public, secret) pair of Z85 keys), pinned to
+        the server key. No-op for an insecure Service."""
+        import zmq.auth
+        if self.insecure:
+            return sock
+        if isinstance(client, tuple):
+            pub, sec = client
+        else:
+            pub, sec = zmq.auth.load_certificate(self.cert_path(client))
+        sock.curve_publickey = pub
+        sock.curve_secretkey = sec
+        sock.curve_serverkey = self.server_public()
+        return sock
+
+    def ctl_conn(self, client="analyst"):
+        """vigilctl's connection options to the query endpoint as
+        `client`."""
+        if self.insecure:
+            return ["--endpoint", self.query_endpoint, "--insecure-dev"]
+        return ["--endpoint", self.query_endpoint, "--cert",
+                self.cert_path(client), "--keys-dir", self.keys_dir]
 
     def scoped(self, kind, id_, storefront="storefront"):
         """The hex pseudonym of an id a client chose (pseudo.h
@@ -373,7 +444,7 @@ class Service:
         """The `ref` of an event's audit records."""
         return self.scoped("event", id_, storefront)
 
-    def query_ref(self, id_, client="local-operator"):
+    def query_ref(self, id_, client="analyst"):
         """The `ref` of a query's audit record."""
         return self.scoped("request", id_, client)
 
@@ -389,6 +460,7 @@ class Service:
         if self.sock is None:
             s = self.ctx.socket(zmq.REQ)
             s.setsockopt(zmq.LINGER, 0)
+            self.curve(s, "storefront")
             s.connect(self.events_endpoint)
             self.sock = s
         return self.sock
@@ -706,14 +778,15 @@ def scan_files_for(root, needles):
 
 # ------------------------------------------------ query endpoint (scorer)
 
-def query_raw(svc, frames, timeout_ms=RECV_TIMEOUT_MS):
+def query_raw(svc, frames, timeout_ms=RECV_TIMEOUT_MS, client="analyst"):
     """Send bytes (one frame) or a list of frames to the scorer's query
-    endpoint on a fresh REQ socket (closed before returning, so a late
-    reply can never be taken for another request's); return the decoded
-    reply map. Raises Timeout if none comes."""
+    endpoint as `client` on a fresh REQ socket (closed before returning,
+    so a late reply can never be taken for another request's); return
+    the decoded reply map. Raises Timeout if none comes."""
     s = svc.ctx.socket(zmq.REQ)
     s.setsockopt(zmq.LINGER, 0)
     try:
+        svc.curve(s, client)
         s.connect(svc.query_endpoint)
         if isinstance(frames, (bytes, bytearray)):
             frames = [bytes(frames)]
@@ -733,14 +806,17 @@ def query_raw(svc, frames, timeout_ms=RECV_TIMEOUT_MS):
 
 
 def query(svc, op, qid, purpose="fraud-prevention", timeout_ms=RECV_TIMEOUT_MS,
-          **args):
-    """Send one query request {v, op, id, purpose, **args} (purpose None
-    drops it); return the reply map (common/qproto.h section 2)."""
-    req = {"v": 1, "op": op, "id": qid}
+          client="analyst", storefront="storefront", **args):
+    """Send one query request {v, op, id, purpose, storefront, **args}
+    as `client` (purpose or storefront None drops it); return the reply
+    map (common/qproto.h section 2)."""
+    req = {"v": 2, "op": op, "id": qid}
     if purpose is not None:
         req["purpose"] = purpose
+    if storefront is not None:
+        req["storefront"] = storefront
     req.update(args)
-    return query_raw(svc, pack(req), timeout_ms)
+    return query_raw(svc, pack(req), timeout_ms, client=client)
 
 
 def vigilctl(bindir, *args, timeout=30):

@@ -36,6 +36,7 @@
 #include "common/compiler.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/sig.h"
 #include "common/sfproto.h"
 #include "tools/vigil-load/gen.h"
 #include "tools/vigil-load/load.h"
@@ -66,7 +67,8 @@ usage(void)
 {
     fprintf(stderr,
         "usage: " LOAD_PROGNAME
-        " [--endpoint E] [--connections N] [--batch B]\n"
+        " [--endpoint E] [--cert FILE] [--server-key KEY|FILE]\n"
+        "       [--keys-dir DIR] [--insecure-dev] [--connections N] [--batch B]\n"
         "       [--rate R] [--duration S] [--events N] [--fraud-share F]\n"
         "       [--seed N] [--inflight N] [--timeout S] [--show N]\n"
         "       [--orders-only] [--json] [--quiet] [--strict] [--req]\n"
@@ -126,13 +128,17 @@ parse_args(int argc, char **argv, struct load_opts *o)
         { "strict", no_argument, NULL, 'x' },
         { "timeout", required_argument, NULL, 't' },
         { "dry-run", no_argument, NULL, 'D' },
+        { "cert", required_argument, NULL, 'C' },
+        { "server-key", required_argument, NULL, 'K' },
+        { "keys-dir", required_argument, NULL, 'k' },
+        { "insecure-dev", no_argument, NULL, 'I' },
         { NULL, 0, NULL, 0 },
     };
     uint64_t u;
     int ch;
 
     memset(o, 0, sizeof(*o));
-    o->endpoint = "tcp://127.0.0.1:7010";
+    o->conn.endpoint = "tcp://127.0.0.1:7010";
     o->connections = 1;
     o->batch = 1;
     o->duration = 10;
@@ -158,7 +164,7 @@ parse_args(int argc, char **argv, struct load_opts *o)
                 bad_opt("duration", optarg, "must be 0.01..86400 seconds");
             break;
         case 'e':
-            o->endpoint = optarg;
+            o->conn.endpoint = optarg;
             break;
         case 'f':
             if (!parse_double(optarg, 0, 1, &o->fraud_share))
@@ -208,6 +214,18 @@ parse_args(int argc, char **argv, struct load_opts *o)
         case 'D':
             o->dry_run = true;
             break;
+        case 'C':
+            o->conn.cert = optarg;
+            break;
+        case 'K':
+            o->conn.server_key = optarg;
+            break;
+        case 'k':
+            o->conn.keys_dir = optarg;
+            break;
+        case 'I':
+            o->conn.insecure = true;
+            break;
         default:
             usage();
         }
@@ -227,18 +245,6 @@ parse_args(int argc, char **argv, struct load_opts *o)
 
 /* --------------------------------------------------------------- main */
 
-static void
-signals_install(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -257,11 +263,12 @@ main(int argc, char **argv)
     }
     g = gen_new(o.seed, o.fraud_share, o.orders_only);
     r = run_new(&o, g, &st);
-    signals_install();
+    sig_install(on_signal, false);
 
     if (o.dry_run) {
         run_dry(r, &elapsed);
-        report_summary(&o, &st, g, run_connections(r), elapsed);
+        if (report_summary(&o, &st, g, run_connections(r), elapsed) != 0)
+            status = EXIT_USAGE;
         goto done;
     }
     rc = run_open(r);
@@ -275,7 +282,8 @@ main(int argc, char **argv)
         goto done;
     }
     rc = run_loop(r, &elapsed);
-    report_summary(&o, &st, g, run_connections(r), elapsed);
+    if (report_summary(&o, &st, g, run_connections(r), elapsed) != 0)
+        rc = ERR_IO;
     if (rc != 0)
         status = EXIT_USAGE;
     else if (st.malformed > 0)

@@ -43,6 +43,7 @@
 #include "common/subjidx.h"
 #include "common/utctime.h"
 #include "common/xmalloc.h"
+#include "common/zclient.h"
 #include "tools/vigilctl/vigilctl.h"
 
 /* Options of the subject report. */
@@ -51,6 +52,7 @@ struct ropts {
     const char *kind;       /* "account", "email", ... */
     const char *ident;      /* the identifier typed */
     const char *storefront; /* whose account or order id it is */
+    const char *keys_dir;   /* holds pseudonym.key */
     bool json;
     bool help;
 };
@@ -59,6 +61,7 @@ enum {
     ROPT_KEY = 256,
     ROPT_JSON,
     ROPT_STOREFRONT,
+    ROPT_KEYS_DIR,
     ROPT_ACCOUNT, /* the identifier options, in the order of kinds[] */
     ROPT_EMAIL,
     ROPT_PHONE,
@@ -76,6 +79,7 @@ get_ropts(const struct cmd *c, int argc, char **argv, struct ropts *o)
         { "key", required_argument, NULL, ROPT_KEY },
         { "json", no_argument, NULL, ROPT_JSON },
         { "storefront", required_argument, NULL, ROPT_STOREFRONT },
+        { "keys-dir", required_argument, NULL, ROPT_KEYS_DIR },
         { "account", required_argument, NULL, ROPT_ACCOUNT },
         { "email", required_argument, NULL, ROPT_EMAIL },
         { "phone", required_argument, NULL, ROPT_PHONE },
@@ -91,6 +95,9 @@ get_ropts(const struct cmd *c, int argc, char **argv, struct ropts *o)
     int ch;
 
     memset(o, 0, sizeof(*o));
+    o->keys_dir = getenv("VIGIL_KEYS_DIR");
+    if (o->keys_dir == NULL || o->keys_dir[0] == '\0')
+        o->keys_dir = ZCLIENT_DEFAULT_KEYS_DIR;
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -106,6 +113,9 @@ get_ropts(const struct cmd *c, int argc, char **argv, struct ropts *o)
             break;
         case ROPT_STOREFRONT:
             o->storefront = optarg;
+            break;
+        case ROPT_KEYS_DIR:
+            o->keys_dir = optarg;
             break;
         case ROPT_ACCOUNT:
         case ROPT_EMAIL:
@@ -176,10 +186,10 @@ subject_cb(void *arg, const struct audit_entry *e)
 }
 
 /* Compute the subject of `kind` ("account", "email", ...) and `ident`
- * with DATA_DIR's pseudonym key; says why not on stderr. Returns
+ * with the pseudonym key in `keys_dir`; says why not on stderr. Returns
  * EXIT_OK or EXIT_USAGE. */
 static int
-subject_compute(const char *data_dir, const char *kind, const char *ident,
+subject_compute(const char *keys_dir, const char *kind, const char *ident,
     const char *storefront, uint8_t out[AUDIT_SUBJECT_BYTES])
 {
     struct pseudo_key *pk = NULL;
@@ -187,9 +197,9 @@ subject_compute(const char *data_dir, const char *kind, const char *ident,
     char path[4096];
     int rc;
 
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", data_dir,
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", keys_dir,
             PSEUDO_KEY_FILE) >= sizeof(path)) {
-        fprintf(stderr, "%s: %s: path too long\n", PROGNAME, data_dir);
+        fprintf(stderr, "%s: %s: path too long\n", PROGNAME, keys_dir);
         return EXIT_USAGE;
     }
     rc = pseudo_key_open(path, false, &pk);
@@ -251,9 +261,10 @@ cmd_audit_subject_report(const struct cmd *c, int argc, char **argv)
             "name the subject: --account, --email, --phone, --card, "
             "--device or --ip");
     data_dir = argv[optind];
-    rc = subject_compute(data_dir, o.kind, o.ident,
-        o.storefront != NULL ? o.storefront : QPROTO_DEFAULT_STOREFRONT,
-        x.subject);
+    if (strcmp(o.kind, "account") == 0 && o.storefront == NULL)
+        return cmd_usage_error(c, "--account needs --storefront (whose id)");
+    rc = subject_compute(o.keys_dir, o.kind, o.ident,
+        o.storefront != NULL ? o.storefront : "", x.subject);
     if (rc != EXIT_OK)
         return rc;
     for (size_t i = 0; i < AUDIT_SUBJECT_BYTES; i++)
