@@ -27,7 +27,7 @@ BIN=$BUILD/bin
 RATE=${BENCH_RATE:-1000}
 DUR=${BENCH_DURATION:-10}
 BAD_RATE=${BENCH_BAD_RATE:-5000}
-for b in vigil-scorer vigil-collector vigil-shopify bench-shopify-load; do
+for b in vigil-scorer vigil-collector vigil-shopify vigilctl bench-shopify-load; do
     [ -x "$BIN/$b" ] || { echo "bench_shopify: $BIN/$b missing" >&2; exit 2; }
 done
 
@@ -46,15 +46,22 @@ SECRET=shpss_bench_secret
 SHOP=bench.myshopify.com
 umask 077
 echo "$SHOP $SECRET" > "$DIR/secrets"
+# CURVE everywhere, as in production: the shop's own identity for the
+# bridge, another storefront for the floor's vigil-load.
+KEYS=$DIR/keys
+for c in "$SHOP" bench-floor; do
+    "$BIN/vigilctl" client add "$c" --role storefront --keys-dir "$KEYS" \
+        --user= >/dev/null 2>&1
+done
 
-"$BIN/vigil-scorer" -d -o data_dir="$DIR/data" \
+"$BIN/vigil-scorer" -d -o data_dir="$DIR/data" -o keys_dir="$KEYS" -o user= \
     -o query_endpoint=tcp://127.0.0.1:$QP 2>"$DIR/scorer.log" &
 PIDS+=($!)
-"$BIN/vigil-collector" -d -o data_dir="$DIR/data" \
-    -o events_endpoint=tcp://127.0.0.1:$EV 2>"$DIR/collector.log" &
+"$BIN/vigil-collector" -d -o data_dir="$DIR/data" -o keys_dir="$KEYS" \
+    -o user= -o events_endpoint=tcp://127.0.0.1:$EV 2>"$DIR/collector.log" &
 PIDS+=($!)
 "$BIN/vigil-shopify" -d -o shopify_listen=127.0.0.1:$HP \
-    -o collector_endpoint=tcp://127.0.0.1:$EV \
+    -o collector_endpoint=tcp://127.0.0.1:$EV -o keys_dir="$KEYS" \
     -o secrets_file="$DIR/secrets" -o dedup_file="$DIR/seen" \
     2>"$DIR/shopify.log" &
 BRIDGE=$!
@@ -86,7 +93,8 @@ echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 # The floor: the same events straight to the collector, as a storefront
 # would send them (2 per frame: vigil-load's orders, REQ-like DEALERs).
 echo "== floor: vigil-load straight to the collector, $((RATE * 2)) orders/s in frames of 2"
-"$BIN/vigil-load" --endpoint tcp://127.0.0.1:$EV --orders-only --batch 2 \
+"$BIN/vigil-load" --endpoint tcp://127.0.0.1:$EV \
+    --cert "$KEYS/secrets/bench-floor.key_secret" --keys-dir "$KEYS" --orders-only --batch 2 \
     --rate $((RATE * 2)) --duration "$DUR" --connections 32 --json --quiet |
     /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print("floor: %d events acknowledged ok of %d; per frame p50 %.2f ms, p99 %.2f ms" % (d.get("acked_ok", d["events"]-d.get("rejected",0)), d["events"], d["p50_us"]/1000, d["p99_us"]/1000))'
 run "valid orders/create at $RATE/s"

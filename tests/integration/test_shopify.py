@@ -11,8 +11,12 @@ X-Shopify-Webhook-Id and X-Shopify-Triggered-At. A local HTTP server
 stands in for the shop's Admin GraphQL API. Checks:
  - refusals before the body: 405, 404, 415 (type, encoding), 413
    (declared and chunked), 401 (no signature, unknown shop), 400;
- - signed deliveries of every mapped topic are answered 200 and stored
-   (one audit event.store record per event id); refunds store nothing;
+ - the bridge talks to the collector over CURVE as the shop (its own
+   certificate, `vigilctl client add <shop> --role storefront`): signed
+   deliveries of every mapped topic are answered 200 and stored under
+   the shop's identity (one audit event.store record per event id, actor
+   the shop, ref scoped by the shop); refunds store nothing; a shop
+   without a certificate keeps the bridge from starting;
  - orders/create is scored: the risk assessment reaches the Admin API
    stand-in with the documented orderRiskAssessmentCreate shape, the
    access token, and the order's score (equal to the scorer's own
@@ -295,6 +299,7 @@ class Bridge:
         argv = [os.path.join(self.bindir, "vigil-shopify"), "-d", "-v",
                 "-o", "shopify_listen=127.0.0.1:%d" % self.port,
                 "-o", "collector_endpoint=" + svc.events_endpoint,
+                "-o", "keys_dir=" + svc.keys_dir,
                 "-o", "secrets_file=" + self.secrets,
                 "-o", "admin_tokens_file=" + self.tokens,
                 "-o", "admin_api_base=http://127.0.0.1:%d/{shop}" % api.port,
@@ -377,13 +382,24 @@ class Bridge:
 
 def stored(args, svc, ids):
     """{event id: number of event.store records} once a checkpoint
-    covers the whole log."""
+    covers the whole log, counting only records under the shop's own
+    identity: actor SHOP, and the ref pseudonym scoped by SHOP (as the
+    collector records a CURVE client's events). A record of one of
+    these ids under any other identity fails the check."""
     wait_checkpoint(args.bin, svc.data_dir)
-    by_ref = {}
+    mine = {svc.event_ref(i, SHOP): i for i in ids}
+    other = {svc.event_ref(i): i for i in ids}  # scope "storefront"
+    by_id = {i: 0 for i in ids}
     for rec in audit_records(args.bin, svc.data_dir):
-        if rec["op"] == "event.store":
-            by_ref[rec["ref"]] = by_ref.get(rec["ref"], 0) + 1
-    return {i: by_ref.get(svc.event_ref(i), 0) for i in ids}
+        if rec["op"] != "event.store":
+            continue
+        if rec["ref"] in other or (rec["ref"] in mine
+                                   and rec["actor"] != SHOP):
+            raise TestFailure("an event recorded under another identity "
+                              "than the shop's: %r" % (rec,))
+        if rec["ref"] in mine:
+            by_id[mine[rec["ref"]]] += 1
+    return by_id
 
 
 def total_stored(args, svc):
@@ -438,8 +454,11 @@ def check_assessment(req, order_id, what):
 
 def body(args):
     api = AdminApi(fail_first=1)
-    with Service(args.bin, scorer_opts=["checkpoint_interval_ms=50"],
-                 keep=args.keep) as svc:
+    svc = Service(args.bin, scorer_opts=["checkpoint_interval_ms=50"],
+                  keep=args.keep)
+    # The shop's own CURVE identity, as the README's set-up makes it.
+    svc.add_client(SHOP, "storefront")
+    with svc:
         br = Bridge(args, svc, api)
         try:
             br.start()
@@ -459,6 +478,24 @@ def body(args):
         check(br.slowest < SHOPIFY_TIMEOUT_S,
               "every answer came within Shopify's 5 s (slowest %.2f s)"
               % br.slowest)
+        no_certificate(args, svc, br)
+
+
+def no_certificate(args, svc, br):
+    """A shop of the secrets file without its own certificate keeps the
+    bridge from starting: never a shared or plain identity instead."""
+    say("-- a shop without a certificate: the bridge does not start")
+    other = "no-cert.myshopify.com"
+    path = os.path.join(svc.dir, "two-shops.secrets")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("%s %s\n%s %s\n" % (SHOP, SECRET, other, SECRET))
+    argv = list(br.d.argv)
+    argv[argv.index("secrets_file=" + br.secrets)] = "secrets_file=" + path
+    rc, _, err = run(argv, timeout=10)
+    check(rc != 0 and other in err and "vigilctl client add" in err,
+          "exit status %d, naming the shop and `vigilctl client add`" % rc,
+          err[-400:])
 
 
 def scenario(args, svc, br, api):
@@ -516,7 +553,8 @@ def scenario(args, svc, br, api):
     check_eq(len(reqs), 2, "the first POST got 503 and was retried once")
     check_eq(reqs[0]["body"], reqs[1]["body"], "the retry is the same request")
     level, score, decision = check_assessment(reqs[1], oid, "assessment")
-    rep = query(svc, "score.get", "q-shopify-1", order=str(oid))
+    rep = query(svc, "score.get", "q-shopify-1", order=str(oid),
+                storefront=SHOP)
     check(rep.get("ok") is True, "score.get finds the order by its "
           "Shopify id", rep)
     check_eq((score, decision), (rep["result"]["score"],
@@ -556,10 +594,14 @@ def scenario(args, svc, br, api):
     check_eq(st, 200, "orders/paid: 200")
     canc = dict(o2, cancel_reason="fraud",
                 cancelled_at="2022-01-02T10:00:00-05:00")
-    st, _, w_canc = br.deliver("orders/cancelled", canc)
-    check_eq(st, 200, "orders/cancelled (fraud): 200")
-    st, _, w_disp = br.deliver("disputes/create", DISPUTE)
-    check_eq(st, 200, "disputes/create (documented example): 200")
+    st, text, w_canc = br.deliver("orders/cancelled", canc)
+    check(st == 200 and "nothing for Vigil" in text,
+          "orders/cancelled (fraud): 200, no label sent as the shop",
+          (st, text))
+    st, text, w_disp = br.deliver("disputes/create", DISPUTE)
+    check(st == 200 and "nothing for Vigil" in text,
+          "disputes/create (documented example): 200, no label sent as the "
+          "shop (labels are the fraud team's)", (st, text))
     st, _, w_upd = br.deliver("customers/update", CUSTOMER)
     check_eq(st, 200, "customers/update: 200")
     st, text, w_ref = br.deliver("refunds/create", REFUND)
@@ -568,10 +610,10 @@ def scenario(args, svc, br, api):
           (st, text))
     counts = stored(args, svc, [w_paid + ":1", w_canc + ":1", w_disp + ":1",
                                 w_upd + ":1", w_upd + ":2", w_ref + ":1"])
-    check_eq(counts, {w_paid + ":1": 1, w_canc + ":1": 1, w_disp + ":1": 1,
+    check_eq(counts, {w_paid + ":1": 1, w_canc + ":1": 0, w_disp + ":1": 0,
                       w_upd + ":1": 1, w_upd + ":2": 1, w_ref + ":1": 0},
-             "payment.result, two labels, two account.update stored; the "
-             "refund nothing")
+             "payment.result and two account.update stored; the labels "
+             "and the refund nothing")
 
     say("-- privacy topics (phase A) and malformed bodies")
     for topic, payload in PRIVACY.items():

@@ -46,7 +46,10 @@ test_defaults(void)
     ASSERT_EQ(c.request_budget_ms, 4000);
     ASSERT_EQ(c.max_body, 1048576);
     ASSERT_EQ(c.dedup_ttl_s, 86400);
-    ASSERT(!config_has_curve(&c));
+    ASSERT_STR_EQ(c.keys_dir, "/etc/vigil");
+    ASSERT_STR_EQ(c.server_key, "");
+    ASSERT_STR_EQ(c.cert_dir, "");
+    ASSERT(config_has_curve(&c)); /* CURVE unless insecure_dev */
     config_release(&c);
 }
 
@@ -66,13 +69,12 @@ test_rules(void)
         { { "shopify_listen=127.0.0.1" }, ERR_INVAL, "shopify_listen" },
         { { "shopify_listen=127.0.0.1:0" }, ERR_INVAL, "shopify_listen" },
         { { "shopify_listen=127.0.0.1:65536" }, ERR_INVAL, "shopify_listen" },
-        { { "collector_endpoint=tcp://10.0.0.5:7010" }, ERR_DENIED, "CURVE" },
-        { { "collector_endpoint=tcp://10.0.0.5:7010",
-              "collector_server_key=/k/collector.key",
-              "collector_cert=/k/bridge.key_secret" },
-            0, "" },
-        { { "collector_server_key=/k/collector.key" }, ERR_INVAL, "CURVE" },
-        { { "collector_cert_dir=/k/shops" }, ERR_INVAL, "CURVE" },
+        { { "collector_endpoint=tcp://10.0.0.5:7010" }, 0, "" },
+        { { "collector_endpoint=tcp://10.0.0.5:7010", "insecure_dev=1" },
+            ERR_DENIED, "off this machine" },
+        { { "collector_endpoint=ipc:///run/vigil/c.ipc", "insecure_dev=1" }, 0,
+            "" },
+        { { "server_key=/k/server.key", "cert_dir=/k/secrets" }, 0, "" },
         { { "collector_endpoint=inproc://x" }, ERR_INVAL, "tcp://" },
         { { "admin_api_base=http://shop.example" }, ERR_DENIED, "https" },
         { { "admin_api_base=http://127.0.0.1:8080/{shop}" }, 0, "" },

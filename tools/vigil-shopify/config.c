@@ -76,18 +76,21 @@ static const struct config_entry config_table[] = {
         "address:port of the webhook HTTP server (loopback: TLS is the "
         "reverse proxy's job)"),
     C_BOOL(insecure_dev, 0,
-        "allow a non-loopback shopify_listen, a plain collector endpoint "
-        "off this machine and a plain-HTTP Admin API"),
+        "no CURVE to the collector (which must then be on this machine, "
+        "loopback or ipc://), a non-loopback shopify_listen and a "
+        "plain-HTTP Admin API: development only"),
     C_STR(collector_endpoint, "tcp://127.0.0.1:7010",
         "the collector's storefront endpoint"),
-    C_OPT(collector_server_key,
-        "the collector's public certificate (.key): with a client "
-        "certificate, connect with CURVE"),
-    C_OPT(collector_cert,
-        "this bridge's secret certificate (.key_secret), for shops without "
-        "one in collector_cert_dir"),
-    C_OPT(collector_cert_dir,
-        "directory of per-shop secret certificates <shop-domain>.key_secret"),
+    C_STR(keys_dir, "/etc/vigil",
+        "Vigil's keys directory: server.key, and secrets/ with each shop's "
+        "certificate"),
+    C_OPT(server_key,
+        "the collector's public key: 40 characters of Z85 or a public "
+        "certificate file; unset: <keys_dir>/server.key"),
+    C_OPT(cert_dir,
+        "directory of the shops' secret certificates <shop-domain>.key_secret "
+        "(vigilctl client add <shop-domain> --role storefront); unset: "
+        "<keys_dir>/secrets"),
     C_STR(secrets_file, "./shopify.secrets",
         "shops and their client secrets, mode 0600"),
     C_OPT(admin_tokens_file,
@@ -461,8 +464,7 @@ config_listen_addr(const char *listen, struct sockaddr_storage *ss,
 bool
 config_has_curve(const struct config *c)
 {
-    return c->collector_server_key[0] != '\0' &&
-        (c->collector_cert[0] != '\0' || c->collector_cert_dir[0] != '\0');
+    return !c->insecure_dev;
 }
 
 /* True when `url` is http(s)://HOST... with HOST a loopback name. */
@@ -485,7 +487,7 @@ config_check(const struct config *c, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    bool loopback, certs;
+    bool loopback;
     const char *v;
 
     if (config_listen_addr(c->shopify_listen, &ss, &len, &loopback) != 0) {
@@ -507,19 +509,10 @@ config_check(const struct config *c, char *err, size_t errlen)
         snprintf(err, errlen, "collector_endpoint must be tcp:// or ipc://");
         return ERR_INVAL;
     }
-    certs = c->collector_cert[0] != '\0' || c->collector_cert_dir[0] != '\0';
-    if (certs != (c->collector_server_key[0] != '\0')) {
+    if (c->insecure_dev && !cfg_endpoint_is_local(c->collector_endpoint)) {
         snprintf(err, errlen,
-            "collector_server_key and a client certificate (collector_cert "
-            "or collector_cert_dir) go together: CURVE needs both");
-        return ERR_INVAL;
-    }
-    if (!certs && !c->insecure_dev &&
-        !cfg_endpoint_is_local(c->collector_endpoint)) {
-        snprintf(err, errlen,
-            "collector_endpoint '%s' is off this machine without CURVE; "
-            "configure collector_server_key and collector_cert, or set "
-            "insecure_dev=1",
+            "collector_endpoint '%s' is off this machine: a plain "
+            "(insecure_dev) connection must stay on loopback or ipc://",
             c->collector_endpoint);
         return ERR_DENIED;
     }

@@ -34,27 +34,27 @@
 
 /* The configuration (fields change only through this API). */
 struct config {
-    char *shopify_listen;       /* "127.0.0.1:7012": HTTP address:port */
-    bool insecure_dev;          /* allow non-loopback HTTP, plain remote */
-    char *collector_endpoint;   /* "tcp://127.0.0.1:7010" */
-    char *collector_server_key; /* collector's public certificate, or "" */
-    char *collector_cert;       /* bridge's secret certificate, or "" */
-    char *collector_cert_dir;   /* per-shop secret certificates, or "" */
-    char *secrets_file;         /* shops and client secrets (0600) */
-    char *admin_tokens_file;    /* shops' Admin API tokens (0600), or "" */
-    char *admin_api_base;       /* "https://{shop}" */
-    char *admin_api_version;    /* "2026-10" */
-    int risk_attempts;          /* 1..20 (5): tries per risk assessment */
-    int risk_timeout_ms;        /* 100..60000 (10000): one request */
-    int risk_queue_max;         /* 1..1000000 (10000): waiting at most */
-    int max_body;               /* 1024..16777216 (1048576) bytes */
-    int request_budget_ms;      /* 100..4900 (4000): answer within */
-    char *dedup_file;           /* "./var/shopify.seen" */
-    int dedup_max;              /* 1000..10000000 (1000000) entries */
-    int dedup_ttl_s;            /* 18000..2592000 (86400) */
-    int http_threads;           /* 1..64 (2) */
-    int max_connections;        /* 16..65536 (1024) */
-    int max_inflight;           /* 16..1000000 (4096) deliveries */
+    char *shopify_listen;     /* "127.0.0.1:7012": HTTP address:port */
+    bool insecure_dev;        /* plain, local collector; any listen */
+    char *collector_endpoint; /* "tcp://127.0.0.1:7010" */
+    char *keys_dir;           /* "/etc/vigil" */
+    char *server_key;         /* Z85 or a .key file; "": keys_dir's */
+    char *cert_dir;           /* shops' .key_secret; "": keys_dir/secrets */
+    char *secrets_file;       /* shops and client secrets (0600) */
+    char *admin_tokens_file;  /* shops' Admin API tokens (0600), or "" */
+    char *admin_api_base;     /* "https://{shop}" */
+    char *admin_api_version;  /* "2026-10" */
+    int risk_attempts;        /* 1..20 (5): tries per risk assessment */
+    int risk_timeout_ms;      /* 100..60000 (10000): one request */
+    int risk_queue_max;       /* 1..1000000 (10000): waiting at most */
+    int max_body;             /* 1024..16777216 (1048576) bytes */
+    int request_budget_ms;    /* 100..4900 (4000): answer within */
+    char *dedup_file;         /* "./var/shopify.seen" */
+    int dedup_max;            /* 1000..10000000 (1000000) entries */
+    int dedup_ttl_s;          /* 18000..2592000 (86400) */
+    int http_threads;         /* 1..64 (2) */
+    int max_connections;      /* 16..65536 (1024) */
+    int max_inflight;         /* 16..1000000 (4096) deliveries */
 };
 
 /* The command line: [-dhnVv] [-f file] [-o key=value]. */
@@ -93,8 +93,7 @@ void config_release(struct config *c) NONNULL(1);
 /*
  * Check the rules that span keys: the listen address parses and is
  * loopback (unless insecure_dev); the collector endpoint is tcp:// or
- * ipc:// and, without CURVE, on this machine (unless insecure_dev); a
- * server key goes with a client certificate and the reverse; the Admin
+ * ipc:// and, with insecure_dev (no CURVE), on this machine; the Admin
  * API base is https:// or on this machine (unless insecure_dev).
  * Returns 0, ERR_INVAL or ERR_DENIED with `err` filled.
  */
@@ -113,7 +112,8 @@ void config_print(const struct config *c, FILE *fp) NONNULL(1, 2);
 int config_listen_addr(const char *listen, struct sockaddr_storage *ss,
     socklen_t *len, bool *loopback) WARN_UNUSED NONNULL(1, 2, 3, 4);
 
-/* True when CURVE is configured (a client certificate and a key). */
+/* True unless insecure_dev: the collector link is CURVE, one
+ * certificate per shop. */
 bool config_has_curve(const struct config *c) NONNULL(1);
 
 #endif

@@ -343,6 +343,16 @@ map_delivery(struct http *h, struct req *r, json_t *root, const char **why)
         goto done;
     }
     STAT_ADD(r->sh, fields_dropped, out->dropped);
+    if (out->n == 1 && out->ev[0].ev.type == EVENT_LABEL) {
+        /* A fraud cancellation or a chargeback: evidence for a label,
+         * which Vigil takes from the fraud team only (scorer.8
+         * AUTHORIZATION: op label, role analyst), never from a
+         * storefront, so it is not sent as the shop. */
+        STAT_INC(r->sh, labels_withheld);
+        out->n = 0;
+        (void)snprintf(out->why, sizeof(out->why),
+            "a label, which is the fraud team's (vigilctl label)");
+    }
     r->nevents = out->n;
     if (out->n == 0) {
         log_debug("shop '%s' topic '%s' webhook '%s': no event: %s",

@@ -70,7 +70,8 @@ struct shopify_stats {
     atomic_uint_fast64_t events_acked;
     atomic_uint_fast64_t orders_scored; /* order.placed replies with a score */
     atomic_uint_fast64_t fields_dropped;
-    atomic_uint_fast64_t late_replies; /* for deliveries already answered */
+    atomic_uint_fast64_t labels_withheld; /* label evidence, not sent */
+    atomic_uint_fast64_t late_replies;    /* for deliveries already answered */
     atomic_uint_fast64_t malformed_replies; /* frames that did not decode */
     atomic_uint_fast64_t risk_posted;
     atomic_uint_fast64_t risk_failed;  /* gave up after the attempts */

@@ -18,9 +18,10 @@
  * a send fails at once and the delivery gets its 503 at once instead of
  * at the end of its budget.
  *
- * Identities: one DEALER per CURVE certificate (a shop's own, from
- * collector_cert_dir, or the shared collector_cert); without CURVE one
- * plain DEALER for every shop.
+ * Identities: one DEALER per shop, a CURVE client with the shop's own
+ * certificate (name = the shop's domain, role storefront, made by
+ * `vigilctl client add`), so the collector records each shop's events
+ * under the shop's name; with insecure_dev one plain DEALER for all.
  *
  * Invariants:
  *  - every submitted delivery is answered exactly once: by a reply, by
@@ -48,6 +49,7 @@
 #include "common/cert.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/reply.h"
 #include "common/sfproto.h"
@@ -411,14 +413,14 @@ uplink_log_stats(struct shopify *sh, bool final)
         "deliveries=%llu ok=%llu ok_no_events=%llu duplicates=%llu "
         "bad_signature=%llu refused=%llu unavailable=%llu timeouts=%llu "
         "events_sent=%llu events_acked=%llu orders_scored=%llu "
-        "fields_dropped=%llu late_replies=%llu malformed_replies=%llu "
+        "fields_dropped=%llu labels_withheld=%llu late_replies=%llu malformed_replies=%llu "
         "risk_posted=%llu risk_failed=%llu risk_dropped=%llu "
         "risk_retries=%llu",
         S(deliveries), S(ok), S(ok_no_events), S(duplicates), S(bad_signature),
         S(refused), S(unavailable), S(timeouts), S(events_sent),
-        S(events_acked), S(orders_scored), S(fields_dropped), S(late_replies),
-        S(malformed_replies), S(risk_posted), S(risk_failed), S(risk_dropped),
-        S(risk_retries));
+        S(events_acked), S(orders_scored), S(fields_dropped),
+        S(labels_withheld), S(late_replies), S(malformed_replies),
+        S(risk_posted), S(risk_failed), S(risk_dropped), S(risk_retries));
 #undef S
     if (final)
         log_info("stats: %s", line);
@@ -542,14 +544,16 @@ uplink_shutdown(struct uplink *u)
 
 /* ------------------------------------------------------------- open */
 
-/* Open one DEALER; with `cert` a CURVE client of `server`. */
+/* Open one DEALER; with `cert_path` a CURVE client of `server` as the
+ * shop `name`, whose certificate must carry that name and the
+ * storefront role (the collector records its events under that name). */
 static int
 open_ident(struct uplink *u, struct ident *id, const char *name,
-    const struct cert *server, const char *cert_path)
+    const uint8_t *server, const char *cert_path)
 {
     struct cert_secret *secret = NULL;
     struct cert c;
-    char err[256];
+    char err[512];
     int rc;
 
     TEXT_COPY(id->name, name);
@@ -563,30 +567,65 @@ open_ident(struct uplink *u, struct ident *id, const char *name,
     if (cert_path != NULL) {
         rc = cert_load(cert_path, &c, &secret, err, sizeof(err));
         if (rc != 0) {
-            log_warnx("%s", err);
-            return rc;
+            log_warnx("shop '%s': %s (make it with `vigilctl client add %s "
+                      "--role storefront`)",
+                name, err, name);
+            return rc == ERR_NOTFOUND ? ERR_INVAL : rc;
+        }
+        if (strcmp(c.name, name) != 0 || strcmp(c.role, "storefront") != 0) {
+            log_warnx("shop '%s': certificate '%s' is named '%s' with role "
+                      "'%s'; it must be the shop's own, role storefront",
+                name, cert_path, c.name, c.role);
+            cert_secret_free(secret);
+            return ERR_INVAL;
         }
         rc = zsock_curve_client(
-            id->sock, server->pub, c.pub, cert_secret_key(secret));
+            id->sock, server, c.pub, cert_secret_key(secret));
         cert_secret_free(secret);
         if (rc != 0)
             return rc;
-        TEXT_COPY(id->name, c.name[0] != '\0' ? c.name : name);
     }
     return zsock_connect(id->sock, u->sh->cfg.collector_endpoint);
 }
 
-/* Give every shop an identity: its own certificate, the shared one, or
- * (without CURVE) the one plain socket. */
+/* The collector's public key: server_key as Z85 or a certificate file,
+ * else <keys_dir>/server.key. */
+static int
+load_server_key(const struct config *c, uint8_t key[ZSOCK_KEY_BYTES])
+{
+    char path[PATH_MAX], err[512];
+    const char *v = c->server_key;
+    struct cert srv;
+    int rc;
+
+    if (strlen(v) == ZSOCK_Z85_KEY && zsock_z85_decode(key, v) == 0)
+        return 0;
+    if (v[0] == '\0') {
+        if (snprintf(path, sizeof(path), "%s/%s.key", c->keys_dir,
+                KEYS_SERVER) >= (int)sizeof(path))
+            return ERR_INVAL;
+        v = path;
+    }
+    rc = cert_load(v, &srv, NULL, err, sizeof(err));
+    if (rc != 0) {
+        log_warnx("server_key: %s (the collector's server.key, or the "
+                  "output of `vigilctl server-key`)",
+            err);
+        return ERR_INVAL;
+    }
+    memcpy(key, srv.pub, ZSOCK_KEY_BYTES);
+    return 0;
+}
+
+/* Give every shop its own identity: its certificate under CURVE, or
+ * (insecure_dev) the one plain socket for all. */
 static int
 open_idents(struct uplink *u)
 {
     const struct config *c = &u->sh->cfg;
     size_t nshops = shops_count(u->sh->shops), i;
-    struct cert server;
-    char path[PATH_MAX], err[256];
-    unsigned shared = UINT_MAX;
-    bool own;
+    uint8_t server[ZSOCK_KEY_BYTES];
+    char path[PATH_MAX];
     int rc;
 
     u->ids = xcalloc(nshops + 1, sizeof(*u->ids));
@@ -595,43 +634,36 @@ open_idents(struct uplink *u)
         u->nids = 1;
         return open_ident(u, &u->ids[0], "plain", NULL, NULL);
     }
-    rc = cert_load(c->collector_server_key, &server, NULL, err, sizeof(err));
-    if (rc != 0) {
-        log_warnx("collector_server_key: %s", err);
-        return rc;
+    if (nshops + 1 >= ZSOCK_MAX_POLL) {
+        log_warnx("%zu shops: at most %d Vigil identities", nshops,
+            ZSOCK_MAX_POLL - 2);
+        return ERR_INVAL;
     }
+    rc = load_server_key(c, server);
+    if (rc != 0)
+        return rc;
     for (i = 0; i < nshops; i++) {
         const struct shop *s = shops_get(u->sh->shops, i);
+        int n;
 
-        own = false;
-        if (c->collector_cert_dir[0] != '\0' && cert_name_ok(s->domain)) {
-            if (snprintf(path, sizeof(path), "%s/%s.key_secret",
-                    c->collector_cert_dir, s->domain) >= (int)sizeof(path))
-                return ERR_INVAL;
-            own = access(path, F_OK) == 0;
-        }
-        if (!own && c->collector_cert[0] == '\0') {
-            log_warnx("shop '%s' has no certificate in '%s' and "
-                      "collector_cert is not set",
-                s->domain, c->collector_cert_dir);
+        if (!cert_name_ok(s->domain)) {
+            log_warnx("shop '%s': not a valid Vigil client name", s->domain);
             return ERR_INVAL;
         }
-        if (!own && shared != UINT_MAX) {
-            u->ident_of[i] = shared;
-            continue;
-        }
-        if (u->nids + 1 >= ZSOCK_MAX_POLL) {
-            log_warnx("more than %d Vigil identities", ZSOCK_MAX_POLL - 2);
+        if (c->cert_dir[0] != '\0')
+            n = snprintf(
+                path, sizeof(path), "%s/%s.key_secret", c->cert_dir, s->domain);
+        else
+            n = snprintf(path, sizeof(path), "%s/%s/%s.key_secret", c->keys_dir,
+                KEYS_SECRETS, s->domain);
+        if (n < 0 || n >= (int)sizeof(path))
             return ERR_INVAL;
-        }
-        rc = open_ident(u, &u->ids[u->nids], s->domain, &server,
-            own ? path : c->collector_cert);
+        rc = open_ident(u, &u->ids[u->nids], s->domain, server, path);
         if (rc != 0)
             return rc;
-        if (!own)
-            shared = u->nids;
         u->ident_of[i] = u->nids++;
     }
+    sodium_memzero(server, sizeof(server));
     return 0;
 }
 
