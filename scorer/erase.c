@@ -291,7 +291,8 @@ erase_plan_new(struct scorer *s, const struct pseudo *root,
         rc = plan_read_records(s, p, size, r, nr, &others, &nothers);
     }
     if (rc == 0) {
-        qsort(others, nothers, sizeof(*others), pseudo_cmp);
+        if (nothers > 0)
+            qsort(others, nothers, sizeof(*others), pseudo_cmp);
         for (i = 0, k = 0; i < nothers; i++)
             if (k == 0 || memcmp(&others[k - 1], &others[i], PSEUDO_BYTES) != 0)
                 others[k++] = others[i];
@@ -454,7 +455,8 @@ erase_plan_storefront(
                   "not verify: %s",
             res->reason);
     if (rc == 0) {
-        qsort(x.cands, x.ncands, sizeof(*x.cands), pseudo_cmp);
+        if (x.ncands > 0)
+            qsort(x.cands, x.ncands, sizeof(*x.cands), pseudo_cmp);
         for (i = 0, k = 0; i < x.ncands; i++)
             if (k == 0 ||
                 memcmp(&x.cands[k - 1], &x.cands[i], PSEUDO_BYTES) != 0)

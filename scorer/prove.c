@@ -179,7 +179,8 @@ prove_records(const char *dir, const char *key, uint64_t size,
     x.recording = false;
     if (rc != 0)
         goto out;
-    qsort(x.need, x.nneed, sizeof(*x.need), node_cmp);
+    if (x.nneed > 0)
+        qsort(x.need, x.nneed, sizeof(*x.need), node_cmp);
     for (j = 0, k = 0; j < x.nneed; j++)
         if (k == 0 || node_cmp(&x.need[k - 1], &x.need[j]) != 0)
             x.need[k++] = x.need[j];

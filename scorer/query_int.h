@@ -47,6 +47,7 @@ enum query_scope {
     QUERY_OWN,   /* the caller's own (storefront role) */
     QUERY_NAMED, /* the one the request names (required) */
     QUERY_ANY,   /* any: the handler requires one for scoped ids only */
+    QUERY_NONE,  /* none: the op reads no storefront's data (status) */
 };
 
 /* One row of the authorization table. */
