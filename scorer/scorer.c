@@ -1371,6 +1371,12 @@ scorer_loop(struct scorer *s)
             else if ((long)(due - now) < timeout)
                 timeout = (long)(due - now);
         }
+        {
+            uint64_t due = retention_tick(s);
+
+            if ((long)due < timeout)
+                timeout = (long)due;
+        }
         rc = zsock_poll(items, s->metrics ? 4 : 3, timeout, &nready);
         if (rc == ERR_SHUTDOWN)
             break;
@@ -1465,6 +1471,7 @@ scorer_shutdown(struct scorer *s)
     s->pkey = NULL;
     keys_close(&s->keys);
     journal_close(s->journal);
+    retention_release(&s->retention);
     vault_close(s->vault);
     store_overlay_close(s->ov);
     history_close(s->hist);
@@ -1508,6 +1515,7 @@ main(int argc, char **argv)
     scorer_open_storage(&s);
     scorer_open_vault(&s);
     scorer_bring_up_to_date(&s);
+    retention_init(&s.retention, &s.cfg);
     scorer_alloc(&s);
     scorer_open_sockets(&s);
     scorer_open_metrics(&s);

@@ -60,6 +60,7 @@
 #include "scorer/history.h"
 #include "scorer/jrec.h"
 #include "scorer/score.h"
+#include "scorer/retention.h"
 #include "scorer/vault.h"
 #include "scorer/space.h"
 
@@ -170,8 +171,9 @@ struct scorer {
     uint64_t ckpt_ms;          /* monotonic time of the last checkpoint */
     void *query_sock;          /* ROUTER at query_endpoint */
     /* Crypto-shredding (issue 9): every subject is a token at rest. */
-    struct vault *vault; /* DATA_DIR/subjects.vault; owned */
-    struct jrec jrec;    /* the journal record being replayed */
+    struct vault *vault;        /* DATA_DIR/subjects.vault; owned */
+    struct retention retention; /* the retention sweep (retention.h) */
+    struct jrec jrec;           /* the journal record being replayed */
     /* Operations (issue 12): what the scorer shows, what it refuses. */
     struct cfg_args args;         /* the command line, for SIGHUP */
     int lock_fd;                  /* DATA_DIR/scorer.pid, flock()ed */
