@@ -58,7 +58,12 @@ struct vigil_config {
                                    and the audit signing key's name */
     int checkpoint_records;     /* 1..10^8 (10000): records per checkpoint */
     int checkpoint_interval_ms; /* 10..3600000 (1000): checkpoint delay */
+    char *witness; /* "": repeatable "<URL> <vkey>", one per line ("\n"
+                      between entries), at most CFG_MAX_WITNESSES */
 };
+
+/* Most `witness` entries. */
+#define CFG_MAX_WITNESSES 16
 
 /* Most -o overrides on one command line. */
 #define CFG_MAX_OVERRIDES 64

@@ -160,6 +160,8 @@ struct scorer {
     uint64_t indexed;        /* audit records indexed so far */
     uint64_t ckpt_ms;        /* monotonic time of the last checkpoint */
     void *query_sock;        /* ROUTER at query_endpoint */
+    struct wclient *wclient; /* the witness client thread (wclient.h),
+                                NULL without `witness` keys; owned */
 };
 
 /* ------------------------------------------- shared inside scorer/ only */
