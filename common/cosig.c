@@ -26,6 +26,7 @@
 
 #include "common/cosig.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 
 #define COSIG_HEADER "cosignature/v1\n"
@@ -128,6 +129,8 @@ cosig_message(const char *text, size_t len, uint64_t ts, size_t *mlen)
 
     n = snprintf((char *)m, MSG_EXTRA, COSIG_HEADER "time %" PRIu64 "\n", ts);
     /* MSG_EXTRA holds the header and 20 digits: n always fits. */
+    if (n < 0 || n >= MSG_EXTRA)
+        fatalx("%s: invariant: header of %d bytes", __func__, n);
     memcpy(m + n, text, len);
     *mlen = (size_t)n + len;
     return m;
@@ -188,7 +191,6 @@ struct verify_ctx {
     const struct cosig_verifier *v;
     size_t nv;
     uint64_t max_ts;
-    bool *ok;
     uint64_t *ts;
     bool *seen;
 };

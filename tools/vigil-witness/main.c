@@ -201,7 +201,7 @@ conf_load(const char *path, struct conf *c, struct witness *w)
             fatalx("%s:%u: unknown key '%s'", path, lineno, wd[0]);
         }
     }
-    fclose(f);
+    (void)fclose(f);
     if (c->key[0] == '\0')
         text_fmt(c->key, sizeof(c->key), "%s/%s", c->state, KEY_FILE);
 }
