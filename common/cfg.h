@@ -72,6 +72,8 @@ struct vigil_config {
     int retention_step_keys;    /* 1..100000 (256): keys per step */
     int retention_step_ms;      /* 1..3600000 (100): between steps */
     int retention_pass_ms;      /* 10..86400000 (600000): between passes */
+    char *witness; /* "": repeatable "<URL> <vkey>", one per line ("\n"
+                      between entries), at most CFG_MAX_WITNESSES */
     /* Operations (issue 12): metrics, quotas, fair share, headroom,
      * lifecycle. The keys marked "live" change on SIGHUP. */
     char *collector_metrics;     /* "127.0.0.1:7012": /metrics, "" off */
@@ -90,6 +92,9 @@ struct vigil_config {
     int lmdb_map_max_mb;         /* live 0..2^31-1 (0 = as the disk allows) */
     int shutdown_timeout_ms;     /* live 100..600000 (10000): SIGTERM bound */
 };
+
+/* Most `witness` entries. */
+#define CFG_MAX_WITNESSES 16
 
 /* Most -o overrides on one command line. */
 #define CFG_MAX_OVERRIDES 64

@@ -174,6 +174,8 @@ struct scorer {
     struct vault *vault;        /* DATA_DIR/subjects.vault; owned */
     struct retention retention; /* the retention sweep (retention.h) */
     struct jrec jrec;           /* the journal record being replayed */
+    struct wclient *wclient;    /* the witness client thread (wclient.h),
+                                   NULL without `witness` keys; owned */
     /* Operations (issue 12): what the scorer shows, what it refuses. */
     struct cfg_args args;         /* the command line, for SIGHUP */
     int lock_fd;                  /* DATA_DIR/scorer.pid, flock()ed */
