@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
-      liblmdb-dev libsodium-dev libjansson-dev lmdb-utils clang-format
+      liblmdb-dev libsodium-dev libjansson-dev zlib1g-dev lmdb-utils clang-format
       python3 python3-zmq python3-msgpack)
 if [ "${VIGIL_SETUP_OPTIONAL:-0}" = 1 ]; then
     PKGS+=(clang valgrind)
