@@ -129,7 +129,8 @@ test_errors(void)
     /* A gzip stream cut short. */
     data = malloc(300000);
     for (int i = 0; i < 300000; i++)
-        data[i] = (char)(i % 7 == 6 ? '\n' : 'a' + (i * 7919 % 26));
+        data[i] =
+            (char)(i % 7 == 6 ? '\n' : 'a' + (int)((unsigned)i * 7919u % 26));
     path_of(p, sizeof(p), "cut.csv.gz");
     write_gz(p, data, 300000);
     f = fopen(p, "rb");
