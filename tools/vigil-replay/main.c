@@ -42,6 +42,10 @@
 #include "common/sfproto.h"
 #include "tools/vigil-replay/replay.h"
 
+/* Events in flight over all connections, by default: deep enough to keep
+ * the scorer's group commit busy, shallow enough not to queue seconds. */
+#define INFLIGHT_EVENTS 2048
+
 enum {
     EXIT_DONE = 0,
     EXIT_DATA = 1,
@@ -134,7 +138,7 @@ parse_args(int argc, char **argv, struct replay_opts *o)
     o->holdout = -1;
     o->connections = 1;
     o->batch = 200;
-    o->inflight = 8;
+    o->inflight = 0;
     o->timeout = 30;
 
     while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
@@ -210,6 +214,13 @@ parse_args(int argc, char **argv, struct replay_opts *o)
         fprintf(stderr,
             REPLAY_PROGNAME ": --cert and --server-key go together (CURVE)\n");
         exit(EXIT_USAGE);
+    }
+    if (o->inflight == 0) {
+        o->inflight = INFLIGHT_EVENTS / (o->batch * o->connections);
+        if (o->inflight < 2)
+            o->inflight = 2;
+        if (o->inflight > 64)
+            o->inflight = 64;
     }
     if (have_seed && o->holdout < 0) {
         fprintf(stderr, REPLAY_PROGNAME ": --split-seed needs --holdout\n");
