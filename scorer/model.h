@@ -13,13 +13,15 @@
  *
  * The file format, version 1. ASCII lines ending in "\n" (no "\r", no
  * blank lines, fields separated by exactly one space), each at most
- * MODEL_MAX_LINE bytes, the file at most MODEL_MAX_BYTES. After the
- * header, lines starting with "#" are comments (provenance, e.g. the
- * command that trained the model); they are covered by the checksum
- * and otherwise ignored. Then, in this order:
+ * MODEL_MAX_LINE bytes, the file at most MODEL_MAX_BYTES. In this
+ * order:
  *
  *   vigil-model 1 <id>          format version 1; id: 1..64 of
  *                               [A-Za-z0-9._-], names the model
+ *   # <text>                    0..MODEL_MAX_COMMENTS comment lines, only
+ *                               here (provenance: the command that
+ *                               trained the model, the data); covered by
+ *                               the checksum, otherwise ignored
  *   kind gbdt|logreg
  *   features <n>                1..FEATURE_COUNT columns
  *   f <j> <name>                          (gbdt)    n lines, j = 0..n-1

@@ -61,7 +61,7 @@ report_csv(const struct replay_opts *o, const struct replay_data *d)
                 reply_decision_name((enum reply_decision)r->decision));
         else
             fprintf(f, "%" PRIu64 ",,%s\n", r->user_id,
-                r->answered ? "error" : "none");
+                r->answered && r->code != 0 ? "error" : "none");
     }
     if (fclose(f) != 0) {
         fprintf(stderr, REPLAY_PROGNAME ": cannot write '%s': %s\n", o->out,
