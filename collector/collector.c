@@ -7,14 +7,21 @@
  * personal data: raw identifiers are pseudonymized and wiped in the
  * same call that decoded them.
  *
- * Start-up reads top to bottom: parse arguments -> load and check the
- * config -> refuse plain non-local endpoints -> open the data directory,
- * the pseudonym key and the sockets -> loop until SIGINT/SIGTERM.
+ * Start-up reads top to bottom: parse arguments -> harden the process
+ * (umask 077, no core dumps) -> load and check the config -> as root,
+ * make the keys and data directories the service user's, and drop to
+ * that user -> open the keys directory (certificates, pseudonym key) ->
+ * start the ZAP handler -> bind the storefront ROUTER (CURVE; plain only
+ * with insecure_dev, loopback only) and connect the DEALER to the scorer
+ * (CURVE, as the collector) -> loop until SIGINT or SIGTERM; SIGHUP
+ * reloads the allow-list.
  *
  * Invariants:
  *  - never forks: supervisors and tests keep the pid; without -d the
  *    process still runs in the foreground but logs to syslog.
- *  - every exit path after the key is loaded closes it (wipes it).
+ *  - every exit path after the keys are loaded closes them (wipes them).
+ *  - the storefront an event is from is the name its CURVE key has in
+ *    the allow-list, never anything the frame says.
  *
  * See also: collector/collector.8, collector/ingest.h, common/cfg.h
  *
@@ -32,9 +39,12 @@
 #include "common/cfg.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/harden.h"
 #include "common/ipcproto.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/pseudo.h"
+#include "common/zauth.h"
 #include "common/zsock.h"
 
 #define COLLECTOR_NAME "vigil-collector"
@@ -55,7 +65,8 @@
 /* The process state, owned by main(). */
 struct collector {
     struct vigil_config cfg;       /* loaded and checked */
-    struct pseudo_key *key;        /* the pseudonym key, read-only memory */
+    struct keys keys;              /* certificates and the pseudonym key */
+    struct zauth *zauth;           /* the ZAP handler (allow-list) */
     void *ctx;                     /* libzmq context */
     void *front;                   /* ROUTER bound to events_endpoint */
     void *back;                    /* DEALER connected to the scorer */
@@ -64,30 +75,29 @@ struct collector {
 };
 
 static volatile sig_atomic_t collector_stop;
+static volatile sig_atomic_t collector_reload;
 
 static void
 collector_on_signal(int sig)
 {
-    (void)sig;
-    collector_stop = 1;
+    if (sig == SIGHUP)
+        collector_reload = 1;
+    else
+        collector_stop = 1;
 }
 
-/* Create the data directory if needed and load (or create) the key. */
+/* Open (creating on first start) the keys directory. */
 static int
-open_key(struct collector *c)
+open_keys(struct collector *c)
 {
-    char path[PATH_MAX];
+    char err[512];
     int rc;
 
-    rc = cfg_make_data_dir(&c->cfg);
+    rc = keys_open(
+        c->cfg.keys_dir, c->cfg.clients_dir, true, &c->keys, err, sizeof(err));
     if (rc != 0)
-        return rc;
-    rc = cfg_path(&c->cfg, PSEUDO_KEY_FILE, path, sizeof(path));
-    if (rc != 0) {
-        log_warnx("data_dir '%s' is too long", c->cfg.data_dir);
-        return rc;
-    }
-    return pseudo_key_open(path, true, &c->key);
+        log_warnx("keys: %s", err);
+    return rc;
 }
 
 /* Open the context, bind the storefront ROUTER, connect the DEALER. */
@@ -96,10 +106,29 @@ open_sockets(struct collector *c)
 {
     int rc;
 
+    struct zauth_config zc = { c->keys.clients_dir, NULL, ZAUTH_STOREFRONT,
+        c->cfg.insecure_dev ? "storefront" : NULL };
+
     c->ctx = zsock_ctx_new();
     if (c->ctx == NULL)
         return ERR_IO;
+    /* The ZAP handler binds first: a CURVE socket with no handler would
+     * refuse everyone (ZAP_ENFORCE_DOMAIN). */
+    rc = zauth_start(c->ctx, &zc, &c->zauth);
+    if (rc != 0)
+        return rc;
     rc = zsock_open(c->ctx, ZSOCK_ROUTER, &c->front);
+    if (rc != 0)
+        return rc;
+    if (c->cfg.insecure_dev) {
+        log_warnx("insecure_dev: '%s' is plain text: storefronts are not "
+                  "authenticated and their events are not encrypted",
+            c->cfg.events_endpoint);
+        rc = zsock_zap_plain(c->front, ZSOCK_DOMAIN_PUBLIC);
+    } else {
+        rc = zsock_curve_server(c->front,
+            cert_secret_key(c->keys.server_secret), ZSOCK_DOMAIN_PUBLIC);
+    }
     if (rc != 0)
         return rc;
     /*
@@ -126,6 +155,12 @@ open_sockets(struct collector *c)
     rc = zsock_setopt_i64(c->back, ZSOCK_OPT_MAXMSGSIZE, IPCPROTO_MAX_BYTES);
     if (rc != 0)
         return rc;
+    /* The scorer takes the storefront name from this link only because
+     * the link is authenticated: CURVE, as the collector. */
+    rc = zsock_curve_client(c->back, c->keys.server.pub, c->keys.collector.pub,
+        cert_secret_key(c->keys.collector_secret));
+    if (rc != 0)
+        return rc;
     return zsock_connect(c->back, c->scorer_ep);
 }
 
@@ -140,8 +175,39 @@ install_signals(void)
     /* No SA_RESTART: zsock_poll must return EINTR so the loop sees it. */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+}
+
+/*
+ * Send the peers the ZAP handler refused to the scorer, which records
+ * them in the audit log (the collector writes nothing of its own). A
+ * send that fails is logged: the refusals were also logged when made.
+ */
+static void
+forward_refusals(struct collector *c)
+{
+    struct zauth_refusal r[IPCPROTO_MAX_REFUSALS];
+    struct iovec iov;
+    struct buf out;
+    size_t n;
+    int rc;
+
+    n = zauth_take_refusals(c->zauth, r, ARRAY_LEN(r));
+    if (n == 0)
+        return;
+    buf_init(&out, IPCPROTO_MAX_BYTES);
+    rc = ipcproto_refusals_encode(&out, r, n);
+    if (rc == 0) {
+        iov.iov_base = out.data;
+        iov.iov_len = out.len;
+        rc = zsock_send_parts(c->back, &iov, 1, ZSOCK_DONTWAIT);
+    }
+    if (rc != 0)
+        log_warnx(
+            "%zu refused peers not passed to the scorer: %s", n, err_str(rc));
+    buf_release(&out);
 }
 
 /* Serve until a signal or a socket failure. Returns 0 or an ERR_*. */
@@ -181,6 +247,12 @@ run_loop(struct collector *c)
             if (rc != 0)
                 break;
         }
+        if (collector_reload) {
+            collector_reload = 0;
+            if (zauth_reload(c->zauth, NULL) != 0)
+                log_warnx("SIGHUP: the allow-list was not reloaded");
+        }
+        forward_refusals(c);
         now = clock_mono_ms();
         if (now >= next_stats) {
             ingest_log_stats(c->ingest, false);
@@ -203,16 +275,67 @@ collector_close(struct collector *c)
     }
     zsock_close(c->back);
     zsock_close(c->front);
+    zauth_stop(c->zauth);
     zsock_ctx_term(c->ctx);
-    pseudo_key_close(c->key);
+    keys_close(&c->keys);
     cfg_release(&c->cfg);
     memset(c, 0, sizeof(*c));
+}
+
+/* Load the config; with -n print it and exit. Exits on a bad config. */
+static void
+load_config(struct collector *c, const struct cfg_args *args)
+{
+    char err[512];
+    int rc;
+
+    rc = cfg_load(&c->cfg, args, err, sizeof(err));
+    if (args->check_only) {
+        if (rc != 0) {
+            fprintf(stderr, "%s: %s\n", COLLECTOR_NAME, err);
+            cfg_release(&c->cfg);
+            exit(COLLECTOR_EXIT_FAIL);
+        }
+        if (args->verbose > 0)
+            cfg_print(&c->cfg, stdout);
+        fprintf(stderr, "%s: configuration OK\n", COLLECTOR_NAME);
+        cfg_release(&c->cfg);
+        exit(COLLECTOR_EXIT_OK);
+    }
+    if (rc != 0) {
+        log_warnx("bad configuration: %s", err);
+        cfg_release(&c->cfg);
+        exit(COLLECTOR_EXIT_FAIL);
+    }
+}
+
+/*
+ * The keys and data directories (the scorer's ipc socket lives in the
+ * data directory): made for the service user when missing, then
+ * checked.
+ */
+static int
+open_dirs(struct collector *c, const struct harden_user *u)
+{
+    char err[512];
+    int rc;
+
+    rc = harden_service_dir(c->cfg.keys_dir, u->uid, u->gid, err, sizeof(err));
+    if (rc != 0) {
+        log_warnx("keys_dir: %s", err);
+        return rc;
+    }
+    rc = harden_service_dir(c->cfg.data_dir, u->uid, u->gid, err, sizeof(err));
+    if (rc != 0)
+        log_warnx("data_dir: %s", err);
+    return rc;
 }
 
 int
 main(int argc, char **argv)
 {
     struct cfg_args args;
+    struct harden_user user;
     struct collector c;
     char err[512];
     int rc;
@@ -221,44 +344,37 @@ main(int argc, char **argv)
     cfg_parse_args(argc, argv, COLLECTOR_NAME, &args);
     log_init(COLLECTOR_NAME, args.foreground || args.check_only);
     log_setverbose(args.verbose);
-
-    rc = cfg_load(&c.cfg, &args, err, sizeof(err));
-    if (args.check_only) {
-        if (rc != 0) {
-            fprintf(stderr, "%s: %s\n", COLLECTOR_NAME, err);
-            cfg_release(&c.cfg);
-            return COLLECTOR_EXIT_FAIL;
-        }
-        if (args.verbose > 0)
-            cfg_print(&c.cfg, stdout);
-        fprintf(stderr, "%s: configuration OK\n", COLLECTOR_NAME);
-        cfg_release(&c.cfg);
-        return COLLECTOR_EXIT_OK;
-    }
-    if (rc != 0) {
-        log_warnx("bad configuration: %s", err);
-        cfg_release(&c.cfg);
+    if (harden_process() != 0)
         return COLLECTOR_EXIT_FAIL;
-    }
-    if (!cfg_endpoint_is_local(c.cfg.events_endpoint))
-        log_warnx("insecure_dev: serving '%s' off this machine WITHOUT "
-                  "encryption or authentication",
-            c.cfg.events_endpoint);
-
-    rc = open_key(&c);
+    load_config(&c, &args);
+    rc = harden_user_resolve(c.cfg.user, &user, err, sizeof(err));
     if (rc != 0) {
-        log_warnx("cannot load the pseudonym key: %s", err_str(rc));
+        log_warnx("%s", err);
         goto fail;
     }
+    if (geteuid() == 0 && !user.drop)
+        log_warnx("running as root: set user to a dedicated account");
+
+    /* Root's only work: the two directories, for the service user. */
+    rc = open_dirs(&c, &user);
+    if (rc != 0)
+        goto fail;
+    if (user.drop && harden_drop(user.uid, user.gid) != 0)
+        goto fail;
+    rc = open_keys(&c);
+    if (rc != 0)
+        goto fail;
     rc = open_sockets(&c);
     if (rc != 0) {
         log_warnx("cannot open the sockets: %s", err_str(rc));
         goto fail;
     }
-    c.ingest = ingest_new(c.front, c.back, c.key, c.cfg.request_timeout_ms);
+    c.ingest =
+        ingest_new(c.front, c.back, c.keys.pseudo, c.cfg.request_timeout_ms);
     install_signals();
-    log_info("collector %s listening on '%s', scorer at '%s'", VIGIL_VERSION,
-        c.cfg.events_endpoint, c.scorer_ep);
+    log_info("collector %s listening on '%s' (%s), scorer at '%s'",
+        VIGIL_VERSION, c.cfg.events_endpoint,
+        c.cfg.insecure_dev ? "plain, insecure_dev" : "CURVE", c.scorer_ep);
 
     rc = run_loop(&c);
     if (rc != 0) {

@@ -30,6 +30,7 @@
 
 #include "collector/ingest.h"
 #include "common/buf.h"
+#include "common/cert.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -37,6 +38,7 @@
 #include "common/sfproto.h"
 #include "common/pseudo.h"
 #include "common/xmalloc.h"
+#include "common/text.h"
 #include "common/zsock.h"
 
 /* Slot buffers larger than this are freed, not kept, when a slot ends. */
@@ -259,9 +261,9 @@ ingest_reply_now(
         const struct sfproto_item *it = &b->items[i];
 
         if (it->rc != 0)
-            rc = ingest_encode_error(in, &in->rep, it->ev.id, it->rc, it->msg);
+            rc = ingest_encode_error(in, &in->rep, it->id, it->rc, it->msg);
         else
-            rc = ingest_encode_error(in, &in->rep, it->ev.id, code, msg);
+            rc = ingest_encode_error(in, &in->rep, it->id, code, msg);
     }
     if (rc != 0) {
         log_warnx("%s: cannot encode replies: %s", __func__, err_str(rc));
@@ -311,6 +313,9 @@ ingest_slot_free(struct ingest *in, struct pending *p)
 {
     in->held_bytes -= p->held;
     p->held = 0;
+    /* Event ids are the storefront's words: they may be anything. */
+    if (p->ids.len > 0)
+        sodium_memzero(p->ids.data, p->ids.len);
     if (p->errs.alloc > INGEST_KEEP_BYTES)
         buf_release(&p->errs);
     if (p->ids.alloc > INGEST_KEEP_BYTES)
@@ -342,7 +347,7 @@ ingest_slot_add_error(struct ingest *in, struct pending *p, uint32_t pos,
         p->err_off = xreallocarray(p->err_off, cap, sizeof(*p->err_off));
         p->errcap = cap;
     }
-    rc = ingest_encode_error(in, &p->errs, it->ev.id, it->rc, it->msg);
+    rc = ingest_encode_error(in, &p->errs, it->id, it->rc, it->msg);
     if (rc != 0)
         return rc;
     p->err_pos[p->nerr] = pos;
@@ -377,9 +382,13 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
             e++;
             continue;
         }
-        if (sr != NULL && j < ns)
-            rc = reply_encode(&in->rep, &sr[j]);
-        else
+        if (sr != NULL && j < ns) {
+            /* The scorer knows only the id's pseudonym: the storefront
+             * gets its own id back from here. */
+            in->scratch = sr[j];
+            TEXT_COPY(in->scratch.id, id);
+            rc = reply_encode(&in->rep, &in->scratch);
+        } else
             rc = ingest_encode_error(in, &in->rep, id, code, msg);
         id += strlen(id) + 1;
         j++;
@@ -402,8 +411,8 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
  * and remember how to answer. Answers at once when it cannot forward.
  */
 static int
-ingest_forward(
-    struct ingest *in, const struct zsock_route *env, uint32_t nvalid)
+ingest_forward(struct ingest *in, const struct zsock_route *env,
+    const char *storefront, uint32_t nvalid)
 {
     const struct sfproto_batch *b = &in->batch;
     struct pending *p;
@@ -419,7 +428,7 @@ ingest_forward(
         return 0;
     }
     buf_reset(&in->out);
-    rc = ipcproto_events_begin(&in->out, p->tag, INGEST_ACTOR, nvalid);
+    rc = ipcproto_events_begin(&in->out, p->tag, storefront, nvalid);
     for (i = 0; i < b->n && rc == 0; i++) {
         const struct sfproto_item *it = &b->items[i];
 
@@ -429,7 +438,7 @@ ingest_forward(
         }
         rc = ipcproto_events_add(&in->out, &it->ev);
         if (rc == 0)
-            rc = buf_append(&p->ids, it->ev.id, strlen(it->ev.id) + 1);
+            rc = buf_append(&p->ids, it->id, strlen(it->id) + 1);
     }
     if (rc != 0) {
         log_warnx("%s: cannot encode the batch for the scorer: %s", __func__,
@@ -467,6 +476,7 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
 {
     struct zsock_route env;
     char msg[REPLY_MSG_MAX + 1];
+    const char *storefront;
     const void *body;
     size_t len;
     uint32_t nvalid = 0;
@@ -481,6 +491,17 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
         }
         ingest_reply_frame_error(
             in, &env, ERR_MALFORMED, "expected exactly one frame");
+        return 0;
+    }
+    /*
+     * Who sent it: the name the allow-list gives the peer's CURVE key
+     * (zauth.h). The ZAP handler admits storefronts only, so a frame
+     * without a name cannot come from the network; refuse it anyway.
+     */
+    storefront = zsock_msg_user(m);
+    if (storefront == NULL || !cert_name_ok(storefront)) {
+        ingest_reply_frame_error(
+            in, &env, ERR_DENIED, "not an authenticated storefront");
         return 0;
     }
     body = zsock_msg_data(m, k);
@@ -502,8 +523,14 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
     for (i = 0; i < in->batch.n; i++) {
         struct sfproto_item *it = &in->batch.items[i];
 
+        if (it->rc == 0 && it->ev.type == EVENT_LABEL) {
+            it->rc = ERR_DENIED;
+            text_copy(it->msg, sizeof(it->msg),
+                "type: label is the fraud team's operation (vigilctl "
+                "label), not accepted from storefronts");
+        }
         if (it->rc == 0) {
-            pseudo_apply(in->key, &it->ev, &it->pii);
+            pseudo_apply(in->key, storefront, &it->ev, &it->pii);
             nvalid++;
         } else {
             sodium_memzero(&it->pii, sizeof(it->pii));
@@ -516,7 +543,7 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
         ingest_reply_now(in, &env, 0, "");
         return 0;
     }
-    return ingest_forward(in, &env, nvalid);
+    return ingest_forward(in, &env, storefront, nvalid);
 }
 
 int
@@ -532,7 +559,8 @@ ingest_on_front(struct ingest *in)
         if (rc != 0)
             return rc;
         rc = ingest_front_msg(in, &m);
-        zsock_msg_close(&m);
+        /* The frame held raw identifiers: nothing of it stays in memory. */
+        zsock_msg_wipe_close(&m);
         if (rc != 0)
             return rc;
     }

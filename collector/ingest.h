@@ -35,12 +35,6 @@
 #include "common/compiler.h"
 #include "common/pseudo.h"
 
-/*
- * The actor stamped on every forwarded batch. XXX(curve-auth): becomes
- * the name mapped from the storefront's CURVE key once ZAP is in.
- */
-#define INGEST_ACTOR "storefront"
-
 /* Requests in flight to the scorer at most (slots of the pending ring). */
 #define INGEST_MAX_PENDING 16384
 /* Encoded local error replies held across all pending requests at most. */

@@ -2,6 +2,12 @@
  * audit.h - the personal-data audit log: record format, append-only
  *           writer, reader and verifier core
  *
+ * One header for the audit_*.c files: audit_record.c (names and the
+ * record codec), audit_log.c (the writer), audit_verify.c (verify,
+ * replay, proofs) and audit_scan.c (the one scan under the writer's open
+ * and the verifier; internal header audit_scan.h). The segment files are
+ * common/segfile.c's.
+ *
  * The scorer is the only writer: it appends one record for every access
  * to personal data (each event stored, each query answered, labels,
  * exports, erasures, key changes, repairs) through the same group commit
@@ -36,6 +42,7 @@
  *
  * See also: tools/vigil-audit.5 (the same specification as a man page),
  *           tools/vigilctl.1, common/merkle.h, common/note.h,
+ *           common/segfile.h, common/crc32c.h,
  *           c2sp.org/tlog-checkpoint, c2sp.org/signed-note, RFC 9162
  *
  * SPDX-License-Identifier: MIT
@@ -226,7 +233,7 @@ struct audit_record {
 };
 
 /* ---------------------------------------------------------------------
- * Names and the record codec (pure; any thread).
+ * Names and the record codec (pure; any thread). audit_record.c
  * ------------------------------------------------------------------- */
 
 /* Return the wire name of `role` ("storefront"...), or NULL if out of
@@ -278,7 +285,7 @@ int audit_record_decode(const uint8_t *p, size_t len, struct audit_record *r,
     const char **why) WARN_UNUSED NONNULL(1, 3);
 
 /* ---------------------------------------------------------------------
- * Writer (the scorer's main thread only; not thread-safe).
+ * Writer (the scorer's main thread only; not thread-safe). audit_log.c
  * ------------------------------------------------------------------- */
 
 struct audit_log;
@@ -382,7 +389,7 @@ uint64_t audit_checkpoint_size(const struct audit_log *log) NONNULL(1);
 const char *audit_verifier_key(const struct audit_log *log) NONNULL(1);
 
 /* ---------------------------------------------------------------------
- * Reader and verifier (tools; read-only; any process).
+ * Reader and verifier (tools; read-only; any process). audit_verify.c
  * ------------------------------------------------------------------- */
 
 /* Where and why verification stopped, and what it covered. */

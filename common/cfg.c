@@ -17,6 +17,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,11 +48,16 @@ struct cfg_entry {
     size_t offset;       /* of the field in struct vigil_config */
     const char *def_str; /* CFG_STRING default */
     long long def_int;   /* CFG_INT default; CFG_BOOL: 0 or 1 */
-    long long min, max;  /* CFG_INT range */
+    long long min, max;  /* CFG_INT range; CFG_STRING: min 0 may be "" */
     const char *help;
 };
 
 #define CFG_STR(k, def, help)                                                  \
+    {                                                                          \
+#k, CFG_STRING, offsetof(struct vigil_config, k), def, 0, 1, 0, help   \
+    }
+/* A string that may be set to "" (meaning: the documented fallback). */
+#define CFG_STR_EMPTY_OK(k, def, help)                                         \
     {                                                                          \
 #k, CFG_STRING, offsetof(struct vigil_config, k), def, 0, 0, 0, help   \
     }
@@ -65,8 +71,14 @@ struct cfg_entry {
     }
 
 static const struct cfg_entry cfg_table[] = {
-    CFG_STR(data_dir, "./var",
-        "directory of LMDB, journal, keys and the scorer ipc socket"),
+    CFG_STR(data_dir, "/var/lib/vigil",
+        "directory of LMDB, the journal, the audit log and the ipc socket"),
+    CFG_STR(keys_dir, "/etc/vigil",
+        "directory of every key and certificate, apart from the data"),
+    CFG_STR_EMPTY_OK(clients_dir, "",
+        "allow-list of client certificates (default: keys_dir/clients)"),
+    CFG_STR_EMPTY_OK(user, "vigil",
+        "user to run as after start when started as root (\"\": stay)"),
     CFG_STR(events_endpoint, "tcp://127.0.0.1:7010",
         "storefront endpoint the collector binds"),
     CFG_STR(query_endpoint, "tcp://127.0.0.1:7011",
@@ -86,7 +98,7 @@ static const struct cfg_entry cfg_table[] = {
     CFG_INT(request_timeout_ms, 10000, 100, 600000,
         "how long the collector waits for the scorer's reply, in ms"),
     CFG_BOOL(insecure_dev, 0,
-        "allow plain-text endpoints off the loopback interface"),
+        "plain-text endpoints without CURVE (loopback and ipc:// only)"),
     CFG_STR(audit_origin, "vigil.localhost/audit",
         "origin line of the audit log's checkpoints and its key name"),
     CFG_INT(checkpoint_records, 10000, 1, 100000000,
@@ -218,7 +230,7 @@ cfg_apply(struct vigil_config *c, const char *key, const char *value, char *why,
     }
     switch (e->type) {
     case CFG_STRING:
-        if (*value == '\0') {
+        if (*value == '\0' && e->min != 0) {
             snprintf(why, whylen, "'%s' must not be empty", key);
             return ERR_INVAL;
         }
@@ -453,21 +465,25 @@ cfg_check(const struct vigil_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "events_endpoint and query_endpoint must differ");
         return ERR_INVAL;
     }
-    /* Plain sockets stay on this machine until CURVE is in place
-     * (DESIGN.md promise 4). */
-    if (!c->insecure_dev && !cfg_endpoint_is_local(c->events_endpoint)) {
+    if (c->keys_dir == NULL || c->keys_dir[0] == '\0') {
+        snprintf(err, errlen, "keys_dir must not be empty");
+        return ERR_INVAL;
+    }
+    /* Plain sockets (no CURVE, no authentication) never leave this
+     * machine (DESIGN.md promise 4). */
+    if (c->insecure_dev && !cfg_endpoint_is_local(c->events_endpoint)) {
         snprintf(err, errlen,
             "events_endpoint '%s' is not on a loopback address or ipc://: "
-            "CURVE encryption is not implemented yet, so plain sockets stay "
-            "on this machine; set insecure_dev=1 to allow it anyway",
+            "insecure_dev sockets are plain text without authentication and "
+            "stay on this machine",
             c->events_endpoint);
         return ERR_DENIED;
     }
-    if (!c->insecure_dev && !cfg_endpoint_is_local(c->query_endpoint)) {
+    if (c->insecure_dev && !cfg_endpoint_is_local(c->query_endpoint)) {
         snprintf(err, errlen,
             "query_endpoint '%s' is not on a loopback address or ipc://: "
-            "CURVE encryption is not implemented yet, so plain sockets stay "
-            "on this machine; set insecure_dev=1 to allow it anyway",
+            "insecure_dev sockets are plain text without authentication and "
+            "stay on this machine",
             c->query_endpoint);
         return ERR_DENIED;
     }
@@ -526,30 +542,6 @@ cfg_path(
         if (outlen > 0)
             out[0] = '\0';
         return ERR_TOOBIG;
-    }
-    return 0;
-}
-
-int
-cfg_make_data_dir(const struct vigil_config *c)
-{
-    struct stat st;
-
-    if (mkdir(c->data_dir, 0700) == 0)
-        return 0;
-    if (errno != EEXIST) {
-        log_warn(
-            "%s: cannot create data directory '%s'", __func__, c->data_dir);
-        return ERR_IO;
-    }
-    if (stat(c->data_dir, &st) != 0) {
-        log_warn("%s: cannot stat '%s'", __func__, c->data_dir);
-        return ERR_IO;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        log_warnx(
-            "%s: '%s' exists and is not a directory", __func__, c->data_dir);
-        return ERR_INVAL;
     }
     return 0;
 }
@@ -624,7 +616,7 @@ static void
 cfg_usage(FILE *fp, const char *progname)
 {
     fprintf(fp,
-        "usage: %s [-dhnVv] [-f file] [-o key=value]\n"
+        "usage: %s [-dhnVv] [-f file] [-o key=value] [--insecure-dev]\n"
         "  -d            stay in the foreground and log to stderr\n"
         "  -f file       read the configuration from file\n"
         "  -h            show this help\n"
@@ -632,6 +624,7 @@ cfg_usage(FILE *fp, const char *progname)
         "  -o key=value  override one configuration key (repeatable)\n"
         "  -V            print the version and exit\n"
         "  -v            more verbose logging (repeatable)\n"
+        "  --insecure-dev  plain sockets without CURVE (loopback only)\n"
         "See %s(8) and scorer.conf(5).\n",
         progname, progname);
 }
@@ -639,11 +632,24 @@ cfg_usage(FILE *fp, const char *progname)
 void
 cfg_parse_args(int argc, char **argv, const char *progname, struct cfg_args *a)
 {
+    static const struct option longopts[] = {
+        { "insecure-dev", no_argument, NULL, 'I' },
+        { NULL, 0, NULL, 0 },
+    };
     int ch;
 
     memset(a, 0, sizeof(*a));
-    while ((ch = getopt(argc, argv, "df:hno:Vv")) != -1) {
+    while ((ch = getopt_long(argc, argv, "df:hno:Vv", longopts, NULL)) != -1) {
         switch (ch) {
+        case 'I':
+            /* The long flag is the explicit way to say it; an override
+             * like any other, applied in command-line order. */
+            if (a->noverrides == CFG_MAX_OVERRIDES) {
+                cfg_usage(stderr, progname);
+                exit(1);
+            }
+            a->overrides[a->noverrides++] = "insecure_dev=1";
+            break;
         case 'd':
             a->foreground = true;
             break;

@@ -40,7 +40,10 @@
  * (cfg_defaults, cfg_load_file, cfg_set, cfg_release).
  */
 struct vigil_config {
-    char *data_dir;             /* "./var": LMDB, journal, keys, ipc socket */
+    char *data_dir;             /* "/var/lib/vigil": LMDB, journal, audit */
+    char *keys_dir;             /* "/etc/vigil": keys and certificates */
+    char *clients_dir;          /* "": keys_dir/clients, the allow-list */
+    char *user;                 /* "vigil": drop to it when started as root */
     char *events_endpoint;      /* "tcp://127.0.0.1:7010": collector binds */
     char *query_endpoint;       /* "tcp://127.0.0.1:7011": scorer binds */
     int review_threshold;       /* 0..100 (50): score >= this -> review */
@@ -50,7 +53,7 @@ struct vigil_config {
     int journal_segment_mb;     /* 1..4096 (64): journal segment size */
     int lmdb_map_mb;            /* 16..1048576 (65536): LMDB map size */
     int request_timeout_ms;     /* 100..600000 (10000): collector waits */
-    bool insecure_dev;          /* false: allow plain non-loopback sockets */
+    bool insecure_dev;          /* false: plain sockets, loopback only */
     char *audit_origin;         /* "vigil.localhost/audit": checkpoint origin
                                    and the audit signing key's name */
     int checkpoint_records;     /* 1..10^8 (10000): records per checkpoint */
@@ -126,8 +129,8 @@ int cfg_set(struct vigil_config *c, const char *key_eq_value, char *err,
 /*
  * Check the rules that span several keys (block_threshold >=
  * review_threshold, non-empty data_dir and endpoints, endpoint schemes)
- * and the endpoint policy: without insecure_dev both endpoints must stay
- * on this machine (loopback or ipc://), since CURVE is not in place yet.
+ * and the endpoint policy: with insecure_dev (plain sockets, no CURVE)
+ * both endpoints must stay on this machine (loopback or ipc://).
  * `err` receives the first problem found.
  *
  * Returns 0, ERR_INVAL, or ERR_DENIED (the endpoint policy).
@@ -147,18 +150,9 @@ int cfg_path(const struct vigil_config *c, const char *name, char *out,
     size_t outlen) WARN_UNUSED NONNULL(1, 2, 3);
 
 /*
- * Create data_dir with mode 0700 if it does not exist (the parent must
- * exist). An existing directory is left as it is.
- *
- * Returns 0, ERR_INVAL (data_dir exists but is not a directory) or
- * ERR_IO (logged with the errno reason).
- */
-int cfg_make_data_dir(const struct vigil_config *c) WARN_UNUSED NONNULL(1);
-
-/*
  * Write the collector<->scorer endpoint "ipc://<realpath of
  * data_dir>/scorer.ipc" into `out` (size `len`). data_dir must exist
- * (call cfg_make_data_dir() first).
+ * (harden_data_dir() makes it).
  *
  * Returns 0, ERR_IO (realpath failed, logged) or ERR_TOOBIG (the
  * endpoint does not fit in `len`, or exceeds the 107-byte limit of a
@@ -169,8 +163,8 @@ int cfg_scorer_ipc(const struct vigil_config *c, char *out,
 
 /*
  * Return true if `endpoint` stays on this machine: ipc://, inproc://,
- * or tcp:// on 127.0.0.0/8, "localhost" or [::1]. Daemons refuse any
- * other endpoint unless insecure_dev is set (no CURVE yet).
+ * or tcp:// on 127.0.0.0/8, "localhost" or [::1]. Plain (insecure_dev)
+ * sockets are refused anywhere else.
  */
 bool cfg_endpoint_is_local(const char *endpoint) NONNULL(1);
 

@@ -25,6 +25,7 @@ static const struct {
     { "shutdown", "shutting down" },
     { "audit", "audit record could not be written" },
     { "unavailable", "service unavailable" },
+    { "conflict", "id already used for a different request" },
 };
 
 static int

@@ -30,9 +30,10 @@ enum {
     ERR_SHUTDOWN = -11, /* the process is stopping */
     ERR_AUDIT = -12,    /* the audit record could not be made durable */
     ERR_UNAVAIL = -13,  /* a backend (e.g. the scorer) is not answering */
+    ERR_CONFLICT = -14, /* an id already used for something different */
 };
 
-#define ERR_MIN ERR_UNAVAIL
+#define ERR_MIN ERR_CONFLICT
 
 /*
  * Return a one-line English description of `rc` (0 gives "ok").

@@ -76,16 +76,17 @@ event_update_name(enum event_update f)
 /* ------------------------------------------------ the internal form */
 
 enum ikind {
-    IK_UINT, /* an unsigned integer of `width` bytes in the struct */
-    IK_STR,  /* a char array of `size` bytes */
-    IK_BIN,  /* a struct pseudo */
-    IK_BOOL, /* a bool */
+    IK_CONST, /* a constant unsigned integer (min), kept in no field */
+    IK_UINT,  /* an unsigned integer of `width` bytes in the struct */
+    IK_STR,   /* a char array of `size` bytes */
+    IK_BIN,   /* a struct pseudo */
+    IK_BOOL,  /* a bool */
 };
 
 /* When a key is written. */
 enum iwhen {
     IW_GATED,    /* exactly when its EVENT_HAS_* bit is set */
-    IW_ALWAYS,   /* t, s, i, h */
+    IW_ALWAYS,   /* v, t, s, i, h */
     IW_NONEMPTY, /* the string is not empty / the integer is not 0 */
 };
 
@@ -108,7 +109,7 @@ struct ikey {
     }
 #define PSEUDO(n, bit, field)                                                  \
     {                                                                          \
-        n, bit, IW_GATED, IK_BIN, 0, F(field), 0, 0                            \
+        n, bit, (bit) != 0 ? IW_GATED : IW_ALWAYS, IK_BIN, 0, F(field), 0, 0   \
     }
 #define UINT(n, bit, when, field, lo, hi)                                      \
     {                                                                          \
@@ -117,23 +118,25 @@ struct ikey {
     }
 
 static const struct ikey ikeys[] = {
+    { "v", 0, IW_ALWAYS, IK_CONST, 0, 0, 0, EVENT_FORM_VERSION,
+        EVENT_FORM_VERSION },
     UINT("t", 0, IW_ALWAYS, type, EVENT_NONE + 1, EVENT_TYPE_COUNT - 1),
     UINT("s", 0, IW_ALWAYS, ts, EVENT_MIN_TS, EVENT_MAX_TS - 1),
-    STR("i", 0, IW_ALWAYS, id),
+    PSEUDO("i", 0, id),
     UINT("h", 0, IW_ALWAYS, has, 0, EVENT_HAS_ALL),
-    STR("a", EVENT_HAS_ACCOUNT, IW_GATED, account),
-    STR("se", EVENT_HAS_SESSION, IW_GATED, session),
-    STR("o", EVENT_HAS_ORDER, IW_GATED, order),
+    PSEUDO("a", EVENT_HAS_ACCOUNT, account),
+    PSEUDO("se", EVENT_HAS_SESSION, session),
+    PSEUDO("o", EVENT_HAS_ORDER, order),
     PSEUDO("d", EVENT_HAS_DEVICE, device),
     PSEUDO("ip", EVENT_HAS_IP, ip),
-    STR("pf", EVENT_HAS_IP, IW_GATED, ip_prefix),
+    PSEUDO("p24", EVENT_HAS_IP, ip24),
+    PSEUDO("p16", EVENT_HAS_IP, ip16),
     STR("cc", EVENT_HAS_IP_COUNTRY, IW_GATED, ip_country),
     STR("b", 0, IW_NONEMPTY, browser),
     STR("tz", 0, IW_NONEMPTY, tz),
     STR("la", 0, IW_NONEMPTY, lang),
     STR("ca", 0, IW_NONEMPTY, carrier),
     PSEUDO("e", EVENT_HAS_EMAIL, email),
-    STR("ed", EVENT_HAS_EMAIL, IW_GATED, email_domain),
     PSEUDO("p", EVENT_HAS_PHONE, phone),
     PSEUDO("n", EVENT_HAS_NAME, name),
     STR("so", 0, IW_NONEMPTY, source),
@@ -148,7 +151,6 @@ static const struct ikey ikeys[] = {
     STR("cu", 0, IW_NONEMPTY, currency),
     UINT("it", EVENT_HAS_ITEMS, IW_GATED, items, 1, EVENT_MAX_ITEMS),
     STR("cb", EVENT_HAS_CARD_BIN, IW_GATED, card_bin),
-    STR("c4", EVENT_HAS_CARD_BIN, IW_GATED, card_last4),
     PSEUDO("c", EVENT_HAS_CARD, card),
     PSEUDO("bi", EVENT_HAS_BILLING, billing),
     STR("bc", 0, IW_NONEMPTY, billing_country),
@@ -158,15 +160,15 @@ static const struct ikey ikeys[] = {
 #define NKEYS ARRAY_LEN(ikeys)
 
 /* The wire names of ikeys[], in the same order (wire_collect()). */
-static const struct wire_key ikey_names[NKEYS] = { WIRE_KEY("t"), WIRE_KEY("s"),
-    WIRE_KEY("i"), WIRE_KEY("h"), WIRE_KEY("a"), WIRE_KEY("se"), WIRE_KEY("o"),
-    WIRE_KEY("d"), WIRE_KEY("ip"), WIRE_KEY("pf"), WIRE_KEY("cc"),
-    WIRE_KEY("b"), WIRE_KEY("tz"), WIRE_KEY("la"), WIRE_KEY("ca"),
-    WIRE_KEY("e"), WIRE_KEY("ed"), WIRE_KEY("p"), WIRE_KEY("n"), WIRE_KEY("so"),
-    WIRE_KEY("ag"), WIRE_KEY("r"), WIRE_KEY("ok"), WIRE_KEY("m"), WIRE_KEY("f"),
-    WIRE_KEY("va"), WIRE_KEY("am"), WIRE_KEY("cu"), WIRE_KEY("it"),
-    WIRE_KEY("cb"), WIRE_KEY("c4"), WIRE_KEY("c"), WIRE_KEY("bi"),
-    WIRE_KEY("bc"), WIRE_KEY("sh"), WIRE_KEY("sc") };
+static const struct wire_key ikey_names[NKEYS] = { WIRE_KEY("v"), WIRE_KEY("t"),
+    WIRE_KEY("s"), WIRE_KEY("i"), WIRE_KEY("h"), WIRE_KEY("a"), WIRE_KEY("se"),
+    WIRE_KEY("o"), WIRE_KEY("d"), WIRE_KEY("ip"), WIRE_KEY("p24"),
+    WIRE_KEY("p16"), WIRE_KEY("cc"), WIRE_KEY("b"), WIRE_KEY("tz"),
+    WIRE_KEY("la"), WIRE_KEY("ca"), WIRE_KEY("e"), WIRE_KEY("p"), WIRE_KEY("n"),
+    WIRE_KEY("so"), WIRE_KEY("ag"), WIRE_KEY("r"), WIRE_KEY("ok"),
+    WIRE_KEY("m"), WIRE_KEY("f"), WIRE_KEY("va"), WIRE_KEY("am"),
+    WIRE_KEY("cu"), WIRE_KEY("it"), WIRE_KEY("cb"), WIRE_KEY("c"),
+    WIRE_KEY("bi"), WIRE_KEY("bc"), WIRE_KEY("sh"), WIRE_KEY("sc") };
 _Static_assert(ARRAY_LEN(ikey_names) == NKEYS, "one name per key");
 
 static uint64_t
@@ -229,6 +231,9 @@ event_encode(struct buf *out, const struct event *ev)
             continue;
         wire_put_strn(&e, ikey_names[i].name, ikey_names[i].len);
         switch (k->kind) {
+        case IK_CONST:
+            wire_put_uint(&e, k->min);
+            break;
         case IK_UINT:
             wire_put_uint(&e, get_uint(p, k->width));
             break;
@@ -257,6 +262,9 @@ read_value(const msgpack_object *o, const struct ikey *k, struct event *ev)
     int rc;
 
     switch (k->kind) {
+    case IK_CONST:
+        rc = wire_get_uint(o, k->min, k->max, &u);
+        break;
     case IK_UINT:
         rc = wire_get_uint(o, k->min, k->max, &u);
         if (rc == 0)

@@ -9,10 +9,13 @@
  * those bytes and decodes them (event_decode) to score and store.
  *
  * The internal form is one flat msgpack map with short keys (see
- * event.c's key table): "t" type, "s" ts, "i" id, "h" the EVENT_HAS_*
- * bits, then one key per present field. Keys gated by a bit are present
- * exactly when the bit is set; the others when the field is non-empty.
- * It is stable: journals written by one version replay in the next.
+ * event.c's key table): "v" the form's version (2), "t" type, "s" ts,
+ * "i" the event id's pseudonym, "h" the EVENT_HAS_* bits, then one key
+ * per present field. Keys gated by a bit are present exactly when the
+ * bit is set; the others when the field is non-empty. Version 1 (raw
+ * account, session, order and event ids, the IP prefix and email domain
+ * in clear, card last 4) is refused: its journals hold what Vigil
+ * promises not to keep.
  *
  * Invariants:
  *  - no raw direct identifier (email, phone, name, street, postal, card
@@ -40,24 +43,25 @@
 
 /* ------------------------------------------------------- field limits */
 
-#define EVENT_ID_MAX      128 /* id, account, session, order, device */
-#define EVENT_SHORT_MAX   32  /* source, method, reason, browser */
-#define EVENT_TZ_MAX      64
-#define EVENT_LANG_MAX    35
-#define EVENT_UA_MAX      512
-#define EVENT_TEXT_MAX    256 /* name, street, referrer, update value */
-#define EVENT_EMAIL_MAX   254
-#define EVENT_DOMAIN_MAX  253
-#define EVENT_PHONE_MAX   32
-#define EVENT_IP_MAX      45 /* longest IPv6 text */
-#define EVENT_PREFIX_MAX  50 /* "ffff:ffff:ffff::/48" or "a.b.c.0/24" */
-#define EVENT_CITY_MAX    64
-#define EVENT_POSTAL_MAX  16
-#define EVENT_MAX_AMOUNT  1000000000000ULL /* minor units */
-#define EVENT_MAX_ITEMS   10000
-#define EVENT_MIN_TS      946684800000ULL  /* 2000-01-01 */
-#define EVENT_MAX_TS      4102444800000ULL /* 2100-01-01 */
-#define EVENT_MAX_ENCODED 4096 /* internal encoding of one event, at most */
+#define EVENT_ID_MAX       128 /* id, account, session, order, device */
+#define EVENT_SHORT_MAX    32  /* source, method, reason, browser */
+#define EVENT_TZ_MAX       64
+#define EVENT_LANG_MAX     35
+#define EVENT_UA_MAX       512
+#define EVENT_TEXT_MAX     256 /* name, street, referrer, update value */
+#define EVENT_EMAIL_MAX    254
+#define EVENT_DOMAIN_MAX   253
+#define EVENT_PHONE_MAX    32
+#define EVENT_IP_MAX       45 /* longest IPv6 text */
+#define EVENT_PREFIX_MAX   50 /* "ffff:ffff:ffff::/48" or "a.b.c.0/24" */
+#define EVENT_CITY_MAX     64
+#define EVENT_POSTAL_MAX   16
+#define EVENT_MAX_AMOUNT   1000000000000ULL /* minor units */
+#define EVENT_MAX_ITEMS    10000
+#define EVENT_MIN_TS       946684800000ULL  /* 2000-01-01 */
+#define EVENT_MAX_TS       4102444800000ULL /* 2100-01-01 */
+#define EVENT_MAX_ENCODED  4096 /* internal encoding of one event, at most */
+#define EVENT_FORM_VERSION 2    /* "v" of the internal form */
 
 /* --------------------------------------------------------------- types */
 
@@ -88,13 +92,13 @@ enum event_has {
     EVENT_HAS_ACCOUNT = 1u << 0,
     EVENT_HAS_SESSION = 1u << 1,
     EVENT_HAS_DEVICE = 1u << 2, /* device pseudonym */
-    EVENT_HAS_IP = 1u << 3,     /* ip pseudonym and ip_prefix */
+    EVENT_HAS_IP = 1u << 3,     /* ip, ip24 and ip16 pseudonyms */
     EVENT_HAS_IP_COUNTRY = 1u << 4,
-    EVENT_HAS_EMAIL = 1u << 5, /* email pseudonym and email_domain */
+    EVENT_HAS_EMAIL = 1u << 5, /* email pseudonym */
     EVENT_HAS_PHONE = 1u << 6,
     EVENT_HAS_NAME = 1u << 7,
     EVENT_HAS_AGE = 1u << 8,
-    EVENT_HAS_CARD_BIN = 1u << 9,  /* card_bin and card_last4 */
+    EVENT_HAS_CARD_BIN = 1u << 9,  /* card_bin */
     EVENT_HAS_CARD = 1u << 10,     /* card pseudonym (fingerprint or number) */
     EVENT_HAS_BILLING = 1u << 11,  /* billing address pseudonym */
     EVENT_HAS_SHIPPING = 1u << 12, /* shipping address pseudonym */
@@ -106,21 +110,25 @@ enum event_has {
 #define EVENT_HAS_ALL ((EVENT_HAS_OK << 1) - 1)
 
 /*
- * One event after validation. Only pseudonyms and coarse attributes:
- * this struct is what is journaled, stored and scored. Strings are
- * NUL-terminated and never longer than their array minus one.
+ * One event after validation and pseudonymization. Only pseudonyms and
+ * coarse attributes: this struct is what is journaled, stored and
+ * scored. Strings are NUL-terminated and never longer than their array
+ * minus one. Identifiers a storefront chooses (event, account, session
+ * and order ids) are pseudonyms scoped to the storefront (pseudo.h), so
+ * no raw id reaches the scorer, LMDB, the journal or the audit log.
  */
 struct event {
     enum event_type type;
-    uint32_t has;              /* EVENT_HAS_* bits */
-    uint64_t ts;               /* event time, ms since epoch */
-    char id[EVENT_ID_MAX + 1]; /* storefront event id */
-    char account[EVENT_ID_MAX + 1];
-    char session[EVENT_ID_MAX + 1];
-    char order[EVENT_ID_MAX + 1];
+    uint32_t has;     /* EVENT_HAS_* bits */
+    uint64_t ts;      /* event time, ms since epoch */
+    struct pseudo id; /* the storefront's event id: the dedup key */
+    struct pseudo account;
+    struct pseudo session;
+    struct pseudo order;
     struct pseudo device;
     struct pseudo ip;
-    char ip_prefix[EVENT_PREFIX_MAX + 1]; /* "203.0.113.0/24" */
+    struct pseudo ip24; /* the IPv4 /24 or IPv6 /48 of `ip` */
+    struct pseudo ip16; /* the IPv4 /16 or IPv6 /32 of `ip` */
     char ip_country[3];
     char browser[EVENT_SHORT_MAX + 1]; /* family derived from ua */
     char tz[EVENT_TZ_MAX + 1];
@@ -128,12 +136,11 @@ struct event {
     char carrier[EVENT_TZ_MAX + 1];
     /* account.signup, order.placed */
     struct pseudo email;
-    char email_domain[EVENT_DOMAIN_MAX + 1];
     struct pseudo phone;
     struct pseudo name;
     char source[EVENT_SHORT_MAX + 1]; /* signup source / label source */
     uint32_t age;
-    char referrer[EVENT_TEXT_MAX + 1];
+    char referrer[EVENT_TEXT_MAX + 1]; /* origin only: scheme://host[:port] */
     /* account.login, payment.result, label */
     bool ok;                          /* login ok, payment ok, label fraud */
     char method[EVENT_SHORT_MAX + 1]; /* login method / payment reason */
@@ -144,9 +151,8 @@ struct event {
     uint64_t amount;
     char currency[4];
     uint32_t items;
-    char card_bin[9];
-    char card_last4[5];
-    struct pseudo card;
+    char card_bin[9];      /* only beside a fingerprint, never a number */
+    struct pseudo card;    /* of the fingerprint, else of the number */
     struct pseudo billing; /* whole billing address */
     char billing_country[3];
     struct pseudo shipping;
@@ -166,8 +172,14 @@ struct event_address_pii {
 };
 
 struct event_pii {
+    char id[EVENT_ID_MAX + 1]; /* the storefront's event id */
+    char account[EVENT_ID_MAX + 1];
+    char session[EVENT_ID_MAX + 1];
+    char order[EVENT_ID_MAX + 1];
     char device[EVENT_ID_MAX + 1];
     char ip[EVENT_IP_MAX + 1];
+    char ip24[EVENT_PREFIX_MAX + 1]; /* "203.0.113.0/24", "2001:db8:1::/48" */
+    char ip16[EVENT_PREFIX_MAX + 1]; /* "203.0.0.0/16", "2001:db8::/32" */
     char ua[EVENT_UA_MAX + 1];
     char email[EVENT_EMAIL_MAX + 1];
     char phone[EVENT_PHONE_MAX + 1];

@@ -1,12 +1,31 @@
 /*
  * fileio.c - positional reads and writes that finish the job
  *
+ * Invariants:
+ *  - errno is translated to ERR_* here, once; the failing call's errno
+ *    is left in errno for the caller's log line.
+ *
+ * See also: fileio.h
+ *
  * SPDX-License-Identifier: MIT
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/err.h"
 #include "common/fileio.h"
+#include "common/xmalloc.h"
+
+int
+fileio_error(int errnum)
+{
+    return (errnum == ENOSPC || errnum == EDQUOT || errnum == EFBIG) ?
+        ERR_FULL :
+        ERR_IO;
+}
 
 int
 fileio_pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
@@ -17,10 +36,10 @@ fileio_pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
         if (n == -1 && errno == EINTR)
             continue;
         if (n == -1)
-            return -1;
+            return fileio_error(errno);
         if (n == 0) {
             errno = EIO;
-            return -1;
+            return ERR_IO;
         }
         p += n;
         len -= (size_t)n;
@@ -40,10 +59,47 @@ fileio_pread_full(int fd, uint8_t *p, size_t len, uint64_t off)
         if (n == -1 && errno == EINTR)
             continue;
         if (n == -1)
-            return -1;
+            return ERR_IO;
         if (n == 0)
             break;
         got += (size_t)n;
     }
     return (ssize_t)got;
+}
+
+int
+fileio_read_small(
+    int dirfd, const char *name, size_t max, char **out, size_t *len)
+{
+    struct stat st;
+    ssize_t n;
+    char *p;
+    int fd, e;
+
+    fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
+    if (fstat(fd, &st) == -1) {
+        e = errno;
+        close(fd);
+        errno = e;
+        return ERR_IO;
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return ERR_TOOBIG;
+    }
+    p = xmalloc((size_t)st.st_size + 1);
+    n = fileio_pread_full(fd, (uint8_t *)p, (size_t)st.st_size, 0);
+    e = errno;
+    close(fd);
+    if (n < 0) {
+        free(p);
+        errno = e;
+        return ERR_IO;
+    }
+    p[n] = '\0';
+    *out = p;
+    *len = (size_t)n;
+    return 0;
 }

@@ -112,6 +112,52 @@ harden_dir(const char *path, bool create, uid_t owner, char *err, size_t errlen)
 }
 
 int
+harden_user_resolve(
+    const char *name, struct harden_user *u, char *err, size_t errlen)
+{
+    int rc;
+
+    u->uid = geteuid();
+    u->gid = getegid();
+    u->drop = false;
+    if (u->uid != 0 || name[0] == '\0')
+        return 0;
+    rc = harden_lookup_user(name, &u->uid, &u->gid);
+    if (rc == ERR_NOTFOUND)
+        set_err(err, errlen,
+            "user '%s' does not exist: create it (useradd --system "
+            "--no-create-home --shell /usr/sbin/nologin %s), or set user "
+            "to \"\" to keep running as root (not recommended)",
+            name, name);
+    else if (rc != 0)
+        set_err(err, errlen, "cannot look up user '%s'", name);
+    if (rc == 0)
+        u->drop = u->uid != 0;
+    return rc;
+}
+
+int
+harden_service_dir(
+    const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0 && errno == ENOENT) {
+        if (mkdir(path, 0700) != 0) {
+            set_err(
+                err, errlen, "%s: cannot create: %s", path, strerror(errno));
+            return errno == EACCES ? ERR_DENIED : ERR_IO;
+        }
+        if (geteuid() == 0 && uid != 0 && chown(path, uid, gid) != 0) {
+            set_err(err, errlen, "%s: cannot give it to uid %u: %s", path,
+                (unsigned)uid, strerror(errno));
+            return ERR_IO;
+        }
+    }
+    return harden_dir(path, false, uid, err, errlen);
+}
+
+int
 harden_file(const char *path, char *err, size_t errlen)
 {
     struct stat st;
@@ -175,6 +221,46 @@ harden_drop(uid_t uid, gid_t gid)
     /* Setting PR_SET_DUMPABLE again: a uid change re-enables it. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
         log_warn("prctl(PR_SET_DUMPABLE)");
+        return ERR_IO;
+    }
+    return 0;
+}
+
+int
+harden_become_owner(const char *dir, const char *name, char *err, size_t errlen)
+{
+    struct harden_user u;
+    struct passwd *pw;
+    struct stat st;
+    int rc;
+
+    if (geteuid() != 0)
+        return 0;
+    if (lstat(dir, &st) == 0) {
+        if (st.st_uid == 0)
+            return 0;
+        errno = 0;
+        pw = getpwuid(st.st_uid);
+        if (pw == NULL) {
+            set_err(err, errlen,
+                "%s: owned by uid %u, which is no user: "
+                "refused",
+                dir, (unsigned)st.st_uid);
+            return ERR_DENIED;
+        }
+        u.uid = pw->pw_uid;
+        u.gid = pw->pw_gid;
+    } else {
+        if (name[0] == '\0' || harden_lookup_user(name, &u.uid, &u.gid) != 0 ||
+            u.uid == 0)
+            return 0;
+        rc = harden_service_dir(dir, u.uid, u.gid, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    if (harden_drop(u.uid, u.gid) != 0) {
+        set_err(err, errlen, "cannot become uid %u, the owner of %s",
+            (unsigned)u.uid, dir);
         return ERR_IO;
     }
     return 0;

@@ -3,11 +3,16 @@
  *
  * Called in the daemons' start-up checklist (main): harden_process()
  * first (umask 077, no core dumps, not dumpable: a dump would hold raw
- * identifiers and keys), harden_dir()/harden_file() on every directory
- * and secret they use (the StrictModes rule of sshd: owned by the
- * effective user, nothing for group or others, no symbolic links), and
- * harden_drop() to the configured unprivileged user once the keys are
- * read. Any thread; no state.
+ * identifiers and keys); as root, harden_service_dir() on the keys and
+ * data directories (made and given to the service user) and then
+ * harden_drop() to that user, before any key, file or socket is
+ * opened; then harden_dir()/harden_file() on every directory and secret
+ * they use (the StrictModes rule of sshd: owned by the effective user,
+ * nothing for group or others, no symbolic links). Everything the
+ * service creates is therefore its user's, and a SIGHUP reload reads
+ * the allow-list with the same rights as the start did. vigilctl's key
+ * commands become the keys directory's owner the same way
+ * (harden_become_owner). Any thread; no state.
  *
  * See also: scorer/scorer.8 and collector/collector.8 "SECURITY",
  *           examples/systemd/
@@ -48,6 +53,43 @@ int harden_dir(const char *path, bool create, uid_t owner, char *err,
  */
 int harden_file(const char *path, char *err, size_t errlen) WARN_UNUSED
     NONNULL(1, 2);
+
+/* Who a daemon runs as once started (harden_user_resolve()). */
+struct harden_user {
+    uid_t uid;
+    gid_t gid;
+    bool drop; /* started as root: drop to uid/gid before opening keys */
+};
+
+/*
+ * Decide who the daemon runs as: when the effective user is root and
+ * `name` is not empty, that user (looked up now; harden_drop() later);
+ * otherwise the effective user itself. `err` says what to do when the
+ * user does not exist. Returns 0, ERR_NOTFOUND or ERR_IO.
+ */
+int harden_user_resolve(const char *name, struct harden_user *u, char *err,
+    size_t errlen) WARN_UNUSED NONNULL(1, 2, 3);
+
+/*
+ * Prepare a directory of the service (keys_dir, data_dir) that will run
+ * as uid/gid: create it (0700) when missing, and when this process is
+ * root and made it, give it to uid/gid; then check it as harden_dir()
+ * would for that owner. Returns as harden_dir().
+ */
+int harden_service_dir(const char *path, uid_t uid, gid_t gid, char *err,
+    size_t errlen) WARN_UNUSED NONNULL(1, 4);
+
+/*
+ * For tools run by an administrator (vigilctl client ...): when running
+ * as root, become the user who owns directory `dir` (its owner when it
+ * exists; else user `name` when that user exists, after making `dir`
+ * for it with harden_service_dir()), so that what the tool creates
+ * there belongs to the service. Root stays root when the owner is root
+ * or `name` is "" or unknown. Not root: nothing to do. Returns 0,
+ * ERR_DENIED or ERR_IO (`err` says why).
+ */
+int harden_become_owner(const char *dir, const char *name, char *err,
+    size_t errlen) WARN_UNUSED NONNULL(1, 2, 3);
 
 /*
  * Look up user `name` for harden_drop(): `*uid`/`*gid` get its ids.

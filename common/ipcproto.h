@@ -13,6 +13,12 @@
  *       byte what the scorer journals; 1..SFPROTO_MAX_BATCH of them.
  *   scorer -> collector   [1, IPCPROTO_REPLIES, tag, [reply, ...]]
  *       one reply map (reply.h) per forwarded event, in order.
+ *   collector -> scorer   [1, IPCPROTO_REFUSALS, 0, [refusal, ...]]
+ *       peers the collector's ZAP handler refused (zauth.h), for the
+ *       scorer to record in the audit log; no reply. A refusal is a map
+ *       {"k": the peer's CURVE key in Z85 or "", "a": its address, "r":
+ *       the reason, "n": refusals merged, "f", "l": first and last, wall
+ *       clock ms}.
  *
  * `tag` is the collector's own number for the request, echoed so it can
  * match replies to waiting storefronts; the scorer does not interpret it.
@@ -38,6 +44,7 @@
 #include "common/reply.h"
 #include "common/sfproto.h"
 #include "common/wire.h"
+#include "common/zauth.h"
 
 #define IPCPROTO_VERSION    1
 #define IPCPROTO_MAX_BYTES  (4 * 1024 * 1024) /* one frame, either way */
@@ -45,9 +52,13 @@
 
 /* Every collector<->scorer message type (the frame's second element). */
 enum ipcproto_msg {
-    IPCPROTO_EVENTS = 1,  /* collector -> scorer: tag, actor, events[] */
-    IPCPROTO_REPLIES = 2, /* scorer -> collector: tag, replies[] */
+    IPCPROTO_EVENTS = 1,   /* collector -> scorer: tag, actor, events[] */
+    IPCPROTO_REPLIES = 2,  /* scorer -> collector: tag, replies[] */
+    IPCPROTO_REFUSALS = 3, /* collector -> scorer: refused peers[] */
 };
+
+/* Refusals in one IPCPROTO_REFUSALS frame, at most. */
+#define IPCPROTO_MAX_REFUSALS 256
 
 /*
  * Append the start of an IPCPROTO_EVENTS frame for `nevents` events;
@@ -95,5 +106,26 @@ int ipcproto_replies_begin(
 int ipcproto_replies_decode(struct wire_dec *d, const void *data, size_t len,
     uint64_t *tag, struct reply *replies, uint32_t max, uint32_t *n) WARN_UNUSED
     NONNULL(1, 2, 4, 5, 7);
+
+/*
+ * Append a whole IPCPROTO_REFUSALS frame of refusals r[0..n) (n at most
+ * IPCPROTO_MAX_REFUSALS) to `out`. Returns 0, ERR_INVAL or ERR_TOOBIG.
+ */
+int ipcproto_refusals_encode(struct buf *out, const struct zauth_refusal *r,
+    size_t n) WARN_UNUSED NONNULL(1, 2);
+
+/*
+ * Return the message type of a collector frame (its second element:
+ * IPCPROTO_EVENTS or IPCPROTO_REFUSALS), or 0 when it has none.
+ */
+int ipcproto_msg_type(const void *data, size_t len) NONNULL(1);
+
+/*
+ * Decode an IPCPROTO_REFUSALS frame into r[0..max); `*n` gets the count.
+ * Strings are checked as text. Returns 0 or ERR_MALFORMED.
+ */
+int ipcproto_refusals_decode(struct wire_dec *d, const void *data, size_t len,
+    struct zauth_refusal *r, size_t max, size_t *n) WARN_UNUSED
+    NONNULL(1, 2, 4, 6);
 
 #endif

@@ -16,7 +16,8 @@
  *
  *     u32 len     payload length, 0..JOURNAL_MAX_PAYLOAD
  *     u32 crc     CRC32C (Castagnoli, reflected, poly 0x82F63B78, init and
- *                 final xor 0xFFFFFFFF) over the 8 seq bytes then payload
+ *                 final xor 0xFFFFFFFF; common/crc32c.h) over the 8 seq
+ *                 bytes then payload
  *     u64 seq     1, 2, 3, ... with no gap, across segments too
  *     u8  payload[len]
  *
@@ -39,7 +40,8 @@
  *
  * Not thread-safe: one thread (the scorer's main loop) uses a journal.
  *
- * See also: scorer/scorer.h (group commit), scorer/history.h (applied_seq)
+ * See also: scorer/scorer.h (group commit), scorer/history.h (applied_seq),
+ *           common/segfile.h (the segment files, LOCK, sync and cut)
  *
  * SPDX-License-Identifier: MIT
  */
@@ -66,8 +68,8 @@ typedef int (*journal_replay_cb)(
     void *arg, uint64_t seq, const void *payload, size_t len);
 
 /*
- * Return the CRC32C of `len` bytes at `p`, continuing from `crc` (pass 0
- * to start): crc32c(0, "123456789", 9) == 0xE3069283. Pure.
+ * Return crc32c(crc, p, len) (common/crc32c.h). Kept so that older
+ * callers build unchanged; new code calls crc32c() directly.
  */
 uint32_t journal_crc32c(uint32_t crc, const void *p, size_t len) NONNULL(2);
 

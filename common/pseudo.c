@@ -272,6 +272,15 @@ pseudo_compute(const struct pseudo_key *k, const char *domain,
 }
 
 void
+pseudo_key_id(const struct pseudo_key *k, char out[PSEUDO_KEY_ID_HEX + 1])
+{
+    struct pseudo id;
+
+    pseudo_compute(k, "key-id", "", 0, &id);
+    pseudo_hex(&id, out);
+}
+
+void
 pseudo_hex(const struct pseudo *p, char out[2 * PSEUDO_BYTES + 1])
 {
     sodium_bin2hex(out, 2 * PSEUDO_BYTES + 1, p->b, PSEUDO_BYTES);
@@ -484,7 +493,7 @@ pseudo_identifier(const struct pseudo_key *k, const char *kind, const char *raw,
             pseudo_norm_digits(raw, norm, sizeof(norm), &len);
         else
             pseudo_norm_raw(raw, norm, sizeof(norm), &len);
-    } else if (strcmp(kind, "device") == 0 || strcmp(kind, "account") == 0) {
+    } else if (strcmp(kind, "device") == 0) {
         pseudo_norm_raw(raw, norm, sizeof(norm), &len);
     } else if (strcmp(kind, "ip") == 0) {
         rc = pseudo_norm_ip(raw, norm, sizeof(norm), &len);
@@ -497,6 +506,29 @@ pseudo_identifier(const struct pseudo_key *k, const char *kind, const char *raw,
         pseudo_compute(k, domain, norm, len, out);
     sodium_memzero(norm, sizeof(norm));
     return rc;
+}
+
+int
+pseudo_scoped(const struct pseudo_key *k, const char *kind,
+    const char *storefront, const char *id, struct pseudo *out)
+{
+    char norm[PSEUDO_NORM_MAX];
+    size_t len = 0;
+
+    if (strcmp(kind, "event") != 0 && strcmp(kind, "account") != 0 &&
+        strcmp(kind, "session") != 0 && strcmp(kind, "order") != 0 &&
+        strcmp(kind, "request") != 0)
+        return ERR_INVAL;
+    if (storefront[0] == '\0' || id[0] == '\0')
+        return ERR_INVAL;
+    if (strlen(storefront) > EVENT_ID_MAX || strlen(id) > EVENT_ID_MAX)
+        return ERR_TOOBIG;
+    pseudo_norm_raw(storefront, norm, sizeof(norm), &len);
+    pseudo_put(norm, sizeof(norm), &len, '\n');
+    pseudo_norm_raw(id, norm, sizeof(norm), &len);
+    pseudo_compute(k, kind, norm, len, out);
+    sodium_memzero(norm, len);
+    return 0;
 }
 
 /* Pseudonym of account.update's new value, by the rule of its field;
@@ -537,13 +569,40 @@ pseudo_apply_value(const struct pseudo_key *k, struct event *ev,
     return len;
 }
 
+/* The pseudonym of `raw` (normalized as given) under `domain`. */
+static size_t
+pseudo_apply_raw(const struct pseudo_key *k, const char *domain,
+    const char *raw, char *norm, size_t cap, struct pseudo *out)
+{
+    size_t len = 0;
+
+    pseudo_norm_raw(raw, norm, cap, &len);
+    pseudo_compute(k, domain, norm, len, out);
+    return len;
+}
+
 void
-pseudo_apply(
-    const struct pseudo_key *k, struct event *ev, struct event_pii *pii)
+pseudo_apply(const struct pseudo_key *k, const char *storefront,
+    struct event *ev, struct event_pii *pii)
 {
     char norm[PSEUDO_NORM_MAX];
     size_t len, used = 0; /* norm[0..used) may hold personal data */
 
+    /* Ids the storefront chose: scoped to it (pseudo_scoped()). The
+     * decoder bounds them, so these cannot fail. */
+    if (pseudo_scoped(k, "event", storefront, pii->id, &ev->id) != 0)
+        fatalx("%s: invariant: event id out of bounds", __func__);
+    if ((ev->has & EVENT_HAS_ACCOUNT) &&
+        pseudo_scoped(k, "account", storefront, pii->account, &ev->account) !=
+            0)
+        fatalx("%s: invariant: account id out of bounds", __func__);
+    if ((ev->has & EVENT_HAS_SESSION) &&
+        pseudo_scoped(k, "session", storefront, pii->session, &ev->session) !=
+            0)
+        fatalx("%s: invariant: session id out of bounds", __func__);
+    if ((ev->has & EVENT_HAS_ORDER) &&
+        pseudo_scoped(k, "order", storefront, pii->order, &ev->order) != 0)
+        fatalx("%s: invariant: order id out of bounds", __func__);
     if (ev->has & EVENT_HAS_DEVICE) {
         len = 0;
         pseudo_norm_raw(pii->device, norm, sizeof(norm), &len);
@@ -557,6 +616,12 @@ pseudo_apply(
             pseudo_norm_raw(pii->ip, norm, sizeof(norm), &len);
         }
         pseudo_compute(k, "ip", norm, len, &ev->ip);
+        used = len > used ? len : used;
+        len = pseudo_apply_raw(
+            k, "ip24", pii->ip24, norm, sizeof(norm), &ev->ip24);
+        used = len > used ? len : used;
+        len = pseudo_apply_raw(
+            k, "ip16", pii->ip16, norm, sizeof(norm), &ev->ip16);
         used = len > used ? len : used;
     }
     if (ev->has & EVENT_HAS_EMAIL) {
@@ -579,10 +644,10 @@ pseudo_apply(
     }
     if (ev->has & EVENT_HAS_CARD) {
         len = 0;
-        if (pii->card_number[0] != '\0')
-            pseudo_norm_digits(pii->card_number, norm, sizeof(norm), &len);
-        else
+        if (pii->card_fingerprint[0] != '\0')
             pseudo_norm_raw(pii->card_fingerprint, norm, sizeof(norm), &len);
+        else
+            pseudo_norm_digits(pii->card_number, norm, sizeof(norm), &len);
         pseudo_compute(k, "card", norm, len, &ev->card);
         used = len > used ? len : used;
     }

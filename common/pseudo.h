@@ -12,7 +12,8 @@
  * 32-byte pseudonym key, output PSEUDO_BYTES (16) bytes, over
  *     domain || 0x00 || normalized value
  * where domain is one of the ASCII strings "email", "phone", "name",
- * "address", "card", "device", "ip", "value", "account". The domain
+ * "address", "card", "device", "ip", "ip24", "ip16", "value", "event",
+ * "account", "session", "order". The domain
  * separates kinds: the same string as an email and as a name gives
  * different pseudonyms. In Python:
  *     hashlib.blake2b(domain.encode() + b"\0" + value, key=key,
@@ -33,15 +34,17 @@
  *   card     the digits of the card number; or, when there is no number,
  *            the fingerprint string exactly as given. Domain "card".
  *   device   exactly as given. Domain "device".
+ *   ip24/ip16  the IPv4 /24 and /16 (IPv6 /48 and /32) of the address,
+ *            as the decoder writes them ("203.0.113.0/24",
+ *            "2001:db8::/32"). Domains "ip24" and "ip16".
+ *   event, account, session, order, request   ids a client chose: the
+ *            storefront's authenticated name, '\n', the id exactly as
+ *            given (pseudo_scoped()). Domain: the kind.
  *   ip       the canonical inet_ntop() text of the parsed address
  *            ("2001:DB8::0001" -> "2001:db8::1"). Domain "ip".
  *   value    account.update's new value uses the domain of its field
  *            (email, phone, name, address) with that field's rule, so a
  *            new email matches the same email given at signup.
- *   account  the storefront's account id exactly as given. Domain
- *            "account". Not a field of struct event_pii (the account id
- *            travels in clear): it is the audit subject the scorer
- *            records for the account, computed by pseudo_identifier().
  *
  * Key file "<data_dir>/pseudonym.key": exactly 32 random bytes, mode
  * 0600, a regular file. Losing it makes old pseudonyms unmatchable;
@@ -76,7 +79,7 @@ struct event;
 struct event_pii;
 
 #define PSEUDO_KEY_BYTES 32
-#define PSEUDO_KEY_FILE  "pseudonym.key" /* inside data_dir */
+#define PSEUDO_KEY_FILE  "pseudonym.key" /* inside keys_dir */
 
 /* An opaque loaded key. */
 struct pseudo_key;
@@ -106,13 +109,13 @@ void pseudo_compute(const struct pseudo_key *k, const char *domain,
 
 /*
  * Normalize one raw identifier of `kind` ("email", "phone", "name",
- * "address", "card", "device", "ip", "account") by the rules above and
+ * "address", "card", "device", "ip") by the rules above and
  * compute its pseudonym. For "address" `raw` is the already '\n'-joined
  * parts (each part normalized as a name). For "card", `raw` with at
  * least one digit and only digits, spaces and dashes is a number;
- * anything else is a fingerprint. Used by the auditor's tools, and by
- * the scorer for the audit subject of an account id (the same bytes on
- * both sides). Temporary copies are wiped.
+ * anything else is a fingerprint. Used for subject reports (the same
+ * bytes as the collector's). Ids a storefront chooses (account, order,
+ * ...) go through pseudo_scoped(). Temporary copies are wiped.
  *
  * Returns 0, ERR_INVAL (unknown kind, unparsable IP address, empty
  * result) or ERR_TOOBIG (raw longer than 1024 bytes).
@@ -121,16 +124,41 @@ int pseudo_identifier(const struct pseudo_key *k, const char *kind,
     const char *raw, struct pseudo *out) WARN_UNUSED NONNULL(1, 2, 3, 4);
 
 /*
- * Replace the raw identifiers of one decoded event by their pseudonyms:
- * for each bit of EVENT_HAS_DEVICE, EVENT_HAS_IP, EVENT_HAS_EMAIL,
- * EVENT_HAS_PHONE, EVENT_HAS_NAME, EVENT_HAS_CARD, EVENT_HAS_BILLING,
- * EVENT_HAS_SHIPPING and EVENT_HAS_VALUE set in ev->has, compute the pseudonym
- * from `pii` into the matching field of `ev`; then wipe the whole of `pii`
- * (sodium_memzero), also when no bit is set. An IP that does not parse is
- * hashed as given (the decoder already checked it).
+ * Compute the pseudonym of an id that storefront (or client)
+ * `storefront` chose: `kind` is "event", "account", "session", "order"
+ * or "request" (a query's id, for its audit record's ref); the value
+ * hashed is "<storefront>\n<id>" under domain `kind`, so two shops'
+ * "acct-1" are two people. Returns 0, ERR_INVAL (unknown kind, empty storefront
+ * or id) or ERR_TOOBIG (either over 128 bytes).
  */
-void pseudo_apply(const struct pseudo_key *k, struct event *ev,
-    struct event_pii *pii) NONNULL(1, 2, 3);
+int pseudo_scoped(const struct pseudo_key *k, const char *kind,
+    const char *storefront, const char *id, struct pseudo *out) WARN_UNUSED
+    NONNULL(1, 2, 3, 4, 5);
+
+/*
+ * Replace the raw identifiers of one decoded event from storefront
+ * `storefront` by their pseudonyms: the event id pii->id (always) and, for
+ * each of EVENT_HAS_ACCOUNT, SESSION, ORDER (scoped, pseudo_scoped()),
+ * DEVICE, IP (the address, and its prefixes under domains "ip24" and
+ * "ip16"), EMAIL, PHONE, NAME, CARD (the fingerprint, else the number),
+ * BILLING, SHIPPING and VALUE set in ev->has, compute the pseudonym from
+ * `pii` into the matching field of `ev`; then wipe the whole of `pii`
+ * (sodium_memzero), also when no bit is set. An IP that does not parse
+ * is hashed as given (the decoder already checked it). `storefront` and
+ * the ids must be 1..128 bytes (the decoder's bounds).
+ */
+void pseudo_apply(const struct pseudo_key *k, const char *storefront,
+    struct event *ev, struct event_pii *pii) NONNULL(1, 2, 3, 4);
+
+/*
+ * The key's id: pseudo_compute(k, "key-id", "") in hex. It names the key
+ * (a keyed hash of a constant) without revealing anything of it: the
+ * scorer commits it to the audit log and to history, so that data
+ * pseudonymized under one key is never read or reported with another.
+ */
+#define PSEUDO_KEY_ID_HEX (2 * PSEUDO_BYTES)
+void pseudo_key_id(const struct pseudo_key *k, char out[PSEUDO_KEY_ID_HEX + 1])
+    NONNULL(1, 2);
 
 /* Write the lower-case hex of `p` and a NUL into `out`. */
 void pseudo_hex(const struct pseudo *p, char out[2 * PSEUDO_BYTES + 1])

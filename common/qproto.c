@@ -21,10 +21,16 @@
 #include "common/text.h"
 #include "common/wire.h"
 
-static const char *const op_names[QPROTO_OP_COUNT] = {
-    [QPROTO_OP_NONE] = "",
-    [QPROTO_OP_SCORE_GET] = "score.get",
-    [QPROTO_OP_ACCOUNT_GET] = "account.get",
+/* Each op's name and arguments: required, optional, and exactly one of. */
+static const struct {
+    const char *name;
+    uint32_t required, optional, one_of;
+} op_spec[QPROTO_OP_COUNT] = {
+    [QPROTO_OP_NONE] = { "", 0, 0, 0 },
+    [QPROTO_OP_SCORE_GET] = { "score.get", QPROTO_ARG_ORDER, 0, 0 },
+    [QPROTO_OP_ACCOUNT_GET] = { "account.get", QPROTO_ARG_ACCOUNT, 0, 0 },
+    [QPROTO_OP_LABEL] = { "label", QPROTO_ARG_FRAUD, QPROTO_ARG_SOURCE,
+        QPROTO_ARG_ORDER | QPROTO_ARG_ACCOUNT },
 };
 
 const char *
@@ -32,7 +38,7 @@ qproto_op_name(enum qproto_op op)
 {
     if ((unsigned)op >= QPROTO_OP_COUNT)
         return "";
-    return op_names[op];
+    return op_spec[op].name;
 }
 
 enum qproto_op
@@ -41,7 +47,7 @@ qproto_op_parse(const char *name)
     int k;
 
     for (k = QPROTO_OP_NONE + 1; k < QPROTO_OP_COUNT; k++)
-        if (strcmp(name, op_names[k]) == 0)
+        if (strcmp(name, op_spec[k].name) == 0)
             return (enum qproto_op)k;
     return QPROTO_OP_NONE;
 }
@@ -63,17 +69,58 @@ set_msg(char *msg, size_t msglen, const char *fmt, ...)
 
 /* ------------------------------------------------------------ requests */
 
-enum { Q_V, Q_OP, Q_ID, Q_PURPOSE, Q_STOREFRONT, Q_ORDER, Q_ACCOUNT, Q_COUNT };
+/* The keys: the common ones (Q_V..Q_CASE), then one per QPROTO_ARG_ bit. */
+enum {
+    Q_V,
+    Q_OP,
+    Q_ID,
+    Q_PURPOSE,
+    Q_STOREFRONT,
+    Q_CASE,
+    Q_ORDER, /* QPROTO_ARG_ORDER, the first argument key */
+    Q_ACCOUNT,
+    Q_FRAUD,
+    Q_SOURCE,
+    Q_COUNT
+};
+#define Q_FIRST_ARG  Q_ORDER
+#define Q_ARG_BIT(k) (1u << ((k)-Q_FIRST_ARG))
+
 static const struct wire_key request_keys[Q_COUNT] = { WIRE_KEY("v"),
     WIRE_KEY("op"), WIRE_KEY("id"), WIRE_KEY("purpose"), WIRE_KEY("storefront"),
-    WIRE_KEY("order"), WIRE_KEY("account") };
+    WIRE_KEY("case"), WIRE_KEY("order"), WIRE_KEY("account"), WIRE_KEY("fraud"),
+    WIRE_KEY("source") };
 
-/* The argument each op takes (beyond the common keys). */
-static const int op_arg[QPROTO_OP_COUNT] = {
-    [QPROTO_OP_NONE] = -1,
-    [QPROTO_OP_SCORE_GET] = Q_ORDER,
-    [QPROTO_OP_ACCOUNT_GET] = Q_ACCOUNT,
+static const char *const field_err[Q_COUNT] = {
+    "v: must be the integer 2",
+    "op: must be a string naming an operation",
+    "id: must be a string of 1..128 bytes of text",
+    "purpose: must be a string of 1..64 bytes of [a-z0-9._-]",
+    "storefront: must be a string of 1..128 bytes of [A-Za-z0-9._-]",
+    "case: must be a string of 1..64 bytes of text",
+    "order: must be a string of 1..128 bytes of text",
+    "account: must be a string of 1..128 bytes of text",
+    "fraud: must be a boolean",
+    "source: must be a string of 1..32 bytes of [a-z0-9._-]",
 };
+
+/* True when `s` is 1..128 bytes of [A-Za-z0-9._-] (a client's name). */
+static bool
+name_ok(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > EVENT_ID_MAX)
+        return false;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
 
 /* Read request key `k` from `o` into q. Returns 0 or ERR_INVAL. */
 static int
@@ -95,11 +142,20 @@ read_key(struct qproto_request *q, int k, const msgpack_object *o)
     case Q_PURPOSE:
         return WIRE_GET_STR(o, WIRE_TOKEN, 1, q->purpose);
     case Q_STOREFRONT:
-        return WIRE_GET_STR(o, WIRE_NAME, 1, q->storefront);
+        if (WIRE_GET_STR(o, WIRE_NAME, 1, q->storefront) != 0 ||
+            !name_ok(q->storefront))
+            return ERR_INVAL;
+        return 0;
+    case Q_CASE:
+        return WIRE_GET_STR(o, WIRE_NAME, 1, q->case_ref);
     case Q_ORDER:
         return WIRE_GET_STR(o, WIRE_TEXT, 1, q->order);
     case Q_ACCOUNT:
         return WIRE_GET_STR(o, WIRE_TEXT, 1, q->account);
+    case Q_FRAUD:
+        return wire_get_bool(o, &q->fraud);
+    case Q_SOURCE:
+        return WIRE_GET_STR(o, WIRE_TOKEN, 1, q->source);
     default:
         return ERR_INVAL;
     }
@@ -136,24 +192,45 @@ find_id(
         read_id(&top, q);
 }
 
+/* Check the arguments present against op q->op's spec. */
+static int
+check_args(const struct qproto_request *q, char *msg, size_t msglen)
+{
+    uint32_t req = op_spec[q->op].required, one = op_spec[q->op].one_of;
+    uint32_t allowed = req | one | op_spec[q->op].optional;
+    int k;
+
+    for (k = Q_FIRST_ARG; k < Q_COUNT; k++) {
+        uint32_t bit = Q_ARG_BIT(k);
+
+        if ((q->args & bit) && !(allowed & bit)) {
+            set_msg(msg, msglen, "%s: not an argument of %s",
+                request_keys[k].name, op_spec[q->op].name);
+            return ERR_INVAL;
+        }
+        if ((req & bit) && !(q->args & bit)) {
+            set_msg(msg, msglen, "%s: required by %s", request_keys[k].name,
+                op_spec[q->op].name);
+            return ERR_INVAL;
+        }
+    }
+    if (one != 0 && __builtin_popcount(q->args & one) != 1) {
+        set_msg(msg, msglen, "%s needs exactly one of order and account",
+            op_spec[q->op].name);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
 int
 qproto_request_decode(struct wire_dec *d, struct qproto_request *q,
     const void *data, size_t len, char *msg, size_t msglen)
 {
-    static const char *const field_err[Q_COUNT] = {
-        "v: must be the integer 1",
-        "op: must be a string naming an operation",
-        "id: must be a string of 1..128 bytes of text",
-        "purpose: must be a string of 1..64 bytes of [a-z0-9._-]",
-        "storefront: must be a string of 1..128 bytes of text",
-        "order: must be a string of 1..128 bytes of text",
-        "account: must be a string of 1..128 bytes of text",
-    };
     const msgpack_object *v[Q_COUNT] = { NULL };
     char why[REPLY_MSG_MAX + 1];
     msgpack_object top;
     const char *wwhy;
-    int k, rc, arg;
+    int k, rc;
 
     memset(q, 0, sizeof(*q));
     set_msg(msg, msglen, "%s", "");
@@ -191,6 +268,8 @@ qproto_request_decode(struct wire_dec *d, struct qproto_request *q,
             set_msg(msg, msglen, "%s", field_err[k]);
             return ERR_INVAL;
         }
+        if (k >= Q_FIRST_ARG)
+            q->args |= Q_ARG_BIT(k);
     }
     for (k = 0; k < Q_STOREFRONT; k++) {
         if (v[k] == NULL) {
@@ -202,37 +281,35 @@ qproto_request_decode(struct wire_dec *d, struct qproto_request *q,
         set_msg(msg, msglen, "op: unknown operation");
         return ERR_INVAL;
     }
-    if (v[Q_STOREFRONT] == NULL)
-        TEXT_COPY(q->storefront, QPROTO_DEFAULT_STOREFRONT);
-    arg = op_arg[q->op];
-    for (k = Q_STOREFRONT + 1; k < Q_COUNT; k++) {
-        if (k == arg && v[k] == NULL) {
-            set_msg(msg, msglen, "%s: required by %s", request_keys[k].name,
-                op_names[q->op]);
-            return ERR_INVAL;
-        }
-        if (k != arg && v[k] != NULL) {
-            set_msg(msg, msglen, "%s: not an argument of %s",
-                request_keys[k].name, op_names[q->op]);
-            return ERR_INVAL;
-        }
-    }
-    return 0;
+    return check_args(q, msg, msglen);
+}
+
+/* Put key k and string `val` when it is not "". */
+static void
+put_opt_str(struct wire_enc *e, int k, const char *val)
+{
+    if (val[0] == '\0')
+        return;
+    wire_put_str(e, request_keys[k].name);
+    wire_put_str(e, val);
 }
 
 int
 qproto_request_encode(struct buf *out, const struct qproto_request *q)
 {
     struct wire_enc e;
-    bool sf;
+    uint32_t n = 4;
+    char msg[8];
 
     if (q->op == QPROTO_OP_NONE || (unsigned)q->op >= QPROTO_OP_COUNT ||
-        q->id[0] == '\0' || q->purpose[0] == '\0')
+        q->id[0] == '\0' || q->purpose[0] == '\0' ||
+        check_args(q, msg, sizeof(msg)) != 0)
         return ERR_INVAL;
-    sf = q->storefront[0] != '\0' &&
-        strcmp(q->storefront, QPROTO_DEFAULT_STOREFRONT) != 0;
+    n += q->storefront[0] != '\0';
+    n += q->case_ref[0] != '\0';
+    n += (uint32_t)__builtin_popcount(q->args);
     wire_enc_begin(&e, out);
-    wire_put_map(&e, sf ? 6 : 5);
+    wire_put_map(&e, n);
     wire_put_str(&e, "v");
     wire_put_uint(&e, QPROTO_VERSION);
     wire_put_str(&e, "op");
@@ -241,270 +318,60 @@ qproto_request_encode(struct buf *out, const struct qproto_request *q)
     WIRE_PUT_ARR(&e, q->id);
     wire_put_str(&e, "purpose");
     WIRE_PUT_ARR(&e, q->purpose);
-    if (sf) {
-        wire_put_str(&e, "storefront");
-        WIRE_PUT_ARR(&e, q->storefront);
+    put_opt_str(&e, Q_STOREFRONT, q->storefront);
+    put_opt_str(&e, Q_CASE, q->case_ref);
+    if (q->args & QPROTO_ARG_ORDER)
+        put_opt_str(&e, Q_ORDER, q->order);
+    if (q->args & QPROTO_ARG_ACCOUNT)
+        put_opt_str(&e, Q_ACCOUNT, q->account);
+    if (q->args & QPROTO_ARG_FRAUD) {
+        wire_put_str(&e, "fraud");
+        wire_put_bool(&e, q->fraud);
     }
-    if (q->op == QPROTO_OP_SCORE_GET) {
-        wire_put_str(&e, "order");
-        WIRE_PUT_ARR(&e, q->order);
-    } else {
-        wire_put_str(&e, "account");
-        WIRE_PUT_ARR(&e, q->account);
-    }
+    if (q->args & QPROTO_ARG_SOURCE)
+        put_opt_str(&e, Q_SOURCE, q->source);
     return wire_enc_end(&e);
 }
 
 /* ------------------------------------------------------------- replies */
 
+static void
+put_head(
+    struct wire_enc *e, uint32_t n, const char *id, int code, const char *msg)
+{
+    wire_put_map(e, n);
+    wire_put_str(e, "id");
+    wire_put_strn(e, id, strnlen(id, EVENT_ID_MAX));
+    wire_put_str(e, "ok");
+    wire_put_bool(e, code == 0);
+    wire_put_str(e, "code");
+    wire_put_str(e, err_name(code));
+    wire_put_str(e, "msg");
+    wire_put_strn(e, msg, strnlen(msg, REPLY_MSG_MAX));
+}
+
 void
-qproto_reply_error(
-    struct qproto_reply *r, const char *id, int code, const char *msg)
+qproto_reply_begin(struct wire_enc *e, struct buf *out, const char *id)
 {
-    memset(r, 0, sizeof(*r));
-    if (id != NULL)
-        TEXT_COPY(r->id, id);
-    r->code = code;
-    TEXT_COPY(r->msg, msg);
-}
-
-static void
-pack_score_result(struct wire_enc *e, const struct qproto_score_result *s)
-{
-    uint32_t n = 6; /* order storefront ts amount scored reasons_known */
-
-    n += s->account[0] != '\0';
-    n += s->scored ? 2 : 0;
-    n += s->reasons_known;
-    wire_put_map(e, n);
-    wire_put_str(e, "order");
-    WIRE_PUT_ARR(e, s->order);
-    wire_put_str(e, "storefront");
-    WIRE_PUT_ARR(e, s->storefront);
-    if (s->account[0] != '\0') {
-        wire_put_str(e, "account");
-        WIRE_PUT_ARR(e, s->account);
-    }
-    wire_put_str(e, "ts");
-    wire_put_uint(e, s->ts);
-    wire_put_str(e, "amount");
-    wire_put_uint(e, s->amount);
-    wire_put_str(e, "scored");
-    wire_put_bool(e, s->scored);
-    if (s->scored) {
-        wire_put_str(e, "score");
-        wire_put_uint(e, s->score);
-        wire_put_str(e, "decision");
-        wire_put_str(e, reply_decision_name(s->decision));
-    }
-    wire_put_str(e, "reasons_known");
-    wire_put_bool(e, s->reasons_known);
-    if (s->reasons_known) {
-        wire_put_str(e, "reasons");
-        reply_pack_reasons(e, s->reasons, s->nreasons);
-    }
-}
-
-static void
-put_u(struct wire_enc *e, const char *k, uint64_t v)
-{
-    wire_put_str(e, k);
-    wire_put_uint(e, v);
-}
-
-static void
-pack_account_result(struct wire_enc *e, const struct qproto_account_result *a)
-{
-    uint32_t n = 13;
-
-    n += a->first_seen_age_ms >= 0;
-    n += a->account_age_ms >= 0;
-    n += a->country[0] != '\0';
-    wire_put_map(e, n);
-    wire_put_str(e, "account");
-    WIRE_PUT_ARR(e, a->account);
-    wire_put_str(e, "storefront");
-    WIRE_PUT_ARR(e, a->storefront);
-    put_u(e, "as_of", a->as_of);
-    wire_put_str(e, "known");
-    wire_put_bool(e, a->known);
-    if (a->first_seen_age_ms >= 0)
-        put_u(e, "first_seen_age_ms", (uint64_t)a->first_seen_age_ms);
-    if (a->account_age_ms >= 0)
-        put_u(e, "account_age_ms", (uint64_t)a->account_age_ms);
-    put_u(e, "orders_1h", a->orders_1h);
-    put_u(e, "orders_24h", a->orders_24h);
-    put_u(e, "failed_payments_1h", a->failed_payments_1h);
-    put_u(e, "failed_payments_24h", a->failed_payments_24h);
-    put_u(e, "failed_logins_1h", a->failed_logins_1h);
-    put_u(e, "orders_total", a->orders_total);
-    put_u(e, "amount_mean", a->amount_mean);
-    put_u(e, "amount_max", a->amount_max);
-    if (a->country[0] != '\0') {
-        wire_put_str(e, "country");
-        WIRE_PUT_ARR(e, a->country);
-    }
-    wire_put_str(e, "fraud");
-    wire_put_bool(e, a->fraud);
+    wire_enc_begin(e, out);
+    put_head(e, 5, id, 0, "");
+    wire_put_str(e, "result");
 }
 
 int
-qproto_reply_encode(struct buf *out, const struct qproto_reply *r)
+qproto_reply_error_encode(
+    struct buf *out, const char *id, int code, const char *msg)
 {
-    bool res = r->code == 0 && r->has_result;
     struct wire_enc e;
 
-    if (res && r->op != QPROTO_OP_SCORE_GET && r->op != QPROTO_OP_ACCOUNT_GET)
-        return ERR_INVAL;
     wire_enc_begin(&e, out);
-    wire_put_map(&e, res ? 5 : 4);
-    wire_put_str(&e, "id");
-    WIRE_PUT_ARR(&e, r->id);
-    wire_put_str(&e, "ok");
-    wire_put_bool(&e, r->code == 0);
-    wire_put_str(&e, "code");
-    wire_put_str(&e, err_name(r->code));
-    wire_put_str(&e, "msg");
-    WIRE_PUT_ARR(&e, r->msg);
-    if (res) {
-        wire_put_str(&e, "result");
-        if (r->op == QPROTO_OP_SCORE_GET)
-            pack_score_result(&e, &r->score);
-        else
-            pack_account_result(&e, &r->account);
-    }
+    put_head(&e, 4, id != NULL ? id : "", code != 0 ? code : ERR_IO, msg);
     return wire_enc_end(&e);
-}
-
-enum {
-    S_ORDER,
-    S_STOREFRONT,
-    S_ACCOUNT,
-    S_TS,
-    S_AMOUNT,
-    S_SCORED,
-    S_SCORE,
-    S_DECISION,
-    S_REASONS_KNOWN,
-    S_REASONS,
-    S_COUNT
-};
-
-static int
-read_score_result(const msgpack_object *o, struct qproto_score_result *s)
-{
-    static const struct wire_key keys[S_COUNT] = { WIRE_KEY("order"),
-        WIRE_KEY("storefront"), WIRE_KEY("account"), WIRE_KEY("ts"),
-        WIRE_KEY("amount"), WIRE_KEY("scored"), WIRE_KEY("score"),
-        WIRE_KEY("decision"), WIRE_KEY("reasons_known"), WIRE_KEY("reasons") };
-    const msgpack_object *v[S_COUNT] = { NULL };
-    char tmp[EVENT_SHORT_MAX + 1];
-    uint64_t u = 0;
-
-    if (wire_collect(o, keys, S_COUNT, "result.", v, NULL, 0) != 0 ||
-        v[S_ORDER] == NULL || v[S_TS] == NULL || v[S_AMOUNT] == NULL ||
-        v[S_SCORED] == NULL)
-        return ERR_MALFORMED;
-    if (WIRE_GET_STR(v[S_ORDER], WIRE_TEXT, 1, s->order) != 0 ||
-        (v[S_STOREFRONT] != NULL &&
-            WIRE_GET_STR(v[S_STOREFRONT], WIRE_TEXT, 1, s->storefront) != 0) ||
-        (v[S_ACCOUNT] != NULL &&
-            WIRE_GET_STR(v[S_ACCOUNT], WIRE_TEXT, 1, s->account) != 0) ||
-        wire_get_uint(v[S_TS], 0, UINT64_MAX, &s->ts) != 0 ||
-        wire_get_uint(v[S_AMOUNT], 0, UINT64_MAX, &s->amount) != 0 ||
-        wire_get_bool(v[S_SCORED], &s->scored) != 0)
-        return ERR_MALFORMED;
-    if ((v[S_SCORE] != NULL) != s->scored ||
-        (v[S_DECISION] != NULL) != s->scored)
-        return ERR_MALFORMED;
-    if (s->scored) {
-        if (wire_get_uint(v[S_SCORE], 0, 100, &u) != 0 ||
-            WIRE_GET_STR(v[S_DECISION], WIRE_TOKEN, 1, tmp) != 0)
-            return ERR_MALFORMED;
-        s->score = (uint8_t)u;
-        s->decision = reply_decision_parse(tmp);
-        if (s->decision == REPLY_DECISION_NONE)
-            return ERR_MALFORMED;
-    }
-    if (v[S_REASONS_KNOWN] != NULL &&
-        wire_get_bool(v[S_REASONS_KNOWN], &s->reasons_known) != 0)
-        return ERR_MALFORMED;
-    if ((v[S_REASONS] != NULL) != s->reasons_known)
-        return ERR_MALFORMED;
-    if (s->reasons_known &&
-        reply_read_reasons(v[S_REASONS], s->reasons, &s->nreasons) != 0)
-        return ERR_MALFORMED;
-    return 0;
-}
-
-static int
-read_account_result(const msgpack_object *o, struct qproto_account_result *a)
-{
-    static const struct wire_key keys[] = { WIRE_KEY("account"),
-        WIRE_KEY("storefront"), WIRE_KEY("as_of"), WIRE_KEY("known"),
-        WIRE_KEY("first_seen_age_ms"), WIRE_KEY("account_age_ms"),
-        WIRE_KEY("orders_1h"), WIRE_KEY("orders_24h"),
-        WIRE_KEY("failed_payments_1h"), WIRE_KEY("failed_payments_24h"),
-        WIRE_KEY("failed_logins_1h"), WIRE_KEY("orders_total"),
-        WIRE_KEY("amount_mean"), WIRE_KEY("amount_max"), WIRE_KEY("country"),
-        WIRE_KEY("fraud") };
-    enum { NK = ARRAY_LEN(keys) };
-    const msgpack_object *v[NK] = { NULL };
-    uint32_t *u32[NK] = { NULL };
-    uint64_t u = 0;
-    unsigned k;
-
-    u32[6] = &a->orders_1h;
-    u32[7] = &a->orders_24h;
-    u32[8] = &a->failed_payments_1h;
-    u32[9] = &a->failed_payments_24h;
-    u32[10] = &a->failed_logins_1h;
-    u32[11] = &a->orders_total;
-    a->first_seen_age_ms = -1;
-    a->account_age_ms = -1;
-    if (wire_collect(o, keys, NK, "result.", v, NULL, 0) != 0 || v[0] == NULL ||
-        v[2] == NULL || v[3] == NULL || v[15] == NULL)
-        return ERR_MALFORMED;
-    for (k = 0; k < NK; k++) {
-        int rc = 0;
-
-        if (v[k] == NULL)
-            continue;
-        if (u32[k] != NULL) {
-            rc = wire_get_uint(v[k], 0, UINT32_MAX, &u);
-            *u32[k] = (uint32_t)u;
-        } else if (k == 0) {
-            rc = WIRE_GET_STR(v[k], WIRE_TEXT, 1, a->account);
-        } else if (k == 1) {
-            rc = WIRE_GET_STR(v[k], WIRE_TEXT, 1, a->storefront);
-        } else if (k == 2) {
-            rc = wire_get_uint(v[k], 0, UINT64_MAX, &a->as_of);
-        } else if (k == 3) {
-            rc = wire_get_bool(v[k], &a->known);
-        } else if (k == 4 || k == 5) {
-            rc = wire_get_uint(v[k], 0, INT64_MAX, &u);
-            if (k == 4)
-                a->first_seen_age_ms = (int64_t)u;
-            else
-                a->account_age_ms = (int64_t)u;
-        } else if (k == 12) {
-            rc = wire_get_uint(v[k], 0, UINT64_MAX, &a->amount_mean);
-        } else if (k == 13) {
-            rc = wire_get_uint(v[k], 0, UINT64_MAX, &a->amount_max);
-        } else if (k == 14) {
-            rc = WIRE_GET_STR(v[k], WIRE_TEXT, 2, a->country);
-        } else {
-            rc = wire_get_bool(v[k], &a->fraud);
-        }
-        if (rc != 0)
-            return ERR_MALFORMED;
-    }
-    return 0;
 }
 
 int
 qproto_reply_decode(struct wire_dec *d, struct qproto_reply *r,
-    enum qproto_op op, const void *data, size_t len, char *msg, size_t msglen)
+    const void *data, size_t len, char *msg, size_t msglen)
 {
     static const struct wire_key keys[] = { WIRE_KEY("id"), WIRE_KEY("ok"),
         WIRE_KEY("code"), WIRE_KEY("msg"), WIRE_KEY("result") };
@@ -513,17 +380,15 @@ qproto_reply_decode(struct wire_dec *d, struct qproto_reply *r,
     msgpack_object top;
     const char *why = NULL;
     bool ok = false;
-    int rc;
 
     memset(r, 0, sizeof(*r));
-    r->op = op;
     set_msg(msg, msglen, "%s", "");
-    if (len > QPROTO_MAX_BYTES) {
+    if (len > QPROTO_REPLY_MAX) {
         why = "reply too big";
         goto fail;
     }
-    /* reply > result > reasons > reason */
-    if (wire_decode(d, data, len, 4, &top, &why) != 0)
+    /* reply > result > lists > items > their fields */
+    if (wire_decode(d, data, len, 6, &top, &why) != 0)
         goto fail;
     if (wire_collect(&top, keys, 5, "reply.", v, NULL, 0) != 0 ||
         v[0] == NULL || v[1] == NULL || v[2] == NULL || v[3] == NULL) {
@@ -547,20 +412,22 @@ qproto_reply_decode(struct wire_dec *d, struct qproto_reply *r,
         goto fail;
     }
     if (v[4] != NULL) {
-        if (op == QPROTO_OP_SCORE_GET)
-            rc = read_score_result(v[4], &r->score);
-        else if (op == QPROTO_OP_ACCOUNT_GET)
-            rc = read_account_result(v[4], &r->account);
-        else
-            rc = ERR_MALFORMED;
-        if (rc != 0) {
-            why = "reply: a malformed result";
+        uint32_t i;
+
+        if (v[4]->type != MSGPACK_OBJECT_MAP) {
+            why = "reply: the result is not a map";
             goto fail;
         }
-        r->has_result = true;
+        for (i = 0; i < v[4]->via.map.size; i++)
+            if (v[4]->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR) {
+                why = "reply: a result key is not a string";
+                goto fail;
+            }
+        r->result = v[4];
     }
     return 0;
 fail:
+    memset(r, 0, sizeof(*r));
     set_msg(msg, msglen, "%s", why != NULL ? why : "reply: malformed");
     return ERR_MALFORMED;
 }

@@ -3,25 +3,33 @@
  *            DPO's requests to the scorer, and its replies
  *
  * The scorer's query endpoint (cfg query_endpoint, default
- * tcp://127.0.0.1:7011). This header is the specification; qproto.c
- * decodes requests (scorer) and replies (clients: vigilctl) and encodes
- * both.
+ * tcp://127.0.0.1:7011, CURVE). This header is the specification;
+ * qproto.c decodes requests (scorer) and replies (clients) and encodes
+ * both. Who may run which op for which purpose is the authorization
+ * table in scorer/query.c (and scorer.8), not this file.
  *
  * 1. Client -> scorer (the scorer binds a ROUTER; clients use REQ, or
  *    DEALER with or without the empty delimiter frame). A request is
  *    exactly ONE frame of at most QPROTO_MAX_BYTES holding one msgpack
  *    map; keys in any order, each at most once:
- *      v          uint, must be 1                           required
- *      op         str, one of the ops below                 required
- *      id         str 1..128, the request id (echoed)        required
- *      purpose    str 1..64 of [a-z0-9._-], the stated       required
- *                 purpose (checked against the role's row of the
- *                 authorization table in scorer/query.c)
- *      storefront str 1..128: whose order/account ids these are
- *                 (default "storefront", the collector's actor name)
- *    Per op (a key of another op is rejected as unknown):
- *      score.get    order   str 1..128                      required
- *      account.get  account str 1..128                      required
+ *      v          uint, must be 2                            required
+ *      op         str, one of the ops below                  required
+ *      id         str 1..128, the request id (echoed)         required
+ *      purpose    str 1..64 of [a-z0-9._-], the stated        required
+ *                 purpose
+ *      storefront str 1..128 of [A-Za-z0-9._-]: whose order and account
+ *                 ids these are. A storefront client may leave it out
+ *                 (its own name) and may name only itself.
+ *      case       str 1..64 of text: the case reference (chargeback,
+ *                 ticket, request number); required by the purposes
+ *                 that need one (scorer.8). Audited as a keyed hash.
+ *    The arguments of each op (a key of another op is refused):
+ *      score.get    order str 1..128                         required
+ *      account.get  account str 1..128                       required
+ *      label        order or account (exactly one), fraud bool
+ *                   (required), source str 1..32 of [a-z0-9._-]
+ *                   (optional, default "analyst": who established it,
+ *                   e.g. "chargeback", "manual-review")
  *    Unknown keys, a repeated key, wrong types, out-of-range values, a
  *    non-map, trailing bytes -> ERR_MALFORMED (not a msgpack map) or
  *    ERR_INVAL (a field), with a message naming the field and the rule,
@@ -32,28 +40,27 @@
  *      id      str (the request id; "" when it could not be read)
  *      ok      bool
  *      code    str, err_name(): "ok", "invalid", "malformed",
- *              "too_big", "denied" (purpose not allowed for the role),
- *              "not_found", "audit" (the access could not be audited:
- *              refused, no data), "unavailable", "io", ...
+ *              "too_big", "denied" (the role may not do this, for this
+ *              purpose or on this storefront), "not_found", "audit"
+ *              (the access could not be audited: refused, no data),
+ *              "unavailable", "io", ...
  *      msg     str, one line (names the field and rule, never a value)
- *      result  map, only when ok:
- *        score.get:   order str, storefront str, account str (omitted
- *                     when the order named none), ts uint (event time,
- *                     ms), amount uint (minor units), scored bool, and
- *                     when scored: score uint 0..100, decision str;
- *                     reasons array of {code, text, value float64}
- *                     only when the reasons are known (reasons_known
- *                     bool says which).
- *        account.get: account str, storefront str, as_of uint (the
- *                     wall-clock ms the summary is computed at), known
- *                     bool, first_seen_age_ms uint (omitted when not
- *                     known), account_age_ms uint (since signup;
- *                     omitted when no signup), orders_1h, orders_24h,
+ *      result  map, only when ok; its keys are the op's (scorer.8):
+ *        score.get:   order, storefront, ts (event time, ms), amount
+ *                     (minor units), scored bool, and when scored score
+ *                     0..100 and decision; reasons_known bool and, when
+ *                     true, reasons [{code, text, value}].
+ *        account.get: account, storefront, as_of (wall-clock ms), known,
+ *                     first_seen_age_ms, account_age_ms (each omitted
+ *                     when not known), orders_1h, orders_24h,
  *                     failed_payments_1h, failed_payments_24h,
- *                     failed_logins_1h, orders_total uint, amount_mean,
- *                     amount_max uint (minor units), country str
- *                     (alpha-2, omitted when none), fraud bool (the
- *                     account or a linked one was labelled fraud).
+ *                     failed_logins_1h, orders_total, amount_mean,
+ *                     amount_max, country (omitted when none), fraud.
+ *        label:       storefront, order or account (as sent), fraud,
+ *                     source, stored bool (false: an equal label was
+ *                     there already).
+ *    Clients read `result` as a generic msgpack map (qproto_reply.result)
+ *    and show it; adding a key to a result is not a protocol change.
  *
  * Invariants:
  *  - qproto_request_decode() fills q->id whenever it could be read, so an
@@ -61,7 +68,7 @@
  *  - a reply with ok false never carries `result`.
  *
  * See also: scorer/query.c (the authorization table and the handlers),
- *           tools/vigilctl.1, wire.h
+ *           scorer/scorer.8, tools/vigilctl/vigilctl.1, wire.h
  *
  * SPDX-License-Identifier: MIT
  */
@@ -78,19 +85,29 @@
 #include "common/reply.h"
 #include "common/wire.h"
 
-#define QPROTO_VERSION            1
-#define QPROTO_MAX_BYTES          (64 * 1024) /* one request frame */
-#define QPROTO_REPLY_MAX          (16 * 1024) /* one reply frame */
-#define QPROTO_OP_MAX             64
-#define QPROTO_PURPOSE_MAX        64
-#define QPROTO_DEFAULT_STOREFRONT "storefront"
+#define QPROTO_VERSION     2
+#define QPROTO_MAX_BYTES   (64 * 1024)  /* one request frame */
+#define QPROTO_REPLY_MAX   (256 * 1024) /* one reply frame */
+#define QPROTO_OP_MAX      64
+#define QPROTO_PURPOSE_MAX 64
+#define QPROTO_CASE_MAX    64
+#define QPROTO_SOURCE_MAX  32
 
 /* The query operations. */
 enum qproto_op {
     QPROTO_OP_NONE = 0,
     QPROTO_OP_SCORE_GET,   /* "score.get": order */
     QPROTO_OP_ACCOUNT_GET, /* "account.get": account */
+    QPROTO_OP_LABEL,       /* "label": order | account, fraud, [source] */
     QPROTO_OP_COUNT
+};
+
+/* The op-specific arguments, as bits of qproto_request.args. */
+enum qproto_arg {
+    QPROTO_ARG_ORDER = 1u << 0,
+    QPROTO_ARG_ACCOUNT = 1u << 1,
+    QPROTO_ARG_FRAUD = 1u << 2,
+    QPROTO_ARG_SOURCE = 1u << 3,
 };
 
 /* "score.get"... for an op; static; "" for QPROTO_OP_NONE or a bad value. */
@@ -104,96 +121,70 @@ struct qproto_request {
     enum qproto_op op;
     char id[EVENT_ID_MAX + 1];
     char purpose[QPROTO_PURPOSE_MAX + 1];
-    char storefront[EVENT_ID_MAX + 1]; /* defaulted on decode */
-    char order[EVENT_ID_MAX + 1];      /* score.get */
-    char account[EVENT_ID_MAX + 1];    /* account.get */
+    char storefront[EVENT_ID_MAX + 1];
+    char case_ref[QPROTO_CASE_MAX + 1];
+    uint32_t args;                      /* QPROTO_ARG_* present */
+    char order[EVENT_ID_MAX + 1];       /* QPROTO_ARG_ORDER */
+    char account[EVENT_ID_MAX + 1];     /* QPROTO_ARG_ACCOUNT */
+    bool fraud;                         /* QPROTO_ARG_FRAUD */
+    char source[QPROTO_SOURCE_MAX + 1]; /* QPROTO_ARG_SOURCE */
 };
 
 /*
  * Strictly decode one request frame of `len` bytes (section 1) into
  * `*q`, with decoder `d` (its earlier objects die). On error `msg` (size
- * `msglen`, may be 0) gets a one-line reason naming the field, and q->id holds
- * the request id if it was read. Returns 0, ERR_TOOBIG (over QPROTO_MAX_BYTES),
- * ERR_MALFORMED (not one msgpack map, trailing bytes) or ERR_INVAL (a field:
- * missing, unknown, repeated, wrong type or out of range; unknown op).
+ * `msglen`, may be 0) gets a one-line reason naming the field, and q->id
+ * holds the request id if it was read. Returns 0, ERR_TOOBIG (over
+ * QPROTO_MAX_BYTES), ERR_MALFORMED (not one msgpack map, trailing bytes)
+ * or ERR_INVAL (a field: missing, unknown, repeated, wrong type or out
+ * of range; unknown op).
  */
 int qproto_request_decode(struct wire_dec *d, struct qproto_request *q,
     const void *data, size_t len, char *msg, size_t msglen) WARN_UNUSED
     NONNULL(1, 2);
 
 /*
- * Append the request `q` (section 1; storefront only when it is not the
- * default) to `out`. For clients. Returns 0, ERR_INVAL (op unknown, id
- * or purpose empty) or ERR_TOOBIG.
+ * Append the request `q` (section 1: the common keys that are not "",
+ * and the arguments in q->args) to `out`. For clients. Returns 0,
+ * ERR_INVAL (op unknown, id or purpose empty, arguments the op does not
+ * take or lacks) or ERR_TOOBIG.
  */
 int qproto_request_encode(
     struct buf *out, const struct qproto_request *q) WARN_UNUSED NONNULL(1, 2);
 
-/* The result of score.get (section 2). */
-struct qproto_score_result {
-    char order[EVENT_ID_MAX + 1];
-    char storefront[EVENT_ID_MAX + 1];
-    char account[EVENT_ID_MAX + 1]; /* "" when none */
-    uint64_t ts;
-    uint64_t amount;
-    bool scored;
-    uint8_t score;
-    enum reply_decision decision;
-    bool reasons_known;
-    uint8_t nreasons;
-    struct reply_reason reasons[REPLY_MAX_REASONS];
-};
+/*
+ * Start a successful reply to request `id`: the map, id, ok, code, msg
+ * and the key "result". The caller then puts the result map with
+ * wire_put_*() and ends with wire_enc_end(e).
+ */
+void qproto_reply_begin(struct wire_enc *e, struct buf *out, const char *id)
+    NONNULL(1, 2, 3);
 
-/* The result of account.get (section 2). */
-struct qproto_account_result {
-    char account[EVENT_ID_MAX + 1];
-    char storefront[EVENT_ID_MAX + 1];
-    uint64_t as_of;
-    bool known;
-    int64_t first_seen_age_ms; /* -1: not known (omitted on the wire) */
-    int64_t account_age_ms;    /* -1: no signup (omitted) */
-    uint32_t orders_1h;
-    uint32_t orders_24h;
-    uint32_t failed_payments_1h;
-    uint32_t failed_payments_24h;
-    uint32_t failed_logins_1h;
-    uint32_t orders_total;
-    uint64_t amount_mean;
-    uint64_t amount_max;
-    char country[3]; /* "" when none */
-    bool fraud;
-};
+/*
+ * Append an error reply (`code` != 0, no result) to request `id` (NULL:
+ * "") with message `msg` to `out`. Returns 0 or ERR_TOOBIG.
+ */
+int qproto_reply_error_encode(struct buf *out, const char *id, int code,
+    const char *msg) WARN_UNUSED NONNULL(1, 4);
 
-/* One query reply. `op` selects the result; has_result only when ok. */
+/* One decoded reply (for clients). */
 struct qproto_reply {
     char id[EVENT_ID_MAX + 1];
     int code; /* 0 or ERR_* */
     char msg[REPLY_MSG_MAX + 1];
-    enum qproto_op op;
-    bool has_result;                      /* code == 0 and a result follows */
-    struct qproto_score_result score;     /* op == QPROTO_OP_SCORE_GET */
-    struct qproto_account_result account; /* op == QPROTO_OP_ACCOUNT_GET */
+    /* The result map when ok, else NULL. Borrowed from the decoder:
+     * valid until its next use. */
+    const msgpack_object *result;
 };
 
-/* Fill `r` as an error reply (no result) to request `id` (NULL: ""). */
-void qproto_reply_error(struct qproto_reply *r, const char *id, int code,
-    const char *msg) NONNULL(1, 4);
-
 /*
- * Append reply `r` (section 2) to `out`; the result map is written when
- * r->code == 0 and r->has_result. Returns 0, ERR_INVAL (bad op with a
- * result) or ERR_TOOBIG.
- */
-int qproto_reply_encode(
-    struct buf *out, const struct qproto_reply *r) WARN_UNUSED NONNULL(1, 2);
-
-/*
- * Strictly decode a reply frame to a request of `op` into `*r` (for
- * clients). Returns 0 or ERR_MALFORMED (`msg`, may be 0-sized, says
- * why).
+ * Strictly decode a reply frame (section 2) into `*r`. The result is
+ * only checked to be a map of string keys (its depth bounded); the
+ * client reads what it needs from it. Returns 0 or ERR_MALFORMED (`msg`,
+ * may be 0-sized, says why).
  */
 int qproto_reply_decode(struct wire_dec *d, struct qproto_reply *r,
-    enum qproto_op op, const void *data, size_t len, char *msg,
-    size_t msglen) WARN_UNUSED NONNULL(1, 2, 4);
+    const void *data, size_t len, char *msg, size_t msglen) WARN_UNUSED
+    NONNULL(1, 2, 3);
 
 #endif

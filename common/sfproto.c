@@ -377,18 +377,25 @@ dec_ip(struct sfproto_item *it, const msgpack_object *o)
     }
     if (inet_ntop(AF_INET6, &a6, it->pii.ip, sizeof(it->pii.ip)) == NULL)
         return item_fail(it, ERR_INVAL, "field 'ip': cannot be formatted");
+    /* The /48 and the /32: what one site and one provider usually hold. */
     memset(&a6.s6_addr[6], 0, 10);
     if (inet_ntop(AF_INET6, &a6, masked, sizeof(masked)) == NULL)
         return item_fail(it, ERR_INVAL, "field 'ip': cannot be formatted");
-    (void)snprintf(it->ev.ip_prefix, sizeof(it->ev.ip_prefix), "%s/48", masked);
+    (void)snprintf(it->pii.ip24, sizeof(it->pii.ip24), "%s/48", masked);
+    memset(&a6.s6_addr[4], 0, 2);
+    if (inet_ntop(AF_INET6, &a6, masked, sizeof(masked)) == NULL)
+        return item_fail(it, ERR_INVAL, "field 'ip': cannot be formatted");
+    (void)snprintf(it->pii.ip16, sizeof(it->pii.ip16), "%s/32", masked);
     it->ev.has |= EVENT_HAS_IP;
     return 0;
 v4:
     if (inet_ntop(AF_INET, &a4, it->pii.ip, sizeof(it->pii.ip)) == NULL)
         return item_fail(it, ERR_INVAL, "field 'ip': cannot be formatted");
     q = (const uint8_t *)&a4;
-    (void)snprintf(it->ev.ip_prefix, sizeof(it->ev.ip_prefix), "%u.%u.%u.0/24",
-        q[0], q[1], q[2]);
+    (void)snprintf(
+        it->pii.ip24, sizeof(it->pii.ip24), "%u.%u.%u.0/24", q[0], q[1], q[2]);
+    (void)snprintf(
+        it->pii.ip16, sizeof(it->pii.ip16), "%u.%u.0.0/16", q[0], q[1]);
     it->ev.has |= EVENT_HAS_IP;
     return 0;
 }
@@ -416,7 +423,6 @@ static int
 dec_email(struct sfproto_item *it, const msgpack_object *o)
 {
     const char *at, *p;
-    size_t i;
     int rc;
 
     rc = GET_TEXT(it, "email", o, 3, it->pii.email);
@@ -429,14 +435,6 @@ dec_email(struct sfproto_item *it, const msgpack_object *o)
     for (p = it->pii.email; p < at; p++)
         if (*p == ' ')
             goto bad;
-    for (i = 0, p = at + 1; *p != '\0'; p++, i++) {
-        char ch = *p;
-
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (char)(ch - 'A' + 'a');
-        it->ev.email_domain[i] = ch;
-    }
-    it->ev.email_domain[i] = '\0';
     it->ev.has |= EVENT_HAS_EMAIL;
     return 0;
 bad:
@@ -481,17 +479,22 @@ get_country(struct sfproto_item *it, const char *name, const msgpack_object *o,
     return 0;
 }
 
-enum { C_NUMBER, C_BIN, C_LAST4, C_FINGERPRINT, C_COUNT };
+enum { C_NUMBER, C_BIN, C_FINGERPRINT, C_LAST4, C_COUNT };
 static const struct wire_key card_names[C_COUNT] = { WIRE_KEY("number"),
-    WIRE_KEY("bin"), WIRE_KEY("last4"), WIRE_KEY("fingerprint") };
+    WIRE_KEY("bin"), WIRE_KEY("fingerprint"), WIRE_KEY("last4") };
 
+/*
+ * A card: a fingerprint (the payment provider's token) with an optional
+ * BIN, or a full number. Whatever is pseudonymized, no part of the same
+ * value is kept beside its pseudonym: so no BIN beside a number, and no
+ * last 4 ever (DESIGN.md promise 3; PCI DSS 3.5).
+ */
 static int
 dec_card(struct sfproto_item *it, const msgpack_object *o)
 {
     const msgpack_object *v[C_COUNT] = { NULL };
     struct event *ev = &it->ev;
-    char bin[9], last4[5];
-    size_t n;
+    char bin[9];
     int rc;
 
     if (o->type != MSGPACK_OBJECT_MAP)
@@ -499,15 +502,16 @@ dec_card(struct sfproto_item *it, const msgpack_object *o)
     rc = collect(it, o, card_names, C_COUNT, "card.", v);
     if (rc != 0)
         return rc;
-    if (v[C_NUMBER] != NULL && (v[C_BIN] != NULL || v[C_LAST4] != NULL))
-        return item_fail(
-            it, ERR_INVAL, "field 'card': give either number or bin and last4");
-    if ((v[C_BIN] != NULL) != (v[C_LAST4] != NULL))
-        return item_fail(
-            it, ERR_INVAL, "field 'card': bin and last4 go together");
+    if (v[C_LAST4] != NULL)
+        return item_fail(it, ERR_INVAL,
+            "field 'card.last4': not accepted: Vigil keeps no digits of a "
+            "card number; send card.fingerprint");
+    if (v[C_NUMBER] != NULL && v[C_BIN] != NULL)
+        return item_fail(it, ERR_INVAL,
+            "field 'card': give either number, or fingerprint and bin");
     if (v[C_NUMBER] == NULL && v[C_BIN] == NULL && v[C_FINGERPRINT] == NULL)
         return item_fail(it, ERR_INVAL,
-            "field 'card': needs number, bin and last4, or fingerprint");
+            "field 'card': needs fingerprint (and bin), or number");
     if (v[C_NUMBER] != NULL) {
         rc = GET_TEXT(it, "card.number", v[C_NUMBER], 12, it->pii.card_number);
         if (rc != 0)
@@ -516,11 +520,7 @@ dec_card(struct sfproto_item *it, const msgpack_object *o)
             return item_fail(it, ERR_INVAL,
                 "field 'card.number': must be 12..19 digits passing the "
                 "Luhn check");
-        n = strlen(it->pii.card_number);
-        memcpy(ev->card_bin, it->pii.card_number, 6);
-        ev->card_bin[6] = '\0';
-        memcpy(ev->card_last4, it->pii.card_number + n - 4, 5);
-        ev->has |= EVENT_HAS_CARD | EVENT_HAS_CARD_BIN;
+        ev->has |= EVENT_HAS_CARD;
     }
     if (v[C_BIN] != NULL) {
         rc = GET_TEXT(it, "card.bin", v[C_BIN], 6, bin);
@@ -529,14 +529,7 @@ dec_card(struct sfproto_item *it, const msgpack_object *o)
         if (!all_digits(bin))
             return item_fail(
                 it, ERR_INVAL, "field 'card.bin': must be 6..8 digits");
-        rc = GET_TEXT(it, "card.last4", v[C_LAST4], 4, last4);
-        if (rc != 0)
-            return rc;
-        if (!all_digits(last4))
-            return item_fail(
-                it, ERR_INVAL, "field 'card.last4': must be 4 digits");
         TEXT_COPY(ev->card_bin, bin);
-        TEXT_COPY(ev->card_last4, last4);
         ev->has |= EVENT_HAS_CARD_BIN;
     }
     if (v[C_FINGERPRINT] != NULL) {
@@ -603,6 +596,44 @@ dec_address(struct sfproto_item *it, const msgpack_object *o, bool shipping,
     return 0;
 }
 
+/*
+ * Keep only the origin of a referrer URL: "https://Shop.Example:8443/p?
+ * email=..." becomes "https://shop.example:8443". Paths and queries
+ * often carry personal data (one seen carried an email and a phone);
+ * the origin is what says where a visitor came from. Anything that is
+ * not scheme://host[:port]... gives "".
+ */
+static void
+url_origin(const char *url, char *out, size_t cap)
+{
+    const char *p = url, *host;
+    size_t n = 0;
+
+    out[0] = '\0';
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+        (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.')
+        p++;
+    if (p == url || strncmp(p, "://", 3) != 0)
+        return;
+    host = p + 3;
+    for (p = host; *p != '\0' && *p != '/' && *p != '?' && *p != '#'; p++) {
+        if (*p == '@')
+            return; /* user:password@host: refuse rather than parse */
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+                *p == ':' || *p == '[' || *p == ']'))
+            return;
+    }
+    if (p == host || (size_t)(p - url) >= cap)
+        return;
+    for (n = 0; url + n < p; n++) {
+        char ch = url[n];
+
+        out[n] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+    }
+    out[n] = '\0';
+}
+
 /* Decode one optional field `f` (allowed for the type) into the item. */
 static int
 dec_field(struct sfproto_item *it, int f, const msgpack_object *o)
@@ -615,11 +646,11 @@ dec_field(struct sfproto_item *it, int f, const msgpack_object *o)
 
     switch (f) {
     case F_ACCOUNT:
-        rc = GET_TEXT(it, name, o, 1, ev->account);
+        rc = GET_TEXT(it, name, o, 1, it->pii.account);
         ev->has |= EVENT_HAS_ACCOUNT;
         break;
     case F_SESSION:
-        rc = GET_TEXT(it, name, o, 1, ev->session);
+        rc = GET_TEXT(it, name, o, 1, it->pii.session);
         ev->has |= EVENT_HAS_SESSION;
         break;
     case F_DEVICE:
@@ -665,9 +696,15 @@ dec_field(struct sfproto_item *it, int f, const msgpack_object *o)
         ev->age = (uint32_t)u;
         ev->has |= EVENT_HAS_AGE;
         break;
-    case F_REFERRER:
-        rc = GET_TEXT(it, name, o, 0, ev->referrer);
+    case F_REFERRER: {
+        char url[EVENT_TEXT_MAX + 1];
+
+        rc = GET_TEXT(it, name, o, 0, url);
+        if (rc == 0)
+            url_origin(url, ev->referrer, sizeof(ev->referrer));
+        sodium_memzero(url, sizeof(url));
         break;
+    }
     case F_OK:
     case F_FRAUD:
         rc = get_bool(it, name, o, &ev->ok);
@@ -698,7 +735,7 @@ dec_field(struct sfproto_item *it, int f, const msgpack_object *o)
         ev->has |= EVENT_HAS_VALUE;
         break;
     case F_ORDER:
-        rc = GET_TEXT(it, name, o, 1, ev->order);
+        rc = GET_TEXT(it, name, o, 1, it->pii.order);
         ev->has |= EVENT_HAS_ORDER;
         break;
     case F_AMOUNT:
@@ -762,7 +799,7 @@ check_required(struct sfproto_item *it, const msgpack_object **v)
     return 0;
 }
 
-/* Fill it->ev.id from the map's "id" when it is valid, for the reply. */
+/* Fill it->id from the map's "id" when it is valid, for the reply. */
 static void
 early_id(struct sfproto_item *it, const msgpack_object *o)
 {
@@ -772,8 +809,8 @@ early_id(struct sfproto_item *it, const msgpack_object *o)
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
 
         if (wire_is_str(&kv->key, "id")) {
-            if (WIRE_GET_STR(&kv->val, WIRE_TEXT, 1, it->ev.id) != 0)
-                it->ev.id[0] = '\0';
+            if (WIRE_GET_STR(&kv->val, WIRE_TEXT, 1, it->id) != 0)
+                it->id[0] = '\0';
             return;
         }
     }
@@ -829,9 +866,10 @@ decode_event(struct sfproto_item *it, const msgpack_object *o)
         return item_fail(it, ERR_INVAL, "field 'type': unknown event type");
     if (v[F_ID] == NULL)
         return item_fail(it, ERR_INVAL, "missing required field 'id'");
-    rc = GET_TEXT(it, "id", v[F_ID], 1, it->ev.id);
+    rc = GET_TEXT(it, "id", v[F_ID], 1, it->id);
     if (rc != 0)
         return rc;
+    TEXT_COPY(it->pii.id, it->id);
     if (v[F_TS] == NULL)
         return item_fail(it, ERR_INVAL, "missing required field 'ts'");
     rc = get_uint(it, "ts", v[F_TS], EVENT_MIN_TS, EVENT_MAX_TS - 1, &u);
@@ -1029,16 +1067,16 @@ sfproto_event_pack(
             wire_put_str(e, event_type_name(ev->type));
             break;
         case F_ID:
-            WIRE_PUT_ARR(e, ev->id);
+            WIRE_PUT_ARR(e, pii->id);
             break;
         case F_TS:
             wire_put_uint(e, ev->ts);
             break;
         case F_ACCOUNT:
-            WIRE_PUT_ARR(e, ev->account);
+            WIRE_PUT_ARR(e, pii->account);
             break;
         case F_SESSION:
-            WIRE_PUT_ARR(e, ev->session);
+            WIRE_PUT_ARR(e, pii->session);
             break;
         case F_DEVICE:
             WIRE_PUT_ARR(e, pii->device);
@@ -1094,7 +1132,7 @@ sfproto_event_pack(
             WIRE_PUT_ARR(e, pii->value);
             break;
         case F_ORDER:
-            WIRE_PUT_ARR(e, ev->order);
+            WIRE_PUT_ARR(e, pii->order);
             break;
         case F_AMOUNT:
             wire_put_uint(e, ev->amount);
@@ -1111,12 +1149,10 @@ sfproto_event_pack(
             bool fp = pii->card_fingerprint[0] != '\0';
 
             PUT_KEY(e, "card");
-            wire_put_map(e, (unsigned)num + 2u * bin + fp);
+            wire_put_map(e, (unsigned)num + (unsigned)bin + fp);
             KV_ARR(e, "number", pii->card_number);
-            if (bin) {
+            if (bin)
                 KV_ARR(e, "bin", ev->card_bin);
-                KV_ARR(e, "last4", ev->card_last4);
-            }
             KV_ARR(e, "fingerprint", pii->card_fingerprint);
             break;
         }

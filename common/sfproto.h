@@ -16,32 +16,39 @@
  *      id       str 1..128, the storefront's event id     required
  *      ts       uint, ms since the Unix epoch,            required
  *               2000-01-01 .. 2100-01-01
- *      account  str 1..128 (opaque storefront account id)
- *      session  str 1..128
+ *      account  str 1..128 (storefront account id)     -> pseudonym
+ *      session  str 1..128                               -> pseudonym
  *      device   str 1..128 (device id or fingerprint)   -> pseudonym
- *      ip       str, IPv4 or IPv6 text                   -> pseudonym,
- *               plus the /24 (IPv4) or /48 (IPv6) prefix kept in clear
+ *      ip       str, IPv4 or IPv6 text                   -> pseudonyms of
+ *               the address, its /24 and /16 (IPv6: /48 and /32)
  *      ip_country str, ISO 3166 alpha-2 (e.g. from the CDN's geo header)
  *      ua       str 0..512 user agent                    -> browser family
  *      tz       str 0..64, lang str 0..35, carrier str 0..64
  *    Per type (after the common fields):
  *      device.seen      (common fields only)
- *      account.signup   email (-> pseudonym + domain), phone, name
- *                       (-> pseudonyms), source str 0..32, age uint
- *                       0..150, referrer str 0..256
+ *      account.signup   email, phone, name (-> pseudonyms), source str
+ *                       0..32, age uint 0..150, referrer str 0..256
+ *                       (only its origin, scheme://host[:port], is kept)
  *      account.login    ok bool (required), method str 0..32
  *      account.update   field str (required: email, phone, name,
  *                       address, password), value str 0..256 (the new
  *                       value; -> pseudonym; must be absent for password)
- *      order.placed     order str 1..128 (required), amount uint minor
- *                       units 0..10^12 (required), currency str of 3
- *                       upper-case letters (required), items uint
- *                       1..10000, card map {number str 12..19 digits |
- *                       bin str 6..8 digits, last4 str 4 digits,
- *                       fingerprint str 1..128}, billing and shipping
- *                       maps {name, street, city, postal, country
- *                       (alpha-2)}, email
- *      payment.result   order (required), ok bool (required), reason str
+ *      order.placed     order str 1..128 (required, -> pseudonym),
+ *                       amount uint minor units 0..10^12 (required),
+ *                       currency str of 3 upper-case letters (required),
+ *                       items uint 1..10000, card map {fingerprint str
+ *                       1..128 (the payment provider's card token),
+ *                       bin str 6..8 digits | number str 12..19 digits
+ *                       passing Luhn} (-> pseudonym of the fingerprint,
+ *                       else of the number; the bin is kept only beside
+ *                       a fingerprint, never beside a number, and "last4"
+ *                       is refused: no digits of a number are kept next
+ *                       to its pseudonym), billing and shipping maps
+ *                       {name, street, city, postal, country (alpha-2)}
+ *                       (-> one pseudonym each; the country is kept),
+ *                       email
+ *      payment.result   order (required, -> pseudonym), ok bool
+ *                       (required), reason str
  *                       0..32
  *      label            account or order (one required), fraud bool
  *                       (required), source str 0..32
@@ -94,6 +101,8 @@
 struct sfproto_item {
     int rc;                      /* 0, or the ERR_* rejecting this event */
     char msg[REPLY_MSG_MAX + 1]; /* why, naming the field and the rule */
+    char id[EVENT_ID_MAX + 1];   /* the event id for the reply ("" if bad):
+                                    kept when pii is wiped */
     struct event ev;             /* valid when rc == 0 (not pseudonymized) */
     struct event_pii pii;        /* raw identifiers; wipe with pseudo_apply */
 };
@@ -117,8 +126,9 @@ void sfproto_batch_release(struct sfproto_batch *b) NONNULL(1);
  * held. Frame-level failures (section 1) return ERR_MALFORMED or
  * ERR_TOOBIG with a message in `msg` (size `msglen`) and b->n == 0.
  * Otherwise returns 0 and every item carries its own rc: a batch with
- * one bad event keeps the good ones. Each item's id is filled whenever
- * it could be read, even on error.
+ * one bad event keeps the good ones. Each item's `id` is filled whenever
+ * it could be read, even on error. The items' pseudonym fields are left
+ * for pseudo_apply() to fill from their `pii`.
  */
 int sfproto_batch_decode(struct sfproto_batch *b, const void *data, size_t len,
     char *msg, size_t msglen) WARN_UNUSED NONNULL(1);
@@ -126,8 +136,9 @@ int sfproto_batch_decode(struct sfproto_batch *b, const void *data, size_t len,
 /*
  * For storefront clients: pack the event that `ev` and `pii` describe
  * as one section-1 map (the inverse of decoding: ev holds the plain
- * fields and the presence bits, pii the raw identifiers; the pseudonym
- * fields of ev are ignored). `pii->ua` is sent as the user agent.
+ * fields and the presence bits, pii the raw identifiers, the event id
+ * included; the pseudonym fields of ev are ignored). `pii->ua` is sent
+ * as the user agent, `ev->referrer` as the referrer.
  */
 void sfproto_event_pack(struct wire_enc *e, const struct event *ev,
     const struct event_pii *pii) NONNULL(1, 2, 3);

@@ -102,6 +102,37 @@ subjidx_indexed_put(struct store_txn *txn, unsigned dbi, uint64_t indexed)
 }
 
 int
+subjidx_key_id_get(
+    struct store_txn *txn, unsigned dbi, char out[PSEUDO_KEY_ID_HEX + 1])
+{
+    const void *v;
+    size_t vlen;
+    int rc;
+
+    out[0] = '\0';
+    rc = store_get_view(
+        txn, dbi, SUBJIDX_KEY_ID_KEY, strlen(SUBJIDX_KEY_ID_KEY), &v, &vlen);
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (vlen != PSEUDO_KEY_ID_HEX)
+        return ERR_CORRUPT;
+    memcpy(out, v, PSEUDO_KEY_ID_HEX);
+    out[PSEUDO_KEY_ID_HEX] = '\0';
+    return 0;
+}
+
+int
+subjidx_key_id_put(struct store_txn *txn, unsigned dbi, const char *id)
+{
+    if (strlen(id) != PSEUDO_KEY_ID_HEX)
+        return ERR_INVAL;
+    return store_put(txn, dbi, SUBJIDX_KEY_ID_KEY, strlen(SUBJIDX_KEY_ID_KEY),
+        id, PSEUDO_KEY_ID_HEX);
+}
+
+int
 subjidx_read(const char *data_dir, const uint8_t subject[AUDIT_SUBJECT_BYTES],
     uint64_t **indexes, size_t *n)
 {

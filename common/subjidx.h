@@ -22,6 +22,9 @@
  *                value = 8 bytes, uint64_t in the host's byte order: the
  *                        number of audit records indexed so far
  *                (It cannot collide with an entry: it is 7 bytes long.)
+ *   key id       key   = the 6 ASCII bytes "key_id" (SUBJIDX_KEY_ID_KEY)
+ *                value = PSEUDO_KEY_ID_HEX ASCII bytes: the id of the
+ *                        pseudonym key every subject here was made with
  *
  * Writes go through the caller's write transaction (the scorer's overlay
  * transaction, main thread); subjidx_read() opens the environment
@@ -29,7 +32,7 @@
  *
  * Invariants:
  *  - every key of the database is either SUBJIDX_KEY_BYTES long (an
- *    entry) or the watermark; anything else is corruption.
+ *    entry), the watermark or the key id; anything else is corruption.
  *  - an entry may only name a record that holds its subject; the index
  *    may lag the log (records past the watermark), never lead it.
  *
@@ -47,11 +50,13 @@
 
 #include "common/audit.h"
 #include "common/compiler.h"
+#include "common/pseudo.h"
 #include "common/store.h"
 
 #define SUBJIDX_ENV_DIR     "history"       /* inside the data directory */
 #define SUBJIDX_DB          "audit_subject" /* the database's name */
 #define SUBJIDX_INDEXED_KEY "indexed"       /* the watermark's key */
+#define SUBJIDX_KEY_ID_KEY  "key_id"        /* the pseudonym key's id */
 #define SUBJIDX_KEY_BYTES   (AUDIT_SUBJECT_BYTES + 8)
 
 /* Encode the key of the entry (subject, index) into `out`. */
@@ -96,6 +101,18 @@ int subjidx_indexed_get(struct store_txn *txn, unsigned dbi,
  * store_put(). */
 int subjidx_indexed_put(struct store_txn *txn, unsigned dbi,
     uint64_t indexed) WARN_UNUSED NONNULL(1);
+
+/*
+ * Read the id of the pseudonym key the index was made with into `out`
+ * (PSEUDO_KEY_ID_HEX characters and a NUL): "" when none is recorded.
+ * Returns 0, ERR_CORRUPT (not PSEUDO_KEY_ID_HEX long) or ERR_IO.
+ */
+int subjidx_key_id_get(struct store_txn *txn, unsigned dbi,
+    char out[PSEUDO_KEY_ID_HEX + 1]) WARN_UNUSED NONNULL(1, 3);
+
+/* Store key id `id` (PSEUDO_KEY_ID_HEX characters) in write txn `txn`. */
+int subjidx_key_id_put(struct store_txn *txn, unsigned dbi,
+    const char *id) WARN_UNUSED NONNULL(1, 3);
 
 /*
  * Read every record index the index holds for `subject`, opening

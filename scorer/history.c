@@ -39,8 +39,8 @@
 #include "scorer/history.h"
 
 #define ENT_VERSION   2 /* written; version 1 is still read */
-#define ORDER_VERSION 2 /* 2 adds the event id; 1 is still read */
-#define REPLY_VERSION 1
+#define ORDER_VERSION 3 /* 3: the event id and account as pseudonyms */
+#define REPLY_VERSION 2 /* 2 leads with the event digest */
 #define LINK_VERSION  1
 #define ACC_SET       16 /* exact distinct-account hashes per entity */
 
@@ -88,8 +88,8 @@ _Static_assert(ENT_MAX_BYTES == HISTORY_ENTITY_RECORD_BYTES,
 _Static_assert(HISTORY_BUCKETS_1H <= 16 && HISTORY_BUCKETS_24H <= 32,
     "ring masks are u16 and u32");
 
-/* Largest entity key: 'A' actor \0 account. */
-#define KEY_MAX (1 + 2 * (EVENT_ID_MAX + 1))
+/* Largest entity key: 'A' actor \0 account pseudonym. */
+#define KEY_MAX (1 + EVENT_ID_MAX + 1 + PSEUDO_BYTES)
 /* The kind byte of each entity key, by enum entity_kind. */
 static const uint8_t kind_byte[ENT_COUNT] = { 'A', 'D', 'I', 'P', 'C', 'E' };
 /* For log lines (score_entity_name() lives in score.c). */
@@ -158,7 +158,7 @@ struct ev_cache {
     bool valid;
     const struct store_txn *txn;
     uint64_t ts;
-    char id[EVENT_ID_MAX + 1];
+    struct pseudo id;
     struct ekey keys[ENT_COUNT];
     bool exists[ENT_COUNT];
     struct ent_rec rec[ENT_COUNT];
@@ -179,7 +179,7 @@ struct history {
 struct order_rec {
     uint64_t ts;
     uint64_t amount;
-    char event_id[EVENT_ID_MAX + 1]; /* the order.placed event ("" in v1) */
+    struct pseudo event_id; /* the order.placed event's id */
     bool has_score;
     uint8_t score;
     uint8_t decision;
@@ -643,24 +643,25 @@ actor_len(const char *actor, size_t *len)
     return *len > EVENT_ID_MAX ? ERR_INVAL : 0;
 }
 
-/* Build `tag` actor \0 `id` into k (used for accounts, orders, replies). */
+/*
+ * Build `tag` actor \0 `id` into k (used for accounts, orders, replies):
+ * `id` is the storefront-scoped pseudonym of the account, order or
+ * event id (pseudo.h).
+ */
 static int
-key_actor(struct ekey *k, int tag, const char *actor, const char *id)
+key_actor(struct ekey *k, int tag, const char *actor, const struct pseudo *id)
 {
-    size_t al, il;
+    size_t al, il = PSEUDO_BYTES;
     size_t o = 0;
 
     if (actor_len(actor, &al) != 0)
-        return ERR_INVAL;
-    il = strnlen(id, EVENT_ID_MAX + 1);
-    if (il > EVENT_ID_MAX)
         return ERR_INVAL;
     if (tag >= 0)
         k->b[o++] = (uint8_t)tag;
     memcpy(k->b + o, actor, al);
     o += al;
     k->b[o++] = 0;
-    memcpy(k->b + o, id, il);
+    memcpy(k->b + o, id->b, il);
     o += il;
     k->len = o;
     k->present = true;
@@ -681,12 +682,11 @@ static int
 event_keys(
     const char *actor, const struct event *ev, struct ekey keys[ENT_COUNT])
 {
-    size_t n;
     int rc;
 
     memset(keys, 0, sizeof(*keys) * ENT_COUNT);
-    if ((ev->has & EVENT_HAS_ACCOUNT) && ev->account[0] != '\0') {
-        rc = key_actor(&keys[ENT_ACCOUNT], 'A', actor, ev->account);
+    if (ev->has & EVENT_HAS_ACCOUNT) {
+        rc = key_actor(&keys[ENT_ACCOUNT], 'A', actor, &ev->account);
         if (rc != 0)
             return rc;
     }
@@ -694,11 +694,7 @@ event_keys(
         key_bytes(&keys[ENT_DEVICE], ENT_DEVICE, ev->device.b, PSEUDO_BYTES);
     if (ev->has & EVENT_HAS_IP) {
         key_bytes(&keys[ENT_IP], ENT_IP, ev->ip.b, PSEUDO_BYTES);
-        n = strnlen(ev->ip_prefix, sizeof(ev->ip_prefix));
-        if (n == sizeof(ev->ip_prefix))
-            return ERR_INVAL;
-        if (n > 0)
-            key_bytes(&keys[ENT_IP24], ENT_IP24, ev->ip_prefix, n);
+        key_bytes(&keys[ENT_IP24], ENT_IP24, ev->ip24.b, PSEUDO_BYTES);
     }
     if (ev->has & EVENT_HAS_CARD)
         key_bytes(&keys[ENT_CARD], ENT_CARD, ev->card.b, PSEUDO_BYTES);
@@ -828,7 +824,7 @@ cache_take(struct history *h, const struct store_txn *txn,
     bool hit;
 
     hit = c->valid && c->txn == txn && c->ts == ev->ts &&
-        strncmp(c->id, ev->id, sizeof(c->id)) == 0;
+        memcmp(c->id.b, ev->id.b, PSEUDO_BYTES) == 0;
     for (k = 0; hit && k < ENT_COUNT; k++) {
         hit = c->keys[k].present == keys[k].present &&
             (!keys[k].present ||
@@ -874,7 +870,7 @@ ent_flag(struct history *h, struct store_txn *txn, const struct ekey *k,
 /* ------------------------------------------------------------ orders */
 
 static int
-order_key(struct ekey *k, const char *actor, const char *order)
+order_key(struct ekey *k, const char *actor, const struct pseudo *order)
 {
     return key_actor(k, -1, actor, order);
 }
@@ -894,13 +890,8 @@ order_encode(const struct order_rec *o, uint8_t *out)
     n += 8;
     put64(out + n, o->amount);
     n += 8;
-    {
-        size_t idl = strnlen(o->event_id, EVENT_ID_MAX);
-
-        out[n++] = (uint8_t)idl;
-        memcpy(out + n, o->event_id, idl);
-        n += idl;
-    }
+    memcpy(out + n, o->event_id.b, PSEUDO_BYTES);
+    n += PSEUDO_BYTES;
     for (k = 0; k < ENT_COUNT; k++) {
         if (o->keys[k].present)
             mask |= (uint8_t)(1u << k);
@@ -916,7 +907,7 @@ order_encode(const struct order_rec *o, uint8_t *out)
     return n;
 }
 
-#define ORDER_MAX_BYTES (22 + EVENT_ID_MAX + ENT_COUNT * (1 + KEY_MAX))
+#define ORDER_MAX_BYTES (21 + PSEUDO_BYTES + ENT_COUNT * (1 + KEY_MAX))
 
 static int
 order_decode(const uint8_t *in, size_t len, struct order_rec *o)
@@ -926,7 +917,7 @@ order_decode(const uint8_t *in, size_t len, struct order_rec *o)
     uint8_t mask;
 
     memset(o, 0, sizeof(*o));
-    if (len < 21 || (in[0] != ORDER_VERSION && in[0] != 1) || in[1] > 1 ||
+    if (len < 21 + PSEUDO_BYTES || in[0] != ORDER_VERSION || in[1] > 1 ||
         in[3] > REPLY_DECISION_BLOCK)
         return ERR_CORRUPT;
     o->has_score = in[1] != 0;
@@ -935,15 +926,8 @@ order_decode(const uint8_t *in, size_t len, struct order_rec *o)
     o->ts = get64(in + 4);
     o->amount = get64(in + 12);
     n = 20;
-    if (in[0] >= 2) {
-        size_t idl = in[n++];
-
-        if (idl > EVENT_ID_MAX || idl >= len - n)
-            return ERR_CORRUPT;
-        memcpy(o->event_id, in + n, idl);
-        o->event_id[idl] = '\0';
-        n += idl;
-    }
+    memcpy(o->event_id.b, in + n, PSEUDO_BYTES);
+    n += PSEUDO_BYTES;
     mask = in[n++];
     for (k = 0; k < ENT_COUNT; k++) {
         if (!(mask & (1u << k)))
@@ -966,7 +950,7 @@ order_decode(const uint8_t *in, size_t len, struct order_rec *o)
 /* Load order `order` of `actor`: 0, ERR_NOTFOUND, ERR_CORRUPT, ERR_IO. */
 static int
 order_load(struct history *h, struct store_txn *txn, const char *actor,
-    const char *order, struct order_rec *o)
+    const struct pseudo *order, struct order_rec *o)
 {
     struct ekey k;
     const void *v;
@@ -1142,18 +1126,21 @@ history_close(struct history *h)
 
 /* Size of the longest encoded reply. */
 #define REPLY_MAX_BYTES                                                        \
-    (10 + REPLY_MSG_MAX +                                                      \
+    (10 + HISTORY_DIGEST_BYTES + REPLY_MSG_MAX +                               \
         REPLY_MAX_REASONS *                                                    \
             (2 + REPLY_REASON_CODE_MAX + REPLY_REASON_TEXT_MAX + 8))
 
 static size_t
-stored_reply_encode(const struct reply *r, uint8_t *out)
+stored_reply_encode(const uint8_t digest[HISTORY_DIGEST_BYTES],
+    const struct reply *r, uint8_t *out)
 {
     size_t n = 0, l;
     uint64_t bits;
     unsigned i, nr;
 
     out[n++] = REPLY_VERSION;
+    memcpy(out + n, digest, HISTORY_DIGEST_BYTES);
+    n += HISTORY_DIGEST_BYTES;
     put32(out + n, (uint32_t)r->code);
     n += 4;
     out[n++] = r->has_score ? 1 : 0;
@@ -1199,25 +1186,28 @@ take_str(const uint8_t *in, size_t len, size_t *n, char *dst, size_t max)
 }
 
 static int
-stored_reply_decode(const uint8_t *in, size_t len, struct reply *r)
+stored_reply_decode(const uint8_t *in, size_t len,
+    uint8_t digest[HISTORY_DIGEST_BYTES], struct reply *r)
 {
+    const size_t d = HISTORY_DIGEST_BYTES;
     uint64_t bits;
     size_t n;
     unsigned i;
     int32_t code;
 
-    if (len < 10 || in[0] != REPLY_VERSION || in[5] > 1 ||
-        in[7] > REPLY_DECISION_BLOCK || in[8] > REPLY_MAX_REASONS)
+    if (len < 10 + d || in[0] != REPLY_VERSION || in[5 + d] > 1 ||
+        in[7 + d] > REPLY_DECISION_BLOCK || in[8 + d] > REPLY_MAX_REASONS)
         return ERR_CORRUPT;
-    code = (int32_t)get32(in + 1);
+    memcpy(digest, in + 1, d);
+    code = (int32_t)get32(in + 1 + d);
     if (code > 0)
         return ERR_CORRUPT;
     r->code = code;
-    r->has_score = in[5] != 0;
-    r->score = in[6];
-    r->decision = (enum reply_decision)in[7];
-    r->nreasons = in[8];
-    n = 9;
+    r->has_score = in[5 + d] != 0;
+    r->score = in[6 + d];
+    r->decision = (enum reply_decision)in[7 + d];
+    r->nreasons = in[8 + d];
+    n = 9 + d;
     if (take_str(in, len, &n, r->msg, REPLY_MSG_MAX) != 0)
         return ERR_CORRUPT;
     for (i = 0; i < r->nreasons; i++) {
@@ -1236,8 +1226,10 @@ stored_reply_decode(const uint8_t *in, size_t len, struct reply *r)
 
 int
 history_reply_get(struct history *h, struct store_txn *txn, const char *actor,
-    const char *event_id, struct reply *out)
+    const struct pseudo *event_id, uint8_t digest[HISTORY_DIGEST_BYTES],
+    struct reply *out)
 {
+    uint8_t d[HISTORY_DIGEST_BYTES];
     struct ekey k;
     const void *v;
     size_t vlen;
@@ -1251,18 +1243,18 @@ history_reply_get(struct history *h, struct store_txn *txn, const char *actor,
     if (rc != 0)
         return rc;
     memset(out, 0, sizeof(*out));
-    rc = stored_reply_decode(v, vlen, out);
+    rc = stored_reply_decode(v, vlen, digest != NULL ? digest : d, out);
     if (rc != 0) {
         log_warnx("%s: undecodable stored reply", __func__);
         memset(out, 0, sizeof(*out));
         return rc;
     }
-    memcpy(out->id, event_id, strlen(event_id) + 1);
     return 0;
 }
 
 int
 history_reply_put(struct history *h, struct store_txn *txn, const char *actor,
+    const struct pseudo *event_id, const uint8_t digest[HISTORY_DIGEST_BYTES],
     const struct reply *r)
 {
     uint8_t buf[REPLY_MAX_BYTES];
@@ -1271,13 +1263,13 @@ history_reply_put(struct history *h, struct store_txn *txn, const char *actor,
     int rc;
 
     cache_drop(h, txn);
-    if (strnlen(r->id, sizeof(r->id)) == sizeof(r->id) || r->code > 0 ||
-        r->decision > REPLY_DECISION_BLOCK || r->nreasons > REPLY_MAX_REASONS)
+    if (r->code > 0 || r->decision > REPLY_DECISION_BLOCK ||
+        r->nreasons > REPLY_MAX_REASONS)
         return ERR_INVAL;
-    rc = key_actor(&k, -1, actor, r->id);
+    rc = key_actor(&k, -1, actor, event_id);
     if (rc != 0)
         return rc;
-    n = stored_reply_encode(r, buf);
+    n = stored_reply_encode(digest, r, buf);
     return store_put(txn, h->dbi_reply, k.b, k.len, buf, n);
 }
 
@@ -1338,7 +1330,7 @@ history_features(struct history *h, struct store_txn *txn, const char *actor,
         memcpy(c->keys, keys, sizeof(c->keys));
         c->txn = txn;
         c->ts = ev->ts;
-        memcpy(c->id, ev->id, sizeof(c->id));
+        c->id = ev->id;
         c->valid = true;
     }
     return 0;
@@ -1351,7 +1343,7 @@ history_entity_features(struct history *h, struct store_txn *txn,
 {
     struct ekey k;
     struct ent_rec r;
-    char acct[EVENT_ID_MAX + 1];
+    struct pseudo acct;
     bool exists;
     int rc;
 
@@ -1362,18 +1354,12 @@ history_entity_features(struct history *h, struct store_txn *txn,
         return ERR_INVAL;
     switch (kind) {
     case ENT_ACCOUNT:
-        if (idlen == 0 || idlen > EVENT_ID_MAX || memchr(id, 0, idlen) != NULL)
+        if (idlen != PSEUDO_BYTES)
             return ERR_INVAL;
-        memcpy(acct, id, idlen);
-        acct[idlen] = '\0';
-        rc = key_actor(&k, 'A', actor, acct);
+        memcpy(acct.b, id, PSEUDO_BYTES);
+        rc = key_actor(&k, 'A', actor, &acct);
         if (rc != 0)
             return rc;
-        break;
-    case ENT_IP24:
-        if (idlen == 0 || idlen > EVENT_PREFIX_MAX)
-            return ERR_INVAL;
-        key_bytes(&k, kind, id, idlen);
         break;
     default:
         if (idlen != PSEUDO_BYTES)
@@ -1406,8 +1392,8 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
     int rc;
 
     memset(&acct, 0, sizeof(acct));
-    if ((ev->has & EVENT_HAS_ORDER) && ev->order[0] != '\0') {
-        rc = order_load(h, txn, actor, ev->order, &o);
+    if (ev->has & EVENT_HAS_ORDER) {
+        rc = order_load(h, txn, actor, &ev->order, &o);
         if (rc == 0)
             have_order = true;
         else if (rc != ERR_NOTFOUND)
@@ -1550,19 +1536,19 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
             if (ev->amount > acct->amount_max)
                 acct->amount_max = ev->amount;
         }
-        if (!(ev->has & EVENT_HAS_ORDER) || ev->order[0] == '\0')
+        if (!(ev->has & EVENT_HAS_ORDER))
             break;
         memset(&o, 0, sizeof(o));
         o.ts = ev->ts;
         o.amount = ev->amount;
-        memcpy(o.event_id, ev->id, sizeof(o.event_id));
+        o.event_id = ev->id;
         if (r != NULL && r->has_score) {
             o.has_score = true;
             o.score = r->score;
             o.decision = (uint8_t)r->decision;
         }
         memcpy(o.keys, keys, sizeof(o.keys));
-        rc = order_key(&okey, actor, ev->order);
+        rc = order_key(&okey, actor, &ev->order);
         if (rc != 0)
             goto out;
         n = order_encode(&o, obuf);
@@ -1573,8 +1559,8 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
     case EVENT_PAYMENT_RESULT:
         if (!(ev->has & EVENT_HAS_OK) || ev->ok)
             break;
-        if ((ev->has & EVENT_HAS_ORDER) && ev->order[0] != '\0') {
-            rc = order_load(h, txn, actor, ev->order, &o);
+        if (ev->has & EVENT_HAS_ORDER) {
+            rc = order_load(h, txn, actor, &ev->order, &o);
             if (rc == 0)
                 have_order = true;
             else if (rc != ERR_NOTFOUND)
@@ -1605,7 +1591,7 @@ out:
 
 int
 history_order_get(struct history *h, struct store_txn *txn, const char *actor,
-    const char *order, struct history_order *out)
+    const struct pseudo *order, struct history_order *out)
 {
     struct order_rec o;
     const struct ekey *a;
@@ -1619,18 +1605,17 @@ history_order_get(struct history *h, struct store_txn *txn, const char *actor,
         return rc;
     out->ts = o.ts;
     out->amount = o.amount;
-    memcpy(out->event_id, o.event_id, sizeof(out->event_id));
+    out->event_id = o.event_id;
     out->has_score = o.has_score;
     out->score = o.score;
     out->decision = (enum reply_decision)o.decision;
     a = &o.keys[ENT_ACCOUNT];
     if (a->present) {
-        /* 'A' actor \0 account */
-        if (actor_len(actor, &al) != 0 || a->len < 2 + al ||
-            a->len - 2 - al > EVENT_ID_MAX)
+        /* 'A' actor \0 account pseudonym */
+        if (actor_len(actor, &al) != 0 || a->len != 2 + al + PSEUDO_BYTES)
             return ERR_CORRUPT;
-        memcpy(out->account, a->b + 2 + al, a->len - 2 - al);
-        out->account[a->len - 2 - al] = '\0';
+        memcpy(out->account.b, a->b + 2 + al, PSEUDO_BYTES);
+        out->has_account = true;
     }
     return 0;
 }

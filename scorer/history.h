@@ -13,16 +13,20 @@
  *
  * Databases (HISTORY_DBS of them; size store_open's max_dbs with it):
  *  "entity"  key: kind byte + identifier -> fixed-size entity record
- *            'A' actor \0 account   (accounts are per storefront)
+ *            'A' actor \0 16-byte account pseudonym (scoped to the
+ *                storefront, pseudo_scoped())
  *            'D' 16-byte device pseudonym     'I' 16-byte ip pseudonym
- *            'P' ip prefix text ("a.b.c.0/24" or the IPv6 /48)
+ *            'P' 16-byte pseudonym of the IP's /24 (IPv6 /48)
  *            'C' 16-byte card pseudonym       'E' 16-byte email pseudonym
- *            Pseudonymous entities are shared by all storefronts.
+ *            Device, IP, card and email entities are shared by all
+ *            storefronts.
  *  "link"    'A' account key -> up to HISTORY_MAX_LINKS entity keys the
  *            account was seen with (FIFO): who to flag on a fraud label.
- *  "order"   actor \0 order id -> the order's entity keys, ts, amount,
- *            score, decision (so payment.result and label find them).
- *  "reply"   actor \0 event id -> the encoded reply (dedup of resends).
+ *  "order"   actor \0 order pseudonym -> the order's entity keys, ts,
+ *            amount, score, decision and event id pseudonym (so
+ *            payment.result and label find them).
+ *  "reply"   actor \0 event id pseudonym -> the encoded reply (dedup of
+ *            resends).
  *            XXX(dedup-prune): kept forever; storefronts resend within
  *            minutes, so replies older than a retention window (days)
  *            should be pruned, which needs an index by time.
@@ -88,8 +92,8 @@
  *  - every function here is deterministic in (stored state, arguments):
  *    replaying the same events in the same order gives the same state,
  *    features and replies.
- *  - no raw direct identifier is stored (keys hold pseudonyms; account
- *    and order ids are the storefront's opaque ids).
+ *  - no raw identifier is stored: every key holds pseudonyms, the
+ *    storefront's own ids included.
  *
  * See also: scorer/score.h (struct features), common/store.h,
  * common/journal.h
@@ -126,9 +130,9 @@ struct history_order {
     bool has_score;
     uint8_t score;
     enum reply_decision decision;
-    char account[EVENT_ID_MAX + 1];  /* "" when the order named none */
-    char event_id[EVENT_ID_MAX + 1]; /* its order.placed event; "" for
-                                        records written before version 2 */
+    bool has_account;       /* the order named an account */
+    struct pseudo account;  /* its pseudonym */
+    struct pseudo event_id; /* its order.placed event's id pseudonym */
 };
 
 /*
@@ -147,24 +151,34 @@ int history_open(struct store *st, struct history **out) WARN_UNUSED
 /* Free `h` (the store stays open). NULL is a no-op. */
 void history_close(struct history *h);
 
+/* Bytes of an event's digest, stored with its reply (history_reply_put). */
+#define HISTORY_DIGEST_BYTES 16
+
 /*
- * Look up the stored reply to event `event_id` of storefront `actor` and
- * copy it to `*out`, restoring the struct exactly (out->id is set to
- * `event_id`; bytes after each string's NUL are zero, as after a memset).
- * Any txn. Returns 0, ERR_NOTFOUND, ERR_INVAL (id too long), ERR_CORRUPT
+ * Look up the stored reply to the event whose id pseudonym is `event_id`
+ * of storefront `actor` and copy it to `*out`, restoring the struct
+ * exactly (out->id is "": the scorer never knows the raw id; bytes after
+ * each string's NUL are zero, as after a memset), and the digest of the
+ * event it answered to `digest` (may be NULL). Any txn.
+ * Returns 0, ERR_NOTFOUND, ERR_INVAL (actor too long), ERR_CORRUPT
  * (undecodable value) or ERR_IO.
  */
 int history_reply_get(struct history *h, struct store_txn *txn,
-    const char *actor, const char *event_id, struct reply *out) WARN_UNUSED
-    NONNULL(1, 2, 3, 4, 5);
+    const char *actor, const struct pseudo *event_id,
+    uint8_t digest[HISTORY_DIGEST_BYTES], struct reply *out) WARN_UNUSED
+    NONNULL(1, 2, 3, 4, 6);
 
 /*
- * Store reply `r` under (actor, r->id), replacing any earlier one.
- * Write txn. Returns 0, ERR_INVAL (id too long or not terminated, code >
- * 0, decision or nreasons out of range), ERR_FULL or ERR_IO.
+ * Store reply `r` to the event whose digest (a hash of its internal
+ * encoding: a repeat of the id with other contents has another) is
+ * `digest` under (actor, event_id), replacing any earlier one (r->id is
+ * not stored). Write txn. Returns 0, ERR_INVAL (code > 0, decision or
+ * nreasons out of range), ERR_FULL or ERR_IO.
  */
 int history_reply_put(struct history *h, struct store_txn *txn,
-    const char *actor, const struct reply *r) WARN_UNUSED NONNULL(1, 2, 3, 4);
+    const char *actor, const struct pseudo *event_id,
+    const uint8_t digest[HISTORY_DIGEST_BYTES],
+    const struct reply *r) WARN_UNUSED NONNULL(1, 2, 3, 4, 5, 6);
 
 /*
  * Fill `*out` with what history knew about the entities `ev` names just
@@ -220,15 +234,14 @@ int history_set_applied_seq(struct history *h, struct store_txn *txn,
  * Returns 0, ERR_NOTFOUND, ERR_INVAL, ERR_CORRUPT or ERR_IO.
  */
 int history_order_get(struct history *h, struct store_txn *txn,
-    const char *actor, const char *order, struct history_order *out) WARN_UNUSED
-    NONNULL(1, 2, 3, 4, 5);
+    const char *actor, const struct pseudo *order,
+    struct history_order *out) WARN_UNUSED NONNULL(1, 2, 3, 4, 5);
 
 /*
  * Fill `*out` for one entity as of event time `ts` (for queries): kind
- * and identifier as in the entity keys above (`id` is the account id
- * text for ENT_ACCOUNT, with `actor`; the 16 pseudonym bytes for device,
- * ip, card, email; the prefix text for ENT_IP24; `actor` is ignored
- * except for accounts). out->present is set. Any txn.
+ * and identifier as in the entity keys above (`id` is the 16 pseudonym
+ * bytes; `actor` is used for accounts only). out->present is set. Any
+ * txn.
  * Returns 0 (out->known false if never seen), ERR_INVAL, ERR_CORRUPT or
  * ERR_IO.
  */

@@ -1,347 +1,619 @@
 /*
- * query.c - the scorer's query endpoint: authorization, audit, answers
+ * query.c - the scorer's query endpoint: who may ask what, the audit
+ *           record of every answer, and the answers
  *
- * The fraud team's tools (vigilctl score / account) send one request
+ * Storefronts, the fraud team, auditors and the DPO send one request
  * frame (common/qproto.h section 1) to the ROUTER at cfg query_endpoint;
  * scorer.c polls it on the main thread and calls query_handle() for
- * each message. A request is decoded strictly, checked against the
- * authorization table below (op, role, allowed purposes, data
- * categories), audited with scorer_audit_now() (its own fdatasync), and
- * only then read from history through the overlay transaction and
- * answered (qproto.h section 2). Work per request: a few point reads.
+ * each message. The caller's name and role are the ones its CURVE key
+ * has in the allow-list (the ZAP handler stamps them on the message as
+ * User-Id and X-Role): nothing in the request can change them. A
+ * request is decoded strictly, checked against THE AUTHORIZATION TABLE
+ * below (role x op x purpose, the storefront the caller may touch, the
+ * purposes that need a case reference), audited with record_now() (its
+ * own fdatasync), and only then read from history through the overlay
+ * transaction and answered (qproto.h section 2).
  *
  * Invariants:
  *  - THE FAIL-CLOSED RULE: no answer carrying personal data is sent
- *    unless its audit record is durable; when scorer_audit_now() fails
- *    the reply is code "audit" and carries no result.
+ *    unless its audit record is durable; when record_now() fails the
+ *    reply is code "audit" and carries no result.
  *  - every decoded request naming a known op leaves exactly one audit
- *    record: allowed (also when nothing was found), denied (purpose not
- *    in the role's row) or error (history could not be read).
- *  - until CURVE authentication lands every peer of the query socket is
- *    the actor QUERY_ACTOR with role QUERY_ROLE.
+ *    record: allowed (also when nothing was found), denied (not in the
+ *    table, or another storefront's data) or error (history failed).
+ *  - a denied request gets "denied" whether or not the data exists: a
+ *    caller without the right cannot tell a customer from a stranger.
+ *  - client-chosen strings (request id, case reference) reach the log
+ *    only as keyed hashes (pseudo_scoped "request" / "case").
  *
- * See also: common/qproto.h, common/audit.h,
- *           scorer/scorer.h, tools/vigilctl.1 ("score", "account")
+ * See also: common/qproto.h, scorer/record.h, scorer/scorer.8
+ *           ("AUTHORIZATION"), tools/vigilctl/vigilctl.1
  *
  * SPDX-License-Identifier: MIT
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
-#include <time.h>
-
-#include <zmq.h>
 
 #include "common/audit.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "common/clock.h"
+#include "common/pseudo.h"
 #include "common/qproto.h"
 #include "common/text.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
 #include "scorer/history.h"
+#include "scorer/record.h"
 #include "scorer/scorer.h"
 
-/*
- * The actor and role of every query-socket peer. XXX(curve-auth): the
- * name and role become those mapped from the client's CURVE key.
- */
-#define QUERY_ACTOR "local-operator"
-#define QUERY_ROLE  AUDIT_ROLE_ANALYST
-
 #define QUERY_MAX_PURPOSES 4
+
+/* A purpose a row allows, and whether it needs a case reference. */
+struct query_purpose {
+    const char *name;
+    bool needs_case;
+};
+
+/* Which storefronts' data a row reaches. */
+enum query_scope {
+    QUERY_OWN,   /* the caller's own (storefront role) */
+    QUERY_NAMED, /* the one the request names (required) */
+};
 
 /* One row of the authorization table. */
 struct query_rule {
     enum qproto_op op;
     enum audit_role role;
-    const char *purposes[QUERY_MAX_PURPOSES]; /* NULL-terminated */
-    uint32_t cats;                            /* AUDIT_CAT_* touched */
+    enum query_scope scope;
+    struct query_purpose purposes[QUERY_MAX_PURPOSES]; /* name NULL ends */
+    uint32_t cats;                                     /* AUDIT_CAT_* */
 };
 
-/* THE authorization table: what each role may do, and why. */
+#define FRAUD_PURPOSES                                                         \
+    {                                                                          \
+        { "fraud-prevention", false }, { "chargeback-review", true },          \
+        {                                                                      \
+            NULL, false                                                        \
+        }                                                                      \
+    }
+
+/*
+ * THE AUTHORIZATION TABLE (scorer.8 "AUTHORIZATION" says the same):
+ * what each role may do, on whose data, and why. Anything not here is
+ * denied and recorded as denied.
+ */
 static const struct query_rule query_rules[] = {
-    { QPROTO_OP_SCORE_GET, AUDIT_ROLE_ANALYST,
-        { "fraud-prevention", "chargeback-review", NULL },
+    { QPROTO_OP_SCORE_GET, AUDIT_ROLE_STOREFRONT, QUERY_OWN,
+        { { "fraud-prevention", false }, { NULL, false } },
         AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
-    { QPROTO_OP_ACCOUNT_GET, AUDIT_ROLE_ANALYST,
-        { "fraud-prevention", "chargeback-review", NULL }, AUDIT_CAT_ACCOUNT },
+    { QPROTO_OP_SCORE_GET, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
+        AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
+    { QPROTO_OP_ACCOUNT_GET, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
+        AUDIT_CAT_ACCOUNT },
+    { QPROTO_OP_LABEL, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
+        AUDIT_CAT_ACCOUNT | AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
 };
 
-/* The row for (op, role), or NULL when the role may not do op at all. */
+/* Who is asking (from the ZAP handler) and what the table says. */
+struct query_ctx {
+    struct zsock_route env;
+    char actor[AUDIT_MAX_ACTOR + 1];
+    enum audit_role role;
+    const struct query_rule *rule; /* NULL: the role may not run the op */
+    bool allowed;
+    char why[REPLY_MSG_MAX + 1]; /* when !allowed: the denial's reason */
+};
+
 static const struct query_rule *
 query_rule_find(enum qproto_op op, enum audit_role role)
 {
     size_t i;
 
-    for (i = 0; i < sizeof(query_rules) / sizeof(query_rules[0]); i++)
+    for (i = 0; i < ARRAY_LEN(query_rules); i++)
         if (query_rules[i].op == op && query_rules[i].role == role)
             return &query_rules[i];
     return NULL;
 }
 
-static bool
-query_purpose_allowed(const struct query_rule *rule, const char *purpose)
+/*
+ * Decide whether `c` may run `q`, resolving q->storefront for a
+ * storefront caller. Fills c->rule, c->allowed and c->why. Returns 0,
+ * or ERR_INVAL (with c->why) for a request that is malformed for every
+ * role (a missing storefront or case reference).
+ */
+static int
+query_authorize(struct query_ctx *c, struct qproto_request *q)
 {
+    const struct query_purpose *p = NULL;
     unsigned i;
 
-    if (rule == NULL)
-        return false;
-    for (i = 0; i < QUERY_MAX_PURPOSES && rule->purposes[i] != NULL; i++)
-        if (strcmp(rule->purposes[i], purpose) == 0)
-            return true;
-    return false;
+    c->allowed = false;
+    c->rule = query_rule_find(q->op, c->role);
+    if (c->rule == NULL) {
+        snprintf(c->why, sizeof(c->why), "%s: not allowed for role %s",
+            qproto_op_name(q->op), audit_role_name(c->role));
+        return 0;
+    }
+    if (c->rule->scope == QUERY_OWN) {
+        if (q->storefront[0] == '\0')
+            TEXT_COPY(q->storefront, c->actor);
+        if (strcmp(q->storefront, c->actor) != 0) {
+            TEXT_COPY(c->why,
+                "storefront: a storefront may only read its "
+                "own data");
+            return 0;
+        }
+    } else if (q->storefront[0] == '\0') {
+        TEXT_COPY(c->why, "storefront: required (whose ids these are)");
+        return ERR_INVAL;
+    }
+    for (i = 0; i < QUERY_MAX_PURPOSES && c->rule->purposes[i].name; i++)
+        if (strcmp(c->rule->purposes[i].name, q->purpose) == 0)
+            p = &c->rule->purposes[i];
+    if (p == NULL) {
+        snprintf(c->why, sizeof(c->why),
+            "purpose: not allowed for %s by role %s", qproto_op_name(q->op),
+            audit_role_name(c->role));
+        return 0;
+    }
+    if (p->needs_case && q->case_ref[0] == '\0') {
+        snprintf(c->why, sizeof(c->why),
+            "case: purpose %s needs a case "
+            "reference",
+            p->name);
+        return ERR_INVAL;
+    }
+    c->allowed = true;
+    return 0;
 }
 
-/* Encode `r` and send it to the peer behind `env` (dropped if it left). */
+/* Send the `len` bytes of an encoded reply to the peer behind `env`. */
 static void
-query_send(struct scorer *s, const struct zsock_route *env,
-    const struct qproto_reply *r)
+query_send(struct scorer *s, const struct zsock_route *env, struct buf *out)
 {
-    struct buf out;
-    int rc;
+    int rc = zsock_send_routed(s->query_sock, env, out->data, out->len);
 
-    buf_init(&out, QPROTO_REPLY_MAX);
-    rc = qproto_reply_encode(&out, r);
-    if (rc != 0) {
-        /* Cannot happen with the struct's bounds; answer plainly. */
-        struct qproto_reply e;
-
-        log_warnx("%s: reply not encodable: %s", __func__, err_str(rc));
-        qproto_reply_error(&e, r->id, ERR_IO, "reply not encodable");
-        buf_reset(&out);
-        rc = qproto_reply_encode(&out, &e);
-        if (rc != 0)
-            goto done;
-    }
-    rc = zsock_send_routed(s->query_sock, env, out.data, out.len);
     if (rc != 0)
         log_debug("%s: reply not sent: %s", __func__, err_str(rc));
-done:
     /* The reply may hold personal data (account ids, amounts). */
-    buf_wipe_release(&out);
+    buf_wipe_release(out);
 }
 
 static void
 query_send_error(struct scorer *s, const struct zsock_route *env,
     const char *id, int code, const char *msg)
 {
-    struct qproto_reply r;
+    struct buf out;
 
-    qproto_reply_error(&r, id, code, msg);
-    query_send(s, env, &r);
+    buf_init(&out, 512);
+    if (qproto_reply_error_encode(&out, id, code, msg) != 0) {
+        buf_reset(&out);
+        if (qproto_reply_error_encode(&out, "", code, "reply too big") != 0)
+            log_warnx("%s: cannot encode an error reply", __func__);
+    }
+    query_send(s, env, &out);
 }
 
-/* The audit record of request `q` with `outcome`; subject when `account`
- * is not NULL and not empty. */
+/* End a result started with qproto_reply_begin() and send it. */
 static void
-query_record(struct scorer *s, const struct qproto_request *q,
-    const struct query_rule *rule, const char *account,
-    enum audit_outcome outcome, struct audit_record *r)
+query_send_result(struct scorer *s, const struct zsock_route *env,
+    const char *id, struct wire_enc *e, struct buf *out)
 {
-    memset(r, 0, sizeof(*r));
-    text_copy(r->actor, sizeof(r->actor), QUERY_ACTOR);
-    r->role = QUERY_ROLE;
-    text_copy(r->op, sizeof(r->op), qproto_op_name(q->op));
-    r->cats = rule != NULL ? rule->cats : 0;
-    if (account != NULL && account[0] != '\0') {
-        scorer_account_subject(s, account, r->subj[0]);
-        r->nsubj = 1;
+    int rc = wire_enc_end(e);
+
+    if (rc != 0) {
+        log_warnx("%s: result not encodable: %s", __func__, err_str(rc));
+        buf_wipe_release(out);
+        query_send_error(s, env, id, ERR_IO, "result not encodable");
+        return;
     }
-    text_copy(r->purpose, sizeof(r->purpose), q->purpose);
-    r->outcome = outcome;
-    text_copy(r->ref, sizeof(r->ref), q->id);
+    query_send(s, env, out);
+}
+
+/*
+ * Write the audit record of request `q` by `c` with `outcome`, naming
+ * the `n` subjects `subj`. Its ref is the hex of the request id's keyed
+ * hash, and of the case reference's when there is one. Returns as
+ * record_now(); on failure the caller's request is answered "audit".
+ */
+static int
+query_audit(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    enum audit_outcome outcome)
+{
+    char req[2 * PSEUDO_BYTES + 1], cas[2 * PSEUDO_BYTES + 1];
+    struct audit_record r;
+    struct pseudo h;
+    unsigned i;
+
+    memset(&r, 0, sizeof(r));
+    TEXT_COPY(r.actor, c->actor);
+    r.role = c->role;
+    TEXT_COPY(r.op, qproto_op_name(q->op));
+    r.cats = c->rule != NULL ? c->rule->cats : 0;
+    for (i = 0; i < n && i < AUDIT_MAX_SUBJECTS; i++)
+        memcpy(r.subj[r.nsubj++], subj[i].b, AUDIT_SUBJECT_BYTES);
+    TEXT_COPY(r.purpose, q->purpose);
+    r.outcome = outcome;
+    req[0] = cas[0] = '\0';
+    if (pseudo_scoped(s->pkey, "request", c->actor, q->id, &h) == 0)
+        pseudo_hex(&h, req);
+    if (q->case_ref[0] != '\0' &&
+        pseudo_scoped(s->pkey, "case", q->storefront[0] ? q->storefront : "-",
+            q->case_ref, &h) == 0) {
+        pseudo_hex(&h, cas);
+        snprintf(r.ref, sizeof(r.ref), "%s case %s", req, cas);
+    } else {
+        TEXT_COPY(r.ref, req);
+    }
+    if (record_now(s, &r) != 0)
+        return ERR_AUDIT;
+    return 0;
+}
+
+/*
+ * The common tail of every handler once the subjects are known: audit
+ * with the outcome `lookup` implies, then refuse when denied, audit
+ * failed, not found or the lookup failed. Returns 0 when the handler
+ * may answer, else 1 (an error reply was sent).
+ */
+static int
+query_gate(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    int lookup, const char *what)
+{
+    enum audit_outcome outcome = AUDIT_OUTCOME_ALLOWED;
+    char msg[REPLY_MSG_MAX + 1];
+
+    if (!c->allowed)
+        outcome = AUDIT_OUTCOME_DENIED;
+    else if (lookup != 0 && lookup != ERR_NOTFOUND)
+        outcome = AUDIT_OUTCOME_ERROR;
+    if (query_audit(s, c, q, subj, n, outcome) != 0) {
+        query_send_error(s, &c->env, q->id, ERR_AUDIT,
+            "access refused: the audit record could not be written");
+        return 1;
+    }
+    if (!c->allowed) {
+        query_send_error(s, &c->env, q->id, ERR_DENIED, c->why);
+        return 1;
+    }
+    if (lookup == ERR_NOTFOUND) {
+        snprintf(msg, sizeof(msg), "%s: not found", what);
+        query_send_error(s, &c->env, q->id, ERR_NOTFOUND, msg);
+        return 1;
+    }
+    if (lookup != 0) {
+        log_warnx("%s lookup failed: %s", what, err_str(lookup));
+        snprintf(msg, sizeof(msg), "%s: history lookup failed", what);
+        query_send_error(s, &c->env, q->id, lookup, msg);
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * After computing a subject's pseudonym with result `rc`: an id that is
+ * not one (ERR_INVAL, ERR_TOOBIG) is the caller's error when the request
+ * is allowed (answered "invalid", returns 1). A denied request may name
+ * no storefront at all; it goes on to be recorded as denied (0), and so
+ * does every other result.
+ */
+static int
+query_bad_id(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, int rc, const char *what)
+{
+    char msg[REPLY_MSG_MAX + 1];
+
+    if ((rc != ERR_INVAL && rc != ERR_TOOBIG) || !c->allowed)
+        return 0;
+    snprintf(msg, sizeof(msg), "%s: not an id", what);
+    query_send_error(s, &c->env, q->id, ERR_INVAL, msg);
+    return 1;
+}
+
+static void
+put_str(struct wire_enc *e, const char *k, const char *v)
+{
+    wire_put_str(e, k);
+    wire_put_str(e, v);
+}
+
+static void
+put_uint(struct wire_enc *e, const char *k, uint64_t v)
+{
+    wire_put_str(e, k);
+    wire_put_uint(e, v);
+}
+
+static void
+put_bool(struct wire_enc *e, const char *k, bool v)
+{
+    wire_put_str(e, k);
+    wire_put_bool(e, v);
+}
+
+/*
+ * Look up order `q->order` of q->storefront: its subjects (the order's
+ * pseudonym and, when it names one, the account's) into subj[0..*n).
+ * Returns 0, ERR_NOTFOUND, ERR_INVAL (not an id) or a history error.
+ */
+static int
+query_find_order(struct scorer *s, const struct qproto_request *q,
+    struct history_order *ho, struct pseudo subj[2], unsigned *n)
+{
+    int rc;
+
+    *n = 0;
+    memset(ho, 0, sizeof(*ho));
+    rc = pseudo_scoped(s->pkey, "order", q->storefront, q->order, &subj[0]);
+    if (rc != 0)
+        return rc;
+    *n = 1;
+    rc = history_order_get(s->hist, s->otxn, q->storefront, &subj[0], ho);
+    if (rc == 0 && ho->has_account)
+        subj[(*n)++] = ho->account;
+    return rc;
 }
 
 /*
  * score.get: find the order (to know whose data it is), audit, answer.
- * The reasons come from the order event's stored reply (the dedup
- * record); orders stored before history kept the event id have none
- * (reasons_known false).
+ * The reasons come from the order event's stored reply; orders stored
+ * before history kept the event id have none (reasons_known false).
  */
 static void
-query_score_get(struct scorer *s, const struct zsock_route *env,
-    const struct qproto_request *q, const struct query_rule *rule, bool allowed)
+query_score_get(
+    struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
 {
-    struct qproto_reply rep;
     struct history_order ho;
-    struct audit_record rec;
-    enum audit_outcome outcome;
-    const char *account = NULL;
-    int rc, lookup;
+    struct pseudo subj[2];
+    struct reply first;
+    struct wire_enc e;
+    struct buf out;
+    unsigned nsubj;
+    bool reasons;
+    int lookup;
 
-    memset(&ho, 0, sizeof(ho));
-    lookup = history_order_get(s->hist, s->otxn, q->storefront, q->order, &ho);
-    if (lookup == 0)
-        account = ho.account;
-    if (!allowed)
-        outcome = AUDIT_OUTCOME_DENIED;
-    else if (lookup == 0 || lookup == ERR_NOTFOUND)
-        outcome = AUDIT_OUTCOME_ALLOWED;
-    else
-        outcome = AUDIT_OUTCOME_ERROR;
-    query_record(s, q, rule, account, outcome, &rec);
-    rc = scorer_audit_now(s, &rec);
-    if (rc != 0) {
-        query_send_error(s, env, q->id, ERR_AUDIT,
-            "access refused: the audit record could not be written");
+    lookup = query_find_order(s, q, &ho, subj, &nsubj);
+    if (query_bad_id(s, c, q, lookup, "order") != 0)
         goto done;
-    }
-    if (!allowed) {
-        query_send_error(s, env, q->id, ERR_DENIED,
-            "purpose: not allowed for score.get by role analyst");
+    if (query_gate(s, c, q, subj, nsubj, lookup, "order") != 0)
         goto done;
+    reasons = history_reply_get(s->hist, s->otxn, q->storefront, &ho.event_id,
+                  NULL, &first) == 0;
+    buf_init(&out, 2048);
+    qproto_reply_begin(&e, &out, q->id);
+    wire_put_map(&e, 6 + (ho.has_score ? 2u : 0u) + (reasons ? 1u : 0u));
+    put_str(&e, "order", q->order);
+    put_str(&e, "storefront", q->storefront);
+    put_uint(&e, "ts", ho.ts);
+    put_uint(&e, "amount", ho.amount);
+    put_bool(&e, "scored", ho.has_score);
+    if (ho.has_score) {
+        put_uint(&e, "score", ho.score);
+        put_str(&e, "decision", reply_decision_name(ho.decision));
     }
-    if (lookup == ERR_NOTFOUND) {
-        query_send_error(s, env, q->id, ERR_NOTFOUND, "order: not found");
-        goto done;
+    put_bool(&e, "reasons_known", reasons);
+    if (reasons) {
+        wire_put_str(&e, "reasons");
+        reply_pack_reasons(&e, first.reasons, first.nreasons);
     }
-    if (lookup != 0) {
-        log_warnx("%s: order lookup failed: %s", __func__, err_str(lookup));
-        query_send_error(s, env, q->id, lookup, "order: history lookup failed");
-        goto done;
-    }
-    qproto_reply_error(&rep, q->id, 0, "");
-    rep.op = QPROTO_OP_SCORE_GET;
-    rep.has_result = true;
-    text_copy(rep.score.order, sizeof(rep.score.order), q->order);
-    text_copy(
-        rep.score.storefront, sizeof(rep.score.storefront), q->storefront);
-    text_copy(rep.score.account, sizeof(rep.score.account), ho.account);
-    rep.score.ts = ho.ts;
-    rep.score.amount = ho.amount;
-    rep.score.scored = ho.has_score;
-    rep.score.score = ho.score;
-    rep.score.decision = ho.decision;
-    rep.score.reasons_known = false;
-    if (ho.event_id[0] != '\0') {
-        struct reply first;
-
-        rc = history_reply_get(
-            s->hist, s->otxn, q->storefront, ho.event_id, &first);
-        if (rc == 0) {
-            rep.score.reasons_known = true;
-            rep.score.nreasons = first.nreasons;
-            memcpy(rep.score.reasons, first.reasons, sizeof(first.reasons));
-        }
-    }
-    query_send(s, env, &rep);
+    query_send_result(s, &c->env, q->id, &e, &out);
 done:
     memset(&ho, 0, sizeof(ho));
 }
 
 /* account.get: audit, then read the account's summary as of now. */
 static void
-query_account_get(struct scorer *s, const struct zsock_route *env,
-    const struct qproto_request *q, const struct query_rule *rule, bool allowed)
+query_account_get(
+    struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
 {
-    struct qproto_reply rep;
-    struct qproto_account_result *a = &rep.account;
     const struct entity_features *ef;
-    struct audit_record rec;
     struct features *f = NULL;
     struct event *ev = NULL;
+    struct pseudo acct;
+    struct wire_enc e;
+    struct buf out;
     uint64_t now = clock_wall_ms();
     int rc;
 
-    query_record(s, q, rule, q->account,
-        allowed ? AUDIT_OUTCOME_ALLOWED : AUDIT_OUTCOME_DENIED, &rec);
-    rc = scorer_audit_now(s, &rec);
-    if (rc != 0) {
-        query_send_error(s, env, q->id, ERR_AUDIT,
-            "access refused: the audit record could not be written");
+    rc = pseudo_scoped(s->pkey, "account", q->storefront, q->account, &acct);
+    if (query_bad_id(s, c, q, rc, "account") != 0)
         return;
-    }
-    if (!allowed) {
-        query_send_error(s, env, q->id, ERR_DENIED,
-            "purpose: not allowed for account.get by role analyst");
-        return;
-    }
     /* What history knows about the account just before "now". */
     ev = xcalloc(1, sizeof(*ev));
     f = xcalloc(1, sizeof(*f));
     ev->type = EVENT_DEVICE_SEEN;
     ev->has = EVENT_HAS_ACCOUNT;
     ev->ts = now;
-    text_copy(ev->id, sizeof(ev->id), q->id);
-    text_copy(ev->account, sizeof(ev->account), q->account);
-    rc = history_features(s->hist, s->otxn, q->storefront, ev, f);
-    if (rc != 0) {
-        log_warnx("%s: account lookup failed: %s", __func__, err_str(rc));
-        query_send_error(s, env, q->id, rc, "account: history lookup failed");
+    ev->account = acct;
+    if (rc == 0 && c->allowed)
+        rc = history_features(s->hist, s->otxn, q->storefront, ev, f);
+    if (rc == 0 && c->allowed && !f->ent[ENT_ACCOUNT].known)
+        rc = ERR_NOTFOUND;
+    if (query_gate(s, c, q, &acct, rc == ERR_INVAL ? 0 : 1, rc, "account") != 0)
         goto done;
-    }
     ef = &f->ent[ENT_ACCOUNT];
-    if (!ef->known) {
-        query_send_error(s, env, q->id, ERR_NOTFOUND, "account: not found");
-        goto done;
-    }
-    qproto_reply_error(&rep, q->id, 0, "");
-    rep.op = QPROTO_OP_ACCOUNT_GET;
-    rep.has_result = true;
-    text_copy(a->account, sizeof(a->account), q->account);
-    text_copy(a->storefront, sizeof(a->storefront), q->storefront);
-    a->as_of = now;
-    a->known = true;
-    a->first_seen_age_ms = ef->age_ms;
-    a->account_age_ms = f->account_age_ms;
-    a->orders_1h = ef->orders_1h;
-    a->orders_24h = ef->orders_24h;
-    a->failed_payments_1h = ef->failed_pay_1h;
-    a->failed_payments_24h = ef->failed_pay_24h;
-    a->failed_logins_1h = ef->failed_login_1h;
-    a->orders_total = f->account_orders;
-    a->amount_mean = f->account_amount_mean;
-    a->amount_max = f->account_amount_max;
-    text_copy(a->country, sizeof(a->country), f->account_country);
-    a->fraud = ef->fraud_linked;
-    query_send(s, env, &rep);
+    buf_init(&out, 1024);
+    qproto_reply_begin(&e, &out, q->id);
+    wire_put_map(&e,
+        14 + (f->account_age_ms >= 0 ? 1u : 0u) +
+            (f->account_country[0] != '\0' ? 1u : 0u));
+    put_str(&e, "account", q->account);
+    put_str(&e, "storefront", q->storefront);
+    put_uint(&e, "as_of", now);
+    put_bool(&e, "known", true);
+    put_uint(&e, "first_seen_age_ms", (uint64_t)ef->age_ms);
+    if (f->account_age_ms >= 0)
+        put_uint(&e, "account_age_ms", (uint64_t)f->account_age_ms);
+    put_uint(&e, "orders_1h", ef->orders_1h);
+    put_uint(&e, "orders_24h", ef->orders_24h);
+    put_uint(&e, "failed_payments_1h", ef->failed_pay_1h);
+    put_uint(&e, "failed_payments_24h", ef->failed_pay_24h);
+    put_uint(&e, "failed_logins_1h", ef->failed_login_1h);
+    put_uint(&e, "orders_total", f->account_orders);
+    put_uint(&e, "amount_mean", f->account_amount_mean);
+    put_uint(&e, "amount_max", f->account_amount_max);
+    if (f->account_country[0] != '\0')
+        put_str(&e, "country", f->account_country);
+    put_bool(&e, "fraud", ef->fraud_linked);
+    query_send_result(s, &c->env, q->id, &e, &out);
 done:
     free(ev);
-    free(f);
+    if (f != NULL) {
+        memset(f, 0, sizeof(*f));
+        free(f);
+    }
+}
+
+/*
+ * label: the fraud team's verdict on an order or account. Audited as op
+ * "label" by the analyst (write-ahead), then applied as a label event of
+ * the storefront's history through the journal (scorer_apply_local), so
+ * that it survives a crash and replays like any event. The event id is
+ * derived from (storefront, client, request id): resending the request
+ * does not label twice.
+ */
+static void
+query_label(
+    struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
+{
+    struct history_order ho;
+    struct pseudo subj[2];
+    struct event *ev;
+    struct reply r;
+    struct wire_enc e;
+    struct buf out;
+    char idsrc[3 * (EVENT_ID_MAX + 1) + 8];
+    const char *what = (q->args & QPROTO_ARG_ORDER) ? "order" : "account";
+    unsigned nsubj = 0;
+    int n, rc = 0;
+
+    memset(&ho, 0, sizeof(ho));
+    ev = xcalloc(1, sizeof(*ev));
+    if (q->args & QPROTO_ARG_ORDER) {
+        rc = query_find_order(s, q, &ho, subj, &nsubj);
+        ev->has = EVENT_HAS_ORDER;
+        ev->order = subj[0];
+    } else {
+        rc = pseudo_scoped(
+            s->pkey, "account", q->storefront, q->account, &subj[0]);
+        nsubj = rc == 0 ? 1 : 0;
+        ev->has = EVENT_HAS_ACCOUNT;
+        ev->account = subj[0];
+    }
+    if (query_bad_id(s, c, q, rc, what) != 0)
+        goto done;
+    if (query_gate(s, c, q, subj, nsubj, rc, what) != 0)
+        goto done;
+    ev->type = EVENT_LABEL;
+    ev->ts = clock_wall_ms();
+    ev->has |= EVENT_HAS_OK;
+    ev->ok = q->fraud;
+    TEXT_COPY(ev->source, q->source[0] ? q->source : "analyst");
+    /* The event id: (storefront, client, request id). */
+    n = snprintf(idsrc, sizeof(idsrc), "label\n%s\n%s\n%s", q->storefront,
+        c->actor, q->id);
+    pseudo_compute(s->pkey, "event", idsrc, (size_t)n, &ev->id);
+    rc = scorer_apply_local(s, q->storefront, ev, &r);
+    if (rc == ERR_CONFLICT) {
+        query_send_error(s, &c->env, q->id, rc,
+            "id: this request id was used for a different label");
+        goto done;
+    }
+    if (rc != 0 && rc != ERR_EXISTS) {
+        query_send_error(s, &c->env, q->id, rc,
+            "not stored: history or journal error; resend later");
+        goto done;
+    }
+    buf_init(&out, 512);
+    qproto_reply_begin(&e, &out, q->id);
+    wire_put_map(&e, 5);
+    put_str(&e, "storefront", q->storefront);
+    if (q->args & QPROTO_ARG_ORDER)
+        put_str(&e, "order", q->order);
+    else
+        put_str(&e, "account", q->account);
+    put_bool(&e, "fraud", q->fraud);
+    put_str(&e, "source", ev->source);
+    put_bool(&e, "stored", rc == 0);
+    query_send_result(s, &c->env, q->id, &e, &out);
+done:
+    memset(&ho, 0, sizeof(ho));
+    free(ev);
+}
+
+/*
+ * Who sent `m`: the name and role the ZAP handler gave its key. Returns
+ * 0, or ERR_DENIED when the message carries none (cannot happen on a
+ * socket with a ZAP domain; refused rather than guessed).
+ */
+static int
+query_caller(const struct zsock_msg *m, struct query_ctx *c)
+{
+    const char *user = zsock_msg_user(m);
+    const char *role = zsock_msg_property(m, "X-Role");
+
+    if (user == NULL || role == NULL || strlen(user) > AUDIT_MAX_ACTOR ||
+        audit_role_parse(role, &c->role) != 0 || c->role == AUDIT_ROLE_SYSTEM)
+        return ERR_DENIED;
+    TEXT_COPY(c->actor, user);
+    return 0;
 }
 
 void
 query_handle(struct scorer *s, struct zsock_msg *m)
 {
-    struct zsock_route env;
     char msg[REPLY_MSG_MAX + 1];
-    const struct query_rule *rule;
     struct qproto_request q;
-    bool allowed;
+    struct query_ctx c;
     int k, rc;
 
-    if (zsock_msg_route(m, &env, &k) != 0) {
-        if (env.identlen > 0) /* else not a ROUTER peer: nobody to answer */
-            query_send_error(s, &env, "", ERR_MALFORMED,
+    memset(&c, 0, sizeof(c));
+    if (zsock_msg_route(m, &c.env, &k) != 0) {
+        if (c.env.identlen > 0) /* else not a ROUTER peer: nobody to answer */
+            query_send_error(s, &c.env, "", ERR_MALFORMED,
                 "request: expected exactly one frame");
+        return;
+    }
+    if (query_caller(m, &c) != 0) {
+        query_send_error(s, &c.env, "", ERR_DENIED,
+            "the client's key has no name and role in the allow-list");
         return;
     }
     rc = qproto_request_decode(&s->q_dec, &q, zsock_msg_data(m, k),
         zsock_msg_size(m, k), msg, sizeof(msg));
     if (rc != 0) {
-        query_send_error(s, &env, q.id, rc, msg[0] ? msg : err_str(rc));
+        query_send_error(s, &c.env, q.id, rc, msg[0] ? msg : err_str(rc));
         goto done;
     }
     if (s->otxn == NULL || s->hist == NULL || s->audit == NULL) {
-        query_send_error(s, &env, q.id, ERR_UNAVAIL,
+        query_send_error(s, &c.env, q.id, ERR_UNAVAIL,
             "history is not available (recovering); try again");
         goto done;
     }
-    rule = query_rule_find(q.op, QUERY_ROLE);
-    allowed = query_purpose_allowed(rule, q.purpose);
-    log_debug("query '%s' purpose '%s': %s", qproto_op_name(q.op), q.purpose,
-        allowed ? "allowed" : "denied");
+    rc = query_authorize(&c, &q);
+    if (rc != 0) {
+        query_send_error(s, &c.env, q.id, rc, c.why);
+        goto done;
+    }
+    log_debug("query '%s' by %s (%s) purpose '%s': %s", qproto_op_name(q.op),
+        c.actor, audit_role_name(c.role), q.purpose,
+        c.allowed ? "allowed" : "denied");
     switch (q.op) {
     case QPROTO_OP_SCORE_GET:
-        query_score_get(s, &env, &q, rule, allowed);
+        query_score_get(s, &c, &q);
         break;
     case QPROTO_OP_ACCOUNT_GET:
-        query_account_get(s, &env, &q, rule, allowed);
+        query_account_get(s, &c, &q);
+        break;
+    case QPROTO_OP_LABEL:
+        query_label(s, &c, &q);
         break;
     default:
-        query_send_error(s, &env, q.id, ERR_INVAL, "op: unknown operation");
+        query_send_error(s, &c.env, q.id, ERR_INVAL, "op: unknown operation");
         break;
     }
 done:

@@ -1,9 +1,14 @@
 /*
  * scorer.c - vigil-scorer: main(), start-up and the group-commit loop
  *
- * main() reads as the start-up checklist: parse arguments, load and check
- * the configuration, open the store, history and journal, bring history
- * up to date from the journal, bind the collector socket, loop. The loop
+ * main() reads as the start-up checklist: harden the process, parse
+ * arguments, load and check the configuration, as root make the keys and
+ * data directories the service user's and drop to it, open the keys
+ * (certificates, pseudonym key), open the store, history, journal and
+ * audit log, bring history up to date from the journal and bind the data
+ * to the pseudonym key, start the ZAP handler and bind the collector
+ * (CURVE, collectors only) and query (CURVE) sockets, loop; SIGHUP
+ * reloads the allow-list. The loop
  * drains up to batch_max events per group, journals and applies them to
  * the history overlay, makes them durable with one fdatasync, replies,
  * and every commit_interval_ms hands the overlay's generation to the
@@ -27,218 +32,39 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/harden.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/note.h"
 #include "common/subjidx.h"
 #include "common/text.h"
 #include "common/xmalloc.h"
+#include "common/zauth.h"
+#include "scorer/record.h"
 #include "scorer/scorer.h"
 
+#define SCORER_NAME "vigil-scorer"
+/* The role plain (insecure_dev) query clients get. */
+#define SCORER_PLAIN_ROLE        "analyst"
 #define SCORER_STATS_INTERVAL_MS 10000
 #define SCORER_JOURNAL_ACTOR_MAX 255
 
 static volatile sig_atomic_t scorer_quit;
+static volatile sig_atomic_t scorer_reload;
 
 static void
 scorer_on_signal(int sig)
 {
-    (void)sig;
-    scorer_quit = 1;
+    if (sig == SIGHUP)
+        scorer_reload = 1;
+    else
+        scorer_quit = 1;
 }
 
-/* ----------------------------------------------------------- the audit */
-
-#define SCORER_ACTOR "vigil-scorer"
-
-void
-scorer_account_subject(const struct scorer *s, const char *account,
-    uint8_t out[AUDIT_SUBJECT_BYTES])
-{
-    struct pseudo p;
-    int rc;
-
-    /* The decoders hand out account ids of 1..PROTO_ID_MAX bytes, well
-     * inside what pseudo_identifier() takes. */
-    rc = pseudo_identifier(s->pkey, "account", account, &p);
-    if (rc != 0)
-        fatalx("%s: invariant: account id of %zu bytes: %s", __func__,
-            strlen(account), err_str(rc));
-    memcpy(out, p.b, AUDIT_SUBJECT_BYTES);
-}
-
-/* Index the subjects of record `index` (through the overlay). */
-static int
-scorer_index_record(
-    struct scorer *s, const struct audit_record *r, uint64_t index)
-{
-    unsigned i;
-    int rc;
-
-    for (i = 0; i < r->nsubj; i++) {
-        rc = subjidx_put(s->otxn, s->dbi_subject, r->subj[i], index);
-        if (rc != 0)
-            return rc;
-    }
-    s->indexed = index + 1;
-    return 0;
-}
-
-int
-scorer_audit_now(struct scorer *s, struct audit_record *r)
-{
-    uint64_t index;
-    int rc;
-
-    r->ts_ms = clock_wall_ms();
-    rc = audit_append(s->audit, r, &index);
-    if (rc == 0)
-        rc = audit_sync(s->audit);
-    if (rc != 0) {
-        log_warnx("audit record for '%s' not written: %s", r->op, err_str(rc));
-        return ERR_AUDIT;
-    }
-    if (scorer_index_record(s, r, index) != 0)
-        s->needs_recovery = true; /* the index is rebuilt from the log */
-    else if (s->gen_events++ == 0)
-        s->gen_opened_ms = clock_mono_ms(); /* the index entries need a flush */
-    return 0;
-}
-
-/* Add subject `p` to `r` unless it is full or already there. */
-static void
-scorer_add_subject(struct audit_record *r, const uint8_t *p)
-{
-    unsigned i;
-
-    if (r->nsubj >= AUDIT_MAX_SUBJECTS)
-        return;
-    for (i = 0; i < r->nsubj; i++)
-        if (memcmp(r->subj[i], p, AUDIT_SUBJECT_BYTES) == 0)
-            return;
-    memcpy(r->subj[r->nsubj++], p, AUDIT_SUBJECT_BYTES);
-}
-
-/*
- * The audit record of storing event `ev` for `actor`: the data categories
- * it carries and the pseudonyms of every data subject it names.
- */
-static void
-scorer_event_record(const struct scorer *s, const char *actor,
-    const struct event *ev, struct audit_record *r)
-{
-    static const struct {
-        uint32_t has;
-        uint32_t cat;
-        size_t off; /* of the struct pseudo in struct event, or 0 */
-    } map[] = {
-        { EVENT_HAS_DEVICE, AUDIT_CAT_DEVICE, offsetof(struct event, device) },
-        { EVENT_HAS_IP, AUDIT_CAT_IP, offsetof(struct event, ip) },
-        { EVENT_HAS_EMAIL, AUDIT_CAT_CONTACT, offsetof(struct event, email) },
-        { EVENT_HAS_PHONE, AUDIT_CAT_CONTACT, offsetof(struct event, phone) },
-        { EVENT_HAS_NAME, AUDIT_CAT_CONTACT, offsetof(struct event, name) },
-        { EVENT_HAS_CARD, AUDIT_CAT_PAYMENT, offsetof(struct event, card) },
-        { EVENT_HAS_CARD_BIN, AUDIT_CAT_PAYMENT, 0 },
-        { EVENT_HAS_BILLING, AUDIT_CAT_ADDRESS,
-            offsetof(struct event, billing) },
-        { EVENT_HAS_SHIPPING, AUDIT_CAT_ADDRESS,
-            offsetof(struct event, shipping) },
-        { EVENT_HAS_VALUE, AUDIT_CAT_CONTACT, offsetof(struct event, value) },
-        { EVENT_HAS_ORDER, AUDIT_CAT_ORDER, 0 },
-    };
-    uint8_t subj[AUDIT_SUBJECT_BYTES];
-    size_t i;
-
-    memset(r, 0, sizeof(*r));
-    r->ts_ms = clock_wall_ms();
-    text_copy(r->actor, sizeof(r->actor), actor);
-    r->role = AUDIT_ROLE_STOREFRONT;
-    text_copy(r->op, sizeof(r->op), "event.store");
-    text_copy(r->purpose, sizeof(r->purpose), "fraud-prevention");
-    r->outcome = AUDIT_OUTCOME_ALLOWED;
-    text_copy(r->ref, sizeof(r->ref), ev->id);
-    if (ev->has & EVENT_HAS_ACCOUNT) {
-        r->cats |= AUDIT_CAT_ACCOUNT;
-        scorer_account_subject(s, ev->account, subj);
-        scorer_add_subject(r, subj);
-    }
-    for (i = 0; i < ARRAY_LEN(map); i++) {
-        if (!(ev->has & map[i].has))
-            continue;
-        r->cats |= map[i].cat;
-        if (map[i].off != 0)
-            scorer_add_subject(r, (const uint8_t *)ev + map[i].off);
-    }
-    if (ev->type == EVENT_ORDER_PLACED)
-        r->cats |= AUDIT_CAT_ORDER | AUDIT_CAT_SCORE;
-    if (ev->type == EVENT_PAYMENT_RESULT)
-        r->cats |= AUDIT_CAT_PAYMENT | AUDIT_CAT_ORDER;
-}
-
-/*
- * Sign a checkpoint when enough records or time have gone by since the
- * last one (or always, with `force`). A failure is logged: the records
- * stay durable and the next checkpoint covers them.
- */
-static void
-scorer_checkpoint(struct scorer *s, bool force)
-{
-    uint64_t size = audit_size(s->audit), now = clock_mono_ms();
-    uint64_t last = audit_checkpoint_size(s->audit);
-    int rc;
-
-    if (size == last)
-        return;
-    if (!force && size - last < (uint64_t)s->cfg.checkpoint_records &&
-        now < s->ckpt_ms + (uint64_t)s->cfg.checkpoint_interval_ms)
-        return;
-    rc = audit_checkpoint(s->audit, clock_wall_ms());
-    if (rc != 0)
-        log_warnx("cannot write an audit checkpoint: %s", err_str(rc));
-    s->ckpt_ms = now;
-}
-
-/* Index the records past `indexed` again (audit_replay callback). */
-static int
-scorer_reindex_cb(void *arg, const struct audit_entry *e)
-{
-    struct scorer *s = arg;
-
-    if (e->rec->index < s->indexed)
-        return 0;
-    return scorer_index_record(s, e->rec, e->rec->index);
-}
-
-/*
- * Bring the subject index up to the audit log: after a crash the log may
- * hold records whose index entries were in an overlay generation that
- * never reached LMDB. One verified pass over the log.
- */
-static int
-scorer_reindex(struct scorer *s)
-{
-    struct audit_verify_result res;
-    char dir[4096];
-    int rc;
-
-    rc = subjidx_indexed_get(s->otxn, s->dbi_subject, &s->indexed);
-    if (rc != 0)
-        return rc;
-    if (s->indexed >= audit_size(s->audit))
-        return 0;
-    log_info("indexing audit records %" PRIu64 "..%" PRIu64 " by subject",
-        s->indexed, audit_size(s->audit) - 1);
-    rc = cfg_path(&s->cfg, "audit", dir, sizeof(dir));
-    if (rc != 0)
-        return rc;
-    rc = audit_replay(
-        dir, audit_verifier_key(s->audit), NULL, scorer_reindex_cb, s, &res);
-    if (rc != 0)
-        log_warnx(
-            "cannot index the audit log: %s (%s)", err_str(rc), res.reason);
-    return rc;
-}
 
 /* ------------------------------------------------------ applying events */
 
@@ -266,35 +92,102 @@ scorer_record_encode(
     return rc;
 }
 
+
 /*
- * Apply one event: answer a repeat with its first reply, otherwise score
- * it (orders), apply it to history and store its reply, all in the
- * overlay's current generation. With `journal` set the event is also
- * appended to the journal (not yet synced); during replay it is already
- * there.
+ * Answer a repeat of a stored event id: the stored reply when the event
+ * is the same one (same digest), after an audit record of that read;
+ * ERR_CONFLICT when the id was first used for a different event (an
+ * idempotency key cannot be hijacked to read or suppress an order).
+ * Returns 0 with `r` filled, or ERR_CONFLICT / ERR_AUDIT / ERR_INVAL.
+ */
+static int
+scorer_repeat(struct scorer *s, const char *actor, const struct event *ev,
+    const uint8_t digest[HISTORY_DIGEST_BYTES],
+    const uint8_t first[HISTORY_DIGEST_BYTES], enum scorer_mode mode,
+    struct reply *r)
+{
+    bool same = sodium_memcmp(digest, first, HISTORY_DIGEST_BYTES) == 0;
+    int rc;
+
+    if (mode == SCORER_LIVE) {
+        rc = record_event(s, actor, same ? "event.resend" : "event.conflict",
+            same ? AUDIT_OUTCOME_ALLOWED : AUDIT_OUTCOME_DENIED, ev);
+        if (rc != 0)
+            return rc;
+    }
+    if (!same) {
+        s->stats.conflicts++;
+        reply_error(r, NULL, ERR_CONFLICT,
+            "id: already used for a different event; not stored");
+        return ERR_CONFLICT;
+    }
+    s->stats.duplicates++;
+    return 0;
+}
+
+/*
+ * The digest a repeated event id is compared by: of the event's bytes;
+ * for a label (made by a query op at the scorer's clock) of the event
+ * with its time zeroed, so that resending the same label request is a
+ * repeat, not a conflict. Returns 0 or ERR_INVAL.
+ */
+static int
+scorer_digest(const struct event *ev, const uint8_t *raw, size_t rawlen,
+    uint8_t digest[HISTORY_DIGEST_BYTES])
+{
+    static struct event copy;
+    struct buf b;
+    int rc;
+
+    if (ev->type != EVENT_LABEL) {
+        crypto_generichash(digest, HISTORY_DIGEST_BYTES, raw, rawlen, NULL, 0);
+        return 0;
+    }
+    copy = *ev;
+    copy.ts = 0;
+    buf_init(&b, EVENT_MAX_ENCODED);
+    rc = event_encode(&b, &copy);
+    if (rc == 0)
+        crypto_generichash(
+            digest, HISTORY_DIGEST_BYTES, b.data, b.len, NULL, 0);
+    buf_release(&b);
+    return rc == 0 ? 0 : ERR_INVAL;
+}
+
+/*
+ * Apply one event whose internal encoding is raw[0..rawlen): answer a
+ * repeat with its first reply (scorer_repeat), otherwise score it
+ * (orders), apply it to history and store its reply with its digest,
+ * all in the overlay's current generation. SCORER_LIVE: the event's
+ * audit record is buffered and the event queued for the journal append
+ * that follows the group's audit sync. SCORER_LOCAL: queued for the
+ * journal only (the caller wrote the audit record of the operation).
+ * SCORER_REPLAY (`seq`): it is already in the journal.
  *
- * Returns 0 with `r` filled, or an ERR_* from the store or the journal;
- * after an error the overlay may hold part of the event (the caller then
+ * Returns 0 with `r` filled; ERR_CONFLICT with `r` the error reply (not
+ * a failure of the group); or an ERR_* from the store or the audit log,
+ * after which the overlay may hold part of the event (the caller then
  * recovers it from the journal).
  */
 static int
 scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
-    const uint8_t *raw, size_t rawlen, bool journal, uint64_t seq,
+    const uint8_t *raw, size_t rawlen, enum scorer_mode mode, uint64_t seq,
     struct reply *r)
 {
+    uint8_t digest[HISTORY_DIGEST_BYTES], first[HISTORY_DIGEST_BYTES];
     struct features f;
     int rc;
 
-    rc = history_reply_get(s->hist, s->otxn, actor, ev->id, r);
-    if (rc == 0) {
-        s->stats.duplicates++;
-        return 0;
-    }
+    rc = scorer_digest(ev, raw, rawlen, digest);
+    if (rc != 0)
+        return rc;
+    rc = history_reply_get(s->hist, s->otxn, actor, &ev->id, first, r);
+    if (rc == 0)
+        return scorer_repeat(s, actor, ev, digest, first, mode, r);
     if (rc != ERR_NOTFOUND)
         return rc;
 
     memset(r, 0, sizeof(*r));
-    memcpy(r->id, ev->id, sizeof(r->id));
     if (ev->type == EVENT_ORDER_PLACED) {
         rc = history_features(s->hist, s->otxn, actor, ev, &f);
         if (rc != 0)
@@ -305,26 +198,22 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
     rc = history_apply(s->hist, s->otxn, actor, ev, r);
     if (rc != 0)
         return rc;
-    rc = history_reply_put(s->hist, s->otxn, actor, r);
+    rc = history_reply_put(s->hist, s->otxn, actor, &ev->id, digest, r);
     if (rc != 0)
         return rc;
 
-    if (journal) {
-        struct audit_record ar;
-        uint64_t index;
-        struct scorer_jent *je = &s->jpend[s->njpend++];
+    if (mode != SCORER_REPLAY) {
+        struct scorer_jent *je;
 
         /* Write-ahead audit: the record goes first; the journal append
          * waits until the group's records are durable. */
-        scorer_event_record(s, actor, ev, &ar);
-        rc = audit_append(s->audit, &ar, &index);
-        if (rc != 0) {
-            s->njpend--;
-            return rc == ERR_INVAL ? rc : ERR_AUDIT;
+        if (mode == SCORER_LIVE) {
+            rc = record_event(
+                s, actor, "event.store", AUDIT_OUTCOME_ALLOWED, ev);
+            if (rc != 0)
+                return rc;
         }
-        rc = scorer_index_record(s, &ar, index);
-        if (rc != 0)
-            return rc;
+        je = &s->jpend[s->njpend++];
         je->actor = actor;
         je->raw = raw;
         je->rawlen = rawlen;
@@ -361,7 +250,10 @@ scorer_replay_record(void *arg, uint64_t seq, const void *payload, size_t len)
             err_str(rc));
         return ERR_CORRUPT;
     }
-    rc = scorer_apply(s, actor, &ev, NULL, 0, false, seq, &r);
+    rc = scorer_apply(
+        s, actor, &ev, p + 1 + alen, len - 1 - alen, SCORER_REPLAY, seq, &r);
+    if (rc == ERR_CONFLICT)
+        rc = 0; /* refused live too: nothing of it was applied */
     if (rc != 0)
         return rc;
     s->stats.replayed++;
@@ -538,7 +430,7 @@ scorer_recover(struct scorer *s)
     rc = journal_replay(s->journal, seq + 1, scorer_replay_record, s);
     if (rc != 0)
         goto fail;
-    rc = scorer_reindex(s);
+    rc = record_reindex(s);
     if (rc != 0)
         goto fail;
     /* scorer_flush_start() skips an empty generation; `indexed` must
@@ -557,6 +449,22 @@ fail:
 
 /* ------------------------------------------------------- the group loop */
 
+/* Record the peers a collector's ZAP handler refused. */
+static void
+scorer_take_refusals(struct scorer *s, const struct scorer_msg *m)
+{
+    static struct zauth_refusal r[IPCPROTO_MAX_REFUSALS];
+    size_t n;
+
+    if (ipcproto_refusals_decode(&s->env_dec, zsock_msg_data(&m->zm, 1),
+            zsock_msg_size(&m->zm, 1), r, ARRAY_LEN(r), &n) != 0) {
+        s->stats.rejected++;
+        log_warnx("dropping a collector message: refusals do not decode");
+        return;
+    }
+    record_refusals(s, "collector", r, n);
+}
+
 /*
  * Take one collector message into the group: decode its envelope and, unless
  * `refuse` is set, apply each event, writing one reply per event. With
@@ -569,7 +477,7 @@ scorer_take_msg(
     struct scorer *s, struct scorer_msg *m, uint32_t *nreplies, int refuse)
 {
     static struct ipcproto_events v;
-    const char *why = NULL;
+    const char *why = NULL, *role;
     struct event ev;
     uint32_t i;
     int rc;
@@ -579,6 +487,17 @@ scorer_take_msg(
     if (m->zm.nparts != 2 || m->zm.overflow) {
         why = "expected [identity, body]";
         goto drop;
+    }
+    /* Defence in depth: the socket admits collectors' keys only. */
+    role = zsock_msg_property(&m->zm, "X-Role");
+    if (role == NULL || strcmp(role, "collector") != 0) {
+        why = "the peer is not an authenticated collector";
+        goto drop;
+    }
+    if (ipcproto_msg_type(zsock_msg_data(&m->zm, 1),
+            zsock_msg_size(&m->zm, 1)) == IPCPROTO_REFUSALS) {
+        scorer_take_refusals(s, m);
+        return refuse;
     }
     rc = ipcproto_events_decode(
         &s->env_dec, &v, zsock_msg_data(&m->zm, 1), zsock_msg_size(&m->zm, 1));
@@ -592,6 +511,7 @@ scorer_take_msg(
     }
     m->valid = true;
     m->tag = v.tag;
+    text_copy(m->actor, sizeof(m->actor), v.actor);
     m->first = *nreplies;
     m->n = v.n;
     *nreplies += v.n;
@@ -604,17 +524,30 @@ scorer_take_msg(
             s->stats.rejected++;
             continue;
         }
+        if (ev.type == EVENT_LABEL) {
+            /* Labels are the fraud team's (query op "label"); the
+             * collector refuses them too. */
+            reply_error(r, NULL, ERR_DENIED,
+                "type: label is not accepted from storefronts");
+            s->stats.rejected++;
+            continue;
+        }
         if (refuse != 0) {
-            reply_error(r, ev.id, refuse,
+            reply_error(r, NULL, refuse,
                 "not acknowledged: could not be made durable, resend later");
             s->stats.rejected++;
             continue;
         }
-        rc = scorer_apply(s, v.actor, &ev, v.raw[i], v.rawlen[i], true, 0, r);
+        rc = scorer_apply(
+            s, m->actor, &ev, v.raw[i], v.rawlen[i], SCORER_LIVE, 0, r);
+        if (rc == ERR_CONFLICT) {
+            s->stats.rejected++;
+            continue;
+        }
         if (rc != 0) {
             /* The rest of this message and group is refused by the
              * caller; the events before it are failed with the group. */
-            reply_error(r, ev.id, rc,
+            reply_error(r, NULL, rc,
                 rc == ERR_AUDIT ?
                     "not stored: the audit record could not be written; "
                     "resend later" :
@@ -773,27 +706,113 @@ scorer_group(struct scorer *s)
     }
 }
 
+int
+scorer_apply_local(struct scorer *s, const char *storefront,
+    const struct event *ev, struct reply *r)
+{
+    uint32_t before = s->njpend;
+    struct buf raw;
+    int rc;
+
+    if (s->needs_recovery && scorer_recover(s) != 0)
+        return ERR_IO;
+    buf_init(&raw, EVENT_MAX_ENCODED);
+    rc = event_encode(&raw, ev);
+    if (rc == 0)
+        rc = scorer_apply(
+            s, storefront, ev, raw.data, raw.len, SCORER_LOCAL, 0, r);
+    if (rc == 0 && s->njpend == before) {
+        buf_release(&raw);
+        return ERR_EXISTS; /* a resend of the same operation */
+    }
+    if (rc == 0)
+        rc = scorer_group_commit(s);
+    if (rc != 0) {
+        s->njpend = 0;
+        s->needs_recovery = true;
+        if (scorer_recover(s) != 0)
+            log_warnx("recovery failed; will retry with the next group");
+    }
+    buf_release(&raw);
+    return rc;
+}
+
 /* ------------------------------------------------------------ start-up */
 
-/* Parse the command line and load the configuration; exit 1 on error. */
+/*
+ * Parse the command line and load the configuration; with -n print it
+ * (-v) and exit. Exits 1 on a bad configuration.
+ */
 static void
-scorer_load_config(struct scorer *s, int argc, char **argv, bool *check)
+scorer_load_config(struct scorer *s, int argc, char **argv)
 {
     struct cfg_args a;
-    char err[256];
+    char err[512];
+    int rc;
 
-    cfg_parse_args(argc, argv, "vigil-scorer", &a);
-    *check = a.check_only;
-    log_init("vigil-scorer", a.foreground || a.check_only);
+    cfg_parse_args(argc, argv, SCORER_NAME, &a);
+    log_init(SCORER_NAME, a.foreground || a.check_only);
     log_setverbose(a.verbose);
-    if (cfg_load(&s->cfg, &a, err, sizeof(err)) != 0) {
-        fprintf(stderr, "vigil-scorer: %s\n", err);
+    rc = cfg_load(&s->cfg, &a, err, sizeof(err));
+    if (rc != 0) {
+        if (a.check_only)
+            fprintf(stderr, "%s: %s\n", SCORER_NAME, err);
+        else
+            log_warnx("bad configuration: %s", err);
         cfg_release(&s->cfg);
         exit(1);
+    }
+    if (a.check_only) {
+        if (a.verbose > 0)
+            cfg_print(&s->cfg, stdout);
+        fprintf(stderr, "%s: configuration OK\n", SCORER_NAME);
+        cfg_release(&s->cfg);
+        exit(0);
     }
     score_params_default(&s->params);
     s->params.review_threshold = (unsigned)s->cfg.review_threshold;
     s->params.block_threshold = (unsigned)s->cfg.block_threshold;
+}
+
+/*
+ * Resolve the service user; as root make the keys and data directories
+ * its own and drop to it, before any key or file is opened. Exits on
+ * failure.
+ */
+static void
+scorer_become_user(struct scorer *s)
+{
+    struct harden_user user;
+    char err[512];
+    int rc;
+
+    rc = harden_user_resolve(s->cfg.user, &user, err, sizeof(err));
+    if (rc != 0)
+        fatalx("%s", err);
+    if (geteuid() == 0 && !user.drop)
+        log_warnx("running as root: set user to a dedicated account");
+    rc = harden_service_dir(
+        s->cfg.keys_dir, user.uid, user.gid, err, sizeof(err));
+    if (rc != 0)
+        fatalx("keys_dir: %s", err);
+    rc = harden_service_dir(
+        s->cfg.data_dir, user.uid, user.gid, err, sizeof(err));
+    if (rc != 0)
+        fatalx("data_dir: %s", err);
+    if (user.drop && harden_drop(user.uid, user.gid) != 0)
+        fatalx("cannot drop privileges to user '%s'", s->cfg.user);
+}
+
+/* Open (creating on first start) the keys directory. Exits on failure. */
+static void
+scorer_open_keys(struct scorer *s)
+{
+    char err[512];
+
+    if (keys_open(s->cfg.keys_dir, s->cfg.clients_dir, true, &s->keys, err,
+            sizeof(err)) != 0)
+        fatalx("keys: %s", err);
+    s->pkey = s->keys.pseudo;
 }
 
 /* Open (creating) the audit subject index database in the history env. */
@@ -814,35 +833,6 @@ scorer_open_subject_index(struct scorer *s)
     return store_txn_commit(txn);
 }
 
-/*
- * If opening the audit log cut a torn tail, say so in the log itself
- * (a "log.repair" record), then sign a checkpoint.
- */
-static void
-scorer_record_repair(struct scorer *s)
-{
-    const struct audit_repair *rep = audit_log_repair(s->audit);
-    struct audit_record r;
-    int rc;
-
-    if (rep->bytes_cut == 0 && rep->note_bytes_cut == 0)
-        return;
-    memset(&r, 0, sizeof(r));
-    text_copy(r.actor, sizeof(r.actor), SCORER_ACTOR);
-    r.role = AUDIT_ROLE_SYSTEM;
-    text_copy(r.op, sizeof(r.op), "log.repair");
-    text_copy(r.purpose, sizeof(r.purpose), "audit");
-    r.outcome = AUDIT_OUTCOME_ALLOWED;
-    snprintf(r.ref, sizeof(r.ref),
-        "cut %" PRIu64 " bytes of '%s' after record %" PRIu64 ", %" PRIu64
-        " bytes of checkpoints.log",
-        rep->bytes_cut, rep->segment, rep->at_index, rep->note_bytes_cut);
-    log_warnx("audit log repaired: %s", r.ref);
-    rc = scorer_audit_now(s, &r);
-    if (rc != 0)
-        fatalx("cannot record the audit log repair: %s", err_str(rc));
-    scorer_checkpoint(s, true);
-}
 
 static void
 scorer_open_storage(struct scorer *s)
@@ -850,10 +840,6 @@ scorer_open_storage(struct scorer *s)
     char path[4096];
     int rc;
 
-    rc = cfg_make_data_dir(&s->cfg);
-    if (rc != 0)
-        fatalx("cannot create data directory '%s': %s", s->cfg.data_dir,
-            err_str(rc));
     rc = cfg_path(&s->cfg, "history", path, sizeof(path));
     if (rc == 0)
         rc = store_open(
@@ -884,11 +870,6 @@ scorer_open_storage(struct scorer *s)
             path, (uint64_t)s->cfg.journal_segment_mb << 20, &s->journal);
     if (rc != 0)
         fatalx("cannot open journal '%s': %s", path, err_str(rc));
-    rc = cfg_path(&s->cfg, PSEUDO_KEY_FILE, path, sizeof(path));
-    if (rc == 0)
-        rc = pseudo_key_open(path, true, &s->pkey);
-    if (rc != 0)
-        fatalx("cannot open the pseudonym key '%s': %s", path, err_str(rc));
     rc = cfg_path(&s->cfg, "audit", path, sizeof(path));
     if (rc == 0)
         rc = audit_log_open(path, s->cfg.audit_origin, &s->audit);
@@ -904,16 +885,31 @@ scorer_bring_up_to_date(struct scorer *s)
     if (rc != 0)
         fatalx("cannot bring history up to date from the journal: %s",
             err_str(rc));
-    scorer_record_repair(s);
-    scorer_checkpoint(s, true);
+    rc = record_bind_key(s);
+    if (rc == 0)
+        rc = scorer_flush_sync(s);
+    if (rc != 0)
+        fatalx("cannot bind the data to the pseudonym key: %s", err_str(rc));
+    record_repair(s);
+    record_checkpoint(s, true);
     log_info("history at journal seq %" PRIu64 " (%" PRIu64
              " records replayed)",
         s->applied_seq, s->stats.replayed);
 }
 
+/*
+ * Start the ZAP handler, then bind the collector socket (ipc:// in the
+ * 0700 data directory, CURVE: collectors' keys only) and the query
+ * socket (CURVE, every client role; plain only with insecure_dev).
+ */
 static void
 scorer_open_sockets(struct scorer *s)
 {
+    struct zauth_config zc = { s->keys.clients_dir, s->keys.internal_dir,
+        ZAUTH_STOREFRONT | ZAUTH_ANALYST | ZAUTH_AUDITOR | ZAUTH_DPO |
+            ZAUTH_ADMIN,
+        s->cfg.insecure_dev ? SCORER_PLAIN_ROLE : NULL };
+    const uint8_t *secret = cert_secret_key(s->keys.server_secret);
     char ep[256];
     int rc;
 
@@ -922,6 +918,11 @@ scorer_open_sockets(struct scorer *s)
         fatalx("data directory path too long for an ipc endpoint: %s",
             err_str(rc));
     s->zctx = zsock_ctx_new();
+    if (s->zctx == NULL)
+        fatalx("cannot create a ZeroMQ context");
+    rc = zauth_start(s->zctx, &zc, &s->zauth);
+    if (rc != 0)
+        fatalx("cannot start the ZAP handler: %s", err_str(rc));
     rc = zsock_open(s->zctx, ZSOCK_ROUTER, &s->events_sock);
     if (rc == 0)
         rc = zsock_setopt_int(s->events_sock, ZSOCK_OPT_RCVHWM, 0);
@@ -931,21 +932,65 @@ scorer_open_sockets(struct scorer *s)
         rc = zsock_setopt_i64(
             s->events_sock, ZSOCK_OPT_MAXMSGSIZE, IPCPROTO_MAX_BYTES);
     if (rc == 0)
+        rc = zsock_curve_server(s->events_sock, secret, ZSOCK_DOMAIN_INTERNAL);
+    if (rc == 0)
         rc = zsock_bind(s->events_sock, ep);
     if (rc != 0)
         fatalx("cannot bind '%s': %s", ep, err_str(rc));
-    log_info("listening for collectors on '%s'", ep);
+    log_info("listening for collectors on '%s' (CURVE)", ep);
 
     rc = zsock_open(s->zctx, ZSOCK_ROUTER, &s->query_sock);
     if (rc == 0)
         rc = zsock_setopt_i64(
             s->query_sock, ZSOCK_OPT_MAXMSGSIZE, SFPROTO_MAX_MSG_BYTES * 2);
+    if (rc == 0 && s->cfg.insecure_dev) {
+        log_warnx("insecure_dev: '%s' is plain text: every client is "
+                  "'%s' with role %s, and answers are not encrypted",
+            s->cfg.query_endpoint, ZAUTH_INSECURE_NAME, SCORER_PLAIN_ROLE);
+        rc = zsock_zap_plain(s->query_sock, ZSOCK_DOMAIN_PUBLIC);
+    } else if (rc == 0) {
+        rc = zsock_curve_server(s->query_sock, secret, ZSOCK_DOMAIN_PUBLIC);
+    }
     if (rc == 0)
         rc = zsock_bind(s->query_sock, s->cfg.query_endpoint);
     if (rc != 0)
         fatalx("cannot bind the query endpoint '%s': %s", s->cfg.query_endpoint,
             err_str(rc));
-    log_info("answering queries on '%s'", s->cfg.query_endpoint);
+    log_info("answering queries on '%s' (%s)", s->cfg.query_endpoint,
+        s->cfg.insecure_dev ? "plain, insecure_dev" : "CURVE");
+}
+
+/*
+ * Between polls: reload the allow-list on SIGHUP (recorded), and record
+ * the peers the ZAP handler refused.
+ */
+static void
+scorer_auth_tick(struct scorer *s)
+{
+    struct zauth_refusal r[64];
+    size_t n;
+
+    if (scorer_reload) {
+        char ref[64];
+        size_t nclients = 0;
+        int rc;
+
+        scorer_reload = 0;
+        rc = zauth_reload(s->zauth, &nclients);
+        if (rc != 0) {
+            log_warnx(
+                "SIGHUP: the allow-list was not reloaded: %s", err_str(rc));
+            snprintf(ref, sizeof(ref), "failed: %s", err_str(rc));
+        } else {
+            log_info("SIGHUP: %zu clients in the allow-list", nclients);
+            snprintf(ref, sizeof(ref), "clients %zu", nclients);
+        }
+        if (record_system(s, "auth.reload", ref) != 0)
+            log_warnx("the allow-list reload is not in the audit log");
+    }
+    n = zauth_take_refusals(s->zauth, r, ARRAY_LEN(r));
+    if (n > 0)
+        record_refusals(s, "scorer", r, n);
 }
 
 static void
@@ -1033,7 +1078,8 @@ scorer_loop(struct scorer *s)
             scorer_group(s);
         if (items[2].revents & ZSOCK_POLLIN)
             scorer_queries(s);
-        scorer_checkpoint(s, false);
+        scorer_auth_tick(s);
+        record_checkpoint(s, false);
 
         /* Back-pressure: a generation may not outgrow one LMDB write
          * transaction (or memory) while the previous one is being written. */
@@ -1061,7 +1107,7 @@ scorer_shutdown(struct scorer *s)
         log_warnx("final commit failed (the journal still holds every "
                   "acknowledged event): %s",
             err_str(rc));
-    scorer_checkpoint(s, true);
+    record_checkpoint(s, true);
     scorer_log_stats(s, true);
     pthread_mutex_lock(&s->mu);
     s->flusher_quit = true;
@@ -1070,9 +1116,11 @@ scorer_shutdown(struct scorer *s)
     pthread_join(s->flusher, NULL);
     zsock_close(s->events_sock);
     zsock_close(s->query_sock);
+    zauth_stop(s->zauth);
     zsock_ctx_term(s->zctx);
     audit_log_close(s->audit);
-    pseudo_key_close(s->pkey);
+    s->pkey = NULL;
+    keys_close(&s->keys);
     journal_close(s->journal);
     store_overlay_close(s->ov);
     history_close(s->hist);
@@ -1091,33 +1139,41 @@ scorer_shutdown(struct scorer *s)
     cfg_release(&s->cfg);
 }
 
+static void
+scorer_install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = scorer_on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: zsock_poll must return so the loop sees it. */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
     static struct scorer s;
-    struct sigaction sa;
-    bool check;
 
-    scorer_load_config(&s, argc, argv, &check);
-    if (check) {
-        cfg_print(&s.cfg, stdout);
-        cfg_release(&s.cfg);
-        return 0;
-    }
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = scorer_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
+    if (harden_process() != 0)
+        return 1;
+    scorer_load_config(&s, argc, argv);
     /* The journal replay decodes events: the decoders come first. */
     wire_dec_init(&s.env_dec, 64 * 1024);
     wire_dec_init(&s.ev_dec, 8 * 1024);
     wire_dec_init(&s.q_dec, 8 * 1024);
+    scorer_become_user(&s);
+    scorer_open_keys(&s);
     scorer_open_storage(&s);
     scorer_bring_up_to_date(&s);
     scorer_alloc(&s);
     scorer_open_sockets(&s);
+    scorer_install_signals();
     log_info("vigil-scorer %s ready (review >= %u, block >= %u)", VIGIL_VERSION,
         s.params.review_threshold, s.params.block_threshold);
     scorer_loop(&s);

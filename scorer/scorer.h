@@ -47,12 +47,14 @@
 #include "common/audit.h"
 #include "common/cfg.h"
 #include "common/journal.h"
+#include "common/keys.h"
 #include "common/event.h"
 #include "common/ipcproto.h"
 #include "common/reply.h"
 #include "common/wire.h"
 #include "common/pseudo.h"
 #include "common/store.h"
+#include "common/zauth.h"
 #include "common/zsock.h"
 #include "scorer/history.h"
 #include "scorer/score.h"
@@ -78,11 +80,13 @@
 
 /* One collector message of the group being processed. */
 struct scorer_msg {
-    struct zsock_msg zm; /* [collector identity, body]; owned */
-    uint64_t tag;        /* the collector's tag, echoed in the reply */
-    uint32_t first;      /* index of its first reply in s->replies */
-    uint32_t n;          /* its events (and replies) */
-    bool valid;          /* envelope decoded; reply to it */
+    struct zsock_msg zm;          /* [collector identity, body]; owned */
+    uint64_t tag;                 /* the collector's tag, echoed in the reply */
+    char actor[EVENT_ID_MAX + 1]; /* the storefront its events are from:
+                                     the journal entries point here */
+    uint32_t first;               /* index of its first reply in s->replies */
+    uint32_t n;                   /* its events (and replies) */
+    bool valid;                   /* envelope decoded; reply to it */
 };
 
 /*
@@ -100,6 +104,7 @@ struct scorer_jent {
 struct scorer_stats {
     uint64_t events;     /* events applied (new) */
     uint64_t duplicates; /* resent events answered with the first reply */
+    uint64_t conflicts;  /* resent ids carrying a different event */
     uint64_t orders;     /* orders scored */
     uint64_t rejected;   /* events refused (bad envelope, not durable) */
     uint64_t groups;     /* group commits (journal fdatasyncs) */
@@ -146,8 +151,9 @@ struct scorer {
     struct scorer_stats stats;
     /* The audit log (issue 4): every access to personal data. */
     struct audit_log *audit; /* DATA_DIR/audit; owned */
-    struct pseudo_key *pkey; /* DATA_DIR/pseudonym.key; owned: the
-                                subject pseudonym of an account id */
+    struct keys keys;        /* the keys directory (keys.h); owned */
+    struct zauth *zauth;     /* the ZAP handler of zctx; owned */
+    struct pseudo_key *pkey; /* keys.pseudo: the pseudonym key */
     unsigned dbi_subject;    /* the subject index database in history
                                 (layout: common/subjidx.h); rebuilt
                                 from the log */
@@ -158,28 +164,33 @@ struct scorer {
 
 /* ------------------------------------------- shared inside scorer/ only */
 
-/*
- * Append `r` to the audit log, make it durable (its own fdatasync), and
- * index its subjects. For accesses answered one at a time (queries);
- * events share the group commit instead. Main thread.
- * Returns 0, or ERR_AUDIT: the caller must then refuse the access.
- */
-int scorer_audit_now(struct scorer *s, struct audit_record *r) WARN_UNUSED
-    NONNULL(1, 2);
+/* How an event reaches scorer_apply() (scorer.c). */
+enum scorer_mode {
+    SCORER_LIVE,   /* from a collector: audited and journaled */
+    SCORER_LOCAL,  /* from a query op: journaled (the op is audited) */
+    SCORER_REPLAY, /* from the journal at recovery */
+};
 
 /*
- * The audit subject of account `account` (1..PROTO_ID_MAX bytes): its
- * keyed pseudonym, pseudo_identifier(kind "account"), which is also how
- * `vigilctl audit subject report --account` computes it.
+ * Apply one event made by a query operation (a label, a review
+ * decision) to the history of `storefront`, durably: journaled and
+ * synced before this returns, like a collector's events. The caller
+ * has already written (and synced) the audit record of the operation.
+ * `r` gets the event's reply. Main thread, between groups.
+ * Returns 0; ERR_EXISTS when the same event id was applied before (a
+ * resend: nothing changed); ERR_CONFLICT (that id carried another
+ * event); or ERR_IO / ERR_FULL / ERR_AUDIT (not applied; recovered).
  */
-void scorer_account_subject(const struct scorer *s, const char *account,
-    uint8_t out[AUDIT_SUBJECT_BYTES]) NONNULL(1, 2, 3);
+int scorer_apply_local(struct scorer *s, const char *storefront,
+    const struct event *ev, struct reply *r) WARN_UNUSED NONNULL(1, 2, 3, 4);
 
 /*
  * query.c: answer one message from the query socket ([identity, empty
  * delimiter (REQ clients) or nothing, body]) and send the reply. Every
  * answer that carries personal data is audited first (scorer_audit_now);
- * if that fails the answer is refused with code "audit". Main thread.
+ * if that fails the answer is refused with code "audit". The client's
+ * name and role are the ones its CURVE key has in the allow-list (the
+ * ZAP handler's User-Id and X-Role). Main thread.
  */
 void query_handle(struct scorer *s, struct zsock_msg *m) NONNULL(1, 2);
 

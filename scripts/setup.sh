@@ -7,8 +7,9 @@
 # Run as root on a fresh machine, or as a user when everything is there.
 #
 #   bash scripts/setup.sh              # install what is missing + build
-#   VIGIL_SETUP_OPTIONAL=1 bash ...    # also clang and valgrind (asan,
-#                                      # memcheck presets)
+#   VIGIL_SETUP_OPTIONAL=1 bash ...    # also clang, valgrind and gcovr
+#                                      # (asan/tsan/fuzz, memcheck,
+#                                      # coverage presets)
 #   VIGIL_SETUP_NO_BUILD=1 bash ...    # install only
 #
 # Exit status: 0 ready, 1 the build failed, 2 packages could not be
@@ -16,11 +17,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
-      liblmdb-dev libsodium-dev libjansson-dev zlib1g-dev lmdb-utils clang-format
-      python3 python3-zmq python3-msgpack)
+# Build: compiler, CMake, pkg-config and the libraries the code links
+# (libjansson for vigilctl; libmicrohttpd, libcurl and OpenSSL for the
+# witness, the Shopify bridge and the fast SHA-256; zlib for vigil-replay). Tests: python3 with zmq and msgpack for the
+# integration scenarios, lmdb-utils, and the linters of the lint.* tests
+# (clang-format, cppcheck, clang-tidy).
+PKGS=(build-essential cmake pkg-config
+      libzmq3-dev libmsgpack-dev liblmdb-dev libsodium-dev
+      libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev
+      zlib1g-dev
+      python3 python3-zmq python3-msgpack lmdb-utils
+      clang-format cppcheck clang-tidy)
 if [ "${VIGIL_SETUP_OPTIONAL:-0}" = 1 ]; then
-    PKGS+=(clang valgrind)
+    PKGS+=(clang valgrind gcovr)
 fi
 
 missing=()

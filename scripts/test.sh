@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# test.sh - install what is missing, build, run every test but benchmarks
+# test.sh - install what is missing, build, run every test but the benchmark
 #
 # Runs scripts/setup.sh (idempotent), then ctest over build/: the unit
-# tests (unit.*) and the integration scenarios (integ.*), which start the
-# real daemons on 127.0.0.1 and ipc:// in temp directories. Benchmarks
-# (label bench) are left out: run them with `ctest --test-dir build -L
-# bench`. Exits with ctest's status and repeats its summary line last.
+# tests (unit.*), the integration scenarios (integ.*), which start the
+# real daemons on 127.0.0.1 and ipc:// in temp directories, and the source
+# checks (lint.*: format, banned functions, tests/README.md, cppcheck,
+# clang-tidy). The benchmark (bench.main, label bench) is left out: run it
+# with `ctest --test-dir build -L bench` (or `ctest --preset bench` on a
+# release build). A test that cannot run here is reported as skipped.
+# Exits with ctest's status and repeats its summary line last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

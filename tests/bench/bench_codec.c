@@ -41,10 +41,10 @@ make_order(struct event *ev, struct event_pii *pii, unsigned i)
     memset(pii, 0, sizeof(*pii));
     ev->type = EVENT_ORDER_PLACED;
     ev->ts = 1733300000000ULL + i * 1000ULL;
-    snprintf(ev->id, sizeof(ev->id), "evt-%08u", i);
-    snprintf(ev->account, sizeof(ev->account), "acct-%06u", i % 5000);
-    snprintf(ev->session, sizeof(ev->session), "sess-%08u", i);
-    snprintf(ev->order, sizeof(ev->order), "ord-%08u", i);
+    snprintf(pii->id, sizeof(pii->id), "evt-%08u", i);
+    snprintf(pii->account, sizeof(pii->account), "acct-%06u", i % 5000);
+    snprintf(pii->session, sizeof(pii->session), "sess-%08u", i);
+    snprintf(pii->order, sizeof(pii->order), "ord-%08u", i);
     ev->has = EVENT_HAS_ACCOUNT | EVENT_HAS_SESSION | EVENT_HAS_ORDER |
         EVENT_HAS_IP_COUNTRY | EVENT_HAS_ITEMS;
     snprintf(pii->device, sizeof(pii->device), "dev-%016x", i * 2654435761u);
@@ -59,7 +59,9 @@ make_order(struct event *ev, struct event_pii *pii, unsigned i)
     ev->amount = 4999 + i % 20000;
     memcpy(ev->currency, "GBP", 4);
     ev->items = 1 + i % 5;
-    memcpy(pii->card_number, "4111111111111111", 17);
+    memcpy(pii->card_fingerprint, "tok_4111abcd", 13);
+    memcpy(ev->card_bin, "411111", 7);
+    ev->has |= EVENT_HAS_CARD_BIN;
     memcpy(pii->billing.name, "Ann Lee", 8);
     memcpy(pii->billing.street, "1 High Street", 14);
     memcpy(pii->billing.city, "London", 7);
@@ -119,7 +121,7 @@ main(int argc, char **argv)
         if (batch.items[i].rc != 0)
             return 1;
         ev[i] = batch.items[i].ev;
-        pseudo_apply(key, &ev[i], &batch.items[i].pii);
+        pseudo_apply(key, "storefront", &ev[i], &batch.items[i].pii);
     }
 
     /* The collector's encode of the IPC frame. */

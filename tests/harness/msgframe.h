@@ -223,6 +223,8 @@ rand_pseudo(struct pseudo *p)
         p->b[i] = (uint8_t)rng();
 }
 
+UNUSED static void rand_pseudo(struct pseudo *p);
+
 UNUSED static void
 rand_event(struct event *ev)
 {
@@ -230,18 +232,19 @@ rand_event(struct event *ev)
     ev->type = (enum event_type)(1 + rng() % (EVENT_TYPE_COUNT - 1));
     ev->has = (uint32_t)(rng() & ((EVENT_HAS_OK << 1) - 1));
     ev->ts = EVENT_MIN_TS + rng() % (EVENT_MAX_TS - EVENT_MIN_TS);
-    RAND_STR(ev->id, true);
+    rand_pseudo(&ev->id);
     if (ev->has & EVENT_HAS_ACCOUNT)
-        RAND_STR(ev->account, true);
+        rand_pseudo(&ev->account);
     if (ev->has & EVENT_HAS_SESSION)
-        RAND_STR(ev->session, true);
+        rand_pseudo(&ev->session);
     if (ev->has & EVENT_HAS_ORDER)
-        RAND_STR(ev->order, true);
+        rand_pseudo(&ev->order);
     if (ev->has & EVENT_HAS_DEVICE)
         rand_pseudo(&ev->device);
     if (ev->has & EVENT_HAS_IP) {
         rand_pseudo(&ev->ip);
-        RAND_STR(ev->ip_prefix, false);
+        rand_pseudo(&ev->ip24);
+        rand_pseudo(&ev->ip16);
     }
     if (ev->has & EVENT_HAS_IP_COUNTRY)
         memcpy(ev->ip_country, "NL", 3);
@@ -253,10 +256,8 @@ rand_event(struct event *ev)
         RAND_STR(ev->lang, false);
     if (rng() & 1)
         RAND_STR(ev->carrier, false);
-    if (ev->has & EVENT_HAS_EMAIL) {
+    if (ev->has & EVENT_HAS_EMAIL)
         rand_pseudo(&ev->email);
-        RAND_STR(ev->email_domain, false);
-    }
     if (ev->has & EVENT_HAS_PHONE)
         rand_pseudo(&ev->phone);
     if (ev->has & EVENT_HAS_NAME)
@@ -281,10 +282,8 @@ rand_event(struct event *ev)
         memcpy(ev->currency, "JPY", 4);
     if (ev->has & EVENT_HAS_ITEMS)
         ev->items = (uint32_t)(1 + rng() % EVENT_MAX_ITEMS);
-    if (ev->has & EVENT_HAS_CARD_BIN) {
+    if (ev->has & EVENT_HAS_CARD_BIN)
         memcpy(ev->card_bin, "12345678", 9);
-        memcpy(ev->card_last4, "9876", 5);
-    }
     if (ev->has & EVENT_HAS_CARD)
         rand_pseudo(&ev->card);
     if (ev->has & EVENT_HAS_BILLING)

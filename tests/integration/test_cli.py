@@ -7,8 +7,9 @@ For vigil-scorer and vigil-collector each:
  - -n with a good config file exits 0; with an unknown key or an
    out-of-range value exits 1 naming file:line; block_threshold below
    review_threshold and a bad -o override exit 1; a missing file exits 1;
- - a non-loopback endpoint is refused unless insecure_dev is set, both
-   by -n and by a real start (which must exit, not serve).
+ - a non-loopback endpoint is accepted with CURVE (the default) and
+   refused with insecure_dev (plain text) or --insecure-dev, both by -n
+   and by a real start (which must exit, not serve).
 
 SPDX-License-Identifier: MIT
 """
@@ -110,16 +111,23 @@ def one(binpath, endpoint_key, tmp):
     wide = "%s=tcp://0.0.0.0:%d" % (endpoint_key, port)
     rc, out, err = run([binpath, "-n", "-o", "data_dir=" + data,
                         "-o", wide])
-    check_eq(rc, 1, name + " -n -o %s (non-loopback) exits 1" % wide)
-    check(re.search(r"insecure_dev|loopback|local", out + err) is not None,
-          name + " says why (insecure_dev / loopback)", out + err)
+    check_eq(rc, 0, name + " -n -o %s (non-loopback, CURVE) exits 0" % wide)
     rc, out, err = run([binpath, "-n", "-o", "data_dir=" + data,
                         "-o", wide, "-o", "insecure_dev=1"])
-    check_eq(rc, 0, name + " -n with insecure_dev=1 accepts it")
+    check_eq(rc, 1, name + " -n with insecure_dev=1 refuses %s" % wide)
+    check(re.search(r"insecure_dev|loopback|local", out + err) is not None,
+          name + " says why (insecure_dev / loopback)", out + err)
+    rc, out, err = run([binpath, "-n", "--insecure-dev", "-o",
+                        "data_dir=" + data, "-o", wide])
+    check_eq(rc, 1, name + " -n --insecure-dev refuses %s too" % wide)
 
-    say("  start %s -d with %s: must refuse, not serve" % (name, wide))
-    p = subprocess.Popen([binpath, "-d", "-o", "data_dir=" + data,
-                          "-o", wide], stdin=subprocess.DEVNULL,
+    say("  start %s -d --insecure-dev with %s: must refuse, not serve"
+        % (name, wide))
+    p = subprocess.Popen([binpath, "-d", "--insecure-dev",
+                          "-o", "data_dir=" + data,
+                          "-o", "keys_dir=" + os.path.join(tmp, "keys"),
+                          "-o", "user=", "-o", wide],
+                         stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         rc = p.wait(5)
@@ -128,8 +136,8 @@ def one(binpath, endpoint_key, tmp):
         p.wait(5)
         raise TestFailure("%s -d with %s is still running after 5 s"
                           % (name, wide))
-    check(rc != 0, name + " -d with a non-loopback endpoint exits non-zero "
-          "(%d)" % rc)
+    check(rc != 0, name + " -d --insecure-dev with a non-loopback endpoint "
+          "exits non-zero (%d)" % rc)
 
 
 def body(args):
@@ -147,4 +155,4 @@ def body(args):
 
 
 if __name__ == "__main__":
-    main("command line, config checks, loopback-only endpoints", body)
+    main("command line, config checks, plain text only on loopback", body)

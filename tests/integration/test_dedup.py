@@ -53,9 +53,18 @@ def body(args):
         check(isinstance(reps, list) and len(reps) == 2,
               "batch holding the repeat gets 2 replies", reps)
         same_reply(r1, reps[1], "resend inside a batch: identical reply")
+        # Issue 9's dedup poisoning: a small order sent first under an id
+        # must not make the real order under the same id come back with
+        # the first reply, unstored. The id carrying another event is a
+        # conflict, and nothing of it is applied.
         changed = dict(o1, amount=99900, items=9)
-        same_reply(r1, svc.send(changed),
-                   "resend with the same id but another body: first reply")
+        rep = svc.send(changed)
+        check(rep.get("ok") is False and rep.get("code") == "conflict",
+              "resend with the same id but another body: conflict", rep)
+        check("score" not in rep, "a conflict carries no score", rep)
+        check_eq(rep.get("id"), o1["id"], "the conflict names the id")
+        same_reply(r1, svc.send(o1),
+                   "the original, resent after the conflict: first reply")
 
         say("-- the order was applied once")
         # Two more orders, each sent twice: with dedup, the 4th order sees

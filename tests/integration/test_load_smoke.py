@@ -45,7 +45,9 @@ def body(args):
     load = os.path.join(args.bin, "vigil-load")
     check(os.access(load, os.X_OK), "%s exists" % load)
     with Service(args.bin, keep=args.keep) as svc:
-        argv = [load, "--endpoint", svc.events_endpoint, "--connections",
+        argv = [load, "--endpoint", svc.events_endpoint,
+                "--cert", svc.cert_path("storefront"),
+                "--keys-dir", svc.keys_dir, "--connections",
                 "2", "--batch", "10", "--rate", "1000", "--duration", "3",
                 "--fraud-share", "0.05", "--seed", "7", "--strict", "--json"]
         say("  run " + " ".join(argv[1:]))
@@ -72,6 +74,12 @@ def body(args):
         rep = svc.send_ok(p.order("after-load", ts=at(0)))
         check(isinstance(rep.get("score"), int),
               "an order after the load is scored (%r)" % rep.get("score"))
+        say("  without a certificate, vigil-load refuses to start")
+        rc, out, err = run([load, "--endpoint", svc.events_endpoint,
+                            "--keys-dir", svc.keys_dir, "--duration",
+                            "0.1"], timeout=30)
+        check(rc == 2 and "--cert" in err,
+              "no certificate: exit 2 naming --cert (%d: %r)" % (rc, err))
         s, c = svc.stop()
         check_eq((s, c), (0, 0), "both exit 0 on SIGTERM")
 

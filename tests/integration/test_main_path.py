@@ -3,8 +3,10 @@
 
 Checks, against the real collector and scorer:
  - each event type (device.seen, account.signup, account.login,
-   account.update, order.placed, payment.result, label) gets ok true,
-   code "ok"; a single map gets a single reply map;
+   account.update, order.placed, payment.result) gets ok true, code
+   "ok"; a single map gets a single reply map; a label from the
+   storefront port is refused "denied" (labels are the fraud team's:
+   the analyst's `label` query op stores them);
  - an order reply has score 0..100, a decision and well-formed reasons;
  - a batch gets an array of replies in the same order (ids match), and
    REQ, DEALER with an empty delimiter and bare DEALER clients all work;
@@ -26,6 +28,7 @@ import zmq
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vigiltest import (Persona, Service, TestFailure, at, check,  # noqa: E402
                        check_eq, check_order_reply, find_reason, main, pack,
+                       query,
                        read_reason_codes, reasons_by_code, say,
                        scan_files_for)
 import msgpack  # noqa: E402
@@ -75,11 +78,25 @@ def each_type(svc):
     svc.send_ok(p.payment("t-pay-bad", "o-types-0", ok=False,
                           ts=at(-DAY + 71)),
                 "payment.result ok=false reason=declined accepted")
-    svc.send_ok(p.label("t-label-acct", fraud=False, ts=at(-DAY + 80)),
-                "label by account accepted")
-    svc.send_ok(p.label("t-label-order", fraud=False, account=None,
-                        order="o-types-1", ts=at(-DAY + 81)),
-                "label by order accepted")
+    rep = svc.send(p.label("t-label-acct", fraud=False, ts=at(-DAY + 80)))
+    check(rep.get("ok") is False and rep.get("code") == "denied" and
+          "label" in rep.get("msg", ""),
+          "a label from a storefront is refused: denied", rep)
+    rep = query(svc, "label", "q-label-acct", account=p.account, fraud=False)
+    check(rep.get("ok") is True and rep["result"].get("stored") is True,
+          "label by account through the analyst's query op", rep)
+    rep = query(svc, "label", "q-label-order", order="o-types-1", fraud=False,
+                source="chargeback")
+    check(rep.get("ok") is True and rep["result"].get("source") ==
+          "chargeback", "label by order through the query op", rep)
+    rep = query(svc, "label", "q-label-order", order="o-types-1", fraud=False,
+                source="chargeback")
+    check(rep.get("ok") is True and rep["result"].get("stored") is False,
+          "the same label request again is not stored twice", rep)
+    rep = query(svc, "label", "q-label-sf", order="o-types-1", fraud=True,
+                client="storefront", storefront=None)
+    check(rep.get("ok") is False and rep.get("code") == "denied",
+          "a storefront cannot label through the query endpoint either", rep)
     rep = svc.send(p.visit("t-visit-2", ts=at(-DAY + 90)))
     check(isinstance(rep, dict), "a single event gets a single reply map",
           rep)
@@ -115,6 +132,7 @@ def client_kinds(svc):
                          ("bare DEALER (one frame)", False)):
         s = svc.ctx.socket(zmq.DEALER)
         s.setsockopt(zmq.LINGER, 0)
+        svc.curve(s, "storefront")
         s.connect(svc.events_endpoint)
         try:
             ev = p.visit("d-%d" % int(frames), ts=at(-600))

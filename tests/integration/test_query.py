@@ -17,6 +17,7 @@ SPDX-License-Identifier: MIT
 
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -59,7 +60,8 @@ def body(args):
                  "score equals the order's reply")
         check_eq(res.get("decision"), orep["decision"],
                  "decision equals the order's reply")
-        check_eq(res.get("account"), a.account, "result names the account")
+        # Vigil keeps the account id only as a pseudonym: never in a result.
+        check("account" not in res, "the result holds no raw account id", res)
         check_eq(res.get("amount"), 12345, "result carries the amount")
         check_eq(res.get("ts"), sent[-1]["ts"], "result carries the event time")
         check(res.get("reasons_known") is True, "score.get knows the "
@@ -68,14 +70,23 @@ def body(args):
               [(r["code"], r["value"]) for r in orep["reasons"]],
               "score.get gives the order's reasons, codes and values", res)
         rep = query(svc, "score.get", "q-score-cb", purpose="chargeback-review",
-                    order="QA-ORD-1")
+                    order="QA-ORD-1", case="CB-2026-0042")
         check(rep.get("ok") is True, "chargeback-review is allowed too", rep)
+        rep = query(svc, "score.get", "q-score-nocase",
+                    purpose="chargeback-review", order="QA-ORD-1")
+        check_refused(rep, "chargeback-review without a case reference",
+                      "invalid", "case", "q-score-nocase")
+        rep = query(svc, "score.get", "q-nosf", order="QA-ORD-1",
+                    storefront=None)
+        check_refused(rep, "an analyst query naming no storefront",
+                      "invalid", "storefront", "q-nosf")
 
         say("account.get")
         rep = query(svc, "account.get", "q-acct", account=a.account)
         check(rep.get("ok") is True, "account.get ok", rep)
         res = rep.get("result", {})
-        check_eq(res.get("account"), a.account, "result names the account")
+        check_eq(res.get("account"), a.account,
+                 "result echoes the account asked about")
         check(res.get("known") is True, "the account is known", res)
         check_eq(res.get("orders_total"), 1, "one order in total")
         check_eq(res.get("orders_1h"), 1, "one order in the last hour")
@@ -104,8 +115,9 @@ def body(args):
         rep = query(svc, "account.get", "q-wrongarg", order="QA-ORD-1")
         check_refused(rep, "an argument of another op", "invalid", "order",
                       "q-wrongarg")
-        rep = query_raw(svc, pack({"v": 1, "op": "score.get", "id": "q-trail",
+        rep = query_raw(svc, pack({"v": 2, "op": "score.get", "id": "q-trail",
                                    "purpose": "fraud-prevention",
+                                   "storefront": "storefront",
                                    "order": "QA-ORD-1"}) + b"\xc0")
         check_refused(rep, "trailing bytes", "malformed", "trailing",
                       "q-trail")
@@ -122,28 +134,34 @@ def body(args):
                       "q-nf-acct")
 
         say("vigilctl score / account")
+        conn = svc.ctl_conn("analyst") + ["--storefront", "storefront"]
         rc, out, err = vigilctl(args.bin, "score", "QA-ORD-1", "--purpose",
-                                "fraud-prevention", "--endpoint", ep)
+                                "fraud-prevention", *conn)
         check_eq(rc, 0, "vigilctl score exits 0")
-        check("score:      %d" % orep["score"] in out and
+        check(re.search(r"^score +%d$" % orep["score"], out, re.M) and
               orep["decision"] in out, "human output shows score and decision",
               out)
         rc, out, err = vigilctl(args.bin, "account", a.account, "--purpose",
-                                "fraud-prevention", "--endpoint", ep, "--json")
+                                "fraud-prevention", "--json", *conn)
         check_eq(rc, 0, "vigilctl account --json exits 0")
         doc = json.loads(out)
         check(doc["ok"] is True and doc["result"]["orders_total"] == 1,
               "JSON output carries the result", doc)
         ctl_ids = [doc["id"]]
         rc, out, err = vigilctl(args.bin, "score", "QA-ORD-1", "--purpose",
-                                "marketing", "--endpoint", ep, "--json")
+                                "marketing", "--json", *conn)
         check_eq(rc, 1, "vigilctl score with a denied purpose exits 1")
         doc = json.loads(out)
         check_eq(doc["code"], "denied", "and says denied")
         ctl_denied = doc["id"]
-        rc, out, err = vigilctl(args.bin, "score", "QA-ORD-1",
-                                "--endpoint", ep)
+        rc, out, err = vigilctl(args.bin, "score", "QA-ORD-1", *conn)
         check_eq(rc, 2, "vigilctl score without --purpose exits 2")
+        rc, out, err = vigilctl(args.bin, "score", "QA-ORD-1", "--purpose",
+                                "fraud-prevention", "--endpoint", ep,
+                                "--keys-dir", svc.keys_dir)
+        check(rc == 2 and "--cert" in err,
+              "vigilctl score without a certificate exits 2 naming --cert",
+              (rc, err))
         check(all(s.alive() for s in (svc.scorer, svc.collector)),
               "both daemons are still up")
 
@@ -153,10 +171,15 @@ def body(args):
                                 os.path.join(svc.data_dir, "audit"))
         check_eq(rc, 0, "vigilctl audit verify exits 0 (%d records)" % n)
         recs = audit_records(args.bin, svc.data_dir)
-        queries = [r for r in recs if r["actor"] == "local-operator"]
+        queries = [r for r in recs if r["actor"] == "analyst"]
+        # A query's ref is the keyed hash of its id (never the id).
+        ids = {}
         by_ref = {}
         for r in queries:
             by_ref.setdefault(r["ref"], []).append(r)
+
+        def q_recs(qid):
+            return by_ref.get(svc.query_ref(qid), [])
         want = {
             "q-score": ("score.get", "fraud-prevention", "allowed"),
             "q-score-cb": ("score.get", "chargeback-review", "allowed"),
@@ -168,33 +191,38 @@ def body(args):
             ctl_denied: ("score.get", "marketing", "denied"),
         }
         for ref, (op, purpose, outcome) in sorted(want.items()):
-            got = by_ref.get(ref, [])
+            got = q_recs(ref)
             check(len(got) == 1, "one audit record for query %s" % ref, got)
             r = got[0]
             check_eq((r["op"], r["purpose"], r["outcome"], r["role"]),
                      (op, purpose, outcome, "analyst"),
                      "record of %s: op, purpose, outcome, role" % ref)
         for ref in ("q-nopurpose", "q-badop", "q-badkey", "q-badtype",
-                    "q-wrongarg", "q-trail"):
-            check(ref not in by_ref, "no record for refused request %s" % ref)
+                    "q-wrongarg", "q-trail", "q-score-nocase", "q-nosf"):
+            check(not q_recs(ref), "no record for refused request %s" % ref)
         # 8 above + the first vigilctl score (allowed).
         check_eq(len(queries), len(want) + 1, "no other query records")
-        q = by_ref["q-score"][0]
+        q = q_recs("q-score")[0]
         check_eq(q["cats"], ["order", "score"], "score.get categories")
-        check_eq(len(q["subj"]), 1, "score.get names the account's subject")
-        check_eq(by_ref["q-acct"][0]["subj"], q["subj"],
-                 "account.get names the same subject")
-        check_eq(by_ref["q-nf-order"][0]["subj"], [],
-                 "an unknown order names no subject")
+        check_eq(q["subj"], [svc.scoped("order", "QA-ORD-1"),
+                             svc.scoped("account", a.account)],
+                 "score.get names the order and its account")
+        check_eq(q_recs("q-acct")[0]["subj"],
+                 [svc.scoped("account", a.account)],
+                 "account.get names the account")
+        check_eq(q_recs("q-nf-order")[0]["subj"],
+                 [svc.scoped("order", "NO-SUCH-ORDER")],
+                 "an unknown order is named: the request was about it")
         stores = [r for r in recs if r["op"] == "event.store"]
         refs = [r["ref"] for r in stores]
-        for e in sent:
-            check_eq(refs.count(e["id"]), 1,
+        sent_refs = [svc.event_ref(e["id"]) for e in sent]
+        for e, ref in zip(sent, sent_refs):
+            check_eq(refs.count(ref), 1,
                      "one event.store record for event %s" % e["id"])
         check_eq(len(refs), len(set(refs)),
                  "one event.store record per stored event (%d)" % len(refs))
         for r in stores:
-            if r["ref"] in [e["id"] for e in sent]:
+            if r["ref"] in sent_refs:
                 check(r["role"] == "storefront" and
                       r["purpose"] == "fraud-prevention" and
                       r["outcome"] == "allowed",

@@ -62,9 +62,11 @@ def checkpoint_root(note):
     return int(lines[1]), base64.b64decode(lines[2])
 
 
-def report(bindir, data_dir, *opts):
+def report(bindir, data_dir, keys_dir, *opts):
+    if opts[0] == "--account":
+        opts = opts + ("--storefront", "storefront")
     rc, out, err = vigilctl(bindir, "audit", "subject", "report", data_dir,
-                            "--json", *opts)
+                            "--json", "--keys-dir", keys_dir, *opts)
     if rc != 0:
         raise TestFailure("subject report %s exited %d: %s"
                           % (opts[0], rc, err.strip()))
@@ -115,7 +117,8 @@ def body(args):
         check(query(svc, "score.get", "qb-score", order="SRB-ORD")["ok"],
               "score.get of B's order")
         check(query(svc, "account.get", "qb-acct", account=b.account,
-                    purpose="chargeback-review")["ok"], "account.get of B")
+                    purpose="chargeback-review", case="CB-7")["ok"],
+              "account.get of B")
         wait_checkpoint(args.bin, svc.data_dir)
 
         rc, out, err = vigilctl(args.bin, "audit", "export", "--json",
@@ -125,15 +128,23 @@ def body(args):
                         for r in json.loads(out)["records"]}
 
         say("report for --account A")
-        doc, err = report(args.bin, svc.data_dir, "--account", a.account)
+        doc, err = report(args.bin, svc.data_dir, svc.keys_dir, "--account", a.account)
         say("  note index: %s %s" % (doc["index"], err.strip()))
+        # Records carry the keyed hash of an event's or query's id.
+        def erefs(evs):
+            return [svc.event_ref(e["id"]) for e in evs]
+
+        def qrefs(ids):
+            return [svc.query_ref(q) for q in ids]
+
         refs = sorted(x["ref"] for x in doc["accesses"])
-        want = sorted([e["id"] for e in a_events] + a_queries)
+        want = sorted(erefs(a_events) + qrefs(a_queries))
         check_eq(refs, want, "exactly A's accesses, B's absent")
         check_eq(doc["count"], len(want), "count")
         check(doc["proofs_ok"] is True, "every proof verified (vigilctl)")
         check_proofs(doc, raw_by_index, "A")
-        denied = [x for x in doc["accesses"] if x["ref"] == "qa-denied"]
+        denied = [x for x in doc["accesses"]
+                  if x["ref"] == svc.query_ref("qa-denied")]
         check_eq((denied[0]["op"], denied[0]["outcome"], denied[0]["purpose"]),
                  ("account.get", "denied", "marketing"),
                  "the denied access is listed as denied")
@@ -141,27 +152,30 @@ def body(args):
               "every listed record names A's subject")
 
         say("report for --account B")
-        docb, _ = report(args.bin, svc.data_dir, "--account", b.account)
+        docb, _ = report(args.bin, svc.data_dir, svc.keys_dir, "--account", b.account)
         check_eq(sorted(x["ref"] for x in docb["accesses"]),
-                 sorted([e["id"] for e in b_events] + b_queries),
+                 sorted(erefs(b_events) + qrefs(b_queries)),
                  "exactly B's accesses")
         check_proofs(docb, raw_by_index, "B")
 
         say("report for --email of A")
-        doce, _ = report(args.bin, svc.data_dir, "--email", a.email.upper())
+        doce, _ = report(args.bin, svc.data_dir, svc.keys_dir, "--email", a.email.upper())
         refs = [x["ref"] for x in doce["accesses"]]
-        check("sra-s1" in refs, "the signup's record is found by email", refs)
-        check(not any(r.startswith("srb") or r.startswith("qb")
-                      for r in refs), "none of B's", refs)
+        check(svc.event_ref("sra-s1") in refs,
+              "the signup's record is found by email", refs)
+        check(not set(refs) & set(erefs(b_events) + qrefs(b_queries)),
+              "none of B's", refs)
         check_proofs(doce, raw_by_index, "A by email")
-        doc_dev, _ = report(args.bin, svc.data_dir, "--device", b.device)
+        doc_dev, _ = report(args.bin, svc.data_dir, svc.keys_dir, "--device", b.device)
         check_eq(sorted(x["ref"] for x in doc_dev["accesses"]),
-                 sorted(e["id"] for e in b_events),
+                 sorted(erefs(b_events)),
                  "--device of B: B's events only")
 
         say("human output")
         rc, out, err = vigilctl(args.bin, "audit", "subject", "report",
-                                svc.data_dir, "--account", a.account)
+                                svc.data_dir, "--account", a.account,
+                                "--storefront", "storefront",
+                                "--keys-dir", svc.keys_dir)
         check_eq(rc, 0, "human report exits 0")
         lines = out.splitlines()
         check(a.account in lines[0], "the header names the identifier typed")
@@ -171,7 +185,8 @@ def body(args):
         check("every proof verified" in out, "human output says proofs ok",
               out[-200:])
         rc, out, err = vigilctl(args.bin, "audit", "subject", "report",
-                                svc.data_dir, "--email", a.email)
+                                svc.data_dir, "--email", a.email,
+                                "--keys-dir", svc.keys_dir)
         check(a.email not in "\n".join(out.splitlines()[1:]) and
               a.email not in err, "the email appears only on the header")
 
@@ -180,8 +195,7 @@ def body(args):
         os.makedirs(copy)
         shutil.copytree(os.path.join(svc.data_dir, "audit"),
                         os.path.join(copy, "audit"))
-        shutil.copy2(os.path.join(svc.data_dir, "pseudonym.key"), copy)
-        doc2, err2 = report(args.bin, copy, "--account", a.account)
+        doc2, err2 = report(args.bin, copy, svc.keys_dir, "--account", a.account)
         check_eq(doc2["index"], "missing", "the index is reported missing")
         check("full scan" in err2, "a warning says so", err2)
         check_eq(sorted(x["ref"] for x in doc2["accesses"]), want,
@@ -195,12 +209,15 @@ def body(args):
                             svc.data_dir, "--account", "x", "--email", "y@z.com")
         check_eq(rc, 2, "two identifier options: exit 2")
         rc, _, err = vigilctl(args.bin, "audit", "subject", "report",
-                              svc.data_dir, "--ip", "999.1.1.1")
+                              svc.data_dir, "--ip", "999.1.1.1",
+                              "--keys-dir", svc.keys_dir)
         check_eq(rc, 2, "an identifier that does not parse: exit 2")
         check("--ip" in err and "999.1.1.1" not in err,
               "the error names the option, not the identifier", err)
         rc, _, err = vigilctl(args.bin, "audit", "subject", "report",
-                              svc.data_dir, "--account", "")
+                              svc.data_dir, "--account", "",
+                              "--storefront", "storefront",
+                              "--keys-dir", svc.keys_dir)
         check_eq(rc, 2, "an empty account id: exit 2")
 
 

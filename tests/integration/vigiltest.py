@@ -14,7 +14,9 @@ Invariants:
  - every process a scenario starts is stopped (SIGTERM, then SIGKILL)
    when the Service closes, even when the check failed;
  - checks print what they check; the first failure raises TestFailure,
-   and `main()` turns it into exit status 1 with the message.
+   and `main()` turns it into exit status 1 with the message; a scenario
+   that cannot run here raises Skip, which `main()` turns into exit
+   status 77 (ctest: skipped).
 
 See also: common/sfproto.h (wire format), tests/README.md
 
@@ -22,6 +24,7 @@ SPDX-License-Identifier: MIT
 """
 
 import argparse
+import hashlib
 import os
 import re
 import shlex
@@ -52,6 +55,9 @@ if WRAPPER:
     READY_TIMEOUT_S = 60.0
 
 ERROR_CODES = ("invalid", "malformed", "too_big", "denied")
+
+# Clients every Service admits before it starts: (name, role).
+DEFAULT_CLIENTS = (("storefront", "storefront"), ("analyst", "analyst"))
 DECISIONS = ("allow", "review", "block")
 
 
@@ -61,6 +67,15 @@ class TestFailure(Exception):
 
 class Timeout(TestFailure):
     """No reply came within the receive timeout."""
+
+
+class Skip(Exception):
+    """The scenario cannot run here (say why): `main()` exits SKIP_EXIT,
+    which tests/CMakeLists.txt declares as ctest's SKIP_RETURN_CODE, so
+    ctest reports the test as skipped, never as passed."""
+
+
+SKIP_EXIT = 77
 
 
 # ------------------------------------------------------------- checking
@@ -108,6 +123,9 @@ def main(description, body):
     t0 = time.monotonic()
     try:
         body(args)
+    except Skip as e:
+        say("SKIP %s: %s" % (name, e))
+        sys.exit(SKIP_EXIT)
     except TestFailure as e:
         say("FAIL %s: %s" % (name, e))
         sys.exit(1)
@@ -215,26 +233,30 @@ class Service:
     """
 
     def __init__(self, bindir, scorer_opts=(), collector_opts=(),
-                 keep=False, data_dir=None):
+                 keep=False, data_dir=None, insecure=False):
         self.bindir = bindir
         self.keep = keep
+        self.insecure = insecure
         self.dir = tempfile.mkdtemp(prefix="vigil-integ-")
         self.data_dir = data_dir or os.path.join(self.dir, "data")
-        os.makedirs(self.data_dir, exist_ok=True)
+        self.keys_dir = os.path.join(self.dir, "keys")
+        os.makedirs(self.data_dir, mode=0o700, exist_ok=True)
         self.events_port = free_port()
         self.query_port = free_port()
         self.events_endpoint = "tcp://127.0.0.1:%d" % self.events_port
         self.query_endpoint = "tcp://127.0.0.1:%d" % self.query_port
-        sargv = [os.path.join(bindir, "vigil-scorer"), "-d",
-                 "-o", "data_dir=" + self.data_dir,
-                 "-o", "query_endpoint=" + self.query_endpoint]
+        common = ["-d", "-o", "data_dir=" + self.data_dir,
+                  "-o", "keys_dir=" + self.keys_dir, "-o", "user="]
+        if insecure:
+            common.append("--insecure-dev")
+        sargv = [os.path.join(bindir, "vigil-scorer")] + common + [
+            "-o", "query_endpoint=" + self.query_endpoint]
         for o in scorer_opts:
             sargv += ["-o", o]
         if WRAPPER and "valgrind" in " ".join(WRAPPER):
             sargv += ["-o", "lmdb_map_mb=1024"]
-        cargv = [os.path.join(bindir, "vigil-collector"), "-d",
-                 "-o", "data_dir=" + self.data_dir,
-                 "-o", "events_endpoint=" + self.events_endpoint]
+        cargv = [os.path.join(bindir, "vigil-collector")] + common + [
+            "-o", "events_endpoint=" + self.events_endpoint]
         for o in collector_opts:
             cargv += ["-o", o]
         self.scorer = Daemon("scorer", WRAPPER + sargv, self.dir)
@@ -243,6 +265,9 @@ class Service:
         self.sock = None
         self.probes = 0
         self.failed = False
+        # The clients every scenario has: one storefront, one analyst.
+        for name, role in DEFAULT_CLIENTS:
+            self.add_client(name, role)
 
     # -- lifecycle
 
@@ -342,6 +367,87 @@ class Service:
 
     # -- client
 
+    def key(self):
+        """The pseudonym key the daemons use (32 bytes)."""
+        with open(os.path.join(self.keys_dir, "pseudonym.key"), "rb") as f:
+            return f.read()
+
+    def add_client(self, name, role):
+        """Admit a client: `vigilctl client add NAME --role ROLE` (the
+        daemons see it at start or after reload()). Returns the path of
+        its secret certificate."""
+        path = self.cert_path(name)
+        if not os.path.exists(path):
+            rc, out, err = vigilctl(self.bindir, "client", "add", name,
+                                    "--role", role, "--keys-dir",
+                                    self.keys_dir, "--user=")
+            if rc != 0:
+                raise TestFailure("client add %s: exit %d: %s"
+                                  % (name, rc, err.strip()))
+        return path
+
+    def revoke_client(self, name):
+        rc, out, err = vigilctl(self.bindir, "client", "revoke", name,
+                                "--keys-dir", self.keys_dir, "--user=")
+        if rc != 0:
+            raise TestFailure("client revoke %s: exit %d: %s"
+                              % (name, rc, err.strip()))
+
+    def reload(self, settle=0.5):
+        """SIGHUP both daemons (allow-list reload); wait `settle` s."""
+        for d in (self.scorer, self.collector):
+            if d.alive():
+                d.proc.send_signal(signal.SIGHUP)
+        time.sleep(settle)
+
+    def cert_path(self, name):
+        return os.path.join(self.keys_dir, "secrets", name + ".key_secret")
+
+    def server_public(self):
+        import zmq.auth
+        pub, _ = zmq.auth.load_certificate(
+            os.path.join(self.keys_dir, "server.key"))
+        return pub
+
+    def curve(self, sock, client):
+        """Make `sock` a CURVE client as `client` (a name given to
+        add_client, or a (public, secret) pair of Z85 keys), pinned to
+        the server key. No-op for an insecure Service."""
+        import zmq.auth
+        if self.insecure:
+            return sock
+        if isinstance(client, tuple):
+            pub, sec = client
+        else:
+            pub, sec = zmq.auth.load_certificate(self.cert_path(client))
+        sock.curve_publickey = pub
+        sock.curve_secretkey = sec
+        sock.curve_serverkey = self.server_public()
+        return sock
+
+    def ctl_conn(self, client="analyst"):
+        """vigilctl's connection options to the query endpoint as
+        `client`."""
+        if self.insecure:
+            return ["--endpoint", self.query_endpoint, "--insecure-dev"]
+        return ["--endpoint", self.query_endpoint, "--cert",
+                self.cert_path(client), "--keys-dir", self.keys_dir]
+
+    def scoped(self, kind, id_, storefront="storefront"):
+        """The hex pseudonym of an id a client chose (pseudo.h
+        pseudo_scoped: domain `kind`, value storefront + newline + id):
+        what audit records carry as `ref` (kinds "event", "request") and
+        as subjects (kinds "account", "order")."""
+        return pseudo_hex(self.key(), kind, storefront + "\n" + id_)
+
+    def event_ref(self, id_, storefront="storefront"):
+        """The `ref` of an event's audit records."""
+        return self.scoped("event", id_, storefront)
+
+    def query_ref(self, id_, client="analyst"):
+        """The `ref` of a query's audit record."""
+        return self.scoped("request", id_, client)
+
     def close_socket(self):
         if self.sock is not None:
             self.sock.close(0)
@@ -354,6 +460,7 @@ class Service:
         if self.sock is None:
             s = self.ctx.socket(zmq.REQ)
             s.setsockopt(zmq.LINGER, 0)
+            self.curve(s, "storefront")
             s.connect(self.events_endpoint)
             self.sock = s
         return self.sock
@@ -407,6 +514,12 @@ class Service:
                                       % (e["id"], e["type"], r))
             out += reps
         return out
+
+
+def pseudo_hex(key, domain, value):
+    """A keyed pseudonym as common/pseudo.h computes it, in hex."""
+    return hashlib.blake2b(domain.encode() + b"\0" + value.encode(),
+                           key=key, digest_size=16).hexdigest()
 
 
 def pack(obj):
@@ -477,8 +590,8 @@ class Persona:
                         "city": city, "postal": postal, "country": country}
         # Luhn-valid-looking 16 digits; unique per persona.
         self.card_number = "4%03d%012d" % (n % 1000, 400000000000 + n)
+        # What a payment provider hands a shop: a card token and the BIN.
         self.card = {"bin": self.card_number[:6],
-                     "last4": self.card_number[-4:],
                      "fingerprint": "fp-%s-%05d" % (tag, n)}
         self.ua = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
                    "(KHTML, like Gecko) Chrome/120.0 Safari/537.36")
@@ -575,13 +688,19 @@ def check_order_reply(rep, what):
 
 
 def check_error_reply(rep, what, codes=ERROR_CODES, field=None, eid=None):
-    """Check an error reply: ok false, code in `codes`, msg naming
-    `field` (a name or a tuple of acceptable names) when given, id equal
-    to `eid` when given."""
+    """Check an error reply: ok false, code in `codes` (None: any string;
+    the caller checks the exact code itself), msg naming `field` (a name
+    or a tuple of acceptable names) when given, id equal to `eid` when
+    given."""
     check(isinstance(rep, dict), what + ": one reply map", rep)
     check(rep.get("ok") is False, what + ": ok false", rep)
-    check(rep.get("code") in codes,
-          what + ": code %r in %s" % (rep.get("code"), "/".join(codes)), rep)
+    if codes is None:
+        check(isinstance(rep.get("code"), str) and rep.get("code") != "ok",
+              what + ": an error code (%r)" % (rep.get("code"),), rep)
+    else:
+        check(rep.get("code") in codes,
+              what + ": code %r in %s" % (rep.get("code"), "/".join(codes)),
+              rep)
     msg = rep.get("msg")
     check(isinstance(msg, str) and msg != "",
           what + ": msg explains (%r)" % (msg,))
@@ -659,14 +778,15 @@ def scan_files_for(root, needles):
 
 # ------------------------------------------------ query endpoint (scorer)
 
-def query_raw(svc, frames, timeout_ms=RECV_TIMEOUT_MS):
+def query_raw(svc, frames, timeout_ms=RECV_TIMEOUT_MS, client="analyst"):
     """Send bytes (one frame) or a list of frames to the scorer's query
-    endpoint on a fresh REQ socket (closed before returning, so a late
-    reply can never be taken for another request's); return the decoded
-    reply map. Raises Timeout if none comes."""
+    endpoint as `client` on a fresh REQ socket (closed before returning,
+    so a late reply can never be taken for another request's); return
+    the decoded reply map. Raises Timeout if none comes."""
     s = svc.ctx.socket(zmq.REQ)
     s.setsockopt(zmq.LINGER, 0)
     try:
+        svc.curve(s, client)
         s.connect(svc.query_endpoint)
         if isinstance(frames, (bytes, bytearray)):
             frames = [bytes(frames)]
@@ -686,14 +806,17 @@ def query_raw(svc, frames, timeout_ms=RECV_TIMEOUT_MS):
 
 
 def query(svc, op, qid, purpose="fraud-prevention", timeout_ms=RECV_TIMEOUT_MS,
-          **args):
-    """Send one query request {v, op, id, purpose, **args} (purpose None
-    drops it); return the reply map (common/qproto.h section 2)."""
-    req = {"v": 1, "op": op, "id": qid}
+          client="analyst", storefront="storefront", **args):
+    """Send one query request {v, op, id, purpose, storefront, **args}
+    as `client` (purpose or storefront None drops it); return the reply
+    map (common/qproto.h section 2)."""
+    req = {"v": 2, "op": op, "id": qid}
     if purpose is not None:
         req["purpose"] = purpose
+    if storefront is not None:
+        req["storefront"] = storefront
     req.update(args)
-    return query_raw(svc, pack(req), timeout_ms)
+    return query_raw(svc, pack(req), timeout_ms, client=client)
 
 
 def vigilctl(bindir, *args, timeout=30):

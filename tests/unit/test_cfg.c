@@ -44,7 +44,10 @@ test_defaults(void)
     char err[256];
 
     cfg_defaults(&c);
-    ASSERT_STR_EQ(c.data_dir, "./var");
+    ASSERT_STR_EQ(c.data_dir, "/var/lib/vigil");
+    ASSERT_STR_EQ(c.keys_dir, "/etc/vigil");
+    ASSERT_STR_EQ(c.clients_dir, "");
+    ASSERT_STR_EQ(c.user, "vigil");
     ASSERT_STR_EQ(c.events_endpoint, "tcp://127.0.0.1:7010");
     ASSERT_STR_EQ(c.query_endpoint, "tcp://127.0.0.1:7011");
     ASSERT_EQ(c.review_threshold, 50);
@@ -224,28 +227,17 @@ test_paths(void)
     ASSERT_EQ(cfg_path(&c, "pseudonym.key", small, sizeof(small)), ERR_TOOBIG);
     ASSERT_STR_EQ(small, "");
 
-    /* The ipc endpoint needs the directory; create it 0700. */
+    /* The ipc endpoint needs the directory. */
     ASSERT_EQ(cfg_scorer_ipc(&c, out, sizeof(out)), ERR_IO);
-    ASSERT_OK(cfg_make_data_dir(&c));
+    ASSERT_OK(mkdir(c.data_dir, 0700));
     ASSERT_OK(stat(c.data_dir, &st));
     ASSERT(S_ISDIR(st.st_mode));
-    ASSERT_EQ(st.st_mode & 07777, 0700);
-    ASSERT_OK(cfg_make_data_dir(&c)); /* exists: fine */
     ASSERT_OK(cfg_scorer_ipc(&c, out, sizeof(out)));
     ASSERT(realpath(c.data_dir, real) != NULL);
     ASSERT(strncmp(out, "ipc:///", 7) == 0);
     ASSERT(strstr(out, real) != NULL);
     ASSERT(strstr(out, "/scorer.ipc") != NULL);
     ASSERT_EQ(cfg_scorer_ipc(&c, small, sizeof(small)), ERR_TOOBIG);
-    cfg_release(&c);
-
-    /* data_dir that is a file. */
-    cfg_defaults(&c);
-    write_conf(out, sizeof(out), "x");
-    n = snprintf(dd, sizeof(dd), "data_dir=%s", out);
-    ASSERT(n > 0 && (size_t)n < sizeof(dd));
-    ASSERT_OK(cfg_set(&c, dd, err, sizeof(err)));
-    ASSERT_EQ(cfg_make_data_dir(&c), ERR_INVAL);
     cfg_release(&c);
 }
 
@@ -270,7 +262,11 @@ test_endpoint_is_local(void)
     ASSERT(!cfg_endpoint_is_local("pgm://127.0.0.1:7010"));
 }
 
-/* cfg_check refuses plain endpoints off this machine unless insecure_dev. */
+/*
+ * cfg_check: CURVE endpoints may listen anywhere; plain (insecure_dev)
+ * ones only on this machine. "user" and "clients_dir" may be emptied,
+ * the directories not.
+ */
 static void
 test_endpoint_policy(void)
 {
@@ -281,17 +277,26 @@ test_endpoint_policy(void)
     ASSERT_OK(cfg_check(&c, err, sizeof(err)));
     ASSERT_OK(
         cfg_set(&c, "events_endpoint=tcp://0.0.0.0:7010", err, sizeof(err)));
+    ASSERT_OK(cfg_check(&c, err, sizeof(err)));
+    ASSERT_OK(cfg_set(&c, "insecure_dev=1", err, sizeof(err)));
     ASSERT_EQ(cfg_check(&c, err, sizeof(err)), ERR_DENIED);
     ASSERT(strstr(err, "events_endpoint") != NULL);
-    ASSERT_OK(cfg_set(&c, "insecure_dev=1", err, sizeof(err)));
-    ASSERT_OK(cfg_check(&c, err, sizeof(err)));
-    ASSERT_OK(cfg_set(&c, "insecure_dev=0", err, sizeof(err)));
     ASSERT_OK(
         cfg_set(&c, "events_endpoint=ipc:///tmp/x.ipc", err, sizeof(err)));
+    ASSERT_OK(cfg_check(&c, err, sizeof(err)));
     ASSERT_OK(
         cfg_set(&c, "query_endpoint=tcp://192.0.2.1:7011", err, sizeof(err)));
     ASSERT_EQ(cfg_check(&c, err, sizeof(err)), ERR_DENIED);
     ASSERT(strstr(err, "query_endpoint") != NULL);
+    ASSERT_OK(cfg_set(&c, "insecure_dev=0", err, sizeof(err)));
+    ASSERT_OK(cfg_check(&c, err, sizeof(err)));
+
+    ASSERT_OK(cfg_set(&c, "user=", err, sizeof(err)));
+    ASSERT_STR_EQ(c.user, "");
+    ASSERT_OK(cfg_set(&c, "clients_dir=", err, sizeof(err)));
+    ASSERT_EQ(cfg_set(&c, "keys_dir=", err, sizeof(err)), ERR_INVAL);
+    ASSERT(strstr(err, "must not be empty") != NULL);
+    ASSERT_EQ(cfg_set(&c, "data_dir=", err, sizeof(err)), ERR_INVAL);
     cfg_release(&c);
 }
 

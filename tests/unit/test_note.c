@@ -2,18 +2,16 @@
  * test_note.c - unit tests of common/note (C2SP signed notes, checkpoints)
  *
  * Published vectors are copied here (no file is read at run time):
- *  - the PeterNeumann / EnochRoot keys and notes of Go's
- *    golang.org/x/mod sumdb/note/note_test.go @fe2ec04 (TestSign,
- *    TestOpen), as in /work/shared/references/audit-vectors.json
- *    "signed_note";
- *  - the example of c2sp.org/signed-note (signed-note.md @5ba5ee8,
- *    "Example"; /work/shared/references/c2sp/signed-note.md);
+ *  - the PeterNeumann / EnochRoot keys and notes of Go's sumdb note
+ *    package (golang.org/x/mod/sumdb/note), TestSign and TestOpen of
+ *    https://github.com/golang/mod/blob/fe2ec04/sumdb/note/note_test.go;
+ *  - the example of c2sp.org/signed-note, section "Example" of
+ *    https://github.com/C2SP/C2SP/blob/5ba5ee8/signed-note.md;
  *  - a real sum.golang.org checkpoint and its witness cosigners from
- *    transparency-dev/formats log/note_test.go @0b850f1
- *    (audit-vectors.json "checkpoint_real_sumdb");
- *  - checkpoint bodies of transparency-dev/formats log/checkpoint_test.go
- *    @0b850f1 and golang/mod sumdb/tlog/note_test.go
- *    (audit-vectors.json "checkpoint_body_examples").
+ *    https://github.com/transparency-dev/formats/blob/0b850f1/log/note_test.go;
+ *  - checkpoint bodies of
+ *    https://github.com/transparency-dev/formats/blob/0b850f1/log/checkpoint_test.go
+ *    and https://github.com/golang/mod/blob/fe2ec04/sumdb/tlog/note_test.go.
  * Source files use ASCII only: U+2014 (em dash) is written EM below.
  *
  * SPDX-License-Identifier: MIT

@@ -173,21 +173,9 @@ test_known_answer(void)
     pseudo_hex(&p, hex);
     ASSERT_STR_EQ(hex, "038b37a2fb5ba0396fae135cf3736b43");
 
-    /* "account": the id exactly as given (no trimming, no case folding),
-     * the same bytes as pseudo_compute() over the raw id, which is what
-     * the scorer recorded before pseudo_identifier() knew the kind. */
-    ASSERT_OK(pseudo_identifier(k, "account", "cust-4711", &p));
-    pseudo_hex(&p, hex);
-    ASSERT_STR_EQ(hex, "f099cd7457f5bd3d18e873a1927f282f");
-    {
-        struct pseudo q;
-
-        pseudo_compute(k, "account", "cust-4711", 9, &q);
-        ASSERT_MEM_EQ(p.b, q.b, PSEUDO_BYTES);
-    }
-    ASSERT_OK(pseudo_identifier(k, "account", " Cust-4711 ", &p));
-    pseudo_hex(&p, hex);
-    ASSERT_STR_EQ(hex, "a51b64c3543bc3378cca5d3eac2bebdb");
+    /* Ids a storefront chooses are not identifiers of this kind: they go
+     * through pseudo_scoped(), scoped to the storefront. */
+    ASSERT_EQ(pseudo_identifier(k, "account", "cust-4711", &p), ERR_INVAL);
     /* The domain separates it from the same string as a device id. */
     ASSERT_OK(pseudo_identifier(k, "device", "cust-4711", &p));
     pseudo_hex(&p, hex);
@@ -298,18 +286,22 @@ test_apply_wipes_and_matches(void)
     char hex[2 * PSEUDO_BYTES + 1];
 
     memset(&ev, 0, sizeof(ev));
-    memset(&pii, 0x5a, sizeof(pii));
+    memset(&pii, 0, sizeof(pii));
     ev.type = EVENT_ORDER_PLACED;
     ev.has = EVENT_HAS_DEVICE | EVENT_HAS_IP | EVENT_HAS_EMAIL |
         EVENT_HAS_PHONE | EVENT_HAS_NAME | EVENT_HAS_CARD | EVENT_HAS_BILLING |
-        EVENT_HAS_SHIPPING;
+        EVENT_HAS_SHIPPING | EVENT_HAS_ACCOUNT | EVENT_HAS_ORDER;
+    snprintf(pii.id, sizeof(pii.id), "evt-9");
+    snprintf(pii.account, sizeof(pii.account), "acct-1");
+    snprintf(pii.order, sizeof(pii.order), "o-1");
     snprintf(pii.device, sizeof(pii.device), "dev-1");
     snprintf(pii.ip, sizeof(pii.ip), "2001:DB8::1");
+    snprintf(pii.ip24, sizeof(pii.ip24), "2001:db8::/48");
+    snprintf(pii.ip16, sizeof(pii.ip16), "2001:db8::/32");
     snprintf(pii.email, sizeof(pii.email), " Alice@Example.COM");
     snprintf(pii.phone, sizeof(pii.phone), "+44 20 7946 0000");
     snprintf(pii.name, sizeof(pii.name), "Alice Smith");
     snprintf(pii.card_number, sizeof(pii.card_number), "4111111111111111");
-    snprintf(pii.card_fingerprint, sizeof(pii.card_fingerprint), "ignored");
     snprintf(pii.billing.name, sizeof(pii.billing.name), "Alice  Smith");
     snprintf(pii.billing.street, sizeof(pii.billing.street), "1 High St");
     snprintf(pii.billing.city, sizeof(pii.billing.city), "London");
@@ -318,8 +310,31 @@ test_apply_wipes_and_matches(void)
     pii.shipping = pii.billing;
     memcpy(ev.shipping_country, "FR", 3);
 
-    pseudo_apply(k, &ev, &pii);
+    pseudo_apply(k, "shop-a", &ev, &pii);
     ASSERT(all_zero(&pii, sizeof(pii)));
+
+    /* Storefront-scoped ids and the IP's prefixes; the expected values
+     * come from Python: blake2b(domain + b"\0" + value, key=bytes(range
+     * (32)), digest_size=16), value = b"shop-a\n" + id for the ids. */
+    pseudo_hex(&ev.id, hex);
+    ASSERT_STR_EQ(hex, "c4d77c124f1a53a84f9e1d668be5d633");
+    pseudo_hex(&ev.account, hex);
+    ASSERT_STR_EQ(hex, "96d5274c8817262361b963c1934da108");
+    pseudo_hex(&ev.order, hex);
+    ASSERT_STR_EQ(hex, "3a91e9a5297afb2c3e902e6d889ea9f9");
+    pseudo_hex(&ev.ip24, hex);
+    ASSERT_STR_EQ(hex, "c21fcde2b8ae1c0e5e60eb065d03fde1");
+    pseudo_hex(&ev.ip16, hex);
+    ASSERT_STR_EQ(hex, "62413650f3f7c1df8631c83482a989f5");
+    ASSERT_OK(pseudo_scoped(k, "account", "shop-a", "acct-1", &p));
+    ASSERT_MEM_EQ(ev.account.b, p.b, PSEUDO_BYTES);
+    /* Another shop's "acct-1" is another person. */
+    ASSERT_OK(pseudo_scoped(k, "account", "shop-b", "acct-1", &p));
+    pseudo_hex(&p, hex);
+    ASSERT_STR_EQ(hex, "dcf98398cf09385130b5c0e0ee10f630");
+    ASSERT_EQ(pseudo_scoped(k, "email", "shop-a", "x", &p), ERR_INVAL);
+    ASSERT_EQ(pseudo_scoped(k, "order", "", "x", &p), ERR_INVAL);
+    ASSERT_EQ(pseudo_identifier(k, "account", "acct-1", &p), ERR_INVAL);
 
     pseudo_hex(&ev.email, hex);
     ASSERT_STR_EQ(hex, "8fcf2df0f6115f92c1195db4081d77cc");
@@ -338,12 +353,14 @@ test_apply_wipes_and_matches(void)
     ASSERT_OK(pseudo_identifier(k, "card", "4111111111111111", &p));
     ASSERT_MEM_EQ(ev.card.b, p.b, PSEUDO_BYTES);
 
-    /* Card by fingerprint when there is no number. */
+    /* Card by its fingerprint, even when a number is there too. */
     memset(&ev, 0, sizeof(ev));
     memset(&pii, 0, sizeof(pii));
     ev.has = EVENT_HAS_CARD;
+    snprintf(pii.id, sizeof(pii.id), "evt-10");
     snprintf(pii.card_fingerprint, sizeof(pii.card_fingerprint), "fp-77");
-    pseudo_apply(k, &ev, &pii);
+    snprintf(pii.card_number, sizeof(pii.card_number), "4111111111111111");
+    pseudo_apply(k, "shop-a", &ev, &pii);
     ASSERT_OK(pseudo_identifier(k, "card", "fp-77", &p));
     ASSERT_MEM_EQ(ev.card.b, p.b, PSEUDO_BYTES);
 
@@ -352,16 +369,18 @@ test_apply_wipes_and_matches(void)
     ev.type = EVENT_ACCOUNT_UPDATE;
     ev.has = EVENT_HAS_VALUE;
     ev.field = EVENT_UPDATE_EMAIL;
+    snprintf(pii.id, sizeof(pii.id), "evt-11");
     snprintf(pii.value, sizeof(pii.value), "ALICE@example.com ");
-    pseudo_apply(k, &ev, &pii);
+    pseudo_apply(k, "shop-a", &ev, &pii);
     pseudo_hex(&ev.value, hex);
     ASSERT_STR_EQ(hex, "8fcf2df0f6115f92c1195db4081d77cc");
     ASSERT(all_zero(&pii, sizeof(pii)));
 
-    /* No bit set: nothing computed, pii still wiped. */
+    /* No bit set: only the event id computed, pii still wiped. */
     memset(&ev, 0, sizeof(ev));
     memset(&pii, 0x33, sizeof(pii));
-    pseudo_apply(k, &ev, &pii);
+    snprintf(pii.id, sizeof(pii.id), "evt-12");
+    pseudo_apply(k, "shop-a", &ev, &pii);
     ASSERT(all_zero(&pii, sizeof(pii)));
     ASSERT(all_zero(&ev.email, sizeof(ev.email)));
     pseudo_key_close(k);

@@ -29,7 +29,7 @@
 
 static struct wire_dec dec;
 
-static const struct tf base[] = { U("v", 1), S("op", "score.get"),
+static const struct tf base[] = { U("v", 2), S("op", "score.get"),
     S("id", "q-1"), S("purpose", "fraud-prevention"), S("order", "o-1"), END };
 
 /* Decode `base` changed by `chg`; check the code, message and id. */
@@ -63,7 +63,24 @@ test_requests(void)
 {
     static const struct tf ok_acct[] = { S("op", "account.get"), DEL("order"),
         S("account", "a-1"), S("storefront", "shop-b"), END };
-    static const struct tf v2[] = { U("v", 2), END };
+    static const struct tf v2[] = { U("v", 1), END };
+    static const struct tf ok_label[] = { S("op", "label"),
+        S("storefront", "shop-a"), B("fraud", true), S("source", "chargeback"),
+        S("case", "CB-1"), END };
+    static const struct tf label_both[] = { S("op", "label"),
+        S("account", "a-1"), B("fraud", true), END };
+    static const struct tf label_none[] = { S("op", "label"), DEL("order"),
+        B("fraud", true), END };
+    static const struct tf label_nofraud[] = { S("op", "label"), END };
+    static const struct tf label_src[] = { S("op", "label"), B("fraud", false),
+        S("source", "Charge Back"), END };
+    static const struct tf sf_space[] = { S("storefront", "shop a"), END };
+    static const struct tf case_long[] = {
+        S("case",
+            "0123456789012345678901234567890123456789012345678901234567890123456789"),
+        END
+    };
+    static const struct tf fraud_score[] = { B("fraud", true), END };
     static const struct tf nov[] = { DEL("v"), END };
     static const struct tf noop[] = { DEL("op"), END };
     static const struct tf badop[] = { S("op", "order.delete"), END };
@@ -96,6 +113,15 @@ test_requests(void)
     EXPECT(idint, ERR_INVAL, "id", "");
     EXPECT(idrlo, ERR_INVAL, "id", "");
     EXPECT(c1, ERR_INVAL, "order", "q-1");
+    EXPECT(ok_label, 0, NULL, "q-1");
+    EXPECT(label_both, ERR_INVAL, "exactly one of order and account", "q-1");
+    EXPECT(label_none, ERR_INVAL, "exactly one of order and account", "q-1");
+    EXPECT(label_nofraud, ERR_INVAL, "fraud: required by label", "q-1");
+    EXPECT(label_src, ERR_INVAL, "source", "q-1");
+    EXPECT(sf_space, ERR_INVAL, "storefront", "q-1");
+    EXPECT(case_long, ERR_INVAL, "case", "q-1");
+    EXPECT(
+        fraud_score, ERR_INVAL, "fraud: not an argument of score.get", "q-1");
 
     /* Frame-level: trailing bytes (id still echoed), not a map, junk. */
     {
@@ -123,12 +149,14 @@ test_requests(void)
             ERR_TOOBIG);
     }
 
-    /* Encode, decode: the same request (storefront defaulted). */
+    /* Encode, decode: the same request (no storefront: left ""). */
     buf_init(&out, QPROTO_MAX_BYTES);
     memset(&q, 0, sizeof(q));
     q.op = QPROTO_OP_ACCOUNT_GET;
+    q.args = QPROTO_ARG_ACCOUNT;
     TEXT_COPY(q.id, "q-9");
     TEXT_COPY(q.purpose, "chargeback-review");
+    TEXT_COPY(q.case_ref, "CB-2026-0042");
     TEXT_COPY(q.account, "acct-\xc3\xa9");
     ASSERT_OK(qproto_request_encode(&out, &q));
     {
@@ -136,12 +164,33 @@ test_requests(void)
 
         ASSERT_OK(
             qproto_request_decode(&dec, &back, out.data, out.len, NULL, 0));
-        ASSERT_EQ(back.op, QPROTO_OP_ACCOUNT_GET);
-        ASSERT_STR_EQ(back.account, q.account);
-        ASSERT_STR_EQ(back.storefront, QPROTO_DEFAULT_STOREFRONT);
+        ASSERT_MEM_EQ(&back, &q, sizeof(q));
     }
-    q.id[0] = '\0';
+    /* A label round-trips with all its arguments. */
+    memset(&q, 0, sizeof(q));
+    q.op = QPROTO_OP_LABEL;
+    q.args = QPROTO_ARG_ORDER | QPROTO_ARG_FRAUD | QPROTO_ARG_SOURCE;
+    TEXT_COPY(q.id, "q-10");
+    TEXT_COPY(q.purpose, "fraud-prevention");
+    TEXT_COPY(q.storefront, "shop-a");
+    TEXT_COPY(q.order, "ORD-1");
+    q.fraud = true;
+    TEXT_COPY(q.source, "chargeback");
     buf_reset(&out);
+    ASSERT_OK(qproto_request_encode(&out, &q));
+    {
+        struct qproto_request back;
+
+        ASSERT_OK(
+            qproto_request_decode(&dec, &back, out.data, out.len, NULL, 0));
+        ASSERT_MEM_EQ(&back, &q, sizeof(q));
+    }
+    /* The encoder refuses what the decoder would. */
+    q.args = QPROTO_ARG_ORDER | QPROTO_ARG_ACCOUNT | QPROTO_ARG_FRAUD;
+    buf_reset(&out);
+    ASSERT_EQ(qproto_request_encode(&out, &q), ERR_INVAL);
+    q.args = QPROTO_ARG_ORDER | QPROTO_ARG_FRAUD;
+    q.id[0] = '\0';
     ASSERT_EQ(qproto_request_encode(&out, &q), ERR_INVAL);
     buf_release(&out);
 }
@@ -149,80 +198,68 @@ test_requests(void)
 static void
 test_replies(void)
 {
-    struct qproto_reply r, back;
+    struct qproto_reply back;
+    struct wire_enc e;
     struct buf out;
     char msg[REPLY_MSG_MAX + 1];
     size_t k;
 
-    buf_init(&out, QPROTO_MAX_BYTES);
-    /* score.get with reasons. */
-    qproto_reply_error(&r, "q-1", 0, "");
-    r.op = QPROTO_OP_SCORE_GET;
-    r.has_result = true;
-    TEXT_COPY(r.score.order, "o-1");
-    TEXT_COPY(r.score.storefront, "shop-a");
-    TEXT_COPY(r.score.account, "acct-1");
-    r.score.ts = 1700000000000ULL;
-    r.score.amount = 12999;
-    r.score.scored = true;
-    r.score.score = 64;
-    r.score.decision = REPLY_DECISION_REVIEW;
-    r.score.reasons_known = true;
-    r.score.nreasons = 2;
-    TEXT_COPY(r.score.reasons[0].code, "device_new");
-    TEXT_COPY(r.score.reasons[0].text, "The device was first seen today.");
-    r.score.reasons[0].value = 1;
-    TEXT_COPY(r.score.reasons[1].code, "amount_high");
-    r.score.reasons[1].value = 3.5;
-    ASSERT_OK(qproto_reply_encode(&out, &r));
-    ASSERT_OK(qproto_reply_decode(
-        &dec, &back, QPROTO_OP_SCORE_GET, out.data, out.len, msg, sizeof(msg)));
-    ASSERT_MEM_EQ(&back.score, &r.score, sizeof(r.score));
-    ASSERT(back.has_result);
+    buf_init(&out, QPROTO_REPLY_MAX);
+    /* A result map of the handler's choosing comes back as it was. */
+    qproto_reply_begin(&e, &out, "q-1");
+    wire_put_map(&e, 2);
+    wire_put_str(&e, "order");
+    wire_put_str(&e, "o-1");
+    wire_put_str(&e, "score");
+    wire_put_uint(&e, 64);
+    ASSERT_OK(wire_enc_end(&e));
+    ASSERT_OK(
+        qproto_reply_decode(&dec, &back, out.data, out.len, msg, sizeof(msg)));
+    ASSERT_STR_EQ(back.id, "q-1");
+    ASSERT_EQ(back.code, 0);
+    ASSERT(back.result != NULL);
+    ASSERT_EQ(back.result->type, MSGPACK_OBJECT_MAP);
+    ASSERT_EQ(back.result->via.map.size, 2);
+    ASSERT(wire_is_str(&back.result->via.map.ptr[0].key, "order"));
+    ASSERT_EQ(back.result->via.map.ptr[1].val.via.u64, 64);
     /* Every prefix is refused. */
     for (k = 0; k < out.len; k++)
-        ASSERT_EQ(qproto_reply_decode(&dec, &back, QPROTO_OP_SCORE_GET,
-                      out.data, k, msg, sizeof(msg)),
+        ASSERT_EQ(
+            qproto_reply_decode(&dec, &back, out.data, k, msg, sizeof(msg)),
             ERR_MALFORMED);
-    /* A result for the wrong op is refused. */
-    ASSERT_EQ(qproto_reply_decode(&dec, &back, QPROTO_OP_ACCOUNT_GET, out.data,
-                  out.len, msg, sizeof(msg)),
-        ERR_MALFORMED);
-
-    /* account.get with the optional keys absent. */
-    buf_reset(&out);
-    qproto_reply_error(&r, "q-2", 0, "");
-    r.op = QPROTO_OP_ACCOUNT_GET;
-    r.has_result = true;
-    TEXT_COPY(r.account.account, "acct-1");
-    TEXT_COPY(r.account.storefront, "shop-a");
-    r.account.as_of = 1;
-    r.account.first_seen_age_ms = -1;
-    r.account.account_age_ms = 5;
-    r.account.orders_24h = 3;
-    r.account.amount_max = 99;
-    r.account.fraud = true;
-    ASSERT_OK(qproto_reply_encode(&out, &r));
-    ASSERT_OK(qproto_reply_decode(&dec, &back, QPROTO_OP_ACCOUNT_GET, out.data,
-        out.len, msg, sizeof(msg)));
-    ASSERT_MEM_EQ(&back.account, &r.account, sizeof(r.account));
 
     /* An error reply carries no result; ok and code must agree. */
     buf_reset(&out);
-    qproto_reply_error(&r, "q-3", ERR_DENIED, "purpose: not allowed");
-    ASSERT_OK(qproto_reply_encode(&out, &r));
-    ASSERT_OK(qproto_reply_decode(
-        &dec, &back, QPROTO_OP_SCORE_GET, out.data, out.len, msg, sizeof(msg)));
+    ASSERT_OK(qproto_reply_error_encode(
+        &out, "q-3", ERR_DENIED, "purpose: not allowed"));
+    ASSERT_OK(
+        qproto_reply_decode(&dec, &back, out.data, out.len, msg, sizeof(msg)));
     ASSERT_EQ(back.code, ERR_DENIED);
-    ASSERT(!back.has_result);
+    ASSERT_STR_EQ(back.msg, "purpose: not allowed");
+    ASSERT(back.result == NULL);
     {
         /* {id, ok: true, code: "denied", msg} */
         static const uint8_t bad[] = { 0x84, 0xa2, 'i', 'd', 0xa0, 0xa2, 'o',
             'k', 0xc3, 0xa4, 'c', 'o', 'd', 'e', 0xa6, 'd', 'e', 'n', 'i', 'e',
             'd', 0xa3, 'm', 's', 'g', 0xa0 };
+        /* {id, ok: true, code: "ok", msg, result: [1]}: not a map */
+        static const uint8_t arr[] = { 0x85, 0xa2, 'i', 'd', 0xa0, 0xa2, 'o',
+            'k', 0xc3, 0xa4, 'c', 'o', 'd', 'e', 0xa2, 'o', 'k', 0xa3, 'm', 's',
+            'g', 0xa0, 0xa6, 'r', 'e', 's', 'u', 'l', 't', 0x91, 0x01 };
+        /* ... result: {1: 2}: a key that is not a string */
+        static const uint8_t intkey[] = { 0x85, 0xa2, 'i', 'd', 0xa0, 0xa2, 'o',
+            'k', 0xc3, 0xa4, 'c', 'o', 'd', 'e', 0xa2, 'o', 'k', 0xa3, 'm', 's',
+            'g', 0xa0, 0xa6, 'r', 'e', 's', 'u', 'l', 't', 0x81, 0x01, 0x02 };
 
-        ASSERT_EQ(qproto_reply_decode(&dec, &back, QPROTO_OP_SCORE_GET, bad,
-                      sizeof(bad), msg, sizeof(msg)),
+        ASSERT_EQ(qproto_reply_decode(
+                      &dec, &back, bad, sizeof(bad), msg, sizeof(msg)),
+            ERR_MALFORMED);
+        ASSERT_EQ(qproto_reply_decode(
+                      &dec, &back, arr, sizeof(arr), msg, sizeof(msg)),
+            ERR_MALFORMED);
+        ASSERT(strstr(msg, "not a map") != NULL);
+        ASSERT_EQ(qproto_reply_decode(
+                      &dec, &back, intkey, sizeof(intkey), msg, sizeof(msg)),
             ERR_MALFORMED);
     }
     buf_release(&out);

@@ -139,17 +139,19 @@ test_valid_each_type(void)
     it = decode_one(ev_seen);
     EXPECT_ITEM(it, 0, NULL);
     ASSERT_EQ(it->ev.type, EVENT_DEVICE_SEEN);
-    ASSERT_STR_EQ(it->ev.id, "e-seen-1");
+    ASSERT_STR_EQ(it->id, "e-seen-1");
+    ASSERT_STR_EQ(it->pii.id, "e-seen-1");
     ASSERT_EQ(it->ev.ts, TSV);
     ASSERT_STR_EQ(it->pii.device, "dev-abc");
     ASSERT_STR_EQ(it->pii.ip, "203.0.113.77");
-    ASSERT_STR_EQ(it->ev.ip_prefix, "203.0.113.0/24");
+    ASSERT_STR_EQ(it->pii.ip24, "203.0.113.0/24");
+    ASSERT_STR_EQ(it->pii.ip16, "203.0.0.0/16");
     ASSERT_STR_EQ(it->ev.ip_country, "FR");
     ASSERT_STR_EQ(it->ev.browser, "chrome");
     ASSERT_STR_EQ(it->ev.tz, "Europe/Paris");
     ASSERT_STR_EQ(it->ev.lang, "fr-FR");
     ASSERT_STR_EQ(it->ev.carrier, "Orange");
-    ASSERT_STR_EQ(it->ev.session, "s-1");
+    ASSERT_STR_EQ(it->pii.session, "s-1");
     ASSERT_EQ(it->ev.has,
         EVENT_HAS_DEVICE | EVENT_HAS_IP | EVENT_HAS_IP_COUNTRY |
             EVENT_HAS_SESSION);
@@ -165,12 +167,13 @@ test_valid_each_type(void)
     EXPECT_ITEM(it, 0, NULL);
     ASSERT_EQ(it->ev.type, EVENT_ACCOUNT_SIGNUP);
     ASSERT_STR_EQ(it->pii.email, "Ann.Lee@Example.COM");
-    ASSERT_STR_EQ(it->ev.email_domain, "example.com");
+    ASSERT_STR_EQ(it->pii.account, "acc-1");
     ASSERT_STR_EQ(it->pii.phone, "+1 (555) 010-9999");
     ASSERT_STR_EQ(it->pii.name, "Ann Lee");
     ASSERT_STR_EQ(it->ev.source, "seo");
     ASSERT_EQ(it->ev.age, 33);
-    ASSERT_STR_EQ(it->ev.referrer, "https://x.test/");
+    /* Only the referrer's origin is kept. */
+    ASSERT_STR_EQ(it->ev.referrer, "https://x.test");
     ASSERT_EQ(it->ev.has,
         EVENT_HAS_ACCOUNT | EVENT_HAS_EMAIL | EVENT_HAS_PHONE | EVENT_HAS_NAME |
             EVENT_HAS_AGE);
@@ -191,13 +194,13 @@ test_valid_each_type(void)
     it = decode_one(ev_order);
     EXPECT_ITEM(it, 0, NULL);
     ASSERT_EQ(it->ev.type, EVENT_ORDER_PLACED);
-    ASSERT_STR_EQ(it->ev.order, "o-1");
+    ASSERT_STR_EQ(it->pii.order, "o-1");
     ASSERT_EQ(it->ev.amount, 12999);
     ASSERT_STR_EQ(it->ev.currency, "EUR");
     ASSERT_EQ(it->ev.items, 3);
     ASSERT_STR_EQ(it->pii.card_number, "4111111111111111");
-    ASSERT_STR_EQ(it->ev.card_bin, "411111");
-    ASSERT_STR_EQ(it->ev.card_last4, "1111");
+    /* A full number: its pseudonym only, no part of it in clear. */
+    ASSERT_STR_EQ(it->ev.card_bin, "");
     ASSERT_STR_EQ(it->pii.billing.name, "Ann Lee");
     ASSERT_STR_EQ(it->pii.billing.street, "1 Main St");
     ASSERT_STR_EQ(it->pii.billing.city, "Springfield");
@@ -205,12 +208,12 @@ test_valid_each_type(void)
     ASSERT_STR_EQ(it->ev.billing_country, "US");
     ASSERT_STR_EQ(it->ev.shipping_country, "CA");
     ASSERT_STR_EQ(it->pii.ip, "2001:db8:1:2::5");
-    ASSERT_STR_EQ(it->ev.ip_prefix, "2001:db8:1::/48");
-    ASSERT_STR_EQ(it->ev.email_domain, "example.com");
+    ASSERT_STR_EQ(it->pii.ip24, "2001:db8:1::/48");
+    ASSERT_STR_EQ(it->pii.ip16, "2001:db8::/32");
     ASSERT_EQ(it->ev.has,
         EVENT_HAS_ACCOUNT | EVENT_HAS_DEVICE | EVENT_HAS_IP | EVENT_HAS_ORDER |
-            EVENT_HAS_ITEMS | EVENT_HAS_CARD | EVENT_HAS_CARD_BIN |
-            EVENT_HAS_BILLING | EVENT_HAS_EMAIL);
+            EVENT_HAS_ITEMS | EVENT_HAS_CARD | EVENT_HAS_BILLING |
+            EVENT_HAS_EMAIL);
 
     it = decode_one(ev_payment);
     EXPECT_ITEM(it, 0, NULL);
@@ -261,6 +264,7 @@ test_derived(void)
         { "2001:DB8:aaaa:bbbb:0:0:0:1", "2001:db8:aaaa:bbbb::1",
             "2001:db8:aaaa::/48" },
         { "::1", "::1", "::/48" },
+        { "203.0.113.200", "203.0.113.200", "203.0.113.0/24" },
     };
     struct tf chg[2] = { END, END };
     const struct sfproto_item *it;
@@ -278,13 +282,13 @@ test_derived(void)
         it = decode_with(ev_seen, chg);
         EXPECT_ITEM(it, 0, NULL);
         ASSERT_STR_EQ(it->pii.ip, ips[i].canon);
-        ASSERT_STR_EQ(it->ev.ip_prefix, ips[i].prefix);
+        ASSERT_STR_EQ(it->pii.ip24, ips[i].prefix);
     }
 
-    /* Card by bin + last4, and by fingerprint only. */
+    /* Card by fingerprint + bin, and by fingerprint only. */
     {
         static const struct tf c1[] = { S("bin", "41111111"),
-            S("last4", "0004"), END };
+            S("fingerprint", "tok_9"), END };
         static const struct tf c2[] = { S("fingerprint", "fp-1"), END };
         static const struct tf a1[] = { S("country", "DE"), END };
 
@@ -292,9 +296,9 @@ test_derived(void)
         it = decode_with(ev_order, chg);
         EXPECT_ITEM(it, 0, NULL);
         ASSERT_STR_EQ(it->ev.card_bin, "41111111");
-        ASSERT_STR_EQ(it->ev.card_last4, "0004");
-        ASSERT((it->ev.has & EVENT_HAS_CARD_BIN) &&
-            !(it->ev.has & EVENT_HAS_CARD));
+        ASSERT_STR_EQ(it->pii.card_fingerprint, "tok_9");
+        ASSERT(
+            (it->ev.has & EVENT_HAS_CARD_BIN) && (it->ev.has & EVENT_HAS_CARD));
         chg[0] = (struct tf)M("card", c2);
         it = decode_with(ev_order, chg);
         EXPECT_ITEM(it, 0, NULL);
@@ -354,7 +358,7 @@ test_required(void)
         ASSERT(strstr(it->msg, needle) != NULL);
         /* The id is still reported (unless it is what is missing). */
         if (strcmp(req[i].key, "id") != 0)
-            ASSERT(it->ev.id[0] != '\0');
+            ASSERT(it->id[0] != '\0');
     }
 }
 
@@ -487,7 +491,7 @@ test_ranges(void)
             static const struct event_pii zero;
 
             ASSERT_MEM_EQ(&it->pii, &zero, sizeof(zero));
-            ASSERT(it->ev.id[0] != '\0' || strcmp(cases[i].f.key, "id") == 0);
+            ASSERT(it->id[0] != '\0' || strcmp(cases[i].f.key, "id") == 0);
         }
     }
 }
@@ -501,8 +505,9 @@ test_cards_and_addresses(void)
     static const struct tf letters[] = { S("number", "4111-1111-1111-1111"),
         END };
     static const struct tf both[] = { S("number", "4111111111111111"),
-        S("bin", "411111"), S("last4", "1111"), END };
-    static const struct tf bin_only[] = { S("bin", "411111"), END };
+        S("bin", "411111"), END };
+    static const struct tf last4[] = { S("fingerprint", "tok_1"),
+        S("last4", "1111"), END };
     static const struct tf empty[] = { END };
     static const struct tf card_pw[] = { S("fingerprint", "x"),
         S("password", "p"), END };
@@ -521,7 +526,7 @@ test_cards_and_addresses(void)
         { M("card", short_num), ERR_INVAL, "card.number" },
         { M("card", letters), ERR_INVAL, "card.number" },
         { M("card", both), ERR_INVAL, "field 'card'" },
-        { M("card", bin_only), ERR_INVAL, "field 'card'" },
+        { M("card", last4), ERR_INVAL, "card.last4" },
         { M("card", empty), ERR_INVAL, "field 'card'" },
         { M("card", card_pw), ERR_DENIED, "passwords are never accepted" },
         { M("billing", bill_pw), ERR_DENIED, "billing.password" },
@@ -539,7 +544,7 @@ test_cards_and_addresses(void)
         if (it->rc != cases[i].rc || strstr(it->msg, cases[i].needle) == NULL)
             TEST_FAIL(
                 "card/address case %zu: rc %d msg '%s'", i, it->rc, it->msg);
-        ASSERT_STR_EQ(it->ev.id, "e-or-1");
+        ASSERT_STR_EQ(it->id, "e-or-1");
         ASSERT(strstr(it->msg, "4111") == NULL);
     }
 }
@@ -628,7 +633,7 @@ test_frames(void)
         static const uint8_t intkey[] = { 0x81, 0x01, 0x01 };
 
         EXPECT_ITEM(decode_one(dup), ERR_MALFORMED, "duplicate field 'tz'");
-        ASSERT_STR_EQ(batch.items[0].ev.id, "d1");
+        ASSERT_STR_EQ(batch.items[0].id, "d1");
         ASSERT_OK(decode_raw(intkey, sizeof(intkey)));
         EXPECT_ITEM(&batch.items[0], ERR_MALFORMED, "strings");
     }
@@ -680,7 +685,7 @@ check_batch_sane(int rc)
     ASSERT(batch.n >= 1 && batch.n <= SFPROTO_MAX_BATCH);
     for (i = 0; i < batch.n; i++) {
         ASSERT(batch.items[i].rc <= 0 && batch.items[i].rc >= ERR_MIN);
-        ASSERT(strlen(batch.items[i].ev.id) <= EVENT_ID_MAX);
+        ASSERT(strlen(batch.items[i].id) <= EVENT_ID_MAX);
         if (batch.items[i].rc == 0)
             events_ok++;
     }
@@ -753,9 +758,9 @@ test_batches(void)
     ASSERT_EQ(batch.n, 3);
     EXPECT_ITEM(&batch.items[0], 0, NULL);
     EXPECT_ITEM(&batch.items[1], ERR_INVAL, "field 'currency'");
-    ASSERT_STR_EQ(batch.items[1].ev.id, "bad-1");
+    ASSERT_STR_EQ(batch.items[1].id, "bad-1");
     EXPECT_ITEM(&batch.items[2], 0, NULL);
-    ASSERT_STR_EQ(batch.items[2].ev.id, "e-la-1");
+    ASSERT_STR_EQ(batch.items[2].id, "e-la-1");
     msgpack_sbuffer_destroy(&sb);
 
     /* 1000 events fit; 1001 are too many. */
@@ -779,7 +784,7 @@ test_batches(void)
             ASSERT_OK(rc);
             ASSERT_EQ(batch.n, SFPROTO_MAX_BATCH);
             EXPECT_ITEM(&batch.items[999], 0, NULL);
-            ASSERT_STR_EQ(batch.items[999].ev.id, "e999");
+            ASSERT_STR_EQ(batch.items[999].id, "e999");
         } else {
             ASSERT_EQ(rc, ERR_TOOBIG);
             ASSERT_EQ(batch.n, 0);
@@ -788,6 +793,37 @@ test_batches(void)
     }
 }
 
+
+/* Only a referrer's origin is kept: paths and queries carry data. */
+static void
+test_referrer_origin(void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        { "https://Shop.Example:8443/p/1?email=ann@x.test&t=4477",
+            "https://shop.example:8443" },
+        { "http://x.test", "http://x.test" },
+        { "https://[2001:db8::1]:443/a", "https://[2001:db8::1]:443" },
+        { "https://user:pw@x.test/", "" },
+        { "not a url", "" },
+        { "mailto:ann@x.test", "" },
+        { "://x.test/", "" },
+        { "", "" },
+    };
+    struct tf chg[2] = { END, END };
+    const struct sfproto_item *it;
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(cases); i++) {
+        chg[0] = (struct tf)S("referrer", cases[i].in);
+        it = decode_with(ev_signup, chg);
+        EXPECT_ITEM(it, 0, NULL);
+        if (strcmp(it->ev.referrer, cases[i].out) != 0)
+            TEST_FAIL("referrer %zu: '%s', want '%s'", i, it->ev.referrer,
+                cases[i].out);
+    }
+}
 
 /* The client encoder: what it packs decodes back to the same event. */
 static void
@@ -816,10 +852,10 @@ test_client_roundtrip(void)
         ASSERT_MEM_EQ(&batch.items[0].ev, &want->ev, sizeof(want->ev));
         ASSERT_MEM_EQ(&batch.items[0].pii, &want->pii, sizeof(want->pii));
     }
-    /* A card given as bin and last4 goes out the same way. */
+    /* A card given as fingerprint and bin goes out the same way. */
     {
         static const struct tf card_bin[] = { S("bin", "411111"),
-            S("last4", "1111"), S("fingerprint", "fp-1"), END };
+            S("fingerprint", "fp-1"), END };
         static const struct tf chg[] = { M("card", card_bin), END };
 
         memcpy(want, decode_with(ev_order, chg), sizeof(*want));
@@ -885,6 +921,7 @@ main(void)
     RUN(test_truncated);
     RUN(test_random);
     RUN(test_batches);
+    RUN(test_referrer_origin);
     RUN(test_client_roundtrip);
     RUN(test_replies_decode);
     sfproto_batch_release(&batch);

@@ -4,10 +4,11 @@
  * Most events come from the returning population (20,000 shoppers of
  * skewed popularity, plus the most recent of those who signed up during
  * the run); a --fraud-share of them from one running fraud campaign at a
- * time. Orders queue their payment result (and campaigns a chargeback
- * label) in a ring that later events drain, so results follow orders
- * as they do in a shop. Runs once per event sent, on the client's one
- * thread: the cost per event is what bounds the generator's ceiling
+ * time. Orders queue their payment result in a ring that later events
+ * drain, so results follow orders as they do in a shop. (Labels are
+ * the fraud team's, sent to the scorer's query endpoint, never by a
+ * storefront: this stream has none.) Runs once per event sent, on the client's
+ * one thread: the cost per event is what bounds the generator's ceiling
  * (--dry-run), so strings are built with sb.h, not printf.
  *
  * Invariants:
@@ -64,9 +65,8 @@ struct actor {
     const char *carrier; /* NULL on a desktop */
 };
 
-/* A delayed event: a payment result after an order, or a label. */
+/* A delayed event: a payment result after an order. */
 struct pending {
-    bool is_label;
     char account[48];
     char order[48];
     bool ok; /* payment ok, or label fraud */
@@ -199,21 +199,22 @@ static void
 fill_common(struct gen *g, struct event *ev, struct event_pii *pii,
     enum event_type type, uint64_t ts, const struct actor *a)
 {
-    struct sb b = sb_at(ev->id, sizeof(ev->id));
+    struct sb b;
 
     memset(ev, 0, sizeof(*ev));
     memset(pii, 0, sizeof(*pii));
+    b = sb_at(pii->id, sizeof(pii->id));
     ev->type = type;
     ev->ts = ts;
     sb_str(&b, g->prefix);
     sb_mem(&b, "-", 1);
     sb_u64(&b, g->seq);
     if (a->account != NULL) {
-        TEXT_COPY(ev->account, a->account);
+        TEXT_COPY(pii->account, a->account);
         ev->has |= EVENT_HAS_ACCOUNT;
     }
     if (a->session[0] != '\0') {
-        TEXT_COPY(ev->session, a->session);
+        TEXT_COPY(pii->session, a->session);
         ev->has |= EVENT_HAS_SESSION;
     }
     if (a->device != NULL)
@@ -253,8 +254,8 @@ fill_card(struct event *ev, struct event_pii *pii, const struct world_card *cd)
         TEXT_COPY(pii->card_number, cd->number);
         return;
     }
+    /* A provider's fingerprint with the BIN; never the last 4. */
     TEXT_COPY(ev->card_bin, cd->bin);
-    TEXT_COPY(ev->card_last4, cd->last4);
     ev->has |= EVENT_HAS_CARD_BIN;
     TEXT_COPY(pii->card_fingerprint, cd->fp);
 }
@@ -304,7 +305,7 @@ ev_order(struct gen *g, struct event *ev, struct event_pii *pii, uint64_t ts,
     sb_mem(&b, "-o", 2);
     sb_u64(&b, g->norders++);
     fill_common(g, ev, pii, EVENT_ORDER_PLACED, ts, os->a);
-    TEXT_COPY(ev->order, info->order);
+    TEXT_COPY(pii->order, info->order);
     ev->has |= EVENT_HAS_ORDER;
     ev->amount = info->amount;
     TEXT_COPY(ev->currency, os->p->c->currency);
@@ -369,7 +370,7 @@ ev_login(struct gen *g, struct event *ev, struct event_pii *pii, uint64_t ts,
     TEXT_COPY(ev->method, method);
 }
 
-/* The oldest pending payment result or label. */
+/* The oldest pending payment result. */
 static void
 ev_pending(struct gen *g, struct event *ev, struct event_pii *pii, uint64_t ts)
 {
@@ -379,21 +380,10 @@ ev_pending(struct gen *g, struct event *ev, struct event_pii *pii, uint64_t ts)
     g->pend_head = (g->pend_head + 1) % PEND_RING;
     g->pend_len--;
     memset(&a, 0, sizeof(a));
-    if (pd->is_label) {
-        fill_common(g, ev, pii, EVENT_LABEL, ts, &a);
-        if (pd->order[0] != '\0') {
-            TEXT_COPY(ev->order, pd->order);
-            ev->has |= EVENT_HAS_ORDER;
-        } else {
-            TEXT_COPY(ev->account, pd->account);
-            ev->has |= EVENT_HAS_ACCOUNT;
-        }
-        ev->ok = pd->ok;
-        TEXT_COPY(ev->source, "chargeback");
-    } else {
+    {
         a.account = pd->account;
         fill_common(g, ev, pii, EVENT_PAYMENT_RESULT, ts, &a);
-        TEXT_COPY(ev->order, pd->order);
+        TEXT_COPY(pii->order, pd->order);
         ev->has |= EVENT_HAS_ORDER;
         ev->ok = pd->ok;
         if (!pd->ok)
@@ -552,7 +542,6 @@ gen_fraud(struct gen *g, uint64_t ts, struct event *ev, struct event_pii *pii,
 {
     struct campaign *c = &g->camp;
     struct actor a;
-    struct pending pd;
 
     if (c->left <= 0)
         camp_start(g);
@@ -576,13 +565,6 @@ gen_fraud(struct gen *g, uint64_t ts, struct event *ev, struct event_pii *pii,
         };
 
         ev_order(g, ev, pii, ts, &os, info);
-        if (c->left == 0) {
-            memset(&pd, 0, sizeof(pd));
-            pd.is_label = true;
-            pd.ok = true;
-            TEXT_COPY(pd.account, c->p.account);
-            pend_push(g, &pd);
-        }
         break;
     }
     case GEN_PAT_ACCOUNT_FARM: {

@@ -28,6 +28,7 @@
 #include <stdio.h>
 
 #include "common/compiler.h"
+#include "common/zclient.h"
 #include "common/reply.h"
 #include "tools/vigil-load/gen.h"
 #include "tools/vigil-load/hist.h"
@@ -40,23 +41,23 @@
 
 /* The command line (tools/vigil-load.1, OPTIONS). */
 struct load_opts {
-    const char *endpoint; /* the collector's storefront endpoint */
-    unsigned connections; /* DEALER sockets, 1..LOAD_MAX_CONNECTIONS */
-    unsigned batch;       /* events per request, 1..SFPROTO_MAX_BATCH */
-    double rate;          /* events/s in total; 0 = flat out */
-    double duration;      /* seconds of sending */
-    uint64_t max_events;  /* stop after this many; 0 = no limit */
-    double fraud_share;   /* share of events from fraud campaigns, 0..1 */
-    uint64_t seed;        /* the population and the stream */
-    bool json;            /* one JSON object on stdout */
-    bool orders_only;     /* only order.placed events */
-    bool quiet;           /* no progress lines (and no summary with json) */
-    bool strict;          /* exit 1 on any rejected or timed-out event */
-    bool dry_run;         /* generate and encode only */
-    bool envelope;        /* prefix an empty delimiter frame, like REQ */
-    unsigned show;        /* order decisions to print, 0..LOAD_MAX_SHOW */
-    unsigned inflight;    /* requests outstanding per connection */
-    double timeout;       /* seconds before a request counts as lost */
+    struct zclient_opts conn; /* endpoint, certificate, server key */
+    unsigned connections;     /* DEALER sockets, 1..LOAD_MAX_CONNECTIONS */
+    unsigned batch;           /* events per request, 1..SFPROTO_MAX_BATCH */
+    double rate;              /* events/s in total; 0 = flat out */
+    double duration;          /* seconds of sending */
+    uint64_t max_events;      /* stop after this many; 0 = no limit */
+    double fraud_share;       /* share of events from fraud campaigns, 0..1 */
+    uint64_t seed;            /* the population and the stream */
+    bool json;                /* one JSON object on stdout */
+    bool orders_only;         /* only order.placed events */
+    bool quiet;               /* no progress lines (and no summary with json) */
+    bool strict;              /* exit 1 on any rejected or timed-out event */
+    bool dry_run;             /* generate and encode only */
+    bool envelope;            /* prefix an empty delimiter frame, like REQ */
+    unsigned show;            /* order decisions to print, 0..LOAD_MAX_SHOW */
+    unsigned inflight;        /* requests outstanding per connection */
+    double timeout;           /* seconds before a request counts as lost */
 };
 
 /* What a run measured. */

@@ -66,7 +66,8 @@ usage(void)
 {
     fprintf(stderr,
         "usage: " LOAD_PROGNAME
-        " [--endpoint E] [--connections N] [--batch B]\n"
+        " [--endpoint E] [--cert FILE] [--server-key KEY|FILE]\n"
+        "       [--keys-dir DIR] [--insecure-dev] [--connections N] [--batch B]\n"
         "       [--rate R] [--duration S] [--events N] [--fraud-share F]\n"
         "       [--seed N] [--inflight N] [--timeout S] [--show N]\n"
         "       [--orders-only] [--json] [--quiet] [--strict] [--req]\n"
@@ -126,13 +127,17 @@ parse_args(int argc, char **argv, struct load_opts *o)
         { "strict", no_argument, NULL, 'x' },
         { "timeout", required_argument, NULL, 't' },
         { "dry-run", no_argument, NULL, 'D' },
+        { "cert", required_argument, NULL, 'C' },
+        { "server-key", required_argument, NULL, 'K' },
+        { "keys-dir", required_argument, NULL, 'k' },
+        { "insecure-dev", no_argument, NULL, 'I' },
         { NULL, 0, NULL, 0 },
     };
     uint64_t u;
     int ch;
 
     memset(o, 0, sizeof(*o));
-    o->endpoint = "tcp://127.0.0.1:7010";
+    o->conn.endpoint = "tcp://127.0.0.1:7010";
     o->connections = 1;
     o->batch = 1;
     o->duration = 10;
@@ -158,7 +163,7 @@ parse_args(int argc, char **argv, struct load_opts *o)
                 bad_opt("duration", optarg, "must be 0.01..86400 seconds");
             break;
         case 'e':
-            o->endpoint = optarg;
+            o->conn.endpoint = optarg;
             break;
         case 'f':
             if (!parse_double(optarg, 0, 1, &o->fraud_share))
@@ -207,6 +212,18 @@ parse_args(int argc, char **argv, struct load_opts *o)
             break;
         case 'D':
             o->dry_run = true;
+            break;
+        case 'C':
+            o->conn.cert = optarg;
+            break;
+        case 'K':
+            o->conn.server_key = optarg;
+            break;
+        case 'k':
+            o->conn.keys_dir = optarg;
+            break;
+        case 'I':
+            o->conn.insecure = true;
             break;
         default:
             usage();

@@ -83,7 +83,7 @@ summary_human(FILE *f, const struct load_opts *o, const struct load_stats *st,
     fprintf(f,
         "%s: %" PRIu64 " events in %.2f s over %u connection%s, "
         "batch %u, %s\n",
-        o->endpoint, st->answered, secs, nconns, nconns == 1 ? "" : "s",
+        o->conn.endpoint, st->answered, secs, nconns, nconns == 1 ? "" : "s",
         o->batch, o->rate > 0 ? "paced" : "flat out");
     fprintf(f, "  throughput  %.0f events/s (%" PRIu64 " requests)\n", eps,
         st->requests);

@@ -639,7 +639,7 @@ probe_send(struct run *r)
         if (zsock_send_parts(r->conns[i].sock, r->o->envelope ? iov : iov + 1,
                 r->o->envelope ? 2 : 1, 0) != 0) {
             fprintf(stderr, LOAD_PROGNAME ": cannot send to '%s'\n",
-                r->o->endpoint);
+                r->o->conn.endpoint);
             return ERR_UNAVAIL;
         }
     }
@@ -671,7 +671,7 @@ run_probe(struct run *r)
                 LOAD_PROGNAME ": no reply from '%s' within %d s "
                               "(%u of %u connections answered); is "
                               "vigil-collector running there?\n",
-                r->o->endpoint, PROBE_WAIT_S, ndone, r->nconns);
+                r->o->conn.endpoint, PROBE_WAIT_S, ndone, r->nconns);
             rc = ERR_UNAVAIL;
             goto out;
         }
@@ -698,7 +698,7 @@ run_probe(struct run *r)
                 fprintf(stderr,
                     LOAD_PROGNAME ": the reply to the probe from "
                                   "'%s' is not a reply map\n",
-                    r->o->endpoint);
+                    r->o->conn.endpoint);
                 rc = ERR_MALFORMED;
                 goto out;
             }
@@ -763,12 +763,16 @@ run_open(struct run *r)
         struct conn *c = &r->conns[i];
 
         c->slots = xcalloc(o->inflight, sizeof(*c->slots));
-        if (zsock_open(r->ctx, ZSOCK_DEALER, &c->sock) != 0)
-            return ERR_IO;
+        char err[512];
+        int rc;
+
+        rc = zclient_connect(
+            r->ctx, ZSOCK_DEALER, &o->conn, &c->sock, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, LOAD_PROGNAME ": %s\n", err);
+            return rc;
+        }
         r->nconns++;
-        /* zsock logs the reason, naming the endpoint. */
-        if (zsock_connect(c->sock, o->endpoint) != 0)
-            return ERR_IO;
     }
     return 0;
 }

@@ -257,7 +257,7 @@ trace_event(struct sender *s, size_t i, unsigned conn)
     if (s->trace == NULL)
         return;
     fprintf(s->trace, "%" PRIu64 ",%u,%s,%" PRIu64 ",%s,%s,%s\n", s->st->sent,
-        conn, stream_kind_name(e->kind), e->ts, s->ev.id,
+        conn, stream_kind_name(e->kind), e->ts, s->pii.id,
         e->kind == RK_LABEL ? s->ev.source : "", s->ev.ip_country);
 }
 
@@ -293,7 +293,7 @@ build_request(
         if (rc != 0)
             break; /* the frame is full: the event opens the next one */
         if (n == 0)
-            snprintf(sl->first_id, sizeof(sl->first_id), "%s", s->ev.id);
+            snprintf(sl->first_id, sizeof(sl->first_id), "%s", s->pii.id);
         nk = event_keys(s, s->next, sl->holds + sl->nholds);
         for (unsigned k = 0; k < nk; k++)
             khold(s, &sl->holds[sl->nholds + k], (int32_t)c);
@@ -658,7 +658,7 @@ sender_probe(struct sender *s)
         memset(&s->pii, 0, sizeof(s->pii));
         s->ev.type = EVENT_DEVICE_SEEN;
         s->ev.ts = s->d->nevs > 0 ? s->d->evs[0].ts : EVENT_MIN_TS;
-        snprintf(s->ev.id, sizeof(s->ev.id), "vigil-replay-probe-%u", i);
+        snprintf(s->pii.id, sizeof(s->pii.id), "vigil-replay-probe-%u", i);
         buf_reset(&s->body);
         wire_enc_begin(&e, &s->body);
         sfproto_event_pack(&e, &s->ev, &s->pii);

@@ -170,12 +170,12 @@ stream_fill(const struct replay_data *d, const struct replay_opts *o, size_t i,
     memset(ev, 0, sizeof(*ev));
     memset(pii, 0, sizeof(*pii));
     ev->ts = e->ts;
-    stream_id(d, i, ev->id);
-    snprintf(ev->account, sizeof(ev->account), "u%" PRIu64, r->user_id);
+    stream_id(d, i, pii->id);
+    snprintf(pii->account, sizeof(pii->account), "u%" PRIu64, r->user_id);
     ev->has |= EVENT_HAS_ACCOUNT;
     if (e->kind == RK_LABEL) {
         ev->type = EVENT_LABEL;
-        snprintf(ev->order, sizeof(ev->order), "o%" PRIu64, r->user_id);
+        snprintf(pii->order, sizeof(pii->order), "o%" PRIu64, r->user_id);
         ev->has |= EVENT_HAS_ORDER;
         ev->ok = r->label != 0;
         snprintf(ev->source, sizeof(ev->source), "%s",
@@ -207,7 +207,7 @@ stream_fill(const struct replay_data *d, const struct replay_opts *o, size_t i,
         break;
     default:
         ev->type = EVENT_ORDER_PLACED;
-        snprintf(ev->order, sizeof(ev->order), "o%" PRIu64, r->user_id);
+        snprintf(pii->order, sizeof(pii->order), "o%" PRIu64, r->user_id);
         ev->has |= EVENT_HAS_ORDER;
         ev->amount = r->amount;
         memcpy(ev->currency, "USD", 4);

@@ -39,16 +39,20 @@
 #include "common/err.h"
 #include "common/merkle.h"
 #include "common/pseudo.h"
+#include "common/qproto.h"
 #include "common/subjidx.h"
 #include "common/utctime.h"
 #include "common/xmalloc.h"
+#include "common/zclient.h"
 #include "tools/vigilctl/vigilctl.h"
 
 /* Options of the subject report. */
 struct ropts {
-    const char *key;   /* --key VERIFIER, or NULL */
-    const char *kind;  /* "account", "email", ... */
-    const char *ident; /* the identifier typed */
+    const char *key;        /* --key VERIFIER, or NULL */
+    const char *kind;       /* "account", "email", ... */
+    const char *ident;      /* the identifier typed */
+    const char *storefront; /* whose account or order id it is */
+    const char *keys_dir;   /* holds pseudonym.key */
     bool json;
     bool help;
 };
@@ -56,6 +60,8 @@ struct ropts {
 enum {
     ROPT_KEY = 256,
     ROPT_JSON,
+    ROPT_STOREFRONT,
+    ROPT_KEYS_DIR,
     ROPT_ACCOUNT, /* the identifier options, in the order of kinds[] */
     ROPT_EMAIL,
     ROPT_PHONE,
@@ -72,6 +78,8 @@ get_ropts(const struct cmd *c, int argc, char **argv, struct ropts *o)
     static const struct option longopts[] = {
         { "key", required_argument, NULL, ROPT_KEY },
         { "json", no_argument, NULL, ROPT_JSON },
+        { "storefront", required_argument, NULL, ROPT_STOREFRONT },
+        { "keys-dir", required_argument, NULL, ROPT_KEYS_DIR },
         { "account", required_argument, NULL, ROPT_ACCOUNT },
         { "email", required_argument, NULL, ROPT_EMAIL },
         { "phone", required_argument, NULL, ROPT_PHONE },
@@ -87,6 +95,9 @@ get_ropts(const struct cmd *c, int argc, char **argv, struct ropts *o)
     int ch;
 
     memset(o, 0, sizeof(*o));
+    o->keys_dir = getenv("VIGIL_KEYS_DIR");
+    if (o->keys_dir == NULL || o->keys_dir[0] == '\0')
+        o->keys_dir = ZCLIENT_DEFAULT_KEYS_DIR;
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -99,6 +110,12 @@ get_ropts(const struct cmd *c, int argc, char **argv, struct ropts *o)
             break;
         case ROPT_JSON:
             o->json = true;
+            break;
+        case ROPT_STOREFRONT:
+            o->storefront = optarg;
+            break;
+        case ROPT_KEYS_DIR:
+            o->keys_dir = optarg;
             break;
         case ROPT_ACCOUNT:
         case ROPT_EMAIL:
@@ -169,20 +186,20 @@ subject_cb(void *arg, const struct audit_entry *e)
 }
 
 /* Compute the subject of `kind` ("account", "email", ...) and `ident`
- * with DATA_DIR's pseudonym key; says why not on stderr. Returns
+ * with the pseudonym key in `keys_dir`; says why not on stderr. Returns
  * EXIT_OK or EXIT_USAGE. */
 static int
-subject_compute(const char *data_dir, const char *kind, const char *ident,
-    uint8_t out[AUDIT_SUBJECT_BYTES])
+subject_compute(const char *keys_dir, const char *kind, const char *ident,
+    const char *storefront, uint8_t out[AUDIT_SUBJECT_BYTES])
 {
     struct pseudo_key *pk = NULL;
     struct pseudo p;
     char path[4096];
     int rc;
 
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", data_dir,
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", keys_dir,
             PSEUDO_KEY_FILE) >= sizeof(path)) {
-        fprintf(stderr, "%s: %s: path too long\n", PROGNAME, data_dir);
+        fprintf(stderr, "%s: %s: path too long\n", PROGNAME, keys_dir);
         return EXIT_USAGE;
     }
     rc = pseudo_key_open(path, false, &pk);
@@ -191,7 +208,11 @@ subject_compute(const char *data_dir, const char *kind, const char *ident,
             path, err_str(rc));
         return EXIT_USAGE;
     }
-    rc = pseudo_identifier(pk, kind, ident, &p);
+    /* An account id is the storefront's own: scoped to it (pseudo.h). */
+    if (strcmp(kind, "account") == 0)
+        rc = pseudo_scoped(pk, kind, storefront, ident, &p);
+    else
+        rc = pseudo_identifier(pk, kind, ident, &p);
     pseudo_key_close(pk);
     if (rc == 0)
         memcpy(out, p.b, AUDIT_SUBJECT_BYTES);
@@ -235,12 +256,15 @@ cmd_audit_subject_report(const struct cmd *c, int argc, char **argv)
     }
     if (argc - optind != 1)
         return cmd_usage_error(c, "wrong number of arguments");
-    if (o.kind == NULL)
+    if (o.kind == NULL || o.ident == NULL)
         return cmd_usage_error(c,
             "name the subject: --account, --email, --phone, --card, "
             "--device or --ip");
     data_dir = argv[optind];
-    rc = subject_compute(data_dir, o.kind, o.ident, x.subject);
+    if (strcmp(o.kind, "account") == 0 && o.storefront == NULL)
+        return cmd_usage_error(c, "--account needs --storefront (whose id)");
+    rc = subject_compute(o.keys_dir, o.kind, o.ident,
+        o.storefront != NULL ? o.storefront : "", x.subject);
     if (rc != EXIT_OK)
         return rc;
     for (size_t i = 0; i < AUDIT_SUBJECT_BYTES; i++)

@@ -67,16 +67,38 @@ static const struct cmd cmds[] = {
     { "audit pubkey", "DIR", cmd_audit_pubkey,
         "print the log's verifier key (verifier.key)" },
     { "audit subject report",
-        "DATA_DIR (--account ID | --email ADDR | --phone P | --card NUMBER "
-        "| --device ID | --ip ADDR) [--key VERIFIER] [--json]",
+        "DATA_DIR (--account ID --storefront S | --email ADDR | --phone P "
+        "| --card NUMBER "
+        "| --device ID | --ip ADDR) [--keys-dir DIR] [--key VERIFIER] [--json]",
         cmd_audit_subject_report,
         "list every audited access to one data subject, each with a "
         "verified inclusion proof" },
-    { "score", "ORDER --purpose P [--endpoint E] [--storefront S] [--json]",
+    { "score",
+        "ORDER --purpose P [--storefront S] [--case REF] [CONNECTION] "
+        "[--json]",
         cmd_score, "ask the scorer for an order's score (audited query)" },
-    { "account", "ACCOUNT --purpose P [--endpoint E] [--storefront S] [--json]",
+    { "account",
+        "ACCOUNT --purpose P --storefront S [--case REF] [CONNECTION] "
+        "[--json]",
         cmd_account,
         "ask the scorer for an account's history summary (audited query)" },
+    { "label",
+        "(--order ID | --account ID) (--fraud | --legit) --purpose P "
+        "--storefront S [--source S] [--case REF] [CONNECTION] [--json]",
+        cmd_label,
+        "record the fraud team's verdict on an order or account (analyst)" },
+    { "client add",
+        "NAME --role ROLE [--keys-dir DIR] [--clients-dir DIR] [--user U]",
+        cmd_client_add,
+        "make a client's certificate and admit it (roles: storefront, "
+        "analyst, auditor, dpo, admin)" },
+    { "client list", "[--keys-dir DIR] [--clients-dir DIR] [--user U] [--json]",
+        cmd_client_list, "list the admitted clients: name, role, key" },
+    { "client revoke", "NAME [--keys-dir DIR] [--clients-dir DIR] [--user U]",
+        cmd_client_revoke,
+        "remove a client's certificate from the allow-list" },
+    { "server-key", "[--keys-dir DIR] [--user U]", cmd_server_key,
+        "print the servers' public CURVE key (clients pin it)" },
 };
 
 void
@@ -118,9 +140,13 @@ usage_all(FILE *f)
         fprintf(
             f, "  %s %s\n      %s\n", cmds[i].name, cmds[i].args, cmds[i].help);
     fprintf(f,
+        "\nCONNECTION (requests to the scorer): [--endpoint E] [--cert "
+        "FILE] [--server-key KEY|FILE] [--keys-dir DIR] [--insecure-dev];\n"
+        "  defaults: tcp://127.0.0.1:7011, $VIGIL_CERT, $VIGIL_SERVER_KEY "
+        "or DIR/server.key, $VIGIL_KEYS_DIR or /etc/vigil\n"
         "\nexit status: 0 ok, 1 the data is bad (e.g. verification "
-        "failed), 2 usage or environment error\nsee vigilctl(1), "
-        "vigil-audit(5)\n");
+        "failed, or the scorer refused), 2 usage or environment error\n"
+        "see vigilctl(1), vigil-audit(5)\n");
 }
 
 /* Does `name` start with the words argv[0..argc)? (prefix listing) */

@@ -154,6 +154,51 @@ out_real(double v)
     return r != NULL ? r : json_null();
 }
 
+json_t *
+out_msgpack(const msgpack_object *o)
+{
+    json_t *v;
+    uint32_t i;
+
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+        return json_null();
+    case MSGPACK_OBJECT_BOOLEAN:
+        return json_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        return out_u64(o->via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return json_integer((json_int_t)o->via.i64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        return out_real(o->via.f64);
+    case MSGPACK_OBJECT_STR:
+        return out_strn(o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_BIN:
+        return out_hex((const uint8_t *)o->via.bin.ptr, o->via.bin.size);
+    case MSGPACK_OBJECT_ARRAY:
+        v = json_array();
+        for (i = 0; i < o->via.array.size; i++)
+            out_push(v, out_msgpack(&o->via.array.ptr[i]));
+        return v;
+    case MSGPACK_OBJECT_MAP:
+        v = json_object();
+        for (i = 0; i < o->via.map.size; i++) {
+            const msgpack_object *k = &o->via.map.ptr[i].key;
+            char key[256];
+
+            if (k->type != MSGPACK_OBJECT_STR || k->via.str.size >= sizeof(key))
+                continue; /* qproto_reply_decode() checked the top level */
+            memcpy(key, k->via.str.ptr, k->via.str.size);
+            key[k->via.str.size] = '\0';
+            out_set(v, key, out_msgpack(&o->via.map.ptr[i].val));
+        }
+        return v;
+    default:
+        return json_null();
+    }
+}
+
 /* Set obj[key] = v, taking over v. */
 void
 out_set(json_t *obj, const char *key, json_t *v)

@@ -5,8 +5,9 @@
  * vigilctl is one process, one thread, run once per command. main.c
  * holds the command table and dispatch; cmd_audit.c the audit log
  * commands (verify, replay, export, prove, check-proof, pubkey);
- * cmd_report.c the subject report; cmd_query.c the queries to the
- * scorer (score, account); out.c the output helpers (JSON through
+ * cmd_report.c the subject report; cmd_query.c the requests to the
+ * scorer (score, account, label); cmd_client.c the allow-list (client
+ * add, list, revoke; server-key); out.c the output helpers (JSON through
  * jansson, TSV and human text). Only this folder includes this header.
  *
  * Invariants:
@@ -29,6 +30,7 @@
 #include <stdio.h>
 
 #include <jansson.h>
+#include <msgpack.h>
 
 #include "common/audit.h"
 #include "common/compiler.h"
@@ -75,6 +77,11 @@ int cmd_audit_pubkey(const struct cmd *c, int argc, char **argv);
 int cmd_audit_subject_report(const struct cmd *c, int argc, char **argv);
 int cmd_score(const struct cmd *c, int argc, char **argv);
 int cmd_account(const struct cmd *c, int argc, char **argv);
+int cmd_label(const struct cmd *c, int argc, char **argv);
+int cmd_client_add(const struct cmd *c, int argc, char **argv);
+int cmd_client_list(const struct cmd *c, int argc, char **argv);
+int cmd_client_revoke(const struct cmd *c, int argc, char **argv);
+int cmd_server_key(const struct cmd *c, int argc, char **argv);
 
 /* --------------------------------------------------- out.c: JSON values */
 
@@ -101,6 +108,9 @@ json_t *out_hex(const uint8_t *p, size_t n) NONNULL(1); /* lower-case */
  * field in practice) a number in exponent form. */
 json_t *out_u64(uint64_t v);
 json_t *out_real(double v); /* null for NaN and infinities */
+/* Any decoded msgpack value: maps with string keys become objects, bin
+ * becomes hex, ext null. Strings that are not UTF-8 show '?'. */
+json_t *out_msgpack(const msgpack_object *o) NONNULL(1);
 
 /* Set obj[key] = v, taking over the reference to `v`. */
 void out_set(json_t *obj, const char *key, json_t *v) NONNULL(1, 2);

@@ -1,0 +1,479 @@
+/*
+ * audit_log.c - the audit log's writer: open (with repair), append,
+ *               group-commit sync, signed checkpoints
+ *
+ * The scorer alone writes an audit directory, from its main thread: it
+ * appends a record for every access to personal data and syncs them with
+ * its journal's group commit (one pwrite and one fdatasync through
+ * segfile), before acknowledging or answering. Opening scans the whole
+ * log (audit_scan_run() in writer mode) and cuts a torn tail; signing a
+ * checkpoint appends one note to checkpoints.log with one fsync.
+ *
+ * Invariants:
+ *  - log->size is the durable record count; after a failed sync neither
+ *    the segment (segfile truncates it back) nor the frontier keeps
+ *    anything past it.
+ *  - log->fr is the frontier of exactly log->size records; log->leaves
+ *    holds the leaf hashes of the log->next - log->size pending ones.
+ *  - log->ck_len is the durable length of checkpoints.log.
+ *
+ * See also: audit.h (format and the fail-closed rule), audit_scan.h,
+ *           segfile.h, scorer/scorer.c (the group commit)
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common/audit.h"
+#include "common/audit_scan.h"
+#include "common/crc32c.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/merkle.h"
+#include "common/note.h"
+#include "common/segfile.h"
+#include "common/xmalloc.h"
+
+#define MIN_SEGMENT 4096u
+
+static void
+put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+struct audit_log {
+    char *dir;
+    struct segfile *sf;        /* the record segments, LOCK, pending frames */
+    int dirfd;                 /* segfile_dirfd(sf), borrowed */
+    uint64_t size;             /* durable records */
+    uint64_t next;             /* index of the next append */
+    struct merkle_frontier fr; /* of `size` records */
+    uint8_t (*leaves)[MERKLE_HASH_BYTES]; /* of the pending records */
+    size_t nleaves;
+    size_t aleaves;
+    int ckfd;         /* checkpoints.log, O_RDWR */
+    uint64_t ck_len;  /* its durable length */
+    uint64_t ck_size; /* size of the latest checkpoint */
+    bool ck_dirty;    /* bytes past ck_len may remain */
+    char origin[AUDIT_MAX_ORIGIN + 1];
+    struct note_signer signer; /* secret: wiped on close */
+    char vkey[NOTE_MAX_KEY];
+    struct audit_repair repair;
+};
+
+static bool
+origin_is_valid(const char *o)
+{
+    size_t n = strlen(o);
+
+    if (n == 0 || n > AUDIT_MAX_ORIGIN)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = o[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '/' ||
+                c == ':' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Write a small file atomically (tmp, fsync, rename). */
+static int
+write_file(int dirfd, const char *name, const char *text, mode_t mode)
+{
+    char tmp[64];
+    size_t len = strlen(text);
+    int fd;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+    fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd == -1)
+        return ERR_IO;
+    if (fchmod(fd, mode) == -1 ||
+        fileio_pwrite_all(fd, (const uint8_t *)text, len, 0) != 0 ||
+        fileio_pwrite_all(fd, (const uint8_t *)"\n", 1, len) != 0 ||
+        fsync(fd) == -1) {
+        close(fd);
+        unlinkat(dirfd, tmp, 0);
+        return ERR_IO;
+    }
+    close(fd);
+    if (renameat(dirfd, tmp, dirfd, name) == -1) {
+        unlinkat(dirfd, tmp, 0);
+        return ERR_IO;
+    }
+    return 0;
+}
+
+/* Load signing.key (creating both keys on first use). */
+static int
+log_keys(struct audit_log *log)
+{
+    char skey[NOTE_MAX_KEY], v[NOTE_MAX_KEY], *p = NULL;
+    size_t len;
+    int rc;
+
+    rc = fileio_read_small(
+        log->dirfd, AUDIT_SIGNER_FILE, NOTE_MAX_KEY, &p, &len);
+    if (rc == ERR_NOTFOUND) {
+        rc = note_key_generate(
+            log->origin, skey, sizeof(skey), log->vkey, sizeof(log->vkey));
+        if (rc != 0) {
+            log_warnx(
+                "%s: cannot generate a key named '%s'", __func__, log->origin);
+            return ERR_INVAL;
+        }
+        rc = write_file(log->dirfd, AUDIT_SIGNER_FILE, skey, 0600);
+        if (rc == 0)
+            rc = note_signer_parse(skey, &log->signer);
+        sodium_memzero(skey, sizeof(skey));
+        if (rc == 0)
+            rc = write_file(log->dirfd, AUDIT_VERIFIER_FILE, log->vkey, 0644);
+        if (rc == 0 && fsync(log->dirfd) == -1)
+            rc = ERR_IO;
+        if (rc != 0) {
+            log_warn("%s: cannot create the keys in '%s'", __func__, log->dir);
+            return ERR_IO;
+        }
+        log_info("audit log '%s': new signing key, verifier key %s",
+            log->origin, log->vkey);
+        return 0;
+    }
+    if (rc != 0) {
+        log_warnx("%s: cannot read '%s/%s': %s", __func__, log->dir,
+            AUDIT_SIGNER_FILE, err_str(rc));
+        return rc == ERR_TOOBIG ? ERR_CORRUPT : ERR_IO;
+    }
+    rc = note_signer_parse(p, &log->signer);
+    sodium_memzero(p, len);
+    free(p);
+    if (rc != 0) {
+        log_warnx("%s: '%s/%s' is not a valid signer key", __func__, log->dir,
+            AUDIT_SIGNER_FILE);
+        return ERR_CORRUPT;
+    }
+    if (strcmp(log->signer.name, log->origin) != 0) {
+        log_warnx("%s: the audit key is named '%s', not the origin '%s'",
+            __func__, log->signer.name, log->origin);
+        return ERR_INVAL;
+    }
+    rc = note_signer_vkey(&log->signer, log->vkey, sizeof(log->vkey));
+    if (rc != 0)
+        return ERR_CORRUPT;
+    rc = audit_read_verifier_key(log->dir, v, sizeof(v));
+    if (rc == ERR_NOTFOUND)
+        return write_file(log->dirfd, AUDIT_VERIFIER_FILE, log->vkey, 0644);
+    if (rc != 0)
+        return ERR_IO;
+    rc = strcmp(v, log->vkey) == 0 ? 0 : ERR_CORRUPT;
+    if (rc != 0)
+        log_warnx("%s: '%s/%s' does not match the signing key", __func__,
+            log->dir, AUDIT_VERIFIER_FILE);
+    return rc;
+}
+
+/* Scan the existing log, cut a torn tail, open the files for writing. */
+static int
+log_load(struct audit_log *log)
+{
+    struct audit_verify_result res;
+    struct audit_scan s;
+    uint64_t cut;
+    int rc;
+
+    memset(&res, 0, sizeof(res));
+    memset(&s, 0, sizeof(s));
+    s.dirfd = log->dirfd;
+    s.writer = true;
+    s.res = &res;
+    rc = note_verifier_parse(log->vkey, &s.v);
+    if (rc != 0) {
+        rc = ERR_CORRUPT;
+        goto out;
+    }
+    rc = audit_scan_run(&s, NULL);
+    if (rc != 0) {
+        if (rc == ERR_CORRUPT)
+            log_warnx("audit log '%s' is damaged: %s%s0x%016" PRIx64 ": %s",
+                log->dir, res.file, res.file[0] ? ": " : "", res.offset,
+                res.reason);
+        else
+            log_warnx("audit log '%s': %s", log->dir, res.reason);
+        goto out;
+    }
+    if (s.torn) {
+        uint64_t first = s.segs[s.nsegs - 1];
+
+        segfile_name(&audit_scan_segments, first, log->repair.segment);
+        log->repair.bytes_cut = s.last_len - s.torn_off;
+        log->repair.at_index = s.count;
+        log_warnx("audit log '%s': cutting a torn tail of %" PRIu64
+                  " bytes from '%s' at offset %" PRIu64 " (record %" PRIu64
+                  "): %s",
+            log->dir, log->repair.bytes_cut, log->repair.segment, s.torn_off,
+            s.count, res.reason);
+    }
+    /* The scan and segfile_open() listed the same segments: we hold the
+     * lock. The scan has already refused a tail too long to be torn. */
+    if (s.nsegs > 0)
+        rc = segfile_resume(log->sf, s.torn ? s.torn_off : s.last_len, &cut);
+    else
+        rc = segfile_start(log->sf, 0);
+    if (rc != 0)
+        goto out;
+    log->ckfd =
+        openat(log->dirfd, AUDIT_CKPT_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (log->ckfd == -1) {
+        log_warn(
+            "%s: cannot open '%s/%s'", __func__, log->dir, AUDIT_CKPT_FILE);
+        rc = ERR_IO;
+        goto out;
+    }
+    if (s.ck_keep < s.cklen) {
+        log->repair.note_bytes_cut = s.cklen - s.ck_keep;
+        log_warnx("audit log '%s': cutting a torn tail of %" PRIu64
+                  " bytes from '%s'",
+            log->dir, log->repair.note_bytes_cut, AUDIT_CKPT_FILE);
+        if (ftruncate(log->ckfd, (off_t)s.ck_keep) == -1 ||
+            fdatasync(log->ckfd) == -1) {
+            log_warn(
+                "%s: cannot cut '%s/%s'", __func__, log->dir, AUDIT_CKPT_FILE);
+            rc = ERR_IO;
+            goto out;
+        }
+    }
+    if (fsync(log->dirfd) == -1) {
+        rc = ERR_IO;
+        goto out;
+    }
+    log->ck_len = s.ck_keep;
+    log->ck_size = s.nck > 0 ? s.ck[s.nck - 1].size : 0;
+    log->fr = s.fr;
+    log->size = s.count;
+    log->next = s.count;
+out:
+    audit_scan_release(&s);
+    return rc;
+}
+
+int
+audit_log_open(const char *dir, const char *origin, struct audit_log **out)
+{
+    struct audit_log *log;
+    int rc;
+
+    if (!origin_is_valid(origin)) {
+        log_warnx("%s: bad origin '%s'", __func__, origin);
+        return ERR_INVAL;
+    }
+    log = xcalloc(1, sizeof(*log));
+    log->dir = xstrdup(dir);
+    log->ckfd = -1;
+    memcpy(log->origin, origin, strlen(origin) + 1);
+    rc = segfile_open(dir, &audit_scan_segments, AUDIT_SEGMENT_BYTES, &log->sf);
+    if (rc != 0)
+        goto fail;
+    log->dirfd = segfile_dirfd(log->sf);
+    rc = log_keys(log);
+    if (rc != 0)
+        goto fail;
+    rc = log_load(log);
+    if (rc != 0)
+        goto fail;
+    *out = log;
+    return 0;
+fail:
+    audit_log_close(log);
+    return rc;
+}
+
+void
+audit_log_close(struct audit_log *log)
+{
+    if (log == NULL)
+        return;
+    if (log->ckfd != -1)
+        close(log->ckfd);
+    segfile_close(log->sf); /* drops the lock */
+    note_signer_wipe(&log->signer);
+    free(log->leaves);
+    free(log->dir);
+    free(log);
+}
+
+void
+audit_log_set_segment_bytes(struct audit_log *log, uint64_t bytes)
+{
+    segfile_set_segment_bytes(
+        log->sf, bytes < MIN_SEGMENT ? MIN_SEGMENT : bytes);
+}
+
+const struct audit_repair *
+audit_log_repair(const struct audit_log *log)
+{
+    return &log->repair;
+}
+
+int
+audit_append(struct audit_log *log, struct audit_record *r, uint64_t *index)
+{
+    uint8_t frame[AUDIT_FRAME_BYTES + AUDIT_MAX_RECORD_BYTES];
+    size_t len;
+    int rc;
+
+    if (segfile_is_failed(log->sf))
+        return ERR_AUDIT;
+    r->index = log->next;
+    rc = audit_record_encode(
+        r, frame + AUDIT_FRAME_BYTES, AUDIT_MAX_RECORD_BYTES, &len);
+    if (rc != 0)
+        return ERR_INVAL;
+    put_le32(frame, (uint32_t)len);
+    put_le32(frame + 4, crc32c(0, frame + AUDIT_FRAME_BYTES, len));
+    rc = segfile_append(log->sf, frame, AUDIT_FRAME_BYTES + len, NULL, 0);
+    if (rc != 0)
+        return ERR_TOOBIG;
+    if (log->nleaves == log->aleaves) {
+        log->aleaves = log->aleaves ? 2 * log->aleaves : 64;
+        log->leaves =
+            xreallocarray(log->leaves, log->aleaves, sizeof(*log->leaves));
+    }
+    merkle_leaf_hash(
+        frame + AUDIT_FRAME_BYTES, len, log->leaves[log->nleaves++]);
+    *index = log->next++;
+    return 0;
+}
+
+/* Forget the pending records (the segfile has dropped their frames). */
+static void
+drop_pending(struct audit_log *log)
+{
+    log->nleaves = 0;
+    log->next = log->size;
+}
+
+int
+audit_sync(struct audit_log *log)
+{
+    int rc;
+
+    if (segfile_is_failed(log->sf)) {
+        drop_pending(log);
+        return ERR_AUDIT;
+    }
+    if (log->nleaves == 0)
+        return 0;
+    /* A new segment is named after the first pending record. */
+    rc = segfile_sync(log->sf, log->size);
+    if (rc != 0) {
+        log_warnx("%s: cannot make %zu audit records durable in '%s': %s%s",
+            __func__, log->nleaves, log->dir, err_str(rc),
+            segfile_is_failed(log->sf) ? "; the audit log is failed until "
+                                         "reopened" :
+                                         "");
+        drop_pending(log);
+        return ERR_AUDIT;
+    }
+    for (size_t i = 0; i < log->nleaves; i++)
+        merkle_frontier_append(&log->fr, log->leaves[i]);
+    log->size = log->next;
+    log->nleaves = 0;
+    return 0;
+}
+
+int
+audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
+{
+    uint8_t root[MERKLE_HASH_BYTES];
+    char text[NOTE_MAX_ORIGIN + 128];
+    uint8_t frame[4 + AUDIT_MAX_NOTE_BYTES + 1];
+    size_t tlen, nlen;
+    int rc;
+
+    if (segfile_is_failed(log->sf))
+        return ERR_AUDIT;
+    if (log->size == 0 || log->size == log->ck_size)
+        return 0;
+    if (log->ck_dirty) {
+        if (ftruncate(log->ckfd, (off_t)log->ck_len) == -1) {
+            log_warn("%s: cannot cut '%s/%s' back", __func__, log->dir,
+                AUDIT_CKPT_FILE);
+            return ERR_AUDIT;
+        }
+        log->ck_dirty = false;
+    }
+    merkle_frontier_root(&log->fr, root);
+    rc = note_checkpoint_format(
+        log->origin, log->size, root, text, sizeof(text), &tlen);
+    if (rc == 0)
+        rc = note_sign(&log->signer, text, tlen, (char *)frame + 4,
+            sizeof(frame) - 4, &nlen);
+    if (rc != 0 || nlen > AUDIT_MAX_NOTE_BYTES) {
+        log_warnx("%s: cannot sign a checkpoint: %s", __func__, err_str(rc));
+        return ERR_AUDIT;
+    }
+    put_le32(frame, (uint32_t)nlen);
+    if (fileio_pwrite_all(log->ckfd, frame, 4 + nlen, log->ck_len) != 0 ||
+        fdatasync(log->ckfd) == -1) {
+        log_warn("%s: cannot append a checkpoint to '%s/%s'", __func__,
+            log->dir, AUDIT_CKPT_FILE);
+        if (ftruncate(log->ckfd, (off_t)log->ck_len) == -1) {
+            log_warn("%s: cannot cut '%s/%s' back", __func__, log->dir,
+                AUDIT_CKPT_FILE);
+            log->ck_dirty = true;
+        }
+        return ERR_AUDIT;
+    }
+    log->ck_len += 4 + nlen;
+    log->ck_size = log->size;
+    log_debug("audit checkpoint %" PRIu64 " records at %" PRIu64 " ms",
+        log->size, wall_ms);
+    return 0;
+}
+
+uint64_t
+audit_size(const struct audit_log *log)
+{
+    return log->size;
+}
+
+uint64_t
+audit_next_index(const struct audit_log *log)
+{
+    return log->next;
+}
+
+void
+audit_root(const struct audit_log *log, uint8_t out[MERKLE_HASH_BYTES])
+{
+    merkle_frontier_root(&log->fr, out);
+}
+
+uint64_t
+audit_checkpoint_size(const struct audit_log *log)
+{
+    return log->ck_size;
+}
+
+const char *
+audit_verifier_key(const struct audit_log *log)
+{
+    return log->vkey;
+}

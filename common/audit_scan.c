@@ -1,0 +1,572 @@
+/*
+ * audit_scan.c - the one linear scan of an audit directory, shared by the
+ *                writer's open and the verifier
+ *
+ * checkpoints.log is read whole first (it is small: one note per
+ * checkpoint). Then every segment, through a segfile reader with a 4 MiB
+ * window, frame by frame, in batches of SCAN_BATCH: the frames are found
+ * in order, then CRC, strict decode and leaf hash run on two threads
+ * (the hashing dominates), then the records are applied in order (index
+ * check, Merkle frontier, checkpoint roots, the replay callback), so the
+ * first failure reported is always the first in the log. Runs in the
+ * scorer's main thread at open, and in vigilctl; about 500,000 records/s.
+ *
+ * Invariants:
+ *  - in writer mode the scan forgives only a torn tail: an incomplete
+ *    or bad frame (length, CRC) in the last segment with at most
+ *    AUDIT_MAX_PENDING bytes from it to the end, never below the latest
+ *    checkpoint; a record whose CRC holds but whose content is wrong is
+ *    always ERR_CORRUPT.
+ *  - s->fr is the frontier of exactly s->count records.
+ *
+ * See also: audit_scan.h, audit.h (format section 4), segfile.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common/audit.h"
+#include "common/audit_scan.h"
+#include "common/crc32c.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/merkle.h"
+#include "common/note.h"
+#include "common/segfile.h"
+#include "common/xmalloc.h"
+
+#define READ_WINDOW       (4u * 1024 * 1024) /* bytes read at a time */
+#define MAX_CKPT_FILE     (256u * 1024 * 1024)
+#define SCAN_BATCH        4096 /* frames checked together */
+#define SCAN_PARALLEL_MIN 256  /* frames worth a second thread */
+
+/* ------------------------------------------------------------ frames */
+
+static uint32_t
+get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+        ((uint32_t)p[3] << 24);
+}
+
+/* The whole length of the frame whose header is at `hdr`, or 0. */
+static size_t
+frame_len(const uint8_t *hdr)
+{
+    uint32_t len = get_le32(hdr);
+
+    if (len == 0 || len > AUDIT_MAX_RECORD_BYTES)
+        return 0;
+    return AUDIT_FRAME_BYTES + (size_t)len;
+}
+
+/* records-<N>.log (format section 2). */
+const struct segfile_format audit_scan_segments = {
+    .prefix = "records-",
+    .suffix = ".log",
+    .mode = 0640,
+    .header_bytes = AUDIT_FRAME_BYTES,
+    .max_frame = AUDIT_FRAME_BYTES + AUDIT_MAX_RECORD_BYTES,
+    .frame_len = frame_len,
+    .max_pending = AUDIT_MAX_PENDING,
+    /* The verifier reads what it can name and ignores other files. */
+    .reject_unknown = false,
+    /* A failed sync may succeed later (disk space returns). */
+    .sync_error_sticks = false,
+};
+
+/* ------------------------------------------------------- checkpoints */
+
+/* Open a checkpoint note with the parsed verifier `v`. */
+int
+audit_scan_ckpt_open(const struct note_verifier *v, const uint8_t *note,
+    size_t note_len, char origin[AUDIT_MAX_ORIGIN + 1], uint64_t *size,
+    uint8_t root[MERKLE_HASH_BYTES], const char **why)
+{
+    size_t text_len;
+    int rc;
+
+    rc = note_open((const char *)note, note_len, v, 1, &text_len, NULL);
+    if (rc == ERR_NOTFOUND) {
+        *why = "not signed by the verifier key (another key, or no "
+               "signature)";
+        return ERR_CORRUPT;
+    }
+    if (rc != 0) {
+        *why = "signature does not verify with the verifier key, or the "
+               "note is malformed";
+        return ERR_CORRUPT;
+    }
+    rc = note_checkpoint_parse(
+        (const char *)note, text_len, origin, AUDIT_MAX_ORIGIN + 1, size, root);
+    if (rc != 0) {
+        *why = "the signed text is not a well-formed checkpoint";
+        return ERR_CORRUPT;
+    }
+    if (strcmp(origin, v->name) != 0) {
+        *why = "the checkpoint's origin differs from the key name";
+        return ERR_CORRUPT;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- scan */
+
+static int scan_fail(struct audit_scan *s, uint64_t record, uint64_t ckpt,
+    const char *file, uint64_t off, const char *fmt, ...) PRINTF_LIKE(6, 7);
+
+static int
+scan_fail(struct audit_scan *s, uint64_t record, uint64_t ckpt,
+    const char *file, uint64_t off, const char *fmt, ...)
+{
+    struct audit_verify_result *res = s->res;
+    va_list ap;
+
+    res->ok = false;
+    res->records = s->count;
+    res->bad_record = record;
+    res->bad_record_end = record == UINT64_MAX ? UINT64_MAX : record + 1;
+    res->bad_checkpoint = ckpt;
+    snprintf(res->file, sizeof(res->file), "%s", file);
+    res->offset = off;
+    va_start(ap, fmt);
+    vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+    va_end(ap);
+    return ERR_CORRUPT;
+}
+
+int
+audit_scan_env_fail(struct audit_scan *s, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    s->res->ok = false;
+    s->res->records = s->count;
+    va_start(ap, fmt);
+    vsnprintf(s->res->reason, sizeof(s->res->reason), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Read checkpoints.log: framing, signatures, origin, increasing sizes. */
+static int
+scan_checkpoints(struct audit_scan *s)
+{
+    size_t off = 0, cap = 0;
+    char *p = NULL;
+    int rc;
+
+    rc = fileio_read_small(
+        s->dirfd, AUDIT_CKPT_FILE, MAX_CKPT_FILE, &p, &s->cklen);
+    if (rc == ERR_NOTFOUND) {
+        s->cklen = 0;
+        return 0;
+    }
+    if (rc != 0)
+        return audit_scan_env_fail(s, rc == ERR_TOOBIG ? ERR_CORRUPT : rc,
+            "cannot read '%s': %s", AUDIT_CKPT_FILE, err_str(rc));
+    s->ckbuf = (uint8_t *)p;
+    while (off < s->cklen) {
+        uint64_t n = s->nck;
+        char origin[AUDIT_MAX_ORIGIN + 1];
+        struct audit_scan_ckpt c;
+        const char *why;
+        uint32_t len;
+
+        if (s->cklen - off < 4 || (len = get_le32(s->ckbuf + off)) == 0 ||
+            len > AUDIT_MAX_NOTE_BYTES || s->cklen - off - 4 < len) {
+            if (s->writer && s->cklen - off <= 4 + AUDIT_MAX_NOTE_BYTES) {
+                s->ck_keep = off; /* torn last frame: cut it */
+                return 0;
+            }
+            if (s->cklen - off < 4)
+                return scan_fail(s, UINT64_MAX, n, AUDIT_CKPT_FILE, off,
+                    "checkpoint %" PRIu64 ": truncated frame header "
+                    "(%zu bytes left)",
+                    n, s->cklen - off);
+            len = get_le32(s->ckbuf + off);
+            if (len == 0 || len > AUDIT_MAX_NOTE_BYTES)
+                return scan_fail(s, UINT64_MAX, n, AUDIT_CKPT_FILE, off,
+                    "checkpoint %" PRIu64 ": bad frame length %" PRIu32, n,
+                    len);
+            return scan_fail(s, UINT64_MAX, n, AUDIT_CKPT_FILE, off,
+                "checkpoint %" PRIu64 ": truncated note (%zu of %" PRIu32
+                " bytes)",
+                n, s->cklen - off - 4, len);
+        }
+        c.off = off;
+        c.note_off = off + 4;
+        c.note_len = len;
+        rc = audit_scan_ckpt_open(
+            &s->v, s->ckbuf + c.note_off, len, origin, &c.size, c.root, &why);
+        if (rc != 0)
+            return scan_fail(s, UINT64_MAX, n, AUDIT_CKPT_FILE, off,
+                "checkpoint %" PRIu64 ": %s", n, why);
+        if (n > 0 && c.size <= s->ck[n - 1].size)
+            return scan_fail(s, UINT64_MAX, n, AUDIT_CKPT_FILE, off,
+                "checkpoint %" PRIu64 ": size %" PRIu64 " does not "
+                "increase (previous %" PRIu64 ")",
+                n, c.size, s->ck[n - 1].size);
+        if (s->nck == cap) {
+            cap = cap ? 2 * cap : 16;
+            s->ck = xreallocarray(s->ck, cap, sizeof(*s->ck));
+        }
+        s->ck[s->nck++] = c;
+        off += 4 + (size_t)len;
+        s->ck_keep = off;
+    }
+    return 0;
+}
+
+/* List the segment files, sorted by first index. */
+static int
+scan_list(struct audit_scan *s)
+{
+    if (segfile_list(s->dirfd, &audit_scan_segments, &s->segs, &s->nsegs) != 0)
+        return audit_scan_env_fail(
+            s, ERR_IO, "cannot list the directory: %s", strerror(errno));
+    return 0;
+}
+
+/* Compare the running root with every checkpoint of size s->count. */
+static int
+scan_match(struct audit_scan *s)
+{
+    while (s->ck_next < s->nck && s->ck[s->ck_next].size == s->count) {
+        const struct audit_scan_ckpt *c = &s->ck[s->ck_next];
+        uint64_t prev = s->ck_next > 0 ? s->ck[s->ck_next - 1].size : 0;
+        uint8_t root[MERKLE_HASH_BYTES];
+
+        merkle_frontier_root(&s->fr, root);
+        if (sodium_memcmp(root, c->root, sizeof(root)) != 0) {
+            int rc = scan_fail(s, prev, s->ck_next, AUDIT_CKPT_FILE, c->off,
+                "checkpoint %zu (size %" PRIu64 "): the root of records "
+                "0..%" PRIu64 " differs from the signed root: a record in "
+                "%" PRIu64 "..%" PRIu64 " was altered (with a matching "
+                "CRC), inserted or removed",
+                s->ck_next, c->size, c->size - 1, prev, c->size - 1);
+
+            s->res->bad_record_end = c->size;
+            return rc;
+        }
+        s->res->checkpoints++;
+        s->res->checkpoint_size = c->size;
+        s->ck_next++;
+    }
+    return 0;
+}
+
+/* A frame that a torn write could have left; forgiven in writer mode at
+ * the end of the last segment. */
+static int scan_torn(struct audit_scan *s, bool last, uint64_t fsize,
+    const char *file, uint64_t off, const char *fmt, ...) PRINTF_LIKE(6, 7);
+
+static int
+scan_torn(struct audit_scan *s, bool last, uint64_t fsize, const char *file,
+    uint64_t off, const char *fmt, ...)
+{
+    char reason[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    if (s->writer && last && fsize - off <= AUDIT_MAX_PENDING) {
+        s->torn = true;
+        s->torn_off = off;
+        snprintf(s->res->reason, sizeof(s->res->reason), "%s", reason);
+        return 0;
+    }
+    return scan_fail(s, s->count, UINT64_MAX, file, off,
+        "record %" PRIu64 ": %s", s->count, reason);
+}
+
+static bool
+filter_match(const struct audit_filter *f, const struct audit_record *r)
+{
+    if (f == NULL)
+        return true;
+    if (r->ts_ms < f->from_ms || (f->to_ms != 0 && r->ts_ms >= f->to_ms))
+        return false;
+    if (f->actor != NULL && strcmp(f->actor, r->actor) != 0)
+        return false;
+    if (f->purpose != NULL && strcmp(f->purpose, r->purpose) != 0)
+        return false;
+    if (f->has_subject) {
+        for (unsigned i = 0; i < r->nsubj; i++) {
+            if (memcmp(r->subj[i], f->subject, AUDIT_SUBJECT_BYTES) == 0)
+                return true;
+        }
+        return false;
+    }
+    return true;
+}
+
+/* One frame of a batch: found sequentially, checked in parallel. */
+struct audit_scan_item {
+    uint64_t off;           /* frame offset in the segment */
+    const uint8_t *payload; /* into scan.buf */
+    uint32_t len;
+    uint32_t crc;     /* stored */
+    uint32_t crc_got; /* computed */
+    const char *why;  /* decode failure, or NULL */
+    uint8_t leaf[MERKLE_HASH_BYTES];
+};
+
+struct batch_job {
+    struct audit_scan_item *it;
+    struct audit_record *rec;
+    size_t from;
+    size_t to;
+};
+
+/* Check CRC, decode and hash items [from, to): no shared state. */
+static void *
+batch_work(void *arg)
+{
+    struct batch_job *j = arg;
+
+    for (size_t i = j->from; i < j->to; i++) {
+        struct audit_scan_item *e = &j->it[i];
+
+        e->why = NULL;
+        e->crc_got = crc32c(0, e->payload, e->len);
+        if (e->crc_got != e->crc)
+            continue;
+        if (audit_record_decode(e->payload, e->len, &j->rec[i], &e->why) != 0)
+            continue;
+        merkle_leaf_hash(e->payload, e->len, e->leaf);
+    }
+    return NULL;
+}
+
+/* Check a batch on two threads when it is worth it. */
+static void
+batch_check(struct audit_scan_item *it, struct audit_record *rec, size_t n)
+{
+    struct batch_job a = { it, rec, 0, n / 2 }, b = { it, rec, n / 2, n };
+    pthread_t t;
+
+    if (n < SCAN_PARALLEL_MIN ||
+        pthread_create(&t, NULL, batch_work, &b) != 0) {
+        a.to = n;
+        batch_work(&a);
+        return;
+    }
+    batch_work(&a);
+    pthread_join(t, NULL);
+}
+
+/* Walk, check and apply the frames of one segment, in batches. */
+static int
+scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
+{
+    char name[SEGFILE_NAME_MAX];
+    bool last = i + 1 == s->nsegs, done = false;
+    struct segfile_frame f;
+    uint64_t fsize;
+    int fd, rc = 0;
+
+    segfile_name(&audit_scan_segments, s->segs[i], name);
+    if (s->segs[i] != s->count)
+        return scan_fail(s, s->count, UINT64_MAX, name, 0,
+            "record %" PRIu64 ": segment '%s' starts at index %" PRIu64
+            " but %" PRIu64 " records precede it (a segment is missing "
+            "or extra)",
+            s->count, name, s->segs[i], s->count);
+    if (segfile_open_segment(
+            s->dirfd, &audit_scan_segments, s->segs[i], &fd, &fsize) != 0)
+        return audit_scan_env_fail(
+            s, ERR_IO, "cannot open '%s': %s", name, strerror(errno));
+    s->last_len = fsize;
+    s->res->segments++;
+    if (fsize == 0 && !last) {
+        rc = scan_fail(s, s->count, UINT64_MAX, name, 0,
+            "record %" PRIu64 ": segment '%s' is empty but is not the "
+            "last one",
+            s->count, name);
+        goto out;
+    }
+    segfile_reader_start(&s->rd, fd, fsize);
+    while (!done) {
+        size_t n = 0;
+
+        /* 1. Find whole frames in the window (read only when none is). */
+        while (n < SCAN_BATCH) {
+            struct audit_scan_item *e;
+
+            if (segfile_reader_next(&s->rd, n == 0, &f) != 0) {
+                rc = audit_scan_env_fail(
+                    s, ERR_IO, "cannot read '%s': %s", name, strerror(errno));
+                goto out;
+            }
+            if (f.kind != SEGFILE_FRAME_WHOLE)
+                break;
+            e = &s->items[n++];
+            e->off = f.off;
+            e->payload = f.p + AUDIT_FRAME_BYTES;
+            e->len = (uint32_t)(f.len - AUDIT_FRAME_BYTES);
+            e->crc = get_le32(f.p + 4);
+        }
+
+        /* 2. CRC, strict decode and leaf hash, in parallel. */
+        batch_check(s->items, s->recs, n);
+
+        /* 3. In order: report the first failure, or apply the record. */
+        for (size_t k = 0; k < n; k++) {
+            const struct audit_scan_item *e = &s->items[k];
+            const struct audit_record *rec = &s->recs[k];
+
+            if (e->crc_got != e->crc) {
+                rc = scan_torn(s, last, fsize, name, e->off,
+                    "CRC mismatch "
+                    "(stored %08" PRIx32 ", computed %08" PRIx32 ")",
+                    e->crc, e->crc_got);
+                goto out;
+            }
+            if (e->why != NULL) {
+                rc = scan_fail(s, s->count, UINT64_MAX, name, e->off,
+                    "record %" PRIu64 ": malformed: %s", s->count, e->why);
+                goto out;
+            }
+            if (rec->index != s->count) {
+                rc = scan_fail(s, s->count, UINT64_MAX, name, e->off,
+                    "record %" PRIu64 ": its index field says %" PRIu64
+                    " (a record is missing, repeated or out of order)",
+                    s->count, rec->index);
+                goto out;
+            }
+            merkle_frontier_append(&s->fr, e->leaf);
+            if (s->levels != NULL)
+                merkle_levels_append(s->levels, e->leaf);
+            if (want != NULL && want->index == s->count) {
+                memcpy(want->raw, e->payload, e->len);
+                want->raw_len = e->len;
+            }
+            if (s->cb != NULL && filter_match(s->filter, rec)) {
+                struct audit_entry en;
+
+                en.rec = rec;
+                en.raw = e->payload;
+                en.raw_len = e->len;
+                memcpy(en.leaf_hash, e->leaf, sizeof(en.leaf_hash));
+                en.file = name;
+                en.offset = e->off;
+                s->cbrc = s->cb(s->arg, &en);
+                if (s->cbrc != 0) {
+                    rc = s->cbrc;
+                    goto out;
+                }
+            }
+            s->count++;
+            /* Checked here: this loop runs once per record, serially. */
+            if (s->ck_next < s->nck && s->ck[s->ck_next].size == s->count) {
+                rc = scan_match(s);
+                if (rc != 0)
+                    goto out;
+            }
+        }
+
+        /* 4. A frame that cannot be whole ends the segment. */
+        switch (f.kind) {
+        case SEGFILE_FRAME_TORN_HEADER:
+            rc = scan_torn(s, last, fsize, name, f.off,
+                "truncated "
+                "frame header (the file ends %zu bytes into it)",
+                f.avail);
+            goto out;
+        case SEGFILE_FRAME_BAD_HEADER:
+            rc = scan_torn(s, last, fsize, name, f.off,
+                "bad frame "
+                "length %" PRIu32 " (must be 1..%d)",
+                get_le32(f.p), AUDIT_MAX_RECORD_BYTES);
+            goto out;
+        case SEGFILE_FRAME_TORN:
+            rc = scan_torn(s, last, fsize, name, f.off,
+                "truncated "
+                "record (the file ends after %zu of its %zu"
+                " payload bytes)",
+                f.avail - AUDIT_FRAME_BYTES, f.len - AUDIT_FRAME_BYTES);
+            goto out;
+        case SEGFILE_FRAME_END:
+            done = true;
+            break;
+        case SEGFILE_FRAME_WHOLE:
+        case SEGFILE_FRAME_AGAIN:
+            break;
+        }
+    }
+out:
+    close(fd);
+    return rc;
+}
+
+void
+audit_scan_release(struct audit_scan *s)
+{
+    free(s->ckbuf);
+    free(s->ck);
+    free(s->segs);
+    segfile_reader_release(&s->rd);
+    free(s->items);
+    free(s->recs);
+    memset(s, 0, sizeof(*s));
+}
+
+/* The whole pass: checkpoints, then segments, then the truncation check. */
+int
+audit_scan_run(struct audit_scan *s, struct audit_proof *want)
+{
+    int rc;
+
+    merkle_frontier_init(&s->fr);
+    s->res->ok = true;
+    s->res->bad_record = UINT64_MAX;
+    s->res->bad_record_end = UINT64_MAX;
+    s->res->bad_checkpoint = UINT64_MAX;
+    rc = scan_checkpoints(s);
+    if (rc != 0)
+        return rc;
+    rc = scan_list(s);
+    if (rc != 0)
+        return rc;
+    segfile_reader_init(&s->rd, &audit_scan_segments, READ_WINDOW);
+    s->items = xcalloc(SCAN_BATCH, sizeof(*s->items));
+    s->recs = xcalloc(SCAN_BATCH, sizeof(*s->recs));
+    rc = scan_match(s);
+    for (size_t i = 0; rc == 0 && i < s->nsegs && !s->torn; i++)
+        rc = scan_segment(s, i, want);
+    if (rc != 0)
+        return rc;
+    s->res->records = s->count;
+    merkle_frontier_root(&s->fr, s->res->root);
+    if (s->nck > 0) {
+        const struct audit_scan_ckpt *c = &s->ck[s->nck - 1];
+
+        memcpy(s->res->note, s->ckbuf + c->note_off, c->note_len);
+        s->res->note[c->note_len] = '\0';
+        s->res->note_len = c->note_len;
+    }
+    if (s->ck_next < s->nck) {
+        char name[SEGFILE_NAME_MAX] = "";
+
+        if (s->nsegs > 0)
+            segfile_name(&audit_scan_segments, s->segs[s->nsegs - 1], name);
+        return scan_fail(s, s->count, s->ck_next, name,
+            s->torn ? s->torn_off : s->last_len,
+            "log truncated: checkpoint %zu covers %" PRIu64 " records, "
+            "only %" PRIu64 " present",
+            s->ck_next, s->ck[s->ck_next].size, s->count);
+    }
+    return 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * record.h - the scorer's audit records: what each access leaves behind
+ *
+ * Every access to personal data the scorer serves leaves one record in
+ * the audit log (common/audit.h), written before the data moves: stored
+ * events (buffered in the group commit, made durable before the journal
+ * append and the reply), queries (one record and fdatasync each,
+ * record_now), refused peers, allow-list reloads, the pseudonym key the
+ * data is made with, and repairs of the log itself. Each record is also
+ * indexed by its subjects (common/subjidx.h) through the overlay.
+ *
+ * Invariants:
+ *  - THE FAIL-CLOSED RULE: a caller that gets ERR_AUDIT refuses the
+ *    access it was about to serve.
+ *  - refs never hold an identifier a client chose: event and request ids
+ *    appear as the hex of their keyed pseudonyms.
+ *  - actors are names the ZAP handler gave (zauth.h) or "vigil-scorer"
+ *    (RECORD_SYSTEM_ACTOR) for the service's own records.
+ *
+ * See also: common/audit.h, common/subjidx.h, scorer/scorer.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SCORER_RECORD_H
+#define SCORER_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/audit.h"
+#include "common/compiler.h"
+#include "common/event.h"
+#include "common/zauth.h"
+
+#define RECORD_SYSTEM_ACTOR "vigil-scorer"
+
+struct scorer;
+
+/*
+ * Append `r` (ts_ms is set here), make it durable (its own fdatasync)
+ * and index its subjects. For accesses answered one at a time. Main
+ * thread. Returns 0, or ERR_AUDIT: the caller must refuse the access.
+ */
+int record_now(struct scorer *s, struct audit_record *r) WARN_UNUSED
+    NONNULL(1, 2);
+
+/*
+ * Append (not sync: the group commit does) and index the record of `op`
+ * ("event.store", "event.resend", "event.conflict") on event `ev` from
+ * storefront `actor`: the data categories it carries, the pseudonyms of
+ * every subject it names, the event id's pseudonym as ref.
+ * Returns 0, ERR_INVAL (a field out of bounds) or ERR_AUDIT.
+ */
+int record_event(struct scorer *s, const char *actor, const char *op,
+    enum audit_outcome outcome, const struct event *ev) WARN_UNUSED
+    NONNULL(1, 2, 3, 5);
+
+/*
+ * Record one "auth.refused" record per refused peer r[0..n) (actor
+ * "unknown-key:<Z85 key>" or "no-key", ref "<address> <domain>: <reason>
+ * x<count>"), with one fdatasync for them all. `where` names the
+ * endpoint's owner ("collector" or "scorer"). A failure is logged: the
+ * refusals were also logged when made.
+ */
+void record_refusals(struct scorer *s, const char *where,
+    const struct zauth_refusal *r, size_t n) NONNULL(1, 2);
+
+/*
+ * Record a system event `op` with `ref` (e.g. "auth.reload" with the
+ * number of clients loaded), actor RECORD_SYSTEM_ACTOR, purpose
+ * "security". Returns as record_now().
+ */
+int record_system(struct scorer *s, const char *op, const char *ref) WARN_UNUSED
+    NONNULL(1, 2, 3);
+
+/*
+ * Bind the data to the pseudonym key: on first start, store the key's
+ * id (pseudo_key_id) in the subject index and record "key.pseudonym"
+ * naming it; afterwards refuse a different key (ERR_DENIED, logged with
+ * both ids: the keys directory holds another key than the one this
+ * data was made with). Start-up only, before any event.
+ */
+int record_bind_key(struct scorer *s) WARN_UNUSED NONNULL(1);
+
+/*
+ * Sign a checkpoint when checkpoint_records records or
+ * checkpoint_interval_ms have gone by since the last one, or now with
+ * `force`. A failure is logged: the records stay durable and the next
+ * checkpoint covers them.
+ */
+void record_checkpoint(struct scorer *s, bool force) NONNULL(1);
+
+/*
+ * Bring the subject index up to the log (records past its watermark,
+ * one verified pass). Returns 0 or the ERR_* of the replay (logged).
+ */
+int record_reindex(struct scorer *s) WARN_UNUSED NONNULL(1);
+
+/*
+ * If opening the log cut a torn tail, record "log.repair" saying what
+ * was cut, and sign a checkpoint. Exits when that record cannot be
+ * written.
+ */
+void record_repair(struct scorer *s) NONNULL(1);
+
+#endif
