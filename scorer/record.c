@@ -59,6 +59,25 @@ record_now(struct scorer *s, struct audit_record *r)
     return 0;
 }
 
+int
+record_queue(struct scorer *s, struct audit_record *r)
+{
+    uint64_t index;
+    int rc;
+
+    r->ts_ms = clock_wall_ms();
+    rc = audit_append(s->audit, r, &index);
+    if (rc != 0) {
+        log_warnx("audit record for '%s' not written: %s", r->op, err_str(rc));
+        return ERR_AUDIT;
+    }
+    if (record_index(s, r, index) != 0)
+        s->needs_recovery = true; /* the index is rebuilt from the log */
+    else if (s->gen_events++ == 0)
+        s->gen_opened_ms = clock_mono_ms();
+    return 0;
+}
+
 /* Add subject `p` to `r` unless it is full or already there. */
 static void
 record_add_subject(struct audit_record *r, const uint8_t *p)

@@ -45,6 +45,16 @@ int record_now(struct scorer *s, struct audit_record *r) WARN_UNUSED
     NONNULL(1, 2);
 
 /*
+ * Append `r` (ts_ms is set here) and index its subjects, without a
+ * sync: for accesses answered together after one group commit (label
+ * operations, scorer_commit_local() makes them durable before any of
+ * them is answered). Main thread. Returns 0, or ERR_AUDIT: the caller
+ * must refuse the access.
+ */
+int record_queue(struct scorer *s, struct audit_record *r) WARN_UNUSED
+    NONNULL(1, 2);
+
+/*
  * Append (not sync: the group commit does) and index the record of `op`
  * ("event.store", "event.resend", "event.conflict") on event `ev` from
  * storefront `actor`: the data categories it carries, the pseudonyms of

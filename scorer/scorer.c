@@ -40,6 +40,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/note.h"
+#include "common/qproto.h"
 #include "common/subjidx.h"
 #include "common/text.h"
 #include "common/xmalloc.h"
@@ -708,32 +709,37 @@ scorer_group(struct scorer *s)
 
 int
 scorer_apply_local(struct scorer *s, const char *storefront,
-    const struct event *ev, struct reply *r)
+    const struct event *ev, struct buf *raw, struct reply *r)
 {
     uint32_t before = s->njpend;
-    struct buf raw;
     int rc;
 
-    if (s->needs_recovery && scorer_recover(s) != 0)
-        return ERR_IO;
-    buf_init(&raw, EVENT_MAX_ENCODED);
-    rc = event_encode(&raw, ev);
-    if (rc == 0)
-        rc = scorer_apply(
-            s, storefront, ev, raw.data, raw.len, SCORER_LOCAL, 0, r);
-    if (rc == 0 && s->njpend == before) {
-        buf_release(&raw);
+    if (s->needs_recovery)
+        return ERR_IO; /* the batch is refused whole: see scorer_commit_local */
+    buf_reset(raw);
+    rc = event_encode(raw, ev);
+    if (rc != 0)
+        return ERR_INVAL;
+    rc = scorer_apply(
+        s, storefront, ev, raw->data, raw->len, SCORER_LOCAL, 0, r);
+    if (rc == 0 && s->njpend == before)
         return ERR_EXISTS; /* a resend of the same operation */
-    }
-    if (rc == 0)
-        rc = scorer_group_commit(s);
+    if (rc != 0 && rc != ERR_CONFLICT)
+        s->needs_recovery = true; /* the overlay may hold part of it */
+    return rc;
+}
+
+int
+scorer_commit_local(struct scorer *s)
+{
+    int rc = s->needs_recovery ? ERR_IO : scorer_group_commit(s);
+
     if (rc != 0) {
         s->njpend = 0;
         s->needs_recovery = true;
         if (scorer_recover(s) != 0)
             log_warnx("recovery failed; will retry with the next group");
     }
-    buf_release(&raw);
     return rc;
 }
 
@@ -1002,6 +1008,11 @@ scorer_alloc(struct scorer *s)
     s->jpend = xcalloc(s->replies_cap, sizeof(*s->jpend));
     buf_init(&s->out, IPCPROTO_MAX_BYTES);
     buf_init(&s->rec, JOURNAL_MAX_PAYLOAD);
+    s->qpend = xcalloc(SCORER_QUERY_BATCH, sizeof(*s->qpend));
+    for (unsigned i = 0; i < SCORER_QUERY_BATCH; i++) {
+        buf_init(&s->qpend[i].out, QPROTO_REPLY_MAX);
+        buf_init(&s->qpend[i].raw, EVENT_MAX_ENCODED);
+    }
 }
 
 #define SCORER_STATS_FMT                                                       \
@@ -1022,7 +1033,11 @@ scorer_log_stats(const struct scorer *s, bool final)
         log_debug(SCORER_STATS_FMT, SCORER_STATS_ARGS(s));
 }
 
-/* Answer the queries waiting on the query socket (a bounded batch). */
+/*
+ * Answer the queries waiting on the query socket (a bounded batch); the
+ * label operations among them are made durable together at the end
+ * (query_flush: one audit sync and one journal sync).
+ */
 static void
 scorer_queries(struct scorer *s)
 {
@@ -1032,12 +1047,13 @@ scorer_queries(struct scorer *s)
     if (s->needs_recovery && scorer_recover(s) != 0)
         log_warnx("recovery failed; queries are answered from what is "
                   "committed");
-    for (i = 0; i < 64; i++) {
+    for (i = 0; i < SCORER_QUERY_BATCH; i++) {
         if (zsock_recv_msg(s->query_sock, &m, ZSOCK_DONTWAIT) != 0)
             break;
         query_handle(s, &m);
         zsock_msg_close(&m);
     }
+    query_flush(s);
 }
 
 static void
@@ -1133,6 +1149,11 @@ scorer_shutdown(struct scorer *s)
     wire_dec_release(&s->ev_dec);
     wire_dec_release(&s->q_dec);
     buf_release(&s->rec);
+    for (unsigned i = 0; s->qpend != NULL && i < SCORER_QUERY_BATCH; i++) {
+        buf_wipe_release(&s->qpend[i].out);
+        buf_release(&s->qpend[i].raw);
+    }
+    free(s->qpend);
     free(s->msgs);
     free(s->jpend);
     free(s->replies);
