@@ -21,8 +21,15 @@ and exponent-form rows, then replays them:
     neither. A replay that sent labels early, late or not at all fails.
     (Phase B replaces the flat +80 link rule; this check then moves to
     the link features.)
- 3. refused input: a bad class (exit 1, the line named), no collector
-    (exit 2), --cert without --server-key (exit 2).
+ 3. identities: events go to the collector as the storefront (CURVE,
+    its certificate), labels to the scorer's query endpoint as the
+    analyst; the wrong server key completes no handshake (exit 2, "no
+    reply"); a file that is not a certificate is refused (exit 2); a
+    storefront's certificate given as --analyst-cert gets every label
+    refused ("denied", exit 1) and the scores still come back.
+ 4. refused input: a bad class (exit 1, the line named), no collector
+    (exit 2), labels without --analyst-cert (exit 2), a missing
+    certificate (exit 2).
 
 SPDX-License-Identifier: MIT
 """
@@ -153,12 +160,22 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+def conn_args(svc):
+    """vigil-replay's connection options: events as the storefront,
+    labels as the analyst, to the Service's endpoints (CURVE)."""
+    return ["--endpoint", svc.events_endpoint,
+            "--query-endpoint", svc.query_endpoint,
+            "--cert", svc.cert_path("storefront"),
+            "--analyst-cert", svc.cert_path("analyst"),
+            "--keys-dir", svc.keys_dir]
+
+
 def replay(args, svc, tmp, data, ranges, *extra, timeout=120):
     out = os.path.join(tmp, "out.csv")
     argv = [os.path.join(args.bin, "vigil-replay"), "--fraud-data", data,
-            "--ip-country", ranges, "--endpoint", svc.events_endpoint,
-            "--out", out] + list(extra)
-    say("  run vigil-replay " + " ".join(argv[3:]))
+            "--ip-country", ranges, "--out", out] + conn_args(svc) + \
+        list(extra)
+    say("  run vigil-replay " + " ".join(argv[3:7] + list(extra)))
     rc, stdout, stderr = run(argv, timeout=timeout)
     if rc != 0:
         say("  vigil-replay stderr:\n" + stderr[-2000:])
@@ -268,7 +285,29 @@ def body(args):
                   "with a 50-day delay, C (day 40) is not blocked (%s)"
                   % dec[C]["decision"])
 
-        say("3. refused input")
+        say("3. identities")
+        with Service(args.bin, keep=args.keep) as svc:
+            base = [exe, "--fraud-data", data, "--out",
+                    os.path.join(tmp, "id.csv")]
+            rc, _, err = run(base + conn_args(svc) + [
+                "--server-key", svc.cert_path("analyst")], timeout=30)
+            check(rc == 2 and "no reply" in err,
+                  "the wrong server key: no handshake, exit 2", (rc, err))
+            rc, _, err = run(base + conn_args(svc) + ["--cert", data],
+                             timeout=30)
+            check(rc == 2 and "certificate" in err,
+                  "a file that is not a certificate: exit 2", (rc, err))
+            rc, stdout, err = run(base + conn_args(svc) + [
+                "--analyst-cert", svc.cert_path("storefront")], timeout=60)
+            check(rc == 1 and "denied" in stdout,
+                  "a storefront's certificate cannot label: exit 1, "
+                  "'denied'", (rc, stdout[-600:]))
+            check(len(read_csv(os.path.join(tmp, "id.csv"))) == len(rows)
+                  and all(r["score"] != "" for r in
+                          read_csv(os.path.join(tmp, "id.csv"))),
+                  "the orders were still scored")
+
+        say("4. refused input")
         bad = os.path.join(tmp, "bad.csv.gz")
         write_rows(bad, rows, bad_line=7)
         rc, _, err = run([exe, "--fraud-data", bad, "--out",
@@ -278,15 +317,25 @@ def body(args):
         t0 = time.monotonic()
         rc, _, err = run([exe, "--fraud-data", data, "--out",
                           os.path.join(tmp, "x.csv"), "--endpoint",
-                          "tcp://127.0.0.1:%d" % free_port()], timeout=30)
+                          "tcp://127.0.0.1:%d" % free_port(),
+                          "--query-endpoint",
+                          "tcp://127.0.0.1:%d" % free_port(),
+                          "--insecure-dev"], timeout=30)
         check(rc == 2 and "no reply" in err,
               "no collector: exit 2 (%.1f s)" % (time.monotonic() - t0),
               (rc, err))
         rc, _, err = run([exe, "--fraud-data", data, "--out",
                           os.path.join(tmp, "x.csv"), "--cert",
                           os.path.join(tmp, "c.key_secret")])
-        check(rc == 2 and "--server-key" in err,
-              "--cert without --server-key: exit 2", (rc, err))
+        check(rc == 2 and "--analyst-cert" in err,
+              "labels without --analyst-cert: exit 2", (rc, err))
+        rc, _, err = run([exe, "--fraud-data", data, "--out",
+                          os.path.join(tmp, "x.csv"), "--cert",
+                          os.path.join(tmp, "c.key_secret"),
+                          "--analyst-cert", os.path.join(tmp, "a.key_secret"),
+                          "--storefront", "shop"], timeout=30)
+        check(rc == 2 and "c.key_secret" in err,
+              "a missing certificate: exit 2, the file named", (rc, err))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

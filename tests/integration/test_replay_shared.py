@@ -60,7 +60,12 @@ def body(args):
         with Service(args.bin, keep=args.keep) as svc:
             rc, stdout, err = run([exe, "--fraud-data", data, "--ip-country",
                                    ranges, "--out", out, "--endpoint",
-                                   svc.events_endpoint, "--connections", "2",
+                                   svc.events_endpoint, "--query-endpoint",
+                                   svc.query_endpoint, "--cert",
+                                   svc.cert_path("storefront"),
+                                   "--analyst-cert", svc.cert_path("analyst"),
+                                   "--keys-dir", svc.keys_dir,
+                                   "--connections", "2",
                                    "--holdout", "0.4", "--quiet"],
                                   timeout=150)
             say("  " + stdout.replace("\n", "\n  "))

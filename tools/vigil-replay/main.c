@@ -37,9 +37,12 @@
 
 #include <sodium.h>
 
+#include "common/cert.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/sfproto.h"
+#include "common/xmalloc.h"
+#include "common/zauth.h"
 #include "tools/vigil-replay/replay.h"
 
 /* Events in flight over all connections, by default: deep enough to keep
@@ -67,9 +70,11 @@ usage(void)
     fprintf(stderr,
         "usage: " REPLAY_PROGNAME " --fraud-data FILE --out FILE\n"
         "       [--ip-country FILE] [--label-delay DAYS] [--endpoint E]\n"
-        "       [--holdout FRACTION [--split-seed S]] [--connections N]\n"
-        "       [--batch B] [--inflight N] [--timeout S]\n"
-        "       [--cert FILE --server-key FILE] [--trace FILE]\n"
+        "       [--query-endpoint E] [--cert FILE] [--analyst-cert FILE]\n"
+        "       [--server-key KEY|FILE] [--keys-dir DIR] [--insecure-dev]\n"
+        "       [--storefront NAME] [--holdout FRACTION [--split-seed S]]\n"
+        "       [--connections N] [--batch B] [--inflight N]\n"
+        "       [--label-inflight N] [--timeout S] [--trace FILE]\n"
         "       [--dry-run] [--quiet]\n");
     exit(EXIT_USAGE);
 }
@@ -108,6 +113,7 @@ static void
 parse_args(int argc, char **argv, struct replay_opts *o)
 {
     static const struct option lopts[] = {
+        { "analyst-cert", required_argument, NULL, 'A' },
         { "batch", required_argument, NULL, 'b' },
         { "cert", required_argument, NULL, 'C' },
         { "connections", required_argument, NULL, 'c' },
@@ -117,12 +123,17 @@ parse_args(int argc, char **argv, struct replay_opts *o)
         { "help", no_argument, NULL, 'h' },
         { "holdout", required_argument, NULL, 'H' },
         { "inflight", required_argument, NULL, 'i' },
+        { "insecure-dev", no_argument, NULL, 'N' },
         { "ip-country", required_argument, NULL, 'I' },
+        { "keys-dir", required_argument, NULL, 'k' },
+        { "label-inflight", required_argument, NULL, 'L' },
         { "label-delay", required_argument, NULL, 'l' },
         { "out", required_argument, NULL, 'o' },
+        { "query-endpoint", required_argument, NULL, 'Q' },
         { "quiet", no_argument, NULL, 'q' },
         { "server-key", required_argument, NULL, 'K' },
         { "split-seed", required_argument, NULL, 's' },
+        { "storefront", required_argument, NULL, 'S' },
         { "timeout", required_argument, NULL, 't' },
         { "trace", required_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
@@ -133,7 +144,9 @@ parse_args(int argc, char **argv, struct replay_opts *o)
     int ch;
 
     memset(o, 0, sizeof(*o));
-    o->endpoint = "tcp://127.0.0.1:7010";
+    o->conn.endpoint = "tcp://127.0.0.1:7010";
+    o->qconn.endpoint = "tcp://127.0.0.1:7011";
+    o->label_inflight = REPLAY_LABEL_INFLIGHT;
     o->label_delay_ms = 30 * REPLAY_MS_PER_DAY;
     o->holdout = -1;
     o->connections = 1;
@@ -143,13 +156,16 @@ parse_args(int argc, char **argv, struct replay_opts *o)
 
     while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
         switch (ch) {
+        case 'A':
+            o->qconn.cert = optarg;
+            break;
         case 'b':
             if (!parse_u64(optarg, 1, SFPROTO_MAX_BATCH, &u))
                 bad_opt("batch", optarg, "must be 1..1000");
             o->batch = (unsigned)u;
             break;
         case 'C':
-            o->cert = optarg;
+            o->conn.cert = optarg;
             break;
         case 'c':
             if (!parse_u64(optarg, 1, REPLAY_MAX_CONNECTIONS, &u))
@@ -160,7 +176,7 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->dry_run = true;
             break;
         case 'e':
-            o->endpoint = optarg;
+            o->conn.endpoint = optarg;
             break;
         case 'f':
             o->fraud_data = optarg;
@@ -177,6 +193,23 @@ parse_args(int argc, char **argv, struct replay_opts *o)
         case 'I':
             o->ip_country = optarg;
             break;
+        case 'k':
+            o->conn.keys_dir = optarg;
+            break;
+        case 'L':
+            if (!parse_u64(optarg, 1, REPLAY_MAX_INFLIGHT, &u))
+                bad_opt("label-inflight", optarg, "must be 1..256");
+            o->label_inflight = (unsigned)u;
+            break;
+        case 'N':
+            o->conn.insecure = true;
+            break;
+        case 'Q':
+            o->qconn.endpoint = optarg;
+            break;
+        case 'S':
+            o->storefront = optarg;
+            break;
         case 'l':
             if (!parse_double(optarg, 0, 3650, &days))
                 bad_opt("label-delay", optarg, "must be 0..3650 days");
@@ -190,7 +223,7 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->quiet = true;
             break;
         case 'K':
-            o->server_key = optarg;
+            o->conn.server_key = optarg;
             break;
         case 's':
             if (!parse_u64(optarg, 0, UINT64_MAX, &o->split_seed))
@@ -210,11 +243,10 @@ parse_args(int argc, char **argv, struct replay_opts *o)
     }
     if (optind != argc || o->fraud_data == NULL || o->out == NULL)
         usage();
-    if ((o->cert == NULL) != (o->server_key == NULL)) {
-        fprintf(stderr,
-            REPLAY_PROGNAME ": --cert and --server-key go together (CURVE)\n");
-        exit(EXIT_USAGE);
-    }
+    /* The analyst's connection: the same server key, keys, mode. */
+    o->qconn.server_key = o->conn.server_key;
+    o->qconn.keys_dir = o->conn.keys_dir;
+    o->qconn.insecure = o->conn.insecure;
     if (o->inflight == 0) {
         o->inflight = INFLIGHT_EVENTS / (o->batch * o->connections);
         if (o->inflight < 2)
@@ -226,6 +258,51 @@ parse_args(int argc, char **argv, struct replay_opts *o)
         fprintf(stderr, REPLAY_PROGNAME ": --split-seed needs --holdout\n");
         exit(EXIT_USAGE);
     }
+}
+
+/*
+ * Whose ids the labels name: --storefront, else the name the storefront
+ * certificate carries (what the collector stamps on its events), else,
+ * with --insecure-dev, the name every plain client gets
+ * (ZAUTH_INSECURE_NAME).
+ * Labels need the analyst's certificate. Exits 2 when either is missing.
+ */
+static void
+resolve_label_identity(struct replay_opts *o)
+{
+    const char *cert = o->conn.cert;
+    struct cert c;
+    char err[256];
+
+    if (o->dry_run) {
+        if (o->storefront == NULL)
+            o->storefront = "storefront";
+        return;
+    }
+    if (!o->conn.insecure && o->qconn.cert == NULL) {
+        fprintf(stderr,
+            REPLAY_PROGNAME ": labels go to the scorer's query endpoint as "
+                            "the fraud team's: give --analyst-cert FILE (a "
+                            "client of role analyst)\n");
+        exit(EXIT_USAGE);
+    }
+    if (o->storefront != NULL)
+        return;
+    if (o->conn.insecure) {
+        o->storefront = ZAUTH_INSECURE_NAME;
+        return;
+    }
+    if (cert == NULL)
+        cert = getenv("VIGIL_CERT");
+    if (cert == NULL || cert_load(cert, &c, NULL, err, sizeof(err)) != 0 ||
+        c.name[0] == '\0') {
+        fprintf(stderr,
+            REPLAY_PROGNAME ": cannot tell the storefront's name from its "
+                            "certificate%s%s: give --storefront NAME\n",
+            cert != NULL ? ": " : "", cert != NULL ? err : "");
+        exit(EXIT_USAGE);
+    }
+    o->storefront = xstrdup(c.name);
 }
 
 static void
@@ -272,6 +349,7 @@ main(int argc, char **argv)
         status = rc == ERR_NOTFOUND || rc == ERR_IO ? EXIT_USAGE : EXIT_DATA;
         goto done;
     }
+    resolve_label_identity(&o);
     s = sender_new(&o, &d, &st);
     signals_install();
     rc = sender_open(s);

@@ -6,10 +6,13 @@
  * data set (one user and one order per row) and the IP range file,
  * with country.c's name -> ISO 3166 table; stream.c turns every row
  * into its events (signup, visit, order, label after --label-delay) in
- * replay order and fills struct event + struct event_pii for each;
- * send.c sends them in batches over N DEALER connections, never letting
- * two events that must stay in order travel on different connections
- * at once, and matches the replies; report.c prints progress, the
+ * replay order and fills struct event + struct event_pii for each (a
+ * label: a query request); send.c sends them in batches over N DEALER
+ * connections to the collector, as a storefront, and the labels one
+ * request each over one DEALER connection to the scorer's query
+ * endpoint, as an analyst; it never lets two events that must stay in
+ * order travel on different connections at once, and matches the
+ * replies; report.c prints progress, the
  * metrics and the --out CSV. This header is shared only inside
  * tools/vigil-replay/.
  *
@@ -35,7 +38,9 @@
 
 #include "common/compiler.h"
 #include "common/event.h"
+#include "common/qproto.h"
 #include "common/reply.h"
+#include "common/zclient.h"
 
 #define REPLAY_PROGNAME        "vigil-replay"
 #define REPLAY_MAX_ROWS        20000000
@@ -43,6 +48,7 @@
 #define REPLAY_DEVICE_MAX      64
 #define REPLAY_MAX_CONNECTIONS 64
 #define REPLAY_MAX_INFLIGHT    256
+#define REPLAY_LABEL_INFLIGHT  256 /* label requests in flight, default */
 #define REPLAY_NS_PER_S        1000000000ULL
 #define REPLAY_MS_PER_DAY      86400000ULL
 
@@ -93,17 +99,21 @@ struct replay_opts {
     const char *fraud_data;
     const char *ip_country; /* NULL: no ip_country sent */
     const char *out;
-    const char *trace; /* NULL, or the sent events as CSV */
-    const char *endpoint;
-    const char *cert;       /* CURVE: our secret certificate */
-    const char *server_key; /* CURVE: the collector's public certificate */
+    const char *trace;         /* NULL, or the sent events as CSV */
+    struct zclient_opts conn;  /* the storefront's: --endpoint, --cert,
+                                  --server-key, --keys-dir, --insecure-dev */
+    struct zclient_opts qconn; /* the analyst's, for labels:
+                                  --query-endpoint, --analyst-cert, and
+                                  the same server key, keys dir, mode */
+    const char *storefront;    /* whose ids the labels name */
     uint64_t label_delay_ms;
     double holdout; /* share of held-out users; < 0 without --holdout */
     uint64_t split_seed;
     unsigned connections;
     unsigned batch;
-    unsigned inflight; /* requests per connection */
-    double timeout;    /* seconds before a request counts as lost */
+    unsigned inflight;       /* requests per storefront connection */
+    unsigned label_inflight; /* label requests in flight */
+    double timeout;          /* seconds before a request counts as lost */
     bool quiet;
     bool dry_run; /* build and encode only, send nothing */
 };
@@ -185,9 +195,20 @@ int stream_build(struct replay_data *d, const struct replay_opts *o, char *err,
  */
 bool stream_is_holdout(uint64_t user_id, uint64_t seed, double fraction);
 
-/* Fill ev and pii for stream event `i` (both are cleared first). */
-void stream_fill(const struct replay_data *d, const struct replay_opts *o,
-    size_t i, struct event *ev, struct event_pii *pii) NONNULL(1, 2, 4, 5);
+/*
+ * Fill ev and pii for stream event `i`, which is not a label (both are
+ * cleared first).
+ */
+void stream_fill(const struct replay_data *d, size_t i, struct event *ev,
+    struct event_pii *pii) NONNULL(1, 3, 4);
+
+/*
+ * Fill `q` with the query request that sends label event `i` (op label,
+ * its order, fraud, source and event time, for storefront
+ * o->storefront); the request id is the event's id.
+ */
+void stream_label(const struct replay_data *d, const struct replay_opts *o,
+    size_t i, struct qproto_request *q) NONNULL(1, 2, 4);
 
 /* Write the id of stream event `i` into out (EVENT_ID_MAX + 1 bytes). */
 void stream_id(const struct replay_data *d, size_t i, char *out) NONNULL(1, 3);
@@ -210,14 +231,16 @@ struct sender *sender_new(const struct replay_opts *o, struct replay_data *d,
 void sender_free(struct sender *s);
 
 /*
- * Open the libzmq context and the connections (CURVE when o->cert is
- * set), and the --trace file. Returns 0, or ERR_IO / ERR_INVAL with the
- * reason on stderr.
+ * Open the --trace file, the libzmq context, the storefront connections
+ * and, when the stream holds labels, the analyst's connection to the
+ * query endpoint (common/zclient.h: CURVE unless --insecure-dev).
+ * Returns 0, or an ERR_* with the reason on stderr.
  */
 int sender_open(struct sender *s) WARN_UNUSED NONNULL(1);
 
 /*
- * Send one uncounted device.seen on each connection and wait up to 5 s
+ * Send one uncounted device.seen on each storefront connection, and a
+ * request of no operation on the query connection, and wait up to 5 s
  * for the answers. Returns 0, ERR_MALFORMED or ERR_UNAVAIL (on stderr).
  */
 int sender_probe(struct sender *s) WARN_UNUSED NONNULL(1);

@@ -126,7 +126,7 @@ report_summary(const struct replay_opts *o, const struct replay_data *d,
 
     printf("%s: %" PRIu64 " events (%zu users) in %.2f s: %.0f events/s "
            "over %u connection%s, batch %u%s\n",
-        o->endpoint, st->sent, d->nrows, secs,
+        o->conn.endpoint, st->sent, d->nrows, secs,
         secs > 0 ? (double)st->sent / secs : 0, o->connections,
         o->connections == 1 ? "" : "s", o->batch,
         o->dry_run ? " (dry run: built, not sent)" : "");

@@ -3,22 +3,29 @@
  *          sockets, batching, and matching the replies
  *
  * The stream goes out in order, packed with sfproto_event_pack() into
- * batches of up to o->batch events, each batch on one connection with
- * up to o->inflight requests in flight per connection. One connection
+ * batches of up to o->batch events, each batch on one storefront
+ * connection with up to o->inflight requests in flight per connection.
+ * Labels are the fraud team's: each goes as one label request
+ * (common/qproto.h) on the analyst's connection to the scorer's query
+ * endpoint, with up to o->label_inflight in flight; the scorer makes a
+ * batch of them durable together. That connection takes part in the
+ * ordering below like any other: a label waits for the events it must
+ * follow, and an event for the labels it must follow. One connection
  * delivers in order (the collector is one thread and forwards in
  * order), but two connections may overtake each other. So every event
  * holds keys while it is in flight: its account, device, IP, /24, /16
- * (exclusive: these entities change with every event), and for orders
- * and labels its IP country and for every event its minute (shared by
- * orders and other events, exclusive for labels: a label must follow
- * every order of its country it can change the rate of, and every event
- * of its own minute). An event goes on the connection that holds a
- * conflicting key, and waits when two connections do, so any two
- * events that must stay in order travel on one connection or one after
- * the other. With --connections 1 nothing ever waits. What this
- * does not order: the store-wide aggregates (global label counts, the
- * store's amount mean), which events in flight at the same time may
- * update in either order.
+ * (exclusive: these entities change with every event). An event goes
+ * on the connection that holds a conflicting key, and waits when two
+ * connections do, so any two events that must stay in order travel on
+ * one connection or one after the other. The aggregates that labels
+ * feed (the IP countries' and the store's fraud rates, scorer/history.h)
+ * count a label for the orders of the UTC days after the label's own
+ * day only; so a label need not wait for the orders of its day, and the
+ * events of a day wait until every label of an earlier day in flight is
+ * answered (the day barrier): one round trip a day instead of one per
+ * label. With --connections 1 and no labels nothing ever waits. What
+ * this does not order: the store's amount statistics, which orders in
+ * flight at the same time may update in either order.
  *
  * Keys live in an open-addressing table (linear probing, backward-shift
  * deletion) sized for every key that can be in flight; a key's hash may
@@ -28,7 +35,9 @@
  *  - a key entry with n holders has conn = the connection of all of
  *    them, or -1 when they are spread (then all hold it shared, nx == 0).
  *  - a request's replies are matched by its first event's id, and each
- *    reply must carry the id of its event, in order.
+ *    reply must carry the id of its event, in order; a label request's
+ *    id is its event's id.
+ *  - labels travel only on the query connection, other events never.
  *
  * See also: replay.h, common/sfproto.h, common/zsock.h,
  *           tools/vigil-load/run.c (the same loop, paced)
@@ -45,20 +54,20 @@
 #include <sodium.h>
 
 #include "common/buf.h"
-#include "common/cert.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/qproto.h"
 #include "common/sfproto.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
 #include "tools/vigil-replay/replay.h"
 
-_Static_assert(REPLAY_MAX_CONNECTIONS <= ZSOCK_MAX_POLL,
+_Static_assert(REPLAY_MAX_CONNECTIONS + 1 <= ZSOCK_MAX_POLL,
     "zsock_poll cannot take every connection");
 
-#define KEYS_PER_EVENT 7
+#define KEYS_PER_EVENT 5
 #define SEND_BUDGET    32          /* requests per send_some() call */
 #define REPLY_ZONE     (64 * 1024) /* decoder chunk */
 #define PROBE_WAIT_S   5
@@ -81,6 +90,7 @@ struct slot {
     bool used;
     size_t first; /* stream index of its first event */
     uint32_t n;   /* events */
+    size_t *evi;  /* their stream indices (labels sent meanwhile skipped) */
     uint64_t t0;  /* when it was sent, ns */
     struct hold *holds;
     uint32_t nholds;
@@ -89,9 +99,11 @@ struct slot {
 
 struct conn {
     void *sock;
-    struct slot *slots; /* o->inflight, owned */
+    struct slot *slots; /* nslots, owned */
+    unsigned nslots;    /* requests it may have in flight */
     unsigned inflight;
     bool blocked; /* the last send hit the high-water mark */
+    bool query;   /* the analyst's connection to the query endpoint */
 };
 
 struct sender {
@@ -99,21 +111,23 @@ struct sender {
     struct replay_data *d;
     struct replay_stats *st;
     void *ctx;
-    struct conn *conns;
-    unsigned nconns;
+    struct conn *conns; /* the storefront's, then the query connection */
+    unsigned nconns;    /* opened */
+    unsigned nalloc;    /* allocated: o->connections, + 1 with labels */
+    int qc;             /* index of the query connection, or -1 */
     unsigned total_inflight;
     size_t next;  /* the next stream event to send */
     bool waiting; /* the next event waits for replies to keep the order */
     struct kent *keys;
     size_t keymask;
     struct buf body, frame;
+    struct buf lbody; /* a label request sent while a batch is built */
     struct event ev;
     struct event_pii pii;
     struct wire_dec dec;
     struct reply *replies;
+    struct qproto_request q; /* a label request being encoded */
     FILE *trace;
-    struct cert_secret *secret;
-    struct cert mine, server;
     unsigned rr;
 };
 
@@ -149,7 +163,6 @@ event_keys(const struct sender *s, size_t i, struct hold *out)
 {
     const struct replay_ev *e = &s->d->evs[i];
     const struct replay_row *r = &s->d->rows[e->row];
-    bool label = e->kind == RK_LABEL;
     unsigned n = 0;
 
     out[n++] = (struct hold){ key_of('A', r->user_id), 1 };
@@ -157,13 +170,6 @@ event_keys(const struct sender *s, size_t i, struct hold *out)
     out[n++] = (struct hold){ key_of('I', r->ip), 1 };
     out[n++] = (struct hold){ key_of('P', r->ip >> 8), 1 };
     out[n++] = (struct hold){ key_of('Q', r->ip >> 16), 1 };
-    if (label || e->kind == RK_ORDER)
-        out[n++] =
-            (struct hold){ key_of('C',
-                               (uint64_t)(unsigned char)r->country[0] << 8 |
-                                   (unsigned char)r->country[1]),
-                label };
-    out[n++] = (struct hold){ key_of('M', e->ts / 60000), label };
     return n;
 }
 
@@ -225,6 +231,26 @@ krelease(struct sender *s, const struct hold *h)
 }
 
 /*
+ * The day barrier: true when no label of a UTC day before `day` is in
+ * flight (labels in flight are at most o->label_inflight slots).
+ */
+static bool
+labels_before_done(const struct sender *s, uint64_t day)
+{
+    const struct conn *q;
+
+    if (s->qc < 0)
+        return true;
+    q = &s->conns[s->qc];
+    for (unsigned k = 0; q->inflight > 0 && k < q->nslots; k++) {
+        if (q->slots[k].used &&
+            s->d->evs[q->slots[k].first].ts / REPLAY_MS_PER_DAY < day)
+            return false;
+    }
+    return true;
+}
+
+/*
  * Where stream event i may go: the connection it must follow (>= 0),
  * -1 for any, or -2 when it must wait for replies.
  */
@@ -234,6 +260,10 @@ placement(struct sender *s, size_t i)
     struct hold h[KEYS_PER_EVENT];
     unsigned n = event_keys(s, i, h);
     int need = -1;
+
+    if (s->d->evs[i].kind != RK_LABEL &&
+        !labels_before_done(s, s->d->evs[i].ts / REPLAY_MS_PER_DAY))
+        return -2;
 
     for (unsigned k = 0; k < n; k++) {
         const struct kent *e = kfind(s, h[k].key);
@@ -256,9 +286,85 @@ trace_event(struct sender *s, size_t i, unsigned conn)
 
     if (s->trace == NULL)
         return;
-    fprintf(s->trace, "%" PRIu64 ",%u,%s,%" PRIu64 ",%s,%s,%s\n", s->st->sent,
-        conn, stream_kind_name(e->kind), e->ts, s->pii.id,
-        e->kind == RK_LABEL ? s->ev.source : "", s->ev.ip_country);
+    if (e->kind == RK_LABEL)
+        fprintf(s->trace, "%" PRIu64 ",%u,%s,%" PRIu64 ",%s,%s,\n", s->st->sent,
+            conn, stream_kind_name(e->kind), e->ts, s->q.id, s->q.source);
+    else
+        fprintf(s->trace, "%" PRIu64 ",%u,%s,%" PRIu64 ",%s,,%s\n", s->st->sent,
+            conn, stream_kind_name(e->kind), e->ts, s->pii.id,
+            s->ev.ip_country);
+}
+
+/*
+ * Build the label request of stream event s->next for the query
+ * connection c into s->body and hold its keys for `sl`.
+ */
+static size_t
+build_label(struct sender *s, unsigned c, struct slot *sl, struct buf *out,
+    const uint8_t **data)
+{
+    unsigned nk;
+    int rc;
+
+    buf_reset(out);
+    sl->nholds = 0;
+    sl->first = s->next;
+    stream_label(s->d, s->o, s->next, &s->q);
+    rc = qproto_request_encode(out, &s->q);
+    if (rc != 0)
+        fatalx("%s: invariant: a label request does not encode: %s", __func__,
+            err_str(rc));
+    snprintf(sl->first_id, sizeof(sl->first_id), "%s", s->q.id);
+    sl->evi[0] = s->next;
+    nk = event_keys(s, s->next, sl->holds);
+    for (unsigned k = 0; k < nk; k++)
+        khold(s, &sl->holds[k], (int32_t)c);
+    sl->nholds = nk;
+    trace_event(s, s->next, c);
+    s->next++;
+    s->st->sent++;
+    s->st->tick_sent++;
+    sl->n = 1;
+    *data = out->data;
+    return out->len;
+}
+
+static struct slot *free_slot(struct conn *c);
+static int dispatch(struct sender *s, unsigned ci, struct slot *sl,
+    const uint8_t *data, size_t len, uint64_t now);
+
+/*
+ * While a storefront batch is being built: send the label at s->next on
+ * the query connection now, if it may go (no key of it held by another
+ * connection, a free slot), so that labels do not cut the batches into
+ * the few events between two labels. Returns true when it was sent (or
+ * lost to a full queue: either way s->next moved on), false to end the
+ * batch there.
+ */
+static bool
+label_inline(struct sender *s, uint64_t now)
+{
+    struct conn *q;
+    struct slot *sl;
+    const uint8_t *data;
+    size_t len;
+    int p;
+
+    if (s->qc < 0)
+        return false;
+    q = &s->conns[s->qc];
+    p = placement(s, s->next);
+    if ((p != -1 && p != s->qc) || q->blocked || q->inflight >= q->nslots)
+        return false;
+    sl = free_slot(q);
+    len = build_label(s, (unsigned)s->qc, sl, &s->lbody, &data);
+    if (s->o->dry_run) {
+        for (uint32_t k = 0; k < sl->nholds; k++)
+            krelease(s, &sl->holds[k]);
+        s->st->requests++;
+        return true;
+    }
+    return dispatch(s, (unsigned)s->qc, sl, data, len, now) != ERR_IO;
 }
 
 /*
@@ -267,12 +373,14 @@ trace_event(struct sender *s, size_t i, unsigned conn)
  * keys are held for `sl`. Returns the frame (in s->frame or s->body).
  */
 static size_t
-build_request(
-    struct sender *s, unsigned c, struct slot *sl, const uint8_t **data)
+build_request(struct sender *s, unsigned c, struct slot *sl, uint64_t now,
+    const uint8_t **data)
 {
     uint32_t n = 0;
     int rc;
 
+    if (s->conns[c].query)
+        return build_label(s, c, sl, &s->body, data);
     buf_reset(&s->body);
     sl->nholds = 0;
     sl->first = s->next;
@@ -280,13 +388,19 @@ build_request(
         struct wire_enc e;
         unsigned nk;
 
+        if (s->d->evs[s->next].kind == RK_LABEL) {
+            /* Labels go on the query connection. */
+            if (n > 0 && label_inline(s, now))
+                continue;
+            break;
+        }
         if (n > 0) {
             int p = placement(s, s->next);
 
             if (p == -2 || (p >= 0 && p != (int)c))
                 break;
         }
-        stream_fill(s->d, s->o, s->next, &s->ev, &s->pii);
+        stream_fill(s->d, s->next, &s->ev, &s->pii);
         wire_enc_begin(&e, &s->body);
         sfproto_event_pack(&e, &s->ev, &s->pii);
         rc = wire_enc_end(&e);
@@ -294,6 +408,7 @@ build_request(
             break; /* the frame is full: the event opens the next one */
         if (n == 0)
             snprintf(sl->first_id, sizeof(sl->first_id), "%s", s->pii.id);
+        sl->evi[n] = s->next;
         nk = event_keys(s, s->next, sl->holds + sl->nholds);
         for (unsigned k = 0; k < nk; k++)
             khold(s, &sl->holds[sl->nholds + k], (int32_t)c);
@@ -324,9 +439,9 @@ build_request(
 }
 
 static struct slot *
-free_slot(struct sender *s, struct conn *c)
+free_slot(struct conn *c)
 {
-    for (unsigned i = 0; i < s->o->inflight; i++) {
+    for (unsigned i = 0; i < c->nslots; i++) {
         if (!c->slots[i].used)
             return &c->slots[i];
     }
@@ -345,34 +460,46 @@ slot_done(struct sender *s, struct conn *c, struct slot *sl)
     c->blocked = false;
 }
 
-/* The connection for the next request, or -1 to wait. */
+static bool
+conn_ready(const struct conn *c)
+{
+    return !c->blocked && c->inflight < c->nslots;
+}
+
+/*
+ * The connection for the next request, or -1 to wait. A label goes on
+ * the query connection once no storefront connection holds a key it
+ * must follow; any other event never follows the query connection
+ * directly, it waits for the labels' replies.
+ */
 static int
 pick_conn(struct sender *s)
 {
     int need = placement(s, s->next), best = -1;
+    bool label = s->d->evs[s->next].kind == RK_LABEL;
+    unsigned nsf = s->o->connections;
 
-    if (need == -2) {
+    if (need == -2 || (label && need >= 0 && need != s->qc) ||
+        (!label && need >= 0 && need == s->qc)) {
         if (!s->waiting)
             s->st->waits++;
         s->waiting = true;
         return -1;
     }
     s->waiting = false;
-    if (need >= 0) {
-        struct conn *c = &s->conns[need];
+    if (label)
+        return conn_ready(&s->conns[s->qc]) ? s->qc : -1;
+    if (need >= 0)
+        return conn_ready(&s->conns[need]) ? need : -1;
+    for (unsigned k = 0; k < nsf; k++) {
+        unsigned i = (s->rr + k) % nsf;
 
-        return !c->blocked && c->inflight < s->o->inflight ? need : -1;
-    }
-    for (unsigned k = 0; k < s->nconns; k++) {
-        unsigned i = (s->rr + k) % s->nconns;
-        struct conn *c = &s->conns[i];
-
-        if (c->blocked || c->inflight >= s->o->inflight)
+        if (!conn_ready(&s->conns[i]))
             continue;
-        if (best < 0 || c->inflight < s->conns[best].inflight)
+        if (best < 0 || s->conns[i].inflight < s->conns[best].inflight)
             best = (int)i;
     }
-    s->rr = (s->rr + 1) % s->nconns;
+    s->rr = (s->rr + 1) % nsf;
     return best;
 }
 
@@ -385,9 +512,9 @@ send_some(struct sender *s, uint64_t now)
 {
     for (unsigned b = 0; b < SEND_BUDGET; b++) {
         const uint8_t *data;
-        struct iovec iov;
         struct slot *sl;
         struct conn *c;
+        size_t len;
         int ci, rc;
 
         if (replay_stop || s->next >= s->d->nevs)
@@ -396,41 +523,59 @@ send_some(struct sender *s, uint64_t now)
         if (ci < 0)
             return 0;
         c = &s->conns[ci];
-        sl = free_slot(s, c);
-        iov.iov_len = build_request(s, (unsigned)ci, sl, &data);
-        iov.iov_base = (void *)(uintptr_t)data;
-        rc = zsock_send_parts(c->sock, &iov, 1, ZSOCK_DONTWAIT);
-        if (rc == ERR_AGAIN) {
-            /* Never left: its events are lost to this run (ids are not
-             * reused), and its keys are free again. */
-            c->blocked = true;
-            s->st->timeouts += sl->n;
-            for (uint32_t k = 0; k < sl->nholds; k++)
-                krelease(s, &sl->holds[k]);
-            sl->nholds = 0;
-            continue;
-        }
-        if (rc != 0) {
-            fprintf(stderr, REPLAY_PROGNAME ": send failed: %s\n", err_str(rc));
+        sl = free_slot(c);
+        len = build_request(s, (unsigned)ci, sl, now, &data);
+        rc = dispatch(s, (unsigned)ci, sl, data, len, now);
+        if (rc == ERR_IO)
             return ERR_IO;
-        }
-        sl->used = true;
-        sl->t0 = now;
-        c->inflight++;
-        s->total_inflight++;
-        s->st->requests++;
     }
     return 1;
+}
+
+/*
+ * Send the request built for slot `sl` of connection ci. Returns 0,
+ * ERR_AGAIN (never left: its events are lost to this run, ids are not
+ * reused, and its keys are free again) or ERR_IO (on stderr).
+ */
+static int
+dispatch(struct sender *s, unsigned ci, struct slot *sl, const uint8_t *data,
+    size_t len, uint64_t now)
+{
+    struct conn *c = &s->conns[ci];
+    struct iovec iov;
+    int rc;
+
+    iov.iov_base = (void *)(uintptr_t)data;
+    iov.iov_len = len;
+    rc = zsock_send_parts(c->sock, &iov, 1, ZSOCK_DONTWAIT);
+    if (rc == ERR_AGAIN) {
+        c->blocked = true;
+        s->st->timeouts += sl->n;
+        for (uint32_t k = 0; k < sl->nholds; k++)
+            krelease(s, &sl->holds[k]);
+        sl->nholds = 0;
+        return ERR_AGAIN;
+    }
+    if (rc != 0) {
+        fprintf(stderr, REPLAY_PROGNAME ": send failed: %s\n", err_str(rc));
+        return ERR_IO;
+    }
+    sl->used = true;
+    sl->t0 = now;
+    c->inflight++;
+    s->total_inflight++;
+    s->st->requests++;
+    return 0;
 }
 
 /* ---------------------------------------------------------- replies */
 
 static struct slot *
-find_slot(struct sender *s, struct conn *c, const char *id)
+find_slot(struct conn *c, const char *id)
 {
     struct slot *oldest = NULL;
 
-    for (unsigned i = 0; i < s->o->inflight; i++) {
+    for (unsigned i = 0; i < c->nslots; i++) {
         struct slot *sl = &c->slots[i];
 
         if (!sl->used)
@@ -473,6 +618,37 @@ note_reply(struct sender *s, size_t i, const struct reply *rep, int code)
     }
 }
 
+/* The reply to a label request on the query connection. */
+static void
+handle_label_reply(
+    struct sender *s, struct conn *c, const uint8_t *p, size_t len)
+{
+    struct qproto_reply qr;
+    struct reply rep;
+    struct slot *sl;
+
+    if (qproto_reply_decode(&s->dec, &qr, p, len, NULL, 0) != 0 ||
+        qr.id[0] == '\0') {
+        sl = find_slot(c, "");
+        s->st->malformed++;
+        if (sl != NULL) {
+            s->st->lost += sl->n;
+            slot_done(s, c, sl);
+        }
+        return;
+    }
+    sl = find_slot(c, qr.id);
+    if (sl == NULL) {
+        s->st->late++;
+        return;
+    }
+    memset(&rep, 0, sizeof(rep));
+    rep.code = qr.code;
+    snprintf(rep.msg, sizeof(rep.msg), "%s", qr.msg);
+    note_reply(s, sl->evi[0], &rep, qr.code);
+    slot_done(s, c, sl);
+}
+
 static void
 handle_reply(struct sender *s, struct conn *c, const uint8_t *p, size_t len)
 {
@@ -485,10 +661,10 @@ handle_reply(struct sender *s, struct conn *c, const uint8_t *p, size_t len)
     rc = sfproto_replies_decode(
         &s->dec, p, len, s->replies, SFPROTO_MAX_BATCH, &count);
     if (rc != 0 || count == 0) {
-        sl = find_slot(s, c, "");
+        sl = find_slot(c, "");
         goto malformed;
     }
-    sl = find_slot(s, c, s->replies[0].id);
+    sl = find_slot(c, s->replies[0].id);
     if (sl == NULL) {
         st->late++;
         return;
@@ -496,7 +672,7 @@ handle_reply(struct sender *s, struct conn *c, const uint8_t *p, size_t len)
     /* One reply per event, or one frame-level error reply without id. */
     if (count == 1 && s->replies[0].id[0] == '\0') {
         for (uint32_t k = 0; k < sl->n; k++)
-            note_reply(s, sl->first + k, &s->replies[0],
+            note_reply(s, sl->evi[k], &s->replies[0],
                 s->replies[0].code != 0 ? s->replies[0].code : ERR_MALFORMED);
         slot_done(s, c, sl);
         return;
@@ -504,12 +680,12 @@ handle_reply(struct sender *s, struct conn *c, const uint8_t *p, size_t len)
     if (count != sl->n)
         goto malformed;
     for (uint32_t k = 0; k < count; k++) {
-        stream_id(s->d, sl->first + k, want);
+        stream_id(s->d, sl->evi[k], want);
         if (strcmp(s->replies[k].id, want) != 0)
             goto malformed;
     }
     for (uint32_t k = 0; k < count; k++)
-        note_reply(s, sl->first + k, &s->replies[k], s->replies[k].code);
+        note_reply(s, sl->evi[k], &s->replies[k], s->replies[k].code);
     slot_done(s, c, sl);
     return;
 
@@ -533,8 +709,12 @@ conn_drain(struct sender *s, struct conn *c)
             return 0;
         if (rc != 0)
             return ERR_IO;
-        handle_reply(s, c, zsock_msg_data(&m, m.nparts - 1),
-            zsock_msg_size(&m, m.nparts - 1));
+        if (c->query)
+            handle_label_reply(s, c, zsock_msg_data(&m, m.nparts - 1),
+                zsock_msg_size(&m, m.nparts - 1));
+        else
+            handle_reply(s, c, zsock_msg_data(&m, m.nparts - 1),
+                zsock_msg_size(&m, m.nparts - 1));
         zsock_msg_close(&m);
     }
 }
@@ -547,7 +727,7 @@ expire(struct sender *s, uint64_t now)
     for (unsigned i = 0; i < s->nconns; i++) {
         struct conn *c = &s->conns[i];
 
-        for (unsigned j = 0; j < s->o->inflight && c->inflight > 0; j++) {
+        for (unsigned j = 0; j < c->nslots && c->inflight > 0; j++) {
             struct slot *sl = &c->slots[j];
 
             if (sl->used && now > sl->t0 && now - sl->t0 > limit) {
@@ -564,7 +744,7 @@ expire(struct sender *s, uint64_t now)
 int
 sender_run(struct sender *s, uint64_t *elapsed)
 {
-    struct zsock_pollitem items[REPLAY_MAX_CONNECTIONS];
+    struct zsock_pollitem items[REPLAY_MAX_CONNECTIONS + 1];
     uint64_t start = clock_mono_ns(), next_tick = start + REPLAY_NS_PER_S;
     uint64_t stop_at = 0;
     int rc = 0, more;
@@ -625,11 +805,14 @@ void
 sender_dry(struct sender *s, uint64_t *elapsed)
 {
     uint64_t start = clock_mono_ns();
-    struct slot *sl = &s->conns[0].slots[0];
     const uint8_t *data;
 
     while (s->next < s->d->nevs && !replay_stop) {
-        build_request(s, 0, sl, &data);
+        bool label = s->d->evs[s->next].kind == RK_LABEL;
+        unsigned c = label && s->qc >= 0 ? (unsigned)s->qc : 0;
+        struct slot *sl = &s->conns[c].slots[0];
+
+        build_request(s, c, sl, 0, &data);
         for (uint32_t k = 0; k < sl->nholds; k++)
             krelease(s, &sl->holds[k]);
         s->st->requests++;
@@ -639,36 +822,77 @@ sender_dry(struct sender *s, uint64_t *elapsed)
 
 /* ------------------------------------------------------------ probe */
 
-int
-sender_probe(struct sender *s)
+/* Encode the probe of connection i into s->body. */
+static void
+probe_build(struct sender *s, unsigned i)
 {
-    struct zsock_pollitem items[REPLAY_MAX_CONNECTIONS];
-    bool done[REPLAY_MAX_CONNECTIONS] = { false };
-    uint64_t deadline = clock_mono_ns() + PROBE_WAIT_S * REPLAY_NS_PER_S;
-    unsigned ndone = 0;
+    struct wire_enc e;
 
-    for (unsigned i = 0; i < s->nconns; i++) {
-        struct wire_enc e;
-        struct iovec iov;
-
-        memset(&items[i], 0, sizeof(items[i]));
-        items[i].sock = s->conns[i].sock;
-        items[i].events = ZSOCK_POLLIN;
+    buf_reset(&s->body);
+    wire_enc_begin(&e, &s->body);
+    if (s->conns[i].query) {
+        /* A request of no operation: any reply map proves the way. */
+        wire_put_map(&e, 4);
+        wire_put_str(&e, "v");
+        wire_put_uint(&e, QPROTO_VERSION);
+        wire_put_str(&e, "op");
+        wire_put_str(&e, "vigil-replay.probe");
+        wire_put_str(&e, "id");
+        wire_put_str(&e, "vigil-replay-probe-q");
+        wire_put_str(&e, "purpose");
+        wire_put_str(&e, "fraud-prevention");
+    } else {
         memset(&s->ev, 0, sizeof(s->ev));
         memset(&s->pii, 0, sizeof(s->pii));
         s->ev.type = EVENT_DEVICE_SEEN;
         s->ev.ts = s->d->nevs > 0 ? s->d->evs[0].ts : EVENT_MIN_TS;
         snprintf(s->pii.id, sizeof(s->pii.id), "vigil-replay-probe-%u", i);
-        buf_reset(&s->body);
-        wire_enc_begin(&e, &s->body);
         sfproto_event_pack(&e, &s->ev, &s->pii);
-        if (wire_enc_end(&e) != 0)
-            fatalx("%s: invariant: the probe does not fit", __func__);
+    }
+    if (wire_enc_end(&e) != 0)
+        fatalx("%s: invariant: the probe does not fit", __func__);
+}
+
+/* Does frame p[0..len) answer connection c's probe? */
+static bool
+probe_answered(
+    struct sender *s, const struct conn *c, const void *p, size_t len)
+{
+    struct qproto_reply qr;
+    uint32_t n = 0;
+
+    if (c->query)
+        return qproto_reply_decode(&s->dec, &qr, p, len, NULL, 0) == 0;
+    return sfproto_replies_decode(&s->dec, p, len, s->replies, 1, &n) == 0 &&
+        n == 1;
+}
+
+static const char *
+conn_endpoint(const struct sender *s, const struct conn *c)
+{
+    return c->query ? s->o->qconn.endpoint : s->o->conn.endpoint;
+}
+
+int
+sender_probe(struct sender *s)
+{
+    struct zsock_pollitem items[REPLAY_MAX_CONNECTIONS + 1];
+    bool done[REPLAY_MAX_CONNECTIONS + 1] = { false };
+    uint64_t deadline = clock_mono_ns() + PROBE_WAIT_S * REPLAY_NS_PER_S;
+    unsigned ndone = 0;
+
+    for (unsigned i = 0; i < s->nconns; i++) {
+        struct iovec iov;
+
+        memset(&items[i], 0, sizeof(items[i]));
+        items[i].sock = s->conns[i].sock;
+        items[i].events = ZSOCK_POLLIN;
+        probe_build(s, i);
         iov.iov_base = s->body.data;
         iov.iov_len = s->body.len;
         if (zsock_send_parts(s->conns[i].sock, &iov, 1, 0) != 0) {
             fprintf(stderr, REPLAY_PROGNAME ": cannot send to '%s'\n",
-                s->o->endpoint);
+                conn_endpoint(s, &s->conns[i]));
             return ERR_UNAVAIL;
         }
     }
@@ -677,13 +901,22 @@ sender_probe(struct sender *s)
         int rc;
 
         if (now >= deadline || replay_stop) {
-            fprintf(stderr,
-                REPLAY_PROGNAME ": no reply from '%s' within %d s (%u of %u "
-                                "connections answered); is vigil-collector "
-                                "running there%s?\n",
-                s->o->endpoint, PROBE_WAIT_S, ndone, s->nconns,
-                s->o->cert != NULL ? ", and does it know this certificate" :
-                                     "");
+            for (unsigned i = 0; i < s->nconns; i++) {
+                if (done[i])
+                    continue;
+                fprintf(stderr,
+                    REPLAY_PROGNAME ": no reply from '%s' within %d s; is "
+                                    "%s running there%s?\n",
+                    conn_endpoint(s, &s->conns[i]), PROBE_WAIT_S,
+                    s->conns[i].query ? "vigil-scorer (query_endpoint)" :
+                                        "vigil-collector",
+                    s->o->conn.insecure ?
+                        "" :
+                        s->conns[i].query ?
+                        ", and does it know --analyst-cert (role analyst)" :
+                        ", and does it know this certificate");
+                break;
+            }
             return ERR_UNAVAIL;
         }
         rc = zsock_poll(items, (int)s->nconns,
@@ -692,21 +925,21 @@ sender_probe(struct sender *s)
             return ERR_UNAVAIL;
         for (unsigned i = 0; i < s->nconns; i++) {
             struct zsock_msg m;
-            uint32_t n = 0;
+            bool ok;
 
             if (done[i] || !(items[i].revents & ZSOCK_POLLIN))
                 continue;
             if (zsock_recv_msg(s->conns[i].sock, &m, ZSOCK_DONTWAIT) != 0)
                 continue;
-            rc = sfproto_replies_decode(&s->dec,
+            ok = probe_answered(s, &s->conns[i],
                 zsock_msg_data(&m, m.nparts - 1),
-                zsock_msg_size(&m, m.nparts - 1), s->replies, 1, &n);
+                zsock_msg_size(&m, m.nparts - 1));
             zsock_msg_close(&m);
-            if (rc != 0 || n != 1) {
+            if (!ok) {
                 fprintf(stderr,
                     REPLAY_PROGNAME ": the reply to the probe from '%s' is "
                                     "not a reply map\n",
-                    s->o->endpoint);
+                    conn_endpoint(s, &s->conns[i]));
                 return ERR_MALFORMED;
             }
             done[i] = true;
@@ -718,12 +951,22 @@ sender_probe(struct sender *s)
 
 /* -------------------------------------------------------- lifecycle */
 
+static bool
+stream_has_labels(const struct replay_data *d)
+{
+    for (size_t i = 0; i < d->nevs; i++)
+        if (d->evs[i].kind == RK_LABEL)
+            return true;
+    return false;
+}
+
 struct sender *
 sender_new(
     const struct replay_opts *o, struct replay_data *d, struct replay_stats *st)
 {
     struct sender *s = xcalloc(1, sizeof(*s));
-    size_t need = (size_t)o->connections * o->inflight * o->batch *
+    size_t need = ((size_t)o->connections * o->inflight * o->batch +
+                      o->label_inflight) *
         KEYS_PER_EVENT * 2,
            cap = 1024;
     struct buf hdr;
@@ -741,39 +984,34 @@ sender_new(
     buf_init(&s->body, SFPROTO_MAX_MSG_BYTES - (o->batch > 1 ? hdr.len : 0));
     buf_release(&hdr);
     buf_init(&s->frame, SFPROTO_MAX_MSG_BYTES);
+    buf_init(&s->lbody, QPROTO_MAX_BYTES);
     wire_dec_init(&s->dec, REPLY_ZONE);
     s->replies = xcalloc(SFPROTO_MAX_BATCH, sizeof(*s->replies));
     /* Slots exist before the connections so a dry run can use them. */
-    s->conns = xcalloc(o->connections, sizeof(*s->conns));
-    for (unsigned i = 0; i < o->connections; i++) {
-        s->conns[i].slots = xcalloc(o->inflight, sizeof(struct slot));
-        for (unsigned k = 0; k < o->inflight; k++)
-            s->conns[i].slots[k].holds =
-                xcalloc((size_t)o->batch * KEYS_PER_EVENT, sizeof(struct hold));
+    s->qc = stream_has_labels(d) ? (int)o->connections : -1;
+    s->nalloc = o->connections + (s->qc >= 0 ? 1 : 0);
+    s->conns = xcalloc(s->nalloc, sizeof(*s->conns));
+    for (unsigned i = 0; i < s->nalloc; i++) {
+        struct conn *c = &s->conns[i];
+        unsigned per = (int)i == s->qc ? 1 : o->batch;
+
+        c->query = (int)i == s->qc;
+        c->nslots = c->query ? o->label_inflight : o->inflight;
+        c->slots = xcalloc(c->nslots, sizeof(struct slot));
+        for (unsigned k = 0; k < c->nslots; k++) {
+            c->slots[k].holds =
+                xcalloc((size_t)per * KEYS_PER_EVENT, sizeof(struct hold));
+            c->slots[k].evi = xcalloc(per, sizeof(size_t));
+        }
     }
     return s;
-}
-
-static int
-load_certs(struct sender *s)
-{
-    char err[256];
-
-    if (cert_load(s->o->cert, &s->mine, &s->secret, err, sizeof(err)) != 0) {
-        fprintf(stderr, REPLAY_PROGNAME ": --cert: %s\n", err);
-        return ERR_INVAL;
-    }
-    if (cert_load(s->o->server_key, &s->server, NULL, err, sizeof(err)) != 0) {
-        fprintf(stderr, REPLAY_PROGNAME ": --server-key: %s\n", err);
-        return ERR_INVAL;
-    }
-    return 0;
 }
 
 int
 sender_open(struct sender *s)
 {
     const struct replay_opts *o = s->o;
+    char err[512];
     int rc;
 
     if (o->trace != NULL) {
@@ -787,26 +1025,20 @@ sender_open(struct sender *s)
     }
     if (o->dry_run)
         return 0;
-    if (o->cert != NULL) {
-        rc = load_certs(s);
-        if (rc != 0)
-            return rc;
-    }
     s->ctx = zsock_ctx_new();
     if (s->ctx == NULL)
         return ERR_IO;
-    for (unsigned i = 0; i < o->connections; i++) {
+    for (unsigned i = 0; i < s->nalloc; i++) {
         struct conn *c = &s->conns[i];
 
-        if (zsock_open(s->ctx, ZSOCK_DEALER, &c->sock) != 0)
-            return ERR_IO;
+        rc = zclient_connect(s->ctx, ZSOCK_DEALER,
+            c->query ? &o->qconn : &o->conn, &c->sock, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, REPLAY_PROGNAME ": %s%s\n",
+                c->query ? "query endpoint: " : "", err);
+            return rc;
+        }
         s->nconns++;
-        if (o->cert != NULL &&
-            zsock_curve_client(c->sock, s->server.pub, s->mine.pub,
-                cert_secret_key(s->secret)) != 0)
-            return ERR_IO;
-        if (zsock_connect(c->sock, o->endpoint) != 0)
-            return ERR_IO;
     }
     return 0;
 }
@@ -818,9 +1050,11 @@ sender_free(struct sender *s)
         return;
     for (unsigned i = 0; i < s->nconns; i++)
         zsock_close(s->conns[i].sock);
-    for (unsigned i = 0; i < s->o->connections; i++) {
-        for (unsigned k = 0; k < s->o->inflight; k++)
+    for (unsigned i = 0; i < s->nalloc; i++) {
+        for (unsigned k = 0; k < s->conns[i].nslots; k++) {
             free(s->conns[i].slots[k].holds);
+            free(s->conns[i].slots[k].evi);
+        }
         free(s->conns[i].slots);
     }
     free(s->conns);
@@ -828,10 +1062,11 @@ sender_free(struct sender *s)
     if (s->trace != NULL && fclose(s->trace) != 0)
         fprintf(stderr, REPLAY_PROGNAME ": cannot write '%s': %s\n",
             s->o->trace, strerror(errno));
-    cert_secret_free(s->secret);
     buf_wipe_release(&s->body);
     buf_wipe_release(&s->frame);
+    buf_wipe_release(&s->lbody);
     sodium_memzero(&s->pii, sizeof(s->pii));
+    sodium_memzero(&s->q, sizeof(s->q));
     wire_dec_release(&s->dec);
     free(s->replies);
     free(s->keys);

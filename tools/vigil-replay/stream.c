@@ -6,6 +6,8 @@
  * device, the IP and its country, the user agent of the browser, the
  * source and the age; device.seen and order.placed at purchase_time
  * (the amount in USD cents); a label `--label-delay` after the purchase.
+ * A label goes to the scorer's query endpoint as an analyst's label
+ * request (stream_label) with its event time as `ts`.
  * The stream is sorted by (event time, labels after every other event of
  * the same time, input row, signup < visit < order): within a minute a
  * user's own events keep their order and users keep file order, and a
@@ -29,6 +31,7 @@
 #include <sodium.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 #include "tools/vigil-replay/replay.h"
 
@@ -159,9 +162,38 @@ stream_id(const struct replay_data *d, size_t i, char *out)
         d->rows[e->row].user_id);
 }
 
+/* The source of row r's label: "replay", or with --holdout its part. */
+static const char *
+label_source(const struct replay_opts *o, const struct replay_row *r)
+{
+    return o->holdout < 0 ? "replay" :
+        r->holdout        ? "replay-holdout" :
+                            "replay-train";
+}
+
 void
-stream_fill(const struct replay_data *d, const struct replay_opts *o, size_t i,
-    struct event *ev, struct event_pii *pii)
+stream_label(const struct replay_data *d, const struct replay_opts *o, size_t i,
+    struct qproto_request *q)
+{
+    const struct replay_ev *e = &d->evs[i];
+    const struct replay_row *r = &d->rows[e->row];
+
+    memset(q, 0, sizeof(*q));
+    q->op = QPROTO_OP_LABEL;
+    stream_id(d, i, q->id);
+    snprintf(q->purpose, sizeof(q->purpose), "fraud-prevention");
+    snprintf(q->storefront, sizeof(q->storefront), "%s", o->storefront);
+    snprintf(q->order, sizeof(q->order), "o%" PRIu64, r->user_id);
+    q->fraud = r->label != 0;
+    snprintf(q->source, sizeof(q->source), "%s", label_source(o, r));
+    q->ts = e->ts;
+    q->args =
+        QPROTO_ARG_ORDER | QPROTO_ARG_FRAUD | QPROTO_ARG_SOURCE | QPROTO_ARG_TS;
+}
+
+void
+stream_fill(const struct replay_data *d, size_t i, struct event *ev,
+    struct event_pii *pii)
 {
     const struct replay_ev *e = &d->evs[i];
     const struct replay_row *r = &d->rows[e->row];
@@ -173,17 +205,8 @@ stream_fill(const struct replay_data *d, const struct replay_opts *o, size_t i,
     stream_id(d, i, pii->id);
     snprintf(pii->account, sizeof(pii->account), "u%" PRIu64, r->user_id);
     ev->has |= EVENT_HAS_ACCOUNT;
-    if (e->kind == RK_LABEL) {
-        ev->type = EVENT_LABEL;
-        snprintf(pii->order, sizeof(pii->order), "o%" PRIu64, r->user_id);
-        ev->has |= EVENT_HAS_ORDER;
-        ev->ok = r->label != 0;
-        snprintf(ev->source, sizeof(ev->source), "%s",
-            o->holdout < 0 ? "replay" :
-                r->holdout ? "replay-holdout" :
-                             "replay-train");
-        return;
-    }
+    if (e->kind == RK_LABEL)
+        fatalx("%s: invariant: a label is a query request", __func__);
     /* The network fields every other event carries. */
     snprintf(pii->device, sizeof(pii->device), "%s", r->device);
     snprintf(pii->ip, sizeof(pii->ip), "%u.%u.%u.%u", ip >> 24,
