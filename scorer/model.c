@@ -1119,7 +1119,7 @@ static double
 raw_gbdt(const struct model *m, const double *cols, double *contrib)
 {
     const struct model_def *d = &m->def;
-    double xf[FEATURE_COUNT];
+    double xf[FEATURE_COUNT] = { 0 };
     double raw = d->init, lr = d->learning_rate;
 
     for (unsigned j = 0; j < d->ncols; j++)

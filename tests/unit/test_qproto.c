@@ -103,11 +103,10 @@ test_requests(void)
         U("limit", 8), S("after", "00ab"), END };
     static const struct tf rl_big[] = { S("op", "review.list"), DEL("order"),
         U("limit", 9), END };
-    static const struct tf rl_zero[] = { S("op", "review.list"),
-        DEL("order"), U("limit", 0), END };
-    static const struct tf rd_ref[] = { S("op", "review.decide"),
-        DEL("order"), S("ref", "0123456789abcdef0123456789abcdef"),
-        B("fraud", false), END };
+    static const struct tf rl_zero[] = { S("op", "review.list"), DEL("order"),
+        U("limit", 0), END };
+    static const struct tf rd_ref[] = { S("op", "review.decide"), DEL("order"),
+        S("ref", "0123456789abcdef0123456789abcdef"), B("fraud", false), END };
     static const struct tf rd_both[] = { S("op", "review.decide"),
         S("ref", "0123456789abcdef0123456789abcdef"), B("fraud", false), END };
     static const struct tf rd_badref[] = { S("op", "review.decide"),
@@ -125,8 +124,8 @@ test_requests(void)
         S("entity", "phone"), S("value", "x"), S("list", "block"), END };
     static const struct tf ls_list[] = { S("op", "list.set"), DEL("order"),
         S("entity", "ip"), S("value", "x"), S("list", "grey"), END };
-    static const struct tf ls_novalue[] = { S("op", "list.set"),
-        DEL("order"), S("entity", "ip"), S("list", "none"), END };
+    static const struct tf ls_novalue[] = { S("op", "list.set"), DEL("order"),
+        S("entity", "ip"), S("list", "none"), END };
     struct qproto_request q;
     struct buf out;
     msgpack_sbuffer sb;
@@ -218,8 +217,8 @@ test_requests(void)
     /* A label round-trips with all its arguments. */
     memset(&q, 0, sizeof(q));
     q.op = QPROTO_OP_LABEL;
-    q.args = QPROTO_ARG_ORDER | QPROTO_ARG_FRAUD | QPROTO_ARG_SOURCE |
-        QPROTO_ARG_TS;
+    q.args =
+        QPROTO_ARG_ORDER | QPROTO_ARG_FRAUD | QPROTO_ARG_SOURCE | QPROTO_ARG_TS;
     q.ts = 1420070400123ULL;
     TEXT_COPY(q.id, "q-10");
     TEXT_COPY(q.purpose, "fraud-prevention");

@@ -281,6 +281,9 @@ static const char assigned[] =
     "TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI "
     "VN VU WF WS YE YT ZA ZM ZW ";
 
+_Static_assert(sizeof(assigned) == 249 * 3 + 1,
+    "the list of assigned codes is not 249 codes");
+
 /* Exceptionally reserved codes allowed in the table. */
 static const char reserved[] = "EU ";
 
@@ -331,7 +334,5 @@ country_check(void)
                 return "two names share a code";
         }
     }
-    if (strlen(assigned) != 249 * 3)
-        return "the list of assigned codes is not 249 codes";
     return NULL;
 }
