@@ -20,12 +20,12 @@
 #include "scorer/features.h"
 
 #define FEATURE_ROW(fid, fname, funit, tf, fflags, fdef)                       \
-    [fid] = { .id = fid,                                                       \
-        .name = fname,                                                         \
-        .unit = funit,                                                         \
-        .lr_transform = tf,                                                    \
-        .flags = fflags,                                                       \
-        .def = fdef },
+    [(fid)] = { .id = (fid),                                                   \
+        .name = (fname),                                                       \
+        .unit = (funit),                                                       \
+        .lr_transform = (tf),                                                  \
+        .flags = (fflags),                                                     \
+        .def = (fdef) },
 
 const struct feature_info feature_table[FEATURE_COUNT] = { FEATURE_LIST(
     FEATURE_ROW) };

@@ -688,7 +688,7 @@ parse_columns(struct parser *p)
 static int
 parse_node(struct parser *p, uint32_t i, struct model_node *n)
 {
-    uint32_t v;
+    uint32_t v = 0;
     int rc;
 
     rc = next_line(p);
@@ -698,7 +698,7 @@ parse_node(struct parser *p, uint32_t i, struct model_node *n)
     }
     if (rc != 0)
         return rc;
-    if (p->line[0] == '#' ||
+    if (p->ntok == 0 || p->line[0] == '#' ||
         (strcmp(p->tok[0], "n") != 0 && strcmp(p->tok[0], "l") != 0))
         return perr(p, ERR_MALFORMED, "expected node %u ('n' or 'l')", i);
     if (p->ntok != (p->tok[0][0] == 'n' ? 8u : 4u))

@@ -335,7 +335,8 @@ input_countries(
         free(r);
         return rc;
     }
-    qsort(r, n, sizeof(*r), by_lower);
+    if (n > 0)
+        qsort(r, n, sizeof(*r), by_lower);
     for (size_t i = 0; i < d->nrows; i++) {
         struct replay_row *row = &d->rows[i];
         const struct range *g = find_range(r, n, row->ip);

@@ -499,7 +499,7 @@ pick_conn(struct sender *s)
         if (best < 0 || s->conns[i].inflight < s->conns[best].inflight)
             best = (int)i;
     }
-    s->rr = (s->rr + 1) % nsf;
+    s->rr = nsf > 0 ? (s->rr + 1) % nsf : 0;
     return best;
 }
 

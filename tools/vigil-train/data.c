@@ -243,7 +243,7 @@ dataset_load(const char *path, size_t max_rows, struct dataset *ds, char *err,
     if (rc == 0) {
         /* One column-major block. */
         ds->x = xcalloc(ds->n * ds->ncols, sizeof(double));
-        for (unsigned j = 0; j < ds->ncols; j++)
+        for (unsigned j = 0; j < ds->ncols && xcols[j] != NULL; j++)
             memcpy(ds->x + j * ds->n, xcols[j], ds->n * sizeof(double));
     }
     for (unsigned j = 0; j < ds->ncols; j++)
