@@ -171,6 +171,9 @@ struct scorer {
     struct keys keys;            /* the keys directory (keys.h); owned */
     struct zauth *zauth;         /* the ZAP handler of zctx; owned */
     struct pseudo_key *pkey;     /* keys.pseudo: the pseudonym key */
+    struct note_signer signer;   /* the audit checkpoint signer (secret; from
+                                    cfg signing_key, outside data_dir) */
+    bool signer_created;         /* made at this start (recorded) */
     unsigned dbi_subject;        /* the subject index database in history
                                     (layout: common/subjidx.h); rebuilt
                                     from the log */
