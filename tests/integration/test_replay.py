@@ -200,7 +200,8 @@ def body(args):
         by_uid = {r["user_id"]: r for r in rows}
 
         say("1. default delay, holdout, two connections")
-        with Service(args.bin, keep=args.keep) as svc:
+        with Service(args.bin, keep=args.keep,
+                     scorer_opts=("quota_queries_per_s=0",)) as svc:
             rc, stdout, stderr, out = replay(
                 args, svc, tmp, data, ranges, "--holdout", "0.3",
                 "--split-seed", "5", "--connections", "2", "--batch", "20",
@@ -269,14 +270,16 @@ def body(args):
               "holdout metrics over %d users" % nh)
 
         say("2. the delay the scorer sees")
-        with Service(args.bin, keep=args.keep) as svc:
+        with Service(args.bin, keep=args.keep,
+                     scorer_opts=("quota_queries_per_s=0",)) as svc:
             rc, stdout, _, out = replay(args, svc, tmp, data, ranges,
                                         "--label-delay", "5")
             check_eq(rc, 0, "vigil-replay --label-delay 5 exits 0")
             dec = decisions(out)
             check_eq(dec[B]["decision"], "block",
                      "with a 5-day delay, B (day 10) is blocked")
-        with Service(args.bin, keep=args.keep) as svc:
+        with Service(args.bin, keep=args.keep,
+                     scorer_opts=("quota_queries_per_s=0",)) as svc:
             rc, stdout, _, out = replay(args, svc, tmp, data, ranges,
                                         "--label-delay", "50")
             check_eq(rc, 0, "vigil-replay --label-delay 50 exits 0")
@@ -286,7 +289,8 @@ def body(args):
                   % dec[C]["decision"])
 
         say("3. identities")
-        with Service(args.bin, keep=args.keep) as svc:
+        with Service(args.bin, keep=args.keep,
+                     scorer_opts=("quota_queries_per_s=0",)) as svc:
             base = [exe, "--fraud-data", data, "--out",
                     os.path.join(tmp, "id.csv")]
             rc, _, err = run(base + conn_args(svc) + [

@@ -57,7 +57,8 @@ def body(args):
         check(m is not None and m.group(1) == "0",
               "every country name of the range file is in the table", stdout)
         users = sum(1 for _ in open(out)) - 1
-        with Service(args.bin, keep=args.keep) as svc:
+        with Service(args.bin, keep=args.keep,
+                     scorer_opts=("quota_queries_per_s=0",)) as svc:
             rc, stdout, err = run([exe, "--fraud-data", data, "--ip-country",
                                    ranges, "--out", out, "--endpoint",
                                    svc.events_endpoint, "--query-endpoint",
