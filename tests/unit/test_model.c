@@ -522,8 +522,9 @@ test_refused(void)
         "(truncated?)", 0);
     refused(&s, "truncated to half", ref_text, ref_len / 2, ERR_CORRUPT,
         "(truncated?)", 0);
-    refused(&s, "header only", ref_text, strchr(ref_text, '\n') - ref_text + 1,
-        ERR_CORRUPT, "(truncated?)", 0);
+    refused(&s, "header only", ref_text,
+        (size_t)(strchr(ref_text, '\n') - ref_text + 1), ERR_CORRUPT,
+        "(truncated?)", 0);
     /* A truncated body, re-signed: the structure catches it. */
     text = malloc(ref_len + 128);
     len = (size_t)(strstr(ref_text, "tree 100 ") - ref_text);
@@ -839,7 +840,7 @@ test_speed(void)
         vs[i].v[FEAT_S2O_SEC] = (double)(random() % 10000000);
         vs[i].v[FEAT_DEV_GAP] = (double)(random() % 3000000) - 1;
         vs[i].v[FEAT_IP_GAP] = (double)(random() % 3000000) - 1;
-        vs[i].v[FEAT_SOURCE_SEO] = random() % 2;
+        vs[i].v[FEAT_SOURCE_SEO] = (double)(random() % 2);
         vs[i].v[FEAT_CTY_RATE] = (double)(random() % 1000) / 2000.0;
         vs[i].v[FEAT_AMT] = (double)(random() % 150);
         vs[i].v[FEAT_HOUR] = (double)(random() % 24);

@@ -71,11 +71,11 @@ stream_is_holdout(uint64_t user_id, uint64_t seed, double fraction)
     int n;
 
     n = snprintf(text, sizeof(text), "vigil-replay-split:%" PRIu64, seed);
-    crypto_generichash(
-        key, sizeof(key), (const uint8_t *)text, (size_t)n, NULL, 0);
+    crypto_generichash(key, sizeof(key), (const uint8_t *)text,
+        (unsigned long long)n, NULL, 0);
     n = snprintf(text, sizeof(text), "%" PRIu64, user_id);
-    crypto_generichash(
-        h, sizeof(h), (const uint8_t *)text, (size_t)n, key, sizeof(key));
+    crypto_generichash(h, sizeof(h), (const uint8_t *)text,
+        (unsigned long long)n, key, sizeof(key));
     for (int i = 0; i < 8; i++)
         v = v << 8 | h[i];
     return (double)v / 18446744073709551616.0 < fraction;
