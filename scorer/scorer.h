@@ -185,6 +185,8 @@ struct scorer {
     struct scorer_qreply *qpend; /* SCORER_QUERY_BATCH held replies */
     unsigned nqpend;             /* ... in use */
     struct scorer_qreply *qcur;  /* the one being filled, or NULL */
+    struct wclient *wclient;     /* the witness client thread (wclient.h),
+                                    NULL without `witness` keys; owned */
     /* Operations (issue 12): what the scorer shows, what it refuses. */
     struct cfg_args args;         /* the command line, for SIGHUP */
     int lock_fd;                  /* DATA_DIR/scorer.pid, flock()ed */
