@@ -162,17 +162,96 @@ query_authorize(struct query_ctx *c, struct qproto_request *q)
     return 0;
 }
 
-/* Send the `len` bytes of an encoded reply to the peer behind `env`. */
+/*
+ * Send the `len` bytes of an encoded reply to the peer behind `env`, or,
+ * while an operation's reply is held (s->qcur, query_hold), keep it in
+ * the held slot until query_flush().
+ */
 static void
 query_send(struct scorer *s, const struct zsock_route *env, struct buf *out)
 {
-    s->query_code = 0;
-    int rc = zsock_send_routed(s->query_sock, env, out->data, out->len);
+    int rc;
 
+    s->query_code = 0;
+
+    if (s->qcur != NULL) {
+        buf_reset(&s->qcur->out);
+        rc = buf_append(&s->qcur->out, out->data, out->len);
+        if (rc != 0)
+            log_warnx("%s: held reply too big: %s", __func__, err_str(rc));
+        buf_wipe_release(out);
+        return;
+    }
+    rc = zsock_send_routed(s->query_sock, env, out->data, out->len);
     if (rc != 0)
         log_debug("%s: reply not sent: %s", __func__, err_str(rc));
     /* The reply may hold personal data (account ids, amounts). */
     buf_wipe_release(out);
+}
+
+/*
+ * Hold the reply of the operation being handled (a label, a review
+ * decision, a list change) until the batch's group commit: take the
+ * next held slot for request `id` from `env` and make it current.
+ * Flushes first when every slot is taken.
+ */
+static struct scorer_qreply *
+query_hold(struct scorer *s, const struct zsock_route *env, const char *id)
+{
+    struct scorer_qreply *p;
+
+    if (s->nqpend == SCORER_QUERY_BATCH)
+        query_flush(s);
+    p = &s->qpend[s->nqpend++];
+    p->env = *env;
+    TEXT_COPY(p->id, id);
+    p->storefront[0] = '\0';
+    p->journaled = false;
+    buf_reset(&p->out);
+    buf_reset(&p->raw);
+    s->qcur = p;
+    return p;
+}
+
+void
+query_flush(struct scorer *s)
+{
+    unsigned i;
+    int rc, erc;
+
+    s->qcur = NULL;
+    if (s->nqpend == 0)
+        return;
+    rc = scorer_commit_local(s);
+    if (rc != 0)
+        log_warnx(
+            "%u query operations not durable: %s", s->nqpend, err_str(rc));
+    for (i = 0; i < s->nqpend; i++) {
+        struct scorer_qreply *p = &s->qpend[i];
+
+        if (rc == ERR_AUDIT || (rc != 0 && p->journaled) || p->out.len == 0) {
+            sodium_memzero(p->out.data, p->out.len);
+            buf_reset(&p->out);
+            erc = qproto_reply_error_encode(&p->out, p->id,
+                rc == ERR_AUDIT ? ERR_AUDIT :
+                    rc != 0     ? rc :
+                                  ERR_IO,
+                rc == ERR_AUDIT ?
+                    "access refused: the audit record could not be written" :
+                    "not stored: history or journal error; resend later");
+            if (erc != 0)
+                log_warnx("%s: cannot encode an error reply", __func__);
+        }
+        erc =
+            zsock_send_routed(s->query_sock, &p->env, p->out.data, p->out.len);
+        if (erc != 0)
+            log_debug("%s: reply not sent: %s", __func__, err_str(erc));
+        sodium_memzero(p->out.data, p->out.len);
+        buf_reset(&p->out);
+        buf_reset(&p->raw);
+        p->journaled = false;
+    }
+    s->nqpend = 0;
 }
 
 void
@@ -191,7 +270,7 @@ query_send_error(struct scorer *s, const struct zsock_route *env,
     s->query_code = code;
 }
 
-/* End a result and send it (query_int.h). */
+/* End a result started with qproto_reply_begin() and send it. */
 void
 query_send_result(struct scorer *s, const struct zsock_route *env,
     const char *id, struct wire_enc *e, struct buf *out)
@@ -248,7 +327,12 @@ query_fill_record(struct scorer *s, const struct query_ctx *c,
     *rp = r;
 }
 
-/* The audit record of a request, made durable (query_int.h). */
+/*
+ * Write the audit record of request `q` (query_fill_record). A held
+ * reply's record is made durable with its batch (query_flush) before the
+ * reply leaves; any other is synced now (record_now). On failure the
+ * caller's request is answered "audit".
+ */
 int
 query_audit(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
@@ -256,16 +340,18 @@ query_audit(struct scorer *s, const struct query_ctx *c,
 {
     struct audit_record r;
 
-    /* A denied request of the drain's batch must not share a sync with
-     * this one. */
-    qbatch_flush(s);
     query_fill_record(s, c, q, subj, n, outcome, extra, &r);
-    if (record_now(s, &r) != 0)
+    if ((s->qcur != NULL ? record_append(s, &r) : record_now(s, &r)) != 0)
         return ERR_AUDIT;
     return 0;
 }
 
-/* Audit, then refuse or let the handler answer (query_int.h). */
+/*
+ * The common tail of every handler once the subjects are known: audit
+ * with the outcome `lookup` implies, then refuse when denied, audit
+ * failed, not found or the lookup failed. Returns 0 when the handler
+ * may answer, else 1 (an error reply was sent).
+ */
 int
 query_gate(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
@@ -274,8 +360,20 @@ query_gate(struct scorer *s, const struct query_ctx *c,
     enum audit_outcome outcome = AUDIT_OUTCOME_ALLOWED;
     char msg[REPLY_MSG_MAX + 1];
 
+    if (!c->allowed && s->qcur != NULL) {
+        /* A held operation (a label): its denial is recorded in the
+         * label batch and answered after that batch's commit, so that
+         * only one kind of unsynced record is ever pending. */
+        if (query_audit(s, c, q, subj, n, AUDIT_OUTCOME_DENIED, NULL) != 0)
+            query_send_error(s, &c->env, q->id, ERR_AUDIT,
+                "access refused: the audit record could not be written");
+        else
+            query_send_error(s, &c->env, q->id, ERR_DENIED, c->why);
+        return 1;
+    }
     if (!c->allowed) {
-        /* Recorded in the drain's batch, answered after its sync. */
+        /* Recorded in the drain's batch, answered after its sync (the
+         * dispatcher committed any held label first). */
         struct audit_record r;
 
         query_fill_record(s, c, q, subj, n, AUDIT_OUTCOME_DENIED, NULL, &r);
@@ -496,16 +594,19 @@ done:
 
 /*
  * label: the fraud team's verdict on an order or account. Audited as op
- * "label" by the analyst (write-ahead), then applied as a label event of
- * the storefront's history through the journal (scorer_apply_local), so
- * that it survives a crash and replays like any event. The event id is
- * derived from (storefront, client, request id): resending the request
- * does not label twice.
+ * "label" by the analyst (write-ahead: the record is durable before the
+ * reply leaves), then applied as a label event of the storefront's
+ * history through the journal, so that it survives a crash and replays
+ * like any event. Its time is the request's `ts` (event time) or the
+ * scorer's clock. The event id is derived from (storefront, client,
+ * request id): resending the request does not label twice. The reply is
+ * held until the batch's group commit (query_flush).
  */
 static void
 query_label(
     struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
 {
+    struct scorer_qreply *held = query_hold(s, &c->env, q->id);
     struct history_order ho;
     struct pseudo subj[2];
     struct event *ev;
@@ -547,7 +648,7 @@ query_label(
     if (query_gate(s, c, q, subj, nsubj, rc, what) != 0)
         goto done;
     ev->type = EVENT_LABEL;
-    ev->ts = clock_wall_ms();
+    ev->ts = (q->args & QPROTO_ARG_TS) ? q->ts : clock_wall_ms();
     ev->has |= EVENT_HAS_OK;
     ev->ok = q->fraud;
     TEXT_COPY(ev->source, q->source[0] ? q->source : "analyst");
@@ -555,7 +656,8 @@ query_label(
     n = snprintf(idsrc, sizeof(idsrc), "label\n%s\n%s\n%s", q->storefront,
         c->actor, q->id);
     pseudo_compute(s->pkey, "event", idsrc, (size_t)n, &ev->id);
-    rc = scorer_apply_local(s, q->storefront, ev, &r);
+    TEXT_COPY(held->storefront, q->storefront);
+    rc = scorer_apply_local(s, held->storefront, ev, &held->raw, &r);
     if (rc == ERR_CONFLICT) {
         query_send_error(s, &c->env, q->id, rc,
             "id: this request id was used for a different label");
@@ -566,6 +668,7 @@ query_label(
             "not stored: history or journal error; resend later");
         goto done;
     }
+    held->journaled = rc == 0;
     buf_init(&out, 512);
     qproto_reply_begin(&e, &out, q->id);
     wire_put_map(&e, 5);
@@ -579,6 +682,7 @@ query_label(
     query_put_bool(&e, "stored", rc == 0);
     query_send_result(s, &c->env, q->id, &e, &out);
 done:
+    s->qcur = NULL;
     memset(&ho, 0, sizeof(ho));
     free(ev);
 }
@@ -686,6 +790,10 @@ query_handle(struct scorer *s, struct zsock_msg *m)
         query_send_error(s, &c.env, q.id, rc, c.why);
         goto done;
     }
+    /* A read answers from durable history only: commit the held
+     * operations before it. */
+    if (q.op != QPROTO_OP_LABEL)
+        query_flush(s);
     log_debug("query '%s' by %s (%s) purpose '%s': %s", qproto_op_name(q.op),
         c.actor, audit_role_name(c.role), q.purpose,
         c.allowed ? "allowed" : "denied");

@@ -55,6 +55,7 @@
 #include "scorer/erase.h"
 #include "scorer/history.h"
 #include "scorer/prove.h"
+#include "scorer/qbatch.h"
 #include "scorer/query_int.h"
 #include "scorer/record.h"
 #include "scorer/scorer.h"
@@ -297,6 +298,8 @@ query_dpo_erase(
 
     memset(&done, 0, sizeof(done));
     memset(&d, 0, sizeof(d));
+    /* The drain's batched denials must not share this op's syncs. */
+    qbatch_flush(s);
     if (whole) {
         if (c->allowed &&
             (q->storefront[0] == '\0' ||
