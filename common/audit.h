@@ -124,7 +124,7 @@
  *   signing.key       the C2SP signed-note signer key, one line (mode
  *                     0600): "PRIVATE+KEY+<name>+<id>+<base64(0x01 ||
  *                     32-byte Ed25519 seed)>"; name = origin.
- *   verifier.key      the matching verifier key, one line (mode 0644):
+ *   verifier.key      the matching verifier key, one line (mode 0600):
  *                     "<name>+<id>+<base64(0x01 || 32-byte public key)>",
  *                     <id> = 8 lowercase hex digits of the key ID,
  *                     SHA-256(name || 0x0A || 0x01 || public key)[:4]. An
@@ -302,7 +302,9 @@ struct audit_repair {
  * Open (creating if needed) the audit log in `dir` for appending, as
  * the log named `origin` (1..128 bytes of [A-Za-z0-9._/:-], e.g.
  * "vigil.example/audit"). On first use creates `dir` (0700), a signer
- * key named `origin` in signing.key (0600) and verifier.key (0644).
+ * key named `origin` in signing.key and verifier.key (both 0600; every
+ * file of the log is 0600, and signing.key must be this user's and
+ * closed to group and others, or the open fails with ERR_DENIED).
  * Takes the LOCK. Scans every record (CRC, strict decode, index), and
  * checks every checkpoint in checkpoints.log against its own key and the
  * records. A torn tail of the LAST segment (an incomplete or bad frame
@@ -314,7 +316,8 @@ struct audit_repair {
  * Returns 0; ERR_INVAL (bad origin, or the key's name differs from
  * `origin`); ERR_AGAIN (another process holds the lock); ERR_CORRUPT
  * (any damage other than a torn tail: the scorer must refuse to start;
- * the reason is logged); ERR_IO.
+ * the reason is logged); ERR_DENIED (the directory or signing.key is
+ * another user's, open to group or others, or a link; logged); ERR_IO.
  */
 int audit_log_open(const char *dir, const char *origin,
     struct audit_log **out) WARN_UNUSED NONNULL(1, 2, 3);

@@ -39,6 +39,7 @@
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
+#include "common/harden.h"
 #include "common/log.h"
 #include "common/merkle.h"
 #include "common/note.h"
@@ -103,7 +104,8 @@ write_file(int dirfd, const char *name, const char *text, mode_t mode)
     int fd;
 
     snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-    fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    fd = openat(dirfd, tmp,
+        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd == -1)
         return ERR_IO;
     if (fchmod(fd, mode) == -1 ||
@@ -127,9 +129,17 @@ static int
 log_keys(struct audit_log *log)
 {
     char skey[NOTE_MAX_KEY], v[NOTE_MAX_KEY], *p = NULL;
+    char path[4096], err[512];
     size_t len;
     int rc;
 
+    /* A secret: this user's, closed to everyone else, not a link. */
+    (void)snprintf(path, sizeof(path), "%s/%s", log->dir, AUDIT_SIGNER_FILE);
+    rc = harden_file(path, err, sizeof(err));
+    if (rc == ERR_DENIED) {
+        log_warnx("%s: %s", __func__, err);
+        return ERR_DENIED;
+    }
     rc = fileio_read_small(
         log->dirfd, AUDIT_SIGNER_FILE, NOTE_MAX_KEY, &p, &len);
     if (rc == ERR_NOTFOUND) {
@@ -145,7 +155,7 @@ log_keys(struct audit_log *log)
             rc = note_signer_parse(skey, &log->signer);
         sodium_memzero(skey, sizeof(skey));
         if (rc == 0)
-            rc = write_file(log->dirfd, AUDIT_VERIFIER_FILE, log->vkey, 0644);
+            rc = write_file(log->dirfd, AUDIT_VERIFIER_FILE, log->vkey, 0600);
         if (rc == 0 && fsync(log->dirfd) == -1)
             rc = ERR_IO;
         if (rc != 0) {
@@ -179,7 +189,7 @@ log_keys(struct audit_log *log)
         return ERR_CORRUPT;
     rc = audit_read_verifier_key(log->dir, v, sizeof(v));
     if (rc == ERR_NOTFOUND)
-        return write_file(log->dirfd, AUDIT_VERIFIER_FILE, log->vkey, 0644);
+        return write_file(log->dirfd, AUDIT_VERIFIER_FILE, log->vkey, 0600);
     if (rc != 0)
         return ERR_IO;
     rc = strcmp(v, log->vkey) == 0 ? 0 : ERR_CORRUPT;
@@ -238,8 +248,8 @@ log_load(struct audit_log *log)
         rc = segfile_start(log->sf, 0);
     if (rc != 0)
         goto out;
-    log->ckfd =
-        openat(log->dirfd, AUDIT_CKPT_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    log->ckfd = openat(log->dirfd, AUDIT_CKPT_FILE,
+        O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (log->ckfd == -1) {
         log_warn(
             "%s: cannot open '%s/%s'", __func__, log->dir, AUDIT_CKPT_FILE);

@@ -547,6 +547,36 @@ test_writer_reopen(void)
     audit_log_close(log);
     expect_ok(dir, vkey, 300);
     expect_ok(dir, NULL, 300);
+
+    /* Every file of the log is 0600, whatever the umask. */
+    {
+        static const char *const files[] = { "signing.key", "verifier.key",
+            "checkpoints.log", "LOCK", "records-00000000000000000000.log" };
+
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+            snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+            ASSERT_EQ(lstat(path, &st), 0);
+            ASSERT(S_ISREG(st.st_mode));
+            ASSERT_EQ(st.st_mode & 0777, 0600);
+        }
+    }
+    /* A signing key open to others, or a link to one, is refused. */
+    snprintf(path, sizeof(path), "%s/signing.key", dir);
+    ASSERT_OK(chmod(path, 0640));
+    ASSERT_EQ(audit_log_open(dir, ORIGIN, &log), ERR_DENIED);
+    ASSERT_OK(chmod(path, 0600));
+    {
+        char moved[600];
+
+        snprintf(moved, sizeof(moved), "%s/../moved.key", dir);
+        ASSERT_OK(rename(path, moved));
+        ASSERT_OK(symlink(moved, path));
+        ASSERT_EQ(audit_log_open(dir, ORIGIN, &log), ERR_DENIED);
+        ASSERT_OK(unlink(path));
+        ASSERT_OK(rename(moved, path));
+    }
+    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    audit_log_close(log);
     rmrf(dir);
 }
 
