@@ -44,6 +44,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/pseudo.h"
+#include "common/sig.h"
 #include "common/zauth.h"
 #include "common/zsock.h"
 
@@ -164,22 +165,6 @@ open_sockets(struct collector *c)
     return zsock_connect(c->back, c->scorer_ep);
 }
 
-static void
-install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = collector_on_signal;
-    sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: zsock_poll must return EINTR so the loop sees it. */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
-
 /*
  * Send the peers the ZAP handler refused to the scorer, which records
  * them in the audit log (the collector writes nothing of its own). A
@@ -230,6 +215,11 @@ run_loop(struct collector *c)
         if (wait < 0 || wait > COLLECTOR_POLL_MS)
             wait = COLLECTOR_POLL_MS;
         rc = zsock_poll(items, 2, wait, NULL);
+        if (collector_reload) {
+            collector_reload = 0;
+            if (zauth_reload(c->zauth, NULL) != 0)
+                log_warnx("SIGHUP: the allow-list was not reloaded");
+        }
         if (rc == ERR_AGAIN) {
             rc = 0; /* a signal: the loop condition decides */
             continue;
@@ -246,11 +236,6 @@ run_loop(struct collector *c)
             rc = ingest_on_front(c->ingest);
             if (rc != 0)
                 break;
-        }
-        if (collector_reload) {
-            collector_reload = 0;
-            if (zauth_reload(c->zauth, NULL) != 0)
-                log_warnx("SIGHUP: the allow-list was not reloaded");
         }
         forward_refusals(c);
         now = clock_mono_ms();
@@ -371,7 +356,7 @@ main(int argc, char **argv)
     }
     c.ingest =
         ingest_new(c.front, c.back, c.keys.pseudo, c.cfg.request_timeout_ms);
-    install_signals();
+    sig_install(collector_on_signal, true);
     log_info("collector %s listening on '%s' (%s), scorer at '%s'",
         VIGIL_VERSION, c.cfg.events_endpoint,
         c.cfg.insecure_dev ? "plain, insecure_dev" : "CURVE", c.scorer_ep);

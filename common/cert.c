@@ -74,21 +74,6 @@ secret_new(void)
     return s;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen == 0)
-        return;
-    va_start(ap, fmt);
-    (void)vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Read the whole regular file at `path` into buf (size CERT_MAX_BYTES). */
 static int
 read_file(const char *path, bool secret, char *buf, size_t *len, char *err,
@@ -102,39 +87,39 @@ read_file(const char *path, bool secret, char *buf, size_t *len, char *err,
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT) {
-            set_err(err, errlen, "%s: no such file", path);
+            text_fmt(err, errlen, "%s: no such file", path);
             return ERR_NOTFOUND;
         }
         if (errno == ELOOP) {
-            set_err(err, errlen, "%s: a symbolic link: refused", path);
+            text_fmt(err, errlen, "%s: a symbolic link: refused", path);
             return ERR_DENIED;
         }
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        text_fmt(err, errlen, "%s: %s", path, strerror(errno));
         return ERR_IO;
     }
     if (fstat(fd, &st) != 0) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        text_fmt(err, errlen, "%s: %s", path, strerror(errno));
         rc = ERR_IO;
     } else if (!S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "%s: not a regular file", path);
+        text_fmt(err, errlen, "%s: not a regular file", path);
         rc = ERR_DENIED;
     } else if (secret && (st.st_mode & 077) != 0) {
-        set_err(err, errlen,
+        text_fmt(err, errlen,
             "%s: a secret key readable or writable by others (mode %03o): "
             "refused; chmod 600",
             path, (unsigned)(st.st_mode & 0777));
         rc = ERR_DENIED;
     } else if (!secret && (st.st_mode & 022) != 0) {
-        set_err(err, errlen,
+        text_fmt(err, errlen,
             "%s: writable by group or others (mode %03o): refused", path,
             (unsigned)(st.st_mode & 0777));
         rc = ERR_DENIED;
     } else if (secret && st.st_uid != geteuid()) {
-        set_err(err, errlen, "%s: owned by uid %u, not by uid %u: refused",
+        text_fmt(err, errlen, "%s: owned by uid %u, not by uid %u: refused",
             path, (unsigned)st.st_uid, (unsigned)geteuid());
         rc = ERR_DENIED;
     } else if (st.st_size > CERT_MAX_BYTES) {
-        set_err(err, errlen, "%s: larger than %d bytes", path, CERT_MAX_BYTES);
+        text_fmt(err, errlen, "%s: larger than %d bytes", path, CERT_MAX_BYTES);
         rc = ERR_TOOBIG;
     }
     while (rc == 0) {
@@ -142,12 +127,12 @@ read_file(const char *path, bool secret, char *buf, size_t *len, char *err,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            set_err(err, errlen, "%s: %s", path, strerror(errno));
+            text_fmt(err, errlen, "%s: %s", path, strerror(errno));
             rc = ERR_IO;
         } else if (n == 0) {
             break;
         } else if ((got += (size_t)n) == CERT_MAX_BYTES) {
-            set_err(
+            text_fmt(
                 err, errlen, "%s: larger than %d bytes", path, CERT_MAX_BYTES);
             rc = ERR_TOOBIG;
         }
@@ -269,7 +254,7 @@ parse(const char *path, char *buf, size_t len, struct parsed *p, struct cert *c,
     }
     return 0;
 bad:
-    set_err(err, errlen, "%s:%zu: not a ZeroMQ certificate line", path, line);
+    text_fmt(err, errlen, "%s:%zu: not a ZeroMQ certificate line", path, line);
     return ERR_MALFORMED;
 }
 
@@ -296,12 +281,12 @@ cert_load(const char *path, struct cert *c, struct cert_secret **secret,
     if (rc != 0)
         goto done;
     if (!p.has_pub || zsock_z85_decode(c->pub, p.pub) != 0) {
-        set_err(err, errlen, "%s: no valid public-key", path);
+        text_fmt(err, errlen, "%s: no valid public-key", path);
         rc = ERR_MALFORMED;
         goto done;
     }
     if (p.has_name && !cert_name_ok(c->name)) {
-        set_err(err, errlen, "%s: name must be 1..%d of [A-Za-z0-9._-]", path,
+        text_fmt(err, errlen, "%s: name must be 1..%d of [A-Za-z0-9._-]", path,
             CERT_NAME_MAX);
         rc = ERR_MALFORMED;
         goto done;
@@ -312,7 +297,7 @@ cert_load(const char *path, struct cert *c, struct cert_secret **secret,
     if (!p.has_sec || zsock_z85_decode(sk->key, p.sec) != 0 ||
         zsock_curve_public(derived, sk->key) != 0 ||
         sodium_memcmp(derived, c->pub, ZSOCK_KEY_BYTES) != 0) {
-        set_err(err, errlen,
+        text_fmt(err, errlen,
             "%s: no secret-key, or one that does not match public-key", path);
         cert_secret_free(sk);
         rc = ERR_MALFORMED;

@@ -90,8 +90,10 @@ enum iwhen {
     IW_NONEMPTY, /* the string is not empty / the integer is not 0 */
 };
 
+/* One internal key; its wire name is ikey_names[] at the same index
+ * (the macros below take the name as their first argument so that the
+ * table reads with its names, and drop it). */
 struct ikey {
-    const char *name;
     uint32_t bit; /* the EVENT_HAS_* bit gating it (IW_GATED), else 0 */
     uint8_t when; /* enum iwhen */
     uint8_t kind; /* enum ikind */
@@ -105,20 +107,20 @@ struct ikey {
     offsetof(struct event, field), sizeof(((struct event *)0)->field)
 #define STR(n, bit, when, field)                                               \
     {                                                                          \
-        n, bit, when, IK_STR, 0, F(field), 0, 0                                \
+        bit, when, IK_STR, 0, F(field), 0, 0                                   \
     }
 #define PSEUDO(n, bit, field)                                                  \
     {                                                                          \
-        n, bit, (bit) != 0 ? IW_GATED : IW_ALWAYS, IK_BIN, 0, F(field), 0, 0   \
+        bit, (bit) != 0 ? IW_GATED : IW_ALWAYS, IK_BIN, 0, F(field), 0, 0      \
     }
 #define UINT(n, bit, when, field, lo, hi)                                      \
     {                                                                          \
-        n, bit, when, IK_UINT, sizeof(((struct event *)0)->field),             \
+        bit, when, IK_UINT, sizeof(((struct event *)0)->field),                \
             offsetof(struct event, field), 0, lo, hi                           \
     }
 
 static const struct ikey ikeys[] = {
-    { "v", 0, IW_ALWAYS, IK_CONST, 0, 0, 0, EVENT_FORM_VERSION,
+    /* "v" */ { 0, IW_ALWAYS, IK_CONST, 0, 0, 0, EVENT_FORM_VERSION,
         EVENT_FORM_VERSION },
     UINT("t", 0, IW_ALWAYS, type, EVENT_NONE + 1, EVENT_TYPE_COUNT - 1),
     UINT("s", 0, IW_ALWAYS, ts, EVENT_MIN_TS, EVENT_MAX_TS - 1),
@@ -142,8 +144,8 @@ static const struct ikey ikeys[] = {
     STR("so", 0, IW_NONEMPTY, source),
     UINT("ag", EVENT_HAS_AGE, IW_GATED, age, 0, 150),
     STR("r", 0, IW_NONEMPTY, referrer),
-    { "ok", EVENT_HAS_OK, IW_GATED, IK_BOOL, 0, offsetof(struct event, ok), 0,
-        0, 0 },
+    /* "ok" */
+    { EVENT_HAS_OK, IW_GATED, IK_BOOL, 0, offsetof(struct event, ok), 0, 0, 0 },
     STR("m", 0, IW_NONEMPTY, method),
     UINT("f", 0, IW_NONEMPTY, field, EVENT_UPDATE_EMAIL, EVENT_UPDATE_PASSWORD),
     PSEUDO("va", EVENT_HAS_VALUE, value),

@@ -17,23 +17,9 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/text.h"
 #include "common/harden.h"
 #include "common/log.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen == 0)
-        return;
-    va_start(ap, fmt);
-    (void)vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int
 harden_process(void)
@@ -60,14 +46,14 @@ check_stat(const char *path, const struct stat *st, uid_t owner, char *err,
     uid_t want = owner != (uid_t)-1 ? owner : geteuid();
 
     if (st->st_uid != want) {
-        set_err(err, errlen,
+        text_fmt(err, errlen,
             "%s: owned by uid %u, not by uid %u (the user this daemon runs "
             "as): refused; chown it",
             path, (unsigned)st->st_uid, (unsigned)want);
         return ERR_DENIED;
     }
     if ((st->st_mode & 077) != 0) {
-        set_err(err, errlen,
+        text_fmt(err, errlen,
             "%s: mode %03o gives group or others access: refused; chmod %s",
             path, (unsigned)(st->st_mode & 0777),
             S_ISDIR(st->st_mode) ? "700" : "600");
@@ -83,29 +69,29 @@ harden_dir(const char *path, bool create, uid_t owner, char *err, size_t errlen)
 
     if (lstat(path, &st) != 0) {
         if (errno != ENOENT) {
-            set_err(err, errlen, "%s: %s", path, strerror(errno));
+            text_fmt(err, errlen, "%s: %s", path, strerror(errno));
             return ERR_IO;
         }
         if (!create) {
-            set_err(err, errlen, "%s: no such directory", path);
+            text_fmt(err, errlen, "%s: no such directory", path);
             return ERR_NOTFOUND;
         }
         if (mkdir(path, 0700) != 0) {
-            set_err(
+            text_fmt(
                 err, errlen, "%s: cannot create: %s", path, strerror(errno));
             return errno == EACCES ? ERR_DENIED : ERR_IO;
         }
         if (lstat(path, &st) != 0) {
-            set_err(err, errlen, "%s: %s", path, strerror(errno));
+            text_fmt(err, errlen, "%s: %s", path, strerror(errno));
             return ERR_IO;
         }
     }
     if (S_ISLNK(st.st_mode)) {
-        set_err(err, errlen, "%s: a symbolic link: refused", path);
+        text_fmt(err, errlen, "%s: a symbolic link: refused", path);
         return ERR_DENIED;
     }
     if (!S_ISDIR(st.st_mode)) {
-        set_err(err, errlen, "%s: not a directory", path);
+        text_fmt(err, errlen, "%s: not a directory", path);
         return ERR_DENIED;
     }
     return check_stat(path, &st, owner, err, errlen);
@@ -124,13 +110,13 @@ harden_user_resolve(
         return 0;
     rc = harden_lookup_user(name, &u->uid, &u->gid);
     if (rc == ERR_NOTFOUND)
-        set_err(err, errlen,
+        text_fmt(err, errlen,
             "user '%s' does not exist: create it (useradd --system "
             "--no-create-home --shell /usr/sbin/nologin %s), or set user "
             "to \"\" to keep running as root (not recommended)",
             name, name);
     else if (rc != 0)
-        set_err(err, errlen, "cannot look up user '%s'", name);
+        text_fmt(err, errlen, "cannot look up user '%s'", name);
     if (rc == 0)
         u->drop = u->uid != 0;
     return rc;
@@ -144,12 +130,12 @@ harden_service_dir(
 
     if (lstat(path, &st) != 0 && errno == ENOENT) {
         if (mkdir(path, 0700) != 0) {
-            set_err(
+            text_fmt(
                 err, errlen, "%s: cannot create: %s", path, strerror(errno));
             return errno == EACCES ? ERR_DENIED : ERR_IO;
         }
         if (geteuid() == 0 && uid != 0 && chown(path, uid, gid) != 0) {
-            set_err(err, errlen, "%s: cannot give it to uid %u: %s", path,
+            text_fmt(err, errlen, "%s: cannot give it to uid %u: %s", path,
                 (unsigned)uid, strerror(errno));
             return ERR_IO;
         }
@@ -164,18 +150,18 @@ harden_file(const char *path, char *err, size_t errlen)
 
     if (lstat(path, &st) != 0) {
         if (errno == ENOENT) {
-            set_err(err, errlen, "%s: no such file", path);
+            text_fmt(err, errlen, "%s: no such file", path);
             return ERR_NOTFOUND;
         }
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        text_fmt(err, errlen, "%s: %s", path, strerror(errno));
         return ERR_IO;
     }
     if (S_ISLNK(st.st_mode)) {
-        set_err(err, errlen, "%s: a symbolic link: refused", path);
+        text_fmt(err, errlen, "%s: a symbolic link: refused", path);
         return ERR_DENIED;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "%s: not a regular file", path);
+        text_fmt(err, errlen, "%s: not a regular file", path);
         return ERR_DENIED;
     }
     return check_stat(path, &st, (uid_t)-1, err, errlen);
@@ -230,8 +216,9 @@ int
 harden_become_owner(const char *dir, const char *name, char *err, size_t errlen)
 {
     struct harden_user u;
-    struct passwd *pw;
+    struct passwd pw, *res = NULL;
     struct stat st;
+    char buf[4096];
     int rc;
 
     if (geteuid() != 0)
@@ -239,17 +226,16 @@ harden_become_owner(const char *dir, const char *name, char *err, size_t errlen)
     if (lstat(dir, &st) == 0) {
         if (st.st_uid == 0)
             return 0;
-        errno = 0;
-        pw = getpwuid(st.st_uid);
-        if (pw == NULL) {
-            set_err(err, errlen,
+        if (getpwuid_r(st.st_uid, &pw, buf, sizeof(buf), &res) != 0 ||
+            res == NULL) {
+            text_fmt(err, errlen,
                 "%s: owned by uid %u, which is no user: "
                 "refused",
                 dir, (unsigned)st.st_uid);
             return ERR_DENIED;
         }
-        u.uid = pw->pw_uid;
-        u.gid = pw->pw_gid;
+        u.uid = pw.pw_uid;
+        u.gid = pw.pw_gid;
     } else {
         if (name[0] == '\0' || harden_lookup_user(name, &u.uid, &u.gid) != 0 ||
             u.uid == 0)
@@ -259,7 +245,7 @@ harden_become_owner(const char *dir, const char *name, char *err, size_t errlen)
             return rc;
     }
     if (harden_drop(u.uid, u.gid) != 0) {
-        set_err(err, errlen, "cannot become uid %u, the owner of %s",
+        text_fmt(err, errlen, "cannot become uid %u, the owner of %s",
             (unsigned)u.uid, dir);
         return ERR_IO;
     }

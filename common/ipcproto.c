@@ -163,11 +163,13 @@ ipcproto_refusals_encode(
     wire_put_uint(&e, 0);
     wire_put_array(&e, (uint32_t)n);
     for (i = 0; i < n; i++) {
-        wire_put_map(&e, 6);
+        wire_put_map(&e, 7);
         wire_put_str(&e, "k");
         WIRE_PUT_ARR(&e, r[i].key);
         wire_put_str(&e, "a");
         WIRE_PUT_ARR(&e, r[i].address);
+        wire_put_str(&e, "d");
+        WIRE_PUT_ARR(&e, r[i].domain);
         wire_put_str(&e, "r");
         WIRE_PUT_ARR(&e, r[i].reason);
         wire_put_str(&e, "n");
@@ -197,7 +199,8 @@ ipcproto_refusals_decode(struct wire_dec *d, const void *data, size_t len,
     struct zauth_refusal *r, size_t max, size_t *n)
 {
     static const struct wire_key keys[] = { WIRE_KEY("k"), WIRE_KEY("a"),
-        WIRE_KEY("r"), WIRE_KEY("n"), WIRE_KEY("f"), WIRE_KEY("l") };
+        WIRE_KEY("r"), WIRE_KEY("n"), WIRE_KEY("f"), WIRE_KEY("l"),
+        WIRE_KEY("d") };
     const msgpack_object *list;
     msgpack_object top;
     const char *why;
@@ -213,14 +216,15 @@ ipcproto_refusals_decode(struct wire_dec *d, const void *data, size_t len,
     if (list->type != MSGPACK_OBJECT_ARRAY || list->via.array.size > max)
         return ERR_MALFORMED;
     for (i = 0; i < list->via.array.size; i++) {
-        const msgpack_object *v[6] = { NULL };
+        const msgpack_object *v[7] = { NULL };
         struct zauth_refusal *x = &r[i];
 
         memset(x, 0, sizeof(*x));
-        if (wire_collect(&list->via.array.ptr[i], keys, 6, "", v, NULL, 0) !=
+        if (wire_collect(&list->via.array.ptr[i], keys, 7, "", v, NULL, 0) !=
                 0 ||
             v[0] == NULL || v[1] == NULL || v[2] == NULL || v[3] == NULL ||
-            v[4] == NULL || v[5] == NULL ||
+            v[4] == NULL || v[5] == NULL || v[6] == NULL ||
+            WIRE_GET_STR(v[6], WIRE_TOKEN, 0, x->domain) != 0 ||
             WIRE_GET_STR(v[0], WIRE_TEXT, 0, x->key) != 0 ||
             WIRE_GET_STR(v[1], WIRE_TEXT, 0, x->address) != 0 ||
             WIRE_GET_STR(v[2], WIRE_TEXT, 1, x->reason) != 0 ||

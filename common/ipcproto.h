@@ -16,9 +16,9 @@
  *   collector -> scorer   [1, IPCPROTO_REFUSALS, 0, [refusal, ...]]
  *       peers the collector's ZAP handler refused (zauth.h), for the
  *       scorer to record in the audit log; no reply. A refusal is a map
- *       {"k": the peer's CURVE key in Z85 or "", "a": its address, "r":
- *       the reason, "n": refusals merged, "f", "l": first and last, wall
- *       clock ms}.
+ *       {"k": the peer's CURVE key in Z85 or "", "a": its address, "d":
+ *       the ZAP domain, "r": the reason, "n": refusals merged, "f", "l":
+ *       first and last, wall clock ms}.
  *
  * `tag` is the collector's own number for the request, echoed so it can
  * match replies to waiting storefronts; the scorer does not interpret it.

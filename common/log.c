@@ -55,14 +55,14 @@ log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)
 
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+        (void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
         if (errstr != NULL)
             fprintf(stderr, "%s.%03ldZ %s: %s: %s\n", when,
                 ts.tv_nsec / 1000000, log_progname, msg, errstr);
         else
             fprintf(stderr, "%s.%03ldZ %s: %s\n", when, ts.tv_nsec / 1000000,
                 log_progname, msg);
-        fflush(stderr);
+        (void)fflush(stderr);
     } else if (errstr != NULL) {
         syslog(pri, "%s: %s", msg, errstr);
     } else {

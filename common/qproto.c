@@ -52,21 +52,6 @@ qproto_op_parse(const char *name)
     return QPROTO_OP_NONE;
 }
 
-static void set_msg(char *msg, size_t msglen, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-
-static void
-set_msg(char *msg, size_t msglen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (msg == NULL || msglen == 0)
-        return;
-    va_start(ap, fmt);
-    (void)vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-}
-
 /* ------------------------------------------------------------ requests */
 
 /* The keys: the common ones (Q_V..Q_CASE), then one per QPROTO_ARG_ bit. */
@@ -204,18 +189,18 @@ check_args(const struct qproto_request *q, char *msg, size_t msglen)
         uint32_t bit = Q_ARG_BIT(k);
 
         if ((q->args & bit) && !(allowed & bit)) {
-            set_msg(msg, msglen, "%s: not an argument of %s",
+            text_fmt(msg, msglen, "%s: not an argument of %s",
                 request_keys[k].name, op_spec[q->op].name);
             return ERR_INVAL;
         }
         if ((req & bit) && !(q->args & bit)) {
-            set_msg(msg, msglen, "%s: required by %s", request_keys[k].name,
+            text_fmt(msg, msglen, "%s: required by %s", request_keys[k].name,
                 op_spec[q->op].name);
             return ERR_INVAL;
         }
     }
     if (one != 0 && __builtin_popcount(q->args & one) != 1) {
-        set_msg(msg, msglen, "%s needs exactly one of order and account",
+        text_fmt(msg, msglen, "%s needs exactly one of order and account",
             op_spec[q->op].name);
         return ERR_INVAL;
     }
@@ -233,23 +218,23 @@ qproto_request_decode(struct wire_dec *d, struct qproto_request *q,
     int k, rc;
 
     memset(q, 0, sizeof(*q));
-    set_msg(msg, msglen, "%s", "");
+    text_fmt(msg, msglen, "%s", "");
     if (len > QPROTO_MAX_BYTES) {
-        set_msg(msg, msglen, "request larger than %d bytes", QPROTO_MAX_BYTES);
+        text_fmt(msg, msglen, "request larger than %d bytes", QPROTO_MAX_BYTES);
         return ERR_TOOBIG;
     }
     rc = wire_decode(d, data, len, 4, &top, &wwhy);
     if (rc != 0) {
         if (strncmp(wwhy, "trailing", 8) == 0) {
-            set_msg(msg, msglen, "request: trailing bytes after the map");
+            text_fmt(msg, msglen, "request: trailing bytes after the map");
             find_id(d, data, len, q);
         } else {
-            set_msg(msg, msglen, "request: not msgpack (%s)", wwhy);
+            text_fmt(msg, msglen, "request: not msgpack (%s)", wwhy);
         }
         return ERR_MALFORMED;
     }
     if (top.type != MSGPACK_OBJECT_MAP) {
-        set_msg(msg, msglen, "request: not a msgpack map");
+        text_fmt(msg, msglen, "request: not a msgpack map");
         return ERR_MALFORMED;
     }
     /* The id first, so that even a refused request can be answered. */
@@ -258,14 +243,14 @@ qproto_request_decode(struct wire_dec *d, struct qproto_request *q,
     /* A repeated key is a field error here (section 1), not malformed. */
     rc = wire_collect(&top, request_keys, Q_COUNT, "", v, why, sizeof(why));
     if (rc != 0) {
-        set_msg(msg, msglen, "request: %s", why);
+        text_fmt(msg, msglen, "request: %s", why);
         return ERR_INVAL;
     }
     for (k = 0; k < Q_COUNT; k++) {
         if (v[k] == NULL)
             continue;
         if (read_key(q, k, v[k]) != 0) {
-            set_msg(msg, msglen, "%s", field_err[k]);
+            text_fmt(msg, msglen, "%s", field_err[k]);
             return ERR_INVAL;
         }
         if (k >= Q_FIRST_ARG)
@@ -273,12 +258,12 @@ qproto_request_decode(struct wire_dec *d, struct qproto_request *q,
     }
     for (k = 0; k < Q_STOREFRONT; k++) {
         if (v[k] == NULL) {
-            set_msg(msg, msglen, "%s: required", request_keys[k].name);
+            text_fmt(msg, msglen, "%s: required", request_keys[k].name);
             return ERR_INVAL;
         }
     }
     if (q->op == QPROTO_OP_NONE) {
-        set_msg(msg, msglen, "op: unknown operation");
+        text_fmt(msg, msglen, "op: unknown operation");
         return ERR_INVAL;
     }
     return check_args(q, msg, msglen);
@@ -382,7 +367,7 @@ qproto_reply_decode(struct wire_dec *d, struct qproto_reply *r,
     bool ok = false;
 
     memset(r, 0, sizeof(*r));
-    set_msg(msg, msglen, "%s", "");
+    text_fmt(msg, msglen, "%s", "");
     if (len > QPROTO_REPLY_MAX) {
         why = "reply too big";
         goto fail;
@@ -428,6 +413,6 @@ qproto_reply_decode(struct wire_dec *d, struct qproto_reply *r,
     return 0;
 fail:
     memset(r, 0, sizeof(*r));
-    set_msg(msg, msglen, "%s", why != NULL ? why : "reply: malformed");
+    text_fmt(msg, msglen, "%s", why != NULL ? why : "reply: malformed");
     return ERR_MALFORMED;
 }

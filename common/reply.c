@@ -147,7 +147,7 @@ reply_read_reasons(
     return 0;
 }
 
-enum { R_ID, R_OK, R_CODE, R_MSG, R_SCORE, R_DECISION, R_REASONS, R_COUNT };
+enum { R_ID, R_OKAY, R_CODE, R_MSG, R_SCORE, R_DECISION, R_REASONS, R_COUNT };
 static const struct wire_key reply_keys[R_COUNT] = { WIRE_KEY("id"),
     WIRE_KEY("ok"), WIRE_KEY("code"), WIRE_KEY("msg"), WIRE_KEY("score"),
     WIRE_KEY("decision"), WIRE_KEY("reasons") };
@@ -167,11 +167,11 @@ reply_read(const msgpack_object *o, struct reply *r)
     for (i = 0; i < R_COUNT; i++)
         n += v[i] != NULL;
     /* The four common keys, and either none or all of the score keys. */
-    if (v[R_ID] == NULL || v[R_OK] == NULL || v[R_CODE] == NULL ||
+    if (v[R_ID] == NULL || v[R_OKAY] == NULL || v[R_CODE] == NULL ||
         v[R_MSG] == NULL || (n != 4 && n != 7))
         return ERR_MALFORMED;
     if (WIRE_GET_STR(v[R_ID], WIRE_TEXT, 0, r->id) != 0 ||
-        wire_get_bool(v[R_OK], &ok) != 0 ||
+        wire_get_bool(v[R_OKAY], &ok) != 0 ||
         WIRE_GET_STR(v[R_CODE], WIRE_TOKEN, 1, tmp) != 0 ||
         WIRE_GET_STR(v[R_MSG], WIRE_TEXT, 0, r->msg) != 0)
         return ERR_MALFORMED;

@@ -56,21 +56,6 @@ sfproto_batch_release(struct sfproto_batch *b)
     b->is_array = false;
 }
 
-static void set_msg(char *msg, size_t msglen, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-
-static void
-set_msg(char *msg, size_t msglen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (msg == NULL || msglen == 0)
-        return;
-    va_start(ap, fmt);
-    (void)vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-}
-
 static int item_fail(struct sfproto_item *it, int rc, const char *fmt, ...)
     PRINTF_LIKE(3, 4);
 
@@ -246,7 +231,7 @@ enum fid {
     F_SOURCE,
     F_AGE,
     F_REFERRER,
-    F_OK,
+    F_OKAY,
     F_METHOD,
     F_FIELD,
     F_VALUE,
@@ -289,7 +274,7 @@ static const unsigned field_types[F_COUNT] = {
     [F_SOURCE] = T(EVENT_ACCOUNT_SIGNUP) | T(EVENT_LABEL),
     [F_AGE] = T(EVENT_ACCOUNT_SIGNUP),
     [F_REFERRER] = T(EVENT_ACCOUNT_SIGNUP),
-    [F_OK] = T(EVENT_ACCOUNT_LOGIN) | T(EVENT_PAYMENT_RESULT),
+    [F_OKAY] = T(EVENT_ACCOUNT_LOGIN) | T(EVENT_PAYMENT_RESULT),
     [F_METHOD] = T(EVENT_ACCOUNT_LOGIN),
     [F_FIELD] = T(EVENT_ACCOUNT_UPDATE),
     [F_VALUE] = T(EVENT_ACCOUNT_UPDATE),
@@ -465,7 +450,7 @@ static int
 get_country(struct sfproto_item *it, const char *name, const msgpack_object *o,
     char *dst)
 {
-    char tmp[3];
+    char tmp[3] = "";
     int rc;
 
     rc = GET_TEXT(it, name, o, 2, tmp);
@@ -494,7 +479,7 @@ dec_card(struct sfproto_item *it, const msgpack_object *o)
 {
     const msgpack_object *v[C_COUNT] = { NULL };
     struct event *ev = &it->ev;
-    char bin[9];
+    char bin[9] = "";
     int rc;
 
     if (o->type != MSGPACK_OBJECT_MAP)
@@ -697,7 +682,7 @@ dec_field(struct sfproto_item *it, int f, const msgpack_object *o)
         ev->has |= EVENT_HAS_AGE;
         break;
     case F_REFERRER: {
-        char url[EVENT_TEXT_MAX + 1];
+        char url[EVENT_TEXT_MAX + 1] = "";
 
         rc = GET_TEXT(it, name, o, 0, url);
         if (rc == 0)
@@ -705,7 +690,7 @@ dec_field(struct sfproto_item *it, int f, const msgpack_object *o)
         sodium_memzero(url, sizeof(url));
         break;
     }
-    case F_OK:
+    case F_OKAY:
     case F_FRAUD:
         rc = get_bool(it, name, o, &ev->ok);
         ev->has |= EVENT_HAS_OK;
@@ -777,13 +762,13 @@ check_required(struct sfproto_item *it, const msgpack_object **v)
         enum event_type type;
         int f;
     } req[] = {
-        { EVENT_ACCOUNT_LOGIN, F_OK },
+        { EVENT_ACCOUNT_LOGIN, F_OKAY },
         { EVENT_ACCOUNT_UPDATE, F_FIELD },
         { EVENT_ORDER_PLACED, F_ORDER },
         { EVENT_ORDER_PLACED, F_AMOUNT },
         { EVENT_ORDER_PLACED, F_CURRENCY },
         { EVENT_PAYMENT_RESULT, F_ORDER },
-        { EVENT_PAYMENT_RESULT, F_OK },
+        { EVENT_PAYMENT_RESULT, F_OKAY },
         { EVENT_LABEL, F_FRAUD },
     };
     size_t i;
@@ -904,23 +889,23 @@ sfproto_batch_decode(struct sfproto_batch *b, const void *data, size_t len,
         sodium_memzero(b->items, b->n * sizeof(*b->items));
     b->n = 0;
     b->is_array = false;
-    set_msg(msg, msglen, "ok");
+    text_fmt(msg, msglen, "ok");
 
     if (len == 0 || data == NULL) {
-        set_msg(msg, msglen, "empty frame");
+        text_fmt(msg, msglen, "empty frame");
         return ERR_MALFORMED;
     }
     if (len > SFPROTO_MAX_MSG_BYTES) {
-        set_msg(
+        text_fmt(
             msg, msglen, "frame larger than %d bytes", SFPROTO_MAX_MSG_BYTES);
         return ERR_TOOBIG;
     }
     rc = wire_decode(&b->dec, data, len, SFPROTO_MAX_DEPTH, &top, &why);
     if (rc != 0) {
         if (strncmp(why, "trailing", 8) == 0)
-            set_msg(msg, msglen, "%s", why);
+            text_fmt(msg, msglen, "%s", why);
         else
-            set_msg(msg, msglen, "not a valid message: %s", why);
+            text_fmt(msg, msglen, "not a valid message: %s", why);
         return ERR_MALFORMED;
     }
 
@@ -930,11 +915,11 @@ sfproto_batch_decode(struct sfproto_batch *b, const void *data, size_t len,
         (void)decode_event(&b->items[0], &top);
     } else if (top.type == MSGPACK_OBJECT_ARRAY) {
         if (top.via.array.size == 0) {
-            set_msg(msg, msglen, "empty batch");
+            text_fmt(msg, msglen, "empty batch");
             return ERR_MALFORMED;
         }
         if (top.via.array.size > SFPROTO_MAX_BATCH) {
-            set_msg(msg, msglen, "more than %d events in a batch",
+            text_fmt(msg, msglen, "more than %d events in a batch",
                 SFPROTO_MAX_BATCH);
             return ERR_TOOBIG;
         }
@@ -944,7 +929,7 @@ sfproto_batch_decode(struct sfproto_batch *b, const void *data, size_t len,
         for (i = 0; i < b->n; i++)
             (void)decode_event(&b->items[i], &top.via.array.ptr[i]);
     } else {
-        set_msg(msg, msglen, "frame must be a map or an array of maps");
+        text_fmt(msg, msglen, "frame must be a map or an array of maps");
         return ERR_MALFORMED;
     }
 
@@ -1024,7 +1009,7 @@ client_fields(
     has[F_SOURCE] = ev->source[0] != '\0';
     has[F_AGE] = (ev->has & EVENT_HAS_AGE) != 0;
     has[F_REFERRER] = ev->referrer[0] != '\0';
-    has[F_OK] =
+    has[F_OKAY] =
         ev->type == EVENT_ACCOUNT_LOGIN || ev->type == EVENT_PAYMENT_RESULT;
     has[F_FRAUD] = ev->type == EVENT_LABEL;
     has[F_METHOD] = ev->type == EVENT_ACCOUNT_LOGIN && ev->method[0] != '\0';
@@ -1117,7 +1102,7 @@ sfproto_event_pack(
         case F_REFERRER:
             WIRE_PUT_ARR(e, ev->referrer);
             break;
-        case F_OK:
+        case F_OKAY:
         case F_FRAUD:
             wire_put_bool(e, ev->ok);
             break;

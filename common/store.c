@@ -772,11 +772,11 @@ store_overlay_flush(struct store_overlay *ov)
 
     if (g == NULL || g->n == 0)
         return 0;
-    items = xreallocarray(NULL, g->n, sizeof(*items));
+    items = xreallocarray(NULL, g->n, sizeof(const struct ov_item *));
     for (i = 0; i < g->cap; i++)
         if (g->slots[i].item != NULL)
             items[n++] = g->slots[i].item;
-    qsort(items, n, sizeof(*items), ov_item_cmp);
+    qsort(items, n, sizeof(const struct ov_item *), ov_item_cmp);
     mrc = mdb_txn_begin(ov->st->env, NULL, 0, &txn);
     if (mrc != 0) {
         free(items);

@@ -7,6 +7,8 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/text.h"
@@ -95,6 +97,18 @@ text_is_token(const uint8_t *s, size_t n, size_t max)
             return false;
     }
     return true;
+}
+
+void
+text_fmt(char *out, size_t outlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (out == NULL || outlen == 0)
+        return;
+    va_start(ap, fmt);
+    (void)vsnprintf(out, outlen, fmt, ap);
+    va_end(ap);
 }
 
 void

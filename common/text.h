@@ -58,6 +58,14 @@ bool text_is_token(const uint8_t *s, size_t n, size_t max);
  */
 void text_copy(char *dst, size_t dstsize, const char *src) NONNULL(1, 3);
 
+/*
+ * Format a one-line message into out[0..outlen) (truncated, always
+ * NUL-terminated): the "err, errlen" out-parameter of the modules that
+ * explain a refusal. Does nothing when `out` is NULL or `outlen` is 0.
+ */
+void text_fmt(char *out, size_t outlen, const char *fmt, ...) PRINTF_LIKE(3, 4)
+    NONNULL(3);
+
 /* text_copy() into a char array, with the array's own size. */
 #define TEXT_COPY(arr, src) text_copy((arr), sizeof(arr), (src))
 

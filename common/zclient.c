@@ -11,23 +11,9 @@
 #include "common/cert.h"
 #include "common/cfg.h"
 #include "common/err.h"
+#include "common/text.h"
 #include "common/keys.h"
 #include "common/zclient.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errlen == 0)
-        return;
-    va_start(ap, fmt);
-    (void)vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const char *
 pick(const char *given, const char *env, const char *fallback)
@@ -61,14 +47,14 @@ server_key(const struct zclient_opts *o, uint8_t key[ZSOCK_KEY_BYTES],
 
         rc = keys_path(dir, KEYS_SERVER ".key", path, sizeof(path));
         if (rc != 0) {
-            set_err(err, errlen, "keys directory path too long");
+            text_fmt(err, errlen, "keys directory path too long");
             return rc;
         }
         v = path;
     }
     rc = cert_load(v, &c, NULL, why, sizeof(why));
     if (rc != 0) {
-        set_err(err, errlen,
+        text_fmt(err, errlen,
             "server key: %s (give --server-key with the output of "
             "`vigilctl server-key`, or VIGIL_SERVER_KEY)",
             why);
@@ -92,7 +78,7 @@ zclient_connect(void *ctx, enum zsock_type type, const struct zclient_opts *o,
     *sock = NULL;
     if (o->insecure) {
         if (!cfg_endpoint_is_local(o->endpoint)) {
-            set_err(err, errlen,
+            text_fmt(err, errlen,
                 "%s: a plain (insecure) connection must stay on this "
                 "machine (loopback or ipc://)",
                 o->endpoint);
@@ -101,7 +87,7 @@ zclient_connect(void *ctx, enum zsock_type type, const struct zclient_opts *o,
     } else {
         cert = pick(o->cert, "VIGIL_CERT", NULL);
         if (cert == NULL) {
-            set_err(err, errlen,
+            text_fmt(err, errlen,
                 "no client certificate: give --cert FILE (or VIGIL_CERT), "
                 "the secret file `vigilctl client add NAME --role ROLE` "
                 "made for you");
@@ -112,7 +98,7 @@ zclient_connect(void *ctx, enum zsock_type type, const struct zclient_opts *o,
             return rc;
         rc = cert_load(cert, &mine, &secret, why, sizeof(why));
         if (rc != 0) {
-            set_err(err, errlen, "certificate: %s", why);
+            text_fmt(err, errlen, "certificate: %s", why);
             return rc;
         }
     }
@@ -124,7 +110,7 @@ zclient_connect(void *ctx, enum zsock_type type, const struct zclient_opts *o,
     if (rc == 0)
         rc = zsock_connect(*sock, o->endpoint);
     if (rc != 0) {
-        set_err(
+        text_fmt(
             err, errlen, "%s: cannot connect: %s", o->endpoint, err_str(rc));
         zsock_close(*sock);
         *sock = NULL;

@@ -40,6 +40,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/note.h"
+#include "common/sig.h"
 #include "common/subjidx.h"
 #include "common/text.h"
 #include "common/xmalloc.h"
@@ -1139,22 +1140,6 @@ scorer_shutdown(struct scorer *s)
     cfg_release(&s->cfg);
 }
 
-static void
-scorer_install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = scorer_on_signal;
-    sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: zsock_poll must return so the loop sees it. */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -1173,7 +1158,7 @@ main(int argc, char **argv)
     scorer_bring_up_to_date(&s);
     scorer_alloc(&s);
     scorer_open_sockets(&s);
-    scorer_install_signals();
+    sig_install(scorer_on_signal, true);
     log_info("vigil-scorer %s ready (review >= %u, block >= %u)", VIGIL_VERSION,
         s.params.review_threshold, s.params.block_threshold);
     scorer_loop(&s);

@@ -128,13 +128,9 @@ cppcheck)
     mapfile -t files < <(source_db "$build" "$tmp/compile_commands.json")
     [ "${#files[@]}" -gt 0 ] || { echo "lint: no sources in $build" >&2; exit 2; }
     mkdir -p "$build/cppcheck-cache"
-    # XXX(issue-10): add --library=posix once the enum constants F_OK
-    # (common/sfproto.c, enum fid) and R_OK (common/reply.c) are renamed:
-    # posix.cfg defines them as <unistd.h>'s access modes, which turns
-    # both enums into syntax errors and leaves both files unanalysed (and
-    # either file would stop compiling if it ever included <unistd.h>).
     status=0
     cppcheck --project="$tmp/compile_commands.json" --std=c11 \
+        --library=posix \
         --enable=warning,style,performance,portability \
         --suppress=missingIncludeSystem --inline-suppr \
         --suppressions-list=.cppcheck-suppressions \

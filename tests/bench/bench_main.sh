@@ -21,6 +21,9 @@
 #   BENCH_DIR=$TMPDIR     where the temporary directory goes (data dir,
 #                         floor files: put it on the disk you measure)
 #   BENCH_KEEP=1          keep the temporary directory (logs, JSON)
+#   BENCH_PLAIN=0         skip the CURVE-against-plain rows (a second
+#                         service in insecure_dev, and the echo floor
+#                         with CURVE)
 #
 # Throughput counts acknowledged events only (ok replies), never
 # rejected or timed-out ones. A row whose runs got any error reply
@@ -78,7 +81,7 @@ done
 WORK=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/vigil-bench.XXXXXX")
 DATA=$WORK/data
 RES=$WORK/results
-mkdir -p "$DATA" "$RES" "$WORK/floor"
+mkdir -p "$RES" "$WORK/floor"  # the daemons make DATA (0700)
 SCORER_PID=
 COLLECTOR_PID=
 STATUS=0
@@ -247,6 +250,57 @@ for target in $RSS_EVENTS; do
         >"$RES/rss.$n.json"
 done
 
+# ------------------------------------------------ CURVE against plain
+
+# The same two throughput scenarios on a second service in insecure_dev
+# (plain text, loopback): what CURVE costs end to end (issue 9: at most
+# 25%), beside what it costs bare libzmq (the echo floor with --curve).
+if [[ ${BENCH_PLAIN:-1} == 1 ]]; then
+    say "CURVE cost: echo floor with CURVE"
+    for i in $(seq "$RUNS"); do
+        "$BIN/bench-floor-zmq" --connections 4 --batch 100 \
+            --size "$SIZE_MIXED" --duration "$DUR" --curve --json \
+            >"$RES/floor_curve_batch.$i.json"
+        "$BIN/bench-floor-zmq" --connections 16 --batch 1 \
+            --size "$SIZE_MIXED" --duration "$DUR" --curve --json \
+            >"$RES/floor_curve_single.$i.json"
+    done
+    say "CURVE cost: restart the service with --insecure-dev"
+    for pid in $COLLECTOR_PID $SCORER_PID; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    COLLECTOR_PID=
+    SCORER_PID=
+    EPORT=$(free_port)
+    QPORT=$(free_port)
+    EP=tcp://127.0.0.1:$EPORT
+
+    "$BIN/vigil-scorer" -d --insecure-dev -o "data_dir=$WORK/data-plain" \
+        -o "keys_dir=$KEYS" -o user= -o "query_endpoint=tcp://127.0.0.1:$QPORT" \
+        >"$WORK/scorer-plain.log" 2>&1 &
+    SCORER_PID=$!
+    "$BIN/vigil-collector" -d --insecure-dev -o "data_dir=$WORK/data-plain" \
+        -o "keys_dir=$KEYS" -o user= -o "events_endpoint=$EP" \
+        >"$WORK/collector-plain.log" 2>&1 &
+    COLLECTOR_PID=$!
+    CONN=(--insecure-dev)
+    ready=0
+    for _ in $(seq 20); do
+        if "$BIN/vigil-load" --endpoint "$EP" "${CONN[@]}" --rate 10 \
+            --duration 0.1 --quiet --json >/dev/null 2>&1; then
+            ready=1
+            break
+        fi
+        sleep 0.5
+    done
+    [[ $ready == 1 ]] || die "the plain service did not answer at $EP"
+    for i in $(seq "$RUNS"); do
+        load "plain_batch.$i" --connections 4 --batch 100 --duration "$DUR"
+        load "plain_single.$i" --connections 16 --batch 1 --duration "$DUR"
+    done
+fi
+
 # ---------------------------------------------------------------- table
 
 "$PY" - "$RES" "$RUNS" <<'EOF' || STATUS=1
@@ -322,6 +376,14 @@ row("orders 2000/s: order p50", p50, med([r["p50_us"] for r in fo]), ms, "<= 0.8
 row("orders 2000/s: order p99", p99, med([r["p99_us"] for r in fo]), ms, "<= 3 ms", p99 <= 3000, "zmq echo", vo)
 row("", None, lsync["commit_p50_us"], ms, "", None, "lmdb commit p50")
 row("", None, app["sync_p50_us"], ms, "", None, "fdatasync p50")
+pb, ps = load("plain_batch.*.json"), load("plain_single.*.json")
+fcb, fcs = load("floor_curve_batch.*.json"), load("floor_curve_single.*.json")
+if pb and fcb:
+    row("CURVE/plain, batch 100 x 4: ok events/s", b, med([ok_per_s(r) for r in pb]), rate, ">= 75%", b >= 0.75 * med([ok_per_s(r) for r in pb]), "plain vigil", pb)
+    row("", None, med([r["events_per_s"] for r in fcb]), rate, "", None, "zmq echo CURVE")
+if ps and fcs:
+    row("CURVE/plain, single x 16: ok events/s", s, med([ok_per_s(r) for r in ps]), rate, ">= 75%", s >= 0.75 * med([ok_per_s(r) for r in ps]), "plain vigil", ps)
+    row("", None, med([r["events_per_s"] for r in fcs]), rate, "", None, "zmq echo CURVE")
 for r in load("rss.*.json"):
     scen = "scorer RSS, >= %d ok events (%d)" % (r["target"], r["events"])
     errs = sum(bad(t) for n, t in topups.items() if n == r.get("load"))
@@ -342,7 +404,7 @@ print()
 print("median of %d runs; vigil throughput counts acknowledged (ok) events "
       "only; ratio: throughput as the share of the floor reached, latency "
       "as a multiple of the floor's" % runs)
-allruns = vb + vs + vo + list(topups.values())
+allruns = vb + vs + vo + pb + ps + list(topups.values())
 print("vigil error replies: rejected %d, timed out %d, answered by malformed "
       "frames %d; malformed frames %d; orders sent per run at 2000/s: %s"
       % (sum(r["rejected"] for r in allruns),

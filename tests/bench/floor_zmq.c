@@ -49,7 +49,11 @@ struct opts {
     double rate; /* events/s, 0 = flat out */
     double duration;
     bool json;
+    bool curve; /* both ends CURVE (keys made per run; no ZAP: all admitted) */
 };
+
+/* The run's CURVE keys (Z85), when o->curve. */
+static char server_pub[41], server_sec[41], client_pub[41], client_sec[41];
 
 /* ------------------------------------------------------- histogram */
 
@@ -116,6 +120,7 @@ struct server {
     void *ctx;
     char endpoint[64];
     pthread_t thread;
+    bool curve;
 };
 
 /* Echo every multipart message back to its sender until the context ends. */
@@ -152,6 +157,12 @@ server_start(struct server *s)
     zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(router, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(router, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    if (s->curve) {
+        int one = 1;
+
+        zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof(one));
+        zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, server_sec, 40);
+    }
     if (zmq_bind(router, "tcp://127.0.0.1:*") < 0 ||
         zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, s->endpoint, &len) < 0) {
         zmq_close(router);
@@ -239,6 +250,11 @@ client_run(const struct opts *o, void *ctx, const char *ep, struct result *res)
         zmq_setsockopt(conns[i].sock, ZMQ_LINGER, &zero, sizeof(zero));
         zmq_setsockopt(conns[i].sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
         zmq_setsockopt(conns[i].sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+        if (o->curve) {
+            zmq_setsockopt(conns[i].sock, ZMQ_CURVE_SERVERKEY, server_pub, 40);
+            zmq_setsockopt(conns[i].sock, ZMQ_CURVE_PUBLICKEY, client_pub, 40);
+            zmq_setsockopt(conns[i].sock, ZMQ_CURVE_SECRETKEY, client_sec, 40);
+        }
         if (zmq_connect(conns[i].sock, ep) < 0)
             exit(2);
         items[i].socket = conns[i].sock;
@@ -370,7 +386,7 @@ static void __attribute__((noreturn)) usage(void)
     fprintf(stderr,
         "usage: bench-floor-zmq [--connections N] [--batch B] "
         "[--size BYTES] [--inflight N]\n"
-        "       [--rate EVENTS_PER_S] [--duration S] [--json]\n");
+        "       [--rate EVENTS_PER_S] [--duration S] [--curve] [--json]\n");
     exit(2);
 }
 
@@ -393,6 +409,7 @@ main(int argc, char **argv)
     static const struct option lopts[] = {
         { "batch", required_argument, NULL, 'b' },
         { "connections", required_argument, NULL, 'c' },
+        { "curve", no_argument, NULL, 'C' },
         { "duration", required_argument, NULL, 'd' },
         { "inflight", required_argument, NULL, 'i' },
         { "json", no_argument, NULL, 'j' },
@@ -400,7 +417,7 @@ main(int argc, char **argv)
         { "size", required_argument, NULL, 's' },
         { NULL, 0, NULL, 0 },
     };
-    struct opts o = { 1, 1, 300, 0, 0, 3, false };
+    struct opts o = { 1, 1, 300, 0, 0, 3, false, false };
     struct server srv;
     struct result *res;
     int ch;
@@ -412,6 +429,9 @@ main(int argc, char **argv)
             break;
         case 'c':
             o.conns = (unsigned)num(optarg, 1, MAX_CONNS);
+            break;
+        case 'C':
+            o.curve = true;
             break;
         case 'd':
             o.duration = (double)num(optarg, 1, 3600);
@@ -441,6 +461,13 @@ main(int argc, char **argv)
         o.inflight = o.inflight > 64 ? 64 : o.inflight < 2 ? 2 : o.inflight;
     }
     res = xcalloc(1, sizeof(*res));
+    srv.curve = o.curve;
+    if (o.curve &&
+        (zmq_curve_keypair(server_pub, server_sec) != 0 ||
+            zmq_curve_keypair(client_pub, client_sec) != 0)) {
+        fprintf(stderr, "bench-floor-zmq: libzmq has no CURVE\n");
+        return 2;
+    }
     srv.ctx = zmq_ctx_new();
     if (srv.ctx == NULL || server_start(&srv) != 0) {
         fprintf(stderr, "bench-floor-zmq: cannot start the echo server\n");

@@ -23,6 +23,7 @@
 #include "common/ipcproto.h"
 #include "common/reply.h"
 #include "common/wire.h"
+#include "common/xmalloc.h"
 #include "tests/harness/msgframe.h"
 #include "tests/harness/test.h"
 
@@ -203,6 +204,72 @@ test_events_envelope(void)
     free(v);
 }
 
+/*
+ * The refusals frame round-trips every field, every prefix is refused,
+ * and the events envelope refuses an actor that is not a client name
+ * (issue 9: "dpo:alice (approved)" with a bidi override).
+ */
+static void
+test_refusals_and_actor(void)
+{
+    static struct zauth_refusal in[3], back[3];
+    struct ipcproto_events *v = xcalloc(1, sizeof(*v));
+    struct wire_dec d;
+    struct buf out;
+    size_t n = 0, k;
+
+    wire_dec_init(&d, 4096);
+    buf_init(&out, IPCPROTO_MAX_BYTES);
+    for (k = 0; k < 3; k++) {
+        memset(&in[k], 0, sizeof(in[k]));
+        snprintf(in[k].key, sizeof(in[k].key), "%s",
+            k == 2 ? "" : "rq:Rt]u{vzJ6T!Fi:&6jjRjoqe<Op8jU!tqnWWeH");
+        snprintf(in[k].address, sizeof(in[k].address), "127.0.0.%zu", k + 1);
+        snprintf(in[k].domain, sizeof(in[k].domain), "%s",
+            k == 1 ? "vigil-internal" : "vigil");
+        snprintf(in[k].reason, sizeof(in[k].reason), "unknown or revoked key");
+        in[k].count = k + 1;
+        in[k].first_ms = 1000 + k;
+        in[k].last_ms = 2000 + k;
+    }
+    ASSERT_OK(ipcproto_refusals_encode(&out, in, 3));
+    ASSERT_EQ(ipcproto_msg_type(out.data, out.len), IPCPROTO_REFUSALS);
+    ASSERT_OK(ipcproto_refusals_decode(&d, out.data, out.len, back, 3, &n));
+    ASSERT_EQ(n, 3);
+    ASSERT_MEM_EQ(back, in, sizeof(in));
+    ASSERT_EQ(ipcproto_refusals_decode(&d, out.data, out.len, back, 2, &n),
+        ERR_MALFORMED);
+    for (k = 0; k < out.len; k++)
+        ASSERT_EQ(ipcproto_refusals_decode(&d, out.data, k, back, 3, &n),
+            ERR_MALFORMED);
+
+    /* An actor must be a client name, as the ZAP handler gives them. */
+    {
+        static const char *const bad[] = { "dpo:alice (approved)",
+            "shop\xe2\x80\xae"
+            "evil",
+            "shop a", "" };
+        static const uint8_t ev[] = { 0x81, 0xa1, 'v', 0x01 };
+
+        for (k = 0; k < ARRAY_LEN(bad); k++) {
+            buf_reset(&out);
+            ASSERT_OK(ipcproto_events_begin(&out, 1, bad[k], 1));
+            ASSERT_OK(buf_append(&out, "\xc4\x04", 2));
+            ASSERT_OK(buf_append(&out, ev, sizeof(ev)));
+            ASSERT_EQ(ipcproto_events_decode(&d, v, out.data, out.len),
+                ERR_MALFORMED);
+        }
+        buf_reset(&out);
+        ASSERT_OK(ipcproto_events_begin(&out, 1, "shop-b.eu_1", 1));
+        ASSERT_OK(buf_append(&out, "\xc4\x04", 2));
+        ASSERT_OK(buf_append(&out, ev, sizeof(ev)));
+        ASSERT_OK(ipcproto_events_decode(&d, v, out.data, out.len));
+        ASSERT_STR_EQ(v->actor, "shop-b.eu_1");
+    }
+    buf_release(&out);
+    wire_dec_release(&d);
+    free(v);
+}
 
 static void
 test_decision_names(void)
@@ -228,5 +295,6 @@ main(void)
     RUN(test_decision_names);
     RUN(test_replies);
     RUN(test_events_envelope);
+    RUN(test_refusals_and_actor);
     return 0;
 }

@@ -154,9 +154,11 @@ void report_order(FILE *f, const struct gen_info *order,
 /*
  * Print the summary of a run over `nconns` connections that took
  * `elapsed` ns: human (stdout, or stderr with --json unless --quiet)
- * and with --json one JSON object on stdout.
+ * and with --json one JSON object on stdout. Returns 0, or ERR_IO when
+ * stdout could not be written (full disk, closed pipe).
  */
-void report_summary(const struct load_opts *o, const struct load_stats *st,
-    const struct gen *g, unsigned nconns, uint64_t elapsed) NONNULL(1, 2, 3);
+int report_summary(const struct load_opts *o, const struct load_stats *st,
+    const struct gen *g, unsigned nconns, uint64_t elapsed) WARN_UNUSED
+    NONNULL(1, 2, 3);
 
 #endif

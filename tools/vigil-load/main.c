@@ -36,6 +36,7 @@
 #include "common/compiler.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/sig.h"
 #include "common/sfproto.h"
 #include "tools/vigil-load/gen.h"
 #include "tools/vigil-load/load.h"
@@ -244,18 +245,6 @@ parse_args(int argc, char **argv, struct load_opts *o)
 
 /* --------------------------------------------------------------- main */
 
-static void
-signals_install(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -274,11 +263,12 @@ main(int argc, char **argv)
     }
     g = gen_new(o.seed, o.fraud_share, o.orders_only);
     r = run_new(&o, g, &st);
-    signals_install();
+    sig_install(on_signal, false);
 
     if (o.dry_run) {
         run_dry(r, &elapsed);
-        report_summary(&o, &st, g, run_connections(r), elapsed);
+        if (report_summary(&o, &st, g, run_connections(r), elapsed) != 0)
+            status = EXIT_USAGE;
         goto done;
     }
     rc = run_open(r);
@@ -292,7 +282,8 @@ main(int argc, char **argv)
         goto done;
     }
     rc = run_loop(r, &elapsed);
-    report_summary(&o, &st, g, run_connections(r), elapsed);
+    if (report_summary(&o, &st, g, run_connections(r), elapsed) != 0)
+        rc = ERR_IO;
     if (rc != 0)
         status = EXIT_USAGE;
     else if (st.malformed > 0)

@@ -155,7 +155,7 @@ summary_json(const struct load_opts *o, const struct load_stats *st,
         st->sent > 0 ? (double)st->bytes / (double)st->sent : 0.0, o->seed);
 }
 
-void
+int
 report_summary(const struct load_opts *o, const struct load_stats *st,
     const struct gen *g, unsigned nconns, uint64_t elapsed)
 {
@@ -165,5 +165,9 @@ report_summary(const struct load_opts *o, const struct load_stats *st,
         summary_human(o->json ? stderr : stdout, o, st, g, nconns, secs);
     if (o->json)
         summary_json(o, st, nconns, secs);
-    fflush(stdout);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, LOAD_PROGNAME ": cannot write the summary\n");
+        return ERR_IO;
+    }
+    return 0;
 }

@@ -338,6 +338,8 @@ world_country_tz(const struct world_country *c, uint64_t h)
 
     while (n < 3 && c->tz[n] != NULL)
         n++;
+    if (n == 0) /* every country of the table has one: cannot happen */
+        return "UTC";
     return c->tz[h % n];
 }
 

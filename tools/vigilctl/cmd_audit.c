@@ -76,8 +76,6 @@ parse_hex(const char *s, uint8_t *out, size_t n)
 /* Options shared by the audit commands. */
 struct opts {
     const char *key;
-    const char *actor;
-    const char *purpose;
     const char **ckpts;
     int nckpts;
     bool json;
@@ -131,7 +129,7 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
             o->help = true;
             continue;
         }
-        if (ch == '?' || ch < OPT_KEY ||
+        if (ch < OPT_KEY || /* '?' (63) and every short option */
             strchr(allowed, 'a' + (ch - OPT_KEY)) == NULL)
             return cmd_usage_error(
                 c, "unknown or misplaced option '%s'", argv[optind - 1]);
@@ -328,7 +326,7 @@ run_replay(const char *dir, struct opts *o, bool export)
         out_stream_close(&js, tail);
     }
     if (rc != 0) {
-        fflush(stdout);
+        (void)fflush(stdout); /* the failure line goes after the output */
         fprintf(stderr, "%s: %s: %s%s%s\n", PROGNAME, dir, res->file,
             res->file[0] ? ": " : "", res->reason);
     }
@@ -478,7 +476,7 @@ slurp(const char *path, size_t max, char **out, size_t *len)
     if (ferror(f))
         err = errno != 0 ? errno : EIO;
     if (f != stdin)
-        fclose(f);
+        (void)fclose(f); /* read only: nothing to flush */
     if (err != 0 || n > max) {
         free(p);
         errno = err;

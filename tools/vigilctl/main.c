@@ -242,7 +242,7 @@ int
 main(int argc, char **argv)
 {
     const struct cmd *c;
-    int words;
+    int words, status;
 
     log_init(PROGNAME, true);
     if (sodium_init() < 0) {
@@ -271,5 +271,12 @@ main(int argc, char **argv)
         return EXIT_USAGE;
     }
     /* The handler sees argv[0] = the command's last word. */
-    return c->handler(c, argc - words, argv + words);
+    status = c->handler(c, argc - words, argv + words);
+    /* A --json document cut short (full disk, closed pipe) must not
+     * exit 0: every write to stdout is checked here, once. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: cannot write the output\n", PROGNAME);
+        return EXIT_USAGE;
+    }
+    return status;
 }
