@@ -15,8 +15,9 @@ CET (IBT/SHSTK, from -fcf-protection) is reported but not required: the
 linker keeps the property only when every object, glibc's start files
 included, has it, which Debian 12's do not.
 
-A build without VIGIL_HARDEN (Debug, sanitizers) is skipped (exit 77),
-as is a machine without readelf.
+A Release, RelWithDebInfo or MinSizeRel build without sanitizers must
+pass (VIGIL_HARDEN=OFF there fails); any other build without VIGIL_HARDEN
+(Debug, sanitizers) is skipped (exit 77), as is a machine without readelf.
 
 See also: CMakeLists.txt (VIGIL_HARDEN), CMakePresets.json (release)
 
@@ -110,10 +111,19 @@ def body(args):
     if harden is None:
         raise Skip("no CMakeCache.txt beside %s: cannot tell how it was "
                    "built" % args.bin)
-    if harden.upper() not in ("ON", "1", "TRUE", "YES"):
-        raise Skip("VIGIL_HARDEN is %s in this build (Debug or sanitizer "
-                   "builds are not hardened; the release preset is)"
-                   % (harden or "unset"))
+    btype = cache_value(args.bin, "CMAKE_BUILD_TYPE")
+    sanitize = cache_value(args.bin, "VIGIL_SANITIZE")
+    release = btype in ("Release", "RelWithDebInfo", "MinSizeRel")
+    if release and not sanitize:
+        # A release-type build must be hardened: VIGIL_HARDEN=OFF on one
+        # is a failure here, not a skip.
+        say("  %s build without sanitizers: hardening required" % btype)
+    elif harden.upper() not in ("ON", "1", "TRUE", "YES"):
+        raise Skip("%s build%s with VIGIL_HARDEN %s: not hardened "
+                   "(FORTIFY needs optimisation, sanitizers replace "
+                   "its checks)" % (btype or "untyped",
+                                    " with sanitizers" if sanitize else "",
+                                    harden or "unset"))
     found = []
     for fn in sorted(os.listdir(args.bin)):
         path = os.path.join(args.bin, fn)
