@@ -50,18 +50,20 @@
 
 /*
  * ======================================================================
- * FORMAT SPECIFICATION (version 1)
+ * FORMAT SPECIFICATION (record version 2; version 1 is still read)
  * ======================================================================
  *
  * 1. Record payload
  *
- * A record is a MessagePack map of exactly 11 entries, with the keys in
- * this order and every value in its SHORTEST MessagePack encoding (so a
+ * A record is a MessagePack map of exactly 13 entries (version 2; 11 in
+ * version 1, which has no "peer" and "size"), with the keys in this
+ * order and every value in its SHORTEST MessagePack encoding (so a
  * record has exactly one valid byte string: decoding and re-encoding
  * gives the same bytes; anything else is rejected):
  *
  *   #  key       value
- *   1  "v"       positive integer 1 (the format version)
+ *   1  "v"       positive integer 2 (the format version; 1 in a map of
+ *                11 entries)
  *   2  "i"       unsigned integer: the record's index, 0-based, equal to
  *                its Merkle leaf index and its position in the log
  *   3  "ts"      unsigned integer: wall-clock time of the access, in
@@ -82,12 +84,17 @@
  *                e.g. fraud-prevention chargeback-review audit
  *                erasure-request
  *  10  "outcome" string, one of: allowed denied error
- *  11  "ref"     string, 0..128 bytes: the request or event id
+ *  11  "ref"     string, 0..128 bytes: the request or event id, as the
+ *                hex of a keyed hash when a client chose it
+ *  12  "peer"    string, 0..64 bytes of [A-Za-z0-9.:%_[]-]: the network
+ *                address of the client ("" when not known)
+ *  13  "size"    unsigned integer: bytes of the answer returned (0 when
+ *                none)
  *
  * "actor" and "ref" are UTF-8 without control characters (no byte
  * < 0x20 and no 0x7F). MessagePack encodings used (all integers in the
  * encoding are big-endian, as MessagePack requires):
- *   map of 11      0x8b
+ *   map            0x8d (13 entries, version 2), 0x8b (11, version 1)
  *   key strings    fixstr (0xa0 | len) then the bytes
  *   unsigned int   0x00-0x7f (value < 128), 0xcc u8 (< 2^8), 0xcd u16
  *                  (< 2^16), 0xce u32 (< 2^32), 0xcf u64; the shortest
@@ -165,18 +172,22 @@
 
 #include "common/compiler.h"
 #include "common/merkle.h"
+#include "common/note.h"
 
-#define AUDIT_VERSION          1
+#define AUDIT_VERSION          2    /* written; version 1 is still read */
 #define AUDIT_MAX_RECORD_BYTES 1024 /* payload bytes of one record */
 #define AUDIT_FRAME_BYTES      8    /* len + crc before each payload */
 #define AUDIT_MAX_ACTOR        128
 #define AUDIT_MAX_OP           64
 #define AUDIT_MAX_PURPOSE      64
 #define AUDIT_MAX_REF          128
+#define AUDIT_MAX_PEER         64
 #define AUDIT_MAX_SUBJECTS     16
 #define AUDIT_SUBJECT_BYTES    16   /* == PSEUDO_BYTES */
 #define AUDIT_MAX_NOTE_BYTES   4096 /* one signed checkpoint note */
 #define AUDIT_MAX_ORIGIN       128
+#define AUDIT_MAX_PATH         4096
+#define AUDIT_KEY_FILE         "audit-signing.key" /* in the keys dir */
 #define AUDIT_SEGMENT_BYTES    (64u * 1024 * 1024) /* default roll size */
 #define AUDIT_MAX_PENDING      (16u * 1024 * 1024) /* unsynced bytes */
 
@@ -230,6 +241,15 @@ struct audit_record {
     char purpose[AUDIT_MAX_PURPOSE + 1]; /* "purpose": 1..64, token */
     enum audit_outcome outcome;          /* "outcome" */
     char ref[AUDIT_MAX_REF + 1];         /* "ref": 0..128 bytes */
+    /* Version 2. */
+    char peer[AUDIT_MAX_PEER + 1]; /* "peer": the client's network
+                                      address, "" when not known */
+    uint64_t size;                 /* "size": bytes of the answer, 0 when
+                                      nothing was returned */
+    /* The format version: set by audit_record_decode(); for
+     * audit_record_encode() 0 means AUDIT_VERSION, and 1 writes a
+     * version-1 record (peer "" and size 0 only; tests and tools). */
+    unsigned version;
 };
 
 /* ---------------------------------------------------------------------
@@ -285,6 +305,39 @@ int audit_record_decode(const uint8_t *p, size_t len, struct audit_record *r,
     const char **why) WARN_UNUSED NONNULL(1, 3);
 
 /* ---------------------------------------------------------------------
+ * Signing key (any thread; no state). audit_key.c
+ * ------------------------------------------------------------------- */
+
+/* Return true if `origin` is 1..128 bytes of [A-Za-z0-9._/:-]. */
+bool audit_origin_is_valid(const char *origin) NONNULL(1);
+
+/*
+ * Write this installation's default origin into out[0..cap): the host
+ * name (lower-cased; other characters than [a-z0-9.-] as '-'), then
+ * "/vigil-audit/" and 8 random hex digits. It is fixed by becoming the
+ * name of the signing key made with it. Returns 0 or ERR_TOOBIG.
+ */
+int audit_key_default_origin(char *out, size_t cap) WARN_UNUSED NONNULL(1);
+
+/*
+ * Load the audit log's signing key from `path` (one line, the C2SP skey
+ * "PRIVATE+KEY+<origin>+<id>+<base64>") into `*out`. The file must be a
+ * regular file owned by the effective user with no access for group or
+ * others (harden_file()): anything else is refused. When it is missing
+ * and `create`, make a new key (0600, O_EXCL, synced) named `origin`, or
+ * the default origin when `origin` is NULL or "", and set *created (may
+ * be NULL). An existing key named otherwise than a non-empty `origin` is
+ * refused. `err` (size `errlen`) says what is wrong. The caller wipes
+ * `*out` with note_signer_wipe().
+ * Returns 0, ERR_NOTFOUND (missing, !create), ERR_DENIED (owner or
+ * mode), ERR_MALFORMED (not a key), ERR_INVAL (the name), ERR_TOOBIG or
+ * ERR_IO.
+ */
+int audit_key_load(const char *path, const char *origin, bool create,
+    struct note_signer *out, bool *created, char *err,
+    size_t errlen) WARN_UNUSED NONNULL(1, 4, 6);
+
+/* ---------------------------------------------------------------------
  * Writer (the scorer's main thread only; not thread-safe). audit_log.c
  * ------------------------------------------------------------------- */
 
@@ -299,28 +352,47 @@ struct audit_repair {
 };
 
 /*
- * Open (creating if needed) the audit log in `dir` for appending, as
- * the log named `origin` (1..128 bytes of [A-Za-z0-9._/:-], e.g.
- * "vigil.example/audit"). On first use creates `dir` (0700), a signer
- * key named `origin` in signing.key and verifier.key (both 0600; every
- * file of the log is 0600, and signing.key must be this user's and
- * closed to group and others, or the open fails with ERR_DENIED).
- * Takes the LOCK. Scans every record (CRC, strict decode, index), and
- * checks every checkpoint in checkpoints.log against its own key and the
- * records. A torn tail of the LAST segment (an incomplete or bad frame
- * followed by at most AUDIT_MAX_PENDING bytes, and not below the latest
- * checkpoint's size) is cut back to the last whole record, as is a torn
- * last frame of checkpoints.log; then audit_log_repair() describes it and
- * the caller MUST append a "log.repair" record saying so.
- * `*out` is closed with audit_log_close().
- * Returns 0; ERR_INVAL (bad origin, or the key's name differs from
- * `origin`); ERR_AGAIN (another process holds the lock); ERR_CORRUPT
- * (any damage other than a torn tail: the scorer must refuse to start;
- * the reason is logged); ERR_DENIED (the directory or signing.key is
- * another user's, open to group or others, or a link; logged); ERR_IO.
+ * What the writer's owner knows of the log from outside its directory
+ * (the scorer keeps it in its LMDB and journal): the size and root of the
+ * newest checkpoint it signed, and whether it stopped cleanly after it.
+ * Zero-initialise for "nothing known".
  */
-int audit_log_open(const char *dir, const char *origin,
-    struct audit_log **out) WARN_UNUSED NONNULL(1, 2, 3);
+struct audit_anchor {
+    uint64_t size;                   /* records signed; 0: none known */
+    uint8_t root[MERKLE_HASH_BYTES]; /* their root */
+    bool clean;                      /* the writer stopped cleanly at size */
+};
+
+/*
+ * Open (creating if needed) the audit log in `dir` for appending, signed
+ * by `signer` (copied; its name is the log's origin, which must be
+ * valid). On first use creates `dir` (0700). Refuses to open a directory
+ * that holds a secret key file ("signing.key": a key copied with the
+ * log is no key). Writes verifier.key (0600 like every file of the log: the public key, a
+ * convenience: auditors pin their own copy) or checks that it matches.
+ * Takes the LOCK. Scans every record (CRC, strict decode, index), and
+ * checks every checkpoint against the signer's public key and the
+ * records, and the records against `anchor` (may be NULL): the root of
+ * its first `size` records must be its root, and after a clean stop the
+ * log must hold exactly `size` records.
+ * A torn tail of the LAST segment (an incomplete or bad frame followed
+ * by at most AUDIT_MAX_PENDING bytes) is cut back to the last whole
+ * record only where it lies past every signed size the writer knows
+ * (the latest checkpoint's, the anchor's): there it is a write that was
+ * never acknowledged; anywhere else it is corruption. A torn last frame
+ * of checkpoints.log is cut too. Then audit_log_repair() describes it
+ * and the caller MUST append a "log.repair" record saying so.
+ * `*out` is closed with audit_log_close().
+ * Returns 0; ERR_INVAL (bad origin); ERR_DENIED (a secret key in `dir`,
+ * or verifier.key names another key); ERR_AGAIN (another process holds
+ * the lock); ERR_CORRUPT (any damage other than a torn tail, a log
+ * shorter than the anchor or disagreeing with its root, or records past
+ * a clean stop: the scorer must refuse to start; the reason is logged
+ * with both sizes); ERR_IO.
+ */
+int audit_log_open(const char *dir, const struct note_signer *signer,
+    const struct audit_anchor *anchor, struct audit_log **out) WARN_UNUSED
+    NONNULL(1, 2, 4);
 
 /* Close the log, dropping records appended but not synced.
  * audit_log_close(NULL) is a no-op. */

@@ -32,8 +32,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "common/audit.h"
 #include "common/audit_scan.h"
 #include "common/crc32c.h"
@@ -77,24 +75,6 @@ struct audit_log {
     struct audit_repair repair;
 };
 
-static bool
-origin_is_valid(const char *o)
-{
-    size_t n = strlen(o);
-
-    if (n == 0 || n > AUDIT_MAX_ORIGIN)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = o[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '/' ||
-                c == ':' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* Write a small file atomically (tmp, fsync, rename). */
 static int
 write_file(int dirfd, const char *name, const char *text, mode_t mode)
@@ -121,89 +101,52 @@ write_file(int dirfd, const char *name, const char *text, mode_t mode)
         unlinkat(dirfd, tmp, 0);
         return ERR_IO;
     }
-    return 0;
+    return fsync(dirfd) == 0 ? 0 : ERR_IO;
 }
 
-/* Load signing.key (creating both keys on first use). */
+/*
+ * Refuse a secret key inside the log's directory (whatever put it
+ * there, a copy of the log would carry it), and write verifier.key or
+ * check that it names the signer's key.
+ */
 static int
 log_keys(struct audit_log *log)
 {
-    char skey[NOTE_MAX_KEY], v[NOTE_MAX_KEY], *p = NULL;
-    char path[4096], err[512];
-    size_t len;
+    char v[NOTE_MAX_KEY];
+    struct stat st;
     int rc;
 
-    /* A secret: this user's, closed to everyone else, not a link. */
-    (void)snprintf(path, sizeof(path), "%s/%s", log->dir, AUDIT_SIGNER_FILE);
-    rc = harden_file(path, err, sizeof(err));
-    if (rc == ERR_DENIED) {
-        log_warnx("%s: %s", __func__, err);
+    if (fstatat(log->dirfd, AUDIT_SIGNER_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        log_warnx("audit log '%s': a secret key file '%s' is inside the "
+                  "audit directory: refusing to start (a copy of the log "
+                  "would carry the key); move the signing key to the keys "
+                  "directory (signing_key) and delete this file",
+            log->dir, AUDIT_SIGNER_FILE);
         return ERR_DENIED;
-    }
-    rc = fileio_read_small(
-        log->dirfd, AUDIT_SIGNER_FILE, NOTE_MAX_KEY, &p, &len);
-    if (rc == ERR_NOTFOUND) {
-        rc = note_key_generate(
-            log->origin, skey, sizeof(skey), log->vkey, sizeof(log->vkey));
-        if (rc != 0) {
-            log_warnx(
-                "%s: cannot generate a key named '%s'", __func__, log->origin);
-            return ERR_INVAL;
-        }
-        rc = write_file(log->dirfd, AUDIT_SIGNER_FILE, skey, 0600);
-        if (rc == 0)
-            rc = note_signer_parse(skey, &log->signer);
-        sodium_memzero(skey, sizeof(skey));
-        if (rc == 0)
-            rc = write_file(log->dirfd, AUDIT_VERIFIER_FILE, log->vkey, 0600);
-        if (rc == 0 && fsync(log->dirfd) == -1)
-            rc = ERR_IO;
-        if (rc != 0) {
-            log_warn("%s: cannot create the keys in '%s'", __func__, log->dir);
-            return ERR_IO;
-        }
-        log_info("audit log '%s': new signing key, verifier key %s",
-            log->origin, log->vkey);
-        return 0;
-    }
-    if (rc != 0) {
-        log_warnx("%s: cannot read '%s/%s': %s", __func__, log->dir,
-            AUDIT_SIGNER_FILE, err_str(rc));
-        return rc == ERR_TOOBIG ? ERR_CORRUPT : ERR_IO;
-    }
-    rc = note_signer_parse(p, &log->signer);
-    sodium_memzero(p, len);
-    free(p);
-    if (rc != 0) {
-        log_warnx("%s: '%s/%s' is not a valid signer key", __func__, log->dir,
-            AUDIT_SIGNER_FILE);
-        return ERR_CORRUPT;
-    }
-    if (strcmp(log->signer.name, log->origin) != 0) {
-        log_warnx("%s: the audit key is named '%s', not the origin '%s'",
-            __func__, log->signer.name, log->origin);
-        return ERR_INVAL;
     }
     rc = note_signer_vkey(&log->signer, log->vkey, sizeof(log->vkey));
     if (rc != 0)
-        return ERR_CORRUPT;
+        return ERR_INVAL;
     rc = audit_read_verifier_key(log->dir, v, sizeof(v));
     if (rc == ERR_NOTFOUND)
         return write_file(log->dirfd, AUDIT_VERIFIER_FILE, log->vkey, 0600);
     if (rc != 0)
         return ERR_IO;
-    rc = strcmp(v, log->vkey) == 0 ? 0 : ERR_CORRUPT;
-    if (rc != 0)
-        log_warnx("%s: '%s/%s' does not match the signing key", __func__,
-            log->dir, AUDIT_VERIFIER_FILE);
-    return rc;
+    if (strcmp(v, log->vkey) != 0) {
+        log_warnx("audit log '%s': its %s is '%s', but the signing key's "
+                  "is '%s': this log was signed with another key",
+            log->dir, AUDIT_VERIFIER_FILE, v, log->vkey);
+        return ERR_DENIED;
+    }
+    return 0;
 }
 
 /* Scan the existing log, cut a torn tail, open the files for writing. */
 static int
-log_load(struct audit_log *log)
+log_load(struct audit_log *log, const struct audit_anchor *anchor)
 {
     struct audit_verify_result res;
+    struct audit_scan_expect ex;
     struct audit_scan s;
     uint64_t cut;
     int rc;
@@ -213,17 +156,36 @@ log_load(struct audit_log *log)
     s.dirfd = log->dirfd;
     s.writer = true;
     s.res = &res;
+    if (anchor != NULL && anchor->size > 0) {
+        ex.size = anchor->size;
+        memcpy(ex.root, anchor->root, sizeof(ex.root));
+        snprintf(ex.what, sizeof(ex.what),
+            "the tree head the scorer signed last (kept outside the "
+            "log)");
+        s.expect = &ex;
+        s.nexpect = 1;
+        s.signed_floor = anchor->size;
+    }
     rc = note_verifier_parse(log->vkey, &s.v);
     if (rc != 0) {
         rc = ERR_CORRUPT;
         goto out;
     }
     rc = audit_scan_run(&s, NULL);
+    if (rc == 0 && anchor != NULL && anchor->clean && s.count != anchor->size) {
+        rc = audit_scan_env_fail(&s, ERR_CORRUPT,
+            "the log holds %" PRIu64 " records, but the scorer stopped "
+            "cleanly after signing %" PRIu64 ": records were %s while it "
+            "was stopped",
+            s.count, anchor->size,
+            s.count > anchor->size ? "added" : "removed");
+    }
     if (rc != 0) {
-        if (rc == ERR_CORRUPT)
-            log_warnx("audit log '%s' is damaged: %s%s0x%016" PRIx64 ": %s",
-                log->dir, res.file, res.file[0] ? ": " : "", res.offset,
-                res.reason);
+        if (rc == ERR_CORRUPT && res.file[0] != '\0')
+            log_warnx("audit log '%s' is damaged: %s: 0x%016" PRIx64 ": %s",
+                log->dir, res.file, res.offset, res.reason);
+        else if (rc == ERR_CORRUPT)
+            log_warnx("audit log '%s' is damaged: %s", log->dir, res.reason);
         else
             log_warnx("audit log '%s': %s", log->dir, res.reason);
         goto out;
@@ -284,19 +246,21 @@ out:
 }
 
 int
-audit_log_open(const char *dir, const char *origin, struct audit_log **out)
+audit_log_open(const char *dir, const struct note_signer *signer,
+    const struct audit_anchor *anchor, struct audit_log **out)
 {
     struct audit_log *log;
     int rc;
 
-    if (!origin_is_valid(origin)) {
-        log_warnx("%s: bad origin '%s'", __func__, origin);
+    if (!audit_origin_is_valid(signer->name)) {
+        log_warnx("%s: bad origin '%s'", __func__, signer->name);
         return ERR_INVAL;
     }
     log = xcalloc(1, sizeof(*log));
     log->dir = xstrdup(dir);
     log->ckfd = -1;
-    memcpy(log->origin, origin, strlen(origin) + 1);
+    memcpy(log->origin, signer->name, strlen(signer->name) + 1);
+    log->signer = *signer;
     rc = segfile_open(dir, &audit_scan_segments, AUDIT_SEGMENT_BYTES, &log->sf);
     if (rc != 0)
         goto fail;
@@ -304,7 +268,7 @@ audit_log_open(const char *dir, const char *origin, struct audit_log **out)
     rc = log_keys(log);
     if (rc != 0)
         goto fail;
-    rc = log_load(log);
+    rc = log_load(log, anchor);
     if (rc != 0)
         goto fail;
     *out = log;

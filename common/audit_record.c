@@ -134,6 +134,23 @@ is_token(const uint8_t *s, size_t n, size_t max)
     return true;
 }
 
+/* 0..AUDIT_MAX_PEER bytes of [A-Za-z0-9.:%_[]-] (an address). */
+static bool
+is_peer(const uint8_t *s, size_t n)
+{
+    if (n > AUDIT_MAX_PEER)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '.' || c == ':' || c == '%' ||
+                c == '_' || c == '[' || c == ']' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 /* Valid UTF-8 (no overlong forms, no surrogates) without C0 or DEL. */
 static bool
 is_text(const uint8_t *s, size_t n, size_t min, size_t max)
@@ -208,6 +225,14 @@ audit_record_check(const struct audit_record *r)
     n = strnlen(r->ref, sizeof(r->ref));
     if (n == sizeof(r->ref) ||
         !is_text((const uint8_t *)r->ref, n, 0, AUDIT_MAX_REF))
+        return ERR_INVAL;
+    if (r->version != 0 && r->version != 1 && r->version != AUDIT_VERSION)
+        return ERR_INVAL;
+    n = strnlen(r->peer, sizeof(r->peer));
+    if (n == sizeof(r->peer) || !is_peer((const uint8_t *)r->peer, n))
+        return ERR_INVAL;
+    /* Version 1 has neither field: it cannot say them. */
+    if (r->version == 1 && (n != 0 || r->size != 0))
         return ERR_INVAL;
     return 0;
 }
@@ -302,6 +327,7 @@ audit_record_encode(
 {
     struct wcur w = { out, cap, 0, false };
     unsigned ncats = 0;
+    bool v1;
     int rc;
 
     rc = audit_record_check(r);
@@ -310,9 +336,10 @@ audit_record_encode(
     for (unsigned i = 0; i < AUDIT_CAT_COUNT; i++)
         ncats += (r->cats >> i) & 1u;
 
-    w_byte(&w, 0x8b);
+    v1 = r->version == 1;
+    w_byte(&w, v1 ? 0x8b : 0x8d);
     w_key(&w, "v");
-    w_uint(&w, AUDIT_VERSION);
+    w_uint(&w, v1 ? 1 : AUDIT_VERSION);
     w_key(&w, "i");
     w_uint(&w, r->index);
     w_key(&w, "ts");
@@ -342,6 +369,12 @@ audit_record_encode(
     w_key(&w, outcome_names[r->outcome]);
     w_key(&w, "ref");
     w_str(&w, r->ref, strlen(r->ref));
+    if (!v1) {
+        w_key(&w, "peer");
+        w_str(&w, r->peer, strlen(r->peer));
+        w_key(&w, "size");
+        w_uint(&w, r->size);
+    }
     if (w.over)
         return ERR_TOOBIG;
     *outlen = w.len;
@@ -506,20 +539,43 @@ r_enum(struct rcur *c, const char *const *names, unsigned count, unsigned *out,
     return r_fail(c, what);
 }
 
+/* The fields version 2 added: "peer" and "size". */
+static bool
+r_peer_size(struct rcur *c, struct audit_record *r)
+{
+    const uint8_t *s;
+    size_t n;
+
+    if (!r_key(c, "peer", "key 12 is not \"peer\"") ||
+        !r_str(c, &s, &n, "\"peer\" is not a string"))
+        return false;
+    if (!is_peer(s, n))
+        return r_fail(c, "bad \"peer\" (0..64 of [A-Za-z0-9.:%_[]-])");
+    memcpy(r->peer, s, n);
+    r->peer[n] = '\0';
+    return r_key(c, "size", "key 13 is not \"size\"") &&
+        r_uint(c, &r->size, "\"size\" is not an unsigned integer");
+}
+
 static bool
 decode(struct rcur *c, struct audit_record *r)
 {
     uint64_t v;
     unsigned n, k, last;
+    uint8_t map;
 
-    if (c->p >= c->end || *c->p != 0x8b)
-        return r_fail(c, "not a map of 11 entries");
-    c->p++;
+    /* The map's size says the version: 11 entries for 1, 13 for 2. */
+    if (c->p >= c->end || (*c->p != 0x8b && *c->p != 0x8d))
+        return r_fail(c, "not a map of 11 (version 1) or 13 entries");
+    map = *c->p++;
     if (!r_key(c, "v", "key 1 is not \"v\"") ||
         !r_uint(c, &v, "\"v\" is not an unsigned integer"))
         return false;
-    if (v != AUDIT_VERSION)
-        return r_fail(c, "unknown record version");
+    if ((map == 0x8b && v != 1) || (map == 0x8d && v != AUDIT_VERSION))
+        return r_fail(c,
+            "unknown record version, or a map of the wrong "
+            "size for its version");
+    r->version = (unsigned)v;
     if (!r_key(c, "i", "key 2 is not \"i\"") ||
         !r_uint(c, &r->index, "\"i\" is not an unsigned integer") ||
         !r_key(c, "ts", "key 3 is not \"ts\"") ||
@@ -575,6 +631,10 @@ decode(struct rcur *c, struct audit_record *r)
     if (!r_key(c, "ref", "key 11 is not \"ref\"") ||
         !r_text(c, r->ref, 0, AUDIT_MAX_REF, false,
             "bad \"ref\" (0..128 bytes of UTF-8 text)"))
+        return false;
+    r->peer[0] = '\0';
+    r->size = 0;
+    if (r->version != 1 && !r_peer_size(c, r))
         return false;
     if (c->p != c->end)
         return r_fail(c, "bytes after the record map");

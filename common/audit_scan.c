@@ -263,7 +263,35 @@ scan_match(struct audit_scan *s)
         s->res->checkpoint_size = c->size;
         s->ck_next++;
     }
+    while (s->ex_next < s->nexpect && s->expect[s->ex_next].size == s->count) {
+        const struct audit_scan_expect *x = &s->expect[s->ex_next];
+        uint8_t root[MERKLE_HASH_BYTES];
+
+        merkle_frontier_root(&s->fr, root);
+        if (sodium_memcmp(root, x->root, sizeof(root)) != 0) {
+            int rc = scan_fail(s, 0, UINT64_MAX, "", 0,
+                "%s (size %" PRIu64 ") disagrees with the log: the root "
+                "of records 0..%" PRIu64 " differs from its root (a record "
+                "was altered, inserted or removed, or the log was rebuilt)",
+                x->what, x->size, x->size - 1);
+
+            s->res->bad_record_end = x->size;
+            return rc;
+        }
+        s->ex_next++;
+    }
     return 0;
+}
+
+/* The next size at which scan_match() has work, or UINT64_MAX. */
+static uint64_t
+scan_next_match(const struct audit_scan *s)
+{
+    uint64_t a = s->ck_next < s->nck ? s->ck[s->ck_next].size : UINT64_MAX;
+    uint64_t b =
+        s->ex_next < s->nexpect ? s->expect[s->ex_next].size : UINT64_MAX;
+
+    return a < b ? a : b;
 }
 
 /* A frame that a torn write could have left; forgiven in writer mode at
@@ -281,12 +309,18 @@ scan_torn(struct audit_scan *s, bool last, uint64_t fsize, const char *file,
     va_start(ap, fmt);
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
-    if (s->writer && last && fsize - off <= AUDIT_MAX_PENDING) {
+    if (s->writer && last && fsize - off <= AUDIT_MAX_PENDING &&
+        s->count >= s->signed_floor) {
         s->torn = true;
         s->torn_off = off;
         snprintf(s->res->reason, sizeof(s->res->reason), "%s", reason);
         return 0;
     }
+    if (s->writer && last && s->count < s->signed_floor)
+        return scan_fail(s, s->count, UINT64_MAX, file, off,
+            "record %" PRIu64 ": %s; not a torn write: records up to %" PRIu64
+            " were signed (made durable) before",
+            s->count, reason, s->signed_floor);
     return scan_fail(s, s->count, UINT64_MAX, file, off,
         "record %" PRIu64 ": %s", s->count, reason);
 }
@@ -373,6 +407,7 @@ scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
 {
     char name[SEGFILE_NAME_MAX];
     bool last = i + 1 == s->nsegs, done = false;
+    uint64_t next_match = scan_next_match(s);
     struct segfile_frame f;
     uint64_t fsize;
     int fd, rc = 0;
@@ -470,10 +505,11 @@ scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
             }
             s->count++;
             /* Checked here: this loop runs once per record, serially. */
-            if (s->ck_next < s->nck && s->ck[s->ck_next].size == s->count) {
+            if (s->count == next_match) {
                 rc = scan_match(s);
                 if (rc != 0)
                     goto out;
+                next_match = scan_next_match(s);
             }
         }
 
@@ -537,6 +573,10 @@ audit_scan_run(struct audit_scan *s, struct audit_proof *want)
     rc = scan_checkpoints(s);
     if (rc != 0)
         return rc;
+    /* A signed size was durable when it was signed: no torn write can
+     * reach below it. */
+    if (s->writer && s->nck > 0 && s->ck[s->nck - 1].size > s->signed_floor)
+        s->signed_floor = s->ck[s->nck - 1].size;
     rc = scan_list(s);
     if (rc != 0)
         return rc;
@@ -567,6 +607,18 @@ audit_scan_run(struct audit_scan *s, struct audit_proof *want)
             "log truncated: checkpoint %zu covers %" PRIu64 " records, "
             "only %" PRIu64 " present",
             s->ck_next, s->ck[s->ck_next].size, s->count);
+    }
+    if (s->ex_next < s->nexpect) {
+        const struct audit_scan_expect *x = &s->expect[s->ex_next];
+        char name[SEGFILE_NAME_MAX] = "";
+
+        if (s->nsegs > 0)
+            segfile_name(&audit_scan_segments, s->segs[s->nsegs - 1], name);
+        return scan_fail(s, s->count, UINT64_MAX, name,
+            s->torn ? s->torn_off : s->last_len,
+            "log truncated: %s covers %" PRIu64 " records, only %" PRIu64
+            " present",
+            x->what, x->size, s->count);
     }
     return 0;
 }

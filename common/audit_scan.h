@@ -41,6 +41,17 @@ extern const struct segfile_format audit_scan_segments;
 
 struct audit_scan_item; /* one frame of a batch (audit_scan.c) */
 
+/*
+ * A tree head the records must match, from outside checkpoints.log: the
+ * writer's anchor, a checkpoint the auditor saved, a witness's. Checked
+ * when the record count reaches `size`; a log that ends first fails.
+ */
+struct audit_scan_expect {
+    uint64_t size;
+    uint8_t root[MERKLE_HASH_BYTES];
+    char what[96]; /* names it in the failure: "the anchor in LMDB" */
+};
+
 /* One checkpoint of checkpoints.log, as the scan found it. */
 struct audit_scan_ckpt {
     uint64_t size;                   /* records it covers */
@@ -65,12 +76,16 @@ struct audit_scan {
     audit_replay_cb cb;                /* replay: called per record */
     void *arg;                         /* cb's argument */
     struct merkle_levels *levels;      /* proofs: every level, or NULL */
+    struct audit_scan_expect *expect;  /* sorted by size; borrowed */
+    size_t nexpect;
+    uint64_t signed_floor; /* writer: no torn tail below this size */
     /* Outputs: checkpoints. */
     uint8_t *ckbuf;             /* checkpoints.log, whole (owned) */
     size_t cklen;               /* its length */
     struct audit_scan_ckpt *ck; /* its checkpoints, in order (owned) */
     size_t nck;                 /* their count */
     size_t ck_next;             /* the next checkpoint to match */
+    size_t ex_next;             /* the next expect to match */
     uint64_t ck_keep;           /* writer: bytes of whole frames */
     /* Outputs: records. */
     int cbrc;                  /* the nonzero value cb stopped with */

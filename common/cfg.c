@@ -99,8 +99,11 @@ static const struct cfg_entry cfg_table[] = {
         "how long the collector waits for the scorer's reply, in ms"),
     CFG_BOOL(insecure_dev, 0,
         "plain-text endpoints without CURVE (loopback and ipc:// only)"),
-    CFG_STR(audit_origin, "vigil.localhost/audit",
-        "origin line of the audit log's checkpoints and its key name"),
+    CFG_STR_EMPTY_OK(signing_key, "",
+        "the audit log's signing key (default: keys_dir/audit-signing.key)"),
+    CFG_STR_EMPTY_OK(audit_origin, "",
+        "origin of a new audit signing key (default: host name and a "
+        "random suffix)"),
     CFG_INT(checkpoint_records, 10000, 1, 100000000,
         "audit records after which the scorer signs a checkpoint"),
     CFG_INT(checkpoint_interval_ms, 1000, 10, 3600000,
@@ -529,6 +532,23 @@ cfg_print(const struct vigil_config *c, FILE *fp)
         }
         }
     }
+}
+
+int
+cfg_signing_key_path(const struct vigil_config *c, char *out, size_t outlen)
+{
+    int n;
+
+    if (c->signing_key != NULL && c->signing_key[0] != '\0')
+        n = snprintf(out, outlen, "%s", c->signing_key);
+    else
+        n = snprintf(out, outlen, "%s/%s", c->keys_dir, CFG_SIGNING_KEY_FILE);
+    if (n < 0 || (size_t)n >= outlen) {
+        if (outlen > 0)
+            out[0] = '\0';
+        return ERR_TOOBIG;
+    }
+    return 0;
 }
 
 int

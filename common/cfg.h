@@ -54,8 +54,11 @@ struct vigil_config {
     int lmdb_map_mb;            /* 16..1048576 (65536): LMDB map size */
     int request_timeout_ms;     /* 100..600000 (10000): collector waits */
     bool insecure_dev;          /* false: plain sockets, loopback only */
-    char *audit_origin;         /* "vigil.localhost/audit": checkpoint origin
-                                   and the audit signing key's name */
+    char *signing_key;          /* "": keys_dir/audit-signing.key, the audit
+                                   log's checkpoint signer (0600) */
+    char *audit_origin;         /* "": the origin (and key name) a new
+                                   signing key gets; default host name +
+                                   random suffix; fixed by the key */
     int checkpoint_records;     /* 1..10^8 (10000): records per checkpoint */
     int checkpoint_interval_ms; /* 10..3600000 (1000): checkpoint delay */
 };
@@ -140,6 +143,18 @@ int cfg_check(const struct vigil_config *c, char *err,
 
 /* Print every key as "key = value", one per line, in table order. */
 void cfg_print(const struct vigil_config *c, FILE *fp) NONNULL(1, 2);
+
+/* The default file name of the audit signing key in keys_dir (the same
+ * as AUDIT_KEY_FILE of audit.h). */
+#define CFG_SIGNING_KEY_FILE "audit-signing.key"
+
+/*
+ * Write the path of the audit log's signing key into `out`: signing_key,
+ * or "<keys_dir>/audit-signing.key" when that is "".
+ * Returns 0 or ERR_TOOBIG (out is then "").
+ */
+int cfg_signing_key_path(const struct vigil_config *c, char *out,
+    size_t outlen) WARN_UNUSED NONNULL(1, 2);
 
 /*
  * Write "<data_dir>/<name>" into `out` (size `outlen`).

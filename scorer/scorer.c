@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -804,16 +805,57 @@ scorer_become_user(struct scorer *s)
         fatalx("cannot drop privileges to user '%s'", s->cfg.user);
 }
 
-/* Open (creating on first start) the keys directory. Exits on failure. */
+/*
+ * True when `path` (whose parent directory exists) lies inside directory
+ * `dir`, after resolving symbolic links of both.
+ */
+static bool
+scorer_path_is_inside(const char *path, const char *dir)
+{
+    char parent[4096], rp[PATH_MAX], rd[PATH_MAX];
+    char *slash;
+    size_t n;
+
+    snprintf(parent, sizeof(parent), "%s", path);
+    slash = strrchr(parent, '/');
+    if (slash == NULL)
+        snprintf(parent, sizeof(parent), ".");
+    else if (slash == parent)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    if (realpath(parent, rp) == NULL || realpath(dir, rd) == NULL)
+        return false;
+    n = strlen(rd);
+    return strncmp(rp, rd, n) == 0 &&
+        (rp[n] == '/' || rp[n] == '\0' || strcmp(rd, "/") == 0);
+}
+
+/*
+ * Open (creating on first start) the keys directory and the audit
+ * signing key, which must lie outside the data directory: a copy of the
+ * data handed to an auditor must never carry it. Exits on failure.
+ */
 static void
 scorer_open_keys(struct scorer *s)
 {
-    char err[512];
+    char err[512], path[4096];
+    int rc;
 
     if (keys_open(s->cfg.keys_dir, s->cfg.clients_dir, true, &s->keys, err,
             sizeof(err)) != 0)
         fatalx("keys: %s", err);
     s->pkey = s->keys.pseudo;
+    if (cfg_signing_key_path(&s->cfg, path, sizeof(path)) != 0)
+        fatalx("signing_key: path too long");
+    if (scorer_path_is_inside(path, s->cfg.data_dir))
+        fatalx("signing_key '%s' is inside data_dir '%s': refused (a copy "
+               "of the data would carry the key); keep it in keys_dir",
+            path, s->cfg.data_dir);
+    rc = audit_key_load(path, s->cfg.audit_origin, true, &s->signer,
+        &s->signer_created, err, sizeof(err));
+    if (rc != 0)
+        fatalx("signing_key: %s", err);
 }
 
 /* Open (creating) the audit subject index database in the history env. */
@@ -873,7 +915,7 @@ scorer_open_storage(struct scorer *s)
         fatalx("cannot open journal '%s': %s", path, err_str(rc));
     rc = cfg_path(&s->cfg, "audit", path, sizeof(path));
     if (rc == 0)
-        rc = audit_log_open(path, s->cfg.audit_origin, &s->audit);
+        rc = audit_log_open(path, &s->signer, NULL, &s->audit);
     if (rc != 0)
         fatalx("cannot open the audit log '%s': %s", path, err_str(rc));
 }
@@ -1120,6 +1162,7 @@ scorer_shutdown(struct scorer *s)
     zauth_stop(s->zauth);
     zsock_ctx_term(s->zctx);
     audit_log_close(s->audit);
+    note_signer_wipe(&s->signer);
     s->pkey = NULL;
     keys_close(&s->keys);
     journal_close(s->journal);

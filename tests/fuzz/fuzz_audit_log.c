@@ -105,15 +105,19 @@ run_writer(const char *dir)
 {
     struct audit_verify_result res;
     struct audit_log *log = NULL;
-    char path[512];
     uint64_t before;
     int rc;
+    static struct note_signer signer; /* the fixed key, parsed once */
+    static bool have_signer;
 
-    fuzzutil_write("audit/signing.key", FUZZ_SKEY "\n", strlen(FUZZ_SKEY) + 1,
-        0600, path, sizeof(path));
-    rc = audit_log_open(dir, FUZZ_ORIGIN, &log);
+    if (!have_signer) {
+        if (note_signer_parse(FUZZ_SKEY, &signer) != 0)
+            fuzzutil_fail("the fixed signer key does not parse");
+        have_signer = true;
+    }
+    rc = audit_log_open(dir, &signer, NULL, &log);
     if (rc != 0) {
-        if (rc != ERR_CORRUPT && rc != ERR_INVAL)
+        if (rc != ERR_CORRUPT && rc != ERR_INVAL && rc != ERR_DENIED)
             fuzzutil_fail("writer: unexpected code from audit_log_open");
         return;
     }

@@ -471,19 +471,6 @@ record_seeds(void)
 
 /* ------------------------------------------------------- the audit log */
 
-static void
-write_key(const char *dir)
-{
-    char path[1024];
-    int fd;
-
-    snprintf(path, sizeof(path), "%s/signing.key", dir);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0 || write(fd, FUZZ_SKEY "\n", strlen(FUZZ_SKEY) + 1) < 0 ||
-        close(fd) != 0)
-        die(path);
-}
-
 /* Write a log of `n` records into `dir` (new), with a checkpoint after
  * each `every` records and segments of `segbytes`. */
 static void
@@ -492,11 +479,13 @@ make_log(const char *dir, uint64_t n, uint64_t every, uint64_t segbytes)
     struct audit_log *log;
     struct audit_record r;
     uint64_t index;
+    struct note_signer signer;
 
     if (mkdir(dir, 0700) != 0)
         die(dir);
-    write_key(dir);
-    ASSERT_OK(audit_log_open(dir, FUZZ_ORIGIN, &log));
+    ASSERT_OK(note_signer_parse(FUZZ_SKEY, &signer));
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
+    note_signer_wipe(&signer);
     if (segbytes != 0)
         audit_log_set_segment_bytes(log, segbytes);
     for (uint64_t i = 0; i < n; i++) {

@@ -186,8 +186,8 @@ def body(args):
         check_eq(rc, 0, "vigilctl audit verify passes (%s)"
                  % (out.strip().splitlines() or [err.strip()])[-1])
         rc, out, err = vigilctl(args.bin, "audit", "replay", audit_dir)
-        refs = [l.split("\t")[-1] for l in out.splitlines()]
-        stores = [l.split("\t")[-1] for l in out.splitlines()
+        refs = [l.split("\t")[9] for l in out.splitlines()]
+        stores = [l.split("\t")[9] for l in out.splitlines()
                   if "\tevent.store\t" in l]
         for r in ("fc-q1", "fc-q2", "fc-q3"):
             check(svc.query_ref(r) not in refs,

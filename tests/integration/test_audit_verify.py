@@ -164,8 +164,19 @@ def test_valid(c):
     check_eq(rc, 0, "verify without --key exits 0")
     check("verifier.key" in out, "and says the key came from the log's own "
           "verifier.key", out)
+    rc, out, err = c.vctl("audit", "pubkey", "--signing-key",
+                          c.good + ".key")
+    check_eq((rc, out.strip()), (0, c.key),
+             "pubkey prints the verifier key of the signing key")
     rc, out, err = c.vctl("audit", "pubkey", c.good)
-    check_eq((rc, out.strip()), (0, c.key), "pubkey prints the verifier key")
+    check_eq(rc, 2, "pubkey refuses to read the key from the log's "
+             "directory")
+    os.chmod(c.good + ".key", 0o644)
+    rc, out, err = c.vctl("audit", "pubkey", "--signing-key",
+                          c.good + ".key")
+    check(rc == 2 and "group or others" in err,
+          "pubkey refuses a signing key readable by others", err)
+    os.chmod(c.good + ".key", 0o600)
 
 
 def test_damage(c):
@@ -327,7 +338,7 @@ def test_replay_export(c):
     check_eq(rc, 0, "replay exits 0")
     lines = out.splitlines()
     check_eq(len(lines), N, "replay prints one line per record")
-    check_eq(len(lines[0].split("\t")), 10, "of 10 tab-separated columns")
+    check_eq(len(lines[0].split("\t")), 12, "of 12 tab-separated columns")
 
     rc, out, err = c.vctl("audit", "replay", c.good, "--json")
     check_eq(rc, 0, "replay --json exits 0")

@@ -15,7 +15,7 @@ Issue 9 ("Trusted files", "the daemons run as root"). As root, with
    path and the reason, on a data directory owned by another user (also
    as root staying root: the finding's nobody-owned directory accepted by
    root's daemons), group-writable, world-writable, or given as a
-   symbolic link; the scorer refuses a pseudonym.key or signing.key that
+   symbolic link; the scorer refuses a pseudonym.key or audit-signing.key (keys directory) that
    is a symbolic link.
 Skipped (exit 77) when not run as root or when nobody does not exist.
 
@@ -188,8 +188,8 @@ def body(args):
             for key, path in (
                     ("pseudonym.key",
                      os.path.join(svc.keys_dir, "pseudonym.key")),
-                    ("signing.key",
-                     os.path.join(svc.data_dir, "audit", "signing.key"))):
+                    ("audit-signing.key",
+                     os.path.join(svc.keys_dir, "audit-signing.key"))):
                 if not os.path.exists(path):
                     say("  note: no %s in the keys directory" % key)
                     continue

@@ -8,7 +8,8 @@
  *   gen_audit_log gen DIR N [CKPT_EVERY [SEGMENT_BYTES]]
  *       append N deterministic records (one sync per 100), a checkpoint
  *       every CKPT_EVERY records (0: only at the end) and at the end;
- *       prints the verifier key
+ *       prints the verifier key. The signing key is DIR.key, beside the
+ *       log (never inside it), made on first use.
  *   gen_audit_log resign DIR
  *       replace the last checkpoint in DIR/checkpoints.log by the same
  *       text signed with a fresh key of the same name (a checkpoint
@@ -78,12 +79,21 @@ make_record(uint64_t i, struct audit_record *r)
 static int
 gen(const char *dir, uint64_t n, uint64_t every, uint64_t segbytes)
 {
+    char keypath[4096], err[512];
+    struct note_signer signer;
     struct audit_log *log;
     struct audit_record r;
     uint64_t idx;
     int rc;
 
-    rc = audit_log_open(dir, ORIGIN, &log);
+    snprintf(keypath, sizeof(keypath), "%s.key", dir);
+    rc = audit_key_load(keypath, ORIGIN, true, &signer, NULL, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "key: %s\n", err);
+        return 1;
+    }
+    rc = audit_log_open(dir, &signer, NULL, &log);
+    note_signer_wipe(&signer);
     if (rc != 0) {
         fprintf(stderr, "open: %s\n", err_str(rc));
         return 1;

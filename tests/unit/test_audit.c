@@ -44,6 +44,7 @@
 
 static char tmproot[] = "/tmp/vigil-test-audit-XXXXXX";
 static int ndirs;
+static struct note_signer signer; /* the log's key, made in main() */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -169,6 +170,11 @@ make_record(uint64_t i, struct audit_record *r)
     snprintf(r->purpose, sizeof(r->purpose), "fraud-prevention");
     r->outcome = (enum audit_outcome)(i % AUDIT_OUTCOME_COUNT);
     snprintf(r->ref, sizeof(r->ref), "evt-%" PRIu64, i);
+    if (i % 3 != 0) {
+        snprintf(r->peer, sizeof(r->peer), "%s",
+            i % 2 ? "[fe80::1%eth0]" : "127.0.0.1");
+        r->size = i * 1000;
+    }
 }
 
 /* Append records [from, to) to an open log, syncing every `every`. */
@@ -195,7 +201,7 @@ make_log(const char *dir, uint64_t n, uint64_t every, uint64_t segbytes)
 {
     struct audit_log *log;
 
-    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
     if (segbytes)
         audit_log_set_segment_bytes(log, segbytes);
     for (uint64_t i = 0; i < n; i += every) {
@@ -286,6 +292,9 @@ test_roundtrip(void)
         ASSERT_STR_EQ(d.purpose, r.purpose);
         ASSERT_EQ(d.outcome, r.outcome);
         ASSERT_STR_EQ(d.ref, r.ref);
+        ASSERT_STR_EQ(d.peer, r.peer);
+        ASSERT_EQ(d.size, r.size);
+        ASSERT_EQ(d.version, AUDIT_VERSION);
         ASSERT_OK(audit_record_encode(&d, buf2, sizeof(buf2), &n2));
         ASSERT_EQ(n2, n);
         ASSERT_MEM_EQ(buf2, buf, n);
@@ -301,6 +310,8 @@ test_roundtrip(void)
     r.nsubj = AUDIT_MAX_SUBJECTS;
     memset(r.purpose, 'p', AUDIT_MAX_PURPOSE);
     memset(r.ref, 'r', AUDIT_MAX_REF);
+    memset(r.peer, '9', AUDIT_MAX_PEER);
+    r.size = UINT64_MAX;
     ASSERT_OK(audit_record_encode(&r, buf, sizeof(buf), &n));
     ASSERT(n <= AUDIT_MAX_RECORD_BYTES);
     ASSERT_OK(audit_record_decode(buf, n, &d, NULL));
@@ -317,8 +328,10 @@ test_roundtrip(void)
     ASSERT_STR_EQ(d.actor, r.actor);
     ASSERT_STR_EQ(d.ref, "");
 
-    /* Exact bytes of a small record (the spec's worked example). */
+    /* Exact bytes of a small version-1 record (the spec's worked example,
+     * vigil-audit.5): logs written before version 2 still decode. */
     memset(&r, 0, sizeof(r));
+    r.version = 1;
     r.index = 0;
     r.ts_ms = 1;
     snprintf(r.actor, sizeof(r.actor), "a");
@@ -339,7 +352,33 @@ test_roundtrip(void)
 
         ASSERT_EQ(n, sizeof(want));
         ASSERT_MEM_EQ(buf, want, n);
+        ASSERT_OK(audit_record_decode(want, sizeof(want), &d, NULL));
+        ASSERT_EQ(d.version, 1);
+        ASSERT_STR_EQ(d.peer, "");
+        ASSERT_EQ(d.size, 0);
     }
+    /* The same record in version 2, with a peer and a size. */
+    r.version = 0;
+    snprintf(r.peer, sizeof(r.peer), "10.0.0.1");
+    r.size = 300;
+    ASSERT_OK(audit_record_encode(&r, buf, sizeof(buf), &n));
+    {
+        static const uint8_t want[] = { 0x8d, 0xa1, 'v', 0x02, 0xa1, 'i', 0x00,
+            0xa2, 't', 's', 0x01, 0xa5, 'a', 'c', 't', 'o', 'r', 0xa1, 'a',
+            0xa4, 'r', 'o', 'l', 'e', 0xa6, 's', 'y', 's', 't', 'e', 'm', 0xa2,
+            'o', 'p', 0xa1, 'x', 0xa4, 'c', 'a', 't', 's', 0x91, 0xa2, 'i', 'p',
+            0xa4, 's', 'u', 'b', 'j', 0x90, 0xa7, 'p', 'u', 'r', 'p', 'o', 's',
+            'e', 0xa1, 'p', 0xa7, 'o', 'u', 't', 'c', 'o', 'm', 'e', 0xa7, 'a',
+            'l', 'l', 'o', 'w', 'e', 'd', 0xa3, 'r', 'e', 'f', 0xa0, 0xa4, 'p',
+            'e', 'e', 'r', 0xa8, '1', '0', '.', '0', '.', '0', '.', '1', 0xa4,
+            's', 'i', 'z', 'e', 0xcd, 0x01, 0x2c };
+
+        ASSERT_EQ(n, sizeof(want));
+        ASSERT_MEM_EQ(buf, want, n);
+    }
+    /* Version 1 cannot carry the version-2 fields. */
+    r.version = 1;
+    ASSERT_EQ(audit_record_encode(&r, buf, sizeof(buf), &n), ERR_INVAL);
 }
 
 static void
@@ -371,6 +410,10 @@ test_encode_rejects(void)
     REJECT(r.outcome = AUDIT_OUTCOME_COUNT);
     REJECT(r.ref[0] = '\t');
     REJECT(memset(r.ref, 'r', sizeof(r.ref)));
+    REJECT(snprintf(r.peer, sizeof(r.peer), "1.2.3.4 x"));
+    REJECT(snprintf(r.peer, sizeof(r.peer), "a/b"));
+    REJECT(memset(r.peer, '1', sizeof(r.peer)));
+    REJECT(r.version = 3);
 #undef REJECT
 }
 
@@ -438,10 +481,12 @@ test_decode_rejects(void)
         if (strstr(why, (needle)) == NULL)                                     \
             TEST_FAIL("reason '%s' lacks '%s'", why, (needle));                \
     } while (0)
-    BAD(0, 1, "\x8c", "11 entries");         /* 12 entries */
-    BAD(0, 1, "\xde\x00\x0b", "11 entries"); /* map16 */
+    BAD(0, 1, "\x8c", "13 entries");         /* 12 entries */
+    BAD(0, 1, "\xde\x00\x0d", "13 entries"); /* map16 */
+    BAD(0, 1, "\x8b", "version");            /* 11 entries, version 2 */
     BAD(1, 2, "\xa1w", "\"v\"");             /* wrong key */
-    BAD(value_at("v"), 1, "\x02", "version");
+    BAD(value_at("v"), 1, "\x03", "version");
+    BAD(value_at("v"), 1, "\x01", "version");      /* 13 entries, version 1 */
     BAD(value_at("v"), 1, "\xcc\x01", "shortest"); /* non-shortest */
     BAD(value_at("i"), 1, "\xcd\x00\x02", "shortest");
     BAD(value_at("i"), 1, "\xd0\x02", "\"i\""); /* int8 */
@@ -474,6 +519,13 @@ test_decode_rejects(void)
     BAD(value_at("subj"), 1, "\x91\xa0", "16-byte");
     BAD(value_at("purpose"), 17, "\xa0", "purpose");
     BAD(value_at("outcome"), 8, "\xa2ok", "outcome");
+    BAD(value_at("peer"), 10,
+        "\xa5"
+        "a b c",
+        "peer"); /* "127.0.0.1" */
+    BAD(value_at("peer") - 5, 5, "\xa4paer", "key 12");
+    BAD(value_at("size"), 3, "\xd0\x01", "\"size\""); /* 2000 -> int8 */
+    BAD(value_at("size"), 3, "\xcc\x07", "shortest");
 #undef BAD
 
     /* Random single-byte corruptions never crash and either fail or
@@ -494,6 +546,72 @@ test_decode_rejects(void)
     }
 }
 
+/* -------------------------------------------------------- signing key */
+
+static void
+test_signing_key(void)
+{
+    char *dir = newdir(), path[512], err[512], origin[AUDIT_MAX_ORIGIN + 1];
+    struct note_signer a, b;
+    bool created;
+    size_t len;
+    uint8_t *p;
+
+    ASSERT_EQ(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/audit-signing.key", dir);
+    ASSERT_EQ(audit_key_load(path, NULL, false, &a, &created, err, sizeof(err)),
+        ERR_NOTFOUND);
+
+    /* Made on first use with the default origin, 0600, then reloaded. */
+    ASSERT_OK(audit_key_load(path, "", true, &a, &created, err, sizeof(err)));
+    ASSERT(created);
+    ASSERT(audit_origin_is_valid(a.name));
+    ASSERT(strstr(a.name, "/vigil-audit/") != NULL);
+    ASSERT_OK(audit_key_load(path, NULL, true, &b, &created, err, sizeof(err)));
+    ASSERT(!created);
+    ASSERT_STR_EQ(a.name, b.name);
+    ASSERT_MEM_EQ(a.sk, b.sk, sizeof(a.sk));
+    note_signer_wipe(&b);
+    /* The origin is fixed by the key. */
+    ASSERT_OK(
+        audit_key_load(path, a.name, false, &b, &created, err, sizeof(err)));
+    note_signer_wipe(&b);
+    ASSERT_EQ(audit_key_load(path, "other.example/log", false, &b, &created,
+                  err, sizeof(err)),
+        ERR_INVAL);
+    ASSERT(strstr(err, "other.example/log") != NULL);
+    /* Readable by others: refused, not repaired. */
+    ASSERT_EQ(chmod(path, 0640), 0);
+    ASSERT_EQ(audit_key_load(path, NULL, false, &b, &created, err, sizeof(err)),
+        ERR_DENIED);
+    ASSERT_EQ(chmod(path, 0604), 0);
+    ASSERT_EQ(audit_key_load(path, NULL, false, &b, &created, err, sizeof(err)),
+        ERR_DENIED);
+    ASSERT_EQ(chmod(path, 0600), 0);
+    /* Not a key. */
+    p = slurp(dir, "audit-signing.key", &len);
+    spit(dir, "audit-signing.key", (const uint8_t *)"PRIVATE+KEY+x\n", 14);
+    ASSERT_EQ(audit_key_load(path, NULL, false, &b, &created, err, sizeof(err)),
+        ERR_MALFORMED);
+    sodium_memzero(p, len);
+    free(p);
+    /* A chosen origin; a bad one refused. */
+    snprintf(path, sizeof(path), "%s/chosen.key", dir);
+    ASSERT_OK(audit_key_load(
+        path, "shop.example/audit", true, &b, &created, err, sizeof(err)));
+    ASSERT_STR_EQ(b.name, "shop.example/audit");
+    note_signer_wipe(&b);
+    snprintf(path, sizeof(path), "%s/bad.key", dir);
+    ASSERT_EQ(audit_key_load(
+                  path, "bad origin", true, &b, &created, err, sizeof(err)),
+        ERR_INVAL);
+    ASSERT_OK(audit_key_default_origin(origin, sizeof(origin)));
+    ASSERT(audit_origin_is_valid(origin));
+    ASSERT_EQ(audit_key_default_origin(origin, 8), ERR_TOOBIG);
+    note_signer_wipe(&a);
+    rmrf(dir);
+}
+
 /* ------------------------------------------------------------- writer */
 
 static void
@@ -506,17 +624,21 @@ test_writer_reopen(void)
     struct stat st;
     char path[512];
 
-    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
     ASSERT_EQ(audit_size(log), 0);
     ASSERT_EQ(audit_log_repair(log)->bytes_cut, 0);
     snprintf(vkey, sizeof(vkey), "%s", audit_verifier_key(log));
     ASSERT(strncmp(vkey, ORIGIN "+", strlen(ORIGIN) + 1) == 0);
+    /* The secret never lands in the log's directory; the public key
+     * does, for convenience. */
     snprintf(path, sizeof(path), "%s/signing.key", dir);
+    ASSERT_EQ(stat(path, &st), -1);
+    snprintf(path, sizeof(path), "%s/verifier.key", dir);
     ASSERT_EQ(stat(path, &st), 0);
-    ASSERT_EQ(st.st_mode & 0777, 0600);
+    ASSERT_EQ(st.st_mode & 0777, 0644);
 
     /* A second writer is refused while the first holds the lock. */
-    ASSERT_EQ(audit_log_open(dir, ORIGIN, &log2), ERR_AGAIN);
+    ASSERT_EQ(audit_log_open(dir, &signer, NULL, &log2), ERR_AGAIN);
 
     append_n(log, 0, 250, 10);
     ASSERT_EQ(audit_size(log), 250);
@@ -534,9 +656,30 @@ test_writer_reopen(void)
     }
     audit_log_close(log);
 
-    ASSERT_EQ(audit_log_open(dir, "other.origin", &log), ERR_INVAL);
-    ASSERT_EQ(audit_log_open(dir, "bad origin", &log), ERR_INVAL);
-    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    {
+        /* Another key, a bad origin, a secret key file in the directory:
+         * each refused. */
+        char sk[NOTE_MAX_KEY], vk[NOTE_MAX_KEY];
+        struct note_signer other;
+        int fd;
+
+        ASSERT_OK(note_key_generate(ORIGIN, sk, sizeof(sk), vk, sizeof(vk)));
+        ASSERT_OK(note_signer_parse(sk, &other));
+        quiet(true);
+        ASSERT_EQ(audit_log_open(dir, &other, NULL, &log), ERR_DENIED);
+        snprintf(other.name, sizeof(other.name), "bad origin");
+        ASSERT_EQ(audit_log_open(dir, &other, NULL, &log), ERR_INVAL);
+        snprintf(path, sizeof(path), "%s/signing.key", dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        ASSERT(fd >= 0);
+        close(fd);
+        ASSERT_EQ(audit_log_open(dir, &signer, NULL, &log), ERR_DENIED);
+        ASSERT_EQ(unlink(path), 0);
+        quiet(false);
+        note_signer_wipe(&other);
+        sodium_memzero(sk, sizeof(sk));
+    }
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
     ASSERT_EQ(audit_size(log), 250);
     ASSERT_STR_EQ(audit_verifier_key(log), vkey);
     audit_root(log, root2);
@@ -550,8 +693,8 @@ test_writer_reopen(void)
 
     /* Every file of the log is 0600, whatever the umask. */
     {
-        static const char *const files[] = { "signing.key", "verifier.key",
-            "checkpoints.log", "LOCK", "records-00000000000000000000.log" };
+        static const char *const files[] = { "verifier.key", "checkpoints.log",
+            "LOCK", "records-00000000000000000000.log" };
 
         for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
             snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
@@ -560,22 +703,7 @@ test_writer_reopen(void)
             ASSERT_EQ(st.st_mode & 0777, 0600);
         }
     }
-    /* A signing key open to others, or a link to one, is refused. */
-    snprintf(path, sizeof(path), "%s/signing.key", dir);
-    ASSERT_OK(chmod(path, 0640));
-    ASSERT_EQ(audit_log_open(dir, ORIGIN, &log), ERR_DENIED);
-    ASSERT_OK(chmod(path, 0600));
-    {
-        char moved[600];
-
-        snprintf(moved, sizeof(moved), "%s/../moved.key", dir);
-        ASSERT_OK(rename(path, moved));
-        ASSERT_OK(symlink(moved, path));
-        ASSERT_EQ(audit_log_open(dir, ORIGIN, &log), ERR_DENIED);
-        ASSERT_OK(unlink(path));
-        ASSERT_OK(rename(moved, path));
-    }
-    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
     audit_log_close(log);
     rmrf(dir);
 }
@@ -592,7 +720,7 @@ test_checkpoints(void)
     uint64_t size;
     size_t len;
 
-    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
     ASSERT_OK(audit_checkpoint(log, 0)); /* empty: no-op */
     append_n(log, 0, 10, 100);
     ASSERT_OK(audit_checkpoint(log, 0));
@@ -662,7 +790,7 @@ test_torn_tail(void)
         snprintf(ckpath, sizeof(ckpath), "%s/checkpoints.log", work);
         (void)unlink(ckpath);
         spit(work, SEG0, seg, cut);
-        ASSERT_OK(audit_log_open(work, ORIGIN, &log));
+        ASSERT_OK(audit_log_open(work, &signer, NULL, &log));
         ASSERT_EQ(audit_size(log), whole);
         rep = audit_log_repair(log);
         ASSERT_EQ(rep->bytes_cut, cut - off[whole]);
@@ -693,7 +821,7 @@ test_torn_tail(void)
         s2 = slurp(work, SEG0, &len);
         s2[off[5] + 20] ^= 1;
         spit(work, SEG0, s2, len);
-        ASSERT_OK(audit_log_open(work, ORIGIN, &log));
+        ASSERT_OK(audit_log_open(work, &signer, NULL, &log));
         ASSERT_EQ(audit_size(log), 5);
         audit_log_close(log);
         free(s2);
@@ -702,7 +830,7 @@ test_torn_tail(void)
         s2 = slurp(work, SEG0, &len);
         memmove(s2 + off[4], s2 + off[5], len - off[5]); /* drop rec 4 */
         spit(work, SEG0, s2, len - (off[5] - off[4]));
-        ASSERT_EQ(audit_log_open(work, ORIGIN, &log), ERR_CORRUPT);
+        ASSERT_EQ(audit_log_open(work, &signer, NULL, &log), ERR_CORRUPT);
         free(s2);
     }
     rmrf(work);
@@ -723,7 +851,7 @@ test_repair_limits(void)
     copydir(dir, work);
     s = slurp(work, SEG0, &len);
     spit(work, SEG0, s, len - 3);
-    ASSERT_EQ(audit_log_open(work, ORIGIN, &log), ERR_CORRUPT);
+    ASSERT_EQ(audit_log_open(work, &signer, NULL, &log), ERR_CORRUPT);
     free(s);
 
     /* A torn tail below the latest checkpoint is not a repair. */
@@ -734,7 +862,7 @@ test_repair_limits(void)
         copydir(dir, work);
         s = slurp(work, last, &len);
         spit(work, last, s, len - 3);
-        ASSERT_EQ(audit_log_open(work, ORIGIN, &log), ERR_CORRUPT);
+        ASSERT_EQ(audit_log_open(work, &signer, NULL, &log), ERR_CORRUPT);
         free(s);
     }
     copydir(dir, work);
@@ -742,7 +870,7 @@ test_repair_limits(void)
         /* Truncate checkpoints.log mid-frame: the writer cuts it. */
         s = slurp(work, "checkpoints.log", &len);
         spit(work, "checkpoints.log", s, len - 5);
-        ASSERT_OK(audit_log_open(work, ORIGIN, &log));
+        ASSERT_OK(audit_log_open(work, &signer, NULL, &log));
         ASSERT(audit_log_repair(log)->note_bytes_cut > 0);
         ASSERT_EQ(audit_checkpoint_size(log), 150);
         ASSERT_OK(audit_checkpoint(log, 0));
@@ -767,7 +895,7 @@ test_sync_failure(void)
     off_t before;
 
     signal(SIGXFSZ, SIG_IGN);
-    ASSERT_OK(audit_log_open(dir, ORIGIN, &log));
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
     append_n(log, 0, 20, 100);
     audit_root(log, root1);
     snprintf(path, sizeof(path), "%s/" SEG0, dir);
@@ -1082,11 +1210,18 @@ int
 main(void)
 {
     log_init("test_audit", true);
+    {
+        char sk[NOTE_MAX_KEY], vk[NOTE_MAX_KEY];
+
+        ASSERT_OK(note_key_generate(ORIGIN, sk, sizeof(sk), vk, sizeof(vk)));
+        ASSERT_OK(note_signer_parse(sk, &signer));
+    }
     ASSERT(sodium_init() >= 0);
     ASSERT(mkdtemp(tmproot) != NULL);
     RUN(test_roundtrip);
     RUN(test_encode_rejects);
     RUN(test_decode_rejects);
+    RUN(test_signing_key);
     RUN(test_writer_reopen);
     RUN(test_checkpoints);
     RUN(test_torn_tail);

@@ -37,6 +37,7 @@
 
 #include "common/audit.h"
 #include "common/err.h"
+#include "common/harden.h"
 #include "common/merkle.h"
 #include "common/note.h"
 #include "common/utctime.h"
@@ -642,20 +643,74 @@ cmd_audit_check_proof(const struct cmd *c, int argc, char **argv)
     return rc;
 }
 
+/*
+ * `audit pubkey`: the verifier key, derived from the signing key itself
+ * (in the keys directory, apart from the data), never from a file of the
+ * log being verified.
+ */
 int
 cmd_audit_pubkey(const struct cmd *c, int argc, char **argv)
 {
-    char key[NOTE_MAX_KEY];
-    struct opts o;
-    int rc;
+    static const struct option longopts[] = {
+        { "keys-dir", required_argument, NULL, 'k' },
+        { "signing-key", required_argument, NULL, 's' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *env = getenv("VIGIL_KEYS_DIR"), *file = NULL;
+    const char *dir = env != NULL && env[0] != '\0' ? env : "/etc/vigil";
+    char path[AUDIT_MAX_PATH], owner[AUDIT_MAX_PATH], err[512];
+    char vkey[NOTE_MAX_KEY], *slash;
+    struct note_signer sk;
+    int ch, rc;
 
-    PROLOGUE("", 1, 1);
-    rc = audit_read_verifier_key(argv[optind], key, sizeof(key));
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'h':
+            cmd_usage(c, stdout);
+            return EXIT_OK;
+        case 'k':
+            dir = optarg;
+            break;
+        case 's':
+            file = optarg;
+            break;
+        default:
+            return cmd_usage_error(
+                c, "unknown or misplaced option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return cmd_usage_error(c,
+            "pubkey takes no directory: the key comes from the signing key "
+            "(--keys-dir or --signing-key), not from the log");
+    if (file != NULL)
+        snprintf(path, sizeof(path), "%s", file);
+    else
+        snprintf(path, sizeof(path), "%s/%s", dir, AUDIT_KEY_FILE);
+    /* Root reads the key as its owner (the file is 0600). */
+    snprintf(owner, sizeof(owner), "%s", path);
+    slash = strrchr(owner, '/');
+    if (slash != NULL && slash != owner)
+        *slash = '\0';
+    else
+        snprintf(owner, sizeof(owner), "%s", slash == owner ? "/" : ".");
+    rc = harden_become_owner(owner, "", err, sizeof(err));
+    if (rc == 0)
+        rc = audit_key_load(path, NULL, false, &sk, NULL, err, sizeof(err));
     if (rc != 0) {
-        fprintf(stderr, "%s: cannot read '%s/verifier.key': %s\n", PROGNAME,
-            argv[optind], err_str(rc));
+        fprintf(stderr, "%s: %s\n", PROGNAME, err);
         return EXIT_USAGE;
     }
-    printf("%s\n", key);
+    rc = note_signer_vkey(&sk, vkey, sizeof(vkey));
+    note_signer_wipe(&sk);
+    if (rc != 0) {
+        fprintf(
+            stderr, "%s: %s: cannot derive the verifier key\n", PROGNAME, path);
+        return EXIT_USAGE;
+    }
+    printf("%s\n", vkey);
     return EXIT_OK;
 }

@@ -64,8 +64,9 @@ static const struct cmd cmds[] = {
         "check a proof with only the verifier key and signed checkpoints" },
     { "audit export", "--json DIR [--key VERIFIER]", cmd_audit_export,
         "print the whole log as one JSON object (verifying it)" },
-    { "audit pubkey", "DIR", cmd_audit_pubkey,
-        "print the log's verifier key (verifier.key)" },
+    { "audit pubkey", "[--keys-dir DIR | --signing-key FILE]", cmd_audit_pubkey,
+        "print the verifier key of the audit signing key (keys_dir), to "
+        "hand to auditors" },
     { "audit subject report",
         "DATA_DIR (--account ID --storefront S | --email ADDR | --phone P "
         "| --card NUMBER "

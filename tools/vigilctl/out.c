@@ -364,6 +364,9 @@ out_record_json(const struct audit_record *r)
     out_set(o, "purpose", out_str(r->purpose));
     out_set(o, "outcome", out_str(audit_outcome_name(r->outcome)));
     out_set(o, "ref", out_str(r->ref));
+    out_set(o, "peer", out_str(r->peer));
+    out_set(o, "size", out_u64(r->size));
+    out_set(o, "version", out_u64(r->version));
     return o;
 }
 
@@ -384,8 +387,9 @@ out_record_tsv(FILE *f, const struct audit_record *r)
     }
     if (r->nsubj == 0)
         fputc('-', f);
-    fprintf(f, "\t%s\t%s\t%s\n", r->purpose, audit_outcome_name(r->outcome),
-        r->ref[0] ? r->ref : "-");
+    fprintf(f, "\t%s\t%s\t%s\t%s\t%" PRIu64 "\n", r->purpose,
+        audit_outcome_name(r->outcome), r->ref[0] ? r->ref : "-",
+        r->peer[0] ? r->peer : "-", r->size);
 }
 
 /* Add the verification outcome to `o`: "verified", counts, "key_source"

@@ -165,10 +165,11 @@ void out_time(uint64_t ms, char *out, size_t outlen) NONNULL(2);
 void out_cats(uint32_t cats, char *out, size_t outlen) NONNULL(2);
 
 /* The decoded fields of `r` as a new JSON object: index, ts, time,
- * actor, role, op, cats, subj, purpose, outcome, ref (in that order). */
+ * actor, role, op, cats, subj, purpose, outcome, ref, peer, size,
+ * version (in that order). */
 json_t *out_record_json(const struct audit_record *r) NONNULL(1);
 
-/* One record as a TSV line of ten columns (vigilctl.1, audit replay). */
+/* One record as a TSV line of twelve columns (vigilctl.1, audit replay). */
 void out_record_tsv(FILE *f, const struct audit_record *r) NONNULL(1, 2);
 
 /* Add the outcome of a verifying pass to the object `o`: verified,
