@@ -368,8 +368,9 @@ struct audit_anchor {
  * by `signer` (copied; its name is the log's origin, which must be
  * valid). On first use creates `dir` (0700). Refuses to open a directory
  * that holds a secret key file ("signing.key": a key copied with the
- * log is no key). Writes verifier.key (0600 like every file of the log: the public key, a
- * convenience: auditors pin their own copy) or checks that it matches.
+ * log is no key). Writes verifier.key (0600 like every file of the
+ * log; the public key, a convenience: auditors pin their own copy) or
+ * checks that it matches.
  * Takes the LOCK. Scans every record (CRC, strict decode, index), and
  * checks every checkpoint against the signer's public key and the
  * records, and the records against `anchor` (may be NULL): the root of
