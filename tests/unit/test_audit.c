@@ -635,7 +635,7 @@ test_writer_reopen(void)
     ASSERT_EQ(stat(path, &st), -1);
     snprintf(path, sizeof(path), "%s/verifier.key", dir);
     ASSERT_EQ(stat(path, &st), 0);
-    ASSERT_EQ(st.st_mode & 0777, 0644);
+    ASSERT_EQ(st.st_mode & 0777, 0600);
 
     /* A second writer is refused while the first holds the lock. */
     ASSERT_EQ(audit_log_open(dir, &signer, NULL, &log2), ERR_AGAIN);
