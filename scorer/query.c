@@ -41,12 +41,15 @@
 #include "common/log.h"
 #include "common/pseudo.h"
 #include "common/qproto.h"
+#include "common/quota.h"
 #include "common/text.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
 #include "scorer/history.h"
+#include "scorer/qbatch.h"
 #include "scorer/record.h"
 #include "scorer/scorer.h"
+#include "scorer/status.h"
 
 #define QUERY_MAX_PURPOSES 4
 
@@ -60,6 +63,7 @@ struct query_purpose {
 enum query_scope {
     QUERY_OWN,   /* the caller's own (storefront role) */
     QUERY_NAMED, /* the one the request names (required) */
+    QUERY_NONE,  /* none: the op reads no storefront's data (status) */
 };
 
 /* One row of the authorization table. */
@@ -94,6 +98,8 @@ static const struct query_rule query_rules[] = {
         AUDIT_CAT_ACCOUNT },
     { QPROTO_OP_LABEL, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
         AUDIT_CAT_ACCOUNT | AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
+    { QPROTO_OP_STATUS, AUDIT_ROLE_ADMIN, QUERY_NONE,
+        { { "operations", false }, { NULL, false } }, 0 },
 };
 
 /* Who is asking (from the ZAP handler) and what the table says. */
@@ -145,6 +151,14 @@ query_authorize(struct query_ctx *c, struct qproto_request *q)
                 "own data");
             return 0;
         }
+    } else if (c->rule->scope == QUERY_NONE) {
+        if (q->storefront[0] != '\0') {
+            snprintf(c->why, sizeof(c->why),
+                "storefront: %s reads no "
+                "storefront's data; leave it out",
+                qproto_op_name(q->op));
+            return ERR_INVAL;
+        }
     } else if (q->storefront[0] == '\0') {
         TEXT_COPY(c->why, "storefront: required (whose ids these are)");
         return ERR_INVAL;
@@ -173,6 +187,7 @@ query_authorize(struct query_ctx *c, struct qproto_request *q)
 static void
 query_send(struct scorer *s, const struct zsock_route *env, struct buf *out)
 {
+    s->query_code = 0;
     int rc = zsock_send_routed(s->query_sock, env, out->data, out->len);
 
     if (rc != 0)
@@ -194,6 +209,7 @@ query_send_error(struct scorer *s, const struct zsock_route *env,
             log_warnx("%s: cannot encode an error reply", __func__);
     }
     query_send(s, env, &out);
+    s->query_code = code;
 }
 
 /* End a result started with qproto_reply_begin() and send it. */
@@ -213,15 +229,14 @@ query_send_result(struct scorer *s, const struct zsock_route *env,
 }
 
 /*
- * Write the audit record of request `q` by `c` with `outcome`, naming
- * the `n` subjects `subj`. Its ref is the hex of the request id's keyed
- * hash, and of the case reference's when there is one. Returns as
- * record_now(); on failure the caller's request is answered "audit".
+ * Fill `r`, the audit record of request `q` by `c` with `outcome`,
+ * naming the `n` subjects `subj`. Its ref is the hex of the request id's
+ * keyed hash, and of the case reference's when there is one.
  */
-static int
-query_audit(struct scorer *s, const struct query_ctx *c,
+static void
+query_fill_record(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
-    enum audit_outcome outcome)
+    enum audit_outcome outcome, struct audit_record *rp)
 {
     char req[2 * PSEUDO_BYTES + 1], cas[2 * PSEUDO_BYTES + 1];
     struct audit_record r;
@@ -248,6 +263,22 @@ query_audit(struct scorer *s, const struct query_ctx *c,
     } else {
         TEXT_COPY(r.ref, req);
     }
+    *rp = r;
+}
+
+/*
+ * Write the audit record of request `q` (query_fill_record) and make it
+ * durable. Returns as record_now(); on failure the caller's request is
+ * answered "audit".
+ */
+static int
+query_audit(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    enum audit_outcome outcome)
+{
+    struct audit_record r;
+
+    query_fill_record(s, c, q, subj, n, outcome, &r);
     if (record_now(s, &r) != 0)
         return ERR_AUDIT;
     return 0;
@@ -267,17 +298,22 @@ query_gate(struct scorer *s, const struct query_ctx *c,
     enum audit_outcome outcome = AUDIT_OUTCOME_ALLOWED;
     char msg[REPLY_MSG_MAX + 1];
 
-    if (!c->allowed)
-        outcome = AUDIT_OUTCOME_DENIED;
-    else if (lookup != 0 && lookup != ERR_NOTFOUND)
+    if (!c->allowed) {
+        /* Recorded in the drain's batch, answered after its sync. */
+        struct audit_record r;
+
+        query_fill_record(s, c, q, subj, n, AUDIT_OUTCOME_DENIED, &r);
+        qbatch_deny(s, &r, &c->env, q->id, c->why);
+        s->query_code = ERR_DENIED;
+        return 1;
+    }
+    /* The batch's records must not share a sync that may fail. */
+    qbatch_flush(s);
+    if (lookup != 0 && lookup != ERR_NOTFOUND)
         outcome = AUDIT_OUTCOME_ERROR;
     if (query_audit(s, c, q, subj, n, outcome) != 0) {
         query_send_error(s, &c->env, q->id, ERR_AUDIT,
             "access refused: the audit record could not be written");
-        return 1;
-    }
-    if (!c->allowed) {
-        query_send_error(s, &c->env, q->id, ERR_DENIED, c->why);
         return 1;
     }
     if (lookup == ERR_NOTFOUND) {
@@ -545,6 +581,22 @@ done:
     free(ev);
 }
 
+/* status: audit (no subjects), then the service's state (status.h). */
+static void
+query_status(
+    struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
+{
+    struct wire_enc e;
+    struct buf out;
+
+    if (query_gate(s, c, q, NULL, 0, 0, "status") != 0)
+        return;
+    buf_init(&out, QPROTO_REPLY_MAX);
+    qproto_reply_begin(&e, &out, q->id);
+    status_pack(s, &e);
+    query_send_result(s, &c->env, q->id, &e, &out);
+}
+
 /*
  * Who sent `m`: the name and role the ZAP handler gave its key. Returns
  * 0, or ERR_DENIED when the message carries none (cannot happen on a
@@ -563,15 +615,46 @@ query_caller(const struct zsock_msg *m, struct query_ctx *c)
     return 0;
 }
 
+/*
+ * The caller's query quota (quota.h): 0 when it may go on, else the
+ * retry hint in ms, after answering "busy" (the request is not read).
+ */
+static uint32_t
+query_quota(struct scorer *s, const struct query_ctx *c)
+{
+    struct quota_client *qc = quota_client_get(s->qclients, c->actor);
+    uint32_t retry =
+        quota_take(&qc->queries, &qc->queries_rate, 1, clock_mono_ns());
+    char msg[REPLY_MSG_MAX + 1];
+    struct buf out;
+
+    if (retry == 0)
+        return 0;
+    snprintf(msg, sizeof(msg),
+        "busy: over this client's query quota (%.0f/s, burst %.0f); retry "
+        "later",
+        qc->queries_rate.per_s, qc->queries_rate.burst);
+    buf_init(&out, 512);
+    if (qproto_reply_retry_encode(&out, "", ERR_BUSY, msg, retry) == 0)
+        query_send(s, &c->env, &out);
+    else
+        buf_release(&out);
+    status_query_busy(s->status, c->actor);
+    return retry;
+}
+
 void
 query_handle(struct scorer *s, struct zsock_msg *m)
 {
     char msg[REPLY_MSG_MAX + 1];
     struct qproto_request q;
     struct query_ctx c;
+    uint64_t t0 = clock_mono_us();
     int k, rc;
 
     memset(&c, 0, sizeof(c));
+    memset(&q, 0, sizeof(q));
+    s->query_code = 0;
     if (zsock_msg_route(m, &c.env, &k) != 0) {
         if (c.env.identlen > 0) /* else not a ROUTER peer: nobody to answer */
             query_send_error(s, &c.env, "", ERR_MALFORMED,
@@ -583,6 +666,8 @@ query_handle(struct scorer *s, struct zsock_msg *m)
             "the client's key has no name and role in the allow-list");
         return;
     }
+    if (query_quota(s, &c) != 0)
+        return;
     rc = qproto_request_decode(&s->q_dec, &q, zsock_msg_data(m, k),
         zsock_msg_size(m, k), msg, sizeof(msg));
     if (rc != 0) {
@@ -612,10 +697,15 @@ query_handle(struct scorer *s, struct zsock_msg *m)
     case QPROTO_OP_LABEL:
         query_label(s, &c, &q);
         break;
+    case QPROTO_OP_STATUS:
+        query_status(s, &c, &q);
+        break;
     default:
         query_send_error(s, &c.env, q.id, ERR_INVAL, "op: unknown operation");
         break;
     }
 done:
+    status_query(s->status, c.actor, qproto_op_name(q.op), s->query_code,
+        clock_mono_us() - t0);
     memset(&q, 0, sizeof(q));
 }
