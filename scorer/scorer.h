@@ -165,6 +165,8 @@ struct scorer {
     uint64_t indexed;          /* audit records indexed so far */
     uint64_t ckpt_ms;          /* monotonic time of the last checkpoint */
     void *query_sock;          /* ROUTER at query_endpoint */
+    struct wclient *wclient;   /* the witness client thread (wclient.h),
+                                  NULL without `witness` keys; owned */
     /* Operations (issue 12): what the scorer shows, what it refuses. */
     struct cfg_args args;         /* the command line, for SIGHUP */
     int lock_fd;                  /* DATA_DIR/scorer.pid, flock()ed */

@@ -45,7 +45,8 @@ static int cmd_help(const struct cmd *c, int argc, char **argv);
 static const struct cmd cmds[] = {
     { "help", "[COMMAND ...]", cmd_help,
         "show the commands, or one command's usage" },
-    { "audit verify", "DIR [--key VERIFIER]", cmd_audit_verify,
+    { "audit verify", "DIR [--key VERIFIER] [--witness VKEY ...] [--quorum N]",
+        cmd_audit_verify,
         "verify every record and signed checkpoint of the audit log" },
     { "audit replay",
         "DIR [--from T] [--to T] [--actor A] [--subject HEX] "
