@@ -26,8 +26,13 @@ stands in for the shop's Admin GraphQL API. Checks:
  - a repeated webhook id is applied once: answered from the bridge's
    dedup file, also after a restart; with that file gone, Vigil's own
    dedup answers it with the first reply (same score, no new record);
- - the privacy topics get 503 with the reason (the scorer's DPO
-   operations are not there yet), malformed bodies 400/422;
+ - the privacy topics, through the scorer's DPO operations as the
+   bridge's dpo identity: customers/data_request's report files each
+   pass `vigilctl audit check-proof`; customers/redact erases the
+   customer and the listed order (a later report finds nothing, the
+   log verifies); shop/redact erases the shop's data; each audited with
+   the Shopify request id's keyed hash as its case reference;
+ - malformed bodies 400/422;
  - Vigil down (collector stopped, then scorer stopped) gives 503 at
    once, and the retry after it is back gets 200, applied once;
  - examples/shopify/replay.py records a signed delivery and replays it
@@ -854,14 +859,34 @@ def privacy(args, svc, br, oid, cid):
     check(st == 200, "a second redact of the same customer: 200 (nothing "
           "left to erase)", (st, text))
 
-    say("-- shop/redact: no Vigil operation yet, so 503, never a fake 200")
-    st, text, _ = br.deliver("shop/redact", PRIVACY["shop/redact"])
-    check(st == 503 and "not supported" in text, "shop/redact: 503 with "
-          "the reason", (st, text))
     st, _, _ = br.deliver("customers/redact", dict(red, shop_domain="x.io"))
     check_eq(st, 422, "a privacy payload naming another shop: 422")
     st, _, _ = br.deliver("customers/data_request", {"customer": {}})
     check_eq(st, 400, "a data request without data_request.id: 400")
+
+    say("-- shop/redact: the whole shop's data erased")
+    other = 820982911946154600  # order o3 (another customer), stored above
+    check(query(svc, "score.get", "q-shopify-3", order=str(other),
+                storefront=SHOP).get("ok") is True,
+          "before: another order of the shop is there")
+    st, text, w_shop = br.deliver("shop/redact", PRIVACY["shop/redact"])
+    check(st == 200 and "erased" in text, "shop/redact: 200 once erased",
+          (st, text))
+    recs = audit_records(args.bin, svc.data_dir)  # verifies the whole log
+    case_h = svc.scoped("case", "shopify-webhook-" + w_shop, SHOP)
+    ers = [r for r in recs if r["op"] == "subject.erase"
+           and case_h in r["ref"]]
+    check(len(ers) == 1 and (ers[0]["actor"], ers[0]["purpose"],
+                             ers[0]["outcome"]) ==
+          (DPO, "erasure-request", "allowed"),
+          "audited: one subject.erase by the DPO identity with the webhook "
+          "id as its case reference; the log verifies", ers)
+    rep4 = query(svc, "score.get", "q-shopify-4", order=str(other),
+                 storefront=SHOP)
+    check(rep4.get("code") == "not_found", "after: the shop's orders are "
+          "gone", rep4)
+    st, _, _ = br.deliver("shop/redact", PRIVACY["shop/redact"])
+    check_eq(st, 200, "a second shop/redact: 200 (nothing left)")
 
 
 def retry_until_200(br, topic, body, wid, timeout=15.0):

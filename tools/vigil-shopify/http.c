@@ -21,8 +21,8 @@
  *  5. privacy topics: parsed (privacy.h) and handed to the DPO worker
  *     (privacy.c), which resumes the connection with 200 once the
  *     scorer answered every request ok (its audit record durable, a
- *     report's files fsynced), else 5xx; 503 at once without dpo_cert,
- *     and for shop/redact, which Vigil cannot do yet.
+ *     report's files fsynced), else 5xx; 503 at once without
+ *     dpo_cert.
  *  6. parse and map (topics.c), then suspend the connection and hand it
  *     to the uplink, which resumes it with the answer: 200 once Vigil
  *     acknowledged every event, 5xx when it is down or late.
@@ -469,22 +469,17 @@ on_complete(struct http *h, struct req *r)
             return finish(r, MHD_HTTP_OK, "ok: already applied\n");
         }
     }
-    if (topics_is_privacy(r->kind) &&
-        (sh->privacy == NULL || r->kind == TOPICS_SHOP_REDACT)) {
+    if (topics_is_privacy(r->kind) && sh->privacy == NULL) {
         /* Never a 200 for what was not done: Shopify retries a 503,
          * and the log says what to configure. */
         STAT_INC(sh, unavailable);
-        log_warnx("shop '%s' topic '%s' webhook '%s': %s (503)",
-            r->shop->domain, r->topic, r->webhook_id,
-            sh->privacy == NULL ?
-                "privacy webhooks need dpo_cert" :
-                "Vigil has no operation that erases a whole shop yet");
+        log_warnx("shop '%s' topic '%s' webhook '%s': privacy webhooks need "
+                  "dpo_cert (503)",
+            r->shop->domain, r->topic, r->webhook_id);
         body_wipe(r);
         return finish(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-            sh->privacy == NULL ?
-                "privacy webhooks are not configured here (dpo_cert); "
-                "retry later\n" :
-                "shop/redact is not supported by Vigil yet; retry later\n");
+            "privacy webhooks are not configured here (dpo_cert); retry "
+            "later\n");
     }
     root = json_loadb(
         (const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);

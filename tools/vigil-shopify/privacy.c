@@ -640,12 +640,25 @@ out:
         close(top);
 }
 
-/* customers/redact: erase the account and every listed order. */
+/* customers/redact: erase the account and every listed order;
+ * shop/redact: erase the whole storefront. */
 static void
 run_erase(struct run *run)
 {
     const struct privacy_job *job = run->r->job;
     unsigned i;
+
+    if (job->kind == TOPICS_SHOP_REDACT) {
+        if (ask(run, QPROTO_OP_SUBJECT_ERASE, "storefront",
+                run->r->shop->domain, 0) != 0)
+            return;
+        log_info("shop '%s' webhook '%s': the shop's data erased (case "
+                 "'%s')",
+            run->r->shop->domain, run->r->webhook_id, job->case_ref);
+        run->status = 200;
+        run->why = "ok: erased\n";
+        return;
+    }
 
     if (job->customer[0] != '\0' &&
         ask(run, QPROTO_OP_SUBJECT_ERASE, "account", job->customer, 0) != 0)

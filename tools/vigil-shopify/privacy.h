@@ -12,9 +12,9 @@
  *                              and report.json naming them;
  *   customers/redact        -> subject.erase of the account and of each
  *                              order in orders_to_redact;
- *   shop/redact             -> no Vigil operation erases a storefront's
- *                              whole data yet: answered 503 (Shopify
- *                              retries), never a fake success.
+ *   shop/redact             -> subject.erase of kind storefront: all of
+ *                              the shop's data (its accounts, orders and
+ *                              what no other storefront's event names).
  * The requests go to the scorer's query endpoint (common/qproto.h) over
  * CURVE with the bridge's own certificate of role dpo (dpo_cert), naming
  * the shop as the storefront, purpose access-request or erasure-request,
