@@ -789,8 +789,10 @@ def privacy(args, svc, br, oid, cid):
           (st, text))
     case = "shopify-data-request-9999"
     d, rep = read_report(br, case)
-    check_eq([x["kind"] for x in rep["subjects"]], ["account", "order"],
-             "report.json: the account and the requested order")
+    check_eq([x["kind"] for x in rep["subjects"]],
+             ["account", "email", "phone", "order"],
+             "report.json: the account, the email and phone given, and the "
+             "requested order")
     acct = rep["subjects"][0]
     check(acct["subject"] is not None and len(acct["records"]) >= 3,
           "the account's audited accesses are in the report (its events "
@@ -834,11 +836,11 @@ def privacy(args, svc, br, oid, cid):
           "erased", (st, text))
     recs = audit_records(args.bin, svc.data_dir)  # verifies the whole log
     ers = [r for r in recs if r["op"] == "subject.erase"]
-    check(len(ers) == 2 and all(
+    check(len(ers) == 4 and all(
         (r["actor"], r["role"], r["purpose"], r["outcome"]) ==
         (DPO, "dpo", "erasure-request", "allowed") for r in ers),
-        "audited: two subject.erase (account, order) by the DPO identity",
-        ers)
+        "audited: four subject.erase (account, email, phone, order) by the "
+        "DPO identity", ers)
     case_h = svc.scoped("case", "shopify-webhook-" + w_red, SHOP)
     check(all(case_h in r["ref"] for r in ers),
           "each with the Shopify webhook id as its case reference", ers)

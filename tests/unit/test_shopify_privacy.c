@@ -55,6 +55,8 @@ test_documented(void)
         "\"phone\":\"555-625-1199\"},\"data_request\":{\"id\":9999}}",
         &j));
     ASSERT_STR_EQ(j->customer, "191167");
+    ASSERT_STR_EQ(j->email, "john@example.com");
+    ASSERT_STR_EQ(j->phone, "555-625-1199");
     ASSERT_EQ(j->norders, 3u);
     ASSERT_STR_EQ(j->orders[0], "299938");
     ASSERT_STR_EQ(j->orders[2], "220458");
@@ -70,6 +72,18 @@ test_documented(void)
     ASSERT_EQ(j->norders, 2u);
     ASSERT_STR_EQ(j->case_ref, "shopify-webhook-" WID);
     privacy_job_free(j);
+
+    /* A webhook id qproto's case rule would refuse: its hash instead. */
+    {
+        json_t *root = json_pack("{s:{s:i}}", "customer", "id", 1);
+
+        ASSERT_OK(
+            privacy_parse(TOPICS_CUSTOMERS_REDACT, root, SHOP, "a:b/c", &j));
+        ASSERT_EQ(strlen(j->case_ref), strlen("shopify-webhook-") + 32);
+        ASSERT(strstr(j->case_ref, "a:b") == NULL);
+        privacy_job_free(j);
+        json_decref(root);
+    }
 
     ASSERT_OK(parse(TOPICS_SHOP_REDACT,
         "{\"shop_id\":954889,\"shop_domain\":\"" SHOP "\"}", &j));
@@ -118,6 +132,10 @@ test_refused(void)
             "{\"customer\":{\"id\":1},\"orders_to_redact\":[1,\"2\"]}",
             ERR_MALFORMED, "orders_to_redact" },
         { TOPICS_CUSTOMERS_REDACT, "[1]", ERR_MALFORMED, "body" },
+        { TOPICS_CUSTOMERS_REDACT, "{\"customer\":{\"id\":1,\"email\":5}}",
+            ERR_MALFORMED, "customer.email" },
+        { TOPICS_CUSTOMERS_REDACT, "{\"customer\":7}", ERR_MALFORMED,
+            "customer" },
         { TOPICS_ORDERS_CREATE, "{}", ERR_INVAL, "topic" },
     };
     struct privacy_job *j;

@@ -96,6 +96,54 @@ job_id(struct privacy_job *j, const json_t *o, const char *key,
     return 0;
 }
 
+/* A string of object `o` at `key` into dst of PRIVACY_TEXT_MAX + 1
+ * ("" when absent, null or empty). */
+static int
+job_text(struct privacy_job *j, const json_t *o, const char *key,
+    const char *name, char dst[PRIVACY_TEXT_MAX + 1])
+{
+    const json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+    size_t n;
+
+    dst[0] = '\0';
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return job_fail(j, ERR_MALFORMED, name, "must be a string");
+    n = json_string_length(v);
+    if (n > PRIVACY_TEXT_MAX || strlen(json_string_value(v)) != n)
+        return job_fail(j, ERR_INVAL, name, "too long, or holds a NUL");
+    memcpy(dst, json_string_value(v), n + 1);
+    return 0;
+}
+
+/* The case reference of a delivery: "shopify-webhook-<id>" when the id
+ * fits qproto's rule, else its hash in hex. */
+static void
+webhook_case(struct privacy_job *j, const char *webhook_id)
+{
+    static const char prefix[] = "shopify-webhook-";
+    size_t n = strlen(webhook_id), i;
+    bool ok = n >= 1 && n <= PRIVACY_CASE_MAX - (sizeof(prefix) - 1);
+    uint8_t h[16];
+    char hex[2 * sizeof(h) + 1];
+
+    for (i = 0; ok && i < n; i++) {
+        char c = webhook_id[i];
+
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    }
+    if (ok) {
+        (void)snprintf(
+            j->case_ref, sizeof(j->case_ref), "%s%s", prefix, webhook_id);
+        return;
+    }
+    crypto_generichash(h, sizeof(h), (const uint8_t *)webhook_id, n, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    (void)snprintf(j->case_ref, sizeof(j->case_ref), "%s%s", prefix, hex);
+}
+
 /* The array of order ids at `key` (absent or null: none). */
 static int
 job_orders(struct privacy_job *j, const json_t *root, const char *key)
@@ -123,6 +171,23 @@ job_orders(struct privacy_job *j, const json_t *root, const char *key)
     return 0;
 }
 
+/* customer.id, customer.email and customer.phone. */
+static int
+job_customer(struct privacy_job *j, const json_t *root)
+{
+    const json_t *c = json_object_get(root, "customer");
+    int rc;
+
+    if (c != NULL && !json_is_null(c) && !json_is_object(c))
+        return job_fail(j, ERR_MALFORMED, "customer", "must be an object");
+    rc = job_id(j, c, "id", "customer.id", j->customer);
+    if (rc == 0)
+        rc = job_text(j, c, "email", "customer.email", j->email);
+    if (rc == 0)
+        rc = job_text(j, c, "phone", "customer.phone", j->phone);
+    return rc;
+}
+
 int
 privacy_parse(enum topics_kind k, const json_t *root, const char *shop,
     const char *webhook_id, struct privacy_job **out)
@@ -141,8 +206,7 @@ privacy_parse(enum topics_kind k, const json_t *root, const char *shop,
         (!json_is_string(dom) || strcmp(json_string_value(dom), shop) != 0))
         return job_fail(j, ERR_INVAL, "shop_domain",
             "must be the X-Shopify-Shop-Domain of the delivery");
-    (void)snprintf(
-        j->case_ref, sizeof(j->case_ref), "shopify-webhook-%s", webhook_id);
+    webhook_case(j, webhook_id);
     switch (k) {
     case TOPICS_CUSTOMERS_DATA_REQUEST:
         rc = job_id(j, json_object_get(root, "data_request"), "id",
@@ -153,14 +217,12 @@ privacy_parse(enum topics_kind k, const json_t *root, const char *shop,
             return rc;
         (void)snprintf(
             j->case_ref, sizeof(j->case_ref), "shopify-data-request-%s", rid);
-        rc = job_id(j, json_object_get(root, "customer"), "id", "customer.id",
-            j->customer);
+        rc = job_customer(j, root);
         if (rc == 0)
             rc = job_orders(j, root, "orders_requested");
         break;
     case TOPICS_CUSTOMERS_REDACT:
-        rc = job_id(j, json_object_get(root, "customer"), "id", "customer.id",
-            j->customer);
+        rc = job_customer(j, root);
         if (rc == 0)
             rc = job_orders(j, root, "orders_to_redact");
         break;
@@ -597,6 +659,10 @@ run_report(struct run *run)
     if (job->customer[0] != '\0')
         rc = report_subject(
             run, dirfd, "account", job->customer, subjects, files);
+    if (rc == 0 && job->email[0] != '\0')
+        rc = report_subject(run, dirfd, "email", job->email, subjects, files);
+    if (rc == 0 && job->phone[0] != '\0')
+        rc = report_subject(run, dirfd, "phone", job->phone, subjects, files);
     for (i = 0; rc == 0 && i < job->norders; i++)
         rc = report_subject(
             run, dirfd, "order", job->orders[i], subjects, files);
@@ -662,6 +728,13 @@ run_erase(struct run *run)
 
     if (job->customer[0] != '\0' &&
         ask(run, QPROTO_OP_SUBJECT_ERASE, "account", job->customer, 0) != 0)
+        return;
+    /* Idempotent: erased=false when the account's erasure took them. */
+    if (job->email[0] != '\0' &&
+        ask(run, QPROTO_OP_SUBJECT_ERASE, "email", job->email, 0) != 0)
+        return;
+    if (job->phone[0] != '\0' &&
+        ask(run, QPROTO_OP_SUBJECT_ERASE, "phone", job->phone, 0) != 0)
         return;
     for (i = 0; i < job->norders; i++)
         if (ask(run, QPROTO_OP_SUBJECT_ERASE, "order", job->orders[i], 0) != 0)

@@ -4,14 +4,17 @@
  *
  * Shopify sends every public app three compliance topics
  * (shopify.dev/docs/apps/build/compliance/privacy-law-compliance):
- *   customers/data_request  -> subject.report of the customer's account
- *                              (and of each order in orders_requested),
+ *   customers/data_request  -> subject.report of the customer's account,
+ *                              email and phone (as the payload gives
+ *                              them) and of each order in
+ *                              orders_requested,
  *                              written as files for the merchant: one
  *                              proof file per audited access, each
  *                              accepted by `vigilctl audit check-proof`,
  *                              and report.json naming them;
- *   customers/redact        -> subject.erase of the account and of each
- *                              order in orders_to_redact;
+ *   customers/redact        -> subject.erase of the account, email and
+ *                              phone, and of each order in
+ *                              orders_to_redact;
  *   shop/redact             -> subject.erase of kind storefront: all of
  *                              the shop's data (its accounts, orders and
  *                              what no other storefront's event names).
@@ -19,7 +22,9 @@
  * CURVE with the bridge's own certificate of role dpo (dpo_cert), naming
  * the shop as the storefront, purpose access-request or erasure-request,
  * and as case reference the Shopify request: "shopify-data-request-<id>"
- * (the payload's data_request.id) or "shopify-webhook-<webhook id>".
+ * (the payload's data_request.id) or "shopify-webhook-<webhook id>"
+ * (a webhook id that is not 1..48 of [A-Za-z0-9._-] is replaced by 32
+ * hex digits of its BLAKE2b hash, to fit qproto's case rule).
  * The scorer writes the audit record (the case as a keyed hash) before
  * it answers.
  *
@@ -55,11 +60,14 @@
 #define PRIVACY_MAX_ORDERS 1000 /* orders named by one request, at most */
 #define PRIVACY_CASE_MAX   64   /* qproto's case reference */
 #define PRIVACY_ID_MAX     20   /* a Shopify id in decimal */
+#define PRIVACY_TEXT_MAX   320  /* an email or a phone number, at most */
 
 /* One privacy request, parsed from its delivery. */
 struct privacy_job {
     enum topics_kind kind;
     char customer[PRIVACY_ID_MAX + 1]; /* raw: wiped */
+    char email[PRIVACY_TEXT_MAX + 1];  /* customer.email or "": wiped */
+    char phone[PRIVACY_TEXT_MAX + 1];  /* customer.phone or "": wiped */
     unsigned norders;
     char (*orders)[PRIVACY_ID_MAX + 1]; /* norders, owned, raw: wiped */
     char case_ref[PRIVACY_CASE_MAX + 1];
