@@ -90,8 +90,11 @@ static const struct query_rule query_rules[] = {
         AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
     { QPROTO_OP_SCORE_GET, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
         AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
+    /* account.get returns order counts and amounts, failed payments,
+     * the account's country and whether it is linked to fraud. */
     { QPROTO_OP_ACCOUNT_GET, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
-        AUDIT_CAT_ACCOUNT },
+        AUDIT_CAT_ADDRESS | AUDIT_CAT_PAYMENT | AUDIT_CAT_ACCOUNT |
+            AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
     { QPROTO_OP_LABEL, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
         AUDIT_CAT_ACCOUNT | AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
 };
@@ -196,6 +199,37 @@ query_send_error(struct scorer *s, const struct zsock_route *env,
     query_send(s, env, &out);
 }
 
+static int query_audit(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    enum audit_outcome outcome, uint64_t size);
+
+/*
+ * End a result started with qproto_reply_begin(), write its audit record
+ * (the subjects, and the answer's size in bytes) and only then send it;
+ * if the record cannot be written, the answer is wiped and refused.
+ */
+static void
+query_answer(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    struct wire_enc *e, struct buf *out)
+{
+    int rc = wire_enc_end(e);
+
+    if (rc != 0) {
+        log_warnx("%s: result not encodable: %s", __func__, err_str(rc));
+        buf_wipe_release(out);
+        query_send_error(s, &c->env, q->id, ERR_IO, "result not encodable");
+        return;
+    }
+    if (query_audit(s, c, q, subj, n, AUDIT_OUTCOME_ALLOWED, out->len) != 0) {
+        buf_wipe_release(out);
+        query_send_error(s, &c->env, q->id, ERR_AUDIT,
+            "access refused: the audit record could not be written");
+        return;
+    }
+    query_send(s, &c->env, out);
+}
+
 /* End a result started with qproto_reply_begin() and send it. */
 static void
 query_send_result(struct scorer *s, const struct zsock_route *env,
@@ -221,7 +255,7 @@ query_send_result(struct scorer *s, const struct zsock_route *env,
 static int
 query_audit(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
-    enum audit_outcome outcome)
+    enum audit_outcome outcome, uint64_t size)
 {
     char req[2 * PSEUDO_BYTES + 1], cas[2 * PSEUDO_BYTES + 1];
     struct audit_record r;
@@ -237,6 +271,7 @@ query_audit(struct scorer *s, const struct query_ctx *c,
         memcpy(r.subj[r.nsubj++], subj[i].b, AUDIT_SUBJECT_BYTES);
     TEXT_COPY(r.purpose, q->purpose);
     r.outcome = outcome;
+    r.size = size;
     req[0] = cas[0] = '\0';
     if (pseudo_scoped(s->pkey, "request", c->actor, q->id, &h) == 0)
         pseudo_hex(&h, req);
@@ -256,13 +291,16 @@ query_audit(struct scorer *s, const struct query_ctx *c,
 /*
  * The common tail of every handler once the subjects are known: audit
  * with the outcome `lookup` implies, then refuse when denied, audit
- * failed, not found or the lookup failed. Returns 0 when the handler
- * may answer, else 1 (an error reply was sent).
+ * failed, not found or the lookup failed. With `defer`, an allowed and
+ * successful lookup is not audited here: the handler encodes its answer
+ * and query_answer() audits it, with the answer's size, before it is
+ * sent. Returns 0 when the handler may answer, else 1 (an error reply
+ * was sent).
  */
 static int
 query_gate(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
-    int lookup, const char *what)
+    int lookup, const char *what, bool defer)
 {
     enum audit_outcome outcome = AUDIT_OUTCOME_ALLOWED;
     char msg[REPLY_MSG_MAX + 1];
@@ -271,7 +309,9 @@ query_gate(struct scorer *s, const struct query_ctx *c,
         outcome = AUDIT_OUTCOME_DENIED;
     else if (lookup != 0 && lookup != ERR_NOTFOUND)
         outcome = AUDIT_OUTCOME_ERROR;
-    if (query_audit(s, c, q, subj, n, outcome) != 0) {
+    if (defer && c->allowed && lookup == 0)
+        return 0;
+    if (query_audit(s, c, q, subj, n, outcome, 0) != 0) {
         query_send_error(s, &c->env, q->id, ERR_AUDIT,
             "access refused: the audit record could not be written");
         return 1;
@@ -379,7 +419,7 @@ query_score_get(
     lookup = query_find_order(s, q, &ho, subj, &nsubj);
     if (query_bad_id(s, c, q, lookup, "order") != 0)
         goto done;
-    if (query_gate(s, c, q, subj, nsubj, lookup, "order") != 0)
+    if (query_gate(s, c, q, subj, nsubj, lookup, "order", true) != 0)
         goto done;
     reasons = history_reply_get(s->hist, s->otxn, q->storefront, &ho.event_id,
                   NULL, &first) == 0;
@@ -400,7 +440,7 @@ query_score_get(
         wire_put_str(&e, "reasons");
         reply_pack_reasons(&e, first.reasons, first.nreasons);
     }
-    query_send_result(s, &c->env, q->id, &e, &out);
+    query_answer(s, c, q, subj, nsubj, &e, &out);
 done:
     memset(&ho, 0, sizeof(ho));
 }
@@ -433,7 +473,8 @@ query_account_get(
         rc = history_features(s->hist, s->otxn, q->storefront, ev, f);
     if (rc == 0 && c->allowed && !f->ent[ENT_ACCOUNT].known)
         rc = ERR_NOTFOUND;
-    if (query_gate(s, c, q, &acct, rc == ERR_INVAL ? 0 : 1, rc, "account") != 0)
+    if (query_gate(
+            s, c, q, &acct, rc == ERR_INVAL ? 0 : 1, rc, "account", true) != 0)
         goto done;
     ef = &f->ent[ENT_ACCOUNT];
     buf_init(&out, 1024);
@@ -459,7 +500,7 @@ query_account_get(
     if (f->account_country[0] != '\0')
         put_str(&e, "country", f->account_country);
     put_bool(&e, "fraud", ef->fraud_linked);
-    query_send_result(s, &c->env, q->id, &e, &out);
+    query_answer(s, c, q, &acct, 1, &e, &out);
 done:
     free(ev);
     if (f != NULL) {
@@ -506,7 +547,8 @@ query_label(
     }
     if (query_bad_id(s, c, q, rc, what) != 0)
         goto done;
-    if (query_gate(s, c, q, subj, nsubj, rc, what) != 0)
+    /* Audited before the label is applied (write-ahead). */
+    if (query_gate(s, c, q, subj, nsubj, rc, what, false) != 0)
         goto done;
     ev->type = EVENT_LABEL;
     ev->ts = clock_wall_ms();

@@ -355,6 +355,24 @@ scorer_flush_wait(struct scorer *s)
 }
 
 /*
+ * Store the audit log's anchor in `txn`: its durable size and root (each
+ * signed by the commit that made it durable), the journal sequence they
+ * cover, and `clean` (only at the very end of a clean stop).
+ */
+static int
+scorer_anchor_put(struct scorer *s, struct store_txn *txn, bool clean)
+{
+    struct audit_anchor a;
+
+    memset(&a, 0, sizeof(a));
+    a.size = audit_size(s->audit);
+    audit_root(s->audit, a.root);
+    a.seq = s->applied_seq;
+    a.clean = clean;
+    return subjidx_anchor_put(txn, s->dbi_subject, &a);
+}
+
+/*
  * Freeze the current generation with the journal position it covers and
  * hand it to the flusher. Only after a group's journal sync, so that the
  * generation holds durable events only. No-op while a flush is running.
@@ -369,6 +387,8 @@ scorer_flush_start(struct scorer *s)
     rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)
         rc = subjidx_indexed_put(s->otxn, s->dbi_subject, s->indexed);
+    if (rc == 0)
+        rc = scorer_anchor_put(s, s->otxn, false);
     if (rc == 0)
         rc = store_overlay_freeze(s->ov);
     if (rc != 0) {
@@ -404,6 +424,26 @@ scorer_flush_sync(struct scorer *s)
  * or journal error leaves the overlay ahead of what is durable. Returns 0
  * or the ERR_* that prevented recovery.
  */
+static void
+scorer_check_anchor_journal(struct scorer *s)
+{
+    uint64_t have = audit_size(s->audit), after;
+
+    s->anchor_checked = true;
+    if (s->anchor.size == 0)
+        return;
+    /* Every event the journal holds past the anchor's sequence had its
+     * audit record made durable, past the anchor's size, before it was
+     * journaled: fewer records than events means records were cut. */
+    after = have >= s->anchor.size ? have - s->anchor.size : 0;
+    if (s->stats.replayed > after)
+        fatalx("the audit log holds %" PRIu64 " records, but the scorer "
+               "signed %" PRIu64 " (journal seq %" PRIu64 ") and the "
+               "journal holds %" PRIu64 " events after that, each audited "
+               "first: audit records were removed; refusing to start",
+            have, s->anchor.size, s->anchor.seq, s->stats.replayed);
+}
+
 static int
 scorer_recover(struct scorer *s)
 {
@@ -432,6 +472,8 @@ scorer_recover(struct scorer *s)
     rc = journal_replay(s->journal, seq + 1, scorer_replay_record, s);
     if (rc != 0)
         goto fail;
+    if (!s->anchor_checked)
+        scorer_check_anchor_journal(s);
     rc = record_reindex(s);
     if (rc != 0)
         goto fail;
@@ -633,7 +675,9 @@ scorer_group_commit(struct scorer *s)
     uint64_t seq = s->applied_seq;
     int rc;
 
-    rc = audit_sync(s->audit);
+    /* Sync the records and sign the new head: every record the group
+     * acknowledges is covered by a signature. */
+    rc = audit_commit(s->audit, NULL, NULL);
     if (rc != 0) {
         s->njpend = 0;
         return ERR_AUDIT;
@@ -876,6 +920,78 @@ scorer_open_subject_index(struct scorer *s)
     return store_txn_commit(txn);
 }
 
+/*
+ * Open the audit log against the anchor LMDB holds (the size and root
+ * the scorer signed last, and whether it stopped cleanly there): a log
+ * shorter than that, disagreeing with its root, or longer after a clean
+ * stop is refused. Then mark the anchor not clean, durably, before any
+ * record is appended. Exits on failure.
+ */
+static void
+scorer_open_audit(struct scorer *s)
+{
+    struct store_txn *txn;
+    char path[4096];
+    int rc;
+
+    rc = store_txn_begin(s->store, false, &txn);
+    if (rc == 0) {
+        rc = subjidx_anchor_get(txn, s->dbi_subject, &s->anchor);
+        store_txn_abort(txn);
+    }
+    if (rc != 0)
+        fatalx("cannot read the audit log's anchor: %s", err_str(rc));
+    rc = cfg_path(&s->cfg, "audit", path, sizeof(path));
+    if (rc == 0)
+        rc = audit_log_open(path, &s->signer, &s->anchor, &s->audit);
+    if (rc == ERR_CORRUPT)
+        fatalx("the audit log '%s' does not match what the scorer signed "
+               "(%" PRIu64 " records%s): refusing to start (see above)",
+            path, s->anchor.size, s->anchor.clean ? ", clean stop" : "");
+    if (rc != 0)
+        fatalx("cannot open the audit log '%s': %s", path, err_str(rc));
+    if (!s->anchor.clean)
+        return;
+    rc = store_txn_begin(s->store, true, &txn);
+    if (rc == 0) {
+        struct audit_anchor a = s->anchor;
+
+        a.clean = false;
+        rc = subjidx_anchor_put(txn, s->dbi_subject, &a);
+        if (rc == 0)
+            rc = store_txn_commit(txn);
+        else
+            store_txn_abort(txn);
+    }
+    if (rc != 0)
+        fatalx("cannot store the audit log's anchor: %s", err_str(rc));
+}
+
+/*
+ * At the very end of a clean stop (everything flushed, the last
+ * checkpoint signed, nothing more to append): store the anchor marked
+ * clean, so that the next start refuses a log that grew or shrank while
+ * the scorer was stopped.
+ */
+static void
+scorer_close_audit(struct scorer *s)
+{
+    struct store_txn *txn;
+    int rc;
+
+    rc = store_txn_begin(s->store, true, &txn);
+    if (rc == 0) {
+        rc = scorer_anchor_put(s, txn, true);
+        if (rc == 0)
+            rc = store_txn_commit(txn);
+        else
+            store_txn_abort(txn);
+    }
+    if (rc != 0)
+        log_warnx("cannot mark the audit log's anchor clean: %s (the next "
+                  "start checks it as after a crash)",
+            err_str(rc));
+}
 
 static void
 scorer_open_storage(struct scorer *s)
@@ -895,6 +1011,7 @@ scorer_open_storage(struct scorer *s)
     rc = scorer_open_subject_index(s);
     if (rc != 0)
         fatalx("cannot open the audit subject index: %s", err_str(rc));
+    scorer_open_audit(s);
     rc = store_overlay_open(s->store, &s->ov);
     if (rc != 0)
         fatalx("cannot open the history overlay: %s", err_str(rc));
@@ -913,11 +1030,39 @@ scorer_open_storage(struct scorer *s)
             path, (uint64_t)s->cfg.journal_segment_mb << 20, &s->journal);
     if (rc != 0)
         fatalx("cannot open journal '%s': %s", path, err_str(rc));
-    rc = cfg_path(&s->cfg, "audit", path, sizeof(path));
-    if (rc == 0)
-        rc = audit_log_open(path, &s->signer, NULL, &s->audit);
-    if (rc != 0)
-        fatalx("cannot open the audit log '%s': %s", path, err_str(rc));
+}
+
+/*
+ * Record the start in the audit log: the version and a fingerprint of
+ * the effective configuration (a change of configuration shows as a
+ * new fingerprint), and the signing key when this start made it.
+ */
+static int
+scorer_record_start(struct scorer *s)
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char ref[AUDIT_MAX_REF + 1], *text = NULL;
+    size_t len = 0;
+    FILE *fp;
+    int rc;
+
+    fp = open_memstream(&text, &len);
+    if (fp == NULL)
+        fatal("open_memstream");
+    cfg_print(&s->cfg, fp);
+    if (fclose(fp) != 0)
+        fatal("open_memstream");
+    crypto_hash_sha256(h, (const unsigned char *)text, len);
+    free(text); /* NOLINT: open_memstream's buffer */
+    snprintf(ref, sizeof(ref),
+        "vigil-scorer %s config sha256:%02x%02x%02x%02x%02x%02x%02x%02x",
+        VIGIL_VERSION, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+    rc = record_system(s, "service.start", ref);
+    if (rc == 0 && s->signer_created) {
+        snprintf(ref, sizeof(ref), "created %s", audit_verifier_key(s->audit));
+        rc = record_system(s, "key.signing", ref);
+    }
+    return rc;
 }
 
 static void
@@ -929,6 +1074,8 @@ scorer_bring_up_to_date(struct scorer *s)
         fatalx("cannot bring history up to date from the journal: %s",
             err_str(rc));
     rc = record_bind_key(s);
+    if (rc == 0)
+        rc = scorer_record_start(s);
     if (rc == 0)
         rc = scorer_flush_sync(s);
     if (rc != 0)
@@ -1144,8 +1291,11 @@ scorer_loop(struct scorer *s)
 static void
 scorer_shutdown(struct scorer *s)
 {
-    int rc = s->needs_recovery ? ERR_IO : scorer_flush_sync(s);
+    int rc;
 
+    if (record_system(s, "service.stop", "") != 0)
+        log_warnx("the stop is not in the audit log");
+    rc = s->needs_recovery ? ERR_IO : scorer_flush_sync(s);
     if (rc != 0)
         log_warnx("final commit failed (the journal still holds every "
                   "acknowledged event): %s",
@@ -1157,6 +1307,9 @@ scorer_shutdown(struct scorer *s)
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->flusher, NULL);
+    if (rc == 0 && !s->needs_recovery &&
+        audit_size(s->audit) == audit_checkpoint_size(s->audit))
+        scorer_close_audit(s);
     zsock_close(s->events_sock);
     zsock_close(s->query_sock);
     zauth_stop(s->zauth);

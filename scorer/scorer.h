@@ -150,19 +150,23 @@ struct scorer {
     struct buf rec;            /* journal record being encoded */
     struct scorer_stats stats;
     /* The audit log (issue 4): every access to personal data. */
-    struct audit_log *audit;   /* DATA_DIR/audit; owned */
-    struct keys keys;          /* the keys directory (keys.h); owned */
-    struct zauth *zauth;       /* the ZAP handler of zctx; owned */
-    struct pseudo_key *pkey;   /* keys.pseudo: the pseudonym key */
-    struct note_signer signer; /* the audit checkpoint signer (secret; from
-                                  cfg signing_key, outside data_dir) */
-    bool signer_created;       /* made at this start (recorded) */
-    unsigned dbi_subject;      /* the subject index database in history
-                                  (layout: common/subjidx.h); rebuilt
-                                  from the log */
-    uint64_t indexed;          /* audit records indexed so far */
-    uint64_t ckpt_ms;          /* monotonic time of the last checkpoint */
-    void *query_sock;          /* ROUTER at query_endpoint */
+    struct audit_log *audit;    /* DATA_DIR/audit; owned */
+    struct keys keys;           /* the keys directory (keys.h); owned */
+    struct zauth *zauth;        /* the ZAP handler of zctx; owned */
+    struct pseudo_key *pkey;    /* keys.pseudo: the pseudonym key */
+    struct note_signer signer;  /* the audit checkpoint signer (secret; from
+                                   cfg signing_key, outside data_dir) */
+    bool signer_created;        /* made at this start (recorded) */
+    unsigned dbi_subject;       /* the subject index database in history
+                                   (layout: common/subjidx.h); rebuilt
+                                   from the log */
+    uint64_t indexed;           /* audit records indexed so far */
+    uint64_t ckpt_ms;           /* monotonic time of the last checkpoint */
+    struct audit_anchor anchor; /* the audit log's signed size and root
+                                   as LMDB held it at start (subjidx.h);
+                                   stored again at every flush */
+    bool anchor_checked;        /* the journal was checked against it */
+    void *query_sock;           /* ROUTER at query_endpoint */
 };
 
 /* ------------------------------------------- shared inside scorer/ only */

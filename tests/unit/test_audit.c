@@ -755,6 +755,7 @@ test_torn_tail(void)
 
     make_log(dir, 6, 6, 0);
     rmfile(dir, "checkpoints.log"); /* else a cut below it is refused */
+    rmfile(dir, "checkpoint");      /* and so does the head */
     seg = slurp(dir, SEG0, &len);
     nf = frames(seg, len, off, 63);
     ASSERT_EQ(nf, 6);
@@ -773,6 +774,8 @@ test_torn_tail(void)
         if (cut == 0)
             copydir(dir, work);
         snprintf(ckpath, sizeof(ckpath), "%s/checkpoints.log", work);
+        (void)unlink(ckpath);
+        snprintf(ckpath, sizeof(ckpath), "%s/checkpoint", work);
         (void)unlink(ckpath);
         spit(work, SEG0, seg, cut);
         ASSERT_OK(audit_log_open(work, &signer, NULL, &log));
