@@ -13,8 +13,12 @@
  * that user -> open the keys directory (certificates, pseudonym key) ->
  * start the ZAP handler -> bind the storefront ROUTER (CURVE; plain only
  * with insecure_dev, loopback only) and connect the DEALER to the scorer
- * (CURVE, as the collector) -> loop until SIGINT or SIGTERM; SIGHUP
- * reloads the allow-list.
+ * (CURVE, as the collector) -> serve /metrics (collector_metrics) ->
+ * loop until SIGINT or SIGTERM; SIGHUP reloads the allow-list and the
+ * live configuration keys (quotas, window, queue and timeouts). On
+ * SIGTERM the collector stops reading storefronts, answers what is
+ * still queued "shutdown", waits (at most shutdown_timeout_ms) for the
+ * scorer's replies to what it sent, and exits 0.
  *
  * Invariants:
  *  - never forks: supervisors and tests keep the pid; without -d the
@@ -38,12 +42,16 @@
 #include "collector/ingest.h"
 #include "common/cfg.h"
 #include "common/clock.h"
+#include "common/crashpoint.h"
 #include "common/err.h"
 #include "common/harden.h"
 #include "common/ipcproto.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/prom.h"
+#include "common/promsrv.h"
 #include "common/pseudo.h"
+#include "common/quota.h"
 #include "common/sig.h"
 #include "common/zauth.h"
 #include "common/zsock.h"
@@ -73,6 +81,11 @@ struct collector {
     void *back;                    /* DEALER connected to the scorer */
     struct ingest *ingest;         /* the request path */
     char scorer_ep[PATH_MAX + 16]; /* ipc://<data_dir>/scorer.ipc */
+    struct cfg_args args;          /* the command line, for SIGHUP */
+    struct quota_config quotas;    /* from cfg quota_* */
+    struct prom *reg;              /* the metrics registry; owned */
+    struct promsrv *metrics;       /* /metrics, or NULL; owned */
+    struct prom_series *start_time, *rss, *build;
 };
 
 static volatile sig_atomic_t collector_stop;
@@ -195,11 +208,65 @@ forward_refusals(struct collector *c)
     buf_release(&out);
 }
 
+/* The limits of the request path, from the configuration. */
+static void
+collector_limits(const struct collector *c, struct ingest_limits *lim)
+{
+    lim->timeout_ms = c->cfg.request_timeout_ms;
+    lim->window_events = (uint32_t)c->cfg.collector_window_events;
+    lim->queue_max = (uint32_t)c->cfg.client_queue_max;
+}
+
+/* The storefronts' quotas from the configuration. */
+static int
+collector_quotas(struct collector *c)
+{
+    char why[256];
+    int rc;
+
+    rc = quota_config_set(&c->quotas, c->cfg.quota_events_per_s,
+        c->cfg.quota_events_burst, c->cfg.quota_queries_per_s,
+        c->cfg.quota_queries_burst, c->cfg.quota_clients, why, sizeof(why));
+    if (rc != 0)
+        log_warnx("quota_clients: %s", why);
+    return rc;
+}
+
+/* SIGHUP: the allow-list, then the live configuration keys. */
+static void
+collector_on_reload(struct collector *c)
+{
+    struct ingest_limits lim;
+    int n;
+
+    if (zauth_reload(c->zauth, NULL) != 0)
+        log_warnx("SIGHUP: the allow-list was not reloaded");
+    n = cfg_reload(&c->cfg, &c->args);
+    if (n < 0)
+        return;
+    if (collector_quotas(c) != 0)
+        log_warnx("SIGHUP: the previous quotas stay");
+    collector_limits(c, &lim);
+    ingest_set_limits(c->ingest, &lim);
+    log_info("SIGHUP: configuration reloaded (%d live keys changed)", n);
+}
+
+/* Render /metrics (promsrv_render_cb). */
+static int
+collector_render(void *arg, struct buf *out)
+{
+    struct collector *c = arg;
+
+    ingest_metrics_refresh(c->ingest);
+    prom_set(c->rss, (double)prom_rss_bytes());
+    return prom_render(c->reg, out);
+}
+
 /* Serve until a signal or a socket failure. Returns 0 or an ERR_*. */
 static int
 run_loop(struct collector *c)
 {
-    struct zsock_pollitem items[2];
+    struct zsock_pollitem items[3];
     uint64_t next_stats = clock_mono_ms() + COLLECTOR_STATS_MS;
     int rc = 0;
 
@@ -208,18 +275,21 @@ run_loop(struct collector *c)
     items[0].events = ZSOCK_POLLIN;
     items[1].sock = c->front;
     items[1].events = ZSOCK_POLLIN;
+    items[2].fd = c->metrics != NULL ? promsrv_fd(c->metrics) : -1;
+    items[2].events = ZSOCK_POLLIN;
     while (!collector_stop) {
         long wait = ingest_expire(c->ingest);
         uint64_t now;
 
         if (wait < 0 || wait > COLLECTOR_POLL_MS)
             wait = COLLECTOR_POLL_MS;
-        rc = zsock_poll(items, 2, wait, NULL);
+        rc = zsock_poll(items, c->metrics != NULL ? 3 : 2, wait, NULL);
         if (collector_reload) {
             collector_reload = 0;
-            if (zauth_reload(c->zauth, NULL) != 0)
-                log_warnx("SIGHUP: the allow-list was not reloaded");
+            collector_on_reload(c);
         }
+        if (c->metrics != NULL)
+            promsrv_run(c->metrics);
         if (rc == ERR_AGAIN) {
             rc = 0; /* a signal: the loop condition decides */
             continue;
@@ -249,6 +319,40 @@ run_loop(struct collector *c)
     return rc;
 }
 
+/*
+ * After SIGTERM: stop reading storefronts; answer the queued requests
+ * "shutdown" (they never reached the scorer: resending them is safe)
+ * and wait, at most shutdown_timeout_ms, for the scorer's replies to
+ * those it has, so that what it acknowledges reaches the storefronts.
+ */
+static void
+collector_drain(struct collector *c)
+{
+    uint64_t end = clock_mono_ms() + (uint64_t)c->cfg.shutdown_timeout_ms;
+    struct zsock_pollitem item;
+
+    ingest_stop_queued(c->ingest);
+    log_info("stopping: waiting for %u replies from the scorer",
+        ingest_pending(c->ingest));
+    memset(&item, 0, sizeof(item));
+    item.sock = c->back;
+    item.events = ZSOCK_POLLIN;
+    while (!ingest_idle(c->ingest)) {
+        uint64_t now = clock_mono_ms();
+        long wait = ingest_expire(c->ingest);
+
+        if (now >= end)
+            break;
+        if (wait < 0 || (uint64_t)wait > end - now)
+            wait = (long)(end - now);
+        if (zsock_poll(&item, 1, wait, NULL) == ERR_SHUTDOWN)
+            break;
+        if ((item.revents & ZSOCK_POLLIN) && ingest_on_back(c->ingest) != 0)
+            break;
+        ingest_stop_queued(c->ingest);
+    }
+}
+
 static void
 collector_close(struct collector *c)
 {
@@ -258,6 +362,8 @@ collector_close(struct collector *c)
         ingest_free(c->ingest);
         c->ingest = NULL;
     }
+    promsrv_stop(c->metrics);
+    prom_free(c->reg);
     zsock_close(c->back);
     zsock_close(c->front);
     zauth_stop(c->zauth);
@@ -274,6 +380,7 @@ load_config(struct collector *c, const struct cfg_args *args)
     char err[512];
     int rc;
 
+    c->args = *args; /* its strings are argv's: they live as long */
     rc = cfg_load(&c->cfg, args, err, sizeof(err));
     if (args->check_only) {
         if (rc != 0) {
@@ -316,10 +423,43 @@ open_dirs(struct collector *c, const struct harden_user *u)
     return rc;
 }
 
+/* The registry's own series and the /metrics endpoint, if configured. */
+static int
+open_metrics(struct collector *c)
+{
+    static const char *const version[] = { "version" };
+    int rc;
+
+    c->reg = prom_new();
+    c->build = prom_get1(prom_family_add(c->reg, PROM_GAUGE, "vigil_build_info",
+                             "the version running (value 1)", 1, version),
+        VIGIL_VERSION);
+    prom_set(c->build, 1);
+    c->start_time = prom_get0(prom_family_add(c->reg, PROM_GAUGE,
+        "vigil_collector_start_time_seconds",
+        "when the collector started, seconds since the epoch", 0, NULL));
+    prom_set(c->start_time, (double)clock_wall_ms() / 1000.0);
+    c->rss = prom_get0(prom_family_add(c->reg, PROM_GAUGE,
+        "vigil_collector_resident_memory_bytes",
+        "resident set size of the collector", 0, NULL));
+    if (c->cfg.collector_metrics[0] == '\0')
+        return 0;
+    rc = promsrv_start(
+        c->cfg.collector_metrics, collector_render, c, &c->metrics);
+    if (rc != 0) {
+        log_warnx("cannot serve metrics on '%s' (collector_metrics): %s",
+            c->cfg.collector_metrics, err_str(rc));
+        return rc;
+    }
+    log_info("metrics on 'http://%s/metrics'", c->cfg.collector_metrics);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     struct cfg_args args;
+    struct ingest_limits lim;
     struct harden_user user;
     struct collector c;
     char err[512];
@@ -331,6 +471,7 @@ main(int argc, char **argv)
     log_setverbose(args.verbose);
     if (harden_process() != 0)
         return COLLECTOR_EXIT_FAIL;
+    crashpoint_init();
     load_config(&c, &args);
     rc = harden_user_resolve(c.cfg.user, &user, err, sizeof(err));
     if (rc != 0) {
@@ -354,8 +495,14 @@ main(int argc, char **argv)
         log_warnx("cannot open the sockets: %s", err_str(rc));
         goto fail;
     }
+    if (collector_quotas(&c) != 0)
+        goto fail;
+    rc = open_metrics(&c);
+    if (rc != 0)
+        goto fail;
+    collector_limits(&c, &lim);
     c.ingest =
-        ingest_new(c.front, c.back, c.keys.pseudo, c.cfg.request_timeout_ms);
+        ingest_new(c.front, c.back, c.keys.pseudo, &lim, &c.quotas, c.reg);
     sig_install(collector_on_signal, true);
     log_info("collector %s listening on '%s' (%s), scorer at '%s'",
         VIGIL_VERSION, c.cfg.events_endpoint,
@@ -367,6 +514,7 @@ main(int argc, char **argv)
         goto fail;
     }
     log_info("stopping on signal");
+    collector_drain(&c);
     collector_close(&c);
     return COLLECTOR_EXIT_OK;
 fail:

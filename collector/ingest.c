@@ -11,11 +11,21 @@
  * the deadline. Pending slots form a ring indexed by tag modulo
  * INGEST_MAX_PENDING, so lookup is one array access.
  *
+ * A request that passed its storefront's quota is queued on that
+ * storefront's list (slot indices) when it cannot go at once; the
+ * storefronts with queued requests form a ring that ingest_dispatch()
+ * walks, one request per storefront per turn, while the scorer has
+ * fewer than `window_events` events in flight. A queued slot holds the
+ * encoded IPCPROTO_EVENTS frame (pseudonymized) until it is sent.
+ *
  * Invariants:
  *  - a slot is in use iff slot->used; then slot->tag % INGEST_MAX_PENDING
  *    is its index, and tags (hence deadlines) grow in allocation order.
  *  - every tag below in->oldest_tag has been answered.
  *  - held_bytes is the sum of `held` over used slots.
+ *  - a used slot is either queued (on its client's list, not sent) or
+ *    sent (counted in inflight_events and its client's); a client is on
+ *    the ring iff its list is not empty.
  *
  * See also: ingest.h, collector.8, sfproto.h, ipcproto.h
  *
@@ -32,6 +42,7 @@
 #include "common/buf.h"
 #include "common/cert.h"
 #include "common/clock.h"
+#include "common/crashpoint.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/ipcproto.h"
@@ -48,22 +59,47 @@
 /* At most one line per this many ms about rejected input. */
 #define INGEST_LOG_EVERY_MS 1000
 
+/* "No slot" in the per-client lists (slot indices). */
+#define INGEST_NONE UINT32_MAX
+
+struct ingest_client;
+
 /* One request waiting for the scorer. */
 struct pending {
     bool used;
     bool is_array;            /* reply with an array, else one map */
+    bool queued;              /* on its client's list, not sent yet */
     struct zsock_route route; /* where the reply goes */
     uint64_t tag;
-    uint64_t deadline_ms; /* monotonic */
-    uint32_t n;           /* events in the storefront's frame */
-    uint32_t nfwd;        /* of which forwarded to the scorer */
-    uint32_t nerr;        /* of which answered locally (errors) */
-    uint32_t errcap;      /* capacity of err_pos/err_off */
-    uint32_t *err_pos;    /* ascending positions of local errors */
-    uint32_t *err_off;    /* start of each in errs */
-    struct buf errs;      /* encoded local error reply maps */
-    struct buf ids;       /* forwarded events' ids, NUL-terminated */
-    size_t held;          /* bytes counted in ingest.held_bytes */
+    uint64_t deadline_ms;         /* monotonic */
+    uint64_t t0_us;               /* monotonic, when the frame arrived */
+    uint32_t n;                   /* events in the storefront's frame */
+    uint32_t nfwd;                /* of which forwarded to the scorer */
+    uint32_t nerr;                /* of which answered locally (errors) */
+    uint32_t errcap;              /* capacity of err_pos/err_off */
+    uint32_t *err_pos;            /* ascending positions of local errors */
+    uint32_t *err_off;            /* start of each in errs */
+    struct buf errs;              /* encoded local error reply maps */
+    struct buf ids;               /* forwarded events' ids, NUL-terminated */
+    struct buf frame;             /* the IPCPROTO_EVENTS frame while queued */
+    size_t held;                  /* bytes counted in ingest.held_bytes */
+    struct ingest_client *client; /* whose request it is */
+    uint32_t qnext, qprev;        /* the client's list, while queued */
+};
+
+/* One storefront's share: its queue, what it has in flight, metrics. */
+struct ingest_client {
+    struct quota_client *qc; /* name, rates, buckets (quota.h) */
+    uint32_t qhead, qtail;   /* queued slots, oldest first */
+    uint32_t nqueued;        /* requests queued */
+    uint32_t queued_events;  /* their forwarded events */
+    uint32_t inflight;       /* events sent to the scorer, unanswered */
+    bool on_ring;
+    struct ingest_client *rnext, *rprev; /* the ring, while queued */
+    struct prom_series *requests;        /* frames received */
+    struct prom_series *duration;        /* frame in -> reply out */
+    struct prom_series *busy_rate, *busy_queue;
+    struct prom_series *codes[ERR_COUNT]; /* replies by code, made lazily */
 };
 
 struct ingest {
@@ -71,9 +107,25 @@ struct ingest {
     void *back;                   /* DEALER, the scorer (borrowed) */
     const struct pseudo_key *key; /* borrowed */
     uint64_t timeout_ms;
+    uint32_t window;             /* events in flight to the scorer, at most */
+    uint32_t queue_max;          /* requests queued per client, at most */
+    uint32_t inflight_events;    /* sent and not answered */
+    uint32_t nqueued;            /* requests queued over all clients */
+    struct ingest_client *ring;  /* the next client to serve, or NULL */
+    struct quota_table *clients; /* per-storefront state (quota.h) */
+    struct prom *reg;            /* borrowed */
+    struct prom_family *f_requests, *f_replies, *f_busy, *f_duration;
+    struct prom_series *g_pending, *g_queued, *g_inflight, *g_window,
+        *c_timeouts, *c_late, *c_bad_scorer, *c_forwarded, *c_batches;
+    /* The scorer's recent pace (events answered per second, smoothed),
+     * for the retry hint of a queue that is full. */
+    uint64_t drained;
+    uint64_t pace_ms;
+    uint64_t pace_drained;
+    double pace_eps;
+    uint64_t frame_t0_us;       /* monotonic: the frame being handled arrived */
     struct sfproto_batch batch; /* reused decode target */
     struct wire_dec rdec;       /* decodes the scorer's reply frames */
-    struct buf out;             /* reused IPCPROTO_EVENTS frame */
     struct buf rep;             /* reused storefront reply frame */
     struct reply scratch;       /* one reply being encoded */
     struct reply *sreplies;     /* SFPROTO_MAX_BATCH decoded replies */
@@ -87,9 +139,75 @@ struct ingest {
     uint64_t notes_suppressed;
 };
 
+static const char *const ingest_l_client[] = { "client" };
+static const char *const ingest_l_client_code[] = { "client", "code" };
+static const char *const ingest_l_client_reason[] = { "client", "reason" };
+
+static struct prom_series *
+ingest_gauge(
+    struct prom *r, enum prom_type t, const char *name, const char *help)
+{
+    return prom_get0(prom_family_add(r, t, name, help, 0, NULL));
+}
+
+/* Add the collector's request-path families to `r`. */
+static void
+ingest_metrics_init(struct ingest *in, struct prom *r)
+{
+    in->reg = r;
+    in->f_requests =
+        prom_family_add(r, PROM_COUNTER, "vigil_collector_requests_total",
+            "storefront frames received, by storefront", 1, ingest_l_client);
+    in->f_replies =
+        prom_family_add(r, PROM_COUNTER, "vigil_collector_replies_total",
+            "replies to storefront events (and refused frames), by storefront "
+            "and code",
+            2, ingest_l_client_code);
+    in->f_busy = prom_family_add(r, PROM_COUNTER, "vigil_collector_busy_total",
+        "requests answered busy, by storefront and reason (rate: over its "
+        "quota; queue: its queue is full; pending: the collector is full)",
+        2, ingest_l_client_reason);
+    in->f_duration = prom_family_add(r, PROM_HISTOGRAM,
+        "vigil_collector_request_duration_seconds",
+        "time from a storefront frame's arrival to its reply, by storefront", 1,
+        ingest_l_client);
+    in->g_pending =
+        ingest_gauge(r, PROM_GAUGE, "vigil_collector_pending_requests",
+            "requests waiting for a reply (queued or at the scorer)");
+    in->g_queued =
+        ingest_gauge(r, PROM_GAUGE, "vigil_collector_queued_requests",
+            "requests queued in the collector, not yet sent to the scorer");
+    in->g_inflight =
+        ingest_gauge(r, PROM_GAUGE, "vigil_collector_inflight_events",
+            "events sent to the scorer and not yet answered");
+    in->g_window = ingest_gauge(r, PROM_GAUGE, "vigil_collector_window_events",
+        "events the collector may have in flight to the scorer");
+    in->c_forwarded = ingest_gauge(r, PROM_COUNTER,
+        "vigil_collector_forwarded_events_total", "events sent to the scorer");
+    in->c_batches = ingest_gauge(r, PROM_COUNTER,
+        "vigil_collector_forwarded_batches_total", "frames sent to the scorer");
+    in->c_timeouts =
+        ingest_gauge(r, PROM_COUNTER, "vigil_collector_timeouts_total",
+            "requests answered unavailable at their deadline");
+    in->c_late = ingest_gauge(r, PROM_COUNTER, "vigil_collector_late_total",
+        "scorer replies that came after their request's deadline");
+    in->c_bad_scorer =
+        ingest_gauge(r, PROM_COUNTER, "vigil_collector_bad_scorer_frames_total",
+            "frames from the scorer that did not decode");
+}
+
+void
+ingest_set_limits(struct ingest *in, const struct ingest_limits *lim)
+{
+    in->timeout_ms = lim->timeout_ms > 0 ? (uint64_t)lim->timeout_ms : 1;
+    in->window = lim->window_events > 0 ? lim->window_events : 1;
+    in->queue_max = lim->queue_max > 0 ? lim->queue_max : 1;
+}
+
 struct ingest *
-ingest_new(
-    void *front, void *back, const struct pseudo_key *key, long timeout_ms)
+ingest_new(void *front, void *back, const struct pseudo_key *key,
+    const struct ingest_limits *lim, const struct quota_config *quotas,
+    struct prom *reg)
 {
     struct ingest *in = xcalloc(1, sizeof(*in));
     size_t i;
@@ -97,16 +215,18 @@ ingest_new(
     in->front = front;
     in->back = back;
     in->key = key;
-    in->timeout_ms = timeout_ms > 0 ? (uint64_t)timeout_ms : 1;
+    ingest_set_limits(in, lim);
+    in->clients = quota_table_new(quotas);
+    ingest_metrics_init(in, reg);
     sfproto_batch_init(&in->batch);
     wire_dec_init(&in->rdec, 64 * 1024);
-    buf_init(&in->out, IPCPROTO_MAX_BYTES);
     buf_init(&in->rep, IPCPROTO_MAX_BYTES);
     in->sreplies = xcalloc(SFPROTO_MAX_BATCH, sizeof(*in->sreplies));
     in->slots = xcalloc(INGEST_MAX_PENDING, sizeof(*in->slots));
     for (i = 0; i < INGEST_MAX_PENDING; i++) {
         buf_init(&in->slots[i].errs, IPCPROTO_MAX_BYTES);
         buf_init(&in->slots[i].ids, IPCPROTO_MAX_BYTES);
+        buf_init(&in->slots[i].frame, IPCPROTO_MAX_BYTES);
     }
     /*
      * Start the tags at a random point so a restarted collector never
@@ -116,6 +236,14 @@ ingest_new(
     in->oldest_tag = in->next_tag;
     in->last_note_ms = 0;
     return in;
+}
+
+static void
+ingest_client_free(void *arg, struct quota_client *qc)
+{
+    (void)arg;
+    free(qc->user);
+    qc->user = NULL;
 }
 
 void
@@ -128,12 +256,14 @@ ingest_free(struct ingest *in)
     for (i = 0; i < INGEST_MAX_PENDING; i++) {
         buf_release(&in->slots[i].errs);
         buf_release(&in->slots[i].ids);
+        buf_release(&in->slots[i].frame);
         free(in->slots[i].err_pos);
         free(in->slots[i].err_off);
     }
+    quota_table_each(in->clients, ingest_client_free, NULL);
+    quota_table_free(in->clients);
     free(in->slots);
     free(in->sreplies);
-    buf_release(&in->out);
     buf_release(&in->rep);
     sfproto_batch_release(&in->batch);
     wire_dec_release(&in->rdec);
@@ -151,6 +281,63 @@ uint32_t
 ingest_pending(const struct ingest *in)
 {
     return in->npending;
+}
+
+uint32_t
+ingest_queued(const struct ingest *in)
+{
+    return in->nqueued;
+}
+
+void
+ingest_metrics_refresh(struct ingest *in)
+{
+    prom_set(in->g_pending, in->npending);
+    prom_set(in->g_queued, in->nqueued);
+    prom_set(in->g_inflight, in->inflight_events);
+    prom_set(in->g_window, in->window);
+    prom_set(in->c_forwarded, (double)in->st.forwarded);
+    prom_set(in->c_batches, (double)in->st.batches);
+    prom_set(in->c_timeouts, (double)in->st.timeouts);
+    prom_set(in->c_late, (double)in->st.late);
+    prom_set(in->c_bad_scorer, (double)in->st.bad_scorer);
+}
+
+/* The state of storefront `name`, made on first use. */
+static struct ingest_client *
+ingest_client(struct ingest *in, const char *name)
+{
+    struct quota_client *qc = quota_client_get(in->clients, name);
+    struct ingest_client *c = qc->user;
+
+    if (c != NULL)
+        return c;
+    c = xcalloc(1, sizeof(*c));
+    c->qc = qc;
+    c->qhead = c->qtail = INGEST_NONE;
+    c->requests = prom_get1(in->f_requests, qc->name);
+    c->duration = prom_get1(in->f_duration, qc->name);
+    c->busy_rate = prom_get2(in->f_busy, qc->name, "rate");
+    c->busy_queue = prom_get2(in->f_busy, qc->name, "queue");
+    qc->user = c;
+    return c;
+}
+
+/* Count `n` replies of code `code` to client `c` (NULL: nobody known). */
+static void
+ingest_count(struct ingest *in, struct ingest_client *c, int code, uint32_t n)
+{
+    int k = -code;
+
+    if (n == 0 || k < 0 || k >= ERR_COUNT)
+        return;
+    if (c == NULL) {
+        prom_inc(prom_get2(in->f_replies, "_none", err_name(code)), n);
+        return;
+    }
+    if (c->codes[k] == NULL)
+        c->codes[k] = prom_get2(in->f_replies, c->qc->name, err_name(code));
+    prom_inc(c->codes[k], n);
 }
 
 void
@@ -213,44 +400,60 @@ ingest_send_reply(struct ingest *in, const struct zsock_route *env,
         log_debug("%s: reply not sent: %s", __func__, err_str(rc));
 }
 
-/* Append one error reply map to `b` (in->scratch is the staging area). */
+/*
+ * Append one error reply map to `b` (in->scratch is the staging area),
+ * with retry_after_ms `retry` (0: none).
+ */
 static int
-ingest_encode_error(
-    struct ingest *in, struct buf *b, const char *id, int code, const char *msg)
+ingest_encode_error(struct ingest *in, struct buf *b, const char *id, int code,
+    const char *msg, uint32_t retry)
 {
     reply_error(&in->scratch, id, code, msg);
+    in->scratch.retry_after_ms = retry;
     return reply_encode(b, &in->scratch);
+}
+
+/* Record how long client `c`'s frame took, from in->frame_t0_us. */
+static void
+ingest_observe(struct ingest *in, struct ingest_client *c, uint64_t t0_us)
+{
+    if (c != NULL)
+        prom_observe(c->duration, (double)(clock_mono_us() - t0_us) * 1e-6);
+    (void)in;
 }
 
 /* Answer with one error reply map (frame-level problems). */
 static void
-ingest_reply_frame_error(
-    struct ingest *in, const struct zsock_route *env, int code, const char *msg)
+ingest_reply_frame_error(struct ingest *in, struct ingest_client *c,
+    const struct zsock_route *env, int code, const char *msg)
 {
     int rc;
 
     in->st.frames_rejected++;
+    ingest_count(in, c, code, 1);
     ingest_note(in, code, "frame", msg);
     buf_reset(&in->rep);
-    rc = ingest_encode_error(in, &in->rep, "", code, msg);
+    rc = ingest_encode_error(in, &in->rep, "", code, msg, 0);
     if (rc != 0) {
         log_warnx(
             "%s: cannot encode an error reply: %s", __func__, err_str(rc));
         return;
     }
     ingest_send_reply(in, env, in->rep.data, in->rep.len);
+    ingest_observe(in, c, in->frame_t0_us);
 }
 
 /*
- * Answer the whole decoded batch now, without the scorer: invalid events
- * get their own error, valid ones `code`/`msg` (unused when none is
- * valid).
+ * Answer the whole decoded batch of client `c` now, without the scorer:
+ * invalid events get their own error, valid ones `code`/`msg` (unused
+ * when none is valid) with retry_after_ms `retry`.
  */
 static void
-ingest_reply_now(
-    struct ingest *in, const struct zsock_route *env, int code, const char *msg)
+ingest_reply_now(struct ingest *in, struct ingest_client *c,
+    const struct zsock_route *env, int code, const char *msg, uint32_t retry)
 {
     const struct sfproto_batch *b = &in->batch;
+    uint32_t nvalid = 0;
     size_t i;
     int rc = 0;
 
@@ -260,17 +463,21 @@ ingest_reply_now(
     for (i = 0; i < b->n && rc == 0; i++) {
         const struct sfproto_item *it = &b->items[i];
 
-        if (it->rc != 0)
-            rc = ingest_encode_error(in, &in->rep, it->id, it->rc, it->msg);
-        else
-            rc = ingest_encode_error(in, &in->rep, it->id, code, msg);
+        if (it->rc != 0) {
+            rc = ingest_encode_error(in, &in->rep, it->id, it->rc, it->msg, 0);
+        } else {
+            rc = ingest_encode_error(in, &in->rep, it->id, code, msg, retry);
+            nvalid++;
+        }
     }
     if (rc != 0) {
         log_warnx("%s: cannot encode replies: %s", __func__, err_str(rc));
-        ingest_reply_frame_error(in, env, rc, "reply too big to encode");
+        ingest_reply_frame_error(in, c, env, rc, "reply too big to encode");
         return;
     }
+    ingest_count(in, c, code, nvalid);
     ingest_send_reply(in, env, in->rep.data, in->rep.len);
+    ingest_observe(in, c, in->frame_t0_us);
 }
 
 /* ------------------------------------------------------------ pending ring */
@@ -279,6 +486,12 @@ static struct pending *
 ingest_slot(struct ingest *in, uint64_t tag)
 {
     return &in->slots[tag % INGEST_MAX_PENDING];
+}
+
+static uint32_t
+ingest_slot_index(const struct ingest *in, const struct pending *p)
+{
+    return (uint32_t)(p - in->slots);
 }
 
 /* Take a free slot under a fresh tag; NULL when all are in use. */
@@ -297,10 +510,14 @@ ingest_slot_alloc(struct ingest *in)
 
         if (!p->used) {
             p->used = true;
+            p->queued = false;
             p->tag = tag;
             p->n = p->nfwd = p->nerr = 0;
+            p->client = NULL;
+            p->qnext = p->qprev = INGEST_NONE;
             buf_reset(&p->errs);
             buf_reset(&p->ids);
+            buf_reset(&p->frame);
             in->npending++;
             return p;
         }
@@ -308,9 +525,97 @@ ingest_slot_alloc(struct ingest *in)
     return NULL;
 }
 
+/* Put client `c` on the ring, just before the one served next. */
+static void
+ingest_ring_add(struct ingest *in, struct ingest_client *c)
+{
+    if (c->on_ring)
+        return;
+    c->on_ring = true;
+    if (in->ring == NULL) {
+        c->rnext = c->rprev = c;
+        in->ring = c;
+        return;
+    }
+    c->rnext = in->ring;
+    c->rprev = in->ring->rprev;
+    c->rprev->rnext = c;
+    in->ring->rprev = c;
+}
+
+static void
+ingest_ring_remove(struct ingest *in, struct ingest_client *c)
+{
+    if (!c->on_ring)
+        return;
+    c->on_ring = false;
+    if (c->rnext == c) {
+        in->ring = NULL;
+    } else {
+        c->rprev->rnext = c->rnext;
+        c->rnext->rprev = c->rprev;
+        if (in->ring == c)
+            in->ring = c->rnext;
+    }
+    c->rnext = c->rprev = NULL;
+}
+
+/* Append slot `p` (its frame encoded) to its client's queue. */
+static void
+ingest_enqueue(struct ingest *in, struct pending *p)
+{
+    struct ingest_client *c = p->client;
+    uint32_t idx = ingest_slot_index(in, p);
+
+    p->queued = true;
+    p->qnext = INGEST_NONE;
+    p->qprev = c->qtail;
+    if (c->qtail != INGEST_NONE)
+        in->slots[c->qtail].qnext = idx;
+    else
+        c->qhead = idx;
+    c->qtail = idx;
+    c->nqueued++;
+    c->queued_events += p->nfwd;
+    in->nqueued++;
+    ingest_ring_add(in, c);
+}
+
+/* Take queued slot `p` off its client's queue. */
+static void
+ingest_unqueue(struct ingest *in, struct pending *p)
+{
+    struct ingest_client *c = p->client;
+
+    if (!p->queued)
+        return;
+    if (p->qprev != INGEST_NONE)
+        in->slots[p->qprev].qnext = p->qnext;
+    else
+        c->qhead = p->qnext;
+    if (p->qnext != INGEST_NONE)
+        in->slots[p->qnext].qprev = p->qprev;
+    else
+        c->qtail = p->qprev;
+    p->queued = false;
+    p->qnext = p->qprev = INGEST_NONE;
+    c->nqueued--;
+    c->queued_events -= p->nfwd;
+    in->nqueued--;
+    if (c->nqueued == 0)
+        ingest_ring_remove(in, c);
+}
+
 static void
 ingest_slot_free(struct ingest *in, struct pending *p)
 {
+    if (p->queued) {
+        ingest_unqueue(in, p);
+    } else if (p->client != NULL && p->nfwd > 0) {
+        /* Sent: its events leave the window. */
+        in->inflight_events -= p->nfwd;
+        p->client->inflight -= p->nfwd;
+    }
     in->held_bytes -= p->held;
     p->held = 0;
     /* Event ids are the storefront's words: they may be anything. */
@@ -320,6 +625,8 @@ ingest_slot_free(struct ingest *in, struct pending *p)
         buf_release(&p->errs);
     if (p->ids.alloc > INGEST_KEEP_BYTES)
         buf_release(&p->ids);
+    if (p->frame.alloc > INGEST_KEEP_BYTES)
+        buf_release(&p->frame);
     if (p->errcap > INGEST_KEEP_ERRS) {
         free(p->err_pos);
         free(p->err_off);
@@ -328,6 +635,9 @@ ingest_slot_free(struct ingest *in, struct pending *p)
     }
     buf_reset(&p->errs);
     buf_reset(&p->ids);
+    buf_reset(&p->frame);
+    p->client = NULL;
+    p->nfwd = 0;
     p->used = false;
     in->npending--;
 }
@@ -347,7 +657,7 @@ ingest_slot_add_error(struct ingest *in, struct pending *p, uint32_t pos,
         p->err_off = xreallocarray(p->err_off, cap, sizeof(*p->err_off));
         p->errcap = cap;
     }
-    rc = ingest_encode_error(in, &p->errs, it->id, it->rc, it->msg);
+    rc = ingest_encode_error(in, &p->errs, it->id, it->rc, it->msg, 0);
     if (rc != 0)
         return rc;
     p->err_pos[p->nerr] = pos;
@@ -388,8 +698,11 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
             in->scratch = sr[j];
             TEXT_COPY(in->scratch.id, id);
             rc = reply_encode(&in->rep, &in->scratch);
-        } else
-            rc = ingest_encode_error(in, &in->rep, id, code, msg);
+            ingest_count(in, p->client, sr[j].code, 1);
+        } else {
+            rc = ingest_encode_error(in, &in->rep, id, code, msg, 0);
+            ingest_count(in, p->client, code, 1);
+        }
         id += strlen(id) + 1;
         j++;
     }
@@ -397,38 +710,147 @@ ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
         log_warnx("%s: cannot encode replies: %s", __func__, err_str(rc));
         buf_reset(&in->rep);
         rc = ingest_encode_error(
-            in, &in->rep, "", rc, "reply too big to encode");
+            in, &in->rep, "", rc, "reply too big to encode", 0);
     }
     if (rc == 0)
         ingest_send_reply(in, env, in->rep.data, in->rep.len);
+    ingest_observe(in, p->client, p->t0_us);
     ingest_slot_free(in, p);
+}
+
+/* ---------------------------------------------------------- fair share */
+
+/* Send queued slot `p`'s frame to the scorer. Returns as zsock_send. */
+static int
+ingest_send(struct ingest *in, struct pending *p)
+{
+    struct iovec iov;
+    int rc;
+
+    iov.iov_base = p->frame.data;
+    iov.iov_len = p->frame.len;
+    rc = zsock_send_parts(in->back, &iov, 1, ZSOCK_DONTWAIT);
+    if (rc != 0)
+        return rc;
+    in->st.batches++;
+    in->st.forwarded += p->nfwd;
+    in->inflight_events += p->nfwd;
+    p->client->inflight += p->nfwd;
+    in->held_bytes -= p->frame.len;
+    p->held -= p->frame.len;
+    if (p->frame.alloc > INGEST_KEEP_BYTES)
+        buf_release(&p->frame);
+    buf_reset(&p->frame);
+    return 0;
+}
+
+/*
+ * Send queued requests while the scorer has room in the window: one per
+ * storefront in turn (round-robin over the ring), oldest first within
+ * each. Returns ERR_SHUTDOWN when the socket is gone, else 0.
+ */
+static int
+ingest_dispatch(struct ingest *in)
+{
+    while (in->ring != NULL && in->inflight_events < in->window) {
+        struct ingest_client *c = in->ring;
+        struct pending *p = &in->slots[c->qhead];
+        int rc;
+
+        /* The next turn is the next client's, whatever happens here. */
+        in->ring = c->rnext;
+        ingest_unqueue(in, p);
+        rc = ingest_send(in, p);
+        if (rc == 0) {
+            crashpoint("collector.sent");
+            continue;
+        }
+        in->st.busy++;
+        ingest_answer(in, p, NULL, 0, ERR_UNAVAIL,
+            rc == ERR_AGAIN ? "scorer queue full" : "cannot reach the scorer");
+        if (rc == ERR_SHUTDOWN)
+            return rc;
+    }
+    return 0;
+}
+
+/* Update the scorer's pace from the events it answered. */
+static void
+ingest_pace(struct ingest *in, uint32_t answered)
+{
+    uint64_t now = clock_mono_ms();
+
+    in->drained += answered;
+    if (in->pace_ms == 0) {
+        in->pace_ms = now;
+        in->pace_drained = in->drained;
+        return;
+    }
+    if (now - in->pace_ms >= 100) {
+        double eps = (double)(in->drained - in->pace_drained) * 1000.0 /
+            (double)(now - in->pace_ms);
+
+        in->pace_eps = in->pace_eps == 0 ? eps : 0.7 * in->pace_eps + 0.3 * eps;
+        in->pace_ms = now;
+        in->pace_drained = in->drained;
+    }
+}
+
+/*
+ * The retry hint for client `c` whose queue is full: how long its queue
+ * takes to drain at its share of the scorer's recent pace (>= 1 ms).
+ */
+static uint32_t
+ingest_queue_retry(const struct ingest *in, const struct ingest_client *c)
+{
+    double share, ms;
+    unsigned active = 1;
+    const struct ingest_client *r = in->ring;
+
+    if (r != NULL) {
+        active = 0;
+        do {
+            active++;
+            r = r->rnext;
+        } while (r != in->ring && active < 1000);
+    }
+    share = in->pace_eps / active;
+    if (share < 1)
+        return 100;
+    ms = (double)(c->queued_events + c->inflight) * 1000.0 / share;
+    if (ms < 1)
+        ms = 1;
+    if (ms > 60000)
+        ms = 60000;
+    return (uint32_t)ms;
 }
 
 /* ------------------------------------------------------------ storefront */
 
 /*
- * Forward the valid events of the decoded batch under a new pending slot
- * and remember how to answer. Answers at once when it cannot forward.
+ * Encode the valid events of the decoded batch of client `c` into a new
+ * pending slot and send it, or queue it for its turn. Answers at once
+ * when it cannot.
  */
 static int
-ingest_forward(struct ingest *in, const struct zsock_route *env,
-    const char *storefront, uint32_t nvalid)
+ingest_forward(struct ingest *in, struct ingest_client *c,
+    const struct zsock_route *env, uint32_t nvalid)
 {
     const struct sfproto_batch *b = &in->batch;
     struct pending *p;
-    struct iovec iov;
     uint32_t i;
     int rc;
 
     p = ingest_slot_alloc(in);
     if (p == NULL) {
         in->st.busy++;
-        ingest_reply_now(in, env, ERR_UNAVAIL,
-            "collector busy: too many requests in flight");
+        prom_inc(prom_get2(in->f_busy, c->qc->name, "pending"), 1);
+        ingest_reply_now(in, c, env, ERR_BUSY,
+            "collector busy: too many requests in flight", 100);
         return 0;
     }
-    buf_reset(&in->out);
-    rc = ipcproto_events_begin(&in->out, p->tag, storefront, nvalid);
+    p->client = c;
+    rc = ipcproto_events_begin(&p->frame, p->tag, c->qc->name, nvalid);
     for (i = 0; i < b->n && rc == 0; i++) {
         const struct sfproto_item *it = &b->items[i];
 
@@ -436,7 +858,7 @@ ingest_forward(struct ingest *in, const struct zsock_route *env,
             rc = ingest_slot_add_error(in, p, i, it);
             continue;
         }
-        rc = ipcproto_events_add(&in->out, &it->ev);
+        rc = ipcproto_events_add(&p->frame, &it->ev);
         if (rc == 0)
             rc = buf_append(&p->ids, it->id, strlen(it->id) + 1);
     }
@@ -444,30 +866,58 @@ ingest_forward(struct ingest *in, const struct zsock_route *env,
         log_warnx("%s: cannot encode the batch for the scorer: %s", __func__,
             err_str(rc));
         ingest_slot_free(in, p);
-        ingest_reply_now(
-            in, env, ERR_TOOBIG, "batch too big to forward to the scorer");
+        ingest_reply_now(in, c, env, ERR_TOOBIG,
+            "batch too big to forward to the scorer", 0);
         return 0;
     }
-    iov.iov_base = in->out.data;
-    iov.iov_len = in->out.len;
-    rc = zsock_send_parts(in->back, &iov, 1, ZSOCK_DONTWAIT);
-    if (rc != 0) {
-        ingest_slot_free(in, p);
-        in->st.busy++;
-        ingest_reply_now(in, env, ERR_UNAVAIL,
-            rc == ERR_AGAIN ? "scorer queue full" : "cannot reach the scorer");
-        return rc == ERR_SHUTDOWN ? rc : 0;
-    }
-    in->st.batches++;
-    in->st.forwarded += nvalid;
     p->n = (uint32_t)b->n;
     p->nfwd = nvalid;
     p->is_array = b->is_array;
     p->route = *env;
+    p->t0_us = in->frame_t0_us;
     p->deadline_ms = clock_mono_ms() + in->timeout_ms;
-    p->held = p->errs.len + p->ids.len;
+    p->held = p->errs.len + p->ids.len + p->frame.len;
     in->held_bytes += p->held;
-    return 0;
+    ingest_enqueue(in, p);
+    return ingest_dispatch(in);
+}
+
+/*
+ * The admission of a decoded batch of client `c` with `nvalid` valid
+ * events: its event quota, then room in its queue. Returns 0 when it
+ * may go on, else answers "busy" (with the retry hint) and returns 1.
+ */
+static int
+ingest_admit(struct ingest *in, struct ingest_client *c,
+    const struct zsock_route *env, uint32_t nvalid)
+{
+    struct quota_client *qc = c->qc;
+    char msg[REPLY_MSG_MAX + 1];
+    uint32_t retry;
+
+    retry = quota_take(&qc->events, &qc->events_rate, nvalid, clock_mono_ns());
+    if (retry > 0) {
+        snprintf(msg, sizeof(msg),
+            "over this storefront's quota of %.0f events/s (burst "
+            "%.0f); retry later",
+            qc->events_rate.per_s, qc->events_rate.burst);
+        prom_inc(c->busy_rate, 1);
+    } else if (c->nqueued >= in->queue_max) {
+        retry = ingest_queue_retry(in, c);
+        snprintf(msg, sizeof(msg),
+            "%u requests of this storefront are waiting for the "
+            "scorer; retry later",
+            c->nqueued);
+        prom_inc(c->busy_queue, 1);
+        /* Not sent: give the tokens back. */
+        qc->events.tokens += nvalid;
+    } else {
+        return 0;
+    }
+    in->st.busy++;
+    ingest_note(in, ERR_BUSY, "request", msg);
+    ingest_reply_now(in, c, env, ERR_BUSY, msg, retry);
+    return 1;
 }
 
 /* Handle one storefront message already received into `m`. */
@@ -476,21 +926,23 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
 {
     struct zsock_route env;
     char msg[REPLY_MSG_MAX + 1];
+    struct ingest_client *c;
     const char *storefront;
     const void *body;
     size_t len;
-    uint32_t nvalid = 0;
+    uint32_t nvalid = 0, nbad = 0;
     size_t i;
     int k, rc;
 
     in->st.frames++;
+    in->frame_t0_us = clock_mono_us();
     if (zsock_msg_route(m, &env, &k) != 0) {
         if (env.identlen == 0) {
             in->st.frames_rejected++;
             return 0; /* not from a ROUTER peer: nobody to answer */
         }
         ingest_reply_frame_error(
-            in, &env, ERR_MALFORMED, "expected exactly one frame");
+            in, NULL, &env, ERR_MALFORMED, "expected exactly one frame");
         return 0;
     }
     /*
@@ -501,25 +953,26 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
     storefront = zsock_msg_user(m);
     if (storefront == NULL || !cert_name_ok(storefront)) {
         ingest_reply_frame_error(
-            in, &env, ERR_DENIED, "not an authenticated storefront");
+            in, NULL, &env, ERR_DENIED, "not an authenticated storefront");
         return 0;
     }
+    c = ingest_client(in, storefront);
+    prom_inc(c->requests, 1);
     body = zsock_msg_data(m, k);
     len = zsock_msg_size(m, k);
     if (len > SFPROTO_MAX_MSG_BYTES) {
         snprintf(msg, sizeof(msg), "frame larger than %d bytes",
             SFPROTO_MAX_MSG_BYTES);
-        ingest_reply_frame_error(in, &env, ERR_TOOBIG, msg);
+        ingest_reply_frame_error(in, c, &env, ERR_TOOBIG, msg);
         return 0;
     }
     msg[0] = '\0';
     rc = sfproto_batch_decode(&in->batch, body, len, msg, sizeof(msg));
     if (rc != 0) {
         ingest_reply_frame_error(
-            in, &env, rc, msg[0] != '\0' ? msg : err_str(rc));
+            in, c, &env, rc, msg[0] != '\0' ? msg : err_str(rc));
         return 0;
     }
-    /* Pseudonymize now: no raw identifier survives this loop. */
     for (i = 0; i < in->batch.n; i++) {
         struct sfproto_item *it = &in->batch.items[i];
 
@@ -530,20 +983,35 @@ ingest_front_msg(struct ingest *in, const struct zsock_msg *m)
                 "label), not accepted from storefronts");
         }
         if (it->rc == 0) {
-            pseudo_apply(in->key, storefront, &it->ev, &it->pii);
             nvalid++;
         } else {
             sodium_memzero(&it->pii, sizeof(it->pii));
             ingest_note(in, it->rc, "event", it->msg);
+            ingest_count(in, c, it->rc, 1);
+            nbad++;
         }
     }
     in->st.events_ok += nvalid;
-    in->st.events_rejected += in->batch.n - nvalid;
+    in->st.events_rejected += nbad;
+    if (nvalid > 0 && ingest_admit(in, c, &env, nvalid) != 0)
+        nvalid = 0; /* answered busy */
+    /* Pseudonymize now (or wipe): no raw identifier survives this loop. */
+    for (i = 0; i < in->batch.n; i++) {
+        struct sfproto_item *it = &in->batch.items[i];
+
+        if (it->rc != 0)
+            continue;
+        if (nvalid > 0)
+            pseudo_apply(in->key, storefront, &it->ev, &it->pii);
+        else
+            sodium_memzero(&it->pii, sizeof(it->pii));
+    }
     if (nvalid == 0) {
-        ingest_reply_now(in, &env, 0, "");
+        if (nbad == in->batch.n)
+            ingest_reply_now(in, c, &env, 0, "", 0);
         return 0;
     }
-    return ingest_forward(in, &env, storefront, nvalid);
+    return ingest_forward(in, c, &env, nvalid);
 }
 
 int
@@ -594,7 +1062,7 @@ ingest_back_msg(struct ingest *in, const struct zsock_msg *m)
         return;
     }
     p = ingest_slot(in, tag);
-    if (!p->used || p->tag != tag) {
+    if (!p->used || p->tag != tag || p->queued) {
         in->st.late++;
         log_debug(
             "%s: reply for unknown or expired tag %" PRIu64, __func__, tag);
@@ -604,6 +1072,7 @@ ingest_back_msg(struct ingest *in, const struct zsock_msg *m)
         log_warnx("%s: scorer sent %" PRIu32 " replies for %" PRIu32
                   " events (tag %" PRIu64 ")",
             __func__, n, p->nfwd, tag);
+    ingest_pace(in, p->nfwd);
     ingest_answer(in, p, in->sreplies, n < p->nfwd ? n : p->nfwd, ERR_UNAVAIL,
         "scorer reply incomplete");
 }
@@ -617,13 +1086,14 @@ ingest_on_back(struct ingest *in)
     for (i = 0; i < INGEST_BURST; i++) {
         rc = zsock_recv_msg(in->back, &m, ZSOCK_DONTWAIT);
         if (rc == ERR_AGAIN)
-            return 0;
+            break;
         if (rc != 0)
             return rc;
         ingest_back_msg(in, &m);
         zsock_msg_close(&m);
     }
-    return 0;
+    /* Replies freed room in the window: the next turns go. */
+    return ingest_dispatch(in);
 }
 
 /* ------------------------------------------------------------- deadlines */
@@ -632,23 +1102,30 @@ long
 ingest_expire(struct ingest *in)
 {
     uint64_t now = clock_mono_ms();
+    long wait = -1;
 
     while (in->oldest_tag < in->next_tag) {
         struct pending *p = ingest_slot(in, in->oldest_tag);
 
         if (p->used && p->tag == in->oldest_tag) {
-            if (p->deadline_ms > now)
-                return (long)(p->deadline_ms - now);
+            if (p->deadline_ms > now) {
+                wait = (long)(p->deadline_ms - now);
+                break;
+            }
             in->st.timeouts++;
             ingest_note(in, ERR_UNAVAIL, "request",
-                "scorer did not answer "
-                "in time");
-            ingest_answer(
-                in, p, NULL, 0, ERR_UNAVAIL, "scorer did not answer in time");
+                p->queued ? "not sent in time: the scorer is behind" :
+                            "scorer did not answer in time");
+            ingest_answer(in, p, NULL, 0, ERR_UNAVAIL,
+                p->queued ? "not sent in time: the scorer is behind" :
+                            "scorer did not answer in time");
         }
         in->oldest_tag++;
     }
-    return -1;
+    /* Expired requests freed room in the window. */
+    if (ingest_dispatch(in) != 0)
+        log_debug("%s: the scorer socket is gone", __func__);
+    return wait;
 }
 
 void
@@ -661,5 +1138,25 @@ ingest_drain(struct ingest *in)
             ingest_answer(
                 in, p, NULL, 0, ERR_SHUTDOWN, "collector is stopping");
         in->oldest_tag++;
+    }
+}
+
+bool
+ingest_idle(const struct ingest *in)
+{
+    return in->npending == 0;
+}
+
+void
+ingest_stop_queued(struct ingest *in)
+{
+    uint64_t tag;
+
+    for (tag = in->oldest_tag; tag < in->next_tag; tag++) {
+        struct pending *p = ingest_slot(in, tag);
+
+        if (p->used && p->tag == tag && p->queued)
+            ingest_answer(
+                in, p, NULL, 0, ERR_SHUTDOWN, "collector is stopping");
     }
 }

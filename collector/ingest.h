@@ -13,14 +13,27 @@
  * SFPROTO_MAX_BATCH events. The hot path does no per-event allocation: the
  * decode batch, the encode buffers and the pending slots are reused.
  *
+ * Fair share (issue 12): each storefront (its allow-list name) has a
+ * token bucket of events (quota.h), and a request over it is answered
+ * "busy" at once with retry_after_ms. Requests that pass wait in their
+ * storefront's own queue; at most `window` events are in flight to the
+ * scorer, and the queues are drained round-robin, one request per
+ * storefront in turn, so one storefront's backlog holds the others'
+ * orders up by at most one request each. A storefront whose queue holds
+ * `queue_max` requests is answered "busy" too: the backlog stays
+ * bounded, in memory and in time.
+ *
  * Invariants:
  *  - every storefront request gets exactly one reply: the scorer's
- *    (merged), a local error, ERR_UNAVAIL at its deadline, or
- *    ERR_SHUTDOWN when the collector stops first.
+ *    (merged), a local error ("busy" included), ERR_UNAVAIL at its
+ *    deadline, or ERR_SHUTDOWN when the collector stops first.
  *  - pending deadlines grow with the tag (one timeout for all), so
  *    expiry scans from the oldest tag and stops at the first live one.
  *  - raw identifiers never leave ingest_on_front(): every item's pii is
- *    wiped before the function returns.
+ *    wiped before the function returns; a queued request holds the
+ *    pseudonymized frame only.
+ *  - inflight_events is the sum of the forwarded events of the requests
+ *    sent to the scorer and not yet answered.
  *
  * See also: collector/collector.8, sfproto.h, ipcproto.h, pseudo.h
  *
@@ -33,7 +46,9 @@
 #include <stdint.h>
 
 #include "common/compiler.h"
+#include "common/prom.h"
 #include "common/pseudo.h"
+#include "common/quota.h"
 
 /* Requests in flight to the scorer at most (slots of the pending ring). */
 #define INGEST_MAX_PENDING 16384
@@ -52,21 +67,41 @@ struct ingest_stats {
     uint64_t batches;         /* IPCPROTO_EVENTS frames sent */
     uint64_t replies;         /* storefront reply frames sent */
     uint64_t timeouts;        /* requests answered ERR_UNAVAIL at deadline */
-    uint64_t busy;            /* requests refused: too many in flight */
+    uint64_t busy;            /* requests refused busy (any reason) */
     uint64_t late;            /* scorer replies for unknown/expired tags */
     uint64_t bad_scorer;      /* undecodable frames from the scorer */
 };
 
 struct ingest;
 
+/* What bounds the request path; changed live by ingest_set_limits(). */
+struct ingest_limits {
+    long timeout_ms;        /* how long a request may wait for the scorer */
+    uint32_t window_events; /* events in flight to the scorer, at most */
+    uint32_t queue_max;     /* requests queued per storefront, at most */
+};
+
 /*
  * Create the request path over the two open sockets: `front` (ROUTER,
- * storefronts) and `back` (DEALER, the scorer). All three pointers are
- * borrowed and must outlive the ingest. `timeout_ms` is how long a
- * request may wait for the scorer. Caller frees with ingest_free().
+ * storefronts) and `back` (DEALER, the scorer), with the storefronts'
+ * quotas `quotas` and the metrics registry `reg` (its families are
+ * added here). Every pointer is borrowed and must outlive the ingest.
+ * Caller frees with ingest_free().
  */
 struct ingest *ingest_new(void *front, void *back, const struct pseudo_key *key,
-    long timeout_ms) NONNULL(1, 2, 3);
+    const struct ingest_limits *lim, const struct quota_config *quotas,
+    struct prom *reg) NONNULL(1, 2, 3, 4, 5, 6);
+
+/* Change the limits (SIGHUP). Queued requests stay queued. */
+void ingest_set_limits(struct ingest *in, const struct ingest_limits *lim)
+    NONNULL(1, 2);
+
+/* Copy the gauges (pending, queued, in flight, counters) into the
+ * registry, before it is rendered. */
+void ingest_metrics_refresh(struct ingest *in) NONNULL(1);
+
+/* Return the number of requests queued, not yet sent to the scorer. */
+uint32_t ingest_queued(const struct ingest *in) NONNULL(1);
 
 /* Free everything, wiping buffers. NULL is a no-op. */
 void ingest_free(struct ingest *in);
@@ -96,6 +131,15 @@ long ingest_expire(struct ingest *in) NONNULL(1);
 
 /* Answer every pending request with ERR_SHUTDOWN (before closing). */
 void ingest_drain(struct ingest *in) NONNULL(1);
+
+/*
+ * SIGTERM: answer the requests still queued (not sent to the scorer)
+ * with ERR_SHUTDOWN; those at the scorer keep waiting for its replies.
+ */
+void ingest_stop_queued(struct ingest *in) NONNULL(1);
+
+/* True when no request waits for a reply. */
+bool ingest_idle(const struct ingest *in) NONNULL(1);
 
 /* Copy the counters into `out`. */
 void ingest_get_stats(const struct ingest *in, struct ingest_stats *out)

@@ -31,6 +31,7 @@
 #include "common/cfg.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/quota.h"
 #include "common/xmalloc.h"
 
 /* sizeof(sockaddr_un.sun_path) on Linux, minus the NUL. */
@@ -108,6 +109,67 @@ static const struct cfg_entry cfg_table[] = {
         "audit records after which the scorer signs a checkpoint"),
     CFG_INT(checkpoint_interval_ms, 1000, 10, 3600000,
         "longest wait before new audit records get a checkpoint, in ms"),
+    CFG_STR_EMPTY_OK(collector_metrics, "127.0.0.1:7012",
+        "HOST:PORT of the collector's /metrics endpoint (\"\": none)"),
+    CFG_STR_EMPTY_OK(scorer_metrics, "127.0.0.1:7013",
+        "HOST:PORT of the scorer's /metrics endpoint (\"\": none)"),
+    CFG_INT(quota_events_per_s, 0, 0, 10000000,
+        "events per second one storefront may send (0: no limit)"),
+    CFG_INT(quota_events_burst, 0, 0, 100000000,
+        "events a storefront may send at once above its rate (0: one "
+        "second's worth)"),
+    CFG_INT(quota_queries_per_s, 200, 0, 1000000,
+        "queries per second one client may ask (0: no limit)"),
+    CFG_INT(quota_queries_burst, 400, 0, 10000000,
+        "queries a client may ask at once above its rate (0: one "
+        "second's worth)"),
+    CFG_STR_EMPTY_OK(quota_clients, "",
+        "per-client quotas: NAME:EVENTS/S:BURST:QUERIES/S:BURST, space "
+        "separated"),
+    CFG_INT(collector_window_events, 1024, 1, 100000,
+        "events a collector keeps in flight to the scorer, at most"),
+    CFG_INT(client_queue_max, 256, 1, 16384,
+        "requests of one storefront queued in the collector before busy"),
+    CFG_INT(disk_min_free_mb, 256, 0, 10000000,
+        "free MiB under which the scorer refuses new events (full)"),
+    CFG_INT(lmdb_map_full_pct, 90, 10, 100,
+        "LMDB map use, in percent, above which new events are refused"),
+    CFG_INT(lmdb_map_grow_pct, 80, 10, 100,
+        "LMDB map use, in percent, at which the map grows a step"),
+    CFG_INT(lmdb_map_step_mb, 4096, 0, 1048576,
+        "MiB the LMDB map grows by at a time (0: never grows)"),
+    CFG_INT(lmdb_map_max_mb, 0, 0, 2147483647,
+        "largest LMDB map in MiB the scorer grows to (0: as the disk "
+        "allows)"),
+    CFG_INT(shutdown_timeout_ms, 10000, 100, 600000,
+        "longest a daemon takes to drain and stop on SIGTERM, in ms"),
+};
+
+/*
+ * The keys cfg_apply_live() changes on SIGHUP: those read afresh where
+ * they are used. Every other key sizes or names something opened at
+ * start (directories, endpoints, buffers, the map) and needs a restart.
+ */
+static const char *const cfg_live_keys[] = {
+    "review_threshold",
+    "block_threshold",
+    "commit_interval_ms",
+    "request_timeout_ms",
+    "checkpoint_records",
+    "checkpoint_interval_ms",
+    "quota_events_per_s",
+    "quota_events_burst",
+    "quota_queries_per_s",
+    "quota_queries_burst",
+    "quota_clients",
+    "collector_window_events",
+    "client_queue_max",
+    "disk_min_free_mb",
+    "lmdb_map_full_pct",
+    "lmdb_map_grow_pct",
+    "lmdb_map_step_mb",
+    "lmdb_map_max_mb",
+    "shutdown_timeout_ms",
 };
 
 static char **
@@ -443,9 +505,29 @@ cfg_endpoint_scheme_ok(const char *ep)
         (strncmp(ep, "inproc://", 9) == 0 && ep[9] != '\0');
 }
 
+/* "HOST:PORT" or "[V6]:PORT" with a port 1..65535 (or ""). */
+static bool
+cfg_hostport_ok(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    char *end;
+    long port;
+
+    if (*v == '\0')
+        return true;
+    if (colon == NULL || colon == v || colon[1] < '0' || colon[1] > '9')
+        return false;
+    if (v[0] == '[' && colon[-1] != ']')
+        return false;
+    port = strtol(colon + 1, &end, 10);
+    return *end == '\0' && port >= 1 && port <= 65535;
+}
+
 int
 cfg_check(const struct vigil_config *c, char *err, size_t errlen)
 {
+    char why[256];
+
     if (c->data_dir == NULL || c->data_dir[0] == '\0') {
         snprintf(err, errlen, "data_dir must not be empty");
         return ERR_INVAL;
@@ -496,7 +578,130 @@ cfg_check(const struct vigil_config *c, char *err, size_t errlen)
             c->block_threshold, c->review_threshold);
         return ERR_INVAL;
     }
+    if (!cfg_hostport_ok(c->collector_metrics) ||
+        !cfg_hostport_ok(c->scorer_metrics)) {
+        snprintf(err, errlen,
+            "collector_metrics and scorer_metrics must be HOST:PORT, "
+            "[IPV6]:PORT or \"\"");
+        return ERR_INVAL;
+    }
+    if (c->collector_metrics[0] != '\0' &&
+        strcmp(c->collector_metrics, c->scorer_metrics) == 0) {
+        snprintf(err, errlen,
+            "collector_metrics and scorer_metrics must "
+            "differ");
+        return ERR_INVAL;
+    }
+    if (c->lmdb_map_step_mb > 0 &&
+        c->lmdb_map_grow_pct >= c->lmdb_map_full_pct) {
+        snprintf(err, errlen,
+            "lmdb_map_grow_pct (%d) must be below lmdb_map_full_pct (%d): "
+            "the map grows before events are refused",
+            c->lmdb_map_grow_pct, c->lmdb_map_full_pct);
+        return ERR_INVAL;
+    }
+    if (quota_parse_clients(c->quota_clients, NULL, 0, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "quota_clients: %s", why);
+        return ERR_INVAL;
+    }
     return 0;
+}
+
+bool
+cfg_key_is_live(const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(cfg_live_keys); i++)
+        if (strcmp(cfg_live_keys[i], key) == 0)
+            return true;
+    return false;
+}
+
+/* Whether entry `e` has the same value in `a` and `b`. */
+static bool
+cfg_entry_equal(const struct cfg_entry *e, const struct vigil_config *a,
+    const struct vigil_config *b)
+{
+    const char *pa = (const char *)a + e->offset;
+    const char *pb = (const char *)b + e->offset;
+
+    switch (e->type) {
+    case CFG_STRING: {
+        const char *sa, *sb;
+
+        memcpy(&sa, pa, sizeof(sa));
+        memcpy(&sb, pb, sizeof(sb));
+        return strcmp(sa != NULL ? sa : "", sb != NULL ? sb : "") == 0;
+    }
+    case CFG_INT:
+        return memcmp(pa, pb, sizeof(int)) == 0;
+    case CFG_BOOL:
+        return memcmp(pa, pb, sizeof(bool)) == 0;
+    }
+    return true;
+}
+
+int
+cfg_apply_live(struct vigil_config *run, const struct vigil_config *fresh)
+{
+    size_t i;
+    int changed = 0;
+
+    for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
+        const struct cfg_entry *e = &cfg_table[i];
+        const char *src = (const char *)fresh + e->offset;
+        char *dst = (char *)run + e->offset;
+
+        if (cfg_entry_equal(e, run, fresh))
+            continue;
+        if (!cfg_key_is_live(e->key)) {
+            log_warnx("SIGHUP: '%s' changed in the configuration but needs "
+                      "a restart; the running value is kept",
+                e->key);
+            continue;
+        }
+        switch (e->type) {
+        case CFG_STRING: {
+            const char *sv;
+            char *old;
+
+            memcpy(&sv, src, sizeof(sv));
+            memcpy(&old, dst, sizeof(old));
+            free(old);
+            old = xstrdup(sv != NULL ? sv : "");
+            memcpy(dst, &old, sizeof(old));
+            break;
+        }
+        case CFG_INT:
+            memcpy(dst, src, sizeof(int));
+            break;
+        case CFG_BOOL:
+            memcpy(dst, src, sizeof(bool));
+            break;
+        }
+        log_info("SIGHUP: '%s' changed", e->key);
+        changed++;
+    }
+    return changed;
+}
+
+int
+cfg_reload(struct vigil_config *run, const struct cfg_args *a)
+{
+    struct vigil_config fresh;
+    char err[512];
+    int rc;
+
+    rc = cfg_load(&fresh, a, err, sizeof(err));
+    if (rc != 0) {
+        log_warnx("SIGHUP: configuration not reloaded: %s", err);
+        cfg_release(&fresh);
+        return rc;
+    }
+    rc = cfg_apply_live(run, &fresh);
+    cfg_release(&fresh);
+    return rc;
 }
 
 void

@@ -61,6 +61,23 @@ struct vigil_config {
                                    random suffix; fixed by the key */
     int checkpoint_records;     /* 1..10^8 (10000): records per checkpoint */
     int checkpoint_interval_ms; /* 10..3600000 (1000): checkpoint delay */
+    /* Operations (issue 12): metrics, quotas, fair share, headroom,
+     * lifecycle. The keys marked "live" change on SIGHUP. */
+    char *collector_metrics;     /* "127.0.0.1:7012": /metrics, "" off */
+    char *scorer_metrics;        /* "127.0.0.1:7013": /metrics, "" off */
+    int quota_events_per_s;      /* live 0..10^7 (0 = no limit) */
+    int quota_events_burst;      /* live 0..10^8 (0: one second's worth) */
+    int quota_queries_per_s;     /* live 0..10^6 (200) */
+    int quota_queries_burst;     /* live 0..10^7 (400) */
+    char *quota_clients;         /* live "": per-client overrides */
+    int collector_window_events; /* live 1..100000 (1024): in flight */
+    int client_queue_max;        /* live 1..16384 (256): queued per client */
+    int disk_min_free_mb;        /* live 0..10^7 (256): refuse events below */
+    int lmdb_map_full_pct;       /* live 10..100 (90): refuse events above */
+    int lmdb_map_grow_pct;       /* live 10..100 (80): grow the map above */
+    int lmdb_map_step_mb;        /* live 0..1048576 (4096): growth step */
+    int lmdb_map_max_mb;         /* live 0..2^31-1 (0 = as the disk allows) */
+    int shutdown_timeout_ms;     /* live 100..600000 (10000): SIGTERM bound */
 };
 
 /* Most -o overrides on one command line. */
@@ -140,6 +157,30 @@ int cfg_set(struct vigil_config *c, const char *key_eq_value, char *err,
  */
 int cfg_check(const struct vigil_config *c, char *err,
     size_t errlen) WARN_UNUSED NONNULL(1, 2);
+
+/*
+ * After a SIGHUP: apply to the running configuration `run` the keys of
+ * `fresh` (a complete, checked configuration just loaded the same way)
+ * that can change while the daemon runs (cfg.c's live list), and leave
+ * the others as they are. Each key that differs is logged: "changed" for
+ * a live key, "needs a restart, kept" for another. `fresh` is not
+ * changed; release it as usual. Returns the number of live keys changed.
+ */
+int cfg_apply_live(struct vigil_config *run, const struct vigil_config *fresh)
+    NONNULL(1, 2);
+
+/*
+ * SIGHUP: load the configuration again the way it was loaded at start
+ * (`a`: the file, then the -o overrides) and apply its live keys to
+ * `run` (cfg_apply_live). A configuration that no longer loads or
+ * checks is logged and ignored: `run` is unchanged. Returns the number
+ * of keys changed, or ERR_INVAL / ERR_IO / ERR_DENIED (not applied).
+ */
+int cfg_reload(struct vigil_config *run, const struct cfg_args *a)
+    NONNULL(1, 2);
+
+/* True when `key` can change on SIGHUP (cfg_apply_live). */
+bool cfg_key_is_live(const char *key) NONNULL(1);
 
 /* Print every key as "key = value", one per line, in table order. */
 void cfg_print(const struct vigil_config *c, FILE *fp) NONNULL(1, 2);

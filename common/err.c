@@ -26,7 +26,11 @@ static const struct {
     { "audit", "audit record could not be written" },
     { "unavailable", "service unavailable" },
     { "conflict", "id already used for a different request" },
+    { "busy", "over quota or overloaded: retry later" },
 };
+
+_Static_assert(sizeof(err_table) / sizeof(err_table[0]) == ERR_COUNT,
+    "one name per ERR_* code");
 
 static int
 err_index(int rc)

@@ -31,9 +31,12 @@ enum {
     ERR_AUDIT = -12,    /* the audit record could not be made durable */
     ERR_UNAVAIL = -13,  /* a backend (e.g. the scorer) is not answering */
     ERR_CONFLICT = -14, /* an id already used for something different */
+    ERR_BUSY = -15,     /* over its quota or its share: retry later */
 };
 
-#define ERR_MIN ERR_CONFLICT
+#define ERR_MIN ERR_BUSY
+/* Number of codes, "ok" included: err_name(-i) for i in 0..ERR_COUNT-1. */
+#define ERR_COUNT (1 - ERR_MIN)
 
 /*
  * Return a one-line English description of `rc` (0 gives "ok").

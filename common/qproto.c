@@ -31,6 +31,7 @@ static const struct {
     [QPROTO_OP_ACCOUNT_GET] = { "account.get", QPROTO_ARG_ACCOUNT, 0, 0 },
     [QPROTO_OP_LABEL] = { "label", QPROTO_ARG_FRAUD, QPROTO_ARG_SOURCE,
         QPROTO_ARG_ORDER | QPROTO_ARG_ACCOUNT },
+    [QPROTO_OP_STATUS] = { "status", 0, 0, 0 },
 };
 
 const char *
@@ -355,15 +356,34 @@ qproto_reply_error_encode(
 }
 
 int
+qproto_reply_retry_encode(struct buf *out, const char *id, int code,
+    const char *msg, uint32_t retry_after_ms)
+{
+    struct wire_enc e;
+
+    if (retry_after_ms < 1)
+        retry_after_ms = 1;
+    if (retry_after_ms > REPLY_RETRY_MAX_MS)
+        retry_after_ms = REPLY_RETRY_MAX_MS;
+    wire_enc_begin(&e, out);
+    put_head(&e, 5, id != NULL ? id : "", code != 0 ? code : ERR_IO, msg);
+    wire_put_str(&e, "retry_after_ms");
+    wire_put_uint(&e, retry_after_ms);
+    return wire_enc_end(&e);
+}
+
+int
 qproto_reply_decode(struct wire_dec *d, struct qproto_reply *r,
     const void *data, size_t len, char *msg, size_t msglen)
 {
     static const struct wire_key keys[] = { WIRE_KEY("id"), WIRE_KEY("ok"),
-        WIRE_KEY("code"), WIRE_KEY("msg"), WIRE_KEY("result") };
-    const msgpack_object *v[5] = { NULL };
+        WIRE_KEY("code"), WIRE_KEY("msg"), WIRE_KEY("result"),
+        WIRE_KEY("retry_after_ms") };
+    const msgpack_object *v[6] = { NULL };
     char tmp[EVENT_SHORT_MAX + 1];
     msgpack_object top;
     const char *why = NULL;
+    uint64_t retry = 0;
     bool ok = false;
 
     memset(r, 0, sizeof(*r));
@@ -375,7 +395,7 @@ qproto_reply_decode(struct wire_dec *d, struct qproto_reply *r,
     /* reply > result > lists > items > their fields */
     if (wire_decode(d, data, len, 6, &top, &why) != 0)
         goto fail;
-    if (wire_collect(&top, keys, 5, "reply.", v, NULL, 0) != 0 ||
+    if (wire_collect(&top, keys, 6, "reply.", v, NULL, 0) != 0 ||
         v[0] == NULL || v[1] == NULL || v[2] == NULL || v[3] == NULL) {
         why = "reply: not a map of id, ok, code, msg and result";
         goto fail;
@@ -395,6 +415,13 @@ qproto_reply_decode(struct wire_dec *d, struct qproto_reply *r,
     if (ok != (r->code == 0) || (v[4] != NULL && !ok)) {
         why = "reply: ok and code disagree";
         goto fail;
+    }
+    if (v[5] != NULL) {
+        if (ok || wire_get_uint(v[5], 1, REPLY_RETRY_MAX_MS, &retry) != 0) {
+            why = "reply: retry_after_ms out of place or range";
+            goto fail;
+        }
+        r->retry_after_ms = (uint32_t)retry;
     }
     if (v[4] != NULL) {
         uint32_t i;

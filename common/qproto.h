@@ -30,6 +30,8 @@
  *                   (required), source str 1..32 of [a-z0-9._-]
  *                   (optional, default "analyst": who established it,
  *                   e.g. "chargeback", "manual-review")
+ *      status       none: the service's state (admins; storefront not
+ *                   given)
  *    Unknown keys, a repeated key, wrong types, out-of-range values, a
  *    non-map, trailing bytes -> ERR_MALFORMED (not a msgpack map) or
  *    ERR_INVAL (a field), with a message naming the field and the rule,
@@ -45,6 +47,10 @@
  *              (the access could not be audited: refused, no data),
  *              "unavailable", "io", ...
  *      msg     str, one line (names the field and rule, never a value)
+ *      retry_after_ms  uint 1..REPLY_RETRY_MAX_MS, only with code "busy"
+ *              (the client is over its query quota: the request was
+ *              not read) or another code worth retrying: how long to
+ *              wait before sending again
  *      result  map, only when ok; its keys are the op's (scorer.8):
  *        score.get:   order, storefront, ts (event time, ms), amount
  *                     (minor units), scored bool, and when scored score
@@ -59,6 +65,10 @@
  *        label:       storefront, order or account (as sent), fraud,
  *                     source, stored bool (false: an equal label was
  *                     there already).
+ *        status:      the service's state, keys listed in scorer.8
+ *                     ("STATUS"): version, uptime, queues, rates, errors
+ *                     by code and by client, LMDB and disk use, journal
+ *                     and audit sizes, the last checkpoint, the model.
  *    Clients read `result` as a generic msgpack map (qproto_reply.result)
  *    and show it; adding a key to a result is not a protocol change.
  *
@@ -99,6 +109,7 @@ enum qproto_op {
     QPROTO_OP_SCORE_GET,   /* "score.get": order */
     QPROTO_OP_ACCOUNT_GET, /* "account.get": account */
     QPROTO_OP_LABEL,       /* "label": order | account, fraud, [source] */
+    QPROTO_OP_STATUS,      /* "status": no arguments (admin) */
     QPROTO_OP_COUNT
 };
 
@@ -167,11 +178,20 @@ void qproto_reply_begin(struct wire_enc *e, struct buf *out, const char *id)
 int qproto_reply_error_encode(struct buf *out, const char *id, int code,
     const char *msg) WARN_UNUSED NONNULL(1, 4);
 
+/*
+ * Append an error reply like qproto_reply_error_encode() that also
+ * carries retry_after_ms (1..REPLY_RETRY_MAX_MS, clamped). Returns 0 or
+ * ERR_TOOBIG.
+ */
+int qproto_reply_retry_encode(struct buf *out, const char *id, int code,
+    const char *msg, uint32_t retry_after_ms) WARN_UNUSED NONNULL(1, 4);
+
 /* One decoded reply (for clients). */
 struct qproto_reply {
     char id[EVENT_ID_MAX + 1];
     int code; /* 0 or ERR_* */
     char msg[REPLY_MSG_MAX + 1];
+    uint32_t retry_after_ms; /* 0 when absent */
     /* The result map when ok, else NULL. Borrowed from the decoder:
      * valid until its next use. */
     const msgpack_object *result;

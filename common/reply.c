@@ -85,7 +85,9 @@ reply_pack_reasons(
 void
 reply_pack(struct wire_enc *e, const struct reply *r)
 {
-    wire_put_map(e, r->has_score ? 7 : 4);
+    bool retry = !r->has_score && r->code != 0 && r->retry_after_ms > 0;
+
+    wire_put_map(e, r->has_score ? 7 : (retry ? 5 : 4));
     wire_put_str(e, "id");
     WIRE_PUT_ARR(e, r->id);
     wire_put_str(e, "ok");
@@ -94,6 +96,13 @@ reply_pack(struct wire_enc *e, const struct reply *r)
     wire_put_str(e, err_name(r->code));
     wire_put_str(e, "msg");
     WIRE_PUT_ARR(e, r->msg);
+    if (retry) {
+        wire_put_str(e, "retry_after_ms");
+        wire_put_uint(e,
+            r->retry_after_ms > REPLY_RETRY_MAX_MS ? REPLY_RETRY_MAX_MS :
+                                                     r->retry_after_ms);
+        return;
+    }
     if (!r->has_score)
         return;
     wire_put_str(e, "score");
@@ -147,10 +156,20 @@ reply_read_reasons(
     return 0;
 }
 
-enum { R_ID, R_OKAY, R_CODE, R_MSG, R_SCORE, R_DECISION, R_REASONS, R_COUNT };
+enum {
+    R_ID,
+    R_OKAY,
+    R_CODE,
+    R_MSG,
+    R_SCORE,
+    R_DECISION,
+    R_REASONS,
+    R_RETRY,
+    R_COUNT
+};
 static const struct wire_key reply_keys[R_COUNT] = { WIRE_KEY("id"),
     WIRE_KEY("ok"), WIRE_KEY("code"), WIRE_KEY("msg"), WIRE_KEY("score"),
-    WIRE_KEY("decision"), WIRE_KEY("reasons") };
+    WIRE_KEY("decision"), WIRE_KEY("reasons"), WIRE_KEY("retry_after_ms") };
 
 int
 reply_read(const msgpack_object *o, struct reply *r)
@@ -166,9 +185,11 @@ reply_read(const msgpack_object *o, struct reply *r)
         return ERR_MALFORMED;
     for (i = 0; i < R_COUNT; i++)
         n += v[i] != NULL;
-    /* The four common keys, and either none or all of the score keys. */
+    /* The four common keys, and either none or all of the score keys,
+     * or retry_after_ms alone. */
     if (v[R_ID] == NULL || v[R_OKAY] == NULL || v[R_CODE] == NULL ||
-        v[R_MSG] == NULL || (n != 4 && n != 7))
+        v[R_MSG] == NULL || (n != 4 && n != 7 && n != 5) ||
+        (n == 5 && v[R_RETRY] == NULL) || (n == 7 && v[R_RETRY] != NULL))
         return ERR_MALFORMED;
     if (WIRE_GET_STR(v[R_ID], WIRE_TEXT, 0, r->id) != 0 ||
         wire_get_bool(v[R_OKAY], &ok) != 0 ||
@@ -180,6 +201,13 @@ reply_read(const msgpack_object *o, struct reply *r)
         return ERR_MALFORMED;
     if (n == 4)
         return 0;
+    if (n == 5) {
+        if (r->code == 0 ||
+            wire_get_uint(v[R_RETRY], 1, REPLY_RETRY_MAX_MS, &u) != 0)
+            return ERR_MALFORMED;
+        r->retry_after_ms = (uint32_t)u;
+        return 0;
+    }
     if (wire_get_uint(v[R_SCORE], 0, 100, &u) != 0 ||
         WIRE_GET_STR(v[R_DECISION], WIRE_TOKEN, 0, tmp) != 0 ||
         reply_read_reasons(v[R_REASONS], r->reasons, &r->nreasons) != 0)

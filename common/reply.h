@@ -10,10 +10,15 @@
  *   (err_name(): "ok", "invalid", "malformed", ...), msg str (names the
  *   field and the rule, never the value), and for a scored order.placed
  *   also: score uint 0..100, decision str ("allow", "review", "block"),
- *   reasons array of {code str, text str, value float64}.
+ *   reasons array of {code str, text str, value float64}. An error
+ *   reply that may succeed later ("busy": over the client's quota or
+ *   share; "full": the scorer is out of room) also carries
+ *   retry_after_ms uint 1..REPLY_RETRY_MAX_MS, a hint of how long to wait
+ *   before resending.
  *
  * Invariants:
- *  - ok == (code == 0); a reply with a score has exactly the 7 keys.
+ *  - ok == (code == 0); a reply with a score has exactly the 7 keys, an
+ *    error reply 4, or 5 with retry_after_ms.
  *
  * See also: sfproto.h, ipcproto.h, score.h (what fills the score)
  *
@@ -33,7 +38,8 @@
 #define REPLY_MAX_REASONS     8
 #define REPLY_REASON_CODE_MAX 32
 #define REPLY_REASON_TEXT_MAX 160
-#define REPLY_MSG_MAX         160 /* a reply's msg */
+#define REPLY_MSG_MAX         160     /* a reply's msg */
+#define REPLY_RETRY_MAX_MS    3600000 /* longest retry_after_ms */
 
 enum reply_decision {
     REPLY_DECISION_NONE = 0, /* not an order */
@@ -59,6 +65,7 @@ struct reply {
     enum reply_decision decision;
     uint8_t nreasons;
     struct reply_reason reasons[REPLY_MAX_REASONS];
+    uint32_t retry_after_ms; /* error replies: 0 (none) or the hint */
 };
 
 /* "allow", "review", "block" or "" (static). */
@@ -86,7 +93,8 @@ int reply_encode(struct buf *out, const struct reply *r) WARN_UNUSED
 
 /*
  * Strictly read one reply map `o` into `*r` (zeroed first): the four
- * keys, or all seven, each once, each of its type and range.
+ * keys, the four and retry_after_ms (an error), or the seven of a
+ * score, each once, each of its type and range.
  * Returns 0 or ERR_MALFORMED.
  */
 int reply_read(const msgpack_object *o, struct reply *r) WARN_UNUSED

@@ -25,6 +25,7 @@
 
 #include <lmdb.h>
 
+#include "common/crashpoint.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/store.h"
@@ -375,6 +376,23 @@ store_set_map_bytes(struct store *st, size_t map_bytes)
 {
     return store_err(
         "mdb_env_set_mapsize", mdb_env_set_mapsize(st->env, map_bytes));
+}
+
+int
+store_info(struct store *st, uint64_t *map_bytes, uint64_t *used_bytes)
+{
+    MDB_envinfo info;
+    MDB_stat ms;
+    int mrc;
+
+    mrc = mdb_env_info(st->env, &info);
+    if (mrc == 0)
+        mrc = mdb_env_stat(st->env, &ms);
+    if (mrc != 0)
+        return store_err("mdb_env_info", mrc);
+    *map_bytes = (uint64_t)info.me_mapsize;
+    *used_bytes = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    return 0;
 }
 
 int
@@ -762,6 +780,7 @@ store_overlay_flush(struct store_overlay *ov)
         mdb_txn_abort(txn);
         return rc;
     }
+    crashpoint("lmdb.commit");
     return store_err("mdb_txn_commit", mdb_txn_commit(txn));
 }
 
@@ -785,6 +804,22 @@ store_overlay_settle(struct store_overlay *ov)
         ov_gen_drop(ov, ov->frozen);
     ov->frozen = NULL;
     return 0;
+}
+
+int
+store_overlay_set_map_bytes(struct store_overlay *ov, size_t map_bytes)
+{
+    int mrc;
+
+    mdb_txn_reset(ov->handle.txn);
+    mrc = mdb_env_set_mapsize(ov->st->env, map_bytes);
+    if (mrc != 0) {
+        int rc = store_err("mdb_env_set_mapsize", mrc);
+
+        (void)store_err("mdb_txn_renew", mdb_txn_renew(ov->handle.txn));
+        return rc == 0 ? ERR_IO : rc;
+    }
+    return store_err("mdb_txn_renew", mdb_txn_renew(ov->handle.txn));
 }
 
 int

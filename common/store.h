@@ -78,6 +78,14 @@ int store_set_map_bytes(struct store *st, size_t map_bytes) WARN_UNUSED
     NONNULL(1);
 
 /*
+ * The size of the map and how much of it the data file uses (the
+ * highest page ever written, so pages freed and reused by LMDB still
+ * count), in bytes. Any thread. Returns 0 or ERR_IO.
+ */
+int store_info(struct store *st, uint64_t *map_bytes,
+    uint64_t *used_bytes) WARN_UNUSED NONNULL(1, 2, 3);
+
+/*
  * Begin a transaction: a read-write one when `write` (blocks while
  * another write transaction of the environment is active) or a
  * read-only snapshot of the last commit. `*out` ends with
@@ -233,6 +241,17 @@ int store_overlay_flush(struct store_overlay *ov) WARN_UNUSED NONNULL(1);
  * flushed data, then drop the frozen generation. Returns 0 or ERR_IO.
  */
 int store_overlay_settle(struct store_overlay *ov) WARN_UNUSED NONNULL(1);
+
+/*
+ * Grow the map of the overlay's store to `map_bytes` while the process
+ * runs (after ERR_FULL, or before it): ends the overlay's read snapshot,
+ * resizes, and begins it again. No flush may be running and no other
+ * transaction of this process may be open; views from the overlay txn
+ * die. Writer thread. Returns 0 or ERR_IO (the snapshot is then renewed
+ * at the old size if it can be; the caller should recover).
+ */
+int store_overlay_set_map_bytes(
+    struct store_overlay *ov, size_t map_bytes) WARN_UNUSED NONNULL(1);
 
 /*
  * Drop both generations unflushed (a rollback) and renew the snapshot.

@@ -107,6 +107,8 @@ zmq_opt(enum zsock_opt opt)
         return ZMQ_RCVHWM;
     case ZSOCK_OPT_MAXMSGSIZE:
         return ZMQ_MAXMSGSIZE;
+    case ZSOCK_OPT_IMMEDIATE:
+        return ZMQ_IMMEDIATE;
     }
     return -1;
 }

@@ -41,12 +41,15 @@
 #include "common/log.h"
 #include "common/pseudo.h"
 #include "common/qproto.h"
+#include "common/quota.h"
 #include "common/text.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
 #include "scorer/history.h"
+#include "scorer/qbatch.h"
 #include "scorer/record.h"
 #include "scorer/scorer.h"
+#include "scorer/status.h"
 
 #define QUERY_MAX_PURPOSES 4
 
@@ -60,6 +63,7 @@ struct query_purpose {
 enum query_scope {
     QUERY_OWN,   /* the caller's own (storefront role) */
     QUERY_NAMED, /* the one the request names (required) */
+    QUERY_NONE,  /* none: the op reads no storefront's data (status) */
 };
 
 /* One row of the authorization table. */
@@ -97,6 +101,8 @@ static const struct query_rule query_rules[] = {
             AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
     { QPROTO_OP_LABEL, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
         AUDIT_CAT_ACCOUNT | AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
+    { QPROTO_OP_STATUS, AUDIT_ROLE_ADMIN, QUERY_NONE,
+        { { "operations", false }, { NULL, false } }, 0 },
 };
 
 /* Who is asking (from the ZAP handler) and what the table says. */
@@ -148,6 +154,14 @@ query_authorize(struct query_ctx *c, struct qproto_request *q)
                 "own data");
             return 0;
         }
+    } else if (c->rule->scope == QUERY_NONE) {
+        if (q->storefront[0] != '\0') {
+            snprintf(c->why, sizeof(c->why),
+                "storefront: %s reads no "
+                "storefront's data; leave it out",
+                qproto_op_name(q->op));
+            return ERR_INVAL;
+        }
     } else if (q->storefront[0] == '\0') {
         TEXT_COPY(c->why, "storefront: required (whose ids these are)");
         return ERR_INVAL;
@@ -176,6 +190,7 @@ query_authorize(struct query_ctx *c, struct qproto_request *q)
 static void
 query_send(struct scorer *s, const struct zsock_route *env, struct buf *out)
 {
+    s->query_code = 0;
     int rc = zsock_send_routed(s->query_sock, env, out->data, out->len);
 
     if (rc != 0)
@@ -197,11 +212,81 @@ query_send_error(struct scorer *s, const struct zsock_route *env,
             log_warnx("%s: cannot encode an error reply", __func__);
     }
     query_send(s, env, &out);
+    s->query_code = code;
 }
 
-static int query_audit(struct scorer *s, const struct query_ctx *c,
+/* End a result started with qproto_reply_begin() and send it. */
+static void
+query_send_result(struct scorer *s, const struct zsock_route *env,
+    const char *id, struct wire_enc *e, struct buf *out)
+{
+    int rc = wire_enc_end(e);
+
+    if (rc != 0) {
+        log_warnx("%s: result not encodable: %s", __func__, err_str(rc));
+        buf_wipe_release(out);
+        query_send_error(s, env, id, ERR_IO, "result not encodable");
+        return;
+    }
+    query_send(s, env, out);
+}
+
+/*
+ * Fill `r`, the audit record of request `q` by `c` with `outcome`,
+ * naming the `n` subjects `subj`. Its ref is the hex of the request id's
+ * keyed hash, and of the case reference's when there is one.
+ */
+static void
+query_fill_record(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
-    enum audit_outcome outcome, uint64_t size);
+    enum audit_outcome outcome, struct audit_record *rp)
+{
+    char req[2 * PSEUDO_BYTES + 1], cas[2 * PSEUDO_BYTES + 1];
+    struct audit_record r;
+    struct pseudo h;
+    unsigned i;
+
+    memset(&r, 0, sizeof(r));
+    TEXT_COPY(r.actor, c->actor);
+    r.role = c->role;
+    TEXT_COPY(r.op, qproto_op_name(q->op));
+    r.cats = c->rule != NULL ? c->rule->cats : 0;
+    for (i = 0; i < n && i < AUDIT_MAX_SUBJECTS; i++)
+        memcpy(r.subj[r.nsubj++], subj[i].b, AUDIT_SUBJECT_BYTES);
+    TEXT_COPY(r.purpose, q->purpose);
+    r.outcome = outcome;
+    req[0] = cas[0] = '\0';
+    if (pseudo_scoped(s->pkey, "request", c->actor, q->id, &h) == 0)
+        pseudo_hex(&h, req);
+    if (q->case_ref[0] != '\0' &&
+        pseudo_scoped(s->pkey, "case", q->storefront[0] ? q->storefront : "-",
+            q->case_ref, &h) == 0) {
+        pseudo_hex(&h, cas);
+        snprintf(r.ref, sizeof(r.ref), "%s case %s", req, cas);
+    } else {
+        TEXT_COPY(r.ref, req);
+    }
+    *rp = r;
+}
+
+/*
+ * Write the audit record of request `q` (query_fill_record), with the
+ * `size` in bytes of the answer returned, and make it durable. Returns
+ * as record_now(); on failure the caller's request is answered "audit".
+ */
+static int
+query_audit(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    enum audit_outcome outcome, uint64_t size)
+{
+    struct audit_record r;
+
+    query_fill_record(s, c, q, subj, n, outcome, &r);
+    r.size = size;
+    if (record_now(s, &r) != 0)
+        return ERR_AUDIT;
+    return 0;
+}
 
 /*
  * End a result started with qproto_reply_begin(), write its audit record
@@ -230,64 +315,6 @@ query_answer(struct scorer *s, const struct query_ctx *c,
     query_send(s, &c->env, out);
 }
 
-/* End a result started with qproto_reply_begin() and send it. */
-static void
-query_send_result(struct scorer *s, const struct zsock_route *env,
-    const char *id, struct wire_enc *e, struct buf *out)
-{
-    int rc = wire_enc_end(e);
-
-    if (rc != 0) {
-        log_warnx("%s: result not encodable: %s", __func__, err_str(rc));
-        buf_wipe_release(out);
-        query_send_error(s, env, id, ERR_IO, "result not encodable");
-        return;
-    }
-    query_send(s, env, out);
-}
-
-/*
- * Write the audit record of request `q` by `c` with `outcome`, naming
- * the `n` subjects `subj`. Its ref is the hex of the request id's keyed
- * hash, and of the case reference's when there is one. Returns as
- * record_now(); on failure the caller's request is answered "audit".
- */
-static int
-query_audit(struct scorer *s, const struct query_ctx *c,
-    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
-    enum audit_outcome outcome, uint64_t size)
-{
-    char req[2 * PSEUDO_BYTES + 1], cas[2 * PSEUDO_BYTES + 1];
-    struct audit_record r;
-    struct pseudo h;
-    unsigned i;
-
-    memset(&r, 0, sizeof(r));
-    TEXT_COPY(r.actor, c->actor);
-    r.role = c->role;
-    TEXT_COPY(r.op, qproto_op_name(q->op));
-    r.cats = c->rule != NULL ? c->rule->cats : 0;
-    for (i = 0; i < n && i < AUDIT_MAX_SUBJECTS; i++)
-        memcpy(r.subj[r.nsubj++], subj[i].b, AUDIT_SUBJECT_BYTES);
-    TEXT_COPY(r.purpose, q->purpose);
-    r.outcome = outcome;
-    r.size = size;
-    req[0] = cas[0] = '\0';
-    if (pseudo_scoped(s->pkey, "request", c->actor, q->id, &h) == 0)
-        pseudo_hex(&h, req);
-    if (q->case_ref[0] != '\0' &&
-        pseudo_scoped(s->pkey, "case", q->storefront[0] ? q->storefront : "-",
-            q->case_ref, &h) == 0) {
-        pseudo_hex(&h, cas);
-        snprintf(r.ref, sizeof(r.ref), "%s case %s", req, cas);
-    } else {
-        TEXT_COPY(r.ref, req);
-    }
-    if (record_now(s, &r) != 0)
-        return ERR_AUDIT;
-    return 0;
-}
-
 /*
  * The common tail of every handler once the subjects are known: audit
  * with the outcome `lookup` implies, then refuse when denied, audit
@@ -305,19 +332,24 @@ query_gate(struct scorer *s, const struct query_ctx *c,
     enum audit_outcome outcome = AUDIT_OUTCOME_ALLOWED;
     char msg[REPLY_MSG_MAX + 1];
 
-    if (!c->allowed)
-        outcome = AUDIT_OUTCOME_DENIED;
-    else if (lookup != 0 && lookup != ERR_NOTFOUND)
+    if (!c->allowed) {
+        /* Recorded in the drain's batch, answered after its sync. */
+        struct audit_record r;
+
+        query_fill_record(s, c, q, subj, n, AUDIT_OUTCOME_DENIED, &r);
+        qbatch_deny(s, &r, &c->env, q->id, c->why);
+        s->query_code = ERR_DENIED;
+        return 1;
+    }
+    /* The batch's records must not share a sync that may fail. */
+    qbatch_flush(s);
+    if (lookup != 0 && lookup != ERR_NOTFOUND)
         outcome = AUDIT_OUTCOME_ERROR;
-    if (defer && c->allowed && lookup == 0)
+    if (defer && lookup == 0)
         return 0;
     if (query_audit(s, c, q, subj, n, outcome, 0) != 0) {
         query_send_error(s, &c->env, q->id, ERR_AUDIT,
             "access refused: the audit record could not be written");
-        return 1;
-    }
-    if (!c->allowed) {
-        query_send_error(s, &c->env, q->id, ERR_DENIED, c->why);
         return 1;
     }
     if (lookup == ERR_NOTFOUND) {
@@ -587,6 +619,22 @@ done:
     free(ev);
 }
 
+/* status: audit (no subjects), then the service's state (status.h). */
+static void
+query_status(
+    struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
+{
+    struct wire_enc e;
+    struct buf out;
+
+    if (query_gate(s, c, q, NULL, 0, 0, "status", false) != 0)
+        return;
+    buf_init(&out, QPROTO_REPLY_MAX);
+    qproto_reply_begin(&e, &out, q->id);
+    status_pack(s, &e);
+    query_send_result(s, &c->env, q->id, &e, &out);
+}
+
 /*
  * Who sent `m`: the name and role the ZAP handler gave its key. Returns
  * 0, or ERR_DENIED when the message carries none (cannot happen on a
@@ -605,15 +653,46 @@ query_caller(const struct zsock_msg *m, struct query_ctx *c)
     return 0;
 }
 
+/*
+ * The caller's query quota (quota.h): 0 when it may go on, else the
+ * retry hint in ms, after answering "busy" (the request is not read).
+ */
+static uint32_t
+query_quota(struct scorer *s, const struct query_ctx *c)
+{
+    struct quota_client *qc = quota_client_get(s->qclients, c->actor);
+    uint32_t retry =
+        quota_take(&qc->queries, &qc->queries_rate, 1, clock_mono_ns());
+    char msg[REPLY_MSG_MAX + 1];
+    struct buf out;
+
+    if (retry == 0)
+        return 0;
+    snprintf(msg, sizeof(msg),
+        "busy: over this client's query quota (%.0f/s, burst %.0f); retry "
+        "later",
+        qc->queries_rate.per_s, qc->queries_rate.burst);
+    buf_init(&out, 512);
+    if (qproto_reply_retry_encode(&out, "", ERR_BUSY, msg, retry) == 0)
+        query_send(s, &c->env, &out);
+    else
+        buf_release(&out);
+    status_query_busy(s->status, c->actor);
+    return retry;
+}
+
 void
 query_handle(struct scorer *s, struct zsock_msg *m)
 {
     char msg[REPLY_MSG_MAX + 1];
     struct qproto_request q;
     struct query_ctx c;
+    uint64_t t0 = clock_mono_us();
     int k, rc;
 
     memset(&c, 0, sizeof(c));
+    memset(&q, 0, sizeof(q));
+    s->query_code = 0;
     if (zsock_msg_route(m, &c.env, &k) != 0) {
         if (c.env.identlen > 0) /* else not a ROUTER peer: nobody to answer */
             query_send_error(s, &c.env, "", ERR_MALFORMED,
@@ -625,6 +704,8 @@ query_handle(struct scorer *s, struct zsock_msg *m)
             "the client's key has no name and role in the allow-list");
         return;
     }
+    if (query_quota(s, &c) != 0)
+        return;
     rc = qproto_request_decode(&s->q_dec, &q, zsock_msg_data(m, k),
         zsock_msg_size(m, k), msg, sizeof(msg));
     if (rc != 0) {
@@ -654,10 +735,15 @@ query_handle(struct scorer *s, struct zsock_msg *m)
     case QPROTO_OP_LABEL:
         query_label(s, &c, &q);
         break;
+    case QPROTO_OP_STATUS:
+        query_status(s, &c, &q);
+        break;
     default:
         query_send_error(s, &c.env, q.id, ERR_INVAL, "op: unknown operation");
         break;
     }
 done:
+    status_query(s->status, c.actor, qproto_op_name(q.op), s->query_code,
+        clock_mono_us() - t0);
     memset(&q, 0, sizeof(q));
 }

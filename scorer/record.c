@@ -15,6 +15,7 @@
 
 #include "common/audit.h"
 #include "common/clock.h"
+#include "common/crashpoint.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/subjidx.h"
@@ -51,6 +52,25 @@ record_now(struct scorer *s, struct audit_record *r)
     if (rc != 0) {
         log_warnx("audit record for '%s' not written: %s", r->op, err_str(rc));
         return ERR_AUDIT;
+    }
+    if (record_index(s, r, index) != 0)
+        s->needs_recovery = true; /* the index is rebuilt from the log */
+    else if (s->gen_events++ == 0)
+        s->gen_opened_ms = clock_mono_ms(); /* the index entries need a flush */
+    return 0;
+}
+
+int
+record_append(struct scorer *s, struct audit_record *r)
+{
+    uint64_t index;
+    int rc;
+
+    r->ts_ms = clock_wall_ms();
+    rc = audit_append(s->audit, r, &index);
+    if (rc != 0) {
+        log_warnx("audit record for '%s' not appended: %s", r->op, err_str(rc));
+        return rc == ERR_INVAL ? ERR_INVAL : ERR_AUDIT;
     }
     if (record_index(s, r, index) != 0)
         s->needs_recovery = true; /* the index is rebuilt from the log */
@@ -145,9 +165,12 @@ record_checkpoint(struct scorer *s, bool force)
     if (!force && size - last < (uint64_t)s->cfg.checkpoint_records &&
         now < s->ckpt_ms + (uint64_t)s->cfg.checkpoint_interval_ms)
         return;
+    crashpoint("checkpoint");
     rc = audit_checkpoint(s->audit, clock_wall_ms());
     if (rc != 0)
         log_warnx("cannot write an audit checkpoint: %s", err_str(rc));
+    else
+        crashpoint("checkpoint.after");
     s->ckpt_ms = now;
 }
 

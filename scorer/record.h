@@ -45,6 +45,15 @@ int record_now(struct scorer *s, struct audit_record *r) WARN_UNUSED
     NONNULL(1, 2);
 
 /*
+ * Append `r` (ts_ms is set here) and index its subjects, without a
+ * sync: the caller syncs (audit_sync) before it answers, and refuses
+ * the access if that fails. For accesses answered in batches
+ * (qbatch.h). Main thread. Returns 0, ERR_INVAL or ERR_AUDIT.
+ */
+int record_append(struct scorer *s, struct audit_record *r) WARN_UNUSED
+    NONNULL(1, 2);
+
+/*
  * Append (not sync: the group commit does) and index the record of `op`
  * ("event.store", "event.resend", "event.conflict") on event `ev` from
  * storefront `actor`: the data categories it carries, the pseudonyms of

@@ -36,6 +36,7 @@
 #include <sodium.h>
 
 #include "common/clock.h"
+#include "common/crashpoint.h"
 #include "common/err.h"
 #include "common/harden.h"
 #include "common/keys.h"
@@ -44,16 +45,26 @@
 #include "common/sig.h"
 #include "common/subjidx.h"
 #include "common/text.h"
+#include "common/promsrv.h"
+#include "common/quota.h"
 #include "common/xmalloc.h"
 #include "common/zauth.h"
+#include "scorer/lifecycle.h"
+#include "scorer/qbatch.h"
 #include "scorer/record.h"
 #include "scorer/scorer.h"
+#include "scorer/space.h"
+#include "scorer/status.h"
 
 #define SCORER_NAME "vigil-scorer"
 /* The role plain (insecure_dev) query clients get. */
 #define SCORER_PLAIN_ROLE        "analyst"
 #define SCORER_STATS_INTERVAL_MS 10000
 #define SCORER_JOURNAL_ACTOR_MAX 255
+/* Shortest time between two failed recoveries. */
+#define SCORER_RECOVER_BACKOFF_MS 1000
+/* Queries answered per drain of the query socket (one qbatch). */
+#define SCORER_QUERY_DRAIN 128
 
 static volatile sig_atomic_t scorer_quit;
 static volatile sig_atomic_t scorer_reload;
@@ -305,6 +316,16 @@ static void
 scorer_flush_finish(struct scorer *s, int rc)
 {
     s->flushing = false;
+    status_flush(s->status, rc, clock_mono_us() - s->flush_t0_us);
+    if (rc == ERR_FULL) {
+        /* LMDB is unchanged and the journal holds every event of the
+         * frozen generation: keep it and try again when there is room
+         * (space.h), instead of rebuilding it for nothing. */
+        log_warnx("history commit failed: the LMDB map or its disk is "
+                  "full; the commit waits for room");
+        space_flush_failed(s);
+        return;
+    }
     if (rc == 0)
         rc = store_overlay_settle(s->ov);
     if (rc != 0) {
@@ -313,6 +334,8 @@ scorer_flush_finish(struct scorer *s, int rc)
         return;
     }
     s->stats.commits++;
+    s->committed_seq = s->flush_seq;
+    crashpoint("journal.trim");
     rc = journal_release_upto(s->journal, s->flush_seq);
     if (rc != 0)
         log_warnx("cannot release old journal segments: %s", err_str(rc));
@@ -377,12 +400,25 @@ scorer_anchor_put(struct scorer *s, struct store_txn *txn, bool clean)
  * hand it to the flusher. Only after a group's journal sync, so that the
  * generation holds durable events only. No-op while a flush is running.
  */
+/* Hand the frozen generation to the flusher thread. */
+static void
+scorer_flush_kick(struct scorer *s)
+{
+    s->flushing = true;
+    s->flush_t0_us = clock_mono_us();
+    pthread_mutex_lock(&s->mu);
+    s->flush_request = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void
 scorer_flush_start(struct scorer *s)
 {
     int rc;
 
-    if (s->flushing || s->gen_events == 0 || s->needs_recovery)
+    if (s->flushing || s->gen_events == 0 || s->needs_recovery ||
+        store_overlay_has_frozen(s->ov))
         return;
     rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)
@@ -399,23 +435,32 @@ scorer_flush_start(struct scorer *s)
     s->flush_seq = s->applied_seq;
     s->gen_events = 0;
     s->gen_opened_ms = 0;
-    s->flushing = true;
-    pthread_mutex_lock(&s->mu);
-    s->flush_request = true;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    scorer_flush_kick(s);
 }
 
-/* Freeze and commit everything now, waiting for it (start-up, stop). */
+/*
+ * Freeze and commit everything now, waiting for it (start-up, stop): a
+ * generation kept for want of room first. Returns 0, ERR_FULL (a commit
+ * still waits for room: the journal holds its events) or ERR_IO.
+ */
 static int
 scorer_flush_sync(struct scorer *s)
 {
     scorer_flush_wait(s);
+    if (s->space.flush_retry && !s->needs_recovery) {
+        s->space.flush_retry = false;
+        scorer_flush_kick(s);
+        scorer_flush_wait(s);
+    }
     if (s->needs_recovery)
         return ERR_IO;
+    if (s->space.flush_retry)
+        return ERR_FULL;
     scorer_flush_start(s);
     scorer_flush_wait(s);
-    return s->needs_recovery ? ERR_IO : 0;
+    if (s->needs_recovery)
+        return ERR_IO;
+    return s->space.flush_retry ? ERR_FULL : 0;
 }
 
 /*
@@ -451,9 +496,13 @@ scorer_recover(struct scorer *s)
     int rc;
 
     scorer_flush_wait(s);
+    status_recovery(s->status);
     rc = store_overlay_discard(s->ov);
     if (rc != 0)
         return rc;
+    /* A generation kept for want of room is gone with the rest: the
+     * replay below rebuilds it from the journal. */
+    s->space.flush_retry = false;
     s->gen_events = 0;
     s->gen_opened_ms = 0;
     s->njpend = 0;
@@ -462,6 +511,7 @@ scorer_recover(struct scorer *s)
     if (rc != 0)
         goto fail;
     s->applied_seq = seq;
+    s->committed_seq = seq;
     if (journal_next_seq(s->journal) <= seq) {
         /* The journal lost records that LMDB already covers: never
          * reuse their sequence numbers. */
@@ -482,12 +532,39 @@ scorer_recover(struct scorer *s)
     if (s->gen_events == 0)
         s->gen_events = 1;
     rc = scorer_flush_sync(s);
+    if (rc == ERR_FULL)
+        return 0; /* consistent: the commit waits for room (space.h) */
     if (rc != 0)
         goto fail;
     return 0;
 
 fail:
     s->needs_recovery = true;
+    return rc;
+}
+
+/*
+ * Recover when needed, at most once per SCORER_RECOVER_BACKOFF_MS: a
+ * recovery that cannot succeed yet (no room) must not be paid for by
+ * every request. Returns 0 when nothing needs recovering.
+ */
+static int
+scorer_maybe_recover(struct scorer *s)
+{
+    uint64_t now = clock_mono_ms();
+    int rc;
+
+    if (!s->needs_recovery)
+        return 0;
+    if (now < s->recover_next_ms)
+        return ERR_IO;
+    rc = scorer_recover(s);
+    if (rc != 0) {
+        s->recover_next_ms = now + SCORER_RECOVER_BACKOFF_MS;
+        log_warnx("recovery failed (%s); next attempt in %d ms", err_str(rc),
+            SCORER_RECOVER_BACKOFF_MS);
+        space_write_failed(s, rc, "history");
+    }
     return rc;
 }
 
@@ -507,6 +584,16 @@ scorer_take_refusals(struct scorer *s, const struct scorer_msg *m)
         return;
     }
     record_refusals(s, "collector", r, n);
+}
+
+/* True when `actor` stored event `ev`'s id before (a resend). */
+static bool
+scorer_known(struct scorer *s, const char *actor, const struct event *ev)
+{
+    uint8_t first[HISTORY_DIGEST_BYTES];
+    struct reply r;
+
+    return history_reply_get(s->hist, s->otxn, actor, &ev->id, first, &r) == 0;
 }
 
 /*
@@ -579,6 +666,19 @@ scorer_take_msg(
         if (refuse != 0) {
             reply_error(r, NULL, refuse,
                 "not acknowledged: could not be made durable, resend later");
+            if (refuse == ERR_FULL)
+                r->retry_after_ms = SPACE_RETRY_MS;
+            s->stats.rejected++;
+            continue;
+        }
+        if (space_full(&s->space) && !scorer_known(s, m->actor, &ev)) {
+            /* Full: refused at once, nothing written, nothing to undo.
+             * A resend of a stored event is still answered. */
+            reply_error(r, NULL, ERR_FULL,
+                "not stored: the scorer is out of disk or map room; "
+                "resend later");
+            r->retry_after_ms = SPACE_RETRY_MS;
+            s->space.refused++;
             s->stats.rejected++;
             continue;
         }
@@ -623,6 +723,7 @@ scorer_send_replies(struct scorer *s, struct scorer_msg *m)
         log_warnx("cannot encode replies: %s", err_str(rc));
         return;
     }
+    status_replies(s->status, m->actor, &s->replies[m->first], m->n);
     iov[0].iov_base = (void *)(uintptr_t)zsock_msg_data(&m->zm, 0);
     iov[0].iov_len = zsock_msg_size(&m->zm, 0);
     iov[1].iov_base = s->out.data;
@@ -657,6 +758,8 @@ scorer_fail_group(struct scorer *s, uint32_t nmsgs, int code)
                     "resend later" :
                     "not acknowledged: could not be made durable, "
                     "resend later");
+            if (code == ERR_FULL)
+                r->retry_after_ms = SPACE_RETRY_MS;
             s->stats.rejected++;
         }
     }
@@ -682,6 +785,8 @@ scorer_group_commit(struct scorer *s)
         s->njpend = 0;
         return ERR_AUDIT;
     }
+    if (s->njpend > 0)
+        crashpoint("group.audited");
     for (i = 0; i < s->njpend; i++) {
         const struct scorer_jent *je = &s->jpend[i];
 
@@ -696,6 +801,8 @@ scorer_group_commit(struct scorer *s)
         rc = journal_sync(s->journal);
     if (rc != 0)
         return rc == ERR_FULL ? ERR_FULL : ERR_IO;
+    if (seq != s->applied_seq)
+        crashpoint("group.journaled");
     s->applied_seq = seq;
     return 0;
 }
@@ -705,13 +812,11 @@ static void
 scorer_group(struct scorer *s)
 {
     uint32_t nmsgs = 0, nreplies = 0, i;
+    uint64_t t0 = clock_mono_us();
     int rc = 0, src;
 
-    if (s->needs_recovery) {
-        rc = scorer_recover(s);
-        if (rc != 0)
-            log_warnx("recovery failed, refusing events: %s", err_str(rc));
-    }
+    if (s->needs_recovery && !space_full(&s->space))
+        rc = scorer_maybe_recover(s);
     while (nmsgs < SCORER_GROUP_MSGS &&
         nreplies + SFPROTO_MAX_BATCH <= s->replies_cap) {
         struct scorer_msg *m = &s->msgs[nmsgs];
@@ -720,8 +825,11 @@ scorer_group(struct scorer *s)
         if (rrc != 0)
             break;
         nmsgs++;
-        rc = scorer_take_msg(
-            s, m, &nreplies, rc != 0 ? rc : (s->needs_recovery ? ERR_IO : 0));
+        rc = scorer_take_msg(s, m, &nreplies,
+            rc != 0 ? rc :
+                      (s->needs_recovery ?
+                              (space_full(&s->space) ? ERR_FULL : ERR_IO) :
+                              0));
         if (nreplies >= (uint32_t)s->cfg.batch_max)
             break;
     }
@@ -738,18 +846,21 @@ scorer_group(struct scorer *s)
         log_warnx("group of %u events not durable: %s", nreplies, err_str(src));
         scorer_fail_group(s, nmsgs, src);
         s->needs_recovery = true;
+        space_write_failed(s, src, src == ERR_AUDIT ? "audit" : "journal");
     }
-    if (rc != 0)
+    if (rc != 0 && rc != ERR_FULL)
         s->needs_recovery = true;
     /* Rebuild the overlay from the durable journal: it may hold events
      * that are not durable, or be unusable after an error. */
-    if (s->needs_recovery && scorer_recover(s) != 0)
-        log_warnx("recovery failed; will retry with the next group");
+    if (s->needs_recovery && src != 0)
+        s->recover_next_ms = 0; /* once at once, then with backoff */
+    (void)scorer_maybe_recover(s);
     for (i = 0; i < nmsgs; i++) {
         if (s->msgs[i].valid)
             scorer_send_replies(s, &s->msgs[i]);
         zsock_msg_close(&s->msgs[i].zm);
     }
+    status_group(s->status, nreplies, clock_mono_us() - t0);
 }
 
 int
@@ -760,8 +871,10 @@ scorer_apply_local(struct scorer *s, const char *storefront,
     struct buf raw;
     int rc;
 
-    if (s->needs_recovery && scorer_recover(s) != 0)
+    if (s->needs_recovery && scorer_maybe_recover(s) != 0)
         return ERR_IO;
+    if (space_full(&s->space))
+        return ERR_FULL;
     buf_init(&raw, EVENT_MAX_ENCODED);
     rc = event_encode(&raw, ev);
     if (rc == 0)
@@ -776,8 +889,9 @@ scorer_apply_local(struct scorer *s, const char *storefront,
     if (rc != 0) {
         s->njpend = 0;
         s->needs_recovery = true;
-        if (scorer_recover(s) != 0)
-            log_warnx("recovery failed; will retry with the next group");
+        s->recover_next_ms = 0;
+        space_write_failed(s, rc, "journal");
+        (void)scorer_maybe_recover(s);
     }
     buf_release(&raw);
     return rc;
@@ -818,6 +932,9 @@ scorer_load_config(struct scorer *s, int argc, char **argv)
     score_params_default(&s->params);
     s->params.review_threshold = (unsigned)s->cfg.review_threshold;
     s->params.block_threshold = (unsigned)s->cfg.block_threshold;
+    s->args = a; /* its strings are argv's: they live as long */
+    if (lifecycle_quotas(s) != 0)
+        exit(1);
 }
 
 /*
@@ -1166,6 +1283,7 @@ scorer_auth_tick(struct scorer *s)
         int rc;
 
         scorer_reload = 0;
+        lifecycle_reload(s);
         rc = zauth_reload(s->zauth, &nclients);
         if (rc != 0) {
             log_warnx(
@@ -1183,6 +1301,21 @@ scorer_auth_tick(struct scorer *s)
         record_refusals(s, "scorer", r, n);
 }
 
+/* Start the /metrics endpoint (cfg scorer_metrics; "" for none). */
+static void
+scorer_open_metrics(struct scorer *s)
+{
+    int rc;
+
+    if (s->cfg.scorer_metrics[0] == '\0')
+        return;
+    rc = promsrv_start(s->cfg.scorer_metrics, status_render, s, &s->metrics);
+    if (rc != 0)
+        fatalx("cannot serve metrics on '%s' (scorer_metrics): %s",
+            s->cfg.scorer_metrics, err_str(rc));
+    log_info("metrics on 'http://%s/metrics'", s->cfg.scorer_metrics);
+}
+
 static void
 scorer_alloc(struct scorer *s)
 {
@@ -1192,6 +1325,8 @@ scorer_alloc(struct scorer *s)
     s->jpend = xcalloc(s->replies_cap, sizeof(*s->jpend));
     buf_init(&s->out, IPCPROTO_MAX_BYTES);
     buf_init(&s->rec, JOURNAL_MAX_PAYLOAD);
+    s->qbatch = qbatch_new();
+    s->qclients = quota_table_new(&s->quotas);
 }
 
 #define SCORER_STATS_FMT                                                       \
@@ -1212,22 +1347,37 @@ scorer_log_stats(const struct scorer *s, bool final)
         log_debug(SCORER_STATS_FMT, SCORER_STATS_ARGS(s));
 }
 
-/* Answer the queries waiting on the query socket (a bounded batch). */
+/*
+ * Answer the queries waiting on the query socket (a bounded batch), then
+ * make the batch's denials durable and answer them (qbatch.h).
+ */
 static void
 scorer_queries(struct scorer *s)
 {
     struct zsock_msg m;
     int i;
 
-    if (s->needs_recovery && scorer_recover(s) != 0)
-        log_warnx("recovery failed; queries are answered from what is "
-                  "committed");
-    for (i = 0; i < 64; i++) {
+    if (s->needs_recovery && scorer_maybe_recover(s) != 0)
+        log_debug("recovery pending; queries are answered from the "
+                  "overlay");
+    for (i = 0; i < SCORER_QUERY_DRAIN; i++) {
         if (zsock_recv_msg(s->query_sock, &m, ZSOCK_DONTWAIT) != 0)
             break;
         query_handle(s, &m);
         zsock_msg_close(&m);
     }
+    qbatch_flush(s);
+}
+
+/* Between polls: headroom, a commit kept for want of room, the status
+ * window. */
+static void
+scorer_ops_tick(struct scorer *s)
+{
+    space_tick(s, false);
+    if (space_flush_due(s))
+        scorer_flush_kick(s);
+    status_tick(s);
 }
 
 static void
@@ -1236,13 +1386,14 @@ scorer_loop(struct scorer *s)
     uint64_t next_stats = clock_mono_ms() + SCORER_STATS_INTERVAL_MS;
 
     while (!scorer_quit) {
-        struct zsock_pollitem items[3] = {
+        struct zsock_pollitem items[4] = {
             { s->events_sock, 0, ZSOCK_POLLIN, 0 },
             { NULL, s->flush_efd, ZSOCK_POLLIN, 0 },
             { s->query_sock, 0, ZSOCK_POLLIN, 0 },
+            { NULL, s->metrics ? promsrv_fd(s->metrics) : -1, ZSOCK_POLLIN, 0 },
         };
         uint64_t now = clock_mono_ms();
-        long timeout = 1000;
+        long timeout = SPACE_CHECK_MS;
         int rc, nready = 0;
 
         if (s->gen_events > 0 && !s->flushing) {
@@ -1259,15 +1410,18 @@ scorer_loop(struct scorer *s)
             else if ((long)(due - now) < timeout)
                 timeout = (long)(due - now);
         }
-        rc = zsock_poll(items, 3, timeout, &nready);
+        rc = zsock_poll(items, s->metrics ? 4 : 3, timeout, &nready);
         if (rc == ERR_SHUTDOWN)
             break;
         if (items[1].revents & ZSOCK_POLLIN)
             scorer_flush_poll(s);
+        scorer_ops_tick(s);
         if (items[0].revents & ZSOCK_POLLIN)
             scorer_group(s);
         if (items[2].revents & ZSOCK_POLLIN)
             scorer_queries(s);
+        if (s->metrics != NULL)
+            promsrv_run(s->metrics);
         scorer_auth_tick(s);
         record_checkpoint(s, false);
 
@@ -1288,11 +1442,45 @@ scorer_loop(struct scorer *s)
     }
 }
 
+/*
+ * After SIGTERM: answer what is already queued on both sockets (events
+ * and queries that arrived before the signal), for at most half of
+ * shutdown_timeout_ms, so that no client waits for a reply that will
+ * never come. The commit and the checkpoint follow in scorer_shutdown.
+ */
+static void
+scorer_drain(struct scorer *s)
+{
+    uint64_t end = clock_mono_ms() + (uint64_t)s->cfg.shutdown_timeout_ms / 2;
+    unsigned rounds = 0;
+
+    log_info("stopping: answering what is queued, then committing");
+    while (clock_mono_ms() < end) {
+        struct zsock_pollitem items[2] = {
+            { s->events_sock, 0, ZSOCK_POLLIN, 0 },
+            { s->query_sock, 0, ZSOCK_POLLIN, 0 },
+        };
+        int nready = 0;
+
+        if (zsock_poll(items, 2, 0, &nready) != 0 || nready == 0)
+            break;
+        scorer_flush_poll(s);
+        if (items[0].revents & ZSOCK_POLLIN)
+            scorer_group(s);
+        if (items[1].revents & ZSOCK_POLLIN)
+            scorer_queries(s);
+        rounds++;
+    }
+    log_debug("drained in %u rounds", rounds);
+}
+
 static void
 scorer_shutdown(struct scorer *s)
 {
     int rc;
 
+    if (scorer_quit)
+        scorer_drain(s);
     if (record_system(s, "service.stop", "") != 0)
         log_warnx("the stop is not in the audit log");
     rc = s->needs_recovery ? ERR_IO : scorer_flush_sync(s);
@@ -1302,6 +1490,8 @@ scorer_shutdown(struct scorer *s)
             err_str(rc));
     record_checkpoint(s, true);
     scorer_log_stats(s, true);
+    promsrv_stop(s->metrics);
+    s->metrics = NULL;
     pthread_mutex_lock(&s->mu);
     s->flusher_quit = true;
     pthread_cond_signal(&s->cv);
@@ -1333,6 +1523,10 @@ scorer_shutdown(struct scorer *s)
     free(s->msgs);
     free(s->jpend);
     free(s->replies);
+    qbatch_free(s->qbatch);
+    quota_table_free(s->qclients);
+    status_free(s->status);
+    lifecycle_unlock(s);
     cfg_release(&s->cfg);
 }
 
@@ -1343,21 +1537,30 @@ main(int argc, char **argv)
 
     if (harden_process() != 0)
         return 1;
+    s.lock_fd = -1;
+    s.status = status_new();
     scorer_load_config(&s, argc, argv);
+    crashpoint_init(); /* before the flusher thread */
     /* The journal replay decodes events: the decoders come first. */
     wire_dec_init(&s.env_dec, 64 * 1024);
     wire_dec_init(&s.ev_dec, 8 * 1024);
     wire_dec_init(&s.q_dec, 8 * 1024);
     scorer_become_user(&s);
+    lifecycle_lock(&s);
     scorer_open_keys(&s);
     scorer_open_storage(&s);
     scorer_bring_up_to_date(&s);
     scorer_alloc(&s);
     scorer_open_sockets(&s);
+    scorer_open_metrics(&s);
     sig_install(scorer_on_signal, true);
+    space_tick(&s, true);
     log_info("vigil-scorer %s ready (review >= %u, block >= %u)", VIGIL_VERSION,
         s.params.review_threshold, s.params.block_threshold);
     scorer_loop(&s);
+    if (scorer_quit)
+        lifecycle_watchdog(&s);
     scorer_shutdown(&s);
+    log_info("stopped");
     return 0;
 }

@@ -56,8 +56,10 @@
 #include "common/store.h"
 #include "common/zauth.h"
 #include "common/zsock.h"
+#include "common/quota.h"
 #include "scorer/history.h"
 #include "scorer/score.h"
+#include "scorer/space.h"
 
 /* Messages drained from the socket into one group commit, at most. */
 #define SCORER_GROUP_MSGS 512
@@ -167,6 +169,22 @@ struct scorer {
                                    stored again at every flush */
     bool anchor_checked;        /* the journal was checked against it */
     void *query_sock;           /* ROUTER at query_endpoint */
+    /* Operations (issue 12): what the scorer shows, what it refuses. */
+    struct cfg_args args;         /* the command line, for SIGHUP */
+    int lock_fd;                  /* DATA_DIR/scorer.pid, flock()ed */
+    struct status *status;        /* metrics and the status op; owned */
+    struct promsrv *metrics;      /* cfg scorer_metrics; owned, or NULL */
+    struct space space;           /* headroom and the full state */
+    struct qbatch *qbatch;        /* denied queries of a drain; owned */
+    struct quota_config quotas;   /* from cfg quota_* */
+    struct quota_table *qclients; /* query buckets per client; owned */
+    uint64_t committed_seq;       /* last journal seq LMDB holds (synced) */
+    uint64_t flush_t0_us;         /* monotonic start of the running flush */
+    uint64_t recover_next_ms;     /* no recovery attempt before this */
+    int query_code;               /* code of the query answered last */
+    /* The model's version for status, or NULL ("n/a"): set by the model
+     * module when it loads one (issue 7). */
+    const char *model_version;
 };
 
 /* ------------------------------------------- shared inside scorer/ only */

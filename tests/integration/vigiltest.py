@@ -245,8 +245,14 @@ class Service:
         self.query_port = free_port()
         self.events_endpoint = "tcp://127.0.0.1:%d" % self.events_port
         self.query_endpoint = "tcp://127.0.0.1:%d" % self.query_port
+        # Each daemon's /metrics on its own free port (never the
+        # defaults, which scenarios running side by side would share).
+        self.collector_metrics = "127.0.0.1:%d" % free_port()
+        self.scorer_metrics = "127.0.0.1:%d" % free_port()
         common = ["-d", "-o", "data_dir=" + self.data_dir,
-                  "-o", "keys_dir=" + self.keys_dir, "-o", "user="]
+                  "-o", "keys_dir=" + self.keys_dir, "-o", "user=",
+                  "-o", "collector_metrics=" + self.collector_metrics,
+                  "-o", "scorer_metrics=" + self.scorer_metrics]
         if insecure:
             common.append("--insecure-dev")
         sargv = [os.path.join(bindir, "vigil-scorer")] + common + [

@@ -771,6 +771,12 @@ test_torn_tail(void)
 
         while (whole < nf && off[whole + 1] <= cut)
             whole++;
+        /* Every length in the last frame; elsewhere the lengths near a
+         * frame boundary and every 7th (each open fsyncs: the whole
+         * range took 40 s on a loaded 2-core machine). */
+        if (cut > 0 && cut < off[nf - 1] && cut % 7 != 0 &&
+            cut - off[whole] > 2 && off[whole + 1] - cut > 2)
+            continue;
         if (cut == 0)
             copydir(dir, work);
         snprintf(ckpath, sizeof(ckpath), "%s/checkpoints.log", work);

@@ -1,6 +1,6 @@
 /*
  * cmd_query.c - requests to the scorer's query endpoint: score,
- *               account, label
+ *               account, label, status
  *
  * Each command sends one request (common/qproto.h) over a CURVE REQ
  * socket with the caller's certificate (common/zclient.h) and waits
@@ -162,37 +162,68 @@ get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
     return 0;
 }
 
+/* Keys whose integer value is a wall-clock time in ms, shown in UTC. */
+static bool
+is_time_key(const char *key)
+{
+    static const char *const keys[] = { "ts", "as_of", "started",
+        "last_checkpoint" };
+    const char *dot = strrchr(key, '.');
+    size_t i;
+
+    if (dot != NULL)
+        key = dot + 1;
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(key, keys[i]) == 0)
+            return true;
+    return false;
+}
+
 /*
- * Print a result map as one "key: value" line per key; nested maps and
- * arrays as compact JSON. Times (ts, as_of) also in UTC.
+ * Print a result map as one "key value" line per key; a nested map's
+ * keys as "outer.inner"; arrays as compact JSON. Times (ts, as_of,
+ * started, last_checkpoint) also in UTC.
  */
 static void
-print_result(json_t *res)
+print_result_prefixed(json_t *res, const char *prefix)
 {
     const char *key;
     json_t *v;
 
     json_object_foreach(res, key, v)
     {
+        char name[256];
         char *s;
 
-        if (json_is_string(v)) {
-            printf("%-22s %s\n", key, json_string_value(v));
+        snprintf(
+            name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "." : "", key);
+        if (json_is_object(v) && json_object_size(v) > 0) {
+            print_result_prefixed(v, name);
             continue;
         }
-        if (json_is_integer(v) &&
-            (strcmp(key, "ts") == 0 || strcmp(key, "as_of") == 0)) {
+        if (json_is_string(v)) {
+            printf("%-22s %s\n", name, json_string_value(v));
+            continue;
+        }
+        if (json_is_integer(v) && json_integer_value(v) > 0 &&
+            is_time_key(name)) {
             char t[UTCTIME_TEXT_MAX];
 
             out_time((uint64_t)json_integer_value(v), t, sizeof(t));
-            printf("%-22s %" JSON_INTEGER_FORMAT " (%s)\n", key,
+            printf("%-22s %" JSON_INTEGER_FORMAT " (%s)\n", name,
                 json_integer_value(v), t);
             continue;
         }
         s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        printf("%-22s %s\n", key, s != NULL ? s : "?");
+        printf("%-22s %s\n", name, s != NULL ? s : "?");
         out_free(s);
     }
+}
+
+static void
+print_result(json_t *res)
+{
+    print_result_prefixed(res, "");
 }
 
 /*
@@ -286,7 +317,7 @@ put_arg(char *dst, size_t cap, const char *v)
 
 /* Build the request of op `op` from the options and operand `arg`. */
 static int
-build_request(const struct cmd *c, enum qproto_op op, const struct qopts *o,
+build_request(const struct cmd *c, enum qproto_op op, struct qopts *o,
     const char *arg, struct qproto_request *q)
 {
     uint8_t rnd[6];
@@ -296,10 +327,16 @@ build_request(const struct cmd *c, enum qproto_op op, const struct qopts *o,
     randombytes_buf(rnd, sizeof(rnd));
     snprintf(q->id, sizeof(q->id), "vigilctl-%ld-%02x%02x%02x%02x%02x%02x",
         (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+    if (op == QPROTO_OP_STATUS && o->purpose == NULL)
+        o->purpose = "operations";
     if (o->purpose == NULL)
         return cmd_usage_error(
             c, "--purpose is required (e.g. fraud-prevention)");
-    if (op == QPROTO_OP_SCORE_GET) {
+    if (op == QPROTO_OP_STATUS) {
+        if (o->order != NULL || o->account != NULL || o->fraud >= 0 ||
+            o->source != NULL || o->storefront != NULL)
+            return cmd_usage_error(c, "status takes no such option");
+    } else if (op == QPROTO_OP_SCORE_GET) {
         q->args = QPROTO_ARG_ORDER;
         if (!put_arg(q->order, sizeof(q->order), arg))
             return cmd_usage_error(c, "ORDER is too long");
@@ -342,6 +379,8 @@ show_reply(const struct qproto_reply *r, bool json)
         out_set(j, "ok", json_boolean(r->code == 0));
         out_set(j, "code", out_str(err_name(r->code)));
         out_set(j, "msg", out_str(r->msg));
+        if (r->retry_after_ms > 0)
+            out_set(j, "retry_after_ms", json_integer(r->retry_after_ms));
         if (res != NULL)
             out_set(j, "result", json_incref(res));
         out_print(stdout, j);
@@ -350,7 +389,12 @@ show_reply(const struct qproto_reply *r, bool json)
     }
     json_decref(res);
     if (r->code != 0) {
-        fprintf(stderr, "%s: %s: %s\n", PROGNAME, err_name(r->code), r->msg);
+        if (r->retry_after_ms > 0)
+            fprintf(stderr, "%s: %s: %s (retry after %" PRIu32 " ms)\n",
+                PROGNAME, err_name(r->code), r->msg, r->retry_after_ms);
+        else
+            fprintf(
+                stderr, "%s: %s: %s\n", PROGNAME, err_name(r->code), r->msg);
         return EXIT_BAD;
     }
     return EXIT_OK;
@@ -365,7 +409,8 @@ run_query(const struct cmd *c, int argc, char **argv, enum qproto_op op)
     struct qopts o;
     struct buf reply;
     char msg[512];
-    int rc, status, nargs = op == QPROTO_OP_LABEL ? 0 : 1;
+    int rc, status;
+    int nargs = op == QPROTO_OP_LABEL || op == QPROTO_OP_STATUS ? 0 : 1;
 
     rc = get_qopts(c, argc, argv, &o);
     if (rc != 0)
@@ -419,4 +464,10 @@ int
 cmd_label(const struct cmd *c, int argc, char **argv)
 {
     return run_query(c, argc, argv, QPROTO_OP_LABEL);
+}
+
+int
+cmd_status(const struct cmd *c, int argc, char **argv)
+{
+    return run_query(c, argc, argv, QPROTO_OP_STATUS);
 }

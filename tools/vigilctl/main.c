@@ -90,6 +90,9 @@ static const struct cmd cmds[] = {
         "--storefront S [--source S] [--case REF] [CONNECTION] [--json]",
         cmd_label,
         "record the fraud team's verdict on an order or account (analyst)" },
+    { "status", "[--purpose P] [CONNECTION] [--json]", cmd_status,
+        "show the scorer's state: rates, errors, queues, disk, LMDB, "
+        "audit (admin)" },
     { "client add",
         "NAME --role ROLE [--keys-dir DIR] [--clients-dir DIR] [--user U]",
         cmd_client_add,

@@ -78,6 +78,7 @@ int cmd_audit_subject_report(const struct cmd *c, int argc, char **argv);
 int cmd_score(const struct cmd *c, int argc, char **argv);
 int cmd_account(const struct cmd *c, int argc, char **argv);
 int cmd_label(const struct cmd *c, int argc, char **argv);
+int cmd_status(const struct cmd *c, int argc, char **argv);
 int cmd_client_add(const struct cmd *c, int argc, char **argv);
 int cmd_client_list(const struct cmd *c, int argc, char **argv);
 int cmd_client_revoke(const struct cmd *c, int argc, char **argv);

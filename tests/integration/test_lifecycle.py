@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""integ.lifecycle - stop, reload and the one-scorer-per-directory lock
+(issue 12, point 3).
+
+Through the real daemons (CURVE on):
+ - SIGTERM under load: while a sender keeps batches in flight, SIGTERM
+   to the collector then the scorer: both exit 0, the scorer within
+   shutdown_timeout_ms (3 s here) plus a margin; a signed checkpoint
+   covers every audit record at once (the final checkpoint, no wait);
+   the next start replays 0 journal records (everything was committed)
+   and every acknowledged event, resent, is answered from the dedup.
+ - SIGHUP: quota_queries_per_s changed in the configuration file is in
+   force after SIGHUP (status shows it; the scorer logs it), a key that
+   needs a restart is logged as kept; a client added to the allow-list
+   is admitted after SIGHUP, without a restart.
+ - a second vigil-scorer on the same data directory exits 1 at once
+   with a message naming the running one's pid; the first one goes on.
+
+SPDX-License-Identifier: MIT
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import msgpack
+import zmq
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vigiltest import (Persona, Service, TestFailure, audit_records,  # noqa
+                       check, check_eq, main, pack, query, say, vigilctl)
+
+
+def status(svc, client="ops"):
+    rc, out, err = vigilctl(svc.bindir, "status", "--json",
+                            *svc.ctl_conn(client))
+    if rc != 0:
+        raise TestFailure("vigilctl status exit %d: %s %s" % (rc, out, err))
+    return json.loads(out)["result"]
+
+
+class Sender(threading.Thread):
+    """Batches of 20 fresh events, 8 in flight, until told to stop or the
+    service goes away; keeps each acknowledged event and its reply."""
+
+    def __init__(self, svc):
+        super().__init__(daemon=True)
+        self.svc = svc
+        self.acked = {}
+        self.events = {}
+        self.stop = threading.Event()
+
+    def run(self):
+        sock = self.svc.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        self.svc.curve(sock, "storefront")
+        sock.connect(self.svc.events_endpoint)
+        p = Persona(7, tag="lc")
+        n = inflight = 0
+        try:
+            while not self.stop.is_set() or inflight > 0:
+                while inflight < 8 and not self.stop.is_set():
+                    batch = [p.order("lc-%d" % (n + i), order="LC-%d" % (n + i))
+                             for i in range(20)]
+                    for e in batch:
+                        self.events[e["id"]] = e
+                    n += 20
+                    sock.send_multipart([b"", pack(batch)])
+                    inflight += 1
+                if not sock.poll(2000, zmq.POLLIN):
+                    return  # the service went away: what is acked stays
+                reps = msgpack.unpackb(sock.recv_multipart()[-1], raw=False)
+                inflight -= 1
+                for r in reps if isinstance(reps, list) else [reps]:
+                    if r.get("ok") is True:
+                        self.acked[r["id"]] = r
+        finally:
+            sock.close(0)
+
+
+def sigterm_part(args):
+    svc = Service(args.bin, scorer_opts=["shutdown_timeout_ms=3000",
+                                         "commit_interval_ms=1000",
+                                         "checkpoint_interval_ms=60000"])
+    with svc:
+        snd = Sender(svc)
+        snd.start()
+        time.sleep(1.5)
+        say("SIGTERM to both daemons with batches in flight")
+        t0 = time.monotonic()
+        svc.collector.proc.send_signal(signal.SIGTERM)
+        svc.scorer.proc.send_signal(signal.SIGTERM)
+        c_rc = svc.collector.proc.wait(10)
+        s_rc = svc.scorer.proc.wait(10)
+        dt = time.monotonic() - t0
+        snd.stop.set()
+        snd.join(10)
+        say("  stopped in %.2f s; %d events acknowledged" %
+            (dt, len(snd.acked)))
+        check_eq(c_rc, 0, "the collector exits 0")
+        check_eq(s_rc, 0, "the scorer exits 0")
+        check(dt < 3.0 + 2.0, "within shutdown_timeout_ms and a margin")
+        check(len(snd.acked) > 0, "events were acknowledged before")
+        rc, out, err = vigilctl(svc.bindir, "audit", "replay",
+                                os.path.join(svc.data_dir, "audit"),
+                                "--json", "--from", "0", "--to", "1")
+        check_eq(rc, 0, "the audit log verifies")
+        doc = json.loads(out)
+        check_eq(doc["checkpoint_size"], doc["records_verified"],
+                 "a final checkpoint covers every record")
+        check(len(svc.grep(r"stopped", "scorer")) == 1, "the scorer "
+              "logged its stop")
+        svc.collector.proc = None
+        svc.scorer.proc = None
+        svc.start()
+        check(len(svc.grep(r"\(0 records replayed\)", "scorer")) == 2,
+              "the restart replays no journal record: all was committed",
+              svc.grep(r"records replayed", "scorer"))
+        ids = sorted(snd.acked)[:200]
+        reps = []
+        for k in range(0, len(ids), 50):
+            part = svc.send([snd.events[i] for i in ids[k:k + 50]])
+            check(isinstance(part, list), "resent batch answered", part)
+            reps += part
+        same = [r for r in reps if r.get("id") in snd.acked and
+                r.get("score") == snd.acked[r["id"]].get("score") and
+                r.get("ok") is True]
+        check_eq(len(same), len(ids), "acknowledged events resent are "
+                 "answered as before")
+        stored = {}
+        for r in audit_records(svc.bindir, svc.data_dir):
+            if r.get("op") == "event.store":
+                stored[r["ref"]] = stored.get(r["ref"], 0) + 1
+        twice = [i for i in ids if stored.get(svc.event_ref(i), 0) != 1]
+        check_eq(twice, [], "each has exactly one event.store record")
+
+
+def sighup_part(args):
+    tmp = tempfile.mkdtemp(prefix="vigil-hup-")
+    conf = os.path.join(tmp, "vigil.conf")
+    with open(conf, "w") as f:
+        f.write("quota_queries_per_s = 50\nlmdb_map_mb = 1024\n")
+    svc = Service(args.bin)
+    svc.scorer.argv[1:1] = ["-f", conf]
+    svc.add_client("ops", "admin")
+    with svc:
+        st = status(svc)
+        check_eq(st["quotas"]["queries_per_s"], 50.0, "the file's quota at "
+                 "start")
+        with open(conf, "w") as f:
+            f.write("quota_queries_per_s = 70\nlmdb_map_mb = 2048\n")
+        say("SIGHUP after a change of quota_queries_per_s and lmdb_map_mb")
+        svc.add_client("late", "admin")
+        rc, out, err = vigilctl(svc.bindir, "status", "--json",
+                                *svc.ctl_conn("late"))
+        check(rc != 0, "a client not yet in the loaded allow-list is "
+              "refused", (rc, out))
+        svc.reload(settle=1.0)
+        st = status(svc)
+        check_eq(st["quotas"]["queries_per_s"], 70.0, "the new quota is in "
+                 "force")
+        check(svc.grep(r"SIGHUP: 'quota_queries_per_s' changed", "scorer"),
+              "the scorer logs the change")
+        check(svc.grep(r"SIGHUP: 'lmdb_map_mb' changed .*needs a restart",
+                       "scorer"), "and keeps a key that needs a restart")
+        st = status(svc, client="late")
+        check_eq(st["state"], "ok", "the client added is admitted after "
+                 "SIGHUP")
+        check(svc.scorer.alive(), "the scorer still runs")
+    os.unlink(conf)
+    os.rmdir(tmp)
+
+
+def second_scorer_part(args):
+    with Service(args.bin) as svc:
+        say("a second scorer on the same data directory")
+        argv = list(svc.scorer.argv)
+        for i, a in enumerate(argv):
+            if a.startswith("query_endpoint="):
+                argv[i] = "query_endpoint=tcp://127.0.0.1:1"
+            if a.startswith("scorer_metrics="):
+                argv[i] = "scorer_metrics="
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=10)
+        err = p.stderr.decode(errors="replace")
+        check_eq(p.returncode, 1, "it exits 1")
+        pid = svc.scorer.proc.pid
+        check("another vigil-scorer (pid %d)" % pid in err and
+              svc.data_dir in err,
+              "saying another scorer (with its pid) runs on that directory",
+              err.strip()[-300:])
+        check(svc.scorer.alive(), "the first one goes on")
+        svc.send_ok(Persona(8, tag="ss").visit("ss-1"))
+
+
+def body(args):
+    sigterm_part(args)
+    sighup_part(args)
+    second_scorer_part(args)
+
+
+if __name__ == "__main__":
+    main(__doc__, body)

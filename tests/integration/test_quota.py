@@ -1,0 +1,246 @@
+#!/usr/bin/python3
+"""integ.quota - one client's flood does not take the service from the
+others: quotas, fair share, batched denials (issue 12, point 1).
+
+Through the real daemons (CURVE on):
+ - events: storefront "flooder" sends batches as fast as it can with 16
+   in flight for FLOOD_S seconds, over its quota (quota_events_per_s);
+   some of its events are answered `busy` with a retry_after_ms hint,
+   and the rest ok. Meanwhile storefront "storefront" sends one order
+   every 5 ms (200/s, under its own quota): every one of them is
+   answered ok, none refused (the issue's finding: a legitimate shop
+   was refused 20 times out of 20). Its latency is printed, not checked
+   (a shared 2-core box: tests/bench/ops_bench.py measures it).
+ - queries: an analyst over quota_queries_per_s gets `busy` with a hint,
+   and is answered again once it waits that long; another analyst is
+   never refused meanwhile.
+ - denied queries: DENIALS identical refusals sent at once by one client
+   are all answered `denied`, and the audit log holds fewer records than
+   that: one per distinct denial per batch and one "repeat xN of #I"
+   record counting the rest, whose counts add up to DENIALS (the
+   issue's finding: 6,100 refusals/s each audited with its own sync).
+   The scorer's metrics count them (vigil_scorer_denials_total).
+
+SPDX-License-Identifier: MIT
+"""
+
+import os
+import re
+import sys
+import threading
+import time
+import urllib.request
+
+import msgpack
+import zmq
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vigiltest import (Persona, Service, audit_records, check,  # noqa
+                       check_eq, event, main, pack, query, say)
+
+FLOOD_S = 3.0
+LEGIT_N = 600          # orders at 200/s: 3 s
+LEGIT_PERIOD_S = 0.005
+EV_QUOTA = 1000        # events/s per storefront
+DENIALS = 100
+
+
+def metrics(hostport):
+    with urllib.request.urlopen("http://%s/metrics" % hostport,
+                                timeout=5) as r:
+        return r.read().decode()
+
+
+def metric_sum(text, name, **labels):
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name):
+            continue
+        m = re.match(r'^(\w+)(\{[^}]*\})? (\S+)$', line)
+        if m is None or m.group(1) != name:
+            continue
+        lab = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        if all(lab.get(k) == v for k, v in labels.items()):
+            total += float(m.group(3))
+    return total
+
+
+class Flood(threading.Thread):
+    """Storefront `flooder`: batches of 50 fresh events, 16 in flight."""
+
+    def __init__(self, svc):
+        super().__init__(daemon=True)
+        self.svc = svc
+        self.ok = self.busy = self.other = 0
+        self.hints = []
+        self.stop_at = time.monotonic() + FLOOD_S
+        self.error = None
+
+    def run(self):
+        try:
+            self.flood()
+        except Exception as e:  # reported by the main thread
+            self.error = e
+
+    def flood(self):
+        sock = self.svc.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        self.svc.curve(sock, "flooder")
+        sock.connect(self.svc.events_endpoint)
+        n = inflight = 0
+        try:
+            while time.monotonic() < self.stop_at or inflight > 0:
+                while inflight < 16 and time.monotonic() < self.stop_at:
+                    batch = [event("device.seen", "fl-%d" % (n + i))
+                             for i in range(50)]
+                    n += 50
+                    sock.send_multipart([b"", pack(batch)])
+                    inflight += 1
+                if not sock.poll(5000, zmq.POLLIN):
+                    raise RuntimeError("flooder: no reply within 5 s")
+                parts = sock.recv_multipart()
+                inflight -= 1
+                reps = msgpack.unpackb(parts[-1], raw=False)
+                if isinstance(reps, dict):
+                    reps = [reps]
+                for r in reps:
+                    if r.get("ok") is True:
+                        self.ok += 1
+                    elif r.get("code") == "busy":
+                        self.busy += 1
+                        self.hints.append(r.get("retry_after_ms"))
+                    else:
+                        self.other += 1
+        finally:
+            sock.close(0)
+
+
+def events_part(args):
+    opts = ["quota_events_per_s=%d" % EV_QUOTA,
+            "quota_events_burst=%d" % EV_QUOTA]
+    svc = Service(args.bin, collector_opts=opts)
+    svc.add_client("flooder", "storefront")
+    with svc:
+        p = Persona(1, tag="q")
+        say("flood (storefront flooder, %.0f s) beside orders at 200/s"
+            % FLOOD_S)
+        fl = Flood(svc)
+        fl.start()
+        lat = []
+        refused = []
+        t0 = time.monotonic()
+        for i in range(LEGIT_N):
+            due = t0 + i * LEGIT_PERIOD_S
+            d = due - time.monotonic()
+            if d > 0:
+                time.sleep(d)
+            s = time.monotonic()
+            rep = svc.send(p.order("lg-%d" % i, order="LG-%d" % i))
+            lat.append(time.monotonic() - s)
+            if rep.get("ok") is not True:
+                refused.append(rep)
+        fl.join(FLOOD_S + 30)
+        check(not fl.is_alive() and fl.error is None,
+              "the flooder finished", fl.error)
+        lat.sort()
+        say("  legit orders: p50 %.2f ms, p99 %.2f ms, max %.2f ms "
+            "(informative; not a check on this shared box)"
+            % (lat[len(lat) // 2] * 1e3, lat[int(len(lat) * 0.99)] * 1e3,
+               lat[-1] * 1e3))
+        say("  flooder: %d ok, %d busy, %d other" % (fl.ok, fl.busy,
+                                                       fl.other))
+        check_eq(refused, [], "no order of the legitimate storefront is "
+                 "refused while another floods")
+        check(fl.busy > 0, "the flooder is answered busy", fl.busy)
+        check(fl.ok > 0, "and has some events accepted", fl.ok)
+        check_eq(fl.other, 0, "the flooder gets no code but ok and busy")
+        check(all(isinstance(h, int) and 0 < h <= 60000 for h in fl.hints),
+              "every busy reply carries retry_after_ms in 1..60000",
+              sorted(set(fl.hints))[:5])
+        limit = EV_QUOTA * (FLOOD_S + 2) + EV_QUOTA
+        check(fl.ok <= limit, "the flooder's accepted events stay within "
+              "its quota (%d <= %d)" % (fl.ok, limit))
+        m = metrics(svc.collector_metrics)
+        busy = metric_sum(m, "vigil_collector_busy_total", client="flooder")
+        check(busy > 0, "the collector's /metrics counts the flooder's "
+              "busy replies", busy)
+        check_eq(metric_sum(m, "vigil_collector_busy_total",
+                            client="storefront"), 0.0,
+                 "and none for the legitimate storefront")
+
+
+def queries_part(args):
+    opts = ["quota_queries_per_s=5", "quota_queries_burst=5",
+            "quota_clients=prober:-:-:100000:100000"]
+    svc = Service(args.bin, scorer_opts=opts)
+    svc.add_client("analyst2", "analyst")
+    svc.add_client("prober", "analyst")
+    with svc:
+        say("query quota: 5/s, burst 5")
+        busy = []
+        for i in range(12):
+            rep = query(svc, "score.get", "qq-%d" % i, order="NONE")
+            if rep.get("code") == "busy":
+                busy.append(rep)
+            rep2 = query(svc, "score.get", "qq2-%d" % i, order="NONE",
+                         client="analyst2") if i % 4 == 0 else None
+            if rep2 is not None:
+                check(rep2.get("code") != "busy",
+                      "another analyst is answered meanwhile", rep2)
+        check(len(busy) >= 5, "the analyst over its quota is answered busy",
+              len(busy))
+        hint = busy[-1].get("retry_after_ms")
+        check(isinstance(hint, int) and 0 < hint <= 1000,
+              "busy carries retry_after_ms (<= 1 s at 5/s)", busy[-1])
+        time.sleep(hint / 1000.0 + 0.05)
+        rep = query(svc, "score.get", "qq-after", order="NONE")
+        check(rep.get("code") != "busy", "after waiting the hint, the "
+              "analyst is answered", rep)
+
+        say("%d identical denials sent at once" % DENIALS)
+        sock = svc.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        svc.curve(sock, "prober")
+        sock.connect(svc.query_endpoint)
+        for i in range(DENIALS):
+            sock.send_multipart([b"", pack({
+                "v": 2, "op": "account.get", "id": "dn-%d" % i,
+                "purpose": "marketing", "storefront": "storefront",
+                "account": "A-1"})])
+        codes = {}
+        for i in range(DENIALS):
+            if not sock.poll(10000, zmq.POLLIN):
+                codes["no reply"] = DENIALS - i
+                break
+            r = msgpack.unpackb(sock.recv_multipart()[-1], raw=False)
+            codes[r.get("code")] = codes.get(r.get("code"), 0) + 1
+        sock.close(0)
+        check_eq(codes, {"denied": DENIALS}, "every one is answered denied")
+        recs = [r for r in audit_records(svc.bindir, svc.data_dir)
+                if r.get("actor") == "prober"]
+        repeats = [r for r in recs
+                   if str(r.get("ref", "")).startswith("repeat x")]
+        firsts = [r for r in recs if r not in repeats]
+        counted = len(firsts) + sum(
+            int(re.match(r"repeat x(\d+)", r["ref"]).group(1))
+            for r in repeats)
+        say("  %d denials -> %d records (%d first, %d repeat counters)"
+            % (DENIALS, len(recs), len(firsts), len(repeats)))
+        check(all(r.get("outcome") == "denied" for r in recs),
+              "the prober's records are all denials")
+        check(len(recs) < DENIALS // 4, "far fewer records than denials "
+              "(%d < %d)" % (len(recs), DENIALS // 4))
+        check(len(repeats) > 0, "repeats are counted in one record")
+        check_eq(counted, DENIALS, "the records account for every denial")
+        m = metrics(svc.scorer_metrics)
+        merged = metric_sum(m, "vigil_scorer_denials_total", kind="merged")
+        check(merged > 0, "/metrics counts merged denials", merged)
+
+
+def body(args):
+    events_part(args)
+    queries_part(args)
+
+
+if __name__ == "__main__":
+    main(__doc__, body)
