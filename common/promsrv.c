@@ -22,6 +22,7 @@
 
 #include <microhttpd.h>
 
+#include "common/compiler.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/promsrv.h"
@@ -170,6 +171,10 @@ promsrv_handler(void *cls, struct MHD_Connection *conn, const char *url,
     buf_release(&out);
     return rc;
 }
+
+/* libmicrohttpd's own messages (no request content) to the debug log. */
+static void promsrv_logger(void *cls, const char *fmt, va_list ap)
+    PRINTF_LIKE(2, 0);
 
 static void
 promsrv_logger(void *cls, const char *fmt, va_list ap)

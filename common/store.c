@@ -325,7 +325,8 @@ store_open_flags(const char *dir, size_t map_bytes, unsigned max_dbs,
     int mrc, rc;
 
     *out = NULL;
-    if (dir[0] == '\0' || map_bytes == 0 || (flags & ~STORE_RDONLY) != 0)
+    if (dir[0] == '\0' || map_bytes == 0 ||
+        (flags & ~(unsigned int)STORE_RDONLY) != 0)
         return ERR_INVAL;
     if (flags & STORE_RDONLY) {
         if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))

@@ -303,7 +303,7 @@ record_refusals(struct scorer *s, const char *where,
             snprintf(actor, sizeof(actor), "unknown-key:%s", r[i].key);
         else
             text_copy(actor, sizeof(actor), "no-key");
-        snprintf(ref, sizeof(ref), "%s %s %s: %s x%" PRIu64, where,
+        text_fmt(ref, sizeof(ref), "%s %s %s: %s x%" PRIu64, where,
             r[i].address, r[i].domain, r[i].reason, r[i].count);
         record_fill_system(&ar, actor, "auth.refused", ref);
         ar.outcome = AUDIT_OUTCOME_DENIED;

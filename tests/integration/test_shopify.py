@@ -26,11 +26,14 @@ stands in for the shop's Admin GraphQL API. Checks:
  - a repeated webhook id is applied once: answered from the bridge's
    dedup file, also after a restart; with that file gone, Vigil's own
    dedup answers it with the first reply (same score, no new record);
- - the privacy topics get 501 (phase A), malformed bodies 400/422;
+ - the privacy topics get 503 with the reason (the scorer's DPO
+   operations are not there yet), malformed bodies 400/422;
  - Vigil down (collector stopped, then scorer stopped) gives 503 at
    once, and the retry after it is back gets 200, applied once;
  - examples/shopify/replay.py records a signed delivery and replays it
    (applied, then answered from the dedup file);
+ - the shop over its collector quota (busy): 503 at once, the retry
+   later 200, applied once;
  - every answer within Shopify's 5 s; SIGTERM exits 0; no personal
    value of any payload, no secret and no token in the bridge's log.
 
@@ -479,6 +482,44 @@ def body(args):
               "every answer came within Shopify's 5 s (slowest %.2f s)"
               % br.slowest)
         no_certificate(args, svc, br)
+    over_quota(args)
+
+
+def over_quota(args):
+    """The shop over its event quota at the collector (code busy): 503
+    at once, so Shopify retries; nothing stored twice once it passes."""
+    say("-- the shop over its quota: 503, then the retry passes")
+    api = AdminApi()
+    svc = Service(args.bin, collector_opts=[
+        "quota_clients=%s:1:2:200:400" % SHOP], keep=args.keep)
+    svc.add_client(SHOP, "storefront")
+    with svc:
+        br = Bridge(args, svc, api)
+        try:
+            br.start()
+            o = order(820982911946154700, 603851970716743500,
+                      "quota@example.org", "198.51.100.99")
+            st, _, _ = br.deliver("orders/create", o)
+            check_eq(st, 200, "the first order (2 events, the burst): 200")
+            body = json.dumps(dict(o, id=820982911946154701)).encode()
+            t0 = time.monotonic()
+            st, _, wid = br.deliver("orders/create", None, body=body)
+            dt = time.monotonic() - t0
+            check(st == 503 and dt < 1.0, "the next at once, over the "
+                  "quota (busy): 503 within 1 s (%.2f s)" % dt, st)
+            st = retry_until_200(br, "orders/create", body, wid)
+            check_eq(st, 200, "retried as Shopify does: 200 once the quota "
+                     "refilled")
+            counts = stored(args, svc, [wid + ":1", wid + ":2"])
+            check(all(v == 1 for v in counts.values()),
+                  "and applied once", counts)
+        except BaseException:
+            svc.failed = True
+            say("  --- vigil-shopify stderr (tail) ---\n" + br.d.tail(30))
+            raise
+        finally:
+            br.stop()
+            api.close()
 
 
 def no_certificate(args, svc, br):
@@ -615,10 +656,11 @@ def scenario(args, svc, br, api):
              "payment.result and two account.update stored; the labels "
              "and the refund nothing")
 
-    say("-- privacy topics (phase A) and malformed bodies")
+    say("-- privacy topics (not available yet) and malformed bodies")
     for topic, payload in PRIVACY.items():
-        st, _, _ = br.deliver(topic, payload)
-        check_eq(st, 501, topic + ": 501 not implemented yet")
+        st, text, _ = br.deliver(topic, payload)
+        check(st == 503 and "not available yet" in text,
+              topic + ": 503 with the reason, never a fake 200", (st, text))
         st, _, _ = br.deliver(topic, payload, secret="wrong")
         check_eq(st, 401, topic + " with a bad signature: 401 first")
     st, _, _ = br.deliver("orders/create", None, body=b'{"id": 1,')

@@ -261,7 +261,7 @@ test_bucket_expiry_and_out_of_order(void)
 
     env_open(&e);
     for (i = 0; i < 3; i++)
-        order_at(&e, 1, 1, T0 + (uint64_t)i * MIN_MS);
+        order_at(&e, 1, 1, T0 + (uint64_t)(unsigned)i * MIN_MS);
     f = probe(&e, 1, 1, T0 + 30 * MIN_MS);
     ASSERT_EQ(f.ent[ENT_DEVICE].orders_1h, 3);
     /* Two hours later the 1h ring reuses the same slot: stale -> reset. */

@@ -246,8 +246,8 @@ test_refusals_and_actor(void)
     /* An actor must be a client name, as the ZAP handler gives them. */
     {
         static const char *const bad[] = { "dpo:alice (approved)",
-            "shop\xe2\x80\xae"
-            "evil",
+            ("shop\xe2\x80\xae"
+             "evil"),
             "shop a", "" };
         static const uint8_t ev[] = { 0x81, 0xa1, 'v', 0x01 };
 

@@ -18,7 +18,8 @@
  *     costs one HMAC each and no scorer work.
  *  4. dedup: a webhook id (or Shopify event id) already applied is
  *     answered 200 at once.
- *  5. privacy topics: 501 for now. XXX(issue-13): customers/data_request,
+ *  5. privacy topics: 503 for now (Shopify retries; never a 200 for
+ *     what was not done). XXX(issue-13): customers/data_request,
  *     customers/redact and shop/redact need the scorer's audited DPO
  *     operations (subject report, erasure by account, orders and shop);
  *     they will be mapped here, after the signature check, like the
@@ -436,13 +437,16 @@ on_complete(struct http *h, struct req *r)
         }
     }
     if (topics_is_privacy(r->kind)) {
-        STAT_INC(sh, refused);
-        log_info("shop '%s' topic '%s' webhook '%s': privacy topics are not "
-                 "implemented yet (501)",
+        /* Never a 200 for what was not done: a 503 makes Shopify retry
+         * (for 4 hours), and the log says why. */
+        STAT_INC(sh, unavailable);
+        log_warnx("shop '%s' topic '%s' webhook '%s': privacy webhooks need "
+                  "the scorer's DPO operations, not in this build (503)",
             r->shop->domain, r->topic, r->webhook_id);
         body_wipe(r);
-        return finish(r, MHD_HTTP_NOT_IMPLEMENTED,
-            "privacy webhooks are not implemented yet\n");
+        return finish(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+            "privacy webhooks are not available yet (Vigil's DPO "
+            "operations); retry later\n");
     }
 
     root = json_loadb(

@@ -10,7 +10,8 @@
  * id, and matches every reply frame to its delivery by that id, as
  * vigil-load does. The answer follows from the replies (reply.h codes):
  *   every event ok                                   200
- *   any unavailable, audit, again, shutdown, io, full 503 (Shopify retries)
+ *   any unavailable, audit, again, shutdown, io, full, busy (over the
+ *   shop's quota)                                    503 (Shopify retries)
  *   any conflict                                     409
  *   any other refusal (invalid, denied, ...)         422
  *   no reply within request_budget_ms                503
@@ -210,7 +211,8 @@ static bool
 code_is_transient(int code)
 {
     return code == ERR_UNAVAIL || code == ERR_AUDIT || code == ERR_AGAIN ||
-        code == ERR_SHUTDOWN || code == ERR_IO || code == ERR_FULL;
+        code == ERR_SHUTDOWN || code == ERR_IO || code == ERR_FULL ||
+        code == ERR_BUSY;
 }
 
 /* Decide the answer of `r` from its n replies, and act on a 200. */
