@@ -508,6 +508,30 @@ void audit_root(const struct audit_log *log, uint8_t out[MERKLE_HASH_BYTES])
 /* Return the size of the latest archived checkpoint (0 when none). */
 uint64_t audit_checkpoint_size(const struct audit_log *log) NONNULL(1);
 
+/* Copy the Merkle frontier of the durable records into `out`. */
+void audit_frontier(const struct audit_log *log, struct merkle_frontier *out)
+    NONNULL(1, 2);
+
+/*
+ * Who wants to hear of what becomes durable (the scorer's witness
+ * thread, scorer/wclient.h). Both calls run on the writer's thread, inside
+ * audit_sync() and audit_checkpoint(), after the data is durable; they
+ * must be quick (copy and return) and must not call into the log.
+ * `hashes` and `note` are borrowed for the call.
+ */
+struct audit_observer {
+    /* Leaves [first, first + n) are durable, with these leaf hashes. */
+    void (*leaves)(void *arg, uint64_t first,
+        const uint8_t (*hashes)[MERKLE_HASH_BYTES], size_t n);
+    /* The signed checkpoint note[0..len) of `size` records is durable. */
+    void (*checkpoint)(void *arg, uint64_t size, const char *note, size_t len);
+    void *arg;
+};
+
+/* Set (or with NULL, clear) the observer; `obs` is copied. */
+void audit_log_set_observer(
+    struct audit_log *log, const struct audit_observer *obs) NONNULL(1);
+
 /* Return the verifier key string ("<name>+<id>+<base64>"); borrowed,
  * valid until audit_log_close(). */
 const char *audit_verifier_key(const struct audit_log *log) NONNULL(1);
@@ -525,7 +549,11 @@ struct audit_verify_result {
     uint8_t root[MERKLE_HASH_BYTES]; /* root of `records` records */
     bool key_from_dir;               /* the key came from DIR/verifier.key */
     char key[256];                   /* the verifier key used */
-    /* The latest signed checkpoint note, verbatim (note_len 0: none). */
+    uint64_t head_size;              /* size of the head (DIR/checkpoint) that
+                                        verified, 0 when none; checkpoint_size
+                                        includes it */
+    /* The latest archived checkpoint note (checkpoints.log), verbatim
+     * (note_len 0: none). */
     char note[AUDIT_MAX_NOTE_BYTES + 1];
     size_t note_len;
     /* The first failure (ok true: none). */

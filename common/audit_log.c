@@ -83,6 +83,7 @@ struct audit_log {
     struct note_signer signer; /* secret: wiped on close */
     char vkey[NOTE_MAX_KEY];
     struct audit_repair repair;
+    struct audit_observer obs; /* all NULL: nobody listens */
 };
 
 /* Write a small file atomically (tmp, fsync, rename). */
@@ -414,6 +415,9 @@ audit_sync(struct audit_log *log)
             &log->tiles, log->leaves[i], log->pend + off + 2, len);
         off += 2 + len;
     }
+    if (log->obs.leaves != NULL)
+        log->obs.leaves(log->obs.arg, log->size,
+            (const uint8_t(*)[MERKLE_HASH_BYTES])log->leaves, log->nleaves);
     log->size = log->next;
     log->nleaves = 0;
     log->pendlen = 0;
@@ -531,9 +535,27 @@ audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
     log->ck_len += 4 + nlen;
     log->ck_size = log->size;
     write_head(log);
+    if (log->obs.checkpoint != NULL)
+        log->obs.checkpoint(
+            log->obs.arg, log->size, (const char *)frame + 4, nlen);
     log_debug("audit checkpoint %" PRIu64 " records at %" PRIu64 " ms",
         log->size, wall_ms);
     return 0;
+}
+
+void
+audit_frontier(const struct audit_log *log, struct merkle_frontier *out)
+{
+    *out = log->fr;
+}
+
+void
+audit_log_set_observer(struct audit_log *log, const struct audit_observer *obs)
+{
+    if (obs != NULL)
+        log->obs = *obs;
+    else
+        memset(&log->obs, 0, sizeof(log->obs));
 }
 
 uint64_t

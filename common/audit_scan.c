@@ -671,11 +671,10 @@ audit_scan_run(struct audit_scan *s, struct audit_proof *want)
         s->res->note[c->note_len] = '\0';
         s->res->note_len = c->note_len;
     }
-    if (s->head_len > 0 &&
-        (s->nck == 0 || s->head_size >= s->ck[s->nck - 1].size)) {
-        memcpy(s->res->note, s->head, s->head_len + 1);
-        s->res->note_len = s->head_len;
-    }
+    /* res->note stays the newest ARCHIVED checkpoint (the one witnesses
+     * cosign); the head only extends what is covered. */
+    if (s->head_len > 0)
+        s->res->head_size = s->head_size;
     if (s->ck_next < s->nck) {
         char name[SEGFILE_NAME_MAX] = "";
 

@@ -41,6 +41,7 @@ enum cfg_type {
     CFG_STRING,
     CFG_INT,
     CFG_BOOL,
+    CFG_LIST, /* a string key that may repeat: values joined by "\n" */
 };
 
 struct cfg_entry {
@@ -69,6 +70,11 @@ struct cfg_entry {
 #define CFG_BOOL(k, def, help)                                                 \
     {                                                                          \
 #k, CFG_BOOL, offsetof(struct vigil_config, k), NULL, def, 0, 1, help  \
+    }
+/* A key that may be given up to `n` times (each value non-empty). */
+#define CFG_LIST(k, n, help)                                                   \
+    {                                                                          \
+#k, CFG_LIST, offsetof(struct vigil_config, k), "", 0, 1, n, help      \
     }
 
 static const struct cfg_entry cfg_table[] = {
@@ -143,6 +149,8 @@ static const struct cfg_entry cfg_table[] = {
         "allows)"),
     CFG_INT(shutdown_timeout_ms, 10000, 100, 600000,
         "longest a daemon takes to drain and stop on SIGTERM, in ms"),
+    CFG_LIST(witness, CFG_MAX_WITNESSES,
+        "a witness to push checkpoints to: '<URL> <vkey>' (repeatable)"),
 };
 
 /*
@@ -212,6 +220,7 @@ cfg_defaults(struct vigil_config *c)
 
         switch (e->type) {
         case CFG_STRING:
+        case CFG_LIST:
             *cfg_str_field(c, e) = xstrdup(e->def_str);
             break;
         case CFG_INT:
@@ -232,7 +241,7 @@ cfg_release(struct vigil_config *c)
     for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
         const struct cfg_entry *e = &cfg_table[i];
 
-        if (e->type == CFG_STRING)
+        if (e->type == CFG_STRING || e->type == CFG_LIST)
             free(*cfg_str_field(c, e));
     }
     memset(c, 0, sizeof(*c));
@@ -307,6 +316,30 @@ cfg_apply(struct vigil_config *c, const char *key, const char *value, char *why,
         free(*cfg_str_field(c, e));
         *cfg_str_field(c, e) = xstrdup(value);
         break;
+    case CFG_LIST: {
+        char **f = cfg_str_field(c, e), *joined;
+        size_t have = strlen(*f), count = 1, i;
+
+        if (*value == '\0' || strlen(value) > CFG_VALUE_MAX) {
+            snprintf(why, whylen, "'%s' wants 1..%d bytes", key, CFG_VALUE_MAX);
+            return ERR_INVAL;
+        }
+        for (i = 0; i < have; i++)
+            count += (*f)[i] == '\n';
+        if (have > 0 && count >= (size_t)e->max) {
+            snprintf(
+                why, whylen, "'%s' given more than %lld times", key, e->max);
+            return ERR_INVAL;
+        }
+        joined = xmalloc(have + 1 + strlen(value) + 1);
+        memcpy(joined, *f, have);
+        if (have > 0)
+            joined[have++] = '\n';
+        memcpy(joined + have, value, strlen(value) + 1);
+        free(*f);
+        *f = joined;
+        break;
+    }
     case CFG_INT:
         rc = cfg_parse_int(value, &n);
         if (rc != 0) {
@@ -627,7 +660,8 @@ cfg_entry_equal(const struct cfg_entry *e, const struct vigil_config *a,
     const char *pb = (const char *)b + e->offset;
 
     switch (e->type) {
-    case CFG_STRING: {
+    case CFG_STRING:
+    case CFG_LIST: {
         const char *sa, *sb;
 
         memcpy(&sa, pa, sizeof(sa));
@@ -662,7 +696,8 @@ cfg_apply_live(struct vigil_config *run, const struct vigil_config *fresh)
             continue;
         }
         switch (e->type) {
-        case CFG_STRING: {
+        case CFG_STRING:
+        case CFG_LIST: {
             const char *sv;
             char *old;
 
@@ -719,6 +754,18 @@ cfg_print(const struct vigil_config *c, FILE *fp)
 
             memcpy(&s, p, sizeof(s));
             fprintf(fp, "%s = %s\n", e->key, s != NULL ? s : "");
+            break;
+        }
+        case CFG_LIST: {
+            const char *s, *nl;
+
+            memcpy(&s, p, sizeof(s));
+            while (s != NULL && *s != '\0') {
+                nl = strchr(s, '\n');
+                fprintf(fp, "%s = %.*s\n", e->key,
+                    (int)(nl != NULL ? (size_t)(nl - s) : strlen(s)), s);
+                s = nl != NULL ? nl + 1 : NULL;
+            }
             break;
         }
         case CFG_INT: {

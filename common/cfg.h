@@ -61,6 +61,8 @@ struct vigil_config {
                                    random suffix; fixed by the key */
     int checkpoint_records;     /* 1..10^8 (10000): records per checkpoint */
     int checkpoint_interval_ms; /* 10..3600000 (1000): checkpoint delay */
+    char *witness; /* "": repeatable "<URL> <vkey>", one per line ("\n"
+                      between entries), at most CFG_MAX_WITNESSES */
     /* Operations (issue 12): metrics, quotas, fair share, headroom,
      * lifecycle. The keys marked "live" change on SIGHUP. */
     char *collector_metrics;     /* "127.0.0.1:7012": /metrics, "" off */
@@ -79,6 +81,9 @@ struct vigil_config {
     int lmdb_map_max_mb;         /* live 0..2^31-1 (0 = as the disk allows) */
     int shutdown_timeout_ms;     /* live 100..600000 (10000): SIGTERM bound */
 };
+
+/* Most `witness` entries. */
+#define CFG_MAX_WITNESSES 16
 
 /* Most -o overrides on one command line. */
 #define CFG_MAX_OVERRIDES 64

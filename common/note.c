@@ -281,16 +281,16 @@ key_split(const char *key, struct key_parts *kp)
  * Keys.
  * ------------------------------------------------------------------- */
 
-/* Format "name+hex+base64(0x01 || key32)" after `prefix` into out. */
+/* Format "name+hex+base64(alg || key32)" after `prefix` into out. */
 static int
-key_format(const char *prefix, const char *name, uint32_t id,
+key_format_alg(const char *prefix, const char *name, uint32_t id, uint8_t alg,
     const uint8_t key32[32], char *out, size_t outlen)
 {
     uint8_t raw[33];
     char b64[KEY_B64_LEN + 1];
     int n;
 
-    raw[0] = NOTE_ALG_ED25519;
+    raw[0] = alg;
     memcpy(raw + 1, key32, 32);
     sodium_bin2base64(
         b64, sizeof(b64), raw, sizeof(raw), sodium_base64_VARIANT_ORIGINAL);
@@ -302,6 +302,15 @@ key_format(const char *prefix, const char *name, uint32_t id,
         return ERR_TOOBIG;
     }
     return 0;
+}
+
+/* Format an Ed25519 (0x01) key string; see key_format_alg(). */
+static int
+key_format(const char *prefix, const char *name, uint32_t id,
+    const uint8_t key32[32], char *out, size_t outlen)
+{
+    return key_format_alg(
+        prefix, name, id, NOTE_ALG_ED25519, key32, out, outlen);
 }
 
 int
@@ -665,5 +674,152 @@ note_checkpoint_parse(const char *text, size_t len, char *origin,
         return ERR_TOOBIG;
     memcpy(origin, text, olen);
     origin[olen] = '\0';
+    return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Other signature types (cosig.c): keys, lines and the note's frame.
+ * ------------------------------------------------------------------- */
+
+uint32_t
+note_key_id_alg(const char *name, uint8_t alg, const uint8_t pk[32])
+{
+    crypto_hash_sha256_state st;
+    uint8_t h[crypto_hash_sha256_BYTES];
+    const uint8_t sep[2] = { '\n', alg };
+
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)name, strlen(name));
+    crypto_hash_sha256_update(&st, sep, sizeof(sep));
+    crypto_hash_sha256_update(&st, pk, 32);
+    crypto_hash_sha256_final(&st, h);
+    return be32_get(h);
+}
+
+int
+note_key_format_alg(bool secret, const char *name, uint32_t id, uint8_t alg,
+    const uint8_t key32[32], char *out, size_t outlen)
+{
+    if (!note_name_is_valid(name))
+        return ERR_INVAL;
+    return key_format_alg(
+        secret ? SKEY_PREFIX : "", name, id, alg, key32, out, outlen);
+}
+
+int
+note_key_parse_alg(const char *key, bool secret, uint8_t alg,
+    char name[NOTE_MAX_NAME + 1], uint32_t *id, uint8_t key32[32])
+{
+    struct key_parts kp;
+    uint8_t raw[33];
+    int rc;
+
+    name[0] = '\0';
+    if (secret) {
+        if (strncmp(key, SKEY_PREFIX, strlen(SKEY_PREFIX)) != 0)
+            return ERR_MALFORMED;
+        key += strlen(SKEY_PREFIX);
+    }
+    rc = key_split(key, &kp);
+    if (rc == 0)
+        rc = hex8_parse(kp.hex, kp.hex_len, id);
+    if (rc == 0)
+        rc = b64_decode_exact(kp.b64, kp.b64_len, raw, sizeof(raw));
+    if (rc == 0 && raw[0] != alg)
+        rc = ERR_MALFORMED;
+    if (rc == 0) {
+        memcpy(key32, raw + 1, 32);
+        memcpy(name, kp.name, kp.name_len);
+        name[kp.name_len] = '\0';
+    }
+    sodium_memzero(raw, sizeof(raw));
+    return rc;
+}
+
+int
+note_sig_line(const char *name, uint32_t id, const uint8_t *sig, size_t siglen,
+    char *out, size_t outlen, size_t *outn)
+{
+    uint8_t raw[4 + NOTE_MAX_SIG_BYTES];
+    char b64[sodium_base64_ENCODED_LEN(
+        4 + NOTE_MAX_SIG_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+    size_t name_len = strlen(name), b64_len, need, off = 0;
+
+    *outn = 0;
+    if (siglen > NOTE_MAX_SIG_BYTES || !name_is_valid(name, name_len))
+        return ERR_INVAL;
+    be32_put(raw, id);
+    memcpy(raw + 4, sig, siglen);
+    sodium_bin2base64(
+        b64, sizeof(b64), raw, 4 + siglen, sodium_base64_VARIANT_ORIGINAL);
+    b64_len = strlen(b64);
+    need = EM_DASH_LEN + name_len + 1 + b64_len + 1 + 1;
+    if (outlen < need)
+        return ERR_TOOBIG;
+    memcpy(out + off, EM_DASH_SPACE, EM_DASH_LEN);
+    off += EM_DASH_LEN;
+    memcpy(out + off, name, name_len);
+    off += name_len;
+    out[off++] = ' ';
+    memcpy(out + off, b64, b64_len);
+    off += b64_len;
+    out[off++] = '\n';
+    out[off] = '\0';
+    *outn = off;
+    return 0;
+}
+
+int
+note_split(
+    const char *msg, size_t len, size_t *text_len, note_sig_cb cb, void *arg)
+{
+    const char *sigs, *end, *line, *nl, *sp, *b64;
+    uint8_t raw[4 + NOTE_MAX_SIG_BYTES];
+    size_t split, nsigs = 0, b64_len, got;
+    int rc;
+
+    *text_len = 0;
+    if (len > NOTE_MAX_BYTES)
+        return ERR_TOOBIG;
+    if (len < 2 || msg[len - 1] != '\n' || !text_is_clean(msg, len, true))
+        return ERR_MALFORMED;
+    split = len - 1;
+    while (split > 0 && !(msg[split - 1] == '\n' && msg[split] == '\n'))
+        split--;
+    if (split == 0)
+        return ERR_MALFORMED;
+    split--;
+    sigs = msg + split + 2;
+    end = msg + len;
+    if (sigs == end)
+        return ERR_MALFORMED;
+    for (line = sigs; line < end; line = nl + 1) {
+        nl = memchr(line, '\n', (size_t)(end - line));
+        if ((size_t)(nl - line) < EM_DASH_LEN ||
+            memcmp(line, EM_DASH_SPACE, EM_DASH_LEN) != 0)
+            return ERR_MALFORMED;
+        line += EM_DASH_LEN;
+        sp = memchr(line, ' ', (size_t)(nl - line));
+        if (sp == NULL || !name_is_valid(line, (size_t)(sp - line)))
+            return ERR_MALFORMED;
+        b64 = sp + 1;
+        b64_len = (size_t)(nl - b64);
+        if (b64_len == 0 ||
+            b64_len > sodium_base64_ENCODED_LEN(
+                          sizeof(raw), sodium_base64_VARIANT_ORIGINAL) ||
+            sodium_base642bin(raw, sizeof(raw), b64, b64_len, NULL, &got, NULL,
+                sodium_base64_VARIANT_ORIGINAL) != 0 ||
+            got < 5)
+            return ERR_MALFORMED;
+        if (++nsigs > NOTE_MAX_SIGS)
+            return ERR_TOOBIG;
+        if (cb != NULL) {
+            rc = cb(arg, line, (size_t)(sp - line), be32_get(raw), raw + 4,
+                got - 4);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    *text_len = split + 1;
     return 0;
 }

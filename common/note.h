@@ -42,12 +42,13 @@
 
 #include "common/compiler.h"
 
-#define NOTE_MAX_NAME    255         /* bytes in a key name, without NUL */
-#define NOTE_MAX_KEY     512         /* buffer for an skey/vkey string */
-#define NOTE_MAX_BYTES   (64 * 1024) /* a whole note given to note_open */
-#define NOTE_MAX_SIGS    100         /* signature lines in a note (Go's) */
-#define NOTE_MAX_ORIGIN  255         /* bytes in a checkpoint origin */
-#define NOTE_ALG_ED25519 0x01        /* signature type byte */
+#define NOTE_MAX_NAME      255         /* bytes in a key name, without NUL */
+#define NOTE_MAX_KEY       512         /* buffer for an skey/vkey string */
+#define NOTE_MAX_BYTES     (64 * 1024) /* a whole note given to note_open */
+#define NOTE_MAX_SIGS      100         /* signature lines in a note (Go's) */
+#define NOTE_MAX_ORIGIN    255         /* bytes in a checkpoint origin */
+#define NOTE_ALG_ED25519   0x01        /* signature type byte */
+#define NOTE_MAX_SIG_BYTES 128         /* signature bytes after the key ID */
 
 /* A private signing key. Holds secret material: note_signer_wipe() it. */
 struct note_signer {
@@ -172,5 +173,69 @@ int note_checkpoint_format(const char *origin, uint64_t size,
 int note_checkpoint_parse(const char *text, size_t len, char *origin,
     size_t originlen, uint64_t *size, uint8_t root[32]) WARN_UNUSED
     NONNULL(1, 3, 5, 6);
+
+/* ---------------------------------------------------------------------
+ * Other signature types (e.g. 0x04, tlog-cosignature: common/cosig.h).
+ * ------------------------------------------------------------------- */
+
+/*
+ * Return the key ID SHA-256(name || "\n" || alg || pk)[:4], big-endian,
+ * of the 32-byte public key `pk` under `name` (NUL-terminated) for the
+ * signature type byte `alg`.
+ */
+uint32_t note_key_id_alg(const char *name, uint8_t alg, const uint8_t pk[32])
+    NONNULL(1, 3);
+
+/*
+ * Format the key string "[PRIVATE+KEY+]name+hex(id)+base64(alg || key32)"
+ * (the prefix when `secret`) into out[0..outlen), NUL-terminated. The
+ * caller wipes `out` when it holds a secret.
+ * Returns 0, ERR_INVAL (bad name) or ERR_TOOBIG.
+ */
+int note_key_format_alg(bool secret, const char *name, uint32_t id, uint8_t alg,
+    const uint8_t key32[32], char *out, size_t outlen) WARN_UNUSED
+    NONNULL(2, 5, 6);
+
+/*
+ * Parse a key string of signature type `alg` ("PRIVATE+KEY+" first when
+ * `secret`; one trailing "\n" tolerated) into its name, key ID and the
+ * 32 bytes after the type byte (a seed or a public key). The key ID is
+ * NOT checked against the key: the caller does (it knows how to derive
+ * the public key). Returns 0 or ERR_MALFORMED; `key32` may hold secret
+ * material: the caller wipes it.
+ */
+int note_key_parse_alg(const char *key, bool secret, uint8_t alg,
+    char name[NOTE_MAX_NAME + 1], uint32_t *id, uint8_t key32[32]) WARN_UNUSED
+    NONNULL(1, 4, 5, 6);
+
+/*
+ * Format one signature line "\u2014 name base64(id || sig)\n" into
+ * out[0..outlen), NUL-terminated; *outn gets its length.
+ * Returns 0, ERR_INVAL (bad name, siglen > NOTE_MAX_SIG_BYTES) or
+ * ERR_TOOBIG.
+ */
+int note_sig_line(const char *name, uint32_t id, const uint8_t *sig,
+    size_t siglen, char *out, size_t outlen, size_t *outn) WARN_UNUSED
+    NONNULL(1, 3, 5, 7);
+
+/*
+ * Called by note_split() for each signature line: the key name
+ * name[0..name_len) (not NUL-terminated), the key ID and the signature
+ * bytes after it, sig[0..siglen) (borrowed for the call). Return 0 to go
+ * on, or a negative ERR_* that note_split() returns.
+ */
+typedef int (*note_sig_cb)(void *arg, const char *name, size_t name_len,
+    uint32_t id, const uint8_t *sig, size_t siglen);
+
+/*
+ * Check the frame of the signed note msg[0..len) as note_open() does
+ * (clean UTF-8 text ending in "\n", the last blank line, one or more
+ * well-formed signature lines, at most NOTE_MAX_SIGS) and call `cb` (may
+ * be NULL) for every signature line, of any type, in order. Verifies
+ * nothing. *text_len gets the length of the text on success.
+ * Returns 0; ERR_MALFORMED; ERR_TOOBIG; or what `cb` returned.
+ */
+int note_split(const char *msg, size_t len, size_t *text_len, note_sig_cb cb,
+    void *arg) WARN_UNUSED NONNULL(1, 3);
 
 #endif

@@ -53,10 +53,12 @@
 #include "scorer/qbatch.h"
 #include "scorer/record.h"
 #include "scorer/scorer.h"
+#include "scorer/wclient.h"
 #include "scorer/space.h"
 #include "scorer/status.h"
 
-#define SCORER_NAME "vigil-scorer"
+#define SCORER_NAME             "vigil-scorer"
+#define SCORER_WITNESS_FLUSH_MS 3000 /* at stop, for the final checkpoint */
 /* The role plain (insecure_dev) query clients get. */
 #define SCORER_PLAIN_ROLE        "analyst"
 #define SCORER_STATS_INTERVAL_MS 10000
@@ -914,6 +916,8 @@ scorer_load_config(struct scorer *s, int argc, char **argv)
     log_init(SCORER_NAME, a.foreground || a.check_only);
     log_setverbose(a.verbose);
     rc = cfg_load(&s->cfg, &a, err, sizeof(err));
+    if (rc == 0 && wclient_check(s->cfg.witness, err, sizeof(err)) < 0)
+        rc = ERR_INVAL;
     if (rc != 0) {
         if (a.check_only)
             fprintf(stderr, "%s: %s\n", SCORER_NAME, err);
@@ -1067,6 +1071,15 @@ scorer_open_audit(struct scorer *s)
             path, s->anchor.size, s->anchor.clean ? ", clean stop" : "");
     if (rc != 0)
         fatalx("cannot open the audit log '%s': %s", path, err_str(rc));
+    if (s->cfg.witness[0] != '\0') {
+        char err[512];
+
+        /* Before any record is added: the client hears of every leaf. */
+        rc = wclient_start(s->cfg.witness, s->audit, path,
+            audit_verifier_key(s->audit), &s->wclient, err, sizeof(err));
+        if (rc != 0)
+            fatalx("cannot start the witness client: %s", err);
+    }
     if (!s->anchor.clean)
         return;
     rc = store_txn_begin(s->store, true, &txn);
@@ -1490,6 +1503,9 @@ scorer_shutdown(struct scorer *s)
             err_str(rc));
     record_checkpoint(s, true);
     scorer_log_stats(s, true);
+    /* A few seconds for the witnesses to cosign the final checkpoint. */
+    wclient_stop(s->wclient, s->audit, SCORER_WITNESS_FLUSH_MS);
+    s->wclient = NULL;
     promsrv_stop(s->metrics);
     s->metrics = NULL;
     pthread_mutex_lock(&s->mu);

@@ -169,6 +169,8 @@ struct scorer {
                                    stored again at every flush */
     bool anchor_checked;        /* the journal was checked against it */
     void *query_sock;           /* ROUTER at query_endpoint */
+    struct wclient *wclient;    /* the witness client thread (wclient.h),
+                                   NULL without `witness` keys; owned */
     /* Operations (issue 12): what the scorer shows, what it refuses. */
     struct cfg_args args;         /* the command line, for SIGHUP */
     int lock_fd;                  /* DATA_DIR/scorer.pid, flock()ed */

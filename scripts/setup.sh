@@ -20,13 +20,14 @@ cd "$(dirname "$0")/.."
 # Build: compiler, CMake, pkg-config and the libraries the code links
 # (libjansson for vigilctl; libmicrohttpd, libcurl and OpenSSL for the
 # witness, the Shopify bridge and the fast SHA-256; zlib for vigil-replay). Tests: python3 with zmq and msgpack for the
-# integration scenarios, lmdb-utils, and the linters of the lint.* tests
+# integration scenarios, python3-cryptography (Ed25519) for the witness's
+# independent interop client, lmdb-utils, and the linters of the lint.* tests
 # (clang-format, cppcheck, clang-tidy).
 PKGS=(build-essential cmake pkg-config
       libzmq3-dev libmsgpack-dev liblmdb-dev libsodium-dev
       libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev
       zlib1g-dev
-      python3 python3-zmq python3-msgpack lmdb-utils
+      python3 python3-zmq python3-msgpack python3-cryptography lmdb-utils
       clang-format cppcheck clang-tidy)
 if [ "${VIGIL_SETUP_OPTIONAL:-0}" = 1 ]; then
     PKGS+=(clang valgrind gcovr)

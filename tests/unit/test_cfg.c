@@ -194,6 +194,8 @@ test_print_roundtrip(void)
     ASSERT_OK(cfg_set(&a, "data_dir=/srv/vigil", err, sizeof(err)));
     ASSERT_OK(cfg_set(&a, "insecure_dev=true", err, sizeof(err)));
     ASSERT_OK(cfg_set(&a, "journal_segment_mb=7", err, sizeof(err)));
+    ASSERT_OK(cfg_set(&a, "witness=http://a:1 k1", err, sizeof(err)));
+    ASSERT_OK(cfg_set(&a, "witness=http://b:2 k2", err, sizeof(err)));
     write_conf(path, sizeof(path), "");
     fp = fopen(path, "w");
     ASSERT(fp != NULL);
@@ -206,8 +208,31 @@ test_print_roundtrip(void)
     ASSERT_EQ(b.journal_segment_mb, 7);
     ASSERT_EQ(b.batch_max, a.batch_max);
     ASSERT_STR_EQ(b.events_endpoint, a.events_endpoint);
+    /* A repeatable key prints one line per entry and reads back. */
+    ASSERT_STR_EQ(b.witness, "http://a:1 k1\nhttp://b:2 k2");
     cfg_release(&a);
     cfg_release(&b);
+}
+
+static void
+test_repeatable(void)
+{
+    struct vigil_config c;
+    char err[256], kv[64];
+    int i;
+
+    cfg_defaults(&c);
+    ASSERT_STR_EQ(c.witness, "");
+    ASSERT_EQ(cfg_set(&c, "witness=", err, sizeof(err)), ERR_INVAL);
+    for (i = 0; i < CFG_MAX_WITNESSES; i++) {
+        snprintf(kv, sizeof(kv), "witness=http://w%d k", i);
+        ASSERT_OK(cfg_set(&c, kv, err, sizeof(err)));
+    }
+    ASSERT(strncmp(c.witness, "http://w0 k\nhttp://w1 k\n", 24) == 0);
+    ASSERT_EQ(cfg_set(&c, "witness=http://one-too-many k", err, sizeof(err)),
+        ERR_INVAL);
+    ASSERT(strstr(err, "more than 16 times") != NULL);
+    cfg_release(&c);
 }
 
 static void
@@ -313,6 +338,7 @@ main(void)
     RUN(test_file_errors);
     RUN(test_set_and_check);
     RUN(test_print_roundtrip);
+    RUN(test_repeatable);
     RUN(test_paths);
     RUN(test_endpoint_is_local);
     RUN(test_endpoint_policy);

@@ -37,6 +37,8 @@
 #include <sodium.h>
 
 #include "common/audit.h"
+#include "common/cosig.h"
+#include "common/cosiglog.h"
 #include "common/err.h"
 #include "common/harden.h"
 #include "common/merkle.h"
@@ -86,6 +88,9 @@ struct opts {
     bool strict;
     uint64_t size;
     struct audit_filter filter;
+    const char **witnesses; /* --witness VKEY, repeatable (owned array) */
+    int nwitnesses;
+    long quorum; /* --quorum N; 0: every --witness */
 };
 
 enum {
@@ -98,6 +103,8 @@ enum {
     OPT_JSON,
     OPT_SIZE,
     OPT_CHECKPOINT,
+    OPT_WITNESS,
+    OPT_QUORUM,
     OPT_STRICT
 };
 
@@ -120,6 +127,8 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
         { "json", no_argument, NULL, OPT_JSON },
         { "size", required_argument, NULL, OPT_SIZE },
         { "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+        { "witness", required_argument, NULL, OPT_WITNESS },
+        { "quorum", required_argument, NULL, OPT_QUORUM },
         { "strict", no_argument, NULL, OPT_STRICT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -177,6 +186,19 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
                 o->ckpts, (size_t)o->nckpts + 1, sizeof(*o->ckpts));
             o->ckpts[o->nckpts++] = optarg;
             break;
+        case OPT_WITNESS:
+            o->witnesses = xreallocarray(
+                o->witnesses, (size_t)o->nwitnesses + 1, sizeof(char *));
+            o->witnesses[o->nwitnesses++] = optarg;
+            break;
+        case OPT_QUORUM: {
+            uint64_t q;
+
+            if (parse_u64(optarg, &q) != 0 || q == 0 || q > 1000)
+                return cmd_usage_error(c, "bad quorum '%s' (1..1000)", optarg);
+            o->quorum = (long)q;
+            break;
+        }
         case OPT_STRICT:
             o->strict = true;
             break;
@@ -193,7 +215,8 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
 #define A_JSON   "g"
 #define A_SIZE   "h"
 #define A_CKPT   "i"
-#define A_STRICT "j"
+#define A_WITN   "jk"
+#define A_STRICT "l"
 
 static int slurp(const char *path, size_t max, char **out, size_t *len);
 static void printable(const char *s, char *out, size_t cap);
@@ -264,11 +287,134 @@ prologue(const struct cmd *c, int argc, char **argv, const char *allowed,
         int prc_ = prologue(c, argc, argv, (allowed), (min), (max), &o);       \
         if (prc_ != 0) {                                                       \
             free(o.ckpts);                                                     \
+            free(o.witnesses);                                                 \
             return prc_ < 0 ? EXIT_OK : prc_;                                  \
         }                                                                      \
     } while (0)
 
 /* ------------------------------------------------------------- audit */
+
+/* What check_witnesses() gathers over cosignatures.log. */
+struct witness_ctx {
+    const char *text; /* the newest checkpoint's text */
+    size_t text_len;
+    const struct cosig_verifier *v;
+    size_t nv;
+    bool *ok;     /* per v[]: a valid cosignature seen */
+    uint64_t *ts; /* its timestamp */
+    int bad;      /* frames with a failing cosignature of a given key */
+};
+
+static int
+witness_frame(void *arg, const char *note, size_t len)
+{
+    struct witness_ctx *x = arg;
+    bool ok[64];
+    uint64_t ts[64];
+    size_t tl, nok, i;
+
+    if (note_split(note, len, &tl, NULL, NULL) != 0 || tl != x->text_len ||
+        memcmp(note, x->text, tl) != 0)
+        return 0; /* another checkpoint, or not a note: not counted */
+    if (cosig_verify(note, len, x->v, x->nv, (uint64_t)time(NULL) + 600, ok, ts,
+            &nok) != 0) {
+        x->bad++;
+        return 0;
+    }
+    for (i = 0; i < x->nv; i++) {
+        if (ok[i]) {
+            x->ok[i] = true;
+            x->ts[i] = ts[i];
+        }
+    }
+    return 0;
+}
+
+/*
+ * --witness: count the witnesses among o->witnesses that validly
+ * cosigned the newest checkpoint (res->note) in DIR/cosignatures.log;
+ * print them. Returns EXIT_OK when at least the quorum did, EXIT_BAD
+ * when not, EXIT_USAGE for a bad key.
+ */
+static int
+check_witnesses(const char *dir, const struct audit_verify_result *res,
+    const struct opts *o)
+{
+    struct cosig_verifier v[64];
+    bool ok[64] = { false };
+    uint64_t ts[64] = { 0 };
+    struct witness_ctx x;
+    size_t n = (size_t)o->nwitnesses, i, j, nok = 0, tl;
+    long quorum = o->quorum > 0 ? o->quorum : o->nwitnesses;
+    int rc;
+
+    if (n > 64) {
+        fprintf(stderr, "%s: at most 64 --witness keys\n", PROGNAME);
+        return EXIT_USAGE;
+    }
+    for (i = 0; i < n; i++) {
+        if (cosig_verifier_parse(o->witnesses[i], &v[i]) != 0) {
+            fprintf(stderr,
+                "%s: --witness '%s': not a cosignature/v1 verifier key "
+                "(name+id+base64 of 0x04 and the key; vigil-witness -k)\n",
+                PROGNAME, o->witnesses[i]);
+            return EXIT_USAGE;
+        }
+        for (j = 0; j < i; j++) {
+            if (memcmp(v[j].pk, v[i].pk, sizeof(v[i].pk)) == 0) {
+                fprintf(stderr, "%s: --witness '%s' given twice\n", PROGNAME,
+                    o->witnesses[i]);
+                return EXIT_USAGE;
+            }
+        }
+    }
+    if (res->note_len == 0 ||
+        note_split(res->note, res->note_len, &tl, NULL, NULL) != 0) {
+        printf("FAIL: witnesses: no signed checkpoint to be cosigned\n");
+        return EXIT_BAD;
+    }
+    memset(&x, 0, sizeof(x));
+    x.text = res->note;
+    x.text_len = tl;
+    x.v = v;
+    x.nv = n;
+    x.ok = ok;
+    x.ts = ts;
+    rc = cosiglog_read(dir, witness_frame, &x);
+    if (rc != 0) {
+        fprintf(stderr, "%s: cannot read '%s/%s': %s\n", PROGNAME, dir,
+            COSIGLOG_FILE, err_str(rc));
+        return EXIT_USAGE;
+    }
+    for (i = 0; i < n; i++) {
+        if (ok[i]) {
+            nok++;
+            printf("witness %s: cosigned the newest checkpoint (size %" PRIu64
+                   ") at %" PRIu64 "\n",
+                v[i].name, res->checkpoint_size, ts[i]);
+        } else {
+            printf("witness %s: no valid cosignature on the newest "
+                   "checkpoint (size %" PRIu64 ")\n",
+                v[i].name, res->checkpoint_size);
+        }
+    }
+    if (x.bad > 0) {
+        printf("FAIL: %d cosignature(s) by a given witness key on the newest "
+               "checkpoint do not verify\n",
+            x.bad);
+        return EXIT_BAD;
+    }
+    if ((long)nok < quorum) {
+        printf("FAIL: %zu of %zu witnesses cosigned the newest checkpoint; "
+               "quorum %ld\n",
+            nok, n, quorum);
+        return EXIT_BAD;
+    }
+    printf("OK: %zu of %zu witnesses cosigned the newest checkpoint (quorum "
+           "%ld)\n",
+        nok, n, quorum);
+    return EXIT_OK;
+}
 
 int
 cmd_audit_verify(const struct cmd *c, int argc, char **argv)
@@ -282,7 +428,12 @@ cmd_audit_verify(const struct cmd *c, int argc, char **argv)
     double secs;
     int rc;
 
-    PROLOGUE(A_KEY A_CKPT A_STRICT, 1, 1);
+    PROLOGUE(A_KEY A_CKPT A_STRICT A_WITN, 1, 1);
+    if (o.quorum > 0 && o.nwitnesses == 0) {
+        free(o.witnesses);
+        free(o.ckpts);
+        return cmd_usage_error(c, "--quorum needs --witness");
+    }
     key = o.key;
     if (key == NULL && o.nckpts > 0) {
         /* The saved checkpoints are checked with the log's own key only
@@ -293,6 +444,7 @@ cmd_audit_verify(const struct cmd *c, int argc, char **argv)
                 "%s: %s: no --key and no readable verifier.key: %s\n", PROGNAME,
                 argv[optind], err_str(rc));
             free(o.ckpts);
+            free(o.witnesses);
             return EXIT_USAGE;
         }
         key = dirkey;
@@ -301,6 +453,7 @@ cmd_audit_verify(const struct cmd *c, int argc, char **argv)
     if (rc != EXIT_OK) {
         free(saved);
         free(o.ckpts);
+        free(o.witnesses);
         return rc;
     }
     res = xmalloc(sizeof(*res));
@@ -345,7 +498,10 @@ cmd_audit_verify(const struct cmd *c, int argc, char **argv)
     }
     printf("time: %.3f s (%.0f records/s)\n", secs,
         secs > 0 ? (double)res->records / secs : 0.0);
+    if (rc == EXIT_OK && o.nwitnesses > 0)
+        rc = check_witnesses(argv[optind], res, &o);
 out:
+    free(o.witnesses);
     free(res);
     free(saved);
     free(o.ckpts);

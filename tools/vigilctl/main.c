@@ -46,7 +46,8 @@ static const struct cmd cmds[] = {
     { "help", "[COMMAND ...]", cmd_help,
         "show the commands, or one command's usage" },
     { "audit verify",
-        "DIR [--key VERIFIER] [--checkpoint SAVED ...] [--strict]",
+        "DIR [--key VERIFIER] [--checkpoint SAVED ...] [--strict] "
+        "[--witness VKEY ...] [--quorum N]",
         cmd_audit_verify,
         "verify every record and signed checkpoint of the audit log" },
     { "audit replay",
