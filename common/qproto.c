@@ -29,8 +29,18 @@ static const struct {
     [QPROTO_OP_NONE] = { "", 0, 0, 0 },
     [QPROTO_OP_SCORE_GET] = { "score.get", QPROTO_ARG_ORDER, 0, 0 },
     [QPROTO_OP_ACCOUNT_GET] = { "account.get", QPROTO_ARG_ACCOUNT, 0, 0 },
-    [QPROTO_OP_LABEL] = { "label", QPROTO_ARG_FRAUD, QPROTO_ARG_SOURCE,
+    [QPROTO_OP_LABEL] = { "label", QPROTO_ARG_FRAUD,
+        QPROTO_ARG_SOURCE | QPROTO_ARG_TS,
         QPROTO_ARG_ORDER | QPROTO_ARG_ACCOUNT },
+    [QPROTO_OP_REVIEW_LIST] = { "review.list", 0,
+        QPROTO_ARG_LIMIT | QPROTO_ARG_AFTER, 0 },
+    [QPROTO_OP_REVIEW_DECIDE] = { "review.decide", QPROTO_ARG_FRAUD, 0,
+        QPROTO_ARG_ORDER | QPROTO_ARG_REF },
+    [QPROTO_OP_LINKED_GET] = { "linked.get", QPROTO_ARG_ACCOUNT, 0, 0 },
+    [QPROTO_OP_EXPORT] = { "export", 0, QPROTO_ARG_LIMIT | QPROTO_ARG_AFTER,
+        0 },
+    [QPROTO_OP_LIST_SET] = { "list.set",
+        QPROTO_ARG_ENTITY | QPROTO_ARG_VALUE | QPROTO_ARG_LIST, 0, 0 },
     [QPROTO_OP_STATUS] = { "status", 0, 0, 0 },
 };
 
@@ -67,6 +77,13 @@ enum {
     Q_ACCOUNT,
     Q_FRAUD,
     Q_SOURCE,
+    Q_TS,
+    Q_LIMIT,
+    Q_AFTER,
+    Q_REF,
+    Q_ENTITY,
+    Q_VALUE,
+    Q_LIST,
     Q_COUNT
 };
 #define Q_FIRST_ARG  Q_ORDER
@@ -75,7 +92,8 @@ enum {
 static const struct wire_key request_keys[Q_COUNT] = { WIRE_KEY("v"),
     WIRE_KEY("op"), WIRE_KEY("id"), WIRE_KEY("purpose"), WIRE_KEY("storefront"),
     WIRE_KEY("case"), WIRE_KEY("order"), WIRE_KEY("account"), WIRE_KEY("fraud"),
-    WIRE_KEY("source") };
+    WIRE_KEY("source"), WIRE_KEY("ts"), WIRE_KEY("limit"), WIRE_KEY("after"),
+    WIRE_KEY("ref"), WIRE_KEY("entity"), WIRE_KEY("value"), WIRE_KEY("list") };
 
 static const char *const field_err[Q_COUNT] = {
     "v: must be the integer 2",
@@ -88,6 +106,13 @@ static const char *const field_err[Q_COUNT] = {
     "account: must be a string of 1..128 bytes of text",
     "fraud: must be a boolean",
     "source: must be a string of 1..32 bytes of [a-z0-9._-]",
+    "ts: must be an integer of ms between 2000 and 2100",
+    "limit: must be a positive integer within the op's page size",
+    "after: must be a string of 1..128 bytes of [a-z0-9._-]",
+    "ref: must be 32 lower-case hex digits",
+    "entity: must be one of account, device, ip, card, email",
+    "value: must be a string of 1..254 bytes of text",
+    "list: must be one of allow, block, none",
 };
 
 /* True when `s` is 1..128 bytes of [A-Za-z0-9._-] (a client's name). */
@@ -105,6 +130,34 @@ name_ok(const char *s)
                 (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
             return false;
     }
+    return true;
+}
+
+/* The values of "entity" and "list" (list.set). */
+static const char *const entity_names[] = { "account", "device", "ip", "card",
+    "email", NULL };
+static const char *const list_names[] = { "allow", "block", "none", NULL };
+
+static bool
+one_of(const char *s, const char *const *names)
+{
+    for (; *names != NULL; names++)
+        if (strcmp(s, *names) == 0)
+            return true;
+    return false;
+}
+
+/* True when `s` is exactly `n` lower-case hex digits. */
+static bool
+hex_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (strlen(s) != n)
+        return false;
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
     return true;
 }
 
@@ -142,6 +195,32 @@ read_key(struct qproto_request *q, int k, const msgpack_object *o)
         return wire_get_bool(o, &q->fraud);
     case Q_SOURCE:
         return WIRE_GET_STR(o, WIRE_TOKEN, 1, q->source);
+    case Q_TS:
+        return wire_get_uint(o, EVENT_MIN_TS, EVENT_MAX_TS, &q->ts);
+    case Q_LIMIT:
+        if (wire_get_uint(o, 1, QPROTO_EXPORT_MAX, &u) != 0)
+            return ERR_INVAL;
+        q->limit = (uint32_t)u;
+        return 0;
+    case Q_AFTER:
+        return WIRE_GET_STR(o, WIRE_TOKEN, 1, q->after);
+    case Q_REF:
+        if (WIRE_GET_STR(o, WIRE_TOKEN, 1, q->ref) != 0 ||
+            !hex_ok(q->ref, 2 * PSEUDO_BYTES))
+            return ERR_INVAL;
+        return 0;
+    case Q_ENTITY:
+        if (WIRE_GET_STR(o, WIRE_TOKEN, 1, q->entity) != 0 ||
+            !one_of(q->entity, entity_names))
+            return ERR_INVAL;
+        return 0;
+    case Q_VALUE:
+        return WIRE_GET_STR(o, WIRE_TEXT, 1, q->value);
+    case Q_LIST:
+        if (WIRE_GET_STR(o, WIRE_TOKEN, 1, q->list) != 0 ||
+            !one_of(q->list, list_names))
+            return ERR_INVAL;
+        return 0;
     default:
         return ERR_INVAL;
     }
@@ -201,8 +280,14 @@ check_args(const struct qproto_request *q, char *msg, size_t msglen)
         }
     }
     if (one != 0 && __builtin_popcount(q->args & one) != 1) {
-        text_fmt(msg, msglen, "%s needs exactly one of order and account",
-            op_spec[q->op].name);
+        text_fmt(msg, msglen, "%s needs exactly one of %s", op_spec[q->op].name,
+            (one & QPROTO_ARG_REF) ? "order and ref" : "order and account");
+        return ERR_INVAL;
+    }
+    if ((q->args & QPROTO_ARG_LIMIT) && q->op == QPROTO_OP_REVIEW_LIST &&
+        q->limit > QPROTO_REVIEW_PAGE) {
+        text_fmt(msg, msglen, "limit: at most %d for review.list",
+            QPROTO_REVIEW_PAGE);
         return ERR_INVAL;
     }
     return 0;
@@ -316,6 +401,24 @@ qproto_request_encode(struct buf *out, const struct qproto_request *q)
     }
     if (q->args & QPROTO_ARG_SOURCE)
         put_opt_str(&e, Q_SOURCE, q->source);
+    if (q->args & QPROTO_ARG_TS) {
+        wire_put_str(&e, "ts");
+        wire_put_uint(&e, q->ts);
+    }
+    if (q->args & QPROTO_ARG_LIMIT) {
+        wire_put_str(&e, "limit");
+        wire_put_uint(&e, q->limit);
+    }
+    if (q->args & QPROTO_ARG_AFTER)
+        put_opt_str(&e, Q_AFTER, q->after);
+    if (q->args & QPROTO_ARG_REF)
+        put_opt_str(&e, Q_REF, q->ref);
+    if (q->args & QPROTO_ARG_ENTITY)
+        put_opt_str(&e, Q_ENTITY, q->entity);
+    if (q->args & QPROTO_ARG_VALUE)
+        put_opt_str(&e, Q_VALUE, q->value);
+    if (q->args & QPROTO_ARG_LIST)
+        put_opt_str(&e, Q_LIST, q->list);
     return wire_enc_end(&e);
 }
 

@@ -106,10 +106,15 @@
 /* The query operations. */
 enum qproto_op {
     QPROTO_OP_NONE = 0,
-    QPROTO_OP_SCORE_GET,   /* "score.get": order */
-    QPROTO_OP_ACCOUNT_GET, /* "account.get": account */
-    QPROTO_OP_LABEL,       /* "label": order | account, fraud, [source] */
-    QPROTO_OP_STATUS,      /* "status": no arguments (admin) */
+    QPROTO_OP_SCORE_GET,     /* "score.get": order */
+    QPROTO_OP_ACCOUNT_GET,   /* "account.get": account */
+    QPROTO_OP_LABEL,         /* "label": order | account, fraud, [source, ts] */
+    QPROTO_OP_REVIEW_LIST,   /* "review.list": [limit, after] */
+    QPROTO_OP_REVIEW_DECIDE, /* "review.decide": order | ref, fraud */
+    QPROTO_OP_LINKED_GET,    /* "linked.get": account */
+    QPROTO_OP_EXPORT,        /* "export": [limit, after] */
+    QPROTO_OP_LIST_SET,      /* "list.set": entity, value, list */
+    QPROTO_OP_STATUS,        /* "status": no arguments (admin) */
     QPROTO_OP_COUNT
 };
 
@@ -119,7 +124,21 @@ enum qproto_arg {
     QPROTO_ARG_ACCOUNT = 1u << 1,
     QPROTO_ARG_FRAUD = 1u << 2,
     QPROTO_ARG_SOURCE = 1u << 3,
+    QPROTO_ARG_TS = 1u << 4,
+    QPROTO_ARG_LIMIT = 1u << 5,
+    QPROTO_ARG_AFTER = 1u << 6,
+    QPROTO_ARG_REF = 1u << 7,
+    QPROTO_ARG_ENTITY = 1u << 8,
+    QPROTO_ARG_VALUE = 1u << 9,
+    QPROTO_ARG_LIST = 1u << 10,
 };
+
+#define QPROTO_CURSOR_MAX  128
+#define QPROTO_REVIEW_PAGE 8    /* review.list items, at most */
+#define QPROTO_EXPORT_PAGE 500  /* export rows by default */
+#define QPROTO_EXPORT_MAX  1000 /* export rows, at most */
+#define QPROTO_VALUE_MAX   254  /* list.set value */
+#define QPROTO_ENTITY_MAX  16
 
 /* "score.get"... for an op; static; "" for QPROTO_OP_NONE or a bad value. */
 const char *qproto_op_name(enum qproto_op op);
@@ -139,6 +158,13 @@ struct qproto_request {
     char account[EVENT_ID_MAX + 1];     /* QPROTO_ARG_ACCOUNT */
     bool fraud;                         /* QPROTO_ARG_FRAUD */
     char source[QPROTO_SOURCE_MAX + 1]; /* QPROTO_ARG_SOURCE */
+    uint64_t ts;                        /* QPROTO_ARG_TS */
+    uint32_t limit;                     /* QPROTO_ARG_LIMIT */
+    char after[QPROTO_CURSOR_MAX + 1];  /* QPROTO_ARG_AFTER */
+    char ref[2 * PSEUDO_BYTES + 1];     /* QPROTO_ARG_REF: lower-case hex */
+    char entity[QPROTO_ENTITY_MAX + 1]; /* QPROTO_ARG_ENTITY */
+    char value[QPROTO_VALUE_MAX + 1];   /* QPROTO_ARG_VALUE */
+    char list[QPROTO_ENTITY_MAX + 1];   /* QPROTO_ARG_LIST */
 };
 
 /*

@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "common/audit.h"
 #include "common/clock.h"
 #include "common/err.h"
@@ -186,17 +188,96 @@ query_authorize(struct query_ctx *c, struct qproto_request *q)
     return 0;
 }
 
-/* Send the `len` bytes of an encoded reply to the peer behind `env`. */
+/*
+ * Send the `len` bytes of an encoded reply to the peer behind `env`, or,
+ * while an operation's reply is held (s->qcur, query_hold), keep it in
+ * the held slot until query_flush().
+ */
 static void
 query_send(struct scorer *s, const struct zsock_route *env, struct buf *out)
 {
-    s->query_code = 0;
-    int rc = zsock_send_routed(s->query_sock, env, out->data, out->len);
+    int rc;
 
+    s->query_code = 0;
+
+    if (s->qcur != NULL) {
+        buf_reset(&s->qcur->out);
+        rc = buf_append(&s->qcur->out, out->data, out->len);
+        if (rc != 0)
+            log_warnx("%s: held reply too big: %s", __func__, err_str(rc));
+        buf_wipe_release(out);
+        return;
+    }
+    rc = zsock_send_routed(s->query_sock, env, out->data, out->len);
     if (rc != 0)
         log_debug("%s: reply not sent: %s", __func__, err_str(rc));
     /* The reply may hold personal data (account ids, amounts). */
     buf_wipe_release(out);
+}
+
+/*
+ * Hold the reply of the operation being handled (a label, a review
+ * decision, a list change) until the batch's group commit: take the
+ * next held slot for request `id` from `env` and make it current.
+ * Flushes first when every slot is taken.
+ */
+static struct scorer_qreply *
+query_hold(struct scorer *s, const struct zsock_route *env, const char *id)
+{
+    struct scorer_qreply *p;
+
+    if (s->nqpend == SCORER_QUERY_BATCH)
+        query_flush(s);
+    p = &s->qpend[s->nqpend++];
+    p->env = *env;
+    TEXT_COPY(p->id, id);
+    p->storefront[0] = '\0';
+    p->journaled = false;
+    buf_reset(&p->out);
+    buf_reset(&p->raw);
+    s->qcur = p;
+    return p;
+}
+
+void
+query_flush(struct scorer *s)
+{
+    unsigned i;
+    int rc, erc;
+
+    s->qcur = NULL;
+    if (s->nqpend == 0)
+        return;
+    rc = scorer_commit_local(s);
+    if (rc != 0)
+        log_warnx(
+            "%u query operations not durable: %s", s->nqpend, err_str(rc));
+    for (i = 0; i < s->nqpend; i++) {
+        struct scorer_qreply *p = &s->qpend[i];
+
+        if (rc == ERR_AUDIT || (rc != 0 && p->journaled) || p->out.len == 0) {
+            sodium_memzero(p->out.data, p->out.len);
+            buf_reset(&p->out);
+            erc = qproto_reply_error_encode(&p->out, p->id,
+                rc == ERR_AUDIT ? ERR_AUDIT :
+                    rc != 0     ? rc :
+                                  ERR_IO,
+                rc == ERR_AUDIT ?
+                    "access refused: the audit record could not be written" :
+                    "not stored: history or journal error; resend later");
+            if (erc != 0)
+                log_warnx("%s: cannot encode an error reply", __func__);
+        }
+        erc =
+            zsock_send_routed(s->query_sock, &p->env, p->out.data, p->out.len);
+        if (erc != 0)
+            log_debug("%s: reply not sent: %s", __func__, err_str(erc));
+        sodium_memzero(p->out.data, p->out.len);
+        buf_reset(&p->out);
+        buf_reset(&p->raw);
+        p->journaled = false;
+    }
+    s->nqpend = 0;
 }
 
 static void
@@ -271,8 +352,10 @@ query_fill_record(struct scorer *s, const struct query_ctx *c,
 
 /*
  * Write the audit record of request `q` (query_fill_record), with the
- * `size` in bytes of the answer returned, and make it durable. Returns
- * as record_now(); on failure the caller's request is answered "audit".
+ * `size` in bytes of the answer returned. A held reply's record is made
+ * durable with its batch (query_flush) before the reply leaves; any
+ * other is synced now (record_now). On failure the caller's request is
+ * answered "audit".
  */
 static int
 query_audit(struct scorer *s, const struct query_ctx *c,
@@ -283,7 +366,7 @@ query_audit(struct scorer *s, const struct query_ctx *c,
 
     query_fill_record(s, c, q, subj, n, outcome, &r);
     r.size = size;
-    if (record_now(s, &r) != 0)
+    if ((s->qcur != NULL ? record_append(s, &r) : record_now(s, &r)) != 0)
         return ERR_AUDIT;
     return 0;
 }
@@ -332,8 +415,20 @@ query_gate(struct scorer *s, const struct query_ctx *c,
     enum audit_outcome outcome = AUDIT_OUTCOME_ALLOWED;
     char msg[REPLY_MSG_MAX + 1];
 
+    if (!c->allowed && s->qcur != NULL) {
+        /* A held operation (a label): its denial is recorded in the
+         * label batch and answered after that batch's commit, so that
+         * only one kind of unsynced record is ever pending. */
+        if (query_audit(s, c, q, subj, n, AUDIT_OUTCOME_DENIED, 0) != 0)
+            query_send_error(s, &c->env, q->id, ERR_AUDIT,
+                "access refused: the audit record could not be written");
+        else
+            query_send_error(s, &c->env, q->id, ERR_DENIED, c->why);
+        return 1;
+    }
     if (!c->allowed) {
-        /* Recorded in the drain's batch, answered after its sync. */
+        /* Recorded in the drain's batch, answered after its sync (the
+         * dispatcher committed any held label first). */
         struct audit_record r;
 
         query_fill_record(s, c, q, subj, n, AUDIT_OUTCOME_DENIED, &r);
@@ -543,16 +638,19 @@ done:
 
 /*
  * label: the fraud team's verdict on an order or account. Audited as op
- * "label" by the analyst (write-ahead), then applied as a label event of
- * the storefront's history through the journal (scorer_apply_local), so
- * that it survives a crash and replays like any event. The event id is
- * derived from (storefront, client, request id): resending the request
- * does not label twice.
+ * "label" by the analyst (write-ahead: the record is durable before the
+ * reply leaves), then applied as a label event of the storefront's
+ * history through the journal, so that it survives a crash and replays
+ * like any event. Its time is the request's `ts` (event time) or the
+ * scorer's clock. The event id is derived from (storefront, client,
+ * request id): resending the request does not label twice. The reply is
+ * held until the batch's group commit (query_flush).
  */
 static void
 query_label(
     struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
 {
+    struct scorer_qreply *held = query_hold(s, &c->env, q->id);
     struct history_order ho;
     struct pseudo subj[2];
     struct event *ev;
@@ -583,7 +681,7 @@ query_label(
     if (query_gate(s, c, q, subj, nsubj, rc, what, false) != 0)
         goto done;
     ev->type = EVENT_LABEL;
-    ev->ts = clock_wall_ms();
+    ev->ts = (q->args & QPROTO_ARG_TS) ? q->ts : clock_wall_ms();
     ev->has |= EVENT_HAS_OK;
     ev->ok = q->fraud;
     TEXT_COPY(ev->source, q->source[0] ? q->source : "analyst");
@@ -591,7 +689,8 @@ query_label(
     n = snprintf(idsrc, sizeof(idsrc), "label\n%s\n%s\n%s", q->storefront,
         c->actor, q->id);
     pseudo_compute(s->pkey, "event", idsrc, (size_t)n, &ev->id);
-    rc = scorer_apply_local(s, q->storefront, ev, &r);
+    TEXT_COPY(held->storefront, q->storefront);
+    rc = scorer_apply_local(s, held->storefront, ev, &held->raw, &r);
     if (rc == ERR_CONFLICT) {
         query_send_error(s, &c->env, q->id, rc,
             "id: this request id was used for a different label");
@@ -602,6 +701,7 @@ query_label(
             "not stored: history or journal error; resend later");
         goto done;
     }
+    held->journaled = rc == 0;
     buf_init(&out, 512);
     qproto_reply_begin(&e, &out, q->id);
     wire_put_map(&e, 5);
@@ -615,6 +715,7 @@ query_label(
     put_bool(&e, "stored", rc == 0);
     query_send_result(s, &c->env, q->id, &e, &out);
 done:
+    s->qcur = NULL;
     memset(&ho, 0, sizeof(ho));
     free(ev);
 }
@@ -722,6 +823,10 @@ query_handle(struct scorer *s, struct zsock_msg *m)
         query_send_error(s, &c.env, q.id, rc, c.why);
         goto done;
     }
+    /* A read answers from durable history only: commit the held
+     * operations before it. */
+    if (q.op != QPROTO_OP_LABEL)
+        query_flush(s);
     log_debug("query '%s' by %s (%s) purpose '%s': %s", qproto_op_name(q.op),
         c.actor, audit_role_name(c.role), q.purpose,
         c.allowed ? "allowed" : "denied");

@@ -47,8 +47,10 @@ int record_now(struct scorer *s, struct audit_record *r) WARN_UNUSED
 /*
  * Append `r` (ts_ms is set here) and index its subjects, without a
  * sync: the caller syncs (audit_sync) before it answers, and refuses
- * the access if that fails. For accesses answered in batches
- * (qbatch.h). Main thread. Returns 0, ERR_INVAL or ERR_AUDIT.
+ * the access if that fails. For accesses answered in batches (qbatch.h
+ * for denials; label operations, which scorer_commit_local() makes
+ * durable before any of them is answered). Main thread. Returns 0, ERR_INVAL or
+ * ERR_AUDIT.
  */
 int record_append(struct scorer *s, struct audit_record *r) WARN_UNUSED
     NONNULL(1, 2);

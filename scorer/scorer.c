@@ -42,6 +42,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/note.h"
+#include "common/qproto.h"
 #include "common/sig.h"
 #include "common/subjidx.h"
 #include "common/text.h"
@@ -867,27 +868,33 @@ scorer_group(struct scorer *s)
 
 int
 scorer_apply_local(struct scorer *s, const char *storefront,
-    const struct event *ev, struct reply *r)
+    const struct event *ev, struct buf *raw, struct reply *r)
 {
     uint32_t before = s->njpend;
-    struct buf raw;
     int rc;
 
-    if (s->needs_recovery && scorer_maybe_recover(s) != 0)
-        return ERR_IO;
+    if (s->needs_recovery)
+        return ERR_IO; /* the batch is refused whole: see scorer_commit_local */
     if (space_full(&s->space))
         return ERR_FULL;
-    buf_init(&raw, EVENT_MAX_ENCODED);
-    rc = event_encode(&raw, ev);
-    if (rc == 0)
-        rc = scorer_apply(
-            s, storefront, ev, raw.data, raw.len, SCORER_LOCAL, 0, r);
-    if (rc == 0 && s->njpend == before) {
-        buf_release(&raw);
+    buf_reset(raw);
+    rc = event_encode(raw, ev);
+    if (rc != 0)
+        return ERR_INVAL;
+    rc = scorer_apply(
+        s, storefront, ev, raw->data, raw->len, SCORER_LOCAL, 0, r);
+    if (rc == 0 && s->njpend == before)
         return ERR_EXISTS; /* a resend of the same operation */
-    }
-    if (rc == 0)
-        rc = scorer_group_commit(s);
+    if (rc != 0 && rc != ERR_CONFLICT)
+        s->needs_recovery = true; /* the overlay may hold part of it */
+    return rc;
+}
+
+int
+scorer_commit_local(struct scorer *s)
+{
+    int rc = s->needs_recovery ? ERR_IO : scorer_group_commit(s);
+
     if (rc != 0) {
         s->njpend = 0;
         s->needs_recovery = true;
@@ -895,7 +902,6 @@ scorer_apply_local(struct scorer *s, const char *storefront,
         space_write_failed(s, rc, "journal");
         (void)scorer_maybe_recover(s);
     }
-    buf_release(&raw);
     return rc;
 }
 
@@ -1338,6 +1344,11 @@ scorer_alloc(struct scorer *s)
     s->jpend = xcalloc(s->replies_cap, sizeof(*s->jpend));
     buf_init(&s->out, IPCPROTO_MAX_BYTES);
     buf_init(&s->rec, JOURNAL_MAX_PAYLOAD);
+    s->qpend = xcalloc(SCORER_QUERY_BATCH, sizeof(*s->qpend));
+    for (unsigned i = 0; i < SCORER_QUERY_BATCH; i++) {
+        buf_init(&s->qpend[i].out, QPROTO_REPLY_MAX);
+        buf_init(&s->qpend[i].raw, EVENT_MAX_ENCODED);
+    }
     s->qbatch = qbatch_new();
     s->qclients = quota_table_new(&s->quotas);
 }
@@ -1361,8 +1372,11 @@ scorer_log_stats(const struct scorer *s, bool final)
 }
 
 /*
- * Answer the queries waiting on the query socket (a bounded batch), then
- * make the batch's denials durable and answer them (qbatch.h).
+ * Answer the queries waiting on the query socket (a bounded batch); the
+ * label operations among them are made durable together at the end
+ * (query_flush: one audit sync and one journal sync), then the batch's
+ * denials (qbatch.h). At most one of the two holds unsynced records at
+ * any time (query.c).
  */
 static void
 scorer_queries(struct scorer *s)
@@ -1379,6 +1393,7 @@ scorer_queries(struct scorer *s)
         query_handle(s, &m);
         zsock_msg_close(&m);
     }
+    query_flush(s);
     qbatch_flush(s);
 }
 
@@ -1536,6 +1551,11 @@ scorer_shutdown(struct scorer *s)
     wire_dec_release(&s->ev_dec);
     wire_dec_release(&s->q_dec);
     buf_release(&s->rec);
+    for (unsigned i = 0; s->qpend != NULL && i < SCORER_QUERY_BATCH; i++) {
+        buf_wipe_release(&s->qpend[i].out);
+        buf_release(&s->qpend[i].raw);
+    }
+    free(s->qpend);
     free(s->msgs);
     free(s->jpend);
     free(s->replies);

@@ -102,6 +102,23 @@ struct scorer_jent {
     size_t rawlen;
 };
 
+/* Query messages answered in one batch, at most (scorer_queries). */
+#define SCORER_QUERY_BATCH 256
+
+/*
+ * A query reply held back until the group commit that follows its batch
+ * (query.c: label operations and what is answered with them). `out`
+ * and `raw` are allocated once (scorer_alloc) and reused.
+ */
+struct scorer_qreply {
+    struct zsock_route env;            /* who to answer */
+    char id[EVENT_ID_MAX + 1];         /* the request id */
+    char storefront[EVENT_ID_MAX + 1]; /* the journal entry's actor */
+    struct buf out;                    /* the encoded reply */
+    struct buf raw;                    /* the event applied, if any */
+    bool journaled; /* its success needs the journal append */
+};
+
 /* Counters, logged every 10 s at debug level and at shutdown. */
 struct scorer_stats {
     uint64_t events;     /* events applied (new) */
@@ -152,25 +169,28 @@ struct scorer {
     struct buf rec;            /* journal record being encoded */
     struct scorer_stats stats;
     /* The audit log (issue 4): every access to personal data. */
-    struct audit_log *audit;    /* DATA_DIR/audit; owned */
-    struct keys keys;           /* the keys directory (keys.h); owned */
-    struct zauth *zauth;        /* the ZAP handler of zctx; owned */
-    struct pseudo_key *pkey;    /* keys.pseudo: the pseudonym key */
-    struct note_signer signer;  /* the audit checkpoint signer (secret; from
-                                   cfg signing_key, outside data_dir) */
-    bool signer_created;        /* made at this start (recorded) */
-    unsigned dbi_subject;       /* the subject index database in history
-                                   (layout: common/subjidx.h); rebuilt
-                                   from the log */
-    uint64_t indexed;           /* audit records indexed so far */
-    uint64_t ckpt_ms;           /* monotonic time of the last checkpoint */
-    struct audit_anchor anchor; /* the audit log's signed size and root
-                                   as LMDB held it at start (subjidx.h);
-                                   stored again at every flush */
-    bool anchor_checked;        /* the journal was checked against it */
-    void *query_sock;           /* ROUTER at query_endpoint */
-    struct wclient *wclient;    /* the witness client thread (wclient.h),
-                                   NULL without `witness` keys; owned */
+    struct audit_log *audit;     /* DATA_DIR/audit; owned */
+    struct keys keys;            /* the keys directory (keys.h); owned */
+    struct zauth *zauth;         /* the ZAP handler of zctx; owned */
+    struct pseudo_key *pkey;     /* keys.pseudo: the pseudonym key */
+    struct note_signer signer;   /* the audit checkpoint signer (secret; from
+                                    cfg signing_key, outside data_dir) */
+    bool signer_created;         /* made at this start (recorded) */
+    unsigned dbi_subject;        /* the subject index database in history
+                                    (layout: common/subjidx.h); rebuilt
+                                    from the log */
+    uint64_t indexed;            /* audit records indexed so far */
+    uint64_t ckpt_ms;            /* monotonic time of the last checkpoint */
+    struct audit_anchor anchor;  /* the audit log's signed size and root
+                                    as LMDB held it at start (subjidx.h);
+                                    stored again at every flush */
+    bool anchor_checked;         /* the journal was checked against it */
+    void *query_sock;            /* ROUTER at query_endpoint */
+    struct scorer_qreply *qpend; /* SCORER_QUERY_BATCH held replies */
+    unsigned nqpend;             /* ... in use */
+    struct scorer_qreply *qcur;  /* the one being filled, or NULL */
+    struct wclient *wclient;     /* the witness client thread (wclient.h),
+                                    NULL without `witness` keys; owned */
     /* Operations (issue 12): what the scorer shows, what it refuses. */
     struct cfg_args args;         /* the command line, for SIGHUP */
     int lock_fd;                  /* DATA_DIR/scorer.pid, flock()ed */
@@ -200,16 +220,30 @@ enum scorer_mode {
 
 /*
  * Apply one event made by a query operation (a label, a review
- * decision) to the history of `storefront`, durably: journaled and
- * synced before this returns, like a collector's events. The caller
- * has already written (and synced) the audit record of the operation.
- * `r` gets the event's reply. Main thread, between groups.
- * Returns 0; ERR_EXISTS when the same event id was applied before (a
- * resend: nothing changed); ERR_CONFLICT (that id carried another
- * event); or ERR_IO / ERR_FULL / ERR_AUDIT (not applied; recovered).
+ * decision, a list change) to the history of `storefront` and queue it
+ * for the journal; scorer_commit_local() makes it durable. The caller
+ * has already queued the audit record of the operation, encodes the
+ * event into `raw` here, and keeps `raw` and `storefront` alive and
+ * unchanged until that commit. `r` gets the event's reply. Main thread,
+ * between collector groups.
+ * Returns 0 (queued); ERR_EXISTS when the same event id was applied
+ * before (a resend: nothing changed, nothing queued); ERR_CONFLICT
+ * (that id carried another event); ERR_IO when an earlier failure
+ * already condemned the batch; or ERR_INVAL / a history error (then the
+ * batch fails: scorer_commit_local() refuses and recovers).
  */
 int scorer_apply_local(struct scorer *s, const char *storefront,
-    const struct event *ev, struct reply *r) WARN_UNUSED NONNULL(1, 2, 3, 4);
+    const struct event *ev, struct buf *raw, struct reply *r) WARN_UNUSED
+    NONNULL(1, 2, 3, 4, 5);
+
+/*
+ * Make what the query batch queued durable: its audit records (one
+ * fdatasync), then its events in the journal (one fdatasync). On any
+ * failure nothing queued may be acknowledged: the overlay is rebuilt
+ * from the journal. Returns 0, ERR_AUDIT (the audit records are not
+ * durable), or ERR_IO / ERR_FULL (the events are not).
+ */
+int scorer_commit_local(struct scorer *s) WARN_UNUSED NONNULL(1);
 
 /*
  * query.c: answer one message from the query socket ([identity, empty
@@ -220,5 +254,14 @@ int scorer_apply_local(struct scorer *s, const char *storefront,
  * ZAP handler's User-Id and X-Role). Main thread.
  */
 void query_handle(struct scorer *s, struct zsock_msg *m) NONNULL(1, 2);
+
+/*
+ * query.c: commit what the batch's held replies depend on
+ * (scorer_commit_local) and send them: as they are when it worked, as
+ * "audit" errors when the audit records are not durable, and as "not
+ * stored" errors for the operations whose events are not. Main thread,
+ * at the end of each query batch; a no-op when nothing is held.
+ */
+void query_flush(struct scorer *s) NONNULL(1);
 
 #endif

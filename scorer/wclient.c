@@ -9,9 +9,8 @@
  * answer, and stores the cosignature.
  *
  * Invariants:
- *  - window: `fr` is the frontier of the first `base` leaves and
- *    leaves[i] is leaf base + i, for i < nleaves; base only grows.
- *  - inbox leaves are contiguous with the window's end (the observer
+ *  - the window (wwindow.h) only grows at its end and is trimmed at its
+ *    base; inbox leaves are contiguous with the window's end (the observer
  *    reports every durable leaf, in order).
  *
  * See also: wclient.h
@@ -44,6 +43,7 @@
 #include "common/text.h"
 #include "common/xmalloc.h"
 #include "scorer/wclient.h"
+#include "scorer/wwindow.h"
 
 #define URL_MAX         512
 #define REPLY_MAX       8192
@@ -84,12 +84,9 @@ struct wclient {
     size_t nw;
     char dir[4096];
     char vkey[NOTE_MAX_KEY];
-    int fd; /* cosignatures.log */
-    struct merkle_frontier fr;
-    uint64_t base;
-    uint8_t (*leaves)[MERKLE_HASH_BYTES];
-    size_t nleaves, cap;
-    char *note; /* the checkpoint being pushed (owned) */
+    int fd;             /* cosignatures.log */
+    struct wwindow win; /* proofs for witnesses at or after its base */
+    char *note;         /* the checkpoint being pushed (owned) */
     size_t note_len;
     uint64_t size;
 };
@@ -202,90 +199,7 @@ on_checkpoint(void *arg, uint64_t size, const char *note, size_t len)
     pthread_mutex_unlock(&wc->mu);
 }
 
-/* ------------------------------------------------------------ window */
-
-/* Append the inbox leaves (taken under mu) to the window. */
-static void
-window_append(struct wclient *wc, uint64_t first,
-    const uint8_t (*h)[MERKLE_HASH_BYTES], size_t n)
-{
-    if (n == 0)
-        return;
-    if (first != wc->base + wc->nleaves) {
-        /* Cannot happen while the observer reports every leaf; recover
-         * by starting a window at the log's frontier is not possible
-         * here, so fall back to the log for every proof. */
-        log_warnx("witness client: leaves from %" PRIu64 ", expected %" PRIu64
-                  "; proofs will be read from the log",
-            first, wc->base + wc->nleaves);
-        wc->base = UINT64_MAX;
-        wc->nleaves = 0;
-        return;
-    }
-    if (wc->nleaves + n > wc->cap) {
-        wc->cap = wc->cap * 2 > wc->nleaves + n ? wc->cap * 2 :
-                                                  wc->nleaves + n + 1024;
-        wc->leaves = xreallocarray(wc->leaves, wc->cap, sizeof(*wc->leaves));
-    }
-    memcpy(wc->leaves + wc->nleaves, h, n * sizeof(*h));
-    wc->nleaves += n;
-}
-
-/* Move the base up to `to` (<= base + nleaves). */
-static void
-window_advance(struct wclient *wc, uint64_t to)
-{
-    size_t k, i;
-
-    if (wc->base == UINT64_MAX || to <= wc->base)
-        return;
-    k = (size_t)(to - wc->base);
-    for (i = 0; i < k; i++)
-        merkle_frontier_append(&wc->fr, wc->leaves[i]);
-    memmove(
-        wc->leaves, wc->leaves + k, (wc->nleaves - k) * sizeof(*wc->leaves));
-    wc->nleaves -= k;
-    wc->base = to;
-}
-
-/*
- * merkle_subtree_cb over the window: a subtree entirely below `base` must
- * be one of the frontier's nodes; one entirely above is hashed from the
- * leaves; one across `base` is split (its left part is then a frontier
- * node, see the frontier's definition in merkle.h).
- */
-static int
-window_subtree(
-    void *arg, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_BYTES])
-{
-    struct wclient *wc = arg;
-    uint64_t a, b;
-    uint8_t l[MERKLE_HASH_BYTES], r[MERKLE_HASH_BYTES];
-    int rc;
-
-    if (level >= 63 || wc->base == UINT64_MAX)
-        return ERR_NOTFOUND;
-    a = index << level;
-    b = a + ((uint64_t)1 << level);
-    if (b <= wc->base) {
-        if (((wc->base >> level) & 1) == 0 || index != (wc->base >> level) - 1)
-            return ERR_NOTFOUND;
-        memcpy(out, wc->fr.nodes[level], MERKLE_HASH_BYTES);
-        return 0;
-    }
-    if (b > wc->base + wc->nleaves)
-        return ERR_NOTFOUND;
-    if (level == 0) {
-        memcpy(out, wc->leaves[a - wc->base], MERKLE_HASH_BYTES);
-        return 0;
-    }
-    rc = window_subtree(wc, level - 1, 2 * index, l);
-    if (rc == 0)
-        rc = window_subtree(wc, level - 1, 2 * index + 1, r);
-    if (rc == 0)
-        merkle_node_hash(l, r, out);
-    return rc;
-}
+/* ------------------------------------------------------------ proofs */
 
 /* Build the consistency proof old -> size into proof[0..*n). */
 static int
@@ -296,13 +210,9 @@ make_proof(struct wclient *wc, uint64_t old, uint64_t size,
     struct audit_verify_result *res;
     int rc;
 
-    *n = 0;
-    if (old == 0 || old == size)
-        return 0;
-    if (wc->base != UINT64_MAX && old >= wc->base &&
-        size <= wc->base + wc->nleaves)
-        return merkle_consistency_proof(
-            window_subtree, wc, old, size, proof, n);
+    rc = wwindow_consistency_proof(&wc->win, old, size, proof, n);
+    if (rc != ERR_NOTFOUND)
+        return rc;
     /* Behind the window: read the log (XXX(issue-8): O(n) until the
      * tiles of item 5 make audit_prove_consistency O(log n)). */
     pthread_mutex_lock(&wc->mu);
@@ -549,7 +459,11 @@ wclient_main(void *arg)
         }
         stopping = wc->quit;
         pthread_mutex_unlock(&wc->mu);
-        window_append(wc, first, (const uint8_t(*)[MERKLE_HASH_BYTES])lv, nlv);
+        if (wwindow_append(&wc->win, first,
+                (const uint8_t(*)[MERKLE_HASH_BYTES])lv, nlv) != 0)
+            log_warnx("witness client: leaves out of order at %" PRIu64
+                      "; proofs will be read from the log",
+                first);
         free(lv);
 
         now = clock_mono_ms();
@@ -572,17 +486,16 @@ wclient_main(void *arg)
                 wake = w->next_ms;
         }
         /* Trim the window to what the slowest witness still needs. */
-        low = wc->base == UINT64_MAX ? 0 : wc->base + wc->nleaves;
+        low = wwindow_end(&wc->win);
         for (i = 0; i < wc->nw; i++) {
             uint64_t need = wc->w[i].known ? wc->w[i].size : 0;
 
             if (need < low)
                 low = need;
         }
-        if (wc->base != UINT64_MAX &&
-            wc->base + wc->nleaves - low > WCLIENT_WINDOW)
-            low = wc->base + wc->nleaves - WCLIENT_WINDOW;
-        window_advance(wc, low);
+        if (wwindow_end(&wc->win) - low > WCLIENT_WINDOW)
+            low = wwindow_end(&wc->win) - WCLIENT_WINDOW;
+        wwindow_advance(&wc->win, low);
 
         if (stopping) {
             bool done = true;
@@ -662,8 +575,12 @@ wclient_start(const char *spec, struct audit_log *log, const char *dir,
         curl_easy_setopt(
             w->curl, CURLOPT_USERAGENT, "vigil-scorer/" VIGIL_VERSION);
     }
-    audit_frontier(log, &wc->fr);
-    wc->base = wc->fr.size;
+    {
+        struct merkle_frontier fr;
+
+        audit_frontier(log, &fr);
+        wwindow_init(&wc->win, &fr);
+    }
     pthread_mutex_init(&wc->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -707,7 +624,7 @@ wclient_stop(struct wclient *wc, struct audit_log *log, unsigned flush_ms)
     pthread_mutex_destroy(&wc->mu);
     free(wc->in_leaves);
     free(wc->in_note);
-    free(wc->leaves);
+    wwindow_release(&wc->win);
     free(wc->note);
     free(wc);
 }

@@ -94,6 +94,38 @@ test_requests(void)
     static const struct tf idint[] = { U("id", 7), END };
     static const struct tf idrlo[] = { S("id", "q\xe2\x80\xae"), END };
     static const struct tf c1[] = { S("order", "o\xc2\x85"), END };
+    static const struct tf label_ts[] = { S("op", "label"), B("fraud", true),
+        U("ts", 1420070400000ULL), END };
+    static const struct tf label_ts_old[] = { S("op", "label"),
+        B("fraud", true), U("ts", 1000), END };
+    static const struct tf ts_score[] = { U("ts", 1420070400000ULL), END };
+    static const struct tf rl_ok[] = { S("op", "review.list"), DEL("order"),
+        U("limit", 8), S("after", "00ab"), END };
+    static const struct tf rl_big[] = { S("op", "review.list"), DEL("order"),
+        U("limit", 9), END };
+    static const struct tf rl_zero[] = { S("op", "review.list"), DEL("order"),
+        U("limit", 0), END };
+    static const struct tf rd_ref[] = { S("op", "review.decide"), DEL("order"),
+        S("ref", "0123456789abcdef0123456789abcdef"), B("fraud", false), END };
+    static const struct tf rd_both[] = { S("op", "review.decide"),
+        S("ref", "0123456789abcdef0123456789abcdef"), B("fraud", false), END };
+    static const struct tf rd_badref[] = { S("op", "review.decide"),
+        DEL("order"), S("ref", "0123456789ABCDEF0123456789ABCDEF"),
+        B("fraud", false), END };
+    static const struct tf linked[] = { S("op", "linked.get"), DEL("order"),
+        S("account", "a-1"), END };
+    static const struct tf exp_ok[] = { S("op", "export"), DEL("order"),
+        U("limit", 1000), END };
+    static const struct tf exp_big[] = { S("op", "export"), DEL("order"),
+        U("limit", 1001), END };
+    static const struct tf ls_ok[] = { S("op", "list.set"), DEL("order"),
+        S("entity", "device"), S("value", "dev 1"), S("list", "block"), END };
+    static const struct tf ls_kind[] = { S("op", "list.set"), DEL("order"),
+        S("entity", "phone"), S("value", "x"), S("list", "block"), END };
+    static const struct tf ls_list[] = { S("op", "list.set"), DEL("order"),
+        S("entity", "ip"), S("value", "x"), S("list", "grey"), END };
+    static const struct tf ls_novalue[] = { S("op", "list.set"), DEL("order"),
+        S("entity", "ip"), S("list", "none"), END };
     struct qproto_request q;
     struct buf out;
     msgpack_sbuffer sb;
@@ -122,6 +154,22 @@ test_requests(void)
     EXPECT(case_long, ERR_INVAL, "case", "q-1");
     EXPECT(
         fraud_score, ERR_INVAL, "fraud: not an argument of score.get", "q-1");
+    EXPECT(label_ts, 0, NULL, "q-1");
+    EXPECT(label_ts_old, ERR_INVAL, "ts:", "q-1");
+    EXPECT(ts_score, ERR_INVAL, "ts: not an argument of score.get", "q-1");
+    EXPECT(rl_ok, 0, NULL, "q-1");
+    EXPECT(rl_big, ERR_INVAL, "limit: at most 8", "q-1");
+    EXPECT(rl_zero, ERR_INVAL, "limit:", "q-1");
+    EXPECT(rd_ref, 0, NULL, "q-1");
+    EXPECT(rd_both, ERR_INVAL, "exactly one of order and ref", "q-1");
+    EXPECT(rd_badref, ERR_INVAL, "ref:", "q-1");
+    EXPECT(linked, 0, NULL, "q-1");
+    EXPECT(exp_ok, 0, NULL, "q-1");
+    EXPECT(exp_big, ERR_INVAL, "limit:", "q-1");
+    EXPECT(ls_ok, 0, NULL, "q-1");
+    EXPECT(ls_kind, ERR_INVAL, "entity:", "q-1");
+    EXPECT(ls_list, ERR_INVAL, "list:", "q-1");
+    EXPECT(ls_novalue, ERR_INVAL, "value: required by list.set", "q-1");
 
     /* Frame-level: trailing bytes (id still echoed), not a map, junk. */
     {
@@ -169,7 +217,9 @@ test_requests(void)
     /* A label round-trips with all its arguments. */
     memset(&q, 0, sizeof(q));
     q.op = QPROTO_OP_LABEL;
-    q.args = QPROTO_ARG_ORDER | QPROTO_ARG_FRAUD | QPROTO_ARG_SOURCE;
+    q.args =
+        QPROTO_ARG_ORDER | QPROTO_ARG_FRAUD | QPROTO_ARG_SOURCE | QPROTO_ARG_TS;
+    q.ts = 1420070400123ULL;
     TEXT_COPY(q.id, "q-10");
     TEXT_COPY(q.purpose, "fraud-prevention");
     TEXT_COPY(q.storefront, "shop-a");
@@ -185,7 +235,57 @@ test_requests(void)
             qproto_request_decode(&dec, &back, out.data, out.len, NULL, 0));
         ASSERT_MEM_EQ(&back, &q, sizeof(q));
     }
+    /* So do the review, export and list arguments. */
+    memset(&q, 0, sizeof(q));
+    q.op = QPROTO_OP_LIST_SET;
+    q.args = QPROTO_ARG_ENTITY | QPROTO_ARG_VALUE | QPROTO_ARG_LIST;
+    TEXT_COPY(q.id, "q-11");
+    TEXT_COPY(q.purpose, "fraud-prevention");
+    TEXT_COPY(q.entity, "email");
+    TEXT_COPY(q.value, "Mia.Berg@example.com");
+    TEXT_COPY(q.list, "allow");
+    buf_reset(&out);
+    ASSERT_OK(qproto_request_encode(&out, &q));
+    {
+        struct qproto_request back;
+
+        ASSERT_OK(
+            qproto_request_decode(&dec, &back, out.data, out.len, NULL, 0));
+        ASSERT_MEM_EQ(&back, &q, sizeof(q));
+    }
+    memset(&q, 0, sizeof(q));
+    q.op = QPROTO_OP_REVIEW_DECIDE;
+    q.args = QPROTO_ARG_REF | QPROTO_ARG_FRAUD;
+    TEXT_COPY(q.id, "q-12");
+    TEXT_COPY(q.purpose, "fraud-prevention");
+    TEXT_COPY(q.ref, "00112233445566778899aabbccddeeff");
+    buf_reset(&out);
+    ASSERT_OK(qproto_request_encode(&out, &q));
+    {
+        struct qproto_request back;
+
+        ASSERT_OK(
+            qproto_request_decode(&dec, &back, out.data, out.len, NULL, 0));
+        ASSERT_MEM_EQ(&back, &q, sizeof(q));
+    }
+    memset(&q, 0, sizeof(q));
+    q.op = QPROTO_OP_EXPORT;
+    q.args = QPROTO_ARG_LIMIT | QPROTO_ARG_AFTER;
+    q.limit = 250;
+    TEXT_COPY(q.id, "q-13");
+    TEXT_COPY(q.purpose, "fraud-prevention");
+    TEXT_COPY(q.after, "41736865");
+    buf_reset(&out);
+    ASSERT_OK(qproto_request_encode(&out, &q));
+    {
+        struct qproto_request back;
+
+        ASSERT_OK(
+            qproto_request_decode(&dec, &back, out.data, out.len, NULL, 0));
+        ASSERT_MEM_EQ(&back, &q, sizeof(q));
+    }
     /* The encoder refuses what the decoder would. */
+    q.op = QPROTO_OP_LABEL;
     q.args = QPROTO_ARG_ORDER | QPROTO_ARG_ACCOUNT | QPROTO_ARG_FRAUD;
     buf_reset(&out);
     ASSERT_EQ(qproto_request_encode(&out, &q), ERR_INVAL);

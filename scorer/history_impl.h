@@ -1,0 +1,279 @@
+/*
+ * history_impl.h - what the files of the history module share: the
+ *                  decoded records, the keys and the byte helpers
+ *
+ * Private to scorer/history*.c (history.h is the module's one public
+ * header). history.c holds the API, the keys, entity access and apply;
+ * history_rec.c the entity record codec and its counters (pure);
+ * history_order.c the order records; history_link.c the accounts' link
+ * lists; history_reply.c the stored replies. Formats are specified in
+ * history.h.
+ *
+ * Invariants:
+ *  - only history*.c include this file.
+ *
+ * See also: history.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SCORER_HISTORY_IMPL_H
+#define SCORER_HISTORY_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "common/event.h"
+#include "common/store.h"
+#include "scorer/history.h"
+
+#define ENT_VERSION   2 /* written; version 1 is still read */
+#define ORDER_VERSION 3 /* 3: the event id and account as pseudonyms */
+#define REPLY_VERSION 2 /* 2 leads with the event digest */
+#define LINK_VERSION  1
+#define ACC_SET       16 /* exact distinct-account hashes per entity */
+
+#define F_FRAUD_SELF   0x01u /* labelled fraud itself (accounts) */
+#define F_FRAUD_LINKED 0x02u /* linked to an account labelled fraud */
+#define F_SIGNUP       0x04u /* signup_ts is set */
+#define F_COUNTRY      0x08u /* country is set */
+
+
+/* Largest entity key: 'A' actor \0 account pseudonym. */
+#define KEY_MAX (1 + EVENT_ID_MAX + 1 + PSEUDO_BYTES)
+/* The kind byte of each entity key, by enum entity_kind. */
+extern const uint8_t history_kind_byte[ENT_COUNT];
+/* For log lines (score_entity_name() lives in score.c). */
+extern const char *const history_kind_name[ENT_COUNT];
+
+enum counter { C_ORDERS, C_FAILPAY, C_FAILLOGIN };
+
+struct ring1_slot {
+    uint32_t epoch;
+    uint16_t orders, failpay, faillogin;
+};
+
+struct ring24_slot {
+    uint32_t epoch;
+    uint16_t orders, failpay;
+};
+
+/* One decoded entity record. */
+struct ent_rec {
+    uint8_t kind;
+    uint8_t flags;
+    uint8_t nacc;
+    char country[3];
+    uint64_t first_seen; /* 0: never seen by an event */
+    uint64_t last_seen;
+    uint64_t signup_ts;
+    uint32_t order_count;
+    uint64_t amount_sum;
+    uint64_t amount_max;
+    uint64_t acc_bits; /* overflow accounts, linear counting */
+    uint64_t acc[ACC_SET];
+    struct ring1_slot r1[HISTORY_BUCKETS_1H];
+    struct ring24_slot r24[HISTORY_BUCKETS_24H];
+};
+
+struct ekey {
+    bool present;
+    size_t len;
+    uint8_t b[KEY_MAX];
+};
+
+/* The entities one history_apply() touches, loaded once, stored once. */
+#define WS_MAX (2 * ENT_COUNT)
+struct workset {
+    unsigned n;
+    struct {
+        struct ekey key;
+        enum entity_kind kind;
+        struct ent_rec rec;
+        bool dirty;
+    } s[WS_MAX];
+};
+
+/*
+ * The entity records history_features() read for one event in a write
+ * txn, kept for the history_apply() of the same event that follows it
+ * (the scorer's features -> score -> apply), so that apply does not look
+ * up and decode them again. Only calls with a write txn use or touch it
+ * (there is one write txn at a time, used by one thread); every such call
+ * but that apply drops it, and apply uses it only if the txn, the event
+ * (id, ts) and every entity key match. Nothing writes the entity db
+ * between the two calls but history itself, so the records are current.
+ */
+struct ev_cache {
+    bool valid;
+    const struct store_txn *txn;
+    uint64_t ts;
+    struct pseudo id;
+    struct ekey keys[ENT_COUNT];
+    bool exists[ENT_COUNT];
+    struct ent_rec rec[ENT_COUNT];
+};
+
+struct history {
+    struct store *st;
+    unsigned dbi_entity;
+    unsigned dbi_link;
+    unsigned dbi_order;
+    unsigned dbi_reply;
+    unsigned dbi_meta;
+    struct ev_cache cache; /* write txns only, see above */
+    struct workset ws;     /* history_apply()'s (write txns only) */
+};
+
+/* A decoded order record. */
+struct order_rec {
+    uint64_t ts;
+    uint64_t amount;
+    struct pseudo event_id; /* the order.placed event's id */
+    bool has_score;
+    uint8_t score;
+    uint8_t decision;
+    struct ekey keys[ENT_COUNT]; /* keys[ENT_ACCOUNT] is the account */
+};
+
+#define ORDER_MAX_BYTES (21 + PSEUDO_BYTES + ENT_COUNT * (1 + KEY_MAX))
+
+#define LINK_MAX_BYTES (2 + HISTORY_MAX_LINKS * (1 + KEY_MAX))
+
+struct link_list {
+    unsigned n;
+    struct ekey keys[HISTORY_MAX_LINKS];
+};
+
+/* ------------------------------------------------------ byte helpers */
+
+static inline void
+history_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void
+history_put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void
+history_put64(uint8_t *p, uint64_t v)
+{
+    history_put32(p, (uint32_t)v);
+    history_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint16_t
+history_get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t
+history_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+        (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t
+history_get64(const uint8_t *p)
+{
+    return (uint64_t)history_get32(p) | (uint64_t)history_get32(p + 4) << 32;
+}
+
+static inline void
+history_sat16_inc(uint16_t *v)
+{
+    if (*v < UINT16_MAX)
+        (*v)++;
+}
+
+static inline bool
+history_ts_ok(uint64_t ts)
+{
+    return ts >= EVENT_MIN_TS && ts <= EVENT_MAX_TS;
+}
+
+/* 64-bit FNV-1a with a final avalanche (splitmix64). */
+static inline uint64_t
+history_hash64(const uint8_t *p, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    return h;
+}
+
+/* ------------------------------------------- history_rec.c (pure) */
+
+/* Encode `r` as the current version; returns its length. */
+size_t history_rec_encode(
+    const struct ent_rec *r, uint8_t out[HISTORY_ENTITY_RECORD_BYTES]);
+
+/* Decode any version the module reads. Returns 0 or ERR_CORRUPT. */
+int history_rec_decode(const uint8_t *in, size_t len, struct ent_rec *r);
+
+/* Count one event of counter `c` at `ts` in the rings. */
+void history_rec_count(struct ent_rec *r, uint64_t ts, enum counter c);
+
+/* Record that account hash `h` was seen with this entity. */
+void history_rec_link(struct ent_rec *r, uint64_t h);
+
+/* A fresh record of kind `k`. */
+void history_rec_init(struct ent_rec *r, enum entity_kind k);
+
+/* Note one event at `ts` naming this entity. */
+void history_rec_touch(struct ent_rec *r, uint64_t ts);
+
+/* The features of `r` as of `ts` (history.h window semantics). */
+void history_rec_features(const struct ent_rec *r, enum entity_kind k,
+    uint64_t ts, struct entity_features *f);
+
+/* The features of an entity never seen. */
+void history_rec_unknown(struct entity_features *f);
+
+/* ---------------------------------------------- history.c (keys...) */
+
+int history_actor_len(const char *actor, size_t *len);
+int history_key_actor(
+    struct ekey *k, int tag, const char *actor, const struct pseudo *id);
+void history_key_bytes(
+    struct ekey *k, enum entity_kind kind, const void *id, size_t len);
+void history_cache_drop(struct history *h, const struct store_txn *txn);
+
+/* ---------------------------------------------------- history_order.c */
+
+int history_order_key(
+    struct ekey *k, const char *actor, const struct pseudo *order);
+size_t history_order_encode(const struct order_rec *o, uint8_t *out);
+/* Load an order: 0, ERR_NOTFOUND, ERR_CORRUPT, ERR_IO. */
+int history_order_load(struct history *h, struct store_txn *txn,
+    const char *actor, const struct pseudo *order, struct order_rec *o);
+
+/* ----------------------------------------------------- history_link.c */
+
+int history_link_load(struct history *h, struct store_txn *txn,
+    const struct ekey *acct, struct link_list *l);
+/* Add the event's non-account keys to the account's link list. */
+int history_link_update(struct history *h, struct store_txn *txn,
+    const struct ekey keys[ENT_COUNT]);
+
+#endif

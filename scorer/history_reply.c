@@ -1,0 +1,169 @@
+/*
+ * history_reply.c - stored replies: the dedup of resent events
+ *
+ * The "reply" database (history.h): the reply to every event, with the
+ * digest of the event it answered, under (storefront, event id).
+ *
+ * See also: history.h, history_impl.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/store.h"
+#include "scorer/history_impl.h"
+
+/* ----------------------------------------------------------- replies */
+
+/* Size of the longest encoded reply. */
+#define REPLY_MAX_BYTES                                                        \
+    (10 + HISTORY_DIGEST_BYTES + REPLY_MSG_MAX +                               \
+        REPLY_MAX_REASONS *                                                    \
+            (2 + REPLY_REASON_CODE_MAX + REPLY_REASON_TEXT_MAX + 8))
+
+static size_t
+stored_reply_encode(const uint8_t digest[HISTORY_DIGEST_BYTES],
+    const struct reply *r, uint8_t *out)
+{
+    size_t n = 0, l;
+    uint64_t bits;
+    unsigned i, nr;
+
+    out[n++] = REPLY_VERSION;
+    memcpy(out + n, digest, HISTORY_DIGEST_BYTES);
+    n += HISTORY_DIGEST_BYTES;
+    history_put32(out + n, (uint32_t)r->code);
+    n += 4;
+    out[n++] = r->has_score ? 1 : 0;
+    out[n++] = r->score;
+    out[n++] = (uint8_t)r->decision;
+    nr = r->nreasons > REPLY_MAX_REASONS ? REPLY_MAX_REASONS : r->nreasons;
+    out[n++] = (uint8_t)nr;
+    l = strnlen(r->msg, REPLY_MSG_MAX);
+    out[n++] = (uint8_t)l;
+    memcpy(out + n, r->msg, l);
+    n += l;
+    for (i = 0; i < nr; i++) {
+        l = strnlen(r->reasons[i].code, REPLY_REASON_CODE_MAX);
+        out[n++] = (uint8_t)l;
+        memcpy(out + n, r->reasons[i].code, l);
+        n += l;
+        l = strnlen(r->reasons[i].text, REPLY_REASON_TEXT_MAX);
+        out[n++] = (uint8_t)l;
+        memcpy(out + n, r->reasons[i].text, l);
+        n += l;
+        memcpy(&bits, &r->reasons[i].value, sizeof(bits));
+        history_put64(out + n, bits);
+        n += 8;
+    }
+    return n;
+}
+
+/* Copy a length-prefixed string of at most `max` bytes into `dst`. */
+static int
+take_str(const uint8_t *in, size_t len, size_t *n, char *dst, size_t max)
+{
+    size_t l;
+
+    if (*n >= len)
+        return ERR_CORRUPT;
+    l = in[(*n)++];
+    if (l > max || l > len - *n || memchr(in + *n, 0, l) != NULL)
+        return ERR_CORRUPT;
+    memcpy(dst, in + *n, l);
+    dst[l] = '\0';
+    *n += l;
+    return 0;
+}
+
+static int
+stored_reply_decode(const uint8_t *in, size_t len,
+    uint8_t digest[HISTORY_DIGEST_BYTES], struct reply *r)
+{
+    const size_t d = HISTORY_DIGEST_BYTES;
+    uint64_t bits;
+    size_t n;
+    unsigned i;
+    int32_t code;
+
+    if (len < 10 + d || in[0] != REPLY_VERSION || in[5 + d] > 1 ||
+        in[7 + d] > REPLY_DECISION_BLOCK || in[8 + d] > REPLY_MAX_REASONS)
+        return ERR_CORRUPT;
+    memcpy(digest, in + 1, d);
+    code = (int32_t)history_get32(in + 1 + d);
+    if (code > 0)
+        return ERR_CORRUPT;
+    r->code = code;
+    r->has_score = in[5 + d] != 0;
+    r->score = in[6 + d];
+    r->decision = (enum reply_decision)in[7 + d];
+    r->nreasons = in[8 + d];
+    n = 9 + d;
+    if (take_str(in, len, &n, r->msg, REPLY_MSG_MAX) != 0)
+        return ERR_CORRUPT;
+    for (i = 0; i < r->nreasons; i++) {
+        if (take_str(in, len, &n, r->reasons[i].code, REPLY_REASON_CODE_MAX) !=
+                0 ||
+            take_str(in, len, &n, r->reasons[i].text, REPLY_REASON_TEXT_MAX) !=
+                0 ||
+            len - n < 8)
+            return ERR_CORRUPT;
+        bits = history_get64(in + n);
+        memcpy(&r->reasons[i].value, &bits, sizeof(bits));
+        n += 8;
+    }
+    return n == len ? 0 : ERR_CORRUPT;
+}
+
+int
+history_reply_get(struct history *h, struct store_txn *txn, const char *actor,
+    const struct pseudo *event_id, uint8_t digest[HISTORY_DIGEST_BYTES],
+    struct reply *out)
+{
+    uint8_t d[HISTORY_DIGEST_BYTES];
+    struct ekey k;
+    const void *v;
+    size_t vlen;
+    int rc;
+
+    history_cache_drop(h, txn);
+    rc = history_key_actor(&k, -1, actor, event_id);
+    if (rc != 0)
+        return rc;
+    rc = store_get_view(txn, h->dbi_reply, k.b, k.len, &v, &vlen);
+    if (rc != 0)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    rc = stored_reply_decode(v, vlen, digest != NULL ? digest : d, out);
+    if (rc != 0) {
+        log_warnx("%s: undecodable stored reply", __func__);
+        memset(out, 0, sizeof(*out));
+        return rc;
+    }
+    return 0;
+}
+
+int
+history_reply_put(struct history *h, struct store_txn *txn, const char *actor,
+    const struct pseudo *event_id, const uint8_t digest[HISTORY_DIGEST_BYTES],
+    const struct reply *r)
+{
+    uint8_t buf[REPLY_MAX_BYTES];
+    struct ekey k;
+    size_t n;
+    int rc;
+
+    history_cache_drop(h, txn);
+    if (r->code > 0 || r->decision > REPLY_DECISION_BLOCK ||
+        r->nreasons > REPLY_MAX_REASONS)
+        return ERR_INVAL;
+    rc = history_key_actor(&k, -1, actor, event_id);
+    if (rc != 0)
+        return rc;
+    n = stored_reply_encode(digest, r, buf);
+    return store_put(txn, h->dbi_reply, k.b, k.len, buf, n);
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""integ.replay_shared - vigil-replay of the shared labelled data set.
+
+Needs the shared data directory (train.csv.gz and
+IpAddress_to_Country.csv.gz: $VIGIL_SHARED_DATA, ../shared/data beside
+the repository, or /work/shared/data); without it the test is skipped
+(exit 77, ctest's SKIP_RETURN_CODE). Nothing is copied into the
+repository or the build tree.
+
+Checks: every country name of the range file is in vigil-replay's table
+(no range of an unknown name); the whole file replays through the real
+daemons with no event refused, one CSV line per user, and the summary's
+events/s (printed; only a pathological floor is asserted, since the
+machine is shared).
+
+SPDX-License-Identifier: MIT
+"""
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vigiltest import REPO, Service, check, check_eq, main, run, say  # noqa
+
+SKIP = 77
+
+
+def shared_dir():
+    for d in (os.environ.get("VIGIL_SHARED_DATA"),
+              os.path.join(os.path.dirname(REPO), "shared", "data"),
+              "/work/shared/data"):
+        if d and os.path.exists(os.path.join(d, "train.csv.gz")) and \
+                os.path.exists(os.path.join(d, "IpAddress_to_Country.csv.gz")):
+            return d
+    return None
+
+
+def body(args):
+    d = shared_dir()
+    if d is None:
+        say("SKIP the shared data set is not on this machine "
+            "(set VIGIL_SHARED_DATA)")
+        sys.exit(SKIP)
+    exe = os.path.join(args.bin, "vigil-replay")
+    data = os.path.join(d, "train.csv.gz")
+    ranges = os.path.join(d, "IpAddress_to_Country.csv.gz")
+    tmp = tempfile.mkdtemp(prefix="vigil-integ-replay-shared-")
+    try:
+        out = os.path.join(tmp, "out.csv")
+        rc, stdout, err = run([exe, "--fraud-data", data, "--ip-country",
+                               ranges, "--out", out, "--dry-run"], timeout=60)
+        check_eq(rc, 0, "dry run exits 0")
+        m = re.search(r"(\d+) in ranges of an unknown name", stdout)
+        check(m is not None and m.group(1) == "0",
+              "every country name of the range file is in the table", stdout)
+        users = sum(1 for _ in open(out)) - 1
+        with Service(args.bin, keep=args.keep,
+                     scorer_opts=("quota_queries_per_s=0",)) as svc:
+            rc, stdout, err = run([exe, "--fraud-data", data, "--ip-country",
+                                   ranges, "--out", out, "--endpoint",
+                                   svc.events_endpoint, "--query-endpoint",
+                                   svc.query_endpoint, "--cert",
+                                   svc.cert_path("storefront"),
+                                   "--analyst-cert", svc.cert_path("analyst"),
+                                   "--keys-dir", svc.keys_dir,
+                                   "--connections", "2",
+                                   "--holdout", "0.4", "--quiet"],
+                                  timeout=150)
+            say("  " + stdout.replace("\n", "\n  "))
+            check_eq(rc, 0, "the replay exits 0 (no event refused)")
+            check_eq(sum(1 for _ in open(out)) - 1, users,
+                     "one CSV line per user (%d)" % users)
+            m = re.search(r"in [0-9.]+ s: (\d+) events/s", stdout)
+            check(m is not None and int(m.group(1)) > 1000,
+                  "events/s printed (%s)" % (m.group(1) if m else None))
+            s, c = svc.stop()
+            check_eq((s, c), (0, 0), "both daemons exit 0")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main("vigil-replay of the shared data set (skipped without it)", body)
