@@ -61,6 +61,17 @@ struct vigil_config {
                                    random suffix; fixed by the key */
     int checkpoint_records;     /* 1..10^8 (10000): records per checkpoint */
     int checkpoint_interval_ms; /* 10..3600000 (1000): checkpoint delay */
+    /* Retention (issue 9): by event time, per data category. */
+    int retention_days_account; /* 1..36500 (365) */
+    int retention_days_device;  /* 1..36500 (365) */
+    int retention_days_ip;      /* 1..36500 (365): addresses and prefixes */
+    int retention_days_payment; /* 1..36500 (365): cards */
+    int retention_days_contact; /* 1..36500 (365): emails */
+    int retention_days_order;   /* 1..36500 (365) */
+    int dedup_window_s;         /* 1..31536000 (86400): stored replies */
+    int retention_step_keys;    /* 1..100000 (256): keys per step */
+    int retention_step_ms;      /* 1..3600000 (100): between steps */
+    int retention_pass_ms;      /* 10..86400000 (600000): between passes */
     char *witness; /* "": repeatable "<URL> <vkey>", one per line ("\n"
                       between entries), at most CFG_MAX_WITNESSES */
     /* Operations (issue 12): metrics, quotas, fair share, headroom,

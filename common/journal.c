@@ -428,6 +428,34 @@ journal_release_upto(struct journal *j, uint64_t seq)
 }
 
 int
+journal_shred_upto(struct journal *j, uint64_t seq, size_t *removed)
+{
+    const uint64_t *segs;
+    size_t k = 0, n;
+    int rc;
+
+    *removed = 0;
+    if (segfile_is_failed(j->sf))
+        return ERR_IO;
+    if (segfile_pending_bytes(j->sf) != 0 || seq >= j->next_seq)
+        return ERR_INVAL;
+    /* Every durable record is at or below seq: a new segment starting at
+     * next_seq leaves all of them in older segments. */
+    if (seq + 1 == j->next_seq) {
+        rc = segfile_roll(j->sf, j->next_seq);
+        if (rc != 0)
+            return rc;
+    }
+    segs = segfile_segments(j->sf, &n);
+    while (k + 1 < n && segs[k + 1] <= seq + 1)
+        k++;
+    rc = segfile_shred_oldest(j->sf, k);
+    if (rc == 0)
+        *removed = k;
+    return rc;
+}
+
+int
 journal_skip_to(struct journal *j, uint64_t next_seq)
 {
     int rc;

@@ -149,6 +149,21 @@ int journal_release_upto(struct journal *j, uint64_t seq) WARN_UNUSED
     NONNULL(1);
 
 /*
+ * Make the journal hold no record with seq <= `seq` (a seq already
+ * covered by a synced LMDB commit), overwriting what it removes: start
+ * a new segment at the next seq (when the current one holds records),
+ * then overwrite with zeros and delete every segment before it
+ * (segfile_shred_oldest). For erasure: no journal file still holds an
+ * erased subject's events or salts. When records above `seq` are durable
+ * already, the segment holding them stays (and with it the records below
+ * `seq` it holds). Nothing may be pending. `*removed` gets the segments
+ * removed. Returns 0, ERR_INVAL (records pending, or seq >= the next
+ * seq), ERR_FULL or ERR_IO.
+ */
+int journal_shred_upto(
+    struct journal *j, uint64_t seq, size_t *removed) WARN_UNUSED NONNULL(1, 3);
+
+/*
  * Make the next record's seq at least `next_seq`, starting a new segment
  * named after it if needed. For a journal that is behind the store (its
  * files were lost while LMDB says applied_seq = next_seq - 1): new

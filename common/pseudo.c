@@ -517,7 +517,7 @@ pseudo_scoped(const struct pseudo_key *k, const char *kind,
 
     if (strcmp(kind, "event") != 0 && strcmp(kind, "account") != 0 &&
         strcmp(kind, "session") != 0 && strcmp(kind, "order") != 0 &&
-        strcmp(kind, "request") != 0)
+        strcmp(kind, "request") != 0 && strcmp(kind, "case") != 0)
         return ERR_INVAL;
     if (storefront[0] == '\0' || id[0] == '\0')
         return ERR_INVAL;

@@ -37,7 +37,7 @@
  *   ip24/ip16  the IPv4 /24 and /16 (IPv6 /48 and /32) of the address,
  *            as the decoder writes them ("203.0.113.0/24",
  *            "2001:db8::/32"). Domains "ip24" and "ip16".
- *   event, account, session, order, request   ids a client chose: the
+ *   event, account, session, order, request, case   ids a client chose: the
  *            storefront's authenticated name, '\n', the id exactly as
  *            given (pseudo_scoped()). Domain: the kind.
  *   ip       the canonical inet_ntop() text of the parsed address
@@ -126,7 +126,8 @@ int pseudo_identifier(const struct pseudo_key *k, const char *kind,
 /*
  * Compute the pseudonym of an id that storefront (or client)
  * `storefront` chose: `kind` is "event", "account", "session", "order"
- * or "request" (a query's id, for its audit record's ref); the value
+ * "request" (a query's id, for its audit record's ref) or "case" (a
+ * query's case reference, keyed to its storefront or "-"); the value
  * hashed is "<storefront>\n<id>" under domain `kind`, so two shops'
  * "acct-1" are two people. Returns 0, ERR_INVAL (unknown kind, empty storefront
  * or id) or ERR_TOOBIG (either over 128 bytes).

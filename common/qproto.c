@@ -42,6 +42,12 @@ static const struct {
     [QPROTO_OP_LIST_SET] = { "list.set",
         QPROTO_ARG_ENTITY | QPROTO_ARG_VALUE | QPROTO_ARG_LIST, 0, 0 },
     [QPROTO_OP_STATUS] = { "status", 0, 0, 0 },
+    [QPROTO_OP_SUBJECT_REPORT] = { "subject.report",
+        QPROTO_ARG_KIND | QPROTO_ARG_VALUE, QPROTO_ARG_FROM, 0 },
+    [QPROTO_OP_SUBJECT_ERASE] = { "subject.erase",
+        QPROTO_ARG_KIND | QPROTO_ARG_VALUE, 0, 0 },
+    [QPROTO_OP_SUBJECT_EXPORT] = { "subject.export",
+        QPROTO_ARG_KIND | QPROTO_ARG_VALUE, 0, 0 },
 };
 
 const char *
@@ -84,6 +90,8 @@ enum {
     Q_ENTITY,
     Q_VALUE,
     Q_LIST,
+    Q_KIND,
+    Q_FROM,
     Q_COUNT
 };
 #define Q_FIRST_ARG  Q_ORDER
@@ -93,7 +101,8 @@ static const struct wire_key request_keys[Q_COUNT] = { WIRE_KEY("v"),
     WIRE_KEY("op"), WIRE_KEY("id"), WIRE_KEY("purpose"), WIRE_KEY("storefront"),
     WIRE_KEY("case"), WIRE_KEY("order"), WIRE_KEY("account"), WIRE_KEY("fraud"),
     WIRE_KEY("source"), WIRE_KEY("ts"), WIRE_KEY("limit"), WIRE_KEY("after"),
-    WIRE_KEY("ref"), WIRE_KEY("entity"), WIRE_KEY("value"), WIRE_KEY("list") };
+    WIRE_KEY("ref"), WIRE_KEY("entity"), WIRE_KEY("value"), WIRE_KEY("list"),
+    WIRE_KEY("kind"), WIRE_KEY("from") };
 
 static const char *const field_err[Q_COUNT] = {
     "v: must be the integer 2",
@@ -113,7 +122,14 @@ static const char *const field_err[Q_COUNT] = {
     "entity: must be one of account, device, ip, card, email",
     "value: must be a string of 1..254 bytes of text",
     "list: must be one of allow, block, none",
+    "kind: must be one of account, order, email, phone, name, address, "
+    "card, device, ip, storefront",
+    "from: must be an unsigned integer",
 };
+
+/* The identifier kinds of the subject ops (qproto.h section 1). */
+static const char *const subject_kinds[] = { "account", "order", "email",
+    "phone", "name", "address", "card", "device", "ip", "storefront" };
 
 /* True when `s` is 1..128 bytes of [A-Za-z0-9._-] (a client's name). */
 static bool
@@ -221,6 +237,15 @@ read_key(struct qproto_request *q, int k, const msgpack_object *o)
             !one_of(q->list, list_names))
             return ERR_INVAL;
         return 0;
+    case Q_KIND:
+        if (WIRE_GET_STR(o, WIRE_TOKEN, 1, q->kind) != 0)
+            return ERR_INVAL;
+        for (size_t i = 0; i < ARRAY_LEN(subject_kinds); i++)
+            if (strcmp(q->kind, subject_kinds[i]) == 0)
+                return 0;
+        return ERR_INVAL;
+    case Q_FROM:
+        return wire_get_uint(o, 0, UINT64_MAX, &q->from);
     default:
         return ERR_INVAL;
     }
@@ -419,6 +444,12 @@ qproto_request_encode(struct buf *out, const struct qproto_request *q)
         put_opt_str(&e, Q_VALUE, q->value);
     if (q->args & QPROTO_ARG_LIST)
         put_opt_str(&e, Q_LIST, q->list);
+    if (q->args & QPROTO_ARG_KIND)
+        put_opt_str(&e, Q_KIND, q->kind);
+    if (q->args & QPROTO_ARG_FROM) {
+        wire_put_str(&e, "from");
+        wire_put_uint(&e, q->from);
+    }
     return wire_enc_end(&e);
 }
 

@@ -32,6 +32,18 @@
  *                   e.g. "chargeback", "manual-review")
  *      status       none: the service's state (admins; storefront not
  *                   given)
+ *      subject.report  kind str (required), value str (required), from
+ *                   uint (optional: list records with index >= from, for
+ *                   the next page)
+ *      subject.erase   kind, value (required)
+ *      subject.export  kind, value (required)
+ *    kind is one of account, order (ids a storefront chose: storefront
+ *    required), email, phone, name, address, card, device, ip, and for
+ *    subject.erase only storefront (value: the storefront's client name,
+ *    equal to `storefront`: all of that storefront's data); value is
+ *    the identifier, 1..254 bytes of text, normalized by the scorer as
+ *    common/pseudo.h says (an address is its parts, name|street|city|
+ *    postal|country, joined with '|').
  *    Unknown keys, a repeated key, wrong types, out-of-range values, a
  *    non-map, trailing bytes -> ERR_MALFORMED (not a msgpack map) or
  *    ERR_INVAL (a field), with a message naming the field and the rule,
@@ -69,6 +81,31 @@
  *                     ("STATUS"): version, uptime, queues, rates, errors
  *                     by code and by client, LMDB and disk use, journal
  *                     and audit sizes, the last checkpoint, the model.
+ *        subject.report: kind, subject (bin 16: the subject's token, the
+ *                     bytes its records name) and total (records naming
+ *                     it) when Vigil holds a salt for it (absent: never
+ *                     seen, or erased), checkpoint (str: the signed C2SP
+ *                     checkpoint note every proof is against), size (its
+ *                     tree size), count, records [{index uint, raw bin
+ *                     (the record's exact bytes: its Merkle leaf), proof
+ *                     [bin 32, ...] (RFC 9162 inclusion path in the tree
+ *                     of `size`)}], ascending by index, at most 64, and
+ *                     next uint (the `from` of the next page) when there
+ *                     are more. The report's own record is listed too.
+ *        subject.erase: kind, erased bool (false: no salt, nothing
+ *                     held), subjects (salts destroyed), entities,
+ *                     links, orders, replies, index (subject index
+ *                     entries), records_kept (audit records that named
+ *                     it: kept, now unlinkable), journal_segments
+ *                     (shredded). kind "storefront": the same counts for
+ *                     every subject only that storefront's records name.
+ *        subject.export: kind, as_of, subjects [{kind, token bin 16}],
+ *                     accounts [{storefront, known, first_seen_age_ms,
+ *                     orders_total, amount_mean, amount_max, country,
+ *                     fraud}], orders [{storefront, ts, amount, scored,
+ *                     [score, decision]}], entities [{kind, known,
+ *                     first_seen_age_ms, orders_24h, failed_payments_24h,
+ *                     accounts, fraud}].
  *    Clients read `result` as a generic msgpack map (qproto_reply.result)
  *    and show it; adding a key to a result is not a protocol change.
  *
@@ -102,6 +139,7 @@
 #define QPROTO_PURPOSE_MAX 64
 #define QPROTO_CASE_MAX    64
 #define QPROTO_SOURCE_MAX  32
+#define QPROTO_KIND_MAX    16
 
 /* The query operations. */
 enum qproto_op {
@@ -115,6 +153,9 @@ enum qproto_op {
     QPROTO_OP_EXPORT,        /* "export": [limit, after] */
     QPROTO_OP_LIST_SET,      /* "list.set": entity, value, list */
     QPROTO_OP_STATUS,        /* "status": no arguments (admin) */
+    QPROTO_OP_SUBJECT_REPORT, /* "subject.report": kind, value, [from] */
+    QPROTO_OP_SUBJECT_ERASE,  /* "subject.erase": kind, value */
+    QPROTO_OP_SUBJECT_EXPORT, /* "subject.export": kind, value */
     QPROTO_OP_COUNT
 };
 
@@ -131,13 +172,15 @@ enum qproto_arg {
     QPROTO_ARG_ENTITY = 1u << 8,
     QPROTO_ARG_VALUE = 1u << 9,
     QPROTO_ARG_LIST = 1u << 10,
+    QPROTO_ARG_KIND = 1u << 11,
+    QPROTO_ARG_FROM = 1u << 12,
 };
 
 #define QPROTO_CURSOR_MAX  128
 #define QPROTO_REVIEW_PAGE 8    /* review.list items, at most */
 #define QPROTO_EXPORT_PAGE 500  /* export rows by default */
 #define QPROTO_EXPORT_MAX  1000 /* export rows, at most */
-#define QPROTO_VALUE_MAX   254  /* list.set value */
+#define QPROTO_VALUE_MAX   254  /* list.set value, a DPO identifier */
 #define QPROTO_ENTITY_MAX  16
 
 /* "score.get"... for an op; static; "" for QPROTO_OP_NONE or a bad value. */
@@ -163,8 +206,11 @@ struct qproto_request {
     char after[QPROTO_CURSOR_MAX + 1];  /* QPROTO_ARG_AFTER */
     char ref[2 * PSEUDO_BYTES + 1];     /* QPROTO_ARG_REF: lower-case hex */
     char entity[QPROTO_ENTITY_MAX + 1]; /* QPROTO_ARG_ENTITY */
-    char value[QPROTO_VALUE_MAX + 1];   /* QPROTO_ARG_VALUE */
+    char value[QPROTO_VALUE_MAX + 1];   /* QPROTO_ARG_VALUE: may be a raw
+                                           identifier: wipe it */
     char list[QPROTO_ENTITY_MAX + 1];   /* QPROTO_ARG_LIST */
+    char kind[QPROTO_KIND_MAX + 1];     /* QPROTO_ARG_KIND */
+    uint64_t from;                      /* QPROTO_ARG_FROM */
 };
 
 /*

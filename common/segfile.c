@@ -622,6 +622,67 @@ undo:
 }
 
 int
+segfile_roll(struct segfile *sf, uint64_t first)
+{
+    if (sf->failed)
+        return ERR_IO;
+    if (sf->pending.len != 0)
+        return ERR_INVAL;
+    if (sf->fd != -1 && sf->len == 0)
+        return 0;
+    return seg_create(sf, first);
+}
+
+/* Overwrite segment file `name` with zeros in place and fdatasync it. */
+static int
+seg_zero(struct segfile *sf, const char *name)
+{
+    static const uint8_t zero[64 * 1024];
+    struct stat st;
+    uint64_t off;
+    int fd, rc = 0;
+
+    fd = openat(sf->dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1)
+        return errno == ENOENT ? 0 : ERR_IO;
+    if (fstat(fd, &st) == -1)
+        rc = ERR_IO;
+    for (off = 0; rc == 0 && off < (uint64_t)st.st_size; off += sizeof(zero)) {
+        uint64_t left = (uint64_t)st.st_size - off;
+
+        rc = fileio_pwrite_all(
+            fd, zero, left < sizeof(zero) ? (size_t)left : sizeof(zero), off);
+    }
+    if (rc == 0 && fdatasync(fd) == -1)
+        rc = ERR_IO;
+    close(fd);
+    if (rc != 0)
+        log_warn("%s: cannot overwrite '%s/%s'", __func__, sf->dir, name);
+    return rc;
+}
+
+int
+segfile_shred_oldest(struct segfile *sf, size_t n)
+{
+    char name[SEGFILE_NAME_MAX];
+    size_t done;
+
+    if (n >= sf->nsegs && n > 0)
+        return ERR_INVAL;
+    for (done = 0; done < n; done++) {
+        segfile_name(sf->fmt, sf->segs[done], name);
+        if (seg_zero(sf, name) != 0)
+            break;
+    }
+    if (done < n) {
+        int rc = segfile_remove_oldest(sf, done);
+
+        return rc != 0 ? rc : ERR_IO;
+    }
+    return segfile_remove_oldest(sf, n);
+}
+
+int
 segfile_remove_oldest(struct segfile *sf, size_t n)
 {
     char name[SEGFILE_NAME_MAX];

@@ -321,6 +321,24 @@ int segfile_sync(struct segfile *sf, uint64_t next_first) WARN_UNUSED
  */
 int segfile_remove_oldest(struct segfile *sf, size_t n) WARN_UNUSED NONNULL(1);
 
+/*
+ * Start the empty segment `first` now and make it current, so that every
+ * segment before it can be removed (a journal rid of what an erasure
+ * deleted). A no-op when the current segment is empty. Nothing may be
+ * pending, and `first` must be the number of the next frame. Returns 0,
+ * ERR_INVAL (bytes pending), ERR_FULL or ERR_IO.
+ */
+int segfile_roll(struct segfile *sf, uint64_t first) WARN_UNUSED NONNULL(1);
+
+/*
+ * Like segfile_remove_oldest(), but first overwrite each of the `n`
+ * oldest segments with zeros in place (and fdatasync it), so that what
+ * they held does not stay on the blocks the file gave back. Returns as
+ * segfile_remove_oldest(); a segment that cannot be overwritten is left
+ * in place (ERR_IO, logged) and so are the ones after it.
+ */
+int segfile_shred_oldest(struct segfile *sf, size_t n) WARN_UNUSED NONNULL(1);
+
 /* Return true when a failed sync or start could not be undone. */
 bool segfile_is_failed(const struct segfile *sf) NONNULL(1);
 

@@ -2,10 +2,10 @@
  * subjidx.c - the audit subject index: key codec, writes, read-only lookup
  *
  * The scorer writes entries and the watermark through its overlay
- * transaction (main thread); vigilctl reads one subject's entries with
- * subjidx_read(), which opens the history environment read-only for the
- * one lookup. A subject has one entry per record naming it: a few to a
- * few thousand entries, read with one prefix cursor.
+ * transaction (main thread) and reads one subject's entries with
+ * subjidx_list() in a read transaction of its own. A subject has one
+ * entry per record naming it: a few to a few thousand entries, read with
+ * one prefix cursor.
  *
  * Invariants:
  *  - keys are built and parsed only here (subjidx.h, ON-DISK LAYOUT).
@@ -22,16 +22,6 @@
 #include "common/store.h"
 #include "common/subjidx.h"
 #include "common/xmalloc.h"
-
-/*
- * How subjidx_read() opens the environment. The map size only reserves
- * address space (LMDB raises it to what the environment's data needs),
- * so a large value costs nothing and is never smaller than what the
- * scorer's lmdb_map_mb configured; max_dbs only has to cover the
- * databases this process opens (one).
- */
-#define SUBJIDX_READ_MAP_BYTES ((size_t)65536 << 20)
-#define SUBJIDX_READ_MAX_DBS   16
 
 void
 subjidx_key_encode(const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index,
@@ -172,36 +162,31 @@ subjidx_key_id_put(struct store_txn *txn, unsigned dbi, const char *id)
 }
 
 int
-subjidx_read(const char *data_dir, const uint8_t subject[AUDIT_SUBJECT_BYTES],
-    uint64_t **indexes, size_t *n)
+subjidx_del(struct store_txn *txn, unsigned dbi,
+    const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index)
 {
-    struct store *st = NULL;
-    struct store_txn *txn = NULL;
+    uint8_t key[SUBJIDX_KEY_BYTES];
+    int rc;
+
+    subjidx_key_encode(subject, index, key);
+    rc = store_del(txn, dbi, key, sizeof(key));
+    return rc == ERR_NOTFOUND ? 0 : rc;
+}
+
+int
+subjidx_list(struct store_txn *txn, unsigned dbi,
+    const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t **indexes, size_t *n)
+{
     struct store_cursor *cur = NULL;
     uint64_t *out = NULL;
     size_t count = 0, cap = 0;
-    char path[4096];
-    unsigned dbi;
-    int len, rc;
+    int rc;
 
     *indexes = NULL;
     *n = 0;
-    len = snprintf(path, sizeof(path), "%s/%s", data_dir, SUBJIDX_ENV_DIR);
-    if (len < 0 || (size_t)len >= sizeof(path))
-        return ERR_TOOBIG;
-    rc = store_open_flags(
-        path, SUBJIDX_READ_MAP_BYTES, SUBJIDX_READ_MAX_DBS, STORE_RDONLY, &st);
-    if (rc != 0)
-        return rc;
-    rc = store_txn_begin(st, false, &txn);
-    if (rc != 0)
-        goto out;
-    rc = subjidx_dbi(st, txn, false, &dbi);
-    if (rc != 0)
-        goto out;
     rc = store_cursor_open(txn, dbi, subject, AUDIT_SUBJECT_BYTES, true, &cur);
     if (rc != 0)
-        goto out;
+        return rc;
     for (;;) {
         const void *k, *v;
         size_t klen, vlen;
@@ -213,15 +198,15 @@ subjidx_read(const char *data_dir, const uint8_t subject[AUDIT_SUBJECT_BYTES],
             break;
         }
         if (rc != 0)
-            goto out;
+            break;
         rc = subjidx_key_decode(k, klen, NULL, &index);
         if (rc != 0)
-            goto out;
+            break;
         /* LMDB's order is the keys' byte order: big-endian indexes come
          * out ascending, and a repeat would be a broken database. */
         if (count > 0 && index <= out[count - 1]) {
             rc = ERR_CORRUPT;
-            goto out;
+            break;
         }
         if (count == cap) {
             cap = cap ? cap * 2 : 64;
@@ -229,10 +214,7 @@ subjidx_read(const char *data_dir, const uint8_t subject[AUDIT_SUBJECT_BYTES],
         }
         out[count++] = index;
     }
-out:
     store_cursor_close(cur);
-    store_txn_abort(txn);
-    store_close(st);
     if (rc != 0) {
         free(out);
         return rc;

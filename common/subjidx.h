@@ -2,12 +2,14 @@
  * subjidx.h - the audit subject index: which audit records name a subject
  *
  * The scorer indexes every audit record it appends by each of the
- * record's subjects (16-byte pseudonyms), in one LMDB database of its
- * history environment, so that `vigilctl audit subject report` finds one
- * person's records without reading the whole log first. The index is
- * derived data: the audit log is the truth, the scorer rebuilds the
- * index from it on start (scorer_reindex), and the report cross-checks
- * every record it lists against the log.
+ * record's subjects (16-byte per-subject tokens, scorer/vault.h), in one
+ * LMDB database of its history environment, so that its subject.report
+ * and subject.erase operations find one person's records without
+ * reading the whole log first. The index is derived data: the audit log
+ * is the truth, the scorer indexes the records past the watermark again
+ * on start (record_reindex), and every record listed is read back from
+ * the log. Only the scorer opens it: tools ask the scorer (an audited
+ * operation), never the files.
  *
  * ON-DISK LAYOUT (this module is its only reader and writer):
  *   environment  DATA_DIR/history (SUBJIDX_ENV_DIR), the scorer's
@@ -34,8 +36,9 @@
  *                        pseudonym key every subject here was made with
  *
  * Writes go through the caller's write transaction (the scorer's overlay
- * transaction, main thread); subjidx_read() opens the environment
- * read-only on its own, from any process.
+ * transaction, main thread); subjidx_list() reads through a read
+ * transaction of the committed state (cursors do not see the overlay:
+ * the scorer commits first).
  *
  * Invariants:
  *  - every key of the database is either SUBJIDX_KEY_BYTES long (an
@@ -45,7 +48,8 @@
  *    may lag the log (records past the watermark), never lead it.
  *
  * See also: common/store.h, common/audit.h (subjects), scorer/scorer.h
- *           (dbi_subject, indexed), tools/vigilctl.1 (subject report)
+ *           (dbi_subject, indexed), scorer/vault.h (tokens),
+ *           scorer/query_dpo.c, scorer/erase.c
  *
  * SPDX-License-Identifier: MIT
  */
@@ -138,17 +142,24 @@ int subjidx_key_id_put(struct store_txn *txn, unsigned dbi,
     const char *id) WARN_UNUSED NONNULL(1, 3);
 
 /*
- * Read every record index the index holds for `subject`, opening
- * DATA_DIR/history read-only (never creating it) for this one lookup.
+ * Delete the entry (subject, index) in write txn `txn`. A missing entry
+ * is not an error. Returns 0, ERR_FULL or ERR_IO.
+ */
+int subjidx_del(struct store_txn *txn, unsigned dbi,
+    const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index) WARN_UNUSED
+    NONNULL(1, 3);
+
+/*
+ * Read every record index the index holds for `subject` through read
+ * txn `txn` (a real LMDB transaction: a cursor cannot walk the overlay).
  * On success `*indexes` holds `*n` indexes in ascending order; caller
  * frees it with free() (NULL when *n is 0). On failure *indexes is NULL
  * and *n 0.
- * Returns 0; ERR_NOTFOUND (no environment, or no index database in it);
- * ERR_CORRUPT (a key of the wrong length, or keys out of order);
- * ERR_TOOBIG (data_dir path too long); ERR_IO.
+ * Returns 0; ERR_CORRUPT (a key of the wrong length, or keys out of
+ * order); ERR_INVAL (an overlay txn); ERR_IO.
  */
-int subjidx_read(const char *data_dir,
+int subjidx_list(struct store_txn *txn, unsigned dbi,
     const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t **indexes,
-    size_t *n) WARN_UNUSED NONNULL(1, 2, 3, 4);
+    size_t *n) WARN_UNUSED NONNULL(1, 3, 4, 5);
 
 #endif

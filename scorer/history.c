@@ -38,6 +38,7 @@
 #include "common/store.h"
 #include "common/xmalloc.h"
 #include "scorer/history_impl.h"
+#include "scorer/history_int.h"
 
 const uint8_t history_kind_byte[ENT_COUNT] = { 'A', 'D', 'I', 'P', 'C', 'E' };
 const char *const history_kind_name[ENT_COUNT] = { "account", "device", "ip",
@@ -259,7 +260,7 @@ cache_take(struct history *h, const struct store_txn *txn,
 /* Set `flag` on one entity (creating a label-only record if absent). */
 static int
 ent_flag(struct history *h, struct store_txn *txn, const struct ekey *k,
-    uint8_t flag)
+    uint8_t flag, uint64_t ts)
 {
     struct ent_rec r;
     enum entity_kind kind;
@@ -274,6 +275,8 @@ ent_flag(struct history *h, struct store_txn *txn, const struct ekey *k,
         return rc;
     if (exists && (r.flags & flag) == flag)
         return 0;
+    if (!exists)
+        r.last_seen = ts; /* label-only: retention ages it by the label */
     r.flags |= flag;
     return ent_store(h, txn, k, &r);
 }
@@ -284,7 +287,7 @@ int
 history_open(struct store *st, struct history **out)
 {
     static const char *const names[HISTORY_DBS] = { "entity", "link", "order",
-        "reply", "meta" };
+        "reply", "meta", "reply_time" };
     struct store_txn *txn;
     struct history *h;
     unsigned *dbis[HISTORY_DBS];
@@ -300,6 +303,7 @@ history_open(struct store *st, struct history **out)
     dbis[2] = &h->dbi_order;
     dbis[3] = &h->dbi_reply;
     dbis[4] = &h->dbi_meta;
+    dbis[5] = &h->dbi_reply_time;
     /* A read-only store (tools): open the existing databases only. */
     rc = store_txn_begin(st, true, &txn);
     if (rc == ERR_INVAL) {
@@ -472,7 +476,7 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
         return ent_store(h, txn, &acct, &r);
     }
     if (acct.present) {
-        rc = ent_flag(h, txn, &acct, F_FRAUD_SELF);
+        rc = ent_flag(h, txn, &acct, F_FRAUD_SELF, ev->ts);
         if (rc != 0)
             return rc;
     }
@@ -480,7 +484,7 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
         for (k = 1; k < ENT_COUNT; k++) {
             if (!o.keys[k].present)
                 continue;
-            rc = ent_flag(h, txn, &o.keys[k], F_FRAUD_LINKED);
+            rc = ent_flag(h, txn, &o.keys[k], F_FRAUD_LINKED, ev->ts);
             if (rc != 0)
                 return rc;
         }
@@ -490,7 +494,7 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
     l = xmalloc(sizeof(*l));
     rc = history_link_load(h, txn, &acct, l);
     for (k = 0; rc == 0 && k < l->n; k++)
-        rc = ent_flag(h, txn, &l->keys[k], F_FRAUD_LINKED);
+        rc = ent_flag(h, txn, &l->keys[k], F_FRAUD_LINKED, ev->ts);
     free(l);
     return rc;
 }
@@ -678,4 +682,111 @@ history_set_applied_seq(struct history *h, struct store_txn *txn, uint64_t seq)
     history_put64(b, seq);
     return store_put(
         txn, h->dbi_meta, meta_applied, sizeof(meta_applied) - 1, b, sizeof(b));
+}
+
+static bool
+meta_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n >= 1 && n <= 64 && strcmp(name, meta_applied) != 0;
+}
+
+int
+history_meta_get(struct history *h, struct store_txn *txn, const char *name,
+    void *out, size_t cap, size_t *len)
+{
+    const void *v;
+    size_t vlen;
+    int rc;
+
+    history_cache_drop(h, txn);
+    *len = 0;
+    if (!meta_name_ok(name))
+        return ERR_INVAL;
+    rc = store_get_view(txn, h->dbi_meta, name, strlen(name), &v, &vlen);
+    if (rc != 0)
+        return rc;
+    if (vlen > cap)
+        return ERR_TOOBIG;
+    if (vlen > 0)
+        memcpy(out, v, vlen);
+    *len = vlen;
+    return 0;
+}
+
+int
+history_meta_put(struct history *h, struct store_txn *txn, const char *name,
+    const void *v, size_t len)
+{
+    history_cache_drop(h, txn);
+    if (!meta_name_ok(name))
+        return ERR_INVAL;
+    return store_put(txn, h->dbi_meta, name, strlen(name), v, len);
+}
+
+int
+history_meta_del(struct history *h, struct store_txn *txn, const char *name)
+{
+    int rc;
+
+    history_cache_drop(h, txn);
+    if (!meta_name_ok(name))
+        return ERR_INVAL;
+    rc = store_del(txn, h->dbi_meta, name, strlen(name));
+    return rc == ERR_NOTFOUND ? 0 : rc;
+}
+
+/* ------------------------------------------- lent to history_purge.c */
+
+unsigned
+history_dbi(const struct history *h, enum history_db which)
+{
+    switch (which) {
+    case HISTORY_DB_ENTITY:
+        return h->dbi_entity;
+    case HISTORY_DB_LINK:
+        return h->dbi_link;
+    case HISTORY_DB_ORDER:
+        return h->dbi_order;
+    case HISTORY_DB_REPLY:
+        return h->dbi_reply;
+    case HISTORY_DB_META:
+        return h->dbi_meta;
+    case HISTORY_DB_REPLY_TIME:
+        return h->dbi_reply_time;
+    }
+    fatalx("%s: invariant: no database %d", __func__, (int)which);
+}
+
+struct store *
+history_store(const struct history *h)
+{
+    return h->st;
+}
+
+int
+history_actor_key(uint8_t out[HISTORY_KEY_MAX], size_t *len, int tag,
+    const char *actor, const struct pseudo *id)
+{
+    struct ekey k;
+    int rc = history_key_actor(&k, tag, actor, id);
+
+    if (rc != 0)
+        return rc;
+    memcpy(out, k.b, k.len);
+    *len = k.len;
+    return 0;
+}
+
+int
+history_entity_last_seen(const void *v, size_t len, uint64_t *last)
+{
+    struct ent_rec r;
+    int rc = history_rec_decode(v, len, &r);
+
+    if (rc != 0)
+        return rc;
+    *last = r.last_seen;
+    return 0;
 }

@@ -26,11 +26,19 @@
  *            amount, score, decision and event id pseudonym (so
  *            payment.result and label find them).
  *  "reply"   actor \0 event id pseudonym -> the encoded reply (dedup of
- *            resends).
- *            XXX(dedup-prune): kept forever; storefronts resend within
- *            minutes, so replies older than a retention window (days)
- *            should be pruned, which needs an index by time.
- *  "meta"    "applied_seq" -> u64.
+ *            resends), with the event's digest and its arrival time (the
+ *            scorer's wall clock, journaled with the event).
+ *  "reply_time"  u64 big-endian arrival ms || the reply's key -> empty:
+ *            the replies in arrival order, so that the retention sweep
+ *            drops those older than the dedup window (history_purge.c).
+ *  "meta"    "applied_seq" -> u64; other names: history_meta_get().
+ *
+ * Subjects are TOKENS (scorer/vault.h), not pseudonyms: the scorer
+ * swaps each pseudonym of an event for its per-subject token before
+ * calling anything here, so every account, order, device, IP, card and
+ * email key above holds a token. This module neither knows nor cares;
+ * erasure (history_erase_plan) and retention (history_sweep_step) find
+ * rows by token and by age.
  *
  * Entity record, little-endian, version 2 (variable length, at most
  * HISTORY_ENTITY_RECORD_BYTES; version 1, a fixed 504-byte layout of the
@@ -112,7 +120,7 @@
 #include "common/store.h"
 #include "scorer/score.h"
 
-#define HISTORY_DBS                 5    /* named databases it opens */
+#define HISTORY_DBS                 6    /* named databases it opens */
 #define HISTORY_ENTITY_RECORD_BYTES 474  /* largest entity value */
 #define HISTORY_MAX_LINKS           32   /* entity keys kept per account */
 #define HISTORY_MAX_ACCOUNTS        1000 /* cap of the accounts feature */
@@ -120,6 +128,11 @@
 #define HISTORY_BUCKETS_1H          12
 #define HISTORY_BUCKET_24H_MS       (60 * 60 * 1000ULL)
 #define HISTORY_BUCKETS_24H         24
+
+/* The longest key of any database here (an order or reply key, and a
+ * reply-time key: 8 bytes more). */
+#define HISTORY_KEY_MAX            (1 + EVENT_ID_MAX + 1 + PSEUDO_BYTES)
+#define HISTORY_REPLY_TIME_KEY_MAX (8 + HISTORY_KEY_MAX)
 
 struct history;
 
@@ -171,14 +184,16 @@ int history_reply_get(struct history *h, struct store_txn *txn,
 /*
  * Store reply `r` to the event whose digest (a hash of its internal
  * encoding: a repeat of the id with other contents has another) is
- * `digest` under (actor, event_id), replacing any earlier one (r->id is
- * not stored). Write txn. Returns 0, ERR_INVAL (code > 0, decision or
- * nreasons out of range), ERR_FULL or ERR_IO.
+ * `digest` under (actor, event_id), with the event's arrival time
+ * `arrival_ms` (and its entry in the reply-time index). Only for an id
+ * that has no reply yet (the scorer answers a repeat from the stored
+ * one). r->id is not stored. Write txn. Returns 0, ERR_INVAL (code > 0,
+ * decision or nreasons out of range), ERR_FULL or ERR_IO.
  */
 int history_reply_put(struct history *h, struct store_txn *txn,
     const char *actor, const struct pseudo *event_id,
-    const uint8_t digest[HISTORY_DIGEST_BYTES],
-    const struct reply *r) WARN_UNUSED NONNULL(1, 2, 3, 4, 5, 6);
+    const uint8_t digest[HISTORY_DIGEST_BYTES], uint64_t arrival_ms,
+    const struct reply *r) WARN_UNUSED NONNULL(1, 2, 3, 4, 5, 7);
 
 /*
  * Fill `*out` with what history knew about the entities `ev` names just
@@ -230,6 +245,23 @@ int history_set_applied_seq(struct history *h, struct store_txn *txn,
     uint64_t seq) WARN_UNUSED NONNULL(1, 2);
 
 /*
+ * Named values of the scorer's own in the "meta" database, beside
+ * "applied_seq" (which has its functions above): e.g. "erase_pending"
+ * (scorer/erase.c). `name` is 1..64 bytes and not "applied_seq".
+ * history_meta_get copies at most `cap` bytes into `out` and sets
+ * `*len` to the value's length (ERR_TOOBIG when longer than cap). Any
+ * txn for get; write txn for put and del (del of a missing name is no
+ * error). Return 0, ERR_NOTFOUND (get), ERR_INVAL, ERR_TOOBIG, ERR_FULL
+ * or ERR_IO.
+ */
+int history_meta_get(struct history *h, struct store_txn *txn, const char *name,
+    void *out, size_t cap, size_t *len) WARN_UNUSED NONNULL(1, 2, 3, 6);
+int history_meta_put(struct history *h, struct store_txn *txn, const char *name,
+    const void *v, size_t len) WARN_UNUSED NONNULL(1, 2, 3);
+int history_meta_del(struct history *h, struct store_txn *txn,
+    const char *name) WARN_UNUSED NONNULL(1, 2, 3);
+
+/*
  * Look up order `order` of storefront `actor` into `*out`. Any txn.
  * Returns 0, ERR_NOTFOUND, ERR_INVAL, ERR_CORRUPT or ERR_IO.
  */
@@ -249,5 +281,122 @@ int history_entity_features(struct history *h, struct store_txn *txn,
     const char *actor, enum entity_kind kind, const void *id, size_t idlen,
     uint64_t ts, struct entity_features *out) WARN_UNUSED
     NONNULL(1, 2, 3, 5, 8);
+
+/* ---------------------------------------------------------------------
+ * Retention and erasure (history_purge.c). Main thread, through the
+ * scorer's overlay transaction; deletions land in the overlay's current
+ * generation and reach LMDB with its next commit.
+ * ------------------------------------------------------------------- */
+
+/* The data categories history keeps, each with its own retention
+ * (config retention_days_<name>). */
+enum history_cat {
+    HISTORY_CAT_ACCOUNT, /* account entities and their link lists */
+    HISTORY_CAT_DEVICE,  /* device entities */
+    HISTORY_CAT_IP,      /* IP and IP-prefix entities */
+    HISTORY_CAT_PAYMENT, /* card entities */
+    HISTORY_CAT_CONTACT, /* email entities */
+    HISTORY_CAT_ORDER,   /* order records */
+    HISTORY_CAT_COUNT
+};
+
+/* "account", "device", "ip", "payment", "contact", "order"; static;
+ * "" for a bad value. */
+const char *history_cat_name(enum history_cat c);
+
+/* The rows a batch deletes, counted by kind. */
+enum history_row {
+    HISTORY_ROW_ENTITY, /* an entity record (any kind) */
+    HISTORY_ROW_LINK,   /* an account's link list */
+    HISTORY_ROW_ORDER,  /* an order record */
+    HISTORY_ROW_REPLY,  /* a stored reply (with its reply-time entry) */
+    HISTORY_ROW_COUNT
+};
+
+/*
+ * Deletions planned by a sweep step or an erasure, applied in one go by
+ * history_batch_apply(). Keys are copies (no views). Fields change only
+ * through this API; the counts may be read.
+ */
+struct history_batch {
+    uint64_t rows[HISTORY_ROW_COUNT]; /* rows planned, by kind */
+    uint64_t cats[HISTORY_CAT_COUNT]; /* entities and orders, by category */
+    struct history_del *dels;         /* the keys (history_purge.c) */
+    size_t n, cap;
+};
+
+/* Initialise an empty batch; free it with history_batch_release(). */
+void history_batch_init(struct history_batch *b) NONNULL(1);
+
+/* Free the keys and zero `b` (then as after init). */
+void history_batch_release(struct history_batch *b) NONNULL(1);
+
+/* The rows planned in `b` (all kinds). */
+uint64_t history_batch_rows(const struct history_batch *b) NONNULL(1);
+
+/*
+ * Delete every key planned in `b` through write txn `txn` (a key
+ * already gone is skipped), then empty `b`'s keys and counts.
+ * Returns 0, or ERR_FULL / ERR_IO (some deletions may have been made:
+ * the caller discards the overlay).
+ */
+int history_batch_apply(struct history *h, struct store_txn *txn,
+    struct history_batch *b) WARN_UNUSED NONNULL(1, 2, 3);
+
+/* How long each category is kept, and the dedup window of replies. */
+struct history_retention {
+    uint64_t keep_ms[HISTORY_CAT_COUNT]; /* by event time */
+    uint64_t dedup_ms;                   /* replies, by arrival time */
+};
+
+/*
+ * Where a retention sweep is. Zero it to start; history_sweep_step()
+ * moves it on. A pass visits the entities, then the orders (both in key
+ * order, from the committed LMDB state), then the reply-time index
+ * (oldest first, up to the window).
+ */
+struct history_sweep {
+    unsigned phase;               /* 0 entities, 1 orders, 2 replies */
+    uint8_t key[HISTORY_KEY_MAX]; /* the last key examined ... */
+    size_t klen;                  /* ... (0: the phase starts over) */
+    uint64_t passes;              /* whole passes done */
+};
+
+/*
+ * Examine at most `max_scan` keys from where `sw` stands and plan into
+ * `b` the deletion of each row older than its category's retention at
+ * `now_ms` (entities by last_seen, their link list with an account;
+ * orders by their time; replies by arrival beyond the dedup window).
+ * The keys come from the committed state (a read transaction of its
+ * own, ended before returning); each candidate is judged by its current
+ * value read through `ov` (the overlay), so a row an uncommitted event
+ * refreshed is kept. Sets `*pass_done` when this step finished a pass.
+ * Returns 0, ERR_CORRUPT (a row that does not decode: logged, skipped
+ * in later steps) or ERR_IO.
+ */
+int history_sweep_step(struct history *h, struct store_txn *ov,
+    const struct history_retention *ret, uint64_t now_ms,
+    struct history_sweep *sw, unsigned max_scan, struct history_batch *b,
+    bool *pass_done) WARN_UNUSED NONNULL(1, 2, 3, 5, 7, 8);
+
+/*
+ * Plan the deletion of every row history keys by `token`: an entity of
+ * any kind; for each storefront actors[0..nactors), the account (with
+ * its link list) and the order (with its order.placed event's reply).
+ * Reads through `txn`. Returns 0, ERR_INVAL (an actor too long),
+ * ERR_CORRUPT or ERR_IO.
+ */
+int history_erase_plan(struct history *h, struct store_txn *txn,
+    const struct pseudo *token, const char *const *actors, size_t nactors,
+    struct history_batch *b) WARN_UNUSED NONNULL(1, 2, 3, 6);
+
+/*
+ * Plan the deletion of the reply stored for event `event_id` of
+ * storefront `actor` (and its reply-time entry), if there is one.
+ * Returns 0, ERR_INVAL, ERR_CORRUPT or ERR_IO.
+ */
+int history_erase_reply_plan(struct history *h, struct store_txn *txn,
+    const char *actor, const struct pseudo *event_id,
+    struct history_batch *b) WARN_UNUSED NONNULL(1, 2, 3, 4, 5);
 
 #endif

@@ -30,7 +30,7 @@
 
 #define ENT_VERSION   2 /* written; version 1 is still read */
 #define ORDER_VERSION 3 /* 3: the event id and account as pseudonyms */
-#define REPLY_VERSION 2 /* 2 leads with the event digest */
+#define REPLY_VERSION 3 /* 3: the digest, then the arrival time */
 #define LINK_VERSION  1
 #define ACC_SET       16 /* exact distinct-account hashes per entity */
 
@@ -41,7 +41,7 @@
 
 
 /* Largest entity key: 'A' actor \0 account pseudonym. */
-#define KEY_MAX (1 + EVENT_ID_MAX + 1 + PSEUDO_BYTES)
+#define KEY_MAX HISTORY_KEY_MAX
 /* The kind byte of each entity key, by enum entity_kind. */
 extern const uint8_t history_kind_byte[ENT_COUNT];
 /* For log lines (score_entity_name() lives in score.c). */
@@ -122,6 +122,7 @@ struct history {
     unsigned dbi_order;
     unsigned dbi_reply;
     unsigned dbi_meta;
+    unsigned dbi_reply_time;
     struct ev_cache cache; /* write txns only, see above */
     struct workset ws;     /* history_apply()'s (write txns only) */
 };

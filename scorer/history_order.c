@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/store.h"
 #include "scorer/history_impl.h"
+#include "scorer/history_int.h"
 
 /* ------------------------------------------------------------ orders */
 
@@ -150,5 +151,19 @@ history_order_get(struct history *h, struct store_txn *txn, const char *actor,
         memcpy(out->account.b, a->b + 2 + al, PSEUDO_BYTES);
         out->has_account = true;
     }
+    return 0;
+}
+
+int
+history_order_peek(
+    const void *v, size_t len, uint64_t *ts, struct pseudo *event_id)
+{
+    struct order_rec o;
+    int rc = order_decode(v, len, &o);
+
+    if (rc != 0)
+        return rc;
+    *ts = o.ts;
+    *event_id = o.event_id;
     return 0;
 }

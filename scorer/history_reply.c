@@ -16,18 +16,25 @@
 #include "common/log.h"
 #include "common/store.h"
 #include "scorer/history_impl.h"
+#include "scorer/history_int.h"
 
 /* ----------------------------------------------------------- replies */
 
 /* Size of the longest encoded reply. */
 #define REPLY_MAX_BYTES                                                        \
-    (10 + HISTORY_DIGEST_BYTES + REPLY_MSG_MAX +                               \
+    (18 + HISTORY_DIGEST_BYTES + REPLY_MSG_MAX +                               \
         REPLY_MAX_REASONS *                                                    \
             (2 + REPLY_REASON_CODE_MAX + REPLY_REASON_TEXT_MAX + 8))
 
+/*
+ * A stored reply, version 3: u8 version, the event's digest, u64 its
+ * arrival time (the scorer's wall clock, ms), i32 code, u8 has_score,
+ * score, decision, nreasons, then the message and each reason (code,
+ * text: u8 length and bytes; value: the double's bits as u64).
+ */
 static size_t
 stored_reply_encode(const uint8_t digest[HISTORY_DIGEST_BYTES],
-    const struct reply *r, uint8_t *out)
+    uint64_t arrival_ms, const struct reply *r, uint8_t *out)
 {
     size_t n = 0, l;
     uint64_t bits;
@@ -36,6 +43,8 @@ stored_reply_encode(const uint8_t digest[HISTORY_DIGEST_BYTES],
     out[n++] = REPLY_VERSION;
     memcpy(out + n, digest, HISTORY_DIGEST_BYTES);
     n += HISTORY_DIGEST_BYTES;
+    history_put64(out + n, arrival_ms);
+    n += 8;
     history_put32(out + n, (uint32_t)r->code);
     n += 4;
     out[n++] = r->has_score ? 1 : 0;
@@ -82,9 +91,9 @@ take_str(const uint8_t *in, size_t len, size_t *n, char *dst, size_t max)
 
 static int
 stored_reply_decode(const uint8_t *in, size_t len,
-    uint8_t digest[HISTORY_DIGEST_BYTES], struct reply *r)
+    uint8_t digest[HISTORY_DIGEST_BYTES], uint64_t *arrival_ms, struct reply *r)
 {
-    const size_t d = HISTORY_DIGEST_BYTES;
+    const size_t d = HISTORY_DIGEST_BYTES + 8; /* digest, arrival */
     uint64_t bits;
     size_t n;
     unsigned i;
@@ -93,7 +102,8 @@ stored_reply_decode(const uint8_t *in, size_t len,
     if (len < 10 + d || in[0] != REPLY_VERSION || in[5 + d] > 1 ||
         in[7 + d] > REPLY_DECISION_BLOCK || in[8 + d] > REPLY_MAX_REASONS)
         return ERR_CORRUPT;
-    memcpy(digest, in + 1, d);
+    memcpy(digest, in + 1, HISTORY_DIGEST_BYTES);
+    *arrival_ms = history_get64(in + 1 + HISTORY_DIGEST_BYTES);
     code = (int32_t)history_get32(in + 1 + d);
     if (code > 0)
         return ERR_CORRUPT;
@@ -125,6 +135,7 @@ history_reply_get(struct history *h, struct store_txn *txn, const char *actor,
     struct reply *out)
 {
     uint8_t d[HISTORY_DIGEST_BYTES];
+    uint64_t arrival;
     struct ekey k;
     const void *v;
     size_t vlen;
@@ -138,7 +149,8 @@ history_reply_get(struct history *h, struct store_txn *txn, const char *actor,
     if (rc != 0)
         return rc;
     memset(out, 0, sizeof(*out));
-    rc = stored_reply_decode(v, vlen, digest != NULL ? digest : d, out);
+    rc = stored_reply_decode(
+        v, vlen, digest != NULL ? digest : d, &arrival, out);
     if (rc != 0) {
         log_warnx("%s: undecodable stored reply", __func__);
         memset(out, 0, sizeof(*out));
@@ -150,9 +162,9 @@ history_reply_get(struct history *h, struct store_txn *txn, const char *actor,
 int
 history_reply_put(struct history *h, struct store_txn *txn, const char *actor,
     const struct pseudo *event_id, const uint8_t digest[HISTORY_DIGEST_BYTES],
-    const struct reply *r)
+    uint64_t arrival_ms, const struct reply *r)
 {
-    uint8_t buf[REPLY_MAX_BYTES];
+    uint8_t buf[REPLY_MAX_BYTES], tk[HISTORY_REPLY_TIME_KEY_MAX];
     struct ekey k;
     size_t n;
     int rc;
@@ -164,6 +176,31 @@ history_reply_put(struct history *h, struct store_txn *txn, const char *actor,
     rc = history_key_actor(&k, -1, actor, event_id);
     if (rc != 0)
         return rc;
-    n = stored_reply_encode(digest, r, buf);
-    return store_put(txn, h->dbi_reply, k.b, k.len, buf, n);
+    n = stored_reply_encode(digest, arrival_ms, r, buf);
+    rc = store_put(txn, h->dbi_reply, k.b, k.len, buf, n);
+    if (rc != 0)
+        return rc;
+    n = history_reply_time_key(arrival_ms, k.b, k.len, tk);
+    return store_put(txn, h->dbi_reply_time, tk, n, NULL, 0);
+}
+
+size_t
+history_reply_time_key(uint64_t arrival_ms, const uint8_t *reply_key,
+    size_t klen, uint8_t out[HISTORY_REPLY_TIME_KEY_MAX])
+{
+    for (unsigned b = 0; b < 8; b++)
+        out[b] = (uint8_t)(arrival_ms >> (56 - 8 * b));
+    memcpy(out + 8, reply_key, klen);
+    return 8 + klen;
+}
+
+int
+history_reply_arrival(const void *v, size_t vlen, uint64_t *arrival_ms)
+{
+    const uint8_t *p = v;
+
+    if (vlen < 1 + HISTORY_DIGEST_BYTES + 8 || p[0] != REPLY_VERSION)
+        return ERR_CORRUPT;
+    *arrival_ms = history_get64(p + 1 + HISTORY_DIGEST_BYTES);
+    return 0;
 }

@@ -49,33 +49,10 @@
 #include "common/zsock.h"
 #include "scorer/history.h"
 #include "scorer/qbatch.h"
+#include "scorer/query_int.h"
 #include "scorer/record.h"
 #include "scorer/scorer.h"
 #include "scorer/status.h"
-
-#define QUERY_MAX_PURPOSES 4
-
-/* A purpose a row allows, and whether it needs a case reference. */
-struct query_purpose {
-    const char *name;
-    bool needs_case;
-};
-
-/* Which storefronts' data a row reaches. */
-enum query_scope {
-    QUERY_OWN,   /* the caller's own (storefront role) */
-    QUERY_NAMED, /* the one the request names (required) */
-    QUERY_NONE,  /* none: the op reads no storefront's data (status) */
-};
-
-/* One row of the authorization table. */
-struct query_rule {
-    enum qproto_op op;
-    enum audit_role role;
-    enum query_scope scope;
-    struct query_purpose purposes[QUERY_MAX_PURPOSES]; /* name NULL ends */
-    uint32_t cats;                                     /* AUDIT_CAT_* */
-};
 
 #define FRAUD_PURPOSES                                                         \
     {                                                                          \
@@ -105,16 +82,16 @@ static const struct query_rule query_rules[] = {
         AUDIT_CAT_ACCOUNT | AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
     { QPROTO_OP_STATUS, AUDIT_ROLE_ADMIN, QUERY_NONE,
         { { "operations", false }, { NULL, false } }, 0 },
-};
-
-/* Who is asking (from the ZAP handler) and what the table says. */
-struct query_ctx {
-    struct zsock_route env;
-    char actor[AUDIT_MAX_ACTOR + 1];
-    enum audit_role role;
-    const struct query_rule *rule; /* NULL: the role may not run the op */
-    bool allowed;
-    char why[REPLY_MSG_MAX + 1]; /* when !allowed: the denial's reason */
+    /* The data-protection officer: access and erasure requests, each
+     * under a case reference. A report lists accesses (no data
+     * category of the person is returned); an export returns and an
+     * erasure removes all of them. */
+    { QPROTO_OP_SUBJECT_REPORT, AUDIT_ROLE_DPO, QUERY_ANY,
+        { { "access-request", true }, { NULL, false } }, 0 },
+    { QPROTO_OP_SUBJECT_EXPORT, AUDIT_ROLE_DPO, QUERY_ANY,
+        { { "access-request", true }, { NULL, false } }, AUDIT_CAT_ALL },
+    { QPROTO_OP_SUBJECT_ERASE, AUDIT_ROLE_DPO, QUERY_ANY,
+        { { "erasure-request", true }, { NULL, false } }, AUDIT_CAT_ALL },
 };
 
 static const struct query_rule *
@@ -164,7 +141,7 @@ query_authorize(struct query_ctx *c, struct qproto_request *q)
                 qproto_op_name(q->op));
             return ERR_INVAL;
         }
-    } else if (q->storefront[0] == '\0') {
+    } else if (c->rule->scope == QUERY_NAMED && q->storefront[0] == '\0') {
         TEXT_COPY(c->why, "storefront: required (whose ids these are)");
         return ERR_INVAL;
     }
@@ -280,7 +257,7 @@ query_flush(struct scorer *s)
     s->nqpend = 0;
 }
 
-static void
+void
 query_send_error(struct scorer *s, const struct zsock_route *env,
     const char *id, int code, const char *msg)
 {
@@ -297,7 +274,7 @@ query_send_error(struct scorer *s, const struct zsock_route *env,
 }
 
 /* End a result started with qproto_reply_begin() and send it. */
-static void
+void
 query_send_result(struct scorer *s, const struct zsock_route *env,
     const char *id, struct wire_enc *e, struct buf *out)
 {
@@ -320,7 +297,7 @@ query_send_result(struct scorer *s, const struct zsock_route *env,
 static void
 query_fill_record(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
-    enum audit_outcome outcome, struct audit_record *rp)
+    enum audit_outcome outcome, const char *extra, struct audit_record *rp)
 {
     char req[2 * PSEUDO_BYTES + 1], cas[2 * PSEUDO_BYTES + 1];
     struct audit_record r;
@@ -343,10 +320,13 @@ query_fill_record(struct scorer *s, const struct query_ctx *c,
         pseudo_scoped(s->pkey, "case", q->storefront[0] ? q->storefront : "-",
             q->case_ref, &h) == 0) {
         pseudo_hex(&h, cas);
-        snprintf(r.ref, sizeof(r.ref), "%s case %s", req, cas);
+        snprintf(r.ref, sizeof(r.ref), "%s case %s%s%s", req, cas,
+            extra ? " " : "", extra ? extra : "");
     } else {
-        TEXT_COPY(r.ref, req);
+        snprintf(r.ref, sizeof(r.ref), "%s%s%s", req, extra ? " " : "",
+            extra ? extra : "");
     }
+    sodium_memzero(&h, sizeof(h));
     *rp = r;
 }
 
@@ -358,17 +338,25 @@ query_fill_record(struct scorer *s, const struct query_ctx *c,
  * answered "audit".
  */
 static int
-query_audit(struct scorer *s, const struct query_ctx *c,
+query_audit_sized(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
-    enum audit_outcome outcome, uint64_t size)
+    enum audit_outcome outcome, const char *extra, uint64_t size)
 {
     struct audit_record r;
 
-    query_fill_record(s, c, q, subj, n, outcome, &r);
+    query_fill_record(s, c, q, subj, n, outcome, extra, &r);
     r.size = size;
     if ((s->qcur != NULL ? record_append(s, &r) : record_now(s, &r)) != 0)
         return ERR_AUDIT;
     return 0;
+}
+
+int
+query_audit(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    enum audit_outcome outcome, const char *extra)
+{
+    return query_audit_sized(s, c, q, subj, n, outcome, extra, 0);
 }
 
 /*
@@ -389,7 +377,8 @@ query_answer(struct scorer *s, const struct query_ctx *c,
         query_send_error(s, &c->env, q->id, ERR_IO, "result not encodable");
         return;
     }
-    if (query_audit(s, c, q, subj, n, AUDIT_OUTCOME_ALLOWED, out->len) != 0) {
+    if (query_audit_sized(
+            s, c, q, subj, n, AUDIT_OUTCOME_ALLOWED, NULL, out->len) != 0) {
         buf_wipe_release(out);
         query_send_error(s, &c->env, q->id, ERR_AUDIT,
             "access refused: the audit record could not be written");
@@ -408,7 +397,7 @@ query_answer(struct scorer *s, const struct query_ctx *c,
  * was sent).
  */
 static int
-query_gate(struct scorer *s, const struct query_ctx *c,
+query_gate_ex(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
     int lookup, const char *what, bool defer)
 {
@@ -419,7 +408,7 @@ query_gate(struct scorer *s, const struct query_ctx *c,
         /* A held operation (a label): its denial is recorded in the
          * label batch and answered after that batch's commit, so that
          * only one kind of unsynced record is ever pending. */
-        if (query_audit(s, c, q, subj, n, AUDIT_OUTCOME_DENIED, 0) != 0)
+        if (query_audit(s, c, q, subj, n, AUDIT_OUTCOME_DENIED, NULL) != 0)
             query_send_error(s, &c->env, q->id, ERR_AUDIT,
                 "access refused: the audit record could not be written");
         else
@@ -431,7 +420,7 @@ query_gate(struct scorer *s, const struct query_ctx *c,
          * dispatcher committed any held label first). */
         struct audit_record r;
 
-        query_fill_record(s, c, q, subj, n, AUDIT_OUTCOME_DENIED, &r);
+        query_fill_record(s, c, q, subj, n, AUDIT_OUTCOME_DENIED, NULL, &r);
         qbatch_deny(s, &r, &c->env, q->id, c->why);
         s->query_code = ERR_DENIED;
         return 1;
@@ -442,7 +431,7 @@ query_gate(struct scorer *s, const struct query_ctx *c,
         outcome = AUDIT_OUTCOME_ERROR;
     if (defer && lookup == 0)
         return 0;
-    if (query_audit(s, c, q, subj, n, outcome, 0) != 0) {
+    if (query_audit(s, c, q, subj, n, outcome, NULL) != 0) {
         query_send_error(s, &c->env, q->id, ERR_AUDIT,
             "access refused: the audit record could not be written");
         return 1;
@@ -461,6 +450,14 @@ query_gate(struct scorer *s, const struct query_ctx *c,
     return 0;
 }
 
+int
+query_gate(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    int lookup, const char *what)
+{
+    return query_gate_ex(s, c, q, subj, n, lookup, what, false);
+}
+
 /*
  * After computing a subject's pseudonym with result `rc`: an id that is
  * not one (ERR_INVAL, ERR_TOOBIG) is the caller's error when the request
@@ -468,7 +465,7 @@ query_gate(struct scorer *s, const struct query_ctx *c,
  * no storefront at all; it goes on to be recorded as denied (0), and so
  * does every other result.
  */
-static int
+int
 query_bad_id(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, int rc, const char *what)
 {
@@ -481,41 +478,48 @@ query_bad_id(struct scorer *s, const struct query_ctx *c,
     return 1;
 }
 
-static void
-put_str(struct wire_enc *e, const char *k, const char *v)
+void
+query_put_str(struct wire_enc *e, const char *k, const char *v)
 {
     wire_put_str(e, k);
     wire_put_str(e, v);
 }
 
-static void
-put_uint(struct wire_enc *e, const char *k, uint64_t v)
+void
+query_put_uint(struct wire_enc *e, const char *k, uint64_t v)
 {
     wire_put_str(e, k);
     wire_put_uint(e, v);
 }
 
-static void
-put_bool(struct wire_enc *e, const char *k, bool v)
+void
+query_put_bool(struct wire_enc *e, const char *k, bool v)
 {
     wire_put_str(e, k);
     wire_put_bool(e, v);
 }
 
 /*
- * Look up order `q->order` of q->storefront: its subjects (the order's
- * pseudonym and, when it names one, the account's) into subj[0..*n).
+ * Look up order `q->order` of q->storefront: its pseudonym into
+ * `*order_p`, its subjects (the order's token and, when it names one,
+ * the account's) into subj[0..*n). An order Vigil never saw has no
+ * token: ERR_NOTFOUND with no subject (there is nobody to name).
  * Returns 0, ERR_NOTFOUND, ERR_INVAL (not an id) or a history error.
  */
 static int
 query_find_order(struct scorer *s, const struct qproto_request *q,
-    struct history_order *ho, struct pseudo subj[2], unsigned *n)
+    struct history_order *ho, struct pseudo *order_p, struct pseudo subj[2],
+    unsigned *n)
 {
     int rc;
 
     *n = 0;
     memset(ho, 0, sizeof(*ho));
-    rc = pseudo_scoped(s->pkey, "order", q->storefront, q->order, &subj[0]);
+    rc = pseudo_scoped(s->pkey, "order", q->storefront, q->order, order_p);
+    if (rc != 0)
+        return rc;
+    rc =
+        vault_token(s->vault, order_p, VAULT_KIND_ORDER, false, &subj[0], NULL);
     if (rc != 0)
         return rc;
     *n = 1;
@@ -535,7 +539,7 @@ query_score_get(
     struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
 {
     struct history_order ho;
-    struct pseudo subj[2];
+    struct pseudo subj[2], order_p;
     struct reply first;
     struct wire_enc e;
     struct buf out;
@@ -543,26 +547,26 @@ query_score_get(
     bool reasons;
     int lookup;
 
-    lookup = query_find_order(s, q, &ho, subj, &nsubj);
+    lookup = query_find_order(s, q, &ho, &order_p, subj, &nsubj);
     if (query_bad_id(s, c, q, lookup, "order") != 0)
         goto done;
-    if (query_gate(s, c, q, subj, nsubj, lookup, "order", true) != 0)
+    if (query_gate_ex(s, c, q, subj, nsubj, lookup, "order", true) != 0)
         goto done;
     reasons = history_reply_get(s->hist, s->otxn, q->storefront, &ho.event_id,
                   NULL, &first) == 0;
     buf_init(&out, 2048);
     qproto_reply_begin(&e, &out, q->id);
     wire_put_map(&e, 6 + (ho.has_score ? 2u : 0u) + (reasons ? 1u : 0u));
-    put_str(&e, "order", q->order);
-    put_str(&e, "storefront", q->storefront);
-    put_uint(&e, "ts", ho.ts);
-    put_uint(&e, "amount", ho.amount);
-    put_bool(&e, "scored", ho.has_score);
+    query_put_str(&e, "order", q->order);
+    query_put_str(&e, "storefront", q->storefront);
+    query_put_uint(&e, "ts", ho.ts);
+    query_put_uint(&e, "amount", ho.amount);
+    query_put_bool(&e, "scored", ho.has_score);
     if (ho.has_score) {
-        put_uint(&e, "score", ho.score);
-        put_str(&e, "decision", reply_decision_name(ho.decision));
+        query_put_uint(&e, "score", ho.score);
+        query_put_str(&e, "decision", reply_decision_name(ho.decision));
     }
-    put_bool(&e, "reasons_known", reasons);
+    query_put_bool(&e, "reasons_known", reasons);
     if (reasons) {
         wire_put_str(&e, "reasons");
         reply_pack_reasons(&e, first.reasons, first.nreasons);
@@ -584,11 +588,18 @@ query_account_get(
     struct wire_enc e;
     struct buf out;
     uint64_t now = clock_wall_ms();
+    unsigned nsubj = 0;
     int rc;
 
     rc = pseudo_scoped(s->pkey, "account", q->storefront, q->account, &acct);
     if (query_bad_id(s, c, q, rc, "account") != 0)
         return;
+    /* At rest the account is its token; one never seen has none. */
+    if (rc == 0)
+        rc = vault_token(
+            s->vault, &acct, VAULT_KIND_ACCOUNT, false, &acct, NULL);
+    if (rc == 0)
+        nsubj = 1;
     /* What history knows about the account just before "now". */
     ev = xcalloc(1, sizeof(*ev));
     f = xcalloc(1, sizeof(*f));
@@ -600,8 +611,7 @@ query_account_get(
         rc = history_features(s->hist, s->otxn, q->storefront, ev, f);
     if (rc == 0 && c->allowed && !f->ent[ENT_ACCOUNT].known)
         rc = ERR_NOTFOUND;
-    if (query_gate(
-            s, c, q, &acct, rc == ERR_INVAL ? 0 : 1, rc, "account", true) != 0)
+    if (query_gate_ex(s, c, q, &acct, nsubj, rc, "account", true) != 0)
         goto done;
     ef = &f->ent[ENT_ACCOUNT];
     buf_init(&out, 1024);
@@ -609,25 +619,25 @@ query_account_get(
     wire_put_map(&e,
         14 + (f->account_age_ms >= 0 ? 1u : 0u) +
             (f->account_country[0] != '\0' ? 1u : 0u));
-    put_str(&e, "account", q->account);
-    put_str(&e, "storefront", q->storefront);
-    put_uint(&e, "as_of", now);
-    put_bool(&e, "known", true);
-    put_uint(&e, "first_seen_age_ms", (uint64_t)ef->age_ms);
+    query_put_str(&e, "account", q->account);
+    query_put_str(&e, "storefront", q->storefront);
+    query_put_uint(&e, "as_of", now);
+    query_put_bool(&e, "known", true);
+    query_put_uint(&e, "first_seen_age_ms", (uint64_t)ef->age_ms);
     if (f->account_age_ms >= 0)
-        put_uint(&e, "account_age_ms", (uint64_t)f->account_age_ms);
-    put_uint(&e, "orders_1h", ef->orders_1h);
-    put_uint(&e, "orders_24h", ef->orders_24h);
-    put_uint(&e, "failed_payments_1h", ef->failed_pay_1h);
-    put_uint(&e, "failed_payments_24h", ef->failed_pay_24h);
-    put_uint(&e, "failed_logins_1h", ef->failed_login_1h);
-    put_uint(&e, "orders_total", f->account_orders);
-    put_uint(&e, "amount_mean", f->account_amount_mean);
-    put_uint(&e, "amount_max", f->account_amount_max);
+        query_put_uint(&e, "account_age_ms", (uint64_t)f->account_age_ms);
+    query_put_uint(&e, "orders_1h", ef->orders_1h);
+    query_put_uint(&e, "orders_24h", ef->orders_24h);
+    query_put_uint(&e, "failed_payments_1h", ef->failed_pay_1h);
+    query_put_uint(&e, "failed_payments_24h", ef->failed_pay_24h);
+    query_put_uint(&e, "failed_logins_1h", ef->failed_login_1h);
+    query_put_uint(&e, "orders_total", f->account_orders);
+    query_put_uint(&e, "amount_mean", f->account_amount_mean);
+    query_put_uint(&e, "amount_max", f->account_amount_max);
     if (f->account_country[0] != '\0')
-        put_str(&e, "country", f->account_country);
-    put_bool(&e, "fraud", ef->fraud_linked);
-    query_answer(s, c, q, &acct, 1, &e, &out);
+        query_put_str(&e, "country", f->account_country);
+    query_put_bool(&e, "fraud", ef->fraud_linked);
+    query_answer(s, c, q, &acct, nsubj, &e, &out);
 done:
     free(ev);
     if (f != NULL) {
@@ -660,25 +670,37 @@ query_label(
     char idsrc[3 * (EVENT_ID_MAX + 1) + 8];
     const char *what = (q->args & QPROTO_ARG_ORDER) ? "order" : "account";
     unsigned nsubj = 0;
+    bool created = false;
     int n, rc = 0;
 
     memset(&ho, 0, sizeof(ho));
     ev = xcalloc(1, sizeof(*ev));
     if (q->args & QPROTO_ARG_ORDER) {
-        rc = query_find_order(s, q, &ho, subj, &nsubj);
+        rc = query_find_order(s, q, &ho, &ev->order, subj, &nsubj);
         ev->has = EVENT_HAS_ORDER;
-        ev->order = subj[0];
     } else {
         rc = pseudo_scoped(
-            s->pkey, "account", q->storefront, q->account, &subj[0]);
-        nsubj = rc == 0 ? 1 : 0;
+            s->pkey, "account", q->storefront, q->account, &ev->account);
         ev->has = EVENT_HAS_ACCOUNT;
-        ev->account = subj[0];
+        /* A label writes about the account even when no event named it
+         * yet: it gets its salt now, durable before the record names
+         * its token (vault.h). */
+        if (rc == 0 && c->allowed)
+            rc = vault_token(s->vault, &ev->account, VAULT_KIND_ACCOUNT, true,
+                &subj[0], &created);
+        else if (rc == 0)
+            rc = vault_token(s->vault, &ev->account, VAULT_KIND_ACCOUNT, false,
+                &subj[0], NULL);
+        if (rc == 0 && created)
+            rc = vault_sync(s->vault);
+        nsubj = rc == 0 ? 1 : 0;
+        if (rc == ERR_NOTFOUND)
+            rc = 0; /* denied, and never seen: recorded with no subject */
     }
     if (query_bad_id(s, c, q, rc, what) != 0)
         goto done;
     /* Audited before the label is applied (write-ahead). */
-    if (query_gate(s, c, q, subj, nsubj, rc, what, false) != 0)
+    if (query_gate(s, c, q, subj, nsubj, rc, what) != 0)
         goto done;
     ev->type = EVENT_LABEL;
     ev->ts = (q->args & QPROTO_ARG_TS) ? q->ts : clock_wall_ms();
@@ -705,14 +727,14 @@ query_label(
     buf_init(&out, 512);
     qproto_reply_begin(&e, &out, q->id);
     wire_put_map(&e, 5);
-    put_str(&e, "storefront", q->storefront);
+    query_put_str(&e, "storefront", q->storefront);
     if (q->args & QPROTO_ARG_ORDER)
-        put_str(&e, "order", q->order);
+        query_put_str(&e, "order", q->order);
     else
-        put_str(&e, "account", q->account);
-    put_bool(&e, "fraud", q->fraud);
-    put_str(&e, "source", ev->source);
-    put_bool(&e, "stored", rc == 0);
+        query_put_str(&e, "account", q->account);
+    query_put_bool(&e, "fraud", q->fraud);
+    query_put_str(&e, "source", ev->source);
+    query_put_bool(&e, "stored", rc == 0);
     query_send_result(s, &c->env, q->id, &e, &out);
 done:
     s->qcur = NULL;
@@ -728,7 +750,7 @@ query_status(
     struct wire_enc e;
     struct buf out;
 
-    if (query_gate(s, c, q, NULL, 0, 0, "status", false) != 0)
+    if (query_gate(s, c, q, NULL, 0, 0, "status") != 0)
         return;
     buf_init(&out, QPROTO_REPLY_MAX);
     qproto_reply_begin(&e, &out, q->id);
@@ -843,6 +865,15 @@ query_handle(struct scorer *s, struct zsock_msg *m)
     case QPROTO_OP_STATUS:
         query_status(s, &c, &q);
         break;
+    case QPROTO_OP_SUBJECT_REPORT:
+        query_dpo_report(s, &c, &q);
+        break;
+    case QPROTO_OP_SUBJECT_ERASE:
+        query_dpo_erase(s, &c, &q);
+        break;
+    case QPROTO_OP_SUBJECT_EXPORT:
+        query_dpo_export(s, &c, &q);
+        break;
     default:
         query_send_error(s, &c.env, q.id, ERR_INVAL, "op: unknown operation");
         break;
@@ -850,5 +881,5 @@ query_handle(struct scorer *s, struct zsock_msg *m)
 done:
     status_query(s->status, c.actor, qproto_op_name(q.op), s->query_code,
         clock_mono_us() - t0);
-    memset(&q, 0, sizeof(q));
+    sodium_memzero(&q, sizeof(q)); /* a DPO value may be an identifier */
 }

@@ -96,13 +96,14 @@ record_add_subject(struct audit_record *r, const uint8_t *p)
 /*
  * The audit record of operation `op` on event `ev` for `actor` (storing
  * it, answering a resend from the stored reply, refusing a conflicting
- * resend): the data categories it carries, the pseudonyms of every data
- * subject it names, and as `ref` the hex of the event id's pseudonym
- * (never the id itself: a storefront may put anything in an id).
+ * resend): the data categories it carries, the tokens of the subjects
+ * in `named` (vault.h), and as `ref` the hex of the event id's
+ * pseudonym (never the id itself: a storefront may put anything in an
+ * id).
  */
 static void
 record_fill_event(const char *actor, const char *op, enum audit_outcome outcome,
-    const struct event *ev, struct audit_record *r)
+    const struct event *ev, uint32_t named, struct audit_record *r)
 {
     static const struct {
         uint32_t has;
@@ -139,7 +140,7 @@ record_fill_event(const char *actor, const char *op, enum audit_outcome outcome,
         if (!(ev->has & map[i].has))
             continue;
         r->cats |= map[i].cat;
-        if (map[i].off != 0)
+        if (map[i].off != 0 && (named & map[i].has))
             record_add_subject(r, (const uint8_t *)ev + map[i].off);
     }
     if (ev->type == EVENT_ORDER_PLACED)
@@ -222,13 +223,13 @@ record_reindex(struct scorer *s)
  */
 int
 record_event(struct scorer *s, const char *actor, const char *op,
-    enum audit_outcome outcome, const struct event *ev)
+    enum audit_outcome outcome, const struct event *ev, uint32_t named)
 {
     struct audit_record ar;
     uint64_t index;
     int rc;
 
-    record_fill_event(actor, op, outcome, ev, &ar);
+    record_fill_event(actor, op, outcome, ev, named, &ar);
     rc = audit_append(s->audit, &ar, &index);
     if (rc != 0)
         return rc == ERR_INVAL ? rc : ERR_AUDIT;

@@ -50,6 +50,8 @@
 #include "common/quota.h"
 #include "common/xmalloc.h"
 #include "common/zauth.h"
+#include "scorer/erase.h"
+#include "scorer/jrec.h"
 #include "scorer/lifecycle.h"
 #include "scorer/qbatch.h"
 #include "scorer/record.h"
@@ -85,29 +87,28 @@ scorer_on_signal(int sig)
 /* ------------------------------------------------------ applying events */
 
 /*
- * Encode the journal record of one event: u8 actor length, the actor,
- * then the internal event bytes exactly as the collector sent them.
+ * Encode the journal record of one pending event (jrec.h): its actor,
+ * arrival time, the salts it made (read back from the vault) and its
+ * bytes as the collector sent them.
  */
 static int
-scorer_record_encode(
-    struct scorer *s, const char *actor, const uint8_t *raw, size_t rawlen)
+scorer_record_encode(struct scorer *s, const struct scorer_jent *je)
 {
-    size_t alen = strlen(actor);
-    uint8_t alen8;
-    int rc;
+    struct jrec_salt salts[VAULT_EVENT_SUBJECTS];
+    unsigned i;
+    int rc = 0;
 
-    if (alen > SCORER_JOURNAL_ACTOR_MAX)
-        return ERR_INVAL;
-    alen8 = (uint8_t)alen;
-    buf_reset(&s->rec);
-    rc = buf_append(&s->rec, &alen8, 1);
+    for (i = 0; rc == 0 && i < je->made.n; i++) {
+        salts[i].p = je->made.p[i];
+        rc =
+            vault_salt(s->vault, &je->made.p[i], salts[i].salt, &salts[i].kind);
+    }
     if (rc == 0)
-        rc = buf_append(&s->rec, actor, alen);
-    if (rc == 0)
-        rc = buf_append(&s->rec, raw, rawlen);
+        rc = jrec_encode(&s->rec, je->actor, je->arrival_ms, salts, je->made.n,
+            je->raw, je->rawlen);
+    sodium_memzero(salts, sizeof(salts));
     return rc;
 }
-
 
 /*
  * Answer a repeat of a stored event id: the stored reply when the event
@@ -123,11 +124,20 @@ scorer_repeat(struct scorer *s, const char *actor, const struct event *ev,
     struct reply *r)
 {
     bool same = sodium_memcmp(digest, first, HISTORY_DIGEST_BYTES) == 0;
+    struct event tev;
+    uint32_t named;
     int rc;
 
     if (mode == SCORER_LIVE) {
-        rc = record_event(s, actor, same ? "event.resend" : "event.conflict",
-            same ? AUDIT_OUTCOME_ALLOWED : AUDIT_OUTCOME_DENIED, ev);
+        /* The record names the subjects that have a token; a repeat
+         * makes no salt (nothing of it is stored). */
+        rc = vault_tokenize(s->vault, ev, false, &tev, &named, NULL);
+        if (rc == 0)
+            rc =
+                record_event(s, actor, same ? "event.resend" : "event.conflict",
+                    same ? AUDIT_OUTCOME_ALLOWED : AUDIT_OUTCOME_DENIED, &tev,
+                    named);
+        memset(&tev, 0, sizeof(tev));
         if (rc != 0)
             return rc;
     }
@@ -171,14 +181,16 @@ scorer_digest(const struct event *ev, const uint8_t *raw, size_t rawlen,
 }
 
 /*
- * Apply one event whose internal encoding is raw[0..rawlen): answer a
- * repeat with its first reply (scorer_repeat), otherwise score it
- * (orders), apply it to history and store its reply with its digest,
- * all in the overlay's current generation. SCORER_LIVE: the event's
- * audit record is buffered and the event queued for the journal append
- * that follows the group's audit sync. SCORER_LOCAL: queued for the
- * journal only (the caller wrote the audit record of the operation).
- * SCORER_REPLAY (`seq`): it is already in the journal.
+ * Apply one event whose internal encoding is raw[0..rawlen), taken at
+ * `arrival_ms`: answer a repeat with its first reply (scorer_repeat),
+ * otherwise swap its pseudonyms for tokens (vault_tokenize(), making
+ * salts for new subjects), score it (orders), apply it to history and
+ * store its reply with its digest, all in the overlay's current
+ * generation. SCORER_LIVE: the event's audit record is buffered and the
+ * event queued for the journal append that follows the group's audit
+ * sync. SCORER_LOCAL: queued for the journal only (the caller wrote the
+ * audit record of the operation). SCORER_REPLAY (`seq`): it is already
+ * in the journal (its salts were restored from it).
  *
  * Returns 0 with `r` filled; ERR_CONFLICT with `r` the error reply (not
  * a failure of the group); or an ERR_* from the store or the audit log,
@@ -188,10 +200,13 @@ scorer_digest(const struct event *ev, const uint8_t *raw, size_t rawlen,
 static int
 scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
     const uint8_t *raw, size_t rawlen, enum scorer_mode mode, uint64_t seq,
-    struct reply *r)
+    uint64_t arrival_ms, struct reply *r)
 {
     uint8_t digest[HISTORY_DIGEST_BYTES], first[HISTORY_DIGEST_BYTES];
+    struct vault_made made;
     struct features f;
+    struct event tev;
+    uint32_t named;
     int rc;
 
     rc = scorer_digest(ev, raw, rawlen, digest);
@@ -203,20 +218,24 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
     if (rc != ERR_NOTFOUND)
         return rc;
 
+    /* From here on the event's subjects are tokens (vault.h). */
+    rc = vault_tokenize(s->vault, ev, true, &tev, &named, &made);
+    if (rc != 0)
+        return rc;
     memset(r, 0, sizeof(*r));
-    if (ev->type == EVENT_ORDER_PLACED) {
-        rc = history_features(s->hist, s->otxn, actor, ev, &f);
+    if (tev.type == EVENT_ORDER_PLACED) {
+        rc = history_features(s->hist, s->otxn, actor, &tev, &f);
         if (rc != 0)
-            return rc;
-        score_compute(ev, &f, &s->params, r);
+            goto out;
+        score_compute(&tev, &f, &s->params, r);
         s->stats.orders++;
     }
-    rc = history_apply(s->hist, s->otxn, actor, ev, r);
+    rc = history_apply(s->hist, s->otxn, actor, &tev, r);
+    if (rc == 0)
+        rc = history_reply_put(
+            s->hist, s->otxn, actor, &ev->id, digest, arrival_ms, r);
     if (rc != 0)
-        return rc;
-    rc = history_reply_put(s->hist, s->otxn, actor, &ev->id, digest, r);
-    if (rc != 0)
-        return rc;
+        goto out;
 
     if (mode != SCORER_REPLAY) {
         struct scorer_jent *je;
@@ -225,21 +244,25 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
          * waits until the group's records are durable. */
         if (mode == SCORER_LIVE) {
             rc = record_event(
-                s, actor, "event.store", AUDIT_OUTCOME_ALLOWED, ev);
+                s, actor, "event.store", AUDIT_OUTCOME_ALLOWED, &tev, named);
             if (rc != 0)
-                return rc;
+                goto out;
         }
         je = &s->jpend[s->njpend++];
         je->actor = actor;
         je->raw = raw;
         je->rawlen = rawlen;
+        je->arrival_ms = arrival_ms;
+        je->made = made;
     } else {
         s->applied_seq = seq;
     }
     if (s->gen_events++ == 0)
         s->gen_opened_ms = clock_mono_ms();
     s->stats.events++;
-    return 0;
+out:
+    memset(&tev, 0, sizeof(tev));
+    return rc;
 }
 
 /* Replay one journal record (journal_replay callback). */
@@ -247,33 +270,44 @@ static int
 scorer_replay_record(void *arg, uint64_t seq, const void *payload, size_t len)
 {
     struct scorer *s = arg;
-    const uint8_t *p = payload;
-    char actor[SCORER_JOURNAL_ACTOR_MAX + 1];
+    struct jrec *jr = &s->jrec;
+    const char *why;
     struct event ev;
     struct reply r;
-    size_t alen;
+    unsigned i;
     int rc;
 
-    if (len < 1 || (alen = p[0]) + 1 > len) {
-        log_warnx("journal record %" PRIu64 ": bad actor field", seq);
+    rc = jrec_decode(payload, len, jr, &why);
+    if (rc != 0) {
+        log_warnx("journal record %" PRIu64 ": %s", seq, why);
         return ERR_CORRUPT;
     }
-    memcpy(actor, p + 1, alen);
-    actor[alen] = '\0';
-    rc = event_decode(&s->ev_dec, &ev, p + 1 + alen, len - 1 - alen);
+    /* The salts this event made when it was live: the same tokens. */
+    for (i = 0; i < jr->nsalts; i++) {
+        rc = vault_restore(
+            s->vault, &jr->salts[i].p, jr->salts[i].kind, jr->salts[i].salt);
+        if (rc != 0) {
+            log_warnx("journal record %" PRIu64 ": cannot restore a salt: %s",
+                seq, err_str(rc));
+            goto out;
+        }
+    }
+    rc = event_decode(&s->ev_dec, &ev, jr->event, jr->event_len);
     if (rc != 0) {
         log_warnx("journal record %" PRIu64 ": event does not decode: %s", seq,
             err_str(rc));
-        return ERR_CORRUPT;
+        rc = ERR_CORRUPT;
+        goto out;
     }
-    rc = scorer_apply(
-        s, actor, &ev, p + 1 + alen, len - 1 - alen, SCORER_REPLAY, seq, &r);
+    rc = scorer_apply(s, jr->actor, &ev, jr->event, jr->event_len,
+        SCORER_REPLAY, seq, jr->arrival_ms, &r);
     if (rc == ERR_CONFLICT)
         rc = 0; /* refused live too: nothing of it was applied */
-    if (rc != 0)
-        return rc;
-    s->stats.replayed++;
-    return 0;
+    if (rc == 0)
+        s->stats.replayed++;
+out:
+    sodium_memzero(jr, sizeof(*jr));
+    return rc;
 }
 
 /* ------------------------------------------------------------ flushing */
@@ -298,7 +332,11 @@ scorer_flusher_main(void *arg)
             break;
         s->flush_request = false;
         pthread_mutex_unlock(&s->mu);
-        rc = store_overlay_flush(s->ov);
+        /* Every salt the generation's tokens come from is durable
+         * before the rows keyed by them are (vault.h, Durability). */
+        rc = vault_sync(s->vault);
+        if (rc == 0)
+            rc = store_overlay_flush(s->ov);
         pthread_mutex_lock(&s->mu);
         s->flush_rc = rc;
         s->flush_done = true;
@@ -466,6 +504,27 @@ scorer_flush_sync(struct scorer *s)
     return s->space.flush_retry ? ERR_FULL : 0;
 }
 
+int
+scorer_commit(struct scorer *s)
+{
+    if (s->needs_recovery)
+        return ERR_IO;
+    if (s->gen_events == 0)
+        s->gen_events = 1; /* deletions and index entries count too */
+    if (s->gen_opened_ms == 0)
+        s->gen_opened_ms = clock_mono_ms();
+    return scorer_flush_sync(s);
+}
+
+int
+scorer_journal_shred(struct scorer *s, size_t *segments)
+{
+    *segments = 0;
+    if (s->applied_seq == 0 || s->applied_seq >= journal_next_seq(s->journal))
+        return 0; /* never held a record */
+    return journal_shred_upto(s->journal, s->applied_seq, segments);
+}
+
 /*
  * Throw away the overlay and rebuild it from the committed history plus
  * the durable journal, then commit. Used at start-up and whenever a store
@@ -612,6 +671,7 @@ scorer_take_msg(
 {
     static struct ipcproto_events v;
     const char *why = NULL, *role;
+    uint64_t arrival = clock_wall_ms();
     struct event ev;
     uint32_t i;
     int rc;
@@ -685,8 +745,8 @@ scorer_take_msg(
             s->stats.rejected++;
             continue;
         }
-        rc = scorer_apply(
-            s, m->actor, &ev, v.raw[i], v.rawlen[i], SCORER_LIVE, 0, r);
+        rc = scorer_apply(s, m->actor, &ev, v.raw[i], v.rawlen[i], SCORER_LIVE,
+            0, arrival, r);
         if (rc == ERR_CONFLICT) {
             s->stats.rejected++;
             continue;
@@ -793,7 +853,7 @@ scorer_group_commit(struct scorer *s)
     for (i = 0; i < s->njpend; i++) {
         const struct scorer_jent *je = &s->jpend[i];
 
-        rc = scorer_record_encode(s, je->actor, je->raw, je->rawlen);
+        rc = scorer_record_encode(s, je);
         if (rc == 0)
             rc = journal_append(s->journal, s->rec.data, s->rec.len, &seq);
         if (rc != 0)
@@ -881,8 +941,8 @@ scorer_apply_local(struct scorer *s, const char *storefront,
     rc = event_encode(raw, ev);
     if (rc != 0)
         return ERR_INVAL;
-    rc = scorer_apply(
-        s, storefront, ev, raw->data, raw->len, SCORER_LOCAL, 0, r);
+    rc = scorer_apply(s, storefront, ev, raw->data, raw->len, SCORER_LOCAL, 0,
+        clock_wall_ms(), r);
     if (rc == 0 && s->njpend == before)
         return ERR_EXISTS; /* a resend of the same operation */
     if (rc != 0 && rc != ERR_CONFLICT)
@@ -1201,6 +1261,41 @@ scorer_record_start(struct scorer *s)
     return rc;
 }
 
+/*
+ * Open the subject vault (vault.h), creating it only in a new data
+ * directory: an existing one without a vault was made before
+ * per-subject tokens, or lost its salts, and neither can be served
+ * without breaking a promise (raw pseudonyms in its log; or every
+ * earlier record unlinkable). Exits on failure.
+ */
+static void
+scorer_open_vault(struct scorer *s)
+{
+    char path[4096];
+    uint64_t applied = 0;
+    bool fresh;
+    int rc;
+
+    rc = history_applied_seq(s->hist, s->otxn, &applied);
+    if (rc != 0)
+        fatalx("cannot read history: %s", err_str(rc));
+    fresh = audit_size(s->audit) == 0 && applied == 0 &&
+        journal_next_seq(s->journal) == 1;
+    rc = cfg_path(&s->cfg, VAULT_FILE, path, sizeof(path));
+    if (rc == 0)
+        rc = vault_open(path, fresh, &s->vault);
+    if (rc == ERR_NOTFOUND)
+        fatalx("'%s' is missing from a data directory that is not new: "
+               "it was made by a Vigil without per-subject tokens (its "
+               "audit log names pseudonyms that erasure cannot make "
+               "unlinkable), or its salts were removed; refusing to start: "
+               "start with a new data directory",
+            path);
+    if (rc != 0)
+        fatalx("cannot open the subject vault '%s': %s", path, err_str(rc));
+    log_info("subject vault: %zu subjects", vault_count(s->vault));
+}
+
 static void
 scorer_bring_up_to_date(struct scorer *s)
 {
@@ -1209,6 +1304,11 @@ scorer_bring_up_to_date(struct scorer *s)
     if (rc != 0)
         fatalx("cannot bring history up to date from the journal: %s",
             err_str(rc));
+    /* An erasure a stop interrupted is finished before anything else
+     * (its history is gone already; its salts and journal go now). */
+    rc = erase_resume(s);
+    if (rc != 0)
+        fatalx("cannot finish a pending erasure: %s", err_str(rc));
     rc = record_bind_key(s);
     if (rc == 0)
         rc = scorer_record_start(s);
@@ -1217,6 +1317,14 @@ scorer_bring_up_to_date(struct scorer *s)
     if (rc != 0)
         fatalx("cannot bind the data to the pseudonym key: %s", err_str(rc));
     record_repair(s);
+    if (vault_damaged(s->vault) > 0) {
+        char ref[64];
+
+        snprintf(ref, sizeof(ref), "damaged slots %" PRIu64,
+            vault_damaged(s->vault));
+        if (record_system(s, "vault.repair", ref) != 0)
+            fatalx("cannot record the vault's damaged slots");
+    }
     record_checkpoint(s, true);
     log_info("history at journal seq %" PRIu64 " (%" PRIu64
              " records replayed)",
@@ -1438,6 +1546,12 @@ scorer_loop(struct scorer *s)
             else if ((long)(due - now) < timeout)
                 timeout = (long)(due - now);
         }
+        {
+            uint64_t due = retention_tick(s);
+
+            if ((long)due < timeout)
+                timeout = (long)due;
+        }
         rc = zsock_poll(items, s->metrics ? 4 : 3, timeout, &nready);
         if (rc == ERR_SHUTDOWN)
             break;
@@ -1540,6 +1654,8 @@ scorer_shutdown(struct scorer *s)
     s->pkey = NULL;
     keys_close(&s->keys);
     journal_close(s->journal);
+    retention_release(&s->retention);
+    vault_close(s->vault);
     store_overlay_close(s->ov);
     history_close(s->hist);
     store_close(s->store);
@@ -1585,7 +1701,9 @@ main(int argc, char **argv)
     lifecycle_lock(&s);
     scorer_open_keys(&s);
     scorer_open_storage(&s);
+    scorer_open_vault(&s);
     scorer_bring_up_to_date(&s);
+    retention_init(&s.retention, &s.cfg);
     scorer_alloc(&s);
     scorer_open_sockets(&s);
     scorer_open_metrics(&s);

@@ -58,7 +58,10 @@
 #include "common/zsock.h"
 #include "common/quota.h"
 #include "scorer/history.h"
+#include "scorer/jrec.h"
 #include "scorer/score.h"
+#include "scorer/retention.h"
+#include "scorer/vault.h"
 #include "scorer/space.h"
 
 /* Messages drained from the socket into one group commit, at most. */
@@ -100,6 +103,8 @@ struct scorer_jent {
     const char *actor;
     const uint8_t *raw; /* the internal event bytes */
     size_t rawlen;
+    uint64_t arrival_ms;    /* when the scorer took it (wall clock) */
+    struct vault_made made; /* the salts it made (scorer/vault.h) */
 };
 
 /* Query messages answered in one batch, at most (scorer_queries). */
@@ -191,6 +196,10 @@ struct scorer {
     struct scorer_qreply *qcur;  /* the one being filled, or NULL */
     struct wclient *wclient;     /* the witness client thread (wclient.h),
                                     NULL without `witness` keys; owned */
+    /* Crypto-shredding (issue 9): every subject is a token at rest. */
+    struct vault *vault;        /* DATA_DIR/subjects.vault; owned */
+    struct retention retention; /* the retention sweep (retention.h) */
+    struct jrec jrec;           /* the journal record being replayed */
     /* Operations (issue 12): what the scorer shows, what it refuses. */
     struct cfg_args args;         /* the command line, for SIGHUP */
     int lock_fd;                  /* DATA_DIR/scorer.pid, flock()ed */
@@ -244,6 +253,25 @@ int scorer_apply_local(struct scorer *s, const char *storefront,
  * durable), or ERR_IO / ERR_FULL (the events are not).
  */
 int scorer_commit_local(struct scorer *s) WARN_UNUSED NONNULL(1);
+
+/*
+ * Commit everything now and wait for it: the running flush, then the
+ * current generation (even when it holds only index entries or
+ * deletions). Afterwards LMDB holds every event of the journal
+ * (applied_seq is the journal's last durable seq) and every subject
+ * index entry. Main thread, between groups. Returns 0 or ERR_IO (the
+ * overlay is marked for recovery).
+ */
+int scorer_commit(struct scorer *s) WARN_UNUSED NONNULL(1);
+
+/*
+ * After scorer_commit(): remove every journal segment, overwriting it
+ * first (journal_shred_upto), so that no journal file holds an event
+ * (or a salt) that is already in LMDB. `*segments` gets how many went.
+ * Main thread. Returns 0 or the journal's ERR_*.
+ */
+int scorer_journal_shred(struct scorer *s, size_t *segments) WARN_UNUSED
+    NONNULL(1, 2);
 
 /*
  * query.c: answer one message from the query socket ([identity, empty

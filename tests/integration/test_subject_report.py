@@ -1,32 +1,37 @@
 #!/usr/bin/python3
-"""integ.subject_report - `vigilctl audit subject report`: who accessed
-one person's data, each access with an inclusion proof.
+"""integ.subject_report - `vigilctl subject report`: who accessed one
+person's data, answered by the scorer as an audited operation, each
+access with an inclusion proof.
 
 Two shoppers, A and B, send events; the fraud team queries both (one
-query about A is denied). Once a signed checkpoint covers the log, the
-report for --account A must list exactly A's accesses (A's event.store
-records and the queries about A, denied included) and nothing of B's,
-each with an inclusion proof that this test checks again on its own
-(RFC 9162 verification written here, the root taken from the signed
-checkpoint, the leaf hash recomputed from the record's raw bytes in
-`vigilctl audit export`). --email of A finds A's signup; the human
-output prints the identifier only on its header line; a copy of the
-data directory without the LMDB index falls back to a full scan with a
-warning and gives the same list.
+query about A is denied). The DPO then asks the scorer's query endpoint
+(`vigilctl subject report ACCOUNT --purpose access-request --case ...`,
+CURVE, role dpo). The report must list exactly A's accesses (A's
+event.store records and the queries about A, denied included) and
+nothing of B's; each proof is checked here again with independent RFC
+9162 code against the signed checkpoint, and every proof file written
+with --proofs is accepted by `vigilctl audit check-proof`. The report is
+itself recorded (op subject.report, actor dpo, purpose, the case
+reference as a keyed hash). An analyst, a storefront and the DPO with a
+wrong purpose or no case reference are refused with the same answer
+whether the person exists or not, and each refusal is recorded as
+denied. vigilctl has no offline report any more: it opens no file of
+the data directory (the old `audit subject report` is gone).
 
 SPDX-License-Identifier: MIT
 """
 
 import base64
+import glob
 import hashlib
 import json
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vigiltest import (Persona, Service, TestFailure, check,  # noqa
-                       check_eq, main, query, say, vigilctl, wait_checkpoint)
+from vigiltest import (Persona, Service, TestFailure, audit_records,  # noqa
+                       check, check_eq, main, query, say, vigilctl,
+                       wait_checkpoint)
 
 
 # ------------------------------------------- RFC 9162 2.1.3.2, independent
@@ -62,40 +67,48 @@ def checkpoint_root(note):
     return int(lines[1]), base64.b64decode(lines[2])
 
 
-def report(bindir, data_dir, keys_dir, *opts):
-    if opts[0] == "--account":
-        opts = opts + ("--storefront", "storefront")
-    rc, out, err = vigilctl(bindir, "audit", "subject", "report", data_dir,
-                            "--json", "--keys-dir", keys_dir, *opts)
-    if rc != 0:
-        raise TestFailure("subject report %s exited %d: %s"
-                          % (opts[0], rc, err.strip()))
-    return json.loads(out), err
+def verifier_key(bindir, svc):
+    rc, out, err = vigilctl(bindir, "audit", "pubkey",
+                            "--keys-dir", svc.keys_dir)
+    check_eq(rc, 0, "audit pubkey exits 0")
+    return out.strip()
 
 
-def check_proofs(doc, raw_by_index, what):
-    size, root = checkpoint_root(doc["checkpoint"])
-    check_eq(doc["checkpoint_size"], size, what + ": checkpoint size")
+def report(bindir, svc, key, ident, *opts, client="dpo", case="DSAR-1",
+           purpose="access-request", want_rc=0):
+    args = ["subject", "report", ident, "--json", "--key", key] + \
+        svc.ctl_conn(client)
+    if purpose is not None:
+        args += ["--purpose", purpose]
+    if case is not None:
+        args += ["--case", case]
+    rc, out, err = vigilctl(bindir, *(args + list(opts)))
+    if rc != want_rc:
+        raise TestFailure("subject report %s exited %d (want %d): %s"
+                          % (opts, rc, want_rc, err.strip()))
+    return json.loads(out) if out.strip() else None, err
+
+
+def check_proofs(doc, what):
     for a in doc["accesses"]:
         pr = a["proof"]
-        raw = raw_by_index[a["index"]]
-        leaf = hashlib.sha256(b"\x00" + raw).digest()
-        check_eq(a["leaf_hash"], leaf.hex(),
-                 what + ": record %d: leaf hash of its exported bytes"
-                 % a["index"])
-        good = (pr["verified"] is True and pr["signed"] is True and
-                pr["size"] == size and
-                verify_inclusion(a["index"], size, leaf,
-                                 [bytes.fromhex(h) for h in pr["hashes"]],
-                                 root))
-        check(good, what + ": record %d: signed proof verifies here too"
+        size, root = checkpoint_root(pr["checkpoint"])
+        check_eq(pr["size"], size, what + ": proof size is the checkpoint's")
+        leaf = bytes.fromhex(a["leaf_hash"])
+        good = verify_inclusion(a["index"], size, leaf,
+                                [bytes.fromhex(h) for h in pr["hashes"]],
+                                root)
+        check(good and pr["verified"] is True,
+              what + ": record %d: signed proof verifies here too"
               % a["index"], pr)
 
 
 def body(args):
     a = Persona(11, tag="sra")
     b = Persona(12, tag="srb")
-    with Service(args.bin, scorer_opts=["checkpoint_interval_ms=50"]) as svc:
+    svc = Service(args.bin, scorer_opts=["checkpoint_interval_ms=50"])
+    svc.add_client("dpo", "dpo")
+    with svc:
         say("events for A and B")
         a_events = [a.signup("sra-s1"), a.order("sra-o1", order="SRA-ORD"),
                     a.login("sra-l1", ok=False)]
@@ -120,106 +133,138 @@ def body(args):
                     purpose="chargeback-review", case="CB-7")["ok"],
               "account.get of B")
         wait_checkpoint(args.bin, svc.data_dir)
+        key = verifier_key(args.bin, svc)
 
-        rc, out, err = vigilctl(args.bin, "audit", "export", "--json",
-                                os.path.join(svc.data_dir, "audit"))
-        check_eq(rc, 0, "audit export exits 0")
-        raw_by_index = {r["index"]: bytes.fromhex(r["raw"])
-                        for r in json.loads(out)["records"]}
-
-        say("report for --account A")
-        doc, err = report(args.bin, svc.data_dir, svc.keys_dir, "--account", a.account)
-        say("  note index: %s %s" % (doc["index"], err.strip()))
-        # Records carry the keyed hash of an event's or query's id.
         def erefs(evs):
             return [svc.event_ref(e["id"]) for e in evs]
 
         def qrefs(ids):
             return [svc.query_ref(q) for q in ids]
 
-        refs = sorted(x["ref"] for x in doc["accesses"])
+        say("report for account A, through the query endpoint")
+        proofs = os.path.join(svc.dir, "proofs-a")
+        doc, err = report(args.bin, svc, key, a.account, "--storefront",
+                          "storefront", "--proofs", proofs)
+        check(doc["ok"] and doc["proofs_ok"] is True,
+              "the report verifies (vigilctl)", doc)
+        # The report's own record names A too (it is an access): it is
+        # the last one listed.
+        own = doc["accesses"][-1]
+        check_eq((own["op"], own["actor"]), ("subject.report", "dpo"),
+                 "the report lists its own record last")
+        refs = sorted(x["ref"] for x in doc["accesses"][:-1])
         want = sorted(erefs(a_events) + qrefs(a_queries))
         check_eq(refs, want, "exactly A's accesses, B's absent")
-        check_eq(doc["count"], len(want), "count")
-        check(doc["proofs_ok"] is True, "every proof verified (vigilctl)")
-        check_proofs(doc, raw_by_index, "A")
+        check_eq(doc["count"], len(want) + 1, "count")
+        check_proofs(doc, "A")
         denied = [x for x in doc["accesses"]
                   if x["ref"] == svc.query_ref("qa-denied")]
         check_eq((denied[0]["op"], denied[0]["outcome"], denied[0]["purpose"]),
                  ("account.get", "denied", "marketing"),
                  "the denied access is listed as denied")
         check(all(doc["subject"] in x["subj"] for x in doc["accesses"]),
-              "every listed record names A's subject")
+              "every listed record names A's token")
+        tok = svc.token(svc.scoped("account", a.account))
+        check_eq(doc["subject"], tok, "the subject is A's vault token")
 
-        say("report for --account B")
-        docb, _ = report(args.bin, svc.data_dir, svc.keys_dir, "--account", b.account)
-        check_eq(sorted(x["ref"] for x in docb["accesses"]),
+        say("every proof file passes vigilctl audit check-proof")
+        files = sorted(glob.glob(os.path.join(proofs, "record-*.json")))
+        check_eq(len(files), len(want) + 1, "one proof file per access")
+        for f in files:
+            rc, out, err = vigilctl(args.bin, "audit", "check-proof", f,
+                                    "--key", key)
+            check(rc == 0 and "OK: record" in out,
+                  "check-proof accepts %s" % os.path.basename(f), out + err)
+        # A tampered proof file is refused.
+        with open(files[0]) as fh:
+            pf = json.load(fh)
+        del pf["record"]
+        leaf = bytearray.fromhex(pf["leaf_hash"])
+        leaf[0] ^= 1
+        pf["leaf_hash"] = leaf.hex()
+        bad = os.path.join(svc.dir, "bad-proof.json")
+        with open(bad, "w") as fh:
+            json.dump(pf, fh)
+        rc, _, _ = vigilctl(args.bin, "audit", "check-proof", bad,
+                            "--key", key)
+        check_eq(rc, 1, "check-proof refuses a tampered proof file")
+
+        say("the report itself is an audited op: actor, purpose, case")
+        recs = [r for r in audit_records(args.bin, svc.data_dir)
+                if r["op"] == "subject.report"]
+        check(len(recs) >= 1, "a subject.report record", recs)
+        r = recs[-1]
+        check_eq((r["actor"], r["role"], r["purpose"], r["outcome"]),
+                 ("dpo", "dpo", "access-request", "allowed"),
+                 "the report's record: actor, role, purpose, outcome")
+        case_h = svc.scoped("case", "DSAR-1", "storefront")
+        check(case_h in r["ref"], "the case reference as a keyed hash",
+              r["ref"])
+        check("DSAR-1" not in json.dumps(recs), "the case ref not verbatim")
+        check_eq(r["subj"], [tok], "the record names A's token")
+
+        say("report for account B and for A's email")
+        docb, _ = report(args.bin, svc, key, b.account, "--storefront",
+                         "storefront")
+        check_eq(sorted(x["ref"].split()[0] for x in docb["accesses"][:-1]),
                  sorted(erefs(b_events) + qrefs(b_queries)),
                  "exactly B's accesses")
-        check_proofs(docb, raw_by_index, "B")
-
-        say("report for --email of A")
-        doce, _ = report(args.bin, svc.data_dir, svc.keys_dir, "--email", a.email.upper())
+        check_proofs(docb, "B")
+        doce, _ = report(args.bin, svc, key, a.email.upper(), "--kind",
+                         "email")
         refs = [x["ref"] for x in doce["accesses"]]
         check(svc.event_ref("sra-s1") in refs,
               "the signup's record is found by email", refs)
         check(not set(refs) & set(erefs(b_events) + qrefs(b_queries)),
               "none of B's", refs)
-        check_proofs(doce, raw_by_index, "A by email")
-        doc_dev, _ = report(args.bin, svc.data_dir, svc.keys_dir, "--device", b.device)
-        check_eq(sorted(x["ref"] for x in doc_dev["accesses"]),
-                 sorted(erefs(b_events)),
-                 "--device of B: B's events only")
+        check_proofs(doce, "A by email")
 
-        say("human output")
-        rc, out, err = vigilctl(args.bin, "audit", "subject", "report",
-                                svc.data_dir, "--account", a.account,
-                                "--storefront", "storefront",
-                                "--keys-dir", svc.keys_dir)
+        say("human output names the token, never the identifier")
+        rc, out, err = vigilctl(args.bin, "subject", "report", a.account,
+                                "--storefront", "storefront", "--key", key,
+                                "--purpose", "access-request", "--case",
+                                "DSAR-1", *svc.ctl_conn("dpo"))
         check_eq(rc, 0, "human report exits 0")
-        lines = out.splitlines()
-        check(a.account in lines[0], "the header names the identifier typed")
-        check(not any(a.account in l for l in lines[1:]) and
-              a.account not in err,
-              "the identifier appears nowhere else")
-        check("every proof verified" in out, "human output says proofs ok",
-              out[-200:])
-        rc, out, err = vigilctl(args.bin, "audit", "subject", "report",
-                                svc.data_dir, "--email", a.email,
-                                "--keys-dir", svc.keys_dir)
-        check(a.email not in "\n".join(out.splitlines()[1:]) and
-              a.email not in err, "the email appears only on the header")
+        check(a.account not in out + err, "the identifier appears nowhere")
+        check("every proof verified" in out, "says the proofs verified",
+              out[-300:])
 
-        say("no index: full scan with a warning")
-        copy = os.path.join(svc.dir, "copy")
-        os.makedirs(copy)
-        shutil.copytree(os.path.join(svc.data_dir, "audit"),
-                        os.path.join(copy, "audit"))
-        doc2, err2 = report(args.bin, copy, svc.keys_dir, "--account", a.account)
-        check_eq(doc2["index"], "missing", "the index is reported missing")
-        check("full scan" in err2, "a warning says so", err2)
-        check_eq(sorted(x["ref"] for x in doc2["accesses"]), want,
-                 "the scan finds the same accesses")
+        say("refusals: same answer whether the person exists or not")
+        unknown = "acct-nobody-00000"
+        for client, purpose, case in (("analyst", "access-request", "C1"),
+                                      ("storefront", "access-request", "C1"),
+                                      ("dpo", "fraud-prevention", "C1"),
+                                      ("dpo", "access-request", None)):
+            answers = []
+            for ident in (a.account, unknown):
+                d, err = report(args.bin, svc, key, ident, "--storefront",
+                                "storefront", client=client, case=case,
+                                purpose=purpose, want_rc=1)
+                answers.append((d["code"], d["msg"]))
+            check_eq(answers[0], answers[1],
+                     "%s/%s/%s: known and unknown answered alike"
+                     % (client, purpose, case))
+            check(answers[0][0] in ("denied", "invalid"),
+                  "%s/%s refused" % (client, purpose), answers)
+        recs = [r for r in audit_records(args.bin, svc.data_dir)
+                if r["op"] == "subject.report" and r["outcome"] == "denied"]
+        check(len(recs) >= 6, "the refused reports are recorded as denied",
+              len(recs))
+        d, _ = report(args.bin, svc, key, unknown, "--storefront",
+                      "storefront")
+        check_eq((d["count"], d["subject"]), (0, None),
+                 "the DPO's report of an unknown account: nothing")
 
-        say("usage errors")
+        say("no offline report any more: vigilctl does not read LMDB")
         rc, _, _ = vigilctl(args.bin, "audit", "subject", "report",
-                            svc.data_dir)
-        check_eq(rc, 2, "no identifier option: exit 2")
-        rc, _, _ = vigilctl(args.bin, "audit", "subject", "report",
-                            svc.data_dir, "--account", "x", "--email", "y@z.com")
-        check_eq(rc, 2, "two identifier options: exit 2")
-        rc, _, err = vigilctl(args.bin, "audit", "subject", "report",
-                              svc.data_dir, "--ip", "999.1.1.1",
-                              "--keys-dir", svc.keys_dir)
-        check_eq(rc, 2, "an identifier that does not parse: exit 2")
-        check("--ip" in err and "999.1.1.1" not in err,
-              "the error names the option, not the identifier", err)
-        rc, _, err = vigilctl(args.bin, "audit", "subject", "report",
-                              svc.data_dir, "--account", "",
-                              "--storefront", "storefront",
-                              "--keys-dir", svc.keys_dir)
-        check_eq(rc, 2, "an empty account id: exit 2")
+                            svc.data_dir, "--account", a.account)
+        check_eq(rc, 2, "the offline 'audit subject report' is gone")
+        rc, _, err = vigilctl(args.bin, "subject", "report", a.account,
+                              "--purpose", "access-request", "--case", "x",
+                              *svc.ctl_conn("dpo"))
+        check_eq(rc, 2, "--key is required")
 
 
 if __name__ == "__main__":
-    main("audit subject report: one person's accesses with proofs", body)
+    main("subject report through the scorer: one person's accesses with "
+         "proofs", body)

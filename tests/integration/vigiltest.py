@@ -446,6 +446,36 @@ class Service:
         as subjects (kinds "account", "order")."""
         return pseudo_hex(self.key(), kind, storefront + "\n" + id_)
 
+    def vault(self):
+        """{pseudonym hex: (kind, salt bytes, token hex)} of the scorer's
+        subject vault, DATA_DIR/subjects.vault (scorer/vault.h): 64-byte
+        slots after a 64-byte header; a zero slot is free. Each token is
+        recomputed here as BLAKE2b-128(key = salt, pseudonym) and checked
+        against the one stored."""
+        out = {}
+        with open(os.path.join(self.data_dir, "subjects.vault"), "rb") as f:
+            data = f.read()
+        if data[:8] != b"VIGILVLT":
+            raise TestFailure("subjects.vault has no vault header")
+        for off in range(64, len(data) - 63, 64):
+            slot = data[off:off + 64]
+            if not any(slot):
+                continue
+            p, salt, tok = slot[8:24], slot[24:40], slot[40:56]
+            mine = hashlib.blake2b(p, key=salt, digest_size=16).digest()
+            if mine != tok:
+                raise TestFailure("vault slot at %d: token does not match "
+                                  "its salt" % off)
+            out[p.hex()] = (slot[5], salt, tok.hex())
+        return out
+
+    def token(self, pseudo_hex_):
+        """The token (hex) audit records and history use for the subject
+        whose pseudonym is `pseudo_hex_` (hex), or None when the subject
+        has no salt (never seen, or erased)."""
+        got = self.vault().get(pseudo_hex_)
+        return None if got is None else got[2]
+
     def event_ref(self, id_, storefront="storefront"):
         """The `ref` of an event's audit records."""
         return self.scoped("event", id_, storefront)

@@ -603,7 +603,7 @@ test_reply_and_applied_seq(void)
     memset(dg, 0x5a, sizeof(dg));
     ASSERT_EQ(
         history_reply_get(e.h, e.txn, "shop", &e123, NULL, &got), ERR_NOTFOUND);
-    ASSERT_OK(history_reply_put(e.h, e.txn, "shop", &e123, dg, &r));
+    ASSERT_OK(history_reply_put(e.h, e.txn, "shop", &e123, dg, 1000, &r));
     ASSERT_OK(history_reply_get(e.h, e.txn, "shop", &e123, back, &got));
     ASSERT_MEM_EQ(&got, &r, sizeof(r));
     ASSERT_MEM_EQ(back, dg, sizeof(dg));
@@ -613,7 +613,7 @@ test_reply_and_applied_seq(void)
     memset(&r, 0, sizeof(r));
     r.code = ERR_MALFORMED;
     snprintf(r.msg, sizeof(r.msg), "field 'amount': not an integer");
-    ASSERT_OK(history_reply_put(e.h, e.txn, "shop", &ebad, dg, &r));
+    ASSERT_OK(history_reply_put(e.h, e.txn, "shop", &ebad, dg, 2000, &r));
     ASSERT_OK(history_reply_get(e.h, e.txn, "shop", &ebad, NULL, &got));
     ASSERT_MEM_EQ(&got, &r, sizeof(r));
 
@@ -1001,6 +1001,200 @@ dump_all(struct env *e, uint8_t **out)
     return n;
 }
 
+
+/* Commit e's write txn and begin a new one (the sweep reads committed
+ * state, as the scorer's overlay would have flushed it). */
+static void
+env_commit(struct env *e)
+{
+    ASSERT_OK(store_txn_commit(e->txn));
+    ASSERT_OK(store_txn_begin(e->st, true, &e->txn));
+}
+
+/* Run sweep steps of `scan` keys until a pass ends; apply each batch.
+ * Returns the rows deleted, by kind, into rows[]. */
+static void
+sweep_pass(struct env *e, const struct history_retention *ret, uint64_t now,
+    unsigned scan, uint64_t rows[HISTORY_ROW_COUNT],
+    uint64_t cats[HISTORY_CAT_COUNT])
+{
+    struct history_sweep sw;
+    struct history_batch b;
+    bool done = false;
+    int steps = 0;
+
+    memset(&sw, 0, sizeof(sw));
+    memset(rows, 0, sizeof(uint64_t) * HISTORY_ROW_COUNT);
+    memset(cats, 0, sizeof(uint64_t) * HISTORY_CAT_COUNT);
+    history_batch_init(&b);
+    while (!done) {
+        ASSERT(steps++ < 10000);
+        ASSERT_OK(
+            history_sweep_step(e->h, e->txn, ret, now, &sw, scan, &b, &done));
+        for (unsigned i = 0; i < HISTORY_ROW_COUNT; i++)
+            rows[i] += b.rows[i];
+        for (unsigned i = 0; i < HISTORY_CAT_COUNT; i++)
+            cats[i] += b.cats[i];
+        ASSERT_OK(history_batch_apply(e->h, e->txn, &b));
+        ASSERT_EQ(history_batch_rows(&b), 0);
+    }
+    ASSERT_EQ(sw.passes, 1);
+    history_batch_release(&b);
+}
+
+static void
+put_reply(struct env *e, const char *id, uint64_t arrival)
+{
+    struct pseudo eid = ps(id);
+    uint8_t dg[HISTORY_DIGEST_BYTES];
+    struct reply r;
+
+    memset(&r, 0, sizeof(r));
+    memset(dg, 1, sizeof(dg));
+    ASSERT_OK(history_reply_put(e->h, e->txn, "shop", &eid, dg, arrival, &r));
+}
+
+static bool
+has_reply(struct env *e, const char *id)
+{
+    struct pseudo eid = ps(id);
+    struct reply r;
+    int rc = history_reply_get(e->h, e->txn, "shop", &eid, NULL, &r);
+
+    ASSERT(rc == 0 || rc == ERR_NOTFOUND);
+    return rc == 0;
+}
+
+static void
+test_sweep(void)
+{
+    struct history_retention ret;
+    uint64_t rows[HISTORY_ROW_COUNT], cats[HISTORY_CAT_COUNT];
+    uint64_t now = T0 + 400 * DAY_MS;
+    struct features f;
+    struct event ev;
+    unsigned a;
+
+    {
+        struct env e;
+
+        env_open(&e);
+        memset(&ret, 0, sizeof(ret));
+        for (unsigned c = 0; c < HISTORY_CAT_COUNT; c++)
+            ret.keep_ms[c] = 365 * DAY_MS;
+        ret.keep_ms[HISTORY_CAT_DEVICE] = 30 * DAY_MS;
+        ret.dedup_ms = 7 * DAY_MS;
+        /* 20 old accounts (at T0: 400 days before now), each with an
+         * order and a device; 5 new ones (yesterday). */
+        for (a = 0; a < 25; a++) {
+            uint64_t ts = a < 20 ? T0 : now - DAY_MS;
+
+            order_at(&e, a, a, ts);
+        }
+        /* A device last seen 60 days ago goes (30-day device rule); its
+         * account (60 days) stays. */
+        order_at(&e, 100, 100, now - 60 * DAY_MS);
+        /* A label-only record made now is kept (aged by the label). */
+        ev = ev_make(EVENT_LABEL, now - DAY_MS);
+        ev_account(&ev, 200);
+        ev_ok(&ev, true);
+        apply(&e, &ev);
+        put_reply(&e, "r-old", now - 8 * DAY_MS);
+        put_reply(&e, "r-new", now - 6 * DAY_MS);
+        env_commit(&e);
+        /* Account 0 is refreshed after the commit (through the write
+         * txn, as the overlay would): the sweep must keep it. */
+        order_at(&e, 0, 0, now - HOUR_MS);
+
+        sweep_pass(&e, &ret, now, 7, rows, cats);
+        /* accounts 1..19 with their link lists, devices 1..19 and 100,
+         * orders of 1..19 (account 0's old order too: orders age by
+         * their own time). */
+        ASSERT_EQ(cats[HISTORY_CAT_ACCOUNT], 19);
+        ASSERT_EQ(cats[HISTORY_CAT_DEVICE], 20);
+        ASSERT_EQ(cats[HISTORY_CAT_ORDER], 20);
+        ASSERT_EQ(rows[HISTORY_ROW_ENTITY], 39);
+        ASSERT_EQ(rows[HISTORY_ROW_LINK], 19);
+        ASSERT_EQ(rows[HISTORY_ROW_ORDER], 20);
+        ASSERT_EQ(rows[HISTORY_ROW_REPLY], 1);
+        ASSERT(!has_reply(&e, "r-old"));
+        ASSERT(has_reply(&e, "r-new"));
+        f = probe(&e, 1, 1, now);
+        ASSERT(!f.ent[ENT_ACCOUNT].known && !f.ent[ENT_DEVICE].known);
+        f = probe(&e, 0, 0, now);
+        ASSERT(f.ent[ENT_ACCOUNT].known && f.ent[ENT_DEVICE].known);
+        f = probe(&e, 22, 22, now);
+        ASSERT(f.ent[ENT_ACCOUNT].known && f.ent[ENT_DEVICE].known);
+        f = probe(&e, 100, 100, now);
+        ASSERT(f.ent[ENT_ACCOUNT].known && !f.ent[ENT_DEVICE].known);
+        f = probe(&e, 200, 0, now);
+        ASSERT(f.ent[ENT_ACCOUNT].fraud_linked);
+
+        /* A second pass finds nothing more. */
+        env_commit(&e);
+        sweep_pass(&e, &ret, now, 1000, rows, cats);
+        ASSERT_EQ(rows[HISTORY_ROW_ENTITY] + rows[HISTORY_ROW_ORDER] +
+                rows[HISTORY_ROW_REPLY] + rows[HISTORY_ROW_LINK],
+            0);
+        env_close(&e);
+    }
+}
+
+static void
+test_erase_plan(void)
+{
+    static const char *const actors[] = { "other-shop", "shop" };
+    struct env e;
+    struct history_batch b;
+    struct history_order ho;
+    struct pseudo acct = ps("acct-7"), dev = pseudo_of('d', 7);
+    struct pseudo order = ps("o-erase"), eid;
+    struct event ev;
+    struct reply r;
+    uint8_t dg[HISTORY_DIGEST_BYTES];
+
+    env_open(&e);
+    ev = ev_make(EVENT_ORDER_PLACED, T0);
+    ev_account(&ev, 7);
+    ev_device(&ev, 7);
+    ev_order(&ev, "o-erase", 500);
+    apply(&e, &ev);
+    memset(&r, 0, sizeof(r));
+    memset(dg, 2, sizeof(dg));
+    ASSERT_OK(history_reply_put(e.h, e.txn, "shop", &ev.id, dg, T0, &r));
+    eid = ev.id;
+    ASSERT_OK(history_order_get(e.h, e.txn, "shop", &order, &ho));
+
+    history_batch_init(&b);
+    /* The account: its entity and link list (in "shop" only). */
+    ASSERT_OK(history_erase_plan(e.h, e.txn, &acct, actors, 2, &b));
+    ASSERT_EQ(b.rows[HISTORY_ROW_ENTITY], 1);
+    ASSERT_EQ(b.rows[HISTORY_ROW_LINK], 1);
+    ASSERT_EQ(b.cats[HISTORY_CAT_ACCOUNT], 1);
+    /* The device entity; planning it twice counts once. */
+    ASSERT_OK(history_erase_plan(e.h, e.txn, &dev, actors, 2, &b));
+    ASSERT_OK(history_erase_plan(e.h, e.txn, &dev, actors, 2, &b));
+    ASSERT_EQ(b.rows[HISTORY_ROW_ENTITY], 2);
+    ASSERT_EQ(b.cats[HISTORY_CAT_DEVICE], 1);
+    /* The order and its event's reply; the reply by id again: once. */
+    ASSERT_OK(history_erase_plan(e.h, e.txn, &order, actors, 2, &b));
+    ASSERT_OK(history_erase_reply_plan(e.h, e.txn, "shop", &eid, &b));
+    ASSERT_EQ(b.rows[HISTORY_ROW_ORDER], 1);
+    ASSERT_EQ(b.rows[HISTORY_ROW_REPLY], 1);
+    ASSERT_EQ(history_batch_rows(&b), 5);
+    ASSERT_OK(history_batch_apply(e.h, e.txn, &b));
+    ASSERT_EQ(history_order_get(e.h, e.txn, "shop", &order, &ho), ERR_NOTFOUND);
+    ASSERT_EQ(
+        history_reply_get(e.h, e.txn, "shop", &eid, NULL, &r), ERR_NOTFOUND);
+    {
+        struct features f = probe(&e, 7, 7, T0 + 1);
+
+        ASSERT(!f.ent[ENT_ACCOUNT].known && !f.ent[ENT_DEVICE].known);
+    }
+    history_batch_release(&b);
+    env_close(&e);
+}
+
 static void
 test_random_vs_reference(void)
 {
@@ -1101,6 +1295,8 @@ main(void)
     RUN(test_never_self);
     RUN(test_reply_and_applied_seq);
     RUN(test_record_versions);
+    RUN(test_sweep);
+    RUN(test_erase_plan);
     RUN(test_features_apply_cache);
     RUN(test_random_vs_reference);
     RUN(test_bench);

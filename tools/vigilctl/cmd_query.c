@@ -1,6 +1,7 @@
 /*
  * cmd_query.c - requests to the scorer's query endpoint: score,
- *               account, label, status
+ *               account, label, status; the round trip cmd_subject.c
+ *               uses too
  *
  * Each command sends one request (common/qproto.h) over a CURVE REQ
  * socket with the caller's certificate (common/zclient.h) and waits
@@ -226,15 +227,11 @@ print_result(json_t *res)
     print_result_prefixed(res, "");
 }
 
-/*
- * Send `q` over a socket made from `conn` and wait QUERY_TIMEOUT_MS for
- * the reply frame, copied into `*reply`. `err` gets the reason of a
- * connection failure. Returns 0, ERR_AGAIN (timeout), ERR_MALFORMED
- * (not one frame) or another ERR_*.
- */
-static int
-query_roundtrip(const struct zclient_opts *conn, const struct qproto_request *q,
-    struct buf *reply, char *err, size_t errlen)
+/* One request and its reply (vigilctl.h). */
+int
+cmd_query_roundtrip(const struct zclient_opts *conn,
+    const struct qproto_request *q, int timeout_ms, struct buf *reply,
+    char *err, size_t errlen)
 {
     struct buf req;
     struct iovec iov;
@@ -269,7 +266,7 @@ query_roundtrip(const struct zclient_opts *conn, const struct qproto_request *q,
     pi.fd = 0;
     pi.events = ZSOCK_POLLIN;
     pi.revents = 0;
-    rc = zsock_poll(&pi, 1, QUERY_TIMEOUT_MS, &nready);
+    rc = zsock_poll(&pi, 1, timeout_ms, &nready);
     if (rc != 0)
         goto out_sock;
     if (nready == 0) {
@@ -278,7 +275,7 @@ query_roundtrip(const struct zclient_opts *conn, const struct qproto_request *q,
             "no reply within %d s (is vigil-scorer running with that "
             "query_endpoint? is this certificate in its allow-list, and "
             "the server key right?)",
-            QUERY_TIMEOUT_MS / 1000);
+            timeout_ms / 1000);
         goto out_sock;
     }
     rc = zsock_recv_msg(sock, &m, 0);
@@ -303,6 +300,17 @@ out_buf:
     return rc;
 }
 
+/* A fresh request id (vigilctl.h). */
+void
+cmd_query_id(char *id, size_t cap)
+{
+    uint8_t rnd[6];
+
+    randombytes_buf(rnd, sizeof(rnd));
+    snprintf(id, cap, "vigilctl-%ld-%02x%02x%02x%02x%02x%02x", (long)getpid(),
+        rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+}
+
 /* Copy `v` into dst (size cap); false when it does not fit. */
 static bool
 put_arg(char *dst, size_t cap, const char *v)
@@ -320,13 +328,9 @@ static int
 build_request(const struct cmd *c, enum qproto_op op, struct qopts *o,
     const char *arg, struct qproto_request *q)
 {
-    uint8_t rnd[6];
-
     memset(q, 0, sizeof(*q));
     q->op = op;
-    randombytes_buf(rnd, sizeof(rnd));
-    snprintf(q->id, sizeof(q->id), "vigilctl-%ld-%02x%02x%02x%02x%02x%02x",
-        (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+    cmd_query_id(q->id, sizeof(q->id));
     if (op == QPROTO_OP_STATUS && o->purpose == NULL)
         o->purpose = "operations";
     if (o->purpose == NULL)
@@ -426,7 +430,8 @@ run_query(const struct cmd *c, int argc, char **argv, enum qproto_op op)
         return status;
     buf_init(&reply, QPROTO_REPLY_MAX);
     msg[0] = '\0';
-    rc = query_roundtrip(&o.conn, &q, &reply, msg, sizeof(msg));
+    rc = cmd_query_roundtrip(
+        &o.conn, &q, QUERY_TIMEOUT_MS, &reply, msg, sizeof(msg));
     if (rc != 0) {
         fprintf(stderr, "%s: %s: %s\n", PROGNAME, o.conn.endpoint, msg);
         status = EXIT_USAGE;

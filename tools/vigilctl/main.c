@@ -7,10 +7,10 @@
  * one-line help. main() finds the longest row whose words start argv and
  * calls its handler with the remaining arguments; "help", -h and a
  * partial name ("vigilctl audit") list the rows. The audit commands
- * (cmd_audit.c, cmd_report.c) read the audit directory directly and
- * read-only (CONVENTIONS.md ownership rule 7); the query commands
- * (cmd_query.c) go through the scorer's query endpoint, which audits
- * them.
+ * (cmd_audit.c) read an audit directory (a copy, for verification)
+ * directly and read-only (CONVENTIONS.md ownership rule 7); the query
+ * and subject commands (cmd_query.c, cmd_subject.c) go through the
+ * scorer's query endpoint, which audits them. No command opens LMDB.
  *
  * Invariants:
  *  - exit status 0 ok, 1 the data is bad (verification failed, a proof
@@ -70,13 +70,22 @@ static const struct cmd cmds[] = {
     { "audit pubkey", "[--keys-dir DIR | --signing-key FILE]", cmd_audit_pubkey,
         "print the verifier key of the audit signing key (keys_dir), to "
         "hand to auditors" },
-    { "audit subject report",
-        "DATA_DIR (--account ID --storefront S | --email ADDR | --phone P "
-        "| --card NUMBER "
-        "| --device ID | --ip ADDR) [--keys-dir DIR] [--key VERIFIER] [--json]",
-        cmd_audit_subject_report,
-        "list every audited access to one data subject, each with a "
-        "verified inclusion proof" },
+    { "subject report",
+        "IDENTIFIER --purpose access-request --case REF --key VERIFIER "
+        "[--kind K] [--storefront S] [--proofs DIR] [CONNECTION] [--json]",
+        cmd_subject_report,
+        "ask the scorer for every audited access to one person, each "
+        "with an inclusion proof checked here (DPO)" },
+    { "subject export",
+        "IDENTIFIER --purpose access-request --case REF [--kind K] "
+        "[--storefront S] [CONNECTION] [--json]",
+        cmd_subject_export,
+        "ask the scorer for what it holds about one person (DPO)" },
+    { "subject erase",
+        "IDENTIFIER --purpose erasure-request --case REF [--kind K] "
+        "[--storefront S] [CONNECTION] [--json]",
+        cmd_subject_erase,
+        "erase one person's history and destroy their salts (DPO)" },
     { "score",
         "ORDER --purpose P [--storefront S] [--case REF] [CONNECTION] "
         "[--json]",

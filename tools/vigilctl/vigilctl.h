@@ -5,8 +5,9 @@
  * vigilctl is one process, one thread, run once per command. main.c
  * holds the command table and dispatch; cmd_audit.c the audit log
  * commands (verify, replay, export, prove, check-proof, pubkey);
- * cmd_report.c the subject report; cmd_query.c the requests to the
- * scorer (score, account, label); cmd_client.c the allow-list (client
+ * cmd_query.c the requests to the scorer (score, account, label);
+ * cmd_subject.c the DPO's requests to it (subject report, export,
+ * erase); cmd_client.c the allow-list (client
  * add, list, revoke; server-key); out.c the output helpers (JSON through
  * jansson, TSV and human text). Only this folder includes this header.
  *
@@ -74,7 +75,9 @@ int cmd_audit_prove_consistency(const struct cmd *c, int argc, char **argv);
 int cmd_audit_check_proof(const struct cmd *c, int argc, char **argv);
 int cmd_audit_export(const struct cmd *c, int argc, char **argv);
 int cmd_audit_pubkey(const struct cmd *c, int argc, char **argv);
-int cmd_audit_subject_report(const struct cmd *c, int argc, char **argv);
+int cmd_subject_report(const struct cmd *c, int argc, char **argv);
+int cmd_subject_erase(const struct cmd *c, int argc, char **argv);
+int cmd_subject_export(const struct cmd *c, int argc, char **argv);
 int cmd_score(const struct cmd *c, int argc, char **argv);
 int cmd_account(const struct cmd *c, int argc, char **argv);
 int cmd_label(const struct cmd *c, int argc, char **argv);
@@ -83,6 +86,25 @@ int cmd_client_add(const struct cmd *c, int argc, char **argv);
 int cmd_client_list(const struct cmd *c, int argc, char **argv);
 int cmd_client_revoke(const struct cmd *c, int argc, char **argv);
 int cmd_server_key(const struct cmd *c, int argc, char **argv);
+
+/* -------------------------------------- cmd_query.c: the round trip */
+
+struct qproto_request;
+struct zclient_opts;
+struct buf;
+
+/*
+ * Send request `q` over a REQ socket made from `conn` and wait
+ * `timeout_ms` for the reply frame, copied into `*reply` (capped by its
+ * buf). `err` gets the reason of a failure. Returns 0, ERR_AGAIN (no
+ * reply in time), ERR_MALFORMED (not one frame) or another ERR_*.
+ */
+int cmd_query_roundtrip(const struct zclient_opts *conn,
+    const struct qproto_request *q, int timeout_ms, struct buf *reply,
+    char *err, size_t errlen) NONNULL(1, 2, 4, 5);
+
+/* Write a fresh request id ("vigilctl-<pid>-<random>") into id[0..cap). */
+void cmd_query_id(char *id, size_t cap) NONNULL(1);
 
 /* --------------------------------------------------- out.c: JSON values */
 
