@@ -145,7 +145,7 @@
  *   (no secret)       the signing key lives OUTSIDE this directory (the
  *                     scorer's signing_key, in keys_dir, 0600): the
  *                     writer refuses a directory holding "signing.key".
- *   verifier.key      the matching verifier key, one line (mode 0644):
+ *   verifier.key      the matching verifier key, one line (mode 0600):
  *                     "<name>+<id>+<base64(0x01 || 32-byte public key)>",
  *                     <id> = 8 lowercase hex digits of the key ID,
  *                     SHA-256(name || 0x0A || 0x01 || public key)[:4]. An
@@ -389,8 +389,9 @@ struct audit_anchor {
  * by `signer` (copied; its name is the log's origin, which must be
  * valid). On first use creates `dir` (0700). Refuses to open a directory
  * that holds a secret key file ("signing.key": a key copied with the
- * log is no key). Writes verifier.key (0644, the public key, a
- * convenience: auditors pin their own copy) or checks that it matches.
+ * log is no key). Writes verifier.key (0600 like every file of the
+ * log; the public key, a convenience: auditors pin their own copy) or
+ * checks that it matches.
  * Takes the LOCK. Scans every record (CRC, strict decode, index), and
  * checks every checkpoint against the signer's public key and the
  * records, and the records against `anchor` (may be NULL): the root of

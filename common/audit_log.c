@@ -38,6 +38,7 @@
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
+#include "common/harden.h"
 #include "common/log.h"
 #include "common/merkle.h"
 #include "common/note.h"
@@ -95,7 +96,8 @@ write_file(int dirfd, const char *name, const char *text, mode_t mode)
     int fd;
 
     snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-    fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    fd = openat(dirfd, tmp,
+        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd == -1)
         return ERR_IO;
     if (fchmod(fd, mode) == -1 ||
@@ -139,7 +141,7 @@ log_keys(struct audit_log *log)
         return ERR_INVAL;
     rc = audit_read_verifier_key(log->dir, v, sizeof(v));
     if (rc == ERR_NOTFOUND)
-        return write_file(log->dirfd, AUDIT_VERIFIER_FILE, log->vkey, 0644);
+        return write_file(log->dirfd, AUDIT_VERIFIER_FILE, log->vkey, 0600);
     if (rc != 0)
         return ERR_IO;
     if (strcmp(v, log->vkey) != 0) {
@@ -223,8 +225,8 @@ log_load(struct audit_log *log, const struct audit_anchor *anchor)
         rc = segfile_start(log->sf, 0);
     if (rc != 0)
         goto out;
-    log->ckfd =
-        openat(log->dirfd, AUDIT_CKPT_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    log->ckfd = openat(log->dirfd, AUDIT_CKPT_FILE,
+        O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (log->ckfd == -1) {
         log_warn(
             "%s: cannot open '%s/%s'", __func__, log->dir, AUDIT_CKPT_FILE);

@@ -75,7 +75,7 @@ frame_len(const uint8_t *hdr)
 const struct segfile_format audit_scan_segments = {
     .prefix = "records-",
     .suffix = ".log",
-    .mode = 0640,
+    .mode = 0600,
     .header_bytes = AUDIT_FRAME_BYTES,
     .max_frame = AUDIT_FRAME_BYTES + AUDIT_MAX_RECORD_BYTES,
     .frame_len = frame_len,

@@ -406,7 +406,7 @@ cert_create(const char *dir, const char *secret_dir, const char *name,
         "metadata\n    name = \"%s\"\n    role = \"%s\"\n"
         "curve\n    public-key = \"%s\"\n",
         day, name, role, pubz);
-    rc = write_new(pubpath, text, 0644);
+    rc = write_new(pubpath, text, 0600);
     if (rc != 0) {
         (void)unlink(secpath);
         cert_secret_free(sk);

@@ -75,7 +75,7 @@ int cert_load(const char *path, struct cert *c, struct cert_secret **secret,
 
 /*
  * Make a new key pair named `name` with role `role` and write it as
- * `dir`/`name`.key (mode 0644) and `secret_dir`/`name`.key_secret (mode
+ * `dir`/`name`.key and `secret_dir`/`name`.key_secret (both mode
  * 0600), both created exclusively (an existing file is ERR_EXISTS) and
  * fsynced. `*c` gets the public half; `secret` (may be NULL) the secret.
  * Returns 0, ERR_INVAL (bad name or role), ERR_EXISTS, ERR_TOOBIG (path

@@ -76,7 +76,7 @@ fileio_read_small(
     char *p;
     int fd, e;
 
-    fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd == -1)
         return errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
     if (fstat(fd, &st) == -1) {

@@ -83,7 +83,8 @@ uint32_t journal_crc32c(uint32_t crc, const void *p, size_t len) NONNULL(2);
  * with journal_close().
  * Returns 0, ERR_INVAL (bad argument), ERR_AGAIN (another process holds
  * the lock), ERR_CORRUPT (a bad record outside the tail, a seq gap, an
- * unexpected file name) or ERR_IO.
+ * unexpected file name), ERR_DENIED (the directory is another user's,
+ * open to group or others, or a link: segfile_open()) or ERR_IO.
  */
 int journal_open(const char *dir, uint64_t segment_bytes,
     struct journal **out) WARN_UNUSED NONNULL(1, 3);

@@ -122,8 +122,7 @@ static const char *const field_err[Q_COUNT] = {
     "entity: must be one of account, device, ip, card, email",
     "value: must be a string of 1..254 bytes of text",
     "list: must be one of allow, block, none",
-    "kind: must be one of account, order, email, phone, name, address, "
-    "card, device, ip, storefront",
+    "kind: must be a subject kind (account, order, email, phone, ...)",
     "from: must be an unsigned integer",
 };
 

@@ -178,7 +178,7 @@ segfile_open_segment(int dirfd, const struct segfile_format *fmt,
     int e;
 
     segfile_name(fmt, first, name);
-    *fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    *fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (*fd == -1)
         return errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
     if (fstat(*fd, &st) == -1) {
@@ -335,8 +335,8 @@ seg_create(struct segfile *sf, uint64_t first)
     int fd, rc;
 
     segfile_name(sf->fmt, first, name);
-    fd = openat(
-        sf->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, sf->fmt->mode);
+    fd = openat(sf->dirfd, name,
+        O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, sf->fmt->mode);
     if (fd == -1) {
         rc = fileio_error(errno);
         log_warn("%s: cannot create '%s/%s'", __func__, sf->dir, name);
@@ -352,6 +352,30 @@ seg_create(struct segfile *sf, uint64_t first)
     sf->fd = fd;
     sf->len = 0;
     segs_push(sf, first);
+    return 0;
+}
+
+/*
+ * The StrictModes rule for a directory the writer will fill: this
+ * user's, nothing for group or others. Returns 0 or ERR_DENIED (logged).
+ */
+static int
+dir_trusted(int dirfd, const char *dir)
+{
+    struct stat st;
+
+    if (fstat(dirfd, &st) == -1) {
+        log_warn("%s: fstat '%s'", __func__, dir);
+        return ERR_IO;
+    }
+    if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+        log_warnx("%s: '%s' is owned by uid %u with mode %03o: it must be "
+                  "this user's (uid %u) and closed to group and others "
+                  "(chmod 700)",
+            __func__, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777),
+            (unsigned)geteuid());
+        return ERR_DENIED;
+    }
     return 0;
 }
 
@@ -374,14 +398,17 @@ segfile_open(const char *dir, const struct segfile_format *fmt,
     sf->fd = -1;
     sf->segment_bytes = segment_bytes;
     buf_init(&sf->pending, fmt->max_pending);
-    sf->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    sf->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sf->dirfd == -1) {
         log_warn("%s: cannot open '%s'", __func__, dir);
-        rc = ERR_IO;
+        rc = errno == ELOOP || errno == ENOTDIR ? ERR_DENIED : ERR_IO;
         goto fail;
     }
-    sf->lockfd =
-        openat(sf->dirfd, SEGFILE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    rc = dir_trusted(sf->dirfd, dir);
+    if (rc != 0)
+        goto fail;
+    sf->lockfd = openat(sf->dirfd, SEGFILE_LOCK,
+        O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (sf->lockfd == -1) {
         log_warn("%s: cannot open '%s/" SEGFILE_LOCK "'", __func__, dir);
         rc = ERR_IO;
@@ -460,7 +487,7 @@ segfile_resume(struct segfile *sf, uint64_t valid_len, uint64_t *cut)
     if (sf->nsegs == 0)
         return ERR_INVAL;
     segfile_name(sf->fmt, sf->segs[sf->nsegs - 1], name);
-    fd = openat(sf->dirfd, name, O_RDWR | O_CLOEXEC);
+    fd = openat(sf->dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd == -1) {
         log_warn("%s: cannot open '%s/%s'", __func__, sf->dir, name);
         return ERR_IO;

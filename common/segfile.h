@@ -234,10 +234,11 @@ struct segfile;
  * segfile_resume(), or segfile_start() when there is no segment. New
  * segments are started at `segment_bytes` (see segfile_sync()). `fmt`
  * is borrowed for the segfile's life. `*out` is freed with
- * segfile_close().
+ * segfile_close(). `dir` must be this user's and closed to group and
+ * others, and neither it nor its files may be symbolic links.
  * Returns 0, ERR_AGAIN (another process holds the lock), ERR_CORRUPT (an
- * unexpected segment name, with fmt->reject_unknown) or ERR_IO; the
- * reason is logged.
+ * unexpected segment name, with fmt->reject_unknown), ERR_DENIED (owner,
+ * mode or a link) or ERR_IO; the reason is logged.
  */
 int segfile_open(const char *dir, const struct segfile_format *fmt,
     uint64_t segment_bytes, struct segfile **out) WARN_UNUSED NONNULL(1, 2, 4);

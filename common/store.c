@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +28,7 @@
 
 #include "common/crashpoint.h"
 #include "common/err.h"
+#include "common/harden.h"
 #include "common/log.h"
 #include "common/store.h"
 #include "common/xmalloc.h"
@@ -315,6 +317,38 @@ store_open(
     return store_open_flags(dir, map_bytes, max_dbs, 0, out);
 }
 
+/*
+ * The StrictModes rule for an environment this process will write: the
+ * directory and the files LMDB opens in it (which mdb_env_open() would
+ * follow if they were symbolic links) are this user's and closed to
+ * everyone else. Returns 0 or ERR_DENIED (logged).
+ */
+static int
+check_env_files(const char *dir)
+{
+    static const char *const files[] = { "data.mdb", "lock.mdb" };
+    char path[4096], err[512];
+    int rc;
+
+    rc = harden_dir(dir, false, (uid_t)-1, err, sizeof(err));
+    for (size_t i = 0; rc == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, files[i]) >=
+            sizeof(path)) {
+            snprintf(err, sizeof(err), "%s: path too long", dir);
+            rc = ERR_DENIED;
+            break;
+        }
+        rc = harden_file(path, err, sizeof(err));
+        if (rc == ERR_NOTFOUND)
+            rc = 0;
+    }
+    if (rc != 0) {
+        log_warnx("%s: %s", __func__, err);
+        return ERR_DENIED;
+    }
+    return 0;
+}
+
 int
 store_open_flags(const char *dir, size_t map_bytes, unsigned max_dbs,
     unsigned flags, struct store **out)
@@ -332,9 +366,14 @@ store_open_flags(const char *dir, size_t map_bytes, unsigned max_dbs,
         if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
             return ERR_NOTFOUND;
         envflags |= MDB_RDONLY;
-    } else if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-        log_warn("%s: cannot create '%s'", __func__, dir);
-        return ERR_IO;
+    } else {
+        if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+            log_warn("%s: cannot create '%s'", __func__, dir);
+            return ERR_IO;
+        }
+        rc = check_env_files(dir);
+        if (rc != 0)
+            return rc;
     }
 
     st = xcalloc(1, sizeof(*st));

@@ -49,8 +49,11 @@ struct store_cursor; /* an ordered iteration over one database */
  * `dir`, with a map of `map_bytes` (the most the data may ever take
  * until store_set_map_bytes()) and room for `max_dbs` named databases.
  * Read-write, synced commits. `*out` is freed with store_close().
- * Returns 0, ERR_INVAL (bad arguments), ERR_IO (cannot create the
- * directory or open the environment, e.g. it is locked or damaged).
+ * The directory, data.mdb and lock.mdb must be this user's, closed to
+ * group and others, and not symbolic links (harden.h).
+ * Returns 0, ERR_INVAL (bad arguments), ERR_DENIED (owner, mode or a
+ * link: logged), ERR_IO (cannot create the directory or open the
+ * environment, e.g. it is locked or damaged).
  */
 int store_open(const char *dir, size_t map_bytes, unsigned max_dbs,
     struct store **out) WARN_UNUSED NONNULL(1, 4);
@@ -58,8 +61,8 @@ int store_open(const char *dir, size_t map_bytes, unsigned max_dbs,
 /*
  * Like store_open() with STORE_* `flags`. With STORE_RDONLY the
  * directory is not created and write transactions fail with ERR_INVAL.
- * Returns 0, ERR_INVAL, ERR_NOTFOUND (read-only and no environment), or
- * ERR_IO.
+ * Returns 0, ERR_INVAL, ERR_NOTFOUND (read-only and no environment),
+ * ERR_DENIED (read-write: as store_open()) or ERR_IO.
  */
 int store_open_flags(const char *dir, size_t map_bytes, unsigned max_dbs,
     unsigned flags, struct store **out) WARN_UNUSED NONNULL(1, 5);

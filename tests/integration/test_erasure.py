@@ -144,6 +144,26 @@ def body(args):
         check(len(hits) == len(a_tok), "before: LMDB's live pages hold "
               "each of A's tokens (the scan can find them)", hits)
 
+        say("the DPO's export: what history holds about A")
+        rc, out, err = vigilctl(args.bin, "subject", "export", a.account,
+                                "--json", "--storefront", "storefront",
+                                "--purpose", "access-request", "--case",
+                                "EXP-1", *svc.ctl_conn("dpo"))
+        check_eq(rc, 0, "subject export exits 0 (%s)" % err.strip())
+        ex = json.loads(out)["result"]
+        check(len(ex["subjects"]) >= 5 and len(ex["orders"]) == 1 and
+              ex["orders"][0]["amount"] == 4999 and
+              len(ex["accounts"]) == 1 and ex["accounts"][0]["known"],
+              "the export lists A's subjects, order and account", ex)
+        check(a.account not in out and a.email not in out,
+              "no raw identifier in the export")
+        rc, out, _ = vigilctl(args.bin, "subject", "export", a.account,
+                              "--json", "--storefront", "storefront",
+                              "--purpose", "access-request", "--case",
+                              "EXP-2", *svc.ctl_conn("analyst"))
+        check_eq((rc, json.loads(out)["code"]), (1, "denied"),
+                 "an analyst's export is refused")
+
         say("an analyst may not erase: refused, recorded, nothing erased")
         rc, doc, err = erase(args.bin, svc, a.account, client="analyst")
         check_eq((rc, doc["code"]), (1, "denied"), "analyst refused")

@@ -635,7 +635,7 @@ test_writer_reopen(void)
     ASSERT_EQ(stat(path, &st), -1);
     snprintf(path, sizeof(path), "%s/verifier.key", dir);
     ASSERT_EQ(stat(path, &st), 0);
-    ASSERT_EQ(st.st_mode & 0777, 0644);
+    ASSERT_EQ(st.st_mode & 0777, 0600);
 
     /* A second writer is refused while the first holds the lock. */
     ASSERT_EQ(audit_log_open(dir, &signer, NULL, &log2), ERR_AGAIN);
@@ -690,6 +690,21 @@ test_writer_reopen(void)
     audit_log_close(log);
     expect_ok(dir, vkey, 300);
     expect_ok(dir, NULL, 300);
+
+    /* Every file of the log is 0600, whatever the umask. */
+    {
+        static const char *const files[] = { "verifier.key", "checkpoints.log",
+            "LOCK", "records-00000000000000000000.log" };
+
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+            snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+            ASSERT_EQ(lstat(path, &st), 0);
+            ASSERT(S_ISREG(st.st_mode));
+            ASSERT_EQ(st.st_mode & 0777, 0600);
+        }
+    }
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
+    audit_log_close(log);
     rmrf(dir);
 }
 

@@ -433,6 +433,56 @@ test_lock(void)
     rm_rf(dir);
 }
 
+/* StrictModes: the writer's directory and its files are this user's and
+ * closed to others, and no link is followed. */
+static void
+test_trust(void)
+{
+    struct segfile *sf;
+    char dir[300], link[320], path[600], target[600];
+    uint64_t size;
+    int dfd, fd;
+
+    subdir(dir, sizeof(dir), "trust");
+    ASSERT_OK(segfile_open(dir, &fmt, 1 << 20, &sf));
+    ASSERT_OK(segfile_start(sf, 0));
+    segfile_close(sf);
+    /* Open to group or others: refused. */
+    ASSERT_OK(chmod(dir, 0750));
+    ASSERT_EQ(segfile_open(dir, &fmt, 1 << 20, &sf), ERR_DENIED);
+    ASSERT(sf == NULL);
+    ASSERT_OK(chmod(dir, 0701));
+    ASSERT_EQ(segfile_open(dir, &fmt, 1 << 20, &sf), ERR_DENIED);
+    ASSERT_OK(chmod(dir, 0700));
+    /* The directory given as a symbolic link: refused. */
+    snprintf(link, sizeof(link), "%s-link", dir);
+    (void)unlink(link);
+    ASSERT_OK(symlink(dir, link));
+    ASSERT_EQ(segfile_open(link, &fmt, 1 << 20, &sf), ERR_DENIED);
+    ASSERT_OK(unlink(link));
+    /* A segment that is a link is not followed, by writer or reader. */
+    seg_path(path, sizeof(path), dir, 0);
+    snprintf(target, sizeof(target), "%s/elsewhere", dir);
+    ASSERT_OK(rename(path, target));
+    ASSERT_OK(symlink(target, path));
+    ASSERT_OK(segfile_open(dir, &fmt, 1 << 20, &sf));
+    dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    ASSERT(dfd >= 0);
+    ASSERT_EQ(segfile_open_segment(dfd, &fmt, 0, &fd, &size), ERR_IO);
+    close(dfd);
+    ASSERT_EQ(segfile_resume(sf, 0, &size), ERR_IO);
+    segfile_close(sf);
+    /* So is the LOCK file. */
+    ASSERT_OK(unlink(path));
+    ASSERT_OK(rename(target, path));
+    snprintf(path, sizeof(path), "%s/LOCK", dir);
+    ASSERT_OK(unlink(path));
+    ASSERT_OK(symlink(target, path));
+    ASSERT_EQ(segfile_open(dir, &fmt, 1 << 20, &sf), ERR_IO);
+    rm_rf(dir);
+    rm_rf(link);
+}
+
 /* ----------------------------------------------------- append and sync */
 
 static void
@@ -910,6 +960,7 @@ main(void)
     RUN(test_names);
     RUN(test_list);
     RUN(test_lock);
+    RUN(test_trust);
     RUN(test_append_sync_reopen);
     RUN(test_roll_remove_start);
     RUN(test_sync_failure_efbig);

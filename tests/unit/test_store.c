@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -515,6 +516,37 @@ test_overlay_random(void)
     store_close(st);
 }
 
+/* StrictModes: a writable environment is this user's, closed to others,
+ * and LMDB's files are not links. */
+static void
+test_trust(void)
+{
+    struct store *st;
+    char dir[256], path[300], moved[300];
+
+    envdir(dir, sizeof(dir), "trust");
+    ASSERT_OK(store_open(dir, 1 << 20, 4, &st));
+    store_close(st);
+    ASSERT_OK(chmod(dir, 0755));
+    ASSERT_EQ(store_open(dir, 1 << 20, 4, &st), ERR_DENIED);
+    /* Read-only opens (vigilctl on a copy) do not judge the owner. */
+    ASSERT_OK(store_open_flags(dir, 1 << 20, 4, STORE_RDONLY, &st));
+    store_close(st);
+    ASSERT_OK(chmod(dir, 0700));
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    ASSERT_OK(chmod(path, 0644));
+    ASSERT_EQ(store_open(dir, 1 << 20, 4, &st), ERR_DENIED);
+    ASSERT_OK(chmod(path, 0600));
+    snprintf(moved, sizeof(moved), "%s.moved", dir);
+    ASSERT_OK(rename(path, moved));
+    ASSERT_OK(symlink(moved, path));
+    ASSERT_EQ(store_open(dir, 1 << 20, 4, &st), ERR_DENIED);
+    ASSERT_OK(unlink(path));
+    ASSERT_OK(rename(moved, path));
+    ASSERT_OK(store_open(dir, 1 << 20, 4, &st));
+    store_close(st);
+}
+
 int
 main(void)
 {
@@ -527,6 +559,7 @@ main(void)
     RUN(test_map_full);
     RUN(test_overlay_layers);
     RUN(test_overlay_random);
+    RUN(test_trust);
     rm_rf(root);
     return 0;
 }

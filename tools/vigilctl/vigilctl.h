@@ -4,7 +4,8 @@
  *
  * vigilctl is one process, one thread, run once per command. main.c
  * holds the command table and dispatch; cmd_audit.c the audit log
- * commands (verify, replay, export, prove, check-proof, pubkey);
+ * commands (verify, replay, export, prove, check-proof, pubkey), with
+ * proof.c (proof.h) reading and checking proof files for check-proof;
  * cmd_query.c the requests to the scorer (score, account, label);
  * cmd_subject.c the DPO's requests to it (subject report, export,
  * erase); cmd_client.c the allow-list (client
