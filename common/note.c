@@ -28,6 +28,7 @@
 
 #include "common/err.h"
 #include "common/note.h"
+#include "common/text.h"
 #include "common/xmalloc.h"
 
 #define SKEY_PREFIX   "PRIVATE+KEY+"
@@ -40,48 +41,6 @@
 /* ---------------------------------------------------------------------
  * Text checks.
  * ------------------------------------------------------------------- */
-
-/*
- * Decode one UTF-8 sequence at s[0..len) strictly (no overlong forms,
- * no surrogates, nothing above U+10FFFF). Store the code point in *cp
- * and return its byte length, or 0 if it is invalid.
- */
-static size_t
-utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    uint32_t c;
-    size_t n, i;
-
-    if (len == 0)
-        return 0;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    } else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        c = s[0] & 0x1f;
-        n = 2;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        c = s[0] & 0x0f;
-        n = 3;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        c = s[0] & 0x07;
-        n = 4;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
-        (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return n;
-}
 
 /* True if code point c is a space by Go's unicode.IsSpace. */
 static bool
@@ -110,17 +69,19 @@ is_unicode_space(uint32_t c)
 
 /*
  * True if s[0..len) is valid UTF-8 with no code point below U+0020
- * other than (if allow_nl) newline.
+ * other than (if allow_nl) newline. Laxer than text_is_clean() on
+ * purpose: the signed-note format allows DEL and C1 controls, and a
+ * note another implementation signed must still open.
  */
 static bool
-text_is_clean(const char *s, size_t len, bool allow_nl)
+note_text_ok(const char *s, size_t len, bool allow_nl)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, n;
     uint32_t c;
 
     while (i < len) {
-        n = utf8_decode(p + i, len - i, &c);
+        n = text_utf8_next(p + i, len - i, &c);
         if (n == 0)
             return false;
         if (c < 0x20 && !(allow_nl && c == '\n'))
@@ -141,7 +102,7 @@ name_is_valid(const char *name, size_t len)
     if (len == 0 || len > NOTE_MAX_NAME)
         return false;
     while (i < len) {
-        n = utf8_decode(p + i, len - i, &c);
+        n = text_utf8_next(p + i, len - i, &c);
         if (n == 0 || c < 0x20 || c == '+' || is_unicode_space(c))
             return false;
         i += n;
@@ -448,7 +409,7 @@ note_sign(const struct note_signer *s, const char *text, size_t len, char *out,
     *outn = 0;
     if (len > NOTE_MAX_BYTES)
         return ERR_TOOBIG;
-    if (len == 0 || text[len - 1] != '\n' || !text_is_clean(text, len, true))
+    if (len == 0 || text[len - 1] != '\n' || !note_text_ok(text, len, true))
         return ERR_INVAL;
     if (!name_is_valid(s->name, name_len))
         return ERR_INVAL;
@@ -510,7 +471,7 @@ note_open(const char *msg, size_t len, const struct note_verifier *v, size_t nv,
     }
     if (len > NOTE_MAX_BYTES)
         return ERR_TOOBIG;
-    if (len < 2 || msg[len - 1] != '\n' || !text_is_clean(msg, len, true))
+    if (len < 2 || msg[len - 1] != '\n' || !note_text_ok(msg, len, true))
         return ERR_CORRUPT;
     /* The text ends at the last blank line: the last "\n\n". */
     split = len - 1;
@@ -602,7 +563,7 @@ note_checkpoint_format(const char *origin, uint64_t size,
 
     *outn = 0;
     if (olen == 0 || olen > NOTE_MAX_ORIGIN ||
-        !text_is_clean(origin, olen, false))
+        !note_text_ok(origin, olen, false))
         return ERR_INVAL;
     sodium_bin2base64(
         b64, sizeof(b64), root, 32, sodium_base64_VARIANT_ORIGINAL);
@@ -647,7 +608,7 @@ note_checkpoint_parse(const char *text, size_t len, char *origin,
     if (originlen > 0)
         origin[0] = '\0';
     if (len == 0 || len > NOTE_MAX_BYTES || text[len - 1] != '\n' ||
-        !text_is_clean(text, len, true))
+        !note_text_ok(text, len, true))
         return ERR_MALFORMED;
     for (i = 0; i < 3; i++) {
         nl[i] = memchr(p, '\n', (size_t)(end - p));
@@ -781,7 +742,7 @@ note_split(
     *text_len = 0;
     if (len > NOTE_MAX_BYTES)
         return ERR_TOOBIG;
-    if (len < 2 || msg[len - 1] != '\n' || !text_is_clean(msg, len, true))
+    if (len < 2 || msg[len - 1] != '\n' || !note_text_ok(msg, len, true))
         return ERR_MALFORMED;
     split = len - 1;
     while (split > 0 && !(msg[split - 1] == '\n' && msg[split] == '\n'))

@@ -5,18 +5,27 @@
  * One table (FEATURE_LIST below) names each feature a model may use. A
  * model file (model.h) lists the features it uses by NAME; the loader
  * maps each name to its id here, so a model trained on a feature this
- * build cannot compute is refused. history computes the values for one
- * order into a struct feature_vec, indexed by enum feature_id, before
- * the order changes any state (point in time: only earlier events).
- * The definitions are those of the issue-7 study (notes/issue7/REPORT.md
- * section 2), which trained the reference model on them.
+ * build cannot compute is refused. The entity records keep the
+ * point-in-time counters these definitions need, in bounded memory
+ * (history_rec.c: windows, gaps, labels by day, signup minutes; their
+ * resolution is specified in scorer/history.h and tested by
+ * tests/unit/test_history_rec.c). NOT YET DONE (issue 7): history does
+ * not yet fill a struct feature_vec for an order, and the scorer does
+ * not yet evaluate a model; today only vigil-train and the model file
+ * use this table. The
+ * definitions follow the issue-7 study (notes/issue7/REPORT.md section
+ * 2), which trained the reference model on them, with the differences
+ * history.h states (bucketed windows; label-fed features count the
+ * labels of the UTC days before the order's day).
  *
  * Conventions every definition follows:
- *  - "before the order" means events applied before it, in arrival
- *    order; "other accounts" excludes the ordering account itself.
- *  - times are event times in seconds; a window "w" counts events with
- *    t - t_e < w ("1m" is the same 60 s, not the same clock minute).
- *  - a label counts from its arrival (its event time), never earlier.
+ *  - "before the order" means events applied before it whose event time
+ *    is not later (at the window's resolution); "other accounts"
+ *    excludes the ordering account itself.
+ *  - times are event times; windows are buckets of event time (history.h:
+ *    "1m" is the order's clock minute, "5m" its 5 clock minutes, "1h"
+ *    12 buckets of 5 min, "24h" 24 of 1 h, "7d" and "30d" UTC days).
+ *  - a label counts from the UTC day after its event time's day.
  *  - "missing" is never NaN: each feature that can be undefined has a
  *    sentinel (FEATURE_MISSING_* below) documented in its definition,
  *    e.g. -1 for "no earlier event" gaps, 1e9 for an unknown signup.
@@ -74,40 +83,40 @@ enum feature_transform {
  * Units: s (seconds), d (days), count, flag (0/1), prob (0..1), amount
  * (major currency units), hour (0-23), day (0-6), bucket, log, score.
  */
-#define FEATURE_WINDOWS(X, ID, e, what, ev, evs)                               \
+#define FEATURE_WINDOWS(X, ID, e, what, evs)                                   \
     X(ID##_1M, e "_1m", "count", FEATURE_TF_LOG1P, 0,                          \
-        evs " by other accounts on " what " in the 60 s before the order")     \
+        evs " on " what " in the order's clock minute")                        \
     X(ID##_5M, e "_5m", "count", FEATURE_TF_LOG1P, 0,                          \
-        evs " by other accounts on " what " in the 5 min before the order")    \
+        evs " on " what " in the order's 5 clock minutes")                     \
     X(ID##_1H, e "_1h", "count", FEATURE_TF_LOG1P, 0,                          \
-        evs " by other accounts on " what " in the hour before the order")     \
+        evs " on " what " in the hour before the order (5-min buckets)")       \
     X(ID##_24H, e "_24h", "count", FEATURE_TF_LOG1P, 0,                        \
-        evs " by other accounts on " what " in the 24 h before the order")     \
+        evs " on " what " in the 24 h before the order (1-h buckets)")         \
     X(ID##_7D, e "_7d", "count", FEATURE_TF_LOG1P, 0,                          \
-        evs " by other accounts on " what " in the 7 days before the order")   \
+        evs " on " what " in the order's UTC day up to its hour and the 6 "    \
+            "days before")                                                     \
     X(ID##_30D, e "_30d", "count", FEATURE_TF_LOG1P, 0,                        \
-        evs " by other accounts on " what " in the 30 days before the order")  \
+        evs " on " what " in the order's UTC day up to its hour and the 29 "   \
+            "days before")                                                     \
     X(ID##_ALL, e "_all", "count", FEATURE_TF_LOG1P, 0,                        \
-        evs " by other accounts on " what " before the order, all time")
+        evs " on " what " before the order, all time")
 
-#define FEATURE_ENTITY(X, ID, e, what)                                         \
-    FEATURE_WINDOWS(X, ID##_ORD, e "_ord", what, "order", "orders")            \
-    FEATURE_WINDOWS(X, ID##_SIG, e "_sig", what, "signup", "signups")          \
-    X(ID##_SIG_SAME_MIN, e "_sig_same_min", "count", FEATURE_TF_LOG1P, 0,      \
-        "signups of other accounts on " what " in the same clock minute as "   \
-        "the ordering account's own signup")                                   \
-    X(ID##_ACC_SAME_SIGMIN, e "_acc_same_sigmin", "count", FEATURE_TF_LOG1P,   \
-        0,                                                                     \
-        "other accounts seen on " what " through their orders whose signup "   \
-        "clock minute equals the ordering account's")                          \
-    X(ID##_FRAUD_LAB, e "_fraud_lab", "count", FEATURE_TF_LOG1P, 0,            \
-        "orders on " what " whose fraud label had arrived before the order")   \
-    X(ID##_LEGIT_LAB, e "_legit_lab", "count", FEATURE_TF_LOG1P, 0,            \
-        "orders on " what " whose legitimate label had arrived before the "    \
-        "order")                                                               \
-    X(ID##_FRAUD_AGE_D, e "_fraud_age_d", "d", FEATURE_TF_DECAY30, 0,          \
-        "days from the purchase of the latest fraud-labelled order on " what   \
-        " (label arrived before this order) to this order; -1 if none")
+#define FEATURE_ENTITY(X, ID, e, what)                                          \
+    FEATURE_WINDOWS(X, ID##_ORD, e "_ord", what,                                \
+        "orders (the ordering account's own included)")                         \
+    FEATURE_WINDOWS(X, ID##_SIG, e "_sig", what, "signups of other accounts")   \
+    X(ID##_SIG_SAME_MIN, e "_sig_same_min", "count", FEATURE_TF_LOG1P, 0,       \
+        "signups of other accounts on " what " in the same clock minute as "    \
+        "the ordering account's own signup")                                    \
+    X(ID##_FRAUD_LAB, e "_fraud_lab", "count", FEATURE_TF_LOG1P, 0,             \
+        "fraud labels of orders on " what " that arrived on a UTC day "         \
+        "before the order's")                                                   \
+    X(ID##_LEGIT_LAB, e "_legit_lab", "count", FEATURE_TF_LOG1P, 0,             \
+        "legitimate labels of orders on " what " that arrived on a UTC day "    \
+        "before the order's")                                                   \
+    X(ID##_FRAUD_AGE_D, e "_fraud_age_d", "d", FEATURE_TF_DECAY30, 0,           \
+        "days from the end of the UTC day the latest such fraud label on " what \
+        " arrived to the order; -1 if none")
 
 #define FEATURE_LIST(X)                                                        \
     /* The recommended model's 9 columns (REPORT.md section 2.1). */           \
@@ -133,13 +142,14 @@ enum feature_transform {
         "1 if the account's signup source is Direct, else 0")                  \
     X(FEAT_CTY_RATE, "cty_rate", "prob", FEATURE_TF_LOGIT,                     \
         FEATURE_F_RECOMMENDED,                                                 \
-        "smoothed fraud rate of the IP country from labels arrived before "    \
-        "the order: (f_c + 50 p0) / (n_c + 50), p0 = (F + 1) / (N + 20); an "  \
-        "unknown country is one country")                                      \
+        "smoothed fraud rate of the IP country in the store from the labels "  \
+        "of its orders that arrived on a UTC day before the order's: "         \
+        "(f_c + 50 p0) / (n_c + 50), p0 = (F + 1) / (N + 20) over all the "    \
+        "store's labels; a country not in ISO 3166-1 (or none) is \"??\"")     \
     X(FEAT_AMT, "amt", "amount", FEATURE_TF_LOG1P, FEATURE_F_RECOMMENDED,      \
         "order amount in major currency units (minor units / 100)")            \
     X(FEAT_HOUR, "hour", "hour", FEATURE_TF_NONE, FEATURE_F_RECOMMENDED,       \
-        "UTC hour of the order time, 0-23")                                    \
+        "UTC hour of the order's event time, 0-23")                            \
     /* Signup to order, other forms. */                                        \
     X(FEAT_S2O_LOG, "s2o_log", "log", FEATURE_TF_NONE, 0, "log1p(s2o_sec)")    \
     X(FEAT_S2O_BUCKET, "s2o_bucket", "bucket", FEATURE_TF_NONE, 0,             \
@@ -166,15 +176,16 @@ enum feature_transform {
         "seconds since the latest event on the IP's /16 by another account "   \
         "before the order; -1 if none")                                        \
     X(FEAT_LINK_SCORE, "link_score", "score", FEATURE_TF_LOG1P, 0,             \
-        "sum over fraud-labelled orders on the device, IP, /24 and /16 "       \
-        "(label arrived before the order) of w_E exp(-age / 30 d), w = 1, "    \
-        "1, 0.3, 0.05, age from their purchase")                               \
+        "sum over the fraud labels counted by dev_fraud_lab, ip_fraud_lab, "   \
+        "ip24_fraud_lab and ip16_fraud_lab of w exp(-age / 30 d), w = 1, 1, "  \
+        "0.3, 0.05 (how strong the link), age (days) from the end of the "     \
+        "label's UTC day (how long ago)")                                      \
     /* Amount against the store. */                                            \
     X(FEAT_AMT_LOG, "amt_log", "log", FEATURE_TF_NONE, 0,                      \
         "ln(max(amt, 0.01))")                                                  \
     X(FEAT_AMT_Z, "amt_z", "score", FEATURE_TF_NONE, 0,                        \
         "(amt - mean) / std over the store's earlier orders (Welford, sample " \
-        "std); 0 with fewer than 2 earlier orders or std 0")                   \
+        "std; as they arrived); 0 with fewer than 2 earlier orders or std 0")  \
     X(FEAT_AMT_RATIO, "amt_ratio", "score", FEATURE_TF_LOG1P, 0,               \
         "amt / mean of the store's earlier orders; 1 with fewer than 2")       \
     /* Calendar. */                                                            \
@@ -198,11 +209,12 @@ enum feature_transform {
     /* Time proxies: kept computable for studies, never for shipping. */       \
     X(FEAT_CTY_NLAB, "cty_nlab", "count", FEATURE_TF_LOG1P,                    \
         FEATURE_F_TIME_PROXY,                                                  \
-        "labels arrived for the IP country before the order (a time proxy)")   \
+        "n_c of cty_rate: the country's labels counted (a time proxy)")        \
     X(FEAT_GLOB_RATE, "glob_rate", "prob", FEATURE_TF_LOGIT,                   \
-        FEATURE_F_TIME_PROXY,                                                  \
-        "p0 = (F + 1) / (N + 20) over all labels arrived before the order "    \
-        "(a time proxy)")
+        FEATURE_F_TIME_PROXY, "p0 of cty_rate (a time proxy)")                 \
+    /* Amount against the account's own history. */                            \
+    X(FEAT_AMT_ACCT_RATIO, "amt_acct_ratio", "score", FEATURE_TF_LOG1P, 0,     \
+        "amt / the mean amount of the account's earlier orders; 1 with none")
 
 #define FEATURE_ENUM_ENTRY(id, name, unit, tf, flags, def) id,
 enum feature_id { FEATURE_LIST(FEATURE_ENUM_ENTRY) FEATURE_COUNT };

@@ -40,27 +40,49 @@
  * erasure (history_erase_plan) and retention (history_sweep_step) find
  * rows by token and by age.
  *
- * Entity record, little-endian, version 2 (variable length, at most
- * HISTORY_ENTITY_RECORD_BYTES; version 1, a fixed 504-byte layout of the
- * same fields, is still read and is rewritten as version 2 when the
- * entity next changes). Head (26 bytes): version, kind byte, flags
- * (fraud, linked fraud, signup set, country set), nacc, first/last seen
- * ts (u64), u16 mask of the non-empty 1h slots, u32 mask of the
- * non-empty 24h slots. Then for an account ('A', nacc == 0): last IP
- * country (2), signup ts (u64), order count (u32), amount sum and max
- * (u64); for any other kind: nacc (<= 16) distinct-account hashes (u64)
- * and, only when nacc == 16, the 64-bit overflow bitmap. Then each
- * non-empty slot in slot order, of two rings of counters over EVENT time
- * (not arrival time):
+ * Entity record, little-endian, version 3 (variable length, at most
+ * HISTORY_ENTITY_RECORD_BYTES; version 2 (26-byte head, 1h and 24h rings
+ * only) and version 1 (a fixed 504-byte layout) are still read and are
+ * rewritten as version 3 when the entity next changes). Head (32
+ * bytes): version, kind byte, flags (fraud, linked fraud, signup set,
+ * country set, ...), nacc, first/last seen ts (u64), the section bits
+ * (gap slots, signup minutes, counts past the day ring), u8 mask of the
+ * non-empty minute slots, u16 of the 5-minute slots, u32 of the hour
+ * slots, u32 of the day slots. Then for an account ('A', nacc == 0):
+ * last IP country (2), signup ts (u64), order count (u32), amount sum
+ * and max (u64), signup source (u8), the mask of its signup's network
+ * entities (u8) and their key hashes (u64 each); for any other kind:
+ * nacc (<= 16) distinct-account hashes (u64) and, only when nacc == 16,
+ * the 64-bit overflow bitmap. Then the optional sections: two gap slots
+ * (ts, account hash: the latest two distinct accounts, for dev_gap and
+ * ip_gap), two signup-minute slots (minute u32, count u16), the counts
+ * past the day ring (orders, signups, fraud and legit labels, the day of
+ * the latest fraud label there; u32 each). Then each non-empty slot in
+ * slot order, of four rings of counters over EVENT time (not arrival
+ * time):
+ *  - minute ring: 5 buckets of 1 minute (u32 epoch, u16 orders, signups);
  *  - 1h ring: 12 buckets of 5 minutes (u32 epoch, u16 orders, failed
- *    payments, failed logins);
+ *    payments, failed logins, signups);
  *  - 24h ring: 24 buckets of 1 hour (u32 epoch, u16 orders, failed
- *    payments).
+ *    payments, signups);
+ *  - day ring: 30 UTC days (u32 epoch, u16 orders, signups, fraud and
+ *    legit labels counted at the label's event time); a day slot reused
+ *    for a newer day moves its counts past the ring, and a day older
+ *    than the whole ring is counted there at once, so "all time" counts
+ *    lose nothing.
  * A slot is empty when its epoch and counts are all 0 (it is then left
  * out); decoding is strict: the length must be exactly what the head
- * implies and a listed slot must not be empty.
+ * implies and a listed slot or section must not be empty.
  * Each bucket is stamped with its epoch (ts / bucket width); per-bucket
  * counts saturate at 65535.
+ *
+ * The model's windows (features.h; history_rec_windows): 1m the order's
+ * clock minute, 5m its 5 clock minutes, 1h and 24h as below, 7d and 30d
+ * the order's UTC day up to its hour (hour ring) plus the 6 or 29 days
+ * before (day ring), all = the counts past the ring + the day ring's
+ * earlier days + today's. Labels (history_rec_labels) count from the UTC
+ * day after their arrival, their age from the end of that day.
+ * tests/unit/test_history_rec.c checks each against a reference.
  *
  * Window semantics (what a feature for an event at time t counts), with
  * B the bucket width, N the number of buckets and cur = t / B:
@@ -121,13 +143,17 @@
 #include "scorer/score.h"
 
 #define HISTORY_DBS                 6    /* named databases it opens */
-#define HISTORY_ENTITY_RECORD_BYTES 474  /* largest entity value */
+#define HISTORY_ENTITY_RECORD_BYTES 1016 /* largest entity value */
 #define HISTORY_MAX_LINKS           32   /* entity keys kept per account */
 #define HISTORY_MAX_ACCOUNTS        1000 /* cap of the accounts feature */
 #define HISTORY_BUCKET_1H_MS        (5 * 60 * 1000ULL)
 #define HISTORY_BUCKETS_1H          12
 #define HISTORY_BUCKET_24H_MS       (60 * 60 * 1000ULL)
 #define HISTORY_BUCKETS_24H         24
+#define HISTORY_BUCKET_1M_MS        (60 * 1000ULL)
+#define HISTORY_BUCKETS_1M          5
+#define HISTORY_BUCKET_1D_MS        (24 * 60 * 60 * 1000ULL)
+#define HISTORY_BUCKETS_1D          30
 
 /* The longest key of any database here (an order or reply key, and a
  * reply-time key: 8 bytes more). */

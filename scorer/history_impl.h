@@ -28,7 +28,7 @@
 #include "common/store.h"
 #include "scorer/history.h"
 
-#define ENT_VERSION   2 /* written; version 1 is still read */
+#define ENT_VERSION   3 /* written; versions 1 and 2 are still read */
 #define ORDER_VERSION 3 /* 3: the event id and account as pseudonyms */
 #define REPLY_VERSION 3 /* 3: the digest, then the arrival time */
 #define LINK_VERSION  1
@@ -38,6 +38,22 @@
 #define F_FRAUD_LINKED 0x02u /* linked to an account labelled fraud */
 #define F_SIGNUP       0x04u /* signup_ts is set */
 #define F_COUNTRY      0x08u /* country is set */
+#define F_LEGIT_SELF   0x10u /* labelled legitimate itself (accounts) */
+#define F_ALLOW        0x20u /* on the storefronts' allow list */
+#define F_BLOCK        0x40u /* on the block list */
+
+/* An account's signup source (ent_rec.source). */
+enum history_source {
+    HSRC_NONE = 0,
+    HSRC_ADS,
+    HSRC_SEO,
+    HSRC_DIRECT,
+    HSRC_OTHER,
+};
+
+/* The network entities an account's signup is remembered on (their key
+ * hashes, ent_rec.sig_hash), and whose model features count signups. */
+enum history_net { HNET_DEVICE, HNET_IP, HNET_IP24, HNET_IP16, HNET_COUNT };
 
 
 /* Largest entity key: 'A' actor \0 account pseudonym. */
@@ -47,19 +63,60 @@ extern const uint8_t history_kind_byte[ENT_COUNT];
 /* For log lines (score_entity_name() lives in score.c). */
 extern const char *const history_kind_name[ENT_COUNT];
 
-enum counter { C_ORDERS, C_FAILPAY, C_FAILLOGIN };
-
-struct ring1_slot {
-    uint32_t epoch;
-    uint16_t orders, failpay, faillogin;
+enum counter {
+    C_ORDERS,
+    C_FAILPAY,
+    C_FAILLOGIN,
+    C_SIGNUPS,
+    C_FRAUD_LAB, /* counted at the label's event time */
+    C_LEGIT_LAB,
 };
 
-struct ring24_slot {
-    uint32_t epoch;
-    uint16_t orders, failpay;
+/* The windows of the model's counters (history.h), in this order. */
+enum history_win {
+    HW_1M,
+    HW_5M,
+    HW_1H,
+    HW_24H,
+    HW_7D,
+    HW_30D,
+    HW_ALL,
+    HW_COUNT
 };
 
-/* One decoded entity record. */
+struct ringm_slot { /* 1 minute */
+    uint32_t epoch;
+    uint16_t orders, signups;
+};
+
+struct ring1_slot { /* 5 minutes */
+    uint32_t epoch;
+    uint16_t orders, failpay, faillogin, signups;
+};
+
+struct ring24_slot { /* 1 hour */
+    uint32_t epoch;
+    uint16_t orders, failpay, signups;
+};
+
+struct ringd_slot { /* 1 UTC day */
+    uint32_t epoch;
+    uint16_t orders, signups, fraud, legit;
+};
+
+/* The latest event by one account (dev_gap, ip_gap). ts 0: empty. */
+struct gap_slot {
+    uint64_t ts;
+    uint64_t acct; /* hash of the account key */
+};
+
+/* Signups in one clock minute (E_sig_same_min). */
+struct sigmin_slot {
+    uint32_t minute;
+    uint16_t n;
+};
+
+/* One decoded entity record (history.h: "Entity record"). */
 struct ent_rec {
     uint8_t kind;
     uint8_t flags;
@@ -67,14 +124,27 @@ struct ent_rec {
     char country[3];
     uint64_t first_seen; /* 0: never seen by an event */
     uint64_t last_seen;
+    /* accounts */
     uint64_t signup_ts;
     uint32_t order_count;
     uint64_t amount_sum;
     uint64_t amount_max;
+    uint8_t source;                /* enum history_source */
+    uint8_t sig_mask;              /* bits of enum history_net */
+    uint64_t sig_hash[HNET_COUNT]; /* key hashes of the signup's entities */
+    /* other kinds */
     uint64_t acc_bits; /* overflow accounts, linear counting */
     uint64_t acc[ACC_SET];
+    struct gap_slot gap[2];       /* the latest two distinct accounts */
+    struct sigmin_slot sigmin[2]; /* the latest two signup minutes */
+    /* every kind */
+    uint32_t old_orders, old_signups, old_fraud, old_legit; /* past the day
+                                                               ring */
+    uint32_t old_fraud_day; /* UTC day of the latest fraud label there */
+    struct ringm_slot rm[HISTORY_BUCKETS_1M];
     struct ring1_slot r1[HISTORY_BUCKETS_1H];
     struct ring24_slot r24[HISTORY_BUCKETS_24H];
+    struct ringd_slot rd[HISTORY_BUCKETS_1D];
 };
 
 struct ekey {
@@ -234,6 +304,43 @@ int history_rec_decode(const uint8_t *in, size_t len, struct ent_rec *r);
 
 /* Count one event of counter `c` at `ts` in the rings. */
 void history_rec_count(struct ent_rec *r, uint64_t ts, enum counter c);
+
+/*
+ * The C_ORDERS or C_SIGNUPS counts of `r` as of `ts` in each window of
+ * enum history_win (history.h window semantics).
+ */
+void history_rec_windows(const struct ent_rec *r, uint64_t ts, enum counter c,
+    uint32_t out[HW_COUNT]);
+
+/* Which windows as of `ts` count one event at `ev_ts` (same rules). */
+void history_rec_event_windows(uint64_t ev_ts, uint64_t ts, bool out[HW_COUNT]);
+
+/*
+ * The labels of `r` counted as of `ts` (those of UTC days before ts's):
+ * fraud and legit counts, days from the end of the latest fraud label's
+ * day to ts (-1 if none), and the sum over them of exp(-age / 30 d).
+ */
+void history_rec_labels(const struct ent_rec *r, uint64_t ts, uint32_t *fraud,
+    uint32_t *legit, double *age_days, double *decay);
+
+/* Note an event at `ts` by the account whose key hash is `acct`. */
+void history_rec_seen_by(struct ent_rec *r, uint64_t ts, uint64_t acct);
+
+/*
+ * ms from the latest event by an account other than `own` at or before
+ * `ts` to `ts`, or -1 when none is known.
+ */
+int64_t history_rec_gap(const struct ent_rec *r, uint64_t ts, uint64_t own);
+
+/* Note a signup at `ts` on this entity (its clock minute). */
+void history_rec_signup_minute(struct ent_rec *r, uint64_t ts);
+
+/* Signups noted in clock minute `minute` (ts / 60000), or 0. */
+uint32_t history_rec_signups_in(const struct ent_rec *r, uint64_t minute);
+
+/* Distinct accounts but `own` (0: none), capped at `cap`. */
+uint32_t history_rec_other_accounts(
+    const struct ent_rec *r, uint64_t own, uint32_t cap);
 
 /* Record that account hash `h` was seen with this entity. */
 void history_rec_link(struct ent_rec *r, uint64_t h);

@@ -669,8 +669,8 @@ le_put(uint8_t *p, uint64_t v, unsigned n)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* Records are small (version 2); a version 1 record is still read and
- * rewritten; a malformed one is refused. */
+/* Records are small (version 3); version 1 and 2 records are still read
+ * and rewritten; a malformed one is refused. */
 static void
 test_record_versions(void)
 {
@@ -684,9 +684,10 @@ test_record_versions(void)
     env_open(&e);
     order_at(&e, 1, 1, T0);
     v = device_value(&e, 1, &len);
-    ASSERT_EQ(v[0], 2);
-    /* head 26 + one account hash + one slot in each ring */
-    ASSERT_EQ(len, 26 + 8 + 10 + 8);
+    ASSERT_EQ(v[0], 3);
+    /* head 32 + one account hash + one slot in each ring (minute 8,
+     * 5-minute 12, hour 10, day 12) */
+    ASSERT_EQ(len, 32 + 8 + 8 + 12 + 10 + 12);
     ASSERT(len <= HISTORY_ENTITY_RECORD_BYTES);
 
     /* A version 1 device record: seen at T0, 2 orders in the 5-minute
@@ -714,8 +715,8 @@ test_record_versions(void)
     ASSERT(f.ent[ENT_DEVICE].fraud_linked);
     order_at(&e, 2, 7, T0 + MIN_MS);
     v = device_value(&e, 7, &len);
-    ASSERT_EQ(v[0], 2);
-    ASSERT_EQ(len, 26 + 2 * 8 + 10 + 8);
+    ASSERT_EQ(v[0], 3);
+    ASSERT_EQ(len, 32 + 2 * 8 + 8 + 12 + 10 + 12);
     f = probe(&e, 3, 7, T0 + 2 * MIN_MS);
     ASSERT_EQ(f.ent[ENT_DEVICE].orders_1h, 3);
     ASSERT_EQ(f.ent[ENT_DEVICE].accounts, 2);
@@ -729,7 +730,7 @@ test_record_versions(void)
     ev = ev_make(EVENT_DEVICE_SEEN, T0);
     ev_device(&ev, 8);
     ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, &f), ERR_CORRUPT);
-    bad[0] = 3;
+    bad[0] = 4;
     put_device_value(&e, 8, bad, len);
     ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, &f), ERR_CORRUPT);
     v1[3] = 0; /* nacc 0 but a hash present */
