@@ -265,6 +265,29 @@ int scorer_commit_local(struct scorer *s) WARN_UNUSED NONNULL(1);
 int scorer_commit(struct scorer *s) WARN_UNUSED NONNULL(1);
 
 /*
+ * The flusher thread's body (pthread start routine, `arg` the scorer):
+ * waits for a frozen generation, commits it to LMDB, reports the result
+ * and rings the main loop's bell. Started by startup_storage().
+ */
+void *scorer_flusher_main(void *arg);
+
+/*
+ * Freeze and commit everything now, waiting for it (start-up, stop): a
+ * generation kept for want of room first. Main thread. Returns 0,
+ * ERR_FULL (a commit still waits for room: the journal holds its
+ * events) or ERR_IO.
+ */
+int scorer_flush_sync(struct scorer *s) WARN_UNUSED NONNULL(1);
+
+/*
+ * Throw away the overlay and rebuild it from the committed history plus
+ * the durable journal, then commit (start-up, and after a store or
+ * journal error). Main thread. Returns 0 or the ERR_* that prevented
+ * recovery.
+ */
+int scorer_recover(struct scorer *s) WARN_UNUSED NONNULL(1);
+
+/*
  * After scorer_commit(): remove every journal segment, overwriting it
  * first (journal_shred_upto), so that no journal file holds an event
  * (or a salt) that is already in LMDB. `*segments` gets how many went.
