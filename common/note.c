@@ -121,6 +121,31 @@ note_name_is_valid(const char *name)
  * ------------------------------------------------------------------- */
 
 /*
+ * True when b64[0..len) is made of the base64 alphabet only, '=' only
+ * at the end. libsodium 1.0.18's sodium_base642bin() decodes bytes
+ * 0x80-0xff as if they were '/' (found by fuzz.note: "\xe2\x80\xa8"
+ * in a checkpoint's root line parsed as "///"), so every decode here
+ * checks the characters first.
+ */
+static bool
+b64_chars_ok(const char *b64, size_t len)
+{
+    size_t i = 0;
+
+    for (; i < len; i++) {
+        unsigned char c = (unsigned char)b64[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                (c >= '0' && c <= '9') || c == '+' || c == '/'))
+            break;
+    }
+    for (; i < len; i++)
+        if (b64[i] != '=')
+            return false;
+    return true;
+}
+
+/*
  * Decode base64 b64[0..b64len) into exactly `want` bytes at dst.
  * Return 0 or ERR_MALFORMED.
  */
@@ -131,7 +156,9 @@ b64_decode_exact(const char *b64, size_t b64len, uint8_t *dst, size_t want)
     size_t got = 0;
 
     if (b64len !=
-        sodium_base64_ENCODED_LEN(want, sodium_base64_VARIANT_ORIGINAL) - 1)
+            sodium_base64_ENCODED_LEN(want, sodium_base64_VARIANT_ORIGINAL) -
+                1 ||
+        !b64_chars_ok(b64, b64len))
         return ERR_MALFORMED;
     if (sodium_base642bin(dst, want, b64, b64len, NULL, &got, &end,
             sodium_base64_VARIANT_ORIGINAL) != 0)
@@ -505,7 +532,7 @@ note_open(const char *msg, size_t len, const struct note_verifier *v, size_t nv,
         }
         b64 = sp + 1;
         b64_len = (size_t)(nl - b64);
-        if (b64_len == 0 ||
+        if (b64_len == 0 || !b64_chars_ok(b64, b64_len) ||
             sodium_base642bin(scratch, len, b64, b64_len, NULL, &got, NULL,
                 sodium_base64_VARIANT_ORIGINAL) != 0 ||
             got < 5) {
@@ -765,7 +792,7 @@ note_split(
             return ERR_MALFORMED;
         b64 = sp + 1;
         b64_len = (size_t)(nl - b64);
-        if (b64_len == 0 ||
+        if (b64_len == 0 || !b64_chars_ok(b64, b64_len) ||
             b64_len > sodium_base64_ENCODED_LEN(
                           sizeof(raw), sodium_base64_VARIANT_ORIGINAL) ||
             sodium_base642bin(raw, sizeof(raw), b64, b64_len, NULL, &got, NULL,

@@ -4,8 +4,8 @@
 
 Through the real daemons (CURVE on):
  - SIGTERM under load: while a sender keeps batches in flight, SIGTERM
-   to the collector then the scorer: both exit 0, the scorer within
-   shutdown_timeout_ms (3 s here) plus a margin; a signed checkpoint
+   to the collector, then once it exited to the scorer: both exit 0,
+   each within shutdown_timeout_ms (3 s here) plus a margin; a signed checkpoint
    covers every audit record at once (the final checkpoint, no wait);
    the next start replays 0 journal records (everything was committed)
    and every acknowledged event, resent, is answered from the dedup.
@@ -86,18 +86,24 @@ class Sender(threading.Thread):
 def sigterm_part(args):
     svc = Service(args.bin, scorer_opts=["shutdown_timeout_ms=3000",
                                          "commit_interval_ms=1000",
-                                         "checkpoint_interval_ms=60000"])
+                                         "checkpoint_interval_ms=60000"],
+                  collector_opts=["shutdown_timeout_ms=3000"])
     with svc:
         snd = Sender(svc)
         snd.start()
         time.sleep(1.5)
-        say("SIGTERM to both daemons with batches in flight")
+        say("SIGTERM to the collector, then the scorer, with batches in "
+            "flight (the order README 'Operations' gives)")
         t0 = time.monotonic()
         svc.collector.proc.send_signal(signal.SIGTERM)
-        svc.scorer.proc.send_signal(signal.SIGTERM)
         c_rc = svc.collector.proc.wait(10)
+        dc = time.monotonic() - t0
+        svc.scorer.proc.send_signal(signal.SIGTERM)
         s_rc = svc.scorer.proc.wait(10)
         dt = time.monotonic() - t0
+        say("  collector stopped in %.2f s" % dc)
+        check(dc < 3.0 + 2.0, "the collector within its "
+              "shutdown_timeout_ms and a margin")
         snd.stop.set()
         snd.join(10)
         say("  stopped in %.2f s; %d events acknowledged" %

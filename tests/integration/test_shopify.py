@@ -26,8 +26,13 @@ stands in for the shop's Admin GraphQL API. Checks:
  - a repeated webhook id is applied once: answered from the bridge's
    dedup file, also after a restart; with that file gone, Vigil's own
    dedup answers it with the first reply (same score, no new record);
- - the privacy topics get 503 with the reason (the scorer's DPO
-   operations are not there yet), malformed bodies 400/422;
+ - the privacy topics, through the scorer's DPO operations as the
+   bridge's dpo identity: customers/data_request's report files each
+   pass `vigilctl audit check-proof`; customers/redact erases the
+   customer and the listed order (a later report finds nothing, the
+   log verifies); shop/redact erases the shop's data; each audited with
+   the Shopify request id's keyed hash as its case reference;
+ - malformed bodies 400/422;
  - Vigil down (collector stopped, then scorer stopped) gives 503 at
    once, and the retry after it is back gets 200, applied once;
  - examples/shopify/replay.py records a signed delivery and replays it
@@ -57,9 +62,10 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vigiltest import (REPO, Daemon, Service, TestFailure,  # noqa: E402
                        audit_records, check, check_eq, free_port, main,
-                       query, run, say, wait_checkpoint)
+                       query, run, say, vigilctl, wait_checkpoint)
 
 SHOP = "vigil-test.myshopify.com"
+DPO = "vigil-shopify"  # the bridge's certificate of role dpo
 SECRET = "shpss_1f2e3d4c5b6a79880123456789abcdef"
 OLD_SECRET = "shpss_old_00112233445566778899aabbccdd"
 TOKEN = "shpat_0123456789abcdef0123456789abcdef"
@@ -293,6 +299,7 @@ class Bridge:
         self.secrets = os.path.join(svc.dir, "shopify.secrets")
         self.tokens = os.path.join(svc.dir, "shopify.tokens")
         self.seen = os.path.join(svc.dir, "shopify.seen")
+        self.reports = os.path.join(svc.dir, "reports")
         for path, text in ((self.secrets, "# test shop, rotating\n%s %s %s\n"
                             % (SHOP, SECRET, OLD_SECRET)),
                            (self.tokens, "%s %s\n" % (SHOP, TOKEN))):
@@ -303,6 +310,9 @@ class Bridge:
                 "-o", "shopify_listen=127.0.0.1:%d" % self.port,
                 "-o", "collector_endpoint=" + svc.events_endpoint,
                 "-o", "keys_dir=" + svc.keys_dir,
+                "-o", "query_endpoint=" + svc.query_endpoint,
+                "-o", "dpo_cert=" + svc.cert_path(DPO),
+                "-o", "reports_dir=" + self.reports,
                 "-o", "secrets_file=" + self.secrets,
                 "-o", "admin_tokens_file=" + self.tokens,
                 "-o", "admin_api_base=http://127.0.0.1:%d/{shop}" % api.port,
@@ -459,8 +469,10 @@ def body(args):
     api = AdminApi(fail_first=1)
     svc = Service(args.bin, scorer_opts=["checkpoint_interval_ms=50"],
                   keep=args.keep)
-    # The shop's own CURVE identity, as the README's set-up makes it.
+    # The shop's own CURVE identity, and the bridge's DPO identity for
+    # the privacy webhooks, as the README's set-up makes them.
     svc.add_client(SHOP, "storefront")
+    svc.add_client(DPO, "dpo")
     with svc:
         br = Bridge(args, svc, api)
         try:
@@ -493,6 +505,7 @@ def over_quota(args):
     svc = Service(args.bin, collector_opts=[
         "quota_clients=%s:1:2:200:400" % SHOP], keep=args.keep)
     svc.add_client(SHOP, "storefront")
+    svc.add_client(DPO, "dpo")
     with svc:
         br = Bridge(args, svc, api)
         try:
@@ -656,13 +669,7 @@ def scenario(args, svc, br, api):
              "payment.result and two account.update stored; the labels "
              "and the refund nothing")
 
-    say("-- privacy topics (not available yet) and malformed bodies")
-    for topic, payload in PRIVACY.items():
-        st, text, _ = br.deliver(topic, payload)
-        check(st == 503 and "not available yet" in text,
-              topic + ": 503 with the reason, never a fake 200", (st, text))
-        st, _, _ = br.deliver(topic, payload, secret="wrong")
-        check_eq(st, 401, topic + " with a bad signature: 401 first")
+    say("-- malformed bodies")
     st, _, _ = br.deliver("orders/create", None, body=b'{"id": 1,')
     check_eq(st, 400, "a body that is not JSON: 400")
     st, _, _ = br.deliver("orders/create", dict(o1, total_price=403))
@@ -748,6 +755,148 @@ def scenario(args, svc, br, api):
           "and stored nothing again (same event ids)", counts)
     check(total_stored(args, svc) > records0, "the log grew only with "
           "accepted deliveries")
+    privacy(args, svc, br, oid, cid)
+
+
+def verifier_key(args, svc):
+    rc, out, err = vigilctl(args.bin, "audit", "pubkey", "--keys-dir",
+                            svc.keys_dir)
+    check_eq(rc, 0, "audit pubkey exits 0")
+    return out.strip()
+
+
+def read_report(br, case):
+    d = os.path.join(br.reports, SHOP, case)
+    with open(os.path.join(d, "report.json")) as f:
+        return d, json.load(f)
+
+
+def privacy(args, svc, br, oid, cid):
+    """The three mandatory privacy topics, for the customer of order
+    `oid` (account `cid`), whose events were stored above."""
+    say("-- privacy webhooks: a bad signature is 401 first")
+    for topic, payload in PRIVACY.items():
+        st, _, _ = br.deliver(topic, payload, secret="wrong")
+        check_eq(st, 401, topic + " with a bad signature: 401")
+
+    say("-- customers/data_request: the subject report, for the merchant")
+    key = verifier_key(args, svc)
+    req = copy.deepcopy(PRIVACY["customers/data_request"])
+    req["customer"]["id"] = cid
+    req["orders_requested"] = [oid]
+    st, text, w_dr = br.deliver("customers/data_request", req)
+    check(st == 200 and "report written" in text,
+          "customers/data_request: 200 once the report is written",
+          (st, text))
+    case = "shopify-data-request-9999"
+    d, rep = read_report(br, case)
+    check_eq([x["kind"] for x in rep["subjects"]],
+             ["account", "email", "phone", "order"],
+             "report.json: the account, the email and phone given, and the "
+             "requested order")
+    acct = rep["subjects"][0]
+    check(acct["subject"] is not None and len(acct["records"]) >= 3,
+          "the account's audited accesses are in the report (its events "
+          "at least)", acct)
+    check(len(rep["files"]) >= 3 and all(
+        re.match(r"^record-\d+\.json$", f) for f in rep["files"]),
+        "one proof file per record", rep["files"])
+    raw = json.dumps(rep)
+    check(str(cid) not in raw and str(oid) not in raw,
+          "report.json names the subjects by token, not by id")
+    for name in sorted(set(rep["files"])):
+        rc, out, err = vigilctl(args.bin, "audit", "check-proof",
+                                os.path.join(d, name), "--key", key)
+        if rc != 0:
+            raise TestFailure("check-proof %s: exit %d: %s%s"
+                              % (name, rc, out, err))
+    check(True, "vigilctl audit check-proof accepts every file of the "
+          "report (%d)" % len(set(rep["files"])))
+    st, text, _ = br.deliver("customers/data_request", req, wid=w_dr)
+    check(st == 200 and "already applied" in text,
+          "the same delivery again: answered from the dedup file", (st, text))
+
+    recs = audit_records(args.bin, svc.data_dir)
+    reps = [r for r in recs if r["op"] == "subject.report"]
+    check(len(reps) >= 2 and all(
+        (r["actor"], r["role"], r["purpose"], r["outcome"]) ==
+        (DPO, "dpo", "access-request", "allowed") for r in reps),
+        "audited: subject.report by the bridge's DPO identity, purpose "
+        "access-request, allowed", reps)
+    case_h = svc.scoped("case", case, SHOP)
+    check(all(case_h in r["ref"] for r in reps),
+          "each with the Shopify request id as its case reference (keyed "
+          "hash)", [r["ref"] for r in reps])
+
+    say("-- customers/redact: the customer and the listed orders erased")
+    red = copy.deepcopy(PRIVACY["customers/redact"])
+    red["customer"]["id"] = cid
+    red["orders_to_redact"] = [oid]
+    st, text, w_red = br.deliver("customers/redact", red)
+    check(st == 200 and "erased" in text, "customers/redact: 200 once "
+          "erased", (st, text))
+    recs = audit_records(args.bin, svc.data_dir)  # verifies the whole log
+    ers = [r for r in recs if r["op"] == "subject.erase"]
+    check(len(ers) == 4 and all(
+        (r["actor"], r["role"], r["purpose"], r["outcome"]) ==
+        (DPO, "dpo", "erasure-request", "allowed") for r in ers),
+        "audited: four subject.erase (account, email, phone, order) by the "
+        "DPO identity", ers)
+    case_h = svc.scoped("case", "shopify-webhook-" + w_red, SHOP)
+    check(all(case_h in r["ref"] for r in ers),
+          "each with the Shopify webhook id as its case reference", ers)
+    check(True, "the audit log still verifies (audit replay)")
+    rep2 = query(svc, "score.get", "q-shopify-2", order=str(oid),
+                 storefront=SHOP)
+    check(rep2.get("code") == "not_found", "score.get: the order is gone",
+          rep2)
+    req2 = dict(req, data_request={"id": 10000})
+    st, _, _ = br.deliver("customers/data_request", req2)
+    check_eq(st, 200, "a later data request: 200")
+    _, rep3 = read_report(br, "shopify-data-request-10000")
+    check(all(x["subject"] is None and x["records"] == []
+              for x in rep3["subjects"]),
+          "and its report finds no subject and no record: nothing links "
+          "to the customer any more", rep3["subjects"])
+    st, text, _ = br.deliver("customers/redact", red)
+    check(st == 200, "a second redact of the same customer: 200 (nothing "
+          "left to erase)", (st, text))
+
+    st, _, _ = br.deliver("customers/redact", dict(red, shop_domain="x.io"))
+    check_eq(st, 422, "a privacy payload naming another shop: 422")
+    st, _, _ = br.deliver("customers/data_request", {"customer": {}})
+    check_eq(st, 400, "a data request without data_request.id: 400")
+
+    say("-- shop/redact: the whole shop's data erased")
+    # A fresh order of another customer, dated now (the documented
+    # examples' 2021 dates fall outside the scorer's retention).
+    other = 820982911946154800
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    st, _, _ = br.deliver("orders/create", order(
+        other, 603851970716743800, "late@example.org", "198.51.100.80",
+        created_at=now))
+    check_eq(st, 200, "another customer's order today: 200")
+    check(query(svc, "score.get", "q-shopify-3", order=str(other),
+                storefront=SHOP).get("ok") is True,
+          "before: that order of the shop is there")
+    st, text, w_shop = br.deliver("shop/redact", PRIVACY["shop/redact"])
+    check(st == 200 and "erased" in text, "shop/redact: 200 once erased",
+          (st, text))
+    recs = audit_records(args.bin, svc.data_dir)  # verifies the whole log
+    case_h = svc.scoped("case", "shopify-webhook-" + w_shop, SHOP)
+    ers = [r for r in recs if r["op"] == "subject.erase"
+           and case_h in r["ref"]]
+    check(len(ers) == 1 and (ers[0]["actor"], ers[0]["purpose"],
+                             ers[0]["outcome"]) ==
+          (DPO, "erasure-request", "allowed"),
+          "audited: one subject.erase by the DPO identity with the webhook "
+          "id as its case reference; the log verifies", ers)
+    rep4 = query(svc, "score.get", "q-shopify-4", order=str(other),
+                 storefront=SHOP)
+    check(rep4.get("code") == "not_found", "after: the shop's orders are "
+          "gone", rep4)
+    st, _, _ = br.deliver("shop/redact", PRIVACY["shop/redact"])
+    check_eq(st, 200, "a second shop/redact: 200 (nothing left)")
 
 
 def retry_until_200(br, topic, body, wid, timeout=15.0):

@@ -161,11 +161,15 @@ def body(args):
               len(recs))
 
         say("/metrics of both daemons")
+        declared = {}
         for who, hp in (("scorer", svc.scorer_metrics),
                         ("collector", svc.collector_metrics)):
             check(hp.startswith("127.0.0.1:"), "%s metrics on loopback" % who)
             text = scrape(hp)
             s = check_exposition(text, who)
+            for line in text.splitlines():
+                if line.startswith("# TYPE "):
+                    declared[line.split()[2]] = who
             check(p.account not in text and "ST-ORD-1" not in text,
                   "%s: no account or order id in the metrics" % who)
             if who == "scorer":
@@ -179,6 +183,29 @@ def body(args):
                 check(value(s, "vigil_collector_replies_total",
                             client="storefront") >= 41,
                       "collector replies counted per storefront")
+
+        say("examples/grafana-vigil.json uses only metrics that exist")
+        here = os.path.dirname(os.path.abspath(__file__))
+        with open(os.path.join(here, "..", "..", "examples",
+                               "grafana-vigil.json")) as f:
+            dash = json.load(f)
+        exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+        names = set()
+        for e in exprs:
+            names |= set(re.findall(r"vigil_[a-z_]+", e))
+        # A family with no series yet (e.g. busy queries) is not printed:
+        # those must at least be registered in the daemons' sources.
+        src = ""
+        for d in ("scorer", "collector"):
+            for fn in os.listdir(os.path.join(here, "..", "..", d)):
+                if fn.endswith(".c"):
+                    with open(os.path.join(here, "..", "..", d, fn)) as f:
+                        src += f.read()
+        unknown = sorted(n for n in names
+                         if re.sub(r"_bucket$", "", n) not in declared and
+                         '"%s"' % n not in src)
+        check(len(exprs) >= 10, "the dashboard has %d queries" % len(exprs))
+        check_eq(unknown, [], "every metric the dashboard queries is served")
 
 
 if __name__ == "__main__":

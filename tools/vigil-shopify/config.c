@@ -91,6 +91,14 @@ static const struct config_entry config_table[] = {
         "directory of the shops' secret certificates <shop-domain>.key_secret "
         "(vigilctl client add <shop-domain> --role storefront); unset: "
         "<keys_dir>/secrets"),
+    C_STR(query_endpoint, "tcp://127.0.0.1:7011",
+        "the scorer's query endpoint, for the privacy webhooks"),
+    C_OPT(dpo_cert,
+        "the bridge's secret certificate of role dpo (vigilctl client add "
+        "vigil-shopify --role dpo); unset: privacy webhooks answer 503"),
+    C_STR(reports_dir, "./var/shopify-reports",
+        "where customers/data_request reports are written for the "
+        "merchant (<shop>/<case>/)"),
     C_STR(secrets_file, "./shopify.secrets",
         "shops and their client secrets, mode 0600"),
     C_OPT(admin_tokens_file,
@@ -514,6 +522,18 @@ config_check(const struct config *c, char *err, size_t errlen)
             "collector_endpoint '%s' is off this machine: a plain "
             "(insecure_dev) connection must stay on loopback or ipc://",
             c->collector_endpoint);
+        return ERR_DENIED;
+    }
+    if (strncmp(c->query_endpoint, "tcp://", 6) != 0 &&
+        strncmp(c->query_endpoint, "ipc://", 6) != 0) {
+        snprintf(err, errlen, "query_endpoint must be tcp:// or ipc://");
+        return ERR_INVAL;
+    }
+    if (c->insecure_dev && !cfg_endpoint_is_local(c->query_endpoint)) {
+        snprintf(err, errlen,
+            "query_endpoint '%s' is off this machine: a plain "
+            "(insecure_dev) connection must stay on loopback or ipc://",
+            c->query_endpoint);
         return ERR_DENIED;
     }
     v = c->admin_api_base;

@@ -18,13 +18,11 @@
  *     costs one HMAC each and no scorer work.
  *  4. dedup: a webhook id (or Shopify event id) already applied is
  *     answered 200 at once.
- *  5. privacy topics: 503 for now (Shopify retries; never a 200 for
- *     what was not done). XXX(issue-13): customers/data_request,
- *     customers/redact and shop/redact need the scorer's audited DPO
- *     operations (subject report, erasure by account, orders and shop);
- *     they will be mapped here, after the signature check, like the
- *     other topics, and answered once the scorer's audit record is
- *     durable.
+ *  5. privacy topics: parsed (privacy.h) and handed to the DPO worker
+ *     (privacy.c), which resumes the connection with 200 once the
+ *     scorer answered every request ok (its audit record durable, a
+ *     report's files fsynced), else 5xx; 503 at once without
+ *     dpo_cert.
  *  6. parse and map (topics.c), then suspend the connection and hand it
  *     to the uplink, which resumes it with the answer: 200 once Vigil
  *     acknowledged every event, 5xx when it is down or late.
@@ -69,6 +67,7 @@
 #include "common/xmalloc.h"
 #include "tools/vigil-shopify/rfc3339.h"
 #include "tools/vigil-shopify/seen.h"
+#include "tools/vigil-shopify/privacy.h"
 #include "tools/vigil-shopify/shopify.h"
 #include "tools/vigil-shopify/topics.h"
 
@@ -131,6 +130,7 @@ req_free(struct req *r)
         return;
     body_wipe(r);
     buf_wipe_release(&r->frame);
+    privacy_job_free(r->job);
     sodium_memzero(r, sizeof(*r));
     free(r);
 }
@@ -386,6 +386,39 @@ done:
     return status;
 }
 
+/* A privacy topic's parsed body: to the DPO worker (privacy.c). */
+static enum MHD_Result
+on_privacy(struct http *h, struct req *r, json_t *root)
+{
+    struct shopify *sh = h->sh;
+    int rc;
+
+    rc = privacy_parse(r->kind, root, r->shop->domain, r->webhook_id, &r->job);
+    json_decref(root);
+    if (rc != 0) {
+        STAT_INC(sh, refused);
+        log_warnx("shop '%s' topic '%s' webhook '%s': refused: %s",
+            r->shop->domain, r->topic, r->webhook_id, r->job->why);
+        return finish(r,
+            rc == ERR_MALFORMED ? MHD_HTTP_BAD_REQUEST :
+                                  MHD_HTTP_UNPROCESSABLE_CONTENT,
+            rc == ERR_MALFORMED ?
+                "payload does not match the topic's documented shape\n" :
+                "payload holds a value Vigil cannot take\n");
+    }
+    r->state = REQ_WAITING;
+    MHD_suspend_connection(r->conn);
+    rc = privacy_submit(sh->privacy, r);
+    if (rc != 0) {
+        STAT_INC(sh, unavailable);
+        r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        r->why = rc == ERR_FULL ? "too many requests waiting; retry\n" :
+                                  "shutting down; retry\n";
+        http_resume(r);
+    }
+    return MHD_YES;
+}
+
 /* The body is complete: verify, dedup, parse, map, hand over. */
 static enum MHD_Result
 on_complete(struct http *h, struct req *r)
@@ -436,19 +469,18 @@ on_complete(struct http *h, struct req *r)
             return finish(r, MHD_HTTP_OK, "ok: already applied\n");
         }
     }
-    if (topics_is_privacy(r->kind)) {
-        /* Never a 200 for what was not done: a 503 makes Shopify retry
-         * (for 4 hours), and the log says why. */
+    if (topics_is_privacy(r->kind) && sh->privacy == NULL) {
+        /* Never a 200 for what was not done: Shopify retries a 503,
+         * and the log says what to configure. */
         STAT_INC(sh, unavailable);
         log_warnx("shop '%s' topic '%s' webhook '%s': privacy webhooks need "
-                  "the scorer's DPO operations, not in this build (503)",
+                  "dpo_cert (503)",
             r->shop->domain, r->topic, r->webhook_id);
         body_wipe(r);
         return finish(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-            "privacy webhooks are not available yet (Vigil's DPO "
-            "operations); retry later\n");
+            "privacy webhooks are not configured here (dpo_cert); retry "
+            "later\n");
     }
-
     root = json_loadb(
         (const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
     body_wipe(r);
@@ -462,6 +494,8 @@ on_complete(struct http *h, struct req *r)
         sodium_memzero(&jerr, sizeof(jerr));
         return finish(r, MHD_HTTP_BAD_REQUEST, "body is not valid JSON\n");
     }
+    if (topics_is_privacy(r->kind))
+        return on_privacy(h, r, root);
     status = map_delivery(h, r, root, &why);
     json_decref(root);
     if (status != 0) {

@@ -146,6 +146,8 @@ shopify_close(struct shopify *sh)
     http_quiesce(sh->http);
     if (sh->uplink != NULL)
         uplink_shutdown(sh->uplink);
+    privacy_close(sh->privacy);
+    sh->privacy = NULL;
     http_stop(sh->http);
     sh->http = NULL;
     risk_close(sh->risk);
@@ -208,6 +210,9 @@ main(int argc, char **argv)
     if (rc != 0 && rc != ERR_UNAVAIL)
         goto out_close;
     rc = risk_open(&sh, &sh.risk);
+    if (rc != 0)
+        goto out_close;
+    rc = privacy_open(&sh, &sh.privacy);
     if (rc != 0)
         goto out_close;
     rc = http_start(&sh, &sh.http);

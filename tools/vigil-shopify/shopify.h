@@ -55,6 +55,8 @@ struct MHD_Connection;
 struct http;
 struct uplink;
 struct risk;
+struct privacy;
+struct privacy_job;
 
 /* Counters, written from every thread (relaxed atomics). */
 struct shopify_stats {
@@ -77,6 +79,8 @@ struct shopify_stats {
     atomic_uint_fast64_t risk_failed;  /* gave up after the attempts */
     atomic_uint_fast64_t risk_dropped; /* queue full or shutting down */
     atomic_uint_fast64_t risk_retries;
+    atomic_uint_fast64_t privacy_ok;     /* privacy requests done: 200 */
+    atomic_uint_fast64_t privacy_failed; /* 5xx: scorer down or refused */
 };
 
 #define STAT_ADD(sh, field, n)                                                 \
@@ -90,6 +94,7 @@ struct shopify {
     struct seen *seen;          /* webhook ids already applied */
     struct uplink *uplink;      /* the collector side (main thread) */
     struct risk *risk;          /* Admin API poster, or NULL when off */
+    struct privacy *privacy;    /* DPO worker, or NULL (no dpo_cert) */
     struct http *http;          /* libmicrohttpd daemon */
     struct shopify_stats stats; /* counters */
 };
@@ -132,6 +137,7 @@ struct req {
     char first_id[EVENT_ID_MAX + 1];    /* its first event id */
     bool is_order;                      /* orders/create */
     char order_gid[TOPICS_GID_MAX + 1]; /* for the risk assessment */
+    struct privacy_job *job;            /* a privacy topic's; owned */
     uint8_t keys[2][SEEN_KEY_BYTES];    /* dedup keys to add on success */
     unsigned nkeys;
     /* The uplink's, while waiting. */
@@ -243,5 +249,26 @@ void risk_body_free(char *body);
 /* Stop the worker (what is queued is dropped, counted) and free. NULL
  * is a no-op. */
 void risk_close(struct risk *rk);
+
+/* --------------------------------------------------------- privacy.c */
+
+/*
+ * Start the DPO worker when cfg.dpo_cert is set (*out NULL otherwise:
+ * privacy topics then answer 503): check the certificate (role dpo),
+ * make reports_dir. Returns 0, ERR_INVAL (logged) or ERR_IO.
+ */
+int privacy_open(struct shopify *sh, struct privacy **out) WARN_UNUSED
+    NONNULL(1, 2);
+
+/*
+ * Hand a suspended privacy delivery (r->job set) to the worker, which
+ * answers it and resumes its connection. Returns 0 or ERR_FULL /
+ * ERR_SHUTDOWN (the caller answers 503 itself). Any thread.
+ */
+int privacy_submit(struct privacy *pv, struct req *r) WARN_UNUSED NONNULL(1, 2);
+
+/* Stop the worker after its current job, answer every queued delivery
+ * 503 and free. Before http_stop(). NULL is a no-op. */
+void privacy_close(struct privacy *pv);
 
 #endif

@@ -417,12 +417,13 @@ uplink_log_stats(struct shopify *sh, bool final)
         "events_sent=%llu events_acked=%llu orders_scored=%llu "
         "fields_dropped=%llu labels_withheld=%llu late_replies=%llu malformed_replies=%llu "
         "risk_posted=%llu risk_failed=%llu risk_dropped=%llu "
-        "risk_retries=%llu",
+        "risk_retries=%llu privacy_ok=%llu privacy_failed=%llu",
         S(deliveries), S(ok), S(ok_no_events), S(duplicates), S(bad_signature),
         S(refused), S(unavailable), S(timeouts), S(events_sent),
         S(events_acked), S(orders_scored), S(fields_dropped),
         S(labels_withheld), S(late_replies), S(malformed_replies),
-        S(risk_posted), S(risk_failed), S(risk_dropped), S(risk_retries));
+        S(risk_posted), S(risk_failed), S(risk_dropped), S(risk_retries),
+        S(privacy_ok), S(privacy_failed));
 #undef S
     if (final)
         log_info("stats: %s", line);

@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""ops_bench.py - the operations figures of issue 12, measured through the
+real daemons (CURVE on) with vigil-load. Figures only: exit 1 only when
+a run could not be made (a daemon died, vigil-load failed to start).
+
+    tests/bench/ops_bench.py --bin build/bin flood   [--seconds 10]
+    tests/bench/ops_bench.py --bin build/bin overload [--seconds 10]
+    tests/bench/ops_bench.py --bin build/bin startup [--fill-s 60 --steps 3]
+
+flood: storefront "storefront" sends orders at 200/s on one connection
+  (vigil-load --rate 200 --orders-only --batch 1), first alone, then
+  beside storefront "flooder" running flat out (4 connections, batches
+  of 50); quota_events_per_s=QUOTA per storefront. Prints the legitimate
+  orders' p50/p99/max and how many were refused, and the flooder's
+  accepted and refused events. Issue target: p99 < 5 ms, none refused.
+overload: the maximum (flat out, no quota) M, then a fixed schedule of
+  2*M events/s for the same time: accepted events/s against M (target
+  >= 90%), p50/p99 of every reply (busy included; target: busy within
+  5 ms), and both daemons' resident memory before and after.
+startup: fill history flat out for --fill-s seconds, --steps times; after
+  each step SIGKILL the scorer under load and time its restart to the
+  first acknowledged event; print the data directory's size beside it,
+  so the time can be extrapolated to a larger history.
+
+SPDX-License-Identifier: MIT
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from vigiltest import Service, event  # noqa: E402
+
+QUOTA = 1000
+
+
+def load(svc, client, *extra, seconds=10, timeout=None):
+    """Run vigil-load as `client`; return its JSON summary."""
+    argv = [os.path.join(svc.bindir, "vigil-load"), "--endpoint",
+            svc.events_endpoint, "--cert", svc.cert_path(client),
+            "--keys-dir", svc.keys_dir, "--duration", str(seconds), "--json",
+            "--quiet"] + [str(x) for x in extra]
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout or seconds + 60)
+    out = p.stdout.decode().strip().splitlines()
+    if not out:
+        raise SystemExit("vigil-load exit %d: %s" % (p.returncode,
+                                                     p.stderr.decode()[-400:]))
+    return json.loads(out[-1])
+
+
+def rss_mb(proc):
+    try:
+        with open("/proc/%d/status" % proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def du_mb(path):
+    tot = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                tot += os.stat(os.path.join(root, f)).st_blocks * 512
+            except OSError:
+                pass
+    return tot / (1 << 20)
+
+
+def legit_line(what, r):
+    return ("%-28s orders %5d  p50 %6.2f ms  p99 %7.2f ms  max %7.2f ms  "
+            "refused/errors %d" % (what, r["orders"], r["order_p50_us"] / 1e3,
+                                   r["order_p99_us"] / 1e3, r["max_us"] / 1e3,
+                                   r["errors"]))
+
+
+def cmd_flood(a):
+    svc = Service(a.bin, collector_opts=[
+        "quota_events_per_s=%d" % a.quota, "quota_events_burst=%d" % a.quota,
+        "collector_window_events=%d" % a.window])
+    svc.add_client("flooder", "storefront")
+    with svc:
+        legit = ["--rate", 200, "--orders-only", "--batch", 1,
+                 "--connections", 1]
+        alone = load(svc, "storefront", *legit, seconds=a.seconds)
+        print(legit_line("legit alone (200/s)", alone), flush=True)
+        res = {}
+
+        def flood():
+            res["f"] = load(svc, "flooder", "--connections", 4, "--batch", 50,
+                            "--inflight", 8, seconds=a.seconds + 2)
+        t = threading.Thread(target=flood)
+        t.start()
+        time.sleep(1.0)
+        beside = load(svc, "storefront", *legit, seconds=a.seconds)
+        t.join()
+        f = res["f"]
+        print(legit_line("legit beside the flood", beside))
+        print("flooder: %d events answered in %.1f s, %d accepted (%.0f/s), "
+              "%d refused busy (quota %d/s, collector window %d events)" %
+              (f["events"], f["duration_s"], f["acked_ok"],
+               f["acked_ok"] / f["duration_s"], f["rejected"], a.quota,
+               a.window))
+        ok = beside["order_p99_us"] < 5000 and beside["errors"] == 0
+        print("target (p99 < 5 ms, none refused): %s" % ("met" if ok
+                                                         else "NOT met"))
+
+
+def cmd_overload(a):
+    with Service(a.bin, collector_opts=["request_timeout_ms=2000"]) as svc:
+        flat = ["--connections", 4, "--batch", 20, "--inflight", 8]
+        r0 = (rss_mb(svc.scorer.proc), rss_mb(svc.collector.proc))
+        m = load(svc, "storefront", *flat, seconds=a.seconds)
+        mx = m["acked_ok"] / m["duration_s"]
+        print("maximum: %.0f accepted events/s (p99 %.2f ms)"
+              % (mx, m["p99_us"] / 1e3), flush=True)
+        r1 = (rss_mb(svc.scorer.proc), rss_mb(svc.collector.proc))
+        o = load(svc, "storefront", "--rate", int(2 * mx), *flat,
+                 seconds=a.seconds)
+        r2 = (rss_mb(svc.scorer.proc), rss_mb(svc.collector.proc))
+        acc = o["acked_ok"] / o["duration_s"]
+        print("at 2x (%d/s scheduled): %.0f accepted/s = %.0f%% of the "
+              "maximum; %d refused (busy), %d timeouts; replies p50 %.2f ms "
+              "p99 %.2f ms" % (int(2 * mx), acc, 100 * acc / mx,
+                               o["rejected"], o["timeouts"],
+                               o["p50_us"] / 1e3, o["p99_us"] / 1e3))
+        print("RSS MiB scorer/collector: start %.0f/%.0f, after max %.0f/%.0f,"
+              " after 2x %.0f/%.0f" % (r0 + r1 + r2))
+
+
+def cmd_startup(a):
+    with Service(a.bin) as svc:
+        for step in range(1, a.steps + 1):
+            load(svc, "storefront", "--connections", 4, "--batch", 50,
+                 "--inflight", 8, seconds=a.fill_s)
+            size = du_mb(svc.data_dir)
+            hist = du_mb(os.path.join(svc.data_dir, "history")) \
+                if os.path.isdir(os.path.join(svc.data_dir, "history")) \
+                else float("nan")
+            bg = {}
+
+            def more():
+                bg["r"] = load(svc, "storefront", "--connections", 2,
+                               "--batch", 20, seconds=3)
+            t = threading.Thread(target=more)
+            t.start()
+            time.sleep(1.5)
+            svc.scorer.kill9()
+            t0 = time.monotonic()
+            svc.scorer.start()
+            svc.close_socket()
+            svc.wait_ready(timeout=120)
+            dt = time.monotonic() - t0
+            t.join()
+            replayed = [l for l in svc.grep(r"records replayed", "scorer")]
+            print("step %d: data dir %.0f MiB (history %.0f MiB): kill -9 "
+                  "under load -> first acknowledged event %.0f ms after the "
+                  "restart; %s" % (step, size, hist, dt * 1e3,
+                                   replayed[-1].split(": ", 1)[-1]
+                                   if replayed else "?"), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("what", choices=("flood", "overload", "startup"))
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--fill-s", type=int, default=60)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--quota", type=int, default=QUOTA,
+                    help="flood: quota_events_per_s of each storefront")
+    ap.add_argument("--window", type=int, default=1024,
+                    help="flood: collector_window_events")
+    a = ap.parse_args()
+    a.bin = os.path.abspath(a.bin)
+    {"flood": cmd_flood, "overload": cmd_overload,
+     "startup": cmd_startup}[a.what](a)
+
+
+if __name__ == "__main__":
+    main()
