@@ -127,10 +127,24 @@
  *                     hash of records 0..size-1), followed by "\n" and
  *                     one signature line "\u2014 <key name> <base64(
  *                     4-byte key id || 64-byte Ed25519 signature)>\n".
- *                     Sizes are strictly increasing.
- *   signing.key       the C2SP signed-note signer key, one line (mode
- *                     0600): "PRIVATE+KEY+<name>+<id>+<base64(0x01 ||
- *                     32-byte Ed25519 seed)>"; name = origin.
+ *                     Sizes are strictly increasing. The archive: the
+ *                     writer adds one at checkpoint_records /
+ *                     checkpoint_interval_ms, at start and at stop.
+ *   checkpoint        the head: the latest signed checkpoint (the same
+ *                     note, unframed, as c2sp.org/tlog-tiles serves it),
+ *                     rewritten after EVERY sync (group commit), so every
+ *                     acknowledged record is covered by a signature. Not
+ *                     synced: after a power cut it may lag or be torn
+ *                     (the writer then ignores it); a verifier checks its
+ *                     signature and its root like an archived one.
+ *   tile/...          the Merkle tree's hashes and the records as C2SP
+ *                     tlog-tiles (common/audit_tiles.h): derived data,
+ *                     checked and rebuilt by the writer at open; proofs
+ *                     read them and check every proof against a signed
+ *                     root before handing it out.
+ *   (no secret)       the signing key lives OUTSIDE this directory (the
+ *                     scorer's signing_key, in keys_dir, 0600): the
+ *                     writer refuses a directory holding "signing.key".
  *   verifier.key      the matching verifier key, one line (mode 0600):
  *                     "<name>+<id>+<base64(0x01 || 32-byte public key)>",
  *                     <id> = 8 lowercase hex digits of the key ID,
@@ -159,8 +173,13 @@
  *      record after the previous checkpoint was changed without its CRC
  *      failing, i.e. deliberately).
  *   d. no checkpoint's size exceeds the record count ("log truncated").
+ *   e. the same for the head (DIR/checkpoint) and for every tree head the
+ *      caller brings from outside the directory: the scorer's anchor in
+ *      its LMDB (audit_log_open()), an auditor's saved checkpoints
+ *      (audit_verify_saved(), vigilctl audit verify --checkpoint).
  * Records after the last checkpoint are reported as not yet covered by a
- * signature: they pass checks a and b only.
+ * signature: they pass checks a and b only (--strict makes that an
+ * error).
  * ======================================================================
  */
 #ifndef COMMON_AUDIT_H
@@ -361,6 +380,8 @@ struct audit_anchor {
     uint64_t size;                   /* records signed; 0: none known */
     uint8_t root[MERKLE_HASH_BYTES]; /* their root */
     bool clean;                      /* the writer stopped cleanly at size */
+    uint64_t seq; /* the owner's journal sequence the size covers (the
+                     writer ignores it; the scorer checks its journal) */
 };
 
 /*
@@ -435,16 +456,44 @@ int audit_append(struct audit_log *log, struct audit_record *r,
 int audit_sync(struct audit_log *log) WARN_UNUSED NONNULL(1);
 
 /*
- * Sign a C2SP checkpoint of the durable size and root and append it to
- * checkpoints.log with one write and one fsync. Pending (unsynced)
- * records are not covered. `wall_ms` is only used to log when the
- * checkpoint was made. A no-op returning 0 when the durable size equals
- * the last checkpoint's (sizes strictly increase).
+ * Commit: audit_sync(), then sign a C2SP checkpoint of the new durable
+ * size (once per size: about 20 us of Ed25519) as the log's head, write
+ * it to DIR/checkpoint (in place, NOT synced: the caller makes the note
+ * durable, e.g. in its journal, before acknowledging anything the
+ * records cover) and write the partial tiles of that size. `*note`
+ * (may be NULL) gets the head note, borrowed until the next commit or
+ * close (NULL when the log is empty), `*note_len` its length.
+ * Returns 0 or ERR_AUDIT (as audit_sync(); or the note could not be
+ * signed). A failure to write DIR/checkpoint or a tile is logged, not
+ * returned: both are rebuilt from the records at the next open.
+ */
+int audit_commit(struct audit_log *log, const char **note,
+    size_t *note_len) WARN_UNUSED NONNULL(1);
+
+/*
+ * Archive: append the head of the durable size (signing it if the last
+ * commit did not) to checkpoints.log with one write and one fsync, and
+ * write the partial tiles of that size. The archive is what auditors
+ * verify every signature of, so the scorer adds to it sparingly
+ * (checkpoint_records, checkpoint_interval_ms, start and stop); the
+ * head covers every commit in between. Pending (unsynced) records are
+ * not covered. `wall_ms` is only used to log when the checkpoint was
+ * made. A no-op returning 0 when the durable size equals the last
+ * archived one (sizes strictly increase).
  * Returns 0 or ERR_AUDIT (the checkpoint was not made durable; the file
  * is cut back; records are unaffected).
  */
 int audit_checkpoint(struct audit_log *log, uint64_t wall_ms) WARN_UNUSED
     NONNULL(1);
+
+/* Return the head note (borrowed; valid until the next commit, archive
+ * or close; NULL when none is signed yet), its length and the size it
+ * signs (each may be NULL). */
+const char *audit_head(const struct audit_log *log, size_t *len, uint64_t *size)
+    NONNULL(1);
+
+/* Return the log's directory; borrowed, valid until close. */
+const char *audit_log_dir(const struct audit_log *log) NONNULL(1);
 
 /* Return the number of durable records (the next index when nothing is
  * pending). */
@@ -457,7 +506,7 @@ uint64_t audit_next_index(const struct audit_log *log) NONNULL(1);
 void audit_root(const struct audit_log *log, uint8_t out[MERKLE_HASH_BYTES])
     NONNULL(1, 2);
 
-/* Return the size of the latest checkpoint (0 when none). */
+/* Return the size of the latest archived checkpoint (0 when none). */
 uint64_t audit_checkpoint_size(const struct audit_log *log) NONNULL(1);
 
 /* Copy the Merkle frontier of the durable records into `out`. */
@@ -501,7 +550,11 @@ struct audit_verify_result {
     uint8_t root[MERKLE_HASH_BYTES]; /* root of `records` records */
     bool key_from_dir;               /* the key came from DIR/verifier.key */
     char key[256];                   /* the verifier key used */
-    /* The latest signed checkpoint note, verbatim (note_len 0: none). */
+    uint64_t head_size;              /* size of the head (DIR/checkpoint) that
+                                        verified, 0 when none; checkpoint_size
+                                        includes it */
+    /* The latest archived checkpoint note (checkpoints.log), verbatim
+     * (note_len 0: none). */
     char note[AUDIT_MAX_NOTE_BYTES + 1];
     size_t note_len;
     /* The first failure (ok true: none). */
@@ -553,6 +606,27 @@ typedef int (*audit_replay_cb)(void *arg, const struct audit_entry *e);
 int audit_verify(const char *dir, const char *key,
     struct audit_verify_result *res) WARN_UNUSED NONNULL(1, 3);
 
+/* A tree head an auditor saved (a checkpoint they verified earlier). */
+struct audit_saved {
+    uint64_t size;                   /* records it signs */
+    uint8_t root[MERKLE_HASH_BYTES]; /* their root */
+    char what[96];                   /* names it in a failure */
+};
+
+/*
+ * Verify as audit_verify(), and also require the log to be consistent
+ * with each of the `n` saved tree heads `saved` (any order; borrowed): the
+ * root of its first `size` records must be the saved root (which is what
+ * a consistency proof from the saved size to the log's attests, here
+ * recomputed from the records themselves), and a log with fewer records
+ * fails ("log truncated"). The heads' signatures are the caller's to
+ * check (audit_checkpoint_open()).
+ * Returns as audit_verify().
+ */
+int audit_verify_saved(const char *dir, const char *key,
+    const struct audit_saved *saved, size_t n,
+    struct audit_verify_result *res) WARN_UNUSED NONNULL(1, 5);
+
 /*
  * Verify as audit_verify() and call `cb` for every record that passes
  * `filter` (NULL: all), in index order, as it is read. Records before a
@@ -582,10 +656,12 @@ struct audit_proof {
 };
 
 /*
- * Verify the log (as audit_verify()) and build the inclusion proof of
- * record `index` in the tree of `size` records; `size` 0 means the
- * latest checkpoint's size. `proof->note` is the checkpoint of that size
- * ("" if none has it).
+ * Build the inclusion proof of record `index` in the tree of `size`
+ * records; `size` 0 means the latest checkpoint's size. When a signed
+ * checkpoint of that size and the tiles exist, from the tiles in
+ * O(log n) (checked against the signed root; `*res` then says only
+ * that); otherwise by verifying the whole log (as audit_verify()).
+ * `proof->note` is the checkpoint of that size ("" if none has it).
  * Returns 0; ERR_CORRUPT (verification failed: see `*res`); ERR_NOTFOUND
  * (index >= size, size > records, or size 0 and no checkpoint covers
  * index); ERR_INVAL; ERR_IO.
@@ -595,14 +671,71 @@ int audit_prove_inclusion(const char *dir, const char *key, uint64_t index,
     struct audit_verify_result *res) WARN_UNUSED NONNULL(1, 5, 6);
 
 /*
- * Verify the log and build the consistency proof between its first
- * `old_size` and `new_size` records (0 < old_size <= new_size <=
- * records), with the checkpoints of those sizes when they exist.
+ * Build the consistency proof between the log's first `old_size` and
+ * `new_size` records (0 < old_size <= new_size <= records), with the
+ * checkpoints of those sizes when they exist: from the tiles when both
+ * sizes are signed, else by verifying the whole log.
  * Returns as audit_prove_inclusion().
  */
 int audit_prove_consistency(const char *dir, const char *key, uint64_t old_size,
     uint64_t new_size, struct audit_proof *proof,
     struct audit_verify_result *res) WARN_UNUSED NONNULL(1, 5, 6);
+
+/* ---------------------------------------------------------------------
+ * Proofs from the tiles, O(log n) (any thread). audit_verify.c
+ *
+ * A tree is the log at one signed size, read through its tiles (format
+ * section 2): each inclusion proof reads the few tiles on its path (a
+ * handful of 8 KiB files, cached between neighbouring records) and the
+ * record from its entry bundle, and is checked against the signed root
+ * before it is handed out, so a damaged or forged tile gives an error,
+ * never a wrong proof. For subject reports: open one tree, then prove
+ * each record of the report in it.
+ * ------------------------------------------------------------------- */
+
+struct audit_tree;
+
+/*
+ * Open the tree of the open log `log` at `size` records: 0 (or the
+ * head's size) for the head, signed at the last commit, else a size
+ * archived in checkpoints.log. Borrows nothing from `log` afterwards.
+ * The scorer's main thread (it may run while the writer appends). Close
+ * with audit_tree_close().
+ * Returns 0, ERR_NOTFOUND (no signed checkpoint of that size), ERR_INVAL
+ * or ERR_IO.
+ */
+int audit_tree_open(const struct audit_log *log, uint64_t size,
+    struct audit_tree **out) WARN_UNUSED NONNULL(1, 3);
+
+/* Open the tree of the log in `dir` (e.g. a copy) at `size` records (0:
+ * the largest signed), trusting checkpoints signed by verifier key
+ * `key` only. Returns as audit_tree_open(). */
+int audit_tree_open_dir(const char *dir, const char *key, uint64_t size,
+    struct audit_tree **out) WARN_UNUSED NONNULL(1, 2, 4);
+
+/*
+ * Fill `*out` with the inclusion proof of record `index` in tree `t`:
+ * index, size, the record (raw) and its leaf hash, the proof's hashes,
+ * the signed root and note. Checked against the signed root.
+ * Returns 0; ERR_NOTFOUND (index >= size, or the tiles of the tree are
+ * missing); ERR_CORRUPT (the tiles or the bundle disagree with the
+ * signed root: logged); ERR_IO.
+ */
+int audit_tree_inclusion(struct audit_tree *t, uint64_t index,
+    struct audit_proof *out) WARN_UNUSED NONNULL(1, 3);
+
+/* The size of tree `t`, and its signed note (borrowed, valid until
+ * close). */
+uint64_t audit_tree_size(const struct audit_tree *t) NONNULL(1);
+const char *audit_tree_note(const struct audit_tree *t) NONNULL(1);
+
+/* Close `t`; audit_tree_close(NULL) is a no-op. */
+void audit_tree_close(struct audit_tree *t);
+
+/* audit_tree_open() + audit_tree_inclusion() + audit_tree_close(), for
+ * one record. Returns as they do. */
+int audit_log_prove_inclusion(const struct audit_log *log, uint64_t index,
+    uint64_t size, struct audit_proof *out) WARN_UNUSED NONNULL(1, 4);
 
 /*
  * Read dir/verifier.key into out[0..cap) without the trailing newline.

@@ -34,6 +34,7 @@
 
 #include "common/audit.h"
 #include "common/audit_scan.h"
+#include "common/audit_tiles.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -65,10 +66,20 @@ struct audit_log {
     uint8_t (*leaves)[MERKLE_HASH_BYTES]; /* of the pending records */
     size_t nleaves;
     size_t aleaves;
-    int ckfd;         /* checkpoints.log, O_RDWR */
-    uint64_t ck_len;  /* its durable length */
-    uint64_t ck_size; /* size of the latest checkpoint */
-    bool ck_dirty;    /* bytes past ck_len may remain */
+    uint8_t *pend;            /* the pending records' payloads, each as u16 LE
+                                 length || payload, for the tiles (owned) */
+    size_t pendlen;           /* bytes in use */
+    size_t pendcap;           /* allocated */
+    struct audit_tiles tiles; /* the tree on disk (audit_tiles.h) */
+    int headfd;               /* DIR/checkpoint, O_RDWR: the latest head */
+    uint64_t head_size;       /* the size `head` signs (0: none yet) */
+    char head[AUDIT_MAX_NOTE_BYTES + 1]; /* its signed note */
+    size_t head_len;
+    size_t head_file_len; /* bytes of DIR/checkpoint */
+    int ckfd;             /* checkpoints.log, O_RDWR */
+    uint64_t ck_len;      /* its durable length */
+    uint64_t ck_size;     /* size of the latest checkpoint */
+    bool ck_dirty;        /* bytes past ck_len may remain */
     char origin[AUDIT_MAX_ORIGIN + 1];
     struct note_signer signer; /* secret: wiped on close */
     char vkey[NOTE_MAX_KEY];
@@ -172,6 +183,9 @@ log_load(struct audit_log *log, const struct audit_anchor *anchor)
         rc = ERR_CORRUPT;
         goto out;
     }
+    /* The scan rebuilds the tiles' state and checks the files. */
+    audit_tiles_init(&log->tiles, log->dirfd, true);
+    s.tiles = &log->tiles;
     rc = audit_scan_run(&s, NULL);
     if (rc == 0 && anchor != NULL && anchor->clean && s.count != anchor->size) {
         rc = audit_scan_env_fail(&s, ERR_CORRUPT,
@@ -236,6 +250,21 @@ log_load(struct audit_log *log, const struct audit_anchor *anchor)
         rc = ERR_IO;
         goto out;
     }
+    if (s.head_bad)
+        log_warnx("audit log '%s': '%s' is not a valid signed checkpoint "
+                  "(torn by a crash?): it is rewritten at the next commit",
+            log->dir, AUDIT_HEAD_FILE);
+    if (s.head_len > 0 && s.head_size == s.count) {
+        memcpy(log->head, s.head, s.head_len + 1);
+        log->head_len = s.head_len;
+        log->head_size = s.head_size;
+        log->head_file_len = s.head_len;
+    }
+    audit_tiles_flush(&log->tiles);
+    if (log->tiles.repaired > 0)
+        log_warnx("audit log '%s': %" PRIu64 " tile files rewritten", log->dir,
+            log->tiles.repaired);
+    log->tiles.check = false;
     log->ck_len = s.ck_keep;
     log->ck_size = s.nck > 0 ? s.ck[s.nck - 1].size : 0;
     log->fr = s.fr;
@@ -260,6 +289,7 @@ audit_log_open(const char *dir, const struct note_signer *signer,
     log = xcalloc(1, sizeof(*log));
     log->dir = xstrdup(dir);
     log->ckfd = -1;
+    log->headfd = -1;
     memcpy(log->origin, signer->name, strlen(signer->name) + 1);
     log->signer = *signer;
     rc = segfile_open(dir, &audit_scan_segments, AUDIT_SEGMENT_BYTES, &log->sf);
@@ -286,8 +316,12 @@ audit_log_close(struct audit_log *log)
         return;
     if (log->ckfd != -1)
         close(log->ckfd);
+    if (log->headfd != -1)
+        close(log->headfd);
     segfile_close(log->sf); /* drops the lock */
     note_signer_wipe(&log->signer);
+    audit_tiles_release(&log->tiles);
+    free(log->pend);
     free(log->leaves);
     free(log->dir);
     free(log);
@@ -332,6 +366,14 @@ audit_append(struct audit_log *log, struct audit_record *r, uint64_t *index)
     }
     merkle_leaf_hash(
         frame + AUDIT_FRAME_BYTES, len, log->leaves[log->nleaves++]);
+    if (log->pendcap - log->pendlen < 2 + len) {
+        log->pendcap = log->pendcap ? 2 * log->pendcap : 64 * 1024;
+        log->pend = xreallocarray(log->pend, 1, log->pendcap);
+    }
+    log->pend[log->pendlen] = (uint8_t)len;
+    log->pend[log->pendlen + 1] = (uint8_t)(len >> 8);
+    memcpy(log->pend + log->pendlen + 2, frame + AUDIT_FRAME_BYTES, len);
+    log->pendlen += 2 + len;
     *index = log->next++;
     return 0;
 }
@@ -341,6 +383,7 @@ static void
 drop_pending(struct audit_log *log)
 {
     log->nleaves = 0;
+    log->pendlen = 0;
     log->next = log->size;
 }
 
@@ -366,23 +409,99 @@ audit_sync(struct audit_log *log)
         drop_pending(log);
         return ERR_AUDIT;
     }
-    for (size_t i = 0; i < log->nleaves; i++)
+    for (size_t i = 0, off = 0; i < log->nleaves; i++) {
+        size_t len = (size_t)log->pend[off] | (size_t)log->pend[off + 1] << 8;
+
         merkle_frontier_append(&log->fr, log->leaves[i]);
+        audit_tiles_append(
+            &log->tiles, log->leaves[i], log->pend + off + 2, len);
+        off += 2 + len;
+    }
     if (log->obs.leaves != NULL)
         log->obs.leaves(log->obs.arg, log->size,
             (const uint8_t(*)[MERKLE_HASH_BYTES])log->leaves, log->nleaves);
     log->size = log->next;
     log->nleaves = 0;
+    log->pendlen = 0;
+    return 0;
+}
+
+/* Sign the head of the durable size (once per size) into log->head. */
+static int
+sign_head(struct audit_log *log)
+{
+    uint8_t root[MERKLE_HASH_BYTES];
+    char text[NOTE_MAX_ORIGIN + 128];
+    size_t tlen, nlen;
+    int rc;
+
+    if (log->head_size == log->size && log->head_len > 0)
+        return 0;
+    merkle_frontier_root(&log->fr, root);
+    rc = note_checkpoint_format(
+        log->origin, log->size, root, text, sizeof(text), &tlen);
+    if (rc == 0)
+        rc = note_sign(
+            &log->signer, text, tlen, log->head, sizeof(log->head), &nlen);
+    if (rc != 0 || nlen > AUDIT_MAX_NOTE_BYTES) {
+        log_warnx("%s: cannot sign a checkpoint: %s", __func__, err_str(rc));
+        log->head_len = 0;
+        return ERR_AUDIT;
+    }
+    log->head_len = nlen;
+    log->head_size = log->size;
+    return 0;
+}
+
+/* Write the head note to DIR/checkpoint, in place and unsynced (it is
+ * rewritten at every commit; a torn one is ignored and rewritten after a
+ * crash). Made at the first commit: an empty file is not a checkpoint. */
+static void
+write_head(struct audit_log *log)
+{
+    if (log->head_len == 0 || log->head_file_len == (size_t)-1)
+        return;
+    if (log->headfd == -1)
+        log->headfd = openat(
+            log->dirfd, AUDIT_HEAD_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (log->headfd == -1 ||
+        fileio_pwrite_all(
+            log->headfd, (const uint8_t *)log->head, log->head_len, 0) != 0 ||
+        (log->head_len < log->head_file_len &&
+            ftruncate(log->headfd, (off_t)log->head_len) != 0)) {
+        log_warn(
+            "%s: cannot write '%s/%s'", __func__, log->dir, AUDIT_HEAD_FILE);
+        log->head_file_len = (size_t)-1; /* warn once */
+    } else {
+        log->head_file_len = log->head_len;
+    }
+}
+
+int
+audit_commit(struct audit_log *log, const char **note, size_t *note_len)
+{
+    int rc;
+
+    rc = audit_sync(log);
+    if (rc == 0 && log->size > 0)
+        rc = sign_head(log);
+    if (rc != 0)
+        return rc;
+    if (log->size > 0)
+        write_head(log);
+    audit_tiles_flush(&log->tiles);
+    if (note != NULL)
+        *note = log->head_len > 0 ? log->head : NULL;
+    if (note_len != NULL)
+        *note_len = log->head_len;
     return 0;
 }
 
 int
 audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
 {
-    uint8_t root[MERKLE_HASH_BYTES];
-    char text[NOTE_MAX_ORIGIN + 128];
     uint8_t frame[4 + AUDIT_MAX_NOTE_BYTES + 1];
-    size_t tlen, nlen;
+    size_t nlen;
     int rc;
 
     if (segfile_is_failed(log->sf))
@@ -397,17 +516,13 @@ audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
         }
         log->ck_dirty = false;
     }
-    merkle_frontier_root(&log->fr, root);
-    rc = note_checkpoint_format(
-        log->origin, log->size, root, text, sizeof(text), &tlen);
-    if (rc == 0)
-        rc = note_sign(&log->signer, text, tlen, (char *)frame + 4,
-            sizeof(frame) - 4, &nlen);
-    if (rc != 0 || nlen > AUDIT_MAX_NOTE_BYTES) {
-        log_warnx("%s: cannot sign a checkpoint: %s", __func__, err_str(rc));
-        return ERR_AUDIT;
-    }
+    rc = sign_head(log);
+    if (rc != 0)
+        return rc;
+    nlen = log->head_len;
+    memcpy(frame + 4, log->head, nlen);
     put_le32(frame, (uint32_t)nlen);
+    audit_tiles_flush(&log->tiles);
     if (fileio_pwrite_all(log->ckfd, frame, 4 + nlen, log->ck_len) != 0 ||
         fdatasync(log->ckfd) == -1) {
         log_warn("%s: cannot append a checkpoint to '%s/%s'", __func__,
@@ -421,6 +536,7 @@ audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
     }
     log->ck_len += 4 + nlen;
     log->ck_size = log->size;
+    write_head(log);
     if (log->obs.checkpoint != NULL)
         log->obs.checkpoint(
             log->obs.arg, log->size, (const char *)frame + 4, nlen);
@@ -472,4 +588,20 @@ const char *
 audit_verifier_key(const struct audit_log *log)
 {
     return log->vkey;
+}
+
+const char *
+audit_head(const struct audit_log *log, size_t *len, uint64_t *size)
+{
+    if (len != NULL)
+        *len = log->head_len;
+    if (size != NULL)
+        *size = log->head_len > 0 ? log->head_size : 0;
+    return log->head_len > 0 ? log->head : NULL;
+}
+
+const char *
+audit_log_dir(const struct audit_log *log)
+{
+    return log->dir;
 }

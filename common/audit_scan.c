@@ -37,6 +37,7 @@
 
 #include "common/audit.h"
 #include "common/audit_scan.h"
+#include "common/audit_tiles.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -228,6 +229,65 @@ scan_checkpoints(struct audit_scan *s)
     return 0;
 }
 
+static int
+expect_cmp(const void *a, const void *b)
+{
+    const struct audit_scan_expect *x = a, *y = b;
+
+    return x->size < y->size ? -1 : x->size > y->size;
+}
+
+/*
+ * Read DIR/checkpoint, the latest signed head. The writer rewrites it in
+ * place after every commit without syncing it (its durable copy is the
+ * scorer's), so after a power cut the writer may find it torn: it is
+ * then ignored. To a verifier it is a signed checkpoint like any other.
+ */
+static int
+scan_head(struct audit_scan *s)
+{
+    char origin[AUDIT_MAX_ORIGIN + 1], *p = NULL;
+    struct audit_scan_expect *x;
+    const char *why;
+    size_t len;
+    int rc;
+
+    rc = fileio_read_small(
+        s->dirfd, AUDIT_HEAD_FILE, AUDIT_MAX_NOTE_BYTES, &p, &len);
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc == 0) {
+        x = &s->ex[s->nex];
+        rc = audit_scan_ckpt_open(
+            &s->v, (uint8_t *)p, len, origin, &x->size, x->root, &why);
+    } else {
+        why = err_str(rc);
+        rc = rc == ERR_TOOBIG ? ERR_CORRUPT : rc;
+    }
+    if (rc != 0) {
+        free(p);
+        if (s->writer) {
+            s->head_bad = true;
+            return 0;
+        }
+        if (rc != ERR_CORRUPT)
+            return audit_scan_env_fail(
+                s, rc, "cannot read '%s': %s", AUDIT_HEAD_FILE, why);
+        return scan_fail(s, UINT64_MAX, UINT64_MAX, AUDIT_HEAD_FILE, 0,
+            "the latest checkpoint ('%s'): %s", AUDIT_HEAD_FILE, why);
+    }
+    snprintf(x->what, sizeof(x->what), "the latest checkpoint ('%s')",
+        AUDIT_HEAD_FILE);
+    x->signed_note = true;
+    s->nex++;
+    memcpy(s->head, p, len);
+    s->head[len] = '\0';
+    s->head_len = len;
+    s->head_size = x->size;
+    free(p);
+    return 0;
+}
+
 /* List the segment files, sorted by first index. */
 static int
 scan_list(struct audit_scan *s)
@@ -263,8 +323,8 @@ scan_match(struct audit_scan *s)
         s->res->checkpoint_size = c->size;
         s->ck_next++;
     }
-    while (s->ex_next < s->nexpect && s->expect[s->ex_next].size == s->count) {
-        const struct audit_scan_expect *x = &s->expect[s->ex_next];
+    while (s->ex_next < s->nex && s->ex[s->ex_next].size == s->count) {
+        const struct audit_scan_expect *x = &s->ex[s->ex_next];
         uint8_t root[MERKLE_HASH_BYTES];
 
         merkle_frontier_root(&s->fr, root);
@@ -278,6 +338,8 @@ scan_match(struct audit_scan *s)
             s->res->bad_record_end = x->size;
             return rc;
         }
+        if (x->signed_note && x->size > s->res->checkpoint_size)
+            s->res->checkpoint_size = x->size;
         s->ex_next++;
     }
     return 0;
@@ -288,8 +350,7 @@ static uint64_t
 scan_next_match(const struct audit_scan *s)
 {
     uint64_t a = s->ck_next < s->nck ? s->ck[s->ck_next].size : UINT64_MAX;
-    uint64_t b =
-        s->ex_next < s->nexpect ? s->expect[s->ex_next].size : UINT64_MAX;
+    uint64_t b = s->ex_next < s->nex ? s->ex[s->ex_next].size : UINT64_MAX;
 
     return a < b ? a : b;
 }
@@ -484,6 +545,8 @@ scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
             merkle_frontier_append(&s->fr, e->leaf);
             if (s->levels != NULL)
                 merkle_levels_append(s->levels, e->leaf);
+            if (s->tiles != NULL)
+                audit_tiles_append(s->tiles, e->leaf, e->payload, e->len);
             if (want != NULL && want->index == s->count) {
                 memcpy(want->raw, e->payload, e->len);
                 want->raw_len = e->len;
@@ -552,6 +615,7 @@ audit_scan_release(struct audit_scan *s)
 {
     free(s->ckbuf);
     free(s->ck);
+    free(s->ex);
     free(s->segs);
     segfile_reader_release(&s->rd);
     free(s->items);
@@ -573,10 +637,20 @@ audit_scan_run(struct audit_scan *s, struct audit_proof *want)
     rc = scan_checkpoints(s);
     if (rc != 0)
         return rc;
+    s->ex = xcalloc(s->nexpect + 1, sizeof(*s->ex));
+    if (s->nexpect > 0)
+        memcpy(s->ex, s->expect, s->nexpect * sizeof(*s->ex));
+    s->nex = s->nexpect;
+    rc = scan_head(s);
+    if (rc != 0)
+        return rc;
+    qsort(s->ex, s->nex, sizeof(*s->ex), expect_cmp);
     /* A signed size was durable when it was signed: no torn write can
      * reach below it. */
     if (s->writer && s->nck > 0 && s->ck[s->nck - 1].size > s->signed_floor)
         s->signed_floor = s->ck[s->nck - 1].size;
+    if (s->writer && s->head_size > s->signed_floor)
+        s->signed_floor = s->head_size;
     rc = scan_list(s);
     if (rc != 0)
         return rc;
@@ -597,6 +671,10 @@ audit_scan_run(struct audit_scan *s, struct audit_proof *want)
         s->res->note[c->note_len] = '\0';
         s->res->note_len = c->note_len;
     }
+    /* res->note stays the newest ARCHIVED checkpoint (the one witnesses
+     * cosign); the head only extends what is covered. */
+    if (s->head_len > 0)
+        s->res->head_size = s->head_size;
     if (s->ck_next < s->nck) {
         char name[SEGFILE_NAME_MAX] = "";
 
@@ -608,8 +686,8 @@ audit_scan_run(struct audit_scan *s, struct audit_proof *want)
             "only %" PRIu64 " present",
             s->ck_next, s->ck[s->ck_next].size, s->count);
     }
-    if (s->ex_next < s->nexpect) {
-        const struct audit_scan_expect *x = &s->expect[s->ex_next];
+    if (s->ex_next < s->nex) {
+        const struct audit_scan_expect *x = &s->ex[s->ex_next];
         char name[SEGFILE_NAME_MAX] = "";
 
         if (s->nsegs > 0)

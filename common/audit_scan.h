@@ -33,6 +33,7 @@
 
 /* The files of an audit directory besides the segments (section 2). */
 #define AUDIT_CKPT_FILE     "checkpoints.log"
+#define AUDIT_HEAD_FILE     "checkpoint" /* the latest head (tlog-tiles) */
 #define AUDIT_SIGNER_FILE   "signing.key"
 #define AUDIT_VERIFIER_FILE "verifier.key"
 
@@ -40,6 +41,7 @@
 extern const struct segfile_format audit_scan_segments;
 
 struct audit_scan_item; /* one frame of a batch (audit_scan.c) */
+struct audit_tiles;     /* audit_tiles.h */
 
 /*
  * A tree head the records must match, from outside checkpoints.log: the
@@ -49,7 +51,9 @@ struct audit_scan_item; /* one frame of a batch (audit_scan.c) */
 struct audit_scan_expect {
     uint64_t size;
     uint8_t root[MERKLE_HASH_BYTES];
-    char what[96]; /* names it in the failure: "the anchor in LMDB" */
+    char what[96];    /* names it in the failure: "the anchor in LMDB" */
+    bool signed_note; /* a checkpoint signed by the log's key: counts in
+                         res->checkpoint_size once matched */
 };
 
 /* One checkpoint of checkpoints.log, as the scan found it. */
@@ -72,21 +76,29 @@ struct audit_scan {
     bool writer;                     /* forgive torn tails (see audit_scan.c) */
     struct note_verifier v;          /* checks the checkpoint signatures */
     struct audit_verify_result *res; /* filled in all cases */
-    const struct audit_filter *filter; /* replay: which records, or NULL */
-    audit_replay_cb cb;                /* replay: called per record */
-    void *arg;                         /* cb's argument */
-    struct merkle_levels *levels;      /* proofs: every level, or NULL */
-    struct audit_scan_expect *expect;  /* sorted by size; borrowed */
+    const struct audit_filter *filter;      /* replay: which records, or NULL */
+    audit_replay_cb cb;                     /* replay: called per record */
+    void *arg;                              /* cb's argument */
+    struct merkle_levels *levels;           /* proofs: every level, or NULL */
+    struct audit_tiles *tiles;              /* writer: rebuilds the tiles */
+    const struct audit_scan_expect *expect; /* any order; borrowed */
     size_t nexpect;
     uint64_t signed_floor; /* writer: no torn tail below this size */
     /* Outputs: checkpoints. */
-    uint8_t *ckbuf;             /* checkpoints.log, whole (owned) */
-    size_t cklen;               /* its length */
-    struct audit_scan_ckpt *ck; /* its checkpoints, in order (owned) */
-    size_t nck;                 /* their count */
-    size_t ck_next;             /* the next checkpoint to match */
-    size_t ex_next;             /* the next expect to match */
-    uint64_t ck_keep;           /* writer: bytes of whole frames */
+    uint8_t *ckbuf;               /* checkpoints.log, whole (owned) */
+    size_t cklen;                 /* its length */
+    struct audit_scan_ckpt *ck;   /* its checkpoints, in order (owned) */
+    size_t nck;                   /* their count */
+    size_t ck_next;               /* the next checkpoint to match */
+    struct audit_scan_expect *ex; /* expect[] and the head, by size (owned) */
+    size_t nex;
+    size_t ex_next; /* the next of ex[] to match */
+    /* Outputs: DIR/checkpoint, the latest head (absent: head_len 0). */
+    char head[AUDIT_MAX_NOTE_BYTES + 1];
+    size_t head_len;
+    uint64_t head_size;
+    bool head_bad;    /* writer: present but not a valid note */
+    uint64_t ck_keep; /* writer: bytes of whole frames */
     /* Outputs: records. */
     int cbrc;                  /* the nonzero value cb stopped with */
     struct merkle_frontier fr; /* of the `count` records read */

@@ -114,6 +114,45 @@ subjidx_key_id_get(
 }
 
 int
+subjidx_anchor_get(struct store_txn *txn, unsigned dbi, struct audit_anchor *a)
+{
+    const uint8_t *v;
+    const void *vv;
+    size_t vlen;
+    int rc;
+
+    memset(a, 0, sizeof(*a));
+    rc = store_get_view(
+        txn, dbi, SUBJIDX_ANCHOR_KEY, strlen(SUBJIDX_ANCHOR_KEY), &vv, &vlen);
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (vlen != SUBJIDX_ANCHOR_BYTES)
+        return ERR_CORRUPT;
+    v = vv;
+    memcpy(&a->size, v, 8);
+    memcpy(a->root, v + 8, MERKLE_HASH_BYTES);
+    memcpy(&a->seq, v + 40, 8);
+    a->clean = v[48] == 1;
+    return 0;
+}
+
+int
+subjidx_anchor_put(
+    struct store_txn *txn, unsigned dbi, const struct audit_anchor *a)
+{
+    uint8_t v[SUBJIDX_ANCHOR_BYTES];
+
+    memcpy(v, &a->size, 8);
+    memcpy(v + 8, a->root, MERKLE_HASH_BYTES);
+    memcpy(v + 40, &a->seq, 8);
+    v[48] = a->clean ? 1 : 0;
+    return store_put(
+        txn, dbi, SUBJIDX_ANCHOR_KEY, strlen(SUBJIDX_ANCHOR_KEY), v, sizeof(v));
+}
+
+int
 subjidx_key_id_put(struct store_txn *txn, unsigned dbi, const char *id)
 {
     if (strlen(id) != PSEUDO_KEY_ID_HEX)

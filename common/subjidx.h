@@ -24,6 +24,13 @@
  *                value = 8 bytes, uint64_t in the host's byte order: the
  *                        number of audit records indexed so far
  *                (It cannot collide with an entry: it is 7 bytes long.)
+ *   anchor       key   = the 6 ASCII bytes "anchor" (SUBJIDX_ANCHOR_KEY)
+ *                value = 49 bytes: the audit log's size (8 bytes, uint64_t,
+ *                        host order), the Merkle root of that size (32),
+ *                        the journal sequence it covers (8, host order),
+ *                        then 1 if the scorer stopped cleanly at that
+ *                        size, else 0 (struct audit_anchor; issue 8:
+ *                        the signed tree head kept outside the log)
  *   key id       key   = the 6 ASCII bytes "key_id" (SUBJIDX_KEY_ID_KEY)
  *                value = PSEUDO_KEY_ID_HEX ASCII bytes: the id of the
  *                        pseudonym key every subject here was made with
@@ -35,7 +42,8 @@
  *
  * Invariants:
  *  - every key of the database is either SUBJIDX_KEY_BYTES long (an
- *    entry), the watermark or the key id; anything else is corruption.
+ *    entry), the watermark, the anchor or the key id; anything else is
+ *    corruption.
  *  - an entry may only name a record that holds its subject; the index
  *    may lag the log (records past the watermark), never lead it.
  *
@@ -57,11 +65,13 @@
 #include "common/pseudo.h"
 #include "common/store.h"
 
-#define SUBJIDX_ENV_DIR     "history"       /* inside the data directory */
-#define SUBJIDX_DB          "audit_subject" /* the database's name */
-#define SUBJIDX_INDEXED_KEY "indexed"       /* the watermark's key */
-#define SUBJIDX_KEY_ID_KEY  "key_id"        /* the pseudonym key's id */
-#define SUBJIDX_KEY_BYTES   (AUDIT_SUBJECT_BYTES + 8)
+#define SUBJIDX_ENV_DIR      "history"       /* inside the data directory */
+#define SUBJIDX_DB           "audit_subject" /* the database's name */
+#define SUBJIDX_INDEXED_KEY  "indexed"       /* the watermark's key */
+#define SUBJIDX_KEY_ID_KEY   "key_id"        /* the pseudonym key's id */
+#define SUBJIDX_ANCHOR_KEY   "anchor"        /* the audit log's anchor */
+#define SUBJIDX_ANCHOR_BYTES 49
+#define SUBJIDX_KEY_BYTES    (AUDIT_SUBJECT_BYTES + 8)
 
 /* Encode the key of the entry (subject, index) into `out`. */
 void subjidx_key_encode(const uint8_t subject[AUDIT_SUBJECT_BYTES],
@@ -113,6 +123,19 @@ int subjidx_indexed_put(struct store_txn *txn, unsigned dbi,
  */
 int subjidx_key_id_get(struct store_txn *txn, unsigned dbi,
     char out[PSEUDO_KEY_ID_HEX + 1]) WARN_UNUSED NONNULL(1, 3);
+
+/*
+ * Read the audit log's anchor (the last signed size and root the scorer
+ * stored, the journal sequence it covers, and whether it stopped cleanly
+ * there) into `*a`: all zero when none is stored yet.
+ * Returns 0, ERR_CORRUPT (not SUBJIDX_ANCHOR_BYTES long) or ERR_IO.
+ */
+int subjidx_anchor_get(struct store_txn *txn, unsigned dbi,
+    struct audit_anchor *a) WARN_UNUSED NONNULL(1, 3);
+
+/* Store the anchor `a` in write txn `txn`. Returns as store_put(). */
+int subjidx_anchor_put(struct store_txn *txn, unsigned dbi,
+    const struct audit_anchor *a) WARN_UNUSED NONNULL(1, 3);
 
 /* Store key id `id` (PSEUDO_KEY_ID_HEX characters) in write txn `txn`. */
 int subjidx_key_id_put(struct store_txn *txn, unsigned dbi,

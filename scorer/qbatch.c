@@ -169,7 +169,7 @@ qbatch_flush(struct scorer *s)
         rc = record_append(s, &r);
     }
     if (rc == 0)
-        rc = audit_sync(s->audit);
+        rc = audit_commit(s->audit, NULL, NULL);
     if (rc != 0)
         log_warnx(
             "%u denied queries not recorded: answered 'audit'", b->nreplies);

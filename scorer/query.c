@@ -73,8 +73,11 @@ static const struct query_rule query_rules[] = {
         AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
     { QPROTO_OP_SCORE_GET, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
         AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
+    /* account.get returns order counts and amounts, failed payments,
+     * the account's country and whether it is linked to fraud. */
     { QPROTO_OP_ACCOUNT_GET, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
-        AUDIT_CAT_ACCOUNT },
+        AUDIT_CAT_ADDRESS | AUDIT_CAT_PAYMENT | AUDIT_CAT_ACCOUNT |
+            AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
     { QPROTO_OP_LABEL, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
         AUDIT_CAT_ACCOUNT | AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
     { QPROTO_OP_STATUS, AUDIT_ROLE_ADMIN, QUERY_NONE,
@@ -328,34 +331,75 @@ query_fill_record(struct scorer *s, const struct query_ctx *c,
 }
 
 /*
- * Write the audit record of request `q` (query_fill_record). A held
- * reply's record is made durable with its batch (query_flush) before the
- * reply leaves; any other is synced now (record_now). On failure the
- * caller's request is answered "audit".
+ * Write the audit record of request `q` (query_fill_record), with the
+ * `size` in bytes of the answer returned. A held reply's record is made
+ * durable with its batch (query_flush) before the reply leaves; any
+ * other is synced now (record_now). On failure the caller's request is
+ * answered "audit".
  */
-int
-query_audit(struct scorer *s, const struct query_ctx *c,
+static int
+query_audit_sized(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
-    enum audit_outcome outcome, const char *extra)
+    enum audit_outcome outcome, const char *extra, uint64_t size)
 {
     struct audit_record r;
 
     query_fill_record(s, c, q, subj, n, outcome, extra, &r);
+    r.size = size;
     if ((s->qcur != NULL ? record_append(s, &r) : record_now(s, &r)) != 0)
         return ERR_AUDIT;
     return 0;
 }
 
+int
+query_audit(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    enum audit_outcome outcome, const char *extra)
+{
+    return query_audit_sized(s, c, q, subj, n, outcome, extra, 0);
+}
+
+/*
+ * End a result started with qproto_reply_begin(), write its audit record
+ * (the subjects, and the answer's size in bytes) and only then send it;
+ * if the record cannot be written, the answer is wiped and refused.
+ */
+static void
+query_answer(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    struct wire_enc *e, struct buf *out)
+{
+    int rc = wire_enc_end(e);
+
+    if (rc != 0) {
+        log_warnx("%s: result not encodable: %s", __func__, err_str(rc));
+        buf_wipe_release(out);
+        query_send_error(s, &c->env, q->id, ERR_IO, "result not encodable");
+        return;
+    }
+    if (query_audit_sized(
+            s, c, q, subj, n, AUDIT_OUTCOME_ALLOWED, NULL, out->len) != 0) {
+        buf_wipe_release(out);
+        query_send_error(s, &c->env, q->id, ERR_AUDIT,
+            "access refused: the audit record could not be written");
+        return;
+    }
+    query_send(s, &c->env, out);
+}
+
 /*
  * The common tail of every handler once the subjects are known: audit
  * with the outcome `lookup` implies, then refuse when denied, audit
- * failed, not found or the lookup failed. Returns 0 when the handler
- * may answer, else 1 (an error reply was sent).
+ * failed, not found or the lookup failed. With `defer`, an allowed and
+ * successful lookup is not audited here: the handler encodes its answer
+ * and query_answer() audits it, with the answer's size, before it is
+ * sent. Returns 0 when the handler may answer, else 1 (an error reply
+ * was sent).
  */
-int
-query_gate(struct scorer *s, const struct query_ctx *c,
+static int
+query_gate_ex(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, const struct pseudo *subj, unsigned n,
-    int lookup, const char *what)
+    int lookup, const char *what, bool defer)
 {
     enum audit_outcome outcome = AUDIT_OUTCOME_ALLOWED;
     char msg[REPLY_MSG_MAX + 1];
@@ -385,6 +429,8 @@ query_gate(struct scorer *s, const struct query_ctx *c,
     qbatch_flush(s);
     if (lookup != 0 && lookup != ERR_NOTFOUND)
         outcome = AUDIT_OUTCOME_ERROR;
+    if (defer && lookup == 0)
+        return 0;
     if (query_audit(s, c, q, subj, n, outcome, NULL) != 0) {
         query_send_error(s, &c->env, q->id, ERR_AUDIT,
             "access refused: the audit record could not be written");
@@ -402,6 +448,14 @@ query_gate(struct scorer *s, const struct query_ctx *c,
         return 1;
     }
     return 0;
+}
+
+int
+query_gate(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    int lookup, const char *what)
+{
+    return query_gate_ex(s, c, q, subj, n, lookup, what, false);
 }
 
 /*
@@ -496,7 +550,7 @@ query_score_get(
     lookup = query_find_order(s, q, &ho, &order_p, subj, &nsubj);
     if (query_bad_id(s, c, q, lookup, "order") != 0)
         goto done;
-    if (query_gate(s, c, q, subj, nsubj, lookup, "order") != 0)
+    if (query_gate_ex(s, c, q, subj, nsubj, lookup, "order", true) != 0)
         goto done;
     reasons = history_reply_get(s->hist, s->otxn, q->storefront, &ho.event_id,
                   NULL, &first) == 0;
@@ -517,7 +571,7 @@ query_score_get(
         wire_put_str(&e, "reasons");
         reply_pack_reasons(&e, first.reasons, first.nreasons);
     }
-    query_send_result(s, &c->env, q->id, &e, &out);
+    query_answer(s, c, q, subj, nsubj, &e, &out);
 done:
     memset(&ho, 0, sizeof(ho));
 }
@@ -557,7 +611,7 @@ query_account_get(
         rc = history_features(s->hist, s->otxn, q->storefront, ev, f);
     if (rc == 0 && c->allowed && !f->ent[ENT_ACCOUNT].known)
         rc = ERR_NOTFOUND;
-    if (query_gate(s, c, q, &acct, nsubj, rc, "account") != 0)
+    if (query_gate_ex(s, c, q, &acct, nsubj, rc, "account", true) != 0)
         goto done;
     ef = &f->ent[ENT_ACCOUNT];
     buf_init(&out, 1024);
@@ -583,7 +637,7 @@ query_account_get(
     if (f->account_country[0] != '\0')
         query_put_str(&e, "country", f->account_country);
     query_put_bool(&e, "fraud", ef->fraud_linked);
-    query_send_result(s, &c->env, q->id, &e, &out);
+    query_answer(s, c, q, &acct, nsubj, &e, &out);
 done:
     free(ev);
     if (f != NULL) {
@@ -645,6 +699,7 @@ query_label(
     }
     if (query_bad_id(s, c, q, rc, what) != 0)
         goto done;
+    /* Audited before the label is applied (write-ahead). */
     if (query_gate(s, c, q, subj, nsubj, rc, what) != 0)
         goto done;
     ev->type = EVENT_LABEL;

@@ -48,7 +48,7 @@ record_now(struct scorer *s, struct audit_record *r)
     r->ts_ms = clock_wall_ms();
     rc = audit_append(s->audit, r, &index);
     if (rc == 0)
-        rc = audit_sync(s->audit);
+        rc = audit_commit(s->audit, NULL, NULL);
     if (rc != 0) {
         log_warnx("audit record for '%s' not written: %s", r->op, err_str(rc));
         return ERR_AUDIT;
@@ -314,7 +314,7 @@ record_refusals(struct scorer *s, const char *where,
             rc = record_index(s, &ar, index);
     }
     if (rc == 0)
-        rc = audit_sync(s->audit);
+        rc = audit_commit(s->audit, NULL, NULL);
     if (rc != 0)
         log_warnx("%zu refused peers not recorded: %s", n, err_str(rc));
 }

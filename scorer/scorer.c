@@ -417,6 +417,24 @@ scorer_flush_wait(struct scorer *s)
 }
 
 /*
+ * Store the audit log's anchor in `txn`: its durable size and root (each
+ * signed by the commit that made it durable), the journal sequence they
+ * cover, and `clean` (only at the very end of a clean stop).
+ */
+static int
+scorer_anchor_put(struct scorer *s, struct store_txn *txn, bool clean)
+{
+    struct audit_anchor a;
+
+    memset(&a, 0, sizeof(a));
+    a.size = audit_size(s->audit);
+    audit_root(s->audit, a.root);
+    a.seq = s->applied_seq;
+    a.clean = clean;
+    return subjidx_anchor_put(txn, s->dbi_subject, &a);
+}
+
+/*
  * Freeze the current generation with the journal position it covers and
  * hand it to the flusher. Only after a group's journal sync, so that the
  * generation holds durable events only. No-op while a flush is running.
@@ -444,6 +462,8 @@ scorer_flush_start(struct scorer *s)
     rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)
         rc = subjidx_indexed_put(s->otxn, s->dbi_subject, s->indexed);
+    if (rc == 0)
+        rc = scorer_anchor_put(s, s->otxn, false);
     if (rc == 0)
         rc = store_overlay_freeze(s->ov);
     if (rc != 0) {
@@ -504,6 +524,29 @@ scorer_journal_shred(struct scorer *s, size_t *segments)
 }
 
 /*
+ * At the first recovery: every event the journal holds past the anchor's
+ * sequence had its audit record made durable, past the anchor's size,
+ * before it was journaled; fewer records than events means records were
+ * cut. Exits (refusing to start) then.
+ */
+static void
+scorer_check_anchor_journal(struct scorer *s)
+{
+    uint64_t have = audit_size(s->audit), after;
+
+    s->anchor_checked = true;
+    if (s->anchor.size == 0)
+        return;
+    after = have >= s->anchor.size ? have - s->anchor.size : 0;
+    if (s->stats.replayed > after)
+        fatalx("the audit log holds %" PRIu64 " records, but the scorer "
+               "signed %" PRIu64 " (journal seq %" PRIu64 ") and the "
+               "journal holds %" PRIu64 " events after that, each audited "
+               "first: audit records were removed; refusing to start",
+            have, s->anchor.size, s->anchor.seq, s->stats.replayed);
+}
+
+/*
  * Throw away the overlay and rebuild it from the committed history plus
  * the durable journal, then commit. Used at start-up and whenever a store
  * or journal error leaves the overlay ahead of what is durable. Returns 0
@@ -542,6 +585,8 @@ scorer_recover(struct scorer *s)
     rc = journal_replay(s->journal, seq + 1, scorer_replay_record, s);
     if (rc != 0)
         goto fail;
+    if (!s->anchor_checked)
+        scorer_check_anchor_journal(s);
     rc = record_reindex(s);
     if (rc != 0)
         goto fail;
@@ -797,7 +842,9 @@ scorer_group_commit(struct scorer *s)
     uint64_t seq = s->applied_seq;
     int rc;
 
-    rc = audit_sync(s->audit);
+    /* Sync the records and sign the new head: every record the group
+     * acknowledges is covered by a signature. */
+    rc = audit_commit(s->audit, NULL, NULL);
     if (rc != 0) {
         s->njpend = 0;
         return ERR_AUDIT;
@@ -1108,6 +1155,32 @@ scorer_drain(struct scorer *s)
     log_debug("drained in %u rounds", rounds);
 }
 
+/*
+ * At the very end of a clean stop (everything flushed, the last
+ * checkpoint signed, nothing more to append): store the anchor marked
+ * clean, so that the next start refuses a log that grew or shrank while
+ * the scorer was stopped.
+ */
+static void
+scorer_close_audit(struct scorer *s)
+{
+    struct store_txn *txn;
+    int rc;
+
+    rc = store_txn_begin(s->store, true, &txn);
+    if (rc == 0) {
+        rc = scorer_anchor_put(s, txn, true);
+        if (rc == 0)
+            rc = store_txn_commit(txn);
+        else
+            store_txn_abort(txn);
+    }
+    if (rc != 0)
+        log_warnx("cannot mark the audit log's anchor clean: %s (the next "
+                  "start checks it as after a crash)",
+            err_str(rc));
+}
+
 static void
 scorer_shutdown(struct scorer *s)
 {
@@ -1115,6 +1188,8 @@ scorer_shutdown(struct scorer *s)
 
     if (scorer_quit)
         scorer_drain(s);
+    if (record_system(s, "service.stop", "") != 0)
+        log_warnx("the stop is not in the audit log");
     rc = s->needs_recovery ? ERR_IO : scorer_flush_sync(s);
     if (rc != 0)
         log_warnx("final commit failed (the journal still holds every "
@@ -1132,6 +1207,9 @@ scorer_shutdown(struct scorer *s)
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->flusher, NULL);
+    if (rc == 0 && !s->needs_recovery &&
+        audit_size(s->audit) == audit_checkpoint_size(s->audit))
+        scorer_close_audit(s);
     zsock_close(s->events_sock);
     zsock_close(s->query_sock);
     zauth_stop(s->zauth);

@@ -186,6 +186,10 @@ struct scorer {
                                     from the log */
     uint64_t indexed;            /* audit records indexed so far */
     uint64_t ckpt_ms;            /* monotonic time of the last checkpoint */
+    struct audit_anchor anchor;  /* the audit log's signed size and root
+                                    as LMDB held it at start (subjidx.h);
+                                    stored again at every flush */
+    bool anchor_checked;         /* the journal was checked against it */
     void *query_sock;            /* ROUTER at query_endpoint */
     struct scorer_qreply *qpend; /* SCORER_QUERY_BATCH held replies */
     unsigned nqpend;             /* ... in use */

@@ -27,6 +27,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "common/audit.h"
+#include "common/cfg.h"
 #include "common/err.h"
 #include "common/harden.h"
 #include "common/keys.h"
@@ -192,6 +196,95 @@ open_subject_index(struct scorer *s)
 }
 
 
+/*
+ * Open the audit log against the anchor LMDB holds (the size and root
+ * the scorer signed last, and whether it stopped cleanly there): a log
+ * shorter than that, disagreeing with its root, or longer after a clean
+ * stop is refused. Start the witness client, then mark the anchor not
+ * clean, durably, before any record is appended. Exits on failure.
+ */
+static void
+open_audit(struct scorer *s)
+{
+    struct store_txn *txn;
+    char path[4096];
+    int rc;
+
+    rc = store_txn_begin(s->store, false, &txn);
+    if (rc == 0) {
+        rc = subjidx_anchor_get(txn, s->dbi_subject, &s->anchor);
+        store_txn_abort(txn);
+    }
+    if (rc != 0)
+        fatalx("cannot read the audit log's anchor: %s", err_str(rc));
+    rc = cfg_path(&s->cfg, "audit", path, sizeof(path));
+    if (rc == 0)
+        rc = audit_log_open(path, &s->signer, &s->anchor, &s->audit);
+    if (rc == ERR_CORRUPT)
+        fatalx("the audit log '%s' does not match what the scorer signed "
+               "(%" PRIu64 " records%s): refusing to start (see above)",
+            path, s->anchor.size, s->anchor.clean ? ", clean stop" : "");
+    if (rc != 0)
+        fatalx("cannot open the audit log '%s': %s", path, err_str(rc));
+    if (s->cfg.witness[0] != '\0') {
+        char err[512];
+
+        /* Before any record is added: the client hears of every leaf. */
+        rc = wclient_start(s->cfg.witness, s->audit, path,
+            audit_verifier_key(s->audit), &s->wclient, err, sizeof(err));
+        if (rc != 0)
+            fatalx("cannot start the witness client: %s", err);
+    }
+    if (!s->anchor.clean)
+        return;
+    rc = store_txn_begin(s->store, true, &txn);
+    if (rc == 0) {
+        struct audit_anchor a = s->anchor;
+
+        a.clean = false;
+        rc = subjidx_anchor_put(txn, s->dbi_subject, &a);
+        if (rc == 0)
+            rc = store_txn_commit(txn);
+        else
+            store_txn_abort(txn);
+    }
+    if (rc != 0)
+        fatalx("cannot store the audit log's anchor: %s", err_str(rc));
+}
+
+/*
+ * Record the start in the audit log: the version and a fingerprint of
+ * the effective configuration (a change of configuration shows as a
+ * new fingerprint), and the signing key when this start made it.
+ */
+static int
+record_start(struct scorer *s)
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char ref[AUDIT_MAX_REF + 1], *text = NULL;
+    size_t len = 0;
+    FILE *fp;
+    int rc;
+
+    fp = open_memstream(&text, &len);
+    if (fp == NULL)
+        fatal("open_memstream");
+    cfg_print(&s->cfg, fp);
+    if (fclose(fp) != 0)
+        fatal("open_memstream");
+    crypto_hash_sha256(h, (const unsigned char *)text, len);
+    free(text); /* open_memstream's buffer */
+    snprintf(ref, sizeof(ref),
+        "vigil-scorer %s config sha256:%02x%02x%02x%02x%02x%02x%02x%02x",
+        VIGIL_VERSION, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+    rc = record_system(s, "service.start", ref);
+    if (rc == 0 && s->signer_created) {
+        snprintf(ref, sizeof(ref), "created %s", audit_verifier_key(s->audit));
+        rc = record_system(s, "key.signing", ref);
+    }
+    return rc;
+}
+
 void
 startup_storage(struct scorer *s)
 {
@@ -228,20 +321,7 @@ startup_storage(struct scorer *s)
             path, (uint64_t)s->cfg.journal_segment_mb << 20, &s->journal);
     if (rc != 0)
         fatalx("cannot open journal '%s': %s", path, err_str(rc));
-    rc = cfg_path(&s->cfg, "audit", path, sizeof(path));
-    if (rc == 0)
-        rc = audit_log_open(path, &s->signer, NULL, &s->audit);
-    if (rc != 0)
-        fatalx("cannot open the audit log '%s': %s", path, err_str(rc));
-    if (s->cfg.witness[0] != '\0') {
-        char err[512];
-
-        /* Before any record is added: the client hears of every leaf. */
-        rc = wclient_start(s->cfg.witness, s->audit, path,
-            audit_verifier_key(s->audit), &s->wclient, err, sizeof(err));
-        if (rc != 0)
-            fatalx("cannot start the witness client: %s", err);
-    }
+    open_audit(s);
 }
 
 /*
@@ -293,6 +373,8 @@ startup_catch_up(struct scorer *s)
     if (rc != 0)
         fatalx("cannot finish a pending erasure: %s", err_str(rc));
     rc = record_bind_key(s);
+    if (rc == 0)
+        rc = record_start(s);
     if (rc == 0)
         rc = scorer_flush_sync(s);
     if (rc != 0)

@@ -470,9 +470,131 @@ def test_proofs(c):
 
     rc, out, err = c.vctl("audit", "prove", "inclusion", c.good, str(N))
     check_eq(rc, 2, "prove inclusion of a record not in the log exits 2")
+    # Proofs come from the tiles, checked against the signed root: a
+    # damaged tile fails; without tiles the whole log is verified.
+    d = c.copy("tiledamage")
+    t0 = os.path.join(d, "tile", "0", "000")
+    data = bytearray(read(t0))
+    data[3 * 32] ^= 1           # the leaf hash of record 3
+    write(t0, bytes(data))
+    rc, out, err = c.vctl("audit", "prove", "inclusion", d, "3", "--key",
+                          c.key)
+    check_eq(rc, 1, "prove from a damaged tile exits 1")
+    shutil.rmtree(os.path.join(c.tmp, "drop", "tile"), ignore_errors=True)
     rc, out, err = c.vctl("audit", "prove", "inclusion",
                           os.path.join(c.tmp, "drop"), "3", "--key", c.key)
-    check_eq(rc, 1, "prove on a damaged log exits 1")
+    check_eq(rc, 1, "prove on a damaged log without tiles exits 1")
+
+    test_fork(c, pdir, check_proof)
+
+
+def fork_log(c, name, edit):
+    """A copy of the valid log cut back to its checkpoint of 400, with
+    record `edit` changed (CRC fixed) when not None, then grown by one
+    record through the real writer with the same key (gen_audit_log
+    writes up to N records: the last one again), signing a head of size
+    N whose root depends on the edit."""
+    d = c.copy(name)
+    shutil.copyfile(c.good + ".key", d + ".key")
+    os.chmod(d + ".key", 0o600)
+    if edit is not None:
+        _, path, off, ln = frames(d)[edit]
+        data = read(path)
+        payload = bytearray(data[off + 8:off + ln])
+        payload[-1] ^= 0x01
+        frame = struct.pack("<II", len(payload), crc32c(bytes(payload)))
+        splice(path, off, ln, frame + bytes(payload))
+        kept = b""
+        for _, note in notes(d):
+            if int(note.split(b"\n")[1]) <= 400:
+                kept += struct.pack("<I", len(note)) + note
+        write(os.path.join(d, "checkpoints.log"), kept)
+        os.unlink(os.path.join(d, "checkpoint"))
+    rc, out, err = run([c.gen, "gen", d, "1", "0", str(SEGMENT)],
+                       timeout=60)
+    check_eq(rc, 0, "the writer grows the copy %s by one record" % name)
+    head = os.path.join(c.tmp, name + ".ckpt")
+    shutil.copyfile(os.path.join(d, "checkpoint"), head)
+    return d, head
+
+
+def test_fork(c, pdir, check_proof):
+    """Issue 8 item 4: a proof from a forked log against the auditor's
+    own checkpoints, and verify --checkpoint / --strict."""
+    say("-- forks, saved checkpoints, --strict")
+    real, real_ck = fork_log(c, "real", None)
+    fork, fork_ck = fork_log(c, "fork", 450)
+    size = int(read(real_ck).split(b"\n")[1])
+    check_eq(size, int(read(fork_ck).split(b"\n")[1]),
+             "the real and the forked head have one size")
+    check(read(real_ck) != read(fork_ck),
+          "two checkpoints of size %d signed by one key differ" % size)
+    rc, out, err = c.vctl("audit", "prove", "inclusion", fork, "450",
+                          "--key", c.key)
+    check_eq(rc, 0, "the forked log proves its own record 450")
+    pf = os.path.join(pdir, "fork.json")
+    write(pf, out.encode())
+    check_proof(pf, 0, "the forked proof alone passes check-proof (its "
+                "own checkpoint)")
+    out = check_proof(pf, 1, "with the auditor's checkpoint of the same "
+                      "size it fails", "--checkpoint", real_ck)
+    check("forked" in out and str(size) in out,
+          "and says the log forked at size %d" % size, out)
+    rc, out, err = c.vctl("audit", "prove", "inclusion", real, "450",
+                          "--key", c.key)
+    pr = os.path.join(pdir, "real.json")
+    write(pr, out.encode())
+    check_proof(pr, 0, "the real proof passes with the auditor's "
+                "checkpoint", "--checkpoint", real_ck)
+    check_proof(pr, 1, "--strict without a saved checkpoint fails",
+                "--strict")
+    check_proof(pr, 0, "--strict with the saved checkpoint passes",
+                "--strict", "--checkpoint", real_ck)
+
+    # verify --checkpoint: same size, larger, shorter, forked.
+    ck100 = os.path.join(pdir, "ck100.note")
+    write(ck100, notes(c.good)[0][1])
+    rc, out, err = c.vctl("audit", "verify", real, "--key", c.key,
+                          "--checkpoint", real_ck, "--checkpoint", ck100)
+    check_eq(rc, 0, "verify --checkpoint: same size and an older one pass")
+    rc, out, err = c.vctl("audit", "verify", fork, "--key", c.key,
+                          "--checkpoint", real_ck)
+    check_eq(rc, 1, "verify --checkpoint with the real head fails on the "
+             "fork")
+    check("saved checkpoint" in out + err, "and names the saved "
+          "checkpoint", out + err)
+    d = c.copy("cut")
+    fr = frames(d)
+    _, path, off, _ = fr[N - 10]
+    write(path, read(path)[:off])
+    write(os.path.join(d, "checkpoints.log"),
+          struct.pack("<I", len(notes(c.good)[3][1])) + notes(c.good)[3][1])
+    os.unlink(os.path.join(d, "checkpoint"))
+    rc, out, err = c.vctl("audit", "verify", d, "--key", c.key)
+    check_eq(rc, 0, "a cut log with its newest checkpoints removed "
+             "verifies without a saved checkpoint")
+    rc, out, err = c.vctl("audit", "verify", d, "--key", c.key,
+                          "--checkpoint", real_ck)
+    check_eq(rc, 1, "verify --checkpoint of a larger size than the log "
+             "exits 1 (the log was cut)")
+    check("only %d present" % (N - 10) in out + err, "and says how many "
+          "are present", out + err)
+    bogus = os.path.join(pdir, "bogus.note")
+    write(bogus, read(real_ck).replace(b"\n%d\n" % size, b"\n7\n"))
+    rc, out, err = c.vctl("audit", "verify", real, "--key", c.key,
+                          "--checkpoint", bogus)
+    check_eq(rc, 1, "a saved checkpoint with a bad signature exits 1")
+    rc, out, err = c.vctl("audit", "verify", real, "--key", c.key,
+                          "--strict")
+    check_eq(rc, 0, "--strict passes when every record is covered")
+    d = c.copy("uncovered")
+    os.unlink(os.path.join(d, "checkpoint"))
+    write(os.path.join(d, "checkpoints.log"),
+          struct.pack("<I", len(notes(c.good)[3][1])) + notes(c.good)[3][1])
+    rc, out, err = c.vctl("audit", "verify", d, "--key", c.key)
+    check_eq(rc, 0, "records past the last checkpoint: verify exits 0")
+    rc, out, err = c.vctl("audit", "verify", d, "--key", c.key, "--strict")
+    check_eq(rc, 1, "but --strict exits 1")
 
 
 def body(args):

@@ -219,6 +219,19 @@ def body(args):
               json.dumps(recs), "no record holds the account's pseudonym")
         check_eq(q_recs("q-nf-order")[0]["subj"], [],
                  "an order never seen has no token: no subject is named")
+        # Issue 8: the true categories of what account.get returns
+        # (orders, failed payments, country, the fraud flag), and the
+        # size of every answer that was given.
+        check_eq(q_recs("q-acct")[0]["cats"],
+                 ["address", "payment", "account", "order", "score"],
+                 "account.get declares every category it returns")
+        for ref in ("q-score", "q-score-cb", "q-acct"):
+            check(q_recs(ref)[0]["size"] > 20,
+                  "record of %s carries the answer's size (%d bytes)"
+                  % (ref, q_recs(ref)[0]["size"]))
+        for ref in ("q-denied", "q-nf-order", "q-nf-acct"):
+            check_eq(q_recs(ref)[0]["size"], 0,
+                     "record of %s: nothing returned, size 0" % ref)
         stores = [r for r in recs if r["op"] == "event.store"]
         refs = [r["ref"] for r in stores]
         sent_refs = [svc.event_ref(e["id"]) for e in sent]

@@ -770,6 +770,7 @@ test_torn_tail(void)
 
     make_log(dir, 6, 6, 0);
     rmfile(dir, "checkpoints.log"); /* else a cut below it is refused */
+    rmfile(dir, "checkpoint");      /* and so does the head */
     seg = slurp(dir, SEG0, &len);
     nf = frames(seg, len, off, 63);
     ASSERT_EQ(nf, 6);
@@ -785,9 +786,17 @@ test_torn_tail(void)
 
         while (whole < nf && off[whole + 1] <= cut)
             whole++;
+        /* Every length in the last frame; elsewhere the lengths near a
+         * frame boundary and every 7th (each open fsyncs: the whole
+         * range took 40 s on a loaded 2-core machine). */
+        if (cut > 0 && cut < off[nf - 1] && cut % 7 != 0 &&
+            cut - off[whole] > 2 && off[whole + 1] - cut > 2)
+            continue;
         if (cut == 0)
             copydir(dir, work);
         snprintf(ckpath, sizeof(ckpath), "%s/checkpoints.log", work);
+        (void)unlink(ckpath);
+        snprintf(ckpath, sizeof(ckpath), "%s/checkpoint", work);
         (void)unlink(ckpath);
         spit(work, SEG0, seg, cut);
         ASSERT_OK(audit_log_open(work, &signer, NULL, &log));

@@ -84,6 +84,7 @@ struct opts {
     bool json;
     bool help;
     bool has_size;
+    bool strict;
     uint64_t size;
     struct audit_filter filter;
     const char **witnesses; /* --witness VKEY, repeatable (owned array) */
@@ -102,7 +103,8 @@ enum {
     OPT_SIZE,
     OPT_CHECKPOINT,
     OPT_WITNESS,
-    OPT_QUORUM
+    OPT_QUORUM,
+    OPT_STRICT
 };
 
 /*
@@ -126,6 +128,7 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
         { "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
         { "witness", required_argument, NULL, OPT_WITNESS },
         { "quorum", required_argument, NULL, OPT_QUORUM },
+        { "strict", no_argument, NULL, OPT_STRICT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -195,6 +198,9 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
             o->quorum = (long)q;
             break;
         }
+        case OPT_STRICT:
+            o->strict = true;
+            break;
         default:
             return cmd_usage_error(c, "unknown option '%s'", argv[optind - 1]);
         }
@@ -203,12 +209,55 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
 }
 
 /* Letters for get_opts(): 'a' + (OPT_x - OPT_KEY). */
-#define A_KEY  "a"
-#define A_FILT "bcdef"
-#define A_JSON "g"
-#define A_SIZE "h"
-#define A_CKPT "i"
-#define A_WITN "jk"
+#define A_KEY    "a"
+#define A_FILT   "bcdef"
+#define A_JSON   "g"
+#define A_SIZE   "h"
+#define A_CKPT   "i"
+#define A_WITN   "jk"
+#define A_STRICT "l"
+
+static int slurp(const char *path, size_t max, char **out, size_t *len);
+
+/*
+ * Read the saved checkpoints of --checkpoint, check each one's signature
+ * with `key`, and return them in a new array (*out, caller frees).
+ * Returns EXIT_OK, EXIT_BAD (a checkpoint is not signed by the key:
+ * said) or EXIT_USAGE (cannot be read).
+ */
+static int
+load_saved(const struct opts *o, const char *key, struct audit_saved **out)
+{
+    struct audit_saved *sv = xcalloc((size_t)o->nckpts + 1, sizeof(*sv));
+    char origin[AUDIT_MAX_ORIGIN + 1], shown[64];
+
+    *out = sv;
+    for (int i = 0; i < o->nckpts; i++) {
+        const char *why;
+        char *note;
+        size_t len;
+        int rc;
+
+        proof_printable(o->ckpts[i], shown, sizeof(shown));
+        rc = slurp(o->ckpts[i], AUDIT_MAX_NOTE_BYTES, &note, &len);
+        if (rc != 0) {
+            fprintf(stderr, "%s: cannot read '%s': %s\n", PROGNAME, shown,
+                rc == ERR_TOOBIG ? "too large for a checkpoint" :
+                                   strerror(errno));
+            return EXIT_USAGE;
+        }
+        rc = audit_checkpoint_open(key, (const uint8_t *)note, len, origin,
+            &sv[i].size, sv[i].root, &why);
+        free(note);
+        if (rc != 0) {
+            printf("FAIL: saved checkpoint %s: %s\n", shown, why);
+            return rc == ERR_INVAL ? EXIT_USAGE : EXIT_BAD;
+        }
+        snprintf(
+            sv[i].what, sizeof(sv[i].what), "the saved checkpoint '%s'", shown);
+    }
+    return EXIT_OK;
+}
 
 /* Parse options and check the operand count; 0 to go on, else an exit
  * status (help printed: EXIT_OK). */
@@ -369,35 +418,59 @@ int
 cmd_audit_verify(const struct cmd *c, int argc, char **argv)
 {
     struct audit_verify_result *res;
+    struct audit_saved *saved = NULL;
+    char dirkey[NOTE_MAX_KEY];
+    const char *key;
     struct opts o;
     struct timespec t0, t1;
     double secs;
     int rc;
 
-    PROLOGUE(A_KEY A_WITN, 1, 1);
+    PROLOGUE(A_KEY A_CKPT A_STRICT A_WITN, 1, 1);
     if (o.quorum > 0 && o.nwitnesses == 0) {
         free(o.witnesses);
+        free(o.ckpts);
         return cmd_usage_error(c, "--quorum needs --witness");
+    }
+    key = o.key;
+    if (key == NULL && o.nckpts > 0) {
+        /* The saved checkpoints are checked with the log's own key only
+         * when no --key is given: say so. */
+        rc = audit_read_verifier_key(argv[optind], dirkey, sizeof(dirkey));
+        if (rc != 0) {
+            fprintf(stderr,
+                "%s: %s: no --key and no readable verifier.key: %s\n", PROGNAME,
+                argv[optind], err_str(rc));
+            free(o.ckpts);
+            free(o.witnesses);
+            return EXIT_USAGE;
+        }
+        key = dirkey;
+    }
+    rc = load_saved(&o, key != NULL ? key : "", &saved);
+    if (rc != EXIT_OK) {
+        free(saved);
+        free(o.ckpts);
+        free(o.witnesses);
+        return rc;
     }
     res = xmalloc(sizeof(*res));
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = audit_verify(argv[optind], o.key, res);
+    rc = audit_verify_saved(argv[optind], o.key, saved, (size_t)o.nckpts, res);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     secs = (double)(t1.tv_sec - t0.tv_sec) +
         (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc != 0 && rc != ERR_CORRUPT) {
         out_verify_failure(argv[optind], rc, res);
-        free(res);
-        free(o.witnesses);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto out;
     }
     printf("audit log %s\n", argv[optind]);
     out_key_source(res, stdout);
     if (rc != 0) {
         out_verify_failure(argv[optind], rc, res);
-        free(res);
-        free(o.witnesses);
-        return EXIT_BAD;
+        rc = EXIT_BAD;
+        goto out;
     }
     printf("OK: %" PRIu64 " records in %" PRIu64 " segment(s), %" PRIu64
            " checkpoint(s) verified\n",
@@ -405,18 +478,31 @@ cmd_audit_verify(const struct cmd *c, int argc, char **argv)
     printf("root: ");
     out_put_hex(stdout, res->root, MERKLE_HASH_BYTES);
     printf("\n");
-    if (res->checkpoints == 0)
-        printf("warning: no signed checkpoint: no record is covered by a "
-               "signature\n");
-    else if (res->records > res->checkpoint_size)
-        printf("note: records %" PRIu64 "..%" PRIu64 " are after the latest "
+    for (int i = 0; i < o.nckpts; i++)
+        printf("consistent with %s (size %" PRIu64 ")\n", saved[i].what,
+            saved[i].size);
+    rc = EXIT_OK;
+    if (res->checkpoint_size == 0) {
+        printf("%s: no signed checkpoint: no record is covered by a "
+               "signature\n",
+            o.strict ? "FAIL (--strict)" : "warning");
+        rc = o.strict ? EXIT_BAD : EXIT_OK;
+    } else if (res->records > res->checkpoint_size) {
+        printf("%s: records %" PRIu64 "..%" PRIu64 " are after the latest "
                "checkpoint and not yet covered by a signature\n",
-            res->checkpoint_size, res->records - 1);
+            o.strict ? "FAIL (--strict)" : "note", res->checkpoint_size,
+            res->records - 1);
+        rc = o.strict ? EXIT_BAD : EXIT_OK;
+    }
     printf("time: %.3f s (%.0f records/s)\n", secs,
         secs > 0 ? (double)res->records / secs : 0.0);
-    rc = o.nwitnesses > 0 ? check_witnesses(argv[optind], res, &o) : EXIT_OK;
+    if (rc == EXIT_OK && o.nwitnesses > 0)
+        rc = check_witnesses(argv[optind], res, &o);
+out:
     free(o.witnesses);
     free(res);
+    free(saved);
+    free(o.ckpts);
     return rc;
 }
 
@@ -685,17 +771,18 @@ proof_load(const char *path, struct proof_file *p, json_t **doc)
 
 /* ------------------------------------------------------- check-proof */
 
-/* Verify a checkpoint note and trust it; returns EXIT_* */
+/* Verify a checkpoint note and trust it (`saved`: the auditor's own);
+ * returns EXIT_* */
 static int
-trust_note(
-    struct proof_trust *k, const char *what, const char *note, size_t len)
+trust_note(struct proof_trust *k, const char *what, bool saved,
+    const char *note, size_t len)
 {
     char origin[AUDIT_MAX_ORIGIN + 1];
     const char *why;
     uint64_t size;
     int rc;
 
-    rc = proof_trust_note(k, note, len, origin, &size, &why);
+    rc = proof_trust_note_as(k, note, len, saved, origin, &size, &why);
     if (rc == ERR_INVAL) {
         fprintf(stderr, "%s: --key: %s\n", PROGNAME, why);
         return EXIT_USAGE;
@@ -729,7 +816,7 @@ trust_note_file(struct proof_trust *k, const char *path)
             strerror(errno));
         return EXIT_USAGE;
     }
-    rc = trust_note(k, path, note, len);
+    rc = trust_note(k, path, true, note, len);
     free(note);
     return rc;
 }
@@ -766,28 +853,32 @@ check_proof(const struct proof_file *p, const struct proof_trust *k)
 int
 cmd_audit_check_proof(const struct cmd *c, int argc, char **argv)
 {
-    struct proof_trust k = { NULL, NULL, 0 };
+    struct proof_trust k;
     struct proof_file *p;
     struct opts o;
     json_t *doc = NULL;
     int rc;
 
-    PROLOGUE(A_KEY A_CKPT, 1, 1);
+    PROLOGUE(A_KEY A_CKPT A_STRICT, 1, 1);
     if (o.key == NULL) {
         free(o.ckpts);
         return cmd_usage_error(c, "check-proof needs --key VERIFIER");
     }
+    memset(&k, 0, sizeof(k));
     k.key = o.key;
+    k.strict = o.strict;
     p = xmalloc(sizeof(*p));
     rc = proof_load(argv[optind], p, &doc);
-    if (rc == EXIT_OK && p->note[0] != NULL)
-        rc = trust_note(
-            &k, "old_checkpoint in the proof", p->note[0], p->note_len[0]);
-    if (rc == EXIT_OK && p->note[1] != NULL)
-        rc = trust_note(
-            &k, "checkpoint in the proof", p->note[1], p->note_len[1]);
+    /* The auditor's own checkpoints first: a proof's checkpoint that
+     * disagrees with one of them is a fork, never a second truth. */
     for (int i = 0; rc == EXIT_OK && i < o.nckpts; i++)
         rc = trust_note_file(&k, o.ckpts[i]);
+    if (rc == EXIT_OK && p->note[0] != NULL)
+        rc = trust_note(&k, "old_checkpoint in the proof", false, p->note[0],
+            p->note_len[0]);
+    if (rc == EXIT_OK && p->note[1] != NULL)
+        rc = trust_note(
+            &k, "checkpoint in the proof", false, p->note[1], p->note_len[1]);
     if (rc == EXIT_OK)
         rc = check_proof(p, &k);
     proof_trust_release(&k);

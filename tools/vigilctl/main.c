@@ -45,7 +45,9 @@ static int cmd_help(const struct cmd *c, int argc, char **argv);
 static const struct cmd cmds[] = {
     { "help", "[COMMAND ...]", cmd_help,
         "show the commands, or one command's usage" },
-    { "audit verify", "DIR [--key VERIFIER] [--witness VKEY ...] [--quorum N]",
+    { "audit verify",
+        "DIR [--key VERIFIER] [--checkpoint SAVED ...] [--strict] "
+        "[--witness VKEY ...] [--quorum N]",
         cmd_audit_verify,
         "verify every record and signed checkpoint of the audit log" },
     { "audit replay",
@@ -60,7 +62,7 @@ static const struct cmd cmds[] = {
         cmd_audit_prove_consistency,
         "print the JSON proof that the log of NEW extends the log of OLD" },
     { "audit check-proof",
-        "PROOF.json|- --key VERIFIER [--checkpoint FILE ...]",
+        "PROOF.json|- --key VERIFIER [--checkpoint FILE ...] [--strict]",
         cmd_audit_check_proof,
         "check a proof with only the verifier key and signed checkpoints" },
     { "audit export", "--json DIR [--key VERIFIER]", cmd_audit_export,

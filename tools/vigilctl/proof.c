@@ -253,20 +253,41 @@ proof_parse(const char *text, size_t len, struct proof_file *p, json_t **doc,
 }
 
 int
-proof_trust_note(struct proof_trust *k, const char *note, size_t len,
-    char origin[AUDIT_MAX_ORIGIN + 1], uint64_t *size, const char **why)
+proof_trust_note_as(struct proof_trust *k, const char *note, size_t len,
+    bool saved, char origin[AUDIT_MAX_ORIGIN + 1], uint64_t *size,
+    const char **why)
 {
     struct proof_trusted t;
     int rc;
 
+    memset(&t, 0, sizeof(t));
     rc = audit_checkpoint_open(
         k->key, (const uint8_t *)note, len, origin, &t.size, t.root, why);
     if (rc != 0)
         return rc == ERR_INVAL ? ERR_INVAL : ERR_CORRUPT;
+    *size = t.size;
+    for (size_t i = 0; i < k->n; i++) {
+        if (k->t[i].size == t.size &&
+            memcmp(k->t[i].root, t.root, MERKLE_HASH_BYTES) != 0) {
+            *why = k->t[i].saved ?
+                "the auditor's own checkpoint of this size has a "
+                "different root: the log forked" :
+                "another signed checkpoint of this size has a different "
+                "root: the log forked";
+            return ERR_CONFLICT;
+        }
+    }
+    t.saved = saved;
     k->t = xreallocarray(k->t, k->n + 1, sizeof(*k->t));
     k->t[k->n++] = t;
-    *size = t.size;
     return 0;
+}
+
+int
+proof_trust_note(struct proof_trust *k, const char *note, size_t len,
+    char origin[AUDIT_MAX_ORIGIN + 1], uint64_t *size, const char **why)
+{
+    return proof_trust_note_as(k, note, len, false, origin, size, why);
 }
 
 void
@@ -282,7 +303,7 @@ static const uint8_t *
 trusted_root(const struct proof_trust *k, uint64_t size)
 {
     for (size_t i = 0; i < k->n; i++) {
-        if (k->t[i].size == size)
+        if (k->t[i].size == size && (k->t[i].saved || !k->strict))
             return k->t[i].root;
     }
     return NULL;

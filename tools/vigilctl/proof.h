@@ -100,6 +100,7 @@ int proof_parse(const char *text, size_t len, struct proof_file *p,
 struct proof_trusted {
     uint64_t size;
     uint8_t root[MERKLE_HASH_BYTES];
+    bool saved; /* the auditor's own (--checkpoint) */
 };
 
 /* The checkpoints trusted so far; zero-initialise it with the key set. */
@@ -107,6 +108,7 @@ struct proof_trust {
     const char *key;         /* the verifier key string; borrowed */
     struct proof_trusted *t; /* owned: proof_trust_release() */
     size_t n;
+    bool strict; /* only the auditor's own checkpoints give roots */
 };
 
 /*
@@ -118,6 +120,17 @@ struct proof_trust {
 int proof_trust_note(struct proof_trust *k, const char *note, size_t len,
     char origin[AUDIT_MAX_ORIGIN + 1], uint64_t *size,
     const char **why) WARN_UNUSED NONNULL(1, 2, 4, 5, 6);
+
+/*
+ * As proof_trust_note(), remembering whether the note is the auditor's
+ * own (`saved`). Two signed checkpoints of one size with different
+ * roots are a fork: the second is refused with ERR_CONFLICT (whichever
+ * came first is kept; callers trust the auditor's own first).
+ * Returns 0, ERR_INVAL, ERR_CORRUPT or ERR_CONFLICT.
+ */
+int proof_trust_note_as(struct proof_trust *k, const char *note, size_t len,
+    bool saved, char origin[AUDIT_MAX_ORIGIN + 1], uint64_t *size,
+    const char **why) WARN_UNUSED NONNULL(1, 2, 5, 6, 7);
 
 /* Free what `k` trusts; it may be used again. */
 void proof_trust_release(struct proof_trust *k) NONNULL(1);

@@ -1,0 +1,569 @@
+/*
+ * audit_tiles.c - the audit log's Merkle tree on disk as C2SP tlog-tiles
+ *
+ * The writer (audit_log.c, the scorer's main thread) appends each synced
+ * record here: its leaf hash goes into the partial level-0 tile in
+ * memory and its payload into the partial entry bundle; a completed tile
+ * is written at once, hashed, and its hash carried into the level above.
+ * At each checkpoint the partial tiles of its size are written. Readers
+ * (proofs, any thread) get a perfect subtree's hash from one tile: a
+ * proof over 10 million records reads a few dozen files.
+ *
+ * Costs: one 8 KiB tile and one bundle written per 256 records, one node
+ * hash per record to hash the full tiles, and per checkpoint one small
+ * partial tile and the partial bundle (at most 255 records) per level
+ * that changed. Files are created once (O_EXCL) and never truncated or
+ * renamed over, so that ext4's flush-on-replace does not join the next
+ * fdatasync of the records.
+ *
+ * Invariants:
+ *  - see audit_tiles.h.
+ *
+ * See also: audit_tiles.h, c2sp.org/tlog-tiles
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/audit.h"
+#include "common/audit_tiles.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/merkle.h"
+#include "common/xmalloc.h"
+
+#define TILE_BYTES (AUDIT_TILES_WIDTH * MERKLE_HASH_BYTES)
+#define BUNDLE_MAX (AUDIT_TILES_WIDTH * (2 + AUDIT_MAX_RECORD_BYTES))
+#define FILE_MODE  0640
+
+/* -------------------------------------------------------------- paths */
+
+void
+audit_tiles_path(
+    unsigned level, uint64_t n, unsigned width, char out[AUDIT_TILES_PATH])
+{
+    char digits[32], *p = out;
+    size_t nd, i, left = AUDIT_TILES_PATH;
+    int k;
+
+    if (level == AUDIT_TILES_ENTRIES)
+        k = snprintf(p, left, "tile/entries/");
+    else
+        k = snprintf(p, left, "tile/%u/", level);
+    p += k;
+    left -= (size_t)k;
+    /* Zero-padded to a multiple of 3 digits, then grouped. */
+    nd = (size_t)snprintf(digits, sizeof(digits), "%" PRIu64, n);
+    {
+        size_t pad = (3 - nd % 3) % 3;
+        char tmp[32];
+
+        memset(tmp, '0', pad);
+        memcpy(tmp + pad, digits, nd + 1);
+        memcpy(digits, tmp, pad + nd + 1);
+        nd += pad;
+    }
+    for (i = 0; i < nd; i += 3) {
+        bool lastg = i + 3 == nd;
+
+        k = snprintf(p, left, "%s%.3s%s", lastg ? "" : "x", digits + i,
+            lastg ? "" : "/");
+        p += k;
+        left -= (size_t)k;
+    }
+    if (width > 0)
+        snprintf(p, left, ".p/%u", width);
+}
+
+/* The directory of the partial files of tile `n` of `level`: "<N>.p". */
+static void
+partial_dir(unsigned level, uint64_t n, char out[AUDIT_TILES_PATH])
+{
+    char full[AUDIT_TILES_PATH];
+
+    audit_tiles_path(level, n, 0, full);
+    /* At most 46 bytes: "tile/entries/" and 7 groups of digits. */
+    if ((size_t)snprintf(out, AUDIT_TILES_PATH, "%s.p", full) >=
+        AUDIT_TILES_PATH)
+        abort();
+}
+
+/* ------------------------------------------------------------- writer */
+
+void
+audit_tiles_init(struct audit_tiles *t, int dirfd, bool check)
+{
+    memset(t, 0, sizeof(*t));
+    t->dirfd = dirfd;
+    t->check = check;
+}
+
+void
+audit_tiles_release(struct audit_tiles *t)
+{
+    free(t->ent);
+    t->ent = NULL;
+    t->entlen = t->entcap = 0;
+}
+
+static void
+tiles_fail(struct audit_tiles *t, const char *what, const char *path)
+{
+    if (!t->failed)
+        log_warn("audit tiles: cannot %s '%s' (the records are safe; the "
+                 "tiles are rebuilt when the log is next opened)",
+            what, path);
+    t->failed = true;
+}
+
+/* Make every directory above `path` (mkdir -p of its dirname). */
+static int
+make_parents(struct audit_tiles *t, const char *path)
+{
+    char dir[AUDIT_TILES_PATH];
+    char *slash = strrchr(path, '/');
+    size_t n;
+
+    if (slash == NULL)
+        return 0;
+    n = (size_t)(slash - path);
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    if (strcmp(dir, t->madedir) == 0)
+        return 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (dir[i] != '/' && dir[i] != '\0')
+            continue;
+        dir[i] = '\0';
+        if (mkdirat(t->dirfd, dir, 0700) != 0 && errno != EEXIST)
+            return ERR_IO;
+        if (i < n)
+            dir[i] = '/';
+    }
+    memcpy(t->madedir, dir, n + 1);
+    return 0;
+}
+
+/* Does the file `path` hold exactly p[0..len)? */
+static bool
+file_equals(int dirfd, const char *path, const uint8_t *p, size_t len)
+{
+    uint8_t *buf;
+    struct stat st;
+    bool eq = false;
+    int fd;
+
+    fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return false;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == len) {
+        buf = xmalloc(len > 0 ? len : 1);
+        eq = fileio_pread_full(fd, buf, len, 0) == (ssize_t)len &&
+            memcmp(buf, p, len) == 0;
+        free(buf);
+    }
+    close(fd);
+    return eq;
+}
+
+/* Write p[0..len) as the new file `path` (replacing a stale one). */
+static void
+put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
+{
+    int fd;
+
+    if (make_parents(t, path) != 0) {
+        tiles_fail(t, "make the directory of", path);
+        return;
+    }
+    fd = openat(
+        t->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
+    if (fd == -1 && errno == EEXIST) {
+        /* Left by an earlier run (same content, unless it was cut). */
+        if (file_equals(t->dirfd, path, p, len))
+            return;
+        if (unlinkat(t->dirfd, path, 0) != 0) {
+            tiles_fail(t, "replace", path);
+            return;
+        }
+        t->repaired++;
+        fd = openat(
+            t->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
+    }
+    if (fd == -1) {
+        tiles_fail(t, "create", path);
+        return;
+    }
+    if (fileio_pwrite_all(fd, p, len, 0) != 0)
+        tiles_fail(t, "write", path);
+    close(fd);
+}
+
+/* A full tile or bundle: in check mode only rewritten when it differs. */
+static void
+put_full(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
+{
+    if (t->check) {
+        struct stat st;
+
+        /* Bundles are checked by size (the records were just verified),
+         * hash tiles by content. */
+        if (strncmp(path, "tile/entries/", 13) == 0 ?
+                fstatat(t->dirfd, path, &st, 0) == 0 &&
+                    (uint64_t)st.st_size == len :
+                file_equals(t->dirfd, path, p, len))
+            return;
+        if (unlinkat(t->dirfd, path, 0) == 0)
+            t->repaired++;
+        else if (errno != ENOENT)
+            tiles_fail(t, "replace", path);
+    }
+    put_file(t, path, p, len);
+}
+
+/*
+ * Remove the partial files of tile `n` of `level` (its directory
+ * "<N>.p/"), keeping widths up to `keep` (0: remove them all and the
+ * directory).
+ */
+static void
+drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
+{
+    char path[AUDIT_TILES_PATH], sub[AUDIT_TILES_PATH + 8];
+    struct dirent *de;
+    DIR *d;
+    int fd;
+
+    partial_dir(level, n, path);
+    fd = openat(t->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd == -1)
+        return;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        unsigned long w = strtoul(de->d_name, &end, 10);
+
+        if (de->d_name[0] == '.' || *end != '\0' || w <= keep ||
+            (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
+                sizeof(sub))
+            continue;
+        if (unlinkat(t->dirfd, sub, 0) != 0)
+            tiles_fail(t, "remove", sub);
+    }
+    closedir(d);
+    if (keep == 0 && unlinkat(t->dirfd, path, AT_REMOVEDIR) != 0 &&
+        errno != ENOENT)
+        tiles_fail(t, "remove", path);
+    t->madedir[0] = '\0';
+}
+
+/* The root of the perfect subtree over hashes h[0..n) (n a power of 2). */
+static void
+subtree_root(const uint8_t (*h)[MERKLE_HASH_BYTES], size_t n,
+    uint8_t out[MERKLE_HASH_BYTES])
+{
+    uint8_t tmp[AUDIT_TILES_WIDTH / 2][MERKLE_HASH_BYTES];
+
+    if (n == 1) {
+        memcpy(out, h[0], MERKLE_HASH_BYTES);
+        return;
+    }
+    for (size_t i = 0; i < n / 2; i++)
+        merkle_node_hash(h[2 * i], h[2 * i + 1], tmp[i]);
+    for (n /= 2; n > 1; n /= 2) {
+        for (size_t i = 0; i < n / 2; i++)
+            merkle_node_hash(tmp[2 * i], tmp[2 * i + 1], tmp[i]);
+    }
+    memcpy(out, tmp[0], MERKLE_HASH_BYTES);
+}
+
+void
+audit_tiles_append(struct audit_tiles *t, const uint8_t leaf[MERKLE_HASH_BYTES],
+    const uint8_t *payload, size_t len)
+{
+    char path[AUDIT_TILES_PATH];
+    uint8_t h[MERKLE_HASH_BYTES];
+    unsigned w = (unsigned)(t->size % AUDIT_TILES_WIDTH);
+
+    memcpy(t->part[0][w], leaf, MERKLE_HASH_BYTES);
+    if (t->entcap - t->entlen < 2 + len) {
+        t->entcap = BUNDLE_MAX;
+        t->ent = xreallocarray(t->ent, 1, t->entcap);
+    }
+    t->ent[t->entlen] = (uint8_t)(len >> 8);
+    t->ent[t->entlen + 1] = (uint8_t)len;
+    memcpy(t->ent + t->entlen + 2, payload, len);
+    t->entlen += 2 + len;
+    t->size++;
+    if (t->size % AUDIT_TILES_WIDTH != 0)
+        return;
+
+    /* Level-0 tile and bundle n are complete; carry the tile's hash up
+     * through every level whose tile it completes. */
+    audit_tiles_path(
+        AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, 0, path);
+    put_full(t, path, t->ent, t->entlen);
+    drop_partials(t, AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, 0);
+    t->entlen = 0;
+    for (unsigned l = 0; l < AUDIT_TILES_LEVELS; l++) {
+        uint64_t below = t->size >> (8 * l); /* level-l hashes */
+        uint64_t n;
+
+        if (below == 0 || below % AUDIT_TILES_WIDTH != 0)
+            break;
+        n = below / AUDIT_TILES_WIDTH - 1;
+        audit_tiles_path(l, n, 0, path);
+        put_full(t, path, (const uint8_t *)t->part[l], TILE_BYTES);
+        drop_partials(t, l, n, 0);
+        if (l + 1 == AUDIT_TILES_LEVELS)
+            break;
+        subtree_root((const uint8_t(*)[MERKLE_HASH_BYTES])t->part[l],
+            AUDIT_TILES_WIDTH, h);
+        memcpy(t->part[l + 1][n % AUDIT_TILES_WIDTH], h, MERKLE_HASH_BYTES);
+    }
+}
+
+void
+audit_tiles_flush(struct audit_tiles *t)
+{
+    char path[AUDIT_TILES_PATH];
+
+    if (t->size == t->flushed && !t->check)
+        return;
+    for (unsigned l = 0; l < AUDIT_TILES_LEVELS; l++) {
+        uint64_t hashes = t->size >> (8 * l);
+        unsigned w = (unsigned)(hashes % AUDIT_TILES_WIDTH);
+        uint64_t n = hashes / AUDIT_TILES_WIDTH;
+
+        if (hashes == 0)
+            break;
+        if (t->check)
+            drop_partials(t, l, n, w); /* wider ones describe a cut past */
+        if (w == 0)
+            continue;
+        /* A width already written for an earlier size is unchanged. */
+        if (!t->check && (t->flushed >> (8 * l)) == hashes)
+            continue;
+        audit_tiles_path(l, n, w, path);
+        put_file(t, path, (const uint8_t *)t->part[l],
+            (size_t)w * MERKLE_HASH_BYTES);
+    }
+    if (t->size % AUDIT_TILES_WIDTH != 0) {
+        uint64_t n = t->size / AUDIT_TILES_WIDTH;
+        unsigned w = (unsigned)(t->size % AUDIT_TILES_WIDTH);
+
+        if (t->check)
+            drop_partials(t, AUDIT_TILES_ENTRIES, n, w);
+        audit_tiles_path(AUDIT_TILES_ENTRIES, n, w, path);
+        put_file(t, path, t->ent, t->entlen);
+    }
+    t->flushed = t->size;
+}
+
+/* ------------------------------------------------------------- reader */
+
+void
+audit_tiles_reader_init(struct audit_tiles_reader *r, int dirfd, uint64_t size)
+{
+    memset(r, 0, sizeof(*r));
+    r->dirfd = dirfd;
+    r->size = size;
+}
+
+void
+audit_tiles_reader_release(struct audit_tiles_reader *r)
+{
+    free(r->bundle);
+    r->bundle = NULL;
+    r->bundle_ok = false;
+}
+
+/*
+ * Read file `path` into out[0..want) when it holds at least `want`
+ * bytes (a wider partial tile holds the same first hashes). Returns 0,
+ * ERR_NOTFOUND (missing or shorter) or ERR_IO.
+ */
+static int
+read_prefix(int dirfd, const char *path, uint8_t *out, size_t want, size_t *got)
+{
+    struct stat st;
+    ssize_t n;
+    int fd;
+
+    fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return errno == ENOENT || errno == ENOTDIR ? ERR_NOTFOUND : ERR_IO;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return ERR_IO;
+    }
+    if ((uint64_t)st.st_size < want) {
+        close(fd);
+        return ERR_NOTFOUND;
+    }
+    if (got != NULL) /* the whole file, up to the buffer's size `want` */
+        want = (size_t)st.st_size < *got ? (size_t)st.st_size : *got;
+    n = fileio_pread_full(fd, out, want, 0);
+    close(fd);
+    if (n != (ssize_t)want)
+        return ERR_IO;
+    if (got != NULL)
+        *got = want;
+    return 0;
+}
+
+/*
+ * Read tile `n` of `level` (AUDIT_TILES_ENTRIES: the bundle) as it is
+ * in the tree of r->size leaves: the full file when that tree has it
+ * complete, else the partial of the tree's width, else any wider one or
+ * the full file (the first `width` items are the same in all of them).
+ * `unit` is the size of an item for hash tiles, 0 for bundles (then
+ * `*len` is in/out: the buffer's size, then the bytes read).
+ */
+static int
+read_tile(struct audit_tiles_reader *r, unsigned level, uint64_t n,
+    unsigned width, uint8_t *out, size_t unit, size_t *len)
+{
+    char path[AUDIT_TILES_PATH], sub[AUDIT_TILES_PATH + 16];
+    size_t want = unit * width, cap = len != NULL ? *len : 0;
+    struct dirent *de;
+    int rc, fd;
+    DIR *d;
+
+    r->reads++;
+    audit_tiles_path(level, n, width == AUDIT_TILES_WIDTH ? 0 : width, path);
+    if (len != NULL)
+        *len = cap;
+    rc = read_prefix(r->dirfd, path, out, want, len);
+    if (rc != ERR_NOTFOUND || width == AUDIT_TILES_WIDTH)
+        return rc;
+    audit_tiles_path(level, n, 0, path);
+    if (len != NULL)
+        *len = cap;
+    rc = read_prefix(r->dirfd, path, out, want, len);
+    if (rc != ERR_NOTFOUND)
+        return rc;
+    partial_dir(level, n, path);
+    fd = openat(r->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd == -1)
+        return ERR_NOTFOUND;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return ERR_IO;
+    }
+    rc = ERR_NOTFOUND;
+    while (rc == ERR_NOTFOUND && (de = readdir(d)) != NULL) {
+        char *end;
+        unsigned long w = strtoul(de->d_name, &end, 10);
+
+        if (de->d_name[0] == '.' || *end != '\0' || w <= width ||
+            w >= AUDIT_TILES_WIDTH ||
+            (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
+                sizeof(sub))
+            continue;
+        if (len != NULL)
+            *len = cap;
+        rc = read_prefix(r->dirfd, sub, out, want, len);
+    }
+    closedir(d);
+    return rc;
+}
+
+int
+audit_tiles_subtree(void *reader, unsigned level, uint64_t index,
+    uint8_t out[MERKLE_HASH_BYTES])
+{
+    struct audit_tiles_reader *r = reader;
+    unsigned tl = level / 8, h = level % 8;
+    uint64_t first = index << h; /* its first hash at level tl */
+    uint64_t n = first / AUDIT_TILES_WIDTH, hashes;
+    unsigned off = (unsigned)(first % AUDIT_TILES_WIDTH), width;
+    struct audit_tiles_cached *c;
+    int rc;
+
+    if (tl >= AUDIT_TILES_LEVELS)
+        return ERR_NOTFOUND;
+    hashes = r->size >> (8 * tl);
+    if (n + 1 <= hashes / AUDIT_TILES_WIDTH)
+        width = AUDIT_TILES_WIDTH;
+    else
+        width = (unsigned)(hashes % AUDIT_TILES_WIDTH);
+    if (off + (1u << h) > width)
+        return ERR_NOTFOUND; /* not inside the reader's tree */
+    c = &r->cache[tl];
+    if (!c->ok || c->n != n || c->width < off + (1u << h)) {
+        c->ok = false;
+        rc = read_tile(
+            r, tl, n, width, (uint8_t *)c->h, MERKLE_HASH_BYTES, NULL);
+        if (rc != 0)
+            return rc;
+        c->ok = true;
+        c->n = n;
+        c->width = width;
+    }
+    subtree_root(
+        (const uint8_t(*)[MERKLE_HASH_BYTES])c->h + off, (size_t)1 << h, out);
+    return 0;
+}
+
+int
+audit_tiles_entry(struct audit_tiles_reader *r, uint64_t index, uint8_t *out,
+    size_t cap, size_t *len)
+{
+    uint64_t n = index / AUDIT_TILES_WIDTH;
+    unsigned k = (unsigned)(index % AUDIT_TILES_WIDTH), width;
+    size_t off = 0;
+    int rc;
+
+    if (index >= r->size)
+        return ERR_NOTFOUND;
+    width = n + 1 <= r->size / AUDIT_TILES_WIDTH ?
+        AUDIT_TILES_WIDTH :
+        (unsigned)(r->size % AUDIT_TILES_WIDTH);
+    if (!r->bundle_ok || r->bundle_n != n || r->bundle_w < width) {
+        if (r->bundle == NULL)
+            r->bundle = xmalloc(BUNDLE_MAX);
+        r->bundle_ok = false;
+        r->bundle_len = BUNDLE_MAX;
+        /* A bundle's items vary in size: read whole files, at least 2
+         * bytes per item. */
+        rc = read_tile(
+            r, AUDIT_TILES_ENTRIES, n, width, r->bundle, 2, &r->bundle_len);
+        if (rc != 0)
+            return rc;
+        r->bundle_ok = true;
+        r->bundle_n = n;
+        r->bundle_w = width;
+    }
+    for (unsigned i = 0;; i++) {
+        size_t l;
+
+        if (r->bundle_len - off < 2)
+            return ERR_CORRUPT;
+        l = (size_t)r->bundle[off] << 8 | r->bundle[off + 1];
+        if (l == 0 || l > AUDIT_MAX_RECORD_BYTES || r->bundle_len - off - 2 < l)
+            return ERR_CORRUPT;
+        if (i == k) {
+            if (l > cap)
+                return ERR_CORRUPT;
+            memcpy(out, r->bundle + off + 2, l);
+            *len = l;
+            return 0;
+        }
+        off += 2 + l;
+    }
+}

@@ -1,0 +1,159 @@
+/*
+ * audit_tiles.h - the audit log's Merkle tree on disk as C2SP tlog-tiles
+ *                 (internal to audit_*.c)
+ *
+ * Not a public header: audit_log.c (the writer), audit_scan.c (rebuilds
+ * and checks them when the writer opens the log) and audit_verify.c (the
+ * proofs) include it. Under the audit directory, servable as static
+ * files under the log's URL prefix:
+ *
+ *   tile/<L>/<N>[.p/<W>]        level L hashes: full tiles of 256 hashes
+ *                               (8192 bytes), partial ones of W (1..255)
+ *   tile/entries/<N>[.p/<W>]    entry bundles: the records themselves,
+ *                               each as u16 big-endian length || payload
+ *
+ * <N> is the tile index in 3-digit groups, all but the last prefixed with
+ * "x" (1234067 -> x001/x234/067). The n-th tile of level l holds, for i in
+ * 0..255, MTH(D[(n*256+i) * 256^l : (n*256+i+1) * 256^l]) (c2sp.org/
+ * tlog-tiles); level 0 holds the leaf hashes. Full tiles and bundles are
+ * written as soon as they are complete; partial ones at every
+ * checkpoint, for its size; the partials of a tile are removed once its
+ * full tile exists. Nothing here is synced: tiles are derived from the
+ * records, and the writer checks (and rewrites) them when it opens the
+ * log. Readers trust no tile: every proof built from them is verified
+ * against a signed root before it is handed out.
+ *
+ * Invariants:
+ *  - a tile or bundle file, once complete, is never rewritten with other
+ *    content (except by the writer's check at open, which repairs).
+ *  - the writer's in-memory partial tiles are those of exactly `size`
+ *    leaves.
+ *
+ * See also: audit.h (format section 2), c2sp.org/tlog-tiles, merkle.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COMMON_AUDIT_TILES_H
+#define COMMON_AUDIT_TILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "common/merkle.h"
+
+#define AUDIT_TILES_WIDTH  256 /* hashes (or entries) in a full tile */
+#define AUDIT_TILES_LEVELS 8   /* 256^8 = 2^64 leaves */
+#define AUDIT_TILES_PATH   96  /* room for any tile's path */
+
+/*
+ * Write the path of tile `n` of `level` (0..7), or of entry bundle `n`
+ * when `level` is AUDIT_TILES_ENTRIES, relative to the audit directory,
+ * into out[AUDIT_TILES_PATH]; `width` 0 for the full tile, else the
+ * partial one of that width.
+ */
+#define AUDIT_TILES_ENTRIES 255u
+void audit_tiles_path(unsigned level, uint64_t n, unsigned width,
+    char out[AUDIT_TILES_PATH]) NONNULL(4);
+
+/* ------------------------------------------------------------- writer */
+
+/*
+ * The writer's state: the partial tile of every level and the partial
+ * entry bundle, in memory. Fields change only through this API.
+ */
+struct audit_tiles {
+    int dirfd;     /* the audit directory (borrowed) */
+    uint64_t size; /* leaves appended */
+    uint8_t part[AUDIT_TILES_LEVELS][AUDIT_TILES_WIDTH][MERKLE_HASH_BYTES];
+    uint8_t *ent;      /* the partial bundle's bytes (owned) */
+    size_t entlen;     /* in use */
+    size_t entcap;     /* allocated */
+    uint64_t flushed;  /* size whose partial tiles are on disk */
+    bool check;        /* compare full tiles with the files (at open) */
+    uint64_t repaired; /* tiles rewritten by the check */
+    bool failed;       /* a write failed: tiles are incomplete until the
+                          next open rebuilds them */
+    char madedir[AUDIT_TILES_PATH]; /* the last directory made */
+};
+
+/* Initialise `t` for an empty tree in directory `dirfd`, in check mode
+ * when `check` (full tiles found on disk are compared, and rewritten
+ * when they differ or are missing). Release with audit_tiles_release(). */
+void audit_tiles_init(struct audit_tiles *t, int dirfd, bool check) NONNULL(1);
+
+/* Free what `t` holds. */
+void audit_tiles_release(struct audit_tiles *t) NONNULL(1);
+
+/*
+ * Append one leaf: its hash and its payload (len <= 1024). Writes every
+ * tile and bundle it completes. A write failure sets t->failed (logged
+ * once): the records are unaffected.
+ */
+void audit_tiles_append(struct audit_tiles *t,
+    const uint8_t leaf[MERKLE_HASH_BYTES], const uint8_t *payload, size_t len)
+    NONNULL(1, 2, 3);
+
+/*
+ * Write the partial tiles and bundle of the current size (for a
+ * checkpoint of that size), and in check mode (at open) also remove
+ * partials wider than the current size's, which a longer, cut history
+ * may have left. A failure sets t->failed (logged once).
+ */
+void audit_tiles_flush(struct audit_tiles *t) NONNULL(1);
+
+/* ------------------------------------------------------------- reader */
+
+/* One tile read from disk, cached by the reader. */
+struct audit_tiles_cached {
+    bool ok;
+    uint64_t n;     /* tile index */
+    unsigned width; /* hashes read */
+    uint8_t h[AUDIT_TILES_WIDTH][MERKLE_HASH_BYTES];
+};
+
+/*
+ * Reads the tree of `size` leaves from the tiles under `dirfd`. Any
+ * thread; one reader per thread. Fields are private to audit_tiles.c.
+ */
+struct audit_tiles_reader {
+    int dirfd;     /* borrowed */
+    uint64_t size; /* the tree read */
+    struct audit_tiles_cached cache[AUDIT_TILES_LEVELS];
+    uint64_t reads;    /* tile files read (for tests: O(log n)) */
+    uint8_t *bundle;   /* the last entry bundle read (owned) */
+    size_t bundle_len; /* its bytes */
+    uint64_t bundle_n; /* its index */
+    unsigned bundle_w; /* its width (AUDIT_TILES_WIDTH when full) */
+    bool bundle_ok;
+};
+
+/* Initialise `r` to read the tree of `size` leaves in `dirfd`; release
+ * it with audit_tiles_reader_release(). */
+void audit_tiles_reader_init(
+    struct audit_tiles_reader *r, int dirfd, uint64_t size) NONNULL(1);
+
+/* Free what `r` holds. */
+void audit_tiles_reader_release(struct audit_tiles_reader *r) NONNULL(1);
+
+/*
+ * A merkle_subtree_cb over a struct audit_tiles_reader: the hash of the
+ * perfect subtree at (level, index) of the reader's tree, from one tile
+ * (at most 127 node hashes). Returns 0, ERR_NOTFOUND (the tile is
+ * missing or short: tiles are not (yet) written for this size) or
+ * ERR_IO.
+ */
+int audit_tiles_subtree(void *reader, unsigned level, uint64_t index,
+    uint8_t out[MERKLE_HASH_BYTES]) WARN_UNUSED NONNULL(1, 4);
+
+/*
+ * Read record `index` (< r->size) from its entry bundle into
+ * out[0..*len) (cap >= AUDIT_MAX_RECORD_BYTES). The caller checks it
+ * against the leaf hash (it is not trusted). Returns 0, ERR_NOTFOUND,
+ * ERR_CORRUPT (the bundle does not parse) or ERR_IO.
+ */
+int audit_tiles_entry(struct audit_tiles_reader *r, uint64_t index,
+    uint8_t *out, size_t cap, size_t *len) WARN_UNUSED NONNULL(1, 3, 5);
+
+#endif
