@@ -40,7 +40,6 @@
 #include "common/xmalloc.h"
 #include "scorer/vault.h"
 
-#define VAULT_MAGIC       "VIGILVLT"
 #define VAULT_VERSION     1
 #define VAULT_HEADER      VAULT_SLOT_BYTES
 #define VAULT_READ_SLOTS  4096 /* slots read per read() at open */
@@ -383,13 +382,17 @@ find(const struct vault *v, const uint8_t *key, bool by_token, uint32_t *ent)
 
 /* --------------------------------------------------------- open/close */
 
+/* The file's first 8 bytes (not a C string: no terminator is stored). */
+static const uint8_t vault_magic[8] = { 'V', 'I', 'G', 'I', 'L', 'V', 'L',
+    'T' };
+
 static int
 header_write(int fd)
 {
     uint8_t h[VAULT_HEADER];
 
     memset(h, 0, sizeof(h));
-    memcpy(h, VAULT_MAGIC, 8);
+    memcpy(h, vault_magic, sizeof(vault_magic));
     put_le32(h + 8, VAULT_VERSION);
     put_le32(h + 12, VAULT_SLOT_BYTES);
     put_le32(h + 60, crc32c(0, h, 60));
@@ -399,7 +402,8 @@ header_write(int fd)
 static bool
 header_ok(const uint8_t h[VAULT_HEADER])
 {
-    return memcmp(h, VAULT_MAGIC, 8) == 0 && get_le32(h + 8) == VAULT_VERSION &&
+    return memcmp(h, vault_magic, sizeof(vault_magic)) == 0 &&
+        get_le32(h + 8) == VAULT_VERSION &&
         get_le32(h + 12) == VAULT_SLOT_BYTES && all_zero(h + 16, 44) &&
         get_le32(h + 60) == crc32c(0, h, 60);
 }
