@@ -881,6 +881,10 @@ scorer_group(struct scorer *s)
 
     if (s->needs_recovery && !space_full(&s->space))
         rc = scorer_maybe_recover(s);
+    /* A recovery that failed for want of room has just entered the full
+     * state (space_write_failed): the events are refused as "full". */
+    if (rc != 0 && space_full(&s->space))
+        rc = ERR_FULL;
     while (nmsgs < SCORER_GROUP_MSGS &&
         nreplies + SFPROTO_MAX_BATCH <= s->replies_cap) {
         struct scorer_msg *m = &s->msgs[nmsgs];
@@ -907,10 +911,15 @@ scorer_group(struct scorer *s)
     src = scorer_group_commit(s);
     s->stats.groups++;
     if (src != 0) {
+        /* Check the room first: a write that failed on a disk with none
+         * left is answered "full" (retry later), not "io". The audit
+         * path keeps its own code. */
+        space_write_failed(s, src, src == ERR_AUDIT ? "audit" : "journal");
+        if (src != ERR_AUDIT && space_full(&s->space))
+            src = ERR_FULL;
         log_warnx("group of %u events not durable: %s", nreplies, err_str(src));
         scorer_fail_group(s, nmsgs, src);
         s->needs_recovery = true;
-        space_write_failed(s, src, src == ERR_AUDIT ? "audit" : "journal");
     }
     if (rc != 0 && rc != ERR_FULL)
         s->needs_recovery = true;

@@ -105,6 +105,27 @@ space_maybe_grow(struct scorer *s)
     sp->retry_at_ms = 0; /* a kept flush may go now */
 }
 
+/*
+ * True when a data directory's disk has less than SPACE_NEAR_FACTOR
+ * times the mark free: a burst of groups could write the rest between
+ * two periodic looks, and a write that finds no room fails as "audit"
+ * or "io" instead of being refused "full" before it starts.
+ */
+static bool
+space_near_mark(const struct scorer *s)
+{
+    uint64_t mark = (uint64_t)s->cfg.disk_min_free_mb << 20;
+    unsigned d;
+
+    if (mark < SPACE_MIN_FREE)
+        mark = SPACE_MIN_FREE;
+    for (d = 0; d < SPACE_NDIRS; d++)
+        if (s->space.total_bytes[d] != 0 &&
+            s->space.free_bytes[d] < SPACE_NEAR_FACTOR * mark)
+            return true;
+    return false;
+}
+
 /* Decide whether the scorer is full; fill `why` and `reason`. */
 static enum space_why
 space_judge(struct scorer *s, bool leaving, char *reason, size_t len)
@@ -168,6 +189,11 @@ space_leave(struct scorer *s)
     sp->why = SPACE_OK;
     sp->reason[0] = '\0';
     sp->refused = 0;
+    /* A commit that failed while there was no room (tmpfs and ext4 may
+     * say EIO rather than ENOSPC) left a recovery waiting out its
+     * backoff: with room back, try it at once, so that the first event
+     * after the full state is accepted, not answered "io". */
+    s->recover_next_ms = 0;
 }
 
 void
@@ -182,6 +208,8 @@ space_tick(struct scorer *s, bool force)
         return;
     sp->next_check_ms = now + SPACE_CHECK_MS;
     space_read_disks(s);
+    if (space_near_mark(s))
+        sp->next_check_ms = now; /* a statvfs per loop turn, not per 250 ms */
     if (store_info(s->store, &sp->map_bytes, &sp->used_bytes) != 0)
         sp->map_bytes = 0;
     space_maybe_grow(s);

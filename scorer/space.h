@@ -40,10 +40,11 @@
 
 #include "common/compiler.h"
 
-#define SPACE_CHECK_MS   250         /* between two looks at the disks */
-#define SPACE_MIN_FREE   (64u << 10) /* always full below 64 KiB free */
-#define SPACE_RETRY_MS   1000        /* retry_after_ms of a "full" reply */
-#define SPACE_REASON_MAX 160
+#define SPACE_CHECK_MS    250 /* between two looks at the disks */
+#define SPACE_NEAR_FACTOR 4   /* under 4x the mark free: look every turn */
+#define SPACE_MIN_FREE    (64u << 10) /* always full below 64 KiB free */
+#define SPACE_RETRY_MS    1000        /* retry_after_ms of a "full" reply */
+#define SPACE_REASON_MAX  160
 
 /* The data directories watched, in this order. */
 enum space_dir { SPACE_HISTORY, SPACE_JOURNAL, SPACE_AUDIT, SPACE_NDIRS };
