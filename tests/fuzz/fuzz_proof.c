@@ -77,7 +77,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct proof_file p;
-    struct proof_trust k = { FUZZ_VKEY, NULL, 0 };
+    struct proof_trust k = { FUZZ_VKEY, NULL, 0, false };
     char why[PROOF_WHY_MAX], origin[AUDIT_MAX_ORIGIN + 1];
     const char *bad;
     json_t *doc = NULL;

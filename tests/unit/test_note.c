@@ -700,8 +700,8 @@ test_checkpoint_rejections(void)
         "Log\n5\n\n",
         /* fuzz.note: bytes 0x80-0xff, which libsodium 1.0.18 decodes as
          * '/' (here U+2028 in place of "///"; the valid root parses) */
-        "fuzz.vigil.test/audit\n12\nAAkSGyQtNj9IUVpjbHV+h5CZoqu0vcbP2"
-        "\xe2\x80\xa8++wGDhc=\n",
+        ("fuzz.vigil.test/audit\n12\nAAkSGyQtNj9IUVpjbHV+h5CZoqu0vcbP2"
+         "\xe2\x80\xa8++wGDhc=\n"),
         "Log\n5\nmb8QLQIs0Z0yP5Cstq6guj87oXWeC9gEM8oVikmm9W\xff=\n",
         /* empty extension line, CR, control char, bad UTF-8 */
         "Log\n5\nmb8QLQIs0Z0yP5Cstq6guj87oXWeC9gEM8oVikmm9Wk=\n\n",
