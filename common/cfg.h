@@ -76,8 +76,8 @@ struct vigil_config {
                       between entries), at most CFG_MAX_WITNESSES */
     /* Operations (issue 12): metrics, quotas, fair share, headroom,
      * lifecycle. The keys marked "live" change on SIGHUP. */
-    char *collector_metrics;     /* "127.0.0.1:7012": /metrics, "" off */
-    char *scorer_metrics;        /* "127.0.0.1:7013": /metrics, "" off */
+    char *collector_metrics;     /* "127.0.0.1:7014": /metrics, "" off */
+    char *scorer_metrics;        /* "127.0.0.1:7015": /metrics, "" off */
     int quota_events_per_s;      /* live 0..10^7 (0 = no limit) */
     int quota_events_burst;      /* live 0..10^8 (0: one second's worth) */
     int quota_queries_per_s;     /* live 0..10^6 (200) */

@@ -179,7 +179,7 @@ fi
 
 echo
 echo "== the audit log: every access to personal data, verified offline"
-key=$("$BIN/vigilctl" audit pubkey "$DATA/audit")
+key=$("$BIN/vigilctl" audit pubkey --keys-dir "$KEYS")
 echo "verifier key (hand this out): $key"
 "$BIN/vigilctl" audit verify "$DATA/audit" --key "$key" || status=1
 echo "last records:"
