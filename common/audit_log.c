@@ -165,6 +165,9 @@ log_load(struct audit_log *log, const struct audit_anchor *anchor)
 
     memset(&res, 0, sizeof(res));
     memset(&s, 0, sizeof(s));
+    /* The anchor is the scorer's own memory, not a note read and
+     * verified here: signed_note stays false. */
+    memset(&ex, 0, sizeof(ex));
     s.dirfd = log->dirfd;
     s.writer = true;
     s.res = &res;

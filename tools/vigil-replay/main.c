@@ -302,7 +302,11 @@ resolve_label_identity(struct replay_opts *o)
             cert != NULL ? ": " : "", cert != NULL ? err : "");
         exit(EXIT_USAGE);
     }
-    o->storefront = xstrdup(c.name);
+    /* Static: o->storefront may also point into argv (no owner). */
+    static char name[sizeof(c.name)];
+
+    memcpy(name, c.name, sizeof(name));
+    o->storefront = name;
 }
 
 static void
