@@ -7,8 +7,11 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/text.h"
@@ -118,4 +121,27 @@ text_copy(char *dst, size_t dstsize, const char *src)
 
     memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+bool
+text_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    return errno == 0 && *end == '\0' && *out >= min && *out <= max;
+}
+
+bool
+text_parse_double(const char *s, double min, double max, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(s, &end);
+    return errno == 0 && end != s && *end == '\0' && isfinite(*out) &&
+        *out >= min && *out <= max;
 }

@@ -66,6 +66,20 @@ void text_copy(char *dst, size_t dstsize, const char *src) NONNULL(1, 3);
 void text_fmt(char *out, size_t outlen, const char *fmt, ...) PRINTF_LIKE(3, 4)
     NONNULL(3);
 
+/*
+ * Parse all of `s` as a decimal unsigned integer in [min, max] (no sign,
+ * no space, no trailing byte). Returns true and sets `*out`, or false.
+ */
+bool text_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+    NONNULL(1, 4);
+
+/*
+ * Parse all of `s` as a finite number in [min, max] (strtod syntax, no
+ * trailing byte). Returns true and sets `*out`, or false.
+ */
+bool text_parse_double(const char *s, double min, double max, double *out)
+    NONNULL(1, 4);
+
 /* text_copy() into a char array, with the array's own size. */
 #define TEXT_COPY(arr, src) text_copy((arr), sizeof(arr), (src))
 

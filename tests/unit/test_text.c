@@ -84,11 +84,37 @@ test_token_and_copy(void)
     ASSERT_STR_EQ(small, "");
 }
 
+/* The tools' option numbers: the whole string, in range, or refused. */
+static void
+test_parse_numbers(void)
+{
+    uint64_t u;
+    double d;
+
+    ASSERT(text_parse_u64("42", 1, 100, &u) && u == 42);
+    ASSERT(text_parse_u64("18446744073709551615", 0, UINT64_MAX, &u) &&
+        u == UINT64_MAX);
+    ASSERT(!text_parse_u64("18446744073709551616", 0, UINT64_MAX, &u));
+    ASSERT(!text_parse_u64("0", 1, 100, &u));
+    ASSERT(!text_parse_u64("101", 1, 100, &u));
+    ASSERT(!text_parse_u64("-1", 0, 100, &u));
+    ASSERT(!text_parse_u64(" 1", 0, 100, &u));
+    ASSERT(!text_parse_u64("1x", 0, 100, &u));
+    ASSERT(!text_parse_u64("", 0, 100, &u));
+    ASSERT(text_parse_double("0.25", 0, 1, &d) && d == 0.25);
+    ASSERT(!text_parse_double("1.5", 0, 1, &d));
+    ASSERT(!text_parse_double("nan", 0, 1, &d));
+    ASSERT(!text_parse_double("inf", 0, 1e300, &d));
+    ASSERT(!text_parse_double("0.5s", 0, 1, &d));
+    ASSERT(!text_parse_double("", 0, 1, &d));
+}
+
 int
 main(void)
 {
     RUN(test_utf8);
     RUN(test_controls);
     RUN(test_token_and_copy);
+    RUN(test_parse_numbers);
     return 0;
 }

@@ -35,6 +35,7 @@
 
 #include "common/compiler.h"
 #include "common/err.h"
+#include "common/text.h"
 #include "common/log.h"
 #include "common/sig.h"
 #include "common/sfproto.h"
@@ -74,29 +75,6 @@ usage(void)
         "       [--orders-only] [--json] [--quiet] [--strict] [--req]\n"
         "       [--dry-run]\n");
     exit(EXIT_USAGE);
-}
-
-static bool
-parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    *out = strtoull(s, &end, 10);
-    return errno == 0 && *end == '\0' && *out >= min && *out <= max;
-}
-
-static bool
-parse_double(const char *s, double min, double max, double *out)
-{
-    char *end;
-
-    errno = 0;
-    *out = strtod(s, &end);
-    return errno == 0 && end != s && *end == '\0' && isfinite(*out) &&
-        *out >= min && *out <= max;
 }
 
 NORETURN static void
@@ -150,28 +128,28 @@ parse_args(int argc, char **argv, struct load_opts *o)
     while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
         switch (ch) {
         case 'b':
-            if (!parse_u64(optarg, 1, SFPROTO_MAX_BATCH, &u))
+            if (!text_parse_u64(optarg, 1, SFPROTO_MAX_BATCH, &u))
                 bad_opt("batch", optarg, "must be 1..1000");
             o->batch = (unsigned)u;
             break;
         case 'c':
-            if (!parse_u64(optarg, 1, LOAD_MAX_CONNECTIONS, &u))
+            if (!text_parse_u64(optarg, 1, LOAD_MAX_CONNECTIONS, &u))
                 bad_opt("connections", optarg, "must be 1..256");
             o->connections = (unsigned)u;
             break;
         case 'd':
-            if (!parse_double(optarg, 0.01, 86400, &o->duration))
+            if (!text_parse_double(optarg, 0.01, 86400, &o->duration))
                 bad_opt("duration", optarg, "must be 0.01..86400 seconds");
             break;
         case 'e':
             o->conn.endpoint = optarg;
             break;
         case 'f':
-            if (!parse_double(optarg, 0, 1, &o->fraud_share))
+            if (!text_parse_double(optarg, 0, 1, &o->fraud_share))
                 bad_opt("fraud-share", optarg, "must be 0..1");
             break;
         case 'i':
-            if (!parse_u64(optarg, 1, LOAD_MAX_INFLIGHT, &u))
+            if (!text_parse_u64(optarg, 1, LOAD_MAX_INFLIGHT, &u))
                 bad_opt("inflight", optarg, "must be 1..1024");
             o->inflight = (unsigned)u;
             break;
@@ -179,7 +157,7 @@ parse_args(int argc, char **argv, struct load_opts *o)
             o->json = true;
             break;
         case 'n':
-            if (!parse_u64(optarg, 1, UINT64_MAX / 2, &o->max_events))
+            if (!text_parse_u64(optarg, 1, UINT64_MAX / 2, &o->max_events))
                 bad_opt("events", optarg, "must be a positive count");
             break;
         case 'o':
@@ -189,23 +167,23 @@ parse_args(int argc, char **argv, struct load_opts *o)
             o->quiet = true;
             break;
         case 'r':
-            if (!parse_double(optarg, 0, 1e8, &o->rate))
+            if (!text_parse_double(optarg, 0, 1e8, &o->rate))
                 bad_opt("rate", optarg, "must be 0 (flat out) or events/s");
             break;
         case 'R':
             o->envelope = true;
             break;
         case 's':
-            if (!parse_u64(optarg, 0, UINT64_MAX, &o->seed))
+            if (!text_parse_u64(optarg, 0, UINT64_MAX, &o->seed))
                 bad_opt("seed", optarg, "must be an unsigned integer");
             break;
         case 'S':
-            if (!parse_u64(optarg, 0, LOAD_MAX_SHOW, &u))
+            if (!text_parse_u64(optarg, 0, LOAD_MAX_SHOW, &u))
                 bad_opt("show", optarg, "must be 0..1000");
             o->show = (unsigned)u;
             break;
         case 't':
-            if (!parse_double(optarg, 0.01, 600, &o->timeout))
+            if (!text_parse_double(optarg, 0.01, 600, &o->timeout))
                 bad_opt("timeout", optarg, "must be 0.01..600 seconds");
             break;
         case 'x':

@@ -39,6 +39,7 @@
 
 #include "common/cert.h"
 #include "common/err.h"
+#include "common/text.h"
 #include "common/log.h"
 #include "common/sfproto.h"
 #include "common/xmalloc.h"
@@ -84,29 +85,6 @@ bad_opt(const char *name, const char *val, const char *rule)
 {
     fprintf(stderr, REPLAY_PROGNAME ": --%s '%s': %s\n", name, val, rule);
     exit(EXIT_USAGE);
-}
-
-static bool
-parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    *out = strtoull(s, &end, 10);
-    return errno == 0 && *end == '\0' && *out >= min && *out <= max;
-}
-
-static bool
-parse_double(const char *s, double min, double max, double *out)
-{
-    char *end;
-
-    errno = 0;
-    *out = strtod(s, &end);
-    return errno == 0 && end != s && *end == '\0' && isfinite(*out) &&
-        *out >= min && *out <= max;
 }
 
 static void
@@ -160,7 +138,7 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->qconn.cert = optarg;
             break;
         case 'b':
-            if (!parse_u64(optarg, 1, SFPROTO_MAX_BATCH, &u))
+            if (!text_parse_u64(optarg, 1, SFPROTO_MAX_BATCH, &u))
                 bad_opt("batch", optarg, "must be 1..1000");
             o->batch = (unsigned)u;
             break;
@@ -168,7 +146,7 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->conn.cert = optarg;
             break;
         case 'c':
-            if (!parse_u64(optarg, 1, REPLAY_MAX_CONNECTIONS, &u))
+            if (!text_parse_u64(optarg, 1, REPLAY_MAX_CONNECTIONS, &u))
                 bad_opt("connections", optarg, "must be 1..64");
             o->connections = (unsigned)u;
             break;
@@ -182,11 +160,11 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->fraud_data = optarg;
             break;
         case 'H':
-            if (!parse_double(optarg, 0, 1, &o->holdout))
+            if (!text_parse_double(optarg, 0, 1, &o->holdout))
                 bad_opt("holdout", optarg, "must be a fraction 0..1");
             break;
         case 'i':
-            if (!parse_u64(optarg, 1, REPLAY_MAX_INFLIGHT, &u))
+            if (!text_parse_u64(optarg, 1, REPLAY_MAX_INFLIGHT, &u))
                 bad_opt("inflight", optarg, "must be 1..256");
             o->inflight = (unsigned)u;
             break;
@@ -197,7 +175,7 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->conn.keys_dir = optarg;
             break;
         case 'L':
-            if (!parse_u64(optarg, 1, REPLAY_MAX_INFLIGHT, &u))
+            if (!text_parse_u64(optarg, 1, REPLAY_MAX_INFLIGHT, &u))
                 bad_opt("label-inflight", optarg, "must be 1..256");
             o->label_inflight = (unsigned)u;
             break;
@@ -211,7 +189,7 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->storefront = optarg;
             break;
         case 'l':
-            if (!parse_double(optarg, 0, 3650, &days))
+            if (!text_parse_double(optarg, 0, 3650, &days))
                 bad_opt("label-delay", optarg, "must be 0..3650 days");
             o->label_delay_ms =
                 (uint64_t)llround(days * (double)REPLAY_MS_PER_DAY);
@@ -226,12 +204,12 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->conn.server_key = optarg;
             break;
         case 's':
-            if (!parse_u64(optarg, 0, UINT64_MAX, &o->split_seed))
+            if (!text_parse_u64(optarg, 0, UINT64_MAX, &o->split_seed))
                 bad_opt("split-seed", optarg, "must be an unsigned integer");
             have_seed = true;
             break;
         case 't':
-            if (!parse_double(optarg, 0.1, 3600, &o->timeout))
+            if (!text_parse_double(optarg, 0.1, 3600, &o->timeout))
                 bad_opt("timeout", optarg, "must be 0.1..3600 seconds");
             break;
         case 'T':

@@ -35,6 +35,7 @@
 #include <sodium.h>
 
 #include "common/err.h"
+#include "common/text.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/xmalloc.h"
@@ -123,36 +124,13 @@ bad_opt(const char *name, const char *val, const char *rule)
     exit(EXIT_USAGE);
 }
 
-static bool
-parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    *out = strtoull(s, &end, 10);
-    return errno == 0 && *end == '\0' && *out >= min && *out <= max;
-}
-
-static bool
-parse_double(const char *s, double min, double max, double *out)
-{
-    char *end;
-
-    errno = 0;
-    *out = strtod(s, &end);
-    return errno == 0 && end != s && *end == '\0' && isfinite(*out) &&
-        *out >= min && *out <= max;
-}
-
 static unsigned
 uopt(const char *name, const char *val, uint64_t min, uint64_t max)
 {
     uint64_t u;
     char rule[64];
 
-    if (!parse_u64(val, min, max, &u)) {
+    if (!text_parse_u64(val, min, max, &u)) {
         snprintf(rule, sizeof(rule), "must be %llu..%llu",
             (unsigned long long)min, (unsigned long long)max);
         bad_opt(name, val, rule);
@@ -171,7 +149,7 @@ parse_c_list(struct opts *o, const char *s)
     o->nc = 0;
     for (p = strtok_r(buf, ",", &save); p != NULL;
          p = strtok_r(NULL, ",", &save)) {
-        if (o->nc == MAX_C || !parse_double(p, 1e-9, 1e9, &o->c[o->nc]))
+        if (o->nc == MAX_C || !text_parse_double(p, 1e-9, 1e9, &o->c[o->nc]))
             bad_opt("C", s, "a list of up to 32 numbers in 1e-9..1e9");
         o->nc++;
     }
@@ -258,7 +236,7 @@ parse_args(int argc, char **argv, struct opts *o)
             snprintf(o->id, sizeof(o->id), "%s", optarg);
             break;
         case 'l':
-            if (!parse_double(optarg, 1e-6, 1, &o->gb.lr))
+            if (!text_parse_double(optarg, 1e-6, 1, &o->gb.lr))
                 bad_opt("learning-rate", optarg, "must be in 1e-6..1");
             break;
         case 'L':
@@ -285,7 +263,7 @@ parse_args(int argc, char **argv, struct opts *o)
             o->scores_out = optarg;
             break;
         case 's':
-            if (!parse_u64(optarg, 0, UINT64_MAX, &u))
+            if (!text_parse_u64(optarg, 0, UINT64_MAX, &u))
                 bad_opt("seed", optarg, "must be an unsigned integer");
             o->seed = u;
             break;
