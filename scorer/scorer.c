@@ -1095,6 +1095,14 @@ scorer_loop(struct scorer *s)
                 timeout = (long)(due - now);
         }
         {
+            uint64_t due = audit_head_due(s->audit);
+
+            if (due <= now)
+                timeout = 0;
+            else if (due - now < (uint64_t)timeout)
+                timeout = (long)(due - now);
+        }
+        {
             uint64_t due = retention_tick(s);
 
             if ((long)due < timeout)
@@ -1114,6 +1122,7 @@ scorer_loop(struct scorer *s)
             promsrv_run(s->metrics);
         scorer_auth_tick(s);
         record_checkpoint(s, false);
+        record_head(s);
 
         /* Back-pressure: a generation may not outgrow one LMDB write
          * transaction (or memory) while the previous one is being written. */
