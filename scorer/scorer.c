@@ -332,7 +332,7 @@ scorer_flusher_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         /* Every salt the generation's tokens come from is durable
          * before the rows keyed by them are (vault.h, Durability). */
-        rc = vault_sync(s->vault);
+        rc = vault_sync_file(s->vault);
         if (rc == 0)
             rc = store_overlay_flush(s->ov);
         pthread_mutex_lock(&s->mu);
@@ -459,7 +459,11 @@ scorer_flush_start(struct scorer *s)
     if (s->flushing || s->gen_events == 0 || s->needs_recovery ||
         store_overlay_has_frozen(s->ov))
         return;
-    rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
+    /* The slots of the generation's new salts, for the flusher's
+     * vault_sync_file(). */
+    rc = vault_write(s->vault);
+    if (rc == 0)
+        rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)
         rc = subjidx_indexed_put(s->otxn, s->dbi_subject, s->indexed);
     if (rc == 0)
