@@ -302,7 +302,7 @@ freed_push(struct vault *v, uint32_t i)
 
 /*
  * A fresh random salt: the OS is asked for VAULT_RANDOM_BYTES at a time
- * (one getrandom per 32 salts instead of one per salt); each salt's
+ * (one getrandom per 64 salts instead of one per salt); each salt's
  * bytes are wiped from the pool as it is handed out.
  */
 static void
