@@ -114,10 +114,7 @@ cosiglog_append(int fd, const char *note, size_t len)
     if (end < 0)
         return ERR_IO;
     frame = xmalloc(4 + len);
-    frame[0] = (uint8_t)len;
-    frame[1] = (uint8_t)(len >> 8);
-    frame[2] = (uint8_t)(len >> 16);
-    frame[3] = (uint8_t)(len >> 24);
+    bytes_put_le32(frame, (uint32_t)len);
     memcpy(frame + 4, note, len);
     rc = fileio_pwrite_all(fd, frame, 4 + len, (uint64_t)end);
     if (rc == 0 && fdatasync(fd) != 0)
