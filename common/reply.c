@@ -176,7 +176,8 @@ enum {
 };
 static const struct wire_key reply_keys[R_COUNT] = { WIRE_KEY("id"),
     WIRE_KEY("ok"), WIRE_KEY("code"), WIRE_KEY("msg"), WIRE_KEY("score"),
-    WIRE_KEY("decision"), WIRE_KEY("reasons"), WIRE_KEY("retry_after_ms"), WIRE_KEY("model") };
+    WIRE_KEY("decision"), WIRE_KEY("reasons"), WIRE_KEY("retry_after_ms"),
+    WIRE_KEY("model") };
 
 int
 reply_read(const msgpack_object *o, struct reply *r)

@@ -69,7 +69,7 @@ struct reply {
     uint8_t nreasons;
     struct reply_reason reasons[REPLY_MAX_REASONS];
     char model[REPLY_MODEL_MAX + 1]; /* scored by this model; "": rules */
-    uint32_t retry_after_ms; /* error replies: 0 (none) or the hint */
+    uint32_t retry_after_ms;         /* error replies: 0 (none) or the hint */
 };
 
 /* "allow", "review", "block" or "" (static). */

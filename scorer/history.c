@@ -159,8 +159,8 @@ history_ent_load(struct history *h, struct store_txn *txn, const struct ekey *k,
 }
 
 int
-history_ent_store(struct history *h, struct store_txn *txn, const struct ekey *k,
-    const struct ent_rec *r)
+history_ent_store(struct history *h, struct store_txn *txn,
+    const struct ekey *k, const struct ent_rec *r)
 {
     uint8_t buf[HISTORY_ENTITY_RECORD_BYTES];
     size_t n;

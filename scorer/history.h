@@ -246,8 +246,8 @@ int history_features(struct history *h, struct store_txn *txn,
  * or ERR_IO.
  */
 int history_model_features(struct history *h, struct store_txn *txn,
-    const char *actor, const struct event *ev, struct feature_vec *v)
-    WARN_UNUSED NONNULL(1, 2, 3, 4, 5);
+    const char *actor, const struct event *ev,
+    struct feature_vec *v) WARN_UNUSED NONNULL(1, 2, 3, 4, 5);
 
 /* Whether history_model_features() computes feature `id`. */
 bool history_model_computed(enum feature_id id);

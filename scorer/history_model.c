@@ -215,12 +215,11 @@ count_label(struct history *h, struct store_txn *txn, const struct ekey *k,
 }
 
 int
-history_model_label(struct history *h, struct store_txn *txn,
-    const char *actor, const struct event *ev, const struct ekey okeys[],
-    const struct ekey *acct)
+history_model_label(struct history *h, struct store_txn *txn, const char *actor,
+    const struct event *ev, const struct ekey okeys[], const struct ekey *acct)
 {
-    enum counter c = (ev->has & EVENT_HAS_OK) && ev->ok ? C_FRAUD_LAB :
-                                                          C_LEGIT_LAB;
+    enum counter c =
+        (ev->has & EVENT_HAS_OK) && ev->ok ? C_FRAUD_LAB : C_LEGIT_LAB;
     struct ent_rec r;
     bool exists = false;
     char cc[2];
@@ -384,8 +383,8 @@ history_model_features(struct history *h, struct store_txn *txn,
     if (rc != 0)
         return rc;
     /* The records history_features() just read for this event, if any. */
-    hit = store_txn_is_write(txn) && c->valid && c->txn == txn &&
-        c->ts == ts && memcmp(c->id.b, ev->id.b, PSEUDO_BYTES) == 0;
+    hit = store_txn_is_write(txn) && c->valid && c->txn == txn && c->ts == ts &&
+        memcmp(c->id.b, ev->id.b, PSEUDO_BYTES) == 0;
     for (k = 0; hit && k < ENT_COUNT; k++)
         hit = c->keys[k].present == keys[k].present &&
             (!keys[k].present ||
@@ -409,7 +408,8 @@ history_model_features(struct history *h, struct store_txn *txn,
 
     acct = rec[ENT_ACCOUNT];
     if (keys[ENT_ACCOUNT].present)
-        own = history_hash64(keys[ENT_ACCOUNT].b + 1, keys[ENT_ACCOUNT].len - 1);
+        own =
+            history_hash64(keys[ENT_ACCOUNT].b + 1, keys[ENT_ACCOUNT].len - 1);
     if (acct != NULL && (acct->flags & F_SIGNUP) && acct->signup_ts <= ts) {
         double s = (double)((ts - acct->signup_ts) / 1000);
 

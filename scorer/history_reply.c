@@ -105,8 +105,8 @@ stored_reply_decode(const uint8_t *in, size_t len,
     int32_t code;
 
     if (len < 10 + d || (in[0] != REPLY_VERSION && in[0] != 3) ||
-        in[5 + d] > 1 ||
-        in[7 + d] > REPLY_DECISION_BLOCK || in[8 + d] > REPLY_MAX_REASONS)
+        in[5 + d] > 1 || in[7 + d] > REPLY_DECISION_BLOCK ||
+        in[8 + d] > REPLY_MAX_REASONS)
         return ERR_CORRUPT;
     memcpy(digest, in + 1, HISTORY_DIGEST_BYTES);
     *arrival_ms = history_get64(in + 1 + HISTORY_DIGEST_BYTES);

@@ -46,8 +46,7 @@ model_path(const char *key)
         return NULL;
     if (key[0] != '\0')
         return key;
-    if (VIGIL_MODEL_SOURCE[0] != '\0' &&
-        access(VIGIL_MODEL_DEFAULT, R_OK) != 0)
+    if (VIGIL_MODEL_SOURCE[0] != '\0' && access(VIGIL_MODEL_DEFAULT, R_OK) != 0)
         return VIGIL_MODEL_SOURCE;
     return VIGIL_MODEL_DEFAULT;
 }

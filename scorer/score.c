@@ -515,6 +515,7 @@ score_compute(const struct event *ev, const struct features *f,
 
     memset(r->reasons, 0, sizeof(r->reasons));
     r->nreasons = 0;
+    r->model[0] = '\0';
     if (ev->type != EVENT_ORDER_PLACED) {
         r->has_score = false;
         r->score = 0;
