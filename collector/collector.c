@@ -224,9 +224,7 @@ collector_quotas(struct collector *c)
     char why[256];
     int rc;
 
-    rc = quota_config_set(&c->quotas, c->cfg.quota_events_per_s,
-        c->cfg.quota_events_burst, c->cfg.quota_queries_per_s,
-        c->cfg.quota_queries_burst, c->cfg.quota_clients, why, sizeof(why));
+    rc = quota_config_set(&c->quotas, &c->cfg, why, sizeof(why));
     if (rc != 0)
         log_warnx("quota_clients: %s", why);
     return rc;

@@ -35,6 +35,7 @@
 #include "common/audit.h"
 #include "common/audit_scan.h"
 #include "common/audit_tiles.h"
+#include "common/bytes.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -46,15 +47,6 @@
 #include "common/xmalloc.h"
 
 #define MIN_SEGMENT 4096u
-
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 struct audit_log {
     char *dir;
@@ -357,8 +349,8 @@ audit_append(struct audit_log *log, struct audit_record *r, uint64_t *index)
         r, frame + AUDIT_FRAME_BYTES, AUDIT_MAX_RECORD_BYTES, &len);
     if (rc != 0)
         return ERR_INVAL;
-    put_le32(frame, (uint32_t)len);
-    put_le32(frame + 4, crc32c(0, frame + AUDIT_FRAME_BYTES, len));
+    bytes_put_le32(frame, (uint32_t)len);
+    bytes_put_le32(frame + 4, crc32c(0, frame + AUDIT_FRAME_BYTES, len));
     rc = segfile_append(log->sf, frame, AUDIT_FRAME_BYTES + len, NULL, 0);
     if (rc != 0)
         return ERR_TOOBIG;
@@ -524,7 +516,7 @@ audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
         return rc;
     nlen = log->head_len;
     memcpy(frame + 4, log->head, nlen);
-    put_le32(frame, (uint32_t)nlen);
+    bytes_put_le32(frame, (uint32_t)nlen);
     audit_tiles_flush(&log->tiles);
     if (fileio_pwrite_all(log->ckfd, frame, 4 + nlen, log->ck_len) != 0 ||
         fdatasync(log->ckfd) == -1) {

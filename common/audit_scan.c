@@ -38,6 +38,7 @@
 #include "common/audit.h"
 #include "common/audit_scan.h"
 #include "common/audit_tiles.h"
+#include "common/bytes.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -53,18 +54,11 @@
 
 /* ------------------------------------------------------------ frames */
 
-static uint32_t
-get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-        ((uint32_t)p[3] << 24);
-}
-
 /* The whole length of the frame whose header is at `hdr`, or 0. */
 static size_t
 frame_len(const uint8_t *hdr)
 {
-    uint32_t len = get_le32(hdr);
+    uint32_t len = bytes_get_le32(hdr);
 
     if (len == 0 || len > AUDIT_MAX_RECORD_BYTES)
         return 0;
@@ -184,7 +178,7 @@ scan_checkpoints(struct audit_scan *s)
         const char *why;
         uint32_t len;
 
-        if (s->cklen - off < 4 || (len = get_le32(s->ckbuf + off)) == 0 ||
+        if (s->cklen - off < 4 || (len = bytes_get_le32(s->ckbuf + off)) == 0 ||
             len > AUDIT_MAX_NOTE_BYTES || s->cklen - off - 4 < len) {
             if (s->writer && s->cklen - off <= 4 + AUDIT_MAX_NOTE_BYTES) {
                 s->ck_keep = off; /* torn last frame: cut it */
@@ -195,7 +189,7 @@ scan_checkpoints(struct audit_scan *s)
                     "checkpoint %" PRIu64 ": truncated frame header "
                     "(%zu bytes left)",
                     n, s->cklen - off);
-            len = get_le32(s->ckbuf + off);
+            len = bytes_get_le32(s->ckbuf + off);
             if (len == 0 || len > AUDIT_MAX_NOTE_BYTES)
                 return scan_fail(s, UINT64_MAX, n, AUDIT_CKPT_FILE, off,
                     "checkpoint %" PRIu64 ": bad frame length %" PRIu32, n,
@@ -512,7 +506,7 @@ scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
             e->off = f.off;
             e->payload = f.p + AUDIT_FRAME_BYTES;
             e->len = (uint32_t)(f.len - AUDIT_FRAME_BYTES);
-            e->crc = get_le32(f.p + 4);
+            e->crc = bytes_get_le32(f.p + 4);
         }
 
         /* 2. CRC, strict decode and leaf hash, in parallel. */
@@ -588,7 +582,7 @@ scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
             rc = scan_torn(s, last, fsize, name, f.off,
                 "bad frame "
                 "length %" PRIu32 " (must be 1..%d)",
-                get_le32(f.p), AUDIT_MAX_RECORD_BYTES);
+                bytes_get_le32(f.p), AUDIT_MAX_RECORD_BYTES);
             goto out;
         case SEGFILE_FRAME_TORN:
             rc = scan_torn(s, last, fsize, name, f.off,

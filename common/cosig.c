@@ -24,6 +24,7 @@
 
 #include <sodium.h>
 
+#include "common/bytes.h"
 #include "common/cosig.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -136,28 +137,6 @@ cosig_message(const char *text, size_t len, uint64_t ts, size_t *mlen)
     return m;
 }
 
-static void
-be64_put(uint8_t *p, uint64_t v)
-{
-    int i;
-
-    for (i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t
-be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    int i;
-
-    for (i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 int
 cosig_sign(const struct cosig_signer *s, const char *text, size_t len,
     uint64_t ts, char *line, size_t cap, size_t *linen)
@@ -177,7 +156,7 @@ cosig_sign(const struct cosig_signer *s, const char *text, size_t len,
         0)
         return ERR_INVAL;
     m = cosig_message(text, len, ts, &mlen);
-    be64_put(sig, ts);
+    bytes_put_be64(sig, ts);
     crypto_sign_ed25519_detached(sig + 8, NULL, m, mlen, s->sk);
     free(m);
     return note_sig_line(
@@ -214,7 +193,7 @@ verify_line(void *arg, const char *name, size_t name_len, uint32_t id,
         return 0; /* not a configured cosigner: ignored */
     if (siglen != COSIG_SIG_BYTES)
         return ERR_CORRUPT;
-    ts = be64_get(sig);
+    ts = bytes_get_be64(sig);
     if (ts > (uint64_t)COSIG_MAX_TS || (c->max_ts != 0 && ts > c->max_ts))
         return ERR_CORRUPT;
     m = cosig_message(c->text, c->text_len, ts, &mlen);

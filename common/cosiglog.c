@@ -22,18 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/cosiglog.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
-
-static uint32_t
-le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-        ((uint32_t)p[3] << 24);
-}
 
 /* Read the whole file at `fd` into a heap buffer; *len its length. */
 static int
@@ -63,7 +57,7 @@ whole_frames(const uint8_t *b, size_t len)
     size_t off = 0;
 
     while (len - off >= 4) {
-        uint32_t n = le32(b + off);
+        uint32_t n = bytes_get_le32(b + off);
 
         if (n == 0 || n > COSIGLOG_MAX_FRAME || len - off - 4 < n)
             break;
@@ -120,10 +114,7 @@ cosiglog_append(int fd, const char *note, size_t len)
     if (end < 0)
         return ERR_IO;
     frame = xmalloc(4 + len);
-    frame[0] = (uint8_t)len;
-    frame[1] = (uint8_t)(len >> 8);
-    frame[2] = (uint8_t)(len >> 16);
-    frame[3] = (uint8_t)(len >> 24);
+    bytes_put_le32(frame, (uint32_t)len);
     memcpy(frame + 4, note, len);
     rc = fileio_pwrite_all(fd, frame, 4 + len, (uint64_t)end);
     if (rc == 0 && fdatasync(fd) != 0)
@@ -154,7 +145,7 @@ cosiglog_read(const char *dir, cosiglog_cb cb, void *arg)
         return rc;
     good = whole_frames(b, len);
     while (rc == 0 && off < good) {
-        uint32_t n = le32(b + off);
+        uint32_t n = bytes_get_le32(b + off);
 
         rc = cb(arg, (const char *)b + off + 4, n);
         off += 4 + n;

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/journal.h"
@@ -53,41 +54,12 @@ journal_crc32c(uint32_t crc, const void *p, size_t len)
 
 /* ----------------------------------------------------------- helpers */
 
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void
-put_le64(uint8_t *p, uint64_t v)
-{
-    put_le32(p, (uint32_t)v);
-    put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t
-get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-        (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get_le64(const uint8_t *p)
-{
-    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
 static uint32_t
 record_crc(uint64_t seq, const void *payload, size_t len)
 {
     uint8_t sb[8];
 
-    put_le64(sb, seq);
+    bytes_put_le64(sb, seq);
     if (len == 0)
         return crc32c(0, sb, 8);
     return crc32c(crc32c(0, sb, 8), payload, len);
@@ -97,7 +69,7 @@ record_crc(uint64_t seq, const void *payload, size_t len)
 static size_t
 frame_len(const uint8_t *hdr)
 {
-    uint32_t len = get_le32(hdr);
+    uint32_t len = bytes_get_le32(hdr);
 
     return len > JOURNAL_MAX_PAYLOAD ? 0 : JOURNAL_HEADER_BYTES + (size_t)len;
 }
@@ -166,10 +138,10 @@ seg_scan(int fd, uint64_t fsize, uint64_t first, uint64_t from,
             res->bad = f.kind != SEGFILE_FRAME_END;
             break;
         }
-        len = get_le32(f.p);
-        if (get_le64(f.p + 8) != seq ||
+        len = bytes_get_le32(f.p);
+        if (bytes_get_le64(f.p + 8) != seq ||
             record_crc(seq, f.p + JOURNAL_HEADER_BYTES, len) !=
-                get_le32(f.p + 4)) {
+                bytes_get_le32(f.p + 4)) {
             res->bad = true;
             break;
         }
@@ -331,9 +303,9 @@ journal_append(
         return ERR_IO;
     if (len > JOURNAL_MAX_PAYLOAD || (payload == NULL && len != 0))
         return ERR_TOOBIG;
-    put_le32(hdr, (uint32_t)len);
-    put_le32(hdr + 4, record_crc(j->next_seq, payload, len));
-    put_le64(hdr + 8, j->next_seq);
+    bytes_put_le32(hdr, (uint32_t)len);
+    bytes_put_le32(hdr + 4, record_crc(j->next_seq, payload, len));
+    bytes_put_le64(hdr + 8, j->next_seq);
     rc = segfile_append(j->sf, hdr, sizeof(hdr), payload, len);
     if (rc != 0)
         return rc;

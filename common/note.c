@@ -26,6 +26,7 @@
 
 #include <sodium.h>
 
+#include "common/bytes.h"
 #include "common/err.h"
 #include "common/note.h"
 #include "common/text.h"
@@ -192,22 +193,6 @@ hex8_parse(const char *s, size_t len, uint32_t *out)
 }
 
 static uint32_t
-be32_get(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-        ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
-
-static void
-be32_put(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t
 key_id_n(const char *name, size_t len, const uint8_t pk[32])
 {
     crypto_hash_sha256_state st;
@@ -219,7 +204,7 @@ key_id_n(const char *name, size_t len, const uint8_t pk[32])
     crypto_hash_sha256_update(&st, sep, sizeof(sep));
     crypto_hash_sha256_update(&st, pk, 32);
     crypto_hash_sha256_final(&st, h);
-    return be32_get(h);
+    return bytes_get_be32(h);
 }
 
 uint32_t
@@ -440,7 +425,7 @@ note_sign(const struct note_signer *s, const char *text, size_t len, char *out,
         return ERR_INVAL;
     if (!name_is_valid(s->name, name_len))
         return ERR_INVAL;
-    be32_put(sig, s->key_id);
+    bytes_put_be32(sig, s->key_id);
     crypto_sign_ed25519_detached(
         sig + 4, NULL, (const unsigned char *)text, len, s->sk);
     sodium_bin2base64(
@@ -543,7 +528,7 @@ note_open(const char *msg, size_t len, const struct note_verifier *v, size_t nv,
             rc = ERR_TOOBIG;
             goto out;
         }
-        id = be32_get(scratch);
+        id = bytes_get_be32(scratch);
         vi = verifier_find(v, nv, line, (size_t)(sp - line), id);
         if (vi < 0)
             continue; /* unknown key: ignored, as the spec requires */
@@ -681,7 +666,7 @@ note_key_id_alg(const char *name, uint8_t alg, const uint8_t pk[32])
     crypto_hash_sha256_update(&st, sep, sizeof(sep));
     crypto_hash_sha256_update(&st, pk, 32);
     crypto_hash_sha256_final(&st, h);
-    return be32_get(h);
+    return bytes_get_be32(h);
 }
 
 int
@@ -736,7 +721,7 @@ note_sig_line(const char *name, uint32_t id, const uint8_t *sig, size_t siglen,
     *outn = 0;
     if (siglen > NOTE_MAX_SIG_BYTES || !name_is_valid(name, name_len))
         return ERR_INVAL;
-    be32_put(raw, id);
+    bytes_put_be32(raw, id);
     memcpy(raw + 4, sig, siglen);
     sodium_bin2base64(
         b64, sizeof(b64), raw, 4 + siglen, sodium_base64_VARIANT_ORIGINAL);
@@ -802,8 +787,8 @@ note_split(
         if (++nsigs > NOTE_MAX_SIGS)
             return ERR_TOOBIG;
         if (cb != NULL) {
-            rc = cb(arg, line, (size_t)(sp - line), be32_get(raw), raw + 4,
-                got - 4);
+            rc = cb(arg, line, (size_t)(sp - line), bytes_get_be32(raw),
+                raw + 4, got - 4);
             if (rc != 0)
                 return rc;
         }

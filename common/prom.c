@@ -369,34 +369,20 @@ prom_printf(struct buf *out, const char *fmt, ...)
     return buf_append(out, tmp, (size_t)n);
 }
 
-/* A label value with \, " and newline escaped (text format 0.0.4). */
+/*
+ * Text with \, newline and, when `quote`, " escaped: a label value
+ * escapes all three, HELP text leaves quotes alone (text format 0.0.4).
+ */
 static int
-prom_put_value(struct buf *out, const char *v)
+prom_put_escaped(struct buf *out, const char *v, bool quote)
 {
     int rc = 0;
 
     for (; *v != '\0' && rc == 0; v++) {
         if (*v == '\\')
             rc = prom_puts(out, "\\\\");
-        else if (*v == '"')
+        else if (*v == '"' && quote)
             rc = prom_puts(out, "\\\"");
-        else if (*v == '\n')
-            rc = prom_puts(out, "\\n");
-        else
-            rc = buf_append(out, v, 1);
-    }
-    return rc;
-}
-
-/* HELP text: \ and newline escaped. */
-static int
-prom_put_help(struct buf *out, const char *v)
-{
-    int rc = 0;
-
-    for (; *v != '\0' && rc == 0; v++) {
-        if (*v == '\\')
-            rc = prom_puts(out, "\\\\");
         else if (*v == '\n')
             rc = prom_puts(out, "\\n");
         else
@@ -419,7 +405,7 @@ prom_put_labels(struct buf *out, const struct prom_series *s, const char *le)
     for (i = 0; i < f->nlabels && rc == 0; i++) {
         rc = prom_printf(out, "%s%s=\"", i ? "," : "", f->label_names[i]);
         if (rc == 0)
-            rc = prom_put_value(out, s->values[i]);
+            rc = prom_put_escaped(out, s->values[i], true);
         if (rc == 0)
             rc = prom_puts(out, "\"");
     }
@@ -509,7 +495,7 @@ prom_render(const struct prom *p, struct buf *out)
             continue;
         rc = prom_printf(out, "# HELP %s ", f->name);
         if (rc == 0)
-            rc = prom_put_help(out, f->help);
+            rc = prom_put_escaped(out, f->help, false);
         if (rc == 0)
             rc = prom_printf(
                 out, "\n# TYPE %s %s\n", f->name, type_name[f->type]);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cfg.h"
 #include "common/err.h"
 #include "common/quota.h"
 #include "common/xmalloc.h"
@@ -165,12 +166,16 @@ quota_rate_make(double per_s, double burst)
 }
 
 int
-quota_config_set(struct quota_config *q, int events_per_s, int events_burst,
-    int queries_per_s, int queries_burst, const char *spec, char *why,
-    size_t whylen)
+quota_config_set(struct quota_config *q, const struct vigil_config *cfg,
+    char *why, size_t whylen)
 {
     struct quota_rule rules[QUOTA_MAX_RULES];
-    int n = quota_parse_clients(spec, rules, QUOTA_MAX_RULES, why, whylen);
+    int n = quota_parse_clients(
+        cfg->quota_clients, rules, QUOTA_MAX_RULES, why, whylen);
+    int events_per_s = cfg->quota_events_per_s;
+    int events_burst = cfg->quota_events_burst;
+    int queries_per_s = cfg->quota_queries_per_s;
+    int queries_burst = cfg->quota_queries_burst;
     int i;
 
     if (n < 0)

@@ -78,14 +78,16 @@ struct quota_config {
 int quota_parse_clients(const char *spec, struct quota_rule *out, size_t max,
     char *why, size_t whylen) NONNULL(1, 4);
 
+struct vigil_config;
+
 /*
- * Fill `q` from the global settings (a burst of 0 means one second's
- * worth) and the quota_clients string `spec`, and bump its generation.
- * Returns 0 or ERR_INVAL (`why` says why; `q` is then unchanged).
+ * Fill `q` from the configuration's quota_* keys (a burst of 0 means one
+ * second's worth; quota_clients gives the per-client entries) and bump
+ * its generation. Returns 0 or ERR_INVAL (`why` says why; `q` is then
+ * unchanged: the previous quotas stay in force).
  */
-int quota_config_set(struct quota_config *q, int events_per_s, int events_burst,
-    int queries_per_s, int queries_burst, const char *spec, char *why,
-    size_t whylen) WARN_UNUSED NONNULL(1, 6, 7);
+int quota_config_set(struct quota_config *q, const struct vigil_config *cfg,
+    char *why, size_t whylen) WARN_UNUSED NONNULL(1, 2, 3);
 
 /* The event and query rates of client `name` under `q`. */
 void quota_config_lookup(const struct quota_config *q, const char *name,

@@ -467,6 +467,19 @@ zauth_main(void *arg)
     return NULL;
 }
 
+/* Free `z` and what it owns; its ZAP thread is not running. */
+static void
+zauth_free(struct zauth *z)
+{
+    table_free(z->table);
+    pthread_cond_destroy(&z->cv);
+    pthread_mutex_destroy(&z->mu);
+    free(z->clients_dir);
+    free(z->internal_dir);
+    free(z->plain_role);
+    free(z);
+}
+
 int
 zauth_start(void *ctx, const struct zauth_config *cfg, struct zauth **out)
 {
@@ -504,13 +517,7 @@ zauth_start(void *ctx, const struct zauth_config *cfg, struct zauth **out)
     *out = z;
     return 0;
 fail:
-    table_free(z->table);
-    pthread_cond_destroy(&z->cv);
-    pthread_mutex_destroy(&z->mu);
-    free(z->clients_dir);
-    free(z->internal_dir);
-    free(z->plain_role);
-    free(z);
+    zauth_free(z);
     return rc;
 }
 
@@ -543,11 +550,5 @@ zauth_stop(struct zauth *z)
         return;
     atomic_store(&z->quit, true);
     (void)pthread_join(z->thread, NULL);
-    table_free(z->table);
-    pthread_cond_destroy(&z->cv);
-    pthread_mutex_destroy(&z->mu);
-    free(z->clients_dir);
-    free(z->internal_dir);
-    free(z->plain_role);
-    free(z);
+    zauth_free(z);
 }

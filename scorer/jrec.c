@@ -15,25 +15,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/err.h"
 #include "scorer/jrec.h"
-
-static void
-put_le64(uint8_t *p, uint64_t v)
-{
-    for (unsigned i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (unsigned i = 8; i-- > 0;)
-        v = v << 8 | p[i];
-    return v;
-}
 
 int
 jrec_encode(struct buf *out, const char *actor, uint64_t arrival_ms,
@@ -50,7 +34,7 @@ jrec_encode(struct buf *out, const char *actor, uint64_t arrival_ms,
         return ERR_INVAL;
     head[0] = 0;
     head[1] = JREC_VERSION;
-    put_le64(head + 2, arrival_ms);
+    bytes_put_le64(head + 2, arrival_ms);
     head[10] = (uint8_t)alen;
     buf_reset(out);
     rc = buf_append(out, head, sizeof(head));
@@ -88,7 +72,7 @@ jrec_decode(const uint8_t *p, size_t len, struct jrec *r, const char **why)
         *why = "not a version 2 record";
         return ERR_CORRUPT;
     }
-    r->arrival_ms = get_le64(p + 2);
+    r->arrival_ms = bytes_get_le64(p + 2);
     n = 10;
     alen = p[n++];
     if (alen == 0 || alen > len - n) {

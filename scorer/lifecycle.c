@@ -68,9 +68,7 @@ lifecycle_quotas(struct scorer *s)
     char why[256];
     int rc;
 
-    rc = quota_config_set(&s->quotas, s->cfg.quota_events_per_s,
-        s->cfg.quota_events_burst, s->cfg.quota_queries_per_s,
-        s->cfg.quota_queries_burst, s->cfg.quota_clients, why, sizeof(why));
+    rc = quota_config_set(&s->quotas, &s->cfg, why, sizeof(why));
     if (rc != 0)
         log_warnx("quota_clients: %s; the previous quotas stay", why);
     return rc;

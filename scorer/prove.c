@@ -1,7 +1,15 @@
 /*
  * prove.c - audit records by index with their inclusion proofs (prove.h)
  *
- * Before the pass: which perfect subtrees the proofs (and the root)
+ * First choice: the tiles. One tree of `size` (audit_tree_open_dir():
+ * the signed checkpoint of that size, its signature checked), then per
+ * record its inclusion proof from the tiles and the record from its
+ * entry bundle (audit_tree_inclusion(): checked against the signed
+ * root), O(k log n) hashes read. Only when no checkpoint of that size
+ * or no tiles exist (a log written before the tiles, or tiles removed)
+ * the pass below runs; damaged tiles are an error, not a fallback.
+ *
+ * The pass. Before it: which perfect subtrees the proofs (and the root)
  * need, found by running the proof builders with a callback that only
  * notes what it is asked. During the pass (audit_replay(), which
  * verifies the whole log): every leaf goes through a stack of one hash
@@ -22,6 +30,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "common/audit.h"
 #include "common/err.h"
@@ -146,7 +156,7 @@ pass_cb(void *arg, const struct audit_entry *e)
 }
 
 int
-prove_records(const char *dir, const char *key, uint64_t size,
+prove_records_pass(const char *dir, const char *key, uint64_t size,
     struct prove_item *items, size_t n, bool proofs,
     struct prove_checkpoint *ck)
 {
@@ -234,4 +244,91 @@ out:
     free(x.need);
     free(res);
     return rc;
+}
+
+/* The tiles path: ERR_NOTFOUND when there is no checkpoint of `size` or
+ * no tiles (take the pass), else as prove_records(). */
+static int
+prove_tiles(const char *dir, const char *key, uint64_t size,
+    struct prove_item *items, size_t n, bool proofs,
+    struct prove_checkpoint *ck)
+{
+    struct audit_proof *p = NULL;
+    struct audit_tree *t = NULL;
+    char origin[AUDIT_MAX_ORIGIN + 1];
+    const char *why = NULL, *note;
+    uint64_t cksize;
+    size_t i;
+    int rc;
+
+    rc = audit_tree_open_dir(dir, key, size, &t);
+    if (rc != 0)
+        return rc;
+    note = audit_tree_note(t);
+    ck->note_len = strlen(note);
+    memcpy(ck->note, note, ck->note_len + 1);
+    rc = audit_checkpoint_open(key, (const uint8_t *)ck->note, ck->note_len,
+        origin, &cksize, ck->root, &why);
+    if (rc != 0 || cksize != size) {
+        log_warnx("%s: checkpoint of %" PRIu64 " records: %s", __func__, size,
+            why != NULL ? why : "another size");
+        rc = ERR_CORRUPT;
+        goto out;
+    }
+    ck->size = size;
+    p = xmalloc(sizeof(*p));
+    for (i = 0; rc == 0 && i < n; i++) {
+        struct prove_item *it = &items[i];
+
+        rc = audit_tree_inclusion(t, it->index, p);
+        /* The first record's tiles are missing: no tiles at all. */
+        if (rc == ERR_NOTFOUND && i > 0)
+            rc = ERR_CORRUPT;
+        if (rc != 0)
+            break;
+        if (memcmp(p->root, ck->root, MERKLE_HASH_BYTES) != 0 ||
+            audit_record_decode(p->raw, p->raw_len, &it->rec, &why) != 0) {
+            log_warnx("%s: record %" PRIu64 ": %s", __func__, it->index,
+                why != NULL ? why : "proved against another root");
+            rc = ERR_CORRUPT;
+            break;
+        }
+        memcpy(it->raw, p->raw, p->raw_len);
+        it->raw_len = p->raw_len;
+        it->n = 0;
+        if (proofs) {
+            memcpy(it->hashes, p->hashes, p->n * MERKLE_HASH_BYTES);
+            it->n = p->n;
+        }
+    }
+out:
+    if (p != NULL) {
+        sodium_memzero(p, sizeof(*p));
+        free(p);
+    }
+    audit_tree_close(t);
+    return rc;
+}
+
+int
+prove_records(const char *dir, const char *key, uint64_t size,
+    struct prove_item *items, size_t n, bool proofs,
+    struct prove_checkpoint *ck)
+{
+    int rc;
+
+    memset(ck, 0, sizeof(*ck));
+    for (size_t i = 0; i < n; i++)
+        if (items[i].index >= size ||
+            (i > 0 && items[i].index <= items[i - 1].index))
+            return ERR_INVAL;
+    if (size == 0)
+        return prove_records_pass(dir, key, size, items, n, proofs, ck);
+    rc = prove_tiles(dir, key, size, items, n, proofs, ck);
+    if (rc != ERR_NOTFOUND)
+        return rc;
+    log_info("%s: no tiles or no checkpoint of %" PRIu64 " records: "
+             "reading the whole log",
+        __func__, size);
+    return prove_records_pass(dir, key, size, items, n, proofs, ck);
 }

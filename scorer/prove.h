@@ -8,14 +8,15 @@
  * scorer just made, and erasure reads the records that name a subject
  * to learn what else they name. This is the one place that reads them.
  *
- * Today it makes one verifying pass over the whole log through the
- * public reader (audit_replay()): linear in the log (about 1.5 s per
- * million records on this machine), but with memory bounded by what is
- * asked: it keeps only the records asked for and the O(k log n)
- * subtree hashes their proofs need, never every leaf.
- * XXX(issue-8): once the writer keeps C2SP tlog-tiles, read the records
- * from the entry bundles and the proof hashes from the tiles here
- * (O(k log n) reads, no pass); the callers do not change.
+ * From the tiles (common/audit_tiles.h) when the log has them: one
+ * tree of the signed checkpoint of `size`, then each record from its
+ * entry bundle and its proof from the tiles, O(k log n) hashes read and
+ * no pass (about a millisecond a record at any log size). A log without
+ * tiles or without a checkpoint of `size` takes one verifying pass over
+ * the whole log through the public reader (audit_replay()): linear in
+ * the log, with memory bounded by what is asked (the records asked for
+ * and the O(k log n) subtree hashes their proofs need, never every
+ * leaf). Damaged tiles or bundles are ERR_CORRUPT, never a fallback.
  *
  * Invariants:
  *  - every proof returned has been verified here against the root of
@@ -57,16 +58,24 @@ struct prove_checkpoint {
 
 /*
  * Read records items[0..n).index (strictly ascending, each < `size`)
- * of the audit log in `dir`, verifying the log with verifier key `key`,
- * whose latest checkpoint must be of `size` records; with `proofs`,
- * build and check each record's inclusion proof in that tree. `*ck`
- * gets the checkpoint. Main thread of the scorer (it blocks for the
- * pass).
+ * of the audit log in `dir` under the checkpoint of `size` records
+ * signed by verifier key `key`; with `proofs`, build and check each
+ * record's inclusion proof in that tree. `*ck` gets the checkpoint.
+ * From the tiles when they exist, else by prove_records_pass(). Main
+ * thread of the scorer.
  * Returns 0; ERR_INVAL (indexes not ascending, or one >= size);
- * ERR_AGAIN (the latest checkpoint is not of `size`); ERR_CORRUPT (the
- * log does not verify, or a proof does not: logged); ERR_IO.
+ * ERR_AGAIN (no tiles, and the latest checkpoint is not of `size`);
+ * ERR_CORRUPT (the log, a tile or a bundle does not verify, or a proof
+ * does not: logged); ERR_IO.
  */
 int prove_records(const char *dir, const char *key, uint64_t size,
+    struct prove_item *items, size_t n, bool proofs,
+    struct prove_checkpoint *ck) WARN_UNUSED NONNULL(1, 2, 7);
+
+/* The same by one verifying pass over the whole log, whose latest
+ * checkpoint must be of `size` records (the fallback; unit.prove and
+ * its bench compare the two). Returns as prove_records(). */
+int prove_records_pass(const char *dir, const char *key, uint64_t size,
     struct prove_item *items, size_t n, bool proofs,
     struct prove_checkpoint *ck) WARN_UNUSED NONNULL(1, 2, 7);
 

@@ -22,8 +22,8 @@
  *  - subject.export: the same subjects as an erasure would take, and
  *    what history holds about them (account summaries, orders,
  *    entities), without changing anything.
- * Each blocks the main loop for one pass over the log until issue 8's
- * tiles make proofs O(log n) (prove.h).
+ * Records and proofs come from the log's tiles, O(log n) hashes a record
+ * (prove.h); only a log without tiles costs a pass over it.
  *
  * Invariants:
  *  - the identifier typed never reaches a log line, a record or a

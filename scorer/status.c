@@ -28,6 +28,7 @@
 #include "scorer/scorer.h"
 #include "scorer/space.h"
 #include "scorer/status.h"
+#include "scorer/wclient.h"
 
 /* Label names of the families. */
 static const char *const L_CLIENT_CODE[] = { "client", "code" };
@@ -550,6 +551,30 @@ status_pack_errors(struct wire_enc *e, const struct status_errors *er)
     }
 }
 
+/*
+ * The witnesses: how many are configured, how many cosigned the newest
+ * checkpoint, the smallest and largest size one cosigned (the smallest
+ * is what every witness vouches for), and the push counters.
+ */
+static void
+status_pack_witness(struct wire_enc *e, struct scorer *s)
+{
+    struct wclient_stats ws;
+
+    memset(&ws, 0, sizeof(ws));
+    if (s->wclient != NULL)
+        wclient_stats(s->wclient, &ws);
+    put_k(e, "witness");
+    wire_put_map(e, 7);
+    put_u(e, "configured", ws.witnesses);
+    put_u(e, "cosigned_newest", ws.current);
+    put_u(e, "min_cosigned_size", ws.min_size);
+    put_u(e, "max_cosigned_size", ws.max_size);
+    put_u(e, "pushes", ws.pushes);
+    put_u(e, "failures", ws.failures);
+    put_u(e, "conflicts", ws.conflicts);
+}
+
 static void
 status_pack_disk(struct wire_enc *e, const struct scorer *s)
 {
@@ -659,7 +684,7 @@ status_pack(struct scorer *s, struct wire_enc *e)
         s->audit ? audit_checkpoint_size(s->audit) : 0);
     put_u(e, "last_checkpoint", ckpt);
 
-    put_s(e, "witness", "n/a");
+    status_pack_witness(e, s);
     put_s(e, "model_version",
         s->model_version != NULL ? s->model_version : "n/a");
 

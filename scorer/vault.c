@@ -33,6 +33,7 @@
 
 #include <sodium.h>
 
+#include "common/bytes.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -90,22 +91,6 @@ vault_kind_name(enum vault_kind k)
 
 /* ------------------------------------------------------------ helpers */
 
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t
-get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-        (uint32_t)p[3] << 24;
-}
-
 static uint64_t
 hash16(const uint8_t *b)
 {
@@ -132,7 +117,7 @@ slot_encode(const struct vault_ent *e, uint8_t out[VAULT_SLOT_BYTES])
     memcpy(out + 8, e->p, PSEUDO_BYTES);
     memcpy(out + 24, e->salt, VAULT_SALT_BYTES);
     memcpy(out + 40, e->t, PSEUDO_BYTES);
-    put_le32(out, crc32c(0, out + 4, VAULT_SLOT_BYTES - 4));
+    bytes_put_le32(out, crc32c(0, out + 4, VAULT_SLOT_BYTES - 4));
 }
 
 static bool
@@ -154,9 +139,9 @@ slot_decode(const uint8_t in[VAULT_SLOT_BYTES], struct vault_ent *e)
     memset(e, 0, sizeof(*e));
     if (all_zero(in, VAULT_SLOT_BYTES))
         return 0;
-    if (get_le32(in) != crc32c(0, in + 4, VAULT_SLOT_BYTES - 4) || in[4] != 1 ||
-        in[5] == VAULT_KIND_NONE || in[5] >= VAULT_KIND_COUNT || in[6] != 0 ||
-        in[7] != 0 || !all_zero(in + 56, 8))
+    if (bytes_get_le32(in) != crc32c(0, in + 4, VAULT_SLOT_BYTES - 4) ||
+        in[4] != 1 || in[5] == VAULT_KIND_NONE || in[5] >= VAULT_KIND_COUNT ||
+        in[6] != 0 || in[7] != 0 || !all_zero(in + 56, 8))
         return -1;
     memcpy(e->p, in + 8, PSEUDO_BYTES);
     memcpy(e->salt, in + 24, VAULT_SALT_BYTES);
@@ -393,9 +378,9 @@ header_write(int fd)
 
     memset(h, 0, sizeof(h));
     memcpy(h, vault_magic, sizeof(vault_magic));
-    put_le32(h + 8, VAULT_VERSION);
-    put_le32(h + 12, VAULT_SLOT_BYTES);
-    put_le32(h + 60, crc32c(0, h, 60));
+    bytes_put_le32(h + 8, VAULT_VERSION);
+    bytes_put_le32(h + 12, VAULT_SLOT_BYTES);
+    bytes_put_le32(h + 60, crc32c(0, h, 60));
     return fileio_pwrite_all(fd, h, sizeof(h), 0);
 }
 
@@ -403,9 +388,9 @@ static bool
 header_ok(const uint8_t h[VAULT_HEADER])
 {
     return memcmp(h, vault_magic, sizeof(vault_magic)) == 0 &&
-        get_le32(h + 8) == VAULT_VERSION &&
-        get_le32(h + 12) == VAULT_SLOT_BYTES && all_zero(h + 16, 44) &&
-        get_le32(h + 60) == crc32c(0, h, 60);
+        bytes_get_le32(h + 8) == VAULT_VERSION &&
+        bytes_get_le32(h + 12) == VAULT_SLOT_BYTES && all_zero(h + 16, 44) &&
+        bytes_get_le32(h + 60) == crc32c(0, h, 60);
 }
 
 /* Create `path` with its header, durable with its directory entry. */

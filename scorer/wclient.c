@@ -77,6 +77,7 @@ struct wclient {
     bool quit;            /* stop now */
     uint64_t flush_until; /* monotonic: while stopping, push until then */
     struct wclient_stats stats;
+    uint64_t cosigned[CFG_MAX_WITNESSES]; /* each witness's cosigned size */
 
     /* Client thread only. */
     pthread_t thread;
@@ -389,7 +390,10 @@ push(struct wclient *wc, struct witness *w)
                 w->size = wc->size;
                 w->backoff_ms = BACKOFF_MIN_MS;
                 w->next_ms = 0;
-                count(wc, &wc->stats.cosigned);
+                pthread_mutex_lock(&wc->mu);
+                wc->stats.cosigned++;
+                wc->cosigned[w - wc->w] = wc->size;
+                pthread_mutex_unlock(&wc->mu);
                 log_debug(
                     "witness '%s' cosigned size %" PRIu64, w->url, wc->size);
             } else {
@@ -632,7 +636,20 @@ wclient_stop(struct wclient *wc, struct audit_log *log, unsigned flush_ms)
 void
 wclient_stats(struct wclient *wc, struct wclient_stats *out)
 {
+    size_t i;
+
     pthread_mutex_lock(&wc->mu);
     *out = wc->stats;
+    out->witnesses = wc->nw;
+    out->current = 0;
+    out->min_size = wc->nw > 0 ? UINT64_MAX : 0;
+    out->max_size = 0;
+    for (i = 0; i < wc->nw; i++) {
+        uint64_t n = wc->cosigned[i];
+
+        out->current += n > 0 && n == wc->in_size;
+        out->min_size = n < out->min_size ? n : out->min_size;
+        out->max_size = n > out->max_size ? n : out->max_size;
+    }
     pthread_mutex_unlock(&wc->mu);
 }

@@ -78,6 +78,10 @@ struct wclient_stats {
     uint64_t conflicts; /* 409 answers */
     uint64_t failures;  /* network errors and other answers */
     uint64_t fallbacks; /* proofs read from the log (behind the window) */
+    uint64_t witnesses; /* witnesses configured */
+    uint64_t current;   /* of them, those that cosigned the newest size */
+    uint64_t min_size;  /* smallest size a witness cosigned (0: one has not) */
+    uint64_t max_size;  /* largest size a witness cosigned (0: none has) */
 };
 
 void wclient_stats(struct wclient *wc, struct wclient_stats *out) NONNULL(1, 2);

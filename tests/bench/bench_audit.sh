@@ -15,6 +15,9 @@
 #                                            (target < 1 s)
 #   - a subject lookup's worth of proofs: 20 records of one subject proven
 #     in one tree (prove inclusion x 20)     (target < 1 s in all)
+#   - one subject-report page as the scorer reads it (scorer/prove.c,
+#     64 records with their proofs, tests/unit/test_prove.c bench): from
+#     the tiles (target < 1 s), then by the whole-log pass it replaced
 # Prints one line per figure; the work directory (about 200 bytes per
 # record on disk) is removed at the end unless WORK_DIR was given.
 # Not part of any default run (2-core shared machine: run it alone).
@@ -85,3 +88,6 @@ done
 t1=$(now)
 printf 'subject    20 proofs (one subject'"'"'s records): %.3f s (target < 1 s)\n' \
     "$(secs "$t0" "$t1")"
+
+"$build/tests/test_prove" bench "$log" "$key" 64 2>/dev/null |
+    sed 's/^/report     /; s/$/ (target < 1 s: tiles)/'

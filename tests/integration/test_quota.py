@@ -14,6 +14,10 @@ Through the real daemons (CURVE on):
  - queries: an analyst over quota_queries_per_s gets `busy` with a hint,
    and is answered again once it waits that long; another analyst is
    never refused meanwhile.
+ - queue: a storefront's requests past client_queue_max waiting in the
+   collector are answered busy with a reason and a hint; another
+   storefront is not held up; the refused events are accepted when sent
+   again.
  - denied queries: DENIALS identical refusals sent at once by one client
    are all answered `denied`, and the audit log holds fewer records than
    that: one per distinct denial per batch and one "repeat xN of #I"
@@ -177,18 +181,32 @@ def queries_part(args):
     svc.add_client("prober", "analyst")
     with svc:
         say("query quota: 5/s, burst 5")
-        busy = []
+        # The 12 requests go at once on one DEALER connection, so the
+        # scorer sees them together however slowly this machine runs (one
+        # connection per request took longer than the refill under load).
+        sock = svc.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        svc.curve(sock, "analyst")
+        sock.connect(svc.query_endpoint)
         for i in range(12):
-            rep = query(svc, "score.get", "qq-%d" % i, order="NONE")
+            sock.send_multipart([b"", pack({
+                "v": 2, "op": "score.get", "id": "qq-%d" % i,
+                "purpose": "fraud-prevention", "storefront": "storefront",
+                "order": "NONE"})])
+        busy, answered = [], 0
+        for i in range(12):
+            check(sock.poll(10000, zmq.POLLIN), "reply %d of 12 comes" % i)
+            rep = msgpack.unpackb(sock.recv_multipart()[-1], raw=False)
+            answered += 1
             if rep.get("code") == "busy":
                 busy.append(rep)
-            rep2 = query(svc, "score.get", "qq2-%d" % i, order="NONE",
-                         client="analyst2") if i % 4 == 0 else None
-            if rep2 is not None:
-                check(rep2.get("code") != "busy",
-                      "another analyst is answered meanwhile", rep2)
+        sock.close(0)
         check(len(busy) >= 5, "the analyst over its quota is answered busy",
               len(busy))
+        rep2 = query(svc, "score.get", "qq2", order="NONE",
+                     client="analyst2")
+        check(rep2.get("code") != "busy",
+              "another analyst is answered meanwhile", rep2)
         hint = busy[-1].get("retry_after_ms")
         check(isinstance(hint, int) and 0 < hint <= 1000,
               "busy carries retry_after_ms (<= 1 s at 5/s)", busy[-1])
@@ -237,9 +255,58 @@ def queries_part(args):
         check(merged > 0, "/metrics counts merged denials", merged)
 
 
+def queue_part(args):
+    """A storefront's own queue in the collector is bounded
+    (client_queue_max): with one event in flight to the scorer at a time
+    (collector_window_events=1), REQUESTS single-event requests sent at
+    once by one storefront get busy past its queue, with a retry hint and
+    a reason, and the rest ok; another storefront is answered ok
+    meanwhile, and nothing is lost: each busy event, sent again, is
+    answered ok."""
+    requests = 60
+    svc = Service(args.bin, collector_opts=["client_queue_max=2",
+                                            "collector_window_events=1"])
+    svc.add_client("flooder", "storefront")
+    with svc:
+        say("queue: %d requests at once, client_queue_max=2, window 1"
+            % requests)
+        sock = svc.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        svc.curve(sock, "flooder")
+        sock.connect(svc.events_endpoint)
+        for i in range(requests):
+            sock.send_multipart([b"", pack(event("device.seen",
+                                                 "qm-%d" % i))])
+        ok, busy = [], []
+        for i in range(requests):
+            check(sock.poll(10000, zmq.POLLIN), "reply %d comes" % i)
+            r = msgpack.unpackb(sock.recv_multipart()[-1], raw=False)
+            if isinstance(r, list):
+                r = r[0]
+            (ok if r.get("ok") is True else busy).append(r)
+        sock.close(0)
+        say("  %d ok, %d busy" % (len(ok), len(busy)))
+        check(len(busy) > 0 and len(ok) > 0, "past its queue a storefront "
+              "is answered busy, the rest ok", (len(ok), len(busy)))
+        check(all(r.get("code") == "busy" and
+                  1 <= r.get("retry_after_ms", 0) <= 60000 and
+                  "waiting for the scorer" in r.get("msg", "")
+                  for r in busy),
+              "each busy reply says why and when to retry", busy[:2])
+        rep = svc.send(event("device.seen", "other-shop-1"))
+        check(rep.get("ok") is True, "another storefront is answered ok",
+              rep)
+        again = [svc.send(event("device.seen", r["id"])) for r in busy
+                 if "id" in r]
+        check(len(again) == len(busy) and
+              all(r.get("ok") is True for r in again),
+              "the busy events, sent again, are accepted", again[:2])
+
+
 def body(args):
     events_part(args)
     queries_part(args)
+    queue_part(args)
 
 
 if __name__ == "__main__":

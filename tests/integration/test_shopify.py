@@ -66,6 +66,7 @@ from vigiltest import (REPO, Daemon, Service, TestFailure,  # noqa: E402
 
 SHOP = "vigil-test.myshopify.com"
 DPO = "vigil-shopify"  # the bridge's certificate of role dpo
+LABELER = "vigil-shopify-labels"  # its certificate of role analyst
 SECRET = "shpss_1f2e3d4c5b6a79880123456789abcdef"
 OLD_SECRET = "shpss_old_00112233445566778899aabbccdd"
 TOKEN = "shpat_0123456789abcdef0123456789abcdef"
@@ -293,7 +294,7 @@ class AdminApi:
 class Bridge:
     """vigil-shopify as a child process, with its files in svc.dir."""
 
-    def __init__(self, args, svc, api):
+    def __init__(self, args, svc, api, labels=True):
         self.bindir = args.bin
         self.port = free_port()
         self.secrets = os.path.join(svc.dir, "shopify.secrets")
@@ -318,6 +319,8 @@ class Bridge:
                 "-o", "admin_api_base=http://127.0.0.1:%d/{shop}" % api.port,
                 "-o", "dedup_file=" + self.seen,
                 "-o", "max_body=%d" % MAX_BODY]
+        if labels:
+            argv += ["-o", "label_cert=" + svc.cert_path(LABELER)]
         self.d = Daemon("shopify", argv, svc.dir)
         self.slowest = 0.0
 
@@ -473,6 +476,7 @@ def body(args):
     # the privacy webhooks, as the README's set-up makes them.
     svc.add_client(SHOP, "storefront")
     svc.add_client(DPO, "dpo")
+    svc.add_client(LABELER, "analyst")
     with svc:
         br = Bridge(args, svc, api)
         try:
@@ -507,7 +511,7 @@ def over_quota(args):
     svc.add_client(SHOP, "storefront")
     svc.add_client(DPO, "dpo")
     with svc:
-        br = Bridge(args, svc, api)
+        br = Bridge(args, svc, api, labels=False)
         try:
             br.start()
             o = order(820982911946154700, 603851970716743500,
@@ -526,6 +530,17 @@ def over_quota(args):
             counts = stored(args, svc, [wid + ":1", wid + ":2"])
             check(all(v == 1 for v in counts.values()),
                   "and applied once", counts)
+            say("-- without label_cert: labels withheld, and counted")
+            st, text, _ = br.deliver("orders/cancelled", dict(
+                o, cancel_reason="fraud",
+                cancelled_at="2022-01-02T10:00:00-05:00"))
+            check(st == 200 and "nothing for Vigil" in text,
+                  "a fraud cancellation without label_cert: 200, not sent",
+                  (st, text))
+            wait_checkpoint(args.bin, svc.data_dir)
+            check(not [r for r in audit_records(args.bin, svc.data_dir)
+                       if r["op"] == "label"],
+                  "no label reached the scorer")
         except BaseException:
             svc.failed = True
             say("  --- vigil-shopify stderr (tail) ---\n" + br.d.tail(30))
@@ -533,6 +548,32 @@ def over_quota(args):
         finally:
             br.stop()
             api.close()
+        log = br.d.stderr_text()
+        check("labels withheld (no label_cert)" in log,
+              "the bridge said at start that labels are withheld")
+        check("labels_withheld=1 " in log,
+              "and counted the withheld label (labels_withheld=1)",
+              [ln for ln in log.splitlines() if "stats" in ln][-1:])
+
+
+def labels_audited(args, svc, deliveries):
+    """Each (webhook id, purpose) delivery left one allowed `label` audit
+    record by the bridge's analyst identity, with the webhook id as its
+    case reference (a keyed hash) and the request id derived from it."""
+    wait_checkpoint(args.bin, svc.data_dir)
+    recs = [r for r in audit_records(args.bin, svc.data_dir)
+            if r["op"] == "label"]
+    for wid, purpose in deliveries:
+        case_h = svc.scoped("case", "shopify-webhook-" + wid, SHOP)
+        req_h = svc.scoped("request", "shopify-label-" + wid, LABELER)
+        mine = [r for r in recs if case_h in r["ref"]]
+        check(len(mine) == 1 and (mine[0]["actor"], mine[0]["role"],
+                                  mine[0]["purpose"], mine[0]["outcome"])
+              == (LABELER, "analyst", purpose, "allowed")
+              and mine[0]["ref"].startswith(req_h)
+              and len(mine[0]["subj"]) >= 1,
+              "audited: one label record by %s (analyst, %s) naming the "
+              "order, case = the webhook id" % (LABELER, purpose), mine)
 
 
 def no_certificate(args, svc, br):
@@ -648,14 +689,34 @@ def scenario(args, svc, br, api):
     check_eq(st, 200, "orders/paid: 200")
     canc = dict(o2, cancel_reason="fraud",
                 cancelled_at="2022-01-02T10:00:00-05:00")
+    acct0 = query(svc, "account.get", "q-shopify-acct0", account=str(cid),
+                  storefront=SHOP)
+    check(acct0.get("ok") is True and acct0["result"]["fraud"] is False,
+          "before the labels: the customer's account is not fraud", acct0)
     st, text, w_canc = br.deliver("orders/cancelled", canc)
-    check(st == 200 and "nothing for Vigil" in text,
-          "orders/cancelled (fraud): 200, no label sent as the shop",
-          (st, text))
+    check(st == 200 and "labelled" in text,
+          "orders/cancelled (fraud): 200 once the scorer took the label "
+          "from the bridge's analyst identity", (st, text))
     st, text, w_disp = br.deliver("disputes/create", DISPUTE)
-    check(st == 200 and "nothing for Vigil" in text,
-          "disputes/create (documented example): 200, no label sent as the "
-          "shop (labels are the fraud team's)", (st, text))
+    check(st == 200 and "labelled" in text,
+          "disputes/create (documented example, a fraudulent chargeback): "
+          "200 once labelled", (st, text))
+    st, text, _ = br.deliver("disputes/create", DISPUTE, wid=w_disp)
+    check(st == 200 and "already applied" in text,
+          "the repeated dispute: answered from the dedup file", (st, text))
+    labels_audited(args, svc, [(w_canc, "fraud-prevention"),
+                               (w_disp, "chargeback-review")])
+    acct1 = query(svc, "account.get", "q-shopify-acct1", account=str(cid),
+                  storefront=SHOP)
+    check(acct1.get("ok") is True and acct1["result"]["fraud"] is True,
+          "after: the cancelled order's account is labelled fraud in "
+          "history", acct1)
+    st, text, w_unk = br.deliver("disputes/create",
+                                 dict(DISPUTE, id=285332461850802999,
+                                      order_id=820982911946159999))
+    check(st == 200 and "unknown to Vigil" in text,
+          "a chargeback of an order Vigil never saw: 200, nothing "
+          "labelled (no retry storm)", (st, text))
     st, _, w_upd = br.deliver("customers/update", CUSTOMER)
     check_eq(st, 200, "customers/update: 200")
     st, text, w_ref = br.deliver("refunds/create", REFUND)

@@ -12,6 +12,7 @@ catches up when it returns.
 SPDX-License-Identifier: MIT
 """
 
+import json
 import os
 import shutil
 import struct
@@ -94,6 +95,7 @@ def body(args):
             # w3 is configured but down (nothing listens on its port).
             for w, v in ((w1, v1), (w2, v2), (w3, v3)):
                 svc.scorer.argv += ["-o", "witness=%s %s" % (w.url(), v)]
+            svc.add_client("ops", "admin")
             svc.restart_scorer()
             cos = os.path.join(audit, "cosignatures.log")
 
@@ -108,11 +110,24 @@ def body(args):
             text, _ = ts.split_note(latest_checkpoint(audit))
             wait_cosigned(cos, text.rstrip("\n"), [k1, k2])
             say("  ok w1 and w2 cosigned the newest checkpoint")
+
             n_before = len(frames(cos))
 
             # Verify on a copy taken now: the newest checkpoint cosigned.
             copy = os.path.join(tmp, "copy")
             shutil.copytree(audit, copy, ignore=shutil.ignore_patterns("LOCK"))
+            # vigilctl status shows the witness state (issue 12); asked after
+            # the copy: the query is audited, its checkpoint not cosigned yet.
+            rc, out, err = vt.vigilctl(args.bin, "status", "--json",
+                                       *svc.ctl_conn("ops"))
+            check_eq(rc, 0, "vigilctl status exits 0")
+            wst = json.loads(out)["result"]["witness"]
+            check_eq(wst["configured"], 3, "status: 3 witnesses configured")
+            check_eq(wst["min_cosigned_size"], 0,
+                     "status: w3 (down) has cosigned nothing")
+            check(wst["max_cosigned_size"] >= 40 and wst["pushes"] >= 2 and
+                  wst["failures"] >= 1,
+                  "status: cosigned sizes and push counters", wst)
             rc, out, err = vt.vigilctl(args.bin, "audit", "verify", copy,
                                        "--key", log_vkey, "--witness", v1,
                                        "--witness", v2, "--quorum", "2")

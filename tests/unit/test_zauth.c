@@ -276,6 +276,74 @@ test_zap(void)
     zsock_ctx_term(ctx);
 }
 
+/* zauth_start over a bad allow-list fails, says nothing is admitted. */
+static void
+expect_refused(void *ctx, const char *cdir, const char *idir, int want)
+{
+    struct zauth_config zc = { cdir, idir, ZAUTH_STOREFRONT, NULL };
+    struct zauth *z = (struct zauth *)&zc; /* must come back NULL */
+
+    ASSERT_EQ(zauth_start(ctx, &zc, &z), want);
+    ASSERT(z == NULL);
+}
+
+/*
+ * Allow-list directories and files that must stop a daemon at start: a
+ * missing directory, a file in its place, a directory others may write
+ * (a planted certificate), a collector's certificate among the public
+ * ones, a storefront's among the collectors', a certificate of an unknown
+ * role.
+ */
+static void
+test_bad_allow_lists(void)
+{
+    char dir[160], other[160], path[256];
+    struct cert c;
+    void *ctx = zsock_ctx_new();
+
+    ASSERT(ctx != NULL);
+    snprintf(dir, sizeof(dir), "%s/bad", root);
+    snprintf(other, sizeof(other), "%s/bad-internal", root);
+    expect_refused(ctx, dir, NULL, ERR_NOTFOUND);
+    write_file(dir, "not a directory\n", 0644);
+    expect_refused(ctx, dir, NULL, ERR_INVAL);
+    ASSERT(unlink(dir) == 0);
+
+    ASSERT(mkdir(dir, 0755) == 0);
+    ASSERT(mkdir(other, 0755) == 0);
+    ASSERT(chmod(dir, 0775) == 0);
+    expect_refused(ctx, dir, NULL, ERR_INVAL);
+    ASSERT(chmod(dir, 0755) == 0);
+    /* An empty list is fine on its own: nobody is admitted. */
+    {
+        struct zauth_config zc = { dir, NULL, ZAUTH_STOREFRONT, NULL };
+        struct zauth *z = NULL;
+
+        ASSERT_OK(zauth_start(ctx, &zc, &z));
+        zauth_stop(z);
+    }
+
+    ASSERT_OK(cert_create(dir, secrets, "coll-x", "collector", &c, NULL));
+    expect_refused(ctx, dir, NULL, ERR_INVAL);
+    snprintf(path, sizeof(path), "%s/coll-x.key", dir);
+    ASSERT(unlink(path) == 0);
+
+    ASSERT_OK(cert_create(other, secrets, "shop-x", "storefront", &c, NULL));
+    expect_refused(ctx, dir, other, ERR_INVAL);
+    snprintf(path, sizeof(path), "%s/shop-x.key", other);
+    ASSERT(unlink(path) == 0);
+
+    /* A role no daemon knows (cert_create refuses it, so write it). */
+    ASSERT_OK(cert_create(dir, secrets, "odd", "storefront", &c, NULL));
+    snprintf(path, sizeof(path),
+        "sed -i 's/role = \"storefront\"/role = "
+        "\"wizard\"/' '%s/odd.key'",
+        dir);
+    ASSERT(system(path) == 0);
+    expect_refused(ctx, dir, NULL, ERR_INVAL);
+    zsock_ctx_term(ctx);
+}
+
 int
 main(void)
 {
@@ -294,6 +362,7 @@ main(void)
     snprintf(int_ep, sizeof(int_ep), "ipc://%s/internal.ipc", root);
     RUN(test_cert_files);
     RUN(test_zap);
+    RUN(test_bad_allow_lists);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
     ASSERT(system(cmd) == 0);
     return 0;

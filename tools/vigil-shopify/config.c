@@ -92,10 +92,15 @@ static const struct config_entry config_table[] = {
         "(vigilctl client add <shop-domain> --role storefront); unset: "
         "<keys_dir>/secrets"),
     C_STR(query_endpoint, "tcp://127.0.0.1:7011",
-        "the scorer's query endpoint, for the privacy webhooks"),
+        "the scorer's query endpoint, for the privacy webhooks and the "
+        "labels"),
     C_OPT(dpo_cert,
         "the bridge's secret certificate of role dpo (vigilctl client add "
         "vigil-shopify --role dpo); unset: privacy webhooks answer 503"),
+    C_OPT(label_cert,
+        "the bridge's secret certificate of role analyst (vigilctl client "
+        "add vigil-shopify-labels --role analyst); unset: fraud "
+        "cancellations and chargebacks are withheld (counted, not sent)"),
     C_STR(reports_dir, "./var/shopify-reports",
         "where customers/data_request reports are written for the "
         "merchant (<shop>/<case>/)"),

@@ -42,6 +42,7 @@ struct config {
     char *cert_dir;           /* shops' .key_secret; "": keys_dir/secrets */
     char *query_endpoint;     /* "tcp://127.0.0.1:7011" */
     char *dpo_cert;           /* role dpo .key_secret, or "" */
+    char *label_cert;         /* role analyst .key_secret, or "" */
     char *reports_dir;        /* "./var/shopify-reports" */
     char *secrets_file;       /* shops and client secrets (0600) */
     char *admin_tokens_file;  /* shops' Admin API tokens (0600), or "" */

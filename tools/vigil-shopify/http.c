@@ -67,6 +67,7 @@
 #include "common/xmalloc.h"
 #include "tools/vigil-shopify/rfc3339.h"
 #include "tools/vigil-shopify/seen.h"
+#include "tools/vigil-shopify/labels.h"
 #include "tools/vigil-shopify/privacy.h"
 #include "tools/vigil-shopify/shopify.h"
 #include "tools/vigil-shopify/topics.h"
@@ -131,6 +132,7 @@ req_free(struct req *r)
     body_wipe(r);
     buf_wipe_release(&r->frame);
     privacy_job_free(r->job);
+    labels_job_free(r->lab);
     sodium_memzero(r, sizeof(*r));
     free(r);
 }
@@ -348,11 +350,17 @@ map_delivery(struct http *h, struct req *r, json_t *root, const char **why)
         /* A fraud cancellation or a chargeback: evidence for a label,
          * which Vigil takes from the fraud team only (scorer.8
          * AUTHORIZATION: op label, role analyst), never from a
-         * storefront, so it is not sent as the shop. */
+         * storefront: it goes to the label worker, as the bridge's own
+         * analyst identity (labels.h), or is withheld without one. */
+        if (r->sh->labels != NULL &&
+            labels_take(r->kind, &out->ev[0], r->webhook_id, &r->lab) == 0) {
+            out->n = 0;
+            goto done;
+        }
         STAT_INC(r->sh, labels_withheld);
         out->n = 0;
         (void)snprintf(out->why, sizeof(out->why),
-            "a label, which is the fraud team's (vigilctl label)");
+            "a label, which is the fraud team's (label_cert unset)");
     }
     r->nevents = out->n;
     if (out->n == 0) {
@@ -502,6 +510,21 @@ on_complete(struct http *h, struct req *r)
         STAT_INC(sh, refused);
         buf_wipe_release(&r->frame);
         return finish(r, status, why);
+    }
+    if (r->lab != NULL) {
+        /* To the label worker: it answers once the scorer has the label
+         * durably (labels.c). */
+        r->state = REQ_WAITING;
+        MHD_suspend_connection(r->conn);
+        rc = labels_submit(sh->labels, r);
+        if (rc != 0) {
+            STAT_INC(sh, unavailable);
+            r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+            r->why = rc == ERR_FULL ? "too many labels waiting; retry\n" :
+                                      "shutting down; retry\n";
+            http_resume(r);
+        }
+        return MHD_YES;
     }
     if (r->nevents == 0) {
         STAT_INC(sh, ok_no_events);

@@ -44,6 +44,7 @@
 #include "common/harden.h"
 #include "common/log.h"
 #include "tools/vigil-shopify/config.h"
+#include "tools/vigil-shopify/labels.h"
 #include "tools/vigil-shopify/seen.h"
 #include "tools/vigil-shopify/shopify.h"
 #include "tools/vigil-shopify/shops.h"
@@ -148,6 +149,8 @@ shopify_close(struct shopify *sh)
         uplink_shutdown(sh->uplink);
     privacy_close(sh->privacy);
     sh->privacy = NULL;
+    labels_close(sh->labels);
+    sh->labels = NULL;
     http_stop(sh->http);
     sh->http = NULL;
     risk_close(sh->risk);
@@ -213,6 +216,9 @@ main(int argc, char **argv)
     if (rc != 0)
         goto out_close;
     rc = privacy_open(&sh, &sh.privacy);
+    if (rc != 0)
+        goto out_close;
+    rc = labels_open(&sh, &sh.labels);
     if (rc != 0)
         goto out_close;
     rc = http_start(&sh, &sh.http);

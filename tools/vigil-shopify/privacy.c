@@ -51,6 +51,7 @@
 #include "common/zclient.h"
 #include "common/zsock.h"
 #include "tools/vigil-shopify/privacy.h"
+#include "tools/vigil-shopify/qclient.h"
 #include "tools/vigil-shopify/shopify.h"
 
 #define PRIVACY_QUEUE_MAX  256   /* deliveries waiting, at most */
@@ -117,33 +118,6 @@ job_text(struct privacy_job *j, const json_t *o, const char *key,
     return 0;
 }
 
-/* The case reference of a delivery: "shopify-webhook-<id>" when the id
- * fits qproto's rule, else its hash in hex. */
-static void
-webhook_case(struct privacy_job *j, const char *webhook_id)
-{
-    static const char prefix[] = "shopify-webhook-";
-    size_t n = strlen(webhook_id), i;
-    bool ok = n >= 1 && n <= PRIVACY_CASE_MAX - (sizeof(prefix) - 1);
-    uint8_t h[16];
-    char hex[2 * sizeof(h) + 1];
-
-    for (i = 0; ok && i < n; i++) {
-        char c = webhook_id[i];
-
-        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    }
-    if (ok) {
-        (void)snprintf(
-            j->case_ref, sizeof(j->case_ref), "%s%s", prefix, webhook_id);
-        return;
-    }
-    crypto_generichash(h, sizeof(h), (const uint8_t *)webhook_id, n, NULL, 0);
-    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-    (void)snprintf(j->case_ref, sizeof(j->case_ref), "%s%s", prefix, hex);
-}
-
 /* The array of order ids at `key` (absent or null: none). */
 static int
 job_orders(struct privacy_job *j, const json_t *root, const char *key)
@@ -206,7 +180,7 @@ privacy_parse(enum topics_kind k, const json_t *root, const char *shop,
         (!json_is_string(dom) || strcmp(json_string_value(dom), shop) != 0))
         return job_fail(j, ERR_INVAL, "shop_domain",
             "must be the X-Shopify-Shop-Domain of the delivery");
-    webhook_case(j, webhook_id);
+    qclient_webhook_case(j->case_ref, webhook_id);
     switch (k) {
     case TOPICS_CUSTOMERS_DATA_REQUEST:
         rc = job_id(j, json_object_get(root, "data_request"), "id",
@@ -254,13 +228,6 @@ privacy_job_free(struct privacy_job *job)
 
 /* --------------------------------------------------------- exchange */
 
-static bool
-code_transient(int code)
-{
-    return code == ERR_UNAVAIL || code == ERR_AUDIT || code == ERR_AGAIN ||
-        code == ERR_SHUTDOWN || code == ERR_IO || code == ERR_FULL;
-}
-
 /* A fresh request id: "shopify-" and 16 hex digits. */
 static void
 new_id(char *dst, size_t cap)
@@ -271,68 +238,6 @@ new_id(char *dst, size_t cap)
     randombytes_buf(rnd, sizeof(rnd));
     sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
     (void)snprintf(dst, cap, "shopify-%s", hex);
-}
-
-/*
- * Send `q` and wait until `deadline_ms` (monotonic) for the reply into
- * `reply`. Returns 0, ERR_AGAIN (no reply in time), ERR_INVAL (not
- * encodable) or the connection's error (logged once by the caller).
- */
-static int
-exchange(struct privacy *pv, const struct qproto_request *q,
-    uint64_t deadline_ms, struct buf *reply)
-{
-    struct zsock_pollitem pi;
-    struct zsock_msg m;
-    struct iovec iov;
-    struct buf req;
-    char err[512];
-    void *sock = NULL;
-    uint64_t now;
-    int rc, nready = 0;
-
-    buf_reset(reply);
-    buf_init(&req, QPROTO_MAX_BYTES);
-    rc = qproto_request_encode(&req, q);
-    if (rc != 0)
-        goto out;
-    rc =
-        zclient_connect(pv->ctx, ZSOCK_REQ, &pv->conn, &sock, err, sizeof(err));
-    if (rc != 0) {
-        log_warnx("privacy: %s", err);
-        goto out;
-    }
-    iov.iov_base = req.data;
-    iov.iov_len = req.len;
-    rc = zsock_send_parts(sock, &iov, 1, ZSOCK_DONTWAIT);
-    if (rc == ERR_AGAIN) /* not connected yet: queued, bounded below */
-        rc = zsock_send_parts(sock, &iov, 1, 0);
-    if (rc != 0)
-        goto out;
-    now = clock_mono_ms();
-    pi.sock = sock;
-    pi.fd = 0;
-    pi.events = ZSOCK_POLLIN;
-    pi.revents = 0;
-    rc = zsock_poll(
-        &pi, 1, now < deadline_ms ? (long)(deadline_ms - now) : 0, &nready);
-    if (rc == 0 && nready == 0)
-        rc = ERR_AGAIN;
-    if (rc != 0)
-        goto out;
-    memset(&m, 0, sizeof(m));
-    rc = zsock_recv_msg(sock, &m, 0);
-    if (rc != 0)
-        goto out;
-    if (m.nparts != 1 || m.overflow)
-        rc = ERR_MALFORMED;
-    else
-        rc = buf_append(reply, zsock_msg_data(&m, 0), zsock_msg_size(&m, 0));
-    zsock_msg_close(&m);
-out:
-    zsock_close(sock);
-    buf_wipe_release(&req);
-    return rc;
 }
 
 /* The value of key `k` in msgpack map `m`, or NULL. */
@@ -403,7 +308,8 @@ ask(struct run *run, enum qproto_op op, const char *kind, const char *value,
         q.args |= QPROTO_ARG_FROM;
         q.from = from;
     }
-    rc = exchange(run->pv, &q, r->deadline_ms, &run->reply);
+    rc = qclient_exchange(run->pv->ctx, &run->pv->conn, "privacy", &q,
+        r->deadline_ms, &run->reply);
     sodium_memzero(&q, sizeof(q));
     if (rc == 0)
         rc = qproto_reply_decode(&run->dec, &run->rep, run->reply.data,
@@ -418,7 +324,7 @@ ask(struct run *run, enum qproto_op op, const char *kind, const char *value,
         return rc;
     }
     if (run->rep.code != 0) {
-        bool transient = code_transient(run->rep.code);
+        bool transient = qclient_code_transient(run->rep.code);
 
         /* Vigil's messages name fields and rules, never a value. */
         log_warnx("shop '%s' topic '%s' webhook '%s': Vigil refused %s: "

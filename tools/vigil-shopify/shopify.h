@@ -14,6 +14,10 @@
  *    replies, the 4-second budget; it decides each answer, records
  *    acknowledged deliveries in the dedup set, queues risk assessments
  *    and resumes the connection;
+ *  - the privacy worker (privacy.c) and the label worker (labels.c)
+ *    send the privacy topics and the fraud outcomes to the scorer's
+ *    query endpoint, each with its own certificate, and resume the
+ *    deliveries they answer;
  *  - the risk worker (risk.c) posts each scored order's assessment to
  *    the shop's Admin GraphQL API with libcurl, with bounded retries,
  *    never holding a webhook's answer.
@@ -57,6 +61,8 @@ struct uplink;
 struct risk;
 struct privacy;
 struct privacy_job;
+struct labels;
+struct labels_job;
 
 /* Counters, written from every thread (relaxed atomics). */
 struct shopify_stats {
@@ -73,6 +79,9 @@ struct shopify_stats {
     atomic_uint_fast64_t orders_scored; /* order.placed replies with a score */
     atomic_uint_fast64_t fields_dropped;
     atomic_uint_fast64_t labels_withheld; /* label evidence, not sent */
+    atomic_uint_fast64_t labels_sent;     /* labels the scorer took: 200 */
+    atomic_uint_fast64_t labels_unknown;  /* of an order Vigil never saw */
+    atomic_uint_fast64_t labels_failed;   /* 5xx: scorer down or refused */
     atomic_uint_fast64_t late_replies;    /* for deliveries already answered */
     atomic_uint_fast64_t malformed_replies; /* frames that did not decode */
     atomic_uint_fast64_t risk_posted;
@@ -95,6 +104,7 @@ struct shopify {
     struct uplink *uplink;      /* the collector side (main thread) */
     struct risk *risk;          /* Admin API poster, or NULL when off */
     struct privacy *privacy;    /* DPO worker, or NULL (no dpo_cert) */
+    struct labels *labels;      /* label worker, or NULL (no label_cert) */
     struct http *http;          /* libmicrohttpd daemon */
     struct shopify_stats stats; /* counters */
 };
@@ -138,6 +148,7 @@ struct req {
     bool is_order;                      /* orders/create */
     char order_gid[TOPICS_GID_MAX + 1]; /* for the risk assessment */
     struct privacy_job *job;            /* a privacy topic's; owned */
+    struct labels_job *lab;             /* a label to send; owned */
     uint8_t keys[2][SEEN_KEY_BYTES];    /* dedup keys to add on success */
     unsigned nkeys;
     /* The uplink's, while waiting. */

@@ -409,21 +409,23 @@ void
 uplink_log_stats(struct shopify *sh, bool final)
 {
 #define S(f) (unsigned long long)atomic_load(&sh->stats.f)
-    char line[512];
+    char line[640];
 
     (void)snprintf(line, sizeof(line),
         "deliveries=%llu ok=%llu ok_no_events=%llu duplicates=%llu "
         "bad_signature=%llu refused=%llu unavailable=%llu timeouts=%llu "
         "events_sent=%llu events_acked=%llu orders_scored=%llu "
-        "fields_dropped=%llu labels_withheld=%llu late_replies=%llu malformed_replies=%llu "
+        "fields_dropped=%llu labels_withheld=%llu labels_sent=%llu "
+        "labels_unknown=%llu labels_failed=%llu late_replies=%llu "
+        "malformed_replies=%llu "
         "risk_posted=%llu risk_failed=%llu risk_dropped=%llu "
         "risk_retries=%llu privacy_ok=%llu privacy_failed=%llu",
         S(deliveries), S(ok), S(ok_no_events), S(duplicates), S(bad_signature),
         S(refused), S(unavailable), S(timeouts), S(events_sent),
         S(events_acked), S(orders_scored), S(fields_dropped),
-        S(labels_withheld), S(late_replies), S(malformed_replies),
-        S(risk_posted), S(risk_failed), S(risk_dropped), S(risk_retries),
-        S(privacy_ok), S(privacy_failed));
+        S(labels_withheld), S(labels_sent), S(labels_unknown), S(labels_failed),
+        S(late_replies), S(malformed_replies), S(risk_posted), S(risk_failed),
+        S(risk_dropped), S(risk_retries), S(privacy_ok), S(privacy_failed));
 #undef S
     if (final)
         log_info("stats: %s", line);

@@ -26,6 +26,7 @@
 
 #include <sodium.h>
 
+#include "common/bytes.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/merkle.h"
@@ -96,28 +97,6 @@ find_log(struct witness *w, const char *origin, size_t olen)
             return &w->logs[i];
     }
     return NULL;
-}
-
-static void
-be64_put(uint8_t *p, uint64_t v)
-{
-    int i;
-
-    for (i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t
-be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    int i;
-
-    for (i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 /* The parsed request. */
@@ -229,7 +208,7 @@ witness_add_checkpoint(struct witness *w, const char *body, size_t len,
         goto fail;
     rc = store_get_view(txn, w->dbi, key, sizeof(key), &v, &vlen);
     if (rc == 0 && vlen >= STATE_HDR) {
-        stored = be64_get(v);
+        stored = bytes_get_be64(v);
         memcpy(old_root, (const uint8_t *)v + 8, MERKLE_HASH_BYTES);
     } else if (rc == 0) {
         rc = ERR_CORRUPT;
@@ -276,7 +255,7 @@ witness_add_checkpoint(struct witness *w, const char *body, size_t len,
         goto fail;
     vlen = STATE_HDR + q.note_len + line_len;
     val = xmalloc(vlen);
-    be64_put(val, size);
+    bytes_put_be64(val, size);
     memcpy(val + 8, root, MERKLE_HASH_BYTES);
     memcpy(val + STATE_HDR, q.note, q.note_len);
     memcpy(val + STATE_HDR + q.note_len, line, line_len);
