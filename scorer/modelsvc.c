@@ -162,10 +162,10 @@ modelsvc_reload(struct scorer *s)
     if (ms == NULL)
         return;
     if (path == NULL) {
-        if (!ms->none)
+        if (!ms->none) {
             log_info("SIGHUP: model_file=none: the rule set alone from now");
-        if (!ms->none)
             model_slot_release(&ms->slot);
+        }
         ms->none = true;
         s->model_version = NULL;
         return;
