@@ -118,7 +118,10 @@ def cmd_flood(a):
 
 def cmd_overload(a):
     with Service(a.bin, collector_opts=["request_timeout_ms=2000"]) as svc:
-        flat = ["--connections", 4, "--batch", 20, "--inflight", 8]
+        # Enough requests in flight (4 x 64 x 20 events) that the service,
+        # not the client's window, sets the pace; at 2x the schedule sets
+        # the offered load (open loop).
+        flat = ["--connections", 4, "--batch", 20, "--inflight", 64]
         r0 = (rss_mb(svc.scorer.proc), rss_mb(svc.collector.proc))
         m = load(svc, "storefront", *flat, seconds=a.seconds)
         mx = m["acked_ok"] / m["duration_s"]
