@@ -55,11 +55,14 @@ def load(svc, client, *extra, seconds=10, timeout=None):
     return json.loads(out[-1])
 
 
-def rss_mb(proc):
+def rss_mb(proc, field="VmRSS"):
+    """A process's resident memory in MiB from /proc/PID/status: VmRSS
+    (all of it, LMDB's mapped file pages included) or RssAnon (its own
+    heap and stacks: what must stay bounded)."""
     try:
         with open("/proc/%d/status" % proc.pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024.0
     except OSError:
         pass
