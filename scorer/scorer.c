@@ -876,6 +876,12 @@ scorer_group_commit(struct scorer *s)
     if (seq != s->applied_seq)
         crashpoint("group.journaled");
     s->applied_seq = seq;
+    /* The group's new salt slots, in one pwrite (the journal holds
+     * them already; a failure is retried before the next LMDB commit,
+     * which needs them). */
+    if (vault_write(s->vault) != 0)
+        log_warnx("cannot write new subjects' vault slots; retried at the "
+                  "next commit");
     return 0;
 }
 

@@ -40,13 +40,13 @@
  * Durability: a new salt travels in the journal record of the event
  * that made it (scorer.c), which is synced before the event is
  * acknowledged; its slot is written (pwrite, not synced) by the next
- * vault_write(), which the scorer calls before it hands a generation
- * to the flusher; the flusher fdatasyncs the vault (vault_sync_file())
- * before every LMDB commit,
- * and the journal is only released behind a commit, so every salt that
- * history or an acknowledged event depends on is durable in the vault
- * or in the journal, and replay restores it (vault_restore()). A salt
- * made for a query op is synced before the op's audit record.
+ * vault_write(), which the scorer calls after each group commit and
+ * before it hands a generation to the flusher; the flusher fdatasyncs the vault
+ * (vault_sync_file()) before every LMDB commit, and the journal is only
+ * released behind a commit, so every salt that history or an acknowledged event
+ * depends on is durable in the vault or in the journal, and replay restores it
+ * (vault_restore()). A salt made for a query op is synced before the op's audit
+ * record.
  *
  * FILE FORMAT (little-endian; this module is its only reader and writer):
  *   header, 64 bytes: "VIGILVLT", u32 version (1), u32 slot size (64),
