@@ -30,6 +30,7 @@
 #include "common/store.h"
 #include "common/xmalloc.h"
 #include "scorer/history.h"
+#include "scorer/history_impl.h"
 #include "scorer/history_int.h"
 
 /* One planned deletion. */
@@ -40,6 +41,8 @@ struct history_del {
 };
 
 _Static_assert(HISTORY_REPLY_TIME_KEY_MAX <= UINT8_MAX, "klen is a u8");
+_Static_assert(HISTORY_REVIEW_KEY_MAX <= HISTORY_REPLY_TIME_KEY_MAX,
+    "a review key fits a planned deletion");
 
 /* Entity kind bytes (history.h) and their retention category. */
 static const struct {
@@ -128,6 +131,7 @@ int
 history_batch_apply(
     struct history *h, struct store_txn *txn, struct history_batch *b)
 {
+    uint64_t reviews = 0;
     int rc = 0;
 
     for (size_t i = 0; i < b->n && rc == 0; i++) {
@@ -135,9 +139,13 @@ history_batch_apply(
 
         rc = store_del(
             txn, history_dbi(h, (enum history_db)d->db), d->key, d->klen);
+        if (rc == 0 && d->db == HISTORY_DB_REVIEW)
+            reviews++;
         if (rc == ERR_NOTFOUND)
             rc = 0;
     }
+    if (rc == 0)
+        rc = history_review_forget(h, txn, reviews);
     b->n = 0;
     memset(b->rows, 0, sizeof(b->rows));
     memset(b->cats, 0, sizeof(b->cats));
@@ -208,8 +216,15 @@ plan_entity(struct history *h, struct store_txn *txn, const uint8_t *k,
     }
     if (rc != 0 && rc != ERR_NOTFOUND)
         return rc;
-    if (k[0] != 'A')
+    if (k[0] != 'A') {
+        /* Its account list (history_link.c) goes with it: part of the
+         * entity's row, not counted apart (a missing one is skipped). */
+        struct ekey rk;
+
+        if (history_link_rkey(&rk, k, klen) == 0)
+            (void)batch_add(b, HISTORY_DB_LINK, rk.b, rk.len);
         return 0;
+    }
     rc = store_get_view(
         txn, history_dbi(h, HISTORY_DB_LINK), k, klen, &v, &vlen);
     if (rc == 0 && batch_add(b, HISTORY_DB_LINK, k, klen))
@@ -217,8 +232,20 @@ plan_entity(struct history *h, struct store_txn *txn, const uint8_t *k,
     return rc == ERR_NOTFOUND ? 0 : rc;
 }
 
+/* Plan the review-queue entry of the order under key k placed at ts
+ * (there or not: a missing key is skipped when applied). */
+static void
+plan_review(const uint8_t *k, size_t klen, uint64_t ts, struct history_batch *b)
+{
+    uint8_t rk[HISTORY_REVIEW_KEY_MAX];
+    size_t rlen;
+
+    if (history_review_key_of_order(k, klen, ts, rk, &rlen) == 0)
+        (void)batch_add(b, HISTORY_DB_REVIEW, rk, rlen);
+}
+
 /* Plan order key k when it exists, with its order.placed event's reply
- * (of storefront `actor`). */
+ * (of storefront `actor`) and its review-queue entry. */
 static int
 plan_order(struct history *h, struct store_txn *txn, const char *actor,
     const uint8_t *k, size_t klen, struct history_batch *b)
@@ -244,6 +271,7 @@ plan_order(struct history *h, struct store_txn *txn, const char *actor,
         b->rows[HISTORY_ROW_ORDER]++;
         b->cats[HISTORY_CAT_ORDER]++;
     }
+    plan_review(k, klen, ts, b);
     return history_erase_reply_plan(h, txn, actor, &eid, b);
 }
 
@@ -348,6 +376,7 @@ sweep_one(struct history *h, struct store_txn *ov,
         b->rows[HISTORY_ROW_ORDER]++;
         b->cats[HISTORY_CAT_ORDER]++;
     }
+    plan_review(k, klen, t, b);
     return 0;
 }
 
