@@ -21,6 +21,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "scorer/lifecycle.h"
+#include "scorer/record.h"
 #include "scorer/scorer.h"
 
 #define LIFECYCLE_PIDFILE "scorer.pid"
@@ -88,10 +89,24 @@ lifecycle_reload_model(struct scorer *s)
 void
 lifecycle_reload(struct scorer *s)
 {
-    int n = cfg_reload(&s->cfg, &s->args);
+    char before[RECORD_CONFIG_FP], after[RECORD_CONFIG_FP];
+    char ref[AUDIT_MAX_REF + 1];
+    int n;
 
+    record_config_fp(&s->cfg, before);
+    n = cfg_reload(&s->cfg, &s->args);
     if (n < 0)
         return;
+    /* The change in the audit log, before it takes effect anywhere
+     * (fingerprints only: the text may hold paths and addresses). */
+    record_config_fp(&s->cfg, after);
+    if (strcmp(before, after) != 0) {
+        snprintf(ref, sizeof(ref), "config %s -> %s, %d live keys", before,
+            after, n);
+        if (record_system(s, "config.change", ref) != 0)
+            log_warnx("SIGHUP: the configuration change is not in the audit "
+                      "log");
+    }
     s->params.review_threshold = (unsigned)s->cfg.review_threshold;
     s->params.block_threshold = (unsigned)s->cfg.block_threshold;
     (void)lifecycle_quotas(s);

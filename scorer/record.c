@@ -11,9 +11,13 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "common/audit.h"
+#include "common/cfg.h"
 #include "common/clock.h"
 #include "common/crashpoint.h"
 #include "common/err.h"
@@ -278,6 +282,26 @@ record_fill_system(
     text_copy(r->purpose, sizeof(r->purpose), "security");
     r->outcome = AUDIT_OUTCOME_ALLOWED;
     text_copy(r->ref, sizeof(r->ref), ref);
+}
+
+void
+record_config_fp(const struct vigil_config *cfg, char out[RECORD_CONFIG_FP])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp;
+
+    fp = open_memstream(&text, &len);
+    if (fp == NULL)
+        fatal("open_memstream");
+    cfg_print(cfg, fp);
+    if (fclose(fp) != 0)
+        fatal("open_memstream");
+    crypto_hash_sha256(h, (const unsigned char *)text, len);
+    free(text); /* open_memstream's buffer */
+    snprintf(out, RECORD_CONFIG_FP, "sha256:%02x%02x%02x%02x%02x%02x%02x%02x",
+        h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
 }
 
 int

@@ -77,6 +77,21 @@ int record_event(struct scorer *s, const char *actor, const char *op,
 void record_refusals(struct scorer *s, const char *where,
     const struct zauth_refusal *r, size_t n) NONNULL(1, 2);
 
+/* "sha256:" and 16 hex digits: room for record_config_fp()'s text. */
+#define RECORD_CONFIG_FP 24
+
+struct vigil_config;
+
+/*
+ * The fingerprint of the effective configuration `cfg`: "sha256:" and
+ * the first 16 hex digits of the SHA-256 of its cfg_print() text, into
+ * out[RECORD_CONFIG_FP]. Recorded by "service.start" and "config.change"
+ * (the configuration itself may hold paths and addresses: never the
+ * text). Aborts if no memory.
+ */
+void record_config_fp(
+    const struct vigil_config *cfg, char out[RECORD_CONFIG_FP]) NONNULL(1, 2);
+
 /*
  * Record a system event `op` with `ref` (e.g. "auth.reload" with the
  * number of clients loaded), actor RECORD_SYSTEM_ACTOR, purpose

@@ -260,23 +260,11 @@ open_audit(struct scorer *s)
 static int
 record_start(struct scorer *s)
 {
-    unsigned char h[crypto_hash_sha256_BYTES];
-    char ref[AUDIT_MAX_REF + 1], *text = NULL;
-    size_t len = 0;
-    FILE *fp;
+    char ref[AUDIT_MAX_REF + 1], fp[RECORD_CONFIG_FP];
     int rc;
 
-    fp = open_memstream(&text, &len);
-    if (fp == NULL)
-        fatal("open_memstream");
-    cfg_print(&s->cfg, fp);
-    if (fclose(fp) != 0)
-        fatal("open_memstream");
-    crypto_hash_sha256(h, (const unsigned char *)text, len);
-    free(text); /* open_memstream's buffer */
-    snprintf(ref, sizeof(ref),
-        "vigil-scorer %s config sha256:%02x%02x%02x%02x%02x%02x%02x%02x",
-        VIGIL_VERSION, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+    record_config_fp(&s->cfg, fp);
+    snprintf(ref, sizeof(ref), "vigil-scorer %s config %s", VIGIL_VERSION, fp);
     rc = record_system(s, "service.start", ref);
     if (rc == 0 && s->signer_created) {
         snprintf(ref, sizeof(ref), "created %s", audit_verifier_key(s->audit));

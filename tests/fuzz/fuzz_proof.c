@@ -3,8 +3,9 @@
  *                check (`vigilctl audit check-proof FILE --key KEY`)
  *
  * The bytes are a proof file for proof_parse() (tools/vigilctl/proof.h:
- * size cap, jansson, the member table); a file that parses has its
- * embedded checkpoints verified with the fixed key of fuzzutil.h
+ * size cap, jansson, the member table), or for proof_parse_tlog() when
+ * they start as a C2SP tlog-proof does (common/tlogproof.h); a file that parses
+ * has its embedded checkpoints verified with the fixed key of fuzzutil.h
  * (proof_trust_note) and is then checked (proof_check), exactly as
  * cmd_audit.c does but without printing. The seeds are real `vigilctl
  * audit prove --json` output over a log signed with that key.
@@ -26,6 +27,7 @@
 #include "common/audit.h"
 #include "common/err.h"
 #include "common/merkle.h"
+#include "common/tlogproof.h"
 #include "tests/fuzz/fuzzutil.h"
 #include "tools/vigilctl/proof.h"
 
@@ -82,16 +84,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *bad;
     json_t *doc = NULL;
     uint64_t csize;
+    bool tlog = tlogproof_is((const char *)data, size);
     int rc;
 
-    rc = proof_parse((const char *)data, size, &p, &doc, why, sizeof(why));
+    rc = tlog ?
+        proof_parse_tlog((const char *)data, size, &p, why, sizeof(why)) :
+        proof_parse((const char *)data, size, &p, &doc, why, sizeof(why));
     if (rc != 0) {
         if ((rc != ERR_MALFORMED && rc != ERR_TOOBIG) || doc != NULL)
             fuzzutil_fail("proof_parse: unexpected code, or a document");
         check_why(why, sizeof(why));
         return 0;
     }
-    if (doc == NULL || !(p.found & (1u << PROOF_M_TYPE)) ||
+    if ((!tlog && doc == NULL) || !(p.found & (1u << PROOF_M_TYPE)) ||
         !(p.found & (1u << PROOF_M_SIZE)) || !(p.found & (1u << PROOF_M_PROOF)))
         fuzzutil_fail("a parsed proof without its required members");
     for (int i = 0; i < 2; i++) {

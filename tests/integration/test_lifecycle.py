@@ -12,7 +12,10 @@ Through the real daemons (CURVE on):
  - SIGHUP: quota_queries_per_s changed in the configuration file is in
    force after SIGHUP (status shows it; the scorer logs it), a key that
    needs a restart is logged as kept; a client added to the allow-list
-   is admitted after SIGHUP, without a restart.
+   is admitted after SIGHUP, without a restart; the change is the audit
+   record config.change naming the old and new configuration
+   fingerprints (the old one is service.start's), and a SIGHUP that
+   changes nothing records none.
  - a second vigil-scorer on the same data directory exits 1 at once
    with a message naming the running one's pid; the first one goes on.
 
@@ -21,6 +24,7 @@ SPDX-License-Identifier: MIT
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -177,6 +181,26 @@ def sighup_part(args):
         st = status(svc, client="late")
         check_eq(st["state"], "ok", "the client added is admitted after "
                  "SIGHUP")
+        # Issue 8: "start, stop, key and config changes are never
+        # recorded". The change is an audit record of its own, naming the
+        # fingerprints before and after (the one service.start named).
+        recs = audit_records(svc.bindir, svc.data_dir)
+        starts = [r["ref"] for r in recs if r["op"] == "service.start"]
+        changes = [r for r in recs if r["op"] == "config.change"]
+        check_eq(len(changes), 1, "one config.change record")
+        m = re.match(r"config (sha256:[0-9a-f]{16}) -> (sha256:[0-9a-f]{16}), "
+                     r"\d+ live keys$", changes[0]["ref"])
+        check(m is not None and m.group(1) != m.group(2),
+              "config.change names the old and new fingerprints",
+              changes[0]["ref"])
+        check(starts[-1].endswith("config " + m.group(1)),
+              "the old fingerprint is the one service.start recorded",
+              (starts, changes[0]["ref"]))
+        say("  ok config.change: %s" % changes[0]["ref"])
+        svc.reload(settle=1.0)
+        recs = audit_records(svc.bindir, svc.data_dir)
+        check_eq(len([r for r in recs if r["op"] == "config.change"]), 1,
+                 "a SIGHUP that changes nothing records no config.change")
         check(svc.scorer.alive(), "the scorer still runs")
     os.unlink(conf)
     os.rmdir(tmp)

@@ -12,6 +12,7 @@ catches up when it returns.
 SPDX-License-Identifier: MIT
 """
 
+import base64
 import json
 import os
 import shutil
@@ -151,6 +152,42 @@ def body(args):
             rc, out, _ = vt.vigilctl(args.bin, "audit", "verify", copy,
                                      "--witness", v1, "--quorum", "1")
             check_eq(rc, 0, "quorum 1 of w1: exit 0")
+
+            # A C2SP tlog-proof (issue 8 item 5) of a record under the newest
+            # cosigned checkpoint: it carries the witnesses' cosignatures;
+            # vigilctl checks it with a witness quorum, and independent code
+            # (tlogspec, from the spec) verifies the same file.
+            csize = int(text.split("\n")[1])
+            rc, tp, err = vt.vigilctl(args.bin, "audit", "prove", "inclusion",
+                                      copy, "3", "--size", str(csize),
+                                      "--key", log_vkey, "--format",
+                                      "tlog-proof")
+            check_eq(rc, 0, "prove inclusion --format tlog-proof: %s" % err)
+            idx, size, seen = ts.verify_tlog_proof(tp, log_vkey, [k1, k2, k3])
+            check_eq((idx, size), (3, csize), "the tlog-proof's index, size")
+            check_eq(sorted(seen), [k1.name, k2.name],
+                     "independent code: w1 and w2 cosigned its checkpoint")
+            pf = os.path.join(tmp, "r3.tlog-proof")
+            with open(pf, "w") as f:
+                f.write(tp)
+            rc, out, _ = vt.vigilctl(args.bin, "audit", "check-proof", pf,
+                                     "--key", log_vkey, "--witness", v1,
+                                     "--witness", v2, "--quorum", "2")
+            check_eq(rc, 0, "check-proof of the tlog-proof, quorum 2: exit 0")
+            check("OK: record 3 is included" in out, "it says so", out)
+            rc, out, _ = vt.vigilctl(args.bin, "audit", "check-proof", pf,
+                                     "--key", log_vkey, "--witness", v1,
+                                     "--witness", v2, "--witness", v3,
+                                     "--quorum", "3")
+            check_eq(rc, 1, "tlog-proof, quorum 3 with w3 (never cosigned)")
+            lines = tp.split("\n")
+            lines[3] = base64.b64encode(bytes(32)).decode()
+            with open(pf, "w") as f:
+                f.write("\n".join(lines))
+            rc, out, _ = vt.vigilctl(args.bin, "audit", "check-proof", pf,
+                                     "--key", log_vkey)
+            check_eq(rc, 1, "a tlog-proof with a proof hash replaced: exit 1")
+            check("does not verify" in out, "says the proof fails", out)
 
             # Every stored frame: its checkpoint text was signed by the log
             # (it is in checkpoints.log) and its cosignature verifies.

@@ -7,7 +7,9 @@ for the interoperability tests:
  - RFC 6962 / RFC 9162 section 2.1: Merkle tree hashes and consistency
    proofs (PROOF / SUBPROOF, computed from the leaves);
  - c2sp.org/tlog-witness: the add-checkpoint request body;
- - c2sp.org/tlog-cosignature: cosignature/v1 (Ed25519, type 0x04) checks.
+ - c2sp.org/tlog-cosignature: cosignature/v1 (Ed25519, type 0x04) checks;
+ - c2sp.org/tlog-proof: reading a tlog-proof@v1 and its verification steps
+   (RFC 9162 2.1.3.2 inclusion check, the log's signature, cosignatures).
 
 Ed25519 comes from Debian's python3-cryptography; nothing else beyond
 the standard library. `WitnessDaemon` runs build/bin/vigil-witness in a
@@ -184,6 +186,99 @@ def verify_cosignatures(note, cosigner, now=None):
             raise ValueError("cosignature does not verify")
         got.append(ts)
     return got
+
+
+# --------------------------------------------------------- tlog-proof
+
+def verify_note_signature(note, vkey):
+    """The checkpoint text of `note` if a line of log key `vkey` (type
+    0x01, signed-note) signs it; raises ValueError otherwise."""
+    name, kid, b64 = vkey.strip().split("+", 2)
+    raw = base64.b64decode(b64, validate=True)
+    if raw[0] != 0x01 or len(raw) != 33:
+        raise ValueError("not an Ed25519 signed-note vkey")
+    pk = Ed25519PublicKey.from_public_bytes(raw[1:])
+    if key_id(name, 0x01, raw[1:]).hex() != kid:
+        raise ValueError("key ID does not match the key")
+    text, sigs = split_note(note)
+    for n, sig in sigs:
+        if n == name and sig[:4].hex() == kid and len(sig) == 68:
+            try:
+                pk.verify(sig[4:], text.encode())
+                return text
+            except InvalidSignature:
+                raise ValueError("the log's signature does not verify")
+    raise ValueError("no signature by the log's key")
+
+
+def root_from_inclusion(index, size, leaf, proof):
+    """RFC 9162 2.1.3.2: the root the inclusion proof leads to."""
+    if index >= size:
+        raise ValueError("index beyond the tree")
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            raise ValueError("proof too long")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ValueError("proof too short")
+    return r
+
+
+def parse_tlog_proof(text):
+    """(extra bytes or None, index, [hashes], checkpoint note)."""
+    lines = text.split("\n")
+    if lines[0] != "c2sp.org/tlog-proof@v1":
+        raise ValueError("not a tlog-proof@v1")
+    i, extra = 1, None
+    if lines[i].startswith("extra "):
+        extra = base64.b64decode(lines[i][6:], validate=True)
+        i += 1
+    if not lines[i].startswith("index "):
+        raise ValueError("no index line")
+    idx = lines[i][6:]
+    if not idx.isdigit() or (len(idx) > 1 and idx[0] == "0"):
+        raise ValueError("bad index")
+    i += 1
+    hashes = []
+    while lines[i] != "":
+        h = base64.b64decode(lines[i], validate=True)
+        if len(h) != 32:
+            raise ValueError("a proof line is not a SHA-256 hash")
+        hashes.append(h)
+        i += 1
+    return extra, int(idx), hashes, "\n".join(lines[i + 1:])
+
+
+def verify_tlog_proof(text, log_vkey, cosigners=()):
+    """The spec's four steps with the extra data as the leaf's data:
+    returns (index, size, {cosigner name: timestamp}); raises ValueError."""
+    extra, index, hashes, note = parse_tlog_proof(text)
+    if extra is None:
+        raise ValueError("no extra data: the leaf cannot be computed")
+    body = verify_note_signature(note, log_vkey)
+    origin, size, root = body.split("\n")[:3]
+    if origin != log_vkey.split("+")[0]:
+        raise ValueError("origin is not the log key's name")
+    size = int(size)
+    if root_from_inclusion(index, size, leaf_hash(extra), hashes) != \
+            base64.b64decode(root, validate=True):
+        raise ValueError("the inclusion proof does not lead to the root")
+    seen = {}
+    for c in cosigners:
+        ts = verify_cosignatures(note, c)
+        if ts:
+            seen[c.name] = ts[0]
+    return index, size, seen
 
 
 # --------------------------------------------------------- the daemon

@@ -131,6 +131,76 @@ test_cert_files(void)
     ASSERT_EQ(cert_load(text, &back, NULL, err, sizeof(err)), ERR_DENIED);
     ASSERT(unlink(text) == 0);
     ASSERT(unlink(path) == 0);
+
+    /* Missing; a directory; a public file others may write; too large. */
+    ASSERT_EQ(cert_load(path, &back, NULL, err, sizeof(err)), ERR_NOTFOUND);
+    ASSERT_EQ(cert_load(root, &back, NULL, err, sizeof(err)), ERR_DENIED);
+    ASSERT(strstr(err, "not a regular file") != NULL);
+    subst(text, sizeof(text), "curve\n    public-key = \"KEY\"\n", z85);
+    write_file(path, text, 0666);
+    ASSERT(chmod(path, 0666) == 0);
+    ASSERT_EQ(cert_load(path, &back, NULL, err, sizeof(err)), ERR_DENIED);
+    ASSERT(strstr(err, "666") != NULL);
+    ASSERT(unlink(path) == 0);
+    {
+        static char big[CERT_MAX_BYTES + 2];
+
+        memset(big, '#', sizeof(big) - 1);
+        write_file(path, big, 0644);
+        ASSERT_EQ(cert_load(path, &back, NULL, err, sizeof(err)), ERR_TOOBIG);
+        ASSERT(unlink(path) == 0);
+    }
+    /* A bad name in the metadata. */
+    subst(text, sizeof(text),
+        "metadata\n    name = \"no/slash\"\ncurve\n    public-key = "
+        "\"KEY\"\n",
+        z85);
+    write_file(path, text, 0644);
+    ASSERT_EQ(cert_load(path, &back, NULL, err, sizeof(err)), ERR_MALFORMED);
+    ASSERT(unlink(path) == 0);
+
+    /* A secret file: owned by someone else; a secret key that does not
+     * match the public one (another certificate's secret pasted in). */
+    snprintf(path, sizeof(path), "%s/shop-a.key_secret", secrets);
+    if (geteuid() == 0) {
+        ASSERT(chown(path, 65534, 65534) == 0);
+        ASSERT_EQ(cert_load(path, &back, &sk, err, sizeof(err)), ERR_DENIED);
+        ASSERT(strstr(err, "owned by uid 65534") != NULL);
+        ASSERT(chown(path, 0, 0) == 0);
+    }
+    {
+        struct cert other;
+        struct cert_secret *osk = NULL;
+        char opath[256], mixed[1024], line[256];
+        FILE *fp;
+        size_t n = 0;
+
+        ASSERT_OK(
+            cert_create(root, secrets, "mix-b", "storefront", &other, &osk));
+        cert_secret_free(osk);
+        /* shop-a's secret file with mix-b's secret-key line. */
+        snprintf(opath, sizeof(opath), "%s/mix-b.key_secret", secrets);
+        fp = fopen(path, "r");
+        ASSERT(fp != NULL);
+        while (fgets(line, sizeof(line), fp) != NULL)
+            if (strstr(line, "secret-key") == NULL)
+                n += (size_t)snprintf(mixed + n, sizeof(mixed) - n, "%s", line);
+        fclose(fp);
+        fp = fopen(opath, "r");
+        ASSERT(fp != NULL);
+        while (fgets(line, sizeof(line), fp) != NULL)
+            if (strstr(line, "secret-key") != NULL)
+                n += (size_t)snprintf(mixed + n, sizeof(mixed) - n, "%s", line);
+        fclose(fp);
+        snprintf(opath, sizeof(opath), "%s/mixed.key_secret", secrets);
+        write_file(opath, mixed, 0600);
+        sk = NULL;
+        ASSERT_EQ(
+            cert_load(opath, &back, &sk, err, sizeof(err)), ERR_MALFORMED);
+        ASSERT(sk == NULL);
+        ASSERT(strstr(err, "does not match") != NULL);
+        ASSERT(unlink(opath) == 0);
+    }
 }
 
 struct client {

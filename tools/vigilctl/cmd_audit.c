@@ -36,12 +36,14 @@
 #include <sodium.h>
 
 #include "common/audit.h"
+#include "common/buf.h"
 #include "common/cosig.h"
 #include "common/cosiglog.h"
 #include "common/err.h"
 #include "common/harden.h"
 #include "common/merkle.h"
 #include "common/note.h"
+#include "common/tlogproof.h"
 #include "common/utctime.h"
 #include "common/xmalloc.h"
 #include "tools/vigilctl/proof.h"
@@ -90,6 +92,7 @@ struct opts {
     const char **witnesses; /* --witness VKEY, repeatable (owned array) */
     int nwitnesses;
     long quorum; /* --quorum N; 0: every --witness */
+    bool tlog;   /* --format tlog-proof (else json) */
 };
 
 enum {
@@ -104,7 +107,8 @@ enum {
     OPT_CHECKPOINT,
     OPT_WITNESS,
     OPT_QUORUM,
-    OPT_STRICT
+    OPT_STRICT,
+    OPT_FORMAT
 };
 
 /*
@@ -129,6 +133,7 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
         { "witness", required_argument, NULL, OPT_WITNESS },
         { "quorum", required_argument, NULL, OPT_QUORUM },
         { "strict", no_argument, NULL, OPT_STRICT },
+        { "format", required_argument, NULL, OPT_FORMAT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -201,6 +206,13 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
         case OPT_STRICT:
             o->strict = true;
             break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "tlog-proof") == 0)
+                o->tlog = true;
+            else if (strcmp(optarg, "json") != 0)
+                return cmd_usage_error(
+                    c, "bad format '%s' (json or tlog-proof)", optarg);
+            break;
         default:
             return cmd_usage_error(c, "unknown option '%s'", argv[optind - 1]);
         }
@@ -216,6 +228,7 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
 #define A_CKPT   "i"
 #define A_WITN   "jk"
 #define A_STRICT "l"
+#define A_FORMAT "m"
 
 static int slurp(const char *path, size_t max, char **out, size_t *len);
 
@@ -328,23 +341,12 @@ witness_frame(void *arg, const char *note, size_t len)
     return 0;
 }
 
-/*
- * --witness: count the witnesses among o->witnesses that validly
- * cosigned the newest checkpoint (res->note) in DIR/cosignatures.log;
- * print them. Returns EXIT_OK when at least the quorum did, EXIT_BAD
- * when not, EXIT_USAGE for a bad key.
- */
+/* Parse the --witness keys into v[0..o->nwitnesses); EXIT_OK or
+ * EXIT_USAGE (said why). */
 static int
-check_witnesses(const char *dir, const struct audit_verify_result *res,
-    const struct opts *o)
+witness_keys(const struct opts *o, struct cosig_verifier v[64])
 {
-    struct cosig_verifier v[64];
-    bool ok[64] = { false };
-    uint64_t ts[64] = { 0 };
-    struct witness_ctx x;
-    size_t n = (size_t)o->nwitnesses, i, j, nok = 0, tl;
-    long quorum = o->quorum > 0 ? o->quorum : o->nwitnesses;
-    int rc;
+    size_t n = (size_t)o->nwitnesses, i, j;
 
     if (n > 64) {
         fprintf(stderr, "%s: at most 64 --witness keys\n", PROGNAME);
@@ -366,6 +368,29 @@ check_witnesses(const char *dir, const struct audit_verify_result *res,
             }
         }
     }
+    return EXIT_OK;
+}
+
+/*
+ * --witness: count the witnesses among o->witnesses that validly
+ * cosigned the newest checkpoint (res->note) in DIR/cosignatures.log;
+ * print them. Returns EXIT_OK when at least the quorum did, EXIT_BAD
+ * when not, EXIT_USAGE for a bad key.
+ */
+static int
+check_witnesses(const char *dir, const struct audit_verify_result *res,
+    const struct opts *o)
+{
+    struct cosig_verifier v[64];
+    bool ok[64] = { false };
+    uint64_t ts[64] = { 0 };
+    struct witness_ctx x;
+    size_t n = (size_t)o->nwitnesses, i, nok = 0, tl;
+    long quorum = o->quorum > 0 ? o->quorum : o->nwitnesses;
+    int rc;
+
+    if (witness_keys(o, v) != EXIT_OK)
+        return EXIT_USAGE;
     if (res->note_len == 0 ||
         note_split(res->note, res->note_len, &tl, NULL, NULL) != 0) {
         printf("FAIL: witnesses: no signed checkpoint to be cosigned\n");
@@ -618,6 +643,86 @@ prove_done(const char *dir, int rc, struct audit_verify_result *res)
     return cmd_exit_for(rc);
 }
 
+/* What tlog_cosigs() gathers: the cosignature lines on one note. */
+struct cosig_lines {
+    const char *note; /* the checkpoint, as signed by the log */
+    size_t len;
+    struct buf *out; /* the note, then each cosignature line once */
+};
+
+/* Whether one of the lines in `b` is line[0..n) (with its newline). */
+static bool
+has_line(const struct buf *b, const char *line, size_t n)
+{
+    size_t at = 0;
+
+    while (at < b->len) {
+        const char *p = (const char *)b->data + at;
+        const char *nl = memchr(p, '\n', b->len - at);
+        size_t k = nl == NULL ? b->len - at : (size_t)(nl - p) + 1;
+
+        if (k == n && memcmp(p, line, n) == 0)
+            return true;
+        at += k;
+    }
+    return false;
+}
+
+/* cosiglog_cb: a frame is the log's note followed by a witness's
+ * cosignature line(s); keep the lines on our note not already kept. */
+static int
+cosig_frame(void *arg, const char *note, size_t len)
+{
+    struct cosig_lines *x = arg;
+    size_t at = x->len;
+
+    if (len <= x->len || memcmp(note, x->note, x->len) != 0)
+        return 0;
+    while (at < len) {
+        const char *nl = memchr(note + at, '\n', len - at);
+        size_t n = nl == NULL ? len - at : (size_t)(nl - note) + 1 - at;
+
+        if (nl != NULL && !has_line(x->out, note + at, n) &&
+            buf_append(x->out, note + at, n) != 0)
+            return ERR_TOOBIG;
+        at += n;
+    }
+    return 0;
+}
+
+/*
+ * Print proof `p` (inclusion) as a C2SP tlog-proof: the record as the
+ * extra data, the checkpoint with every witness cosignature on it that
+ * DIR/cosignatures.log holds. Returns 0 or ERR_*.
+ */
+static int
+print_tlog_proof(const char *dir, const struct audit_proof *p)
+{
+    struct buf note, out;
+    struct cosig_lines x;
+    int rc;
+
+    buf_init(&note, 64 * 1024);
+    buf_init(&out, 128 * 1024);
+    x.note = p->note;
+    x.len = strlen(p->note);
+    x.out = &note;
+    rc = buf_append(&note, p->note, x.len);
+    if (rc == 0)
+        rc = cosiglog_read(dir, cosig_frame, &x);
+    if (rc == 0)
+        rc = tlogproof_format(&out, p->raw, p->raw_len, p->index,
+            (const uint8_t(*)[MERKLE_HASH_BYTES])p->hashes, p->n,
+            (const char *)note.data, note.len);
+    if (rc == 0 &&
+        (fwrite(out.data, 1, out.len, stdout) != out.len ||
+            fflush(stdout) != 0))
+        rc = ERR_IO;
+    buf_release(&note);
+    buf_release(&out);
+    return rc;
+}
+
 int
 cmd_audit_prove_inclusion(const struct cmd *c, int argc, char **argv)
 {
@@ -627,14 +732,19 @@ cmd_audit_prove_inclusion(const struct cmd *c, int argc, char **argv)
     uint64_t index;
     int rc;
 
-    PROLOGUE(A_KEY A_SIZE, 2, 2);
+    PROLOGUE(A_KEY A_SIZE A_FORMAT, 2, 2);
     if (parse_u64(argv[optind + 1], &index) != 0)
         return cmd_usage_error(c, "bad record number '%s'", argv[optind + 1]);
     res = xmalloc(sizeof(*res));
     p = xmalloc(sizeof(*p));
     rc = audit_prove_inclusion(
         argv[optind], o.key, index, o.has_size ? o.size : 0, p, res);
-    if (rc == 0) {
+    if (rc == 0 && o.tlog) {
+        rc = print_tlog_proof(argv[optind], p);
+        if (rc != 0)
+            snprintf(res->reason, sizeof(res->reason),
+                "cannot write the tlog-proof: %s", err_str(rc));
+    } else if (rc == 0) {
         json_t *j = json_object();
 
         out_set(j, "type", out_str("inclusion"));
@@ -742,21 +852,22 @@ proof_invalid(const char *path, const char *why)
 }
 
 /*
- * Read, parse and check the proof file at `path` ("-": stdin) into `*p`.
- * On EXIT_OK `*doc` holds the parsed document (the notes in `*p` borrow
- * from it; caller frees with json_decref). Returns EXIT_OK, EXIT_BAD
- * (not a valid proof file, said on one line) or EXIT_USAGE (cannot be
- * read).
+ * Read, parse and check the proof file at `path` ("-": stdin) into `*p`:
+ * a JSON proof, or a C2SP tlog-proof (its first line says which). On
+ * EXIT_OK `*doc` holds the parsed JSON document (NULL for a tlog-proof)
+ * and `*text` the file's text; the notes in `*p` borrow from one of them
+ * (caller frees both: json_decref, free). Returns EXIT_OK, EXIT_BAD (not
+ * a valid proof file, said on one line) or EXIT_USAGE (cannot be read).
  */
 static int
-proof_load(const char *path, struct proof_file *p, json_t **doc)
+proof_load(const char *path, struct proof_file *p, json_t **doc, char **text)
 {
-    char *text, why[PROOF_WHY_MAX];
+    char why[PROOF_WHY_MAX];
     size_t len;
     int rc;
 
     *doc = NULL;
-    rc = slurp(path, PROOF_MAX_BYTES, &text, &len);
+    rc = slurp(path, PROOF_MAX_BYTES, text, &len);
     if (rc == ERR_TOOBIG)
         return proof_invalid(path, "larger than 1048576 bytes");
     if (rc != 0) {
@@ -764,8 +875,10 @@ proof_load(const char *path, struct proof_file *p, json_t **doc)
             strerror(errno));
         return EXIT_USAGE;
     }
-    rc = proof_parse(text, len, p, doc, why, sizeof(why));
-    free(text);
+    if (tlogproof_is(*text, len))
+        rc = proof_parse_tlog(*text, len, p, why, sizeof(why));
+    else
+        rc = proof_parse(*text, len, p, doc, why, sizeof(why));
     return rc == 0 ? EXIT_OK : proof_invalid(path, why);
 }
 
@@ -850,6 +963,41 @@ check_proof(const struct proof_file *p, const struct proof_trust *k)
     return EXIT_OK;
 }
 
+/*
+ * check-proof --witness: the cosignatures on the tlog-proof's checkpoint
+ * note[0..len) (already trusted: signed by the log's key). EXIT_OK when
+ * at least the quorum of the given witnesses validly cosigned it.
+ */
+static int
+check_proof_witnesses(const char *note, size_t len, const struct opts *o)
+{
+    struct cosig_verifier v[64];
+    bool ok[64] = { false };
+    uint64_t ts[64] = { 0 };
+    size_t n = (size_t)o->nwitnesses, nok = 0;
+    long quorum = o->quorum > 0 ? o->quorum : o->nwitnesses;
+
+    if (witness_keys(o, v) != EXIT_OK)
+        return EXIT_USAGE;
+    if (cosig_verify(
+            note, len, v, n, (uint64_t)time(NULL) + 600, ok, ts, &nok) != 0) {
+        printf("FAIL: a cosignature by a given witness key on the proof's "
+               "checkpoint does not verify\n");
+        return EXIT_BAD;
+    }
+    for (size_t i = 0; i < n; i++)
+        printf("witness %s: %s\n", v[i].name,
+            ok[i] ? "cosigned the proof's checkpoint" :
+                    "no cosignature on the proof's checkpoint");
+    if ((long)nok < quorum) {
+        printf("FAIL: %zu of %zu witnesses cosigned the proof's checkpoint; "
+               "quorum %ld\n",
+            nok, n, quorum);
+        return EXIT_BAD;
+    }
+    return EXIT_OK;
+}
+
 int
 cmd_audit_check_proof(const struct cmd *c, int argc, char **argv)
 {
@@ -857,18 +1005,27 @@ cmd_audit_check_proof(const struct cmd *c, int argc, char **argv)
     struct proof_file *p;
     struct opts o;
     json_t *doc = NULL;
+    char *text = NULL;
     int rc;
 
-    PROLOGUE(A_KEY A_CKPT A_STRICT, 1, 1);
-    if (o.key == NULL) {
+    PROLOGUE(A_KEY A_CKPT A_STRICT A_WITN, 1, 1);
+    if (o.key == NULL || (o.quorum > 0 && o.nwitnesses == 0)) {
         free(o.ckpts);
-        return cmd_usage_error(c, "check-proof needs --key VERIFIER");
+        free(o.witnesses);
+        return cmd_usage_error(c,
+            o.key == NULL ? "check-proof needs --key VERIFIER" :
+                            "--quorum needs --witness keys");
     }
     memset(&k, 0, sizeof(k));
     k.key = o.key;
     k.strict = o.strict;
     p = xmalloc(sizeof(*p));
-    rc = proof_load(argv[optind], p, &doc);
+    rc = proof_load(argv[optind], p, &doc, &text);
+    if (rc == EXIT_OK && o.nwitnesses > 0 && doc != NULL) {
+        printf("FAIL: --witness: a JSON proof carries no cosignatures "
+               "(use a tlog-proof)\n");
+        rc = EXIT_BAD;
+    }
     /* The auditor's own checkpoints first: a proof's checkpoint that
      * disagrees with one of them is a fork, never a second truth. */
     for (int i = 0; rc == EXIT_OK && i < o.nckpts; i++)
@@ -879,12 +1036,16 @@ cmd_audit_check_proof(const struct cmd *c, int argc, char **argv)
     if (rc == EXIT_OK && p->note[1] != NULL)
         rc = trust_note(
             &k, "checkpoint in the proof", false, p->note[1], p->note_len[1]);
+    if (rc == EXIT_OK && o.nwitnesses > 0)
+        rc = check_proof_witnesses(p->note[1], p->note_len[1], &o);
     if (rc == EXIT_OK)
         rc = check_proof(p, &k);
     proof_trust_release(&k);
     free(p);
     json_decref(doc);
+    free(text);
     free(o.ckpts);
+    free(o.witnesses);
     return rc;
 }
 

@@ -17,6 +17,8 @@
 #include "common/audit.h"
 #include "common/err.h"
 #include "common/merkle.h"
+#include "common/note.h"
+#include "common/tlogproof.h"
 #include "common/xmalloc.h"
 #include "tools/vigilctl/proof.h"
 
@@ -395,4 +397,57 @@ proof_check(const struct proof_file *p, const struct proof_trust *k,
     if (p->type == PROOF_INCLUSION)
         return check_inclusion(p, k, rec, has_rec, why, whylen);
     return check_consistency(p, k, why, whylen);
+}
+
+int
+proof_parse_tlog(const char *text, size_t len, struct proof_file *p, char *why,
+    size_t whylen)
+{
+    struct tlogproof *t = xmalloc(sizeof(*t));
+    char origin[AUDIT_MAX_ORIGIN + 1];
+    uint8_t root[MERKLE_HASH_BYTES];
+    const char *bad = NULL;
+    size_t tl;
+    int rc = ERR_MALFORMED;
+
+    memset(p, 0, sizeof(*p));
+    if (len > PROOF_MAX_BYTES) {
+        set_why(why, whylen, "larger than %d bytes", PROOF_MAX_BYTES);
+        free(t);
+        return ERR_TOOBIG;
+    }
+    if (tlogproof_parse(text, len, t, &bad) != 0) {
+        set_why(why, whylen, "tlog-proof: %s", bad);
+        goto out;
+    }
+    if (!t->has_extra || t->extra_len == 0 ||
+        t->extra_len > AUDIT_MAX_RECORD_BYTES) {
+        set_why(why, whylen,
+            "tlog-proof: no extra data of 1..%d bytes (a Vigil tlog-proof "
+            "carries the audit record there)",
+            AUDIT_MAX_RECORD_BYTES);
+        goto out;
+    }
+    if (note_split(t->checkpoint, t->checkpoint_len, &tl, NULL, NULL) != 0 ||
+        note_checkpoint_parse(
+            t->checkpoint, tl, origin, sizeof(origin), &p->size, root) != 0) {
+        set_why(why, whylen,
+            "tlog-proof: the checkpoint is not a signed C2SP checkpoint");
+        goto out;
+    }
+    p->type = PROOF_INCLUSION;
+    p->found = (1u << PROOF_M_TYPE) | (1u << PROOF_M_INDEX) |
+        (1u << PROOF_M_SIZE) | (1u << PROOF_M_RECORD) | (1u << PROOF_M_PROOF) |
+        (1u << PROOF_M_CHECKPOINT);
+    p->index = t->index;
+    memcpy(p->record, t->extra, t->extra_len);
+    p->record_len = t->extra_len;
+    memcpy(p->hashes, t->hashes, t->n * MERKLE_HASH_BYTES);
+    p->nhashes = t->n;
+    p->note[1] = t->checkpoint;
+    p->note_len[1] = t->checkpoint_len;
+    rc = 0;
+out:
+    free(t);
+    return rc;
 }

@@ -96,6 +96,17 @@ void proof_printable(const char *s, char *out, size_t cap) NONNULL(1, 2);
 int proof_parse(const char *text, size_t len, struct proof_file *p,
     json_t **doc, char *why, size_t whylen) WARN_UNUSED NONNULL(1, 3, 4, 5);
 
+/*
+ * Parse the C2SP tlog-proof text[0..len) (common/tlogproof.h; what
+ * `audit prove inclusion --format tlog-proof` writes) into `*p` as an
+ * inclusion proof: the extra data is the record, the size is the
+ * checkpoint's (read here, trusted only once proof_trust_note() has
+ * checked its signature). The note in `*p` borrows from `text`.
+ * Returns 0, ERR_TOOBIG or ERR_MALFORMED (`why` says why).
+ */
+int proof_parse_tlog(const char *text, size_t len, struct proof_file *p,
+    char *why, size_t whylen) WARN_UNUSED NONNULL(1, 3, 4);
+
 /* One checkpoint the key verified. */
 struct proof_trusted {
     uint64_t size;
