@@ -777,6 +777,8 @@ history_dbi(const struct history *h, enum history_db which)
         return h->dbi_reply_time;
     case HISTORY_DB_REVIEW:
         return h->dbi_review;
+    case HISTORY_DB_LINK_MEMBER:
+        return h->dbi_link;
     }
     fatalx("%s: invariant: no database %d", __func__, (int)which);
 }

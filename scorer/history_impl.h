@@ -387,6 +387,11 @@ int history_link_update(struct history *h, struct store_txn *txn,
 /* The link-database key of entity key `ent` (`len` bytes, not an
  * account's) account list: 'R' + the key. Returns 0 or ERR_INVAL. */
 int history_link_rkey(struct ekey *rk, const uint8_t *ent, size_t len);
+/* Take account key `acct` off the account list under link key `rk`
+ * (deleted when it empties). Returns 0, ERR_INVAL, ERR_CORRUPT,
+ * ERR_FULL or ERR_IO. */
+int history_link_forget(struct history *h, struct store_txn *txn,
+    const uint8_t *rk, size_t rklen, const uint8_t *acct, size_t alen);
 
 /* --------------------------------------------------- history_review.c */
 

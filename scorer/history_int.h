@@ -35,6 +35,10 @@ enum history_db {
     HISTORY_DB_META,
     HISTORY_DB_REPLY_TIME,
     HISTORY_DB_REVIEW,
+    /* Not a database: a planned removal of one account key from an
+     * entity's account list in "link" (key: the list's key, then the
+     * account key; history_purge.c). */
+    HISTORY_DB_LINK_MEMBER,
 };
 
 /* The handle of database `which` (opened by history_open()). */

@@ -91,22 +91,62 @@ link_store(struct history *h, struct store_txn *txn, const struct ekey *k,
     return rc;
 }
 
-/* Append `key` to `l` unless there (FIFO beyond `cap`); true if added. */
+/*
+ * Append `key` to `l` unless there (FIFO beyond `cap`: the oldest goes
+ * to *evicted when not NULL, else evicted->present is false); true if
+ * added.
+ */
 static bool
-list_add(struct link_list *l, const struct ekey *key, unsigned cap)
+list_add(struct link_list *l, const struct ekey *key, unsigned cap,
+    struct ekey *evicted)
 {
     unsigned i;
 
+    if (evicted != NULL)
+        evicted->present = false;
     for (i = 0; i < l->n; i++)
         if (l->keys[i].len == key->len &&
             memcmp(l->keys[i].b, key->b, key->len) == 0)
             return false;
     if (l->n == cap) {
+        if (evicted != NULL)
+            *evicted = l->keys[0];
         memmove(l->keys, l->keys + 1, (l->n - 1) * sizeof(l->keys[0]));
         l->n--;
     }
     l->keys[l->n++] = *key;
     return true;
+}
+
+int
+history_link_forget(struct history *h, struct store_txn *txn, const uint8_t *rk,
+    size_t rklen, const uint8_t *acct, size_t alen)
+{
+    struct link_list *l = xmalloc(sizeof(*l));
+    struct ekey k;
+    unsigned i;
+    int rc;
+
+    if (rklen > KEY_MAX) {
+        free(l);
+        return ERR_INVAL;
+    }
+    k.present = true;
+    k.len = rklen;
+    memcpy(k.b, rk, rklen);
+    rc = history_link_load(h, txn, &k, l);
+    for (i = 0; rc == 0 && i < l->n; i++) {
+        if (l->keys[i].len != alen || memcmp(l->keys[i].b, acct, alen) != 0)
+            continue;
+        memmove(
+            l->keys + i, l->keys + i + 1, (l->n - i - 1) * sizeof(l->keys[0]));
+        l->n--;
+        rc = l->n == 0 ? store_del(txn, h->dbi_link, k.b, k.len) :
+                         link_store(h, txn, &k, l);
+        break;
+    }
+    free(l);
+    return rc;
 }
 
 int
@@ -131,30 +171,41 @@ link_reverse_add(struct history *h, struct store_txn *txn,
 
     if (rc == 0)
         rc = history_link_load(h, txn, &rk, l);
-    if (rc == 0 && list_add(l, acct, HISTORY_LINK_ACCOUNTS))
+    if (rc == 0 && list_add(l, acct, HISTORY_LINK_ACCOUNTS, NULL))
         rc = link_store(h, txn, &rk, l);
     return rc;
 }
 
-/* Add the event's non-account keys to the account's link list, and the
- * account to each new entity's account list. */
+/*
+ * Add the event's non-account keys to the account's link list, and the
+ * account to each new entity's account list; an entity the account's
+ * list lets go loses the account from its list too, so that an account
+ * is on an entity's list only while the entity is on the account's
+ * (what erasing the account cleans up: history_purge.c).
+ */
 int
 history_link_update(
     struct history *h, struct store_txn *txn, const struct ekey keys[ENT_COUNT])
 {
+    const struct ekey *acct = &keys[ENT_ACCOUNT];
     struct link_list *l, *r;
+    struct ekey gone, rk;
     bool changed = false;
     unsigned k;
     int rc;
 
     l = xmalloc(sizeof(*l));
     r = xmalloc(sizeof(*r));
-    rc = history_link_load(h, txn, &keys[ENT_ACCOUNT], l);
+    rc = history_link_load(h, txn, acct, l);
     for (k = 1; rc == 0 && k < ENT_COUNT; k++) {
-        if (!keys[k].present || !list_add(l, &keys[k], HISTORY_MAX_LINKS))
+        if (!keys[k].present ||
+            !list_add(l, &keys[k], HISTORY_MAX_LINKS, &gone))
             continue;
         changed = true;
-        rc = link_reverse_add(h, txn, &keys[k], &keys[ENT_ACCOUNT], r);
+        rc = link_reverse_add(h, txn, &keys[k], acct, r);
+        if (rc == 0 && gone.present &&
+            history_link_rkey(&rk, gone.b, gone.len) == 0)
+            rc = history_link_forget(h, txn, rk.b, rk.len, acct->b, acct->len);
     }
     if (rc == 0 && changed)
         rc = link_store(h, txn, &keys[ENT_ACCOUNT], l);

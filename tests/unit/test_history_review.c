@@ -10,7 +10,8 @@
  * (counted out); retention and erasure of the order take its entry with
  * it; the bound (HISTORY_REVIEW_MAX queued, the rest counted dropped).
  * Linked accounts: a ring (shared device, shared IP and card), a fraud
- * label ordering, an account that is gone left out, and the 15 cap.
+ * label ordering, an account that is gone left out, the 15 cap, and an
+ * account leaving an entity's list when its own list lets the entity go.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -330,6 +331,22 @@ test_linked(void)
     ASSERT_EQ(lk->n, HISTORY_LINKED_MAX);
     ASSERT(lk->naccounts >= HISTORY_LINKED_MAX);
     ASSERT(lk->naccounts <= HISTORY_MAX_LINKS * HISTORY_LINK_ACCOUNTS);
+    /* Account 50 leaves device 500's list when its own link list lets
+     * device 500 go (33 more devices later): an account is on an
+     * entity's list only while the entity is on the account's. */
+    order(&e, "shop", 500, 51, 500, 0, T0 + 500, REPLY_DECISION_ALLOW);
+    order(&e, "shop", 501, 50, 500, 0, T0 + 501, REPLY_DECISION_ALLOW);
+    {
+        struct pseudo a51 = ps("acct", 51);
+
+        ASSERT_OK(history_linked_get(e.h, e.txn, "shop", &a51, lk));
+        ASSERT_EQ(lk->n, 1);
+        for (i = 0; i < HISTORY_MAX_LINKS + 1; i++)
+            order(&e, "shop", 600 + i, 50, 600 + i, 0, T0 + 600 + i,
+                REPLY_DECISION_ALLOW);
+        ASSERT_OK(history_linked_get(e.h, e.txn, "shop", &a51, lk));
+        ASSERT_EQ(lk->n, 0);
+    }
     /* Unknown account. */
     {
         struct pseudo nobody = ps("acct", 777);
