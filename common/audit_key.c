@@ -90,10 +90,8 @@ audit_key_default_origin(char *out, size_t cap)
 static int
 key_write(const char *path, const char *skey)
 {
-    char dir[AUDIT_MAX_PATH];
-    char *slash;
     size_t len = strlen(skey);
-    int fd, dfd, rc = 0;
+    int fd, rc = 0;
 
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd == -1)
@@ -107,20 +105,7 @@ key_write(const char *path, const char *skey)
         (void)unlink(path);
         return rc;
     }
-    snprintf(dir, sizeof(dir), "%s", path);
-    slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash != NULL)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof(dir), ".");
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd == -1)
-        return ERR_IO;
-    rc = fsync(dfd) == 0 ? 0 : ERR_IO;
-    close(dfd);
-    return rc;
+    return fileio_sync_parent(path) == 0 ? 0 : ERR_IO;
 }
 
 /* Make a new key named `origin` (or the default origin) at `path`. */

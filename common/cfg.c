@@ -2,16 +2,17 @@
  * cfg.c - the configuration table shared by both daemons
  *
  * One static table (cfg_table) describes every key: its type, where it
- * is stored in struct vigil_config, its default, range and help. The
- * file loader and the -o overrides both go through cfg_apply(), so a
- * key is checked the same way wherever it comes from. Called once at
- * start-up by each daemon (and by -n); not on any hot path.
+ * is stored in struct vigil_config, its default, range and help;
+ * cfgtab.c reads files and -o overrides against it, checking a key the
+ * same way wherever it comes from. This file adds the daemons' own
+ * rules: the cross-key checks (cfg_check), which keys SIGHUP may change,
+ * the command line. Called at start-up and on SIGHUP; no hot path.
  *
  * Invariants:
  *  - every field of struct vigil_config has exactly one table entry,
  *    and scorer/scorer.conf.5 lists the same keys in the same order.
  *
- * See also: cfg.h, scorer/scorer.conf.5
+ * See also: cfg.h, cfgtab.h, scorer/scorer.conf.5
  *
  * SPDX-License-Identifier: MIT
  */
@@ -29,6 +30,7 @@
 #include <sys/types.h>
 
 #include "common/cfg.h"
+#include "common/cfgtab.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/quota.h"
@@ -37,47 +39,34 @@
 /* sizeof(sockaddr_un.sun_path) on Linux, minus the NUL. */
 #define CFG_IPC_PATH_MAX 107
 
-enum cfg_type {
-    CFG_STRING,
-    CFG_INT,
-    CFG_BOOL,
-    CFG_LIST, /* a string key that may repeat: values joined by "\n" */
-};
-
-struct cfg_entry {
-    const char *key;
-    enum cfg_type type;
-    size_t offset;       /* of the field in struct vigil_config */
-    const char *def_str; /* CFG_STRING default */
-    long long def_int;   /* CFG_INT default; CFG_BOOL: 0 or 1 */
-    long long min, max;  /* CFG_INT range; CFG_STRING: min 0 may be "" */
-    const char *help;
-};
-
 #define CFG_STR(k, def, help)                                                  \
     {                                                                          \
-#k, CFG_STRING, offsetof(struct vigil_config, k), def, 0, 1, 0, help   \
+#k, CFGTAB_STRING, offsetof(struct vigil_config, k), def, 0, 1, 0,     \
+            help                                                               \
     }
 /* A string that may be set to "" (meaning: the documented fallback). */
 #define CFG_STR_EMPTY_OK(k, def, help)                                         \
     {                                                                          \
-#k, CFG_STRING, offsetof(struct vigil_config, k), def, 0, 0, 0, help   \
+#k, CFGTAB_STRING, offsetof(struct vigil_config, k), def, 0, 0, 0,     \
+            help                                                               \
     }
 #define CFG_INT(k, def, lo, hi, help)                                          \
     {                                                                          \
-#k, CFG_INT, offsetof(struct vigil_config, k), NULL, def, lo, hi, help \
+#k, CFGTAB_INT, offsetof(struct vigil_config, k), NULL, def, lo, hi,   \
+            help                                                               \
     }
 #define CFG_BOOL(k, def, help)                                                 \
     {                                                                          \
-#k, CFG_BOOL, offsetof(struct vigil_config, k), NULL, def, 0, 1, help  \
+#k, CFGTAB_BOOL, offsetof(struct vigil_config, k), NULL, def, 0, 1,    \
+            help                                                               \
     }
 /* A key that may be given up to `n` times (each value non-empty). */
 #define CFG_LIST(k, n, help)                                                   \
     {                                                                          \
-#k, CFG_LIST, offsetof(struct vigil_config, k), "", 0, 1, n, help      \
+#k, CFGTAB_LIST, offsetof(struct vigil_config, k), "", 0, 1, n, help   \
     }
 
-static const struct cfg_entry cfg_table[] = {
+static const struct cfgtab_entry cfg_table[] = {
     CFG_STR(data_dir, "/var/lib/vigil",
         "directory of LMDB, the journal, the audit log and the ipc socket"),
     CFG_STR(keys_dir, "/etc/vigil",
@@ -177,6 +166,8 @@ static const struct cfg_entry cfg_table[] = {
         "a witness to push checkpoints to: '<URL> <vkey>' (repeatable)"),
 };
 
+static const struct cfgtab cfg_tab = { cfg_table, ARRAY_LEN(cfg_table) };
+
 /*
  * The keys cfg_apply_live() changes on SIGHUP: those read afresh where
  * they are used. Every other key sizes or names something opened at
@@ -204,354 +195,32 @@ static const char *const cfg_live_keys[] = {
     "shutdown_timeout_ms",
 };
 
-static char **
-cfg_str_field(struct vigil_config *c, const struct cfg_entry *e)
-{
-    return (char **)(void *)((char *)c + e->offset);
-}
-
-static int *
-cfg_int_field(struct vigil_config *c, const struct cfg_entry *e)
-{
-    return (int *)(void *)((char *)c + e->offset);
-}
-
-static bool *
-cfg_bool_field(struct vigil_config *c, const struct cfg_entry *e)
-{
-    return (bool *)(void *)((char *)c + e->offset);
-}
-
-static const struct cfg_entry *
-cfg_find(const char *key)
-{
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(cfg_table); i++)
-        if (strcmp(cfg_table[i].key, key) == 0)
-            return &cfg_table[i];
-    return NULL;
-}
-
 void
 cfg_defaults(struct vigil_config *c)
 {
-    size_t i;
-
     memset(c, 0, sizeof(*c));
-    for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
-        const struct cfg_entry *e = &cfg_table[i];
-
-        switch (e->type) {
-        case CFG_STRING:
-        case CFG_LIST:
-            *cfg_str_field(c, e) = xstrdup(e->def_str);
-            break;
-        case CFG_INT:
-            *cfg_int_field(c, e) = (int)e->def_int;
-            break;
-        case CFG_BOOL:
-            *cfg_bool_field(c, e) = e->def_int != 0;
-            break;
-        }
-    }
+    cfgtab_defaults(&cfg_tab, c);
 }
 
 void
 cfg_release(struct vigil_config *c)
 {
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
-        const struct cfg_entry *e = &cfg_table[i];
-
-        if (e->type == CFG_STRING || e->type == CFG_LIST)
-            free(*cfg_str_field(c, e));
-    }
+    cfgtab_release(&cfg_tab, c);
     memset(c, 0, sizeof(*c));
-}
-
-static int
-cfg_parse_bool(const char *v, bool *out)
-{
-    static const char *const yes[] = { "1", "yes", "true", "on" };
-    static const char *const no[] = { "0", "no", "false", "off" };
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(yes); i++) {
-        if (strcasecmp(v, yes[i]) == 0) {
-            *out = true;
-            return 0;
-        }
-        if (strcasecmp(v, no[i]) == 0) {
-            *out = false;
-            return 0;
-        }
-    }
-    return ERR_INVAL;
-}
-
-static int
-cfg_parse_int(const char *v, long long *out)
-{
-    char *end;
-    long long n;
-
-    /* Decimal only: reject "", "0x10", " 5", "5k" and overflow. */
-    if (*v == '\0' || !(*v == '-' || (*v >= '0' && *v <= '9')))
-        return ERR_INVAL;
-    errno = 0;
-    n = strtoll(v, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return ERR_INVAL;
-    *out = n;
-    return 0;
-}
-
-/*
- * Apply key = value (both already trimmed) to `c`. On failure write the
- * reason (without location) into `why`.
- */
-static int
-cfg_apply(struct vigil_config *c, const char *key, const char *value, char *why,
-    size_t whylen)
-{
-    const struct cfg_entry *e;
-    long long n;
-    bool b;
-    int rc;
-
-    e = cfg_find(key);
-    if (e == NULL) {
-        snprintf(why, whylen, "unknown key '%s'", key);
-        return ERR_INVAL;
-    }
-    switch (e->type) {
-    case CFG_STRING:
-        if (*value == '\0' && e->min != 0) {
-            snprintf(why, whylen, "'%s' must not be empty", key);
-            return ERR_INVAL;
-        }
-        if (strlen(value) > CFG_VALUE_MAX) {
-            snprintf(why, whylen, "'%s' is longer than %d bytes", key,
-                CFG_VALUE_MAX);
-            return ERR_INVAL;
-        }
-        free(*cfg_str_field(c, e));
-        *cfg_str_field(c, e) = xstrdup(value);
-        break;
-    case CFG_LIST: {
-        char **f = cfg_str_field(c, e), *joined;
-        size_t have = strlen(*f), count = 1, i;
-
-        if (*value == '\0' || strlen(value) > CFG_VALUE_MAX) {
-            snprintf(why, whylen, "'%s' wants 1..%d bytes", key, CFG_VALUE_MAX);
-            return ERR_INVAL;
-        }
-        for (i = 0; i < have; i++)
-            count += (*f)[i] == '\n';
-        if (have > 0 && count >= (size_t)e->max) {
-            snprintf(
-                why, whylen, "'%s' given more than %lld times", key, e->max);
-            return ERR_INVAL;
-        }
-        joined = xmalloc(have + 1 + strlen(value) + 1);
-        memcpy(joined, *f, have);
-        if (have > 0)
-            joined[have++] = '\n';
-        memcpy(joined + have, value, strlen(value) + 1);
-        free(*f);
-        *f = joined;
-        break;
-    }
-    case CFG_INT:
-        rc = cfg_parse_int(value, &n);
-        if (rc != 0) {
-            snprintf(why, whylen, "'%s' wants a decimal integer, got '%s'", key,
-                value);
-            return ERR_INVAL;
-        }
-        if (n < e->min || n > e->max) {
-            snprintf(why, whylen, "'%s' must be in %lld..%lld, got %lld", key,
-                e->min, e->max, n);
-            return ERR_INVAL;
-        }
-        *cfg_int_field(c, e) = (int)n;
-        break;
-    case CFG_BOOL:
-        rc = cfg_parse_bool(value, &b);
-        if (rc != 0) {
-            snprintf(why, whylen,
-                "'%s' wants a boolean (1/0, yes/no, true/false, on/off), "
-                "got '%s'",
-                key, value);
-            return ERR_INVAL;
-        }
-        *cfg_bool_field(c, e) = b;
-        break;
-    }
-    return 0;
-}
-
-static char *
-cfg_trim(char *s)
-{
-    char *end;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    end = s + strlen(s);
-    while (end > s &&
-        (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
-            end[-1] == '\n'))
-        end--;
-    *end = '\0';
-    return s;
-}
-
-/*
- * Split one line (modified in place) into key and value and apply it.
- * Comments and blank lines are accepted and change nothing.
- */
-static int
-cfg_line(struct vigil_config *c, char *line, char *why, size_t whylen)
-{
-    char *hash, *eq, *key, *value;
-
-    hash = strchr(line, '#');
-    if (hash != NULL)
-        *hash = '\0';
-    line = cfg_trim(line);
-    if (*line == '\0')
-        return 0;
-    eq = strchr(line, '=');
-    if (eq == NULL) {
-        snprintf(why, whylen, "expected 'key = value'");
-        return ERR_INVAL;
-    }
-    *eq = '\0';
-    key = cfg_trim(line);
-    value = cfg_trim(eq + 1);
-    if (*key == '\0') {
-        snprintf(why, whylen, "missing key before '='");
-        return ERR_INVAL;
-    }
-    return cfg_apply(c, key, value, why, whylen);
-}
-
-/*
- * Read one line of `fp` into `line` (size `size`) without its newline.
- * Returns 1 for a line, 0 at end of file, ERR_TOOBIG for a line that does
- * not fit, ERR_MALFORMED for a NUL byte, ERR_IO for a read error.
- */
-static int
-cfg_read_line(FILE *fp, char *line, size_t size)
-{
-    size_t len = 0;
-    int ch;
-
-    for (;;) {
-        ch = getc(fp);
-        if (ch == EOF) {
-            if (ferror(fp))
-                return ERR_IO;
-            if (len == 0)
-                return 0;
-            break;
-        }
-        if (ch == '\n')
-            break;
-        if (ch == '\0')
-            return ERR_MALFORMED;
-        if (len + 1 >= size)
-            return ERR_TOOBIG;
-        line[len++] = (char)ch;
-    }
-    line[len] = '\0';
-    return 1;
 }
 
 int
 cfg_load_file(
     struct vigil_config *c, const char *path, char *err, size_t errlen)
 {
-    char line[CFG_LINE_MAX + 1];
-    char why[256];
-    unsigned long lineno = 0;
-    FILE *fp;
-    int rc;
-
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return ERR_IO;
-    }
-    for (;;) {
-        rc = cfg_read_line(fp, line, sizeof(line));
-        if (rc == 0)
-            break;
-        lineno++;
-        if (rc == ERR_IO) {
-            snprintf(err, errlen, "%s:%lu: read error: %s", path, lineno,
-                strerror(errno));
-            goto done;
-        }
-        if (rc == ERR_TOOBIG) {
-            snprintf(err, errlen, "%s:%lu: line longer than %d bytes", path,
-                lineno, CFG_LINE_MAX);
-            rc = ERR_INVAL;
-            goto done;
-        }
-        if (rc == ERR_MALFORMED) {
-            snprintf(err, errlen, "%s:%lu: NUL byte in line", path, lineno);
-            rc = ERR_INVAL;
-            goto done;
-        }
-        rc = cfg_line(c, line, why, sizeof(why));
-        if (rc != 0) {
-            snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
-            goto done;
-        }
-    }
-    rc = 0;
-done:
-    fclose(fp);
-    return rc;
+    return cfgtab_load_file(&cfg_tab, c, path, err, errlen);
 }
 
 int
 cfg_set(
     struct vigil_config *c, const char *key_eq_value, char *err, size_t errlen)
 {
-    char line[CFG_LINE_MAX + 1];
-    char why[256];
-    char *eq, *key, *value;
-    size_t len = strlen(key_eq_value);
-    int rc;
-
-    if (len > CFG_LINE_MAX) {
-        snprintf(
-            err, errlen, "-o: argument longer than %d bytes", CFG_LINE_MAX);
-        return ERR_INVAL;
-    }
-    memcpy(line, key_eq_value, len + 1);
-    /* A '#' in an override is data, not a comment: no cfg_line(). */
-    eq = strchr(line, '=');
-    if (eq == NULL) {
-        snprintf(err, errlen, "-o %s: expected key=value", key_eq_value);
-        return ERR_INVAL;
-    }
-    *eq = '\0';
-    key = cfg_trim(line);
-    value = cfg_trim(eq + 1);
-    if (*key == '\0') {
-        snprintf(err, errlen, "-o %s: missing key before '='", key_eq_value);
-        return ERR_INVAL;
-    }
-    rc = cfg_apply(c, key, value, why, sizeof(why));
-    if (rc != 0)
-        snprintf(err, errlen, "-o %s: %s", key_eq_value, why);
-    return rc;
+    return cfgtab_set(&cfg_tab, c, key_eq_value, err, errlen);
 }
 
 static bool
@@ -675,43 +344,16 @@ cfg_key_is_live(const char *key)
     return false;
 }
 
-/* Whether entry `e` has the same value in `a` and `b`. */
-static bool
-cfg_entry_equal(const struct cfg_entry *e, const struct vigil_config *a,
-    const struct vigil_config *b)
-{
-    const char *pa = (const char *)a + e->offset;
-    const char *pb = (const char *)b + e->offset;
-
-    switch (e->type) {
-    case CFG_STRING:
-    case CFG_LIST: {
-        const char *sa, *sb;
-
-        memcpy(&sa, pa, sizeof(sa));
-        memcpy(&sb, pb, sizeof(sb));
-        return strcmp(sa != NULL ? sa : "", sb != NULL ? sb : "") == 0;
-    }
-    case CFG_INT:
-        return memcmp(pa, pb, sizeof(int)) == 0;
-    case CFG_BOOL:
-        return memcmp(pa, pb, sizeof(bool)) == 0;
-    }
-    return true;
-}
-
 int
 cfg_apply_live(struct vigil_config *run, const struct vigil_config *fresh)
 {
     size_t i;
     int changed = 0;
 
-    for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
-        const struct cfg_entry *e = &cfg_table[i];
-        const char *src = (const char *)fresh + e->offset;
-        char *dst = (char *)run + e->offset;
+    for (i = 0; i < cfg_tab.n; i++) {
+        const struct cfgtab_entry *e = &cfg_tab.e[i];
 
-        if (cfg_entry_equal(e, run, fresh))
+        if (cfgtab_equal(e, run, fresh))
             continue;
         if (!cfg_key_is_live(e->key)) {
             log_warnx("SIGHUP: '%s' changed in the configuration but needs "
@@ -719,26 +361,7 @@ cfg_apply_live(struct vigil_config *run, const struct vigil_config *fresh)
                 e->key);
             continue;
         }
-        switch (e->type) {
-        case CFG_STRING:
-        case CFG_LIST: {
-            const char *sv;
-            char *old;
-
-            memcpy(&sv, src, sizeof(sv));
-            memcpy(&old, dst, sizeof(old));
-            free(old);
-            old = xstrdup(sv != NULL ? sv : "");
-            memcpy(dst, &old, sizeof(old));
-            break;
-        }
-        case CFG_INT:
-            memcpy(dst, src, sizeof(int));
-            break;
-        case CFG_BOOL:
-            memcpy(dst, src, sizeof(bool));
-            break;
-        }
+        cfgtab_copy(e, run, fresh);
         log_info("SIGHUP: '%s' changed", e->key);
         changed++;
     }
@@ -766,48 +389,7 @@ cfg_reload(struct vigil_config *run, const struct cfg_args *a)
 void
 cfg_print(const struct vigil_config *c, FILE *fp)
 {
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(cfg_table); i++) {
-        const struct cfg_entry *e = &cfg_table[i];
-        const char *p = (const char *)c + e->offset;
-
-        switch (e->type) {
-        case CFG_STRING: {
-            const char *s;
-
-            memcpy(&s, p, sizeof(s));
-            fprintf(fp, "%s = %s\n", e->key, s != NULL ? s : "");
-            break;
-        }
-        case CFG_LIST: {
-            const char *s, *nl;
-
-            memcpy(&s, p, sizeof(s));
-            while (s != NULL && *s != '\0') {
-                nl = strchr(s, '\n');
-                fprintf(fp, "%s = %.*s\n", e->key,
-                    (int)(nl != NULL ? (size_t)(nl - s) : strlen(s)), s);
-                s = nl != NULL ? nl + 1 : NULL;
-            }
-            break;
-        }
-        case CFG_INT: {
-            int v;
-
-            memcpy(&v, p, sizeof(v));
-            fprintf(fp, "%s = %d\n", e->key, v);
-            break;
-        }
-        case CFG_BOOL: {
-            bool v;
-
-            memcpy(&v, p, sizeof(v));
-            fprintf(fp, "%s = %d\n", e->key, v ? 1 : 0);
-            break;
-        }
-        }
-    }
+    cfgtab_print(&cfg_tab, c, false, fp);
 }
 
 int

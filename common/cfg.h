@@ -29,11 +29,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "common/cfgtab.h"
 #include "common/compiler.h"
 
 /* Longest accepted config line and string value, in bytes. */
-#define CFG_LINE_MAX  1024
-#define CFG_VALUE_MAX 512
+#define CFG_LINE_MAX  CFGTAB_LINE_MAX
+#define CFG_VALUE_MAX CFGTAB_VALUE_MAX
 
 /*
  * The whole configuration. Fields change only through this API

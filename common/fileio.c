@@ -11,7 +11,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,4 +104,31 @@ fileio_read_small(
     *out = p;
     *len = (size_t)n;
     return 0;
+}
+
+int
+fileio_sync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t len;
+    int fd, rc = 0;
+
+    if (slash == NULL) {
+        dir[0] = '.';
+        dir[1] = '\0';
+    } else {
+        len = slash == path ? 1 : (size_t)(slash - path);
+        if (len >= sizeof(dir))
+            return ERR_TOOBIG;
+        memcpy(dir, path, len);
+        dir[len] = '\0';
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ERR_IO;
+    if (fsync(fd) != 0)
+        rc = ERR_IO;
+    close(fd);
+    return rc;
 }

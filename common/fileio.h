@@ -57,4 +57,11 @@ ssize_t fileio_pread_full(
 int fileio_read_small(int dirfd, const char *name, size_t max, char **out,
     size_t *len) WARN_UNUSED NONNULL(2, 4, 5);
 
+/*
+ * fsync the directory that holds `path` ("." for a bare name), so that a
+ * file just created or linked there survives a crash. Returns 0, ERR_TOOBIG
+ * (the directory's name is longer than PATH_MAX) or ERR_IO (errno set).
+ */
+int fileio_sync_parent(const char *path) WARN_UNUSED NONNULL(1);
+
 #endif

@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "common/err.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/event.h"
 #include "common/pseudo.h"
@@ -46,54 +47,6 @@ struct pseudo_key {
 };
 
 /* ------------------------------------------------------------ key file */
-
-/* fsync the directory holding `path` so a new entry in it is durable. */
-static int
-pseudo_fsync_dir(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    size_t len;
-    int fd, rc = 0;
-
-    if (slash == NULL) {
-        dir[0] = '.';
-        dir[1] = '\0';
-    } else {
-        len = slash == path ? 1 : (size_t)(slash - path);
-        if (len >= sizeof(dir))
-            return ERR_TOOBIG;
-        memcpy(dir, path, len);
-        dir[len] = '\0';
-    }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        log_warn("%s: cannot open directory '%s'", __func__, dir);
-        return ERR_IO;
-    }
-    if (fsync(fd) != 0) {
-        log_warn("%s: cannot fsync directory '%s'", __func__, dir);
-        rc = ERR_IO;
-    }
-    close(fd);
-    return rc;
-}
-
-static int
-pseudo_write_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return ERR_IO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /*
  * Create the key file atomically: write a private temporary file with
@@ -124,7 +77,7 @@ pseudo_key_create(const char *path)
         goto fail_fd;
     }
     randombytes_buf(key, sizeof(key));
-    rc = pseudo_write_all(fd, key, sizeof(key));
+    rc = fileio_pwrite_all(fd, key, sizeof(key), 0);
     sodium_memzero(key, sizeof(key));
     if (rc != 0) {
         log_warn("%s: cannot write '%s'", __func__, tmp);
@@ -144,7 +97,9 @@ pseudo_key_create(const char *path)
         return rc;
     }
     unlink(tmp);
-    rc = pseudo_fsync_dir(path);
+    rc = fileio_sync_parent(path);
+    if (rc != 0)
+        log_warn("%s: cannot fsync the directory of '%s'", __func__, path);
     if (rc == 0)
         log_info("created pseudonym key '%s'", path);
     return rc;

@@ -149,6 +149,8 @@ def body(args):
         rc, out, err = run([lab.ctl, "audit", "replay", lab.audit], timeout=60)
         check("service.start" in out and "service.stop" in out,
               "service.start and service.stop are audit records")
+        check("key.signing" in out,
+              "the signing key's creation is an audit record (key.signing)")
 
         say("-- 1a. cut records and checkpoints after a clean stop")
         lab.restore("clean")

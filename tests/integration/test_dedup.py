@@ -12,7 +12,10 @@ drops repeats by event id (DESIGN.md promise 1). Checks:
    shared);
  - the same id twice inside one batch is applied once as well (three
    such batches, then the 4th order counts 3);
- - a repeated non-order event gets the same ok reply.
+ - a repeated non-order event gets the same ok reply;
+ - every resend answered from the stored reply is audited (issue 8):
+   event.resend records with the order's subjects, event.conflict for
+   the changed body, one event.store.
 
 SPDX-License-Identifier: MIT
 """
@@ -21,8 +24,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vigiltest import (Persona, Service, at, check, check_eq,  # noqa: E402
-                       check_order_reply, find_reason, main,
+from vigiltest import (Persona, Service, at, audit_records,  # noqa: E402
+                       check, check_eq, check_order_reply, find_reason, main,
                        reasons_by_code, same_reply, say)
 
 DAY = 86400
@@ -65,6 +68,23 @@ def body(args):
         check_eq(rep.get("id"), o1["id"], "the conflict names the id")
         same_reply(r1, svc.send(o1),
                    "the original, resent after the conflict: first reply")
+
+        # Issue 8: "resending an existing event id returns that order's
+        # score and reasons" and left no record of that read. Each resend
+        # answered from the stored reply is an event.resend record (the
+        # event's ref, its subjects), the changed body an event.conflict;
+        # the order itself one event.store.
+        recs = [r for r in audit_records(svc.bindir, svc.data_dir)
+                if r["ref"] == svc.event_ref(o1["id"])]
+        ops = [r["op"] for r in recs]
+        check_eq((ops.count("event.store"), ops.count("event.resend"),
+                  ops.count("event.conflict")), (1, 4, 1),
+                 "one event.store, 4 event.resend (each resend answered), "
+                 "1 event.conflict: %s" % ops)
+        store = [r for r in recs if r["op"] == "event.store"][0]
+        check(all(r["subj"] == store["subj"] and r["subj"]
+                  for r in recs if r["op"] == "event.resend"),
+              "each event.resend names the order's subjects", recs)
 
         say("-- the order was applied once")
         # Two more orders, each sent twice: with dedup, the 4th order sees

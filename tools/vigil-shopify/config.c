@@ -2,12 +2,10 @@
  * config.c - vigil-shopify's configuration table and loader
  *
  * One static table describes every key (type, storage, default, range,
- * help); the file loader and -o overrides both go through config_apply()
- * so a key is checked the same way wherever it comes from. The reading
- * rules are those of common/cfg.c, applied to this table.
- * XXX(issue-13): the line reader and value parsers repeat common/cfg.c's
- * over another table; fold both into a table-parameterised cfg_* once
- * the daemons' configuration work (CURVE, authorization) has landed.
+ * help). The file loader and -o overrides are common/cfgtab.c's, the
+ * daemons' own, applied to this table, so a key is checked the same way
+ * wherever it comes from;
+ * this file adds the bridge's cross-key checks and its command line.
  *
  * Invariants:
  *  - every field of struct config has exactly one table entry, and
@@ -30,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/cfg.h"
+#include "common/cfgtab.h"
 #include "common/compiler.h"
 #include "common/err.h"
 #include "common/xmalloc.h"
@@ -37,41 +36,24 @@
 
 #define CONFIG_PROGNAME "vigil-shopify"
 
-enum config_type {
-    CONFIG_STRING, /* non-empty */
-    CONFIG_OPTSTR, /* may be "": not set */
-    CONFIG_INT,
-    CONFIG_BOOL,
-};
-
-struct config_entry {
-    const char *key;
-    enum config_type type;
-    size_t offset;
-    const char *def_str;
-    long long def_int;
-    long long min, max;
-    const char *help;
-};
-
 #define C_STR(k, def, help)                                                    \
     {                                                                          \
-#k, CONFIG_STRING, offsetof(struct config, k), def, 0, 0, 0, help      \
+#k, CFGTAB_STRING, offsetof(struct config, k), def, 0, 1, 0, help      \
     }
 #define C_OPT(k, help)                                                         \
     {                                                                          \
-#k, CONFIG_OPTSTR, offsetof(struct config, k), "", 0, 0, 0, help       \
+#k, CFGTAB_STRING, offsetof(struct config, k), "", 0, 0, 0, help       \
     }
 #define C_INT(k, def, lo, hi, help)                                            \
     {                                                                          \
-#k, CONFIG_INT, offsetof(struct config, k), NULL, def, lo, hi, help    \
+#k, CFGTAB_INT, offsetof(struct config, k), NULL, def, lo, hi, help    \
     }
 #define C_BOOL(k, def, help)                                                   \
     {                                                                          \
-#k, CONFIG_BOOL, offsetof(struct config, k), NULL, def, 0, 1, help     \
+#k, CFGTAB_BOOL, offsetof(struct config, k), NULL, def, 0, 1, help     \
     }
 
-static const struct config_entry config_table[] = {
+static const struct cfgtab_entry config_table[] = {
     C_STR(shopify_listen, "127.0.0.1:7012",
         "address:port of the webhook HTTP server (loopback: TLS is the "
         "reverse proxy's job)"),
@@ -134,289 +116,14 @@ static const struct config_entry config_table[] = {
         "deliveries waiting for Vigil's answer at once"),
 };
 
-static char **
-str_field(struct config *c, const struct config_entry *e)
-{
-    return (char **)(void *)((char *)c + e->offset);
-}
-
-static int *
-int_field(struct config *c, const struct config_entry *e)
-{
-    return (int *)(void *)((char *)c + e->offset);
-}
-
-static bool *
-bool_field(struct config *c, const struct config_entry *e)
-{
-    return (bool *)(void *)((char *)c + e->offset);
-}
-
-static void
-config_defaults(struct config *c)
-{
-    size_t i;
-
-    memset(c, 0, sizeof(*c));
-    for (i = 0; i < ARRAY_LEN(config_table); i++) {
-        const struct config_entry *e = &config_table[i];
-
-        switch (e->type) {
-        case CONFIG_STRING:
-        case CONFIG_OPTSTR:
-            *str_field(c, e) = xstrdup(e->def_str);
-            break;
-        case CONFIG_INT:
-            *int_field(c, e) = (int)e->def_int;
-            break;
-        case CONFIG_BOOL:
-            *bool_field(c, e) = e->def_int != 0;
-            break;
-        }
-    }
-}
+static const struct cfgtab config_tab = { config_table,
+    ARRAY_LEN(config_table) };
 
 void
 config_release(struct config *c)
 {
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(config_table); i++) {
-        const struct config_entry *e = &config_table[i];
-
-        if (e->type == CONFIG_STRING || e->type == CONFIG_OPTSTR)
-            free(*str_field(c, e));
-    }
+    cfgtab_release(&config_tab, c);
     memset(c, 0, sizeof(*c));
-}
-
-static int
-parse_bool(const char *v, bool *out)
-{
-    static const char *const yes[] = { "1", "yes", "true", "on" };
-    static const char *const no[] = { "0", "no", "false", "off" };
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(yes); i++) {
-        if (strcasecmp(v, yes[i]) == 0) {
-            *out = true;
-            return 0;
-        }
-        if (strcasecmp(v, no[i]) == 0) {
-            *out = false;
-            return 0;
-        }
-    }
-    return ERR_INVAL;
-}
-
-static int
-parse_int(const char *v, long long *out)
-{
-    char *end;
-    long long n;
-
-    if (*v == '\0' || !(*v == '-' || (*v >= '0' && *v <= '9')))
-        return ERR_INVAL;
-    errno = 0;
-    n = strtoll(v, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return ERR_INVAL;
-    *out = n;
-    return 0;
-}
-
-/* Apply key = value (both trimmed); the reason goes to `why`. */
-static int
-config_apply(struct config *c, const char *key, const char *value, char *why,
-    size_t whylen)
-{
-    const struct config_entry *e = NULL;
-    long long n;
-    size_t i;
-    bool b;
-
-    for (i = 0; i < ARRAY_LEN(config_table); i++)
-        if (strcmp(config_table[i].key, key) == 0)
-            e = &config_table[i];
-    if (e == NULL) {
-        snprintf(why, whylen, "unknown key '%s'", key);
-        return ERR_INVAL;
-    }
-    switch (e->type) {
-    case CONFIG_STRING:
-    case CONFIG_OPTSTR:
-        if (*value == '\0' && e->type == CONFIG_STRING) {
-            snprintf(why, whylen, "'%s' must not be empty", key);
-            return ERR_INVAL;
-        }
-        if (strlen(value) > CONFIG_VALUE_MAX) {
-            snprintf(why, whylen, "'%s' is longer than %d bytes", key,
-                CONFIG_VALUE_MAX);
-            return ERR_INVAL;
-        }
-        free(*str_field(c, e));
-        *str_field(c, e) = xstrdup(value);
-        return 0;
-    case CONFIG_INT:
-        if (parse_int(value, &n) != 0) {
-            snprintf(why, whylen, "'%s' wants a decimal integer, got '%s'", key,
-                value);
-            return ERR_INVAL;
-        }
-        if (n < e->min || n > e->max) {
-            snprintf(why, whylen, "'%s' must be in %lld..%lld, got %lld", key,
-                e->min, e->max, n);
-            return ERR_INVAL;
-        }
-        *int_field(c, e) = (int)n;
-        return 0;
-    case CONFIG_BOOL:
-        if (parse_bool(value, &b) != 0) {
-            snprintf(why, whylen,
-                "'%s' wants a boolean (1/0, yes/no, true/false, on/off), "
-                "got '%s'",
-                key, value);
-            return ERR_INVAL;
-        }
-        *bool_field(c, e) = b;
-        return 0;
-    }
-    return ERR_INVAL;
-}
-
-static char *
-trim(char *s)
-{
-    char *end;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    end = s + strlen(s);
-    while (end > s &&
-        (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
-            end[-1] == '\n'))
-        end--;
-    *end = '\0';
-    return s;
-}
-
-/* Split `line` (modified) at '=' into trimmed key and value. */
-static int
-split(char *line, char **key, char **value, char *why, size_t whylen)
-{
-    char *eq = strchr(line, '=');
-
-    if (eq == NULL) {
-        snprintf(why, whylen, "expected 'key = value'");
-        return ERR_INVAL;
-    }
-    *eq = '\0';
-    *key = trim(line);
-    *value = trim(eq + 1);
-    if (**key == '\0') {
-        snprintf(why, whylen, "missing key before '='");
-        return ERR_INVAL;
-    }
-    return 0;
-}
-
-/* Read one line without its newline: 1, 0 at EOF, or an ERR_*. */
-static int
-read_line(FILE *fp, char *line, size_t size)
-{
-    size_t len = 0;
-    int ch;
-
-    for (;;) {
-        ch = getc(fp);
-        if (ch == EOF) {
-            if (ferror(fp))
-                return ERR_IO;
-            if (len == 0)
-                return 0;
-            break;
-        }
-        if (ch == '\n')
-            break;
-        if (ch == '\0')
-            return ERR_MALFORMED;
-        if (len + 1 >= size)
-            return ERR_TOOBIG;
-        line[len++] = (char)ch;
-    }
-    line[len] = '\0';
-    return 1;
-}
-
-static int
-config_load_file(struct config *c, const char *path, char *err, size_t errlen)
-{
-    char line[CONFIG_LINE_MAX + 1], why[256];
-    char *hash, *key, *value, *p;
-    unsigned long lineno = 0;
-    FILE *fp;
-    int rc;
-
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return ERR_IO;
-    }
-    for (;;) {
-        rc = read_line(fp, line, sizeof(line));
-        if (rc == 0)
-            break;
-        lineno++;
-        if (rc < 0) {
-            snprintf(err, errlen, "%s:%lu: %s", path, lineno,
-                rc == ERR_IO         ? "read error" :
-                    rc == ERR_TOOBIG ? "line too long" :
-                                       "NUL byte in line");
-            rc = rc == ERR_IO ? ERR_IO : ERR_INVAL;
-            goto done;
-        }
-        hash = strchr(line, '#');
-        if (hash != NULL)
-            *hash = '\0';
-        p = trim(line);
-        if (*p == '\0')
-            continue;
-        rc = split(p, &key, &value, why, sizeof(why));
-        if (rc == 0)
-            rc = config_apply(c, key, value, why, sizeof(why));
-        if (rc != 0) {
-            snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
-            goto done;
-        }
-    }
-    rc = 0;
-done:
-    fclose(fp);
-    return rc;
-}
-
-static int
-config_set(struct config *c, const char *kv, char *err, size_t errlen)
-{
-    char line[CONFIG_LINE_MAX + 1], why[256];
-    char *key, *value;
-    size_t len = strlen(kv);
-    int rc;
-
-    if (len > CONFIG_LINE_MAX) {
-        snprintf(
-            err, errlen, "-o: argument longer than %d bytes", CONFIG_LINE_MAX);
-        return ERR_INVAL;
-    }
-    memcpy(line, kv, len + 1);
-    /* A '#' in an override is data, not a comment. */
-    rc = split(line, &key, &value, why, sizeof(why));
-    if (rc == 0)
-        rc = config_apply(c, key, value, why, sizeof(why));
-    if (rc != 0)
-        snprintf(err, errlen, "-o %s: %s", kv, why);
-    return rc;
 }
 
 int
@@ -569,14 +276,15 @@ config_load(
 {
     int i, rc;
 
-    config_defaults(c);
+    memset(c, 0, sizeof(*c));
+    cfgtab_defaults(&config_tab, c);
     if (a->file != NULL) {
-        rc = config_load_file(c, a->file, err, errlen);
+        rc = cfgtab_load_file(&config_tab, c, a->file, err, errlen);
         if (rc != 0)
             return rc;
     }
     for (i = 0; i < a->noverrides; i++) {
-        rc = config_set(c, a->overrides[i], err, errlen);
+        rc = cfgtab_set(&config_tab, c, a->overrides[i], err, errlen);
         if (rc != 0)
             return rc;
     }
@@ -586,38 +294,7 @@ config_load(
 void
 config_print(const struct config *c, FILE *fp)
 {
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(config_table); i++) {
-        const struct config_entry *e = &config_table[i];
-        const char *p = (const char *)c + e->offset;
-
-        fprintf(fp, "%s# %s\n", i > 0 ? "\n" : "", e->help);
-        switch (e->type) {
-        case CONFIG_STRING:
-        case CONFIG_OPTSTR: {
-            const char *s;
-
-            memcpy(&s, p, sizeof(s));
-            fprintf(fp, "%s = %s\n", e->key, s != NULL ? s : "");
-            break;
-        }
-        case CONFIG_INT: {
-            int v;
-
-            memcpy(&v, p, sizeof(v));
-            fprintf(fp, "%s = %d\n", e->key, v);
-            break;
-        }
-        case CONFIG_BOOL: {
-            bool v;
-
-            memcpy(&v, p, sizeof(v));
-            fprintf(fp, "%s = %d\n", e->key, v ? 1 : 0);
-            break;
-        }
-        }
-    }
+    cfgtab_print(&config_tab, c, true, fp);
 }
 
 static void

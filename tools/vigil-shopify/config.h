@@ -28,8 +28,6 @@
 
 #include "common/compiler.h"
 
-#define CONFIG_LINE_MAX     1024
-#define CONFIG_VALUE_MAX    512
 #define CONFIG_MAX_OVERRIDE 64
 
 /* The configuration (fields change only through this API). */
