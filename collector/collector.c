@@ -215,6 +215,7 @@ collector_limits(const struct collector *c, struct ingest_limits *lim)
     lim->timeout_ms = c->cfg.request_timeout_ms;
     lim->window_events = (uint32_t)c->cfg.collector_window_events;
     lim->queue_max = (uint32_t)c->cfg.client_queue_max;
+    lim->queue_wait_ms = (uint32_t)c->cfg.queue_wait_max_ms;
 }
 
 /* The storefronts' quotas from the configuration. */

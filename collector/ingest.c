@@ -109,6 +109,7 @@ struct ingest {
     uint64_t timeout_ms;
     uint32_t window;             /* events in flight to the scorer, at most */
     uint32_t queue_max;          /* requests queued per client, at most */
+    uint32_t queue_wait_ms;      /* expected wait at most (0: none) */
     uint32_t inflight_events;    /* sent and not answered */
     uint32_t nqueued;            /* requests queued over all clients */
     struct ingest_client *ring;  /* the next client to serve, or NULL */
@@ -202,6 +203,7 @@ ingest_set_limits(struct ingest *in, const struct ingest_limits *lim)
     in->timeout_ms = lim->timeout_ms > 0 ? (uint64_t)lim->timeout_ms : 1;
     in->window = lim->window_events > 0 ? lim->window_events : 1;
     in->queue_max = lim->queue_max > 0 ? lim->queue_max : 1;
+    in->queue_wait_ms = lim->queue_wait_ms;
 }
 
 struct ingest *
@@ -797,8 +799,9 @@ ingest_pace(struct ingest *in, uint32_t answered)
 }
 
 /*
- * The retry hint for client `c` whose queue is full: how long its queue
- * takes to drain at its share of the scorer's recent pace (>= 1 ms).
+ * How long client `c`'s queued and in-flight events take to drain at its
+ * share of the scorer's recent pace, in ms (1..60000); 100 while the
+ * pace is not known yet. The retry hint of a "busy" for its queue.
  */
 static uint32_t
 ingest_queue_retry(const struct ingest *in, const struct ingest_client *c)
@@ -910,6 +913,15 @@ ingest_admit(struct ingest *in, struct ingest_client *c,
             c->nqueued);
         prom_inc(c->busy_queue, 1);
         /* Not sent: give the tokens back. */
+        qc->events.tokens += nvalid;
+    } else if (in->queue_wait_ms > 0 && c->nqueued > 0 && in->pace_eps > 0 &&
+        (retry = ingest_queue_retry(in, c)) > in->queue_wait_ms) {
+        /* Saturated: say so now rather than let it time out queued. */
+        snprintf(msg, sizeof(msg),
+            "the scorer is about %u ms behind for this storefront (at "
+            "most %u); retry later",
+            retry, in->queue_wait_ms);
+        prom_inc(c->busy_queue, 1);
         qc->events.tokens += nvalid;
     } else {
         return 0;

@@ -20,8 +20,11 @@
  * scorer, and the queues are drained round-robin, one request per
  * storefront in turn, so one storefront's backlog holds the others'
  * orders up by at most one request each. A storefront whose queue holds
- * `queue_max` requests is answered "busy" too: the backlog stays
- * bounded, in memory and in time.
+ * `queue_max` requests is answered "busy" too, and so is a request that
+ * would wait more than `queue_wait_ms` behind its storefront's queue at
+ * the scorer's recent pace: the backlog stays bounded, in memory and in
+ * time, and a saturated service says so at once instead of letting
+ * requests time out.
  *
  * Invariants:
  *  - every storefront request gets exactly one reply: the scorer's
@@ -79,6 +82,8 @@ struct ingest_limits {
     long timeout_ms;        /* how long a request may wait for the scorer */
     uint32_t window_events; /* events in flight to the scorer, at most */
     uint32_t queue_max;     /* requests queued per storefront, at most */
+    uint32_t queue_wait_ms; /* a new request's expected wait, at most
+                               (0: no bound) */
 };
 
 /*

@@ -70,6 +70,8 @@ struct audit_scan_ckpt {
  * sets the inputs, calls audit_scan_run(), reads the outputs and frees
  * it with audit_scan_release().
  */
+struct audit_scan_block; /* audit_scan.c */
+
 struct audit_scan {
     /* Inputs. */
     int dirfd;                       /* the audit directory (borrowed) */
@@ -109,9 +111,10 @@ struct audit_scan {
     bool torn;                 /* writer: the last segment has a torn tail */
     uint64_t torn_off;         /* writer: where it starts */
     /* Working storage. */
-    struct segfile_reader rd;      /* reads each segment in turn */
-    struct audit_scan_item *items; /* a batch of frames */
-    struct audit_record *recs;     /* their decoded records */
+    struct segfile_reader rd;        /* reads each segment in turn */
+    struct audit_scan_item *items;   /* a batch of frames */
+    struct audit_record *recs;       /* their decoded records */
+    struct audit_scan_block *blocks; /* the batch's perfect subtrees */
 };
 
 /*

@@ -149,6 +149,9 @@ static const struct cfgtab_entry cfg_table[] = {
         "events a collector keeps in flight to the scorer, at most"),
     CFG_INT(client_queue_max, 256, 1, 16384,
         "requests of one storefront queued in the collector before busy"),
+    CFG_INT(queue_wait_max_ms, 500, 0, 60000,
+        "ms a new request of a storefront would wait behind its queue, at "
+        "most, before it is answered busy (0: no bound)"),
     CFG_INT(disk_min_free_mb, 256, 0, 10000000,
         "free MiB under which the scorer refuses new events (full)"),
     CFG_INT(lmdb_map_full_pct, 90, 10, 100,
@@ -187,6 +190,7 @@ static const char *const cfg_live_keys[] = {
     "quota_clients",
     "collector_window_events",
     "client_queue_max",
+    "queue_wait_max_ms",
     "disk_min_free_mb",
     "lmdb_map_full_pct",
     "lmdb_map_grow_pct",

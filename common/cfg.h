@@ -86,6 +86,7 @@ struct vigil_config {
     char *quota_clients;         /* live "": per-client overrides */
     int collector_window_events; /* live 1..100000 (1024): in flight */
     int client_queue_max;        /* live 1..16384 (256): queued per client */
+    int queue_wait_max_ms;       /* live 0..60000 (500): busy past it */
     int disk_min_free_mb;        /* live 0..10^7 (256): refuse events below */
     int lmdb_map_full_pct;       /* live 10..100 (90): refuse events above */
     int lmdb_map_grow_pct;       /* live 10..100 (80): grow the map above */

@@ -135,6 +135,25 @@ merkle_frontier_append(
     f->size++;
 }
 
+void
+merkle_frontier_append_subtree(struct merkle_frontier *f, unsigned level,
+    const uint8_t hash[MERKLE_HASH_BYTES])
+{
+    uint8_t h[MERKLE_HASH_BYTES];
+    unsigned k = level;
+
+    assert(level < 64 && (f->size & ((UINT64_C(1) << level) - 1)) == 0);
+    assert(f->size <= UINT64_MAX - (UINT64_C(1) << level));
+    memcpy(h, hash, sizeof(h));
+    /* The same carry as merkle_frontier_append(), from `level` up. */
+    while ((f->size >> k) & 1) {
+        merkle_node_hash(f->nodes[k], h, h);
+        k++;
+    }
+    memcpy(f->nodes[k], h, sizeof(h));
+    f->size += UINT64_C(1) << level;
+}
+
 /*
  * Fold the by-level subtree hashes of the bits set in n into the root:
  * the smallest subtree is the rightmost, so fold right to left.

@@ -91,6 +91,15 @@ void merkle_frontier_append(struct merkle_frontier *f,
     const uint8_t leaf_hash[MERKLE_HASH_BYTES]) NONNULL(1, 2);
 
 /*
+ * Append 2^level leaves at once, given as the root `hash` of their
+ * perfect subtree; f->size must be a multiple of 2^level (asserted). The
+ * same frontier as appending the leaves one by one (the verifier hashes
+ * such subtrees on its worker threads, audit_scan.c).
+ */
+void merkle_frontier_append_subtree(struct merkle_frontier *f, unsigned level,
+    const uint8_t hash[MERKLE_HASH_BYTES]) NONNULL(1, 3);
+
+/*
  * Write the root of the f->size leaves appended so far into `out`
  * (SHA-256("") when none). At most 63 node hashes.
  */

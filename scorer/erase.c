@@ -251,6 +251,50 @@ plan_own_subjects(struct scorer *s, struct store_txn *rd, struct erase_plan *p,
     return rc;
 }
 
+/*
+ * Plan the deletion of the history rows of every subject of `p` (its
+ * entities, and its accounts and orders as each storefront of
+ * actors[0..nactors) keys them) and of every stored reply of `p`.
+ */
+static int
+plan_history(struct scorer *s, struct erase_plan *p, const char *const *actors,
+    size_t nactors)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < p->nsubj; i++)
+        rc = history_erase_plan(
+            s->hist, s->otxn, &p->subj[i], actors, nactors, &p->batch);
+    for (i = 0; rc == 0 && i < p->nrefs; i++)
+        rc = history_erase_reply_plan(
+            s->hist, s->otxn, p->refs[i].actor, &p->refs[i].eid, &p->batch);
+    return rc;
+}
+
+/*
+ * End a plan: on failure (`rc`) log it as `what`, free `p` and return rc;
+ * else fill its counts and hand it to *out.
+ */
+static int
+plan_done(
+    struct erase_plan *p, int rc, const char *what, struct erase_plan **out)
+{
+    if (rc != 0) {
+        log_warnx("cannot plan %s: %s", what, err_str(rc));
+        erase_plan_free(p);
+        return rc;
+    }
+    p->counts.subjects = p->nsubj;
+    p->counts.entities = p->batch.rows[HISTORY_ROW_ENTITY];
+    p->counts.links = p->batch.rows[HISTORY_ROW_LINK];
+    p->counts.orders = p->batch.rows[HISTORY_ROW_ORDER];
+    p->counts.replies = p->batch.rows[HISTORY_ROW_REPLY];
+    p->counts.index = p->nikeys;
+    *out = p;
+    return 0;
+}
+
 int
 erase_plan_new(struct scorer *s, const struct pseudo *root,
     const char *storefront, struct erase_plan **out)
@@ -304,28 +348,12 @@ erase_plan_new(struct scorer *s, const struct pseudo *root,
     actors = xcalloc(p->nactors + 1, sizeof(*actors));
     for (i = 0; i < p->nactors; i++)
         actors[i] = p->actors[i];
-    for (i = 0; rc == 0 && i < p->nsubj; i++)
-        rc = history_erase_plan(s->hist, s->otxn, &p->subj[i],
-            (const char *const *)actors, p->nactors, &p->batch);
-    for (i = 0; rc == 0 && i < p->nrefs; i++)
-        rc = history_erase_reply_plan(
-            s->hist, s->otxn, p->refs[i].actor, &p->refs[i].eid, &p->batch);
+    if (rc == 0)
+        rc = plan_history(s, p, (const char *const *)actors, p->nactors);
     free(actors);
     free(others);
     free(r);
-    if (rc != 0) {
-        log_warnx("cannot plan an erasure: %s", err_str(rc));
-        erase_plan_free(p);
-        return rc;
-    }
-    p->counts.subjects = p->nsubj;
-    p->counts.entities = p->batch.rows[HISTORY_ROW_ENTITY];
-    p->counts.links = p->batch.rows[HISTORY_ROW_LINK];
-    p->counts.orders = p->batch.rows[HISTORY_ROW_ORDER];
-    p->counts.replies = p->batch.rows[HISTORY_ROW_REPLY];
-    p->counts.index = p->nikeys;
-    *out = p;
-    return 0;
+    return plan_done(p, rc, "an erasure", out);
 }
 
 /* ------------------------------------------------- a whole storefront */
@@ -468,30 +496,14 @@ erase_plan_storefront(
         rc = sf_own_subjects(s, rd, &x);
     store_txn_abort(rd);
     actors[0] = p->actors[0];
-    for (i = 0; rc == 0 && i < p->nsubj; i++)
-        rc = history_erase_plan(
-            s->hist, s->otxn, &p->subj[i], actors, 1, &p->batch);
-    for (i = 0; rc == 0 && i < p->nrefs; i++)
-        rc = history_erase_reply_plan(
-            s->hist, s->otxn, p->refs[i].actor, &p->refs[i].eid, &p->batch);
+    if (rc == 0)
+        rc = plan_history(s, p, actors, 1);
     if (x.cands != NULL)
         sodium_memzero(x.cands, x.capcands * sizeof(*x.cands));
     free(x.cands);
     free(x.foreign);
     free(res);
-    if (rc != 0) {
-        log_warnx("cannot plan a storefront erasure: %s", err_str(rc));
-        erase_plan_free(p);
-        return rc;
-    }
-    p->counts.subjects = p->nsubj;
-    p->counts.entities = p->batch.rows[HISTORY_ROW_ENTITY];
-    p->counts.links = p->batch.rows[HISTORY_ROW_LINK];
-    p->counts.orders = p->batch.rows[HISTORY_ROW_ORDER];
-    p->counts.replies = p->batch.rows[HISTORY_ROW_REPLY];
-    p->counts.index = p->nikeys;
-    *out = p;
-    return 0;
+    return plan_done(p, rc, "a storefront erasure", out);
 }
 
 const struct erase_counts *

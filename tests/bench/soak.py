@@ -48,22 +48,27 @@ def main():
                   % (mx, rate, a.minutes), flush=True)
         first = None
         print("min  accepted/s  p50_ms   p99_ms  errors  scorer_MiB "
-              "collector_MiB  data_MiB", flush=True)
+              "(anon)  collector_MiB (anon)  data_MiB", flush=True)
         for minute in range(1, a.minutes + 1):
             r = load(svc, "storefront", "--rate", rate, *flat, seconds=60)
-            rs = (rss_mb(svc.scorer.proc), rss_mb(svc.collector.proc))
+            rs = (rss_mb(svc.scorer.proc), rss_mb(svc.collector.proc),
+                  rss_mb(svc.scorer.proc, "RssAnon"),
+                  rss_mb(svc.collector.proc, "RssAnon"))
             first = first or rs
-            print("%3d  %10.0f  %6.2f  %7.2f  %6d  %10.0f  %13.0f  %8.0f" %
+            print("%3d  %10.0f  %6.2f  %7.2f  %6d  %10.0f  %6.0f  %13.0f %6.0f"
+                  "  %8.0f" %
                   (minute, r["acked_ok"] / r["duration_s"],
                    r["p50_us"] / 1e3, r["p99_us"] / 1e3, r["errors"], rs[0],
-                   rs[1], du_mb(svc.data_dir)), flush=True)
+                   rs[2], rs[1], rs[3], du_mb(svc.data_dir)), flush=True)
             bad += r["errors"] > 0
             if not svc.alive():
                 print("a daemon died", flush=True)
                 return 1
-        print("RSS change first->last minute: scorer %+.0f MiB, collector "
-              "%+.0f MiB; minutes with errors: %d"
-              % (rs[0] - first[0], rs[1] - first[1], bad), flush=True)
+        print("RSS change first->last minute: scorer %+.0f MiB (anonymous "
+              "%+.0f), collector %+.0f MiB (anonymous %+.0f); minutes with "
+              "errors: %d"
+              % (rs[0] - first[0], rs[2] - first[2], rs[1] - first[1],
+                 rs[3] - first[3], bad), flush=True)
     return 1 if bad else 0
 
 

@@ -18,6 +18,9 @@ Through the real daemons (CURVE on):
    collector are answered busy with a reason and a hint; another
    storefront is not held up; the refused events are accepted when sent
    again.
+ - wait bound: a request that would wait more than queue_wait_max_ms
+   behind its storefront's queue, at the scorer's pace, is answered busy
+   with the expected wait; nothing times out.
  - denied queries: DENIALS identical refusals sent at once by one client
    are all answered `denied`, and the audit log holds fewer records than
    that: one per distinct denial per batch and one "repeat xN of #I"
@@ -265,7 +268,8 @@ def queue_part(args):
     answered ok."""
     requests = 60
     svc = Service(args.bin, collector_opts=["client_queue_max=2",
-                                            "collector_window_events=1"])
+                                            "collector_window_events=1",
+                                            "queue_wait_max_ms=0"])
     svc.add_client("flooder", "storefront")
     with svc:
         say("queue: %d requests at once, client_queue_max=2, window 1"
@@ -303,10 +307,58 @@ def queue_part(args):
               "the busy events, sent again, are accepted", again[:2])
 
 
+def wait_part(args):
+    """A saturated service answers busy at once (queue_wait_max_ms): once
+    the collector knows the scorer's pace, a request that would wait more
+    than the bound behind its storefront's queue is refused with the
+    expected wait as its hint, instead of queuing until it times out."""
+    bound = 30
+    svc = Service(args.bin, collector_opts=[
+        "collector_window_events=1", "queue_wait_max_ms=%d" % bound])
+    svc.add_client("flooder", "storefront")
+    with svc:
+        say("wait bound: %d ms, window 1" % bound)
+        # The collector learns the scorer's pace from answered events.
+        t_end = time.monotonic() + 0.5
+        n = 0
+        while time.monotonic() < t_end:
+            check(svc.send(event("device.seen", "wb-warm-%d" % n))
+                  .get("ok") is True, "warm-up event accepted")
+            n += 1
+        requests = 200
+        sock = svc.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        svc.curve(sock, "flooder")
+        sock.connect(svc.events_endpoint)
+        for i in range(requests):
+            sock.send_multipart([b"", pack(event("device.seen",
+                                                 "wb-%d" % i))])
+        ok, busy, other = 0, [], []
+        for i in range(requests):
+            check(sock.poll(10000, zmq.POLLIN), "reply %d comes" % i)
+            r = msgpack.unpackb(sock.recv_multipart()[-1], raw=False)
+            if r.get("ok") is True:
+                ok += 1
+            elif r.get("code") == "busy":
+                busy.append(r)
+            else:
+                other.append(r)
+        sock.close(0)
+        say("  %d ok, %d busy, %d other" % (ok, len(busy), len(other)))
+        check(not other, "only ok and busy: nothing times out", other[:2])
+        check(ok > 0 and len(busy) > 0, "past the bound the storefront is "
+              "answered busy, the rest ok", (ok, len(busy)))
+        check(all("behind" in r.get("msg", "") and
+                  r.get("retry_after_ms", 0) > bound for r in busy),
+              "each busy reply gives the expected wait, above the bound",
+              busy[:2])
+
+
 def body(args):
     events_part(args)
     queries_part(args)
     queue_part(args)
+    wait_part(args)
 
 
 if __name__ == "__main__":

@@ -2122,6 +2122,36 @@ test_frontier_all_sizes(void)
         ERR_NOTFOUND);
 }
 
+/* merkle_frontier_append_subtree: for every size 0..BIG_N and every
+ * aligned subtree that fits there (root from the stored levels), the
+ * frontier equals appending those leaves one by one. */
+static void
+test_frontier_subtree(void)
+{
+    struct merkle_frontier f, g;
+    uint8_t a[H], b[H], h[H];
+
+    for (uint64_t size = 0; size < BIG_N; size += 1 + size / 16) {
+        for (unsigned level = 0; level < 12; level++) {
+            uint64_t w = UINT64_C(1) << level;
+
+            if ((size & (w - 1)) != 0 || size + w > BIG_N)
+                break;
+            ASSERT_OK(
+                merkle_frontier_load(&f, merkle_levels_subtree, &big_lv, size));
+            g = f;
+            ASSERT_OK(merkle_levels_subtree(&big_lv, level, size >> level, h));
+            merkle_frontier_append_subtree(&f, level, h);
+            for (uint64_t i = size; i < size + w; i++)
+                merkle_frontier_append(&g, big_lh[i]);
+            ASSERT_EQ(f.size, g.size);
+            merkle_frontier_root(&f, a);
+            merkle_frontier_root(&g, b);
+            ASSERT_MEM_EQ(a, b, H);
+        }
+    }
+}
+
 static uint64_t
 pick_size(uint64_t i)
 {
@@ -2380,6 +2410,7 @@ main(void)
     RUN(test_reference_proofs);
     RUN(test_probes);
     RUN(test_frontier_all_sizes);
+    RUN(test_frontier_subtree);
     RUN(test_inclusion_random);
     RUN(test_consistency_random);
     RUN(test_callback_errors);
