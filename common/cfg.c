@@ -165,6 +165,12 @@ static const struct cfgtab_entry cfg_table[] = {
         "allows)"),
     CFG_INT(shutdown_timeout_ms, 10000, 100, 600000,
         "longest a daemon takes to drain and stop on SIGTERM, in ms"),
+    CFG_STR_EMPTY_OK(model_file, "",
+        "the fraud model file (\"\": the default model shipped with Vigil; "
+        "\"none\": the rule set alone)"),
+    CFG_STR_EMPTY_OK(features_log, "",
+        "file the scorer appends each scored order's model features and "
+        "each label to, for training (\"\": none)"),
     CFG_LIST(witness, CFG_MAX_WITNESSES,
         "a witness to push checkpoints to: '<URL> <vkey>' (repeatable)"),
 };
@@ -197,6 +203,7 @@ static const char *const cfg_live_keys[] = {
     "lmdb_map_step_mb",
     "lmdb_map_max_mb",
     "shutdown_timeout_ms",
+    "model_file",
 };
 
 void

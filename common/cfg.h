@@ -93,6 +93,10 @@ struct vigil_config {
     int lmdb_map_step_mb;        /* live 0..1048576 (4096): growth step */
     int lmdb_map_max_mb;         /* live 0..2^31-1 (0 = as the disk allows) */
     int shutdown_timeout_ms;     /* live 100..600000 (10000): SIGTERM bound */
+    /* The fraud model (issue 7). */
+    char *model_file;   /* live "": the default model; "none": rules only */
+    char *features_log; /* "": none; else a file the scorer appends each
+                           scored order's features and each label to */
 };
 
 /* Most `witness` entries. */

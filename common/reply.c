@@ -87,7 +87,9 @@ reply_pack(struct wire_enc *e, const struct reply *r)
 {
     bool retry = !r->has_score && r->code != 0 && r->retry_after_ms > 0;
 
-    wire_put_map(e, r->has_score ? 7 : (retry ? 5 : 4));
+    bool model = r->has_score && r->model[0] != '\0';
+
+    wire_put_map(e, r->has_score ? (model ? 8 : 7) : (retry ? 5 : 4));
     wire_put_str(e, "id");
     WIRE_PUT_ARR(e, r->id);
     wire_put_str(e, "ok");
@@ -111,6 +113,10 @@ reply_pack(struct wire_enc *e, const struct reply *r)
     wire_put_str(e, reply_decision_name(r->decision));
     wire_put_str(e, "reasons");
     reply_pack_reasons(e, r->reasons, r->nreasons);
+    if (model) {
+        wire_put_str(e, "model");
+        WIRE_PUT_ARR(e, r->model);
+    }
 }
 
 int
@@ -165,11 +171,13 @@ enum {
     R_DECISION,
     R_REASONS,
     R_RETRY,
+    R_MODEL,
     R_COUNT
 };
 static const struct wire_key reply_keys[R_COUNT] = { WIRE_KEY("id"),
     WIRE_KEY("ok"), WIRE_KEY("code"), WIRE_KEY("msg"), WIRE_KEY("score"),
-    WIRE_KEY("decision"), WIRE_KEY("reasons"), WIRE_KEY("retry_after_ms") };
+    WIRE_KEY("decision"), WIRE_KEY("reasons"), WIRE_KEY("retry_after_ms"),
+    WIRE_KEY("model") };
 
 int
 reply_read(const msgpack_object *o, struct reply *r)
@@ -185,11 +193,12 @@ reply_read(const msgpack_object *o, struct reply *r)
         return ERR_MALFORMED;
     for (i = 0; i < R_COUNT; i++)
         n += v[i] != NULL;
-    /* The four common keys, and either none or all of the score keys,
-     * or retry_after_ms alone. */
+    /* The four common keys, and either none or all of the score keys
+     * (model optional), or retry_after_ms alone. */
     if (v[R_ID] == NULL || v[R_OKAY] == NULL || v[R_CODE] == NULL ||
-        v[R_MSG] == NULL || (n != 4 && n != 7 && n != 5) ||
-        (n == 5 && v[R_RETRY] == NULL) || (n == 7 && v[R_RETRY] != NULL))
+        v[R_MSG] == NULL || (n != 4 && n != 7 && n != 5 && n != 8) ||
+        (n == 5 && v[R_RETRY] == NULL) || (n >= 7 && v[R_RETRY] != NULL) ||
+        (n == 8 && v[R_MODEL] == NULL) || (n < 7 && v[R_MODEL] != NULL))
         return ERR_MALFORMED;
     if (WIRE_GET_STR(v[R_ID], WIRE_TEXT, 0, r->id) != 0 ||
         wire_get_bool(v[R_OKAY], &ok) != 0 ||
@@ -210,7 +219,8 @@ reply_read(const msgpack_object *o, struct reply *r)
     }
     if (wire_get_uint(v[R_SCORE], 0, 100, &u) != 0 ||
         WIRE_GET_STR(v[R_DECISION], WIRE_TOKEN, 0, tmp) != 0 ||
-        reply_read_reasons(v[R_REASONS], r->reasons, &r->nreasons) != 0)
+        reply_read_reasons(v[R_REASONS], r->reasons, &r->nreasons) != 0 ||
+        (n == 8 && WIRE_GET_STR(v[R_MODEL], WIRE_TEXT, 1, r->model) != 0))
         return ERR_MALFORMED;
     r->score = (uint8_t)u;
     r->decision = reply_decision_parse(tmp);

@@ -10,15 +10,17 @@
  *   (err_name(): "ok", "invalid", "malformed", ...), msg str (names the
  *   field and the rule, never the value), and for a scored order.placed
  *   also: score uint 0..100, decision str ("allow", "review", "block"),
- *   reasons array of {code str, text str, value float64}. An error
+ *   reasons array of {code str, text str, value float64}, and when a
+ *   model made the score, model str (its version, "<id>@<8 hex>",
+ *   scorer/model.h). An error
  *   reply that may succeed later ("busy": over the client's quota or
  *   share; "full": the scorer is out of room) also carries
  *   retry_after_ms uint 1..REPLY_RETRY_MAX_MS, a hint of how long to wait
  *   before resending.
  *
  * Invariants:
- *  - ok == (code == 0); a reply with a score has exactly the 7 keys, an
- *    error reply 4, or 5 with retry_after_ms.
+ *  - ok == (code == 0); a reply with a score has exactly the 7 keys (8
+ *    with model), an error reply 4, or 5 with retry_after_ms.
  *
  * See also: sfproto.h, ipcproto.h, score.h (what fills the score)
  *
@@ -40,6 +42,7 @@
 #define REPLY_REASON_TEXT_MAX 160
 #define REPLY_MSG_MAX         160     /* a reply's msg */
 #define REPLY_RETRY_MAX_MS    3600000 /* longest retry_after_ms */
+#define REPLY_MODEL_MAX       80      /* a model version's text */
 
 enum reply_decision {
     REPLY_DECISION_NONE = 0, /* not an order */
@@ -65,7 +68,8 @@ struct reply {
     enum reply_decision decision;
     uint8_t nreasons;
     struct reply_reason reasons[REPLY_MAX_REASONS];
-    uint32_t retry_after_ms; /* error replies: 0 (none) or the hint */
+    char model[REPLY_MODEL_MAX + 1]; /* scored by this model; "": rules */
+    uint32_t retry_after_ms;         /* error replies: 0 (none) or the hint */
 };
 
 /* "allow", "review", "block" or "" (static). */

@@ -9,10 +9,11 @@
  * point-in-time counters these definitions need, in bounded memory
  * (history_rec.c: windows, gaps, labels by day, signup minutes; their
  * resolution is specified in scorer/history.h and tested by
- * tests/unit/test_history_rec.c). NOT YET DONE (issue 7): history does
- * not yet fill a struct feature_vec for an order, and the scorer does
- * not yet evaluate a model; today only vigil-train and the model file
- * use this table. The
+ * tests/unit/test_history_rec.c); history_model_features()
+ * (scorer/history_model.c) fills a struct feature_vec for each order,
+ * which the scorer's model evaluates (scorer/modelsvc.h) and logs for
+ * training (features_log). The ip16 family, amt_z and amt_ratio are not
+ * computed by the service (history_model_computed()). The
  * definitions follow the issue-7 study (notes/issue7/REPORT.md section
  * 2), which trained the reference model on them, with the differences
  * history.h states (bucketed windows; label-fed features count the

@@ -89,8 +89,8 @@ key_bytes(struct ekey *k, enum entity_kind kind, const void *id, size_t len)
 }
 
 /* The entity keys `ev` names. */
-static int
-event_keys(
+int
+history_event_keys(
     const char *actor, const struct event *ev, struct ekey keys[ENT_COUNT])
 {
     int rc;
@@ -132,8 +132,8 @@ kind_of_byte(uint8_t b, bool *ok)
 /* ----------------------------------------------------- entity access */
 
 /* Load an entity; *exists false (and r initialised) when absent. */
-static int
-ent_load(struct history *h, struct store_txn *txn, const struct ekey *k,
+int
+history_ent_load(struct history *h, struct store_txn *txn, const struct ekey *k,
     enum entity_kind kind, struct ent_rec *r, bool *exists)
 {
     const void *v;
@@ -158,9 +158,9 @@ ent_load(struct history *h, struct store_txn *txn, const struct ekey *k,
     return 0;
 }
 
-static int
-ent_store(struct history *h, struct store_txn *txn, const struct ekey *k,
-    const struct ent_rec *r)
+int
+history_ent_store(struct history *h, struct store_txn *txn,
+    const struct ekey *k, const struct ent_rec *r)
 {
     uint8_t buf[HISTORY_ENTITY_RECORD_BYTES];
     size_t n;
@@ -187,7 +187,7 @@ ws_get(struct history *h, struct store_txn *txn, struct workset *ws,
     if (ws->n == WS_MAX)
         return ERR_INVAL; /* cannot happen: at most 2 * ENT_COUNT keys */
     i = ws->n;
-    rc = ent_load(h, txn, k, kind, &ws->s[i].rec, &exists);
+    rc = history_ent_load(h, txn, k, kind, &ws->s[i].rec, &exists);
     if (rc != 0)
         return rc;
     ws->s[i].key = *k;
@@ -207,7 +207,7 @@ ws_flush(struct history *h, struct store_txn *txn, struct workset *ws)
     for (i = 0; i < ws->n; i++) {
         if (!ws->s[i].dirty)
             continue;
-        rc = ent_store(h, txn, &ws->s[i].key, &ws->s[i].rec);
+        rc = history_ent_store(h, txn, &ws->s[i].key, &ws->s[i].rec);
         if (rc != 0)
             return rc;
     }
@@ -270,7 +270,7 @@ ent_flag(struct history *h, struct store_txn *txn, const struct ekey *k,
     kind = kind_of_byte(k->b[0], &ok);
     if (!ok)
         return ERR_CORRUPT;
-    rc = ent_load(h, txn, k, kind, &r, &exists);
+    rc = history_ent_load(h, txn, k, kind, &r, &exists);
     if (rc != 0)
         return rc;
     if (exists && (r.flags & flag) == flag)
@@ -278,7 +278,7 @@ ent_flag(struct history *h, struct store_txn *txn, const struct ekey *k,
     if (!exists)
         r.last_seen = ts; /* label-only: retention ages it by the label */
     r.flags |= flag;
-    return ent_store(h, txn, k, &r);
+    return history_ent_store(h, txn, k, &r);
 }
 
 /* -------------------------------------------------------------- open */
@@ -359,7 +359,7 @@ history_features(struct history *h, struct store_txn *txn, const char *actor,
         out->ent[k].age_ms = -1;
     if (!history_ts_ok(ev->ts))
         return ERR_INVAL;
-    rc = event_keys(actor, ev, keys);
+    rc = history_event_keys(actor, ev, keys);
     if (rc != 0)
         return rc;
     for (k = 0; k < ENT_COUNT; k++) {
@@ -367,7 +367,7 @@ history_features(struct history *h, struct store_txn *txn, const char *actor,
             continue;
         /* In a write txn, read straight into the cache for apply. */
         r = keep ? &c->rec[k] : &local;
-        rc = ent_load(h, txn, &keys[k], (enum entity_kind)k,
+        rc = history_ent_load(h, txn, &keys[k], (enum entity_kind)k,
             keep ? &c->rec[k] : &local, &exists);
         if (rc != 0)
             return rc;
@@ -430,7 +430,7 @@ history_entity_features(struct history *h, struct store_txn *txn,
         key_bytes(&k, kind, id, idlen);
         break;
     }
-    rc = ent_load(h, txn, &k, kind, &r, &exists);
+    rc = history_ent_load(h, txn, &k, kind, &r, &exists);
     if (rc != 0)
         return rc;
     if (!exists)
@@ -475,23 +475,27 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
         acct = o.keys[ENT_ACCOUNT];
     else if (own[ENT_ACCOUNT].present)
         acct = own[ENT_ACCOUNT];
+    rc = history_model_label(
+        h, txn, actor, ev, have_order ? o.keys : NULL, &acct);
+    if (rc != 0)
+        return rc;
     if (!(ev->has & EVENT_HAS_OK) || !ev->ok) {
         /* fraud=false: the account's own label becomes legitimate. */
         if (!acct.present)
             return 0;
-        rc = ent_load(h, txn, &acct, ENT_ACCOUNT, &r, &exists);
+        rc = history_ent_load(h, txn, &acct, ENT_ACCOUNT, &r, &exists);
         if (rc != 0 || !exists ||
             (r.flags & (F_FRAUD_SELF | F_LEGIT_SELF)) == F_LEGIT_SELF)
             return rc;
         r.flags &= (uint8_t)~F_FRAUD_SELF;
         r.flags |= F_LEGIT_SELF;
-        return ent_store(h, txn, &acct, &r);
+        return history_ent_store(h, txn, &acct, &r);
     }
     if (acct.present) {
-        rc = ent_load(h, txn, &acct, ENT_ACCOUNT, &r, &exists);
+        rc = history_ent_load(h, txn, &acct, ENT_ACCOUNT, &r, &exists);
         if (rc == 0 && exists && (r.flags & F_LEGIT_SELF)) {
             r.flags &= (uint8_t)~F_LEGIT_SELF;
-            rc = ent_store(h, txn, &acct, &r);
+            rc = history_ent_store(h, txn, &acct, &r);
         }
         if (rc == 0)
             rc = ent_flag(h, txn, &acct, F_FRAUD_SELF, ev->ts);
@@ -541,7 +545,7 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
         h->cache.valid = false;
         return ERR_INVAL;
     }
-    rc = event_keys(actor, ev, keys);
+    rc = history_event_keys(actor, ev, keys);
     if (rc != 0) {
         h->cache.valid = false;
         return rc;
@@ -569,6 +573,7 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
         if (k == ENT_ACCOUNT || acct == NULL)
             continue;
         history_rec_link(e, acc_hash);
+        history_rec_seen_by(e, ev->ts, acc_hash);
         if (fraud_acct)
             e->flags |= F_FRAUD_LINKED;
     }
@@ -585,6 +590,25 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
             (!(acct->flags & F_SIGNUP) || ev->ts < acct->signup_ts)) {
             acct->signup_ts = ev->ts;
             acct->flags |= F_SIGNUP;
+            acct->source = history_model_source(ev->source);
+            acct->sig_mask = 0;
+            for (k = ENT_DEVICE; k <= ENT_IP24; k++) {
+                if (!keys[k].present)
+                    continue;
+                /* enum history_net follows entity kinds 1..3 */
+                acct->sig_mask |= (uint8_t)(1u << (k - ENT_DEVICE));
+                acct->sig_hash[k - ENT_DEVICE] =
+                    history_hash64(keys[k].b, keys[k].len);
+            }
+        }
+        for (k = 0; k < ENT_COUNT; k++) {
+            if (k == ENT_ACCOUNT || !keys[k].present)
+                continue;
+            rc = ws_get(h, txn, ws, &keys[k], (enum entity_kind)k, &e);
+            if (rc != 0)
+                goto out;
+            history_rec_count(e, ev->ts, C_SIGNUPS);
+            history_rec_signup_minute(e, ev->ts);
         }
         break;
     case EVENT_ACCOUNT_LOGIN:

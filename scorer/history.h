@@ -150,6 +150,7 @@
 #include "common/reply.h"
 #include "common/store.h"
 #include "scorer/score.h"
+#include "scorer/features.h"
 
 #define HISTORY_DBS                 7    /* named databases it opens */
 #define HISTORY_ENTITY_RECORD_BYTES 1016 /* largest entity value */
@@ -243,6 +244,25 @@ int history_reply_put(struct history *h, struct store_txn *txn,
 int history_features(struct history *h, struct store_txn *txn,
     const char *actor, const struct event *ev, struct features *out) WARN_UNUSED
     NONNULL(1, 2, 3, 4, 5);
+
+/*
+ * Fill `*v` with the model's features of order `ev` (features.h), from
+ * what history knew just before it: call it before history_apply() of
+ * the same event (in a write txn right after history_features(), whose
+ * records it reuses). Features the service does not compute
+ * (history_model_computed() false) keep feature_vec_init()'s values.
+ * Point in time: window counts, gaps and labels follow the window
+ * semantics above; labels (entity and country counters) count from the
+ * UTC day after the label's event time. Distinct-account counts are as
+ * of arrival (not windowed). Any txn. Returns 0, ERR_INVAL, ERR_CORRUPT
+ * or ERR_IO.
+ */
+int history_model_features(struct history *h, struct store_txn *txn,
+    const char *actor, const struct event *ev,
+    struct feature_vec *v) WARN_UNUSED NONNULL(1, 2, 3, 4, 5);
+
+/* Whether history_model_features() computes feature `id`. */
+bool history_model_computed(enum feature_id id);
 
 /*
  * Apply `ev` to history in write txn `txn`. Every event but a label

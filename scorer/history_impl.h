@@ -30,7 +30,7 @@
 
 #define ENT_VERSION   3 /* written; versions 1 and 2 are still read */
 #define ORDER_VERSION 3 /* 3: the event id and account as pseudonyms */
-#define REPLY_VERSION 3 /* 3: the digest, then the arrival time */
+#define REPLY_VERSION 4 /* 3: the digest, then the arrival time; 4: model */
 #define LINK_VERSION  1
 #define ACC_SET       16 /* exact distinct-account hashes per entity */
 
@@ -367,6 +367,31 @@ int history_key_actor(
 void history_key_bytes(
     struct ekey *k, enum entity_kind kind, const void *id, size_t len);
 void history_cache_drop(struct history *h, const struct store_txn *txn);
+
+/* Load an entity; *exists false (and r initialised) when absent. */
+int history_ent_load(struct history *h, struct store_txn *txn,
+    const struct ekey *k, enum entity_kind kind, struct ent_rec *r,
+    bool *exists);
+/* Store an entity record (the current version). */
+int history_ent_store(struct history *h, struct store_txn *txn,
+    const struct ekey *k, const struct ent_rec *r);
+/* The entity keys `ev` names (absent ones: present false). */
+int history_event_keys(
+    const char *actor, const struct event *ev, struct ekey keys[ENT_COUNT]);
+
+/* ---------------------------------------------------- history_model.c */
+
+/*
+ * The model's part of applying label `ev`: count it (fraud or legit, at
+ * its event time) in the day ring of every non-account entity of the
+ * labelled order `okeys` (NULL: no order record, nothing counted) and
+ * in the counters of the IP country of account `acct` (may be NULL).
+ */
+int history_model_label(struct history *h, struct store_txn *txn,
+    const char *actor, const struct event *ev, const struct ekey okeys[],
+    const struct ekey *acct);
+/* enum history_source of a signup's source field ("" none). */
+uint8_t history_model_source(const char *source);
 
 /* ---------------------------------------------------- history_order.c */
 

@@ -22,15 +22,16 @@
 
 /* Size of the longest encoded reply. */
 #define REPLY_MAX_BYTES                                                        \
-    (18 + HISTORY_DIGEST_BYTES + REPLY_MSG_MAX +                               \
+    (19 + HISTORY_DIGEST_BYTES + REPLY_MSG_MAX + REPLY_MODEL_MAX +             \
         REPLY_MAX_REASONS *                                                    \
             (2 + REPLY_REASON_CODE_MAX + REPLY_REASON_TEXT_MAX + 8))
 
 /*
- * A stored reply, version 3: u8 version, the event's digest, u64 its
+ * A stored reply, version 4: u8 version, the event's digest, u64 its
  * arrival time (the scorer's wall clock, ms), i32 code, u8 has_score,
  * score, decision, nreasons, then the message and each reason (code,
- * text: u8 length and bytes; value: the double's bits as u64).
+ * text: u8 length and bytes; value: the double's bits as u64), then the
+ * model version (u8 length and bytes). Version 3 (no model) is read.
  */
 static size_t
 stored_reply_encode(const uint8_t digest[HISTORY_DIGEST_BYTES],
@@ -69,6 +70,10 @@ stored_reply_encode(const uint8_t digest[HISTORY_DIGEST_BYTES],
         history_put64(out + n, bits);
         n += 8;
     }
+    l = strnlen(r->model, REPLY_MODEL_MAX);
+    out[n++] = (uint8_t)l;
+    memcpy(out + n, r->model, l);
+    n += l;
     return n;
 }
 
@@ -99,8 +104,9 @@ stored_reply_decode(const uint8_t *in, size_t len,
     unsigned i;
     int32_t code;
 
-    if (len < 10 + d || in[0] != REPLY_VERSION || in[5 + d] > 1 ||
-        in[7 + d] > REPLY_DECISION_BLOCK || in[8 + d] > REPLY_MAX_REASONS)
+    if (len < 10 + d || (in[0] != REPLY_VERSION && in[0] != 3) ||
+        in[5 + d] > 1 || in[7 + d] > REPLY_DECISION_BLOCK ||
+        in[8 + d] > REPLY_MAX_REASONS)
         return ERR_CORRUPT;
     memcpy(digest, in + 1, HISTORY_DIGEST_BYTES);
     *arrival_ms = history_get64(in + 1 + HISTORY_DIGEST_BYTES);
@@ -126,6 +132,8 @@ stored_reply_decode(const uint8_t *in, size_t len,
         memcpy(&r->reasons[i].value, &bits, sizeof(bits));
         n += 8;
     }
+    if (in[0] >= 4 && take_str(in, len, &n, r->model, REPLY_MODEL_MAX) != 0)
+        return ERR_CORRUPT;
     return n == len ? 0 : ERR_CORRUPT;
 }
 
@@ -199,7 +207,8 @@ history_reply_arrival(const void *v, size_t vlen, uint64_t *arrival_ms)
 {
     const uint8_t *p = v;
 
-    if (vlen < 1 + HISTORY_DIGEST_BYTES + 8 || p[0] != REPLY_VERSION)
+    if (vlen < 1 + HISTORY_DIGEST_BYTES + 8 ||
+        (p[0] != REPLY_VERSION && p[0] != 3))
         return ERR_CORRUPT;
     *arrival_ms = history_get64(p + 1 + HISTORY_DIGEST_BYTES);
     return 0;

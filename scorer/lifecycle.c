@@ -75,15 +75,12 @@ lifecycle_quotas(struct scorer *s)
     return rc;
 }
 
-/*
- * The model's reload. XXX(issue-7): the model module (scorer/model.h on
- * the model branch) loads its file again here and sets s->model_version;
- * until it is merged there is no model file to reload.
- */
+/* The model's reload: modelsvc.h (a bad file leaves the old model). */
 static void
 lifecycle_reload_model(struct scorer *s)
 {
-    (void)s;
+    modelsvc_flush(s);
+    modelsvc_reload(s);
 }
 
 void

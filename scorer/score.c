@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "scorer/model.h"
 #include "scorer/score.h"
 
 #define MS_MINUTE (60 * 1000LL)
@@ -81,12 +82,6 @@ enum rule {
     R_ACCOUNT_COUNTRY_CHANGED,
     R_ACCOUNT_FAILED_LOGINS_1H,
     R_DEVICE_FAILED_LOGINS_1H,
-    R_ACCOUNT_FRAUD_LINKED,
-    R_DEVICE_FRAUD_LINKED,
-    R_IP_FRAUD_LINKED,
-    R_IP_PREFIX_FRAUD_LINKED,
-    R_CARD_FRAUD_LINKED,
-    R_EMAIL_FRAUD_LINKED,
     R_COUNT
 };
 
@@ -160,18 +155,6 @@ const struct score_reason_info score_reason_table[] = {
         "%.0f failed logins on this account in the last hour" },
     [R_DEVICE_FAILED_LOGINS_1H] = { "device_failed_logins_1h",
         "%.0f failed logins from this device in the last hour" },
-    [R_ACCOUNT_FRAUD_LINKED] = { "account_fraud_linked",
-        "this account is linked to confirmed fraud" },
-    [R_DEVICE_FRAUD_LINKED] = { "device_fraud_linked",
-        "this device is linked to an account with confirmed fraud" },
-    [R_IP_FRAUD_LINKED] = { "ip_fraud_linked",
-        "this IP address is linked to an account with confirmed fraud" },
-    [R_IP_PREFIX_FRAUD_LINKED] = { "ip_prefix_fraud_linked",
-        "this IP network is linked to an account with confirmed fraud" },
-    [R_CARD_FRAUD_LINKED] = { "card_fraud_linked",
-        "this card is linked to an account with confirmed fraud" },
-    [R_EMAIL_FRAUD_LINKED] = { "email_fraud_linked",
-        "this email address is linked to an account with confirmed fraud" },
 };
 
 const unsigned score_reason_count = R_COUNT;
@@ -236,12 +219,6 @@ static const struct rule_def rule_defs[] = {
     [R_ACCOUNT_FAILED_LOGINS_1H] =
         STEP(R_ACCOUNT_FAILED_LOGINS_1H, 3, 10, 5, 30),
     [R_DEVICE_FAILED_LOGINS_1H] = STEP(R_DEVICE_FAILED_LOGINS_1H, 5, 10, 3, 25),
-    [R_ACCOUNT_FRAUD_LINKED] = FIXED(R_ACCOUNT_FRAUD_LINKED, 80),
-    [R_DEVICE_FRAUD_LINKED] = FIXED(R_DEVICE_FRAUD_LINKED, 80),
-    [R_IP_FRAUD_LINKED] = FIXED(R_IP_FRAUD_LINKED, 50),
-    [R_IP_PREFIX_FRAUD_LINKED] = FIXED(R_IP_PREFIX_FRAUD_LINKED, 25),
-    [R_CARD_FRAUD_LINKED] = FIXED(R_CARD_FRAUD_LINKED, 80),
-    [R_EMAIL_FRAUD_LINKED] = FIXED(R_EMAIL_FRAUD_LINKED, 80),
 };
 
 _Static_assert(
@@ -284,19 +261,6 @@ static const struct {
     { R_CARD_MANY_ACCOUNTS, ENT_CARD, C_ACCOUNTS },
     { R_ACCOUNT_FAILED_LOGINS_1H, ENT_ACCOUNT, C_FAILED_LOGIN_1H },
     { R_DEVICE_FAILED_LOGINS_1H, ENT_DEVICE, C_FAILED_LOGIN_1H },
-};
-
-/* Which entity each "linked to fraud" rule reads. */
-static const struct {
-    enum rule rule;
-    enum entity_kind ent;
-} fraud_rules[] = {
-    { R_ACCOUNT_FRAUD_LINKED, ENT_ACCOUNT },
-    { R_DEVICE_FRAUD_LINKED, ENT_DEVICE },
-    { R_IP_FRAUD_LINKED, ENT_IP },
-    { R_IP_PREFIX_FRAUD_LINKED, ENT_IP24 },
-    { R_CARD_FRAUD_LINKED, ENT_CARD },
-    { R_EMAIL_FRAUD_LINKED, ENT_EMAIL },
 };
 
 static const char *const entity_names[ENT_COUNT] = {
@@ -486,20 +450,6 @@ rules_country(struct tally *t, const struct event *ev, const struct features *f)
             rule_defs[R_ACCOUNT_COUNTRY_CHANGED].base, 1);
 }
 
-static void
-rules_fraud(struct tally *t, const struct features *f)
-{
-    size_t i;
-    const struct entity_features *e;
-
-    for (i = 0; i < ARRAY_LEN(fraud_rules); i++) {
-        e = &f->ent[fraud_rules[i].ent];
-        if (e->present && e->fraud_linked)
-            fire(
-                t, fraud_rules[i].rule, rule_defs[fraud_rules[i].rule].base, 1);
-    }
-}
-
 /*
  * Keep only the strongest rule of each group; on a tie the rule listed
  * first (the 1 h window, the younger tier) stays.
@@ -565,6 +515,7 @@ score_compute(const struct event *ev, const struct features *f,
 
     memset(r->reasons, 0, sizeof(r->reasons));
     r->nreasons = 0;
+    r->model[0] = '\0';
     if (ev->type != EVENT_ORDER_PLACED) {
         r->has_score = false;
         r->score = 0;
@@ -577,7 +528,6 @@ score_compute(const struct event *ev, const struct features *f,
     rules_counters(&t, f);
     rules_device(&t, f);
     rules_country(&t, ev, f);
-    rules_fraud(&t, f);
     resolve_groups(&t);
 
     for (i = 0; i < R_COUNT; i++) {
@@ -608,4 +558,82 @@ score_compute(const struct event *ev, const struct features *f,
     for (i = 0; i < nhits && i < REPLY_MAX_REASONS; i++)
         reason_fill(&r->reasons[i], hits[i].rule, t.value[hits[i].rule]);
     r->nreasons = (uint8_t)i;
+}
+
+/* The rules that stay on top of a model: velocity, card testing,
+ * account farms, failed logins (every counter rule). */
+static bool
+rule_is_hard(enum rule r)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(counter_rules); i++)
+        if (counter_rules[i].rule == r)
+            return true;
+    return false;
+}
+
+void
+score_model(const struct model *m, const struct event *ev,
+    const struct features *f, const struct feature_vec *x,
+    const struct score_params *p, struct reply *r)
+{
+    struct model_result mr;
+    struct tally t;
+    struct hit hits[R_COUNT], tmp;
+    size_t nhits = 0, i, j;
+    uint64_t total = 0;
+    unsigned floor = 0, score, n = 0, k;
+    bool rules_first;
+
+    if (ev->type != EVENT_ORDER_PLACED ||
+        model_score(m, x, SCORE_MODEL_REASONS, &mr) != 0) {
+        score_compute(ev, f, p, r);
+        return;
+    }
+    memset(r->reasons, 0, sizeof(r->reasons));
+    memset(&t, 0, sizeof(t));
+    rules_counters(&t, f);
+    resolve_groups(&t);
+    for (i = 0; i < R_COUNT; i++) {
+        if (t.points[i] == 0 || !rule_is_hard((enum rule)i))
+            continue;
+        hits[nhits].rule = (enum rule)i;
+        hits[nhits].points = t.points[i];
+        total += t.points[i];
+        for (j = nhits; j > 0 && hit_before(&hits[j], &hits[j - 1]); j--) {
+            tmp = hits[j];
+            hits[j] = hits[j - 1];
+            hits[j - 1] = tmp;
+        }
+        nhits++;
+    }
+    if (total >= p->block_threshold)
+        floor = model_block(m);
+    else if (total >= p->review_threshold)
+        floor = model_review(m);
+    score = mr.score > floor ? mr.score : floor;
+    r->has_score = true;
+    r->score = (uint8_t)score;
+    r->decision = model_decide(m, score);
+    snprintf(r->model, sizeof(r->model), "%s", model_version(m));
+
+    rules_first = floor > mr.score;
+    for (k = 0; k < 2; k++) {
+        if ((k == 0) == rules_first) {
+            for (i = 0; i < nhits && n < REPLY_MAX_REASONS; i++)
+                reason_fill(
+                    &r->reasons[n++], hits[i].rule, t.value[hits[i].rule]);
+            continue;
+        }
+        for (i = 0; i < mr.nreasons && n < REPLY_MAX_REASONS; i++) {
+            struct reply_reason *o = &r->reasons[n++];
+
+            snprintf(o->code, sizeof(o->code), "%s",
+                feature_info(mr.reasons[i].feature)->name);
+            model_reason_text(&mr.reasons[i], o->text, sizeof(o->text));
+            o->value = mr.reasons[i].value;
+        }
+    }
+    r->nreasons = (uint8_t)n;
 }

@@ -99,4 +99,28 @@ void score_params_default(struct score_params *p) NONNULL(1);
 void score_compute(const struct event *ev, const struct features *f,
     const struct score_params *p, struct reply *r) NONNULL(1, 2, 3, 4);
 
+struct model;
+struct feature_vec;
+
+/* Model reasons a scored reply carries at most (the rest: rules). */
+#define SCORE_MODEL_REASONS 4
+
+/*
+ * Score order `ev` with model `m` on its feature vector `x`, the hard
+ * rules on top (REASONS.md "Rules on top of the model"): the rule set's
+ * velocity, failed-payment (card testing), many-accounts (account farm)
+ * and failed-login rules are summed as in score_compute(); a sum at or
+ * above p's block (review) threshold lifts the score to at least the
+ * model's block (review) threshold. score = max(round(100 P), that
+ * floor); the decision is the model's for that score (model_decide), so
+ * a threshold means a probability. Reasons: the model's top
+ * SCORE_MODEL_REASONS features by |contribution| (code = feature name,
+ * value = its value) and the rules that fired, whichever set the score
+ * first. r->model = model_version(m). When x holds a non-finite value
+ * the order is scored by score_compute() alone (r->model ""). Pure.
+ */
+void score_model(const struct model *m, const struct event *ev,
+    const struct features *f, const struct feature_vec *x,
+    const struct score_params *p, struct reply *r) NONNULL(1, 2, 3, 4, 5, 6);
+
 #endif

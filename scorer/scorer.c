@@ -225,8 +225,12 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
         rc = history_features(s->hist, s->otxn, actor, &tev, &f);
         if (rc != 0)
             goto out;
-        score_compute(&tev, &f, &s->params, r);
+        rc = modelsvc_score(s, actor, &tev, &f, mode != SCORER_REPLAY, r);
+        if (rc != 0)
+            goto out;
         s->stats.orders++;
+    } else if (tev.type == EVENT_LABEL && mode != SCORER_REPLAY) {
+        modelsvc_log_label(s, actor, &tev);
     }
     rc = history_apply(s->hist, s->otxn, actor, &tev, r);
     if (rc == 0)
@@ -1252,6 +1256,7 @@ scorer_shutdown(struct scorer *s)
     qbatch_free(s->qbatch);
     quota_table_free(s->qclients);
     status_free(s->status);
+    modelsvc_stop(s);
     lifecycle_unlock(s);
     cfg_release(&s->cfg);
 }

@@ -59,6 +59,7 @@
 #include "common/quota.h"
 #include "scorer/history.h"
 #include "scorer/jrec.h"
+#include "scorer/modelsvc.h"
 #include "scorer/score.h"
 #include "scorer/retention.h"
 #include "scorer/vault.h"
@@ -216,6 +217,8 @@ struct scorer {
     /* The model's version for status, or NULL ("n/a"): set by the model
      * module when it loads one (issue 7). */
     const char *model_version;
+    struct modelsvc *msvc; /* the model in use, features log (modelsvc.h);
+                              owned */
 };
 
 /* ------------------------------------------- shared inside scorer/ only */

@@ -93,6 +93,11 @@ startup_config(struct scorer *s, int argc, char **argv)
     s->args = a; /* its strings are argv's: they live as long */
     if (lifecycle_quotas(s) != 0)
         exit(1);
+    rc = modelsvc_start(s, err, sizeof(err));
+    if (rc != 0) {
+        log_warnx("model: %s", err);
+        exit(1);
+    }
 }
 
 /*

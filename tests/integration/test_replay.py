@@ -14,13 +14,14 @@ and exponent-form rows, then replays them:
     the range file says, and the holdout users of the documented keyed
     hash in the labels' source.
  2. the delay seen by the scorer: user A (fraud) orders on a device at
-    day 0; B orders on that device at day 10, C at day 40. Today's rule
-    set blocks an order whose device is linked to an account labelled
-    fraud. With the 30-day delay only C is blocked; with --label-delay 5
-    B is blocked too (the label arrived first); with --label-delay 50
-    neither. A replay that sent labels early, late or not at all fails.
-    (Phase B replaces the flat +80 link rule; this check then moves to
-    the link features.)
+    day 0; B orders on that device at day 10, C at day 40. The scorer's
+    features log (features_log) shows the link feature dev_fraud_lab
+    (fraud labels on the order's device, counted from the UTC day after
+    the label) each order was scored with: with the 30-day delay C's is
+    1 and B's 0; with --label-delay 5 B's is 1 too (the label arrived
+    first); with --label-delay 50 neither. A replay that sent labels
+    early, late or not at all fails. (The flat +80 link rule this check
+    used before issue 7 is gone.)
  3. identities: events go to the collector as the storefront (CURVE,
     its certificate), labels to the scorer's query endpoint as the
     analyst; the wrong server key completes no handshake (exit 2, "no
@@ -186,6 +187,20 @@ def decisions(out):
     return {int(r["user_id"]): r for r in read_csv(out)}
 
 
+def fraud_lab(svc, log, uid):
+    """dev_fraud_lab of user uid's order as the scorer logged it."""
+    tok = svc.token(svc.scoped("order", "o%d" % uid))
+    names = None
+    with open(log) as f:
+        for line in f:
+            p = line.rstrip("\n").split(",")
+            if line.startswith("# o,"):
+                names = line[2:].rstrip("\n").split(",")
+            elif p[0] == "o" and p[2] == tok:
+                return float(p[names.index("dev_fraud_lab")])
+    raise AssertionError("no features line for user %d's order" % uid)
+
+
 def body(args):
     exe = os.path.join(args.bin, "vigil-replay")
     check(os.access(exe, os.X_OK), "%s exists" % exe)
@@ -200,8 +215,10 @@ def body(args):
         by_uid = {r["user_id"]: r for r in rows}
 
         say("1. default delay, holdout, two connections")
+        flog = os.path.join(tmp, "features.log")
         with Service(args.bin, keep=args.keep,
-                     scorer_opts=("quota_queries_per_s=0",)) as svc:
+                     scorer_opts=("quota_queries_per_s=0",
+                                  "features_log=" + flog)) as svc:
             rc, stdout, stderr, out = replay(
                 args, svc, tmp, data, ranges, "--holdout", "0.3",
                 "--split-seed", "5", "--connections", "2", "--batch", "20",
@@ -223,14 +240,12 @@ def body(args):
                   "1212 events of 303 users", stdout)
             check("sent 1212/1212" in stderr, "a progress line on stderr",
                   stderr)
-            dec = decisions(out)
-            check(dec[B]["decision"] != "block",
-                  "B, 10 days after A's fraud: not blocked (%s)"
-                  % dec[B]["decision"])
-            check_eq(dec[C]["decision"], "block",
-                     "C, 40 days after A's fraud (label at day 30): blocked")
             s, c = svc.stop()
             check_eq((s, c), (0, 0), "both daemons exit 0")
+            check_eq(fraud_lab(svc, flog, B), 0,
+                     "B, 10 days after A's fraud: no fraud label seen")
+            check_eq(fraud_lab(svc, flog, C), 1, "C, 40 days after A's "
+                     "fraud (label at day 30): the label seen")
 
         tr = read_csv(trace)
         check_eq(len(tr), 4 * len(rows), "the trace has every event once")
@@ -270,23 +285,19 @@ def body(args):
               "holdout metrics over %d users" % nh)
 
         say("2. the delay the scorer sees")
-        with Service(args.bin, keep=args.keep,
-                     scorer_opts=("quota_queries_per_s=0",)) as svc:
-            rc, stdout, _, out = replay(args, svc, tmp, data, ranges,
-                                        "--label-delay", "5")
-            check_eq(rc, 0, "vigil-replay --label-delay 5 exits 0")
-            dec = decisions(out)
-            check_eq(dec[B]["decision"], "block",
-                     "with a 5-day delay, B (day 10) is blocked")
-        with Service(args.bin, keep=args.keep,
-                     scorer_opts=("quota_queries_per_s=0",)) as svc:
-            rc, stdout, _, out = replay(args, svc, tmp, data, ranges,
-                                        "--label-delay", "50")
-            check_eq(rc, 0, "vigil-replay --label-delay 50 exits 0")
-            dec = decisions(out)
-            check(dec[C]["decision"] != "block",
-                  "with a 50-day delay, C (day 40) is not blocked (%s)"
-                  % dec[C]["decision"])
+        for delay, who, want in (("5", B, 1), ("50", C, 0)):
+            flog = os.path.join(tmp, "features-%s.log" % delay)
+            with Service(args.bin, keep=args.keep,
+                         scorer_opts=("quota_queries_per_s=0",
+                                      "features_log=" + flog)) as svc:
+                rc, stdout, _, out = replay(args, svc, tmp, data, ranges,
+                                            "--label-delay", delay)
+                check_eq(rc, 0, "vigil-replay --label-delay %s exits 0"
+                         % delay)
+                check_eq(svc.stop(), (0, 0), "both daemons exit 0")
+                check_eq(fraud_lab(svc, flog, who), want,
+                         "with a %s-day delay, %s's order sees %d fraud "
+                         "label" % (delay, "B" if who == B else "C", want))
 
         say("3. identities")
         with Service(args.bin, keep=args.keep,

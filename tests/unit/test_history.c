@@ -685,9 +685,10 @@ test_record_versions(void)
     order_at(&e, 1, 1, T0);
     v = device_value(&e, 1, &len);
     ASSERT_EQ(v[0], 3);
-    /* head 32 + one account hash + one slot in each ring (minute 8,
-     * 5-minute 12, hour 10, day 12) */
-    ASSERT_EQ(len, 32 + 8 + 8 + 12 + 10 + 12);
+    /* head 32 + one account hash + the two gap slots (ts, account: 32,
+     * for dev_gap) + one slot in each ring (minute 8, 5-minute 12, hour
+     * 10, day 12) */
+    ASSERT_EQ(len, 32 + 8 + 32 + 8 + 12 + 10 + 12);
     ASSERT(len <= HISTORY_ENTITY_RECORD_BYTES);
 
     /* A version 1 device record: seen at T0, 2 orders in the 5-minute
@@ -716,7 +717,7 @@ test_record_versions(void)
     order_at(&e, 2, 7, T0 + MIN_MS);
     v = device_value(&e, 7, &len);
     ASSERT_EQ(v[0], 3);
-    ASSERT_EQ(len, 32 + 2 * 8 + 8 + 12 + 10 + 12);
+    ASSERT_EQ(len, 32 + 2 * 8 + 32 + 8 + 12 + 10 + 12); /* + gap slots */
     f = probe(&e, 3, 7, T0 + 2 * MIN_MS);
     ASSERT_EQ(f.ent[ENT_DEVICE].orders_1h, 3);
     ASSERT_EQ(f.ent[ENT_DEVICE].accounts, 2);

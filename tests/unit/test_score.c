@@ -17,11 +17,13 @@
  * SPDX-License-Identifier: MIT
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "scorer/model.h"
 #include "scorer/score.h"
 #include "tests/harness/test.h"
 
@@ -430,17 +432,6 @@ static const struct rule_case rule_cases[] = {
     { "ip_billing_country_mismatch", false, 0, 0,
         { S(K_BILLING, A, 0), S(K_SHIPPING, A, 0) } },
 
-    /* Fraud links. */
-    { "account_fraud_linked", true, 1, 80, { S(K_FRAUD, A, 1) } },
-    { "device_fraud_linked", true, 1, 80, { S(K_FRAUD, D, 1) } },
-    { "ip_fraud_linked", true, 1, 50, { S(K_FRAUD, I, 1) } },
-    { "ip_prefix_fraud_linked", true, 1, 25, { S(K_FRAUD, P, 1) } },
-    { "card_fraud_linked", true, 1, 80, { S(K_FRAUD, C, 1) } },
-    { "email_fraud_linked", true, 1, 80, { S(K_FRAUD, E, 1) } },
-    { "email_fraud_linked", false, 0, 0,
-        { S(K_FRAUD, E, 1), S(K_PRESENT, E, 0) } },
-    { "card_fraud_linked", false, 0, 0,
-        { S(K_FRAUD, C, 1), S(K_PRESENT, C, 0) } },
 };
 
 /* Counter rules: {code, knob, entity, threshold, base, step, cap}. */
@@ -665,7 +656,7 @@ test_decisions(void)
     ASSERT_EQ(r.score, 75);
     ASSERT_EQ(r.decision, REPLY_DECISION_REVIEW);
     f.ent[ENT_CARD].accounts = 1;
-    f.ent[ENT_DEVICE].fraud_linked = true; /* 80 */
+    f.ent[ENT_CARD].failed_pay_1h = 5; /* 35 + 15 * 3 = 80 */
     run(&ev, &f, &r);
     ASSERT_EQ(r.score, 80);
     ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
@@ -740,21 +731,13 @@ test_calibration(void)
     ASSERT(r.decision == REPLY_DECISION_REVIEW ||
         r.decision == REPLY_DECISION_BLOCK);
 
-    /* Fraud-linked account, device, card or email: block. */
+    /* A fraud-linked entity adds nothing (issue 7: no flat points). */
     for (k = 0; k < ENT_COUNT; k++) {
-        if (k == ENT_IP || k == ENT_IP24)
-            continue;
         quiet(&ev, &f);
         f.ent[k].fraud_linked = true;
         run(&ev, &f, &r);
-        ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
+        ASSERT_EQ(r.decision, REPLY_DECISION_ALLOW);
     }
-    /* IP and its prefix both linked: review at least. */
-    quiet(&ev, &f);
-    f.ent[ENT_IP].fraud_linked = true;
-    f.ent[ENT_IP24].fraud_linked = true;
-    run(&ev, &f, &r);
-    ASSERT_EQ(r.score, 75);
 }
 
 static void
@@ -1042,9 +1025,7 @@ ref_model(const struct event *ev, const struct features *f,
     const struct entity_features *acc = &f->ent[ENT_ACCOUNT];
     const struct entity_features *dev = &f->ent[ENT_DEVICE];
     const struct entity_features *ip = &f->ent[ENT_IP];
-    const struct entity_features *ip24 = &f->ent[ENT_IP24];
     const struct entity_features *card = &f->ent[ENT_CARD];
-    const struct entity_features *email = &f->ent[ENT_EMAIL];
     int64_t age = f->account_age_ms;
     uint64_t mean, total;
     int i;
@@ -1168,19 +1149,7 @@ ref_model(const struct event *ev, const struct features *f,
         ref_add(res, "device_failed_logins_1h",
             ref_step(dev->failed_login_1h, 5, 10, 3, 25), dev->failed_login_1h);
 
-    /* Fraud links. */
-    if (acc->present && acc->fraud_linked)
-        ref_add(res, "account_fraud_linked", 80, 1);
-    if (dev->present && dev->fraud_linked)
-        ref_add(res, "device_fraud_linked", 80, 1);
-    if (ip->present && ip->fraud_linked)
-        ref_add(res, "ip_fraud_linked", 50, 1);
-    if (ip24->present && ip24->fraud_linked)
-        ref_add(res, "ip_prefix_fraud_linked", 25, 1);
-    if (card->present && card->fraud_linked)
-        ref_add(res, "card_fraud_linked", 80, 1);
-    if (email->present && email->fraud_linked)
-        ref_add(res, "email_fraud_linked", 80, 1);
+    /* No fraud-link points (issue 7): the model weighs links. */
 
     total = 0;
     for (i = 0; i < res->n; i++)
@@ -1457,9 +1426,101 @@ test_monotonic_detects(void)
     ASSERT(b.score < a.score);
 }
 
+/*
+ * Issue 7's finding: once a ring's first order was labelled fraud,
+ * `*_fraud_linked` added a flat 80 points to every later order sharing
+ * its device or IP, although most of those were legitimate. The rule is
+ * gone: a labelled-fraud neighbour changes neither score nor reasons
+ * (the model weighs it through link features instead).
+ */
+static void
+test_no_flat_fraud_linked(void)
+{
+    struct event ev;
+    struct features f;
+    struct score_params p;
+    struct reply a, b;
+    unsigned k, i;
+
+    quiet(&ev, &f);
+    score_params_default(&p);
+    score_compute(&ev, &f, &p, &a);
+    for (k = 0; k < ENT_COUNT; k++)
+        f.ent[k].fraud_linked = true;
+    score_compute(&ev, &f, &p, &b);
+    ASSERT_EQ(b.score, a.score);
+    ASSERT_EQ(b.decision, REPLY_DECISION_ALLOW);
+    ASSERT_EQ(b.nreasons, a.nreasons);
+    for (i = 0; i < b.nreasons; i++)
+        ASSERT(strstr(b.reasons[i].code, "fraud_linked") == NULL);
+    for (i = 0; i < score_reason_count; i++)
+        ASSERT(strstr(score_reason_table[i].code, "fraud_linked") == NULL);
+    ASSERT_EQ(b.model[0], '\0');
+}
+
+/* score_model: the model's probability as the score, its reasons with
+ * the features' values, the hard rules as a floor, the version. */
+static void
+test_score_model(void)
+{
+    const char *src = __FILE__, *cut = strstr(src, "unit/test_score.c");
+    char path[512], err[256];
+    struct model *m = NULL;
+    struct feature_vec x;
+    struct model_result mr;
+    struct event ev;
+    struct features f;
+    struct score_params p;
+    struct reply r;
+    unsigned i;
+
+    ASSERT(cut != NULL);
+    snprintf(path, sizeof(path), "%.*sdata/model/gbdt_reference.vgm",
+        (int)(cut - src), src);
+    ASSERT_OK(model_load(path, &m, err, sizeof(err)));
+    quiet(&ev, &f);
+    score_params_default(&p);
+    feature_vec_init(&x);
+    x.v[FEAT_S2O_SEC] = 0; /* an instant order: the strongest signal */
+    x.v[FEAT_AMT] = 50;
+    x.v[FEAT_HOUR] = 3;
+    ASSERT_OK(model_score(m, &x, SCORE_MODEL_REASONS, &mr));
+    score_model(m, &ev, &f, &x, &p, &r);
+    ASSERT(r.has_score);
+    ASSERT_EQ(r.score, mr.score);
+    ASSERT_EQ(r.decision, model_decide(m, mr.score));
+    ASSERT_STR_EQ(r.model, model_version(m));
+    ASSERT(r.nreasons >= 1);
+    ASSERT_STR_EQ(r.reasons[0].code, "s2o_sec");
+    ASSERT(r.reasons[0].value == 0.0);
+    ASSERT(strstr(r.reasons[0].text, "s2o_sec = 0") != NULL);
+
+    /* An ordinary order, then the same with card testing on top: the
+     * rule's points lift it to the model's block threshold, rule first. */
+    x.v[FEAT_S2O_SEC] = 40 * 86400.0;
+    score_model(m, &ev, &f, &x, &p, &r);
+    ASSERT(r.score < model_block(m));
+    f.ent[ENT_CARD].failed_pay_1h = 6; /* 35 + 15 * 4 = 95 points */
+    score_model(m, &ev, &f, &x, &p, &r);
+    ASSERT_EQ(r.score, model_block(m));
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
+    ASSERT_STR_EQ(r.reasons[0].code, "card_failed_payments_1h");
+    ASSERT(r.reasons[0].value == 6.0);
+    for (i = 1; i < r.nreasons; i++)
+        ASSERT(strcmp(r.reasons[i].code, "card_failed_payments_1h") != 0);
+
+    /* Not finite: the rule set alone, no model version. */
+    x.v[FEAT_AMT] = NAN;
+    score_model(m, &ev, &f, &x, &p, &r);
+    ASSERT_EQ(r.model[0], '\0');
+    model_free(m);
+}
+
 int
 main(void)
 {
+    RUN(test_no_flat_fraud_linked);
+    RUN(test_score_model);
     RUN(test_reason_table);
     RUN(test_entity_names);
     RUN(test_params_default);

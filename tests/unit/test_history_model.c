@@ -1,0 +1,322 @@
+/*
+ * test_history_model.c - unit tests of history_model_features(): the
+ *                        model's feature vector of an order, point in time
+ *
+ * Real LMDB in a temporary directory, events applied through
+ * history_apply() as the scorer does. Checks: signup-to-order time, its
+ * bucket, the signup source, hour and day of week; window counts, gaps
+ * and signup counts with events fed OUT OF ORDER, where an event later
+ * than the order (in a later bucket) is never counted and the gap skips
+ * it; the label rule (a label counts from the UTC day after its event
+ * time, on the labelled order's entities and its country's fraud rate,
+ * with the link score's decay); which features the service computes.
+ *
+ * See also: scorer/history_model.c, scorer/features.h
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/store.h"
+#include "scorer/features.h"
+#include "scorer/history.h"
+#include "tests/harness/test.h"
+
+#define MIN_MS  (60 * 1000ULL)
+#define HOUR_MS (60 * MIN_MS)
+#define DAY_MS  (24 * HOUR_MS)
+/* 2023-11-14 22:00:00 UTC, a Tuesday. */
+#define T0 (1699999200000ULL)
+
+static char tmpl[] = "/tmp/vigil-test-history-model-XXXXXX";
+static char *root;
+static int envno;
+static unsigned ev_next_id;
+
+struct env {
+    struct store *st;
+    struct history *h;
+    struct store_txn *txn;
+};
+
+static void
+env_open(struct env *e)
+{
+    char dir[256];
+
+    snprintf(dir, sizeof(dir), "%s/env%d", root, envno++);
+    ASSERT_OK(store_open(dir, 64u << 20, HISTORY_DBS, &e->st));
+    ASSERT_OK(history_open(e->st, &e->h));
+    ASSERT_OK(store_txn_begin(e->st, true, &e->txn));
+}
+
+static void
+env_close(struct env *e)
+{
+    ASSERT_OK(store_txn_commit(e->txn));
+    history_close(e->h);
+    store_close(e->st);
+}
+
+/* The pseudonym of "<tag>-<n>" (unkeyed: tests need no key). */
+static struct pseudo
+ps(const char *tag, unsigned n)
+{
+    struct pseudo p;
+    char id[64];
+
+    snprintf(id, sizeof(id), "%s-%u", tag, n);
+    crypto_generichash(
+        p.b, sizeof(p.b), (const unsigned char *)id, strlen(id), NULL, 0);
+    return p;
+}
+
+/* An event of account a on device d (IP d, its /24 d) at ts. */
+static struct event
+ev_at(enum event_type type, uint64_t ts, unsigned a, unsigned d)
+{
+    struct event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.type = type;
+    ev.ts = ts;
+    ev.id = ps("ev", ev_next_id++);
+    ev.has = EVENT_HAS_ACCOUNT | EVENT_HAS_DEVICE | EVENT_HAS_IP;
+    ev.account = ps("acct", a);
+    ev.device = ps("dev", d);
+    ev.ip = ps("ip", d);
+    ev.ip24 = ps("ip24", d);
+    ev.ip16 = ps("ip16", d);
+    return ev;
+}
+
+static void
+apply(struct env *e, const struct event *ev)
+{
+    struct reply r;
+
+    memset(&r, 0, sizeof(r));
+    ASSERT_OK(history_apply(e->h, e->txn, "shop", ev, &r));
+}
+
+static void
+signup(struct env *e, uint64_t ts, unsigned a, unsigned d, const char *src)
+{
+    struct event ev = ev_at(EVENT_ACCOUNT_SIGNUP, ts, a, d);
+
+    snprintf(ev.source, sizeof(ev.source), "%s", src);
+    apply(e, &ev);
+}
+
+static struct event
+order_ev(uint64_t ts, unsigned a, unsigned d, unsigned o)
+{
+    struct event ev = ev_at(EVENT_ORDER_PLACED, ts, a, d);
+
+    ev.has |= EVENT_HAS_ORDER | EVENT_HAS_IP_COUNTRY;
+    ev.order = ps("order", o);
+    ev.amount = 4250;
+    memcpy(ev.ip_country, "FR", 3);
+    snprintf(ev.browser, sizeof(ev.browser), "firefox");
+    return ev;
+}
+
+/* The features of a new order (not applied). */
+static struct feature_vec
+features(struct env *e, uint64_t ts, unsigned a, unsigned d)
+{
+    struct event ev = order_ev(ts, a, d, 999999);
+    struct feature_vec v;
+
+    ASSERT_OK(history_model_features(e->h, e->txn, "shop", &ev, &v));
+    return v;
+}
+
+static void
+near(double got, double want)
+{
+    if (fabs(got - want) > 1e-9 * (1 + fabs(want)))
+        TEST_FAIL("got %.17g, want %.17g", got, want);
+}
+
+static void
+test_signup_and_calendar(void)
+{
+    struct env e;
+    struct feature_vec v;
+
+    env_open(&e);
+    v = features(&e, T0, 1, 1);
+    near(v.v[FEAT_S2O_SEC], FEATURE_MISSING_SIGNUP); /* no signup yet */
+    near(v.v[FEAT_S2O_BUCKET], 6);
+    signup(&e, T0 - 60 * 1000, 1, 1, "seo");
+    v = features(&e, T0, 1, 1);
+    near(v.v[FEAT_S2O_SEC], 60);
+    near(v.v[FEAT_S2O_LOG], log1p(60));
+    near(v.v[FEAT_S2O_BUCKET], 1);
+    near(v.v[FEAT_SOURCE_SEO], 1);
+    near(v.v[FEAT_SOURCE_DIRECT], 0);
+    near(v.v[FEAT_HOUR], 22);
+    near(v.v[FEAT_DOW], 1); /* Tuesday */
+    near(v.v[FEAT_AMT], 42.5);
+    near(v.v[FEAT_BROWSER_FIREFOX], 1);
+    near(v.v[FEAT_BROWSER_OTHER], 0);
+    /* The account's own signup is not another account's. */
+    near(v.v[FEAT_DEV_SIG_ALL], 0);
+    near(v.v[FEAT_DEV_SIG_SAME_MIN], 0);
+    near(v.v[FEAT_DEV_ACCTS], 0);
+    near(v.v[FEAT_DEV_GAP], FEATURE_MISSING_GAP);
+    /* An order before the signup sees no signup. */
+    v = features(&e, T0 - 2 * MIN_MS, 1, 1);
+    near(v.v[FEAT_S2O_SEC], FEATURE_MISSING_SIGNUP);
+    /* A second account's signup in the same minute on the same device. */
+    signup(&e, T0 - 50 * 1000, 2, 1, "direct");
+    v = features(&e, T0, 1, 1);
+    near(v.v[FEAT_DEV_SIG_SAME_MIN], 1);
+    near(v.v[FEAT_DEV_SIG_ALL], 1);
+    near(v.v[FEAT_DEV_ACCTS], 1);
+    near(v.v[FEAT_DEV_GAP], 50);
+    env_close(&e);
+}
+
+/*
+ * Events fed out of order: an order 2 h LATER than the one scored (the
+ * next UTC day, so in a later bucket of every window) arrives first;
+ * nothing of it is counted, and the gap skips it.
+ */
+static void
+test_point_in_time_out_of_order(void)
+{
+    struct env e;
+    struct feature_vec v;
+    struct event ev;
+
+    env_open(&e);
+    ev = order_ev(T0 + 2 * HOUR_MS, 2, 7, 1); /* later, arrives first */
+    apply(&e, &ev);
+    ev = order_ev(T0 - 20 * MIN_MS, 3, 7, 2); /* earlier */
+    apply(&e, &ev);
+    signup(&e, T0 - 3 * HOUR_MS, 4, 7, "ads");
+
+    v = features(&e, T0, 1, 7);
+    near(v.v[FEAT_DEV_ORD_1M], 0);
+    near(v.v[FEAT_DEV_ORD_5M], 0);
+    near(v.v[FEAT_DEV_ORD_1H], 1);
+    near(v.v[FEAT_DEV_ORD_24H], 1);
+    near(v.v[FEAT_DEV_ORD_7D], 1);
+    near(v.v[FEAT_DEV_ORD_ALL], 1);
+    near(v.v[FEAT_IP_ORD_ALL], 1);
+    near(v.v[FEAT_IP24_ORD_24H], 1);
+    near(v.v[FEAT_DEV_SIG_1H], 0);
+    near(v.v[FEAT_DEV_SIG_24H], 1);
+    near(v.v[FEAT_DEV_GAP], 20 * 60);
+    near(v.v[FEAT_IP_GAP], 20 * 60);
+    near(v.v[FEAT_IP24_GAP], 20 * 60);
+
+    /* Asked after the later order, it is counted. */
+    v = features(&e, T0 + 3 * HOUR_MS, 1, 7);
+    near(v.v[FEAT_DEV_ORD_ALL], 2);
+    near(v.v[FEAT_DEV_ORD_1H], 0);
+    near(v.v[FEAT_DEV_GAP], 3600);
+    /* Computing features changes nothing: the same answer again. */
+    v = features(&e, T0, 1, 7);
+    near(v.v[FEAT_DEV_ORD_ALL], 1);
+    env_close(&e);
+}
+
+/* A label counts from the UTC day after its event time. */
+static void
+test_labels_next_day(void)
+{
+    struct env e;
+    struct feature_vec v;
+    struct event ev;
+    double p0, age;
+
+    env_open(&e);
+    ev = order_ev(T0, 5, 9, 50); /* 22:00 */
+    apply(&e, &ev);
+    memset(&ev, 0, sizeof(ev));
+    ev.type = EVENT_LABEL;
+    ev.ts = T0 + 30 * MIN_MS; /* 22:30, same day */
+    ev.id = ps("label", 50);
+    ev.has = EVENT_HAS_ORDER | EVENT_HAS_OK;
+    ev.order = ps("order", 50);
+    ev.ok = true;
+    snprintf(ev.source, sizeof(ev.source), "chargeback");
+    apply(&e, &ev);
+
+    v = features(&e, T0 + HOUR_MS, 6, 9); /* 23:00, the label's day */
+    near(v.v[FEAT_DEV_FRAUD_LAB], 0);
+    near(v.v[FEAT_DEV_FRAUD_AGE_D], FEATURE_MISSING_GAP);
+    near(v.v[FEAT_LINK_SCORE], 0);
+    near(v.v[FEAT_CTY_NLAB], 0);
+    near(v.v[FEAT_CTY_RATE], 1.0 / 20);
+
+    v = features(&e, T0 + 2 * HOUR_MS + 30 * MIN_MS, 6, 9); /* 00:30 */
+    age = 30.0 / (24 * 60); /* from the end of the label's day */
+    near(v.v[FEAT_DEV_FRAUD_LAB], 1);
+    near(v.v[FEAT_IP_FRAUD_LAB], 1);
+    near(v.v[FEAT_IP24_FRAUD_LAB], 1);
+    near(v.v[FEAT_DEV_LEGIT_LAB], 0);
+    near(v.v[FEAT_DEV_FRAUD_AGE_D], age);
+    /* Weights 1 (device), 1 (IP), 0.3 (/24), decay exp(-age / 30 d). */
+    near(v.v[FEAT_LINK_SCORE], 2.3 * exp(-age / 30));
+    p0 = (1.0 + 1) / (1 + 20);
+    near(v.v[FEAT_GLOB_RATE], p0);
+    near(v.v[FEAT_CTY_NLAB], 1);
+    near(v.v[FEAT_CTY_RATE], (1 + 50 * p0) / (1 + 50));
+    /* Another device shares nothing with the labelled order. */
+    v = features(&e, T0 + 2 * HOUR_MS + 30 * MIN_MS, 6, 10);
+    near(v.v[FEAT_DEV_FRAUD_LAB], 0);
+    near(v.v[FEAT_LINK_SCORE], 0);
+    near(v.v[FEAT_CTY_NLAB], 1); /* same country */
+    env_close(&e);
+}
+
+static void
+test_computed(void)
+{
+    ASSERT(history_model_computed(FEAT_S2O_SEC));
+    ASSERT(history_model_computed(FEAT_LINK_SCORE));
+    ASSERT(history_model_computed(FEAT_IP24_GAP));
+    ASSERT(history_model_computed(FEAT_AMT_ACCT_RATIO));
+    ASSERT(!history_model_computed(FEAT_IP16_ORD_1M));
+    ASSERT(!history_model_computed(FEAT_IP16_FRAUD_AGE_D));
+    ASSERT(!history_model_computed(FEAT_IP16_ACCTS));
+    ASSERT(!history_model_computed(FEAT_IP16_GAP));
+    ASSERT(!history_model_computed(FEAT_AMT_Z));
+    ASSERT(!history_model_computed(FEAT_AMT_RATIO));
+    ASSERT(!history_model_computed(FEATURE_COUNT));
+}
+
+int
+main(void)
+{
+    if (sodium_init() < 0)
+        TEST_FAIL("sodium_init");
+    log_init("test_history_model", true);
+    root = mkdtemp(tmpl);
+    ASSERT(root != NULL);
+    RUN(test_signup_and_calendar);
+    RUN(test_point_in_time_out_of_order);
+    RUN(test_labels_next_day);
+    RUN(test_computed);
+    {
+        char cmd[256];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        if (system(cmd) != 0)
+            return 1;
+    }
+    return 0;
+}
