@@ -258,8 +258,22 @@ int history_features(struct history *h, struct store_txn *txn,
  * or ERR_IO.
  */
 int history_model_features(struct history *h, struct store_txn *txn,
-    const char *actor, const struct event *ev,
-    struct feature_vec *v) WARN_UNUSED NONNULL(1, 2, 3, 4, 5);
+    const char *actor, const struct event *ev, unsigned groups,
+    struct feature_vec *v) WARN_UNUSED NONNULL(1, 2, 3, 4, 6);
+
+/*
+ * The costlier feature groups history_model_features() computes only
+ * when asked (`groups`); the others (signup, source, amount, calendar,
+ * browser, distinct accounts, gaps) always. A group not asked keeps
+ * feature_vec_init()'s values.
+ */
+#define HISTORY_MG_WINDOWS 1u /* *_ord_*, *_sig_*, *_sig_same_min */
+#define HISTORY_MG_LABELS  2u /* *_fraud_lab, *_legit_lab, *_age_d, link */
+#define HISTORY_MG_COUNTRY 4u /* cty_rate, cty_nlab, glob_rate */
+#define HISTORY_MG_ALL     7u
+
+/* The groups a model with columns cols[0..n) needs. */
+unsigned history_model_groups(const enum feature_id *cols, unsigned n);
 
 /* Whether history_model_features() computes feature `id`. */
 bool history_model_computed(enum feature_id id);

@@ -319,11 +319,39 @@ s2o_bucket(double s)
     return 6;
 }
 
+static unsigned
+group_of(enum feature_id id)
+{
+    unsigned f;
+
+    if (id == FEAT_CTY_RATE || id == FEAT_CTY_NLAB || id == FEAT_GLOB_RATE)
+        return HISTORY_MG_COUNTRY;
+    if (id == FEAT_LINK_SCORE)
+        return HISTORY_MG_LABELS;
+    for (f = 0; f < ARRAY_LEN(fam); f++) {
+        if (id >= fam[f].ord && id <= fam[f].same_min)
+            return HISTORY_MG_WINDOWS;
+        if (id >= fam[f].fraud && id <= fam[f].age)
+            return HISTORY_MG_LABELS;
+    }
+    return 0;
+}
+
+unsigned
+history_model_groups(const enum feature_id *cols, unsigned n)
+{
+    unsigned g = 0, j;
+
+    for (j = 0; j < n; j++)
+        g |= group_of(cols[j]);
+    return g;
+}
+
 /* The features of one net entity's record `r` (exists) as of ts. */
 static void
 entity_part(const struct ent_rec *r, unsigned f, const struct ent_rec *acct,
-    uint64_t own, uint64_t ekey_hash, uint64_t ts, struct feature_vec *v,
-    double *link)
+    uint64_t own, uint64_t ekey_hash, uint64_t ts, unsigned groups,
+    struct feature_vec *v, double *link)
 {
     uint32_t w[HW_COUNT], fr, lg;
     bool own_sig[HW_COUNT] = { false };
@@ -334,6 +362,18 @@ entity_part(const struct ent_rec *r, unsigned f, const struct ent_rec *acct,
         (acct->sig_mask & (1u << fam[f].net)) &&
         acct->sig_hash[fam[f].net] == ekey_hash && acct->signup_ts <= ts;
 
+    v->v[fam[f].accts] = history_rec_other_accounts(r, own, FEATURE_ACCTS_CAP);
+    gap = history_rec_gap(r, ts, own);
+    v->v[fam[f].gap] = gap < 0 ? FEATURE_MISSING_GAP : (double)gap / 1000.0;
+    if (groups & HISTORY_MG_LABELS) {
+        history_rec_labels(r, ts, &fr, &lg, &age, &decay);
+        v->v[fam[f].fraud] = fr;
+        v->v[fam[f].legit] = lg;
+        v->v[fam[f].age] = age;
+        *link += link_weight[f] * decay;
+    }
+    if (!(groups & HISTORY_MG_WINDOWS))
+        return;
     history_rec_windows(r, ts, C_ORDERS, w);
     for (i = 0; i < HW_COUNT; i++)
         v->v[fam[f].ord + i] = w[i];
@@ -349,19 +389,12 @@ entity_part(const struct ent_rec *r, unsigned f, const struct ent_rec *acct,
 
         v->v[fam[f].same_min] = n - (signed_here && n > 0 ? 1 : 0);
     }
-    history_rec_labels(r, ts, &fr, &lg, &age, &decay);
-    v->v[fam[f].fraud] = fr;
-    v->v[fam[f].legit] = lg;
-    v->v[fam[f].age] = age;
-    *link += link_weight[f] * decay;
-    v->v[fam[f].accts] = history_rec_other_accounts(r, own, FEATURE_ACCTS_CAP);
-    gap = history_rec_gap(r, ts, own);
-    v->v[fam[f].gap] = gap < 0 ? FEATURE_MISSING_GAP : (double)gap / 1000.0;
 }
 
 int
 history_model_features(struct history *h, struct store_txn *txn,
-    const char *actor, const struct event *ev, struct feature_vec *v)
+    const char *actor, const struct event *ev, unsigned groups,
+    struct feature_vec *v)
 {
     struct ekey keys[ENT_COUNT];
     struct ev_cache *c = &h->cache;
@@ -439,9 +472,12 @@ history_model_features(struct history *h, struct store_txn *txn,
         if (rec[k] == NULL)
             continue;
         entity_part(rec[k], i, acct, own,
-            history_hash64(keys[k].b, keys[k].len), ts, v, &link);
+            history_hash64(keys[k].b, keys[k].len), ts, groups, v, &link);
     }
-    v->v[FEAT_LINK_SCORE] = link;
+    if (groups & HISTORY_MG_LABELS)
+        v->v[FEAT_LINK_SCORE] = link;
+    if (!(groups & HISTORY_MG_COUNTRY))
+        return 0;
 
     event_cc(ev->ip_country, (ev->has & EVENT_HAS_IP_COUNTRY) != 0, cc);
     rc = cty_load(h, txn, actor, cc, &cty);

@@ -32,6 +32,7 @@ struct modelsvc {
     bool none;              /* model_file=none: rules only */
     struct model_slot slot; /* path owned by the slot */
     FILE *flog;             /* features_log, or NULL */
+    unsigned groups;        /* HISTORY_MG_* the current model needs */
     bool flog_dirty;
 };
 
@@ -90,6 +91,14 @@ load(struct modelsvc *ms, char *err, size_t errlen)
     }
     model_free(ms->slot.cur);
     ms->slot.cur = tmp.cur;
+    {
+        enum feature_id cols[FEATURE_COUNT];
+        unsigned j, n = model_ncols(tmp.cur);
+
+        for (j = 0; j < n; j++)
+            cols[j] = model_col(tmp.cur, j);
+        ms->groups = history_model_groups(cols, n);
+    }
     tmp.cur = NULL;
     ms->slot.loads++;
     model_slot_release(&tmp);
@@ -203,7 +212,8 @@ modelsvc_score(struct scorer *s, const char *actor, const struct event *ev,
         score_compute(ev, f, &s->params, r);
         return 0;
     }
-    rc = history_model_features(s->hist, s->otxn, actor, ev, &x);
+    rc = history_model_features(s->hist, s->otxn, actor, ev,
+        log || m == NULL ? HISTORY_MG_ALL : ms->groups, &x);
     if (rc != 0)
         return rc;
     if (m != NULL)

@@ -137,7 +137,8 @@ features(struct env *e, uint64_t ts, unsigned a, unsigned d)
     struct event ev = order_ev(ts, a, d, 999999);
     struct feature_vec v;
 
-    ASSERT_OK(history_model_features(e->h, e->txn, "shop", &ev, &v));
+    ASSERT_OK(
+        history_model_features(e->h, e->txn, "shop", &ev, HISTORY_MG_ALL, &v));
     return v;
 }
 
@@ -283,6 +284,48 @@ test_labels_next_day(void)
     env_close(&e);
 }
 
+/* Groups not asked for keep their initial values; the rest is equal. */
+static void
+test_groups(void)
+{
+    struct env e;
+    struct feature_vec all, some, init;
+    struct event ev;
+    enum feature_id cols[] = { FEAT_S2O_SEC, FEAT_DEV_GAP, FEAT_AMT };
+    unsigned i;
+
+    ASSERT_EQ(history_model_groups(cols, 3), 0);
+    cols[1] = FEAT_IP24_SIG_7D;
+    ASSERT_EQ(history_model_groups(cols, 3), HISTORY_MG_WINDOWS);
+    cols[2] = FEAT_LINK_SCORE;
+    ASSERT_EQ(
+        history_model_groups(cols, 3), HISTORY_MG_WINDOWS | HISTORY_MG_LABELS);
+    cols[0] = FEAT_CTY_RATE;
+    cols[1] = FEAT_DEV_FRAUD_AGE_D;
+    ASSERT_EQ(
+        history_model_groups(cols, 2), HISTORY_MG_COUNTRY | HISTORY_MG_LABELS);
+
+    env_open(&e);
+    signup(&e, T0 - 3 * HOUR_MS, 4, 7, "ads");
+    ev = order_ev(T0 - 20 * MIN_MS, 3, 7, 2);
+    apply(&e, &ev);
+    ev = order_ev(T0, 1, 7, 999999);
+    ASSERT_OK(
+        history_model_features(e.h, e.txn, "shop", &ev, HISTORY_MG_ALL, &all));
+    ASSERT_OK(history_model_features(e.h, e.txn, "shop", &ev, 0, &some));
+    feature_vec_init(&init);
+    for (i = 0; i < FEATURE_COUNT; i++) {
+        cols[0] = (enum feature_id)i;
+        if (history_model_groups(cols, 1) != 0)
+            near(some.v[i], init.v[i]);
+        else
+            near(some.v[i], all.v[i]);
+    }
+    ASSERT(all.v[FEAT_DEV_ORD_1H] == 1 && some.v[FEAT_DEV_ORD_1H] == 0);
+    ASSERT(all.v[FEAT_DEV_GAP] == 1200 && some.v[FEAT_DEV_GAP] == 1200);
+    env_close(&e);
+}
+
 static void
 test_computed(void)
 {
@@ -310,6 +353,7 @@ main(void)
     RUN(test_signup_and_calendar);
     RUN(test_point_in_time_out_of_order);
     RUN(test_labels_next_day);
+    RUN(test_groups);
     RUN(test_computed);
     {
         char cmd[256];
