@@ -30,6 +30,15 @@
  *                   (required), source str 1..32 of [a-z0-9._-]
  *                   (optional, default "analyst": who established it,
  *                   e.g. "chargeback", "manual-review")
+ *      review.list  limit uint 1..8 (optional, default 8), after str
+ *                   (optional: the `next` of the previous page);
+ *                   storefront optional (absent: every storefront's)
+ *      review.decide  order str or ref (32 lower-case hex: the order's
+ *                   `ref` from review.list), exactly one; fraud bool
+ *                   (required: true rejects, false approves); source
+ *                   (optional, default "review.reject" /
+ *                   "review.approve")
+ *      linked.get   account str 1..128                       required
  *      status       none: the service's state (admins; storefront not
  *                   given)
  *      subject.report  kind str (required), value str (required), from
@@ -77,6 +86,22 @@
  *        label:       storefront, order or account (as sent), fraud,
  *                     source, stored bool (false: an equal label was
  *                     there already).
+ *        review.list: queued (orders in the queue), dropped (orders the
+ *                     full queue did not take), count, items [{storefront,
+ *                     ref (the order's token, hex), account_ref (its
+ *                     account's, when it named one), ts, amount, score,
+ *                     reasons_known, reasons}] oldest first, and next (str)
+ *                     when there may be more.
+ *        review.decide: storefront, order or ref (as sent), decision
+ *                     ("approve" or "reject"), was_queued bool, fraud,
+ *                     source, stored bool (as label: the decision is a
+ *                     label of the order, which leaves the queue).
+ *        linked.get:  account, storefront, ref (its token), label
+ *                     ("fraud", "legitimate", "none"), entities {kind:
+ *                     count} (its devices, IPs, ... known), linked_total,
+ *                     count, linked [{storefront, ref, label, shared,
+ *                     via {kind: count}}] (kinds device, ip, ip_prefix,
+ *                     card, email), at most 15, labelled fraud first.
  *        status:      the service's state, keys listed in scorer.8
  *                     ("STATUS"): version, uptime, queues, rates, errors
  *                     by code and by client, LMDB and disk use, journal

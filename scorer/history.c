@@ -287,7 +287,7 @@ int
 history_open(struct store *st, struct history **out)
 {
     static const char *const names[HISTORY_DBS] = { "entity", "link", "order",
-        "reply", "meta", "reply_time" };
+        "reply", "meta", "reply_time", "review" };
     struct store_txn *txn;
     struct history *h;
     unsigned *dbis[HISTORY_DBS];
@@ -304,6 +304,7 @@ history_open(struct store *st, struct history **out)
     dbis[3] = &h->dbi_reply;
     dbis[4] = &h->dbi_meta;
     dbis[5] = &h->dbi_reply_time;
+    dbis[6] = &h->dbi_review;
     /* A read-only store (tools): open the existing databases only. */
     rc = store_txn_begin(st, true, &txn);
     if (rc == ERR_INVAL) {
@@ -454,11 +455,20 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
     int rc;
 
     memset(&acct, 0, sizeof(acct));
+    memset(&o, 0, sizeof(o));
     if (ev->has & EVENT_HAS_ORDER) {
         rc = history_order_load(h, txn, actor, &ev->order, &o);
         if (rc == 0)
             have_order = true;
         else if (rc != ERR_NOTFOUND)
+            return rc;
+    }
+    /* A decided order leaves the review queue (history_review.c). */
+    if (have_order) {
+        bool removed;
+
+        rc = history_review_remove(h, txn, actor, &ev->order, o.ts, &removed);
+        if (rc != 0)
             return rc;
     }
     if (have_order && o.keys[ENT_ACCOUNT].present)
@@ -470,17 +480,25 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
     if (rc != 0)
         return rc;
     if (!(ev->has & EVENT_HAS_OK) || !ev->ok) {
-        /* fraud=false: clear the account's own label only. */
+        /* fraud=false: the account's own label becomes legitimate. */
         if (!acct.present)
             return 0;
         rc = history_ent_load(h, txn, &acct, ENT_ACCOUNT, &r, &exists);
-        if (rc != 0 || !exists || !(r.flags & F_FRAUD_SELF))
+        if (rc != 0 || !exists ||
+            (r.flags & (F_FRAUD_SELF | F_LEGIT_SELF)) == F_LEGIT_SELF)
             return rc;
         r.flags &= (uint8_t)~F_FRAUD_SELF;
+        r.flags |= F_LEGIT_SELF;
         return history_ent_store(h, txn, &acct, &r);
     }
     if (acct.present) {
-        rc = ent_flag(h, txn, &acct, F_FRAUD_SELF, ev->ts);
+        rc = history_ent_load(h, txn, &acct, ENT_ACCOUNT, &r, &exists);
+        if (rc == 0 && exists && (r.flags & F_LEGIT_SELF)) {
+            r.flags &= (uint8_t)~F_LEGIT_SELF;
+            rc = history_ent_store(h, txn, &acct, &r);
+        }
+        if (rc == 0)
+            rc = ent_flag(h, txn, &acct, F_FRAUD_SELF, ev->ts);
         if (rc != 0)
             return rc;
     }
@@ -640,6 +658,8 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
             goto out;
         n = history_order_encode(&o, obuf);
         rc = store_put(txn, h->dbi_order, okey.b, okey.len, obuf, n);
+        if (rc == 0 && o.has_score && o.decision == REPLY_DECISION_REVIEW)
+            rc = history_review_add(h, txn, actor, &ev->order, ev->ts);
         if (rc != 0)
             goto out;
         break;
@@ -779,6 +799,10 @@ history_dbi(const struct history *h, enum history_db which)
         return h->dbi_meta;
     case HISTORY_DB_REPLY_TIME:
         return h->dbi_reply_time;
+    case HISTORY_DB_REVIEW:
+        return h->dbi_review;
+    case HISTORY_DB_LINK_MEMBER:
+        return h->dbi_link;
     }
     fatalx("%s: invariant: no database %d", __func__, (int)which);
 }

@@ -22,6 +22,9 @@
  *            storefronts.
  *  "link"    'A' account key -> up to HISTORY_MAX_LINKS entity keys the
  *            account was seen with (FIFO): who to flag on a fraud label.
+ *            'R' + an entity key (not an account's) -> up to
+ *            HISTORY_LINK_ACCOUNTS account keys seen with it (FIFO),
+ *            same encoding: who shares it (history_linked_get).
  *  "order"   actor \0 order pseudonym -> the order's entity keys, ts,
  *            amount, score, decision and event id pseudonym (so
  *            payment.result and label find them).
@@ -32,6 +35,12 @@
  *            the replies in arrival order, so that the retention sweep
  *            drops those older than the dedup window (history_purge.c).
  *  "meta"    "applied_seq" -> u64; other names: history_meta_get().
+ *  "review"  u64 big-endian order time || order token || actor -> a
+ *            version byte: the orders scored `review` not yet labelled,
+ *            oldest first (history_review.c); at most HISTORY_REVIEW_MAX,
+ *            counted in meta "review_n", the orders over the bound in
+ *            "review_dropped". A label of the order removes its entry;
+ *            the order's retention and erasure remove it with the order.
  *
  * Subjects are TOKENS (scorer/vault.h), not pseudonyms: the scorer
  * swaps each pseudonym of an event for its per-subject token before
@@ -143,7 +152,7 @@
 #include "scorer/score.h"
 #include "scorer/features.h"
 
-#define HISTORY_DBS                 6    /* named databases it opens */
+#define HISTORY_DBS                 7    /* named databases it opens */
 #define HISTORY_ENTITY_RECORD_BYTES 1016 /* largest entity value */
 #define HISTORY_MAX_LINKS           32   /* entity keys kept per account */
 #define HISTORY_MAX_ACCOUNTS        1000 /* cap of the accounts feature */
@@ -160,6 +169,9 @@
  * reply-time key: 8 bytes more). */
 #define HISTORY_KEY_MAX            (1 + EVENT_ID_MAX + 1 + PSEUDO_BYTES)
 #define HISTORY_REPLY_TIME_KEY_MAX (8 + HISTORY_KEY_MAX)
+/* A review-queue key: ts, order token, actor (history_review.c). */
+#define HISTORY_REVIEW_KEY_MAX (8 + PSEUDO_BYTES + EVENT_ID_MAX)
+#define HISTORY_REVIEW_MAX     10000 /* queued orders, at most */
 
 struct history;
 
@@ -458,5 +470,92 @@ int history_erase_plan(struct history *h, struct store_txn *txn,
 int history_erase_reply_plan(struct history *h, struct store_txn *txn,
     const char *actor, const struct pseudo *event_id,
     struct history_batch *b) WARN_UNUSED NONNULL(1, 2, 3, 4, 5);
+
+/* ---------------------------------------------------------------------
+ * Linked accounts (history_link.c; the "link" database above).
+ * ------------------------------------------------------------------- */
+
+#define HISTORY_LINK_ACCOUNTS 16 /* accounts kept per entity (FIFO) */
+#define HISTORY_LINKED_MAX    15 /* accounts returned, at most */
+
+/* One account linked to the one asked about. */
+struct history_linked_acct {
+    char actor[EVENT_ID_MAX + 1]; /* its storefront */
+    struct pseudo account;        /* its token */
+    uint16_t via[ENT_COUNT];      /* shared entities by kind */
+    uint16_t shared;              /* all shared entities */
+    bool fraud, legit;            /* its own labels */
+};
+
+/* The accounts linked to one account. */
+struct history_linked {
+    bool fraud, legit;                /* the account's own labels */
+    unsigned nentities;               /* entities in its link list */
+    unsigned via_entities[ENT_COUNT]; /* of which, by kind */
+    unsigned naccounts;               /* linked accounts found */
+    unsigned n;                       /* of which in acc[] */
+    struct history_linked_acct acc[HISTORY_LINKED_MAX];
+};
+
+/*
+ * The accounts that share a device, IP, IP prefix, card or email with
+ * account `account` (token) of `actor`, as far as the link lists know
+ * (an account's last HISTORY_MAX_LINKS entities, an entity's last
+ * HISTORY_LINK_ACCOUNTS accounts): labelled fraud first, then by the
+ * number of shared entities; at most HISTORY_LINKED_MAX, naccounts
+ * says how many there were. Accounts no longer held (erased, expired)
+ * are left out. Any txn. Returns 0, ERR_NOTFOUND (the account is not
+ * held), ERR_INVAL, ERR_CORRUPT or ERR_IO.
+ */
+int history_linked_get(struct history *h, struct store_txn *txn,
+    const char *actor, const struct pseudo *account,
+    struct history_linked *out) WARN_UNUSED NONNULL(1, 2, 3, 4, 5);
+
+/* ---------------------------------------------------------------------
+ * The review queue (history_review.c; the "review" database above).
+ * ------------------------------------------------------------------- */
+
+/* One queued order. */
+struct history_review_item {
+    uint64_t ts;                  /* the order's event time */
+    struct pseudo order;          /* its token */
+    char actor[EVENT_ID_MAX + 1]; /* its storefront */
+};
+
+/* Where a listing stopped: the last entry it looked at. */
+struct history_review_cursor {
+    bool set; /* false: from the start, or (as `next`) nothing more */
+    uint64_t ts;
+    struct pseudo order;
+};
+
+/*
+ * List up to `max_items` queued orders, oldest first, after `after` (may
+ * be NULL) and of storefront `actor` (NULL: any), looking at no more
+ * than `max_scan` entries; entries whose order is gone or was placed
+ * again are skipped. `*next` is set when there may be more (pass it as
+ * `after` to go on). Needs a txn that may be iterated (LMDB, not the
+ * overlay's). Returns 0, ERR_CORRUPT or ERR_IO.
+ */
+int history_review_list(struct history *h, struct store_txn *txn,
+    const struct history_review_cursor *after, const char *actor,
+    unsigned max_items, unsigned max_scan, struct history_review_item *items,
+    unsigned *n, struct history_review_cursor *next) WARN_UNUSED
+    NONNULL(1, 2, 7, 8, 9);
+
+/*
+ * Set *queued when order `order` (token) of `actor`, placed at `ts`, is
+ * in the queue. Any txn. Returns 0, ERR_INVAL or ERR_IO.
+ */
+int history_review_has(struct history *h, struct store_txn *txn,
+    const char *actor, const struct pseudo *order, uint64_t ts,
+    bool *queued) WARN_UNUSED NONNULL(1, 2, 3, 4, 6);
+
+/*
+ * The queue's size and the orders it did not take (full). Any txn.
+ * Returns 0, ERR_CORRUPT or ERR_IO.
+ */
+int history_review_counts(struct history *h, struct store_txn *txn,
+    uint64_t *queued, uint64_t *dropped) WARN_UNUSED NONNULL(1, 2, 3, 4);
 
 #endif

@@ -193,6 +193,7 @@ struct history {
     unsigned dbi_reply;
     unsigned dbi_meta;
     unsigned dbi_reply_time;
+    unsigned dbi_review;
     struct ev_cache cache; /* write txns only, see above */
     struct workset ws;     /* history_apply()'s (write txns only) */
 };
@@ -408,5 +409,23 @@ int history_link_load(struct history *h, struct store_txn *txn,
 /* Add the event's non-account keys to the account's link list. */
 int history_link_update(struct history *h, struct store_txn *txn,
     const struct ekey keys[ENT_COUNT]);
+/* The link-database key of entity key `ent` (`len` bytes, not an
+ * account's) account list: 'R' + the key. Returns 0 or ERR_INVAL. */
+int history_link_rkey(struct ekey *rk, const uint8_t *ent, size_t len);
+/* Take account key `acct` off the account list under link key `rk`
+ * (deleted when it empties). Returns 0, ERR_INVAL, ERR_CORRUPT,
+ * ERR_FULL or ERR_IO. */
+int history_link_forget(struct history *h, struct store_txn *txn,
+    const uint8_t *rk, size_t rklen, const uint8_t *acct, size_t alen);
+
+/* --------------------------------------------------- history_review.c */
+
+/* Queue order `order` (token) of `actor` placed at `ts`, unless queued
+ * already or the queue is full (counted). Write txn. */
+int history_review_add(struct history *h, struct store_txn *txn,
+    const char *actor, const struct pseudo *order, uint64_t ts);
+/* Take it out of the queue; *removed says whether it was there. */
+int history_review_remove(struct history *h, struct store_txn *txn,
+    const char *actor, const struct pseudo *order, uint64_t ts, bool *removed);
 
 #endif

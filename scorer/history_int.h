@@ -34,6 +34,11 @@ enum history_db {
     HISTORY_DB_REPLY,
     HISTORY_DB_META,
     HISTORY_DB_REPLY_TIME,
+    HISTORY_DB_REVIEW,
+    /* Not a database: a planned removal of one account key from an
+     * entity's account list in "link" (key: the list's key, then the
+     * account key; history_purge.c). */
+    HISTORY_DB_LINK_MEMBER,
 };
 
 /* The handle of database `which` (opened by history_open()). */
@@ -75,5 +80,18 @@ int history_reply_arrival(
  */
 int history_order_peek(const void *v, size_t len, uint64_t *ts,
     struct pseudo *event_id) WARN_UNUSED NONNULL(1, 3, 4);
+
+/*
+ * The review-queue key of the order stored under order key `okey`
+ * (actor \0 token) at time `ts`. Returns 0 or ERR_INVAL.
+ */
+int history_review_key_of_order(const uint8_t *okey, size_t oklen, uint64_t ts,
+    uint8_t out[HISTORY_REVIEW_KEY_MAX], size_t *len) WARN_UNUSED
+    NONNULL(1, 4, 5);
+
+/* `gone` review entries were deleted: lower "review_n". Write txn.
+ * Returns 0, ERR_CORRUPT, ERR_FULL or ERR_IO. */
+int history_review_forget(struct history *h, struct store_txn *txn,
+    uint64_t gone) WARN_UNUSED NONNULL(1, 2);
 
 #endif

@@ -30,16 +30,27 @@
 #include "common/store.h"
 #include "common/xmalloc.h"
 #include "scorer/history.h"
+#include "scorer/history_impl.h"
 #include "scorer/history_int.h"
+
+/* An entity's account-list key ('R' + kind + token, history_link.c). */
+#define RKEY_LEN (2 + PSEUDO_BYTES)
+/* A planned removal from such a list: its key, then the account key. */
+#define MEMBER_KEY_MAX (RKEY_LEN + HISTORY_KEY_MAX)
+#define DEL_KEY_MAX                                                            \
+    (MEMBER_KEY_MAX > HISTORY_REPLY_TIME_KEY_MAX ? MEMBER_KEY_MAX :            \
+                                                   HISTORY_REPLY_TIME_KEY_MAX)
 
 /* One planned deletion. */
 struct history_del {
     uint8_t db; /* enum history_db */
     uint8_t klen;
-    uint8_t key[HISTORY_REPLY_TIME_KEY_MAX];
+    uint8_t key[DEL_KEY_MAX];
 };
 
-_Static_assert(HISTORY_REPLY_TIME_KEY_MAX <= UINT8_MAX, "klen is a u8");
+_Static_assert(DEL_KEY_MAX <= UINT8_MAX, "klen is a u8");
+_Static_assert(HISTORY_REVIEW_KEY_MAX <= HISTORY_REPLY_TIME_KEY_MAX,
+    "a review key fits a planned deletion");
 
 /* Entity kind bytes (history.h) and their retention category. */
 static const struct {
@@ -128,16 +139,25 @@ int
 history_batch_apply(
     struct history *h, struct store_txn *txn, struct history_batch *b)
 {
+    uint64_t reviews = 0;
     int rc = 0;
 
     for (size_t i = 0; i < b->n && rc == 0; i++) {
         const struct history_del *d = &b->dels[i];
 
-        rc = store_del(
-            txn, history_dbi(h, (enum history_db)d->db), d->key, d->klen);
+        if (d->db == HISTORY_DB_LINK_MEMBER)
+            rc = history_link_forget(h, txn, d->key, RKEY_LEN,
+                d->key + RKEY_LEN, d->klen - RKEY_LEN);
+        else
+            rc = store_del(
+                txn, history_dbi(h, (enum history_db)d->db), d->key, d->klen);
+        if (rc == 0 && d->db == HISTORY_DB_REVIEW)
+            reviews++;
         if (rc == ERR_NOTFOUND)
             rc = 0;
     }
+    if (rc == 0)
+        rc = history_review_forget(h, txn, reviews);
     b->n = 0;
     memset(b->rows, 0, sizeof(b->rows));
     memset(b->cats, 0, sizeof(b->cats));
@@ -188,6 +208,40 @@ history_erase_reply_plan(struct history *h, struct store_txn *txn,
     return plan_reply_key(h, txn, k, klen, b);
 }
 
+/*
+ * The account under entity key k (its link list is being deleted) leaves
+ * the account list of every entity on that link list (history_link.c
+ * keeps an account on an entity's list only while the entity is on the
+ * account's), so that no list names an erased or expired account.
+ */
+static int
+plan_members(struct history *h, struct store_txn *txn, const uint8_t *k,
+    size_t klen, struct history_batch *b)
+{
+    uint8_t mk[MEMBER_KEY_MAX];
+    struct link_list *l;
+    struct ekey acct, rk;
+    int rc;
+
+    if (klen > HISTORY_KEY_MAX)
+        return ERR_INVAL;
+    acct.present = true;
+    acct.len = klen;
+    memcpy(acct.b, k, klen);
+    l = xmalloc(sizeof(*l));
+    rc = history_link_load(h, txn, &acct, l);
+    for (unsigned i = 0; rc == 0 && i < l->n; i++) {
+        if (history_link_rkey(&rk, l->keys[i].b, l->keys[i].len) != 0 ||
+            rk.len != RKEY_LEN)
+            continue;
+        memcpy(mk, rk.b, RKEY_LEN);
+        memcpy(mk + RKEY_LEN, k, klen);
+        (void)batch_add(b, HISTORY_DB_LINK_MEMBER, mk, RKEY_LEN + klen);
+    }
+    free(l);
+    return rc;
+}
+
 /* Plan entity key k when it exists, with its link list for an account. */
 static int
 plan_entity(struct history *h, struct store_txn *txn, const uint8_t *k,
@@ -208,17 +262,38 @@ plan_entity(struct history *h, struct store_txn *txn, const uint8_t *k,
     }
     if (rc != 0 && rc != ERR_NOTFOUND)
         return rc;
-    if (k[0] != 'A')
+    if (k[0] != 'A') {
+        /* Its account list (history_link.c) goes with it: part of the
+         * entity's row, not counted apart (a missing one is skipped). */
+        struct ekey rk;
+
+        if (history_link_rkey(&rk, k, klen) == 0)
+            (void)batch_add(b, HISTORY_DB_LINK, rk.b, rk.len);
         return 0;
+    }
     rc = store_get_view(
         txn, history_dbi(h, HISTORY_DB_LINK), k, klen, &v, &vlen);
     if (rc == 0 && batch_add(b, HISTORY_DB_LINK, k, klen))
         b->rows[HISTORY_ROW_LINK]++;
+    if (rc == 0)
+        rc = plan_members(h, txn, k, klen, b);
     return rc == ERR_NOTFOUND ? 0 : rc;
 }
 
+/* Plan the review-queue entry of the order under key k placed at ts
+ * (there or not: a missing key is skipped when applied). */
+static void
+plan_review(const uint8_t *k, size_t klen, uint64_t ts, struct history_batch *b)
+{
+    uint8_t rk[HISTORY_REVIEW_KEY_MAX];
+    size_t rlen;
+
+    if (history_review_key_of_order(k, klen, ts, rk, &rlen) == 0)
+        (void)batch_add(b, HISTORY_DB_REVIEW, rk, rlen);
+}
+
 /* Plan order key k when it exists, with its order.placed event's reply
- * (of storefront `actor`). */
+ * (of storefront `actor`) and its review-queue entry. */
 static int
 plan_order(struct history *h, struct store_txn *txn, const char *actor,
     const uint8_t *k, size_t klen, struct history_batch *b)
@@ -244,6 +319,7 @@ plan_order(struct history *h, struct store_txn *txn, const char *actor,
         b->rows[HISTORY_ROW_ORDER]++;
         b->cats[HISTORY_CAT_ORDER]++;
     }
+    plan_review(k, klen, ts, b);
     return history_erase_reply_plan(h, txn, actor, &eid, b);
 }
 
@@ -348,6 +424,7 @@ sweep_one(struct history *h, struct store_txn *ov,
         b->rows[HISTORY_ROW_ORDER]++;
         b->cats[HISTORY_CAT_ORDER]++;
     }
+    plan_review(k, klen, t, b);
     return 0;
 }
 

@@ -31,6 +31,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,19 @@ static const struct query_rule query_rules[] = {
             AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
     { QPROTO_OP_LABEL, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
         AUDIT_CAT_ACCOUNT | AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
+    /* The review queue: every storefront's (or the one named), by the
+     * orders' and accounts' tokens, with amounts, scores and reasons. */
+    { QPROTO_OP_REVIEW_LIST, AUDIT_ROLE_ANALYST, QUERY_ANY, FRAUD_PURPOSES,
+        AUDIT_CAT_ACCOUNT | AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
+    /* A review decision is a label of the order (reject: fraud). */
+    { QPROTO_OP_REVIEW_DECIDE, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
+        AUDIT_CAT_ACCOUNT | AUDIT_CAT_ORDER | AUDIT_CAT_SCORE },
+    /* Linked accounts: which accounts share devices, IPs, cards or
+     * emails with this one (by kind and count, never the values), and
+     * their labels. */
+    { QPROTO_OP_LINKED_GET, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
+        AUDIT_CAT_DEVICE | AUDIT_CAT_IP | AUDIT_CAT_CONTACT |
+            AUDIT_CAT_PAYMENT | AUDIT_CAT_ACCOUNT | AUDIT_CAT_SCORE },
     { QPROTO_OP_STATUS, AUDIT_ROLE_ADMIN, QUERY_NONE,
         { { "operations", false }, { NULL, false } }, 0 },
     /* The data-protection officer: access and erasure requests, each
@@ -656,6 +670,38 @@ done:
  * request id): resending the request does not label twice. The reply is
  * held until the batch's group commit (query_flush).
  */
+/*
+ * The order a review decision names by `ref` (the token review.list
+ * showed, hex): its pseudonym into `*order_p` (what a label event
+ * carries), its subjects and record, as query_find_order().
+ */
+static int
+query_find_ref(struct scorer *s, const struct qproto_request *q,
+    struct history_order *ho, struct pseudo *order_p, struct pseudo subj[2],
+    unsigned *n)
+{
+    enum vault_kind kind;
+    size_t len = 0;
+    int rc;
+
+    *n = 0;
+    memset(ho, 0, sizeof(*ho));
+    if (sodium_hex2bin(subj[0].b, PSEUDO_BYTES, q->ref, strlen(q->ref), NULL,
+            &len, NULL) != 0 ||
+        len != PSEUDO_BYTES)
+        return ERR_INVAL;
+    rc = vault_lookup_token(s->vault, &subj[0], order_p, &kind);
+    if (rc != 0)
+        return rc;
+    if (kind != VAULT_KIND_ORDER)
+        return ERR_NOTFOUND;
+    *n = 1;
+    rc = history_order_get(s->hist, s->otxn, q->storefront, &subj[0], ho);
+    if (rc == 0 && ho->has_account)
+        subj[(*n)++] = ho->account;
+    return rc;
+}
+
 static void
 query_label(
     struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
@@ -668,14 +714,20 @@ query_label(
     struct wire_enc e;
     struct buf out;
     char idsrc[3 * (EVENT_ID_MAX + 1) + 8];
-    const char *what = (q->args & QPROTO_ARG_ORDER) ? "order" : "account";
+    const bool decide = q->op == QPROTO_OP_REVIEW_DECIDE;
+    const char *what = (q->args & QPROTO_ARG_ORDER) ? "order" :
+        (q->args & QPROTO_ARG_REF)                  ? "ref" :
+                                                      "account";
     unsigned nsubj = 0;
-    bool created = false;
+    bool created = false, queued = false;
     int n, rc = 0;
 
     memset(&ho, 0, sizeof(ho));
     ev = xcalloc(1, sizeof(*ev));
-    if (q->args & QPROTO_ARG_ORDER) {
+    if (q->args & QPROTO_ARG_REF) {
+        rc = query_find_ref(s, q, &ho, &ev->order, subj, &nsubj);
+        ev->has = EVENT_HAS_ORDER;
+    } else if (q->args & QPROTO_ARG_ORDER) {
         rc = query_find_order(s, q, &ho, &ev->order, subj, &nsubj);
         ev->has = EVENT_HAS_ORDER;
     } else {
@@ -702,11 +754,19 @@ query_label(
     /* Audited before the label is applied (write-ahead). */
     if (query_gate(s, c, q, subj, nsubj, rc, what) != 0)
         goto done;
+    if (decide &&
+        history_review_has(
+            s->hist, s->otxn, q->storefront, &subj[0], ho.ts, &queued) != 0)
+        queued = false;
     ev->type = EVENT_LABEL;
     ev->ts = (q->args & QPROTO_ARG_TS) ? q->ts : clock_wall_ms();
     ev->has |= EVENT_HAS_OK;
     ev->ok = q->fraud;
-    TEXT_COPY(ev->source, q->source[0] ? q->source : "analyst");
+    TEXT_COPY(ev->source,
+        q->source[0] ? q->source :
+            !decide  ? "analyst" :
+            q->fraud ? "review.reject" :
+                       "review.approve");
     /* The event id: (storefront, client, request id). */
     n = snprintf(idsrc, sizeof(idsrc), "label\n%s\n%s\n%s", q->storefront,
         c->actor, q->id);
@@ -726,12 +786,19 @@ query_label(
     held->journaled = rc == 0;
     buf_init(&out, 512);
     qproto_reply_begin(&e, &out, q->id);
-    wire_put_map(&e, 5);
+    wire_put_map(&e, decide ? 7u : 5u);
     query_put_str(&e, "storefront", q->storefront);
     if (q->args & QPROTO_ARG_ORDER)
         query_put_str(&e, "order", q->order);
+    else if (q->args & QPROTO_ARG_REF)
+        query_put_str(&e, "ref", q->ref);
     else
         query_put_str(&e, "account", q->account);
+    if (decide) {
+        query_put_str(&e, "decision", q->fraud ? "reject" : "approve");
+        /* Whether it was waiting in the queue (a repeat: no longer). */
+        query_put_bool(&e, "was_queued", queued);
+    }
     query_put_bool(&e, "fraud", q->fraud);
     query_put_str(&e, "source", ev->source);
     query_put_bool(&e, "stored", rc == 0);
@@ -740,6 +807,237 @@ done:
     s->qcur = NULL;
     memset(&ho, 0, sizeof(ho));
     free(ev);
+}
+
+/* The review queue's page bounds: entries looked at per request. */
+#define QUERY_REVIEW_SCAN 4096
+
+/* Parse review.list's cursor "<ts>.<32 hex>" into `*cur`. */
+static bool
+query_review_cursor(const char *after, struct history_review_cursor *cur)
+{
+    const char *dot = strchr(after, '.');
+    size_t len = 0;
+    char num[24];
+
+    memset(cur, 0, sizeof(*cur));
+    if (dot == NULL || dot == after || (size_t)(dot - after) >= sizeof(num) ||
+        strlen(dot + 1) != 2 * PSEUDO_BYTES)
+        return false;
+    memcpy(num, after, (size_t)(dot - after));
+    num[dot - after] = '\0';
+    if (!text_parse_u64(num, 0, UINT64_MAX, &cur->ts))
+        return false;
+    if (sodium_hex2bin(cur->order.b, PSEUDO_BYTES, dot + 1, 2 * PSEUDO_BYTES,
+            NULL, &len, NULL) != 0 ||
+        len != PSEUDO_BYTES)
+        return false;
+    cur->set = true;
+    return true;
+}
+
+/* One listed order, read from the committed history. */
+struct query_review_row {
+    struct history_review_item it;
+    struct history_order ho;
+    bool reasons_known;
+    struct reply first;
+};
+
+/*
+ * review.list: the orders waiting in the review queue, oldest first, at
+ * most `limit` (QPROTO_REVIEW_PAGE) a page, of every storefront or of
+ * the one named. Everything queued so far is committed first, so the
+ * page is read from LMDB in one read transaction. Each order is shown by
+ * its token (`ref`, what review.decide takes) and its account's, never
+ * an id; the audit record names every order and account listed (at most
+ * 2 x 8 = AUDIT_MAX_SUBJECTS) and the answer's size.
+ */
+static void
+query_review_list(
+    struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
+{
+    struct history_review_item items[QPROTO_REVIEW_PAGE];
+    struct history_review_cursor after, next;
+    struct query_review_row *rows = NULL;
+    struct pseudo subj[2 * QPROTO_REVIEW_PAGE];
+    struct store_txn *rd = NULL;
+    struct wire_enc e;
+    struct buf out;
+    char hex[2 * PSEUDO_BYTES + 1], cur[QPROTO_CURSOR_MAX + 1];
+    uint64_t queued = 0, dropped = 0;
+    unsigned limit =
+        (q->args & QPROTO_ARG_LIMIT) ? q->limit : QPROTO_REVIEW_PAGE;
+    unsigned n = 0, nsubj = 0, i;
+    int rc = 0;
+
+    _Static_assert(2 * QPROTO_REVIEW_PAGE <= AUDIT_MAX_SUBJECTS,
+        "every order and account listed is named in the audit record");
+    memset(&next, 0, sizeof(next));
+    if ((q->args & QPROTO_ARG_AFTER) &&
+        !query_review_cursor(q->after, &after) && c->allowed) {
+        query_send_error(s, &c->env, q->id, ERR_INVAL,
+            "after: not a cursor of review.list (<ts>.<ref>)");
+        return;
+    }
+    if (!(q->args & QPROTO_ARG_AFTER))
+        memset(&after, 0, sizeof(after));
+    rows = xcalloc(QPROTO_REVIEW_PAGE, sizeof(*rows));
+    if (c->allowed) {
+        rc = scorer_commit(s);
+        if (rc == 0)
+            rc = store_txn_begin(s->store, false, &rd);
+        if (rc == 0)
+            rc = history_review_list(s->hist, rd, &after,
+                q->storefront[0] ? q->storefront : NULL, limit,
+                QUERY_REVIEW_SCAN, items, &n, &next);
+        if (rc == 0)
+            rc = history_review_counts(s->hist, rd, &queued, &dropped);
+        for (i = 0; rc == 0 && i < n; i++) {
+            rows[i].it = items[i];
+            rc = history_order_get(
+                s->hist, rd, items[i].actor, &items[i].order, &rows[i].ho);
+            if (rc != 0)
+                break;
+            subj[nsubj++] = items[i].order;
+            if (rows[i].ho.has_account)
+                subj[nsubj++] = rows[i].ho.account;
+            rows[i].reasons_known =
+                history_reply_get(s->hist, rd, items[i].actor,
+                    &rows[i].ho.event_id, NULL, &rows[i].first) == 0;
+        }
+        store_txn_abort(rd);
+    }
+    if (query_gate_ex(s, c, q, subj, nsubj, rc, "review queue", true) != 0)
+        goto done;
+    buf_init(&out, QPROTO_REPLY_MAX);
+    qproto_reply_begin(&e, &out, q->id);
+    wire_put_map(&e, 4 + (next.set ? 1u : 0u));
+    query_put_uint(&e, "queued", queued);
+    query_put_uint(&e, "dropped", dropped);
+    query_put_uint(&e, "count", n);
+    wire_put_str(&e, "items");
+    wire_put_array(&e, n);
+    for (i = 0; i < n; i++) {
+        const struct query_review_row *w = &rows[i];
+
+        wire_put_map(&e,
+            6 + (w->ho.has_account ? 1u : 0u) + (w->reasons_known ? 1u : 0u));
+        query_put_str(&e, "storefront", w->it.actor);
+        pseudo_hex(&w->it.order, hex);
+        query_put_str(&e, "ref", hex);
+        if (w->ho.has_account) {
+            pseudo_hex(&w->ho.account, hex);
+            query_put_str(&e, "account_ref", hex);
+        }
+        query_put_uint(&e, "ts", w->ho.ts);
+        query_put_uint(&e, "amount", w->ho.amount);
+        query_put_uint(&e, "score", w->ho.score);
+        query_put_bool(&e, "reasons_known", w->reasons_known);
+        if (w->reasons_known) {
+            wire_put_str(&e, "reasons");
+            reply_pack_reasons(&e, w->first.reasons, w->first.nreasons);
+        }
+    }
+    if (next.set) {
+        pseudo_hex(&next.order, hex);
+        (void)snprintf(cur, sizeof(cur), "%" PRIu64 ".%s", next.ts, hex);
+        query_put_str(&e, "next", cur);
+    }
+    query_answer(s, c, q, subj, nsubj, &e, &out);
+done:
+    sodium_memzero(rows, QPROTO_REVIEW_PAGE * sizeof(*rows));
+    free(rows);
+}
+
+/*
+ * linked.get: the accounts that share a device, IP, IP prefix, card or
+ * email with account `q->account` of the named storefront, with their
+ * labels and how they link (per entity kind, how many shared), at most
+ * HISTORY_LINKED_MAX (history_linked_get: bounded work). Only tokens
+ * leave: the account's own and each linked account's `ref`, never an
+ * identifier, a device or an address. The audit record names the
+ * account and every linked account returned (1 + 15 =
+ * AUDIT_MAX_SUBJECTS) and the answer's size.
+ */
+static void
+query_linked(
+    struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
+{
+    static const char *const kinds[ENT_COUNT] = { "account", "device", "ip",
+        "ip_prefix", "card", "email" };
+    struct history_linked *lk = NULL;
+    struct pseudo acct, subj[1 + HISTORY_LINKED_MAX];
+    struct wire_enc e;
+    struct buf out;
+    char hex[2 * PSEUDO_BYTES + 1];
+    unsigned nsubj = 0, i, k, nk;
+    int rc;
+
+    _Static_assert(1 + HISTORY_LINKED_MAX <= AUDIT_MAX_SUBJECTS,
+        "every account returned is named in the audit record");
+    rc = pseudo_scoped(s->pkey, "account", q->storefront, q->account, &acct);
+    if (query_bad_id(s, c, q, rc, "account") != 0)
+        return;
+    if (rc == 0)
+        rc = vault_token(
+            s->vault, &acct, VAULT_KIND_ACCOUNT, false, &acct, NULL);
+    if (rc == 0)
+        subj[nsubj++] = acct;
+    lk = xcalloc(1, sizeof(*lk));
+    if (rc == 0 && c->allowed)
+        rc = history_linked_get(s->hist, s->otxn, q->storefront, &acct, lk);
+    for (i = 0; rc == 0 && c->allowed && i < lk->n; i++)
+        subj[nsubj++] = lk->acc[i].account;
+    if (query_gate_ex(s, c, q, subj, nsubj, rc, "account", true) != 0)
+        goto done;
+    buf_init(&out, 8192);
+    qproto_reply_begin(&e, &out, q->id);
+    wire_put_map(&e, 8);
+    query_put_str(&e, "account", q->account);
+    query_put_str(&e, "storefront", q->storefront);
+    pseudo_hex(&acct, hex);
+    query_put_str(&e, "ref", hex);
+    query_put_str(&e, "label",
+        lk->fraud     ? "fraud" :
+            lk->legit ? "legitimate" :
+                        "none");
+    /* Its own entities, by kind (how many it could share). */
+    for (k = 1, nk = 0; k < ENT_COUNT; k++)
+        nk += lk->via_entities[k] > 0;
+    wire_put_str(&e, "entities");
+    wire_put_map(&e, nk);
+    for (k = 1; k < ENT_COUNT; k++)
+        if (lk->via_entities[k] > 0)
+            query_put_uint(&e, kinds[k], lk->via_entities[k]);
+    query_put_uint(&e, "linked_total", lk->naccounts);
+    query_put_uint(&e, "count", lk->n);
+    wire_put_str(&e, "linked");
+    wire_put_array(&e, lk->n);
+    for (i = 0; i < lk->n; i++) {
+        const struct history_linked_acct *a = &lk->acc[i];
+
+        wire_put_map(&e, 5);
+        query_put_str(&e, "storefront", a->actor);
+        pseudo_hex(&a->account, hex);
+        query_put_str(&e, "ref", hex);
+        query_put_str(&e, "label",
+            a->fraud     ? "fraud" :
+                a->legit ? "legitimate" :
+                           "none");
+        query_put_uint(&e, "shared", a->shared);
+        for (k = 1, nk = 0; k < ENT_COUNT; k++)
+            nk += a->via[k] > 0;
+        wire_put_str(&e, "via");
+        wire_put_map(&e, nk);
+        for (k = 1; k < ENT_COUNT; k++)
+            if (a->via[k] > 0)
+                query_put_uint(&e, kinds[k], a->via[k]);
+    }
+    query_answer(s, c, q, subj, nsubj, &e, &out);
+done:
+    sodium_memzero(lk, sizeof(*lk));
+    free(lk);
 }
 
 /* status: audit (no subjects), then the service's state (status.h). */
@@ -847,7 +1145,7 @@ query_handle(struct scorer *s, struct zsock_msg *m)
     }
     /* A read answers from durable history only: commit the held
      * operations before it. */
-    if (q.op != QPROTO_OP_LABEL)
+    if (q.op != QPROTO_OP_LABEL && q.op != QPROTO_OP_REVIEW_DECIDE)
         query_flush(s);
     log_debug("query '%s' by %s (%s) purpose '%s': %s", qproto_op_name(q.op),
         c.actor, audit_role_name(c.role), q.purpose,
@@ -860,7 +1158,14 @@ query_handle(struct scorer *s, struct zsock_msg *m)
         query_account_get(s, &c, &q);
         break;
     case QPROTO_OP_LABEL:
+    case QPROTO_OP_REVIEW_DECIDE:
         query_label(s, &c, &q);
+        break;
+    case QPROTO_OP_REVIEW_LIST:
+        query_review_list(s, &c, &q);
+        break;
+    case QPROTO_OP_LINKED_GET:
+        query_linked(s, &c, &q);
         break;
     case QPROTO_OP_STATUS:
         query_status(s, &c, &q);

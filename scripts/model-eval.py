@@ -67,7 +67,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vigil-model-eval-")
     try:
         out = a.out or os.path.join(tmp, "out.csv")
-        with Service(a.bin, scorer_opts=tuple(opts)) as svc:
+        # A bulk load: no wait bound on the collector's queue.
+        with Service(a.bin, scorer_opts=tuple(opts),
+                     collector_opts=("queue_wait_max_ms=0",)) as svc:
             rc, stdout, err = run(
                 [os.path.join(a.bin, "vigil-replay"),
                  "--fraud-data", os.path.join(d, "train.csv.gz"),

@@ -1,7 +1,7 @@
 /*
  * cmd_query.c - requests to the scorer's query endpoint: score,
- *               account, label, status; the round trip cmd_subject.c
- *               uses too
+ *               account, label, review list/decide, linked, status;
+ *               the round trip cmd_subject.c uses too
  *
  * Each command sends one request (common/qproto.h) over a CURVE REQ
  * socket with the caller's certificate (common/zclient.h) and waits
@@ -56,7 +56,12 @@ struct qopts {
     const char *order;
     const char *account;
     const char *source;
-    int fraud; /* -1 not given, 0 --legit, 1 --fraud */
+    const char *ref;       /* review decide --ref */
+    const char *note;      /* review decide --note: a reason code */
+    const char *order_arg; /* review decide's ORDER operand */
+    const char *after;     /* review list --after */
+    long limit;            /* review list --limit; 0: not given */
+    int fraud;             /* -1 not given, 0 --legit, 1 --fraud */
     bool json;
     bool help;
 };
@@ -76,6 +81,10 @@ enum {
     QOPT_FRAUD,
     QOPT_LEGIT,
     QOPT_SOURCE,
+    QOPT_REF,
+    QOPT_NOTE,
+    QOPT_AFTER,
+    QOPT_LIMIT,
 };
 
 /* Parse the options of a query command; leaves the operands in
@@ -98,6 +107,10 @@ get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
         { "fraud", no_argument, NULL, QOPT_FRAUD },
         { "legit", no_argument, NULL, QOPT_LEGIT },
         { "source", required_argument, NULL, QOPT_SOURCE },
+        { "ref", required_argument, NULL, QOPT_REF },
+        { "note", required_argument, NULL, QOPT_NOTE },
+        { "after", required_argument, NULL, QOPT_AFTER },
+        { "limit", required_argument, NULL, QOPT_LIMIT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -155,6 +168,24 @@ get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
         case QOPT_SOURCE:
             o->source = optarg;
             break;
+        case QOPT_REF:
+            o->ref = optarg;
+            break;
+        case QOPT_NOTE:
+            o->note = optarg;
+            break;
+        case QOPT_AFTER:
+            o->after = optarg;
+            break;
+        case QOPT_LIMIT: {
+            uint64_t v;
+
+            if (!text_parse_u64(optarg, 1, QPROTO_REVIEW_PAGE, &v))
+                return cmd_usage_error(
+                    c, "--limit must be 1..%d", QPROTO_REVIEW_PAGE);
+            o->limit = (long)v;
+            break;
+        }
         default:
             return cmd_usage_error(
                 c, "unknown or misplaced option '%s'", argv[optind - 1]);
@@ -336,10 +367,56 @@ build_request(const struct cmd *c, enum qproto_op op, struct qopts *o,
     if (o->purpose == NULL)
         return cmd_usage_error(
             c, "--purpose is required (e.g. fraud-prevention)");
+    if (op != QPROTO_OP_REVIEW_DECIDE && (o->ref != NULL || o->note != NULL))
+        return cmd_usage_error(c, "--ref and --note are review decide's");
+    if (op != QPROTO_OP_REVIEW_LIST && (o->after != NULL || o->limit != 0))
+        return cmd_usage_error(c, "--after and --limit are review list's");
     if (op == QPROTO_OP_STATUS) {
         if (o->order != NULL || o->account != NULL || o->fraud >= 0 ||
             o->source != NULL || o->storefront != NULL)
             return cmd_usage_error(c, "status takes no such option");
+    } else if (op == QPROTO_OP_REVIEW_LIST) {
+        if (o->order != NULL || o->account != NULL || o->fraud >= 0 ||
+            o->source != NULL)
+            return cmd_usage_error(c, "review list takes no such option");
+        if (o->limit != 0) {
+            q->args |= QPROTO_ARG_LIMIT;
+            q->limit = (uint32_t)o->limit;
+        }
+        if (o->after != NULL) {
+            q->args |= QPROTO_ARG_AFTER;
+            if (!put_arg(q->after, sizeof(q->after), o->after))
+                return cmd_usage_error(c, "--after is too long");
+        }
+    } else if (op == QPROTO_OP_REVIEW_DECIDE) {
+        /* arg: "approve" or "reject"; the order by id or --ref. */
+        if (o->order != NULL || o->account != NULL || o->fraud >= 0 ||
+            o->source != NULL)
+            return cmd_usage_error(c, "review decide takes no such option");
+        if (strcmp(arg, "approve") != 0 && strcmp(arg, "reject") != 0)
+            return cmd_usage_error(c, "the decision is approve or reject");
+        q->fraud = strcmp(arg, "reject") == 0;
+        q->args = QPROTO_ARG_FRAUD;
+        if (o->ref != NULL) {
+            q->args |= QPROTO_ARG_REF;
+            if (!put_arg(q->ref, sizeof(q->ref), o->ref))
+                return cmd_usage_error(c, "--ref is 32 hex digits");
+        } else {
+            q->args |= QPROTO_ARG_ORDER;
+            if (!put_arg(q->order, sizeof(q->order), o->order_arg))
+                return cmd_usage_error(c, "ORDER is too long");
+        }
+        if (o->note != NULL) {
+            /* A reason code, kept as the label's source. */
+            q->args |= QPROTO_ARG_SOURCE;
+            if ((size_t)snprintf(q->source, sizeof(q->source), "review.%s.%s",
+                    arg, o->note) >= sizeof(q->source))
+                return cmd_usage_error(c, "--note is too long");
+        }
+    } else if (op == QPROTO_OP_LINKED_GET) {
+        q->args = QPROTO_ARG_ACCOUNT;
+        if (!put_arg(q->account, sizeof(q->account), arg))
+            return cmd_usage_error(c, "ACCOUNT is too long");
     } else if (op == QPROTO_OP_SCORE_GET) {
         q->args = QPROTO_ARG_ORDER;
         if (!put_arg(q->order, sizeof(q->order), arg))
@@ -414,7 +491,10 @@ run_query(const struct cmd *c, int argc, char **argv, enum qproto_op op)
     struct buf reply;
     char msg[512];
     int rc, status;
-    int nargs = op == QPROTO_OP_LABEL || op == QPROTO_OP_STATUS ? 0 : 1;
+    int nargs = op == QPROTO_OP_LABEL || op == QPROTO_OP_STATUS ||
+            op == QPROTO_OP_REVIEW_LIST ?
+        0 :
+        1;
 
     rc = get_qopts(c, argc, argv, &o);
     if (rc != 0)
@@ -422,6 +502,12 @@ run_query(const struct cmd *c, int argc, char **argv, enum qproto_op op)
     if (o.help) {
         cmd_usage(c, stdout);
         return EXIT_OK;
+    }
+    /* review decide: ORDER approve|reject, or --ref REF approve|reject. */
+    if (op == QPROTO_OP_REVIEW_DECIDE && o.ref == NULL) {
+        if (argc - optind != 2)
+            return cmd_usage_error(c, "wrong number of arguments");
+        o.order_arg = argv[optind++];
     }
     if (argc - optind != nargs)
         return cmd_usage_error(c, "wrong number of arguments");
@@ -469,6 +555,24 @@ int
 cmd_label(const struct cmd *c, int argc, char **argv)
 {
     return run_query(c, argc, argv, QPROTO_OP_LABEL);
+}
+
+int
+cmd_review_list(const struct cmd *c, int argc, char **argv)
+{
+    return run_query(c, argc, argv, QPROTO_OP_REVIEW_LIST);
+}
+
+int
+cmd_review_decide(const struct cmd *c, int argc, char **argv)
+{
+    return run_query(c, argc, argv, QPROTO_OP_REVIEW_DECIDE);
+}
+
+int
+cmd_linked(const struct cmd *c, int argc, char **argv)
+{
+    return run_query(c, argc, argv, QPROTO_OP_LINKED_GET);
 }
 
 int

@@ -103,6 +103,24 @@ static const struct cmd cmds[] = {
         "--storefront S [--source S] [--case REF] [CONNECTION] [--json]",
         cmd_label,
         "record the fraud team's verdict on an order or account (analyst)" },
+    { "review list",
+        "--purpose P [--storefront S] [--limit N] [--after CURSOR] [--case "
+        "REF] [CONNECTION] [--json]",
+        cmd_review_list,
+        "list the orders waiting in review, oldest first, with score and "
+        "reasons (analyst)" },
+    { "review decide",
+        "(ORDER | --ref REF) approve|reject --purpose P --storefront S "
+        "[--note CODE] [--case REF] [CONNECTION] [--json]",
+        cmd_review_decide,
+        "decide an order in review: a label (reject: fraud) that takes it "
+        "out of the queue (analyst)" },
+    { "linked",
+        "ACCOUNT --purpose P --storefront S [--case REF] [CONNECTION] "
+        "[--json]",
+        cmd_linked,
+        "list the accounts sharing devices, IPs, cards or emails with an "
+        "account, and their labels (analyst)" },
     { "status", "[--purpose P] [CONNECTION] [--json]", cmd_status,
         "show the scorer's state: rates, errors, queues, disk, LMDB, "
         "audit (admin)" },

@@ -6,7 +6,8 @@
  * holds the command table and dispatch; cmd_audit.c the audit log
  * commands (verify, replay, export, prove, check-proof, pubkey), with
  * proof.c (proof.h) reading and checking proof files for check-proof;
- * cmd_query.c the requests to the scorer (score, account, label);
+ * cmd_query.c the requests to the scorer (score, account, label,
+ * review list/decide, linked);
  * cmd_subject.c the DPO's requests to it (subject report, export,
  * erase); cmd_client.c the allow-list (client
  * add, list, revoke; server-key); out.c the output helpers (JSON through
@@ -82,6 +83,9 @@ int cmd_subject_export(const struct cmd *c, int argc, char **argv);
 int cmd_score(const struct cmd *c, int argc, char **argv);
 int cmd_account(const struct cmd *c, int argc, char **argv);
 int cmd_label(const struct cmd *c, int argc, char **argv);
+int cmd_review_list(const struct cmd *c, int argc, char **argv);
+int cmd_review_decide(const struct cmd *c, int argc, char **argv);
+int cmd_linked(const struct cmd *c, int argc, char **argv);
 int cmd_status(const struct cmd *c, int argc, char **argv);
 int cmd_client_add(const struct cmd *c, int argc, char **argv);
 int cmd_client_list(const struct cmd *c, int argc, char **argv);
