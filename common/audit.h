@@ -132,8 +132,12 @@
  *                     checkpoint_interval_ms, at start and at stop.
  *   checkpoint        the head: the latest signed checkpoint (the same
  *                     note, unframed, as c2sp.org/tlog-tiles serves it),
- *                     rewritten after EVERY sync (group commit), so every
- *                     acknowledged record is covered by a signature. Not
+ *                     rewritten after a sync (group commit) at most
+ *                     every head_interval_ms (the scorer's config; 0:
+ *                     after EVERY sync), with the partial tiles of its
+ *                     size written before it, so every acknowledged
+ *                     record is covered by a signature within that
+ *                     time. Not
  *                     synced: after a power cut it may lag or be torn
  *                     (the writer then ignores it); a verifier checks its
  *                     signature and its root like an archived one.
@@ -456,19 +460,43 @@ int audit_append(struct audit_log *log, struct audit_record *r,
 int audit_sync(struct audit_log *log) WARN_UNUSED NONNULL(1);
 
 /*
- * Commit: audit_sync(), then sign a C2SP checkpoint of the new durable
- * size (once per size: about 20 us of Ed25519) as the log's head, write
- * it to DIR/checkpoint (in place, NOT synced: the caller makes the note
- * durable, e.g. in its journal, before acknowledging anything the
- * records cover) and write the partial tiles of that size. `*note`
- * (may be NULL) gets the head note, borrowed until the next commit or
- * close (NULL when the log is empty), `*note_len` its length.
+ * Commit: audit_sync(), then, when the head is due (audit_head_due()),
+ * sign a C2SP checkpoint of the new durable size (about 20 us of
+ * Ed25519) as the log's head, write the partial tiles of that size and
+ * then the head to DIR/checkpoint (in place, NOT synced: the records
+ * are the durable part; the head is rewritten from them after a crash).
+ * With a head interval of 0 (the default) every commit that grew the
+ * log signs its head. `*note` (may be NULL) gets the latest head note,
+ * borrowed until the next commit or close (NULL when none is signed
+ * yet), `*note_len` its length.
  * Returns 0 or ERR_AUDIT (as audit_sync(); or the note could not be
  * signed). A failure to write DIR/checkpoint or a tile is logged, not
  * returned: both are rebuilt from the records at the next open.
  */
 int audit_commit(struct audit_log *log, const char **note,
     size_t *note_len) WARN_UNUSED NONNULL(1);
+
+/*
+ * Sign a new head at most every `ms` milliseconds (0: at every commit
+ * that grew the log). Between two heads the newest records are durable
+ * but covered by no signature yet; the caller signs the pending head
+ * when audit_head_due() has passed, with audit_head_update().
+ */
+void audit_log_set_head_interval(struct audit_log *log, uint64_t ms) NONNULL(1);
+
+/*
+ * Return when the next head is due, on clock_mono_ms()'s clock: 0 or a
+ * time already past when a commit or audit_head_update() would sign it
+ * now, UINT64_MAX when the head covers every durable record.
+ */
+uint64_t audit_head_due(const struct audit_log *log) NONNULL(1);
+
+/*
+ * Sign the head of the durable size now if it grew, with its tiles and
+ * DIR/checkpoint (as audit_commit() does when it is due).
+ * Returns 0 or ERR_AUDIT (the log failed, or the note was not signed).
+ */
+int audit_head_update(struct audit_log *log) WARN_UNUSED NONNULL(1);
 
 /*
  * Archive: append the head of the durable size (signing it if the last
@@ -697,7 +725,7 @@ struct audit_tree;
 
 /*
  * Open the tree of the open log `log` at `size` records: 0 (or the
- * head's size) for the head, signed at the last commit, else a size
+ * head's size) for the head, the latest signed, else a size
  * archived in checkpoints.log. Borrows nothing from `log` afterwards.
  * The scorer's main thread (it may run while the writer appends). Close
  * with audit_tree_close().

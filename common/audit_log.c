@@ -36,6 +36,7 @@
 #include "common/audit_scan.h"
 #include "common/audit_tiles.h"
 #include "common/bytes.h"
+#include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -67,11 +68,14 @@ struct audit_log {
     uint64_t head_size;       /* the size `head` signs (0: none yet) */
     char head[AUDIT_MAX_NOTE_BYTES + 1]; /* its signed note */
     size_t head_len;
-    size_t head_file_len; /* bytes of DIR/checkpoint */
-    int ckfd;             /* checkpoints.log, O_RDWR */
-    uint64_t ck_len;      /* its durable length */
-    uint64_t ck_size;     /* size of the latest checkpoint */
-    bool ck_dirty;        /* bytes past ck_len may remain */
+    size_t head_file_len;   /* bytes of DIR/checkpoint */
+    uint64_t head_every_ms; /* least time between two heads (0: every
+                               commit) */
+    uint64_t head_at_ms;    /* clock_mono_ms() of the last head */
+    int ckfd;               /* checkpoints.log, O_RDWR */
+    uint64_t ck_len;        /* its durable length */
+    uint64_t ck_size;       /* size of the latest checkpoint */
+    bool ck_dirty;          /* bytes past ck_len may remain */
     char origin[AUDIT_MAX_ORIGIN + 1];
     struct note_signer signer; /* secret: wiped on close */
     char vkey[NOTE_MAX_KEY];
@@ -472,24 +476,66 @@ write_head(struct audit_log *log)
     }
 }
 
+/*
+ * Sign the head of the durable size (when it grew), write it to
+ * DIR/checkpoint and write the partial tiles of that size, so that a
+ * reader of the directory finds the tiles of every head it sees.
+ */
+static int
+head_update(struct audit_log *log)
+{
+    int rc;
+
+    if (log->size == 0 || (log->head_size == log->size && log->head_len > 0))
+        return 0;
+    rc = sign_head(log);
+    if (rc != 0)
+        return rc;
+    audit_tiles_flush(&log->tiles);
+    write_head(log);
+    log->head_at_ms = clock_mono_ms();
+    return 0;
+}
+
 int
 audit_commit(struct audit_log *log, const char **note, size_t *note_len)
 {
     int rc;
 
     rc = audit_sync(log);
-    if (rc == 0 && log->size > 0)
-        rc = sign_head(log);
+    if (rc == 0 && audit_head_due(log) <= clock_mono_ms())
+        rc = head_update(log);
     if (rc != 0)
         return rc;
-    if (log->size > 0)
-        write_head(log);
-    audit_tiles_flush(&log->tiles);
     if (note != NULL)
         *note = log->head_len > 0 ? log->head : NULL;
     if (note_len != NULL)
         *note_len = log->head_len;
     return 0;
+}
+
+void
+audit_log_set_head_interval(struct audit_log *log, uint64_t ms)
+{
+    log->head_every_ms = ms;
+}
+
+uint64_t
+audit_head_due(const struct audit_log *log)
+{
+    if (log->size == 0 || (log->head_size == log->size && log->head_len > 0))
+        return UINT64_MAX;
+    if (log->head_every_ms == 0)
+        return 0;
+    return log->head_at_ms + log->head_every_ms;
+}
+
+int
+audit_head_update(struct audit_log *log)
+{
+    if (segfile_is_failed(log->sf))
+        return ERR_AUDIT;
+    return head_update(log);
 }
 
 int
@@ -532,6 +578,7 @@ audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
     log->ck_len += 4 + nlen;
     log->ck_size = log->size;
     write_head(log);
+    log->head_at_ms = clock_mono_ms();
     if (log->obs.checkpoint != NULL)
         log->obs.checkpoint(
             log->obs.arg, log->size, (const char *)frame + 4, nlen);

@@ -179,6 +179,18 @@ record_checkpoint(struct scorer *s, bool force)
     s->ckpt_ms = now;
 }
 
+void
+record_head(struct scorer *s)
+{
+    int rc;
+
+    if (audit_head_due(s->audit) > clock_mono_ms())
+        return;
+    rc = audit_head_update(s->audit);
+    if (rc != 0)
+        log_warnx("cannot sign the audit log's head: %s", err_str(rc));
+}
+
 /* Index the records past `indexed` again (audit_replay callback). */
 static int
 record_reindex_cb(void *arg, const struct audit_entry *e)

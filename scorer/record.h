@@ -110,6 +110,13 @@ int record_system(struct scorer *s, const char *op, const char *ref) WARN_UNUSED
 int record_bind_key(struct scorer *s) WARN_UNUSED NONNULL(1);
 
 /*
+ * Sign the audit log's head when it is due (head_interval_ms after the
+ * last one, and records it does not cover). A failure is logged: the
+ * records are durable and the next head covers them.
+ */
+void record_head(struct scorer *s) NONNULL(1);
+
+/*
  * Sign a checkpoint when checkpoint_records records or
  * checkpoint_interval_ms have gone by since the last one, or now with
  * `force`. A failure is logged: the records stay durable and the next

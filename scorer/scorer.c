@@ -336,7 +336,7 @@ scorer_flusher_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         /* Every salt the generation's tokens come from is durable
          * before the rows keyed by them are (vault.h, Durability). */
-        rc = vault_sync(s->vault);
+        rc = vault_sync_file(s->vault);
         if (rc == 0)
             rc = store_overlay_flush(s->ov);
         pthread_mutex_lock(&s->mu);
@@ -463,7 +463,11 @@ scorer_flush_start(struct scorer *s)
     if (s->flushing || s->gen_events == 0 || s->needs_recovery ||
         store_overlay_has_frozen(s->ov))
         return;
-    rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
+    /* The slots of the generation's new salts, for the flusher's
+     * vault_sync_file(). */
+    rc = vault_write(s->vault);
+    if (rc == 0)
+        rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)
         rc = subjidx_indexed_put(s->otxn, s->dbi_subject, s->indexed);
     if (rc == 0)
@@ -872,6 +876,12 @@ scorer_group_commit(struct scorer *s)
     if (seq != s->applied_seq)
         crashpoint("group.journaled");
     s->applied_seq = seq;
+    /* The group's new salt slots, in one pwrite (the journal holds
+     * them already; a failure is retried before the next LMDB commit,
+     * which needs them). */
+    if (vault_write(s->vault) != 0)
+        log_warnx("cannot write new subjects' vault slots; retried at the "
+                  "next commit");
     return 0;
 }
 
@@ -1099,6 +1109,14 @@ scorer_loop(struct scorer *s)
                 timeout = (long)(due - now);
         }
         {
+            uint64_t due = audit_head_due(s->audit);
+
+            if (due <= now)
+                timeout = 0;
+            else if (due - now < (uint64_t)timeout)
+                timeout = (long)(due - now);
+        }
+        {
             uint64_t due = retention_tick(s);
 
             if ((long)due < timeout)
@@ -1118,6 +1136,7 @@ scorer_loop(struct scorer *s)
             promsrv_run(s->metrics);
         scorer_auth_tick(s);
         record_checkpoint(s, false);
+        record_head(s);
 
         /* Back-pressure: a generation may not outgrow one LMDB write
          * transaction (or memory) while the previous one is being written. */

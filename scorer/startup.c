@@ -231,6 +231,7 @@ open_audit(struct scorer *s)
             path, s->anchor.size, s->anchor.clean ? ", clean stop" : "");
     if (rc != 0)
         fatalx("cannot open the audit log '%s': %s", path, err_str(rc));
+    audit_log_set_head_interval(s->audit, (uint64_t)s->cfg.head_interval_ms);
     if (s->cfg.witness[0] != '\0') {
         char err[512];
 

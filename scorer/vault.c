@@ -3,10 +3,11 @@
  *           and the file format)
  *
  * The scorer's main thread tokenizes every event through here (a few
- * hash probes per event; a new subject costs a random salt, one
- * BLAKE2b and one 64-byte pwrite), and the flusher thread calls
- * vault_sync() before each LMDB commit. Entries mirror the file's slots
- * one to one (entry i is slot i); two open-addressing hash tables
+ * hash probes per event; a new subject costs 32 bytes of a pooled
+ * random block and one BLAKE2b; its slot is written with the other new
+ * ones in one pwrite before the next LMDB commit), and the flusher
+ * thread calls vault_sync_file() before each LMDB commit. Entries mirror the
+ * file's slots one to one (entry i is slot i); two open-addressing hash tables
  * (linear probing, power-of-two size, at most half full, backward-shift
  * deletion) find an entry by pseudonym and by token. Pseudonyms and
  * tokens are keyed hashes, so their first 8 bytes are a fine hash.
@@ -41,11 +42,13 @@
 #include "common/xmalloc.h"
 #include "scorer/vault.h"
 
-#define VAULT_VERSION     1
-#define VAULT_HEADER      VAULT_SLOT_BYTES
-#define VAULT_READ_SLOTS  4096 /* slots read per read() at open */
-#define VAULT_MIN_INDEX   1024 /* slots of an index, at least */
-#define VAULT_MAX_ENTRIES (UINT32_MAX / 4)
+#define VAULT_VERSION      1
+#define VAULT_HEADER       VAULT_SLOT_BYTES
+#define VAULT_READ_SLOTS   4096 /* slots read per read() at open */
+#define VAULT_MIN_INDEX    1024 /* slots of an index, at least */
+#define VAULT_MAX_ENTRIES  (UINT32_MAX / 4)
+#define VAULT_RANDOM_BYTES 1024 /* salts drawn from the OS at once */
+#define VAULT_WRITE_SLOTS  256  /* slots written per pwrite at most */
 
 _Static_assert(PSEUDO_BYTES == 16, "slot layout assumes 16-byte pseudonyms");
 
@@ -75,6 +78,11 @@ struct vault {
     size_t nfreed, capfreed;
     struct vault_index by_p, by_t;
     uint64_t damaged;
+    uint32_t *dirty; /* entries added since the last vault_write() */
+    size_t ndirty, capdirty;
+    uint8_t rnd[VAULT_RANDOM_BYTES]; /* random bytes for salts; used ones
+                                        are wiped */
+    size_t rnd_off;                  /* first unused byte of rnd */
 };
 
 static const char *const kind_names[VAULT_KIND_COUNT] = { "", "account",
@@ -292,6 +300,73 @@ freed_push(struct vault *v, uint32_t i)
     v->freed[v->nfreed++] = i;
 }
 
+/*
+ * A fresh random salt: the OS is asked for VAULT_RANDOM_BYTES at a time
+ * (one getrandom per 64 salts instead of one per salt); each salt's
+ * bytes are wiped from the pool as it is handed out.
+ */
+static void
+salt_new(struct vault *v, uint8_t salt[VAULT_SALT_BYTES])
+{
+    if (v->rnd_off + VAULT_SALT_BYTES > sizeof(v->rnd)) {
+        randombytes_buf(v->rnd, sizeof(v->rnd));
+        v->rnd_off = 0;
+    }
+    memcpy(salt, v->rnd + v->rnd_off, VAULT_SALT_BYTES);
+    sodium_memzero(v->rnd + v->rnd_off, VAULT_SALT_BYTES);
+    v->rnd_off += VAULT_SALT_BYTES;
+}
+
+static int
+u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+int
+vault_write(struct vault *v)
+{
+    uint8_t buf[VAULT_WRITE_SLOTS * VAULT_SLOT_BYTES];
+    size_t i = 0, done = 0;
+    int rc = 0;
+
+    if (v->ndirty > 1)
+        qsort(v->dirty, v->ndirty, sizeof(*v->dirty), u32_cmp);
+    while (i < v->ndirty) {
+        uint32_t first = v->dirty[i];
+        size_t n = 0;
+
+        /* One run of consecutive slots (a slot listed twice once). */
+        while (i < v->ndirty && n < VAULT_WRITE_SLOTS &&
+            v->dirty[i] <= first + n) {
+            uint32_t k = v->dirty[i++];
+
+            if (k < first + n)
+                continue;
+            if (v->ents[k].live)
+                slot_encode(&v->ents[k], buf + n * VAULT_SLOT_BYTES);
+            else /* erased since: vault_erase() wrote its zeros */
+                memset(buf + n * VAULT_SLOT_BYTES, 0, VAULT_SLOT_BYTES);
+            n++;
+        }
+        rc = fileio_pwrite_all(v->fd, buf, n * VAULT_SLOT_BYTES,
+            (uint64_t)VAULT_HEADER + (uint64_t)first * VAULT_SLOT_BYTES);
+        if (rc != 0) {
+            log_warn("%s: cannot write %zu slots from %" PRIu32 " of '%s'",
+                __func__, n, first, v->path);
+            break;
+        }
+        done = i;
+    }
+    sodium_memzero(buf, sizeof(buf));
+    /* The slots not written stay listed for the next call. */
+    memmove(v->dirty, v->dirty + done, (v->ndirty - done) * sizeof(*v->dirty));
+    v->ndirty -= done;
+    return rc;
+}
+
 static int
 slot_write(struct vault *v, uint32_t i, const uint8_t buf[VAULT_SLOT_BYTES])
 {
@@ -307,18 +382,16 @@ slot_write(struct vault *v, uint32_t i, const uint8_t buf[VAULT_SLOT_BYTES])
 /*
  * Add the subject (p, salt, kind): the free entry on top of the stack
  * (the lowest after open, then the latest erased), else a new one at
- * the end; write its slot. Returns 0, ERR_FULL or ERR_IO (nothing
- * added).
+ * the end; its slot is listed for the next vault_write(). Returns 0 or
+ * ERR_FULL (nothing added).
  */
 static int
 ent_add(struct vault *v, const uint8_t p[PSEUDO_BYTES],
     const uint8_t salt[VAULT_SALT_BYTES], enum vault_kind kind)
 {
-    uint8_t buf[VAULT_SLOT_BYTES];
     struct vault_ent *e;
     bool fresh = v->nfreed == 0;
     uint32_t i;
-    int rc;
 
     if (fresh && v->nents >= VAULT_MAX_ENTRIES)
         return ERR_FULL;
@@ -335,13 +408,13 @@ ent_add(struct vault *v, const uint8_t p[PSEUDO_BYTES],
     token_of(e->salt, e->p, e->t);
     e->kind = (uint8_t)kind;
     e->live = 1;
-    slot_encode(e, buf);
-    rc = slot_write(v, i, buf);
-    sodium_memzero(buf, sizeof(buf));
-    if (rc != 0) {
-        sodium_memzero(e, sizeof(*e));
-        return rc;
+    /* Written by the next vault_write(), in one pwrite with its
+     * neighbours. */
+    if (v->ndirty == v->capdirty) {
+        v->capdirty = v->capdirty ? 2 * v->capdirty : 256;
+        v->dirty = xreallocarray(v->dirty, v->capdirty, sizeof(*v->dirty));
     }
+    v->dirty[v->ndirty++] = i;
     if (fresh)
         v->nents++;
     else
@@ -513,6 +586,7 @@ vault_open(const char *path, bool create, struct vault **out)
     v = xcalloc(1, sizeof(*v));
     v->path = xstrdup(path);
     v->fd = -1;
+    v->rnd_off = sizeof(v->rnd); /* empty: the first salt fills it */
     index_init(&v->by_p, VAULT_MIN_INDEX);
     index_init(&v->by_t, VAULT_MIN_INDEX);
     fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
@@ -572,12 +646,17 @@ vault_close(struct vault *v)
 {
     if (v == NULL)
         return;
+    /* Best effort: the journal holds the salts of unwritten slots. */
+    if (v->fd != -1 && v->ndirty > 0 && vault_write(v) != 0)
+        log_warnx("%s: '%s': slots left to the journal", __func__, v->path);
     if (v->fd != -1)
         close(v->fd);
     if (v->ents != NULL) {
         sodium_memzero(v->ents, v->cap * sizeof(*v->ents));
         free(v->ents);
     }
+    sodium_memzero(v->rnd, sizeof(v->rnd));
+    free(v->dirty);
     free(v->freed);
     free(v->by_p.slot);
     free(v->by_t.slot);
@@ -615,7 +694,7 @@ vault_token(struct vault *v, const struct pseudo *p, enum vault_kind kind,
     }
     if (!create)
         return ERR_NOTFOUND;
-    randombytes_buf(salt, sizeof(salt));
+    salt_new(v, salt);
     rc = ent_add(v, p->b, salt, kind);
     sodium_memzero(salt, sizeof(salt));
     if (rc != 0)
@@ -707,6 +786,16 @@ vault_erase(struct vault *v, const struct pseudo *token)
 
 int
 vault_sync(struct vault *v)
+{
+    int rc = vault_write(v);
+
+    if (rc != 0)
+        return rc;
+    return vault_sync_file(v);
+}
+
+int
+vault_sync_file(struct vault *v)
 {
     if (fdatasync(v->fd) == -1) {
         log_warn("%s: fdatasync of '%s' failed", __func__, v->path);

@@ -37,14 +37,16 @@
  * old block may survive below the file; the vault is then as strong as
  * the disk's own erasure: see scorer.8, CRYPTO-SHREDDING.)
  *
- * Durability: a new salt is written to its slot at once (pwrite, not
- * synced) and travels in the journal record of the event that made it
- * (scorer.c), which is synced before the event is acknowledged; the
- * flusher fdatasyncs the vault (vault_sync()) before every LMDB commit,
- * and the journal is only released behind a commit, so every salt that
- * history or an acknowledged event depends on is durable in the vault
- * or in the journal, and replay restores it (vault_restore()). A salt
- * made for a query op is synced before the op's audit record.
+ * Durability: a new salt travels in the journal record of the event
+ * that made it (scorer.c), which is synced before the event is
+ * acknowledged; its slot is written (pwrite, not synced) by the next
+ * vault_write(), which the scorer calls after each group commit and
+ * before it hands a generation to the flusher; the flusher fdatasyncs the vault
+ * (vault_sync_file()) before every LMDB commit, and the journal is only
+ * released behind a commit, so every salt that history or an acknowledged event
+ * depends on is durable in the vault or in the journal, and replay restores it
+ * (vault_restore()). A salt made for a query op is synced before the op's audit
+ * record.
  *
  * FILE FORMAT (little-endian; this module is its only reader and writer):
  *   header, 64 bytes: "VIGILVLT", u32 version (1), u32 slot size (64),
@@ -71,8 +73,8 @@
  *    pseudonym has at most one slot; an erased slot is all zero on disk
  *    and in memory.
  *  - only the scorer's main thread calls anything here but
- *    vault_sync(), which the flusher thread may call concurrently (it
- *    only fdatasyncs the descriptor).
+ *    vault_sync_file(), which the flusher thread may call concurrently
+ *    (it only fdatasyncs the descriptor).
  *
  * See also: scorer/scorer.h (the group commit and the journal record),
  *           scorer/erase.h (what erasure destroys), scorer.8
@@ -184,10 +186,24 @@ int vault_erase(struct vault *v, const struct pseudo *token) WARN_UNUSED
     NONNULL(1, 2);
 
 /*
+ * Write the slots of the subjects added since the last call, one
+ * pwrite per run of neighbouring slots (not synced). Main thread.
+ * Returns 0 or ERR_IO (logged; the slots not written are kept for the
+ * next call, and the journal still holds their salts).
+ */
+int vault_write(struct vault *v) WARN_UNUSED NONNULL(1);
+
+/*
+ * vault_write(), then make every slot written so far durable (one
+ * fdatasync). Main thread. Returns 0 or ERR_IO.
+ */
+int vault_sync(struct vault *v) WARN_UNUSED NONNULL(1);
+
+/*
  * Make every slot written so far durable (one fdatasync). Any thread
  * (see the invariants). Returns 0 or ERR_IO.
  */
-int vault_sync(struct vault *v) WARN_UNUSED NONNULL(1);
+int vault_sync_file(struct vault *v) WARN_UNUSED NONNULL(1);
 
 /* ------------------------------------------------------ tokenizing */
 

@@ -15,7 +15,11 @@
 #   BENCH_DURATION=4      seconds per timed run
 #   BENCH_RSS_EVENTS="200000 500000"
 #                         scorer RSS checkpoints, in events sent in total
-#   BENCH_LONG=1          RSS checkpoints at 1M and 5M events instead
+#   BENCH_LONG=1          RSS checkpoints at 1M and 5M events instead,
+#                         and BENCH_SUSTAINED=1000000
+#   BENCH_SUSTAINED=0     events per sustained run: batches of 100 until
+#                         that many are acknowledged, twice in a row on
+#                         the growing database (0: no sustained row)
 #   BENCH_RSS_MAX_S=300   time cap for reaching each RSS checkpoint
 #   BENCH_LMDB_KEYS=1000000  keys of the LMDB put floor
 #   BENCH_DIR=$TMPDIR     where the temporary directory goes (data dir,
@@ -58,6 +62,11 @@ else
     RSS_EVENTS="200000 500000"
 fi
 RSS_MAX_S=${BENCH_RSS_MAX_S:-300}
+if [[ ${BENCH_LONG:-0} == 1 ]]; then
+    SUSTAINED=${BENCH_SUSTAINED:-1000000}
+else
+    SUSTAINED=${BENCH_SUSTAINED:-0}
+fi
 LMDB_KEYS=${BENCH_LMDB_KEYS:-1000000}
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=python3
@@ -77,6 +86,7 @@ for b in vigil-scorer vigil-collector vigil-load vigilctl bench-floor-zmq \
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
 [[ $DUR =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be whole seconds"
+[[ $SUSTAINED =~ ^[0-9]+$ ]] || die "BENCH_SUSTAINED must be a number of events"
 
 WORK=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/vigil-bench.XXXXXX")
 DATA=$WORK/data
@@ -216,6 +226,11 @@ load() {
     TOTAL_EVENTS=$((TOTAL_EVENTS + $(ok "$RES/$name.json")))
 }
 
+say "vigil: orders only at 2,000/s, 4 connections, fresh service"
+for i in $(seq "$RUNS"); do
+    load "vigil_ofresh.$i" --orders-only --rate 2000 --connections 4 \
+        --batch 1 --duration "$DUR"
+done
 say "vigil: batches of 100, 4 connections, flat out"
 for i in $(seq "$RUNS"); do
     load "vigil_batch.$i" --connections 4 --batch 100 --duration "$DUR"
@@ -224,11 +239,21 @@ say "vigil: single events, 16 connections, flat out"
 for i in $(seq "$RUNS"); do
     load "vigil_single.$i" --connections 16 --batch 1 --duration "$DUR"
 done
-say "vigil: orders only at 2,000/s, 4 connections"
+say "vigil: orders only at 2,000/s, 4 connections, right after flat out"
 for i in $(seq "$RUNS"); do
     load "vigil_orders.$i" --orders-only --rate 2000 --connections 4 \
         --batch 1 --duration "$DUR"
 done
+
+# Sustained: the same batches until SUSTAINED events are acknowledged,
+# twice, on the database the runs above grew.
+if ((SUSTAINED > 0)); then
+    for i in 1 2; do
+        say "vigil: sustained run $i: $SUSTAINED events in batches of 100"
+        load "sustained.$i" --connections 4 --batch 100 --events "$SUSTAINED" \
+            --duration "$RSS_MAX_S"
+    done
+fi
 
 # Scorer memory after N acknowledged events in total (the scenarios above
 # count).
@@ -333,6 +358,7 @@ def med(vals):
     return statistics.median(vals) if vals else float("nan")
 
 vb, vs, vo = load("vigil_batch.*.json"), load("vigil_single.*.json"), load("vigil_orders.*.json")
+vf, vsus = load("vigil_ofresh.*.json"), load("sustained.*.json")
 fb, fs, fo = load("floor_batch.*.json"), load("floor_single.*.json"), load("floor_orders.*.json")
 lsync, lnosync, app = one("floor_lmdb_sync.json"), one("floor_lmdb_nosync.json"), one("floor_append.json")
 topups = {os.path.basename(p): json.load(open(p))
@@ -369,13 +395,22 @@ row("batch 100 x 4 conn: ok events/s", b, med([r["events_per_s"] for r in fb]), 
 row("", None, lsync["puts_per_s"], rate, "", None, "lmdb put sync/100")
 row("", None, lnosync["puts_per_s"], rate, "", None, "lmdb put nosync/100")
 row("", None, app["records_per_s"], rate, "", None, "append+fdatasync/100")
+bo = med([r["order_p99_us"] for r in vb])
+row("batch 100 x 4 conn: its orders' p99", bo, med([r["p99_us"] for r in fb]), ms, "<= 3 ms", bo <= 3000, "zmq echo batch p99", vb)
 s = med([ok_per_s(r) for r in vs])
 row("single x 16 conn: ok events/s", s, med([r["events_per_s"] for r in fs]), rate, ">= 20000/s", s >= 20000, "zmq echo", vs)
-p50, p99 = med([r["order_p50_us"] for r in vo]), med([r["order_p99_us"] for r in vo])
-row("orders 2000/s: order p50", p50, med([r["p50_us"] for r in fo]), ms, "<= 0.8 ms", p50 <= 800, "zmq echo", vo)
-row("orders 2000/s: order p99", p99, med([r["p99_us"] for r in fo]), ms, "<= 3 ms", p99 <= 3000, "zmq echo", vo)
+for name, oruns in (("fresh", vf), ("after flat out", vo)):
+    p50, p99 = med([r["order_p50_us"] for r in oruns]), med([r["order_p99_us"] for r in oruns])
+    row("orders 2000/s %s: p50" % name, p50, med([r["p50_us"] for r in fo]), ms, "<= 0.8 ms", p50 <= 800, "zmq echo", oruns)
+    row("orders 2000/s %s: p99" % name, p99, med([r["p99_us"] for r in fo]), ms, "<= 3 ms", p99 <= 3000, "zmq echo", oruns)
 row("", None, lsync["commit_p50_us"], ms, "", None, "lmdb commit p50")
 row("", None, app["sync_p50_us"], ms, "", None, "fdatasync p50")
+for i, r in enumerate(vsus):
+    v = ok_per_s(r)
+    first = ok_per_s(vsus[0])
+    row("sustained %d: %d ok events, batch 100 x 4" % (i + 1, ok(r)), v,
+        app["records_per_s"], rate, ">= 80000/s, no decline",
+        v >= 80000 and v >= 0.9 * first, "append+fdatasync/100", [r])
 pb, ps = load("plain_batch.*.json"), load("plain_single.*.json")
 fcb, fcs = load("floor_curve_batch.*.json"), load("floor_curve_single.*.json")
 if pb and fcb:
@@ -404,7 +439,7 @@ print()
 print("median of %d runs; vigil throughput counts acknowledged (ok) events "
       "only; ratio: throughput as the share of the floor reached, latency "
       "as a multiple of the floor's" % runs)
-allruns = vb + vs + vo + pb + ps + list(topups.values())
+allruns = vf + vb + vs + vo + vsus + pb + ps + list(topups.values())
 print("vigil error replies: rejected %d, timed out %d, answered by malformed "
       "frames %d; malformed frames %d; orders sent per run at 2000/s: %s"
       % (sum(r["rejected"] for r in allruns),

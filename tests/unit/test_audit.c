@@ -32,6 +32,7 @@
 #include <sodium.h>
 
 #include "common/audit.h"
+#include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -863,6 +864,96 @@ test_checkpoints(void)
     rmrf(dir);
 }
 
+/* The size DIR/checkpoint signs (0: none or unreadable). */
+static uint64_t
+head_file_size(const char *dir, const char *vkey)
+{
+    char origin[AUDIT_MAX_ORIGIN + 1];
+    uint8_t root[32], *p;
+    const char *why;
+    uint64_t size = 0;
+    size_t len;
+
+    p = slurp(dir, "checkpoint", &len);
+    if (p == NULL)
+        return 0;
+    if (audit_checkpoint_open(vkey, p, len, origin, &size, root, &why) != 0)
+        size = 0;
+    free(p);
+    return size;
+}
+
+/*
+ * head_interval_ms: 0 signs the head at every commit; otherwise at most
+ * once per interval, the rest by audit_head_update() once due, and
+ * always with the tiles of its size (an inclusion proof of the newest
+ * record against the head works).
+ */
+static void
+test_head_interval(void)
+{
+    char *dir = newdir();
+    struct audit_record r;
+    struct audit_proof pr;
+    struct audit_log *log;
+    const char *vkey;
+    uint64_t idx, hsize;
+
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
+    vkey = audit_verifier_key(log);
+    ASSERT_EQ(audit_head_due(log), UINT64_MAX); /* empty */
+    for (uint64_t i = 0; i < 3; i++) {
+        make_record(i, &r);
+        ASSERT_OK(audit_append(log, &r, &idx));
+        ASSERT_OK(audit_commit(log, NULL, NULL));
+        ASSERT_EQ(head_file_size(dir, vkey), i + 1);
+        ASSERT_EQ(audit_head_due(log), UINT64_MAX);
+    }
+
+    audit_log_set_head_interval(log, 60000);
+    make_record(3, &r);
+    ASSERT_OK(audit_append(log, &r, &idx));
+    ASSERT_OK(audit_commit(log, NULL, NULL));
+    ASSERT_EQ(audit_size(log), 4);
+    /* Durable, not yet under a head: due a minute after the last. */
+    ASSERT_EQ(head_file_size(dir, vkey), 3);
+    ASSERT(audit_head(log, NULL, &hsize) != NULL);
+    ASSERT_EQ(hsize, 3);
+    ASSERT(audit_head_due(log) != UINT64_MAX);
+    ASSERT(audit_head_due(log) > clock_mono_ms() + 50000);
+    ASSERT_OK(audit_head_update(log));
+    ASSERT_EQ(head_file_size(dir, vkey), 4);
+    ASSERT_EQ(audit_head_due(log), UINT64_MAX);
+    ASSERT_OK(audit_log_prove_inclusion(log, 3, 0, &pr));
+    ASSERT_EQ(pr.size, 4);
+
+    /* 300 more (a full tile and then some) in groups: the head stays
+     * at 4 until updated, then proves the newest record. */
+    for (uint64_t i = 4; i < 304; i++) {
+        make_record(i, &r);
+        ASSERT_OK(audit_append(log, &r, &idx));
+        if (i % 50 == 0)
+            ASSERT_OK(audit_commit(log, NULL, NULL));
+    }
+    ASSERT_OK(audit_commit(log, NULL, NULL));
+    ASSERT_EQ(head_file_size(dir, vkey), 4);
+    ASSERT_OK(audit_head_update(log));
+    ASSERT_EQ(head_file_size(dir, vkey), 304);
+    ASSERT_OK(audit_log_prove_inclusion(log, 303, 0, &pr));
+    ASSERT_EQ(pr.size, 304);
+
+    /* Interval 1 ms: due at once after a pause; the commit signs. */
+    audit_log_set_head_interval(log, 1);
+    usleep(3000);
+    make_record(304, &r);
+    ASSERT_OK(audit_append(log, &r, &idx));
+    ASSERT_OK(audit_commit(log, NULL, NULL));
+    ASSERT_EQ(head_file_size(dir, vkey), 305);
+    audit_log_close(log);
+    expect_ok(dir, vkey, 305);
+    rmrf(dir);
+}
+
 /* Cut the last segment at every length; reopen repairs; verify passes. */
 static void
 test_torn_tail(void)
@@ -1337,6 +1428,7 @@ main(void)
     RUN(test_writer_reopen);
     RUN(test_head_unsynced);
     RUN(test_checkpoints);
+    RUN(test_head_interval);
     RUN(test_torn_tail);
     RUN(test_repair_limits);
     RUN(test_sync_failure);

@@ -107,7 +107,12 @@ test_create_token_reopen(void)
     ASSERT_MEM_EQ(t.b, t2.b, PSEUDO_BYTES);
     ASSERT(memcmp(t.b, p.b, PSEUDO_BYTES) != 0);
 
-    /* The slot as vault.h specifies it; the token from its salt. */
+    /* Not written yet (the journal carries the salt until then)... */
+    file = slurp(&len);
+    ASSERT_EQ(len, VAULT_SLOT_BYTES);
+    free(file);
+    ASSERT_OK(vault_write(v));
+    /* ...then the slot as vault.h specifies it; the token from its salt. */
     file = slurp(&len);
     ASSERT_EQ(len, 2 * VAULT_SLOT_BYTES);
     ASSERT_MEM_EQ(file, "VIGILVLT", 8);
@@ -193,6 +198,62 @@ test_erase(void)
     file = slurp(&len);
     ASSERT_EQ(len, 3 * VAULT_SLOT_BYTES);
     free(file);
+}
+
+/*
+ * Salts come from a pooled random block (VAULT_RANDOM_BYTES at a time):
+ * across several refills every salt is distinct and none is zero; the
+ * slots are written in runs by vault_write(), an erased one as zeros,
+ * and a slot reused before the write holds the new subject.
+ */
+static void
+test_salts_and_writes(void)
+{
+    enum { N = 300 };
+    static uint8_t salts[N][VAULT_SALT_BYTES];
+    static const uint8_t zero[VAULT_SALT_BYTES];
+    struct pseudo tok[N], t;
+    enum vault_kind kind;
+    struct vault *v;
+    uint8_t *file;
+    size_t len;
+
+    unlink(path);
+    ASSERT_OK(vault_open(path, true, &v));
+    for (uint32_t i = 0; i < N; i++) {
+        struct pseudo p = pseudo_n(50000 + i);
+
+        ASSERT_OK(vault_token(v, &p, VAULT_KIND_DEVICE, true, &tok[i], NULL));
+        ASSERT_OK(vault_salt(v, &p, salts[i], &kind));
+        ASSERT(memcmp(salts[i], zero, sizeof(zero)) != 0);
+        for (uint32_t j = 0; j < i; j++)
+            ASSERT(memcmp(salts[i], salts[j], VAULT_SALT_BYTES) != 0);
+    }
+    /* Erase slot 7 before it was ever written, and reuse it. */
+    ASSERT_OK(vault_erase(v, &tok[7]));
+    {
+        struct pseudo p = pseudo_n(90000);
+
+        ASSERT_OK(vault_token(v, &p, VAULT_KIND_EMAIL, true, &t, NULL));
+    }
+    file = slurp(&len);
+    ASSERT(len < (N + 1) * VAULT_SLOT_BYTES); /* not written yet */
+    free(file);
+    ASSERT_OK(vault_write(v));
+    file = slurp(&len);
+    ASSERT_EQ(len, (N + 1) * VAULT_SLOT_BYTES);
+    ASSERT(!contains(file, len, salts[7], VAULT_SALT_BYTES));
+    ASSERT(contains(file, len, salts[8], VAULT_SALT_BYTES));
+    ASSERT_EQ(file[VAULT_SLOT_BYTES * 8 + 5], VAULT_KIND_EMAIL); /* slot 7 */
+    free(file);
+    ASSERT_OK(vault_write(v)); /* nothing left: a no-op */
+    vault_close(v);
+    ASSERT_OK(vault_open(path, false, &v));
+    ASSERT_EQ(vault_count(v), N);
+    ASSERT_OK(vault_lookup_token(v, &t, NULL, &kind));
+    ASSERT_EQ(kind, VAULT_KIND_EMAIL);
+    ASSERT_OK(vault_lookup_token(v, &tok[N - 1], NULL, NULL));
+    vault_close(v);
 }
 
 static void
@@ -343,6 +404,7 @@ main(void)
     snprintf(path, sizeof(path), "%s/%s", root, VAULT_FILE);
     RUN(test_create_token_reopen);
     RUN(test_erase);
+    RUN(test_salts_and_writes);
     RUN(test_many);
     RUN(test_damage);
     RUN(test_tokenize);
