@@ -104,9 +104,9 @@ static const struct cfgtab_entry cfg_table[] = {
         "audit records after which the scorer signs a checkpoint"),
     CFG_INT(checkpoint_interval_ms, 1000, 10, 3600000,
         "longest wait before new audit records get a checkpoint, in ms"),
-    CFG_INT(head_interval_ms, 100, 0, 10000,
+    CFG_INT(head_interval_ms, 0, 0, 10000,
         "least time between two signed heads of the audit log, in ms (0: "
-        "one per group commit)"),
+        "one per group commit: every acknowledged record is signed)"),
     CFG_INT(retention_days_account, 365, 1, 36500,
         "days an account's history (and link list) is kept after its last "
         "event"),

@@ -62,7 +62,7 @@ struct vigil_config {
                                    random suffix; fixed by the key */
     int checkpoint_records;     /* 1..10^8 (10000): records per checkpoint */
     int checkpoint_interval_ms; /* 10..3600000 (1000): checkpoint delay */
-    int head_interval_ms;       /* 0..10000 (100): least time between two
+    int head_interval_ms;       /* 0..10000 (0): least time between two
                                    signed heads (0: every group commit) */
     /* Retention (issue 9): by event time, per data category. */
     int retention_days_account; /* 1..36500 (365) */
