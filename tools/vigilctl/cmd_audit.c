@@ -1036,6 +1036,11 @@ cmd_audit_check_proof(const struct cmd *c, int argc, char **argv)
     if (rc == EXIT_OK && p->note[1] != NULL)
         rc = trust_note(
             &k, "checkpoint in the proof", false, p->note[1], p->note_len[1]);
+    if (rc == EXIT_OK && o.nwitnesses > 0 && p->note[1] == NULL) {
+        printf("FAIL: --witness: the proof holds no checkpoint to check "
+               "cosignatures on\n");
+        rc = EXIT_BAD;
+    }
     if (rc == EXIT_OK && o.nwitnesses > 0)
         rc = check_proof_witnesses(p->note[1], p->note_len[1], &o);
     if (rc == EXIT_OK)
