@@ -38,6 +38,7 @@
 #include "common/xmalloc.h"
 #include "common/zclient.h"
 #include "common/zsock.h"
+#include "tools/vigil-shopify/jobq.h"
 #include "tools/vigil-shopify/labels.h"
 #include "tools/vigil-shopify/shopify.h"
 
@@ -45,13 +46,7 @@
 
 struct labels {
     struct shopify *sh;
-    pthread_t thread;
-    bool started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct req *head, *tail; /* linked by req.next */
-    size_t n;
-    bool stop;
+    struct jobq q; /* the deliveries, run on its thread */
     void *ctx;
     struct zclient_opts conn; /* strings borrowed from sh->cfg */
 };
@@ -97,8 +92,10 @@ labels_job_free(struct labels_job *job)
 
 /* Send r->lab; set r->status and r->why. */
 static void
-run_job(struct labels *lb, struct req *r)
+run_job(void *arg, struct req *r)
 {
+    struct labels *lb = arg;
+
     const struct labels_job *j = r->lab;
     struct qproto_request q;
     struct qproto_reply rep;
@@ -185,53 +182,10 @@ done:
     http_resume(r);
 }
 
-static void *
-worker(void *arg)
-{
-    struct labels *lb = arg;
-    struct req *r;
-
-    for (;;) {
-        pthread_mutex_lock(&lb->mu);
-        while (lb->head == NULL && !lb->stop)
-            pthread_cond_wait(&lb->cv, &lb->mu);
-        if (lb->stop) {
-            pthread_mutex_unlock(&lb->mu);
-            return NULL;
-        }
-        r = lb->head;
-        lb->head = r->next;
-        if (lb->head == NULL)
-            lb->tail = NULL;
-        lb->n--;
-        r->next = NULL;
-        pthread_mutex_unlock(&lb->mu);
-        run_job(lb, r);
-    }
-}
-
 int
 labels_submit(struct labels *lb, struct req *r)
 {
-    int rc = 0;
-
-    pthread_mutex_lock(&lb->mu);
-    if (lb->stop)
-        rc = ERR_SHUTDOWN;
-    else if (lb->n >= LABELS_QUEUE_MAX)
-        rc = ERR_FULL;
-    if (rc == 0) {
-        r->next = NULL;
-        if (lb->tail != NULL)
-            lb->tail->next = r;
-        else
-            lb->head = r;
-        lb->tail = r;
-        lb->n++;
-        pthread_cond_signal(&lb->cv);
-    }
-    pthread_mutex_unlock(&lb->mu);
-    return rc;
+    return jobq_submit(&lb->q, r);
 }
 
 int
@@ -271,19 +225,16 @@ labels_open(struct shopify *sh, struct labels **out)
     lb->conn.server_key = c->server_key[0] != '\0' ? c->server_key : NULL;
     lb->conn.keys_dir = c->keys_dir;
     lb->conn.insecure = c->insecure_dev;
-    if (pthread_mutex_init(&lb->mu, NULL) != 0 ||
-        pthread_cond_init(&lb->cv, NULL) != 0)
-        fatalx("%s: pthread init failed", __func__);
+    jobq_init(&lb->q, LABELS_QUEUE_MAX, run_job, lb);
     lb->ctx = zsock_ctx_new();
     if (lb->ctx == NULL) {
         labels_close(lb);
         return ERR_IO;
     }
-    if (pthread_create(&lb->thread, NULL, worker, lb) != 0) {
+    if (jobq_start(&lb->q) != 0) {
         labels_close(lb);
         return ERR_IO;
     }
-    lb->started = true;
     log_info("labels on: fraud cancellations and chargebacks sent as '%s' "
              "(analyst) to '%s'",
         me.name, c->query_endpoint);
@@ -294,18 +245,13 @@ labels_open(struct shopify *sh, struct labels **out)
 void
 labels_close(struct labels *lb)
 {
-    struct req *r;
+    struct req *r, *left;
 
     if (lb == NULL)
         return;
-    pthread_mutex_lock(&lb->mu);
-    lb->stop = true;
-    pthread_cond_signal(&lb->cv);
-    pthread_mutex_unlock(&lb->mu);
-    if (lb->started)
-        (void)pthread_join(lb->thread, NULL);
-    while ((r = lb->head) != NULL) {
-        lb->head = r->next;
+    left = jobq_stop(&lb->q);
+    while ((r = left) != NULL) {
+        left = r->next;
         r->next = NULL;
         STAT_INC(lb->sh, labels_failed);
         labels_job_free(r->lab);
@@ -316,7 +262,5 @@ labels_close(struct labels *lb)
     }
     if (lb->ctx != NULL)
         zsock_ctx_term(lb->ctx);
-    pthread_cond_destroy(&lb->cv);
-    pthread_mutex_destroy(&lb->mu);
     free(lb);
 }

@@ -50,6 +50,7 @@
 #include "common/xmalloc.h"
 #include "common/zclient.h"
 #include "common/zsock.h"
+#include "tools/vigil-shopify/jobq.h"
 #include "tools/vigil-shopify/privacy.h"
 #include "tools/vigil-shopify/qclient.h"
 #include "tools/vigil-shopify/shopify.h"
@@ -60,13 +61,7 @@
 
 struct privacy {
     struct shopify *sh;
-    pthread_t thread;
-    bool started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct req *head, *tail; /* linked by req.next */
-    size_t n;
-    bool stop;
+    struct jobq q; /* the deliveries, run on its thread */
     void *ctx;
     struct zclient_opts conn; /* strings borrowed from sh->cfg */
 };
@@ -653,8 +648,10 @@ run_erase(struct run *run)
 }
 
 static void
-run_job(struct privacy *pv, struct req *r)
+run_job(void *arg, struct req *r)
 {
+    struct privacy *pv = arg;
+
     struct run run;
     uint64_t now;
     unsigned i;
@@ -690,55 +687,12 @@ run_job(struct privacy *pv, struct req *r)
     http_resume(r);
 }
 
-/* ------------------------------------------------------------ worker */
-
-static void *
-worker(void *arg)
-{
-    struct privacy *pv = arg;
-    struct req *r;
-
-    for (;;) {
-        pthread_mutex_lock(&pv->mu);
-        while (pv->head == NULL && !pv->stop)
-            pthread_cond_wait(&pv->cv, &pv->mu);
-        if (pv->stop) {
-            pthread_mutex_unlock(&pv->mu);
-            return NULL;
-        }
-        r = pv->head;
-        pv->head = r->next;
-        if (pv->head == NULL)
-            pv->tail = NULL;
-        pv->n--;
-        r->next = NULL;
-        pthread_mutex_unlock(&pv->mu);
-        run_job(pv, r);
-    }
-}
+/* ------------------------------------------------------------- queue */
 
 int
 privacy_submit(struct privacy *pv, struct req *r)
 {
-    int rc = 0;
-
-    pthread_mutex_lock(&pv->mu);
-    if (pv->stop)
-        rc = ERR_SHUTDOWN;
-    else if (pv->n >= PRIVACY_QUEUE_MAX)
-        rc = ERR_FULL;
-    if (rc == 0) {
-        r->next = NULL;
-        if (pv->tail != NULL)
-            pv->tail->next = r;
-        else
-            pv->head = r;
-        pv->tail = r;
-        pv->n++;
-        pthread_cond_signal(&pv->cv);
-    }
-    pthread_mutex_unlock(&pv->mu);
-    return rc;
+    return jobq_submit(&pv->q, r);
 }
 
 int
@@ -780,19 +734,16 @@ privacy_open(struct shopify *sh, struct privacy **out)
     pv->conn.server_key = c->server_key[0] != '\0' ? c->server_key : NULL;
     pv->conn.keys_dir = c->keys_dir;
     pv->conn.insecure = c->insecure_dev;
-    if (pthread_mutex_init(&pv->mu, NULL) != 0 ||
-        pthread_cond_init(&pv->cv, NULL) != 0)
-        fatalx("%s: pthread init failed", __func__);
+    jobq_init(&pv->q, PRIVACY_QUEUE_MAX, run_job, pv);
     pv->ctx = zsock_ctx_new();
     if (pv->ctx == NULL) {
         privacy_close(pv);
         return ERR_IO;
     }
-    if (pthread_create(&pv->thread, NULL, worker, pv) != 0) {
+    if (jobq_start(&pv->q) != 0) {
         privacy_close(pv);
         return ERR_IO;
     }
-    pv->started = true;
     log_info("privacy webhooks on: DPO requests as '%s' to '%s', reports "
              "in '%s'",
         me.name, c->query_endpoint, c->reports_dir);
@@ -803,18 +754,13 @@ privacy_open(struct shopify *sh, struct privacy **out)
 void
 privacy_close(struct privacy *pv)
 {
-    struct req *r;
+    struct req *r, *left;
 
     if (pv == NULL)
         return;
-    pthread_mutex_lock(&pv->mu);
-    pv->stop = true;
-    pthread_cond_signal(&pv->cv);
-    pthread_mutex_unlock(&pv->mu);
-    if (pv->started)
-        (void)pthread_join(pv->thread, NULL);
-    while ((r = pv->head) != NULL) {
-        pv->head = r->next;
+    left = jobq_stop(&pv->q);
+    while ((r = left) != NULL) {
+        left = r->next;
         r->next = NULL;
         STAT_INC(pv->sh, privacy_failed);
         privacy_job_free(r->job);
@@ -824,7 +770,5 @@ privacy_close(struct privacy *pv)
         http_resume(r);
     }
     zsock_ctx_term(pv->ctx);
-    pthread_cond_destroy(&pv->cv);
-    pthread_mutex_destroy(&pv->mu);
     free(pv);
 }
