@@ -68,13 +68,8 @@ struct qopts {
 
 enum {
     QOPT_PURPOSE = 256,
-    QOPT_ENDPOINT,
     QOPT_STOREFRONT,
     QOPT_CASE,
-    QOPT_CERT,
-    QOPT_SERVER_KEY,
-    QOPT_KEYS_DIR,
-    QOPT_INSECURE,
     QOPT_JSON,
     QOPT_ORDER,
     QOPT_ACCOUNT,
@@ -94,13 +89,8 @@ get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
 {
     static const struct option longopts[] = {
         { "purpose", required_argument, NULL, QOPT_PURPOSE },
-        { "endpoint", required_argument, NULL, QOPT_ENDPOINT },
         { "storefront", required_argument, NULL, QOPT_STOREFRONT },
         { "case", required_argument, NULL, QOPT_CASE },
-        { "cert", required_argument, NULL, QOPT_CERT },
-        { "server-key", required_argument, NULL, QOPT_SERVER_KEY },
-        { "keys-dir", required_argument, NULL, QOPT_KEYS_DIR },
-        { "insecure-dev", no_argument, NULL, QOPT_INSECURE },
         { "json", no_argument, NULL, QOPT_JSON },
         { "order", required_argument, NULL, QOPT_ORDER },
         { "account", required_argument, NULL, QOPT_ACCOUNT },
@@ -111,6 +101,7 @@ get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
         { "note", required_argument, NULL, QOPT_NOTE },
         { "after", required_argument, NULL, QOPT_AFTER },
         { "limit", required_argument, NULL, QOPT_LIMIT },
+        CONN_LONGOPTS,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -129,26 +120,11 @@ get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
         case QOPT_PURPOSE:
             o->purpose = optarg;
             break;
-        case QOPT_ENDPOINT:
-            o->conn.endpoint = optarg;
-            break;
         case QOPT_STOREFRONT:
             o->storefront = optarg;
             break;
         case QOPT_CASE:
             o->case_ref = optarg;
-            break;
-        case QOPT_CERT:
-            o->conn.cert = optarg;
-            break;
-        case QOPT_SERVER_KEY:
-            o->conn.server_key = optarg;
-            break;
-        case QOPT_KEYS_DIR:
-            o->conn.keys_dir = optarg;
-            break;
-        case QOPT_INSECURE:
-            o->conn.insecure = true;
             break;
         case QOPT_JSON:
             o->json = true;
@@ -187,6 +163,8 @@ get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
             break;
         }
         default:
+            if (cmd_conn_option(ch, optarg, &o->conn))
+                break;
             return cmd_usage_error(
                 c, "unknown or misplaced option '%s'", argv[optind - 1]);
         }
@@ -332,6 +310,30 @@ out_buf:
 }
 
 /* A fresh request id (vigilctl.h). */
+bool
+cmd_conn_option(int ch, const char *arg, struct zclient_opts *conn)
+{
+    switch (ch) {
+    case CONN_OPT_ENDPOINT:
+        conn->endpoint = arg;
+        return true;
+    case CONN_OPT_CERT:
+        conn->cert = arg;
+        return true;
+    case CONN_OPT_SERVER_KEY:
+        conn->server_key = arg;
+        return true;
+    case CONN_OPT_KEYS_DIR:
+        conn->keys_dir = arg;
+        return true;
+    case CONN_OPT_INSECURE:
+        conn->insecure = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
 void
 cmd_query_id(char *id, size_t cap)
 {

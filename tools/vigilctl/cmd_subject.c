@@ -85,11 +85,6 @@ enum {
     SOPT_KEY,
     SOPT_PROOFS,
     SOPT_JSON,
-    SOPT_ENDPOINT,
-    SOPT_CERT,
-    SOPT_SERVER_KEY,
-    SOPT_KEYS_DIR,
-    SOPT_INSECURE,
 };
 
 static int
@@ -103,11 +98,7 @@ get_sopts(const struct cmd *c, int argc, char **argv, struct sopts *o)
         { "key", required_argument, NULL, SOPT_KEY },
         { "proofs", required_argument, NULL, SOPT_PROOFS },
         { "json", no_argument, NULL, SOPT_JSON },
-        { "endpoint", required_argument, NULL, SOPT_ENDPOINT },
-        { "cert", required_argument, NULL, SOPT_CERT },
-        { "server-key", required_argument, NULL, SOPT_SERVER_KEY },
-        { "keys-dir", required_argument, NULL, SOPT_KEYS_DIR },
-        { "insecure-dev", no_argument, NULL, SOPT_INSECURE },
+        CONN_LONGOPTS,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -144,22 +135,9 @@ get_sopts(const struct cmd *c, int argc, char **argv, struct sopts *o)
         case SOPT_JSON:
             o->json = true;
             break;
-        case SOPT_ENDPOINT:
-            o->conn.endpoint = optarg;
-            break;
-        case SOPT_CERT:
-            o->conn.cert = optarg;
-            break;
-        case SOPT_SERVER_KEY:
-            o->conn.server_key = optarg;
-            break;
-        case SOPT_KEYS_DIR:
-            o->conn.keys_dir = optarg;
-            break;
-        case SOPT_INSECURE:
-            o->conn.insecure = true;
-            break;
         default:
+            if (cmd_conn_option(ch, optarg, &o->conn))
+                break;
             return cmd_usage_error(
                 c, "unknown or misplaced option '%s'", argv[optind - 1]);
         }

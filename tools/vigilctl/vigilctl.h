@@ -111,6 +111,34 @@ int cmd_query_roundtrip(const struct zclient_opts *conn,
 /* Write a fresh request id ("vigilctl-<pid>-<random>") into id[0..cap). */
 void cmd_query_id(char *id, size_t cap) NONNULL(1);
 
+/*
+ * The connection options of every command that talks to the scorer
+ * (--endpoint, --cert, --server-key, --keys-dir, --insecure-dev): codes
+ * from CONN_OPT_FIRST, above any command's own, and CONN_LONGOPTS for
+ * its getopt_long table.
+ */
+enum {
+    CONN_OPT_FIRST = 0x1000,
+    CONN_OPT_ENDPOINT = CONN_OPT_FIRST,
+    CONN_OPT_CERT,
+    CONN_OPT_SERVER_KEY,
+    CONN_OPT_KEYS_DIR,
+    CONN_OPT_INSECURE,
+};
+#define CONN_LONGOPTS                                                          \
+    { "endpoint", required_argument, NULL, CONN_OPT_ENDPOINT },                \
+        { "cert", required_argument, NULL, CONN_OPT_CERT },                    \
+        { "server-key", required_argument, NULL, CONN_OPT_SERVER_KEY },        \
+        { "keys-dir", required_argument, NULL, CONN_OPT_KEYS_DIR },            \
+    {                                                                          \
+        "insecure-dev", no_argument, NULL, CONN_OPT_INSECURE                   \
+    }
+
+/* Apply connection option `ch` (its argument `arg`) to `conn`; false
+ * when `ch` is not a connection option. */
+bool cmd_conn_option(int ch, const char *arg, struct zclient_opts *conn)
+    NONNULL(3);
+
 /* --------------------------------------------------- out.c: JSON values */
 
 /*
