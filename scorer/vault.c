@@ -362,7 +362,9 @@ vault_write(struct vault *v)
     }
     sodium_memzero(buf, sizeof(buf));
     /* The slots not written stay listed for the next call. */
-    memmove(v->dirty, v->dirty + done, (v->ndirty - done) * sizeof(*v->dirty));
+    if (done > 0 && done < v->ndirty)
+        memmove(
+            v->dirty, v->dirty + done, (v->ndirty - done) * sizeof(*v->dirty));
     v->ndirty -= done;
     return rc;
 }

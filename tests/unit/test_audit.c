@@ -896,11 +896,12 @@ test_head_interval(void)
     struct audit_record r;
     struct audit_proof pr;
     struct audit_log *log;
-    const char *vkey;
+    char vkey[NOTE_MAX_KEY];
     uint64_t idx, hsize;
 
     ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
-    vkey = audit_verifier_key(log);
+    /* A copy: the log's own string is freed by audit_log_close(). */
+    snprintf(vkey, sizeof(vkey), "%s", audit_verifier_key(log));
     ASSERT_EQ(audit_head_due(log), UINT64_MAX); /* empty */
     for (uint64_t i = 0; i < 3; i++) {
         make_record(i, &r);
