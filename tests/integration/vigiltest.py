@@ -278,7 +278,15 @@ class Service:
     # -- lifecycle
 
     def __enter__(self):
-        self.start()
+        # A start that fails (a daemon dies during start-up) must not
+        # leave the other one running: __exit__ is not called then.
+        try:
+            self.start()
+        except BaseException:
+            self.failed = True
+            self.dump_logs()
+            self.close()
+            raise
         return self
 
     def __exit__(self, etype, evalue, tb):
