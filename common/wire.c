@@ -245,6 +245,34 @@ wire_decode(struct wire_dec *d, const void *data, size_t len,
 
 /* ------------------------------------------------------- strict reads */
 
+const msgpack_object *
+wire_map_get(const msgpack_object *m, const char *k)
+{
+    size_t n = strlen(k);
+
+    if (m == NULL || m->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object_kv *kv = &m->via.map.ptr[i];
+
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == n &&
+            memcmp(kv->key.via.str.ptr, k, n) == 0)
+            return &kv->val;
+    }
+    return NULL;
+}
+
+bool
+wire_map_uint(const msgpack_object *m, const char *k, uint64_t *v)
+{
+    const msgpack_object *o = wire_map_get(m, k);
+
+    if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return false;
+    *v = o->via.u64;
+    return true;
+}
+
 bool
 wire_is_str(const msgpack_object *o, const char *s)
 {

@@ -96,6 +96,17 @@ int wire_decode(struct wire_dec *d, const void *data, size_t len,
 /* True when `o` is the string `s`. */
 bool wire_is_str(const msgpack_object *o, const char *s) NONNULL(1, 2);
 
+/* The value of string key `k` in map `m` (the first), or NULL when `m`
+ * is NULL or not a map or has no such key. For replies a tool reads
+ * leniently; requests go through wire_collect(). */
+const msgpack_object *wire_map_get(const msgpack_object *m, const char *k)
+    NONNULL(2);
+
+/* The unsigned integer at key `k` of map `m` into *v; false when absent
+ * or of another type. */
+bool wire_map_uint(const msgpack_object *m, const char *k, uint64_t *v)
+    NONNULL(2, 3);
+
 /*
  * Kinds of string a field may hold (wire_get_str):
  *  WIRE_TEXT   UTF-8 without control characters (text.h)

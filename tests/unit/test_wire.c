@@ -298,6 +298,36 @@ test_encoder(void)
     buf_release(&b);
 }
 
+/* wire_map_get/wire_map_uint: the lenient lookup tools use on replies. */
+static void
+test_map_lookup(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_unpacked u;
+    uint64_t v = 7;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "size", 4);
+    msgpack_pack_uint64(&pk, 42);
+    msgpack_pack_str_with_body(&pk, "name", 4);
+    msgpack_pack_str_with_body(&pk, "x", 1);
+    msgpack_unpacked_init(&u);
+    ASSERT(msgpack_unpack_next(&u, sb.data, sb.size, NULL) ==
+        MSGPACK_UNPACK_SUCCESS);
+    ASSERT(wire_map_uint(&u.data, "size", &v) && v == 42);
+    ASSERT(!wire_map_uint(&u.data, "name", &v) && v == 42);
+    ASSERT(wire_map_get(&u.data, "name") != NULL);
+    ASSERT(wire_map_get(&u.data, "siz") == NULL);
+    ASSERT(wire_map_get(&u.data, "sizes") == NULL);
+    ASSERT(wire_map_get(NULL, "size") == NULL);
+    ASSERT(wire_map_get(wire_map_get(&u.data, "name"), "x") == NULL);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int
 main(void)
 {
@@ -306,6 +336,7 @@ main(void)
     RUN(test_scan_hostile);
     RUN(test_decode);
     RUN(test_readers);
+    RUN(test_map_lookup);
     RUN(test_collect);
     RUN(test_encoder);
     wire_dec_release(&dec);

@@ -235,36 +235,6 @@ new_id(char *dst, size_t cap)
     (void)snprintf(dst, cap, "shopify-%s", hex);
 }
 
-/* The value of key `k` in msgpack map `m`, or NULL. */
-static const msgpack_object *
-mp_get(const msgpack_object *m, const char *k)
-{
-    size_t n = strlen(k);
-    uint32_t i;
-
-    if (m == NULL || m->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (i = 0; i < m->via.map.size; i++) {
-        const msgpack_object_kv *kv = &m->via.map.ptr[i];
-
-        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == n &&
-            memcmp(kv->key.via.str.ptr, k, n) == 0)
-            return &kv->val;
-    }
-    return NULL;
-}
-
-static bool
-mp_uint(const msgpack_object *m, const char *k, uint64_t *v)
-{
-    const msgpack_object *o = mp_get(m, k);
-
-    if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return false;
-    *v = o->via.u64;
-    return true;
-}
-
 /* What one job's requests came to. */
 struct run {
     struct privacy *pv;
@@ -413,16 +383,17 @@ static int
 report_page(int dirfd, const msgpack_object *res, json_t *idx, json_t *files,
     json_t **subject, uint64_t *next)
 {
-    const msgpack_object *ck = mp_get(res, "checkpoint");
-    const msgpack_object *recs = mp_get(res, "records");
-    const msgpack_object *subj = mp_get(res, "subject");
+    const msgpack_object *ck = wire_map_get(res, "checkpoint");
+    const msgpack_object *recs = wire_map_get(res, "records");
+    const msgpack_object *subj = wire_map_get(res, "subject");
     uint64_t size = 0;
     uint32_t i;
 
     *next = 0;
-    (void)mp_uint(res, "next", next);
+    (void)wire_map_uint(res, "next", next);
     if (ck == NULL || ck->type != MSGPACK_OBJECT_STR || recs == NULL ||
-        recs->type != MSGPACK_OBJECT_ARRAY || !mp_uint(res, "size", &size))
+        recs->type != MSGPACK_OBJECT_ARRAY ||
+        !wire_map_uint(res, "size", &size))
         return ERR_MALFORMED;
     if (subj != NULL && subj->type == MSGPACK_OBJECT_BIN && *subject == NULL) {
         char *h = hex_of(subj->via.bin.ptr, subj->via.bin.size);
@@ -432,8 +403,8 @@ report_page(int dirfd, const msgpack_object *res, json_t *idx, json_t *files,
     }
     for (i = 0; i < recs->via.array.size; i++) {
         const msgpack_object *it = &recs->via.array.ptr[i];
-        const msgpack_object *raw = mp_get(it, "raw");
-        const msgpack_object *pr = mp_get(it, "proof");
+        const msgpack_object *raw = wire_map_get(it, "raw");
+        const msgpack_object *pr = wire_map_get(it, "proof");
         uint8_t leaf[MERKLE_HASH_BYTES];
         json_t *j, *hs;
         uint64_t index;
@@ -441,7 +412,7 @@ report_page(int dirfd, const msgpack_object *res, json_t *idx, json_t *files,
         uint32_t k;
         int rc;
 
-        if (!mp_uint(it, "index", &index) || raw == NULL ||
+        if (!wire_map_uint(it, "index", &index) || raw == NULL ||
             raw->type != MSGPACK_OBJECT_BIN ||
             raw->via.bin.size > PRIVACY_RECORD_MAX || pr == NULL ||
             pr->type != MSGPACK_OBJECT_ARRAY ||

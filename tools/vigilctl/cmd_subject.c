@@ -182,35 +182,6 @@ build(const struct cmd *c, enum qproto_op op, const struct sopts *o,
     return EXIT_OK;
 }
 
-/* The value of key `k` in msgpack map `m`, or NULL. */
-static const msgpack_object *
-mp_get(const msgpack_object *m, const char *k)
-{
-    size_t n = strlen(k);
-
-    if (m == NULL || m->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object_kv *kv = &m->via.map.ptr[i];
-
-        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == n &&
-            memcmp(kv->key.via.str.ptr, k, n) == 0)
-            return &kv->val;
-    }
-    return NULL;
-}
-
-static bool
-mp_uint(const msgpack_object *m, const char *k, uint64_t *v)
-{
-    const msgpack_object *o = mp_get(m, k);
-
-    if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return false;
-    *v = o->via.u64;
-    return true;
-}
-
 /* One round trip: send `q`, decode the reply into `*r` (its result is
  * borrowed from `dec`). Returns EXIT_OK or EXIT_USAGE (said why). */
 static int
@@ -325,9 +296,9 @@ write_proof(const char *dir, const struct audit_record *r, const uint8_t *raw,
 static int
 report_page(struct report *rp, const msgpack_object *res, uint64_t *next)
 {
-    const msgpack_object *ck = mp_get(res, "checkpoint");
-    const msgpack_object *recs = mp_get(res, "records");
-    const msgpack_object *subj = mp_get(res, "subject");
+    const msgpack_object *ck = wire_map_get(res, "checkpoint");
+    const msgpack_object *recs = wire_map_get(res, "records");
+    const msgpack_object *subj = wire_map_get(res, "subject");
     char origin[AUDIT_MAX_ORIGIN + 1], note[AUDIT_MAX_NOTE_BYTES + 1];
     uint8_t root[MERKLE_HASH_BYTES];
     uint8_t(*hashes)[MERKLE_HASH_BYTES] = NULL;
@@ -336,10 +307,11 @@ report_page(struct report *rp, const msgpack_object *res, uint64_t *next)
     int rc, status = EXIT_OK;
 
     *next = 0;
-    (void)mp_uint(res, "next", next);
+    (void)wire_map_uint(res, "next", next);
     if (ck == NULL || ck->type != MSGPACK_OBJECT_STR ||
         ck->via.str.size > AUDIT_MAX_NOTE_BYTES || recs == NULL ||
-        recs->type != MSGPACK_OBJECT_ARRAY || !mp_uint(res, "size", &size) ||
+        recs->type != MSGPACK_OBJECT_ARRAY ||
+        !wire_map_uint(res, "size", &size) ||
         (subj != NULL &&
             (subj->type != MSGPACK_OBJECT_BIN ||
                 subj->via.bin.size != AUDIT_SUBJECT_BYTES))) {
@@ -373,15 +345,15 @@ report_page(struct report *rp, const msgpack_object *res, uint64_t *next)
     hashes = xcalloc(MERKLE_MAX_PROOF, sizeof(*hashes));
     for (uint32_t i = 0; i < recs->via.array.size; i++) {
         const msgpack_object *it = &recs->via.array.ptr[i];
-        const msgpack_object *raw = mp_get(it, "raw");
-        const msgpack_object *pr = mp_get(it, "proof");
+        const msgpack_object *raw = wire_map_get(it, "raw");
+        const msgpack_object *pr = wire_map_get(it, "proof");
         uint8_t leaf[MERKLE_HASH_BYTES];
         struct audit_record r;
         uint64_t index = 0;
         size_t nh;
         bool ok;
 
-        if (!mp_uint(it, "index", &index) || raw == NULL ||
+        if (!wire_map_uint(it, "index", &index) || raw == NULL ||
             raw->type != MSGPACK_OBJECT_BIN ||
             raw->via.bin.size > AUDIT_MAX_RECORD_BYTES || pr == NULL ||
             pr->type != MSGPACK_OBJECT_ARRAY ||
