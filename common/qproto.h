@@ -39,6 +39,12 @@
  *                   (optional, default "review.reject" /
  *                   "review.approve")
  *      linked.get   account str 1..128                       required
+ *      list.set     entity str (account, device, ip, card, email), value
+ *                   str 1..254 (the identifier: an account id of the
+ *                   storefront named, which is then required; else
+ *                   normalized as pseudo.h says), list str ("allow",
+ *                   "block", or "none": off both)      all required
+ *      list.get     entity, value (as list.set)              required
  *      status       none: the service's state (admins; storefront not
  *                   given)
  *      subject.report  kind str (required), value str (required), from
@@ -102,6 +108,12 @@
  *                     count, linked [{storefront, ref, label, shared,
  *                     via {kind: count}}] (kinds device, ip, ip_prefix,
  *                     card, email), at most 15, labelled fraud first.
+ *        list.set:    entity, storefront (account only), ref (the
+ *                     entity's token, hex), list (as set), was (the list
+ *                     it was on: "allow", "block", "none"), changed bool.
+ *        list.get:    entity, storefront (account only), ref (absent:
+ *                     Vigil holds no salt for it), list, known bool (an
+ *                     event named it).
  *        status:      the service's state, keys listed in scorer.8
  *                     ("STATUS"): version, uptime, queues, rates, errors
  *                     by code and by client, LMDB and disk use, journal
@@ -177,6 +189,7 @@ enum qproto_op {
     QPROTO_OP_LINKED_GET,    /* "linked.get": account */
     QPROTO_OP_EXPORT,        /* "export": [limit, after] */
     QPROTO_OP_LIST_SET,      /* "list.set": entity, value, list */
+    QPROTO_OP_LIST_GET,      /* "list.get": entity, value */
     QPROTO_OP_STATUS,        /* "status": no arguments (admin) */
     QPROTO_OP_SUBJECT_REPORT, /* "subject.report": kind, value, [from] */
     QPROTO_OP_SUBJECT_ERASE,  /* "subject.erase": kind, value */
