@@ -641,6 +641,9 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
             if (ev->amount > acct->amount_max)
                 acct->amount_max = ev->amount;
         }
+        rc = history_model_order(h, txn, actor, ev);
+        if (rc != 0)
+            goto out;
         if (!(ev->has & EVENT_HAS_ORDER))
             break;
         memset(&o, 0, sizeof(o));

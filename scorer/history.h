@@ -270,7 +270,8 @@ int history_model_features(struct history *h, struct store_txn *txn,
 #define HISTORY_MG_WINDOWS 1u /* *_ord_*, *_sig_*, *_sig_same_min */
 #define HISTORY_MG_LABELS  2u /* *_fraud_lab, *_legit_lab, *_age_d, link */
 #define HISTORY_MG_COUNTRY 4u /* cty_rate, cty_nlab, glob_rate */
-#define HISTORY_MG_ALL     7u
+#define HISTORY_MG_AMOUNT  8u /* amt_z, amt_ratio (the store's amounts) */
+#define HISTORY_MG_ALL     15u
 
 /* The groups a model with columns cols[0..n) needs. */
 unsigned history_model_groups(const enum feature_id *cols, unsigned n);

@@ -393,6 +393,14 @@ int history_model_label(struct history *h, struct store_txn *txn,
 /* enum history_source of a signup's source field ("" none). */
 uint8_t history_model_source(const char *source);
 
+/*
+ * The model's part of applying order `ev`: add its amount to the
+ * store's running amount statistics (amt_z, amt_ratio), in arrival
+ * order. Returns 0, ERR_CORRUPT or ERR_IO.
+ */
+int history_model_order(struct history *h, struct store_txn *txn,
+    const char *actor, const struct event *ev);
+
 /* ---------------------------------------------------- history_order.c */
 
 int history_order_key(
