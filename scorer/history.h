@@ -17,6 +17,8 @@
  *                storefront, pseudo_scoped())
  *            'D' 16-byte device pseudonym     'I' 16-byte ip pseudonym
  *            'P' 16-byte pseudonym of the IP's /24 (IPv6 /48)
+ *            'Q' 16-byte pseudonym of the IP's /16 (IPv6 /32): the
+ *                model's ip16 features only, on no link list
  *            'C' 16-byte card pseudonym       'E' 16-byte email pseudonym
  *            Device, IP, card and email entities are shared by all
  *            storefronts.

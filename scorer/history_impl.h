@@ -58,6 +58,9 @@ enum history_net { HNET_DEVICE, HNET_IP, HNET_IP24, HNET_IP16, HNET_COUNT };
 
 /* Largest entity key: 'A' actor \0 account pseudonym. */
 #define KEY_MAX HISTORY_KEY_MAX
+/* The enum history_net of an entity kind, or -1 (account, card, email). */
+int history_net_of(enum entity_kind k);
+
 /* The kind byte of each entity key, by enum entity_kind. */
 extern const uint8_t history_kind_byte[ENT_COUNT];
 /* For log lines (score_entity_name() lives in score.c). */

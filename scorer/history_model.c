@@ -3,8 +3,9 @@
  *                   time, and the per-country label counters it reads
  *
  * history_model_features() turns what history knew just before an
- * order (the entity records of the order's account, device, IP and /24,
- * the store's label counters per IP country) into the struct feature_vec
+ * order (the entity records of the order's account, device, IP, /24 and
+ * /16, the store's label counters per IP country and amounts) into the struct
+ feature_vec
  * the model evaluates (features.h gives each definition). It only reads:
  * the scorer calls it after history_features() and before
  * history_apply(), so the order itself, and anything applied after it,
@@ -25,13 +26,10 @@
  * units (IEEE-754 bits as u64). history_model_order() adds each order as
  * it is applied (arrival order), after its own features were computed,
  * so amt_z and amt_ratio see the store's earlier orders only.
- *
- * Not computed by the service (history_model_computed() says false, and
- * the scorer refuses a model that uses them): the ip16 family (there is
- * no /16 entity).
+
  *
  * Invariants:
- *  - features read only, in any txn; bounded: at most 4 entity records
+ *  - features read only, in any txn; bounded: at most 5 entity records
  *    and 3 meta rows per order.
  *  - no clock, no randomness: the same history gives the same vector.
  *
@@ -57,9 +55,9 @@
 #define AMT_KEY_MAX (4 + EVENT_ID_MAX + 1)
 
 /* Link weights of link_score by net entity (features.h). */
-static const double link_weight[] = { 1.0, 1.0, 0.3 };
+static const double link_weight[] = { 1.0, 1.0, 0.3, 0.05 };
 
-/* The per-entity families the service computes (no /16 entity). */
+/* The per-entity families (features.h), one per net entity. */
 static const struct {
     enum entity_kind kind;
     enum feature_id ord, sig, same_min, fraud, legit, age, accts, gap;
@@ -74,7 +72,14 @@ static const struct {
     { ENT_IP24, FEAT_IP24_ORD_1M, FEAT_IP24_SIG_1M, FEAT_IP24_SIG_SAME_MIN,
         FEAT_IP24_FRAUD_LAB, FEAT_IP24_LEGIT_LAB, FEAT_IP24_FRAUD_AGE_D,
         FEAT_IP24_ACCTS, FEAT_IP24_GAP, HNET_IP24 },
+    { ENT_IP16, FEAT_IP16_ORD_1M, FEAT_IP16_SIG_1M, FEAT_IP16_SIG_SAME_MIN,
+        FEAT_IP16_FRAUD_LAB, FEAT_IP16_LEGIT_LAB, FEAT_IP16_FRAUD_AGE_D,
+        FEAT_IP16_ACCTS, FEAT_IP16_GAP, HNET_IP16 },
 };
+
+_Static_assert(
+    ARRAY_LEN(fam) == HNET_COUNT && ARRAY_LEN(link_weight) == HNET_COUNT,
+    "one family and one link weight per net entity");
 
 _Static_assert(FEAT_DEV_ORD_ALL - FEAT_DEV_ORD_1M == HW_ALL &&
         FEAT_IP24_SIG_ALL - FEAT_IP24_SIG_1M == HW_ALL,
@@ -83,11 +88,7 @@ _Static_assert(FEAT_DEV_ORD_ALL - FEAT_DEV_ORD_1M == HW_ALL &&
 bool
 history_model_computed(enum feature_id id)
 {
-    if ((unsigned)id >= FEATURE_COUNT)
-        return false;
-    if (id >= FEAT_IP16_ORD_1M && id <= FEAT_IP16_FRAUD_AGE_D)
-        return false;
-    return id != FEAT_IP16_ACCTS && id != FEAT_IP16_GAP;
+    return (unsigned)id < FEATURE_COUNT;
 }
 
 /* ------------------------------------------------- store amounts */
@@ -540,8 +541,10 @@ history_model_features(struct history *h, struct store_txn *txn,
             (!keys[k].present ||
                 (c->keys[k].len == keys[k].len &&
                     memcmp(c->keys[k].b, keys[k].b, keys[k].len) == 0));
-    for (k = 0; k <= ENT_IP24; k++) {
-        if (!keys[k].present)
+    for (k = 0; k < ENT_COUNT; k++) {
+        /* The account and the net entities: nothing else is read. */
+        if (!keys[k].present ||
+            (k != ENT_ACCOUNT && history_net_of((enum entity_kind)k) < 0))
             continue;
         if (hit) {
             if (c->exists[k])
@@ -618,7 +621,3 @@ history_model_features(struct history *h, struct store_txn *txn,
     v->v[FEAT_CTY_RATE] = (f + CTY_SMOOTH * p0) / (n + CTY_SMOOTH);
     return 0;
 }
-
-_Static_assert(ENT_DEVICE == 1 && ENT_IP == 2 && ENT_IP24 == 3 &&
-        HNET_DEVICE == 0 && HNET_IP == 1 && HNET_IP24 == 2,
-    "history.c maps entity kind k to history_net k - 1");

@@ -219,6 +219,10 @@ test_point_in_time_out_of_order(void)
     near(v.v[FEAT_DEV_ORD_ALL], 1);
     near(v.v[FEAT_IP_ORD_ALL], 1);
     near(v.v[FEAT_IP24_ORD_24H], 1);
+    near(v.v[FEAT_IP16_ORD_24H], 1);
+    near(v.v[FEAT_IP16_ORD_ALL], 1);
+    near(v.v[FEAT_IP16_SIG_24H], 1);
+    near(v.v[FEAT_IP16_GAP], 20 * 60);
     near(v.v[FEAT_DEV_SIG_1H], 0);
     near(v.v[FEAT_DEV_SIG_24H], 1);
     near(v.v[FEAT_DEV_GAP], 20 * 60);
@@ -272,8 +276,10 @@ test_labels_next_day(void)
     near(v.v[FEAT_IP24_FRAUD_LAB], 1);
     near(v.v[FEAT_DEV_LEGIT_LAB], 0);
     near(v.v[FEAT_DEV_FRAUD_AGE_D], age);
-    /* Weights 1 (device), 1 (IP), 0.3 (/24), decay exp(-age / 30 d). */
-    near(v.v[FEAT_LINK_SCORE], 2.3 * exp(-age / 30));
+    near(v.v[FEAT_IP16_FRAUD_LAB], 1);
+    /* Weights 1 (device), 1 (IP), 0.3 (/24), 0.05 (/16), decay
+     * exp(-age / 30 d). */
+    near(v.v[FEAT_LINK_SCORE], 2.35 * exp(-age / 30));
     p0 = (1.0 + 1) / (1 + 20);
     near(v.v[FEAT_GLOB_RATE], p0);
     near(v.v[FEAT_CTY_NLAB], 1);
@@ -283,6 +289,73 @@ test_labels_next_day(void)
     near(v.v[FEAT_DEV_FRAUD_LAB], 0);
     near(v.v[FEAT_LINK_SCORE], 0);
     near(v.v[FEAT_CTY_NLAB], 1); /* same country */
+    env_close(&e);
+}
+
+/* An order of account a on device d whose IP lies in /16 number n. */
+static struct event
+order_in16(uint64_t ts, unsigned a, unsigned d, unsigned n, unsigned o)
+{
+    struct event ev = order_ev(ts, a, d, o);
+
+    ev.ip16 = ps("net16", n);
+    return ev;
+}
+
+/*
+ * The /16 family: two accounts on two /24s of one /16 are counted on the
+ * /16 (orders, distinct accounts, gap, a fraud label with weight 0.05 in
+ * link_score) and on neither /24 of a third device in the same /16;
+ * another /16 sees none of it.
+ */
+static void
+test_ip16_family(void)
+{
+    struct env e;
+    struct feature_vec v;
+    struct event ev;
+    double age;
+
+    env_open(&e);
+    ev = order_in16(T0 - 2 * HOUR_MS, 21, 21, 1, 60);
+    apply(&e, &ev);
+    ev = order_in16(T0 - 30 * MIN_MS, 22, 22, 1, 61);
+    apply(&e, &ev);
+
+    ev = order_in16(T0, 23, 23, 1, 999999);
+    ASSERT_OK(
+        history_model_features(e.h, e.txn, "shop", &ev, HISTORY_MG_ALL, &v));
+    near(v.v[FEAT_IP16_ORD_ALL], 2);
+    near(v.v[FEAT_IP16_ORD_1H], 1);
+    near(v.v[FEAT_IP16_ACCTS], 2);
+    near(v.v[FEAT_IP16_GAP], 30 * 60);
+    near(v.v[FEAT_IP24_ORD_ALL], 0);
+    near(v.v[FEAT_IP24_ACCTS], 0);
+    near(v.v[FEAT_IP24_GAP], FEATURE_MISSING_GAP);
+
+    ev = order_in16(T0, 23, 23, 2, 999999);
+    ASSERT_OK(
+        history_model_features(e.h, e.txn, "shop", &ev, HISTORY_MG_ALL, &v));
+    near(v.v[FEAT_IP16_ORD_ALL], 0);
+    near(v.v[FEAT_IP16_ACCTS], 0);
+
+    /* A fraud label on order 60: from the next UTC day on, the /16
+     * counts it with link weight 0.05; nothing else is shared. */
+    memset(&ev, 0, sizeof(ev));
+    ev.type = EVENT_LABEL;
+    ev.ts = T0;
+    ev.id = ps("label", 60);
+    ev.has = EVENT_HAS_ORDER | EVENT_HAS_OK;
+    ev.order = ps("order", 60);
+    ev.ok = true;
+    apply(&e, &ev);
+    ev = order_in16(T0 + 3 * HOUR_MS, 23, 23, 1, 999999); /* 01:00 */
+    ASSERT_OK(
+        history_model_features(e.h, e.txn, "shop", &ev, HISTORY_MG_ALL, &v));
+    age = 60.0 / (24 * 60);
+    near(v.v[FEAT_IP16_FRAUD_LAB], 1);
+    near(v.v[FEAT_IP24_FRAUD_LAB], 0);
+    near(v.v[FEAT_LINK_SCORE], 0.05 * exp(-age / 30));
     env_close(&e);
 }
 
@@ -394,10 +467,10 @@ test_computed(void)
     ASSERT(history_model_computed(FEAT_LINK_SCORE));
     ASSERT(history_model_computed(FEAT_IP24_GAP));
     ASSERT(history_model_computed(FEAT_AMT_ACCT_RATIO));
-    ASSERT(!history_model_computed(FEAT_IP16_ORD_1M));
-    ASSERT(!history_model_computed(FEAT_IP16_FRAUD_AGE_D));
-    ASSERT(!history_model_computed(FEAT_IP16_ACCTS));
-    ASSERT(!history_model_computed(FEAT_IP16_GAP));
+    ASSERT(history_model_computed(FEAT_IP16_ORD_1M));
+    ASSERT(history_model_computed(FEAT_IP16_FRAUD_AGE_D));
+    ASSERT(history_model_computed(FEAT_IP16_ACCTS));
+    ASSERT(history_model_computed(FEAT_IP16_GAP));
     ASSERT(history_model_computed(FEAT_AMT_Z));
     ASSERT(history_model_computed(FEAT_AMT_RATIO));
     ASSERT(!history_model_computed(FEATURE_COUNT));
@@ -415,6 +488,7 @@ main(void)
     RUN(test_point_in_time_out_of_order);
     RUN(test_labels_next_day);
     RUN(test_groups);
+    RUN(test_ip16_family);
     RUN(test_store_amounts);
     RUN(test_computed);
     {
