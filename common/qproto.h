@@ -82,7 +82,10 @@
  *        score.get:   order, storefront, ts (event time, ms), amount
  *                     (minor units), scored bool, and when scored score
  *                     0..100 and decision; reasons_known bool and, when
- *                     true, reasons [{code, text, value}].
+ *                     true, reasons [{code, text, value}], and model
+ *                     (the version of the model that made the score,
+ *                     from the stored reply; absent: the rule set, or
+ *                     stored before replies kept it).
  *        account.get: account, storefront, as_of (wall-clock ms), known,
  *                     first_seen_age_ms, account_age_ms (each omitted
  *                     when not known), orders_1h, orders_24h,
@@ -96,7 +99,8 @@
  *                     full queue did not take), count, items [{storefront,
  *                     ref (the order's token, hex), account_ref (its
  *                     account's, when it named one), ts, amount, score,
- *                     reasons_known, reasons}] oldest first, and next (str)
+ *                     reasons_known, reasons, model (as score.get)}]
+ *                     oldest first, and next (str)
  *                     when there may be more.
  *        review.decide: storefront, order or ref (as sent), decision
  *                     ("approve" or "reject"), was_queued bool, fraud,

@@ -869,7 +869,7 @@ list_key(const char *actor, enum entity_kind kind, const struct pseudo *id,
     struct ekey *k)
 {
     memset(k, 0, sizeof(*k));
-    if ((unsigned)kind >= ENT_COUNT || kind == ENT_IP24)
+    if ((unsigned)kind >= ENT_COUNT || kind == ENT_IP24 || kind == ENT_IP16)
         return ERR_INVAL;
     if (kind == ENT_ACCOUNT)
         return history_key_actor(k, 'A', actor, id);

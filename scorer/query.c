@@ -565,7 +565,7 @@ query_score_get(
     struct wire_enc e;
     struct buf out;
     unsigned nsubj;
-    bool reasons;
+    bool reasons, model;
     int lookup;
 
     lookup = query_find_order(s, q, &ho, &order_p, subj, &nsubj);
@@ -577,7 +577,9 @@ query_score_get(
                   NULL, &first) == 0;
     buf_init(&out, 2048);
     qproto_reply_begin(&e, &out, q->id);
-    wire_put_map(&e, 6 + (ho.has_score ? 2u : 0u) + (reasons ? 1u : 0u));
+    model = reasons && ho.has_score && first.model[0] != '\0';
+    wire_put_map(&e,
+        6 + (ho.has_score ? 2u : 0u) + (reasons ? 1u : 0u) + (model ? 1u : 0u));
     query_put_str(&e, "order", q->order);
     query_put_str(&e, "storefront", q->storefront);
     query_put_uint(&e, "ts", ho.ts);
@@ -592,6 +594,9 @@ query_score_get(
         wire_put_str(&e, "reasons");
         reply_pack_reasons(&e, first.reasons, first.nreasons);
     }
+    /* The model that made the score (the stored reply's). */
+    if (model)
+        query_put_str(&e, "model", first.model);
     query_answer(s, c, q, subj, nsubj, &e, &out);
 done:
     memset(&ho, 0, sizeof(ho));
@@ -928,8 +933,11 @@ query_review_list(
     for (i = 0; i < n; i++) {
         const struct query_review_row *w = &rows[i];
 
+        bool model = w->reasons_known && w->first.model[0] != '\0';
+
         wire_put_map(&e,
-            6 + (w->ho.has_account ? 1u : 0u) + (w->reasons_known ? 1u : 0u));
+            6 + (w->ho.has_account ? 1u : 0u) + (w->reasons_known ? 1u : 0u) +
+                (model ? 1u : 0u));
         query_put_str(&e, "storefront", w->it.actor);
         pseudo_hex(&w->it.order, hex);
         query_put_str(&e, "ref", hex);
@@ -945,6 +953,8 @@ query_review_list(
             wire_put_str(&e, "reasons");
             reply_pack_reasons(&e, w->first.reasons, w->first.nreasons);
         }
+        if (model)
+            query_put_str(&e, "model", w->first.model);
     }
     if (next.set) {
         pseudo_hex(&next.order, hex);
