@@ -38,7 +38,7 @@
  * the disk's own erasure: see scorer.8, CRYPTO-SHREDDING.)
  *
  * Durability: a new salt travels in the journal record of the event
- * that made it (scorer.c), which is synced before the event is
+ * that made it (group.c), which is synced before the event is
  * acknowledged; its slot is written (pwrite, not synced) by the next
  * vault_write(), which the scorer calls after each group commit and
  * before it hands a generation to the flusher; the flusher fdatasyncs the vault
