@@ -140,6 +140,11 @@ struct replay_stats {
     uint64_t late;      /* replies after their request timed out */
     uint64_t requests;  /* frames sent */
     uint64_t waits;     /* times sending paused to keep the order */
+    uint64_t busy;      /* replies asking to resend (busy, full,
+                           unavailable): the request was kept */
+    uint64_t retried;   /* events sent again after such a reply */
+    uint64_t overtaken; /* events answered while an earlier event they
+                           share a key with waited to be resent */
     int first_code;     /* the first rejection's ERR_* */
     char first_msg[REPLY_MSG_MAX + 1]; /* ... and its message */
     char first_id[EVENT_ID_MAX + 1];   /* ... and its event id */

@@ -135,6 +135,9 @@ report_summary(const struct replay_opts *o, const struct replay_data *d,
            " events), late %" PRIu64 ", order waits %" PRIu64 "\n",
         st->answered, st->ok, st->rejected, st->timeouts, st->malformed,
         st->lost, st->late, st->waits);
+    printf("  busy replies %" PRIu64 " (events resent %" PRIu64
+           ", overtaken %" PRIu64 ")\n",
+        st->busy, st->retried, st->overtaken);
     if (st->first_code != 0)
         printf("  first rejection: event %s: %s: %s\n", st->first_id,
             err_name(st->first_code), st->first_msg);

@@ -91,7 +91,9 @@ struct slot {
     size_t first; /* stream index of its first event */
     uint32_t n;   /* events */
     size_t *evi;  /* their stream indices (labels sent meanwhile skipped) */
-    uint64_t t0;  /* when it was sent, ns */
+    uint64_t t0;  /* when it was (last) sent, ns */
+    uint64_t first_t0; /* when it was first sent, ns */
+    uint64_t retry_at; /* answered busy: resend at (ns); 0 when not */
     struct hold *holds;
     uint32_t nholds;
     char first_id[EVENT_ID_MAX + 1];
@@ -102,8 +104,13 @@ struct conn {
     struct slot *slots; /* nslots, owned */
     unsigned nslots;    /* requests it may have in flight */
     unsigned inflight;
-    bool blocked; /* the last send hit the high-water mark */
-    bool query;   /* the analyst's connection to the query endpoint */
+    unsigned limit;    /* requests it may have in flight now: nslots,
+                          halved by each busy reply, + 1 after `limit`
+                          answered requests (additive increase) */
+    unsigned credit;   /* answered requests since the last increase */
+    unsigned retrying; /* slots answered busy, waiting to be resent */
+    bool blocked;      /* the last send hit the high-water mark */
+    bool query;        /* the analyst's connection to the query endpoint */
 };
 
 struct sender {
@@ -354,7 +361,8 @@ label_inline(struct sender *s, uint64_t now)
         return false;
     q = &s->conns[s->qc];
     p = placement(s, s->next);
-    if ((p != -1 && p != s->qc) || q->blocked || q->inflight >= q->nslots)
+    if ((p != -1 && p != s->qc) || q->blocked || q->inflight >= q->limit ||
+        q->retrying > 0)
         return false;
     sl = free_slot(q);
     len = build_label(s, (unsigned)s->qc, sl, &s->lbody, &data);
@@ -451,6 +459,13 @@ free_slot(struct conn *c)
 static void
 slot_done(struct sender *s, struct conn *c, struct slot *sl)
 {
+    if (sl->retry_at != 0) {
+        sl->retry_at = 0;
+        c->retrying--;
+    } else if (c->limit < c->nslots && ++c->credit >= c->limit) {
+        c->limit++;
+        c->credit = 0;
+    }
     for (uint32_t k = 0; k < sl->nholds; k++)
         krelease(s, &sl->holds[k]);
     sl->used = false;
@@ -460,10 +475,12 @@ slot_done(struct sender *s, struct conn *c, struct slot *sl)
     c->blocked = false;
 }
 
+/* A connection with a request waiting to be resent takes no other:
+ * what follows it there must not overtake it. */
 static bool
 conn_ready(const struct conn *c)
 {
-    return !c->blocked && c->inflight < c->nslots;
+    return !c->blocked && c->inflight < c->limit && c->retrying == 0;
 }
 
 /*
@@ -562,6 +579,8 @@ dispatch(struct sender *s, unsigned ci, struct slot *sl, const uint8_t *data,
     }
     sl->used = true;
     sl->t0 = now;
+    sl->first_t0 = now;
+    sl->retry_at = 0;
     c->inflight++;
     s->total_inflight++;
     s->st->requests++;
@@ -618,6 +637,174 @@ note_reply(struct sender *s, size_t i, const struct reply *rep, int code)
     }
 }
 
+/* ------------------------------------------------------------ retries */
+
+#define RETRY_DEFAULT_MS 100 /* a busy reply without a hint */
+#define RETRY_AGAIN_MS   10  /* the resend met a full socket */
+#define NS_PER_MS        1000000ULL
+
+/*
+ * Reply codes that ask for the same request again later: "busy" (the
+ * collector's queue bound or wait bound, a quota), "full" (the scorer
+ * out of room) and "unavailable" (the scorer's queue full, recovering).
+ */
+static bool
+retryable(int code)
+{
+    return code == ERR_BUSY || code == ERR_FULL || code == ERR_UNAVAIL;
+}
+
+/*
+ * Keep slot `sl` of connection c (its keys still held, so nothing that
+ * must follow its events goes anywhere meanwhile, and c takes no other
+ * request: conn_ready) to be resent `hint_ms` from now (0: the
+ * default). Returns false, keeping nothing, once it has waited
+ * o->timeout since it was first sent: then its replies count as given.
+ */
+static bool
+retry_keep(struct sender *s, struct conn *c, struct slot *sl, uint32_t hint_ms,
+    uint64_t now)
+{
+    uint64_t limit = (uint64_t)(s->o->timeout * (double)REPLAY_NS_PER_S);
+
+    if (now < sl->first_t0 || now - sl->first_t0 > limit)
+        return false;
+    sl->retry_at =
+        now + (uint64_t)(hint_ms > 0 ? hint_ms : RETRY_DEFAULT_MS) * NS_PER_MS;
+    c->retrying++;
+    /* Fewer in flight: the service is saturated (fewer busy replies,
+     * fewer requests taken behind one waiting to be resent). */
+    c->limit = c->limit > 1 ? c->limit / 2 : 1;
+    c->credit = 0;
+    s->st->busy++;
+    return true;
+}
+
+/* True when two events' key lists share an exclusive key. */
+static bool
+keys_meet(const struct hold *a, unsigned na, const struct hold *b, unsigned nb)
+{
+    for (unsigned i = 0; i < na; i++)
+        for (unsigned j = 0; j < nb; j++)
+            if (a[i].key == b[j].key && (a[i].excl || b[j].excl))
+                return true;
+    return false;
+}
+
+/*
+ * Slot `b` of connection c was answered while a request sent before it
+ * on c waits to be resent: count b's events that share a key with one
+ * of those (they overtook an event they should follow; the collector
+ * answered the first busy and took the later). Rare: only when busy
+ * replies come while several requests are in flight.
+ */
+static void
+count_overtaken(struct sender *s, const struct conn *c, const struct slot *b)
+{
+    for (uint32_t k = 0; k < b->n && k * KEYS_PER_EVENT < b->nholds; k++) {
+        const struct hold *hb = &b->holds[k * KEYS_PER_EVENT];
+
+        for (unsigned i = 0; i < c->nslots; i++) {
+            const struct slot *a = &c->slots[i];
+
+            if (!a->used || a == b || a->retry_at == 0 ||
+                a->first_t0 > b->first_t0 ||
+                !keys_meet(a->holds, a->nholds, hb, KEYS_PER_EVENT))
+                continue;
+            s->st->overtaken++;
+            break;
+        }
+    }
+}
+
+/* Encode slot sl's events again (a resend) into a frame. */
+static size_t
+rebuild_request(struct sender *s, const struct conn *c, struct slot *sl,
+    const uint8_t **data)
+{
+    int rc;
+
+    if (c->query) {
+        buf_reset(&s->lbody);
+        stream_label(s->d, s->o, sl->evi[0], &s->q);
+        if (qproto_request_encode(&s->lbody, &s->q) != 0)
+            fatalx("%s: invariant: a label request does not encode", __func__);
+        *data = s->lbody.data;
+        return s->lbody.len;
+    }
+    buf_reset(&s->body);
+    for (uint32_t k = 0; k < sl->n; k++) {
+        struct wire_enc e;
+
+        stream_fill(s->d, sl->evi[k], &s->ev, &s->pii);
+        wire_enc_begin(&e, &s->body);
+        sfproto_event_pack(&e, &s->ev, &s->pii);
+        if (wire_enc_end(&e) != 0)
+            fatalx("%s: invariant: a resent batch does not fit", __func__);
+    }
+    sodium_memzero(&s->pii, sizeof(s->pii));
+    if (s->o->batch == 1) {
+        *data = s->body.data;
+        return s->body.len;
+    }
+    buf_reset(&s->frame);
+    rc = wire_array_header(&s->frame, sl->n);
+    if (rc == 0)
+        rc = buf_append(&s->frame, s->body.data, s->body.len);
+    if (rc != 0)
+        fatalx("%s: invariant: a resent batch does not fit", __func__);
+    *data = s->frame.data;
+    return s->frame.len;
+}
+
+/*
+ * Resend every request whose retry time has come; `*next_due` gets the
+ * earliest retry time still ahead (unchanged when none). Returns 0 or
+ * ERR_IO.
+ */
+static int
+resend_due(struct sender *s, uint64_t now, uint64_t *next_due)
+{
+    for (unsigned i = 0; i < s->nconns; i++) {
+        struct conn *c = &s->conns[i];
+
+        for (unsigned j = 0; j < c->nslots && c->retrying > 0; j++) {
+            struct slot *sl = &c->slots[j];
+            const uint8_t *data;
+            struct iovec iov;
+            int rc;
+
+            if (!sl->used || sl->retry_at == 0)
+                continue;
+            if (now < sl->retry_at) {
+                if (sl->retry_at < *next_due)
+                    *next_due = sl->retry_at;
+                continue;
+            }
+            iov.iov_len = rebuild_request(s, c, sl, &data);
+            iov.iov_base = (void *)(uintptr_t)data;
+            rc = zsock_send_parts(c->sock, &iov, 1, ZSOCK_DONTWAIT);
+            if (rc == ERR_AGAIN) {
+                sl->retry_at = now + RETRY_AGAIN_MS * NS_PER_MS;
+                if (sl->retry_at < *next_due)
+                    *next_due = sl->retry_at;
+                continue;
+            }
+            if (rc != 0) {
+                fprintf(
+                    stderr, REPLAY_PROGNAME ": send failed: %s\n", err_str(rc));
+                return ERR_IO;
+            }
+            sl->retry_at = 0;
+            sl->t0 = now;
+            c->retrying--;
+            s->st->retried += sl->n;
+            s->st->requests++;
+        }
+    }
+    return 0;
+}
+
 /* The reply to a label request on the query connection. */
 static void
 handle_label_reply(
@@ -638,10 +825,15 @@ handle_label_reply(
         return;
     }
     sl = find_slot(c, qr.id);
-    if (sl == NULL) {
+    if (sl == NULL || sl->retry_at != 0) {
         s->st->late++;
         return;
     }
+    if (retryable(qr.code) &&
+        retry_keep(s, c, sl, qr.retry_after_ms, clock_mono_ns()))
+        return;
+    if (c->retrying > 0)
+        count_overtaken(s, c, sl);
     memset(&rep, 0, sizeof(rep));
     rep.code = qr.code;
     snprintf(rep.msg, sizeof(rep.msg), "%s", qr.msg);
@@ -655,7 +847,7 @@ handle_reply(struct sender *s, struct conn *c, const uint8_t *p, size_t len)
     struct replay_stats *st = s->st;
     char want[EVENT_ID_MAX + 1];
     struct slot *sl;
-    uint32_t count = 0;
+    uint32_t count = 0, nretry = 0, hint = 0;
     int rc;
 
     rc = sfproto_replies_decode(
@@ -665,12 +857,15 @@ handle_reply(struct sender *s, struct conn *c, const uint8_t *p, size_t len)
         goto malformed;
     }
     sl = find_slot(c, s->replies[0].id);
-    if (sl == NULL) {
+    if (sl == NULL || sl->retry_at != 0) {
         st->late++;
         return;
     }
     /* One reply per event, or one frame-level error reply without id. */
     if (count == 1 && s->replies[0].id[0] == '\0') {
+        if (retryable(s->replies[0].code) &&
+            retry_keep(s, c, sl, s->replies[0].retry_after_ms, clock_mono_ns()))
+            return;
         for (uint32_t k = 0; k < sl->n; k++)
             note_reply(s, sl->evi[k], &s->replies[0],
                 s->replies[0].code != 0 ? s->replies[0].code : ERR_MALFORMED);
@@ -683,6 +878,27 @@ handle_reply(struct sender *s, struct conn *c, const uint8_t *p, size_t len)
         stream_id(s->d, sl->evi[k], want);
         if (strcmp(s->replies[k].id, want) != 0)
             goto malformed;
+        if (retryable(s->replies[k].code)) {
+            nretry++;
+            if (s->replies[k].retry_after_ms > hint)
+                hint = s->replies[k].retry_after_ms;
+        }
+    }
+    if (c->retrying > 0)
+        count_overtaken(s, c, sl);
+    if (nretry > 0 && retry_keep(s, c, sl, hint, clock_mono_ns())) {
+        /* Resend only the events answered busy, in their order. */
+        uint32_t m = 0;
+
+        for (uint32_t k = 0; k < count; k++) {
+            if (retryable(s->replies[k].code))
+                sl->evi[m++] = sl->evi[k];
+            else
+                note_reply(s, sl->evi[k], &s->replies[k], s->replies[k].code);
+        }
+        sl->n = m;
+        stream_id(s->d, sl->evi[0], sl->first_id);
+        return;
     }
     for (uint32_t k = 0; k < count; k++)
         note_reply(s, sl->evi[k], &s->replies[k], s->replies[k].code);
@@ -730,7 +946,10 @@ expire(struct sender *s, uint64_t now)
         for (unsigned j = 0; j < c->nslots && c->inflight > 0; j++) {
             struct slot *sl = &c->slots[j];
 
-            if (sl->used && now > sl->t0 && now - sl->t0 > limit) {
+            /* One waiting to be resent: since it was first sent. */
+            uint64_t since = sl->retry_at != 0 ? sl->first_t0 : sl->t0;
+
+            if (sl->used && now > since && now - since > limit) {
                 s->st->timeouts += sl->n;
                 slot_done(s, c, sl);
             }
@@ -746,7 +965,7 @@ sender_run(struct sender *s, uint64_t *elapsed)
 {
     struct zsock_pollitem items[REPLAY_MAX_CONNECTIONS + 1];
     uint64_t start = clock_mono_ns(), next_tick = start + REPLAY_NS_PER_S;
-    uint64_t stop_at = 0;
+    uint64_t stop_at = 0, next_retry;
     int rc = 0, more;
 
     for (unsigned i = 0; i < s->nconns; i++) {
@@ -765,6 +984,11 @@ sender_run(struct sender *s, uint64_t *elapsed)
                 now - stop_at >
                     (uint64_t)(s->o->timeout * (double)REPLAY_NS_PER_S)))
             break;
+        next_retry = UINT64_MAX;
+        if (resend_due(s, now, &next_retry) != 0) {
+            rc = ERR_IO;
+            break;
+        }
         more = send_some(s, now);
         if (more < 0) {
             rc = more;
@@ -777,6 +1001,9 @@ sender_run(struct sender *s, uint64_t *elapsed)
             next_tick += REPLAY_NS_PER_S;
         }
         ms = more ? 0 : (long)((next_tick - now) / 1000000 + 1);
+        if (!more && next_retry < next_tick)
+            ms =
+                next_retry > now ? (long)((next_retry - now) / 1000000 + 1) : 0;
         rc = zsock_poll(items, (int)s->nconns, ms, NULL);
         if (rc != 0 && rc != ERR_AGAIN) {
             fprintf(stderr, REPLAY_PROGNAME ": poll failed: %s\n", err_str(rc));
@@ -997,6 +1224,7 @@ sender_new(
 
         c->query = (int)i == s->qc;
         c->nslots = c->query ? o->label_inflight : o->inflight;
+        c->limit = c->nslots;
         c->slots = xcalloc(c->nslots, sizeof(struct slot));
         for (unsigned k = 0; k < c->nslots; k++) {
             c->slots[k].holds =
