@@ -14,12 +14,18 @@
  * of every entity of the labelled order and in its IP country's counter.
  *
  * Country counters live in the meta db under "cty" 0 actor 0 CC (CC the
- * two letters, "??" for none, "**" for the store's total), 20 bytes:
- * u32 UTC day d, u32 labels and fraud labels of day d, u32 labels and
- * fraud labels of the days before d. A label of a later day rolls day d
- * into "before"; a label of an earlier day (out of order) goes straight
- * to "before". An order of day D reads "before", plus day d's if d < D:
- * only labels of UTC days before the order's own day count.
+ * two letters, "??" for none, "**" for the store's total), 12 + 8 x
+ * CTY_DAYS bytes: u32 UTC day d (the newest label's), u32 labels and
+ * fraud labels of the days before d - CTY_DAYS + 1, then for i = 0 ..
+ * CTY_DAYS - 1 u32 labels and fraud labels of day d - i. (A 20-byte
+ * value, written when only day d was kept apart: u32 d, labels and fraud
+ * labels of day d, of the days before; still read.) A label of a later
+ * day moves the days that leave the window into "before"; one of an
+ * earlier day (out of order) goes to its day's slot, or to "before".
+ * An order of day D reads "before" plus every slot of a day < D: only
+ * labels of UTC days before the order's own day count, also when labels
+ * of up to CTY_DAYS - 1 days after D were applied first. vigil-replay
+ * sends labels up to that far ahead of the events still unanswered.
  *
  * The store's amounts live in the meta db under "amt" 0 actor, 24 bytes:
  * u64 orders, then the mean and Welford's M2 of their amounts in major
@@ -47,12 +53,14 @@
 #include "scorer/features.h"
 #include "scorer/history_impl.h"
 
-#define DAY_MS_M    86400000ULL
-#define CTY_BYTES   20
-#define CTY_KEY_MAX (4 + EVENT_ID_MAX + 1 + 2)
-#define CTY_SMOOTH  50.0 /* features.h cty_rate: (f + 50 p0) / (n + 50) */
-#define AMT_BYTES   24
-#define AMT_KEY_MAX (4 + EVENT_ID_MAX + 1)
+#define DAY_MS_M     86400000ULL
+#define CTY_DAYS     8 /* days of labels kept apart (replay.h) */
+#define CTY_BYTES    (12 + 8 * CTY_DAYS)
+#define CTY_BYTES_V1 20 /* day d apart only: still read */
+#define CTY_KEY_MAX  (4 + EVENT_ID_MAX + 1 + 2)
+#define CTY_SMOOTH   50.0 /* features.h cty_rate: (f + 50 p0) / (n + 50) */
+#define AMT_BYTES    24
+#define AMT_KEY_MAX  (4 + EVENT_ID_MAX + 1)
 
 /* Link weights of link_score by net entity (features.h). */
 static const double link_weight[] = { 1.0, 1.0, 0.3, 0.05 };
@@ -202,7 +210,8 @@ amt_part(const struct amt *a, double x, struct feature_vec *v)
 /* ------------------------------------------------ country counters */
 
 struct cty {
-    uint32_t day, n_day, f_day, n_before, f_before;
+    uint32_t day, n_before, f_before;
+    uint32_t n[CTY_DAYS], f[CTY_DAYS]; /* day - i */
 };
 
 static int
@@ -240,14 +249,23 @@ cty_load(struct history *h, struct store_txn *txn, const char *actor,
         return 0;
     if (rc != 0)
         return rc;
-    if (vl != CTY_BYTES)
-        return ERR_CORRUPT;
     p = v;
     c->day = history_get32(p);
-    c->n_day = history_get32(p + 4);
-    c->f_day = history_get32(p + 8);
-    c->n_before = history_get32(p + 12);
-    c->f_before = history_get32(p + 16);
+    if (vl == CTY_BYTES_V1) {
+        c->n[0] = history_get32(p + 4);
+        c->f[0] = history_get32(p + 8);
+        c->n_before = history_get32(p + 12);
+        c->f_before = history_get32(p + 16);
+        return 0;
+    }
+    if (vl != CTY_BYTES)
+        return ERR_CORRUPT;
+    c->n_before = history_get32(p + 4);
+    c->f_before = history_get32(p + 8);
+    for (unsigned i = 0; i < CTY_DAYS; i++) {
+        c->n[i] = history_get32(p + 12 + 8 * i);
+        c->f[i] = history_get32(p + 16 + 8 * i);
+    }
     return 0;
 }
 
@@ -265,24 +283,36 @@ cty_add(struct history *h, struct store_txn *txn, const char *actor,
         rc = cty_key(actor, cc, k, &kl);
     if (rc != 0)
         return rc;
-    if (day < c.day) {
+    if (day > c.day) { /* the window moves on by `shift` days */
+        uint32_t shift = day - c.day;
+
+        for (unsigned i = CTY_DAYS; i-- > 0;) {
+            if (i + shift >= CTY_DAYS) {
+                c.n_before += c.n[i];
+                c.f_before += c.f[i];
+            } else {
+                c.n[i + shift] = c.n[i];
+                c.f[i + shift] = c.f[i];
+            }
+            if (i < shift)
+                c.n[i] = c.f[i] = 0;
+        }
+        c.day = day;
+    }
+    if (c.day - day < CTY_DAYS) {
+        c.n[c.day - day]++;
+        c.f[c.day - day] += fraud;
+    } else {
         c.n_before++;
         c.f_before += fraud;
-    } else {
-        if (day > c.day) {
-            c.n_before += c.n_day;
-            c.f_before += c.f_day;
-            c.n_day = c.f_day = 0;
-            c.day = day;
-        }
-        c.n_day++;
-        c.f_day += fraud;
     }
     history_put32(b, c.day);
-    history_put32(b + 4, c.n_day);
-    history_put32(b + 8, c.f_day);
-    history_put32(b + 12, c.n_before);
-    history_put32(b + 16, c.f_before);
+    history_put32(b + 4, c.n_before);
+    history_put32(b + 8, c.f_before);
+    for (unsigned i = 0; i < CTY_DAYS; i++) {
+        history_put32(b + 12 + 8 * i, c.n[i]);
+        history_put32(b + 16 + 8 * i, c.f[i]);
+    }
     return store_put(txn, h->dbi_meta, k, kl, b, sizeof(b));
 }
 
@@ -292,9 +322,11 @@ cty_asof(const struct cty *c, uint32_t day, double *n, double *f)
 {
     *n = c->n_before;
     *f = c->f_before;
-    if (c->day < day) {
-        *n += c->n_day;
-        *f += c->f_day;
+    for (unsigned i = 0; i < CTY_DAYS && i <= c->day; i++) {
+        if (c->day - i < day) {
+            *n += c->n[i];
+            *f += c->f[i];
+        }
     }
 }
 

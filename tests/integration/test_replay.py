@@ -9,8 +9,10 @@ and exponent-form rows, then replays them:
     exit 0; the --out CSV has one line per input row, in input order,
     each with a score and a decision; the summary prints events/s and the
     metrics for all, holdout and train users; the trace shows every event
-    once, in event-time order, labels exactly 30 days after their
-    purchase and after every other event of their time, ip_country as
+    once, the events in event-time order, the labels too among
+    themselves, each label exactly 30 days after its purchase, never
+    more than 7 UTC days ahead of an event still to send nor after an
+    event of a later day, ip_country as
     the range file says, and the holdout users of the documented keyed
     hash in the labels' source.
  2. the delay seen by the scorer: user A (fraud) orders on a device at
@@ -250,15 +252,31 @@ def body(args):
         tr = read_csv(trace)
         check_eq(len(tr), 4 * len(rows), "the trace has every event once")
         check_eq(len({t["id"] for t in tr}), len(tr), "event ids are unique")
-        ts = [int(t["ts_ms"]) for t in tr]
-        check(all(a <= b for a, b in zip(ts, ts[1:])),
+        ev_ts = [int(t["ts_ms"]) for t in tr if t["type"] != "label"]
+        check(all(a <= b for a, b in zip(ev_ts, ev_ts[1:])),
               "events go out in event-time order")
-        same_ts_after_label = [
-            i for i in range(1, len(tr))
-            if tr[i - 1]["type"] == "label" and tr[i]["type"] != "label"
-            and tr[i]["ts_ms"] == tr[i - 1]["ts_ms"]]
-        check_eq(same_ts_after_label, [],
-                 "labels come after every other event of their time")
+        lab_ts = [int(t["ts_ms"]) for t in tr if t["type"] == "label"]
+        check(all(a <= b for a, b in zip(lab_ts, lab_ts[1:])),
+              "labels go out in event-time order among themselves")
+        # A label may go up to 7 UTC days ahead of the events not yet
+        # sent (vigil-replay.1): never before an event 8 or more days
+        # older than itself, and never after an event of a later day.
+        early, late = [], []
+        for k, t in enumerate(tr):
+            if t["type"] != "label":
+                continue
+            lday = int(t["ts_ms"]) // DAY
+            after = [int(x["ts_ms"]) // DAY for x in tr[k + 1:]
+                     if x["type"] != "label"]
+            before = [int(x["ts_ms"]) // DAY for x in tr[:k]
+                      if x["type"] != "label"]
+            if after and min(after) < lday - 7:
+                early.append(t["id"])
+            if before and max(before) > lday:
+                late.append(t["id"])
+        check_eq(early, [], "no label goes more than 7 days ahead of an "
+                 "event still to send")
+        check_eq(late, [], "no label goes after an event of a later day")
         bad_delay = [t["id"] for t in tr if t["type"] == "label" and
                      int(t["ts_ms"]) != ms(by_uid[int(t["id"][1:])]
                                            ["purchase"]) + 30 * DAY]

@@ -476,6 +476,74 @@ test_computed(void)
     ASSERT(!history_model_computed(FEATURE_COUNT));
 }
 
+/* A fraud label of order o at ts. */
+static void
+label_order(struct env *e, uint64_t ts, unsigned o)
+{
+    struct event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.type = EVENT_LABEL;
+    ev.ts = ts;
+    ev.id = ps("label", o);
+    ev.has = EVENT_HAS_ORDER | EVENT_HAS_OK;
+    ev.order = ps("order", o);
+    ev.ok = true;
+    snprintf(ev.source, sizeof(ev.source), "chargeback");
+    apply(e, &ev);
+}
+
+/*
+ * The country counters keep the 8 days up to the newest label's apart:
+ * labels of later days applied first (vigil-replay sends labels up to 7
+ * days ahead of the events still unanswered) are not counted for an
+ * order up to 7 days behind them, nor are the days rolled over; an order
+ * of a later day counts them all (cty_nlab, glob_rate's labels).
+ */
+static void
+test_country_next_day(void)
+{
+    struct feature_vec v;
+    struct event ev;
+    struct env e;
+    const uint64_t d0 = T0 + 3 * HOUR_MS; /* 01:00 of day D */
+
+    env_open(&e);
+    for (unsigned o = 61; o <= 63; o++) {
+        ev = order_ev(d0 - 10 * DAY_MS, o, o, o); /* FR accounts */
+        apply(&e, &ev);
+    }
+    /* A: a label of day D + 1 first. */
+    label_order(&e, d0 + DAY_MS, 61);
+    near(features(&e, d0, 7, 7).v[FEAT_CTY_NLAB], 0);
+    near(features(&e, d0 + DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 0);
+    near(features(&e, d0 + 2 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 1);
+    /* B: then one of day D (out of order). */
+    label_order(&e, d0, 62);
+    near(features(&e, d0, 7, 7).v[FEAT_CTY_NLAB], 0);
+    near(features(&e, d0 + DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 1);
+    near(features(&e, d0 + 2 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 2);
+    /* C: day D + 2: an order of day D + 1 still sees B only (the
+     * counter that kept day d alone had rolled A, of its own day, into
+     * "before" and counted it). */
+    label_order(&e, d0 + 2 * DAY_MS, 63);
+    v = features(&e, d0 + DAY_MS, 7, 7);
+    near(v.v[FEAT_CTY_NLAB], 1);
+    near(v.v[FEAT_GLOB_RATE], (1.0 + 1) / (1 + 20));
+    near(features(&e, d0 + 2 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 2);
+    near(features(&e, d0 + 3 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 3);
+    /* E: day D + 8 moves day D (B) out of the 8 days kept apart, into
+     * "before": an order of day D + 1, 7 days behind, still sees B only;
+     * one of day D + 9 all four. */
+    ev = order_ev(d0 - 10 * DAY_MS, 64, 64, 64);
+    apply(&e, &ev);
+    label_order(&e, d0 + 8 * DAY_MS, 64);
+    near(features(&e, d0 + DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 1);
+    near(features(&e, d0 + 8 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 3);
+    near(features(&e, d0 + 9 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 4);
+    env_close(&e);
+}
+
 int
 main(void)
 {
@@ -487,6 +555,7 @@ main(void)
     RUN(test_signup_and_calendar);
     RUN(test_point_in_time_out_of_order);
     RUN(test_labels_next_day);
+    RUN(test_country_next_day);
     RUN(test_groups);
     RUN(test_ip16_family);
     RUN(test_store_amounts);

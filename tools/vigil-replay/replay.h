@@ -50,7 +50,12 @@
 #define REPLAY_MAX_INFLIGHT    256
 #define REPLAY_LABEL_INFLIGHT  256 /* label requests in flight, default */
 #define REPLAY_NS_PER_S        1000000000ULL
-#define REPLAY_MS_PER_DAY      86400000ULL
+/* Labels go up to this many UTC days ahead of the oldest unanswered
+ * event (send.c send_ahead): the scorer's country counters keep 8 days
+ * apart (scorer/history_model.c CTY_DAYS), so up to 7 days ahead no
+ * order counts a label of its own day or later. */
+#define REPLAY_LABEL_AHEAD_DAYS 7
+#define REPLAY_MS_PER_DAY       86400000ULL
 
 /* The browsers of the data set, and the user agent each is sent as. */
 enum replay_browser {
@@ -130,22 +135,24 @@ struct replay_data {
 
 /* What a run did. */
 struct replay_stats {
-    uint64_t sent;      /* events sent */
-    uint64_t answered;  /* events with a reply */
-    uint64_t ok;        /* ... with ok true */
-    uint64_t rejected;  /* ... with ok false */
-    uint64_t timeouts;  /* events whose request timed out or never left */
-    uint64_t malformed; /* reply frames that did not decode or match */
-    uint64_t lost;      /* events answered by such frames */
-    uint64_t late;      /* replies after their request timed out */
-    uint64_t requests;  /* frames sent */
-    uint64_t waits;     /* times sending paused to keep the order */
-    uint64_t busy;      /* replies asking to resend (busy, full,
-                           unavailable): the request was kept */
-    uint64_t retried;   /* events sent again after such a reply */
-    uint64_t overtaken; /* events answered while an earlier event they
-                           share a key with waited to be resent */
-    int first_code;     /* the first rejection's ERR_* */
+    uint64_t sent;        /* events sent */
+    uint64_t answered;    /* events with a reply */
+    uint64_t ok;          /* ... with ok true */
+    uint64_t rejected;    /* ... with ok false */
+    uint64_t timeouts;    /* events whose request timed out or never left */
+    uint64_t malformed;   /* reply frames that did not decode or match */
+    uint64_t lost;        /* events answered by such frames */
+    uint64_t late;        /* replies after their request timed out */
+    uint64_t requests;    /* frames sent */
+    uint64_t waits;       /* times sending paused to keep the order */
+    uint64_t waits_day;   /* ... of which at the day barrier (labels) */
+    uint64_t waits_label; /* ... for a label sharing a key in flight */
+    uint64_t busy;        /* replies asking to resend (busy, full,
+                             unavailable): the request was kept */
+    uint64_t retried;     /* events sent again after such a reply */
+    uint64_t overtaken;   /* events answered while an earlier event they
+                             share a key with waited to be resent */
+    int first_code;       /* the first rejection's ERR_* */
     char first_msg[REPLY_MSG_MAX + 1]; /* ... and its message */
     char first_id[EVENT_ID_MAX + 1];   /* ... and its event id */
     uint64_t tick_sent; /* events sent since the last progress line */

@@ -132,9 +132,10 @@ report_summary(const struct replay_opts *o, const struct replay_data *d,
         o->dry_run ? " (dry run: built, not sent)" : "");
     printf("  answered %" PRIu64 " (ok %" PRIu64 ", rejected %" PRIu64
            "), timeouts %" PRIu64 ", malformed frames %" PRIu64 " (%" PRIu64
-           " events), late %" PRIu64 ", order waits %" PRIu64 "\n",
+           " events), late %" PRIu64 ", order waits %" PRIu64
+           " (day barrier %" PRIu64 ", behind a label %" PRIu64 ")\n",
         st->answered, st->ok, st->rejected, st->timeouts, st->malformed,
-        st->lost, st->late, st->waits);
+        st->lost, st->late, st->waits, st->waits_day, st->waits_label);
     printf("  busy replies %" PRIu64 " (events resent %" PRIu64
            ", overtaken %" PRIu64 ")\n",
         st->busy, st->retried, st->overtaken);

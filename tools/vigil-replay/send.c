@@ -23,9 +23,14 @@
  * day only; so a label need not wait for the orders of its day, and the
  * events of a day wait until every label of an earlier day in flight is
  * answered (the day barrier): one round trip a day instead of one per
- * label. With --connections 1 and no labels nothing ever waits. What
- * this does not order: the store's amount statistics, which orders in
- * flight at the same time may update in either order.
+ * label. To keep that round trip off the stream's path, labels go
+ * ahead of their turn (send_ahead): up to REPLAY_LABEL_AHEAD_DAYS days
+ * ahead of the oldest unanswered event, holding no keys, since a label
+ * counts for no order of its own day or earlier. Requests answered busy
+ * are resent after the hint (resend_due), their keys held meanwhile. With
+ * --connections 1 and no labels nothing ever waits. What this does not order:
+ * the store's amount statistics, which orders in flight at the same time may
+ * update in either order.
  *
  * Keys live in an open-addressing table (linear probing, backward-shift
  * deletion) sized for every key that can be in flight; a key's hash may
@@ -123,8 +128,11 @@ struct sender {
     unsigned nalloc;    /* allocated: o->connections, + 1 with labels */
     int qc;             /* index of the query connection, or -1 */
     unsigned total_inflight;
-    size_t next;  /* the next stream event to send */
-    bool waiting; /* the next event waits for replies to keep the order */
+    size_t next;    /* the next stream event to send */
+    size_t lnext;   /* the next label to consider sending ahead (>= next) */
+    uint8_t *ahead; /* per stream event: a label sent ahead of its turn */
+    bool waiting;   /* the next event waits for replies to keep the order */
+    bool why_day;   /* placement()'s last -2 was the day barrier */
     struct kent *keys;
     size_t keymask;
     struct buf body, frame;
@@ -268,9 +276,11 @@ placement(struct sender *s, size_t i)
     unsigned n = event_keys(s, i, h);
     int need = -1;
 
+    s->why_day = true;
     if (s->d->evs[i].kind != RK_LABEL &&
         !labels_before_done(s, s->d->evs[i].ts / REPLAY_MS_PER_DAY))
         return -2;
+    s->why_day = false;
 
     for (unsigned k = 0; k < n; k++) {
         const struct kent *e = kfind(s, h[k].key);
@@ -396,6 +406,10 @@ build_request(struct sender *s, unsigned c, struct slot *sl, uint64_t now,
         struct wire_enc e;
         unsigned nk;
 
+        if (s->ahead[s->next]) {
+            s->next++;
+            continue;
+        }
         if (s->d->evs[s->next].kind == RK_LABEL) {
             /* Labels go on the query connection. */
             if (n > 0 && label_inline(s, now))
@@ -498,8 +512,13 @@ pick_conn(struct sender *s)
 
     if (need == -2 || (label && need >= 0 && need != s->qc) ||
         (!label && need >= 0 && need == s->qc)) {
-        if (!s->waiting)
+        if (!s->waiting) {
             s->st->waits++;
+            if (need == -2 && s->why_day)
+                s->st->waits_day++;
+            else if (need >= 0 && need == s->qc)
+                s->st->waits_label++;
+        }
         s->waiting = true;
         return -1;
     }
@@ -520,6 +539,100 @@ pick_conn(struct sender *s)
     return best;
 }
 
+/* The UTC day of stream event i. */
+static uint64_t
+ev_day(const struct sender *s, size_t i)
+{
+    return s->d->evs[i].ts / REPLAY_MS_PER_DAY;
+}
+
+/*
+ * The earliest UTC day of a storefront event in flight or waiting to be
+ * resent, or UINT64_MAX when none is.
+ */
+static uint64_t
+inflight_min_day(const struct sender *s)
+{
+    uint64_t day = UINT64_MAX;
+
+    for (unsigned i = 0; i < s->nconns; i++) {
+        const struct conn *c = &s->conns[i];
+
+        if (c->query)
+            continue;
+        for (unsigned k = 0; k < c->nslots && c->inflight > 0; k++)
+            if (c->slots[k].used && c->slots[k].n > 0 &&
+                ev_day(s, c->slots[k].evi[0]) < day)
+                day = ev_day(s, c->slots[k].evi[0]);
+    }
+    return day;
+}
+
+/*
+ * Send labels ahead of their turn in the stream: a label of UTC day L
+ * once no event of day L - REPLAY_LABEL_AHEAD_DAYS - 1 or earlier is
+ * unanswered (in flight or still to send), after its own order was
+ * answered, in stream order among labels. Such a label counts for no
+ * order of day L or earlier (history.h: labels count from the next UTC
+ * day, by day; the country counters keep the last 8 days apart,
+ * history_model.c), so the events it skips over may be applied before
+ * or after it alike, and it holds no keys. What it buys: by the time
+ * the stream reaches day L + 1, whose events must wait for every label
+ * of day L (the day barrier, placement()), those labels were answered
+ * long before, and the stream does not stop at every day.
+ */
+static int
+send_ahead(struct sender *s, uint64_t now)
+{
+    struct conn *q;
+    uint64_t head, lowest;
+
+    if (s->qc < 0 || s->next >= s->d->nevs)
+        return 0;
+    q = &s->conns[s->qc];
+    head = ev_day(s, s->next);
+    lowest = inflight_min_day(s);
+    if (head < lowest)
+        lowest = head;
+    if (s->lnext < s->next)
+        s->lnext = s->next;
+    while (s->lnext < s->d->nevs && !replay_stop) {
+        size_t j = s->lnext;
+        const struct replay_ev *e = &s->d->evs[j];
+        struct slot *sl;
+        const uint8_t *data;
+        size_t len, saved;
+        uint64_t day = ev_day(s, j);
+        int rc;
+
+        if (e->kind != RK_LABEL || s->ahead[j]) {
+            if (day > head + REPLAY_LABEL_AHEAD_DAYS)
+                break;
+            s->lnext++;
+            continue;
+        }
+        if (day > lowest + REPLAY_LABEL_AHEAD_DAYS ||
+            !s->d->rows[e->row].answered || q->blocked ||
+            q->inflight >= q->limit || q->retrying > 0)
+            break;
+        /* build_label() sends stream event s->next: point it here. */
+        saved = s->next;
+        s->next = j;
+        sl = free_slot(q);
+        len = build_label(s, (unsigned)s->qc, sl, &s->lbody, &data);
+        s->next = saved;
+        for (uint32_t k = 0; k < sl->nholds; k++)
+            krelease(s, &sl->holds[k]);
+        sl->nholds = 0;
+        s->ahead[j] = 1;
+        s->lnext = j + 1;
+        rc = dispatch(s, (unsigned)s->qc, sl, data, len, now);
+        if (rc == ERR_IO)
+            return rc;
+    }
+    return 0;
+}
+
 /*
  * Send up to SEND_BUDGET requests. Returns 0, 1 when more could be sent
  * at once, or ERR_IO.
@@ -534,6 +647,8 @@ send_some(struct sender *s, uint64_t now)
         size_t len;
         int ci, rc;
 
+        while (s->next < s->d->nevs && s->ahead[s->next])
+            s->next++;
         if (replay_stop || s->next >= s->d->nevs)
             return 0;
         ci = pick_conn(s);
@@ -985,7 +1100,7 @@ sender_run(struct sender *s, uint64_t *elapsed)
                     (uint64_t)(s->o->timeout * (double)REPLAY_NS_PER_S)))
             break;
         next_retry = UINT64_MAX;
-        if (resend_due(s, now, &next_retry) != 0) {
+        if (resend_due(s, now, &next_retry) != 0 || send_ahead(s, now) != 0) {
             rc = ERR_IO;
             break;
         }
@@ -1205,6 +1320,7 @@ sender_new(
         cap *= 2;
     s->keys = xcalloc(cap, sizeof(*s->keys));
     s->keymask = cap - 1;
+    s->ahead = xcalloc(d->nevs > 0 ? d->nevs : 1, 1);
     buf_init(&hdr, 16);
     if (wire_array_header(&hdr, SFPROTO_MAX_BATCH) != 0)
         fatalx("%s: invariant: no room for an array header", __func__);
@@ -1298,5 +1414,6 @@ sender_free(struct sender *s)
     wire_dec_release(&s->dec);
     free(s->replies);
     free(s->keys);
+    free(s->ahead);
     free(s);
 }
