@@ -560,8 +560,8 @@ scorer_check_anchor_journal(struct scorer *s)
  * or journal error leaves the overlay ahead of what is durable. Returns 0
  * or the ERR_* that prevented recovery.
  */
-int
-scorer_recover(struct scorer *s)
+static int
+scorer_recover_impl(struct scorer *s, bool wait)
 {
     uint64_t seq;
     int rc;
@@ -602,6 +602,13 @@ scorer_recover(struct scorer *s)
      * still reach LMDB when only the index moved. */
     if (s->gen_events == 0)
         s->gen_events = 1;
+    if (!wait) {
+        /* The journal holds every replayed event: the commit may finish
+         * while the scorer serves (the loop takes its result, and a
+         * failure is recovered like any other). */
+        scorer_flush_start(s);
+        return s->needs_recovery ? ERR_IO : 0;
+    }
     rc = scorer_flush_sync(s);
     if (rc == ERR_FULL)
         return 0; /* consistent: the commit waits for room (space.h) */
@@ -612,6 +619,18 @@ scorer_recover(struct scorer *s)
 fail:
     s->needs_recovery = true;
     return rc;
+}
+
+int
+scorer_recover(struct scorer *s)
+{
+    return scorer_recover_impl(s, true);
+}
+
+int
+scorer_recover_start(struct scorer *s)
+{
+    return scorer_recover_impl(s, false);
 }
 
 /*
@@ -1076,6 +1095,7 @@ scorer_ops_tick(struct scorer *s)
     if (space_flush_due(s))
         scorer_flush_kick(s);
     status_tick(s);
+    startup_verify_audit_poll(s);
 }
 
 static void
@@ -1305,6 +1325,7 @@ main(int argc, char **argv)
     startup_alloc(&s);
     startup_sockets(&s);
     startup_metrics(&s);
+    startup_verify_audit(&s);
     sig_install(scorer_on_signal, true);
     space_tick(&s, true);
     log_info("vigil-scorer %s ready (review >= %u, block >= %u)", VIGIL_VERSION,
