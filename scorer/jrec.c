@@ -8,7 +8,7 @@
  *  - jrec_decode() reads no byte past `len` and accepts only what
  *    jrec_encode() can write.
  *
- * See also: jrec.h, scorer/scorer.c
+ * See also: jrec.h, scorer/group.c (encode), scorer/recover.c (replay)
  *
  * SPDX-License-Identifier: MIT
  */
