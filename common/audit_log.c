@@ -5,9 +5,27 @@
  * The scorer alone writes an audit directory, from its main thread: it
  * appends a record for every access to personal data and syncs them with
  * its journal's group commit (one pwrite and one fdatasync through
- * segfile), before acknowledging or answering. Opening scans the whole
- * log (audit_scan_run() in writer mode) and cuts a torn tail; signing a
- * checkpoint appends one note to checkpoints.log with one fsync.
+ * segfile), before acknowledging or answering. Opening checks the log
+ * against the anchor its owner keeps outside it (the size and root the
+ * scorer last stored in LMDB, durable since that commit) and cuts a torn
+ * tail; signing a checkpoint appends one note to checkpoints.log with
+ * one fsync.
+ *
+ * THE START-UP PROMISE (issue 12). Opening costs what came after the
+ * anchor, not the history: the anchor's first T records (its size
+ * rounded down to 256) are TRUSTED at open; the Merkle frontier at T is
+ * rebuilt from the stored tiles (one partial tile per level), the
+ * records from T on are scanned in full (CRC, strict decode, index,
+ * checkpoints past T, the anchor's root, torn-tail cut, rollback
+ * refusal), and a tile that is missing (tiles are not synced), short or
+ * altered only sends the open to the whole scan, which rewrites it.
+ * The signed head (DIR/checkpoint) is not synced and is never what the
+ * trust rests on. What the open does not read, a record or checkpoint
+ * altered inside the prefix while the scorer was stopped, is found by
+ * the background verifier (audit_log_verify_start(): the whole pass on
+ * one thread at nice 10, after start-up; the scorer then exits,
+ * refusing to continue, as it refused to start before) and by `vigilctl
+ * audit verify`, which always reads everything.
  *
  * Invariants:
  *  - log->size is the durable record count; after a failed sync neither

@@ -350,8 +350,11 @@ audit_tiles_flush(struct audit_tiles *t)
 
         if (hashes == 0)
             break;
+        /* At open every other width goes: wider ones describe a cut
+         * past, narrower ones may be stale or altered (not synced, not
+         * trusted); readers of an older size use this or the full one. */
         if (t->check)
-            drop_partials(t, l, n, w); /* wider ones describe a cut past */
+            drop_partials(t, l, n, 0);
         if (w == 0)
             continue;
         /* A width already written for an earlier size is unchanged. */
@@ -366,7 +369,7 @@ audit_tiles_flush(struct audit_tiles *t)
         unsigned w = (unsigned)(t->size % AUDIT_TILES_WIDTH);
 
         if (t->check)
-            drop_partials(t, AUDIT_TILES_ENTRIES, n, w);
+            drop_partials(t, AUDIT_TILES_ENTRIES, n, 0);
         audit_tiles_path(AUDIT_TILES_ENTRIES, n, w, path);
         put_file(t, path, t->ent, t->entlen);
     }

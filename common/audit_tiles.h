@@ -112,9 +112,11 @@ void audit_tiles_append(struct audit_tiles *t,
 
 /*
  * Write the partial tiles and bundle of the current size (for a
- * checkpoint of that size), and in check mode (at open) also remove
- * partials wider than the current size's, which a longer, cut history
- * may have left. A failure sets t->failed (logged once).
+ * checkpoint of that size), and in check mode (at open) first remove
+ * every other partial of the same tiles: wider ones a longer, cut
+ * history left, narrower ones that may be stale or altered (readers of
+ * an older size read the first hashes of this one or of the full tile).
+ * A failure sets t->failed (logged once).
  */
 void audit_tiles_flush(struct audit_tiles *t) NONNULL(1);
 
