@@ -279,6 +279,10 @@ scorer_replay_record(void *arg, uint64_t seq, const void *payload, size_t len)
     unsigned i;
     int rc;
 
+    /* The group's audit records: restored at start (startup.c), not
+     * replayed. */
+    if (jrec_is_audit(payload, len))
+        return 0;
     rc = jrec_decode(payload, len, jr, &why);
     if (rc != 0) {
         log_warnx("journal record %" PRIu64 ": %s", seq, why);
@@ -466,6 +470,13 @@ scorer_flush_start(struct scorer *s)
     /* The slots of the generation's new salts, for the flusher's
      * vault_sync_file(). */
     rc = vault_write(s->vault);
+    /* The anchor names the audit size, and the commit lets the journal
+     * (the group's audit records' durable copy) be trimmed: the records
+     * must be durable in the audit segments first. */
+    if (rc == 0) {
+        crashpoint("audit.flush");
+        rc = audit_flush(s->audit);
+    }
     if (rc == 0)
         rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)
@@ -528,6 +539,10 @@ scorer_journal_shred(struct scorer *s, size_t *segments)
     *segments = 0;
     if (s->applied_seq == 0 || s->applied_seq >= journal_next_seq(s->journal))
         return 0; /* never held a record */
+    /* The journal holds the durable copy of the groups' audit records
+     * until the segments are synced. */
+    if (audit_flush(s->audit) != 0)
+        return ERR_AUDIT;
     return journal_shred_upto(s->journal, s->applied_seq, segments);
 }
 
@@ -838,10 +853,47 @@ scorer_fail_group(struct scorer *s, uint32_t nmsgs, int code)
 }
 
 /*
- * Make the group durable: its audit records (one fdatasync), then, and
- * only then, its events in the journal (one fdatasync). Returns 0,
- * ERR_AUDIT (nothing of the group reached the journal), ERR_FULL or
- * ERR_IO (the journal dropped the group's records).
+ * Journal the audit records appended since the last write (one or more
+ * JREC_AUDIT records, each carrying the size already synced in the
+ * audit segments) and write them to the segments, unsynced: the
+ * journal sync that follows makes them durable with the group's events.
+ * Sets `*seq` to the last seq appended. Returns 0 or ERR_AUDIT (nothing
+ * of the group is left in the journal).
+ */
+static int
+scorer_group_audit(struct scorer *s, uint64_t *seq)
+{
+    const uint8_t *frames;
+    size_t len, off = 0, n;
+    int rc = 0;
+
+    frames = audit_pending_frames(s->audit, &len);
+    while (rc == 0 && off < len) {
+        n = jrec_audit_chunk(frames + off, len - off);
+        rc =
+            jrec_audit_encode(&s->rec, audit_synced(s->audit), frames + off, n);
+        if (rc == 0)
+            rc = journal_append(s->journal, s->rec.data, s->rec.len, seq);
+        off += n;
+    }
+    if (rc == 0)
+        rc = audit_write(s->audit);
+    else
+        audit_discard(s->audit);
+    if (rc != 0) {
+        journal_discard(s->journal);
+        return ERR_AUDIT;
+    }
+    return 0;
+}
+
+/*
+ * Make the group durable with ONE fdatasync: its audit records, then its
+ * events, in the journal (the records also written to the audit
+ * segments, unsynced: scorer_group_audit). Returns 0, ERR_AUDIT (nothing
+ * of the group reached the journal), ERR_FULL or ERR_IO (the journal
+ * dropped the group's records; its audit records are synced in the
+ * segments instead, as records of refused accesses).
  */
 static int
 scorer_group_commit(struct scorer *s)
@@ -850,9 +902,7 @@ scorer_group_commit(struct scorer *s)
     uint64_t seq = s->applied_seq;
     int rc;
 
-    /* Sync the records and sign the new head: every record the group
-     * acknowledges is covered by a signature. */
-    rc = audit_commit(s->audit, NULL, NULL);
+    rc = scorer_group_audit(s, &seq);
     if (rc != 0) {
         s->njpend = 0;
         return ERR_AUDIT;
@@ -869,13 +919,25 @@ scorer_group_commit(struct scorer *s)
             break;
     }
     s->njpend = 0;
-    if (rc == 0)
-        rc = journal_sync(s->journal);
     if (rc != 0)
+        journal_discard(s->journal);
+    else
+        rc = journal_sync(s->journal);
+    if (rc != 0) {
+        /* The records are in the segments, unsynced: sync them there (a
+         * failure fails the audit log until it is reopened). */
+        if (audit_commit(s->audit, NULL, NULL) != 0)
+            log_warnx("cannot sync the audit records of a refused group");
         return rc == ERR_FULL ? ERR_FULL : ERR_IO;
+    }
     if (seq != s->applied_seq)
         crashpoint("group.journaled");
     s->applied_seq = seq;
+    /* Every record the group acknowledges is durable (journal) and, with
+     * a head due, covered by a signature. */
+    rc = audit_commit_journaled(s->audit, NULL, NULL);
+    if (rc != 0)
+        log_warnx("cannot sign the audit log's head: %s", err_str(rc));
     /* The group's new salt slots, in one pwrite (the journal holds
      * them already; a failure is retried before the next LMDB commit,
      * which needs them). */
