@@ -18,7 +18,7 @@
  *  - log->ck_len is the durable length of checkpoints.log.
  *
  * See also: audit.h (format and the fail-closed rule), audit_scan.h,
- *           segfile.h, scorer/scorer.c (the group commit)
+ *           segfile.h, scorer/group.c (the group commit)
  *
  * SPDX-License-Identifier: MIT
  */

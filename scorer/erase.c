@@ -14,8 +14,8 @@
  *    salt when planned.
  *  - "erase_pending" holds 16-byte tokens only (no pseudonym, no salt).
  *
- * See also: erase.h, vault.h, prove.h, history_purge.c, scorer.c
- *           (scorer_commit, scorer_journal_shred)
+ * See also: erase.h, vault.h, prove.h, history_purge.c, flusher.c
+ *           (scorer_commit), recover.c (scorer_journal_shred)
  *
  * SPDX-License-Identifier: MIT
  */

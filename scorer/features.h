@@ -12,8 +12,8 @@
  * tests/unit/test_history_rec.c); history_model_features()
  * (scorer/history_model.c) fills a struct feature_vec for each order,
  * which the scorer's model evaluates (scorer/modelsvc.h) and logs for
- * training (features_log). The ip16 family, amt_z and amt_ratio are not
- * computed by the service (history_model_computed()). The
+ * training (features_log); the service computes every one of them
+ * (history_model_computed()). The
  * definitions follow the issue-7 study (notes/issue7/REPORT.md section
  * 2), which trained the reference model on them, with the differences
  * history.h states (bucketed windows; label-fed features count the

@@ -40,9 +40,27 @@
 #include "scorer/history_impl.h"
 #include "scorer/history_int.h"
 
-const uint8_t history_kind_byte[ENT_COUNT] = { 'A', 'D', 'I', 'P', 'C', 'E' };
+const uint8_t history_kind_byte[ENT_COUNT] = { 'A', 'D', 'I', 'P', 'C', 'E',
+    'Q' };
 const char *const history_kind_name[ENT_COUNT] = { "account", "device", "ip",
-    "ip24", "card", "email" };
+    "ip24", "card", "email", "ip16" };
+
+int
+history_net_of(enum entity_kind k)
+{
+    switch (k) {
+    case ENT_DEVICE:
+        return HNET_DEVICE;
+    case ENT_IP:
+        return HNET_IP;
+    case ENT_IP24:
+        return HNET_IP24;
+    case ENT_IP16:
+        return HNET_IP16;
+    default:
+        return -1;
+    }
+}
 
 /* ------------------------------------------------------------- keys */
 
@@ -106,6 +124,7 @@ history_event_keys(
     if (ev->has & EVENT_HAS_IP) {
         key_bytes(&keys[ENT_IP], ENT_IP, ev->ip.b, PSEUDO_BYTES);
         key_bytes(&keys[ENT_IP24], ENT_IP24, ev->ip24.b, PSEUDO_BYTES);
+        key_bytes(&keys[ENT_IP16], ENT_IP16, ev->ip16.b, PSEUDO_BYTES);
     }
     if (ev->has & EVENT_HAS_CARD)
         key_bytes(&keys[ENT_CARD], ENT_CARD, ev->card.b, PSEUDO_BYTES);
@@ -504,7 +523,8 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
     }
     if (have_order) {
         for (k = 1; k < ENT_COUNT; k++) {
-            if (!o.keys[k].present)
+            /* The /16 is a model feature, not a link (score.h). */
+            if (!o.keys[k].present || k == ENT_IP16)
                 continue;
             rc = ent_flag(h, txn, &o.keys[k], F_FRAUD_LINKED, ev->ts);
             if (rc != 0)
@@ -592,13 +612,13 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
             acct->flags |= F_SIGNUP;
             acct->source = history_model_source(ev->source);
             acct->sig_mask = 0;
-            for (k = ENT_DEVICE; k <= ENT_IP24; k++) {
-                if (!keys[k].present)
+            for (k = 0; k < ENT_COUNT; k++) {
+                int net = history_net_of((enum entity_kind)k);
+
+                if (net < 0 || !keys[k].present)
                     continue;
-                /* enum history_net follows entity kinds 1..3 */
-                acct->sig_mask |= (uint8_t)(1u << (k - ENT_DEVICE));
-                acct->sig_hash[k - ENT_DEVICE] =
-                    history_hash64(keys[k].b, keys[k].len);
+                acct->sig_mask |= (uint8_t)(1u << net);
+                acct->sig_hash[net] = history_hash64(keys[k].b, keys[k].len);
             }
         }
         for (k = 0; k < ENT_COUNT; k++) {
@@ -641,6 +661,9 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
             if (ev->amount > acct->amount_max)
                 acct->amount_max = ev->amount;
         }
+        rc = history_model_order(h, txn, actor, ev);
+        if (rc != 0)
+            goto out;
         if (!(ev->has & EVENT_HAS_ORDER))
             break;
         memset(&o, 0, sizeof(o));

@@ -17,6 +17,8 @@
  *                storefront, pseudo_scoped())
  *            'D' 16-byte device pseudonym     'I' 16-byte ip pseudonym
  *            'P' 16-byte pseudonym of the IP's /24 (IPv6 /48)
+ *            'Q' 16-byte pseudonym of the IP's /16 (IPv6 /32): the
+ *                model's ip16 features only, on no link list
  *            'C' 16-byte card pseudonym       'E' 16-byte email pseudonym
  *            Device, IP, card and email entities are shared by all
  *            storefronts.
@@ -270,7 +272,8 @@ int history_model_features(struct history *h, struct store_txn *txn,
 #define HISTORY_MG_WINDOWS 1u /* *_ord_*, *_sig_*, *_sig_same_min */
 #define HISTORY_MG_LABELS  2u /* *_fraud_lab, *_legit_lab, *_age_d, link */
 #define HISTORY_MG_COUNTRY 4u /* cty_rate, cty_nlab, glob_rate */
-#define HISTORY_MG_ALL     7u
+#define HISTORY_MG_AMOUNT  8u /* amt_z, amt_ratio (the store's amounts) */
+#define HISTORY_MG_ALL     15u
 
 /* The groups a model with columns cols[0..n) needs. */
 unsigned history_model_groups(const enum feature_id *cols, unsigned n);

@@ -58,6 +58,9 @@ enum history_net { HNET_DEVICE, HNET_IP, HNET_IP24, HNET_IP16, HNET_COUNT };
 
 /* Largest entity key: 'A' actor \0 account pseudonym. */
 #define KEY_MAX HISTORY_KEY_MAX
+/* The enum history_net of an entity kind, or -1 (account, card, email). */
+int history_net_of(enum entity_kind k);
+
 /* The kind byte of each entity key, by enum entity_kind. */
 extern const uint8_t history_kind_byte[ENT_COUNT];
 /* For log lines (score_entity_name() lives in score.c). */
@@ -392,6 +395,14 @@ int history_model_label(struct history *h, struct store_txn *txn,
     const struct ekey *acct);
 /* enum history_source of a signup's source field ("" none). */
 uint8_t history_model_source(const char *source);
+
+/*
+ * The model's part of applying order `ev`: add its amount to the
+ * store's running amount statistics (amt_z, amt_ratio), in arrival
+ * order. Returns 0, ERR_CORRUPT or ERR_IO.
+ */
+int history_model_order(struct history *h, struct store_txn *txn,
+    const char *actor, const struct event *ev);
 
 /* ---------------------------------------------------- history_order.c */
 

@@ -198,7 +198,8 @@ history_link_update(
     r = xmalloc(sizeof(*r));
     rc = history_link_load(h, txn, acct, l);
     for (k = 1; rc == 0 && k < ENT_COUNT; k++) {
-        if (!keys[k].present ||
+        /* The /16 is a model feature, not a link (score.h). */
+        if (!keys[k].present || k == ENT_IP16 ||
             !list_add(l, &keys[k], HISTORY_MAX_LINKS, &gone))
             continue;
         changed = true;

@@ -3,8 +3,9 @@
  *                   time, and the per-country label counters it reads
  *
  * history_model_features() turns what history knew just before an
- * order (the entity records of the order's account, device, IP and /24,
- * the store's label counters per IP country) into the struct feature_vec
+ * order (the entity records of the order's account, device, IP, /24 and
+ * /16, the store's label counters per IP country and amounts) into the struct
+ feature_vec
  * the model evaluates (features.h gives each definition). It only reads:
  * the scorer calls it after history_features() and before
  * history_apply(), so the order itself, and anything applied after it,
@@ -20,13 +21,16 @@
  * to "before". An order of day D reads "before", plus day d's if d < D:
  * only labels of UTC days before the order's own day count.
  *
- * Not computed by the service (history_model_computed() says false, and
- * the scorer refuses a model that uses them): the ip16 family (there is
- * no /16 entity), amt_z and amt_ratio (no store amount statistics).
+ * The store's amounts live in the meta db under "amt" 0 actor, 24 bytes:
+ * u64 orders, then the mean and Welford's M2 of their amounts in major
+ * units (IEEE-754 bits as u64). history_model_order() adds each order as
+ * it is applied (arrival order), after its own features were computed,
+ * so amt_z and amt_ratio see the store's earlier orders only.
+
  *
  * Invariants:
- *  - reads only, in any txn; bounded: at most 4 entity records and 2
- *    meta rows per order.
+ *  - features read only, in any txn; bounded: at most 5 entity records
+ *    and 3 meta rows per order.
  *  - no clock, no randomness: the same history gives the same vector.
  *
  * See also: features.h (definitions), history.h, history_rec.c
@@ -47,11 +51,13 @@
 #define CTY_BYTES   20
 #define CTY_KEY_MAX (4 + EVENT_ID_MAX + 1 + 2)
 #define CTY_SMOOTH  50.0 /* features.h cty_rate: (f + 50 p0) / (n + 50) */
+#define AMT_BYTES   24
+#define AMT_KEY_MAX (4 + EVENT_ID_MAX + 1)
 
 /* Link weights of link_score by net entity (features.h). */
-static const double link_weight[] = { 1.0, 1.0, 0.3 };
+static const double link_weight[] = { 1.0, 1.0, 0.3, 0.05 };
 
-/* The per-entity families the service computes (no /16 entity). */
+/* The per-entity families (features.h), one per net entity. */
 static const struct {
     enum entity_kind kind;
     enum feature_id ord, sig, same_min, fraud, legit, age, accts, gap;
@@ -66,7 +72,14 @@ static const struct {
     { ENT_IP24, FEAT_IP24_ORD_1M, FEAT_IP24_SIG_1M, FEAT_IP24_SIG_SAME_MIN,
         FEAT_IP24_FRAUD_LAB, FEAT_IP24_LEGIT_LAB, FEAT_IP24_FRAUD_AGE_D,
         FEAT_IP24_ACCTS, FEAT_IP24_GAP, HNET_IP24 },
+    { ENT_IP16, FEAT_IP16_ORD_1M, FEAT_IP16_SIG_1M, FEAT_IP16_SIG_SAME_MIN,
+        FEAT_IP16_FRAUD_LAB, FEAT_IP16_LEGIT_LAB, FEAT_IP16_FRAUD_AGE_D,
+        FEAT_IP16_ACCTS, FEAT_IP16_GAP, HNET_IP16 },
 };
+
+_Static_assert(
+    ARRAY_LEN(fam) == HNET_COUNT && ARRAY_LEN(link_weight) == HNET_COUNT,
+    "one family and one link weight per net entity");
 
 _Static_assert(FEAT_DEV_ORD_ALL - FEAT_DEV_ORD_1M == HW_ALL &&
         FEAT_IP24_SIG_ALL - FEAT_IP24_SIG_1M == HW_ALL,
@@ -75,12 +88,115 @@ _Static_assert(FEAT_DEV_ORD_ALL - FEAT_DEV_ORD_1M == HW_ALL &&
 bool
 history_model_computed(enum feature_id id)
 {
-    if ((unsigned)id >= FEATURE_COUNT)
-        return false;
-    if (id >= FEAT_IP16_ORD_1M && id <= FEAT_IP16_FRAUD_AGE_D)
-        return false;
-    return id != FEAT_IP16_ACCTS && id != FEAT_IP16_GAP && id != FEAT_AMT_Z &&
-        id != FEAT_AMT_RATIO;
+    return (unsigned)id < FEATURE_COUNT;
+}
+
+/* ------------------------------------------------- store amounts */
+
+/* The store's orders so far: count, mean and Welford's M2 (major units). */
+struct amt {
+    uint64_t n;
+    double mean, m2;
+};
+
+static int
+amt_key(const char *actor, uint8_t *out, size_t *len)
+{
+    size_t al;
+
+    if (history_actor_len(actor, &al) != 0)
+        return ERR_INVAL;
+    memcpy(out, "amt", 4); /* with its 0 */
+    memcpy(out + 4, actor, al);
+    *len = 4 + al;
+    return 0;
+}
+
+static double
+bits_double(uint64_t b)
+{
+    double d;
+
+    memcpy(&d, &b, sizeof(d));
+    return d;
+}
+
+static uint64_t
+double_bits(double d)
+{
+    uint64_t b;
+
+    memcpy(&b, &d, sizeof(b));
+    return b;
+}
+
+static int
+amt_load(
+    struct history *h, struct store_txn *txn, const char *actor, struct amt *a)
+{
+    uint8_t k[AMT_KEY_MAX];
+    const uint8_t *p;
+    const void *v;
+    size_t kl, vl;
+    int rc;
+
+    memset(a, 0, sizeof(*a));
+    rc = amt_key(actor, k, &kl);
+    if (rc != 0)
+        return rc;
+    rc = store_get_view(txn, h->dbi_meta, k, kl, &v, &vl);
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (vl != AMT_BYTES)
+        return ERR_CORRUPT;
+    p = v;
+    a->n = history_get64(p);
+    a->mean = bits_double(history_get64(p + 8));
+    a->m2 = bits_double(history_get64(p + 16));
+    if (!isfinite(a->mean) || !isfinite(a->m2) || a->m2 < 0)
+        return ERR_CORRUPT;
+    return 0;
+}
+
+int
+history_model_order(struct history *h, struct store_txn *txn, const char *actor,
+    const struct event *ev)
+{
+    uint8_t k[AMT_KEY_MAX], b[AMT_BYTES];
+    double x = (double)ev->amount / 100.0, d;
+    struct amt a;
+    size_t kl;
+    int rc;
+
+    rc = amt_load(h, txn, actor, &a);
+    if (rc == 0)
+        rc = amt_key(actor, k, &kl);
+    if (rc != 0)
+        return rc;
+    /* Welford: mean and M2 stay exact enough over billions of orders. */
+    a.n++;
+    d = x - a.mean;
+    a.mean += d / (double)a.n;
+    a.m2 += d * (x - a.mean);
+    history_put64(b, a.n);
+    history_put64(b + 8, double_bits(a.mean));
+    history_put64(b + 16, double_bits(a.m2));
+    return store_put(txn, h->dbi_meta, k, kl, b, sizeof(b));
+}
+
+/* amt_z and amt_ratio of amount `x` against the store's earlier orders. */
+static void
+amt_part(const struct amt *a, double x, struct feature_vec *v)
+{
+    double sd;
+
+    if (a->n < 2)
+        return; /* feature_vec_init(): amt_z 0, amt_ratio 1 */
+    sd = sqrt(a->m2 / (double)(a->n - 1));
+    v->v[FEAT_AMT_Z] = sd > 0 ? (x - a->mean) / sd : 0;
+    v->v[FEAT_AMT_RATIO] = a->mean > 0 ? x / a->mean : 1;
 }
 
 /* ------------------------------------------------ country counters */
@@ -328,6 +444,8 @@ group_of(enum feature_id id)
         return HISTORY_MG_COUNTRY;
     if (id == FEAT_LINK_SCORE)
         return HISTORY_MG_LABELS;
+    if (id == FEAT_AMT_Z || id == FEAT_AMT_RATIO)
+        return HISTORY_MG_AMOUNT;
     for (f = 0; f < ARRAY_LEN(fam); f++) {
         if (id >= fam[f].ord && id <= fam[f].same_min)
             return HISTORY_MG_WINDOWS;
@@ -423,8 +541,10 @@ history_model_features(struct history *h, struct store_txn *txn,
             (!keys[k].present ||
                 (c->keys[k].len == keys[k].len &&
                     memcmp(c->keys[k].b, keys[k].b, keys[k].len) == 0));
-    for (k = 0; k <= ENT_IP24; k++) {
-        if (!keys[k].present)
+    for (k = 0; k < ENT_COUNT; k++) {
+        /* The account and the net entities: nothing else is read. */
+        if (!keys[k].present ||
+            (k != ENT_ACCOUNT && history_net_of((enum entity_kind)k) < 0))
             continue;
         if (hit) {
             if (c->exists[k])
@@ -476,6 +596,14 @@ history_model_features(struct history *h, struct store_txn *txn,
     }
     if (groups & HISTORY_MG_LABELS)
         v->v[FEAT_LINK_SCORE] = link;
+    if (groups & HISTORY_MG_AMOUNT) {
+        struct amt a;
+
+        rc = amt_load(h, txn, actor, &a);
+        if (rc != 0)
+            return rc;
+        amt_part(&a, amt, v);
+    }
     if (!(groups & HISTORY_MG_COUNTRY))
         return 0;
 
@@ -493,7 +621,3 @@ history_model_features(struct history *h, struct store_txn *txn,
     v->v[FEAT_CTY_RATE] = (f + CTY_SMOOTH * p0) / (n + CTY_SMOOTH);
     return 0;
 }
-
-_Static_assert(ENT_DEVICE == 1 && ENT_IP == 2 && ENT_IP24 == 3 &&
-        HNET_DEVICE == 0 && HNET_IP == 1 && HNET_IP24 == 2,
-    "history.c maps entity kind k to history_net k - 1");

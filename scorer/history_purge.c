@@ -63,6 +63,7 @@ static const struct {
     { 'P', HISTORY_CAT_IP },
     { 'C', HISTORY_CAT_PAYMENT },
     { 'E', HISTORY_CAT_CONTACT },
+    { 'Q', HISTORY_CAT_IP },
 };
 
 static const char *const cat_names[HISTORY_CAT_COUNT] = { "account", "device",
@@ -328,7 +329,7 @@ history_erase_plan(struct history *h, struct store_txn *txn,
     const struct pseudo *token, const char *const *actors, size_t nactors,
     struct history_batch *b)
 {
-    static const uint8_t kinds[] = { 'D', 'I', 'P', 'C', 'E' };
+    static const uint8_t kinds[] = { 'D', 'I', 'P', 'C', 'E', 'Q' };
     uint8_t k[HISTORY_KEY_MAX];
     size_t klen;
     int rc;

@@ -8,7 +8,7 @@
  *  - jrec_decode() and jrec_audit_decode() read no byte past `len` and
  *    accept only what jrec_encode() / jrec_audit_encode() can write.
  *
- * See also: jrec.h, scorer/scorer.c
+ * See also: jrec.h, scorer/group.c (encode), scorer/recover.c (replay)
  *
  * SPDX-License-Identifier: MIT
  */

@@ -965,7 +965,7 @@ query_linked(
     struct scorer *s, const struct query_ctx *c, const struct qproto_request *q)
 {
     static const char *const kinds[ENT_COUNT] = { "account", "device", "ip",
-        "ip_prefix", "card", "email" };
+        "ip_prefix", "card", "email", "ip16" };
     struct history_linked *lk = NULL;
     struct pseudo acct, subj[1 + HISTORY_LINKED_MAX];
     struct wire_enc e;

@@ -397,6 +397,9 @@ entity_kind_of(enum vault_kind k, enum entity_kind *out)
     case VAULT_KIND_IP24:
         *out = ENT_IP24;
         return true;
+    case VAULT_KIND_IP16:
+        *out = ENT_IP16;
+        return true;
     case VAULT_KIND_CARD:
         *out = ENT_CARD;
         return true;

@@ -270,6 +270,7 @@ static const char *const entity_names[ENT_COUNT] = {
     [ENT_IP24] = "ip_prefix",
     [ENT_CARD] = "card",
     [ENT_EMAIL] = "email",
+    [ENT_IP16] = "ip16",
 };
 
 /* Points and value of every rule for one order; 0 points: not fired. */

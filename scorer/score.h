@@ -29,7 +29,9 @@
 
 /*
  * The entities history keeps per event. An order links all that are
- * present; ENT_IP24 is the /24 (IPv4) or /48 (IPv6) prefix.
+ * present; ENT_IP24 is the /24 (IPv4) or /48 (IPv6) prefix. ENT_IP16,
+ * the /16 (IPv4) or /32 (IPv6), feeds the model's ip16 features only:
+ * it is on no account's link list and no rule reads it.
  */
 enum entity_kind {
     ENT_ACCOUNT = 0,
@@ -38,6 +40,7 @@ enum entity_kind {
     ENT_IP24,
     ENT_CARD,
     ENT_EMAIL,
+    ENT_IP16,
     ENT_COUNT
 };
 

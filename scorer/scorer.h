@@ -230,12 +230,68 @@ struct scorer {
 
 /* ------------------------------------------- shared inside scorer/ only */
 
-/* How an event reaches scorer_apply() (scorer.c). */
+/* How an event reaches scorer_apply() (apply.c). */
 enum scorer_mode {
     SCORER_LIVE,   /* from a collector: audited and journaled */
     SCORER_LOCAL,  /* from a query op: journaled (the op is audited) */
     SCORER_REPLAY, /* from the journal at recovery */
 };
+
+/*
+ * apply.c: apply one event whose internal encoding is raw[0..rawlen),
+ * taken at `arrival_ms`, in the overlay's current generation: a repeat
+ * of a stored id gets its first reply, otherwise the event is
+ * tokenized, scored (orders), applied to history and its reply stored.
+ * SCORER_LIVE buffers its audit record and queues it for the journal
+ * (s->jpend, borrowing `actor` and `raw` until the group commit);
+ * SCORER_LOCAL queues it only (the caller audited the operation);
+ * SCORER_REPLAY (`seq`) marks it applied. Main thread.
+ * Returns 0 with `r` filled; ERR_CONFLICT with `r` the error reply (not
+ * a failure of the group); or an ERR_* from the store or the audit log,
+ * after which the overlay may hold part of the event (recover it).
+ */
+int scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
+    const uint8_t *raw, size_t rawlen, enum scorer_mode mode, uint64_t seq,
+    uint64_t arrival_ms, struct reply *r) WARN_UNUSED NONNULL(1, 2, 3, 4, 9);
+
+/*
+ * group.c: drain, apply, make durable (audit, then journal) and answer
+ * one group of collector messages from s->events_sock. Main thread.
+ */
+void scorer_group(struct scorer *s) NONNULL(1);
+
+/*
+ * recover.c: scorer_recover() when the overlay needs it, at most once
+ * per backoff interval while it keeps failing. Returns 0 when nothing
+ * needs recovering or it worked, ERR_IO while waiting for the next
+ * attempt, or the recovery's ERR_*.
+ */
+int scorer_maybe_recover(struct scorer *s) NONNULL(1);
+
+/*
+ * flusher.c, main thread: freeze the current generation (with the
+ * journal position, vault slots, index position and audit anchor it
+ * covers) and hand it to the flusher; a no-op while a flush runs, when
+ * the generation is empty, or while recovery is needed.
+ */
+void scorer_flush_start(struct scorer *s) NONNULL(1);
+
+/* flusher.c: hand the frozen generation to the flusher (again). */
+void scorer_flush_kick(struct scorer *s) NONNULL(1);
+
+/* flusher.c: take the flusher's result if it has finished (no wait). */
+void scorer_flush_poll(struct scorer *s) NONNULL(1);
+
+/* flusher.c: wait for the flush in flight, if any, and take its result. */
+void scorer_flush_wait(struct scorer *s) NONNULL(1);
+
+/*
+ * flusher.c: store the audit log's anchor (durable size, root, the
+ * journal seq they cover, `clean` only at the end of a clean stop) in
+ * `txn` (borrowed). Returns 0 or the store's ERR_*.
+ */
+int scorer_anchor_put(struct scorer *s, struct store_txn *txn,
+    bool clean) WARN_UNUSED NONNULL(1, 2);
 
 /*
  * Apply one event made by a query operation (a label, a review

@@ -87,7 +87,7 @@ struct vault {
 
 static const char *const kind_names[VAULT_KIND_COUNT] = { "", "account",
     "order", "device", "ip", "ip24", "email", "phone", "name", "card",
-    "address", "value" };
+    "address", "value", "ip16" };
 
 const char *
 vault_kind_name(enum vault_kind k)
@@ -823,6 +823,7 @@ vault_tokenize(struct vault *v, const struct event *ev, bool create,
         { EVENT_HAS_DEVICE, offsetof(struct event, device), VAULT_KIND_DEVICE },
         { EVENT_HAS_IP, offsetof(struct event, ip), VAULT_KIND_IP },
         { EVENT_HAS_IP, offsetof(struct event, ip24), VAULT_KIND_IP24 },
+        { EVENT_HAS_IP, offsetof(struct event, ip16), VAULT_KIND_IP16 },
         { EVENT_HAS_EMAIL, offsetof(struct event, email), VAULT_KIND_EMAIL },
         { EVENT_HAS_PHONE, offsetof(struct event, phone), VAULT_KIND_PHONE },
         { EVENT_HAS_NAME, offsetof(struct event, name), VAULT_KIND_NAME },
@@ -840,9 +841,8 @@ vault_tokenize(struct vault *v, const struct event *ev, bool create,
     *named = 0;
     if (made != NULL)
         made->n = 0;
-    /* Nothing keeps these: they must not reach history or the log. */
+    /* Nothing keeps it: it must not reach history or the log. */
     memset(&out->session, 0, sizeof(out->session));
-    memset(&out->ip16, 0, sizeof(out->ip16));
     for (k = 0; k < VAULT_EVENT_SUBJECTS; k++) {
         const struct pseudo *p;
         struct pseudo *t;
@@ -863,8 +863,9 @@ vault_tokenize(struct vault *v, const struct event *ev, bool create,
             *named = 0;
             return rc;
         }
-        /* The /24 is kept in history, never named in a record. */
-        if (fields[k].kind != VAULT_KIND_IP24)
+        /* The /24 and /16 are kept in history, never named in a record. */
+        if (fields[k].kind != VAULT_KIND_IP24 &&
+            fields[k].kind != VAULT_KIND_IP16)
             *named |= fields[k].has;
         if (new_salt && made != NULL)
             made->p[made->n++] = *p;

@@ -38,7 +38,7 @@
  * the disk's own erasure: see scorer.8, CRYPTO-SHREDDING.)
  *
  * Durability: a new salt travels in the journal record of the event
- * that made it (scorer.c), which is synced before the event is
+ * that made it (group.c), which is synced before the event is
  * acknowledged; its slot is written (pwrite, not synced) by the next
  * vault_write(), which the scorer calls after each group commit and
  * before it hands a generation to the flusher; the flusher fdatasyncs the vault
@@ -111,6 +111,7 @@ enum vault_kind {
     VAULT_KIND_CARD,
     VAULT_KIND_ADDRESS,
     VAULT_KIND_VALUE,
+    VAULT_KIND_IP16,
     VAULT_KIND_COUNT
 };
 
@@ -208,7 +209,7 @@ int vault_sync_file(struct vault *v) WARN_UNUSED NONNULL(1);
 /* ------------------------------------------------------ tokenizing */
 
 /* The most subjects one event names (the fields vault_tokenize() maps). */
-#define VAULT_EVENT_SUBJECTS 12
+#define VAULT_EVENT_SUBJECTS 13
 
 /* The salts one vault_tokenize() call made: what its journal record
  * must carry. */
@@ -219,9 +220,9 @@ struct vault_made {
 
 /*
  * Make `*out` a copy of `ev` in which every subject pseudonym (account,
- * order, device, ip, ip24, email, phone, name, card, billing, shipping,
- * value) is replaced by its token, and the pseudonyms nothing keeps
- * (session, ip16) are zeroed. With `create` subjects without a salt get
+ * order, device, ip, ip24, ip16, email, phone, name, card, billing,
+ * shipping, value) is replaced by its token, and the pseudonym nothing
+ * keeps (session) is zeroed. With `create` subjects without a salt get
  * one (listed in `*made`, may be NULL); without, such a subject keeps a
  * zero token and its EVENT_HAS_* bit is left out of `*named` (the
  * fields that carry a token: the record's subjects). `out` may not

@@ -6,6 +6,9 @@ service and checks: exit status 0, one JSON object on stdout with the
 expected fields, events > 0, errors == 0, acked_ok == events - rejected,
 no malformed reply, every scored order with a decision; both daemons
 still running and answering afterwards, and both stop with status 0.
+Then against a collector with a 100 events/s quota: the over-quota
+events are counted as `busy` (all of the rejections), with their own
+reply latency (busy_p50_us, busy_p99_us), and acked_ok + busy == events.
 
 SPDX-License-Identifier: MIT
 """
@@ -82,6 +85,25 @@ def body(args):
               "no certificate: exit 2 naming --cert (%d: %r)" % (rc, err))
         s, c = svc.stop()
         check_eq((s, c), (0, 0), "both exit 0 on SIGTERM")
+    quota = ["quota_events_per_s=100", "quota_events_burst=100"]
+    with Service(args.bin, keep=args.keep, collector_opts=quota) as svc:
+        argv = [load, "--endpoint", svc.events_endpoint,
+                "--cert", svc.cert_path("storefront"),
+                "--keys-dir", svc.keys_dir, "--batch", "1", "--rate", "1000",
+                "--duration", "2", "--seed", "7", "--json", "--quiet"]
+        say("  over a 100 events/s quota: " + " ".join(argv[9:]))
+        rc, out, err = run(argv, timeout=30)
+        res = parse_json(out)
+        say("  summary: " + json.dumps(res, sort_keys=True))
+        check(res["busy"] > 0, "busy replies counted (%r)" % res["busy"])
+        check_eq(res["busy"], res["rejected"], "every rejection was busy")
+        check_eq(res["acked_ok"] + res["busy"], res["events"],
+                 "acked_ok + busy == events")
+        check(res["acked_ok"] < res["events"] // 2,
+              "the quota held most events back (%r)" % res)
+        check(0 < res["busy_p50_us"] <= res["busy_p99_us"],
+              "busy reply latency reported (%r, %r)"
+              % (res["busy_p50_us"], res["busy_p99_us"]))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@
  * than the order (in a later bucket) is never counted and the gap skips
  * it; the label rule (a label counts from the UTC day after its event
  * time, on the labelled order's entities and its country's fraud rate,
- * with the link score's decay); which features the service computes.
+ * with the link score's decay); the store's amount statistics (amt_z,
+ * amt_ratio) over earlier orders only; which features the service
+ * computes.
  *
  * See also: scorer/history_model.c, scorer/features.h
  *
@@ -217,6 +219,10 @@ test_point_in_time_out_of_order(void)
     near(v.v[FEAT_DEV_ORD_ALL], 1);
     near(v.v[FEAT_IP_ORD_ALL], 1);
     near(v.v[FEAT_IP24_ORD_24H], 1);
+    near(v.v[FEAT_IP16_ORD_24H], 1);
+    near(v.v[FEAT_IP16_ORD_ALL], 1);
+    near(v.v[FEAT_IP16_SIG_24H], 1);
+    near(v.v[FEAT_IP16_GAP], 20 * 60);
     near(v.v[FEAT_DEV_SIG_1H], 0);
     near(v.v[FEAT_DEV_SIG_24H], 1);
     near(v.v[FEAT_DEV_GAP], 20 * 60);
@@ -270,8 +276,10 @@ test_labels_next_day(void)
     near(v.v[FEAT_IP24_FRAUD_LAB], 1);
     near(v.v[FEAT_DEV_LEGIT_LAB], 0);
     near(v.v[FEAT_DEV_FRAUD_AGE_D], age);
-    /* Weights 1 (device), 1 (IP), 0.3 (/24), decay exp(-age / 30 d). */
-    near(v.v[FEAT_LINK_SCORE], 2.3 * exp(-age / 30));
+    near(v.v[FEAT_IP16_FRAUD_LAB], 1);
+    /* Weights 1 (device), 1 (IP), 0.3 (/24), 0.05 (/16), decay
+     * exp(-age / 30 d). */
+    near(v.v[FEAT_LINK_SCORE], 2.35 * exp(-age / 30));
     p0 = (1.0 + 1) / (1 + 20);
     near(v.v[FEAT_GLOB_RATE], p0);
     near(v.v[FEAT_CTY_NLAB], 1);
@@ -281,6 +289,73 @@ test_labels_next_day(void)
     near(v.v[FEAT_DEV_FRAUD_LAB], 0);
     near(v.v[FEAT_LINK_SCORE], 0);
     near(v.v[FEAT_CTY_NLAB], 1); /* same country */
+    env_close(&e);
+}
+
+/* An order of account a on device d whose IP lies in /16 number n. */
+static struct event
+order_in16(uint64_t ts, unsigned a, unsigned d, unsigned n, unsigned o)
+{
+    struct event ev = order_ev(ts, a, d, o);
+
+    ev.ip16 = ps("net16", n);
+    return ev;
+}
+
+/*
+ * The /16 family: two accounts on two /24s of one /16 are counted on the
+ * /16 (orders, distinct accounts, gap, a fraud label with weight 0.05 in
+ * link_score) and on neither /24 of a third device in the same /16;
+ * another /16 sees none of it.
+ */
+static void
+test_ip16_family(void)
+{
+    struct env e;
+    struct feature_vec v;
+    struct event ev;
+    double age;
+
+    env_open(&e);
+    ev = order_in16(T0 - 2 * HOUR_MS, 21, 21, 1, 60);
+    apply(&e, &ev);
+    ev = order_in16(T0 - 30 * MIN_MS, 22, 22, 1, 61);
+    apply(&e, &ev);
+
+    ev = order_in16(T0, 23, 23, 1, 999999);
+    ASSERT_OK(
+        history_model_features(e.h, e.txn, "shop", &ev, HISTORY_MG_ALL, &v));
+    near(v.v[FEAT_IP16_ORD_ALL], 2);
+    near(v.v[FEAT_IP16_ORD_1H], 1);
+    near(v.v[FEAT_IP16_ACCTS], 2);
+    near(v.v[FEAT_IP16_GAP], 30 * 60);
+    near(v.v[FEAT_IP24_ORD_ALL], 0);
+    near(v.v[FEAT_IP24_ACCTS], 0);
+    near(v.v[FEAT_IP24_GAP], FEATURE_MISSING_GAP);
+
+    ev = order_in16(T0, 23, 23, 2, 999999);
+    ASSERT_OK(
+        history_model_features(e.h, e.txn, "shop", &ev, HISTORY_MG_ALL, &v));
+    near(v.v[FEAT_IP16_ORD_ALL], 0);
+    near(v.v[FEAT_IP16_ACCTS], 0);
+
+    /* A fraud label on order 60: from the next UTC day on, the /16
+     * counts it with link weight 0.05; nothing else is shared. */
+    memset(&ev, 0, sizeof(ev));
+    ev.type = EVENT_LABEL;
+    ev.ts = T0;
+    ev.id = ps("label", 60);
+    ev.has = EVENT_HAS_ORDER | EVENT_HAS_OK;
+    ev.order = ps("order", 60);
+    ev.ok = true;
+    apply(&e, &ev);
+    ev = order_in16(T0 + 3 * HOUR_MS, 23, 23, 1, 999999); /* 01:00 */
+    ASSERT_OK(
+        history_model_features(e.h, e.txn, "shop", &ev, HISTORY_MG_ALL, &v));
+    age = 60.0 / (24 * 60);
+    near(v.v[FEAT_IP16_FRAUD_LAB], 1);
+    near(v.v[FEAT_IP24_FRAUD_LAB], 0);
+    near(v.v[FEAT_LINK_SCORE], 0.05 * exp(-age / 30));
     env_close(&e);
 }
 
@@ -326,6 +401,65 @@ test_groups(void)
     env_close(&e);
 }
 
+/* An order of `minor` units by account a applied for actor `actor`. */
+static void
+order_amount(
+    struct env *e, const char *actor, uint64_t ts, unsigned a, uint64_t minor)
+{
+    struct event ev = order_ev(ts, a, a, 5000 + a);
+    struct reply r;
+
+    ev.amount = minor;
+    memset(&r, 0, sizeof(r));
+    ASSERT_OK(history_apply(e->h, e->txn, actor, &ev, &r));
+}
+
+/*
+ * amt_z and amt_ratio against the store's EARLIER orders (arrival order):
+ * 10.00, 20.00 and 60.00 give mean 30 and sample std sqrt(700), so an
+ * order of 42.50 has z = 12.5 / sqrt(700) and ratio 42.5 / 30; the order
+ * itself is not counted until applied, another store's orders never,
+ * and with fewer than two earlier orders z is 0 and the ratio 1.
+ */
+static void
+test_store_amounts(void)
+{
+    struct env e;
+    struct feature_vec v;
+    enum feature_id cols[] = { FEAT_AMT_Z, FEAT_AMT_RATIO };
+
+    ASSERT_EQ(history_model_groups(cols, 2), HISTORY_MG_AMOUNT);
+    env_open(&e);
+    order_amount(&e, "shop", T0 - 3 * HOUR_MS, 1, 1000);
+    v = features(&e, T0, 9, 9);
+    near(v.v[FEAT_AMT_Z], 0);
+    near(v.v[FEAT_AMT_RATIO], 1);
+    /* Later in event time but earlier in arrival: counted (as arrived). */
+    order_amount(&e, "shop", T0 + DAY_MS, 2, 2000);
+    order_amount(&e, "shop", T0 - HOUR_MS, 3, 6000);
+    order_amount(&e, "other-shop", T0 - HOUR_MS, 4, 9999900);
+    v = features(&e, T0, 9, 9);
+    near(v.v[FEAT_AMT], 42.5);
+    near(v.v[FEAT_AMT_Z], 12.5 / sqrt(700.0));
+    near(v.v[FEAT_AMT_RATIO], 42.5 / 30.0);
+    /* Asked without the group: the initial values. */
+    ASSERT_OK(history_model_features(e.h, e.txn, "shop",
+        &(struct event){ .type = EVENT_ORDER_PLACED, .ts = T0, .amount = 4250 },
+        HISTORY_MG_ALL & ~HISTORY_MG_AMOUNT, &v));
+    near(v.v[FEAT_AMT_Z], 0);
+    near(v.v[FEAT_AMT_RATIO], 1);
+    /* Once applied, an order counts for the next: 10, 20, 60, 42.5. */
+    order_amount(&e, "shop", T0, 5, 4250);
+    v = features(&e, T0, 9, 9);
+    near(v.v[FEAT_AMT_RATIO], 42.5 / 33.125);
+    near(v.v[FEAT_AMT_Z],
+        9.375 /
+            sqrt((23.125 * 23.125 + 13.125 * 13.125 + 26.875 * 26.875 +
+                     9.375 * 9.375) /
+                3));
+    env_close(&e);
+}
+
 static void
 test_computed(void)
 {
@@ -333,12 +467,12 @@ test_computed(void)
     ASSERT(history_model_computed(FEAT_LINK_SCORE));
     ASSERT(history_model_computed(FEAT_IP24_GAP));
     ASSERT(history_model_computed(FEAT_AMT_ACCT_RATIO));
-    ASSERT(!history_model_computed(FEAT_IP16_ORD_1M));
-    ASSERT(!history_model_computed(FEAT_IP16_FRAUD_AGE_D));
-    ASSERT(!history_model_computed(FEAT_IP16_ACCTS));
-    ASSERT(!history_model_computed(FEAT_IP16_GAP));
-    ASSERT(!history_model_computed(FEAT_AMT_Z));
-    ASSERT(!history_model_computed(FEAT_AMT_RATIO));
+    ASSERT(history_model_computed(FEAT_IP16_ORD_1M));
+    ASSERT(history_model_computed(FEAT_IP16_FRAUD_AGE_D));
+    ASSERT(history_model_computed(FEAT_IP16_ACCTS));
+    ASSERT(history_model_computed(FEAT_IP16_GAP));
+    ASSERT(history_model_computed(FEAT_AMT_Z));
+    ASSERT(history_model_computed(FEAT_AMT_RATIO));
     ASSERT(!history_model_computed(FEATURE_COUNT));
 }
 
@@ -354,6 +488,8 @@ main(void)
     RUN(test_point_in_time_out_of_order);
     RUN(test_labels_next_day);
     RUN(test_groups);
+    RUN(test_ip16_family);
+    RUN(test_store_amounts);
     RUN(test_computed);
     {
         char cmd[256];

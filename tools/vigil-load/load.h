@@ -68,6 +68,7 @@ struct load_stats {
     uint64_t answered;     /* events with a reply: ok + rejected */
     uint64_t ok;           /* events acknowledged with ok true */
     uint64_t rejected;     /* events answered with ok false */
+    uint64_t busy;         /* of those, refused with busy (ERR_BUSY) */
     uint64_t timeouts;     /* events whose request timed out or never left */
     uint64_t malformed;    /* reply frames that did not decode or match */
     uint64_t lost;         /* events of the requests such frames answered */
@@ -77,6 +78,7 @@ struct load_stats {
     uint64_t first_reject_code; /* -ERR_* of the first rejection, or 0 */
     struct hist all;            /* latency of every answered event, ns */
     struct hist order;          /* latency of answered orders, ns */
+    struct hist busy_lat;       /* latency of busy replies, ns */
     struct hist tick;           /* this second's latencies, for progress */
     uint64_t tick_answered;     /* events answered this second */
     uint64_t tick_errors;       /* events failed this second */

@@ -95,6 +95,12 @@ summary_human(FILE *f, const struct load_opts *o, const struct load_stats *st,
     if (st->rejected > 0)
         fprintf(f, "  first rejection code: %s\n",
             err_name(-(int)st->first_reject_code));
+    if (st->busy > 0)
+        fprintf(f,
+            "  busy        %" PRIu64 ": reply p50 %.0f us  p99 %.0f us  "
+            "max %.0f us\n",
+            st->busy, us(hist_quantile(&st->busy_lat, 0.5)),
+            us(hist_quantile(&st->busy_lat, 0.99)), us(st->busy_lat.max));
     fprintf(f,
         "  ack latency p50 %.0f us  p99 %.0f us  p99.9 %.0f us  "
         "max %.0f us\n",
@@ -141,7 +147,8 @@ summary_json(const struct load_opts *o, const struct load_stats *st,
            ",\"duration_s\":%.3f,\"sent\":%" PRIu64 ",\"rejected\":%" PRIu64
            ",\"timeouts\":%" PRIu64 ",\"malformed\":%" PRIu64
            ",\"malformed_events\":%" PRIu64 ",\"late\":%" PRIu64
-           ",\"bytes_per_event\":%.1f"
+           ",\"bytes_per_event\":%.1f,\"busy\":%" PRIu64
+           ",\"busy_p50_us\":%.1f,\"busy_p99_us\":%.1f"
            ",\"seed\":%" PRIu64 "}\n",
         st->answered, st->ok, errors, eps, us(hist_quantile(&st->all, 0.5)),
         us(hist_quantile(&st->all, 0.99)), us(hist_quantile(&st->all, 0.999)),
@@ -152,7 +159,9 @@ summary_json(const struct load_opts *o, const struct load_stats *st,
         st->decisions[REPLY_DECISION_REVIEW],
         st->decisions[REPLY_DECISION_BLOCK], nconns, o->batch, o->rate, secs,
         st->sent, st->rejected, st->timeouts, st->malformed, st->lost, st->late,
-        st->sent > 0 ? (double)st->bytes / (double)st->sent : 0.0, o->seed);
+        st->sent > 0 ? (double)st->bytes / (double)st->sent : 0.0, st->busy,
+        us(hist_quantile(&st->busy_lat, 0.5)),
+        us(hist_quantile(&st->busy_lat, 0.99)), o->seed);
 }
 
 int

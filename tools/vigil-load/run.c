@@ -312,7 +312,7 @@ handle_reply(
 {
     struct load_stats *st = r->st;
     struct slot *sl;
-    uint32_t count = 0, good = 0, scored = 0;
+    uint32_t count = 0, good = 0, scored = 0, busy = 0;
     uint64_t seq = 0, lat, dec[ARRAY_LEN(st->decisions)] = { 0 };
     bool matched;
     int rc;
@@ -344,6 +344,8 @@ handle_reply(
             good++;
         else if (st->first_reject_code == 0)
             st->first_reject_code = (uint64_t)(-rep->code);
+        if (rep->code == ERR_BUSY)
+            busy++;
         if (rep->has_score) {
             scored++;
             dec[rep->decision]++;
@@ -359,6 +361,7 @@ handle_reply(
     if (count == 1 && sl->n > 1) {
         count = sl->n;
         good = 0;
+        busy = busy > 0 ? count : 0;
     }
     lat = t > sl->t0 ? t - sl->t0 : 0;
     st->answered += count;
@@ -369,6 +372,10 @@ handle_reply(
     hist_add(&st->tick, lat, count);
     if (sl->norders > 0)
         hist_add(&st->order, lat, sl->norders);
+    /* How fast a saturated service says no (issue 12: within 5 ms). */
+    st->busy += busy;
+    if (busy > 0)
+        hist_add(&st->busy_lat, lat, busy);
     st->tick_answered += count;
     st->tick_errors += count - good;
     slot_free(r, c, sl);

@@ -1,0 +1,255 @@
+/*
+ * flusher.c - vigil-scorer: commit overlay generations to LMDB on the
+ *             flusher thread
+ *
+ * The main loop writes history into the overlay's current generation
+ * (store.h). scorer_flush_start() freezes it, with the journal sequence
+ * it covers, the vault's new slots, the subject index position and the
+ * audit log's anchor, and hands it to the flusher thread
+ * (scorer_flusher_main), which syncs the vault file and commits the
+ * generation in one synced LMDB write transaction, then rings the loop's
+ * bell (an eventfd). scorer_flush_poll() takes the result: the journal
+ * segments it covers are released; a failure marks the overlay for
+ * recovery (recover.c), and a full map or disk keeps the generation for
+ * a retry when there is room (space.h). The fields shared by the two
+ * threads are under s->mu (scorer.h).
+ *
+ * See also: scorer.c (the loop that drives it), recover.c, space.c
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/audit.h"
+#include "common/clock.h"
+#include "common/crashpoint.h"
+#include "common/err.h"
+#include "common/journal.h"
+#include "common/log.h"
+#include "common/store.h"
+#include "common/subjidx.h"
+#include "scorer/history.h"
+#include "scorer/scorer.h"
+#include "scorer/space.h"
+#include "scorer/status.h"
+#include "scorer/vault.h"
+
+/*
+ * The flusher thread: waits for a frozen generation, commits it to LMDB
+ * (one synced write transaction), reports the result and rings the bell.
+ */
+void *
+scorer_flusher_main(void *arg)
+{
+    struct scorer *s = arg;
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        int rc;
+
+        while (!s->flush_request && !s->flusher_quit)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->flush_request)
+            break;
+        s->flush_request = false;
+        pthread_mutex_unlock(&s->mu);
+        /* Every salt the generation's tokens come from is durable
+         * before the rows keyed by them are (vault.h, Durability). */
+        rc = vault_sync_file(s->vault);
+        if (rc == 0)
+            rc = store_overlay_flush(s->ov);
+        pthread_mutex_lock(&s->mu);
+        s->flush_rc = rc;
+        s->flush_done = true;
+        pthread_cond_broadcast(&s->cv);
+        if (write(s->flush_efd, &one, sizeof(one)) < 0)
+            log_warn("cannot ring the flush bell");
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/*
+ * Finish a flush whose result is in: settle the overlay and release the
+ * journal it covers, or after a failure mark the overlay for recovery
+ * (the journal still holds every acknowledged event).
+ */
+static void
+scorer_flush_finish(struct scorer *s, int rc)
+{
+    s->flushing = false;
+    status_flush(s->status, rc, clock_mono_us() - s->flush_t0_us);
+    if (rc == ERR_FULL) {
+        /* LMDB is unchanged and the journal holds every event of the
+         * frozen generation: keep it and try again when there is room
+         * (space.h), instead of rebuilding it for nothing. */
+        log_warnx("history commit failed: the LMDB map or its disk is "
+                  "full; the commit waits for room");
+        space_flush_failed(s);
+        return;
+    }
+    if (rc == 0)
+        rc = store_overlay_settle(s->ov);
+    if (rc != 0) {
+        log_warnx("history commit failed: %s", err_str(rc));
+        s->needs_recovery = true;
+        return;
+    }
+    s->stats.commits++;
+    s->committed_seq = s->flush_seq;
+    crashpoint("journal.trim");
+    rc = journal_release_upto(s->journal, s->flush_seq);
+    if (rc != 0)
+        log_warnx("cannot release old journal segments: %s", err_str(rc));
+}
+
+/* If the flusher has finished, take its result (main thread, no wait). */
+void
+scorer_flush_poll(struct scorer *s)
+{
+    uint64_t n;
+    bool done;
+    int rc;
+
+    if (read(s->flush_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        log_warn("cannot read the flush bell");
+    pthread_mutex_lock(&s->mu);
+    done = s->flush_done;
+    rc = s->flush_rc;
+    s->flush_done = false;
+    pthread_mutex_unlock(&s->mu);
+    if (done)
+        scorer_flush_finish(s, rc);
+}
+
+/* Wait for the flush in flight, if any, and take its result. */
+void
+scorer_flush_wait(struct scorer *s)
+{
+    int rc;
+
+    if (!s->flushing)
+        return;
+    pthread_mutex_lock(&s->mu);
+    while (!s->flush_done)
+        pthread_cond_wait(&s->cv, &s->mu);
+    s->flush_done = false;
+    rc = s->flush_rc;
+    pthread_mutex_unlock(&s->mu);
+    scorer_flush_finish(s, rc);
+}
+
+/*
+ * Store the audit log's anchor in `txn`: its durable size and root (each
+ * signed by the commit that made it durable), the journal sequence they
+ * cover, and `clean` (only at the very end of a clean stop).
+ */
+int
+scorer_anchor_put(struct scorer *s, struct store_txn *txn, bool clean)
+{
+    struct audit_anchor a;
+
+    memset(&a, 0, sizeof(a));
+    a.size = audit_size(s->audit);
+    audit_root(s->audit, a.root);
+    a.seq = s->applied_seq;
+    a.clean = clean;
+    return subjidx_anchor_put(txn, s->dbi_subject, &a);
+}
+
+/* Hand the frozen generation to the flusher thread. */
+void
+scorer_flush_kick(struct scorer *s)
+{
+    s->flushing = true;
+    s->flush_t0_us = clock_mono_us();
+    pthread_mutex_lock(&s->mu);
+    s->flush_request = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * Freeze the current generation with the journal position it covers and
+ * hand it to the flusher. Only after a group's journal sync, so that the
+ * generation holds durable events only. No-op while a flush is running.
+ */
+void
+scorer_flush_start(struct scorer *s)
+{
+    int rc;
+
+    if (s->flushing || s->gen_events == 0 || s->needs_recovery ||
+        store_overlay_has_frozen(s->ov))
+        return;
+    /* The slots of the generation's new salts, for the flusher's
+     * vault_sync_file(). */
+    rc = vault_write(s->vault);
+    /* The anchor names the audit size, and the commit lets the journal
+     * (the group's audit records' durable copy) be trimmed: the records
+     * must be durable in the audit segments first. */
+    if (rc == 0) {
+        crashpoint("audit.flush");
+        rc = audit_flush(s->audit);
+    }
+    if (rc == 0)
+        rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
+    if (rc == 0)
+        rc = subjidx_indexed_put(s->otxn, s->dbi_subject, s->indexed);
+    if (rc == 0)
+        rc = scorer_anchor_put(s, s->otxn, false);
+    if (rc == 0)
+        rc = store_overlay_freeze(s->ov);
+    if (rc != 0) {
+        log_warnx("cannot freeze history for commit: %s", err_str(rc));
+        s->needs_recovery = true;
+        return;
+    }
+    s->flush_seq = s->applied_seq;
+    s->gen_events = 0;
+    s->gen_opened_ms = 0;
+    scorer_flush_kick(s);
+}
+
+/*
+ * Freeze and commit everything now, waiting for it (start-up, stop): a
+ * generation kept for want of room first. Returns 0, ERR_FULL (a commit
+ * still waits for room: the journal holds its events) or ERR_IO.
+ */
+int
+scorer_flush_sync(struct scorer *s)
+{
+    scorer_flush_wait(s);
+    if (s->space.flush_retry && !s->needs_recovery) {
+        s->space.flush_retry = false;
+        scorer_flush_kick(s);
+        scorer_flush_wait(s);
+    }
+    if (s->needs_recovery)
+        return ERR_IO;
+    if (s->space.flush_retry)
+        return ERR_FULL;
+    scorer_flush_start(s);
+    scorer_flush_wait(s);
+    if (s->needs_recovery)
+        return ERR_IO;
+    return s->space.flush_retry ? ERR_FULL : 0;
+}
+
+int
+scorer_commit(struct scorer *s)
+{
+    if (s->needs_recovery)
+        return ERR_IO;
+    if (s->gen_events == 0)
+        s->gen_events = 1; /* deletions and index entries count too */
+    if (s->gen_opened_ms == 0)
+        s->gen_opened_ms = clock_mono_ms();
+    return scorer_flush_sync(s);
+}
