@@ -85,7 +85,9 @@
  *                erasure-request
  *  10  "outcome" string, one of: allowed denied error
  *  11  "ref"     string, 0..128 bytes: the request or event id, as the
- *                hex of a keyed hash when a client chose it
+ *                hex of a keyed hash when a client chose it (an
+ *                event.store of a scored order: then " model " and the
+ *                model's version, scorer/record.h)
  *  12  "peer"    string, 0..64 bytes of [A-Za-z0-9.:%_[]-]: the network
  *                address of the client ("" when not known)
  *  13  "size"    unsigned integer: bytes of the answer returned (0 when

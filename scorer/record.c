@@ -239,13 +239,22 @@ record_reindex(struct scorer *s)
  */
 int
 record_event(struct scorer *s, const char *actor, const char *op,
-    enum audit_outcome outcome, const struct event *ev, uint32_t named)
+    enum audit_outcome outcome, const struct event *ev, uint32_t named,
+    const char *model)
 {
     struct audit_record ar;
     uint64_t index;
+    size_t len;
     int rc;
 
     record_fill_event(actor, op, outcome, ev, named, &ar);
+    /* Which model scored it (REPLY_MODEL_MAX: fits after the 32 hex). */
+    _Static_assert(2 * PSEUDO_BYTES + 7 + REPLY_MODEL_MAX <= AUDIT_MAX_REF,
+        "the model version fits in an event record's ref");
+    if (model != NULL && model[0] != '\0') {
+        len = strlen(ar.ref);
+        snprintf(ar.ref + len, sizeof(ar.ref) - len, " model %s", model);
+    }
     rc = audit_append(s->audit, &ar, &index);
     if (rc != 0)
         return rc == ERR_INVAL ? rc : ERR_AUDIT;
