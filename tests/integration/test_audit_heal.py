@@ -120,8 +120,8 @@ def heal_scenario(args, svc, rnd, crash_in_heal):
     victim = Persona(450 + rnd, tag="h%d" % rnd).signup(veid)
     try:
         rep = svc.send(victim, timeout_ms=3000)
-        raise TestFailure("the scorer answered past its crash point: %r"
-                          % rep)
+        # The collector may tell that the scorer went away.
+        check(rep.get("ok") is False, "the victim is not acknowledged", rep)
     except Timeout:
         pass
     svc.close_socket()
