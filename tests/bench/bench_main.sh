@@ -25,9 +25,6 @@
 #   BENCH_DIR=$TMPDIR     where the temporary directory goes (data dir,
 #                         floor files: put it on the disk you measure)
 #   BENCH_KEEP=1          keep the temporary directory (logs, JSON)
-#   BENCH_MODEL_AB=0      skip the model-against-rule-set row (fresh
-#                         services with the default model and with
-#                         model_file=none, alternating)
 #   BENCH_PLAIN=0         skip the CURVE-against-plain rows (a second
 #                         service in insecure_dev, and the echo floor
 #                         with CURVE)
@@ -335,52 +332,6 @@ if [[ ${BENCH_PLAIN:-1} == 1 ]]; then
     done
 fi
 
-# ---------------------------------------- the model against the rule set
-
-# Issue 7: "scoring with the model keeps the main-path benchmark within
-# 10% of the rule set's throughput". Fresh CURVE services on fresh data
-# directories, one scoring with the default model and one with
-# model_file=none (the rule set alone), alternating, each run batch 100
-# x 4 connections for BENCH_DURATION s; the row is the ratio of the
-# medians. BENCH_MODEL_AB=0 skips it.
-ab_start() { # ab_start NAME MODEL_FILE
-    for pid in $COLLECTOR_PID $SCORER_PID; do
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    EPORT=$(free_port)
-    QPORT=$(free_port)
-    EP=tcp://127.0.0.1:$EPORT
-    rm -rf "$WORK/data-$1"
-    "$BIN/vigil-scorer" -d -o "data_dir=$WORK/data-$1" -o "keys_dir=$KEYS" \
-        -o user= -o "query_endpoint=tcp://127.0.0.1:$QPORT" \
-        -o "model_file=$2" >"$WORK/scorer-$1.log" 2>&1 &
-    SCORER_PID=$!
-    "$BIN/vigil-collector" -d -o "data_dir=$WORK/data-$1" -o "keys_dir=$KEYS" \
-        -o user= -o queue_wait_max_ms=0 -o "events_endpoint=$EP" \
-        >"$WORK/collector-$1.log" 2>&1 &
-    COLLECTOR_PID=$!
-    CONN=(--cert "$KEYS/secrets/bench-shop.key_secret" --keys-dir "$KEYS")
-    for _ in $(seq 20); do
-        if "$BIN/vigil-load" --endpoint "$EP" "${CONN[@]}" --rate 10 \
-            --duration 0.1 --quiet --json >/dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.5
-    done
-    tail -n 20 "$WORK/scorer-$1.log" "$WORK/collector-$1.log" >&2
-    die "the $1 service did not answer at $EP"
-}
-if [[ ${BENCH_MODEL_AB:-1} == 1 ]]; then
-    say "the model against the rule set: fresh services, alternating"
-    for i in $(seq "$RUNS"); do
-        ab_start model ""
-        load "ab_model.$i" --connections 4 --batch 100 --duration "$DUR"
-        ab_start rules none
-        load "ab_rules.$i" --connections 4 --batch 100 --duration "$DUR"
-    done
-fi
-
 # ---------------------------------------------------------------- table
 
 "$PY" - "$RES" "$RUNS" <<'EOF' || STATUS=1
@@ -474,10 +425,6 @@ if pb and fcb:
 if ps and fcs:
     row("CURVE/plain, single x 16: ok events/s", s, med([ok_per_s(r) for r in ps]), rate, ">= 75%", s >= 0.75 * med([ok_per_s(r) for r in ps]), "plain vigil", ps)
     row("", None, med([r["events_per_s"] for r in fcs]), rate, "", None, "zmq echo CURVE")
-am, ar = load("ab_model.*.json"), load("ab_rules.*.json")
-if am and ar:
-    m, rl = med([ok_per_s(r) for r in am]), med([ok_per_s(r) for r in ar])
-    row("model/rule set, batch 100 x 4 (fresh): ok events/s", m, rl, rate, ">= 90%", m >= 0.9 * rl, "model_file=none", am + ar)
 for r in load("rss.*.json"):
     scen = "scorer RSS, >= %d ok events (%d)" % (r["target"], r["events"])
     errs = sum(bad(t) for n, t in topups.items() if n == r.get("load"))
@@ -498,7 +445,7 @@ print()
 print("median of %d runs; vigil throughput counts acknowledged (ok) events "
       "only; ratio: throughput as the share of the floor reached, latency "
       "as a multiple of the floor's" % runs)
-allruns = vf + vb + vs + vo + vsus + pb + ps + am + ar + list(topups.values())
+allruns = vf + vb + vs + vo + vsus + pb + ps + list(topups.values())
 print("vigil error replies: rejected %d, timed out %d, answered by malformed "
       "frames %d; malformed frames %d; orders sent per run at 2000/s: %s"
       % (sum(r["rejected"] for r in allruns),
