@@ -555,16 +555,18 @@ vault_load(struct vault *v, uint64_t size)
     index_alloc(v, v->live);
     for (size_t i = 0; i < v->nents; i++) {
         bool dup;
+        size_t at;
 
         if (!v->ents[i].live)
             continue;
-        (void)index_probe(v, &v->by_p, v->ents[i].p, false, &dup);
+        /* One probe finds a duplicate or the place to add it. */
+        at = index_probe(v, &v->by_p, v->ents[i].p, false, &dup);
         if (dup) {
             log_warnx("%s: '%s' holds one pseudonym twice (slot %zu)", __func__,
                 v->path, i);
             return ERR_CORRUPT;
         }
-        index_add(v, &v->by_p, (uint32_t)i, false);
+        v->by_p.slot[at] = (uint32_t)i + 1;
         index_add(v, &v->by_t, (uint32_t)i, true);
     }
     if (v->damaged > 0)
