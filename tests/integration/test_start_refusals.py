@@ -18,6 +18,7 @@ exit status 1 and the message on stderr:
    would travel with every copy of the data;
  - a data directory that held data but lost its subject vault
    (scorer): refused rather than starting with new tokens;
+ - a features log that cannot be opened (scorer): refused, naming it;
 and `-n -v` prints the configuration and says it is OK (exit 0); with
 --insecure-dev the collector starts, warns that storefronts are not
 authenticated, and stops cleanly on SIGTERM.
@@ -97,6 +98,12 @@ def signing_key_case(svc):
             "is inside data_dir", "scorer, signing key inside data_dir")
 
 
+def features_log_case(svc):
+    bad = os.path.join(svc.dir, "no-such-dir", "features.log")
+    refused(svc.scorer, ["-o", "features_log=" + bad],
+            "features_log", "scorer, features log in a missing directory")
+
+
 def pseudonym_key_case(svc):
     path = os.path.join(svc.keys_dir, "pseudonym.key")
     with open(path, "rb") as f:
@@ -169,6 +176,7 @@ def body(args):
         user_cases(svc)
         socket_cases(svc)
         signing_key_case(svc)
+        features_log_case(svc)
         pseudonym_key_case(svc)
         check_only_case(svc)
         insecure_case(svc)
