@@ -79,6 +79,7 @@ struct collector {
     void *ctx;                     /* libzmq context */
     void *front;                   /* ROUTER bound to events_endpoint */
     void *back;                    /* DEALER connected to the scorer */
+    void *back_mon;                /* back's lost connections (zsock) */
     struct ingest *ingest;         /* the request path */
     char scorer_ep[PATH_MAX + 16]; /* ipc://<data_dir>/scorer.ipc */
     struct cfg_args args;          /* the command line, for SIGHUP */
@@ -175,6 +176,9 @@ open_sockets(struct collector *c)
         cert_secret_key(c->keys.collector_secret));
     if (rc != 0)
         return rc;
+    rc = zsock_monitor_open(c->ctx, c->back, "collector-back", &c->back_mon);
+    if (rc != 0)
+        return rc;
     return zsock_connect(c->back, c->scorer_ep);
 }
 
@@ -265,24 +269,26 @@ collector_render(void *arg, struct buf *out)
 static int
 run_loop(struct collector *c)
 {
-    struct zsock_pollitem items[3];
+    struct zsock_pollitem items[4];
     uint64_t next_stats = clock_mono_ms() + COLLECTOR_STATS_MS;
     int rc = 0;
 
     memset(items, 0, sizeof(items));
+    items[2].sock = c->back_mon;
+    items[2].events = ZSOCK_POLLIN;
     items[0].sock = c->back;
     items[0].events = ZSOCK_POLLIN;
     items[1].sock = c->front;
     items[1].events = ZSOCK_POLLIN;
-    items[2].fd = c->metrics != NULL ? promsrv_fd(c->metrics) : -1;
-    items[2].events = ZSOCK_POLLIN;
+    items[3].fd = c->metrics != NULL ? promsrv_fd(c->metrics) : -1;
+    items[3].events = ZSOCK_POLLIN;
     while (!collector_stop) {
         long wait = ingest_expire(c->ingest);
         uint64_t now;
 
         if (wait < 0 || wait > COLLECTOR_POLL_MS)
             wait = COLLECTOR_POLL_MS;
-        rc = zsock_poll(items, c->metrics != NULL ? 3 : 2, wait, NULL);
+        rc = zsock_poll(items, c->metrics != NULL ? 4 : 3, wait, NULL);
         if (collector_reload) {
             collector_reload = 0;
             collector_on_reload(c);
@@ -295,6 +301,13 @@ run_loop(struct collector *c)
         }
         if (rc != 0)
             break;
+        /* A scorer that went away answers nothing it was sent. */
+        if (items[2].revents & ZSOCK_POLLIN) {
+            unsigned lost = 0;
+
+            if (zsock_monitor_lost(c->back_mon, &lost) == 0 && lost > 0)
+                ingest_scorer_lost(c->ingest);
+        }
         /* Scorer replies first: they free pending slots. */
         if (items[0].revents & ZSOCK_POLLIN) {
             rc = ingest_on_back(c->ingest);
@@ -363,6 +376,7 @@ collector_close(struct collector *c)
     }
     promsrv_stop(c->metrics);
     prom_free(c->reg);
+    zsock_close(c->back_mon);
     zsock_close(c->back);
     zsock_close(c->front);
     zauth_stop(c->zauth);

@@ -1129,6 +1129,33 @@ ingest_expire(struct ingest *in)
 }
 
 void
+ingest_scorer_lost(struct ingest *in)
+{
+    uint64_t n = 0;
+
+    for (uint64_t tag = in->oldest_tag; tag < in->next_tag; tag++) {
+        struct pending *p = ingest_slot(in, tag);
+
+        if (!p->used || p->tag != tag || p->queued)
+            continue;
+        ingest_answer(in, p, NULL, 0, ERR_UNAVAIL,
+            "the scorer restarted before answering; resend");
+        n++;
+    }
+    if (n > 0) {
+        in->st.timeouts += n;
+        ingest_note(in, ERR_UNAVAIL, "request",
+            "the scorer restarted before answering; resend");
+        log_warnx("lost the scorer connection: %" PRIu64 " requests sent "
+                  "to it answered 'unavailable' (storefronts resend)",
+            n);
+    }
+    /* Their window is free: queued requests go to the next scorer. */
+    if (ingest_dispatch(in) != 0)
+        log_debug("%s: the scorer socket is gone", __func__);
+}
+
+void
 ingest_drain(struct ingest *in)
 {
     while (in->oldest_tag < in->next_tag) {

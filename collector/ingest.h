@@ -131,6 +131,16 @@ int ingest_on_back(struct ingest *in) WARN_UNUSED NONNULL(1);
  */
 long ingest_expire(struct ingest *in) NONNULL(1);
 
+/*
+ * The scorer connection was lost (the scorer stopped or was killed):
+ * answer every request sent to it and not answered with ERR_UNAVAIL at
+ * once (the storefront resends; event ids make that safe) instead of at
+ * its deadline, which held the window, and every storefront's queue
+ * behind it, for request_timeout_ms after a scorer restart. Queued
+ * requests stay queued for the scorer's return.
+ */
+void ingest_scorer_lost(struct ingest *in) NONNULL(1);
+
 /* Answer every pending request with ERR_SHUTDOWN (before closing). */
 void ingest_drain(struct ingest *in) NONNULL(1);
 

@@ -85,7 +85,9 @@
  *                erasure-request
  *  10  "outcome" string, one of: allowed denied error
  *  11  "ref"     string, 0..128 bytes: the request or event id, as the
- *                hex of a keyed hash when a client chose it
+ *                hex of a keyed hash when a client chose it (an
+ *                event.store of a scored order: then " model " and the
+ *                model's version, scorer/record.h)
  *  12  "peer"    string, 0..64 bytes of [A-Za-z0-9.:%_[]-]: the network
  *                address of the client ("" when not known)
  *  13  "size"    unsigned integer: bytes of the answer returned (0 when
@@ -396,11 +398,22 @@ struct audit_anchor {
  * log is no key). Writes verifier.key (0600 like every file of the
  * log; the public key, a convenience: auditors pin their own copy) or
  * checks that it matches.
- * Takes the LOCK. Scans every record (CRC, strict decode, index), and
- * checks every checkpoint against the signer's public key and the
+ * Takes the LOCK. Scans the records (CRC, strict decode, index), and
+ * checks the checkpoints against the signer's public key and the
  * records, and the records against `anchor` (may be NULL): the root of
  * its first `size` records must be its root, and after a clean stop the
  * log must hold exactly `size` records.
+ * Fast open (start-up time bounded by what came after the anchor, not
+ * by the history): with an anchor of at least AUDIT_TILES_WIDTH (256)
+ * records, its first T = size rounded down to 256 records are TRUSTED:
+ * not read; the frontier at T is rebuilt from the tiles (at most one
+ * partial tile per level) and only the records from T on are scanned
+ * as above, and the anchor's root must come out of them. A tile that is
+ * missing (tiles are not synced: a power cut), short or altered, or any
+ * failure of that pass, falls back to the whole scan, whose verdict
+ * stands. What the fast open does NOT see, a record or checkpoint
+ * altered inside the trusted prefix, is found by `vigilctl audit
+ * verify` and by audit_log_verify_start() below.
  * A torn tail of the LAST segment (an incomplete or bad frame followed
  * by at most AUDIT_MAX_PENDING bytes) is cut back to the last whole
  * record only where it lies past every signed size the writer knows
@@ -420,8 +433,33 @@ int audit_log_open(const char *dir, const struct note_signer *signer,
     const struct audit_anchor *anchor, struct audit_log **out) WARN_UNUSED
     NONNULL(1, 2, 4);
 
-/* Close the log, dropping records appended but not synced.
- * audit_log_close(NULL) is a no-op. */
+struct audit_verify_result; /* below */
+
+/*
+ * Verify, in a background thread (one core, nice 10), what the fast
+ * open trusted: the whole pass of `vigilctl audit verify` over the
+ * records durable at open and the checkpoints then in checkpoints.log,
+ * against the anchor. No-op when the open scanned the whole log. Call
+ * once, from the writer's thread, after start-up. Returns 0 or ERR_IO
+ * (no thread: nothing is verified; the caller decides).
+ */
+int audit_log_verify_start(struct audit_log *log) WARN_UNUSED NONNULL(1);
+
+/*
+ * The background verifier's state: ERR_AGAIN while it runs, 0 when it
+ * passed or was not needed, else the failure (ERR_CORRUPT: the trusted
+ * prefix disagrees with the anchor or its checkpoints; ERR_IO), with
+ * `*res` (may be NULL; borrowed, valid until close) saying where. The
+ * writer's owner must then stop appending (fail closed).
+ */
+int audit_log_verify_poll(struct audit_log *log,
+    const struct audit_verify_result **res) WARN_UNUSED NONNULL(1);
+
+/* Records the open took on trust (0: it scanned the whole log). */
+uint64_t audit_log_trusted(const struct audit_log *log) NONNULL(1);
+
+/* Close the log, dropping records appended but not synced; stops the
+ * background verifier. audit_log_close(NULL) is a no-op. */
 void audit_log_close(struct audit_log *log);
 
 /* Set the size at which a new segment is started at the next sync
@@ -665,6 +703,18 @@ int audit_verify_saved(const char *dir, const char *key,
 int audit_replay(const char *dir, const char *key,
     const struct audit_filter *filter, audit_replay_cb cb, void *arg,
     struct audit_verify_result *res) WARN_UNUSED NONNULL(1, 4, 6);
+
+/*
+ * Call `cb` for each durable record from index `from` on, in order,
+ * read back from the writer's own segments (CRC, strict decode and
+ * index checked; no Merkle check: the open or the writer did that).
+ * For the writer's owner, from its thread: the cost is that of the
+ * records read (plus walking the frames before `from` in its segment),
+ * not of the log. Returns 0, ERR_CORRUPT (a record does not read back),
+ * ERR_IO, or the first nonzero value of `cb`.
+ */
+int audit_log_read(struct audit_log *log, uint64_t from, audit_replay_cb cb,
+    void *arg) WARN_UNUSED NONNULL(1, 3);
 
 /* An inclusion or consistency proof, with the checkpoints that sign its
  * roots when the log has checkpoints at those sizes. */

@@ -5,9 +5,27 @@
  * The scorer alone writes an audit directory, from its main thread: it
  * appends a record for every access to personal data and syncs them with
  * its journal's group commit (one pwrite and one fdatasync through
- * segfile), before acknowledging or answering. Opening scans the whole
- * log (audit_scan_run() in writer mode) and cuts a torn tail; signing a
- * checkpoint appends one note to checkpoints.log with one fsync.
+ * segfile), before acknowledging or answering. Opening checks the log
+ * against the anchor its owner keeps outside it (the size and root the
+ * scorer last stored in LMDB, durable since that commit) and cuts a torn
+ * tail; signing a checkpoint appends one note to checkpoints.log with
+ * one fsync.
+ *
+ * THE START-UP PROMISE (issue 12). Opening costs what came after the
+ * anchor, not the history: the anchor's first T records (its size
+ * rounded down to 256) are TRUSTED at open; the Merkle frontier at T is
+ * rebuilt from the stored tiles (one partial tile per level), the
+ * records from T on are scanned in full (CRC, strict decode, index,
+ * checkpoints past T, the anchor's root, torn-tail cut, rollback
+ * refusal), and a tile that is missing (tiles are not synced), short or
+ * altered only sends the open to the whole scan, which rewrites it.
+ * The signed head (DIR/checkpoint) is not synced and is never what the
+ * trust rests on. What the open does not read, a record or checkpoint
+ * altered inside the prefix while the scorer was stopped, is found by
+ * the background verifier (audit_log_verify_start(): the whole pass on
+ * one thread at nice 10, after start-up; the scorer then exits,
+ * refusing to continue, as it refused to start before) and by `vigilctl
+ * audit verify`, which always reads everything.
  *
  * Invariants:
  *  - log->size is the durable record count; after a failed sync neither
@@ -24,11 +42,15 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -80,7 +102,20 @@ struct audit_log {
     struct note_signer signer; /* secret: wiped on close */
     char vkey[NOTE_MAX_KEY];
     struct audit_repair repair;
-    struct audit_observer obs; /* all NULL: nobody listens */
+    struct audit_observer obs;  /* all NULL: nobody listens */
+    struct audit_anchor anchor; /* what the open was checked against */
+    uint64_t trusted;           /* records the open took on trust */
+    /* The background verifier (audit_log_verify_start()): its thread
+     * reads only records [0, bg_size) and checkpoints.log's first
+     * bg_cklen bytes, which the writer never changes again. */
+    pthread_t bg;
+    bool bg_started;
+    atomic_bool bg_stop; /* set by close: the thread returns soon */
+    atomic_int bg_state; /* 1 running, 0 passed, else its ERR_* */
+    uint64_t bg_size;    /* records it verifies */
+    uint64_t bg_cklen;   /* bytes of checkpoints.log it reads */
+    struct audit_verify_result bg_res; /* its verdict, once bg_state
+                                          is not 1 */
 };
 
 /* Write a small file atomically (tmp, fsync, rename). */
@@ -149,7 +184,67 @@ log_keys(struct audit_log *log)
     return 0;
 }
 
-/* Scan the existing log, cut a torn tail, open the files for writing. */
+/*
+ * One writer-mode pass over the log, checked against `anchor` (may be
+ * NULL): the whole log when `trusted` is 0, else from record `trusted`
+ * on, with the frontier `tfr` of the records before it (fast open).
+ * The caller has initialised (or resumed) log->tiles for the same start.
+ */
+static int
+load_scan(struct audit_log *log, const struct audit_anchor *anchor,
+    uint64_t trusted, const struct merkle_frontier *tfr, struct audit_scan *s,
+    struct audit_scan_expect *ex, struct audit_verify_result *res)
+{
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    memset(s, 0, sizeof(*s));
+    /* The anchor is the scorer's own memory, not a note read and
+     * verified here: signed_note stays false. */
+    memset(ex, 0, sizeof(*ex));
+    s->dirfd = log->dirfd;
+    s->writer = true;
+    s->res = res;
+    s->trusted = trusted;
+    s->trusted_fr = tfr;
+    if (anchor != NULL && anchor->size > 0) {
+        ex->size = anchor->size;
+        memcpy(ex->root, anchor->root, sizeof(ex->root));
+        snprintf(ex->what, sizeof(ex->what),
+            "the tree head the scorer signed last (kept outside the "
+            "log)");
+        s->expect = ex;
+        s->nexpect = 1;
+        s->signed_floor = anchor->size;
+    }
+    rc = note_verifier_parse(log->vkey, &s->v);
+    if (rc != 0)
+        return audit_scan_env_fail(s, ERR_CORRUPT, "bad verifier key");
+    /* The scan rebuilds the tiles' state and checks the files. */
+    s->tiles = &log->tiles;
+    rc = audit_scan_run(s, NULL);
+    if (rc == 0 && anchor != NULL && anchor->clean &&
+        s->count != anchor->size) {
+        rc = audit_scan_env_fail(s, ERR_CORRUPT,
+            "the log holds %" PRIu64 " records, but the scorer stopped "
+            "cleanly after signing %" PRIu64 ": records were %s while it "
+            "was stopped",
+            s->count, anchor->size,
+            s->count > anchor->size ? "added" : "removed");
+    }
+    return rc;
+}
+
+/*
+ * Scan the existing log, cut a torn tail, open the files for writing.
+ * Fast open: with an anchor of at least one full tile, the records up
+ * to it (rounded down to a tile) are trusted, the frontier there comes
+ * from the tiles, and only the records after it are read: the anchor's
+ * root, reached from that frontier through the records read, proves
+ * the tiles used; anything that fails (a tile missing, torn by a power
+ * cut or altered; the records disagreeing) falls back to the whole
+ * scan, whose verdict stands.
+ */
 static int
 log_load(struct audit_log *log, const struct audit_anchor *anchor)
 {
@@ -157,42 +252,38 @@ log_load(struct audit_log *log, const struct audit_anchor *anchor)
     struct audit_scan_expect ex;
     struct audit_scan s;
     uint64_t cut;
-    int rc;
+    int rc = ERR_NOTFOUND;
 
-    memset(&res, 0, sizeof(res));
     memset(&s, 0, sizeof(s));
-    /* The anchor is the scorer's own memory, not a note read and
-     * verified here: signed_note stays false. */
-    memset(&ex, 0, sizeof(ex));
-    s.dirfd = log->dirfd;
-    s.writer = true;
-    s.res = &res;
-    if (anchor != NULL && anchor->size > 0) {
-        ex.size = anchor->size;
-        memcpy(ex.root, anchor->root, sizeof(ex.root));
-        snprintf(ex.what, sizeof(ex.what),
-            "the tree head the scorer signed last (kept outside the "
-            "log)");
-        s.expect = &ex;
-        s.nexpect = 1;
-        s.signed_floor = anchor->size;
+    memset(&res, 0, sizeof(res));
+    if (anchor != NULL)
+        log->anchor = *anchor;
+    if (anchor != NULL && anchor->size >= AUDIT_TILES_WIDTH) {
+        uint64_t t = anchor->size - anchor->size % AUDIT_TILES_WIDTH;
+        struct merkle_frontier tfr;
+
+        rc = audit_tiles_resume(&log->tiles, log->dirfd, t, true, &tfr);
+        if (rc == 0)
+            rc = load_scan(log, anchor, t, &tfr, &s, &ex, &res);
+        if (rc == 0) {
+            log->trusted = t;
+            log_info("audit log '%s': %" PRIu64 " records trusted up to the "
+                     "anchor (%" PRIu64 "), %" PRIu64 " verified after them",
+                log->dir, t, anchor->size, s.count - t);
+        } else {
+            log_warnx("audit log '%s': cannot open from the anchor (%" PRIu64
+                      " records): %s; verifying the whole log",
+                log->dir, anchor->size,
+                rc == ERR_NOTFOUND        ? "a tile is missing or short" :
+                    res.reason[0] != '\0' ? res.reason :
+                                            err_str(rc));
+            audit_scan_release(&s);
+            audit_tiles_release(&log->tiles);
+        }
     }
-    rc = note_verifier_parse(log->vkey, &s.v);
     if (rc != 0) {
-        rc = ERR_CORRUPT;
-        goto out;
-    }
-    /* The scan rebuilds the tiles' state and checks the files. */
-    audit_tiles_init(&log->tiles, log->dirfd, true);
-    s.tiles = &log->tiles;
-    rc = audit_scan_run(&s, NULL);
-    if (rc == 0 && anchor != NULL && anchor->clean && s.count != anchor->size) {
-        rc = audit_scan_env_fail(&s, ERR_CORRUPT,
-            "the log holds %" PRIu64 " records, but the scorer stopped "
-            "cleanly after signing %" PRIu64 ": records were %s while it "
-            "was stopped",
-            s.count, anchor->size,
-            s.count > anchor->size ? "added" : "removed");
+        audit_tiles_init(&log->tiles, log->dirfd, true);
+        rc = load_scan(log, anchor, 0, NULL, &s, &ex, &res);
     }
     if (rc != 0) {
         if (rc == ERR_CORRUPT && res.file[0] != '\0')
@@ -313,6 +404,10 @@ audit_log_close(struct audit_log *log)
 {
     if (log == NULL)
         return;
+    if (log->bg_started) {
+        atomic_store(&log->bg_stop, true);
+        pthread_join(log->bg, NULL);
+    }
     if (log->ckfd != -1)
         close(log->ckfd);
     if (log->headfd != -1)
@@ -324,6 +419,197 @@ audit_log_close(struct audit_log *log)
     free(log->leaves);
     free(log->dir);
     free(log);
+}
+
+/* The background verifier's replay callback: stop when told to. */
+static int
+bg_record(void *arg, const struct audit_entry *e)
+{
+    struct audit_log *log = arg;
+
+    (void)e;
+    return atomic_load_explicit(&log->bg_stop, memory_order_relaxed) ?
+        ERR_SHUTDOWN :
+        0;
+}
+
+/* The background verifier's thread: the reader's whole pass over what
+ * the open trusted, on one thread, at a lower priority. */
+static void *
+bg_main(void *arg)
+{
+    struct audit_log *log = arg;
+    struct audit_scan_expect ex;
+    struct audit_scan s;
+    uint64_t t0 = clock_mono_ms();
+    int rc;
+
+    /* Linux: a thread's nice value is its own. */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+    memset(&s, 0, sizeof(s));
+    memset(&ex, 0, sizeof(ex));
+    s.dirfd = log->dirfd;
+    s.res = &log->bg_res;
+    s.stop_at = log->bg_size;
+    s.ck_limited = true;
+    s.ck_limit = log->bg_cklen;
+    s.no_head = true;
+    s.serial = true;
+    s.cb = bg_record;
+    s.arg = log;
+    if (log->anchor.size > 0) {
+        ex.size = log->anchor.size;
+        memcpy(ex.root, log->anchor.root, sizeof(ex.root));
+        snprintf(ex.what, sizeof(ex.what),
+            "the tree head the scorer signed last (kept outside the "
+            "log)");
+        s.expect = &ex;
+        s.nexpect = 1;
+    }
+    rc = note_verifier_parse(log->vkey, &s.v);
+    if (rc != 0)
+        rc = audit_scan_env_fail(&s, ERR_CORRUPT, "bad verifier key");
+    else
+        rc = audit_scan_run(&s, NULL);
+    if (rc == 0 && s.count < log->bg_size)
+        rc = audit_scan_env_fail(&s, ERR_CORRUPT,
+            "log truncated: the writer opened %" PRIu64 " records, only "
+            "%" PRIu64 " present",
+            log->bg_size, s.count);
+    if (rc == 0)
+        log_info("audit log '%s': background verification of records "
+                 "0..%" PRIu64 " passed (%" PRIu64 " ms)",
+            log->dir, log->bg_size - 1, clock_mono_ms() - t0);
+    else if (rc != ERR_SHUTDOWN)
+        log_warnx("audit log '%s': BACKGROUND VERIFICATION FAILED: %s%s"
+                  "0x%016" PRIx64 ": %s",
+            log->dir, log->bg_res.file, log->bg_res.file[0] ? ": " : "",
+            log->bg_res.offset, log->bg_res.reason);
+    audit_scan_release(&s);
+    atomic_store(&log->bg_state, rc);
+    return NULL;
+}
+
+int
+audit_log_verify_start(struct audit_log *log)
+{
+    int rc;
+
+    if (log->bg_started || log->trusted == 0)
+        return 0;
+    log->bg_size = log->size;
+    log->bg_cklen = log->ck_len;
+    atomic_store(&log->bg_stop, false);
+    atomic_store(&log->bg_state, 1);
+    rc = pthread_create(&log->bg, NULL, bg_main, log);
+    if (rc != 0) {
+        atomic_store(&log->bg_state, 0);
+        log_warnx("%s: cannot start a thread: %s", __func__, strerror(rc));
+        return ERR_IO;
+    }
+    log->bg_started = true;
+    return 0;
+}
+
+int
+audit_log_verify_poll(
+    struct audit_log *log, const struct audit_verify_result **res)
+{
+    int st;
+
+    if (!log->bg_started)
+        return 0;
+    st = atomic_load(&log->bg_state);
+    if (st == 1)
+        return ERR_AGAIN;
+    if (res != NULL)
+        *res = &log->bg_res;
+    return st;
+}
+
+int
+audit_log_read(
+    struct audit_log *log, uint64_t from, audit_replay_cb cb, void *arg)
+{
+    char name[SEGFILE_NAME_MAX];
+    struct segfile_reader rd;
+    struct segfile_frame f;
+    struct audit_record rec;
+    const uint64_t *segs;
+    uint64_t at;
+    size_t n, i = 0;
+    int rc = 0;
+
+    if (from >= log->size)
+        return 0;
+    segs = segfile_segments(log->sf, &n);
+    while (i + 1 < n && segs[i + 1] <= from)
+        i++;
+    if (n == 0 || segs[i] > from)
+        return ERR_CORRUPT;
+    segfile_reader_init(&rd, &audit_scan_segments, 1024 * 1024);
+    for (at = segs[i]; rc == 0 && i < n && at < log->size; i++) {
+        uint64_t fsize;
+        int fd;
+
+        segfile_name(&audit_scan_segments, segs[i], name);
+        if (segs[i] != at ||
+            segfile_open_segment(
+                log->dirfd, &audit_scan_segments, segs[i], &fd, &fsize) != 0) {
+            rc = segs[i] != at ? ERR_CORRUPT : ERR_IO;
+            break;
+        }
+        segfile_reader_start(&rd, fd, fsize);
+        while (rc == 0 && at < log->size) {
+            const uint8_t *p;
+            struct audit_entry e;
+            const char *why;
+            size_t len;
+
+            if (segfile_reader_next(&rd, true, &f) != 0) {
+                rc = ERR_IO;
+                break;
+            }
+            if (f.kind == SEGFILE_FRAME_END)
+                break;
+            if (f.kind != SEGFILE_FRAME_WHOLE) {
+                rc = ERR_CORRUPT;
+                break;
+            }
+            if (at++ < from)
+                continue;
+            p = f.p + AUDIT_FRAME_BYTES;
+            len = f.len - AUDIT_FRAME_BYTES;
+            if (crc32c(0, p, len) != bytes_get_le32(f.p + 4) ||
+                audit_record_decode(p, len, &rec, &why) != 0 ||
+                rec.index != at - 1) {
+                rc = ERR_CORRUPT;
+                break;
+            }
+            e.rec = &rec;
+            e.raw = p;
+            e.raw_len = len;
+            merkle_leaf_hash(p, len, e.leaf_hash);
+            e.file = name;
+            e.offset = f.off;
+            rc = cb(arg, &e);
+        }
+        close(fd);
+    }
+    segfile_reader_release(&rd);
+    if (rc == ERR_CORRUPT)
+        log_warnx("%s: audit log '%s': record %" PRIu64 " in '%s' does not "
+                  "read back",
+            __func__, log->dir, at > 0 ? at - 1 : 0, name);
+    if (rc == 0 && at < log->size)
+        rc = ERR_CORRUPT;
+    return rc;
+}
+
+uint64_t
+audit_log_trusted(const struct audit_log *log)
+{
+    return log->trusted;
 }
 
 void

@@ -159,6 +159,33 @@ audit_scan_env_fail(struct audit_scan *s, int rc, const char *fmt, ...)
     return rc;
 }
 
+/*
+ * The size a checkpoint note states (its second line), unverified, for
+ * skipping the checkpoints inside a trusted prefix. False when the note
+ * does not have that shape (it is then verified in full).
+ */
+static bool
+ckpt_size_peek(const uint8_t *note, size_t len, uint64_t *size)
+{
+    const uint8_t *nl = memchr(note, '\n', len), *p;
+    uint64_t v = 0;
+
+    if (nl == NULL)
+        return false;
+    p = nl + 1;
+    if (p >= note + len || *p < '0' || *p > '9')
+        return false;
+    for (; p < note + len && *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (p >= note + len || *p != '\n')
+        return false;
+    *size = v;
+    return true;
+}
+
 /* Read checkpoints.log: framing, signatures, origin, increasing sizes. */
 static int
 scan_checkpoints(struct audit_scan *s)
@@ -177,6 +204,8 @@ scan_checkpoints(struct audit_scan *s)
         return audit_scan_env_fail(s, rc == ERR_TOOBIG ? ERR_CORRUPT : rc,
             "cannot read '%s': %s", AUDIT_CKPT_FILE, err_str(rc));
     s->ckbuf = (uint8_t *)p;
+    if (s->ck_limited && s->cklen > s->ck_limit)
+        s->cklen = (size_t)s->ck_limit; /* what the writer had then */
     while (off < s->cklen) {
         uint64_t n = s->nck;
         char origin[AUDIT_MAX_ORIGIN + 1];
@@ -208,8 +237,16 @@ scan_checkpoints(struct audit_scan *s)
         c.off = off;
         c.note_off = off + 4;
         c.note_len = len;
-        rc = audit_scan_ckpt_open(
-            &s->v, s->ckbuf + c.note_off, len, origin, &c.size, c.root, &why);
+        /* Inside the trusted prefix: not verified, never matched. */
+        if (s->trusted > 0 &&
+            ckpt_size_peek(s->ckbuf + c.note_off, len, &c.size) &&
+            c.size <= s->trusted) {
+            memset(c.root, 0, sizeof(c.root));
+            rc = 0;
+        } else {
+            rc = audit_scan_ckpt_open(&s->v, s->ckbuf + c.note_off, len, origin,
+                &c.size, c.root, &why);
+        }
         if (rc != 0)
             return scan_fail(s, UINT64_MAX, n, AUDIT_CKPT_FILE, off,
                 "checkpoint %" PRIu64 ": %s", n, why);
@@ -252,6 +289,8 @@ scan_head(struct audit_scan *s)
     size_t len;
     int rc;
 
+    if (s->no_head)
+        return 0;
     rc = fileio_read_small(
         s->dirfd, AUDIT_HEAD_FILE, AUDIT_MAX_NOTE_BYTES, &p, &len);
     if (rc == ERR_NOTFOUND)
@@ -457,6 +496,8 @@ plan_blocks(const struct audit_scan *s, uint64_t first, size_t n,
             stop = s->ck[ci].size;
         if (xi < s->nex && s->ex[xi].size < stop)
             stop = s->ex[xi].size;
+        if (s->stop_at > at && s->stop_at < stop)
+            stop = s->stop_at;
         while (level < SCAN_BLOCK_LEVEL && (at & (UINT64_C(1) << level)) == 0 &&
             at + (UINT64_C(2) << level) <= stop)
             level++;
@@ -518,7 +559,7 @@ batch_work(void *arg)
  * worth it (split at a block boundary near the middle). */
 static void
 batch_check(struct audit_scan_item *it, struct audit_record *rec, size_t n,
-    struct audit_scan_block *b, size_t nb)
+    struct audit_scan_block *b, size_t nb, bool parallel)
 {
     struct batch_job a = { it, rec, 0, n, b, 0, nb };
     struct batch_job c = { it, rec, n, n, b, nb, nb };
@@ -527,7 +568,7 @@ batch_check(struct audit_scan_item *it, struct audit_record *rec, size_t n,
 
     while (k < nb && b[k].from < n / 2)
         k++;
-    if (n >= SCAN_PARALLEL_MIN && k > 0 && k < nb) {
+    if (parallel && n >= SCAN_PARALLEL_MIN && k > 0 && k < nb) {
         a.to = b[k].from;
         a.bto = k;
         c.from = b[k].from;
@@ -562,13 +603,15 @@ scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
 {
     char name[SEGFILE_NAME_MAX];
     bool last = i + 1 == s->nsegs, done = false;
-    uint64_t next_match = scan_next_match(s);
+    uint64_t next_match = scan_next_match(s), skip = 0;
     struct segfile_frame f;
     uint64_t fsize;
     int fd, rc = 0;
 
     segfile_name(&audit_scan_segments, s->segs[i], name);
-    if (s->segs[i] != s->count)
+    if (s->segs[i] < s->count && s->count == s->trusted)
+        skip = s->trusted - s->segs[i]; /* resume inside this segment */
+    else if (s->segs[i] != s->count)
         return scan_fail(s, s->count, UINT64_MAX, name, 0,
             "record %" PRIu64 ": segment '%s' starts at index %" PRIu64
             " but %" PRIu64 " records precede it (a segment is missing "
@@ -588,6 +631,23 @@ scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
         goto out;
     }
     segfile_reader_start(&s->rd, fd, fsize);
+    /* A fast open resumes at record s->trusted: walk the frames before
+     * it (lengths only: they are trusted; a wrong walk is caught by the
+     * index field and the anchor's root). */
+    for (uint64_t k = 0; k < skip; k++) {
+        if (segfile_reader_next(&s->rd, true, &f) != 0) {
+            rc = audit_scan_env_fail(
+                s, ERR_IO, "cannot read '%s': %s", name, strerror(errno));
+            goto out;
+        }
+        if (f.kind != SEGFILE_FRAME_WHOLE) {
+            rc = scan_fail(s, s->count, UINT64_MAX, name, f.off,
+                "record %" PRIu64 ": segment '%s' ends before it (the "
+                "trusted prefix is not all there)",
+                s->count, name);
+            goto out;
+        }
+    }
     while (!done) {
         size_t n = 0, nb = 0, bi = 0;
         bool clean;
@@ -613,7 +673,7 @@ scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
         /* 2. CRC, strict decode, leaf hashes and the subtrees over
          * them, in parallel. */
         nb = n > 0 ? plan_blocks(s, s->count, n, s->blocks) : 0;
-        batch_check(s->items, s->recs, n, s->blocks, nb);
+        batch_check(s->items, s->recs, n, s->blocks, nb, !s->serial);
         clean = batch_clean(s->items, s->recs, n, s->count);
 
         /* 3. In order: report the first failure, or apply the record. */
@@ -621,6 +681,10 @@ scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
             const struct audit_scan_item *e = &s->items[k];
             const struct audit_record *rec = &s->recs[k];
 
+            if (s->stop_at > 0 && s->count >= s->stop_at) {
+                done = true; /* what follows is not ours to read */
+                break;
+            }
             if (e->crc_got != e->crc) {
                 rc = scan_torn(s, last, fsize, name, e->off,
                     "CRC mismatch "
@@ -682,6 +746,8 @@ scan_segment(struct audit_scan *s, size_t i, struct audit_proof *want)
         }
 
         /* 4. A frame that cannot be whole ends the segment. */
+        if (done)
+            break;
         switch (f.kind) {
         case SEGFILE_FRAME_TORN_HEADER:
             rc = scan_torn(s, last, fsize, name, f.off,
@@ -736,6 +802,13 @@ audit_scan_run(struct audit_scan *s, struct audit_proof *want)
     int rc;
 
     merkle_frontier_init(&s->fr);
+    if (s->trusted > 0) {
+        if (s->trusted_fr == NULL || s->trusted_fr->size != s->trusted)
+            return audit_scan_env_fail(
+                s, ERR_INVAL, "no frontier for the trusted prefix");
+        s->fr = *s->trusted_fr;
+        s->count = s->trusted;
+    }
     s->res->ok = true;
     s->res->bad_record = UINT64_MAX;
     s->res->bad_record_end = UINT64_MAX;
@@ -751,6 +824,12 @@ audit_scan_run(struct audit_scan *s, struct audit_proof *want)
     if (rc != 0)
         return rc;
     qsort(s->ex, s->nex, sizeof(*s->ex), expect_cmp);
+    /* A fast open neither verifies nor matches what lies inside the
+     * trusted prefix (heads and checkpoints of sizes below it). */
+    while (s->ck_next < s->nck && s->ck[s->ck_next].size <= s->trusted)
+        s->ck_next++;
+    while (s->ex_next < s->nex && s->ex[s->ex_next].size < s->trusted)
+        s->ex_next++;
     /* A signed size was durable when it was signed: no torn write can
      * reach below it. */
     if (s->writer && s->nck > 0 && s->ck[s->nck - 1].size > s->signed_floor)
@@ -765,8 +844,24 @@ audit_scan_run(struct audit_scan *s, struct audit_proof *want)
     s->recs = xcalloc(SCAN_BATCH, sizeof(*s->recs));
     s->blocks = xcalloc(SCAN_BATCH, sizeof(*s->blocks));
     rc = scan_match(s);
-    for (size_t i = 0; rc == 0 && i < s->nsegs && !s->torn; i++)
-        rc = scan_segment(s, i, want);
+    {
+        size_t i = 0;
+
+        /* Resume in the segment holding record s->trusted. */
+        while (
+            s->trusted > 0 && i + 1 < s->nsegs && s->segs[i + 1] <= s->trusted)
+            i++;
+        if (rc == 0 && s->trusted > 0 &&
+            (s->nsegs == 0 || s->segs[i] > s->trusted))
+            rc = scan_fail(s, s->count, UINT64_MAX, "", 0,
+                "record %" PRIu64 ": no segment holds it (the trusted "
+                "prefix is not all there)",
+                s->count);
+        for (; rc == 0 && i < s->nsegs && !s->torn &&
+             !(s->stop_at > 0 && s->count >= s->stop_at);
+             i++)
+            rc = scan_segment(s, i, want);
+    }
     if (rc != 0)
         return rc;
     s->res->records = s->count;

@@ -86,6 +86,23 @@ struct audit_scan {
     const struct audit_scan_expect *expect; /* any order; borrowed */
     size_t nexpect;
     uint64_t signed_floor; /* writer: no torn tail below this size */
+    /* Writer's fast open: records [0, trusted) are taken as they are
+     * (a multiple of AUDIT_TILES_WIDTH, covered by a durable anchor the
+     * caller checks through `expect`): the pass starts at record
+     * `trusted` with the frontier *trusted_fr (from the tiles), skips
+     * the signatures of checkpoints it does not reach and ignores
+     * heads below it. 0: the whole log. */
+    uint64_t trusted;
+    const struct merkle_frontier *trusted_fr; /* with trusted > 0 */
+    /* Background verifier beside a running writer: stop after record
+     * stop_at - 1 (0: read all), read only the first ck_limit bytes of
+     * checkpoints.log (when ck_limited) and not the head file (both are
+     * being rewritten). */
+    uint64_t stop_at;
+    bool ck_limited; /* ck_limit applies (it may be 0) */
+    uint64_t ck_limit;
+    bool no_head;
+    bool serial; /* hash on the calling thread only (background use) */
     /* Outputs: checkpoints. */
     uint8_t *ckbuf;               /* checkpoints.log, whole (owned) */
     size_t cklen;                 /* its length */
@@ -104,7 +121,7 @@ struct audit_scan {
     /* Outputs: records. */
     int cbrc;                  /* the nonzero value cb stopped with */
     struct merkle_frontier fr; /* of the `count` records read */
-    uint64_t count;            /* records that passed */
+    uint64_t count;            /* records that passed (or trusted) */
     uint64_t *segs;            /* segment numbers, increasing (owned) */
     size_t nsegs;              /* their count */
     uint64_t last_len;         /* length of the last segment read */

@@ -350,8 +350,11 @@ audit_tiles_flush(struct audit_tiles *t)
 
         if (hashes == 0)
             break;
+        /* At open every other width goes: wider ones describe a cut
+         * past, narrower ones may be stale or altered (not synced, not
+         * trusted); readers of an older size use this or the full one. */
         if (t->check)
-            drop_partials(t, l, n, w); /* wider ones describe a cut past */
+            drop_partials(t, l, n, 0);
         if (w == 0)
             continue;
         /* A width already written for an earlier size is unchanged. */
@@ -366,7 +369,7 @@ audit_tiles_flush(struct audit_tiles *t)
         unsigned w = (unsigned)(t->size % AUDIT_TILES_WIDTH);
 
         if (t->check)
-            drop_partials(t, AUDIT_TILES_ENTRIES, n, w);
+            drop_partials(t, AUDIT_TILES_ENTRIES, n, 0);
         audit_tiles_path(AUDIT_TILES_ENTRIES, n, w, path);
         put_file(t, path, t->ent, t->entlen);
     }
@@ -481,6 +484,48 @@ read_tile(struct audit_tiles_reader *r, unsigned level, uint64_t n,
     }
     closedir(d);
     return rc;
+}
+
+int
+audit_tiles_resume(struct audit_tiles *t, int dirfd, uint64_t size, bool check,
+    struct merkle_frontier *fr)
+{
+    struct audit_tiles_reader r;
+    int rc = 0;
+
+    audit_tiles_init(t, dirfd, check);
+    merkle_frontier_init(fr);
+    if (size % AUDIT_TILES_WIDTH != 0)
+        return ERR_INVAL;
+    audit_tiles_reader_init(&r, dirfd, size);
+    /* Level 0 is empty (size is a multiple of the width); level l
+     * holds the hashes of the 256^l-leaf subtrees not yet in a full
+     * tile of level l + 1. */
+    for (unsigned l = 1; l < AUDIT_TILES_LEVELS && rc == 0; l++) {
+        uint64_t hashes = size >> (8 * l);
+        unsigned w = (unsigned)(hashes % AUDIT_TILES_WIDTH);
+
+        if (hashes == 0)
+            break;
+        if (w > 0)
+            rc = read_tile(&r, l, hashes / AUDIT_TILES_WIDTH, w,
+                (uint8_t *)t->part[l], MERKLE_HASH_BYTES, NULL);
+    }
+    audit_tiles_reader_release(&r);
+    if (rc != 0) {
+        audit_tiles_init(t, dirfd, check);
+        return rc;
+    }
+    /* The frontier: the top level's subtrees cover the first leaves. */
+    for (unsigned l = AUDIT_TILES_LEVELS; l-- > 1;) {
+        unsigned w = (unsigned)((size >> (8 * l)) % AUDIT_TILES_WIDTH);
+
+        for (unsigned i = 0; i < w; i++)
+            merkle_frontier_append_subtree(fr, 8 * l, t->part[l][i]);
+    }
+    t->size = size;
+    t->flushed = size;
+    return 0;
 }
 
 int

@@ -87,6 +87,21 @@ void audit_tiles_init(struct audit_tiles *t, int dirfd, bool check) NONNULL(1);
 void audit_tiles_release(struct audit_tiles *t) NONNULL(1);
 
 /*
+ * Initialise `t` for the tree of `size` leaves (a multiple of
+ * AUDIT_TILES_WIDTH) from the tiles under `dirfd`, in check mode when
+ * `check`, instead of appending its leaves: each level's partial tile
+ * is read from its file (the full or a wider one will do), and `fr`
+ * gets the tree's frontier, built from those hashes (at most 7 * 255
+ * subtrees). The tiles are not trusted: the caller must compare the
+ * frontier's root (or a later one, grown from records) with a root it
+ * trusts before it relies on either. Returns 0, ERR_INVAL (size not a
+ * multiple of the width), ERR_NOTFOUND (a tile is missing or short) or
+ * ERR_IO; on failure `t` is as after audit_tiles_init().
+ */
+int audit_tiles_resume(struct audit_tiles *t, int dirfd, uint64_t size,
+    bool check, struct merkle_frontier *fr) WARN_UNUSED NONNULL(1, 5);
+
+/*
  * Append one leaf: its hash and its payload (len <= 1024). Writes every
  * tile and bundle it completes. A write failure sets t->failed (logged
  * once): the records are unaffected.
@@ -97,9 +112,11 @@ void audit_tiles_append(struct audit_tiles *t,
 
 /*
  * Write the partial tiles and bundle of the current size (for a
- * checkpoint of that size), and in check mode (at open) also remove
- * partials wider than the current size's, which a longer, cut history
- * may have left. A failure sets t->failed (logged once).
+ * checkpoint of that size), and in check mode (at open) first remove
+ * every other partial of the same tiles: wider ones a longer, cut
+ * history left, narrower ones that may be stale or altered (readers of
+ * an older size read the first hashes of this one or of the full tile).
+ * A failure sets t->failed (logged once).
  */
 void audit_tiles_flush(struct audit_tiles *t) NONNULL(1);
 

@@ -41,6 +41,8 @@ static const struct {
         0 },
     [QPROTO_OP_LIST_SET] = { "list.set",
         QPROTO_ARG_ENTITY | QPROTO_ARG_VALUE | QPROTO_ARG_LIST, 0, 0 },
+    [QPROTO_OP_LIST_GET] = { "list.get", QPROTO_ARG_ENTITY | QPROTO_ARG_VALUE,
+        0, 0 },
     [QPROTO_OP_STATUS] = { "status", 0, 0, 0 },
     [QPROTO_OP_SUBJECT_REPORT] = { "subject.report",
         QPROTO_ARG_KIND | QPROTO_ARG_VALUE, QPROTO_ARG_FROM, 0 },

@@ -39,6 +39,12 @@
  *                   (optional, default "review.reject" /
  *                   "review.approve")
  *      linked.get   account str 1..128                       required
+ *      list.set     entity str (account, device, ip, card, email), value
+ *                   str 1..254 (the identifier: an account id of the
+ *                   storefront named, which is then required; else
+ *                   normalized as pseudo.h says), list str ("allow",
+ *                   "block", or "none": off both)      all required
+ *      list.get     entity, value (as list.set)              required
  *      status       none: the service's state (admins; storefront not
  *                   given)
  *      subject.report  kind str (required), value str (required), from
@@ -76,7 +82,10 @@
  *        score.get:   order, storefront, ts (event time, ms), amount
  *                     (minor units), scored bool, and when scored score
  *                     0..100 and decision; reasons_known bool and, when
- *                     true, reasons [{code, text, value}].
+ *                     true, reasons [{code, text, value}], and model
+ *                     (the version of the model that made the score,
+ *                     from the stored reply; absent: the rule set, or
+ *                     stored before replies kept it).
  *        account.get: account, storefront, as_of (wall-clock ms), known,
  *                     first_seen_age_ms, account_age_ms (each omitted
  *                     when not known), orders_1h, orders_24h,
@@ -90,7 +99,8 @@
  *                     full queue did not take), count, items [{storefront,
  *                     ref (the order's token, hex), account_ref (its
  *                     account's, when it named one), ts, amount, score,
- *                     reasons_known, reasons}] oldest first, and next (str)
+ *                     reasons_known, reasons, model (as score.get)}]
+ *                     oldest first, and next (str)
  *                     when there may be more.
  *        review.decide: storefront, order or ref (as sent), decision
  *                     ("approve" or "reject"), was_queued bool, fraud,
@@ -102,6 +112,12 @@
  *                     count, linked [{storefront, ref, label, shared,
  *                     via {kind: count}}] (kinds device, ip, ip_prefix,
  *                     card, email), at most 15, labelled fraud first.
+ *        list.set:    entity, storefront (account only), ref (the
+ *                     entity's token, hex), list (as set), was (the list
+ *                     it was on: "allow", "block", "none"), changed bool.
+ *        list.get:    entity, storefront (account only), ref (absent:
+ *                     Vigil holds no salt for it), list, known bool (an
+ *                     event named it).
  *        status:      the service's state, keys listed in scorer.8
  *                     ("STATUS"): version, uptime, queues, rates, errors
  *                     by code and by client, LMDB and disk use, journal
@@ -177,6 +193,7 @@ enum qproto_op {
     QPROTO_OP_LINKED_GET,    /* "linked.get": account */
     QPROTO_OP_EXPORT,        /* "export": [limit, after] */
     QPROTO_OP_LIST_SET,      /* "list.set": entity, value, list */
+    QPROTO_OP_LIST_GET,      /* "list.get": entity, value */
     QPROTO_OP_STATUS,        /* "status": no arguments (admin) */
     QPROTO_OP_SUBJECT_REPORT, /* "subject.report": kind, value, [from] */
     QPROTO_OP_SUBJECT_ERASE,  /* "subject.erase": kind, value */

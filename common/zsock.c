@@ -175,6 +175,66 @@ fail:
     return rc;
 }
 
+int
+zsock_monitor_open(void *ctx, void *s, const char *name, void **mon)
+{
+    char ep[128];
+    void *m;
+
+    *mon = NULL;
+    if ((size_t)snprintf(ep, sizeof(ep), "inproc://zsock-monitor-%s", name) >=
+        sizeof(ep))
+        return ERR_INVAL;
+    if (zmq_socket_monitor(s, ep, ZMQ_EVENT_DISCONNECTED) != 0)
+        return zsock_err("zmq_socket_monitor");
+    m = zmq_socket(ctx, ZMQ_PAIR);
+    if (m == NULL)
+        return zsock_err("zmq_socket");
+    if (raw_setopt_int(m, ZMQ_LINGER, 0) != 0 || zmq_connect(m, ep) != 0) {
+        zmq_close(m);
+        return ERR_IO;
+    }
+    *mon = m;
+    return 0;
+}
+
+int
+zsock_monitor_lost(void *mon, unsigned *lost)
+{
+    *lost = 0;
+    for (;;) {
+        zmq_msg_t msg;
+        uint16_t ev;
+        int more;
+
+        /* Each event is two frames: event (u16) + value (u32), then the
+         * endpoint. */
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, mon, ZMQ_DONTWAIT) < 0) {
+            int e = zmq_errno();
+
+            zmq_msg_close(&msg);
+            return e == EAGAIN ? 0 : zsock_err("zmq_msg_recv");
+        }
+        if (zmq_msg_size(&msg) >= 2) {
+            memcpy(&ev, zmq_msg_data(&msg), sizeof(ev));
+            if (ev == ZMQ_EVENT_DISCONNECTED)
+                (*lost)++;
+        }
+        more = zmq_msg_more(&msg);
+        zmq_msg_close(&msg);
+        while (more) {
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, mon, 0) < 0) {
+                zmq_msg_close(&msg);
+                return zsock_err("zmq_msg_recv");
+            }
+            more = zmq_msg_more(&msg);
+            zmq_msg_close(&msg);
+        }
+    }
+}
+
 void
 zsock_close(void *s)
 {

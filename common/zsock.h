@@ -200,6 +200,22 @@ void zsock_ctx_term(void *ctx);
 int zsock_open(void *ctx, enum zsock_type type, void **out) WARN_UNUSED
     NONNULL(1, 3);
 
+/*
+ * Watch socket `s` (of context `ctx`) for lost connections: `*mon` gets a
+ * socket (named `name`, unique per context) that polls readable when
+ * `s` lost a peer (libzmq's ZMQ_EVENT_DISCONNECTED); read it with
+ * zsock_monitor_lost(). Close `*mon` with zsock_close() before `s`.
+ * Returns 0, ERR_INVAL or ERR_IO.
+ */
+int zsock_monitor_open(void *ctx, void *s, const char *name,
+    void **mon) WARN_UNUSED NONNULL(1, 2, 3, 4);
+
+/*
+ * Read every event waiting on monitor `mon` without blocking; `*lost`
+ * gets how many were lost connections. Returns 0 or ERR_IO.
+ */
+int zsock_monitor_lost(void *mon, unsigned *lost) WARN_UNUSED NONNULL(1, 2);
+
 /* Close a socket (LINGER 0: unsent messages are dropped). NULL is a no-op. */
 void zsock_close(void *s);
 

@@ -59,7 +59,7 @@ scorer_repeat(struct scorer *s, const char *actor, const struct event *ev,
             rc =
                 record_event(s, actor, same ? "event.resend" : "event.conflict",
                     same ? AUDIT_OUTCOME_ALLOWED : AUDIT_OUTCOME_DENIED, &tev,
-                    named);
+                    named, NULL);
         memset(&tev, 0, sizeof(tev));
         if (rc != 0)
             return rc;
@@ -170,8 +170,9 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
         /* Write-ahead audit: the record goes first; the journal append
          * waits until the group's records are durable. */
         if (mode == SCORER_LIVE) {
-            rc = record_event(
-                s, actor, "event.store", AUDIT_OUTCOME_ALLOWED, &tev, named);
+            /* An order's names the model that scored it (r->model). */
+            rc = record_event(s, actor, "event.store", AUDIT_OUTCOME_ALLOWED,
+                &tev, named, r->model);
             if (rc != 0)
                 goto out;
         }

@@ -866,6 +866,83 @@ history_entity_last_seen(const void *v, size_t len, uint64_t *last)
 
     if (rc != 0)
         return rc;
-    *last = r.last_seen;
+    /* On a list: kept until taken off it (or erased). */
+    *last = (r.flags & (F_ALLOW | F_BLOCK)) ? UINT64_MAX : r.last_seen;
     return 0;
+}
+
+/* The key of entity `kind` `id` (an account's: of storefront `actor`). */
+static int
+list_key(const char *actor, enum entity_kind kind, const struct pseudo *id,
+    struct ekey *k)
+{
+    memset(k, 0, sizeof(*k));
+    if ((unsigned)kind >= ENT_COUNT || kind == ENT_IP24 || kind == ENT_IP16)
+        return ERR_INVAL;
+    if (kind == ENT_ACCOUNT)
+        return history_key_actor(k, 'A', actor, id);
+    key_bytes(k, kind, id->b, PSEUDO_BYTES);
+    return 0;
+}
+
+static enum score_list
+list_of(uint8_t flags)
+{
+    return (flags & F_BLOCK) ? SCORE_LIST_BLOCK :
+        (flags & F_ALLOW)    ? SCORE_LIST_ALLOW :
+                               SCORE_LIST_NONE;
+}
+
+int
+history_list_get(struct history *h, struct store_txn *txn, const char *actor,
+    enum entity_kind kind, const struct pseudo *id, enum score_list *out,
+    bool *known)
+{
+    struct ent_rec r;
+    struct ekey k;
+    bool exists;
+    int rc;
+
+    *out = SCORE_LIST_NONE;
+    *known = false;
+    rc = list_key(actor, kind, id, &k);
+    if (rc == 0)
+        rc = history_ent_load(h, txn, &k, kind, &r, &exists);
+    if (rc != 0 || !exists)
+        return rc;
+    *out = list_of(r.flags);
+    *known = r.first_seen != 0;
+    return 0;
+}
+
+int
+history_list_set(struct history *h, struct store_txn *txn, const char *actor,
+    enum entity_kind kind, const struct pseudo *id, enum score_list list,
+    enum score_list *was)
+{
+    struct ent_rec r;
+    struct ekey k;
+    bool exists;
+    int rc;
+
+    *was = SCORE_LIST_NONE;
+    if (!store_txn_is_write(txn) || (unsigned)list > SCORE_LIST_BLOCK)
+        return ERR_INVAL;
+    rc = list_key(actor, kind, id, &k);
+    if (rc == 0)
+        rc = history_ent_load(h, txn, &k, kind, &r, &exists);
+    if (rc != 0)
+        return rc;
+    history_cache_drop(h, txn);
+    *was = exists ? list_of(r.flags) : SCORE_LIST_NONE;
+    if (*was == list)
+        return 0;
+    /* A list-only record keeps last_seen 0 (event time only: it orders
+     * the account's country updates): off the list, retention takes it
+     * at its next pass. */
+    r.flags &= (uint8_t) ~(F_ALLOW | F_BLOCK);
+    r.flags |= list == SCORE_LIST_BLOCK ? F_BLOCK :
+        list == SCORE_LIST_ALLOW        ? F_ALLOW :
+                                          0;
+    return history_ent_store(h, txn, &k, &r);
 }

@@ -337,6 +337,28 @@ int history_meta_del(struct history *h, struct store_txn *txn,
     const char *name) WARN_UNUSED NONNULL(1, 2, 3);
 
 /*
+ * The fraud team's allow and block lists (list.set, scorer.8): the list
+ * is the F_ALLOW / F_BLOCK flag of the entity record of `kind` (account,
+ * device, ip, card or email; not the IP prefix) keyed by token `id` (an
+ * account's of storefront `actor`; `actor` is not used for the other
+ * kinds, which all storefronts share). history_features() reports it
+ * as entity_features.list. A listed entity is not aged by the retention
+ * sweep (history_entity_last_seen); erasure deletes it with its record.
+ * history_list_set() creates a list-only record (known false) for an
+ * entity never seen, and sets `*was` to the list it was on (equal to
+ * `list`: nothing written). Write txn for set, any for get (`*known`:
+ * an event named it). Return 0, ERR_INVAL (kind, actor, read txn),
+ * ERR_CORRUPT, ERR_FULL or ERR_IO.
+ */
+int history_list_get(struct history *h, struct store_txn *txn,
+    const char *actor, enum entity_kind kind, const struct pseudo *id,
+    enum score_list *out, bool *known) WARN_UNUSED NONNULL(1, 2, 3, 5, 6, 7);
+int history_list_set(struct history *h, struct store_txn *txn,
+    const char *actor, enum entity_kind kind, const struct pseudo *id,
+    enum score_list list, enum score_list *was) WARN_UNUSED
+    NONNULL(1, 2, 3, 5, 7);
+
+/*
  * Look up order `order` of storefront `actor` into `*out`. Any txn.
  * Returns 0, ERR_NOTFOUND, ERR_INVAL, ERR_CORRUPT or ERR_IO.
  */

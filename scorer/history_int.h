@@ -57,7 +57,8 @@ int history_actor_key(uint8_t out[HISTORY_KEY_MAX], size_t *len, int tag,
 
 /*
  * Decode an entity record enough to age it: `*last` its last_seen (the
- * label time for a label-only record). Returns 0 or ERR_CORRUPT.
+ * label time for a label-only record; UINT64_MAX for an entity on the
+ * allow or block list, kept while it is). Returns 0 or ERR_CORRUPT.
  */
 int history_entity_last_seen(
     const void *v, size_t len, uint64_t *last) WARN_UNUSED NONNULL(1, 3);

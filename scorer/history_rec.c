@@ -1002,6 +1002,9 @@ history_rec_features(const struct ent_rec *r, enum entity_kind k, uint64_t ts,
     f->failed_pay_24h = ring24_sum(r, ts, C_FAILPAY);
     f->accounts = k == ENT_ACCOUNT ? 0 : acc_count(r);
     f->fraud_linked = (r->flags & (F_FRAUD_SELF | F_FRAUD_LINKED)) != 0;
+    f->list = (r->flags & F_BLOCK) ? SCORE_LIST_BLOCK :
+        (r->flags & F_ALLOW)       ? SCORE_LIST_ALLOW :
+                                     SCORE_LIST_NONE;
 }
 
 void

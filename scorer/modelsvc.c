@@ -210,6 +210,7 @@ modelsvc_score(struct scorer *s, const char *actor, const struct event *ev,
 
     if (m == NULL && (ms == NULL || ms->flog == NULL || !log)) {
         score_compute(ev, f, &s->params, r);
+        score_lists(f, &s->params, r);
         return 0;
     }
     rc = history_model_features(s->hist, s->otxn, actor, ev,
@@ -220,6 +221,7 @@ modelsvc_score(struct scorer *s, const char *actor, const struct event *ev,
         score_model(m, ev, f, &x, &s->params, r);
     else
         score_compute(ev, f, &s->params, r);
+    score_lists(f, &s->params, r);
     if (!log || ms->flog == NULL)
         return 0;
     pseudo_hex(&ev->order, hex);

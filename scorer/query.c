@@ -94,6 +94,13 @@ static const struct query_rule query_rules[] = {
     { QPROTO_OP_LINKED_GET, AUDIT_ROLE_ANALYST, QUERY_NAMED, FRAUD_PURPOSES,
         AUDIT_CAT_DEVICE | AUDIT_CAT_IP | AUDIT_CAT_CONTACT |
             AUDIT_CAT_PAYMENT | AUDIT_CAT_ACCOUNT | AUDIT_CAT_SCORE },
+    /* The allow and block lists: one entity (account, device, IP, card
+     * or email) by its identifier; the record's category is that
+     * entity's (query_list). A storefront is named for an account. */
+    { QPROTO_OP_LIST_SET, AUDIT_ROLE_ANALYST, QUERY_ANY, FRAUD_PURPOSES,
+        AUDIT_CAT_ACCOUNT },
+    { QPROTO_OP_LIST_GET, AUDIT_ROLE_ANALYST, QUERY_ANY, FRAUD_PURPOSES,
+        AUDIT_CAT_ACCOUNT },
     { QPROTO_OP_STATUS, AUDIT_ROLE_ADMIN, QUERY_NONE,
         { { "operations", false }, { NULL, false } }, 0 },
     /* The data-protection officer: access and erasure requests, each
@@ -322,7 +329,7 @@ query_fill_record(struct scorer *s, const struct query_ctx *c,
     TEXT_COPY(r.actor, c->actor);
     r.role = c->role;
     TEXT_COPY(r.op, qproto_op_name(q->op));
-    r.cats = c->rule != NULL ? c->rule->cats : 0;
+    r.cats = c->cats != 0 ? c->cats : c->rule != NULL ? c->rule->cats : 0;
     for (i = 0; i < n && i < AUDIT_MAX_SUBJECTS; i++)
         memcpy(r.subj[r.nsubj++], subj[i].b, AUDIT_SUBJECT_BYTES);
     TEXT_COPY(r.purpose, q->purpose);
@@ -558,7 +565,7 @@ query_score_get(
     struct wire_enc e;
     struct buf out;
     unsigned nsubj;
-    bool reasons;
+    bool reasons, model;
     int lookup;
 
     lookup = query_find_order(s, q, &ho, &order_p, subj, &nsubj);
@@ -570,7 +577,9 @@ query_score_get(
                   NULL, &first) == 0;
     buf_init(&out, 2048);
     qproto_reply_begin(&e, &out, q->id);
-    wire_put_map(&e, 6 + (ho.has_score ? 2u : 0u) + (reasons ? 1u : 0u));
+    model = reasons && ho.has_score && first.model[0] != '\0';
+    wire_put_map(&e,
+        6 + (ho.has_score ? 2u : 0u) + (reasons ? 1u : 0u) + (model ? 1u : 0u));
     query_put_str(&e, "order", q->order);
     query_put_str(&e, "storefront", q->storefront);
     query_put_uint(&e, "ts", ho.ts);
@@ -585,6 +594,9 @@ query_score_get(
         wire_put_str(&e, "reasons");
         reply_pack_reasons(&e, first.reasons, first.nreasons);
     }
+    /* The model that made the score (the stored reply's). */
+    if (model)
+        query_put_str(&e, "model", first.model);
     query_answer(s, c, q, subj, nsubj, &e, &out);
 done:
     memset(&ho, 0, sizeof(ho));
@@ -921,8 +933,11 @@ query_review_list(
     for (i = 0; i < n; i++) {
         const struct query_review_row *w = &rows[i];
 
+        bool model = w->reasons_known && w->first.model[0] != '\0';
+
         wire_put_map(&e,
-            6 + (w->ho.has_account ? 1u : 0u) + (w->reasons_known ? 1u : 0u));
+            6 + (w->ho.has_account ? 1u : 0u) + (w->reasons_known ? 1u : 0u) +
+                (model ? 1u : 0u));
         query_put_str(&e, "storefront", w->it.actor);
         pseudo_hex(&w->it.order, hex);
         query_put_str(&e, "ref", hex);
@@ -938,6 +953,8 @@ query_review_list(
             wire_put_str(&e, "reasons");
             reply_pack_reasons(&e, w->first.reasons, w->first.nreasons);
         }
+        if (model)
+            query_put_str(&e, "model", w->first.model);
     }
     if (next.set) {
         pseudo_hex(&next.order, hex);
@@ -1038,6 +1055,160 @@ query_linked(
 done:
     sodium_memzero(lk, sizeof(*lk));
     free(lk);
+}
+
+/* The entities list.set takes: kind, audit category, vault kind. */
+static const struct {
+    const char *name;
+    enum entity_kind kind;
+    uint32_t cat;
+    enum vault_kind vk;
+} list_kinds[] = {
+    { "account", ENT_ACCOUNT, AUDIT_CAT_ACCOUNT, VAULT_KIND_ACCOUNT },
+    { "device", ENT_DEVICE, AUDIT_CAT_DEVICE, VAULT_KIND_DEVICE },
+    { "ip", ENT_IP, AUDIT_CAT_IP, VAULT_KIND_IP },
+    { "card", ENT_CARD, AUDIT_CAT_PAYMENT, VAULT_KIND_CARD },
+    { "email", ENT_EMAIL, AUDIT_CAT_CONTACT, VAULT_KIND_EMAIL },
+};
+
+static const char *const list_names[] = { "none", "allow", "block" };
+
+/*
+ * list.set and list.get: the allow and block lists, one entity a
+ * request. The identifier becomes its pseudonym (pseudo.h; an account
+ * id scoped to the storefront named) and then its token: the list is a
+ * flag of the entity's record keyed by that token (history_list_set),
+ * never the identifier. A list.set is audited first (write-ahead: op
+ * list.set, the analyst, the purpose, the entity's token and category,
+ * ref "... list <new> was <old>"), then written and committed to LMDB
+ * (scorer_commit: durable before the reply) and scores every later
+ * event naming the entity (score_lists, REASONS.md). An entity never
+ * seen gets its salt when put on a list (durable first, as a label's).
+ * list.get is audited with the answer's size before it is sent.
+ */
+static void
+query_list(struct scorer *s, const struct query_ctx *c0,
+    const struct qproto_request *q)
+{
+    struct query_ctx cx = *c0;
+    const struct query_ctx *c = &cx;
+    const bool set = q->op == QPROTO_OP_LIST_SET;
+    enum score_list want = SCORE_LIST_NONE, was = SCORE_LIST_NONE;
+    struct pseudo p, tok;
+    struct wire_enc e;
+    struct buf out;
+    char hex[2 * PSEUDO_BYTES + 1], extra[64];
+    unsigned k, i;
+    bool have = false, created = false, known = false;
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    memset(&tok, 0, sizeof(tok));
+    for (k = 0; k < ARRAY_LEN(list_kinds); k++)
+        if (strcmp(q->entity, list_kinds[k].name) == 0)
+            break;
+    if (k == ARRAY_LEN(list_kinds)) { /* qproto.c allows no other */
+        query_send_error(s, &c->env, q->id, ERR_INVAL, "entity: unknown");
+        return;
+    }
+    for (i = 0; set && i < ARRAY_LEN(list_names); i++)
+        if (strcmp(q->list, list_names[i]) == 0)
+            want = (enum score_list)i;
+    cx.cats = list_kinds[k].cat;
+    if (list_kinds[k].kind == ENT_ACCOUNT) {
+        if (q->storefront[0] == '\0' && c->allowed) {
+            query_send_error(s, &c->env, q->id, ERR_INVAL,
+                "storefront: required for an account (whose id it is)");
+            return;
+        }
+        rc = q->storefront[0] == '\0' ?
+            ERR_INVAL :
+            pseudo_scoped(s->pkey, "account", q->storefront, q->value, &p);
+    } else {
+        rc = pseudo_identifier(s->pkey, list_kinds[k].name, q->value, &p);
+    }
+    if (query_bad_id(s, c, q, rc, "value") != 0)
+        goto done;
+    if (rc == 0) {
+        /* A salt is made only to put an entity on a list. */
+        bool make = set && c->allowed && want != SCORE_LIST_NONE;
+
+        rc = vault_token(
+            s->vault, &p, list_kinds[k].vk, make, &tok, make ? &created : NULL);
+        if (rc == 0 && created)
+            rc = vault_sync(s->vault);
+        have = rc == 0;
+        if (rc == ERR_NOTFOUND)
+            rc = 0; /* never seen: on no list */
+    } else {
+        rc = 0; /* denied anyway: recorded naming nobody */
+    }
+    if (rc == 0 && have && c->allowed)
+        rc = history_list_get(s->hist, s->otxn, q->storefront,
+            list_kinds[k].kind, &tok, &was, &known);
+    if (!set) {
+        if (query_gate_ex(s, c, q, &tok, have ? 1 : 0, rc, "entity", true) != 0)
+            goto done;
+        buf_init(&out, 512);
+        qproto_reply_begin(&e, &out, q->id);
+        wire_put_map(&e,
+            3 + (have ? 1u : 0u) +
+                (list_kinds[k].kind == ENT_ACCOUNT ? 1u : 0u));
+        query_put_str(&e, "entity", q->entity);
+        if (list_kinds[k].kind == ENT_ACCOUNT)
+            query_put_str(&e, "storefront", q->storefront);
+        if (have) {
+            pseudo_hex(&tok, hex);
+            query_put_str(&e, "ref", hex);
+        }
+        query_put_str(&e, "list", list_names[was]);
+        query_put_bool(&e, "known", known);
+        query_answer(s, c, q, &tok, have ? 1 : 0, &e, &out);
+        goto done;
+    }
+    /* Audited before the change is written (write-ahead). */
+    (void)snprintf(extra, sizeof(extra), "list %s was %s", list_names[want],
+        list_names[was]);
+    if (c->allowed && rc == 0) {
+        qbatch_flush(s);
+        if (query_audit(s, c, q, &tok, have ? 1 : 0, AUDIT_OUTCOME_ALLOWED,
+                extra) != 0) {
+            query_send_error(s, &c->env, q->id, ERR_AUDIT,
+                "access refused: the audit record could not be written");
+            goto done;
+        }
+    } else if (query_gate(s, c, q, &tok, have ? 1 : 0, rc, "entity") != 0) {
+        goto done;
+    }
+    if (have && was != want) {
+        rc = history_list_set(s->hist, s->otxn, q->storefront,
+            list_kinds[k].kind, &tok, want, &was);
+        if (rc == 0)
+            rc = scorer_commit(s);
+        if (rc != 0) {
+            log_warnx("list.set not stored: %s", err_str(rc));
+            query_send_error(s, &c->env, q->id, rc,
+                "not stored: history error; resend later");
+            goto done;
+        }
+    }
+    buf_init(&out, 512);
+    qproto_reply_begin(&e, &out, q->id);
+    wire_put_map(&e,
+        4 + (have ? 1u : 0u) + (list_kinds[k].kind == ENT_ACCOUNT ? 1u : 0u));
+    query_put_str(&e, "entity", q->entity);
+    if (list_kinds[k].kind == ENT_ACCOUNT)
+        query_put_str(&e, "storefront", q->storefront);
+    if (have) {
+        pseudo_hex(&tok, hex);
+        query_put_str(&e, "ref", hex);
+    }
+    query_put_str(&e, "list", list_names[want]);
+    query_put_str(&e, "was", list_names[was]);
+    query_put_bool(&e, "changed", have && was != want);
+    query_send_result(s, &c->env, q->id, &e, &out);
+done:
+    sodium_memzero(&p, sizeof(p));
 }
 
 /* status: audit (no subjects), then the service's state (status.h). */
@@ -1166,6 +1337,10 @@ query_handle(struct scorer *s, struct zsock_msg *m)
         break;
     case QPROTO_OP_LINKED_GET:
         query_linked(s, &c, &q);
+        break;
+    case QPROTO_OP_LIST_SET:
+    case QPROTO_OP_LIST_GET:
+        query_list(s, &c, &q);
         break;
     case QPROTO_OP_STATUS:
         query_status(s, &c, &q);

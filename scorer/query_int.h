@@ -67,6 +67,7 @@ struct query_ctx {
     const struct query_rule *rule; /* NULL: the role may not run the op */
     bool allowed;
     char why[REPLY_MSG_MAX + 1]; /* when !allowed: the denial's reason */
+    uint32_t cats; /* AUDIT_CAT_* audited instead of the rule's (0: its) */
 };
 
 /* Send an error reply (`code` != 0, `msg` one line) to the peer. */

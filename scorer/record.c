@@ -205,13 +205,11 @@ record_reindex_cb(void *arg, const struct audit_entry *e)
 /*
  * Bring the subject index up to the audit log: after a crash the log may
  * hold records whose index entries were in an overlay generation that
- * never reached LMDB. One verified pass over the log.
+ * never reached LMDB. Reads only the records past the index.
  */
 int
 record_reindex(struct scorer *s)
 {
-    struct audit_verify_result res;
-    char dir[4096];
     int rc;
 
     rc = subjidx_indexed_get(s->otxn, s->dbi_subject, &s->indexed);
@@ -221,14 +219,12 @@ record_reindex(struct scorer *s)
         return 0;
     log_info("indexing audit records %" PRIu64 "..%" PRIu64 " by subject",
         s->indexed, audit_size(s->audit) - 1);
-    rc = cfg_path(&s->cfg, "audit", dir, sizeof(dir));
+    /* Only the records past the index, read back from the writer's
+     * segments: a verified pass over the whole log (as this once was)
+     * made every start after a crash cost as much as the history. */
+    rc = audit_log_read(s->audit, s->indexed, record_reindex_cb, s);
     if (rc != 0)
-        return rc;
-    rc = audit_replay(
-        dir, audit_verifier_key(s->audit), NULL, record_reindex_cb, s, &res);
-    if (rc != 0)
-        log_warnx(
-            "cannot index the audit log: %s (%s)", err_str(rc), res.reason);
+        log_warnx("cannot index the audit log: %s", err_str(rc));
     return rc;
 }
 
@@ -239,13 +235,22 @@ record_reindex(struct scorer *s)
  */
 int
 record_event(struct scorer *s, const char *actor, const char *op,
-    enum audit_outcome outcome, const struct event *ev, uint32_t named)
+    enum audit_outcome outcome, const struct event *ev, uint32_t named,
+    const char *model)
 {
     struct audit_record ar;
     uint64_t index;
+    size_t len;
     int rc;
 
     record_fill_event(actor, op, outcome, ev, named, &ar);
+    /* Which model scored it (REPLY_MODEL_MAX: fits after the 32 hex). */
+    _Static_assert(2 * PSEUDO_BYTES + 7 + REPLY_MODEL_MAX <= AUDIT_MAX_REF,
+        "the model version fits in an event record's ref");
+    if (model != NULL && model[0] != '\0') {
+        len = strlen(ar.ref);
+        snprintf(ar.ref + len, sizeof(ar.ref) - len, " model %s", model);
+    }
     rc = audit_append(s->audit, &ar, &index);
     if (rc != 0)
         return rc == ERR_INVAL ? rc : ERR_AUDIT;

@@ -60,12 +60,14 @@ int record_append(struct scorer *s, struct audit_record *r) WARN_UNUSED
  * ("event.store", "event.resend", "event.conflict") on event `ev` from
  * storefront `actor`: the data categories it carries, as subjects the
  * tokens of the fields in `named` (EVENT_HAS_* bits: `ev` is the event
- * vault_tokenize() made), the event id's pseudonym as ref.
+ * vault_tokenize() made), the event id's pseudonym as ref (hex), then
+ * for an order a model scored " model " and the model's version
+ * (`model`, NULL or "" for none: the rule set).
  * Returns 0, ERR_INVAL (a field out of bounds) or ERR_AUDIT.
  */
 int record_event(struct scorer *s, const char *actor, const char *op,
-    enum audit_outcome outcome, const struct event *ev,
-    uint32_t named) WARN_UNUSED NONNULL(1, 2, 3, 5);
+    enum audit_outcome outcome, const struct event *ev, uint32_t named,
+    const char *model) WARN_UNUSED NONNULL(1, 2, 3, 5);
 
 /*
  * Record one "auth.refused" record per refused peer r[0..n) (actor

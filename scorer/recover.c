@@ -121,8 +121,8 @@ scorer_check_anchor_journal(struct scorer *s)
  * or journal error leaves the overlay ahead of what is durable. Returns 0
  * or the ERR_* that prevented recovery.
  */
-int
-scorer_recover(struct scorer *s)
+static int
+scorer_recover_impl(struct scorer *s, bool wait)
 {
     uint64_t seq;
     int rc;
@@ -163,6 +163,13 @@ scorer_recover(struct scorer *s)
      * still reach LMDB when only the index moved. */
     if (s->gen_events == 0)
         s->gen_events = 1;
+    if (!wait) {
+        /* The journal holds every replayed event: the commit may finish
+         * while the scorer serves (the loop takes its result, and a
+         * failure is recovered like any other). */
+        scorer_flush_start(s);
+        return s->needs_recovery ? ERR_IO : 0;
+    }
     rc = scorer_flush_sync(s);
     if (rc == ERR_FULL)
         return 0; /* consistent: the commit waits for room (space.h) */
@@ -173,6 +180,18 @@ scorer_recover(struct scorer *s)
 fail:
     s->needs_recovery = true;
     return rc;
+}
+
+int
+scorer_recover(struct scorer *s)
+{
+    return scorer_recover_impl(s, true);
+}
+
+int
+scorer_recover_start(struct scorer *s)
+{
+    return scorer_recover_impl(s, false);
 }
 
 /*

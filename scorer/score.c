@@ -642,3 +642,76 @@ score_model(const struct model *m, const struct event *ev,
     }
     r->nreasons = (uint8_t)n;
 }
+
+/* The sum of the hard rules' points for `f` (score_model's floor). */
+static uint64_t
+hard_total(const struct features *f)
+{
+    struct tally t;
+    uint64_t total = 0;
+    unsigned i;
+
+    memset(&t, 0, sizeof(t));
+    rules_counters(&t, f);
+    resolve_groups(&t);
+    for (i = 0; i < R_COUNT; i++)
+        if (rule_is_hard((enum rule)i))
+            total += t.points[i];
+    return total;
+}
+
+/*
+ * Put reason `code` first in r's reasons, naming the kinds of the
+ * entities of `f` on list `which` (value: how many), the others moved
+ * down (the last one drops when the list is full).
+ */
+static void
+list_reason(const struct features *f, enum score_list which, const char *code,
+    const char *what, struct reply *r)
+{
+    struct reply_reason *o = &r->reasons[0];
+    unsigned k, n = 0, i;
+    size_t len;
+
+    i = r->nreasons < REPLY_MAX_REASONS ? r->nreasons : REPLY_MAX_REASONS - 1;
+    memmove(&r->reasons[1], &r->reasons[0], i * sizeof(r->reasons[0]));
+    r->nreasons = (uint8_t)(i + 1);
+    memset(o, 0, sizeof(*o));
+    snprintf(o->code, sizeof(o->code), "%s", code);
+    len = (size_t)snprintf(o->text, sizeof(o->text), "on the %s list:", what);
+    for (k = 0; k < ENT_COUNT; k++) {
+        if (!f->ent[k].present || f->ent[k].list != which)
+            continue;
+        if (len < sizeof(o->text))
+            len += (size_t)snprintf(o->text + len, sizeof(o->text) - len,
+                "%s %s", n > 0 ? "," : "", entity_names[k]);
+        n++;
+    }
+    o->value = (double)n;
+}
+
+void
+score_lists(
+    const struct features *f, const struct score_params *p, struct reply *r)
+{
+    bool allow = false, block = false;
+    unsigned k;
+
+    if (!r->has_score)
+        return;
+    for (k = 0; k < ENT_COUNT; k++) {
+        if (!f->ent[k].present)
+            continue;
+        block |= f->ent[k].list == SCORE_LIST_BLOCK;
+        allow |= f->ent[k].list == SCORE_LIST_ALLOW;
+    }
+    if (block) {
+        r->score = SCORE_MAX;
+        r->decision = REPLY_DECISION_BLOCK;
+        list_reason(f, SCORE_LIST_BLOCK, "block_listed", "block", r);
+    } else if (allow) {
+        if (hard_total(f) < p->block_threshold)
+            r->decision = REPLY_DECISION_ALLOW;
+        list_reason(f, SCORE_LIST_ALLOW, "allow_listed", "allow", r);
+    }
+}

@@ -48,6 +48,17 @@ enum entity_kind {
 const char *score_entity_name(enum entity_kind k);
 
 /*
+ * The fraud team's lists an entity can be on (list.set, scorer.8; stored
+ * as flags of its entity record, history.h). Not point in time: a list
+ * is the current policy, applied to every event after the change.
+ */
+enum score_list {
+    SCORE_LIST_NONE = 0,
+    SCORE_LIST_ALLOW,
+    SCORE_LIST_BLOCK,
+};
+
+/*
  * What history knew about one entity just before the event. Window
  * counts are over event time (ts - window, ts], at the bucket resolution
  * documented in history.h; they never include the event being scored.
@@ -63,6 +74,7 @@ struct entity_features {
     uint32_t failed_login_1h; /* account.login ok=false, last hour */
     uint32_t accounts;        /* distinct accounts seen with it (capped) */
     bool fraud_linked;        /* a label marked a linked account as fraud */
+    uint8_t list;             /* enum score_list: on the allow/block list */
 };
 
 /* The history snapshot an order is scored against. */
@@ -101,6 +113,20 @@ void score_params_default(struct score_params *p) NONNULL(1);
  */
 void score_compute(const struct event *ev, const struct features *f,
     const struct score_params *p, struct reply *r) NONNULL(1, 2, 3, 4);
+
+/*
+ * Apply the allow and block lists (REASONS.md "Allow and block lists")
+ * to the scored order reply `r` (score_compute() or score_model() made
+ * it from `f`): an order naming an entity on the block list is blocked
+ * (score 100, reason `block_listed` first); else one naming an entity on
+ * the allow list is allowed (its score kept, reason `allow_listed`
+ * first) unless the hard rules alone reach p's block threshold (card
+ * testing, account farms, velocity: the block stands and `allow_listed`
+ * is still given). Nothing for an unscored reply or an order naming no
+ * listed entity. Pure.
+ */
+void score_lists(const struct features *f, const struct score_params *p,
+    struct reply *r) NONNULL(1, 2, 3);
 
 struct model;
 struct feature_vec;

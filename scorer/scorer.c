@@ -160,6 +160,7 @@ scorer_ops_tick(struct scorer *s)
     if (space_flush_due(s))
         scorer_flush_kick(s);
     status_tick(s);
+    startup_verify_audit_poll(s);
 }
 
 static void
@@ -389,6 +390,7 @@ main(int argc, char **argv)
     startup_alloc(&s);
     startup_sockets(&s);
     startup_metrics(&s);
+    startup_verify_audit(&s);
     sig_install(scorer_on_signal, true);
     space_tick(&s, true);
     log_info("vigil-scorer %s ready (review >= %u, block >= %u)", VIGIL_VERSION,

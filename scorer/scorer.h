@@ -347,6 +347,15 @@ int scorer_flush_sync(struct scorer *s) WARN_UNUSED NONNULL(1);
 int scorer_recover(struct scorer *s) WARN_UNUSED NONNULL(1);
 
 /*
+ * The same, at start-up: the replayed generation's commit to LMDB is
+ * started, not waited for (it runs on the flusher thread while the
+ * scorer serves; the journal keeps its events until it is done), so
+ * the first event is not held behind a commit of everything since the
+ * last one. Returns 0 or the ERR_* that prevented the replay.
+ */
+int scorer_recover_start(struct scorer *s) WARN_UNUSED NONNULL(1);
+
+/*
  * After scorer_commit(): remove every journal segment, overwriting it
  * first (journal_shred_upto), so that no journal file holds an event
  * (or a salt) that is already in LMDB. `*segments` gets how many went.

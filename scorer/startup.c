@@ -356,7 +356,7 @@ startup_vault(struct scorer *s)
 void
 startup_catch_up(struct scorer *s)
 {
-    int rc = scorer_recover(s);
+    int rc = scorer_recover_start(s);
 
     if (rc != 0)
         fatalx("cannot bring history up to date from the journal: %s",
@@ -369,7 +369,10 @@ startup_catch_up(struct scorer *s)
     rc = record_bind_key(s);
     if (rc == 0)
         rc = record_start(s);
-    if (rc == 0)
+    /* While the replay's commit runs, these rows (the start's index
+     * entries; a key binding happens only in a new data directory,
+     * where nothing was replayed) wait for the loop's next commit. */
+    if (rc == 0 && !s->flushing)
         rc = scorer_flush_sync(s);
     if (rc != 0)
         fatalx("cannot bind the data to the pseudonym key: %s", err_str(rc));
@@ -464,6 +467,34 @@ startup_metrics(struct scorer *s)
         fatalx("cannot serve metrics on '%s' (scorer_metrics): %s",
             s->cfg.scorer_metrics, err_str(rc));
     log_info("metrics on 'http://%s/metrics'", s->cfg.scorer_metrics);
+}
+
+void
+startup_verify_audit(struct scorer *s)
+{
+    if (audit_log_verify_start(s->audit) != 0)
+        fatalx("cannot start verifying the audit log's first %" PRIu64
+               " records (taken on trust at start-up): refusing to go on",
+            audit_log_trusted(s->audit));
+    if (audit_log_trusted(s->audit) > 0)
+        log_info("verifying audit records 0..%" PRIu64 " in the background",
+            audit_size(s->audit) - 1);
+}
+
+void
+startup_verify_audit_poll(struct scorer *s)
+{
+    const struct audit_verify_result *res = NULL;
+    int rc = audit_log_verify_poll(s->audit, &res);
+
+    if (rc == 0 || rc == ERR_AGAIN)
+        return;
+    fatalx("the audit log '%s' disagrees with what the scorer signed "
+           "(%" PRIu64 " records): %s%s0x%016" PRIx64 ": %s; refusing to "
+           "continue (see vigilctl audit verify)",
+        audit_log_dir(s->audit), s->anchor.size, res != NULL ? res->file : "",
+        res != NULL && res->file[0] != '\0' ? ": " : "",
+        res != NULL ? res->offset : 0, res != NULL ? res->reason : "?");
 }
 
 void

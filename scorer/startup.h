@@ -46,4 +46,13 @@ void startup_sockets(struct scorer *s) NONNULL(1);
 /* Serve /metrics when cfg scorer_metrics is set. */
 void startup_metrics(struct scorer *s) NONNULL(1);
 
+/* Start verifying, in the background, the audit records the fast open
+ * took on trust (audit_log_verify_start()). Exits on failure to start. */
+void startup_verify_audit(struct scorer *s) NONNULL(1);
+
+/* Check on that verification (from the loop): when it failed, the log
+ * differs from what the scorer signed: exit, refusing to go on (fail
+ * closed, as a start on that log would have). */
+void startup_verify_audit_poll(struct scorer *s) NONNULL(1);
+
 #endif

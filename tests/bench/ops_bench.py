@@ -19,8 +19,12 @@ overload: the maximum (flat out, no quota) M, then a fixed schedule of
   busy within 5 ms), and both daemons' resident memory before and after.
 startup: fill history flat out for --fill-s seconds, --steps times; after
   each step SIGKILL the scorer under load and time its restart to the
-  first acknowledged event; print the data directory's size beside it,
-  so the time can be extrapolated to a larger history.
+  first acknowledged event; print the data directory's size (and its
+  parts) and the load average beside it. --dir DIR keeps the data set
+  (keys included) in DIR, so one set can be grown across runs and
+  measured with two builds (--fill-s 0: measure only):
+    ops_bench.py --bin build/bin startup --dir /var/tmp/vs --fill-s 300 \
+        --steps 4 --fill-connections 8 --fill-batch 100
 
 SPDX-License-Identifier: MIT
 """
@@ -146,14 +150,28 @@ def cmd_overload(a):
 
 
 def cmd_startup(a):
-    with Service(a.bin) as svc:
+    with Service(a.bin, base_dir=a.dir) as svc:
         for step in range(1, a.steps + 1):
-            load(svc, "storefront", "--connections", 4, "--batch", 50,
-                 "--inflight", 8, seconds=a.fill_s)
+            t_fill = time.monotonic()
+            if a.fill_s > 0:
+                f = load(svc, "storefront", "--connections",
+                         a.fill_connections, "--batch", a.fill_batch,
+                         "--inflight", 8, "--seed",
+                         int(time.time() * 1000) % (1 << 31),
+                         seconds=a.fill_s)
+                fill = "filled %.0f s, %s events acknowledged (%.0f/s); " % (
+                    time.monotonic() - t_fill, f.get("acked_ok", "?"),
+                    f.get("events_per_s", 0))
+            else:
+                fill = ""
             size = du_mb(svc.data_dir)
-            hist = du_mb(os.path.join(svc.data_dir, "history")) \
-                if os.path.isdir(os.path.join(svc.data_dir, "history")) \
-                else float("nan")
+            parts = {}
+            for sub in ("history", "audit", "journal"):
+                d = os.path.join(svc.data_dir, sub)
+                parts[sub] = du_mb(d) if os.path.isdir(d) else float("nan")
+            vault = os.path.join(svc.data_dir, "subjects.vault")
+            parts["vault"] = os.path.getsize(vault) / (1 << 20) \
+                if os.path.exists(vault) else float("nan")
             bg = {}
 
             def more():
@@ -166,15 +184,19 @@ def cmd_startup(a):
             t0 = time.monotonic()
             svc.scorer.start()
             svc.close_socket()
-            svc.wait_ready(timeout=120)
+            svc.wait_ready(timeout=600)
             dt = time.monotonic() - t0
             t.join()
             replayed = [l for l in svc.grep(r"records replayed", "scorer")]
-            print("step %d: data dir %.0f MiB (history %.0f MiB): kill -9 "
-                  "under load -> first acknowledged event %.0f ms after the "
-                  "restart; %s" % (step, size, hist, dt * 1e3,
-                                   replayed[-1].split(": ", 1)[-1]
-                                   if replayed else "?"), flush=True)
+            print("step %d: %sdata dir %.0f MiB (history %.0f, audit %.0f, "
+                  "journal %.0f, vault %.0f MiB): kill -9 under load -> "
+                  "first acknowledged event %.0f ms after the restart; %s; "
+                  "load average %s" % (
+                      step, fill, size, parts["history"], parts["audit"],
+                      parts["journal"], parts["vault"], dt * 1e3,
+                      replayed[-1].split(": ", 1)[-1] if replayed else "?",
+                      " ".join(open("/proc/loadavg").read().split()[:3])),
+                  flush=True)
 
 
 def main():
@@ -184,6 +206,14 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--fill-s", type=int, default=60)
     ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--dir", default=None,
+                    help="startup: grow (and keep) the data set in DIR "
+                    "across runs instead of a new temp directory; "
+                    "--fill-s 0 then only measures")
+    ap.add_argument("--fill-connections", type=int, default=4,
+                    help="startup: vigil-load connections while filling")
+    ap.add_argument("--fill-batch", type=int, default=50,
+                    help="startup: events per batch while filling")
     ap.add_argument("--quota", type=int, default=QUOTA,
                     help="flood: quota_events_per_s of each storefront")
     ap.add_argument("--window", type=int, default=1024,

@@ -205,7 +205,7 @@ def body(args):
                  % (out.strip().splitlines() or [err.strip()])[-1])
         rc, out, err = vigilctl(args.bin, "audit", "replay", audit_dir)
         refs = [l.split("\t")[9] for l in out.splitlines()]
-        stores = [l.split("\t")[9] for l in out.splitlines()
+        stores = [l.split("\t")[9].split(" ")[0] for l in out.splitlines()
                   if "\tevent.store\t" in l]
         for r in ("fc-q1", "fc-q2", "fc-q3"):
             check(svc.query_ref(r) not in refs,

@@ -200,7 +200,8 @@ def store_counts(svc, bindir, ids):
     by_ref = {}
     for rec in records:
         if rec["op"] == "event.store":
-            by_ref[rec["ref"]] = by_ref.get(rec["ref"], 0) + 1
+            ref = rec["ref"].split(" ")[0]  # an order's: + " model <v>"
+            by_ref[ref] = by_ref.get(ref, 0) + 1
     counts = {i: by_ref.get(svc.event_ref(i), 0) for i in ids}
     return counts, {rec["ref"] for rec in records}, records
 

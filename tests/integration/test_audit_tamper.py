@@ -17,7 +17,12 @@ and the two things that must still work:
  4. an untouched log after a clean stop starts (and service.start and
     service.stop are recorded);
  5. a real torn tail (a frame half-written past the last sync) is cut
-    and recorded as log.repair.
+    and recorded as log.repair;
+ 6. on a log long enough for the fast open (an anchor of 256 records or
+    more: the anchored prefix is trusted at start-up, issue 12), a record
+    edited inside that prefix: the scorer starts, its background
+    verification finds the edit and it exits "refusing to continue";
+    `vigilctl audit verify` exits 1.
 With a checkpoint the auditor saved before the tampering, `vigilctl
 audit verify --checkpoint` exits 1 on attacks 1 and 2 too.
 
@@ -117,6 +122,22 @@ def cut_records(lab, keep):
     return len(fr)
 
 
+def edit_record(frame):
+    """Change one byte of a record's purpose and fix its CRC (a valid
+    record with other content, as an insider would leave it)."""
+    _, path, off, ln = frame
+    data = bytearray(read(path))
+    payload = bytearray(data[off + 8:off + ln])
+    i = payload.find(b"fraud-prevention")
+    if i < 0:
+        i = payload.find(b"security")
+    check(i >= 0, "the record has a purpose to forge")
+    payload[i] = ord("g")  # "graud-prevention": still a valid record
+    data[off + 4:off + 8] = struct.pack("<I", crc32c(bytes(payload)))
+    data[off + 8:off + ln] = payload
+    write(path, bytes(data))
+
+
 def saved_checkpoint(lab, name):
     """The auditor's copy of the newest checkpoint (the head)."""
     path = os.path.join(lab.svc.dir, name)
@@ -171,17 +192,7 @@ def body(args):
         say("-- 2. edit a record, fix its CRC, delete the checkpoints")
         lab.restore("clean")
         fr = frames(lab.audit)
-        _, path, off, ln = fr[n // 2]
-        data = bytearray(read(path))
-        payload = bytearray(data[off + 8:off + ln])
-        i = payload.find(b"fraud-prevention")
-        if i < 0:
-            i = payload.find(b"security")
-        check(i >= 0, "the record has a purpose to forge")
-        payload[i] = ord("g")  # "graud-prevention": still a valid record
-        data[off + 4:off + 8] = struct.pack("<I", crc32c(bytes(payload)))
-        data[off + 8:off + ln] = payload
-        write(path, bytes(data))
+        edit_record(fr[n // 2])
         os.unlink(os.path.join(lab.audit, "checkpoints.log"))
         os.unlink(os.path.join(lab.audit, "checkpoint"))
         lab.start_fails("edited record", [str(n), "disagrees",
@@ -202,6 +213,25 @@ def body(args):
                                         "refusing to start"])
         size_after = sum(os.path.getsize(p) for p in set(f[1] for f in fr))
         check_eq(size_after, size_before, "no byte of the log was cut")
+
+        say("-- 6. a long log (fast open: the anchored prefix is trusted): "
+            "a record edited inside the prefix")
+        lab.restore("clean")
+        svc.start()
+        traffic(svc, "c", 150)
+        check_eq(svc.stop(), (0, 0), "clean stop after 300 more events")
+        fr = frames(lab.audit)
+        check(len(fr) >= 300, "the log holds %d >= 300 records (the open "
+              "trusts the first 256)" % len(fr))
+        edit_record(fr[10])
+        lab.start_fails("edited record in the trusted prefix",
+                        ["records trusted up to the anchor",
+                         "BACKGROUND VERIFICATION FAILED",
+                         "disagrees with what the scorer signed",
+                         "refusing to continue"])
+        rc, out, err = lab.verify()
+        check_eq(rc, 1, "vigilctl audit verify exits 1 on the edit inside "
+                 "the trusted prefix (%s)" % (out + err).strip()[-200:])
 
         say("-- 5. a real torn tail past the last sync is cut")
         lab.restore("killed")

@@ -124,7 +124,7 @@ def body(args):
         recs = audit_records(args.bin, svc.data_dir)
         a_tokens = set()
         for r in recs:
-            if r["ref"] in a_refs:
+            if r["ref"].split(" ")[0] in a_refs:
                 a_tokens.update(r["subj"])
         vault = svc.vault()
         by_token = {v[2]: (p, v[1]) for p, v in vault.items()}

@@ -14,6 +14,11 @@ default model (models/default.vgm):
    refusal and keeps scoring with the previous model (same version in
    the next reply);
  - SIGHUP with another valid model: the next reply carries its version;
+ - the model version is recorded with each score: score.get (`vigilctl
+   score`) shows the version that scored each order (the old model's for
+   orders before the reload, the new one's after), and the audit record
+   of each order's storing (event.store) ends its ref with
+   " model <version>" (a signup's names none);
  - the scorer refuses to START on a corrupt model file (exit 1, a log
    line naming the model), and starts again once the file is good;
  - the flat "+80 for a labelled-fraud neighbour" is gone (issue 7
@@ -31,8 +36,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vigiltest import (REPO, Persona, Service, at, check,  # noqa: E402
-                       check_eq, main, query, say, vigilctl)
+from vigiltest import (REPO, Persona, Service, at,  # noqa: E402
+                       audit_records, check, check_eq, main, query, say,
+                       vigilctl, wait_checkpoint)
 
 DEFAULT = os.path.join(REPO, "models", "default.vgm")
 OTHER = os.path.join(REPO, "tests", "data", "model", "gbdt_reference.vgm")
@@ -125,6 +131,32 @@ def body(args):
         r4 = Persona(4, tag="m")
         rep = order_reply(svc, r4, "m-o4", at(200))
         check_eq(rep["model"], v2, "after a good reload: " + v2)
+
+        say("the model version recorded with each score")
+        for order, want in (("ord-m-o1", v1), ("ord-m-o3", v1),
+                            ("ord-m-o4", v2)):
+            got = query(svc, "score.get", "m-sg-" + order, order=order)
+            check(got.get("ok") is True and
+                  got["result"].get("model") == want,
+                  "score.get %s: model %s (from the stored reply)"
+                  % (order, want), got)
+        rc, out, err = vigilctl(svc.bindir, "score", "ord-m-o4", "--purpose",
+                                "fraud-prevention", "--storefront",
+                                "storefront", *svc.ctl_conn("analyst"))
+        check(rc == 0 and any(l.split()[:2] == ["model", v2]
+                              for l in out.splitlines()),
+              "vigilctl score shows the model", out)
+        wait_checkpoint(svc.bindir, svc.data_dir)
+        stores = {r["ref"].split(" ")[0]: r["ref"]
+                  for r in audit_records(svc.bindir, svc.data_dir)
+                  if r["op"] == "event.store"}
+        for eid, want in (("m-o1", v1), ("m-o3", v1), ("m-o4", v2)):
+            check_eq(stores.get(svc.event_ref(eid)),
+                     svc.event_ref(eid) + " model " + want,
+                     "the audit record of storing %s names model %s"
+                     % (eid, want))
+        check_eq(stores.get(svc.event_ref("m-s1")), svc.event_ref("m-s1"),
+                 "a signup's record names no model")
 
         say("a corrupt model file at start: the scorer refuses to start")
         svc.collector.stop()

@@ -78,7 +78,8 @@ def body(args):
         wait_checkpoint(args.bin, svc.data_dir)
         c_subjects = {t for r in audit_records(args.bin, svc.data_dir)
                       if r["actor"] == "shop2" and
-                      r["ref"] in (svc.event_ref("c-s1", "shop2"),
+                      r["ref"].split(" ")[0] in (svc.event_ref("c-s1",
+                                                               "shop2"),
                                    svc.event_ref("c-o1", "shop2"))
                       for t in r["subj"]}
         vault = svc.vault()

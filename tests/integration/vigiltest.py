@@ -233,11 +233,17 @@ class Service:
     """
 
     def __init__(self, bindir, scorer_opts=(), collector_opts=(),
-                 keep=False, data_dir=None, insecure=False):
+                 keep=False, data_dir=None, insecure=False, base_dir=None):
         self.bindir = bindir
-        self.keep = keep
+        # base_dir: a directory to use (and keep) instead of a new temp
+        # one, so that a bench can grow one data set across runs.
+        self.keep = keep or base_dir is not None
         self.insecure = insecure
-        self.dir = tempfile.mkdtemp(prefix="vigil-integ-")
+        if base_dir is not None:
+            os.makedirs(base_dir, mode=0o700, exist_ok=True)
+            self.dir = base_dir
+        else:
+            self.dir = tempfile.mkdtemp(prefix="vigil-integ-")
         self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.keys_dir = os.path.join(self.dir, "keys")
         os.makedirs(self.data_dir, mode=0o700, exist_ok=True)

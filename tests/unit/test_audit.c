@@ -32,6 +32,7 @@
 #include <sodium.h>
 
 #include "common/audit.h"
+#include "common/audit_tiles.h"
 #include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/err.h"
@@ -712,6 +713,170 @@ test_head_unsynced(void)
     ASSERT_EQ(audit_verify_saved(work, key, &saved, 1, &res), ERR_CORRUPT);
     ASSERT(strstr(res.reason, "log truncated") != NULL);
     free(old);
+    rmrf(work);
+    rmrf(dir);
+}
+
+/* dir/name, in a static buffer. */
+static const char *
+tile_path(const char *dir, const char *name)
+{
+    static char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return path;
+}
+
+/* Wait (bounded) for the background verifier's verdict. */
+static int
+bg_verdict(struct audit_log *log, const struct audit_verify_result **res)
+{
+    int rc = ERR_AGAIN;
+
+    for (int i = 0; i < 2000 && rc == ERR_AGAIN; i++) {
+        rc = audit_log_verify_poll(log, res);
+        if (rc == ERR_AGAIN)
+            usleep(5000);
+    }
+    return rc;
+}
+
+/*
+ * The writer's fast open (issue 12: start-up after kill -9 bounded by
+ * what came after the anchor): the anchor's prefix, rounded down to a
+ * tile, is trusted and its frontier read from the tiles. (1) an intact
+ * log opens with 768 of 1,000 anchored records trusted, resuming in its
+ * third segment, and the background verifier passes; (2) a record
+ * altered inside the trusted prefix (CRC fixed) is not seen by the open
+ * but by the background verifier and by audit_verify(); (3) an altered
+ * frontier tile and (4) missing ones (tiles are not synced) make the
+ * open fall back to the whole scan, which rewrites them (a missing
+ * partial with a wider one present is no failure: the wider one holds
+ * the same first hashes); (5) a log cut below the anchor is refused.
+ */
+static void
+test_fast_open(void)
+{
+    char *dir = newdir(), work[300], key[NOTE_MAX_KEY], tile[AUDIT_TILES_PATH];
+    char tile4[AUDIT_TILES_PATH];
+    const char *seg0 = "records-00000000000000000000.log";
+    const struct audit_verify_result *bres = NULL;
+    struct audit_anchor an;
+    struct audit_log *log;
+    uint8_t *h, *good;
+    size_t hlen, goodlen, off[1100], nf;
+    int rc;
+
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
+    snprintf(key, sizeof(key), "%s", audit_verifier_key(log));
+    audit_log_set_segment_bytes(log, 64 * 1024);
+    for (uint64_t i = 0; i < 1000; i += 100) {
+        append_n(log, i, i + 100, 25);
+        ASSERT_OK(audit_checkpoint(log, 0));
+    }
+    memset(&an, 0, sizeof(an));
+    an.size = audit_size(log);
+    audit_root(log, an.root);
+    append_n(log, 1000, 1040, 10); /* the tail past the anchor */
+    ASSERT_OK(audit_commit(log, NULL, NULL));
+    audit_log_close(log);
+    snprintf(work, sizeof(work), "%s-w", dir);
+    audit_tiles_path(1, 0, 3, tile); /* level 1 at 768: 3 hashes */
+
+    /* (1) */
+    copydir(dir, work);
+    ASSERT_OK(audit_log_open(work, &signer, &an, &log));
+    ASSERT_EQ(audit_log_trusted(log), 768u);
+    ASSERT_EQ(audit_size(log), 1040u);
+    ASSERT_OK(audit_log_verify_start(log));
+    ASSERT_EQ(bg_verdict(log, &bres), 0);
+    append_n(log, 1040, 1050, 5);
+    ASSERT_OK(audit_checkpoint(log, 0));
+    audit_log_close(log);
+    expect_ok(work, key, 1050);
+
+    /* (2) */
+    copydir(dir, work);
+    h = slurp(work, seg0, &hlen);
+    nf = frames(h, hlen, off, 1099);
+    ASSERT(nf > 301 && nf < 768); /* record 768 is in a later segment */
+    {
+        uint8_t *pl = h + off[300] + 8;
+        size_t len = off[301] - off[300] - 8;
+        uint8_t *at = NULL;
+        uint32_t c;
+
+        for (size_t k = 0; at == NULL && k + 16 <= len; k++)
+            if (memcmp(pl + k, "fraud-prevention", 16) == 0)
+                at = pl + k;
+        ASSERT(at != NULL);
+        *at = 'g'; /* "graud-prevention": still a valid record */
+        c = crc32c(0, pl, len);
+
+        for (int k = 0; k < 4; k++)
+            h[off[300] + 4 + (size_t)k] = (uint8_t)(c >> (8 * k));
+    }
+    spit(work, seg0, h, hlen);
+    free(h);
+    ASSERT_OK(audit_log_open(work, &signer, &an, &log));
+    ASSERT_EQ(audit_log_trusted(log), 768u);
+    quiet(true);
+    ASSERT_OK(audit_log_verify_start(log));
+    rc = bg_verdict(log, &bres);
+    quiet(false);
+    ASSERT_EQ(rc, ERR_CORRUPT);
+    ASSERT(bres != NULL && strstr(bres->reason, "differs") != NULL);
+    audit_log_close(log);
+    expect_fail(work, key, 300, 3, "differs from the signed root");
+
+    /* (3) and (4) */
+    for (int c = 0; c < 2; c++) {
+        copydir(dir, work);
+        good = slurp(work, tile, &goodlen);
+        ASSERT_EQ(goodlen, 3u * MERKLE_HASH_BYTES);
+        if (c == 0) {
+            h = slurp(work, tile, &hlen);
+            h[40] ^= 0x01;
+            spit(work, tile, h, hlen);
+            free(h);
+        } else {
+            char lv1[400];
+
+            snprintf(lv1, sizeof(lv1), "%s/tile/1", work);
+            rmrf(lv1); /* every width of it: nothing can stand in */
+        }
+        quiet(true); /* "cannot open from the anchor" */
+        ASSERT_OK(audit_log_open(work, &signer, &an, &log));
+        quiet(false);
+        ASSERT_EQ(audit_log_trusted(log), 0u); /* the whole scan ran */
+        ASSERT_EQ(audit_size(log), 1040u);
+        ASSERT_EQ(audit_log_verify_poll(log, NULL), 0);
+        audit_log_close(log);
+        /* The bad partial is gone; the one of the size now open holds
+         * the right hashes, and the next open is fast again. */
+        ASSERT(access(tile_path(work, tile), F_OK) != 0);
+        audit_tiles_path(1, 0, 4, tile4);
+        h = slurp(work, tile4, &hlen);
+        ASSERT(hlen == 4u * MERKLE_HASH_BYTES && memcmp(h, good, goodlen) == 0);
+        free(h);
+        free(good);
+        ASSERT_OK(audit_log_open(work, &signer, &an, &log));
+        ASSERT_EQ(audit_log_trusted(log), 768u);
+        audit_log_close(log);
+    }
+
+    /* (5) */
+    copydir(dir, work);
+    {
+        char seg[128];
+
+        last_segment(work, seg, sizeof(seg));
+        rmfile(work, seg); /* the records from the last segment's first */
+    }
+    rmfile(work, "checkpoint");
+    quiet(true);
+    ASSERT_EQ(audit_log_open(work, &signer, &an, &log), ERR_CORRUPT);
+    quiet(false);
     rmrf(work);
     rmrf(dir);
 }
@@ -1428,6 +1593,7 @@ main(void)
     RUN(test_signing_key);
     RUN(test_writer_reopen);
     RUN(test_head_unsynced);
+    RUN(test_fast_open);
     RUN(test_checkpoints);
     RUN(test_head_interval);
     RUN(test_torn_tail);

@@ -12,6 +12,10 @@
  * Linked accounts: a ring (shared device, shared IP and card), a fraud
  * label ordering, an account that is gone left out, the 15 cap, and an
  * account leaving an entity's list when its own list lets the entity go.
+ * The allow and block lists (history_list_set/get): flags of the entity
+ * record by token, seen by history_features(), kept through events,
+ * scoped by storefront for accounts, kept by the retention sweep while
+ * listed and swept once off the list, erased with the entity.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -358,6 +362,150 @@ test_linked(void)
     free(lk);
 }
 
+/* history_features() of an order on device `d` by account `a`. */
+static struct features
+feats(struct env *e, const char *actor, unsigned a, unsigned d, uint64_t ts)
+{
+    struct features f;
+    struct event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.type = EVENT_ORDER_PLACED;
+    ev.ts = ts;
+    ev.id = ps("ev", evno++);
+    ev.has = EVENT_HAS_ACCOUNT | EVENT_HAS_DEVICE | EVENT_HAS_ORDER;
+    ev.account = ps("acct", a);
+    ev.device = ps("dev", d);
+    ev.order = ps("ord", 1000 + evno);
+    ASSERT_OK(history_features(e->h, e->txn, actor, &ev, &f));
+    return f;
+}
+
+static void
+test_lists(void)
+{
+    struct pseudo d1 = ps("dev", 1), d2 = ps("dev", 2), a1 = ps("acct", 1);
+    struct history_retention ret;
+    struct history_sweep sw;
+    struct history_batch b;
+    struct store_txn *rd;
+    struct features f;
+    struct env e;
+    enum score_list l, was;
+    uint64_t now = T0 + 40 * DAY_MS;
+    bool known, done = false;
+    int steps = 0;
+
+    env_open(&e);
+    /* Never seen: on no list, no record. */
+    ASSERT_OK(
+        history_list_get(e.h, e.txn, "shop", ENT_DEVICE, &d1, &l, &known));
+    ASSERT_EQ(l, SCORE_LIST_NONE);
+    ASSERT(!known);
+    /* Block-listed before any event: a list-only record. */
+    ASSERT_OK(history_list_set(
+        e.h, e.txn, "shop", ENT_DEVICE, &d1, SCORE_LIST_BLOCK, &was));
+    ASSERT_EQ(was, SCORE_LIST_NONE);
+    ASSERT_OK(history_list_get(e.h, e.txn, "x", ENT_DEVICE, &d1, &l, &known));
+    ASSERT_EQ(l, SCORE_LIST_BLOCK);
+    ASSERT(!known);
+    f = feats(&e, "shop", 1, 1, T0);
+    ASSERT_EQ(f.ent[ENT_DEVICE].list, SCORE_LIST_BLOCK);
+    ASSERT(!f.ent[ENT_DEVICE].known);
+    ASSERT_EQ(f.ent[ENT_ACCOUNT].list, SCORE_LIST_NONE);
+    /* Events keep the flag; the device is known now. */
+    order(&e, "shop", 1, 1, 1, 0, T0, REPLY_DECISION_ALLOW);
+    env_commit(&e);
+    f = feats(&e, "shop", 1, 1, T0 + 1000);
+    ASSERT_EQ(f.ent[ENT_DEVICE].list, SCORE_LIST_BLOCK);
+    ASSERT(f.ent[ENT_DEVICE].known);
+    ASSERT_EQ(f.ent[ENT_DEVICE].orders_1h, 1);
+    /* Same list again: nothing written, `was` says so. */
+    ASSERT_OK(history_list_set(
+        e.h, e.txn, "shop", ENT_DEVICE, &d1, SCORE_LIST_BLOCK, &was));
+    ASSERT_EQ(was, SCORE_LIST_BLOCK);
+    /* Block -> allow -> none. */
+    ASSERT_OK(history_list_set(
+        e.h, e.txn, "shop", ENT_DEVICE, &d1, SCORE_LIST_ALLOW, &was));
+    ASSERT_EQ(was, SCORE_LIST_BLOCK);
+    f = feats(&e, "shop", 1, 1, T0 + 2000);
+    ASSERT_EQ(f.ent[ENT_DEVICE].list, SCORE_LIST_ALLOW);
+    ASSERT_OK(history_list_set(
+        e.h, e.txn, "shop", ENT_DEVICE, &d1, SCORE_LIST_NONE, &was));
+    ASSERT_EQ(was, SCORE_LIST_ALLOW);
+    ASSERT_OK(history_list_get(e.h, e.txn, "x", ENT_DEVICE, &d1, &l, &known));
+    ASSERT_EQ(l, SCORE_LIST_NONE);
+    ASSERT(known);
+    /* Accounts: the storefront's own. */
+    ASSERT_OK(history_list_set(
+        e.h, e.txn, "shop", ENT_ACCOUNT, &a1, SCORE_LIST_ALLOW, &was));
+    ASSERT_OK(
+        history_list_get(e.h, e.txn, "other", ENT_ACCOUNT, &a1, &l, &known));
+    ASSERT_EQ(l, SCORE_LIST_NONE);
+    ASSERT_EQ(feats(&e, "shop", 1, 1, T0 + 3000).ent[ENT_ACCOUNT].list,
+        SCORE_LIST_ALLOW);
+    ASSERT_EQ(feats(&e, "other", 1, 1, T0 + 3000).ent[ENT_ACCOUNT].list,
+        SCORE_LIST_NONE);
+    /* Not a list kind; not a write txn. */
+    ASSERT_EQ(history_list_set(
+                  e.h, e.txn, "shop", ENT_IP24, &d1, SCORE_LIST_BLOCK, &was),
+        ERR_INVAL);
+    ASSERT_OK(store_txn_begin(e.st, false, &rd));
+    ASSERT_EQ(history_list_set(
+                  e.h, rd, "shop", ENT_DEVICE, &d1, SCORE_LIST_BLOCK, &was),
+        ERR_INVAL);
+    store_txn_abort(rd);
+
+    /* Retention (30 days, 40 days on): the listed account and a
+     * list-only device stay; the unlisted device goes; once off the
+     * list, the next pass takes the list-only one. */
+    ASSERT_OK(history_list_set(
+        e.h, e.txn, "shop", ENT_DEVICE, &d2, SCORE_LIST_BLOCK, &was));
+    env_commit(&e);
+    memset(&ret, 0, sizeof(ret));
+    for (unsigned i = 0; i < HISTORY_CAT_COUNT; i++)
+        ret.keep_ms[i] = 30 * DAY_MS;
+    ret.dedup_ms = DAY_MS;
+    history_batch_init(&b);
+    for (int pass = 0; pass < 2; pass++) {
+        env_commit(&e);
+        memset(&sw, 0, sizeof(sw));
+        done = false;
+        while (!done) {
+            ASSERT(steps++ < 1000);
+            ASSERT_OK(
+                history_sweep_step(e.h, e.txn, &ret, now, &sw, 5, &b, &done));
+            ASSERT_OK(history_batch_apply(e.h, e.txn, &b));
+        }
+        env_commit(&e);
+        ASSERT_OK(
+            history_list_get(e.h, e.txn, "shop", ENT_ACCOUNT, &a1, &l, &known));
+        ASSERT_EQ(l, SCORE_LIST_ALLOW);
+        ASSERT(known);
+        ASSERT_OK(
+            history_list_get(e.h, e.txn, "shop", ENT_DEVICE, &d1, &l, &known));
+        ASSERT(!known); /* swept: not listed */
+        ASSERT_OK(
+            history_list_get(e.h, e.txn, "shop", ENT_DEVICE, &d2, &l, &known));
+        ASSERT_EQ(l, pass == 0 ? SCORE_LIST_BLOCK : SCORE_LIST_NONE);
+        if (pass == 0)
+            ASSERT_OK(history_list_set(
+                e.h, e.txn, "shop", ENT_DEVICE, &d2, SCORE_LIST_NONE, &was));
+    }
+    /* Erasure of the account (by its token) takes its list entry. */
+    {
+        static const char *const actors[] = { "shop" };
+
+        ASSERT_OK(history_erase_plan(e.h, e.txn, &a1, actors, 1, &b));
+        ASSERT_OK(history_batch_apply(e.h, e.txn, &b));
+        ASSERT_OK(
+            history_list_get(e.h, e.txn, "shop", ENT_ACCOUNT, &a1, &l, &known));
+        ASSERT_EQ(l, SCORE_LIST_NONE);
+    }
+    history_batch_release(&b);
+    env_close(&e);
+}
+
 int
 main(void)
 {
@@ -371,6 +519,7 @@ main(void)
     RUN(test_purge);
     RUN(test_bound);
     RUN(test_linked);
+    RUN(test_lists);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
     rc = system(cmd);
     (void)rc;

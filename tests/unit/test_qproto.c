@@ -126,6 +126,10 @@ test_requests(void)
         S("entity", "ip"), S("value", "x"), S("list", "grey"), END };
     static const struct tf ls_novalue[] = { S("op", "list.set"), DEL("order"),
         S("entity", "ip"), S("list", "none"), END };
+    static const struct tf lg_ok[] = { S("op", "list.get"), DEL("order"),
+        S("entity", "card"), S("value", "fp-1"), END };
+    static const struct tf lg_list[] = { S("op", "list.get"), DEL("order"),
+        S("entity", "card"), S("value", "fp-1"), S("list", "block"), END };
     struct qproto_request q;
     struct buf out;
     msgpack_sbuffer sb;
@@ -170,6 +174,8 @@ test_requests(void)
     EXPECT(ls_kind, ERR_INVAL, "entity:", "q-1");
     EXPECT(ls_list, ERR_INVAL, "list:", "q-1");
     EXPECT(ls_novalue, ERR_INVAL, "value: required by list.set", "q-1");
+    EXPECT(lg_ok, 0, NULL, "q-1");
+    EXPECT(lg_list, ERR_INVAL, "list: not an argument of list.get", "q-1");
 
     /* Frame-level: trailing bytes (id still echoed), not a map, junk. */
     {

@@ -1516,9 +1516,115 @@ test_score_model(void)
     model_free(m);
 }
 
+/*
+ * score_lists: block beats everything (score 100, reason first, naming
+ * the kinds); allow wins over every rule but the hard ones at the block
+ * threshold (card testing); an unlisted or unscored reply is untouched;
+ * a full reason list keeps the list reason first.
+ */
+static void
+test_lists(void)
+{
+    struct event ev;
+    struct features f;
+    struct score_params p;
+    struct reply r, before;
+
+    score_params_default(&p);
+    /* Nothing listed: no change. */
+    quiet(&ev, &f);
+    score_compute(&ev, &f, &p, &r);
+    before = r;
+    score_lists(&f, &p, &r);
+    ASSERT(memcmp(&r, &before, sizeof(r)) == 0);
+
+    /* Block: a quiet order blocked, block_listed first. */
+    f.ent[ENT_DEVICE].list = SCORE_LIST_BLOCK;
+    f.ent[ENT_CARD].list = SCORE_LIST_BLOCK;
+    score_compute(&ev, &f, &p, &r);
+    score_lists(&f, &p, &r);
+    ASSERT_EQ(r.score, 100);
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
+    ASSERT_STR_EQ(r.reasons[0].code, "block_listed");
+    ASSERT_STR_EQ(r.reasons[0].text, "on the block list: device, card");
+    ASSERT(r.reasons[0].value == 2.0);
+    /* An entity not on the order does not count. */
+    f.ent[ENT_DEVICE].present = false;
+    f.ent[ENT_CARD].present = false;
+    score_compute(&ev, &f, &p, &r);
+    score_lists(&f, &p, &r);
+    ASSERT_EQ(r.decision, REPLY_DECISION_ALLOW);
+    ASSERT_EQ(r.nreasons, 0);
+
+    /* Allow: a risky order (new account, unknown device, large first
+     * order, countries differ: 85 points, block) is allowed, its score
+     * kept. */
+    quiet(&ev, &f);
+    f.account_age_ms = 10 * 60 * 1000;
+    f.account_orders = 0;
+    f.ent[ENT_DEVICE].known = false;
+    ev.amount = 60000;
+    memcpy(ev.ip_country, "DE", 3);
+    memcpy(ev.shipping_country, "DE", 3);
+    f.ent[ENT_ACCOUNT].list = SCORE_LIST_ALLOW;
+    score_compute(&ev, &f, &p, &r);
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
+    score_lists(&f, &p, &r);
+    ASSERT_EQ(r.decision, REPLY_DECISION_ALLOW);
+    ASSERT(r.score >= 80);
+    ASSERT_STR_EQ(r.reasons[0].code, "allow_listed");
+    ASSERT_STR_EQ(r.reasons[0].text, "on the allow list: account");
+    ASSERT(r.nreasons >= 2);
+
+    /* ... but card testing at the block threshold stays blocked. */
+    f.ent[ENT_CARD].failed_pay_1h = 5; /* 35 + 3 x 15 = 80 */
+    score_compute(&ev, &f, &p, &r);
+    score_lists(&f, &p, &r);
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
+    ASSERT_STR_EQ(r.reasons[0].code, "allow_listed");
+    /* Below it (35 points): allowed. */
+    f.ent[ENT_CARD].failed_pay_1h = 2;
+    score_compute(&ev, &f, &p, &r);
+    score_lists(&f, &p, &r);
+    ASSERT_EQ(r.decision, REPLY_DECISION_ALLOW);
+
+    /* Block beats allow. */
+    f.ent[ENT_EMAIL].list = SCORE_LIST_BLOCK;
+    score_compute(&ev, &f, &p, &r);
+    score_lists(&f, &p, &r);
+    ASSERT_EQ(r.decision, REPLY_DECISION_BLOCK);
+    ASSERT_STR_EQ(r.reasons[0].code, "block_listed");
+    ASSERT_STR_EQ(r.reasons[0].text, "on the block list: email");
+
+    /* A full reason list: the list reason first, still 8. */
+    quiet(&ev, &f);
+    memset(&r, 0, sizeof(r));
+    r.has_score = true;
+    r.decision = REPLY_DECISION_REVIEW;
+    r.nreasons = REPLY_MAX_REASONS;
+    for (unsigned i = 0; i < REPLY_MAX_REASONS; i++)
+        snprintf(r.reasons[i].code, sizeof(r.reasons[i].code), "r%u", i);
+    f.ent[ENT_IP].list = SCORE_LIST_ALLOW;
+    score_lists(&f, &p, &r);
+    ASSERT_EQ(r.nreasons, REPLY_MAX_REASONS);
+    ASSERT_STR_EQ(r.reasons[0].code, "allow_listed");
+    ASSERT_STR_EQ(r.reasons[1].code, "r0");
+    ASSERT_STR_EQ(r.reasons[7].code, "r6");
+    ASSERT_EQ(r.decision, REPLY_DECISION_ALLOW);
+
+    /* Not scored (not an order): untouched. */
+    ev.type = EVENT_ACCOUNT_SIGNUP;
+    f.ent[ENT_IP].list = SCORE_LIST_BLOCK;
+    score_compute(&ev, &f, &p, &r);
+    score_lists(&f, &p, &r);
+    ASSERT(!r.has_score);
+    ASSERT_EQ(r.nreasons, 0);
+}
+
 int
 main(void)
 {
+    RUN(test_lists);
     RUN(test_no_flat_fraud_linked);
     RUN(test_score_model);
     RUN(test_reason_table);

@@ -1,6 +1,7 @@
 /*
  * cmd_query.c - requests to the scorer's query endpoint: score,
- *               account, label, review list/decide, linked, status;
+ *               account, label, review list/decide, linked, list
+ *               add/remove/show, status;
  *               the round trip cmd_subject.c uses too
  *
  * Each command sends one request (common/qproto.h) over a CURVE REQ
@@ -60,6 +61,9 @@ struct qopts {
     const char *note;      /* review decide --note: a reason code */
     const char *order_arg; /* review decide's ORDER operand */
     const char *after;     /* review list --after */
+    const char *list;      /* list add/remove: allow, block or none */
+    const char *entity;    /* list: the KIND operand */
+    const char *value;     /* list: the VALUE operand */
     long limit;            /* review list --limit; 0: not given */
     int fraud;             /* -1 not given, 0 --legit, 1 --fraud */
     bool json;
@@ -415,6 +419,19 @@ build_request(const struct cmd *c, enum qproto_op op, struct qopts *o,
                     arg, o->note) >= sizeof(q->source))
                 return cmd_usage_error(c, "--note is too long");
         }
+    } else if (op == QPROTO_OP_LIST_SET || op == QPROTO_OP_LIST_GET) {
+        if (o->order != NULL || o->account != NULL || o->fraud >= 0 ||
+            o->source != NULL)
+            return cmd_usage_error(c, "list takes no such option");
+        q->args = QPROTO_ARG_ENTITY | QPROTO_ARG_VALUE;
+        if (!put_arg(q->entity, sizeof(q->entity), o->entity) ||
+            !put_arg(q->value, sizeof(q->value), o->value))
+            return cmd_usage_error(c, "KIND or VALUE is too long");
+        if (op == QPROTO_OP_LIST_SET) {
+            q->args |= QPROTO_ARG_LIST;
+            if (!put_arg(q->list, sizeof(q->list), o->list))
+                return cmd_usage_error(c, "the list is allow or block");
+        }
     } else if (op == QPROTO_OP_LINKED_GET) {
         q->args = QPROTO_ARG_ACCOUNT;
         if (!put_arg(q->account, sizeof(q->account), arg))
@@ -483,8 +500,22 @@ show_reply(const struct qproto_reply *r, bool json)
     return EXIT_OK;
 }
 
+static int run_query_list(const struct cmd *c, int argc, char **argv,
+    enum qproto_op op, const char *list);
+
 static int
 run_query(const struct cmd *c, int argc, char **argv, enum qproto_op op)
+{
+    return run_query_list(c, argc, argv, op, NULL);
+}
+
+/*
+ * run_query() for every op; `list` is list.set's: "allow|block" (list
+ * add: the first operand names it), "none" (list remove), NULL.
+ */
+static int
+run_query_list(const struct cmd *c, int argc, char **argv, enum qproto_op op,
+    const char *list)
 {
     struct qproto_request q;
     struct qproto_reply r;
@@ -510,6 +541,23 @@ run_query(const struct cmd *c, int argc, char **argv, enum qproto_op op)
         if (argc - optind != 2)
             return cmd_usage_error(c, "wrong number of arguments");
         o.order_arg = argv[optind++];
+    }
+    /* list add allow|block KIND VALUE; list remove|show KIND VALUE. */
+    if (op == QPROTO_OP_LIST_SET || op == QPROTO_OP_LIST_GET) {
+        bool add = list != NULL && strcmp(list, "none") != 0;
+
+        if (argc - optind != (add ? 3 : 2))
+            return cmd_usage_error(c, "wrong number of arguments");
+        if (add) {
+            o.list = argv[optind++];
+            if (strcmp(o.list, "allow") != 0 && strcmp(o.list, "block") != 0)
+                return cmd_usage_error(c, "the list is allow or block");
+        } else {
+            o.list = list;
+        }
+        o.entity = argv[optind++];
+        o.value = argv[optind++];
+        nargs = 0;
     }
     if (argc - optind != nargs)
         return cmd_usage_error(c, "wrong number of arguments");
@@ -575,6 +623,24 @@ int
 cmd_linked(const struct cmd *c, int argc, char **argv)
 {
     return run_query(c, argc, argv, QPROTO_OP_LINKED_GET);
+}
+
+int
+cmd_list_add(const struct cmd *c, int argc, char **argv)
+{
+    return run_query_list(c, argc, argv, QPROTO_OP_LIST_SET, "allow|block");
+}
+
+int
+cmd_list_remove(const struct cmd *c, int argc, char **argv)
+{
+    return run_query_list(c, argc, argv, QPROTO_OP_LIST_SET, "none");
+}
+
+int
+cmd_list_show(const struct cmd *c, int argc, char **argv)
+{
+    return run_query_list(c, argc, argv, QPROTO_OP_LIST_GET, NULL);
 }
 
 int

@@ -121,6 +121,20 @@ static const struct cmd cmds[] = {
         cmd_linked,
         "list the accounts sharing devices, IPs, cards or emails with an "
         "account, and their labels (analyst)" },
+    { "list add",
+        "allow|block KIND VALUE --purpose P [--storefront S] [--case REF] "
+        "[CONNECTION] [--json]",
+        cmd_list_add,
+        "put an account, device, ip, card or email on the allow or block "
+        "list (analyst; audited)" },
+    { "list remove",
+        "KIND VALUE --purpose P [--storefront S] [--case REF] [CONNECTION] "
+        "[--json]",
+        cmd_list_remove, "take an entity off the allow and block lists" },
+    { "list show",
+        "KIND VALUE --purpose P [--storefront S] [--case REF] [CONNECTION] "
+        "[--json]",
+        cmd_list_show, "show which list an entity is on (analyst)" },
     { "status", "[--purpose P] [CONNECTION] [--json]", cmd_status,
         "show the scorer's state: rates, errors, queues, disk, LMDB, "
         "audit (admin)" },

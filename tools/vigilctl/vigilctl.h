@@ -7,7 +7,7 @@
  * commands (verify, replay, export, prove, check-proof, pubkey), with
  * proof.c (proof.h) reading and checking proof files for check-proof;
  * cmd_query.c the requests to the scorer (score, account, label,
- * review list/decide, linked);
+ * review list/decide, linked, list add/remove/show);
  * cmd_subject.c the DPO's requests to it (subject report, export,
  * erase); cmd_client.c the allow-list (client
  * add, list, revoke; server-key); out.c the output helpers (JSON through
@@ -86,6 +86,9 @@ int cmd_label(const struct cmd *c, int argc, char **argv);
 int cmd_review_list(const struct cmd *c, int argc, char **argv);
 int cmd_review_decide(const struct cmd *c, int argc, char **argv);
 int cmd_linked(const struct cmd *c, int argc, char **argv);
+int cmd_list_add(const struct cmd *c, int argc, char **argv);
+int cmd_list_remove(const struct cmd *c, int argc, char **argv);
+int cmd_list_show(const struct cmd *c, int argc, char **argv);
 int cmd_status(const struct cmd *c, int argc, char **argv);
 int cmd_client_add(const struct cmd *c, int argc, char **argv);
 int cmd_client_list(const struct cmd *c, int argc, char **argv);
