@@ -373,6 +373,7 @@ struct audit_repair {
     uint64_t bytes_cut;      /* bytes cut from the last segment */
     uint64_t at_index;       /* records kept (the next index) */
     uint64_t note_bytes_cut; /* bytes cut from checkpoints.log */
+    uint64_t healed;         /* records restored from an audit_heal */
     char segment[64];        /* name of the segment that was cut */
 };
 
@@ -432,6 +433,39 @@ struct audit_anchor {
 int audit_log_open(const char *dir, const struct note_signer *signer,
     const struct audit_anchor *anchor, struct audit_log **out) WARN_UNUSED
     NONNULL(1, 2, 4);
+
+/*
+ * What the owner's journal holds of the log (audit_log_open_heal()):
+ * the records it made durable there rather than by a sync of the
+ * segments (audit_write() + audit_commit_journaled()), and the size
+ * that was durable in the segments when the newest of them was
+ * journaled (audit_synced() then).
+ */
+struct audit_heal {
+    uint64_t floor;        /* records durable in the segments, at least */
+    const uint8_t *frames; /* records framed as in a segment (u32 len,
+                              u32 crc, payload), indexes increasing, not
+                              necessarily contiguous; borrowed */
+    size_t len;            /* bytes of frames */
+};
+
+/*
+ * audit_log_open(), restoring what a crash lost: `heal` (may be NULL)
+ * holds the records the owner made durable in its journal. The log
+ * must hold at least heal->floor records (fewer: records that were
+ * synced were removed, ERR_CORRUPT), and no torn tail is cut below it.
+ * The head (DIR/checkpoint, written unsynced) may cover records past
+ * the segments' durable end when the journal holds them. Then every
+ * record of `heal` past the log's end is appended again (the same bytes;
+ * those already present are skipped, so a crash while healing heals
+ * again) and synced, the first one at the log's next index and with no
+ * gap after it (a gap is a synced record removed: ERR_CORRUPT), and the
+ * head's root is checked against the restored log.
+ * audit_log_repair()->healed counts them.
+ */
+int audit_log_open_heal(const char *dir, const struct note_signer *signer,
+    const struct audit_anchor *anchor, const struct audit_heal *heal,
+    struct audit_log **out) WARN_UNUSED NONNULL(1, 2, 5);
 
 struct audit_verify_result; /* below */
 
@@ -496,6 +530,38 @@ int audit_append(struct audit_log *log, struct audit_record *r,
  * returns ERR_AUDIT until the log is reopened.
  */
 int audit_sync(struct audit_log *log) WARN_UNUSED NONNULL(1);
+
+/*
+ * The group commit's write (one sync for the audit records and the
+ * events): the owner takes the frames appended since the last write
+ * (audit_pending_frames(): borrowed, valid until the next append,
+ * write, sync or discard) into its own durable record, writes them to
+ * the segments WITHOUT a sync (audit_write()), syncs its record, and
+ * then calls audit_commit_journaled(). If its record fails before
+ * audit_write(), audit_discard() drops them (their indexes are handed
+ * out again); if it fails after, audit_commit() makes the written
+ * records durable in the segments instead. The segments are synced
+ * later: by audit_flush() (before the owner commits anything that
+ * depends on the records being in the segments: its anchor, a trim of
+ * its journal), audit_sync() / audit_commit(), audit_checkpoint(), and
+ * whenever the unsynced bytes would pass AUDIT_MAX_PENDING or a segment
+ * is full. After a crash the owner passes what its journal holds to
+ * audit_log_open_heal().
+ * audit_write(): 0 or ERR_AUDIT (nothing written; the records are
+ * dropped). audit_flush(): 0 or ERR_AUDIT (the log is failed until
+ * reopened). audit_commit_journaled(): as audit_commit().
+ */
+const uint8_t *audit_pending_frames(const struct audit_log *log, size_t *len)
+    NONNULL(1, 2);
+void audit_discard(struct audit_log *log) NONNULL(1);
+int audit_write(struct audit_log *log) WARN_UNUSED NONNULL(1);
+int audit_commit_journaled(struct audit_log *log, const char **note,
+    size_t *note_len) WARN_UNUSED NONNULL(1);
+int audit_flush(struct audit_log *log) WARN_UNUSED NONNULL(1);
+
+/* Return the records durable in the segments (synced), <= audit_size():
+ * the floor a journal record carries (audit_heal). */
+uint64_t audit_synced(const struct audit_log *log) NONNULL(1);
 
 /*
  * Commit: audit_sync(), then, when the head is due (audit_head_due()),

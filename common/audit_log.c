@@ -54,11 +54,14 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "common/audit.h"
 #include "common/audit_scan.h"
 #include "common/audit_tiles.h"
 #include "common/bytes.h"
 #include "common/clock.h"
+#include "common/crashpoint.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -75,7 +78,10 @@ struct audit_log {
     char *dir;
     struct segfile *sf;        /* the record segments, LOCK, pending frames */
     int dirfd;                 /* segfile_dirfd(sf), borrowed */
-    uint64_t size;             /* durable records */
+    uint64_t size;             /* durable records (synced, or written and
+                                  durable in the owner's journal) */
+    uint64_t written;          /* records written to the segments */
+    uint64_t synced;           /* records synced in the segments */
     uint64_t next;             /* index of the next append */
     struct merkle_frontier fr; /* of `size` records */
     uint8_t (*leaves)[MERKLE_HASH_BYTES]; /* of the pending records */
@@ -184,6 +190,195 @@ log_keys(struct audit_log *log)
     return 0;
 }
 
+/* One record of an audit_heal, checked (heal_parse). */
+struct heal_item {
+    uint64_t index;
+    const uint8_t *payload; /* borrowed from the audit_heal */
+    size_t len;
+};
+
+/*
+ * Check the frames of `h` (framing, CRC, strict decode, increasing
+ * indexes) into `*items` (caller frees; NULL when none) and `*n`, and
+ * set `*end` to the size they reach (0 when none). Returns 0 or
+ * ERR_CORRUPT (logged: the owner's journal passed its own CRC, so this
+ * is a bug or tampering).
+ */
+static int
+heal_parse(const struct audit_log *log, const struct audit_heal *h,
+    struct heal_item **items, size_t *n, uint64_t *end)
+{
+    struct audit_record rec;
+    const char *why = "";
+    size_t off = 0, cap = 0;
+    int rc = 0;
+
+    *items = NULL;
+    *n = 0;
+    *end = 0;
+    while (rc == 0 && off < h->len) {
+        const uint8_t *f = h->frames + off;
+        size_t flen = h->len - off < AUDIT_FRAME_BYTES ?
+            0 :
+            audit_scan_segments.frame_len(f);
+
+        if (flen == 0 || flen > h->len - off) {
+            why = "bad frame";
+            rc = ERR_CORRUPT;
+            break;
+        }
+        if (crc32c(0, f + AUDIT_FRAME_BYTES, flen - AUDIT_FRAME_BYTES) !=
+            bytes_get_le32(f + 4)) {
+            why = "CRC mismatch";
+            rc = ERR_CORRUPT;
+            break;
+        }
+        rc = audit_record_decode(
+            f + AUDIT_FRAME_BYTES, flen - AUDIT_FRAME_BYTES, &rec, &why);
+        if (rc != 0) {
+            rc = ERR_CORRUPT;
+            break;
+        }
+        if (*n > 0 && rec.index <= (*items)[*n - 1].index) {
+            why = "indexes not increasing";
+            rc = ERR_CORRUPT;
+            break;
+        }
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 256;
+            *items = xreallocarray(*items, cap, sizeof(**items));
+        }
+        (*items)[*n].index = rec.index;
+        (*items)[*n].payload = f + AUDIT_FRAME_BYTES;
+        (*items)[*n].len = flen - AUDIT_FRAME_BYTES;
+        (*n)++;
+        *end = rec.index + 1;
+        off += flen;
+    }
+    if (rc != 0) {
+        log_warnx("audit log '%s': the journal's copy of its records is "
+                  "damaged at byte %zu: %s",
+            log->dir, off, why);
+        free(*items);
+        *items = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* Buffer one record given as its payload (already checked) at index
+ * log->next: audit_append() without the encoding. */
+static int
+append_raw(struct audit_log *log, const uint8_t *payload, size_t len)
+{
+    uint8_t hdr[AUDIT_FRAME_BYTES];
+
+    bytes_put_le32(hdr, (uint32_t)len);
+    bytes_put_le32(hdr + 4, crc32c(0, payload, len));
+    if (segfile_append(log->sf, hdr, sizeof(hdr), payload, len) != 0)
+        return ERR_TOOBIG;
+    if (log->nleaves == log->aleaves) {
+        log->aleaves = log->aleaves ? 2 * log->aleaves : 64;
+        log->leaves =
+            xreallocarray(log->leaves, log->aleaves, sizeof(*log->leaves));
+    }
+    merkle_leaf_hash(payload, len, log->leaves[log->nleaves++]);
+    if (log->pendcap - log->pendlen < 2 + len) {
+        log->pendcap = log->pendcap ? 2 * log->pendcap : 64 * 1024;
+        if (log->pendcap < 2 + len)
+            log->pendcap = 2 + len;
+        log->pend = xreallocarray(log->pend, 1, log->pendcap);
+    }
+    log->pend[log->pendlen] = (uint8_t)len;
+    log->pend[log->pendlen + 1] = (uint8_t)(len >> 8);
+    memcpy(log->pend + log->pendlen + 2, payload, len);
+    log->pendlen += 2 + len;
+    log->next++;
+    return 0;
+}
+
+/*
+ * Restore the records the segments lost but the owner's journal holds
+ * (items[0..n), past the log's size), idempotently: those already
+ * present are skipped. The first restored one must be the next index,
+ * with no gap after it (a gap is a record that was synced, hence never
+ * lost by a crash: removed). With `head_size` > 0 (a head the scan
+ * deferred) the root of that many records must be the head's. Syncs
+ * what it appends. Returns 0, ERR_CORRUPT (logged) or ERR_IO.
+ */
+static int
+heal(struct audit_log *log, const struct heal_item *items, size_t n,
+    uint64_t head_size, const uint8_t head_root[MERKLE_HASH_BYTES])
+{
+    uint8_t root[MERKLE_HASH_BYTES];
+    struct merkle_frontier fr;
+    uint64_t from = log->size;
+    size_t i = 0;
+    int rc;
+
+    while (i < n && items[i].index < log->size)
+        i++;
+    for (; i < n; i++) {
+        if (items[i].index != log->next) {
+            log_warnx("audit log '%s' is damaged: records %" PRIu64 "..%" PRIu64
+                      " are missing, and they were made "
+                      "durable before the records after them were journaled "
+                      "(not a crash's loss)",
+                log->dir, log->next, items[i].index - 1);
+            return ERR_CORRUPT;
+        }
+        rc = append_raw(log, items[i].payload, items[i].len);
+        if (rc == ERR_TOOBIG) {
+            rc = audit_sync(log);
+            if (rc == 0)
+                rc = append_raw(log, items[i].payload, items[i].len);
+        }
+        if (rc != 0)
+            return ERR_IO;
+        if (head_size > 0 && log->next == head_size) {
+            /* Before writing anything: the records must be the ones the
+             * head signed. */
+            fr = log->fr;
+            for (size_t k = 0; k < log->nleaves; k++)
+                merkle_frontier_append(&fr, log->leaves[k]);
+            merkle_frontier_root(&fr, root);
+            if (sodium_memcmp(root, head_root, sizeof(root)) != 0) {
+                log_warnx("audit log '%s' is damaged: the latest checkpoint "
+                          "('%s', size %" PRIu64 ") disagrees with the "
+                          "journal's copy of the records",
+                    log->dir, AUDIT_HEAD_FILE, head_size);
+                return ERR_CORRUPT;
+            }
+        }
+    }
+    if (head_size > log->next) {
+        log_warnx("audit log '%s' is damaged: log truncated: the latest "
+                  "checkpoint ('%s') covers %" PRIu64 " records, only %" PRIu64
+                  " present with the journal's",
+            log->dir, AUDIT_HEAD_FILE, head_size, log->next);
+        return ERR_CORRUPT;
+    }
+    if (log->next > log->written) {
+        rc = segfile_write(log->sf, log->written);
+        if (rc != 0)
+            return ERR_IO;
+        crashpoint("audit.heal");
+        log->written = log->next;
+    }
+    rc = audit_sync(log);
+    if (rc != 0)
+        return ERR_IO;
+    log->repair.healed = log->size - from;
+    if (log->repair.healed > 0) {
+        log->repair.at_index = from;
+        log_warnx("audit log '%s': restored %" PRIu64 " records (%" PRIu64
+                  "..%" PRIu64 ") from the journal: they were written but "
+                  "not yet synced when the scorer stopped",
+            log->dir, log->repair.healed, from, log->size - 1);
+    }
+    return 0;
+}
+
 /*
  * One writer-mode pass over the log, checked against `anchor` (may be
  * NULL): the whole log when `trusted` is 0, else from record `trusted`
@@ -192,7 +387,8 @@ log_keys(struct audit_log *log)
  */
 static int
 load_scan(struct audit_log *log, const struct audit_anchor *anchor,
-    uint64_t trusted, const struct merkle_frontier *tfr, struct audit_scan *s,
+    const struct audit_heal *h, uint64_t heal_end, uint64_t trusted,
+    const struct merkle_frontier *tfr, struct audit_scan *s,
     struct audit_scan_expect *ex, struct audit_verify_result *res)
 {
     int rc;
@@ -207,6 +403,12 @@ load_scan(struct audit_log *log, const struct audit_anchor *anchor,
     s->res = res;
     s->trusted = trusted;
     s->trusted_fr = tfr;
+    if (h != NULL) {
+        /* What the owner's journal holds: a head up to heal_end may lie
+         * past the durable records; its floor was synced. */
+        s->heal_end = heal_end;
+        s->signed_floor = h->floor;
+    }
     if (anchor != NULL && anchor->size > 0) {
         ex->size = anchor->size;
         memcpy(ex->root, anchor->root, sizeof(ex->root));
@@ -215,7 +417,8 @@ load_scan(struct audit_log *log, const struct audit_anchor *anchor,
             "log)");
         s->expect = ex;
         s->nexpect = 1;
-        s->signed_floor = anchor->size;
+        if (anchor->size > s->signed_floor)
+            s->signed_floor = anchor->size;
     }
     rc = note_verifier_parse(log->vkey, &s->v);
     if (rc != 0)
@@ -223,6 +426,13 @@ load_scan(struct audit_log *log, const struct audit_anchor *anchor,
     /* The scan rebuilds the tiles' state and checks the files. */
     s->tiles = &log->tiles;
     rc = audit_scan_run(s, NULL);
+    if (rc == 0 && h != NULL && s->count < h->floor) {
+        rc = audit_scan_env_fail(s, ERR_CORRUPT,
+            "the log holds %" PRIu64 " records, but %" PRIu64 " were "
+            "durable in it before the scorer stopped (its journal says so): "
+            "records were removed",
+            s->count, h->floor);
+    }
     if (rc == 0 && anchor != NULL && anchor->clean &&
         s->count != anchor->size) {
         rc = audit_scan_env_fail(s, ERR_CORRUPT,
@@ -246,8 +456,13 @@ load_scan(struct audit_log *log, const struct audit_anchor *anchor,
  * scan, whose verdict stands.
  */
 static int
-log_load(struct audit_log *log, const struct audit_anchor *anchor)
+log_load(struct audit_log *log, const struct audit_anchor *anchor,
+    const struct audit_heal *h)
 {
+    struct heal_item *items = NULL;
+    uint8_t head_root[MERKLE_HASH_BYTES];
+    uint64_t head_size = 0, heal_end = 0;
+    size_t nitems = 0;
     struct audit_verify_result res;
     struct audit_scan_expect ex;
     struct audit_scan s;
@@ -256,6 +471,12 @@ log_load(struct audit_log *log, const struct audit_anchor *anchor)
 
     memset(&s, 0, sizeof(s));
     memset(&res, 0, sizeof(res));
+    if (h != NULL) {
+        rc = heal_parse(log, h, &items, &nitems, &heal_end);
+        if (rc != 0)
+            goto out;
+        rc = ERR_NOTFOUND;
+    }
     if (anchor != NULL)
         log->anchor = *anchor;
     if (anchor != NULL && anchor->size >= AUDIT_TILES_WIDTH) {
@@ -264,7 +485,7 @@ log_load(struct audit_log *log, const struct audit_anchor *anchor)
 
         rc = audit_tiles_resume(&log->tiles, log->dirfd, t, true, &tfr);
         if (rc == 0)
-            rc = load_scan(log, anchor, t, &tfr, &s, &ex, &res);
+            rc = load_scan(log, anchor, h, heal_end, t, &tfr, &s, &ex, &res);
         if (rc == 0) {
             log->trusted = t;
             log_info("audit log '%s': %" PRIu64 " records trusted up to the "
@@ -283,7 +504,7 @@ log_load(struct audit_log *log, const struct audit_anchor *anchor)
     }
     if (rc != 0) {
         audit_tiles_init(&log->tiles, log->dirfd, true);
-        rc = load_scan(log, anchor, 0, NULL, &s, &ex, &res);
+        rc = load_scan(log, anchor, h, heal_end, 0, NULL, &s, &ex, &res);
     }
     if (rc != 0) {
         if (rc == ERR_CORRUPT && res.file[0] != '\0')
@@ -359,8 +580,35 @@ log_load(struct audit_log *log, const struct audit_anchor *anchor)
     log->ck_size = s.nck > 0 ? s.ck[s.nck - 1].size : 0;
     log->fr = s.fr;
     log->size = s.count;
+    log->written = s.count;
+    log->synced = s.count;
     log->next = s.count;
+    if (s.head_deferred) {
+        /* Found by the scan, past the records: checked once restored. */
+        uint8_t rootbuf[MERKLE_HASH_BYTES];
+        char origin[AUDIT_MAX_ORIGIN + 1];
+        const char *why;
+
+        if (audit_scan_ckpt_open(&s.v, (const uint8_t *)s.head, s.head_len,
+                origin, &head_size, rootbuf, &why) != 0) {
+            rc = ERR_CORRUPT;
+            goto out;
+        }
+        memcpy(head_root, rootbuf, sizeof(head_root));
+    }
+    if (nitems > 0 || s.head_deferred) {
+        rc = heal(log, items, nitems, head_size, head_root);
+        if (rc != 0)
+            goto out;
+    }
+    if (s.head_deferred && s.head_size == log->size) {
+        memcpy(log->head, s.head, s.head_len + 1);
+        log->head_len = s.head_len;
+        log->head_size = s.head_size;
+        log->head_file_len = s.head_len;
+    }
 out:
+    free(items);
     audit_scan_release(&s);
     return rc;
 }
@@ -368,6 +616,14 @@ out:
 int
 audit_log_open(const char *dir, const struct note_signer *signer,
     const struct audit_anchor *anchor, struct audit_log **out)
+{
+    return audit_log_open_heal(dir, signer, anchor, NULL, out);
+}
+
+int
+audit_log_open_heal(const char *dir, const struct note_signer *signer,
+    const struct audit_anchor *anchor, const struct audit_heal *heal,
+    struct audit_log **out)
 {
     struct audit_log *log;
     int rc;
@@ -389,7 +645,7 @@ audit_log_open(const char *dir, const struct note_signer *signer,
     rc = log_keys(log);
     if (rc != 0)
         goto fail;
-    rc = log_load(log, anchor);
+    rc = log_load(log, anchor, heal);
     if (rc != 0)
         goto fail;
     *out = log;
@@ -670,6 +926,31 @@ drop_pending(struct audit_log *log)
     log->nleaves = 0;
     log->pendlen = 0;
     log->next = log->size;
+    log->written = log->size;
+}
+
+/*
+ * The records appended since the last settle are durable (synced, or
+ * written and in the owner's journal): fold them into the frontier and
+ * the tiles, tell the observer, and make them the durable size.
+ */
+static void
+settle(struct audit_log *log)
+{
+    for (size_t i = 0, off = 0; i < log->nleaves; i++) {
+        size_t len = (size_t)log->pend[off] | (size_t)log->pend[off + 1] << 8;
+
+        merkle_frontier_append(&log->fr, log->leaves[i]);
+        audit_tiles_append(
+            &log->tiles, log->leaves[i], log->pend + off + 2, len);
+        off += 2 + len;
+    }
+    if (log->obs.leaves != NULL && log->nleaves > 0)
+        log->obs.leaves(log->obs.arg, log->size,
+            (const uint8_t(*)[MERKLE_HASH_BYTES])log->leaves, log->nleaves);
+    log->size = log->next;
+    log->nleaves = 0;
+    log->pendlen = 0;
 }
 
 int
@@ -681,10 +962,10 @@ audit_sync(struct audit_log *log)
         drop_pending(log);
         return ERR_AUDIT;
     }
-    if (log->nleaves == 0)
+    if (log->nleaves == 0 && log->synced == log->written)
         return 0;
     /* A new segment is named after the first pending record. */
-    rc = segfile_sync(log->sf, log->size);
+    rc = segfile_sync(log->sf, log->written);
     if (rc != 0) {
         log_warnx("%s: cannot make %zu audit records durable in '%s': %s%s",
             __func__, log->nleaves, log->dir, err_str(rc),
@@ -694,21 +975,80 @@ audit_sync(struct audit_log *log)
         drop_pending(log);
         return ERR_AUDIT;
     }
-    for (size_t i = 0, off = 0; i < log->nleaves; i++) {
-        size_t len = (size_t)log->pend[off] | (size_t)log->pend[off + 1] << 8;
-
-        merkle_frontier_append(&log->fr, log->leaves[i]);
-        audit_tiles_append(
-            &log->tiles, log->leaves[i], log->pend + off + 2, len);
-        off += 2 + len;
-    }
-    if (log->obs.leaves != NULL)
-        log->obs.leaves(log->obs.arg, log->size,
-            (const uint8_t(*)[MERKLE_HASH_BYTES])log->leaves, log->nleaves);
-    log->size = log->next;
-    log->nleaves = 0;
-    log->pendlen = 0;
+    log->written = log->next;
+    log->synced = log->next;
+    settle(log);
     return 0;
+}
+
+const uint8_t *
+audit_pending_frames(const struct audit_log *log, size_t *len)
+{
+    return segfile_pending_data(log->sf, len);
+}
+
+void
+audit_discard(struct audit_log *log)
+{
+    if (log->written != log->size)
+        fatalx("%s: invariant: written records not yet settled", __func__);
+    segfile_discard(log->sf);
+    drop_pending(log);
+}
+
+int
+audit_write(struct audit_log *log)
+{
+    int rc;
+
+    if (log->written != log->size)
+        fatalx("%s: invariant: written records not yet settled", __func__);
+    if (segfile_is_failed(log->sf)) {
+        drop_pending(log);
+        return ERR_AUDIT;
+    }
+    if (log->nleaves == 0)
+        return 0;
+    rc = segfile_write(log->sf, log->written);
+    if (rc != 0) {
+        log_warnx("%s: cannot write %zu audit records to '%s': %s%s", __func__,
+            log->nleaves, log->dir, err_str(rc),
+            segfile_is_failed(log->sf) ? "; the audit log is failed until "
+                                         "reopened" :
+                                         "");
+        drop_pending(log);
+        return ERR_AUDIT;
+    }
+    /* segfile_write() synced what was written before when it rolled or
+     * reached the bound; counted at the next audit_flush(). */
+    log->written = log->next;
+    return 0;
+}
+
+int
+audit_flush(struct audit_log *log)
+{
+    int rc;
+
+    if (segfile_is_failed(log->sf))
+        return ERR_AUDIT;
+    if (log->synced == log->written)
+        return 0;
+    rc = segfile_flush(log->sf);
+    if (rc != 0) {
+        log_warnx("%s: cannot sync the audit records of '%s': %s; the "
+                  "audit log is failed until reopened",
+            __func__, log->dir, err_str(rc));
+        return ERR_AUDIT;
+    }
+    log->synced = log->written;
+    return 0;
+}
+
+uint64_t
+audit_synced(const struct audit_log *log)
+{
+    return log->synced;
 }
 
 /* Sign the head of the durable size (once per size) into log->head. */
@@ -800,6 +1140,29 @@ audit_commit(struct audit_log *log, const char **note, size_t *note_len)
     return 0;
 }
 
+int
+audit_commit_journaled(
+    struct audit_log *log, const char **note, size_t *note_len)
+{
+    int rc = 0;
+
+    if (log->next != log->written)
+        fatalx("%s: invariant: records appended but not written", __func__);
+    /* Durable in the owner's journal whatever happens to the segments. */
+    settle(log);
+    if (segfile_is_failed(log->sf))
+        return ERR_AUDIT;
+    if (audit_head_due(log) <= clock_mono_ms())
+        rc = head_update(log);
+    if (rc != 0)
+        return rc;
+    if (note != NULL)
+        *note = log->head_len > 0 ? log->head : NULL;
+    if (note_len != NULL)
+        *note_len = log->head_len;
+    return 0;
+}
+
 void
 audit_log_set_head_interval(struct audit_log *log, uint64_t ms)
 {
@@ -835,6 +1198,11 @@ audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
         return ERR_AUDIT;
     if (log->size == 0 || log->size == log->ck_size)
         return 0;
+    /* checkpoints.log is synced: the records it signs must be durable in
+     * the segments first (not only in the owner's journal). */
+    rc = audit_flush(log);
+    if (rc != 0)
+        return rc;
     if (log->ck_dirty) {
         if (ftruncate(log->ckfd, (off_t)log->ck_len) == -1) {
             log_warn("%s: cannot cut '%s/%s' back", __func__, log->dir,

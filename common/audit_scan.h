@@ -54,6 +54,7 @@ struct audit_scan_expect {
     char what[96];    /* names it in the failure: "the anchor in LMDB" */
     bool signed_note; /* a checkpoint signed by the log's key: counts in
                          res->checkpoint_size once matched */
+    bool head;        /* it is DIR/checkpoint (the unsynced head) */
 };
 
 /* One checkpoint of checkpoints.log, as the scan found it. */
@@ -86,6 +87,10 @@ struct audit_scan {
     const struct audit_scan_expect *expect; /* any order; borrowed */
     size_t nexpect;
     uint64_t signed_floor; /* writer: no torn tail below this size */
+    uint64_t heal_end;     /* writer: the owner's journal holds records up
+                              to this size (audit_heal): a head up to it
+                              may lie past the durable records, which
+                              the writer restores and then checks */
     /* Writer's fast open: records [0, trusted) are taken as they are
      * (a multiple of AUDIT_TILES_WIDTH, covered by a durable anchor the
      * caller checks through `expect`): the pass starts at record
@@ -116,8 +121,10 @@ struct audit_scan {
     char head[AUDIT_MAX_NOTE_BYTES + 1];
     size_t head_len;
     uint64_t head_size;
-    bool head_bad;    /* writer: present but not a valid note */
-    uint64_t ck_keep; /* writer: bytes of whole frames */
+    bool head_bad;      /* writer: present but not a valid note */
+    bool head_deferred; /* writer: the head lies past the records, within
+                           heal_end: the writer checks it after healing */
+    uint64_t ck_keep;   /* writer: bytes of whole frames */
     /* Outputs: records. */
     int cbrc;                  /* the nonzero value cb stopped with */
     struct merkle_frontier fr; /* of the `count` records read */

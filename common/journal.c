@@ -330,6 +330,13 @@ journal_sync(struct journal *j)
     return 0;
 }
 
+void
+journal_discard(struct journal *j)
+{
+    segfile_discard(j->sf);
+    j->next_seq = j->durable_next;
+}
+
 /* ----------------------------------------------------------- replay */
 
 int

@@ -130,6 +130,12 @@ int journal_append(struct journal *j, const void *payload, size_t len,
 int journal_sync(struct journal *j) WARN_UNUSED NONNULL(1);
 
 /*
+ * Drop the records appended since the last sync without writing them;
+ * next_seq goes back to the first dropped seq.
+ */
+void journal_discard(struct journal *j) NONNULL(1);
+
+/*
  * Call `cb` for every durable record with seq >= `from_seq`, in order
  * (records only appended, not synced, are not visited). Stops at the
  * first nonzero return of `cb` and returns it. Records are re-checked:

@@ -46,7 +46,8 @@ struct segfile {
     int dirfd;
     int lockfd;
     int fd;                 /* the current (last) segment, O_RDWR, or -1 */
-    uint64_t len;           /* its durable length */
+    uint64_t len;           /* its written length (frames pwritten) */
+    uint64_t synced;        /* its durable length (fdatasynced), <= len */
     uint64_t segment_bytes; /* roll at a sync once len reaches this */
     uint64_t *segs;         /* numbers of every segment, increasing */
     size_t nsegs;
@@ -351,6 +352,7 @@ seg_create(struct segfile *sf, uint64_t first)
         close(sf->fd);
     sf->fd = fd;
     sf->len = 0;
+    sf->synced = 0;
     segs_push(sf, first);
     return 0;
 }
@@ -524,6 +526,7 @@ segfile_resume(struct segfile *sf, uint64_t valid_len, uint64_t *cut)
         close(sf->fd);
     sf->fd = fd;
     sf->len = valid_len;
+    sf->synced = valid_len;
     return 0;
 fail:
     close(fd);
@@ -595,46 +598,54 @@ segfile_pending_bytes(const struct segfile *sf)
 uint64_t
 segfile_durable_len(const struct segfile *sf)
 {
+    return sf->synced;
+}
+
+void
+segfile_discard(struct segfile *sf)
+{
+    buf_reset(&sf->pending);
+}
+
+const uint8_t *
+segfile_pending_data(const struct segfile *sf, size_t *len)
+{
+    *len = sf->pending.len;
+    return sf->pending.data;
+}
+
+uint64_t
+segfile_written_len(const struct segfile *sf)
+{
     return sf->len;
 }
 
 int
-segfile_sync(struct segfile *sf, uint64_t next_first)
+segfile_flush(struct segfile *sf)
 {
-    int rc;
-
-    if (sf->failed) {
-        buf_reset(&sf->pending);
+    if (sf->failed)
         return ERR_IO;
-    }
-    if (sf->pending.len == 0)
+    if (sf->fd == -1 || sf->synced == sf->len)
         return 0;
-    if (sf->fd == -1)
-        fatalx("%s: invariant: no segment resumed or started", __func__);
-    if (sf->len >= sf->segment_bytes) {
-        /* seg_create() switches to the new segment only on success. */
-        rc = seg_create(sf, next_first);
-        if (rc != 0) {
-            buf_reset(&sf->pending);
-            return rc;
-        }
-    }
-    rc = fileio_pwrite_all(sf->fd, sf->pending.data, sf->pending.len, sf->len);
-    if (rc != 0) {
-        log_warn("%s: write to '%s' failed", __func__, sf->dir);
-        goto undo;
-    }
     if (fdatasync(sf->fd) == -1) {
-        rc = fileio_error(errno);
-        log_warn("%s: fdatasync of '%s' failed", __func__, sf->dir);
-        if (sf->fmt->sync_error_sticks)
-            sf->failed = true;
-        goto undo;
+        int rc = fileio_error(errno);
+
+        /* The written frames may be gone from the page cache: nothing
+         * past the durable length can be trusted any more. */
+        log_warn("%s: fdatasync of '%s' failed; failed until reopened",
+            __func__, sf->dir);
+        sf->failed = true;
+        return rc;
     }
-    sf->len += sf->pending.len;
-    buf_reset(&sf->pending);
+    sf->synced = sf->len;
     return 0;
-undo:
+}
+
+/* Drop the pending frames and truncate the file back to `sf->len` after
+ * a failed write (rc); fail the segfile if even that fails. */
+static int
+write_undo(struct segfile *sf, int rc)
+{
     buf_reset(&sf->pending);
     if (ftruncate(sf->fd, (off_t)sf->len) == -1) {
         log_warn("%s: cannot truncate '%s' back to %" PRIu64 " bytes; "
@@ -648,6 +659,99 @@ undo:
     return rc;
 }
 
+/* segfile_write(), also telling where the pending frames went. */
+static int
+write_pending(struct segfile *sf, uint64_t next_first, uint64_t *off)
+{
+    int rc;
+
+    *off = sf->len;
+    if (sf->failed) {
+        buf_reset(&sf->pending);
+        return ERR_IO;
+    }
+    if (sf->pending.len == 0)
+        return 0;
+    if (sf->fd == -1)
+        fatalx("%s: invariant: no segment resumed or started", __func__);
+    /*
+     * Only the last segment may end in an unsynced (tearable) tail, and
+     * never a longer one than fmt->max_pending: sync the written bytes
+     * first when rolling, or when this write would pass the bound.
+     */
+    if (sf->len >= sf->segment_bytes ||
+        sf->len - sf->synced + sf->pending.len > sf->fmt->max_pending) {
+        rc = segfile_flush(sf);
+        if (rc != 0) {
+            buf_reset(&sf->pending);
+            return rc;
+        }
+    }
+    if (sf->len >= sf->segment_bytes) {
+        /* seg_create() switches to the new segment only on success. */
+        rc = seg_create(sf, next_first);
+        if (rc != 0) {
+            buf_reset(&sf->pending);
+            return rc;
+        }
+    }
+    *off = sf->len;
+    rc = fileio_pwrite_all(sf->fd, sf->pending.data, sf->pending.len, sf->len);
+    if (rc != 0) {
+        log_warn("%s: write to '%s' failed", __func__, sf->dir);
+        return write_undo(sf, rc);
+    }
+    sf->len += sf->pending.len;
+    buf_reset(&sf->pending);
+    return 0;
+}
+
+int
+segfile_write(struct segfile *sf, uint64_t next_first)
+{
+    uint64_t off;
+
+    return write_pending(sf, next_first, &off);
+}
+
+int
+segfile_sync(struct segfile *sf, uint64_t next_first)
+{
+    uint64_t off;
+    int rc;
+
+    if (sf->failed) {
+        buf_reset(&sf->pending);
+        return ERR_IO;
+    }
+    if (sf->pending.len == 0 && sf->synced == sf->len)
+        return 0;
+    rc = write_pending(sf, next_first, &off);
+    if (rc != 0)
+        return rc;
+    if (fdatasync(sf->fd) == 0) {
+        sf->synced = sf->len;
+        return 0;
+    }
+    rc = fileio_error(errno);
+    log_warn("%s: fdatasync of '%s' failed", __func__, sf->dir);
+    /*
+     * When every byte before this write was durable, the write alone is
+     * undone (truncated away) and a later sync may succeed (disk space
+     * returns). Otherwise bytes written earlier may have been dropped
+     * from the page cache: failed until reopened.
+     */
+    if (sf->synced == off) {
+        sf->len = off;
+        rc = write_undo(sf, rc);
+        if (sf->fmt->sync_error_sticks)
+            sf->failed = true;
+        return rc;
+    }
+    sf->failed = true;
+    return rc;
+}
+
 int
 segfile_roll(struct segfile *sf, uint64_t first)
 {
@@ -657,6 +761,8 @@ segfile_roll(struct segfile *sf, uint64_t first)
         return ERR_INVAL;
     if (sf->fd != -1 && sf->len == 0)
         return 0;
+    if (segfile_flush(sf) != 0)
+        return ERR_IO;
     return seg_create(sf, first);
 }
 

@@ -20,7 +20,9 @@
  *    pending buffer and made durable with one pwrite() at the current
  *    segment's durable length plus one fdatasync(), rolling to a new
  *    segment at a sync once the current one has reached its size, a
- *    torn tail of the last segment cut back at open.
+ *    torn tail of the last segment cut back at open; or written without
+ *    the sync (segfile_write) and synced later (segfile_flush), for an
+ *    owner that keeps the frames durable elsewhere meanwhile.
  *
  * Invariants:
  *  - a writer's current segment is the last one (largest N); the file
@@ -29,6 +31,8 @@
  *    segfile is failed until reopened.
  *  - segments are created with O_EXCL and the directory is fsynced
  *    before a new segment is used or after segments are removed.
+ *  - only the current segment may hold written, unsynced bytes, at most
+ *    fmt->max_pending of them.
  *
  * See also: journal.h, audit.h (the two formats built on it), fileio.h
  *
@@ -296,20 +300,61 @@ int segfile_append(struct segfile *sf, const void *hdr, size_t hlen,
 /* Return the number of bytes appended but not yet synced. */
 size_t segfile_pending_bytes(const struct segfile *sf) NONNULL(1);
 
-/* Return the durable length of the current segment. */
+/* Return the durable (fdatasynced) length of the current segment. */
 uint64_t segfile_durable_len(const struct segfile *sf) NONNULL(1);
 
+/* Return the written length of the current segment: its durable length
+ * plus what segfile_write() put there without a sync. */
+uint64_t segfile_written_len(const struct segfile *sf) NONNULL(1);
+
+/* Drop the pending frames (nothing of them was written). */
+void segfile_discard(struct segfile *sf) NONNULL(1);
+
 /*
- * Make the pending bytes durable: if the current segment has reached
- * the segment size, first start segment `next_first` (the number of the
- * first pending record: O_EXCL create, directory fsync), then one
- * pwrite() at the durable length and one fdatasync(). With nothing
- * pending returns 0 at once. segfile_resume() or segfile_start() must
+ * Return the pending frames (`*len` bytes; borrowed, valid until the
+ * next append, write, sync or discard), e.g. for an owner that makes
+ * them durable elsewhere first (the scorer's journal).
+ */
+const uint8_t *segfile_pending_data(const struct segfile *sf, size_t *len)
+    NONNULL(1, 2);
+
+/*
+ * Write the pending bytes like segfile_sync() but WITHOUT the
+ * fdatasync: they reach the page cache, not yet the disk. For an owner
+ * whose frames are durable elsewhere (the audit log's records in the
+ * scorer's journal) and who calls segfile_flush() before anything
+ * durable may depend on them. The unsynced tail never exceeds
+ * fmt->max_pending bytes (the longest tail segfile_resume() may cut)
+ * and never spans two segments: the written bytes are synced first
+ * when the write would pass that bound and before rolling. On a failed
+ * pwrite the pending bytes are dropped and the file is truncated back
+ * to its written length (failed if that fails).
+ * Returns 0, ERR_FULL or ERR_IO; logged.
+ */
+int segfile_write(struct segfile *sf, uint64_t next_first) WARN_UNUSED
+    NONNULL(1);
+
+/*
+ * Make the written bytes durable (one fdatasync; none when nothing is
+ * unsynced). A failure fails the segfile until it is reopened (the
+ * kernel may have dropped the written pages: the file's tail past its
+ * durable length cannot be trusted). Returns 0, ERR_FULL or ERR_IO.
+ */
+int segfile_flush(struct segfile *sf) WARN_UNUSED NONNULL(1);
+
+/*
+ * Make the pending bytes and any written by segfile_write() durable: if
+ * the current segment has reached the segment size, first sync it and
+ * start segment `next_first` (the number of the first pending record:
+ * O_EXCL create, directory fsync), then one pwrite() at the written
+ * length and one fdatasync(). With nothing pending or unsynced returns
+ * 0 at once. segfile_resume() or segfile_start() must
  * have made a segment current (a fatal invariant otherwise).
  * On failure the pending bytes are dropped and the file is truncated
- * back to its durable length; if even that fails (or the fdatasync
- * failed and fmt->sync_error_sticks), the segfile is failed and every
- * later sync returns ERR_IO until it is reopened.
+ * back to its length before them; if even that fails (or the fdatasync
+ * failed and fmt->sync_error_sticks, or bytes of an earlier
+ * segfile_write() were unsynced), the segfile is failed and every later
+ * sync returns ERR_IO until it is reopened.
  * Returns 0, ERR_FULL (ENOSPC, EDQUOT, EFBIG) or ERR_IO; logged.
  */
 int segfile_sync(struct segfile *sf, uint64_t next_first) WARN_UNUSED

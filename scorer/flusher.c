@@ -191,6 +191,13 @@ scorer_flush_start(struct scorer *s)
     /* The slots of the generation's new salts, for the flusher's
      * vault_sync_file(). */
     rc = vault_write(s->vault);
+    /* The anchor names the audit size, and the commit lets the journal
+     * (the group's audit records' durable copy) be trimmed: the records
+     * must be durable in the audit segments first. */
+    if (rc == 0) {
+        crashpoint("audit.flush");
+        rc = audit_flush(s->audit);
+    }
     if (rc == 0)
         rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)

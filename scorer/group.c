@@ -4,9 +4,10 @@
  * scorer_group() drains up to SCORER_GROUP_MSGS collector messages (at
  * most batch_max events) from the events socket, applies each event
  * (apply.c), which buffers its audit record, then makes the group
- * durable in write-ahead order: the audit records (one fdatasync, a
- * signed head), and only then the events in the journal (one
- * fdatasync). Only then does it reply. When either step fails nothing
+ * durable in write-ahead order with ONE fdatasync: the audit records
+ * journaled (and written to the audit segment, unsynced), the events
+ * journaled after them, the journal synced, a signed head. Only then
+ * does it reply. When either step fails nothing
  * of the group is acknowledged: every event is refused ("audit", "full"
  * or "io") and the overlay is rebuilt from the journal (recover.c).
  * Query operations that make events (labels, reviews, list changes) use
@@ -268,10 +269,47 @@ scorer_fail_group(struct scorer *s, uint32_t nmsgs, int code)
 }
 
 /*
- * Make the group durable: its audit records (one fdatasync), then, and
- * only then, its events in the journal (one fdatasync). Returns 0,
- * ERR_AUDIT (nothing of the group reached the journal), ERR_FULL or
- * ERR_IO (the journal dropped the group's records).
+ * Journal the audit records appended since the last write (one or more
+ * JREC_AUDIT records, each carrying the size already synced in the
+ * audit segments) and write them to the segments, unsynced: the
+ * journal sync that follows makes them durable with the group's events.
+ * Sets `*seq` to the last seq appended. Returns 0 or ERR_AUDIT (nothing
+ * of the group is left in the journal).
+ */
+static int
+scorer_group_audit(struct scorer *s, uint64_t *seq)
+{
+    const uint8_t *frames;
+    size_t len, off = 0, n;
+    int rc = 0;
+
+    frames = audit_pending_frames(s->audit, &len);
+    while (rc == 0 && off < len) {
+        n = jrec_audit_chunk(frames + off, len - off);
+        rc =
+            jrec_audit_encode(&s->rec, audit_synced(s->audit), frames + off, n);
+        if (rc == 0)
+            rc = journal_append(s->journal, s->rec.data, s->rec.len, seq);
+        off += n;
+    }
+    if (rc == 0)
+        rc = audit_write(s->audit);
+    else
+        audit_discard(s->audit);
+    if (rc != 0) {
+        journal_discard(s->journal);
+        return ERR_AUDIT;
+    }
+    return 0;
+}
+
+/*
+ * Make the group durable with ONE fdatasync: its audit records, then its
+ * events, in the journal (the records also written to the audit
+ * segments, unsynced: scorer_group_audit). Returns 0, ERR_AUDIT (nothing
+ * of the group reached the journal), ERR_FULL or ERR_IO (the journal
+ * dropped the group's records; its audit records are synced in the
+ * segments instead, as records of refused accesses).
  */
 static int
 scorer_group_commit(struct scorer *s)
@@ -280,9 +318,7 @@ scorer_group_commit(struct scorer *s)
     uint64_t seq = s->applied_seq;
     int rc;
 
-    /* Sync the records and sign the new head: every record the group
-     * acknowledges is covered by a signature. */
-    rc = audit_commit(s->audit, NULL, NULL);
+    rc = scorer_group_audit(s, &seq);
     if (rc != 0) {
         s->njpend = 0;
         return ERR_AUDIT;
@@ -299,13 +335,25 @@ scorer_group_commit(struct scorer *s)
             break;
     }
     s->njpend = 0;
-    if (rc == 0)
-        rc = journal_sync(s->journal);
     if (rc != 0)
+        journal_discard(s->journal);
+    else
+        rc = journal_sync(s->journal);
+    if (rc != 0) {
+        /* The records are in the segments, unsynced: sync them there (a
+         * failure fails the audit log until it is reopened). */
+        if (audit_commit(s->audit, NULL, NULL) != 0)
+            log_warnx("cannot sync the audit records of a refused group");
         return rc == ERR_FULL ? ERR_FULL : ERR_IO;
+    }
     if (seq != s->applied_seq)
         crashpoint("group.journaled");
     s->applied_seq = seq;
+    /* Every record the group acknowledges is durable (journal) and, with
+     * a head due, covered by a signature. */
+    rc = audit_commit_journaled(s->audit, NULL, NULL);
+    if (rc != 0)
+        log_warnx("cannot sign the audit log's head: %s", err_str(rc));
     /* The group's new salt slots, in one pwrite (the journal holds
      * them already; a failure is retried before the next LMDB commit,
      * which needs them). */
@@ -349,9 +397,9 @@ scorer_group(struct scorer *s)
         return;
 
     /* Events applied before any failure are valid: make their audit
-     * records durable, then the events themselves (one fdatasync each for
-     * the whole group). If either fails, nothing of the group is
-     * acknowledged. */
+     * records and then the events themselves durable (one fdatasync of
+     * the journal for the whole group). If either fails, nothing of the
+     * group is acknowledged. */
     src = scorer_group_commit(s);
     s->stats.groups++;
     if (src != 0) {

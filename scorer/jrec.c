@@ -5,19 +5,101 @@
  * is replayed at start-up or after a failed group. Pure: no I/O.
  *
  * Invariants:
- *  - jrec_decode() reads no byte past `len` and accepts only what
- *    jrec_encode() can write.
+ *  - jrec_decode() and jrec_audit_decode() read no byte past `len` and
+ *    accept only what jrec_encode() / jrec_audit_encode() can write.
  *
  * See also: jrec.h, scorer/group.c (encode), scorer/recover.c (replay)
  *
  * SPDX-License-Identifier: MIT
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "common/audit.h"
 #include "common/bytes.h"
+#include "common/crc32c.h"
 #include "common/err.h"
 #include "scorer/jrec.h"
+
+bool
+jrec_is_audit(const uint8_t *p, size_t len)
+{
+    return len >= 2 && p[0] == 0 && p[1] == JREC_AUDIT;
+}
+
+/* The length of the whole, CRC-valid audit frame at f (avail bytes), or 0. */
+static size_t
+audit_frame(const uint8_t *f, size_t avail)
+{
+    uint32_t len;
+
+    if (avail < AUDIT_FRAME_BYTES)
+        return 0;
+    len = bytes_get_le32(f);
+    if (len == 0 || len > AUDIT_MAX_RECORD_BYTES ||
+        len > avail - AUDIT_FRAME_BYTES ||
+        crc32c(0, f + AUDIT_FRAME_BYTES, len) != bytes_get_le32(f + 4))
+        return 0;
+    return AUDIT_FRAME_BYTES + (size_t)len;
+}
+
+size_t
+jrec_audit_chunk(const uint8_t *frames, size_t len)
+{
+    size_t off = 0, flen;
+
+    while (off < len) {
+        flen = AUDIT_FRAME_BYTES + (size_t)bytes_get_le32(frames + off);
+        if (off + flen > JREC_AUDIT_MAX_FRAMES)
+            break;
+        off += flen;
+    }
+    return off;
+}
+
+int
+jrec_audit_encode(
+    struct buf *out, uint64_t floor, const uint8_t *frames, size_t len)
+{
+    uint8_t head[JREC_AUDIT_HEAD];
+    int rc;
+
+    if (len == 0 || len > JREC_AUDIT_MAX_FRAMES)
+        return ERR_INVAL;
+    head[0] = 0;
+    head[1] = JREC_AUDIT;
+    bytes_put_le64(head + 2, floor);
+    buf_reset(out);
+    rc = buf_append(out, head, sizeof(head));
+    if (rc == 0)
+        rc = buf_append(out, frames, len);
+    return rc;
+}
+
+int
+jrec_audit_decode(const uint8_t *p, size_t len, uint64_t *floor,
+    const uint8_t **frames, size_t *flen, const char **why)
+{
+    size_t off, n;
+
+    *why = NULL;
+    if (len <= JREC_AUDIT_HEAD || !jrec_is_audit(p, len)) {
+        *why = "not an audit record";
+        return ERR_CORRUPT;
+    }
+    for (off = JREC_AUDIT_HEAD; off < len; off += n) {
+        n = audit_frame(p + off, len - off);
+        if (n == 0) {
+            *why = "a bad audit frame";
+            return ERR_CORRUPT;
+        }
+    }
+    *floor = bytes_get_le64(p + 2);
+    *frames = p + JREC_AUDIT_HEAD;
+    *flen = len - JREC_AUDIT_HEAD;
+    return 0;
+}
 
 int
 jrec_encode(struct buf *out, const char *actor, uint64_t arrival_ms,

@@ -268,7 +268,7 @@ record_repair(struct scorer *s)
     struct audit_record r;
     int rc;
 
-    if (rep->bytes_cut == 0 && rep->note_bytes_cut == 0)
+    if (rep->bytes_cut == 0 && rep->note_bytes_cut == 0 && rep->healed == 0)
         return;
     memset(&r, 0, sizeof(r));
     text_copy(r.actor, sizeof(r.actor), RECORD_SYSTEM_ACTOR);
@@ -276,10 +276,17 @@ record_repair(struct scorer *s)
     text_copy(r.op, sizeof(r.op), "log.repair");
     text_copy(r.purpose, sizeof(r.purpose), "audit");
     r.outcome = AUDIT_OUTCOME_ALLOWED;
-    snprintf(r.ref, sizeof(r.ref),
-        "cut %" PRIu64 " bytes of '%s' after record %" PRIu64 ", %" PRIu64
-        " bytes of checkpoints.log",
-        rep->bytes_cut, rep->segment, rep->at_index, rep->note_bytes_cut);
+    if (rep->healed > 0)
+        snprintf(r.ref, sizeof(r.ref),
+            "restored %" PRIu64 " records from the journal after record "
+            "%" PRIu64 " (cut %" PRIu64 " bytes, %" PRIu64 " of "
+            "checkpoints.log)",
+            rep->healed, rep->at_index, rep->bytes_cut, rep->note_bytes_cut);
+    else
+        snprintf(r.ref, sizeof(r.ref),
+            "cut %" PRIu64 " bytes of '%s' after record %" PRIu64 ", %" PRIu64
+            " bytes of checkpoints.log",
+            rep->bytes_cut, rep->segment, rep->at_index, rep->note_bytes_cut);
     log_warnx("audit log repaired: %s", r.ref);
     rc = record_now(s, &r);
     if (rc != 0)

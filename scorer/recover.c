@@ -50,6 +50,10 @@ scorer_replay_record(void *arg, uint64_t seq, const void *payload, size_t len)
     unsigned i;
     int rc;
 
+    /* The group's audit records: restored at start (startup.c), not
+     * replayed. */
+    if (jrec_is_audit(payload, len))
+        return 0;
     rc = jrec_decode(payload, len, jr, &why);
     if (rc != 0) {
         log_warnx("journal record %" PRIu64 ": %s", seq, why);
@@ -89,6 +93,10 @@ scorer_journal_shred(struct scorer *s, size_t *segments)
     *segments = 0;
     if (s->applied_seq == 0 || s->applied_seq >= journal_next_seq(s->journal))
         return 0; /* never held a record */
+    /* The journal holds the durable copy of the groups' audit records
+     * until the segments are synced. */
+    if (audit_flush(s->audit) != 0)
+        return ERR_AUDIT;
     return journal_shred_upto(s->journal, s->applied_seq, segments);
 }
 

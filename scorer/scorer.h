@@ -6,9 +6,14 @@
  * ipc://, and for each group of events drained from the socket it: drops
  * repeats by (actor, event id) with the first reply, scores orders
  * against history as it stood before each event, applies the events to
- * history, appends one audit record per new event, makes the audit
- * records durable (one fdatasync), then appends the events to the
- * journal and makes it durable (one fdatasync), and only then replies.
+ * history, appends one audit record per new event, appends the audit
+ * records to the journal (JREC_AUDIT, scorer/jrec.h) and writes them to
+ * the audit segment unsynced, appends the events after them, makes the
+ * journal durable (ONE fdatasync for records and events), and only then
+ * replies. The audit segments are synced before each LMDB commit (the
+ * anchor, and the trim of the journal that holds the records' durable
+ * copy); start-up restores from the journal what a crash took from them
+ * (scorer/jheal.h).
  * History writes land in an in-memory overlay (store.h); every
  * commit_interval_ms the overlay's generation is frozen and a flusher
  * thread commits it to LMDB (synced) together with the journal sequence
@@ -18,9 +23,11 @@
  *
  * Invariants:
  *  - an event is acknowledged only after its journal record is durable,
- *    and it reaches the journal only after its audit record is durable:
- *    if the audit log cannot be written, nothing of the group is stored
- *    and every event of it is refused with code "audit" (fail closed).
+ *    and its audit record is durable no later: journaled before it in
+ *    the same write (and synced in the audit segments before the journal
+ *    record can be trimmed). If the audit segment cannot be written,
+ *    nothing of the group reaches the journal and every event of it is
+ *    refused with code "audit" (fail closed).
  *  - the subject index (dbi_subject) is derived from the audit log; the
  *    records past `indexed` are indexed again on start.
  *  - LMDB never holds an event whose journal record is not durable: a
@@ -97,7 +104,7 @@ struct scorer_msg {
 
 /*
  * A new event of the group waiting for its journal append, which happens
- * only once the group's audit records are durable (write-ahead audit).
+ * after the group's audit records' (write-ahead audit, same sync).
  * Borrowed pointers into the group's messages.
  */
 struct scorer_jent {
@@ -305,8 +312,8 @@ int scorer_apply_local(struct scorer *s, const char *storefront,
     NONNULL(1, 2, 3, 4, 5);
 
 /*
- * Make what the query batch queued durable: its audit records (one
- * fdatasync), then its events in the journal (one fdatasync). On any
+ * Make what the query batch queued durable: its audit records, then its
+ * events, in the journal (one fdatasync), as the group commit. On any
  * failure nothing queued may be acknowledged: the overlay is rebuilt
  * from the journal. Returns 0, ERR_AUDIT (the audit records are not
  * durable), or ERR_IO / ERR_FULL (the events are not).

@@ -42,6 +42,7 @@
 #include "common/xmalloc.h"
 #include "common/zauth.h"
 #include "scorer/erase.h"
+#include "scorer/jheal.h"
 #include "scorer/lifecycle.h"
 #include "scorer/qbatch.h"
 #include "scorer/record.h"
@@ -202,16 +203,36 @@ open_subject_index(struct scorer *s)
 
 
 /*
+ * Gather the audit records the journal holds past the last LMDB commit
+ * (jheal.h): before it, the segments were synced. Exits on failure.
+ */
+static void
+collect_heal(struct scorer *s, struct jheal *h)
+{
+    uint64_t applied = 0;
+    int rc;
+
+    rc = history_applied_seq(s->hist, s->otxn, &applied);
+    if (rc == 0)
+        rc = jheal_collect(s->journal, applied + 1, h);
+    if (rc != 0)
+        fatalx("cannot read the audit records in the journal: %s", err_str(rc));
+}
+
+/*
  * Open the audit log against the anchor LMDB holds (the size and root
  * the scorer signed last, and whether it stopped cleanly there): a log
  * shorter than that, disagreeing with its root, or longer after a clean
- * stop is refused. Start the witness client, then mark the anchor not
- * clean, durably, before any record is appended. Exits on failure.
+ * stop is refused; restore from the journal the records a crash took
+ * (a log shorter than what was synced is refused). Start the witness
+ * client, then mark the anchor not clean, durably, before any record is
+ * appended. Exits on failure.
  */
 static void
 open_audit(struct scorer *s)
 {
     struct store_txn *txn;
+    struct jheal heal;
     char path[4096];
     int rc;
 
@@ -222,9 +243,12 @@ open_audit(struct scorer *s)
     }
     if (rc != 0)
         fatalx("cannot read the audit log's anchor: %s", err_str(rc));
+    collect_heal(s, &heal);
     rc = cfg_path(&s->cfg, "audit", path, sizeof(path));
     if (rc == 0)
-        rc = audit_log_open(path, &s->signer, &s->anchor, &s->audit);
+        rc = audit_log_open_heal(
+            path, &s->signer, &s->anchor, &heal.heal, &s->audit);
+    jheal_release(&heal);
     if (rc == ERR_CORRUPT)
         fatalx("the audit log '%s' does not match what the scorer signed "
                "(%" PRIu64 " records%s): refusing to start (see above)",

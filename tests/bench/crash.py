@@ -14,9 +14,11 @@ Each kill picks (from the seed, printed first so a run can be repeated):
    The scorer's points: lmdb.commit (inside an LMDB flush, before the
    commit), journal.trim (after the commit, before old journal segments
    are released), checkpoint (before an audit checkpoint is written),
-   checkpoint.after, group.audited (a group's audit records written,
-   its journal records not yet), group.journaled (journal synced, the
-   replies not yet sent); the collector's: collector.sent (an event
+   checkpoint.after, group.audited (a group's audit records written to
+   the segments unsynced and journaled, the journal not yet synced),
+   group.journaled (the one journal sync done, the replies not yet
+   sent), audit.flush (before the segments are synced ahead of an LMDB
+   commit); the collector's: collector.sent (an event
    forwarded, its reply not yet back).
 --cover makes the first kills go through every crash point once, then
 one plain kill of each daemon (the ctest short version, integ.crash).
@@ -57,7 +59,8 @@ from vigiltest import (Service, TestFailure, check, check_eq,  # noqa: E402
                        query, reply_key, say)
 
 SCORER_POINTS = ("lmdb.commit", "journal.trim", "checkpoint",
-                 "checkpoint.after", "group.audited", "group.journaled")
+                 "checkpoint.after", "group.audited", "group.journaled",
+                 "audit.flush")
 COLLECTOR_POINTS = ("collector.sent",)
 COVER = [("scorer", p) for p in SCORER_POINTS] + \
     [("collector", p) for p in COLLECTOR_POINTS] + \

@@ -7,8 +7,11 @@ directory the ways issue 8 found that someone with access to the server
 could, then starts the real scorer on each copy:
 
  1. cut the last records and the newest checkpoints (and the head file
-    `checkpoint`) after a clean stop, and after a kill -9: the scorer
-    refuses to start, naming the size it signed and the size it found;
+    `checkpoint`) after a clean stop, and after a kill -9 once they were
+    synced (an LMDB commit syncs the segments first): the scorer refuses
+    to start, naming the size it signed and the size it found (records
+    cut that were only written, not yet synced, are what a power cut
+    loses: the scorer restores them from its journal, integ.audit_heal);
  2. edit a record, fix its CRC, delete checkpoints.log and the head: the
     scorer refuses (the root it signed disagrees with the log);
  3. flip a CRC near the end: the scorer refuses instead of cutting the
@@ -160,6 +163,10 @@ def body(args):
         text = svc.scorer.stderr_text()
         check("refusing" not in text, "no refusal", text[-400:])
         traffic(svc, "b", 3)
+        # Let an LMDB commit (commit_interval_ms 200) sync the segments:
+        # records written but not yet synced would be restored from the
+        # journal instead (integ.audit_heal).
+        time.sleep(0.8)
         svc.kill9("scorer")
         svc.collector.stop()
         lab.snapshot("killed")

@@ -5,7 +5,8 @@ tests/bench/crash.py --cover with as many kills as it has crash points
 plus two: the scorer killed by its own crash points inside an LMDB flush
 (lmdb.commit), a journal trim (journal.trim), before and after an audit
 checkpoint, between a group's audit records and its journal sync, and
-after that sync; the collector between forwarding an event and its
+after that sync, before the audit segments' sync ahead of an LMDB
+commit; the collector between forwarding an event and its
 reply; then one plain SIGKILL of each daemon under load. After every
 restart: every acknowledged event has its event.store record (exactly
 one when acknowledged on its only send), every answered query its

@@ -717,6 +717,160 @@ test_head_unsynced(void)
     rmrf(dir);
 }
 
+/* -------------------------------------------- one write per group */
+
+/* Append records [from, to) and take their frames as the owner's
+ * journal would (appended to j[*jlen..]), then write them unsynced and
+ * commit them as journaled. */
+static void
+group_journaled(struct audit_log *log, uint64_t from, uint64_t to, uint8_t *j,
+    size_t *jlen, size_t jcap)
+{
+    struct audit_record r;
+    const uint8_t *p;
+    uint64_t idx;
+    size_t plen;
+
+    for (uint64_t i = from; i < to; i++) {
+        make_record(i, &r);
+        ASSERT_OK(audit_append(log, &r, &idx));
+    }
+    p = audit_pending_frames(log, &plen);
+    ASSERT(*jlen + plen <= jcap);
+    memcpy(j + *jlen, p, plen);
+    *jlen += plen;
+    ASSERT_OK(audit_write(log));
+    ASSERT_EQ(audit_size(log), from); /* written, not durable */
+    ASSERT_OK(audit_commit_journaled(log, NULL, NULL));
+    ASSERT_EQ(audit_size(log), to);
+}
+
+/* Cut the last segment of `dir` to `keep` records plus `extra` bytes of
+ * the next frame (a torn write). */
+static void
+cut_to(const char *dir, size_t keep, size_t extra)
+{
+    char seg[128];
+    size_t off[64], nf, slen;
+    uint8_t *h;
+
+    last_segment(dir, seg, sizeof(seg));
+    h = slurp(dir, seg, &slen);
+    nf = frames(h, slen, off, 63);
+    ASSERT(keep < nf);
+    spit(dir, seg, h, off[keep] + extra);
+    free(h);
+}
+
+static void
+test_journaled_heal(void)
+{
+    char *dir = newdir(), work[300], key[NOTE_MAX_KEY];
+    static uint8_t j[64 * 1024], bad[64 * 1024];
+    struct audit_record r;
+    struct audit_heal h;
+    struct audit_log *log;
+    size_t jlen = 0, off, elen;
+    uint64_t floor;
+    int k;
+
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
+    snprintf(key, sizeof(key), "%s", audit_verifier_key(log));
+    append_n(log, 0, 10, 5);
+    ASSERT_EQ(audit_synced(log), 10u);
+    floor = audit_synced(log);
+    group_journaled(log, 10, 15, j, &jlen, sizeof(j));
+    group_journaled(log, 15, 20, j, &jlen, sizeof(j));
+    ASSERT_EQ(audit_synced(log), 10u); /* no sync since */
+    /* head_interval 0: DIR/checkpoint signs 20, past the synced 10. */
+    audit_log_close(log);
+    expect_ok(dir, key, 20); /* nothing was lost: the page cache */
+    snprintf(work, sizeof(work), "%s-w", dir);
+    memset(&h, 0, sizeof(h));
+    h.floor = floor;
+    h.frames = j;
+    h.len = jlen;
+
+    quiet(true);
+    /* A power cut took the unsynced tail (torn inside record 12): without
+     * the journal's copy the head says the log was truncated. */
+    for (k = 0; k < 2; k++) {
+        copydir(dir, work);
+        cut_to(work, 12, k == 0 ? 0 : 5);
+        ASSERT_EQ(audit_log_open(work, &signer, NULL, &log), ERR_CORRUPT);
+        ASSERT_OK(audit_log_open_heal(work, &signer, NULL, &h, &log));
+        ASSERT_EQ(audit_size(log), 20u);
+        ASSERT_EQ(audit_synced(log), 20u);
+        ASSERT_EQ(audit_log_repair(log)->healed, 8u);
+        ASSERT_EQ(audit_log_repair(log)->at_index, 12u);
+        audit_log_close(log);
+        expect_ok(work, key, 20);
+        /* Again: everything is there, nothing is appended twice. */
+        ASSERT_OK(audit_log_open_heal(work, &signer, NULL, &h, &log));
+        ASSERT_EQ(audit_size(log), 20u);
+        ASSERT_EQ(audit_log_repair(log)->healed, 0u);
+        audit_log_close(log);
+        expect_ok(work, key, 20);
+    }
+
+    /* Cut below what was synced (the journal's floor): refused, also
+     * with the head and the archive gone. */
+    copydir(dir, work);
+    cut_to(work, 9, 0);
+    rmfile(work, "checkpoint");
+    rmfile(work, "checkpoints.log");
+    ASSERT_EQ(audit_log_open_heal(work, &signer, NULL, &h, &log), ERR_CORRUPT);
+    /* ... and a torn record below the floor is not forgiven. */
+    copydir(dir, work);
+    cut_to(work, 9, 5);
+    ASSERT_EQ(audit_log_open_heal(work, &signer, NULL, &h, &log), ERR_CORRUPT);
+
+    /* A gap: the journal holds only 15..19 and the log ends at 12. */
+    copydir(dir, work);
+    cut_to(work, 12, 0);
+    for (off = 0, k = 10; k < 15; k++) /* skip the frames of 10..14 */
+        off += 8 + ((size_t)j[off] | (size_t)j[off + 1] << 8);
+    h.frames = j + off;
+    h.len = jlen - off;
+    ASSERT_EQ(audit_log_open_heal(work, &signer, NULL, &h, &log), ERR_CORRUPT);
+
+    /* The journal's copy of record 17 differs from what the head signed
+     * (the head file covers 20): refused. */
+    memcpy(bad, j, jlen);
+    for (off = 0, k = 10; k < 17; k++)
+        off += 8 + ((size_t)bad[off] | (size_t)bad[off + 1] << 8);
+    make_record(17, &r);
+    r.index = 17;
+    r.ts_ms += 1;
+    ASSERT_OK(audit_record_encode(&r, bad + off + 8, 1024, &elen));
+    ASSERT_EQ(elen, (size_t)bad[off] | (size_t)bad[off + 1] << 8);
+    bad[off + 4] = (uint8_t)crc32c(0, bad + off + 8, elen);
+    bad[off + 5] = (uint8_t)(crc32c(0, bad + off + 8, elen) >> 8);
+    bad[off + 6] = (uint8_t)(crc32c(0, bad + off + 8, elen) >> 16);
+    bad[off + 7] = (uint8_t)(crc32c(0, bad + off + 8, elen) >> 24);
+    h.frames = bad;
+    h.len = jlen;
+    copydir(dir, work);
+    cut_to(work, 12, 0);
+    ASSERT_EQ(audit_log_open_heal(work, &signer, NULL, &h, &log), ERR_CORRUPT);
+    { /* and nothing of it was written */
+        char seg[128];
+        size_t offs[64], slen;
+        uint8_t *sp;
+
+        last_segment(work, seg, sizeof(seg));
+        sp = slurp(work, seg, &slen);
+        ASSERT_EQ(frames(sp, slen, offs, 63), 12u);
+        free(sp);
+    }
+    /* A frame of the journal's copy that does not check: refused. */
+    bad[off + 8] ^= 1;
+    ASSERT_EQ(audit_log_open_heal(work, &signer, NULL, &h, &log), ERR_CORRUPT);
+    quiet(false);
+    rmrf(work);
+    rmrf(dir);
+}
+
 /* dir/name, in a static buffer. */
 static const char *
 tile_path(const char *dir, const char *name)
@@ -1593,6 +1747,7 @@ main(void)
     RUN(test_signing_key);
     RUN(test_writer_reopen);
     RUN(test_head_unsynced);
+    RUN(test_journaled_heal);
     RUN(test_fast_open);
     RUN(test_checkpoints);
     RUN(test_head_interval);

@@ -192,6 +192,17 @@ test_append_sync_reopen(void)
     append_n(j, 5);
     ASSERT_OK(journal_sync(j));
     ASSERT_EQ(replay_count(j, 1), 15);
+    /* Discarded: never written, the seqs handed out again. */
+    append_n(j, 3);
+    ASSERT_EQ(journal_next_seq(j), 19);
+    journal_discard(j);
+    ASSERT_EQ(journal_next_seq(j), 16);
+    ASSERT_EQ(journal_pending_bytes(j), 0);
+    ASSERT_OK(journal_sync(j));
+    ASSERT_EQ(replay_count(j, 1), 15);
+    append_n(j, 1);
+    ASSERT_OK(journal_sync(j));
+    ASSERT_EQ(replay_count(j, 1), 16);
     journal_close(j);
     journal_close(NULL);
 }

@@ -541,6 +541,61 @@ test_append_sync_reopen(void)
     rm_rf(dir);
 }
 
+/* segfile_write() puts frames in the file without a sync; the unsynced
+ * tail stays within max_pending and inside the last segment; flush makes
+ * it durable. */
+static void
+test_write_flush(void)
+{
+    struct segfile *sf;
+    char dir[300], path[600];
+    uint64_t gap, written;
+    size_t n;
+    uint64_t i;
+
+    subdir(dir, sizeof(dir), "writeflush");
+    ASSERT_OK(segfile_open(dir, &fmt, 1 << 20, &sf));
+    ASSERT_OK(segfile_start(sf, 0));
+    seg_path(path, sizeof(path), dir, 0);
+    for (i = 0; i < 5; i++)
+        append_rec(sf, i);
+    ASSERT_OK(segfile_write(sf, 0));
+    ASSERT_EQ(segfile_pending_bytes(sf), 0);
+    ASSERT_EQ(segfile_durable_len(sf), 0);
+    written = segfile_written_len(sf);
+    ASSERT(written > 0);
+    ASSERT_EQ(file_size(path), (off_t)written); /* in the file, unsynced */
+    ASSERT_EQ(read_all(dir, &gap), 5);
+    /* Past max_pending unsynced bytes, a write syncs what came before. */
+    for (i = 5; segfile_durable_len(sf) == 0 && i < 1000; i++) {
+        append_rec(sf, i);
+        ASSERT_OK(segfile_write(sf, i));
+        ASSERT(
+            segfile_written_len(sf) - segfile_durable_len(sf) <= MAX_PENDING);
+    }
+    ASSERT(segfile_durable_len(sf) > 0);
+    ASSERT_OK(segfile_flush(sf));
+    ASSERT_EQ(segfile_durable_len(sf), segfile_written_len(sf));
+    /* A sync after unsynced writes syncs them too. */
+    append_rec(sf, i);
+    ASSERT_OK(segfile_write(sf, i));
+    i++;
+    append_rec(sf, i);
+    ASSERT_OK(segfile_sync(sf, i));
+    i++;
+    ASSERT_EQ(segfile_durable_len(sf), segfile_written_len(sf));
+    /* Discard drops pending frames only. */
+    append_rec(sf, i);
+    segfile_discard(sf);
+    ASSERT_EQ(segfile_pending_bytes(sf), 0);
+    segfile_close(sf);
+    ASSERT_EQ(read_all(dir, &gap), i);
+    ASSERT_EQ(gap, UINT64_MAX);
+    ASSERT_EQ(count_segments(dir), 1);
+    (void)n;
+    rm_rf(dir);
+}
+
 static void
 test_roll_remove_start(void)
 {
@@ -962,6 +1017,7 @@ main(void)
     RUN(test_lock);
     RUN(test_trust);
     RUN(test_append_sync_reopen);
+    RUN(test_write_flush);
     RUN(test_roll_remove_start);
     RUN(test_sync_failure_efbig);
     RUN(test_sync_failure_enospc);
