@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/audit.h"
@@ -372,6 +373,21 @@ main(int argc, char **argv)
 
     if (harden_process() != 0)
         return 1;
+#ifdef VIGIL_BENCH_NO_EVENT_AUDIT
+    /* A build for measuring what auditing costs, never for data. */
+    if (getenv("VIGIL_BENCH_NO_EVENT_AUDIT_OK") == NULL ||
+        strcmp(getenv("VIGIL_BENCH_NO_EVENT_AUDIT_OK"), "1") != 0) {
+        fprintf(stderr,
+            "vigil-scorer: this is a benchmark build without the event "
+            "path's audit records (VIGIL_BENCH_NO_EVENT_AUDIT); it stores "
+            "events no audit record covers and refuses to start unless "
+            "VIGIL_BENCH_NO_EVENT_AUDIT_OK=1\n");
+        return 1;
+    }
+    fprintf(stderr,
+        "vigil-scorer: BENCHMARK BUILD: events are stored "
+        "without audit records\n");
+#endif
     s.lock_fd = -1;
     s.status = status_new();
     startup_config(&s, argc, argv);

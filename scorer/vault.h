@@ -58,7 +58,8 @@
  *       6  2    zero
  *       8  16   the pseudonym
  *      24  16   the salt
- *      40  16   the token (checked against the two before it at open)
+ *      40  16   the token, BLAKE2b-128(salt, pseudonym) (covered by the
+ *               CRC; not recomputed at open, see vault.c slot_decode)
  *      56  8    zero
  *   A slot of 64 zero bytes is free (erased, or never used); a new
  *   subject takes a free slot first, else a new slot at the end.

@@ -150,6 +150,9 @@ def cmd_overload(a):
 
 
 def cmd_startup(a):
+    # A grown data set (--dir) may take longer than the tests' 10 s to
+    # start the first time (a clean start reads the whole subject vault).
+    Service.wait_ready.__defaults__ = (600.0,)
     with Service(a.bin, base_dir=a.dir) as svc:
         for step in range(1, a.steps + 1):
             t_fill = time.monotonic()
