@@ -150,7 +150,8 @@ int journal_replay(struct journal *j, uint64_t from_seq, journal_replay_cb cb,
 /*
  * Delete every segment whose records all have seq <= `seq`, except the
  * current (last) one, and fsync the directory. Call it only with a seq
- * already covered by a synced LMDB commit. Returns 0 or ERR_IO.
+ * already covered by a DURABLE LMDB commit (with the scorer's lazy meta
+ * pages, STORE_LAZY_META: the previous commit's). Returns 0 or ERR_IO.
  */
 int journal_release_upto(struct journal *j, uint64_t seq) WARN_UNUSED
     NONNULL(1);

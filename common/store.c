@@ -360,8 +360,10 @@ store_open_flags(const char *dir, size_t map_bytes, unsigned max_dbs,
 
     *out = NULL;
     if (dir[0] == '\0' || map_bytes == 0 ||
-        (flags & ~(unsigned int)STORE_RDONLY) != 0)
+        (flags & ~(unsigned int)(STORE_RDONLY | STORE_LAZY_META)) != 0)
         return ERR_INVAL;
+    if (flags & STORE_LAZY_META)
+        envflags |= MDB_NOMETASYNC;
     if (flags & STORE_RDONLY) {
         if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
             return ERR_NOTFOUND;
@@ -412,6 +414,12 @@ store_close(struct store *st)
 }
 
 int
+store_sync(struct store *st)
+{
+    return store_err("mdb_env_sync", mdb_env_sync(st->env, 1));
+}
+
+int
 store_set_map_bytes(struct store *st, size_t map_bytes)
 {
     return store_err(
@@ -459,14 +467,18 @@ store_txn_begin(struct store *st, bool write, struct store_txn **out)
 int
 store_txn_commit(struct store_txn *txn)
 {
+    struct store *st = txn->st;
+    bool sync = txn->write && (st->flags & STORE_LAZY_META) != 0;
     int mrc;
 
     if (txn->ov != NULL)
         return ERR_INVAL;
-
     mrc = mdb_txn_commit(txn->txn);
     free(txn);
-    return store_err("mdb_txn_commit", mrc);
+    if (mrc != 0)
+        return store_err("mdb_txn_commit", mrc);
+    /* Durable like any commit: only overlay flushes are lazy. */
+    return sync ? store_sync(st) : 0;
 }
 
 void

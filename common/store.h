@@ -38,6 +38,13 @@
 /* Flags of store_open_flags(). */
 enum store_flag {
     STORE_RDONLY = 1u << 0, /* open read-only (MDB_RDONLY); dir must exist */
+    /* Overlay flushes (store_overlay_flush) commit with one data sync
+     * and the meta page written but NOT synced (MDB_NOMETASYNC): such a
+     * commit is durable only once the next commit's data sync, or
+     * store_sync(), has run; a power cut before that undoes it (never
+     * more: the state before it is intact). store_txn_commit() syncs
+     * after committing, so direct transactions stay durable. */
+    STORE_LAZY_META = 1u << 1,
 };
 
 struct store;        /* an open environment */
@@ -66,6 +73,13 @@ int store_open(const char *dir, size_t map_bytes, unsigned max_dbs,
  */
 int store_open_flags(const char *dir, size_t map_bytes, unsigned max_dbs,
     unsigned flags, struct store **out) WARN_UNUSED NONNULL(1, 5);
+
+/*
+ * Make every commit so far durable (mdb_env_sync, forced): with
+ * STORE_LAZY_META, the last overlay flush's meta page. Any thread.
+ * Returns 0 or ERR_IO / ERR_FULL.
+ */
+int store_sync(struct store *st) WARN_UNUSED NONNULL(1);
 
 /*
  * Close the environment. Every transaction and cursor of it must have

@@ -83,6 +83,8 @@ scorer_flusher_main(void *arg)
 static void
 scorer_flush_finish(struct scorer *s, int rc)
 {
+    uint64_t durable, first;
+
     s->flushing = false;
     status_flush(s->status, rc, clock_mono_us() - s->flush_t0_us);
     if (rc == ERR_FULL) {
@@ -102,11 +104,19 @@ scorer_flush_finish(struct scorer *s, int rc)
         return;
     }
     s->stats.commits++;
+    /* LMDB commits lazily (STORE_LAZY_META): this commit's meta page is
+     * not synced, a power cut may undo it; its data sync made the
+     * PREVIOUS commit's meta durable. So the journal is released one
+     * commit behind: up to what the previous commit covered. */
+    durable = s->committed_seq;
     s->committed_seq = s->flush_seq;
     crashpoint("journal.trim");
-    rc = journal_release_upto(s->journal, s->flush_seq);
+    first = journal_first_seq(s->journal);
+    rc = journal_release_upto(s->journal, durable);
     if (rc != 0)
         log_warnx("cannot release old journal segments: %s", err_str(rc));
+    else if (journal_first_seq(s->journal) != first)
+        crashpoint("journal.released");
 }
 
 /* If the flusher has finished, take its result (main thread, no wait). */
@@ -239,7 +249,16 @@ scorer_flush_sync(struct scorer *s)
     scorer_flush_wait(s);
     if (s->needs_recovery)
         return ERR_IO;
-    return s->space.flush_retry ? ERR_FULL : 0;
+    if (s->space.flush_retry)
+        return ERR_FULL;
+    /* Durable now, not only at the next commit (STORE_LAZY_META): the
+     * callers (start, stop, erasure, list changes) rely on it. */
+    if (store_sync(s->store) != 0) {
+        log_warnx("cannot sync the history store");
+        s->needs_recovery = true;
+        return ERR_IO;
+    }
+    return 0;
 }
 
 int

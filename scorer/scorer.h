@@ -217,7 +217,9 @@ struct scorer {
     struct qbatch *qbatch;        /* denied queries of a drain; owned */
     struct quota_config quotas;   /* from cfg quota_* */
     struct quota_table *qclients; /* query buckets per client; owned */
-    uint64_t committed_seq;       /* last journal seq LMDB holds (synced) */
+    uint64_t committed_seq;       /* last journal seq LMDB holds (its
+                                     meta page durable only after the
+                                     next commit: STORE_LAZY_META) */
     uint64_t flush_t0_us;         /* monotonic start of the running flush */
     uint64_t recover_next_ms;     /* no recovery attempt before this */
     int query_code;               /* code of the query answered last */

@@ -311,8 +311,8 @@ startup_storage(struct scorer *s)
 
     rc = cfg_path(&s->cfg, "history", path, sizeof(path));
     if (rc == 0)
-        rc = store_open(
-            path, (size_t)s->cfg.lmdb_map_mb << 20, HISTORY_DBS + 2, &s->store);
+        rc = store_open_flags(path, (size_t)s->cfg.lmdb_map_mb << 20,
+            HISTORY_DBS + 2, STORE_LAZY_META, &s->store);
     if (rc != 0)
         fatalx("cannot open history '%s': %s", path, err_str(rc));
     rc = history_open(s->store, &s->hist);
