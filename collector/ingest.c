@@ -273,22 +273,10 @@ ingest_free(struct ingest *in)
     free(in);
 }
 
-void
-ingest_get_stats(const struct ingest *in, struct ingest_stats *out)
-{
-    *out = in->st;
-}
-
 uint32_t
 ingest_pending(const struct ingest *in)
 {
     return in->npending;
-}
-
-uint32_t
-ingest_queued(const struct ingest *in)
-{
-    return in->nqueued;
 }
 
 void

@@ -105,9 +105,6 @@ void ingest_set_limits(struct ingest *in, const struct ingest_limits *lim)
  * registry, before it is rendered. */
 void ingest_metrics_refresh(struct ingest *in) NONNULL(1);
 
-/* Return the number of requests queued, not yet sent to the scorer. */
-uint32_t ingest_queued(const struct ingest *in) NONNULL(1);
-
 /* Free everything, wiping buffers. NULL is a no-op. */
 void ingest_free(struct ingest *in);
 
@@ -155,10 +152,6 @@ void ingest_stop_queued(struct ingest *in) NONNULL(1);
 
 /* True when no request waits for a reply. */
 bool ingest_idle(const struct ingest *in) NONNULL(1);
-
-/* Copy the counters into `out`. */
-void ingest_get_stats(const struct ingest *in, struct ingest_stats *out)
-    NONNULL(1, 2);
 
 /* Return the number of requests waiting for the scorer. */
 uint32_t ingest_pending(const struct ingest *in) NONNULL(1);

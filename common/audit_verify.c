@@ -563,12 +563,29 @@ struct audit_tree {
     struct audit_tiles_reader rd;
 };
 
-static int
-tree_start(int dirfd, struct audit_tree **out)
+/* A tree over the audit directory `dirfd` (owned from here on). */
+static struct audit_tree *
+tree_new(int dirfd)
 {
     struct audit_tree *t = xcalloc(1, sizeof(*t));
 
     t->dirfd = dirfd;
+    return t;
+}
+
+/*
+ * Finish an open whose checkpoint search returned `rc`: on success the
+ * tile reader is set up on the checkpoint's size and *out gets `t`;
+ * otherwise `t` is closed. Returns rc.
+ */
+static int
+tree_ready(struct audit_tree *t, int rc, struct audit_tree **out)
+{
+    if (rc != 0) {
+        audit_tree_close(t);
+        return rc;
+    }
+    audit_tiles_reader_init(&t->rd, t->dirfd, t->f.size);
     *out = t;
     return 0;
 }
@@ -591,7 +608,7 @@ audit_tree_open(
     dirfd = open(audit_log_dir(log), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd == -1)
         return ERR_IO;
-    (void)tree_start(dirfd, &t);
+    t = tree_new(dirfd);
     head = audit_head(log, &hlen, &hsize);
     if (head != NULL && (size == 0 || size == hsize)) {
         /* The head in memory: no file to read. */
@@ -602,13 +619,7 @@ audit_tree_open(
     } else {
         rc = find_note(dirfd, &v, size, &t->f);
     }
-    if (rc != 0) {
-        audit_tree_close(t);
-        return rc;
-    }
-    audit_tiles_reader_init(&t->rd, dirfd, t->f.size);
-    *out = t;
-    return 0;
+    return tree_ready(t, rc, out);
 }
 
 int
@@ -625,15 +636,9 @@ audit_tree_open_dir(
     dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd == -1)
         return errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
-    (void)tree_start(dirfd, &t);
+    t = tree_new(dirfd);
     rc = find_note(dirfd, &v, size, &t->f);
-    if (rc != 0) {
-        audit_tree_close(t);
-        return rc;
-    }
-    audit_tiles_reader_init(&t->rd, dirfd, t->f.size);
-    *out = t;
-    return 0;
+    return tree_ready(t, rc, out);
 }
 
 int

@@ -37,53 +37,16 @@ int
 cosig_key_generate(
     const char *name, char *skey, size_t skey_len, char *vkey, size_t vkey_len)
 {
-    uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
-    uint8_t sk[crypto_sign_ed25519_SECRETKEYBYTES];
-    uint8_t seed[crypto_sign_ed25519_SEEDBYTES];
-    uint32_t id;
-    int rc;
-
-    if (skey_len > 0)
-        skey[0] = '\0';
-    if (vkey_len > 0)
-        vkey[0] = '\0';
-    if (!note_name_is_valid(name))
-        return ERR_INVAL;
-    if (sodium_init() < 0)
-        return ERR_IO;
-    crypto_sign_ed25519_keypair(pk, sk);
-    crypto_sign_ed25519_sk_to_seed(seed, sk);
-    id = note_key_id_alg(name, COSIG_ALG_ED25519, pk);
-    rc = note_key_format_alg(
-        true, name, id, COSIG_ALG_ED25519, seed, skey, skey_len);
-    if (rc == 0)
-        rc = note_key_format_alg(
-            false, name, id, COSIG_ALG_ED25519, pk, vkey, vkey_len);
-    if (rc != 0)
-        sodium_memzero(skey, skey_len);
-    sodium_memzero(sk, sizeof(sk));
-    sodium_memzero(seed, sizeof(seed));
-    return rc;
+    return note_key_generate_alg(
+        COSIG_ALG_ED25519, name, skey, skey_len, vkey, vkey_len);
 }
 
 int
 cosig_signer_parse(const char *skey, struct cosig_signer *out)
 {
-    uint8_t seed[32], pk[crypto_sign_ed25519_PUBLICKEYBYTES];
-    int rc;
-
     sodium_memzero(out, sizeof(*out));
-    rc = note_key_parse_alg(
-        skey, true, COSIG_ALG_ED25519, out->name, &out->key_id, seed);
-    if (rc == 0) {
-        crypto_sign_ed25519_seed_keypair(pk, out->sk, seed);
-        if (note_key_id_alg(out->name, COSIG_ALG_ED25519, pk) != out->key_id)
-            rc = ERR_MALFORMED;
-    }
-    sodium_memzero(seed, sizeof(seed));
-    if (rc != 0)
-        sodium_memzero(out, sizeof(*out));
-    return rc;
+    return note_signer_parse_alg(
+        skey, COSIG_ALG_ED25519, out->name, &out->key_id, out->sk);
 }
 
 void
@@ -95,27 +58,16 @@ cosig_signer_wipe(struct cosig_signer *s)
 int
 cosig_signer_vkey(const struct cosig_signer *s, char *out, size_t len)
 {
-    uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
-
-    crypto_sign_ed25519_sk_to_pk(pk, s->sk);
-    return note_key_format_alg(
-        false, s->name, s->key_id, COSIG_ALG_ED25519, pk, out, len);
+    return note_signer_vkey_alg(
+        COSIG_ALG_ED25519, s->name, s->key_id, s->sk, out, len);
 }
 
 int
 cosig_verifier_parse(const char *vkey, struct cosig_verifier *out)
 {
-    int rc;
-
     memset(out, 0, sizeof(*out));
-    rc = note_key_parse_alg(
-        vkey, false, COSIG_ALG_ED25519, out->name, &out->key_id, out->pk);
-    if (rc == 0 &&
-        note_key_id_alg(out->name, COSIG_ALG_ED25519, out->pk) != out->key_id)
-        rc = ERR_MALFORMED;
-    if (rc != 0)
-        memset(out, 0, sizeof(*out));
-    return rc;
+    return note_verifier_parse_alg(
+        vkey, COSIG_ALG_ED25519, out->name, &out->key_id, out->pk);
 }
 
 /*

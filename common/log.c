@@ -35,12 +35,6 @@ log_setverbose(int level)
     log_verbose = level;
 }
 
-int
-log_getverbose(void)
-{
-    return log_verbose;
-}
-
 PRINTF_LIKE(3, 0)
 static void
 log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)

@@ -24,9 +24,6 @@ void log_init(const char *progname, bool foreground);
 /* Set verbosity: 0 warnings and info, 1 adds debug. */
 void log_setverbose(int level);
 
-/* Return the current verbosity. */
-int log_getverbose(void);
-
 /* Log a warning with ": strerror(errno)" appended. */
 void log_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* Log a warning. */

@@ -192,25 +192,10 @@ hex8_parse(const char *s, size_t len, uint32_t *out)
     return 0;
 }
 
-static uint32_t
-key_id_n(const char *name, size_t len, const uint8_t pk[32])
-{
-    crypto_hash_sha256_state st;
-    uint8_t h[crypto_hash_sha256_BYTES];
-    static const uint8_t sep[2] = { '\n', NOTE_ALG_ED25519 };
-
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const unsigned char *)name, len);
-    crypto_hash_sha256_update(&st, sep, sizeof(sep));
-    crypto_hash_sha256_update(&st, pk, 32);
-    crypto_hash_sha256_final(&st, h);
-    return bytes_get_be32(h);
-}
-
 uint32_t
 note_key_id(const char *name, const uint8_t pk[32])
 {
-    return key_id_n(name, strlen(name), pk);
+    return note_key_id_alg(name, NOTE_ALG_ED25519, pk);
 }
 
 /*
@@ -277,88 +262,20 @@ key_format_alg(const char *prefix, const char *name, uint32_t id, uint8_t alg,
     return 0;
 }
 
-/* Format an Ed25519 (0x01) key string; see key_format_alg(). */
-static int
-key_format(const char *prefix, const char *name, uint32_t id,
-    const uint8_t key32[32], char *out, size_t outlen)
-{
-    return key_format_alg(
-        prefix, name, id, NOTE_ALG_ED25519, key32, out, outlen);
-}
-
 int
 note_key_generate(const char *name, char *signer_out, size_t signer_len,
     char *verifier_out, size_t verifier_len)
 {
-    uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
-    uint8_t sk[crypto_sign_ed25519_SECRETKEYBYTES];
-    uint8_t seed[crypto_sign_ed25519_SEEDBYTES];
-    uint32_t id;
-    int rc;
-
-    if (signer_len > 0)
-        signer_out[0] = '\0';
-    if (verifier_len > 0)
-        verifier_out[0] = '\0';
-    if (!note_name_is_valid(name))
-        return ERR_INVAL;
-    if (sodium_init() < 0)
-        return ERR_IO;
-    crypto_sign_ed25519_keypair(pk, sk);
-    crypto_sign_ed25519_sk_to_seed(seed, sk);
-    id = note_key_id(name, pk);
-    rc = key_format(SKEY_PREFIX, name, id, seed, signer_out, signer_len);
-    if (rc != 0)
-        goto out;
-    rc = key_format("", name, id, pk, verifier_out, verifier_len);
-    if (rc != 0)
-        sodium_memzero(signer_out, signer_len);
-out:
-    sodium_memzero(sk, sizeof(sk));
-    sodium_memzero(seed, sizeof(seed));
-    return rc;
+    return note_key_generate_alg(NOTE_ALG_ED25519, name, signer_out, signer_len,
+        verifier_out, verifier_len);
 }
 
 int
 note_signer_parse(const char *skey, struct note_signer *out)
 {
-    struct key_parts kp;
-    uint8_t raw[33];
-    uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
-    uint32_t id;
-    int rc;
-
     sodium_memzero(out, sizeof(*out));
-    if (strncmp(skey, SKEY_PREFIX, strlen(SKEY_PREFIX)) != 0)
-        return ERR_MALFORMED;
-    rc = key_split(skey + strlen(SKEY_PREFIX), &kp);
-    if (rc != 0)
-        return rc;
-    rc = hex8_parse(kp.hex, kp.hex_len, &id);
-    if (rc != 0)
-        return rc;
-    rc = b64_decode_exact(kp.b64, kp.b64_len, raw, sizeof(raw));
-    if (rc != 0)
-        goto fail;
-    if (raw[0] != NOTE_ALG_ED25519) {
-        rc = ERR_MALFORMED;
-        goto fail;
-    }
-    crypto_sign_ed25519_seed_keypair(pk, out->sk, raw + 1);
-    if (key_id_n(kp.name, kp.name_len, pk) != id) {
-        rc = ERR_MALFORMED;
-        goto fail;
-    }
-    memcpy(out->name, kp.name, kp.name_len);
-    out->name[kp.name_len] = '\0';
-    out->key_id = id;
-    sodium_memzero(raw, sizeof(raw));
-    return 0;
-
-fail:
-    sodium_memzero(raw, sizeof(raw));
-    sodium_memzero(out, sizeof(*out));
-    return rc;
+    return note_signer_parse_alg(
+        skey, NOTE_ALG_ED25519, out->name, &out->key_id, out->sk);
 }
 
 void
@@ -370,39 +287,16 @@ note_signer_wipe(struct note_signer *s)
 int
 note_signer_vkey(const struct note_signer *s, char *out, size_t len)
 {
-    uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
-
-    crypto_sign_ed25519_sk_to_pk(pk, s->sk);
-    return key_format("", s->name, s->key_id, pk, out, len);
+    return note_signer_vkey_alg(
+        NOTE_ALG_ED25519, s->name, s->key_id, s->sk, out, len);
 }
 
 int
 note_verifier_parse(const char *vkey, struct note_verifier *out)
 {
-    struct key_parts kp;
-    uint8_t raw[33];
-    uint32_t id;
-    int rc;
-
     memset(out, 0, sizeof(*out));
-    rc = key_split(vkey, &kp);
-    if (rc != 0)
-        return rc;
-    rc = hex8_parse(kp.hex, kp.hex_len, &id);
-    if (rc != 0)
-        return rc;
-    rc = b64_decode_exact(kp.b64, kp.b64_len, raw, sizeof(raw));
-    if (rc != 0)
-        return rc;
-    if (raw[0] != NOTE_ALG_ED25519)
-        return ERR_MALFORMED;
-    if (key_id_n(kp.name, kp.name_len, raw + 1) != id)
-        return ERR_MALFORMED;
-    memcpy(out->name, kp.name, kp.name_len);
-    out->name[kp.name_len] = '\0';
-    out->key_id = id;
-    memcpy(out->pk, raw + 1, 32);
-    return 0;
+    return note_verifier_parse_alg(
+        vkey, NOTE_ALG_ED25519, out->name, &out->key_id, out->pk);
 }
 
 /* ---------------------------------------------------------------------
@@ -706,6 +600,88 @@ note_key_parse_alg(const char *key, bool secret, uint8_t alg,
         name[kp.name_len] = '\0';
     }
     sodium_memzero(raw, sizeof(raw));
+    return rc;
+}
+
+int
+note_key_generate_alg(uint8_t alg, const char *name, char *skey,
+    size_t skey_len, char *vkey, size_t vkey_len)
+{
+    uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
+    uint8_t sk[crypto_sign_ed25519_SECRETKEYBYTES];
+    uint8_t seed[crypto_sign_ed25519_SEEDBYTES];
+    uint32_t id;
+    int rc;
+
+    if (skey_len > 0)
+        skey[0] = '\0';
+    if (vkey_len > 0)
+        vkey[0] = '\0';
+    if (!note_name_is_valid(name))
+        return ERR_INVAL;
+    if (sodium_init() < 0)
+        return ERR_IO;
+    crypto_sign_ed25519_keypair(pk, sk);
+    crypto_sign_ed25519_sk_to_seed(seed, sk);
+    id = note_key_id_alg(name, alg, pk);
+    rc = key_format_alg(SKEY_PREFIX, name, id, alg, seed, skey, skey_len);
+    if (rc == 0) {
+        rc = key_format_alg("", name, id, alg, pk, vkey, vkey_len);
+        if (rc != 0)
+            sodium_memzero(skey, skey_len);
+    }
+    sodium_memzero(sk, sizeof(sk));
+    sodium_memzero(seed, sizeof(seed));
+    return rc;
+}
+
+int
+note_signer_parse_alg(const char *skey, uint8_t alg,
+    char name[NOTE_MAX_NAME + 1], uint32_t *id, uint8_t sk[64])
+{
+    uint8_t seed[crypto_sign_ed25519_SEEDBYTES];
+    uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
+    int rc;
+
+    rc = note_key_parse_alg(skey, true, alg, name, id, seed);
+    if (rc == 0) {
+        crypto_sign_ed25519_seed_keypair(pk, sk, seed);
+        if (note_key_id_alg(name, alg, pk) != *id)
+            rc = ERR_MALFORMED;
+    }
+    sodium_memzero(seed, sizeof(seed));
+    if (rc != 0) {
+        sodium_memzero(sk, crypto_sign_ed25519_SECRETKEYBYTES);
+        name[0] = '\0';
+        *id = 0;
+    }
+    return rc;
+}
+
+int
+note_signer_vkey_alg(uint8_t alg, const char *name, uint32_t id,
+    const uint8_t sk[64], char *out, size_t len)
+{
+    uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
+
+    crypto_sign_ed25519_sk_to_pk(pk, sk);
+    return key_format_alg("", name, id, alg, pk, out, len);
+}
+
+int
+note_verifier_parse_alg(const char *vkey, uint8_t alg,
+    char name[NOTE_MAX_NAME + 1], uint32_t *id, uint8_t pk[32])
+{
+    int rc;
+
+    rc = note_key_parse_alg(vkey, false, alg, name, id, pk);
+    if (rc == 0 && note_key_id_alg(name, alg, pk) != *id)
+        rc = ERR_MALFORMED;
+    if (rc != 0) {
+        memset(pk, 0, 32);
+        name[0] = '\0';
+        *id = 0;
+    }
     return rc;
 }
 

@@ -209,6 +209,41 @@ int note_key_parse_alg(const char *key, bool secret, uint8_t alg,
     NONNULL(1, 4, 5, 6);
 
 /*
+ * Make an Ed25519 key pair of signature type `alg` named `name`: the
+ * secret key string ("PRIVATE+KEY+...", holding the seed) into
+ * skey[0..skey_len) and the verifier key string into vkey[0..vkey_len)
+ * (both "" on failure; the caller wipes `skey`). note_key_generate()
+ * and cosig_key_generate() are this with their type byte.
+ * Returns 0, ERR_INVAL (bad name), ERR_TOOBIG or ERR_IO (libsodium).
+ */
+int note_key_generate_alg(uint8_t alg, const char *name, char *skey,
+    size_t skey_len, char *vkey, size_t vkey_len) WARN_UNUSED NONNULL(2, 3, 5);
+
+/*
+ * Parse a secret key string of type `alg` into its name, key ID and the
+ * libsodium Ed25519 secret key sk[64] derived from its seed, checking
+ * the key ID against the derived public key. On error all three are
+ * wiped. Returns 0 or ERR_MALFORMED.
+ */
+int note_signer_parse_alg(const char *skey, uint8_t alg,
+    char name[NOTE_MAX_NAME + 1], uint32_t *id, uint8_t sk[64]) WARN_UNUSED
+    NONNULL(1, 3, 4, 5);
+
+/* Format the verifier key string of the signer (name, id, sk[64]) of
+ * type `alg` into out[0..len). Returns 0 or ERR_TOOBIG. */
+int note_signer_vkey_alg(uint8_t alg, const char *name, uint32_t id,
+    const uint8_t sk[64], char *out, size_t len) WARN_UNUSED NONNULL(2, 4, 5);
+
+/*
+ * Parse a verifier key string of type `alg` into its name, key ID and
+ * public key, checking the key ID. On error all three are cleared.
+ * Returns 0 or ERR_MALFORMED.
+ */
+int note_verifier_parse_alg(const char *vkey, uint8_t alg,
+    char name[NOTE_MAX_NAME + 1], uint32_t *id, uint8_t pk[32]) WARN_UNUSED
+    NONNULL(1, 3, 4, 5);
+
+/*
  * Format one signature line "\u2014 name base64(id || sig)\n" into
  * out[0..outlen), NUL-terminated; *outn gets its length.
  * Returns 0, ERR_INVAL (bad name, siglen > NOTE_MAX_SIG_BYTES) or

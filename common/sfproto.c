@@ -404,25 +404,45 @@ domain_ok(const char *d)
     return true;
 }
 
+bool
+sfproto_email_ok(const char *s)
+{
+    const char *at, *p;
+
+    at = strchr(s, '@');
+    if (at == NULL || at == s || strchr(at + 1, '@') != NULL ||
+        !domain_ok(at + 1))
+        return false;
+    for (p = s; p < at; p++)
+        if (*p == ' ')
+            return false;
+    return true;
+}
+
+bool
+sfproto_phone_ok(const char *s)
+{
+    const char *p;
+
+    for (p = s; *p != '\0'; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == ' ' || *p == '+' || *p == '-' ||
+                *p == '(' || *p == ')'))
+            return false;
+    return true;
+}
+
 static int
 dec_email(struct sfproto_item *it, const msgpack_object *o)
 {
-    const char *at, *p;
     int rc;
 
     rc = GET_TEXT(it, "email", o, 3, it->pii.email);
     if (rc != 0)
         return rc;
-    at = strchr(it->pii.email, '@');
-    if (at == NULL || at == it->pii.email || strchr(at + 1, '@') != NULL ||
-        !domain_ok(at + 1))
-        goto bad;
-    for (p = it->pii.email; p < at; p++)
-        if (*p == ' ')
-            goto bad;
-    it->ev.has |= EVENT_HAS_EMAIL;
-    return 0;
-bad:
+    if (sfproto_email_ok(it->pii.email)) {
+        it->ev.has |= EVENT_HAS_EMAIL;
+        return 0;
+    }
     return item_fail(it, ERR_INVAL,
         "field 'email': must be local@domain, the domain of letters, "
         "digits, '-' and '.'");
@@ -431,17 +451,14 @@ bad:
 static int
 dec_phone(struct sfproto_item *it, const msgpack_object *o)
 {
-    const char *p;
     int rc;
 
     rc = GET_TEXT(it, "phone", o, 6, it->pii.phone);
     if (rc != 0)
         return rc;
-    for (p = it->pii.phone; *p != '\0'; p++)
-        if (!((*p >= '0' && *p <= '9') || *p == ' ' || *p == '+' || *p == '-' ||
-                *p == '(' || *p == ')'))
-            return item_fail(it, ERR_INVAL,
-                "field 'phone': only digits, spaces, '+', '-', '(' and ')'");
+    if (!sfproto_phone_ok(it->pii.phone))
+        return item_fail(it, ERR_INVAL,
+            "field 'phone': only digits, spaces, '+', '-', '(' and ')'");
     it->ev.has |= EVENT_HAS_PHONE;
     return 0;
 }

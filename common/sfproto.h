@@ -134,6 +134,16 @@ int sfproto_batch_decode(struct sfproto_batch *b, const void *data, size_t len,
     char *msg, size_t msglen) WARN_UNUSED NONNULL(1);
 
 /*
+ * The field rules of "email" (local@domain: one '@', a non-empty local
+ * part without spaces, a domain of letters, digits, '-' and '.' without
+ * empty labels) and "phone" (digits, spaces, '+', '-', '(' and ')'),
+ * lengths aside (those are GET_TEXT's): for a producer (the Shopify
+ * bridge) that must not forward what the collector would refuse.
+ */
+bool sfproto_email_ok(const char *s) NONNULL(1);
+bool sfproto_phone_ok(const char *s) NONNULL(1);
+
+/*
  * For storefront clients: pack the event that `ev` and `pii` describe
  * as one section-1 map (the inverse of decoding: ev holds the plain
  * fields and the presence bits, pii the raw identifiers, the event id

@@ -720,12 +720,6 @@ store_overlay_txn(struct store_overlay *ov)
 }
 
 size_t
-store_overlay_bytes(const struct store_overlay *ov)
-{
-    return ov->cur->bytes;
-}
-
-size_t
 store_overlay_entries(const struct store_overlay *ov)
 {
     return ov->cur->n;

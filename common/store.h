@@ -231,9 +231,6 @@ void store_overlay_close(struct store_overlay *ov);
 /* The overlay's transaction handle. Borrowed; valid until close. */
 struct store_txn *store_overlay_txn(struct store_overlay *ov) NONNULL(1);
 
-/* Bytes held by the current generation (keys, values, table). */
-size_t store_overlay_bytes(const struct store_overlay *ov) NONNULL(1);
-
 /* Entries in the current generation. */
 size_t store_overlay_entries(const struct store_overlay *ov) NONNULL(1);
 

@@ -217,6 +217,29 @@ ws_get(struct history *h, struct store_txn *txn, struct workset *ws,
     return 0;
 }
 
+/*
+ * Count one `c` at `ts` on the record of every present key of keys[]
+ * (loaded into the work set). Returns 0 or the store's ERR_*.
+ */
+static int
+ws_count_all(struct history *h, struct store_txn *txn, struct workset *ws,
+    const struct ekey keys[ENT_COUNT], uint64_t ts, enum counter c)
+{
+    struct ent_rec *e;
+    unsigned k;
+    int rc;
+
+    for (k = 0; k < ENT_COUNT; k++) {
+        if (!keys[k].present)
+            continue;
+        rc = ws_get(h, txn, ws, &keys[k], (enum entity_kind)k, &e);
+        if (rc != 0)
+            return rc;
+        history_rec_count(e, ts, c);
+    }
+    return 0;
+}
+
 static int
 ws_flush(struct history *h, struct store_txn *txn, struct workset *ws)
 {
@@ -634,24 +657,14 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
     case EVENT_ACCOUNT_LOGIN:
         if (!(ev->has & EVENT_HAS_OK) || ev->ok)
             break;
-        for (k = 0; k < ENT_COUNT; k++) {
-            if (!keys[k].present)
-                continue;
-            rc = ws_get(h, txn, ws, &keys[k], (enum entity_kind)k, &e);
-            if (rc != 0)
-                goto out;
-            history_rec_count(e, ev->ts, C_FAILLOGIN);
-        }
+        rc = ws_count_all(h, txn, ws, keys, ev->ts, C_FAILLOGIN);
+        if (rc != 0)
+            goto out;
         break;
     case EVENT_ORDER_PLACED:
-        for (k = 0; k < ENT_COUNT; k++) {
-            if (!keys[k].present)
-                continue;
-            rc = ws_get(h, txn, ws, &keys[k], (enum entity_kind)k, &e);
-            if (rc != 0)
-                goto out;
-            history_rec_count(e, ev->ts, C_ORDERS);
-        }
+        rc = ws_count_all(h, txn, ws, keys, ev->ts, C_ORDERS);
+        if (rc != 0)
+            goto out;
         if (acct != NULL) {
             if (acct->order_count < UINT32_MAX)
                 acct->order_count++;
@@ -698,14 +711,9 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
         }
         if (have_order)
             targets = o.keys;
-        for (k = 0; k < ENT_COUNT; k++) {
-            if (!targets[k].present)
-                continue;
-            rc = ws_get(h, txn, ws, &targets[k], (enum entity_kind)k, &e);
-            if (rc != 0)
-                goto out;
-            history_rec_count(e, ev->ts, C_FAILPAY);
-        }
+        rc = ws_count_all(h, txn, ws, targets, ev->ts, C_FAILPAY);
+        if (rc != 0)
+            goto out;
         break;
     default:
         break;

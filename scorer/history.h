@@ -397,10 +397,6 @@ enum history_cat {
     HISTORY_CAT_COUNT
 };
 
-/* "account", "device", "ip", "payment", "contact", "order"; static;
- * "" for a bad value. */
-const char *history_cat_name(enum history_cat c);
-
 /* The rows a batch deletes, counted by kind. */
 enum history_row {
     HISTORY_ROW_ENTITY, /* an entity record (any kind) */

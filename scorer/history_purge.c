@@ -66,17 +66,6 @@ static const struct {
     { 'Q', HISTORY_CAT_IP },
 };
 
-static const char *const cat_names[HISTORY_CAT_COUNT] = { "account", "device",
-    "ip", "payment", "contact", "order" };
-
-const char *
-history_cat_name(enum history_cat c)
-{
-    if ((unsigned)c >= HISTORY_CAT_COUNT)
-        return "";
-    return cat_names[c];
-}
-
 static bool
 entity_cat(uint8_t kind, enum history_cat *cat)
 {

@@ -504,14 +504,57 @@ reason_fill(struct reply_reason *out, enum rule r, double value)
     out->value = value;
 }
 
+/* The rules that stay on top of a model: velocity, card testing,
+ * account farms, failed logins (every counter rule). */
+static bool
+rule_is_hard(enum rule r)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_LEN(counter_rules); i++)
+        if (counter_rules[i].rule == r)
+            return true;
+    return false;
+}
+
+/*
+ * The rules of `t` that scored (only the hard ones when `hard_only`)
+ * into hits[], strongest first (hit_before); *total gets the sum of
+ * their points. Returns how many.
+ */
+static size_t
+tally_hits(const struct tally *t, bool hard_only, struct hit hits[R_COUNT],
+    uint64_t *total)
+{
+    struct hit tmp;
+    size_t nhits = 0, i, j;
+
+    *total = 0;
+    for (i = 0; i < R_COUNT; i++) {
+        if (t->points[i] == 0 || (hard_only && !rule_is_hard((enum rule)i)))
+            continue;
+        hits[nhits].rule = (enum rule)i;
+        hits[nhits].points = t->points[i];
+        *total += t->points[i];
+        /* Insertion sort: at most R_COUNT entries. */
+        for (j = nhits; j > 0 && hit_before(&hits[j], &hits[j - 1]); j--) {
+            tmp = hits[j];
+            hits[j] = hits[j - 1];
+            hits[j - 1] = tmp;
+        }
+        nhits++;
+    }
+    return nhits;
+}
+
 void
 score_compute(const struct event *ev, const struct features *f,
     const struct score_params *p, struct reply *r)
 {
     struct tally t;
-    struct hit hits[R_COUNT], tmp;
-    size_t nhits = 0, i, j;
-    uint64_t total = 0;
+    struct hit hits[R_COUNT];
+    size_t nhits, i;
+    uint64_t total;
     unsigned score;
 
     memset(r->reasons, 0, sizeof(r->reasons));
@@ -530,21 +573,7 @@ score_compute(const struct event *ev, const struct features *f,
     rules_device(&t, f);
     rules_country(&t, ev, f);
     resolve_groups(&t);
-
-    for (i = 0; i < R_COUNT; i++) {
-        if (t.points[i] == 0)
-            continue;
-        hits[nhits].rule = (enum rule)i;
-        hits[nhits].points = t.points[i];
-        total += t.points[i];
-        /* Insertion sort: at most R_COUNT entries. */
-        for (j = nhits; j > 0 && hit_before(&hits[j], &hits[j - 1]); j--) {
-            tmp = hits[j];
-            hits[j] = hits[j - 1];
-            hits[j - 1] = tmp;
-        }
-        nhits++;
-    }
+    nhits = tally_hits(&t, false, hits, &total);
 
     score = total < SCORE_MAX ? (unsigned)total : SCORE_MAX;
     r->has_score = true;
@@ -561,19 +590,6 @@ score_compute(const struct event *ev, const struct features *f,
     r->nreasons = (uint8_t)i;
 }
 
-/* The rules that stay on top of a model: velocity, card testing,
- * account farms, failed logins (every counter rule). */
-static bool
-rule_is_hard(enum rule r)
-{
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(counter_rules); i++)
-        if (counter_rules[i].rule == r)
-            return true;
-    return false;
-}
-
 void
 score_model(const struct model *m, const struct event *ev,
     const struct features *f, const struct feature_vec *x,
@@ -581,9 +597,9 @@ score_model(const struct model *m, const struct event *ev,
 {
     struct model_result mr;
     struct tally t;
-    struct hit hits[R_COUNT], tmp;
-    size_t nhits = 0, i, j;
-    uint64_t total = 0;
+    struct hit hits[R_COUNT];
+    size_t nhits, i;
+    uint64_t total;
     unsigned floor = 0, score, n = 0, k;
     bool rules_first;
 
@@ -596,19 +612,7 @@ score_model(const struct model *m, const struct event *ev,
     memset(&t, 0, sizeof(t));
     rules_counters(&t, f);
     resolve_groups(&t);
-    for (i = 0; i < R_COUNT; i++) {
-        if (t.points[i] == 0 || !rule_is_hard((enum rule)i))
-            continue;
-        hits[nhits].rule = (enum rule)i;
-        hits[nhits].points = t.points[i];
-        total += t.points[i];
-        for (j = nhits; j > 0 && hit_before(&hits[j], &hits[j - 1]); j--) {
-            tmp = hits[j];
-            hits[j] = hits[j - 1];
-            hits[j - 1] = tmp;
-        }
-        nhits++;
-    }
+    nhits = tally_hits(&t, true, hits, &total);
     if (total >= p->block_threshold)
         floor = model_block(m);
     else if (total >= p->review_threshold)

@@ -143,6 +143,79 @@ test_file_errors(void)
     cfg_release(&c);
 }
 
+/* cfg_check() refuses `key=value` (on the defaults) with `want`. */
+static void
+expect_check_error(const char *kv, const char *kv2, const char *want)
+{
+    struct vigil_config c;
+    char err[512];
+
+    cfg_defaults(&c);
+    ASSERT_OK(cfg_set(&c, kv, err, sizeof(err)));
+    if (kv2 != NULL)
+        ASSERT_OK(cfg_set(&c, kv2, err, sizeof(err)));
+    err[0] = '\0';
+    ASSERT_EQ(cfg_check(&c, err, sizeof(err)), ERR_INVAL);
+    if (strstr(err, want) == NULL)
+        TEST_FAIL("-o %s: error '%s' lacks '%s'", kv, err, want);
+    cfg_release(&c);
+}
+
+/* Every cross-field and format rule of cfg_check(), one value at a time. */
+static void
+test_check_rules(void)
+{
+    expect_check_error("query_endpoint=udp://x:1", NULL,
+        "query_endpoint must be tcp://HOST:PORT");
+    expect_check_error("collector_metrics=127.0.0.1", NULL,
+        "collector_metrics and scorer_metrics must be HOST:PORT");
+    expect_check_error("scorer_metrics=:7015", NULL, "must be HOST:PORT");
+    expect_check_error("scorer_metrics=host:0", NULL, "must be HOST:PORT");
+    expect_check_error("scorer_metrics=host:65536", NULL, "must be HOST:PORT");
+    expect_check_error("scorer_metrics=host:12x", NULL, "must be HOST:PORT");
+    expect_check_error("scorer_metrics=[::1:7015", NULL, "must be HOST:PORT");
+    expect_check_error("collector_metrics=127.0.0.1:9000",
+        "scorer_metrics=127.0.0.1:9000", "must differ");
+    expect_check_error("lmdb_map_grow_pct=95", "lmdb_map_full_pct=90",
+        "lmdb_map_grow_pct (95) must be below lmdb_map_full_pct (90)");
+    expect_check_error(
+        "quota_clients=shop:notanumber", NULL, "quota_clients: ");
+    {
+        struct vigil_config c;
+        char err[256];
+
+        /* Both metrics off, the map never growing: accepted. */
+        cfg_defaults(&c);
+        ASSERT_OK(cfg_set(&c, "collector_metrics=", err, sizeof(err)));
+        ASSERT_OK(cfg_set(&c, "scorer_metrics=", err, sizeof(err)));
+        ASSERT_OK(cfg_set(&c, "lmdb_map_step_mb=0", err, sizeof(err)));
+        ASSERT_OK(cfg_set(&c, "lmdb_map_grow_pct=95", err, sizeof(err)));
+        ASSERT_OK(cfg_set(&c, "scorer_metrics=[::1]:7015", err, sizeof(err)));
+        ASSERT_OK(cfg_check(&c, err, sizeof(err)));
+        cfg_release(&c);
+    }
+    {
+        /* Empty directories cannot come from a file or -o (refused
+         * there); cfg_check() refuses them in a struct filled by code. */
+        struct vigil_config c;
+        char *keep, err[256], empty[1] = "";
+
+        cfg_defaults(&c);
+        keep = c.data_dir;
+        c.data_dir = empty;
+        ASSERT_EQ(cfg_check(&c, err, sizeof(err)), ERR_INVAL);
+        ASSERT(strstr(err, "data_dir must not be empty") != NULL);
+        c.data_dir = keep;
+        keep = c.keys_dir;
+        c.keys_dir = empty;
+        ASSERT_EQ(cfg_check(&c, err, sizeof(err)), ERR_INVAL);
+        ASSERT(strstr(err, "keys_dir must not be empty") != NULL);
+        c.keys_dir = keep;
+        ASSERT_OK(cfg_check(&c, err, sizeof(err)));
+        cfg_release(&c);
+    }
+}
+
 static void
 test_set_and_check(void)
 {
@@ -337,6 +410,7 @@ main(void)
     RUN(test_load_file);
     RUN(test_file_errors);
     RUN(test_set_and_check);
+    RUN(test_check_rules);
     RUN(test_print_roundtrip);
     RUN(test_repeatable);
     RUN(test_paths);

@@ -8,7 +8,11 @@
  * time) at their edges; the day ring retiring old days past the ring
  * without losing a count; the gaps to the latest other account; the
  * labels counted from the UTC day after they arrive, with their age and
- * decay; signups in one clock minute; the version 3 record round trip.
+ * decay; signups in one clock minute; the version 3 record round trip;
+ * version 2 records (written before the minute and day rings) read
+ * field by field, rewritten as version 3 with the same values, and
+ * refused when not canonical (length, ring masks past the ring, an
+ * empty slot, an account part on a non-account, too many hashes).
  * Every time is fed out of order and the counts asked as of an earlier
  * time: nothing later than the window's resolution is counted.
  *
@@ -323,6 +327,148 @@ test_codec(void)
     ASSERT_EQ(history_rec_decode(buf, n, &back), ERR_CORRUPT);
 }
 
+/* Little-endian writer for hand-made records (not the code under test). */
+static void
+le(uint8_t *p, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * A version 2 account record, laid out by hand from the format in
+ * history_rec.c: 26-byte head (version, kind, flags, nacc, first and
+ * last seen, u16 hour mask, u32 day mask), the 30-byte account part
+ * (country, signup, orders, amount sum and max), then the hour slots
+ * (10 bytes: epoch, orders, failpay, faillogin) and the 24h slots (8:
+ * epoch, orders, failpay) named by the masks, in slot order.
+ */
+static size_t
+v2_account(uint8_t *b)
+{
+    size_t n = 26;
+
+    memset(b, 0, 26 + 30 + 2 * 10 + 8);
+    b[0] = 2;
+    b[1] = 'A';
+    b[2] = F_SIGNUP | F_COUNTRY;
+    b[3] = 0;
+    le(b + 4, T0 - DAY_MS, 8);
+    le(b + 12, T0, 8);
+    le(b + 20, (1u << 3) | (1u << 7), 2);
+    le(b + 22, 1u << 5, 4);
+    memcpy(b + n, "DE", 2);
+    le(b + n + 2, T0 - DAY_MS, 8);
+    le(b + n + 10, 3, 4);
+    le(b + n + 14, 15000, 8);
+    le(b + n + 22, 9000, 8);
+    n += 30;
+    le(b + n, 1000003, 4); /* hour slot 3 */
+    le(b + n + 4, 2, 2);
+    le(b + n + 6, 1, 2);
+    le(b + n + 8, 4, 2);
+    n += 10;
+    le(b + n, 1000007, 4); /* hour slot 7 */
+    le(b + n + 4, 1, 2);
+    n += 10;
+    le(b + n, 2000005, 4); /* 24h slot 5 */
+    le(b + n + 4, 3, 2);
+    le(b + n + 6, 1, 2);
+    n += 8;
+    return n;
+}
+
+static void
+test_v2_records(void)
+{
+    uint8_t b[HISTORY_ENTITY_RECORD_BYTES + 16],
+        v3[HISTORY_ENTITY_RECORD_BYTES];
+    struct ent_rec r, back;
+    size_t n, n3;
+
+    n = v2_account(b);
+    ASSERT_OK(history_rec_decode(b, n, &r));
+    ASSERT_EQ(r.kind, 'A');
+    ASSERT_EQ(r.flags, F_SIGNUP | F_COUNTRY);
+    ASSERT_STR_EQ(r.country, "DE");
+    ASSERT_EQ(r.first_seen, T0 - DAY_MS);
+    ASSERT_EQ(r.last_seen, T0);
+    ASSERT_EQ(r.signup_ts, T0 - DAY_MS);
+    ASSERT_EQ(r.order_count, 3);
+    ASSERT_EQ(r.amount_sum, 15000);
+    ASSERT_EQ(r.amount_max, 9000);
+    ASSERT_EQ(r.r1[3].epoch, 1000003);
+    ASSERT_EQ(r.r1[3].orders, 2);
+    ASSERT_EQ(r.r1[3].failpay, 1);
+    ASSERT_EQ(r.r1[3].faillogin, 4);
+    ASSERT_EQ(r.r1[7].epoch, 1000007);
+    ASSERT_EQ(r.r1[7].orders, 1);
+    ASSERT_EQ(r.r1[0].epoch, 0);
+    ASSERT_EQ(r.r24[5].epoch, 2000005);
+    ASSERT_EQ(r.r24[5].orders, 3);
+    ASSERT_EQ(r.r24[5].failpay, 1);
+    /* Rewritten as version 3, nothing lost. */
+    n3 = history_rec_encode(&r, v3);
+    ASSERT_EQ(v3[0], 3);
+    ASSERT_OK(history_rec_decode(v3, n3, &back));
+    ASSERT_MEM_EQ(&back.r1, &r.r1, sizeof(r.r1));
+    ASSERT_MEM_EQ(&back.r24, &r.r24, sizeof(r.r24));
+    ASSERT_EQ(back.amount_sum, 15000);
+    ASSERT_EQ(back.signup_ts, T0 - DAY_MS);
+
+    /* Not canonical: one byte more or less. */
+    ASSERT_EQ(history_rec_decode(b, n - 1, &r), ERR_CORRUPT);
+    ASSERT_EQ(history_rec_decode(b, n + 1, &r), ERR_CORRUPT);
+    ASSERT_EQ(history_rec_decode(b, 25, &r), ERR_CORRUPT);
+    /* A mask bit past the ring. */
+    le(b + 20, 1u << HISTORY_BUCKETS_1H, 2);
+    ASSERT_EQ(history_rec_decode(b, n, &r), ERR_CORRUPT);
+    n = v2_account(b);
+    le(b + 22, 1ull << HISTORY_BUCKETS_24H, 4);
+    ASSERT_EQ(history_rec_decode(b, n, &r), ERR_CORRUPT);
+    /* An all-zero slot the mask names. */
+    n = v2_account(b);
+    memset(b + 26 + 30 + 10, 0, 10);
+    ASSERT_EQ(history_rec_decode(b, n, &r), ERR_CORRUPT);
+    n = v2_account(b);
+    memset(b + 26 + 30 + 20, 0, 8);
+    ASSERT_EQ(history_rec_decode(b, n, &r), ERR_CORRUPT);
+    /* An account with account hashes; an unknown kind. */
+    n = v2_account(b);
+    b[3] = 1;
+    ASSERT_EQ(history_rec_decode(b, n, &r), ERR_CORRUPT);
+    n = v2_account(b);
+    b[1] = 'Z';
+    ASSERT_EQ(history_rec_decode(b, n, &r), ERR_CORRUPT);
+
+    /* A device seen by more than ACC_SET accounts: every hash and the
+     * overflow bitmap, no rings. */
+    memset(b, 0, sizeof(b));
+    b[0] = 2;
+    b[1] = 'D';
+    b[3] = ACC_SET;
+    le(b + 4, T0, 8);
+    le(b + 12, T0, 8);
+    for (unsigned i = 0; i < ACC_SET; i++)
+        le(b + 26 + 8 * i, 100 + i, 8);
+    le(b + 26 + 8 * ACC_SET, 0x8001, 8);
+    n = 26 + 8 * ACC_SET + 8;
+    ASSERT_OK(history_rec_decode(b, n, &r));
+    ASSERT_EQ(r.kind, 'D');
+    ASSERT_EQ(r.nacc, ACC_SET);
+    ASSERT_EQ(r.acc[0], 100);
+    ASSERT_EQ(r.acc[ACC_SET - 1], 100 + ACC_SET - 1);
+    ASSERT_EQ(r.acc_bits, 0x8001);
+    n3 = history_rec_encode(&r, v3);
+    ASSERT_OK(history_rec_decode(v3, n3, &back));
+    ASSERT_MEM_EQ(back.acc, r.acc, sizeof(r.acc));
+    ASSERT_EQ(back.acc_bits, 0x8001);
+    /* Without the bitmap: short; more hashes than the set holds. */
+    ASSERT_EQ(history_rec_decode(b, n - 8, &r), ERR_CORRUPT);
+    b[3] = ACC_SET + 1;
+    ASSERT_EQ(history_rec_decode(b, n + 8, &r), ERR_CORRUPT);
+}
+
 int
 main(void)
 {
@@ -333,6 +479,7 @@ main(void)
     test_labels();
     test_signup_minutes();
     test_codec();
+    test_v2_records();
     printf("ok history_rec\n");
     return 0;
 }

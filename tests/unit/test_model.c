@@ -9,7 +9,11 @@
  * corrupt or mismatched file must be refused with an error naming its
  * line while the previous model stays in use; reasons must add up to the
  * log-odds and come strongest first; the writer must round-trip files
- * byte for byte. Also times 200-tree evaluation.
+ * byte for byte; files that cannot be read (missing, a directory, over
+ * MODEL_MAX_BYTES) and places that cannot be written (no directory, a
+ * directory in the way, a path too long) are errors naming the path,
+ * and a failed save leaves no temporary file. Also times 200-tree
+ * evaluation.
  *
  * Invariants:
  *  - the expected numbers below are copied from the study's files, never
@@ -388,6 +392,54 @@ test_roundtrip(void)
         ASSERT(model_raw_cols(m2, tvs[i].x) == tvs[i].raw);
     model_free(m2);
     buf_release(&b);
+    model_free(m);
+}
+
+/* Loading and saving where the file system says no. */
+static void
+test_file_errors(void)
+{
+    struct model *m = load_ref(), *m2 = NULL;
+    char err[MODEL_ERR_MAX], path[4200], tmp[4300];
+    static char longp[5000];
+    struct stat st;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/none.vgm", tmpdir);
+    ASSERT_EQ(model_load(path, &m2, err, sizeof(err)), ERR_NOTFOUND);
+    ASSERT(strstr(err, "none.vgm: cannot open") != NULL);
+    ASSERT(m2 == NULL);
+    ASSERT_EQ(model_load(tmpdir, &m2, err, sizeof(err)), ERR_IO);
+    ASSERT(strstr(err, "not a regular file") != NULL);
+    /* One byte over the limit (sparse): refused before it is read. */
+    snprintf(path, sizeof(path), "%s/huge.vgm", tmpdir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT(fd >= 0);
+    ASSERT(ftruncate(fd, (off_t)MODEL_MAX_BYTES + 1) == 0);
+    ASSERT(close(fd) == 0);
+    ASSERT_EQ(model_load(path, &m2, err, sizeof(err)), ERR_TOOBIG);
+    ASSERT(strstr(err, "more than") != NULL);
+    ASSERT(m2 == NULL);
+
+    /* No such directory. */
+    snprintf(path, sizeof(path), "%s/no-dir/m.vgm", tmpdir);
+    ASSERT_EQ(model_save(m, path, err, sizeof(err)), ERR_IO);
+    ASSERT(strstr(err, "cannot create") != NULL);
+    /* A directory where the file should go: the rename fails and the
+     * temporary file is removed. */
+    snprintf(path, sizeof(path), "%s/a-dir.vgm", tmpdir);
+    ASSERT(mkdir(path, 0700) == 0);
+    ASSERT_EQ(model_save(m, path, err, sizeof(err)), ERR_IO);
+    ASSERT(strstr(err, "rename") != NULL);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    ASSERT(stat(tmp, &st) != 0);
+    ASSERT(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+    /* A path longer than the temporary name's buffer (the message, led
+     * by the path, is cut to the error buffer). */
+    memset(longp, 'a', sizeof(longp) - 1);
+    longp[0] = '/';
+    ASSERT_EQ(model_save(m, longp, err, sizeof(err)), ERR_IO);
+    ASSERT(strncmp(err, "/aaaa", 5) == 0);
     model_free(m);
 }
 
@@ -889,6 +941,7 @@ main(void)
     RUN(test_registry);
     RUN(test_reference_vectors);
     RUN(test_roundtrip);
+    RUN(test_file_errors);
     RUN(test_refused);
     RUN(test_reload);
     RUN(test_reasons);

@@ -9,7 +9,9 @@
  * pseudonym is anywhere in it. Also: reopening keeps every subject,
  * many subjects (index growth, erase and reuse), restore (replay), a
  * damaged slot, a torn tail, a file that is not a vault, tokenizing an
- * event.
+ * event; refused at open: a directory or a symbolic link where the file
+ * should be, a file holding one pseudonym in two slots (each slot
+ * intact), a missing file without create.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -343,6 +345,52 @@ test_damage(void)
     ASSERT_EQ(vault_open(path, false, &v), ERR_CORRUPT);
 }
 
+/* Files the vault refuses to open. */
+static void
+test_refused_files(void)
+{
+    struct vault *v;
+    struct pseudo a = pseudo_n(31), t;
+    char other[300];
+    uint8_t slot[VAULT_SLOT_BYTES];
+    int fd;
+
+    /* A directory in its place. */
+    unlink(path);
+    ASSERT(mkdir(path, 0700) == 0);
+    ASSERT_EQ(vault_open(path, true, &v), ERR_IO);
+    ASSERT(v == NULL);
+    ASSERT(rmdir(path) == 0);
+
+    /* One subject, then its slot copied after it: the pseudonym twice. */
+    ASSERT_OK(vault_open(path, true, &v));
+    ASSERT_OK(vault_token(v, &a, VAULT_KIND_PHONE, true, &t, NULL));
+    vault_close(v);
+    fd = open(path, O_RDWR);
+    ASSERT(fd >= 0);
+    ASSERT(pread(fd, slot, sizeof(slot), VAULT_SLOT_BYTES) ==
+        (ssize_t)sizeof(slot));
+    ASSERT(pwrite(fd, slot, sizeof(slot), 2 * VAULT_SLOT_BYTES) ==
+        (ssize_t)sizeof(slot));
+    close(fd);
+    ASSERT_EQ(vault_open(path, false, &v), ERR_CORRUPT);
+    ASSERT(v == NULL);
+
+    /* A symbolic link to a good vault: not followed. */
+    snprintf(other, sizeof(other), "%s/real.vault", root);
+    ASSERT(rename(path, other) == 0);
+    ASSERT(truncate(other, 2 * VAULT_SLOT_BYTES) == 0);
+    ASSERT(symlink(other, path) == 0);
+    ASSERT_EQ(vault_open(path, false, &v), ERR_IO);
+    ASSERT(unlink(path) == 0);
+    ASSERT(rename(other, path) == 0);
+    ASSERT_OK(vault_open(path, false, &v));
+    ASSERT_EQ(vault_count(v), 1);
+    vault_close(v);
+    unlink(path);
+    ASSERT_EQ(vault_open(path, false, &v), ERR_NOTFOUND);
+}
+
 static void
 test_tokenize(void)
 {
@@ -410,6 +458,7 @@ main(void)
     RUN(test_salts_and_writes);
     RUN(test_many);
     RUN(test_damage);
+    RUN(test_refused_files);
     RUN(test_tokenize);
     rm_rf(root);
     return 0;

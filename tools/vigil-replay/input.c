@@ -30,6 +30,7 @@
 
 #include "common/err.h"
 #include "common/gzlines.h"
+#include "common/text.h"
 #include "common/utctime.h"
 #include "common/xmalloc.h"
 #include "tools/vigil-replay/replay.h"
@@ -65,21 +66,6 @@ static const char *const browser_names[RB_COUNT] = {
     [RB_OPERA] = "opera",
 };
 
-static bool
-parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-    uint64_t v = 0;
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 19 || strspn(s, "0123456789") != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    if (v > max)
-        return false;
-    *out = v;
-    return true;
-}
 
 /* "14", "14.5" or "14.50" USD -> cents, exactly. */
 static bool
@@ -94,7 +80,7 @@ parse_cents(const char *s, uint64_t *out)
         return false;
     memcpy(whole, s, wl);
     whole[wl] = '\0';
-    if (!parse_uint(whole, MAX_DOLLARS, &d))
+    if (!text_parse_u64(whole, 0, MAX_DOLLARS, &d))
         return false;
     if (dot != NULL) {
         size_t fl = strlen(dot + 1);
@@ -138,7 +124,7 @@ parse_row(char **f, struct replay_row *r)
     double ip;
 
     memset(r, 0, sizeof(*r));
-    if (!parse_uint(f[F_USER], MAX_USER_ID, &r->user_id))
+    if (!text_parse_u64(f[F_USER], 0, MAX_USER_ID, &r->user_id))
         return "user_id: not an integer 0..10^15";
     if (utctime_parse(f[F_SIGNUP], &r->signup_ms) != 0)
         return "signup_time: not a UTC time YYYY-MM-DD HH:MM:SS";
@@ -164,7 +150,7 @@ parse_row(char **f, struct replay_row *r)
     if (r->browser == RB_COUNT)
         return "browser: not Chrome, FireFox, Safari, IE or Opera";
     if (f[F_AGE][0] != '\0') {
-        if (!parse_uint(f[F_AGE], 150, &u))
+        if (!text_parse_u64(f[F_AGE], 0, 150, &u))
             return "age: not an integer 0..150";
         r->age = (uint8_t)u;
         r->has_age = true;

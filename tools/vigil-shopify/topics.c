@@ -202,60 +202,28 @@ put_text(
     return true;
 }
 
-static bool
-domain_ok(const char *d)
-{
-    size_t i, n = strlen(d);
-
-    if (n == 0 || n > EVENT_DOMAIN_MAX || d[0] == '.' || d[n - 1] == '.')
-        return false;
-    for (i = 0; i < n; i++) {
-        char c = d[i];
-
-        if (c == '.' && d[i + 1] == '.')
-            return false;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                (c >= '0' && c <= '9') || c == '-' || c == '.'))
-            return false;
-    }
-    return true;
-}
-
 /* sfproto's email rule: local@domain, no space before the '@'. */
 static bool
 put_email(struct topics_out *out, char dst[EVENT_EMAIL_MAX + 1], const char *s)
 {
-    const char *at, *p;
-
     if (s == NULL)
         return false;
-    at = strchr(s, '@');
-    if (at == NULL || at == s || strchr(at + 1, '@') != NULL ||
-        !domain_ok(at + 1))
-        goto bad;
-    for (p = s; p < at; p++)
-        if (*p == ' ')
-            goto bad;
+    if (!sfproto_email_ok(s)) {
+        out->dropped++;
+        return false;
+    }
     return put_text(out, dst, EVENT_EMAIL_MAX + 1, s, 3);
-bad:
-    out->dropped++;
-    return false;
 }
 
 /* sfproto's phone rule: 6..32 of digits, spaces, '+', '-', '(' and ')'. */
 static bool
 put_phone(struct topics_out *out, char dst[EVENT_PHONE_MAX + 1], const char *s)
 {
-    const char *p;
-
     if (s == NULL)
         return false;
-    for (p = s; *p != '\0'; p++) {
-        if (!((*p >= '0' && *p <= '9') || *p == ' ' || *p == '+' || *p == '-' ||
-                *p == '(' || *p == ')')) {
-            out->dropped++;
-            return false;
-        }
+    if (!sfproto_phone_ok(s)) {
+        out->dropped++;
+        return false;
     }
     return put_text(out, dst, EVENT_PHONE_MAX + 1, s, 6);
 }
