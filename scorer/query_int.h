@@ -114,12 +114,39 @@ int query_bad_id(struct scorer *s, const struct query_ctx *c,
     const struct qproto_request *q, int rc, const char *what) WARN_UNUSED
     NONNULL(1, 2, 3, 5);
 
+/*
+ * query_gate() with `defer`: an allowed and successful lookup is not
+ * audited here; the handler encodes its answer and query_answer()
+ * audits it, with the answer's size, before it is sent.
+ */
+int query_gate_ex(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    int lookup, const char *what, bool defer) WARN_UNUSED NONNULL(1, 2, 3, 7);
+
+/*
+ * End a result started with qproto_reply_begin(), write its audit record
+ * (the `n` subjects `subj`, and the answer's size in bytes) and only
+ * then send it; if the record cannot be written, the answer is wiped
+ * and refused.
+ */
+void query_answer(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, const struct pseudo *subj, unsigned n,
+    struct wire_enc *e, struct buf *out) NONNULL(1, 2, 3, 6, 7);
+
 /* Put one key and value of a result map. */
 void query_put_str(struct wire_enc *e, const char *k, const char *v)
     NONNULL(1, 2, 3);
 void query_put_uint(struct wire_enc *e, const char *k, uint64_t v)
     NONNULL(1, 2);
 void query_put_bool(struct wire_enc *e, const char *k, bool v) NONNULL(1, 2);
+
+/* query_fraud.c: the fraud team's operations, after query_authorize(). */
+void query_review_list(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q) NONNULL(1, 2, 3);
+void query_linked(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q) NONNULL(1, 2, 3);
+void query_list(struct scorer *s, const struct query_ctx *c0,
+    const struct qproto_request *q) NONNULL(1, 2, 3);
 
 /* query_dpo.c: the DPO's operations, after query_authorize(). */
 void query_dpo_report(struct scorer *s, const struct query_ctx *c,
