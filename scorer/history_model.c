@@ -99,6 +99,28 @@ history_model_computed(enum feature_id id)
     return (unsigned)id < FEATURE_COUNT;
 }
 
+/* ------------------------------------------------------ meta rows */
+
+/*
+ * The meta db's row `k`: `*p` and `*vl` its bytes (valid until the txn
+ * changes the db), or `*p` NULL when there is none. Returns 0 or ERR_IO.
+ */
+static int
+meta_view(struct history *h, struct store_txn *txn, const uint8_t *k, size_t kl,
+    const uint8_t **p, size_t *vl)
+{
+    const void *v;
+    int rc;
+
+    *p = NULL;
+    rc = store_get_view(txn, h->dbi_meta, k, kl, &v, vl);
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc == 0)
+        *p = v;
+    return rc;
+}
+
 /* ------------------------------------------------- store amounts */
 
 /* The store's orders so far: count, mean and Welford's M2 (major units). */
@@ -144,22 +166,17 @@ amt_load(
 {
     uint8_t k[AMT_KEY_MAX];
     const uint8_t *p;
-    const void *v;
     size_t kl, vl;
     int rc;
 
     memset(a, 0, sizeof(*a));
     rc = amt_key(actor, k, &kl);
-    if (rc != 0)
-        return rc;
-    rc = store_get_view(txn, h->dbi_meta, k, kl, &v, &vl);
-    if (rc == ERR_NOTFOUND)
-        return 0;
-    if (rc != 0)
+    if (rc == 0)
+        rc = meta_view(h, txn, k, kl, &p, &vl);
+    if (rc != 0 || p == NULL)
         return rc;
     if (vl != AMT_BYTES)
         return ERR_CORRUPT;
-    p = v;
     a->n = history_get64(p);
     a->mean = bits_double(history_get64(p + 8));
     a->m2 = bits_double(history_get64(p + 16));
@@ -236,20 +253,15 @@ cty_load(struct history *h, struct store_txn *txn, const char *actor,
 {
     uint8_t k[CTY_KEY_MAX];
     const uint8_t *p;
-    const void *v;
     size_t kl, vl;
     int rc;
 
     memset(c, 0, sizeof(*c));
     rc = cty_key(actor, cc, k, &kl);
-    if (rc != 0)
+    if (rc == 0)
+        rc = meta_view(h, txn, k, kl, &p, &vl);
+    if (rc != 0 || p == NULL)
         return rc;
-    rc = store_get_view(txn, h->dbi_meta, k, kl, &v, &vl);
-    if (rc == ERR_NOTFOUND)
-        return 0;
-    if (rc != 0)
-        return rc;
-    p = v;
     c->day = history_get32(p);
     if (vl == CTY_BYTES_V1) {
         c->n[0] = history_get32(p + 4);
