@@ -1123,13 +1123,13 @@ head_update(struct audit_log *log)
     return 0;
 }
 
-int
-audit_commit(struct audit_log *log, const char **note, size_t *note_len)
+/* The end of both commits: sign the head when due, hand out the note. */
+static int
+commit_head(struct audit_log *log, const char **note, size_t *note_len)
 {
-    int rc;
+    int rc = 0;
 
-    rc = audit_sync(log);
-    if (rc == 0 && audit_head_due(log) <= clock_mono_ms())
+    if (audit_head_due(log) <= clock_mono_ms())
         rc = head_update(log);
     if (rc != 0)
         return rc;
@@ -1141,26 +1141,24 @@ audit_commit(struct audit_log *log, const char **note, size_t *note_len)
 }
 
 int
+audit_commit(struct audit_log *log, const char **note, size_t *note_len)
+{
+    int rc = audit_sync(log);
+
+    return rc != 0 ? rc : commit_head(log, note, note_len);
+}
+
+int
 audit_commit_journaled(
     struct audit_log *log, const char **note, size_t *note_len)
 {
-    int rc = 0;
-
     if (log->next != log->written)
         fatalx("%s: invariant: records appended but not written", __func__);
     /* Durable in the owner's journal whatever happens to the segments. */
     settle(log);
     if (segfile_is_failed(log->sf))
         return ERR_AUDIT;
-    if (audit_head_due(log) <= clock_mono_ms())
-        rc = head_update(log);
-    if (rc != 0)
-        return rc;
-    if (note != NULL)
-        *note = log->head_len > 0 ? log->head : NULL;
-    if (note_len != NULL)
-        *note_len = log->head_len;
-    return 0;
+    return commit_head(log, note, note_len);
 }
 
 void

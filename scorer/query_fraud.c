@@ -289,6 +289,31 @@ static const struct {
 static const char *const list_names[] = { "none", "allow", "block" };
 
 /*
+ * Begin a list.set / list.get answer in `*out`: a map of the entity (and
+ * the storefront for an account), the token's hex as "ref" when there
+ * is one (`tok` NULL: none), then room for `more` entries the caller
+ * puts.
+ */
+static void
+list_reply_begin(struct wire_enc *e, struct buf *out,
+    const struct qproto_request *q, bool account, const struct pseudo *tok,
+    unsigned more)
+{
+    char hex[2 * PSEUDO_BYTES + 1];
+
+    buf_init(out, 512);
+    qproto_reply_begin(e, out, q->id);
+    wire_put_map(e, 1 + (account ? 1u : 0u) + (tok != NULL ? 1u : 0u) + more);
+    query_put_str(e, "entity", q->entity);
+    if (account)
+        query_put_str(e, "storefront", q->storefront);
+    if (tok != NULL) {
+        pseudo_hex(tok, hex);
+        query_put_str(e, "ref", hex);
+    }
+}
+
+/*
  * list.set and list.get: the allow and block lists, one entity a
  * request. The identifier becomes its pseudonym (pseudo.h; an account
  * id scoped to the storefront named) and then its token: the list is a
@@ -312,7 +337,7 @@ query_list(struct scorer *s, const struct query_ctx *c0,
     struct pseudo p, tok;
     struct wire_enc e;
     struct buf out;
-    char hex[2 * PSEUDO_BYTES + 1], extra[64];
+    char extra[64];
     unsigned k, i;
     bool have = false, created = false, known = false;
     int rc;
@@ -364,18 +389,8 @@ query_list(struct scorer *s, const struct query_ctx *c0,
     if (!set) {
         if (query_gate_ex(s, c, q, &tok, have ? 1 : 0, rc, "entity", true) != 0)
             goto done;
-        buf_init(&out, 512);
-        qproto_reply_begin(&e, &out, q->id);
-        wire_put_map(&e,
-            3 + (have ? 1u : 0u) +
-                (list_kinds[k].kind == ENT_ACCOUNT ? 1u : 0u));
-        query_put_str(&e, "entity", q->entity);
-        if (list_kinds[k].kind == ENT_ACCOUNT)
-            query_put_str(&e, "storefront", q->storefront);
-        if (have) {
-            pseudo_hex(&tok, hex);
-            query_put_str(&e, "ref", hex);
-        }
+        list_reply_begin(&e, &out, q, list_kinds[k].kind == ENT_ACCOUNT,
+            have ? &tok : NULL, 2);
         query_put_str(&e, "list", list_names[was]);
         query_put_bool(&e, "known", known);
         query_answer(s, c, q, &tok, have ? 1 : 0, &e, &out);
@@ -407,17 +422,8 @@ query_list(struct scorer *s, const struct query_ctx *c0,
             goto done;
         }
     }
-    buf_init(&out, 512);
-    qproto_reply_begin(&e, &out, q->id);
-    wire_put_map(&e,
-        4 + (have ? 1u : 0u) + (list_kinds[k].kind == ENT_ACCOUNT ? 1u : 0u));
-    query_put_str(&e, "entity", q->entity);
-    if (list_kinds[k].kind == ENT_ACCOUNT)
-        query_put_str(&e, "storefront", q->storefront);
-    if (have) {
-        pseudo_hex(&tok, hex);
-        query_put_str(&e, "ref", hex);
-    }
+    list_reply_begin(
+        &e, &out, q, list_kinds[k].kind == ENT_ACCOUNT, have ? &tok : NULL, 3);
     query_put_str(&e, "list", list_names[want]);
     query_put_str(&e, "was", list_names[was]);
     query_put_bool(&e, "changed", have && was != want);
