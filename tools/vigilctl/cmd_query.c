@@ -51,9 +51,7 @@
 /* Options of the query commands. */
 struct qopts {
     struct zclient_opts conn;
-    const char *purpose;
-    const char *storefront;
-    const char *case_ref;
+    struct cmd_req req; /* --purpose, --case, --storefront, --json */
     const char *order;
     const char *account;
     const char *source;
@@ -66,16 +64,11 @@ struct qopts {
     const char *value;     /* list: the VALUE operand */
     long limit;            /* review list --limit; 0: not given */
     int fraud;             /* -1 not given, 0 --legit, 1 --fraud */
-    bool json;
     bool help;
 };
 
 enum {
-    QOPT_PURPOSE = 256,
-    QOPT_STOREFRONT,
-    QOPT_CASE,
-    QOPT_JSON,
-    QOPT_ORDER,
+    QOPT_ORDER = 256,
     QOPT_ACCOUNT,
     QOPT_FRAUD,
     QOPT_LEGIT,
@@ -92,10 +85,7 @@ static int
 get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
 {
     static const struct option longopts[] = {
-        { "purpose", required_argument, NULL, QOPT_PURPOSE },
-        { "storefront", required_argument, NULL, QOPT_STOREFRONT },
-        { "case", required_argument, NULL, QOPT_CASE },
-        { "json", no_argument, NULL, QOPT_JSON },
+        REQ_LONGOPTS,
         { "order", required_argument, NULL, QOPT_ORDER },
         { "account", required_argument, NULL, QOPT_ACCOUNT },
         { "fraud", no_argument, NULL, QOPT_FRAUD },
@@ -117,18 +107,6 @@ get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
     cmd_getopt_begin();
     while ((ch = cmd_getopt(argc, argv, longopts, &o->help)) != -1) {
         switch (ch) {
-        case QOPT_PURPOSE:
-            o->purpose = optarg;
-            break;
-        case QOPT_STOREFRONT:
-            o->storefront = optarg;
-            break;
-        case QOPT_CASE:
-            o->case_ref = optarg;
-            break;
-        case QOPT_JSON:
-            o->json = true;
-            break;
         case QOPT_ORDER:
             o->order = optarg;
             break;
@@ -163,7 +141,8 @@ get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
             break;
         }
         default:
-            if (cmd_conn_option(ch, optarg, &o->conn))
+            if (cmd_req_option(ch, optarg, &o->req) ||
+                cmd_conn_option(ch, optarg, &o->conn))
                 break;
             return cmd_usage_error(
                 c, "unknown or misplaced option '%s'", argv[optind - 1]);
@@ -334,6 +313,27 @@ cmd_conn_option(int ch, const char *arg, struct zclient_opts *conn)
     }
 }
 
+bool
+cmd_req_option(int ch, const char *arg, struct cmd_req *req)
+{
+    switch (ch) {
+    case REQ_OPT_PURPOSE:
+        req->purpose = arg;
+        return true;
+    case REQ_OPT_CASE:
+        req->case_ref = arg;
+        return true;
+    case REQ_OPT_STOREFRONT:
+        req->storefront = arg;
+        return true;
+    case REQ_OPT_JSON:
+        req->json = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
 void
 cmd_query_id(char *id, size_t cap)
 {
@@ -364,9 +364,9 @@ build_request(const struct cmd *c, enum qproto_op op, struct qopts *o,
     memset(q, 0, sizeof(*q));
     q->op = op;
     cmd_query_id(q->id, sizeof(q->id));
-    if (op == QPROTO_OP_STATUS && o->purpose == NULL)
-        o->purpose = "operations";
-    if (o->purpose == NULL)
+    if (op == QPROTO_OP_STATUS && o->req.purpose == NULL)
+        o->req.purpose = "operations";
+    if (o->req.purpose == NULL)
         return cmd_usage_error(
             c, "--purpose is required (e.g. fraud-prevention)");
     if (op != QPROTO_OP_REVIEW_DECIDE && (o->ref != NULL || o->note != NULL))
@@ -375,7 +375,7 @@ build_request(const struct cmd *c, enum qproto_op op, struct qopts *o,
         return cmd_usage_error(c, "--after and --limit are review list's");
     if (op == QPROTO_OP_STATUS) {
         if (o->order != NULL || o->account != NULL || o->fraud >= 0 ||
-            o->source != NULL || o->storefront != NULL)
+            o->source != NULL || o->req.storefront != NULL)
             return cmd_usage_error(c, "status takes no such option");
     } else if (op == QPROTO_OP_REVIEW_LIST) {
         if (o->order != NULL || o->account != NULL || o->fraud >= 0 ||
@@ -455,9 +455,9 @@ build_request(const struct cmd *c, enum qproto_op op, struct qopts *o,
             !put_arg(q->source, sizeof(q->source), o->source))
             return cmd_usage_error(c, "an argument is too long");
     }
-    if (!put_arg(q->purpose, sizeof(q->purpose), o->purpose) ||
-        !put_arg(q->storefront, sizeof(q->storefront), o->storefront) ||
-        !put_arg(q->case_ref, sizeof(q->case_ref), o->case_ref))
+    if (!put_arg(q->purpose, sizeof(q->purpose), o->req.purpose) ||
+        !put_arg(q->storefront, sizeof(q->storefront), o->req.storefront) ||
+        !put_arg(q->case_ref, sizeof(q->case_ref), o->req.case_ref))
         return cmd_usage_error(c, "an argument is too long");
     return EXIT_OK;
 }
@@ -566,7 +566,7 @@ run_query_list(const struct cmd *c, int argc, char **argv, enum qproto_op op,
             stderr, "%s: %s: bad reply: %s\n", PROGNAME, o.conn.endpoint, msg);
         status = EXIT_USAGE;
     } else {
-        status = show_reply(&r, o.json);
+        status = show_reply(&r, o.req.json);
     }
     wire_dec_release(&dec);
 done:

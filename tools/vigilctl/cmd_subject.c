@@ -67,24 +67,17 @@
 /* Options of the subject commands. */
 struct sopts {
     struct zclient_opts conn;
-    const char *purpose;
-    const char *case_ref;
+    struct cmd_req req; /* --purpose, --case, --storefront, --json */
     const char *kind;
-    const char *storefront;
     const char *key;    /* --key VERIFIER (report) */
     const char *proofs; /* --proofs DIR (report) */
-    bool json;
     bool help;
 };
 
 enum {
-    SOPT_PURPOSE = 256,
-    SOPT_CASE,
-    SOPT_KIND,
-    SOPT_STOREFRONT,
+    SOPT_KIND = 256,
     SOPT_KEY,
     SOPT_PROOFS,
-    SOPT_JSON,
 };
 
 /* Parse the options of a subject command and check for its one operand
@@ -94,13 +87,10 @@ static int
 get_sopts(const struct cmd *c, int argc, char **argv, struct sopts *o)
 {
     static const struct option longopts[] = {
-        { "purpose", required_argument, NULL, SOPT_PURPOSE },
-        { "case", required_argument, NULL, SOPT_CASE },
+        REQ_LONGOPTS,
         { "kind", required_argument, NULL, SOPT_KIND },
-        { "storefront", required_argument, NULL, SOPT_STOREFRONT },
         { "key", required_argument, NULL, SOPT_KEY },
         { "proofs", required_argument, NULL, SOPT_PROOFS },
-        { "json", no_argument, NULL, SOPT_JSON },
         CONN_LONGOPTS,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -113,17 +103,8 @@ get_sopts(const struct cmd *c, int argc, char **argv, struct sopts *o)
     cmd_getopt_begin();
     while ((ch = cmd_getopt(argc, argv, longopts, &o->help)) != -1) {
         switch (ch) {
-        case SOPT_PURPOSE:
-            o->purpose = optarg;
-            break;
-        case SOPT_CASE:
-            o->case_ref = optarg;
-            break;
         case SOPT_KIND:
             o->kind = optarg;
-            break;
-        case SOPT_STOREFRONT:
-            o->storefront = optarg;
             break;
         case SOPT_KEY:
             o->key = optarg;
@@ -131,11 +112,9 @@ get_sopts(const struct cmd *c, int argc, char **argv, struct sopts *o)
         case SOPT_PROOFS:
             o->proofs = optarg;
             break;
-        case SOPT_JSON:
-            o->json = true;
-            break;
         default:
-            if (cmd_conn_option(ch, optarg, &o->conn))
+            if (cmd_req_option(ch, optarg, &o->req) ||
+                cmd_conn_option(ch, optarg, &o->conn))
                 break;
             return cmd_usage_error(
                 c, "unknown or misplaced option '%s'", argv[optind - 1]);
@@ -168,15 +147,15 @@ build(const struct cmd *c, enum qproto_op op, const struct sopts *o,
     q->op = op;
     q->args = QPROTO_ARG_KIND | QPROTO_ARG_VALUE;
     cmd_query_id(q->id, sizeof(q->id));
-    if (o->purpose == NULL)
+    if (o->req.purpose == NULL)
         return cmd_usage_error(c, "--purpose is required (%s)",
             op == QPROTO_OP_SUBJECT_ERASE ? "erasure-request" :
                                             "access-request");
     if (!put_arg(q->kind, sizeof(q->kind), o->kind) ||
         !put_arg(q->value, sizeof(q->value), ident) ||
-        !put_arg(q->purpose, sizeof(q->purpose), o->purpose) ||
-        !put_arg(q->storefront, sizeof(q->storefront), o->storefront) ||
-        !put_arg(q->case_ref, sizeof(q->case_ref), o->case_ref))
+        !put_arg(q->purpose, sizeof(q->purpose), o->req.purpose) ||
+        !put_arg(q->storefront, sizeof(q->storefront), o->req.storefront) ||
+        !put_arg(q->case_ref, sizeof(q->case_ref), o->req.case_ref))
         return cmd_usage_error(c, "an argument is too long");
     return EXIT_OK;
 }
@@ -463,7 +442,7 @@ cmd_subject_report(const struct cmd *c, int argc, char **argv)
     memset(&r, 0, sizeof(r));
     rp.o = &o;
     rp.all_ok = true;
-    if (o.json)
+    if (o.req.json)
         rp.accesses = json_array();
     else
         printf("INDEX\tTIME\tACTOR\tROLE\tOP\tCATS\tPURPOSE\tOUTCOME\tREF\n");
@@ -479,7 +458,7 @@ cmd_subject_report(const struct cmd *c, int argc, char **argv)
         if (status != EXIT_OK)
             break;
         if (r.code != 0) {
-            status = refused(&r, o.json);
+            status = refused(&r, o.req.json);
             break;
         }
         status = report_page(&rp, r.result, &next);
@@ -491,7 +470,7 @@ cmd_subject_report(const struct cmd *c, int argc, char **argv)
     if (status != EXIT_USAGE && r.code == 0) {
         if (!rp.all_ok)
             status = EXIT_BAD;
-        if (o.json) {
+        if (o.req.json) {
             json_t *j = json_object();
 
             out_set(j, "ok", json_true());
@@ -543,11 +522,11 @@ run_simple(const struct cmd *c, int argc, char **argv, enum qproto_op op)
     wire_dec_init(&dec, 64 * 1024);
     status = exchange(&o, &q, &reply, &dec, &r);
     if (status == EXIT_OK && r.code != 0) {
-        status = refused(&r, o.json);
+        status = refused(&r, o.req.json);
     } else if (status == EXIT_OK) {
         json_t *res = out_msgpack(r.result);
 
-        if (o.json) {
+        if (o.req.json) {
             json_t *j = json_object();
 
             out_set(j, "ok", json_true());

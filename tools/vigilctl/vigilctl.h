@@ -158,6 +158,35 @@ enum {
 bool cmd_conn_option(int ch, const char *arg, struct zclient_opts *conn)
     NONNULL(3);
 
+/*
+ * The options every request to the scorer takes beside the connection
+ * (the query and subject commands): --purpose, --case, --storefront,
+ * --json. Codes from REQ_OPT_FIRST, REQ_LONGOPTS for a getopt_long
+ * table; cmd_req_option() applies option `ch` (argument `arg`) to `req`,
+ * false when `ch` is none of them. The strings point into argv.
+ */
+struct cmd_req {
+    const char *purpose;
+    const char *case_ref;
+    const char *storefront;
+    bool json;
+};
+enum {
+    REQ_OPT_FIRST = 0x1100,
+    REQ_OPT_PURPOSE = REQ_OPT_FIRST,
+    REQ_OPT_CASE,
+    REQ_OPT_STOREFRONT,
+    REQ_OPT_JSON,
+};
+#define REQ_LONGOPTS                                                           \
+    { "purpose", required_argument, NULL, REQ_OPT_PURPOSE },                   \
+        { "case", required_argument, NULL, REQ_OPT_CASE },                     \
+        { "storefront", required_argument, NULL, REQ_OPT_STOREFRONT },         \
+    {                                                                          \
+        "json", no_argument, NULL, REQ_OPT_JSON                                \
+    }
+bool cmd_req_option(int ch, const char *arg, struct cmd_req *req) NONNULL(3);
+
 /* --------------------------------------------------- out.c: JSON values */
 
 /*
