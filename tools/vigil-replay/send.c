@@ -147,19 +147,7 @@ build_request(struct sender *s, unsigned c, struct slot *sl, uint64_t now,
         fatalx("%s: invariant: one event does not fit in a frame", __func__);
     sl->n = n;
     sodium_memzero(&s->pii, sizeof(s->pii));
-    if (s->o->batch == 1) {
-        *data = s->body.data;
-        return s->body.len;
-    }
-    buf_reset(&s->frame);
-    rc = wire_array_header(&s->frame, n);
-    if (rc == 0)
-        rc = buf_append(&s->frame, s->body.data, s->body.len);
-    if (rc != 0)
-        fatalx(
-            "%s: invariant: a batch of %" PRIu32 " does not fit", __func__, n);
-    *data = s->frame.data;
-    return s->frame.len;
+    return wire_batch_frame(s->o->batch == 1, n, &s->body, &s->frame, data);
 }
 
 struct slot *
@@ -430,26 +418,30 @@ malformed:
     }
 }
 
+/* conn_drain()'s zsock_drain() callback: one reply frame. */
+struct drain {
+    struct sender *s;
+    struct conn *c;
+};
+
+static void
+drain_one(void *arg, const void *p, size_t len)
+{
+    struct drain *d = arg;
+
+    if (d->c->query)
+        handle_label_reply(d->s, d->c, p, len);
+    else
+        handle_reply(d->s, d->c, p, len);
+}
+
+/* Receive every reply waiting on `c`. Returns 0 or ERR_IO. */
 static int
 conn_drain(struct sender *s, struct conn *c)
 {
-    struct zsock_msg m;
-    int rc;
+    struct drain d = { s, c };
 
-    for (;;) {
-        rc = zsock_recv_msg(c->sock, &m, ZSOCK_DONTWAIT);
-        if (rc == ERR_AGAIN)
-            return 0;
-        if (rc != 0)
-            return ERR_IO;
-        if (c->query)
-            handle_label_reply(s, c, zsock_msg_data(&m, m.nparts - 1),
-                zsock_msg_size(&m, m.nparts - 1));
-        else
-            handle_reply(s, c, zsock_msg_data(&m, m.nparts - 1),
-                zsock_msg_size(&m, m.nparts - 1));
-        zsock_msg_close(&m);
-    }
+    return zsock_drain(c->sock, drain_one, &d);
 }
 
 static void

@@ -179,7 +179,6 @@ sender_new(
                       o->label_inflight) *
         KEYS_PER_EVENT * 2,
            cap = 1024;
-    struct buf hdr;
 
     s->o = o;
     s->d = d;
@@ -189,11 +188,9 @@ sender_new(
     s->keys = xcalloc(cap, sizeof(*s->keys));
     s->keymask = cap - 1;
     s->ahead = xcalloc(d->nevs > 0 ? d->nevs : 1, 1);
-    buf_init(&hdr, 16);
-    if (wire_array_header(&hdr, SFPROTO_MAX_BATCH) != 0)
-        fatalx("%s: invariant: no room for an array header", __func__);
-    buf_init(&s->body, SFPROTO_MAX_MSG_BYTES - (o->batch > 1 ? hdr.len : 0));
-    buf_release(&hdr);
+    buf_init(&s->body,
+        wire_batch_body_cap(
+            SFPROTO_MAX_MSG_BYTES, o->batch > 1 ? SFPROTO_MAX_BATCH : 1));
     buf_init(&s->frame, SFPROTO_MAX_MSG_BYTES);
     buf_init(&s->lbody, QPROTO_MAX_BYTES);
     wire_dec_init(&s->dec, REPLY_ZONE);

@@ -104,8 +104,6 @@ static size_t
 rebuild_request(struct sender *s, const struct conn *c, struct slot *sl,
     const uint8_t **data)
 {
-    int rc;
-
     if (c->query) {
         buf_reset(&s->lbody);
         stream_label(s->d, s->o, sl->evi[0], &s->q);
@@ -125,18 +123,7 @@ rebuild_request(struct sender *s, const struct conn *c, struct slot *sl,
             fatalx("%s: invariant: a resent batch does not fit", __func__);
     }
     sodium_memzero(&s->pii, sizeof(s->pii));
-    if (s->o->batch == 1) {
-        *data = s->body.data;
-        return s->body.len;
-    }
-    buf_reset(&s->frame);
-    rc = wire_array_header(&s->frame, sl->n);
-    if (rc == 0)
-        rc = buf_append(&s->frame, s->body.data, s->body.len);
-    if (rc != 0)
-        fatalx("%s: invariant: a resent batch does not fit", __func__);
-    *data = s->frame.data;
-    return s->frame.len;
+    return wire_batch_frame(s->o->batch == 1, sl->n, &s->body, &s->frame, data);
 }
 
 /*
