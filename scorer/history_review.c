@@ -107,25 +107,42 @@ meta_put_u64(
     return history_meta_put(h, txn, name, b, sizeof(b));
 }
 
+/* The queue key of (ts, order, actor) into k[0..*klen), and whether it
+ * is queued (false on any error). Returns 0 or an ERR_*. */
+static int
+review_lookup(struct history *h, struct store_txn *txn, const char *actor,
+    const struct pseudo *order, uint64_t ts, uint8_t k[HISTORY_REVIEW_KEY_MAX],
+    size_t *klen, bool *queued)
+{
+    const void *v;
+    size_t vlen;
+    int rc;
+
+    *queued = false;
+    rc = review_key(ts, order, actor, k, klen);
+    if (rc != 0)
+        return rc;
+    rc = store_get_view(txn, h->dbi_review, k, *klen, &v, &vlen);
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    *queued = rc == 0;
+    return rc;
+}
+
 int
 history_review_add(struct history *h, struct store_txn *txn, const char *actor,
     const struct pseudo *order, uint64_t ts)
 {
     static const uint8_t val[1] = { REVIEW_VERSION };
     uint8_t k[HISTORY_REVIEW_KEY_MAX];
-    const void *v;
-    size_t klen, vlen;
+    size_t klen;
     uint64_t n, dropped;
+    bool queued;
     int rc;
 
-    rc = review_key(ts, order, actor, k, &klen);
-    if (rc != 0)
-        return rc;
-    rc = store_get_view(txn, h->dbi_review, k, klen, &v, &vlen);
-    if (rc == 0)
-        return 0; /* queued already */
-    if (rc != ERR_NOTFOUND)
-        return rc;
+    rc = review_lookup(h, txn, actor, order, ts, k, &klen, &queued);
+    if (rc != 0 || queued)
+        return rc; /* an error, or queued already */
     rc = meta_u64(h, txn, meta_n, &n);
     if (rc != 0)
         return rc;
@@ -278,17 +295,7 @@ history_review_has(struct history *h, struct store_txn *txn, const char *actor,
     const struct pseudo *order, uint64_t ts, bool *queued)
 {
     uint8_t k[HISTORY_REVIEW_KEY_MAX];
-    const void *v;
-    size_t klen, vlen;
-    int rc;
+    size_t klen;
 
-    *queued = false;
-    rc = review_key(ts, order, actor, k, &klen);
-    if (rc != 0)
-        return rc;
-    rc = store_get_view(txn, h->dbi_review, k, klen, &v, &vlen);
-    if (rc == ERR_NOTFOUND)
-        return 0;
-    *queued = rc == 0;
-    return rc;
+    return review_lookup(h, txn, actor, order, ts, k, &klen, queued);
 }
