@@ -313,6 +313,30 @@ cmd_conn_option(int ch, const char *arg, struct zclient_opts *conn)
     }
 }
 
+int
+cmd_query_exchange(const struct zclient_opts *conn,
+    const struct qproto_request *q, int timeout_ms, struct buf *reply,
+    struct wire_dec *dec, struct qproto_reply *r)
+{
+    char msg[512];
+    int rc;
+
+    buf_reset(reply);
+    msg[0] = '\0';
+    rc = cmd_query_roundtrip(conn, q, timeout_ms, reply, msg, sizeof(msg));
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s: %s\n", PROGNAME, conn->endpoint, msg);
+        return EXIT_USAGE;
+    }
+    rc = qproto_reply_decode(dec, r, reply->data, reply->len, msg, sizeof(msg));
+    if (rc != 0) {
+        fprintf(
+            stderr, "%s: %s: bad reply: %s\n", PROGNAME, conn->endpoint, msg);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
 bool
 cmd_req_option(int ch, const char *arg, struct cmd_req *req)
 {
@@ -510,7 +534,6 @@ run_query_list(const struct cmd *c, int argc, char **argv, enum qproto_op op,
     struct wire_dec dec;
     struct qopts o;
     struct buf reply;
-    char msg[512];
     int rc, status;
     int nargs = op == QPROTO_OP_LABEL || op == QPROTO_OP_STATUS ||
             op == QPROTO_OP_REVIEW_LIST ?
@@ -551,25 +574,12 @@ run_query_list(const struct cmd *c, int argc, char **argv, enum qproto_op op,
     if (status != EXIT_OK)
         return status;
     buf_init(&reply, QPROTO_REPLY_MAX);
-    msg[0] = '\0';
-    rc = cmd_query_roundtrip(
-        &o.conn, &q, QUERY_TIMEOUT_MS, &reply, msg, sizeof(msg));
-    if (rc != 0) {
-        fprintf(stderr, "%s: %s: %s\n", PROGNAME, o.conn.endpoint, msg);
-        status = EXIT_USAGE;
-        goto done;
-    }
     wire_dec_init(&dec, 16 * 1024);
-    rc = qproto_reply_decode(&dec, &r, reply.data, reply.len, msg, sizeof(msg));
-    if (rc != 0) {
-        fprintf(
-            stderr, "%s: %s: bad reply: %s\n", PROGNAME, o.conn.endpoint, msg);
-        status = EXIT_USAGE;
-    } else {
+    status =
+        cmd_query_exchange(&o.conn, &q, QUERY_TIMEOUT_MS, &reply, &dec, &r);
+    if (status == EXIT_OK)
         status = show_reply(&r, o.req.json);
-    }
     wire_dec_release(&dec);
-done:
     sodium_memzero(&q, sizeof(q));
     buf_wipe_release(&reply);
     return status;

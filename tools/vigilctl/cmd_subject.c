@@ -160,32 +160,6 @@ build(const struct cmd *c, enum qproto_op op, const struct sopts *o,
     return EXIT_OK;
 }
 
-/* One round trip: send `q`, decode the reply into `*r` (its result is
- * borrowed from `dec`). Returns EXIT_OK or EXIT_USAGE (said why). */
-static int
-exchange(const struct sopts *o, const struct qproto_request *q,
-    struct buf *reply, struct wire_dec *dec, struct qproto_reply *r)
-{
-    char msg[512];
-    int rc;
-
-    buf_reset(reply);
-    msg[0] = '\0';
-    rc = cmd_query_roundtrip(
-        &o->conn, q, SUBJECT_TIMEOUT_MS, reply, msg, sizeof(msg));
-    if (rc != 0) {
-        fprintf(stderr, "%s: %s: %s\n", PROGNAME, o->conn.endpoint, msg);
-        return EXIT_USAGE;
-    }
-    rc = qproto_reply_decode(dec, r, reply->data, reply->len, msg, sizeof(msg));
-    if (rc != 0) {
-        fprintf(
-            stderr, "%s: %s: bad reply: %s\n", PROGNAME, o->conn.endpoint, msg);
-        return EXIT_USAGE;
-    }
-    return EXIT_OK;
-}
-
 /* Print a refusal; returns EXIT_BAD. */
 static int
 refused(const struct qproto_reply *r, bool json)
@@ -454,7 +428,8 @@ cmd_subject_report(const struct cmd *c, int argc, char **argv)
             q.from = from;
             cmd_query_id(q.id, sizeof(q.id));
         }
-        status = exchange(&o, &q, &reply, &dec, &r);
+        status = cmd_query_exchange(
+            &o.conn, &q, SUBJECT_TIMEOUT_MS, &reply, &dec, &r);
         if (status != EXIT_OK)
             break;
         if (r.code != 0) {
@@ -520,7 +495,8 @@ run_simple(const struct cmd *c, int argc, char **argv, enum qproto_op op)
         return status;
     buf_init(&reply, QPROTO_REPLY_MAX);
     wire_dec_init(&dec, 64 * 1024);
-    status = exchange(&o, &q, &reply, &dec, &r);
+    status =
+        cmd_query_exchange(&o.conn, &q, SUBJECT_TIMEOUT_MS, &reply, &dec, &r);
     if (status == EXIT_OK && r.code != 0) {
         status = refused(&r, o.req.json);
     } else if (status == EXIT_OK) {

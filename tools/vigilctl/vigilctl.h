@@ -127,6 +127,17 @@ int cmd_query_roundtrip(const struct zclient_opts *conn,
     const struct qproto_request *q, int timeout_ms, struct buf *reply,
     char *err, size_t errlen) NONNULL(1, 2, 4, 5);
 
+/*
+ * One round trip: cmd_query_roundtrip() into `*reply` (reset first),
+ * then decode it into `*r` (its result borrowed from `dec`). Returns
+ * EXIT_OK, or EXIT_USAGE after saying why on stderr.
+ */
+struct wire_dec;
+struct qproto_reply;
+int cmd_query_exchange(const struct zclient_opts *conn,
+    const struct qproto_request *q, int timeout_ms, struct buf *reply,
+    struct wire_dec *dec, struct qproto_reply *r) NONNULL(1, 2, 4, 5, 6);
+
 /* Write a fresh request id ("vigilctl-<pid>-<random>") into id[0..cap). */
 void cmd_query_id(char *id, size_t cap) NONNULL(1);
 
