@@ -16,6 +16,13 @@ Real daemons (vigiltest.Service), a storefront, an analyst and an admin:
   label sent again is answered again without being stored twice
   (stored false).
 
+- the data-protection officer: an account without its storefront, an
+  IP that does not parse, a storefront erasure naming another storefront
+  are `invalid`; a storefront erasure by an analyst `denied`; export of
+  an email never seen `not_found`, its erasure answered with nothing
+  erased; a report by address (fields joined with '|') answered; the
+  account is still held afterwards.
+
 Each refusal is one the scorer makes after reading the request, so the
 audit log must still verify at the end.
 
@@ -44,6 +51,7 @@ def body(args):
     b = Persona(2, tag="qr")
     svc = Service(args.bin)
     svc.add_client("ops", "admin")
+    svc.add_client("dpo", "dpo")
     with svc:
         say("events")
         svc.send_ok(a.signup("qr-s1"))
@@ -106,6 +114,52 @@ def body(args):
         check(rep.get("result", {}).get("fraud") is True,
               "B stays labelled fraud (the conflicting label was not "
               "applied)", rep.get("result"))
+
+        say("data-protection officer")
+        dpo = dict(client="dpo", case="CASE-QR-1")
+        rep = query(svc, "subject.report", "qr-dpo-nosf",
+                    purpose="access-request", storefront=None,
+                    kind="account", value=a.account, **dpo)
+        refused(rep, "an account without its storefront", "invalid",
+                "storefront: required")
+        rep = query(svc, "subject.export", "qr-dpo-ip",
+                    purpose="access-request", kind="ip", value="not-an-ip",
+                    **dpo)
+        refused(rep, "an IP that does not parse", "invalid",
+                "not a usable identifier")
+        rep = query(svc, "subject.erase", "qr-dpo-shop",
+                    purpose="erasure-request", kind="storefront",
+                    value="another-shop", **dpo)
+        refused(rep, "a storefront erasure naming another storefront",
+                "invalid", "value equal to storefront")
+        rep = query(svc, "subject.erase", "qr-dpo-analyst",
+                    purpose="erasure-request", kind="storefront",
+                    value="storefront", case="CASE-QR-1")
+        refused(rep, "a storefront erasure by an analyst", "denied", "")
+        rep = query(svc, "subject.export", "qr-dpo-unknown",
+                    purpose="access-request", kind="email",
+                    value="nobody@example.org", **dpo)
+        refused(rep, "export of an email never seen", "not_found",
+                "subject")
+        rep = query(svc, "subject.erase", "qr-dpo-unknown-e",
+                    purpose="erasure-request", kind="email",
+                    value="nobody@example.org", **dpo)
+        check(rep.get("ok") is True, "erasure of an email never seen: "
+              "answered", rep)
+        res = rep.get("result", {})
+        check_eq((res.get("erased"), res.get("subjects"), res.get("orders")),
+                 (False, 0, 0), "nothing held, nothing erased")
+        addr = "|".join(a.address[k] for k in
+                        ("name", "street", "city", "postal", "country")
+                        if k in a.address)
+        rep = query(svc, "subject.report", "qr-dpo-addr",
+                    purpose="access-request", kind="address", value=addr,
+                    **dpo)
+        check(rep.get("ok") is True, "a report by address ('|' joined) is "
+              "answered", rep)
+        rep = query(svc, "account.get", "qr-acct-a", account=a.account)
+        check(rep.get("ok") is True, "A is still held after the refusals",
+              rep)
 
         say("audit log")
         wait_checkpoint(args.bin, svc.data_dir)
