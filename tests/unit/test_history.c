@@ -1473,6 +1473,131 @@ test_label_flips(void)
     env_close(&e);
 }
 
+/*
+ * Stored replies are decoded strictly (the dedup answers from them): a
+ * reply with a message, two reasons and a model round-trips; every
+ * strict prefix of its record, a trailing byte, an unknown version, a
+ * positive code, a decision or reason count out of range, a NUL inside
+ * a string are ERR_CORRUPT with nothing copied out; history_reply_put
+ * refuses what it could not store faithfully.
+ */
+static void
+test_reply_strict(void)
+{
+    struct env e;
+    struct pseudo eid = ps("ev-strict");
+    uint8_t dg[HISTORY_DIGEST_BYTES], dg2[HISTORY_DIGEST_BYTES], *rec, *cut;
+    struct store_cursor *c;
+    const void *k, *v;
+    size_t klen, vlen, i;
+    struct reply r, back;
+    unsigned dbi;
+    uint8_t key[256];
+
+    env_open(&e);
+    memset(dg, 0x5c, sizeof(dg));
+    memset(&r, 0, sizeof(r));
+    r.code = 0;
+    r.has_score = true;
+    r.score = 77;
+    r.decision = REPLY_DECISION_REVIEW;
+    snprintf(r.msg, sizeof(r.msg), "ok");
+    r.nreasons = 2;
+    snprintf(r.reasons[0].code, sizeof(r.reasons[0].code), "velocity");
+    snprintf(r.reasons[0].text, sizeof(r.reasons[0].text), "many orders");
+    r.reasons[0].value = 4.5;
+    snprintf(r.reasons[1].code, sizeof(r.reasons[1].code), "new_device");
+    snprintf(r.reasons[1].text, sizeof(r.reasons[1].text), "first seen");
+    r.reasons[1].value = -1.25;
+    snprintf(r.model, sizeof(r.model), "gbdt-7");
+    ASSERT_OK(history_reply_put(e.h, e.txn, "shop", &eid, dg, T0, &r));
+    ASSERT_OK(history_reply_get(e.h, e.txn, "shop", &eid, dg2, &back));
+    ASSERT_MEM_EQ(dg2, dg, sizeof(dg));
+    ASSERT_EQ(back.score, 77);
+    ASSERT_EQ(back.decision, REPLY_DECISION_REVIEW);
+    ASSERT_EQ(back.nreasons, 2);
+    ASSERT_STR_EQ(back.reasons[1].code, "new_device");
+    ASSERT(back.reasons[1].value == -1.25);
+    ASSERT_STR_EQ(back.model, "gbdt-7");
+
+    /* The record as stored (the only one). */
+    ASSERT_OK(store_dbi(e.st, e.txn, "reply", false, &dbi));
+    ASSERT_OK(store_cursor_open(e.txn, dbi, NULL, 0, false, &c));
+    ASSERT_OK(store_cursor_next(c, &k, &klen, &v, &vlen));
+    ASSERT(klen <= sizeof(key));
+    memcpy(key, k, klen);
+    rec = malloc(vlen + 1);
+    ASSERT(rec != NULL);
+    memcpy(rec, v, vlen);
+    store_cursor_close(c);
+
+    for (i = 0; i <= vlen; i++) {
+        /* Each cut from its own heap copy: a read past it is caught by
+         * ASan rather than reading the neighbour bytes. */
+        cut = malloc(i + 1);
+        ASSERT(cut != NULL);
+        memcpy(cut, rec, i);
+        if (i == vlen)
+            cut[i] = 0; /* one trailing byte */
+        ASSERT_OK(store_put(e.txn, dbi, key, klen, cut, i == vlen ? i + 1 : i));
+        free(cut);
+        memset(&back, 0x11, sizeof(back));
+        ASSERT_EQ(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back),
+            ERR_CORRUPT);
+        ASSERT_EQ(back.nreasons, 0);
+        ASSERT_EQ(back.score, 0);
+    }
+    /* Field by field: version, has_score, decision, reason count, code,
+     * a NUL inside the message. Offsets: version 1, digest 16, arrival
+     * 8, code 4, has_score, score, decision, nreasons, msg length. */
+    {
+        static const struct {
+            size_t off;
+            uint8_t val;
+        } bad[] = { { 0, 99 }, { 29, 2 }, { 31, REPLY_DECISION_BLOCK + 1 },
+            { 32, REPLY_MAX_REASONS + 1 }, { 25, 1 }, { 34, 0 } };
+
+        for (i = 0; i < ARRAY_LEN(bad); i++) {
+            uint8_t save = rec[bad[i].off];
+
+            rec[bad[i].off] = bad[i].val;
+            ASSERT_OK(store_put(e.txn, dbi, key, klen, rec, vlen));
+            ASSERT_EQ(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back),
+                ERR_CORRUPT);
+            rec[bad[i].off] = save;
+        }
+        ASSERT_OK(store_put(e.txn, dbi, key, klen, rec, vlen));
+        ASSERT_OK(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back));
+        ASSERT_STR_EQ(back.msg, "ok");
+    }
+    free(rec);
+
+    /* What the store could not hold faithfully is refused. */
+    r.code = 1;
+    ASSERT_EQ(
+        history_reply_put(e.h, e.txn, "shop", &eid, dg, T0, &r), ERR_INVAL);
+    r.code = 0;
+    r.decision = (enum reply_decision)(REPLY_DECISION_BLOCK + 1);
+    ASSERT_EQ(
+        history_reply_put(e.h, e.txn, "shop", &eid, dg, T0, &r), ERR_INVAL);
+    r.decision = REPLY_DECISION_ALLOW;
+    r.nreasons = REPLY_MAX_REASONS + 1;
+    ASSERT_EQ(
+        history_reply_put(e.h, e.txn, "shop", &eid, dg, T0, &r), ERR_INVAL);
+    r.nreasons = 0;
+    {
+        char longactor[EVENT_ID_MAX + 2];
+
+        memset(longactor, 'a', sizeof(longactor) - 1);
+        longactor[sizeof(longactor) - 1] = '\0';
+        ASSERT_EQ(history_reply_put(e.h, e.txn, longactor, &eid, dg, T0, &r),
+            ERR_INVAL);
+        ASSERT_EQ(history_reply_get(e.h, e.txn, longactor, &eid, NULL, &back),
+            ERR_INVAL);
+    }
+    env_close(&e);
+}
+
 /* A read-only store (the tools' open) opens the databases a scorer made;
  * on an environment that has none of them it fails, creating nothing. */
 static void
@@ -1725,6 +1850,7 @@ main(void)
     RUN(test_refusals);
     RUN(test_corrupt_order);
     RUN(test_label_flips);
+    RUN(test_reply_strict);
     RUN(test_open_read_only);
     RUN(test_full_map);
     RUN(test_erase_plan);
