@@ -19,7 +19,8 @@ overload: the maximum (flat out, no quota) M, then a fixed schedule of
   busy within 5 ms), and both daemons' resident memory before and after.
 startup: fill history flat out for --fill-s seconds, --steps times; after
   each step SIGKILL the scorer under load and time its restart to the
-  first acknowledged event; print the data directory's size (and its
+  first acknowledged event (and the new scorer's CPU seconds by then:
+  the figure to trust on a shared machine); print the data directory's size (and its
   parts) and the load average beside it. --dir DIR keeps the data set
   (keys included) in DIR, so one set can be grown across runs and
   measured with two builds (--fill-s 0: measure only):
@@ -82,6 +83,16 @@ def du_mb(path):
             except OSError:
                 pass
     return tot / (1 << 20)
+
+
+def proc_cpu_s(pid):
+    """utime + stime of process `pid`, in seconds (NaN if gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def legit_line(what, r):
@@ -189,14 +200,16 @@ def cmd_startup(a):
             svc.close_socket()
             svc.wait_ready(timeout=600)
             dt = time.monotonic() - t0
+            cpu = proc_cpu_s(svc.scorer.proc.pid)
             t.join()
             replayed = [l for l in svc.grep(r"records replayed", "scorer")]
             print("step %d: %sdata dir %.0f MiB (history %.0f, audit %.0f, "
                   "journal %.0f, vault %.0f MiB): kill -9 under load -> "
-                  "first acknowledged event %.0f ms after the restart; %s; "
+                  "first acknowledged event %.0f ms after the restart "
+                  "(scorer CPU by then %.2f s); %s; "
                   "load average %s" % (
                       step, fill, size, parts["history"], parts["audit"],
-                      parts["journal"], parts["vault"], dt * 1e3,
+                      parts["journal"], parts["vault"], dt * 1e3, cpu,
                       replayed[-1].split(": ", 1)[-1] if replayed else "?",
                       " ".join(open("/proc/loadavg").read().split()[:3])),
                   flush=True)
