@@ -8,7 +8,8 @@ no malformed reply, every scored order with a decision; both daemons
 still running and answering afterwards, and both stop with status 0.
 Then against a collector with a 100 events/s quota: the over-quota
 events are counted as `busy` (all of the rejections), with their own
-reply latency (busy_p50_us, busy_p99_us), and acked_ok + busy == events.
+reply latency (busy_p50_us, busy_p99_us), and acked_ok + busy == events;
+with --strict that run still exits 0 (busy is flow control, not an error).
 
 SPDX-License-Identifier: MIT
 """
@@ -90,10 +91,14 @@ def body(args):
         argv = [load, "--endpoint", svc.events_endpoint,
                 "--cert", svc.cert_path("storefront"),
                 "--keys-dir", svc.keys_dir, "--batch", "1", "--rate", "1000",
-                "--duration", "2", "--seed", "7", "--json", "--quiet"]
+                "--duration", "2", "--seed", "7", "--json", "--quiet",
+                "--strict"]
         say("  over a 100 events/s quota: " + " ".join(argv[9:]))
         rc, out, err = run(argv, timeout=30)
         res = parse_json(out)
+        # busy is flow control, not an error: --strict still exits 0
+        # (scripts/demo.sh failed on a loaded machine before).
+        check_eq(rc, 0, "--strict with only busy rejections exits 0")
         say("  summary: " + json.dumps(res, sort_keys=True))
         check(res["busy"] > 0, "busy replies counted (%r)" % res["busy"])
         check_eq(res["busy"], res["rejected"], "every rejection was busy")

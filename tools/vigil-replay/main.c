@@ -6,7 +6,7 @@
  * account.signup, a device.seen, an order.placed and, --label-delay
  * days after the purchase, a label (stream.c); the events go to the
  * storefront endpoint in event-time order, as fast as the service
- * answers (send.c); the replies' scores and decisions are written to
+ * answers (send*.c); the replies' scores and decisions are written to
  * --out and measured against the labels (report.c). The start-up
  * checklist: parse options -> check the country table -> read the data
  * and the ranges -> build the stream -> open the connections -> probe ->

@@ -7,7 +7,8 @@
  * with country.c's name -> ISO 3166 table; stream.c turns every row
  * into its events (signup, visit, order, label after --label-delay) in
  * replay order and fills struct event + struct event_pii for each (a
- * label: a query request); send.c sends them in batches over N DEALER
+ * label: a query request); send.c (with send_keys.c, send_label.c,
+ * send_retry.c, send_open.c: send_int.h) sends them in batches over N DEALER
  * connections to the collector, as a storefront, and the labels one
  * request each over one DEALER connection to the scorer's query
  * endpoint, as an analyst; it never lets two events that must stay in
@@ -51,7 +52,7 @@
 #define REPLAY_LABEL_INFLIGHT  256 /* label requests in flight, default */
 #define REPLAY_NS_PER_S        1000000000ULL
 /* Labels go up to this many UTC days ahead of the oldest unanswered
- * event (send.c send_ahead): the scorer's country counters keep 8 days
+ * event (send_label.c send_ahead): the scorer's country counters keep 8 days
  * apart (scorer/history_model.c CTY_DAYS), so up to 7 days ahead no
  * order counts a label of its own day or later. */
 #define REPLAY_LABEL_AHEAD_DAYS 7
@@ -228,7 +229,7 @@ void stream_id(const struct replay_data *d, size_t i, char *out) NONNULL(1, 3);
 /* "account.signup", ... for a kind (static). */
 const char *stream_kind_name(enum replay_kind k);
 
-/* -------------------------------------------------------------- send.c */
+/* ------------------------------------------- send.c, send_open.c */
 
 struct sender;
 
