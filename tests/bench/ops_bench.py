@@ -26,6 +26,11 @@ startup: fill history flat out for --fill-s seconds, --steps times; after
   measured with two builds (--fill-s 0: measure only):
     ops_bench.py --bin build/bin startup --dir /var/tmp/vs --fill-s 300 \
         --steps 4 --fill-connections 8 --fill-batch 100
+commitcap: the flood-throughput cost of commit_max_events, same run:
+  --steps rounds, each a fresh service per value of --caps (default
+  4000,1000000: the default against no cap), flat out for --seconds:
+    ops_bench.py --bin build/bin commitcap --steps 3 --seconds 15 \
+        --fill-connections 8 --fill-batch 100
 
 SPDX-License-Identifier: MIT
 """
@@ -215,10 +220,41 @@ def cmd_startup(a):
                   flush=True)
 
 
+def cmd_commitcap(a):
+    """Same-run A/B of commit_max_events: for --steps rounds, a fresh
+    service per value of --caps, flat out (--fill-connections x
+    --fill-batch, 8 in flight) for --seconds; accepted events/s of each,
+    then the medians and their ratio to the last value (the no-cap
+    reference)."""
+    caps = [int(c) for c in a.caps.split(",")]
+    got = {c: [] for c in caps}
+    for rnd in range(1, a.steps + 1):
+        for cap in caps:
+            with Service(a.bin, scorer_opts=[
+                    "commit_max_events=%d" % cap]) as svc:
+                f = load(svc, "storefront", "--connections",
+                         a.fill_connections, "--batch", a.fill_batch,
+                         "--inflight", 8, seconds=a.seconds)
+                eps = f.get("acked_ok", 0) / max(f.get("duration_s", 1), 1e-9)
+                got[cap].append(eps)
+                print("round %d: commit_max_events=%d: %.0f events/s "
+                      "accepted; load average %s" % (
+                          rnd, cap, eps, " ".join(
+                              open("/proc/loadavg").read().split()[:3])),
+                      flush=True)
+    ref = sorted(got[caps[-1]])[len(got[caps[-1]]) // 2]
+    for cap in caps:
+        med = sorted(got[cap])[len(got[cap]) // 2]
+        print("commit_max_events=%d: median %.0f events/s (%.1f%% of "
+              "commit_max_events=%d)" % (cap, med, 100.0 * med / ref,
+                                         caps[-1]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", required=True)
-    ap.add_argument("what", choices=("flood", "overload", "startup"))
+    ap.add_argument("what",
+                    choices=("flood", "overload", "startup", "commitcap"))
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--fill-s", type=int, default=60)
     ap.add_argument("--steps", type=int, default=3)
@@ -234,10 +270,13 @@ def main():
                     help="flood: quota_events_per_s of each storefront")
     ap.add_argument("--window", type=int, default=1024,
                     help="flood: collector_window_events")
+    ap.add_argument("--caps", default="4000,1000000",
+                    help="commitcap: commit_max_events values, the last "
+                    "one the reference")
     a = ap.parse_args()
     a.bin = os.path.abspath(a.bin)
     {"flood": cmd_flood, "overload": cmd_overload,
-     "startup": cmd_startup}[a.what](a)
+     "startup": cmd_startup, "commitcap": cmd_commitcap}[a.what](a)
 
 
 if __name__ == "__main__":
