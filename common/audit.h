@@ -3,7 +3,8 @@
  *           writer, reader and verifier core
  *
  * One header for the audit_*.c files: audit_record.c (names and the
- * record codec), audit_log.c (the writer), audit_verify.c (verify,
+ * record codec), audit_log.c and audit_log_open.c (the writer: commit;
+ * open, repair, background verify), audit_verify.c (verify,
  * replay, proofs) and audit_scan.c (the one scan under the writer's open
  * and the verifier; internal header audit_scan.h). The segment files are
  * common/segfile.c's.
@@ -363,7 +364,8 @@ int audit_key_load(const char *path, const char *origin, bool create,
     size_t errlen) WARN_UNUSED NONNULL(1, 4, 6);
 
 /* ---------------------------------------------------------------------
- * Writer (the scorer's main thread only; not thread-safe). audit_log.c
+ * Writer (the scorer's main thread only; not thread-safe). audit_log.c,
+ * audit_log_open.c (open, repair, background verify, read back)
  * ------------------------------------------------------------------- */
 
 struct audit_log;

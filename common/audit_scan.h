@@ -2,7 +2,8 @@
  * audit_scan.h - the one linear scan of an audit directory, shared by the
  *                writer's open and the verifier (internal to audit_*.c)
  *
- * Not a public header: only audit_log.c and audit_verify.c include it.
+ * Not a public header: only audit_log.c, audit_log_open.c and
+ * audit_verify.c include it.
  * audit_scan_run() reads checkpoints.log (framing, signatures, increasing
  * sizes), then every segment frame by frame (length, CRC32C, strict
  * decode, index), hashing each record into a Merkle frontier and

@@ -2,7 +2,7 @@
  * audit_tiles.h - the audit log's Merkle tree on disk as C2SP tlog-tiles
  *                 (internal to audit_*.c)
  *
- * Not a public header: audit_log.c (the writer), audit_scan.c (rebuilds
+ * Not a public header: audit_log*.c (the writer), audit_scan.c (rebuilds
  * and checks them when the writer opens the log) and audit_verify.c (the
  * proofs) include it. Under the audit directory, servable as static
  * files under the log's URL prefix:

@@ -3,7 +3,7 @@
  *
  * pread(2) and pwrite(2) may transfer less than asked or be interrupted;
  * the append-only files (segfile.c under the journal and the audit log,
- * audit_log.c's checkpoints and keys) need all or an error. These retry
+ * audit_log*.c's checkpoints and keys) need all or an error. These retry
  * on EINTR and short transfers. Any thread; no state.
  *
  * Errors are ERR_* codes (common/err.h), translated here once from errno:

@@ -15,6 +15,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -568,6 +569,44 @@ wire_array_header(struct buf *out, uint32_t n)
     wire_enc_begin(&e, out);
     wire_put_array(&e, n);
     return wire_enc_end(&e);
+}
+
+size_t
+wire_batch_body_cap(size_t frame_max, uint32_t max_items)
+{
+    struct buf hdr;
+    size_t room;
+
+    if (max_items <= 1)
+        return frame_max;
+    buf_init(&hdr, 16);
+    if (wire_array_header(&hdr, max_items) != 0)
+        fatalx("%s: invariant: no room for an array header", __func__);
+    room = hdr.len;
+    buf_release(&hdr);
+    return frame_max - room;
+}
+
+size_t
+wire_batch_frame(bool single, uint32_t n, const struct buf *body,
+    struct buf *frame, const uint8_t **data)
+{
+    int rc;
+
+    if (single) {
+        *data = body->data;
+        return body->len;
+    }
+    /* The body's cap left room for the longest array header. */
+    buf_reset(frame);
+    rc = wire_array_header(frame, n);
+    if (rc == 0)
+        rc = buf_append(frame, body->data, body->len);
+    if (rc != 0)
+        fatalx(
+            "%s: invariant: a batch of %" PRIu32 " does not fit", __func__, n);
+    *data = frame->data;
+    return frame->len;
 }
 
 int

@@ -238,4 +238,19 @@ int wire_bin_end(struct buf *out, size_t mark) WARN_UNUSED NONNULL(1);
  */
 int wire_array_header(struct buf *out, uint32_t n) WARN_UNUSED NONNULL(1);
 
+/*
+ * For a sender that packs messages one after another into a body buffer
+ * and sends them as one array frame of at most `frame_max` bytes
+ * (vigil-load, vigil-replay): wire_batch_body_cap() is the body's size,
+ * leaving room for the array header of `max_items` when that is over 1
+ * (1: lone messages, no array). wire_batch_frame() gives the frame of
+ * the `n` items in `body`: the body itself when `single` (a lone
+ * message), else `frame` := array header || body. Returns its length
+ * and sets `*data` (borrowed from `body` or `frame`); aborts if it does
+ * not fit (an invariant, given the body's cap).
+ */
+size_t wire_batch_body_cap(size_t frame_max, uint32_t max_items);
+size_t wire_batch_frame(bool single, uint32_t n, const struct buf *body,
+    struct buf *frame, const uint8_t **data) NONNULL(3, 4, 5);
+
 #endif

@@ -355,6 +355,24 @@ zsock_msg_close(struct zsock_msg *m)
 }
 
 int
+zsock_drain(void *s, zsock_payload_cb cb, void *arg)
+{
+    struct zsock_msg m;
+    int rc;
+
+    for (;;) {
+        rc = zsock_recv_msg(s, &m, ZSOCK_DONTWAIT);
+        if (rc == ERR_AGAIN)
+            return 0;
+        if (rc != 0)
+            return ERR_IO;
+        cb(arg, zsock_msg_data(&m, m.nparts - 1),
+            zsock_msg_size(&m, m.nparts - 1));
+        zsock_msg_close(&m);
+    }
+}
+
+int
 zsock_msg_route(const struct zsock_msg *m, struct zsock_route *route, int *body)
 {
     size_t n;

@@ -258,6 +258,16 @@ size_t zsock_msg_size(const struct zsock_msg *m, int i) NONNULL(1);
 void zsock_msg_close(struct zsock_msg *m) NONNULL(1);
 
 /*
+ * Receive every message waiting on `s` (ZSOCK_DONTWAIT) and hand each
+ * one's last part (the payload; a DEALER's empty delimiters come first)
+ * to `cb`, its bytes borrowed for the call. For clients that drain
+ * their replies after a poll (vigil-load, vigil-replay). Returns 0 once
+ * nothing more is waiting, or ERR_IO.
+ */
+typedef void (*zsock_payload_cb)(void *arg, const void *p, size_t len);
+int zsock_drain(void *s, zsock_payload_cb cb, void *arg) NONNULL(1, 2);
+
+/*
  * Overwrite every kept part's bytes with zeros, then close them: for
  * frames that held raw personal data (storefront events).
  */

@@ -499,6 +499,20 @@ query_bad_id(struct scorer *s, const struct query_ctx *c,
     return 1;
 }
 
+int
+query_account_token(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, struct pseudo *acct, int *rc)
+{
+    *rc = pseudo_scoped(s->pkey, "account", q->storefront, q->account, acct);
+    if (query_bad_id(s, c, q, *rc, "account") != 0)
+        return 1;
+    /* At rest the account is its token; one never seen has none. */
+    if (*rc == 0)
+        *rc =
+            vault_token(s->vault, acct, VAULT_KIND_ACCOUNT, false, acct, NULL);
+    return 0;
+}
+
 void
 query_put_str(struct wire_enc *e, const char *k, const char *v)
 {
@@ -617,13 +631,8 @@ query_account_get(
     unsigned nsubj = 0;
     int rc;
 
-    rc = pseudo_scoped(s->pkey, "account", q->storefront, q->account, &acct);
-    if (query_bad_id(s, c, q, rc, "account") != 0)
+    if (query_account_token(s, c, q, &acct, &rc) != 0)
         return;
-    /* At rest the account is its token; one never seen has none. */
-    if (rc == 0)
-        rc = vault_token(
-            s->vault, &acct, VAULT_KIND_ACCOUNT, false, &acct, NULL);
     if (rc == 0)
         nsubj = 1;
     /* What history knows about the account just before "now". */

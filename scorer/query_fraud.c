@@ -208,12 +208,8 @@ query_linked(
 
     _Static_assert(1 + HISTORY_LINKED_MAX <= AUDIT_MAX_SUBJECTS,
         "every account returned is named in the audit record");
-    rc = pseudo_scoped(s->pkey, "account", q->storefront, q->account, &acct);
-    if (query_bad_id(s, c, q, rc, "account") != 0)
+    if (query_account_token(s, c, q, &acct, &rc) != 0)
         return;
-    if (rc == 0)
-        rc = vault_token(
-            s->vault, &acct, VAULT_KIND_ACCOUNT, false, &acct, NULL);
     if (rc == 0)
         subj[nsubj++] = acct;
     lk = xcalloc(1, sizeof(*lk));

@@ -115,6 +115,17 @@ int query_bad_id(struct scorer *s, const struct query_ctx *c,
     NONNULL(1, 2, 3, 5);
 
 /*
+ * The request's account (q->account in q->storefront) as its token at
+ * rest, into `*acct`, with `*rc` the result: 0, ERR_NOTFOUND (never
+ * seen: no token), the pseudonym's error (a denied request goes on to
+ * be recorded) or the vault's. Returns 1 when an allowed request named
+ * no account id (answered "invalid" by query_bad_id()), else 0.
+ */
+int query_account_token(struct scorer *s, const struct query_ctx *c,
+    const struct qproto_request *q, struct pseudo *acct, int *rc) WARN_UNUSED
+    NONNULL(1, 2, 3, 4, 5);
+
+/*
  * query_gate() with `defer`: an allowed and successful lookup is not
  * audited here; the handler encodes its answer and query_answer()
  * audits it, with the answer's size, before it is sent.

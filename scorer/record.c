@@ -270,12 +270,7 @@ record_repair(struct scorer *s)
 
     if (rep->bytes_cut == 0 && rep->note_bytes_cut == 0 && rep->healed == 0)
         return;
-    memset(&r, 0, sizeof(r));
-    text_copy(r.actor, sizeof(r.actor), RECORD_SYSTEM_ACTOR);
-    r.role = AUDIT_ROLE_SYSTEM;
-    text_copy(r.op, sizeof(r.op), "log.repair");
-    text_copy(r.purpose, sizeof(r.purpose), "audit");
-    r.outcome = AUDIT_OUTCOME_ALLOWED;
+    record_fill_system(&r, RECORD_SYSTEM_ACTOR, "log.repair", "audit", "");
     if (rep->healed > 0)
         snprintf(r.ref, sizeof(r.ref),
             "restored %" PRIu64 " records from the journal after record "
@@ -294,16 +289,15 @@ record_repair(struct scorer *s)
     record_checkpoint(s, true);
 }
 
-/* Fill the fixed fields of a record of the service itself. */
-static void
-record_fill_system(
-    struct audit_record *r, const char *actor, const char *op, const char *ref)
+void
+record_fill_system(struct audit_record *r, const char *actor, const char *op,
+    const char *purpose, const char *ref)
 {
     memset(r, 0, sizeof(*r));
     text_copy(r->actor, sizeof(r->actor), actor);
     r->role = AUDIT_ROLE_SYSTEM;
     text_copy(r->op, sizeof(r->op), op);
-    text_copy(r->purpose, sizeof(r->purpose), "security");
+    text_copy(r->purpose, sizeof(r->purpose), purpose);
     r->outcome = AUDIT_OUTCOME_ALLOWED;
     text_copy(r->ref, sizeof(r->ref), ref);
 }
@@ -333,7 +327,7 @@ record_system(struct scorer *s, const char *op, const char *ref)
 {
     struct audit_record r;
 
-    record_fill_system(&r, RECORD_SYSTEM_ACTOR, op, ref);
+    record_fill_system(&r, RECORD_SYSTEM_ACTOR, op, "security", ref);
     return record_now(s, &r);
 }
 
@@ -354,7 +348,7 @@ record_refusals(struct scorer *s, const char *where,
             text_copy(actor, sizeof(actor), "no-key");
         text_fmt(ref, sizeof(ref), "%s %s %s: %s x%" PRIu64, where,
             r[i].address, r[i].domain, r[i].reason, r[i].count);
-        record_fill_system(&ar, actor, "auth.refused", ref);
+        record_fill_system(&ar, actor, "auth.refused", "security", ref);
         ar.outcome = AUDIT_OUTCOME_DENIED;
         ar.ts_ms = r[i].last_ms != 0 ? r[i].last_ms : clock_wall_ms();
         rc = audit_append(s->audit, &ar, &index);

@@ -95,6 +95,15 @@ void record_config_fp(
     const struct vigil_config *cfg, char out[RECORD_CONFIG_FP]) NONNULL(1, 2);
 
 /*
+ * Fill `*r` (zeroed first) as a record of the service itself: `actor`
+ * (RECORD_SYSTEM_ACTOR, or the refused peer of "auth.refused"), role
+ * system, `op`, `purpose`, outcome allowed, `ref` (may be "": set after).
+ */
+void record_fill_system(struct audit_record *r, const char *actor,
+    const char *op, const char *purpose, const char *ref)
+    NONNULL(1, 2, 3, 4, 5);
+
+/*
  * Record a system event `op` with `ref` (e.g. "auth.reload" with the
  * number of clients loaded), actor RECORD_SYSTEM_ACTOR, purpose
  * "security". Returns as record_now().

@@ -18,7 +18,6 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "common/text.h"
 #include "scorer/record.h"
 #include "scorer/retention.h"
 #include "scorer/scorer.h"
@@ -85,12 +84,8 @@ retention_purge(struct scorer *s, struct retention *r)
     uint64_t rows[HISTORY_ROW_COUNT];
     int rc;
 
-    memset(&rec, 0, sizeof(rec));
-    text_copy(rec.actor, sizeof(rec.actor), RECORD_SYSTEM_ACTOR);
-    rec.role = AUDIT_ROLE_SYSTEM;
-    text_copy(rec.op, sizeof(rec.op), "retention.purge");
-    text_copy(rec.purpose, sizeof(rec.purpose), "retention");
-    rec.outcome = AUDIT_OUTCOME_ALLOWED;
+    record_fill_system(
+        &rec, RECORD_SYSTEM_ACTOR, "retention.purge", "retention", "");
     rec.cats = batch_cats(b);
     snprintf(rec.ref, sizeof(rec.ref),
         "e%" PRIu64 " l%" PRIu64 " o%" PRIu64 " r%" PRIu64 " a%" PRIu64

@@ -1222,6 +1222,555 @@ test_random_vs_reference(void)
     env_close(&e2);
 }
 
+/* ------------------------------------------- refused input, hostile data */
+
+/* Every entry point refuses what history.h says it refuses, and a refusal
+ * leaves nothing behind (the features -> apply cache included). */
+static void
+test_refusals(void)
+{
+    char longactor[EVENT_ID_MAX + 2];
+    struct entity_features ef;
+    struct store_txn *rtxn;
+    struct features f, f2;
+    struct event ev;
+    struct pseudo acc = ps("acct-1"), dev = pseudo_of('d', 1);
+    enum score_list was;
+    uint8_t meta[4], bad[3] = { 1, 2, 3 };
+    uint64_t seq;
+    size_t len;
+    unsigned dbi;
+    struct env e;
+
+    memset(longactor, 'a', sizeof(longactor) - 1);
+    longactor[sizeof(longactor) - 1] = '\0';
+    env_open(&e);
+    ev = ev_make(EVENT_ORDER_PLACED, T0);
+    ev_account(&ev, 1);
+    ev_device(&ev, 1);
+    ev_order(&ev, "o-r1", 500);
+    apply(&e, &ev);
+
+    /* A storefront name past EVENT_ID_MAX: features and apply refuse it
+     * and the account is not touched. */
+    ev = ev_make(EVENT_ORDER_PLACED, T0 + MIN_MS);
+    ev_account(&ev, 1);
+    ev_device(&ev, 1);
+    ASSERT_EQ(history_features(e.h, e.txn, longactor, &ev, &f), ERR_INVAL);
+    ASSERT_EQ(history_apply(e.h, e.txn, longactor, &ev, NULL), ERR_INVAL);
+    /* A time outside the events' range: refused, after a features call
+     * that filled the cache for this very event. */
+    f = feat(&e, &ev);
+    ev.ts = 1;
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_INVAL);
+    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, &f2), ERR_INVAL);
+    ASSERT_EQ(f2.account_age_ms, -1);
+    ev.ts = T0 + MIN_MS;
+    f2 = feat(&e, &ev);
+    ASSERT_EQ(f2.account_orders, 1); /* nothing was applied */
+    ASSERT_EQ(f.account_orders, 1);
+
+    /* Apply needs a write txn: a read txn is refused. */
+    ASSERT_OK(store_txn_commit(e.txn));
+    ASSERT_OK(store_txn_begin(e.st, false, &rtxn));
+    ASSERT_EQ(history_apply(e.h, rtxn, "shop", &ev, NULL), ERR_INVAL);
+    ASSERT_EQ(history_list_set(
+                  e.h, rtxn, "shop", ENT_DEVICE, &dev, SCORE_LIST_BLOCK, &was),
+        ERR_INVAL);
+    /* Read txns still answer features, uncached. */
+    ASSERT_OK(history_features(e.h, rtxn, "shop", &ev, &f2));
+    ASSERT_EQ(f2.account_orders, 1);
+    store_txn_abort(rtxn);
+    ASSERT_OK(store_txn_begin(e.st, true, &e.txn));
+
+    /* history_entity_features: an account (storefront-scoped) answers
+     * what history_features answers for it; wrong kinds, id lengths,
+     * times and storefront names are refused. */
+    ASSERT_OK(history_entity_features(e.h, e.txn, "shop", ENT_ACCOUNT, acc.b,
+        PSEUDO_BYTES, T0 + MIN_MS, &ef));
+    ASSERT_EQ(ef.orders_1h, f2.ent[ENT_ACCOUNT].orders_1h);
+    ASSERT_EQ(ef.orders_1h, 1);
+    ASSERT(ef.known);
+    ASSERT_OK(history_entity_features(e.h, e.txn, "other-shop", ENT_ACCOUNT,
+        acc.b, PSEUDO_BYTES, T0 + MIN_MS, &ef));
+    ASSERT(!ef.known); /* the same token at another storefront */
+    ASSERT_EQ(history_entity_features(e.h, e.txn, "shop", ENT_ACCOUNT, acc.b,
+                  PSEUDO_BYTES - 1, T0, &ef),
+        ERR_INVAL);
+    ASSERT_EQ(history_entity_features(e.h, e.txn, longactor, ENT_ACCOUNT, acc.b,
+                  PSEUDO_BYTES, T0, &ef),
+        ERR_INVAL);
+    ASSERT_EQ(history_entity_features(e.h, e.txn, "shop", ENT_DEVICE, dev.b,
+                  PSEUDO_BYTES + 1, T0, &ef),
+        ERR_INVAL);
+    ASSERT_EQ(history_entity_features(
+                  e.h, e.txn, "shop", ENT_COUNT, dev.b, PSEUDO_BYTES, T0, &ef),
+        ERR_INVAL);
+    ASSERT_EQ(history_entity_features(
+                  e.h, e.txn, "shop", ENT_DEVICE, dev.b, PSEUDO_BYTES, 1, &ef),
+        ERR_INVAL);
+    ASSERT_EQ(ef.age_ms, -1);
+
+    /* Meta rows: the applied-seq name is reserved, names are 1..64
+     * bytes, a value larger than the caller's buffer is ERR_TOOBIG. */
+    ASSERT_EQ(history_meta_put(e.h, e.txn, "", "x", 1), ERR_INVAL);
+    ASSERT_EQ(history_meta_put(e.h, e.txn, "applied_seq", "x", 1), ERR_INVAL);
+    ASSERT_EQ(
+        history_meta_get(e.h, e.txn, "applied_seq", meta, sizeof(meta), &len),
+        ERR_INVAL);
+    ASSERT_EQ(history_meta_del(e.h, e.txn,
+                  "a-name-of-sixty-five-bytes-a-name-of-sixty-five-bytes-"
+                  "0123456789X"),
+        ERR_INVAL);
+    ASSERT_OK(history_meta_put(e.h, e.txn, "five", "12345", 5));
+    ASSERT_EQ(history_meta_get(e.h, e.txn, "five", meta, sizeof(meta), &len),
+        ERR_TOOBIG);
+    ASSERT_EQ(len, 0);
+    ASSERT_OK(history_meta_del(e.h, e.txn, "five"));
+    ASSERT_OK(history_meta_del(e.h, e.txn, "five")); /* absent: fine */
+    ASSERT_EQ(history_meta_get(e.h, e.txn, "five", meta, sizeof(meta), &len),
+        ERR_NOTFOUND);
+    /* An applied_seq row of the wrong size is corrupt, not 0. */
+    ASSERT_OK(store_dbi(e.st, e.txn, "meta", false, &dbi));
+    ASSERT_OK(store_put(e.txn, dbi, "applied_seq", 11, bad, sizeof(bad)));
+    ASSERT_EQ(history_applied_seq(e.h, e.txn, &seq), ERR_CORRUPT);
+    ASSERT_EQ(seq, 0);
+    ASSERT_OK(history_set_applied_seq(e.h, e.txn, 9));
+    ASSERT_OK(history_applied_seq(e.h, e.txn, &seq));
+    ASSERT_EQ(seq, 9);
+    env_close(&e);
+}
+
+/* A hostile order record in the order database: a payment failure or a
+ * label naming that order is refused as corrupt, not applied to the
+ * event's own entities instead; the record itself is left as it is. */
+static void
+test_corrupt_order(void)
+{
+    struct env e;
+    struct event ev;
+    struct pseudo o = ps("o-bad");
+    uint8_t key[5 + PSEUDO_BYTES], junk[5] = { 0xee, 1, 2, 3, 4 };
+    const void *v;
+    size_t klen, vlen;
+    unsigned dbi;
+
+    env_open(&e);
+    ev = ev_make(EVENT_ORDER_PLACED, T0);
+    ev_account(&ev, 1);
+    ev_device(&ev, 1);
+    ev_order(&ev, "o-bad", 100);
+    apply(&e, &ev);
+    /* The order key (history.h): storefront, NUL, the order's token. */
+    memcpy(key, "shop", 5);
+    memcpy(key + 5, o.b, PSEUDO_BYTES);
+    klen = 5 + PSEUDO_BYTES;
+    ASSERT_OK(store_dbi(e.st, e.txn, "order", false, &dbi));
+    ASSERT_OK(store_put(e.txn, dbi, key, klen, junk, sizeof(junk)));
+
+    ev = ev_make(EVENT_PAYMENT_RESULT, T0 + MIN_MS);
+    ev_order(&ev, "o-bad", 0);
+    ev_ok(&ev, false);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    ev = ev_make(EVENT_LABEL, T0 + MIN_MS);
+    ev_order(&ev, "o-bad", 0);
+    ev_ok(&ev, true);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    ASSERT_OK(store_get_view(e.txn, dbi, key, klen, &v, &vlen));
+    ASSERT_EQ(vlen, sizeof(junk));
+    ASSERT_MEM_EQ(v, junk, sizeof(junk));
+
+    /* A hostile entity record: device 7 of order o-7, account 8. Events
+     * naming it are refused as corrupt (an order of another account on
+     * that device, a fraud label of o-7 that would flag the device), and
+     * so is a fraud label of an account whose own record is garbage. */
+    ev = ev_make(EVENT_ORDER_PLACED, T0);
+    ev_account(&ev, 8);
+    ev_device(&ev, 7);
+    ev_order(&ev, "o-7", 100);
+    apply(&e, &ev);
+    put_device_value(&e, 7, junk, sizeof(junk));
+    ev = ev_make(EVENT_ORDER_PLACED, T0 + MIN_MS);
+    ev_account(&ev, 9);
+    ev_device(&ev, 7);
+    ev_order(&ev, "o-9", 100);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    ev = ev_make(EVENT_LABEL, T0 + MIN_MS);
+    ev_order(&ev, "o-7", 0);
+    ev_ok(&ev, true);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    {
+        struct pseudo a = ps("acct-8");
+        uint8_t ak[6 + PSEUDO_BYTES];
+
+        ak[0] = 'A';
+        memcpy(ak + 1, "shop", 5);
+        memcpy(ak + 6, a.b, PSEUDO_BYTES);
+        ASSERT_OK(store_dbi(e.st, e.txn, "entity", false, &dbi));
+        ASSERT_OK(store_put(e.txn, dbi, ak, sizeof(ak), junk, sizeof(junk)));
+    }
+    ev = ev_make(EVENT_LABEL, T0 + MIN_MS);
+    ev_account(&ev, 8);
+    ev_ok(&ev, true);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    ev = ev_make(EVENT_ACCOUNT_LOGIN, T0 + MIN_MS);
+    ev_account(&ev, 8);
+    ev_ok(&ev, false);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    env_close(&e);
+}
+
+/* Labels: a label naming only an order never seen (no account) changes
+ * nothing; fraud=false then fraud=true on the same account ends fraud
+ * (the later label wins, legit cleared), and back. */
+static void
+test_label_flips(void)
+{
+    struct env e;
+    struct event ev;
+    struct history_linked l;
+    struct pseudo acc = ps("acct-3");
+    uint8_t *d1, *d2;
+    size_t n1, n2;
+
+    env_open(&e);
+    ev = ev_make(EVENT_ORDER_PLACED, T0);
+    ev_account(&ev, 3);
+    ev_device(&ev, 3);
+    ev_order(&ev, "o-3", 100);
+    apply(&e, &ev);
+
+    n1 = dump_all(&e, &d1);
+    ev = ev_make(EVENT_LABEL, T0 + MIN_MS);
+    ev_order(&ev, "o-never", 0);
+    ev_ok(&ev, false);
+    apply(&e, &ev);
+    n2 = dump_all(&e, &d2);
+    ASSERT_EQ(n1, n2);
+    ASSERT_MEM_EQ(d1, d2, n1);
+    free(d1);
+    free(d2);
+
+    ev = ev_make(EVENT_LABEL, T0 + MIN_MS);
+    ev_account(&ev, 3);
+    ev_ok(&ev, false);
+    apply(&e, &ev);
+    ASSERT_OK(history_linked_get(e.h, e.txn, "shop", &acc, &l));
+    ASSERT(l.legit && !l.fraud);
+    ev = ev_make(EVENT_LABEL, T0 + 2 * MIN_MS);
+    ev_account(&ev, 3);
+    ev_ok(&ev, true);
+    apply(&e, &ev);
+    ASSERT_OK(history_linked_get(e.h, e.txn, "shop", &acc, &l));
+    ASSERT(l.fraud && !l.legit);
+    ASSERT(probe(&e, 9, 3, T0 + HOUR_MS).ent[ENT_DEVICE].fraud_linked);
+    ev = ev_make(EVENT_LABEL, T0 + 3 * MIN_MS);
+    ev_account(&ev, 3);
+    ev_ok(&ev, false);
+    apply(&e, &ev);
+    ASSERT_OK(history_linked_get(e.h, e.txn, "shop", &acc, &l));
+    ASSERT(l.legit && !l.fraud);
+    env_close(&e);
+}
+
+/*
+ * Stored replies are decoded strictly (the dedup answers from them): a
+ * reply with a message, two reasons and a model round-trips; every
+ * strict prefix of its record, a trailing byte, an unknown version, a
+ * positive code, a decision or reason count out of range, a NUL inside
+ * a string are ERR_CORRUPT with nothing copied out; history_reply_put
+ * refuses what it could not store faithfully.
+ */
+static void
+test_reply_strict(void)
+{
+    struct env e;
+    struct pseudo eid = ps("ev-strict");
+    uint8_t dg[HISTORY_DIGEST_BYTES], dg2[HISTORY_DIGEST_BYTES], *rec, *cut;
+    struct store_cursor *c;
+    const void *k, *v;
+    size_t klen, vlen, i;
+    struct reply r, back;
+    unsigned dbi;
+    uint8_t key[256];
+
+    env_open(&e);
+    memset(dg, 0x5c, sizeof(dg));
+    memset(&r, 0, sizeof(r));
+    r.code = 0;
+    r.has_score = true;
+    r.score = 77;
+    r.decision = REPLY_DECISION_REVIEW;
+    snprintf(r.msg, sizeof(r.msg), "ok");
+    r.nreasons = 2;
+    snprintf(r.reasons[0].code, sizeof(r.reasons[0].code), "velocity");
+    snprintf(r.reasons[0].text, sizeof(r.reasons[0].text), "many orders");
+    r.reasons[0].value = 4.5;
+    snprintf(r.reasons[1].code, sizeof(r.reasons[1].code), "new_device");
+    snprintf(r.reasons[1].text, sizeof(r.reasons[1].text), "first seen");
+    r.reasons[1].value = -1.25;
+    snprintf(r.model, sizeof(r.model), "gbdt-7");
+    ASSERT_OK(history_reply_put(e.h, e.txn, "shop", &eid, dg, T0, &r));
+    ASSERT_OK(history_reply_get(e.h, e.txn, "shop", &eid, dg2, &back));
+    ASSERT_MEM_EQ(dg2, dg, sizeof(dg));
+    ASSERT_EQ(back.score, 77);
+    ASSERT_EQ(back.decision, REPLY_DECISION_REVIEW);
+    ASSERT_EQ(back.nreasons, 2);
+    ASSERT_STR_EQ(back.reasons[1].code, "new_device");
+    ASSERT(back.reasons[1].value == -1.25);
+    ASSERT_STR_EQ(back.model, "gbdt-7");
+
+    /* The record as stored (the only one). */
+    ASSERT_OK(store_dbi(e.st, e.txn, "reply", false, &dbi));
+    ASSERT_OK(store_cursor_open(e.txn, dbi, NULL, 0, false, &c));
+    ASSERT_OK(store_cursor_next(c, &k, &klen, &v, &vlen));
+    ASSERT(klen <= sizeof(key));
+    memcpy(key, k, klen);
+    rec = malloc(vlen + 1);
+    ASSERT(rec != NULL);
+    memcpy(rec, v, vlen);
+    store_cursor_close(c);
+
+    for (i = 0; i <= vlen; i++) {
+        /* Each cut from its own heap copy: a read past it is caught by
+         * ASan rather than reading the neighbour bytes. */
+        cut = malloc(i + 1);
+        ASSERT(cut != NULL);
+        memcpy(cut, rec, i);
+        if (i == vlen)
+            cut[i] = 0; /* one trailing byte */
+        ASSERT_OK(store_put(e.txn, dbi, key, klen, cut, i == vlen ? i + 1 : i));
+        free(cut);
+        memset(&back, 0x11, sizeof(back));
+        ASSERT_EQ(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back),
+            ERR_CORRUPT);
+        ASSERT_EQ(back.nreasons, 0);
+        ASSERT_EQ(back.score, 0);
+    }
+    /* Field by field: version, has_score, decision, reason count, code,
+     * a NUL inside the message. Offsets: version 1, digest 16, arrival
+     * 8, code 4, has_score, score, decision, nreasons, msg length. */
+    {
+        static const struct {
+            size_t off;
+            uint8_t val;
+        } bad[] = { { 0, 99 }, { 29, 2 }, { 31, REPLY_DECISION_BLOCK + 1 },
+            { 32, REPLY_MAX_REASONS + 1 }, { 25, 1 }, { 34, 0 } };
+
+        for (i = 0; i < ARRAY_LEN(bad); i++) {
+            uint8_t save = rec[bad[i].off];
+
+            rec[bad[i].off] = bad[i].val;
+            ASSERT_OK(store_put(e.txn, dbi, key, klen, rec, vlen));
+            ASSERT_EQ(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back),
+                ERR_CORRUPT);
+            rec[bad[i].off] = save;
+        }
+        ASSERT_OK(store_put(e.txn, dbi, key, klen, rec, vlen));
+        ASSERT_OK(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back));
+        ASSERT_STR_EQ(back.msg, "ok");
+    }
+    free(rec);
+
+    /* What the store could not hold faithfully is refused. */
+    r.code = 1;
+    ASSERT_EQ(
+        history_reply_put(e.h, e.txn, "shop", &eid, dg, T0, &r), ERR_INVAL);
+    r.code = 0;
+    r.decision = (enum reply_decision)(REPLY_DECISION_BLOCK + 1);
+    ASSERT_EQ(
+        history_reply_put(e.h, e.txn, "shop", &eid, dg, T0, &r), ERR_INVAL);
+    r.decision = REPLY_DECISION_ALLOW;
+    r.nreasons = REPLY_MAX_REASONS + 1;
+    ASSERT_EQ(
+        history_reply_put(e.h, e.txn, "shop", &eid, dg, T0, &r), ERR_INVAL);
+    r.nreasons = 0;
+    {
+        char longactor[EVENT_ID_MAX + 2];
+
+        memset(longactor, 'a', sizeof(longactor) - 1);
+        longactor[sizeof(longactor) - 1] = '\0';
+        ASSERT_EQ(history_reply_put(e.h, e.txn, longactor, &eid, dg, T0, &r),
+            ERR_INVAL);
+        ASSERT_EQ(history_reply_get(e.h, e.txn, longactor, &eid, NULL, &back),
+            ERR_INVAL);
+    }
+    env_close(&e);
+}
+
+/* A read-only store (the tools' open) opens the databases a scorer made;
+ * on an environment that has none of them it fails, creating nothing. */
+static void
+test_open_read_only(void)
+{
+    struct store *st;
+    struct history *h;
+    struct env e;
+    char dir[256], empty[256];
+    int rc;
+
+    snprintf(dir, sizeof(dir), "%s/env%d", root, envno);
+    env_open(&e);
+    order_at(&e, 1, 1, T0);
+    env_close(&e);
+    ASSERT_OK(store_open_flags(dir, 1u << 20, HISTORY_DBS, STORE_RDONLY, &st));
+    ASSERT_OK(history_open(st, &h));
+    history_close(h);
+    store_close(st);
+
+    snprintf(empty, sizeof(empty), "%s/env%d", root, envno++);
+    ASSERT_OK(store_open(empty, 1u << 20, HISTORY_DBS, &st));
+    store_close(st);
+    ASSERT_OK(
+        store_open_flags(empty, 1u << 20, HISTORY_DBS, STORE_RDONLY, &st));
+    rc = history_open(st, &h);
+    ASSERT_EQ(rc, ERR_NOTFOUND);
+    ASSERT(h == NULL);
+    store_close(st);
+}
+
+/*
+ * A map that fills up: the same mixed stream (signups, orders with every
+ * entity kind, some for review, failed logins and payments, labels both
+ * ways) applied one event a txn, features first as the scorer does, on
+ * a map that starts small and grows by 16 KiB after each ERR_FULL (the
+ * scorer's grow-and-retry). Every failure must be ERR_FULL, the aborted
+ * txn leaves nothing, and the retried stream ends byte-identical to the
+ * same stream on a roomy map.
+ */
+#define FULL_NEV 500
+
+static struct event
+mixed_event(unsigned i, struct reply *r)
+{
+    struct event ev;
+    char name[32];
+    unsigned kind = i < 4 ? 1 : (unsigned)(rng() % 8);
+    unsigned a = (unsigned)(rng() % 60), d = (unsigned)(rng() % 80);
+    uint64_t ts = T0 + (uint64_t)i * MIN_MS;
+
+    memset(r, 0, sizeof(*r));
+    switch (kind) {
+    case 0:
+        ev = ev_make(EVENT_ACCOUNT_SIGNUP, ts);
+        ev_account(&ev, a);
+        ev_device(&ev, d);
+        ev_ip(&ev, (unsigned)(rng() % 200));
+        ev.has |= EVENT_HAS_EMAIL;
+        ev.email = pseudo_of('e', a);
+        break;
+    case 1:
+    case 2:
+    case 3:
+        ev = ev_make(EVENT_ORDER_PLACED, ts);
+        snprintf(name, sizeof(name), "mo-%u", i);
+        ev_account(&ev, a);
+        ev_device(&ev, d);
+        ev_ip(&ev, (unsigned)(rng() % 200));
+        ev_card(&ev, (unsigned)(rng() % 90));
+        ev.has |= EVENT_HAS_EMAIL;
+        ev.email = pseudo_of('e', a);
+        ev_order(&ev, name, 100 + rng() % 5000);
+        r->has_score = true;
+        r->score = (uint8_t)(rng() % 100);
+        r->decision = kind == 3 ? REPLY_DECISION_REVIEW : REPLY_DECISION_ALLOW;
+        break;
+    case 4:
+        ev = ev_make(EVENT_ACCOUNT_LOGIN, ts);
+        ev_account(&ev, a);
+        ev_device(&ev, d);
+        ev_ok(&ev, false);
+        break;
+    case 5:
+        ev = ev_make(EVENT_PAYMENT_RESULT, ts);
+        snprintf(name, sizeof(name), "mo-%u", (unsigned)(rng() % i));
+        ev_order(&ev, name, 0);
+        ev_ok(&ev, false);
+        break;
+    case 6:
+        ev = ev_make(EVENT_LABEL, ts);
+        snprintf(name, sizeof(name), "mo-%u", (unsigned)(rng() % i));
+        ev_order(&ev, name, 0);
+        ev_ok(&ev, rng() % 3 != 0);
+        break;
+    default:
+        ev = ev_make(EVENT_LABEL, ts);
+        ev_account(&ev, a);
+        ev_ok(&ev, rng() % 2 == 0);
+        break;
+    }
+    return ev;
+}
+
+/* Apply the stream to a fresh store of `map` bytes; returns the number
+ * of ERR_FULL met (and grown past). Leaves e->txn open for dump_all. */
+static unsigned
+full_run(struct env *e, size_t map)
+{
+    struct features f;
+    struct reply r;
+    struct event ev;
+    char dir[256];
+    unsigned i, fulls = 0, tries;
+    int rc;
+
+    snprintf(dir, sizeof(dir), "%s/env%d", root, envno++);
+    ASSERT_OK(store_open(dir, map, HISTORY_DBS, &e->st));
+    ASSERT_OK(history_open(e->st, &e->h));
+    ev_next_id = 0;
+    rng_state = 0x2545f4914f6cdd1dULL;
+    for (i = 0; i < FULL_NEV; i++) {
+        ev = mixed_event(i, &r);
+        for (tries = 0;; tries++) {
+            ASSERT(tries < 8);
+            ASSERT_OK(store_txn_begin(e->st, true, &e->txn));
+            rc = 0;
+            if (ev.type != EVENT_LABEL)
+                rc = history_features(e->h, e->txn, "shop", &ev, &f);
+            if (rc == 0)
+                rc = history_apply(e->h, e->txn, "shop", &ev, &r);
+            if (rc == 0) {
+                rc = store_txn_commit(e->txn);
+            } else {
+                store_txn_abort(e->txn);
+            }
+            e->txn = NULL;
+            if (rc == 0)
+                break;
+            ASSERT_EQ(rc, ERR_FULL);
+            fulls++;
+            map += 16u << 10;
+            ASSERT_OK(store_set_map_bytes(e->st, map));
+        }
+    }
+    ASSERT_OK(store_txn_begin(e->st, true, &e->txn));
+    return fulls;
+}
+
+static void
+test_full_map(void)
+{
+    struct env big, small;
+    uint8_t *d1, *d2;
+    size_t n1, n2;
+    unsigned fulls;
+
+    ASSERT_EQ(full_run(&big, 64u << 20), 0);
+    fulls = full_run(&small, 64u << 10);
+    n1 = dump_all(&big, &d1);
+    n2 = dump_all(&small, &d2);
+    ASSERT_EQ(n1, n2);
+    ASSERT_MEM_EQ(d1, d2, n1);
+    ASSERT(fulls >= 10);
+    printf("full map: %u ERR_FULL met and retried over %d events, %zu bytes "
+           "of state identical to the roomy run\n",
+        fulls, FULL_NEV, n1);
+    free(d1);
+    free(d2);
+    env_close(&big);
+    env_close(&small);
+}
+
 /* --------------------------------------------------------- benchmark */
 
 static double
@@ -1298,6 +1847,12 @@ main(void)
     RUN(test_reply_and_applied_seq);
     RUN(test_record_versions);
     RUN(test_sweep);
+    RUN(test_refusals);
+    RUN(test_corrupt_order);
+    RUN(test_label_flips);
+    RUN(test_reply_strict);
+    RUN(test_open_read_only);
+    RUN(test_full_map);
     RUN(test_erase_plan);
     RUN(test_features_apply_cache);
     RUN(test_random_vs_reference);

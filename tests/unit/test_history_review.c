@@ -220,6 +220,49 @@ test_queue(void)
     env_close(&e);
 }
 
+/*
+ * Entries the queue must not show: an order placed again (same order id)
+ * at another time leaves its first entry stale (listed once, by its new
+ * time), and an order placed again and allowed leaves none listed; the
+ * same order at the same time queued twice counts once; an entry whose
+ * order record is gone is skipped.
+ */
+static void
+test_stale_entries(void)
+{
+    static const unsigned one[] = { 1 }, none[] = { 0 };
+    struct history_review_item it[8];
+    struct history_review_cursor next;
+    struct env e;
+    uint64_t queued, dropped;
+    unsigned n, dbi;
+    uint8_t key[5 + PSEUDO_BYTES];
+    struct pseudo o5 = ps("ord", 5);
+
+    env_open(&e);
+    order(&e, "shop", 1, 1, 1, 0, T0 + 1000, REPLY_DECISION_REVIEW);
+    order(&e, "shop", 1, 1, 1, 0, T0 + 1000, REPLY_DECISION_REVIEW);
+    ASSERT_OK(history_review_counts(e.h, e.txn, &queued, &dropped));
+    ASSERT_EQ(queued, 1); /* queued already: not counted twice */
+    order(&e, "shop", 1, 1, 1, 0, T0 + 5000, REPLY_DECISION_REVIEW);
+    ASSERT_OK(
+        history_review_list(e.h, e.txn, NULL, "shop", 8, 1000, it, &n, &next));
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(it[0].ts, T0 + 5000);
+    expect_queue(&e, "shop", one, 1);
+    order(&e, "shop", 1, 1, 1, 0, T0 + 6000, REPLY_DECISION_ALLOW);
+    expect_queue(&e, "shop", none, 0);
+
+    /* Order 5's record removed behind the queue's back. */
+    order(&e, "shop", 5, 5, 5, 0, T0 + 7000, REPLY_DECISION_REVIEW);
+    memcpy(key, "shop", 5);
+    memcpy(key + 5, o5.b, PSEUDO_BYTES);
+    ASSERT_OK(store_dbi(e.st, e.txn, "order", false, &dbi));
+    ASSERT_OK(store_del(e.txn, dbi, key, sizeof(key)));
+    expect_queue(&e, "shop", none, 0);
+    env_close(&e);
+}
+
 static void
 test_purge(void)
 {
@@ -516,6 +559,7 @@ main(void)
     root = mkdtemp(tmpl);
     ASSERT(root != NULL);
     RUN(test_queue);
+    RUN(test_stale_entries);
     RUN(test_purge);
     RUN(test_bound);
     RUN(test_linked);

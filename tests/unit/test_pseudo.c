@@ -9,7 +9,9 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +141,84 @@ test_refuse_bad_key_files(void)
         unlink(path);
     }
     ASSERT(k == NULL);
+}
+
+/* A key that cannot be made leaves nothing behind and says ERR_IO: its
+ * directory is missing, a file stands where a directory should be, the
+ * temporary name would be longer than PATH_MAX, a leftover temporary file
+ * of this very process is in the way (kept: not ours to remove). */
+static void
+test_create_failures(void)
+{
+    struct pseudo_key *k = NULL;
+    char path[PATH_MAX + 64], tmp[PATH_MAX + 64];
+    unsigned char bytes[32] = { 7 };
+    struct stat st;
+    size_t n;
+
+    path_in(path, sizeof(path), "missing-dir/pseudonym.key");
+    ASSERT_EQ(pseudo_key_open(path, true, &k), ERR_IO);
+    ASSERT(k == NULL);
+    path_in(tmp, sizeof(tmp), "missing-dir");
+    ASSERT(stat(tmp, &st) != 0 && errno == ENOENT);
+
+    write_file("plain-file", bytes, sizeof(bytes), 0600);
+    path_in(path, sizeof(path), "plain-file/pseudonym.key");
+    ASSERT_EQ(pseudo_key_open(path, true, &k), ERR_IO);
+    ASSERT_EQ(pseudo_key_open(path, false, &k), ERR_IO);
+    ASSERT(k == NULL);
+
+    /* PATH_MAX - 2 bytes in components of 200, under a missing
+     * directory: open() says ENOENT, the ".new.PID" name does not fit. */
+    n = (size_t)snprintf(path, sizeof(path), "%s/missing", tdir);
+    while (n < PATH_MAX - 2) {
+        path[n] = n % 201 == 0 ? '/' : 'k';
+        path[++n] = '\0';
+    }
+    if (path[n - 1] == '/')
+        path[n - 1] = 'k';
+    ASSERT_EQ(pseudo_key_open(path, true, &k), ERR_IO);
+    ASSERT(k == NULL);
+
+    path_in(path, sizeof(path), "raced.key");
+    snprintf(tmp, sizeof(tmp), "%.3000s.new.%ld", path, (long)getpid());
+    {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+
+        ASSERT(fd >= 0);
+        close(fd);
+    }
+    ASSERT_EQ(pseudo_key_open(path, true, &k), ERR_IO);
+    ASSERT(k == NULL);
+    ASSERT(stat(path, &st) != 0 && errno == ENOENT);
+    ASSERT_OK(stat(tmp, &st));
+    ASSERT_OK(unlink(tmp));
+    /* The way clear, the same call makes the key. */
+    ASSERT_OK(pseudo_key_open(path, true, &k));
+    pseudo_key_close(k);
+    unlink(path);
+}
+
+/* Scoped ids: at most EVENT_ID_MAX bytes each, a known kind, not empty. */
+static void
+test_scoped_bounds(void)
+{
+    struct pseudo_key *k = open_fixed_key();
+    char big[EVENT_ID_MAX + 2];
+    struct pseudo p, q;
+
+    memset(big, 's', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    ASSERT_EQ(pseudo_scoped(k, "account", big, "a", &p), ERR_TOOBIG);
+    ASSERT_EQ(pseudo_scoped(k, "account", "shop", big, &p), ERR_TOOBIG);
+    big[EVENT_ID_MAX] = '\0'; /* exactly the limit: fine */
+    ASSERT_OK(pseudo_scoped(k, "account", "shop", big, &p));
+    ASSERT_OK(pseudo_scoped(k, "order", "shop", big, &q));
+    ASSERT(memcmp(p.b, q.b, PSEUDO_BYTES) != 0); /* kinds are domains */
+    ASSERT_EQ(pseudo_scoped(k, "device", "shop", "a", &p), ERR_INVAL);
+    ASSERT_EQ(pseudo_scoped(k, "account", "", "a", &p), ERR_INVAL);
+    ASSERT_EQ(pseudo_scoped(k, "account", "shop", "", &p), ERR_INVAL);
+    pseudo_key_close(k);
 }
 
 static void
@@ -396,6 +476,8 @@ main(void)
     ASSERT(mkdtemp(tdir) != NULL);
     RUN(test_create_mode_0600);
     RUN(test_refuse_bad_key_files);
+    RUN(test_create_failures);
+    RUN(test_scoped_bounds);
     RUN(test_known_answer);
     RUN(test_same_input_different_key);
     RUN(test_normalization);

@@ -10,7 +10,8 @@
  * fresh start; a failed sync (RLIMIT_FSIZE -> EFBIG, and ENOSPC on a
  * tiny tmpfs when this process may mount one) truncates back to the
  * durable length; a torn tail cut at every byte length of the last
- * frame; the reader's batch mode (no read, pointers stay valid).
+ * frame; the reader's batch mode (no read, pointers stay valid);
+ * directories in the place of segments (a roll, a start, a shred).
  *
  * Invariants:
  *  - every test works in its own directory under the mkdtemp root,
@@ -675,6 +676,106 @@ test_roll_remove_start(void)
     rm_rf(dir);
 }
 
+/* ------------------------------------------------- hostile directories */
+
+/*
+ * A directory standing where the next segment must be created: the sync
+ * that would roll into it fails (its frames dropped, the current segment
+ * as it was) and works once the way is clear; a start refused by one
+ * fails the segfile (append, write, flush, roll, sync: ERR_IO until
+ * reopened, and a reopen is fine). A roll with frames pending is
+ * ERR_INVAL. Shredding: a segment already gone counts as shredded; one
+ * that cannot be overwritten (a directory) stops the shred, and it and
+ * the segments after it stay.
+ */
+static void
+test_hostile_entries(void)
+{
+    struct segfile *sf;
+    char dir[300], path[600];
+    const uint64_t *segs;
+    uint64_t next = 0, gap, durable;
+    size_t n;
+
+    subdir(dir, sizeof(dir), "hostile");
+    ASSERT_OK(segfile_open(dir, &fmt, 512, &sf));
+    ASSERT_OK(segfile_start(sf, 0));
+    for (int k = 0; k < 10; k++)
+        append_rec(sf, next++);
+    ASSERT_OK(segfile_sync(sf, 0));
+    durable = segfile_durable_len(sf);
+    ASSERT(durable >= 512);
+
+    seg_path(path, sizeof(path), dir, 10);
+    ASSERT_OK(mkdir(path, 0700));
+    for (int k = 0; k < 10; k++)
+        append_rec(sf, next + (uint64_t)k);
+    ASSERT(segfile_sync(sf, 10) < 0);
+    ASSERT(!segfile_is_failed(sf));
+    ASSERT_EQ(segfile_pending_bytes(sf), 0);
+    ASSERT_EQ(segfile_durable_len(sf), durable);
+    segs = segfile_segments(sf, &n);
+    ASSERT_EQ(n, 1);
+    ASSERT_OK(rmdir(path));
+    for (int k = 0; k < 10; k++)
+        append_rec(sf, next++);
+    ASSERT_OK(segfile_sync(sf, 10));
+    segs = segfile_segments(sf, &n);
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(segs[1], 10);
+    append_rec(sf, next);
+    ASSERT_EQ(segfile_roll(sf, next), ERR_INVAL); /* pending */
+    segfile_discard(sf);
+    ASSERT_OK(segfile_roll(sf, next));
+    segs = segfile_segments(sf, &n);
+    ASSERT_EQ(n, 3);
+    ASSERT_EQ(read_all(dir, &gap), 20);
+    ASSERT_EQ(gap, UINT64_MAX);
+
+    /* Shred: more than the old segments is refused; segment 0 removed
+     * behind the writer's back is no error; segment 10 replaced by a
+     * directory cannot be overwritten: it stays, ERR_IO. */
+    ASSERT_EQ(segfile_shred_oldest(sf, 3), ERR_INVAL);
+    seg_path(path, sizeof(path), dir, 0);
+    ASSERT_OK(unlink(path));
+    seg_path(path, sizeof(path), dir, 10);
+    ASSERT_OK(unlink(path));
+    ASSERT_OK(mkdir(path, 0700));
+    ASSERT_EQ(segfile_shred_oldest(sf, 2), ERR_IO);
+    segs = segfile_segments(sf, &n);
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(segs[0], 10);
+    ASSERT_OK(rmdir(path));
+    ASSERT_OK(segfile_shred_oldest(sf, 1));
+    segs = segfile_segments(sf, &n);
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(segs[0], next);
+
+    /* A start that cannot create its segment fails the segfile. */
+    seg_path(path, sizeof(path), dir, 1000);
+    ASSERT_OK(mkdir(path, 0700));
+    ASSERT(segfile_start(sf, 1000) < 0);
+    ASSERT(segfile_is_failed(sf));
+    {
+        uint8_t hdr[HDR] = { 1 }, b = 0;
+
+        ASSERT_EQ(segfile_append(sf, hdr, sizeof(hdr), &b, 1), ERR_IO);
+    }
+    ASSERT_EQ(segfile_write(sf, 1000), ERR_IO);
+    ASSERT_EQ(segfile_flush(sf), ERR_IO);
+    ASSERT_EQ(segfile_roll(sf, 1000), ERR_IO);
+    ASSERT_EQ(segfile_sync(sf, 1000), ERR_IO);
+    segfile_close(sf);
+    ASSERT_OK(rmdir(path));
+    ASSERT_OK(segfile_open(dir, &fmt, 512, &sf));
+    ASSERT_OK(segfile_start(sf, 1000));
+    append_rec(sf, 1000);
+    ASSERT_OK(segfile_sync(sf, 1000));
+    segfile_close(sf);
+    ASSERT_EQ(read_all(dir, &gap), 1);
+    rm_rf(dir);
+}
+
 /* ------------------------------------------------------- failed syncs */
 
 /*
@@ -1019,6 +1120,7 @@ main(void)
     RUN(test_append_sync_reopen);
     RUN(test_write_flush);
     RUN(test_roll_remove_start);
+    RUN(test_hostile_entries);
     RUN(test_sync_failure_efbig);
     RUN(test_sync_failure_enospc);
     RUN(test_torn_tail_every_length);

@@ -336,6 +336,38 @@ test_zap(void)
     ASSERT(zauth_reload(z, &n) != 0);
     ASSERT(unlink(path) == 0);
 
+    /* Plain sockets (the NULL mechanism) under a ZAP domain: refused,
+     * "no CURVE key" in Vigil's public domain (no plain role is
+     * configured), "unknown ZAP domain" in another. */
+    (void)zauth_take_refusals(z, ref, ARRAY_LEN(ref));
+    for (int i = 0; i < 2; i++) {
+        const char *domain = i == 0 ? ZSOCK_DOMAIN_PUBLIC : "elsewhere";
+        const char *want = i == 0 ? "no CURVE key" : "unknown ZAP domain";
+        char ep[300];
+        void *srv, *cli;
+        bool found = false;
+        struct client p = { NULL, { { 0 }, "", "" }, NULL };
+
+        snprintf(ep, sizeof(ep), "ipc://%s/plain%d.ipc", root, i);
+        ASSERT_OK(zsock_open(ctx, ZSOCK_ROUTER, &srv));
+        ASSERT_OK(zsock_zap_plain(srv, domain));
+        ASSERT_OK(zsock_bind(srv, ep));
+        ASSERT_OK(zsock_open(ctx, ZSOCK_DEALER, &cli));
+        ASSERT_OK(zsock_connect(cli, ep));
+        p.sock = cli;
+        ASSERT(!delivered(srv, &p, user, role));
+        n = zauth_take_refusals(z, ref, ARRAY_LEN(ref));
+        for (size_t k = 0; k < n; k++) {
+            if (strcmp(ref[k].reason, want) == 0) {
+                found = true;
+                ASSERT_STR_EQ(ref[k].domain, domain);
+                ASSERT_STR_EQ(ref[k].key, ""); /* no key to name */
+            }
+        }
+        ASSERT(found);
+        zsock_close(cli);
+        zsock_close(srv);
+    }
     client_close(&shop);
     client_close(&analyst);
     client_close(&stranger);
@@ -367,7 +399,7 @@ expect_refused(void *ctx, const char *cdir, const char *idir, int want)
 static void
 test_bad_allow_lists(void)
 {
-    char dir[160], other[160], path[256];
+    char dir[160], other[160], path[512];
     struct cert c;
     void *ctx = zsock_ctx_new();
 
@@ -410,6 +442,24 @@ test_bad_allow_lists(void)
         "\"wizard\"/' '%s/odd.key'",
         dir);
     ASSERT(system(path) == 0);
+    expect_refused(ctx, dir, NULL, ERR_INVAL);
+    snprintf(path, sizeof(path), "%s/odd.key", dir);
+    ASSERT(unlink(path) == 0);
+
+    /* One key under two names (a copied certificate), and two keys
+     * under one name: both ambiguous, both refused. */
+    ASSERT_OK(cert_create(dir, secrets, "twin", "storefront", &c, NULL));
+    snprintf(path, sizeof(path), "cp '%s/twin.key' '%s/copy.key'", dir, dir);
+    ASSERT(system(path) == 0);
+    expect_refused(ctx, dir, NULL, ERR_INVAL);
+    snprintf(path, sizeof(path), "%s/copy.key", dir);
+    ASSERT(unlink(path) == 0);
+    snprintf(
+        path, sizeof(path), "mv '%s/twin.key' '%s/twin-old.key'", dir, dir);
+    ASSERT(system(path) == 0);
+    snprintf(path, sizeof(path), "%s/secrets2", root);
+    ASSERT(mkdir(path, 0700) == 0);
+    ASSERT_OK(cert_create(dir, path, "twin", "storefront", &c, NULL));
     expect_refused(ctx, dir, NULL, ERR_INVAL);
     zsock_ctx_term(ctx);
 }

@@ -174,20 +174,7 @@ build_request(struct run *r, const uint8_t **data, struct slot *sl)
     if (n == 0)
         fatalx("%s: invariant: one event does not fit in a frame", __func__);
     sl->n = n;
-    if (r->o->batch == 1) {
-        *data = r->body.data;
-        return r->body.len;
-    }
-    /* The body's cap leaves room for the longest array header. */
-    buf_reset(&r->frame);
-    rc = wire_array_header(&r->frame, n);
-    if (rc == 0)
-        rc = buf_append(&r->frame, r->body.data, r->body.len);
-    if (rc != 0)
-        fatalx(
-            "%s: invariant: a batch of %" PRIu32 " does not fit", __func__, n);
-    *data = r->frame.data;
-    return r->frame.len;
+    return wire_batch_frame(r->o->batch == 1, n, &r->body, &r->frame, data);
 }
 
 static int
@@ -395,24 +382,27 @@ malformed_slot:
     slot_free(r, c, sl);
 }
 
+/* conn_drain()'s zsock_drain() callback: one reply frame. */
+struct drain {
+    struct run *r;
+    struct conn *c;
+};
+
+static void
+drain_one(void *arg, const void *p, size_t len)
+{
+    struct drain *d = arg;
+
+    handle_reply(d->r, d->c, p, len, clock_mono_ns());
+}
+
 /* Receive every reply waiting on `c`. Returns 0 or ERR_IO. */
 static int
 conn_drain(struct run *r, struct conn *c)
 {
-    struct zsock_msg m;
-    int rc;
+    struct drain d = { r, c };
 
-    for (;;) {
-        rc = zsock_recv_msg(c->sock, &m, ZSOCK_DONTWAIT);
-        if (rc == ERR_AGAIN)
-            return 0;
-        if (rc != 0)
-            return ERR_IO;
-        /* The reply is the last part; empty delimiters come first. */
-        handle_reply(r, c, zsock_msg_data(&m, m.nparts - 1),
-            zsock_msg_size(&m, m.nparts - 1), clock_mono_ns());
-        zsock_msg_close(&m);
-    }
+    return zsock_drain(c->sock, drain_one, &d);
 }
 
 /* Count requests older than the timeout as errors. */
@@ -730,7 +720,6 @@ struct run *
 run_new(const struct load_opts *o, struct gen *g, struct load_stats *st)
 {
     struct run *r = xcalloc(1, sizeof(*r));
-    struct buf hdr;
 
     r->o = o;
     r->g = g;
@@ -738,11 +727,9 @@ run_new(const struct load_opts *o, struct gen *g, struct load_stats *st)
     r->tfd = -1;
     /* A batch frame is an array header and the packed events: leave the
      * body room for the longest header the codec writes. */
-    buf_init(&hdr, 16);
-    if (wire_array_header(&hdr, SFPROTO_MAX_BATCH) != 0)
-        fatalx("%s: invariant: no room for an array header", __func__);
-    buf_init(&r->body, SFPROTO_MAX_MSG_BYTES - (o->batch > 1 ? hdr.len : 0));
-    buf_release(&hdr);
+    buf_init(&r->body,
+        wire_batch_body_cap(
+            SFPROTO_MAX_MSG_BYTES, o->batch > 1 ? SFPROTO_MAX_BATCH : 1));
     buf_init(&r->frame, SFPROTO_MAX_MSG_BYTES);
     wire_dec_init(&r->dec, REPLY_ZONE);
     r->replies = xcalloc(SFPROTO_MAX_BATCH, sizeof(*r->replies));

@@ -42,6 +42,7 @@
 #include "common/text.h"
 #include "common/log.h"
 #include "common/sfproto.h"
+#include "common/sig.h"
 #include "common/xmalloc.h"
 #include "common/zauth.h"
 #include "tools/vigil-replay/replay.h"
@@ -287,18 +288,6 @@ resolve_label_identity(struct replay_opts *o)
     o->storefront = name;
 }
 
-static void
-signals_install(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -333,7 +322,7 @@ main(int argc, char **argv)
     }
     resolve_label_identity(&o);
     s = sender_new(&o, &d, &st);
-    signals_install();
+    sig_install(on_signal, false);
     rc = sender_open(s);
     if (rc != 0) {
         status = EXIT_USAGE;

@@ -43,6 +43,7 @@
 #include "common/err.h"
 #include "common/harden.h"
 #include "common/log.h"
+#include "common/sig.h"
 #include "tools/vigil-shopify/config.h"
 #include "tools/vigil-shopify/labels.h"
 #include "tools/vigil-shopify/seen.h"
@@ -66,36 +67,17 @@ on_signal(int sig)
 }
 
 /* Block SIGINT/SIGTERM (inherited by every thread started after) or
- * unblock them again (main thread) and install the handlers. */
+ * unblock them again (main thread). The handlers are sig_install()'s
+ * (no SA_RESTART: zsock_poll must return EINTR so the loop sees it). */
 static void
 signals_block(bool block)
 {
-    struct sigaction sa;
     sigset_t set;
 
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
-    if (block)
-        return;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: zsock_poll must return EINTR so the loop sees it. */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
-static void
-ignore_sigpipe(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGPIPE, &sa, NULL);
 }
 
 static int
@@ -201,7 +183,7 @@ main(int argc, char **argv)
         goto out;
     if (open_shops(&sh) != 0 || open_seen(&sh) != 0)
         goto out;
-    ignore_sigpipe();
+    sig_install(on_signal, false); /* and SIGPIPE ignored */
     signals_block(true);
     rc = uplink_open(&sh, &sh.uplink);
     if (rc != 0) {

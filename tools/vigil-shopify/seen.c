@@ -39,6 +39,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "tools/vigil-shopify/seen.h"
+#include "tools/vigil-shopify/shops.h"
 
 #define SEEN_MAGIC    "VGSHSEEN"
 #define SEEN_VERSION  1
@@ -242,27 +243,8 @@ static int
 open_checked(const char *path, int flags, char *err, size_t errlen)
 {
     struct stat st;
-    int fd;
 
-    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | flags, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return errno == ELOOP ? ERR_DENIED : ERR_IO;
-    }
-    if (fstat(fd, &st) != 0) {
-        snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
-        close(fd);
-        return ERR_IO;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        (st.st_mode & 077) != 0) {
-        snprintf(err, errlen,
-            "%s: must be a regular file owned by this user with mode 0600",
-            path);
-        close(fd);
-        return ERR_DENIED;
-    }
-    return fd;
+    return shops_open_private(path, O_RDWR | O_CREAT | flags, &st, err, errlen);
 }
 
 static int

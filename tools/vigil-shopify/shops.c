@@ -41,6 +41,36 @@ struct shops {
     size_t n;
 };
 
+int
+shops_open_private(
+    const char *path, int oflags, struct stat *st, char *err, size_t errlen)
+{
+    int fd;
+
+    fd = open(path, oflags | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return errno == ENOENT && !(oflags & O_CREAT) ? ERR_NOTFOUND :
+            errno == ELOOP                            ? ERR_DENIED :
+                                                        ERR_IO;
+    }
+    if (fstat(fd, st) != 0) {
+        snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        close(fd);
+        return ERR_IO;
+    }
+    if (!S_ISREG(st->st_mode) || st->st_uid != geteuid() ||
+        (st->st_mode & 077) != 0) {
+        snprintf(err, errlen,
+            "%s: must be a regular file owned by this user with no access "
+            "for group or others (chmod 600)",
+            path);
+        close(fd);
+        return ERR_DENIED;
+    }
+    return fd;
+}
+
 /* Read the whole of `path` into sodium_malloc'd memory (NUL-terminated;
  * caller wipes with sodium_free), after checking who may read it. */
 static int
@@ -52,27 +82,9 @@ read_secret_file(
     char *buf;
     int fd;
 
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return errno == ENOENT ? ERR_NOTFOUND :
-            errno == ELOOP     ? ERR_DENIED :
-                                 ERR_IO;
-    }
-    if (fstat(fd, &st) != 0) {
-        snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
-        close(fd);
-        return ERR_IO;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        (st.st_mode & 077) != 0) {
-        snprintf(err, errlen,
-            "%s: must be a regular file owned by this user with no access "
-            "for group or others (chmod 600)",
-            path);
-        close(fd);
-        return ERR_DENIED;
-    }
+    fd = shops_open_private(path, O_RDONLY, &st, err, errlen);
+    if (fd < 0)
+        return fd;
     if (st.st_size > SHOPS_FILE_MAX) {
         snprintf(err, errlen, "%s: larger than %d bytes", path, SHOPS_FILE_MAX);
         close(fd);

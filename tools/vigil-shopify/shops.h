@@ -52,6 +52,18 @@ struct shop {
 };
 
 struct shops;
+struct stat;
+
+/*
+ * Open `path` with `oflags` (O_NOFOLLOW and O_CLOEXEC added; with
+ * O_CREAT it is made 0600) and fill `*st`, refusing a symbolic link,
+ * anything but a regular file, a file of another user and one open to
+ * group or others: the files of secrets, tokens and delivery ids.
+ * Returns the descriptor, or ERR_NOTFOUND (no such file, without
+ * O_CREAT), ERR_DENIED or ERR_IO with `err` saying why.
+ */
+int shops_open_private(const char *path, int oflags, struct stat *st, char *err,
+    size_t errlen) WARN_UNUSED NONNULL(1, 3, 4);
 
 /*
  * Load `secrets_path` and, unless `tokens_path` is "", `tokens_path`

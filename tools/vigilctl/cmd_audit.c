@@ -140,13 +140,8 @@ get_opts(const struct cmd *c, int argc, char **argv, const char *allowed,
     int ch;
 
     memset(o, 0, sizeof(*o));
-    opterr = 0;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (ch == 'h') {
-            o->help = true;
-            continue;
-        }
+    cmd_getopt_begin();
+    while ((ch = cmd_getopt(argc, argv, longopts, &o->help)) != -1) {
         if (ch < OPT_KEY || /* '?' (63) and every short option */
             strchr(allowed, 'a' + (ch - OPT_KEY)) == NULL)
             return cmd_usage_error(
@@ -278,19 +273,9 @@ static int
 prologue(const struct cmd *c, int argc, char **argv, const char *allowed,
     int min_ops, int max_ops, struct opts *o)
 {
-    int rc, nops;
+    int rc = get_opts(c, argc, argv, allowed, o);
 
-    rc = get_opts(c, argc, argv, allowed, o);
-    if (rc != 0)
-        return rc;
-    if (o->help) {
-        cmd_usage(c, stdout);
-        return -1;
-    }
-    nops = argc - optind;
-    if (nops < min_ops || nops > max_ops)
-        return cmd_usage_error(c, "wrong number of arguments");
-    return 0;
+    return rc != 0 ? rc : cmd_operands(c, o->help, argc, min_ops, max_ops);
 }
 
 #define PROLOGUE(allowed, min, max)                                            \

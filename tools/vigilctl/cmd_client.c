@@ -82,13 +82,9 @@ get_copts(const struct cmd *c, int argc, char **argv, struct copts *o)
     o->user = "vigil";
     o->keys_dir =
         env != NULL && env[0] != '\0' ? env : ZCLIENT_DEFAULT_KEYS_DIR;
-    opterr = 0;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    cmd_getopt_begin();
+    while ((ch = cmd_getopt(argc, argv, longopts, &o->help)) != -1) {
         switch (ch) {
-        case 'h':
-            o->help = true;
-            break;
         case COPT_KEYS_DIR:
             o->keys_dir = optarg;
             break;
@@ -122,14 +118,10 @@ client_begin(const struct cmd *c, int argc, char **argv, int nargs,
     int rc;
 
     rc = get_copts(c, argc, argv, o);
+    if (rc == 0)
+        rc = cmd_operands(c, o->help, argc, nargs, nargs);
     if (rc != 0)
         return rc;
-    if (o->help) {
-        cmd_usage(c, stdout);
-        return -1;
-    }
-    if (argc - optind != nargs)
-        return cmd_usage_error(c, "wrong number of arguments");
     memset(k, 0, sizeof(*k));
     /* Root works as the keys directory's owner: what it makes there
      * must be the service's (harden.h). */

@@ -114,13 +114,9 @@ get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
     memset(o, 0, sizeof(*o));
     o->conn.endpoint = QUERY_DEFAULT_ENDPOINT;
     o->fraud = -1;
-    opterr = 0;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    cmd_getopt_begin();
+    while ((ch = cmd_getopt(argc, argv, longopts, &o->help)) != -1) {
         switch (ch) {
-        case 'h':
-            o->help = true;
-            break;
         case QOPT_PURPOSE:
             o->purpose = optarg;
             break;
@@ -500,18 +496,10 @@ show_reply(const struct qproto_reply *r, bool json)
     return EXIT_OK;
 }
 
-static int run_query_list(const struct cmd *c, int argc, char **argv,
-    enum qproto_op op, const char *list);
-
-static int
-run_query(const struct cmd *c, int argc, char **argv, enum qproto_op op)
-{
-    return run_query_list(c, argc, argv, op, NULL);
-}
-
 /*
- * run_query() for every op; `list` is list.set's: "allow|block" (list
- * add: the first operand names it), "none" (list remove), NULL.
+ * One query row: send `op`, show the answer; `list` is list.set's:
+ * "allow|block" (list add: the first operand names it), "none" (list remove),
+ * NULL.
  */
 static int
 run_query_list(const struct cmd *c, int argc, char **argv, enum qproto_op op,
@@ -530,12 +518,10 @@ run_query_list(const struct cmd *c, int argc, char **argv, enum qproto_op op,
         1;
 
     rc = get_qopts(c, argc, argv, &o);
+    if (rc == 0 && o.help)
+        rc = cmd_operands(c, true, argc, 0, 0);
     if (rc != 0)
-        return rc;
-    if (o.help) {
-        cmd_usage(c, stdout);
-        return EXIT_OK;
-    }
+        return rc < 0 ? EXIT_OK : rc;
     /* review decide: ORDER approve|reject, or --ref REF approve|reject. */
     if (op == QPROTO_OP_REVIEW_DECIDE && o.ref == NULL) {
         if (argc - optind != 2)
@@ -590,61 +576,7 @@ done:
 }
 
 int
-cmd_score(const struct cmd *c, int argc, char **argv)
+cmd_query(const struct cmd *c, int argc, char **argv)
 {
-    return run_query(c, argc, argv, QPROTO_OP_SCORE_GET);
-}
-
-int
-cmd_account(const struct cmd *c, int argc, char **argv)
-{
-    return run_query(c, argc, argv, QPROTO_OP_ACCOUNT_GET);
-}
-
-int
-cmd_label(const struct cmd *c, int argc, char **argv)
-{
-    return run_query(c, argc, argv, QPROTO_OP_LABEL);
-}
-
-int
-cmd_review_list(const struct cmd *c, int argc, char **argv)
-{
-    return run_query(c, argc, argv, QPROTO_OP_REVIEW_LIST);
-}
-
-int
-cmd_review_decide(const struct cmd *c, int argc, char **argv)
-{
-    return run_query(c, argc, argv, QPROTO_OP_REVIEW_DECIDE);
-}
-
-int
-cmd_linked(const struct cmd *c, int argc, char **argv)
-{
-    return run_query(c, argc, argv, QPROTO_OP_LINKED_GET);
-}
-
-int
-cmd_list_add(const struct cmd *c, int argc, char **argv)
-{
-    return run_query_list(c, argc, argv, QPROTO_OP_LIST_SET, "allow|block");
-}
-
-int
-cmd_list_remove(const struct cmd *c, int argc, char **argv)
-{
-    return run_query_list(c, argc, argv, QPROTO_OP_LIST_SET, "none");
-}
-
-int
-cmd_list_show(const struct cmd *c, int argc, char **argv)
-{
-    return run_query_list(c, argc, argv, QPROTO_OP_LIST_GET, NULL);
-}
-
-int
-cmd_status(const struct cmd *c, int argc, char **argv)
-{
-    return run_query(c, argc, argv, QPROTO_OP_STATUS);
+    return run_query_list(c, argc, argv, (enum qproto_op)c->op, c->list);
 }

@@ -87,6 +87,9 @@ enum {
     SOPT_JSON,
 };
 
+/* Parse the options of a subject command and check for its one operand
+ * (argv[optind]). Returns 0 to go on, -1 after --help, or EXIT_USAGE
+ * (after printing why). */
 static int
 get_sopts(const struct cmd *c, int argc, char **argv, struct sopts *o)
 {
@@ -107,13 +110,9 @@ get_sopts(const struct cmd *c, int argc, char **argv, struct sopts *o)
     memset(o, 0, sizeof(*o));
     o->conn.endpoint = SUBJECT_DEFAULT_ENDPOINT;
     o->kind = "account";
-    opterr = 0;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    cmd_getopt_begin();
+    while ((ch = cmd_getopt(argc, argv, longopts, &o->help)) != -1) {
         switch (ch) {
-        case 'h':
-            o->help = true;
-            break;
         case SOPT_PURPOSE:
             o->purpose = optarg;
             break;
@@ -142,7 +141,7 @@ get_sopts(const struct cmd *c, int argc, char **argv, struct sopts *o)
                 c, "unknown or misplaced option '%s'", argv[optind - 1]);
         }
     }
-    return 0;
+    return cmd_operands(c, o->help, argc, 1, 1);
 }
 
 /* Copy `v` (may be NULL) into dst of size cap; false when too long. */
@@ -450,13 +449,7 @@ cmd_subject_report(const struct cmd *c, int argc, char **argv)
 
     status = get_sopts(c, argc, argv, &o);
     if (status != 0)
-        return status;
-    if (o.help) {
-        cmd_usage(c, stdout);
-        return EXIT_OK;
-    }
-    if (argc - optind != 1)
-        return cmd_usage_error(c, "wrong number of arguments");
+        return status < 0 ? EXIT_OK : status;
     if (o.key == NULL)
         return cmd_usage_error(c,
             "--key VERIFIER is required (the log's "
@@ -542,13 +535,7 @@ run_simple(const struct cmd *c, int argc, char **argv, enum qproto_op op)
 
     status = get_sopts(c, argc, argv, &o);
     if (status != 0)
-        return status;
-    if (o.help) {
-        cmd_usage(c, stdout);
-        return EXIT_OK;
-    }
-    if (argc - optind != 1)
-        return cmd_usage_error(c, "wrong number of arguments");
+        return status < 0 ? EXIT_OK : status;
     status = build(c, op, &o, argv[optind], &q);
     if (status != EXIT_OK)
         return status;
@@ -587,13 +574,7 @@ run_simple(const struct cmd *c, int argc, char **argv, enum qproto_op op)
 }
 
 int
-cmd_subject_erase(const struct cmd *c, int argc, char **argv)
+cmd_subject_simple(const struct cmd *c, int argc, char **argv)
 {
-    return run_simple(c, argc, argv, QPROTO_OP_SUBJECT_ERASE);
-}
-
-int
-cmd_subject_export(const struct cmd *c, int argc, char **argv)
-{
-    return run_simple(c, argc, argv, QPROTO_OP_SUBJECT_EXPORT);
+    return run_simple(c, argc, argv, (enum qproto_op)c->op);
 }

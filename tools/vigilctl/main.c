@@ -24,6 +24,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/qproto.h"
 #include "tools/vigilctl/vigilctl.h"
 
 static const struct cmd *find_cmd(int argc, char **argv, int *words);
@@ -44,112 +46,131 @@ static int cmd_help(const struct cmd *c, int argc, char **argv);
  */
 static const struct cmd cmds[] = {
     { "help", "[COMMAND ...]", cmd_help,
-        "show the commands, or one command's usage" },
+        "show the commands, or one command's usage", 0, NULL },
     { "audit verify",
         "DIR [--key VERIFIER] [--checkpoint SAVED ...] [--strict] "
         "[--witness VKEY ...] [--quorum N]",
         cmd_audit_verify,
-        "verify every record and signed checkpoint of the audit log" },
+        "verify every record and signed checkpoint of the audit log", 0, NULL },
     { "audit replay",
         "DIR [--from T] [--to T] [--actor A] [--subject HEX] "
         "[--purpose P] [--json] [--key VERIFIER]",
         cmd_audit_replay,
-        "list the records (verifying them) that pass the filters" },
+        "list the records (verifying them) that pass the filters", 0, NULL },
     { "audit prove inclusion",
         "DIR N [--size M] [--key VERIFIER] [--format json|tlog-proof]",
         cmd_audit_prove_inclusion,
         "print the proof (JSON, or C2SP tlog-proof) that record N is in "
-        "the tree of M records" },
+        "the tree of M records",
+        0, NULL },
     { "audit prove consistency", "DIR OLD NEW [--key VERIFIER]",
         cmd_audit_prove_consistency,
-        "print the JSON proof that the log of NEW extends the log of OLD" },
+        "print the JSON proof that the log of NEW extends the log of OLD", 0,
+        NULL },
     { "audit check-proof",
         "PROOF|- --key VERIFIER [--checkpoint FILE ...] [--strict] "
         "[--witness VKEY ... [--quorum N]]",
         cmd_audit_check_proof,
-        "check a proof with only the verifier key and signed checkpoints" },
+        "check a proof with only the verifier key and signed checkpoints", 0,
+        NULL },
     { "audit export", "--json DIR [--key VERIFIER]", cmd_audit_export,
-        "print the whole log as one JSON object (verifying it)" },
+        "print the whole log as one JSON object (verifying it)", 0, NULL },
     { "audit pubkey", "[--keys-dir DIR | --signing-key FILE]", cmd_audit_pubkey,
         "print the verifier key of the audit signing key (keys_dir), to "
-        "hand to auditors" },
+        "hand to auditors",
+        0, NULL },
     { "subject report",
         "IDENTIFIER --purpose access-request --case REF --key VERIFIER "
         "[--kind K] [--storefront S] [--proofs DIR] [CONNECTION] [--json]",
         cmd_subject_report,
         "ask the scorer for every audited access to one person, each "
-        "with an inclusion proof checked here (DPO)" },
+        "with an inclusion proof checked here (DPO)",
+        0, NULL },
     { "subject export",
         "IDENTIFIER --purpose access-request --case REF [--kind K] "
         "[--storefront S] [CONNECTION] [--json]",
-        cmd_subject_export,
-        "ask the scorer for what it holds about one person (DPO)" },
+        cmd_subject_simple,
+        "ask the scorer for what it holds about one person (DPO)",
+        QPROTO_OP_SUBJECT_EXPORT, NULL },
     { "subject erase",
         "IDENTIFIER --purpose erasure-request --case REF [--kind K] "
         "[--storefront S] [CONNECTION] [--json]",
-        cmd_subject_erase,
-        "erase one person's history and destroy their salts (DPO)" },
+        cmd_subject_simple,
+        "erase one person's history and destroy their salts (DPO)",
+        QPROTO_OP_SUBJECT_ERASE, NULL },
     { "score",
         "ORDER --purpose P [--storefront S] [--case REF] [CONNECTION] "
         "[--json]",
-        cmd_score, "ask the scorer for an order's score (audited query)" },
+        cmd_query, "ask the scorer for an order's score (audited query)",
+        QPROTO_OP_SCORE_GET, NULL },
     { "account",
         "ACCOUNT --purpose P --storefront S [--case REF] [CONNECTION] "
         "[--json]",
-        cmd_account,
-        "ask the scorer for an account's history summary (audited query)" },
+        cmd_query,
+        "ask the scorer for an account's history summary (audited query)",
+        QPROTO_OP_ACCOUNT_GET, NULL },
     { "label",
         "(--order ID | --account ID) (--fraud | --legit) --purpose P "
         "--storefront S [--source S] [--case REF] [CONNECTION] [--json]",
-        cmd_label,
-        "record the fraud team's verdict on an order or account (analyst)" },
+        cmd_query,
+        "record the fraud team's verdict on an order or account (analyst)",
+        QPROTO_OP_LABEL, NULL },
     { "review list",
         "--purpose P [--storefront S] [--limit N] [--after CURSOR] [--case "
         "REF] [CONNECTION] [--json]",
-        cmd_review_list,
+        cmd_query,
         "list the orders waiting in review, oldest first, with score and "
-        "reasons (analyst)" },
+        "reasons (analyst)",
+        QPROTO_OP_REVIEW_LIST, NULL },
     { "review decide",
         "(ORDER | --ref REF) approve|reject --purpose P --storefront S "
         "[--note CODE] [--case REF] [CONNECTION] [--json]",
-        cmd_review_decide,
+        cmd_query,
         "decide an order in review: a label (reject: fraud) that takes it "
-        "out of the queue (analyst)" },
+        "out of the queue (analyst)",
+        QPROTO_OP_REVIEW_DECIDE, NULL },
     { "linked",
         "ACCOUNT --purpose P --storefront S [--case REF] [CONNECTION] "
         "[--json]",
-        cmd_linked,
+        cmd_query,
         "list the accounts sharing devices, IPs, cards or emails with an "
-        "account, and their labels (analyst)" },
+        "account, and their labels (analyst)",
+        QPROTO_OP_LINKED_GET, NULL },
     { "list add",
         "allow|block KIND VALUE --purpose P [--storefront S] [--case REF] "
         "[CONNECTION] [--json]",
-        cmd_list_add,
+        cmd_query,
         "put an account, device, ip, card or email on the allow or block "
-        "list (analyst; audited)" },
+        "list (analyst; audited)",
+        QPROTO_OP_LIST_SET, "allow|block" },
     { "list remove",
         "KIND VALUE --purpose P [--storefront S] [--case REF] [CONNECTION] "
         "[--json]",
-        cmd_list_remove, "take an entity off the allow and block lists" },
+        cmd_query, "take an entity off the allow and block lists",
+        QPROTO_OP_LIST_SET, "none" },
     { "list show",
         "KIND VALUE --purpose P [--storefront S] [--case REF] [CONNECTION] "
         "[--json]",
-        cmd_list_show, "show which list an entity is on (analyst)" },
-    { "status", "[--purpose P] [CONNECTION] [--json]", cmd_status,
+        cmd_query, "show which list an entity is on (analyst)",
+        QPROTO_OP_LIST_GET, NULL },
+    { "status", "[--purpose P] [CONNECTION] [--json]", cmd_query,
         "show the scorer's state: rates, errors, queues, disk, LMDB, "
-        "audit (admin)" },
+        "audit (admin)",
+        QPROTO_OP_STATUS, NULL },
     { "client add",
         "NAME --role ROLE [--keys-dir DIR] [--clients-dir DIR] [--user U]",
         cmd_client_add,
         "make a client's certificate and admit it (roles: storefront, "
-        "analyst, auditor, dpo, admin)" },
+        "analyst, auditor, dpo, admin)",
+        0, NULL },
     { "client list", "[--keys-dir DIR] [--clients-dir DIR] [--user U] [--json]",
-        cmd_client_list, "list the admitted clients: name, role, key" },
+        cmd_client_list, "list the admitted clients: name, role, key", 0,
+        NULL },
     { "client revoke", "NAME [--keys-dir DIR] [--clients-dir DIR] [--user U]",
-        cmd_client_revoke,
-        "remove a client's certificate from the allow-list" },
+        cmd_client_revoke, "remove a client's certificate from the allow-list",
+        0, NULL },
     { "server-key", "[--keys-dir DIR] [--user U]", cmd_server_key,
-        "print the servers' public CURVE key (clients pin it)" },
+        "print the servers' public CURVE key (clients pin it)", 0, NULL },
 };
 
 void
@@ -170,6 +191,35 @@ cmd_usage_error(const struct cmd *c, const char *fmt, ...)
     fputc('\n', stderr);
     cmd_usage(c, stderr);
     return EXIT_USAGE;
+}
+
+void
+cmd_getopt_begin(void)
+{
+    opterr = 0;
+    optind = 1;
+}
+
+int
+cmd_getopt(int argc, char **argv, const struct option *longopts, bool *help)
+{
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) == 'h')
+        *help = true;
+    return ch;
+}
+
+int
+cmd_operands(const struct cmd *c, bool help, int argc, int min, int max)
+{
+    if (help) {
+        cmd_usage(c, stdout);
+        return -1;
+    }
+    if (argc - optind < min || argc - optind > max)
+        return cmd_usage_error(c, "wrong number of arguments");
+    return 0;
 }
 
 int

@@ -51,6 +51,12 @@ struct cmd {
     const char *args; /* synopsis of the arguments */
     int (*handler)(const struct cmd *c, int argc, char **argv);
     const char *help; /* one line */
+    int op;           /* the handlers that serve several rows (cmd_query,
+                         cmd_subject_simple): the enum qproto_op it sends;
+                         else 0 */
+    const char *list; /* cmd_query's list.set rows: "allow|block" (list
+                         add: the first operand names it), "none" (list
+                         remove); else NULL */
 };
 
 /* Print the usage of command `c` (its synopsis and help line) to `f`. */
@@ -61,13 +67,30 @@ void cmd_usage(const struct cmd *c, FILE *f) NONNULL(1, 2);
 int cmd_usage_error(const struct cmd *c, const char *fmt, ...) PRINTF_LIKE(2, 3)
     NONNULL(1, 2);
 
+/*
+ * Option parsing shared by the commands: cmd_getopt_begin() once (quiet
+ * getopt from argv[1]: the command reports what is wrong), then
+ * cmd_getopt() until -1: getopt_long() with "-h" and --help (val 'h')
+ * folded into `*help`. After the options, cmd_operands() prints the
+ * usage for --help (returns -1: the caller exits EXIT_OK), or checks
+ * that argv[optind..argc) holds min..max operands (else a usage error,
+ * EXIT_USAGE); 0 to go on.
+ */
+struct option;
+void cmd_getopt_begin(void);
+int cmd_getopt(int argc, char **argv, const struct option *longopts, bool *help)
+    NONNULL(2, 3, 4);
+int cmd_operands(const struct cmd *c, bool help, int argc, int min, int max)
+    NONNULL(1);
+
 /* Return the exit status for the result `rc` of an audit_*() reader:
  * EXIT_OK for 0, EXIT_BAD for ERR_CORRUPT, EXIT_USAGE otherwise. */
 int cmd_exit_for(int rc);
 
 /*
- * The handlers, one per row. Each gets argv[0] = the command's last word
- * and the arguments after it, parses its own options with getopt_long()
+ * The handlers, one per row or (cmd_query, cmd_subject_simple) per
+ * group of rows told apart by their op. Each gets argv[0] = the command's last
+ * word and the arguments after it, parses its own options with getopt_long()
  * and returns an EXIT_* status.
  */
 int cmd_audit_verify(const struct cmd *c, int argc, char **argv);
@@ -78,18 +101,11 @@ int cmd_audit_check_proof(const struct cmd *c, int argc, char **argv);
 int cmd_audit_export(const struct cmd *c, int argc, char **argv);
 int cmd_audit_pubkey(const struct cmd *c, int argc, char **argv);
 int cmd_subject_report(const struct cmd *c, int argc, char **argv);
-int cmd_subject_erase(const struct cmd *c, int argc, char **argv);
-int cmd_subject_export(const struct cmd *c, int argc, char **argv);
-int cmd_score(const struct cmd *c, int argc, char **argv);
-int cmd_account(const struct cmd *c, int argc, char **argv);
-int cmd_label(const struct cmd *c, int argc, char **argv);
-int cmd_review_list(const struct cmd *c, int argc, char **argv);
-int cmd_review_decide(const struct cmd *c, int argc, char **argv);
-int cmd_linked(const struct cmd *c, int argc, char **argv);
-int cmd_list_add(const struct cmd *c, int argc, char **argv);
-int cmd_list_remove(const struct cmd *c, int argc, char **argv);
-int cmd_list_show(const struct cmd *c, int argc, char **argv);
-int cmd_status(const struct cmd *c, int argc, char **argv);
+/* subject erase and subject export: c->op. */
+int cmd_subject_simple(const struct cmd *c, int argc, char **argv);
+/* Every query row (score, account, label, review, linked, list, status):
+ * c->op, c->list. */
+int cmd_query(const struct cmd *c, int argc, char **argv);
 int cmd_client_add(const struct cmd *c, int argc, char **argv);
 int cmd_client_list(const struct cmd *c, int argc, char **argv);
 int cmd_client_revoke(const struct cmd *c, int argc, char **argv);
