@@ -220,6 +220,7 @@ collector_limits(const struct collector *c, struct ingest_limits *lim)
     lim->window_events = (uint32_t)c->cfg.collector_window_events;
     lim->queue_max = (uint32_t)c->cfg.client_queue_max;
     lim->queue_wait_ms = (uint32_t)c->cfg.queue_wait_max_ms;
+    lim->busy_hold_ms = (uint32_t)c->cfg.quota_busy_hold_ms;
 }
 
 /* The storefronts' quotas from the configuration. */

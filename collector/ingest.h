@@ -59,6 +59,8 @@
 #define INGEST_MAX_HELD_BYTES (64u * 1024 * 1024)
 /* Frames handled per ingest_on_front/ingest_on_back call, for fairness. */
 #define INGEST_BURST 256
+/* ... and at most this long (us) per ingest_on_front call. */
+#define INGEST_BURST_US 500
 
 /* Counters since start; see ingest_log_stats(). */
 struct ingest_stats {
@@ -73,6 +75,7 @@ struct ingest_stats {
     uint64_t busy;            /* requests refused busy (any reason) */
     uint64_t late;            /* scorer replies for unknown/expired tags */
     uint64_t bad_scorer;      /* undecodable frames from the scorer */
+    uint64_t held;            /* busy replies held (quota hint ignored) */
 };
 
 struct ingest;
@@ -84,6 +87,9 @@ struct ingest_limits {
     uint32_t queue_max;     /* requests queued per storefront, at most */
     uint32_t queue_wait_ms; /* a new request's expected wait, at most
                                (0: no bound) */
+    uint32_t busy_hold_ms;  /* quota busy replies to a client that
+                               ignores retry_after_ms are held this long,
+                               at most (0: never held) */
 };
 
 /*
@@ -125,9 +131,9 @@ int ingest_on_front(struct ingest *in) WARN_UNUSED NONNULL(1);
 int ingest_on_back(struct ingest *in) WARN_UNUSED NONNULL(1);
 
 /*
- * Answer every request whose deadline has passed with ERR_UNAVAIL.
- * Returns the milliseconds until the next deadline, or -1 when nothing
- * is pending.
+ * Answer every request whose deadline has passed with ERR_UNAVAIL, and
+ * send the held busy replies that are due. Returns the milliseconds
+ * until the next deadline or held reply, or -1 when nothing is pending.
  */
 long ingest_expire(struct ingest *in) NONNULL(1);
 
@@ -141,12 +147,14 @@ long ingest_expire(struct ingest *in) NONNULL(1);
  */
 void ingest_scorer_lost(struct ingest *in) NONNULL(1);
 
-/* Answer every pending request with ERR_SHUTDOWN (before closing). */
+/* Send the held replies; answer every pending request with
+ * ERR_SHUTDOWN (before closing). */
 void ingest_drain(struct ingest *in) NONNULL(1);
 
 /*
- * SIGTERM: answer the requests still queued (not sent to the scorer)
- * with ERR_SHUTDOWN; those at the scorer keep waiting for its replies.
+ * SIGTERM: send the held replies, answer the requests still queued (not
+ * sent to the scorer) with ERR_SHUTDOWN; those at the scorer keep
+ * waiting for its replies.
  */
 void ingest_stop_queued(struct ingest *in) NONNULL(1);
 

@@ -155,7 +155,10 @@ static const struct cfgtab_entry cfg_table[] = {
         "events a collector keeps in flight to the scorer, at most"),
     CFG_INT(client_queue_max, 256, 1, 16384,
         "requests of one storefront queued in the collector before busy"),
-    CFG_INT(queue_wait_max_ms, 500, 0, 60000,
+    CFG_INT(quota_busy_hold_ms, 100, 0, 1000,
+        "ms a storefront that resends before its quota's retry_after_ms "
+        "waits for its next busy replies, at most (0: answered at once)"),
+    CFG_INT(queue_wait_max_ms, 50, 0, 60000,
         "ms a new request of a storefront would wait behind its queue, at "
         "most, before it is answered busy (0: no bound)"),
     CFG_INT(disk_min_free_mb, 256, 0, 10000000,
@@ -204,6 +207,7 @@ static const char *const cfg_live_keys[] = {
     "collector_window_events",
     "client_queue_max",
     "queue_wait_max_ms",
+    "quota_busy_hold_ms",
     "disk_min_free_mb",
     "lmdb_map_full_pct",
     "lmdb_map_grow_pct",

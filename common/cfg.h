@@ -90,7 +90,9 @@ struct vigil_config {
     char *quota_clients;         /* live "": per-client overrides */
     int collector_window_events; /* live 1..100000 (1024): in flight */
     int client_queue_max;        /* live 1..16384 (256): queued per client */
-    int queue_wait_max_ms;       /* live 0..60000 (500): busy past it */
+    int queue_wait_max_ms;       /* live 0..60000 (50): busy past it */
+    int quota_busy_hold_ms;      /* live 0..1000 (100): hold the busy
+                                    replies of a client ignoring its hint */
     int disk_min_free_mb;        /* live 0..10^7 (256): refuse events below */
     int lmdb_map_full_pct;       /* live 10..100 (90): refuse events above */
     int lmdb_map_grow_pct;       /* live 10..100 (80): grow the map above */

@@ -396,6 +396,12 @@ scorer_group(struct scorer *s)
      * group is acknowledged. */
     src = scorer_group_commit(s);
     s->stats.groups++;
+    if (s->qshare) {
+        /* It committed the held label events too (scorer_queries): their
+         * replies go after the group's, by query_flush, with its result. */
+        s->qshare_done = true;
+        s->qshare_rc = src;
+    }
     if (src != 0) {
         /* Check the room first: a write that failed on a disk with none
          * left is answered "full" (retry later), not "io". The audit

@@ -148,6 +148,12 @@ qbatch_deny(struct scorer *s, struct audit_record *r,
     status_denial(s->status, false);
 }
 
+bool
+qbatch_empty(const struct scorer *s)
+{
+    return s->qbatch->nreplies == 0;
+}
+
 void
 qbatch_flush(struct scorer *s)
 {

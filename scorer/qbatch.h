@@ -35,6 +35,8 @@
 #ifndef SCORER_QBATCH_H
 #define SCORER_QBATCH_H
 
+#include <stdbool.h>
+
 #include "common/audit.h"
 #include "common/compiler.h"
 #include "common/zsock.h"
@@ -59,6 +61,9 @@ void qbatch_free(struct qbatch *b);
 void qbatch_deny(struct scorer *s, struct audit_record *r,
     const struct zsock_route *env, const char *id, const char *why)
     NONNULL(1, 2, 3, 4, 5);
+
+/* True when the batch holds no reply (nothing to flush). */
+bool qbatch_empty(const struct scorer *s) NONNULL(1);
 
 /*
  * Append the counted records, sync once, then send every held reply.

@@ -244,9 +244,19 @@ query_flush(struct scorer *s)
     int rc, erc;
 
     s->qcur = NULL;
-    if (s->nqpend == 0)
+    if (s->nqpend == 0) {
+        s->qshare = s->qshare_done = false;
         return;
-    rc = scorer_commit_local(s);
+    }
+    /* Committed with the events' group (scorer.c) when it ran; else now. */
+    if (s->qshare_done) {
+        rc = s->qshare_rc;
+        s->stats.qshared++;
+    } else {
+        rc = scorer_commit_local(s);
+        s->stats.qcommits++;
+    }
+    s->qshare = s->qshare_done = false;
     if (rc != 0)
         log_warnx(
             "%u query operations not durable: %s", s->nqpend, err_str(rc));

@@ -7,9 +7,11 @@
  * user's and drop to it, open the keys, the store, history, journal and
  * audit log, bring history up to date from the journal and bind the
  * data to the pseudonym key, start the ZAP handler and bind the
- * collector and query sockets, loop. The loop polls the collector
- * socket (group.c: one group commit per drain), the flusher's bell
- * (flusher.c), the query socket (query.c, qbatch.c) and /metrics, and
+ * collector and query sockets, loop. The loop polls the query socket
+ * (query.c, qbatch.c: label operations held for one commit), the
+ * collector socket (group.c: one group commit per drain, which also
+ * commits the labels held when both were waiting), the flusher's bell
+ * (flusher.c) and /metrics, and
  * between polls reloads on SIGHUP (lifecycle.c), records refused
  * peers, signs checkpoints and heads (record.c), runs retention and
  * starts a commit every commit_interval_ms or commit_max_events (whichever
@@ -61,8 +63,11 @@
 
 #define SCORER_WITNESS_FLUSH_MS  3000 /* at stop, for the final checkpoint */
 #define SCORER_STATS_INTERVAL_MS 10000
-/* Queries answered per drain of the query socket (one qbatch). */
-#define SCORER_QUERY_DRAIN 128
+/* Queries answered per drain of the query socket (one qbatch; at most
+ * SCORER_QUERY_BATCH held, so one commit). 128 before 2026-12-05: a
+ * replayed data set's labels (one for every three events) fell behind
+ * the events' groups, and the replay waited for them at each day. */
+#define SCORER_QUERY_DRAIN 512
 
 static volatile sig_atomic_t scorer_quit;
 static volatile sig_atomic_t scorer_reload;
@@ -134,9 +139,19 @@ scorer_log_stats(const struct scorer *s, bool final)
  * (query_flush: one audit sync and one journal sync), then the batch's
  * denials (qbatch.h). At most one of the two holds unsynced records at
  * any time (query.c).
+ *
+ * With `share` (collector messages are waiting too, and scorer_group
+ * runs next), held label operations are not committed here: their
+ * audit records and events join the events' group commit, one fdatasync
+ * and one signed head for both, and query_flush answers them after it
+ * with its result (scorer_loop). Not when denials are held too (their
+ * batch syncs on its own, and must not sync the labels' records) or
+ * when the overlay needs recovery (scorer_group would rebuild it before
+ * committing). A replayed data set sends labels and events at once:
+ * this halves its commits.
  */
 static void
-scorer_queries(struct scorer *s)
+scorer_queries(struct scorer *s, bool share)
 {
     struct zsock_msg m;
     int i;
@@ -149,6 +164,12 @@ scorer_queries(struct scorer *s)
             break;
         query_handle(s, &m);
         zsock_msg_close(&m);
+    }
+    s->qcur = NULL;
+    if (share && s->nqpend > 0 && !s->needs_recovery && qbatch_empty(s)) {
+        s->qshare = true;
+        s->qshare_done = false;
+        return;
     }
     query_flush(s);
     qbatch_flush(s);
@@ -223,10 +244,13 @@ scorer_loop(struct scorer *s)
         if (items[1].revents & ZSOCK_POLLIN)
             scorer_flush_poll(s);
         scorer_ops_tick(s);
+        /* Queries first: held labels share the group's commit. */
+        if (items[2].revents & ZSOCK_POLLIN)
+            scorer_queries(s, (items[0].revents & ZSOCK_POLLIN) != 0);
         if (items[0].revents & ZSOCK_POLLIN)
             scorer_group(s);
-        if (items[2].revents & ZSOCK_POLLIN)
-            scorer_queries(s);
+        if (s->qshare)
+            query_flush(s); /* committed by scorer_group, or now */
         if (s->metrics != NULL)
             promsrv_run(s->metrics);
         scorer_auth_tick(s);
@@ -277,7 +301,7 @@ scorer_drain(struct scorer *s)
         if (items[0].revents & ZSOCK_POLLIN)
             scorer_group(s);
         if (items[1].revents & ZSOCK_POLLIN)
-            scorer_queries(s);
+            scorer_queries(s, false);
         rounds++;
     }
     log_debug("drained in %u rounds", rounds);

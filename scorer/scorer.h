@@ -116,7 +116,7 @@ struct scorer_jent {
 };
 
 /* Query messages answered in one batch, at most (scorer_queries). */
-#define SCORER_QUERY_BATCH 256
+#define SCORER_QUERY_BATCH 512
 
 /*
  * A query reply held back until the group commit that follows its batch
@@ -141,6 +141,8 @@ struct scorer_stats {
     uint64_t rejected;   /* events refused (bad envelope, not durable) */
     uint64_t groups;     /* group commits (journal fdatasyncs) */
     uint64_t commits;    /* LMDB commits */
+    uint64_t qcommits;   /* query batches committed on their own */
+    uint64_t qshared;    /* ... that shared an events' group commit */
     uint64_t replayed;   /* journal records replayed at start/recovery */
 };
 
@@ -173,7 +175,8 @@ struct scorer {
     struct scorer_msg *msgs;   /* SCORER_GROUP_MSGS slots; owned */
     struct reply *replies;     /* reply slots of one group; owned */
     uint32_t replies_cap;      /* batch_max + SFPROTO_MAX_BATCH */
-    struct scorer_jent *jpend; /* replies_cap slots; owned */
+    struct scorer_jent *jpend; /* replies_cap + SCORER_QUERY_BATCH
+                                  slots; owned */
     uint32_t njpend;           /* new events of the group so far */
     struct wire_dec env_dec;   /* decodes collector envelopes */
     struct wire_dec ev_dec;    /* decodes one internal event at a time */
@@ -202,8 +205,14 @@ struct scorer {
     struct scorer_qreply *qpend; /* SCORER_QUERY_BATCH held replies */
     unsigned nqpend;             /* ... in use */
     struct scorer_qreply *qcur;  /* the one being filled, or NULL */
-    struct wclient *wclient;     /* the witness client thread (wclient.h),
-                                    NULL without `witness` keys; owned */
+    /* The held replies wait for the events' group commit of the same
+     * loop turn (scorer.c scorer_queries): qshare says they do, and
+     * once scorer_group committed, qshare_done and its result. */
+    bool qshare;
+    bool qshare_done;
+    int qshare_rc;
+    struct wclient *wclient; /* the witness client thread (wclient.h),
+                                NULL without `witness` keys; owned */
     /* Crypto-shredding (issue 9): every subject is a token at rest. */
     struct vault *vault;        /* DATA_DIR/subjects.vault; owned */
     struct retention retention; /* the retention sweep (retention.h) */
@@ -385,10 +394,11 @@ void query_handle(struct scorer *s, struct zsock_msg *m) NONNULL(1, 2);
 
 /*
  * query.c: commit what the batch's held replies depend on
- * (scorer_commit_local) and send them: as they are when it worked, as
- * "audit" errors when the audit records are not durable, and as "not
- * stored" errors for the operations whose events are not. Main thread,
- * at the end of each query batch; a no-op when nothing is held.
+ * (scorer_commit_local; or, when they shared the events' group commit,
+ * s->qshare_done, take its result) and send them: as they are when it worked,
+ * as "audit" errors when the audit records are not durable, and as "not stored"
+ * errors for the operations whose events are not. Main thread, at the end of
+ * each query batch; a no-op when nothing is held.
  */
 void query_flush(struct scorer *s) NONNULL(1);
 

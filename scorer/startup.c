@@ -527,7 +527,10 @@ startup_alloc(struct scorer *s)
     s->replies_cap = (uint32_t)s->cfg.batch_max + SFPROTO_MAX_BATCH;
     s->replies = xcalloc(s->replies_cap, sizeof(*s->replies));
     s->msgs = xcalloc(SCORER_GROUP_MSGS, sizeof(*s->msgs));
-    s->jpend = xcalloc(s->replies_cap, sizeof(*s->jpend));
+    /* A group's events, and the label events held before it when they
+     * share its commit (scorer.c scorer_queries). */
+    s->jpend =
+        xcalloc((size_t)s->replies_cap + SCORER_QUERY_BATCH, sizeof(*s->jpend));
     buf_init(&s->out, IPCPROTO_MAX_BYTES);
     buf_init(&s->rec, JOURNAL_MAX_PAYLOAD);
     s->qpend = xcalloc(SCORER_QUERY_BATCH, sizeof(*s->qpend));

@@ -622,7 +622,7 @@ status_pack(struct scorer *s, struct wire_enc *e)
     put_d(e, "events_per_s", status_rate(st));
 
     put_k(e, "totals");
-    wire_put_map(e, 8);
+    wire_put_map(e, 10);
     put_u(e, "events_answered", er.events);
     put_u(e, "events_applied", s->stats.events);
     put_u(e, "orders_scored", s->stats.orders);
@@ -631,6 +631,8 @@ status_pack(struct scorer *s, struct wire_enc *e)
     put_u(e, "queries", er.queries);
     put_u(e, "group_commits", (uint64_t)prom_value(st->groups));
     put_u(e, "lmdb_commits", s->stats.commits);
+    put_u(e, "query_commits", s->stats.qcommits);
+    put_u(e, "query_commits_shared", s->stats.qshared);
 
     put_k(e, "latency_ms");
     wire_put_map(e, 4);

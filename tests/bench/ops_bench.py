@@ -13,7 +13,9 @@ flood: storefront "storefront" sends orders at 200/s on one connection
   of 50); quota_events_per_s=QUOTA per storefront. Prints the legitimate
   orders' p50/p99/max and how many were refused, and the flooder's
   accepted and refused events. Issue target: p99 < 5 ms, none refused.
-overload: the maximum (flat out, no quota) M, then a fixed schedule of
+overload: after --warmup seconds flat out (not counted: a fresh service
+  is slower for its first seconds, which understated M), the maximum
+  (flat out, no quota) M, then a fixed schedule of
   2*M events/s for the same time: accepted events/s against M (target
   >= 90%), p50/p99 of every reply and of the busy replies alone (target:
   busy within 5 ms), and both daemons' resident memory before and after.
@@ -145,6 +147,8 @@ def cmd_overload(a):
         # not the client's window, sets the pace; at 2x the schedule sets
         # the offered load (open loop).
         flat = ["--connections", 4, "--batch", 20, "--inflight", 64]
+        if a.warmup > 0:
+            load(svc, "storefront", *flat, seconds=a.warmup)
         r0 = (rss_mb(svc.scorer.proc), rss_mb(svc.collector.proc))
         m = load(svc, "storefront", *flat, seconds=a.seconds)
         mx = m["acked_ok"] / m["duration_s"]
@@ -256,6 +260,8 @@ def main():
     ap.add_argument("what",
                     choices=("flood", "overload", "startup", "commitcap"))
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3,
+                    help="overload: seconds flat out before the maximum")
     ap.add_argument("--fill-s", type=int, default=60)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--dir", default=None,

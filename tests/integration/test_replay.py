@@ -30,7 +30,8 @@ and exponent-form rows, then replays them:
     reply"); a file that is not a certificate is refused (exit 2); a
     storefront's certificate given as --analyst-cert gets every label
     refused ("denied", exit 1) and the scores still come back.
- 4. refused input: a bad class (exit 1, the line named), no collector
+ 4. refused input: a bad class (exit 1, the line named), the label
+    window above 4096 (exit 2; 4096 taken), no collector
     (exit 2), labels without --analyst-cert (exit 2), a missing
     certificate (exit 2).
 
@@ -347,6 +348,16 @@ def body(args):
                           os.path.join(tmp, "x.csv"), "--dry-run"])
         check(rc == 1 and "line 7" in err and "class" in err,
               "a bad class: exit 1, line 7 named", (rc, err))
+        # The label window: up to 4096 (default 1024), no more.
+        rc, _, err = run([exe, "--fraud-data", data, "--out",
+                          os.path.join(tmp, "x.csv"), "--dry-run",
+                          "--label-inflight", "4096", "--quiet"])
+        check(rc == 0, "--label-inflight 4096 is taken", (rc, err))
+        rc, _, err = run([exe, "--fraud-data", data, "--out",
+                          os.path.join(tmp, "x.csv"), "--dry-run",
+                          "--label-inflight", "4097"])
+        check(rc == 2 and "1..4096" in err,
+              "--label-inflight 4097: exit 2, the range named", (rc, err))
         t0 = time.monotonic()
         rc, _, err = run([exe, "--fraud-data", data, "--out",
                           os.path.join(tmp, "x.csv"), "--endpoint",

@@ -176,8 +176,8 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->conn.keys_dir = optarg;
             break;
         case 'L':
-            if (!text_parse_u64(optarg, 1, REPLAY_MAX_INFLIGHT, &u))
-                bad_opt("label-inflight", optarg, "must be 1..256");
+            if (!text_parse_u64(optarg, 1, REPLAY_MAX_LABEL_INFLIGHT, &u))
+                bad_opt("label-inflight", optarg, "must be 1..4096");
             o->label_inflight = (unsigned)u;
             break;
         case 'N':

@@ -49,8 +49,11 @@
 #define REPLAY_DEVICE_MAX      64
 #define REPLAY_MAX_CONNECTIONS 64
 #define REPLAY_MAX_INFLIGHT    256
-#define REPLAY_LABEL_INFLIGHT  256 /* label requests in flight, default */
-#define REPLAY_NS_PER_S        1000000000ULL
+/* Label requests in flight: the default keeps a full scorer batch
+ * (SCORER_QUERY_DRAIN, 512) waiting while one is answered. */
+#define REPLAY_LABEL_INFLIGHT     1024
+#define REPLAY_MAX_LABEL_INFLIGHT 4096
+#define REPLAY_NS_PER_S           1000000000ULL
 /* Labels go up to this many UTC days ahead of the oldest unanswered
  * event (send_label.c send_ahead): the scorer's country counters keep 8 days
  * apart (scorer/history_model.c CTY_DAYS), so up to 7 days ahead no
