@@ -87,6 +87,9 @@ static const struct cfgtab_entry cfg_table[] = {
         batch_max, 4096, 1, 100000, "most events in one scorer group commit"),
     CFG_INT(commit_interval_ms, 200, 1, 60000,
         "longest wait before the scorer commits to LMDB, in ms"),
+    CFG_INT(commit_max_events, 4000, 100, 1000000,
+        "events after which the scorer commits to LMDB at once (bounds "
+        "the journal tail replayed after a crash)"),
     CFG_INT(journal_segment_mb, 64, 1, 4096,
         "size of one journal segment file, in MiB"),
     CFG_INT(lmdb_map_mb, 65536, 16, 1048576,
@@ -192,6 +195,7 @@ static const char *const cfg_live_keys[] = {
     "review_threshold",
     "block_threshold",
     "commit_interval_ms",
+    "commit_max_events",
     "request_timeout_ms",
     "checkpoint_records",
     "checkpoint_interval_ms",

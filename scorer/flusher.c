@@ -198,16 +198,14 @@ scorer_flush_start(struct scorer *s)
     if (s->flushing || s->gen_events == 0 || s->needs_recovery ||
         store_overlay_has_frozen(s->ov))
         return;
-    /* The slots of the generation's new salts, for the flusher's
-     * vault_sync_file(). */
-    rc = vault_write(s->vault);
-    /* The anchor names the audit size, and the commit lets the journal
-     * (the group's audit records' durable copy) be trimmed: the records
-     * must be durable in the audit segments first. */
-    if (rc == 0) {
-        crashpoint("audit.flush");
-        rc = audit_flush(s->audit);
-    }
+    /* The generation's new salt slots are in the vault file's page
+     * cache already (vault_token() writes them in place); the flusher's
+     * vault_sync_file() makes them durable. The anchor names the audit
+     * size, and the commit lets the journal (the group's audit records'
+     * durable copy) be trimmed: the records must be durable in the audit
+     * segments first. */
+    crashpoint("audit.flush");
+    rc = audit_flush(s->audit);
     if (rc == 0)
         rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)

@@ -354,12 +354,6 @@ scorer_group_commit(struct scorer *s)
     rc = audit_commit_journaled(s->audit, NULL, NULL);
     if (rc != 0)
         log_warnx("cannot sign the audit log's head: %s", err_str(rc));
-    /* The group's new salt slots, in one pwrite (the journal holds
-     * them already; a failure is retried before the next LMDB commit,
-     * which needs them). */
-    if (vault_write(s->vault) != 0)
-        log_warnx("cannot write new subjects' vault slots; retried at the "
-                  "next commit");
     return 0;
 }
 

@@ -14,7 +14,9 @@
  * (flusher.c) and /metrics, and
  * between polls reloads on SIGHUP (lifecycle.c), records refused
  * peers, signs checkpoints and heads (record.c), runs retention and
- * starts a commit every commit_interval_ms. SIGTERM drains what is
+ * starts a commit every commit_interval_ms or commit_max_events (whichever
+ * comes first; at the cap, while a commit runs, it takes no more events:
+ * that bounds the journal tail a restart replays). SIGTERM drains what is
  * queued, commits, signs the final checkpoint and closes everything.
  *
  * Two threads: this loop (sockets, journal, history reads and writes in
@@ -191,8 +193,15 @@ scorer_loop(struct scorer *s)
     uint64_t next_stats = clock_mono_ms() + SCORER_STATS_INTERVAL_MS;
 
     while (!scorer_quit) {
+        /* The tail a restart after kill -9 replays is what the journal
+         * holds past the last LMDB commit: the generation being written
+         * and the current one. While a commit runs and the current one
+         * holds commit_max_events, take no more events (queries go on):
+         * the tail stays under 2 x commit_max_events + one group. */
+        bool capped =
+            s->flushing && s->gen_events >= (uint32_t)s->cfg.commit_max_events;
         struct zsock_pollitem items[4] = {
-            { s->events_sock, 0, ZSOCK_POLLIN, 0 },
+            { s->events_sock, 0, capped ? 0 : ZSOCK_POLLIN, 0 },
             { NULL, s->flush_efd, ZSOCK_POLLIN, 0 },
             { s->query_sock, 0, ZSOCK_POLLIN, 0 },
             { NULL, s->metrics ? promsrv_fd(s->metrics) : -1, ZSOCK_POLLIN, 0 },
@@ -256,6 +265,7 @@ scorer_loop(struct scorer *s)
         now = clock_mono_ms();
         if (s->gen_events > 0 &&
             (now >= s->gen_opened_ms + (uint64_t)s->cfg.commit_interval_ms ||
+                s->gen_events >= (uint32_t)s->cfg.commit_max_events ||
                 store_overlay_entries(s->ov) >= SCORER_GEN_MAX_ENTRIES))
             scorer_flush_start(s);
         if (now >= next_stats) {

@@ -1,40 +1,77 @@
 /*
  * vault.c - per-subject salts and tokens (see vault.h for the design
- *           and the file format)
+ *           and the file formats)
  *
  * The scorer's main thread tokenizes every event through here (a few
  * hash probes per event; a new subject costs 32 bytes of a pooled
- * random block and one BLAKE2b; its slot is written with the other new
- * ones in one pwrite before the next LMDB commit), and the flusher
- * thread calls vault_sync_file() before each LMDB commit. Entries mirror the
- * file's slots one to one (entry i is slot i); two open-addressing hash tables
- * (linear probing, power-of-two size, at most half full, backward-shift
- * deletion) find an entry by pseudonym and by token. Pseudonyms and
- * tokens are keyed hashes, so their first 8 bytes are a fine hash.
+ * random block and one BLAKE2b, and its slot is written in place at
+ * once), and the flusher thread calls vault_sync_file() before each
+ * LMDB commit.
+ *
+ * Nothing is read whole at open (issue 12: start-up after kill -9 had
+ * waited ~1 s of CPU per 2 M subjects for it). The vault file is mapped
+ * (MAP_SHARED: a store into the map is a write of the file's page
+ * cache, which a kill -9 does not lose) and slots are read in place.
+ * The two indexes (pseudonym -> slot, token -> slot) are open-
+ * addressing hash tables (linear probing, power-of-two size, at most
+ * half full, backward-shift deletion) in their own mapped file,
+ * VAULT_FILE.idx, whose header says how far they are complete: every
+ * slot below `next` is in both tables. A cell holds only a slot number;
+ * a probe compares the key with the slot's bytes and checks the slot's
+ * CRC, so a cell that points to a slot that is torn, erased or holds
+ * another subject (a leftover of a crash) matches nothing. Pseudonyms
+ * and tokens are keyed hashes, so their first 8 bytes are a fine hash.
+ *
+ * The index header is written (pwrite) only after both files were
+ * synced, with the `next` and `live` taken before the syncs: on disk it
+ * never claims more than is durable, whatever order the kernel wrote
+ * pages back in. At open, with a header that checks, only the slots from
+ * `next` to the end of the file (what came since the last sync: at most
+ * a commit's worth of new subjects and one growth step of zero slots)
+ * are read and put in the tables if they are missing. Insertions only
+ * fill empty cells, so any subset of them reaching the disk leaves every
+ * durable cell in place; a deletion moves cells, so erasure first
+ * writes the header "erasing" (synced), and the next vault_sync()
+ * writes it clean: an index found "erasing", or not checking in any
+ * way (CRC, id of the vault, size), is rebuilt from every slot (the
+ * only O(subjects) open, logged with its reason; also the migration
+ * from a version 1 vault, which had no index).
+ *
+ * Slots are never reused: erased slots stay zero and a new subject
+ * always takes the next slot (the slot below `next` is never written
+ * again but to erase it, which keeps the tail rule simple).
  *
  * Invariants:
- *  - ents[i] is in use iff ents[i].live; a free entry is all zero; the
- *    free stack lists exactly the free entries below nents.
- *  - memory that held salts is wiped before it is freed (growing copies
- *    into a new block and wipes the old one).
+ *  - every slot below nents that holds a valid subject has a cell in
+ *    both tables; cells are u32 slot + 1 (0 = empty).
+ *  - nents and live change only under mu (the flusher reads them for
+ *    the header); the index file and its header are swapped and written
+ *    only under io_mu.
+ *  - the file holds fslots slots (grown by fallocate, zero), fslots >=
+ *    nents; the map covers maplen >= the file.
  *
  * See also: vault.h, common/crc32c.h, common/fileio.h
  *
  * SPDX-License-Identifier: MIT
  */
+#define _GNU_SOURCE /* mremap() */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "common/bytes.h"
+#include "common/crashpoint.h"
 #include "common/crc32c.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -42,44 +79,47 @@
 #include "common/xmalloc.h"
 #include "scorer/vault.h"
 
-#define VAULT_VERSION      1
+#define VAULT_VERSION      2
+#define VAULT_VERSION_OLD  1 /* no id, no index file: migrated at open */
 #define VAULT_HEADER       VAULT_SLOT_BYTES
-#define VAULT_READ_SLOTS   4096 /* slots read per read() at open */
-#define VAULT_MIN_INDEX    1024 /* slots of an index, at least */
 #define VAULT_MAX_ENTRIES  (UINT32_MAX / 4)
-#define VAULT_RANDOM_BYTES 1024 /* salts drawn from the OS at once */
-#define VAULT_WRITE_SLOTS  256  /* slots written per pwrite at most */
+#define VAULT_RANDOM_BYTES 1024   /* salts drawn from the OS at once */
+#define VAULT_GROW_SLOTS   16384u /* the file grows 1 MiB at a time */
+#define VAULT_MAP_MIN      (64u << 20)
+#define VAULT_ID_BYTES     16
+#define VIDX_HEADER        4096 /* the index file's header page */
+#define VIDX_VERSION       1
+#define VIDX_MIN_LOG2      16 /* cells per table, at least 2^16 */
+#define VIDX_CLEAN         1
+#define VIDX_ERASING       2
 
 _Static_assert(PSEUDO_BYTES == 16, "slot layout assumes 16-byte pseudonyms");
 
-/* One subject, in memory (the slot's fields). */
-struct vault_ent {
-    uint8_t p[PSEUDO_BYTES];
-    uint8_t salt[VAULT_SALT_BYTES];
-    uint8_t t[PSEUDO_BYTES];
-    uint8_t kind;
-    uint8_t live;
-};
-
-/* An index: entry number + 1 per slot, 0 = empty. */
-struct vault_index {
-    uint32_t *slot;
-    size_t cap; /* a power of two */
-};
+/* Offsets inside a slot. */
+#define SLOT_P    8
+#define SLOT_SALT 24
+#define SLOT_T    40
 
 struct vault {
-    char *path; /* for log lines */
-    int fd;
-    struct vault_ent *ents; /* entry i == file slot i */
-    size_t nents;           /* slots in the file */
-    size_t cap;             /* of ents */
-    size_t live;            /* in use */
-    uint32_t *freed;        /* free entries below nents (a stack) */
-    size_t nfreed, capfreed;
-    struct vault_index by_p, by_t;
+    char *path;  /* for log lines */
+    char *ipath; /* the index file */
+    int fd, ifd;
+    uint8_t *map;    /* the vault file, MAP_SHARED; slot i at 64 (i + 1) */
+    size_t maplen;   /* bytes mapped (>= the file) */
+    uint64_t fslots; /* slots the file holds */
+    uint8_t *imap;   /* the index file, MAP_SHARED */
+    size_t ilen;     /* its size: VIDX_HEADER + 8 cap */
+    uint32_t *by_p, *by_t; /* cap cells each, inside imap */
+    size_t cap;            /* a power of two */
+    unsigned log2cap;
+    uint8_t id[VAULT_ID_BYTES];
+    pthread_mutex_t mu;    /* nents, live */
+    pthread_mutex_t io_mu; /* ifd/imap swaps, header writes, erasing */
+    size_t nents;          /* slots in use or erased (the next is new) */
+    size_t live;           /* subjects */
+    bool erasing;          /* the header on disk says "erasing" */
     uint64_t damaged;
-    uint32_t *dirty; /* entries added since the last vault_write() */
-    size_t ndirty, capdirty;
+    uint64_t scanned;                /* slots read at open */
     uint8_t rnd[VAULT_RANDOM_BYTES]; /* random bytes for salts; used ones
                                         are wiped */
     size_t rnd_off;                  /* first unused byte of rnd */
@@ -108,26 +148,6 @@ hash16(const uint8_t *b)
     return h;
 }
 
-static void
-token_of(const uint8_t salt[VAULT_SALT_BYTES], const uint8_t p[PSEUDO_BYTES],
-    uint8_t out[PSEUDO_BYTES])
-{
-    crypto_generichash(
-        out, PSEUDO_BYTES, p, PSEUDO_BYTES, salt, VAULT_SALT_BYTES);
-}
-
-static void
-slot_encode(const struct vault_ent *e, uint8_t out[VAULT_SLOT_BYTES])
-{
-    memset(out, 0, VAULT_SLOT_BYTES);
-    out[4] = 1;
-    out[5] = e->kind;
-    memcpy(out + 8, e->p, PSEUDO_BYTES);
-    memcpy(out + 24, e->salt, VAULT_SALT_BYTES);
-    memcpy(out + 40, e->t, PSEUDO_BYTES);
-    bytes_put_le32(out, crc32c(0, out + 4, VAULT_SLOT_BYTES - 4));
-}
-
 static bool
 all_zero(const uint8_t *p, size_t n)
 {
@@ -138,166 +158,406 @@ all_zero(const uint8_t *p, size_t n)
     return acc == 0;
 }
 
+static uint8_t *
+slot_at(const struct vault *v, size_t i)
+{
+    return v->map + VAULT_HEADER + i * VAULT_SLOT_BYTES;
+}
+
+static void
+slot_encode(uint8_t out[VAULT_SLOT_BYTES], const uint8_t p[PSEUDO_BYTES],
+    const uint8_t salt[VAULT_SALT_BYTES], enum vault_kind kind)
+{
+    uint8_t b[VAULT_SLOT_BYTES];
+
+    memset(b, 0, sizeof(b));
+    b[4] = 1;
+    b[5] = (uint8_t)kind;
+    memcpy(b + SLOT_P, p, PSEUDO_BYTES);
+    memcpy(b + SLOT_SALT, salt, VAULT_SALT_BYTES);
+    crypto_generichash(
+        b + SLOT_T, PSEUDO_BYTES, p, PSEUDO_BYTES, salt, VAULT_SALT_BYTES);
+    bytes_put_le32(b, crc32c(0, b + 4, VAULT_SLOT_BYTES - 4));
+    memcpy(out, b, sizeof(b));
+    sodium_memzero(b, sizeof(b));
+}
+
 /*
- * Decode a slot: 1 in use (into *e), 0 free, -1 damaged. The token is
+ * A slot's state: 1 in use, 0 free (all zero), -1 damaged. The token is
  * taken as stored: the CRC covers it with the salt and the pseudonym it
  * is computed from, and a writer who can fix a CRC can recompute a
- * token as well, so hashing every slot again at open (half of the
- * open's cost, which start-up after a crash waits for: issue 12) bought
- * nothing.
+ * token as well.
  */
 static int
-slot_decode(const uint8_t in[VAULT_SLOT_BYTES], struct vault_ent *e)
+slot_state(const uint8_t in[VAULT_SLOT_BYTES])
 {
-    memset(e, 0, sizeof(*e));
-    if (all_zero(in, VAULT_SLOT_BYTES))
-        return 0;
     if (bytes_get_le32(in) != crc32c(0, in + 4, VAULT_SLOT_BYTES - 4) ||
         in[4] != 1 || in[5] == VAULT_KIND_NONE || in[5] >= VAULT_KIND_COUNT ||
         in[6] != 0 || in[7] != 0 || !all_zero(in + 56, 8))
-        return -1;
-    memcpy(e->p, in + 8, PSEUDO_BYTES);
-    memcpy(e->salt, in + 24, VAULT_SALT_BYTES);
-    memcpy(e->t, in + 40, PSEUDO_BYTES);
-    e->kind = in[5];
-    e->live = 1;
+        return all_zero(in, VAULT_SLOT_BYTES) ? 0 : -1;
     return 1;
 }
 
-/* ------------------------------------------------------------ indexes */
+/* ----------------------------------------------------------- indexes */
 
-static void
-index_init(struct vault_index *x, size_t cap)
-{
-    x->cap = cap;
-    x->slot = xcalloc(cap, sizeof(*x->slot));
-}
-
-static const uint8_t *
-ent_key(const struct vault *v, uint32_t i, bool by_token)
-{
-    return by_token ? v->ents[i].t : v->ents[i].p;
-}
-
-/* Find `key` in x; its position (and *found) or the empty one ending
- * the probe. */
 static size_t
-index_probe(const struct vault *v, const struct vault_index *x,
-    const uint8_t *key, bool by_token, bool *found)
+key_off(bool by_token)
 {
-    size_t mask = x->cap - 1, i = (size_t)hash16(key) & mask;
+    return by_token ? SLOT_T : SLOT_P;
+}
+
+/*
+ * Find `key` in a table: its position (*found, the slot in *slot) or
+ * the empty cell ending the probe. A cell matches only a valid slot
+ * below nents holding the key.
+ */
+static size_t
+probe(const struct vault *v, const uint32_t *tab, const uint8_t *key,
+    bool by_token, bool *found, uint32_t *slot)
+{
+    size_t mask = v->cap - 1, i = (size_t)hash16(key) & mask;
+    size_t off = key_off(by_token);
 
     for (;;) {
-        uint32_t s = x->slot[i];
+        uint32_t c = tab[i];
 
-        if (s == 0) {
+        if (c == 0) {
             *found = false;
             return i;
         }
-        if (memcmp(ent_key(v, s - 1, by_token), key, PSEUDO_BYTES) == 0) {
-            *found = true;
-            return i;
+        if (c - 1 < v->nents) {
+            const uint8_t *sl = slot_at(v, c - 1);
+
+            if (memcmp(sl + off, key, PSEUDO_BYTES) == 0 &&
+                slot_state(sl) == 1) {
+                *found = true;
+                *slot = c - 1;
+                return i;
+            }
         }
         i = (i + 1) & mask;
     }
 }
 
+/* Put slot i in a table (its key from the slot's bytes); a no-op when
+ * its key is found already. */
 static void
-index_add(struct vault *v, struct vault_index *x, uint32_t ent, bool by_token)
+cell_add(struct vault *v, uint32_t *tab, uint32_t i, bool by_token)
 {
     bool found;
-    size_t i = index_probe(v, x, ent_key(v, ent, by_token), by_token, &found);
+    uint32_t at_slot;
+    size_t at = probe(
+        v, tab, slot_at(v, i) + key_off(by_token), by_token, &found, &at_slot);
 
-    x->slot[i] = ent + 1;
+    if (!found)
+        tab[at] = i + 1;
 }
 
-/* Remove position i, shifting back the entries of its probe run. */
-static void
-index_del_at(
-    const struct vault *v, struct vault_index *x, size_t i, bool by_token)
+/* The home cell of the cell at j, or j when it points to nothing valid
+ * (a crash's leftover: it stays where it is, occupied). */
+static size_t
+cell_home(const struct vault *v, const uint32_t *tab, size_t j, bool by_token)
 {
-    size_t mask = x->cap - 1, j = i;
+    uint32_t c = tab[j];
+    const uint8_t *sl;
 
-    x->slot[i] = 0;
+    if (c - 1 >= v->nents)
+        return j;
+    sl = slot_at(v, c - 1);
+    if (slot_state(sl) != 1)
+        return j;
+    return (size_t)hash16(sl + key_off(by_token)) & (v->cap - 1);
+}
+
+/* Remove position i, shifting back the cells of its probe run. */
+static void
+cell_del_at(const struct vault *v, uint32_t *tab, size_t i, bool by_token)
+{
+    size_t mask = v->cap - 1, j = i;
+
+    tab[i] = 0;
     for (;;) {
         size_t home;
-        uint32_t s;
 
         j = (j + 1) & mask;
-        s = x->slot[j];
-        if (s == 0)
+        if (tab[j] == 0)
             return;
-        home = (size_t)hash16(ent_key(v, s - 1, by_token)) & mask;
-        /* Move s back to i unless its home lies cyclically in (i, j]. */
+        home = cell_home(v, tab, j, by_token);
+        /* Move it back to i unless its home lies cyclically in (i, j]. */
         if ((j > i && (home <= i || home > j)) ||
             (j < i && (home <= i && home > j))) {
-            x->slot[i] = s;
-            x->slot[j] = 0;
+            tab[i] = tab[j];
+            tab[j] = 0;
             i = j;
         }
     }
 }
 
-/* Empty both indexes, sized for `want` live entries. */
-static void
-index_alloc(struct vault *v, size_t want)
-{
-    size_t cap = VAULT_MIN_INDEX;
+/* ------------------------------------------------------- index file */
 
-    while (want * 2 > cap)
-        cap *= 2;
-    free(v->by_p.slot);
-    free(v->by_t.slot);
-    index_init(&v->by_p, cap);
-    index_init(&v->by_t, cap);
+/* The index file's first 8 bytes (no terminator is stored). */
+static const uint8_t vidx_magic[8] = { 'V', 'I', 'G', 'I', 'L', 'V', 'I', 'X' };
+
+static void
+vidx_header_encode(const struct vault *v, uint8_t h[VIDX_HEADER],
+    unsigned log2cap, uint64_t next, uint64_t live, uint32_t state)
+{
+    memset(h, 0, VIDX_HEADER);
+    memcpy(h, vidx_magic, sizeof(vidx_magic));
+    bytes_put_le32(h + 8, VIDX_VERSION);
+    bytes_put_le32(h + 12, log2cap);
+    memcpy(h + 16, v->id, VAULT_ID_BYTES);
+    bytes_put_le64(h + 32, next);
+    bytes_put_le64(h + 40, live);
+    bytes_put_le32(h + 48, state);
+    bytes_put_le32(h + 60, crc32c(0, h, 60));
 }
 
-/* Make both indexes large enough for `want` live entries. */
-static void
-index_reserve(struct vault *v, size_t want)
+/* Write the index header (not synced). Caller holds io_mu or is alone. */
+static int
+vidx_header_write(struct vault *v, int fd, unsigned log2cap, uint64_t next,
+    uint64_t live, uint32_t state)
 {
-    if (want * 2 <= v->by_p.cap)
-        return;
-    index_alloc(v, want);
-    for (size_t i = 0; i < v->nents; i++) {
-        if (!v->ents[i].live)
-            continue;
-        index_add(v, &v->by_p, (uint32_t)i, false);
-        index_add(v, &v->by_t, (uint32_t)i, true);
-    }
+    uint8_t h[VIDX_HEADER];
+    int rc;
+
+    vidx_header_encode(v, h, log2cap, next, live, state);
+    rc = fileio_pwrite_all(fd, h, sizeof(h), 0);
+    if (rc != 0)
+        log_warn("%s: cannot write the header of '%s'", __func__, v->ipath);
+    return rc;
 }
 
-/* ------------------------------------------------------------ entries */
-
-/* Grow ents to hold `want`, wiping the old block (it holds salts). */
 static void
-ents_reserve(struct vault *v, size_t want)
+vidx_unmap(struct vault *v)
 {
-    struct vault_ent *n;
-    size_t cap = v->cap ? v->cap : 1024;
+    if (v->imap != NULL)
+        munmap(v->imap, v->ilen);
+    if (v->ifd != -1)
+        close(v->ifd);
+    v->imap = NULL;
+    v->ifd = -1;
+    v->by_p = v->by_t = NULL;
+}
 
-    if (want <= v->cap)
-        return;
-    while (cap < want)
-        cap *= 2;
-    n = xcalloc(cap, sizeof(*n));
-    if (v->ents != NULL) {
-        memcpy(n, v->ents, v->nents * sizeof(*n));
-        sodium_memzero(v->ents, v->cap * sizeof(*v->ents));
-        free(v->ents);
+static int
+vidx_map(struct vault *v, int fd, unsigned log2cap)
+{
+    size_t cap = (size_t)1 << log2cap;
+    size_t len = VIDX_HEADER + 2 * cap * sizeof(uint32_t);
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+    if (m == MAP_FAILED) {
+        log_warn("%s: cannot map '%s'", __func__, v->ipath);
+        return ERR_IO;
     }
-    v->ents = n;
+    (void)madvise(m, len, MADV_RANDOM);
+    v->imap = m;
+    v->ilen = len;
+    v->ifd = fd;
     v->cap = cap;
+    v->log2cap = log2cap;
+    v->by_p = (uint32_t *)(void *)(v->imap + VIDX_HEADER);
+    v->by_t = v->by_p + cap;
+    return 0;
 }
 
-static void
-freed_push(struct vault *v, uint32_t i)
+/*
+ * Build a complete index of slots [0, nents) with 2^log2cap cells a
+ * table in a new file, durable, and put it in place of the old one
+ * (rename). The vault file is synced first: the new header's `next`
+ * names its slots. On success `v` uses the new file. Main thread (or
+ * open). Returns 0, ERR_FULL or ERR_IO (the old index stays).
+ */
+static int
+vidx_build(struct vault *v, unsigned log2cap)
 {
-    if (v->nfreed == v->capfreed) {
-        v->capfreed = v->capfreed ? v->capfreed * 2 : 64;
-        v->freed = xreallocarray(v->freed, v->capfreed, sizeof(*v->freed));
+    size_t plen = strlen(v->ipath) + 8;
+    char *tmp = xmalloc(plen);
+    size_t cap = (size_t)1 << log2cap;
+    struct vault nv;
+    uint64_t live = 0;
+    int fd, rc;
+
+    snprintf(tmp, plen, "%s.new", v->ipath);
+    (void)unlink(tmp);
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd == -1) {
+        rc = fileio_error(errno);
+        log_warn("%s: cannot create '%s'", __func__, tmp);
+        free(tmp);
+        return rc;
     }
-    v->freed[v->nfreed++] = i;
+    rc = posix_fallocate(fd, 0, (off_t)(VIDX_HEADER + 2 * cap * 4));
+    if (rc != 0) {
+        errno = rc;
+        rc = fileio_error(rc);
+        log_warn("%s: cannot size '%s'", __func__, tmp);
+        goto fail;
+    }
+    /* A scratch view of `v` with the new tables (same slots). */
+    nv = *v;
+    nv.imap = NULL;
+    nv.ifd = -1;
+    rc = vidx_map(&nv, fd, log2cap);
+    if (rc != 0)
+        goto fail;
+    for (size_t i = 0; i < v->nents; i++) {
+        if (slot_state(slot_at(v, i)) != 1)
+            continue;
+        cell_add(&nv, nv.by_p, (uint32_t)i, false);
+        cell_add(&nv, nv.by_t, (uint32_t)i, true);
+        live++;
+    }
+    crashpoint("vault.rehash");
+    if (fdatasync(v->fd) == -1 || msync(nv.imap, nv.ilen, MS_SYNC) == -1) {
+        rc = fileio_error(errno);
+        log_warn("%s: cannot sync '%s'", __func__, tmp);
+        munmap(nv.imap, nv.ilen);
+        goto fail;
+    }
+    rc = vidx_header_write(&nv, fd, log2cap, v->nents, live, VIDX_CLEAN);
+    if (rc == 0 && fdatasync(fd) == -1)
+        rc = fileio_error(errno);
+    if (rc != 0) {
+        munmap(nv.imap, nv.ilen);
+        goto fail;
+    }
+    pthread_mutex_lock(&v->io_mu);
+    if (rename(tmp, v->ipath) == -1) {
+        rc = ERR_IO;
+        log_warn("%s: cannot rename '%s'", __func__, tmp);
+        pthread_mutex_unlock(&v->io_mu);
+        munmap(nv.imap, nv.ilen);
+        goto fail;
+    }
+    vidx_unmap(v);
+    v->imap = nv.imap;
+    v->ilen = nv.ilen;
+    v->ifd = nv.ifd;
+    v->cap = nv.cap;
+    v->log2cap = nv.log2cap;
+    v->by_p = nv.by_p;
+    v->by_t = nv.by_t;
+    v->erasing = false;
+    pthread_mutex_unlock(&v->io_mu);
+    pthread_mutex_lock(&v->mu);
+    v->live = (size_t)live;
+    pthread_mutex_unlock(&v->mu);
+    if (fileio_sync_parent(v->ipath) != 0)
+        log_warn("%s: cannot sync the directory of '%s'", __func__, v->ipath);
+    free(tmp);
+    return 0;
+fail:
+    close(fd);
+    (void)unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+static unsigned
+log2_for(size_t slots)
+{
+    unsigned l = VIDX_MIN_LOG2;
+
+    while (((size_t)1 << l) < 2 * slots)
+        l++;
+    return l;
+}
+
+/*
+ * Open the index and check it against the vault: 0 and its tables in
+ * `v` (header `next` and `live` in *next, *live), or a reason (static
+ * text) in *why and ERR_CORRUPT.
+ */
+static int
+vidx_open(struct vault *v, uint64_t *next, uint64_t *live, const char **why)
+{
+    uint8_t h[64];
+    struct stat st;
+    unsigned log2cap;
+    int fd, rc;
+
+    fd = open(v->ipath, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1) {
+        *why = errno == ENOENT ? "missing" : "cannot be opened";
+        return ERR_CORRUPT;
+    }
+    *why = "bad header";
+    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+        fileio_pread_full(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+        memcmp(h, vidx_magic, sizeof(vidx_magic)) != 0 ||
+        bytes_get_le32(h + 8) != VIDX_VERSION ||
+        bytes_get_le32(h + 60) != crc32c(0, h, 60))
+        goto bad;
+    *why = "made for another vault";
+    if (sodium_memcmp(h + 16, v->id, VAULT_ID_BYTES) != 0)
+        goto bad;
+    *why = "an erasure was interrupted";
+    if (bytes_get_le32(h + 48) != VIDX_CLEAN)
+        goto bad;
+    log2cap = bytes_get_le32(h + 12);
+    *next = bytes_get_le64(h + 32);
+    *live = bytes_get_le64(h + 40);
+    *why = "sizes disagree";
+    if (log2cap < VIDX_MIN_LOG2 || log2cap > 31 ||
+        (uint64_t)st.st_size !=
+            VIDX_HEADER + 2 * ((uint64_t)1 << log2cap) * 4 ||
+        *next > v->fslots || *live > *next ||
+        2 * *next > ((uint64_t)1 << log2cap))
+        goto bad;
+    rc = vidx_map(v, fd, log2cap);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    return 0;
+bad:
+    close(fd);
+    return ERR_CORRUPT;
+}
+
+/* ------------------------------------------------------------ growth */
+
+/* Make the file hold at least `want` slots (zero), mapped. */
+static int
+vault_grow(struct vault *v, uint64_t want)
+{
+    uint64_t slots = v->fslots, bytes;
+    int rc;
+
+    if (want <= slots)
+        return 0;
+    while (slots < want)
+        slots += VAULT_GROW_SLOTS;
+    if (slots > VAULT_MAX_ENTRIES)
+        slots = VAULT_MAX_ENTRIES;
+    if (slots < want)
+        return ERR_FULL;
+    bytes = VAULT_HEADER + slots * VAULT_SLOT_BYTES;
+    rc = posix_fallocate(v->fd, 0, (off_t)bytes);
+    if (rc != 0) {
+        log_warnx("%s: cannot grow '%s': %s", __func__, v->path, strerror(rc));
+        return fileio_error(rc);
+    }
+    if (bytes > v->maplen) {
+        size_t len = v->maplen;
+        void *m;
+
+        while (len < bytes)
+            len *= 2;
+        m = mremap(v->map, v->maplen, len, MREMAP_MAYMOVE);
+        if (m == MAP_FAILED) {
+            log_warn("%s: cannot map '%s'", __func__, v->path);
+            return ERR_IO;
+        }
+        (void)madvise(m, len, MADV_RANDOM);
+        (void)madvise(m, len, MADV_DONTDUMP);
+        v->map = m;
+        v->maplen = len;
+    }
+    v->fslots = slots;
+    return 0;
 }
 
 /*
@@ -317,126 +577,37 @@ salt_new(struct vault *v, uint8_t salt[VAULT_SALT_BYTES])
     v->rnd_off += VAULT_SALT_BYTES;
 }
 
-static int
-u32_cmp(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-int
-vault_write(struct vault *v)
-{
-    uint8_t buf[VAULT_WRITE_SLOTS * VAULT_SLOT_BYTES];
-    size_t i = 0, done = 0;
-    int rc = 0;
-
-    if (v->ndirty > 1)
-        qsort(v->dirty, v->ndirty, sizeof(*v->dirty), u32_cmp);
-    while (i < v->ndirty) {
-        uint32_t first = v->dirty[i];
-        size_t n = 0;
-
-        /* One run of consecutive slots (a slot listed twice once). */
-        while (i < v->ndirty && n < VAULT_WRITE_SLOTS &&
-            v->dirty[i] <= first + n) {
-            uint32_t k = v->dirty[i++];
-
-            if (k < first + n)
-                continue;
-            if (v->ents[k].live)
-                slot_encode(&v->ents[k], buf + n * VAULT_SLOT_BYTES);
-            else /* erased since: vault_erase() wrote its zeros */
-                memset(buf + n * VAULT_SLOT_BYTES, 0, VAULT_SLOT_BYTES);
-            n++;
-        }
-        rc = fileio_pwrite_all(v->fd, buf, n * VAULT_SLOT_BYTES,
-            (uint64_t)VAULT_HEADER + (uint64_t)first * VAULT_SLOT_BYTES);
-        if (rc != 0) {
-            log_warn("%s: cannot write %zu slots from %" PRIu32 " of '%s'",
-                __func__, n, first, v->path);
-            break;
-        }
-        done = i;
-    }
-    sodium_memzero(buf, sizeof(buf));
-    /* The slots not written stay listed for the next call. */
-    if (done > 0 && done < v->ndirty)
-        memmove(
-            v->dirty, v->dirty + done, (v->ndirty - done) * sizeof(*v->dirty));
-    v->ndirty -= done;
-    return rc;
-}
-
-static int
-slot_write(struct vault *v, uint32_t i, const uint8_t buf[VAULT_SLOT_BYTES])
-{
-    int rc = fileio_pwrite_all(v->fd, buf, VAULT_SLOT_BYTES,
-        (uint64_t)VAULT_HEADER + (uint64_t)i * VAULT_SLOT_BYTES);
-
-    if (rc != 0)
-        log_warn(
-            "%s: cannot write slot %" PRIu32 " of '%s'", __func__, i, v->path);
-    return rc;
-}
-
 /*
- * Add the subject (p, salt, kind): the free entry on top of the stack
- * (the lowest after open, then the latest erased), else a new one at
- * the end; its slot is listed for the next vault_write(). Returns 0 or
- * ERR_FULL (nothing added).
+ * Add the subject (p, salt, kind) in the next slot: the slot is written
+ * in place, then its two cells, then nents and live move. Returns 0,
+ * ERR_FULL or ERR_IO (nothing added).
  */
 static int
 ent_add(struct vault *v, const uint8_t p[PSEUDO_BYTES],
-    const uint8_t salt[VAULT_SALT_BYTES], enum vault_kind kind)
+    const uint8_t salt[VAULT_SALT_BYTES], enum vault_kind kind, uint32_t *slot)
 {
-    struct vault_ent *e;
-    bool fresh = v->nfreed == 0;
     uint32_t i;
+    int rc;
 
-    if (fresh && v->nents >= VAULT_MAX_ENTRIES)
+    if (v->nents >= VAULT_MAX_ENTRIES)
         return ERR_FULL;
-    index_reserve(v, v->live + 1);
-    if (fresh) {
-        ents_reserve(v, v->nents + 1);
-        i = (uint32_t)v->nents;
-    } else {
-        i = v->freed[v->nfreed - 1];
-    }
-    e = &v->ents[i];
-    memcpy(e->p, p, PSEUDO_BYTES);
-    memcpy(e->salt, salt, VAULT_SALT_BYTES);
-    token_of(e->salt, e->p, e->t);
-    e->kind = (uint8_t)kind;
-    e->live = 1;
-    /* Written by the next vault_write(), in one pwrite with its
-     * neighbours. */
-    if (v->ndirty == v->capdirty) {
-        v->capdirty = v->capdirty ? 2 * v->capdirty : 256;
-        v->dirty = xreallocarray(v->dirty, v->capdirty, sizeof(*v->dirty));
-    }
-    v->dirty[v->ndirty++] = i;
-    if (fresh)
-        v->nents++;
-    else
-        v->nfreed--;
+    rc = vault_grow(v, (uint64_t)v->nents + 1);
+    if (rc == 0 && 2 * (v->nents + 1) > v->cap)
+        rc = vidx_build(v, v->log2cap + 1);
+    if (rc != 0)
+        return rc;
+    i = (uint32_t)v->nents;
+    slot_encode(slot_at(v, i), p, salt, kind);
+    crashpoint("vault.slot");
+    cell_add(v, v->by_p, i, false);
+    crashpoint("vault.cell");
+    cell_add(v, v->by_t, i, true);
+    /* Published (for the flusher's header) after its cells. */
+    pthread_mutex_lock(&v->mu);
+    v->nents++;
     v->live++;
-    index_add(v, &v->by_p, i, false);
-    index_add(v, &v->by_t, i, true);
-    return 0;
-}
-
-static int
-find(const struct vault *v, const uint8_t *key, bool by_token, uint32_t *ent)
-{
-    const struct vault_index *x = by_token ? &v->by_t : &v->by_p;
-    bool found;
-    size_t i = index_probe(v, x, key, by_token, &found);
-
-    if (!found)
-        return ERR_NOTFOUND;
-    *ent = x->slot[i] - 1;
+    pthread_mutex_unlock(&v->mu);
+    *slot = i;
     return 0;
 }
 
@@ -446,58 +617,59 @@ find(const struct vault *v, const uint8_t *key, bool by_token, uint32_t *ent)
 static const uint8_t vault_magic[8] = { 'V', 'I', 'G', 'I', 'L', 'V', 'L',
     'T' };
 
-static int
-header_write(int fd)
+static void
+header_encode(uint8_t h[VAULT_HEADER], const uint8_t id[VAULT_ID_BYTES])
 {
-    uint8_t h[VAULT_HEADER];
-
-    memset(h, 0, sizeof(h));
+    memset(h, 0, VAULT_HEADER);
     memcpy(h, vault_magic, sizeof(vault_magic));
     bytes_put_le32(h + 8, VAULT_VERSION);
     bytes_put_le32(h + 12, VAULT_SLOT_BYTES);
+    memcpy(h + 16, id, VAULT_ID_BYTES);
     bytes_put_le32(h + 60, crc32c(0, h, 60));
-    return fileio_pwrite_all(fd, h, sizeof(h), 0);
 }
 
-static bool
-header_ok(const uint8_t h[VAULT_HEADER])
+/* The header's version (1 or 2, its id into `id`), or 0: not a vault. */
+static unsigned
+header_check(const uint8_t h[VAULT_HEADER], uint8_t id[VAULT_ID_BYTES])
 {
-    return memcmp(h, vault_magic, sizeof(vault_magic)) == 0 &&
-        bytes_get_le32(h + 8) == VAULT_VERSION &&
-        bytes_get_le32(h + 12) == VAULT_SLOT_BYTES && all_zero(h + 16, 44) &&
-        bytes_get_le32(h + 60) == crc32c(0, h, 60);
+    uint32_t ver = bytes_get_le32(h + 8);
+
+    if (memcmp(h, vault_magic, sizeof(vault_magic)) != 0 ||
+        bytes_get_le32(h + 12) != VAULT_SLOT_BYTES ||
+        bytes_get_le32(h + 60) != crc32c(0, h, 60))
+        return 0;
+    if (ver == VAULT_VERSION_OLD && all_zero(h + 16, 44)) {
+        memset(id, 0, VAULT_ID_BYTES);
+        return VAULT_VERSION_OLD;
+    }
+    if (ver == VAULT_VERSION && all_zero(h + 32, 28) &&
+        !all_zero(h + 16, VAULT_ID_BYTES)) {
+        memcpy(id, h + 16, VAULT_ID_BYTES);
+        return VAULT_VERSION;
+    }
+    return 0;
 }
 
 /* Create `path` with its header, durable with its directory entry. */
 static int
 vault_create(const char *path, int *fdp)
 {
-    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-    const char *dname = ".";
-    int fd, dfd, rc;
+    uint8_t h[VAULT_HEADER], id[VAULT_ID_BYTES];
+    int fd, rc;
 
     fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd == -1) {
         rc = fileio_error(errno);
         log_warn("%s: cannot create '%s'", __func__, path);
-        free(dir);
         return rc;
     }
-    rc = header_write(fd);
+    randombytes_buf(id, sizeof(id));
+    header_encode(h, id);
+    rc = fileio_pwrite_all(fd, h, sizeof(h), 0);
     if (rc == 0 && fsync(fd) == -1)
         rc = fileio_error(errno);
-    if (slash == dir) {
-        dname = "/";
-    } else if (slash != NULL) {
-        *slash = '\0';
-        dname = dir;
-    }
-    dfd = open(dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rc == 0 && (dfd == -1 || fsync(dfd) == -1))
+    if (rc == 0 && fileio_sync_parent(path) != 0)
         rc = ERR_IO;
-    if (dfd != -1)
-        close(dfd);
-    free(dir);
     if (rc != 0) {
         log_warn("%s: cannot make '%s' durable", __func__, path);
         close(fd);
@@ -508,72 +680,124 @@ vault_create(const char *path, int *fdp)
     return 0;
 }
 
-/* Read every slot of an open vault file into `v`. */
+/*
+ * Slots [from, fslots), past what the index header covers: put the
+ * valid ones in the tables (when missing), count the damaged ones below
+ * the last valid one, wipe torn ones past it (a crash's half-written
+ * append: the journal holds its salt). Sets nents and live.
+ */
 static int
-vault_load(struct vault *v, uint64_t size)
+vault_scan_tail(struct vault *v, uint64_t from, uint64_t live)
 {
-    uint8_t *buf = xmalloc((size_t)VAULT_READ_SLOTS * VAULT_SLOT_BYTES);
-    uint64_t nslots = (size - VAULT_HEADER) / VAULT_SLOT_BYTES, done = 0;
-    int rc = 0;
+    uint64_t end = from;
 
-    if (nslots > VAULT_MAX_ENTRIES) {
-        free(buf);
-        return ERR_CORRUPT;
+    for (uint64_t i = from; i < v->fslots; i++) {
+        const uint8_t *sl = slot_at(v, (size_t)i);
+
+        v->scanned++;
+        if (slot_state(sl) == 1)
+            end = i + 1;
     }
-    ents_reserve(v, (size_t)nslots);
-    while (done < nslots) {
-        size_t n = nslots - done > VAULT_READ_SLOTS ? VAULT_READ_SLOTS :
-                                                      (size_t)(nslots - done);
-        ssize_t got = fileio_pread_full(v->fd, buf, n * VAULT_SLOT_BYTES,
-            VAULT_HEADER + done * VAULT_SLOT_BYTES);
+    v->nents = (size_t)end;
+    for (uint64_t i = from; i < v->fslots; i++) {
+        uint8_t *sl = slot_at(v, (size_t)i);
+        int st = slot_state(sl);
+        bool found;
+        uint32_t at_slot;
 
-        if (got != (ssize_t)(n * VAULT_SLOT_BYTES)) {
-            log_warn("%s: cannot read '%s'", __func__, v->path);
-            rc = ERR_IO;
-            break;
+        if (st == 1) {
+            (void)probe(v, v->by_p, sl + SLOT_P, false, &found, &at_slot);
+            if (found && at_slot != i) {
+                log_warnx("%s: '%s' holds one pseudonym twice (slot %" PRIu64
+                          ")",
+                    __func__, v->path, i);
+                return ERR_CORRUPT;
+            }
+            cell_add(v, v->by_p, (uint32_t)i, false);
+            cell_add(v, v->by_t, (uint32_t)i, true);
+            live++; /* the header's count covers slots below `next` */
+        } else if (st < 0 && i < end) {
+            v->damaged++;
+        } else if (st < 0) {
+            sodium_memzero(sl, VAULT_SLOT_BYTES);
         }
-        for (size_t k = 0; k < n; k++) {
-            uint32_t i = (uint32_t)(done + k);
-            int d = slot_decode(buf + k * VAULT_SLOT_BYTES, &v->ents[i]);
-
-            if (d < 0)
-                v->damaged++;
-            if (d <= 0)
-                continue;
-            v->live++;
-        }
-        done += n;
     }
-    sodium_memzero(buf, (size_t)VAULT_READ_SLOTS * VAULT_SLOT_BYTES);
-    free(buf);
+    v->live = (size_t)live;
+    return 0;
+}
+
+/* Check a whole vault: one pseudonym in one slot only (a rebuild's
+ * duplicate check), damaged slots counted; sets nents. */
+static int
+vault_scan_all(struct vault *v)
+{
+    uint64_t end = 0;
+
+    for (uint64_t i = 0; i < v->fslots; i++) {
+        int st = slot_state(slot_at(v, (size_t)i));
+
+        v->scanned++;
+        if (st != 0)
+            end = i + 1;
+    }
+    v->nents = (size_t)end;
+    for (uint64_t i = 0; i < end; i++) {
+        uint8_t *sl = slot_at(v, (size_t)i);
+        int st = slot_state(sl);
+
+        if (st < 0 && i + 1 == end) {
+            /* A torn append at the very end. */
+            sodium_memzero(sl, VAULT_SLOT_BYTES);
+            v->nents = (size_t)i;
+        } else if (st < 0) {
+            v->damaged++;
+        }
+    }
+    return 0;
+}
+
+/* Rebuild the index from every slot (and make a version 1 file version 2). */
+static int
+vault_rebuild(struct vault *v, unsigned version, const char *why)
+{
+    uint8_t h[VAULT_HEADER];
+    int rc;
+
+    log_warnx("%s: the index of '%s' is rebuilt from every slot (%s)", __func__,
+        v->path, why);
+    rc = vault_scan_all(v);
     if (rc != 0)
         return rc;
-    v->nents = (size_t)nslots;
-    for (size_t i = v->nents; i-- > 0;)
-        if (!v->ents[i].live)
-            freed_push(v, (uint32_t)i);
-    index_alloc(v, v->live);
+    /* Duplicates: found while the tables fill. */
+    rc = vidx_build(v, log2_for(v->nents + 1));
+    if (rc != 0)
+        return rc;
     for (size_t i = 0; i < v->nents; i++) {
-        bool dup;
-        size_t at;
+        const uint8_t *sl = slot_at(v, i);
+        bool found;
+        uint32_t at_slot;
 
-        if (!v->ents[i].live)
+        if (slot_state(sl) != 1)
             continue;
-        /* One probe finds a duplicate or the place to add it. */
-        at = index_probe(v, &v->by_p, v->ents[i].p, false, &dup);
-        if (dup) {
+        (void)probe(v, v->by_p, sl + SLOT_P, false, &found, &at_slot);
+        if (!found || at_slot != i) {
             log_warnx("%s: '%s' holds one pseudonym twice (slot %zu)", __func__,
                 v->path, i);
             return ERR_CORRUPT;
         }
-        v->by_p.slot[at] = (uint32_t)i + 1;
-        index_add(v, &v->by_t, (uint32_t)i, true);
     }
-    if (v->damaged > 0)
-        log_warnx("%s: %" PRIu64 " damaged slot(s) in '%s' treated as "
-                  "free: their subjects' earlier records cannot be "
-                  "reported any more",
-            __func__, v->damaged, v->path);
+    if (version == VAULT_VERSION_OLD) {
+        header_encode(h, v->id);
+        rc = fileio_pwrite_all(v->fd, h, sizeof(h), 0);
+        if (rc == 0 && fdatasync(v->fd) == -1)
+            rc = fileio_error(errno);
+        if (rc != 0) {
+            log_warn("%s: cannot write the header of '%s'", __func__, v->path);
+            return rc;
+        }
+        log_info("%s: '%s' is now a version %d vault (with an index file)",
+            __func__, v->path, VAULT_VERSION);
+    }
     return 0;
 }
 
@@ -583,16 +807,32 @@ vault_open(const char *path, bool create, struct vault **out)
     uint8_t h[VAULT_HEADER];
     struct vault *v;
     struct stat st;
-    uint64_t tail;
+    uint64_t tail, next = 0, live = 0;
+    const char *why = NULL;
+    unsigned version;
+    bool created = false;
+    size_t plen;
     int fd, rc;
 
     *out = NULL;
     v = xcalloc(1, sizeof(*v));
     v->path = xstrdup(path);
+    plen = strlen(path) + 5;
+    v->ipath = xmalloc(plen);
+    snprintf(v->ipath, plen, "%s.idx", path);
     v->fd = -1;
+    v->ifd = -1;
     v->rnd_off = sizeof(v->rnd); /* empty: the first salt fills it */
-    index_init(&v->by_p, VAULT_MIN_INDEX);
-    index_init(&v->by_t, VAULT_MIN_INDEX);
+    pthread_mutex_init(&v->mu, NULL);
+    pthread_mutex_init(&v->io_mu, NULL);
+    {
+        /* A rehash's new index a crash left before its rename. */
+        char *tmp = xmalloc(plen + 4);
+
+        snprintf(tmp, plen + 4, "%s.new", v->ipath);
+        (void)unlink(tmp);
+        free(tmp);
+    }
     fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
         if (!create) {
@@ -602,6 +842,7 @@ vault_open(const char *path, bool create, struct vault **out)
         rc = vault_create(path, &fd);
         if (rc != 0)
             goto fail;
+        created = true;
     }
     if (fd < 0) {
         log_warn("%s: cannot open '%s'", __func__, path);
@@ -615,15 +856,17 @@ vault_open(const char *path, bool create, struct vault **out)
         goto fail;
     }
     if (fileio_pread_full(v->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-        !header_ok(h)) {
+        (version = header_check(h, v->id)) == 0) {
         log_warnx(
             "%s: '%s' is not a subject vault (bad header)", __func__, path);
         rc = ERR_CORRUPT;
         goto fail;
     }
-    /* A crash can leave part of a slot appended at the end: it never
-     * held a synced subject (the slot write is the first write of it),
-     * and the journal still holds its salt. */
+    if (version == VAULT_VERSION_OLD)
+        randombytes_buf(v->id, sizeof(v->id));
+    /* A crash can leave part of a slot appended at the end of a
+     * version 1 file: it never held a synced subject (the slot write is
+     * the first write of it), and the journal still holds its salt. */
     tail = ((uint64_t)st.st_size - VAULT_HEADER) % VAULT_SLOT_BYTES;
     if (tail != 0) {
         log_warnx("%s: cutting a torn slot of %" PRIu64 " bytes off '%s'",
@@ -635,13 +878,76 @@ vault_open(const char *path, bool create, struct vault **out)
             goto fail;
         }
     }
-    rc = vault_load(v, (uint64_t)st.st_size - tail);
+    v->fslots = ((uint64_t)st.st_size - tail - VAULT_HEADER) / VAULT_SLOT_BYTES;
+    if (v->fslots > VAULT_MAX_ENTRIES) {
+        rc = ERR_CORRUPT;
+        goto fail;
+    }
+    v->maplen = VAULT_MAP_MIN;
+    while (v->maplen < VAULT_HEADER + v->fslots * VAULT_SLOT_BYTES)
+        v->maplen *= 2;
+    v->map =
+        mmap(NULL, v->maplen, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+    if (v->map == MAP_FAILED) {
+        v->map = NULL;
+        log_warn("%s: cannot map '%s'", __func__, path);
+        rc = ERR_IO;
+        goto fail;
+    }
+    (void)madvise(v->map, v->maplen, MADV_RANDOM);
+    (void)madvise(v->map, v->maplen, MADV_DONTDUMP);
+    if (version == VAULT_VERSION_OLD)
+        why = "version 1 vault: migrating";
+    else if (created || vidx_open(v, &next, &live, &why) == 0)
+        why = NULL;
+    if (created) {
+        rc = vidx_build(v, VIDX_MIN_LOG2);
+        if (rc == 0)
+            rc = vault_grow(v, 1);
+    } else if (why == NULL) {
+        rc = vault_scan_tail(v, next, live);
+    } else {
+        rc = vault_rebuild(v, version, why);
+    }
     if (rc != 0)
         goto fail;
+    if (v->damaged > 0)
+        log_warnx("%s: %" PRIu64 " damaged slot(s) in '%s' treated as "
+                  "free: their subjects' earlier records cannot be "
+                  "reported any more",
+            __func__, v->damaged, v->path);
     *out = v;
     return 0;
 fail:
     vault_close(v);
+    return rc;
+}
+
+/*
+ * Sync both files and write the index header clean with the `next` and
+ * `live` taken before the syncs, unless an erasure is under way (then
+ * with `finish_erase` it is over: main thread). Holds io_mu.
+ */
+static int
+vault_sync_both(struct vault *v, bool finish_erase)
+{
+    size_t next, live;
+    int rc = 0;
+
+    pthread_mutex_lock(&v->io_mu);
+    pthread_mutex_lock(&v->mu);
+    next = v->nents;
+    live = v->live;
+    pthread_mutex_unlock(&v->mu);
+    if (fdatasync(v->fd) == -1 || fdatasync(v->ifd) == -1) {
+        log_warn("%s: fdatasync of '%s' failed", __func__, v->path);
+        rc = ERR_IO;
+    }
+    if (rc == 0 && (finish_erase || !v->erasing))
+        rc = vidx_header_write(v, v->ifd, v->log2cap, next, live, VIDX_CLEAN);
+    if (rc == 0 && finish_erase)
+        v->erasing = false;
+    pthread_mutex_unlock(&v->io_mu);
     return rc;
 }
 
@@ -650,20 +956,18 @@ vault_close(struct vault *v)
 {
     if (v == NULL)
         return;
-    /* Best effort: the journal holds the salts of unwritten slots. */
-    if (v->fd != -1 && v->ndirty > 0 && vault_write(v) != 0)
-        log_warnx("%s: '%s': slots left to the journal", __func__, v->path);
+    if (v->map != NULL && v->imap != NULL && vault_sync_both(v, false) != 0)
+        log_warnx("%s: '%s' not synced: the journal holds new salts", __func__,
+            v->path);
+    vidx_unmap(v);
+    if (v->map != NULL)
+        munmap(v->map, v->maplen);
     if (v->fd != -1)
         close(v->fd);
-    if (v->ents != NULL) {
-        sodium_memzero(v->ents, v->cap * sizeof(*v->ents));
-        free(v->ents);
-    }
     sodium_memzero(v->rnd, sizeof(v->rnd));
-    free(v->dirty);
-    free(v->freed);
-    free(v->by_p.slot);
-    free(v->by_t.slot);
+    pthread_mutex_destroy(&v->mu);
+    pthread_mutex_destroy(&v->io_mu);
+    free(v->ipath);
     free(v->path);
     free(v);
 }
@@ -680,6 +984,12 @@ vault_damaged(const struct vault *v)
     return v->damaged;
 }
 
+uint64_t
+vault_open_scanned(const struct vault *v)
+{
+    return v->scanned;
+}
+
 /* ------------------------------------------------------------ lookups */
 
 int
@@ -688,25 +998,24 @@ vault_token(struct vault *v, const struct pseudo *p, enum vault_kind kind,
 {
     uint8_t salt[VAULT_SALT_BYTES];
     uint32_t i;
+    bool found;
     int rc;
 
     if (created != NULL)
         *created = false;
-    if (find(v, p->b, false, &i) == 0) {
-        memcpy(token->b, v->ents[i].t, PSEUDO_BYTES);
+    (void)probe(v, v->by_p, p->b, false, &found, &i);
+    if (found) {
+        memcpy(token->b, slot_at(v, i) + SLOT_T, PSEUDO_BYTES);
         return 0;
     }
     if (!create)
         return ERR_NOTFOUND;
     salt_new(v, salt);
-    rc = ent_add(v, p->b, salt, kind);
+    rc = ent_add(v, p->b, salt, kind, &i);
     sodium_memzero(salt, sizeof(salt));
     if (rc != 0)
         return rc;
-    rc = find(v, p->b, false, &i);
-    if (rc != 0)
-        fatalx("%s: invariant: a subject just added is missing", __func__);
-    memcpy(token->b, v->ents[i].t, PSEUDO_BYTES);
+    memcpy(token->b, slot_at(v, i) + SLOT_T, PSEUDO_BYTES);
     if (created != NULL)
         *created = true;
     return 0;
@@ -717,14 +1026,15 @@ vault_lookup_token(const struct vault *v, const struct pseudo *token,
     struct pseudo *p, enum vault_kind *kind)
 {
     uint32_t i;
-    int rc = find(v, token->b, true, &i);
+    bool found;
 
-    if (rc != 0)
-        return rc;
+    (void)probe(v, v->by_t, token->b, true, &found, &i);
+    if (!found)
+        return ERR_NOTFOUND;
     if (p != NULL)
-        memcpy(p->b, v->ents[i].p, PSEUDO_BYTES);
+        memcpy(p->b, slot_at(v, i) + SLOT_P, PSEUDO_BYTES);
     if (kind != NULL)
-        *kind = (enum vault_kind)v->ents[i].kind;
+        *kind = (enum vault_kind)slot_at(v, i)[5];
     return 0;
 }
 
@@ -733,12 +1043,13 @@ vault_salt(const struct vault *v, const struct pseudo *p,
     uint8_t salt[VAULT_SALT_BYTES], enum vault_kind *kind)
 {
     uint32_t i;
-    int rc = find(v, p->b, false, &i);
+    bool found;
 
-    if (rc != 0)
-        return rc;
-    memcpy(salt, v->ents[i].salt, VAULT_SALT_BYTES);
-    *kind = (enum vault_kind)v->ents[i].kind;
+    (void)probe(v, v->by_p, p->b, false, &found, &i);
+    if (!found)
+        return ERR_NOTFOUND;
+    memcpy(salt, slot_at(v, i) + SLOT_SALT, VAULT_SALT_BYTES);
+    *kind = (enum vault_kind)slot_at(v, i)[5];
     return 0;
 }
 
@@ -747,65 +1058,75 @@ vault_restore(struct vault *v, const struct pseudo *p, enum vault_kind kind,
     const uint8_t salt[VAULT_SALT_BYTES])
 {
     uint32_t i;
+    bool found;
 
     if ((unsigned)kind == VAULT_KIND_NONE || (unsigned)kind >= VAULT_KIND_COUNT)
         return ERR_CORRUPT;
-    if (find(v, p->b, false, &i) == 0) {
-        if (sodium_memcmp(v->ents[i].salt, salt, VAULT_SALT_BYTES) == 0)
+    (void)probe(v, v->by_p, p->b, false, &found, &i);
+    if (found) {
+        if (sodium_memcmp(slot_at(v, i) + SLOT_SALT, salt, VAULT_SALT_BYTES) ==
+            0)
             return 0;
         log_warnx("%s: the journal and '%s' hold different salts for one "
                   "subject (slot %" PRIu32 ")",
             __func__, v->path, i);
         return ERR_CORRUPT;
     }
-    return ent_add(v, p->b, salt, kind);
+    return ent_add(v, p->b, salt, kind, &i);
 }
 
 int
 vault_erase(struct vault *v, const struct pseudo *token)
 {
-    static const uint8_t zero[VAULT_SLOT_BYTES];
+    uint8_t p[PSEUDO_BYTES];
     bool found;
-    uint32_t i;
+    uint32_t i, j;
     size_t at;
-    int rc;
+    int rc = 0;
 
-    at = index_probe(v, &v->by_t, token->b, true, &found);
+    at = probe(v, v->by_t, token->b, true, &found, &i);
     if (!found)
         return ERR_NOTFOUND;
-    i = v->by_t.slot[at] - 1;
-    rc = slot_write(v, i, zero);
+    /* Deletions move cells: until the next vault_sync() the index on
+     * disk is "erasing" (rebuilt at open). */
+    pthread_mutex_lock(&v->io_mu);
+    if (!v->erasing) {
+        rc = vidx_header_write(v, v->ifd, v->log2cap, 0, 0, VIDX_ERASING);
+        if (rc == 0 && fdatasync(v->ifd) == -1)
+            rc = ERR_IO;
+        if (rc == 0)
+            v->erasing = true;
+    }
+    pthread_mutex_unlock(&v->io_mu);
     if (rc != 0)
         return rc;
-    index_del_at(v, &v->by_t, at, true);
-    at = index_probe(v, &v->by_p, v->ents[i].p, false, &found);
-    if (!found)
+    memcpy(p, slot_at(v, i) + SLOT_P, PSEUDO_BYTES);
+    /* The cells first (their homes are read from the slot), then the
+     * slot: zeros in place. */
+    cell_del_at(v, v->by_t, at, true);
+    crashpoint("vault.erase");
+    at = probe(v, v->by_p, p, false, &found, &j);
+    if (!found || j != i)
         fatalx("%s: invariant: indexes disagree", __func__);
-    index_del_at(v, &v->by_p, at, false);
-    sodium_memzero(&v->ents[i], sizeof(v->ents[i]));
+    cell_del_at(v, v->by_p, at, false);
+    sodium_memzero(p, sizeof(p));
+    sodium_memzero(slot_at(v, i), VAULT_SLOT_BYTES);
+    pthread_mutex_lock(&v->mu);
     v->live--;
-    freed_push(v, i);
+    pthread_mutex_unlock(&v->mu);
     return 0;
 }
 
 int
 vault_sync(struct vault *v)
 {
-    int rc = vault_write(v);
-
-    if (rc != 0)
-        return rc;
-    return vault_sync_file(v);
+    return vault_sync_both(v, true);
 }
 
 int
 vault_sync_file(struct vault *v)
 {
-    if (fdatasync(v->fd) == -1) {
-        log_warn("%s: fdatasync of '%s' failed", __func__, v->path);
-        return ERR_IO;
-    }
-    return 0;
+    return vault_sync_both(v, false);
 }
 
 /* --------------------------------------------------------- tokenizing */

@@ -14,10 +14,11 @@
  * event touches history or the audit log (vault_tokenize()), so LMDB's
  * history keys, the audit records' subjects and the subject index hold
  * tokens, never pseudonyms. The salts live here, in one file,
- * DATA_DIR/subjects.vault, and in memory, nowhere else at rest but the
- * journal (below). Erasing a person destroys the salts of their
- * subjects: the vault entry is overwritten with zeros in place
- * (pwrite + fdatasync) and dropped from memory. From then on nobody
+ * DATA_DIR/subjects.vault (mapped: its page cache is the only copy in
+ * memory), nowhere else at rest but the journal (below). Erasing a
+ * person destroys the salts of their subjects: the vault slot is
+ * overwritten with zeros in place (through the map, then fdatasync) and
+ * its index cells removed. From then on nobody
  * holding the keys directory, the data directory, the journal and the
  * audit log can compute those tokens from an identifier: the
  * pseudonym key still gives the pseudonym, but the salt that turns it
@@ -39,18 +40,19 @@
  *
  * Durability: a new salt travels in the journal record of the event
  * that made it (group.c), which is synced before the event is
- * acknowledged; its slot is written (pwrite, not synced) by the next
- * vault_write(), which the scorer calls after each group commit and
- * before it hands a generation to the flusher; the flusher fdatasyncs the vault
- * (vault_sync_file()) before every LMDB commit, and the journal is only
- * released behind a commit, so every salt that history or an acknowledged event
- * depends on is durable in the vault or in the journal, and replay restores it
- * (vault_restore()). A salt made for a query op is synced before the op's audit
- * record.
+ * acknowledged; its slot is written in place at once (a store into the
+ * file's shared map: the page cache, which a kill -9 does not lose, not
+ * synced); the flusher fdatasyncs the vault (vault_sync_file()) before
+ * every LMDB commit, and the journal is only released behind a commit,
+ * so every salt that history or an acknowledged event depends on is
+ * durable in the vault or in the journal, and replay restores it
+ * (vault_restore()). A salt made for a query op is synced before the
+ * op's audit record.
  *
  * FILE FORMAT (little-endian; this module is its only reader and writer):
- *   header, 64 bytes: "VIGILVLT", u32 version (1), u32 slot size (64),
- *                     44 zero bytes, u32 CRC32C of bytes 0..59
+ *   header, 64 bytes: "VIGILVLT", u32 version (2), u32 slot size (64),
+ *                     16-byte random id of this vault, 28 zero bytes,
+ *                     u32 CRC32C of bytes 0..59
  *   slot i at offset 64 * (i + 1), 64 bytes:
  *       0  u32  CRC32C of bytes 4..63
  *       4  u8   1 (in use)
@@ -59,23 +61,40 @@
  *       8  16   the pseudonym
  *      24  16   the salt
  *      40  16   the token, BLAKE2b-128(salt, pseudonym) (covered by the
- *               CRC; not recomputed at open, see vault.c slot_decode)
+ *               CRC; not recomputed when read, see vault.c slot_state)
  *      56  8    zero
- *   A slot of 64 zero bytes is free (erased, or never used); a new
- *   subject takes a free slot first, else a new slot at the end.
+ *   A slot of 64 zero bytes is free: erased, or never used (the file
+ *   grows 1 MiB of zero slots at a time, fallocated, so that a store in
+ *   the map never meets a full disk). A new subject always takes the
+ *   next slot; an erased one is never reused.
+ *   Version 1 (no id, no index file) is read and made version 2 at the
+ *   first open (its index is built then: one O(subjects) open).
  *
- * Memory: every entry is held (about 56 bytes, plus two hash indexes of
- * 4-byte slots at most half full: ~72 bytes a subject; 10 million
- * subjects ~ 720 MB). Lookups by pseudonym and by token are one hash
- * probe each (no I/O, no hashing: the token is kept).
+ * THE INDEX, DATA_DIR/subjects.vault.idx (derived data: rebuilt from
+ * the slots whenever it does not check):
+ *   header, one 4096-byte page: "VIGILVIX", u32 version (1), u32 log2 of
+ *     the cells per table, the vault's id, u64 next (every slot below it
+ *     is in both tables), u64 live (subjects below next), u32 state
+ *     (1 clean, 2 erasing), 8 zero bytes, u32 CRC32C of bytes 0..59;
+ *   then two tables of 2^log2 u32 cells, by pseudonym then by token:
+ *     slot + 1 or 0 (empty); a cell's place is the low bits of the key's
+ *     first 8 bytes (linear probing). A cell names no value, only a slot
+ *     number; an erasure removes its cells (backward shift) along with
+ *     the slot's bytes.
+ *   Open costs O(slots past `next`), not O(subjects): see vault.c for
+ *   why the header never claims more than is durable (kill -9 or power
+ *   cut), and when the index is rebuilt (logged, with the reason).
+ *
+ * Memory: nothing per subject; both files are mapped (page cache):
+ * 64 bytes a subject in the vault, 8 to 16 bytes in the index. Lookups
+ * by pseudonym and by token are one hash probe each (two mapped pages).
  *
  * Invariants:
  *  - every in-use slot's token is BLAKE2b-128(salt, pseudonym); one
- *    pseudonym has at most one slot; an erased slot is all zero on disk
- *    and in memory.
+ *    pseudonym has at most one slot; an erased slot is all zero.
  *  - only the scorer's main thread calls anything here but
  *    vault_sync_file(), which the flusher thread may call concurrently
- *    (it only fdatasyncs the descriptor).
+ *    (it syncs and writes the index header under the vault's locks).
  *
  * See also: scorer/scorer.h (the group commit and the journal record),
  *           scorer/erase.h (what erasure destroys), scorer.8
@@ -122,26 +141,35 @@ const char *vault_kind_name(enum vault_kind k);
 struct vault;
 
 /*
- * Open the vault file `path`, reading every slot into memory. When the
- * file does not exist: with `create` make it (O_EXCL, mode 0600, header
- * fsynced, directory fsynced), else ERR_NOTFOUND. A slot whose CRC or
- * token does not check is counted (vault_damaged()), logged without its
- * content and treated as free. `*out` is freed with vault_close().
- * A part of a slot at the end (a torn append) is cut off. Returns 0,
- * ERR_NOTFOUND, ERR_CORRUPT (not a vault: bad header; or one pseudonym
- * in two slots) or ERR_IO.
+ * Open the vault file `path` and its index `path`.idx (mapped; only the
+ * slots past what the index covers are read, or every slot when the
+ * index is rebuilt or a version 1 file migrated). When the file does not
+ * exist: with `create` make it (O_EXCL, mode 0600, header fsynced,
+ * directory fsynced) and its index, else ERR_NOTFOUND. A slot read
+ * whose CRC does not check is counted (vault_damaged()), logged without
+ * its content and treated as free; a torn one at the end (a crash's
+ * half-written append) is wiped. `*out` is freed with vault_close().
+ * Returns 0, ERR_NOTFOUND, ERR_CORRUPT (not a vault: bad header; or one
+ * pseudonym in two slots), ERR_FULL or ERR_IO.
  */
 int vault_open(const char *path, bool create, struct vault **out) WARN_UNUSED
     NONNULL(1, 3);
 
-/* Wipe every salt from memory, close the file, free. NULL is a no-op. */
+/* Sync both files (vault_sync_file()), unmap, close, free. NULL is a
+ * no-op. */
 void vault_close(struct vault *v);
 
 /* Subjects in the vault. */
 size_t vault_count(const struct vault *v) NONNULL(1);
 
-/* Slots found damaged by vault_open() (and treated as free). */
+/* Slots found damaged by vault_open() (and treated as free): in the
+ * slots it read (the tail past the index, or all of them when the index
+ * was rebuilt). */
 uint64_t vault_damaged(const struct vault *v) NONNULL(1);
+
+/* Slots vault_open() read: the tail past what the index covers, or every
+ * slot when it rebuilt the index (tests count work with it). */
+uint64_t vault_open_scanned(const struct vault *v) NONNULL(1);
 
 /*
  * Put the token of pseudonym `p` in `*token`. When `p` has no salt yet:
@@ -180,30 +208,25 @@ int vault_restore(struct vault *v, const struct pseudo *p, enum vault_kind kind,
 
 /*
  * Destroy the salt of the subject whose token is `token`: overwrite its
- * slot with zeros in place and forget it (not synced: call vault_sync()).
- * Returns 0, ERR_NOTFOUND (no such subject) or ERR_IO (the slot could
- * not be overwritten; the subject stays, and so does its salt).
+ * slot with zeros in place and remove its index cells (not synced: call
+ * vault_sync(), which also ends the index's "erasing" state). Returns 0,
+ * ERR_NOTFOUND (no such subject) or ERR_IO (the index could not be
+ * marked "erasing", synced; nothing was changed).
  */
 int vault_erase(struct vault *v, const struct pseudo *token) WARN_UNUSED
     NONNULL(1, 2);
 
 /*
- * Write the slots of the subjects added since the last call, one
- * pwrite per run of neighbouring slots (not synced). Main thread.
- * Returns 0 or ERR_IO (logged; the slots not written are kept for the
- * next call, and the journal still holds their salts).
- */
-int vault_write(struct vault *v) WARN_UNUSED NONNULL(1);
-
-/*
- * vault_write(), then make every slot written so far durable (one
- * fdatasync). Main thread. Returns 0 or ERR_IO.
+ * Make every slot written so far and its index durable (both files
+ * fdatasynced, then the index header written: see the top), and end an
+ * erasure's "erasing" state. Main thread. Returns 0 or ERR_IO.
  */
 int vault_sync(struct vault *v) WARN_UNUSED NONNULL(1);
 
 /*
- * Make every slot written so far durable (one fdatasync). Any thread
- * (see the invariants). Returns 0 or ERR_IO.
+ * Make every slot written so far and its index durable (two fdatasyncs
+ * and the index header). Any thread (see the invariants). Returns 0 or
+ * ERR_IO.
  */
 int vault_sync_file(struct vault *v) WARN_UNUSED NONNULL(1);
 

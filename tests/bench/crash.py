@@ -18,7 +18,8 @@ Each kill picks (from the seed, printed first so a run can be repeated):
    the segments unsynced and journaled, the journal not yet synced),
    group.journaled (the one journal sync done, the replies not yet
    sent), audit.flush (before the segments are synced ahead of an LMDB
-   commit); the collector's: collector.sent (an event
+   commit), vault.cell (a new subject's slot and one of its two index
+   cells written); the collector's: collector.sent (an event
    forwarded, its reply not yet back).
 --cover makes the first kills go through every crash point once, then
 one plain kill of each daemon (the ctest short version, integ.crash).
@@ -60,7 +61,7 @@ from vigiltest import (Service, TestFailure, check, check_eq,  # noqa: E402
 
 SCORER_POINTS = ("lmdb.commit", "journal.trim", "checkpoint",
                  "checkpoint.after", "group.audited", "group.journaled",
-                 "audit.flush")
+                 "audit.flush", "vault.cell")
 COLLECTOR_POINTS = ("collector.sent",)
 COVER = [("scorer", p) for p in SCORER_POINTS] + \
     [("collector", p) for p in COLLECTOR_POINTS] + \

@@ -21,12 +21,18 @@ overload: after --warmup seconds flat out (not counted: a fresh service
   busy within 5 ms), and both daemons' resident memory before and after.
 startup: fill history flat out for --fill-s seconds, --steps times; after
   each step SIGKILL the scorer under load and time its restart to the
-  first acknowledged event; print the data directory's size (and its
+  first acknowledged event (and the new scorer's CPU seconds by then:
+  the figure to trust on a shared machine); print the data directory's size (and its
   parts) and the load average beside it. --dir DIR keeps the data set
   (keys included) in DIR, so one set can be grown across runs and
   measured with two builds (--fill-s 0: measure only):
     ops_bench.py --bin build/bin startup --dir /var/tmp/vs --fill-s 300 \
         --steps 4 --fill-connections 8 --fill-batch 100
+commitcap: the flood-throughput cost of commit_max_events, same run:
+  --steps rounds, each a fresh service per value of --caps (default
+  4000,1000000: the default against no cap), flat out for --seconds:
+    ops_bench.py --bin build/bin commitcap --steps 3 --seconds 15 \
+        --fill-connections 8 --fill-batch 100
 
 SPDX-License-Identifier: MIT
 """
@@ -84,6 +90,16 @@ def du_mb(path):
             except OSError:
                 pass
     return tot / (1 << 20)
+
+
+def proc_cpu_s(pid):
+    """utime + stime of process `pid`, in seconds (NaN if gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def legit_line(what, r):
@@ -193,23 +209,56 @@ def cmd_startup(a):
             svc.close_socket()
             svc.wait_ready(timeout=600)
             dt = time.monotonic() - t0
+            cpu = proc_cpu_s(svc.scorer.proc.pid)
             t.join()
             replayed = [l for l in svc.grep(r"records replayed", "scorer")]
             print("step %d: %sdata dir %.0f MiB (history %.0f, audit %.0f, "
                   "journal %.0f, vault %.0f MiB): kill -9 under load -> "
-                  "first acknowledged event %.0f ms after the restart; %s; "
+                  "first acknowledged event %.0f ms after the restart "
+                  "(scorer CPU by then %.2f s); %s; "
                   "load average %s" % (
                       step, fill, size, parts["history"], parts["audit"],
-                      parts["journal"], parts["vault"], dt * 1e3,
+                      parts["journal"], parts["vault"], dt * 1e3, cpu,
                       replayed[-1].split(": ", 1)[-1] if replayed else "?",
                       " ".join(open("/proc/loadavg").read().split()[:3])),
                   flush=True)
 
 
+def cmd_commitcap(a):
+    """Same-run A/B of commit_max_events: for --steps rounds, a fresh
+    service per value of --caps, flat out (--fill-connections x
+    --fill-batch, 8 in flight) for --seconds; accepted events/s of each,
+    then the medians and their ratio to the last value (the no-cap
+    reference)."""
+    caps = [int(c) for c in a.caps.split(",")]
+    got = {c: [] for c in caps}
+    for rnd in range(1, a.steps + 1):
+        for cap in caps:
+            with Service(a.bin, scorer_opts=[
+                    "commit_max_events=%d" % cap]) as svc:
+                f = load(svc, "storefront", "--connections",
+                         a.fill_connections, "--batch", a.fill_batch,
+                         "--inflight", 8, seconds=a.seconds)
+                eps = f.get("acked_ok", 0) / max(f.get("duration_s", 1), 1e-9)
+                got[cap].append(eps)
+                print("round %d: commit_max_events=%d: %.0f events/s "
+                      "accepted; load average %s" % (
+                          rnd, cap, eps, " ".join(
+                              open("/proc/loadavg").read().split()[:3])),
+                      flush=True)
+    ref = sorted(got[caps[-1]])[len(got[caps[-1]]) // 2]
+    for cap in caps:
+        med = sorted(got[cap])[len(got[cap]) // 2]
+        print("commit_max_events=%d: median %.0f events/s (%.1f%% of "
+              "commit_max_events=%d)" % (cap, med, 100.0 * med / ref,
+                                         caps[-1]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", required=True)
-    ap.add_argument("what", choices=("flood", "overload", "startup"))
+    ap.add_argument("what",
+                    choices=("flood", "overload", "startup", "commitcap"))
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3,
                     help="overload: seconds flat out before the maximum")
@@ -227,10 +276,13 @@ def main():
                     help="flood: quota_events_per_s of each storefront")
     ap.add_argument("--window", type=int, default=1024,
                     help="flood: collector_window_events")
+    ap.add_argument("--caps", default="4000,1000000",
+                    help="commitcap: commit_max_events values, the last "
+                    "one the reference")
     a = ap.parse_args()
     a.bin = os.path.abspath(a.bin)
     {"flood": cmd_flood, "overload": cmd_overload,
-     "startup": cmd_startup}[a.what](a)
+     "startup": cmd_startup, "commitcap": cmd_commitcap}[a.what](a)
 
 
 if __name__ == "__main__":
