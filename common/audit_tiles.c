@@ -138,18 +138,21 @@ make_parents(struct audit_tiles *t, const char *path)
     n = (size_t)(slash - path);
     memcpy(dir, path, n);
     dir[n] = '\0';
-    if (strcmp(dir, t->madedir) == 0)
-        return 0;
+    for (size_t k = 0; k < AUDIT_TILES_DIRS; k++)
+        if (strcmp(dir, t->madedir[k]) == 0)
+            return 0;
     for (size_t i = 1; i <= n; i++) {
         if (dir[i] != '/' && dir[i] != '\0')
             continue;
         dir[i] = '\0';
+        t->mkdirs++;
         if (mkdirat(t->dirfd, dir, 0700) != 0 && errno != EEXIST)
             return ERR_IO;
         if (i < n)
             dir[i] = '/';
     }
-    memcpy(t->madedir, dir, n + 1);
+    memcpy(t->madedir[t->madenext], dir, n + 1);
+    t->madenext = (t->madenext + 1) % AUDIT_TILES_DIRS;
     return 0;
 }
 
@@ -267,7 +270,8 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
     if (keep == 0 && unlinkat(t->dirfd, path, AT_REMOVEDIR) != 0 &&
         errno != ENOENT)
         tiles_fail(t, "remove", path);
-    t->madedir[0] = '\0';
+    /* A directory may be gone: forget them all. */
+    memset(t->madedir, 0, sizeof(t->madedir));
 }
 
 /* The root of the perfect subtree over hashes h[0..n) (n a power of 2). */

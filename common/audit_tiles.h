@@ -46,6 +46,7 @@
 #define AUDIT_TILES_WIDTH  256 /* hashes (or entries) in a full tile */
 #define AUDIT_TILES_LEVELS 8   /* 256^8 = 2^64 leaves */
 #define AUDIT_TILES_PATH   96  /* room for any tile's path */
+#define AUDIT_TILES_DIRS   8   /* directories remembered as made */
 
 /*
  * Write the path of tile `n` of `level` (0..7), or of entry bundle `n`
@@ -75,7 +76,12 @@ struct audit_tiles {
     uint64_t repaired; /* tiles rewritten by the check */
     bool failed;       /* a write failed: tiles are incomplete until the
                           next open rebuilds them */
-    char madedir[AUDIT_TILES_PATH]; /* the last directory made */
+    /* The directories last made (a ring): a flush writes the partials
+     * of every level and the entries bundle, in different directories,
+     * so one remembered directory missed on each of them. */
+    char madedir[AUDIT_TILES_DIRS][AUDIT_TILES_PATH];
+    unsigned madenext; /* the ring's next slot */
+    uint64_t mkdirs;   /* mkdirat calls made (tests count them) */
 };
 
 /* Initialise `t` for an empty tree in directory `dirfd`, in check mode

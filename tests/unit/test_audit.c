@@ -1729,6 +1729,59 @@ test_replay(void)
     rmrf(dir);
 }
 
+/*
+ * The tile writer makes each directory once, not once per flush: a
+ * flush writes the partial tile of every level and the entries bundle
+ * in different directories, and with one directory remembered every
+ * flush missed and made each again (about 3,000 failing mkdirat calls
+ * per vigil-replay of the shared file, replay7b's profile). 4,096
+ * leaves flushed every 3 leaves, as group commits do, touch about 40
+ * directories (208 mkdirat calls, each of its path components; 8,272
+ * before): the writer may make a few again, never one per flush.
+ * The full level-0 tiles and the level-1 partial are where the tile
+ * paths say, of their sizes.
+ */
+static void
+test_tiles_dirs_once(void)
+{
+    char *dir = newdir(), path[AUDIT_TILES_PATH];
+    struct audit_tiles t;
+    uint8_t leaf[MERKLE_HASH_BYTES], payload[8];
+    uint64_t flushes = 0;
+    struct stat st;
+    int dfd;
+
+    ASSERT_EQ(mkdir(dir, 0700), 0);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT(dfd >= 0);
+    audit_tiles_init(&t, dfd, false);
+    for (uint32_t i = 0; i < 4096; i++) {
+        memset(payload, (int)(i & 0xff), sizeof(payload));
+        merkle_leaf_hash(payload, sizeof(payload), leaf);
+        audit_tiles_append(&t, leaf, payload, sizeof(payload));
+        if (i % 3 == 2) {
+            audit_tiles_flush(&t);
+            flushes++;
+        }
+    }
+    audit_tiles_flush(&t);
+    ASSERT(!t.failed);
+    ASSERT(flushes > 1000);
+    fprintf(stderr, "  %" PRIu64 " mkdirat calls for %" PRIu64 " flushes\n",
+        t.mkdirs, flushes);
+    ASSERT(t.mkdirs < 400); /* 8,272 with one directory remembered */
+    /* The full tiles of both levels are there (4,096 = 16 x 256). */
+    audit_tiles_path(0, 15, 0, path);
+    ASSERT_EQ(fstatat(dfd, path, &st, 0), 0);
+    ASSERT_EQ((uint64_t)st.st_size, 256u * MERKLE_HASH_BYTES);
+    audit_tiles_path(1, 0, 16, path);
+    ASSERT_EQ(fstatat(dfd, path, &st, 0), 0);
+    ASSERT_EQ((uint64_t)st.st_size, 16u * MERKLE_HASH_BYTES);
+    audit_tiles_release(&t);
+    close(dfd);
+    rmrf(dir);
+}
+
 int
 main(void)
 {
@@ -1757,6 +1810,7 @@ main(void)
     RUN(test_verify_damage);
     RUN(test_proofs);
     RUN(test_replay);
+    RUN(test_tiles_dirs_once);
     rmrf(tmproot);
     return 0;
 }
