@@ -45,7 +45,11 @@
  *    lane iff p->fast; not sent) or sent (counted in inflight_events and
  *    its client's); a client is on the ring iff its list is not empty.
  *
- * See also: ingest.h, collector.8, sfproto.h, ipcproto.h
+ * The pending ring and the fair share (queues, fast lane, dispatch) are
+ * in ingest_queue.c; the structures both files use in ingest_int.h.
+ *
+ * See also: ingest.h, ingest_queue.c, ingest_int.h, collector.8,
+ *           sfproto.h, ipcproto.h
  *
  * SPDX-License-Identifier: MIT
  */
@@ -57,6 +61,7 @@
 #include <sodium.h>
 
 #include "collector/ingest.h"
+#include "collector/ingest_int.h"
 #include "common/buf.h"
 #include "common/cert.h"
 #include "common/clock.h"
@@ -69,121 +74,6 @@
 #include "common/xmalloc.h"
 #include "common/text.h"
 #include "common/zsock.h"
-
-/* Slot buffers larger than this are freed, not kept, when a slot ends. */
-#define INGEST_KEEP_BYTES (16 * 1024)
-#define INGEST_KEEP_ERRS  64
-/* Longest ROUTER routing id libzmq produces or accepts. */
-/* At most one line per this many ms about rejected input. */
-#define INGEST_LOG_EVERY_MS 1000
-
-/* "No slot" in the per-client lists (slot indices). */
-#define INGEST_NONE UINT32_MAX
-/* The fast lane: order-only requests of at most this many events, at
- * most this many queued per client, and this many events over the
- * window they may take. */
-#define INGEST_FAST_EVENTS   8
-#define INGEST_FAST_QUEUED   16
-#define INGEST_FAST_HEADROOM 256
-/* Busy replies held at most (then answered at once). */
-#define INGEST_MAX_HELD 512
-
-/* One held busy reply. */
-struct held {
-    struct zsock_route route;
-    struct buf body;              /* the encoded reply frame */
-    uint64_t due_ms;              /* monotonic: send at */
-    uint64_t t0_us;               /* the frame arrived */
-    struct ingest_client *client; /* borrowed (lives as long as the table) */
-};
-
-struct ingest_client;
-
-/* One request waiting for the scorer. */
-struct pending {
-    bool used;
-    bool is_array;            /* reply with an array, else one map */
-    bool queued;              /* on its client's list, not sent yet */
-    bool fast;                /* an order-only request: the fast lane */
-    struct zsock_route route; /* where the reply goes */
-    uint64_t tag;
-    uint64_t deadline_ms;         /* monotonic */
-    uint64_t t0_us;               /* monotonic, when the frame arrived */
-    uint32_t n;                   /* events in the storefront's frame */
-    uint32_t nfwd;                /* of which forwarded to the scorer */
-    uint32_t nerr;                /* of which answered locally (errors) */
-    uint32_t errcap;              /* capacity of err_pos/err_off */
-    uint32_t *err_pos;            /* ascending positions of local errors */
-    uint32_t *err_off;            /* start of each in errs */
-    struct buf errs;              /* encoded local error reply maps */
-    struct buf ids;               /* forwarded events' ids, NUL-terminated */
-    struct buf frame;             /* the IPCPROTO_EVENTS frame while queued */
-    size_t held;                  /* bytes counted in ingest.held_bytes */
-    struct ingest_client *client; /* whose request it is */
-    uint32_t qnext, qprev;        /* the client's list (or the fast lane's),
-                                     while queued */
-};
-
-/* One storefront's share: its queue, what it has in flight, metrics. */
-struct ingest_client {
-    struct quota_client *qc; /* name, rates, buckets (quota.h) */
-    uint32_t qhead, qtail;   /* queued slots, oldest first */
-    uint32_t nqueued;        /* requests queued */
-    uint32_t queued_events;  /* their forwarded events */
-    uint32_t inflight;       /* events sent to the scorer, unanswered */
-    uint32_t nfast;          /* requests queued in the fast lane */
-    uint64_t retry_until_ms; /* monotonic: its last quota busy's hint */
-    bool on_ring;
-    struct ingest_client *rnext, *rprev; /* the ring, while queued */
-    struct prom_series *requests;        /* frames received */
-    struct prom_series *duration;        /* frame in -> reply out */
-    struct prom_series *busy_rate, *busy_queue;
-    struct prom_series *codes[ERR_COUNT]; /* replies by code, made lazily */
-};
-
-struct ingest {
-    void *front;                  /* ROUTER, storefronts (borrowed) */
-    void *back;                   /* DEALER, the scorer (borrowed) */
-    const struct pseudo_key *key; /* borrowed */
-    uint64_t timeout_ms;
-    uint32_t window;        /* events in flight to the scorer, at most */
-    uint32_t queue_max;     /* requests queued per client, at most */
-    uint32_t queue_wait_ms; /* expected wait at most (0: none) */
-    uint32_t busy_hold_ms;  /* hold of a hint-ignoring busy (0: none) */
-    uint32_t hold_ms;       /* the reply being made: hold it this long */
-    struct held *held;      /* INGEST_MAX_HELD, a FIFO ring; owned */
-    uint32_t hhead, nheld;
-    uint32_t inflight_events;    /* sent and not answered */
-    uint32_t nqueued;            /* requests queued over all clients */
-    uint32_t fhead, ftail;       /* the fast lane: order-only requests of
-                                    every client, oldest first */
-    struct ingest_client *ring;  /* the next client to serve, or NULL */
-    struct quota_table *clients; /* per-storefront state (quota.h) */
-    struct prom *reg;            /* borrowed */
-    struct prom_family *f_requests, *f_replies, *f_busy, *f_duration;
-    struct prom_series *g_pending, *g_queued, *g_inflight, *g_window,
-        *c_timeouts, *c_late, *c_bad_scorer, *c_forwarded, *c_batches, *c_held;
-    /* The scorer's recent pace (events answered per second, smoothed),
-     * for the retry hint of a queue that is full. */
-    uint64_t drained;
-    uint64_t pace_ms;
-    uint64_t pace_drained;
-    double pace_eps;
-    uint64_t frame_t0_us;       /* monotonic: the frame being handled arrived */
-    struct sfproto_batch batch; /* reused decode target */
-    struct wire_dec rdec;       /* decodes the scorer's reply frames */
-    struct buf rep;             /* reused storefront reply frame */
-    struct reply scratch;       /* one reply being encoded */
-    struct reply *sreplies;     /* SFPROTO_MAX_BATCH decoded replies */
-    struct pending *slots;      /* INGEST_MAX_PENDING */
-    uint64_t next_tag;
-    uint64_t oldest_tag;
-    uint32_t npending;
-    size_t held_bytes;
-    struct ingest_stats st;
-    uint64_t last_note_ms; /* rate limit of input notes */
-    uint64_t notes_suppressed;
-};
 
 static const char *const ingest_l_client[] = { "client" };
 static const char *const ingest_l_client_code[] = { "client", "code" };
@@ -372,7 +262,7 @@ ingest_client(struct ingest *in, const char *name)
 }
 
 /* Count `n` replies of code `code` to client `c` (NULL: nobody known). */
-static void
+void
 ingest_count(struct ingest *in, struct ingest_client *c, int code, uint32_t n)
 {
     int k = -code;
@@ -432,7 +322,7 @@ ingest_note(struct ingest *in, int rc, const char *what, const char *msg)
 /* --------------------------------------------------------------- replies */
 
 /* Send `body` to the storefront behind `env`. */
-static void
+void
 ingest_send_reply(struct ingest *in, const struct zsock_route *env,
     const void *body, size_t len)
 {
@@ -453,7 +343,7 @@ ingest_send_reply(struct ingest *in, const struct zsock_route *env,
  * Append one error reply map to `b` (in->scratch is the staging area),
  * with retry_after_ms `retry` (0: none).
  */
-static int
+int
 ingest_encode_error(struct ingest *in, struct buf *b, const char *id, int code,
     const char *msg, uint32_t retry)
 {
@@ -463,7 +353,7 @@ ingest_encode_error(struct ingest *in, struct buf *b, const char *id, int code,
 }
 
 /* Record how long client `c`'s frame took, from in->frame_t0_us. */
-static void
+void
 ingest_observe(struct ingest *in, struct ingest_client *c, uint64_t t0_us)
 {
     if (c != NULL)
@@ -581,378 +471,6 @@ ingest_reply_now(struct ingest *in, struct ingest_client *c,
         return;
     ingest_send_reply(in, env, in->rep.data, in->rep.len);
     ingest_observe(in, c, in->frame_t0_us);
-}
-
-/* ------------------------------------------------------------ pending ring */
-
-static struct pending *
-ingest_slot(struct ingest *in, uint64_t tag)
-{
-    return &in->slots[tag % INGEST_MAX_PENDING];
-}
-
-static uint32_t
-ingest_slot_index(const struct ingest *in, const struct pending *p)
-{
-    return (uint32_t)(p - in->slots);
-}
-
-/* Take a free slot under a fresh tag; NULL when all are in use. */
-static struct pending *
-ingest_slot_alloc(struct ingest *in)
-{
-    uint32_t i;
-
-    if (in->npending >= INGEST_MAX_PENDING ||
-        in->held_bytes >= INGEST_MAX_HELD_BYTES)
-        return NULL;
-    /* A free slot exists, so this ends within one lap of the ring. */
-    for (i = 0; i < INGEST_MAX_PENDING; i++) {
-        uint64_t tag = in->next_tag++;
-        struct pending *p = ingest_slot(in, tag);
-
-        if (!p->used) {
-            p->used = true;
-            p->queued = false;
-            p->tag = tag;
-            p->n = p->nfwd = p->nerr = 0;
-            p->client = NULL;
-            p->qnext = p->qprev = INGEST_NONE;
-            buf_reset(&p->errs);
-            buf_reset(&p->ids);
-            buf_reset(&p->frame);
-            in->npending++;
-            return p;
-        }
-    }
-    return NULL;
-}
-
-/* Put client `c` on the ring, just before the one served next. */
-static void
-ingest_ring_add(struct ingest *in, struct ingest_client *c)
-{
-    if (c->on_ring)
-        return;
-    c->on_ring = true;
-    if (in->ring == NULL) {
-        c->rnext = c->rprev = c;
-        in->ring = c;
-        return;
-    }
-    c->rnext = in->ring;
-    c->rprev = in->ring->rprev;
-    c->rprev->rnext = c;
-    in->ring->rprev = c;
-}
-
-static void
-ingest_ring_remove(struct ingest *in, struct ingest_client *c)
-{
-    if (!c->on_ring)
-        return;
-    c->on_ring = false;
-    if (c->rnext == c) {
-        in->ring = NULL;
-    } else {
-        c->rprev->rnext = c->rnext;
-        c->rnext->rprev = c->rprev;
-        if (in->ring == c)
-            in->ring = c->rnext;
-    }
-    c->rnext = c->rprev = NULL;
-}
-
-/* Append slot `p` (its frame encoded) to its client's queue. */
-static void
-ingest_enqueue(struct ingest *in, struct pending *p)
-{
-    struct ingest_client *c = p->client;
-    uint32_t idx = ingest_slot_index(in, p);
-
-    p->queued = true;
-    p->qnext = INGEST_NONE;
-    in->nqueued++;
-    if (p->fast) {
-        p->qprev = in->ftail;
-        if (in->ftail != INGEST_NONE)
-            in->slots[in->ftail].qnext = idx;
-        else
-            in->fhead = idx;
-        in->ftail = idx;
-        c->nfast++;
-        return;
-    }
-    p->qprev = c->qtail;
-    if (c->qtail != INGEST_NONE)
-        in->slots[c->qtail].qnext = idx;
-    else
-        c->qhead = idx;
-    c->qtail = idx;
-    c->nqueued++;
-    c->queued_events += p->nfwd;
-    ingest_ring_add(in, c);
-}
-
-/* Take queued slot `p` off its client's queue. */
-static void
-ingest_unqueue(struct ingest *in, struct pending *p)
-{
-    struct ingest_client *c = p->client;
-    uint32_t *head = p->fast ? &in->fhead : &c->qhead;
-    uint32_t *tail = p->fast ? &in->ftail : &c->qtail;
-
-    if (!p->queued)
-        return;
-    if (p->qprev != INGEST_NONE)
-        in->slots[p->qprev].qnext = p->qnext;
-    else
-        *head = p->qnext;
-    if (p->qnext != INGEST_NONE)
-        in->slots[p->qnext].qprev = p->qprev;
-    else
-        *tail = p->qprev;
-    p->queued = false;
-    p->qnext = p->qprev = INGEST_NONE;
-    in->nqueued--;
-    if (p->fast) {
-        c->nfast--;
-        return;
-    }
-    c->nqueued--;
-    c->queued_events -= p->nfwd;
-    if (c->nqueued == 0)
-        ingest_ring_remove(in, c);
-}
-
-static void
-ingest_slot_free(struct ingest *in, struct pending *p)
-{
-    if (p->queued) {
-        ingest_unqueue(in, p);
-    } else if (p->client != NULL && p->nfwd > 0) {
-        /* Sent: its events leave the window. */
-        in->inflight_events -= p->nfwd;
-        p->client->inflight -= p->nfwd;
-    }
-    in->held_bytes -= p->held;
-    p->held = 0;
-    /* Event ids are the storefront's words: they may be anything. */
-    if (p->ids.len > 0)
-        sodium_memzero(p->ids.data, p->ids.len);
-    if (p->errs.alloc > INGEST_KEEP_BYTES)
-        buf_release(&p->errs);
-    if (p->ids.alloc > INGEST_KEEP_BYTES)
-        buf_release(&p->ids);
-    if (p->frame.alloc > INGEST_KEEP_BYTES)
-        buf_release(&p->frame);
-    if (p->errcap > INGEST_KEEP_ERRS) {
-        free(p->err_pos);
-        free(p->err_off);
-        p->err_pos = p->err_off = NULL;
-        p->errcap = 0;
-    }
-    buf_reset(&p->errs);
-    buf_reset(&p->ids);
-    buf_reset(&p->frame);
-    p->client = NULL;
-    p->nfwd = 0;
-    p->used = false;
-    in->npending--;
-}
-
-/* Record the local error reply of position `pos` in `p`. */
-static int
-ingest_slot_add_error(struct ingest *in, struct pending *p, uint32_t pos,
-    const struct sfproto_item *it)
-{
-    uint32_t off = (uint32_t)p->errs.len;
-    int rc;
-
-    if (p->nerr == p->errcap) {
-        uint32_t cap = p->errcap ? p->errcap * 2 : 8;
-
-        p->err_pos = xreallocarray(p->err_pos, cap, sizeof(*p->err_pos));
-        p->err_off = xreallocarray(p->err_off, cap, sizeof(*p->err_off));
-        p->errcap = cap;
-    }
-    rc = ingest_encode_error(in, &p->errs, it->id, it->rc, it->msg, 0);
-    if (rc != 0)
-        return rc;
-    p->err_pos[p->nerr] = pos;
-    p->err_off[p->nerr] = off;
-    p->nerr++;
-    return 0;
-}
-
-/*
- * Answer pending request `p`: merge the `ns` scorer replies `sr` (may be
- * NULL) with the local errors in the storefront's order; forwarded
- * events without a scorer reply get `code`/`msg`. Frees the slot.
- */
-static void
-ingest_answer(struct ingest *in, struct pending *p, const struct reply *sr,
-    uint32_t ns, int code, const char *msg)
-{
-    const struct zsock_route *env = &p->route;
-    const char *id = (const char *)p->ids.data;
-    uint32_t i, e = 0, j = 0;
-    int rc = 0;
-
-    buf_reset(&in->rep);
-    if (p->is_array)
-        rc = wire_array_header(&in->rep, p->n);
-    for (i = 0; i < p->n && rc == 0; i++) {
-        if (e < p->nerr && p->err_pos[e] == i) {
-            size_t end = e + 1 < p->nerr ? p->err_off[e + 1] : p->errs.len;
-
-            rc = buf_append(
-                &in->rep, p->errs.data + p->err_off[e], end - p->err_off[e]);
-            e++;
-            continue;
-        }
-        if (sr != NULL && j < ns) {
-            /* The scorer knows only the id's pseudonym: the storefront
-             * gets its own id back from here. */
-            in->scratch = sr[j];
-            TEXT_COPY(in->scratch.id, id);
-            rc = reply_encode(&in->rep, &in->scratch);
-            ingest_count(in, p->client, sr[j].code, 1);
-        } else {
-            rc = ingest_encode_error(in, &in->rep, id, code, msg, 0);
-            ingest_count(in, p->client, code, 1);
-        }
-        id += strlen(id) + 1;
-        j++;
-    }
-    if (rc != 0) {
-        log_warnx("%s: cannot encode replies: %s", __func__, err_str(rc));
-        buf_reset(&in->rep);
-        rc = ingest_encode_error(
-            in, &in->rep, "", rc, "reply too big to encode", 0);
-    }
-    if (rc == 0)
-        ingest_send_reply(in, env, in->rep.data, in->rep.len);
-    ingest_observe(in, p->client, p->t0_us);
-    ingest_slot_free(in, p);
-}
-
-/* ---------------------------------------------------------- fair share */
-
-/* Send queued slot `p`'s frame to the scorer. Returns as zsock_send. */
-static int
-ingest_send(struct ingest *in, struct pending *p)
-{
-    struct iovec iov;
-    int rc;
-
-    iov.iov_base = p->frame.data;
-    iov.iov_len = p->frame.len;
-    rc = zsock_send_parts(in->back, &iov, 1, ZSOCK_DONTWAIT);
-    if (rc != 0)
-        return rc;
-    in->st.batches++;
-    in->st.forwarded += p->nfwd;
-    in->inflight_events += p->nfwd;
-    p->client->inflight += p->nfwd;
-    in->held_bytes -= p->frame.len;
-    p->held -= p->frame.len;
-    if (p->frame.alloc > INGEST_KEEP_BYTES)
-        buf_release(&p->frame);
-    buf_reset(&p->frame);
-    return 0;
-}
-
-/*
- * Send queued requests while the scorer has room in the window: the fast
- * lane's first (oldest first, in the window and its headroom), then one
- * per storefront in turn (round-robin over the ring), oldest first
- * within each. Returns ERR_SHUTDOWN when the socket is gone, else 0.
- */
-static int
-ingest_dispatch(struct ingest *in)
-{
-    for (;;) {
-        struct ingest_client *c = in->ring;
-        struct pending *p;
-        int rc;
-
-        if (in->fhead != INGEST_NONE &&
-            in->inflight_events < in->window + INGEST_FAST_HEADROOM) {
-            /* The fast lane first: orders go ahead of bulk batches. */
-            p = &in->slots[in->fhead];
-        } else if (c != NULL && in->inflight_events < in->window) {
-            p = &in->slots[c->qhead];
-            /* The next turn is the next client's, whatever happens here. */
-            in->ring = c->rnext;
-        } else {
-            break;
-        }
-        ingest_unqueue(in, p);
-        rc = ingest_send(in, p);
-        if (rc == 0) {
-            crashpoint("collector.sent");
-            continue;
-        }
-        in->st.busy++;
-        ingest_answer(in, p, NULL, 0, ERR_UNAVAIL,
-            rc == ERR_AGAIN ? "scorer queue full" : "cannot reach the scorer");
-        if (rc == ERR_SHUTDOWN)
-            return rc;
-    }
-    return 0;
-}
-
-/* Update the scorer's pace from the events it answered. */
-static void
-ingest_pace(struct ingest *in, uint32_t answered)
-{
-    uint64_t now = clock_mono_ms();
-
-    in->drained += answered;
-    if (in->pace_ms == 0) {
-        in->pace_ms = now;
-        in->pace_drained = in->drained;
-        return;
-    }
-    if (now - in->pace_ms >= 100) {
-        double eps = (double)(in->drained - in->pace_drained) * 1000.0 /
-            (double)(now - in->pace_ms);
-
-        in->pace_eps = in->pace_eps == 0 ? eps : 0.7 * in->pace_eps + 0.3 * eps;
-        in->pace_ms = now;
-        in->pace_drained = in->drained;
-    }
-}
-
-/*
- * How long client `c`'s queued and in-flight events take to drain at its
- * share of the scorer's recent pace, in ms (1..60000); 100 while the
- * pace is not known yet. The retry hint of a "busy" for its queue.
- */
-static uint32_t
-ingest_queue_retry(const struct ingest *in, const struct ingest_client *c)
-{
-    double share, ms;
-    unsigned active = 1;
-    const struct ingest_client *r = in->ring;
-
-    if (r != NULL) {
-        active = 0;
-        do {
-            active++;
-            r = r->rnext;
-        } while (r != in->ring && active < 1000);
-    }
-    share = in->pace_eps / active;
-    if (share < 1)
-        return 100;
-    ms = (double)(c->queued_events + c->inflight) * 1000.0 / share;
-    if (ms < 1)
-        ms = 1;
-    if (ms > 60000)
-        ms = 60000;
-    return (uint32_t)ms;
 }
 
 /* ------------------------------------------------------------ storefront */

@@ -23,7 +23,8 @@ from vigiltest import (Persona, Service, TestFailure, at, check,  # noqa
                        check_eq, main, run, say)
 
 # Fields the --json summary must carry (tools/vigil-load.1).
-FIELDS = ("events", "acked_ok", "errors", "events_per_s", "p50_us", "p99_us",
+FIELDS = ("events", "acked_ok", "errors", "events_per_s", "acked_per_s",
+          "p50_us", "p99_us",
           "orders", "decisions", "sent", "rejected", "timeouts", "malformed")
 
 
@@ -104,6 +105,10 @@ def body(args):
         check_eq(res["busy"], res["rejected"], "every rejection was busy")
         check_eq(res["acked_ok"] + res["busy"], res["events"],
                  "acked_ok + busy == events")
+        # Throughput counts acknowledged events, not busy replies.
+        check(abs(res["acked_per_s"] - res["acked_ok"] / res["duration_s"])
+              < 1.0 and res["acked_per_s"] < res["events_per_s"],
+              "acked_per_s is acked_ok / duration_s (%r)" % res)
         check(res["acked_ok"] < res["events"] // 2,
               "the quota held most events back (%r)" % res)
         check(0 < res["busy_p50_us"] <= res["busy_p99_us"],
