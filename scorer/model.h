@@ -286,7 +286,9 @@ double model_explain_cols(const struct model *m, const double *cols,
 
 /*
  * Write one human sentence for reason `r` into out[0..outlen), e.g.
- * "s2o_sec = 0 s raised the fraud log-odds by 3.21".
+ * "s2o_sec = 0 s raised the fraud log-odds by 3.21"; a missing value's
+ * sentinel in words: "s2o_sec = none (no signup known) ...",
+ * "dev_gap = none (no earlier event) ...".
  */
 void model_reason_text(const struct model_reason *r, char *out, size_t outlen)
     NONNULL(1, 2);

@@ -918,6 +918,39 @@ test_speed(void)
     model_free(m);
 }
 
+/*
+ * A missing value reads as such, not as its sentinel: an order with no
+ * known signup gave analysts "s2o_sec = 1e+09 s lowered the fraud
+ * log-odds by 0.83" (the README's demo output, 2026-12-05); a gap with
+ * no earlier event "dev_gap = -1 s". Other values keep number and unit.
+ */
+static void
+test_reason_text_missing(void)
+{
+    struct model_reason r = { 0 };
+    char text[REPLY_REASON_TEXT_MAX + 1];
+
+    r.feature = FEAT_S2O_SEC;
+    r.value = FEATURE_MISSING_SIGNUP;
+    r.contribution = -0.83;
+    model_reason_text(&r, text, sizeof(text));
+    ASSERT_STR_EQ(text,
+        "s2o_sec = none (no signup known) lowered the fraud log-odds by 0.83");
+    r.value = 30;
+    r.contribution = 3.21;
+    model_reason_text(&r, text, sizeof(text));
+    ASSERT_STR_EQ(text, "s2o_sec = 30 s raised the fraud log-odds by 3.21");
+    r.feature = FEAT_DEV_GAP;
+    r.value = FEATURE_MISSING_GAP;
+    model_reason_text(&r, text, sizeof(text));
+    ASSERT_STR_EQ(text,
+        "dev_gap = none (no earlier event) raised the fraud log-odds by 3.21");
+    r.value = 0;
+    model_reason_text(&r, text, sizeof(text));
+    ASSERT_STR_EQ(text, "dev_gap = 0 s raised the fraud log-odds by 3.21");
+    ASSERT(strlen(text) <= REPLY_REASON_TEXT_MAX);
+}
+
 int
 main(void)
 {
@@ -945,6 +978,7 @@ main(void)
     RUN(test_refused);
     RUN(test_reload);
     RUN(test_reasons);
+    RUN(test_reason_text_missing);
     RUN(test_score_rounding);
     RUN(test_build_refused);
     RUN(test_speed);
