@@ -583,6 +583,7 @@ model_reason_text(const struct model_reason *r, char *out, size_t outlen)
 {
     const struct feature_info *fi = feature_info(r->feature);
     const char *unit = "";
+    char value[32];
 
     if (fi == NULL) {
         snprintf(out, outlen, "unknown feature");
@@ -593,21 +594,15 @@ model_reason_text(const struct model_reason *r, char *out, size_t outlen)
     /* A sentinel (features.h) in words: "s2o_sec = 1e+09 s" read as a
      * time to an analyst. The reply's value keeps the number. */
     if (r->feature == FEAT_S2O_SEC && r->value >= FEATURE_MISSING_SIGNUP)
-        snprintf(out, outlen,
-            "%s = none (no signup known) %s the fraud "
-            "log-odds by %.2f",
-            fi->name, r->contribution >= 0 ? "raised" : "lowered",
-            fabs(r->contribution));
+        snprintf(value, sizeof(value), "none (no signup known)");
     else if (unit[0] != '\0' && r->value == FEATURE_MISSING_GAP)
-        snprintf(out, outlen,
-            "%s = none (no earlier event) %s the fraud "
-            "log-odds by %.2f",
-            fi->name, r->contribution >= 0 ? "raised" : "lowered",
-            fabs(r->contribution));
+        snprintf(value, sizeof(value), "none (no earlier event)");
     else
-        snprintf(out, outlen, "%s = %g%s%s %s the fraud log-odds by %.2f",
-            fi->name, r->value, unit[0] != '\0' ? " " : "", unit,
-            r->contribution >= 0 ? "raised" : "lowered", fabs(r->contribution));
+        snprintf(value, sizeof(value), "%g%s%s", r->value,
+            unit[0] != '\0' ? " " : "", unit);
+    snprintf(out, outlen, "%s = %s %s the fraud log-odds by %.2f", fi->name,
+        value, r->contribution >= 0 ? "raised" : "lowered",
+        fabs(r->contribution));
 }
 
 /* ------------------------------------------------------------ reload */
