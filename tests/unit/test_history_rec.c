@@ -8,7 +8,8 @@
  * time) at their edges; the day ring retiring old days past the ring
  * without losing a count; the gaps to the latest other account; the
  * labels counted from the UTC day after they arrive, with their age and
- * decay; signups in one clock minute; the version 3 record round trip;
+ * decay; signups in one clock minute; the version 3 record round trip
+ * and its bytes against records laid out by hand (both ways);
  * version 2 records (written before the minute and day rings) read
  * field by field, rewritten as version 3 with the same values, and
  * refused when not canonical (length, ring masks past the ring, an
@@ -378,6 +379,161 @@ v2_account(uint8_t *b)
     return n;
 }
 
+/*
+ * Version 3 records laid out by hand from history.h's "Entity record"
+ * (not by the encoder): a device with two account hashes, every
+ * optional section and slots in all four rings; an account with two
+ * signup entity hashes and one minute slot. Each decodes to the values
+ * written and encodes back to the same bytes: the format is pinned byte
+ * for byte, both ways.
+ */
+static size_t
+v3_device(uint8_t *b)
+{
+    size_t n = 32;
+
+    memset(b, 0, HISTORY_ENTITY_RECORD_BYTES);
+    b[0] = 3;
+    b[1] = 'D';
+    b[2] = F_FRAUD_LINKED;
+    b[3] = 2;
+    le(b + 4, T0 - DAY_MS, 8);
+    le(b + 12, T0, 8);
+    b[20] = 0x07;                          /* gap, signup minutes, old */
+    b[21] = (1u << 0) | (1u << 4);         /* minute slots 0 and 4 */
+    le(b + 22, 1u << 11, 2);               /* 5-minute slot 11 */
+    le(b + 24, (1u << 2) | (1u << 23), 4); /* hour slots 2 and 23 */
+    le(b + 28, 1u << 29, 4);               /* day slot 29 */
+    le(b + n, 0x1111111111111111ULL, 8);   /* account hashes */
+    le(b + n + 8, 0x2222222222222222ULL, 8);
+    n += 16;
+    le(b + n, T0 - 5000, 8); /* gap slots: ts, account */
+    le(b + n + 8, 0x1111111111111111ULL, 8);
+    le(b + n + 16, T0 - 9000, 8);
+    le(b + n + 24, 0x2222222222222222ULL, 8);
+    n += 32;
+    le(b + n, 23766577, 4); /* signup minutes: minute, count */
+    le(b + n + 4, 3, 2);
+    le(b + n + 6, 23766570, 4);
+    le(b + n + 10, 1, 2);
+    n += 12;
+    le(b + n, 101, 4);     /* past the day ring: orders, signups, fraud, */
+    le(b + n + 4, 102, 4); /* legit, the latest fraud day */
+    le(b + n + 8, 103, 4);
+    le(b + n + 12, 104, 4);
+    le(b + n + 16, 16500, 4);
+    n += 20;
+    le(b + n, 23766575, 4); /* minute slot 0: epoch, orders, signups */
+    le(b + n + 4, 7, 2);
+    le(b + n + 6, 8, 2);
+    n += 8;
+    le(b + n, 23766579, 4); /* minute slot 4 */
+    le(b + n + 4, 9, 2);
+    n += 8;
+    le(b + n, 4753315, 4); /* 5-minute slot 11: epoch, orders, failpay, */
+    le(b + n + 4, 1, 2);   /* faillogin, signups */
+    le(b + n + 6, 2, 2);
+    le(b + n + 8, 3, 2);
+    le(b + n + 10, 4, 2);
+    n += 12;
+    le(b + n, 396106, 4); /* hour slot 2: epoch, orders, failpay, signups */
+    le(b + n + 4, 5, 2);
+    le(b + n + 6, 6, 2);
+    le(b + n + 8, 65535, 2);
+    n += 10;
+    le(b + n, 396095, 4); /* hour slot 23 */
+    le(b + n + 8, 1, 2);
+    n += 10;
+    le(b + n, 16504, 4);  /* day slot 29: epoch, orders, signups, fraud, */
+    le(b + n + 4, 10, 2); /* legit */
+    le(b + n + 6, 11, 2);
+    le(b + n + 8, 12, 2);
+    le(b + n + 10, 13, 2);
+    n += 12;
+    return n;
+}
+
+static size_t
+v3_account(uint8_t *b)
+{
+    size_t n = 32;
+
+    memset(b, 0, HISTORY_ENTITY_RECORD_BYTES);
+    b[0] = 3;
+    b[1] = 'A';
+    b[2] = F_SIGNUP | F_COUNTRY;
+    le(b + 4, T0 - DAY_MS, 8);
+    le(b + 12, T0, 8);
+    b[21] = 1u << 2; /* minute slot 2 */
+    memcpy(b + n, "FR", 2);
+    le(b + n + 2, T0 - DAY_MS, 8); /* signup ts */
+    le(b + n + 10, 4, 4);          /* orders */
+    le(b + n + 14, 25000, 8);      /* amount sum, max */
+    le(b + n + 22, 12000, 8);
+    b[n + 30] = 2;                                   /* source */
+    b[n + 31] = (1u << HNET_IP) | (1u << HNET_IP16); /* signup entities */
+    n += 32;
+    le(b + n, 0x3333333333333333ULL, 8);
+    le(b + n + 8, 0x4444444444444444ULL, 8);
+    n += 16;
+    le(b + n, 23766577, 4); /* minute slot 2 */
+    le(b + n + 6, 1, 2);
+    n += 8;
+    return n;
+}
+
+static void
+test_v3_bytes(void)
+{
+    uint8_t b[HISTORY_ENTITY_RECORD_BYTES], out[HISTORY_ENTITY_RECORD_BYTES];
+    struct ent_rec r;
+    size_t n;
+
+    n = v3_device(b);
+    ASSERT_EQ(n, 32 + 16 + 32 + 12 + 20 + 2 * 8 + 12 + 2 * 10 + 12);
+    ASSERT_OK(history_rec_decode(b, n, &r));
+    ASSERT_EQ(r.kind, 'D');
+    ASSERT_EQ(r.flags, F_FRAUD_LINKED);
+    ASSERT_EQ(r.nacc, 2);
+    ASSERT_EQ(r.acc[1], 0x2222222222222222ULL);
+    ASSERT_EQ(r.gap[1].ts, T0 - 9000);
+    ASSERT_EQ(r.sigmin[0].n, 3);
+    ASSERT_EQ(r.old_legit, 104);
+    ASSERT_EQ(r.old_fraud_day, 16500);
+    ASSERT_EQ(r.rm[0].signups, 8);
+    ASSERT_EQ(r.rm[4].orders, 9);
+    ASSERT_EQ(r.rm[1].epoch, 0);
+    ASSERT_EQ(r.r1[11].epoch, 4753315);
+    ASSERT_EQ(r.r1[11].failpay, 2);
+    ASSERT_EQ(r.r1[11].faillogin, 3);
+    ASSERT_EQ(r.r1[11].signups, 4);
+    ASSERT_EQ(r.r24[2].signups, 65535);
+    ASSERT_EQ(r.r24[23].signups, 1);
+    ASSERT_EQ(r.r24[23].orders, 0);
+    ASSERT_EQ(r.rd[29].orders, 10);
+    ASSERT_EQ(r.rd[29].legit, 13);
+    ASSERT_EQ(history_rec_encode(&r, out), n);
+    ASSERT_MEM_EQ(out, b, n);
+
+    n = v3_account(b);
+    ASSERT_EQ(n, 32 + 32 + 16 + 8);
+    ASSERT_OK(history_rec_decode(b, n, &r));
+    ASSERT_EQ(r.kind, 'A');
+    ASSERT_STR_EQ(r.country, "FR");
+    ASSERT_EQ(r.order_count, 4);
+    ASSERT_EQ(r.amount_max, 12000);
+    ASSERT_EQ(r.source, 2);
+    ASSERT_EQ(r.sig_hash[HNET_IP], 0x3333333333333333ULL);
+    ASSERT_EQ(r.sig_hash[HNET_IP16], 0x4444444444444444ULL);
+    ASSERT_EQ(r.sig_hash[HNET_DEVICE], 0);
+    ASSERT_EQ(r.rm[2].signups, 1);
+    ASSERT_EQ(history_rec_encode(&r, out), n);
+    ASSERT_MEM_EQ(out, b, n);
+    /* An empty listed minute slot is not canonical. */
+    memset(b + n - 8, 0, 8);
+    ASSERT_EQ(history_rec_decode(b, n, &r), ERR_CORRUPT);
+}
+
 static void
 test_v2_records(void)
 {
@@ -480,6 +636,7 @@ main(void)
     test_signup_minutes();
     test_codec();
     test_v2_records();
+    test_v3_bytes();
     printf("ok history_rec\n");
     return 0;
 }
