@@ -444,36 +444,27 @@ status_errors_add(
     e->by_code[k] += n;
 }
 
-static int
-status_each_event(void *arg, const struct prom_series *ser)
-{
-    struct status_errors *e = arg;
-    uint64_t n = (uint64_t)prom_value(ser);
-
-    e->events += n;
-    status_errors_add(e, prom_label(ser, 0), prom_label(ser, 1), n);
-    return 0;
-}
-
-static int
-status_each_query(void *arg, const struct prom_series *ser)
-{
-    struct status_errors *e = arg;
-    uint64_t n = (uint64_t)prom_value(ser);
-
-    e->queries += n;
-    status_errors_add(e, prom_label(ser, 0), prom_label(ser, 2), n);
-    return 0;
-}
+/*
+ * How one counter family adds to struct status_errors: which total its
+ * series count in, and where the error code comes from (the label
+ * `code_label`, or `code` when the family is of one code).
+ */
+struct status_tally {
+    struct status_errors *e;
+    uint64_t *total;
+    unsigned code_label;
+    const char *code;
+};
 
 static int
-status_each_busy(void *arg, const struct prom_series *ser)
+status_each(void *arg, const struct prom_series *ser)
 {
-    struct status_errors *e = arg;
+    const struct status_tally *t = arg;
     uint64_t n = (uint64_t)prom_value(ser);
 
-    e->queries += n;
-    status_errors_add(e, prom_label(ser, 0), "busy", n);
+    *t->total += n;
+    status_errors_add(t->e, prom_label(ser, 0),
+        t->code != NULL ? t->code : prom_label(ser, t->code_label), n);
     return 0;
 }
 
@@ -608,9 +599,16 @@ status_pack(struct scorer *s, struct wire_enc *e)
 
     status_refresh(s);
     memset(&er, 0, sizeof(er));
-    prom_each(st->events, status_each_event, &er);
-    prom_each(st->queries, status_each_query, &er);
-    prom_each(st->busy, status_each_busy, &er);
+    /* Labels: events client, code; queries client, op, code; busy client. */
+    prom_each(st->events, status_each,
+        &(struct status_tally){
+            .e = &er, .total = &er.events, .code_label = 1 });
+    prom_each(st->queries, status_each,
+        &(struct status_tally){
+            .e = &er, .total = &er.queries, .code_label = 2 });
+    prom_each(st->busy, status_each,
+        &(struct status_tally){
+            .e = &er, .total = &er.queries, .code = "busy" });
 
     wire_put_map(e, 19);
     put_s(e, "version", VIGIL_VERSION);
