@@ -536,6 +536,19 @@ pseudo_apply_raw(const struct pseudo_key *k, const char *domain,
     return len;
 }
 
+/* The pseudonym of address `a` in `country` (domain "address"). */
+static size_t
+pseudo_apply_address(const struct pseudo_key *k,
+    const struct event_address_pii *a, const char *country, char *norm,
+    size_t cap, struct pseudo *out)
+{
+    size_t len = 0;
+
+    pseudo_norm_address(a, country, norm, cap, &len);
+    pseudo_compute(k, "address", norm, len, out);
+    return len;
+}
+
 void
 pseudo_apply(const struct pseudo_key *k, const char *storefront,
     struct event *ev, struct event_pii *pii)
@@ -558,12 +571,9 @@ pseudo_apply(const struct pseudo_key *k, const char *storefront,
     if ((ev->has & EVENT_HAS_ORDER) &&
         pseudo_scoped(k, "order", storefront, pii->order, &ev->order) != 0)
         fatalx("%s: invariant: order id out of bounds", __func__);
-    if (ev->has & EVENT_HAS_DEVICE) {
-        len = 0;
-        pseudo_norm_raw(pii->device, norm, sizeof(norm), &len);
-        pseudo_compute(k, "device", norm, len, &ev->device);
-        used = len;
-    }
+    if (ev->has & EVENT_HAS_DEVICE)
+        used = pseudo_apply_raw(
+            k, "device", pii->device, norm, sizeof(norm), &ev->device);
     if (ev->has & EVENT_HAS_IP) {
         len = 0;
         if (pseudo_norm_ip(pii->ip, norm, sizeof(norm), &len) != 0) {
@@ -607,17 +617,13 @@ pseudo_apply(const struct pseudo_key *k, const char *storefront,
         used = len > used ? len : used;
     }
     if (ev->has & EVENT_HAS_BILLING) {
-        len = 0;
-        pseudo_norm_address(
-            &pii->billing, ev->billing_country, norm, sizeof(norm), &len);
-        pseudo_compute(k, "address", norm, len, &ev->billing);
+        len = pseudo_apply_address(k, &pii->billing, ev->billing_country, norm,
+            sizeof(norm), &ev->billing);
         used = len > used ? len : used;
     }
     if (ev->has & EVENT_HAS_SHIPPING) {
-        len = 0;
-        pseudo_norm_address(
-            &pii->shipping, ev->shipping_country, norm, sizeof(norm), &len);
-        pseudo_compute(k, "address", norm, len, &ev->shipping);
+        len = pseudo_apply_address(k, &pii->shipping, ev->shipping_country,
+            norm, sizeof(norm), &ev->shipping);
         used = len > used ? len : used;
     }
     if (ev->has & EVENT_HAS_VALUE) {
