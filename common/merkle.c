@@ -265,6 +265,21 @@ proof_push_range(merkle_subtree_cb cb, void *arg, struct proof_out *po,
     return 0;
 }
 
+/*
+ * The tail of PATH and SUBPROOF (RFC 9162): after the proof of the half
+ * of D[start:start+n] (split at k) they went down into, the hash of the
+ * other half: MTH(D[k:n]) after the left half, MTH(D[0:k]) after the
+ * right.
+ */
+static int
+proof_push_other_half(merkle_subtree_cb cb, void *arg, struct proof_out *po,
+    uint64_t start, uint64_t n, uint64_t k, bool went_left)
+{
+    if (went_left)
+        return proof_push_range(cb, arg, po, start + k, n - k);
+    return proof_push_range(cb, arg, po, start, k);
+}
+
 /* RFC 9162 PATH(m, D[start:start+n]). */
 static int
 path(merkle_subtree_cb cb, void *arg, struct proof_out *po, uint64_t m,
@@ -276,16 +291,13 @@ path(merkle_subtree_cb cb, void *arg, struct proof_out *po, uint64_t m,
     if (n <= 1)
         return 0;
     k = split_point(n);
-    if (m < k) {
+    if (m < k)
         rc = path(cb, arg, po, m, start, k);
-        if (rc != 0)
-            return rc;
-        return proof_push_range(cb, arg, po, start + k, n - k);
-    }
-    rc = path(cb, arg, po, m - k, start + k, n - k);
+    else
+        rc = path(cb, arg, po, m - k, start + k, n - k);
     if (rc != 0)
         return rc;
-    return proof_push_range(cb, arg, po, start, k);
+    return proof_push_other_half(cb, arg, po, start, n, k, m < k);
 }
 
 int
@@ -320,16 +332,13 @@ subproof(merkle_subtree_cb cb, void *arg, struct proof_out *po, uint64_t m,
         return proof_push_range(cb, arg, po, start, n);
     }
     k = split_point(n);
-    if (m <= k) {
+    if (m <= k)
         rc = subproof(cb, arg, po, m, start, k, b);
-        if (rc != 0)
-            return rc;
-        return proof_push_range(cb, arg, po, start + k, n - k);
-    }
-    rc = subproof(cb, arg, po, m - k, start + k, n - k, false);
+    else
+        rc = subproof(cb, arg, po, m - k, start + k, n - k, false);
     if (rc != 0)
         return rc;
-    return proof_push_range(cb, arg, po, start, k);
+    return proof_push_other_half(cb, arg, po, start, n, k, m <= k);
 }
 
 int
