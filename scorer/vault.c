@@ -506,12 +506,10 @@ vidx_open(struct vault *v, uint64_t *next, uint64_t *live, const char **why)
         *next > v->fslots || *live > *next ||
         2 * *next > ((uint64_t)1 << log2cap))
         goto bad;
-    rc = vidx_map(v, fd, log2cap);
-    if (rc != 0) {
+    rc = vidx_map(v, fd, log2cap); /* keeps fd on success */
+    if (rc != 0)
         close(fd);
-        return rc;
-    }
-    return 0;
+    return rc;
 bad:
     close(fd);
     return ERR_CORRUPT;
