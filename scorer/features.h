@@ -119,6 +119,11 @@ enum feature_transform {
         "days from the end of the UTC day the latest such fraud label on " what \
         " arrived to the order; -1 if none")
 
+/* One browser family's flag (sfproto.c's families). */
+#define FEATURE_BROWSER(X, ID, b)                                              \
+    X(ID, "browser_" b, "flag", FEATURE_TF_NONE, 0,                            \
+        "1 if the browser family is " b)
+
 #define FEATURE_LIST(X)                                                        \
     /* The recommended model's 9 columns (REPORT.md section 2.1). */           \
     X(FEAT_S2O_SEC, "s2o_sec", "s", FEATURE_TF_LOG1P, FEATURE_F_RECOMMENDED,   \
@@ -193,18 +198,12 @@ enum feature_transform {
     X(FEAT_DOW, "dow", "day", FEATURE_TF_NONE, 0,                              \
         "UTC day of week of the order, 0 = Monday .. 6 = Sunday")              \
     /* Browser family of the user agent (sfproto.c's families). */             \
-    X(FEAT_BROWSER_CHROME, "browser_chrome", "flag", FEATURE_TF_NONE, 0,       \
-        "1 if the browser family is chrome")                                   \
-    X(FEAT_BROWSER_FIREFOX, "browser_firefox", "flag", FEATURE_TF_NONE, 0,     \
-        "1 if the browser family is firefox")                                  \
-    X(FEAT_BROWSER_SAFARI, "browser_safari", "flag", FEATURE_TF_NONE, 0,       \
-        "1 if the browser family is safari")                                   \
-    X(FEAT_BROWSER_IE, "browser_ie", "flag", FEATURE_TF_NONE, 0,               \
-        "1 if the browser family is ie")                                       \
-    X(FEAT_BROWSER_OPERA, "browser_opera", "flag", FEATURE_TF_NONE, 0,         \
-        "1 if the browser family is opera")                                    \
-    X(FEAT_BROWSER_EDGE, "browser_edge", "flag", FEATURE_TF_NONE, 0,           \
-        "1 if the browser family is edge")                                     \
+    FEATURE_BROWSER(X, FEAT_BROWSER_CHROME, "chrome")                          \
+    FEATURE_BROWSER(X, FEAT_BROWSER_FIREFOX, "firefox")                        \
+    FEATURE_BROWSER(X, FEAT_BROWSER_SAFARI, "safari")                          \
+    FEATURE_BROWSER(X, FEAT_BROWSER_IE, "ie")                                  \
+    FEATURE_BROWSER(X, FEAT_BROWSER_OPERA, "opera")                            \
+    FEATURE_BROWSER(X, FEAT_BROWSER_EDGE, "edge")                              \
     X(FEAT_BROWSER_OTHER, "browser_other", "flag", FEATURE_TF_NONE, 0,         \
         "1 if the browser family is another one (bot, other) or unknown")      \
     /* Time proxies: kept computable for studies, never for shipping. */       \

@@ -65,25 +65,24 @@
 /* Link weights of link_score by net entity (features.h). */
 static const double link_weight[] = { 1.0, 1.0, 0.3, 0.05 };
 
-/* The per-entity families (features.h), one per net entity. */
+/* The per-entity families (features.h), one per net entity: for the
+ * prefix F (FEAT_DEV, ...), the features F_ORD_1M .. F_GAP. */
+#define FAMILY(kind, F, net)                                                   \
+    {                                                                          \
+        kind, F##_ORD_1M, F##_SIG_1M, F##_SIG_SAME_MIN, F##_FRAUD_LAB,         \
+            F##_LEGIT_LAB, F##_FRAUD_AGE_D, F##_ACCTS, F##_GAP, net            \
+    }
 static const struct {
     enum entity_kind kind;
     enum feature_id ord, sig, same_min, fraud, legit, age, accts, gap;
     enum history_net net;
 } fam[] = {
-    { ENT_DEVICE, FEAT_DEV_ORD_1M, FEAT_DEV_SIG_1M, FEAT_DEV_SIG_SAME_MIN,
-        FEAT_DEV_FRAUD_LAB, FEAT_DEV_LEGIT_LAB, FEAT_DEV_FRAUD_AGE_D,
-        FEAT_DEV_ACCTS, FEAT_DEV_GAP, HNET_DEVICE },
-    { ENT_IP, FEAT_IP_ORD_1M, FEAT_IP_SIG_1M, FEAT_IP_SIG_SAME_MIN,
-        FEAT_IP_FRAUD_LAB, FEAT_IP_LEGIT_LAB, FEAT_IP_FRAUD_AGE_D,
-        FEAT_IP_ACCTS, FEAT_IP_GAP, HNET_IP },
-    { ENT_IP24, FEAT_IP24_ORD_1M, FEAT_IP24_SIG_1M, FEAT_IP24_SIG_SAME_MIN,
-        FEAT_IP24_FRAUD_LAB, FEAT_IP24_LEGIT_LAB, FEAT_IP24_FRAUD_AGE_D,
-        FEAT_IP24_ACCTS, FEAT_IP24_GAP, HNET_IP24 },
-    { ENT_IP16, FEAT_IP16_ORD_1M, FEAT_IP16_SIG_1M, FEAT_IP16_SIG_SAME_MIN,
-        FEAT_IP16_FRAUD_LAB, FEAT_IP16_LEGIT_LAB, FEAT_IP16_FRAUD_AGE_D,
-        FEAT_IP16_ACCTS, FEAT_IP16_GAP, HNET_IP16 },
+    FAMILY(ENT_DEVICE, FEAT_DEV, HNET_DEVICE),
+    FAMILY(ENT_IP, FEAT_IP, HNET_IP),
+    FAMILY(ENT_IP24, FEAT_IP24, HNET_IP24),
+    FAMILY(ENT_IP16, FEAT_IP16, HNET_IP16),
 };
+#undef FAMILY
 
 _Static_assert(
     ARRAY_LEN(fam) == HNET_COUNT && ARRAY_LEN(link_weight) == HNET_COUNT,
