@@ -159,13 +159,8 @@ audit_scan_env_fail(struct audit_scan *s, int rc, const char *fmt, ...)
     return rc;
 }
 
-/*
- * The size a checkpoint note states (its second line), unverified, for
- * skipping the checkpoints inside a trusted prefix. False when the note
- * does not have that shape (it is then verified in full).
- */
-static bool
-ckpt_size_peek(const uint8_t *note, size_t len, uint64_t *size)
+bool
+audit_scan_ckpt_size_peek(const uint8_t *note, size_t len, uint64_t *size)
 {
     const uint8_t *nl = memchr(note, '\n', len), *p;
     uint64_t v = 0;
@@ -237,9 +232,10 @@ scan_checkpoints(struct audit_scan *s)
         c.off = off;
         c.note_off = off + 4;
         c.note_len = len;
-        /* Inside the trusted prefix: not verified, never matched. */
+        /* Inside the trusted prefix: not verified, never matched (a
+         * note without a size line is verified in full). */
         if (s->trusted > 0 &&
-            ckpt_size_peek(s->ckbuf + c.note_off, len, &c.size) &&
+            audit_scan_ckpt_size_peek(s->ckbuf + c.note_off, len, &c.size) &&
             c.size <= s->trusted) {
             memset(c.root, 0, sizeof(c.root));
             rc = 0;

@@ -164,6 +164,14 @@ int audit_scan_env_fail(struct audit_scan *s, int rc, const char *fmt, ...)
     PRINTF_LIKE(3, 4) NONNULL(1, 3);
 
 /*
+ * The size a checkpoint note note[0..len) states (its second line: decimal
+ * digits then "\n"), unverified: for skipping notes without checking
+ * their signature. False when the note does not have that shape.
+ */
+bool audit_scan_ckpt_size_peek(
+    const uint8_t *note, size_t len, uint64_t *size) WARN_UNUSED NONNULL(1, 3);
+
+/*
  * Check the signed checkpoint note `note` with the verifier `v` and
  * return its origin (which must be the key's name), size and root. On
  * failure `*why` gets a static reason. Returns 0 or ERR_CORRUPT.

@@ -218,27 +218,6 @@ struct found_note {
     char note[AUDIT_MAX_NOTE_BYTES + 1];
 };
 
-/* The size line of a note's text, without checking anything else. */
-static bool
-note_size_peek(const uint8_t *p, size_t len, uint64_t *size)
-{
-    const uint8_t *nl = memchr(p, '\n', len), *e;
-    uint64_t v = 0;
-
-    if (nl == NULL)
-        return false;
-    e = nl + 1;
-    if (e >= p + len || *e < '0' || *e > '9')
-        return false;
-    for (; e < p + len && *e >= '0' && *e <= '9'; e++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (uint64_t)(*e - '0');
-    }
-    *size = v;
-    return true;
-}
-
 /* Keep note[0..len) in `*f` if it verifies and is the one wanted. */
 static void
 consider_note(const struct note_verifier *v, const uint8_t *note, size_t len,
@@ -249,7 +228,8 @@ consider_note(const struct note_verifier *v, const uint8_t *note, size_t len,
     const char *why;
     uint64_t size;
 
-    if (len > AUDIT_MAX_NOTE_BYTES || !note_size_peek(note, len, &size))
+    if (len > AUDIT_MAX_NOTE_BYTES ||
+        !audit_scan_ckpt_size_peek(note, len, &size))
         return;
     if (want != 0 ? size != want : (*have && size <= f->size))
         return;
