@@ -252,32 +252,32 @@ zsock_close(void *s)
         zmq_close(s);
 }
 
+/* The result of a zmq_bind or zmq_connect (`how`: "bind", "connect to")
+ * of endpoint `ep` that returned `zrc`. */
+static int
+zsock_ep_result(int zrc, const char *how, const char *ep)
+{
+    int e;
+
+    if (zrc == 0)
+        return 0;
+    e = zmq_errno();
+    if (e == ETERM)
+        return ERR_SHUTDOWN;
+    log_warnx("cannot %s '%s': %s", how, ep, zmq_strerror(e));
+    return ERR_IO;
+}
+
 int
 zsock_bind(void *s, const char *ep)
 {
-    if (zmq_bind(s, ep) != 0) {
-        int e = zmq_errno();
-
-        if (e == ETERM)
-            return ERR_SHUTDOWN;
-        log_warnx("cannot bind '%s': %s", ep, zmq_strerror(e));
-        return ERR_IO;
-    }
-    return 0;
+    return zsock_ep_result(zmq_bind(s, ep), "bind", ep);
 }
 
 int
 zsock_connect(void *s, const char *ep)
 {
-    if (zmq_connect(s, ep) != 0) {
-        int e = zmq_errno();
-
-        if (e == ETERM)
-            return ERR_SHUTDOWN;
-        log_warnx("cannot connect to '%s': %s", ep, zmq_strerror(e));
-        return ERR_IO;
-    }
-    return 0;
+    return zsock_ep_result(zmq_connect(s, ep), "connect to", ep);
 }
 
 /*
