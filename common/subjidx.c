@@ -65,6 +65,22 @@ subjidx_put(struct store_txn *txn, unsigned dbi,
     return store_put(txn, dbi, key, sizeof(key), NULL, 0);
 }
 
+/*
+ * The value of the bookkeeping key `name` (SUBJIDX_*_KEY) in v[0..*vlen),
+ * valid until the transaction ends. Returns 1 when it is there, 0 when
+ * it is not, or a negative ERR_* from the store.
+ */
+static int
+meta_get(struct store_txn *txn, unsigned dbi, const char *name, const void **v,
+    size_t *vlen)
+{
+    int rc = store_get_view(txn, dbi, name, strlen(name), v, vlen);
+
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    return rc != 0 ? rc : 1;
+}
+
 int
 subjidx_indexed_get(struct store_txn *txn, unsigned dbi, uint64_t *indexed)
 {
@@ -73,13 +89,10 @@ subjidx_indexed_get(struct store_txn *txn, unsigned dbi, uint64_t *indexed)
     int rc;
 
     *indexed = 0;
-    rc = store_get_view(
-        txn, dbi, SUBJIDX_INDEXED_KEY, strlen(SUBJIDX_INDEXED_KEY), &v, &vlen);
-    if (rc == ERR_NOTFOUND)
-        return 0;
-    if (rc != 0)
+    rc = meta_get(txn, dbi, SUBJIDX_INDEXED_KEY, &v, &vlen);
+    if (rc < 0)
         return rc;
-    if (vlen == sizeof(*indexed))
+    if (rc == 1 && vlen == sizeof(*indexed))
         memcpy(indexed, v, sizeof(*indexed));
     return 0;
 }
@@ -100,11 +113,8 @@ subjidx_key_id_get(
     int rc;
 
     out[0] = '\0';
-    rc = store_get_view(
-        txn, dbi, SUBJIDX_KEY_ID_KEY, strlen(SUBJIDX_KEY_ID_KEY), &v, &vlen);
-    if (rc == ERR_NOTFOUND)
-        return 0;
-    if (rc != 0)
+    rc = meta_get(txn, dbi, SUBJIDX_KEY_ID_KEY, &v, &vlen);
+    if (rc <= 0)
         return rc;
     if (vlen != PSEUDO_KEY_ID_HEX)
         return ERR_CORRUPT;
@@ -122,11 +132,8 @@ subjidx_anchor_get(struct store_txn *txn, unsigned dbi, struct audit_anchor *a)
     int rc;
 
     memset(a, 0, sizeof(*a));
-    rc = store_get_view(
-        txn, dbi, SUBJIDX_ANCHOR_KEY, strlen(SUBJIDX_ANCHOR_KEY), &vv, &vlen);
-    if (rc == ERR_NOTFOUND)
-        return 0;
-    if (rc != 0)
+    rc = meta_get(txn, dbi, SUBJIDX_ANCHOR_KEY, &vv, &vlen);
+    if (rc <= 0)
         return rc;
     if (vlen != SUBJIDX_ANCHOR_BYTES)
         return ERR_CORRUPT;
