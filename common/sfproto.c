@@ -24,6 +24,7 @@
 
 #include <sodium.h>
 
+#include "common/compiler.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/sfproto.h"
@@ -176,36 +177,29 @@ has_any(const char *hay, const char *const *needles)
 static const char *
 ua_family(const char *ua)
 {
-    static const char *const bot[] = { "bot", "crawl", "spider", "slurp",
-        "headless", NULL };
-    static const char *const edge[] = { "edg/", "edge/", "edga/", "edgios/",
-        NULL };
-    static const char *const opera[] = { "opr/", "opera", NULL };
-    static const char *const firefox[] = { "firefox/", "fxios/", NULL };
-    static const char *const chrome[] = { "chrome/", "crios/", "chromium/",
-        NULL };
-    static const char *const safari[] = { "safari/", NULL };
-    static const char *const ie[] = { "msie ", "trident/", NULL };
+    /* In order: the first family with a mark in the agent is its family
+     * (Edge and Opera agents also say chrome/ and safari/). */
+    static const struct {
+        const char *name;
+        const char *const marks[6]; /* NULL-terminated */
+    } families[] = {
+        { "bot", { "bot", "crawl", "spider", "slurp", "headless", NULL } },
+        { "edge", { "edg/", "edge/", "edga/", "edgios/", NULL } },
+        { "opera", { "opr/", "opera", NULL } },
+        { "firefox", { "firefox/", "fxios/", NULL } },
+        { "chrome", { "chrome/", "crios/", "chromium/", NULL } },
+        { "safari", { "safari/", NULL } },
+        { "ie", { "msie ", "trident/", NULL } },
+    };
     char lc[EVENT_UA_MAX + 1];
     size_t i;
 
     for (i = 0; i < EVENT_UA_MAX && ua[i] != '\0'; i++)
         lc[i] = (ua[i] >= 'A' && ua[i] <= 'Z') ? (char)(ua[i] + 32) : ua[i];
     lc[i] = '\0';
-    if (has_any(lc, bot))
-        return "bot";
-    if (has_any(lc, edge))
-        return "edge";
-    if (has_any(lc, opera))
-        return "opera";
-    if (has_any(lc, firefox))
-        return "firefox";
-    if (has_any(lc, chrome))
-        return "chrome";
-    if (has_any(lc, safari))
-        return "safari";
-    if (has_any(lc, ie))
-        return "ie";
+    for (i = 0; i < ARRAY_LEN(families); i++)
+        if (has_any(lc, families[i].marks))
+            return families[i].name;
     return "other";
 }
 
