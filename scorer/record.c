@@ -43,6 +43,17 @@ record_index(struct scorer *s, const struct audit_record *r, uint64_t index)
     return 0;
 }
 
+/* After appending record `index`: index its subjects; if that fails, the
+ * index is rebuilt from the log (recovery). */
+static void
+record_indexed(struct scorer *s, const struct audit_record *r, uint64_t index)
+{
+    if (record_index(s, r, index) != 0)
+        s->needs_recovery = true;
+    else if (s->gen_events++ == 0)
+        s->gen_opened_ms = clock_mono_ms(); /* the index entries need a flush */
+}
+
 int
 record_now(struct scorer *s, struct audit_record *r)
 {
@@ -57,10 +68,7 @@ record_now(struct scorer *s, struct audit_record *r)
         log_warnx("audit record for '%s' not written: %s", r->op, err_str(rc));
         return ERR_AUDIT;
     }
-    if (record_index(s, r, index) != 0)
-        s->needs_recovery = true; /* the index is rebuilt from the log */
-    else if (s->gen_events++ == 0)
-        s->gen_opened_ms = clock_mono_ms(); /* the index entries need a flush */
+    record_indexed(s, r, index);
     return 0;
 }
 
@@ -76,10 +84,7 @@ record_append(struct scorer *s, struct audit_record *r)
         log_warnx("audit record for '%s' not appended: %s", r->op, err_str(rc));
         return rc == ERR_INVAL ? ERR_INVAL : ERR_AUDIT;
     }
-    if (record_index(s, r, index) != 0)
-        s->needs_recovery = true; /* the index is rebuilt from the log */
-    else if (s->gen_events++ == 0)
-        s->gen_opened_ms = clock_mono_ms(); /* the index entries need a flush */
+    record_indexed(s, r, index);
     return 0;
 }
 
