@@ -38,13 +38,23 @@ harden_process(void)
     return 0;
 }
 
-/* The common owner and mode rule of harden_dir() and harden_file(). */
+/* The common rule of harden_dir() and harden_file() (`dir`): no link,
+ * the kind asked for, the owner, no access for group or others. */
 static int
-check_stat(const char *path, const struct stat *st, uid_t owner, char *err,
-    size_t errlen)
+check_stat(const char *path, const struct stat *st, bool dir, uid_t owner,
+    char *err, size_t errlen)
 {
     uid_t want = owner != (uid_t)-1 ? owner : geteuid();
 
+    if (S_ISLNK(st->st_mode)) {
+        text_fmt(err, errlen, "%s: a symbolic link: refused", path);
+        return ERR_DENIED;
+    }
+    if (dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
+        text_fmt(err, errlen, "%s: not a %s", path,
+            dir ? "directory" : "regular file");
+        return ERR_DENIED;
+    }
     if (st->st_uid != want) {
         text_fmt(err, errlen,
             "%s: owned by uid %u, not by uid %u (the user this daemon runs "
@@ -55,8 +65,7 @@ check_stat(const char *path, const struct stat *st, uid_t owner, char *err,
     if ((st->st_mode & 077) != 0) {
         text_fmt(err, errlen,
             "%s: mode %03o gives group or others access: refused; chmod %s",
-            path, (unsigned)(st->st_mode & 0777),
-            S_ISDIR(st->st_mode) ? "700" : "600");
+            path, (unsigned)(st->st_mode & 0777), dir ? "700" : "600");
         return ERR_DENIED;
     }
     return 0;
@@ -86,15 +95,7 @@ harden_dir(const char *path, bool create, uid_t owner, char *err, size_t errlen)
             return ERR_IO;
         }
     }
-    if (S_ISLNK(st.st_mode)) {
-        text_fmt(err, errlen, "%s: a symbolic link: refused", path);
-        return ERR_DENIED;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        text_fmt(err, errlen, "%s: not a directory", path);
-        return ERR_DENIED;
-    }
-    return check_stat(path, &st, owner, err, errlen);
+    return check_stat(path, &st, true, owner, err, errlen);
 }
 
 int
@@ -156,15 +157,7 @@ harden_file(const char *path, char *err, size_t errlen)
         text_fmt(err, errlen, "%s: %s", path, strerror(errno));
         return ERR_IO;
     }
-    if (S_ISLNK(st.st_mode)) {
-        text_fmt(err, errlen, "%s: a symbolic link: refused", path);
-        return ERR_DENIED;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        text_fmt(err, errlen, "%s: not a regular file", path);
-        return ERR_DENIED;
-    }
-    return check_stat(path, &st, (uid_t)-1, err, errlen);
+    return check_stat(path, &st, false, (uid_t)-1, err, errlen);
 }
 
 int
