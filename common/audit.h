@@ -577,8 +577,8 @@ struct audit_flush_ticket {
     struct segfile_ticket sf;
     uint64_t written; /* records written at the begin */
 };
-int audit_flush_begin(struct audit_log *log, struct audit_flush_ticket *t)
-    WARN_UNUSED NONNULL(1, 2);
+int audit_flush_begin(struct audit_log *log,
+    struct audit_flush_ticket *t) WARN_UNUSED NONNULL(1, 2);
 int audit_flush_run(struct audit_flush_ticket *t) WARN_UNUSED NONNULL(1);
 int audit_flush_end(struct audit_log *log, const struct audit_flush_ticket *t,
     int rc) WARN_UNUSED NONNULL(1, 2);

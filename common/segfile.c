@@ -653,8 +653,8 @@ segfile_flush_begin(struct segfile *sf, struct segfile_ticket *t)
         return 0;
     t->fd = fcntl(sf->fd, F_DUPFD_CLOEXEC, 0);
     if (t->fd == -1) {
-        log_warn("%s: cannot duplicate the descriptor of '%s'", __func__,
-            sf->dir);
+        log_warn(
+            "%s: cannot duplicate the descriptor of '%s'", __func__, sf->dir);
         return ERR_IO;
     }
     t->seg = sf->segs[sf->nsegs - 1];

@@ -361,8 +361,8 @@ struct segfile_ticket {
     uint64_t seg; /* the segment's number */
     uint64_t len; /* its written length at the begin */
 };
-int segfile_flush_begin(struct segfile *sf, struct segfile_ticket *t)
-    WARN_UNUSED NONNULL(1, 2);
+int segfile_flush_begin(
+    struct segfile *sf, struct segfile_ticket *t) WARN_UNUSED NONNULL(1, 2);
 int segfile_flush_run(struct segfile_ticket *t) WARN_UNUSED NONNULL(1);
 void segfile_flush_end(
     struct segfile *sf, const struct segfile_ticket *t, int rc) NONNULL(1, 2);

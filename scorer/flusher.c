@@ -10,11 +10,11 @@
  * (audit_flush_run: off the event path since issue 11 item 3; it was an
  * fdatasync on the main thread every commit_interval_ms), syncs the
  * vault file and commits the generation in one synced LMDB write
- * transaction, then rings the loop's bell (an eventfd). scorer_flush_poll() takes the result: the journal
- * segments it covers are released; a failure marks the overlay for
- * recovery (recover.c), and a full map or disk keeps the generation for
- * a retry when there is room (space.h). The fields shared by the two
- * threads are under s->mu (scorer.h).
+ * transaction, then rings the loop's bell (an eventfd). scorer_flush_poll()
+ * takes the result: the journal segments it covers are released; a failure
+ * marks the overlay for recovery (recover.c), and a full map or disk keeps the
+ * generation for a retry when there is room (space.h). The fields shared by the
+ * two threads are under s->mu (scorer.h).
  *
  * See also: scorer.c (the loop that drives it), recover.c, space.c
  *

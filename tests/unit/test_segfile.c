@@ -632,7 +632,7 @@ test_flush_ticket(void)
     fd = t.fd;
     ASSERT_OK(segfile_flush_run(&t));
     ASSERT_EQ(t.fd, -1);
-    ASSERT_EQ(fcntl(fd, F_GETFD), -1); /* closed */
+    ASSERT_EQ(fcntl(fd, F_GETFD), -1);     /* closed */
     ASSERT_EQ(segfile_durable_len(sf), 0); /* until the end */
     segfile_flush_end(sf, &t, 0);
     ASSERT_EQ(segfile_durable_len(sf), at_begin);
