@@ -224,11 +224,18 @@ int vault_erase(struct vault *v, const struct pseudo *token) WARN_UNUSED
 int vault_sync(struct vault *v) WARN_UNUSED NONNULL(1);
 
 /*
- * Make every slot written so far and its index durable (two fdatasyncs
- * and the index header). Any thread (see the invariants). Returns 0 or
+ * Make every slot written so far durable (the vault file fdatasynced),
+ * and the index too once 65,536 slots came since its header last moved
+ * (then the index is fdatasynced and its header written: see the top;
+ * in between, an open after a crash re-reads at most that many slots
+ * plus one growth step). Any thread (see the invariants). Returns 0 or
  * ERR_IO.
  */
 int vault_sync_file(struct vault *v) WARN_UNUSED NONNULL(1);
+
+/* Times the index was made durable (its header moved): syncs and
+ * rebuilds since open (tests count work with it). */
+uint64_t vault_index_syncs(const struct vault *v) NONNULL(1);
 
 /* ------------------------------------------------------ tokenizing */
 
