@@ -119,6 +119,17 @@ enum feature_transform {
         "days from the end of the UTC day the latest such fraud label on " what \
         " arrived to the order; -1 if none")
 
+/* An entity's distinct other accounts and its gap to the latest other
+ * account (`e`: the name's prefix, `what`: the entity in the text). */
+#define FEATURE_ACCTS(X, ID, e, what, flags)                                   \
+    X(ID, e "_accts", "count", FEATURE_TF_LOG1P, flags,                        \
+        "distinct other accounts with an event on " what " before the "        \
+        "order, all time, saturating at 15")
+#define FEATURE_GAP(X, ID, e, what, flags)                                     \
+    X(ID, e "_gap", "s", FEATURE_TF_GAPLOG, flags,                             \
+        "seconds since the latest event on " what " by another account "       \
+        "before the order; -1 if none")
+
 /* One browser family's flag (sfproto.c's families). */
 #define FEATURE_BROWSER(X, ID, b)                                              \
     X(ID, "browser_" b, "flag", FEATURE_TF_NONE, 0,                            \
@@ -129,16 +140,11 @@ enum feature_transform {
     X(FEAT_S2O_SEC, "s2o_sec", "s", FEATURE_TF_LOG1P, FEATURE_F_RECOMMENDED,   \
         "seconds from the account's signup to the order; 1e9 when no signup "  \
         "is known")                                                            \
-    X(FEAT_DEV_ACCTS, "dev_accts", "count", FEATURE_TF_LOG1P,                  \
-        FEATURE_F_RECOMMENDED,                                                 \
-        "distinct other accounts with an event on the order's device before "  \
-        "the order, all time, saturating at 15")                               \
-    X(FEAT_DEV_GAP, "dev_gap", "s", FEATURE_TF_GAPLOG, FEATURE_F_RECOMMENDED,  \
-        "seconds since the latest event on the device by another account "     \
-        "before the order; -1 if none")                                        \
-    X(FEAT_IP_GAP, "ip_gap", "s", FEATURE_TF_GAPLOG, FEATURE_F_RECOMMENDED,    \
-        "seconds since the latest event on the exact IP address by another "   \
-        "account before the order; -1 if none")                                \
+    FEATURE_ACCTS(                                                             \
+        X, FEAT_DEV_ACCTS, "dev", "the order's device", FEATURE_F_RECOMMENDED) \
+    FEATURE_GAP(X, FEAT_DEV_GAP, "dev", "the device", FEATURE_F_RECOMMENDED)   \
+    FEATURE_GAP(                                                               \
+        X, FEAT_IP_GAP, "ip", "the exact IP address", FEATURE_F_RECOMMENDED)   \
     X(FEAT_SOURCE_SEO, "source_seo", "flag", FEATURE_TF_NONE,                  \
         FEATURE_F_RECOMMENDED,                                                 \
         "1 if the account's signup source is SEO, else 0 (Ads is the "         \
@@ -166,21 +172,11 @@ enum feature_transform {
     FEATURE_ENTITY(X, FEAT_IP, "ip", "the exact IP address")                   \
     FEATURE_ENTITY(X, FEAT_IP24, "ip24", "the IP's /24")                       \
     FEATURE_ENTITY(X, FEAT_IP16, "ip16", "the IP's /16")                       \
-    X(FEAT_IP_ACCTS, "ip_accts", "count", FEATURE_TF_LOG1P, 0,                 \
-        "distinct other accounts with an event on the exact IP before the "    \
-        "order, all time, saturating at 15")                                   \
-    X(FEAT_IP24_ACCTS, "ip24_accts", "count", FEATURE_TF_LOG1P, 0,             \
-        "distinct other accounts with an event on the IP's /24 before the "    \
-        "order, all time, saturating at 15")                                   \
-    X(FEAT_IP16_ACCTS, "ip16_accts", "count", FEATURE_TF_LOG1P, 0,             \
-        "distinct other accounts with an event on the IP's /16 before the "    \
-        "order, all time, saturating at 15")                                   \
-    X(FEAT_IP24_GAP, "ip24_gap", "s", FEATURE_TF_GAPLOG, 0,                    \
-        "seconds since the latest event on the IP's /24 by another account "   \
-        "before the order; -1 if none")                                        \
-    X(FEAT_IP16_GAP, "ip16_gap", "s", FEATURE_TF_GAPLOG, 0,                    \
-        "seconds since the latest event on the IP's /16 by another account "   \
-        "before the order; -1 if none")                                        \
+    FEATURE_ACCTS(X, FEAT_IP_ACCTS, "ip", "the exact IP", 0)                   \
+    FEATURE_ACCTS(X, FEAT_IP24_ACCTS, "ip24", "the IP's /24", 0)               \
+    FEATURE_ACCTS(X, FEAT_IP16_ACCTS, "ip16", "the IP's /16", 0)               \
+    FEATURE_GAP(X, FEAT_IP24_GAP, "ip24", "the IP's /24", 0)                   \
+    FEATURE_GAP(X, FEAT_IP16_GAP, "ip16", "the IP's /16", 0)                   \
     X(FEAT_LINK_SCORE, "link_score", "score", FEATURE_TF_LOG1P, 0,             \
         "sum over the fraud labels counted by dev_fraud_lab, ip_fraud_lab, "   \
         "ip24_fraud_lab and ip16_fraud_lab of w exp(-age / 30 d), w = 1, 1, "  \
