@@ -394,7 +394,7 @@ cfgtab_load_file(const struct cfgtab *t, void *obj, const char *path, char *err,
     }
     free(scratch);
     free(seen);
-    fclose(fp);
+    (void)fclose(fp); /* read only: nothing to lose */
     return rc;
 }
 
