@@ -430,6 +430,7 @@ main(int argc, char **argv)
         "without audit records\n");
 #endif
     s.lock_fd = -1;
+    s.flush_audit.sf.fd = -1;
     s.status = status_new();
     startup_config(&s, argc, argv);
     crashpoint_init(); /* before the flusher thread */

@@ -165,14 +165,18 @@ struct scorer {
     pthread_t flusher;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int flush_efd;             /* eventfd: the flusher's "done" bell */
-    bool flushing;             /* a flush was requested (main thread) */
-    uint64_t flush_seq;        /* applied_seq of the frozen generation */
-    bool flush_request;        /* under mu: work for the flusher */
-    bool flush_done;           /* under mu: result ready */
-    int flush_rc;              /* under mu: its result */
-    bool flusher_quit;         /* under mu: stop the thread */
-    struct scorer_msg *msgs;   /* SCORER_GROUP_MSGS slots; owned */
+    int flush_efd;      /* eventfd: the flusher's "done" bell */
+    bool flushing;      /* a flush was requested (main thread) */
+    uint64_t flush_seq; /* applied_seq of the frozen generation */
+    bool flush_request; /* under mu: work for the flusher */
+    bool flush_done;    /* under mu: result ready */
+    int flush_rc;       /* under mu: its result */
+    struct audit_flush_ticket flush_audit; /* the audit records the frozen
+                                  generation's anchor names, synced by
+                                  the flusher first (fd -1: none) */
+    int flush_audit_rc;                    /* under mu: that sync's result */
+    bool flusher_quit;                     /* under mu: stop the thread */
+    struct scorer_msg *msgs;               /* SCORER_GROUP_MSGS slots; owned */
     struct zsock_msg carry;    /* a batch read after a fast-lane message:
                                   the next group's first (nparts 0: none;
                                   group.c); owned */
