@@ -90,6 +90,10 @@ static const struct cfgtab_entry cfg_table[] = {
     CFG_INT(commit_max_events, 4000, 100, 1000000,
         "events after which the scorer commits to LMDB at once (bounds "
         "the journal tail replayed after a crash)"),
+    CFG_INT(overlay_max_entries, 60000, 1000, 60000,
+        "distinct keys in one uncommitted history generation at which the "
+        "scorer commits to LMDB at once (bounds the overlay's and LMDB's "
+        "write memory)"),
     CFG_INT(journal_segment_mb, 64, 1, 4096,
         "size of one journal segment file, in MiB"),
     CFG_INT(lmdb_map_mb, 65536, 16, 1048576,
@@ -196,6 +200,7 @@ static const char *const cfg_live_keys[] = {
     "block_threshold",
     "commit_interval_ms",
     "commit_max_events",
+    "overlay_max_entries",
     "request_timeout_ms",
     "checkpoint_records",
     "checkpoint_interval_ms",
