@@ -72,6 +72,14 @@
 #include "scorer/vault.h"
 #include "scorer/space.h"
 
+/* Batches carried from one group to the next while orders are read
+ * ahead of them (group.c), at most. */
+#define SCORER_CARRY_MAX 64
+
+/* Events a group takes after its first fast-lane message before it
+ * carries batches and ends at the orders (group.c). */
+#define SCORER_FAST_TAIL_EVENTS 256
+
 /* Messages drained from the socket into one group commit, at most. */
 #define SCORER_GROUP_MSGS 512
 
@@ -177,9 +185,10 @@ struct scorer {
     int flush_audit_rc;                    /* under mu: that sync's result */
     bool flusher_quit;                     /* under mu: stop the thread */
     struct scorer_msg *msgs;               /* SCORER_GROUP_MSGS slots; owned */
-    struct zsock_msg carry;    /* a batch read after a fast-lane message:
-                                  the next group's first (nparts 0: none;
-                                  group.c); owned */
+    /* Batches read while a group was taking orders (group.c): a FIFO of
+     * ncarry from carry_head, taken before the socket's batches. */
+    struct zsock_msg carry[SCORER_CARRY_MAX]; /* owned */
+    uint32_t carry_head, ncarry;
     struct reply *replies;     /* reply slots of one group; owned */
     uint32_t replies_cap;      /* batch_max + SFPROTO_MAX_BATCH */
     struct scorer_jent *jpend; /* replies_cap + SCORER_QUERY_BATCH
