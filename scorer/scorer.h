@@ -283,11 +283,12 @@ int scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
 
 /*
  * group.c: drain, apply, make durable (audit, then journal) and answer
- * one group of collector messages from s->events_sock (and the message
- * carried from the last group). A group that took a message from a
- * collector's order fast lane (ipcproto.h) ends before the next batch,
- * which is carried to the next group: the order waits for at most one
- * batch's apply and one sync. Main thread.
+ * one group of collector messages from s->events_sock (and the batches
+ * carried from the last groups). A group that took a message from a
+ * collector's order fast lane (ipcproto.h) and SCORER_FAST_TAIL_EVENTS
+ * events after it carries the batches it reads to the next groups and
+ * ends once the waiting orders are in: an order waits for about one
+ * batch and that tail, and one sync. Main thread.
  */
 void scorer_group(struct scorer *s) NONNULL(1);
 
