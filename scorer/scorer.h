@@ -234,7 +234,7 @@ struct scorer {
     struct retention retention; /* the retention sweep (retention.h) */
     struct jrec jrec;           /* the journal record being replayed */
     /* Operations (issue 12): what the scorer shows, what it refuses. */
-    struct cfg_args args;         /* the command line, for SIGHUP */
+    struct cfgtab_args args;      /* the command line, for SIGHUP */
     int lock_fd;                  /* DATA_DIR/scorer.pid, flock()ed */
     struct status *status;        /* metrics and the status op; owned */
     struct promsrv *metrics;      /* cfg scorer_metrics; owned, or NULL */

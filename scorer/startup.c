@@ -63,7 +63,7 @@
 void
 startup_config(struct scorer *s, int argc, char **argv)
 {
-    struct cfg_args a;
+    struct cfgtab_args a;
     char err[512];
     int rc;
 

@@ -1014,6 +1014,18 @@ vault_count(const struct vault *v)
 }
 
 uint64_t
+vault_file_bytes(const struct vault *v)
+{
+    return VAULT_HEADER + v->fslots * VAULT_SLOT_BYTES;
+}
+
+uint64_t
+vault_index_bytes(const struct vault *v)
+{
+    return v->ilen;
+}
+
+uint64_t
 vault_damaged(const struct vault *v)
 {
     return v->damaged;

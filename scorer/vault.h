@@ -86,7 +86,8 @@
  *   cut), and when the index is rebuilt (logged, with the reason).
  *
  * Memory: nothing per subject; both files are mapped (page cache):
- * 64 bytes a subject in the vault, 8 to 16 bytes in the index. Lookups
+ * 64 bytes a subject in the vault, 16 to 32 bytes in the index (two
+ * tables of u32 cells, a quarter to half full). Lookups
  * by pseudonym and by token are one hash probe each (two mapped pages).
  *
  * Invariants:
@@ -161,6 +162,11 @@ void vault_close(struct vault *v);
 
 /* Subjects in the vault. */
 size_t vault_count(const struct vault *v) NONNULL(1);
+
+/* Bytes of the vault file and of its index file (both mapped: page
+ * cache, not the heap). Main thread. */
+uint64_t vault_file_bytes(const struct vault *v) NONNULL(1);
+uint64_t vault_index_bytes(const struct vault *v) NONNULL(1);
 
 /* Slots found damaged by vault_open() (and treated as free): in the
  * slots it read (the tail past the index, or all of them when the index
