@@ -54,6 +54,8 @@ struct vigil_config {
     int commit_interval_ms;     /* 1..60000 (200): LMDB commit interval */
     int commit_max_events;      /* 100..1000000 (4000): events in one
                                    uncommitted generation, at most */
+    int overlay_max_entries;    /* 1000..60000 (60000): keys in one
+                                   uncommitted generation, at most */
     int journal_segment_mb;     /* 1..4096 (64): journal segment size */
     int lmdb_map_mb;            /* 16..1048576 (65536): LMDB map size */
     int request_timeout_ms;     /* 100..600000 (10000): collector waits */
