@@ -45,6 +45,7 @@
 #include "scorer/record.h"
 #include "scorer/scorer.h"
 #include "scorer/space.h"
+#include "scorer/startup.h"
 #include "scorer/status.h"
 #include "scorer/vault.h"
 
@@ -425,6 +426,8 @@ scorer_group(struct scorer *s)
             scorer_send_replies(s, &s->msgs[i]);
         zsock_msg_close(&s->msgs[i].zm);
     }
+    if (src == 0 && nreplies > 0)
+        startup_first_group(s, nreplies);
     status_group(s->status, nreplies, clock_mono_us() - t0);
 }
 

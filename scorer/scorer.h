@@ -146,6 +146,24 @@ struct scorer_stats {
     uint64_t replayed;   /* journal records replayed at start/recovery */
 };
 
+/* Start-up timing (startup.c startup_mark): what each step took, in wall
+ * and in the process's CPU time, logged at ready and at the first group
+ * answered (the figure issue 12's restart target is about). */
+#define STARTUP_MARKS 12
+struct startup_clock {
+    uint64_t exec_us;                /* CLOCK_BOOTTIME of the process's exec */
+    uint64_t last_us;                /* CLOCK_BOOTTIME of the last mark */
+    unsigned n;                      /* marks taken */
+    const char *name[STARTUP_MARKS]; /* static strings */
+    uint64_t wall_us[STARTUP_MARKS]; /* the step's wall time */
+    uint64_t step_cpu_us[STARTUP_MARKS]; /* ... and the process's CPU */
+    uint64_t last_cpu_us;                /* process CPU at the last mark */
+    uint64_t cpu_us;                     /* process CPU at ready */
+    uint64_t ready_us;                   /* CLOCK_BOOTTIME at ready */
+    bool first_group;                    /* the first group was logged */
+    bool verify_started; /* the audit log's background verification */
+};
+
 struct scorer {
     struct vigil_config cfg;    /* loaded configuration; owned */
     struct score_params params; /* thresholds from cfg */
@@ -235,8 +253,9 @@ struct scorer {
     /* The model's version for status, or NULL ("n/a"): set by the model
      * module when it loads one (issue 7). */
     const char *model_version;
-    struct modelsvc *msvc; /* the model in use, features log (modelsvc.h);
-                              owned */
+    struct modelsvc *msvc;       /* the model in use, features log (modelsvc.h);
+                                    owned */
+    struct startup_clock sclock; /* start-up timing (startup.c) */
 };
 
 /* ------------------------------------------- shared inside scorer/ only */
