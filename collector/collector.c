@@ -1,8 +1,9 @@
 /*
  * collector.c - vigil-collector: main() and the start-up checklist
  *
- * The edge of Vigil. Binds the storefront endpoint (ROUTER), connects a
- * DEALER to the scorer's ipc:// endpoint in the data directory, and runs
+ * The edge of Vigil. Binds the storefront endpoint (ROUTER), connects two
+ * DEALERs to the scorer's ipc:// endpoint in the data directory (one for
+ * batches, one for the order fast lane: ipcproto.h), and runs
  * one single-threaded poll loop that hands frames to ingest.c. Stores no
  * personal data: raw identifiers are pseudonymized and wiped in the
  * same call that decoded them.
@@ -12,7 +13,7 @@
  * make the keys and data directories the service user's, and drop to
  * that user -> open the keys directory (certificates, pseudonym key) ->
  * start the ZAP handler -> bind the storefront ROUTER (CURVE; plain only
- * with insecure_dev, loopback only) and connect the DEALER to the scorer
+ * with insecure_dev, loopback only) and connect the DEALERs to the scorer
  * (CURVE, as the collector) -> serve /metrics (collector_metrics) ->
  * loop until SIGINT or SIGTERM; SIGHUP reloads the allow-list and the
  * live configuration keys (quotas, window, queue and timeouts). On
@@ -38,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "collector/ingest.h"
 #include "common/cfg.h"
@@ -80,6 +83,8 @@ struct collector {
     void *front;                   /* ROUTER bound to events_endpoint */
     void *back;                    /* DEALER connected to the scorer */
     void *back_mon;                /* back's lost connections (zsock) */
+    void *fast;                    /* DEALER to the scorer, fast lane */
+    void *fast_mon;                /* fast's lost connections */
     struct ingest *ingest;         /* the request path */
     char scorer_ep[PATH_MAX + 16]; /* ipc://<data_dir>/scorer.ipc */
     struct cfg_args args;          /* the command line, for SIGHUP */
@@ -115,10 +120,39 @@ open_keys(struct collector *c)
     return rc;
 }
 
-/* Open the context, bind the storefront ROUTER, connect the DEALER. */
+/*
+ * Open a DEALER to the scorer as this collector (CURVE), with the routing
+ * id `id` (len bytes) when not NULL, watched by monitor `monname`.
+ */
+static int
+open_scorer_dealer(struct collector *c, const uint8_t *id, size_t len,
+    const char *monname, void **sock, void **mon)
+{
+    int rc;
+
+    rc = zsock_open(c->ctx, ZSOCK_DEALER, sock);
+    if (rc != 0)
+        return rc;
+    rc = zsock_setopt_i64(*sock, ZSOCK_OPT_MAXMSGSIZE, IPCPROTO_MAX_BYTES);
+    if (rc == 0 && id != NULL)
+        rc = zsock_set_routing_id(*sock, id, len);
+    /* The scorer takes the storefront name from this link only because
+     * the link is authenticated: CURVE, as the collector. */
+    if (rc == 0)
+        rc = zsock_curve_client(*sock, c->keys.server.pub,
+            c->keys.collector.pub, cert_secret_key(c->keys.collector_secret));
+    if (rc == 0)
+        rc = zsock_monitor_open(c->ctx, *sock, monname, mon);
+    if (rc == 0)
+        rc = zsock_connect(*sock, c->scorer_ep);
+    return rc;
+}
+
+/* Open the context, bind the storefront ROUTER, connect the DEALERs. */
 static int
 open_sockets(struct collector *c)
 {
+    uint8_t fast_id[IPCPROTO_FAST_ID_BYTES];
     int rc;
 
     struct zauth_config zc = { c->keys.clients_dir, NULL, ZAUTH_STOREFRONT,
@@ -164,22 +198,16 @@ open_sockets(struct collector *c)
     rc = cfg_scorer_ipc(&c->cfg, c->scorer_ep, sizeof(c->scorer_ep));
     if (rc != 0)
         return rc;
-    rc = zsock_open(c->ctx, ZSOCK_DEALER, &c->back);
+    rc = open_scorer_dealer(
+        c, NULL, 0, "collector-back", &c->back, &c->back_mon);
     if (rc != 0)
         return rc;
-    rc = zsock_setopt_i64(c->back, ZSOCK_OPT_MAXMSGSIZE, IPCPROTO_MAX_BYTES);
-    if (rc != 0)
-        return rc;
-    /* The scorer takes the storefront name from this link only because
-     * the link is authenticated: CURVE, as the collector. */
-    rc = zsock_curve_client(c->back, c->keys.server.pub, c->keys.collector.pub,
-        cert_secret_key(c->keys.collector_secret));
-    if (rc != 0)
-        return rc;
-    rc = zsock_monitor_open(c->ctx, c->back, "collector-back", &c->back_mon);
-    if (rc != 0)
-        return rc;
-    return zsock_connect(c->back, c->scorer_ep);
+    /* The order fast lane's own pipe (ipcproto.h): a routing id the
+     * scorer knows by its first byte, random past it. */
+    fast_id[0] = IPCPROTO_FAST_ID;
+    randombytes_buf(fast_id + 1, sizeof(fast_id) - 1);
+    return open_scorer_dealer(
+        c, fast_id, sizeof(fast_id), "collector-fast", &c->fast, &c->fast_mon);
 }
 
 /*
@@ -270,7 +298,7 @@ collector_render(void *arg, struct buf *out)
 static int
 run_loop(struct collector *c)
 {
-    struct zsock_pollitem items[4];
+    struct zsock_pollitem items[6];
     uint64_t next_stats = clock_mono_ms() + COLLECTOR_STATS_MS;
     int rc = 0;
 
@@ -281,15 +309,19 @@ run_loop(struct collector *c)
     items[0].events = ZSOCK_POLLIN;
     items[1].sock = c->front;
     items[1].events = ZSOCK_POLLIN;
-    items[3].fd = c->metrics != NULL ? promsrv_fd(c->metrics) : -1;
+    items[3].sock = c->fast;
     items[3].events = ZSOCK_POLLIN;
+    items[4].sock = c->fast_mon;
+    items[4].events = ZSOCK_POLLIN;
+    items[5].fd = c->metrics != NULL ? promsrv_fd(c->metrics) : -1;
+    items[5].events = ZSOCK_POLLIN;
     while (!collector_stop) {
         long wait = ingest_expire(c->ingest);
         uint64_t now;
 
         if (wait < 0 || wait > COLLECTOR_POLL_MS)
             wait = COLLECTOR_POLL_MS;
-        rc = zsock_poll(items, c->metrics != NULL ? 4 : 3, wait, NULL);
+        rc = zsock_poll(items, c->metrics != NULL ? 6 : 5, wait, NULL);
         if (collector_reload) {
             collector_reload = 0;
             collector_on_reload(c);
@@ -303,14 +335,20 @@ run_loop(struct collector *c)
         if (rc != 0)
             break;
         /* A scorer that went away answers nothing it was sent. */
-        if (items[2].revents & ZSOCK_POLLIN) {
-            unsigned lost = 0;
+        if ((items[2].revents | items[4].revents) & ZSOCK_POLLIN) {
+            unsigned lost = 0, flost = 0;
 
-            if (zsock_monitor_lost(c->back_mon, &lost) == 0 && lost > 0)
+            if ((items[2].revents & ZSOCK_POLLIN) &&
+                zsock_monitor_lost(c->back_mon, &lost) != 0)
+                lost = 0;
+            if ((items[4].revents & ZSOCK_POLLIN) &&
+                zsock_monitor_lost(c->fast_mon, &flost) != 0)
+                flost = 0;
+            if (lost + flost > 0)
                 ingest_scorer_lost(c->ingest);
         }
         /* Scorer replies first: they free pending slots. */
-        if (items[0].revents & ZSOCK_POLLIN) {
+        if ((items[0].revents | items[3].revents) & ZSOCK_POLLIN) {
             rc = ingest_on_back(c->ingest);
             if (rc != 0)
                 break;
@@ -342,14 +380,16 @@ static void
 collector_drain(struct collector *c)
 {
     uint64_t end = clock_mono_ms() + (uint64_t)c->cfg.shutdown_timeout_ms;
-    struct zsock_pollitem item;
+    struct zsock_pollitem item[2];
 
     ingest_stop_queued(c->ingest);
     log_info("stopping: waiting for %u replies from the scorer",
         ingest_pending(c->ingest));
-    memset(&item, 0, sizeof(item));
-    item.sock = c->back;
-    item.events = ZSOCK_POLLIN;
+    memset(item, 0, sizeof(item));
+    item[0].sock = c->back;
+    item[0].events = ZSOCK_POLLIN;
+    item[1].sock = c->fast;
+    item[1].events = ZSOCK_POLLIN;
     while (!ingest_idle(c->ingest)) {
         uint64_t now = clock_mono_ms();
         long wait = ingest_expire(c->ingest);
@@ -358,9 +398,10 @@ collector_drain(struct collector *c)
             break;
         if (wait < 0 || (uint64_t)wait > end - now)
             wait = (long)(end - now);
-        if (zsock_poll(&item, 1, wait, NULL) == ERR_SHUTDOWN)
+        if (zsock_poll(item, 2, wait, NULL) == ERR_SHUTDOWN)
             break;
-        if ((item.revents & ZSOCK_POLLIN) && ingest_on_back(c->ingest) != 0)
+        if (((item[0].revents | item[1].revents) & ZSOCK_POLLIN) &&
+            ingest_on_back(c->ingest) != 0)
             break;
         ingest_stop_queued(c->ingest);
     }
@@ -377,6 +418,8 @@ collector_close(struct collector *c)
     }
     promsrv_stop(c->metrics);
     prom_free(c->reg);
+    zsock_close(c->fast_mon);
+    zsock_close(c->fast);
     zsock_close(c->back_mon);
     zsock_close(c->back);
     zsock_close(c->front);
@@ -515,8 +558,8 @@ main(int argc, char **argv)
     if (rc != 0)
         goto fail;
     collector_limits(&c, &lim);
-    c.ingest =
-        ingest_new(c.front, c.back, c.keys.pseudo, &lim, &c.quotas, c.reg);
+    c.ingest = ingest_new(
+        c.front, c.back, c.fast, c.keys.pseudo, &lim, &c.quotas, c.reg);
     sig_install(collector_on_signal, true);
     log_info("collector %s listening on '%s' (%s), scorer at '%s'",
         VIGIL_VERSION, c.cfg.events_endpoint,

@@ -147,7 +147,7 @@ ingest_set_limits(struct ingest *in, const struct ingest_limits *lim)
 }
 
 struct ingest *
-ingest_new(void *front, void *back, const struct pseudo_key *key,
+ingest_new(void *front, void *back, void *fast, const struct pseudo_key *key,
     const struct ingest_limits *lim, const struct quota_config *quotas,
     struct prom *reg)
 {
@@ -156,6 +156,7 @@ ingest_new(void *front, void *back, const struct pseudo_key *key,
 
     in->front = front;
     in->back = back;
+    in->fast = fast;
     in->key = key;
     ingest_set_limits(in, lim);
     in->clients = quota_table_new(quotas);
@@ -756,17 +757,22 @@ ingest_back_msg(struct ingest *in, const struct zsock_msg *m)
 int
 ingest_on_back(struct ingest *in)
 {
+    void *socks[2] = { in->fast, in->back };
     struct zsock_msg m;
-    int i, rc;
+    int i, k, rc;
 
-    for (i = 0; i < INGEST_BURST; i++) {
-        rc = zsock_recv_msg(in->back, &m, ZSOCK_DONTWAIT);
-        if (rc == ERR_AGAIN)
-            break;
-        if (rc != 0)
-            return rc;
-        ingest_back_msg(in, &m);
-        zsock_msg_close(&m);
+    /* The fast lane's replies first: orders are answered before the
+     * batches answered in the same group. */
+    for (k = 0; k < 2; k++) {
+        for (i = 0; i < INGEST_BURST; i++) {
+            rc = zsock_recv_msg(socks[k], &m, ZSOCK_DONTWAIT);
+            if (rc == ERR_AGAIN)
+                break;
+            if (rc != 0)
+                return rc;
+            ingest_back_msg(in, &m);
+            zsock_msg_close(&m);
+        }
     }
     /* Replies freed room in the window: the next turns go. */
     return ingest_dispatch(in);

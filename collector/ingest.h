@@ -93,15 +93,18 @@ struct ingest_limits {
 };
 
 /*
- * Create the request path over the two open sockets: `front` (ROUTER,
- * storefronts) and `back` (DEALER, the scorer), with the storefronts'
- * quotas `quotas` and the metrics registry `reg` (its families are
- * added here). Every pointer is borrowed and must outlive the ingest.
- * Caller frees with ingest_free().
+ * Create the request path over the three open sockets: `front` (ROUTER,
+ * storefronts), `back` (DEALER, the scorer) and `fast` (a second DEALER
+ * to the scorer with a fast-lane routing id, ipcproto.h: the order fast
+ * lane's requests go on it), with the storefronts' quotas `quotas` and
+ * the metrics registry `reg` (its families are added here). Every
+ * pointer is borrowed and must outlive the ingest. Caller frees with
+ * ingest_free().
  */
-struct ingest *ingest_new(void *front, void *back, const struct pseudo_key *key,
-    const struct ingest_limits *lim, const struct quota_config *quotas,
-    struct prom *reg) NONNULL(1, 2, 3, 4, 5, 6);
+struct ingest *ingest_new(void *front, void *back, void *fast,
+    const struct pseudo_key *key, const struct ingest_limits *lim,
+    const struct quota_config *quotas, struct prom *reg)
+    NONNULL(1, 2, 3, 4, 5, 6, 7);
 
 /* Change the limits (SIGHUP). Queued requests stay queued. */
 void ingest_set_limits(struct ingest *in, const struct ingest_limits *lim)
@@ -123,8 +126,9 @@ void ingest_free(struct ingest *in);
 int ingest_on_front(struct ingest *in) WARN_UNUSED NONNULL(1);
 
 /*
- * Handle up to INGEST_BURST scorer frames waiting on `back`: match each
- * IPCPROTO_REPLIES frame to its pending request and answer it.
+ * Handle up to INGEST_BURST scorer frames waiting on `fast`, then as many
+ * on `back`: match each IPCPROTO_REPLIES frame to its pending request
+ * and answer it.
  *
  * Returns 0, or ERR_SHUTDOWN / ERR_IO when the socket itself failed.
  */

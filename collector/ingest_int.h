@@ -103,6 +103,8 @@ struct ingest_client {
 struct ingest {
     void *front;                  /* ROUTER, storefronts (borrowed) */
     void *back;                   /* DEALER, the scorer (borrowed) */
+    void *fast;                   /* DEALER, the scorer's fast lane
+                                     (ipcproto.h; borrowed) */
     const struct pseudo_key *key; /* borrowed */
     uint64_t timeout_ms;
     uint32_t window;        /* events in flight to the scorer, at most */

@@ -293,7 +293,10 @@ ingest_send(struct ingest *in, struct pending *p)
 
     iov.iov_base = p->frame.data;
     iov.iov_len = p->frame.len;
-    rc = zsock_send_parts(in->back, &iov, 1, ZSOCK_DONTWAIT);
+    /* The fast lane's requests on their own pipe: the scorer reads them
+     * ahead of the batches already waiting there (ipcproto.h). */
+    rc = zsock_send_parts(
+        p->fast ? in->fast : in->back, &iov, 1, ZSOCK_DONTWAIT);
     if (rc != 0)
         return rc;
     in->st.batches++;

@@ -199,6 +199,7 @@
 #include "common/compiler.h"
 #include "common/merkle.h"
 #include "common/note.h"
+#include "common/segfile.h"
 
 #define AUDIT_VERSION          2    /* written; version 1 is still read */
 #define AUDIT_MAX_RECORD_BYTES 1024 /* payload bytes of one record */
@@ -560,6 +561,27 @@ int audit_write(struct audit_log *log) WARN_UNUSED NONNULL(1);
 int audit_commit_journaled(struct audit_log *log, const char **note,
     size_t *note_len) WARN_UNUSED NONNULL(1);
 int audit_flush(struct audit_log *log) WARN_UNUSED NONNULL(1);
+
+/*
+ * audit_flush() with its fdatasync on another thread (the scorer's
+ * flusher, so that the sync before an LMDB commit is not on the event
+ * path): audit_flush_begin() (owner's thread) notes the records written
+ * so far and a duplicate of the segment's descriptor in `t`;
+ * audit_flush_run() (any thread, once) syncs them: every record written
+ * before the begin is durable in the segments once it returned 0;
+ * audit_flush_end() (owner's thread) takes its result: the records count
+ * as synced, or the log is failed until reopened, as after a failed
+ * audit_flush(). begin and end: 0 or ERR_AUDIT; run: 0 or ERR_AUDIT.
+ */
+struct audit_flush_ticket {
+    struct segfile_ticket sf;
+    uint64_t written; /* records written at the begin */
+};
+int audit_flush_begin(struct audit_log *log,
+    struct audit_flush_ticket *t) WARN_UNUSED NONNULL(1, 2);
+int audit_flush_run(struct audit_flush_ticket *t) WARN_UNUSED NONNULL(1);
+int audit_flush_end(struct audit_log *log, const struct audit_flush_ticket *t,
+    int rc) WARN_UNUSED NONNULL(1, 2);
 
 /* Return the records durable in the segments (synced), <= audit_size():
  * the floor a journal record carries (audit_heal). */

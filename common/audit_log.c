@@ -233,6 +233,41 @@ audit_flush(struct audit_log *log)
     return 0;
 }
 
+int
+audit_flush_begin(struct audit_log *log, struct audit_flush_ticket *t)
+{
+    t->written = log->written;
+    t->sf.fd = -1;
+    if (segfile_is_failed(log->sf))
+        return ERR_AUDIT;
+    if (log->synced == log->written)
+        return 0;
+    return segfile_flush_begin(log->sf, &t->sf) == 0 ? 0 : ERR_AUDIT;
+}
+
+int
+audit_flush_run(struct audit_flush_ticket *t)
+{
+    return segfile_flush_run(&t->sf) == 0 ? 0 : ERR_AUDIT;
+}
+
+int
+audit_flush_end(
+    struct audit_log *log, const struct audit_flush_ticket *t, int rc)
+{
+    if (rc != 0) {
+        segfile_flush_end(log->sf, &t->sf, ERR_IO);
+        log_warnx("%s: cannot sync the audit records of '%s'; the audit "
+                  "log is failed until reopened",
+            __func__, log->dir);
+        return ERR_AUDIT;
+    }
+    segfile_flush_end(log->sf, &t->sf, 0);
+    if (t->written > log->synced && t->written <= log->written)
+        log->synced = t->written;
+    return 0;
+}
+
 uint64_t
 audit_synced(const struct audit_log *log)
 {

@@ -23,6 +23,15 @@
  * `tag` is the collector's own number for the request, echoed so it can
  * match replies to waiting storefronts; the scorer does not interpret it.
  *
+ * The order fast lane (issue 11 item 3): each collector connects a
+ * second DEALER whose routing id starts with IPCPROTO_FAST_ID (the
+ * scorer's automatic ids start with 0) and sends only its fast-lane
+ * requests (a few orders) on it. The ROUTER fair-queues the two pipes,
+ * so an order is read after at most one bulk batch already waiting;
+ * the scorer tells it by the id (ipcproto_fast_id) and ends the group
+ * commit at it (scorer/group.c). Replies go back on the pipe the request
+ * came on; the frames are the same on both.
+ *
  * Invariants:
  *  - a decoded events frame borrows the frame's bytes: each raw event
  *    points into it (no copy on the scorer's hot path).
@@ -35,6 +44,7 @@
 #ifndef COMMON_IPCPROTO_H
 #define COMMON_IPCPROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +66,19 @@ enum ipcproto_msg {
     IPCPROTO_REPLIES = 2,  /* scorer -> collector: tag, replies[] */
     IPCPROTO_REFUSALS = 3, /* collector -> scorer: refused peers[] */
 };
+
+/* The fast lane DEALER's routing id: IPCPROTO_FAST_ID, then
+ * IPCPROTO_FAST_ID_BYTES - 1 random bytes (unique per collector). */
+#define IPCPROTO_FAST_ID       'F'
+#define IPCPROTO_FAST_ID_BYTES 9
+
+/* True when a ROUTER identity `id` (`len` bytes) is a fast lane's. */
+static inline bool
+ipcproto_fast_id(const void *id, size_t len)
+{
+    return len == IPCPROTO_FAST_ID_BYTES &&
+        ((const uint8_t *)id)[0] == IPCPROTO_FAST_ID;
+}
 
 /* Refusals in one IPCPROTO_REFUSALS frame, at most. */
 #define IPCPROTO_MAX_REFUSALS 256

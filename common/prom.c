@@ -509,25 +509,45 @@ prom_render(const struct prom *p, struct buf *out)
     return 0;
 }
 
-uint64_t
-prom_rss_bytes(void)
+/* /proc/self/statm's resident and shared pages, in bytes: 0 or -1. */
+static int
+statm_read(uint64_t *resident, uint64_t *shared)
 {
-    unsigned long long size = 0, resident = 0;
+    unsigned long long size, res, shr;
     long page = sysconf(_SC_PAGESIZE);
     FILE *fp = fopen("/proc/self/statm", "r");
     char line[128], *end;
     bool got;
 
     if (fp == NULL)
-        return 0;
+        return -1;
     got = fgets(line, sizeof(line), fp) != NULL;
     (void)fclose(fp);
     if (!got || page <= 0)
-        return 0;
+        return -1;
     errno = 0;
     size = strtoull(line, &end, 10);
-    resident = strtoull(end, NULL, 10);
-    if (errno != 0 || size == 0)
-        return 0;
-    return (uint64_t)resident * (uint64_t)page;
+    res = strtoull(end, &end, 10);
+    shr = strtoull(end, NULL, 10);
+    if (errno != 0 || size == 0 || shr > res)
+        return -1;
+    *resident = (uint64_t)res * (uint64_t)page;
+    *shared = (uint64_t)shr * (uint64_t)page;
+    return 0;
+}
+
+uint64_t
+prom_rss_bytes(void)
+{
+    uint64_t res, shr;
+
+    return statm_read(&res, &shr) == 0 ? res : 0;
+}
+
+uint64_t
+prom_rss_anon_bytes(void)
+{
+    uint64_t res, shr;
+
+    return statm_read(&res, &shr) == 0 ? res - shr : 0;
 }

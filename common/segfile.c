@@ -641,6 +641,56 @@ segfile_flush(struct segfile *sf)
     return 0;
 }
 
+int
+segfile_flush_begin(struct segfile *sf, struct segfile_ticket *t)
+{
+    t->fd = -1;
+    t->seg = 0;
+    t->len = 0;
+    if (sf->failed)
+        return ERR_IO;
+    if (sf->fd == -1 || sf->synced == sf->len || sf->nsegs == 0)
+        return 0;
+    t->fd = fcntl(sf->fd, F_DUPFD_CLOEXEC, 0);
+    if (t->fd == -1) {
+        log_warn(
+            "%s: cannot duplicate the descriptor of '%s'", __func__, sf->dir);
+        return ERR_IO;
+    }
+    t->seg = sf->segs[sf->nsegs - 1];
+    t->len = sf->len;
+    return 0;
+}
+
+int
+segfile_flush_run(struct segfile_ticket *t)
+{
+    int rc = 0;
+
+    if (t->fd == -1)
+        return 0;
+    if (fdatasync(t->fd) == -1)
+        rc = fileio_error(errno);
+    (void)close(t->fd);
+    t->fd = -1;
+    return rc;
+}
+
+void
+segfile_flush_end(struct segfile *sf, const struct segfile_ticket *t, int rc)
+{
+    if (rc != 0) {
+        /* As segfile_flush(): the written pages may be gone. */
+        log_warnx("%s: fdatasync of '%s' failed: %s; failed until reopened",
+            __func__, sf->dir, err_str(rc));
+        sf->failed = true;
+        return;
+    }
+    if (t->len > 0 && sf->nsegs > 0 && sf->segs[sf->nsegs - 1] == t->seg &&
+        t->len > sf->synced && t->len <= sf->len)
+        sf->synced = t->len;
+}
+
 /* Drop the pending frames and truncate the file back to `sf->len` after
  * a failed write (rc); fail the segfile if even that fails. */
 static int

@@ -343,6 +343,31 @@ int segfile_write(struct segfile *sf, uint64_t next_first) WARN_UNUSED
 int segfile_flush(struct segfile *sf) WARN_UNUSED NONNULL(1);
 
 /*
+ * segfile_flush() in three steps, so that the fdatasync runs on another
+ * thread while the owner goes on writing (the scorer's flusher):
+ * segfile_flush_begin() (owner's thread) takes a duplicate of the
+ * current segment's descriptor and its written length into `t` (fd -1:
+ * nothing unsynced); segfile_flush_run() (any thread, once) syncs and
+ * closes it; segfile_flush_end() (owner's thread) takes the result: on
+ * success the segment is durable up to that length (unless the segfile
+ * rolled since: the old segment was synced then), on failure the
+ * segfile is failed until reopened, as after segfile_flush(). Every
+ * byte written before the begin is durable once run succeeded.
+ * begin: 0 or ERR_IO (failed, or no descriptor could be duplicated);
+ * run: 0, ERR_FULL or ERR_IO.
+ */
+struct segfile_ticket {
+    int fd;       /* duplicate of the segment's descriptor, or -1 */
+    uint64_t seg; /* the segment's number */
+    uint64_t len; /* its written length at the begin */
+};
+int segfile_flush_begin(
+    struct segfile *sf, struct segfile_ticket *t) WARN_UNUSED NONNULL(1, 2);
+int segfile_flush_run(struct segfile_ticket *t) WARN_UNUSED NONNULL(1);
+void segfile_flush_end(
+    struct segfile *sf, const struct segfile_ticket *t, int rc) NONNULL(1, 2);
+
+/*
  * Make the pending bytes and any written by segfile_write() durable: if
  * the current segment has reached the segment size, first sync it and
  * start segment `next_first` (the number of the first pending record:

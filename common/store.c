@@ -725,6 +725,16 @@ store_overlay_entries(const struct store_overlay *ov)
     return ov->cur->n;
 }
 
+size_t
+store_overlay_bytes(const struct store_overlay *ov)
+{
+    size_t n = ov->cur->bytes;
+
+    if (ov->frozen != NULL)
+        n += ov->frozen->bytes;
+    return n + ov->nspare * (sizeof(struct ov_chunk) + OV_CHUNK_BYTES);
+}
+
 bool
 store_overlay_has_frozen(const struct store_overlay *ov)
 {

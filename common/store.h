@@ -234,6 +234,13 @@ struct store_txn *store_overlay_txn(struct store_overlay *ov) NONNULL(1);
 /* Entries in the current generation. */
 size_t store_overlay_entries(const struct store_overlay *ov) NONNULL(1);
 
+/*
+ * Heap bytes the overlay holds: both generations' tables and chunks and
+ * the spare chunks kept for reuse (at most 64 MiB). The thread that owns
+ * the overlay (the scorer's main thread).
+ */
+size_t store_overlay_bytes(const struct store_overlay *ov) NONNULL(1);
+
 /* Whether a frozen generation is waiting to be flushed or settled. */
 bool store_overlay_has_frozen(const struct store_overlay *ov) NONNULL(1);
 

@@ -126,6 +126,16 @@ zsock_setopt_int(void *s, enum zsock_opt opt, int v)
 }
 
 int
+zsock_set_routing_id(void *s, const void *id, size_t len)
+{
+    if (len == 0 || len > ZSOCK_IDENT_MAX || ((const uint8_t *)id)[0] == 0)
+        return ERR_INVAL;
+    if (zmq_setsockopt(s, ZMQ_ROUTING_ID, id, len) != 0)
+        return zsock_err("zmq_setsockopt");
+    return 0;
+}
+
+int
 zsock_setopt_i64(void *s, enum zsock_opt opt, int64_t v)
 {
     if (opt != ZSOCK_OPT_MAXMSGSIZE)
@@ -352,6 +362,22 @@ zsock_msg_close(struct zsock_msg *m)
     for (i = 0; i < m->nparts; i++)
         zmq_msg_close(part_of(m, i));
     m->nparts = 0;
+}
+
+void
+zsock_msg_move(struct zsock_msg *dst, struct zsock_msg *src)
+{
+    int i;
+
+    for (i = 0; i < src->nparts; i++) {
+        zmq_msg_init(part_of(dst, i));
+        zmq_msg_move(part_of(dst, i), part_of(src, i));
+        zmq_msg_close(part_of(src, i));
+    }
+    dst->nparts = src->nparts;
+    dst->total = src->total;
+    dst->overflow = src->overflow;
+    src->nparts = 0;
 }
 
 int

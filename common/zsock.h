@@ -226,6 +226,14 @@ int zsock_setopt_int(void *s, enum zsock_opt opt, int v) WARN_UNUSED NONNULL(1);
 int zsock_setopt_i64(void *s, enum zsock_opt opt, int64_t v) WARN_UNUSED
     NONNULL(1);
 
+/*
+ * Give `s` (a DEALER, before zsock_connect) the routing id id[0..len)
+ * its peer ROUTER names it by: 1..255 bytes, the first not 0 (libzmq
+ * keeps those for its own ids). Returns 0, ERR_INVAL or ERR_IO.
+ */
+int zsock_set_routing_id(void *s, const void *id, size_t len) WARN_UNUSED
+    NONNULL(1, 2);
+
 /* Bind `s` to endpoint `ep`. Returns 0, ERR_SHUTDOWN or ERR_IO (logged). */
 int zsock_bind(void *s, const char *ep) WARN_UNUSED NONNULL(1, 2);
 
@@ -256,6 +264,12 @@ size_t zsock_msg_size(const struct zsock_msg *m, int i) NONNULL(1);
 
 /* Close every kept part of `m`; afterwards nparts == 0. */
 void zsock_msg_close(struct zsock_msg *m) NONNULL(1);
+
+/*
+ * Move the message in `src` to `dst` (which must hold nothing to close):
+ * `dst` then owns its parts and `src` holds nothing (zmq_msg_move).
+ */
+void zsock_msg_move(struct zsock_msg *dst, struct zsock_msg *src) NONNULL(1, 2);
 
 /*
  * Receive every message waiting on `s` (ZSOCK_DONTWAIT) and hand each

@@ -6,13 +6,15 @@
  * (store.h). scorer_flush_start() freezes it, with the journal sequence
  * it covers, the vault's new slots, the subject index position and the
  * audit log's anchor, and hands it to the flusher thread
- * (scorer_flusher_main), which syncs the vault file and commits the
- * generation in one synced LMDB write transaction, then rings the loop's
- * bell (an eventfd). scorer_flush_poll() takes the result: the journal
- * segments it covers are released; a failure marks the overlay for
- * recovery (recover.c), and a full map or disk keeps the generation for
- * a retry when there is room (space.h). The fields shared by the two
- * threads are under s->mu (scorer.h).
+ * (scorer_flusher_main), which syncs the audit records that anchor names
+ * (audit_flush_run: off the event path since issue 11 item 3; it was an
+ * fdatasync on the main thread every commit_interval_ms), syncs the
+ * vault file and commits the generation in one synced LMDB write
+ * transaction, then rings the loop's bell (an eventfd). scorer_flush_poll()
+ * takes the result: the journal segments it covers are released; a failure
+ * marks the overlay for recovery (recover.c), and a full map or disk keeps the
+ * generation for a retry when there is room (space.h). The fields shared by the
+ * two threads are under s->mu (scorer.h).
  *
  * See also: scorer.c (the loop that drives it), recover.c, space.c
  *
@@ -51,7 +53,7 @@ scorer_flusher_main(void *arg)
 
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        int rc;
+        int rc, arc;
 
         while (!s->flush_request && !s->flusher_quit)
             pthread_cond_wait(&s->cv, &s->mu);
@@ -59,13 +61,19 @@ scorer_flusher_main(void *arg)
             break;
         s->flush_request = false;
         pthread_mutex_unlock(&s->mu);
-        /* Every salt the generation's tokens come from is durable
-         * before the rows keyed by them are (vault.h, Durability). */
-        rc = vault_sync_file(s->vault);
+        /* The anchor names the audit size, and the commit lets the
+         * journal (the records' durable copy) be trimmed: the records
+         * are durable in the audit segments first. Every salt the
+         * generation's tokens come from is durable before the rows keyed
+         * by them are (vault.h, Durability). */
+        rc = arc = audit_flush_run(&s->flush_audit);
+        if (rc == 0)
+            rc = vault_sync_file(s->vault);
         if (rc == 0)
             rc = store_overlay_flush(s->ov);
         pthread_mutex_lock(&s->mu);
         s->flush_rc = rc;
+        s->flush_audit_rc = arc;
         s->flush_done = true;
         pthread_cond_broadcast(&s->cv);
         if (write(s->flush_efd, &one, sizeof(one)) < 0)
@@ -81,11 +89,16 @@ scorer_flusher_main(void *arg)
  * (the journal still holds every acknowledged event).
  */
 static void
-scorer_flush_finish(struct scorer *s, int rc)
+scorer_flush_finish(struct scorer *s, int rc, int arc)
 {
     uint64_t durable, first;
 
     s->flushing = false;
+    /* The audit records' sync: counted as synced, or the log failed. */
+    if (audit_flush_end(s->audit, &s->flush_audit, arc) != 0 && rc == 0)
+        rc = ERR_AUDIT;
+    memset(&s->flush_audit, 0, sizeof(s->flush_audit));
+    s->flush_audit.sf.fd = -1;
     status_flush(s->status, rc, clock_mono_us() - s->flush_t0_us);
     if (rc == ERR_FULL) {
         /* LMDB is unchanged and the journal holds every event of the
@@ -125,24 +138,25 @@ scorer_flush_poll(struct scorer *s)
 {
     uint64_t n;
     bool done;
-    int rc;
+    int rc, arc;
 
     if (read(s->flush_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
         log_warn("cannot read the flush bell");
     pthread_mutex_lock(&s->mu);
     done = s->flush_done;
     rc = s->flush_rc;
+    arc = s->flush_audit_rc;
     s->flush_done = false;
     pthread_mutex_unlock(&s->mu);
     if (done)
-        scorer_flush_finish(s, rc);
+        scorer_flush_finish(s, rc, arc);
 }
 
 /* Wait for the flush in flight, if any, and take its result. */
 void
 scorer_flush_wait(struct scorer *s)
 {
-    int rc;
+    int rc, arc;
 
     if (!s->flushing)
         return;
@@ -151,8 +165,9 @@ scorer_flush_wait(struct scorer *s)
         pthread_cond_wait(&s->cv, &s->mu);
     s->flush_done = false;
     rc = s->flush_rc;
+    arc = s->flush_audit_rc;
     pthread_mutex_unlock(&s->mu);
-    scorer_flush_finish(s, rc);
+    scorer_flush_finish(s, rc, arc);
 }
 
 /*
@@ -203,9 +218,10 @@ scorer_flush_start(struct scorer *s)
      * vault_sync_file() makes them durable. The anchor names the audit
      * size, and the commit lets the journal (the group's audit records'
      * durable copy) be trimmed: the records must be durable in the audit
-     * segments first. */
+     * segments first, which the flusher's audit_flush_run() makes them
+     * before it commits (not here: an fdatasync on the event path). */
     crashpoint("audit.flush");
-    rc = audit_flush(s->audit);
+    rc = audit_flush_begin(s->audit, &s->flush_audit);
     if (rc == 0)
         rc = history_set_applied_seq(s->hist, s->otxn, s->applied_seq);
     if (rc == 0)
@@ -216,6 +232,9 @@ scorer_flush_start(struct scorer *s)
         rc = store_overlay_freeze(s->ov);
     if (rc != 0) {
         log_warnx("cannot freeze history for commit: %s", err_str(rc));
+        if (s->flush_audit.sf.fd != -1)
+            (void)close(s->flush_audit.sf.fd);
+        s->flush_audit.sf.fd = -1;
         s->needs_recovery = true;
         return;
     }

@@ -14,6 +14,16 @@
  * the same commit through scorer_apply_local() and
  * scorer_commit_local().
  *
+ * The order fast lane (issue 11 item 3): a collector sends its fast-lane
+ * requests (a few orders) on a second pipe (ipcproto.h), which the
+ * ROUTER fair-queues with the batches' pipe, so an order is read after
+ * at most one batch that was already waiting. Once a group has taken a
+ * fast-lane message, the next batch read is not taken: it is carried
+ * (s->carry) and opens the next group, and this one is committed at
+ * once. Its fast-lane replies are sent first. An order thus waits for
+ * at most one batch's apply and the sync of what the group had taken,
+ * not for the collector's whole window behind it.
+ *
  * See also: apply.c, recover.c, scorer.h (the invariants), ipcproto.h
  *
  * SPDX-License-Identifier: MIT
@@ -358,13 +368,43 @@ scorer_group_commit(struct scorer *s)
     return 0;
 }
 
+bool
+scorer_group_carried(const struct scorer *s)
+{
+    return s->carry.nparts > 0;
+}
+
+/* True when message `m` came on a collector's fast-lane pipe. */
+static bool
+scorer_msg_fast(const struct scorer_msg *m)
+{
+    return m->zm.nparts >= 1 &&
+        ipcproto_fast_id(zsock_msg_data(&m->zm, 0), zsock_msg_size(&m->zm, 0));
+}
+
+/*
+ * The next message of the group into `m`: the one carried from the last
+ * group, else one from the socket. Returns 0, or ERR_AGAIN when none is
+ * waiting.
+ */
+static int
+scorer_next_msg(struct scorer *s, struct scorer_msg *m)
+{
+    if (s->carry.nparts > 0) {
+        zsock_msg_move(&m->zm, &s->carry);
+        return 0;
+    }
+    return zsock_recv_msg(s->events_sock, &m->zm, ZSOCK_DONTWAIT);
+}
+
 /* Drain, apply, sync and answer one group of collector messages. */
 void
 scorer_group(struct scorer *s)
 {
     uint32_t nmsgs = 0, nreplies = 0, i;
     uint64_t t0 = clock_mono_us();
-    int rc = 0, src;
+    bool fast = false;
+    int rc = 0, src, pass;
 
     if (s->needs_recovery && !space_full(&s->space))
         rc = scorer_maybe_recover(s);
@@ -375,10 +415,17 @@ scorer_group(struct scorer *s)
     while (nmsgs < SCORER_GROUP_MSGS &&
         nreplies + SFPROTO_MAX_BATCH <= s->replies_cap) {
         struct scorer_msg *m = &s->msgs[nmsgs];
-        int rrc = zsock_recv_msg(s->events_sock, &m->zm, ZSOCK_DONTWAIT);
+        int rrc = scorer_next_msg(s, m);
 
         if (rrc != 0)
             break;
+        if (scorer_msg_fast(m)) {
+            fast = true;
+        } else if (fast) {
+            /* A batch after an order: it opens the next group. */
+            zsock_msg_move(&s->carry, &m->zm);
+            break;
+        }
         nmsgs++;
         rc = scorer_take_msg(s, m, &nreplies,
             rc != 0 ? rc :
@@ -421,10 +468,17 @@ scorer_group(struct scorer *s)
     if (s->needs_recovery && src != 0)
         s->recover_next_ms = 0; /* once at once, then with backoff */
     (void)scorer_maybe_recover(s);
-    for (i = 0; i < nmsgs; i++) {
-        if (s->msgs[i].valid)
-            scorer_send_replies(s, &s->msgs[i]);
-        zsock_msg_close(&s->msgs[i].zm);
+    /* The fast lane's replies first (pass 0), then the batches'. */
+    for (pass = fast ? 0 : 1; pass < 2; pass++) {
+        for (i = 0; i < nmsgs; i++) {
+            struct scorer_msg *m = &s->msgs[i];
+
+            if (m->zm.nparts == 0 || (pass == 0 && !scorer_msg_fast(m)))
+                continue;
+            if (m->valid)
+                scorer_send_replies(s, m);
+            zsock_msg_close(&m->zm);
+        }
     }
     if (src == 0 && nreplies > 0)
         startup_first_group(s, nreplies);

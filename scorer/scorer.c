@@ -208,6 +208,8 @@ scorer_loop(struct scorer *s)
         };
         uint64_t now = clock_mono_ms();
         long timeout = SPACE_CHECK_MS;
+        bool carried = !capped && scorer_group_carried(s);
+        bool events;
         int rc, nready = 0;
 
         if (s->gen_events > 0 && !s->flushing) {
@@ -238,16 +240,19 @@ scorer_loop(struct scorer *s)
             if ((long)due < timeout)
                 timeout = (long)due;
         }
+        if (carried)
+            timeout = 0; /* a batch carried from the last group waits */
         rc = zsock_poll(items, s->metrics ? 4 : 3, timeout, &nready);
         if (rc == ERR_SHUTDOWN)
             break;
+        events = carried || (items[0].revents & ZSOCK_POLLIN) != 0;
         if (items[1].revents & ZSOCK_POLLIN)
             scorer_flush_poll(s);
         scorer_ops_tick(s);
         /* Queries first: held labels share the group's commit. */
         if (items[2].revents & ZSOCK_POLLIN)
-            scorer_queries(s, (items[0].revents & ZSOCK_POLLIN) != 0);
-        if (items[0].revents & ZSOCK_POLLIN)
+            scorer_queries(s, events);
+        if (events)
             scorer_group(s);
         if (s->qshare)
             query_flush(s); /* committed by scorer_group, or now */
@@ -295,10 +300,11 @@ scorer_drain(struct scorer *s)
         };
         int nready = 0;
 
-        if (zsock_poll(items, 2, 0, &nready) != 0 || nready == 0)
+        if (zsock_poll(items, 2, 0, &nready) != 0 ||
+            (nready == 0 && !scorer_group_carried(s)))
             break;
         scorer_flush_poll(s);
-        if (items[0].revents & ZSOCK_POLLIN)
+        if ((items[0].revents & ZSOCK_POLLIN) || scorer_group_carried(s))
             scorer_group(s);
         if (items[1].revents & ZSOCK_POLLIN)
             scorer_queries(s, false);
@@ -362,6 +368,7 @@ scorer_shutdown(struct scorer *s)
     if (rc == 0 && !s->needs_recovery &&
         audit_size(s->audit) == audit_checkpoint_size(s->audit))
         scorer_close_audit(s);
+    zsock_msg_close(&s->carry); /* a batch never taken: never answered */
     zsock_close(s->events_sock);
     zsock_close(s->query_sock);
     zauth_stop(s->zauth);
@@ -424,6 +431,7 @@ main(int argc, char **argv)
 #endif
     startup_clock_init(&s);
     s.lock_fd = -1;
+    s.flush_audit.sf.fd = -1;
     s.status = status_new();
     startup_config(&s, argc, argv);
     startup_mark(&s, "exec+config");

@@ -183,14 +183,21 @@ struct scorer {
     pthread_t flusher;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int flush_efd;             /* eventfd: the flusher's "done" bell */
-    bool flushing;             /* a flush was requested (main thread) */
-    uint64_t flush_seq;        /* applied_seq of the frozen generation */
-    bool flush_request;        /* under mu: work for the flusher */
-    bool flush_done;           /* under mu: result ready */
-    int flush_rc;              /* under mu: its result */
-    bool flusher_quit;         /* under mu: stop the thread */
-    struct scorer_msg *msgs;   /* SCORER_GROUP_MSGS slots; owned */
+    int flush_efd;      /* eventfd: the flusher's "done" bell */
+    bool flushing;      /* a flush was requested (main thread) */
+    uint64_t flush_seq; /* applied_seq of the frozen generation */
+    bool flush_request; /* under mu: work for the flusher */
+    bool flush_done;    /* under mu: result ready */
+    int flush_rc;       /* under mu: its result */
+    struct audit_flush_ticket flush_audit; /* the audit records the frozen
+                                  generation's anchor names, synced by
+                                  the flusher first (fd -1: none) */
+    int flush_audit_rc;                    /* under mu: that sync's result */
+    bool flusher_quit;                     /* under mu: stop the thread */
+    struct scorer_msg *msgs;               /* SCORER_GROUP_MSGS slots; owned */
+    struct zsock_msg carry;    /* a batch read after a fast-lane message:
+                                  the next group's first (nparts 0: none;
+                                  group.c); owned */
     struct reply *replies;     /* reply slots of one group; owned */
     uint32_t replies_cap;      /* batch_max + SFPROTO_MAX_BATCH */
     struct scorer_jent *jpend; /* replies_cap + SCORER_QUERY_BATCH
@@ -286,9 +293,17 @@ int scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
 
 /*
  * group.c: drain, apply, make durable (audit, then journal) and answer
- * one group of collector messages from s->events_sock. Main thread.
+ * one group of collector messages from s->events_sock (and the message
+ * carried from the last group). A group that took a message from a
+ * collector's order fast lane (ipcproto.h) ends before the next batch,
+ * which is carried to the next group: the order waits for at most one
+ * batch's apply and one sync. Main thread.
  */
 void scorer_group(struct scorer *s) NONNULL(1);
+
+/* group.c: true when a message is carried to the next group (call
+ * scorer_group even if the socket polls empty). */
+bool scorer_group_carried(const struct scorer *s) NONNULL(1);
 
 /*
  * recover.c: scorer_recover() when the overlay needs it, at most once

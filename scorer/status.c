@@ -28,6 +28,7 @@
 #include "scorer/scorer.h"
 #include "scorer/space.h"
 #include "scorer/status.h"
+#include "scorer/vault.h"
 #include "scorer/wclient.h"
 
 /* Label names of the families. */
@@ -58,7 +59,8 @@ struct status {
         *recovering, *map_size, *map_used, *map_grows, *journal_bytes,
         *audit_bytes, *audit_records, *ckpt_records, *ckpt_time,
         *overlay_entries, *gen_events, *unflushed, *applied, *orders,
-        *duplicates, *conflicts, *replayed, *events_per_s;
+        *duplicates, *conflicts, *replayed, *events_per_s, *anon,
+        *overlay_bytes, *vault_bytes, *vault_index_bytes;
     struct prom_family *disk_free; /* {dir} */
     struct prom_family *disk_size; /* {dir} */
     /* The events/s window: (monotonic ms, events applied) each second. */
@@ -184,6 +186,15 @@ status_new(void)
         "journal records not yet covered by an LMDB commit");
     st->rss = status_gauge(r, "vigil_scorer_resident_memory_bytes",
         "resident set size of the scorer");
+    st->anon = status_gauge(r, "vigil_scorer_anonymous_memory_bytes",
+        "resident anonymous memory of the scorer (heap, stacks; RssAnon)");
+    st->overlay_bytes = status_gauge(r, "vigil_scorer_overlay_bytes",
+        "heap bytes of the history overlay (both generations, spare "
+        "chunks)");
+    st->vault_bytes = status_gauge(r, "vigil_scorer_vault_bytes",
+        "bytes of the subject vault file (mapped: page cache)");
+    st->vault_index_bytes = status_gauge(r, "vigil_scorer_vault_index_bytes",
+        "bytes of the subject vault's index file (mapped: page cache)");
     return st;
 }
 
@@ -387,6 +398,13 @@ status_refresh(struct scorer *s)
                 s->applied_seq - s->committed_seq :
                 0));
     prom_set(st->rss, (double)prom_rss_bytes());
+    prom_set(st->anon, (double)prom_rss_anon_bytes());
+    if (s->ov != NULL)
+        prom_set(st->overlay_bytes, (double)store_overlay_bytes(s->ov));
+    if (s->vault != NULL) {
+        prom_set(st->vault_bytes, (double)vault_file_bytes(s->vault));
+        prom_set(st->vault_index_bytes, (double)vault_index_bytes(s->vault));
+    }
 }
 
 int
@@ -598,6 +616,30 @@ status_pack_disk(struct wire_enc *e, const struct scorer *s)
     }
 }
 
+/*
+ * What holds the scorer's memory, each beside its bound: the heap
+ * (anonymous) against the whole resident set, the overlay (a generation
+ * is flushed at SCORER_GEN_MAX_ENTRIES entries; spare chunks at most
+ * 64 MiB), and the mapped vault files (page cache, which the kernel
+ * reclaims: 64 bytes a subject, the index 16 to 32).
+ */
+static void
+status_pack_memory(struct wire_enc *e, struct scorer *s)
+{
+    put_k(e, "memory");
+    wire_put_map(e, 8);
+    put_u(e, "resident_bytes", prom_rss_bytes());
+    put_u(e, "anonymous_bytes", prom_rss_anon_bytes());
+    put_u(e, "overlay_bytes", s->ov != NULL ? store_overlay_bytes(s->ov) : 0);
+    put_u(e, "overlay_entries",
+        s->ov != NULL ? (uint64_t)store_overlay_entries(s->ov) : 0);
+    put_u(e, "overlay_max_entries", SCORER_GEN_MAX_ENTRIES);
+    put_u(e, "vault_subjects", s->vault != NULL ? vault_count(s->vault) : 0);
+    put_u(e, "vault_bytes", s->vault != NULL ? vault_file_bytes(s->vault) : 0);
+    put_u(e, "vault_index_bytes",
+        s->vault != NULL ? vault_index_bytes(s->vault) : 0);
+}
+
 void
 status_pack(struct scorer *s, struct wire_enc *e)
 {
@@ -612,7 +654,7 @@ status_pack(struct scorer *s, struct wire_enc *e)
     prom_each(st->queries, status_each_query, &er);
     prom_each(st->busy, status_each_busy, &er);
 
-    wire_put_map(e, 19);
+    wire_put_map(e, 20);
     put_s(e, "version", VIGIL_VERSION);
     put_u(e, "started", st->started_wall_ms);
     put_u(e, "uptime_s", (clock_mono_ms() - st->started_mono_ms) / 1000);
@@ -699,4 +741,5 @@ status_pack(struct scorer *s, struct wire_enc *e)
     put_u(e, "client_rules", s->quotas.nrules);
 
     put_u(e, "resident_memory_bytes", prom_rss_bytes());
+    status_pack_memory(e, s);
 }

@@ -89,7 +89,8 @@
 #define VAULT_ID_BYTES     16
 #define VIDX_HEADER        4096 /* the index file's header page */
 #define VIDX_VERSION       1
-#define VIDX_MIN_LOG2      16 /* cells per table, at least 2^16 */
+#define VIDX_MIN_LOG2      16     /* cells per table, at least 2^16 */
+#define VIDX_SYNC_SLOTS    65536u /* new slots between two index syncs */
 #define VIDX_CLEAN         1
 #define VIDX_ERASING       2
 
@@ -118,6 +119,8 @@ struct vault {
     size_t nents;          /* slots in use or erased (the next is new) */
     size_t live;           /* subjects */
     bool erasing;          /* the header on disk says "erasing" */
+    uint64_t idx_next;     /* `next` in the index header on disk */
+    uint64_t idx_syncs;    /* index syncs (tests count them) */
     uint64_t damaged;
     uint64_t scanned;                /* slots read at open */
     uint8_t rnd[VAULT_RANDOM_BYTES]; /* random bytes for salts; used ones
@@ -364,19 +367,25 @@ vidx_map(struct vault *v, int fd, unsigned log2cap)
 
 /*
  * Build a complete index of slots [0, nents) with 2^log2cap cells a
- * table in a new file, durable, and put it in place of the old one
- * (rename). The vault file is synced first: the new header's `next`
- * names its slots. On success `v` uses the new file. Main thread (or
- * open). Returns 0, ERR_FULL or ERR_IO (the old index stays).
+ * table in a new file and put it in place of the old one (rename).
+ * `durable` (at open): the vault file is synced first, then the new
+ * tables, the header naming nents as `next`, the directory. Not durable
+ * (growth, on the main thread between events: it used to wait for all
+ * four syncs there): the header claims nothing (`next` 0, clean) and
+ * nothing is synced; the flusher's next index sync makes it durable
+ * (vault_sync_both(): nents past 0 by 65,536 or more), and an open
+ * before that re-reads every slot, which is then at most that many plus
+ * a growth step. On success `v` uses the new file. Returns 0, ERR_FULL
+ * or ERR_IO (the old index stays).
  */
 static int
-vidx_build(struct vault *v, unsigned log2cap)
+vidx_build(struct vault *v, unsigned log2cap, bool durable)
 {
     size_t plen = strlen(v->ipath) + 8;
     char *tmp = xmalloc(plen);
     size_t cap = (size_t)1 << log2cap;
     struct vault nv;
-    uint64_t live = 0;
+    uint64_t live = 0, next;
     int fd, rc;
 
     snprintf(tmp, plen, "%s.new", v->ipath);
@@ -410,14 +419,17 @@ vidx_build(struct vault *v, unsigned log2cap)
         live++;
     }
     crashpoint("vault.rehash");
-    if (fdatasync(v->fd) == -1 || msync(nv.imap, nv.ilen, MS_SYNC) == -1) {
+    if (durable &&
+        (fdatasync(v->fd) == -1 || msync(nv.imap, nv.ilen, MS_SYNC) == -1)) {
         rc = fileio_error(errno);
         log_warn("%s: cannot sync '%s'", __func__, tmp);
         munmap(nv.imap, nv.ilen);
         goto fail;
     }
-    rc = vidx_header_write(&nv, fd, log2cap, v->nents, live, VIDX_CLEAN);
-    if (rc == 0 && fdatasync(fd) == -1)
+    next = durable ? v->nents : 0;
+    rc = vidx_header_write(
+        &nv, fd, log2cap, next, durable ? live : 0, VIDX_CLEAN);
+    if (rc == 0 && durable && fdatasync(fd) == -1)
         rc = fileio_error(errno);
     if (rc != 0) {
         munmap(nv.imap, nv.ilen);
@@ -440,11 +452,14 @@ vidx_build(struct vault *v, unsigned log2cap)
     v->by_p = nv.by_p;
     v->by_t = nv.by_t;
     v->erasing = false;
+    v->idx_next = next;
+    if (durable)
+        v->idx_syncs++;
     pthread_mutex_unlock(&v->io_mu);
     pthread_mutex_lock(&v->mu);
     v->live = (size_t)live;
     pthread_mutex_unlock(&v->mu);
-    if (fileio_sync_parent(v->ipath) != 0)
+    if (durable && fileio_sync_parent(v->ipath) != 0)
         log_warn("%s: cannot sync the directory of '%s'", __func__, v->ipath);
     free(tmp);
     return 0;
@@ -593,7 +608,7 @@ ent_add(struct vault *v, const uint8_t p[PSEUDO_BYTES],
         return ERR_FULL;
     rc = vault_grow(v, (uint64_t)v->nents + 1);
     if (rc == 0 && 2 * (v->nents + 1) > v->cap)
-        rc = vidx_build(v, v->log2cap + 1);
+        rc = vidx_build(v, v->log2cap + 1, false);
     if (rc != 0)
         return rc;
     i = (uint32_t)v->nents;
@@ -769,7 +784,7 @@ vault_rebuild(struct vault *v, unsigned version, const char *why)
     if (rc != 0)
         return rc;
     /* Duplicates: found while the tables fill. */
-    rc = vidx_build(v, log2_for(v->nents + 1));
+    rc = vidx_build(v, log2_for(v->nents + 1), true);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < v->nents; i++) {
@@ -901,10 +916,11 @@ vault_open(const char *path, bool create, struct vault **out)
     else if (created || vidx_open(v, &next, &live, &why) == 0)
         why = NULL;
     if (created) {
-        rc = vidx_build(v, VIDX_MIN_LOG2);
+        rc = vidx_build(v, VIDX_MIN_LOG2, true);
         if (rc == 0)
             rc = vault_grow(v, 1);
     } else if (why == NULL) {
+        v->idx_next = next;
         rc = vault_scan_tail(v, next, live);
     } else {
         rc = vault_rebuild(v, version, why);
@@ -924,14 +940,25 @@ fail:
 }
 
 /*
- * Sync both files and write the index header clean with the `next` and
- * `live` taken before the syncs, unless an erasure is under way (then
- * with `finish_erase` it is over: main thread). Holds io_mu.
+ * Sync the vault file, and the index with it when `full`, when an
+ * erasure is to be finished or when VIDX_SYNC_SLOTS slots came since the
+ * index header last moved; an index sync writes the header clean with
+ * the `next` and `live` taken before the syncs (not while an erasure is
+ * under way, unless `finish_erase`: main thread). Holds io_mu.
+ *
+ * Why not the index on every call: a synced page of a shared map is
+ * write-protected again, so the next store into it faults (page_mkwrite)
+ * and a cell store lands on a random page: with the index synced before
+ * every LMDB commit, nearly every new subject paid two write faults
+ * (unit.vault test_index_sync_faults counts them). The index is derived
+ * data: what a sync skips costs only the open's tail scan, bounded by
+ * VIDX_SYNC_SLOTS plus one growth step.
  */
 static int
-vault_sync_both(struct vault *v, bool finish_erase)
+vault_sync_both(struct vault *v, bool full, bool finish_erase)
 {
     size_t next, live;
+    bool index;
     int rc = 0;
 
     pthread_mutex_lock(&v->io_mu);
@@ -939,12 +966,19 @@ vault_sync_both(struct vault *v, bool finish_erase)
     next = v->nents;
     live = v->live;
     pthread_mutex_unlock(&v->mu);
-    if (fdatasync(v->fd) == -1 || fdatasync(v->ifd) == -1) {
+    index = full || finish_erase ||
+        (!v->erasing && next - v->idx_next >= VIDX_SYNC_SLOTS);
+    if (fdatasync(v->fd) == -1 || (index && fdatasync(v->ifd) == -1)) {
         log_warn("%s: fdatasync of '%s' failed", __func__, v->path);
         rc = ERR_IO;
     }
-    if (rc == 0 && (finish_erase || !v->erasing))
+    if (rc == 0 && index && (finish_erase || !v->erasing)) {
         rc = vidx_header_write(v, v->ifd, v->log2cap, next, live, VIDX_CLEAN);
+        if (rc == 0) {
+            v->idx_next = next;
+            v->idx_syncs++;
+        }
+    }
     if (rc == 0 && finish_erase)
         v->erasing = false;
     pthread_mutex_unlock(&v->io_mu);
@@ -956,7 +990,8 @@ vault_close(struct vault *v)
 {
     if (v == NULL)
         return;
-    if (v->map != NULL && v->imap != NULL && vault_sync_both(v, false) != 0)
+    if (v->map != NULL && v->imap != NULL &&
+        vault_sync_both(v, true, false) != 0)
         log_warnx("%s: '%s' not synced: the journal holds new salts", __func__,
             v->path);
     vidx_unmap(v);
@@ -976,6 +1011,18 @@ size_t
 vault_count(const struct vault *v)
 {
     return v->live;
+}
+
+uint64_t
+vault_file_bytes(const struct vault *v)
+{
+    return VAULT_HEADER + v->fslots * VAULT_SLOT_BYTES;
+}
+
+uint64_t
+vault_index_bytes(const struct vault *v)
+{
+    return v->ilen;
 }
 
 uint64_t
@@ -1120,13 +1167,19 @@ vault_erase(struct vault *v, const struct pseudo *token)
 int
 vault_sync(struct vault *v)
 {
-    return vault_sync_both(v, true);
+    return vault_sync_both(v, true, true);
 }
 
 int
 vault_sync_file(struct vault *v)
 {
-    return vault_sync_both(v, false);
+    return vault_sync_both(v, false, false);
+}
+
+uint64_t
+vault_index_syncs(const struct vault *v)
+{
+    return v->idx_syncs;
 }
 
 /* --------------------------------------------------------- tokenizing */

@@ -86,7 +86,8 @@
  *   cut), and when the index is rebuilt (logged, with the reason).
  *
  * Memory: nothing per subject; both files are mapped (page cache):
- * 64 bytes a subject in the vault, 8 to 16 bytes in the index. Lookups
+ * 64 bytes a subject in the vault, 16 to 32 bytes in the index (two
+ * tables of u32 cells, a quarter to half full). Lookups
  * by pseudonym and by token are one hash probe each (two mapped pages).
  *
  * Invariants:
@@ -162,6 +163,11 @@ void vault_close(struct vault *v);
 /* Subjects in the vault. */
 size_t vault_count(const struct vault *v) NONNULL(1);
 
+/* Bytes of the vault file and of its index file (both mapped: page
+ * cache, not the heap). Main thread. */
+uint64_t vault_file_bytes(const struct vault *v) NONNULL(1);
+uint64_t vault_index_bytes(const struct vault *v) NONNULL(1);
+
 /* Slots found damaged by vault_open() (and treated as free): in the
  * slots it read (the tail past the index, or all of them when the index
  * was rebuilt). */
@@ -224,11 +230,18 @@ int vault_erase(struct vault *v, const struct pseudo *token) WARN_UNUSED
 int vault_sync(struct vault *v) WARN_UNUSED NONNULL(1);
 
 /*
- * Make every slot written so far and its index durable (two fdatasyncs
- * and the index header). Any thread (see the invariants). Returns 0 or
+ * Make every slot written so far durable (the vault file fdatasynced),
+ * and the index too once 65,536 slots came since its header last moved
+ * (then the index is fdatasynced and its header written: see the top;
+ * in between, an open after a crash re-reads at most that many slots
+ * plus one growth step). Any thread (see the invariants). Returns 0 or
  * ERR_IO.
  */
 int vault_sync_file(struct vault *v) WARN_UNUSED NONNULL(1);
+
+/* Times the index was made durable (its header moved): syncs and
+ * rebuilds since open (tests count work with it). */
+uint64_t vault_index_syncs(const struct vault *v) NONNULL(1);
 
 /* ------------------------------------------------------ tokenizing */
 

@@ -13,6 +13,16 @@ Through the real daemons (CURVE on):
    behind every batch of its own queue). The same with the order from
    another storefront (which the round robin already put ahead). Every
    event is answered ok.
+ - order behind batches in flight at the scorer: the same with a window
+   larger than every batch together (collector_window_events=100000),
+   the scorer stopped (SIGSTOP) until the collector has sent all
+   SCORER_BATCHES batches and then the order (its in-flight gauge says
+   so), so all of them wait at the scorer when it continues. The order
+   came on the collector's fast-lane pipe, which the scorer reads ahead
+   of the batches (fair-queued) and ends its group commit at: its reply
+   comes before the last batches' replies (on main before the scorer's
+   fast lane it came last: one FIFO pipe, and replies in the order
+   taken).
  - overload with the default configuration: once the collector knows
    the scorer's pace, one storefront puts far more events in flight than
    the scorer answers in the default queue_wait_max_ms; the excess is
@@ -25,8 +35,11 @@ SPDX-License-Identifier: MIT
 """
 
 import os
+import re
+import signal
 import sys
 import time
+import urllib.request
 
 import msgpack
 import zmq
@@ -37,6 +50,7 @@ from vigiltest import (Persona, Service, check, check_eq, event,  # noqa
 
 BATCHES = 12
 BATCH_EVENTS = 200
+SCORER_BATCHES = 30
 OVERLOAD_REQUESTS = 300
 OVERLOAD_EVENTS = 100
 
@@ -56,27 +70,54 @@ def recv_reply(sock, what):
     return r if isinstance(r, list) else [r]
 
 
-def order_behind_batches(svc, tag, order_client):
-    """Send BATCHES bulk batches as `storefront`, then one order as
-    `order_client`; return the order's position among the replies."""
+def inflight(svc):
+    """The collector's vigil_collector_inflight_events gauge."""
+    with urllib.request.urlopen("http://%s/metrics" % svc.collector_metrics,
+                                timeout=5) as r:
+        text = r.read().decode()
+    m = re.search(r"^vigil_collector_inflight_events (\S+)$", text, re.M)
+    return float(m.group(1)) if m else -1
+
+
+def order_behind_batches(svc, tag, order_client, batches=BATCHES,
+                         stop_scorer=False):
+    """Send `batches` bulk batches as `storefront`, then one order as
+    `order_client`; return the order's position among the replies. With
+    `stop_scorer`, the scorer is stopped until the collector has sent
+    them all."""
     bulk = dealer(svc, "storefront")
     other = bulk if order_client == "storefront" else dealer(svc, order_client)
-    for b in range(BATCHES):
-        batch = [event("device.seen", "%s-b%d-%d" % (tag, b, i))
-                 for i in range(BATCH_EVENTS)]
-        bulk.send_multipart([b"", pack(batch)])
-    p = Persona(1, tag=tag)
-    other.send_multipart([b"", pack(p.order("%s-order" % tag))])
+    if stop_scorer:
+        # Connected first (the CURVE handshakes are the collector's).
+        svc.send_ok(event("device.seen", "%s-probe" % tag))
+        os.kill(svc.scorer.proc.pid, signal.SIGSTOP)
+    try:
+        for b in range(batches):
+            batch = [event("device.seen", "%s-b%d-%d" % (tag, b, i))
+                     for i in range(BATCH_EVENTS)]
+            bulk.send_multipart([b"", pack(batch)])
+        p = Persona(1, tag=tag)
+        other.send_multipart([b"", pack(p.order("%s-order" % tag))])
+        if stop_scorer:
+            want = batches * BATCH_EVENTS + 1
+            t_end = time.monotonic() + 20
+            while inflight(svc) < want and time.monotonic() < t_end:
+                time.sleep(0.05)
+            check_eq(inflight(svc), want, "%s: every batch and the order "
+                     "are in flight to the stopped scorer" % tag)
+    finally:
+        if stop_scorer:
+            os.kill(svc.scorer.proc.pid, signal.SIGCONT)
     seen, pos, bad = 0, None, []
     poller = zmq.Poller()
     poller.register(bulk, zmq.POLLIN)
     if other is not bulk:
         poller.register(other, zmq.POLLIN)
-    while seen < BATCHES + 1:
+    while seen < batches + 1:
         ready = dict(poller.poll(30000))
         if not ready:
             check(False, "%s: replies keep coming (%d of %d)"
-                  % (tag, seen, BATCHES + 1))
+                  % (tag, seen, batches + 1))
         for sock in (other, bulk) if other is not bulk else (bulk,):
             while sock in ready and sock.poll(0, zmq.POLLIN):
                 reps = recv_reply(sock, tag)
@@ -109,6 +150,27 @@ def lane_part(args):
                   "the queued "
                   "batches (reply %d of %d; it came last without the fast "
                   "lane)" % (tag, pos + 1, BATCHES + 1), pos)
+
+
+def scorer_lane_part(args):
+    svc = Service(args.bin, collector_opts=["collector_window_events=100000",
+                                            "queue_wait_max_ms=0"])
+    svc.add_client("shop2", "storefront")
+    with svc:
+        for tag, who in (("sl-same", "storefront"), ("sl-other", "shop2")):
+            pos = order_behind_batches(svc, tag, who, SCORER_BATCHES,
+                                       stop_scorer=True)
+            say("  %s: the order was reply %d of %d (%d batches of %d "
+                "in flight at the scorer ahead of it)"
+                % (tag, pos + 1, SCORER_BATCHES + 1, SCORER_BATCHES,
+                   BATCH_EVENTS))
+            # The scorer reads the order after at most a batch or two
+            # (the socket's fair queue); at least half the batches must
+            # be answered after it.
+            check(pos <= SCORER_BATCHES // 2, "%s: the order is answered "
+                  "ahead of the batches in flight at the scorer (reply %d "
+                  "of %d; it came last without the scorer's fast lane)"
+                  % (tag, pos + 1, SCORER_BATCHES + 1), pos)
 
 
 def overload_part(args):
@@ -161,6 +223,7 @@ def overload_part(args):
 
 def body(args):
     lane_part(args)
+    scorer_lane_part(args)
     overload_part(args)
 
 

@@ -121,8 +121,21 @@ def body(args):
                   "latency_ms", "queues", "errors_by_code",
                   "errors_by_client", "lmdb", "disk", "journal", "audit",
                   "witness", "model_version", "quotas",
-                  "resident_memory_bytes"):
+                  "resident_memory_bytes", "memory"):
             check(k in res, "status has %s" % k, sorted(res))
+        # Issue 11 item 4: what holds the memory, beside its bound.
+        mem = res["memory"]
+        check(0 < mem["anonymous_bytes"] <= mem["resident_bytes"],
+              "anonymous memory is part of the resident set", mem)
+        check(mem["overlay_max_entries"] == 60000 and
+              0 <= mem["overlay_entries"] <= mem["overlay_max_entries"],
+              "overlay entries beside their bound", mem)
+        check(mem["overlay_bytes"] > 0, "overlay bytes", mem)
+        # One persona: account, device, IP, /24, /16, 40 orders, ...
+        check(mem["vault_subjects"] >= 40 and
+              mem["vault_bytes"] >= 64 * (mem["vault_subjects"] + 1) and
+              mem["vault_index_bytes"] > 0,
+              "the vault's subjects and its two files' sizes", mem)
         check_eq(res["state"], "ok", "state ok")
         check(res["totals"]["events_answered"] >= 40, "events counted",
               res["totals"])
@@ -179,6 +192,14 @@ def body(args):
                       "map size exposed")
                 check(value(s, "vigil_scorer_disk_free_bytes") > 0,
                       "disk headroom exposed")
+                for g in ("vigil_scorer_anonymous_memory_bytes",
+                          "vigil_scorer_overlay_bytes",
+                          "vigil_scorer_vault_bytes",
+                          "vigil_scorer_vault_index_bytes"):
+                    check(value(s, g) > 0, "%s exposed" % g)
+                check(value(s, "vigil_scorer_anonymous_memory_bytes") <=
+                      value(s, "vigil_scorer_resident_memory_bytes"),
+                      "anonymous memory within the resident set")
             else:
                 check(value(s, "vigil_collector_replies_total",
                             client="storefront") >= 41,

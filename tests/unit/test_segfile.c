@@ -597,6 +597,89 @@ test_write_flush(void)
     rm_rf(dir);
 }
 
+/*
+ * segfile_flush_begin/run/end (the scorer's flusher syncs the audit
+ * segment off the event path): the bytes written before the begin are
+ * the ones counted durable, later writes stay unsynced; the duplicate
+ * descriptor is closed by run; nothing unsynced takes no descriptor; a
+ * roll between begin and end counts nothing in the new segment; a
+ * failed run fails the segfile.
+ */
+static void
+test_flush_ticket(void)
+{
+    struct segfile_ticket t;
+    struct segfile *sf;
+    char dir[300];
+    uint64_t at_begin, i;
+    int fd;
+
+    subdir(dir, sizeof(dir), "ticket");
+    ASSERT_OK(segfile_open(dir, &fmt, 1 << 20, &sf));
+    ASSERT_OK(segfile_start(sf, 0));
+    for (i = 0; i < 5; i++)
+        append_rec(sf, i);
+    ASSERT_OK(segfile_write(sf, 0));
+    ASSERT_EQ(segfile_durable_len(sf), 0);
+    ASSERT_OK(segfile_flush_begin(sf, &t));
+    ASSERT(t.fd != -1);
+    at_begin = segfile_written_len(sf);
+    ASSERT_EQ(t.len, at_begin);
+    /* The owner goes on writing while the sync runs. */
+    append_rec(sf, i);
+    ASSERT_OK(segfile_write(sf, i));
+    i++;
+    fd = t.fd;
+    ASSERT_OK(segfile_flush_run(&t));
+    ASSERT_EQ(t.fd, -1);
+    ASSERT_EQ(fcntl(fd, F_GETFD), -1);     /* closed */
+    ASSERT_EQ(segfile_durable_len(sf), 0); /* until the end */
+    segfile_flush_end(sf, &t, 0);
+    ASSERT_EQ(segfile_durable_len(sf), at_begin);
+    ASSERT(segfile_written_len(sf) > at_begin);
+    /* Nothing unsynced: no descriptor, nothing changes. */
+    ASSERT_OK(segfile_flush(sf));
+    ASSERT_OK(segfile_flush_begin(sf, &t));
+    ASSERT_EQ(t.fd, -1);
+    ASSERT_OK(segfile_flush_run(&t));
+    segfile_flush_end(sf, &t, 0);
+    ASSERT_EQ(segfile_durable_len(sf), segfile_written_len(sf));
+    /* A failed run fails the segfile, as a failed segfile_flush(). */
+    append_rec(sf, i);
+    ASSERT_OK(segfile_write(sf, i));
+    i++;
+    ASSERT_OK(segfile_flush_begin(sf, &t));
+    ASSERT_OK(segfile_flush_run(&t));
+    segfile_flush_end(sf, &t, ERR_IO);
+    ASSERT(segfile_is_failed(sf));
+    ASSERT_EQ(segfile_flush_begin(sf, &t), ERR_IO);
+    segfile_close(sf);
+    rm_rf(dir);
+
+    /* A roll between begin and end: the old segment was synced by the
+     * roll, the new one's durable length is not the ticket's. */
+    subdir(dir, sizeof(dir), "ticketroll");
+    ASSERT_OK(segfile_open(dir, &fmt, 512, &sf));
+    ASSERT_OK(segfile_start(sf, 0));
+    for (i = 0; i < 10; i++)
+        append_rec(sf, i);
+    ASSERT_OK(segfile_write(sf, 0));
+    ASSERT_OK(segfile_flush_begin(sf, &t));
+    ASSERT(t.fd != -1);
+    for (; i < 13; i++)
+        append_rec(sf, i);
+    ASSERT_OK(segfile_sync(sf, 10)); /* rolls to segment 10 */
+    for (; i < 15; i++)
+        append_rec(sf, i);
+    ASSERT_OK(segfile_write(sf, 13));
+    ASSERT_OK(segfile_flush_run(&t));
+    segfile_flush_end(sf, &t, 0);
+    ASSERT(segfile_durable_len(sf) < segfile_written_len(sf));
+    ASSERT(!segfile_is_failed(sf));
+    segfile_close(sf);
+    rm_rf(dir);
+}
+
 static void
 test_roll_remove_start(void)
 {
@@ -1119,6 +1202,7 @@ main(void)
     RUN(test_trust);
     RUN(test_append_sync_reopen);
     RUN(test_write_flush);
+    RUN(test_flush_ticket);
     RUN(test_roll_remove_start);
     RUN(test_hostile_entries);
     RUN(test_sync_failure_efbig);
