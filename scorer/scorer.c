@@ -4,10 +4,10 @@
  * main() reads as the start-up checklist (each step in startup.c):
  * harden the process, parse arguments, load and check the
  * configuration, as root make the keys and data directories the service
- * user's and drop to it, open the keys, the store, history, journal and
+ * user's and drop to it, open the keys, start the ZAP handler and bind
+ * the collector and query sockets, open the store, history, journal and
  * audit log, bring history up to date from the journal and bind the
- * data to the pseudonym key, start the ZAP handler and bind the
- * collector and query sockets, loop. The loop polls the query socket
+ * data to the pseudonym key, loop. The loop polls the query socket
  * (query.c, qbatch.c: label operations held for one commit), the
  * collector socket (group.c: one group commit per drain, which also
  * commits the labels held when both were waiting), the flusher's bell

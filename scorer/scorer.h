@@ -74,6 +74,13 @@
 
 /* Messages drained from the socket into one group commit, at most. */
 #define SCORER_GROUP_MSGS 512
+/* A group takes no more messages once it has spent this long applying
+ * (group.c): a warm scorer applies ~1,000-2,500 events in it, so under a
+ * flood groups stay large; a scorer just restarted after kill -9 (every
+ * page of its maps touched for the first time: ~0.7 ms per event) or
+ * starved of CPU answers its first events after this, not after a whole
+ * batch_max group. */
+#define SCORER_GROUP_BUDGET_US 50000
 
 /*
  * Entries (distinct keys written) in one overlay generation at which it

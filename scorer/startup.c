@@ -7,16 +7,22 @@
  * and is main()'s (scorer.c): configuration; as root, the service user
  * takes the keys and data directories and the process drops to it
  * before any key or file is opened; keys (the signing key refused
- * inside data_dir); storage (history, subject index, overlay, flusher
- * thread, journal, audit log, witness client); the subject vault;
- * history brought up to date from the journal, a pending erasure
- * finished and the data bound to the pseudonym key; buffers; sockets
- * (ZAP first); the /metrics endpoint.
+ * inside data_dir); sockets (ZAP first: bound before storage opens, so
+ * that a collector reconnects and hands over what it holds while the
+ * journal tail is replayed; they are read once the loop runs); storage
+ * (history, subject index, overlay, flusher thread, journal, audit log,
+ * witness client); the subject vault; history brought up to date from
+ * the journal, a pending erasure finished and the data bound to the
+ * pseudonym key; buffers; the /metrics endpoint. Each step's wall and
+ * CPU time is logged at ready, and the first group answered once
+ * (startup_clock: the restart's first acknowledgement, issue 12); the
+ * background verification of the audit log starts after that group.
  *
  * See also: scorer.c (main, the loop), lifecycle.c (lock, stop, reload)
  *
  * SPDX-License-Identifier: MIT
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -93,13 +99,21 @@ startup_clock_init(struct scorer *s)
     f = fopen("/proc/self/stat", "r");
     if (f != NULL) {
         n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
+        (void)fclose(f);
     }
     buf[n] = '\0';
     p = strrchr(buf, ')');
     for (i = 0; p != NULL && i < 20; i++)
         p = strchr(p + 1, ' ');
-    if (p != NULL && hz > 0 && sscanf(p, " %llu", &ticks) == 1 &&
+    if (p != NULL) {
+        char *end = NULL;
+
+        errno = 0;
+        ticks = strtoull(p + 1, &end, 10);
+        if (errno != 0 || end == p + 1)
+            ticks = 0;
+    }
+    if (ticks > 0 && hz > 0 &&
         ticks * (1000000u / (unsigned long long)hz) <= c->exec_us)
         c->exec_us = ticks * (1000000u / (unsigned long long)hz);
     c->last_us = c->exec_us;
@@ -142,7 +156,7 @@ startup_ready(struct scorer *s)
         off += (size_t)k;
     }
     log_info("start-up took %" PRIu64 " ms after exec, %" PRIu64
-             " ms of CPU (%" PRIu64 " journal records replayed); per "
+             " ms of CPU (%" PRIu64 " journal events replayed); per "
              "step, ms of wall/CPU: %s",
         (c->last_us - c->exec_us) / 1000, c->cpu_us / 1000, s->stats.replayed,
         steps);
