@@ -87,7 +87,7 @@ struct collector {
     void *fast_mon;                /* fast's lost connections */
     struct ingest *ingest;         /* the request path */
     char scorer_ep[PATH_MAX + 16]; /* ipc://<data_dir>/scorer.ipc */
-    struct cfg_args args;          /* the command line, for SIGHUP */
+    struct cfgtab_args args;       /* the command line, for SIGHUP */
     struct quota_config quotas;    /* from cfg quota_* */
     struct prom *reg;              /* the metrics registry; owned */
     struct promsrv *metrics;       /* /metrics, or NULL; owned */
@@ -432,7 +432,7 @@ collector_close(struct collector *c)
 
 /* Load the config; with -n print it and exit. Exits on a bad config. */
 static void
-load_config(struct collector *c, const struct cfg_args *args)
+load_config(struct collector *c, const struct cfgtab_args *args)
 {
     char err[512];
     int rc;
@@ -515,7 +515,7 @@ open_metrics(struct collector *c)
 int
 main(int argc, char **argv)
 {
-    struct cfg_args args;
+    struct cfgtab_args args;
     struct ingest_limits lim;
     struct harden_user user;
     struct collector c;

@@ -18,8 +18,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,188 +39,75 @@
 /* sizeof(sockaddr_un.sun_path) on Linux, minus the NUL. */
 #define CFG_IPC_PATH_MAX 107
 
-#define CFG_STR(k, def, help)                                                  \
-    {                                                                          \
-#k, CFGTAB_STRING, offsetof(struct vigil_config, k), def, 0, 1, 0,     \
-            help                                                               \
-    }
-/* A string that may be set to "" (meaning: the documented fallback). */
-#define CFG_STR_EMPTY_OK(k, def, help)                                         \
-    {                                                                          \
-#k, CFGTAB_STRING, offsetof(struct vigil_config, k), def, 0, 0, 0,     \
-            help                                                               \
-    }
-#define CFG_INT(k, def, lo, hi, help)                                          \
-    {                                                                          \
-#k, CFGTAB_INT, offsetof(struct vigil_config, k), NULL, def, lo, hi,   \
-            help                                                               \
-    }
-#define CFG_BOOL(k, def, help)                                                 \
-    {                                                                          \
-#k, CFGTAB_BOOL, offsetof(struct vigil_config, k), NULL, def, 0, 1,    \
-            help                                                               \
-    }
-/* A key that may be given up to `n` times (each value non-empty). */
-#define CFG_LIST(k, n, help)                                                   \
-    {                                                                          \
-#k, CFGTAB_LIST, offsetof(struct vigil_config, k), "", 0, 1, n, help   \
-    }
-
-static const struct cfgtab_entry cfg_table[] = {
-    CFG_STR(data_dir, "/var/lib/vigil",
-        "directory of LMDB, the journal, the audit log and the ipc socket"),
-    CFG_STR(keys_dir, "/etc/vigil",
-        "directory of every key and certificate, apart from the data"),
-    CFG_STR_EMPTY_OK(clients_dir, "",
-        "allow-list of client certificates (default: keys_dir/clients)"),
-    CFG_STR_EMPTY_OK(user, "vigil",
-        "user to run as after start when started as root (\"\": stay)"),
-    CFG_STR(events_endpoint, "tcp://127.0.0.1:7010",
-        "storefront endpoint the collector binds"),
-    CFG_STR(query_endpoint, "tcp://127.0.0.1:7011",
-        "query endpoint the scorer binds"),
-    CFG_INT(review_threshold, 50, 0, 100,
-        "score at or above which an order is sent to review"),
-    CFG_INT(block_threshold, 80, 0, 100,
-        "score at or above which an order is blocked"),
-    CFG_INT(
-        batch_max, 4096, 1, 100000, "most events in one scorer group commit"),
-    CFG_INT(commit_interval_ms, 200, 1, 60000,
-        "longest wait before the scorer commits to LMDB, in ms"),
-    CFG_INT(commit_max_events, 4000, 100, 1000000,
-        "events after which the scorer commits to LMDB at once (bounds "
-        "the journal tail replayed after a crash)"),
-    CFG_INT(journal_segment_mb, 64, 1, 4096,
-        "size of one journal segment file, in MiB"),
-    CFG_INT(lmdb_map_mb, 65536, 16, 1048576,
-        "LMDB map size (largest database), in MiB"),
-    CFG_INT(request_timeout_ms, 10000, 100, 600000,
-        "how long the collector waits for the scorer's reply, in ms"),
-    CFG_BOOL(insecure_dev, 0,
-        "plain-text endpoints without CURVE (loopback and ipc:// only)"),
-    CFG_STR_EMPTY_OK(signing_key, "",
-        "the audit log's signing key (default: keys_dir/audit-signing.key)"),
-    CFG_STR_EMPTY_OK(audit_origin, "",
-        "origin of a new audit signing key (default: host name and a "
-        "random suffix)"),
-    CFG_INT(checkpoint_records, 10000, 1, 100000000,
-        "audit records after which the scorer signs a checkpoint"),
-    CFG_INT(checkpoint_interval_ms, 1000, 10, 3600000,
-        "longest wait before new audit records get a checkpoint, in ms"),
-    CFG_INT(head_interval_ms, 0, 0, 10000,
-        "least time between two signed heads of the audit log, in ms (0: "
-        "one per group commit: every acknowledged record is signed)"),
-    CFG_INT(retention_days_account, 365, 1, 36500,
-        "days an account's history (and link list) is kept after its last "
-        "event"),
-    CFG_INT(retention_days_device, 365, 1, 36500,
-        "days a device's history is kept after its last event"),
-    CFG_INT(retention_days_ip, 365, 1, 36500,
-        "days an IP address's and IP prefix's history is kept after its "
-        "last event"),
-    CFG_INT(retention_days_payment, 365, 1, 36500,
-        "days a card's history is kept after its last event"),
-    CFG_INT(retention_days_contact, 365, 1, 36500,
-        "days an email's history is kept after its last event"),
-    CFG_INT(retention_days_order, 365, 1, 36500,
-        "days an order record is kept after its time"),
-    CFG_INT(dedup_window_s, 86400, 1, 31536000,
-        "seconds a stored reply answers a resent event id, from its "
-        "arrival (after that the id is new again)"),
-    CFG_INT(retention_step_keys, 256, 1, 100000,
-        "history keys one retention step examines (one step between "
-        "two polls of the main loop)"),
-    CFG_INT(retention_step_ms, 100, 1, 3600000,
-        "ms between two retention steps of a pass"),
-    CFG_INT(retention_pass_ms, 600000, 10, 86400000,
-        "ms between the end of a retention pass and the next"),
-    CFG_STR_EMPTY_OK(collector_metrics, "127.0.0.1:7014",
-        "HOST:PORT of the collector's /metrics endpoint (\"\": none)"),
-    CFG_STR_EMPTY_OK(scorer_metrics, "127.0.0.1:7015",
-        "HOST:PORT of the scorer's /metrics endpoint (\"\": none)"),
-    CFG_INT(quota_events_per_s, 0, 0, 10000000,
-        "events per second one storefront may send (0: no limit)"),
-    CFG_INT(quota_events_burst, 0, 0, 100000000,
-        "events a storefront may send at once above its rate (0: one "
-        "second's worth)"),
-    CFG_INT(quota_queries_per_s, 200, 0, 1000000,
-        "queries per second one client may ask (0: no limit)"),
-    CFG_INT(quota_queries_burst, 400, 0, 10000000,
-        "queries a client may ask at once above its rate (0: one "
-        "second's worth)"),
-    CFG_STR_EMPTY_OK(quota_clients, "",
-        "per-client quotas: NAME:EVENTS/S:BURST:QUERIES/S:BURST, space "
-        "separated"),
-    CFG_INT(collector_window_events, 1024, 1, 100000,
-        "events a collector keeps in flight to the scorer, at most"),
-    CFG_INT(client_queue_max, 256, 1, 16384,
-        "requests of one storefront queued in the collector before busy"),
-    CFG_INT(quota_busy_hold_ms, 100, 0, 1000,
-        "ms a storefront that resends before its quota's retry_after_ms "
-        "waits for its next busy replies, at most (0: answered at once)"),
-    CFG_INT(queue_wait_max_ms, 50, 0, 60000,
-        "ms a new request of a storefront would wait behind its queue, at "
-        "most, before it is answered busy (0: no bound)"),
-    CFG_INT(disk_min_free_mb, 256, 0, 10000000,
-        "free MiB under which the scorer refuses new events (full)"),
-    CFG_INT(lmdb_map_full_pct, 90, 10, 100,
-        "LMDB map use, in percent, above which new events are refused"),
-    CFG_INT(lmdb_map_grow_pct, 80, 10, 100,
-        "LMDB map use, in percent, at which the map grows a step"),
-    CFG_INT(lmdb_map_step_mb, 4096, 0, 1048576,
-        "MiB the LMDB map grows by at a time (0: never grows)"),
-    CFG_INT(lmdb_map_max_mb, 0, 0, 2147483647,
-        "largest LMDB map in MiB the scorer grows to (0: as the disk "
-        "allows)"),
-    CFG_INT(shutdown_timeout_ms, 10000, 100, 600000,
-        "longest a daemon takes to drain and stop on SIGTERM, in ms"),
-    CFG_STR_EMPTY_OK(model_file, "",
-        "the fraud model file (\"\": the default model shipped with Vigil; "
-        "\"none\": the rule set alone)"),
-    CFG_STR_EMPTY_OK(features_log, "",
-        "file the scorer appends each scored order's model features and "
-        "each label to, for training (\"\": none)"),
-    CFG_LIST(witness, CFG_MAX_WITNESSES,
-        "a witness to push checkpoints to: '<URL> <vkey>' (repeatable)"),
-};
-
-static const struct cfgtab cfg_tab = { cfg_table, ARRAY_LEN(cfg_table) };
-
 /*
- * The keys cfg_apply_live() changes on SIGHUP: those read afresh where
- * they are used. Every other key sizes or names something opened at
- * start (directories, endpoints, buffers, the map) and needs a restart.
+ * One row a key: type, name (also the field of struct vigil_config),
+ * default, range, whether SIGHUP may change it (CFGTAB_LIVE: the value
+ * is read afresh where it is used; every other key sizes or names
+ * something opened at start and needs a restart), one-line help.
  */
-static const char *const cfg_live_keys[] = {
-    "review_threshold",
-    "block_threshold",
-    "commit_interval_ms",
-    "commit_max_events",
-    "request_timeout_ms",
-    "checkpoint_records",
-    "checkpoint_interval_ms",
-    "quota_events_per_s",
-    "quota_events_burst",
-    "quota_queries_per_s",
-    "quota_queries_burst",
-    "quota_clients",
-    "collector_window_events",
-    "client_queue_max",
-    "queue_wait_max_ms",
-    "quota_busy_hold_ms",
-    "disk_min_free_mb",
-    "lmdb_map_full_pct",
-    "lmdb_map_grow_pct",
-    "lmdb_map_step_mb",
-    "lmdb_map_max_mb",
-    "shutdown_timeout_ms",
-    "model_file",
+#define CFGTAB_STRUCT struct vigil_config
+/* clang-format off */
+static const struct cfgtab_entry cfg_table[] = {
+    CFGTAB_KEY(data_dir, CFGTAB_STRING, "/var/lib/vigil", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "directory of LMDB, the journal, the audit log and the ipc socket"),
+    CFGTAB_KEY(keys_dir, CFGTAB_STRING, "/etc/vigil", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "directory of every key and certificate, apart from the data"),
+    CFGTAB_KEY(clients_dir, CFGTAB_STRING, "", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "allow-list of client certificates (default: keys_dir/clients)"),
+    CFGTAB_KEY(user, CFGTAB_STRING, "vigil", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "user to run as after start when started as root (\"\": stay)"),
+    CFGTAB_KEY(events_endpoint, CFGTAB_STRING, "tcp://127.0.0.1:7010", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "storefront endpoint the collector binds"),
+    CFGTAB_KEY(query_endpoint, CFGTAB_STRING, "tcp://127.0.0.1:7011", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "query endpoint the scorer binds"),
+    CFGTAB_KEY(review_threshold, CFGTAB_INT, "50", 0, 100, CFGTAB_LIVE, "score at or above which an order is sent to review"),
+    CFGTAB_KEY(block_threshold, CFGTAB_INT, "80", 0, 100, CFGTAB_LIVE, "score at or above which an order is blocked"),
+    CFGTAB_KEY(batch_max, CFGTAB_INT, "4096", 1, 100000, CFGTAB_FIXED, "most events in one scorer group commit"),
+    CFGTAB_KEY(commit_interval_ms, CFGTAB_INT, "200", 1, 60000, CFGTAB_LIVE, "longest wait before the scorer commits to LMDB, in ms"),
+    CFGTAB_KEY(commit_max_events, CFGTAB_INT, "4000", 100, 1000000, CFGTAB_LIVE, "events after which the scorer commits to LMDB at once (bounds the journal tail replayed after a crash)"),
+    CFGTAB_KEY(overlay_max_entries, CFGTAB_INT, "60000", 1000, 60000, CFGTAB_LIVE, "distinct keys in one uncommitted history generation at which the scorer commits to LMDB at once (bounds the overlay's and LMDB's write memory)"),
+    CFGTAB_KEY(journal_segment_mb, CFGTAB_INT, "64", 1, 4096, CFGTAB_FIXED, "size of one journal segment file, in MiB"),
+    CFGTAB_KEY(lmdb_map_mb, CFGTAB_INT, "65536", 16, 1048576, CFGTAB_FIXED, "LMDB map size (largest database), in MiB"),
+    CFGTAB_KEY(request_timeout_ms, CFGTAB_INT, "10000", 100, 600000, CFGTAB_LIVE, "how long the collector waits for the scorer's reply, in ms"),
+    CFGTAB_KEY(insecure_dev, CFGTAB_BOOL, "0", 0, 1, CFGTAB_FIXED, "plain-text endpoints without CURVE (loopback and ipc:// only)"),
+    CFGTAB_KEY(signing_key, CFGTAB_STRING, "", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "the audit log's signing key (default: keys_dir/audit-signing.key)"),
+    CFGTAB_KEY(audit_origin, CFGTAB_STRING, "", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "origin of a new audit signing key (default: host name and a random suffix)"),
+    CFGTAB_KEY(checkpoint_records, CFGTAB_INT, "10000", 1, 100000000, CFGTAB_LIVE, "audit records after which the scorer signs a checkpoint"),
+    CFGTAB_KEY(checkpoint_interval_ms, CFGTAB_INT, "1000", 10, 3600000, CFGTAB_LIVE, "longest wait before new audit records get a checkpoint, in ms"),
+    CFGTAB_KEY(head_interval_ms, CFGTAB_INT, "0", 0, 10000, CFGTAB_FIXED, "least time between two signed heads of the audit log, in ms (0: one per group commit: every acknowledged record is signed)"),
+    CFGTAB_KEY(retention_days_account, CFGTAB_INT, "365", 1, 36500, CFGTAB_FIXED, "days an account's history (and link list) is kept after its last event"),
+    CFGTAB_KEY(retention_days_device, CFGTAB_INT, "365", 1, 36500, CFGTAB_FIXED, "days a device's history is kept after its last event"),
+    CFGTAB_KEY(retention_days_ip, CFGTAB_INT, "365", 1, 36500, CFGTAB_FIXED, "days an IP address's and IP prefix's history is kept after its last event"),
+    CFGTAB_KEY(retention_days_payment, CFGTAB_INT, "365", 1, 36500, CFGTAB_FIXED, "days a card's history is kept after its last event"),
+    CFGTAB_KEY(retention_days_contact, CFGTAB_INT, "365", 1, 36500, CFGTAB_FIXED, "days an email's history is kept after its last event"),
+    CFGTAB_KEY(retention_days_order, CFGTAB_INT, "365", 1, 36500, CFGTAB_FIXED, "days an order record is kept after its time"),
+    CFGTAB_KEY(dedup_window_s, CFGTAB_INT, "86400", 1, 31536000, CFGTAB_FIXED, "seconds a stored reply answers a resent event id, from its arrival (after that the id is new again)"),
+    CFGTAB_KEY(retention_step_keys, CFGTAB_INT, "256", 1, 100000, CFGTAB_FIXED, "history keys one retention step examines (one step between two polls of the main loop)"),
+    CFGTAB_KEY(retention_step_ms, CFGTAB_INT, "100", 1, 3600000, CFGTAB_FIXED, "ms between two retention steps of a pass"),
+    CFGTAB_KEY(retention_pass_ms, CFGTAB_INT, "600000", 10, 86400000, CFGTAB_FIXED, "ms between the end of a retention pass and the next"),
+    CFGTAB_KEY(collector_metrics, CFGTAB_STRING, "127.0.0.1:7014", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "HOST:PORT of the collector's /metrics endpoint (\"\": none)"),
+    CFGTAB_KEY(scorer_metrics, CFGTAB_STRING, "127.0.0.1:7015", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "HOST:PORT of the scorer's /metrics endpoint (\"\": none)"),
+    CFGTAB_KEY(quota_events_per_s, CFGTAB_INT, "0", 0, 10000000, CFGTAB_LIVE, "events per second one storefront may send (0: no limit)"),
+    CFGTAB_KEY(quota_events_burst, CFGTAB_INT, "0", 0, 100000000, CFGTAB_LIVE, "events a storefront may send at once above its rate (0: one second's worth)"),
+    CFGTAB_KEY(quota_queries_per_s, CFGTAB_INT, "200", 0, 1000000, CFGTAB_LIVE, "queries per second one client may ask (0: no limit)"),
+    CFGTAB_KEY(quota_queries_burst, CFGTAB_INT, "400", 0, 10000000, CFGTAB_LIVE, "queries a client may ask at once above its rate (0: one second's worth)"),
+    CFGTAB_KEY(quota_clients, CFGTAB_STRING, "", 0, CFGTAB_VALUE_MAX, CFGTAB_LIVE, "per-client quotas: NAME:EVENTS/S:BURST:QUERIES/S:BURST, space separated"),
+    CFGTAB_KEY(collector_window_events, CFGTAB_INT, "1024", 1, 100000, CFGTAB_LIVE, "events a collector keeps in flight to the scorer, at most"),
+    CFGTAB_KEY(client_queue_max, CFGTAB_INT, "256", 1, 16384, CFGTAB_LIVE, "requests of one storefront queued in the collector before busy"),
+    CFGTAB_KEY(quota_busy_hold_ms, CFGTAB_INT, "100", 0, 1000, CFGTAB_LIVE, "ms a storefront that resends before its quota's retry_after_ms waits for its next busy replies, at most (0: answered at once)"),
+    CFGTAB_KEY(queue_wait_max_ms, CFGTAB_INT, "50", 0, 60000, CFGTAB_LIVE, "ms a new request of a storefront would wait behind its queue, at most, before it is answered busy (0: no bound)"),
+    CFGTAB_KEY(disk_min_free_mb, CFGTAB_INT, "256", 0, 10000000, CFGTAB_LIVE, "free MiB under which the scorer refuses new events (full)"),
+    CFGTAB_KEY(lmdb_map_full_pct, CFGTAB_INT, "90", 10, 100, CFGTAB_LIVE, "LMDB map use, in percent, above which new events are refused"),
+    CFGTAB_KEY(lmdb_map_grow_pct, CFGTAB_INT, "80", 10, 100, CFGTAB_LIVE, "LMDB map use, in percent, at which the map grows a step"),
+    CFGTAB_KEY(lmdb_map_step_mb, CFGTAB_INT, "4096", 0, 1048576, CFGTAB_LIVE, "MiB the LMDB map grows by at a time (0: never grows)"),
+    CFGTAB_KEY(lmdb_map_max_mb, CFGTAB_INT, "0", 0, 2147483647, CFGTAB_LIVE, "largest LMDB map in MiB the scorer grows to (0: as the disk allows)"),
+    CFGTAB_KEY(shutdown_timeout_ms, CFGTAB_INT, "10000", 100, 600000, CFGTAB_LIVE, "longest a daemon takes to drain and stop on SIGTERM, in ms"),
+    CFGTAB_KEY(model_file, CFGTAB_STRING, "", 0, CFGTAB_VALUE_MAX, CFGTAB_LIVE, "the fraud model file (\"\": the default model shipped with Vigil; \"none\": the rule set alone)"),
+    CFGTAB_KEY(features_log, CFGTAB_STRING, "", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "file the scorer appends each scored order's model features and each label to, for training (\"\": none)"),
+    CFGTAB_KEY(witness, CFGTAB_LIST, "", 0, CFG_MAX_WITNESSES, CFGTAB_FIXED, "a witness to push checkpoints to: '<URL> <vkey>' (repeatable)"),
 };
+/* clang-format on */
+
+static const struct cfgtab cfg_tab = { cfg_table, ARRAY_LEN(cfg_table),
+    sizeof(struct vigil_config) };
 
 void
 cfg_defaults(struct vigil_config *c)
 {
-    memset(c, 0, sizeof(*c));
     cfgtab_defaults(&cfg_tab, c);
 }
 
@@ -228,7 +115,6 @@ void
 cfg_release(struct vigil_config *c)
 {
     cfgtab_release(&cfg_tab, c);
-    memset(c, 0, sizeof(*c));
 }
 
 int
@@ -274,25 +160,26 @@ cfg_hostport_ok(const char *v)
 int
 cfg_check(const struct vigil_config *c, char *err, size_t errlen)
 {
+    const struct {
+        const char *key, *value;
+    } eps[] = {
+        { "events_endpoint", c->events_endpoint },
+        { "query_endpoint", c->query_endpoint },
+    };
     char why[256];
+    size_t i;
 
     if (c->data_dir == NULL || c->data_dir[0] == '\0') {
         snprintf(err, errlen, "data_dir must not be empty");
         return ERR_INVAL;
     }
-    if (c->events_endpoint == NULL ||
-        !cfg_endpoint_scheme_ok(c->events_endpoint)) {
-        snprintf(err, errlen,
-            "events_endpoint must be tcp://HOST:PORT, ipc://PATH or "
-            "inproc://NAME");
-        return ERR_INVAL;
-    }
-    if (c->query_endpoint == NULL ||
-        !cfg_endpoint_scheme_ok(c->query_endpoint)) {
-        snprintf(err, errlen,
-            "query_endpoint must be tcp://HOST:PORT, ipc://PATH or "
-            "inproc://NAME");
-        return ERR_INVAL;
+    for (i = 0; i < ARRAY_LEN(eps); i++) {
+        if (eps[i].value == NULL || !cfg_endpoint_scheme_ok(eps[i].value)) {
+            snprintf(err, errlen,
+                "%s must be tcp://HOST:PORT, ipc://PATH or inproc://NAME",
+                eps[i].key);
+            return ERR_INVAL;
+        }
     }
     if (strcmp(c->events_endpoint, c->query_endpoint) == 0) {
         snprintf(err, errlen, "events_endpoint and query_endpoint must differ");
@@ -304,21 +191,15 @@ cfg_check(const struct vigil_config *c, char *err, size_t errlen)
     }
     /* Plain sockets (no CURVE, no authentication) never leave this
      * machine (DESIGN.md promise 4). */
-    if (c->insecure_dev && !cfg_endpoint_is_local(c->events_endpoint)) {
-        snprintf(err, errlen,
-            "events_endpoint '%s' is not on a loopback address or ipc://: "
-            "insecure_dev sockets are plain text without authentication and "
-            "stay on this machine",
-            c->events_endpoint);
-        return ERR_DENIED;
-    }
-    if (c->insecure_dev && !cfg_endpoint_is_local(c->query_endpoint)) {
-        snprintf(err, errlen,
-            "query_endpoint '%s' is not on a loopback address or ipc://: "
-            "insecure_dev sockets are plain text without authentication and "
-            "stay on this machine",
-            c->query_endpoint);
-        return ERR_DENIED;
+    for (i = 0; i < ARRAY_LEN(eps) && c->insecure_dev; i++) {
+        if (!cfg_endpoint_is_local(eps[i].value)) {
+            snprintf(err, errlen,
+                "%s '%s' is not on a loopback address or ipc://: "
+                "insecure_dev sockets are plain text without authentication "
+                "and stay on this machine",
+                eps[i].key, eps[i].value);
+            return ERR_DENIED;
+        }
     }
     if (c->block_threshold < c->review_threshold) {
         snprintf(err, errlen,
@@ -358,12 +239,7 @@ cfg_check(const struct vigil_config *c, char *err, size_t errlen)
 bool
 cfg_key_is_live(const char *key)
 {
-    size_t i;
-
-    for (i = 0; i < ARRAY_LEN(cfg_live_keys); i++)
-        if (strcmp(cfg_live_keys[i], key) == 0)
-            return true;
-    return false;
+    return cfgtab_is_live(&cfg_tab, key);
 }
 
 int
@@ -391,7 +267,7 @@ cfg_apply_live(struct vigil_config *run, const struct vigil_config *fresh)
 }
 
 int
-cfg_reload(struct vigil_config *run, const struct cfg_args *a)
+cfg_reload(struct vigil_config *run, const struct cfgtab_args *a)
 {
     struct vigil_config fresh;
     char err[512];
@@ -414,56 +290,53 @@ cfg_print(const struct vigil_config *c, FILE *fp)
     cfgtab_print(&cfg_tab, c, false, fp);
 }
 
-int
-cfg_signing_key_path(const struct vigil_config *c, char *out, size_t outlen)
+/* Format a path into out[0..outlen): 0, or ERR_TOOBIG (out is then "")
+ * when it does not fit. */
+static int PRINTF_LIKE(3, 4)
+    cfg_fmt(char *out, size_t outlen, const char *fmt, ...)
 {
+    va_list ap;
     int n;
 
-    if (c->signing_key != NULL && c->signing_key[0] != '\0')
-        n = snprintf(out, outlen, "%s", c->signing_key);
-    else
-        n = snprintf(out, outlen, "%s/%s", c->keys_dir, CFG_SIGNING_KEY_FILE);
+    va_start(ap, fmt);
+    n = vsnprintf(out, outlen, fmt, ap);
+    va_end(ap);
     if (n < 0 || (size_t)n >= outlen) {
         if (outlen > 0)
             out[0] = '\0';
         return ERR_TOOBIG;
     }
     return 0;
+}
+
+int
+cfg_signing_key_path(const struct vigil_config *c, char *out, size_t outlen)
+{
+    if (c->signing_key != NULL && c->signing_key[0] != '\0')
+        return cfg_fmt(out, outlen, "%s", c->signing_key);
+    return cfg_fmt(out, outlen, "%s/%s", c->keys_dir, CFG_SIGNING_KEY_FILE);
 }
 
 int
 cfg_path(
     const struct vigil_config *c, const char *name, char *out, size_t outlen)
 {
-    int n;
-
-    n = snprintf(out, outlen, "%s/%s", c->data_dir, name);
-    if (n < 0 || (size_t)n >= outlen) {
-        if (outlen > 0)
-            out[0] = '\0';
-        return ERR_TOOBIG;
-    }
-    return 0;
+    return cfg_fmt(out, outlen, "%s/%s", c->data_dir, name);
 }
 
 int
 cfg_scorer_ipc(const struct vigil_config *c, char *out, size_t len)
 {
     char real[PATH_MAX];
-    int n;
 
     if (realpath(c->data_dir, real) == NULL) {
         log_warn(
             "%s: cannot resolve data directory '%s'", __func__, c->data_dir);
         return ERR_IO;
     }
-    n = snprintf(out, len, "ipc://%s/scorer.ipc", real);
-    if (n < 0 || (size_t)n >= len) {
-        if (len > 0)
-            out[0] = '\0';
+    if (cfg_fmt(out, len, "ipc://%s/scorer.ipc", real) != 0)
         return ERR_TOOBIG;
-    }
-    if ((size_t)n - strlen("ipc://") > CFG_IPC_PATH_MAX) {
+    if (strlen(out) - strlen("ipc://") > CFG_IPC_PATH_MAX) {
         log_warnx("%s: socket path under '%s' is longer than %d bytes",
             __func__, real, CFG_IPC_PATH_MAX);
         out[0] = '\0';
@@ -512,98 +385,22 @@ cfg_endpoint_is_local(const char *endpoint)
     return false;
 }
 
-static void
-cfg_usage(FILE *fp, const char *progname)
-{
-    fprintf(fp,
-        "usage: %s [-dhnVv] [-f file] [-o key=value] [--insecure-dev]\n"
-        "  -d            stay in the foreground and log to stderr\n"
-        "  -f file       read the configuration from file\n"
-        "  -h            show this help\n"
-        "  -n            check the configuration and exit (0 good, 1 bad)\n"
-        "  -o key=value  override one configuration key (repeatable)\n"
-        "  -V            print the version and exit\n"
-        "  -v            more verbose logging (repeatable)\n"
-        "  --insecure-dev  plain sockets without CURVE (loopback only)\n"
-        "See %s(8) and scorer.conf(5).\n",
-        progname, progname);
-}
-
 void
-cfg_parse_args(int argc, char **argv, const char *progname, struct cfg_args *a)
+cfg_parse_args(
+    int argc, char **argv, const char *progname, struct cfgtab_args *a)
 {
-    static const struct option longopts[] = {
-        { "insecure-dev", no_argument, NULL, 'I' },
-        { NULL, 0, NULL, 0 },
-    };
-    int ch;
+    char see_also[128];
+    struct cfgtab_cli cli = { progname, see_also, true };
 
-    memset(a, 0, sizeof(*a));
-    while ((ch = getopt_long(argc, argv, "df:hno:Vv", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'I':
-            /* The long flag is the explicit way to say it; an override
-             * like any other, applied in command-line order. */
-            if (a->noverrides == CFG_MAX_OVERRIDES) {
-                cfg_usage(stderr, progname);
-                exit(1);
-            }
-            a->overrides[a->noverrides++] = "insecure_dev=1";
-            break;
-        case 'd':
-            a->foreground = true;
-            break;
-        case 'f':
-            a->file = optarg;
-            break;
-        case 'h':
-            cfg_usage(stdout, progname);
-            exit(0);
-        case 'n':
-            a->check_only = true;
-            break;
-        case 'o':
-            if (a->noverrides == CFG_MAX_OVERRIDES) {
-                fprintf(stderr, "%s: more than %d -o options\n", progname,
-                    CFG_MAX_OVERRIDES);
-                cfg_usage(stderr, progname);
-                exit(1);
-            }
-            a->overrides[a->noverrides++] = optarg;
-            break;
-        case 'V':
-            printf("%s %s\n", progname, VIGIL_VERSION);
-            exit(0);
-        case 'v':
-            a->verbose++;
-            break;
-        default:
-            cfg_usage(stderr, progname);
-            exit(1);
-        }
-    }
-    if (optind != argc) {
-        cfg_usage(stderr, progname);
-        exit(1);
-    }
+    snprintf(see_also, sizeof(see_also), "%s(8) and scorer.conf(5)", progname);
+    cfgtab_parse_args(argc, argv, &cli, a);
 }
 
 int
-cfg_load(
-    struct vigil_config *c, const struct cfg_args *a, char *err, size_t errlen)
+cfg_load(struct vigil_config *c, const struct cfgtab_args *a, char *err,
+    size_t errlen)
 {
-    int i, rc;
+    int rc = cfgtab_load(&cfg_tab, c, a, err, errlen);
 
-    cfg_defaults(c);
-    if (a->file != NULL) {
-        rc = cfg_load_file(c, a->file, err, errlen);
-        if (rc != 0)
-            return rc;
-    }
-    for (i = 0; i < a->noverrides; i++) {
-        rc = cfg_set(c, a->overrides[i], err, errlen);
-        if (rc != 0)
-            return rc;
-    }
-    return cfg_check(c, err, errlen);
+    return rc != 0 ? rc : cfg_check(c, err, errlen);
 }

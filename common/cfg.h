@@ -4,7 +4,8 @@
  * vigil-collector and vigil-scorer read the same file format and the
  * same keys (a key one daemon does not use is accepted and ignored by
  * it, so one file can serve both). Every key lives in one static table
- * in cfg.c with its type, storage, default, range and a one-line help;
+ * in cfg.c with its type, storage, default, range, whether SIGHUP may
+ * change it, and a one-line help (one row a key: cfgtab.h);
  * the loader, the -o overrides, cfg_print() and scorer.conf.5 are all
  * written from that table.
  *
@@ -52,6 +53,8 @@ struct vigil_config {
     int batch_max;              /* 1..100000 (4096): events per group commit */
     int commit_interval_ms;     /* 1..60000 (200): LMDB commit interval */
     int commit_max_events;      /* 100..1000000 (4000): events in one
+                                   uncommitted generation, at most */
+    int overlay_max_entries;    /* 1000..60000 (60000): keys in one
                                    uncommitted generation, at most */
     int journal_segment_mb;     /* 1..4096 (64): journal segment size */
     int lmdb_map_mb;            /* 16..1048576 (65536): LMDB map size */
@@ -108,28 +111,15 @@ struct vigil_config {
 /* Most `witness` entries. */
 #define CFG_MAX_WITNESSES 16
 
-/* Most -o overrides on one command line. */
-#define CFG_MAX_OVERRIDES 64
-
-/* The daemons' shared command line: [-dhnVv] [-f file] [-o key=value]. */
-struct cfg_args {
-    bool foreground;                          /* -d: log to stderr */
-    bool check_only;                          /* -n: check and exit */
-    int verbose;                              /* -v count */
-    const char *file;                         /* -f file, or NULL */
-    const char *overrides[CFG_MAX_OVERRIDES]; /* -o, in order; borrowed */
-    int noverrides;
-};
-
 /*
- * Parse a daemon's command line into `a` (getopt, option string
- * "df:hno:Vv"; strings borrowed from argv). -h prints the usage to
- * stdout and -V the version, and exit 0; a bad option, an operand or
- * too many -o print the usage to stderr and exit 1 (style(9)). Call
- * once, from main().
+ * Parse a daemon's command line into `a`: cfgtab_parse_args() (the
+ * daemons' shared [-dhnVv] [-f file] [-o key=value]) with
+ * --insecure-dev, the same as -o insecure_dev=1, and a usage that points
+ * to progname(8) and scorer.conf(5). Exits on -h, -V and a bad command
+ * line. Call once, from main().
  */
 void cfg_parse_args(int argc, char **argv, const char *progname,
-    struct cfg_args *a) NONNULL(2, 3, 4);
+    struct cfgtab_args *a) NONNULL(2, 3, 4);
 
 /*
  * Fill `c` with the defaults, then the file of `a`, then its overrides
@@ -138,7 +128,7 @@ void cfg_parse_args(int argc, char **argv, const char *progname,
  * Release `c` with cfg_release() in every case.
  * Returns 0, ERR_INVAL, ERR_DENIED or ERR_IO (as the calls it makes).
  */
-int cfg_load(struct vigil_config *c, const struct cfg_args *a, char *err,
+int cfg_load(struct vigil_config *c, const struct cfgtab_args *a, char *err,
     size_t errlen) WARN_UNUSED NONNULL(1, 2, 3);
 
 /*
@@ -156,8 +146,8 @@ void cfg_release(struct vigil_config *c) NONNULL(1);
 /*
  * Read `path` and apply every "key = value" line to `c` (which should
  * hold the defaults). Unknown keys, malformed lines, bad numbers and
- * out-of-range values are rejected; `err` (size `errlen`) then receives
- * "path:line: reason". Keys applied before the bad line stay applied.
+ * out-of-range values, and a key given twice, are rejected; `err` (size
+ * `errlen`) then receives "path:line: reason", and `c` is unchanged.
  *
  * Returns 0, ERR_INVAL (bad content, also a line over CFG_LINE_MAX) or
  * ERR_IO (cannot open or read the file).
@@ -204,7 +194,7 @@ int cfg_apply_live(struct vigil_config *run, const struct vigil_config *fresh)
  * checks is logged and ignored: `run` is unchanged. Returns the number
  * of keys changed, or ERR_INVAL / ERR_IO / ERR_DENIED (not applied).
  */
-int cfg_reload(struct vigil_config *run, const struct cfg_args *a)
+int cfg_reload(struct vigil_config *run, const struct cfgtab_args *a)
     NONNULL(1, 2);
 
 /* True when `key` can change on SIGHUP (cfg_apply_live). */

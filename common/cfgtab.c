@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "common/cfgtab.h"
 #include "common/compiler.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 
 static char **
@@ -51,23 +53,19 @@ bool_field(void *obj, const struct cfgtab_entry *e)
 void
 cfgtab_defaults(const struct cfgtab *t, void *obj)
 {
+    char why[256];
     size_t i;
 
+    memset(obj, 0, t->size);
     for (i = 0; i < t->n; i++) {
         const struct cfgtab_entry *e = &t->e[i];
 
-        switch (e->type) {
-        case CFGTAB_STRING:
-        case CFGTAB_LIST:
-            *str_field(obj, e) = xstrdup(e->def_str);
-            break;
-        case CFGTAB_INT:
-            *int_field(obj, e) = (int)e->def_int;
-            break;
-        case CFGTAB_BOOL:
-            *bool_field(obj, e) = e->def_int != 0;
-            break;
-        }
+        /* A LIST starts empty; every other default is a value like a
+         * file's, checked by the same rules. */
+        if (e->type == CFGTAB_LIST)
+            *str_field(obj, e) = xstrdup("");
+        else if (cfgtab_apply(t, obj, e->key, e->def, why, sizeof(why)) != 0)
+            fatalx("%s: the default of '%s': %s", __func__, e->key, why);
     }
 }
 
@@ -84,6 +82,7 @@ cfgtab_release(const struct cfgtab *t, void *obj)
             *str_field(obj, e) = NULL;
         }
     }
+    memset(obj, 0, t->size);
 }
 
 const struct cfgtab_entry *
@@ -95,6 +94,14 @@ cfgtab_find(const struct cfgtab *t, const char *key)
         if (strcmp(t->e[i].key, key) == 0)
             return &t->e[i];
     return NULL;
+}
+
+bool
+cfgtab_is_live(const struct cfgtab *t, const char *key)
+{
+    const struct cfgtab_entry *e = cfgtab_find(t, key);
+
+    return e != NULL && (e->flags & CFGTAB_LIVE) != 0;
 }
 
 static int
@@ -182,9 +189,9 @@ cfgtab_apply(const struct cfgtab *t, void *obj, const char *key,
             snprintf(why, whylen, "'%s' must not be empty", key);
             return ERR_INVAL;
         }
-        if (strlen(value) > CFGTAB_VALUE_MAX) {
-            snprintf(why, whylen, "'%s' is longer than %d bytes", key,
-                CFGTAB_VALUE_MAX);
+        if ((long long)strlen(value) > e->max) {
+            snprintf(
+                why, whylen, "'%s' is longer than %lld bytes", key, e->max);
             return ERR_INVAL;
         }
         free(*str_field(obj, e));
@@ -287,30 +294,47 @@ read_line(FILE *fp, char *line, size_t size)
     return 1;
 }
 
-int
-cfgtab_load_file(const struct cfgtab *t, void *obj, const char *path, char *err,
-    size_t errlen)
+/* A copy of `obj` with its own strings (release with cfgtab_release). */
+static void *
+dup_obj(const struct cfgtab *t, const void *obj)
+{
+    void *copy = xmalloc(t->size);
+    size_t i;
+
+    memcpy(copy, obj, t->size);
+    for (i = 0; i < t->n; i++) {
+        const struct cfgtab_entry *e = &t->e[i];
+
+        if (e->type == CFGTAB_STRING || e->type == CFGTAB_LIST)
+            *str_field(copy, e) = xstrdup(str_value(obj, e));
+    }
+    return copy;
+}
+
+/*
+ * Apply the lines of `fp` (named `path`) to `obj`. `seen[i]` is the line
+ * that set entry i, 0 for none. Returns 0, ERR_INVAL or ERR_IO with
+ * "path:line: why" in `err`.
+ */
+static int
+load_lines(const struct cfgtab *t, void *obj, FILE *fp, const char *path,
+    unsigned long *seen, char *err, size_t errlen)
 {
     char line[CFGTAB_LINE_MAX + 1], why[256];
     char *hash, *key, *value, *p;
+    const struct cfgtab_entry *e;
     unsigned long lineno = 0;
-    FILE *fp;
     int rc;
 
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return ERR_IO;
-    }
     for (;;) {
         rc = read_line(fp, line, sizeof(line));
         if (rc == 0)
-            break;
+            return 0;
         lineno++;
         if (rc == ERR_IO) {
             snprintf(err, errlen, "%s:%lu: read error: %s", path, lineno,
                 strerror(errno));
-            goto done;
+            return ERR_IO;
         }
         if (rc < 0) {
             if (rc == ERR_TOOBIG)
@@ -318,8 +342,7 @@ cfgtab_load_file(const struct cfgtab *t, void *obj, const char *path, char *err,
                     lineno, CFGTAB_LINE_MAX);
             else
                 snprintf(err, errlen, "%s:%lu: NUL byte in line", path, lineno);
-            rc = ERR_INVAL;
-            goto done;
+            return ERR_INVAL;
         }
         hash = strchr(line, '#');
         if (hash != NULL)
@@ -328,16 +351,50 @@ cfgtab_load_file(const struct cfgtab *t, void *obj, const char *path, char *err,
         if (*p == '\0')
             continue;
         rc = split(p, &key, &value, why, sizeof(why));
+        e = rc == 0 ? cfgtab_find(t, key) : NULL;
+        if (e != NULL && e->type != CFGTAB_LIST && seen[e - t->e] != 0) {
+            snprintf(why, sizeof(why), "'%s' is already set on line %lu", key,
+                seen[e - t->e]);
+            rc = ERR_INVAL;
+        }
         if (rc == 0)
             rc = cfgtab_apply(t, obj, key, value, why, sizeof(why));
         if (rc != 0) {
             snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
-            goto done;
+            return rc;
         }
+        seen[e - t->e] = lineno;
     }
-    rc = 0;
-done:
-    fclose(fp);
+}
+
+int
+cfgtab_load_file(const struct cfgtab *t, void *obj, const char *path, char *err,
+    size_t errlen)
+{
+    unsigned long *seen;
+    void *scratch;
+    FILE *fp;
+    int rc;
+
+    fp = fopen(path, "r");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return ERR_IO;
+    }
+    /* The lines go to a copy, which replaces `obj` only when all of them
+     * applied: a refused file changes nothing. */
+    seen = xcalloc(t->n, sizeof(*seen));
+    scratch = dup_obj(t, obj);
+    rc = load_lines(t, scratch, fp, path, seen, err, errlen);
+    if (rc == 0) {
+        cfgtab_release(t, obj);
+        memcpy(obj, scratch, t->size);
+    } else {
+        cfgtab_release(t, scratch);
+    }
+    free(scratch);
+    free(seen);
+    (void)fclose(fp); /* read only: nothing to lose */
     return rc;
 }
 
@@ -452,4 +509,108 @@ cfgtab_print(const struct cfgtab *t, const void *obj, bool help, FILE *fp)
         }
         }
     }
+}
+
+static void
+usage(FILE *fp, const struct cfgtab_cli *cli)
+{
+    fprintf(fp, "usage: %s [-dhnVv] [-f file] [-o key=value]%s\n",
+        cli->progname, cli->insecure_dev ? " [--insecure-dev]" : "");
+    fprintf(fp,
+        "  -d            stay in the foreground and log to stderr\n"
+        "  -f file       read the configuration from file\n"
+        "  -h            show this help\n"
+        "  -n            check the configuration and exit (0 good, 1 bad)\n"
+        "  -o key=value  override one configuration key (repeatable)\n"
+        "  -V            print the version and exit\n"
+        "  -v            more verbose logging (repeatable)\n");
+    if (cli->insecure_dev)
+        fprintf(fp,
+            "  --insecure-dev  plain sockets without CURVE (loopback only)\n");
+    fprintf(fp, "See %s.\n", cli->see_also);
+}
+
+/* Queue override `kv`, or exit 1 when there are too many. */
+static void
+add_override(
+    const struct cfgtab_cli *cli, struct cfgtab_args *a, const char *kv)
+{
+    if (a->noverrides == CFGTAB_MAX_OVERRIDES) {
+        fprintf(stderr, "%s: more than %d -o options\n", cli->progname,
+            CFGTAB_MAX_OVERRIDES);
+        usage(stderr, cli);
+        exit(1);
+    }
+    a->overrides[a->noverrides++] = kv;
+}
+
+void
+cfgtab_parse_args(
+    int argc, char **argv, const struct cfgtab_cli *cli, struct cfgtab_args *a)
+{
+    static const struct option longopts[] = {
+        { "insecure-dev", no_argument, NULL, 'I' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+
+    memset(a, 0, sizeof(*a));
+    while ((ch = getopt_long(argc, argv, "df:hno:Vv",
+                cli->insecure_dev ? longopts : longopts + 1, NULL)) != -1) {
+        switch (ch) {
+        case 'I':
+            /* The long flag is the explicit way to say it; an override
+             * like any other, applied in command-line order. */
+            add_override(cli, a, "insecure_dev=1");
+            break;
+        case 'd':
+            a->foreground = true;
+            break;
+        case 'f':
+            a->file = optarg;
+            break;
+        case 'h':
+            usage(stdout, cli);
+            exit(0);
+        case 'n':
+            a->check_only = true;
+            break;
+        case 'o':
+            add_override(cli, a, optarg);
+            break;
+        case 'V':
+            printf("%s %s\n", cli->progname, VIGIL_VERSION);
+            exit(0);
+        case 'v':
+            a->verbose++;
+            break;
+        default:
+            usage(stderr, cli);
+            exit(1);
+        }
+    }
+    if (optind != argc) {
+        usage(stderr, cli);
+        exit(1);
+    }
+}
+
+int
+cfgtab_load(const struct cfgtab *t, void *obj, const struct cfgtab_args *a,
+    char *err, size_t errlen)
+{
+    int i, rc;
+
+    cfgtab_defaults(t, obj);
+    if (a->file != NULL) {
+        rc = cfgtab_load_file(t, obj, a->file, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    for (i = 0; i < a->noverrides; i++) {
+        rc = cfgtab_set(t, obj, a->overrides[i], err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }

@@ -265,13 +265,15 @@ scorer_loop(struct scorer *s)
         /* Back-pressure: a generation may not outgrow one LMDB write
          * transaction (or memory) while the previous one is being written. */
         if (s->flushing &&
-            store_overlay_entries(s->ov) >= SCORER_GEN_HARD_ENTRIES)
+            store_overlay_entries(s->ov) >=
+                2 * (size_t)s->cfg.overlay_max_entries)
             scorer_flush_wait(s);
         now = clock_mono_ms();
         if (s->gen_events > 0 &&
             (now >= s->gen_opened_ms + (uint64_t)s->cfg.commit_interval_ms ||
                 s->gen_events >= (uint32_t)s->cfg.commit_max_events ||
-                store_overlay_entries(s->ov) >= SCORER_GEN_MAX_ENTRIES))
+                store_overlay_entries(s->ov) >=
+                    (size_t)s->cfg.overlay_max_entries))
             scorer_flush_start(s);
         if (now >= next_stats) {
             scorer_log_stats(s, false);

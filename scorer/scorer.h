@@ -84,19 +84,20 @@
 
 /*
  * Entries (distinct keys written) in one overlay generation at which it
- * is frozen and flushed even before commit_interval_ms. One LMDB write
- * transaction may dirty at most ~131k pages (MDB_TXN_FULL beyond), and
- * each entry dirties at most one leaf: this keeps every flush well inside
- * that limit, and memory bounded.
+ * is frozen and flushed even before commit_interval_ms: the
+ * overlay_max_entries key (at most 60,000). One LMDB write transaction
+ * may dirty at most ~131k pages (MDB_TXN_FULL beyond), and each entry
+ * dirties at most one leaf: 60,000 keeps every flush well inside that
+ * limit. Memory: LMDB keeps every page a write transaction dirtied for
+ * reuse (heap, never returned), so its pool grows to the largest commit's
+ * dirty pages, about one 4 KiB page an entry once the database is much
+ * larger than a generation: 234 MiB at 60,000 entries. A lower
+ * overlay_max_entries lowers that plateau (at more, smaller commits).
+ *
+ * Past twice overlay_max_entries the loop stops taking events and waits
+ * for the running flush (back-pressure): the service then runs at the
+ * rate LMDB absorbs, instead of growing memory.
  */
-#define SCORER_GEN_MAX_ENTRIES 60000
-
-/*
- * Entries past which the loop stops taking events and waits for the
- * running flush (back-pressure): the service then runs at the rate LMDB
- * absorbs, instead of growing memory.
- */
-#define SCORER_GEN_HARD_ENTRIES 120000
 
 /* One collector message of the group being processed. */
 struct scorer_msg {
@@ -250,7 +251,7 @@ struct scorer {
     struct retention retention; /* the retention sweep (retention.h) */
     struct jrec jrec;           /* the journal record being replayed */
     /* Operations (issue 12): what the scorer shows, what it refuses. */
-    struct cfg_args args;         /* the command line, for SIGHUP */
+    struct cfgtab_args args;      /* the command line, for SIGHUP */
     int lock_fd;                  /* DATA_DIR/scorer.pid, flock()ed */
     struct status *status;        /* metrics and the status op; owned */
     struct promsrv *metrics;      /* cfg scorer_metrics; owned, or NULL */

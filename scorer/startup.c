@@ -185,7 +185,7 @@ startup_first_group(struct scorer *s, uint32_t events)
 void
 startup_config(struct scorer *s, int argc, char **argv)
 {
-    struct cfg_args a;
+    struct cfgtab_args a;
     char err[512];
     int rc;
 

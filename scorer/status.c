@@ -619,7 +619,7 @@ status_pack_disk(struct wire_enc *e, const struct scorer *s)
 /*
  * What holds the scorer's memory, each beside its bound: the heap
  * (anonymous) against the whole resident set, the overlay (a generation
- * is flushed at SCORER_GEN_MAX_ENTRIES entries; spare chunks at most
+ * is flushed at overlay_max_entries entries; spare chunks at most
  * 64 MiB), and the mapped vault files (page cache, which the kernel
  * reclaims: 64 bytes a subject, the index 16 to 32).
  */
@@ -633,7 +633,7 @@ status_pack_memory(struct wire_enc *e, struct scorer *s)
     put_u(e, "overlay_bytes", s->ov != NULL ? store_overlay_bytes(s->ov) : 0);
     put_u(e, "overlay_entries",
         s->ov != NULL ? (uint64_t)store_overlay_entries(s->ov) : 0);
-    put_u(e, "overlay_max_entries", SCORER_GEN_MAX_ENTRIES);
+    put_u(e, "overlay_max_entries", (uint64_t)s->cfg.overlay_max_entries);
     put_u(e, "vault_subjects", s->vault != NULL ? vault_count(s->vault) : 0);
     put_u(e, "vault_bytes", s->vault != NULL ? vault_file_bytes(s->vault) : 0);
     put_u(e, "vault_index_bytes",

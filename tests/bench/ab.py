@@ -4,6 +4,7 @@ issue 7's comparisons:
 
     tests/bench/ab.py audit --with build --without build-noaudit [--runs 3]
     tests/bench/ab.py model --build build [--runs 3]
+    tests/bench/ab.py opts --build build --a K=V[,K=V] --b K=V[,K=V]
 
 audit: what the audit log costs on the event path (issue 11: "auditing
   on keeps at least 90% of the throughput of the same build with the
@@ -14,6 +15,8 @@ audit: what the audit log costs on the event path (issue 11: "auditing
 model: what the model costs (issue 7: "scoring with the model keeps the
   main-path benchmark within 10% of the rule set's throughput"): the
   shipped model against model_file=none (the rule set alone), one build.
+opts: one build under two sets of scorer options (e.g. a default's
+  cost: --a overlay_max_entries=16384 --b overlay_max_entries=60000).
 
 Each run starts a fresh service (CURVE on, the collector's
 queue_wait_max_ms=0 so that flat out means flat out), sends batches of
@@ -64,12 +67,14 @@ def one_run(side, seconds):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("audit", "model"))
+    ap.add_argument("what", choices=("audit", "model", "opts"))
     ap.add_argument("--with", dest="on",
                     help="audit: the product build directory (auditing on)")
     ap.add_argument("--without", dest="off",
                     help="audit: a build with -DVIGIL_BENCH_NO_EVENT_AUDIT=ON")
-    ap.add_argument("--build", help="model: the build directory")
+    ap.add_argument("--build", help="model, opts: the build directory")
+    ap.add_argument("--a", default="", help="opts: side A's scorer options")
+    ap.add_argument("--b", default="", help="opts: side B's scorer options")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=6)
     a = ap.parse_args()
@@ -80,6 +85,14 @@ def main():
                  ("audit off", os.path.join(a.off, "bin"), (),
                   {OK_ENV: "1"}))
         goal = "auditing on keeps >= 90%"
+    elif a.what == "opts":
+        if not a.build or not a.a or not a.b:
+            ap.error("opts needs --build, --a and --b")
+        b = os.path.join(a.build, "bin")
+        sides = (("A", b, tuple(a.a.split(",")), {}),
+                 ("B", b, tuple(a.b.split(",")), {}))
+        print("A: %s\nB: %s" % (a.a, a.b))
+        goal = "A keeps >= 90% of B's"
     else:
         if not a.build:
             ap.error("model needs --build")

@@ -99,7 +99,7 @@ def value(samples, name, **labels):
 
 
 def body(args):
-    svc = Service(args.bin)
+    svc = Service(args.bin, scorer_opts=("overlay_max_entries=20000",))
     svc.add_client("ops", "admin")
     with svc:
         p = Persona(11, tag="st")
@@ -127,7 +127,7 @@ def body(args):
         mem = res["memory"]
         check(0 < mem["anonymous_bytes"] <= mem["resident_bytes"],
               "anonymous memory is part of the resident set", mem)
-        check(mem["overlay_max_entries"] == 60000 and
+        check(mem["overlay_max_entries"] == 20000 and
               0 <= mem["overlay_entries"] <= mem["overlay_max_entries"],
               "overlay entries beside their bound", mem)
         check(mem["overlay_bytes"] > 0, "overlay bytes", mem)

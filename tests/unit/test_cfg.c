@@ -55,6 +55,7 @@ test_defaults(void)
     ASSERT_EQ(c.batch_max, 4096);
     ASSERT_EQ(c.commit_interval_ms, 200);
     ASSERT_EQ(c.commit_max_events, 4000);
+    ASSERT_EQ(c.overlay_max_entries, 60000);
     ASSERT_EQ(c.journal_segment_mb, 64);
     ASSERT_EQ(c.lmdb_map_mb, 65536);
     ASSERT_EQ(c.request_timeout_ms, 10000);
@@ -242,6 +243,13 @@ test_set_and_check(void)
     ASSERT_EQ(cfg_set(&c, "commit_max_events=99", err, sizeof(err)), ERR_INVAL);
     ASSERT_OK(cfg_set(&c, "commit_max_events=100", err, sizeof(err)));
     ASSERT_EQ(c.commit_max_events, 100);
+    /* Above 60,000 one LMDB commit could outgrow a write transaction. */
+    ASSERT_EQ(
+        cfg_set(&c, "overlay_max_entries=60001", err, sizeof(err)), ERR_INVAL);
+    ASSERT_EQ(
+        cfg_set(&c, "overlay_max_entries=999", err, sizeof(err)), ERR_INVAL);
+    ASSERT_OK(cfg_set(&c, "overlay_max_entries=16384", err, sizeof(err)));
+    ASSERT_EQ(c.overlay_max_entries, 16384);
 
     /* Cross-field: block must not be below review. */
     ASSERT_OK(cfg_set(&c, "review_threshold=70", err, sizeof(err)));

@@ -23,7 +23,7 @@ static int
 load(const char *file, const char *const *ov, int nov, struct config *c,
     char *err, size_t errlen)
 {
-    struct config_args a;
+    struct cfgtab_args a;
     int i;
 
     memset(&a, 0, sizeof(a));

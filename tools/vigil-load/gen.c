@@ -320,7 +320,7 @@ ev_order(struct gen *g, struct event *ev, struct event_pii *pii, uint64_t ts,
     TEXT_COPY(pd.account, os->p->account);
     memcpy(pd.order, info->order, sizeof(pd.order));
     pd.ok = rng_chance(&g->r, os->pay_ok);
-    pd.reason = pd.ok ? "" : world_decline_reason(rng_next(&g->r));
+    pd.reason = pd.ok ? "" : world_word(WORLD_DECLINE_REASON, rng_next(&g->r));
     pend_push(g, &pd);
 }
 
@@ -358,7 +358,7 @@ ev_signup(struct gen *g, struct event *ev, struct event_pii *pii, uint64_t ts,
     ev->age = p->age;
     ev->has |= EVENT_HAS_AGE;
     /* "" (no referrer) leaves the field out. */
-    TEXT_COPY(ev->referrer, world_referrer(p->h >> 5));
+    TEXT_COPY(ev->referrer, world_word(WORLD_REFERRER, p->h >> 5));
 }
 
 static void
@@ -424,7 +424,8 @@ gen_normal(struct gen *g, uint64_t ts, struct event *ev, struct event_pii *pii,
         world_person_details(&p);
         g->nnew++;
         actor_of(g, &p, 0, &a);
-        ev_signup(g, ev, pii, ts, &a, &p, world_signup_source(p.h >> 7));
+        ev_signup(
+            g, ev, pii, ts, &a, &p, world_word(WORLD_SIGNUP_SOURCE, p.h >> 7));
         return;
     }
     pick_shopper(g, &p);
@@ -433,7 +434,7 @@ gen_normal(struct gen *g, uint64_t ts, struct event *ev, struct event_pii *pii,
         ev_device_seen(g, ev, pii, ts, &a);
     } else if (x < 83) {
         ev_login(g, ev, pii, ts, &a, rng_chance(&g->r, 0.95),
-            world_login_method(p.h >> 9));
+            world_word(WORLD_LOGIN_METHOD, p.h >> 9));
     } else {
         struct order_spec os;
         struct world_addr gift;
@@ -453,8 +454,8 @@ gen_normal(struct gen *g, uint64_t ts, struct event *ev, struct event_pii *pii,
         };
         if (rng_chance(&g->r, 0.08)) {
             /* A gift: shipped to someone else in the same country. */
-            world_addr_make(
-                &gift, p.c, world_first_name(rng_next(&g->r)), rng_next(&g->r));
+            world_addr_make(&gift, p.c,
+                world_word(WORLD_FIRST_NAME, rng_next(&g->r)), rng_next(&g->r));
             os.shipping = &gift;
         }
         ev_order(g, ev, pii, ts, &os, info);
@@ -622,7 +623,7 @@ gen_fraud(struct gen *g, uint64_t ts, struct event *ev, struct event_pii *pii,
             };
 
             world_addr_make(&ship, rng_chance(&g->r, 0.5) ? c->p.c : c->ship,
-                world_first_name(rng_next(&g->r)), rng_next(&g->r));
+                world_word(WORLD_FIRST_NAME, rng_next(&g->r)), rng_next(&g->r));
             ev_order(g, ev, pii, ts, &os, info);
         }
         break;

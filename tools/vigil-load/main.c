@@ -36,6 +36,7 @@
 #include "common/compiler.h"
 #include "common/err.h"
 #include "common/text.h"
+#include "common/toolopt.h"
 #include "common/log.h"
 #include "common/sig.h"
 #include "common/sfproto.h"
@@ -48,8 +49,8 @@
 /* Exit statuses. */
 enum {
     EXIT_DONE = 0,
-    EXIT_DATA = 1,  /* malformed replies; with --strict, errors */
-    EXIT_USAGE = 2, /* usage or environment error */
+    EXIT_DATA = 1,                /* malformed replies; with --strict, errors */
+    EXIT_USAGE = TOOL_EXIT_USAGE, /* usage or environment error */
 };
 
 volatile sig_atomic_t load_stop;
@@ -66,7 +67,7 @@ on_signal(int sig)
 NORETURN static void
 usage(void)
 {
-    fprintf(stderr,
+    tool_usage(
         "usage: " LOAD_PROGNAME
         " [--endpoint E] [--cert FILE] [--server-key KEY|FILE]\n"
         "       [--keys-dir DIR] [--insecure-dev] [--connections N] [--batch B]\n"
@@ -74,14 +75,6 @@ usage(void)
         "       [--seed N] [--inflight N] [--timeout S] [--show N]\n"
         "       [--orders-only] [--json] [--quiet] [--strict] [--req]\n"
         "       [--dry-run]\n");
-    exit(EXIT_USAGE);
-}
-
-NORETURN static void
-bad_opt(const char *name, const char *val, const char *rule)
-{
-    fprintf(stderr, LOAD_PROGNAME ": --%s '%s': %s\n", name, val, rule);
-    exit(EXIT_USAGE);
 }
 
 static void
@@ -129,28 +122,32 @@ parse_args(int argc, char **argv, struct load_opts *o)
         switch (ch) {
         case 'b':
             if (!text_parse_u64(optarg, 1, SFPROTO_MAX_BATCH, &u))
-                bad_opt("batch", optarg, "must be 1..1000");
+                tool_bad_opt(LOAD_PROGNAME, "batch", optarg, "must be 1..1000");
             o->batch = (unsigned)u;
             break;
         case 'c':
             if (!text_parse_u64(optarg, 1, LOAD_MAX_CONNECTIONS, &u))
-                bad_opt("connections", optarg, "must be 1..256");
+                tool_bad_opt(
+                    LOAD_PROGNAME, "connections", optarg, "must be 1..256");
             o->connections = (unsigned)u;
             break;
         case 'd':
             if (!text_parse_double(optarg, 0.01, 86400, &o->duration))
-                bad_opt("duration", optarg, "must be 0.01..86400 seconds");
+                tool_bad_opt(LOAD_PROGNAME, "duration", optarg,
+                    "must be 0.01..86400 seconds");
             break;
         case 'e':
             o->conn.endpoint = optarg;
             break;
         case 'f':
             if (!text_parse_double(optarg, 0, 1, &o->fraud_share))
-                bad_opt("fraud-share", optarg, "must be 0..1");
+                tool_bad_opt(
+                    LOAD_PROGNAME, "fraud-share", optarg, "must be 0..1");
             break;
         case 'i':
             if (!text_parse_u64(optarg, 1, LOAD_MAX_INFLIGHT, &u))
-                bad_opt("inflight", optarg, "must be 1..1024");
+                tool_bad_opt(
+                    LOAD_PROGNAME, "inflight", optarg, "must be 1..1024");
             o->inflight = (unsigned)u;
             break;
         case 'j':
@@ -158,7 +155,8 @@ parse_args(int argc, char **argv, struct load_opts *o)
             break;
         case 'n':
             if (!text_parse_u64(optarg, 1, UINT64_MAX / 2, &o->max_events))
-                bad_opt("events", optarg, "must be a positive count");
+                tool_bad_opt(LOAD_PROGNAME, "events", optarg,
+                    "must be a positive count");
             break;
         case 'o':
             o->orders_only = true;
@@ -168,23 +166,26 @@ parse_args(int argc, char **argv, struct load_opts *o)
             break;
         case 'r':
             if (!text_parse_double(optarg, 0, 1e8, &o->rate))
-                bad_opt("rate", optarg, "must be 0 (flat out) or events/s");
+                tool_bad_opt(LOAD_PROGNAME, "rate", optarg,
+                    "must be 0 (flat out) or events/s");
             break;
         case 'R':
             o->envelope = true;
             break;
         case 's':
             if (!text_parse_u64(optarg, 0, UINT64_MAX, &o->seed))
-                bad_opt("seed", optarg, "must be an unsigned integer");
+                tool_bad_opt(LOAD_PROGNAME, "seed", optarg,
+                    "must be an unsigned integer");
             break;
         case 'S':
             if (!text_parse_u64(optarg, 0, LOAD_MAX_SHOW, &u))
-                bad_opt("show", optarg, "must be 0..1000");
+                tool_bad_opt(LOAD_PROGNAME, "show", optarg, "must be 0..1000");
             o->show = (unsigned)u;
             break;
         case 't':
             if (!text_parse_double(optarg, 0.01, 600, &o->timeout))
-                bad_opt("timeout", optarg, "must be 0.01..600 seconds");
+                tool_bad_opt(LOAD_PROGNAME, "timeout", optarg,
+                    "must be 0.01..600 seconds");
             break;
         case 'x':
             o->strict = true;

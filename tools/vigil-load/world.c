@@ -346,33 +346,22 @@ world_country_tz(const struct world_country *c, uint64_t h)
 /* ------------------------------------------------------------ pickers */
 
 const char *
-world_first_name(uint64_t h)
+world_word(enum world_words list, uint64_t h)
 {
-    return PICK(first_names, h);
-}
+    /* The lists world_word picks from, by enum world_words. */
+    static const struct {
+        const char *const *word;
+        size_t n;
+    } lists[] = {
+        [WORLD_FIRST_NAME] = { first_names, ARRAY_LEN(first_names) },
+        [WORLD_SIGNUP_SOURCE] = { signup_sources, ARRAY_LEN(signup_sources) },
+        [WORLD_REFERRER] = { referrers, ARRAY_LEN(referrers) },
+        [WORLD_LOGIN_METHOD] = { login_methods, ARRAY_LEN(login_methods) },
+        [WORLD_DECLINE_REASON] = { decline_reasons,
+            ARRAY_LEN(decline_reasons) },
+    };
 
-const char *
-world_signup_source(uint64_t h)
-{
-    return PICK(signup_sources, h);
-}
-
-const char *
-world_referrer(uint64_t h)
-{
-    return PICK(referrers, h);
-}
-
-const char *
-world_login_method(uint64_t h)
-{
-    return PICK(login_methods, h);
-}
-
-const char *
-world_decline_reason(uint64_t h)
-{
-    return PICK(decline_reasons, h);
+    return lists[list].word[h % lists[list].n];
 }
 
 const struct world_ua *

@@ -139,12 +139,17 @@ void world_person_make(const struct world *w, struct world_person *p,
  */
 void world_person_details(struct world_person *p) NONNULL(1);
 
-/* Pickers from the static lists, by hash; every result is static. */
-const char *world_first_name(uint64_t h);
-const char *world_signup_source(uint64_t h);
-const char *world_referrer(uint64_t h); /* "" for none */
-const char *world_login_method(uint64_t h);
-const char *world_decline_reason(uint64_t h);
+/* The static word lists of the world. */
+enum world_words {
+    WORLD_FIRST_NAME,
+    WORLD_SIGNUP_SOURCE,
+    WORLD_REFERRER, /* "" for none */
+    WORLD_LOGIN_METHOD,
+    WORLD_DECLINE_REASON,
+};
+
+/* Pick a word of `list` by hash `h`; every result is static. */
+const char *world_word(enum world_words list, uint64_t h);
 const struct world_ua *world_fraud_ua(uint64_t h);
 
 #endif

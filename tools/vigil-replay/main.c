@@ -40,6 +40,7 @@
 #include "common/cert.h"
 #include "common/err.h"
 #include "common/text.h"
+#include "common/toolopt.h"
 #include "common/log.h"
 #include "common/sfproto.h"
 #include "common/sig.h"
@@ -54,7 +55,7 @@
 enum {
     EXIT_DONE = 0,
     EXIT_DATA = 1,
-    EXIT_USAGE = 2,
+    EXIT_USAGE = TOOL_EXIT_USAGE,
 };
 
 volatile sig_atomic_t replay_stop;
@@ -69,7 +70,7 @@ on_signal(int sig)
 NORETURN static void
 usage(void)
 {
-    fprintf(stderr,
+    tool_usage(
         "usage: " REPLAY_PROGNAME " --fraud-data FILE --out FILE\n"
         "       [--ip-country FILE] [--label-delay DAYS] [--endpoint E]\n"
         "       [--query-endpoint E] [--cert FILE] [--analyst-cert FILE]\n"
@@ -78,14 +79,6 @@ usage(void)
         "       [--connections N] [--batch B] [--inflight N]\n"
         "       [--label-inflight N] [--timeout S] [--trace FILE]\n"
         "       [--dry-run] [--quiet]\n");
-    exit(EXIT_USAGE);
-}
-
-NORETURN static void
-bad_opt(const char *name, const char *val, const char *rule)
-{
-    fprintf(stderr, REPLAY_PROGNAME ": --%s '%s': %s\n", name, val, rule);
-    exit(EXIT_USAGE);
 }
 
 static void
@@ -140,7 +133,8 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             break;
         case 'b':
             if (!text_parse_u64(optarg, 1, SFPROTO_MAX_BATCH, &u))
-                bad_opt("batch", optarg, "must be 1..1000");
+                tool_bad_opt(
+                    REPLAY_PROGNAME, "batch", optarg, "must be 1..1000");
             o->batch = (unsigned)u;
             break;
         case 'C':
@@ -148,7 +142,8 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             break;
         case 'c':
             if (!text_parse_u64(optarg, 1, REPLAY_MAX_CONNECTIONS, &u))
-                bad_opt("connections", optarg, "must be 1..64");
+                tool_bad_opt(
+                    REPLAY_PROGNAME, "connections", optarg, "must be 1..64");
             o->connections = (unsigned)u;
             break;
         case 'D':
@@ -162,11 +157,13 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             break;
         case 'H':
             if (!text_parse_double(optarg, 0, 1, &o->holdout))
-                bad_opt("holdout", optarg, "must be a fraction 0..1");
+                tool_bad_opt(REPLAY_PROGNAME, "holdout", optarg,
+                    "must be a fraction 0..1");
             break;
         case 'i':
             if (!text_parse_u64(optarg, 1, REPLAY_MAX_INFLIGHT, &u))
-                bad_opt("inflight", optarg, "must be 1..256");
+                tool_bad_opt(
+                    REPLAY_PROGNAME, "inflight", optarg, "must be 1..256");
             o->inflight = (unsigned)u;
             break;
         case 'I':
@@ -177,7 +174,8 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             break;
         case 'L':
             if (!text_parse_u64(optarg, 1, REPLAY_MAX_LABEL_INFLIGHT, &u))
-                bad_opt("label-inflight", optarg, "must be 1..4096");
+                tool_bad_opt(REPLAY_PROGNAME, "label-inflight", optarg,
+                    "must be 1..4096");
             o->label_inflight = (unsigned)u;
             break;
         case 'N':
@@ -191,7 +189,8 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             break;
         case 'l':
             if (!text_parse_double(optarg, 0, 3650, &days))
-                bad_opt("label-delay", optarg, "must be 0..3650 days");
+                tool_bad_opt(REPLAY_PROGNAME, "label-delay", optarg,
+                    "must be 0..3650 days");
             o->label_delay_ms =
                 (uint64_t)llround(days * (double)REPLAY_MS_PER_DAY);
             break;
@@ -206,12 +205,14 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             break;
         case 's':
             if (!text_parse_u64(optarg, 0, UINT64_MAX, &o->split_seed))
-                bad_opt("split-seed", optarg, "must be an unsigned integer");
+                tool_bad_opt(REPLAY_PROGNAME, "split-seed", optarg,
+                    "must be an unsigned integer");
             have_seed = true;
             break;
         case 't':
             if (!text_parse_double(optarg, 0.1, 3600, &o->timeout))
-                bad_opt("timeout", optarg, "must be 0.1..3600 seconds");
+                tool_bad_opt(REPLAY_PROGNAME, "timeout", optarg,
+                    "must be 0.1..3600 seconds");
             break;
         case 'T':
             o->trace = optarg;

@@ -25,7 +25,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "common/cfg.h"
 #include "common/cfgtab.h"
@@ -36,94 +35,46 @@
 
 #define CONFIG_PROGNAME "vigil-shopify"
 
-#define C_STR(k, def, help)                                                    \
-    {                                                                          \
-#k, CFGTAB_STRING, offsetof(struct config, k), def, 0, 1, 0, help      \
-    }
-#define C_OPT(k, help)                                                         \
-    {                                                                          \
-#k, CFGTAB_STRING, offsetof(struct config, k), "", 0, 0, 0, help       \
-    }
-#define C_INT(k, def, lo, hi, help)                                            \
-    {                                                                          \
-#k, CFGTAB_INT, offsetof(struct config, k), NULL, def, lo, hi, help    \
-    }
-#define C_BOOL(k, def, help)                                                   \
-    {                                                                          \
-#k, CFGTAB_BOOL, offsetof(struct config, k), NULL, def, 0, 1, help     \
-    }
-
+/* One row a key: type, name (also the field of struct config), default,
+ * range, flags (none: the bridge does not reload), one-line help. */
+#define CFGTAB_STRUCT struct config
+/* clang-format off */
 static const struct cfgtab_entry config_table[] = {
-    C_STR(shopify_listen, "127.0.0.1:7012",
-        "address:port of the webhook HTTP server (loopback: TLS is the "
-        "reverse proxy's job)"),
-    C_BOOL(insecure_dev, 0,
-        "no CURVE to the collector (which must then be on this machine, "
-        "loopback or ipc://), a non-loopback shopify_listen and a "
-        "plain-HTTP Admin API: development only"),
-    C_STR(collector_endpoint, "tcp://127.0.0.1:7010",
-        "the collector's storefront endpoint"),
-    C_STR(keys_dir, "/etc/vigil",
-        "Vigil's keys directory: server.key, and secrets/ with each shop's "
-        "certificate"),
-    C_OPT(server_key,
-        "the collector's public key: 40 characters of Z85 or a public "
-        "certificate file; unset: <keys_dir>/server.key"),
-    C_OPT(cert_dir,
-        "directory of the shops' secret certificates <shop-domain>.key_secret "
-        "(vigilctl client add <shop-domain> --role storefront); unset: "
-        "<keys_dir>/secrets"),
-    C_STR(query_endpoint, "tcp://127.0.0.1:7011",
-        "the scorer's query endpoint, for the privacy webhooks and the "
-        "labels"),
-    C_OPT(dpo_cert,
-        "the bridge's secret certificate of role dpo (vigilctl client add "
-        "vigil-shopify --role dpo); unset: privacy webhooks answer 503"),
-    C_OPT(label_cert,
-        "the bridge's secret certificate of role analyst (vigilctl client "
-        "add vigil-shopify-labels --role analyst); unset: fraud "
-        "cancellations and chargebacks are withheld (counted, not sent)"),
-    C_STR(reports_dir, "./var/shopify-reports",
-        "where customers/data_request reports are written for the "
-        "merchant (<shop>/<case>/)"),
-    C_STR(secrets_file, "./shopify.secrets",
-        "shops and their client secrets, mode 0600"),
-    C_OPT(admin_tokens_file,
-        "shops' Admin API access tokens, mode 0600; unset: no risk "
-        "assessments are posted"),
-    C_STR(admin_api_base, "https://{shop}",
-        "Admin API base URL; {shop} becomes the shop's domain"),
-    C_STR(admin_api_version, "2026-10",
-        "Admin API version in /admin/api/<version>/graphql.json"),
-    C_INT(risk_attempts, 5, 1, 20, "tries per risk assessment"),
-    C_INT(risk_timeout_ms, 10000, 100, 60000,
-        "one Admin API request, at most, in ms"),
-    C_INT(risk_queue_max, 10000, 1, 1000000,
-        "risk assessments waiting to be posted, at most"),
-    C_INT(max_body, 1048576, 1024, 16777216,
-        "largest webhook body accepted, in bytes"),
-    C_INT(request_budget_ms, 4000, 100, 4900,
-        "answer every delivery within this, in ms (Shopify waits 5 s)"),
-    C_STR(dedup_file, "./var/shopify.seen",
-        "file of the webhook ids already applied"),
-    C_INT(
-        dedup_max, 1000000, 1000, 10000000, "webhook ids remembered, at most"),
-    C_INT(dedup_ttl_s, 86400, 18000, 2592000,
-        "how long a webhook id is remembered, in s (Shopify retries for 4 h)"),
-    C_INT(http_threads, 2, 1, 64, "HTTP server threads"),
-    C_INT(max_connections, 1024, 16, 65536, "HTTP connections at once"),
-    C_INT(max_inflight, 4096, 16, 1000000,
-        "deliveries waiting for Vigil's answer at once"),
+    CFGTAB_KEY(shopify_listen, CFGTAB_STRING, "127.0.0.1:7012", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "address:port of the webhook HTTP server (loopback: TLS is the reverse proxy's job)"),
+    CFGTAB_KEY(insecure_dev, CFGTAB_BOOL, "0", 0, 1, CFGTAB_FIXED, "no CURVE to the collector (which must then be on this machine, loopback or ipc://), a non-loopback shopify_listen and a plain-HTTP Admin API: development only"),
+    CFGTAB_KEY(collector_endpoint, CFGTAB_STRING, "tcp://127.0.0.1:7010", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "the collector's storefront endpoint"),
+    CFGTAB_KEY(keys_dir, CFGTAB_STRING, "/etc/vigil", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "Vigil's keys directory: server.key, and secrets/ with each shop's certificate"),
+    CFGTAB_KEY(server_key, CFGTAB_STRING, "", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "the collector's public key: 40 characters of Z85 or a public certificate file; unset: <keys_dir>/server.key"),
+    CFGTAB_KEY(cert_dir, CFGTAB_STRING, "", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "directory of the shops' secret certificates <shop-domain>.key_secret (vigilctl client add <shop-domain> --role storefront); unset: <keys_dir>/secrets"),
+    CFGTAB_KEY(query_endpoint, CFGTAB_STRING, "tcp://127.0.0.1:7011", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "the scorer's query endpoint, for the privacy webhooks and the labels"),
+    CFGTAB_KEY(dpo_cert, CFGTAB_STRING, "", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "the bridge's secret certificate of role dpo (vigilctl client add vigil-shopify --role dpo); unset: privacy webhooks answer 503"),
+    CFGTAB_KEY(label_cert, CFGTAB_STRING, "", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "the bridge's secret certificate of role analyst (vigilctl client add vigil-shopify-labels --role analyst); unset: fraud cancellations and chargebacks are withheld (counted, not sent)"),
+    CFGTAB_KEY(reports_dir, CFGTAB_STRING, "./var/shopify-reports", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "where customers/data_request reports are written for the merchant (<shop>/<case>/)"),
+    CFGTAB_KEY(secrets_file, CFGTAB_STRING, "./shopify.secrets", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "shops and their client secrets, mode 0600"),
+    CFGTAB_KEY(admin_tokens_file, CFGTAB_STRING, "", 0, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "shops' Admin API access tokens, mode 0600; unset: no risk assessments are posted"),
+    CFGTAB_KEY(admin_api_base, CFGTAB_STRING, "https://{shop}", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "Admin API base URL; {shop} becomes the shop's domain"),
+    CFGTAB_KEY(admin_api_version, CFGTAB_STRING, "2026-10", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "Admin API version in /admin/api/<version>/graphql.json"),
+    CFGTAB_KEY(risk_attempts, CFGTAB_INT, "5", 1, 20, CFGTAB_FIXED, "tries per risk assessment"),
+    CFGTAB_KEY(risk_timeout_ms, CFGTAB_INT, "10000", 100, 60000, CFGTAB_FIXED, "one Admin API request, at most, in ms"),
+    CFGTAB_KEY(risk_queue_max, CFGTAB_INT, "10000", 1, 1000000, CFGTAB_FIXED, "risk assessments waiting to be posted, at most"),
+    CFGTAB_KEY(max_body, CFGTAB_INT, "1048576", 1024, 16777216, CFGTAB_FIXED, "largest webhook body accepted, in bytes"),
+    CFGTAB_KEY(request_budget_ms, CFGTAB_INT, "4000", 100, 4900, CFGTAB_FIXED, "answer every delivery within this, in ms (Shopify waits 5 s)"),
+    CFGTAB_KEY(dedup_file, CFGTAB_STRING, "./var/shopify.seen", 1, CFGTAB_VALUE_MAX, CFGTAB_FIXED, "file of the webhook ids already applied"),
+    CFGTAB_KEY(dedup_max, CFGTAB_INT, "1000000", 1000, 10000000, CFGTAB_FIXED, "webhook ids remembered, at most"),
+    CFGTAB_KEY(dedup_ttl_s, CFGTAB_INT, "86400", 18000, 2592000, CFGTAB_FIXED, "how long a webhook id is remembered, in s (Shopify retries for 4 h)"),
+    CFGTAB_KEY(http_threads, CFGTAB_INT, "2", 1, 64, CFGTAB_FIXED, "HTTP server threads"),
+    CFGTAB_KEY(max_connections, CFGTAB_INT, "1024", 16, 65536, CFGTAB_FIXED, "HTTP connections at once"),
+    CFGTAB_KEY(max_inflight, CFGTAB_INT, "4096", 16, 1000000, CFGTAB_FIXED, "deliveries waiting for Vigil's answer at once"),
 };
+/* clang-format on */
 
-static const struct cfgtab config_tab = { config_table,
-    ARRAY_LEN(config_table) };
+static const struct cfgtab config_tab = { config_table, ARRAY_LEN(config_table),
+    sizeof(struct config) };
 
 void
 config_release(struct config *c)
 {
     cfgtab_release(&config_tab, c);
-    memset(c, 0, sizeof(*c));
 }
 
 int
@@ -205,7 +156,14 @@ url_is_local(const char *url)
 int
 config_check(const struct config *c, char *err, size_t errlen)
 {
+    const struct {
+        const char *key, *value;
+    } eps[] = {
+        { "collector_endpoint", c->collector_endpoint },
+        { "query_endpoint", c->query_endpoint },
+    };
     struct sockaddr_storage ss;
+    size_t i;
     socklen_t len;
     bool loopback;
     const char *v;
@@ -224,29 +182,19 @@ config_check(const struct config *c, char *err, size_t errlen)
             c->shopify_listen);
         return ERR_DENIED;
     }
-    if (strncmp(c->collector_endpoint, "tcp://", 6) != 0 &&
-        strncmp(c->collector_endpoint, "ipc://", 6) != 0) {
-        snprintf(err, errlen, "collector_endpoint must be tcp:// or ipc://");
-        return ERR_INVAL;
-    }
-    if (c->insecure_dev && !cfg_endpoint_is_local(c->collector_endpoint)) {
-        snprintf(err, errlen,
-            "collector_endpoint '%s' is off this machine: a plain "
-            "(insecure_dev) connection must stay on loopback or ipc://",
-            c->collector_endpoint);
-        return ERR_DENIED;
-    }
-    if (strncmp(c->query_endpoint, "tcp://", 6) != 0 &&
-        strncmp(c->query_endpoint, "ipc://", 6) != 0) {
-        snprintf(err, errlen, "query_endpoint must be tcp:// or ipc://");
-        return ERR_INVAL;
-    }
-    if (c->insecure_dev && !cfg_endpoint_is_local(c->query_endpoint)) {
-        snprintf(err, errlen,
-            "query_endpoint '%s' is off this machine: a plain "
-            "(insecure_dev) connection must stay on loopback or ipc://",
-            c->query_endpoint);
-        return ERR_DENIED;
+    for (i = 0; i < ARRAY_LEN(eps); i++) {
+        if (strncmp(eps[i].value, "tcp://", 6) != 0 &&
+            strncmp(eps[i].value, "ipc://", 6) != 0) {
+            snprintf(err, errlen, "%s must be tcp:// or ipc://", eps[i].key);
+            return ERR_INVAL;
+        }
+        if (c->insecure_dev && !cfg_endpoint_is_local(eps[i].value)) {
+            snprintf(err, errlen,
+                "%s '%s' is off this machine: a plain (insecure_dev) "
+                "connection must stay on loopback or ipc://",
+                eps[i].key, eps[i].value);
+            return ERR_DENIED;
+        }
     }
     v = c->admin_api_base;
     if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
@@ -272,23 +220,11 @@ config_check(const struct config *c, char *err, size_t errlen)
 
 int
 config_load(
-    struct config *c, const struct config_args *a, char *err, size_t errlen)
+    struct config *c, const struct cfgtab_args *a, char *err, size_t errlen)
 {
-    int i, rc;
+    int rc = cfgtab_load(&config_tab, c, a, err, errlen);
 
-    memset(c, 0, sizeof(*c));
-    cfgtab_defaults(&config_tab, c);
-    if (a->file != NULL) {
-        rc = cfgtab_load_file(&config_tab, c, a->file, err, errlen);
-        if (rc != 0)
-            return rc;
-    }
-    for (i = 0; i < a->noverrides; i++) {
-        rc = cfgtab_set(&config_tab, c, a->overrides[i], err, errlen);
-        if (rc != 0)
-            return rc;
-    }
-    return config_check(c, err, errlen);
+    return rc != 0 ? rc : config_check(c, err, errlen);
 }
 
 void
@@ -297,63 +233,11 @@ config_print(const struct config *c, FILE *fp)
     cfgtab_print(&config_tab, c, true, fp);
 }
 
-static void
-usage(FILE *fp)
-{
-    fprintf(fp,
-        "usage: " CONFIG_PROGNAME " [-dhnVv] [-f file] [-o key=value]\n"
-        "  -d            stay in the foreground and log to stderr\n"
-        "  -f file       read the configuration from file\n"
-        "  -h            show this help\n"
-        "  -n            check the configuration and exit (0 good, 1 bad)\n"
-        "  -o key=value  override one configuration key (repeatable)\n"
-        "  -V            print the version and exit\n"
-        "  -v            more verbose logging (repeatable)\n"
-        "See " CONFIG_PROGNAME "(8).\n");
-}
-
 void
-config_parse_args(int argc, char **argv, struct config_args *a)
+config_parse_args(int argc, char **argv, struct cfgtab_args *a)
 {
-    int ch;
+    static const struct cfgtab_cli cli = { CONFIG_PROGNAME,
+        CONFIG_PROGNAME "(8)", false };
 
-    memset(a, 0, sizeof(*a));
-    while ((ch = getopt(argc, argv, "df:hno:Vv")) != -1) {
-        switch (ch) {
-        case 'd':
-            a->foreground = true;
-            break;
-        case 'f':
-            a->file = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        case 'n':
-            a->check_only = true;
-            break;
-        case 'o':
-            if (a->noverrides == CONFIG_MAX_OVERRIDE) {
-                fprintf(stderr, CONFIG_PROGNAME ": more than %d -o options\n",
-                    CONFIG_MAX_OVERRIDE);
-                usage(stderr);
-                exit(1);
-            }
-            a->overrides[a->noverrides++] = optarg;
-            break;
-        case 'V':
-            printf(CONFIG_PROGNAME " %s\n", VIGIL_VERSION);
-            exit(0);
-        case 'v':
-            a->verbose++;
-            break;
-        default:
-            usage(stderr);
-            exit(1);
-        }
-    }
-    if (optind != argc) {
-        usage(stderr);
-        exit(1);
-    }
+    cfgtab_parse_args(argc, argv, &cli, a);
 }

@@ -26,9 +26,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "common/cfgtab.h"
 #include "common/compiler.h"
-
-#define CONFIG_MAX_OVERRIDE 64
 
 /* The configuration (fields change only through this API). */
 struct config {
@@ -59,23 +58,12 @@ struct config {
     int max_inflight;         /* 16..1000000 (4096) deliveries */
 };
 
-/* The command line: [-dhnVv] [-f file] [-o key=value]. */
-struct config_args {
-    bool foreground;                            /* -d */
-    bool check_only;                            /* -n */
-    int verbose;                                /* -v count */
-    const char *file;                           /* -f, or NULL */
-    const char *overrides[CONFIG_MAX_OVERRIDE]; /* -o, borrowed */
-    int noverrides;
-};
-
 /*
- * Parse the command line into `a` (getopt "df:hno:Vv"; strings borrowed
- * from argv). -h prints the usage to stdout and -V the version, and
- * exit 0; a bad option or an operand prints the usage to stderr and
- * exits 1.
+ * Parse the command line into `a`: cfgtab_parse_args(), the daemons'
+ * [-dhnVv] [-f file] [-o key=value], with a usage that points to
+ * vigil-shopify(8). Exits on -h, -V and a bad command line.
  */
-void config_parse_args(int argc, char **argv, struct config_args *a)
+void config_parse_args(int argc, char **argv, struct cfgtab_args *a)
     NONNULL(2, 3);
 
 /*
@@ -86,7 +74,7 @@ void config_parse_args(int argc, char **argv, struct config_args *a)
  * Returns 0, ERR_INVAL, ERR_DENIED (the listen or endpoint policy) or
  * ERR_IO.
  */
-int config_load(struct config *c, const struct config_args *a, char *err,
+int config_load(struct config *c, const struct cfgtab_args *a, char *err,
     size_t errlen) WARN_UNUSED NONNULL(1, 2, 3);
 
 /* Free the strings of `c` and zero it. A zeroed struct is a no-op. */

@@ -153,7 +153,7 @@ int
 main(int argc, char **argv)
 {
     static struct shopify sh;
-    struct config_args args;
+    struct cfgtab_args args;
     char err[512];
     int rc, status = EXIT_FAIL;
 

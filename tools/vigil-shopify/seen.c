@@ -556,26 +556,13 @@ out:
     return rc;
 }
 
-uint32_t
-seen_count(struct seen *s)
+void
+seen_stats(struct seen *s, struct seen_stats *out)
 {
-    uint32_t n;
-
     pthread_mutex_lock(&s->mu);
-    n = s->count;
+    out->count = s->count;
+    out->evicted_live = s->evicted_live;
     pthread_mutex_unlock(&s->mu);
-    return n;
-}
-
-uint64_t
-seen_evicted_live(struct seen *s)
-{
-    uint64_t n;
-
-    pthread_mutex_lock(&s->mu);
-    n = s->evicted_live;
-    pthread_mutex_unlock(&s->mu);
-    return n;
 }
 
 void

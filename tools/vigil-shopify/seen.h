@@ -86,12 +86,17 @@ int seen_add(struct seen *s, const uint8_t key[SEEN_KEY_BYTES],
  * ring wrapped) and fdatasync the file. Returns 0 or ERR_IO (logged). */
 int seen_sync(struct seen *s) WARN_UNUSED NONNULL(1);
 
-/* Entries held (expired ones included until overwritten). */
-uint32_t seen_count(struct seen *s) NONNULL(1);
+/* What the set holds and has lost, read together under its lock. */
+struct seen_stats {
+    uint32_t count;        /* entries held (expired ones included until
+                              overwritten) */
+    uint64_t evicted_live; /* live entries overwritten because the set was
+                              full (a capacity too small for the ttl at
+                              this delivery rate) */
+};
 
-/* Live entries overwritten because the set was full (a capacity too
- * small for the ttl at this delivery rate). */
-uint64_t seen_evicted_live(struct seen *s) NONNULL(1);
+/* Fill `out` with the set's figures of this moment. */
+void seen_stats(struct seen *s, struct seen_stats *out) NONNULL(1, 2);
 
 /* Sync, close the file and free. NULL is a no-op. */
 void seen_close(struct seen *s);

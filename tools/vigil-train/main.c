@@ -36,6 +36,7 @@
 
 #include "common/err.h"
 #include "common/text.h"
+#include "common/toolopt.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/xmalloc.h"
@@ -46,7 +47,7 @@
 enum {
     EXIT_DONE = 0,
     EXIT_DATA = 1,
-    EXIT_USAGE = 2,
+    EXIT_USAGE = TOOL_EXIT_USAGE,
 };
 
 #define MAX_C       32
@@ -106,7 +107,7 @@ now_s(void)
 NORETURN static void
 usage(void)
 {
-    fprintf(stderr,
+    tool_usage(
         "usage: " TRAIN_PROGNAME
         " --data FILE --out MODEL [--model gbdt|logreg]\n"
         "       [--id ID] [--features A,B,...] [--trees N] [--depth N]\n"
@@ -114,14 +115,6 @@ usage(void)
         "       [--calib-folds K] [--seed N] [--review S] [--block S]\n"
         "       [--transform NAME=TF] [--comment TEXT] [--scores-out FILE]\n"
         "       [--quiet]\n");
-    exit(EXIT_USAGE);
-}
-
-NORETURN static void
-bad_opt(const char *name, const char *val, const char *rule)
-{
-    fprintf(stderr, TRAIN_PROGNAME ": --%s '%s': %s\n", name, val, rule);
-    exit(EXIT_USAGE);
 }
 
 static unsigned
@@ -133,7 +126,7 @@ uopt(const char *name, const char *val, uint64_t min, uint64_t max)
     if (!text_parse_u64(val, min, max, &u)) {
         snprintf(rule, sizeof(rule), "must be %llu..%llu",
             (unsigned long long)min, (unsigned long long)max);
-        bad_opt(name, val, rule);
+        tool_bad_opt(TRAIN_PROGNAME, name, val, rule);
     }
     return (unsigned)u;
 }
@@ -144,17 +137,19 @@ parse_c_list(struct opts *o, const char *s)
     char buf[512], *p, *save = NULL;
 
     if (strlen(s) >= sizeof(buf))
-        bad_opt("C", s, "too long");
+        tool_bad_opt(TRAIN_PROGNAME, "C", s, "too long");
     snprintf(buf, sizeof(buf), "%s", s);
     o->nc = 0;
     for (p = strtok_r(buf, ",", &save); p != NULL;
          p = strtok_r(NULL, ",", &save)) {
         if (o->nc == MAX_C || !text_parse_double(p, 1e-9, 1e9, &o->c[o->nc]))
-            bad_opt("C", s, "a list of up to 32 numbers in 1e-9..1e9");
+            tool_bad_opt(TRAIN_PROGNAME, "C", s,
+                "a list of up to 32 numbers in 1e-9..1e9");
         o->nc++;
     }
     if (o->nc == 0)
-        bad_opt("C", s, "a list of up to 32 numbers in 1e-9..1e9");
+        tool_bad_opt(
+            TRAIN_PROGNAME, "C", s, "a list of up to 32 numbers in 1e-9..1e9");
 }
 
 static void
@@ -211,11 +206,13 @@ parse_args(int argc, char **argv, struct opts *o)
         case 'K':
             o->calib_folds = uopt("calib-folds", optarg, 0, MAX_FOLDS);
             if (o->calib_folds == 1)
-                bad_opt("calib-folds", optarg, "must be 0 or 2..20");
+                tool_bad_opt(TRAIN_PROGNAME, "calib-folds", optarg,
+                    "must be 0 or 2..20");
             break;
         case 'm':
             if (o->ncomment == MAX_COMMENT)
-                bad_opt("comment", optarg, "at most 16 comments");
+                tool_bad_opt(
+                    TRAIN_PROGNAME, "comment", optarg, "at most 16 comments");
             o->comment[o->ncomment++] = optarg;
             break;
         case 'd':
@@ -232,12 +229,14 @@ parse_args(int argc, char **argv, struct opts *o)
             break;
         case 'i':
             if (strlen(optarg) > MODEL_ID_MAX)
-                bad_opt("id", optarg, "at most 64 characters");
+                tool_bad_opt(
+                    TRAIN_PROGNAME, "id", optarg, "at most 64 characters");
             snprintf(o->id, sizeof(o->id), "%s", optarg);
             break;
         case 'l':
             if (!text_parse_double(optarg, 1e-6, 1, &o->gb.lr))
-                bad_opt("learning-rate", optarg, "must be in 1e-6..1");
+                tool_bad_opt(TRAIN_PROGNAME, "learning-rate", optarg,
+                    "must be in 1e-6..1");
             break;
         case 'L':
             o->gb.min_leaf = uopt("min-leaf", optarg, 1, 1000000);
@@ -248,7 +247,8 @@ parse_args(int argc, char **argv, struct opts *o)
             else if (strcmp(optarg, "logreg") == 0)
                 o->kind = MODEL_KIND_LOGREG;
             else
-                bad_opt("model", optarg, "must be gbdt or logreg");
+                tool_bad_opt(
+                    TRAIN_PROGNAME, "model", optarg, "must be gbdt or logreg");
             break;
         case 'o':
             o->out = optarg;
@@ -264,12 +264,13 @@ parse_args(int argc, char **argv, struct opts *o)
             break;
         case 's':
             if (!text_parse_u64(optarg, 0, UINT64_MAX, &u))
-                bad_opt("seed", optarg, "must be an unsigned integer");
+                tool_bad_opt(TRAIN_PROGNAME, "seed", optarg,
+                    "must be an unsigned integer");
             o->seed = u;
             break;
         case 't':
             if (o->ntransform == FEATURE_COUNT)
-                bad_opt("transform", optarg, "too many");
+                tool_bad_opt(TRAIN_PROGNAME, "transform", optarg, "too many");
             o->transform[o->ntransform++] = optarg;
             break;
         case 'T':
@@ -305,7 +306,7 @@ pick_columns(struct job *j)
             j->dcols[c] = c;
     } else {
         if (strlen(o->features) >= sizeof(buf))
-            bad_opt("features", o->features, "too long");
+            tool_bad_opt(TRAIN_PROGNAME, "features", o->features, "too long");
         snprintf(buf, sizeof(buf), "%s", o->features);
         for (p = strtok_r(buf, ",", &save); p != NULL;
              p = strtok_r(NULL, ",", &save)) {
@@ -341,7 +342,7 @@ pick_columns(struct job *j)
 
         if (eq == NULL || (size_t)(eq - o->transform[k]) > FEATURE_NAME_MAX ||
             feature_transform_parse(eq + 1, &tf) != 0)
-            bad_opt("transform", o->transform[k],
+            tool_bad_opt(TRAIN_PROGNAME, "transform", o->transform[k],
                 "NAME=none|log1p|gaplog|logit|decay30");
         snprintf(name, sizeof(name), "%.*s", (int)(eq - o->transform[k]),
             o->transform[k]);
@@ -354,7 +355,8 @@ pick_columns(struct job *j)
             }
         }
         if (!found)
-            bad_opt("transform", o->transform[k], "not a model column");
+            tool_bad_opt(TRAIN_PROGNAME, "transform", o->transform[k],
+                "not a model column");
     }
     return EXIT_DONE;
 }

@@ -79,13 +79,54 @@ enum {
     QOPT_LIMIT,
 };
 
+/* Apply query option `ch` (cmd_req_getopt) to the struct qopts `ctx`. */
+static int
+qopt(const struct cmd *c, int ch, const char *arg, void *ctx)
+{
+    struct qopts *o = ctx;
+    uint64_t v;
+
+    switch (ch) {
+    case QOPT_ORDER:
+        o->order = arg;
+        break;
+    case QOPT_ACCOUNT:
+        o->account = arg;
+        break;
+    case QOPT_FRAUD:
+    case QOPT_LEGIT:
+        if (o->fraud != -1)
+            return cmd_usage_error(c, "give one of --fraud and --legit");
+        o->fraud = ch == QOPT_FRAUD;
+        break;
+    case QOPT_SOURCE:
+        o->source = arg;
+        break;
+    case QOPT_REF:
+        o->ref = arg;
+        break;
+    case QOPT_NOTE:
+        o->note = arg;
+        break;
+    case QOPT_AFTER:
+        o->after = arg;
+        break;
+    default: /* QOPT_LIMIT */
+        if (!text_parse_u64(arg, 1, QPROTO_REVIEW_PAGE, &v))
+            return cmd_usage_error(
+                c, "--limit must be 1..%d", QPROTO_REVIEW_PAGE);
+        o->limit = (long)v;
+        break;
+    }
+    return 0;
+}
+
 /* Parse the options of a query command; leaves the operands in
  * argv[optind..argc). Returns 0 or EXIT_USAGE (after printing why). */
 static int
 get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
 {
-    static const struct option longopts[] = {
-        REQ_LONGOPTS,
+    static const struct option own[] = {
         { "order", required_argument, NULL, QOPT_ORDER },
         { "account", required_argument, NULL, QOPT_ACCOUNT },
         { "fraud", no_argument, NULL, QOPT_FRAUD },
@@ -95,60 +136,14 @@ get_qopts(const struct cmd *c, int argc, char **argv, struct qopts *o)
         { "note", required_argument, NULL, QOPT_NOTE },
         { "after", required_argument, NULL, QOPT_AFTER },
         { "limit", required_argument, NULL, QOPT_LIMIT },
-        CONN_LONGOPTS,
-        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int ch;
 
     memset(o, 0, sizeof(*o));
     o->conn.endpoint = QUERY_DEFAULT_ENDPOINT;
     o->fraud = -1;
-    cmd_getopt_begin();
-    while ((ch = cmd_getopt(argc, argv, longopts, &o->help)) != -1) {
-        switch (ch) {
-        case QOPT_ORDER:
-            o->order = optarg;
-            break;
-        case QOPT_ACCOUNT:
-            o->account = optarg;
-            break;
-        case QOPT_FRAUD:
-        case QOPT_LEGIT:
-            if (o->fraud != -1)
-                return cmd_usage_error(c, "give one of --fraud and --legit");
-            o->fraud = ch == QOPT_FRAUD;
-            break;
-        case QOPT_SOURCE:
-            o->source = optarg;
-            break;
-        case QOPT_REF:
-            o->ref = optarg;
-            break;
-        case QOPT_NOTE:
-            o->note = optarg;
-            break;
-        case QOPT_AFTER:
-            o->after = optarg;
-            break;
-        case QOPT_LIMIT: {
-            uint64_t v;
-
-            if (!text_parse_u64(optarg, 1, QPROTO_REVIEW_PAGE, &v))
-                return cmd_usage_error(
-                    c, "--limit must be 1..%d", QPROTO_REVIEW_PAGE);
-            o->limit = (long)v;
-            break;
-        }
-        default:
-            if (cmd_req_option(ch, optarg, &o->req) ||
-                cmd_conn_option(ch, optarg, &o->conn))
-                break;
-            return cmd_usage_error(
-                c, "unknown or misplaced option '%s'", argv[optind - 1]);
-        }
-    }
-    return 0;
+    return cmd_req_getopt(
+        c, argc, argv, own, qopt, o, &o->conn, &o->req, &o->help);
 }
 
 /* Keys whose integer value is a wall-clock time in ms, shown in UTC. */
@@ -288,31 +283,6 @@ out_buf:
     return rc;
 }
 
-/* A fresh request id (vigilctl.h). */
-bool
-cmd_conn_option(int ch, const char *arg, struct zclient_opts *conn)
-{
-    switch (ch) {
-    case CONN_OPT_ENDPOINT:
-        conn->endpoint = arg;
-        return true;
-    case CONN_OPT_CERT:
-        conn->cert = arg;
-        return true;
-    case CONN_OPT_SERVER_KEY:
-        conn->server_key = arg;
-        return true;
-    case CONN_OPT_KEYS_DIR:
-        conn->keys_dir = arg;
-        return true;
-    case CONN_OPT_INSECURE:
-        conn->insecure = true;
-        return true;
-    default:
-        return false;
-    }
-}
-
 int
 cmd_query_exchange(const struct zclient_opts *conn,
     const struct qproto_request *q, int timeout_ms, struct buf *reply,
@@ -337,10 +307,58 @@ cmd_query_exchange(const struct zclient_opts *conn,
     return EXIT_OK;
 }
 
-bool
-cmd_req_option(int ch, const char *arg, struct cmd_req *req)
+/* The options every command that asks the scorer takes (cmd_req_getopt):
+ * codes above any command's own. */
+enum {
+    REQ_OPT_FIRST = 0x1000,
+    REQ_OPT_ENDPOINT = REQ_OPT_FIRST,
+    REQ_OPT_CERT,
+    REQ_OPT_SERVER_KEY,
+    REQ_OPT_KEYS_DIR,
+    REQ_OPT_INSECURE,
+    REQ_OPT_PURPOSE,
+    REQ_OPT_CASE,
+    REQ_OPT_STOREFRONT,
+    REQ_OPT_JSON,
+};
+
+static const struct option req_longopts[] = {
+    { "endpoint", required_argument, NULL, REQ_OPT_ENDPOINT },
+    { "cert", required_argument, NULL, REQ_OPT_CERT },
+    { "server-key", required_argument, NULL, REQ_OPT_SERVER_KEY },
+    { "keys-dir", required_argument, NULL, REQ_OPT_KEYS_DIR },
+    { "insecure-dev", no_argument, NULL, REQ_OPT_INSECURE },
+    { "purpose", required_argument, NULL, REQ_OPT_PURPOSE },
+    { "case", required_argument, NULL, REQ_OPT_CASE },
+    { "storefront", required_argument, NULL, REQ_OPT_STOREFRONT },
+    { "json", no_argument, NULL, REQ_OPT_JSON },
+    { "help", no_argument, NULL, 'h' },
+};
+
+/* Most options of one command of its own (cmd_req_getopt). */
+#define CMD_OWN_OPTS_MAX 16
+
+/* Apply shared option `ch`; false when `ch` is none of them. */
+static bool
+req_option(
+    int ch, const char *arg, struct zclient_opts *conn, struct cmd_req *req)
 {
     switch (ch) {
+    case REQ_OPT_ENDPOINT:
+        conn->endpoint = arg;
+        return true;
+    case REQ_OPT_CERT:
+        conn->cert = arg;
+        return true;
+    case REQ_OPT_SERVER_KEY:
+        conn->server_key = arg;
+        return true;
+    case REQ_OPT_KEYS_DIR:
+        conn->keys_dir = arg;
+        return true;
+    case REQ_OPT_INSECURE:
+        conn->insecure = true;
+        return true;
     case REQ_OPT_PURPOSE:
         req->purpose = arg;
         return true;
@@ -356,6 +374,40 @@ cmd_req_option(int ch, const char *arg, struct cmd_req *req)
     default:
         return false;
     }
+}
+
+int
+cmd_req_getopt(const struct cmd *c, int argc, char **argv,
+    const struct option *own,
+    int (*apply)(const struct cmd *c, int ch, const char *arg, void *ctx),
+    void *ctx, struct zclient_opts *conn, struct cmd_req *req, bool *help)
+{
+    struct option all[CMD_OWN_OPTS_MAX + ARRAY_LEN(req_longopts) + 1];
+    size_t n = 0;
+    int ch, rc;
+
+    while (own[n].name != NULL) {
+        if (n == CMD_OWN_OPTS_MAX)
+            return cmd_usage_error(c, "more than %d options of its own",
+                CMD_OWN_OPTS_MAX); /* a table too long: a bug */
+        all[n] = own[n];
+        n++;
+    }
+    memcpy(all + n, req_longopts, sizeof(req_longopts));
+    memset(&all[n + ARRAY_LEN(req_longopts)], 0, sizeof(all[0]));
+    cmd_getopt_begin();
+    while ((ch = cmd_getopt(argc, argv, all, help)) != -1) {
+        if (ch >= 256 && ch < REQ_OPT_FIRST)
+            rc = apply(c, ch, optarg, ctx);
+        else if (req_option(ch, optarg, conn, req))
+            rc = 0;
+        else
+            rc = cmd_usage_error(
+                c, "unknown or misplaced option '%s'", argv[optind - 1]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
 
 void

@@ -80,47 +80,42 @@ enum {
     SOPT_PROOFS,
 };
 
+/* Apply subject option `ch` (cmd_req_getopt) to the struct sopts `ctx`. */
+static int
+sopt(const struct cmd *c, int ch, const char *arg, void *ctx)
+{
+    struct sopts *o = ctx;
+
+    (void)c;
+    if (ch == SOPT_KIND)
+        o->kind = arg;
+    else if (ch == SOPT_KEY)
+        o->key = arg;
+    else /* SOPT_PROOFS */
+        o->proofs = arg;
+    return 0;
+}
+
 /* Parse the options of a subject command and check for its one operand
  * (argv[optind]). Returns 0 to go on, -1 after --help, or EXIT_USAGE
  * (after printing why). */
 static int
 get_sopts(const struct cmd *c, int argc, char **argv, struct sopts *o)
 {
-    static const struct option longopts[] = {
-        REQ_LONGOPTS,
+    static const struct option own[] = {
         { "kind", required_argument, NULL, SOPT_KIND },
         { "key", required_argument, NULL, SOPT_KEY },
         { "proofs", required_argument, NULL, SOPT_PROOFS },
-        CONN_LONGOPTS,
-        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int ch;
+    int rc;
 
     memset(o, 0, sizeof(*o));
     o->conn.endpoint = SUBJECT_DEFAULT_ENDPOINT;
     o->kind = "account";
-    cmd_getopt_begin();
-    while ((ch = cmd_getopt(argc, argv, longopts, &o->help)) != -1) {
-        switch (ch) {
-        case SOPT_KIND:
-            o->kind = optarg;
-            break;
-        case SOPT_KEY:
-            o->key = optarg;
-            break;
-        case SOPT_PROOFS:
-            o->proofs = optarg;
-            break;
-        default:
-            if (cmd_req_option(ch, optarg, &o->req) ||
-                cmd_conn_option(ch, optarg, &o->conn))
-                break;
-            return cmd_usage_error(
-                c, "unknown or misplaced option '%s'", argv[optind - 1]);
-        }
-    }
-    return cmd_operands(c, o->help, argc, 1, 1);
+    rc = cmd_req_getopt(
+        c, argc, argv, own, sopt, o, &o->conn, &o->req, &o->help);
+    return rc != 0 ? rc : cmd_operands(c, o->help, argc, 1, 1);
 }
 
 /* Copy `v` (may be NULL) into dst of size cap; false when too long. */

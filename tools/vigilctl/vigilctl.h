@@ -142,39 +142,9 @@ int cmd_query_exchange(const struct zclient_opts *conn,
 void cmd_query_id(char *id, size_t cap) NONNULL(1);
 
 /*
- * The connection options of every command that talks to the scorer
- * (--endpoint, --cert, --server-key, --keys-dir, --insecure-dev): codes
- * from CONN_OPT_FIRST, above any command's own, and CONN_LONGOPTS for
- * its getopt_long table.
- */
-enum {
-    CONN_OPT_FIRST = 0x1000,
-    CONN_OPT_ENDPOINT = CONN_OPT_FIRST,
-    CONN_OPT_CERT,
-    CONN_OPT_SERVER_KEY,
-    CONN_OPT_KEYS_DIR,
-    CONN_OPT_INSECURE,
-};
-#define CONN_LONGOPTS                                                          \
-    { "endpoint", required_argument, NULL, CONN_OPT_ENDPOINT },                \
-        { "cert", required_argument, NULL, CONN_OPT_CERT },                    \
-        { "server-key", required_argument, NULL, CONN_OPT_SERVER_KEY },        \
-        { "keys-dir", required_argument, NULL, CONN_OPT_KEYS_DIR },            \
-    {                                                                          \
-        "insecure-dev", no_argument, NULL, CONN_OPT_INSECURE                   \
-    }
-
-/* Apply connection option `ch` (its argument `arg`) to `conn`; false
- * when `ch` is not a connection option. */
-bool cmd_conn_option(int ch, const char *arg, struct zclient_opts *conn)
-    NONNULL(3);
-
-/*
- * The options every request to the scorer takes beside the connection
- * (the query and subject commands): --purpose, --case, --storefront,
- * --json. Codes from REQ_OPT_FIRST, REQ_LONGOPTS for a getopt_long
- * table; cmd_req_option() applies option `ch` (argument `arg`) to `req`,
- * false when `ch` is none of them. The strings point into argv.
+ * The request options of the commands that ask the scorer (the query and
+ * subject commands), beside the connection's: --purpose, --case,
+ * --storefront, --json. The strings point into argv.
  */
 struct cmd_req {
     const char *purpose;
@@ -182,21 +152,22 @@ struct cmd_req {
     const char *storefront;
     bool json;
 };
-enum {
-    REQ_OPT_FIRST = 0x1100,
-    REQ_OPT_PURPOSE = REQ_OPT_FIRST,
-    REQ_OPT_CASE,
-    REQ_OPT_STOREFRONT,
-    REQ_OPT_JSON,
-};
-#define REQ_LONGOPTS                                                           \
-    { "purpose", required_argument, NULL, REQ_OPT_PURPOSE },                   \
-        { "case", required_argument, NULL, REQ_OPT_CASE },                     \
-        { "storefront", required_argument, NULL, REQ_OPT_STOREFRONT },         \
-    {                                                                          \
-        "json", no_argument, NULL, REQ_OPT_JSON                                \
-    }
-bool cmd_req_option(int ch, const char *arg, struct cmd_req *req) NONNULL(3);
+
+/*
+ * Parse the options of a command that asks the scorer: its own, in
+ * `own` (codes from 256, below 0x1000; ended by a NULL name), then the
+ * connection options (--endpoint, --cert, --server-key, --keys-dir,
+ * --insecure-dev) into `conn`, the request options into `req`, and
+ * -h/--help into `*help`. Each of its own options goes to
+ * apply(c, ch, optarg, ctx), which returns 0 or EXIT_USAGE (after
+ * cmd_usage_error). Leaves the operands in argv[optind..argc). Returns
+ * 0, or EXIT_USAGE (an unknown or misplaced option is reported here).
+ */
+int cmd_req_getopt(const struct cmd *c, int argc, char **argv,
+    const struct option *own,
+    int (*apply)(const struct cmd *c, int ch, const char *arg, void *ctx),
+    void *ctx, struct zclient_opts *conn, struct cmd_req *req, bool *help)
+    NONNULL(1, 3, 4, 5, 7, 8, 9);
 
 /* --------------------------------------------------- out.c: JSON values */
 
