@@ -29,8 +29,8 @@
  * requests (a few orders) on it. The ROUTER fair-queues the two pipes,
  * so an order is read after at most one bulk batch already waiting;
  * the scorer tells it by the id (ipcproto_fast_id) and ends the group
- * commit at it (scorer/group.c). Replies go back on the pipe the request
- * came on; the frames are the same on both.
+ * commit soon after it (scorer/group.c). Replies go back on the pipe the
+ * request came on; the frames are the same on both.
  *
  * Invariants:
  *  - a decoded events frame borrows the frame's bytes: each raw event

@@ -19,11 +19,16 @@
  * requests (a few orders) on a second pipe (ipcproto.h), which the
  * ROUTER fair-queues with the batches' pipe, so an order is read after
  * at most one batch that was already waiting. Once a group has taken a
- * fast-lane message, the next batch read is not taken: it is carried
- * (s->carry) and opens the next group, and this one is committed at
- * once. Its fast-lane replies are sent first. An order thus waits for
- * at most one batch's apply and the sync of what the group had taken,
- * not for the collector's whole window behind it.
+ * fast-lane message and SCORER_FAST_TAIL_EVENTS events after it, the
+ * batches read are not taken: they are carried (s->carry, a FIFO the
+ * next groups take first among batches) while more orders are read, and
+ * the group is committed as soon as the fast pipes are empty
+ * (scorer_next_msg). Its fast-lane replies are sent first. An order
+ * thus waits for about one batch and SCORER_FAST_TAIL_EVENTS events of
+ * apply and the group's sync, not for the collector's whole window
+ * behind it, and every waiting order joins the same group; the tail
+ * keeps groups from shrinking to an order each where small batches and
+ * orders mix (single events over many connections).
  *
  * See also: apply.c, recover.c, scorer.h (the invariants), ipcproto.h
  *
@@ -372,7 +377,7 @@ scorer_group_commit(struct scorer *s)
 bool
 scorer_group_carried(const struct scorer *s)
 {
-    return s->carry.nparts > 0;
+    return s->ncarry > 0;
 }
 
 /* True when message `m` came on a collector's fast-lane pipe. */
@@ -383,19 +388,64 @@ scorer_msg_fast(const struct scorer_msg *m)
         ipcproto_fast_id(zsock_msg_data(&m->zm, 0), zsock_msg_size(&m->zm, 0));
 }
 
+/* Append batch `zm` to the carried FIFO (not full). */
+static void
+scorer_carry_push(struct scorer *s, struct zsock_msg *zm)
+{
+    uint32_t tail = (s->carry_head + s->ncarry) % SCORER_CARRY_MAX;
+
+    zsock_msg_move(&s->carry[tail], zm);
+    s->ncarry++;
+}
+
+/* Move the oldest carried batch into `zm` (one is carried). */
+static void
+scorer_carry_pop(struct scorer *s, struct zsock_msg *zm)
+{
+    zsock_msg_move(zm, &s->carry[s->carry_head]);
+    s->carry_head = (s->carry_head + 1) % SCORER_CARRY_MAX;
+    s->ncarry--;
+}
+
 /*
- * The next message of the group into `m`: the one carried from the last
- * group, else one from the socket. Returns 0, or ERR_AGAIN when none is
- * waiting.
+ * The next message to take into the group, in `m`: the fast lane's
+ * first, then the batches in the order they came. The socket is read
+ * first (it fair-queues the collectors' pipes, so a waiting order comes
+ * within a read or two); a batch read there goes behind the carried
+ * ones, the oldest of which is taken, unless `carrying` (the group took
+ * an order and SCORER_FAST_TAIL_EVENTS more events since): then batches
+ * are only carried, and the group ends once two in a row came (the fast
+ * pipes are empty) or the carried FIFO is full. Returns 0, or ERR_AGAIN
+ * when the group is complete.
  */
 static int
-scorer_next_msg(struct scorer *s, struct scorer_msg *m)
+scorer_next_msg(
+    struct scorer *s, struct scorer_msg *m, bool carrying, unsigned *bulk_run)
 {
-    if (s->carry.nparts > 0) {
-        zsock_msg_move(&m->zm, &s->carry);
+    for (;;) {
+        if (s->ncarry == SCORER_CARRY_MAX || *bulk_run >= 2 ||
+            zsock_recv_msg(s->events_sock, &m->zm, ZSOCK_DONTWAIT) != 0) {
+            /* Nothing more to read here: the carried batches, unless
+             * the group is carrying (it is committed now). */
+            if (carrying || s->ncarry == 0)
+                return ERR_AGAIN;
+            scorer_carry_pop(s, &m->zm);
+            return 0;
+        }
+        if (scorer_msg_fast(m)) {
+            *bulk_run = 0;
+            return 0;
+        }
+        if (!carrying && s->ncarry == 0)
+            return 0; /* nothing older carried: take it */
+        scorer_carry_push(s, &m->zm);
+        if (carrying) {
+            (*bulk_run)++;
+            continue;
+        }
+        scorer_carry_pop(s, &m->zm);
         return 0;
     }
-    return zsock_recv_msg(s->events_sock, &m->zm, ZSOCK_DONTWAIT);
 }
 
 /* Drain, apply, sync and answer one group of collector messages. */
@@ -404,7 +454,9 @@ scorer_group(struct scorer *s)
 {
     uint32_t nmsgs = 0, nreplies = 0, i;
     uint64_t t0 = clock_mono_us();
+    uint32_t fast_mark = 0;
     bool fast = false;
+    unsigned bulk_run = 0;
     int rc = 0, src, pass;
 
     if (s->needs_recovery && !space_full(&s->space))
@@ -416,16 +468,13 @@ scorer_group(struct scorer *s)
     while (nmsgs < SCORER_GROUP_MSGS &&
         nreplies + SFPROTO_MAX_BATCH <= s->replies_cap) {
         struct scorer_msg *m = &s->msgs[nmsgs];
-        int rrc = scorer_next_msg(s, m);
+        bool carrying = fast && nreplies - fast_mark >= SCORER_FAST_TAIL_EVENTS;
 
-        if (rrc != 0)
+        if (scorer_next_msg(s, m, carrying, &bulk_run) != 0)
             break;
-        if (scorer_msg_fast(m)) {
+        if (!fast && scorer_msg_fast(m)) {
             fast = true;
-        } else if (fast) {
-            /* A batch after an order: it opens the next group. */
-            zsock_msg_move(&s->carry, &m->zm);
-            break;
+            fast_mark = nreplies;
         }
         nmsgs++;
         rc = scorer_take_msg(s, m, &nreplies,

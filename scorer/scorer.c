@@ -370,7 +370,10 @@ scorer_shutdown(struct scorer *s)
     if (rc == 0 && !s->needs_recovery &&
         audit_size(s->audit) == audit_checkpoint_size(s->audit))
         scorer_close_audit(s);
-    zsock_msg_close(&s->carry); /* a batch never taken: never answered */
+    /* Batches never taken: never answered (the collector times them out
+     * and the storefronts resend). */
+    for (unsigned i = 0; i < SCORER_CARRY_MAX; i++)
+        zsock_msg_close(&s->carry[i]);
     zsock_close(s->events_sock);
     zsock_close(s->query_sock);
     zauth_stop(s->zauth);

@@ -72,6 +72,14 @@
 #include "scorer/vault.h"
 #include "scorer/space.h"
 
+/* Batches carried from one group to the next while orders are read
+ * ahead of them (group.c), at most. */
+#define SCORER_CARRY_MAX 64
+
+/* Events a group takes after its first fast-lane message before it
+ * carries batches and ends at the orders (group.c). */
+#define SCORER_FAST_TAIL_EVENTS 256
+
 /* Messages drained from the socket into one group commit, at most. */
 #define SCORER_GROUP_MSGS 512
 /* A group takes no more messages once it has spent this long applying
@@ -203,9 +211,10 @@ struct scorer {
     int flush_audit_rc;                    /* under mu: that sync's result */
     bool flusher_quit;                     /* under mu: stop the thread */
     struct scorer_msg *msgs;               /* SCORER_GROUP_MSGS slots; owned */
-    struct zsock_msg carry;    /* a batch read after a fast-lane message:
-                                  the next group's first (nparts 0: none;
-                                  group.c); owned */
+    /* Batches read while a group was taking orders (group.c): a FIFO of
+     * ncarry from carry_head, taken before the socket's batches. */
+    struct zsock_msg carry[SCORER_CARRY_MAX]; /* owned */
+    uint32_t carry_head, ncarry;
     struct reply *replies;     /* reply slots of one group; owned */
     uint32_t replies_cap;      /* batch_max + SFPROTO_MAX_BATCH */
     struct scorer_jent *jpend; /* replies_cap + SCORER_QUERY_BATCH
@@ -301,11 +310,12 @@ int scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
 
 /*
  * group.c: drain, apply, make durable (audit, then journal) and answer
- * one group of collector messages from s->events_sock (and the message
- * carried from the last group). A group that took a message from a
- * collector's order fast lane (ipcproto.h) ends before the next batch,
- * which is carried to the next group: the order waits for at most one
- * batch's apply and one sync. Main thread.
+ * one group of collector messages from s->events_sock (and the batches
+ * carried from the last groups). A group that took a message from a
+ * collector's order fast lane (ipcproto.h) and SCORER_FAST_TAIL_EVENTS
+ * events after it carries the batches it reads to the next groups and
+ * ends once the waiting orders are in: an order waits for about one
+ * batch and that tail, and one sync. Main thread.
  */
 void scorer_group(struct scorer *s) NONNULL(1);
 
