@@ -2,7 +2,8 @@
  * group.c - vigil-scorer: the group commit of collector messages
  *
  * scorer_group() drains up to SCORER_GROUP_MSGS collector messages (at
- * most batch_max events) from the events socket, applies each event
+ * most batch_max events, and no more once SCORER_GROUP_BUDGET_US of
+ * applying has passed) from the events socket, applies each event
  * (apply.c), which buffers its audit record, then makes the group
  * durable in write-ahead order with ONE fdatasync: the audit records
  * journaled (and written to the audit segment, unsynced), the events
@@ -60,6 +61,7 @@
 #include "scorer/record.h"
 #include "scorer/scorer.h"
 #include "scorer/space.h"
+#include "scorer/startup.h"
 #include "scorer/status.h"
 #include "scorer/vault.h"
 
@@ -482,6 +484,11 @@ scorer_group(struct scorer *s)
                               0));
         if (nreplies >= (uint32_t)s->cfg.batch_max)
             break;
+        /* Cold (a fresh process faulting in its maps: ~0.7 ms per event
+         * after a restart here) or starved of CPU, a full group would
+         * keep every reply waiting: commit what was applied. */
+        if (clock_mono_us() - t0 >= SCORER_GROUP_BUDGET_US)
+            break;
     }
     if (nmsgs == 0)
         return;
@@ -528,6 +535,8 @@ scorer_group(struct scorer *s)
             zsock_msg_close(&m->zm);
         }
     }
+    if (src == 0 && nreplies > 0)
+        startup_first_group(s, nreplies);
     status_group(s->status, nreplies, clock_mono_us() - t0);
 }
 

@@ -4,10 +4,10 @@
  * main() reads as the start-up checklist (each step in startup.c):
  * harden the process, parse arguments, load and check the
  * configuration, as root make the keys and data directories the service
- * user's and drop to it, open the keys, the store, history, journal and
+ * user's and drop to it, open the keys, start the ZAP handler and bind
+ * the collector and query sockets, open the store, history, journal and
  * audit log, bring history up to date from the journal and bind the
- * data to the pseudonym key, start the ZAP handler and bind the
- * collector and query sockets, loop. The loop polls the query socket
+ * data to the pseudonym key, loop. The loop polls the query socket
  * (query.c, qbatch.c: label operations held for one commit), the
  * collector socket (group.c: one group commit per drain, which also
  * commits the labels held when both were waiting), the flusher's bell
@@ -434,10 +434,12 @@ main(int argc, char **argv)
         "vigil-scorer: BENCHMARK BUILD: events are stored "
         "without audit records\n");
 #endif
+    startup_clock_init(&s);
     s.lock_fd = -1;
     s.flush_audit.sf.fd = -1;
     s.status = status_new();
     startup_config(&s, argc, argv);
+    startup_mark(&s, "exec+config");
     crashpoint_init(); /* before the flusher thread */
     /* The journal replay decodes events: the decoders come first. */
     wire_dec_init(&s.env_dec, 64 * 1024);
@@ -446,16 +448,23 @@ main(int argc, char **argv)
     startup_become_user(&s);
     lifecycle_lock(&s);
     startup_keys(&s);
+    startup_mark(&s, "keys");
+    /* Bound first: a collector reconnects and hands over what it holds
+     * while storage opens and the journal tail is replayed. */
+    startup_sockets(&s);
+    startup_mark(&s, "sockets");
     startup_storage(&s);
     startup_vault(&s);
+    startup_mark(&s, "vault");
     startup_catch_up(&s);
+    startup_mark(&s, "records");
     retention_init(&s.retention, &s.cfg);
     startup_alloc(&s);
-    startup_sockets(&s);
     startup_metrics(&s);
-    startup_verify_audit(&s);
     sig_install(scorer_on_signal, true);
     space_tick(&s, true);
+    startup_mark(&s, "metrics");
+    startup_ready(&s);
     log_info("vigil-scorer %s ready (review >= %u, block >= %u)", VIGIL_VERSION,
         s.params.review_threshold, s.params.block_threshold);
     scorer_loop(&s);

@@ -82,6 +82,13 @@
 
 /* Messages drained from the socket into one group commit, at most. */
 #define SCORER_GROUP_MSGS 512
+/* A group takes no more messages once it has spent this long applying
+ * (group.c): a warm scorer applies ~1,000-2,500 events in it, so under a
+ * flood groups stay large; a scorer just restarted after kill -9 (every
+ * page of its maps touched for the first time: ~0.7 ms per event) or
+ * starved of CPU answers its first events after this, not after a whole
+ * batch_max group. */
+#define SCORER_GROUP_BUDGET_US 50000
 
 /*
  * Entries (distinct keys written) in one overlay generation at which it
@@ -153,6 +160,24 @@ struct scorer_stats {
     uint64_t qcommits;   /* query batches committed on their own */
     uint64_t qshared;    /* ... that shared an events' group commit */
     uint64_t replayed;   /* journal records replayed at start/recovery */
+};
+
+/* Start-up timing (startup.c startup_mark): what each step took, in wall
+ * and in the process's CPU time, logged at ready and at the first group
+ * answered (the figure issue 12's restart target is about). */
+#define STARTUP_MARKS 12
+struct startup_clock {
+    uint64_t exec_us;                /* CLOCK_BOOTTIME of the process's exec */
+    uint64_t last_us;                /* CLOCK_BOOTTIME of the last mark */
+    unsigned n;                      /* marks taken */
+    const char *name[STARTUP_MARKS]; /* static strings */
+    uint64_t wall_us[STARTUP_MARKS]; /* the step's wall time */
+    uint64_t step_cpu_us[STARTUP_MARKS]; /* ... and the process's CPU */
+    uint64_t last_cpu_us;                /* process CPU at the last mark */
+    uint64_t cpu_us;                     /* process CPU at ready */
+    uint64_t ready_us;                   /* CLOCK_BOOTTIME at ready */
+    bool first_group;                    /* the first group was logged */
+    bool verify_started; /* the audit log's background verification */
 };
 
 struct scorer {
@@ -252,8 +277,9 @@ struct scorer {
     /* The model's version for status, or NULL ("n/a"): set by the model
      * module when it loads one (issue 7). */
     const char *model_version;
-    struct modelsvc *msvc; /* the model in use, features log (modelsvc.h);
-                              owned */
+    struct modelsvc *msvc;       /* the model in use, features log (modelsvc.h);
+                                    owned */
+    struct startup_clock sclock; /* start-up timing (startup.c) */
 };
 
 /* ------------------------------------------- shared inside scorer/ only */

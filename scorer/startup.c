@@ -7,16 +7,22 @@
  * and is main()'s (scorer.c): configuration; as root, the service user
  * takes the keys and data directories and the process drops to it
  * before any key or file is opened; keys (the signing key refused
- * inside data_dir); storage (history, subject index, overlay, flusher
- * thread, journal, audit log, witness client); the subject vault;
- * history brought up to date from the journal, a pending erasure
- * finished and the data bound to the pseudonym key; buffers; sockets
- * (ZAP first); the /metrics endpoint.
+ * inside data_dir); sockets (ZAP first: bound before storage opens, so
+ * that a collector reconnects and hands over what it holds while the
+ * journal tail is replayed; they are read once the loop runs); storage
+ * (history, subject index, overlay, flusher thread, journal, audit log,
+ * witness client); the subject vault; history brought up to date from
+ * the journal, a pending erasure finished and the data bound to the
+ * pseudonym key; buffers; the /metrics endpoint. Each step's wall and
+ * CPU time is logged at ready, and the first group answered once
+ * (startup_clock: the restart's first acknowledgement, issue 12); the
+ * background verification of the audit log starts after that group.
  *
  * See also: scorer.c (main, the loop), lifecycle.c (lock, stop, reload)
  *
  * SPDX-License-Identifier: MIT
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -25,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -53,8 +60,123 @@
 #include "scorer/wclient.h"
 
 #define SCORER_NAME "vigil-scorer"
+/* The background verification of the audit log starts at the first group
+ * answered after a start, or this long after ready: the restart's first
+ * acknowledgement does not share the CPU with it (a pass over the whole
+ * log: 13-40 s of a core at 1-3 M records here). */
+#define STARTUP_VERIFY_DELAY_MS 2000u
 /* The role plain (insecure_dev) query clients get. */
 #define SCORER_PLAIN_ROLE "analyst"
+
+/* A clock in microseconds (CLOCK_BOOTTIME: /proc's start times count on it;
+ * CLOCK_PROCESS_CPUTIME_ID: every thread's CPU). */
+static uint64_t
+startup_now_us(clockid_t id)
+{
+    struct timespec ts;
+
+    if (clock_gettime(id, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void
+startup_clock_init(struct scorer *s)
+{
+    struct startup_clock *c = &s->sclock;
+    unsigned long long ticks = 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    char buf[1024], *p;
+    FILE *f;
+    size_t n = 0;
+    int i;
+
+    memset(c, 0, sizeof(*c));
+    c->exec_us = startup_now_us(CLOCK_BOOTTIME);
+    /* The exec's time (field 22 of /proc/self/stat, in clock ticks since
+     * boot, after the command name's closing parenthesis): the dynamic
+     * linker's share of the start counts too. */
+    f = fopen("/proc/self/stat", "r");
+    if (f != NULL) {
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        (void)fclose(f);
+    }
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    for (i = 0; p != NULL && i < 20; i++)
+        p = strchr(p + 1, ' ');
+    if (p != NULL) {
+        char *end = NULL;
+
+        errno = 0;
+        ticks = strtoull(p + 1, &end, 10);
+        if (errno != 0 || end == p + 1)
+            ticks = 0;
+    }
+    if (ticks > 0 && hz > 0 &&
+        ticks * (1000000u / (unsigned long long)hz) <= c->exec_us)
+        c->exec_us = ticks * (1000000u / (unsigned long long)hz);
+    c->last_us = c->exec_us;
+}
+
+void
+startup_mark(struct scorer *s, const char *step)
+{
+    struct startup_clock *c = &s->sclock;
+    uint64_t now = startup_now_us(CLOCK_BOOTTIME);
+    uint64_t cpu = startup_now_us(CLOCK_PROCESS_CPUTIME_ID);
+
+    if (c->n < STARTUP_MARKS) {
+        c->name[c->n] = step;
+        c->wall_us[c->n] = now - c->last_us;
+        c->step_cpu_us[c->n] = cpu - c->last_cpu_us;
+        c->n++;
+    }
+    c->last_us = now;
+    c->last_cpu_us = cpu;
+}
+
+void
+startup_ready(struct scorer *s)
+{
+    struct startup_clock *c = &s->sclock;
+    char steps[512];
+    size_t off = 0;
+    unsigned i;
+
+    c->cpu_us = startup_now_us(CLOCK_PROCESS_CPUTIME_ID);
+    c->ready_us = c->last_us;
+    steps[0] = '\0';
+    for (i = 0; i < c->n && off < sizeof(steps); i++) {
+        int k = snprintf(steps + off, sizeof(steps) - off,
+            "%s%s %" PRIu64 "/%" PRIu64, i > 0 ? ", " : "", c->name[i],
+            c->wall_us[i] / 1000, c->step_cpu_us[i] / 1000);
+        if (k < 0)
+            break;
+        off += (size_t)k;
+    }
+    log_info("start-up took %" PRIu64 " ms after exec, %" PRIu64
+             " ms of CPU (%" PRIu64 " journal events replayed); per "
+             "step, ms of wall/CPU: %s",
+        (c->last_us - c->exec_us) / 1000, c->cpu_us / 1000, s->stats.replayed,
+        steps);
+}
+
+void
+startup_first_group(struct scorer *s, uint32_t events)
+{
+    struct startup_clock *c = &s->sclock;
+    uint64_t now = startup_now_us(CLOCK_BOOTTIME);
+
+    if (c->first_group)
+        return;
+    c->first_group = true;
+    log_info("first group answered %" PRIu64 " ms after exec (%" PRIu64
+             " ms after ready; %" PRIu32 " events; %" PRIu64
+             " ms of CPU since exec)",
+        (now - c->exec_us) / 1000, (now - c->last_us) / 1000, events,
+        startup_now_us(CLOCK_PROCESS_CPUTIME_ID) / 1000);
+}
 
 /*
  * Parse the command line and load the configuration; with -n print it
@@ -339,7 +461,9 @@ startup_storage(struct scorer *s)
             path, (uint64_t)s->cfg.journal_segment_mb << 20, &s->journal);
     if (rc != 0)
         fatalx("cannot open journal '%s': %s", path, err_str(rc));
+    startup_mark(s, "history+journal");
     open_audit(s);
+    startup_mark(s, "audit");
 }
 
 /*
@@ -385,6 +509,7 @@ startup_catch_up(struct scorer *s)
     if (rc != 0)
         fatalx("cannot bring history up to date from the journal: %s",
             err_str(rc));
+    startup_mark(s, "replay");
     /* An erasure a stop interrupted is finished before anything else
      * (its history is gone already; its salts and journal go now). */
     rc = erase_resume(s);
@@ -496,6 +621,7 @@ startup_metrics(struct scorer *s)
 void
 startup_verify_audit(struct scorer *s)
 {
+    s->sclock.verify_started = true;
     if (audit_log_verify_start(s->audit) != 0)
         fatalx("cannot start verifying the audit log's first %" PRIu64
                " records (taken on trust at start-up): refusing to go on",
@@ -509,8 +635,17 @@ void
 startup_verify_audit_poll(struct scorer *s)
 {
     const struct audit_verify_result *res = NULL;
-    int rc = audit_log_verify_poll(s->audit, &res);
+    const struct startup_clock *c = &s->sclock;
+    int rc;
 
+    if (!c->verify_started) {
+        if (c->first_group ||
+            startup_now_us(CLOCK_BOOTTIME) >=
+                c->ready_us + STARTUP_VERIFY_DELAY_MS * 1000u)
+            startup_verify_audit(s);
+        return;
+    }
+    rc = audit_log_verify_poll(s->audit, &res);
     if (rc == 0 || rc == ERR_AGAIN)
         return;
     fatalx("the audit log '%s' disagrees with what the scorer signed "

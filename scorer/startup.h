@@ -13,6 +13,16 @@
 #include "common/compiler.h"
 #include "scorer/scorer.h"
 
+/* Start-up timing (struct startup_clock): init takes the exec's time
+ * (from /proc) first thing in main(); mark ends a step, named by a
+ * static string; ready logs each step's wall time and the CPU so far;
+ * first_group logs, once, when the first group of events was answered
+ * (group.c). */
+void startup_clock_init(struct scorer *s) NONNULL(1);
+void startup_mark(struct scorer *s, const char *step) NONNULL(1, 2);
+void startup_ready(struct scorer *s) NONNULL(1);
+void startup_first_group(struct scorer *s, uint32_t events) NONNULL(1);
+
 /* Parse argv and load the configuration into s->cfg; with -n check it
  * (print it with -v) and exit. */
 void startup_config(struct scorer *s, int argc, char **argv) NONNULL(1, 3);
@@ -47,10 +57,13 @@ void startup_sockets(struct scorer *s) NONNULL(1);
 void startup_metrics(struct scorer *s) NONNULL(1);
 
 /* Start verifying, in the background, the audit records the fast open
- * took on trust (audit_log_verify_start()). Exits on failure to start. */
+ * took on trust (audit_log_verify_start()). Exits on failure to start.
+ * Called by startup_verify_audit_poll() at the first group answered or
+ * STARTUP_VERIFY_DELAY_MS after ready, whichever comes first. */
 void startup_verify_audit(struct scorer *s) NONNULL(1);
 
-/* Check on that verification (from the loop): when it failed, the log
+/* Start that verification when due, then check on it (from the loop,
+ * every turn): when it failed, the log
  * differs from what the scorer signed: exit, refusing to go on (fail
  * closed, as a start on that log would have). */
 void startup_verify_audit_poll(struct scorer *s) NONNULL(1);

@@ -20,9 +20,12 @@ overload: after --warmup seconds flat out (not counted: a fresh service
   >= 90%), p50/p99 of every reply and of the busy replies alone (target:
   busy within 5 ms), and both daemons' resident memory before and after.
 startup: fill history flat out for --fill-s seconds, --steps times; after
-  each step SIGKILL the scorer under load and time its restart to the
-  first acknowledged event (and the new scorer's CPU seconds by then:
-  the figure to trust on a shared machine); print the data directory's size (and its
+  each step SIGKILL the scorer under load and time its restart: the
+  scorer's ready and first group answered (the first acknowledged event;
+  its log, ms after its exec), and a probe's first acknowledgement (the
+  probe, from the loaded storefront, waits behind that load's backlog in
+  the collector), with the new scorer's CPU seconds by then (the figure
+  to trust on a shared machine); print the data directory's size (and its
   parts) and the load average beside it. --dir DIR keeps the data set
   (keys included) in DIR, so one set can be grown across runs and
   measured with two builds (--fill-s 0: measure only):
@@ -40,6 +43,7 @@ SPDX-License-Identifier: MIT
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -218,13 +222,24 @@ def cmd_startup(a):
             cpu = proc_cpu_s(svc.scorer.proc.pid)
             t.join()
             replayed = [l for l in svc.grep(r"records replayed", "scorer")]
+            # The scorer's own figures (its log): ready, and its first
+            # group answered, in ms after its exec.
+            ready = [l for l in svc.grep(r"start-up took \d+ ms", "scorer")]
+            first = [l for l in svc.grep(r"first group answered", "scorer")]
+            ready_ms = re.search(r"took (\d+) ms", ready[-1]).group(1) \
+                if ready else "?"
+            first_ms = re.search(r"answered (\d+) ms", first[-1]).group(1) \
+                if first else "?"
             print("step %d: %sdata dir %.0f MiB (history %.0f, audit %.0f, "
                   "journal %.0f, vault %.0f MiB): kill -9 under load -> "
-                  "first acknowledged event %.0f ms after the restart "
+                  "scorer ready %s ms and its first group answered %s ms "
+                  "after its exec; a probe (500 ms timeouts, behind the "
+                  "load's backlog) acknowledged %.0f ms after the restart "
                   "(scorer CPU by then %.2f s); %s; "
                   "load average %s" % (
                       step, fill, size, parts["history"], parts["audit"],
-                      parts["journal"], parts["vault"], dt * 1e3, cpu,
+                      parts["journal"], parts["vault"], ready_ms, first_ms,
+                      dt * 1e3, cpu,
                       replayed[-1].split(": ", 1)[-1] if replayed else "?",
                       " ".join(open("/proc/loadavg").read().split()[:3])),
                   flush=True)

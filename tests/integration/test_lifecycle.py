@@ -22,7 +22,10 @@ Through the real daemons (CURVE on):
    request_timeout_ms at 60 s: the collector answers what was in flight
    to it 'unavailable' as the connection drops, and the restarted
    scorer acknowledges an event within 20 s (before, the held window
-   made every request 'busy' until the 60 s deadline).
+   made every request 'busy' until the 60 s deadline); the restarted
+   scorer bound its sockets before replaying the journal, logged its
+   start-up steps and first group answered, and started the background
+   audit verification only after that group.
  - kill -9 under load with commit_interval_ms 60 s and
    commit_max_events 300 (batch_max 200): the restart replays at most
    800 journal records, and the last 200 acknowledged events, resent,
@@ -265,6 +268,37 @@ def kill9_part(args):
         check(svc.grep("lost the scorer connection", "collector") != [],
               "the collector answered the lost requests at once")
         check(dt < 20, "acknowledged before the 60 s request deadline")
+        restart_order_checks(svc)
+
+
+def restart_order_checks(svc):
+    """The restarted scorer's log (its own run only): it bound its
+    sockets before replaying the journal (a collector hands over what it
+    holds meanwhile; before, the bind came after the replay and the
+    collector's reconnection was added to the restart), logged its
+    start-up steps and its first group answered, and started the audit
+    log's background verification only after that group (before, the
+    verifier shared the CPU with the restart's first acknowledgement)."""
+    with open(svc.scorer.logs[-1], errors="replace") as f:
+        lines = f.read().splitlines()
+
+    def at(pattern):
+        rx = re.compile(pattern)
+        hits = [i for i, l in enumerate(lines) if rx.search(l)]
+        return hits[0] if hits else None
+    bound = at(r"listening for collectors")
+    replayed = at(r"history at journal seq \d+ \(\d+ records replayed\)")
+    steps = at(r"start-up took \d+ ms after exec, \d+ ms of CPU")
+    first = at(r"first group answered \d+ ms after exec")
+    verify = at(r"verifying audit records .* in the background")
+    check(bound is not None and replayed is not None and bound < replayed,
+          "the collector socket is bound before the journal replay",
+          (bound, replayed))
+    check(steps is not None, "the start-up steps are logged with times")
+    check(first is not None, "the first group answered is logged")
+    if verify is not None:
+        check(verify > first, "the background audit verification starts "
+              "after the first group answered", (first, verify))
 
 
 def kill9_tail_part(args):
