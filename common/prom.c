@@ -544,10 +544,15 @@ prom_rss_bytes(void)
     return statm_read(&res, &shr) == 0 ? res : 0;
 }
 
-uint64_t
-prom_rss_anon_bytes(void)
+void
+prom_memory(uint64_t *resident, uint64_t *anon)
 {
-    uint64_t res, shr;
+    uint64_t shr;
 
-    return statm_read(&res, &shr) == 0 ? res - shr : 0;
+    if (statm_read(resident, &shr) == 0) {
+        *anon = *resident - shr;
+    } else {
+        *resident = 0;
+        *anon = 0;
+    }
 }

@@ -142,10 +142,11 @@ int prom_render(const struct prom *p, struct buf *out) WARN_UNUSED
 uint64_t prom_rss_bytes(void);
 
 /*
- * The anonymous part of it (heap, stacks: resident minus file-backed and
- * shared pages, /proc/self/statm's second field minus its third, which
- * is RssAnon). Returns 0 when it cannot be read.
+ * The resident set size and its anonymous part (heap, stacks: resident
+ * minus file-backed and shared pages, /proc/self/statm's second field
+ * minus its third, which is RssAnon) from one read, in bytes; both 0
+ * when it cannot be read.
  */
-uint64_t prom_rss_anon_bytes(void);
+void prom_memory(uint64_t *resident, uint64_t *anon) NONNULL(1, 2);
 
 #endif

@@ -66,6 +66,8 @@ struct status {
     /* The events/s window: (monotonic ms, events applied) each second. */
     uint64_t rate_ms[STATUS_RATE_WINDOW_S + 1];
     uint64_t rate_n[STATUS_RATE_WINDOW_S + 1];
+    /* The process's memory, read once by status_refresh(). */
+    uint64_t mem_resident, mem_anon;
     unsigned rate_next, rate_len;
     uint64_t next_rate_ms;
     /* Directory sizes, scanned every STATUS_SIZES_MS. */
@@ -397,8 +399,9 @@ status_refresh(struct scorer *s)
         (double)(s->applied_seq > s->committed_seq ?
                 s->applied_seq - s->committed_seq :
                 0));
-    prom_set(st->rss, (double)prom_rss_bytes());
-    prom_set(st->anon, (double)prom_rss_anon_bytes());
+    prom_memory(&st->mem_resident, &st->mem_anon);
+    prom_set(st->rss, (double)st->mem_resident);
+    prom_set(st->anon, (double)st->mem_anon);
     if (s->ov != NULL)
         prom_set(st->overlay_bytes, (double)store_overlay_bytes(s->ov));
     if (s->vault != NULL) {
@@ -619,8 +622,8 @@ status_pack_memory(struct wire_enc *e, struct scorer *s)
 {
     put_k(e, "memory");
     wire_put_map(e, 8);
-    put_u(e, "resident_bytes", prom_rss_bytes());
-    put_u(e, "anonymous_bytes", prom_rss_anon_bytes());
+    put_u(e, "resident_bytes", s->status->mem_resident);
+    put_u(e, "anonymous_bytes", s->status->mem_anon);
     put_u(e, "overlay_bytes", s->ov != NULL ? store_overlay_bytes(s->ov) : 0);
     put_u(e, "overlay_entries",
         s->ov != NULL ? (uint64_t)store_overlay_entries(s->ov) : 0);
@@ -738,6 +741,6 @@ status_pack(struct scorer *s, struct wire_enc *e)
     put_d(e, "events_burst", s->quotas.events.burst);
     put_u(e, "client_rules", s->quotas.nrules);
 
-    put_u(e, "resident_memory_bytes", prom_rss_bytes());
+    put_u(e, "resident_memory_bytes", st->mem_resident);
     status_pack_memory(e, s);
 }

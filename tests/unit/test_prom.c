@@ -243,11 +243,30 @@ test_render_cap(void)
     prom_free(p);
 }
 
+static char *volatile rss_sink;
+
 static void
 test_rss(void)
 {
-    /* This process has resident pages. */
+    uint64_t res0, anon0, res1, anon1;
+    size_t n = 64u << 20;
+    char *p;
+
+    /* This process has resident pages; the anonymous ones are part of
+     * them, and 64 MiB of touched heap shows in the anonymous part (not
+     * in the file-backed one). */
     ASSERT(prom_rss_bytes() > 0);
+    prom_memory(&res0, &anon0);
+    ASSERT(res0 > 0 && anon0 > 0 && anon0 <= res0);
+    p = malloc(n);
+    ASSERT(p != NULL);
+    rss_sink = p; /* escapes: the stores below are not optimized away */
+    memset(p, 1, n);
+    prom_memory(&res1, &anon1);
+    ASSERT(anon1 >= anon0 + (60u << 20));
+    ASSERT(res1 >= res0 + (60u << 20));
+    ASSERT_EQ(p[n - 1], 1);
+    free(p);
 }
 
 int
