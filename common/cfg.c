@@ -60,6 +60,7 @@ static const struct cfgtab_entry cfg_table[] = {
     CFGTAB_KEY(commit_interval_ms, CFGTAB_INT, "200", 1, 60000, CFGTAB_LIVE, "longest wait before the scorer commits to LMDB, in ms"),
     CFGTAB_KEY(commit_max_events, CFGTAB_INT, "4000", 100, 1000000, CFGTAB_LIVE, "events after which the scorer commits to LMDB at once (bounds the journal tail replayed after a crash)"),
     CFGTAB_KEY(overlay_max_entries, CFGTAB_INT, "60000", 1000, 60000, CFGTAB_LIVE, "distinct keys in one uncommitted history generation at which the scorer commits to LMDB at once (bounds the overlay's and LMDB's write memory)"),
+    CFGTAB_KEY(lmdb_commit_max_pages, CFGTAB_INT, "16384", 0, 120000, CFGTAB_LIVE, "pages one LMDB commit may write, at most: bounds the heap LMDB keeps for a commit's dirty pages (0: only overlay_max_entries bounds it)"),
     CFGTAB_KEY(journal_segment_mb, CFGTAB_INT, "64", 1, 4096, CFGTAB_FIXED, "size of one journal segment file, in MiB"),
     CFGTAB_KEY(lmdb_map_mb, CFGTAB_INT, "65536", 16, 1048576, CFGTAB_FIXED, "LMDB map size (largest database), in MiB"),
     CFGTAB_KEY(request_timeout_ms, CFGTAB_INT, "10000", 100, 600000, CFGTAB_LIVE, "how long the collector waits for the scorer's reply, in ms"),

@@ -56,6 +56,8 @@ struct vigil_config {
                                    uncommitted generation, at most */
     int overlay_max_entries;    /* 1000..60000 (60000): keys in one
                                    uncommitted generation, at most */
+    int lmdb_commit_max_pages;  /* 0..120000 (16384): pages one LMDB
+                                   commit may write (0: no page bound) */
     int journal_segment_mb;     /* 1..4096 (64): journal segment size */
     int lmdb_map_mb;            /* 16..1048576 (65536): LMDB map size */
     int request_timeout_ms;     /* 100..600000 (10000): collector waits */

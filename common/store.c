@@ -129,6 +129,8 @@ struct store_overlay {
     struct ov_gen *frozen;  /* NULL when none */
     struct ov_chunk *spare; /* freed chunks kept for reuse */
     unsigned nspare;
+    size_t flushed_entries; /* the last flush's (store_overlay_flushed) */
+    size_t flushed_pages;
 };
 
 static uint64_t
@@ -794,6 +796,37 @@ ov_flush_item(MDB_cursor *cur, const struct ov_item *it)
     return store_err("mdb_cursor_del", mrc);
 }
 
+/*
+ * Bytes this thread has passed to write calls (wchar of
+ * /proc/thread-self/io), or UINT64_MAX when it cannot be read.
+ */
+static uint64_t
+thread_wchar(void)
+{
+    char buf[512];
+    const char *p;
+    size_t n;
+    FILE *f = fopen("/proc/thread-self/io", "re");
+
+    if (f == NULL)
+        return UINT64_MAX;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    (void)fclose(f);
+    buf[n] = '\0';
+    p = strstr(buf, "wchar: ");
+    if (p == NULL)
+        return UINT64_MAX;
+    return strtoull(p + 7, NULL, 10);
+}
+
+void
+store_overlay_flushed(
+    const struct store_overlay *ov, size_t *entries, size_t *pages)
+{
+    *entries = ov->flushed_entries;
+    *pages = ov->flushed_pages;
+}
+
 int
 store_overlay_flush(struct store_overlay *ov)
 {
@@ -801,7 +834,9 @@ store_overlay_flush(struct store_overlay *ov)
     const struct ov_item **items;
     MDB_cursor *cur = NULL;
     MDB_txn *txn;
+    MDB_stat ms;
     unsigned dbi = 0;
+    uint64_t w0, w1;
     size_t i, n = 0;
     int mrc, rc = 0;
 
@@ -837,7 +872,19 @@ store_overlay_flush(struct store_overlay *ov)
         return rc;
     }
     crashpoint("lmdb.commit");
-    return store_err("mdb_txn_commit", mdb_txn_commit(txn));
+    w0 = thread_wchar();
+    mrc = mdb_txn_commit(txn);
+    if (mrc != 0)
+        return store_err("mdb_txn_commit", mrc);
+    /* The commit writes every dirty page (pwritev) and the meta page:
+     * what it wrote is what LMDB's page pool now holds at least. */
+    w1 = thread_wchar();
+    ov->flushed_entries = n;
+    ov->flushed_pages = 0;
+    if (w0 != UINT64_MAX && w1 != UINT64_MAX && w1 >= w0 &&
+        mdb_env_stat(ov->st->env, &ms) == 0 && ms.ms_psize > 0)
+        ov->flushed_pages = (size_t)((w1 - w0) / ms.ms_psize);
+    return 0;
 }
 
 /* Move the read snapshot to the newest committed state. */

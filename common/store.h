@@ -258,6 +258,20 @@ int store_overlay_freeze(struct store_overlay *ov) WARN_UNUSED NONNULL(1);
 int store_overlay_flush(struct store_overlay *ov) WARN_UNUSED NONNULL(1);
 
 /*
+ * The last successful store_overlay_flush(): its entries (keys written
+ * or deleted) and the pages its commit wrote (bytes the flushing thread
+ * passed to write calls, /proc/thread-self/io, over LMDB's page size; 0
+ * when that cannot be read). Without a write map LMDB mallocs one heap
+ * page for every page a write transaction dirties and keeps each on a
+ * free list after the commit, never freed: the process's heap holds as
+ * many pages as the largest commit ever wrote, so the caller bounds the
+ * pages of a commit by bounding its entries (scorer.h, commit_cap).
+ * Read on the writer thread after the flush has been seen to finish.
+ */
+void store_overlay_flushed(const struct store_overlay *ov, size_t *entries,
+    size_t *pages) NONNULL(1, 2, 3);
+
+/*
  * After a successful flush: renew the snapshot so that it holds the
  * flushed data, then drop the frozen generation. Returns 0 or ERR_IO.
  */

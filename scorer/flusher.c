@@ -117,6 +117,31 @@ scorer_flush_finish(struct scorer *s, int rc, int arc)
         return;
     }
     s->stats.commits++;
+    {
+        size_t entries, pages;
+
+        store_overlay_flushed(s->ov, &entries, &pages);
+        s->commit_pages_last = pages;
+        if (pages > s->commit_pages_max)
+            s->commit_pages_max = pages;
+        if (pages > 0 && entries >= SCORER_COMMIT_PPK_MIN) {
+            size_t prev = scorer_commit_cap(s);
+
+            uint64_t ppk = (uint64_t)pages * 1000 / entries;
+
+            /* The next generation fills while this rate's commit runs:
+             * where the rate climbs, expect it one step further. */
+            s->commit_ppk = ppk;
+            if (s->commit_ppk_seen > 0 && ppk > s->commit_ppk_seen)
+                s->commit_ppk = ppk + (ppk - s->commit_ppk_seen) * 2 > ppk * 2 ?
+                    ppk * 2 :
+                    ppk + (ppk - s->commit_ppk_seen) * 2;
+            s->commit_ppk_seen = ppk;
+            /* Up by a quarter a commit at most: on a young database the
+             * rate climbs from commit to commit. */
+            s->commit_cap_grow = prev + prev / 4;
+        }
+    }
     /* LMDB commits lazily (STORE_LAZY_META): this commit's meta page is
      * not synced, a power cut may undo it; its data sync made the
      * PREVIOUS commit's meta durable. So the journal is released one
@@ -130,6 +155,24 @@ scorer_flush_finish(struct scorer *s, int rc, int arc)
         log_warnx("cannot release old journal segments: %s", err_str(rc));
     else if (journal_first_seq(s->journal) != first)
         crashpoint("journal.released");
+}
+
+size_t
+scorer_commit_cap(const struct scorer *s)
+{
+    uint64_t cap = (uint64_t)s->cfg.overlay_max_entries, bycost;
+
+    if (s->cfg.lmdb_commit_max_pages > 0) {
+        uint64_t ppk =
+            s->commit_ppk > 0 ? s->commit_ppk : SCORER_COMMIT_PPK_START;
+
+        bycost = (uint64_t)s->cfg.lmdb_commit_max_pages * 1000 / ppk;
+        if (s->commit_cap_grow > 0 && bycost > s->commit_cap_grow)
+            bycost = s->commit_cap_grow;
+        if (bycost < cap)
+            cap = bycost;
+    }
+    return cap < SCORER_COMMIT_CAP_MIN ? SCORER_COMMIT_CAP_MIN : (size_t)cap;
 }
 
 /* If the flusher has finished, take its result (main thread, no wait). */

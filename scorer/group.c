@@ -484,6 +484,10 @@ scorer_group(struct scorer *s)
                               0));
         if (nreplies >= (uint32_t)s->cfg.batch_max)
             break;
+        /* The generation is complete (scorer.h, COMMIT PAGES): the next
+         * message waits for its commit to start. */
+        if (store_overlay_entries(s->ov) >= scorer_commit_cap(s))
+            break;
         /* Cold (a fresh process faulting in its maps: ~0.7 ms per event
          * after a restart here) or starved of CPU, a full group would
          * keep every reply waiting: commit what was applied. */

@@ -198,8 +198,9 @@ scorer_loop(struct scorer *s)
          * and the current one. While a commit runs and the current one
          * holds commit_max_events, take no more events (queries go on):
          * the tail stays under 2 x commit_max_events + one group. */
-        bool capped =
-            s->flushing && s->gen_events >= (uint32_t)s->cfg.commit_max_events;
+        bool capped = s->flushing &&
+            (s->gen_events >= (uint32_t)s->cfg.commit_max_events ||
+                store_overlay_entries(s->ov) >= scorer_commit_cap(s));
         struct zsock_pollitem items[4] = {
             { s->events_sock, 0, capped ? 0 : ZSOCK_POLLIN, 0 },
             { NULL, s->flush_efd, ZSOCK_POLLIN, 0 },
@@ -265,15 +266,13 @@ scorer_loop(struct scorer *s)
         /* Back-pressure: a generation may not outgrow one LMDB write
          * transaction (or memory) while the previous one is being written. */
         if (s->flushing &&
-            store_overlay_entries(s->ov) >=
-                2 * (size_t)s->cfg.overlay_max_entries)
+            store_overlay_entries(s->ov) >= 2 * scorer_commit_cap(s))
             scorer_flush_wait(s);
         now = clock_mono_ms();
         if (s->gen_events > 0 &&
             (now >= s->gen_opened_ms + (uint64_t)s->cfg.commit_interval_ms ||
                 s->gen_events >= (uint32_t)s->cfg.commit_max_events ||
-                store_overlay_entries(s->ov) >=
-                    (size_t)s->cfg.overlay_max_entries))
+                store_overlay_entries(s->ov) >= scorer_commit_cap(s)))
             scorer_flush_start(s);
         if (now >= next_stats) {
             scorer_log_stats(s, false);

@@ -105,7 +105,31 @@
  * Past twice overlay_max_entries the loop stops taking events and waits
  * for the running flush (back-pressure): the service then runs at the
  * rate LMDB absorbs, instead of growing memory.
+ *
+ * COMMIT PAGES. What the heap actually keeps is pages, not entries, and
+ * the pages an entry costs grow with the database: at 0.4M events a
+ * commit of ~4,350 events (~30,000 entries) wrote ~26,000 pages, and the
+ * flusher thread's arena held 121 MB of LMDB's pool (malloc_stats). So a
+ * generation is complete at scorer_commit_cap() entries: at most
+ * overlay_max_entries, and at most lmdb_commit_max_pages x 1,000 /
+ * commit_ppk, the pages per 1,000 entries the last commit of at least
+ * SCORER_COMMIT_PPK_MIN entries wrote (store_overlay_flushed;
+ * SCORER_COMMIT_PPK_START before one was measured), and up by at most
+ * a quarter from one commit to the next; where the rate climbs from one
+ * commit to the next (a young database), twice its rise is added, at
+ * most doubling it (the next generation fills while the commit that
+ * measures it runs). The
+ * bound is strict up to one message: a group takes no more messages at
+ * the cap (group.c), and while a commit runs the loop takes no events
+ * once the generation is at the cap. A journal replay at start-up is
+ * still committed in one transaction (its tail: at most twice
+ * commit_max_events and one group).
  */
+#define SCORER_COMMIT_PPK_MIN 256
+/* Before the first measured commit: two pages an entry (its leaf and a
+ * share of branch pages and splits; ~0.9-1.5 measured on large sets). */
+#define SCORER_COMMIT_PPK_START 2000
+#define SCORER_COMMIT_CAP_MIN   100
 
 /* One collector message of the group being processed. */
 struct scorer_msg {
@@ -193,6 +217,14 @@ struct scorer {
     uint64_t gen_opened_ms;     /* monotonic time of the generation's
                                    first event, 0 while it is empty */
     uint32_t gen_events;        /* events applied into the generation */
+    /* LMDB pages the last sizeable commit wrote per 1,000 overlay
+     * entries (0: none measured yet); scorer_commit_cap() sizes the next
+     * generation by it (COMMIT PAGES above). */
+    uint64_t commit_ppk;
+    uint64_t commit_ppk_seen;   /* the last measured rate itself */
+    uint64_t commit_cap_grow;   /* the most the cap may be (0: any) */
+    uint64_t commit_pages_last; /* pages the last commit wrote */
+    uint64_t commit_pages_max;  /* the most one commit wrote */
     uint64_t applied_seq;       /* last journal seq applied to history */
     bool needs_recovery;        /* overlay ahead of what is durable */
     /* The flusher thread and what it shares with the main thread. */
@@ -338,6 +370,14 @@ int scorer_maybe_recover(struct scorer *s) NONNULL(1);
  * the generation is empty, or while recovery is needed.
  */
 void scorer_flush_start(struct scorer *s) NONNULL(1);
+
+/*
+ * flusher.c: the overlay entries at which the current generation is
+ * complete (COMMIT PAGES above): overlay_max_entries, or fewer so that
+ * its commit writes about lmdb_commit_max_pages pages at the page rate
+ * the last commit showed.
+ */
+size_t scorer_commit_cap(const struct scorer *s) NONNULL(1);
 
 /* flusher.c: hand the frozen generation to the flusher (again). */
 void scorer_flush_kick(struct scorer *s) NONNULL(1);

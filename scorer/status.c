@@ -614,20 +614,27 @@ status_pack_disk(struct wire_enc *e, const struct scorer *s)
  * What holds the scorer's memory, each beside its bound: the heap
  * (anonymous) against the whole resident set, the overlay (a generation
  * is flushed at overlay_max_entries entries; spare chunks at most
- * 64 MiB), and the mapped vault files (page cache, which the kernel
+ * 64 MiB), the pages LMDB's commits wrote (its heap pool holds as many
+ * as the largest; bounded by lmdb_commit_max_pages), and the mapped
+ * vault files (page cache, which the kernel
  * reclaims: 64 bytes a subject, the index 16 to 32).
  */
 static void
 status_pack_memory(struct wire_enc *e, struct scorer *s)
 {
     put_k(e, "memory");
-    wire_put_map(e, 8);
+    wire_put_map(e, 11);
     put_u(e, "resident_bytes", s->status->mem_resident);
     put_u(e, "anonymous_bytes", s->status->mem_anon);
     put_u(e, "overlay_bytes", s->ov != NULL ? store_overlay_bytes(s->ov) : 0);
     put_u(e, "overlay_entries",
         s->ov != NULL ? (uint64_t)store_overlay_entries(s->ov) : 0);
     put_u(e, "overlay_max_entries", (uint64_t)s->cfg.overlay_max_entries);
+    /* LMDB's pool of dirty pages (heap): the most one commit wrote,
+     * against lmdb_commit_max_pages (scorer.h, COMMIT PAGES). */
+    put_u(e, "commit_max_entries", (uint64_t)scorer_commit_cap(s));
+    put_u(e, "lmdb_commit_pages", s->commit_pages_last);
+    put_u(e, "lmdb_commit_pages_max", s->commit_pages_max);
     put_u(e, "vault_subjects", s->vault != NULL ? vault_count(s->vault) : 0);
     put_u(e, "vault_bytes", s->vault != NULL ? vault_file_bytes(s->vault) : 0);
     put_u(e, "vault_index_bytes",

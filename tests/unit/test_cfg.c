@@ -250,6 +250,11 @@ test_set_and_check(void)
         cfg_set(&c, "overlay_max_entries=999", err, sizeof(err)), ERR_INVAL);
     ASSERT_OK(cfg_set(&c, "overlay_max_entries=16384", err, sizeof(err)));
     ASSERT_EQ(c.overlay_max_entries, 16384);
+    ASSERT_EQ(c.lmdb_commit_max_pages, 16384);
+    ASSERT_EQ(cfg_set(&c, "lmdb_commit_max_pages=120001", err, sizeof(err)),
+        ERR_INVAL);
+    ASSERT_OK(cfg_set(&c, "lmdb_commit_max_pages=0", err, sizeof(err)));
+    ASSERT_EQ(c.lmdb_commit_max_pages, 0);
 
     /* Cross-field: block must not be below review. */
     ASSERT_OK(cfg_set(&c, "review_threshold=70", err, sizeof(err)));
