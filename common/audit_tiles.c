@@ -12,9 +12,10 @@
  * Costs: one 8 KiB tile and one bundle written per 256 records, one node
  * hash per record to hash the full tiles, and per checkpoint one small
  * partial tile and the partial bundle (at most 255 records) per level
- * that changed. Files are created once (O_EXCL) and never truncated or
- * renamed over, so that ext4's flush-on-replace does not join the next
- * fdatasync of the records.
+ * that changed. Files are created once (O_EXCL) and never truncated to
+ * zero or renamed over, so that ext4's flush-on-replace does not join
+ * the next fdatasync of the records; removed partials are kept in
+ * tile-spare/ and written again (audit_tiles.h: why).
  *
  * Invariants:
  *  - see audit_tiles.h.
@@ -23,6 +24,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#define _GNU_SOURCE /* renameat2(), RENAME_NOREPLACE */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +180,104 @@ file_equals(int dirfd, const char *path, const uint8_t *p, size_t len)
     return eq;
 }
 
+/* The path of spare k: "tile-spare/<k>". */
+static void
+spare_path(unsigned k, char out[AUDIT_TILES_PATH])
+{
+    snprintf(out, AUDIT_TILES_PATH, AUDIT_TILES_SPARE_DIR "/%u", k);
+}
+
+/*
+ * Make tile-spare/ and remove what an earlier run left there (once per
+ * writer, at its first removal). On failure spares are not used.
+ */
+static void
+spare_ready(struct audit_tiles *t)
+{
+    struct dirent *de;
+    DIR *d;
+    int fd;
+
+    if (t->spare_state != 0)
+        return;
+    t->spare_state = -1;
+    if (mkdirat(t->dirfd, AUDIT_TILES_SPARE_DIR, 0700) != 0 && errno != EEXIST)
+        return;
+    fd = openat(t->dirfd, AUDIT_TILES_SPARE_DIR,
+        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1)
+        return;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
+            closedir(d);
+            return;
+        }
+        t->unlinked++;
+    }
+    closedir(d);
+    t->spare_state = 1;
+}
+
+/* Remove the file `path`: keep it as a spare when there is room. */
+static int
+remove_file(struct audit_tiles *t, const char *path)
+{
+    char spare[AUDIT_TILES_PATH];
+
+    spare_ready(t);
+    if (t->spare_state == 1 && t->nspare < AUDIT_TILES_SPARE) {
+        spare_path(t->nspare, spare);
+        if (renameat2(t->dirfd, path, t->dirfd, spare, RENAME_NOREPLACE) == 0) {
+            t->nspare++;
+            return 0;
+        }
+    }
+    if (unlinkat(t->dirfd, path, 0) != 0)
+        return -1;
+    t->unlinked++;
+    return 0;
+}
+
+/*
+ * Write p[0..len) as the new partial file `path` into the last spare,
+ * then rename it there (never over a file). Returns true when done;
+ * false leaves `path` to put_file (no spare, or `path` exists).
+ */
+static bool
+put_spare(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
+{
+    char spare[AUDIT_TILES_PATH];
+    struct stat st;
+    bool ok;
+    int fd;
+
+    if (t->nspare == 0 || len == 0)
+        return false;
+    spare_path(t->nspare - 1, spare);
+    fd = openat(t->dirfd, spare, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1) {
+        t->nspare = 0; /* gone: forget them all */
+        return false;
+    }
+    /* Cut to len > 0 (not to zero: that would flush at close). */
+    ok = fileio_pwrite_all(fd, p, len, 0) == 0 && fstat(fd, &st) == 0 &&
+        ((uint64_t)st.st_size == len || ftruncate(fd, (off_t)len) == 0);
+    close(fd);
+    if (!ok || make_parents(t, path) != 0 ||
+        renameat2(t->dirfd, spare, t->dirfd, path, RENAME_NOREPLACE) != 0)
+        return false;
+    t->nspare--;
+    t->reused++;
+    return true;
+}
+
 /* Write p[0..len) as the new file `path` (replacing a stale one). */
 static void
 put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
@@ -198,6 +298,7 @@ put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
             tiles_fail(t, "replace", path);
             return;
         }
+        t->unlinked++;
         t->repaired++;
         fd = openat(
             t->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
@@ -206,6 +307,7 @@ put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
         tiles_fail(t, "create", path);
         return;
     }
+    t->created++;
     if (fileio_pwrite_all(fd, p, len, 0) != 0)
         tiles_fail(t, "write", path);
     close(fd);
@@ -263,7 +365,7 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
             (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
                 sizeof(sub))
             continue;
-        if (unlinkat(t->dirfd, sub, 0) != 0)
+        if (remove_file(t, sub) != 0)
             tiles_fail(t, "remove", sub);
     }
     closedir(d);
@@ -365,8 +467,10 @@ audit_tiles_flush(struct audit_tiles *t)
         if (!t->check && (t->flushed >> (8 * l)) == hashes)
             continue;
         audit_tiles_path(l, n, w, path);
-        put_file(t, path, (const uint8_t *)t->part[l],
-            (size_t)w * MERKLE_HASH_BYTES);
+        if (!put_spare(t, path, (const uint8_t *)t->part[l],
+                (size_t)w * MERKLE_HASH_BYTES))
+            put_file(t, path, (const uint8_t *)t->part[l],
+                (size_t)w * MERKLE_HASH_BYTES);
     }
     if (t->size % AUDIT_TILES_WIDTH != 0) {
         uint64_t n = t->size / AUDIT_TILES_WIDTH;
@@ -375,7 +479,8 @@ audit_tiles_flush(struct audit_tiles *t)
         if (t->check)
             drop_partials(t, AUDIT_TILES_ENTRIES, n, 0);
         audit_tiles_path(AUDIT_TILES_ENTRIES, n, w, path);
-        put_file(t, path, t->ent, t->entlen);
+        if (!put_spare(t, path, t->ent, t->entlen))
+            put_file(t, path, t->ent, t->entlen);
     }
     t->flushed = t->size;
 }
