@@ -1860,6 +1860,70 @@ test_tiles_spares(void)
     rmrf(dir);
 }
 
+/*
+ * Every signed head's tiles stay readable until the full tile exists
+ * (c2sp.org/tlog-tiles: logs MUST serve the partial tiles of every
+ * checkpoint produced): 4,096 leaves flushed every 3, and for each size
+ * flushed in the first 700 leaves the root from the tiles equals the
+ * tree's, and its last record reads back. The level-1 partials of
+ * widths 15 and 16 both exist, each exactly its hashes. (A writer that
+ * grew one partial file per tile and renamed it to its newest width,
+ * 5190c5c, left only the widest: a C2SP client holding an earlier
+ * checkpoint got no file.)
+ */
+static void
+test_tiles_every_size(void)
+{
+    char *dir = newdir(), path[AUDIT_TILES_PATH];
+    struct audit_tiles t;
+    struct merkle_frontier fr;
+    uint8_t leaf[MERKLE_HASH_BYTES], payload[8], got[AUDIT_MAX_RECORD_BYTES];
+    uint8_t roots[700][MERKLE_HASH_BYTES];
+    struct stat st;
+    size_t len;
+    int dfd;
+
+    ASSERT_EQ(mkdir(dir, 0700), 0);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT(dfd >= 0);
+    audit_tiles_init(&t, dfd, false);
+    merkle_frontier_init(&fr);
+    for (uint32_t i = 0; i < 4096; i++) {
+        memset(payload, (int)(i & 0xff), sizeof(payload));
+        payload[0] = (uint8_t)(i >> 8);
+        merkle_leaf_hash(payload, sizeof(payload), leaf);
+        audit_tiles_append(&t, leaf, payload, sizeof(payload));
+        merkle_frontier_append(&fr, leaf);
+        if (i < 700)
+            merkle_frontier_root(&fr, roots[i]);
+        if (i % 3 == 2)
+            audit_tiles_flush(&t);
+    }
+    audit_tiles_flush(&t);
+    ASSERT(!t.failed);
+    for (unsigned w = 15; w <= 16; w++) {
+        audit_tiles_path(1, 0, w, path);
+        ASSERT_EQ(fstatat(dfd, path, &st, 0), 0);
+        ASSERT_EQ((uint64_t)st.st_size, w * MERKLE_HASH_BYTES);
+    }
+    for (uint64_t size = 3; size <= 700; size += 3) {
+        struct audit_tiles_reader r;
+        uint8_t root[MERKLE_HASH_BYTES];
+
+        audit_tiles_reader_init(&r, dfd, size);
+        ASSERT_OK(merkle_root(audit_tiles_subtree, &r, size, root));
+        ASSERT(memcmp(root, roots[size - 1], MERKLE_HASH_BYTES) == 0);
+        ASSERT_OK(audit_tiles_entry(&r, size - 1, got, sizeof(got), &len));
+        ASSERT_EQ(len, sizeof(payload));
+        ASSERT_EQ(got[0], (uint8_t)((size - 1) >> 8));
+        ASSERT_EQ(got[1], (uint8_t)((size - 1) & 0xff));
+        audit_tiles_reader_release(&r);
+    }
+    audit_tiles_release(&t);
+    close(dfd);
+    rmrf(dir);
+}
+
 int
 main(void)
 {
@@ -1890,6 +1954,7 @@ main(void)
     RUN(test_replay);
     RUN(test_tiles_dirs_once);
     RUN(test_tiles_spares);
+    RUN(test_tiles_every_size);
     rmrf(tmproot);
     return 0;
 }
