@@ -336,14 +336,17 @@ put_full(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
 }
 
 /*
- * Remove the partial files of tile `n` of `level` (its directory
- * "<N>.p/"), keeping widths up to `keep` (0: remove them all and the
- * directory).
+ * Remove the partial files of tile `n` of `level` and their directory
+ * "<N>.p/". With `pass_on` (its full tile was just written), the empty
+ * directory becomes tile n + 1's "<N+1>.p/" instead of being removed and
+ * made again at the next flush: the writer frees no inode in steady
+ * state (audit_tiles.h).
  */
 static void
-drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
+drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, bool pass_on)
 {
     char path[AUDIT_TILES_PATH], sub[AUDIT_TILES_PATH + 8];
+    char next[AUDIT_TILES_PATH];
     struct dirent *de;
     DIR *d;
     int fd;
@@ -359,9 +362,9 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
     }
     while ((de = readdir(d)) != NULL) {
         char *end;
-        unsigned long w = strtoul(de->d_name, &end, 10);
 
-        if (de->d_name[0] == '.' || *end != '\0' || w <= keep ||
+        strtoul(de->d_name, &end, 10);
+        if (de->d_name[0] == '.' || *end != '\0' ||
             (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
                 sizeof(sub))
             continue;
@@ -369,8 +372,11 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
             tiles_fail(t, "remove", sub);
     }
     closedir(d);
-    if (keep == 0 && unlinkat(t->dirfd, path, AT_REMOVEDIR) != 0 &&
-        errno != ENOENT)
+    partial_dir(level, n + 1, next);
+    if (pass_on &&
+        renameat2(t->dirfd, path, t->dirfd, next, RENAME_NOREPLACE) == 0)
+        t->passed_on++;
+    else if (unlinkat(t->dirfd, path, AT_REMOVEDIR) != 0 && errno != ENOENT)
         tiles_fail(t, "remove", path);
     /* A directory may be gone: forget them all. */
     memset(t->madedir, 0, sizeof(t->madedir));
@@ -422,7 +428,8 @@ audit_tiles_append(struct audit_tiles *t, const uint8_t leaf[MERKLE_HASH_BYTES],
     audit_tiles_path(
         AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, 0, path);
     put_full(t, path, t->ent, t->entlen);
-    drop_partials(t, AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, 0);
+    drop_partials(
+        t, AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, true);
     t->entlen = 0;
     for (unsigned l = 0; l < AUDIT_TILES_LEVELS; l++) {
         uint64_t below = t->size >> (8 * l); /* level-l hashes */
@@ -433,7 +440,7 @@ audit_tiles_append(struct audit_tiles *t, const uint8_t leaf[MERKLE_HASH_BYTES],
         n = below / AUDIT_TILES_WIDTH - 1;
         audit_tiles_path(l, n, 0, path);
         put_full(t, path, (const uint8_t *)t->part[l], TILE_BYTES);
-        drop_partials(t, l, n, 0);
+        drop_partials(t, l, n, true);
         if (l + 1 == AUDIT_TILES_LEVELS)
             break;
         subtree_root((const uint8_t(*)[MERKLE_HASH_BYTES])t->part[l],
@@ -460,7 +467,7 @@ audit_tiles_flush(struct audit_tiles *t)
          * past, narrower ones may be stale or altered (not synced, not
          * trusted); readers of an older size use this or the full one. */
         if (t->check)
-            drop_partials(t, l, n, 0);
+            drop_partials(t, l, n, false);
         if (w == 0)
             continue;
         /* A width already written for an earlier size is unchanged. */
@@ -477,7 +484,7 @@ audit_tiles_flush(struct audit_tiles *t)
         unsigned w = (unsigned)(t->size % AUDIT_TILES_WIDTH);
 
         if (t->check)
-            drop_partials(t, AUDIT_TILES_ENTRIES, n, 0);
+            drop_partials(t, AUDIT_TILES_ENTRIES, n, false);
         audit_tiles_path(AUDIT_TILES_ENTRIES, n, w, path);
         if (!put_spare(t, path, t->ent, t->entlen))
             put_file(t, path, t->ent, t->entlen);

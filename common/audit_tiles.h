@@ -30,8 +30,10 @@
  * the scorer's CPU in a replay. So a removed partial moves to
  * tile-spare/ (at most AUDIT_TILES_SPARE of them) and the next partial
  * is written into a spare there, cut to its length and renamed into
- * place (never over a file): no inode is created or freed in steady
- * state, and a reader sees a partial file whole or not at all. What
+ * place (never over a file), and the emptied "<N>.p/" directory is
+ * renamed "<N+1>.p/": no inode is freed in steady state, none is created
+ * but the full tiles', and a reader sees a partial file whole or not at
+ * all. What
  * tile-spare/ holds at open is removed.
  *
  * Nothing here is synced: tiles are derived from the records, and the
@@ -105,9 +107,10 @@ struct audit_tiles {
      * first removal), 1 then, -1 when that failed (no reuse). */
     unsigned nspare;
     int spare_state;
-    uint64_t created;  /* files created (tests count them) */
-    uint64_t unlinked; /* files removed */
-    uint64_t reused;   /* partial files written into a spare */
+    uint64_t created;   /* files created (tests count them) */
+    uint64_t unlinked;  /* files removed */
+    uint64_t reused;    /* partial files written into a spare */
+    uint64_t passed_on; /* "<N>.p" directories renamed "<N+1>.p" */
 };
 
 /* Initialise `t` for an empty tree in directory `dirfd`, in check mode

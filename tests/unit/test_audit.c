@@ -1791,7 +1791,8 @@ test_tiles_dirs_once(void)
  * file). 4,099 leaves flushed every 3 leaves (1,367 flushes, 2,772
  * partial files): the files created are about the full tiles and
  * bundles (33) plus the spares of the first tile (~170), none is
- * unlinked, and every partial on disk holds exactly its width. At the
+ * unlinked, each emptied "<N>.p/" becomes "<N+1>.p/" (no directory
+ * removed), and every partial on disk holds exactly its width. At the
  * next open, what tile-spare/ holds is removed.
  */
 static void
@@ -1833,12 +1834,14 @@ test_tiles_spares(void)
     ASSERT(!t.failed);
     fprintf(stderr,
         "  %" PRIu64 " flushes: %" PRIu64 " files created, %" PRIu64
-        " unlinked, %" PRIu64 " partials written into a spare\n",
-        flushes, t.created, t.unlinked, t.reused);
+        " unlinked, %" PRIu64 " partials written into a spare, %" PRIu64
+        " partial directories passed on\n",
+        flushes, t.created, t.unlinked, t.reused, t.passed_on);
     ASSERT(flushes == 1367);
     ASSERT(t.created < 300); /* 2,772 before */
     ASSERT(t.unlinked == 1); /* the stale spare; 2,721 before */
     ASSERT(t.reused > 2000);
+    ASSERT(t.passed_on == 32); /* 16 tiles and 16 bundles: no rmdir */
     ASSERT(t.nspare <= AUDIT_TILES_SPARE);
     /* The last partial of level 0 (width 3) is exactly its hashes. */
     audit_tiles_path(0, 16, 3, path);
