@@ -12,9 +12,10 @@
  * Costs: one 8 KiB tile and one bundle written per 256 records, one node
  * hash per record to hash the full tiles, and per checkpoint one small
  * partial tile and the partial bundle (at most 255 records) per level
- * that changed. Files are created once (O_EXCL) and never truncated or
- * renamed over, so that ext4's flush-on-replace does not join the next
- * fdatasync of the records.
+ * that changed. Files are created once (O_EXCL) and never truncated to
+ * zero or renamed over, so that ext4's flush-on-replace does not join
+ * the next fdatasync of the records; removed partials are kept in
+ * tile-spare/ and written again (audit_tiles.h: why).
  *
  * Invariants:
  *  - see audit_tiles.h.
@@ -23,6 +24,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#define _GNU_SOURCE /* renameat2(), RENAME_NOREPLACE */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +180,104 @@ file_equals(int dirfd, const char *path, const uint8_t *p, size_t len)
     return eq;
 }
 
+/* The path of spare k: "tile-spare/<k>". */
+static void
+spare_path(unsigned k, char out[AUDIT_TILES_PATH])
+{
+    snprintf(out, AUDIT_TILES_PATH, AUDIT_TILES_SPARE_DIR "/%u", k);
+}
+
+/*
+ * Make tile-spare/ and remove what an earlier run left there (once per
+ * writer, at its first removal). On failure spares are not used.
+ */
+static void
+spare_ready(struct audit_tiles *t)
+{
+    struct dirent *de;
+    DIR *d;
+    int fd;
+
+    if (t->spare_state != 0)
+        return;
+    t->spare_state = -1;
+    if (mkdirat(t->dirfd, AUDIT_TILES_SPARE_DIR, 0700) != 0 && errno != EEXIST)
+        return;
+    fd = openat(t->dirfd, AUDIT_TILES_SPARE_DIR,
+        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1)
+        return;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
+            closedir(d);
+            return;
+        }
+        t->unlinked++;
+    }
+    closedir(d);
+    t->spare_state = 1;
+}
+
+/* Remove the file `path`: keep it as a spare when there is room. */
+static int
+remove_file(struct audit_tiles *t, const char *path)
+{
+    char spare[AUDIT_TILES_PATH];
+
+    spare_ready(t);
+    if (t->spare_state == 1 && t->nspare < AUDIT_TILES_SPARE) {
+        spare_path(t->nspare, spare);
+        if (renameat2(t->dirfd, path, t->dirfd, spare, RENAME_NOREPLACE) == 0) {
+            t->nspare++;
+            return 0;
+        }
+    }
+    if (unlinkat(t->dirfd, path, 0) != 0)
+        return -1;
+    t->unlinked++;
+    return 0;
+}
+
+/*
+ * Write p[0..len) as the new partial file `path` into the last spare,
+ * then rename it there (never over a file). Returns true when done;
+ * false leaves `path` to put_file (no spare, or `path` exists).
+ */
+static bool
+put_spare(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
+{
+    char spare[AUDIT_TILES_PATH];
+    struct stat st;
+    bool ok;
+    int fd;
+
+    if (t->nspare == 0 || len == 0)
+        return false;
+    spare_path(t->nspare - 1, spare);
+    fd = openat(t->dirfd, spare, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1) {
+        t->nspare = 0; /* gone: forget them all */
+        return false;
+    }
+    /* Cut to len > 0 (not to zero: that would flush at close). */
+    ok = fileio_pwrite_all(fd, p, len, 0) == 0 && fstat(fd, &st) == 0 &&
+        ((uint64_t)st.st_size == len || ftruncate(fd, (off_t)len) == 0);
+    close(fd);
+    if (!ok || make_parents(t, path) != 0 ||
+        renameat2(t->dirfd, spare, t->dirfd, path, RENAME_NOREPLACE) != 0)
+        return false;
+    t->nspare--;
+    t->reused++;
+    return true;
+}
+
 /* Write p[0..len) as the new file `path` (replacing a stale one). */
 static void
 put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
@@ -198,6 +298,7 @@ put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
             tiles_fail(t, "replace", path);
             return;
         }
+        t->unlinked++;
         t->repaired++;
         fd = openat(
             t->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
@@ -206,6 +307,7 @@ put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
         tiles_fail(t, "create", path);
         return;
     }
+    t->created++;
     if (fileio_pwrite_all(fd, p, len, 0) != 0)
         tiles_fail(t, "write", path);
     close(fd);
@@ -234,14 +336,17 @@ put_full(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
 }
 
 /*
- * Remove the partial files of tile `n` of `level` (its directory
- * "<N>.p/"), keeping widths up to `keep` (0: remove them all and the
- * directory).
+ * Remove the partial files of tile `n` of `level` and their directory
+ * "<N>.p/". With `pass_on` (its full tile was just written), the empty
+ * directory becomes tile n + 1's "<N+1>.p/" instead of being removed and
+ * made again at the next flush: the writer frees no inode in steady
+ * state (audit_tiles.h).
  */
 static void
-drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
+drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, bool pass_on)
 {
     char path[AUDIT_TILES_PATH], sub[AUDIT_TILES_PATH + 8];
+    char next[AUDIT_TILES_PATH];
     struct dirent *de;
     DIR *d;
     int fd;
@@ -257,18 +362,21 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
     }
     while ((de = readdir(d)) != NULL) {
         char *end;
-        unsigned long w = strtoul(de->d_name, &end, 10);
 
-        if (de->d_name[0] == '.' || *end != '\0' || w <= keep ||
+        strtoul(de->d_name, &end, 10);
+        if (de->d_name[0] == '.' || *end != '\0' ||
             (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
                 sizeof(sub))
             continue;
-        if (unlinkat(t->dirfd, sub, 0) != 0)
+        if (remove_file(t, sub) != 0)
             tiles_fail(t, "remove", sub);
     }
     closedir(d);
-    if (keep == 0 && unlinkat(t->dirfd, path, AT_REMOVEDIR) != 0 &&
-        errno != ENOENT)
+    partial_dir(level, n + 1, next);
+    if (pass_on &&
+        renameat2(t->dirfd, path, t->dirfd, next, RENAME_NOREPLACE) == 0)
+        t->passed_on++;
+    else if (unlinkat(t->dirfd, path, AT_REMOVEDIR) != 0 && errno != ENOENT)
         tiles_fail(t, "remove", path);
     /* A directory may be gone: forget them all. */
     memset(t->madedir, 0, sizeof(t->madedir));
@@ -320,7 +428,8 @@ audit_tiles_append(struct audit_tiles *t, const uint8_t leaf[MERKLE_HASH_BYTES],
     audit_tiles_path(
         AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, 0, path);
     put_full(t, path, t->ent, t->entlen);
-    drop_partials(t, AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, 0);
+    drop_partials(
+        t, AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, true);
     t->entlen = 0;
     for (unsigned l = 0; l < AUDIT_TILES_LEVELS; l++) {
         uint64_t below = t->size >> (8 * l); /* level-l hashes */
@@ -331,7 +440,7 @@ audit_tiles_append(struct audit_tiles *t, const uint8_t leaf[MERKLE_HASH_BYTES],
         n = below / AUDIT_TILES_WIDTH - 1;
         audit_tiles_path(l, n, 0, path);
         put_full(t, path, (const uint8_t *)t->part[l], TILE_BYTES);
-        drop_partials(t, l, n, 0);
+        drop_partials(t, l, n, true);
         if (l + 1 == AUDIT_TILES_LEVELS)
             break;
         subtree_root((const uint8_t(*)[MERKLE_HASH_BYTES])t->part[l],
@@ -358,24 +467,27 @@ audit_tiles_flush(struct audit_tiles *t)
          * past, narrower ones may be stale or altered (not synced, not
          * trusted); readers of an older size use this or the full one. */
         if (t->check)
-            drop_partials(t, l, n, 0);
+            drop_partials(t, l, n, false);
         if (w == 0)
             continue;
         /* A width already written for an earlier size is unchanged. */
         if (!t->check && (t->flushed >> (8 * l)) == hashes)
             continue;
         audit_tiles_path(l, n, w, path);
-        put_file(t, path, (const uint8_t *)t->part[l],
-            (size_t)w * MERKLE_HASH_BYTES);
+        if (!put_spare(t, path, (const uint8_t *)t->part[l],
+                (size_t)w * MERKLE_HASH_BYTES))
+            put_file(t, path, (const uint8_t *)t->part[l],
+                (size_t)w * MERKLE_HASH_BYTES);
     }
     if (t->size % AUDIT_TILES_WIDTH != 0) {
         uint64_t n = t->size / AUDIT_TILES_WIDTH;
         unsigned w = (unsigned)(t->size % AUDIT_TILES_WIDTH);
 
         if (t->check)
-            drop_partials(t, AUDIT_TILES_ENTRIES, n, 0);
+            drop_partials(t, AUDIT_TILES_ENTRIES, n, false);
         audit_tiles_path(AUDIT_TILES_ENTRIES, n, w, path);
-        put_file(t, path, t->ent, t->entlen);
+        if (!put_spare(t, path, t->ent, t->entlen))
+            put_file(t, path, t->ent, t->entlen);
     }
     t->flushed = t->size;
 }

@@ -5,7 +5,8 @@
  * command line the same way: the usage, or one line naming the option,
  * its value and the rule, on stderr, and exit status TOOL_EXIT_USAGE.
  * Each tool keeps its own usage text and option table; this is the
- * refusal they have in common. Called from main() only, before any
+ * refusal they have in common, and the parsing of a bounded number
+ * that refuses that way. Called from main() only, before any
  * thread starts.
  *
  * See also: tools/vigil-load.1, tools/vigil-replay.1, tools/vigil-train.1
@@ -14,6 +15,8 @@
  */
 #ifndef COMMON_TOOLOPT_H
 #define COMMON_TOOLOPT_H
+
+#include <stdint.h>
 
 #include "common/compiler.h"
 
@@ -30,5 +33,22 @@ NORETURN void tool_usage(const char *usage) NONNULL(1);
  */
 NORETURN void tool_bad_opt(const char *prog, const char *name, const char *val,
     const char *rule) NONNULL(1, 2, 3, 4);
+
+/*
+ * Parse `val`, the value of option --`name`, as a decimal integer in
+ * min..max (text_parse_u64's rules) and return it; otherwise refuse it
+ * through tool_bad_opt: "must be MIN..MAX", or "must be an unsigned
+ * integer" when the range is the whole of uint64_t.
+ */
+uint64_t tool_opt_u64(const char *prog, const char *name, const char *val,
+    uint64_t min, uint64_t max) NONNULL(1, 2, 3);
+
+/*
+ * Parse `val`, the value of option --`name`, as a number in min..max
+ * (text_parse_double's rules) and return it; otherwise refuse it
+ * through tool_bad_opt with `rule` (say, "must be 0..1").
+ */
+double tool_opt_double(const char *prog, const char *name, const char *val,
+    double min, double max, const char *rule) NONNULL(1, 2, 3, 6);
 
 #endif

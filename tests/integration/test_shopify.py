@@ -16,7 +16,9 @@ stands in for the shop's Admin GraphQL API. Checks:
    deliveries of every mapped topic are answered 200 and stored under
    the shop's identity (one audit event.store record per event id, actor
    the shop, ref scoped by the shop); refunds store nothing; a shop
-   without a certificate keeps the bridge from starting;
+   without a certificate keeps the bridge from starting, and so does a
+   dpo_cert or label_cert of the wrong role or missing (the message
+   names the key, the role and `vigilctl client add`);
  - orders/create is scored: the risk assessment reaches the Admin API
    stand-in with the documented orderRiskAssessmentCreate shape, the
    access token, and the order's score (equal to the scorer's own
@@ -498,6 +500,7 @@ def body(args):
               "every answer came within Shopify's 5 s (slowest %.2f s)"
               % br.slowest)
         no_certificate(args, svc, br)
+        wrong_certificates(svc, br)
     over_quota(args)
 
 
@@ -591,6 +594,37 @@ def no_certificate(args, svc, br):
     check(rc != 0 and other in err and "vigilctl client add" in err,
           "exit status %d, naming the shop and `vigilctl client add`" % rc,
           err[-400:])
+
+
+def wrong_certificates(svc, br):
+    """dpo_cert and label_cert must be readable certificates of the role
+    their worker speaks as: otherwise the bridge does not start, and says
+    which key, which role, and how to make the right one."""
+    say("-- a worker certificate of the wrong role, or none: no start")
+    missing = os.path.join(svc.dir, "no-such.cert")
+    for key, cert, want in (
+            ("dpo_cert", svc.cert_path(LABELER),
+             ["dpo_cert '%s' has the role 'analyst', not dpo"
+              % svc.cert_path(LABELER)]),
+            ("label_cert", svc.cert_path(DPO),
+             ["label_cert '%s' has the role 'dpo', not analyst"
+              % svc.cert_path(DPO)]),
+            ("label_cert", missing,
+             ["label_cert: ", "(make one with `vigilctl client add "
+              "vigil-shopify-labels --role analyst`)"]),
+            ("dpo_cert", missing,
+             ["dpo_cert: ", "(make one with `vigilctl client add "
+              "vigil-shopify --role dpo`)"])):
+        argv = list(br.d.argv)
+        at = [i for i, a in enumerate(argv) if a.startswith(key + "=")]
+        if at:
+            argv[at[0]] = "%s=%s" % (key, cert)
+        else:
+            argv += ["-o", "%s=%s" % (key, cert)]
+        rc, _, err = run(argv, timeout=20)
+        check(rc != 0 and all(w in err for w in want),
+              "%s=%s: exit status %d, stderr says %r"
+              % (key, os.path.basename(cert), rc, want), err[-400:])
 
 
 def scenario(args, svc, br, api):

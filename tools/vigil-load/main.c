@@ -105,7 +105,6 @@ parse_args(int argc, char **argv, struct load_opts *o)
         { "insecure-dev", no_argument, NULL, 'I' },
         { NULL, 0, NULL, 0 },
     };
-    uint64_t u;
     int ch;
 
     memset(o, 0, sizeof(*o));
@@ -121,34 +120,27 @@ parse_args(int argc, char **argv, struct load_opts *o)
     while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
         switch (ch) {
         case 'b':
-            if (!text_parse_u64(optarg, 1, SFPROTO_MAX_BATCH, &u))
-                tool_bad_opt(LOAD_PROGNAME, "batch", optarg, "must be 1..1000");
-            o->batch = (unsigned)u;
+            o->batch = (unsigned)tool_opt_u64(
+                LOAD_PROGNAME, "batch", optarg, 1, SFPROTO_MAX_BATCH);
             break;
         case 'c':
-            if (!text_parse_u64(optarg, 1, LOAD_MAX_CONNECTIONS, &u))
-                tool_bad_opt(
-                    LOAD_PROGNAME, "connections", optarg, "must be 1..256");
-            o->connections = (unsigned)u;
+            o->connections = (unsigned)tool_opt_u64(
+                LOAD_PROGNAME, "connections", optarg, 1, LOAD_MAX_CONNECTIONS);
             break;
         case 'd':
-            if (!text_parse_double(optarg, 0.01, 86400, &o->duration))
-                tool_bad_opt(LOAD_PROGNAME, "duration", optarg,
-                    "must be 0.01..86400 seconds");
+            o->duration = tool_opt_double(LOAD_PROGNAME, "duration", optarg,
+                0.01, 86400, "must be 0.01..86400 seconds");
             break;
         case 'e':
             o->conn.endpoint = optarg;
             break;
         case 'f':
-            if (!text_parse_double(optarg, 0, 1, &o->fraud_share))
-                tool_bad_opt(
-                    LOAD_PROGNAME, "fraud-share", optarg, "must be 0..1");
+            o->fraud_share = tool_opt_double(
+                LOAD_PROGNAME, "fraud-share", optarg, 0, 1, "must be 0..1");
             break;
         case 'i':
-            if (!text_parse_u64(optarg, 1, LOAD_MAX_INFLIGHT, &u))
-                tool_bad_opt(
-                    LOAD_PROGNAME, "inflight", optarg, "must be 1..1024");
-            o->inflight = (unsigned)u;
+            o->inflight = (unsigned)tool_opt_u64(
+                LOAD_PROGNAME, "inflight", optarg, 1, LOAD_MAX_INFLIGHT);
             break;
         case 'j':
             o->json = true;
@@ -165,27 +157,23 @@ parse_args(int argc, char **argv, struct load_opts *o)
             o->quiet = true;
             break;
         case 'r':
-            if (!text_parse_double(optarg, 0, 1e8, &o->rate))
-                tool_bad_opt(LOAD_PROGNAME, "rate", optarg,
-                    "must be 0 (flat out) or events/s");
+            o->rate = tool_opt_double(LOAD_PROGNAME, "rate", optarg, 0, 1e8,
+                "must be 0 (flat out) or events/s");
             break;
         case 'R':
             o->envelope = true;
             break;
         case 's':
-            if (!text_parse_u64(optarg, 0, UINT64_MAX, &o->seed))
-                tool_bad_opt(LOAD_PROGNAME, "seed", optarg,
-                    "must be an unsigned integer");
+            o->seed =
+                tool_opt_u64(LOAD_PROGNAME, "seed", optarg, 0, UINT64_MAX);
             break;
         case 'S':
-            if (!text_parse_u64(optarg, 0, LOAD_MAX_SHOW, &u))
-                tool_bad_opt(LOAD_PROGNAME, "show", optarg, "must be 0..1000");
-            o->show = (unsigned)u;
+            o->show = (unsigned)tool_opt_u64(
+                LOAD_PROGNAME, "show", optarg, 0, LOAD_MAX_SHOW);
             break;
         case 't':
-            if (!text_parse_double(optarg, 0.01, 600, &o->timeout))
-                tool_bad_opt(LOAD_PROGNAME, "timeout", optarg,
-                    "must be 0.01..600 seconds");
+            o->timeout = tool_opt_double(LOAD_PROGNAME, "timeout", optarg, 0.01,
+                600, "must be 0.01..600 seconds");
             break;
         case 'x':
             o->strict = true;

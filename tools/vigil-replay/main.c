@@ -111,7 +111,6 @@ parse_args(int argc, char **argv, struct replay_opts *o)
         { NULL, 0, NULL, 0 },
     };
     bool have_seed = false;
-    uint64_t u;
     double days;
     int ch;
 
@@ -132,19 +131,15 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->qconn.cert = optarg;
             break;
         case 'b':
-            if (!text_parse_u64(optarg, 1, SFPROTO_MAX_BATCH, &u))
-                tool_bad_opt(
-                    REPLAY_PROGNAME, "batch", optarg, "must be 1..1000");
-            o->batch = (unsigned)u;
+            o->batch = (unsigned)tool_opt_u64(
+                REPLAY_PROGNAME, "batch", optarg, 1, SFPROTO_MAX_BATCH);
             break;
         case 'C':
             o->conn.cert = optarg;
             break;
         case 'c':
-            if (!text_parse_u64(optarg, 1, REPLAY_MAX_CONNECTIONS, &u))
-                tool_bad_opt(
-                    REPLAY_PROGNAME, "connections", optarg, "must be 1..64");
-            o->connections = (unsigned)u;
+            o->connections = (unsigned)tool_opt_u64(REPLAY_PROGNAME,
+                "connections", optarg, 1, REPLAY_MAX_CONNECTIONS);
             break;
         case 'D':
             o->dry_run = true;
@@ -156,15 +151,12 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->fraud_data = optarg;
             break;
         case 'H':
-            if (!text_parse_double(optarg, 0, 1, &o->holdout))
-                tool_bad_opt(REPLAY_PROGNAME, "holdout", optarg,
-                    "must be a fraction 0..1");
+            o->holdout = tool_opt_double(REPLAY_PROGNAME, "holdout", optarg, 0,
+                1, "must be a fraction 0..1");
             break;
         case 'i':
-            if (!text_parse_u64(optarg, 1, REPLAY_MAX_INFLIGHT, &u))
-                tool_bad_opt(
-                    REPLAY_PROGNAME, "inflight", optarg, "must be 1..256");
-            o->inflight = (unsigned)u;
+            o->inflight = (unsigned)tool_opt_u64(
+                REPLAY_PROGNAME, "inflight", optarg, 1, REPLAY_MAX_INFLIGHT);
             break;
         case 'I':
             o->ip_country = optarg;
@@ -173,10 +165,8 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->conn.keys_dir = optarg;
             break;
         case 'L':
-            if (!text_parse_u64(optarg, 1, REPLAY_MAX_LABEL_INFLIGHT, &u))
-                tool_bad_opt(REPLAY_PROGNAME, "label-inflight", optarg,
-                    "must be 1..4096");
-            o->label_inflight = (unsigned)u;
+            o->label_inflight = (unsigned)tool_opt_u64(REPLAY_PROGNAME,
+                "label-inflight", optarg, 1, REPLAY_MAX_LABEL_INFLIGHT);
             break;
         case 'N':
             o->conn.insecure = true;
@@ -188,9 +178,8 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->storefront = optarg;
             break;
         case 'l':
-            if (!text_parse_double(optarg, 0, 3650, &days))
-                tool_bad_opt(REPLAY_PROGNAME, "label-delay", optarg,
-                    "must be 0..3650 days");
+            days = tool_opt_double(REPLAY_PROGNAME, "label-delay", optarg, 0,
+                3650, "must be 0..3650 days");
             o->label_delay_ms =
                 (uint64_t)llround(days * (double)REPLAY_MS_PER_DAY);
             break;
@@ -204,15 +193,13 @@ parse_args(int argc, char **argv, struct replay_opts *o)
             o->conn.server_key = optarg;
             break;
         case 's':
-            if (!text_parse_u64(optarg, 0, UINT64_MAX, &o->split_seed))
-                tool_bad_opt(REPLAY_PROGNAME, "split-seed", optarg,
-                    "must be an unsigned integer");
+            o->split_seed = tool_opt_u64(
+                REPLAY_PROGNAME, "split-seed", optarg, 0, UINT64_MAX);
             have_seed = true;
             break;
         case 't':
-            if (!text_parse_double(optarg, 0.1, 3600, &o->timeout))
-                tool_bad_opt(REPLAY_PROGNAME, "timeout", optarg,
-                    "must be 0.1..3600 seconds");
+            o->timeout = tool_opt_double(REPLAY_PROGNAME, "timeout", optarg,
+                0.1, 3600, "must be 0.1..3600 seconds");
             break;
         case 'T':
             o->trace = optarg;

@@ -85,10 +85,10 @@ jobq_submit(struct jobq *q, struct req *r)
     return rc;
 }
 
-struct req *
-jobq_stop(struct jobq *q)
+void
+jobq_stop(struct jobq *q, void (*drop)(void *arg, struct req *r))
 {
-    struct req *left;
+    struct req *r, *left;
 
     pthread_mutex_lock(&q->mu);
     q->stop = true;
@@ -102,5 +102,12 @@ jobq_stop(struct jobq *q)
     q->n = 0;
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
-    return left;
+    while ((r = left) != NULL) {
+        left = r->next;
+        r->next = NULL;
+        drop(q->arg, r);
+        r->status = 503;
+        r->why = "shutting down; retry\n";
+        http_resume(r);
+    }
 }

@@ -50,10 +50,12 @@ int jobq_start(struct jobq *q) WARN_UNUSED NONNULL(1);
 int jobq_submit(struct jobq *q, struct req *r) WARN_UNUSED NONNULL(1, 2);
 
 /*
- * Stop the thread (after the request it is running), release `q`, and
- * return the requests that never ran, linked by next (the caller answers
- * each). jobq_init() must have been called.
+ * Stop the thread (after the request it is running) and release `q`.
+ * Each request that never ran goes to `drop` (with the queue's `arg`:
+ * the worker counts it and frees its job) and is then answered 503
+ * "shutting down; retry". jobq_init() must have been called.
  */
-struct req *jobq_stop(struct jobq *q) NONNULL(1);
+void jobq_stop(struct jobq *q, void (*drop)(void *arg, struct req *r))
+    NONNULL(1, 2);
 
 #endif

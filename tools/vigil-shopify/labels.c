@@ -36,19 +36,17 @@
 #include "common/text.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
-#include "common/zclient.h"
-#include "common/zsock.h"
 #include "tools/vigil-shopify/jobq.h"
 #include "tools/vigil-shopify/labels.h"
+#include "tools/vigil-shopify/qclient.h"
 #include "tools/vigil-shopify/shopify.h"
 
 #define LABELS_QUEUE_MAX 256 /* deliveries waiting, at most */
 
 struct labels {
     struct shopify *sh;
-    struct jobq q; /* the deliveries, run on its thread */
-    void *ctx;
-    struct zclient_opts conn; /* strings borrowed from sh->cfg */
+    struct jobq q;     /* the deliveries, run on its thread */
+    struct qclient qc; /* the way to the query endpoint */
 };
 
 /* ------------------------------------------------------------- jobs */
@@ -125,8 +123,7 @@ run_job(void *arg, struct req *r)
         (j->ts != 0 ? QPROTO_ARG_TS : 0u);
     buf_init(&reply, 4096);
     wire_dec_init(&dec, QPROTO_REPLY_MAX);
-    rc = qclient_exchange(
-        lb->ctx, &lb->conn, "labels", &q, r->deadline_ms, &reply);
+    rc = qclient_exchange(&lb->qc, "labels", &q, r->deadline_ms, &reply);
     sodium_memzero(&q, sizeof(q));
     if (rc == 0)
         rc = qproto_reply_decode(
@@ -192,10 +189,8 @@ int
 labels_open(struct shopify *sh, struct labels **out)
 {
     const struct config *c = &sh->cfg;
-    struct cert_secret *secret = NULL;
+    char name[CERT_NAME_MAX + 1];
     struct labels *lb;
-    struct cert me;
-    char err[512];
     int rc;
 
     *out = NULL;
@@ -205,62 +200,41 @@ labels_open(struct shopify *sh, struct labels **out)
                  "labels_withheld, not sent");
         return 0;
     }
-    rc = cert_load(c->label_cert, &me, &secret, err, sizeof(err));
-    cert_secret_free(secret);
-    if (rc != 0) {
-        log_warnx("label_cert: %s (make one with `vigilctl client add "
-                  "vigil-shopify-labels --role analyst`)",
-            err);
-        return ERR_INVAL;
-    }
-    if (strcmp(me.role, "analyst") != 0) {
-        log_warnx("label_cert '%s' has the role '%s', not analyst",
-            c->label_cert, me.role);
-        return ERR_INVAL;
-    }
     lb = xcalloc(1, sizeof(*lb));
     lb->sh = sh;
-    lb->conn.endpoint = c->query_endpoint;
-    lb->conn.cert = c->label_cert;
-    lb->conn.server_key = c->server_key[0] != '\0' ? c->server_key : NULL;
-    lb->conn.keys_dir = c->keys_dir;
-    lb->conn.insecure = c->insecure_dev;
     jobq_init(&lb->q, LABELS_QUEUE_MAX, run_job, lb);
-    lb->ctx = zsock_ctx_new();
-    if (lb->ctx == NULL) {
+    rc = qclient_open(&lb->qc, c, "label_cert", c->label_cert, "analyst",
+        "vigil-shopify-labels", name);
+    if (rc == 0 && jobq_start(&lb->q) != 0)
+        rc = ERR_IO;
+    if (rc != 0) {
         labels_close(lb);
-        return ERR_IO;
-    }
-    if (jobq_start(&lb->q) != 0) {
-        labels_close(lb);
-        return ERR_IO;
+        return rc;
     }
     log_info("labels on: fraud cancellations and chargebacks sent as '%s' "
              "(analyst) to '%s'",
-        me.name, c->query_endpoint);
+        name, c->query_endpoint);
     *out = lb;
     return 0;
+}
+
+/* A delivery that never ran, at close (jobq_stop answers it). */
+static void
+drop_job(void *arg, struct req *r)
+{
+    struct labels *lb = arg;
+
+    STAT_INC(lb->sh, labels_failed);
+    labels_job_free(r->lab);
+    r->lab = NULL;
 }
 
 void
 labels_close(struct labels *lb)
 {
-    struct req *r, *left;
-
     if (lb == NULL)
         return;
-    left = jobq_stop(&lb->q);
-    while ((r = left) != NULL) {
-        left = r->next;
-        r->next = NULL;
-        STAT_INC(lb->sh, labels_failed);
-        labels_job_free(r->lab);
-        r->lab = NULL;
-        r->status = 503;
-        r->why = "shutting down; retry\n";
-        http_resume(r);
-    }
-    if (lb->ctx != NULL)
-        zsock_ctx_term(lb->ctx);
+    jobq_stop(&lb->q, drop_job);
+    qclient_close(&lb->qc);
     free(lb);
 }

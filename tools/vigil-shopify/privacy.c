@@ -48,8 +48,6 @@
 #include "common/text.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
-#include "common/zclient.h"
-#include "common/zsock.h"
 #include "tools/vigil-shopify/jobq.h"
 #include "tools/vigil-shopify/privacy.h"
 #include "tools/vigil-shopify/qclient.h"
@@ -61,9 +59,8 @@
 
 struct privacy {
     struct shopify *sh;
-    struct jobq q; /* the deliveries, run on its thread */
-    void *ctx;
-    struct zclient_opts conn; /* strings borrowed from sh->cfg */
+    struct jobq q;     /* the deliveries, run on its thread */
+    struct qclient qc; /* the way to the query endpoint */
 };
 
 /* ------------------------------------------------------------ parse */
@@ -273,8 +270,8 @@ ask(struct run *run, enum qproto_op op, const char *kind, const char *value,
         q.args |= QPROTO_ARG_FROM;
         q.from = from;
     }
-    rc = qclient_exchange(run->pv->ctx, &run->pv->conn, "privacy", &q,
-        r->deadline_ms, &run->reply);
+    rc = qclient_exchange(
+        &run->pv->qc, "privacy", &q, r->deadline_ms, &run->reply);
     sodium_memzero(&q, sizeof(q));
     if (rc == 0)
         rc = qproto_reply_decode(&run->dec, &run->rep, run->reply.data,
@@ -670,10 +667,8 @@ int
 privacy_open(struct shopify *sh, struct privacy **out)
 {
     const struct config *c = &sh->cfg;
-    struct cert_secret *secret = NULL;
+    char name[CERT_NAME_MAX + 1];
     struct privacy *pv;
-    struct cert me;
-    char err[512];
     int rc;
 
     *out = NULL;
@@ -681,65 +676,45 @@ privacy_open(struct shopify *sh, struct privacy **out)
         log_info("privacy webhooks off (no dpo_cert): they answer 503");
         return 0;
     }
-    rc = cert_load(c->dpo_cert, &me, &secret, err, sizeof(err));
-    cert_secret_free(secret);
-    if (rc != 0) {
-        log_warnx("dpo_cert: %s (make one with `vigilctl client add "
-                  "vigil-shopify --role dpo`)",
-            err);
-        return ERR_INVAL;
-    }
-    if (strcmp(me.role, "dpo") != 0) {
-        log_warnx(
-            "dpo_cert '%s' has the role '%s', not dpo", c->dpo_cert, me.role);
-        return ERR_INVAL;
-    }
-    if (mkdir(c->reports_dir, 0700) != 0 && errno != EEXIST) {
-        log_warn("reports_dir '%s'", c->reports_dir);
-        return ERR_IO;
-    }
     pv = xcalloc(1, sizeof(*pv));
     pv->sh = sh;
-    pv->conn.endpoint = c->query_endpoint;
-    pv->conn.cert = c->dpo_cert;
-    pv->conn.server_key = c->server_key[0] != '\0' ? c->server_key : NULL;
-    pv->conn.keys_dir = c->keys_dir;
-    pv->conn.insecure = c->insecure_dev;
     jobq_init(&pv->q, PRIVACY_QUEUE_MAX, run_job, pv);
-    pv->ctx = zsock_ctx_new();
-    if (pv->ctx == NULL) {
-        privacy_close(pv);
-        return ERR_IO;
+    rc = qclient_open(
+        &pv->qc, c, "dpo_cert", c->dpo_cert, "dpo", "vigil-shopify", name);
+    if (rc == 0 && mkdir(c->reports_dir, 0700) != 0 && errno != EEXIST) {
+        log_warn("reports_dir '%s'", c->reports_dir);
+        rc = ERR_IO;
     }
-    if (jobq_start(&pv->q) != 0) {
+    if (rc == 0 && jobq_start(&pv->q) != 0)
+        rc = ERR_IO;
+    if (rc != 0) {
         privacy_close(pv);
-        return ERR_IO;
+        return rc;
     }
     log_info("privacy webhooks on: DPO requests as '%s' to '%s', reports "
              "in '%s'",
-        me.name, c->query_endpoint, c->reports_dir);
+        name, c->query_endpoint, c->reports_dir);
     *out = pv;
     return 0;
+}
+
+/* A delivery that never ran, at close (jobq_stop answers it). */
+static void
+drop_job(void *arg, struct req *r)
+{
+    struct privacy *pv = arg;
+
+    STAT_INC(pv->sh, privacy_failed);
+    privacy_job_free(r->job);
+    r->job = NULL;
 }
 
 void
 privacy_close(struct privacy *pv)
 {
-    struct req *r, *left;
-
     if (pv == NULL)
         return;
-    left = jobq_stop(&pv->q);
-    while ((r = left) != NULL) {
-        left = r->next;
-        r->next = NULL;
-        STAT_INC(pv->sh, privacy_failed);
-        privacy_job_free(r->job);
-        r->job = NULL;
-        r->status = 503;
-        r->why = "shutting down; retry\n";
-        http_resume(r);
-    }
-    zsock_ctx_term(pv->ctx);
+    jobq_stop(&pv->q, drop_job);
+    qclient_close(&pv->qc);
     free(pv);
 }

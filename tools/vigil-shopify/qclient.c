@@ -4,7 +4,8 @@
  * A REQ socket per exchange (zclient.h sets up CURVE with the worker's
  * certificate), closed after the reply or the deadline: a late reply is
  * dropped with its socket. Runs on the worker threads (privacy.c,
- * labels.c); `ctx` is the worker's own libzmq context.
+ * labels.c); each worker has its own libzmq context (struct qclient),
+ * set up with its certificate by qclient_open on the main thread.
  *
  * Invariants:
  *  - the encoded request is wiped before it is freed.
@@ -23,10 +24,55 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/zsock.h"
+#include "tools/vigil-shopify/config.h"
 #include "tools/vigil-shopify/qclient.h"
 
 int
-qclient_exchange(void *ctx, const struct zclient_opts *conn, const char *who,
+qclient_open(struct qclient *qc, const struct config *c, const char *key,
+    const char *cert_path, const char *role, const char *client,
+    char name[CERT_NAME_MAX + 1])
+{
+    struct cert_secret *secret = NULL;
+    struct cert me;
+    char err[512];
+    int rc;
+
+    memset(qc, 0, sizeof(*qc));
+    name[0] = '\0';
+    rc = cert_load(cert_path, &me, &secret, err, sizeof(err));
+    cert_secret_free(secret);
+    if (rc != 0) {
+        log_warnx("%s: %s (make one with `vigilctl client add %s --role %s`)",
+            key, err, client, role);
+        return ERR_INVAL;
+    }
+    if (strcmp(me.role, role) != 0) {
+        log_warnx(
+            "%s '%s' has the role '%s', not %s", key, cert_path, me.role, role);
+        return ERR_INVAL;
+    }
+    qc->conn.endpoint = c->query_endpoint;
+    qc->conn.cert = cert_path;
+    qc->conn.server_key = c->server_key[0] != '\0' ? c->server_key : NULL;
+    qc->conn.keys_dir = c->keys_dir;
+    qc->conn.insecure = c->insecure_dev;
+    qc->ctx = zsock_ctx_new();
+    if (qc->ctx == NULL)
+        return ERR_IO;
+    memcpy(name, me.name, sizeof(me.name));
+    return 0;
+}
+
+void
+qclient_close(struct qclient *qc)
+{
+    if (qc->ctx != NULL)
+        zsock_ctx_term(qc->ctx);
+    qc->ctx = NULL;
+}
+
+int
+qclient_exchange(const struct qclient *qc, const char *who,
     const struct qproto_request *q, uint64_t deadline_ms, struct buf *reply)
 {
     struct zsock_pollitem pi;
@@ -43,7 +89,8 @@ qclient_exchange(void *ctx, const struct zclient_opts *conn, const char *who,
     rc = qproto_request_encode(&req, q);
     if (rc != 0)
         goto out;
-    rc = zclient_connect(ctx, ZSOCK_REQ, conn, &sock, err, sizeof(err));
+    rc =
+        zclient_connect(qc->ctx, ZSOCK_REQ, &qc->conn, &sock, err, sizeof(err));
     if (rc != 0) {
         log_warnx("%s: %s", who, err);
         goto out;

@@ -120,15 +120,7 @@ usage(void)
 static unsigned
 uopt(const char *name, const char *val, uint64_t min, uint64_t max)
 {
-    uint64_t u;
-    char rule[64];
-
-    if (!text_parse_u64(val, min, max, &u)) {
-        snprintf(rule, sizeof(rule), "must be %llu..%llu",
-            (unsigned long long)min, (unsigned long long)max);
-        tool_bad_opt(TRAIN_PROGNAME, name, val, rule);
-    }
-    return (unsigned)u;
+    return (unsigned)tool_opt_u64(TRAIN_PROGNAME, name, val, min, max);
 }
 
 static void
@@ -178,7 +170,6 @@ parse_args(int argc, char **argv, struct opts *o)
         { "trees", required_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
     };
-    uint64_t u;
     int ch;
 
     memset(o, 0, sizeof(*o));
@@ -234,9 +225,8 @@ parse_args(int argc, char **argv, struct opts *o)
             snprintf(o->id, sizeof(o->id), "%s", optarg);
             break;
         case 'l':
-            if (!text_parse_double(optarg, 1e-6, 1, &o->gb.lr))
-                tool_bad_opt(TRAIN_PROGNAME, "learning-rate", optarg,
-                    "must be in 1e-6..1");
+            o->gb.lr = tool_opt_double(TRAIN_PROGNAME, "learning-rate", optarg,
+                1e-6, 1, "must be in 1e-6..1");
             break;
         case 'L':
             o->gb.min_leaf = uopt("min-leaf", optarg, 1, 1000000);
@@ -263,10 +253,8 @@ parse_args(int argc, char **argv, struct opts *o)
             o->scores_out = optarg;
             break;
         case 's':
-            if (!text_parse_u64(optarg, 0, UINT64_MAX, &u))
-                tool_bad_opt(TRAIN_PROGNAME, "seed", optarg,
-                    "must be an unsigned integer");
-            o->seed = u;
+            o->seed =
+                tool_opt_u64(TRAIN_PROGNAME, "seed", optarg, 0, UINT64_MAX);
             break;
         case 't':
             if (o->ntransform == FEATURE_COUNT)
