@@ -595,9 +595,9 @@ int audit_flush_end(struct audit_log *log, const struct audit_flush_ticket *t,
  * on an audit_flush ticket taken just before (issue 12 latency: they
  * stalled the event path once per checkpoint_interval_ms):
  * audit_checkpoint_begin() (owner's thread, right after
- * audit_flush_begin() on `t`, every record written, nothing pending)
- * signs the head of the current size, writes its tiles and the head
- * file as audit_checkpoint() does, and puts the checkpoints.log frame in
+ * audit_flush_begin() on `t`; nothing rides while records are pending
+ * or unsettled) signs the head of the current size, writes its tiles and the
+ * head file as audit_checkpoint() does, and puts the checkpoints.log frame in
  * `t`; audit_checkpoint_run() (the thread that ran audit_flush_run() on
  * `t`, after it returned 0: the records it signs are durable in the
  * segments first) appends and syncs it; audit_checkpoint_end() (owner's
