@@ -10,11 +10,22 @@
  * proof over 10 million records reads a few dozen files.
  *
  * Costs: one 8 KiB tile and one bundle written per 256 records, one node
- * hash per record to hash the full tiles, and per checkpoint one small
- * partial tile and the partial bundle (at most 255 records) per level
- * that changed. Files are created once (O_EXCL) and never truncated or
- * renamed over, so that ext4's flush-on-replace does not join the next
- * fdatasync of the records.
+ * hash per record to hash the full tiles, and per checkpoint, for each
+ * level that changed, the new hashes (and records) appended to the
+ * partial file of its tile, which is then renamed to its new width: one
+ * pwrite and one rename, no file created or removed (creating a file
+ * per checkpoint, with the partials removed at each full tile, cost
+ * ext4 without a journal a scan of every recently deleted inode of the
+ * block group per create: 1-2 ms of CPU per group commit, the largest
+ * part of an order's answer on this box). A partial file thus only
+ * grows; for the moment between the append and the rename the file of
+ * the older width holds more items than its name says (readers take a
+ * prefix, see read_tile), and a reader of an older checkpoint finds a
+ * wider partial or the full tile instead of its own width. Files are
+ * created once (O_EXCL) and never truncated or renamed over an
+ * existing name (except a wider partial left by an earlier run), so
+ * that ext4's flush-on-replace does not join the next fdatasync of the
+ * records.
  *
  * Invariants:
  *  - see audit_tiles.h.
@@ -35,6 +46,7 @@
 
 #include "common/audit.h"
 #include "common/audit_tiles.h"
+#include "common/compiler.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/log.h"
@@ -107,9 +119,20 @@ audit_tiles_init(struct audit_tiles *t, int dirfd, bool check)
     t->check = check;
 }
 
+/* Forget the kept partial file `k` (closing it when open). */
+static void
+kept_forget(struct audit_tiles_kept *k)
+{
+    if (k->open)
+        close(k->fd);
+    memset(k, 0, sizeof(*k));
+}
+
 void
 audit_tiles_release(struct audit_tiles *t)
 {
+    for (unsigned i = 0; i < ARRAY_LEN(t->kept); i++)
+        kept_forget(&t->kept[i]);
     free(t->ent);
     t->ent = NULL;
     t->entlen = t->entcap = 0;
@@ -198,6 +221,7 @@ put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
             tiles_fail(t, "replace", path);
             return;
         }
+        t->unlinks++;
         t->repaired++;
         fd = openat(
             t->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
@@ -206,6 +230,7 @@ put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
         tiles_fail(t, "create", path);
         return;
     }
+    t->creates++;
     if (fileio_pwrite_all(fd, p, len, 0) != 0)
         tiles_fail(t, "write", path);
     close(fd);
@@ -225,9 +250,10 @@ put_full(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
                     (uint64_t)st.st_size == len :
                 file_equals(t->dirfd, path, p, len))
             return;
-        if (unlinkat(t->dirfd, path, 0) == 0)
+        if (unlinkat(t->dirfd, path, 0) == 0) {
+            t->unlinks++;
             t->repaired++;
-        else if (errno != ENOENT)
+        } else if (errno != ENOENT)
             tiles_fail(t, "replace", path);
     }
     put_file(t, path, p, len);
@@ -265,6 +291,8 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
             continue;
         if (unlinkat(t->dirfd, sub, 0) != 0)
             tiles_fail(t, "remove", sub);
+        else
+            t->unlinks++;
     }
     closedir(d);
     if (keep == 0 && unlinkat(t->dirfd, path, AT_REMOVEDIR) != 0 &&
@@ -272,6 +300,56 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
         tiles_fail(t, "remove", path);
     /* A directory may be gone: forget them all. */
     memset(t->madedir, 0, sizeof(t->madedir));
+}
+
+/*
+ * Write the partial tile `n` of `level` (AUDIT_TILES_ENTRIES: the
+ * bundle), of width `w`, whose bytes are p[0..len), through kept slot
+ * `k`: when the slot holds a narrower partial of the same tile (its
+ * bytes a prefix of p), append the rest to it and rename it to width w;
+ * otherwise (the first flush of a tile, after an open, or when that
+ * failed) write a new file.
+ */
+static void
+put_partial(struct audit_tiles *t, struct audit_tiles_kept *k, unsigned level,
+    uint64_t n, unsigned w, const uint8_t *p, size_t len)
+{
+    char path[AUDIT_TILES_PATH], old[AUDIT_TILES_PATH];
+
+    audit_tiles_path(level, n, w, path);
+    if (!t->check && k->w > 0 && k->n == n && k->w < w && k->len <= len) {
+        audit_tiles_path(level, n, k->w, old);
+        if (!k->open) {
+            k->fd = openat(t->dirfd, old, O_WRONLY | O_CLOEXEC);
+            k->open = k->fd != -1;
+        }
+        if (k->open &&
+            fileio_pwrite_all(k->fd, p + k->len, len - k->len, k->len) == 0 &&
+            renameat(t->dirfd, old, t->dirfd, path) == 0) {
+            k->w = w;
+            k->len = len;
+            return;
+        }
+        /* Removed under us, or a write failed (the file of the older
+         * width then holds a prefix and maybe more: still readable):
+         * write a new one. */
+    }
+    kept_forget(k);
+    put_file(t, path, p, len);
+    if (!t->failed) {
+        k->n = n;
+        k->w = w;
+        k->len = len;
+    }
+}
+
+/* The tile `n` of `level` (or bundle) is complete: its partials go. */
+static void
+drop_done(struct audit_tiles *t, unsigned slot, unsigned level, uint64_t n)
+{
+    if (t->kept[slot].n == n)
+        kept_forget(&t->kept[slot]);
+    drop_partials(t, level, n, 0);
 }
 
 /* The root of the perfect subtree over hashes h[0..n) (n a power of 2). */
@@ -320,7 +398,8 @@ audit_tiles_append(struct audit_tiles *t, const uint8_t leaf[MERKLE_HASH_BYTES],
     audit_tiles_path(
         AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, 0, path);
     put_full(t, path, t->ent, t->entlen);
-    drop_partials(t, AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, 0);
+    drop_done(t, AUDIT_TILES_LEVELS, AUDIT_TILES_ENTRIES,
+        t->size / AUDIT_TILES_WIDTH - 1);
     t->entlen = 0;
     for (unsigned l = 0; l < AUDIT_TILES_LEVELS; l++) {
         uint64_t below = t->size >> (8 * l); /* level-l hashes */
@@ -331,7 +410,7 @@ audit_tiles_append(struct audit_tiles *t, const uint8_t leaf[MERKLE_HASH_BYTES],
         n = below / AUDIT_TILES_WIDTH - 1;
         audit_tiles_path(l, n, 0, path);
         put_full(t, path, (const uint8_t *)t->part[l], TILE_BYTES);
-        drop_partials(t, l, n, 0);
+        drop_done(t, l, l, n);
         if (l + 1 == AUDIT_TILES_LEVELS)
             break;
         subtree_root((const uint8_t(*)[MERKLE_HASH_BYTES])t->part[l],
@@ -343,8 +422,6 @@ audit_tiles_append(struct audit_tiles *t, const uint8_t leaf[MERKLE_HASH_BYTES],
 void
 audit_tiles_flush(struct audit_tiles *t)
 {
-    char path[AUDIT_TILES_PATH];
-
     if (t->size == t->flushed && !t->check)
         return;
     for (unsigned l = 0; l < AUDIT_TILES_LEVELS; l++) {
@@ -358,14 +435,13 @@ audit_tiles_flush(struct audit_tiles *t)
          * past, narrower ones may be stale or altered (not synced, not
          * trusted); readers of an older size use this or the full one. */
         if (t->check)
-            drop_partials(t, l, n, 0);
+            drop_done(t, l, l, n);
         if (w == 0)
             continue;
         /* A width already written for an earlier size is unchanged. */
         if (!t->check && (t->flushed >> (8 * l)) == hashes)
             continue;
-        audit_tiles_path(l, n, w, path);
-        put_file(t, path, (const uint8_t *)t->part[l],
+        put_partial(t, &t->kept[l], l, n, w, (const uint8_t *)t->part[l],
             (size_t)w * MERKLE_HASH_BYTES);
     }
     if (t->size % AUDIT_TILES_WIDTH != 0) {
@@ -373,9 +449,9 @@ audit_tiles_flush(struct audit_tiles *t)
         unsigned w = (unsigned)(t->size % AUDIT_TILES_WIDTH);
 
         if (t->check)
-            drop_partials(t, AUDIT_TILES_ENTRIES, n, 0);
-        audit_tiles_path(AUDIT_TILES_ENTRIES, n, w, path);
-        put_file(t, path, t->ent, t->entlen);
+            drop_done(t, AUDIT_TILES_LEVELS, AUDIT_TILES_ENTRIES, n);
+        put_partial(t, &t->kept[AUDIT_TILES_LEVELS], AUDIT_TILES_ENTRIES, n, w,
+            t->ent, t->entlen);
     }
     t->flushed = t->size;
 }
@@ -441,7 +517,7 @@ read_prefix(int dirfd, const char *path, uint8_t *out, size_t want, size_t *got)
  * `*len` is in/out: the buffer's size, then the bytes read).
  */
 static int
-read_tile(struct audit_tiles_reader *r, unsigned level, uint64_t n,
+read_tile_once(struct audit_tiles_reader *r, unsigned level, uint64_t n,
     unsigned width, uint8_t *out, size_t unit, size_t *len)
 {
     char path[AUDIT_TILES_PATH], sub[AUDIT_TILES_PATH + 16];
@@ -450,7 +526,6 @@ read_tile(struct audit_tiles_reader *r, unsigned level, uint64_t n,
     int rc, fd;
     DIR *d;
 
-    r->reads++;
     audit_tiles_path(level, n, width == AUDIT_TILES_WIDTH ? 0 : width, path);
     if (len != NULL)
         *len = cap;
@@ -487,6 +562,28 @@ read_tile(struct audit_tiles_reader *r, unsigned level, uint64_t n,
         rc = read_prefix(r->dirfd, sub, out, want, len);
     }
     closedir(d);
+    return rc;
+}
+
+/*
+ * read_tile_once(), tried again once when nothing was found: a writer
+ * renaming the partial file to its next width between the lookups (the
+ * exact width, the full tile, the directory) can hide it from one pass.
+ */
+static int
+read_tile(struct audit_tiles_reader *r, unsigned level, uint64_t n,
+    unsigned width, uint8_t *out, size_t unit, size_t *len)
+{
+    size_t cap = len != NULL ? *len : 0;
+    int rc;
+
+    r->reads++;
+    rc = read_tile_once(r, level, n, width, out, unit, len);
+    if (rc == ERR_NOTFOUND) {
+        if (len != NULL)
+            *len = cap;
+        rc = read_tile_once(r, level, n, width, out, unit, len);
+    }
     return rc;
 }
 

@@ -17,8 +17,11 @@
  * 0..255, MTH(D[(n*256+i) * 256^l : (n*256+i+1) * 256^l]) (c2sp.org/
  * tlog-tiles); level 0 holds the leaf hashes. Full tiles and bundles are
  * written as soon as they are complete; partial ones at every
- * checkpoint, for its size; the partials of a tile are removed once its
- * full tile exists. Nothing here is synced: tiles are derived from the
+ * checkpoint, for its size: one file per unfinished tile, grown in
+ * place and renamed to its new width (so a reader of an older size
+ * finds a wider partial, whose first items are its own, or the full
+ * tile); the partials of a tile are removed once its full tile exists.
+ * Nothing here is synced: tiles are derived from the
  * records, and the writer checks (and rewrites) them when it opens the
  * log. Readers trust no tile: every proof built from them is verified
  * against a signed root before it is handed out.
@@ -82,6 +85,22 @@ struct audit_tiles {
     char madedir[AUDIT_TILES_DIRS][AUDIT_TILES_PATH];
     unsigned madenext; /* the ring's next slot */
     uint64_t mkdirs;   /* mkdirat calls made (tests count them) */
+    /* The partial file of each level's current tile (index
+     * AUDIT_TILES_LEVELS: the entry bundle's) as last written: the next
+     * flush of the same tile appends the new items to it and renames it
+     * to its new width, so a group commit creates and removes no file
+     * (ext4 without a journal scans the recently deleted inodes of a
+     * block group at every create: 1-2 ms of CPU per group commit on a
+     * busy box). */
+    struct audit_tiles_kept {
+        bool open;  /* fd is open for writing */
+        int fd;     /* the file (owned when open) */
+        uint64_t n; /* its tile index */
+        unsigned w; /* its width on disk (0: nothing kept) */
+        size_t len; /* its bytes on disk */
+    } kept[AUDIT_TILES_LEVELS + 1];
+    uint64_t creates; /* files created (tests count them) */
+    uint64_t unlinks; /* files removed (tests count them) */
 };
 
 /* Initialise `t` for an empty tree in directory `dirfd`, in check mode
