@@ -10,22 +10,12 @@
  * proof over 10 million records reads a few dozen files.
  *
  * Costs: one 8 KiB tile and one bundle written per 256 records, one node
- * hash per record to hash the full tiles, and per checkpoint, for each
- * level that changed, the new hashes (and records) appended to the
- * partial file of its tile, which is then renamed to its new width: one
- * pwrite and one rename, no file created or removed (creating a file
- * per checkpoint, with the partials removed at each full tile, cost
- * ext4 without a journal a scan of every recently deleted inode of the
- * block group per create: 1-2 ms of CPU per group commit, the largest
- * part of an order's answer on this box). A partial file thus only
- * grows; for the moment between the append and the rename the file of
- * the older width holds more items than its name says (readers take a
- * prefix, see read_tile), and a reader of an older checkpoint finds a
- * wider partial or the full tile instead of its own width. Files are
- * created once (O_EXCL) and never truncated or renamed over an
- * existing name (except a wider partial left by an earlier run), so
- * that ext4's flush-on-replace does not join the next fdatasync of the
- * records.
+ * hash per record to hash the full tiles, and per checkpoint one small
+ * partial tile and the partial bundle (at most 255 records) per level
+ * that changed. Files are created once (O_EXCL) and never truncated to
+ * zero or renamed over, so that ext4's flush-on-replace does not join
+ * the next fdatasync of the records; removed partials are kept in
+ * tile-spare/ and written again (audit_tiles.h: why).
  *
  * Invariants:
  *  - see audit_tiles.h.
@@ -34,6 +24,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#define _GNU_SOURCE /* renameat2(), RENAME_NOREPLACE */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +37,6 @@
 
 #include "common/audit.h"
 #include "common/audit_tiles.h"
-#include "common/compiler.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/log.h"
@@ -119,20 +109,9 @@ audit_tiles_init(struct audit_tiles *t, int dirfd, bool check)
     t->check = check;
 }
 
-/* Forget the kept partial file `k` (closing it when open). */
-static void
-kept_forget(struct audit_tiles_kept *k)
-{
-    if (k->open)
-        close(k->fd);
-    memset(k, 0, sizeof(*k));
-}
-
 void
 audit_tiles_release(struct audit_tiles *t)
 {
-    for (unsigned i = 0; i < ARRAY_LEN(t->kept); i++)
-        kept_forget(&t->kept[i]);
     free(t->ent);
     t->ent = NULL;
     t->entlen = t->entcap = 0;
@@ -201,6 +180,104 @@ file_equals(int dirfd, const char *path, const uint8_t *p, size_t len)
     return eq;
 }
 
+/* The path of spare k: "tile-spare/<k>". */
+static void
+spare_path(unsigned k, char out[AUDIT_TILES_PATH])
+{
+    snprintf(out, AUDIT_TILES_PATH, AUDIT_TILES_SPARE_DIR "/%u", k);
+}
+
+/*
+ * Make tile-spare/ and remove what an earlier run left there (once per
+ * writer, at its first removal). On failure spares are not used.
+ */
+static void
+spare_ready(struct audit_tiles *t)
+{
+    struct dirent *de;
+    DIR *d;
+    int fd;
+
+    if (t->spare_state != 0)
+        return;
+    t->spare_state = -1;
+    if (mkdirat(t->dirfd, AUDIT_TILES_SPARE_DIR, 0700) != 0 && errno != EEXIST)
+        return;
+    fd = openat(t->dirfd, AUDIT_TILES_SPARE_DIR,
+        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1)
+        return;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
+            closedir(d);
+            return;
+        }
+        t->unlinked++;
+    }
+    closedir(d);
+    t->spare_state = 1;
+}
+
+/* Remove the file `path`: keep it as a spare when there is room. */
+static int
+remove_file(struct audit_tiles *t, const char *path)
+{
+    char spare[AUDIT_TILES_PATH];
+
+    spare_ready(t);
+    if (t->spare_state == 1 && t->nspare < AUDIT_TILES_SPARE) {
+        spare_path(t->nspare, spare);
+        if (renameat2(t->dirfd, path, t->dirfd, spare, RENAME_NOREPLACE) == 0) {
+            t->nspare++;
+            return 0;
+        }
+    }
+    if (unlinkat(t->dirfd, path, 0) != 0)
+        return -1;
+    t->unlinked++;
+    return 0;
+}
+
+/*
+ * Write p[0..len) as the new partial file `path` into the last spare,
+ * then rename it there (never over a file). Returns true when done;
+ * false leaves `path` to put_file (no spare, or `path` exists).
+ */
+static bool
+put_spare(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
+{
+    char spare[AUDIT_TILES_PATH];
+    struct stat st;
+    bool ok;
+    int fd;
+
+    if (t->nspare == 0 || len == 0)
+        return false;
+    spare_path(t->nspare - 1, spare);
+    fd = openat(t->dirfd, spare, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1) {
+        t->nspare = 0; /* gone: forget them all */
+        return false;
+    }
+    /* Cut to len > 0 (not to zero: that would flush at close). */
+    ok = fileio_pwrite_all(fd, p, len, 0) == 0 && fstat(fd, &st) == 0 &&
+        ((uint64_t)st.st_size == len || ftruncate(fd, (off_t)len) == 0);
+    close(fd);
+    if (!ok || make_parents(t, path) != 0 ||
+        renameat2(t->dirfd, spare, t->dirfd, path, RENAME_NOREPLACE) != 0)
+        return false;
+    t->nspare--;
+    t->reused++;
+    return true;
+}
+
 /* Write p[0..len) as the new file `path` (replacing a stale one). */
 static void
 put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
@@ -221,7 +298,7 @@ put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
             tiles_fail(t, "replace", path);
             return;
         }
-        t->unlinks++;
+        t->unlinked++;
         t->repaired++;
         fd = openat(
             t->dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
@@ -230,7 +307,7 @@ put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
         tiles_fail(t, "create", path);
         return;
     }
-    t->creates++;
+    t->created++;
     if (fileio_pwrite_all(fd, p, len, 0) != 0)
         tiles_fail(t, "write", path);
     close(fd);
@@ -250,24 +327,26 @@ put_full(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
                     (uint64_t)st.st_size == len :
                 file_equals(t->dirfd, path, p, len))
             return;
-        if (unlinkat(t->dirfd, path, 0) == 0) {
-            t->unlinks++;
+        if (unlinkat(t->dirfd, path, 0) == 0)
             t->repaired++;
-        } else if (errno != ENOENT)
+        else if (errno != ENOENT)
             tiles_fail(t, "replace", path);
     }
     put_file(t, path, p, len);
 }
 
 /*
- * Remove the partial files of tile `n` of `level` (its directory
- * "<N>.p/"), keeping widths up to `keep` (0: remove them all and the
- * directory).
+ * Remove the partial files of tile `n` of `level` and their directory
+ * "<N>.p/". With `pass_on` (its full tile was just written), the empty
+ * directory becomes tile n + 1's "<N+1>.p/" instead of being removed and
+ * made again at the next flush: the writer frees no inode in steady
+ * state (audit_tiles.h).
  */
 static void
-drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
+drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, bool pass_on)
 {
     char path[AUDIT_TILES_PATH], sub[AUDIT_TILES_PATH + 8];
+    char next[AUDIT_TILES_PATH];
     struct dirent *de;
     DIR *d;
     int fd;
@@ -283,73 +362,24 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, unsigned keep)
     }
     while ((de = readdir(d)) != NULL) {
         char *end;
-        unsigned long w = strtoul(de->d_name, &end, 10);
 
-        if (de->d_name[0] == '.' || *end != '\0' || w <= keep ||
+        strtoul(de->d_name, &end, 10);
+        if (de->d_name[0] == '.' || *end != '\0' ||
             (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
                 sizeof(sub))
             continue;
-        if (unlinkat(t->dirfd, sub, 0) != 0)
+        if (remove_file(t, sub) != 0)
             tiles_fail(t, "remove", sub);
-        else
-            t->unlinks++;
     }
     closedir(d);
-    if (keep == 0 && unlinkat(t->dirfd, path, AT_REMOVEDIR) != 0 &&
-        errno != ENOENT)
+    partial_dir(level, n + 1, next);
+    if (pass_on &&
+        renameat2(t->dirfd, path, t->dirfd, next, RENAME_NOREPLACE) == 0)
+        t->passed_on++;
+    else if (unlinkat(t->dirfd, path, AT_REMOVEDIR) != 0 && errno != ENOENT)
         tiles_fail(t, "remove", path);
     /* A directory may be gone: forget them all. */
     memset(t->madedir, 0, sizeof(t->madedir));
-}
-
-/*
- * Write the partial tile `n` of `level` (AUDIT_TILES_ENTRIES: the
- * bundle), of width `w`, whose bytes are p[0..len), through kept slot
- * `k`: when the slot holds a narrower partial of the same tile (its
- * bytes a prefix of p), append the rest to it and rename it to width w;
- * otherwise (the first flush of a tile, after an open, or when that
- * failed) write a new file.
- */
-static void
-put_partial(struct audit_tiles *t, struct audit_tiles_kept *k, unsigned level,
-    uint64_t n, unsigned w, const uint8_t *p, size_t len)
-{
-    char path[AUDIT_TILES_PATH], old[AUDIT_TILES_PATH];
-
-    audit_tiles_path(level, n, w, path);
-    if (!t->check && k->w > 0 && k->n == n && k->w < w && k->len <= len) {
-        audit_tiles_path(level, n, k->w, old);
-        if (!k->open) {
-            k->fd = openat(t->dirfd, old, O_WRONLY | O_CLOEXEC);
-            k->open = k->fd != -1;
-        }
-        if (k->open &&
-            fileio_pwrite_all(k->fd, p + k->len, len - k->len, k->len) == 0 &&
-            renameat(t->dirfd, old, t->dirfd, path) == 0) {
-            k->w = w;
-            k->len = len;
-            return;
-        }
-        /* Removed under us, or a write failed (the file of the older
-         * width then holds a prefix and maybe more: still readable):
-         * write a new one. */
-    }
-    kept_forget(k);
-    put_file(t, path, p, len);
-    if (!t->failed) {
-        k->n = n;
-        k->w = w;
-        k->len = len;
-    }
-}
-
-/* The tile `n` of `level` (or bundle) is complete: its partials go. */
-static void
-drop_done(struct audit_tiles *t, unsigned slot, unsigned level, uint64_t n)
-{
-    if (t->kept[slot].n == n)
-        kept_forget(&t->kept[slot]);
-    drop_partials(t, level, n, 0);
 }
 
 /* The root of the perfect subtree over hashes h[0..n) (n a power of 2). */
@@ -398,8 +428,8 @@ audit_tiles_append(struct audit_tiles *t, const uint8_t leaf[MERKLE_HASH_BYTES],
     audit_tiles_path(
         AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, 0, path);
     put_full(t, path, t->ent, t->entlen);
-    drop_done(t, AUDIT_TILES_LEVELS, AUDIT_TILES_ENTRIES,
-        t->size / AUDIT_TILES_WIDTH - 1);
+    drop_partials(
+        t, AUDIT_TILES_ENTRIES, t->size / AUDIT_TILES_WIDTH - 1, true);
     t->entlen = 0;
     for (unsigned l = 0; l < AUDIT_TILES_LEVELS; l++) {
         uint64_t below = t->size >> (8 * l); /* level-l hashes */
@@ -410,7 +440,7 @@ audit_tiles_append(struct audit_tiles *t, const uint8_t leaf[MERKLE_HASH_BYTES],
         n = below / AUDIT_TILES_WIDTH - 1;
         audit_tiles_path(l, n, 0, path);
         put_full(t, path, (const uint8_t *)t->part[l], TILE_BYTES);
-        drop_done(t, l, l, n);
+        drop_partials(t, l, n, true);
         if (l + 1 == AUDIT_TILES_LEVELS)
             break;
         subtree_root((const uint8_t(*)[MERKLE_HASH_BYTES])t->part[l],
@@ -422,6 +452,8 @@ audit_tiles_append(struct audit_tiles *t, const uint8_t leaf[MERKLE_HASH_BYTES],
 void
 audit_tiles_flush(struct audit_tiles *t)
 {
+    char path[AUDIT_TILES_PATH];
+
     if (t->size == t->flushed && !t->check)
         return;
     for (unsigned l = 0; l < AUDIT_TILES_LEVELS; l++) {
@@ -435,23 +467,27 @@ audit_tiles_flush(struct audit_tiles *t)
          * past, narrower ones may be stale or altered (not synced, not
          * trusted); readers of an older size use this or the full one. */
         if (t->check)
-            drop_done(t, l, l, n);
+            drop_partials(t, l, n, false);
         if (w == 0)
             continue;
         /* A width already written for an earlier size is unchanged. */
         if (!t->check && (t->flushed >> (8 * l)) == hashes)
             continue;
-        put_partial(t, &t->kept[l], l, n, w, (const uint8_t *)t->part[l],
-            (size_t)w * MERKLE_HASH_BYTES);
+        audit_tiles_path(l, n, w, path);
+        if (!put_spare(t, path, (const uint8_t *)t->part[l],
+                (size_t)w * MERKLE_HASH_BYTES))
+            put_file(t, path, (const uint8_t *)t->part[l],
+                (size_t)w * MERKLE_HASH_BYTES);
     }
     if (t->size % AUDIT_TILES_WIDTH != 0) {
         uint64_t n = t->size / AUDIT_TILES_WIDTH;
         unsigned w = (unsigned)(t->size % AUDIT_TILES_WIDTH);
 
         if (t->check)
-            drop_done(t, AUDIT_TILES_LEVELS, AUDIT_TILES_ENTRIES, n);
-        put_partial(t, &t->kept[AUDIT_TILES_LEVELS], AUDIT_TILES_ENTRIES, n, w,
-            t->ent, t->entlen);
+            drop_partials(t, AUDIT_TILES_ENTRIES, n, false);
+        audit_tiles_path(AUDIT_TILES_ENTRIES, n, w, path);
+        if (!put_spare(t, path, t->ent, t->entlen))
+            put_file(t, path, t->ent, t->entlen);
     }
     t->flushed = t->size;
 }
@@ -517,7 +553,7 @@ read_prefix(int dirfd, const char *path, uint8_t *out, size_t want, size_t *got)
  * `*len` is in/out: the buffer's size, then the bytes read).
  */
 static int
-read_tile_once(struct audit_tiles_reader *r, unsigned level, uint64_t n,
+read_tile(struct audit_tiles_reader *r, unsigned level, uint64_t n,
     unsigned width, uint8_t *out, size_t unit, size_t *len)
 {
     char path[AUDIT_TILES_PATH], sub[AUDIT_TILES_PATH + 16];
@@ -526,6 +562,7 @@ read_tile_once(struct audit_tiles_reader *r, unsigned level, uint64_t n,
     int rc, fd;
     DIR *d;
 
+    r->reads++;
     audit_tiles_path(level, n, width == AUDIT_TILES_WIDTH ? 0 : width, path);
     if (len != NULL)
         *len = cap;
@@ -562,28 +599,6 @@ read_tile_once(struct audit_tiles_reader *r, unsigned level, uint64_t n,
         rc = read_prefix(r->dirfd, sub, out, want, len);
     }
     closedir(d);
-    return rc;
-}
-
-/*
- * read_tile_once(), tried again once when nothing was found: a writer
- * renaming the partial file to its next width between the lookups (the
- * exact width, the full tile, the directory) can hide it from one pass.
- */
-static int
-read_tile(struct audit_tiles_reader *r, unsigned level, uint64_t n,
-    unsigned width, uint8_t *out, size_t unit, size_t *len)
-{
-    size_t cap = len != NULL ? *len : 0;
-    int rc;
-
-    r->reads++;
-    rc = read_tile_once(r, level, n, width, out, unit, len);
-    if (rc == ERR_NOTFOUND) {
-        if (len != NULL)
-            *len = cap;
-        rc = read_tile_once(r, level, n, width, out, unit, len);
-    }
     return rc;
 }
 

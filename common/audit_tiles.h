@@ -17,14 +17,29 @@
  * 0..255, MTH(D[(n*256+i) * 256^l : (n*256+i+1) * 256^l]) (c2sp.org/
  * tlog-tiles); level 0 holds the leaf hashes. Full tiles and bundles are
  * written as soon as they are complete; partial ones at every
- * checkpoint, for its size: one file per unfinished tile, grown in
- * place and renamed to its new width (so a reader of an older size
- * finds a wider partial, whose first items are its own, or the full
- * tile); the partials of a tile are removed once its full tile exists.
- * Nothing here is synced: tiles are derived from the
- * records, and the writer checks (and rewrites) them when it opens the
- * log. Readers trust no tile: every proof built from them is verified
- * against a signed root before it is handed out.
+ * checkpoint, for its size; the partials of a tile are removed once its
+ * full tile exists.
+ *
+ *   tile-spare/<K>              (not part of the log) partial files
+ *                               removed, kept to be written again
+ *
+ * A signed head per group commit means one or two partial files per
+ * group: creating each anew and unlinking it a tile later cost ext4
+ * (no journal) a scan of every recently freed inode at each creation
+ * (find_inode_bit -> recently_deleted), 50-400 us a file and ~12% of
+ * the scorer's CPU in a replay. So a removed partial moves to
+ * tile-spare/ (at most AUDIT_TILES_SPARE of them) and the next partial
+ * is written into a spare there, cut to its length and renamed into
+ * place (never over a file), and the emptied "<N>.p/" directory is
+ * renamed "<N+1>.p/": no inode is freed in steady state, none is created
+ * but the full tiles', and a reader sees a partial file whole or not at
+ * all. What
+ * tile-spare/ holds at open is removed.
+ *
+ * Nothing here is synced: tiles are derived from the records, and the
+ * writer checks (and rewrites) them when it opens the log. Readers
+ * trust no tile: every proof built from them is verified against a
+ * signed root before it is handed out.
  *
  * Invariants:
  *  - a tile or bundle file, once complete, is never rewritten with other
@@ -46,10 +61,12 @@
 #include "common/compiler.h"
 #include "common/merkle.h"
 
-#define AUDIT_TILES_WIDTH  256 /* hashes (or entries) in a full tile */
-#define AUDIT_TILES_LEVELS 8   /* 256^8 = 2^64 leaves */
-#define AUDIT_TILES_PATH   96  /* room for any tile's path */
-#define AUDIT_TILES_DIRS   8   /* directories remembered as made */
+#define AUDIT_TILES_WIDTH     256  /* hashes (or entries) in a full tile */
+#define AUDIT_TILES_LEVELS    8    /* 256^8 = 2^64 leaves */
+#define AUDIT_TILES_PATH      96   /* room for any tile's path */
+#define AUDIT_TILES_DIRS      8    /* directories remembered as made */
+#define AUDIT_TILES_SPARE     1024 /* removed partial files kept to reuse */
+#define AUDIT_TILES_SPARE_DIR "tile-spare"
 
 /*
  * Write the path of tile `n` of `level` (0..7), or of entry bundle `n`
@@ -85,22 +102,15 @@ struct audit_tiles {
     char madedir[AUDIT_TILES_DIRS][AUDIT_TILES_PATH];
     unsigned madenext; /* the ring's next slot */
     uint64_t mkdirs;   /* mkdirat calls made (tests count them) */
-    /* The partial file of each level's current tile (index
-     * AUDIT_TILES_LEVELS: the entry bundle's) as last written: the next
-     * flush of the same tile appends the new items to it and renames it
-     * to its new width, so a group commit creates and removes no file
-     * (ext4 without a journal scans the recently deleted inodes of a
-     * block group at every create: 1-2 ms of CPU per group commit on a
-     * busy box). */
-    struct audit_tiles_kept {
-        bool open;  /* fd is open for writing */
-        int fd;     /* the file (owned when open) */
-        uint64_t n; /* its tile index */
-        unsigned w; /* its width on disk (0: nothing kept) */
-        size_t len; /* its bytes on disk */
-    } kept[AUDIT_TILES_LEVELS + 1];
-    uint64_t creates; /* files created (tests count them) */
-    uint64_t unlinks; /* files removed (tests count them) */
+    /* tile-spare/0 .. nspare-1 are removed partial files to reuse;
+     * spare_state 0 until the directory was made and emptied (at the
+     * first removal), 1 then, -1 when that failed (no reuse). */
+    unsigned nspare;
+    int spare_state;
+    uint64_t created;   /* files created (tests count them) */
+    uint64_t unlinked;  /* files removed */
+    uint64_t reused;    /* partial files written into a spare */
+    uint64_t passed_on; /* "<N>.p" directories renamed "<N+1>.p" */
 };
 
 /* Initialise `t` for an empty tree in directory `dirfd`, in check mode

@@ -17,9 +17,11 @@
  * two letters, "??" for none, "**" for the store's total), 12 + 8 x
  * CTY_DAYS bytes: u32 UTC day d (the newest label's), u32 labels and
  * fraud labels of the days before d - CTY_DAYS + 1, then for i = 0 ..
- * CTY_DAYS - 1 u32 labels and fraud labels of day d - i. (A 20-byte
- * value, written when only day d was kept apart: u32 d, labels and fraud
- * labels of day d, of the days before; still read.) A label of a later
+ * CTY_DAYS - 1 u32 labels and fraud labels of day d - i. (Still read:
+ * the 76-byte value of the same layout with 8 days, written before
+ * 2026-12-05, and the 20-byte value written when only day d was kept
+ * apart: u32 d, labels and fraud labels of day d, of the days before.
+ * The next label rewrites either as the current value.) A label of a later
  * day moves the days that leave the window into "before"; one of an
  * earlier day (out of order) goes to its day's slot, or to "before".
  * An order of day D reads "before" plus every slot of a day < D: only
@@ -54,8 +56,10 @@
 #include "scorer/history_impl.h"
 
 #define DAY_MS_M     86400000ULL
-#define CTY_DAYS     8 /* days of labels kept apart (replay.h) */
+#define CTY_DAYS     16 /* days of labels kept apart (replay.h) */
 #define CTY_BYTES    (12 + 8 * CTY_DAYS)
+#define CTY_DAYS_V2  8 /* the 76-byte value of 8 days: still read */
+#define CTY_BYTES_V2 (12 + 8 * CTY_DAYS_V2)
 #define CTY_BYTES_V1 20 /* day d apart only: still read */
 #define CTY_KEY_MAX  (4 + EVENT_ID_MAX + 1 + 2)
 #define CTY_SMOOTH   50.0 /* features.h cty_rate: (f + 50 p0) / (n + 50) */
@@ -269,11 +273,11 @@ cty_load(struct history *h, struct store_txn *txn, const char *actor,
         c->f_before = bytes_get_le32(p + 16);
         return 0;
     }
-    if (vl != CTY_BYTES)
+    if (vl != CTY_BYTES && vl != CTY_BYTES_V2)
         return ERR_CORRUPT;
     c->n_before = bytes_get_le32(p + 4);
     c->f_before = bytes_get_le32(p + 8);
-    for (unsigned i = 0; i < CTY_DAYS; i++) {
+    for (unsigned i = 0; i < (vl - 12) / 8; i++) {
         c->n[i] = bytes_get_le32(p + 12 + 8 * i);
         c->f[i] = bytes_get_le32(p + 16 + 8 * i);
     }

@@ -11,7 +11,7 @@ and exponent-form rows, then replays them:
     metrics for all, holdout and train users; the trace shows every event
     once, the events in event-time order, the labels too among
     themselves, each label exactly 30 days after its purchase, never
-    more than 7 UTC days ahead of an event still to send nor after an
+    more than 15 UTC days ahead of an event still to send nor after an
     event of a later day, ip_country as
     the range file says, and the holdout users of the documented keyed
     hash in the labels' source.
@@ -259,8 +259,8 @@ def body(args):
         lab_ts = [int(t["ts_ms"]) for t in tr if t["type"] == "label"]
         check(all(a <= b for a, b in zip(lab_ts, lab_ts[1:])),
               "labels go out in event-time order among themselves")
-        # A label may go up to 7 UTC days ahead of the events not yet
-        # sent (vigil-replay.1): never before an event 8 or more days
+        # A label may go up to 15 UTC days ahead of the events not yet
+        # sent (vigil-replay.1): never before an event 16 or more days
         # older than itself, and never after an event of a later day.
         early, late = [], []
         for k, t in enumerate(tr):
@@ -271,11 +271,11 @@ def body(args):
                      if x["type"] != "label"]
             before = [int(x["ts_ms"]) // DAY for x in tr[:k]
                       if x["type"] != "label"]
-            if after and min(after) < lday - 7:
+            if after and min(after) < lday - 15:
                 early.append(t["id"])
             if before and max(before) > lday:
                 late.append(t["id"])
-        check_eq(early, [], "no label goes more than 7 days ahead of an "
+        check_eq(early, [], "no label goes more than 15 days ahead of an "
                  "event still to send")
         check_eq(late, [], "no label goes after an event of a later day")
         bad_delay = [t["id"] for t in tr if t["type"] == "label" and

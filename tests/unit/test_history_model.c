@@ -494,11 +494,11 @@ label_order(struct env *e, uint64_t ts, unsigned o)
 }
 
 /*
- * The country counters keep the 8 days up to the newest label's apart:
- * labels of later days applied first (vigil-replay sends labels up to 7
+ * The country counters keep the 16 days up to the newest label's apart:
+ * labels of later days applied first (vigil-replay sends labels up to 15
  * days ahead of the events still unanswered) are not counted for an
- * order up to 7 days behind them, nor are the days rolled over; an order
- * of a later day counts them all (cty_nlab, glob_rate's labels).
+ * order up to 15 days behind them, nor are the days rolled over; an
+ * order of a later day counts them all (cty_nlab, glob_rate's labels).
  */
 static void
 test_country_next_day(void)
@@ -509,7 +509,7 @@ test_country_next_day(void)
     const uint64_t d0 = T0 + 3 * HOUR_MS; /* 01:00 of day D */
 
     env_open(&e);
-    for (unsigned o = 61; o <= 63; o++) {
+    for (unsigned o = 61; o <= 64; o++) {
         ev = order_ev(d0 - 10 * DAY_MS, o, o, o); /* FR accounts */
         apply(&e, &ev);
     }
@@ -532,15 +532,92 @@ test_country_next_day(void)
     near(v.v[FEAT_GLOB_RATE], (1.0 + 1) / (1 + 20));
     near(features(&e, d0 + 2 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 2);
     near(features(&e, d0 + 3 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 3);
-    /* E: day D + 8 moves day D (B) out of the 8 days kept apart, into
-     * "before": an order of day D + 1, 7 days behind, still sees B only;
-     * one of day D + 9 all four. */
-    ev = order_ev(d0 - 10 * DAY_MS, 64, 64, 64);
-    apply(&e, &ev);
-    label_order(&e, d0 + 8 * DAY_MS, 64);
+    /* D: day D + 15 is still within the 16 days: an order of day D + 1,
+     * 14 days behind, sees B only (the 8 days kept before 2026-12-05
+     * would have moved A and C into "before" and counted them). */
+    label_order(&e, d0 + 15 * DAY_MS, 64);
     near(features(&e, d0 + DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 1);
-    near(features(&e, d0 + 8 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 3);
-    near(features(&e, d0 + 9 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 4);
+    near(features(&e, d0 + 15 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 3);
+    near(features(&e, d0 + 16 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 4);
+    /* E: day D + 16 moves day D (B) out of the 16 days kept apart, into
+     * "before": an order of day D + 1, 15 days behind, still sees B
+     * only; one of day D + 17 all five. */
+    ev = order_ev(d0 - 10 * DAY_MS, 65, 65, 65);
+    apply(&e, &ev);
+    label_order(&e, d0 + 16 * DAY_MS, 65);
+    near(features(&e, d0 + DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 1);
+    near(features(&e, d0 + 16 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 4);
+    near(features(&e, d0 + 17 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 5);
+    env_close(&e);
+}
+
+/* The FR counter of storefront "shop" as stored: its length, and its
+ * u32 fields (at most `cap`). */
+static size_t
+cty_raw(struct env *e, uint32_t *out, size_t cap)
+{
+    static const uint8_t key[] = { 'c', 't', 'y', 0, 's', 'h', 'o', 'p', 0, 'F',
+        'R' };
+    const void *p;
+    size_t len, i;
+    unsigned dbi;
+
+    ASSERT_OK(store_dbi(e->st, e->txn, "meta", false, &dbi));
+    ASSERT_OK(store_get_view(e->txn, dbi, key, sizeof(key), &p, &len));
+    for (i = 0; i < len / 4 && i < cap; i++) {
+        const uint8_t *b = (const uint8_t *)p + 4 * i;
+
+        out[i] = (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 |
+            (uint32_t)b[1] << 8 | b[0]; /* little-endian, as stored */
+    }
+    return len;
+}
+
+/*
+ * A country counter written before 2026-12-05 keeps 8 days apart (76
+ * bytes): it is still read with its meaning, and the next label
+ * rewrites it with 16 days (140 bytes) without moving a day.
+ */
+static void
+test_country_8day_value(void)
+{
+    static const uint8_t key[] = { 'c', 't', 'y', 0, 's', 'h', 'o', 'p', 0, 'F',
+        'R' };
+    const uint64_t d0 = T0 + 3 * HOUR_MS;             /* 01:00 of day D */
+    const uint32_t day = (uint32_t)(d0 / DAY_MS) + 3; /* D + 3 */
+    uint8_t old[76] = { 0 };
+    uint32_t f[35];
+    struct event ev;
+    struct env e;
+    unsigned dbi;
+
+    env_open(&e);
+    ev = order_ev(d0 - 10 * DAY_MS, 71, 71, 71);
+    apply(&e, &ev);
+    /* Newest day D + 3 (1 label), before: 5 labels, day D + 1: 2. */
+    old[0] = (uint8_t)day; /* u32 little-endian */
+    old[1] = (uint8_t)(day >> 8);
+    old[2] = (uint8_t)(day >> 16);
+    old[3] = (uint8_t)(day >> 24);
+    old[4] = 5;          /* labels before day D + 3 - 7 */
+    old[8] = 2;          /* of them fraud */
+    old[12] = 1;         /* day D + 3: labels */
+    old[16] = 1;         /* ... fraud */
+    old[12 + 8 * 2] = 2; /* day D + 1: labels */
+    ASSERT_OK(store_dbi(e.st, e.txn, "meta", false, &dbi));
+    ASSERT_OK(store_put(e.txn, dbi, key, sizeof(key), old, sizeof(old)));
+    near(features(&e, d0 + DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 5);
+    near(features(&e, d0 + 2 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 7);
+    near(features(&e, d0 + 4 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 8);
+    /* A label of day D + 4 rewrites it as the 16-day value. */
+    label_order(&e, d0 + 4 * DAY_MS, 71);
+    ASSERT(cty_raw(&e, f, 35) == 140);
+    ASSERT(f[0] == day + 1 && f[1] == 5 && f[2] == 2);
+    ASSERT(f[3] == 1 && f[4] == 1);  /* day D + 4: the new fraud label */
+    ASSERT(f[5] == 1 && f[6] == 1);  /* day D + 3 */
+    ASSERT(f[9] == 2 && f[10] == 0); /* day D + 1 */
+    near(features(&e, d0 + 2 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 7);
+    near(features(&e, d0 + 5 * DAY_MS, 7, 7).v[FEAT_CTY_NLAB], 9);
     env_close(&e);
 }
 
@@ -556,6 +633,7 @@ main(void)
     RUN(test_point_in_time_out_of_order);
     RUN(test_labels_next_day);
     RUN(test_country_next_day);
+    RUN(test_country_8day_value);
     RUN(test_groups);
     RUN(test_ip16_family);
     RUN(test_store_amounts);

@@ -54,10 +54,13 @@
 #define REPLAY_MAX_LABEL_INFLIGHT 4096
 #define REPLAY_NS_PER_S           1000000000ULL
 /* Labels go up to this many UTC days ahead of the oldest unanswered
- * event (send_label.c send_ahead): the scorer's country counters keep 8 days
- * apart (scorer/history_model.c CTY_DAYS), so up to 7 days ahead no
- * order counts a label of its own day or later. */
-#define REPLAY_LABEL_AHEAD_DAYS 7
+ * event (send_label.c send_ahead): the scorer's country counters keep 16
+ * days apart (scorer/history_model.c CTY_DAYS), so up to 15 days ahead no
+ * order counts a label of its own day or later. 7 (8 days kept) before
+ * 2026-12-05: the labels sent ahead were still in flight at ~100 UTC
+ * days of the shared data set, and the stream stopped there (the day
+ * barrier); at 15 days, ~30 times. */
+#define REPLAY_LABEL_AHEAD_DAYS 15
 #define REPLAY_MS_PER_DAY       86400000ULL
 
 /* The browsers of the data set, and the user agent each is sent as. */

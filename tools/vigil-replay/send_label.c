@@ -131,7 +131,7 @@ inflight_min_day(const struct sender *s)
  * unanswered (in flight or still to send), after its own order was
  * answered, in stream order among labels. Such a label counts for no
  * order of day L or earlier (history.h: labels count from the next UTC
- * day, by day; the country counters keep the last 8 days apart,
+ * day, by day; the country counters keep the last 16 days apart,
  * history_model.c), so the events it skips over may be applied before
  * or after it alike, and it holds no keys. What it buys: by the time
  * the stream reaches day L + 1, whose events must wait for every label
