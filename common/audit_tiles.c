@@ -270,8 +270,12 @@ put_spare(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
     ok = fileio_pwrite_all(fd, p, len, 0) == 0 && fstat(fd, &st) == 0 &&
         ((uint64_t)st.st_size == len || ftruncate(fd, (off_t)len) == 0);
     close(fd);
-    if (!ok || make_parents(t, path) != 0 ||
-        renameat2(t->dirfd, spare, t->dirfd, path, RENAME_NOREPLACE) != 0)
+    if (!ok)
+        return false;
+    /* The directory is there but at a tile's first partial (ENOENT). */
+    if (renameat2(t->dirfd, spare, t->dirfd, path, RENAME_NOREPLACE) != 0 &&
+        (errno != ENOENT || make_parents(t, path) != 0 ||
+            renameat2(t->dirfd, spare, t->dirfd, path, RENAME_NOREPLACE) != 0))
         return false;
     t->nspare--;
     t->reused++;
