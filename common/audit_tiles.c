@@ -196,22 +196,15 @@ spare_ready(struct audit_tiles *t)
 {
     struct dirent *de;
     DIR *d;
-    int fd;
 
     if (t->spare_state != 0)
         return;
     t->spare_state = -1;
     if (mkdirat(t->dirfd, AUDIT_TILES_SPARE_DIR, 0700) != 0 && errno != EEXIST)
         return;
-    fd = openat(t->dirfd, AUDIT_TILES_SPARE_DIR,
-        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd == -1)
+    d = fileio_opendir_at(t->dirfd, AUDIT_TILES_SPARE_DIR, O_NOFOLLOW);
+    if (d == NULL)
         return;
-    d = fdopendir(fd);
-    if (d == NULL) {
-        close(fd);
-        return;
-    }
     while ((de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
@@ -353,17 +346,11 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, bool pass_on)
     char next[AUDIT_TILES_PATH];
     struct dirent *de;
     DIR *d;
-    int fd;
 
     partial_dir(level, n, path);
-    fd = openat(t->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd == -1)
+    d = fileio_opendir_at(t->dirfd, path, 0);
+    if (d == NULL)
         return;
-    d = fdopendir(fd);
-    if (d == NULL) {
-        close(fd);
-        return;
-    }
     while ((de = readdir(d)) != NULL) {
         char *end;
 
@@ -528,7 +515,7 @@ read_prefix(int dirfd, const char *path, uint8_t *out, size_t want, size_t *got)
 
     fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
-        return errno == ENOENT || errno == ENOTDIR ? ERR_NOTFOUND : ERR_IO;
+        return errno == ENOMEM ? ERR_IO : ERR_NOTFOUND;
     if (fstat(fd, &st) != 0) {
         close(fd);
         return ERR_IO;
@@ -563,8 +550,8 @@ read_tile(struct audit_tiles_reader *r, unsigned level, uint64_t n,
     char path[AUDIT_TILES_PATH], sub[AUDIT_TILES_PATH + 16];
     size_t want = unit * width, cap = len != NULL ? *len : 0;
     struct dirent *de;
-    int rc, fd;
     DIR *d;
+    int rc;
 
     r->reads++;
     audit_tiles_path(level, n, width == AUDIT_TILES_WIDTH ? 0 : width, path);
@@ -580,14 +567,9 @@ read_tile(struct audit_tiles_reader *r, unsigned level, uint64_t n,
     if (rc != ERR_NOTFOUND)
         return rc;
     partial_dir(level, n, path);
-    fd = openat(r->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd == -1)
-        return ERR_NOTFOUND;
-    d = fdopendir(fd);
-    if (d == NULL) {
-        close(fd);
-        return ERR_IO;
-    }
+    d = fileio_opendir_at(r->dirfd, path, 0);
+    if (d == NULL)
+        return errno == ENOMEM ? ERR_IO : ERR_NOTFOUND;
     rc = ERR_NOTFOUND;
     while (rc == ERR_NOTFOUND && (de = readdir(d)) != NULL) {
         char *end;

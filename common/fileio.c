@@ -106,6 +106,24 @@ fileio_read_small(
     return 0;
 }
 
+DIR *
+fileio_opendir_at(int dirfd, const char *path, int flags)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+    DIR *d;
+    int e;
+
+    if (fd == -1)
+        return NULL;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        e = errno;
+        close(fd);
+        errno = e;
+    }
+    return d;
+}
+
 int
 fileio_sync_parent(const char *path)
 {

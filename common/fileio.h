@@ -18,6 +18,7 @@
 #ifndef COMMON_FILEIO_H
 #define COMMON_FILEIO_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -56,6 +57,14 @@ ssize_t fileio_pread_full(
  */
 int fileio_read_small(int dirfd, const char *name, size_t max, char **out,
     size_t *len) WARN_UNUSED NONNULL(2, 4, 5);
+
+/*
+ * Open directory `path` under `dirfd` as a stream of its own (readdir
+ * does not move another descriptor's position); `flags` adds to
+ * O_RDONLY | O_DIRECTORY | O_CLOEXEC (O_NOFOLLOW, say). Returns the
+ * stream (close with closedir()) or NULL with errno set.
+ */
+DIR *fileio_opendir_at(int dirfd, const char *path, int flags) NONNULL(2);
 
 /*
  * fsync the directory that holds `path` ("." for a bare name), so that a

@@ -122,21 +122,14 @@ segfile_list(
     uint64_t *v = NULL, first;
     size_t nv = 0, cap = 0;
     DIR *d;
-    int fd, e, rc = 0;
+    int e, rc = 0;
 
     *firsts = NULL;
     *n = 0;
     /* A descriptor of its own: readdir moves its position. */
-    fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd == -1)
+    d = fileio_opendir_at(dirfd, ".", 0);
+    if (d == NULL)
         return ERR_IO;
-    d = fdopendir(fd);
-    if (d == NULL) {
-        e = errno;
-        close(fd);
-        errno = e;
-        return ERR_IO;
-    }
     for (;;) {
         errno = 0;
         de = readdir(d);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -90,6 +91,42 @@ test_sync_parent(void)
     ASSERT_EQ(fileio_sync_parent(path), ERR_TOOBIG);
 }
 
+/* A directory stream of its own under a descriptor; a missing name, a
+ * file and (with O_NOFOLLOW) a link are refused with errno set. */
+static void
+test_opendir_at(void)
+{
+    struct dirent *de;
+    unsigned seen = 0;
+    DIR *d;
+    int dfd, fd;
+
+    dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    ASSERT(dfd >= 0);
+    ASSERT_EQ(mkdirat(dfd, "sub", 0700), 0);
+    fd = openat(dfd, "sub/x", O_WRONLY | O_CREAT | O_EXCL, 0600);
+    ASSERT(fd >= 0);
+    ASSERT_EQ(close(fd), 0);
+    ASSERT_EQ(symlinkat("sub", dfd, "link"), 0);
+    d = fileio_opendir_at(dfd, "sub", O_NOFOLLOW);
+    ASSERT(d != NULL);
+    while ((de = readdir(d)) != NULL)
+        seen += strcmp(de->d_name, "x") == 0;
+    ASSERT_EQ(seen, 1);
+    ASSERT_EQ(closedir(d), 0);
+    errno = 0;
+    ASSERT(fileio_opendir_at(dfd, "missing", 0) == NULL && errno == ENOENT);
+    ASSERT(fileio_opendir_at(dfd, "sub/x", 0) == NULL && errno == ENOTDIR);
+    ASSERT(fileio_opendir_at(dfd, "link", O_NOFOLLOW) == NULL && errno != 0);
+    d = fileio_opendir_at(dfd, "link", 0);
+    ASSERT(d != NULL);
+    ASSERT_EQ(closedir(d), 0);
+    ASSERT_EQ(unlinkat(dfd, "link", 0), 0);
+    ASSERT_EQ(unlinkat(dfd, "sub/x", 0), 0);
+    ASSERT_EQ(unlinkat(dfd, "sub", AT_REMOVEDIR), 0);
+    ASSERT_EQ(close(dfd), 0);
+}
+
 int
 main(void)
 {
@@ -97,6 +134,7 @@ main(void)
     RUN(test_error_map);
     RUN(test_write_read);
     RUN(test_sync_parent);
+    RUN(test_opendir_at);
     ASSERT_EQ(rmdir(dir), 0);
     return 0;
 }
