@@ -576,12 +576,43 @@ int audit_flush(struct audit_log *log) WARN_UNUSED NONNULL(1);
 struct audit_flush_ticket {
     struct segfile_ticket sf;
     uint64_t written; /* records written at the begin */
+    /* A checkpoint riding on the ticket (audit_checkpoint_begin()). */
+    bool ckpt;        /* one is to be appended by audit_checkpoint_run() */
+    int ckfd;         /* a duplicate of checkpoints.log's descriptor */
+    uint64_t ck_off;  /* where its frame goes (checkpoints.log's length) */
+    uint64_t ck_size; /* the size it signs */
+    size_t flen;      /* its frame's bytes */
+    uint8_t frame[4 + AUDIT_MAX_NOTE_BYTES + 1];
 };
 int audit_flush_begin(struct audit_log *log,
     struct audit_flush_ticket *t) WARN_UNUSED NONNULL(1, 2);
 int audit_flush_run(struct audit_flush_ticket *t) WARN_UNUSED NONNULL(1);
 int audit_flush_end(struct audit_log *log, const struct audit_flush_ticket *t,
     int rc) WARN_UNUSED NONNULL(1, 2);
+
+/*
+ * audit_checkpoint() with its two fdatasyncs on another thread, riding
+ * on an audit_flush ticket taken just before (issue 12 latency: they
+ * stalled the event path once per checkpoint_interval_ms):
+ * audit_checkpoint_begin() (owner's thread, right after
+ * audit_flush_begin() on `t`; nothing rides while records are pending
+ * or unsettled) signs the head of the current size, writes its tiles and the
+ * head file as audit_checkpoint() does, and puts the checkpoints.log frame in
+ * `t`; audit_checkpoint_run() (the thread that ran audit_flush_run() on
+ * `t`, after it returned 0: the records it signs are durable in the
+ * segments first) appends and syncs it; audit_checkpoint_end() (owner's
+ * thread, with run's result, ERR_AUDIT when run was not called) takes
+ * it: the checkpoint counts (observer told) or checkpoints.log is cut
+ * back. No other checkpoint is taken between begin and end
+ * (audit_checkpoint() refuses with ERR_BUSY). begin: 0 (t->ckpt false
+ * when none is needed: the size is checkpointed already), ERR_BUSY or
+ * ERR_AUDIT; run and end: 0 or ERR_AUDIT.
+ */
+int audit_checkpoint_begin(struct audit_log *log,
+    struct audit_flush_ticket *t) WARN_UNUSED NONNULL(1, 2);
+int audit_checkpoint_run(struct audit_flush_ticket *t) WARN_UNUSED NONNULL(1);
+int audit_checkpoint_end(
+    struct audit_log *log, struct audit_flush_ticket *t, int rc) NONNULL(1, 2);
 
 /* Return the records durable in the segments (synced), <= audit_size():
  * the floor a journal record carries (audit_heal). */

@@ -408,6 +408,99 @@ audit_head_update(struct audit_log *log)
     return head_update(log);
 }
 
+/* Cut checkpoints.log back to its durable length after a failed append
+ * (0, or ERR_AUDIT when even that failed: cut again before the next). */
+static int
+ck_cut(struct audit_log *log)
+{
+    if (ftruncate(log->ckfd, (off_t)log->ck_len) == -1) {
+        log_warn(
+            "%s: cannot cut '%s/%s' back", __func__, log->dir, AUDIT_CKPT_FILE);
+        log->ck_dirty = true;
+        return ERR_AUDIT;
+    }
+    log->ck_dirty = false;
+    return 0;
+}
+
+int
+audit_checkpoint_begin(struct audit_log *log, struct audit_flush_ticket *t)
+{
+    size_t nlen;
+    int rc;
+
+    t->ckpt = false;
+    t->ckfd = -1;
+    if (log->ck_busy)
+        return ERR_BUSY;
+    if (segfile_is_failed(log->sf))
+        return ERR_AUDIT;
+    /* Records appended but not yet settled (a query's, mid-operation),
+     * or not in the ticket's sync: no checkpoint rides this time. */
+    if (log->size == 0 || log->size == log->ck_size ||
+        log->next != log->written || log->size != log->next ||
+        t->written != log->written)
+        return 0;
+    if (log->ck_dirty && ck_cut(log) != 0)
+        return ERR_AUDIT;
+    rc = sign_head(log);
+    if (rc != 0)
+        return rc;
+    t->ckfd = fcntl(log->ckfd, F_DUPFD_CLOEXEC, 0);
+    if (t->ckfd == -1) {
+        log_warn("%s: cannot duplicate '%s/%s'", __func__, log->dir,
+            AUDIT_CKPT_FILE);
+        return ERR_AUDIT;
+    }
+    nlen = log->head_len;
+    memcpy(t->frame + 4, log->head, nlen);
+    bytes_put_le32(t->frame, (uint32_t)nlen);
+    t->flen = 4 + nlen;
+    t->ck_off = log->ck_len;
+    t->ck_size = log->size;
+    t->ckpt = true;
+    log->ck_busy = true;
+    audit_tiles_flush(&log->tiles);
+    write_head(log);
+    log->head_at_ms = clock_mono_ms();
+    return 0;
+}
+
+int
+audit_checkpoint_run(struct audit_flush_ticket *t)
+{
+    if (!t->ckpt)
+        return 0;
+    if (fileio_pwrite_all(t->ckfd, t->frame, t->flen, t->ck_off) != 0 ||
+        fdatasync(t->ckfd) == -1)
+        return ERR_AUDIT;
+    return 0;
+}
+
+int
+audit_checkpoint_end(
+    struct audit_log *log, struct audit_flush_ticket *t, int rc)
+{
+    if (!t->ckpt)
+        return 0;
+    (void)close(t->ckfd);
+    t->ckfd = -1;
+    t->ckpt = false;
+    log->ck_busy = false;
+    if (rc != 0) {
+        log_warnx("%s: cannot append a checkpoint to '%s/%s'", __func__,
+            log->dir, AUDIT_CKPT_FILE);
+        (void)ck_cut(log);
+        return ERR_AUDIT;
+    }
+    log->ck_len = t->ck_off + t->flen;
+    log->ck_size = t->ck_size;
+    if (log->obs.checkpoint != NULL)
+        log->obs.checkpoint(
+            log->obs.arg, t->ck_size, (const char *)t->frame + 4, t->flen - 4);
+    return 0;
+}
+
 int
 audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
 {
@@ -415,6 +508,8 @@ audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
     size_t nlen;
     int rc;
 
+    if (log->ck_busy)
+        return ERR_BUSY;
     if (segfile_is_failed(log->sf))
         return ERR_AUDIT;
     if (log->size == 0 || log->size == log->ck_size)

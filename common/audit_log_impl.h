@@ -59,6 +59,7 @@ struct audit_log {
     uint64_t ck_len;        /* its durable length */
     uint64_t ck_size;       /* size of the latest checkpoint */
     bool ck_dirty;          /* bytes past ck_len may remain */
+    bool ck_busy;           /* a checkpoint ticket is in flight */
     char origin[AUDIT_MAX_ORIGIN + 1];
     struct note_signer signer; /* secret: wiped on close */
     char vkey[NOTE_MAX_KEY];

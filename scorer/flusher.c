@@ -36,6 +36,7 @@
 #include "common/store.h"
 #include "common/subjidx.h"
 #include "scorer/history.h"
+#include "scorer/record.h"
 #include "scorer/scorer.h"
 #include "scorer/space.h"
 #include "scorer/status.h"
@@ -53,7 +54,7 @@ scorer_flusher_main(void *arg)
 
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        int rc, arc;
+        int rc, arc, crc;
 
         while (!s->flush_request && !s->flusher_quit)
             pthread_cond_wait(&s->cv, &s->mu);
@@ -67,6 +68,15 @@ scorer_flusher_main(void *arg)
          * generation's tokens come from is durable before the rows keyed
          * by them are (vault.h, Durability). */
         rc = arc = audit_flush_run(&s->flush_audit);
+        /* A checkpoint riding on the ticket: after the records it signs
+         * are durable in the segments (record_checkpoint_ride). */
+        crc = ERR_AUDIT;
+        if (arc == 0 && s->flush_audit.ckpt) {
+            crashpoint("checkpoint");
+            crc = audit_checkpoint_run(&s->flush_audit);
+            if (crc == 0)
+                crashpoint("checkpoint.after");
+        }
         if (rc == 0)
             rc = vault_sync_file(s->vault);
         if (rc == 0)
@@ -74,6 +84,7 @@ scorer_flusher_main(void *arg)
         pthread_mutex_lock(&s->mu);
         s->flush_rc = rc;
         s->flush_audit_rc = arc;
+        s->flush_ckpt_rc = crc;
         s->flush_done = true;
         pthread_cond_broadcast(&s->cv);
         if (write(s->flush_efd, &one, sizeof(one)) < 0)
@@ -89,7 +100,7 @@ scorer_flusher_main(void *arg)
  * (the journal still holds every acknowledged event).
  */
 static void
-scorer_flush_finish(struct scorer *s, int rc, int arc)
+scorer_flush_finish(struct scorer *s, int rc, int arc, int crc)
 {
     uint64_t durable, first;
 
@@ -97,6 +108,9 @@ scorer_flush_finish(struct scorer *s, int rc, int arc)
     /* The audit records' sync: counted as synced, or the log failed. */
     if (audit_flush_end(s->audit, &s->flush_audit, arc) != 0 && rc == 0)
         rc = ERR_AUDIT;
+    /* The checkpoint that rode on it: counted, or cut back (logged);
+     * the next one covers its records. */
+    audit_checkpoint_end(s->audit, &s->flush_audit, crc);
     memset(&s->flush_audit, 0, sizeof(s->flush_audit));
     s->flush_audit.sf.fd = -1;
     status_flush(s->status, rc, clock_mono_us() - s->flush_t0_us);
@@ -138,7 +152,7 @@ scorer_flush_poll(struct scorer *s)
 {
     uint64_t n;
     bool done;
-    int rc, arc;
+    int rc, arc, crc;
 
     if (read(s->flush_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
         log_warn("cannot read the flush bell");
@@ -146,17 +160,18 @@ scorer_flush_poll(struct scorer *s)
     done = s->flush_done;
     rc = s->flush_rc;
     arc = s->flush_audit_rc;
+    crc = s->flush_ckpt_rc;
     s->flush_done = false;
     pthread_mutex_unlock(&s->mu);
     if (done)
-        scorer_flush_finish(s, rc, arc);
+        scorer_flush_finish(s, rc, arc, crc);
 }
 
 /* Wait for the flush in flight, if any, and take its result. */
 void
 scorer_flush_wait(struct scorer *s)
 {
-    int rc, arc;
+    int rc, arc, crc;
 
     if (!s->flushing)
         return;
@@ -166,8 +181,9 @@ scorer_flush_wait(struct scorer *s)
     s->flush_done = false;
     rc = s->flush_rc;
     arc = s->flush_audit_rc;
+    crc = s->flush_ckpt_rc;
     pthread_mutex_unlock(&s->mu);
-    scorer_flush_finish(s, rc, arc);
+    scorer_flush_finish(s, rc, arc, crc);
 }
 
 /*
@@ -241,6 +257,7 @@ scorer_flush_start(struct scorer *s)
     s->flush_seq = s->applied_seq;
     s->gen_events = 0;
     s->gen_opened_ms = 0;
+    record_checkpoint_ride(s);
     scorer_flush_kick(s);
 }
 

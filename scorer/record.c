@@ -163,17 +163,59 @@ record_fill_event(const char *actor, const char *op, enum audit_outcome outcome,
  * last one (or always, with `force`). A failure is logged: the records
  * stay durable and the next checkpoint covers them.
  */
+bool
+record_checkpoint_due(const struct scorer *s, uint64_t now)
+{
+    uint64_t size = audit_size(s->audit);
+    uint64_t last = audit_checkpoint_size(s->audit);
+
+    if (size == last)
+        return false;
+    return size - last >= (uint64_t)s->cfg.checkpoint_records ||
+        now >= s->ckpt_ms + (uint64_t)s->cfg.checkpoint_interval_ms;
+}
+
+bool
+record_checkpoint_deferred(const struct scorer *s, uint64_t now)
+{
+    if (s->flushing && s->flush_audit.ckpt)
+        return true; /* one is on its way */
+    /* A commit starts within commit_interval_ms while events wait for
+     * one (after the one running, if any); one stuck for want of room
+     * must not hold the checkpoint for ever. */
+    return s->gen_events > 0 && !s->needs_recovery && !s->space.flush_retry &&
+        now < s->ckpt_ms + 2 * (uint64_t)s->cfg.checkpoint_interval_ms;
+}
+
+void
+record_checkpoint_ride(struct scorer *s)
+{
+    uint64_t now = clock_mono_ms();
+    int rc;
+
+    if (!record_checkpoint_due(s, now))
+        return;
+    rc = audit_checkpoint_begin(s->audit, &s->flush_audit);
+    if (rc != 0) {
+        log_warnx("cannot write an audit checkpoint: %s", err_str(rc));
+        return;
+    }
+    if (s->flush_audit.ckpt)
+        s->ckpt_ms = now;
+}
+
 void
 record_checkpoint(struct scorer *s, bool force)
 {
-    uint64_t size = audit_size(s->audit), now = clock_mono_ms();
-    uint64_t last = audit_checkpoint_size(s->audit);
+    uint64_t now = clock_mono_ms();
     int rc;
 
-    if (size == last)
+    if (force && s->flushing && s->flush_audit.ckpt)
+        scorer_flush_wait(s); /* the checkpoint in flight first */
+    if (audit_size(s->audit) == audit_checkpoint_size(s->audit))
         return;
-    if (!force && size - last < (uint64_t)s->cfg.checkpoint_records &&
-        now < s->ckpt_ms + (uint64_t)s->cfg.checkpoint_interval_ms)
+    if (!force &&
+        (!record_checkpoint_due(s, now) || record_checkpoint_deferred(s, now)))
         return;
     crashpoint("checkpoint");
     rc = audit_checkpoint(s->audit, clock_wall_ms());

@@ -131,9 +131,27 @@ void record_head(struct scorer *s) NONNULL(1);
  * Sign a checkpoint when checkpoint_records records or
  * checkpoint_interval_ms have gone by since the last one, or now with
  * `force`. A failure is logged: the records stay durable and the next
- * checkpoint covers them.
+ * checkpoint covers them. A due checkpoint is left to the next LMDB
+ * commit while one is under way or events wait for one (the flusher
+ * thread appends and syncs it, off the event path:
+ * record_checkpoint_ride), unless it is overdue by another
+ * checkpoint_interval_ms; `force` first waits for a commit in flight.
  */
 void record_checkpoint(struct scorer *s, bool force) NONNULL(1);
+
+/* True when a checkpoint is due at `now` (monotonic ms). */
+bool record_checkpoint_due(const struct scorer *s, uint64_t now) NONNULL(1);
+
+/* True when a due checkpoint is left to the next commit at `now`. */
+bool record_checkpoint_deferred(const struct scorer *s, uint64_t now)
+    NONNULL(1);
+
+/*
+ * At scorer_flush_start(), right after audit_flush_begin(): put a due
+ * checkpoint on the flush ticket (audit_checkpoint_begin), for the
+ * flusher to append after the records' sync.
+ */
+void record_checkpoint_ride(struct scorer *s) NONNULL(1);
 
 /*
  * Bring the subject index up to the log (records past its watermark,

@@ -209,6 +209,10 @@ scorer_loop(struct scorer *s)
         if (audit_size(s->audit) > audit_checkpoint_size(s->audit)) {
             uint64_t due = s->ckpt_ms + (uint64_t)s->cfg.checkpoint_interval_ms;
 
+            /* Left to the next commit (record_checkpoint): wake when it
+             * would be overdue instead. */
+            if (due <= now && record_checkpoint_deferred(s, now))
+                due += (uint64_t)s->cfg.checkpoint_interval_ms;
             if (due <= now)
                 timeout = 0;
             else if ((long)(due - now) < timeout)

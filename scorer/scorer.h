@@ -209,8 +209,10 @@ struct scorer {
                                   generation's anchor names, synced by
                                   the flusher first (fd -1: none) */
     int flush_audit_rc;                    /* under mu: that sync's result */
-    bool flusher_quit;                     /* under mu: stop the thread */
-    struct scorer_msg *msgs;               /* SCORER_GROUP_MSGS slots; owned */
+    int flush_ckpt_rc;       /* under mu: the result of the checkpoint riding on
+                                flush_audit (audit_checkpoint_run) */
+    bool flusher_quit;       /* under mu: stop the thread */
+    struct scorer_msg *msgs; /* SCORER_GROUP_MSGS slots; owned */
     /* Batches read while a group was taking orders (group.c): a FIFO of
      * ncarry from carry_head, taken before the socket's batches. */
     struct zsock_msg carry[SCORER_CARRY_MAX]; /* owned */

@@ -57,6 +57,23 @@ def latest_checkpoint(audit_dir):
     return last
 
 
+def wait_archived(audit_dir, n, timeout=10.0):
+    """Wait (bounded) until checkpoints.log's last note covers `n`
+    records; return it. While events flow the scorer archives a due
+    checkpoint with its next LMDB commit (the flusher thread), so the
+    archive may lag the head (DIR/checkpoint) by up to another
+    checkpoint_interval_ms."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = latest_checkpoint(audit_dir)
+        if last is not None and int(last.split("\n")[1]) >= n:
+            return last
+        time.sleep(0.05)
+    raise vt.TestFailure("checkpoints.log does not cover %d records within "
+                         "%.0f s (last: %r)" % (n, timeout, last))
+
+
 def wait_cosigned(path, text, keys, timeout=15.0):
     """Wait (bounded) until every key in `keys` has a valid cosignature on
     the checkpoint whose text is `text`."""
@@ -107,8 +124,8 @@ def body(args):
             per = (time.monotonic() - t0) / 40
             check(per < 0.25, "40 orders answered one by one with a witness "
                   "down (%.1f ms each)" % (per * 1000))
-            vt.wait_checkpoint(args.bin, svc.data_dir)
-            text, _ = ts.split_note(latest_checkpoint(audit))
+            n = vt.wait_checkpoint(args.bin, svc.data_dir)
+            text, _ = ts.split_note(wait_archived(audit, n))
             wait_cosigned(cos, text.rstrip("\n"), [k1, k2])
             say("  ok w1 and w2 cosigned the newest checkpoint")
 
@@ -201,8 +218,8 @@ def body(args):
             # on from the reported size (a proof read from the log).
             svc.restart_scorer()
             svc.send_all_ok([p.order("r-%d" % i) for i in range(10)])
-            vt.wait_checkpoint(args.bin, svc.data_dir)
-            text, _ = ts.split_note(latest_checkpoint(audit))
+            n = vt.wait_checkpoint(args.bin, svc.data_dir)
+            text, _ = ts.split_note(wait_archived(audit, n))
             wait_cosigned(cos, text.rstrip("\n"), [k1, k2])
             check(svc.grep(r"has size \d+ \(I sent 0\): retrying"),
                   "the restarted scorer met a 409 and retried")
@@ -214,8 +231,8 @@ def body(args):
             vt.wait_checkpoint(args.bin, svc.data_dir)
             w2.start()
             svc.send_all_ok([p.order("u-%d" % i) for i in range(5)])
-            vt.wait_checkpoint(args.bin, svc.data_dir)
-            text, _ = ts.split_note(latest_checkpoint(audit))
+            n = vt.wait_checkpoint(args.bin, svc.data_dir)
+            text, _ = ts.split_note(wait_archived(audit, n))
             wait_cosigned(cos, text.rstrip("\n"), [k1, k2], timeout=90)
             say("  ok w2 caught up after being down")
             check(len(frames(cos)) > n_before, "more cosignatures stored")

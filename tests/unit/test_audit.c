@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 #include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/err.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/merkle.h"
 #include "common/note.h"
@@ -1183,6 +1185,137 @@ test_checkpoints(void)
     rmrf(dir);
 }
 
+static uint64_t ck_seen_size; /* the observer's last checkpoint */
+
+static void
+ck_seen(void *arg, uint64_t size, const char *note, size_t len)
+{
+    (void)arg;
+    (void)note;
+    ASSERT(len > 0);
+    ck_seen_size = size;
+}
+
+static void *
+ck_run_thread(void *arg)
+{
+    struct audit_flush_ticket *t = arg;
+    static int rc;
+
+    rc = audit_flush_run(t);
+    if (rc == 0)
+        rc = audit_checkpoint_run(t);
+    return &rc;
+}
+
+/*
+ * A checkpoint riding on a flush ticket (issue 12 latency: the
+ * scorer's checkpoints, two fdatasyncs once a second, ran on its event
+ * path; now the flusher thread appends them after the records' sync):
+ * begin signs the head and changes nothing in checkpoints.log; another
+ * checkpoint meanwhile is refused (ERR_BUSY); the run on another thread
+ * appends it, and end counts it (size, observer) and the log verifies
+ * with 2 checkpoints; a failed run leaves checkpoints.log as it was
+ * (end cuts it back) and the next checkpoint covers the records.
+ */
+static void
+test_checkpoint_ticket(void)
+{
+    char *dir = newdir();
+    struct audit_observer obs = { NULL, ck_seen, NULL };
+    struct audit_verify_result res;
+    struct audit_flush_ticket t;
+    struct audit_log *log;
+    size_t len0, len1, len2;
+    pthread_t th;
+    void *ret;
+    uint8_t *ck;
+
+    ASSERT_OK(audit_log_open(dir, &signer, NULL, &log));
+    audit_log_set_observer(log, &obs);
+    append_n(log, 0, 10, 100);
+    ASSERT_OK(audit_checkpoint(log, 0));
+    ck = slurp(dir, "checkpoints.log", &len0);
+    free(ck);
+    ASSERT_EQ(ck_seen_size, 10u);
+
+    /* Records written unsynced, as the scorer's group commit does. */
+    for (uint64_t i = 10; i < 25; i++) {
+        struct audit_record r;
+        uint64_t idx;
+
+        make_record(i, &r);
+        ASSERT_OK(audit_append(log, &r, &idx));
+    }
+    ASSERT_OK(audit_write(log));
+    ASSERT_OK(audit_commit_journaled(log, NULL, NULL));
+    ASSERT_OK(audit_flush_begin(log, &t));
+    ASSERT_OK(audit_checkpoint_begin(log, &t));
+    ASSERT(t.ckpt);
+    ASSERT_EQ(audit_checkpoint(log, 0), ERR_BUSY);
+    ck = slurp(dir, "checkpoints.log", &len1);
+    free(ck);
+    ASSERT_EQ(len1, len0); /* nothing appended on the owner's thread */
+    ASSERT_EQ(audit_checkpoint_size(log), 10u);
+    ASSERT_EQ(pthread_create(&th, NULL, ck_run_thread, &t), 0);
+    ASSERT_EQ(pthread_join(th, &ret), 0);
+    ASSERT_EQ(*(int *)ret, 0);
+    ASSERT_OK(audit_flush_end(log, &t, 0));
+    ASSERT_OK(audit_checkpoint_end(log, &t, 0));
+    ASSERT_EQ(audit_checkpoint_size(log), 25u);
+    ASSERT_EQ(audit_synced(log), 25u);
+    ASSERT_EQ(ck_seen_size, 25u);
+    ck = slurp(dir, "checkpoints.log", &len1);
+    free(ck);
+    ASSERT(len1 > len0);
+    ASSERT_OK(audit_verify(dir, audit_verifier_key(log), &res));
+    ASSERT_EQ(res.checkpoints, 2);
+    ASSERT_EQ(res.checkpoint_size, 25u);
+
+    /* Nothing due: no checkpoint rides. */
+    ASSERT_OK(audit_flush_begin(log, &t));
+    ASSERT_OK(audit_checkpoint_begin(log, &t));
+    ASSERT(!t.ckpt);
+    ASSERT_OK(audit_flush_end(log, &t, 0));
+
+    /* Records appended and not yet settled (a query mid-operation):
+     * nothing rides. */
+    for (uint64_t i = 25; i < 30; i++) {
+        struct audit_record r;
+        uint64_t idx;
+
+        make_record(i, &r);
+        ASSERT_OK(audit_append(log, &r, &idx));
+    }
+    ASSERT_OK(audit_flush_begin(log, &t));
+    ASSERT_OK(audit_checkpoint_begin(log, &t));
+    ASSERT(!t.ckpt);
+    ASSERT_OK(audit_flush_end(log, &t, 0));
+
+    /* A run that failed (or never ran): cut back, not counted. */
+    ASSERT_OK(audit_write(log));
+    ASSERT_OK(audit_commit_journaled(log, NULL, NULL));
+    ASSERT_OK(audit_flush_begin(log, &t));
+    ASSERT_OK(audit_checkpoint_begin(log, &t));
+    ASSERT(t.ckpt);
+    ASSERT_OK(fileio_pwrite_all(t.ckfd, t.frame, t.flen / 2, t.ck_off));
+    quiet(true);
+    ASSERT_EQ(audit_checkpoint_end(log, &t, ERR_AUDIT), ERR_AUDIT);
+    quiet(false);
+    ASSERT_OK(audit_flush_end(log, &t, 0));
+    ASSERT_EQ(audit_checkpoint_size(log), 25u);
+    ck = slurp(dir, "checkpoints.log", &len2);
+    free(ck);
+    ASSERT_EQ(len2, len1);
+    ASSERT_OK(audit_checkpoint(log, 0)); /* the next one covers them */
+    ASSERT_EQ(audit_checkpoint_size(log), 30u);
+    ASSERT_OK(audit_verify(dir, audit_verifier_key(log), &res));
+    ASSERT_EQ(res.checkpoints, 3);
+    ASSERT_EQ(res.checkpoint_size, 30u);
+    audit_log_close(log);
+    rmrf(dir);
+}
+
 /* The size DIR/checkpoint signs (0: none or unreadable). */
 static uint64_t
 head_file_size(const char *dir, const char *vkey)
@@ -1963,6 +2096,7 @@ main(void)
     RUN(test_tiles_dirs_once);
     RUN(test_tiles_spares);
     RUN(test_tiles_every_size);
+    RUN(test_checkpoint_ticket);
     rmrf(tmproot);
     return 0;
 }
