@@ -94,18 +94,6 @@ struct collector {
     struct prom_series *start_time, *rss, *build;
 };
 
-static volatile sig_atomic_t collector_stop;
-static volatile sig_atomic_t collector_reload;
-
-static void
-collector_on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        collector_reload = 1;
-    else
-        collector_stop = 1;
-}
-
 /* Open (creating on first start) the keys directory. */
 static int
 open_keys(struct collector *c)
@@ -315,15 +303,15 @@ run_loop(struct collector *c)
     items[4].events = ZSOCK_POLLIN;
     items[5].fd = c->metrics != NULL ? promsrv_fd(c->metrics) : -1;
     items[5].events = ZSOCK_POLLIN;
-    while (!collector_stop) {
+    while (!sig_stop) {
         long wait = ingest_expire(c->ingest);
         uint64_t now;
 
         if (wait < 0 || wait > COLLECTOR_POLL_MS)
             wait = COLLECTOR_POLL_MS;
         rc = zsock_poll(items, c->metrics != NULL ? 6 : 5, wait, NULL);
-        if (collector_reload) {
-            collector_reload = 0;
+        if (sig_reload) {
+            sig_reload = 0;
             collector_on_reload(c);
         }
         if (c->metrics != NULL)
@@ -560,7 +548,7 @@ main(int argc, char **argv)
     collector_limits(&c, &lim);
     c.ingest = ingest_new(
         c.front, c.back, c.fast, c.keys.pseudo, &lim, &c.quotas, c.reg);
-    sig_install(collector_on_signal, true);
+    sig_install(true);
     log_info("collector %s listening on '%s' (%s), scorer at '%s'",
         VIGIL_VERSION, c.cfg.events_endpoint,
         c.cfg.insecure_dev ? "plain, insecure_dev" : "CURVE", c.scorer_ep);

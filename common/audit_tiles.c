@@ -353,9 +353,10 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, bool pass_on)
         return;
     while ((de = readdir(d)) != NULL) {
         char *end;
+        unsigned long w = strtoul(de->d_name, &end, 10);
 
-        strtoul(de->d_name, &end, 10);
-        if (de->d_name[0] == '.' || *end != '\0' ||
+        /* Only the widths' names (1..): anything else is not ours. */
+        if (de->d_name[0] == '.' || *end != '\0' || w == 0 ||
             (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
                 sizeof(sub))
             continue;

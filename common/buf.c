@@ -3,6 +3,8 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,4 +70,21 @@ buf_append_grow(struct buf *b, const void *p, size_t len)
         memcpy(b->data + b->len, p, len);
     b->len += len;
     return 0;
+}
+
+int
+buf_printf(struct buf *b, size_t max, const char *fmt, ...)
+{
+    char tmp[BUF_PRINTF_MAX];
+    va_list ap;
+    int n;
+
+    if (max > sizeof(tmp))
+        max = sizeof(tmp);
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, max, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= max)
+        return ERR_TOOBIG;
+    return buf_append(b, tmp, (size_t)n);
 }

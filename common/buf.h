@@ -43,6 +43,18 @@ void buf_reset(struct buf *b) NONNULL(1);
 /* Cut the contents back to their first `len` bytes (len <= b->len). */
 void buf_truncate(struct buf *b, size_t len) NONNULL(1);
 
+/* The longest text buf_printf() formats (its `max`, at most). */
+#define BUF_PRINTF_MAX 8192
+
+/*
+ * Append printf-style text when it is shorter than `max` bytes (max <=
+ * BUF_PRINTF_MAX): a line or a piece of a text format. Returns 0, or
+ * ERR_TOOBIG (the text `max` bytes or longer, or past the cap; the
+ * buffer unchanged).
+ */
+int buf_printf(struct buf *b, size_t max, const char *fmt, ...) WARN_UNUSED
+    NONNULL(1, 3) PRINTF_LIKE(3, 4);
+
 /* The growing path of buf_append(); call buf_append() instead. */
 int buf_append_grow(struct buf *b, const void *p, size_t len) WARN_UNUSED
     NONNULL(1);

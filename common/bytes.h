@@ -2,11 +2,11 @@
  * bytes.h - fixed-width integers to and from byte strings, in either order
  *
  * The on-disk formats (journal and audit frames, vault records, journal
- * record salts) are little-endian; the signed-note and cosignature
- * formats of C2SP are big-endian. Every module reads and writes its
- * integers through these inline helpers, so there is one definition of
- * each byte order. `p` always points at enough bytes: 4 for the 32-bit
- * forms, 8 for the 64-bit ones; nothing here checks a length.
+ * record salts, the scorer's history records) are little-endian; the
+ * signed-note and cosignature formats of C2SP are big-endian. Every module
+ * reads and writes its integers through these inline helpers, so there is one
+ * definition of each byte order. `p` always points at enough bytes: 2, 4 or 8
+ * for the 16-, 32- and 64-bit forms; nothing here checks a length.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -14,6 +14,19 @@
 #define COMMON_BYTES_H
 
 #include <stdint.h>
+
+static inline void
+bytes_put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline uint16_t
+bytes_get_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
 
 static inline void
 bytes_put_le32(uint8_t *p, uint32_t v)

@@ -21,16 +21,20 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/prom.h"
 #include "common/xmalloc.h"
+
+/* The longest piece of a sample line formatted at once (a name, a label,
+ * a number): what buf_printf() may write per call here. */
+#define PROM_PIECE_MAX 256
 
 #define PROM_HASH_SLOTS (2 * PROM_MAX_SERIES)
 #define PROM_OTHER      "_other"
@@ -352,22 +356,6 @@ prom_puts(struct buf *out, const char *s)
     return buf_append(out, s, strlen(s));
 }
 
-static int prom_printf(struct buf *out, const char *fmt, ...) PRINTF_LIKE(2, 3);
-
-static int
-prom_printf(struct buf *out, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        return ERR_TOOBIG;
-    return buf_append(out, tmp, (size_t)n);
-}
 
 /*
  * Text with \, newline and, when `quote`, " escaped: a label value
@@ -403,14 +391,16 @@ prom_put_labels(struct buf *out, const struct prom_series *s, const char *le)
         return 0;
     rc = prom_puts(out, "{");
     for (i = 0; i < f->nlabels && rc == 0; i++) {
-        rc = prom_printf(out, "%s%s=\"", i ? "," : "", f->label_names[i]);
+        rc = buf_printf(
+            out, PROM_PIECE_MAX, "%s%s=\"", i ? "," : "", f->label_names[i]);
         if (rc == 0)
             rc = prom_put_escaped(out, s->values[i], true);
         if (rc == 0)
             rc = prom_puts(out, "\"");
     }
     if (rc == 0 && le != NULL)
-        rc = prom_printf(out, "%sle=\"%s\"", f->nlabels ? "," : "", le);
+        rc = buf_printf(
+            out, PROM_PIECE_MAX, "%sle=\"%s\"", f->nlabels ? "," : "", le);
     if (rc == 0)
         rc = prom_puts(out, "}");
     return rc;
@@ -425,8 +415,8 @@ prom_put_double(struct buf *out, double v)
     if (isinf(v))
         return prom_puts(out, v > 0 ? "+Inf" : "-Inf");
     if (v == floor(v) && fabs(v) < 1e15)
-        return prom_printf(out, "%.0f", v);
-    return prom_printf(out, "%.17g", v);
+        return buf_printf(out, PROM_PIECE_MAX, "%.0f", v);
+    return buf_printf(out, PROM_PIECE_MAX, "%.17g", v);
 }
 
 static int
@@ -445,7 +435,7 @@ prom_render_series(struct buf *out, const struct prom_series *s)
         if (rc == 0)
             rc = prom_puts(out, " ");
         if (rc == 0 && f->type == PROM_COUNTER)
-            rc = prom_printf(out, "%" PRIu64, s->count);
+            rc = buf_printf(out, PROM_PIECE_MAX, "%" PRIu64, s->count);
         else if (rc == 0)
             rc = prom_put_double(out, s->value);
         if (rc == 0)
@@ -458,14 +448,14 @@ prom_render_series(struct buf *out, const struct prom_series *s)
             snprintf(le, sizeof(le), "%g", prom_buckets[i]);
         else
             snprintf(le, sizeof(le), "+Inf");
-        rc = prom_printf(out, "%s_bucket", f->name);
+        rc = buf_printf(out, PROM_PIECE_MAX, "%s_bucket", f->name);
         if (rc == 0)
             rc = prom_put_labels(out, s, le);
         if (rc == 0)
-            rc = prom_printf(out, " %" PRIu64 "\n", cum);
+            rc = buf_printf(out, PROM_PIECE_MAX, " %" PRIu64 "\n", cum);
     }
     if (rc == 0)
-        rc = prom_printf(out, "%s_sum", f->name);
+        rc = buf_printf(out, PROM_PIECE_MAX, "%s_sum", f->name);
     if (rc == 0)
         rc = prom_put_labels(out, s, NULL);
     if (rc == 0)
@@ -473,11 +463,11 @@ prom_render_series(struct buf *out, const struct prom_series *s)
     if (rc == 0)
         rc = prom_put_double(out, s->value);
     if (rc == 0)
-        rc = prom_printf(out, "\n%s_count", f->name);
+        rc = buf_printf(out, PROM_PIECE_MAX, "\n%s_count", f->name);
     if (rc == 0)
         rc = prom_put_labels(out, s, NULL);
     if (rc == 0)
-        rc = prom_printf(out, " %" PRIu64 "\n", s->count);
+        rc = buf_printf(out, PROM_PIECE_MAX, " %" PRIu64 "\n", s->count);
     return rc;
 }
 
@@ -493,12 +483,12 @@ prom_render(const struct prom *p, struct buf *out)
     for (f = p->first; f != NULL && rc == 0; f = f->next) {
         if (f->nseries == 0)
             continue;
-        rc = prom_printf(out, "# HELP %s ", f->name);
+        rc = buf_printf(out, PROM_PIECE_MAX, "# HELP %s ", f->name);
         if (rc == 0)
             rc = prom_put_escaped(out, f->help, false);
         if (rc == 0)
-            rc = prom_printf(
-                out, "\n# TYPE %s %s\n", f->name, type_name[f->type]);
+            rc = buf_printf(out, PROM_PIECE_MAX, "\n# TYPE %s %s\n", f->name,
+                type_name[f->type]);
         for (i = 0; i < f->nseries && rc == 0; i++)
             rc = prom_render_series(out, f->series[i]);
     }

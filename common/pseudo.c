@@ -486,67 +486,86 @@ pseudo_scoped(const struct pseudo_key *k, const char *kind,
     return 0;
 }
 
-/* Pseudonym of account.update's new value, by the rule of its field;
- * returns how many bytes of `norm` it used. */
-static size_t
-pseudo_apply_value(const struct pseudo_key *k, struct event *ev,
-    const char *value, char *norm, size_t cap)
+/*
+ * The steps of pseudo_apply() share one scratch buffer, `norm`
+ * (PSEUDO_NORM_MAX bytes): each writes the normalized text at its start
+ * and grows *used to the longest prefix written so far, which
+ * pseudo_apply() wipes at the end.
+ */
+typedef void pseudo_norm_fn(const char *in, char *out, size_t cap, size_t *len);
+
+/* The pseudonym of `raw`, normalized by `nf`, under `domain`. */
+static void
+pseudo_apply_norm(const struct pseudo_key *k, const char *domain,
+    pseudo_norm_fn *nf, const char *raw, char *norm, size_t *used,
+    struct pseudo *out)
 {
     size_t len = 0;
+
+    nf(raw, norm, PSEUDO_NORM_MAX, &len);
+    pseudo_compute(k, domain, norm, len, out);
+    if (len > *used)
+        *used = len;
+}
+
+/* An IP address by pseudo_norm_ip(); text that is none, as given. */
+static void
+pseudo_norm_ip_or_raw(const char *in, char *out, size_t cap, size_t *len)
+{
+    if (pseudo_norm_ip(in, out, cap, len) != 0) {
+        *len = 0;
+        pseudo_norm_raw(in, out, cap, len);
+    }
+}
+
+/* Pseudonym of account.update's new value, by the rule of its field. */
+static void
+pseudo_apply_value(const struct pseudo_key *k, struct event *ev,
+    const char *value, char *norm, size_t *used)
+{
     const char *domain;
+    pseudo_norm_fn *nf;
 
     switch (ev->field) {
     case EVENT_UPDATE_EMAIL:
         domain = "email";
-        pseudo_norm_email(value, norm, cap, &len);
+        nf = pseudo_norm_email;
         break;
     case EVENT_UPDATE_PHONE:
         domain = "phone";
-        pseudo_norm_phone(value, norm, cap, &len);
+        nf = pseudo_norm_phone;
         break;
     case EVENT_UPDATE_NAME:
         domain = "name";
-        pseudo_norm_name(value, norm, cap, &len);
+        nf = pseudo_norm_name;
         break;
     case EVENT_UPDATE_ADDRESS:
         domain = "address";
-        pseudo_norm_name(value, norm, cap, &len);
+        nf = pseudo_norm_name;
         break;
     case EVENT_UPDATE_NONE:
     case EVENT_UPDATE_PASSWORD:
     default:
         /* The decoder never lets these carry a value; hash as given. */
         domain = "value";
-        pseudo_norm_raw(value, norm, cap, &len);
+        nf = pseudo_norm_raw;
         break;
     }
-    pseudo_compute(k, domain, norm, len, &ev->value);
-    return len;
-}
-
-/* The pseudonym of `raw` (normalized as given) under `domain`. */
-static size_t
-pseudo_apply_raw(const struct pseudo_key *k, const char *domain,
-    const char *raw, char *norm, size_t cap, struct pseudo *out)
-{
-    size_t len = 0;
-
-    pseudo_norm_raw(raw, norm, cap, &len);
-    pseudo_compute(k, domain, norm, len, out);
-    return len;
+    pseudo_apply_norm(k, domain, nf, value, norm, used, &ev->value);
 }
 
 /* The pseudonym of address `a` in `country` (domain "address"). */
-static size_t
+static void
 pseudo_apply_address(const struct pseudo_key *k,
     const struct event_address_pii *a, const char *country, char *norm,
-    size_t cap, struct pseudo *out)
+    size_t *used, struct pseudo *out)
 {
     size_t len = 0;
 
-    pseudo_norm_address(a, country, norm, cap, &len);
+    pseudo_norm_address(a, country, norm, PSEUDO_NORM_MAX, &len);
     pseudo_compute(k, "address", norm, len, out);
-    return len;
+    if (len > *used)
+        *used = len;
 }
 
 void
@@ -554,7 +573,7 @@ pseudo_apply(const struct pseudo_key *k, const char *storefront,
     struct event *ev, struct event_pii *pii)
 {
     char norm[PSEUDO_NORM_MAX];
-    size_t len, used = 0; /* norm[0..used) may hold personal data */
+    size_t used = 0; /* norm[0..used) may hold personal data */
 
     /* Ids the storefront chose: scoped to it (pseudo_scoped()). The
      * decoder bounds them, so these cannot fail. */
@@ -572,64 +591,41 @@ pseudo_apply(const struct pseudo_key *k, const char *storefront,
         pseudo_scoped(k, "order", storefront, pii->order, &ev->order) != 0)
         fatalx("%s: invariant: order id out of bounds", __func__);
     if (ev->has & EVENT_HAS_DEVICE)
-        used = pseudo_apply_raw(
-            k, "device", pii->device, norm, sizeof(norm), &ev->device);
+        pseudo_apply_norm(k, "device", pseudo_norm_raw, pii->device, norm,
+            &used, &ev->device);
     if (ev->has & EVENT_HAS_IP) {
-        len = 0;
-        if (pseudo_norm_ip(pii->ip, norm, sizeof(norm), &len) != 0) {
-            len = 0;
-            pseudo_norm_raw(pii->ip, norm, sizeof(norm), &len);
-        }
-        pseudo_compute(k, "ip", norm, len, &ev->ip);
-        used = len > used ? len : used;
-        len = pseudo_apply_raw(
-            k, "ip24", pii->ip24, norm, sizeof(norm), &ev->ip24);
-        used = len > used ? len : used;
-        len = pseudo_apply_raw(
-            k, "ip16", pii->ip16, norm, sizeof(norm), &ev->ip16);
-        used = len > used ? len : used;
+        pseudo_apply_norm(
+            k, "ip", pseudo_norm_ip_or_raw, pii->ip, norm, &used, &ev->ip);
+        pseudo_apply_norm(
+            k, "ip24", pseudo_norm_raw, pii->ip24, norm, &used, &ev->ip24);
+        pseudo_apply_norm(
+            k, "ip16", pseudo_norm_raw, pii->ip16, norm, &used, &ev->ip16);
     }
-    if (ev->has & EVENT_HAS_EMAIL) {
-        len = 0;
-        pseudo_norm_email(pii->email, norm, sizeof(norm), &len);
-        pseudo_compute(k, "email", norm, len, &ev->email);
-        used = len > used ? len : used;
-    }
-    if (ev->has & EVENT_HAS_PHONE) {
-        len = 0;
-        pseudo_norm_phone(pii->phone, norm, sizeof(norm), &len);
-        pseudo_compute(k, "phone", norm, len, &ev->phone);
-        used = len > used ? len : used;
-    }
-    if (ev->has & EVENT_HAS_NAME) {
-        len = 0;
-        pseudo_norm_name(pii->name, norm, sizeof(norm), &len);
-        pseudo_compute(k, "name", norm, len, &ev->name);
-        used = len > used ? len : used;
-    }
+    if (ev->has & EVENT_HAS_EMAIL)
+        pseudo_apply_norm(
+            k, "email", pseudo_norm_email, pii->email, norm, &used, &ev->email);
+    if (ev->has & EVENT_HAS_PHONE)
+        pseudo_apply_norm(
+            k, "phone", pseudo_norm_phone, pii->phone, norm, &used, &ev->phone);
+    if (ev->has & EVENT_HAS_NAME)
+        pseudo_apply_norm(
+            k, "name", pseudo_norm_name, pii->name, norm, &used, &ev->name);
     if (ev->has & EVENT_HAS_CARD) {
-        len = 0;
         if (pii->card_fingerprint[0] != '\0')
-            pseudo_norm_raw(pii->card_fingerprint, norm, sizeof(norm), &len);
+            pseudo_apply_norm(k, "card", pseudo_norm_raw, pii->card_fingerprint,
+                norm, &used, &ev->card);
         else
-            pseudo_norm_digits(pii->card_number, norm, sizeof(norm), &len);
-        pseudo_compute(k, "card", norm, len, &ev->card);
-        used = len > used ? len : used;
+            pseudo_apply_norm(k, "card", pseudo_norm_digits, pii->card_number,
+                norm, &used, &ev->card);
     }
-    if (ev->has & EVENT_HAS_BILLING) {
-        len = pseudo_apply_address(k, &pii->billing, ev->billing_country, norm,
-            sizeof(norm), &ev->billing);
-        used = len > used ? len : used;
-    }
-    if (ev->has & EVENT_HAS_SHIPPING) {
-        len = pseudo_apply_address(k, &pii->shipping, ev->shipping_country,
-            norm, sizeof(norm), &ev->shipping);
-        used = len > used ? len : used;
-    }
-    if (ev->has & EVENT_HAS_VALUE) {
-        len = pseudo_apply_value(k, ev, pii->value, norm, sizeof(norm));
-        used = len > used ? len : used;
-    }
+    if (ev->has & EVENT_HAS_BILLING)
+        pseudo_apply_address(
+            k, &pii->billing, ev->billing_country, norm, &used, &ev->billing);
+    if (ev->has & EVENT_HAS_SHIPPING)
+        pseudo_apply_address(k, &pii->shipping, ev->shipping_country, norm,
+            &used, &ev->shipping);
+    if (ev->has & EVENT_HAS_VALUE)
+        pseudo_apply_value(k, ev, pii->value, norm, &used);
     /* pseudo_put() never writes past *len: only the used prefix of norm
      * was written. */
     sodium_memzero(norm, used);

@@ -1,5 +1,5 @@
 /*
- * sig.c - install the stop and reload handlers (see sig.h)
+ * sig.c - the stop and reload handler and its flags (see sig.h)
  *
  * SPDX-License-Identifier: MIT
  */
@@ -9,8 +9,20 @@
 
 #include "common/sig.h"
 
+volatile sig_atomic_t sig_stop;
+volatile sig_atomic_t sig_reload;
+
+static void
+on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        sig_reload = 1;
+    else
+        sig_stop = sig_stop + 1;
+}
+
 void
-sig_install(void (*on_signal)(int), bool hup)
+sig_install(bool hup)
 {
     struct sigaction sa;
 

@@ -3,26 +3,34 @@
  *
  * SIGINT and SIGTERM mean "stop", SIGHUP (daemons only) "reload";
  * SIGPIPE is ignored (a peer closing a socket is an error return, not
- * a death). The handlers are installed without SA_RESTART, so that a
- * blocking poll returns EINTR and the loop sees the flag the handler
- * set at once.
+ * a death). One handler, here, sets the two flags below for every
+ * process; it is installed without SA_RESTART, so that a blocking poll
+ * returns EINTR and the loop sees the flag at once.
  *
- * See also: collector/collector.c, scorer/scorer.c, tools/vigil-load
+ * See also: collector/collector.c, scorer/scorer.c, tools/vigil-load,
+ *           tools/vigil-replay, tools/vigil-shopify, tools/vigil-witness
  *
  * SPDX-License-Identifier: MIT
  */
 #ifndef COMMON_SIG_H
 #define COMMON_SIG_H
 
+#include <signal.h>
 #include <stdbool.h>
 
-#include "common/compiler.h"
+/*
+ * How many SIGINTs and SIGTERMs have arrived: non-zero means "stop"; a
+ * tool that drains before it stops takes a second one as "stop now".
+ */
+extern volatile sig_atomic_t sig_stop;
+
+/* Set by SIGHUP (daemons); the main loop clears it as it reloads. */
+extern volatile sig_atomic_t sig_reload;
 
 /*
- * Install `on_signal` (async-signal-safe: it may only set a volatile
- * sig_atomic_t flag) for SIGINT and SIGTERM, and for SIGHUP too when
- * `hup` is true; ignore SIGPIPE.
+ * Install the handler that counts SIGINT and SIGTERM in sig_stop, and,
+ * when `hup` is true, sets sig_reload on SIGHUP; ignore SIGPIPE.
  */
-void sig_install(void (*on_signal)(int), bool hup) NONNULL(1);
+void sig_install(bool hup);
 
 #endif

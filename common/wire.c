@@ -17,7 +17,6 @@
  */
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -409,21 +408,6 @@ key_name(const msgpack_object *k, char *tmp, size_t tmpsize)
     return tmp;
 }
 
-static void set_why(char *why, size_t whylen, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || whylen == 0)
-        return;
-    va_start(ap, fmt);
-    (void)vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-}
-
 int
 wire_collect(const msgpack_object *map, const struct wire_key *keys, unsigned n,
     const char *prefix, const msgpack_object **vals, char *why, size_t whylen)
@@ -436,14 +420,14 @@ wire_collect(const msgpack_object *map, const struct wire_key *keys, unsigned n,
     int f;
 
     if (map->type != MSGPACK_OBJECT_MAP) {
-        set_why(why, whylen, "%s must be a map",
+        text_fmt(why, whylen, "%s must be a map",
             prefix[0] != '\0' ? prefix : "message");
         return ERR_MALFORMED;
     }
     for (i = 0; i < map->via.map.size; i++) {
         kv = &map->via.map.ptr[i];
         if (kv->key.type != MSGPACK_OBJECT_STR) {
-            set_why(why, whylen, "%s%sfield names must be strings", prefix,
+            text_fmt(why, whylen, "%s%sfield names must be strings", prefix,
                 prefix[0] != '\0' ? ": " : "");
             return ERR_MALFORMED;
         }
@@ -451,14 +435,14 @@ wire_collect(const msgpack_object *map, const struct wire_key *keys, unsigned n,
         if (f < 0) {
             kn = key_name(&kv->key, tmp, sizeof(tmp));
             if (kn == NULL)
-                set_why(why, whylen, "unknown field in '%s'",
+                text_fmt(why, whylen, "unknown field in '%s'",
                     prefix[0] != '\0' ? prefix : "message");
             else
-                set_why(why, whylen, "unknown field '%s%s'", prefix, kn);
+                text_fmt(why, whylen, "unknown field '%s%s'", prefix, kn);
             return ERR_INVAL;
         }
         if (vals[f] != NULL) {
-            set_why(
+            text_fmt(
                 why, whylen, "duplicate field '%s%s'", prefix, keys[f].name);
             return ERR_MALFORMED;
         }

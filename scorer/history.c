@@ -744,7 +744,7 @@ history_applied_seq(struct history *h, struct store_txn *txn, uint64_t *seq)
         return rc;
     if (vlen != 8)
         return ERR_CORRUPT;
-    *seq = history_get64(v);
+    *seq = bytes_get_le64(v);
     return 0;
 }
 
@@ -754,7 +754,7 @@ history_set_applied_seq(struct history *h, struct store_txn *txn, uint64_t seq)
     uint8_t b[8];
 
     history_cache_drop(h, txn);
-    history_put64(b, seq);
+    bytes_put_le64(b, seq);
     return store_put(
         txn, h->dbi_meta, meta_applied, sizeof(meta_applied) - 1, b, sizeof(b));
 }

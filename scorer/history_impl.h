@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/bytes.h"
 #include "common/compiler.h"
 #include "common/event.h"
 #include "common/store.h"
@@ -221,49 +222,7 @@ struct link_list {
     struct ekey keys[HISTORY_MAX_LINKS];
 };
 
-/* ------------------------------------------------------ byte helpers */
-
-static inline void
-history_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void
-history_put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static inline void
-history_put64(uint8_t *p, uint64_t v)
-{
-    history_put32(p, (uint32_t)v);
-    history_put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static inline uint16_t
-history_get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t
-history_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-        (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t
-history_get64(const uint8_t *p)
-{
-    return (uint64_t)history_get32(p) | (uint64_t)history_get32(p + 4) << 32;
-}
+/* ------------------------------------------------------ small helpers */
 
 static inline void
 history_sat16_inc(uint16_t *v)

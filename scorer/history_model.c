@@ -180,9 +180,9 @@ amt_load(
         return rc;
     if (vl != AMT_BYTES)
         return ERR_CORRUPT;
-    a->n = history_get64(p);
-    a->mean = bits_double(history_get64(p + 8));
-    a->m2 = bits_double(history_get64(p + 16));
+    a->n = bytes_get_le64(p);
+    a->mean = bits_double(bytes_get_le64(p + 8));
+    a->m2 = bits_double(bytes_get_le64(p + 16));
     if (!isfinite(a->mean) || !isfinite(a->m2) || a->m2 < 0)
         return ERR_CORRUPT;
     return 0;
@@ -208,9 +208,9 @@ history_model_order(struct history *h, struct store_txn *txn, const char *actor,
     d = x - a.mean;
     a.mean += d / (double)a.n;
     a.m2 += d * (x - a.mean);
-    history_put64(b, a.n);
-    history_put64(b + 8, double_bits(a.mean));
-    history_put64(b + 16, double_bits(a.m2));
+    bytes_put_le64(b, a.n);
+    bytes_put_le64(b + 8, double_bits(a.mean));
+    bytes_put_le64(b + 16, double_bits(a.m2));
     return store_put(txn, h->dbi_meta, k, kl, b, sizeof(b));
 }
 
@@ -265,21 +265,21 @@ cty_load(struct history *h, struct store_txn *txn, const char *actor,
         rc = meta_view(h, txn, k, kl, &p, &vl);
     if (rc != 0 || p == NULL)
         return rc;
-    c->day = history_get32(p);
+    c->day = bytes_get_le32(p);
     if (vl == CTY_BYTES_V1) {
-        c->n[0] = history_get32(p + 4);
-        c->f[0] = history_get32(p + 8);
-        c->n_before = history_get32(p + 12);
-        c->f_before = history_get32(p + 16);
+        c->n[0] = bytes_get_le32(p + 4);
+        c->f[0] = bytes_get_le32(p + 8);
+        c->n_before = bytes_get_le32(p + 12);
+        c->f_before = bytes_get_le32(p + 16);
         return 0;
     }
     if (vl != CTY_BYTES && vl != CTY_BYTES_V2)
         return ERR_CORRUPT;
-    c->n_before = history_get32(p + 4);
-    c->f_before = history_get32(p + 8);
+    c->n_before = bytes_get_le32(p + 4);
+    c->f_before = bytes_get_le32(p + 8);
     for (unsigned i = 0; i < (vl - 12) / 8; i++) {
-        c->n[i] = history_get32(p + 12 + 8 * i);
-        c->f[i] = history_get32(p + 16 + 8 * i);
+        c->n[i] = bytes_get_le32(p + 12 + 8 * i);
+        c->f[i] = bytes_get_le32(p + 16 + 8 * i);
     }
     return 0;
 }
@@ -321,12 +321,12 @@ cty_add(struct history *h, struct store_txn *txn, const char *actor,
         c.n_before++;
         c.f_before += fraud;
     }
-    history_put32(b, c.day);
-    history_put32(b + 4, c.n_before);
-    history_put32(b + 8, c.f_before);
+    bytes_put_le32(b, c.day);
+    bytes_put_le32(b + 4, c.n_before);
+    bytes_put_le32(b + 8, c.f_before);
     for (unsigned i = 0; i < CTY_DAYS; i++) {
-        history_put32(b + 12 + 8 * i, c.n[i]);
-        history_put32(b + 16 + 8 * i, c.f[i]);
+        bytes_put_le32(b + 12 + 8 * i, c.n[i]);
+        bytes_put_le32(b + 16 + 8 * i, c.f[i]);
     }
     return store_put(txn, h->dbi_meta, k, kl, b, sizeof(b));
 }

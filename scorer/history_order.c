@@ -38,9 +38,9 @@ history_order_encode(const struct order_rec *o, uint8_t *out)
     out[n++] = o->has_score;
     out[n++] = o->score;
     out[n++] = o->decision;
-    history_put64(out + n, o->ts);
+    bytes_put_le64(out + n, o->ts);
     n += 8;
-    history_put64(out + n, o->amount);
+    bytes_put_le64(out + n, o->amount);
     n += 8;
     memcpy(out + n, o->event_id.b, PSEUDO_BYTES);
     n += PSEUDO_BYTES;
@@ -73,8 +73,8 @@ order_decode(const uint8_t *in, size_t len, struct order_rec *o)
     o->has_score = in[1] != 0;
     o->score = in[2];
     o->decision = in[3];
-    o->ts = history_get64(in + 4);
-    o->amount = history_get64(in + 12);
+    o->ts = bytes_get_le64(in + 4);
+    o->amount = bytes_get_le64(in + 12);
     n = 20;
     memcpy(o->event_id.b, in + n, PSEUDO_BYTES);
     n += PSEUDO_BYTES;

@@ -195,92 +195,92 @@ history_rec_encode(
     out[1] = r->kind;
     out[2] = r->flags;
     out[3] = r->nacc;
-    history_put64(out + 4, r->first_seen);
-    history_put64(out + 12, r->last_seen);
+    bytes_put_le64(out + 4, r->first_seen);
+    bytes_put_le64(out + 12, r->last_seen);
     out[20] = x;
     out[21] = (uint8_t)m.mm;
-    history_put16(out + 22, (uint16_t)m.m1);
-    history_put32(out + 24, m.m24);
-    history_put32(out + 28, m.md);
+    bytes_put_le16(out + 22, (uint16_t)m.m1);
+    bytes_put_le32(out + 24, m.m24);
+    bytes_put_le32(out + 28, m.md);
     n = V3_HEAD;
     if (r->kind == 'A') {
         memcpy(out + n, r->country, 2);
-        history_put64(out + n + 2, r->signup_ts);
-        history_put32(out + n + 10, r->order_count);
-        history_put64(out + n + 14, r->amount_sum);
-        history_put64(out + n + 22, r->amount_max);
+        bytes_put_le64(out + n + 2, r->signup_ts);
+        bytes_put_le32(out + n + 10, r->order_count);
+        bytes_put_le64(out + n + 14, r->amount_sum);
+        bytes_put_le64(out + n + 22, r->amount_max);
         out[n + 30] = r->source;
         out[n + 31] = r->sig_mask;
         n += V3_ACCT_PART;
         for (i = 0; i < HNET_COUNT; i++) {
             if (r->sig_mask & (1u << i)) {
-                history_put64(out + n, r->sig_hash[i]);
+                bytes_put_le64(out + n, r->sig_hash[i]);
                 n += 8;
             }
         }
     } else {
         for (i = 0; i < r->nacc; i++, n += 8)
-            history_put64(out + n, r->acc[i]);
+            bytes_put_le64(out + n, r->acc[i]);
         if (r->nacc == ACC_SET) {
-            history_put64(out + n, r->acc_bits);
+            bytes_put_le64(out + n, r->acc_bits);
             n += 8;
         }
     }
     if (x & X_GAP) {
         for (i = 0; i < 2; i++, n += 16) {
-            history_put64(out + n, r->gap[i].ts);
-            history_put64(out + n + 8, r->gap[i].acct);
+            bytes_put_le64(out + n, r->gap[i].ts);
+            bytes_put_le64(out + n + 8, r->gap[i].acct);
         }
     }
     if (x & X_SIGMIN) {
         for (i = 0; i < 2; i++, n += 6) {
-            history_put32(out + n, r->sigmin[i].minute);
-            history_put16(out + n + 4, r->sigmin[i].n);
+            bytes_put_le32(out + n, r->sigmin[i].minute);
+            bytes_put_le16(out + n + 4, r->sigmin[i].n);
         }
     }
     if (x & X_OLD) {
-        history_put32(out + n, r->old_orders);
-        history_put32(out + n + 4, r->old_signups);
-        history_put32(out + n + 8, r->old_fraud);
-        history_put32(out + n + 12, r->old_legit);
-        history_put32(out + n + 16, r->old_fraud_day);
+        bytes_put_le32(out + n, r->old_orders);
+        bytes_put_le32(out + n + 4, r->old_signups);
+        bytes_put_le32(out + n + 8, r->old_fraud);
+        bytes_put_le32(out + n + 12, r->old_legit);
+        bytes_put_le32(out + n + 16, r->old_fraud_day);
         n += V3_OLD_PART;
     }
     for (i = 0; i < HISTORY_BUCKETS_1M; i++) {
         if (!(m.mm & (1u << i)))
             continue;
-        history_put32(out + n, r->rm[i].epoch);
-        history_put16(out + n + 4, r->rm[i].orders);
-        history_put16(out + n + 6, r->rm[i].signups);
+        bytes_put_le32(out + n, r->rm[i].epoch);
+        bytes_put_le16(out + n + 4, r->rm[i].orders);
+        bytes_put_le16(out + n + 6, r->rm[i].signups);
         n += RINGM_SLOT;
     }
     for (i = 0; i < HISTORY_BUCKETS_1H; i++) {
         if (!(m.m1 & (1u << i)))
             continue;
-        history_put32(out + n, r->r1[i].epoch);
-        history_put16(out + n + 4, r->r1[i].orders);
-        history_put16(out + n + 6, r->r1[i].failpay);
-        history_put16(out + n + 8, r->r1[i].faillogin);
-        history_put16(out + n + 10, r->r1[i].signups);
+        bytes_put_le32(out + n, r->r1[i].epoch);
+        bytes_put_le16(out + n + 4, r->r1[i].orders);
+        bytes_put_le16(out + n + 6, r->r1[i].failpay);
+        bytes_put_le16(out + n + 8, r->r1[i].faillogin);
+        bytes_put_le16(out + n + 10, r->r1[i].signups);
         n += RING1_SLOT;
     }
     for (i = 0; i < HISTORY_BUCKETS_24H; i++) {
         if (!(m.m24 & (1u << i)))
             continue;
-        history_put32(out + n, r->r24[i].epoch);
-        history_put16(out + n + 4, r->r24[i].orders);
-        history_put16(out + n + 6, r->r24[i].failpay);
-        history_put16(out + n + 8, r->r24[i].signups);
+        bytes_put_le32(out + n, r->r24[i].epoch);
+        bytes_put_le16(out + n + 4, r->r24[i].orders);
+        bytes_put_le16(out + n + 6, r->r24[i].failpay);
+        bytes_put_le16(out + n + 8, r->r24[i].signups);
         n += RING24_SLOT;
     }
     for (i = 0; i < HISTORY_BUCKETS_1D; i++) {
         if (!(m.md & (1u << i)))
             continue;
-        history_put32(out + n, r->rd[i].epoch);
-        history_put16(out + n + 4, r->rd[i].orders);
-        history_put16(out + n + 6, r->rd[i].signups);
-        history_put16(out + n + 8, r->rd[i].fraud);
-        history_put16(out + n + 10, r->rd[i].legit);
+        bytes_put_le32(out + n, r->rd[i].epoch);
+        bytes_put_le16(out + n + 4, r->rd[i].orders);
+        bytes_put_le16(out + n + 6, r->rd[i].signups);
+        bytes_put_le16(out + n + 8, r->rd[i].fraud);
+        bytes_put_le16(out + n + 10, r->rd[i].legit);
         n += RINGD_SLOT;
     }
     return n;
@@ -312,9 +312,9 @@ ent_decode_v3(const uint8_t *in, size_t len, struct ent_rec *r)
         return ERR_CORRUPT;
     x = in[20];
     m.mm = in[21];
-    m.m1 = history_get16(in + 22);
-    m.m24 = history_get32(in + 24);
-    m.md = history_get32(in + 28);
+    m.m1 = bytes_get_le16(in + 22);
+    m.m24 = bytes_get_le32(in + 24);
+    m.md = bytes_get_le32(in + 28);
     if ((x & ~(X_GAP | X_SIGMIN | X_OLD)) != 0 ||
         (m.mm >> HISTORY_BUCKETS_1M) != 0 ||
         (m.m1 >> HISTORY_BUCKETS_1H) != 0 ||
@@ -343,15 +343,15 @@ ent_decode_v3(const uint8_t *in, size_t len, struct ent_rec *r)
     r->kind = in[1];
     r->flags = in[2];
     r->nacc = in[3];
-    r->first_seen = history_get64(in + 4);
-    r->last_seen = history_get64(in + 12);
+    r->first_seen = bytes_get_le64(in + 4);
+    r->last_seen = bytes_get_le64(in + 12);
     n = V3_HEAD;
     if (r->kind == 'A') {
         memcpy(r->country, in + n, 2);
-        r->signup_ts = history_get64(in + n + 2);
-        r->order_count = history_get32(in + n + 10);
-        r->amount_sum = history_get64(in + n + 14);
-        r->amount_max = history_get64(in + n + 22);
+        r->signup_ts = bytes_get_le64(in + n + 2);
+        r->order_count = bytes_get_le32(in + n + 10);
+        r->amount_sum = bytes_get_le64(in + n + 14);
+        r->amount_max = bytes_get_le64(in + n + 22);
         r->source = in[n + 30];
         r->sig_mask = sig;
         if (r->source > HSRC_OTHER)
@@ -359,40 +359,40 @@ ent_decode_v3(const uint8_t *in, size_t len, struct ent_rec *r)
         n += V3_ACCT_PART;
         for (i = 0; i < HNET_COUNT; i++) {
             if (sig & (1u << i)) {
-                r->sig_hash[i] = history_get64(in + n);
+                r->sig_hash[i] = bytes_get_le64(in + n);
                 n += 8;
             }
         }
     } else {
         for (i = 0; i < r->nacc; i++, n += 8)
-            r->acc[i] = history_get64(in + n);
+            r->acc[i] = bytes_get_le64(in + n);
         if (r->nacc == ACC_SET) {
-            r->acc_bits = history_get64(in + n);
+            r->acc_bits = bytes_get_le64(in + n);
             n += 8;
         }
     }
     if (x & X_GAP) {
         for (i = 0; i < 2; i++, n += 16) {
-            r->gap[i].ts = history_get64(in + n);
-            r->gap[i].acct = history_get64(in + n + 8);
+            r->gap[i].ts = bytes_get_le64(in + n);
+            r->gap[i].acct = bytes_get_le64(in + n + 8);
         }
         if (gap_empty(r))
             return ERR_CORRUPT; /* not canonical */
     }
     if (x & X_SIGMIN) {
         for (i = 0; i < 2; i++, n += 6) {
-            r->sigmin[i].minute = history_get32(in + n);
-            r->sigmin[i].n = history_get16(in + n + 4);
+            r->sigmin[i].minute = bytes_get_le32(in + n);
+            r->sigmin[i].n = bytes_get_le16(in + n + 4);
         }
         if (sigmin_empty(r))
             return ERR_CORRUPT;
     }
     if (x & X_OLD) {
-        r->old_orders = history_get32(in + n);
-        r->old_signups = history_get32(in + n + 4);
-        r->old_fraud = history_get32(in + n + 8);
-        r->old_legit = history_get32(in + n + 12);
-        r->old_fraud_day = history_get32(in + n + 16);
+        r->old_orders = bytes_get_le32(in + n);
+        r->old_signups = bytes_get_le32(in + n + 4);
+        r->old_fraud = bytes_get_le32(in + n + 8);
+        r->old_legit = bytes_get_le32(in + n + 12);
+        r->old_fraud_day = bytes_get_le32(in + n + 16);
         n += V3_OLD_PART;
         if (old_empty(r))
             return ERR_CORRUPT;
@@ -400,9 +400,9 @@ ent_decode_v3(const uint8_t *in, size_t len, struct ent_rec *r)
     for (i = 0; i < HISTORY_BUCKETS_1M; i++) {
         if (!(m.mm & (1u << i)))
             continue;
-        r->rm[i].epoch = history_get32(in + n);
-        r->rm[i].orders = history_get16(in + n + 4);
-        r->rm[i].signups = history_get16(in + n + 6);
+        r->rm[i].epoch = bytes_get_le32(in + n);
+        r->rm[i].orders = bytes_get_le16(in + n + 4);
+        r->rm[i].signups = bytes_get_le16(in + n + 6);
         if (slotm_empty(&r->rm[i]))
             return ERR_CORRUPT;
         n += RINGM_SLOT;
@@ -410,11 +410,11 @@ ent_decode_v3(const uint8_t *in, size_t len, struct ent_rec *r)
     for (i = 0; i < HISTORY_BUCKETS_1H; i++) {
         if (!(m.m1 & (1u << i)))
             continue;
-        r->r1[i].epoch = history_get32(in + n);
-        r->r1[i].orders = history_get16(in + n + 4);
-        r->r1[i].failpay = history_get16(in + n + 6);
-        r->r1[i].faillogin = history_get16(in + n + 8);
-        r->r1[i].signups = history_get16(in + n + 10);
+        r->r1[i].epoch = bytes_get_le32(in + n);
+        r->r1[i].orders = bytes_get_le16(in + n + 4);
+        r->r1[i].failpay = bytes_get_le16(in + n + 6);
+        r->r1[i].faillogin = bytes_get_le16(in + n + 8);
+        r->r1[i].signups = bytes_get_le16(in + n + 10);
         if (slot1_empty(&r->r1[i]))
             return ERR_CORRUPT;
         n += RING1_SLOT;
@@ -422,10 +422,10 @@ ent_decode_v3(const uint8_t *in, size_t len, struct ent_rec *r)
     for (i = 0; i < HISTORY_BUCKETS_24H; i++) {
         if (!(m.m24 & (1u << i)))
             continue;
-        r->r24[i].epoch = history_get32(in + n);
-        r->r24[i].orders = history_get16(in + n + 4);
-        r->r24[i].failpay = history_get16(in + n + 6);
-        r->r24[i].signups = history_get16(in + n + 8);
+        r->r24[i].epoch = bytes_get_le32(in + n);
+        r->r24[i].orders = bytes_get_le16(in + n + 4);
+        r->r24[i].failpay = bytes_get_le16(in + n + 6);
+        r->r24[i].signups = bytes_get_le16(in + n + 8);
         if (slot24_empty(&r->r24[i]))
             return ERR_CORRUPT;
         n += RING24_SLOT;
@@ -433,11 +433,11 @@ ent_decode_v3(const uint8_t *in, size_t len, struct ent_rec *r)
     for (i = 0; i < HISTORY_BUCKETS_1D; i++) {
         if (!(m.md & (1u << i)))
             continue;
-        r->rd[i].epoch = history_get32(in + n);
-        r->rd[i].orders = history_get16(in + n + 4);
-        r->rd[i].signups = history_get16(in + n + 6);
-        r->rd[i].fraud = history_get16(in + n + 8);
-        r->rd[i].legit = history_get16(in + n + 10);
+        r->rd[i].epoch = bytes_get_le32(in + n);
+        r->rd[i].orders = bytes_get_le16(in + n + 4);
+        r->rd[i].signups = bytes_get_le16(in + n + 6);
+        r->rd[i].fraud = bytes_get_le16(in + n + 8);
+        r->rd[i].legit = bytes_get_le16(in + n + 10);
         if (slotd_empty(&r->rd[i]))
             return ERR_CORRUPT;
         n += RINGD_SLOT;
@@ -456,8 +456,8 @@ ent_decode_v2(const uint8_t *in, size_t len, struct ent_rec *r)
     if (len < V2_HEAD || !kind_byte_ok(in[1]) || in[3] > ACC_SET ||
         (in[1] == 'A' && in[3] != 0))
         return ERR_CORRUPT;
-    m1 = history_get16(in + 20);
-    m24 = history_get32(in + 22);
+    m1 = bytes_get_le16(in + 20);
+    m24 = bytes_get_le32(in + 22);
     if ((m1 >> HISTORY_BUCKETS_1H) != 0 || (m24 >> HISTORY_BUCKETS_24H) != 0)
         return ERR_CORRUPT;
     need = V2_HEAD +
@@ -471,31 +471,31 @@ ent_decode_v2(const uint8_t *in, size_t len, struct ent_rec *r)
     r->kind = in[1];
     r->flags = in[2];
     r->nacc = in[3];
-    r->first_seen = history_get64(in + 4);
-    r->last_seen = history_get64(in + 12);
+    r->first_seen = bytes_get_le64(in + 4);
+    r->last_seen = bytes_get_le64(in + 12);
     n = V2_HEAD;
     if (r->kind == 'A') {
         memcpy(r->country, in + n, 2);
-        r->signup_ts = history_get64(in + n + 2);
-        r->order_count = history_get32(in + n + 10);
-        r->amount_sum = history_get64(in + n + 14);
-        r->amount_max = history_get64(in + n + 22);
+        r->signup_ts = bytes_get_le64(in + n + 2);
+        r->order_count = bytes_get_le32(in + n + 10);
+        r->amount_sum = bytes_get_le64(in + n + 14);
+        r->amount_max = bytes_get_le64(in + n + 22);
         n += V2_ACCT_PART;
     } else {
         for (i = 0; i < r->nacc; i++, n += 8)
-            r->acc[i] = history_get64(in + n);
+            r->acc[i] = bytes_get_le64(in + n);
         if (r->nacc == ACC_SET) {
-            r->acc_bits = history_get64(in + n);
+            r->acc_bits = bytes_get_le64(in + n);
             n += 8;
         }
     }
     for (i = 0; i < HISTORY_BUCKETS_1H; i++) {
         if (!(m1 & (1u << i)))
             continue;
-        r->r1[i].epoch = history_get32(in + n);
-        r->r1[i].orders = history_get16(in + n + 4);
-        r->r1[i].failpay = history_get16(in + n + 6);
-        r->r1[i].faillogin = history_get16(in + n + 8);
+        r->r1[i].epoch = bytes_get_le32(in + n);
+        r->r1[i].orders = bytes_get_le16(in + n + 4);
+        r->r1[i].failpay = bytes_get_le16(in + n + 6);
+        r->r1[i].faillogin = bytes_get_le16(in + n + 8);
         if (slot1_empty(&r->r1[i]))
             return ERR_CORRUPT; /* not canonical */
         n += V2_RING1_SLOT;
@@ -503,9 +503,9 @@ ent_decode_v2(const uint8_t *in, size_t len, struct ent_rec *r)
     for (i = 0; i < HISTORY_BUCKETS_24H; i++) {
         if (!(m24 & (1u << i)))
             continue;
-        r->r24[i].epoch = history_get32(in + n);
-        r->r24[i].orders = history_get16(in + n + 4);
-        r->r24[i].failpay = history_get16(in + n + 6);
+        r->r24[i].epoch = bytes_get_le32(in + n);
+        r->r24[i].orders = bytes_get_le16(in + n + 4);
+        r->r24[i].failpay = bytes_get_le16(in + n + 6);
         if (slot24_empty(&r->r24[i]))
             return ERR_CORRUPT;
         n += V2_RING24_SLOT;
@@ -528,27 +528,27 @@ ent_decode_v1(const uint8_t *in, size_t len, struct ent_rec *r)
     r->flags = in[V1_OFF_FLAGS];
     r->nacc = in[V1_OFF_NACC];
     memcpy(r->country, in + V1_OFF_COUNTRY, 2);
-    r->first_seen = history_get64(in + V1_OFF_FIRST);
-    r->last_seen = history_get64(in + V1_OFF_LAST);
-    r->signup_ts = history_get64(in + V1_OFF_SIGNUP);
-    r->order_count = history_get32(in + V1_OFF_ORDERS);
-    r->amount_sum = history_get64(in + V1_OFF_AMT_SUM);
-    r->amount_max = history_get64(in + V1_OFF_AMT_MAX);
-    r->acc_bits = history_get64(in + V1_OFF_ACC_BITS);
+    r->first_seen = bytes_get_le64(in + V1_OFF_FIRST);
+    r->last_seen = bytes_get_le64(in + V1_OFF_LAST);
+    r->signup_ts = bytes_get_le64(in + V1_OFF_SIGNUP);
+    r->order_count = bytes_get_le32(in + V1_OFF_ORDERS);
+    r->amount_sum = bytes_get_le64(in + V1_OFF_AMT_SUM);
+    r->amount_max = bytes_get_le64(in + V1_OFF_AMT_MAX);
+    r->acc_bits = bytes_get_le64(in + V1_OFF_ACC_BITS);
     for (i = 0; i < ACC_SET; i++)
-        r->acc[i] = history_get64(in + V1_OFF_ACC + 8 * i);
+        r->acc[i] = bytes_get_le64(in + V1_OFF_ACC + 8 * i);
     for (i = 0; i < HISTORY_BUCKETS_1H; i++) {
         p = in + V1_OFF_RING1 + V1_RING1_SLOT * i;
-        r->r1[i].epoch = history_get32(p);
-        r->r1[i].orders = history_get16(p + 4);
-        r->r1[i].failpay = history_get16(p + 6);
-        r->r1[i].faillogin = history_get16(p + 8);
+        r->r1[i].epoch = bytes_get_le32(p);
+        r->r1[i].orders = bytes_get_le16(p + 4);
+        r->r1[i].failpay = bytes_get_le16(p + 6);
+        r->r1[i].faillogin = bytes_get_le16(p + 8);
     }
     for (i = 0; i < HISTORY_BUCKETS_24H; i++) {
         p = in + V1_OFF_RING24 + V1_RING24_SLOT * i;
-        r->r24[i].epoch = history_get32(p);
-        r->r24[i].orders = history_get16(p + 4);
-        r->r24[i].failpay = history_get16(p + 6);
+        r->r24[i].epoch = bytes_get_le32(p);
+        r->r24[i].orders = bytes_get_le16(p + 4);
+        r->r24[i].failpay = bytes_get_le16(p + 6);
     }
     /* What version 2 cannot hold was never written by version 1. */
     if (!kind_byte_ok(r->kind) ||

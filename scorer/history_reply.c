@@ -44,9 +44,9 @@ stored_reply_encode(const uint8_t digest[HISTORY_DIGEST_BYTES],
     out[n++] = REPLY_VERSION;
     memcpy(out + n, digest, HISTORY_DIGEST_BYTES);
     n += HISTORY_DIGEST_BYTES;
-    history_put64(out + n, arrival_ms);
+    bytes_put_le64(out + n, arrival_ms);
     n += 8;
-    history_put32(out + n, (uint32_t)r->code);
+    bytes_put_le32(out + n, (uint32_t)r->code);
     n += 4;
     out[n++] = r->has_score ? 1 : 0;
     out[n++] = r->score;
@@ -67,7 +67,7 @@ stored_reply_encode(const uint8_t digest[HISTORY_DIGEST_BYTES],
         memcpy(out + n, r->reasons[i].text, l);
         n += l;
         memcpy(&bits, &r->reasons[i].value, sizeof(bits));
-        history_put64(out + n, bits);
+        bytes_put_le64(out + n, bits);
         n += 8;
     }
     l = strnlen(r->model, REPLY_MODEL_MAX);
@@ -109,8 +109,8 @@ stored_reply_decode(const uint8_t *in, size_t len,
         in[8 + d] > REPLY_MAX_REASONS)
         return ERR_CORRUPT;
     memcpy(digest, in + 1, HISTORY_DIGEST_BYTES);
-    *arrival_ms = history_get64(in + 1 + HISTORY_DIGEST_BYTES);
-    code = (int32_t)history_get32(in + 1 + d);
+    *arrival_ms = bytes_get_le64(in + 1 + HISTORY_DIGEST_BYTES);
+    code = (int32_t)bytes_get_le32(in + 1 + d);
     if (code > 0)
         return ERR_CORRUPT;
     r->code = code;
@@ -128,7 +128,7 @@ stored_reply_decode(const uint8_t *in, size_t len,
                 0 ||
             len - n < 8)
             return ERR_CORRUPT;
-        bits = history_get64(in + n);
+        bits = bytes_get_le64(in + n);
         memcpy(&r->reasons[i].value, &bits, sizeof(bits));
         n += 8;
     }
@@ -210,6 +210,6 @@ history_reply_arrival(const void *v, size_t vlen, uint64_t *arrival_ms)
     if (vlen < 1 + HISTORY_DIGEST_BYTES + 8 ||
         (p[0] != REPLY_VERSION && p[0] != 3))
         return ERR_CORRUPT;
-    *arrival_ms = history_get64(p + 1 + HISTORY_DIGEST_BYTES);
+    *arrival_ms = bytes_get_le64(p + 1 + HISTORY_DIGEST_BYTES);
     return 0;
 }

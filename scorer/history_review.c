@@ -93,7 +93,7 @@ meta_u64(
         return rc;
     if (len != 8)
         return ERR_CORRUPT;
-    *v = history_get64(b);
+    *v = bytes_get_le64(b);
     return 0;
 }
 
@@ -103,7 +103,7 @@ meta_put_u64(
 {
     uint8_t b[8];
 
-    history_put64(b, v);
+    bytes_put_le64(b, v);
     return history_meta_put(h, txn, name, b, sizeof(b));
 }
 

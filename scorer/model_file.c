@@ -29,21 +29,11 @@
 #include "scorer/model.h"
 #include "scorer/model_int.h"
 
+/* What one buf_printf() of the writer may add: a line of at most
+ * MODEL_MAX_LINE bytes and its newline. */
+#define OUT_LINE_MAX (MODEL_MAX_LINE + 2)
+
 /* ----------------------------------------------------------- writing */
-
-static int PRINTF_LIKE(2, 3) put(struct buf *b, const char *fmt, ...)
-{
-    char line[MODEL_MAX_LINE + 2];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(line))
-        return ERR_TOOBIG;
-    return buf_append(b, line, (size_t)n);
-}
 
 /* Append the text of m without its checksum line. */
 int
@@ -53,54 +43,57 @@ model_format_body(const struct model *m, struct buf *b)
     char a[NUM_TEXT_MAX], c[NUM_TEXT_MAX], e[NUM_TEXT_MAX], f[NUM_TEXT_MAX];
     int rc;
 
-    rc = put(b, "%s %d %s\n", HEADER_MAGIC, MODEL_FORMAT_VERSION, d->id);
+    rc = buf_printf(b, OUT_LINE_MAX, "%s %d %s\n", HEADER_MAGIC,
+        MODEL_FORMAT_VERSION, d->id);
     for (unsigned i = 0; rc == 0 && i < d->ncomments; i++)
-        rc = put(b, "# %s\n", m->comments[i]);
+        rc = buf_printf(b, OUT_LINE_MAX, "# %s\n", m->comments[i]);
     if (rc == 0)
-        rc = put(b, "kind %s\nfeatures %u\n",
+        rc = buf_printf(b, OUT_LINE_MAX, "kind %s\nfeatures %u\n",
             d->kind == MODEL_KIND_GBDT ? "gbdt" : "logreg", d->ncols);
     for (unsigned j = 0; rc == 0 && j < d->ncols; j++) {
         const char *name = feature_table[d->cols[j]].name;
 
         if (d->kind == MODEL_KIND_GBDT) {
-            rc = put(b, "f %u %s\n", j, name);
+            rc = buf_printf(b, OUT_LINE_MAX, "f %u %s\n", j, name);
             continue;
         }
         model_fmt_double(a, d->mean[j]);
         model_fmt_double(c, d->scale[j]);
         model_fmt_double(e, d->weight[j]);
-        rc = put(b, "f %u %s %s %s %s %s\n", j, name,
+        rc = buf_printf(b, OUT_LINE_MAX, "f %u %s %s %s %s %s\n", j, name,
             feature_transform_name(d->tf[j]), a, c, e);
     }
     if (rc == 0 && d->kind == MODEL_KIND_GBDT) {
         model_fmt_double(a, d->init);
         model_fmt_double(c, d->learning_rate);
-        rc = put(b, "init %s\nlearning_rate %s\ntrees %u\n", a, c, d->ntrees);
+        rc = buf_printf(b, OUT_LINE_MAX,
+            "init %s\nlearning_rate %s\ntrees %u\n", a, c, d->ntrees);
         for (unsigned t = 0; rc == 0 && t < d->ntrees; t++) {
             const struct model_node *nd = m->nodes + m->tree_start[t];
 
-            rc = put(b, "tree %u %u\n", t, m->tree_nodes[t]);
+            rc = buf_printf(
+                b, OUT_LINE_MAX, "tree %u %u\n", t, m->tree_nodes[t]);
             for (uint32_t i = 0; rc == 0 && i < m->tree_nodes[t]; i++) {
                 model_fmt_double(c, nd[i].value);
                 model_fmt_double(e, nd[i].cover);
                 if (nd[i].col < 0) {
-                    rc = put(b, "l %u %s %s\n", i, c, e);
+                    rc = buf_printf(b, OUT_LINE_MAX, "l %u %s %s\n", i, c, e);
                     continue;
                 }
                 model_fmt_double(f, nd[i].thr);
-                rc = put(b, "n %u %d %s %u %u %s %s\n", i, (int)nd[i].col, f,
-                    nd[i].left, nd[i].right, c, e);
+                rc = buf_printf(b, OUT_LINE_MAX, "n %u %d %s %u %u %s %s\n", i,
+                    (int)nd[i].col, f, nd[i].left, nd[i].right, c, e);
             }
         }
     } else if (rc == 0) {
         model_fmt_double(a, d->intercept);
-        rc = put(b, "intercept %s\n", a);
+        rc = buf_printf(b, OUT_LINE_MAX, "intercept %s\n", a);
     }
     if (rc == 0) {
         model_fmt_double(a, d->platt_a);
         model_fmt_double(c, d->platt_b);
-        rc = put(
-            b, "platt %s %s\nthresholds %u %u\n", a, c, d->review, d->block);
+        rc = buf_printf(b, OUT_LINE_MAX, "platt %s %s\nthresholds %u %u\n", a,
+            c, d->review, d->block);
     }
     return rc;
 }
@@ -124,7 +117,7 @@ model_format(const struct model *m, struct buf *out)
     rc = model_format_body(m, out);
     if (rc == 0) {
         model_sha_line(out->data + start, out->len - start, sha, hex);
-        rc = put(out, "sha256 %s\n", hex);
+        rc = buf_printf(out, OUT_LINE_MAX, "sha256 %s\n", hex);
     }
     if (rc != 0)
         buf_truncate(out, start);

@@ -69,18 +69,6 @@
  * the events' groups, and the replay waited for them at each day. */
 #define SCORER_QUERY_DRAIN 512
 
-static volatile sig_atomic_t scorer_quit;
-static volatile sig_atomic_t scorer_reload;
-
-static void
-scorer_on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        scorer_reload = 1;
-    else
-        scorer_quit = 1;
-}
-
 /*
  * Between polls: reload the allow-list on SIGHUP (recorded), and record
  * the peers the ZAP handler refused.
@@ -91,12 +79,12 @@ scorer_auth_tick(struct scorer *s)
     struct zauth_refusal r[64];
     size_t n;
 
-    if (scorer_reload) {
+    if (sig_reload) {
         char ref[64];
         size_t nclients = 0;
         int rc;
 
-        scorer_reload = 0;
+        sig_reload = 0;
         lifecycle_reload(s);
         rc = zauth_reload(s->zauth, &nclients);
         if (rc != 0) {
@@ -192,7 +180,7 @@ scorer_loop(struct scorer *s)
 {
     uint64_t next_stats = clock_mono_ms() + SCORER_STATS_INTERVAL_MS;
 
-    while (!scorer_quit) {
+    while (!sig_stop) {
         /* The tail a restart after kill -9 replays is what the journal
          * holds past the last LMDB commit: the generation being written
          * and the current one. While a commit runs and the current one
@@ -349,7 +337,7 @@ scorer_shutdown(struct scorer *s)
 {
     int rc;
 
-    if (scorer_quit)
+    if (sig_stop)
         scorer_drain(s);
     if (record_system(s, "service.stop", "") != 0)
         log_warnx("the stop is not in the audit log");
@@ -464,14 +452,14 @@ main(int argc, char **argv)
     retention_init(&s.retention, &s.cfg);
     startup_alloc(&s);
     startup_metrics(&s);
-    sig_install(scorer_on_signal, true);
+    sig_install(true);
     space_tick(&s, true);
     startup_mark(&s, "metrics");
     startup_ready(&s);
     log_info("vigil-scorer %s ready (review >= %u, block >= %u)", VIGIL_VERSION,
         s.params.review_threshold, s.params.block_threshold);
     scorer_loop(&s);
-    if (scorer_quit)
+    if (sig_stop)
         lifecycle_watchdog(&s);
     scorer_shutdown(&s);
     log_info("stopped");

@@ -22,7 +22,6 @@
 #ifndef VIGIL_LOAD_LOAD_H
 #define VIGIL_LOAD_LOAD_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,9 +83,6 @@ struct load_stats {
     uint64_t tick_errors;       /* events failed this second */
 };
 
-/* SIGINT/SIGTERM count, set by main.c's handler: 1 stops sending and
- * drains, 2 stops at once. */
-extern volatile sig_atomic_t load_stop;
 
 /* ---------------------------------------------------------------- run.c */
 

@@ -53,15 +53,6 @@ enum {
     EXIT_USAGE = TOOL_EXIT_USAGE, /* usage or environment error */
 };
 
-volatile sig_atomic_t load_stop;
-
-static void
-on_signal(int sig)
-{
-    (void)sig;
-    load_stop = load_stop + 1;
-}
-
 /* ------------------------------------------------------------ options */
 
 NORETURN static void
@@ -230,7 +221,7 @@ main(int argc, char **argv)
     }
     g = gen_new(o.seed, o.fraud_share, o.orders_only);
     r = run_new(&o, g, &st);
-    sig_install(on_signal, false);
+    sig_install(false);
 
     if (o.dry_run) {
         run_dry(r, &elapsed);

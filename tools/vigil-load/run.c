@@ -48,6 +48,7 @@
 #include "common/log.h"
 #include "common/reply.h"
 #include "common/sfproto.h"
+#include "common/sig.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
@@ -520,14 +521,14 @@ run_loop(struct run *r, uint64_t *elapsed)
         long ms = -1;
 
         if (!stopping &&
-            (now >= end || load_stop ||
+            (now >= end || sig_stop ||
                 (o->max_events > 0 && r->st->sent >= o->max_events))) {
             stopping = true;
             stop_at = now;
         }
         if (stopping &&
             (r->total_inflight == 0 || now - stop_at > drain_limit ||
-                load_stop > 1))
+                sig_stop > 1))
             break;
         if (!stopping) {
             rc = send_some(r, now, &next_send, &rr);
@@ -599,7 +600,7 @@ run_dry(struct run *r, uint64_t *elapsed)
     struct slot sl;
     const uint8_t *data;
 
-    while (!load_stop) {
+    while (!sig_stop) {
         for (int i = 0; i < DRY_RUN_CHUNK; i++) {
             if (o->max_events > 0 && st->sent >= o->max_events)
                 break;
@@ -663,7 +664,7 @@ run_probe(struct run *r)
     while (ndone < r->nconns) {
         uint64_t now = clock_mono_ns();
 
-        if (now >= deadline || load_stop) {
+        if (now >= deadline || sig_stop) {
             fprintf(stderr,
                 LOAD_PROGNAME ": no reply from '%s' within %d s "
                               "(%u of %u connections answered); is "

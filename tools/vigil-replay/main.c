@@ -58,15 +58,6 @@ enum {
     EXIT_USAGE = TOOL_EXIT_USAGE,
 };
 
-volatile sig_atomic_t replay_stop;
-
-static void
-on_signal(int sig)
-{
-    (void)sig;
-    replay_stop = replay_stop + 1;
-}
-
 NORETURN static void
 usage(void)
 {
@@ -310,7 +301,7 @@ main(int argc, char **argv)
     }
     resolve_label_identity(&o);
     s = sender_new(&o, &d, &st);
-    sig_install(on_signal, false);
+    sig_install(false);
     rc = sender_open(s);
     if (rc != 0) {
         status = EXIT_USAGE;

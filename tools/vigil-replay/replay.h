@@ -31,7 +31,6 @@
 #ifndef VIGIL_REPLAY_REPLAY_H
 #define VIGIL_REPLAY_REPLAY_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -165,8 +164,6 @@ struct replay_stats {
     uint64_t tick_sent; /* events sent since the last progress line */
 };
 
-/* SIGINT/SIGTERM count: 1 stops sending and drains, 2 stops at once. */
-extern volatile sig_atomic_t replay_stop;
 
 /* ----------------------------------------------------------- country.c */
 

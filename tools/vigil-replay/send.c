@@ -63,6 +63,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/sfproto.h"
+#include "common/sig.h"
 #include "common/wire.h"
 #include "common/zsock.h"
 #include "tools/vigil-replay/replay.h"
@@ -245,7 +246,7 @@ send_some(struct sender *s, uint64_t now)
 
         while (s->next < s->d->nevs && s->ahead[s->next])
             s->next++;
-        if (replay_stop || s->next >= s->d->nevs)
+        if (sig_stop || s->next >= s->d->nevs)
             return 0;
         ci = pick_conn(s);
         if (ci < 0)
@@ -484,10 +485,10 @@ sender_run(struct sender *s, uint64_t *elapsed)
         uint64_t now = clock_mono_ns();
         long ms;
 
-        if (stop_at == 0 && (replay_stop || s->next >= s->d->nevs))
+        if (stop_at == 0 && (sig_stop || s->next >= s->d->nevs))
             stop_at = now;
         if (stop_at != 0 &&
-            (s->total_inflight == 0 || replay_stop > 1 ||
+            (s->total_inflight == 0 || sig_stop > 1 ||
                 now - stop_at >
                     (uint64_t)(s->o->timeout * (double)REPLAY_NS_PER_S)))
             break;
@@ -541,7 +542,7 @@ sender_dry(struct sender *s, uint64_t *elapsed)
     uint64_t start = clock_mono_ns();
     const uint8_t *data;
 
-    while (s->next < s->d->nevs && !replay_stop) {
+    while (s->next < s->d->nevs && !sig_stop) {
         bool label = s->d->evs[s->next].kind == RK_LABEL;
         unsigned c = label && s->qc >= 0 ? (unsigned)s->qc : 0;
         struct slot *sl = &s->conns[c].slots[0];

@@ -31,6 +31,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/qproto.h"
+#include "common/sig.h"
 #include "tools/vigil-replay/send_int.h"
 
 /*
@@ -152,7 +153,7 @@ send_ahead(struct sender *s, uint64_t now)
         lowest = head;
     if (s->lnext < s->next)
         s->lnext = s->next;
-    while (s->lnext < s->d->nevs && !replay_stop) {
+    while (s->lnext < s->d->nevs && !sig_stop) {
         size_t j = s->lnext;
         const struct replay_ev *e = &s->d->evs[j];
         struct slot *sl;

@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "common/qproto.h"
 #include "common/sfproto.h"
+#include "common/sig.h"
 #include "common/wire.h"
 #include "common/xmalloc.h"
 #include "common/zclient.h"
@@ -112,7 +113,7 @@ sender_probe(struct sender *s)
         uint64_t now = clock_mono_ns();
         int rc;
 
-        if (now >= deadline || replay_stop) {
+        if (now >= deadline || sig_stop) {
             for (unsigned i = 0; i < s->nconns; i++) {
                 if (done[i])
                     continue;

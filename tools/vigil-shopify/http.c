@@ -168,6 +168,34 @@ finish(struct req *r, int status, const char *why)
     return answer(r->conn, status, why);
 }
 
+/*
+ * Before handing `r` to a worker: suspend its connection first, since
+ * the worker may answer and resume it at once.
+ */
+static void
+suspend(struct req *r)
+{
+    r->state = REQ_WAITING;
+    MHD_suspend_connection(r->conn);
+}
+
+/*
+ * After the hand-over: `rc` is the worker's *_submit result. When it
+ * refused `r` (its queue full: `full` is the answer; shutting down),
+ * answer 503 at once, so that Shopify retries.
+ */
+static enum MHD_Result
+submitted(struct shopify *sh, struct req *r, int rc, const char *full)
+{
+    if (rc != 0) {
+        STAT_INC(sh, unavailable);
+        r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        r->why = rc == ERR_FULL ? full : "shutting down; retry\n";
+        http_resume(r);
+    }
+    return MHD_YES;
+}
+
 /* True at most once per HTTP_WARN_EVERY_MS for `last`. */
 static bool
 warn_due(atomic_uint_fast64_t *last)
@@ -414,17 +442,9 @@ on_privacy(struct http *h, struct req *r, json_t *root)
                 "payload does not match the topic's documented shape\n" :
                 "payload holds a value Vigil cannot take\n");
     }
-    r->state = REQ_WAITING;
-    MHD_suspend_connection(r->conn);
-    rc = privacy_submit(sh->privacy, r);
-    if (rc != 0) {
-        STAT_INC(sh, unavailable);
-        r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
-        r->why = rc == ERR_FULL ? "too many requests waiting; retry\n" :
-                                  "shutting down; retry\n";
-        http_resume(r);
-    }
-    return MHD_YES;
+    suspend(r);
+    return submitted(sh, r, privacy_submit(sh->privacy, r),
+        "too many requests waiting; retry\n");
 }
 
 /* The body is complete: verify, dedup, parse, map, hand over. */
@@ -438,7 +458,7 @@ on_complete(struct http *h, struct req *r)
     char scoped[TOPICS_TOPIC_MAX + TOPICS_WEBHOOK_ID_MAX + 2];
     uint64_t now;
     unsigned i;
-    int status, rc;
+    int status;
 
     STAT_INC(sh, deliveries);
     if (r->too_big) {
@@ -514,17 +534,9 @@ on_complete(struct http *h, struct req *r)
     if (r->lab != NULL) {
         /* To the label worker: it answers once the scorer has the label
          * durably (labels.c). */
-        r->state = REQ_WAITING;
-        MHD_suspend_connection(r->conn);
-        rc = labels_submit(sh->labels, r);
-        if (rc != 0) {
-            STAT_INC(sh, unavailable);
-            r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
-            r->why = rc == ERR_FULL ? "too many labels waiting; retry\n" :
-                                      "shutting down; retry\n";
-            http_resume(r);
-        }
-        return MHD_YES;
+        suspend(r);
+        return submitted(sh, r, labels_submit(sh->labels, r),
+            "too many labels waiting; retry\n");
     }
     if (r->nevents == 0) {
         STAT_INC(sh, ok_no_events);
@@ -532,18 +544,9 @@ on_complete(struct http *h, struct req *r)
         return finish(r, MHD_HTTP_OK, "ok: nothing for Vigil\n");
     }
 
-    /* Suspend first: the uplink may answer and resume at once. */
-    r->state = REQ_WAITING;
-    MHD_suspend_connection(r->conn);
-    rc = uplink_submit(sh->uplink, r);
-    if (rc != 0) {
-        STAT_INC(sh, unavailable);
-        r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
-        r->why = rc == ERR_FULL ? "too many deliveries waiting; retry\n" :
-                                  "shutting down; retry\n";
-        http_resume(r);
-    }
-    return MHD_YES;
+    suspend(r);
+    return submitted(sh, r, uplink_submit(sh->uplink, r),
+        "too many deliveries waiting; retry\n");
 }
 
 static enum MHD_Result

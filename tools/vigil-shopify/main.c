@@ -57,15 +57,6 @@
 /* Longest wait at start for the connections to the collector. */
 #define SHOPIFY_CONNECT_WAIT_MS 3000
 
-static volatile sig_atomic_t shopify_stop;
-
-static void
-on_signal(int sig)
-{
-    (void)sig;
-    shopify_stop = 1;
-}
-
 /* Block SIGINT/SIGTERM (inherited by every thread started after) or
  * unblock them again (main thread). The handlers are sig_install()'s
  * (no SA_RESTART: zsock_poll must return EINTR so the loop sees it). */
@@ -183,7 +174,7 @@ main(int argc, char **argv)
         goto out;
     if (open_shops(&sh) != 0 || open_seen(&sh) != 0)
         goto out;
-    sig_install(on_signal, false); /* and SIGPIPE ignored */
+    sig_install(false); /* and SIGPIPE ignored */
     signals_block(true);
     rc = uplink_open(&sh, &sh.uplink);
     if (rc != 0) {
@@ -212,7 +203,7 @@ main(int argc, char **argv)
         VIGIL_VERSION, SHOPIFY_PATH, sh.cfg.shopify_listen,
         shops_count(sh.shops), sh.risk != NULL ? "on" : "off");
 
-    rc = uplink_run(sh.uplink, &shopify_stop);
+    rc = uplink_run(sh.uplink, &sig_stop);
     if (rc != 0)
         log_warnx("stopping after a socket failure: %s", err_str(rc));
     else

@@ -307,6 +307,22 @@ send_one(struct uplink *u, struct req *r, uint64_t now)
     index_put(u, r);
 }
 
+/* Take the oldest request the HTTP threads queued; NULL when none. */
+static struct req *
+queue_pop(struct uplink *u)
+{
+    struct req *r = NULL;
+
+    pthread_mutex_lock(&u->mu);
+    if (u->qlen > 0) {
+        r = u->q[u->qhead].r;
+        u->qhead = (u->qhead + 1) % u->qcap;
+        u->qlen--;
+    }
+    pthread_mutex_unlock(&u->mu);
+    return r;
+}
+
 /* Send everything the HTTP threads queued. */
 static void
 drain_queue(struct uplink *u)
@@ -316,18 +332,8 @@ drain_queue(struct uplink *u)
 
     if (read(u->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
         log_warn("%s: eventfd read", __func__);
-    for (;;) {
-        pthread_mutex_lock(&u->mu);
-        if (u->qlen == 0) {
-            pthread_mutex_unlock(&u->mu);
-            return;
-        }
-        r = u->q[u->qhead].r;
-        u->qhead = (u->qhead + 1) % u->qcap;
-        u->qlen--;
-        pthread_mutex_unlock(&u->mu);
+    while ((r = queue_pop(u)) != NULL)
         send_one(u, r, clock_mono_ms());
-    }
 }
 
 /* ---------------------------------------------------------- replies */
@@ -528,18 +534,8 @@ uplink_shutdown(struct uplink *u)
     pthread_mutex_lock(&u->mu);
     u->closed = true;
     pthread_mutex_unlock(&u->mu);
-    for (;;) {
-        pthread_mutex_lock(&u->mu);
-        if (u->qlen == 0) {
-            pthread_mutex_unlock(&u->mu);
-            break;
-        }
-        r = u->q[u->qhead].r;
-        u->qhead = (u->qhead + 1) % u->qcap;
-        u->qlen--;
-        pthread_mutex_unlock(&u->mu);
+    while ((r = queue_pop(u)) != NULL)
         answer_unavailable(u, r, "shutting down; retry\n");
-    }
     while (u->head != NULL) {
         r = u->head;
         unwait(u, r);

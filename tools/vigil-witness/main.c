@@ -67,15 +67,6 @@ struct conf {
     char prefix[128];             /* submission and monitoring prefix */
 };
 
-static volatile sig_atomic_t stop_flag;
-
-static void
-on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
 static void
 usage(void)
 {
@@ -489,7 +480,7 @@ main(int argc, char **argv)
 
     srv.w = &w;
     srv.prefix = c.prefix;
-    sig_install(on_signal, false);
+    sig_install(false);
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
         NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
@@ -500,7 +491,7 @@ main(int argc, char **argv)
     log_info("%s %s listening on %s%s, witnessing %zu log(s), key %s", PROGNAME,
         VIGIL_VERSION, c.listen, c.prefix, w.nlogs, vkey);
 
-    while (!stop_flag)
+    while (!sig_stop)
         (void)poll(NULL, 0, 1000);
 
     log_info("stopping");

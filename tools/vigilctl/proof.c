@@ -5,7 +5,6 @@
  * SPDX-License-Identifier: MIT
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "common/err.h"
 #include "common/merkle.h"
 #include "common/note.h"
+#include "common/text.h"
 #include "common/tlogproof.h"
 #include "common/xmalloc.h"
 #include "tools/vigilctl/proof.h"
@@ -53,21 +53,6 @@ static const struct pf_field {
     [PROOF_M_OLD_CHECKPOINT] = { "old_checkpoint", PF_NOTE, PF_CONS, 0 },
     [PROOF_M_CHECKPOINT] = { "checkpoint", PF_NOTE, PF_INCL | PF_CONS, 0 },
 };
-
-static void set_why(char *why, size_t whylen, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (whylen == 0)
-        return;
-    va_start(ap, fmt);
-    (void)vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-}
 
 void
 proof_printable(const char *s, char *out, size_t cap)
@@ -170,12 +155,12 @@ proof_decode(json_t *doc, struct proof_file *p, char *why, size_t whylen)
     size_t i;
 
     if (!json_is_object(doc)) {
-        set_why(why, whylen, "not a JSON object");
+        text_fmt(why, whylen, "not a JSON object");
         return ERR_MALFORMED;
     }
     type = json_object_get(doc, "type");
     if (type == NULL) {
-        set_why(why, whylen, "missing field \"type\"");
+        text_fmt(why, whylen, "missing field \"type\"");
         return ERR_MALFORMED;
     }
     if (json_is_string(type) &&
@@ -185,7 +170,7 @@ proof_decode(json_t *doc, struct proof_file *p, char *why, size_t whylen)
         strcmp(json_string_value(type), "consistency") == 0) {
         p->type = PROOF_CONSISTENCY;
     } else {
-        set_why(why, whylen,
+        text_fmt(why, whylen,
             "\"type\" must be \"inclusion\" or "
             "\"consistency\"");
         return ERR_MALFORMED;
@@ -197,27 +182,27 @@ proof_decode(json_t *doc, struct proof_file *p, char *why, size_t whylen)
                 break;
         if (i == PROOF_M_COUNT || !(pf_fields[i].allowed & p->type)) {
             proof_printable(key, shown, sizeof(shown));
-            set_why(why, whylen, "unknown field \"%s\" in %s proof", shown,
+            text_fmt(why, whylen, "unknown field \"%s\" in %s proof", shown,
                 p->type == PROOF_INCLUSION ? "an inclusion" : "a consistency");
             return ERR_MALFORMED;
         }
         bad = proof_member((enum proof_member)i, v, p);
         if (bad != NULL) {
             /* The key is a known name here: plain ASCII. */
-            set_why(why, whylen, "\"%s\" %s", pf_fields[i].name, bad);
+            text_fmt(why, whylen, "\"%s\" %s", pf_fields[i].name, bad);
             return ERR_MALFORMED;
         }
         p->found |= 1u << i;
     }
     for (i = 0; i < PROOF_M_COUNT; i++) {
         if ((pf_fields[i].required & p->type) && !(p->found & (1u << i))) {
-            set_why(why, whylen, "missing field \"%s\"", pf_fields[i].name);
+            text_fmt(why, whylen, "missing field \"%s\"", pf_fields[i].name);
             return ERR_MALFORMED;
         }
     }
     if (p->type == PROOF_INCLUSION &&
         !(p->found & (1u << PROOF_M_RECORD | 1u << PROOF_M_LEAF_HASH))) {
-        set_why(why, whylen,
+        text_fmt(why, whylen,
             "an inclusion proof needs \"record\" or \"leaf_hash\"");
         return ERR_MALFORMED;
     }
@@ -235,13 +220,13 @@ proof_parse(const char *text, size_t len, struct proof_file *p, json_t **doc,
     *doc = NULL;
     memset(p, 0, sizeof(*p));
     if (len > PROOF_MAX_BYTES) {
-        set_why(why, whylen, "larger than %d bytes", (int)PROOF_MAX_BYTES);
+        text_fmt(why, whylen, "larger than %d bytes", (int)PROOF_MAX_BYTES);
         return ERR_TOOBIG;
     }
     *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (*doc == NULL) {
         proof_printable(jerr.text, shown, sizeof(shown));
-        set_why(why, whylen, "line %d, column %d: %s", jerr.line, jerr.column,
+        text_fmt(why, whylen, "line %d, column %d: %s", jerr.line, jerr.column,
             shown);
         return ERR_MALFORMED;
     }
@@ -314,7 +299,7 @@ trusted_root(const struct proof_trust *k, uint64_t size)
 static int
 no_checkpoint(uint64_t size, char *why, size_t whylen)
 {
-    set_why(why, whylen,
+    text_fmt(why, whylen,
         "no checkpoint signed by the key has size %" PRIu64
         " (pass one with --checkpoint)",
         size);
@@ -334,11 +319,11 @@ check_inclusion(const struct proof_file *p, const struct proof_trust *k,
     if (has_record) {
         merkle_leaf_hash(p->record, p->record_len, leaf);
         if (audit_record_decode(p->record, p->record_len, rec, &bad) != 0) {
-            set_why(why, whylen, "\"record\" does not decode: %s", bad);
+            text_fmt(why, whylen, "\"record\" does not decode: %s", bad);
             return ERR_CORRUPT;
         }
         if (rec->index != p->index) {
-            set_why(why, whylen,
+            text_fmt(why, whylen,
                 "the record's index is %" PRIu64 ", the proof is for %" PRIu64,
                 rec->index, p->index);
             return ERR_CORRUPT;
@@ -347,7 +332,8 @@ check_inclusion(const struct proof_file *p, const struct proof_trust *k,
     }
     if (has_leaf) {
         if (has_record && memcmp(p->leaf_hash, leaf, MERKLE_HASH_BYTES) != 0) {
-            set_why(why, whylen, "\"leaf_hash\" is not the hash of \"record\"");
+            text_fmt(
+                why, whylen, "\"leaf_hash\" is not the hash of \"record\"");
             return ERR_CORRUPT;
         }
         memcpy(leaf, p->leaf_hash, MERKLE_HASH_BYTES);
@@ -358,7 +344,7 @@ check_inclusion(const struct proof_file *p, const struct proof_trust *k,
     if (merkle_verify_inclusion(p->index, p->size, leaf,
             (const uint8_t(*)[MERKLE_HASH_BYTES])p->hashes, p->nhashes,
             root) != 0) {
-        set_why(why, whylen,
+        text_fmt(why, whylen,
             "the inclusion proof does not verify: record %" PRIu64
             " is not leaf %" PRIu64 " of the signed tree of %" PRIu64
             " records",
@@ -380,7 +366,7 @@ check_consistency(const struct proof_file *p, const struct proof_trust *k,
         return no_checkpoint(r1 == NULL ? p->old_size : p->size, why, whylen);
     if (merkle_verify_consistency(p->old_size, p->size, r1, r2,
             (const uint8_t(*)[MERKLE_HASH_BYTES])p->hashes, p->nhashes) != 0) {
-        set_why(why, whylen,
+        text_fmt(why, whylen,
             "the consistency proof does not verify: the log of %" PRIu64
             " records is not an extension of the log of %" PRIu64 " records",
             p->size, p->old_size);
@@ -412,17 +398,17 @@ proof_parse_tlog(const char *text, size_t len, struct proof_file *p, char *why,
 
     memset(p, 0, sizeof(*p));
     if (len > PROOF_MAX_BYTES) {
-        set_why(why, whylen, "larger than %d bytes", PROOF_MAX_BYTES);
+        text_fmt(why, whylen, "larger than %d bytes", PROOF_MAX_BYTES);
         free(t);
         return ERR_TOOBIG;
     }
     if (tlogproof_parse(text, len, t, &bad) != 0) {
-        set_why(why, whylen, "tlog-proof: %s", bad);
+        text_fmt(why, whylen, "tlog-proof: %s", bad);
         goto out;
     }
     if (!t->has_extra || t->extra_len == 0 ||
         t->extra_len > AUDIT_MAX_RECORD_BYTES) {
-        set_why(why, whylen,
+        text_fmt(why, whylen,
             "tlog-proof: no extra data of 1..%d bytes (a Vigil tlog-proof "
             "carries the audit record there)",
             AUDIT_MAX_RECORD_BYTES);
@@ -431,7 +417,7 @@ proof_parse_tlog(const char *text, size_t len, struct proof_file *p, char *why,
     if (note_split(t->checkpoint, t->checkpoint_len, &tl, NULL, NULL) != 0 ||
         note_checkpoint_parse(
             t->checkpoint, tl, origin, sizeof(origin), &p->size, root) != 0) {
-        set_why(why, whylen,
+        text_fmt(why, whylen,
             "tlog-proof: the checkpoint is not a signed C2SP checkpoint");
         goto out;
     }
