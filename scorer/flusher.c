@@ -140,7 +140,6 @@ scorer_flush_finish(struct scorer *s, int rc, int arc, int crc)
             s->commit_pages_max = pages;
         if (pages > 0 && entries >= SCORER_COMMIT_PPK_MIN) {
             size_t prev = scorer_commit_cap(s);
-
             uint64_t ppk = (uint64_t)pages * 1000 / entries;
 
             /* The next generation fills while this rate's commit runs:

@@ -158,11 +158,8 @@ record_fill_event(const char *actor, const char *op, enum audit_outcome outcome,
         r->cats |= AUDIT_CAT_PAYMENT | AUDIT_CAT_ORDER;
 }
 
-/*
- * Sign a checkpoint when enough records or time have gone by since the
- * last one (or always, with `force`). A failure is logged: the records
- * stay durable and the next checkpoint covers them.
- */
+/* Due: checkpoint_records records or checkpoint_interval_ms since the
+ * last checkpoint (record.h). */
 bool
 record_checkpoint_due(const struct scorer *s, uint64_t now)
 {
@@ -204,6 +201,11 @@ record_checkpoint_ride(struct scorer *s)
         s->ckpt_ms = now;
 }
 
+/*
+ * Sign a checkpoint when one is due and not left to the next commit (or
+ * always, with `force`). A failure is logged: the records stay durable
+ * and the next checkpoint covers them.
+ */
 void
 record_checkpoint(struct scorer *s, bool force)
 {
