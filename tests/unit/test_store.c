@@ -654,6 +654,113 @@ test_overlay_random(void)
     store_close(st);
 }
 
+/*
+ * A flush sorts its items by a 12-byte start of their keys before the
+ * full compare: keys of three databases, of 1 to 40 bytes, sharing long
+ * prefixes and holding zero bytes (where a zero pad ties with a real
+ * zero), and deletions all reach LMDB exactly, and a cursor walks each
+ * database in LMDB's order.
+ */
+static void
+test_overlay_flush_keys(void)
+{
+    struct store *st;
+    struct store_txn *txn, *otxn;
+    struct store_overlay *ov;
+    unsigned dbi[3], seed = 777;
+    uint8_t keys[600][40];
+    size_t klen[600];
+    char dir[256];
+
+    envdir(dir, sizeof(dir), "overlay-flush-keys");
+    ASSERT_OK(store_open(dir, 1 << 26, 4, &st));
+    ASSERT_OK(store_txn_begin(st, true, &txn));
+    ASSERT_OK(store_dbi(st, txn, "a", true, &dbi[0]));
+    ASSERT_OK(store_dbi(st, txn, "b", true, &dbi[1]));
+    ASSERT_OK(store_dbi(st, txn, "c", true, &dbi[2]));
+    ASSERT_OK(store_txn_commit(txn));
+    ASSERT_OK(store_overlay_open(st, &ov));
+    otxn = store_overlay_txn(ov);
+    for (unsigned i = 0; i < 600; i++) {
+        /* "e" "shop" 0, then random bytes, a quarter of them zero. */
+        memcpy(keys[i], "eshop\0", 6);
+        klen[i] = 1 + (size_t)rand_r(&seed) % 40;
+        for (size_t j = 6; j < klen[i]; j++)
+            keys[i][j] = (uint8_t)(rand_r(&seed) % 4 == 0 ? 0 : rand_r(&seed));
+        if (i % 7 == 0 && i > 0) { /* a prefix of the key before it */
+            klen[i] = klen[i - 1] > 1 ? klen[i - 1] - 1 : 1;
+            memcpy(keys[i], keys[i - 1], klen[i]);
+        }
+        if (i % 11 == 0 && i > 0 && klen[i - 1] < 40) { /* + a zero byte */
+            memcpy(keys[i], keys[i - 1], klen[i - 1]);
+            keys[i][klen[i - 1]] = 0;
+            klen[i] = klen[i - 1] + 1;
+        }
+        ASSERT_OK(store_put(otxn, dbi[i % 3], keys[i], klen[i], &i, sizeof(i)));
+    }
+    ASSERT_OK(store_overlay_freeze(ov));
+    ASSERT_OK(store_overlay_flush(ov));
+    ASSERT_OK(store_overlay_settle(ov));
+    /* Delete every fifth (the last write of a key wins: i is its value). */
+    for (unsigned i = 0; i < 600; i += 5) {
+        int rc = store_del(otxn, dbi[i % 3], keys[i], klen[i]);
+
+        ASSERT(rc == 0 || rc == ERR_NOTFOUND); /* a duplicate, deleted */
+    }
+    ASSERT_OK(store_overlay_freeze(ov));
+    ASSERT_OK(store_overlay_flush(ov));
+    ASSERT_OK(store_overlay_settle(ov));
+    store_overlay_close(ov);
+    ASSERT_OK(store_txn_begin(st, false, &txn));
+    for (unsigned i = 0; i < 600; i++) {
+        const void *v;
+        size_t vlen;
+        unsigned last = i, w;
+        int rc = store_get_view(txn, dbi[i % 3], keys[i], klen[i], &v, &vlen);
+        bool deleted = false;
+
+        /* The last write of the same key in the same database. */
+        for (unsigned j = i + 1; j < 600; j++)
+            if (j % 3 == i % 3 && klen[j] == klen[i] &&
+                memcmp(keys[j], keys[i], klen[i]) == 0)
+                last = j;
+        for (unsigned j = 0; j < 600; j += 5)
+            if (j % 3 == i % 3 && klen[j] == klen[i] &&
+                memcmp(keys[j], keys[i], klen[i]) == 0)
+                deleted = true;
+        if (deleted) {
+            ASSERT_EQ(rc, ERR_NOTFOUND);
+            continue;
+        }
+        ASSERT_OK(rc);
+        ASSERT_EQ(vlen, sizeof(w));
+        memcpy(&w, v, sizeof(w));
+        ASSERT_EQ(w, last);
+    }
+    for (unsigned d = 0; d < 3; d++) {
+        struct store_cursor *c;
+        const void *k, *v;
+        size_t kl, vl, pl = 0;
+        uint8_t prev[40];
+        unsigned n = 0;
+
+        ASSERT_OK(store_cursor_open(txn, dbi[d], NULL, 0, false, &c));
+        while (store_cursor_next(c, &k, &kl, &v, &vl) == 0) {
+            size_t m = kl < pl ? kl : pl;
+            int cmp = memcmp(prev, k, m);
+
+            ASSERT(n == 0 || cmp < 0 || (cmp == 0 && pl < kl));
+            memcpy(prev, k, kl);
+            pl = kl;
+            n++;
+        }
+        store_cursor_close(c);
+        ASSERT(n > 100);
+    }
+    store_txn_abort(txn);
+    store_close(st);
+}
+
 /* StrictModes: a writable environment is this user's, closed to others,
  * and LMDB's files are not links. */
 static void
@@ -697,6 +804,7 @@ main(void)
     RUN(test_map_full);
     RUN(test_overlay_layers);
     RUN(test_overlay_random);
+    RUN(test_overlay_flush_keys);
     RUN(test_trust);
     RUN(test_lazy_meta);
     rm_rf(root);
