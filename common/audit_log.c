@@ -423,6 +423,16 @@ ck_cut(struct audit_log *log)
     return 0;
 }
 
+/* The signed head as a checkpoints.log frame (u32 LE length, note) in
+ * frame[0..4 + n); returns n. */
+static size_t
+ck_frame(const struct audit_log *log, uint8_t *frame)
+{
+    memcpy(frame + 4, log->head, log->head_len);
+    bytes_put_le32(frame, (uint32_t)log->head_len);
+    return log->head_len;
+}
+
 int
 audit_checkpoint_begin(struct audit_log *log, struct audit_flush_ticket *t)
 {
@@ -452,9 +462,7 @@ audit_checkpoint_begin(struct audit_log *log, struct audit_flush_ticket *t)
             AUDIT_CKPT_FILE);
         return ERR_AUDIT;
     }
-    nlen = log->head_len;
-    memcpy(t->frame + 4, log->head, nlen);
-    bytes_put_le32(t->frame, (uint32_t)nlen);
+    nlen = ck_frame(log, t->frame);
     t->flen = 4 + nlen;
     t->ck_off = log->ck_len;
     t->ck_size = log->size;
@@ -519,30 +527,18 @@ audit_checkpoint(struct audit_log *log, uint64_t wall_ms)
     rc = audit_flush(log);
     if (rc != 0)
         return rc;
-    if (log->ck_dirty) {
-        if (ftruncate(log->ckfd, (off_t)log->ck_len) == -1) {
-            log_warn("%s: cannot cut '%s/%s' back", __func__, log->dir,
-                AUDIT_CKPT_FILE);
-            return ERR_AUDIT;
-        }
-        log->ck_dirty = false;
-    }
+    if (log->ck_dirty && ck_cut(log) != 0)
+        return ERR_AUDIT;
     rc = sign_head(log);
     if (rc != 0)
         return rc;
-    nlen = log->head_len;
-    memcpy(frame + 4, log->head, nlen);
-    bytes_put_le32(frame, (uint32_t)nlen);
+    nlen = ck_frame(log, frame);
     audit_tiles_flush(&log->tiles);
     if (fileio_pwrite_all(log->ckfd, frame, 4 + nlen, log->ck_len) != 0 ||
         fdatasync(log->ckfd) == -1) {
         log_warn("%s: cannot append a checkpoint to '%s/%s'", __func__,
             log->dir, AUDIT_CKPT_FILE);
-        if (ftruncate(log->ckfd, (off_t)log->ck_len) == -1) {
-            log_warn("%s: cannot cut '%s/%s' back", __func__, log->dir,
-                AUDIT_CKPT_FILE);
-            log->ck_dirty = true;
-        }
+        (void)ck_cut(log);
         return ERR_AUDIT;
     }
     log->ck_len += 4 + nlen;
