@@ -49,6 +49,8 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 
+import zmq
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vigiltest import (Service, check, check_eq, free_port, main,  # noqa
                        run, say)
@@ -373,10 +375,15 @@ def body(args):
                           os.path.join(tmp, "c.key_secret")])
         check(rc == 2 and "--analyst-cert" in err,
               "labels without --analyst-cert: exit 2", (rc, err))
+        # A server key of its own: without --server-key the tool reads
+        # /etc/vigil/server.key, which only a machine that ran the demo
+        # has, and would fail on that first.
+        skey = zmq.curve_keypair()[0].decode()
         rc, _, err = run([exe, "--fraud-data", data, "--out",
                           os.path.join(tmp, "x.csv"), "--cert",
                           os.path.join(tmp, "c.key_secret"),
                           "--analyst-cert", os.path.join(tmp, "a.key_secret"),
+                          "--server-key", skey,
                           "--storefront", "shop"], timeout=30)
         check(rc == 2 and "c.key_secret" in err,
               "a missing certificate: exit 2, the file named", (rc, err))
