@@ -104,6 +104,34 @@ scorer_digest(const struct event *ev, const uint8_t *raw, size_t rawlen,
 }
 
 /*
+ * The entity kinds (HISTORY_FRESH) of the subjects whose salts `made`
+ * lists: their tokens are new, so history need not look up their keys.
+ */
+static uint32_t
+fresh_entities(const struct vault_made *made)
+{
+    static const struct {
+        enum vault_kind v;
+        enum entity_kind e;
+    } map[] = {
+        { VAULT_KIND_ACCOUNT, ENT_ACCOUNT },
+        { VAULT_KIND_DEVICE, ENT_DEVICE },
+        { VAULT_KIND_IP, ENT_IP },
+        { VAULT_KIND_IP24, ENT_IP24 },
+        { VAULT_KIND_IP16, ENT_IP16 },
+        { VAULT_KIND_CARD, ENT_CARD },
+        { VAULT_KIND_EMAIL, ENT_EMAIL },
+    };
+    uint32_t fresh = 0;
+    size_t i;
+
+    for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (made->kinds & (1u << map[i].v))
+            fresh |= HISTORY_FRESH(map[i].e);
+    return fresh;
+}
+
+/*
  * Apply one event whose internal encoding is raw[0..rawlen), taken at
  * `arrival_ms`: answer a repeat with its first reply (scorer_repeat),
  * otherwise swap its pseudonyms for tokens (vault_tokenize(), making
@@ -147,7 +175,8 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
         return rc;
     memset(r, 0, sizeof(*r));
     if (tev.type == EVENT_ORDER_PLACED) {
-        rc = history_features(s->hist, s->otxn, actor, &tev, &f);
+        rc = history_features(
+            s->hist, s->otxn, actor, &tev, fresh_entities(&made), &f);
         if (rc != 0)
             goto out;
         rc = modelsvc_score(s, actor, &tev, &f, mode != SCORER_REPLAY, r);
@@ -157,7 +186,7 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
     } else if (tev.type == EVENT_LABEL && mode != SCORER_REPLAY) {
         modelsvc_log_label(s, actor, &tev);
     }
-    rc = history_apply(s->hist, s->otxn, actor, &tev, r);
+    rc = history_apply(s->hist, s->otxn, actor, &tev, fresh_entities(&made), r);
     if (rc == 0)
         rc = history_reply_put(
             s->hist, s->otxn, actor, &ev->id, digest, arrival_ms, r);

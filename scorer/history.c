@@ -206,9 +206,15 @@ ws_get(struct history *h, struct store_txn *txn, struct workset *ws,
     if (ws->n == WS_MAX)
         return ERR_INVAL; /* cannot happen: at most 2 * ENT_COUNT keys */
     i = ws->n;
-    rc = history_ent_load(h, txn, k, kind, &ws->s[i].rec, &exists);
-    if (rc != 0)
-        return rc;
+    if ((ws->fresh & HISTORY_FRESH(kind)) && ws->keys != NULL &&
+        ws->keys[kind].len == k->len &&
+        memcmp(ws->keys[kind].b, k->b, k->len) == 0) {
+        history_rec_init(&ws->s[i].rec, kind); /* a new token */
+    } else {
+        rc = history_ent_load(h, txn, k, kind, &ws->s[i].rec, &exists);
+        if (rc != 0)
+            return rc;
+    }
     ws->s[i].key = *k;
     ws->s[i].kind = kind;
     ws->s[i].dirty = true;
@@ -382,7 +388,7 @@ history_close(struct history *h)
 
 int
 history_features(struct history *h, struct store_txn *txn, const char *actor,
-    const struct event *ev, struct features *out)
+    const struct event *ev, uint32_t fresh, struct features *out)
 {
     struct ekey keys[ENT_COUNT];
     struct ev_cache *c = &h->cache;
@@ -409,10 +415,16 @@ history_features(struct history *h, struct store_txn *txn, const char *actor,
             continue;
         /* In a write txn, read straight into the cache for apply. */
         r = keep ? &c->rec[k] : &local;
-        rc = history_ent_load(h, txn, &keys[k], (enum entity_kind)k,
-            keep ? &c->rec[k] : &local, &exists);
-        if (rc != 0)
-            return rc;
+        if (fresh & HISTORY_FRESH(k)) {
+            /* A new token: nothing is stored under it. */
+            history_rec_init(keep ? &c->rec[k] : &local, (enum entity_kind)k);
+            exists = false;
+        } else {
+            rc = history_ent_load(h, txn, &keys[k], (enum entity_kind)k,
+                keep ? &c->rec[k] : &local, &exists);
+            if (rc != 0)
+                return rc;
+        }
         if (keep)
             c->exists[k] = exists;
         if (!exists) {
@@ -566,7 +578,7 @@ apply_label(struct history *h, struct store_txn *txn, const char *actor,
 
 int
 history_apply(struct history *h, struct store_txn *txn, const char *actor,
-    const struct event *ev, const struct reply *r)
+    const struct event *ev, uint32_t fresh, const struct reply *r)
 {
     struct ekey keys[ENT_COUNT], okey;
     struct workset *ws = NULL;
@@ -584,6 +596,8 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
         return ERR_INVAL;
     ws = &h->ws;
     ws->n = 0;
+    ws->keys = NULL;
+    ws->fresh = 0;
     if (!history_ts_ok(ev->ts)) {
         h->cache.valid = false;
         return ERR_INVAL;
@@ -596,6 +610,8 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
     cache_take(h, txn, ev, keys, ws);
     if (ev->type == EVENT_LABEL)
         return apply_label(h, txn, actor, ev, keys);
+    ws->keys = keys; /* this call's: cleared before it returns */
+    ws->fresh = fresh;
 
     if (keys[ENT_ACCOUNT].present) {
         rc = ws_get(h, txn, ws, &keys[ENT_ACCOUNT], ENT_ACCOUNT, &acct);
@@ -720,8 +736,10 @@ history_apply(struct history *h, struct store_txn *txn, const char *actor,
     }
     rc = ws_flush(h, txn, ws);
     if (rc == 0 && acct != NULL)
-        rc = history_link_update(h, txn, keys);
+        rc = history_link_update(h, txn, keys, fresh);
 out:
+    ws->keys = NULL;
+    ws->fresh = 0;
     return rc;
 }
 

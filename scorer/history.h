@@ -237,15 +237,28 @@ int history_reply_put(struct history *h, struct store_txn *txn,
     const struct reply *r) WARN_UNUSED NONNULL(1, 2, 3, 4, 5, 7);
 
 /*
+ * The entity kinds of an event whose tokens were made by its own
+ * tokenizing (vault_made): history_features() and history_apply() take
+ * them as `fresh` and do not look up what is stored under those
+ * entities' keys (their records, their account lists): a token from a
+ * salt made this instant has nothing stored under it. The entities are
+ * the event's own (ev->account, ev->device, ...), never those of a
+ * stored order an event refers to. 0 looks up every key (always right;
+ * recovery and queries pass 0).
+ */
+#define HISTORY_FRESH(kind) (1u << (kind)) /* enum entity_kind */
+
+/*
  * Fill `*out` with what history knew about the entities `ev` names just
  * before `ev` (see the window semantics above); reads only. Entities the
- * event does not name have present == false. Any txn.
+ * event does not name have present == false; those in `fresh` (above)
+ * are unknown without a lookup. Any txn.
  * Returns 0, ERR_INVAL (ts out of range, actor or account too long),
  * ERR_CORRUPT (a stored record is undecodable) or ERR_IO.
  */
 int history_features(struct history *h, struct store_txn *txn,
-    const char *actor, const struct event *ev, struct features *out) WARN_UNUSED
-    NONNULL(1, 2, 3, 4, 5);
+    const char *actor, const struct event *ev, uint32_t fresh,
+    struct features *out) WARN_UNUSED NONNULL(1, 2, 3, 4, 6);
 
 /*
  * Fill `*v` with the model's features of order `ev` (features.h), from
@@ -296,13 +309,14 @@ bool history_model_computed(enum feature_id id);
  * an order label), every entity of the order and every entity in the
  * account's link list; fraud=false clears the account's own label.
  * `r` is the reply sent for `ev` (its score is stored with an order; it
- * may be NULL for other types).
+ * may be NULL for other types). `fresh`: the event's entities with
+ * nothing stored yet (HISTORY_FRESH above; 0 looks every one up).
  * Returns 0, ERR_INVAL (read txn, key too long), ERR_CORRUPT, ERR_FULL
  * (map full: abort the txn) or ERR_IO. On error the txn may hold part of
  * the changes: the caller must abort it.
  */
 int history_apply(struct history *h, struct store_txn *txn, const char *actor,
-    const struct event *ev, const struct reply *r) WARN_UNUSED
+    const struct event *ev, uint32_t fresh, const struct reply *r) WARN_UNUSED
     NONNULL(1, 2, 3, 4);
 
 /*

@@ -160,6 +160,10 @@ struct ekey {
 /* The entities one history_apply() touches, loaded once, stored once. */
 #define WS_MAX (2 * ENT_COUNT)
 struct workset {
+    /* The event's own keys and those of them with nothing stored yet
+     * (history_apply()'s `fresh`): ws_get() does not look those up. */
+    const struct ekey *keys;
+    uint32_t fresh;
     unsigned n;
     struct {
         struct ekey key;
@@ -376,9 +380,11 @@ int history_order_load(struct history *h, struct store_txn *txn,
 
 int history_link_load(struct history *h, struct store_txn *txn,
     const struct ekey *acct, struct link_list *l);
-/* Add the event's non-account keys to the account's link list. */
+/* Add the event's non-account keys to the account's link list (and the
+ * account to theirs); the lists of the keys in `fresh` (HISTORY_FRESH)
+ * are not looked up: they are empty. */
 int history_link_update(struct history *h, struct store_txn *txn,
-    const struct ekey keys[ENT_COUNT]);
+    const struct ekey keys[ENT_COUNT], uint32_t fresh);
 /* The link-database key of entity key `ent` (`len` bytes, not an
  * account's) account list: 'R' + the key. Returns 0 or ERR_INVAL. */
 int history_link_rkey(struct ekey *rk, const uint8_t *ent, size_t len);

@@ -161,15 +161,18 @@ history_link_rkey(struct ekey *rk, const uint8_t *ent, size_t len)
     return 0;
 }
 
-/* Note account `acct` on entity `ent`'s account list. */
+/* Note account `acct` on entity `ent`'s account list (empty without a
+ * lookup when `fresh`: nothing is stored under a new token). */
 static int
 link_reverse_add(struct history *h, struct store_txn *txn,
-    const struct ekey *ent, const struct ekey *acct, struct link_list *l)
+    const struct ekey *ent, bool fresh, const struct ekey *acct,
+    struct link_list *l)
 {
     struct ekey rk;
     int rc = history_link_rkey(&rk, ent->b, ent->len);
 
-    if (rc == 0)
+    l->n = 0;
+    if (rc == 0 && !fresh)
         rc = history_link_load(h, txn, &rk, l);
     if (rc == 0 && list_add(l, acct, HISTORY_LINK_ACCOUNTS, NULL))
         rc = link_store(h, txn, &rk, l);
@@ -184,8 +187,8 @@ link_reverse_add(struct history *h, struct store_txn *txn,
  * (what erasing the account cleans up: history_purge.c).
  */
 int
-history_link_update(
-    struct history *h, struct store_txn *txn, const struct ekey keys[ENT_COUNT])
+history_link_update(struct history *h, struct store_txn *txn,
+    const struct ekey keys[ENT_COUNT], uint32_t fresh)
 {
     const struct ekey *acct = &keys[ENT_ACCOUNT];
     struct link_list *l, *r;
@@ -196,14 +199,19 @@ history_link_update(
 
     l = xmalloc(sizeof(*l));
     r = xmalloc(sizeof(*r));
-    rc = history_link_load(h, txn, acct, l);
+    l->n = 0;
+    if (!(fresh & HISTORY_FRESH(ENT_ACCOUNT)))
+        rc = history_link_load(h, txn, acct, l);
+    else
+        rc = 0;
     for (k = 1; rc == 0 && k < ENT_COUNT; k++) {
         /* The /16 is a model feature, not a link (score.h). */
         if (!keys[k].present || k == ENT_IP16 ||
             !list_add(l, &keys[k], HISTORY_MAX_LINKS, &gone))
             continue;
         changed = true;
-        rc = link_reverse_add(h, txn, &keys[k], acct, r);
+        rc = link_reverse_add(
+            h, txn, &keys[k], (fresh & HISTORY_FRESH(k)) != 0, acct, r);
         if (rc == 0 && gone.present &&
             history_link_rkey(&rk, gone.b, gone.len) == 0)
             rc = history_link_forget(h, txn, rk.b, rk.len, acct->b, acct->len);

@@ -653,7 +653,7 @@ query_account_get(
     ev->ts = now;
     ev->account = acct;
     if (rc == 0 && c->allowed)
-        rc = history_features(s->hist, s->otxn, q->storefront, ev, f);
+        rc = history_features(s->hist, s->otxn, q->storefront, ev, 0, f);
     if (rc == 0 && c->allowed && !f->ent[ENT_ACCOUNT].known)
         rc = ERR_NOTFOUND;
     if (query_gate_ex(s, c, q, &acct, nsubj, rc, "account", true) != 0)

@@ -464,7 +464,7 @@ export_encode(struct scorer *s, const struct qproto_request *q,
             ev.has = EVENT_HAS_ACCOUNT;
             ev.ts = now;
             ev.account = subj[i];
-            rc = history_features(s->hist, s->otxn, actors[a], &ev, &f);
+            rc = history_features(s->hist, s->otxn, actors[a], &ev, 0, &f);
             if (rc != 0)
                 return rc;
             wire_put_map(e, 8);

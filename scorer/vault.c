@@ -1213,8 +1213,10 @@ vault_tokenize(struct vault *v, const struct event *ev, bool create,
 
     *out = *ev;
     *named = 0;
-    if (made != NULL)
+    if (made != NULL) {
         made->n = 0;
+        made->kinds = 0;
+    }
     /* Nothing keeps it: it must not reach history or the log. */
     memset(&out->session, 0, sizeof(out->session));
     for (k = 0; k < VAULT_EVENT_SUBJECTS; k++) {
@@ -1241,8 +1243,10 @@ vault_tokenize(struct vault *v, const struct event *ev, bool create,
         if (fields[k].kind != VAULT_KIND_IP24 &&
             fields[k].kind != VAULT_KIND_IP16)
             *named |= fields[k].has;
-        if (new_salt && made != NULL)
+        if (new_salt && made != NULL) {
             made->p[made->n++] = *p;
+            made->kinds |= 1u << fields[k].kind;
+        }
     }
     return 0;
 }

@@ -249,10 +249,14 @@ uint64_t vault_index_syncs(const struct vault *v) NONNULL(1);
 #define VAULT_EVENT_SUBJECTS 13
 
 /* The salts one vault_tokenize() call made: what its journal record
- * must carry. */
+ * must carry, and which kinds of subject they were for. A subject whose
+ * salt was just made has a token nothing can be stored under yet (the
+ * salt is fresh random bytes), which history uses to skip looking up
+ * its keys (history_apply()'s `fresh`). */
 struct vault_made {
     unsigned n;
     struct pseudo p[VAULT_EVENT_SUBJECTS];
+    uint32_t kinds; /* 1u << enum vault_kind of each salt made */
 };
 
 /*

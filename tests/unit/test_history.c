@@ -168,6 +168,30 @@ ev_ok(struct event *ev, bool ok)
     ev->ok = ok;
 }
 
+/* history_apply() / history_features() with `fresh` (history.h). */
+static void
+apply_fresh(struct env *e, const struct event *ev, uint32_t fresh)
+{
+    struct reply r;
+
+    memset(&r, 0, sizeof(r));
+    if (ev->type == EVENT_ORDER_PLACED) {
+        r.has_score = true;
+        r.score = 42;
+        r.decision = REPLY_DECISION_ALLOW;
+    }
+    ASSERT_OK(history_apply(e->h, e->txn, "shop", ev, fresh, &r));
+}
+
+static struct features
+feat_fresh(struct env *e, const struct event *ev, uint32_t fresh)
+{
+    struct features f;
+
+    ASSERT_OK(history_features(e->h, e->txn, "shop", ev, fresh, &f));
+    return f;
+}
+
 static void
 apply(struct env *e, const struct event *ev)
 {
@@ -179,7 +203,7 @@ apply(struct env *e, const struct event *ev)
         r.score = 42;
         r.decision = REPLY_DECISION_ALLOW;
     }
-    ASSERT_OK(history_apply(e->h, e->txn, "shop", ev, &r));
+    ASSERT_OK(history_apply(e->h, e->txn, "shop", ev, 0, &r));
 }
 
 static struct features
@@ -187,7 +211,7 @@ feat(struct env *e, const struct event *ev)
 {
     struct features f;
 
-    ASSERT_OK(history_features(e->h, e->txn, "shop", ev, &f));
+    ASSERT_OK(history_features(e->h, e->txn, "shop", ev, 0, &f));
     return f;
 }
 
@@ -730,13 +754,13 @@ test_record_versions(void)
     put_device_value(&e, 8, bad, len + 1);
     ev = ev_make(EVENT_DEVICE_SEEN, T0);
     ev_device(&ev, 8);
-    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, &f), ERR_CORRUPT);
+    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, 0, &f), ERR_CORRUPT);
     bad[0] = 4;
     put_device_value(&e, 8, bad, len);
-    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, &f), ERR_CORRUPT);
+    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, 0, &f), ERR_CORRUPT);
     v1[3] = 0; /* nacc 0 but a hash present */
     put_device_value(&e, 8, v1, sizeof(v1));
-    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, &f), ERR_CORRUPT);
+    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, 0, &f), ERR_CORRUPT);
     env_close(&e);
 }
 
@@ -878,11 +902,17 @@ ref_check(const struct entity_features *f, int ent, uint64_t t)
             ent, RC_FAILPAY, t, HISTORY_BUCKET_24H_MS, HISTORY_BUCKETS_24H));
 }
 
+/* random_run() passes each event's first-seen entities as `fresh`
+ * (what the scorer passes for new tokens) when set. */
+static bool rr_fresh;
+
 /* The same pseudo-random event stream, applied to `e`; checks each
  * event's features against the model when `check`. */
 static void
 random_run(struct env *e, bool check)
 {
+    bool seen_acc[NACC] = { false }, seen_dev[NDEV] = { false };
+    uint32_t fresh;
     static uint64_t order_ts[NEV];
     static unsigned order_acc[NEV], order_dev[NEV];
     struct entity_features ef;
@@ -935,12 +965,20 @@ random_run(struct env *e, bool check)
             (void)order_ts;
             break;
         }
+        fresh = 0;
+        if (rr_fresh && kind != 3) {
+            if (!seen_acc[a])
+                fresh |= HISTORY_FRESH(ENT_ACCOUNT);
+            if (!seen_dev[d])
+                fresh |= HISTORY_FRESH(ENT_DEVICE);
+            seen_acc[a] = seen_dev[d] = true;
+        }
         if (check && kind != 3) {
-            f = feat(e, &ev);
+            f = feat_fresh(e, &ev, fresh);
             ref_check(&f.ent[ENT_ACCOUNT], (int)a, ts);
             ref_check(&f.ent[ENT_DEVICE], NACC + (int)d, ts);
         }
-        apply(e, &ev);
+        apply_fresh(e, &ev, fresh);
         if (kind <= 1) {
             order_ts[norders] = ts;
             order_acc[norders] = a;
@@ -1216,10 +1254,87 @@ test_random_vs_reference(void)
     printf("random: %d events checked against the reference model, "
            "%zu bytes of identical state\n",
         NEV, n1);
+    free(d2);
+    env_close(&e2);
+    /* The first-seen entities passed as fresh (not looked up): the same
+     * features (checked) and byte-identical state. */
+    env_open(&e2);
+    rr_fresh = true;
+    random_run(&e2, true);
+    rr_fresh = false;
+    n2 = dump_all(&e2, &d2);
+    ASSERT_EQ(n1, n2);
+    ASSERT_MEM_EQ(d1, d2, n1);
     free(d1);
     free(d2);
     env_close(&e1);
     env_close(&e2);
+}
+
+/*
+ * `fresh` skips the lookups it names and nothing else: a stored device
+ * passed as fresh is unknown to history_features() and its record starts
+ * over in history_apply(), its account list too (the caller's promise
+ * that nothing is stored under a new token is what makes this right);
+ * the account, not fresh, is read as before; a payment result's
+ * counts go to the stored order's entities even when the kinds are
+ * fresh (they are the order's keys, not the event's).
+ */
+static void
+test_fresh(void)
+{
+    struct env e;
+    struct event ev;
+    struct features f;
+    struct history_linked ln;
+    struct pseudo acc;
+    const uint32_t fdev = HISTORY_FRESH(ENT_DEVICE);
+
+    env_open(&e);
+    order_at(&e, 1, 1, T0);
+    ev = ev_make(EVENT_ORDER_PLACED, T0 + MIN_MS);
+    ev_account(&ev, 1);
+    ev_device(&ev, 1);
+    f = feat_fresh(&e, &ev, 0);
+    ASSERT(f.ent[ENT_DEVICE].known);
+    ASSERT_EQ(f.ent[ENT_DEVICE].orders_24h, 1);
+    f = feat_fresh(&e, &ev, fdev);
+    ASSERT(!f.ent[ENT_DEVICE].known);
+    ASSERT(f.ent[ENT_ACCOUNT].known);
+    ASSERT_EQ(f.ent[ENT_ACCOUNT].orders_24h, 1);
+
+    /* A login of account 2 on device 1, device passed as fresh: the
+     * device's account list starts over with account 2 alone. */
+    ev = ev_make(EVENT_ACCOUNT_LOGIN, T0 + 2 * MIN_MS);
+    ev_account(&ev, 2);
+    ev_device(&ev, 1);
+    apply_fresh(&e, &ev, fdev);
+    acc = ps("acct-2");
+    ASSERT_OK(history_linked_get(e.h, e.txn, "shop", &acc, &ln));
+    ASSERT_EQ(ln.naccounts, 0); /* 1 (account 1) when looked up */
+    ev = ev_make(EVENT_DEVICE_SEEN, T0 + 2 * MIN_MS + 1);
+    ev_device(&ev, 1);
+    f = feat(&e, &ev);
+    ASSERT_EQ(f.ent[ENT_DEVICE].accounts, 1);   /* 2 when looked up */
+    ASSERT_EQ(f.ent[ENT_DEVICE].orders_24h, 0); /* 1 when looked up */
+
+    /* A failed payment of order "o-x" (placed by account 1 on device
+     * 1): counted on the order's device though the kind is fresh. */
+    ev = ev_make(EVENT_ORDER_PLACED, T0 + 3 * MIN_MS);
+    ev_account(&ev, 1);
+    ev_device(&ev, 1);
+    ev_order(&ev, "o-x", 100);
+    apply(&e, &ev);
+    ev = ev_make(EVENT_PAYMENT_RESULT, T0 + 4 * MIN_MS);
+    ev_order(&ev, "o-x", 0);
+    ev_ok(&ev, false);
+    apply_fresh(&e, &ev, fdev | HISTORY_FRESH(ENT_ACCOUNT));
+    ev = ev_make(EVENT_DEVICE_SEEN, T0 + 5 * MIN_MS);
+    ev_device(&ev, 1);
+    f = feat(&e, &ev);
+    ASSERT(f.ent[ENT_DEVICE].known);
+    ASSERT_EQ(f.ent[ENT_DEVICE].failed_pay_24h, 1);
+    env_close(&e);
 }
 
 /* ------------------------------------------- refused input, hostile data */
@@ -1256,14 +1371,14 @@ test_refusals(void)
     ev = ev_make(EVENT_ORDER_PLACED, T0 + MIN_MS);
     ev_account(&ev, 1);
     ev_device(&ev, 1);
-    ASSERT_EQ(history_features(e.h, e.txn, longactor, &ev, &f), ERR_INVAL);
-    ASSERT_EQ(history_apply(e.h, e.txn, longactor, &ev, NULL), ERR_INVAL);
+    ASSERT_EQ(history_features(e.h, e.txn, longactor, &ev, 0, &f), ERR_INVAL);
+    ASSERT_EQ(history_apply(e.h, e.txn, longactor, &ev, 0, NULL), ERR_INVAL);
     /* A time outside the events' range: refused, after a features call
      * that filled the cache for this very event. */
     f = feat(&e, &ev);
     ev.ts = 1;
-    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_INVAL);
-    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, &f2), ERR_INVAL);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, 0, NULL), ERR_INVAL);
+    ASSERT_EQ(history_features(e.h, e.txn, "shop", &ev, 0, &f2), ERR_INVAL);
     ASSERT_EQ(f2.account_age_ms, -1);
     ev.ts = T0 + MIN_MS;
     f2 = feat(&e, &ev);
@@ -1273,12 +1388,12 @@ test_refusals(void)
     /* Apply needs a write txn: a read txn is refused. */
     ASSERT_OK(store_txn_commit(e.txn));
     ASSERT_OK(store_txn_begin(e.st, false, &rtxn));
-    ASSERT_EQ(history_apply(e.h, rtxn, "shop", &ev, NULL), ERR_INVAL);
+    ASSERT_EQ(history_apply(e.h, rtxn, "shop", &ev, 0, NULL), ERR_INVAL);
     ASSERT_EQ(history_list_set(
                   e.h, rtxn, "shop", ENT_DEVICE, &dev, SCORE_LIST_BLOCK, &was),
         ERR_INVAL);
     /* Read txns still answer features, uncached. */
-    ASSERT_OK(history_features(e.h, rtxn, "shop", &ev, &f2));
+    ASSERT_OK(history_features(e.h, rtxn, "shop", &ev, 0, &f2));
     ASSERT_EQ(f2.account_orders, 1);
     store_txn_abort(rtxn);
     ASSERT_OK(store_txn_begin(e.st, true, &e.txn));
@@ -1371,11 +1486,11 @@ test_corrupt_order(void)
     ev = ev_make(EVENT_PAYMENT_RESULT, T0 + MIN_MS);
     ev_order(&ev, "o-bad", 0);
     ev_ok(&ev, false);
-    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, 0, NULL), ERR_CORRUPT);
     ev = ev_make(EVENT_LABEL, T0 + MIN_MS);
     ev_order(&ev, "o-bad", 0);
     ev_ok(&ev, true);
-    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, 0, NULL), ERR_CORRUPT);
     ASSERT_OK(store_get_view(e.txn, dbi, key, klen, &v, &vlen));
     ASSERT_EQ(vlen, sizeof(junk));
     ASSERT_MEM_EQ(v, junk, sizeof(junk));
@@ -1394,11 +1509,11 @@ test_corrupt_order(void)
     ev_account(&ev, 9);
     ev_device(&ev, 7);
     ev_order(&ev, "o-9", 100);
-    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, 0, NULL), ERR_CORRUPT);
     ev = ev_make(EVENT_LABEL, T0 + MIN_MS);
     ev_order(&ev, "o-7", 0);
     ev_ok(&ev, true);
-    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, 0, NULL), ERR_CORRUPT);
     {
         struct pseudo a = ps("acct-8");
         uint8_t ak[6 + PSEUDO_BYTES];
@@ -1412,11 +1527,11 @@ test_corrupt_order(void)
     ev = ev_make(EVENT_LABEL, T0 + MIN_MS);
     ev_account(&ev, 8);
     ev_ok(&ev, true);
-    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, 0, NULL), ERR_CORRUPT);
     ev = ev_make(EVENT_ACCOUNT_LOGIN, T0 + MIN_MS);
     ev_account(&ev, 8);
     ev_ok(&ev, false);
-    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, NULL), ERR_CORRUPT);
+    ASSERT_EQ(history_apply(e.h, e.txn, "shop", &ev, 0, NULL), ERR_CORRUPT);
     env_close(&e);
 }
 
@@ -1726,9 +1841,9 @@ full_run(struct env *e, size_t map)
             ASSERT_OK(store_txn_begin(e->st, true, &e->txn));
             rc = 0;
             if (ev.type != EVENT_LABEL)
-                rc = history_features(e->h, e->txn, "shop", &ev, &f);
+                rc = history_features(e->h, e->txn, "shop", &ev, 0, &f);
             if (rc == 0)
-                rc = history_apply(e->h, e->txn, "shop", &ev, &r);
+                rc = history_apply(e->h, e->txn, "shop", &ev, 0, &r);
             if (rc == 0) {
                 rc = store_txn_commit(e->txn);
             } else {
@@ -1808,8 +1923,8 @@ test_bench(void)
         ev.amount = 1000 + i;
         clock_gettime(CLOCK_MONOTONIC, &a);
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ca);
-        ASSERT_OK(history_features(e.h, e.txn, "shop", &ev, &f));
-        ASSERT_OK(history_apply(e.h, e.txn, "shop", &ev, &r));
+        ASSERT_OK(history_features(e.h, e.txn, "shop", &ev, 0, &f));
+        ASSERT_OK(history_apply(e.h, e.txn, "shop", &ev, 0, &r));
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cb);
         clock_gettime(CLOCK_MONOTONIC, &b);
         work += elapsed_ns(&a, &b);
@@ -1856,6 +1971,7 @@ main(void)
     RUN(test_erase_plan);
     RUN(test_features_apply_cache);
     RUN(test_random_vs_reference);
+    RUN(test_fresh);
     RUN(test_bench);
     rm_rf(root);
     return 0;

@@ -107,7 +107,7 @@ apply(struct env *e, const struct event *ev)
     struct reply r;
 
     memset(&r, 0, sizeof(r));
-    ASSERT_OK(history_apply(e->h, e->txn, "shop", ev, &r));
+    ASSERT_OK(history_apply(e->h, e->txn, "shop", ev, 0, &r));
 }
 
 static void
@@ -411,7 +411,7 @@ order_amount(
 
     ev.amount = minor;
     memset(&r, 0, sizeof(r));
-    ASSERT_OK(history_apply(e->h, e->txn, actor, &ev, &r));
+    ASSERT_OK(history_apply(e->h, e->txn, actor, &ev, 0, &r));
 }
 
 /*

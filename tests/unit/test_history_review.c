@@ -114,7 +114,7 @@ order(struct env *e, const char *actor, unsigned o, unsigned a, unsigned d,
     r.has_score = true;
     r.score = decision == REPLY_DECISION_REVIEW ? 60 : 10;
     r.decision = decision;
-    ASSERT_OK(history_apply(e->h, e->txn, actor, &ev, &r));
+    ASSERT_OK(history_apply(e->h, e->txn, actor, &ev, 0, &r));
 }
 
 /* A label of order `o` (or of account `a` when o is 0). */
@@ -136,7 +136,7 @@ label(struct env *e, unsigned o, unsigned a, bool fraud, uint64_t ts)
     }
     ev.has |= EVENT_HAS_OK;
     ev.ok = fraud;
-    ASSERT_OK(history_apply(e->h, e->txn, "shop", &ev, NULL));
+    ASSERT_OK(history_apply(e->h, e->txn, "shop", &ev, 0, NULL));
 }
 
 /* The queue as a list of order numbers (checked against `want`). */
@@ -420,7 +420,7 @@ feats(struct env *e, const char *actor, unsigned a, unsigned d, uint64_t ts)
     ev.account = ps("acct", a);
     ev.device = ps("dev", d);
     ev.order = ps("ord", 1000 + evno);
-    ASSERT_OK(history_features(e->h, e->txn, actor, &ev, &f));
+    ASSERT_OK(history_features(e->h, e->txn, actor, &ev, 0, &f));
     return f;
 }
 

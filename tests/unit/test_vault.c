@@ -472,9 +472,16 @@ test_tokenize(void)
     ASSERT_OK(vault_tokenize(v, &ev, false, &out, &named, &made));
     ASSERT_EQ(named, 0);
     ASSERT_EQ(made.n, 0);
+    ASSERT_EQ(made.kinds, 0);
 
     ASSERT_OK(vault_tokenize(v, &ev, true, &out, &named, &made));
     ASSERT_EQ(made.n, 7); /* account order ip ip24 ip16 email card */
+    /* ... by kind: what history may skip looking up (history.h fresh) */
+    ASSERT_EQ(made.kinds,
+        1u << VAULT_KIND_ACCOUNT | 1u << VAULT_KIND_ORDER |
+            1u << VAULT_KIND_IP | 1u << VAULT_KIND_IP24 |
+            1u << VAULT_KIND_IP16 | 1u << VAULT_KIND_EMAIL |
+            1u << VAULT_KIND_CARD);
     ASSERT_EQ(named,
         EVENT_HAS_ACCOUNT | EVENT_HAS_ORDER | EVENT_HAS_IP | EVENT_HAS_EMAIL |
             EVENT_HAS_CARD);
@@ -494,6 +501,7 @@ test_tokenize(void)
     /* Again: the same tokens, nothing made. */
     ASSERT_OK(vault_tokenize(v, &ev, true, &out2, &named, &made));
     ASSERT_EQ(made.n, 0);
+    ASSERT_EQ(made.kinds, 0);
     ASSERT_MEM_EQ(&out, &out2, sizeof(out));
     vault_close(v);
 }
