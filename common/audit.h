@@ -572,10 +572,19 @@ int audit_flush(struct audit_log *log) WARN_UNUSED NONNULL(1);
  * audit_flush_end() (owner's thread) takes its result: the records count
  * as synced, or the log is failed until reopened, as after a failed
  * audit_flush(). begin and end: 0 or ERR_AUDIT; run: 0 or ERR_AUDIT.
+ * The same thread as run may then call audit_flush_premake(): it makes
+ * the empty files the tile writer takes for its next full tiles (file
+ * creation is slow on some file systems, and the writer is on the
+ * event path; audit_tiles.h, tile-new/). audit_flush_drop() closes what
+ * a ticket holds when it is given up without an end.
  */
 struct audit_flush_ticket {
     struct segfile_ticket sf;
-    uint64_t written; /* records written at the begin */
+    uint64_t written;      /* records written at the begin */
+    int pool_fd;           /* a duplicate of the audit directory's, or -1 */
+    uint64_t pool_taken;   /* the tile writer's files taken at the begin */
+    uint64_t pool_made;    /* made up to (audit_tiles_premake()) */
+    uint64_t pool_created; /* files premake created */
     /* A checkpoint riding on the ticket (audit_checkpoint_begin()). */
     bool ckpt;        /* one is to be appended by audit_checkpoint_run() */
     int ckfd;         /* a duplicate of checkpoints.log's descriptor */
@@ -587,8 +596,10 @@ struct audit_flush_ticket {
 int audit_flush_begin(struct audit_log *log,
     struct audit_flush_ticket *t) WARN_UNUSED NONNULL(1, 2);
 int audit_flush_run(struct audit_flush_ticket *t) WARN_UNUSED NONNULL(1);
-int audit_flush_end(struct audit_log *log, const struct audit_flush_ticket *t,
+void audit_flush_premake(struct audit_flush_ticket *t) NONNULL(1);
+int audit_flush_end(struct audit_log *log, struct audit_flush_ticket *t,
     int rc) WARN_UNUSED NONNULL(1, 2);
+void audit_flush_drop(struct audit_flush_ticket *t) NONNULL(1);
 
 /*
  * audit_checkpoint() with its two fdatasyncs on another thread, riding

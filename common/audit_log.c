@@ -238,8 +238,15 @@ audit_flush_begin(struct audit_log *log, struct audit_flush_ticket *t)
 {
     t->written = log->written;
     t->sf.fd = -1;
+    t->pool_fd = -1;
     if (segfile_is_failed(log->sf))
         return ERR_AUDIT;
+    /* The tile writer's files, when it is short of AUDIT_TILES_NEW. */
+    t->pool_taken = log->tiles.new_taken;
+    t->pool_made = log->pool_made;
+    t->pool_created = 0;
+    if (log->pool_made < log->tiles.new_taken + AUDIT_TILES_NEW)
+        t->pool_fd = fcntl(log->dirfd, F_DUPFD_CLOEXEC, 0);
     if (log->synced == log->written)
         return 0;
     return segfile_flush_begin(log->sf, &t->sf) == 0 ? 0 : ERR_AUDIT;
@@ -251,10 +258,34 @@ audit_flush_run(struct audit_flush_ticket *t)
     return segfile_flush_run(&t->sf) == 0 ? 0 : ERR_AUDIT;
 }
 
-int
-audit_flush_end(
-    struct audit_log *log, const struct audit_flush_ticket *t, int rc)
+void
+audit_flush_premake(struct audit_flush_ticket *t)
 {
+    if (t->pool_fd != -1)
+        t->pool_made = audit_tiles_premake(
+            t->pool_fd, t->pool_taken, t->pool_made, &t->pool_created);
+}
+
+void
+audit_flush_drop(struct audit_flush_ticket *t)
+{
+    if (t->sf.fd != -1)
+        (void)close(t->sf.fd);
+    t->sf.fd = -1;
+    if (t->pool_fd != -1)
+        (void)close(t->pool_fd);
+    t->pool_fd = -1;
+}
+
+int
+audit_flush_end(struct audit_log *log, struct audit_flush_ticket *t, int rc)
+{
+    if (t->pool_fd != -1) {
+        log->pool_made = t->pool_made;
+        log->pool_created += t->pool_created;
+        (void)close(t->pool_fd);
+        t->pool_fd = -1;
+    }
     if (rc != 0) {
         segfile_flush_end(log->sf, &t->sf, ERR_IO);
         log_warnx("%s: cannot sync the audit records of '%s'; the audit "

@@ -47,6 +47,8 @@ struct audit_log {
     size_t pendlen;           /* bytes in use */
     size_t pendcap;           /* allocated */
     struct audit_tiles tiles; /* the tree on disk (audit_tiles.h) */
+    uint64_t pool_made;       /* tile-new/ files made up to (by number) */
+    uint64_t pool_created;    /* ... of which created (tests count) */
     int headfd;               /* DIR/checkpoint, O_RDWR: the latest head */
     uint64_t head_size;       /* the size `head` signs (0: none yet) */
     char head[AUDIT_MAX_NOTE_BYTES + 1]; /* its signed note */

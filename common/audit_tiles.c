@@ -239,6 +239,37 @@ remove_file(struct audit_tiles *t, const char *path)
 }
 
 /*
+ * Write p[0..len) (len > 0) into the existing file `from`, cut it to
+ * len, and rename it `path` (never over a file). Returns 0, ERR_NOTFOUND
+ * (no file `from`) or ERR_IO (`path` exists, or a write failed: `from`
+ * stays, to be written again).
+ */
+static int
+fill_and_place(struct audit_tiles *t, const char *from, const char *path,
+    const uint8_t *p, size_t len)
+{
+    struct stat st;
+    bool ok;
+    int fd;
+
+    fd = openat(t->dirfd, from, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd == -1)
+        return ERR_NOTFOUND;
+    /* Cut to len > 0 (not to zero: that would flush at close). */
+    ok = fileio_pwrite_all(fd, p, len, 0) == 0 && fstat(fd, &st) == 0 &&
+        ((uint64_t)st.st_size == len || ftruncate(fd, (off_t)len) == 0);
+    close(fd);
+    if (!ok)
+        return ERR_IO;
+    /* The directory is there but at a tile's first file (ENOENT). */
+    if (renameat2(t->dirfd, from, t->dirfd, path, RENAME_NOREPLACE) != 0 &&
+        (errno != ENOENT || make_parents(t, path) != 0 ||
+            renameat2(t->dirfd, from, t->dirfd, path, RENAME_NOREPLACE) != 0))
+        return ERR_IO;
+    return 0;
+}
+
+/*
  * Write p[0..len) as the new partial file `path` into the last spare,
  * then rename it there (never over a file). Returns true when done;
  * false leaves `path` to put_file (no spare, or `path` exists).
@@ -247,31 +278,79 @@ static bool
 put_spare(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
 {
     char spare[AUDIT_TILES_PATH];
-    struct stat st;
-    bool ok;
-    int fd;
+    int rc;
 
     if (t->nspare == 0 || len == 0)
         return false;
     spare_path(t->nspare - 1, spare);
-    fd = openat(t->dirfd, spare, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd == -1) {
+    rc = fill_and_place(t, spare, path, p, len);
+    if (rc == ERR_NOTFOUND)
         t->nspare = 0; /* gone: forget them all */
-        return false;
-    }
-    /* Cut to len > 0 (not to zero: that would flush at close). */
-    ok = fileio_pwrite_all(fd, p, len, 0) == 0 && fstat(fd, &st) == 0 &&
-        ((uint64_t)st.st_size == len || ftruncate(fd, (off_t)len) == 0);
-    close(fd);
-    if (!ok)
-        return false;
-    /* The directory is there but at a tile's first partial (ENOENT). */
-    if (renameat2(t->dirfd, spare, t->dirfd, path, RENAME_NOREPLACE) != 0 &&
-        (errno != ENOENT || make_parents(t, path) != 0 ||
-            renameat2(t->dirfd, spare, t->dirfd, path, RENAME_NOREPLACE) != 0))
+    if (rc != 0)
         return false;
     t->nspare--;
     t->reused++;
+    return true;
+}
+
+/* The path of made-ahead file `k`: "tile-new/<k mod 2 * NEW>". */
+static void
+new_path(uint64_t k, char out[AUDIT_TILES_PATH])
+{
+    snprintf(out, AUDIT_TILES_PATH, AUDIT_TILES_NEW_DIR "/%u",
+        (unsigned)(k % (2 * AUDIT_TILES_NEW)));
+}
+
+uint64_t
+audit_tiles_premake(int dirfd, uint64_t taken, uint64_t made, uint64_t *created)
+{
+    char path[AUDIT_TILES_PATH];
+    bool dir_tried = false;
+    uint64_t k = made > taken ? made : taken;
+
+    /* More than 2 * NEW ahead cannot be (the writer's count only
+     * grows): start over from the writer's count. */
+    if (k - taken > AUDIT_TILES_NEW)
+        k = taken;
+    while (k < taken + AUDIT_TILES_NEW) {
+        int fd;
+
+        new_path(k, path);
+        fd = openat(dirfd, path,
+            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, FILE_MODE);
+        if (fd == -1 && errno == ENOENT && !dir_tried) {
+            dir_tried = true;
+            if (mkdirat(dirfd, AUDIT_TILES_NEW_DIR, 0700) == 0 ||
+                errno == EEXIST)
+                continue;
+        }
+        if (fd == -1 && errno != EEXIST)
+            break;
+        if (fd != -1) {
+            close(fd);
+            (*created)++;
+        }
+        k++;
+    }
+    return k;
+}
+
+/*
+ * Write p[0..len) as the new file `path` into the next file made ahead
+ * in tile-new/ and rename it there. Returns true when done; false leaves
+ * `path` to put_file (none made yet, or `path` exists).
+ */
+static bool
+put_new(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
+{
+    char from[AUDIT_TILES_PATH];
+
+    if (len == 0)
+        return false;
+    new_path(t->new_taken, from);
+    if (fill_and_place(t, from, path, p, len) != 0)
+        return false;
+    t->new_taken++;
     return true;
 }
 
@@ -314,6 +393,8 @@ put_file(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
 static void
 put_full(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
 {
+    if (!t->check && put_new(t, path, p, len))
+        return;
     if (t->check) {
         struct stat st;
 
@@ -467,6 +548,8 @@ audit_tiles_flush(struct audit_tiles *t)
             continue;
         audit_tiles_path(l, n, w, path);
         if (!put_spare(t, path, (const uint8_t *)t->part[l],
+                (size_t)w * MERKLE_HASH_BYTES) &&
+            !put_new(t, path, (const uint8_t *)t->part[l],
                 (size_t)w * MERKLE_HASH_BYTES))
             put_file(t, path, (const uint8_t *)t->part[l],
                 (size_t)w * MERKLE_HASH_BYTES);
@@ -478,7 +561,8 @@ audit_tiles_flush(struct audit_tiles *t)
         if (t->check)
             drop_partials(t, AUDIT_TILES_ENTRIES, n, false);
         audit_tiles_path(AUDIT_TILES_ENTRIES, n, w, path);
-        if (!put_spare(t, path, t->ent, t->entlen))
+        if (!put_spare(t, path, t->ent, t->entlen) &&
+            !put_new(t, path, t->ent, t->entlen))
             put_file(t, path, t->ent, t->entlen);
     }
     t->flushed = t->size;

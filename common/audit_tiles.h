@@ -36,6 +36,23 @@
  * all. What
  * tile-spare/ holds at open is removed.
  *
+ *   tile-new/<K>                (not part of the log) empty files made
+ *                               ahead, off the writer's thread
+ *
+ * The full tiles and bundles still need one new inode each (two files
+ * per 256 records), and that creation cost the same scan, on the event
+ * path: 5-18% of the scorer's main thread in a replay. So another
+ * thread (the scorer's flusher, audit_flush_premake()) keeps up to
+ * AUDIT_TILES_NEW empty files ready in tile-new/, named by their number
+ * in a ring of 2 * AUDIT_TILES_NEW names, and the writer takes them in
+ * order: writes the tile into the next one and renames it into place
+ * (never over a file). When the next one is not there (no other thread,
+ * or it fell behind) the writer creates the file itself, as before.
+ * The two threads share nothing but the directory: the maker creates
+ * names with O_EXCL (one that exists counts as made) and starts from
+ * the writer's count as of the ticket; a file left in tile-new/ by an
+ * earlier run is taken like a new one (the write cuts it to length).
+ *
  * Nothing here is synced: tiles are derived from the records, and the
  * writer checks (and rewrites) them when it opens the log. Readers
  * trust no tile: every proof built from them is verified against a
@@ -67,6 +84,8 @@
 #define AUDIT_TILES_DIRS      8    /* directories remembered as made */
 #define AUDIT_TILES_SPARE     1024 /* removed partial files kept to reuse */
 #define AUDIT_TILES_SPARE_DIR "tile-spare"
+#define AUDIT_TILES_NEW       64 /* empty files made ahead (tile-new/) */
+#define AUDIT_TILES_NEW_DIR   "tile-new"
 
 /*
  * Write the path of tile `n` of `level` (0..7), or of entry bundle `n`
@@ -111,6 +130,8 @@ struct audit_tiles {
     uint64_t unlinked;  /* files removed */
     uint64_t reused;    /* partial files written into a spare */
     uint64_t passed_on; /* "<N>.p" directories renamed "<N+1>.p" */
+    uint64_t new_taken; /* files taken from tile-new/ (the next one's
+                           number; audit_tiles_premake() fills ahead) */
 };
 
 /* Initialise `t` for an empty tree in directory `dirfd`, in check mode
@@ -120,6 +141,18 @@ void audit_tiles_init(struct audit_tiles *t, int dirfd, bool check) NONNULL(1);
 
 /* Free what `t` holds. */
 void audit_tiles_release(struct audit_tiles *t) NONNULL(1);
+
+/*
+ * Make the empty files tile-new/ should hold for a writer that has
+ * taken `taken` of them, `made` being what an earlier call returned (0
+ * at first): numbers from max(taken, made) up to taken +
+ * AUDIT_TILES_NEW - 1, in directory `dirfd` (the audit directory; any
+ * thread, one at a time). Returns the number after the last one made
+ * (or found made); stops early, quietly, on an error (the writer then
+ * creates its files itself). `*created` counts the files created.
+ */
+uint64_t audit_tiles_premake(
+    int dirfd, uint64_t taken, uint64_t made, uint64_t *created) NONNULL(4);
 
 /*
  * Initialise `t` for the tree of `size` leaves (a multiple of

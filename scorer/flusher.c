@@ -81,6 +81,9 @@ scorer_flusher_main(void *arg)
             rc = vault_sync_file(s->vault);
         if (rc == 0)
             rc = store_overlay_flush(s->ov);
+        /* The files the tile writer takes next: made here, not on the
+         * event path (audit_tiles.h, tile-new/). */
+        audit_flush_premake(&s->flush_audit);
         pthread_mutex_lock(&s->mu);
         s->flush_rc = rc;
         s->flush_audit_rc = arc;
@@ -113,6 +116,7 @@ scorer_flush_finish(struct scorer *s, int rc, int arc, int crc)
     audit_checkpoint_end(s->audit, &s->flush_audit, crc);
     memset(&s->flush_audit, 0, sizeof(s->flush_audit));
     s->flush_audit.sf.fd = -1;
+    s->flush_audit.pool_fd = -1;
     status_flush(s->status, rc, clock_mono_us() - s->flush_t0_us);
     if (rc == ERR_FULL) {
         /* LMDB is unchanged and the journal holds every event of the
@@ -290,9 +294,7 @@ scorer_flush_start(struct scorer *s)
         rc = store_overlay_freeze(s->ov);
     if (rc != 0) {
         log_warnx("cannot freeze history for commit: %s", err_str(rc));
-        if (s->flush_audit.sf.fd != -1)
-            (void)close(s->flush_audit.sf.fd);
-        s->flush_audit.sf.fd = -1;
+        audit_flush_drop(&s->flush_audit);
         s->needs_recovery = true;
         return;
     }

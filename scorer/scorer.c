@@ -428,6 +428,7 @@ main(int argc, char **argv)
     startup_clock_init(&s);
     s.lock_fd = -1;
     s.flush_audit.sf.fd = -1;
+    s.flush_audit.pool_fd = -1;
     s.status = status_new();
     startup_config(&s, argc, argv);
     startup_mark(&s, "exec+config");

@@ -146,6 +146,15 @@ def body(args):
         check(svc.alive(), "both daemons still running")
         s, c = svc.stop()
         check_eq((s, c), (0, 0), "both exit 0 on SIGTERM")
+        # The tile writer's files are made ahead by the flusher thread
+        # (audit_tiles.h, tile-new/), and a full tile was written.
+        audit = os.path.join(svc.data_dir, "audit")
+        made = os.listdir(os.path.join(audit, "tile-new")) \
+            if os.path.isdir(os.path.join(audit, "tile-new")) else []
+        check(len(made) > 0, "the flusher made files ahead in tile-new/ "
+              "(%d there)" % len(made))
+        check(os.path.isfile(os.path.join(audit, "tile", "0", "000")),
+              "and the first full tile is there")
 
 
 if __name__ == "__main__":

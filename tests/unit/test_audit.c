@@ -2002,6 +2002,95 @@ test_tiles_spares(void)
 }
 
 /*
+ * Files made ahead (audit_tiles.h, tile-new/): with audit_tiles_premake()
+ * run every 64 leaves (as the flusher does after each commit), the
+ * writer creates no file itself: 4,099 leaves flushed every 3 leaves,
+ * every full tile and bundle written into a file made ahead (one left
+ * by an earlier run, longer than a tile, cut to length) and each full
+ * tile exactly its 256 leaf hashes; without premake the writer creates
+ * its files as before.
+ */
+static void
+test_tiles_made_ahead(void)
+{
+    char *dir = newdir(), path[AUDIT_TILES_PATH], junk[64];
+    uint8_t leaves[4096 + 3][MERKLE_HASH_BYTES], payload[8];
+    uint8_t got[AUDIT_TILES_WIDTH * MERKLE_HASH_BYTES + 1], big[9000];
+    uint64_t made = 0, premade = 0;
+    struct audit_tiles t;
+    struct stat st;
+    int dfd, fd;
+
+    ASSERT_EQ(mkdir(dir, 0700), 0);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT(dfd >= 0);
+    /* Left by an earlier run, longer than any tile: taken as file 0. */
+    ASSERT_EQ(mkdirat(dfd, AUDIT_TILES_NEW_DIR, 0700), 0);
+    snprintf(junk, sizeof(junk), "%s/0", AUDIT_TILES_NEW_DIR);
+    fd = openat(dfd, junk, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    ASSERT(fd >= 0);
+    memset(big, 'x', sizeof(big));
+    ASSERT_EQ(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
+    close(fd);
+    audit_tiles_init(&t, dfd, false);
+    for (uint32_t i = 0; i < 4096 + 3; i++) {
+        if (i % 64 == 0) {
+            made = audit_tiles_premake(dfd, t.new_taken, made, &premade);
+            ASSERT_EQ(made, t.new_taken + AUDIT_TILES_NEW);
+        }
+        memset(payload, (int)(i & 0xff), sizeof(payload));
+        payload[1] = (uint8_t)(i >> 8);
+        merkle_leaf_hash(payload, sizeof(payload), leaves[i]);
+        audit_tiles_append(&t, leaves[i], payload, sizeof(payload));
+        if (i % 3 == 2)
+            audit_tiles_flush(&t);
+    }
+    audit_tiles_flush(&t);
+    ASSERT(!t.failed);
+    fprintf(stderr,
+        "  made ahead: %" PRIu64 " created by premake, %" PRIu64
+        " taken, %" PRIu64 " created by the writer\n",
+        premade, t.new_taken, t.created);
+    ASSERT_EQ(t.created, 0);
+    /* 16 full tiles + 16 bundles + 1 level-1 partial, and the first
+     * tile's partials (before any spare) */
+    ASSERT(t.new_taken >= 33);
+    ASSERT_EQ(premade + 1, made); /* numbers 0..made-1, one left over */
+    for (uint64_t n = 0; n < 16; n++) {
+        audit_tiles_path(0, n, 0, path);
+        fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+        ASSERT(fd >= 0);
+        ASSERT_EQ(read(fd, got, sizeof(got)),
+            (ssize_t)(AUDIT_TILES_WIDTH * MERKLE_HASH_BYTES));
+        ASSERT(memcmp(got, leaves[n * AUDIT_TILES_WIDTH],
+                   AUDIT_TILES_WIDTH * MERKLE_HASH_BYTES) == 0);
+        close(fd);
+        audit_tiles_path(AUDIT_TILES_ENTRIES, n, 0, path);
+        ASSERT_EQ(fstatat(dfd, path, &st, 0), 0);
+        ASSERT_EQ((uint64_t)st.st_size, AUDIT_TILES_WIDTH * (2 + 8));
+    }
+    ASSERT(fstatat(dfd, junk, &st, 0) != 0 || st.st_size != sizeof(big));
+    audit_tiles_release(&t);
+    close(dfd);
+    rmrf(dir);
+
+    /* No premake: the writer creates its files itself. */
+    dir = newdir();
+    ASSERT_EQ(mkdir(dir, 0700), 0);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT(dfd >= 0);
+    audit_tiles_init(&t, dfd, false);
+    for (uint32_t i = 0; i < 256; i++)
+        audit_tiles_append(&t, leaves[i], payload, sizeof(payload));
+    ASSERT(!t.failed);
+    ASSERT_EQ(t.created, 2); /* tile/0/000 and tile/entries/000 */
+    ASSERT_EQ(t.new_taken, 0);
+    audit_tiles_release(&t);
+    close(dfd);
+    rmrf(dir);
+}
+
+/*
  * Every signed head's tiles stay readable until the full tile exists
  * (c2sp.org/tlog-tiles: logs MUST serve the partial tiles of every
  * checkpoint produced): 4,096 leaves flushed every 3, and for each size
@@ -2095,6 +2184,7 @@ main(void)
     RUN(test_replay);
     RUN(test_tiles_dirs_once);
     RUN(test_tiles_spares);
+    RUN(test_tiles_made_ahead);
     RUN(test_tiles_every_size);
     RUN(test_checkpoint_ticket);
     rmrf(tmproot);
