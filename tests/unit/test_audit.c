@@ -1917,6 +1917,29 @@ test_tiles_dirs_once(void)
 }
 
 /*
+ * Make directory `dir` and, under it, `sub`/`name` holding p[0..len)
+ * (a file an earlier run left); returns the directory's descriptor and
+ * the file's path relative to it in junk[64].
+ */
+static int
+dir_with_leftover(const char *dir, const char *sub, const char *name,
+    const void *p, size_t len, char junk[64])
+{
+    int dfd, fd;
+
+    ASSERT_EQ(mkdir(dir, 0700), 0);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT(dfd >= 0);
+    ASSERT_EQ(mkdirat(dfd, sub, 0700), 0);
+    snprintf(junk, 64, "%s/%s", sub, name);
+    fd = openat(dfd, junk, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    ASSERT(fd >= 0);
+    ASSERT_EQ(write(fd, p, len), (ssize_t)len);
+    close(fd);
+    return dfd;
+}
+
+/*
  * Partial files are written again, not created and unlinked: a signed
  * head per group commit wrote one or two new partial files a group and
  * unlinked them a tile later, and on ext4 without a journal each
@@ -1940,16 +1963,8 @@ test_tiles_spares(void)
     struct stat st;
     int dfd, fd;
 
-    ASSERT_EQ(mkdir(dir, 0700), 0);
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ASSERT(dfd >= 0);
     /* Left by an earlier run: removed at the first removal. */
-    ASSERT_EQ(mkdirat(dfd, AUDIT_TILES_SPARE_DIR, 0700), 0);
-    snprintf(junk, sizeof(junk), "%s/7", AUDIT_TILES_SPARE_DIR);
-    fd = openat(dfd, junk, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    ASSERT(fd >= 0);
-    ASSERT_EQ(write(fd, "stale", 5), 5);
-    close(fd);
+    dfd = dir_with_leftover(dir, AUDIT_TILES_SPARE_DIR, "7", "stale", 5, junk);
     audit_tiles_init(&t, dfd, false);
     for (uint32_t i = 0; i < 4096 + 3; i++) {
         memset(payload, (int)(i & 0xff), sizeof(payload));
@@ -2021,17 +2036,10 @@ test_tiles_made_ahead(void)
     struct stat st;
     int dfd, fd;
 
-    ASSERT_EQ(mkdir(dir, 0700), 0);
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ASSERT(dfd >= 0);
     /* Left by an earlier run, longer than any tile: taken as file 0. */
-    ASSERT_EQ(mkdirat(dfd, AUDIT_TILES_NEW_DIR, 0700), 0);
-    snprintf(junk, sizeof(junk), "%s/0", AUDIT_TILES_NEW_DIR);
-    fd = openat(dfd, junk, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    ASSERT(fd >= 0);
     memset(big, 'x', sizeof(big));
-    ASSERT_EQ(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
-    close(fd);
+    dfd = dir_with_leftover(
+        dir, AUDIT_TILES_NEW_DIR, "0", big, sizeof(big), junk);
     audit_tiles_init(&t, dfd, false);
     for (uint32_t i = 0; i < 4096 + 3; i++) {
         if (i % 64 == 0) {
