@@ -5,7 +5,10 @@
  * the short windows that matter: an LMDB commit, a checkpoint, a journal
  * trim. With VIGIL_CRASHPOINT="name:N" in its environment a daemon sends
  * itself SIGKILL the Nth time it reaches crashpoint("name") (N defaults
- * to 1). Without the variable crashpoint() is one load and one branch.
+ * to 1). With "name:N:MS" it pauses that thread MS milliseconds there
+ * instead (a slow commit or sync on demand: a test that the thread which
+ * waits for it is the one that should). Without the variable
+ * crashpoint() is one load and one branch.
  * The names in use are listed in tests/bench/README.md.
  *
  * Invariants:
@@ -27,7 +30,8 @@
 /* Read VIGIL_CRASHPOINT once, at start, before any thread exists. */
 void crashpoint_init(void);
 
-/* SIGKILL this process if `name` is the armed point and its count is due. */
+/* SIGKILL this process (or pause the calling thread) if `name` is the
+ * armed point and its count is due. */
 void crashpoint(const char *name) NONNULL(1);
 
 #endif

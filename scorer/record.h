@@ -149,7 +149,10 @@ bool record_checkpoint_deferred(const struct scorer *s, uint64_t now)
 /*
  * At scorer_flush_start(), right after audit_flush_begin(): put a due
  * checkpoint on the flush ticket (audit_checkpoint_begin), for the
- * flusher to append after the records' sync.
+ * flusher to append after the records' sync. Not before the scorer is
+ * ready: start-up signs its checkpoint itself and must not wait for the
+ * commit of the replayed journal tail (it finishes while the scorer
+ * serves).
  */
 void record_checkpoint_ride(struct scorer *s) NONNULL(1);
 

@@ -28,7 +28,11 @@ startup: fill history flat out for --fill-s seconds, --steps times; after
   to trust on a shared machine); print the data directory's size (and its
   parts) and the load average beside it. --dir DIR keeps the data set
   (keys included) in DIR, so one set can be grown across runs and
-  measured with two builds (--fill-s 0: measure only):
+  measured with two builds (--fill-s 0: measure only). Before each
+  restart (and after each step: with --kill-steps 2,9 the restart is
+  timed after those steps only), a "step N memory" line gives the scorer's RssAnon and
+  VmRSS, the events acknowledged so far, and its busiest threads' CPU
+  microseconds per acknowledged event during that fill:
     ops_bench.py --bin build/bin startup --dir /var/tmp/vs --fill-s 300 \
         --steps 4 --fill-connections 8 --fill-batch 100
 commitcap: the flood-throughput cost of commit_max_events, same run:
@@ -104,6 +108,26 @@ def proc_cpu_s(pid):
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return float("nan")
+
+
+def thread_cpu_s(pid):
+    """{tid: (name, utime + stime in seconds)} of every thread of `pid`."""
+    out = {}
+    tck = os.sysconf("SC_CLK_TCK")
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                head, rest = f.read().rsplit(")", 1)
+            fields = rest.split()
+            out[int(tid)] = (head.split("(", 1)[1],
+                             (int(fields[11]) + int(fields[12])) / tck)
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
 
 
 def legit_line(what, r):
@@ -182,8 +206,11 @@ def cmd_startup(a):
     # resend) and the data set grows at a tenth of the service's pace.
     with Service(a.bin, base_dir=a.dir,
                  collector_opts=["queue_wait_max_ms=0"]) as svc:
+        total = 0  # events acknowledged by this run's fills
+        since = 0  # of them, since the scorer's last (re)start
         for step in range(1, a.steps + 1):
             t_fill = time.monotonic()
+            cpu0 = thread_cpu_s(svc.scorer.proc.pid)
             if a.fill_s > 0:
                 f = load(svc, "storefront", "--connections",
                          a.fill_connections, "--batch", a.fill_batch,
@@ -195,8 +222,31 @@ def cmd_startup(a):
                 fill = "filled %.0f s, %s events acknowledged (%.0f/s); " % (
                     time.monotonic() - t_fill, f.get("acked_ok", "?"),
                     f.get("acked_ok", 0) / max(f.get("duration_s", 1), 1e-9))
+                total += f.get("acked_ok", 0)
+                since += f.get("acked_ok", 0)
             else:
                 fill = ""
+                f = {}
+            # The running scorer's memory and its CPU per acknowledged
+            # event during this fill, by thread (the busiest three).
+            cpu1 = thread_cpu_s(svc.scorer.proc.pid)
+            n = max(f.get("acked_ok", 0), 1)
+            per = sorted(((cpu1[t][1] - cpu0.get(t, ("", 0.0))[1], t,
+                           cpu1[t][0]) for t in cpu1), reverse=True)[:3]
+            print("step %d memory: scorer RssAnon %.1f MiB, VmRSS %.0f MiB "
+                  "after %d events acknowledged in this run (%d since the "
+                  "scorer's start); CPU us/event by thread: %s; load "
+                  "average %s" % (
+                      step, rss_mb(svc.scorer.proc, "RssAnon"),
+                      rss_mb(svc.scorer.proc), total, since,
+                      ", ".join("%s/%d%s %.1f" % (
+                          nm, t, " (main)" if t == svc.scorer.proc.pid
+                          else "", 1e6 * c / n) for c, t, nm in per),
+                      " ".join(open("/proc/loadavg").read().split()[:3])),
+                  flush=True)
+            if a.kill_steps and step not in a.kill_steps:
+                continue
+            since = 0
             size = du_mb(svc.data_dir)
             parts = {}
             for sub in ("history", "audit", "journal"):
@@ -289,6 +339,10 @@ def main():
                     help="startup: grow (and keep) the data set in DIR "
                     "across runs instead of a new temp directory; "
                     "--fill-s 0 then only measures")
+    ap.add_argument("--kill-steps", default="",
+                    help="startup: SIGKILL and time the restart after "
+                    "these steps only (comma-separated; default: every "
+                    "step)")
     ap.add_argument("--fill-connections", type=int, default=4,
                     help="startup: vigil-load connections while filling")
     ap.add_argument("--fill-batch", type=int, default=50,
@@ -302,6 +356,7 @@ def main():
                     "one the reference")
     a = ap.parse_args()
     a.bin = os.path.abspath(a.bin)
+    a.kill_steps = [int(x) for x in a.kill_steps.split(",") if x]
     {"flood": cmd_flood, "overload": cmd_overload,
      "startup": cmd_startup, "commitcap": cmd_commitcap}[a.what](a)
 

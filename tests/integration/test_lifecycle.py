@@ -30,6 +30,11 @@ Through the real daemons (CURVE on):
    commit_max_events 300 (batch_max 200): the restart replays at most
    800 journal records, and the last 200 acknowledged events, resent,
    are answered as before (nothing acknowledged was lost).
+ - kill -9 with a 600-event journal tail, restarted with the tail's LMDB
+   commit held 5 s (VIGIL_CRASHPOINT=lmdb.commit:1:5000): the scorer is
+   ready and answers its first group before that commit ends (start-up
+   does not wait for it), a checkpoint covers the whole audit log, and
+   after a clean stop the next start replays nothing.
 
 SPDX-License-Identifier: MIT
 """
@@ -49,7 +54,8 @@ import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vigiltest import (Persona, Service, TestFailure, audit_records,  # noqa
-                       check, check_eq, main, pack, query, say, vigilctl)
+                       check, check_eq, main, pack, query, say, vigilctl,
+                       wait_checkpoint)
 
 
 def status(svc, client="ops"):
@@ -347,7 +353,79 @@ def kill9_tail_part(args):
                  "answered as before")
 
 
+PAUSE_MS = 5000
+
+
+def kill9_commit_part(args):
+    """The restart after kill -9 is ready before the LMDB commit of the
+    journal tail it replayed has finished: that commit, which costs more
+    as the database grows (each event dirties its own leaf pages), runs
+    on the flusher thread while the scorer serves. Before, the start-up
+    checkpoint rode on that commit and start-up waited for it (2.0 s to
+    ready at 0.6 GB, most of it that wait). Here the commit is held
+    PAUSE_MS by VIGIL_CRASHPOINT=lmdb.commit:1:PAUSE_MS: ready and the
+    first group answered come before it ends, a checkpoint still covers
+    the start's records, and after it the replayed events are in LMDB
+    (a clean restart replays nothing)."""
+    say("-- kill -9, restart with the replayed tail's LMDB commit held "
+        "%d ms" % PAUSE_MS)
+    svc = Service(args.bin, scorer_opts=["commit_interval_ms=60000",
+                                         "commit_max_events=100000"])
+    with svc:
+        svc.send_all_ok([Persona(i, tag="kc").visit("kc-%d" % i)
+                         for i in range(600)])
+        svc.scorer.kill9()
+        os.environ["VIGIL_CRASHPOINT"] = "lmdb.commit:1:%d" % PAUSE_MS
+        try:
+            svc.scorer.start()
+        finally:
+            del os.environ["VIGIL_CRASHPOINT"]
+        t0 = time.monotonic()
+        svc.close_socket()
+        svc.wait_ready(timeout=30)
+        dt = time.monotonic() - t0
+        # The flusher reaches the crash point after the replay's vault
+        # and audit syncs: maybe only after ready (which is the point).
+        deadline = time.monotonic() + 10
+        while True:
+            with open(svc.scorer.logs[-1], errors="replace") as f:
+                log = f.read()
+            if ("crash point 'lmdb.commit': pausing" in log or
+                    time.monotonic() > deadline):
+                break
+            time.sleep(0.05)
+        rep = re.search(r"\((\d+) records replayed\)", log)
+        ready = re.search(r"start-up took (\d+) ms after exec", log)
+        first = re.search(r"first group answered (\d+) ms after exec", log)
+        # All 600 unless a commit came first (commit_cap): any tail will
+        # do, its commit is the first one after the restart.
+        check(rep is not None and int(rep.group(1)) > 0,
+              "the restart replayed a journal tail", rep and rep.group(0))
+        check("crash point 'lmdb.commit': pausing" in log,
+              "the replayed tail's commit was held", log[-600:])
+        say("  %s events replayed; ready %s ms, first group answered %s ms "
+            "after exec, the probe acknowledged %.0f ms after the restart "
+            "(commit held %d ms)" % (
+                rep and rep.group(1), ready and ready.group(1),
+                first and first.group(1), dt * 1e3, PAUSE_MS))
+        check(ready is not None and int(ready.group(1)) < PAUSE_MS,
+              "ready before the replayed tail's commit ended",
+              ready and ready.group(0))
+        check(first is not None and int(first.group(1)) < PAUSE_MS,
+              "the first group answered before that commit ended",
+              first and first.group(0))
+        wait_checkpoint(svc.bindir, svc.data_dir, timeout=PAUSE_MS / 1e3 + 10)
+        svc.scorer.stop()
+        svc.scorer.start()
+        svc.close_socket()
+        svc.wait_ready(timeout=30)
+        line = svc.grep(r"records replayed", "scorer")
+        check(line != [] and "(0 records replayed)" in line[-1],
+              "after a clean stop nothing is replayed", line[-1:])
+
+
 def body(args):
+    kill9_commit_part(args)
     kill9_tail_part(args)
     kill9_part(args)
     sigterm_part(args)
