@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -85,7 +86,8 @@ harden_dir(const char *path, bool create, uid_t owner, char *err, size_t errlen)
             text_fmt(err, errlen, "%s: no such directory", path);
             return ERR_NOTFOUND;
         }
-        if (mkdir(path, 0700) != 0) {
+        /* EEXIST: made this instant by another process; check it. */
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
             text_fmt(
                 err, errlen, "%s: cannot create: %s", path, strerror(errno));
             return errno == EACCES ? ERR_DENIED : ERR_IO;
@@ -123,23 +125,55 @@ harden_user_resolve(
     return rc;
 }
 
+/* How long harden_service_dir() waits for another process that just
+ * made the directory to give it to the service's user. */
+#define HARDEN_RACE_MS 2000
+
+/* Wait up to `ms` for `path` to be owned by `uid` (polling every 5 ms). */
+static void
+wait_owner(const char *path, uid_t uid, unsigned ms)
+{
+    const struct timespec step = { 0, 5 * 1000 * 1000 };
+    struct stat st;
+
+    for (unsigned waited = 0; waited < ms; waited += 5) {
+        if (lstat(path, &st) != 0 || st.st_uid == uid)
+            return;
+        nanosleep(&step, NULL);
+    }
+}
+
 int
 harden_service_dir(
     const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
+    bool root = geteuid() == 0 && uid != 0;
     struct stat st;
+    int e;
 
-    if (lstat(path, &st) != 0 && errno == ENOENT) {
-        if (mkdir(path, 0700) != 0) {
-            text_fmt(
-                err, errlen, "%s: cannot create: %s", path, strerror(errno));
-            return errno == EACCES ? ERR_DENIED : ERR_IO;
+    if (lstat(path, &st) == 0) {
+        /* Root's: maybe made an instant ago by the other daemon of the
+         * service (both start together), which gives it to uid right
+         * after: wait for that; a directory of root's stays refused. */
+        if (root && st.st_uid == 0)
+            wait_owner(path, uid, HARDEN_RACE_MS);
+        return harden_dir(path, false, uid, err, errlen);
+    }
+    if (errno != ENOENT)
+        return harden_dir(path, false, uid, err, errlen);
+    if (mkdir(path, 0700) != 0) {
+        e = errno;
+        if (e != EEXIST) {
+            text_fmt(err, errlen, "%s: cannot create: %s", path, strerror(e));
+            return e == EACCES ? ERR_DENIED : ERR_IO;
         }
-        if (geteuid() == 0 && uid != 0 && chown(path, uid, gid) != 0) {
-            text_fmt(err, errlen, "%s: cannot give it to uid %u: %s", path,
-                (unsigned)uid, strerror(errno));
-            return ERR_IO;
-        }
+        /* Made this instant by the other daemon: as above. */
+        if (root)
+            wait_owner(path, uid, HARDEN_RACE_MS);
+    } else if (root && chown(path, uid, gid) != 0) {
+        text_fmt(err, errlen, "%s: cannot give it to uid %u: %s", path,
+            (unsigned)uid, strerror(errno));
+        return ERR_IO;
     }
     return harden_dir(path, false, uid, err, errlen);
 }

@@ -74,7 +74,10 @@ int harden_user_resolve(const char *name, struct harden_user *u, char *err,
  * Prepare a directory of the service (keys_dir, data_dir) that will run
  * as uid/gid: create it (0700) when missing, and when this process is
  * root and made it, give it to uid/gid; then check it as harden_dir()
- * would for that owner. Returns as harden_dir().
+ * would for that owner. When another process made it between the check
+ * and the mkdir (the scorer and the collector start together on the
+ * same directories), wait up to 2 s for it to be given to uid first.
+ * Returns as harden_dir().
  */
 int harden_service_dir(const char *path, uid_t uid, gid_t gid, char *err,
     size_t errlen) WARN_UNUSED NONNULL(1, 4);
