@@ -157,7 +157,7 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
     struct vault_made made;
     struct features f;
     struct event tev;
-    uint32_t named;
+    uint32_t named, fresh;
     int rc;
 
     rc = scorer_digest(ev, raw, rawlen, digest);
@@ -173,10 +173,10 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
     rc = vault_tokenize(s->vault, ev, true, &tev, &named, &made);
     if (rc != 0)
         return rc;
+    fresh = fresh_entities(&made);
     memset(r, 0, sizeof(*r));
     if (tev.type == EVENT_ORDER_PLACED) {
-        rc = history_features(
-            s->hist, s->otxn, actor, &tev, fresh_entities(&made), &f);
+        rc = history_features(s->hist, s->otxn, actor, &tev, fresh, &f);
         if (rc != 0)
             goto out;
         rc = modelsvc_score(s, actor, &tev, &f, mode != SCORER_REPLAY, r);
@@ -186,7 +186,7 @@ scorer_apply(struct scorer *s, const char *actor, const struct event *ev,
     } else if (tev.type == EVENT_LABEL && mode != SCORER_REPLAY) {
         modelsvc_log_label(s, actor, &tev);
     }
-    rc = history_apply(s->hist, s->otxn, actor, &tev, fresh_entities(&made), r);
+    rc = history_apply(s->hist, s->otxn, actor, &tev, fresh, r);
     if (rc == 0)
         rc = history_reply_put(
             s->hist, s->otxn, actor, &ev->id, digest, arrival_ms, r);
