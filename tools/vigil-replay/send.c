@@ -173,6 +173,8 @@ slot_done(struct sender *s, struct conn *c, struct slot *sl)
     }
     for (uint32_t k = 0; k < sl->nholds; k++)
         krelease(s, &sl->holds[k]);
+    if (c->query)
+        label_days_release(s, sl->first);
     sl->used = false;
     sl->nholds = 0;
     c->inflight--;
@@ -290,6 +292,8 @@ dispatch(struct sender *s, unsigned ci, struct slot *sl, const uint8_t *data,
         return ERR_IO;
     }
     sl->used = true;
+    if (c->query)
+        label_days_hold(s, sl->first);
     sl->t0 = now;
     sl->first_t0 = now;
     sl->retry_at = 0;

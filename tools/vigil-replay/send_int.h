@@ -40,6 +40,9 @@
 #define SEND_BUDGET    32          /* requests per send_some() call */
 #define REPLY_ZONE     (64 * 1024) /* decoder chunk */
 #define PROBE_WAIT_S   5
+/* The days of the labels in flight span at most REPLAY_LABEL_AHEAD_DAYS
+ * + 2 (send_keys.c: label_days_hold); a ring of this many counts them. */
+#define SEND_LABEL_DAYS 64
 
 /* A key an in-flight event holds. */
 struct hold {
@@ -97,6 +100,12 @@ struct sender {
     uint8_t *ahead; /* per stream event: a label sent ahead of its turn */
     bool waiting;   /* the next event waits for replies to keep the order */
     bool why_day;   /* placement()'s last -2 was the day barrier */
+    /* Labels in flight by UTC day, for the day barrier (send_keys.c):
+     * lday_n[d % SEND_LABEL_DAYS] for day d, lday_total in all; none of
+     * a day before lday_lo is. */
+    uint32_t lday_n[SEND_LABEL_DAYS];
+    uint32_t lday_total;
+    uint64_t lday_lo, lday_hi;
     struct kent *keys;
     size_t keymask;
     struct buf body, frame;
@@ -132,6 +141,11 @@ void krelease(struct sender *s, const struct hold *h) NONNULL(1, 2);
  * whether the day barrier was the reason).
  */
 int placement(struct sender *s, size_t i) NONNULL(1);
+
+/* A label of stream event i was sent on the query connection; its
+ * answer (or loss) came. Every hold is released exactly once. */
+void label_days_hold(struct sender *s, size_t i) NONNULL(1);
+void label_days_release(struct sender *s, size_t i) NONNULL(1);
 
 /* True when two events' key lists share an exclusive key. */
 bool keys_meet(const struct hold *a, unsigned na, const struct hold *b,

@@ -21,6 +21,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -124,24 +125,57 @@ krelease(struct sender *s, const struct hold *h)
     s->keys[i].n = 0;
 }
 
+void
+label_days_hold(struct sender *s, size_t i)
+{
+    uint64_t day = ev_day(s, i);
+
+    if (s->lday_total == 0) {
+        s->lday_lo = day;
+        s->lday_hi = day;
+    } else {
+        while (s->lday_n[s->lday_lo % SEND_LABEL_DAYS] == 0)
+            s->lday_lo++; /* to the earliest day in flight */
+    }
+    if (day < s->lday_lo) {
+        s->lday_lo = day;
+    } else if (day > s->lday_hi) {
+        s->lday_hi = day;
+    }
+    if (s->lday_hi - s->lday_lo >= SEND_LABEL_DAYS)
+        fatalx("%s: invariant: labels of days %" PRIu64 " to %" PRIu64
+               " in flight",
+            __func__, s->lday_lo, s->lday_hi);
+    s->lday_n[day % SEND_LABEL_DAYS]++;
+    s->lday_total++;
+}
+
+void
+label_days_release(struct sender *s, size_t i)
+{
+    uint64_t day = ev_day(s, i);
+
+    if (s->lday_total == 0 || s->lday_n[day % SEND_LABEL_DAYS] == 0)
+        fatalx("%s: invariant: no label of day %" PRIu64 " in flight", __func__,
+            day);
+    s->lday_n[day % SEND_LABEL_DAYS]--;
+    s->lday_total--;
+}
+
 /*
  * The day barrier: true when no label of a UTC day before `day` is in
- * flight (labels in flight are at most o->label_inflight slots).
+ * flight. The counts by day make it O(1) a call, amortized: it was a
+ * walk over the query connection's 1,024 slots for every event placed,
+ * 23% of vigil-replay's CPU.
  */
 static bool
-labels_before_done(const struct sender *s, uint64_t day)
+labels_before_done(struct sender *s, uint64_t day)
 {
-    const struct conn *q;
-
-    if (s->qc < 0)
+    if (s->lday_total == 0)
         return true;
-    q = &s->conns[s->qc];
-    for (unsigned k = 0; q->inflight > 0 && k < q->nslots; k++) {
-        if (q->slots[k].used &&
-            s->d->evs[q->slots[k].first].ts / REPLAY_MS_PER_DAY < day)
-            return false;
-    }
-    return true;
+    while (s->lday_n[s->lday_lo % SEND_LABEL_DAYS] == 0)
+        s->lday_lo++; /* stops by lday_hi: a label of its day is counted */
+    return s->lday_lo >= day;
 }
 
 /*
