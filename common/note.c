@@ -307,43 +307,86 @@ int
 note_sign(const struct note_signer *s, const char *text, size_t len, char *out,
     size_t outlen, size_t *outn)
 {
-    uint8_t sig[SIG_BYTES];
-    char b64[sodium_base64_ENCODED_LEN(
-        SIG_BYTES, sodium_base64_VARIANT_ORIGINAL)];
-    size_t name_len = strlen(s->name), b64_len, need, off;
+    uint8_t sig[crypto_sign_ed25519_BYTES];
+    size_t sig_line_len;
+    int rc;
 
     *outn = 0;
     if (len > NOTE_MAX_BYTES)
         return ERR_TOOBIG;
     if (len == 0 || text[len - 1] != '\n' || !note_text_ok(text, len, true))
         return ERR_INVAL;
-    if (!name_is_valid(s->name, name_len))
+    if (!name_is_valid(s->name, strlen(s->name)))
         return ERR_INVAL;
-    bytes_put_be32(sig, s->key_id);
-    crypto_sign_ed25519_detached(
-        sig + 4, NULL, (const unsigned char *)text, len, s->sk);
-    sodium_bin2base64(
-        b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
-    b64_len = strlen(b64);
-    /* text "\n" "— " name " " b64 "\n" NUL */
-    need = len + 1 + EM_DASH_LEN + name_len + 1 + b64_len + 1 + 1;
-    if (outlen < need)
+    if (outlen < len + 1)
         return ERR_TOOBIG;
-    off = 0;
-    memcpy(out + off, text, len);
-    off += len;
-    out[off++] = '\n';
-    memcpy(out + off, EM_DASH_SPACE, EM_DASH_LEN);
-    off += EM_DASH_LEN;
-    memcpy(out + off, s->name, name_len);
-    off += name_len;
-    out[off++] = ' ';
-    memcpy(out + off, b64, b64_len);
-    off += b64_len;
-    out[off++] = '\n';
-    out[off] = '\0';
-    *outn = off;
+    crypto_sign_ed25519_detached(
+        sig, NULL, (const unsigned char *)text, len, s->sk);
+    /* text "\n", then the signature line and its NUL after them */
+    rc = note_sig_line(s->name, s->key_id, sig, sizeof(sig), out + len + 1,
+        outlen - len - 1, &sig_line_len);
+    if (rc != 0)
+        return rc;
+    memcpy(out, text, len);
+    out[len] = '\n';
+    *outn = len + 1 + sig_line_len;
     return 0;
+}
+
+/*
+ * Find where the text of the signed note msg[0..len) ends: the text is
+ * msg[0..*split + 1) and the signature lines follow the blank line at
+ * msg[*split + 1]. Returns 0, ERR_TOOBIG, or ERR_MALFORMED (not clean
+ * text ending in "\n", no blank line, or no signature line after it).
+ */
+static int
+frame_split(const char *msg, size_t len, size_t *split)
+{
+    size_t at;
+
+    if (len > NOTE_MAX_BYTES)
+        return ERR_TOOBIG;
+    if (len < 2 || msg[len - 1] != '\n' || !note_text_ok(msg, len, true))
+        return ERR_MALFORMED;
+    /* The text ends at the last blank line: the last "\n\n". */
+    at = len - 1;
+    while (at > 0 && !(msg[at - 1] == '\n' && msg[at] == '\n'))
+        at--;
+    if (at == 0)
+        return ERR_MALFORMED;
+    at--; /* msg[at] and msg[at + 1] are the "\n\n" */
+    if (at + 2 == len)
+        return ERR_MALFORMED;
+    *split = at;
+    return 0;
+}
+
+/*
+ * Parse the signature line "\u2014 name base64\n" that starts at `line`,
+ * before `end` (the note ends in "\n", so the line has its newline).
+ * Sets the key name, the base64 text (not yet decoded) and *next, the
+ * start of the next line. Returns false if the line is not of that form.
+ */
+static bool
+sig_line_parse(const char *line, const char *end, const char **name,
+    size_t *name_len, const char **b64, size_t *b64_len, const char **next)
+{
+    const char *nl = memchr(line, '\n', (size_t)(end - line));
+    const char *sp;
+
+    *next = nl + 1;
+    if ((size_t)(nl - line) < EM_DASH_LEN ||
+        memcmp(line, EM_DASH_SPACE, EM_DASH_LEN) != 0)
+        return false;
+    line += EM_DASH_LEN;
+    sp = memchr(line, ' ', (size_t)(nl - line));
+    if (sp == NULL || !name_is_valid(line, (size_t)(sp - line)))
+        return false;
+    *name = line;
+    *name_len = (size_t)(sp - line);
+    *b64 = sp + 1;
+    *b64_len = (size_t)(nl - *b64);
+    return *b64_len != 0 && b64_chars_ok(*b64, *b64_len);
 }
 
 /* Find the verifier with this name and key ID, or return -1. */
@@ -365,9 +408,9 @@ int
 note_open(const char *msg, size_t len, const struct note_verifier *v, size_t nv,
     size_t *text_len, bool *verified)
 {
-    const char *sigs, *end, *line, *nl, *sp, *b64;
+    const char *line, *next, *name, *b64, *end = msg + len;
     uint8_t *scratch = NULL;
-    size_t split, nsigs = 0, nok = 0, i, b64_len, got;
+    size_t split, nsigs = 0, nok = 0, i, name_len, b64_len, got;
     int rc;
 
     *text_len = 0;
@@ -375,43 +418,16 @@ note_open(const char *msg, size_t len, const struct note_verifier *v, size_t nv,
         for (i = 0; i < nv; i++)
             verified[i] = false;
     }
-    if (len > NOTE_MAX_BYTES)
-        return ERR_TOOBIG;
-    if (len < 2 || msg[len - 1] != '\n' || !note_text_ok(msg, len, true))
-        return ERR_CORRUPT;
-    /* The text ends at the last blank line: the last "\n\n". */
-    split = len - 1;
-    while (split > 0 && !(msg[split - 1] == '\n' && msg[split] == '\n'))
-        split--;
-    if (split == 0)
-        return ERR_CORRUPT;
-    split--; /* msg[split] and msg[split + 1] are the "\n\n" */
-    sigs = msg + split + 2;
-    end = msg + len;
-    if (sigs == end)
-        return ERR_CORRUPT;
+    rc = frame_split(msg, len, &split);
+    if (rc != 0)
+        return rc == ERR_MALFORMED ? ERR_CORRUPT : rc;
 
     scratch = xmalloc(len);
-    for (line = sigs; line < end; line = nl + 1) {
+    for (line = msg + split + 2; line < end; line = next) {
         long vi;
-        uint32_t id;
 
-        nl = memchr(line, '\n', (size_t)(end - line));
-        /* msg ends in "\n", so nl is never NULL. */
-        if ((size_t)(nl - line) < EM_DASH_LEN ||
-            memcmp(line, EM_DASH_SPACE, EM_DASH_LEN) != 0) {
-            rc = ERR_CORRUPT;
-            goto out;
-        }
-        line += EM_DASH_LEN;
-        sp = memchr(line, ' ', (size_t)(nl - line));
-        if (sp == NULL || !name_is_valid(line, (size_t)(sp - line))) {
-            rc = ERR_CORRUPT;
-            goto out;
-        }
-        b64 = sp + 1;
-        b64_len = (size_t)(nl - b64);
-        if (b64_len == 0 || !b64_chars_ok(b64, b64_len) ||
+        if (!sig_line_parse(
+                line, end, &name, &name_len, &b64, &b64_len, &next) ||
             sodium_base642bin(scratch, len, b64, b64_len, NULL, &got, NULL,
                 sodium_base64_VARIANT_ORIGINAL) != 0 ||
             got < 5) {
@@ -422,8 +438,7 @@ note_open(const char *msg, size_t len, const struct note_verifier *v, size_t nv,
             rc = ERR_TOOBIG;
             goto out;
         }
-        id = bytes_get_be32(scratch);
-        vi = verifier_find(v, nv, line, (size_t)(sp - line), id);
+        vi = verifier_find(v, nv, name, name_len, bytes_get_be32(scratch));
         if (vi < 0)
             continue; /* unknown key: ignored, as the spec requires */
         /*
@@ -722,38 +737,18 @@ int
 note_split(
     const char *msg, size_t len, size_t *text_len, note_sig_cb cb, void *arg)
 {
-    const char *sigs, *end, *line, *nl, *sp, *b64;
+    const char *line, *next, *name, *b64, *end = msg + len;
     uint8_t raw[4 + NOTE_MAX_SIG_BYTES];
-    size_t split, nsigs = 0, b64_len, got;
+    size_t split, nsigs = 0, name_len, b64_len, got;
     int rc;
 
     *text_len = 0;
-    if (len > NOTE_MAX_BYTES)
-        return ERR_TOOBIG;
-    if (len < 2 || msg[len - 1] != '\n' || !note_text_ok(msg, len, true))
-        return ERR_MALFORMED;
-    split = len - 1;
-    while (split > 0 && !(msg[split - 1] == '\n' && msg[split] == '\n'))
-        split--;
-    if (split == 0)
-        return ERR_MALFORMED;
-    split--;
-    sigs = msg + split + 2;
-    end = msg + len;
-    if (sigs == end)
-        return ERR_MALFORMED;
-    for (line = sigs; line < end; line = nl + 1) {
-        nl = memchr(line, '\n', (size_t)(end - line));
-        if ((size_t)(nl - line) < EM_DASH_LEN ||
-            memcmp(line, EM_DASH_SPACE, EM_DASH_LEN) != 0)
-            return ERR_MALFORMED;
-        line += EM_DASH_LEN;
-        sp = memchr(line, ' ', (size_t)(nl - line));
-        if (sp == NULL || !name_is_valid(line, (size_t)(sp - line)))
-            return ERR_MALFORMED;
-        b64 = sp + 1;
-        b64_len = (size_t)(nl - b64);
-        if (b64_len == 0 || !b64_chars_ok(b64, b64_len) ||
+    rc = frame_split(msg, len, &split);
+    if (rc != 0)
+        return rc;
+    for (line = msg + split + 2; line < end; line = next) {
+        if (!sig_line_parse(
+                line, end, &name, &name_len, &b64, &b64_len, &next) ||
             b64_len > sodium_base64_ENCODED_LEN(
                           sizeof(raw), sodium_base64_VARIANT_ORIGINAL) ||
             sodium_base642bin(raw, sizeof(raw), b64, b64_len, NULL, &got, NULL,
@@ -763,8 +758,7 @@ note_split(
         if (++nsigs > NOTE_MAX_SIGS)
             return ERR_TOOBIG;
         if (cb != NULL) {
-            rc = cb(arg, line, (size_t)(sp - line), bytes_get_be32(raw),
-                raw + 4, got - 4);
+            rc = cb(arg, name, name_len, bytes_get_be32(raw), raw + 4, got - 4);
             if (rc != 0)
                 return rc;
         }

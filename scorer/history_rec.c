@@ -298,6 +298,47 @@ kind_byte_ok(uint8_t b)
     return false;
 }
 
+/* Clear `r` and read the head bytes 1..19 versions 3 and 2 share (the
+ * caller has checked the length, as for the next two). */
+static void
+dec_head(const uint8_t *in, struct ent_rec *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->kind = in[1];
+    r->flags = in[2];
+    r->nacc = in[3];
+    r->first_seen = bytes_get_le64(in + 4);
+    r->last_seen = bytes_get_le64(in + 12);
+}
+
+/* Read the account part's first 30 bytes, the same in versions 3 and 2. */
+static void
+dec_acct(const uint8_t *in, struct ent_rec *r)
+{
+    memcpy(r->country, in, 2);
+    r->signup_ts = bytes_get_le64(in + 2);
+    r->order_count = bytes_get_le32(in + 10);
+    r->amount_sum = bytes_get_le64(in + 14);
+    r->amount_max = bytes_get_le64(in + 22);
+}
+
+/* Read a non-account entity's account list (versions 3 and 2); returns
+ * its length in bytes. */
+static size_t
+dec_acc_list(const uint8_t *in, struct ent_rec *r)
+{
+    size_t n = 0;
+    unsigned i;
+
+    for (i = 0; i < r->nacc; i++, n += 8)
+        r->acc[i] = bytes_get_le64(in + n);
+    if (r->nacc == ACC_SET) {
+        r->acc_bits = bytes_get_le64(in + n);
+        n += 8;
+    }
+    return n;
+}
+
 /* Decode a version 3 record (strict: canonical and exactly `len`). */
 static int
 ent_decode_v3(const uint8_t *in, size_t len, struct ent_rec *r)
@@ -339,19 +380,10 @@ ent_decode_v3(const uint8_t *in, size_t len, struct ent_rec *r)
         (size_t)__builtin_popcount(m.md) * RINGD_SLOT;
     if (len != need)
         return ERR_CORRUPT;
-    memset(r, 0, sizeof(*r));
-    r->kind = in[1];
-    r->flags = in[2];
-    r->nacc = in[3];
-    r->first_seen = bytes_get_le64(in + 4);
-    r->last_seen = bytes_get_le64(in + 12);
+    dec_head(in, r);
     n = V3_HEAD;
     if (r->kind == 'A') {
-        memcpy(r->country, in + n, 2);
-        r->signup_ts = bytes_get_le64(in + n + 2);
-        r->order_count = bytes_get_le32(in + n + 10);
-        r->amount_sum = bytes_get_le64(in + n + 14);
-        r->amount_max = bytes_get_le64(in + n + 22);
+        dec_acct(in + n, r);
         r->source = in[n + 30];
         r->sig_mask = sig;
         if (r->source > HSRC_OTHER)
@@ -364,12 +396,7 @@ ent_decode_v3(const uint8_t *in, size_t len, struct ent_rec *r)
             }
         }
     } else {
-        for (i = 0; i < r->nacc; i++, n += 8)
-            r->acc[i] = bytes_get_le64(in + n);
-        if (r->nacc == ACC_SET) {
-            r->acc_bits = bytes_get_le64(in + n);
-            n += 8;
-        }
+        n += dec_acc_list(in + n, r);
     }
     if (x & X_GAP) {
         for (i = 0; i < 2; i++, n += 16) {
@@ -467,27 +494,13 @@ ent_decode_v2(const uint8_t *in, size_t len, struct ent_rec *r)
         (size_t)__builtin_popcount(m24) * V2_RING24_SLOT;
     if (len != need)
         return ERR_CORRUPT;
-    memset(r, 0, sizeof(*r));
-    r->kind = in[1];
-    r->flags = in[2];
-    r->nacc = in[3];
-    r->first_seen = bytes_get_le64(in + 4);
-    r->last_seen = bytes_get_le64(in + 12);
+    dec_head(in, r);
     n = V2_HEAD;
     if (r->kind == 'A') {
-        memcpy(r->country, in + n, 2);
-        r->signup_ts = bytes_get_le64(in + n + 2);
-        r->order_count = bytes_get_le32(in + n + 10);
-        r->amount_sum = bytes_get_le64(in + n + 14);
-        r->amount_max = bytes_get_le64(in + n + 22);
+        dec_acct(in + n, r);
         n += V2_ACCT_PART;
     } else {
-        for (i = 0; i < r->nacc; i++, n += 8)
-            r->acc[i] = bytes_get_le64(in + n);
-        if (r->nacc == ACC_SET) {
-            r->acc_bits = bytes_get_le64(in + n);
-            n += 8;
-        }
+        n += dec_acc_list(in + n, r);
     }
     for (i = 0; i < HISTORY_BUCKETS_1H; i++) {
         if (!(m1 & (1u << i)))

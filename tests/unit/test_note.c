@@ -282,6 +282,14 @@ test_sign_go_vector(void)
     ASSERT_EQ(
         note_sign(&s, peter_text, strlen(peter_text), out, n, &n), ERR_TOOBIG);
     ASSERT_EQ(n, 0);
+    /* Shorter than the text; the text and its newline but no line. */
+    n = 1;
+    ASSERT_EQ(
+        note_sign(&s, peter_text, strlen(peter_text), out, 4, &n), ERR_TOOBIG);
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(note_sign(&s, peter_text, strlen(peter_text), out,
+                  strlen(peter_text) + 1, &n),
+        ERR_TOOBIG);
     note_signer_wipe(&s);
 }
 
