@@ -386,11 +386,14 @@ def kill9_commit_part(args):
         dt = time.monotonic() - t0
         # The flusher reaches the crash point after the replay's vault
         # and audit syncs: maybe only after ready (which is the point).
+        # The first group's line may come just after it (wait for both:
+        # reading the log between the two failed the check below once).
         deadline = time.monotonic() + 10
         while True:
             with open(svc.scorer.logs[-1], errors="replace") as f:
                 log = f.read()
-            if ("crash point 'lmdb.commit': pausing" in log or
+            if (("crash point 'lmdb.commit': pausing" in log and
+                 "first group answered" in log) or
                     time.monotonic() > deadline):
                 break
             time.sleep(0.05)

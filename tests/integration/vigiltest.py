@@ -26,6 +26,7 @@ SPDX-License-Identifier: MIT
 import argparse
 import hashlib
 import os
+import random
 import re
 import shlex
 import shutil
@@ -139,11 +140,42 @@ def main(description, body):
 
 # ---------------------------------------------------------- processes
 
+_ports_given = set()
+
+
+def _ephemeral_low():
+    """The first port of the kernel's range for outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """Return a TCP port on 127.0.0.1 that was free a moment ago.
+
+    Drawn at random below the kernel's ephemeral range, not from it (a
+    bind to port 0): a port the kernel hands out for listening is one it
+    hands out next to the outgoing connections of every other test
+    running beside this one, and a daemon then failed to bind it
+    ("cannot serve metrics on ...", integ.audit_kill under ctest -j4).
+    Never the same port twice in one process."""
+    low = max(10000, _ephemeral_low() - 12000)
+    high = max(low + 1000, _ephemeral_low() - 1)
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(low, high)
+        if port in _ports_given:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise RuntimeError("no free port in %d..%d" % (low, high))
 
 
 def run(argv, timeout=10):
