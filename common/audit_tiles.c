@@ -14,8 +14,9 @@
  * partial tile and the partial bundle (at most 255 records) per level
  * that changed. Files are created once (O_EXCL) and never truncated to
  * zero or renamed over, so that ext4's flush-on-replace does not join
- * the next fdatasync of the records; removed partials are kept in
- * tile-spare/ and written again (audit_tiles.h: why).
+ * the next fdatasync of the records; the partial directory of a
+ * completed tile moves whole to tile-spare/ and its files are written
+ * again (audit_tiles.h: why).
  *
  * Invariants:
  *  - see audit_tiles.h.
@@ -180,11 +181,27 @@ file_equals(int dirfd, const char *path, const uint8_t *p, size_t len)
     return eq;
 }
 
-/* The path of spare k: "tile-spare/<k>". */
-static void
-spare_path(unsigned k, char out[AUDIT_TILES_PATH])
+/* Remove the files in directory `path` (relative to dirfd), then it.
+ * Returns 0 or -1 (errno set). */
+static int
+rm_dir_files(int at, const char *path, uint64_t *unlinked)
 {
-    snprintf(out, AUDIT_TILES_PATH, AUDIT_TILES_SPARE_DIR "/%u", k);
+    struct dirent *de;
+    DIR *d = fileio_opendir_at(at, path, O_NOFOLLOW);
+
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
+            closedir(d);
+            return -1;
+        }
+        (*unlinked)++;
+    }
+    closedir(d);
+    return unlinkat(at, path, AT_REMOVEDIR);
 }
 
 /*
@@ -194,6 +211,7 @@ spare_path(unsigned k, char out[AUDIT_TILES_PATH])
 static void
 spare_ready(struct audit_tiles *t)
 {
+    char sub[AUDIT_TILES_PATH];
     struct dirent *de;
     DIR *d;
 
@@ -208,34 +226,94 @@ spare_ready(struct audit_tiles *t)
     while ((de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0) {
+            t->unlinked++;
+            continue;
+        }
+        /* A directory of partials (or an earlier format's file). */
+        if ((errno != EISDIR && errno != EPERM) ||
+            (size_t)snprintf(sub, sizeof(sub), AUDIT_TILES_SPARE_DIR "/%s",
+                de->d_name) >= sizeof(sub) ||
+            rm_dir_files(t->dirfd, sub, &t->unlinked) != 0) {
             closedir(d);
             return;
         }
-        t->unlinked++;
     }
     closedir(d);
     t->spare_state = 1;
 }
 
-/* Remove the file `path`: keep it as a spare when there is room. */
-static int
-remove_file(struct audit_tiles *t, const char *path)
+/* The path of retired directory `k`: "tile-spare/d<k>". */
+static void
+retired_path(uint64_t k, char out[AUDIT_TILES_PATH])
 {
-    char spare[AUDIT_TILES_PATH];
+    snprintf(out, AUDIT_TILES_PATH, AUDIT_TILES_SPARE_DIR "/d%" PRIu64, k);
+}
+
+/*
+ * Move the partial directory `path` of a completed tile whole to
+ * tile-spare/ (one rename, whatever it holds). Returns true when it is
+ * gone (moved, or there was none); false leaves it to the caller.
+ */
+static bool
+retire_dir(struct audit_tiles *t, const char *path)
+{
+    char to[AUDIT_TILES_PATH];
 
     spare_ready(t);
-    if (t->spare_state == 1 && t->nspare < AUDIT_TILES_SPARE) {
-        spare_path(t->nspare, spare);
-        if (renameat2(t->dirfd, path, t->dirfd, spare, RENAME_NOREPLACE) == 0) {
-            t->nspare++;
-            return 0;
+    if (t->spare_state != 1 || t->nretired == AUDIT_TILES_RETIRED)
+        return false;
+    retired_path(t->retire_next, to);
+    if (renameat2(t->dirfd, path, t->dirfd, to, RENAME_NOREPLACE) != 0)
+        return errno == ENOENT; /* no partial was written for it */
+    t->retired[(t->retired_head + t->nretired) % AUDIT_TILES_RETIRED] =
+        t->retire_next++;
+    t->nretired++;
+    t->retired_dirs++;
+    return true;
+}
+
+/*
+ * Make the oldest retired directory the one spares are taken from: its
+ * width-named files into src_w[]. The one before, emptied, is removed
+ * (ignored when it holds anything else: the next open removes it).
+ * Returns true when a spare is there to take.
+ */
+static bool
+spare_next_source(struct audit_tiles *t)
+{
+    char path[AUDIT_TILES_PATH];
+
+    while (t->src_n == 0) {
+        struct dirent *de;
+        DIR *d;
+
+        if (t->src_open) {
+            retired_path(t->src, path);
+            (void)unlinkat(t->dirfd, path, AT_REMOVEDIR);
+            t->src_open = false;
         }
+        if (t->nretired == 0)
+            return false;
+        t->src = t->retired[t->retired_head];
+        t->retired_head = (t->retired_head + 1) % AUDIT_TILES_RETIRED;
+        t->nretired--;
+        t->src_open = true;
+        retired_path(t->src, path);
+        d = fileio_opendir_at(t->dirfd, path, O_NOFOLLOW);
+        if (d == NULL)
+            continue;
+        while ((de = readdir(d)) != NULL && t->src_n < AUDIT_TILES_WIDTH) {
+            char *end;
+            unsigned long w = strtoul(de->d_name, &end, 10);
+
+            if (de->d_name[0] != '.' && *end == '\0' && w > 0 &&
+                w < AUDIT_TILES_WIDTH)
+                t->src_w[t->src_n++] = (uint16_t)w;
+        }
+        closedir(d);
     }
-    if (unlinkat(t->dirfd, path, 0) != 0)
-        return -1;
-    t->unlinked++;
-    return 0;
+    return true;
 }
 
 /*
@@ -270,27 +348,34 @@ fill_and_place(struct audit_tiles *t, const char *from, const char *path,
 }
 
 /*
- * Write p[0..len) as the new partial file `path` into the last spare,
- * then rename it there (never over a file). Returns true when done;
- * false leaves `path` to put_file (no spare, or `path` exists).
+ * Write p[0..len) as the new partial file `path` into a spare (a file
+ * of a retired partial directory), then rename it there (never over a
+ * file). Returns true when done; false leaves `path` to the caller (no
+ * spare, or `path` exists).
  */
 static bool
 put_spare(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
 {
-    char spare[AUDIT_TILES_PATH];
+    char from[AUDIT_TILES_PATH];
     int rc;
 
-    if (t->nspare == 0 || len == 0)
+    if (len == 0)
         return false;
-    spare_path(t->nspare - 1, spare);
-    rc = fill_and_place(t, spare, path, p, len);
-    if (rc == ERR_NOTFOUND)
-        t->nspare = 0; /* gone: forget them all */
-    if (rc != 0)
-        return false;
-    t->nspare--;
-    t->reused++;
-    return true;
+    while (spare_next_source(t)) {
+        snprintf(from, sizeof(from), AUDIT_TILES_SPARE_DIR "/d%" PRIu64 "/%u",
+            t->src, (unsigned)t->src_w[t->src_n - 1]);
+        rc = fill_and_place(t, from, path, p, len);
+        if (rc == ERR_NOTFOUND) {
+            t->src_n--; /* gone: the next one */
+            continue;
+        }
+        if (rc != 0)
+            return false;
+        t->src_n--;
+        t->reused++;
+        return true;
+    }
+    return false;
 }
 
 /* The path of made-ahead file `k`: "tile-new/<k mod 2 * NEW>". */
@@ -415,10 +500,11 @@ put_full(struct audit_tiles *t, const char *path, const uint8_t *p, size_t len)
 
 /*
  * Remove the partial files of tile `n` of `level` and their directory
- * "<N>.p/". With `pass_on` (its full tile was just written), the empty
- * directory becomes tile n + 1's "<N+1>.p/" instead of being removed and
- * made again at the next flush: the writer frees no inode in steady
- * state (audit_tiles.h).
+ * "<N>.p/". With `pass_on` (its full tile was just written, on the
+ * writer's hot path) the directory moves whole to tile-spare/, its
+ * files to be written again (audit_tiles.h). Otherwise (the check at
+ * open), or when that cannot be, each file is removed, and with
+ * `pass_on` the emptied directory becomes tile n + 1's "<N+1>.p/".
  */
 static void
 drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, bool pass_on)
@@ -429,6 +515,10 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, bool pass_on)
     DIR *d;
 
     partial_dir(level, n, path);
+    /* A directory may be gone: forget them all. */
+    memset(t->madedir, 0, sizeof(t->madedir));
+    if (pass_on && retire_dir(t, path))
+        return;
     d = fileio_opendir_at(t->dirfd, path, 0);
     if (d == NULL)
         return;
@@ -441,18 +531,19 @@ drop_partials(struct audit_tiles *t, unsigned level, uint64_t n, bool pass_on)
             (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
                 sizeof(sub))
             continue;
-        if (remove_file(t, sub) != 0)
+        t->moved++;
+        if (unlinkat(t->dirfd, sub, 0) != 0)
             tiles_fail(t, "remove", sub);
+        else
+            t->unlinked++;
     }
     closedir(d);
     partial_dir(level, n + 1, next);
-    if (pass_on &&
-        renameat2(t->dirfd, path, t->dirfd, next, RENAME_NOREPLACE) == 0)
-        t->passed_on++;
-    else if (unlinkat(t->dirfd, path, AT_REMOVEDIR) != 0 && errno != ENOENT)
+    /* The emptied directory serves the next tile (no mkdir then). */
+    if (!(pass_on &&
+            renameat2(t->dirfd, path, t->dirfd, next, RENAME_NOREPLACE) == 0) &&
+        unlinkat(t->dirfd, path, AT_REMOVEDIR) != 0 && errno != ENOENT)
         tiles_fail(t, "remove", path);
-    /* A directory may be gone: forget them all. */
-    memset(t->madedir, 0, sizeof(t->madedir));
 }
 
 /* The root of the perfect subtree over hashes h[0..n) (n a power of 2). */

@@ -20,20 +20,23 @@
  * checkpoint, for its size; the partials of a tile are removed once its
  * full tile exists.
  *
- *   tile-spare/<K>              (not part of the log) partial files
+ *   tile-spare/d<K>/<W>         (not part of the log) partial files
  *                               removed, kept to be written again
  *
  * A signed head per group commit means one or two partial files per
  * group: creating each anew and unlinking it a tile later cost ext4
  * (no journal) a scan of every recently freed inode at each creation
  * (find_inode_bit -> recently_deleted), 50-400 us a file and ~12% of
- * the scorer's CPU in a replay. So a removed partial moves to
- * tile-spare/ (at most AUDIT_TILES_SPARE of them) and the next partial
- * is written into a spare there, cut to its length and renamed into
- * place (never over a file), and the emptied "<N>.p/" directory is
- * renamed "<N+1>.p/": no inode is freed in steady state, none is created
- * but the full tiles', and a reader sees a partial file whole or not at
- * all. What
+ * the scorer's CPU in a replay. So removed partials are written again:
+ * the next partial is written into a spare, cut to its length and
+ * renamed into place (never over a file), and a reader sees a partial
+ * file whole or not at all. When a tile is complete, its "<N>.p/"
+ * directory moves whole, in one rename, to tile-spare/d<K> (at most
+ * AUDIT_TILES_RETIRED of them waiting, K counting up), and its files
+ * are taken from there one at a time as partials are written; an
+ * emptied one is removed. (Moving each of up to 255 files a tile, and
+ * the bundle's as many again, stalled the writer's thread ~25 ms every
+ * 256 records: every 1.28 s the slowest orders at 200 a second.) What
  * tile-spare/ holds at open is removed.
  *
  *   tile-new/<K>                (not part of the log) empty files made
@@ -78,11 +81,11 @@
 #include "common/compiler.h"
 #include "common/merkle.h"
 
-#define AUDIT_TILES_WIDTH     256  /* hashes (or entries) in a full tile */
-#define AUDIT_TILES_LEVELS    8    /* 256^8 = 2^64 leaves */
-#define AUDIT_TILES_PATH      96   /* room for any tile's path */
-#define AUDIT_TILES_DIRS      8    /* directories remembered as made */
-#define AUDIT_TILES_SPARE     1024 /* removed partial files kept to reuse */
+#define AUDIT_TILES_WIDTH     256 /* hashes (or entries) in a full tile */
+#define AUDIT_TILES_LEVELS    8   /* 256^8 = 2^64 leaves */
+#define AUDIT_TILES_PATH      96  /* room for any tile's path */
+#define AUDIT_TILES_DIRS      8   /* directories remembered as made */
+#define AUDIT_TILES_RETIRED   16  /* removed "<N>.p/" kept whole to reuse */
 #define AUDIT_TILES_SPARE_DIR "tile-spare"
 #define AUDIT_TILES_NEW       64 /* empty files made ahead (tile-new/) */
 #define AUDIT_TILES_NEW_DIR   "tile-new"
@@ -121,17 +124,26 @@ struct audit_tiles {
     char madedir[AUDIT_TILES_DIRS][AUDIT_TILES_PATH];
     unsigned madenext; /* the ring's next slot */
     uint64_t mkdirs;   /* mkdirat calls made (tests count them) */
-    /* tile-spare/0 .. nspare-1 are removed partial files to reuse;
-     * spare_state 0 until the directory was made and emptied (at the
-     * first removal), 1 then, -1 when that failed (no reuse). */
-    unsigned nspare;
+    /* tile-spare/d<K>: removed partial directories, retired[] the
+     * numbers K of those waiting (a FIFO from retired_head), src the
+     * one being taken from, src_w[0..src_n) the widths (file names)
+     * left in it. spare_state 0 until tile-spare/ was made and emptied
+     * (at the first removal), 1 then, -1 when that failed (no reuse). */
+    uint64_t retired[AUDIT_TILES_RETIRED];
+    unsigned nretired, retired_head;
+    uint64_t retire_next; /* the next K */
+    bool src_open;
+    uint64_t src;
+    uint16_t src_w[AUDIT_TILES_WIDTH];
+    unsigned src_n;
     int spare_state;
-    uint64_t created;   /* files created (tests count them) */
-    uint64_t unlinked;  /* files removed */
-    uint64_t reused;    /* partial files written into a spare */
-    uint64_t passed_on; /* "<N>.p" directories renamed "<N+1>.p" */
-    uint64_t new_taken; /* files taken from tile-new/ (the next one's
-                           number; audit_tiles_premake() fills ahead) */
+    uint64_t created;      /* files created (tests count them) */
+    uint64_t unlinked;     /* files removed */
+    uint64_t reused;       /* partial files written into a spare */
+    uint64_t retired_dirs; /* "<N>.p" directories moved whole */
+    uint64_t moved;        /* partial files moved or removed one by one */
+    uint64_t new_taken;    /* files taken from tile-new/ (the next one's
+                              number; audit_tiles_premake() fills ahead) */
 };
 
 /* Initialise `t` for an empty tree in directory `dirfd`, in check mode
