@@ -109,6 +109,8 @@ zmq_opt(enum zsock_opt opt)
         return ZMQ_MAXMSGSIZE;
     case ZSOCK_OPT_IMMEDIATE:
         return ZMQ_IMMEDIATE;
+    case ZSOCK_OPT_RECONNECT_IVL:
+        return ZMQ_RECONNECT_IVL;
     }
     return -1;
 }

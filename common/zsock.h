@@ -49,11 +49,13 @@ enum zsock_type {
 
 /* Socket options (zsock_setopt_int, zsock_setopt_i64). */
 enum zsock_opt {
-    ZSOCK_OPT_SNDHWM,     /* int: send high-water mark */
-    ZSOCK_OPT_RCVHWM,     /* int: receive high-water mark */
-    ZSOCK_OPT_MAXMSGSIZE, /* int64: largest message accepted */
-    ZSOCK_OPT_IMMEDIATE,  /* int: 1 queues only on completed connections,
-                             so a send with no peer fails at once */
+    ZSOCK_OPT_SNDHWM,        /* int: send high-water mark */
+    ZSOCK_OPT_RCVHWM,        /* int: receive high-water mark */
+    ZSOCK_OPT_MAXMSGSIZE,    /* int64: largest message accepted */
+    ZSOCK_OPT_IMMEDIATE,     /* int: 1 queues only on completed connections,
+                                so a send with no peer fails at once */
+    ZSOCK_OPT_RECONNECT_IVL, /* int: ms before a failed connect is tried
+                                again (libzmq: 100) */
 };
 
 /* Flags of zsock_recv_msg() and zsock_send_parts(). */

@@ -253,6 +253,49 @@ test_options(void)
     ASSERT_OK(rmdir(dir));
 }
 
+/*
+ * ZSOCK_OPT_RECONNECT_IVL: a DEALER connects to an ipc endpoint before
+ * anything is bound there; 100 ms later a ROUTER binds it. At 10 ms the
+ * DEALER's message arrives within a second; at 3,000 ms it does not
+ * (libzmq tries again only after the interval).
+ */
+static void
+test_reconnect_ivl(void)
+{
+    char dir[] = "/tmp/vigil-test-zsock-XXXXXX", ep[96], path[64];
+    int ivl[2] = { 10, 3000 }, want[2] = { 1, 0 };
+
+    ASSERT(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/late.ipc", dir);
+    snprintf(ep, sizeof(ep), "ipc://%s", path);
+    for (int k = 0; k < 2; k++) {
+        void *ctx = zsock_ctx_new(), *router = NULL, *dealer = NULL;
+        struct zsock_pollitem it;
+        int nready = -1;
+
+        ASSERT(ctx != NULL);
+        ASSERT_OK(zsock_open(ctx, ZSOCK_DEALER, &dealer));
+        ASSERT_OK(zsock_setopt_int(dealer, ZSOCK_OPT_RECONNECT_IVL, ivl[k]));
+        ASSERT_OK(zsock_connect(dealer, ep));
+        send_frames(dealer, 1, "late");
+        usleep(100 * 1000);
+        ASSERT_OK(zsock_open(ctx, ZSOCK_ROUTER, &router));
+        ASSERT_OK(zsock_bind(router, ep));
+        it.sock = router;
+        it.fd = -1;
+        it.events = ZSOCK_POLLIN;
+        ASSERT_OK(zsock_poll(&it, 1, 1000, &nready));
+        printf("  reconnect interval %d ms: %s within 1 s\n", ivl[k],
+            nready == 1 ? "arrived" : "not arrived");
+        ASSERT_EQ(nready, want[k]);
+        zsock_close(dealer);
+        zsock_close(router);
+        zsock_ctx_term(ctx);
+        unlink(path);
+    }
+    ASSERT_OK(rmdir(dir));
+}
+
 /* Z85 keys: a generated key round-trips; a wrong length or a character
  * outside the alphabet is refused; a monitor name too long is refused. */
 static void
@@ -299,6 +342,7 @@ main(void)
     RUN(test_poll_many_sockets);
     RUN(test_route);
     RUN(test_options);
+    RUN(test_reconnect_ivl);
     RUN(test_keys);
     return 0;
 }
