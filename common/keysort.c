@@ -2,8 +2,8 @@
  * keysort.c - introsort of (a, b, item) entries (keysort.h: why)
  *
  * Quicksort with a median-of-three pivot and Hoare partitioning, which
- * keeps runs of equal entries balanced; partitions of at most
- * KEYSORT_SMALL entries are left for one insertion sort; a partition
+ * keeps runs of equal entries balanced; a partition of at most
+ * KEYSORT_SMALL entries is finished by an insertion sort; a partition
  * still being split past its depth budget is heapsorted, which bounds the
  * whole at O(n log n). The smaller side of each split is sorted by a
  * recursive call and the larger one by the loop, so the stack holds at
