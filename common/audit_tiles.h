@@ -122,8 +122,9 @@ struct audit_tiles {
      * of every level and the entries bundle, in different directories,
      * so one remembered directory missed on each of them. */
     char madedir[AUDIT_TILES_DIRS][AUDIT_TILES_PATH];
-    unsigned madenext; /* the ring's next slot */
-    uint64_t mkdirs;   /* mkdirat calls made (tests count them) */
+    unsigned madenext;       /* the ring's next slot */
+    uint64_t mkdirs;         /* mkdirat calls made (tests count them) */
+    uint64_t mkdirs_existed; /* of them, on a directory already there */
     /* tile-spare/d<K>: removed partial directories, retired[] the
      * numbers K of those waiting (a FIFO from retired_head), src the
      * one being taken from, src_w[0..src_n) the widths (file names)

@@ -1869,9 +1869,10 @@ test_replay(void)
  * flush missed and made each again (about 3,000 failing mkdirat calls
  * per vigil-replay of the shared file, replay7b's profile). 4,096
  * leaves flushed every 3 leaves, as group commits do, touch about 40
- * directories (118 mkdirat calls, each of its path components, since
- * spares are renamed into place first; 208 before that, 8,272
- * before): the writer may make a few again, never one per flush.
+ * directories: 41 mkdirat calls, each making one, deepest first (163,
+ * 126 of them on a directory already there, when every path component
+ * was made from the top; 8,272 with one directory remembered): the
+ * writer may make a few again, never one per flush.
  * The full level-0 tiles and the level-1 partial are where the tile
  * paths say, of their sizes.
  */
@@ -1901,9 +1902,14 @@ test_tiles_dirs_once(void)
     audit_tiles_flush(&t);
     ASSERT(!t.failed);
     ASSERT(flushes > 1000);
-    fprintf(stderr, "  %" PRIu64 " mkdirat calls for %" PRIu64 " flushes\n",
-        t.mkdirs, flushes);
+    fprintf(stderr,
+        "  %" PRIu64 " mkdirat calls for %" PRIu64 " flushes, %" PRIu64
+        " on a directory already there\n",
+        t.mkdirs, flushes, t.mkdirs_existed);
     ASSERT(t.mkdirs < 400); /* 8,272 with one directory remembered */
+    /* Deepest first, and a file's directory made only when the file
+     * cannot be created without it: each call makes a directory. */
+    ASSERT_EQ(t.mkdirs_existed, 0);
     /* The full tiles of both levels are there (4,096 = 16 x 256). */
     audit_tiles_path(0, 15, 0, path);
     ASSERT_EQ(fstatat(dfd, path, &st, 0), 0);
@@ -1997,8 +2003,12 @@ test_tiles_spares(void)
     ASSERT_EQ(t.moved, 0);
     /* A spare is renamed into a directory that is there: no mkdirat but
      * at a directory's first file (214 with make_parents before each). */
-    fprintf(stderr, "  %" PRIu64 " mkdirat calls\n", t.mkdirs);
+    fprintf(stderr,
+        "  %" PRIu64 " mkdirat calls, %" PRIu64
+        " on a directory already there\n",
+        t.mkdirs, t.mkdirs_existed);
     ASSERT(t.mkdirs < 200); /* + one a new "<N>.p/" (32), no longer passed on */
+    ASSERT_EQ(t.mkdirs_existed, 0);
     ASSERT(t.nretired <= AUDIT_TILES_RETIRED);
     /* The last partial of level 0 (width 3) is exactly its hashes. */
     audit_tiles_path(0, 16, 3, path);
