@@ -34,17 +34,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
-from vigiltest import REPO, Service, run  # noqa: E402
-
-
-def shared_dir(explicit):
-    for d in (explicit, os.environ.get("VIGIL_SHARED_DATA"),
-              os.path.join(os.path.dirname(REPO), "shared", "data"),
-              "/work/shared/data"):
-        if d and os.path.exists(os.path.join(d, "train.csv.gz")) and \
-                os.path.exists(os.path.join(d, "IpAddress_to_Country.csv.gz")):
-            return d
-    return None
+from vigiltest import (REPO, Service, replay_shared,  # noqa: E402
+                       shared_data_dir)
 
 
 def main():
@@ -62,7 +53,7 @@ def main():
     # collector serves both from one thread anyway.
     ap.add_argument("--connections", default="1")
     a = ap.parse_args()
-    d = shared_dir(a.data)
+    d = shared_data_dir(a.data)
     if d is None:
         print("the shared data set is not on this machine "
               "(set VIGIL_SHARED_DATA or --data)")
@@ -76,17 +67,10 @@ def main():
         # A bulk load: no wait bound on the collector's queue.
         with Service(a.bin, scorer_opts=tuple(opts),
                      collector_opts=("queue_wait_max_ms=0",)) as svc:
-            rc, stdout, err = run(
-                [os.path.join(a.bin, "vigil-replay"),
-                 "--fraud-data", os.path.join(d, "train.csv.gz"),
-                 "--ip-country", os.path.join(d, "IpAddress_to_Country.csv.gz"),
-                 "--out", out, "--endpoint", svc.events_endpoint,
-                 "--query-endpoint", svc.query_endpoint,
-                 "--cert", svc.cert_path("storefront"),
-                 "--analyst-cert", svc.cert_path("analyst"),
-                 "--keys-dir", svc.keys_dir, "--connections", a.connections,
-                 "--label-delay", a.label_delay,
-                 "--holdout", a.holdout, "--quiet"], timeout=900)
+            rc, stdout, err = replay_shared(
+                svc, a.bin, d, out, connections=a.connections,
+                extra=("--label-delay", a.label_delay,
+                       "--holdout", a.holdout))
             sys.stdout.write(stdout)
             if rc != 0:
                 sys.stderr.write(err)

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """ab.py - alternating A/B runs of the main path, two of issue 11's and
-issue 7's comparisons:
+issue 7's comparisons, and issue 7's replay:
 
     tests/bench/ab.py audit --with build --without build-noaudit [--runs 3]
     tests/bench/ab.py model --build build [--runs 3]
     tests/bench/ab.py opts --build build --a K=V[,K=V] --b K=V[,K=V]
+    tests/bench/ab.py replay --build build [--baseline OLD] [--runs 5]
 
 audit: what the audit log costs on the event path (issue 11: "auditing
   on keeps at least 90% of the throughput of the same build with the
@@ -17,6 +18,17 @@ model: what the model costs (issue 7: "scoring with the model keeps the
   shipped model against model_file=none (the rule set alone), one build.
 opts: one build under two sets of scorer options (e.g. a default's
   cost: --a overlay_max_entries=16384 --b overlay_max_entries=60000).
+replay: issue 7's "vigil-replay of the shared file at least 30,000
+  events/s": the replay scripts/model-eval.py runs (labels on the query
+  endpoint, --connections, default 1), each on a fresh service, --runs
+  times; with --baseline another build directory's, alternating. Prints
+  each run's events/s (vigil-replay's own figure, from its first request
+  to its last reply), the load average and how idle the machine was
+  during the run, then the medians, their ratio and the target. Exit 77
+  without the shared data set.
+
+The replay's figures swing by 10% between runs of one build on a
+shared machine: compare medians of alternating runs, never two runs.
 
 Each run starts a fresh service (CURVE on, the collector's
 queue_wait_max_ms=0 so that flat out means flat out), sends batches of
@@ -34,11 +46,13 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
-from vigiltest import Service  # noqa: E402
+from vigiltest import (Service, replay_events_per_s,  # noqa: E402
+                       replay_shared, shared_data_dir)
 from ops_bench import load  # noqa: E402
 
 OK_ENV = "VIGIL_BENCH_NO_EVENT_AUDIT_OK"
@@ -65,19 +79,88 @@ def one_run(side, seconds):
     return b, o
 
 
+REPLAY_TARGET = 30000  # events/s, issue 7
+
+
+def cpu_ticks():
+    """(idle, total) jiffies of the whole machine (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return v[3] + v[4], sum(v)
+
+
+def replay_run(bindir, data_dir, connections):
+    """One replay of the shared data on a fresh service of `bindir`:
+    (events/s, idle share of the machine during the replay)."""
+    with tempfile.TemporaryDirectory(prefix="vigil-ab-replay-") as tmp:
+        with Service(bindir, scorer_opts=("quota_queries_per_s=0",),
+                     collector_opts=("queue_wait_max_ms=0",)) as svc:
+            i0, t0 = cpu_ticks()
+            rc, stdout, err = replay_shared(
+                svc, bindir, data_dir, os.path.join(tmp, "out.csv"),
+                connections=connections)
+            i1, t1 = cpu_ticks()
+            eps = replay_events_per_s(stdout)
+            if rc != 0 or eps is None:
+                sys.stderr.write(stdout + err)
+                raise SystemExit("ab.py: the replay failed (exit %d)" % rc)
+    return eps, (i1 - i0) / max(t1 - t0, 1)
+
+
+def replay_main(a):
+    d = shared_data_dir()
+    if d is None:
+        print("the shared data set is not on this machine "
+              "(set VIGIL_SHARED_DATA)")
+        return 77
+    sides = [("build", os.path.join(a.build, "bin"))]
+    if a.baseline:
+        sides.append(("baseline", os.path.join(a.baseline, "bin")))
+    res = {name: [] for name, _ in sides}
+    print("replay of %s, %d connection(s), %d run(s) a side%s"
+          % (d, a.connections, a.runs,
+             ", alternating" if a.baseline else ""), flush=True)
+    for i in range(a.runs):
+        for name, bindir in sides:
+            eps, idle = replay_run(bindir, d, a.connections)
+            res[name].append(eps)
+            print("run %d %-8s: %6d events/s; machine %2.0f%% idle; load %s"
+                  % (i + 1, name, eps, 100 * idle,
+                     open("/proc/loadavg").read().split()[0]), flush=True)
+    med = {name: statistics.median(v) for name, v in res.items()}
+    line = "median: build %.0f events/s" % med["build"]
+    if a.baseline:
+        line += ", baseline %.0f: %.1f%%" % (
+            med["baseline"], 100 * med["build"] / med["baseline"])
+    print(line)
+    print("target (the build's median >= %d events/s): %s"
+          % (REPLAY_TARGET, "met" if med["build"] >= REPLAY_TARGET
+             else "NOT met"))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("audit", "model", "opts"))
+    ap.add_argument("what", choices=("audit", "model", "opts", "replay"))
     ap.add_argument("--with", dest="on",
                     help="audit: the product build directory (auditing on)")
     ap.add_argument("--without", dest="off",
                     help="audit: a build with -DVIGIL_BENCH_NO_EVENT_AUDIT=ON")
-    ap.add_argument("--build", help="model, opts: the build directory")
+    ap.add_argument("--build",
+                    help="model, opts, replay: the build directory")
+    ap.add_argument("--baseline",
+                    help="replay: a build directory to alternate with")
+    ap.add_argument("--connections", type=int, default=1,
+                    help="replay: vigil-replay's storefront connections")
     ap.add_argument("--a", default="", help="opts: side A's scorer options")
     ap.add_argument("--b", default="", help="opts: side B's scorer options")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=6)
     a = ap.parse_args()
+    if a.what == "replay":
+        if not a.build:
+            ap.error("replay needs --build")
+        return replay_main(a)
     if a.what == "audit":
         if not a.on or not a.off:
             ap.error("audit needs --with and --without")

@@ -190,6 +190,49 @@ def run(argv, timeout=10):
             p.stderr.decode("utf-8", "replace"))
 
 
+SHARED_FILES = ("train.csv.gz", "IpAddress_to_Country.csv.gz")
+
+
+def shared_data_dir(explicit=None):
+    """The shared labelled data set's directory (issue 7): `explicit`,
+    $VIGIL_SHARED_DATA, ../shared/data beside the repository or
+    /work/shared/data, the first that holds both files; None when none
+    does (a fresh machine has no ../shared). Nothing is copied from it."""
+    for d in (explicit, os.environ.get("VIGIL_SHARED_DATA"),
+              os.path.join(os.path.dirname(REPO), "shared", "data"),
+              "/work/shared/data"):
+        if d and all(os.path.exists(os.path.join(d, f))
+                     for f in SHARED_FILES):
+            return d
+    return None
+
+
+def replay_shared(svc, bindir, data_dir, out, connections=1, extra=(),
+                  timeout=900):
+    """vigil-replay of the shared data set through `svc` (its storefront
+    and analyst certificates; labels on the query endpoint), writing the
+    scores to `out`: (exit status, stdout, stderr). The service should
+    run with quota_queries_per_s=0 and queue_wait_max_ms=0 (a bulk
+    load); scripts/model-eval.py, integ.replay_shared and
+    tests/bench/ab.py replay share this."""
+    return run([os.path.join(bindir, "vigil-replay"),
+                "--fraud-data", os.path.join(data_dir, SHARED_FILES[0]),
+                "--ip-country", os.path.join(data_dir, SHARED_FILES[1]),
+                "--out", out, "--endpoint", svc.events_endpoint,
+                "--query-endpoint", svc.query_endpoint,
+                "--cert", svc.cert_path("storefront"),
+                "--analyst-cert", svc.cert_path("analyst"),
+                "--keys-dir", svc.keys_dir,
+                "--connections", str(connections), "--quiet"] +
+               [str(x) for x in extra], timeout=timeout)
+
+
+def replay_events_per_s(stdout):
+    """The events/s of vigil-replay's summary line, or None."""
+    m = re.search(r"in [0-9.]+ s: (\d+) events/s", stdout)
+    return int(m.group(1)) if m else None
+
+
 class Daemon:
     """One child daemon with its stderr captured to <dir>/<name>.N.log."""
 
