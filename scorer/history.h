@@ -30,12 +30,17 @@
  *  "order"   actor \0 order pseudonym -> the order's entity keys, ts,
  *            amount, score, decision and event id pseudonym (so
  *            payment.result and label find them).
- *  "reply"   actor \0 event id pseudonym -> the encoded reply (dedup of
- *            resends), with the event's digest and its arrival time (the
- *            scorer's wall clock, journaled with the event).
- *  "reply_time"  u64 big-endian arrival ms || the reply's key -> empty:
- *            the replies in arrival order, so that the retention sweep
- *            drops those older than the dedup window (history_purge.c).
+ *  "reply"   actor \0 event id pseudonym -> u8 5, u64 little-endian
+ *            arrival ms (the scorer's wall clock, journaled with the
+ *            event): the index of the replies (dedup of resends). Before
+ *            2026-12-05 the value was the encoded reply itself (versions
+ *            3 and 4; still read).
+ *  "reply_time"  u64 big-endian arrival ms || the reply's key -> the
+ *            encoded reply, with the event's digest and its arrival time
+ *            (empty for the replies of versions 3 and 4): the replies in
+ *            arrival order, so that a commit writes them at the end of
+ *            the tree and the retention sweep drops those older than the
+ *            dedup window (history_purge.c).
  *  "meta"    "applied_seq" -> u64; other names: history_meta_get().
  *  "review"  u64 big-endian order time || order token || actor -> a
  *            version byte: the orders scored `review` not yet labelled,

@@ -71,7 +71,8 @@ int history_entity_last_seen(
 size_t history_reply_time_key(uint64_t arrival_ms, const uint8_t *reply_key,
     size_t klen, uint8_t out[HISTORY_REPLY_TIME_KEY_MAX]) NONNULL(2, 4);
 
-/* Decode a stored reply's arrival time. Returns 0 or ERR_CORRUPT. */
+/* Decode the arrival time of a "reply" value (an index entry, or a
+ * whole reply written before 2026-12-05). Returns 0 or ERR_CORRUPT. */
 int history_reply_arrival(
     const void *v, size_t vlen, uint64_t *arrival_ms) WARN_UNUSED NONNULL(1, 3);
 

@@ -23,10 +23,12 @@
 #include <sodium.h>
 #include <time.h>
 
+#include "common/bytes.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/store.h"
 #include "scorer/history.h"
+#include "scorer/history_int.h"
 #include "tests/harness/test.h"
 
 #define MIN_MS  (60 * 1000ULL)
@@ -1593,10 +1595,11 @@ test_reply_strict(void)
     uint8_t dg[HISTORY_DIGEST_BYTES], dg2[HISTORY_DIGEST_BYTES], *rec, *cut;
     struct store_cursor *c;
     const void *k, *v;
-    size_t klen, vlen, i;
+    size_t klen, tklen, klen2, vlen, vlen2, i;
     struct reply r, back;
-    unsigned dbi;
-    uint8_t key[256];
+    unsigned dbi, tdbi;
+    uint8_t key[256], tkey[264];
+    uint64_t arrival;
 
     env_open(&e);
     memset(dg, 0x5c, sizeof(dg));
@@ -1624,55 +1627,128 @@ test_reply_strict(void)
     ASSERT(back.reasons[1].value == -1.25);
     ASSERT_STR_EQ(back.model, "gbdt-7");
 
-    /* The record as stored (the only one). */
+    /* As stored: "reply" holds the 9-byte index entry (version 5, the
+     * arrival), "reply_time" the reply itself under (arrival, key). */
     ASSERT_OK(store_dbi(e.st, e.txn, "reply", false, &dbi));
     ASSERT_OK(store_cursor_open(e.txn, dbi, NULL, 0, false, &c));
     ASSERT_OK(store_cursor_next(c, &k, &klen, &v, &vlen));
     ASSERT(klen <= sizeof(key));
     memcpy(key, k, klen);
+    ASSERT_EQ(vlen, 9);
+    ASSERT_EQ(((const uint8_t *)v)[0], 5);
+    ASSERT_EQ(bytes_get_le64((const uint8_t *)v + 1), T0);
+    ASSERT_EQ(store_cursor_next(c, &k, &klen, &v, &vlen), ERR_NOTFOUND);
+    store_cursor_close(c);
+    ASSERT_OK(store_dbi(e.st, e.txn, "reply_time", false, &tdbi));
+    ASSERT_OK(store_cursor_open(e.txn, tdbi, NULL, 0, false, &c));
+    ASSERT_OK(store_cursor_next(c, &k, &tklen, &v, &vlen));
+    ASSERT(tklen <= sizeof(tkey));
+    memcpy(tkey, k, tklen);
+    ASSERT_EQ(tklen, 8 + klen);
+    ASSERT_MEM_EQ(tkey + 8, key, klen);
     rec = malloc(vlen + 1);
     ASSERT(rec != NULL);
     memcpy(rec, v, vlen);
+    ASSERT_EQ(store_cursor_next(c, &k, &klen2, &v, &vlen2), ERR_NOTFOUND);
     store_cursor_close(c);
 
-    for (i = 0; i <= vlen; i++) {
-        /* Each cut from its own heap copy: a read past it is caught by
-         * ASan rather than reading the neighbour bytes. */
-        cut = malloc(i + 1);
-        ASSERT(cut != NULL);
-        memcpy(cut, rec, i);
-        if (i == vlen)
-            cut[i] = 0; /* one trailing byte */
-        ASSERT_OK(store_put(e.txn, dbi, key, klen, cut, i == vlen ? i + 1 : i));
-        free(cut);
-        memset(&back, 0x11, sizeof(back));
-        ASSERT_EQ(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back),
-            ERR_CORRUPT);
-        ASSERT_EQ(back.nreasons, 0);
-        ASSERT_EQ(back.score, 0);
-    }
-    /* Field by field: version, has_score, decision, reason count, code,
-     * a NUL inside the message. Offsets: version 1, digest 16, arrival
-     * 8, code 4, has_score, score, decision, nreasons, msg length. */
-    {
-        static const struct {
-            size_t off;
-            uint8_t val;
-        } bad[] = { { 0, 99 }, { 29, 2 }, { 31, REPLY_DECISION_BLOCK + 1 },
-            { 32, REPLY_MAX_REASONS + 1 }, { 25, 1 }, { 34, 0 } };
+    /* Strict through the index (the reply under its time) and as a
+     * version-4 value of "reply" itself, written before 2026-12-05. */
+    for (int legacy = 0; legacy < 2; legacy++) {
+        unsigned wdbi = legacy ? dbi : tdbi;
+        const uint8_t *wkey = legacy ? key : tkey;
+        size_t wklen = legacy ? klen : tklen;
 
-        for (i = 0; i < ARRAY_LEN(bad); i++) {
-            uint8_t save = rec[bad[i].off];
-
-            rec[bad[i].off] = bad[i].val;
-            ASSERT_OK(store_put(e.txn, dbi, key, klen, rec, vlen));
+        for (i = 0; i <= vlen; i++) {
+            /* Each cut from its own heap copy: a read past it is caught
+             * by ASan rather than reading the neighbour bytes. */
+            cut = malloc(i + 1);
+            ASSERT(cut != NULL);
+            memcpy(cut, rec, i);
+            if (i == vlen)
+                cut[i] = 0; /* one trailing byte */
+            ASSERT_OK(store_put(
+                e.txn, wdbi, wkey, wklen, cut, i == vlen ? i + 1 : i));
+            free(cut);
+            memset(&back, 0x11, sizeof(back));
             ASSERT_EQ(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back),
                 ERR_CORRUPT);
-            rec[bad[i].off] = save;
+            ASSERT_EQ(back.nreasons, 0);
+            ASSERT_EQ(back.score, 0);
         }
-        ASSERT_OK(store_put(e.txn, dbi, key, klen, rec, vlen));
+        /* Field by field: version, has_score, decision, reason count,
+         * code, a NUL inside the message. Offsets: version 1, digest 16,
+         * arrival 8, code 4, has_score, score, decision, nreasons, msg
+         * length. */
+        {
+            static const struct {
+                size_t off;
+                uint8_t val;
+            } bad[] = { { 0, 99 }, { 29, 2 }, { 31, REPLY_DECISION_BLOCK + 1 },
+                { 32, REPLY_MAX_REASONS + 1 }, { 25, 1 }, { 34, 0 } };
+
+            for (i = 0; i < ARRAY_LEN(bad); i++) {
+                uint8_t save = rec[bad[i].off];
+
+                rec[bad[i].off] = bad[i].val;
+                ASSERT_OK(store_put(e.txn, wdbi, wkey, wklen, rec, vlen));
+                ASSERT_EQ(
+                    history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back),
+                    ERR_CORRUPT);
+                rec[bad[i].off] = save;
+            }
+            ASSERT_OK(store_put(e.txn, wdbi, wkey, wklen, rec, vlen));
+            ASSERT_OK(history_reply_get(e.h, e.txn, "shop", &eid, dg2, &back));
+            ASSERT_STR_EQ(back.msg, "ok");
+            ASSERT_MEM_EQ(dg2, dg, sizeof(dg));
+            ASSERT_STR_EQ(back.model, "gbdt-7");
+        }
+    }
+    /* The index entry itself: its length and version are exact, and
+     * it must find a reply of its own time. */
+    {
+        uint8_t idx[10] = { 5 };
+        struct reply cold;
+
+        bytes_put_le64(idx + 1, T0);
+        ASSERT_OK(store_put(e.txn, dbi, key, klen, idx, 9));
         ASSERT_OK(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back));
-        ASSERT_STR_EQ(back.msg, "ok");
+        ASSERT_EQ(back.score, 77);
+        ASSERT_OK(store_put(e.txn, dbi, key, klen, idx, 10));
+        ASSERT_EQ(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back),
+            ERR_CORRUPT);
+        ASSERT_OK(store_put(e.txn, dbi, key, klen, idx, 8));
+        ASSERT_EQ(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back),
+            ERR_CORRUPT);
+        idx[0] = 6;
+        ASSERT_OK(store_put(e.txn, dbi, key, klen, idx, 9));
+        ASSERT_EQ(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back),
+            ERR_CORRUPT);
+        /* No reply at the index's time: dangling. */
+        idx[0] = 5;
+        bytes_put_le64(idx + 1, T0 + 1);
+        ASSERT_OK(store_put(e.txn, dbi, key, klen, idx, 9));
+        memset(&cold, 0x11, sizeof(cold));
+        ASSERT_EQ(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &cold),
+            ERR_CORRUPT);
+        ASSERT_EQ(cold.score, 0);
+        /* A reply under the index's time but of another arrival. */
+        {
+            uint8_t tk2[sizeof(tkey)];
+
+            memcpy(tk2, tkey, tklen);
+            for (unsigned b = 0; b < 8; b++)
+                tk2[b] = (uint8_t)((T0 + 1) >> (56 - 8 * b));
+            ASSERT_OK(store_put(e.txn, tdbi, tk2, tklen, rec, vlen));
+            ASSERT_EQ(history_reply_get(e.h, e.txn, "shop", &eid, NULL, &back),
+                ERR_CORRUPT);
+        }
+        /* The arrival the retention and erasure plans read. */
+        ASSERT_EQ(history_reply_arrival(idx, 9, &arrival), 0);
+        ASSERT_EQ(arrival, T0 + 1);
+        ASSERT_EQ(history_reply_arrival(rec, vlen, &arrival), 0);
+        ASSERT_EQ(arrival, T0);
+        ASSERT_EQ(history_reply_arrival(idx, 8, &arrival), ERR_CORRUPT);
     }
     free(rec);
 
