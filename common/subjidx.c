@@ -5,7 +5,8 @@
  * transaction (main thread) and reads one subject's entries with
  * subjidx_list() in a read transaction of its own. A subject has one
  * entry per record naming it: a few to a few thousand entries, read with
- * one prefix cursor.
+ * a seek per epoch (65,536 records) and one prefix cursor for the
+ * entries of the old layout (subjidx.h).
  *
  * Invariants:
  *  - keys are built and parsed only here (subjidx.h, ON-DISK LAYOUT).
@@ -23,13 +24,36 @@
 #include "common/subjidx.h"
 #include "common/xmalloc.h"
 
+#define EPOCH_MASK ((1u << SUBJIDX_EPOCH_BITS) - 1)
+
 void
 subjidx_key_encode(const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index,
     uint8_t out[SUBJIDX_KEY_BYTES])
 {
+    uint32_t epoch = (uint32_t)(index >> SUBJIDX_EPOCH_BITS);
+
+    for (unsigned b = 0; b < 4; b++)
+        out[b] = (uint8_t)(epoch >> (24 - 8 * b));
+    memcpy(out + 4, subject, AUDIT_SUBJECT_BYTES);
+    out[4 + AUDIT_SUBJECT_BYTES] = (uint8_t)((index & EPOCH_MASK) >> 8);
+    out[5 + AUDIT_SUBJECT_BYTES] = (uint8_t)(index & 0xff);
+}
+
+/* The key of an old entry (subjidx.h: subject, u64 big-endian index). */
+static void
+v1_key_encode(const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index,
+    uint8_t out[SUBJIDX_V1_KEY_BYTES])
+{
     memcpy(out, subject, AUDIT_SUBJECT_BYTES);
     for (unsigned b = 0; b < 8; b++)
         out[AUDIT_SUBJECT_BYTES + b] = (uint8_t)(index >> (56 - 8 * b));
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+        p[3];
 }
 
 int
@@ -39,7 +63,15 @@ subjidx_key_decode(const void *k, size_t klen,
     const uint8_t *kb = k;
     uint64_t v = 0;
 
-    if (klen != SUBJIDX_KEY_BYTES)
+    if (klen == SUBJIDX_KEY_BYTES) {
+        if (subject != NULL)
+            memcpy(subject, kb + 4, AUDIT_SUBJECT_BYTES);
+        *index = (uint64_t)be32(kb) << SUBJIDX_EPOCH_BITS |
+            (uint64_t)kb[4 + AUDIT_SUBJECT_BYTES] << 8 |
+            kb[5 + AUDIT_SUBJECT_BYTES];
+        return 0;
+    }
+    if (klen != SUBJIDX_V1_KEY_BYTES)
         return ERR_CORRUPT;
     if (subject != NULL)
         memcpy(subject, kb, AUDIT_SUBJECT_BYTES);
@@ -60,6 +92,9 @@ subjidx_put(struct store_txn *txn, unsigned dbi,
     const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index)
 {
     uint8_t key[SUBJIDX_KEY_BYTES];
+
+    if (index > SUBJIDX_MAX_INDEX)
+        return ERR_INVAL;
 
     subjidx_key_encode(subject, index, key);
     return store_put(txn, dbi, key, sizeof(key), NULL, 0);
@@ -172,25 +207,45 @@ int
 subjidx_del(struct store_txn *txn, unsigned dbi,
     const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index)
 {
-    uint8_t key[SUBJIDX_KEY_BYTES];
+    uint8_t key[SUBJIDX_KEY_BYTES], v1[SUBJIDX_V1_KEY_BYTES];
     int rc;
 
-    subjidx_key_encode(subject, index, key);
-    rc = store_del(txn, dbi, key, sizeof(key));
+    if (index <= SUBJIDX_MAX_INDEX) {
+        subjidx_key_encode(subject, index, key);
+        rc = store_del(txn, dbi, key, sizeof(key));
+        if (rc != 0 && rc != ERR_NOTFOUND)
+            return rc;
+    }
+    v1_key_encode(subject, index, v1);
+    rc = store_del(txn, dbi, v1, sizeof(v1));
     return rc == ERR_NOTFOUND ? 0 : rc;
 }
 
-int
-subjidx_list(struct store_txn *txn, unsigned dbi,
-    const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t **indexes, size_t *n)
+/* Append `index` to out[0..*count) (grown as needed). */
+static void
+push(uint64_t **out, size_t *count, size_t *cap, uint64_t index)
+{
+    if (*count == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *out = xreallocarray(*out, *cap, sizeof(**out));
+    }
+    (*out)[(*count)++] = index;
+}
+
+/*
+ * The old entries of `subject` (one prefix cursor), ascending, appended
+ * to `out`. A key of the new layout may share an old entry's first 16
+ * bytes (its epoch and the start of another subject): skipped.
+ */
+static int
+list_v1(struct store_txn *txn, unsigned dbi,
+    const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t **out, size_t *count,
+    size_t *cap)
 {
     struct store_cursor *cur = NULL;
-    uint64_t *out = NULL;
-    size_t count = 0, cap = 0;
+    size_t first = *count;
     int rc;
 
-    *indexes = NULL;
-    *n = 0;
     rc = store_cursor_open(txn, dbi, subject, AUDIT_SUBJECT_BYTES, true, &cur);
     if (rc != 0)
         return rc;
@@ -206,25 +261,135 @@ subjidx_list(struct store_txn *txn, unsigned dbi,
         }
         if (rc != 0)
             break;
+        if (klen == SUBJIDX_KEY_BYTES)
+            continue;
         rc = subjidx_key_decode(k, klen, NULL, &index);
         if (rc != 0)
             break;
         /* LMDB's order is the keys' byte order: big-endian indexes come
          * out ascending, and a repeat would be a broken database. */
-        if (count > 0 && index <= out[count - 1]) {
+        if (*count > first && index <= (*out)[*count - 1]) {
             rc = ERR_CORRUPT;
             break;
         }
-        if (count == cap) {
-            cap = cap ? cap * 2 : 64;
-            out = xreallocarray(out, cap, sizeof(*out));
-        }
-        out[count++] = index;
+        push(out, count, cap, index);
     }
     store_cursor_close(cur);
+    return rc;
+}
+
+/*
+ * The entries of `subject` in epochs 0..last, ascending, appended to
+ * `out`: a seek to (epoch, subject) each, where the key found there
+ * tells the next epoch worth a seek (an epoch with no key at all is
+ * skipped).
+ */
+static int
+list_epochs(struct store_txn *txn, unsigned dbi,
+    const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t last, uint64_t **out,
+    size_t *count, size_t *cap)
+{
+    uint8_t start[SUBJIDX_KEY_BYTES];
+    size_t first = *count;
+    uint64_t e = 0;
+    int rc = 0;
+
+    while (rc == 0 && e <= last) {
+        struct store_cursor *cur = NULL;
+        uint64_t next = e + 1;
+
+        subjidx_key_encode(subject, e << SUBJIDX_EPOCH_BITS, start);
+        rc = store_cursor_open(
+            txn, dbi, start, 4 + AUDIT_SUBJECT_BYTES, false, &cur);
+        while (rc == 0) {
+            const void *k, *v;
+            size_t klen, vlen;
+            uint64_t index;
+
+            rc = store_cursor_next(cur, &k, &klen, &v, &vlen);
+            if (rc == ERR_NOTFOUND) {
+                rc = 0;
+                next = last + 1; /* no key past the seek: done */
+                break;
+            }
+            if (rc != 0)
+                break;
+            if (klen < 4 + AUDIT_SUBJECT_BYTES ||
+                memcmp(k, start, 4 + AUDIT_SUBJECT_BYTES) != 0) {
+                /* Past this subject's records of epoch e: nothing lies
+                 * between the seek and this key, so no epoch below the
+                 * key's first four bytes holds a key. */
+                uint64_t ke = klen >= 4 ? be32(k) : 0;
+
+                if (ke > e)
+                    next = ke;
+                break;
+            }
+            if (klen == SUBJIDX_V1_KEY_BYTES)
+                continue; /* an old entry of another subject */
+            if (klen != SUBJIDX_KEY_BYTES) {
+                rc = ERR_CORRUPT;
+                break;
+            }
+            rc = subjidx_key_decode(k, klen, NULL, &index);
+            if (rc == 0 && *count > first && index <= (*out)[*count - 1])
+                rc = ERR_CORRUPT;
+            if (rc == 0)
+                push(out, count, cap, index);
+        }
+        if (cur != NULL)
+            store_cursor_close(cur);
+        e = next;
+    }
+    return rc;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int
+subjidx_list(struct store_txn *txn, unsigned dbi,
+    const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t **indexes, size_t *n)
+{
+    uint64_t *out = NULL, indexed = 0;
+    size_t count = 0, cap = 0, v1 = 0;
+    int rc;
+
+    *indexes = NULL;
+    *n = 0;
+    rc = list_v1(txn, dbi, subject, &out, &count, &cap);
+    v1 = count;
+    if (rc == 0)
+        rc = subjidx_indexed_get(txn, dbi, &indexed);
+    if (rc == 0 && indexed > 0)
+        rc = list_epochs(txn, dbi, subject,
+            (indexed - 1 > SUBJIDX_MAX_INDEX ? SUBJIDX_MAX_INDEX :
+                                               indexed - 1) >>
+                SUBJIDX_EPOCH_BITS,
+            &out, &count, &cap);
     if (rc != 0) {
         free(out);
         return rc;
+    }
+    /* Both layouts: one ascending list, each record once (a record
+     * indexed again after an upgrade has an entry of each). */
+    if (v1 > 0 && count > v1) {
+        size_t w = 0;
+
+        qsort(out, count, sizeof(*out), cmp_u64);
+        for (size_t i = 0; i < count; i++)
+            if (w == 0 || out[i] != out[w - 1])
+                out[w++] = out[i];
+        count = w;
+    }
+    if (count == 0) {
+        free(out);
+        out = NULL;
     }
     *indexes = out;
     *n = count;

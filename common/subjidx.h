@@ -15,11 +15,21 @@
  *   environment  DATA_DIR/history (SUBJIDX_ENV_DIR), the scorer's
  *                history LMDB environment
  *   database     "audit_subject" (SUBJIDX_DB)
- *   entry        key   = subject (16 bytes) || record index (8 bytes,
- *                        big-endian), SUBJIDX_KEY_BYTES in all
+ *   entry        key   = the record index's epoch (index >> 16, 4 bytes
+ *                        big-endian) || subject (16 bytes) || the index's
+ *                        low 16 bits (2 bytes, big-endian),
+ *                        SUBJIDX_KEY_BYTES (22) in all
  *                value = empty
- *                Big-endian, so that LMDB's byte order lists one
- *                subject's records in ascending index order.
+ *                Epoch first, so that the records of one commit (a few
+ *                thousand, consecutive) land in the newest epoch's pages
+ *                and not one page each across the whole index (a
+ *                subject's token is random); big-endian, so that LMDB's
+ *                byte order lists one subject's records of an epoch in
+ *                ascending index order. A subject's records are read
+ *                with one seek per epoch (subjidx_list).
+ *   old entry    key   = subject (16 bytes) || record index (8 bytes,
+ *                        big-endian), SUBJIDX_V1_KEY_BYTES (24): written
+ *                        before 2026-12-05; still listed and deleted.
  *   watermark    key   = the 7 ASCII bytes "indexed" (SUBJIDX_INDEXED_KEY)
  *                value = 8 bytes, uint64_t in the host's byte order: the
  *                        number of audit records indexed so far
@@ -41,11 +51,12 @@
  * the scorer commits first).
  *
  * Invariants:
- *  - every key of the database is either SUBJIDX_KEY_BYTES long (an
- *    entry), the watermark, the anchor or the key id; anything else is
- *    corruption.
+ *  - every key of the database is either SUBJIDX_KEY_BYTES or
+ *    SUBJIDX_V1_KEY_BYTES long (an entry), the watermark, the anchor or
+ *    the key id; anything else is corruption.
  *  - an entry may only name a record that holds its subject; the index
- *    may lag the log (records past the watermark), never lead it.
+ *    may lag the log (records past the watermark), never lead it: an
+ *    entry past the watermark's epoch is not listed.
  *
  * See also: common/store.h, common/audit.h (subjects), scorer/scorer.h
  *           (dbi_subject, indexed), scorer/vault.h (tokens),
@@ -71,16 +82,20 @@
 #define SUBJIDX_KEY_ID_KEY   "key_id"        /* the pseudonym key's id */
 #define SUBJIDX_ANCHOR_KEY   "anchor"        /* the audit log's anchor */
 #define SUBJIDX_ANCHOR_BYTES 49
-#define SUBJIDX_KEY_BYTES    (AUDIT_SUBJECT_BYTES + 8)
+#define SUBJIDX_EPOCH_BITS   16 /* records an epoch: 65,536 */
+#define SUBJIDX_KEY_BYTES    (4 + AUDIT_SUBJECT_BYTES + 2)
+#define SUBJIDX_V1_KEY_BYTES (AUDIT_SUBJECT_BYTES + 8)
+#define SUBJIDX_MAX_INDEX    ((UINT64_C(1) << (32 + SUBJIDX_EPOCH_BITS)) - 1)
 
 /* Encode the key of the entry (subject, index) into `out`. */
 void subjidx_key_encode(const uint8_t subject[AUDIT_SUBJECT_BYTES],
     uint64_t index, uint8_t out[SUBJIDX_KEY_BYTES]) NONNULL(1, 3);
 
 /*
- * Decode an entry's key of `klen` bytes into its subject (when `subject`
- * is not NULL) and record index.
- * Returns 0, or ERR_CORRUPT (not SUBJIDX_KEY_BYTES long).
+ * Decode an entry's key of `klen` bytes, of either layout, into its
+ * subject (when `subject` is not NULL) and record index.
+ * Returns 0, or ERR_CORRUPT (neither SUBJIDX_KEY_BYTES nor
+ * SUBJIDX_V1_KEY_BYTES long).
  */
 int subjidx_key_decode(const void *k, size_t klen,
     uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t *index) WARN_UNUSED
@@ -95,8 +110,9 @@ int subjidx_dbi(struct store *st, struct store_txn *txn, bool create,
     unsigned *dbi) WARN_UNUSED NONNULL(1, 2, 4);
 
 /*
- * Record that audit record `index` names `subject`, in write txn `txn`
- * (the scorer's overlay txn). Idempotent. Returns as store_put().
+ * Record that audit record `index` (at most SUBJIDX_MAX_INDEX, 2^48 - 1)
+ * names `subject`, in write txn `txn` (the scorer's overlay txn).
+ * Idempotent. Returns as store_put(), or ERR_INVAL for a larger index.
  */
 int subjidx_put(struct store_txn *txn, unsigned dbi,
     const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index) WARN_UNUSED
@@ -142,8 +158,8 @@ int subjidx_key_id_put(struct store_txn *txn, unsigned dbi,
     const char *id) WARN_UNUSED NONNULL(1, 3);
 
 /*
- * Delete the entry (subject, index) in write txn `txn`. A missing entry
- * is not an error. Returns 0, ERR_FULL or ERR_IO.
+ * Delete the entry (subject, index), of either layout, in write txn
+ * `txn`. A missing entry is not an error. Returns 0, ERR_FULL or ERR_IO.
  */
 int subjidx_del(struct store_txn *txn, unsigned dbi,
     const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index) WARN_UNUSED
@@ -152,9 +168,11 @@ int subjidx_del(struct store_txn *txn, unsigned dbi,
 /*
  * Read every record index the index holds for `subject` through read
  * txn `txn` (a real LMDB transaction: a cursor cannot walk the overlay).
- * On success `*indexes` holds `*n` indexes in ascending order; caller
- * frees it with free() (NULL when *n is 0). On failure *indexes is NULL
- * and *n 0.
+ * On success `*indexes` holds `*n` indexes in ascending order, each
+ * once (an old entry and a new one of the same record count once);
+ * caller frees it with free() (NULL when *n is 0). On failure *indexes
+ * is NULL and *n 0. Cost: one seek per epoch up to the watermark's, and
+ * one for the old entries.
  * Returns 0; ERR_CORRUPT (a key of the wrong length, or keys out of
  * order); ERR_INVAL (an overlay txn); ERR_IO.
  */

@@ -81,32 +81,55 @@ list(const char *data_dir, const uint8_t *subject, uint64_t **idx, size_t *n)
 static void
 test_key_layout(void)
 {
-    static const uint8_t want[SUBJIDX_KEY_BYTES] = { 0xa5, 0xa5, 0xa5, 0xa5,
+    /* Epoch 0x03040506 (index >> 16), the subject, then the low 16 bits. */
+    static const uint8_t want[SUBJIDX_KEY_BYTES] = { 0x03, 0x04, 0x05, 0x06,
+        0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5,
+        0xa5, 0xa5, 0xa5, 0xa5, 0x07, 0x08 };
+    /* The old layout, still read: subject, then the u64 index. */
+    static const uint8_t old[SUBJIDX_V1_KEY_BYTES] = { 0xa5, 0xa5, 0xa5, 0xa5,
         0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5,
         0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08 };
-    uint8_t s[AUDIT_SUBJECT_BYTES], back[AUDIT_SUBJECT_BYTES];
-    uint8_t key[SUBJIDX_KEY_BYTES];
+    uint8_t s[AUDIT_SUBJECT_BYTES], t[AUDIT_SUBJECT_BYTES];
+    uint8_t back[AUDIT_SUBJECT_BYTES], key[SUBJIDX_KEY_BYTES];
     uint64_t index = 0;
 
-    ASSERT_EQ(SUBJIDX_KEY_BYTES, 24);
+    ASSERT_EQ(SUBJIDX_KEY_BYTES, 22);
+    ASSERT_EQ(SUBJIDX_V1_KEY_BYTES, 24);
+    ASSERT_EQ(SUBJIDX_MAX_INDEX, (1ull << 48) - 1);
     ASSERT_STR_EQ(SUBJIDX_DB, "audit_subject");
     ASSERT_STR_EQ(SUBJIDX_ENV_DIR, "history");
     subject(s, 0xa5);
-    subjidx_key_encode(s, 0x0102030405060708ull, key);
+    subjidx_key_encode(s, 0x0000030405060708ull, key);
     ASSERT_MEM_EQ(key, want, sizeof(want));
     ASSERT_OK(subjidx_key_decode(key, sizeof(key), back, &index));
     ASSERT_MEM_EQ(back, s, sizeof(s));
-    ASSERT_EQ(index, 0x0102030405060708ull);
+    ASSERT_EQ(index, 0x0000030405060708ull);
     ASSERT_OK(subjidx_key_decode(key, sizeof(key), NULL, &index));
+    memset(back, 0, sizeof(back));
+    ASSERT_OK(subjidx_key_decode(old, sizeof(old), back, &index));
+    ASSERT_MEM_EQ(back, s, sizeof(s));
+    ASSERT_EQ(index, 0x0102030405060708ull);
     ASSERT_EQ(
         subjidx_key_decode(key, sizeof(key) - 1, NULL, &index), ERR_CORRUPT);
+    ASSERT_EQ(subjidx_key_decode(old, sizeof(old) + 0 - 1, NULL, &index),
+        ERR_CORRUPT);
     ASSERT_EQ(subjidx_key_decode(key, 7, NULL, &index), ERR_CORRUPT);
-    /* Big-endian: byte order is index order. */
+    /* Big-endian: byte order is index order; and the epoch first, so
+     * that every subject's entries of one epoch sort before any entry of
+     * the next (a commit's records land in the newest epoch's pages). */
     {
         uint8_t k1[SUBJIDX_KEY_BYTES], k2[SUBJIDX_KEY_BYTES];
 
         subjidx_key_encode(s, 255, k1);
         subjidx_key_encode(s, 256, k2);
+        ASSERT(memcmp(k1, k2, sizeof(k1)) < 0);
+        subject(t, 0x01);
+        subjidx_key_encode(s, 65535, k1); /* 0xa5.. late in epoch 0 */
+        subjidx_key_encode(t, 65536, k2); /* 0x01.. first of epoch 1 */
+        ASSERT(memcmp(k1, k2, sizeof(k1)) < 0);
+        subject(t, 0xff);
+        subjidx_key_encode(t, 0, k1);
+        subjidx_key_encode(s, 65536, k2);
         ASSERT(memcmp(k1, k2, sizeof(k1)) < 0);
     }
 }
@@ -137,9 +160,12 @@ test_put_and_read(void)
         ASSERT_OK(subjidx_put(txn, dbi, b, a_idx[i] + 1));
     }
     ASSERT_OK(subjidx_put(txn, dbi, a, 7));
-    ASSERT_OK(subjidx_indexed_put(txn, dbi, 70001));
+    /* Past the largest index (2^48 - 1): refused. */
+    ASSERT_EQ(subjidx_put(txn, dbi, a, 1ull << 48), ERR_INVAL);
+    /* The index never leads the watermark: it covers 2^40 + 1. */
+    ASSERT_OK(subjidx_indexed_put(txn, dbi, (1ull << 40) + 2));
     ASSERT_OK(subjidx_indexed_get(txn, dbi, &wm));
-    ASSERT_EQ(wm, 70001);
+    ASSERT_EQ(wm, (1ull << 40) + 2);
     /* The watermark's bytes: "indexed" -> the host-order uint64. */
     {
         const void *v;
@@ -149,7 +175,7 @@ test_put_and_read(void)
         ASSERT_OK(store_get_view(txn, dbi, "indexed", 7, &v, &vlen));
         ASSERT_EQ(vlen, 8);
         memcpy(&raw, v, sizeof(raw));
-        ASSERT_EQ(raw, 70001);
+        ASSERT_EQ(raw, (1ull << 40) + 2);
     }
     ASSERT_OK(store_txn_commit(txn));
     store_close(st);
@@ -200,7 +226,7 @@ test_missing_and_corrupt(void)
 {
     struct store *st;
     struct store_txn *txn;
-    uint8_t a[AUDIT_SUBJECT_BYTES], key[SUBJIDX_KEY_BYTES + 1];
+    uint8_t a[AUDIT_SUBJECT_BYTES], key[SUBJIDX_V1_KEY_BYTES + 1];
     uint64_t *idx = NULL;
     char dir[256], path[300];
     unsigned dbi;
@@ -215,19 +241,107 @@ test_missing_and_corrupt(void)
     store_close(st);
     ASSERT_EQ(list(dir, a, &idx, &n), ERR_NOTFOUND);
     ASSERT(idx == NULL);
-    /* A key of the wrong length under the subject's prefix. */
-    snprintf(dir, sizeof(dir), "%s/corrupt", root);
+    /* A key of the wrong length under the subject's prefix of an epoch
+     * (23 bytes), and one under its old prefix (25 bytes). */
+    for (int which = 0; which < 2; which++) {
+        snprintf(dir, sizeof(dir), "%s/corrupt%d", root, which);
+        open_rw(dir, &st, &txn, &dbi);
+        ASSERT_OK(subjidx_put(txn, dbi, a, 5));
+        ASSERT_OK(subjidx_indexed_put(txn, dbi, 7));
+        memset(key, 0, sizeof(key));
+        if (which == 0) {
+            subjidx_key_encode(a, 6, key);
+            ASSERT_OK(store_put(txn, dbi, key, SUBJIDX_KEY_BYTES + 1, NULL, 0));
+        } else {
+            memcpy(key, a, AUDIT_SUBJECT_BYTES);
+            key[AUDIT_SUBJECT_BYTES + 7] = 6;
+            ASSERT_OK(
+                store_put(txn, dbi, key, SUBJIDX_V1_KEY_BYTES + 1, NULL, 0));
+        }
+        ASSERT_OK(store_txn_commit(txn));
+        store_close(st);
+        n = 5;
+        ASSERT_EQ(list(dir, a, &idx, &n), ERR_CORRUPT);
+        ASSERT(idx == NULL);
+        ASSERT_EQ(n, 0);
+    }
+}
+
+/*
+ * An index written before 2026-12-05 (subject || u64 index keys) keeps
+ * working after the upgrade: its entries are listed with the new ones in
+ * one ascending list, a record with an entry of each layout (indexed
+ * again) once; erasure deletes either; entries of other subjects, and
+ * an empty epoch between two, change nothing. One seek an epoch: a
+ * subject with entries in epochs 0, 1, 2 and 5 of 7 is read whole.
+ */
+static void
+test_old_layout(void)
+{
+    static const uint64_t old_a[] = { 3, 9, 70000 };
+    static const uint64_t new_a[] = { 9, 70001, 140000, 340000 };
+    static const uint64_t want[] = { 3, 9, 70000, 70001, 140000, 340000 };
+    uint8_t a[AUDIT_SUBJECT_BYTES], b[AUDIT_SUBJECT_BYTES];
+    uint8_t key[SUBJIDX_V1_KEY_BYTES];
+    struct store *st;
+    struct store_txn *txn;
+    uint64_t *idx = NULL;
+    char dir[256], path[300];
+    unsigned dbi;
+    size_t n = 0;
+
+    subject(a, 0x31);
+    subject(b, 0x32);
+    snprintf(dir, sizeof(dir), "%s/upgrade", root);
     open_rw(dir, &st, &txn, &dbi);
-    ASSERT_OK(subjidx_put(txn, dbi, a, 5));
-    subjidx_key_encode(a, 6, key);
-    key[SUBJIDX_KEY_BYTES] = 0;
-    ASSERT_OK(store_put(txn, dbi, key, sizeof(key), NULL, 0));
+    for (size_t i = 0; i < ARRAY_LEN(old_a); i++) {
+        /* The old layout, byte by byte (subjidx.h). */
+        memcpy(key, a, AUDIT_SUBJECT_BYTES);
+        for (unsigned k = 0; k < 8; k++)
+            key[AUDIT_SUBJECT_BYTES + k] = (uint8_t)(old_a[i] >> (56 - 8 * k));
+        ASSERT_OK(store_put(txn, dbi, key, sizeof(key), NULL, 0));
+        memcpy(key, b, AUDIT_SUBJECT_BYTES); /* b's, at the same indexes */
+        ASSERT_OK(store_put(txn, dbi, key, sizeof(key), NULL, 0));
+    }
+    for (size_t i = 0; i < ARRAY_LEN(new_a); i++) {
+        ASSERT_OK(subjidx_put(txn, dbi, a, new_a[i]));
+        ASSERT_OK(subjidx_put(txn, dbi, b, new_a[i] + 1));
+    }
+    ASSERT_OK(subjidx_indexed_put(txn, dbi, 400000)); /* epochs 0..6 */
     ASSERT_OK(store_txn_commit(txn));
     store_close(st);
-    n = 5;
-    ASSERT_EQ(list(dir, a, &idx, &n), ERR_CORRUPT);
-    ASSERT(idx == NULL);
-    ASSERT_EQ(n, 0);
+
+    ASSERT_OK(list(dir, a, &idx, &n));
+    ASSERT_EQ(n, ARRAY_LEN(want));
+    for (size_t i = 0; i < n; i++)
+        ASSERT_EQ(idx[i], want[i]);
+    free(idx);
+    ASSERT_OK(list(dir, b, &idx, &n));
+    ASSERT_EQ(n, ARRAY_LEN(old_a) + ARRAY_LEN(new_a));
+    ASSERT_EQ(idx[0], 3);
+    ASSERT_EQ(idx[n - 1], 340001);
+    free(idx);
+
+    /* Erasure: 9 had an entry of each layout, 3 an old one only, 140000
+     * a new one only. */
+    snprintf(path, sizeof(path), "%s/%s", dir, SUBJIDX_ENV_DIR);
+    ASSERT_OK(store_open(path, 1 << 20, 4, &st));
+    ASSERT_OK(store_txn_begin(st, true, &txn));
+    ASSERT_OK(subjidx_dbi(st, txn, false, &dbi));
+    ASSERT_OK(subjidx_del(txn, dbi, a, 9));
+    ASSERT_OK(subjidx_del(txn, dbi, a, 3));
+    ASSERT_OK(subjidx_del(txn, dbi, a, 140000));
+    ASSERT_OK(store_txn_commit(txn));
+    store_close(st);
+    ASSERT_OK(list(dir, a, &idx, &n));
+    ASSERT_EQ(n, 3);
+    ASSERT_EQ(idx[0], 70000);
+    ASSERT_EQ(idx[1], 70001);
+    ASSERT_EQ(idx[2], 340000);
+    free(idx);
+    ASSERT_OK(list(dir, b, &idx, &n));
+    ASSERT_EQ(n, ARRAY_LEN(old_a) + ARRAY_LEN(new_a));
+    free(idx);
 }
 
 int
@@ -238,6 +352,7 @@ main(void)
     RUN(test_key_layout);
     RUN(test_put_and_read);
     RUN(test_missing_and_corrupt);
+    RUN(test_old_layout);
     rm_rf(root);
     return 0;
 }
