@@ -128,6 +128,21 @@ tiles_fail(struct audit_tiles *t, const char *what, const char *path)
     t->failed = true;
 }
 
+/* mkdirat `dir`: 0 when it is there now, ERR_NOTFOUND when its parent
+ * is not, else ERR_IO (counted in t->mkdirs, t->mkdirs_existed). */
+static int
+mkdir_one(struct audit_tiles *t, const char *dir)
+{
+    t->mkdirs++;
+    if (mkdirat(t->dirfd, dir, 0700) == 0)
+        return 0;
+    if (errno == EEXIST) {
+        t->mkdirs_existed++;
+        return 0;
+    }
+    return errno == ENOENT ? ERR_NOTFOUND : ERR_IO;
+}
+
 /*
  * mkdir -p of `dir` (n bytes, writable: restored on return), deepest
  * first. At a tile's first file only its "<N>.p/" is missing, so that
@@ -140,33 +155,19 @@ static int
 make_dir_p(struct audit_tiles *t, char *dir, size_t n)
 {
     char *slash;
-    int rc;
+    int rc = mkdir_one(t, dir);
 
-    t->mkdirs++;
-    if (mkdirat(t->dirfd, dir, 0700) == 0)
-        return 0;
-    if (errno == EEXIST) {
-        t->mkdirs_existed++;
-        return 0;
-    }
-    if (errno != ENOENT)
-        return ERR_IO;
+    if (rc != ERR_NOTFOUND)
+        return rc;
     slash = memrchr(dir, '/', n);
     if (slash == NULL)
         return ERR_IO; /* the audit directory itself is gone */
     *slash = '\0';
     rc = make_dir_p(t, dir, (size_t)(slash - dir));
     *slash = '/';
-    if (rc != 0)
-        return rc;
-    t->mkdirs++;
-    if (mkdirat(t->dirfd, dir, 0700) == 0)
-        return 0;
-    if (errno == EEXIST) {
-        t->mkdirs_existed++;
-        return 0;
-    }
-    return ERR_IO;
+    if (rc == 0)
+        rc = mkdir_one(t, dir);
+    return rc == ERR_NOTFOUND ? ERR_IO : rc;
 }
 
 /* Make every directory above `path` (mkdir -p of its dirname). */

@@ -221,15 +221,23 @@ subjidx_del(struct store_txn *txn, unsigned dbi,
     return rc == ERR_NOTFOUND ? 0 : rc;
 }
 
-/* Append `index` to out[0..*count) (grown as needed). */
-static void
-push(uint64_t **out, size_t *count, size_t *cap, uint64_t index)
+/*
+ * Append `index` to out[0..*count) (grown as needed). LMDB's order is the
+ * keys' byte order: big-endian indexes come out ascending, so one not
+ * above the last taken since out[first] is a broken database
+ * (ERR_CORRUPT, nothing appended).
+ */
+static int
+take(uint64_t **out, size_t *count, size_t *cap, size_t first, uint64_t index)
 {
+    if (*count > first && index <= (*out)[*count - 1])
+        return ERR_CORRUPT;
     if (*count == *cap) {
         *cap = *cap ? *cap * 2 : 64;
         *out = xreallocarray(*out, *cap, sizeof(**out));
     }
     (*out)[(*count)++] = index;
+    return 0;
 }
 
 /*
@@ -264,15 +272,10 @@ list_v1(struct store_txn *txn, unsigned dbi,
         if (klen == SUBJIDX_KEY_BYTES)
             continue;
         rc = subjidx_key_decode(k, klen, NULL, &index);
+        if (rc == 0)
+            rc = take(out, count, cap, first, index);
         if (rc != 0)
             break;
-        /* LMDB's order is the keys' byte order: big-endian indexes come
-         * out ascending, and a repeat would be a broken database. */
-        if (*count > first && index <= (*out)[*count - 1]) {
-            rc = ERR_CORRUPT;
-            break;
-        }
-        push(out, count, cap, index);
     }
     store_cursor_close(cur);
     return rc;
@@ -332,10 +335,8 @@ list_epochs(struct store_txn *txn, unsigned dbi,
                 break;
             }
             rc = subjidx_key_decode(k, klen, NULL, &index);
-            if (rc == 0 && *count > first && index <= (*out)[*count - 1])
-                rc = ERR_CORRUPT;
             if (rc == 0)
-                push(out, count, cap, index);
+                rc = take(out, count, cap, first, index);
         }
         if (cur != NULL)
             store_cursor_close(cur);
