@@ -23,9 +23,10 @@ replay: issue 7's "vigil-replay of the shared file at least 30,000
   endpoint, --connections, default 1), each on a fresh service, --runs
   times; with --baseline another build directory's, alternating. Prints
   each run's events/s (vigil-replay's own figure, from its first request
-  to its last reply), the load average and how idle the machine was
-  during the run, then the medians, their ratio and the target. Exit 77
-  without the shared data set.
+  to its last reply), the load average, how idle the machine was and
+  how many bytes the scorer wrote during the run (/proc/PID/io: LMDB's
+  pages are most of them), then the medians, their ratio and the
+  target. Exit 77 without the shared data set.
 
 The replay's figures swing by 10% between runs of one build on a
 shared machine: compare medians of alternating runs, never two runs.
@@ -89,22 +90,40 @@ def cpu_ticks():
     return v[3] + v[4], sum(v)
 
 
+def written_bytes(pid):
+    """Bytes process `pid` has caused to be written to storage so far
+    (/proc/PID/io write_bytes), or None where the kernel does not say."""
+    try:
+        with open("/proc/%d/io" % pid) as f:
+            for line in f:
+                if line.startswith("write_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def replay_run(bindir, data_dir, connections):
     """One replay of the shared data on a fresh service of `bindir`:
-    (events/s, idle share of the machine during the replay)."""
+    (events/s, idle share of the machine during the replay, bytes the
+    scorer wrote during it or None)."""
     with tempfile.TemporaryDirectory(prefix="vigil-ab-replay-") as tmp:
         with Service(bindir, scorer_opts=("quota_queries_per_s=0",),
                      collector_opts=("queue_wait_max_ms=0",)) as svc:
+            pid = svc.scorer.proc.pid
+            w0 = written_bytes(pid)
             i0, t0 = cpu_ticks()
             rc, stdout, err = replay_shared(
                 svc, bindir, data_dir, os.path.join(tmp, "out.csv"),
                 connections=connections)
             i1, t1 = cpu_ticks()
+            w1 = written_bytes(pid)
             eps = replay_events_per_s(stdout)
             if rc != 0 or eps is None:
                 sys.stderr.write(stdout + err)
                 raise SystemExit("ab.py: the replay failed (exit %d)" % rc)
-    return eps, (i1 - i0) / max(t1 - t0, 1)
+    written = w1 - w0 if w0 is not None and w1 is not None else None
+    return eps, (i1 - i0) / max(t1 - t0, 1), written
 
 
 def replay_main(a):
@@ -117,22 +136,32 @@ def replay_main(a):
     if a.baseline:
         sides.append(("baseline", os.path.join(a.baseline, "bin")))
     res = {name: [] for name, _ in sides}
+    wrote = {name: [] for name, _ in sides}
     print("replay of %s, %d connection(s), %d run(s) a side%s"
           % (d, a.connections, a.runs,
              ", alternating" if a.baseline else ""), flush=True)
     for i in range(a.runs):
         for name, bindir in sides:
-            eps, idle = replay_run(bindir, d, a.connections)
+            eps, idle, written = replay_run(bindir, d, a.connections)
             res[name].append(eps)
-            print("run %d %-8s: %6d events/s; machine %2.0f%% idle; load %s"
+            if written is not None:
+                wrote[name].append(written)
+            print("run %d %-8s: %6d events/s; machine %2.0f%% idle; load %s; "
+                  "scorer wrote %s MB"
                   % (i + 1, name, eps, 100 * idle,
-                     open("/proc/loadavg").read().split()[0]), flush=True)
+                     open("/proc/loadavg").read().split()[0],
+                     "?" if written is None else "%.0f" % (written / 1e6)),
+                  flush=True)
     med = {name: statistics.median(v) for name, v in res.items()}
     line = "median: build %.0f events/s" % med["build"]
     if a.baseline:
         line += ", baseline %.0f: %.1f%%" % (
             med["baseline"], 100 * med["build"] / med["baseline"])
     print(line)
+    if all(wrote[name] for name, _ in sides):
+        print("median bytes the scorer wrote a replay: " + ", ".join(
+            "%s %.0f MB" % (name, statistics.median(wrote[name]) / 1e6)
+            for name, _ in sides))
     print("target (the build's median >= %d events/s): %s"
           % (REPLAY_TARGET, "met" if med["build"] >= REPLAY_TARGET
              else "NOT met"))
