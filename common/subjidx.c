@@ -240,6 +240,17 @@ take(uint64_t **out, size_t *count, size_t *cap, size_t first, uint64_t index)
     return 0;
 }
 
+/* The next key of `cur`: 1 (in *k, *klen), 0 at the end, or an ERR_*. */
+static int
+next_key(struct store_cursor *cur, const void **k, size_t *klen)
+{
+    const void *v;
+    size_t vlen;
+    int rc = store_cursor_next(cur, k, klen, &v, &vlen);
+
+    return rc == 0 ? 1 : rc == ERR_NOTFOUND ? 0 : rc;
+}
+
 /*
  * The old entries of `subject` (one prefix cursor), ascending, appended
  * to `out`. A key of the new layout may share an old entry's first 16
@@ -251,24 +262,16 @@ list_v1(struct store_txn *txn, unsigned dbi,
     size_t *cap)
 {
     struct store_cursor *cur = NULL;
-    size_t first = *count;
+    size_t first = *count, klen;
+    const void *k;
     int rc;
 
     rc = store_cursor_open(txn, dbi, subject, AUDIT_SUBJECT_BYTES, true, &cur);
     if (rc != 0)
         return rc;
-    for (;;) {
-        const void *k, *v;
-        size_t klen, vlen;
+    while ((rc = next_key(cur, &k, &klen)) > 0) {
         uint64_t index;
 
-        rc = store_cursor_next(cur, &k, &klen, &v, &vlen);
-        if (rc == ERR_NOTFOUND) {
-            rc = 0;
-            break;
-        }
-        if (rc != 0)
-            break;
         if (klen == SUBJIDX_KEY_BYTES)
             continue;
         rc = subjidx_key_decode(k, klen, NULL, &index);
@@ -305,18 +308,17 @@ list_epochs(struct store_txn *txn, unsigned dbi,
         rc = store_cursor_open(
             txn, dbi, start, 4 + AUDIT_SUBJECT_BYTES, false, &cur);
         while (rc == 0) {
-            const void *k, *v;
-            size_t klen, vlen;
+            const void *k;
+            size_t klen;
             uint64_t index;
 
-            rc = store_cursor_next(cur, &k, &klen, &v, &vlen);
-            if (rc == ERR_NOTFOUND) {
-                rc = 0;
-                next = last + 1; /* no key past the seek: done */
+            rc = next_key(cur, &k, &klen);
+            if (rc <= 0) {
+                if (rc == 0)
+                    next = last + 1; /* no key past the seek: done */
                 break;
             }
-            if (rc != 0)
-                break;
+            rc = 0;
             if (klen < 4 + AUDIT_SUBJECT_BYTES ||
                 memcmp(k, start, 4 + AUDIT_SUBJECT_BYTES) != 0) {
                 /* Past this subject's records of epoch e: nothing lies
