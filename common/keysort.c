@@ -150,3 +150,11 @@ keysort(struct keysort_ent *v, size_t n, keysort_tie_fn tie)
         depth += 2;
     ks_sort(v, n, depth, tie);
 }
+
+int
+keysort_u64_cmp(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+    return (a > b) - (a < b);
+}

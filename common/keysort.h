@@ -40,4 +40,7 @@ typedef int (*keysort_tie_fn)(const void *x, const void *y);
 /* Sort v[0..n) ascending by (a, b, tie). */
 void keysort(struct keysort_ent *v, size_t n, keysort_tie_fn tie);
 
+/* qsort()/bsearch() comparator of two uint64_t: ascending. */
+int keysort_u64_cmp(const void *x, const void *y);
+
 #endif /* COMMON_KEYSORT_H */

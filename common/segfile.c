@@ -36,6 +36,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/fileio.h"
+#include "common/keysort.h"
 #include "common/log.h"
 #include "common/segfile.h"
 #include "common/xmalloc.h"
@@ -106,14 +107,6 @@ looks_like_segment(const struct segfile_format *fmt, const char *name)
         strcmp(name + n - slen, fmt->suffix) == 0;
 }
 
-static int
-u64_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
 int
 segfile_list(
     int dirfd, const struct segfile_format *fmt, uint64_t **firsts, size_t *n)
@@ -157,7 +150,7 @@ segfile_list(
         return rc;
     }
     if (nv > 1)
-        qsort(v, nv, sizeof(*v), u64_cmp);
+        qsort(v, nv, sizeof(*v), keysort_u64_cmp);
     *firsts = v;
     *n = nv;
     return 0;

@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/err.h"
+#include "common/keysort.h"
 #include "common/store.h"
 #include "common/subjidx.h"
 #include "common/xmalloc.h"
@@ -30,10 +32,7 @@ void
 subjidx_key_encode(const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index,
     uint8_t out[SUBJIDX_KEY_BYTES])
 {
-    uint32_t epoch = (uint32_t)(index >> SUBJIDX_EPOCH_BITS);
-
-    for (unsigned b = 0; b < 4; b++)
-        out[b] = (uint8_t)(epoch >> (24 - 8 * b));
+    bytes_put_be32(out, (uint32_t)(index >> SUBJIDX_EPOCH_BITS));
     memcpy(out + 4, subject, AUDIT_SUBJECT_BYTES);
     out[4 + AUDIT_SUBJECT_BYTES] = (uint8_t)((index & EPOCH_MASK) >> 8);
     out[5 + AUDIT_SUBJECT_BYTES] = (uint8_t)(index & 0xff);
@@ -45,15 +44,7 @@ v1_key_encode(const uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t index,
     uint8_t out[SUBJIDX_V1_KEY_BYTES])
 {
     memcpy(out, subject, AUDIT_SUBJECT_BYTES);
-    for (unsigned b = 0; b < 8; b++)
-        out[AUDIT_SUBJECT_BYTES + b] = (uint8_t)(index >> (56 - 8 * b));
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-        p[3];
+    bytes_put_be64(out + AUDIT_SUBJECT_BYTES, index);
 }
 
 int
@@ -61,12 +52,11 @@ subjidx_key_decode(const void *k, size_t klen,
     uint8_t subject[AUDIT_SUBJECT_BYTES], uint64_t *index)
 {
     const uint8_t *kb = k;
-    uint64_t v = 0;
 
     if (klen == SUBJIDX_KEY_BYTES) {
         if (subject != NULL)
             memcpy(subject, kb + 4, AUDIT_SUBJECT_BYTES);
-        *index = (uint64_t)be32(kb) << SUBJIDX_EPOCH_BITS |
+        *index = (uint64_t)bytes_get_be32(kb) << SUBJIDX_EPOCH_BITS |
             (uint64_t)kb[4 + AUDIT_SUBJECT_BYTES] << 8 |
             kb[5 + AUDIT_SUBJECT_BYTES];
         return 0;
@@ -75,9 +65,7 @@ subjidx_key_decode(const void *k, size_t klen,
         return ERR_CORRUPT;
     if (subject != NULL)
         memcpy(subject, kb, AUDIT_SUBJECT_BYTES);
-    for (unsigned b = 0; b < 8; b++)
-        v = (v << 8) | kb[AUDIT_SUBJECT_BYTES + b];
-    *index = v;
+    *index = bytes_get_be64(kb + AUDIT_SUBJECT_BYTES);
     return 0;
 }
 
@@ -324,7 +312,7 @@ list_epochs(struct store_txn *txn, unsigned dbi,
                 /* Past this subject's records of epoch e: nothing lies
                  * between the seek and this key, so no epoch below the
                  * key's first four bytes holds a key. */
-                uint64_t ke = klen >= 4 ? be32(k) : 0;
+                uint64_t ke = klen >= 4 ? bytes_get_be32(k) : 0;
 
                 if (ke > e)
                     next = ke;
@@ -345,14 +333,6 @@ list_epochs(struct store_txn *txn, unsigned dbi,
         e = next;
     }
     return rc;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return x < y ? -1 : x > y;
 }
 
 int
@@ -384,7 +364,7 @@ subjidx_list(struct store_txn *txn, unsigned dbi,
     if (v1 > 0 && count > v1) {
         size_t w = 0;
 
-        qsort(out, count, sizeof(*out), cmp_u64);
+        qsort(out, count, sizeof(*out), keysort_u64_cmp);
         for (size_t i = 0; i < count; i++)
             if (w == 0 || out[i] != out[w - 1])
                 out[w++] = out[i];

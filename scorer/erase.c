@@ -30,6 +30,7 @@
 #include "common/audit.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/keysort.h"
 #include "common/log.h"
 #include "common/store.h"
 #include "common/subjidx.h"
@@ -143,14 +144,6 @@ pseudo_cmp(const void *a, const void *b)
     return memcmp(a, b, PSEUDO_BYTES);
 }
 
-static int
-u64_cmp(const void *pa, const void *pb)
-{
-    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
-
-    return a < b ? -1 : a > b;
-}
-
 /* ----------------------------------------------------------- planning */
 
 /*
@@ -237,7 +230,7 @@ plan_own_subjects(struct scorer *s, struct store_txn *rd, struct erase_plan *p,
             continue; /* no salt: erased already, or never one */
         rc = subjidx_list(rd, s->dbi_subject, others[i].b, &x, &nx);
         for (size_t j = 0; rc == 0 && own && j < nx; j++)
-            own = bsearch(&x[j], r, nr, sizeof(*r), u64_cmp) != NULL;
+            own = bsearch(&x[j], r, nr, sizeof(*r), keysort_u64_cmp) != NULL;
         if (rc == 0 && own) {
             if (p->nsubj >= ERASE_MAX_SUBJECTS)
                 rc = ERR_TOOBIG;

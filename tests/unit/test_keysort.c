@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/compiler.h"
 #include "common/keysort.h"
 #include "tests/harness/test.h"
 
@@ -246,6 +247,34 @@ test_adversary_bounded(void)
             val[*(const int *)v[i - 1].item] <= val[*(const int *)v[i].item]);
 }
 
+/*
+ * keysort_u64_cmp, the qsort()/bsearch() comparator of uint64_t that
+ * segfile, the subject index and erasure share: the whole unsigned range
+ * (a difference cast to int would call 2^63 smaller than 1), and what
+ * qsort() and bsearch() make of it.
+ */
+static void
+test_u64_cmp(void)
+{
+    uint64_t v[] = { UINT64_MAX, 0, 1ull << 63, 1, 1ull << 32, 7 };
+    const uint64_t want[] = { 0, 1, 7, 1ull << 32, 1ull << 63, UINT64_MAX };
+    uint64_t a = 5, b = 5, key = 1ull << 63;
+
+    ASSERT(keysort_u64_cmp(&a, &b) == 0);
+    a = 0;
+    b = UINT64_MAX;
+    ASSERT(keysort_u64_cmp(&a, &b) < 0);
+    ASSERT(keysort_u64_cmp(&b, &a) > 0);
+    a = 1;
+    b = 1ull << 63;
+    ASSERT(keysort_u64_cmp(&a, &b) < 0);
+    qsort(v, ARRAY_LEN(v), sizeof(v[0]), keysort_u64_cmp);
+    for (size_t i = 0; i < ARRAY_LEN(v); i++)
+        ASSERT(v[i] == want[i]);
+    ASSERT(
+        bsearch(&key, v, ARRAY_LEN(v), sizeof(v[0]), keysort_u64_cmp) == &v[4]);
+}
+
 int
 main(void)
 {
@@ -253,5 +282,6 @@ main(void)
     RUN(test_shaped_inputs);
     RUN(test_null_tie);
     RUN(test_adversary_bounded);
+    RUN(test_u64_cmp);
     return 0;
 }
